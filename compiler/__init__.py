@@ -1,0 +1,1 @@
+"""The Glia compiler: syntax, checker, typed IR, passes and backends."""

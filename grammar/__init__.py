@@ -1,0 +1,1 @@
+"""Package data: the Glia grammar (glia.lark)."""

@@ -1,0 +1,1 @@
+"""What Glia programs call while running: kernels, value formatting, runtime errors."""
