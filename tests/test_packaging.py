@@ -190,7 +190,8 @@ def test_pyproject_lists_every_package_and_data_file():
     if scripts.get("glia") != "glia.cli:main":
         problems.append('[project.scripts] needs glia = "glia.cli:main"')
 
-    assert not problems, "pyproject.toml does not match the source tree:\n  " + "\n  ".join(problems)
+    assert not problems, ("pyproject.toml does not match the source tree:\n  "
+                          + "\n  ".join(problems))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -199,8 +200,8 @@ def test_pyproject_lists_every_package_and_data_file():
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment for child processes: nothing that would put the repository on sys.path."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONSAFEPATH", "VIRTUAL_ENV")}
+    drop = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONSAFEPATH", "VIRTUAL_ENV")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     env["PYTHONNOUSERSITE"] = "1"
     env.update(extra)
     return env
@@ -210,8 +211,8 @@ def run(cmd: list, cwd: Path, timeout: float = 900, env: dict | None = None, che
     proc = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env or clean_env(), text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
     if check and proc.returncode != 0:
-        raise AssertionError(f"command failed with status {proc.returncode}: {' '.join(map(str, cmd))}"
-                             f"\n(cwd {cwd})\n{proc.stdout[-6000:]}")
+        raise AssertionError(f"command failed with status {proc.returncode}: "
+                             f"{' '.join(map(str, cmd))}\n(cwd {cwd})\n{proc.stdout[-6000:]}")
     return proc
 
 
@@ -308,7 +309,8 @@ def installed(wheel, tmp_path_factory) -> Installed:
     run([sys.executable, "-m", "venv", "--system-site-packages", venv], cwd=base, timeout=300)
     inst = Installed(wheel, venv, work, site=Path())
     where = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
-    inst.site = site = Path(run([inst.python, "-c", where], cwd=work, env=inst.env()).stdout.strip())
+    site = Path(run([inst.python, "-c", where], cwd=work, env=inst.env()).stdout.strip())
+    inst.site = site
     if sys.prefix != sys.base_prefix:
         import sysconfig
         parents = dict.fromkeys(sysconfig.get_paths()[k] for k in ("purelib", "platlib"))
