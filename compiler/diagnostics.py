@@ -1,0 +1,112 @@
+"""Diagnostics: source spans, error codes and caret excerpts.
+
+Every error a user can cause is a `GliaError` carrying one `Diagnostic`: a code, a message, the
+stage that found it and a span. Rendering is `file:line:col: error[CODE]: message`, the source line
+and a caret under the span. Internal errors (bugs in Glia) are never reported this way.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A region of source text; lines and columns are 1-based, end is exclusive."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+    @staticmethod
+    def point(line: int, col: int) -> "Span":
+        return Span(line, col, line, col + 1)
+
+    def to(self, other: "Span") -> "Span":
+        return Span(self.line, self.col, other.end_line, other.end_col)
+
+
+NO_SPAN = Span(0, 0, 0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A named source text (a file, a REPL entry, a string given to glia.compile)."""
+
+    name: str
+    text: str
+
+    def line_text(self, line: int) -> str:
+        lines = self.text.splitlines()
+        return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    message: str
+    span: Span | None = None
+    source: Source | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    code: str
+    message: str
+    span: Span
+    stage: str
+    source: Source | None = None
+    notes: tuple[Note, ...] = field(default_factory=tuple)
+
+    def render(self) -> str:
+        src = self.source
+        name = src.name if src else "<unknown>"
+        head = f"{name}:{self.span.line}:{self.span.col}: error[{self.code}]: {self.message}"
+        parts = [head]
+        if src is not None and self.span.line > 0:
+            parts.append(_excerpt(src, self.span))
+        for note in self.notes:
+            nsrc = note.source or src
+            if note.span is not None and nsrc is not None and note.span.line > 0:
+                parts.append(f"  note: {nsrc.name}:{note.span.line}:{note.span.col}: {note.message}")
+            else:
+                parts.append(f"  note: {note.message}")
+        return "\n".join(parts)
+
+
+def _excerpt(src: Source, span: Span) -> str:
+    text = src.line_text(span.line).replace("\t", " ")
+    gutter = f"{span.line:>4} | "
+    if span.end_line == span.line:
+        width = max(1, span.end_col - span.col)
+    else:
+        width = max(1, len(text) - span.col + 1)
+    width = min(width, max(1, len(text) - span.col + 2))
+    caret = " " * (len(gutter) - 2) + "| " + " " * (span.col - 1) + "^" * width
+    return f"{gutter}{text}\n{caret}"
+
+
+class GliaError(Exception):
+    """A mistake in the user's program, found at compile time or at run time."""
+
+    def __init__(self, diagnostic: Diagnostic):
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+    def render(self) -> str:
+        return self.diagnostic.render()
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def error(code: str, message: str, span: Span, stage: str, source: Source | None = None,
+          notes: tuple[Note, ...] = ()) -> GliaError:
+    return GliaError(Diagnostic(code, message, span, stage, source, notes))
+
+
+class InternalError(Exception):
+    """A bug in Glia itself, never the user's fault."""
+
+
+REPORT_HINT = ("this is a bug in Glia, not in your program; please report it with the program "
+               "and this message")

@@ -1,0 +1,86 @@
+"""The pipeline, as a short straight line of named stages.
+
+    text --parse--> AST --check--> typed IR --verify--> typed IR --run--> (backend)
+
+Each stage is one module with one entry function; `STAGES` names them in order so any intermediate
+form can be shown (`glia compile --emit ...`) or a test can enter at any stage.
+"""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from . import ast as A
+from . import ir
+from .checker import check, prelude_source
+from .diagnostics import Diagnostic, GliaError, Source, Span
+from .interp import Interpreter, run_with_big_stack
+from .syntax import parse
+from .types import INT, NONE, STR, FnT, ListT
+from .verify import verify
+
+STAGES = ("parse", "check", "verify")
+
+
+@lru_cache(maxsize=1)
+def prelude() -> tuple[A.Module, Source]:
+    src = prelude_source()
+    return parse(src), src
+
+
+def read_source(path: str) -> Source:
+    """Read a .glia file; a missing or unreadable file is a diagnostic (code E509), not a traceback."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return Source(path, f.read())
+    except FileNotFoundError:
+        msg = f"no such file: {path}"
+    except IsADirectoryError:
+        msg = f"{path} is a directory, not a .glia file"
+    except UnicodeDecodeError as e:
+        msg = f"{path} is not UTF-8 text ({e.reason} at byte {e.start})"
+    except OSError as e:
+        msg = f"cannot read {path}: {e.strerror}"
+    raise GliaError(Diagnostic("E509", msg, Span(0, 0, 0, 0), "read", Source(path, "")))
+
+
+def check_source(source: Source, verify_ir: bool = False) -> ir.Program:
+    """Parse and check a source text into the typed IR (the prelude's functions available)."""
+    module = parse(source)
+    program = check(module, source, prelude())
+    if verify_ir:
+        verify(program)
+    return program
+
+
+def sources_of(program: ir.Program) -> dict[str, Source]:
+    out = {"<prelude>": prelude()[1]}
+    if program.source is not None:
+        out[program.source.name] = program.source
+    return out
+
+
+def main_args(program: ir.Program, argv: list[str]) -> list:
+    """Check `main`'s signature and build its arguments (E208 if it has none or the wrong one)."""
+    f = program.functions.get("main")
+    src = program.source
+    if f is None:
+        raise GliaError(Diagnostic("E208", "this program has no `def main():` to run", Span(1, 1, 1, 2), "run", src))
+    t: FnT = f.type
+    if t.ret not in (NONE, INT):
+        raise GliaError(Diagnostic("E208", f"main must return nothing or an int exit status, not {t.ret}",
+                                   f.span, "run", src))
+    if len(t.params) == 0:
+        return []
+    if len(t.params) == 1 and t.params[0] == ListT(STR):
+        return [list(argv)]
+    raise GliaError(Diagnostic("E208", "main takes no parameters, or one `args: list[str]` (the command-line "
+                               f"arguments); found ({', '.join(map(str, t.params))})", f.span, "run", src))
+
+
+def run_program(program: ir.Program, argv: list[str] | None = None) -> int:
+    """Run `main` with the reference interpreter; returns the exit status."""
+    args = main_args(program, argv or [])
+    interp = Interpreter(program, sources_of(program))
+    result = run_with_big_stack(lambda: interp.call("main", args))
+    return result if isinstance(result, int) and not isinstance(result, bool) else 0

@@ -1,0 +1,532 @@
+"""The reference interpreter: the executable definition of Glia.
+
+Runs the typed IR by closure compilation: each IR node becomes a Python closure taking the current
+frame (a list of slots). Statements return a control code (0 normal, BREAK, CONTINUE, RETURN).
+Primitive operations call the runtime kernels (`primitives.PRIMS[op].impl`), the same ones every
+backend is tested against. Runtime errors become diagnostics at the failing expression's span, with
+the chain of calls that led there.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+from operator import itemgetter
+
+from . import ir
+from .diagnostics import Diagnostic, GliaError, Note, Source, Span
+from .primitives import PRIMS
+from .types import FnT, ListT, STR
+from glia.runtime.errors import GliaRuntimeError, HOLE, RECURSION, VALUE
+from glia.runtime.kernels import assertion_failed
+from glia.runtime.values import GSet, make_struct_class, new_struct
+
+BREAK, CONTINUE, RETURN = 1, 2, 3
+MAX_DEPTH = 20_000
+STAGE = "runtime"
+
+
+class Interpreter:
+    def __init__(self, program: ir.Program, sources: dict[str, Source] | None = None,
+                 max_depth: int = MAX_DEPTH):
+        self.program = program
+        self.sources = dict(sources or {})
+        if program.source is not None:
+            self.sources.setdefault(program.source.name, program.source)
+        self.max_depth = max_depth
+        self.depth = 0
+        self.funcs: dict[str, object] = {}
+        self.globals: dict[str, object] = {}
+        self.structs = {name: make_struct_class(name, info.fields) for name, info in program.structs.items()}
+        self.hole_fill: dict[int, object] = {}  # hole index -> a closure (set by search)
+        self.choice_fill: dict[int, int] = {}  # choice index -> option index
+        self._globals_ready = False
+        self._cur_source: Source | None = program.source
+
+    # ---- public -------------------------------------------------------------------------------
+    def init_globals(self):
+        if self._globals_ready:
+            return
+        for g in self.program.globals:
+            value = self.expr(g.value)
+            frame = [None] * (g.nslots + 1)
+            self.globals[g.name] = self._guard(lambda: value(frame), self.program.source)
+        self._globals_ready = True
+
+    def call(self, name: str, args: list):
+        """Call a Glia function with Python values; runtime errors are raised as GliaError."""
+        self.init_globals()
+        fn = self.function(name)
+        return self._guard(lambda: fn(*args), self.program.source)
+
+    def function(self, name: str):
+        f = self.funcs.get(name)
+        if f is None:
+            f = self.compile_function(self.program.functions[name])
+            self.funcs[name] = f
+        return f
+
+    # ---- errors -------------------------------------------------------------------------------
+    def _guard(self, thunk, source):
+        try:
+            return thunk()
+        except GliaRuntimeError as e:  # raised outside any located node
+            raise GliaError(Diagnostic(e.code, e.message, Span(0, 0, 0, 0), STAGE, source)) from None
+        except RecursionError:
+            raise GliaError(Diagnostic(RECURSION, "recursion too deep (Python's stack was exhausted)",
+                                       Span(0, 0, 0, 0), STAGE, source)) from None
+
+    def locate(self, e: GliaRuntimeError, span: Span, source: Source) -> GliaError:
+        return GliaError(Diagnostic(e.code, e.message, span, STAGE, source))
+
+    # ---- functions ----------------------------------------------------------------------------
+    def compile_function(self, f: ir.Function):
+        saved = self._cur_source
+        self._cur_source = self.sources.get(f.source_name, self.program.source)
+        try:
+            body = self.block(f.body)
+        finally:
+            self._cur_source = saved
+        nslots = f.nslots + 1
+        ret_slot = f.nslots
+        nparams = len(f.params)
+        interp = self
+        limit = self.max_depth
+        name = f.name
+
+        def call(*args):
+            frame = [None] * nslots
+            frame[:nparams] = args
+            interp.depth += 1
+            if interp.depth > limit:
+                interp.depth = 0
+                raise GliaRuntimeError(RECURSION, f"recursion too deep: more than {limit} nested calls "
+                                       f"(in {name})")
+            try:
+                if body(frame) == RETURN:
+                    return frame[ret_slot]
+                return None
+            finally:
+                interp.depth -= 1
+
+        call.__glia_name__ = name
+        call.__glia_ret_slot__ = ret_slot
+        return call
+
+    # ---- statements ---------------------------------------------------------------------------
+    def block(self, stmts) -> object:
+        fs = [self.stmt(s) for s in stmts]
+        if not fs:
+            return lambda frame: 0
+        if len(fs) == 1:
+            return fs[0]
+        if len(fs) == 2:
+            f0, f1 = fs
+
+            def run2(frame):
+                return f0(frame) or f1(frame)
+            return run2
+
+        def run(frame):
+            for f in fs:
+                r = f(frame)
+                if r:
+                    return r
+            return 0
+        return run
+
+    def stmt(self, s):
+        match s:
+            case ir.Assign(target, value, span):
+                v = self.expr(value)
+                if isinstance(target, ir.StoreLocal):
+                    slot = target.slot
+
+                    def assign_local(frame):
+                        frame[slot] = v(frame)
+                    return assign_local
+                store = self.store(target)
+
+                def assign(frame):
+                    store(frame, v(frame))
+                return assign
+            case ir.ExprStmt(e, span):
+                ev = self.expr(e)
+
+                def expr_stmt(frame):
+                    ev(frame)
+                return expr_stmt
+            case ir.If(cond, then, orelse, span):
+                c, t, o = self.expr(cond), self.block(then), self.block(orelse)
+
+                def if_(frame):
+                    if c(frame):
+                        return t(frame)
+                    return o(frame)
+                return if_
+            case ir.While(cond, body, span):
+                c, b = self.expr(cond), self.block(body)
+
+                def while_(frame):
+                    while c(frame):
+                        r = b(frame)
+                        if r:
+                            if r == BREAK:
+                                break
+                            if r == RETURN:
+                                return r
+                    return 0
+                return while_
+            case ir.ForRange(target, start, stop, step, body, span):
+                a, z, st, b = self.expr(start), self.expr(stop), self.expr(step), self.block(body)
+                slot = target.slot
+                loc = self.located(span)
+
+                def for_range(frame):
+                    s = st(frame)
+                    if s == 0:
+                        raise loc(GliaRuntimeError(VALUE, "range() step cannot be zero"))
+                    for i in range(a(frame), z(frame), s):
+                        frame[slot] = i
+                        r = b(frame)
+                        if r:
+                            if r == BREAK:
+                                break
+                            if r == RETURN:
+                                return r
+                    return 0
+                return for_range
+            case ir.For(target, it, kind, body, span):
+                ev, b = self.expr(it), self.block(body)
+                loc = self.located(span)
+                if isinstance(target, ir.StoreLocal):
+                    slot = target.slot
+
+                    def store(frame, v):
+                        frame[slot] = v
+                else:
+                    store = self.store(target)
+
+                def for_(frame):
+                    seq = ev(frame)
+                    try:
+                        for x in seq:
+                            store(frame, x)
+                            r = b(frame)
+                            if r:
+                                if r == BREAK:
+                                    break
+                                if r == RETURN:
+                                    return r
+                    except RuntimeError as e:
+                        if "changed size during iteration" in str(e):
+                            raise loc(GliaRuntimeError(VALUE, f"the {kind} was changed in size while being "
+                                                       "iterated over")) from None
+                        raise
+                    return 0
+                return for_
+            case ir.Break():
+                return lambda frame: BREAK
+            case ir.Continue():
+                return lambda frame: CONTINUE
+            case ir.Return(value, span):
+                if value is None:
+                    return lambda frame: RETURN
+                v = self.expr(value)
+                ret = [None]
+
+                def return_(frame):
+                    frame[-1] = v(frame)
+                    return RETURN
+                return return_
+            case ir.Assert(cond, msg, span):
+                c = self.expr(cond)
+                m = self.expr(msg) if msg is not None else (lambda frame: "")
+                loc = self.located(span)
+
+                def assert_(frame):
+                    if not c(frame):
+                        try:
+                            assertion_failed(m(frame))
+                        except GliaRuntimeError as e:
+                            raise loc(e) from None
+                    return 0
+                return assert_
+        raise TypeError(f"interp: unknown statement {type(s).__name__}")
+
+    def located(self, span: Span):
+        source = self._cur_source
+        interp = self
+
+        def loc(e: GliaRuntimeError) -> GliaError:
+            return interp.locate(e, span, source)
+        return loc
+
+    def store(self, target):
+        match target:
+            case ir.StoreLocal(slot):
+                def store_local(frame, v):
+                    frame[slot] = v
+                return store_local
+            case ir.StoreTuple(items):
+                stores = [self.store(t) for t in items]
+
+                def store_tuple(frame, v):
+                    for st, x in zip(stores, v):
+                        st(frame, x)
+                return store_tuple
+            case ir.StoreIndex(container, index, op, span):
+                c, i = self.expr(container), self.expr(index)
+                impl = PRIMS[op].impl
+                loc = self.located(span)
+
+                def store_index(frame, v):
+                    try:
+                        impl(c(frame), i(frame), v)
+                    except GliaRuntimeError as e:
+                        raise loc(e) from None
+                return store_index
+        raise TypeError(f"interp: unknown target {type(target).__name__}")
+
+    # ---- expressions --------------------------------------------------------------------------
+    def expr(self, e):
+        match e:
+            case ir.Const(value):
+                return lambda frame: value
+            case ir.Local(slot):
+                return itemgetter(slot)
+            case ir.Global(name):
+                g = self.globals
+                return lambda frame: g[name]
+            case ir.FuncRef(name):
+                interp = self
+                return lambda frame: interp.function(name)
+            case ir.CallFunc(name, args, t, span):
+                return self.call_func(name, [self.expr(a) for a in args], span)
+            case ir.CallValue(func, args, t, span):
+                f = self.expr(func)
+                avs = [self.expr(a) for a in args]
+                return lambda frame: f(frame)(*[a(frame) for a in avs])
+            case ir.Prim(op, args, t, span, attrs):
+                return self.prim(op, [self.expr(a) for a in args], attrs, span)
+            case ir.Lambda(captures, nparams, body, nslots, names, t, span):
+                return self.lambda_(captures, nparams, body, nslots)
+            case ir.MakeList(elts):
+                evs = [self.expr(x) for x in elts]
+                return lambda frame: [x(frame) for x in evs]
+            case ir.MakeTuple(elts):
+                evs = [self.expr(x) for x in elts]
+                return lambda frame: tuple([x(frame) for x in evs])
+            case ir.MakeSet(elts):
+                evs = [self.expr(x) for x in elts]
+                return lambda frame: GSet([x(frame) for x in evs])
+            case ir.MakeDict(keys, values):
+                ks = [self.expr(x) for x in keys]
+                vs = [self.expr(x) for x in values]
+                return lambda frame: {k(frame): v(frame) for k, v in zip(ks, vs)}
+            case ir.MakeStruct(name, args):
+                cls = self.structs[name]
+                evs = [self.expr(x) for x in args]
+                return lambda frame: new_struct(cls, [x(frame) for x in evs])
+            case ir.GetField(obj, index):
+                o = self.expr(obj)
+                return lambda frame: o(frame)[index]
+            case ir.Cond(cond, then, orelse):
+                c, a, b = self.expr(cond), self.expr(then), self.expr(orelse)
+                return lambda frame: a(frame) if c(frame) else b(frame)
+            case ir.And(left, right):
+                a, b = self.expr(left), self.expr(right)
+                return lambda frame: a(frame) and b(frame)
+            case ir.Or(left, right):
+                a, b = self.expr(left), self.expr(right)
+                return lambda frame: a(frame) or b(frame)
+            case ir.Compare(operands, ops):
+                return self.compare([self.expr(x) for x in operands], [PRIMS[o].impl for o in ops])
+            case ir.Comprehension(kind, elt, key, clauses):
+                return self.comprehension(kind, elt, key, clauses)
+            case ir.Hole(index, options, t, span):
+                return self.hole(index, span)
+            case ir.Choose(index, options):
+                evs = [self.expr(x) for x in options]
+                fill = self.choice_fill
+                return lambda frame: evs[fill.get(index, 0)](frame)
+        raise TypeError(f"interp: unknown expression {type(e).__name__}")
+
+    def call_func(self, name, avs, span):
+        interp = self
+        loc = self.located(span)
+        src = self._cur_source
+        cache = [None]
+
+        def note(err: GliaError):
+            d = err.diagnostic
+            if len(d.notes) < 8 and d.code != RECURSION:
+                d = Diagnostic(d.code, d.message, d.span, d.stage, d.source,
+                               d.notes + (Note(f"in {name}(), called from here", span, src),))
+                return GliaError(d)
+            return err
+
+        def fn():
+            f = cache[0]
+            if f is None:
+                f = cache[0] = interp.function(name)
+            return f
+
+        def call(frame):
+            try:
+                return fn()(*[a(frame) for a in avs])
+            except GliaRuntimeError as e:  # raised by the callee's entry (recursion limit)
+                raise loc(e) from None
+            except GliaError as e:
+                raise note(e) from None
+        return call
+
+    def prim(self, op, avs, attrs, span):
+        impl = PRIMS[op].impl
+        loc = self.located(span)
+        n = len(avs)
+        if attrs:
+            def p_attrs(frame):
+                try:
+                    return impl(*[a(frame) for a in avs], *attrs)
+                except GliaRuntimeError as e:
+                    raise loc(e) from None
+            return p_attrs
+        if n == 1:
+            a0 = avs[0]
+
+            def p1(frame):
+                try:
+                    return impl(a0(frame))
+                except GliaRuntimeError as e:
+                    raise loc(e) from None
+            return p1
+        if n == 2:
+            a0, a1 = avs
+
+            def p2(frame):
+                try:
+                    return impl(a0(frame), a1(frame))
+                except GliaRuntimeError as e:
+                    raise loc(e) from None
+            return p2
+
+        def pn(frame):
+            try:
+                return impl(*[a(frame) for a in avs])
+            except GliaRuntimeError as e:
+                raise loc(e) from None
+        return pn
+
+    def compare(self, evs, impls):
+        if len(impls) == 1:
+            a, b = evs
+            f = impls[0]
+            return lambda frame: f(a(frame), b(frame))
+
+        def chain(frame):
+            left = evs[0](frame)
+            for i, f in enumerate(impls):
+                right = evs[i + 1](frame)
+                if not f(left, right):
+                    return False
+                left = right
+            return True
+        return chain
+
+    def lambda_(self, captures, nparams, body, nslots):
+        b = self.expr(body)
+        caps = [(inner, self.expr(outer)) for inner, outer in captures]
+
+        def make(frame):
+            vals = [(inner, ev(frame)) for inner, ev in caps]
+
+            def fn(*args):
+                fr = [None] * nslots
+                fr[:nparams] = args
+                for inner, v in vals:
+                    fr[inner] = v
+                return b(fr)
+            return fn
+        return make
+
+    def comprehension(self, kind, elt, key, clauses):
+        e = self.expr(elt)
+        if kind == "list":
+            def emit(frame, acc):
+                acc.append(e(frame))
+            new = list
+        elif kind == "set":
+            def emit(frame, acc):
+                acc[e(frame)] = None
+            new = GSet
+        else:
+            k = self.expr(key)
+
+            def emit(frame, acc):
+                acc[k(frame)] = e(frame)
+            new = dict
+        inner = emit
+        for cl in reversed(clauses):
+            inner = self.comp_clause(cl, inner)
+        body = inner
+
+        def comp(frame):
+            acc = new()
+            body(frame, acc)
+            return acc
+        return comp
+
+    def comp_clause(self, cl, inner):
+        if isinstance(cl, ir.CompIf):
+            c = self.expr(cl.cond)
+
+            def comp_if(frame, acc):
+                if c(frame):
+                    inner(frame, acc)
+            return comp_if
+        it = self.expr(cl.iter)
+        store = self.store(cl.target)
+
+        def comp_for(frame, acc):
+            for x in it(frame):
+                store(frame, x)
+                inner(frame, acc)
+        return comp_for
+
+    def hole(self, index, span):
+        fill = self.hole_fill
+        loc = self.located(span)
+
+        def hole(frame):
+            f = fill.get(index)
+            if f is None:
+                raise loc(GliaRuntimeError(HOLE, f"hole #{index} (`??`) has not been filled yet; run "
+                                           "`glia synth FILE` to fill it from the examples"))
+            return f(frame)
+        return hole
+
+
+def run_with_big_stack(fn, stack_mb: int = 512):
+    """Run `fn()` in a thread with a large stack so deep (but bounded) recursion cannot crash Python."""
+    result: list = [None, None]
+
+    def target():
+        try:
+            result[0] = fn()
+        except BaseException as e:  # re-raised in the caller's thread
+            result[1] = e
+
+    old_limit = sys.getrecursionlimit()
+    old_size = threading.stack_size()
+    sys.setrecursionlimit(max(old_limit, 1_000_000))
+    threading.stack_size(stack_mb * 1024 * 1024)
+    try:
+        t = threading.Thread(target=target, name="glia-main")
+        t.start()
+        t.join()
+    finally:
+        threading.stack_size(old_size)
+        sys.setrecursionlimit(old_limit)
+    if result[1] is not None:
+        raise result[1]
+    return result[0]

@@ -1,0 +1,29 @@
+"""The primitive table: every operation the typed IR can name, declared once.
+
+Each `Primitive` carries its reference evaluation (a runtime kernel). Later stages add their rule
+beside it in this table (vector-Jacobian product, CPU lowering, CUDA lowering); a backend that meets
+a primitive without its rule reports both names instead of guessing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from glia.runtime.kernels import KERNELS
+
+
+@dataclass(slots=True)
+class Primitive:
+    name: str
+    impl: object  # reference evaluation: a runtime kernel
+    rules: dict = field(default_factory=dict)  # 'vjp', 'numba', 'cuda', ... filled by later stages
+
+
+PRIMS: dict[str, Primitive] = {name: Primitive(name, impl) for name, impl in KERNELS.items()}
+
+
+def rule(prim: str, kind: str):
+    """Register `kind` (e.g. 'vjp') for primitive `prim`."""
+    def deco(f):
+        PRIMS[prim].rules[kind] = f
+        return f
+    return deco

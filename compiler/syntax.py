@@ -1,0 +1,604 @@
+"""Stage 1, parse: source text -> AST (`parse(source) -> ast.Module`).
+
+Lark LALR(1) with the contextual lexer; the grammar is `grammar/glia.lark`. The parser tables are
+cached on disk (keyed by the grammar's hash) so that start-up stays fast. Lark's parse tree is turned
+into the AST by `AstBuilder`, a Transformer that keeps source positions. Lark's exceptions are turned
+into diagnostics that name the expected tokens; no Lark exception escapes this module.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from functools import lru_cache
+from importlib import resources
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.indenter import Indenter
+
+from . import ast as A
+from .diagnostics import GliaError, Source, Span, error
+
+STAGE = "syntax"
+
+
+class GliaIndenter(Indenter):
+    NL_type = "_NEWLINE"
+    OPEN_PAREN_types = ["LPAR", "LSQB", "LBRACE", "HOLE_CALL"]
+    CLOSE_PAREN_types = ["RPAR", "RSQB", "RBRACE"]
+    INDENT_type = "_INDENT"
+    DEDENT_type = "_DEDENT"
+    tab_len = 8
+
+    def handle_NL(self, token):
+        if self.paren_level > 0:
+            return
+        yield token
+        indent_str = token.rsplit("\n", 1)[1]
+        indent = indent_str.count(" ") + indent_str.count("\t") * self.tab_len
+        if indent > self.indent_level[-1]:
+            self.indent_level.append(indent)
+            yield Token.new_borrow_pos(self.INDENT_type, indent_str, token)
+        else:
+            while indent < self.indent_level[-1]:
+                self.indent_level.pop()
+                yield Token.new_borrow_pos(self.DEDENT_type, indent_str, token)
+            if indent != self.indent_level[-1]:
+                line = token.line + token.count("\n")
+                raise _IndentError(line, indent + 1, self.indent_level[-1] + 1)
+
+
+class _IndentError(Exception):
+    def __init__(self, line: int, col: int, expected_col: int):
+        super().__init__(line, col)
+        self.line, self.col, self.expected_col = line, col, expected_col
+
+
+def _grammar_text() -> str:
+    return resources.files("glia.grammar").joinpath("glia.lark").read_text(encoding="utf-8")
+
+
+def cache_dir() -> str:
+    """The user's Glia cache folder (GLIA_CACHE_DIR, else XDG_CACHE_HOME/glia, else ~/.cache/glia)."""
+    base = os.environ.get("GLIA_CACHE_DIR")
+    if not base:
+        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        base = os.path.join(xdg, "glia")
+    return base
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    text = _grammar_text()
+    import lark
+
+    key = hashlib.sha256((text + lark.__version__).encode()).hexdigest()[:16]
+    options = dict(parser="lalr", lexer="contextual", postlex=GliaIndenter(), propagate_positions=True,
+                   maybe_placeholders=True, start="start")
+    try:
+        os.makedirs(cache_dir(), exist_ok=True)
+        return Lark(text, cache=os.path.join(cache_dir(), f"parser-{key}.lark.pickle"), **options)
+    except OSError:  # read-only home: parse without the disk cache
+        return Lark(text, **options)
+
+
+# ---- public entry -----------------------------------------------------------------------------
+
+
+def parse(source: Source) -> A.Module:
+    """Parse a whole file. Raises GliaError (stage 'syntax') on any syntax error."""
+    text = source.text
+    if not text.endswith("\n"):
+        text += "\n"
+    parser = _parser()
+    try:
+        tree = parser.parse(text)
+    except _IndentError as e:
+        raise error("E003", f"inconsistent indentation: this line is indented to column {e.col}, "
+                    f"which matches no enclosing block", Span.point(e.line, e.col), STAGE, source)
+    except UnexpectedInput as e:
+        raise _syntax_error(e, source, parser) from None
+    try:
+        return AstBuilder(source).transform(tree)
+    except VisitError as e:
+        if isinstance(e.orig_exc, GliaError):
+            raise e.orig_exc from None
+        raise
+
+
+def parse_expr_or_stmt_complete(text: str) -> bool:
+    """For the REPL: does `text` parse, or could more lines complete it? (False = needs more)."""
+    try:
+        _parser().parse(text if text.endswith("\n") else text + "\n")
+        return True
+    except UnexpectedEOF:
+        return False
+    except UnexpectedToken as e:
+        return e.token.type != "$END" and e.token.type != "_DEDENT"
+    except (UnexpectedInput, _IndentError):
+        return True
+
+
+# ---- syntax errors ----------------------------------------------------------------------------
+
+_REGEX_NAMES = {
+    "NAME": "a name", "DEC_NUMBER": "a number", "HEX_NUMBER": "a number", "BIN_NUMBER": "a number",
+    "OCT_NUMBER": "a number", "FLOAT_NUMBER": "a number", "STRING": "a string",
+    "_NEWLINE": "a new line", "_INDENT": "an indented block", "_DEDENT": "the end of the block",
+    "$END": "the end of the file", "AUGOP": "an augmented assignment like '+='",
+}
+
+
+def _describe_terminal(name: str, parser: Lark) -> str:
+    if name in _REGEX_NAMES:
+        return _REGEX_NAMES[name]
+    for t in parser.terminals:
+        if t.name == name:
+            pat = t.pattern
+            if pat.type == "str":
+                return repr(pat.value)
+    return name.lower()
+
+
+def _describe_token(tok: Token) -> str:
+    if tok.type == "$END":
+        return "the end of the file"
+    if tok.type == "_NEWLINE":
+        return "the end of the line"
+    if tok.type == "_INDENT":
+        return "an indented block"
+    if tok.type == "_DEDENT":
+        return "the end of the block"
+    if tok.type == "NAME":
+        return f"name '{tok.value}'"
+    if tok.type in ("DEC_NUMBER", "HEX_NUMBER", "BIN_NUMBER", "OCT_NUMBER", "FLOAT_NUMBER"):
+        return f"number {tok.value}"
+    if tok.type == "STRING":
+        v = tok.value if len(tok.value) < 30 else tok.value[:27] + "..."
+        return f"string {v}"
+    return repr(str(tok.value))
+
+
+def _expected_list(names, parser: Lark) -> str:
+    descr = sorted({_describe_terminal(n, parser) for n in names if not n.startswith("__")},
+                   key=lambda s: (not s[0].isalpha(), s))
+    if not descr:
+        return "something else"
+    if len(descr) > 10:
+        descr = descr[:10] + ["..."]
+    if len(descr) == 1:
+        return descr[0]
+    return "one of " + ", ".join(descr)
+
+
+def _token_span(tok: Token) -> Span:
+    line = tok.line or 1
+    col = tok.column or 1
+    if tok.type in ("_INDENT", "_DEDENT", "_NEWLINE") and tok.type != "_NEWLINE":
+        # the token borrows the position of the newline before the line it starts
+        line += str(tok.value).count("\n") if "\n" in str(tok.value) else 1
+        col = len(str(tok.value).rsplit("\n", 1)[-1]) + 1
+        return Span.point(line, col)
+    end_line = tok.end_line or line
+    end_col = tok.end_column or col + max(1, len(str(tok.value)))
+    if end_line != line:
+        end_line, end_col = line, col + 1
+    return Span(line, col, end_line, max(end_col, col + 1))
+
+
+def _syntax_error(e: UnexpectedInput, source: Source, parser: Lark) -> GliaError:
+    if isinstance(e, UnexpectedCharacters):
+        span = Span.point(e.line, e.column)
+        ch = source.text[e.pos_in_stream] if e.pos_in_stream < len(source.text) else ""
+        if ch in "\"'":
+            return error("E004", "unterminated string literal", span, STAGE, source)
+        if ch == "\t" or ch == " ":
+            return error("E003", "unexpected indentation", span, STAGE, source)
+        shown = repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}" if ch else "end of input"
+        return error("E002", f"unexpected character {shown}; expected {_expected_list(e.allowed, parser)}",
+                     span, STAGE, source)
+    if isinstance(e, UnexpectedToken):
+        tok = e.token
+        if tok.type == "$END":
+            lines = source.text.rstrip("\n").splitlines() or [""]
+            span = Span.point(len(lines), len(lines[-1]) + 1)
+        else:
+            span = _token_span(tok)
+        if tok.type == "_INDENT":
+            return error("E003", "unexpected indentation", span, STAGE, source)
+        expected = _expected_list(e.expected, parser)
+        hint = _hint(tok, e.expected)
+        return error("E001", f"unexpected {_describe_token(tok)}; expected {expected}{hint}", span, STAGE,
+                     source)
+    if isinstance(e, UnexpectedEOF):
+        lines = source.text.rstrip("\n").splitlines() or [""]
+        span = Span.point(len(lines), len(lines[-1]) + 1)
+        return error("E001", f"unexpected end of the file; expected {_expected_list(e.expected, parser)}",
+                     span, STAGE, source)
+    raise e
+
+
+def _hint(tok: Token, expected) -> str:
+    if tok.type == "NAME" and tok.value in ("class", "import", "from", "try", "except", "with", "yield",
+                                             "global", "nonlocal", "async", "await", "raise"):
+        return f" ('{tok.value}' is not part of Glia; see docs/language.md)"
+    if tok.type == "DEF":
+        return " (functions are defined at the top level of a file, not inside other functions)"
+    if "_INDENT" in expected and tok.type != "_INDENT":
+        return " (the block after ':' must be indented)"
+    return ""
+
+
+# ---- parse tree -> AST ------------------------------------------------------------------------
+
+
+def _span(meta) -> Span:
+    if getattr(meta, "empty", True):
+        return Span(0, 0, 0, 0)
+    return Span(meta.line, meta.column, meta.end_line, meta.end_column)
+
+
+def _tspan(tok: Token) -> Span:
+    return Span(tok.line, tok.column, tok.end_line, tok.end_column)
+
+
+_ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", "'": "'", '"': '"', "r": "\r", "0": "\0", "a": "\a",
+            "b": "\b", "f": "\f", "v": "\v", "\n": ""}
+
+
+def decode_string(tok: Token, source: Source) -> str:
+    raw = tok.value
+    q = 3 if raw[:3] in ('"""', "'''") else 1
+    body = raw[q:-q]
+    if "\\" not in body:
+        return body
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        c = body[i]
+        if c != "\\":
+            out.append(c)
+            i += 1
+            continue
+        nxt = body[i + 1] if i + 1 < len(body) else ""
+        if nxt in _ESCAPES:
+            out.append(_ESCAPES[nxt])
+            i += 2
+            continue
+        width = {"x": 2, "u": 4, "U": 8}.get(nxt)
+        digits = body[i + 2:i + 2 + width] if width else ""
+        if width and len(digits) == width and all(d in "0123456789abcdefABCDEF" for d in digits):
+            code = int(digits, 16)
+            if code <= 0x10FFFF:
+                out.append(chr(code))
+                i += 2 + width
+                continue
+        # locate the bad escape in the source
+        before = raw[:q + i]
+        line = tok.line + before.count("\n")
+        col = (len(before) - before.rfind("\n")) if "\n" in before else tok.column + len(before)
+        raise error("E004", f"invalid escape sequence '\\{nxt}' in string; expected one of "
+                    "\\n \\t \\\\ \\' \\\" \\r \\0 \\xNN \\uNNNN", Span(line, col, line, col + 2), STAGE, source)
+    return "".join(out)
+
+
+_BINOP_TOKENS = {"BAR": "|", "CARET": "^", "AMP": "&", "LSHIFT": "<<", "RSHIFT": ">>", "PLUS": "+",
+                 "MINUS": "-", "STAR": "*", "SLASH": "/", "DSLASH": "//", "PERCENT": "%", "AT": "@",
+                 "POW": "**"}
+
+
+@v_args(meta=True)
+class AstBuilder(Transformer):
+    def __init__(self, source: Source):
+        super().__init__(visit_tokens=False)
+        self.source = source
+
+    # -- top level
+    def start(self, meta, items):
+        return A.Module(tuple(items), _span(meta))
+
+    def struct_def(self, meta, c):
+        return A.StructDef(str(c[0]), tuple(c[1:]), _span(meta))
+
+    def field(self, meta, c):
+        return A.Field(str(c[0]), c[1], _span(meta))
+
+    def func_def(self, meta, c):
+        name, tparams, params, ret, body = c
+        return A.FuncDef(str(name), tuple(tparams or ()), tuple(params or ()), ret, body, _span(meta),
+                         _tspan(name))
+
+    def type_params(self, meta, c):
+        return [str(t) for t in c]
+
+    def params(self, meta, c):
+        return [p for p in c if p is not None]
+
+    def param(self, meta, c):
+        return A.Param(str(c[0]), c[1], _span(meta))
+
+    def global_def(self, meta, c):
+        name, ann, value = c
+        return A.GlobalDef(str(name), ann, value, _span(meta))
+
+    def examples_def(self, meta, c):
+        return A.ExamplesDef(str(c[0]), tuple(c[1:]), _span(meta))
+
+    def example(self, meta, c):
+        args = [x for x in c if not isinstance(x, Token)]
+        return A.Example(tuple(args[:-1]), args[-1], _span(meta))
+
+    def train_def(self, meta, c):
+        return A.TrainDef(str(c[0]), decode_string(c[1], self.source), tuple(c[2:]), _span(meta))
+
+    def setting(self, meta, c):
+        return A.Setting(str(c[0]), c[1], _span(meta))
+
+    # -- types
+    def type_name(self, meta, c):
+        return A.TName(str(c[0]), _span(meta))
+
+    def type_app(self, meta, c):
+        return A.TApp(str(c[0]), tuple(c[1:]), _span(meta))
+
+    def type_dim(self, meta, c):
+        return A.TDim(int(str(c[0]).replace("_", "")), _span(meta))
+
+    def type_tuple(self, meta, c):
+        return A.TTuple(tuple(x for x in c if x is not None), _span(meta))
+
+    def type_fn(self, meta, c):
+        parts = [x for x in c if x is not None and not isinstance(x, Token)]
+        return A.TFn(tuple(parts[:-1]), parts[-1], _span(meta))
+
+    # -- statements
+    def suite(self, meta, c):
+        out = []
+        for s in c:
+            if isinstance(s, list):
+                out.extend(s)
+            elif s is not None:
+                out.append(s)
+        return tuple(out)
+
+    def expr_stmt(self, meta, c):
+        return A.ExprStmt(c[0], _span(meta))
+
+    def assign(self, meta, c):
+        *targets, value = c
+        for t in targets:
+            self._check_target(t)
+        return A.Assign(tuple(targets), value, _span(meta))
+
+    def ann_assign(self, meta, c):
+        target, ann, value = c
+        if not isinstance(target, A.Name):
+            raise error("E209", "only a plain name can be annotated (`x: int = ...`)", target.span, STAGE,
+                        self.source)
+        return A.AnnAssign(target, ann, value, _span(meta))
+
+    def aug_assign(self, meta, c):
+        target, op, value = c
+        if isinstance(target, A.TupleLit):
+            raise error("E209", "augmented assignment needs a single target", target.span, STAGE, self.source)
+        self._check_target(target)
+        return A.AugAssign(target, str(op)[:-1], value, _span(meta))
+
+    def _check_target(self, t):
+        if isinstance(t, A.TupleLit) or isinstance(t, A.ListLit):
+            for e in t.elts:
+                self._check_target(e)
+            return
+        if not isinstance(t, (A.Name, A.Subscript, A.Attribute)):
+            raise error("E209", "cannot assign to this expression; expected a name, an index `xs[i]`, "
+                        "a field `p.x` or a tuple of those", t.span, STAGE, self.source)
+
+    def pass_stmt(self, meta, c):
+        return A.Pass(_span(meta))
+
+    def break_stmt(self, meta, c):
+        return A.Break(_span(meta))
+
+    def continue_stmt(self, meta, c):
+        return A.Continue(_span(meta))
+
+    def return_stmt(self, meta, c):
+        return A.Return(c[0], _span(meta))
+
+    def assert_stmt(self, meta, c):
+        return A.Assert(c[0], c[1], _span(meta))
+
+    def del_stmt(self, meta, c):
+        if not isinstance(c[0], A.Subscript):
+            raise error("E209", "`del` takes an index or key: `del xs[i]` or `del d[k]`", c[0].span, STAGE,
+                        self.source)
+        return A.Del(c[0], _span(meta))
+
+    def if_stmt(self, meta, c):
+        cond, body, *rest = c
+        orelse = rest.pop() if rest and (rest[-1] is None or isinstance(rest[-1], tuple)) else None
+        orelse = orelse or ()
+        for cond2, body2, span2 in reversed(rest):
+            orelse = (A.If(cond2, body2, orelse, span2),)
+        return A.If(cond, body, orelse, _span(meta))
+
+    def elif_clause(self, meta, c):
+        return (c[0], c[1], _span(meta))
+
+    def else_clause(self, meta, c):
+        return c[0]
+
+    def while_stmt(self, meta, c):
+        return A.While(c[0], c[1], _span(meta))
+
+    def for_stmt(self, meta, c):
+        self._check_target(c[0])
+        return A.For(c[0], c[1], c[2], _span(meta))
+
+    # -- expressions
+    def tuple(self, meta, c):
+        return A.TupleLit(tuple(x for x in c if x is not None), _span(meta))
+
+    def empty_tuple(self, meta, c):
+        return A.TupleLit((), _span(meta))
+
+    def ifexp(self, meta, c):
+        then, cond, orelse = c
+        return A.IfExp(cond, then, orelse, _span(meta))
+
+    def lambdef(self, meta, c):
+        *params, body = c
+        return A.Lambda(tuple(str(p) for p in params if p is not None), body, _span(meta))
+
+    def or_test(self, meta, c):
+        return A.BoolOp("or", tuple(c), _span(meta))
+
+    def and_test(self, meta, c):
+        return A.BoolOp("and", tuple(c), _span(meta))
+
+    def not_op(self, meta, c):
+        return A.Not(c[0], _span(meta))
+
+    def comparison(self, meta, c):
+        left = c[0]
+        ops, spans, rights = [], [], []
+        for i in range(1, len(c), 2):
+            op, span = c[i]
+            ops.append(op)
+            spans.append(span)
+            rights.append(c[i + 1])
+        return A.Compare(left, tuple(ops), tuple(rights), tuple(spans), _span(meta))
+
+    def comp_op(self, meta, c):
+        return (" ".join(str(t) for t in c), _span(meta))
+
+    def binop(self, meta, c):
+        left = c[0]
+        for i in range(1, len(c), 2):
+            tok, right = c[i], c[i + 1]
+            span = left.span.to(right.span)
+            left = A.BinOp(_BINOP_TOKENS[tok.type], left, right, span, _tspan(tok))
+        return left
+
+    expr = xor_expr = and_expr = shift_expr = arith_expr = term = power = binop
+
+    def unary(self, meta, c):
+        tok, operand = c
+        if str(tok) == "-" and isinstance(operand, (A.IntLit, A.FloatLit)) and operand.value >= 0:
+            # fold negative literals so that -9223372036854775808 is representable
+            return type(operand)(-operand.value, _span(meta))
+        return A.UnaryOp(str(tok), operand, _span(meta))
+
+    def call(self, meta, c):
+        func, args = c
+        if isinstance(args, A.Comp):
+            return A.Call(func, (args,), (), _span(meta))
+        args = args or []
+        pos = tuple(a for a in args if not isinstance(a, A.Keyword))
+        kws = tuple(a for a in args if isinstance(a, A.Keyword))
+        seen_kw = False
+        for a in args:
+            if isinstance(a, A.Keyword):
+                seen_kw = True
+            elif seen_kw:
+                raise error("E001", "a positional argument cannot follow a keyword argument", a.span, STAGE,
+                            self.source)
+        return A.Call(func, pos, kws, _span(meta))
+
+    def arguments(self, meta, c):
+        return [a for a in c if a is not None]
+
+    def genexp_arg(self, meta, c):
+        return A.Comp("list", c[0], None, tuple(c[1]), _span(meta))
+
+    def kwarg(self, meta, c):
+        return A.Keyword(str(c[0]), c[1], _span(meta))
+
+    def subscript(self, meta, c):
+        value, subs = c
+        index = subs[0] if len(subs) == 1 and not subs.trailing_comma else A.TupleLit(tuple(subs), _span(meta))
+        return A.Subscript(value, index, _span(meta))
+
+    def subscripts(self, meta, c):
+        items = [x for x in c if x is not None]
+        out = _SubList(items)
+        out.trailing_comma = len(c) > len(items)
+        return out
+
+    def slice(self, meta, c):
+        lo, hi, step = (c + [None, None, None])[:3]
+        return A.Slice(lo, hi, step, _span(meta))
+
+    def attribute(self, meta, c):
+        value, name = c
+        return A.Attribute(value, str(name), _span(meta), _tspan(name))
+
+    def name(self, meta, c):
+        return A.Name(str(c[0]), _span(meta))
+
+    def int_lit(self, meta, c):
+        text = str(c[0]).replace("_", "").lower()
+        base = {"0x": 16, "0b": 2, "0o": 8}.get(text[:2], 10)
+        return A.IntLit(int(text[2:] if base != 10 else text, base), _span(meta))
+
+    def float_lit(self, meta, c):
+        return A.FloatLit(float(str(c[0]).replace("_", "")), _span(meta))
+
+    def str_lit(self, meta, c):
+        return A.StrLit("".join(decode_string(t, self.source) for t in c), _span(meta))
+
+    def true_lit(self, meta, c):
+        return A.BoolLit(True, _span(meta))
+
+    def false_lit(self, meta, c):
+        return A.BoolLit(False, _span(meta))
+
+    def none_lit(self, meta, c):
+        return A.NoneLit(_span(meta))
+
+    def paren(self, meta, c):
+        return c[0]
+
+    def list_lit(self, meta, c):
+        return A.ListLit(tuple(x for x in c if x is not None), _span(meta))
+
+    def listcomp(self, meta, c):
+        return A.Comp("list", c[0], None, tuple(c[1]), _span(meta))
+
+    def setcomp(self, meta, c):
+        return A.Comp("set", c[0], None, tuple(c[1]), _span(meta))
+
+    def dictcomp(self, meta, c):
+        return A.Comp("dict", c[1], c[0], tuple(c[2]), _span(meta))
+
+    def dict_lit(self, meta, c):
+        items = [x for x in c if x is not None]
+        return A.DictLit(tuple(k for k, _ in items), tuple(v for _, v in items), _span(meta))
+
+    def dict_item(self, meta, c):
+        return (c[0], c[1])
+
+    def set_lit(self, meta, c):
+        return A.SetLit(tuple(x for x in c if x is not None), _span(meta))
+
+    def hole(self, meta, c):
+        opts = []
+        for a in c[1] if len(c) > 1 and c[1] else []:
+            if not isinstance(a, A.Keyword):
+                raise error("E001", "hole options are keywords: ??(size=8, depth=3, using=[...])", a.span, STAGE,
+                            self.source)
+            opts.append(a)
+        return A.Hole(tuple(opts), _span(meta))
+
+    def comp_for(self, meta, c):
+        target, it, rest = (c + [None])[:3]
+        self._check_target(target)
+        return [A.CompFor(target, it, _span(meta))] + (rest or [])
+
+    def comp_if(self, meta, c):
+        cond, rest = (c + [None])[:2]
+        return [A.CompIf(cond, _span(meta))] + (rest or [])
+
+
+class _SubList(list):
+    trailing_comma = False

@@ -1,0 +1,5 @@
+import sys
+
+from glia.cli import main
+
+sys.exit(main())

@@ -1,0 +1,124 @@
+"""The `glia` command line: check, run, and (as they land) compile, train, synth, repl.
+
+Exit status: 0 success, 1 the program is wrong (a diagnostic was printed), 2 bad usage,
+3 an internal error (a bug in Glia).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+
+import glia
+
+EXIT_OK, EXIT_PROGRAM, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse exits with 2 on bad usage, as we want; keep its message short
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="glia", description="Glia: a language for programs that are half learned and half written.")
+    p.add_argument("--version", action="version", version=f"glia {glia.__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    c = sub.add_parser("check", help="parse and type-check .glia files",
+                       description="Parse and type-check each FILE; print every diagnostic. "
+                                   "Exit 0 when all are correct, 1 otherwise.")
+    c.add_argument("files", nargs="+", metavar="FILE")
+    c.add_argument("--time", action="store_true", help="print how long each stage took")
+
+    r = sub.add_parser("run", help="run a program's main()",
+                       description="Check FILE and call its main(). Arguments after FILE are passed to "
+                                   "main(args: list[str]) when main takes them.")
+    r.add_argument("file", metavar="FILE")
+    r.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
+    r.add_argument("--backend", choices=["interp"], default="interp",
+                   help="execution backend (interp: the reference interpreter)")
+    return p
+
+
+def _print_error(err) -> None:
+    sys.stderr.write(err.render() + "\n")
+
+
+def cmd_check(ns) -> int:
+    from glia.compiler.diagnostics import GliaError
+    from glia.compiler.driver import check_source, read_source
+
+    status = EXIT_OK
+    for path in ns.files:
+        t0 = time.perf_counter()
+        try:
+            program = check_source(read_source(path))
+        except GliaError as e:
+            _print_error(e)
+            status = EXIT_PROGRAM
+            continue
+        dt = time.perf_counter() - t0
+        n = len([f for f in program.functions.values() if f.source_name == path])
+        msg = f"{path}: ok ({n} function{'s' if n != 1 else ''}"
+        if program.holes:
+            msg += f", {len(program.holes)} hole{'s' if len(program.holes) != 1 else ''} to fill"
+        msg += ")"
+        if ns.time:
+            msg += f" in {dt * 1000:.0f} ms"
+        print(msg)
+    return status
+
+
+def cmd_run(ns) -> int:
+    from glia.compiler.diagnostics import GliaError
+    from glia.compiler.driver import check_source, read_source, run_program
+
+    try:
+        program = check_source(read_source(ns.file))
+    except GliaError as e:
+        _print_error(e)
+        return EXIT_PROGRAM
+    try:
+        code = run_program(program, ns.args)
+    except GliaError as e:
+        sys.stdout.flush()
+        _print_error(e)
+        return EXIT_PROGRAM
+    sys.stdout.flush()
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    ns = parser.parse_args(argv)
+    if ns.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        if ns.command == "check":
+            return cmd_check(ns)
+        if ns.command == "run":
+            return cmd_run(ns)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception:  # a bug in Glia, never the user's fault
+        from glia.compiler.diagnostics import REPORT_HINT
+
+        sys.stderr.write(f"glia: internal error ({REPORT_HINT}):\n")
+        traceback.print_exc()
+        return EXIT_INTERNAL
+    parser.print_help(sys.stderr)
+    return EXIT_USAGE
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

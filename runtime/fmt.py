@@ -1,0 +1,63 @@
+"""Formatting of Glia values for `print` and `str()`: Python's conventions, exactly."""
+from __future__ import annotations
+
+import numpy as np
+
+from .values import GSet, Struct
+
+
+def to_str(v) -> str:
+    if isinstance(v, str):
+        return v
+    return to_repr(v)
+
+
+def to_repr(v) -> str:
+    t = type(v)
+    if t is bool or t is int or t is str:
+        return repr(v)
+    if t is float:
+        return repr(v)
+    if v is None:
+        return "None"
+    if t is list:
+        return "[" + ", ".join([to_repr(x) for x in v]) + "]"
+    if t is GSet:
+        return "{" + ", ".join([to_repr(x) for x in v]) + "}" if v else "set()"
+    if t is dict:
+        return "{" + ", ".join([f"{to_repr(k)}: {to_repr(x)}" for k, x in v.items()]) + "}"
+    if isinstance(v, Struct):
+        return f"{v._name}(" + ", ".join(f"{n}={to_repr(x)}" for n, x in zip(v._fields, v)) + ")"
+    if t is tuple:
+        if len(v) == 1:
+            return "(" + to_repr(v[0]) + ",)"
+        return "(" + ", ".join([to_repr(x) for x in v]) + ")"
+    if t is np.float32:
+        return format_f32(v)
+    if isinstance(v, np.ndarray):
+        return format_tensor(v)
+    if callable(v):
+        return f"<function {getattr(v, '__glia_name__', 'lambda')}>"
+    return repr(v)
+
+
+def format_f32(x) -> str:
+    """Shortest digits that round-trip in single precision, in Python's float style."""
+    f = float(x)
+    if f != f or f in (float("inf"), float("-inf")):
+        return repr(f)
+    s = np.format_float_positional(x, unique=True, trim="0") if 1e-4 <= abs(f) < 1e16 or f == 0 else None
+    if s is None:
+        return np.format_float_scientific(x, unique=True, trim="-", exp_digits=2)
+    return s if not s.endswith(".") else s + "0"
+
+
+def format_tensor(a: np.ndarray) -> str:
+    if a.ndim == 0:
+        return format_f32(a) if a.dtype == np.float32 else repr(float(a))
+    f = format_f32 if a.dtype == np.float32 else (lambda x: repr(float(x)))
+    def rec(x):
+        if x.ndim == 1:
+            return "[" + ", ".join(f(e) for e in x) + "]"
+        return "[" + ", ".join(rec(e) for e in x) + "]"
+    return "tensor(" + rec(a) + ")"

@@ -1,0 +1,61 @@
+"""Run-time representations of Glia values shared by the interpreter and the Python boundary.
+
+int -> Python int (kept within 64 bits by the kernels), float -> float, f32 -> numpy.float32,
+bool -> bool, str -> str, None -> None, list -> list, dict -> dict, tuple -> tuple,
+set -> GSet (insertion-ordered), struct -> a subclass of Struct (a tuple with field names),
+tensor -> numpy.ndarray, function -> a Python callable.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+class GSet(dict):
+    """A set that iterates in insertion order (a dict whose values are all None)."""
+
+    __slots__ = ()
+
+    def __init__(self, items=()):
+        super().__init__()
+        for x in items:
+            self[x] = None
+
+    def add(self, x):
+        self[x] = None
+
+    def __repr__(self):
+        from .fmt import to_repr
+
+        return to_repr(self)
+
+
+class Struct(tuple):
+    """Base of the record classes made for each `struct` of a program."""
+
+    __slots__ = ()
+    _name = "Struct"
+    _fields: tuple[str, ...] = ()
+
+    def __repr__(self):
+        from .fmt import to_repr
+
+        return to_repr(self)
+
+
+def make_struct_class(name: str, fields: tuple[str, ...]) -> type:
+    """A record class for `struct name` (no user text is executed: names are data)."""
+    cls = type(name, (Struct,), {"__slots__": (), "_name": name, "_fields": tuple(fields)})
+    return cls
+
+
+def new_struct(cls: type, values) -> Struct:
+    return tuple.__new__(cls, values)
+
+
+def struct_replace(obj: Struct, index: int, value):
+    vals = list(obj)
+    vals[index] = value
+    return tuple.__new__(type(obj), vals)
+
+
+F32 = np.float32
