@@ -130,7 +130,7 @@ class BuiltinTyper:
             p = self.promote(l, r)
             if p == "mixed":
                 raise self.err("E203", f"'{op}' mixes f32 and float; convert one side with f32(...) or float(...)",
-                               op_span)
+                               span)
             if p is not None:
                 l, r, t = p
                 if op == "/" and t == INT:
@@ -172,25 +172,26 @@ class BuiltinTyper:
                 return self.matmul(l, r, span, op_span)
         if isinstance(tl, TVar) or isinstance(tr, TVar):
             raise self.err("E205", f"the operand types of '{op}' are not known yet ({self.show(tl)} and "
-                           f"{self.show(tr)}); annotate the variables involved", op_span)
+                           f"{self.show(tr)}); annotate the variables involved (a lambda stored in a variable "
+                           "needs a function type: `add: fn(int, int) -> int = lambda a, b: a + b`)", span)
         hint = ""
         if op == "+" and STR in (tl, tr):
             hint = " (convert with str(...) first)"
-        raise self.err("E203", f"operator '{op}' is not defined for {self.show(tl)} and {self.show(tr)}{hint}", op_span)
+        raise self.err("E203", f"operator '{op}' is not defined for {self.show(tl)} and {self.show(tr)}{hint}", span)
 
     def tensor_binop(self, op, l, r, span, op_span):
         tl, tr = self.c.subst.zonk(l.type), self.c.subst.zonk(r.type)
         if op not in ("+", "-", "*", "/", "**"):
-            raise self.err("E203", f"operator '{op}' is not defined for tensors", op_span)
+            raise self.err("E203", f"operator '{op}' is not defined for tensors", span)
         name = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "**": "pow"}[op]
         if isinstance(tl, TensorT) and isinstance(tr, TensorT):
             if tl.dtype != tr.dtype:
-                raise self.err("E203", f"'{op}' mixes {tl} and {tr}; convert one side", op_span)
-            shape = self.broadcast(tl.shape, tr.shape, tl, tr, op_span)
+                raise self.err("E203", f"'{op}' mixes {tl} and {tr}; convert one side", span)
+            shape = self.broadcast(tl.shape, tr.shape, tl, tr, span)
             return self.prim(f"tensor.{name}", (l, r), TensorT(tl.dtype, shape), span)
         ten, other = (tl, tr) if isinstance(tl, TensorT) else (tr, tl)
         if other not in (INT, FLOAT, F32):
-            raise self.err("E203", f"operator '{op}' is not defined for {tl} and {tr}", op_span)
+            raise self.err("E203", f"operator '{op}' is not defined for {tl} and {tr}", span)
         if other == FLOAT and ten.dtype == F32 and not isinstance(l if other is tl else r, ir.Const):
             pass
         return self.prim(f"tensor.{name}", (l, r), ten, span)
@@ -215,15 +216,15 @@ class BuiltinTyper:
     def matmul(self, l, r, span, op_span):
         tl, tr = self.c.subst.zonk(l.type), self.c.subst.zonk(r.type)
         if tl.dtype != tr.dtype:
-            raise self.err("E203", f"'@' mixes {tl} and {tr}", op_span)
+            raise self.err("E203", f"'@' mixes {tl} and {tr}", span)
         a, b = tl.shape, tr.shape
         if len(a) not in (1, 2) or len(b) not in (1, 2):
-            raise self.err("E301", f"'@' takes vectors and matrices, found {tl} @ {tr}", op_span)
+            raise self.err("E301", f"'@' takes vectors and matrices, found {tl} @ {tr}", span)
         inner_a = a[-1]
         inner_b = b[0]
         if not self.c.subst.unify(inner_a, inner_b):
             raise self.err("E301", f"tensor shape mismatch in '@': {tl} @ {tr} (inner dimensions {inner_a} and "
-                           f"{inner_b} differ)", op_span)
+                           f"{inner_b} differ)", span)
         shape = tuple(a[:-1]) + tuple(b[1:])
         t = TensorT(tl.dtype, shape) if shape else tl.dtype
         return self.prim("tensor.matmul", (l, r), t, span)

@@ -174,6 +174,8 @@ class Checker:
         prog = ir.map_types(prog, fix)
         for node in ir.walk(prog):
             t = getattr(node, "type", None)
+            if isinstance(node, (ir.StoreLocal,)):
+                continue
             if t is not None and not is_concrete(t):
                 span = getattr(node, "span", None) or Span(0, 0, 0, 0)
                 raise self.err("E205", f"cannot infer the type of this expression (found {t}); "
@@ -878,6 +880,8 @@ class Checker:
             return ir.FuncRef(name, self.instantiate(self.sigs[name]), span)
         if name in self.struct_nodes:
             raise self.err("E204", f"struct {name} is not a value; build one with {name}(...)", span)
+        if name in ("pi", "e", "inf", "nan", "tau"):
+            return self.builtins.math_constant(name, span, span)
         builtin = self.builtins.as_value(name, span, expected)
         if builtin is not None:
             return builtin
@@ -1079,10 +1083,11 @@ class Checker:
         if len(args) != len(ft.params):
             raise self.err("E202", f"{what} takes {len(ft.params)} argument{'s' if len(ft.params) != 1 else ''}, "
                            f"but {len(args)} {'were' if len(args) != 1 else 'was'} given", c.span)
-        out = []
-        for a, t in zip(args, ft.params):
-            v = self.expr(a, t)
-            out.append(self.coerce_arg(v, t, a.span))
+        out: list = [None] * len(args)
+        order = sorted(range(len(args)), key=lambda i: isinstance(args[i], A.Lambda))
+        for i in order:
+            a, t = args[i], ft.params[i]
+            out[i] = self.coerce_arg(self.expr(a, t), t, a.span)
         return tuple(out)
 
     def coerce_arg(self, v, t, span):

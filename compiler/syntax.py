@@ -206,6 +206,9 @@ def _syntax_error(e: UnexpectedInput, source: Source, parser: Lark) -> GliaError
             span = _token_span(tok)
         if tok.type == "_INDENT":
             return error("E003", "unexpected indentation", span, STAGE, source)
+        construct = _foreign_construct(source, span.line)
+        if construct is not None:
+            return error("E005", construct[0], construct[1], STAGE, source)
         expected = _expected_list(e.expected, parser)
         hint = _hint(tok, e.expected)
         return error("E001", f"unexpected {_describe_token(tok)}; expected {expected}{hint}", span, STAGE,
@@ -216,6 +219,29 @@ def _syntax_error(e: UnexpectedInput, source: Source, parser: Lark) -> GliaError
         return error("E001", f"unexpected end of the file; expected {_expected_list(e.expected, parser)}",
                      span, STAGE, source)
     raise e
+
+
+_NOT_GLIA = ("class", "import", "from", "try", "except", "finally", "with", "raise", "global", "nonlocal",
+             "yield", "async", "await")
+
+
+def _foreign_construct(source: Source, line: int):
+    """A line that starts with `def` inside a block, or a Python keyword Glia does not have."""
+    import re
+
+    text = source.line_text(line)
+    m = re.match(r"^(\s*)(\w+)\b", text)
+    if not m:
+        return None
+    indent, word = m.group(1), m.group(2)
+    col = len(indent) + 1
+    if word in ("def", "struct") and indent:
+        return (f"'{word}' must be at the top level of the file: Glia has no nested definitions "
+                "(use a lambda, or define the function at the top level)", Span(line, col, line, col + len(word)))
+    if word in _NOT_GLIA and not re.match(r"^\s*\w+\s*(=|\+=|-=|\.|\[|\()", text):
+        return (f"'{word}' is Python, not Glia: see docs/language.md for what Glia has",
+                Span(line, col, line, col + len(word)))
+    return None
 
 
 def _hint(tok: Token, expected) -> str:

@@ -34,6 +34,8 @@ def to_repr(v) -> str:
         return "(" + ", ".join([to_repr(x) for x in v]) + ")"
     if t is np.float32:
         return format_f32(v)
+    if t is np.bool_:
+        return "True" if v else "False"
     if isinstance(v, np.ndarray):
         return format_tensor(v)
     if callable(v):

@@ -1,0 +1,21 @@
+import os
+import sys
+
+import pytest
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-goldens", action="store_true", default=False,
+                     help="rewrite the expectations of golden programs and examples from the interpreter's output")
+
+
+@pytest.fixture
+def update_goldens(request):
+    return request.config.getoption("--update-goldens")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Each test session uses its own Glia cache folder, never the user's."""
+    cache = tmp_path_factory.getbasetemp() / "glia-cache"
+    monkeypatch.setenv("GLIA_CACHE_DIR", str(cache))
