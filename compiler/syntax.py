@@ -313,6 +313,10 @@ _BINOP_TOKENS = {"BAR": "|", "CARET": "^", "AMP": "&", "LSHIFT": "<<", "RSHIFT":
                  "POW": "**"}
 
 
+_PRECEDENCE = {"BAR": 1, "CARET": 2, "AMP": 3, "LSHIFT": 4, "RSHIFT": 4, "PLUS": 5, "MINUS": 5, "STAR": 6,
+               "SLASH": 6, "DSLASH": 6, "PERCENT": 6, "AT": 6}
+
+
 @v_args(meta=True)
 class AstBuilder(Transformer):
     def __init__(self, source: Source):
@@ -498,15 +502,31 @@ class AstBuilder(Transformer):
     def comp_op(self, meta, c):
         return (" ".join(str(t) for t in c), _span(meta))
 
-    def binop(self, meta, c):
-        left = c[0]
-        for i in range(1, len(c), 2):
-            tok, right = c[i], c[i + 1]
-            span = left.span.to(right.span)
-            left = A.BinOp(_BINOP_TOKENS[tok.type], left, right, span, _tspan(tok))
-        return left
+    def expr(self, meta, c):
+        """operand (op operand)*: apply precedence (all left-associative) by operator-precedence parsing."""
+        operands = [c[0]]
+        ops: list[Token] = []
 
-    expr = xor_expr = and_expr = shift_expr = arith_expr = term = power = binop
+        def reduce():
+            tok = ops.pop()
+            right = operands.pop()
+            left = operands.pop()
+            operands.append(A.BinOp(_BINOP_TOKENS[tok.type], left, right, left.span.to(right.span), _tspan(tok)))
+
+        for i in range(1, len(c), 2):
+            tok = c[i]
+            prec = _PRECEDENCE[tok.type]
+            while ops and _PRECEDENCE[ops[-1].type] >= prec:
+                reduce()
+            ops.append(tok)
+            operands.append(c[i + 1])
+        while ops:
+            reduce()
+        return operands[0]
+
+    def power(self, meta, c):
+        left, tok, right = c
+        return A.BinOp("**", left, right, left.span.to(right.span), _tspan(tok))
 
     def unary(self, meta, c):
         tok, operand = c
