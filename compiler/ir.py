@@ -395,29 +395,54 @@ class Program:
 
 # ---- generic traversal ------------------------------------------------------------------------
 
+_TYPE_FIELDS = ("type",)
+_TYPE_TUPLE_FIELDS = ("slot_types", "types")
+_LEAF_FIELDS = ("span", "source", "slot_names", "params", "fields", "type_params", "attrs")
+_roles: dict[type, tuple[tuple[str, int], ...]] = {}
+
+
+def _field_roles(cls) -> tuple[tuple[str, int], ...]:
+    """Per IR class: (field, role) with role 0 = a type, 1 = a tuple of types, 2 = children."""
+    r = _roles.get(cls)
+    if r is None:
+        out = []
+        for fl in fields(cls):
+            if fl.name in _TYPE_FIELDS:
+                out.append((fl.name, 0))
+            elif fl.name in _TYPE_TUPLE_FIELDS:
+                out.append((fl.name, 1))
+            elif fl.name not in _LEAF_FIELDS:
+                out.append((fl.name, 2))  # children; plain values (str, int, ...) are left as they are
+        r = _roles[cls] = tuple(out)
+    return r
+
+
+def _is_ir(node) -> bool:
+    return type(node).__module__ == __name__ and is_dataclass(node)
+
 
 def map_types(node, f):
-    """Rebuild `node` (any IR value) with every `type`-like field passed through `f`."""
+    """Rebuild `node` (any IR value) with every type passed through `f` (unchanged parts are shared)."""
     if isinstance(node, tuple):
-        return tuple(map_types(x, f) for x in node)
+        new = tuple(map_types(x, f) for x in node)
+        return node if all(a is b for a, b in zip(new, node)) else new
     if isinstance(node, dict):
         return {k: map_types(v, f) for k, v in node.items()}
-    if not is_dataclass(node) or isinstance(node, type) or node.__class__.__module__ != __name__:
+    if not _is_ir(node):
         return node
     changes = {}
-    for fl in fields(node):
-        val = getattr(node, fl.name)
-        if fl.name in ("type",):
+    for name, role in _field_roles(type(node)):
+        val = getattr(node, name)
+        if role == 0:
             new = f(val)
-        elif fl.name == "slot_types" or fl.name == "types":
+        elif role == 1:
             new = tuple(f(t) for t in val)
-        elif fl.name in ("span", "source", "slot_names", "name", "op", "kind", "params", "fields",
-                         "type_params", "attrs", "options") and fl.name != "options":
-            continue
+            if all(a is b for a, b in zip(new, val)):
+                new = val
         else:
             new = map_types(val, f)
         if new is not val:
-            changes[fl.name] = new
+            changes[name] = new
     return replace(node, **changes) if changes else node
 
 
@@ -427,12 +452,15 @@ def walk(node):
         for x in node:
             yield from walk(x)
         return
-    if not is_dataclass(node) or node.__class__.__module__ != __name__:
+    if isinstance(node, dict):
+        for x in node.values():
+            yield from walk(x)
+        return
+    if not _is_ir(node):
         return
     yield node
-    for fl in fields(node):
-        if fl.name in ("type", "span", "slot_types", "types", "source"):
-            continue
-        val = getattr(node, fl.name)
-        if isinstance(val, (tuple, dict)) or is_dataclass(val):
-            yield from walk(tuple(val.values()) if isinstance(val, dict) else val)
+    for name, role in _field_roles(type(node)):
+        if role == 2:
+            val = getattr(node, name)
+            if val is not None and not isinstance(val, (str, int, float, bool)):
+                yield from walk(val)

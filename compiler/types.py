@@ -138,21 +138,30 @@ class Subst:
         return t
 
     def zonk(self, t):
-        """Resolve `t` completely (all nested variables that are bound)."""
+        """Resolve `t` completely (all nested variables that are bound); unchanged types are returned as is."""
         t = self.resolve(t)
+        if type(t) is Scalar or not self.bound:
+            return t
         match t:
             case ListT(e):
-                return ListT(self.zonk(e))
+                z = self.zonk(e)
+                return t if z is e else ListT(z)
             case SetT(e):
-                return SetT(self.zonk(e))
+                z = self.zonk(e)
+                return t if z is e else SetT(z)
             case DictT(k, v):
-                return DictT(self.zonk(k), self.zonk(v))
+                zk, zv = self.zonk(k), self.zonk(v)
+                return t if zk is k and zv is v else DictT(zk, zv)
             case TupleT(items):
-                return TupleT(tuple(self.zonk(i) for i in items))
+                zs = tuple(self.zonk(i) for i in items)
+                return t if all(a is b for a, b in zip(zs, items)) else TupleT(zs)
             case FnT(ps, r):
-                return FnT(tuple(self.zonk(p) for p in ps), self.zonk(r))
+                zs = tuple(self.zonk(p) for p in ps)
+                zr = self.zonk(r)
+                return t if zr is r and all(a is b for a, b in zip(zs, ps)) else FnT(zs, zr)
             case TensorT(dt, shape):
-                return TensorT(dt, tuple(self.zonk(d) for d in shape))
+                zs = tuple(self.zonk(d) for d in shape)
+                return t if all(a is b for a, b in zip(zs, shape)) else TensorT(dt, zs)
         return t
 
     def occurs(self, v: TVar, t) -> bool:
