@@ -1,0 +1,168 @@
+"""The `glia` command line as a user meets it: exit codes, diagnostics on stderr, no tracebacks."""
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import glia
+from glia import cli
+
+
+def run_glia(*args, cwd=None, stdin=None):
+    return subprocess.run([sys.executable, "-m", "glia", *args], capture_output=True, text=True, cwd=cwd,
+                          input=stdin, timeout=120)
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    p = tmp_path / name
+    p.write_text(textwrap.dedent(text), encoding="utf-8")
+    return p
+
+
+def test_version():
+    r = run_glia("--version")
+    assert r.returncode == 0
+    assert r.stdout.strip() == f"glia {glia.__version__}"
+
+
+def test_no_command_is_usage_error():
+    r = run_glia()
+    assert r.returncode == 2
+    assert "usage" in r.stderr.lower()
+
+
+def test_unknown_command_and_missing_file_argument():
+    assert run_glia("frobnicate").returncode == 2
+    r = run_glia("run")
+    assert r.returncode == 2 and "FILE" in r.stderr
+
+
+@pytest.mark.parametrize("cmd", [[], ["check"], ["run"]])
+def test_help(cmd):
+    r = run_glia(*cmd, "--help")
+    assert r.returncode == 0
+    assert "usage" in r.stdout.lower()
+
+
+def test_check_ok_and_error(tmp_path):
+    good = write(tmp_path, "good.glia", """
+        def double(x: int) -> int:
+            return 2 * x
+    """)
+    bad = write(tmp_path, "bad.glia", """
+        def double(x: int) -> int:
+            return 2 * y
+    """)
+    r = run_glia("check", str(good))
+    assert r.returncode == 0 and "ok" in r.stdout
+    r = run_glia("check", str(good), str(bad))
+    assert r.returncode == 1
+    assert f"{bad}:3:16: error[E101]: undefined name 'y'" in r.stderr
+    assert "3 |     return 2 * y" in r.stderr and "^" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_check_missing_file_is_a_diagnostic(tmp_path):
+    r = run_glia("check", str(tmp_path / "nope.glia"))
+    assert r.returncode == 1
+    assert "E509" in r.stderr and "no such file" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_check_not_utf8(tmp_path):
+    p = tmp_path / "latin1.glia"
+    p.write_bytes(b"def main():\n    print('\xe9')\n")
+    r = run_glia("check", str(p))
+    assert r.returncode == 1 and "UTF-8" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_syntax_error_names_expected_tokens(tmp_path):
+    p = write(tmp_path, "syn.glia", """
+        def f(x: int) -> int
+            return x
+    """)
+    r = run_glia("check", str(p))
+    assert r.returncode == 1
+    assert ":2:21: error[E001]" in r.stderr
+    assert "expected" in r.stderr and "':'" in r.stderr
+
+
+def test_run_passes_arguments_and_exit_status(tmp_path):
+    p = write(tmp_path, "args.glia", """
+        def main(args: list[str]) -> int:
+            print(len(args), args)
+            return 3
+    """)
+    r = run_glia("run", str(p), "a", "--flag", "b c")
+    assert r.stdout == "3 ['a', '--flag', 'b c']\n"
+    assert r.returncode == 3
+
+
+def test_runtime_error_keeps_output_and_shows_call_chain(tmp_path):
+    p = write(tmp_path, "boom.glia", """
+        def get(xs: list[int], i: int) -> int:
+            return xs[i]
+
+        def main():
+            print("before")
+            print(get([1, 2, 3], 5))
+    """)
+    r = run_glia("run", str(p))
+    assert r.returncode == 1
+    assert r.stdout == "before\n"
+    assert f"{p}:3:12: error[E501]: index 5 out of range for a list of length 3" in r.stderr
+    assert "in get(), called from here" in r.stderr and ":7:11" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_run_without_main(tmp_path):
+    p = write(tmp_path, "lib.glia", """
+        def f() -> int:
+            return 1
+    """)
+    r = run_glia("run", str(p))
+    assert r.returncode == 1 and "E208" in r.stderr
+
+
+def test_run_reads_stdin(tmp_path):
+    p = write(tmp_path, "echo.glia", """
+        def main():
+            line = input()
+            while line != "":
+                print(line.upper())
+                line = input()
+    """)
+    r = run_glia("run", str(p), stdin="ab\ncd\n")
+    assert r.returncode == 0 and r.stdout == "AB\nCD\n"
+
+
+def test_deep_recursion_is_a_diagnostic_not_a_crash(tmp_path):
+    p = write(tmp_path, "deep.glia", """
+        def depth(n: int) -> int:
+            if n == 0:
+                return 0
+            return 1 + depth(n - 1)
+
+        def main():
+            print(depth(15000))
+            print(depth(10000000))
+    """)
+    r = run_glia("run", str(p))
+    assert r.stdout == "15000\n"
+    assert r.returncode == 1 and "E505" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_internal_error_is_reported_as_a_bug(tmp_path, monkeypatch, capsys):
+    p = write(tmp_path, "ok.glia", "def main():\n    print(1)\n")
+    import glia.compiler.driver as driver
+
+    def broken(*a, **k):
+        raise RuntimeError("simulated compiler bug")
+
+    monkeypatch.setattr(driver, "check_source", broken)
+    code = cli.main(["run", str(p)])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "internal error" in err and "bug in Glia" in err and "simulated compiler bug" in err
