@@ -372,8 +372,9 @@ class Interpreter:
             return f
 
         def call(frame):
+            args = [a(frame) for a in avs]  # errors here belong to the caller, not the callee
             try:
-                return fn()(*[a(frame) for a in avs])
+                return fn()(*args)
             except GliaRuntimeError as e:  # raised by the callee's entry (recursion limit)
                 raise loc(e) from None
             except GliaError as e:

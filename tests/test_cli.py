@@ -166,3 +166,17 @@ def test_internal_error_is_reported_as_a_bug(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert code == 3
     assert "internal error" in err and "bug in Glia" in err and "simulated compiler bug" in err
+
+
+def test_error_in_call_arguments_is_not_blamed_on_the_callee(tmp_path):
+    p = write(tmp_path, "args_err.glia", """
+        def count(xs: list[str]) -> int:
+            return len(xs)
+
+        def main(args: list[str]):
+            print(count([args[0]]))
+    """)
+    r = run_glia("run", str(p))
+    assert r.returncode == 1
+    assert ":6:18: error[E501]" in r.stderr
+    assert "called from" not in r.stderr
