@@ -108,9 +108,29 @@ def main_args(program: ir.Program, argv: list[str]) -> list:
                                f"arguments); found ({', '.join(map(str, t.params))})", f.span, "run", src))
 
 
-def run_program(program: ir.Program, argv: list[str] | None = None) -> int:
-    """Run `main` with the reference interpreter; returns the exit status."""
+BACKENDS = ("cpu", "interp")
+
+
+def run_program(program: ir.Program, argv: list[str] | None = None, backend: str = "interp",
+                notes=None) -> int:
+    """Run `main` and return the exit status. `backend` is 'interp' (the reference interpreter) or
+    'cpu' (compiled with Numba; a program it cannot compile yet runs in the interpreter, and a line
+    saying why is passed to `notes`, a callable, e.g. printing to stderr)."""
     args = main_args(program, argv or [])
-    interp = Interpreter(program, sources_of(program))
+    sources = sources_of(program)
+    if backend == "cpu":
+        from .backend_cpu import fallback_note, run
+        from .lower_numba import Unsupported
+
+        try:
+            result = run(program, args, sources)
+        except Unsupported as u:
+            if notes is not None:
+                notes(fallback_note(u, sources))
+        else:
+            return result if isinstance(result, int) and not isinstance(result, bool) else 0
+    elif backend != "interp":
+        raise ValueError(f"unknown backend {backend!r}")
+    interp = Interpreter(program, sources)
     result = run_with_big_stack(lambda: interp.call("main", args))
     return result if isinstance(result, int) and not isinstance(result, bool) else 0

@@ -24,3 +24,7 @@ HOLE = "E601"
 
 def fail(code: str, message: str):
     raise GliaRuntimeError(code, message)
+
+
+class CompiledRuntimeError(Exception):
+    """Raised by compiled code: (code, message, site). The backend maps `site` to a source span."""

@@ -1,0 +1,1128 @@
+"""Lowering, CPU backend: typed IR -> the source of one Python module for `numba.njit`.
+
+`lower(program, globals_values) -> LoweredModule` writes one `@njit(cache=True)` function per Glia
+function reachable from `main`, with comments naming the Glia source line of each statement. User
+text never becomes code: identifiers are mangled (`v3_name`, `f_name`) and every literal is emitted
+with `repr()` of a Python value. Operations that can fail call helpers of `glia.runtime.nbrt` with a
+*site* number; the module's `SITES` table maps it back to the source span, so a compiled runtime
+error is reported exactly as the interpreter reports it.
+
+A construct this backend cannot compile yet raises `Unsupported` naming it and its span; the driver
+then runs the program in the interpreter and says why.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from . import ir
+from .diagnostics import Span
+from .types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, Scalar, SetT, StructT, TensorT,
+                    TupleT)
+
+
+class Unsupported(Exception):
+    def __init__(self, what: str, span: Span, source_name: str = ""):
+        super().__init__(what)
+        self.what, self.span, self.source_name = what, span, source_name
+
+
+@dataclass
+class LoweredModule:
+    source: str
+    key: str  # content hash (includes the runtime's hash)
+    sites: list[tuple[int, int, int, int, str]]
+    entry: str  # the generated name of main
+    main_arg_specs: tuple
+
+
+_IDENT = re.compile(r"[^A-Za-z0-9_]")
+
+
+def mangle_local(slot: int, name: str) -> str:
+    return f"v{slot}_{_IDENT.sub('', name)}" if not name.startswith("$") else f"t{slot}"
+
+
+def mangle_func(name: str) -> str:
+    return "f_" + _IDENT.sub("", name)
+
+
+def spec(t, structs) -> tuple:
+    """The runtime type spec (see runtime/nbbox.py) of a Glia type."""
+    match t:
+        case Scalar(name):
+            return (name,)
+        case ListT(e):
+            return ("list", spec(e, structs))
+        case DictT(k, v):
+            return ("dict", spec(k, structs), spec(v, structs))
+        case SetT(e):
+            return ("set", spec(e, structs))
+        case TupleT(items):
+            return ("tuple", tuple(spec(i, structs) for i in items))
+        case StructT(name):
+            info = structs[name]
+            return ("struct", name, info.fields, tuple(spec(x, structs) for x in info.types))
+    raise Unsupported(f"values of type {t}", Span(0, 0, 0, 0))
+
+
+class ModuleLowerer:
+    def __init__(self, program: ir.Program, global_values: dict, runtime_hash: str):
+        self.p = program
+        self.globals = global_values
+        self.runtime_hash = runtime_hash
+        self.sites: list[tuple[int, int, int, int, str]] = []
+        self.site_index: dict[tuple, int] = {}
+        self.type_consts: dict[str, str] = {}
+        self.spec_consts: dict[tuple, str] = {}
+        self.funcs: list[str] = []
+
+    # ---- module-level tables -----------------------------------------------------------------
+    def site(self, span: Span, source_name: str) -> int:
+        key = (span.line, span.col, span.end_line, span.end_col, source_name)
+        i = self.site_index.get(key)
+        if i is None:
+            i = self.site_index[key] = len(self.sites)
+            self.sites.append(key)
+        return i
+
+    def nbtype(self, t) -> str:
+        """A module constant holding the Numba type of `t` (for empty containers)."""
+        expr = self._nbtype_expr(t)
+        name = self.type_consts.get(expr)
+        if name is None:
+            name = self.type_consts[expr] = f"T{len(self.type_consts)}"
+        return name
+
+    def _nbtype_expr(self, t) -> str:
+        match t:
+            case Scalar("int"):
+                return "types.int64"
+            case Scalar("float"):
+                return "types.float64"
+            case Scalar("f32"):
+                return "types.float32"
+            case Scalar("bool"):
+                return "types.boolean"
+            case Scalar("str"):
+                return "types.unicode_type"
+            case ListT(e):
+                return f"types.ListType({self._nbtype_expr(e)})"
+            case DictT(k, v):
+                return f"types.DictType({self._nbtype_expr(k)}, {self._nbtype_expr(v)})"
+            case SetT(e):
+                return f"types.DictType({self._nbtype_expr(e)}, types.boolean)"
+            case TupleT(items):
+                return "types.Tuple((" + "".join(self._nbtype_expr(i) + ", " for i in items) + "))"
+            case StructT(name):
+                return self._nbtype_expr(TupleT(self.p.structs[name].types))
+        raise Unsupported(f"values of type {t}", Span(0, 0, 0, 0))
+
+    def spec_const(self, t) -> str:
+        s = spec(t, self.p.structs)
+        name = self.spec_consts.get(s)
+        if name is None:
+            name = self.spec_consts[s] = f"S{len(self.spec_consts)}"
+        return name
+
+    # ---- the module ---------------------------------------------------------------------------
+    def reachable(self) -> list[str]:
+        seen: list[str] = []
+        todo = ["main"]
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.append(name)
+            for node in ir.walk(self.p.functions[name].body):
+                if isinstance(node, (ir.CallFunc, ir.FuncRef)) and node.name not in seen:
+                    todo.append(node.name)
+        return seen
+
+    def lower(self) -> LoweredModule:
+        for name in self.reachable():
+            f = self.p.functions[name]
+            self.funcs.append(FunctionLowerer(self, f).lower())
+        main = self.p.functions["main"]
+        head = [
+            f"# Generated by Glia from {self.p.source.name if self.p.source else '<string>'}: do not edit.",
+            f"# Glia runtime hash: {self.runtime_hash}",
+            "import numpy as np",
+            "from numba import njit, objmode, types",
+            "from numba.typed import Dict, List",
+            "from glia.runtime import nbbox as box",
+            "from glia.runtime import nbrt as rt",
+            "",
+        ]
+        for expr, name in self.type_consts.items():
+            head.append(f"{name} = {expr}")
+        for s, name in self.spec_consts.items():
+            head.append(f"{name} = {s!r}")
+        head.append(f"SITES = {tuple(self.sites)!r}")
+        head.append("")
+        text = "\n".join(head) + "\n\n" + "\n\n".join(self.funcs) + "\n"
+        key = hashlib.sha256(text.encode()).hexdigest()[:20]
+        arg_specs = tuple(spec(t, self.p.structs) for t in main.type.params)
+        return LoweredModule(text, key, self.sites, mangle_func("main"), arg_specs)
+
+
+@dataclass
+class Buf:
+    lines: list[str] = field(default_factory=list)
+
+
+class FunctionLowerer:
+    def __init__(self, mod: ModuleLowerer, f: ir.Function):
+        self.m = mod
+        self.f = f
+        self.buf: list[str] = []
+        self.indent = 1
+        self.ntemp = 0
+        self.src = f.source_name
+        self.lambda_env: list[dict[int, str]] = []  # inlined lambdas: inner slot -> expression
+
+    # ---- helpers ------------------------------------------------------------------------------
+    def emit(self, line: str):
+        self.buf.append("    " * self.indent + line)
+
+    def temp(self) -> str:
+        self.ntemp += 1
+        return f"_t{self.ntemp}"
+
+    def site(self, span: Span) -> int:
+        return self.m.site(span, self.src)
+
+    def unsupported(self, what: str, span: Span):
+        raise Unsupported(what, span, self.src)
+
+    def local(self, slot: int, name: str) -> str:
+        for env in reversed(self.lambda_env):
+            if slot in env:
+                return env[slot]
+        return mangle_local(slot, name)
+
+    def check_type(self, t, span):
+        if isinstance(t, TensorT):
+            self.unsupported("tensors", span)
+        if isinstance(t, FnT):
+            self.unsupported("function values (other than a lambda passed straight to a builtin)", span)
+        for c in _children(t):
+            self.check_type(c, span)
+
+    # ---- function -----------------------------------------------------------------------------
+    def lower(self) -> str:
+        f = self.f
+        for t in f.slot_types:
+            self.check_type(t, f.span)
+        params = [mangle_local(i, n) for i, n in enumerate(f.params)] + ["depth"]
+        fname = mangle_func(f.name)
+        out = [f"@njit(cache=True)", f"def {fname}({', '.join(params)}):",
+               f"    # {f.name} at {f.source_name}:{f.span.line}",
+               f"    if depth > rt.MAX_DEPTH:",
+               f"        rt.too_deep({f.name!r}, {self.site(f.span)})"]
+        self.block(f.body)
+        body = self.buf
+        if f.type.ret == NONE:
+            body.append("    return None")
+        return "\n".join(out + body)
+
+    def block(self, stmts):
+        if not stmts:
+            self.emit("pass")
+            return
+        for s in stmts:
+            self.stmt(s)
+
+    # ---- statements ---------------------------------------------------------------------------
+    def stmt(self, s):
+        line = getattr(s, "span", None)
+        match s:
+            case ir.Assign(target, value, span):
+                self.emit(f"# line {span.line}")
+                v = self.expr(value)
+                self.store(target, v)
+            case ir.ExprStmt(e, span):
+                self.emit(f"# line {span.line}")
+                v = self.expr(e)
+                if v not in ("None", ""):
+                    self.emit(v)
+            case ir.If(cond, then, orelse, span):
+                c = self.expr(cond)
+                self.emit(f"if {c}:  # line {span.line}")
+                self.indent += 1
+                self.block(then)
+                self.indent -= 1
+                if orelse:
+                    self.emit("else:")
+                    self.indent += 1
+                    self.block(orelse)
+                    self.indent -= 1
+            case ir.While(cond, body, span):
+                self.emit(f"while True:  # line {span.line}")
+                self.indent += 1
+                c = self.expr(cond)
+                self.emit(f"if not {c}:")
+                self.emit("    break")
+                self.block(body)
+                self.indent -= 1
+            case ir.ForRange(target, start, stop, step, body, span):
+                a, z = self.expr(start), self.expr(stop)
+                st = self.expr(step)
+                if not (isinstance(step, ir.Const) and step.value != 0):
+                    self.emit(f"rt.check_step({st}, {self.site(span)})")
+                v = self.local(target.slot, target.name)
+                rng = f"range({a}, {z})" if st == "1" else f"range({a}, {z}, {st})"
+                self.emit(f"for {v} in {rng}:  # line {span.line}")
+                self.indent += 1
+                self.block(body)
+                self.indent -= 1
+            case ir.For(target, it, kind, body, span):
+                self.for_loop(target, it, kind, body, span)
+            case ir.Break():
+                self.emit("break")
+            case ir.Continue():
+                self.emit("continue")
+            case ir.Return(value, span):
+                if value is None:
+                    self.emit("return None")
+                else:
+                    self.emit(f"return {self.expr(value)}  # line {span.line}")
+            case ir.Assert(cond, msg, span):
+                c = self.expr(cond)
+                self.emit(f"if not {c}:  # line {span.line}")
+                self.indent += 1
+                m = self.expr(msg) if msg is not None else "''"
+                self.emit(f"rt.assertion_failed({m}, {self.site(span)})")
+                self.indent -= 1
+            case _:
+                self.unsupported(f"the statement {type(s).__name__}", line or self.f.span)
+
+    def for_loop(self, target, it, kind, body, span):
+        seq = self.expr(it)
+        s = self.temp()
+        self.emit(f"{s} = {seq}  # line {span.line}")
+        i = self.temp()
+        if kind == "list":
+            # by index, re-reading the length: elements appended in the loop are visited (as in Python)
+            self.emit(f"{i} = 0")
+            self.emit(f"while {i} < len({s}):")
+            self.indent += 1
+            item = self.temp()
+            self.emit(f"{item} = {s}[{i}]")
+            self.emit(f"{i} += 1")
+            self.store(target, item)
+            self.block(body)
+            self.indent -= 1
+        elif kind == "str":
+            item = self.temp()
+            self.emit(f"for {item} in {s}:")
+            self.indent += 1
+            self.store(target, item)
+            self.block(body)
+            self.indent -= 1
+        elif kind in ("dict", "set"):
+            keys, n0 = self.temp(), self.temp()
+            self.emit(f"{keys} = List({s}.keys())")
+            self.emit(f"{n0} = len({s})")
+            self.emit(f"for {i} in range(len({keys}) + 1):")
+            self.indent += 1
+            self.emit(f"if len({s}) != {n0}:")
+            self.emit(f"    rt.size_changed({kind!r}, {self.site(span)})")
+            self.emit(f"if {i} == len({keys}):")
+            self.emit("    break")
+            item = self.temp()
+            self.emit(f"{item} = {keys}[{i}]")
+            self.store(target, item)
+            self.block(body)
+            self.indent -= 1
+        else:
+            self.unsupported(f"iteration over a {kind}", span)
+
+    def store(self, target, value: str):
+        match target:
+            case ir.StoreLocal(slot, name):
+                self.emit(f"{self.local(slot, name)} = {value}")
+            case ir.StoreTuple(items):
+                if all(isinstance(t, ir.StoreLocal) for t in items):
+                    names = [self.local(t.slot, t.name) for t in items]
+                    self.emit(f"{', '.join(names)}{',' if len(names) == 1 else ''} = {value}")
+                else:
+                    tmp = self.temp()
+                    self.emit(f"{tmp} = {value}")
+                    for k, t in enumerate(items):
+                        self.store(t, f"{tmp}[{k}]")
+            case ir.StoreIndex(container, index, op, span):
+                c, i = self.expr(container), self.expr(index)
+                if op == "list.setitem":
+                    self.emit(f"rt.list_setitem({c}, {i}, {value}, {self.site(span)})")
+                elif op == "dict.setitem":
+                    self.emit(f"{c}[{i}] = {value}")
+                else:
+                    self.unsupported(f"assignment through {op}", span)
+
+    # ---- expressions --------------------------------------------------------------------------
+    def sub(self, e) -> tuple[list[str], str]:
+        """Lower `e` into a separate buffer (for code that may not run: short-circuits, branches)."""
+        saved, saved_indent = self.buf, self.indent
+        self.buf, self.indent = [], 0
+        try:
+            v = self.expr(e)
+            return self.buf, v
+        finally:
+            self.buf, self.indent = saved, saved_indent
+
+    def guarded(self, lines: list[str], value: str, into: str):
+        for ln in lines:
+            self.emit(ln)
+        self.emit(f"{into} = {value}")
+
+    def expr(self, e) -> str:
+        match e:
+            case ir.Const(value, t, span):
+                return self.const(value, t, span)
+            case ir.Local(slot, name):
+                return self.local(slot, name)
+            case ir.Global(name, t, span):
+                return self.const(self.m.globals[name], t, span)
+            case ir.CallFunc(name, args, t, span):
+                self.check_type(t, span)
+                avs = [self.expr(a) for a in args]
+                return f"{mangle_func(name)}({''.join(a + ', ' for a in avs)}depth + 1)"
+            case ir.Prim(op, args, t, span, attrs):
+                return self.prim(e)
+            case ir.MakeList(elts, t, span):
+                tmp = self.temp()
+                self.emit(f"{tmp} = List.empty_list({self.m.nbtype(t.elem)})")
+                for x in elts:
+                    self.emit(f"{tmp}.append({self.expr(x)})")
+                return tmp
+            case ir.MakeSet(elts, t, span):
+                tmp = self.temp()
+                self.emit(f"{tmp} = Dict.empty({self.m.nbtype(t.elem)}, types.boolean)")
+                for x in elts:
+                    self.emit(f"{tmp}[{self.expr(x)}] = True")
+                return tmp
+            case ir.MakeDict(keys, values, t, span):
+                tmp = self.temp()
+                self.emit(f"{tmp} = Dict.empty({self.m.nbtype(t.key)}, {self.m.nbtype(t.val)})")
+                for k, v in zip(keys, values):
+                    kv = self.expr(k)
+                    self.emit(f"{tmp}[{kv}] = {self.expr(v)}")
+                return tmp
+            case ir.MakeTuple(elts) | ir.MakeStruct(_, elts):
+                vs = [self.expr(x) for x in elts]
+                return "(" + "".join(v + ", " for v in vs) + ")"
+            case ir.GetField(obj, index):
+                return f"{self.expr(obj)}[{index}]"
+            case ir.Cond(cond, then, orelse, t, span):
+                c = self.expr(cond)
+                la, a = self.sub(then)
+                lb, b = self.sub(orelse)
+                if not la and not lb:
+                    return f"({a} if {c} else {b})"
+                tmp = self.temp()
+                self.emit(f"if {c}:")
+                self.indent += 1
+                self.guarded(la, a, tmp)
+                self.indent -= 1
+                self.emit("else:")
+                self.indent += 1
+                self.guarded(lb, b, tmp)
+                self.indent -= 1
+                return tmp
+            case ir.And(left, right) | ir.Or(left, right):
+                a = self.expr(left)
+                lb, b = self.sub(right)
+                op = "and" if isinstance(e, ir.And) else "or"
+                if not lb:
+                    return f"({a} {op} {b})"
+                tmp = self.temp()
+                self.emit(f"{tmp} = {a}")
+                self.emit(f"if {'' if op == 'and' else 'not '}{tmp}:")
+                self.indent += 1
+                self.guarded(lb, b, tmp)
+                self.indent -= 1
+                return tmp
+            case ir.Compare(operands, ops, t, span):
+                return self.compare(operands, ops)
+            case ir.Comprehension():
+                return self.comprehension(e)
+            case ir.Choose(index, options):
+                return self.expr(options[0])
+            case ir.Hole(index, options, t, span):
+                self.unsupported("holes (`??`) that search has not filled", span)
+            case ir.FuncRef(name, t, span):
+                self.unsupported("a function used as a value", span)
+            case ir.Lambda(span=span) | ir.CallValue(span=span):
+                self.unsupported("function values (other than a lambda passed straight to a builtin)", span)
+        self.unsupported(f"the expression {type(e).__name__}", getattr(e, "span", self.f.span))
+
+    def const(self, value, t, span) -> str:
+        if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+            if t == F32 and not isinstance(value, bool):
+                return f"np.float32({value!r})"
+            if t == FLOAT and isinstance(value, int) and not isinstance(value, bool):
+                return repr(float(value))
+            return repr(value)
+        if isinstance(value, float):
+            if value != value:
+                text = "rt.NAN"
+            elif value in (float("inf"), float("-inf")):
+                text = "rt.INF" if value > 0 else "(-rt.INF)"
+            else:
+                text = repr(value)
+            return f"np.float32({text})" if t == F32 else text
+        if isinstance(value, tuple):
+            items = t.items if isinstance(t, TupleT) else self.m.p.structs[t.name].types
+            return "(" + "".join(self.const(v, it, span) + ", " for v, it in zip(value, items)) + ")"
+        try:
+            import numpy as np
+
+            if isinstance(value, np.float32):
+                return f"np.float32({float(value)!r})"
+        except ImportError:  # pragma: no cover
+            pass
+        self.unsupported(f"a global constant of type {t} (only numbers, strings, bools and tuples of them)", span)
+
+    def compare(self, operands, ops) -> str:
+        sym = {"cmp.eq": "==", "cmp.ne": "!=", "cmp.lt": "<", "cmp.le": "<=", "cmp.gt": ">", "cmp.ge": ">=",
+               "cmp.in": "in", "cmp.notin": "not in"}
+        t = operands[0].type
+        if isinstance(t, (ListT, DictT, SetT)) and ops[0] not in ("cmp.in", "cmp.notin"):
+            # Numba's container comparisons differ from Python's: compare through the runtime
+            if len(ops) > 1:
+                self.unsupported("a chained comparison of containers", operands[0].span)
+            a, b = self.expr(operands[0]), self.expr(operands[1])
+            if isinstance(t, ListT):
+                return f"(rt.list_cmp({a}, {b}) {sym[ops[0]]} 0)"
+            if ops[0] not in ("cmp.eq", "cmp.ne"):
+                self.unsupported("ordering comparisons of dicts or sets", operands[0].span)
+            fn = "rt.dict_eq" if isinstance(t, DictT) else "rt.set_eq"
+            return f"({'' if ops[0] == 'cmp.eq' else 'not '}{fn}({a}, {b}))"
+        if len(ops) == 1:
+            return f"({self.expr(operands[0])} {sym[ops[0]]} {self.expr(operands[1])})"
+        tmp = self.temp()
+        left = self.expr(operands[0])
+        self.emit(f"{tmp} = True")
+        depth = 0
+        for i, op in enumerate(ops):
+            lr, right = self.sub(operands[i + 1])
+            for ln in lr:
+                self.emit(ln)
+            r = self.temp()
+            self.emit(f"{r} = {right}")
+            self.emit(f"if not ({left} {sym[op]} {r}):")
+            self.emit(f"    {tmp} = False")
+            if i + 1 < len(ops):
+                self.emit("else:")
+                self.indent += 1
+                depth += 1
+            left = r
+        self.indent -= depth
+        return tmp
+
+    def comprehension(self, c: ir.Comprehension) -> str:
+        acc = self.temp()
+        t = c.type
+        if c.kind == "list":
+            self.emit(f"{acc} = List.empty_list({self.m.nbtype(t.elem)})")
+        elif c.kind == "set":
+            self.emit(f"{acc} = Dict.empty({self.m.nbtype(t.elem)}, types.boolean)")
+        else:
+            self.emit(f"{acc} = Dict.empty({self.m.nbtype(t.key)}, {self.m.nbtype(t.val)})")
+        opened = 0
+        for cl in c.clauses:
+            if isinstance(cl, ir.CompIf):
+                cond = self.expr(cl.cond)
+                self.emit(f"if {cond}:")
+                self.indent += 1
+                opened += 1
+            else:
+                seq = self.expr(cl.iter)
+                item = self.temp()
+                if cl.kind in ("dict", "set"):
+                    seq = f"List({seq}.keys())"
+                elif cl.kind not in ("list", "str"):
+                    self.unsupported(f"iteration over a {cl.kind}", c.span)
+                self.emit(f"for {item} in {seq}:")
+                self.indent += 1
+                opened += 1
+                self.store(cl.target, item)
+        if c.kind == "list":
+            self.emit(f"{acc}.append({self.expr(c.elt)})")
+        elif c.kind == "set":
+            self.emit(f"{acc}[{self.expr(c.elt)}] = True")
+        else:
+            k = self.expr(c.key)
+            self.emit(f"{acc}[{k}] = {self.expr(c.elt)}")
+        self.indent -= opened
+        return acc
+
+    # ---- function arguments of builtins: inlined --------------------------------------------
+    def apply(self, fn: ir.Expr, args: list[str]) -> str:
+        """The value of calling `fn` (a lambda or a named function) on lowered arguments."""
+        if isinstance(fn, ir.Lambda):
+            env = {}
+            for inner, outer in fn.captures:
+                env[inner] = self.expr(outer)
+            for k, a in enumerate(args):
+                tmp = self.temp()
+                self.emit(f"{tmp} = {a}")
+                env[k] = tmp
+            self.lambda_env.append(env)
+            try:
+                body = self.expr(fn.body)
+            finally:
+                self.lambda_env.pop()
+            return body
+        if isinstance(fn, ir.FuncRef):
+            return f"{mangle_func(fn.name)}({''.join(a + ', ' for a in args)}depth + 1)"
+        self.unsupported("a function value passed to a builtin (pass a lambda or a function name)", fn.span)
+
+    def loop_over(self, seq_ir: ir.Expr, kind: str | None = None) -> tuple[str, str]:
+        """Open a loop over a sequence; returns (item variable, the sequence's temp)."""
+        seq = self.expr(seq_ir)
+        t = seq_ir.type
+        item = self.temp()
+        if isinstance(t, (DictT, SetT)):
+            seq = f"List({seq}.keys())"
+        self.emit(f"for {item} in {seq}:")
+        self.indent += 1
+        return item, seq
+
+    # ---- primitives ---------------------------------------------------------------------------
+    def prim(self, e: ir.Prim) -> str:
+        op, args, t, span, attrs = e.op, e.args, e.type, e.span, e.attrs
+        self.check_type(t, span)
+        rule = _SIMPLE.get(op)
+        if rule is not None:
+            vals = [self.slice_arg(op, a, k) for k, a in enumerate(args)]
+            return rule.format(*vals, site=self.site(span), attrs=attrs)
+        method = getattr(self, "p_" + op.replace(".", "_"), None)
+        if method is None:
+            self.unsupported(f"the operation '{op}'", span)
+        return method(e)
+
+    def slice_arg(self, op, a, position: int = 0) -> str:
+        if op.endswith(".slice") and isinstance(a, ir.Const) and a.value is None:
+            return "1" if position == 3 else "rt.INT_MIN"  # an omitted bound; an omitted step is 1
+        return self.expr(a)
+
+    def p_io_print(self, e):
+        values = e.args[:-2]
+        vs = [self.expr(v) for v in values]
+        sep, end = self.expr(e.args[-2]), self.expr(e.args[-1])
+        specs = "(" + "".join(self.m.spec_const(v.type) + ", " for v in values) + ")"
+        tup = "(" + "".join(v + ", " for v in vs) + ")"
+        tv, ts, te = self.temp(), self.temp(), self.temp()
+        self.emit(f"{tv}, {ts}, {te} = {tup}, {sep}, {end}")
+        self.emit("with objmode():")
+        self.emit(f"    box.print_values({tv}, {specs}, {ts}, {te})")
+        return "None"
+
+    def p_to_str(self, e):
+        v = self.expr(e.args[0])
+        tv, out = self.temp(), self.temp()
+        self.emit(f"{tv} = {v}")
+        self.emit(f"with objmode({out}='unicode_type'):")
+        self.emit(f"    {out} = box.show({tv}, {self.m.spec_const(e.args[0].type)})")
+        return out
+
+    def p_io_input(self, e):
+        prompt = self.expr(e.args[0])
+        tv, out = self.temp(), self.temp()
+        self.emit(f"{tv} = {prompt}")
+        self.emit(f"with objmode({out}='unicode_type'):")
+        self.emit(f"    {out} = box.read_input({tv})")
+        return out
+
+    def p_list_pop(self, e):
+        xs = self.expr(e.args[0])
+        if len(e.args) == 1:
+            return f"rt.list_pop({xs}, {self.site(e.span)})"
+        return f"rt.list_pop_at({xs}, {self.expr(e.args[1])}, {self.site(e.span)})"
+
+    def p_dict_pop(self, e):
+        d, k = self.expr(e.args[0]), self.expr(e.args[1])
+        if len(e.args) == 2:
+            return f"rt.dict_pop({d}, {k}, {self.site(e.span)})"
+        return f"{d}.pop({k}, {self.expr(e.args[2])})"
+
+    def p_str_split(self, e):
+        s = self.expr(e.args[0])
+        if len(e.args) == 1:
+            return f"rt.str_split_ws({s})"
+        return f"rt.str_split({s}, {self.expr(e.args[1])}, {self.site(e.span)})"
+
+    def _strip(self, e, name):
+        s = self.expr(e.args[0])
+        if len(e.args) == 1:
+            return f"{s}.{name}()"
+        return f"{s}.{name}({self.expr(e.args[1])})"
+
+    def p_str_strip(self, e):
+        return self._strip(e, "strip")
+
+    def p_str_lstrip(self, e):
+        return self._strip(e, "lstrip")
+
+    def p_str_rstrip(self, e):
+        return self._strip(e, "rstrip")
+
+    def p_str_find(self, e):
+        vals = [self.expr(a) for a in e.args]
+        return f"{vals[0]}.find({', '.join(vals[1:])})"
+
+    def p_str_rfind(self, e):
+        vals = [self.expr(a) for a in e.args]
+        return f"{vals[0]}.rfind({', '.join(vals[1:])})"
+
+    def p_str_replace(self, e):
+        vals = [self.expr(a) for a in e.args]
+        return f"{vals[0]}.replace({', '.join(vals[1:])})"
+
+    def p_minmax_iter(self, e):
+        which, has_default = e.attrs
+        seq_ir, key = e.args[0], e.args[1]
+        best, found, bestkey = self.temp(), self.temp(), self.temp()
+        t = e.type
+        self.emit(f"{found} = False")
+        item, _ = self.loop_over(seq_ir)
+        kv = self.apply(key, [item]) if not (isinstance(key, ir.Const)) else item
+        self.emit(f"if not {found}:")
+        self.emit(f"    {best}, {bestkey}, {found} = {item}, {kv}, True")
+        cmp = "<" if which == "min" else ">"
+        self.emit(f"elif {kv} {cmp} {bestkey}:")
+        self.emit(f"    {best}, {bestkey} = {item}, {kv}")
+        self.indent -= 1
+        self.emit(f"if not {found}:")
+        if has_default:
+            self.emit(f"    {best} = {self.expr(e.args[2])}")
+        else:
+            self.emit(f"    rt.empty_error('{which}() of an empty sequence', {self.site(e.span)})")
+        return best
+
+    def _sum(self, e, zero_check=False):
+        acc = self.temp()
+        self.emit(f"{acc} = {self.expr(e.args[1])}")
+        item, _ = self.loop_over(e.args[0])
+        if e.type == INT:
+            self.emit(f"{acc} = rt.int_add({acc}, {item}, {self.site(e.span)})")
+        else:
+            self.emit(f"{acc} = {acc} + {item}")
+        self.indent -= 1
+        return acc
+
+    def p_int_sum(self, e):
+        return self._sum(e)
+
+    def p_float_sum(self, e):
+        return self._sum(e)
+
+    def p_f32_sum(self, e):
+        return self._sum(e)
+
+    def p_seq_any(self, e):
+        acc = self.temp()
+        self.emit(f"{acc} = False")
+        item, _ = self.loop_over(e.args[0])
+        self.emit(f"if {item}:")
+        self.emit(f"    {acc} = True")
+        self.emit("    break")
+        self.indent -= 1
+        return acc
+
+    def p_seq_all(self, e):
+        acc = self.temp()
+        self.emit(f"{acc} = True")
+        item, _ = self.loop_over(e.args[0])
+        self.emit(f"if not {item}:")
+        self.emit(f"    {acc} = False")
+        self.emit("    break")
+        self.indent -= 1
+        return acc
+
+    def p_map(self, e):
+        out = self.temp()
+        self.emit(f"{out} = List.empty_list({self.m.nbtype(e.type.elem)})")
+        item, _ = self.loop_over(e.args[1])
+        self.emit(f"{out}.append({self.apply(e.args[0], [item])})")
+        self.indent -= 1
+        return out
+
+    def p_filter(self, e):
+        out = self.temp()
+        self.emit(f"{out} = List.empty_list({self.m.nbtype(e.type.elem)})")
+        item, _ = self.loop_over(e.args[1])
+        self.emit(f"if {self.apply(e.args[0], [item])}:")
+        self.emit(f"    {out}.append({item})")
+        self.indent -= 1
+        return out
+
+    def p_reduce(self, e):
+        acc = self.temp()
+        self.emit(f"{acc} = {self.expr(e.args[2])}")
+        item, _ = self.loop_over(e.args[1])
+        self.emit(f"{acc} = {self.apply(e.args[0], [acc, item])}")
+        self.indent -= 1
+        return acc
+
+    def p_reduce1(self, e):
+        acc, first = self.temp(), self.temp()
+        self.emit(f"{first} = True")
+        item, _ = self.loop_over(e.args[1])
+        self.emit(f"if {first}:")
+        self.emit(f"    {acc}, {first} = {item}, False")
+        self.emit("else:")
+        self.indent += 1
+        self.emit(f"{acc} = {self.apply(e.args[0], [acc, item])}")
+        self.indent -= 2
+        self.emit(f"if {first}:")
+        self.emit(f"    rt.empty_error('reduce() of an empty sequence with no initial value', {self.site(e.span)})")
+        return acc
+
+    def p_enumerate(self, e):
+        out, k = self.temp(), self.temp()
+        self.emit(f"{out} = List.empty_list({self.m.nbtype(e.type.elem)})")
+        self.emit(f"{k} = {self.expr(e.args[1])}")
+        item, _ = self.loop_over(e.args[0])
+        self.emit(f"{out}.append(({k}, {item}))")
+        self.emit(f"{k} += 1")
+        self.indent -= 1
+        return out
+
+    def p_zip(self, e):
+        seqs = []
+        for a in e.args:
+            s = self.temp()
+            v = self.expr(a)
+            if isinstance(a.type, (DictT, SetT)):
+                v = f"List({v}.keys())"
+            self.emit(f"{s} = {v}")
+            seqs.append(s)
+        out, n, i = self.temp(), self.temp(), self.temp()
+        self.emit(f"{out} = List.empty_list({self.m.nbtype(e.type.elem)})")
+        self.emit(f"{n} = min({', '.join('len(' + s + ')' for s in seqs)})" if len(seqs) > 1 else f"{n} = len({seqs[0]})")
+        self.emit(f"for {i} in range({n}):")
+        self.emit(f"    {out}.append((" + "".join(f"{s}[{i}], " for s in seqs) + "))")
+        return out
+
+    def p_reversed(self, e):
+        out = self.temp()
+        self.emit(f"{out} = List.empty_list({self.m.nbtype(e.type.elem)})")
+        item, _ = self.loop_over(e.args[0])
+        self.emit(f"{out}.append({item})")
+        self.indent -= 1
+        self.emit(f"{out}.reverse()")
+        return out
+
+    def p_to_list(self, e):
+        return self.p_reversed_like_copy(e)
+
+    def p_reversed_like_copy(self, e):
+        out = self.temp()
+        self.emit(f"{out} = List.empty_list({self.m.nbtype(e.type.elem)})")
+        item, _ = self.loop_over(e.args[0])
+        self.emit(f"{out}.append({item})")
+        self.indent -= 1
+        return out
+
+    def p_to_set(self, e):
+        out = self.temp()
+        self.emit(f"{out} = Dict.empty({self.m.nbtype(e.type.elem)}, types.boolean)")
+        item, _ = self.loop_over(e.args[0])
+        self.emit(f"{out}[{item}] = True")
+        self.indent -= 1
+        return out
+
+    def p_to_dict(self, e):
+        out = self.temp()
+        self.emit(f"{out} = Dict.empty({self.m.nbtype(e.type.key)}, {self.m.nbtype(e.type.val)})")
+        item, _ = self.loop_over(e.args[0])
+        self.emit(f"{out}[{item}[0]] = {item}[1]")
+        self.indent -= 1
+        return out
+
+    def _sorted_into(self, out: str, seq_ir, key, rev: str, elem_t):
+        """Stable sort through (key, index) pairs: the key function is inlined, never called."""
+        if isinstance(key, ir.Const):
+            if isinstance(seq_ir.type, (DictT, SetT)):
+                self.emit(f"{out} = List({self.expr(seq_ir)}.keys())")
+            else:
+                src = self.expr(seq_ir)
+                if seq_ir.type == STR:
+                    self.emit(f"{out} = List.empty_list(types.unicode_type)")
+                    self.emit(f"for _c in {src}:")
+                    self.emit(f"    {out}.append(_c)")
+                else:
+                    self.emit(f"{out} = {src}.copy()")
+            self.emit(f"{out}.sort(reverse={rev})")
+            return
+        pairs, items, k = self.temp(), self.temp(), self.temp()
+        self.emit(f"{items} = List.empty_list({self.m.nbtype(elem_t)})")
+        self.emit(f"{pairs} = List()")
+        self.emit(f"{k} = 0")
+        item, _ = self.loop_over(seq_ir)
+        kv = self.apply(key, [item])
+        self.emit(f"{items}.append({item})")
+        self.emit(f"{pairs}.append(({kv}, -{k} if {rev} else {k}))")
+        self.emit(f"{k} += 1")
+        self.indent -= 1
+        self.emit(f"{pairs}.sort(reverse={rev})")
+        self.emit(f"{out} = List.empty_list({self.m.nbtype(elem_t)})")
+        p = self.temp()
+        self.emit(f"for {p} in {pairs}:")
+        self.emit(f"    {out}.append({items}[-{p}[1] if {rev} else {p}[1]])")
+
+    def p_sorted(self, e):
+        out = self.temp()
+        rev = self.expr(e.args[2])
+        self._sorted_into(out, e.args[0], e.args[1], rev, e.type.elem)
+        return out
+
+    def p_list_sort(self, e):
+        xs = self.expr(e.args[0])
+        rev = self.expr(e.args[2])
+        tmp = self.temp()
+        self._sorted_into(tmp, e.args[0], e.args[1], rev, e.args[0].type.elem)
+        self.emit(f"{xs}.clear()")
+        self.emit(f"{xs}.extend({tmp})")
+        return "None"
+
+    def p_dict_keys(self, e):
+        return f"List({self.expr(e.args[0])}.keys())"
+
+    def p_dict_values(self, e):
+        return f"List({self.expr(e.args[0])}.values())"
+
+    def p_dict_items(self, e):
+        d, out = self.expr(e.args[0]), self.temp()
+        self.emit(f"{out} = List.empty_list({self.m.nbtype(e.type.elem)})")
+        k = self.temp()
+        self.emit(f"for {k} in {d}.keys():")
+        self.emit(f"    {out}.append(({k}, {d}[{k}]))")
+        return out
+
+    def p_set_add(self, e):
+        s, x = self.expr(e.args[0]), self.expr(e.args[1])
+        self.emit(f"{s}[{x}] = True")
+        return "None"
+
+    def p_set_discard(self, e):
+        s, x = self.expr(e.args[0]), self.expr(e.args[1])
+        self.emit(f"if {x} in {s}:")
+        self.emit(f"    del {s}[{x}]")
+        return "None"
+
+    def _set_build(self, e, cond_fn):
+        out = self.temp()
+        a = self.expr(e.args[0])
+        b = self.expr(e.args[1])
+        bt = e.args[1].type
+        if not isinstance(bt, (SetT, DictT)):
+            bs = self.temp()
+            self.emit(f"{bs} = Dict.empty({self.m.nbtype(e.type.elem)}, types.boolean)")
+            self.emit(f"for _x in {b}:")
+            self.emit(f"    {bs}[_x] = True")
+            b = bs
+        self.emit(f"{out} = Dict.empty({self.m.nbtype(e.type.elem)}, types.boolean)")
+        cond_fn(out, a, b)
+        return out
+
+    def p_set_union(self, e):
+        def body(out, a, b):
+            self.emit(f"for _x in {a}.keys():")
+            self.emit(f"    {out}[_x] = True")
+            self.emit(f"for _x in {b}.keys():")
+            self.emit(f"    {out}[_x] = True")
+        return self._set_build(e, body)
+
+    def p_set_intersection(self, e):
+        def body(out, a, b):
+            self.emit(f"for _x in {a}.keys():")
+            self.emit(f"    if _x in {b}:")
+            self.emit(f"        {out}[_x] = True")
+        return self._set_build(e, body)
+
+    def p_set_difference(self, e):
+        def body(out, a, b):
+            self.emit(f"for _x in {a}.keys():")
+            self.emit(f"    if _x not in {b}:")
+            self.emit(f"        {out}[_x] = True")
+        return self._set_build(e, body)
+
+    def p_set_symmetric_difference(self, e):
+        def body(out, a, b):
+            self.emit(f"for _x in {a}.keys():")
+            self.emit(f"    if _x not in {b}:")
+            self.emit(f"        {out}[_x] = True")
+            self.emit(f"for _x in {b}.keys():")
+            self.emit(f"    if _x not in {a}:")
+            self.emit(f"        {out}[_x] = True")
+        return self._set_build(e, body)
+
+    def p_set_update(self, e):
+        s, b = self.expr(e.args[0]), self.expr(e.args[1])
+        if isinstance(e.args[1].type, (SetT, DictT)):
+            b = f"{b}.keys()"
+        self.emit(f"for _x in {b}:")
+        self.emit(f"    {s}[_x] = True")
+        return "None"
+
+    def p_list_extend(self, e):
+        xs, ys = self.expr(e.args[0]), self.expr(e.args[1])
+        t = e.args[1].type
+        if isinstance(t, (SetT, DictT)):
+            ys = f"List({ys}.keys())"
+        elif t == STR:
+            tmp = self.temp()
+            self.emit(f"{tmp} = List.empty_list(types.unicode_type)")
+            self.emit(f"for _c in {ys}:")
+            self.emit(f"    {tmp}.append(_c)")
+            ys = tmp
+        else:
+            tmp = self.temp()
+            self.emit(f"{tmp} = {ys}.copy()")  # xs += xs must not loop forever
+            ys = tmp
+        self.emit(f"{xs}.extend({ys})")
+        return "None"
+
+    def p_struct_replace(self, e):
+        obj, v = self.expr(e.args[0]), self.expr(e.args[1])
+        (index,) = e.attrs
+        n = len(self.m.p.structs[e.type.name].fields)
+        tmp = self.temp()
+        self.emit(f"{tmp} = {obj}")
+        parts = [v if i == index else f"{tmp}[{i}]" for i in range(n)]
+        return "(" + "".join(p + ", " for p in parts) + ")"
+
+    def p_str_join(self, e):
+        sep, seq = self.expr(e.args[0]), self.expr(e.args[1])
+        return f"rt.str_join({sep}, {seq})"
+
+
+def _children(t):
+    match t:
+        case ListT(e) | SetT(e):
+            return (e,)
+        case DictT(k, v):
+            return (k, v)
+        case TupleT(items):
+            return items
+    return ()
+
+
+# Primitives whose lowering is one expression: a template over the lowered arguments.
+_SIMPLE: dict[str, str] = {
+    "int.add": "rt.int_add({0}, {1}, {site})",
+    "int.sub": "rt.int_sub({0}, {1}, {site})",
+    "int.mul": "rt.int_mul({0}, {1}, {site})",
+    "int.floordiv": "rt.int_floordiv({0}, {1}, {site})",
+    "int.mod": "rt.int_mod({0}, {1}, {site})",
+    "int.truediv": "rt.int_truediv({0}, {1}, {site})",
+    "int.pow": "rt.int_pow({0}, {1}, {site})",
+    "int.neg": "rt.int_neg({0}, {site})",
+    "int.abs": "rt.int_abs({0}, {site})",
+    "int.and": "({0} & {1})",
+    "int.or": "({0} | {1})",
+    "int.xor": "({0} ^ {1})",
+    "int.invert": "(~{0})",
+    "int.lshift": "rt.int_lshift({0}, {1}, {site})",
+    "int.rshift": "rt.int_rshift({0}, {1}, {site})",
+    "int.to_float": "float({0})",
+    "int.to_f32": "np.float32({0})",
+    "float.to_f32": "np.float32({0})",
+    "f32.to_float": "float({0})",
+    "bool.to_int": "int({0})",
+    "bool.to_float": "float({0})",
+    "float.add": "({0} + {1})",
+    "float.sub": "({0} - {1})",
+    "float.mul": "({0} * {1})",
+    "float.truediv": "rt.float_truediv({0}, {1}, {site})",
+    "float.floordiv": "rt.float_floordiv({0}, {1}, {site})",
+    "float.mod": "rt.float_mod({0}, {1}, {site})",
+    "float.pow": "rt.float_pow({0}, {1}, {site})",
+    "float.neg": "(-{0})",
+    "float.abs": "abs({0})",
+    "float.to_int": "rt.float_to_int({0}, {site})",
+    "float.round": "rt.float_to_int(np.round({0}), {site})",
+    "f32.add": "({0} + {1})",
+    "f32.sub": "({0} - {1})",
+    "f32.mul": "({0} * {1})",
+    "f32.truediv": "np.float32(rt.float_truediv({0}, {1}, {site}))",
+    "f32.neg": "(-{0})",
+    "f32.abs": "abs({0})",
+    "f32.to_int": "rt.float_to_int({0}, {site})",
+    "bool.not": "(not {0})",
+    "bool.and": "({0} and {1})",
+    "bool.or": "({0} or {1})",
+    "bool.xor": "({0} != {1})",
+    "str.concat": "({0} + {1})",
+    "list.concat": "rt.list_concat({0}, {1})",
+    "str.repeat": "({0} * max({1}, 0))",
+    "list.repeat": "rt.list_repeat({0}, {1})",
+    "len": "len({0})",
+    "range": "rt.range_list({0}, {1}, {2}, {site})",
+    "list.getitem": "rt.list_getitem({0}, {1}, {site})",
+    "str.getitem": "rt.str_getitem({0}, {1}, {site})",
+    "tuple.getitem": "{0}[{attrs[0]}]",
+    "dict.getitem": "rt.dict_getitem({0}, {1}, {site})",
+    "list.slice": "rt.list_slice({0}, {1}, {2}, {3}, {site})",
+    "str.slice": "rt.str_slice({0}, {1}, {2}, {3}, {site})",
+    "list.delitem": "rt.list_delitem({0}, {1}, {site})",
+    "dict.delitem": "rt.dict_delitem({0}, {1}, {site})",
+    "list.append": "{0}.append({1})",
+    "list.insert": "rt.list_insert({0}, {1}, {2})",
+    "list.remove": "rt.list_remove({0}, {1}, {site})",
+    "list.index": "rt.list_index({0}, {1}, {site})",
+    "list.count": "rt.list_count({0}, {1})",
+    "list.reverse": "{0}.reverse()",
+    "list.copy": "{0}.copy()",
+    "list.clear": "{0}.clear()",
+    "dict.get": "{0}.get({1}, {2})",
+    "dict.setdefault": "{0}.setdefault({1}, {2})",
+    "dict.copy": "{0}.copy()",
+    "dict.clear": "{0}.clear()",
+    "set.remove": "rt.set_remove({0}, {1}, {site})",
+    "set.pop": "rt.set_pop({0}, {site})",
+    "set.copy": "{0}.copy()",
+    "set.clear": "{0}.clear()",
+    "set.issubset": "rt.set_issubset({0}, {1})",
+    "set.issuperset": "rt.set_issubset({1}, {0})",
+    "str.upper": "{0}.upper()",
+    "str.lower": "{0}.lower()",
+    "str.startswith": "{0}.startswith({1})",
+    "str.endswith": "{0}.endswith({1})",
+    "str.isdigit": "{0}.isdigit()",
+    "str.isalpha": "{0}.isalpha()",
+    "str.isalnum": "{0}.isalnum()",
+    "str.isspace": "{0}.isspace()",
+    "str.isupper": "{0}.isupper()",
+    "str.islower": "{0}.islower()",
+    "str.count": "{0}.count({1})",
+    "str.zfill": "{0}.zfill({1})",
+    "str.title": "{0}.title()",
+    "str.capitalize": "{0}.capitalize()",
+    "str.index": "rt.str_index({0}, {1}, {site})",
+    "str.to_int": "rt.str_to_int({0}, {1}, {site})",
+    "str.to_float": "rt.str_to_float({0}, {site})",
+    "ord": "rt.k_ord({0}, {site})",
+    "chr": "rt.k_chr({0}, {site})",
+    "math.sqrt": "rt.math_sqrt({0}, {site})",
+    "math.log": "rt.math_log({0}, {site})",
+    "math.exp": "rt.math_exp({0})",
+    "math.sin": "np.sin({0})",
+    "math.cos": "np.cos({0})",
+    "math.tan": "np.tan({0})",
+    "math.atan": "np.arctan({0})",
+    "math.tanh": "np.tanh({0})",
+    "math.floor": "rt.math_floor({0}, {site})",
+    "math.ceil": "rt.math_ceil({0}, {site})",
+    "math.hypot": "np.hypot({0}, {1})",
+    "math.atan2": "np.arctan2({0}, {1})",
+    "math.isnan": "np.isnan({0})",
+    "math.isinf": "np.isinf({0})",
+    "to_bool": "rt.to_bool({0})",
+    "int.divmod": "(rt.int_floordiv({0}, {1}, {site}), rt.int_mod({0}, {1}, {site}))",
+}

@@ -1,0 +1,112 @@
+"""The Python side of compiled code: converting values between the interpreter's representation and
+Numba's (typed List/Dict, tuples), and printing. Called from generated code inside `objmode` blocks
+and by the CPU backend at the boundary. A type spec is a nested tuple such as ('list', ('int',)),
+('set', ('str',)), ('struct', 'Point', ('x', 'y'), (('int',), ('int',))).
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+from numba import types
+from numba.typed import Dict, List
+
+from .fmt import to_str
+from .values import GSet, make_struct_class, new_struct
+
+_struct_classes: dict[tuple, type] = {}
+
+
+def struct_class(name: str, fields: tuple[str, ...]) -> type:
+    key = (name, fields)
+    cls = _struct_classes.get(key)
+    if cls is None:
+        cls = _struct_classes[key] = make_struct_class(name, fields)
+    return cls
+
+
+def to_interp(v, spec):
+    """A value coming out of compiled code, in the interpreter's representation."""
+    kind = spec[0]
+    if kind in ("int", "str", "bool", "None"):
+        return v if kind != "bool" else bool(v)
+    if kind == "float":
+        return float(v)
+    if kind == "f32":
+        return np.float32(v)
+    if kind == "list":
+        return [to_interp(x, spec[1]) for x in v]
+    if kind == "dict":
+        return {to_interp(k, spec[1]): to_interp(x, spec[2]) for k, x in v.items()}
+    if kind == "set":
+        return GSet(to_interp(k, spec[1]) for k in v.keys())
+    if kind == "tuple":
+        return tuple(to_interp(x, s) for x, s in zip(v, spec[1]))
+    if kind == "struct":
+        cls = struct_class(spec[1], spec[2])
+        return new_struct(cls, [to_interp(x, s) for x, s in zip(v, spec[3])])
+    raise TypeError(f"no conversion for {spec}")
+
+
+def nb_type(spec):
+    kind = spec[0]
+    simple = {"int": types.int64, "float": types.float64, "f32": types.float32, "bool": types.boolean,
+              "str": types.unicode_type, "None": types.none}
+    if kind in simple:
+        return simple[kind]
+    if kind == "list":
+        return types.ListType(nb_type(spec[1]))
+    if kind == "dict":
+        return types.DictType(nb_type(spec[1]), nb_type(spec[2]))
+    if kind == "set":
+        return types.DictType(nb_type(spec[1]), types.boolean)
+    if kind == "tuple":
+        return types.Tuple(tuple(nb_type(s) for s in spec[1]))
+    if kind == "struct":
+        return types.Tuple(tuple(nb_type(s) for s in spec[3]))
+    raise TypeError(f"no Numba type for {spec}")
+
+
+def from_interp(v, spec):
+    """An interpreter value going into compiled code."""
+    kind = spec[0]
+    if kind in ("int", "str", "bool", "float"):
+        return v
+    if kind == "f32":
+        return np.float32(v)
+    if kind == "list":
+        out = List.empty_list(nb_type(spec[1]))
+        for x in v:
+            out.append(from_interp(x, spec[1]))
+        return out
+    if kind == "dict":
+        out = Dict.empty(nb_type(spec[1]), nb_type(spec[2]))
+        for k, x in v.items():
+            out[from_interp(k, spec[1])] = from_interp(x, spec[2])
+        return out
+    if kind == "set":
+        out = Dict.empty(nb_type(spec[1]), types.boolean)
+        for k in v:
+            out[from_interp(k, spec[1])] = True
+        return out
+    if kind == "tuple":
+        return tuple(from_interp(x, s) for x, s in zip(v, spec[1]))
+    if kind == "struct":
+        return tuple(from_interp(x, s) for x, s in zip(v, spec[3]))
+    raise TypeError(f"no conversion for {spec}")
+
+
+def show(v, spec) -> str:
+    return to_str(to_interp(v, spec))
+
+
+def print_values(values, specs, sep, end) -> None:
+    sys.stdout.write(sep.join([show(v, s) for v, s in zip(values, specs)]) + end)
+
+
+def read_input(prompt: str) -> str:
+    if prompt:
+        sys.stdout.write(prompt)
+        sys.stdout.flush()
+    line = sys.stdin.readline()
+    return line[:-1] if line.endswith("\n") else line

@@ -1,0 +1,632 @@
+"""Helpers that compiled Glia code calls: precompiled once with Numba (`cache=True`).
+
+Every helper that can fail takes a `site` (an int naming the source span in the generated module's
+site table) and raises CompiledRuntimeError(code, message, site) with the same code and message as
+the interpreter's kernel (runtime/kernels.py). Checked integer arithmetic uses LLVM's overflow
+intrinsics, so the common case costs one add and one branch.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, objmode, types
+from numba.extending import intrinsic
+from numba.typed import Dict, List
+
+from .errors import CompiledRuntimeError as Err
+
+INT_MIN = -(2 ** 63)
+INT_MAX = 2 ** 63 - 1
+INF = math.inf
+NAN = math.nan
+MAX_DEPTH = 20_000
+
+jit = njit(cache=True)
+
+# ---- checked integer arithmetic -----------------------------------------------------------------
+
+
+def _ovf_intrinsic(method):
+    @intrinsic
+    def op(typingctx, a, b):
+        sig = types.Tuple((types.int64, types.boolean))(types.int64, types.int64)
+
+        def codegen(context, builder, signature, args):
+            r = getattr(builder, method)(args[0], args[1])
+            return context.make_tuple(builder, signature.return_type,
+                                      [builder.extract_value(r, 0), builder.extract_value(r, 1)])
+        return sig, codegen
+    return op
+
+
+_sadd = _ovf_intrinsic("sadd_with_overflow")
+_ssub = _ovf_intrinsic("ssub_with_overflow")
+_smul = _ovf_intrinsic("smul_with_overflow")
+
+
+@jit
+def overflow(op, site):
+    raise Err("E504", "integer overflow in " + op + " (the result does not fit in 64 bits)", site)
+
+
+@jit
+def int_add(a, b, site):
+    r, o = _sadd(a, b)
+    if o:
+        overflow("+", site)
+    return r
+
+
+@jit
+def int_sub(a, b, site):
+    r, o = _ssub(a, b)
+    if o:
+        overflow("-", site)
+    return r
+
+
+@jit
+def int_mul(a, b, site):
+    r, o = _smul(a, b)
+    if o:
+        overflow("*", site)
+    return r
+
+
+@jit
+def int_floordiv(a, b, site):
+    if b == 0:
+        raise Err("E503", "integer division by zero", site)
+    if a == INT_MIN and b == -1:
+        overflow("//", site)
+    q = a // b
+    return q
+
+
+@jit
+def int_mod(a, b, site):
+    if b == 0:
+        raise Err("E503", "integer modulo by zero", site)
+    if b == -1:
+        return 0
+    return a % b
+
+
+@jit
+def int_truediv(a, b, site):
+    if b == 0:
+        raise Err("E503", "division by zero", site)
+    return a / b
+
+
+@jit
+def int_neg(a, site):
+    if a == INT_MIN:
+        overflow("unary -", site)
+    return -a
+
+
+@jit
+def int_abs(a, site):
+    if a == INT_MIN:
+        overflow("abs", site)
+    return -a if a < 0 else a
+
+
+@jit
+def int_pow(a, b, site):
+    if b < 0:
+        raise Err("E506", "negative exponent " + str(b) + " for an int power (use a float base: float(x) ** "
+                  + str(b) + ")", site)
+    result = 1
+    base = a
+    e = b
+    while e > 0:
+        if e & 1:
+            result = int_mul(result, base, site)
+        e >>= 1
+        if e > 0:
+            base = int_mul_pow(base, base, site)
+    return result
+
+
+@jit
+def int_mul_pow(a, b, site):
+    r, o = _smul(a, b)
+    if o:
+        overflow("**", site)
+    return r
+
+
+@jit
+def int_lshift(a, b, site):
+    if b < 0:
+        raise Err("E506", "negative shift count " + str(b), site)
+    if a == 0:
+        return 0
+    if b >= 64:
+        overflow("<<", site)
+    r = a << b
+    if (r >> b) != a:
+        overflow("<<", site)
+    return r
+
+
+@jit
+def int_rshift(a, b, site):
+    if b < 0:
+        raise Err("E506", "negative shift count " + str(b), site)
+    if b >= 63:
+        return -1 if a < 0 else 0
+    return a >> b
+
+
+# ---- floats ---------------------------------------------------------------------------------------
+
+@jit
+def float_truediv(a, b, site):
+    if b == 0:
+        raise Err("E503", "float division by zero", site)
+    return a / b
+
+
+@jit
+def float_floordiv(a, b, site):
+    if b == 0:
+        raise Err("E503", "float floor division by zero", site)
+    return a // b
+
+
+@jit
+def float_mod(a, b, site):
+    if b == 0:
+        raise Err("E503", "float modulo by zero", site)
+    return a % b
+
+
+@jit
+def float_to_int(a, site):
+    if a != a:
+        raise Err("E506", "cannot convert nan to int", site)
+    if a == INF or a == -INF:
+        raise Err("E506", "cannot convert infinity to int", site)
+    if not (-9.223372036854775808e18 <= a < 9.223372036854775808e18):
+        overflow("int()", site)
+    return int(a)
+
+
+@jit
+def float_pow(a, b, site):
+    if a == 0 and b < 0:
+        raise Err("E503", "zero raised to a negative power", site)
+    if a < 0 and b != math.floor(b):
+        raise Err("E506", "negative number raised to a fractional power", site)
+    return a ** b
+
+
+@jit
+def math_sqrt(x, site):
+    if x < 0:
+        raise Err("E506", "math domain error: sqrt", site)
+    return math.sqrt(x)
+
+
+@jit
+def math_log(x, site):
+    if x <= 0:
+        raise Err("E506", "math domain error: log", site)
+    return math.log(x)
+
+
+@jit
+def math_floor(x, site):
+    return float_to_int(math.floor(x), site)
+
+
+@jit
+def math_ceil(x, site):
+    return float_to_int(math.ceil(x), site)
+
+
+# ---- sequences ------------------------------------------------------------------------------------
+
+@jit
+def index_error(i, n, what, site):
+    raise Err("E501", "index " + str(i) + " out of range for a " + what + " of length " + str(n), site)
+
+
+@jit
+def list_getitem(xs, i, site):
+    n = len(xs)
+    if i < -n or i >= n:
+        index_error(i, n, "list", site)
+    return xs[i]
+
+
+@jit
+def list_setitem(xs, i, v, site):
+    n = len(xs)
+    if i < -n or i >= n:
+        index_error(i, n, "list", site)
+    xs[i] = v
+
+
+@jit
+def str_getitem(s, i, site):
+    n = len(s)
+    if i < -n or i >= n:
+        index_error(i, n, "string", site)
+    return s[i]
+
+
+@jit
+def list_pop(xs, site):
+    if len(xs) == 0:
+        raise Err("E507", "pop from an empty list", site)
+    return xs.pop()
+
+
+@jit
+def list_pop_at(xs, i, site):
+    n = len(xs)
+    if n == 0:
+        raise Err("E507", "pop from an empty list", site)
+    if i < -n or i >= n:
+        index_error(i, n, "list", site)
+    return xs.pop(i)
+
+
+@jit
+def list_delitem(xs, i, site):
+    n = len(xs)
+    if i < -n or i >= n:
+        index_error(i, n, "list", site)
+    del xs[i]
+
+
+@jit
+def list_repeat(xs, n):
+    out = xs.copy()
+    out.clear()
+    for _ in range(n):
+        out.extend(xs)
+    return out
+
+
+@jit
+def list_concat(a, b):
+    out = a.copy()
+    out.extend(b)
+    return out
+
+
+@jit
+def list_slice(xs, lo, hi, step, site):
+    if step == 0:
+        raise Err("E506", "slice step cannot be zero", site)
+    out = xs.copy()
+    out.clear()
+    n = len(xs)
+    start, stop, st = _slice_bounds(n, lo, hi, step)
+    i = start
+    if st > 0:
+        while i < stop:
+            out.append(xs[i])
+            i += st
+    else:
+        while i > stop:
+            out.append(xs[i])
+            i += st
+    return out
+
+
+@jit
+def _slice_bounds(n, lo, hi, step):
+    # Python's slice.indices(n), with None encoded as INT_MIN
+    if step > 0:
+        start = 0 if lo == INT_MIN else (lo + n if lo < 0 else lo)
+        start = min(max(start, 0), n)
+        stop = n if hi == INT_MIN else (hi + n if hi < 0 else hi)
+        stop = min(max(stop, 0), n)
+    else:
+        start = n - 1 if lo == INT_MIN else (lo + n if lo < 0 else lo)
+        start = min(max(start, -1), n - 1)
+        stop = -1 if hi == INT_MIN else (hi + n if hi < 0 else hi)
+        stop = min(max(stop, -1), n - 1)
+    return start, stop, step
+
+
+@jit
+def str_slice(s, lo, hi, step, site):
+    if step == 0:
+        raise Err("E506", "slice step cannot be zero", site)
+    n = len(s)
+    start, stop, st = _slice_bounds(n, lo, hi, step)
+    if st == 1:
+        return s[start:stop] if start < stop else ""
+    out = ""
+    i = start
+    if st > 0:
+        while i < stop:
+            out += s[i]
+            i += st
+    else:
+        while i > stop:
+            out += s[i]
+            i += st
+    return out
+
+
+@jit
+def range_list(start, stop, step, site):
+    if step == 0:
+        raise Err("E506", "range() step cannot be zero", site)
+    out = List.empty_list(types.int64)
+    for i in range(start, stop, step):
+        out.append(i)
+    return out
+
+
+@jit
+def check_step(step, site):
+    if step == 0:
+        raise Err("E506", "range() step cannot be zero", site)
+
+
+@jit
+def dict_getitem(d, k, site):
+    if k in d:
+        return d[k]
+    raise Err("E502", "key " + repr_key(k) + " not found in the dict", site)
+
+
+@jit
+def dict_delitem(d, k, site):
+    if k in d:
+        del d[k]
+        return
+    raise Err("E502", "key " + repr_key(k) + " not found in the dict", site)
+
+
+@jit
+def dict_pop(d, k, site):
+    if k in d:
+        return d.pop(k)
+    raise Err("E502", "key " + repr_key(k) + " not found in the dict", site)
+
+
+@jit
+def repr_key(k):
+    with objmode(s=types.unicode_type):
+        s = _py_repr(k)
+    return s
+
+
+def _py_repr(k):
+    from .fmt import to_repr
+
+    return to_repr(k)
+
+
+@jit
+def set_remove(s, x, site):
+    if x in s:
+        del s[x]
+        return
+    raise Err("E502", "element " + repr_key(x) + " not found in the set", site)
+
+
+@jit
+def set_pop(s, site):
+    if len(s) == 0:
+        raise Err("E507", "pop from an empty set", site)
+    k, _ = s.popitem()
+    return k
+
+
+@jit
+def size_changed(kind, site):
+    raise Err("E506", "the " + kind + " was changed in size while being iterated over", site)
+
+
+@jit
+def empty_error(what, site):
+    raise Err("E506", what, site)
+
+
+@jit
+def assertion_failed(msg, site):
+    if len(msg) > 0:
+        raise Err("E508", "assertion failed: " + msg, site)
+    raise Err("E508", "assertion failed", site)
+
+
+@jit
+def too_deep(name, site):
+    raise Err("E505", "recursion too deep: more than " + str(MAX_DEPTH) + " nested calls (in " + name + ")",
+              site)
+
+
+@jit
+def hole_error(index, site):
+    raise Err("E601", "hole #" + str(index) + " (`??`) has not been filled yet; run `glia synth FILE` to fill "
+              "it from the examples", site)
+
+
+# ---- more list/str helpers --------------------------------------------------------------------------
+
+@jit
+def list_insert(xs, i, v):
+    n = len(xs)
+    if i < 0:
+        i = max(i + n, 0)
+    if i >= n:
+        xs.append(v)
+    else:
+        xs.insert(i, v)
+
+
+@jit
+def list_index(xs, v, site):
+    for i in range(len(xs)):
+        if xs[i] == v:
+            return i
+    raise Err("E506", "list.index(x): " + repr_key(v) + " is not in the list", site)
+
+
+@jit
+def list_remove(xs, v, site):
+    for i in range(len(xs)):
+        if xs[i] == v:
+            del xs[i]
+            return
+    raise Err("E506", "list.remove(x): " + repr_key(v) + " is not in the list", site)
+
+
+@jit
+def list_count(xs, v):
+    c = 0
+    for x in xs:
+        if x == v:
+            c += 1
+    return c
+
+
+@jit
+def set_issubset(a, b):
+    for x in a.keys():
+        if x not in b:
+            return False
+    return True
+
+
+@jit
+def str_split_ws(s):
+    out = List.empty_list(types.unicode_type)
+    for part in s.split():
+        out.append(part)
+    return out
+
+
+@jit
+def str_split(s, sep, site):
+    if len(sep) == 0:
+        raise Err("E506", "str.split: empty separator", site)
+    out = List.empty_list(types.unicode_type)
+    for part in s.split(sep):
+        out.append(part)
+    return out
+
+
+@jit
+def str_join(sep, parts):
+    n = len(parts)
+    if n == 0:
+        return ""
+    out = parts[0]
+    for i in range(1, n):
+        out = out + sep + parts[i]
+    return out
+
+
+@jit
+def str_index(s, sub, site):
+    r = s.find(sub)
+    if r < 0:
+        raise Err("E506", "str.index: substring " + repr_key(sub) + " not found", site)
+    return r
+
+
+@jit
+def str_to_int(s, base, site):
+    with objmode(status='int64', v='int64'):
+        status, v = _py_int(s, base)
+    if status == 1:
+        raise Err("E506", "invalid literal for int() with base " + str(base) + ": " + repr_key(s), site)
+    if status == 2:
+        overflow("int()", site)
+    return v
+
+
+def _py_int(s, base):
+    try:
+        v = int(s, base)
+    except ValueError:
+        return 1, 0
+    if not INT_MIN <= v <= INT_MAX:
+        return 2, 0
+    return 0, v
+
+
+@jit
+def str_to_float(s, site):
+    with objmode(ok='boolean', v='float64'):
+        ok, v = _py_float(s)
+    if not ok:
+        raise Err("E506", "could not convert string to float: " + repr_key(s), site)
+    return v
+
+
+def _py_float(s):
+    try:
+        return True, float(s)
+    except ValueError:
+        return False, 0.0
+
+
+@jit
+def k_ord(s, site):
+    if len(s) != 1:
+        raise Err("E506", "ord() expects a string of length 1, found length " + str(len(s)), site)
+    return ord(s)
+
+
+@jit
+def k_chr(i, site):
+    if i < 0 or i > 0x10FFFF:
+        raise Err("E506", "chr() argument " + str(i) + " is not a valid code point (0 to 1114111)", site)
+    return chr(i)
+
+
+@jit
+def math_exp(x):
+    return math.exp(x) if x < 709.78 else INF
+
+
+@jit
+def to_bool(x):
+    return bool(x)
+
+
+@jit
+def list_cmp(a, b):
+    """Python's lexicographic order of two lists: -1, 0 or 1."""
+    n = min(len(a), len(b))
+    for i in range(n):
+        x, y = a[i], b[i]
+        if x != y:
+            return -1 if x < y else 1
+    if len(a) == len(b):
+        return 0
+    return -1 if len(a) < len(b) else 1
+
+
+@jit
+def dict_eq(a, b):
+    if len(a) != len(b):
+        return False
+    for k in a.keys():
+        if k not in b or a[k] != b[k]:
+            return False
+    return True
+
+
+@jit
+def set_eq(a, b):
+    if len(a) != len(b):
+        return False
+    for k in a.keys():
+        if k not in b:
+            return False
+    return True
