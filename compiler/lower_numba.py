@@ -612,7 +612,14 @@ class FunctionLowerer:
     def p_io_print(self, e):
         values = e.args[:-2]
         vs = [self.expr(v) for v in values]
-        sep, end = self.expr(e.args[-2]), self.expr(e.args[-1])
+        sep_ir, end_ir = e.args[-2], e.args[-1]
+        if all(v.type in (INT, FLOAT, STR, BOOL) for v in values) and isinstance(sep_ir, ir.Const) \
+                and isinstance(end_ir, ir.Const) and sep_ir.value == " " and end_ir.value == "\n":
+            # Numba's own print boxes scalars and writes through sys.stdout with Python's formatting;
+            # unlike an objmode block it does not stop the function from being cached.
+            self.emit(f"print({', '.join(vs)})" if vs else "print('')")
+            return "None"
+        sep, end = self.expr(sep_ir), self.expr(end_ir)
         specs = "(" + "".join(self.m.spec_const(v.type) + ", " for v in values) + ")"
         tup = "(" + "".join(v + ", " for v in vs) + ")"
         tv, ts, te = self.temp(), self.temp(), self.temp()
@@ -623,6 +630,8 @@ class FunctionLowerer:
 
     def p_to_str(self, e):
         v = self.expr(e.args[0])
+        if e.args[0].type in (INT, BOOL):
+            return f"str({v})"
         tv, out = self.temp(), self.temp()
         self.emit(f"{tv} = {v}")
         self.emit(f"with objmode({out}='unicode_type'):")
