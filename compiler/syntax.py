@@ -107,16 +107,11 @@ def parse(source: Source) -> A.Module:
 
 
 def parse_expr_or_stmt_complete(text: str) -> bool:
-    """For the REPL: does `text` parse, or could more lines complete it? (False = needs more)."""
-    try:
-        _parser().parse(text if text.endswith("\n") else text + "\n")
-        return True
-    except UnexpectedEOF:
-        return False
-    except UnexpectedToken as e:
-        return e.token.type != "$END" and e.token.type != "_DEDENT"
-    except (UnexpectedInput, _IndentError):
-        return True
+    """For the REPL: does `text` parse (as items, statements or an expression), or is it wrong in a
+    way more lines cannot mend? False means it needs more lines. See `entry_syntax.entry_complete`."""
+    from .entry_syntax import entry_complete
+
+    return entry_complete(text)
 
 
 # ---- syntax errors ----------------------------------------------------------------------------
