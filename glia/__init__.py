@@ -18,4 +18,29 @@ if not _os.path.isdir(_os.path.join(_here, "compiler")) and _os.path.isfile(
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+# The public surface (docs/python.md). Loaded on first use, so that `import glia` (and the command
+# line) does not pay for the compiler until it is needed.
+_EXPORTS = {
+    "fn": "glia.dsl", "struct": "glia.dsl", "hole": "glia.dsl", "choose": "glia.dsl", "examples": "glia.dsl",
+    "load": "glia.program", "compile": "glia.program", "Program": "glia.program",
+    "f32": "glia.annotations", "f64": "glia.annotations", "Fn": "glia.annotations",
+    "GliaError": "glia.compiler.diagnostics", "GliaTypeError": "glia.boundary",
+    "GliaNotAvailable": "glia.boundary", "Record": "glia.boundary",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'glia' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

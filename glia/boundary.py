@@ -1,0 +1,609 @@
+"""The boundary between Python and a Glia program: values in, values out, by Glia type.
+
+In: Python values are checked against the parameter's Glia type and turned into the runtime's
+representation (runtime/values.py): containers are copied (a Glia function never mutates the
+caller's list; compiled backends use their own containers, so this holds on every backend), sets
+become insertion-ordered `GSet`s, struct instances become the runtime's records, numbers are
+widened the way Glia widens them (an int where a float is expected). numpy arrays for tensor
+parameters are passed without copying when their dtype matches (else converted once).
+
+Out: results become plain Python values: list, dict, set, tuple, the struct's Python class,
+numpy arrays; `f32` scalars stay `numpy.float32` (exact, and they print as Glia prints them).
+
+A mismatch raises `GliaTypeError` (a `GliaError` and a `TypeError`, code E201) that names the
+parameter, the expected Glia type and what the Python value is, at the caller's file:line:col.
+"""
+from __future__ import annotations
+
+import linecache
+import os
+import sys
+import typing
+
+import numpy as np
+
+from glia.compiler.diagnostics import Diagnostic, GliaError, Source, Span
+from glia.compiler.types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, Scalar, SetT, StructT,
+                                 TensorT, TParam, TupleT)
+from glia.runtime.values import GSet, Struct, new_struct
+
+from .annotations import Fn, f32, f64
+
+INT_MIN, INT_MAX = -(1 << 63), (1 << 63) - 1
+
+
+class GliaTypeError(GliaError, TypeError):
+    """A Python value that does not fit the Glia type it is given to (code E201 or E202)."""
+
+
+class GliaNotAvailable(GliaError, NotImplementedError):
+    """A feature a later stage brings (training, search, compiled backends): code E801."""
+
+
+# ---- where the user is --------------------------------------------------------------------------
+
+_GLIA_DIRS = tuple(os.path.dirname(os.path.abspath(m)) + os.sep for m in (
+    __file__, sys.modules["glia.compiler.diagnostics"].__file__, sys.modules["glia.runtime.values"].__file__))
+
+
+def caller_location(skip_files: tuple[str, ...] = ()) -> tuple[Source, Span]:
+    """The innermost frame outside Glia's own code (and the standard library's `threading`): the
+    user's line, with the column of the call being made there when Python knows it."""
+    f = sys._getframe(1)
+    while f is not None:
+        name = f.f_code.co_filename
+        if not name.startswith(_GLIA_DIRS) and not name.endswith(("threading.py", "functools.py") + skip_files):
+            break
+        f = f.f_back
+    if f is None:
+        return Source("<python>", ""), Span(0, 0, 0, 0)
+    return source_of_file(f.f_code.co_filename), _frame_span(f)
+
+
+def source_of_file(filename: str) -> Source:
+    return Source(filename, "".join(linecache.getlines(filename)))
+
+
+def _frame_span(frame) -> Span:
+    line = frame.f_lineno or 0
+    try:
+        positions = list(frame.f_code.co_positions())
+        pos = positions[frame.f_lasti // 2]
+    except (AttributeError, IndexError):
+        pos = None
+    if pos and pos[0] == line and pos[2] is not None and pos[3] is not None:
+        text = linecache.getline(frame.f_code.co_filename, line)
+        col = _char_col(text, pos[2])
+        end = _char_col(text, pos[3]) if pos[1] == line else len(text.rstrip("\n"))
+        return Span(line, col + 1, line, max(end, col) + 1)
+    return Span(line, 1, line, 2)
+
+
+def _char_col(line_text: str, byte_offset: int) -> int:
+    return len(line_text.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))
+
+
+def boundary_error(message: str, code: str = "E201", cls: type = GliaTypeError) -> GliaError:
+    source, span = caller_location()
+    return cls(Diagnostic(code, message, span, "call", source))
+
+
+# ---- Python classes for Glia structs ----------------------------------------------------------
+
+
+class Record:
+    """Base of the Python classes of Glia structs: immutable records with named fields, compared
+    and hashed by value (Glia structs are values). `p._replace(x=1)` gives a changed copy."""
+
+    __slots__ = ()
+    _glia_name: str = ""
+    _fields: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        fields = self._fields
+        if len(args) > len(fields):
+            raise TypeError(f"{type(self).__name__}() takes {len(fields)} field values, got {len(args)}")
+        values = dict(zip(fields, args))
+        for k, v in kwargs.items():
+            if k not in fields:
+                raise TypeError(f"{type(self).__name__} has no field {k!r}; its fields are {', '.join(fields)}")
+            if k in values:
+                raise TypeError(f"{type(self).__name__}() got field {k!r} twice")
+            values[k] = v
+        missing = [f for f in fields if f not in values]
+        if missing:
+            raise TypeError(f"{type(self).__name__}() is missing field{'s' if len(missing) > 1 else ''} "
+                            f"{', '.join(missing)}")
+        for f in fields:
+            object.__setattr__(self, f, values[f])
+
+    @classmethod
+    def _make(cls, values):
+        obj = object.__new__(cls)
+        for f, v in zip(cls._fields, values):
+            object.__setattr__(obj, f, v)
+        return obj
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, f) for f in self._fields)
+
+    def _replace(self, **changes):
+        values = {f: getattr(self, f) for f in self._fields}
+        for k in changes:
+            if k not in values:
+                raise TypeError(f"{type(self).__name__} has no field {k!r}")
+        values.update(changes)
+        return self._make(values[f] for f in self._fields)
+
+    def _asdict(self) -> dict:
+        return {f: getattr(self, f) for f in self._fields}
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} is a Glia struct, a value: make a changed copy with "
+                             f"._replace({name}=...)")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"{type(self).__name__} is a Glia struct: its fields cannot be deleted")
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self):
+        return hash((type(self).__name__, self._values()))
+
+    def __iter__(self):
+        return iter(self._values())
+
+    def __repr__(self):
+        return f"{type(self).__name__}(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in self._fields) + ")"
+
+    def __reduce__(self):
+        return (type(self)._make, (self._values(),))
+
+
+def record_class(name: str, fields: tuple[str, ...], namespace: dict | None = None, module: str | None = None,
+                 qualname: str | None = None) -> type:
+    """A Record subclass for `struct name` (built with `type()`: no source text is executed)."""
+    ns = dict(namespace or {})
+    ns.update({"__slots__": tuple(fields), "_glia_name": name, "_fields": tuple(fields),
+               "__match_args__": tuple(fields)})
+    if module is not None:
+        ns["__module__"] = module
+    if qualname is not None:
+        ns["__qualname__"] = qualname
+    return type(name, (Record,), ns)
+
+
+# ---- Python type hints for Glia types (signatures, help()) ------------------------------------
+
+
+def python_hint(t, struct_classes: dict[str, type]):
+    match t:
+        case Scalar("int"):
+            return int
+        case Scalar("float"):
+            return float
+        case Scalar("f32"):
+            return f32
+        case Scalar("bool"):
+            return bool
+        case Scalar("str"):
+            return str
+        case Scalar("None"):
+            return None
+        case ListT(e):
+            return list[python_hint(e, struct_classes)]
+        case SetT(e):
+            return set[python_hint(e, struct_classes)]
+        case DictT(k, v):
+            return dict[python_hint(k, struct_classes), python_hint(v, struct_classes)]
+        case TupleT(items):
+            return tuple[tuple(python_hint(i, struct_classes) for i in items)] if items else tuple[()]
+        case StructT(name):
+            return struct_classes.get(name, name)
+        case FnT(params, ret):
+            return Fn[[python_hint(p, struct_classes) for p in params], python_hint(ret, struct_classes)]
+        case TensorT(dtype, shape):
+            return (f32 if dtype == F32 else f64)[tuple(d if isinstance(d, (int, str)) else str(d) for d in shape)]
+        case TParam(name):
+            return typing.TypeVar(name)
+    return str(t)
+
+
+# ---- conversions ------------------------------------------------------------------------------
+
+
+class Mismatch(Exception):
+    """Raised inside a conversion; `where` is the path into the value (`[0][2]`, `.x`)."""
+
+    def __init__(self, expected, value, detail: str = ""):
+        super().__init__(detail)
+        self.expected, self.value, self.detail = expected, value, detail
+        self.where = ""
+
+    def at(self, part: str) -> "Mismatch":
+        self.where = part + self.where
+        return self
+
+    def describe(self) -> str:
+        found = describe_value(self.value)
+        msg = f"expected {self.expected}, found {found}"
+        return msg + (f" ({self.detail})" if self.detail else "")
+
+    def message(self, what: str, name: str, whole) -> str:
+        """`what` (e.g. "argument 'adj' of bfs()"), named `name` in paths, should be a `whole`."""
+        if not self.where:
+            return f"{what}: {self.describe()}"
+        detail = f"; {self.detail}" if self.detail else ""
+        return (f"{what} must be {whole}, but {name}{self.where} is {describe_value(self.value)} "
+                f"(expected {self.expected}{detail})")
+
+
+def describe_value(v) -> str:
+    if isinstance(v, np.ndarray):
+        return f"a numpy array of {v.dtype} with shape {tuple(v.shape)}"
+    if isinstance(v, Record):
+        return f"a {type(v).__name__} struct"
+    if isinstance(v, (bool, int, float, str)) or v is None:
+        r = repr(v)
+        return f"{type(v).__name__} {r if len(r) <= 40 else r[:37] + '...'}"
+    if isinstance(v, np.generic):
+        return f"numpy.{type(v).__name__} {v!r}"
+    if isinstance(v, (list, tuple, set, frozenset, dict)):
+        n = len(v)
+        return f"a {type(v).__name__} of {n} item{'s' if n != 1 else ''}"
+    return f"a Python {type(v).__qualname__}"
+
+
+_PLAIN_SCALARS = (INT, FLOAT, BOOL, STR, NONE, F32)
+
+
+def is_plain(t) -> bool:
+    """Is the runtime representation of `t` already the Python value handed out?"""
+    match t:
+        case Scalar():
+            return True
+        case ListT(e):
+            return is_plain(e)
+        case DictT(k, v):
+            return is_plain(k) and is_plain(v)
+        case TupleT(items):
+            return all(is_plain(i) for i in items)
+        case TensorT():
+            return True
+    return False
+
+
+class Boundary:
+    """Conversions for one program: its structs' Python classes (`py_structs`) and the backend's
+    record classes (`rt_structs`). Converters are built once per type and cached."""
+
+    def __init__(self, struct_fields: dict[str, tuple[tuple[str, ...], tuple]], py_structs: dict[str, type],
+                 rt_structs: dict[str, type]):
+        self.struct_fields = struct_fields  # name -> (field names, field types)
+        self.py_structs = py_structs
+        self.rt_structs = rt_structs
+        self._in: dict = {}
+        self._out: dict = {}
+
+    # -- Python -> Glia
+    def to_glia(self, t):
+        c = self._in.get(t)
+        if c is None:
+            c = self._in[t] = self._make_in(t)
+        return c
+
+    def _make_in(self, t):  # noqa: C901 (one case per type)
+        match t:
+            case Scalar("int"):
+                def conv_int(v, dims):
+                    if type(v) is int and INT_MIN <= v <= INT_MAX:
+                        return v
+                    if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):
+                        v2 = int(v)
+                        if INT_MIN <= v2 <= INT_MAX:
+                            return v2
+                        raise Mismatch(t, v, "it does not fit in 64 bits")
+                    raise Mismatch(t, v)
+                return conv_int
+            case Scalar("float") | Scalar("f32"):
+                make = float if t == FLOAT else np.float32
+
+                def conv_float(v, dims):
+                    if isinstance(v, (float, int, np.floating, np.integer)) and not isinstance(v, (bool, np.bool_)):
+                        return make(v)
+                    raise Mismatch(t, v)
+                return conv_float
+            case Scalar("bool"):
+                def conv_bool(v, dims):
+                    if isinstance(v, (bool, np.bool_)):
+                        return bool(v)
+                    raise Mismatch(t, v)
+                return conv_bool
+            case Scalar("str"):
+                def conv_str(v, dims):
+                    if isinstance(v, str):
+                        return str(v)
+                    raise Mismatch(t, v)
+                return conv_str
+            case Scalar("None"):
+                def conv_none(v, dims):
+                    if v is None:
+                        return None
+                    raise Mismatch(t, v)
+                return conv_none
+            case ListT(e):
+                ce = self.to_glia(e)
+                fast = _FAST_CHECK.get(e)
+
+                def conv_list(v, dims):
+                    if not isinstance(v, list):
+                        raise Mismatch(t, v, _hint_for(v, "list"))
+                    if fast is not None and all(map(fast, v)):
+                        return list(v)
+                    out = []
+                    for i, x in enumerate(v):
+                        try:
+                            out.append(ce(x, dims))
+                        except Mismatch as m:
+                            raise m.at(f"[{i}]") from None
+                    return out
+                return conv_list
+            case SetT(e):
+                ce = self.to_glia(e)
+
+                def conv_set(v, dims):
+                    if not isinstance(v, (set, frozenset, GSet)):
+                        raise Mismatch(t, v, _hint_for(v, "set"))
+                    out = GSet()
+                    for x in v:
+                        try:
+                            out[ce(x, dims)] = None
+                        except Mismatch as m:
+                            raise m.at(" (an element)") from None
+                    return out
+                return conv_set
+            case DictT(k, val):
+                ck, cv = self.to_glia(k), self.to_glia(val)
+
+                def conv_dict(v, dims):
+                    if not isinstance(v, dict) or isinstance(v, GSet):
+                        raise Mismatch(t, v, _hint_for(v, "dict"))
+                    out = {}
+                    for key, x in v.items():
+                        try:
+                            gk = ck(key, dims)
+                        except Mismatch as m:
+                            raise m.at(f" (key {key!r})") from None
+                        try:
+                            out[gk] = cv(x, dims)
+                        except Mismatch as m:
+                            raise m.at(f"[{key!r}]") from None
+                    return out
+                return conv_dict
+            case TupleT(items):
+                cs = [self.to_glia(i) for i in items]
+
+                def conv_tuple(v, dims):
+                    if not isinstance(v, tuple) or isinstance(v, Struct) or len(v) != len(cs):
+                        raise Mismatch(t, v, f"a tuple of {len(cs)} items" if isinstance(v, tuple) else "")
+                    out = []
+                    for i, (c, x) in enumerate(zip(cs, v)):
+                        try:
+                            out.append(c(x, dims))
+                        except Mismatch as m:
+                            raise m.at(f"[{i}]") from None
+                    return tuple(out)
+                return conv_tuple
+            case StructT(name):
+                return self._struct_in(t, name)
+            case FnT(params, ret):
+                return self._callback_in(t)
+            case TensorT(dtype, shape):
+                np_dtype = np.float32 if dtype == F32 else np.float64
+
+                def conv_tensor(v, dims):
+                    if isinstance(v, np.ndarray):
+                        if v.dtype.kind not in "fiu":
+                            raise Mismatch(t, v)
+                        a = np.ascontiguousarray(v, dtype=np_dtype)  # the same buffer when it can be
+                    elif isinstance(v, (list, tuple, float, int, np.generic)) and not isinstance(v, bool):
+                        try:
+                            a = np.asarray(v, dtype=np_dtype)
+                        except (TypeError, ValueError):
+                            raise Mismatch(t, v, "not a rectangular array of numbers") from None
+                    else:
+                        raise Mismatch(t, v)
+                    if a.ndim != len(shape):
+                        raise Mismatch(t, v, f"{a.ndim} dimension{'s' if a.ndim != 1 else ''}, expected {len(shape)}")
+                    for i, (want, got) in enumerate(zip(shape, a.shape)):
+                        if isinstance(want, int):
+                            if want != got:
+                                raise Mismatch(t, v, f"dimension {i} is {got}, expected {want}")
+                        elif isinstance(want, str):
+                            bound = dims.setdefault(want, got)
+                            if bound != got:
+                                raise Mismatch(t, v, f"dimension {i} ({want}) is {got}, but {want} is {bound} "
+                                               "from an earlier argument")
+                    return a
+                return conv_tensor
+            case TParam():
+                return self._dynamic_in
+        raise Mismatch(t, None, f"Glia type {t} cannot cross the Python boundary")
+
+    def _struct_in(self, t, name):
+        fields, types = self.struct_fields[name]
+        cs = None
+
+        def conv_struct(v, dims):
+            nonlocal cs
+            if not isinstance(v, Record) or v._glia_name != name or v._fields != fields:
+                raise Mismatch(t, v, _struct_hint(v, name, self.py_structs.get(name)))
+            if cs is None:
+                cs = [self.to_glia(ft) for ft in types]
+            out = []
+            for f, c in zip(fields, cs):
+                try:
+                    out.append(c(getattr(v, f), dims))
+                except Mismatch as m:
+                    raise m.at(f".{f}") from None
+            return new_struct(self.rt_structs[name], out)
+        return conv_struct
+
+    def _callback_in(self, t: FnT):
+        def conv_fn(v, dims):
+            if not callable(v) or isinstance(v, type):
+                raise Mismatch(t, v, "pass a function")
+            return self.callback(v, t)
+        return conv_fn
+
+    def callback(self, py_fn, t: FnT):
+        """A Python function given where Glia expects `t`: arguments go out as Python values, the
+        result comes back checked against `t.ret`."""
+        args_out = [self.to_python(p) for p in t.params]
+        ret_in = self.to_glia(t.ret)
+
+        def glia_callable(*args):
+            result = py_fn(*[c(a) for c, a in zip(args_out, args)])
+            try:
+                return ret_in(result, {})
+            except Mismatch as m:
+                raise _callback_error(py_fn, t, m) from None
+
+        glia_callable.__glia_name__ = getattr(py_fn, "__name__", "callback")
+        return glia_callable
+
+    def _dynamic_in(self, v, dims):
+        """A value for a generic parameter: converted by its own Python type."""
+        if isinstance(v, Record):
+            cls = self.rt_structs.get(v._glia_name)
+            if cls is None:
+                raise Mismatch(v._glia_name, v, "this program has no such struct")
+            return new_struct(cls, [self._dynamic_in(x, dims) for x in v._values()])
+        if isinstance(v, list):
+            return [self._dynamic_in(x, dims) for x in v]
+        if isinstance(v, (set, frozenset)):
+            return GSet(self._dynamic_in(x, dims) for x in v)
+        if isinstance(v, dict):
+            return {self._dynamic_in(k, dims): self._dynamic_in(x, dims) for k, x in v.items()}
+        if isinstance(v, tuple):
+            return tuple(self._dynamic_in(x, dims) for x in v)
+        return v
+
+    # -- Glia -> Python
+    def to_python(self, t):
+        c = self._out.get(t)
+        if c is None:
+            c = self._out[t] = self._make_out(t)
+        return c
+
+    def _make_out(self, t):
+        if is_plain(t):
+            return _identity
+        match t:
+            case ListT(e):
+                ce = self.to_python(e)
+                return lambda v: [ce(x) for x in v]
+            case SetT(e):
+                ce = self.to_python(e)
+                return lambda v: {ce(x) for x in v}
+            case DictT(k, val):
+                ck, cv = self.to_python(k), self.to_python(val)
+                return lambda v: {ck(key): cv(x) for key, x in v.items()}
+            case TupleT(items):
+                cs = [self.to_python(i) for i in items]
+                return lambda v: tuple(c(x) for c, x in zip(cs, v))
+            case StructT(name):
+                fields, types = self.struct_fields[name]
+                cls = self.py_structs[name]
+                cs = []
+
+                def conv_struct(v):
+                    if not cs:
+                        cs.extend(self.to_python(ft) for ft in types)
+                    return cls._make(c(x) for c, x in zip(cs, v))
+                return conv_struct
+            case FnT(params, ret):
+                return lambda v: self.glia_function(v, t)
+            case TParam():
+                return self._dynamic_out
+        return _identity
+
+    def glia_function(self, fn, t: FnT):
+        """A Glia function value handed to Python: a callable converting at both ends."""
+        args_in = [self.to_glia(p) for p in t.params]
+        ret_out = self.to_python(t.ret)
+
+        def call(*args):
+            if len(args) != len(args_in):
+                raise boundary_error(f"this Glia function of type {t} takes {len(args_in)} argument"
+                                     f"{'s' if len(args_in) != 1 else ''}, got {len(args)}", "E202")
+            dims: dict = {}
+            converted = []
+            for i, (c, a) in enumerate(zip(args_in, args)):
+                try:
+                    converted.append(c(a, dims))
+                except Mismatch as m:
+                    raise boundary_error(m.message(f"argument {i + 1} of a Glia function of type {t}",
+                                                   f"argument {i + 1}", t.params[i])) from None
+            return ret_out(fn(*converted))
+        call.__qualname__ = call.__name__ = getattr(fn, "__glia_name__", "lambda")
+        call.__doc__ = f"A Glia function value of type {t}."
+        return call
+
+    def _dynamic_out(self, v):
+        if isinstance(v, Struct):
+            cls = self.py_structs.get(v._name)
+            return cls._make(self._dynamic_out(x) for x in v) if cls is not None else v
+        if isinstance(v, GSet):
+            return {self._dynamic_out(x) for x in v}
+        if isinstance(v, list):
+            return [self._dynamic_out(x) for x in v]
+        if isinstance(v, dict):
+            return {self._dynamic_out(k): self._dynamic_out(x) for k, x in v.items()}
+        if isinstance(v, tuple):
+            return tuple(self._dynamic_out(x) for x in v)
+        return v
+
+
+def _identity(v):
+    return v
+
+
+def _int_ok(x) -> bool:
+    return type(x) is int and INT_MIN <= x <= INT_MAX
+
+
+_FAST_CHECK = {INT: _int_ok, FLOAT: lambda x: type(x) is float, STR: lambda x: type(x) is str,
+               BOOL: lambda x: type(x) is bool}
+
+
+def _hint_for(v, want: str) -> str:
+    if isinstance(v, np.ndarray):
+        return f"a {want} is needed: convert with .tolist(), or annotate the parameter as a tensor (glia.f64[n])"
+    if want == "list" and isinstance(v, tuple):
+        return "a list is needed, not a tuple"
+    return ""
+
+
+def _struct_hint(v, name: str, cls: type | None) -> str:
+    if isinstance(v, Record) and v._glia_name == name:
+        return f"a struct {name} with fields {', '.join(v._fields)}, from another program"
+    if cls is not None:
+        return f"build it with {cls.__qualname__}(...)"
+    return ""
+
+
+def _callback_error(py_fn, t: FnT, m: Mismatch) -> GliaError:
+    code = getattr(py_fn, "__code__", None)
+    name = getattr(py_fn, "__name__", None) or repr(py_fn)
+    msg = m.message(f"the result of the Python function {name} (called by Glia as a {t})", "the result",
+                    t.ret)
+    if code is not None:
+        source = source_of_file(code.co_filename)
+        span = Span(code.co_firstlineno, 1, code.co_firstlineno, 2)
+    else:
+        source, span = caller_location()
+    return GliaTypeError(Diagnostic("E201", msg, span, "call", source))

@@ -1,0 +1,378 @@
+"""A checked Glia program, callable from Python: what `glia.load`, `glia.compile` and `@glia.fn` give.
+
+    prog = glia.load("graphs.glia")
+    prog.bfs([[1], [2], []], 0)        # -> [0, 1, 2]
+    prog.run(["arg"])                  # main(), as `glia run` does; returns the exit status
+    help(prog.bfs)                     # the Glia signature
+
+Functions are attributes (real Python functions with an `inspect.signature` and a docstring that
+show the Glia signature); struct types are attributes too (`prog.Road(to=1, km=2.0)`). Arguments
+and results cross the boundary as described in boundary.py. Execution goes through a backend:
+`interp` (the reference interpreter) is the one there is; the registry `BACKENDS` is where the
+compiled ones slot in.
+"""
+from __future__ import annotations
+
+import ctypes
+import inspect
+import queue
+import sys
+import threading
+import types
+from dataclasses import dataclass
+
+from glia.compiler import ir
+from glia.compiler.diagnostics import Diagnostic, GliaError, Note, Source
+from glia.compiler.driver import check_source, main_args, read_source, sources_of
+from glia.compiler.interp import Interpreter
+from glia.compiler.sourcemap import SourceMap
+from glia.compiler.types import FnT
+
+from .boundary import Boundary, GliaNotAvailable, Mismatch, boundary_error, caller_location, \
+    python_hint, record_class
+
+PRELUDE = "<prelude>"
+
+TRAINING_LATER = ("training is not built yet: `train` blocks, `glia train` and Program.train arrive with the "
+                  "training issue (DESIGN.md §1.4, after automatic differentiation); this program has no "
+                  "parameters to train yet")
+SEARCH_LATER = ("search is not built yet: holes (`??`) and `choose(...)` are checked now and are filled by "
+                "`glia synth` / Program.synthesize once the search issue lands (DESIGN.md §1.5)")
+SAVE_LATER = ("saving a program's parameters arrives with training (DESIGN.md §1.4); a program has no "
+              "parameters yet, so there is nothing to save")
+
+
+# ---- running on a big stack -------------------------------------------------------------------
+
+
+class _BigStack:
+    """One long-lived thread with a large stack, so deep (but bounded) Glia recursion cannot crash
+    Python; calls are handed to it one at a time (a new thread per call costs ~0.4 ms, a hand-over to
+    this one ~0.07 ms).
+    A call made from inside it (a Python callback calling Glia again) runs there directly."""
+
+    STACK_MB = 512
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def run(self, fn):
+        if threading.current_thread() is self._thread:
+            return fn()
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._start()
+            box: list = [None, None]
+            done = threading.Lock()  # released by the big-stack thread when the call is over
+            done.acquire()
+            old_limit = sys.getrecursionlimit()
+            sys.setrecursionlimit(max(old_limit, 1_000_000))
+            try:
+                self._jobs.put((fn, box, done))
+                try:
+                    done.acquire()
+                except KeyboardInterrupt:  # stop the Glia code too, not only the wait for it
+                    self._interrupt()
+                    done.acquire()
+                    raise
+            finally:
+                sys.setrecursionlimit(old_limit)
+        if box[1] is not None:
+            raise box[1]
+        return box[0]
+
+    def _start(self):
+        old = threading.stack_size()
+        threading.stack_size(self.STACK_MB * 1024 * 1024)
+        try:
+            self._thread = threading.Thread(target=self._loop, name="glia-big-stack", daemon=True)
+            self._thread.start()
+        finally:
+            threading.stack_size(old)
+
+    def _loop(self):
+        while True:
+            try:
+                fn, box, done = self._jobs.get()
+            except KeyboardInterrupt:  # an interrupt that came after its call had finished
+                continue
+            try:
+                box[0] = fn()
+            except BaseException as e:  # handed to the caller's thread
+                box[1] = e.with_traceback(None) if isinstance(e, GliaError) else e
+            finally:
+                done.release()
+
+    def _interrupt(self):
+        tid = self._thread.ident if self._thread else None
+        if tid is not None:
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid), ctypes.py_object(KeyboardInterrupt))
+
+
+big_stack = _BigStack()
+
+
+# ---- backends ---------------------------------------------------------------------------------
+
+
+class InterpBackend:
+    """The reference interpreter: quick to start (nothing is compiled), the definition of Glia."""
+
+    name = "interp"
+
+    def __init__(self, program: ir.Program, sources: dict[str, Source]):
+        self.interp = Interpreter(program, sources)
+        self.rt_structs = self.interp.structs  # the runtime's record class of each struct
+
+    def call(self, name: str, args: list):
+        return big_stack.run(lambda: self.interp.call(name, args))
+
+
+BACKENDS: dict[str, type] = {"interp": InterpBackend}
+
+
+def backend_class(name: str) -> type:
+    cls = BACKENDS.get(name)
+    if cls is None:
+        later = " (the compiled CPU backend is being built)" if name in ("cpu", "numba") else ""
+        raise boundary_error(f"backend '{name}' is not available yet{later}; available: "
+                             f"{', '.join(sorted(BACKENDS))}", "E801", GliaNotAvailable)
+    return cls
+
+
+# ---- the program object -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FunctionInfo:
+    """What `f.glia` tells about a Glia function callable from Python."""
+
+    name: str
+    type: FnT
+    params: tuple[str, ...]
+    program: "Program"
+
+    @property
+    def signature(self) -> str:
+        return glia_signature(self.name, self.params, self.type)
+
+    def ir(self) -> str:
+        """The function's typed IR, readably (compiler/irprint.py)."""
+        return self.program.format_ir(self.name)
+
+
+def glia_signature(name: str, params, t: FnT) -> str:
+    ps = ", ".join(f"{p}: {pt}" for p, pt in zip(params, t.params))
+    return f"def {name}({ps}) -> {t.ret}"
+
+
+class Program:
+    """A checked Glia program. Its functions and structs are attributes; see the module docstring."""
+
+    def __init__(self, program: ir.Program, *, backend: str = "interp", source_map: SourceMap | None = None,
+                 py_structs: dict[str, type] | None = None, module: str | None = None):
+        self._ir = program
+        self._source_map = source_map
+        self._module = module or "glia.program"
+        self._backend_name = backend
+        self._backend = backend_class(backend)(program, sources_of(program))
+        classes = dict(py_structs or {})
+        for name, info in program.structs.items():
+            if name not in classes:
+                classes[name] = record_class(name, info.fields, {"__doc__": _struct_doc(info)}, module=self._module)
+        self._structs = classes
+        fields = {n: (info.fields, info.types) for n, info in program.structs.items()}
+        self._boundary = Boundary(fields, classes, self._backend.rt_structs)
+        self._functions: dict[str, object] = {}
+
+    # -- what is in it
+    @property
+    def ir(self) -> ir.Program:
+        """The typed IR (compiler/ir.py)."""
+        return self._ir
+
+    @property
+    def source(self) -> Source | None:
+        return self._ir.source
+
+    @property
+    def backend(self) -> str:
+        return self._backend_name
+
+    def function_names(self) -> list[str]:
+        """The program's own functions (not the prelude's, which are there too: `prog.bfs`)."""
+        return [n for n, f in self._ir.functions.items() if f.source_name != PRELUDE and not n.startswith("$")]
+
+    @property
+    def structs(self) -> dict[str, type]:
+        return dict(self._structs)
+
+    @property
+    def params(self) -> types.MappingProxyType:
+        """Trained parameters by name. Layers and training arrive later: a program has none yet."""
+        return types.MappingProxyType({})
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        fn = self._functions.get(name)
+        if fn is not None:
+            return fn
+        if name in self._ir.functions and not name.startswith("$"):
+            fn = self._functions[name] = self._make_function(name)
+            return fn
+        if name in self._structs:
+            return self._structs[name]
+        src = self.source.name if self.source else "this program"
+        raise AttributeError(f"{src} has no function or struct named {name!r}; it has: "
+                             f"{', '.join(self.function_names() + list(self._structs)) or 'nothing'}")
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self.function_names()) | set(self._structs))
+
+    def __repr__(self) -> str:
+        src = self._module if self._source_map is not None else self.source.name if self.source else "?"
+        return f"<glia.Program {src}: {', '.join(self.function_names()) or 'no functions'}>"
+
+    def where(self, name: str) -> str:
+        """`file:line` of a function's definition, in the user's own files."""
+        f = self._ir.functions[name]
+        if self._source_map is not None and f.source_name == self._source_map.name:
+            found = self._source_map.locate(f.span)
+            if found is not None:
+                return f"{found[0].name}:{found[1].line}"
+        return f"{f.source_name}:{f.span.line}"
+
+    def format_ir(self, name: str) -> str:
+        """A function's typed IR, readably (compiler/irprint.py)."""
+        from glia.compiler.irprint import format_function
+
+        return format_function(self._ir.functions[name], self.where(name))
+
+    # -- running
+    def run(self, argv: list[str] | None = None) -> int:
+        """Call `main` as `glia run` does (main() or main(args: list[str])); returns the exit status."""
+        try:
+            args = main_args(self._ir, list(argv or []))
+            result = self._backend.call("main", args)
+        except GliaError as e:
+            raise self._located(e) from None
+        return result if isinstance(result, int) and not isinstance(result, bool) else 0
+
+    def call(self, name: str, *args, **kwargs):
+        """`prog.call("bfs", adj, 0)` is `prog.bfs(adj, 0)`."""
+        if name not in self._ir.functions or name.startswith("$"):
+            raise boundary_error(f"no function named {name!r} in this program", "E101")
+        return self._call(name, args, kwargs)
+
+    def _call(self, name: str, args: tuple, kwargs: dict):
+        __tracebackhide__ = True  # IPython and pytest leave this frame out of tracebacks
+        f = self._ir.functions[name]
+        t: FnT = f.type
+        values = self._bind(name, f.params, args, kwargs)
+        dims: dict = {}
+        converted = []
+        for p, pt, v in zip(f.params, t.params, values):
+            try:
+                converted.append(self._boundary.to_glia(pt)(v, dims))
+            except Mismatch as m:
+                raise boundary_error(m.message(f"argument '{p}' of {name}()", p, pt)) from None
+        try:
+            result = self._backend.call(name, converted)
+        except GliaError as e:
+            raise self._located(e) from None
+        return self._boundary.to_python(t.ret)(result)
+
+    def _bind(self, name, params, args, kwargs) -> list:
+        if len(args) > len(params):
+            raise boundary_error(f"{name}() takes {len(params)} argument{'s' if len(params) != 1 else ''} "
+                                 f"({', '.join(params)}), got {len(args)}", "E202")
+        values = list(args) + [_MISSING] * (len(params) - len(args))
+        for k, v in kwargs.items():
+            if k not in params:
+                raise boundary_error(f"{name}() has no parameter {k!r}; its parameters are {', '.join(params)}",
+                                     "E103")
+            i = params.index(k)
+            if values[i] is not _MISSING:
+                raise boundary_error(f"{name}() got argument {k!r} twice", "E202")
+            values[i] = v
+        missing = [p for p, v in zip(params, values) if v is _MISSING]
+        if missing:
+            raise boundary_error(f"{name}() is missing argument{'s' if len(missing) > 1 else ''} "
+                                 f"{', '.join(missing)}", "E202")
+        return values
+
+    def _located(self, e: GliaError) -> GliaError:
+        """A runtime error, in the user's coordinates, with a note naming the Python line that called."""
+        if self._source_map is not None:
+            e = self._source_map.remap(e)
+        d = e.diagnostic
+        source, span = caller_location()
+        if span.line > 0 and len(d.notes) < 9:
+            d = Diagnostic(d.code, d.message, d.span, d.stage, d.source,
+                           d.notes + (Note("called from Python here", span, source),))
+        return type(e)(d)
+
+    def _make_function(self, name: str):
+        f = self._ir.functions[name]
+        prog = self
+
+        def call(*args, **kwargs):
+            __tracebackhide__ = True
+            return prog._call(name, args, kwargs)
+
+        call.__name__ = call.__qualname__ = name
+        call.__module__ = self._module
+        call.__signature__ = self.signature(name)
+        call.__doc__ = f"{glia_signature(name, f.params, f.type)}\n\nA Glia function ({self.where(name)}), run by " \
+                       f"the {self._backend_name} backend."
+        call.glia = FunctionInfo(name, f.type, f.params, self)
+        return call
+
+    def signature(self, name: str) -> inspect.Signature:
+        f = self._ir.functions[name]
+        hint = lambda t: python_hint(t, self._structs)  # noqa: E731
+        params = [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=hint(t))
+                  for p, t in zip(f.params, f.type.params)]
+        return inspect.Signature(params, return_annotation=hint(f.type.ret))
+
+    # -- what later issues bring
+    def train(self, *args, **kwargs):
+        """Not built yet: training arrives with the training issue (raises GliaNotAvailable)."""
+        raise boundary_error(TRAINING_LATER, "E801", GliaNotAvailable)
+
+    def synthesize(self, *args, **kwargs):
+        """Not built yet: search arrives with the search issue (raises GliaNotAvailable)."""
+        n = len(self._ir.holes)
+        holes = f" This program has {n} hole{'s' if n != 1 else ''}." if n else ""
+        raise boundary_error(SEARCH_LATER + "." + holes, "E801", GliaNotAvailable)
+
+    def save(self, path):
+        """Not built yet: parameters arrive with training (raises GliaNotAvailable)."""
+        raise boundary_error(SAVE_LATER, "E801", GliaNotAvailable)
+
+
+_MISSING = object()
+
+
+def _struct_doc(info: ir.StructInfo) -> str:
+    fields = "\n".join(f"    {n}: {t}" for n, t in zip(info.fields, info.types))
+    return f"struct {info.name}:\n{fields}\n\nA Glia struct: an immutable record (use ._replace(field=...))."
+
+
+def load(path: str, *, backend: str = "interp") -> Program:
+    """Read, parse and check a .glia file; returns a Program whose functions are callable."""
+    try:
+        return Program(check_source(read_source(str(path))), backend=backend, module=str(path))
+    except GliaError as e:
+        raise e.with_traceback(None) from None
+
+
+def compile(text: str, name: str = "<string>", *, backend: str = "interp") -> Program:  # noqa: A001
+    """Parse and check Glia source text; diagnostics name it `name`."""
+    try:
+        return Program(check_source(Source(name, text)), backend=backend, module=name)
+    except GliaError as e:
+        raise e.with_traceback(None) from None

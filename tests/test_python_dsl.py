@@ -1,0 +1,489 @@
+"""The embedded Python DSL and the program objects of glia.load / glia.compile.
+
+Each test writes its Python module to a temporary file and imports it (`pymodule`), because the DSL
+reads the source of what it decorates and forms one Glia program per Python module: a module with a
+mistake in it must not disturb the others. Errors are checked for their code and for the file, line
+and column they point at.
+"""
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import itertools
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import glia
+from glia.compiler.diagnostics import GliaError
+
+ROOT = Path(__file__).resolve().parents[1]
+_counter = itertools.count()
+
+
+@pytest.fixture
+def pymodule(tmp_path):
+    """pymodule(code, name=None) -> the imported module (its file in tmp_path)."""
+    def load(code: str, name: str | None = None):
+        name = name or f"dsl_case_{next(_counter)}"
+        path = tmp_path / f"{name}_{next(_counter)}.py"
+        path.write_text(textwrap.dedent(code), encoding="utf-8")
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return module
+    return load
+
+
+def line_of(module, text: str) -> int:
+    """The 1-based line of the first line of `module`'s file containing `text`."""
+    for i, line in enumerate(Path(module.__file__).read_text().splitlines(), 1):
+        if text in line:
+            return i
+    raise AssertionError(text)
+
+
+GRAPHS = """
+import glia
+
+@glia.struct
+class Edge:
+    \"\"\"A directed edge.\"\"\"
+    src: int
+    dst: int
+
+    def reversed(self):  # a Python method: Python may call it, Glia code does not
+        return Edge(self.dst, self.src)
+
+@glia.fn
+def adjacency(n: int, edges: list[Edge]) -> list[list[int]]:
+    \"\"\"Adjacency lists of a graph with n nodes.\"\"\"
+    adj: list[list[int]] = [[] for _ in range(n)]
+    for e in edges:
+        adj[e.src].append(e.dst)
+    return adj
+
+@glia.fn
+def distances(n: int, edges: list[Edge], start: int) -> list[int]:
+    return bfs(adjacency(n, edges), start)   # a function of this module and one of the prelude
+
+@glia.fn
+def is_even(n: int) -> bool:
+    return n == 0 or is_odd(n - 1)           # defined below
+
+@glia.fn
+def is_odd(n: int) -> bool:
+    return n != 0 and is_even(n - 1)
+
+@glia.fn
+def depth(n: int) -> int:
+    if n == 0:
+        return 0
+    return 1 + depth(n - 1)
+"""
+
+
+def test_functions_run_and_call_each_other(pymodule):
+    m = pymodule(GRAPHS)
+    edges = [m.Edge(0, 1), m.Edge(1, 2), m.Edge(0, 3)]
+    assert m.adjacency(4, edges) == [[1, 3], [2], [], []]
+    assert m.distances(4, edges, 0) == [0, 1, 2, 1]
+    assert m.distances(n=4, edges=edges, start=1) == [-1, 0, 1, -1]
+    assert (m.is_even(10), m.is_odd(7), m.is_even(3)) == (True, True, False)
+    assert m.depth(5000) == 5000  # deep recursion runs on a big stack
+
+
+def test_signature_doc_and_struct_class(pymodule):
+    m = pymodule(GRAPHS)
+    assert str(inspect.signature(m.adjacency)).startswith("(n: int, edges: list[")
+    assert "Adjacency lists" in m.adjacency.__doc__
+    assert "Glia: def adjacency(n: int, edges: list[Edge]) -> list[list[int]]" in m.adjacency.__doc__
+    assert m.adjacency.glia.signature == "def adjacency(n: int, edges: list[Edge]) -> list[list[int]]"
+    assert "list.append" in m.adjacency.glia.ir()
+    e = m.Edge(src=1, dst=2)
+    assert e == m.Edge(1, 2) and hash(e) == hash(m.Edge(1, 2)) and repr(e) == "Edge(src=1, dst=2)"
+    assert e.reversed() == m.Edge(2, 1) and e._replace(dst=5) == m.Edge(1, 5)
+    assert str(inspect.signature(m.Edge)) == "(src: int, dst: int)"
+    with pytest.raises(AttributeError, match="a value"):
+        e.src = 3
+    with pytest.raises(TypeError, match="missing field dst"):
+        m.Edge(1)
+
+
+VALUES = """
+import glia
+
+@glia.struct
+class P:
+    x: int
+    y: float
+
+@glia.fn
+def bump(p: P) -> P:
+    p.x = p.x + 1          # changes the local copy only: structs are values
+    return p
+
+@glia.fn
+def mutate(xs: list[int]) -> int:
+    xs.append(99)
+    return len(xs)
+
+@glia.fn
+def shapes(d: dict[str, list[int]], s: set[int], t: tuple[int, str]) -> tuple[dict[str, int], set[int], str]:
+    return ({k: sum(v) for k, v in d.items()}, {x * 2 for x in s}, t[1] * t[0])
+
+@glia.fn
+def halve(x: glia.f32) -> glia.f32:
+    return x / 2.0
+
+@glia.fn
+def same(v: glia.f64["n"], w: glia.f64["n"]) -> glia.f64["n"]:
+    return v
+
+@glia.fn
+def as_float(x: float) -> float:
+    return x
+"""
+
+
+def test_values_cross_the_boundary(pymodule):
+    m = pymodule(VALUES)
+    p = m.P(1, 2.5)
+    assert m.bump(p) == m.P(2, 2.5) and p == m.P(1, 2.5)
+    xs = [1, 2]
+    assert m.mutate(xs) == 3 and xs == [1, 2]  # containers are copied at the boundary
+    d, s, t = m.shapes({"a": [1, 2], "b": []}, {1, 2}, (3, "ab"))
+    assert (d, s, t) == ({"a": 3, "b": 0}, {2, 4}, "ababab") and type(s) is set
+    h = m.halve(3.0)
+    assert type(h) is np.float32 and h == np.float32(1.5)
+    assert m.as_float(2) == 2.0 and type(m.as_float(2)) is float  # an int is accepted where a float is expected
+
+
+def test_arrays_are_shared_not_copied(pymodule):
+    m = pymodule(VALUES)
+    a = np.arange(4.0)
+    out = m.same(a, np.ones(4))
+    assert np.shares_memory(out, a)
+    with pytest.raises(glia.GliaTypeError) as info:
+        m.same(a, np.ones(3))
+    d = info.value.diagnostic
+    assert d.code == "E201" and "dimension 0 (n) is 3, but n is 4" in d.message
+
+
+def test_boundary_type_errors_name_parameter_type_and_value(pymodule):
+    m = pymodule(GRAPHS)
+    with pytest.raises(TypeError) as info:  # a GliaTypeError is a TypeError
+        m.adjacency(3, [(0, 1)])  # <- the line the error points at
+    e = info.value
+    assert isinstance(e, GliaError)
+    d = e.diagnostic
+    assert d.code == "E201"
+    assert "argument 'edges' of adjacency() must be list[Edge]" in d.message and "tuple" in d.message
+    assert d.source.name == __file__ and "<- the line the error points at" in d.source.line_text(d.span.line)
+    with pytest.raises(glia.GliaTypeError, match=r"argument 'n' of adjacency\(\): expected int, found str 'x'"):
+        m.adjacency("x", [])
+    with pytest.raises(glia.GliaTypeError) as info:
+        m.adjacency(3)
+    assert info.value.diagnostic.code == "E202" and "missing argument edges" in info.value.diagnostic.message
+    with pytest.raises(glia.GliaTypeError, match="fit in 64 bits"):
+        m.depth(2 ** 70)
+
+
+CALLBACKS = """
+import glia
+
+@glia.fn
+def apply_all(f: glia.Fn[[int], int], xs: list[int]) -> list[int]:
+    return [f(x) for x in xs]
+
+@glia.fn
+def adder(k: int) -> glia.Fn[[int], int]:
+    return lambda x: x + k
+
+@glia.fn
+def keyed(xs: list[str], key: glia.Fn[[str], int]) -> list[str]:
+    return sorted(xs, key=key)
+"""
+
+
+def test_python_callbacks_and_glia_function_values(pymodule):
+    m = pymodule(CALLBACKS)
+    assert m.apply_all(lambda x: x * x, [1, 2, 3]) == [1, 4, 9]
+    assert m.keyed(["ccc", "a", "bb"], len) == ["a", "bb", "ccc"]
+    add3 = m.adder(3)
+    assert add3(4) == 7 and m.apply_all(add3, [0]) == [3]
+
+    def wrong(x):
+        return str(x)
+    with pytest.raises(glia.GliaTypeError) as info:
+        m.apply_all(wrong, [1])
+    d = info.value.diagnostic
+    assert d.code == "E201" and "result of the Python function wrong" in d.message and "str" in d.message
+    assert d.source.name == __file__ and d.span.line == inspect.getsourcelines(wrong)[1]
+
+
+@pytest.mark.parametrize("snippet, code, marker", [
+    ("try:\n        return x\n    except Exception:\n        return 0", "E005", "try:"),
+    ("with open('f') as f:\n        return 1", "E005", "with open"),
+    ("import os\n    return x", "E005", "import os"),
+    ("global G\n    return x", "E005", "global G"),
+    ("return len(f'{x}')", "E005", "f'{x}'"),
+    ("if (y := x) > 0:\n        return y\n    return 0", "E005", "y := x"),
+    ("yield x", "E005", "yield x"),
+    ("class C:\n        pass\n    return x", "E005", "class C"),
+    ("def inner(a: int) -> int:\n        return a\n    return x", "E005", "def inner"),
+    ("for i in range(x):\n        pass\n    else:\n        return 1\n    return 0", "E005", "return 1"),
+    ("return x if x else 0\n    raise ValueError()", "E005", "raise ValueError"),
+])
+def test_python_only_constructs_are_located_diagnostics(pymodule, snippet, code, marker):
+    src = f"import glia\n\n@glia.fn\ndef f(x: int) -> int:\n    {snippet}\n"
+    with pytest.raises(GliaError) as info:
+        pymodule(src)
+    d = info.value.diagnostic
+    assert d.code == code, d.render()
+    assert d.source.name.endswith(".py") and "is Python, not Glia" in d.message
+    line = next(i for i, text in enumerate(d.source.text.splitlines(), 1) if marker in text)
+    assert d.span.line == line and d.span.col > 1, d.render()
+
+
+@pytest.mark.parametrize("signature, code, fragment", [
+    ("def f(*xs: int) -> int:", "E005", "*args"),
+    ("def f(x: int = 3) -> int:", "E005", "default"),
+    ("def f(x) -> int:", "E206", "needs a type annotation"),
+    ("def f(x: int | None) -> int:", "E206", "union"),
+    ("def f(x: complex) -> int:", "E206", "unknown type 'complex'"),
+])
+def test_signatures_outside_the_subset(pymodule, signature, code, fragment):
+    src = f"import glia\n\n@glia.fn\n{signature}\n    return 1\n"
+    with pytest.raises(GliaError) as info:
+        m = pymodule(src)
+        m.f(1)  # unknown type names are the checker's to find, at the first call
+    d = info.value.diagnostic
+    assert d.code == code and fragment in d.message and d.span.line == 4, d.render()
+
+
+def test_other_decorators_are_rejected(pymodule):
+    with pytest.raises(GliaError) as info:
+        pymodule("import functools, glia\n\n@functools.lru_cache\n@glia.fn\ndef f(x: int) -> int:\n    return x\n")
+    d = info.value.diagnostic
+    assert d.code == "E005" and d.span.line == 3 and "only @glia.fn" in d.message
+
+
+def test_checker_and_runtime_errors_point_into_the_python_file(pymodule):
+    m = pymodule("""
+        import glia
+
+        @glia.fn
+        def ratio(a: int, b: int) -> int:
+            return a // b
+    """)
+    with pytest.raises(GliaError) as info:
+        m.ratio(1, 0)
+    d = info.value.diagnostic
+    assert (d.code, d.span.line, d.span.col) == ("E503", line_of(m, "a // b"), 12)
+    assert d.source.name == m.__file__
+    assert any("called from Python here" in n.message and n.source.name == __file__ for n in d.notes)
+
+    bad = pymodule("""
+        import glia
+
+        @glia.fn
+        def wrong(x: int) -> str:
+            return x + 1
+    """)
+    with pytest.raises(GliaError) as info:
+        bad.wrong(1)
+    d = info.value.diagnostic
+    assert (d.code, d.span.line) == ("E201", line_of(bad, "return x + 1")) and d.source.name == bad.__file__
+
+
+def test_constants_python_functions_and_redefinition(pymodule):
+    m = pymodule("""
+        import glia
+        SCALE = 3
+        NAME = "k"
+
+        def helper(x):
+            return x
+
+        @glia.fn
+        def scaled(x: int) -> str:
+            return NAME + str(x * SCALE)
+    """, name="dsl_redefine")
+    assert m.scaled(2) == "k6"
+    with pytest.raises(GliaError) as info:
+        pymodule("""
+            import glia
+
+            @glia.fn
+            def calls_python(x: int) -> int:
+                return helper(x)
+
+            def helper(x):
+                return x
+
+            calls_python(1)
+        """)
+    d = info.value.diagnostic
+    assert d.code == "E101" and "Python function" in d.message and "@glia.fn" in d.message and d.span.line == 6
+    # A second definition of a function in the same module (a notebook cell run again) replaces it.
+    m2 = pymodule("""
+        import glia
+
+        @glia.fn
+        def scaled(x: int) -> str:
+            return "new" + str(x)
+    """, name="dsl_redefine")
+    assert m2.scaled(2) == "new2" and m.scaled(2) == "new2"
+
+
+def test_functions_of_another_module(pymodule):
+    lib = pymodule(GRAPHS, name="dsl_graph_lib")
+    user = pymodule("""
+        import glia
+        from dsl_graph_lib import Edge, adjacency as adj
+
+        @glia.fn
+        def out_degrees(n: int, edges: list[Edge]) -> list[int]:
+            return [len(a) for a in adj(n, edges)]
+    """)
+    assert user.out_degrees(3, [lib.Edge(0, 1), lib.Edge(0, 2)]) == [2, 0, 0]
+
+
+def test_holes_choices_examples_and_what_comes_later(pymodule):
+    m = pymodule("""
+        import glia
+
+        @glia.fn(examples=[(([1, 2],), [2, 4]), (([],), [])])
+        def double_all(xs: list[int]) -> list[int]:
+            return glia.hole(size=4)
+
+        @glia.fn
+        def width(x: int) -> int:
+            return x * glia.choose(16, 32)
+
+        glia.examples(width, [(1, 16), (2, 32)])
+    """)
+    assert m.width(2) == 32  # an unsettled choice is its first option
+    with pytest.raises(GliaError) as info:
+        m.double_all([1])
+    d = info.value.diagnostic
+    assert d.code == "E601" and d.span.line == line_of(m, "glia.hole(size=4)")
+    program = m.double_all.glia.program
+    assert len(program.ir.holes) == 1 and len(program.ir.examples) == 2
+    assert dict(program.params) == {}
+    for attempt in (program.train, program.synthesize, lambda: program.save("p.npz")):
+        with pytest.raises(glia.GliaNotAvailable) as info:
+            attempt()
+        assert info.value.diagnostic.code == "E801" and "not" in info.value.diagnostic.message
+    assert glia.choose(5, 6) == 5
+
+
+def test_examples_are_checked_against_the_signature(pymodule):
+    m = pymodule("""
+        import glia
+
+        @glia.fn(examples=[
+            ((1,), 2),
+            (("one",), 2),
+        ])
+        def inc(x: int) -> int:
+            return x + 1
+    """)
+    with pytest.raises(GliaError) as info:
+        m.inc(1)
+    d = info.value.diagnostic
+    assert d.code == "E401" and d.span.line == line_of(m, '(("one",), 2)')
+
+
+def test_unknown_backend_is_a_clear_error(pymodule):
+    with pytest.raises(glia.GliaNotAvailable) as info:
+        pymodule("import glia\n\n@glia.fn(backend='cpu')\ndef f(x: int) -> int:\n    return x\n")
+    assert info.value.diagnostic.code == "E801" and "available: interp" in info.value.diagnostic.message
+
+
+# ---- glia.load / glia.compile -----------------------------------------------------------------
+
+
+def test_load_a_file(capsys):
+    prog = glia.load(ROOT / "examples" / "shortest_paths.glia")
+    assert "city" in prog.function_names() and "main" in dir(prog)
+    assert prog.city("Carrow") == 2
+    road = prog.Road(to=1, km=2.5)
+    assert road.km == 2.5 and repr(road) == "Road(to=1, km=2.5)"
+    assert prog.run() == 0
+    expected = (ROOT / "examples" / "shortest_paths.out").read_text()
+    assert capsys.readouterr().out == expected
+    with pytest.raises(AttributeError, match="no function or struct named 'nope'"):
+        prog.nope
+
+
+def test_compile_text_signature_help_and_errors():
+    prog = glia.compile("""
+def bfs_from(adj: list[list[int]], start: int) -> list[int]:
+    return bfs(adj, start)
+
+def main(args: list[str]) -> int:
+    print(len(args))
+    return 3
+""", name="graphs.glia")
+    assert prog.bfs_from([[1, 2], [3], [3], []], 0) == [0, 1, 1, 2]
+    assert prog.bfs([[1], []], 0) == [0, 1]  # the prelude's functions are there too
+    assert str(inspect.signature(prog.bfs_from)) == "(adj: list[list[int]], start: int) -> list[int]"
+    assert prog.bfs_from.__doc__.startswith("def bfs_from(adj: list[list[int]], start: int) -> list[int]")
+    assert "graphs.glia:2" in prog.bfs_from.__doc__
+    assert prog.run(["a", "b"]) == 3
+    with pytest.raises(GliaError) as info:
+        glia.compile("def f(x: int) -> int:\n    return x +\n", name="broken.glia")
+    d = info.value.diagnostic
+    assert (d.code, d.source.name, d.span.line) == ("E001", "broken.glia", 2)
+    with pytest.raises(GliaError) as info:
+        glia.load("no/such/file.glia")
+    assert info.value.diagnostic.code == "E509"
+
+
+def test_public_surface():
+    assert set(glia.__all__) >= {"fn", "struct", "hole", "choose", "examples", "load", "compile", "Program",
+                                 "f32", "f64", "Fn", "GliaError", "GliaTypeError", "GliaNotAvailable"}
+    for name in glia.__all__:
+        assert getattr(glia, name) is not None
+    assert repr(glia.f32[64]) == "glia.f32[64]" and repr(glia.Fn[[int], int]) == "glia.Fn[[int], int]"
+
+
+# ---- Jupyter ----------------------------------------------------------------------------------
+
+
+def test_dsl_in_a_real_jupyter_kernel():
+    pytest.importorskip("ipykernel", reason="ipykernel is not installed (pip install -e '.[test]')")
+    manager = pytest.importorskip("jupyter_client.manager", reason="jupyter_client is not installed")
+    km, kc = manager.start_new_kernel(kernel_name="python3")
+    try:
+        def run(code: str):
+            outputs = []
+
+            def hook(msg):
+                if msg["msg_type"] in ("stream", "execute_result", "error"):
+                    outputs.append(msg["content"])
+            reply = kc.execute_interactive(code, timeout=60, output_hook=hook)
+            return reply["content"]["status"], outputs
+
+        status, _ = run(f"import sys; sys.path.insert(0, {str(ROOT)!r}); import glia")
+        assert status == "ok"
+        status, out = run("@glia.struct\nclass P:\n    x: int\n    y: int\n\n"
+                          "@glia.fn\ndef norm1(p: P) -> int:\n    print('norm1 of', p)\n"
+                          "    return abs(p.x) + abs(p.y)\n\nnorm1(P(3, -4))\n")
+        assert status == "ok", out
+        assert out[0]["text"] == "norm1 of P(x=3, y=-4)\n" and out[1]["data"]["text/plain"] == "7"
+        # a later cell: a function calling one of an earlier cell, printing into its own cell
+        status, out = run("@glia.fn\ndef twice(p: P) -> int:\n    return 2 * norm1(p)\n\ntwice(P(1, 1))\n")
+        assert status == "ok" and out[0]["text"] == "norm1 of P(x=1, y=1)\n" and out[1]["data"]["text/plain"] == "4"
+        status, out = run("@glia.fn\ndef bad(x: int) -> int:\n    with open('f') as f:\n        return 1\n")
+        assert status == "error" and out[-1]["ename"] == "GliaError"
+        assert ":3:5: error[E005]: 'with' is Python, not Glia" in out[-1]["evalue"]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
