@@ -37,8 +37,9 @@ class Source:
     text: str
 
     def line_text(self, line: int) -> str:
-        lines = self.text.splitlines()
-        return lines[line - 1] if 0 < line <= len(lines) else ""
+        # lines end at '\n' only, as in the lexer (str.splitlines would also break at '\f', '\x1c', ...)
+        lines = self.text.split("\n")
+        return lines[line - 1].removesuffix("\r") if 0 < line <= len(lines) else ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,20 +38,26 @@ class GliaIndenter(Indenter):
         indent = indent_str.count(" ") + indent_str.count("\t") * self.tab_len
         if indent > self.indent_level[-1]:
             self.indent_level.append(indent)
-            yield Token.new_borrow_pos(self.INDENT_type, indent_str, token)
+            yield self._at_line_start(self.INDENT_type, indent_str, token)
         else:
             while indent < self.indent_level[-1]:
                 self.indent_level.pop()
-                yield Token.new_borrow_pos(self.DEDENT_type, indent_str, token)
+                yield self._at_line_start(self.DEDENT_type, indent_str, token)
             if indent != self.indent_level[-1]:
-                line = token.line + token.count("\n")
-                raise _IndentError(line, indent + 1, self.indent_level[-1] + 1)
+                raise _IndentError(token.end_line, token.end_column, indent, self.indent_level)
+
+    @staticmethod
+    def _at_line_start(kind: str, indent_str: str, nl: Token) -> Token:
+        """An INDENT/DEDENT placed at the first token of the line it starts (the newline token before
+        it may span several blank and comment lines)."""
+        return Token(kind, indent_str, nl.end_pos, nl.end_line, nl.end_column, nl.end_line, nl.end_column,
+                     nl.end_pos)
 
 
 class _IndentError(Exception):
-    def __init__(self, line: int, col: int, expected_col: int):
+    def __init__(self, line: int, col: int, width: int, levels: list[int]):
         super().__init__(line, col)
-        self.line, self.col, self.expected_col = line, col, expected_col
+        self.line, self.col, self.width, self.levels = line, col, width, tuple(levels)
 
 
 def _grammar_text() -> str:
@@ -94,8 +100,9 @@ def parse(source: Source) -> A.Module:
     try:
         tree = parser.parse(text)
     except _IndentError as e:
-        raise error("E003", f"inconsistent indentation: this line is indented to column {e.col}, "
-                    f"which matches no enclosing block", Span.point(e.line, e.col), STAGE, source)
+        raise error("E003", f"inconsistent indentation: this line is indented by {e.width} columns, which "
+                    f"matches no enclosing block (those are indented by {', '.join(map(str, e.levels))})",
+                    Span.point(e.line, e.col), STAGE, source)
     except UnexpectedInput as e:
         raise _syntax_error(e, source, parser) from None
     try:
@@ -136,14 +143,15 @@ def _describe_terminal(name: str, parser: Lark) -> str:
 
 
 def _describe_token(tok: Token) -> str:
+    """The unexpected token, as it reads after 'unexpected '."""
     if tok.type == "$END":
-        return "the end of the file"
+        return "end of the file"
     if tok.type == "_NEWLINE":
-        return "the end of the line"
+        return "end of the line"
     if tok.type == "_INDENT":
-        return "an indented block"
+        return "indentation"
     if tok.type == "_DEDENT":
-        return "the end of the block"
+        return "end of the block"
     if tok.type == "NAME":
         return f"name '{tok.value}'"
     if tok.type in ("DEC_NUMBER", "HEX_NUMBER", "BIN_NUMBER", "OCT_NUMBER", "FLOAT_NUMBER"):
@@ -169,10 +177,8 @@ def _expected_list(names, parser: Lark) -> str:
 def _token_span(tok: Token) -> Span:
     line = tok.line or 1
     col = tok.column or 1
-    if tok.type in ("_INDENT", "_DEDENT", "_NEWLINE") and tok.type != "_NEWLINE":
-        # the token borrows the position of the newline before the line it starts
-        line += str(tok.value).count("\n") if "\n" in str(tok.value) else 1
-        col = len(str(tok.value).rsplit("\n", 1)[-1]) + 1
+    if tok.type in ("_INDENT", "_DEDENT"):
+        # at the start of the line it begins (GliaIndenter), or where the input ends
         return Span.point(line, col)
     end_line = tok.end_line or line
     end_col = tok.end_column or col + max(1, len(str(tok.value)))
@@ -181,11 +187,21 @@ def _token_span(tok: Token) -> Span:
     return Span(line, col, end_line, max(end_col, col + 1))
 
 
+def _end_of_code(source: Source) -> tuple[int, Span]:
+    """Where the code of the file ends, as (offset, span): just after its last character that is not
+    white space or part of a comment on a line of its own (lines end at '\\n' only, as in the lexer)."""
+    lines = source.text.split("\n")
+    while len(lines) > 1 and (not lines[-1].strip() or lines[-1].lstrip().startswith("#")):
+        lines.pop()
+    last = lines[-1].rstrip()
+    return sum(len(line) + 1 for line in lines[:-1]) + len(last), Span.point(len(lines), len(last) + 1)
+
+
 def _syntax_error(e: UnexpectedInput, source: Source, parser: Lark) -> GliaError:
     if isinstance(e, UnexpectedCharacters):
         span = Span.point(e.line, e.column)
         ch = source.text[e.pos_in_stream] if e.pos_in_stream < len(source.text) else ""
-        if ch in "\"'":
+        if ch and ch in "\"'":
             return error("E004", "unterminated string literal", span, STAGE, source)
         if ch == "\t" or ch == " ":
             return error("E003", "unexpected indentation", span, STAGE, source)
@@ -194,11 +210,10 @@ def _syntax_error(e: UnexpectedInput, source: Source, parser: Lark) -> GliaError
                      span, STAGE, source)
     if isinstance(e, UnexpectedToken):
         tok = e.token
-        if tok.type == "$END":
-            lines = source.text.rstrip("\n").splitlines() or [""]
-            span = Span.point(len(lines), len(lines[-1]) + 1)
-        else:
-            span = _token_span(tok)
+        end, end_span = _end_of_code(source)
+        at_end = tok.type == "$END" or (tok.type in ("_NEWLINE", "_DEDENT") and tok.start_pos is not None
+                                        and tok.start_pos >= end)
+        span = end_span if at_end else _token_span(tok)
         if tok.type == "_INDENT":
             return error("E003", "unexpected indentation", span, STAGE, source)
         construct = _foreign_construct(source, span.line)
@@ -206,11 +221,10 @@ def _syntax_error(e: UnexpectedInput, source: Source, parser: Lark) -> GliaError
             return error("E005", construct[0], construct[1], STAGE, source)
         expected = _expected_list(e.expected, parser)
         hint = _hint(tok, e.expected)
-        return error("E001", f"unexpected {_describe_token(tok)}; expected {expected}{hint}", span, STAGE,
-                     source)
+        found = "end of the file" if at_end else _describe_token(tok)
+        return error("E001", f"unexpected {found}; expected {expected}{hint}", span, STAGE, source)
     if isinstance(e, UnexpectedEOF):
-        lines = source.text.rstrip("\n").splitlines() or [""]
-        span = Span.point(len(lines), len(lines[-1]) + 1)
+        span = _end_of_code(source)[1]
         return error("E001", f"unexpected end of the file; expected {_expected_list(e.expected, parser)}",
                      span, STAGE, source)
     raise e
