@@ -23,6 +23,9 @@ class _Verifier:
     def __init__(self, prog: ir.Program, f: ir.Function | None):
         self.prog = prog
         self.f = f
+        # the slot types of the frame being checked: the function's; unknown inside a lambda body,
+        # which runs in a frame of its own
+        self.slot_types = f.slot_types if f is not None else None
 
     def fail(self, msg: str):
         where = self.f.name if self.f else "a global"
@@ -89,8 +92,8 @@ class _Verifier:
             case ir.StoreLocal(slot, name, ty):
                 if not 0 <= slot < n:
                     self.fail(f"store to slot {slot} out of range")
-                if self.f is not None and self.f.slot_types[slot] != ty:
-                    self.fail(f"store to '{name}' as {ty}, slot has {self.f.slot_types[slot]}")
+                if self.slot_types is not None and self.slot_types[slot] != ty:
+                    self.fail(f"store to '{name}' as {ty}, slot has {self.slot_types[slot]}")
             case ir.StoreTuple(items):
                 for i in items:
                     self.target(i, n)
@@ -130,7 +133,9 @@ class _Verifier:
                     if not nparams <= inner < nslots:
                         self.fail("capture slot out of range")
                     self.expr(outer, n)
+                saved, self.slot_types = self.slot_types, None
                 self.expr(body, nslots)
+                self.slot_types = saved
             case ir.MakeStruct(name, args):
                 if name not in self.prog.structs or len(args) != len(self.prog.structs[name].fields):
                     self.fail(f"bad struct construction {name}")
