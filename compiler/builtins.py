@@ -717,7 +717,10 @@ class BuiltinTyper:
 
     def to_float(self, c, to, name):
         self.nargs(c, 1, 1, name)
-        v = self.c.expr(c.args[0], to)
+        # only a literal takes the target type directly (f32(0.1) is the f32 nearest 0.1); any other
+        # argument keeps its own type and is converted
+        literal = isinstance(c.args[0], (A.IntLit, A.FloatLit))
+        v = self.c.expr(c.args[0], to if literal else None)
         t = self.r(v.type)
         if t == to:
             return v

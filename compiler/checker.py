@@ -1102,9 +1102,16 @@ class Checker:
         sig = self.sigs[name]
         self.use_function(name)
         ft = self.instantiate(sig)
-        if expected is not None and isinstance(self.subst.resolve(ft.ret), TVar):
+        # The expected type is not a constraint on the arguments, since the caller may still convert
+        # the result (`y: float = first(ints)`, `float(first(strs))`); it fixes only what they leave
+        # open (`xs: list[int] = empty()`). Where it mentions f32 it goes first, so that float literals
+        # among the arguments adapt (`y: f32 = ident(1.5)`).
+        early = expected is not None and F32 in _scalars(self.subst.zonk(expected))
+        if early and isinstance(self.subst.resolve(ft.ret), TVar):
             self.subst.unify(ft.ret, expected)
         args = self.check_args(ft, c, f"{name}()", sig.params)
+        if expected is not None and isinstance(self.subst.resolve(ft.ret), TVar):
+            self.subst.unify(ft.ret, expected)
         return ir.CallFunc(name, args, ft.ret, c.span)
 
     def make_struct(self, name: str, c: A.Call) -> ir.Expr:
@@ -1120,6 +1127,14 @@ class Checker:
         ch = ir.Choose(len(self.choices), tuple(opts), opts[0].type if expected is None else expected, c.span)
         self.choices.append(ch)
         return ch
+
+
+def _scalars(t) -> set:
+    """The scalar types in `t` (f32 in list[(f32, int)], ...)."""
+    out = {t} if isinstance(t, Scalar) else set()
+    for child in children(t):
+        out |= _scalars(child)
+    return out
 
 
 # ---- syntactic helpers ------------------------------------------------------------------------
