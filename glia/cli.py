@@ -39,6 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
     r.add_argument("--backend", choices=["interp"], default="interp",
                    help="execution backend (interp: the reference interpreter)")
+
+    i = sub.add_parser("repl", help="an interactive session (also reads entries from a pipe)",
+                       description="Start an interactive Glia session; FILEs are loaded first (as :load). "
+                                   "With input from a pipe or a file, entries are read from it and only "
+                                   "their output is printed; the exit status is 1 if any entry failed.")
+    i.add_argument("files", nargs="*", metavar="FILE")
+    i.add_argument("--backend", choices=["interp"], default="interp",
+                   help="execution backend (interp: the reference interpreter)")
     return p
 
 
@@ -109,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_check(ns)
         if ns.command == "run":
             return cmd_run(ns)
+        if ns.command == "repl":
+            from glia.repl import main as repl_main
+
+            return repl_main(ns.files, ns.backend)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130

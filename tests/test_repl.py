@@ -1,0 +1,227 @@
+"""The REPL: the session in process, `glia repl` through a pipe, and through a pseudo-terminal.
+
+The in-process tests drive `Session` directly (fast, exact); the pipe test runs the real command
+with a script on stdin; the terminal test runs it under pexpect (prompt_toolkit, highlighting,
+multi-line entry, Tab completion, history), the way a person uses it.
+"""
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from glia.compiler.entry_syntax import entry_complete
+from glia.compiler.syntax import parse_expr_or_stmt_complete
+from glia.repl import entries, should_run
+from glia.session import Session
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Run:
+    def __init__(self):
+        self.out, self.err = io.StringIO(), io.StringIO()
+        self.session = Session(self.out, self.err)
+
+    def __call__(self, text: str) -> str:
+        """Run one entry; what it printed (stdout), with its diagnostics (stderr) after."""
+        n_out, n_err = len(self.out.getvalue()), len(self.err.getvalue())
+        self.session.execute(text)
+        return self.out.getvalue()[n_out:] + self.err.getvalue()[n_err:]
+
+
+@pytest.fixture
+def run():
+    return Run()
+
+
+def test_values_print_with_their_types(run):
+    assert run("[1, 2]") == "[1, 2] : list[int]\n"
+    assert run("{'a': (1, 2.5)}") == "{'a': (1, 2.5)} : dict[str, (int, float)]\n"
+    assert run("print('hi')") == "hi\n"  # a None value is not shown
+    assert run("(lambda x: x + 1)(2)") == "3 : int\n"
+
+
+def test_variables_persist_and_nothing_runs_twice(run):
+    assert run("xs = [3, 1, 2]") == ""
+    assert run("print('side effect')\nn = len(xs)") == "side effect\n"
+    assert run("xs.append(n)") == ""
+    assert run("sorted(xs)") == "[1, 2, 3, 3] : list[int]\n"
+    assert run("total = 0\nfor x in xs:\n    total += x\n\ntotal") == "9 : int\n"
+    assert run("total += 1") == ""
+    assert run("total") == "10 : int\n"
+    assert run("total = 'ten'") == ""  # rebinding at the top gives the variable a new type
+    assert run("total") == "'ten' : str\n"
+
+
+def test_definitions_accumulate_and_see_variables(run):
+    run("K = 10")
+    run("def scale(x: int) -> int:\n    return x * K\n")
+    assert run("scale(2)") == "20 : int\n"
+    run("K = 3")
+    assert run("scale(2)") == "6 : int\n"
+    out = run("K = 'x'")  # scale uses K as an int: the rebinding is refused
+    assert "error[E201]" in out and "K stays a int" in out
+    assert run("K") == "3 : int\n"
+    run("def scale(x: int) -> int:\n    return x + K\n")  # a new definition replaces the old
+    assert run("scale(2)") == "5 : int\n"
+    run("struct P:\n    x: int\n    y: int\n")
+    run("p = P(1, 2)")
+    run("p.x = 7")
+    assert run("p") == "P(x=7, y=2) : P\n"
+
+
+def test_errors_never_end_the_session(run):
+    out = run("1 // 0")
+    assert out.startswith("<repl:1>:1:1: error[E503]: integer division by zero")
+    out = run("def f(x: int) -> int:\n    return x + 'a'\n")
+    assert out.startswith("<repl:2>:2:12: error[E203]: operator '+' is not defined for int and str")
+    assert "error[E101]: undefined name 'f'" in run("f(1)")  # the bad definition was not kept
+    out = run("y = 1\ny +")
+    assert out.startswith("<repl:4>:2:4: error[E001]: unexpected end of the file")
+    assert "undefined name 'y'" in run("y")  # a failed entry binds nothing
+    assert "'return' outside a function" in run("return 1")
+    assert run("1 + 1") == "2 : int\n"
+    assert run.session.errors == 6
+
+
+def test_a_paste_of_definitions_and_statements(run):
+    out = run("def sq(n: int) -> int:\n    return n * n\nprint(sq(3))\nsq(4)")
+    assert out == "9\n16 : int\n"
+
+
+def test_commands(run, tmp_path):
+    lib = tmp_path / "lib.glia"
+    lib.write_text("LIMIT = 5\n\ndef clip(x: int) -> int:\n    return min(x, LIMIT)\n")
+    assert run(f":load {lib}") == f"loaded {lib}\n"
+    assert run("clip(9)") == "5 : int\n"
+    lib.write_text("LIMIT = 7\n\ndef clip(x: int) -> int:\n    return min(x, LIMIT)\n")
+    assert run(":reload") == f"loaded {lib}\n"
+    assert run("clip(9)") == "7 : int\n"
+    assert run(":type [clip(1)]") == "list[int]\n"
+    ir = run(":ir clip")
+    assert ir.startswith(f"def clip(x: int) -> int:    # 1 slot, {lib}:3") and "return min" in ir.replace("int.min", "min")
+    assert "def bfs(adj: list[list[int]], start: int) -> list[int]" in run(":ir bfs")
+    emit = run(":emit clip")  # the CPU backend's code, or the IR with the reason it cannot compile it
+    assert "def f_clip(" in emit or ("cannot compile" in emit and "def clip(" in emit)
+    timed = run(":time clip(1)")
+    assert timed.startswith("1 : int\ntime: ")
+    assert "no parameters" in run(":params")
+    assert run(":train clip").startswith("not yet: training is not built yet")
+    assert run(":synth clip").startswith("not yet: search is not built yet")
+    assert run(":backend") == "backend: interp (available: interp)\n"
+    assert "not available" in run(":backend cpu")
+    assert ":ir NAME" in run(":help")
+    assert "def clip(x: int) -> int" in run(":defs") and "LIMIT : int" in run(":defs")
+    assert "unknown command" in run(":frobnicate")
+    assert "usage: :type EXPR" in run(":type")
+    error = run(f":load {tmp_path / 'missing.glia'}")
+    assert "error[E509]" in error
+    run(":quit")
+    assert run.session.quit
+
+
+def test_completion_names(run):
+    run("def fibonacci(n: int) -> int:\n    return n\n")
+    run("words = ['a']")
+    names = run.session.names()
+    assert {"fibonacci", "words", "print", "while", "heappush", "math"} <= set(names)
+    assert "append" in run.session.attributes("words") and "sqrt" in run.session.attributes("math")
+
+
+def test_entry_completeness():
+    for text in ("x = 1", "1 + 2", "print(1)", "def f(x: int) -> int:\n    return x\n", "1 2", "x = )"):
+        assert entry_complete(text) and parse_expr_or_stmt_complete(text), text
+    for text in ("for i in range(3):", "xs = [1,", "def f(x: int) -> int:", "'''doc", "f(1,\n  2"):
+        assert not entry_complete(text) and not parse_expr_or_stmt_complete(text), text
+    assert should_run("x = 1") and not should_run("if x:") and not should_run("def f():\n    pass")
+    assert should_run("def f():\n    pass\n")
+    script = ["x = 1", "def f(a: int) -> int:", "    return a", "f(2)", "for i in range(2):", "    print(i)", "",
+              ":type x", "# a comment", "xs = [1,", "  2]"]
+    assert list(entries(script)) == ["x = 1", "def f(a: int) -> int:\n    return a", "f(2)",
+                                     "for i in range(2):\n    print(i)", ":type x", "xs = [1,\n  2]"]
+
+
+def test_highlighting_lexer():
+    from pygments.token import Keyword, Name, Number, String
+
+    from glia.highlight import GliaLexer
+
+    tokens = [(t, v) for t, v in GliaLexer().get_tokens("def f(x: int) -> str:\n    return str(x) + 'a' # c\nh = ??\n")
+              if v.strip()]
+    assert (Keyword, "def") in tokens and (Name.Function, "f") in tokens and (Keyword.Type, "int") in tokens
+    assert (Name.Builtin, "str") not in tokens  # `str` is a type name
+    assert any(t in String for t, v in tokens if v == "'a'") and (Keyword.Pseudo, "??") in tokens
+    assert any(t in Number for t, v in GliaLexer().get_tokens("0x1f 1.5e3 2"))
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert '[project.entry-points."pygments.lexers"]\nglia = "glia.highlight:GliaLexer"' in pyproject
+
+
+def _env(tmp_path) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["GLIA_CACHE_DIR"] = str(tmp_path / "cache")
+    env.update(TERM="xterm-256color", PROMPT_TOOLKIT_NO_CPR="1", NO_COLOR="")
+    return env
+
+
+def test_repl_through_a_pipe(tmp_path):
+    script = "\n".join([
+        "xs = [3, 1, 2]",
+        "sorted(xs)",
+        "def fib(n: int) -> int:",
+        "    if n < 2:",
+        "        return n",
+        "    return fib(n - 1) + fib(n - 2)",
+        "fib(10)",
+        "1 // 0",
+        "for x in xs:",
+        "    print(x * 10)",
+        "",
+        ":type fib",
+        "fib(11)",
+    ]) + "\n"
+    p = subprocess.run([sys.executable, "-m", "glia", "repl"], input=script, capture_output=True, text=True,
+                       env=_env(tmp_path), timeout=60)
+    assert p.stdout == "[1, 2, 3] : list[int]\n55 : int\n30\n10\n20\nfn(int) -> int\n89 : int\n"
+    assert p.stderr.startswith("<repl:5>:1:1: error[E503]: integer division by zero\n")
+    assert p.returncode == 1  # an entry failed
+
+
+def test_repl_in_a_terminal(tmp_path):
+    pexpect = pytest.importorskip("pexpect", reason="pexpect is not installed (pip install -e '.[test]')")
+    child = pexpect.spawn(sys.executable, ["-m", "glia", "repl"], env=_env(tmp_path), encoding="utf-8",
+                          timeout=30, dimensions=(30, 120))
+    screen = io.StringIO()
+    child.logfile_read = screen
+    try:
+        child.expect("Glia .*:help lists the commands")
+        child.expect(">>>")
+        # a multi-line definition: Enter indents after ':', Backspace dedents, an empty line ends it
+        child.send("def fibonacci(n: int) -> int:\r")
+        child.send("if n < 2:\r")
+        child.send("return n\r")
+        child.send("\x7f" * 4 + "return fibonacci(n - 1) + fibonacci(n - 2)\r")
+        child.send("\r")
+        child.expect(">>>")
+        child.send("fibo\t(10)\r")  # Tab completes the name
+        child.expect("55 : int")
+        child.send("1 // 0\r")  # an error mid-session...
+        child.expect(r"error\[E503\]: integer division by zero")
+        child.send("words = ['b', 'a']\r")
+        child.send("words.so\t()\r")  # ...and the session goes on; methods complete after '.'
+        child.send("words\r")
+        child.expect(r"\['a', 'b'\] : list\[str\]")
+        child.send("\x04")  # Ctrl-D leaves
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert re.search(r"(\x1b\[[0-9;]*m)+def\b", screen.getvalue())  # 'def' was echoed in a colour of its own
+    history = (tmp_path / "cache" / "repl_history").read_text()
+    assert "+def fibonacci(n: int) -> int:\n+    if n < 2:\n+        return n\n" in history
+    assert "+fibonacci(10)\n" in history and "+words.sort()\n" in history
