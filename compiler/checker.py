@@ -1204,6 +1204,49 @@ def prelude_source() -> Source:
     return Source("<prelude>", text)
 
 
+# Deeper ASTs are refused (E005) rather than risk Python's recursion limit: checking an AST level
+# takes up to 4 Python frames (a call's argument is checked through check_args and coerce), and the
+# verifier and the IR passes recurse as well.
+MAX_NESTING = 150
+
+
+def _too_deep(module: A.Module):
+    """The first AST node nested deeper than MAX_NESTING (an iterative walk), or None."""
+    stack = [(module, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, A.BoolOp):  # checked as nested binary and/or
+            depth += len(node.values) - 1
+        if depth > MAX_NESTING:
+            return node
+        for name in _child_fields(type(node)):
+            value = getattr(node, name)
+            if isinstance(value, tuple):
+                stack.extend((v, depth + 1) for v in value if _is_node(v))
+            elif _is_node(value):
+                stack.append((value, depth + 1))
+    return None
+
+
+def _is_node(v) -> bool:
+    return type(v).__module__ == A.__name__
+
+
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(cls) -> tuple[str, ...]:
+    names = _CHILD_FIELDS.get(cls)
+    if names is None:
+        names = _CHILD_FIELDS[cls] = tuple(f for f in cls.__dataclass_fields__ if not f.endswith("span"))
+    return names
+
+
 def check(module: A.Module, source: Source, prelude: tuple[A.Module, Source] | None = None) -> ir.Program:
     """Type-check a parsed module (with the prelude's functions available) and build the typed IR."""
+    deep = _too_deep(module)
+    if deep is not None:
+        from .syntax import nested_too_deeply
+
+        raise nested_too_deeply(deep.span, MAX_NESTING, source, STAGE)
     return Checker(module, source, prelude).check_program()

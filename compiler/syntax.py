@@ -12,7 +12,7 @@ import os
 from functools import lru_cache
 from importlib import resources
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 from lark.indenter import Indenter
 
@@ -326,8 +326,44 @@ _PRECEDENCE = {"BAR": 1, "CARET": 2, "AMP": 3, "LSHIFT": 4, "RSHIFT": 4, "PLUS":
                "SLASH": 6, "DSLASH": 6, "PERCENT": 6, "AT": 6}
 
 
+# Deeper parse trees are refused (E005) rather than risk Python's recursion limit in the recursive
+# passes over them. About 2 Python frames per level here; `checker.MAX_NESTING` bounds the AST.
+MAX_TREE_DEPTH = 300
+
+
+def _too_deep(tree: Tree) -> Tree | None:
+    """The first subtree of `tree` deeper than MAX_TREE_DEPTH (an iterative walk), or None."""
+    stack = [(tree, 1)]
+    while stack:
+        t, depth = stack.pop()
+        if depth > MAX_TREE_DEPTH:
+            return t
+        stack.extend((c, depth + 1) for c in t.children if isinstance(c, Tree))
+    return None
+
+
+def nested_too_deeply(span: Span, limit: int, source: Source | None, stage: str = STAGE) -> GliaError:
+    return error("E005", f"this is nested too deeply (more than {limit} levels of brackets, calls, operators, "
+                 "blocks or elif branches); split it up with intermediate variables or helper functions",
+                 span, stage, source)
+
+
+class _DepthGuard(Transformer):
+    """A Transformer (recursive) that first refuses trees deeper than MAX_TREE_DEPTH."""
+
+    source: Source
+
+    def transform(self, tree: Tree):
+        deep = _too_deep(tree)
+        if deep is not None:
+            while getattr(deep.meta, "empty", True) and deep.children and isinstance(deep.children[0], Tree):
+                deep = deep.children[0]
+            raise nested_too_deeply(_span(deep.meta), MAX_TREE_DEPTH, self.source)
+        return super().transform(tree)
+
+
 @v_args(meta=True)
-class AstBuilder(Transformer):
+class AstBuilder(_DepthGuard):
     def __init__(self, source: Source):
         super().__init__(visit_tokens=False)
         self.source = source
