@@ -7,6 +7,8 @@ import pytest
 def pytest_addoption(parser):
     parser.addoption("--update-goldens", action="store_true", default=False,
                      help="rewrite the expectations of golden programs and examples from the interpreter's output")
+    parser.addoption("--cpu-all", action="store_true", default=False,
+                     help="run every golden program and example on the CPU backend (slow: Numba compiles each)")
 
 
 @pytest.fixture

@@ -163,10 +163,12 @@ def test_highlighting_lexer():
 
 
 def _env(tmp_path) -> dict:
+    """The environment of a `glia` subprocess: this test session's cache folder (conftest.py; its
+    parser tables are built once), a terminal that prompt_toolkit can drive without replies."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env["GLIA_CACHE_DIR"] = str(tmp_path / "cache")
-    env.update(TERM="xterm-256color", PROMPT_TOOLKIT_NO_CPR="1", NO_COLOR="")
+    env.update(TERM="xterm-256color", PROMPT_TOOLKIT_NO_CPR="1")
+    env.pop("NO_COLOR", None)
     return env
 
 
@@ -222,6 +224,44 @@ def test_repl_in_a_terminal(tmp_path):
     finally:
         child.close()
     assert re.search(r"(\x1b\[[0-9;]*m)+def\b", screen.getvalue())  # 'def' was echoed in a colour of its own
-    history = (tmp_path / "cache" / "repl_history").read_text()
+    history = (Path(os.environ["GLIA_CACHE_DIR"]) / "repl_history").read_text()
     assert "+def fibonacci(n: int) -> int:\n+    if n < 2:\n+        return n\n" in history
     assert "+fibonacci(10)\n" in history and "+words.sort()\n" in history
+
+
+def _readme_section(title: str) -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index(f"## {title}")
+    return text[start:text.index("\n## ", start + 1)]
+
+
+def test_one_program_three_ways(tmp_path):
+    """The README's tour, run for real: the file with `glia run`, the Python block, the REPL session."""
+    section = _readme_section("One program, three ways")
+    blocks = section.split("```")[1::2]  # the fenced blocks, in order
+    shell, python, repl = blocks[0], blocks[1], blocks[2]
+    env = _env(tmp_path)
+
+    command, *expected = shell.strip().splitlines()
+    assert command == "$ glia run examples/hops.glia"
+    p = subprocess.run([sys.executable, "-m", "glia", "run", "examples/hops.glia"], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert p.stdout.splitlines() == expected and p.returncode == 0, p.stderr
+
+    code = python.removeprefix("python\n")
+    script = tmp_path / "tour.py"
+    script.write_text(code, encoding="utf-8")
+    p = subprocess.run([sys.executable, str(script)], cwd=ROOT, env=env, capture_output=True, text=True,
+                       timeout=60)
+    promised = [line.split("# ", 1)[1] for line in code.splitlines() if line.startswith("print(")]
+    assert p.stdout.splitlines() == promised and p.returncode == 0, p.stderr
+    assert promised == expected * 2
+
+    lines = repl.strip().splitlines()
+    assert lines[0] == "$ glia repl examples/hops.glia"
+    inputs = [line[4:] for line in lines if line.startswith(">>> ")]
+    outputs = [line for line in lines[1:] if not line.startswith(">>> ")]
+    p = subprocess.run([sys.executable, "-m", "glia", "repl", "examples/hops.glia"], cwd=ROOT, env=env,
+                       input="\n".join(inputs) + "\n", capture_output=True, text=True, timeout=60)
+    assert p.stdout.splitlines() == outputs and p.returncode == 0, p.stderr
+    assert outputs[1] == expected[0] + " : list[int]"
