@@ -88,7 +88,7 @@ def run(program: ir.Program, args: list, sources: dict[str, Source]):
 
     def go():
         try:
-            return entry(*nb_args, 0)
+            return entry(*nb_args, 1)  # main is at depth 1, as in the interpreter
         except CompiledRuntimeError as e:
             raise compiled_error(e, lowered, sources) from None
 

@@ -77,6 +77,7 @@ class ModuleLowerer:
         self.type_consts: dict[str, str] = {}
         self.spec_consts: dict[tuple, str] = {}
         self.funcs: list[str] = []
+        self.cyclic: set[str] = set()
 
     # ---- module-level tables -----------------------------------------------------------------
     def site(self, span: Span, source_name: str) -> int:
@@ -127,18 +128,30 @@ class ModuleLowerer:
         return name
 
     # ---- the module ---------------------------------------------------------------------------
+    def callees(self, name: str) -> list[str]:
+        out = []
+        for node in ir.walk(self.p.functions[name].body):
+            if isinstance(node, (ir.CallFunc, ir.FuncRef)) and node.name not in out:
+                out.append(node.name)
+        return out
+
     def reachable(self) -> list[str]:
-        seen: list[str] = []
-        todo = ["main"]
-        while todo:
-            name = todo.pop()
-            if name in seen:
-                continue
-            seen.append(name)
-            for node in ir.walk(self.p.functions[name].body):
-                if isinstance(node, (ir.CallFunc, ir.FuncRef)) and node.name not in seen:
-                    todo.append(node.name)
-        return seen
+        """Functions reachable from main, callees before callers (post-order), so that each can be
+        compiled eagerly with its explicit signature once the functions it calls exist."""
+        order: list[str] = []
+        state: dict[str, int] = {}
+
+        def visit(name):
+            state[name] = 1
+            for c in self.callees(name):
+                if c not in state:
+                    visit(c)
+                elif state[c] == 1 and c != name:
+                    self.cyclic.update((c, name))  # mutual recursion: compiled lazily instead
+            state[name] = 2
+            order.append(name)
+        visit("main")
+        return order
 
     def lower(self) -> LoweredModule:
         for name in self.reachable():
@@ -217,15 +230,50 @@ class FunctionLowerer:
             self.check_type(t, f.span)
         params = [mangle_local(i, n) for i, n in enumerate(f.params)] + ["depth"]
         fname = mangle_func(f.name)
-        out = [f"@njit(cache=True)", f"def {fname}({', '.join(params)}):",
+        if f.name in self.m.cyclic:
+            deco = "@njit(cache=True)"
+        else:  # an explicit signature: typing needs no base case, and compilation happens at import
+            ret = "types.none" if f.type.ret == NONE else self.m.nbtype(f.type.ret)
+            sig = f"{ret}(" + "".join(self.m.nbtype(t) + ", " for t in f.type.params) + "types.int64)"
+            deco = f"@njit({sig}, cache=True)"
+        out = [deco, f"def {fname}({', '.join(params)}):",
                f"    # {f.name} at {f.source_name}:{f.span.line}",
                f"    if depth > rt.MAX_DEPTH:",
-               f"        rt.too_deep({f.name!r}, {self.site(f.span)})"]
+               f"        rt.too_deep({f.name!r}, {self.site(f.span)})",
+               # never reached (too_deep raises), but it gives Numba's type inference a base case
+               f"        return {self.default(f.type.ret)}"]
         self.block(f.body)
         body = self.buf
         if f.type.ret == NONE:
             body.append("    return None")
         return "\n".join(out + body)
+
+    def default(self, t) -> str:
+        """An expression of type `t` (for paths that are never taken)."""
+        match t:
+            case Scalar("int"):
+                return "0"
+            case Scalar("float"):
+                return "0.0"
+            case Scalar("f32"):
+                return "np.float32(0.0)"
+            case Scalar("bool"):
+                return "False"
+            case Scalar("str"):
+                return "''"
+            case Scalar("None"):
+                return "None"
+            case ListT(e):
+                return f"List.empty_list({self.m.nbtype(e)})"
+            case DictT(k, v):
+                return f"Dict.empty({self.m.nbtype(k)}, {self.m.nbtype(v)})"
+            case SetT(e):
+                return f"Dict.empty({self.m.nbtype(e)}, types.boolean)"
+            case TupleT(items):
+                return "(" + "".join(self.default(i) + ", " for i in items) + ")"
+            case StructT(name):
+                return self.default(TupleT(self.m.p.structs[name].types))
+        self.unsupported(f"values of type {t}", self.f.span)
 
     def block(self, stmts):
         if not stmts:
@@ -388,7 +436,7 @@ class FunctionLowerer:
             case ir.CallFunc(name, args, t, span):
                 self.check_type(t, span)
                 avs = [self.expr(a) for a in args]
-                return f"{mangle_func(name)}({''.join(a + ', ' for a in avs)}depth + 1)"
+                return f"{mangle_func(name)}({''.join(a + ', ' for a in avs)}rt.enter(depth, {name!r}, {self.site(span)}))"
             case ir.Prim(op, args, t, span, attrs):
                 return self.prim(e)
             case ir.MakeList(elts, t, span):
@@ -577,7 +625,7 @@ class FunctionLowerer:
                 self.lambda_env.pop()
             return body
         if isinstance(fn, ir.FuncRef):
-            return f"{mangle_func(fn.name)}({''.join(a + ', ' for a in args)}depth + 1)"
+            return f"{mangle_func(fn.name)}({''.join(a + ', ' for a in args)}rt.enter(depth, {fn.name!r}, {self.site(fn.span)}))"
         self.unsupported("a function value passed to a builtin (pass a lambda or a function name)", fn.span)
 
     def loop_over(self, seq_ir: ir.Expr, kind: str | None = None) -> tuple[str, str]:
@@ -717,7 +765,7 @@ class FunctionLowerer:
         self.emit(f"{acc} = {self.expr(e.args[1])}")
         item, _ = self.loop_over(e.args[0])
         if e.type == INT:
-            self.emit(f"{acc} = rt.int_add({acc}, {item}, {self.site(e.span)})")
+            self.emit(f"{acc} = rt.sum_add({acc}, {item}, {self.site(e.span)})")
         else:
             self.emit(f"{acc} = {acc} + {item}")
         self.indent -= 1

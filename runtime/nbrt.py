@@ -630,3 +630,19 @@ def set_eq(a, b):
         if k not in b:
             return False
     return True
+
+
+@jit
+def sum_add(a, b, site):
+    r, o = _sadd(a, b)
+    if o:
+        overflow("sum", site)
+    return r
+
+
+@jit
+def enter(depth, name, site):
+    """The depth of a call about to be made from `depth`; E505 (at the call) beyond the limit."""
+    if depth >= MAX_DEPTH:
+        too_deep(name, site)
+    return depth + 1
