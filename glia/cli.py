@@ -6,6 +6,7 @@ Exit status: 0 success, 1 the program is wrong (a diagnostic was printed), 2 bad
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 import traceback
@@ -47,7 +48,17 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("files", nargs="*", metavar="FILE")
     i.add_argument("--backend", choices=["interp"], default="interp",
                    help="execution backend (interp: the reference interpreter)")
+    c.set_defaults(handler=cmd_check)
+    r.set_defaults(handler=cmd_run)
+    i.set_defaults(handler=cmd_repl)
+    for name in COMMAND_MODULES:  # each capability's commands live in a module of their own
+        importlib.import_module(name).add_commands(sub)
     return p
+
+
+# Modules that add subcommands: each defines add_commands(sub), which adds its parsers to `sub` and
+# sets `handler=fn(ns) -> exit status` on each; handlers raise GliaError for the user's mistakes.
+COMMAND_MODULES: list[str] = []
 
 
 def _print_error(err) -> None:
@@ -106,21 +117,26 @@ def cmd_run(ns) -> int:
     return code
 
 
+def cmd_repl(ns) -> int:
+    from glia.repl import main as repl_main
+
+    return repl_main(ns.files, ns.backend)
+
+
 def main(argv: list[str] | None = None) -> int:
+    from glia.compiler.diagnostics import GliaError
+
     parser = build_parser()
     ns = parser.parse_args(argv)
     if ns.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        if ns.command == "check":
-            return cmd_check(ns)
-        if ns.command == "run":
-            return cmd_run(ns)
-        if ns.command == "repl":
-            from glia.repl import main as repl_main
-
-            return repl_main(ns.files, ns.backend)
+        return ns.handler(ns)
+    except GliaError as e:  # the user's mistake, found by a command module
+        sys.stdout.flush()
+        _print_error(e)
+        return EXIT_PROGRAM
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130
@@ -132,8 +148,6 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"glia: internal error ({REPORT_HINT}):\n")
         traceback.print_exc()
         return EXIT_INTERNAL
-    parser.print_help(sys.stderr)
-    return EXIT_USAGE
 
 
 def entry() -> None:
