@@ -78,6 +78,8 @@ class ModuleLowerer:
         self.spec_consts: dict[tuple, str] = {}
         self.funcs: list[str] = []
         self.cyclic: set[str] = set()
+        self.show_fns: dict[tuple, str] = {}
+        self.show_defs: list[str] = []
 
     # ---- module-level tables -----------------------------------------------------------------
     def site(self, span: Span, source_name: str) -> int:
@@ -127,6 +129,62 @@ class ModuleLowerer:
             name = self.spec_consts[s] = f"S{len(self.spec_consts)}"
         return name
 
+    # ---- formatting (str() and print) ---------------------------------------------------------
+    def show(self, t, v: str, as_str: bool) -> str:
+        """An expression for the text of `v` (a variable of Glia type `t`): str() when `as_str`,
+        else repr(), exactly as runtime/fmt.py formats it."""
+        match t:
+            case Scalar("int"):
+                return f"str({v})"
+            case Scalar("bool"):
+                return f"('True' if {v} else 'False')"
+            case Scalar("float"):
+                return f"nbs.float_repr({v})"
+            case Scalar("f32"):
+                return f"nbs.f32_repr({v})"
+            case Scalar("str"):
+                return v if as_str else f"nbs.str_repr({v})"
+            case Scalar("none"):
+                return "'None'"
+        return f"{self.show_fn(t)}({v})"
+
+    def show_fn(self, t) -> str:
+        """A module-level compiled function formatting a container, struct or tuple of type `t`."""
+        key = spec(t, self.p.structs)
+        name = self.show_fns.get(key)
+        if name is not None:
+            return name
+        name = self.show_fns[key] = f"show_{len(self.show_fns)}"
+        body: list[str]
+        match t:
+            case ListT(e):
+                body = ["out = List.empty_list(types.unicode_type)", "for x in v:",
+                        f"    out.append({self.show(e, 'x', False)})",
+                        "return '[' + rt.str_join(', ', out) + ']'"]
+            case SetT(e):
+                body = ["if len(v) == 0:", "    return 'set()'", "out = List.empty_list(types.unicode_type)",
+                        "for x in v:", f"    out.append({self.show(e, 'x', False)})",
+                        "return '{' + rt.str_join(', ', out) + '}'"]
+            case DictT(k, x):
+                body = ["out = List.empty_list(types.unicode_type)", "for k, x in v.items():",
+                        f"    out.append({self.show(k, 'k', False)} + ': ' + {self.show(x, 'x', False)})",
+                        "return '{' + rt.str_join(', ', out) + '}'"]
+            case TupleT(items):
+                parts = [self.show(it, f"v[{i}]", False) for i, it in enumerate(items)]
+                inner = " + ', ' + ".join(parts) if parts else "''"
+                body = [f"return '(' + {inner} + {',)' if len(parts) == 1 else ')'!r}"]
+            case StructT(sname):
+                info = self.p.structs[sname]
+                parts = [f"{f + '='!r} + {self.show(ft, f'v[{i}]', False)}"
+                         for i, (f, ft) in enumerate(zip(info.fields, info.types))]
+                inner = " + ', ' + ".join(parts) if parts else "''"
+                body = [f"return {sname + '('!r} + {inner} + ')'"]
+            case _:
+                raise Unsupported(f"formatting values of type {t}", Span(0, 0, 0, 0))
+        self.show_defs.append("\n".join([f"@njit(cache=True)", f"def {name}(v):  # {t}"]
+                                        + ["    " + line for line in body]))
+        return name
+
     # ---- the module ---------------------------------------------------------------------------
     def callees(self, name: str) -> list[str]:
         out = []
@@ -166,6 +224,7 @@ class ModuleLowerer:
             "from numba.typed import Dict, List",
             "from glia.runtime import nbbox as box",
             "from glia.runtime import nbrt as rt",
+            "from glia.runtime import nbstr as nbs",
             "",
         ]
         for expr, name in self.type_consts.items():
@@ -174,7 +233,8 @@ class ModuleLowerer:
             head.append(f"{name} = {s!r}")
         head.append(f"SITES = {tuple(self.sites)!r}")
         head.append("")
-        text = "\n".join(head) + "\n\n" + "\n\n".join(self.funcs) + "\n"
+        text = "\n".join(head) + "\n\n" + "".join(d + "\n\n\n" for d in self.show_defs) \
+            + "\n\n".join(self.funcs) + "\n"
         key = hashlib.sha256(text.encode()).hexdigest()[:20]
         arg_specs = tuple(spec(t, self.p.structs) for t in main.type.params)
         return LoweredModule(text, key, self.sites, mangle_func("main"), arg_specs)
@@ -667,24 +727,23 @@ class FunctionLowerer:
             # unlike an objmode block it does not stop the function from being cached.
             self.emit(f"print({', '.join(vs)})" if vs else "print('')")
             return "None"
-        sep, end = self.expr(sep_ir), self.expr(end_ir)
-        specs = "(" + "".join(self.m.spec_const(v.type) + ", " for v in values) + ")"
-        tup = "(" + "".join(v + ", " for v in vs) + ")"
-        tv, ts, te = self.temp(), self.temp(), self.temp()
-        self.emit(f"{tv}, {ts}, {te} = {tup}, {sep}, {end}")
-        self.emit("with objmode():")
-        self.emit(f"    box.print_values({tv}, {specs}, {ts}, {te})")
+        # every argument is evaluated, in order, before anything is written
+        temps = [self.temp() for _ in vs]
+        ts, te = self.temp(), self.temp()
+        self.emit(f"{', '.join(temps + [ts, te])} = {', '.join(vs + [self.expr(sep_ir), self.expr(end_ir)])}")
+        parts = [self.m.show(v.type, tv, True) for v, tv in zip(values, temps)]
+        text = f" + {ts} + ".join(parts) if parts else "''"
+        self.emit(f"nbs.write({text} + {te})")
         return "None"
 
     def p_to_str(self, e):
+        t = e.args[0].type
         v = self.expr(e.args[0])
-        if e.args[0].type in (INT, BOOL):
-            return f"str({v})"
-        tv, out = self.temp(), self.temp()
+        if t in (INT, BOOL, FLOAT, F32, STR, NONE):
+            return self.m.show(t, v, True)
+        tv = self.temp()
         self.emit(f"{tv} = {v}")
-        self.emit(f"with objmode({out}='unicode_type'):")
-        self.emit(f"    {out} = box.show({tv}, {self.m.spec_const(e.args[0].type)})")
-        return out
+        return self.m.show(t, tv, True)
 
     def p_io_input(self, e):
         prompt = self.expr(e.args[0])

@@ -297,7 +297,11 @@ KERNELS.update({
 
 @kernel("str.to_int")
 def str_to_int(s, base):
+    if base != 0 and not 2 <= base <= 36:
+        fail(VALUE, "int() base must be >= 2 and <= 36, or 0")
     try:
+        if not s.strip().isascii():  # digits are ASCII digits (Python would also take other scripts')
+            raise ValueError
         return _check_int(int(s, base), "int()")
     except ValueError:
         fail(VALUE, f"invalid literal for int() with base {base}: {to_repr(s)}")
@@ -306,6 +310,8 @@ def str_to_int(s, base):
 @kernel("str.to_float")
 def str_to_float(s):
     try:
+        if not s.strip().isascii():  # digits are ASCII digits, as in int()
+            raise ValueError
         return float(s)
     except ValueError:
         fail(VALUE, f"could not convert string to float: {to_repr(s)}")

@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, objmode, types
+from numba import njit, types
 from numba.extending import intrinsic
 from numba.typed import Dict, List
 
 from .errors import CompiledRuntimeError as Err
+from .nbstr import parse_float, parse_int, repr_value
 
 INT_MIN = -(2 ** 63)
 INT_MAX = 2 ** 63 - 1
@@ -398,15 +399,7 @@ def dict_pop(d, k, site):
 
 @jit
 def repr_key(k):
-    with objmode(s=types.unicode_type):
-        s = _py_repr(k)
-    return s
-
-
-def _py_repr(k):
-    from .fmt import to_repr
-
-    return to_repr(k)
+    return repr_value(k)
 
 
 @jit
@@ -540,8 +533,9 @@ def str_index(s, sub, site):
 
 @jit
 def str_to_int(s, base, site):
-    with objmode(status='int64', v='int64'):
-        status, v = _py_int(s, base)
+    status, v = parse_int(s, base)
+    if status == 3:
+        raise Err("E506", "int() base must be >= 2 and <= 36, or 0", site)
     if status == 1:
         raise Err("E506", "invalid literal for int() with base " + str(base) + ": " + repr_key(s), site)
     if status == 2:
@@ -549,30 +543,12 @@ def str_to_int(s, base, site):
     return v
 
 
-def _py_int(s, base):
-    try:
-        v = int(s, base)
-    except ValueError:
-        return 1, 0
-    if not INT_MIN <= v <= INT_MAX:
-        return 2, 0
-    return 0, v
-
-
 @jit
 def str_to_float(s, site):
-    with objmode(ok='boolean', v='float64'):
-        ok, v = _py_float(s)
+    ok, v = parse_float(s)
     if not ok:
         raise Err("E506", "could not convert string to float: " + repr_key(s), site)
     return v
-
-
-def _py_float(s):
-    try:
-        return True, float(s)
-    except ValueError:
-        return False, 0.0
 
 
 @jit

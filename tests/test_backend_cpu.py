@@ -92,7 +92,7 @@ def test_hostile_names_and_strings_stay_data():
         if stripped.startswith(("import", "from")):
             assert stripped in ("import numpy as np", "from numba import njit, objmode, types",
                                 "from numba.typed import Dict, List", "from glia.runtime import nbbox as box",
-                                "from glia.runtime import nbrt as rt")
+                                "from glia.runtime import nbrt as rt", "from glia.runtime import nbstr as nbs")
     compile(code, "<generated>", "exec")  # it is well-formed Python whatever the names and strings
     exp = parse_expectations(text)
     out, err, notes = run(program, [], "cpu")

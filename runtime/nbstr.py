@@ -1,0 +1,375 @@
+"""Text for compiled code: formatting values as Python does, parsing numbers, writing to stdout.
+
+All of it runs in nopython mode and is cached (`cache=True`): no `objmode` block, which Numba would
+rebuild (type-infer and compile again) every time a cached caller is loaded. Where Python's exact
+behaviour matters (the shortest repr of a float, parsing a float, writing through `sys.stdout`),
+the helpers call the same C functions CPython uses (`PyOS_double_to_string`,
+`PyOS_string_to_double`, `PySys_FormatStdout`), declared by name so the machine code stays cacheable.
+"""
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir as llir
+from numba import njit, types
+from numba.core import cgutils
+from numba.cpython.unicode import PY_UNICODE_1BYTE_KIND, _empty_string, _set_code_point
+from numba.extending import intrinsic, overload
+
+jit = njit(cache=True)
+
+_DTSF_ADD_DOT_0 = 0x02
+
+# ---- calls into CPython's C API ------------------------------------------------------------------
+
+
+def _c_function(builder, name, ret, args):
+    fnty = llir.FunctionType(ret, args)
+    return cgutils.get_or_insert_function(builder.module, fnty, name)
+
+
+_i8p = llir.IntType(8).as_pointer()
+
+
+@intrinsic
+def _double_to_cstr(typingctx, x, code, precision):
+    """PyOS_double_to_string(x, code, precision, Py_DTSF_ADD_DOT_0 if code == 'r' else 0): a
+    PyMem-allocated C string (free it with _mem_free)."""
+    sig = types.voidptr(types.float64, types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        i32 = llir.IntType(32)
+        fn = _c_function(builder, "PyOS_double_to_string", _i8p,
+                         [llir.DoubleType(), llir.IntType(8), i32, i32, i32.as_pointer()])
+        code8 = builder.trunc(args[1], llir.IntType(8))
+        flags = builder.select(builder.icmp_signed("==", args[1], llir.Constant(llir.IntType(64), ord("r"))),
+                               i32(_DTSF_ADD_DOT_0), i32(0))
+        return builder.call(fn, [args[0], code8, builder.trunc(args[2], i32), flags,
+                                 llir.Constant(i32.as_pointer(), None)])
+    return sig, codegen
+
+
+@intrinsic
+def _cstr_to_double(typingctx, ptr, endptr_out):
+    """PyOS_string_to_double(ptr, &end, NULL); end is stored in endptr_out[0] (as an integer). A
+    Python exception it raises is cleared: the caller looks at `end` instead."""
+    sig = types.float64(types.uintp, types.CPointer(types.uintp))
+
+    def codegen(context, builder, signature, args):
+        fn = _c_function(builder, "PyOS_string_to_double", llir.DoubleType(),
+                         [_i8p, _i8p.as_pointer(), _i8p])
+        end = cgutils.alloca_once(builder, _i8p)
+        r = builder.call(fn, [builder.inttoptr(args[0], _i8p), end, llir.Constant(_i8p, None)])
+        builder.store(builder.ptrtoint(builder.load(end), llir.IntType(64)), args[1])
+        clear = _c_function(builder, "PyErr_Clear", llir.VoidType(), [])
+        builder.call(clear, [])
+        return r
+    return sig, codegen
+
+
+@intrinsic
+def _mem_free(typingctx, ptr):
+    sig = types.void(types.voidptr)
+
+    def codegen(context, builder, signature, args):
+        builder.call(_c_function(builder, "PyMem_Free", llir.VoidType(), [_i8p]), [args[0]])
+        return context.get_dummy_value()
+    return sig, codegen
+
+
+@intrinsic
+def _load_byte(typingctx, ptr, i):
+    sig = types.int64(types.voidptr, types.int64)
+
+    def codegen(context, builder, signature, args):
+        p = builder.gep(builder.bitcast(args[0], _i8p), [args[1]])
+        return builder.zext(builder.load(p), llir.IntType(64))
+    return sig, codegen
+
+
+@intrinsic
+def _write_cstr(typingctx, addr):
+    """Write a NUL-terminated UTF-8 string to sys.stdout, as Numba's own print does."""
+    sig = types.void(types.uintp)
+
+    def codegen(context, builder, signature, args):
+        pyapi = context.get_python_api(builder)
+        gil = pyapi.gil_ensure()
+        fmt = context.insert_const_string(builder.module, "%s")
+        pyapi.sys_write_stdout(fmt, builder.inttoptr(args[0], _i8p))
+        pyapi.gil_release(gil)
+        return context.get_dummy_value()
+    return sig, codegen
+
+
+@jit
+def _cstr_to_str(p):
+    n = 0
+    while _load_byte(p, n) != 0:
+        n += 1
+    s = _empty_string(PY_UNICODE_1BYTE_KIND, n, 1)
+    for i in range(n):
+        _set_code_point(s, i, _load_byte(p, i))
+    return s
+
+
+@jit
+def _utf8(s):
+    """s encoded as UTF-8, NUL-terminated, in a uint8 array."""
+    out = np.empty(4 * len(s) + 1, np.uint8)
+    n = 0
+    for c in s:
+        o = ord(c)
+        if o < 0x80:
+            out[n] = o
+            n += 1
+        elif o < 0x800:
+            out[n] = 0xC0 | (o >> 6)
+            out[n + 1] = 0x80 | (o & 0x3F)
+            n += 2
+        elif o < 0x10000:
+            out[n] = 0xE0 | (o >> 12)
+            out[n + 1] = 0x80 | ((o >> 6) & 0x3F)
+            out[n + 2] = 0x80 | (o & 0x3F)
+            n += 3
+        else:
+            out[n] = 0xF0 | (o >> 18)
+            out[n + 1] = 0x80 | ((o >> 12) & 0x3F)
+            out[n + 2] = 0x80 | ((o >> 6) & 0x3F)
+            out[n + 3] = 0x80 | (o & 0x3F)
+            n += 4
+    out[n] = 0
+    return out
+
+
+# ---- output --------------------------------------------------------------------------------------
+
+
+@jit
+def write(s):
+    """Write s to sys.stdout (no newline added)."""
+    buf = _utf8(s)
+    _write_cstr(buf.ctypes.data)
+
+
+# ---- formatting ----------------------------------------------------------------------------------
+
+
+@jit
+def float_repr(x):
+    """repr(x) of a Python float: the shortest digits that round-trip."""
+    p = _double_to_cstr(x, ord("r"), 0)
+    s = _cstr_to_str(p)
+    _mem_free(p)
+    return s
+
+
+@jit
+def _parse_ascii(s):
+    """PyOS_string_to_double of an ASCII string: (value, characters consumed)."""
+    buf = _utf8(s)
+    end = np.zeros(1, np.uintp)
+    start = buf.ctypes.data
+    v = _cstr_to_double(start, end.ctypes)
+    return v, int(end[0] - start)
+
+
+@jit
+def f32_repr(x):
+    """The shortest digits that round-trip in single precision, in Python's float style
+    (runtime/fmt.py format_f32)."""
+    d = np.float64(x)
+    if d != d or d == np.inf or d == -np.inf or d == 0.0:
+        return float_repr(d)
+    for digits in range(1, 10):
+        p = _double_to_cstr(d, ord("e"), digits - 1)
+        s = _cstr_to_str(p)
+        _mem_free(p)
+        v, _ = _parse_ascii(s)
+        if np.float32(v) == x:
+            return float_repr(v)
+    return float_repr(d)
+
+
+@jit
+def str_repr(s):
+    """repr(s) of a Python str."""
+    quote = "'"
+    if "'" in s and '"' not in s:
+        quote = '"'
+    out = quote
+    hexd = "0123456789abcdef"
+    for c in s:
+        o = ord(c)
+        if c == quote or c == "\\":
+            out += "\\" + c
+        elif c == "\n":
+            out += "\\n"
+        elif c == "\r":
+            out += "\\r"
+        elif c == "\t":
+            out += "\\t"
+        elif o < 0x20 or o == 0x7F:
+            out += "\\x" + hexd[o >> 4] + hexd[o & 15]
+        elif o < 0x7F or c.isprintable():
+            out += c
+        elif o < 0x100:
+            out += "\\x" + hexd[o >> 4] + hexd[o & 15]
+        elif o < 0x10000:
+            out += "\\u" + hexd[o >> 12] + hexd[(o >> 8) & 15] + hexd[(o >> 4) & 15] + hexd[o & 15]
+        else:
+            out += "\\U"
+            for k in range(7, -1, -1):
+                out += hexd[(o >> (4 * k)) & 15]
+    return out + quote
+
+
+def repr_value(v):
+    """repr() of a number, bool, string or tuple of them, in compiled code (type-dispatched)."""
+    raise NotImplementedError  # only called from compiled code; see the overload below
+
+
+@overload(repr_value)
+def _repr_value(v):
+    if isinstance(v, types.Boolean):
+        return lambda v: "True" if v else "False"
+    if isinstance(v, types.Integer):
+        return lambda v: str(v)
+    if v == types.float32:
+        return lambda v: f32_repr(v)
+    if isinstance(v, types.Float):
+        return lambda v: float_repr(v)
+    if isinstance(v, types.UnicodeType):
+        return lambda v: str_repr(v)
+    if isinstance(v, types.BaseTuple):
+        n = len(v)
+        if n == 0:
+            return lambda v: "()"
+        if n == 1:
+            return lambda v: "(" + repr_value(v[0]) + ",)"
+        return lambda v: "(" + _tuple_items(v) + ")"
+    if v is types.none:
+        return lambda v: "None"
+    return None
+
+
+def _tuple_items(v):
+    raise NotImplementedError
+
+
+@overload(_tuple_items)
+def _tuple_items_impl(v):
+    # each element may have its own type: recursion on the (statically sliced) rest of the tuple
+    if len(v) == 1:
+        return lambda v: repr_value(v[0])
+    return lambda v: repr_value(v[0]) + ", " + _tuple_items(v[1:])
+
+
+# ---- parsing -------------------------------------------------------------------------------------
+
+
+@jit
+def _digit(c):
+    o = ord(c)
+    if 48 <= o <= 57:
+        return o - 48
+    if 97 <= o <= 122:
+        return o - 87
+    if 65 <= o <= 90:
+        return o - 55
+    return 99
+
+
+@jit
+def parse_int(s, base):
+    """int(s, base) for ASCII digits: (status, value); status 0 ok, 1 invalid literal, 2 overflow
+    (the literal is valid but does not fit in 64 bits), 3 a base that is not 0 or 2..36."""
+    if base != 0 and (base < 2 or base > 36):
+        return 3, 0
+    t = s.strip()
+    n = len(t)
+    i = 0
+    neg = False
+    if i < n and (t[i] == "+" or t[i] == "-"):
+        neg = t[i] == "-"
+        i += 1
+    b = base
+    prefixed = False
+    if i + 1 < n and t[i] == "0":
+        p = t[i + 1].lower()
+        if (p == "x" and (b == 16 or b == 0)) or (p == "o" and (b == 8 or b == 0)) \
+                or (p == "b" and (b == 2 or b == 0)):
+            b = 16 if p == "x" else (8 if p == "o" else 2)
+            i += 2
+            prefixed = True
+    if b == 0:
+        b = 10
+        # base 0 takes no leading zeros in a non-zero decimal literal
+        if i < n and t[i] == "0":
+            for j in range(i, n):
+                if t[j] != "0" and t[j] != "_":
+                    return 1, 0
+    acc = 0  # accumulated negatively, so that INT_MIN fits
+    ndigits = 0
+    over = False
+    last_underscore = prefixed
+    while i < n:
+        c = t[i]
+        i += 1
+        if c == "_":
+            if last_underscore or (ndigits == 0 and not prefixed):
+                return 1, 0
+            last_underscore = True
+            continue
+        d = _digit(c)
+        if d >= b:
+            return 1, 0
+        last_underscore = False
+        ndigits += 1
+        if not over:
+            low = -9223372036854775807 - 1 + d  # acc * b - d >= INT_MIN  <=>  acc >= ceil(low / b)
+            q = low // b
+            if q * b != low:
+                q += 1
+            if acc < q:
+                over = True
+            else:
+                acc = acc * b - d
+    if ndigits == 0 or (last_underscore and ndigits > 0):
+        return 1, 0
+    if over:
+        return 2, 0
+    if not neg:
+        if acc == -9223372036854775807 - 1:
+            return 2, 0
+        return 0, -acc
+    return 0, acc
+
+
+@jit
+def parse_float(s):
+    """float(s) for ASCII text: (ok, value). Whitespace around it, a sign, digits with single
+    underscores between them, an exponent, inf/infinity/nan in any case: Python's rules."""
+    t = s.strip()
+    n = len(t)
+    if n == 0:
+        return False, 0.0
+    clean = ""
+    prev_digit = False
+    for i in range(n):
+        c = t[i]
+        o = ord(c)
+        if o > 127:
+            return False, 0.0
+        if c == "_":
+            if not prev_digit or i + 1 >= n or not (48 <= ord(t[i + 1]) <= 57):
+                return False, 0.0
+            continue
+        prev_digit = 48 <= o <= 57
+        clean += c
+    low = clean.lower()
+    if low.startswith("0x") or low.startswith("+0x") or low.startswith("-0x"):
+        return False, 0.0  # Python's float() takes no hexadecimal
+    v, used = _parse_ascii(clean)
+    if used != len(clean):
+        return False, 0.0
+    return True, v
