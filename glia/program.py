@@ -343,11 +343,31 @@ class Program:
         """Not built yet: training arrives with the training issue (raises GliaNotAvailable)."""
         raise boundary_error(TRAINING_LATER, "E801", GliaNotAvailable)
 
-    def synthesize(self, *args, **kwargs):
-        """Not built yet: search arrives with the search issue (raises GliaNotAvailable)."""
-        n = len(self._ir.holes)
-        holes = f" This program has {n} hole{'s' if n != 1 else ''}." if n else ""
-        raise boundary_error(SEARCH_LATER + "." + holes, "E801", GliaNotAvailable)
+    def synthesize(self, *, strategy: str = "auto", timeout: float = 10.0, seed: int = 0,
+                   cache: bool = True) -> "Program":
+        """Fill every hole (`??`) from the examples; returns a new Program made from the completed
+        source (its `.source.text`), checked and verified on the examples by the interpreter.
+        `.synthesis` on the result lists what each hole became. GliaError when no program is found."""
+        from glia.compiler import synth
+        from glia.runtime.search import STRATEGIES, Config
+
+        if strategy not in STRATEGIES:
+            raise boundary_error(f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}", "E604")
+        config = Config(strategy, float(timeout), seed=seed)
+        try:
+            if self._source_map is None:  # a .glia text: fill it, check it again, run the examples
+                fills = synth.solve(self._ir, config, use_cache=cache)
+                prog = Program(synth.verify(self._ir, fills), backend=self._backend_name, module=self._module)
+            else:  # @glia.fn functions: the holes of the same IR are filled in the interpreter
+                fills = synth.solve(self._ir, config, use_cache=False)
+                prog = Program(self._ir, backend=self._backend_name, source_map=self._source_map,
+                               py_structs=self._structs, module=self._module)
+                synth.install(prog._backend.interp, self._ir, fills)
+        except GliaError as e:
+            raise (self._source_map.remap(e) if self._source_map is not None else e).with_traceback(None) from None
+        prog.synthesis = [{"function": f.func, "expression": f.expr, "candidates": f.candidates,
+                           "seconds": f.seconds, "cached": f.cached} for f in fills]
+        return prog
 
     def save(self, path):
         """Not built yet: parameters arrive with training (raises GliaNotAvailable)."""

@@ -1,0 +1,297 @@
+"""Holes to search problems, and search results back into source.
+
+    ir.Program --problems--> [HoleTask] --search.synthesize--> Term --fill--> completed source
+                                                                           --verify (interpreter)
+
+A hole's context is its function's parameters; the examples come from the function's `examples`
+block. A hole that is the function's whole result (`return ??`) is searched against the examples'
+results directly; a hole anywhere else is searched by running the function in the reference
+interpreter with each candidate's values in the hole. Every answer is checked by re-checking the
+completed source and running it on the examples in the interpreter. Answers are cached by content
+hash (program, hole, configuration) in the user cache folder, so a second run is instant.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+
+from glia.runtime.search import Component, Config, Problem, SearchError, Term, Var, synthesize
+from glia.runtime.search.library import default_grammar
+from glia.runtime.search.terms import to_glia
+
+from . import ir
+from .diagnostics import Diagnostic, GliaError, Source, Span
+from .interp import Interpreter, run_with_big_stack
+from .syntax import cache_dir
+from .types import BOOL, FLOAT, INT, STR, FnT, ListT
+
+STAGE = "synth"
+CACHE_VERSION = "search-1"
+
+
+@dataclass(slots=True)
+class HoleTask:
+    hole: ir.Hole
+    func: ir.Function
+    problem: Problem
+    direct: bool  # the hole is the whole returned expression
+
+
+@dataclass(slots=True)
+class Filled:
+    hole: ir.Hole
+    func: str
+    expr: str  # Glia source of the expression found
+    candidates: int
+    seconds: float
+    strategy: str
+    cached: bool
+    decisions: list
+    term: Term | None = None  # None when the answer came from the cache
+
+
+def type_name(t) -> str | None:
+    if t in (INT, BOOL, STR, FLOAT):
+        return str(t)
+    if isinstance(t, ListT):
+        e = type_name(t.elem)
+        return f"list[{e}]" if e else None
+    return None
+
+
+def _err(program: ir.Program, code: str, msg: str, span: Span) -> GliaError:
+    return GliaError(Diagnostic(code, msg, span, STAGE, program.source))
+
+
+def to_search_value(v):
+    if isinstance(v, list):
+        return tuple(to_search_value(x) for x in v)
+    return v
+
+
+def to_glia_value(v):
+    if isinstance(v, tuple):
+        return [to_glia_value(x) for x in v]
+    return v
+
+
+def _holes_in(func: ir.Function) -> list[ir.Hole]:
+    return [n for n in ir.walk(func.body) if isinstance(n, ir.Hole)]
+
+
+def problems(program: ir.Program) -> list[HoleTask]:
+    """One search problem per hole of the user's program (E602-E605 when a hole cannot be searched)."""
+    examples = {e.func: e for e in program.examples}
+    interp = Interpreter(program)
+    tasks = []
+    for func in program.functions.values():
+        holes = _holes_in(func)
+        if not holes:
+            continue
+        if len(holes) > 1:
+            raise _err(program, "E605", f"{func.name} has {len(holes)} holes; search fills one hole per function "
+                                        "for now (split the function, or fill one by hand)", holes[1].span)
+        hole = holes[0]
+        ex = examples.get(func.name)
+        if ex is None or not ex.examples:
+            raise _err(program, "E602", f"hole in {func.name} has no examples to search against: add an "
+                                        f"`examples {func.name}:` block", hole.span)
+        fnt: FnT = func.type
+        ptypes = [type_name(t) for t in fnt.params]
+        ret = type_name(hole.type)
+        if ret is None:
+            raise _err(program, "E603", f"search cannot fill a hole of type {hole.type} yet (int, bool, str and "
+                                        "lists of them are supported)", hole.span)
+        params = tuple(Var(i, n, t) for i, (n, t) in enumerate(zip(func.params, ptypes)) if t is not None)
+        inputs, outputs = [], []
+        for e in ex.examples:
+            args = [interp.expr(a)([None] * 4) for a in e.args]
+            inputs.append(tuple(to_search_value(a) for a in args))
+            outputs.append(to_search_value(interp.expr(e.result)([None] * 4)))
+        direct = (len(func.body) == 1 and isinstance(func.body[0], ir.Return) and func.body[0].value is hole)
+        opts = dict(hole.options)
+        extra = _user_components(program, interp, opts.get("using", ()), func.name)
+        try:
+            grammar = default_grammar(params, ret, inputs, outputs if direct else [],
+                                      using=opts.get("using", ()), extra=extra)
+        except SearchError as e:
+            raise _err(program, e.code, f"hole in {func.name}: {e.message}", hole.span) from None
+        size = opts.get("size", 0)
+        prob = Problem(func.name, params, ret, inputs, outputs, grammar, max_size=size)
+        tasks.append(HoleTask(hole, func, prob, direct))
+    return tasks
+
+
+def _user_components(program, interp, using, exclude) -> list[Component]:
+    """User functions named in `using=[...]` become components (run by the interpreter)."""
+    out = []
+    for name in using:
+        f = program.functions.get(name)
+        if f is None or name == exclude or _holes_in(f):
+            continue
+        types = [type_name(t) for t in f.type.params]
+        ret = type_name(f.type.ret)
+        if ret is None or None in types:
+            continue
+
+        def call(*args, _name=name):
+            return to_search_value(interp.call(_name, [to_glia_value(a) for a in args]))
+
+        out.append(Component(name, tuple(types), ret, call, glia=f"{name}(" + ", ".join(
+            "{%d}" % i for i in range(len(types))) + ")"))
+    return out
+
+
+def _cache_path(source_text: str, task: HoleTask, config: Config) -> str:
+    key = hashlib.sha256("\0".join([CACHE_VERSION, source_text, str(task.hole.index), config.key()]).encode())
+    return os.path.join(cache_dir(), "synth", key.hexdigest()[:32] + ".json")
+
+
+def _indirect_acceptor(program: ir.Program, task: HoleTask):
+    """For a hole inside a larger expression: run the function with the candidate's values."""
+    interp = Interpreter(program)
+    current = [0]
+    vec_box: list = [None]
+    interp.hole_fill[task.hole.index] = lambda frame: to_glia_value(vec_box[0][current[0]])
+    fn = interp.function(task.func.name)
+    interp.init_globals()
+    prob = task.problem
+
+    def accept(vec) -> bool:
+        vec_box[0] = vec
+        for i, (args, out) in enumerate(zip(prob.inputs, prob.outputs)):
+            current[0] = i
+            try:
+                if to_search_value(fn(*[to_glia_value(a) for a in args])) != out:
+                    return False
+            except Exception:  # noqa: BLE001 - a runtime error in the program: this candidate is wrong
+                return False
+        return True
+
+    return accept
+
+
+def solve(program: ir.Program, config: Config, use_cache: bool = True) -> list[Filled]:
+    """Fill every hole; raises GliaError (E606) naming the hole when search gives up."""
+    from glia.runtime.search import bottomup
+
+    text = program.source.text if program.source is not None else ""
+    out = []
+    for task in problems(program):
+        path = _cache_path(text, task, config)
+        if use_cache:
+            try:
+                with open(path, encoding="utf-8") as f:
+                    d = json.load(f)
+                out.append(Filled(task.hole, task.func.name, d["expr"], d["candidates"], d["seconds"],
+                                  d["strategy"], True, d["decisions"]))
+                continue
+            except (OSError, ValueError, KeyError):
+                pass
+        try:
+            if task.direct:
+                result = synthesize(task.problem, config)
+            else:
+                result = bottomup.solve_with(task.problem, config, _indirect_acceptor(program, task))
+        except SearchError as e:
+            raise _err(program, e.code, f"hole in {task.func.name}: {e.message}", task.hole.span) from None
+        if not result.solved:
+            why = {"timeout": f"the time limit ({config.timeout:g} s) ran out",
+                   "candidates": "the candidate limit was reached", "memory": "the memory bound was reached",
+                   "exhausted": "every program within the size bound was tried"}.get(result.reason, result.reason)
+            raise _err(program, "E606", f"no program found for the hole in {task.func.name}: {why} after "
+                                        f"{result.candidates:,} candidates (try a longer --timeout, more "
+                                        "examples, or a smaller `using=[...]`)", task.hole.span)
+        expr = to_glia(result.term, ())
+        filled = Filled(task.hole, task.func.name, expr, result.candidates, result.seconds, result.strategy,
+                        False, result.decisions, result.term)
+        out.append(filled)
+        if use_cache:
+            _write_cache(path, filled)
+    return out
+
+
+def _write_cache(path: str, f: Filled) -> None:
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump({"expr": f.expr, "candidates": f.candidates, "seconds": f.seconds, "strategy": f.strategy,
+                       "decisions": f.decisions}, fh)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def fill_source(text: str, fills: list[Filled]) -> str:
+    """The source with each hole's text replaced by the expression found (last hole first)."""
+    lines = text.split("\n")
+    offsets = [0]
+    for ln in lines:
+        offsets.append(offsets[-1] + len(ln) + 1)
+    for f in sorted(fills, key=lambda f: (f.hole.span.line, f.hole.span.col), reverse=True):
+        s = f.hole.span
+        a = offsets[s.line - 1] + s.col - 1
+        b = offsets[s.end_line - 1] + s.end_col - 1
+        expr = f.expr if _is_simple(f.expr) else f"({f.expr})"
+        text = text[:a] + expr + text[b:]
+    return text
+
+
+def _is_simple(expr: str) -> bool:
+    from glia.runtime.search.terms import _paren
+
+    return _paren(expr) == expr
+
+
+def verify(program: ir.Program, fills: list[Filled]) -> ir.Program:
+    """Check the completed source and run every filled function on its examples in the interpreter."""
+    from .driver import check_source, sources_of
+
+    src = program.source
+    completed = check_source(Source(src.name, fill_source(src.text, fills)))
+    interp = Interpreter(completed, sources_of(completed))
+    examples = {e.func: e for e in completed.examples}
+    for f in fills:
+        for e in examples[f.func].examples:
+            args = [interp.expr(a)([None] * 4) for a in e.args]
+            want = interp.expr(e.result)([None] * 4)
+            got = run_with_big_stack(lambda: interp.call(f.func, args))
+            if got != want:
+                raise AssertionError(f"{f.func}: the program found gives {got!r}, not {want!r}")
+    return completed
+
+
+def install(interp: Interpreter, program: ir.Program, fills: list[Filled]) -> None:
+    """Fill the holes of a running interpreter with the terms found (for programs whose source is not
+    Glia text, such as @glia.fn functions): the term is evaluated on the function's parameters."""
+    from glia.runtime.search.terms import evaluate
+
+    for f in fills:
+        nparams = len(program.functions[f.func].params)
+
+        def fill(frame, _term=f.term, _n=nparams):
+            return to_glia_value(evaluate(_term, tuple(to_search_value(v) for v in frame[:_n])))
+
+        interp.hole_fill[f.hole.index] = fill
+
+
+def function_source(text: str, func: ir.Function, fills: list[Filled]) -> str:
+    """The completed text of one function (its `def` through its last line)."""
+    lines = fill_source(text, fills).split("\n")
+    start = func.span.line - 1
+    end = func.span.end_line
+    body = lines[start:end]
+    for i in range(1, len(body)):  # the function ends before the next line at column 0
+        if body[i].strip() and not body[i][0].isspace():
+            body = body[:i]
+            break
+    while body and not body[-1].strip():
+        body.pop()
+    return "\n".join(body)
+
+
+def term_glia(term: Term) -> str:
+    return to_glia(term, ())

@@ -1,0 +1,104 @@
+"""Task files for search (JSON lines, ../shared/BENCHMARKS.md) to search problems.
+
+One task per line: `{"name", "inputs": [[arg, ...], ...], "outputs": [...], "types": {"args": [...],
+"ret": ..., "arg_names"?: [...]}, "grammar"?: SyGuS grammar text, "test_inputs"?, "test_outputs"?}`.
+A task with a grammar is searched in the SyGuS dialect over that grammar; one without, in the Glia
+dialect over the default component library for its types.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from glia.runtime.search import Problem, SearchError, Var
+from glia.runtime.search.library import default_grammar
+
+from .diagnostics import Diagnostic, GliaError, Source, Span
+from .sygus import SyFun, SyProblem, _Reader, _read_grammar, to_problem
+
+STAGE = "tasks"
+SORT_OF = {"int": "Int", "bool": "Bool", "str": "String", "bv64": "(_ BitVec 64)"}
+
+
+@dataclass(slots=True)
+class Task:
+    name: str
+    problem: Problem | None
+    error: str = ""  # why the task cannot be searched (unsupported types...)
+
+
+def _value(v, t: str):
+    if t.startswith("list["):
+        if not isinstance(v, list):
+            raise ValueError(f"{v!r} is not a {t}")
+        return tuple(_value(x, t[5:-1]) for x in v)
+    if t == "int" or t == "bv64":
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise ValueError(f"{v!r} is not an {t}")
+        return v
+    if t == "bool":
+        if not isinstance(v, bool):
+            raise ValueError(f"{v!r} is not a bool")
+        return v
+    if t == "str":
+        if not isinstance(v, str):
+            raise ValueError(f"{v!r} is not a str")
+        return v
+    if t == "float":
+        if not isinstance(v, (int, float)) or isinstance(v, bool):
+            raise ValueError(f"{v!r} is not a float")
+        return float(v)
+    raise ValueError(f"type {t} is not supported by search yet")
+
+
+def task_problem(d: dict, where: str) -> Problem:
+    types = d["types"]
+    args, ret = list(types["args"]), types["ret"]
+    names = list(types.get("arg_names") or [f"x{i}" if len(args) > 1 else "x" for i in range(len(args))])
+    inputs = [tuple(_value(v, t) for v, t in zip(ex, args)) for ex in d["inputs"]]
+    outputs = [_value(v, ret) for v in d["outputs"]]
+    for ex in d["inputs"]:
+        if len(ex) != len(args):
+            raise ValueError(f"an example has {len(ex)} arguments, the task's type has {len(args)}")
+    test_in = [tuple(_value(v, t) for v, t in zip(ex, args)) for ex in d.get("test_inputs", [])]
+    test_out = [_value(v, ret) for v in d.get("test_outputs", [])]
+    if d.get("grammar"):
+        if any(t not in SORT_OF for t in args + [ret]):
+            raise ValueError("a SyGuS grammar over types other than int, bool, str, bv64")
+        src = Source(where, d["grammar"])
+        r = _Reader(src)
+        fun = SyFun("f", tuple((n, SORT_OF[t]) for n, t in zip(names, args)), SORT_OF[ret])
+        sp = SyProblem("", [], fun, _read_grammar(r.read_all(), r.err, Span.point(1, 1)),
+                       list(zip(inputs, outputs)))
+        prob = to_problem(sp, src, d["name"])
+    else:
+        params = tuple(Var(i, n, t) for i, (n, t) in enumerate(zip(names, args)))
+        grammar = default_grammar(params, ret, inputs, outputs)
+        prob = Problem(d["name"], params, ret, inputs, outputs, grammar)
+    prob.test_inputs, prob.test_outputs = test_in, test_out
+    return prob
+
+
+def load_tasks(path: str) -> list[Task]:
+    from .driver import read_source
+
+    src = read_source(path)
+    tasks = []
+    for i, line in enumerate(src.text.split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+            name = d["name"]
+        except (ValueError, KeyError, TypeError) as e:
+            raise GliaError(Diagnostic("E702", f"not a task (a JSON object with a name) on this line: {e}",
+                                       Span(i, 1, i, max(2, len(line) + 1)), STAGE, src)) from None
+        try:
+            tasks.append(Task(name, task_problem(d, f"{path}:{i}")))
+        except (ValueError, KeyError, TypeError, SearchError) as e:
+            tasks.append(Task(name, None, getattr(e, "message", str(e))))
+        except GliaError as e:
+            tasks.append(Task(name, None, e.diagnostic.message))
+    return tasks
+
+

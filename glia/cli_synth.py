@@ -1,0 +1,216 @@
+"""`glia synth` and `glia bench synth`: program search from the command line.
+
+    glia synth FILE.glia|FILE.sl [--strategy S] [--timeout S] [--seed N] [--json] [--write] [--no-cache]
+    glia bench synth TASKS.jsonl [--timeout S] [--json OUT] [--strategy S] [--limit N] [--match TEXT]
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import sys
+import time
+
+STRATEGY_HELP = "auto (default), bottom-up, gp (genetic programming, lexicase selection), portfolio"
+
+
+def add_commands(sub) -> None:
+    s = sub.add_parser("synth", help="fill holes (??) from examples; solve SyGuS .sl problems",
+                       description="Fill every hole of a .glia FILE from its `examples` blocks and print the "
+                                   "completed functions; or solve a SyGuS-IF programming-by-example problem "
+                                   "(.sl) and print the answer as (define-fun ...).")
+    s.add_argument("file", metavar="FILE")
+    _search_options(s)
+    s.add_argument("--json", action="store_true", help="print the result as JSON")
+    s.add_argument("--write", action="store_true", help="write the completed program back to FILE (.glia)")
+    s.add_argument("--no-cache", action="store_true", help="search again even if the answer is cached")
+    s.set_defaults(handler=cmd_synth)
+
+    b = sub.add_parser("bench", help="run benchmark task files", description="Run benchmark task files.")
+    bsub = b.add_subparsers(dest="bench_command", metavar="KIND", parser_class=sub._parser_class)
+    bs = bsub.add_parser("synth", help="run a search task file (JSON lines, see docs/search.md)",
+                         description="Search every task of TASKS (JSON lines: name, inputs, outputs, types, "
+                                     "optional grammar and test_inputs/test_outputs) and report per task: "
+                                     "solved, time, candidates evaluated, program, generalisation.")
+    bs.add_argument("tasks", metavar="TASKS")
+    _search_options(bs)
+    bs.add_argument("--json", metavar="OUT", help="write the per-task results to OUT as JSON")
+    bs.add_argument("--limit", type=int, default=0, help="run only the first N tasks")
+    bs.add_argument("--match", default="", help="run only tasks whose name contains TEXT")
+    bs.add_argument("--quiet", action="store_true", help="print only the summary")
+    bs.set_defaults(handler=cmd_bench_synth)
+    b.set_defaults(handler=_bench_usage(b))
+
+
+def _bench_usage(parser):
+    def handler(ns) -> int:
+        parser.print_help(sys.stderr)
+        return 2
+    return handler
+
+
+def _search_options(p) -> None:
+    p.add_argument("--strategy", default="auto", help=STRATEGY_HELP)
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds of search per hole or task (default 10)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (genetic programming); default 0")
+    p.add_argument("--max-candidates", type=int, default=200_000_000, help="stop after this many candidates")
+
+
+def _config(ns):
+    from glia.compiler.diagnostics import Diagnostic, GliaError, Span
+    from glia.runtime.search import STRATEGIES, Config
+
+    if ns.strategy not in STRATEGIES:
+        raise GliaError(Diagnostic("E604", f"unknown strategy '{ns.strategy}'; expected one of "
+                                           f"{', '.join(STRATEGIES)}", Span(0, 0, 0, 0), "synth"))
+    if not ns.timeout > 0:
+        raise GliaError(Diagnostic("E604", "--timeout must be a positive number of seconds", Span(0, 0, 0, 0),
+                                   "synth"))
+    return Config(ns.strategy, ns.timeout, ns.max_candidates, seed=ns.seed)
+
+
+def cmd_synth(ns) -> int:
+    config = _config(ns)
+    if ns.file.endswith(".sl"):
+        return _synth_sygus(ns, config)
+    return _synth_glia(ns, config)
+
+
+def _synth_glia(ns, config) -> int:
+    from glia.compiler import synth
+    from glia.compiler.diagnostics import Diagnostic, GliaError, Span
+    from glia.compiler.driver import check_source, read_source
+
+    program = check_source(read_source(ns.file))
+    if not program.holes:
+        raise GliaError(Diagnostic("E602", "this program has no holes (`??`) to fill", Span(0, 0, 0, 0), "synth",
+                                   program.source))
+    fills = synth.solve(program, config, use_cache=not ns.no_cache)
+    synth.verify(program, fills)
+    text = program.source.text
+    if ns.json:
+        print(json.dumps([{"function": f.func, "hole": f.hole.index, "line": f.hole.span.line,
+                           "expression": f.expr, "source": synth.function_source(text, program.functions[f.func],
+                                                                                  fills),
+                           "candidates": f.candidates, "seconds": round(f.seconds, 4), "strategy": f.strategy,
+                           "cached": f.cached, "decisions": f.decisions} for f in fills], indent=2))
+    else:
+        done = set()
+        for f in fills:
+            if f.func in done:
+                continue
+            done.add(f.func)
+            print(synth.function_source(text, program.functions[f.func], fills))
+            print()
+        for f in fills:
+            how = "cached" if f.cached else f"{f.candidates:,} candidates, {f.seconds:.2f} s, {f.strategy}"
+            sys.stderr.write(f"{ns.file}:{f.hole.span.line}:{f.hole.span.col}: hole in {f.func} filled ({how})\n")
+    if ns.write:
+        _write_atomic(ns.file, synth.fill_source(text, fills))
+        sys.stderr.write(f"wrote {ns.file}\n")
+    return 0
+
+
+def _write_atomic(path: str, text: str) -> None:
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _synth_sygus(ns, config) -> int:
+    from glia.compiler import sygus
+    from glia.compiler.diagnostics import Diagnostic, GliaError, Span
+    from glia.runtime.search import SearchError, synthesize
+    from glia.runtime.search.terms import to_sexpr
+
+    sp, problem, source = sygus.load(ns.file)
+    try:
+        result = synthesize(problem, config)
+    except SearchError as e:
+        raise GliaError(Diagnostic(e.code, e.message, Span(0, 0, 0, 0), "synth", source)) from None
+    if not result.solved:
+        raise GliaError(Diagnostic("E606", f"no program found ({result.reason}) after {result.candidates:,} "
+                                           f"candidates in {result.seconds:.1f} s", Span(0, 0, 0, 0), "synth",
+                                   source))
+    answer = sygus.print_answer(sp, to_sexpr(result.term))
+    if ns.json:
+        print(json.dumps({"answer": answer, "candidates": result.candidates, "seconds": round(result.seconds, 4),
+                          "strategy": result.strategy, "decisions": result.decisions}, indent=2))
+    else:
+        print(answer)
+        sys.stderr.write(f"{ns.file}: solved ({result.candidates:,} candidates, {result.seconds:.2f} s, "
+                         f"{result.strategy})\n")
+    return 0
+
+
+def program_text(problem, term) -> str:
+    from glia.runtime.search.terms import to_glia, to_sexpr
+
+    if problem.dialect == "sygus":
+        return to_sexpr(term)
+    params = ", ".join(f"{p.name}: {p.type}" for p in problem.params)
+    return f"def f({params}) -> {problem.ret}:\n    return {to_glia(term, ())}"
+
+
+def run_task(task, config) -> dict:
+    from glia.runtime.search import SearchError, satisfies, synthesize
+
+    row = {"name": task.name, "solved": False, "seconds": 0.0, "candidates": 0, "program": None,
+           "generalises": None}
+    if task.problem is None:
+        row["error"] = task.error
+        return row
+    try:
+        r = synthesize(task.problem, config)
+    except SearchError as e:
+        row["error"] = e.message
+        return row
+    row.update(solved=r.solved, seconds=round(r.seconds, 4), candidates=r.candidates, strategy=r.strategy)
+    if r.solved:
+        row["program"] = program_text(task.problem, r.term)
+        if task.problem.test_inputs:
+            row["generalises"] = satisfies(r.term, task.problem.test_inputs, task.problem.test_outputs)
+    else:
+        row["reason"] = r.reason
+    return row
+
+
+def cmd_bench_synth(ns) -> int:
+    from glia.compiler.tasks import load_tasks
+
+    config = _config(ns)
+    tasks = load_tasks(ns.tasks)
+    if ns.match:
+        tasks = [t for t in tasks if ns.match in t.name]
+    if ns.limit:
+        tasks = tasks[:ns.limit]
+    rows = []
+    t0 = time.perf_counter()
+    for t in tasks:
+        row = run_task(t, config)
+        rows.append(row)
+        if not ns.quiet:
+            mark = "ok  " if row["solved"] else "--  "
+            extra = row.get("error") or row.get("reason") or ""
+            gen = {True: " (generalises)", False: " (does not generalise)", None: ""}[row["generalises"]]
+            print(f"{mark}{row['name'][:48]:48s} {row['seconds']:7.2f} s {row['candidates']:>12,}{gen} {extra}",
+                  flush=True)
+    solved = sum(r["solved"] for r in rows)
+    cands = sum(r["candidates"] for r in rows)
+    secs = sum(r["seconds"] for r in rows)
+    summary = {"file": ns.tasks, "tasks": len(rows), "solved": solved, "timeout": ns.timeout,
+               "strategy": ns.strategy, "seed": ns.seed, "seconds": round(time.perf_counter() - t0, 2),
+               "candidates": cands, "candidates_per_second": round(cands / secs) if secs else 0,
+               "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+               "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"}
+    tested = [r for r in rows if r["generalises"] is not None]
+    if tested:
+        summary["generalises"] = sum(r["generalises"] for r in tested)
+        summary["tested"] = len(tested)
+    print(f"{os.path.basename(ns.tasks)}: solved {solved}/{len(rows)} with --timeout {ns.timeout:g} "
+          f"({cands:,} candidates, {summary['candidates_per_second']:,}/s)")
+    if ns.json:
+        _write_atomic(ns.json, json.dumps({"summary": summary, "results": rows}, indent=1))
+    return 0

@@ -1,0 +1,319 @@
+"""Bottom-up enumeration with observational equivalence (the strong baseline for search by example).
+
+Programs are built in order of size from a typed grammar. Every program is represented only by its
+value vector (its value on each example); a new program whose vector was seen before (for the same
+nonterminal) is dropped, so each size level combines only distinct behaviours. Candidates are never
+compiled: a candidate's vector is computed from its children's cached vectors by the component's
+rule. Bit-vector (and their boolean) nonterminals keep their vectors as rows of numpy matrices and a
+production is evaluated for a whole block of argument combinations at once (broadcasting); the rest
+use tuples of Python values and a rule per example.
+
+Bounded by time, candidate count and the number of values kept (memory); deterministic (the
+enumeration order is fixed by the grammar's order).
+"""
+from __future__ import annotations
+
+import gc
+import itertools
+import time
+
+import numpy as np
+
+from .problem import Component, Config, Const, Grammar, Lam, Production, Result, Term, Var
+
+BV = "bv64"
+BLOCK = 1 << 21  # elements per broadcast block
+
+
+class Stop(Exception):
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+class Bank:
+    """The distinct values of one nonterminal, by size: vectors and how each was built."""
+
+    __slots__ = ("numpy", "seen", "vecs", "mats", "recipes")
+
+    def __init__(self, numpy_kind: bool):
+        self.numpy = numpy_kind
+        self.seen: set = set()
+        self.vecs: dict[int, list] = {}  # size -> vectors (tuples, or numpy rows while a level is built)
+        self.mats: dict[int, np.ndarray] = {}  # size -> matrix of rows (numpy kinds, after the level)
+        self.recipes: dict[int, list] = {}  # size -> (production index, ((size, index), ...))
+
+    def count(self, size: int) -> int:
+        return len(self.recipes.get(size, ()))
+
+
+class BottomUp:
+    def __init__(self, grammar: Grammar, inputs: list[tuple], config: Config, target=None,
+                 max_size: int = 0, deadline: float | None = None, accept=None):
+        self.g = grammar
+        self.inputs = inputs
+        self.nex = len(inputs)
+        self.cfg = config
+        self.max_size = max_size or 60
+        self.deadline = deadline if deadline is not None else time.perf_counter() + config.timeout
+        self.candidates = 0
+        self.kept = 0
+        self.prods: list[tuple[str, Production]] = list(grammar.productions())
+        kinds = self._kinds()
+        self.banks = {nt: Bank(kinds[nt]) for nt in grammar.types}
+        self.target = None
+        self.target_key = None
+        if target is not None:
+            start = grammar.start
+            if self.banks[start].numpy:
+                self.target = np.array(target, dtype=self._dtype(start))
+            else:
+                self.target = tuple(target)
+        self.found: tuple[str, int, int] | None = None  # (nt, size, index)
+        self.accept = accept  # or a test of whole start-symbol vectors (a hole inside a larger program)
+
+    # ---- set-up ------------------------------------------------------------------------------
+    def _kinds(self) -> dict[str, bool]:
+        """A nonterminal is kept in numpy form if it is a bit-vector, or a bool all of whose
+        productions have numpy rules over numpy-kind arguments."""
+        kinds = {nt: t == BV for nt, t in self.g.types.items()}
+        for nt, t in self.g.types.items():
+            if t == "bool":
+                ok = True
+                for p in self.g.rules.get(nt, ()):
+                    h = p.head
+                    if isinstance(h, Component):
+                        if h.vec is None or not all(kinds.get(a) or self.g.types[a] == "bool" for a in p.args):
+                            ok = False
+                    elif not isinstance(h, Const):
+                        ok = False
+                kinds[nt] = ok
+        changed = True
+        while changed:  # a bool argument of a numpy production must itself be numpy
+            changed = False
+            for nt, p in self.g.productions():
+                if kinds[nt] and isinstance(p.head, Component) and not all(kinds[a] for a in p.args):
+                    kinds[nt] = False
+                    changed = True
+        return kinds
+
+    def _dtype(self, nt):
+        return np.uint64 if self.g.types[nt] == BV else np.bool_
+
+    def leaf_vector(self, nt, head):
+        n = self.nex
+        if isinstance(head, Var):
+            vals = [ex[head.index] for ex in self.inputs]
+        elif isinstance(head, Const):
+            vals = [head.value] * n
+        elif isinstance(head, Lam):
+            vals = [head.fn] * n
+        else:
+            raise TypeError(head)
+        if self.banks[nt].numpy:
+            return np.array(vals, dtype=self._dtype(nt))
+        return tuple(vals)
+
+    # ---- the search --------------------------------------------------------------------------
+    def run(self, collect_only: bool = False) -> str:
+        """Enumerate until the target is found (returns 'found') or a bound is hit (the reason)."""
+        try:
+            for size in range(1, self.max_size + 1):
+                self.level(size)
+                if self.found is not None:
+                    return "found"
+                for bank in self.banks.values():
+                    if bank.numpy and size in bank.vecs:
+                        rows = bank.vecs.pop(size)
+                        bank.mats[size] = np.array(rows) if rows else np.zeros((0, self.nex), self._dtype_of(bank))
+            return "exhausted" if not collect_only else "done"
+        except Stop as s:
+            return s.reason
+
+    def _dtype_of(self, bank):
+        for nt, b in self.banks.items():
+            if b is bank:
+                return self._dtype(nt)
+        return np.uint64
+
+    def level(self, size: int):
+        for pi, (nt, p) in enumerate(self.prods):
+            h = p.head
+            if not isinstance(h, Component):
+                cost = max(1, h.body.size() - 1) if isinstance(h, Lam) else 1  # x is free in a lambda
+                if size == cost:
+                    self.add(nt, size, self.leaf_vector(nt, h), (pi, ()))
+                    self.candidates += 1
+                    if self.found:
+                        return
+                continue
+            rest = size - h.cost
+            k = len(p.args)
+            if rest < k:
+                continue
+            for parts in _compositions(rest, k):
+                if any(self.banks[a].count(s) == 0 for a, s in zip(p.args, parts)):
+                    continue
+                if self.banks[nt].numpy and h.vec is not None:
+                    self.combine_numpy(nt, size, pi, h, p.args, parts)
+                else:
+                    self.combine_scalar(nt, size, pi, h, p.args, parts)
+                if self.found:
+                    return
+            if time.perf_counter() > self.deadline:
+                raise Stop("timeout")
+
+    def add(self, nt: str, size: int, vec, recipe) -> None:
+        bank = self.banks[nt]
+        key = vec.tobytes() if bank.numpy else vec
+        if key in bank.seen:
+            return
+        bank.seen.add(key)
+        bank.vecs.setdefault(size, []).append(vec)
+        bank.recipes.setdefault(size, []).append(recipe)
+        self.kept += 1
+        if nt == self.g.start and self.target is not None:
+            if (np.array_equal(vec, self.target) if bank.numpy else vec == self.target):
+                self.found = (nt, size, len(bank.recipes[size]) - 1)
+        elif nt == self.g.start and self.accept is not None and self.accept(vec):
+            self.found = (nt, size, len(bank.recipes[size]) - 1)
+        if self.kept > self.cfg.max_bank:
+            raise Stop("memory")
+
+    def _vectors(self, nt: str, size: int):
+        bank = self.banks[nt]
+        if bank.numpy:
+            return bank.mats[size]
+        return bank.vecs[size]
+
+    def combine_scalar(self, nt, size, pi, comp: Component, args, parts):
+        fn = comp.fn
+        lists = []
+        for a, s in zip(args, parts):
+            vs = self._vectors(a, s)
+            if self.banks[a].numpy:
+                vs = [tuple(r.tolist()) for r in vs]
+            lists.append(vs)
+        numpy_out = self.banks[nt].numpy
+        dt = self._dtype(nt) if numpy_out else None
+        n = 0
+        for idx in itertools.product(*[range(len(v)) for v in lists]):
+            n += 1
+            try:
+                out = tuple(map(fn, *[lists[j][i] for j, i in enumerate(idx)]))
+            except Exception:  # noqa: BLE001 - an undefined result (index, overflow, ...) drops the candidate
+                continue
+            vec = np.array(out, dtype=dt) if numpy_out else out
+            self.add(nt, size, vec, (pi, tuple(zip(parts, idx))))
+            if self.found:
+                break
+            if n & 4095 == 0:
+                self._check(n)
+                n = 0
+        self._check(n)
+
+    def _check(self, n):
+        self.candidates += n
+        if self.candidates > self.cfg.max_candidates:
+            raise Stop("candidates")
+        if time.perf_counter() > self.deadline:
+            raise Stop("timeout")
+
+    def combine_numpy(self, nt, size, pi, comp: Component, args, parts):
+        mats = [self._vectors(a, s) for a, s in zip(args, parts)]
+        vec = comp.vec
+        e = self.nex
+        if len(mats) == 1:
+            out = vec(mats[0])
+            self._take(nt, size, pi, parts, out, [np.arange(len(mats[0]))])
+            return
+        # fix all but the last two arguments, broadcast the last two in blocks
+        lead = mats[:-2]
+        a, b = mats[-2], mats[-1]
+        rows_a = max(1, BLOCK // max(1, len(b) * e))
+        with np.errstate(all="ignore"):
+            for fixed in itertools.product(*[range(len(m)) for m in lead]):
+                fixed_rows = [m[i] for m, i in zip(lead, fixed)]
+                for start in range(0, len(a), rows_a):
+                    blk = a[start:start + rows_a]
+                    out = vec(*fixed_rows, blk[:, None, :], b[None, :, :]).reshape(-1, e)
+                    ia = np.repeat(np.arange(start, start + len(blk)), len(b))
+                    ib = np.tile(np.arange(len(b)), len(blk))
+                    idx = [np.full(len(out), i) for i in fixed] + [ia, ib]
+                    self._take(nt, size, pi, parts, out, idx)
+                    if self.found:
+                        return
+
+    def _take(self, nt, size, pi, parts, out, idx):
+        """Keep the new rows of a block of results (`idx[j][r]` is argument j's row for result r)."""
+        self._check(len(out))
+        bank = self.banks[nt]
+        if out.dtype != self._dtype(nt):
+            out = out.astype(self._dtype(nt))
+        if self.target is not None and nt == self.g.start:
+            hit = np.flatnonzero((out == self.target).all(axis=1))
+            if len(hit):
+                r = int(hit[0])
+                self.add(nt, size, out[r], (pi, tuple((s, int(ix[r])) for s, ix in zip(parts, idx))))
+                if self.found:
+                    return
+        # drop duplicates inside the block first (vectorised), then against the bank
+        view = np.ascontiguousarray(out).view(np.dtype((np.void, out.dtype.itemsize * out.shape[1]))).ravel()
+        _, first = np.unique(view, return_index=True)
+        first.sort()
+        seen = bank.seen
+        for r in first.tolist():
+            row = out[r]
+            key = row.tobytes()
+            if key in seen:
+                continue
+            self.add(nt, size, row, (pi, tuple((s, int(ix[r])) for s, ix in zip(parts, idx))))
+
+    # ---- results -----------------------------------------------------------------------------
+    def term(self, nt: str, size: int, index: int) -> Term:
+        pi, kids = self.banks[nt].recipes[size][index]
+        _, p = self.prods[pi]
+        args = tuple(self.term(a, s, i) for a, (s, i) in zip(p.args, kids))
+        return Term(p.head, args)
+
+    def terms(self, nt: str):
+        """Every distinct program kept for `nt`, smallest first (for lambda enumeration)."""
+        bank = self.banks[nt]
+        for size in sorted(bank.recipes):
+            for i in range(len(bank.recipes[size])):
+                yield size, self.term(nt, size, i)
+
+
+def _compositions(total: int, k: int):
+    """Ordered ways of writing `total` as a sum of k positive parts."""
+    if k == 1:
+        yield (total,)
+        return
+    for first in range(1, total - k + 2):
+        for rest in _compositions(total - first, k - 1):
+            yield (first,) + rest
+
+
+def solve(problem, config: Config) -> Result:
+    return solve_with(problem, config, None)
+
+
+def solve_with(problem, config: Config, accept) -> Result:
+    """Search against the examples' results, or (with `accept`) for a start-symbol value vector that
+    `accept` takes."""
+    t0 = time.perf_counter()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # the bank is many small long-lived tuples: the cyclic collector would only rescan them
+    try:
+        return _solve(problem, config, accept, t0)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _solve(problem, config, accept, t0) -> Result:
+    bu = BottomUp(problem.grammar, problem.inputs, config, target=None if accept else problem.outputs,
+                  max_size=problem.max_size, deadline=t0 + config.timeout, accept=accept)
+    reason = bu.run()
+    term = bu.term(*bu.found) if bu.found else None
+    return Result(term is not None, term, bu.candidates, time.perf_counter() - t0, "bottom-up",
+                  "" if term is not None else reason)

@@ -1,0 +1,67 @@
+"""The entry point of search: check a problem, pick a strategy, run it within its bounds."""
+from __future__ import annotations
+
+import time
+
+from . import bottomup, gp
+from .problem import Config, Problem, Result, SearchError
+from .terms import decisions, evaluate
+
+STRATEGIES = ("auto", "bottom-up", "gp", "portfolio")
+
+
+def check_problem(problem: Problem) -> None:
+    """Refuse problems no search can solve: no examples, contradictory examples."""
+    if not problem.inputs:
+        raise SearchError("E602", f"{problem.name}: no examples to search against")
+    seen: dict = {}
+    for i, (args, out) in enumerate(zip(problem.inputs, problem.outputs)):
+        key = _hashable(args)
+        if key in seen and seen[key][1] != out:
+            j = seen[key][0]
+            raise SearchError("E602", f"{problem.name}: examples {j + 1} and {i + 1} have the same inputs but "
+                                      f"different results ({seen[key][1]!r} and {out!r}): no function satisfies both")
+        seen.setdefault(key, (i, out))
+
+
+def _hashable(v):
+    if isinstance(v, (list, tuple)):
+        return tuple(_hashable(x) for x in v)
+    return v
+
+
+def synthesize(problem: Problem, config: Config) -> Result:
+    check_problem(problem)
+    strategy = config.strategy
+    if strategy not in STRATEGIES:
+        raise SearchError("E604", f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}")
+    t0 = time.perf_counter()
+    if strategy in ("auto", "bottom-up"):
+        result = bottomup.solve(problem, config)
+    elif strategy == "gp":
+        result = gp.solve(problem, config)
+    else:  # portfolio: bottom-up for most of the budget, then genetic programming on what is left
+        first = Config("bottom-up", config.timeout * 0.7, config.max_candidates, config.max_bank, config.seed)
+        result = bottomup.solve(problem, first)
+        if not result.solved:
+            rest = max(0.1, config.timeout - (time.perf_counter() - t0))
+            second = gp.solve(problem, Config("gp", rest, config.max_candidates, config.max_bank, config.seed))
+            second.candidates += result.candidates
+            result = second
+        result.strategy = "portfolio/" + result.strategy
+    result.seconds = time.perf_counter() - t0
+    if result.solved:
+        if not satisfies(result.term, problem.inputs, problem.outputs):  # belt and braces: re-evaluate
+            raise AssertionError(f"search returned a program that fails its examples: {problem.name}")
+        result.decisions = decisions(result.term)
+    return result
+
+
+def satisfies(term, inputs, outputs) -> bool:
+    for args, out in zip(inputs, outputs):
+        try:
+            if evaluate(term, tuple(args)) != out:
+                return False
+        except Exception:  # noqa: BLE001 - an undefined result is a failure on that example
+            return False
+    return True

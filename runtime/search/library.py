@@ -1,0 +1,193 @@
+"""The default grammar of a hole (Glia dialect): components by type, constants, enumerated lambdas.
+
+Given the inputs' and the result's types, keep the component libraries whose types can take part
+(ints, bools, strings, lists with lambdas), add constants (small integers, and string constants
+suggested by the examples), and enumerate lambdas for the higher-order list components bottom-up
+over the lambda's parameters, with observational equivalence on a probe set of element values
+(the elements that occur in the examples, plus small integers).
+"""
+from __future__ import annotations
+
+import re
+
+from .bottomup import BottomUp
+from .components import GLIA_BOOL, GLIA_INT, GLIA_INT_BOOL, GLIA_STR, glia_ite, list_components
+from .problem import Component, Config, Const, Grammar, Lam, Production, SearchError, Var
+from .terms import evaluate
+
+INT_CONSTS = (0, 1, 2, -1, 3)
+LAMBDA_SIZE = {"int": 3, "bool": 5}  # largest lambda bodies enumerated (x + 1, x % 2 == 0 ...)
+LAMBDA_CONSTS = {"int": (0, 1, 2, 3, 4, 5), "bool": (0, 1, 2, 3)}
+
+
+def _list_elem(t: str) -> str | None:
+    return t[5:-1] if t.startswith("list[") and t.endswith("]") else None
+
+
+def _walk_values(v, out_ints: set, out_strs: set):
+    if isinstance(v, bool):
+        return
+    if isinstance(v, int):
+        out_ints.add(v)
+    elif isinstance(v, str):
+        out_strs.add(v)
+    elif isinstance(v, (tuple, list)):
+        for x in v:
+            _walk_values(x, out_ints, out_strs)
+
+
+def string_constants(inputs: list[tuple], outputs: list, limit: int = 8) -> list[str]:
+    """Constants a string program likely needs: separators and punctuation seen in the examples,
+    and substrings that every output shares but no input contains."""
+    ins, outs = set(), set()
+    ints: set = set()
+    for ex in inputs:
+        _walk_values(ex, ints, ins)
+    for o in outputs:
+        _walk_values(o, ints, outs)
+    text = "".join(sorted(ins | outs))
+    consts = ["", " "]
+    for ch in sorted(set(re.findall(r"[^A-Za-z0-9 ]", text)), key=lambda c: -text.count(c)):
+        consts.append(ch)
+    out_list = [o for o in outputs if isinstance(o, str)]
+    if out_list:
+        first = out_list[0]
+        common = []
+        for n in range(min(len(first), 12), 1, -1):
+            for i in range(len(first) - n + 1):
+                sub = first[i:i + n]
+                if all(sub in o for o in out_list) and not any(sub in s for s in ins) and \
+                        not any(sub in c for c in common):
+                    common.append(sub)
+        consts.extend(common[:3])
+    seen, out = set(), []
+    for c in consts:
+        if c not in seen:
+            seen.add(c)
+            out.append(c)
+    return out[:limit]
+
+
+def enumerate_lambdas(ftype: str, elem: str, probe: list, max_size: int = 0) -> list[Lam]:
+    """Distinct lambdas of type `ftype` (fn(e)->e, fn(e)->bool, fn(e,e)->e), smallest first."""
+    n = 2 if ftype.startswith(f"fn({elem},{elem})") else 1
+    names = ("x",) if n == 1 else ("a", "b")
+    ret = ftype.split("->", 1)[1]
+    max_size = max_size or LAMBDA_SIZE.get(ret, 3)
+    if n == 1:
+        inputs = [(v,) for v in probe]
+    else:
+        inputs = [(a, b) for a in probe[:12] for b in probe[:12]]
+    types = {"int": "int", "bool": "bool"}
+    rules: dict[str, list[Production]] = {"int": [], "bool": []}
+    for i, nm in enumerate(names):
+        rules["int"].append(Production(Var(-i - 1, nm, "int")))
+    for c in LAMBDA_CONSTS.get(ret, (0, 1, 2, 3)):
+        rules["int"].append(Production(Const(c, "int")))
+    for comp in GLIA_INT:
+        if comp.name in ("neg",) and n == 2:
+            continue
+        rules["int"].append(Production(comp, comp.args))
+    for comp in GLIA_INT_BOOL:
+        rules["bool"].append(Production(comp, comp.args))
+    g = Grammar(ret, types, rules)
+    bu = BottomUp(g, inputs, Config(timeout=2.0, max_bank=20_000), max_size=max_size)
+    bu.run(collect_only=True)
+    out = []
+    for size, body in bu.terms(ret):
+        if not any(isinstance(v.head, Var) for v in _subterms(body)):
+            continue
+        fn = _closure(body, n)
+        try:
+            if len({fn(*args) for args in inputs}) == 1:
+                continue  # a constant function (x == x) is never meant
+        except Exception:  # noqa: BLE001 - undefined somewhere on the probe: keep it
+            pass
+        out.append(Lam(fn, body, names, ftype))
+    return out
+
+
+def _subterms(t):
+    yield t
+    for a in t.args:
+        yield from _subterms(a)
+
+
+def _closure(body, n):
+    if n == 1:
+        return lambda x: evaluate(body, (), (x,))
+    return lambda a, b: evaluate(body, (), (a, b))
+
+
+def default_grammar(params: tuple[Var, ...], ret: str, inputs: list[tuple], outputs: list,
+                    using: tuple[str, ...] = (), extra: list[Component] = ()) -> Grammar:
+    """The Glia-dialect grammar for a hole of type `ret` with inputs `params`."""
+    types = {p.type for p in params} | {ret}
+    list_elems = {e for t in types if (e := _list_elem(t))}
+    comps: list[Component] = []
+    comps += GLIA_INT + GLIA_INT_BOOL + GLIA_BOOL
+    if "str" in types:
+        comps += GLIA_STR
+    for e in sorted(list_elems):
+        if e == "int":
+            comps += list_components(e)
+    comps += list(extra)
+    if using:
+        wanted = set(using)
+        comps = [c for c in comps if c.name in wanted or c.glia.split("(")[0] in wanted]
+    # ite for the result type (and ints) where no `using` says otherwise
+    if not using:
+        comps += [glia_ite(ret)] if ret in ("int", "str") else []
+    nts = {t for c in comps for t in (c.ret,) + c.args} | types
+    rules: dict[str, list[Production]] = {t: [] for t in sorted(nts)}
+    for p in params:
+        rules[p.type].append(Production(p))
+    ints: set = set()
+    strs: set = set()
+    if "int" in rules:
+        for c in INT_CONSTS:
+            rules["int"].append(Production(Const(c, "int")))
+    if "bool" in rules and ret == "bool":
+        rules["bool"] += [Production(Const(True, "bool")), Production(Const(False, "bool"))]
+    if "str" in rules:
+        for s in string_constants(inputs, outputs):
+            rules["str"].append(Production(Const(s, "str")))
+    del ints, strs
+    probe = _probe(inputs, outputs)
+    for t in list(rules):
+        if t.startswith("fn("):
+            for lam in enumerate_lambdas(t, "int", probe):
+                rules[t].append(Production(lam))
+    for c in comps:
+        rules[c.ret].append(Production(c, c.args))
+    # drop nonterminals that can never produce a value, and productions using them
+    live = _productive(rules)
+    if ret not in live:
+        raise SearchError("E603", f"no components produce a value of type {ret}")
+    rules = {nt: [p for p in ps if all(a in live for a in p.args)] for nt, ps in rules.items() if nt in live}
+    return Grammar(ret, {nt: nt for nt in rules}, rules)
+
+
+def _probe(inputs, outputs) -> list:
+    ints: set = set()
+    strs: set = set()
+    for ex in inputs:
+        _walk_values(ex, ints, strs)
+    for o in outputs:
+        _walk_values(o, ints, strs)
+    small = [v for v in sorted(ints) if -1000 <= v <= 1000][:40]
+    return sorted(set(small) | set(range(-3, 11)))
+
+
+def _productive(rules) -> set:
+    live: set = set()
+    changed = True
+    while changed:
+        changed = False
+        for nt, ps in rules.items():
+            if nt in live:
+                continue
+            if any(all(a in live for a in p.args) for p in ps):
+                live.add(nt)
+                changed = True
+    return live

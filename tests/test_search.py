@@ -1,0 +1,246 @@
+"""Program search: holes filled from examples, every answer verified by the reference interpreter.
+
+Each strategy solves a set of small known tasks; answers are checked by re-checking the completed
+source and running it on the examples (synth.verify); results are deterministic under a seed and
+replayed from the cache; bad input gives a diagnostic and the search ends within its bounds.
+"""
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from glia.compiler import synth
+from glia.compiler.diagnostics import GliaError, Source
+from glia.compiler.driver import check_source
+from glia.runtime.search import Config, satisfies, synthesize
+from glia.runtime.search.terms import to_glia
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# (signature, examples, a word the answer must contain or None)
+TASKS = {
+    "double": ("def f(xs: list[int]) -> list[int]:", ["[1, 2, 3] -> [2, 4, 6]", "[] -> []", "[5] -> [10]"]),
+    "evens": ("def f(xs: list[int]) -> list[int]:", ["[1, 2, 3, 4] -> [2, 4]", "[7] -> []", "[6, 8, 1] -> [6, 8]"]),
+    "sum_sq": ("def f(xs: list[int]) -> int:", ["[1, 2] -> 5", "[3] -> 9", "[] -> 0"]),
+    "max_minus_min": ("def f(xs: list[int]) -> int:", ["[1, 5, 3] -> 4", "[2, 2] -> 0", "[9, 1] -> 8"]),
+    "poly": ("def f(x: int) -> int:", ["1 -> 3", "2 -> 7", "3 -> 13", "0 -> 1"]),
+    "abs_diff": ("def f(a: int, b: int) -> int:", ["1, 5 -> 4", "7, 2 -> 5", "3, 3 -> 0"]),
+    "greet": ("def f(name: str) -> str:", ['"Ann" -> "Hi Ann!"', '"Bo" -> "Hi Bo!"']),
+    "first_word": ("def f(s: str) -> str:", ['"hello world" -> "hello"', '"a b c" -> "a"', '"xy z" -> "xy"']),
+    "is_long": ("def f(s: str) -> bool:", ['"abcd" -> True', '"ab" -> False', '"abcdef" -> True',
+                                           '"" -> False']),
+}
+
+
+def glia_task(name: str) -> str:
+    sig, examples = TASKS[name]
+    lines = [sig, "    return ??", "", "examples f:"] + [f"    {e}" for e in examples]
+    return "\n".join(lines) + "\n"
+
+
+def solve_text(text: str, **cfg):
+    program = check_source(Source("task.glia", text))
+    fills = synth.solve(program, Config(**{"timeout": 20.0, **cfg}), use_cache=cfg.pop("cache", False))
+    synth.verify(program, fills)  # the reference interpreter runs the completed program on every example
+    return fills
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_bottom_up_solves_known_tasks(name):
+    fills = solve_text(glia_task(name), strategy="bottom-up")
+    assert len(fills) == 1 and fills[0].expr
+
+
+@pytest.mark.parametrize("name", ["poly", "abs_diff", "sum_sq", "is_long"])
+def test_genetic_programming_solves_small_tasks(name):
+    fills = solve_text(glia_task(name), strategy="gp", seed=1)
+    assert fills[0].strategy == "gp"
+
+
+@pytest.mark.parametrize("name", ["double", "first_word"])
+def test_portfolio_and_auto(name):
+    for strategy in ("portfolio", "auto"):
+        assert solve_text(glia_task(name), strategy=strategy)[0].expr
+
+
+def test_hole_inside_a_larger_program_is_searched_through_the_interpreter():
+    text = textwrap.dedent("""
+        def capped(a: int, b: int, cap: int) -> int:
+            s = a + b
+            if s > cap:
+                return ??
+            return s
+
+        examples capped:
+            1, 2, 10 -> 3
+            60, 50, 100 -> 100
+            7, 8, 12 -> 12
+    """)
+    assert solve_text(text)[0].expr == "cap"
+
+
+def test_hole_options_size_and_using():
+    text = glia_task("double").replace("return ??", "return ??(size=4, using=[map, mul, add])")
+    fills = solve_text(text)
+    assert fills[0].expr.startswith("map(")
+    too_small = glia_task("sum_sq").replace("return ??", "return ??(size=2)")
+    with pytest.raises(GliaError) as info:
+        solve_text(too_small)
+    assert info.value.diagnostic.code == "E606" and "size bound" in info.value.diagnostic.message
+
+
+def test_user_functions_as_components():
+    text = textwrap.dedent("""
+        def sq(x: int) -> int:
+            return x * x
+
+        def f(x: int, y: int) -> int:
+            return ??(using=[sq, add])
+
+        examples f:
+            1, 2 -> 5
+            3, 0 -> 9
+            2, 2 -> 8
+    """)
+    assert "sq(" in solve_text(text)[0].expr
+
+
+def test_deterministic_under_a_seed():
+    for strategy in ("bottom-up", "gp"):
+        a = solve_text(glia_task("poly"), strategy=strategy, seed=3)[0]
+        b = solve_text(glia_task("poly"), strategy=strategy, seed=3)[0]
+        assert (a.expr, a.candidates, a.decisions) == (b.expr, b.candidates, b.decisions)
+
+
+def test_second_run_is_replayed_from_the_cache():
+    program = check_source(Source("cached.glia", glia_task("evens")))
+    first = synth.solve(program, Config(timeout=20.0))
+    t0 = time.perf_counter()
+    second = synth.solve(program, Config(timeout=20.0))
+    assert not first[0].cached and second[0].cached and second[0].expr == first[0].expr
+    assert time.perf_counter() - t0 < 0.5
+    synth.verify(program, second)
+
+
+# ---- bad input ---------------------------------------------------------------------------------
+
+def error_of(text: str, timeout: float = 2.0):
+    t0 = time.perf_counter()
+    with pytest.raises(GliaError) as info:
+        solve_text(text, timeout=timeout)
+    assert time.perf_counter() - t0 < timeout + 5  # the search ends within its bounds
+    return info.value.diagnostic
+
+
+def test_contradictory_examples():
+    d = error_of("def f(x: int) -> int:\n    return ??\n\nexamples f:\n    1 -> 2\n    1 -> 3\n")
+    assert d.code == "E602" and "same inputs" in d.message and d.span.line == 2
+
+
+def test_examples_of_the_wrong_type_are_a_check_error():
+    d = error_of('def f(x: int) -> int:\n    return ??\n\nexamples f:\n    "a" -> 2\n')
+    assert d.code == "E401"
+
+
+def test_hole_without_examples_and_unsupported_type():
+    assert error_of("def f(x: int) -> int:\n    return ??\n").code == "E602"
+    d = error_of("def f(x: int) -> dict[int, int]:\n    return ??\n\nexamples f:\n    1 -> {1: 1}\n")
+    assert d.code == "E603" and "dict" in d.message
+
+
+def test_no_components_of_the_holes_type():
+    d = error_of("def f(x: int) -> list[str]:\n    return ??(using=[add])\n\nexamples f:\n    1 -> []\n")
+    assert d.code == "E603"
+
+
+def test_unsatisfiable_spec_ends_within_the_timeout():
+    text = "def f(x: int) -> int:\n    return ??\n\nexamples f:\n" + "".join(
+        f"    {i} -> {v}\n" for i, v in enumerate([7, 1, 9, 3, 3, 8, 2, 6, 5, 4]))
+    d = error_of(text, timeout=1.0)
+    assert d.code == "E606" and "time limit" in d.message
+
+
+# ---- the engine on its own, and the command line ----------------------------------------------------
+
+def test_engine_problem_from_a_task_line():
+    from glia.compiler.tasks import task_problem
+
+    task = {"name": "t", "inputs": [[[1, 2]], [[3]]], "outputs": [[2, 1], [3]],
+            "types": {"args": ["list[int]"], "ret": "list[int]"},
+            "test_inputs": [[[4, 5, 6]]], "test_outputs": [[6, 5, 4]]}
+    p = task_problem(task, "t")
+    r = synthesize(p, Config(timeout=10.0))
+    assert r.solved and to_glia(r.term, ()) == "reversed(x)"
+    assert satisfies(r.term, p.test_inputs, p.test_outputs)
+
+
+def test_bit_vector_task_with_grammar():
+    from glia.compiler.tasks import task_problem
+
+    xs = [3, 10, 2 ** 63 + 5, 12345678901234]
+    task = {"name": "bv", "inputs": [[x] for x in xs], "outputs": [((x ^ (x >> 1)) + 1) % 2 ** 64 for x in xs],
+            "types": {"args": ["bv64"], "ret": "bv64", "arg_names": ["x"]},
+            "grammar": "((Start (_ BitVec 64))) ((Start (_ BitVec 64) (#x0000000000000001 x (bvlshr Start Start)"
+                       " (bvxor Start Start) (bvadd Start Start))))"}
+    r = synthesize(task_problem(task, "bv"), Config(timeout=20.0))
+    assert r.solved and r.candidates > 0
+
+
+def run_glia(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "glia", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=120)
+
+
+def test_cli_synth_prints_and_writes_the_completed_program(tmp_path):
+    src = tmp_path / "double.glia"
+    src.write_text(glia_task("double") + "\ndef main():\n    print(f([1, 2]))\n", encoding="utf-8")
+    r = run_glia("synth", str(src))
+    assert r.returncode == 0, r.stderr
+    assert "def f(xs: list[int]) -> list[int]:\n    return map(lambda x: " in r.stdout
+    r = run_glia("synth", str(src), "--json")
+    assert json.loads(r.stdout)[0]["function"] == "f"
+    assert run_glia("synth", str(src), "--write").returncode == 0
+    assert "??" not in src.read_text() and run_glia("run", str(src)).stdout == "[2, 4]\n"
+
+
+def test_cli_synth_errors_are_diagnostics(tmp_path):
+    bad = tmp_path / "bad.glia"
+    bad.write_text("def f(x: int) -> int:\n    return ??\n\nexamples f:\n    1 -> 2\n    1 -> 3\n")
+    r = run_glia("synth", str(bad))
+    assert r.returncode == 1 and "error[E602]" in r.stderr and "Traceback" not in r.stderr
+    r = run_glia("synth", str(bad), "--strategy", "magic")
+    assert r.returncode == 1 and "E604" in r.stderr
+    none = tmp_path / "none.glia"
+    none.write_text("def f(x: int) -> int:\n    return x\n")
+    assert "no holes" in run_glia("synth", str(none)).stderr
+
+
+def test_cli_bench_synth(tmp_path):
+    tasks = tmp_path / "tasks.jsonl"
+    lines = [
+        {"name": "inc", "inputs": [[1], [5]], "outputs": [2, 6], "types": {"args": ["int"], "ret": "int"},
+         "test_inputs": [[10]], "test_outputs": [11]},
+        {"name": "rev", "inputs": [[[1, 2]], [[3, 4, 5]]], "outputs": [[2, 1], [5, 4, 3]],
+         "types": {"args": ["list[int]"], "ret": "list[int]"}},
+        {"name": "odd", "inputs": [[{"a": 1}]], "outputs": [1], "types": {"args": ["dict"], "ret": "int"}},
+    ]
+    tasks.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    out = tmp_path / "out.json"
+    r = run_glia("bench", "synth", str(tasks), "--timeout", "5", "--json", str(out))
+    assert r.returncode == 0, r.stderr
+    data = json.loads(out.read_text())
+    rows = {row["name"]: row for row in data["results"]}
+    assert rows["inc"]["solved"] and rows["inc"]["generalises"] is True
+    assert rows["rev"]["solved"] and "reversed" in rows["rev"]["program"]
+    assert not rows["odd"]["solved"] and "not supported" in rows["odd"]["error"]
+    assert data["summary"]["solved"] == 2 and data["summary"]["tasks"] == 3
+
+
+def test_example_program_is_solved():
+    r = run_glia("synth", str(ROOT / "examples" / "search" / "synth_double.glia"), "--no-cache")
+    assert r.returncode == 0, r.stderr
+    assert "return map(lambda x: x + x, xs)" in r.stdout and "return cap" in r.stdout
