@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from . import ast as A
 from . import ir
 from .diagnostics import GliaError, Span
+from .tensor_builtins import TENSOR_FUNCS, TensorTyper
 from .types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, SetT, StructT, TensorT, TParam,
                     TupleT, TVar, is_ordered)
 
@@ -26,7 +27,7 @@ FUNCS = ("print", "len", "range", "abs", "min", "max", "sum", "any", "all", "sor
          "enumerate", "zip", "map", "filter", "reduce", "fold", "str", "int", "float", "f32", "f64", "bool",
          "list", "set", "dict", "ord", "chr", "round", "divmod", "pow", "isqrt", "input", "read_file",
          "read_lines", "write_file", "hypot", "atan2", "isnan", "isinf", "zeros", "ones", "mean",
-         "choose") + MATH_FUNCS
+         "choose") + MATH_FUNCS + TENSOR_FUNCS
 
 LIST_METHODS = ("append", "extend", "insert", "pop", "remove", "index", "count", "reverse", "sort", "copy", "clear")
 DICT_METHODS = ("get", "keys", "values", "items", "pop", "setdefault", "update", "copy", "clear")
@@ -51,6 +52,7 @@ class BuiltinTyper:
     def __init__(self, checker: "Checker"):
         self.c = checker
         self.reserved = frozenset(FUNCS)
+        self.tensor = TensorTyper(self)
 
     # ---- helpers ------------------------------------------------------------------------------
     def err(self, code, msg, span):
@@ -306,6 +308,8 @@ class BuiltinTyper:
                     items = tuple(ir.Prim("tuple.getitem", (cont,), t.items[i], span, (i,)) for i in idxs)
                     return ir.MakeTuple(items, TupleT(tuple(t.items[i] for i in idxs)), span)
                 raise self.err("E201", "a tuple can only be sliced with constant bounds", index.span)
+            if isinstance(t, TensorT):
+                return self.tensor.slice(cont, self.c.subst.zonk(t), index, span)
             if isinstance(t, TVar):
                 raise self.err("E205", "the type of this value is not known yet; annotate it", cont.span)
             raise self.err("E204", f"{self.show(t)} cannot be sliced", span)
@@ -437,7 +441,8 @@ class BuiltinTyper:
                 raise self.err("E103", f"math has no function '{short}'"
                                f"{self.c.suggest(short, list(MATH_FUNCS))}", name_span or c.span)
             name = short
-        method = getattr(self, "b_" + name, None)
+        method = getattr(self, "b_" + name, None) or (getattr(self.tensor, "b_" + name, None)
+                                                      if name in TENSOR_FUNCS else None)
         if method is not None:
             return method(c, expected)
         if name in MATH_FUNCS:
@@ -498,14 +503,14 @@ class BuiltinTyper:
         raise self.err("E201", f"abs takes a number, found {self.show(t)}", c.args[0].span)
 
     def minmax(self, which, c, expected):
-        kw = self.kwargs(c, ("key", "default"), which)
+        kw = self.kwargs(c, ("key", "default", "axis"), which)
         if not c.args:
             raise self.err("E202", f"{which} needs at least one argument", c.span)
         if len(c.args) == 1:
             seq = self.c.expr(c.args[0])
             elem, kind = self.iteration(seq, c.args[0].span)
             if kind == "tensor":
-                return self.prim(f"tensor.{which}", (seq,), self.r(seq.type).dtype, c.span)
+                return self.tensor.reduce(which, seq, self.c.subst.zonk(seq.type), c, kw)
             args = (seq,)
             op = "minmax.iter"
         else:
@@ -513,6 +518,8 @@ class BuiltinTyper:
             elem = vals[0].type
             args = (ir.MakeList(tuple(vals), ListT(elem), c.span),)
             op = "minmax.iter"
+        if "axis" in kw:
+            raise self.err("E103", f"{which}(..., axis=) takes one tensor", kw["axis"].span)
         if "key" in kw:
             key = self.c.expr(kw["key"], FnT((elem,), self.c.subst.fresh("key")))
             kt = self.c.subst.zonk(key.type.ret) if isinstance(self.r(key.type), FnT) else None
@@ -536,13 +543,15 @@ class BuiltinTyper:
         return self.minmax("max", c, expected)
 
     def b_sum(self, c, expected):
-        self.kwargs(c, (), "sum")
+        kw = self.kwargs(c, ("axis",), "sum")
         self.nargs(c, 1, 2, "sum")
         seq = self.c.expr(c.args[0])
         elem, kind = self.iteration(seq, c.args[0].span)
         et = self.r(elem)
         if kind == "tensor" or isinstance(self.r(seq.type), TensorT):
-            return self.prim("tensor.sum", (seq,), self.r(seq.type).dtype, c.span)
+            return self.tensor.reduce("sum", seq, self.c.subst.zonk(seq.type), c, kw)
+        if kw:
+            raise self.err("E103", "sum(..., axis=) takes a tensor", kw["axis"].span)
         if isinstance(et, TVar):
             self.c.subst.unify(et, INT)
             et = INT
@@ -560,11 +569,14 @@ class BuiltinTyper:
         return self.prim(f"{_kind(et)}.sum", (seq, start), et, c.span)
 
     def b_mean(self, c, expected):
+        kw = self.kwargs(c, ("axis",), "mean")
         self.nargs(c, 1, 1, "mean")
         seq = self.c.expr(c.args[0])
         t = self.r(seq.type)
         if isinstance(t, TensorT):
-            return self.prim("tensor.mean", (seq,), t.dtype, c.span)
+            return self.tensor.reduce("mean", seq, self.c.subst.zonk(t), c, kw)
+        if kw:
+            raise self.err("E103", "mean(..., axis=) takes a tensor", kw["axis"].span)
         elem, _ = self.iteration(seq, c.args[0].span)
         if self.r(elem) not in (INT, FLOAT):
             raise self.err("E201", f"mean takes numbers, found {self.show(t)}", c.args[0].span)
@@ -869,13 +881,7 @@ class BuiltinTyper:
             dims.append(a.value)
         if not dims:
             raise self.err("E202", f"{name}() needs at least one dimension", c.span)
-        dtype = F32
-        if "dtype" in kw:
-            d = kw["dtype"]
-            if not isinstance(d, A.Name) or d.id not in ("f32", "f64", "float"):
-                raise self.err("E201", "dtype is f32 or f64", d.span)
-            dtype = F32 if d.id == "f32" else FLOAT
-        return TensorT(dtype, tuple(dims))
+        return TensorT(self.tensor.dtype(kw), tuple(dims))
 
     def b_zeros(self, c, expected):
         t = self.shape_args(c, "zeros")

@@ -85,6 +85,7 @@ class Checker:
         self.loop_depth = 0
         self.assigned: set[str] = set()
         self.local_names: set[str] = set()
+        self.cur_fn: str | None = None  # the function being checked (names its layers' parameters)
         self.builtins = BuiltinTyper(self)
 
     # ---- errors -------------------------------------------------------------------------------
@@ -284,8 +285,8 @@ class Checker:
         scope = Scope(ret=sig.type.ret, type_params=sig.type_params, dims=dims)
         for name, t in zip(sig.params, sig.type.params):
             scope.names[0][name] = scope.new_slot(name, t)
-        saved = (self.scope, self.loop_depth, self.assigned, self.local_names)
-        self.scope, self.loop_depth, self.assigned = scope, 0, set(sig.params)
+        saved = (self.scope, self.loop_depth, self.assigned, self.local_names, self.cur_fn)
+        self.scope, self.loop_depth, self.assigned, self.cur_fn = scope, 0, set(sig.params), fd.name
         # every name assigned anywhere in the body is a local of the whole body (Python's rule)
         self.local_names = set(sig.params)
         for name, span in assigned_names(fd.body):
@@ -298,7 +299,7 @@ class Checker:
                            "this one can reach its end without `return`", fd.name_span)
         f = ir.Function(fd.name, sig.type_params, sig.params, sig.type, body, len(scope.slot_names),
                         tuple(scope.slot_names), tuple(scope.slot_types), fd.span, sig.source.name)
-        self.scope, self.loop_depth, self.assigned, self.local_names = saved
+        self.scope, self.loop_depth, self.assigned, self.local_names, self.cur_fn = saved
         return f
 
     def check_global(self, g: A.GlobalDef) -> ir.GlobalDef:
@@ -784,6 +785,9 @@ class Checker:
                 prims = []
                 for op, c, ospan in zip(ops, comps, op_spans):
                     rhs = self.expr(c)
+                    if len(ops) == 1 and TensorT in (type(self.subst.resolve(operands[0].type)),
+                                                     type(self.subst.resolve(rhs.type))):
+                        return self.builtins.tensor.compare(op, operands[0], rhs, span)
                     lhs, rhs, prim = self.builtins.compare(op, operands[-1], rhs, ospan)
                     operands[-1] = lhs
                     operands.append(rhs)

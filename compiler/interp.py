@@ -12,6 +12,8 @@ import sys
 import threading
 from operator import itemgetter
 
+import numpy as np
+
 from . import ir
 from .diagnostics import Diagnostic, GliaError, Note, Source, Span
 from .primitives import PRIMS
@@ -41,6 +43,9 @@ class Interpreter:
         self.choice_fill: dict[int, int] = {}  # choice index -> option index
         self._globals_ready = False
         self._cur_source: Source | None = program.source
+        self.params = None  # the layers' parameters (runtime/params.ParamStore), made on first use
+        self.training = False  # dropout draws masks only while training
+        self.rng = np.random.default_rng(0)
 
     # ---- public -------------------------------------------------------------------------------
     def init_globals(self):
@@ -382,6 +387,10 @@ class Interpreter:
         return call
 
     def prim(self, op, avs, attrs, span):
+        if op.startswith(("layer.", "ad.")):  # parameters and gradients: autodiff.py
+            from .autodiff import special_prim
+
+            return special_prim(self, op, avs, attrs, span)
         impl = PRIMS[op].impl
         loc = self.located(span)
         n = len(avs)

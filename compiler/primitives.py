@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from glia.runtime import tensor_ops  # noqa: F401  (registers the tensor, layer and loss kernels)
 from glia.runtime.kernels import KERNELS
 
 
@@ -27,3 +28,6 @@ def rule(prim: str, kind: str):
         PRIMS[prim].rules[kind] = f
         return f
     return deco
+
+
+from . import vjp_rules  # noqa: E402,F401  (registers the 'vjp' rules beside the kernels)

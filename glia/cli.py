@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Modules that add subcommands: each defines add_commands(sub), which adds its parsers to `sub` and
 # sets `handler=fn(ns) -> exit status` on each; handlers raise GliaError for the user's mistakes.
-COMMAND_MODULES: list[str] = ["glia.cli_synth"]
+COMMAND_MODULES: list[str] = ["glia.cli_synth", "glia.cli_train"]
 
 
 def _print_error(err) -> None:

@@ -33,13 +33,11 @@ from .boundary import Boundary, GliaNotAvailable, Mismatch, boundary_error, call
 
 PRELUDE = "<prelude>"
 
-TRAINING_LATER = ("training is not built yet: `train` blocks, `glia train` and Program.train arrive with the "
-                  "training issue (DESIGN.md §1.4, after automatic differentiation); this program has no "
-                  "parameters to train yet")
+TRAINING_LATER = ("training from the REPL is not built yet: train with `glia train FILE` or Program.train "
+                  "(docs/training.md)")
 SEARCH_LATER = ("search is not built yet: holes (`??`) and `choose(...)` are checked now and are filled by "
                 "`glia synth` / Program.synthesize once the search issue lands (DESIGN.md §1.5)")
-SAVE_LATER = ("saving a program's parameters arrives with training (DESIGN.md §1.4); a program has no "
-              "parameters yet, so there is nothing to save")
+SAVE_LATER = "this program has no parameters to save: none of its functions calls a layer (dense, rnn_cell, ...)"
 
 
 # ---- running on a big stack -------------------------------------------------------------------
@@ -211,8 +209,16 @@ class Program:
 
     @property
     def params(self) -> types.MappingProxyType:
-        """Trained parameters by name. Layers and training arrive later: a program has none yet."""
-        return types.MappingProxyType({})
+        """The layers' parameters by name (`digit.dense#1.W`): numpy views of the program's flat
+        parameter buffer, so writing into one changes what the program computes."""
+        from glia.compiler.params import param_specs
+
+        interp = self._interp()
+        if interp is None or not param_specs(self._ir):
+            return types.MappingProxyType({})
+        from glia.compiler.autodiff import param_store
+
+        return types.MappingProxyType(param_store(interp).views)
 
     def __getattr__(self, name: str):
         if name.startswith("_"):
@@ -338,10 +344,70 @@ class Program:
                   for p, t in zip(f.params, f.type.params)]
         return inspect.Signature(params, return_annotation=hint(f.type.ret))
 
-    # -- what later issues bring
-    def train(self, *args, **kwargs):
-        """Not built yet: training arrives with the training issue (raises GliaNotAvailable)."""
-        raise boundary_error(TRAINING_LATER, "E801", GliaNotAvailable)
+    # -- training (compiler/training.py, docs/training.md)
+    def _interp(self):
+        return getattr(self._backend, "interp", None)
+
+    def train(self, fn: str | None = None, x=None, y=None, *, data: str | None = None, **settings) -> dict:
+        """Train `fn` (default: the program's `train` block) on arrays `x`, `y` or on a .npz `data` file.
+        Keywords are the settings of a `train` block (loss="cross_entropy", optimizer="adam", lr=0.01,
+        epochs=20, batch=32, validation=0.1, seed=0, schedule="cosine", clip=1.0, early_stopping=3,
+        checkpoint="run.ckpt.npz", shuffle=True) plus resume=, progress= (default False here) and
+        engine= ("auto", "compiled" or "tape"). Returns the history: per-epoch lists `loss`, `acc`,
+        `val_loss`, `val_acc`, `lr`, and `engine`. The parameters are updated in place (`.params`)."""
+        from glia.compiler import training
+
+        interp = self._interp()
+        if interp is None:
+            raise boundary_error(f"training runs on the interpreter; this program uses backend '{self._backend_name}'",
+                                 "E801", GliaNotAvailable)
+        try:
+            spec = next((t for t in self._ir.trains if fn is None or t.func == fn), None)
+            o = training.options_from_spec(spec, self._ir) if spec is not None else training.Options(fn=fn or "")
+            if not o.fn:
+                raise boundary_error("name the function to train: prog.train('f', x, y, ...)", "E703")
+            o.progress = False
+            for k, v in settings.items():
+                if k in ("resume", "progress", "engine"):
+                    setattr(o, k, v)
+                elif k in ("momentum", "nesterov", "weight_decay", "beta1", "beta2", "eps", "alpha"):
+                    o.opt_args[k] = v
+                else:
+                    try:
+                        o = training.apply_setting(o, k, v)
+                    except ValueError as e:
+                        raise boundary_error(f"train(): {e}", "E703") from None
+            if data is not None:
+                o.data = str(data)
+            if x is None and not o.data:
+                raise boundary_error("give the training data: prog.train('f', x, y) or data='file.npz'", "E703")
+            return big_stack.run(lambda: training.train(interp, o, x, y))
+        except GliaError as e:
+            raise e.with_traceback(None) from None
+
+    def save(self, path) -> None:
+        """Save the parameters to a .npz file (one array per name; numpy.load reads it), atomically."""
+        interp = self._interp()
+        if interp is None or not self.params:
+            raise boundary_error(SAVE_LATER, "E801", GliaNotAvailable)
+        from glia.compiler.autodiff import param_store
+
+        self._runtime_call(lambda: param_store(interp).save(str(path)))
+
+    def load_params(self, path) -> None:
+        """Load parameters saved by `save` or `glia train` (every name, with its shape, must be there)."""
+        interp = self._interp()
+        from glia.compiler.autodiff import param_store
+
+        self._runtime_call(lambda: param_store(interp).load(str(path)))
+
+    def _runtime_call(self, thunk):
+        from glia.runtime.errors import GliaRuntimeError
+
+        try:
+            thunk()
+        except GliaRuntimeError as e:
+            raise boundary_error(e.message, e.code) from None
 
     def synthesize(self, *, strategy: str = "auto", timeout: float = 10.0, seed: int = 0,
                    cache: bool = True) -> "Program":
@@ -369,9 +435,6 @@ class Program:
                            "seconds": f.seconds, "cached": f.cached} for f in fills]
         return prog
 
-    def save(self, path):
-        """Not built yet: parameters arrive with training (raises GliaNotAvailable)."""
-        raise boundary_error(SAVE_LATER, "E801", GliaNotAvailable)
 
 
 _MISSING = object()

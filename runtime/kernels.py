@@ -811,6 +811,11 @@ def _np(kind):
     return np.float32 if kind == "f32" else np.float64
 
 
+def _scalar(x):
+    """A tensor element as a Glia scalar: numpy.float32 for f32, a Python float for f64."""
+    return x if type(x) is np.float32 else float(x)
+
+
 KERNELS.update({
     "tensor.add": lambda a, b: np.add(a, b),
     "tensor.sub": lambda a, b: np.subtract(a, b),
@@ -821,10 +826,10 @@ KERNELS.update({
     "tensor.matmul": lambda a, b: np.matmul(a, b)[()],
     "tensor.zeros": lambda shape, kind: np.zeros(shape, _np(kind)),
     "tensor.ones": lambda shape, kind: np.ones(shape, _np(kind)),
-    "tensor.sum": lambda a: a.sum(dtype=a.dtype)[()],
-    "tensor.mean": lambda a: a.mean(dtype=a.dtype)[()],
-    "tensor.min": lambda a: a.min()[()],
-    "tensor.max": lambda a: a.max()[()],
+    "tensor.sum": lambda a: _scalar(a.sum(dtype=a.dtype)),
+    "tensor.mean": lambda a: _scalar(a.mean(dtype=a.dtype)),
+    "tensor.min": lambda a: _scalar(a.min()),
+    "tensor.max": lambda a: _scalar(a.max()),
     "tensor.astype": lambda a, kind: a.astype(_np(kind)),
 })
 for _n in ("sqrt", "exp", "log", "sin", "cos", "tanh", "tan", "floor", "ceil"):
@@ -841,7 +846,7 @@ def tensor_getitem(a, *idx):
     for d, i in enumerate(idx):
         _index(a.shape[d], i, "tensor dimension")
     r = a[idx]
-    return r[()] if isinstance(r, np.ndarray) and r.ndim == 0 else r
+    return _scalar(r) if not isinstance(r, np.ndarray) or r.ndim == 0 else r
 
 
 @kernel("tensor.setitem")

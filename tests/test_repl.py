@@ -112,7 +112,7 @@ def test_commands(run, tmp_path):
     timed = run(":time clip(1)")
     assert timed.startswith("1 : int\ntime: ")
     assert "no parameters" in run(":params")
-    assert run(":train clip").startswith("not yet: training is not built yet")
+    assert run(":train clip").startswith("not yet: training from the REPL is not built yet")
     assert run(":synth clip").startswith("not yet: search is not built yet")
     assert run(":backend") == "backend: interp (available: interp)\n"
     assert "not available" in run(":backend cpu")

@@ -1,0 +1,391 @@
+"""Reverse-mode automatic differentiation: a tape recorded while the reference interpreter runs the
+typed IR, replayed backwards through the 'vjp' rule of each primitive (vjp_rules.py).
+
+The forward sweep is the interpreter itself (`ADInterpreter`), so control flow needs no special
+treatment: `if`, data-dependent `while`, `for`, `break`/`continue`, recursion and function values
+run as they always do, and the tape holds exactly the primitives that ran, in order. A differentiable
+value (a float, an f32, a tensor) on the gradient path is a `Box` (its value and a tape index); boxes
+travel unchanged through lists, tuples, dicts and structs, whose primitives only move them. Ints,
+bools and strings never carry a gradient; comparisons and conversions to them read the value.
+
+Layers record their parameters' gradient views (runtime/params.py) as extra inputs, so a backward
+sweep adds into the program's flat gradient buffer.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import ir
+from .diagnostics import Diagnostic, GliaError
+from .interp import Interpreter
+from .params import new_store
+from .primitives import PRIMS
+from .tensor_builtins import differentiable
+from glia.runtime.errors import GliaRuntimeError
+from glia.runtime.tensor_ops import dropout_mask, like
+from glia.runtime.values import Struct, new_struct
+
+NOT_DIFFERENTIABLE = "E701"
+MOVES = ("list.", "dict.", "set.", "tuple.", "struct.")  # primitives that only move values around
+MOVERS = {"map", "filter", "reduce", "reduce1", "sorted", "reversed", "enumerate", "zip", "to_list",
+          "minmax.iter", "len", "list.sum"}
+
+
+class Box:
+    """A differentiable value on the tape: its value `v` and its index `i`."""
+
+    __slots__ = ("v", "i", "tape")
+
+    def __init__(self, v, i, tape):
+        self.v, self.i, self.tape = v, i, tape
+
+    # comparisons read the value (sorted(), max() of boxed floats pick a box, which is the gradient's path)
+    def __lt__(self, o):
+        return self.v < raw(o)
+
+    def __le__(self, o):
+        return self.v <= raw(o)
+
+    def __gt__(self, o):
+        return self.v > raw(o)
+
+    def __ge__(self, o):
+        return self.v >= raw(o)
+
+    def __float__(self):
+        return float(self.v)
+
+    def __len__(self):
+        return len(self.v)
+
+    def __iter__(self):  # `for row in t`: each row is a recorded getitem
+        get = PRIMS["tensor.getitem"]
+        for k in range(len(self.v)):
+            yield self.tape.push("tensor.getitem", get.rules["vjp"], [self.i, None], [self.v, k],
+                                 get.impl(self.v, k), (), None)
+
+    def __repr__(self):
+        return f"Box({self.v!r})"
+
+
+def raw(v):
+    return v.v if type(v) is Box else v
+
+
+def deep_raw(v):
+    t = type(v)
+    if t is Box:
+        return v.v
+    if t is list:
+        return [deep_raw(x) for x in v]
+    if t is tuple:
+        return tuple(deep_raw(x) for x in v)
+    if isinstance(v, Struct):
+        return new_struct(t, [deep_raw(x) for x in v])
+    if t is dict:
+        return {k: deep_raw(x) for k, x in v.items()}
+    return v
+
+
+class ParamSlot:
+    """An input of a layer's tape entry that is a parameter: its view of the gradient buffer."""
+
+    __slots__ = ("g",)
+
+    def __init__(self, g):
+        self.g = g
+
+
+class Tape:
+    def __init__(self):
+        self.nodes: list = []
+        self.count = 0
+
+    def leaf(self, v) -> Box:
+        b = Box(v, self.count, self)
+        self.count += 1
+        return b
+
+    def push(self, op, vjp, ins, args, out, attrs, span):
+        if type(out) is tuple:
+            boxes = tuple(self.leaf(o) for o in out)
+            ids = tuple(b.i for b in boxes)
+            result = boxes
+        else:
+            result = self.leaf(out)
+            ids = result.i
+        self.nodes.append((vjp, ins, args, out, attrs, ids, op, span))
+        return result
+
+
+def _acc(grads, i, ct):
+    prev = grads.get(i)
+    grads[i] = ct if prev is None else prev + ct
+
+
+def backward(tape: Tape, seeds: dict) -> dict:
+    """Propagate the cotangents `seeds` ({box index: cotangent}) back through the tape; parameter
+    gradients are added into their views; returns the cotangents of the remaining boxes."""
+    grads = dict(seeds)
+    for vjp, ins, args, out, attrs, ids, op, span in reversed(tape.nodes):
+        if type(ids) is tuple:
+            g = tuple(grads.pop(i, None) for i in ids)
+            if all(x is None for x in g):
+                continue
+        else:
+            g = grads.pop(ids, None)
+            if g is None:
+                continue
+        cts = vjp(g, out, args, attrs)
+        for spec, ct in zip(ins, cts):
+            if spec is None or ct is None:
+                continue
+            ts = type(spec)
+            if ts is int:
+                _acc(grads, spec, ct)
+            elif ts is list:
+                for s, c in zip(spec, ct):
+                    if s is not None and c is not None:
+                        _acc(grads, s, c)
+            else:
+                spec.g += ct
+    return grads
+
+
+def first_nonfinite(tape: Tape):
+    """(op, span) of the first recorded primitive whose output holds a NaN or an infinity."""
+    for vjp, ins, args, out, attrs, ids, op, span in tape.nodes:
+        for o in (out if type(out) is tuple else (out,)):
+            if not np.all(np.isfinite(o)):
+                return op, span
+    return None
+
+
+def _unwrap(args):
+    rs, ins, boxed = [], [], False
+    for a in args:
+        t = type(a)
+        if t is Box:
+            rs.append(a.v)
+            ins.append(a.i)
+            boxed = True
+        elif t is list and any(type(x) is Box for x in a):
+            rs.append([x.v if type(x) is Box else x for x in a])
+            ins.append([x.i if type(x) is Box else None for x in a])
+            boxed = True
+        else:
+            rs.append(a)
+            ins.append(None)
+    return rs, ins, boxed
+
+
+# ---- layers and grad in the plain interpreter ---------------------------------------------------
+
+def param_store(interp: Interpreter):
+    if interp.params is None:
+        interp.params = new_store(interp.program, seed=0)
+    return interp.params
+
+
+def special_prim(interp: Interpreter, op, avs, attrs, span):
+    """The interpreter's closure for `layer.*` and `ad.grad` (which need the program's parameters)."""
+    if op == "ad.grad":
+        return grad_value(interp, attrs)
+    impl = PRIMS[op].impl
+    loc = interp.located(span)
+    names = [f"{attrs[0]}.{p[0]}" for p in attrs[1]]
+
+    def layer(frame):
+        args = [a(frame) for a in avs]
+        try:
+            if op == "layer.dropout":
+                return impl(args[0], dropout_mask(interp.rng, args[0].shape, attrs[2], args[0].dtype)
+                            if interp.training else None)
+            views = param_store(interp).views
+            return impl(*args, *[views[n] for n in names])
+        except GliaRuntimeError as e:
+            raise loc(e) from None
+    return layer
+
+
+def grad_value(interp: Interpreter, attrs):
+    fname, which = attrs
+
+    def make(frame):
+        def g(*args):
+            value, grad = ad_interpreter(interp).value_and_grad(fname, list(args))
+            return grad if which == "grad" else (value, grad)
+        return g
+    return make
+
+
+def ad_interpreter(interp: Interpreter) -> "ADInterpreter":
+    adi = getattr(interp, "_ad", None)
+    if adi is None:
+        interp.init_globals()
+        adi = interp._ad = ADInterpreter(interp)
+    return adi
+
+
+# ---- the recording interpreter -----------------------------------------------------------------
+
+class ADInterpreter(Interpreter):
+    """The reference interpreter, recording differentiable primitives on `self.tape`."""
+
+    def __init__(self, base: Interpreter):
+        super().__init__(base.program, base.sources, base.max_depth)
+        self.base = base
+        self.globals = base.globals
+        self._globals_ready = True
+        self.tape = Tape()
+
+    @property
+    def params_(self):
+        return param_store(self.base)
+
+    def expr(self, e):
+        if type(e) is ir.Prim:
+            return self.ad_prim(e)
+        return super().expr(e)
+
+    def compare(self, evs, impls):
+        return super().compare([(lambda ev: lambda frame: raw(ev(frame)))(ev) for ev in evs], impls)
+
+    def store(self, target):
+        st = super().store(target)
+        if isinstance(target, ir.StoreIndex) and target.op == "tensor.setitem":
+            loc = self.located(target.span)
+
+            def store_tensor(frame, v):
+                if type(v) is Box:
+                    raise loc(GliaRuntimeError(NOT_DIFFERENTIABLE, "assigning into a tensor element is not "
+                                               "differentiable; build the tensor with stack/concat/where instead"))
+                st(frame, v)
+            return store_tensor
+        return st
+
+    def ad_prim(self, e: ir.Prim):
+        op, attrs, span = e.op, e.attrs, e.span
+        avs = [self.expr(a) for a in e.args]
+        if op.startswith("layer."):
+            return self.ad_layer(e, avs)
+        if op == "ad.grad":
+            return grad_value(self.base, attrs)
+        if op.startswith(MOVES) or op in MOVERS or not any(differentiable(a.type) for a in e.args):
+            return self.prim(op, avs, attrs, span)
+        p = PRIMS[op]
+        impl, vjp = p.impl, p.rules.get("vjp")
+        loc = self.located(span)
+        diff_out = differentiable(e.type)
+        deep = not diff_out and vjp is None
+        interp = self
+
+        def run(frame):
+            args = [a(frame) for a in avs]
+            if deep:  # the result carries no gradient (a print, a str, an int, a bool)
+                try:
+                    return impl(*[deep_raw(a) for a in args], *attrs)
+                except GliaRuntimeError as err:
+                    raise loc(err) from None
+            rs, ins, boxed = _unwrap(args)
+            try:
+                out = impl(*rs, *attrs)
+            except GliaRuntimeError as err:
+                raise loc(err) from None
+            if not boxed:
+                return out
+            if vjp is None:
+                raise loc(GliaRuntimeError(NOT_DIFFERENTIABLE, f"'{op}' has no gradient rule (VJP), and a "
+                                           "value on the gradient path goes through it"))
+            return interp.tape.push(op, vjp, ins, rs, out, attrs, span)
+        return run
+
+    def ad_layer(self, e: ir.Prim, avs):
+        op, attrs, span = e.op, e.attrs, e.span
+        p = PRIMS[op]
+        impl, vjp = p.impl, p.rules["vjp"]
+        loc = self.located(span)
+        names = [f"{attrs[0]}.{q[0]}" for q in attrs[1]]
+        interp = self
+
+        def run(frame):
+            rs, ins, boxed = _unwrap([a(frame) for a in avs])
+            store = interp.params_
+            try:
+                if op == "layer.dropout":
+                    x = rs[0]
+                    mask = dropout_mask(interp.base.rng, x.shape, attrs[2], x.dtype) if interp.base.training else None
+                    rs = [x, mask]
+                    ins = [ins[0], None]
+                    out = impl(*rs)
+                else:
+                    ps = [store.views[n] for n in names]
+                    out = impl(*rs, *ps)
+                    rs = rs + ps
+                    ins = ins + [ParamSlot(store.grads[n]) for n in names]
+            except GliaRuntimeError as err:
+                raise loc(err) from None
+            return interp.tape.push(op, vjp, ins, rs, out, (), span)
+        return run
+
+    # ---- entry points --------------------------------------------------------------------------
+    def value_and_grad(self, fname: str, args: list):
+        """Value of `fname(*args)` and its gradient with respect to the first argument."""
+        saved = self.tape
+        tape = self.tape = Tape()
+        try:
+            x = box_tree(tape, args[0])
+            out = self.call(fname, [x] + list(args[1:]))
+            grads = backward(tape, {out.i: like(out.v, 1.0)}) if type(out) is Box else {}
+            return raw(out), grad_tree(x, grads)
+        finally:
+            self.tape = saved
+
+    def forward(self, fname: str, args: list):
+        """Run `fname` recording a fresh tape (inputs are constants; parameters get gradients)."""
+        self.tape = Tape()
+        return self.call(fname, args)
+
+
+def box_tree(tape: Tape, v):
+    t = type(v)
+    if t is float or t is np.float32 or t is np.float64 or t is np.ndarray:
+        return tape.leaf(v)
+    if t is list:
+        return [box_tree(tape, x) for x in v]
+    if t is tuple:
+        return tuple(box_tree(tape, x) for x in v)
+    if isinstance(v, Struct):
+        return new_struct(t, [box_tree(tape, x) for x in v])
+    return v
+
+
+def grad_tree(x, grads):
+    t = type(x)
+    if t is Box:
+        g = grads.get(x.i)
+        return like(x.v, 0.0 if g is None else g) if not isinstance(x.v, np.ndarray) else \
+            (np.zeros_like(x.v) if g is None else np.asarray(g, dtype=x.v.dtype))
+    if t is list:
+        return [grad_tree(a, grads) for a in x]
+    if t is tuple:
+        return tuple(grad_tree(a, grads) for a in x)
+    if isinstance(x, Struct):
+        return new_struct(t, [grad_tree(a, grads) for a in x])
+    return x
+
+
+def not_finite_error(tape: Tape, what: str, sources, fallback_source) -> GliaError:
+    """A diagnostic at the first operation that produced a NaN or an infinity."""
+    found = first_nonfinite(tape)
+    if found is None or found[1] is None:
+        return GliaError(Diagnostic("E702", f"{what} is not finite", _nospan(), "train", fallback_source))
+    op, span = found
+    return GliaError(Diagnostic("E702", f"{what} is not finite: the first NaN or infinity came from '{op}' "
+                                "here", span, "train", fallback_source))
+
+
+def _nospan():
+    from .diagnostics import Span
+
+    return Span(0, 0, 0, 0)

@@ -1,0 +1,379 @@
+"""Training a Glia function on a data set: settings, data checks, and the two engines.
+
+    options (a `train` block, command-line flags, Program.train keywords)
+      -> data checked against the function's types (E703 before anything runs or is written)
+      -> engine: compiled whole-epoch kernels (runtime/mlp_kernels.py) for a chain of dense layers
+         and activations, else the interpreter's tape (autodiff.py), which runs any program
+      -> runtime/train_loop.run (epochs, validation, early stopping, checkpoints, progress)
+
+The model function takes one example (`def digit(img: f32[64]) -> f32[10]`); the loss compares its
+output with the example's target and is averaged over each minibatch.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from . import ast as A
+from . import ir
+from .autodiff import Tape, ad_interpreter, backward, first_nonfinite, param_store
+from .diagnostics import Diagnostic, GliaError, Source, Span
+from .interp import Interpreter
+from .params import new_store
+from .primitives import PRIMS
+from .types import F32, FLOAT, TensorT
+from glia.runtime import train_loop
+from glia.runtime.errors import GliaRuntimeError
+from glia.runtime.optim import OPTIMIZERS, SCHEDULES, clip_grad_norm, make_optimizer
+
+STAGE = "train"
+BAD_DATA = "E703"
+NOT_FINITE = "E702"
+LOSSES = ("cross_entropy", "nll", "mse", "mae", "binary_cross_entropy")
+
+
+@dataclass
+class Options:
+    fn: str = ""
+    data: str = ""
+    inputs: str = "x"
+    targets: str = "y"
+    loss: str = "cross_entropy"
+    optimizer: str = "adam"
+    opt_args: dict = field(default_factory=dict)
+    lr: float | None = None
+    epochs: int = 10
+    batch: int = 32
+    validation: float = 0.0
+    seed: int = 0
+    schedule: str = "constant"
+    schedule_args: dict = field(default_factory=dict)
+    clip: float = 0.0
+    early_stopping: int = 0
+    checkpoint: str | None = None
+    shuffle: bool = True
+    resume: bool = False
+    progress: bool = True
+    engine: str = "auto"  # auto | compiled | tape
+
+
+def _err(code, msg, span=None, source=None) -> GliaError:
+    return GliaError(Diagnostic(code, msg, span or Span(0, 0, 0, 0), STAGE, source))
+
+
+# ---- settings -----------------------------------------------------------------------------------
+
+def literal(e, source):
+    """The value of a setting: a constant, a name (as a string), a list, or a call `name(k=v, ...)`."""
+    match e:
+        case A.IntLit(v) | A.FloatLit(v) | A.StrLit(v) | A.BoolLit(v):
+            return v
+        case A.UnaryOp("-", A.IntLit(v) | A.FloatLit(v)):
+            return -v
+        case A.Name(name):
+            return name
+        case A.ListLit(elts):
+            return [literal(x, source) for x in elts]
+        case A.Call(A.Name(name), args, kwargs):
+            return (name, [literal(a, source) for a in args], {k.name: literal(k.value, source) for k in kwargs})
+    raise _err(BAD_DATA, "a training setting is a number, a string, a name, a list or a call such as "
+               "adam(lr=0.001)", e.span, source)
+
+
+def options_from_spec(spec: ir.TrainSpec, program: ir.Program) -> Options:
+    src = program.source
+    o = Options(fn=spec.func, data=_relative(spec.data, src))
+    for name, e in spec.settings:
+        v = literal(e, src)
+        span = e.span
+        try:
+            o = apply_setting(o, name, v)
+        except (TypeError, ValueError) as ex:
+            raise _err(BAD_DATA, f"bad value for training setting '{name}': {ex}", span, src) from None
+        except GliaRuntimeError as ex:
+            raise _err(BAD_DATA, ex.message, span, src) from None
+    return o
+
+
+def _relative(path: str, src: Source | None) -> str:
+    """A data path in a train block is relative to the .glia file's folder."""
+    if os.path.isabs(path) or src is None or not os.path.exists(os.path.dirname(src.name) or "."):
+        return path
+    return os.path.join(os.path.dirname(src.name), path)
+
+
+def apply_setting(o: Options, name: str, v) -> Options:
+    if name in ("inputs", "targets", "checkpoint"):
+        return replace(o, **{name: str(v)})
+    if name == "loss":
+        if v not in LOSSES:
+            raise ValueError(f"the loss is one of {', '.join(LOSSES)}, found {v!r}")
+        return replace(o, loss=v)
+    if name == "optimizer":
+        opt, args, kw = (v, [], {}) if isinstance(v, str) else v
+        if opt not in OPTIMIZERS:
+            raise ValueError(f"the optimizer is one of {', '.join(OPTIMIZERS)}, found {opt!r}")
+        if args:
+            kw = {"lr": args[0], **kw}
+        lr = kw.pop("lr", o.lr)
+        return replace(o, optimizer=opt, opt_args=kw, lr=None if lr is None else float(lr))
+    if name in ("epochs", "batch", "seed", "early_stopping"):
+        if not isinstance(v, int) or isinstance(v, bool) or v < (0 if name in ("seed", "early_stopping") else 1):
+            raise ValueError(f"{name} must be a positive integer, found {v!r}")
+        return replace(o, **{name: v})
+    if name in ("validation", "lr", "clip"):
+        v = float(v)
+        if name == "validation" and not 0 <= v < 1:
+            raise ValueError(f"validation is the fraction of examples held out, in [0, 1); found {v}")
+        return replace(o, **{name: v})
+    if name == "shuffle":
+        if not isinstance(v, bool):
+            raise ValueError("shuffle is True or False")
+        return replace(o, shuffle=v)
+    if name == "schedule":
+        kind, args, kw = (v, [], {}) if isinstance(v, str) else v
+        if kind not in SCHEDULES:
+            raise ValueError(f"the schedule is one of {', '.join(SCHEDULES)}, found {kind!r}")
+        return replace(o, schedule=kind, schedule_args=kw)
+    if name == "metrics":
+        return o  # accuracy is reported for classification losses; loss always
+    raise ValueError(f"unknown setting {name!r}")
+
+
+# ---- data ---------------------------------------------------------------------------------------
+
+def load_npz(path: str, inputs: str, targets: str):
+    if not os.path.exists(path):
+        raise _err(BAD_DATA, f"no such data file: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as d:
+            files = list(d.files)
+            missing = [k for k in (inputs, targets) if k not in files]
+            if missing:
+                raise _err(BAD_DATA, f"{path} has no array named '{missing[0]}' (it has: {', '.join(files) or 'none'}); "
+                           "name them with `inputs = ...` / `targets = ...` or --inputs/--targets")
+            return d[inputs], d[targets]
+    except GliaError:
+        raise
+    except (OSError, ValueError, EOFError) as e:
+        raise _err(BAD_DATA, f"cannot read {path} as a .npz data file: {e}") from None
+
+
+@dataclass
+class Task:
+    fn: str
+    in_t: TensorT
+    out_t: object
+    loss_op: str
+    classes: int  # number of classes for accuracy (0: none)
+    X: np.ndarray
+    y: np.ndarray
+
+
+def check_task(program: ir.Program, o: Options, X, y) -> Task:
+    """The function, the loss and the data must fit together; every problem is E703 before training."""
+    src = program.source
+    f = program.functions.get(o.fn)
+    if f is None or f.source_name != (src.name if src else f.source_name):
+        raise _err(BAD_DATA, f"no function named '{o.fn}' to train", None, src)
+    t = f.type
+    if len(t.params) != 1 or not isinstance(t.params[0], TensorT):
+        raise _err(BAD_DATA, f"{o.fn} must take one tensor (one example), e.g. def {o.fn}(x: f32[64]) -> f32[10]; "
+                   f"it takes ({', '.join(map(str, t.params))})", f.span, src)
+    in_t = t.params[0]
+    if not all(isinstance(d, int) for d in in_t.shape):
+        raise _err(BAD_DATA, f"{o.fn}'s input {in_t} must have a fixed shape to train on a data set", f.span, src)
+    out_t = t.ret
+    if not (isinstance(out_t, TensorT) or out_t in (FLOAT, F32)):
+        raise _err(BAD_DATA, f"{o.fn} must return a tensor or a float to compute a loss; it returns {out_t}", f.span, src)
+    X, y = np.asarray(X), np.asarray(y)
+    if X.dtype.kind not in "fiub":
+        raise _err(BAD_DATA, f"the inputs must be numbers, found dtype {X.dtype}", None, src)
+    if len(X) == 0:
+        raise _err(BAD_DATA, "the data set is empty (0 examples)", None, src)
+    if X.shape[1:] != tuple(in_t.shape):
+        raise _err(BAD_DATA, f"the inputs have shape {X.shape}: {len(X)} examples of shape {X.shape[1:]}, but {o.fn} "
+                   f"takes {in_t} (expected {(len(X),) + tuple(in_t.shape)})", f.span, src)
+    if len(y) != len(X):
+        raise _err(BAD_DATA, f"{len(X)} inputs but {len(y)} targets", None, src)
+    if not np.all(np.isfinite(X)):
+        raise _err(BAD_DATA, "the inputs contain NaN or infinite values", None, src)
+    dt = np.float32 if in_t.dtype == F32 else np.float64
+    out_shape = tuple(out_t.shape) if isinstance(out_t, TensorT) else ()
+    classes = 0
+    if o.loss in ("cross_entropy", "nll") and y.ndim == 1:
+        if not isinstance(out_t, TensorT) or len(out_shape) != 1:
+            raise _err(BAD_DATA, f"{o.loss} with class labels needs {o.fn} to return a vector of class scores; it "
+                       f"returns {out_t}", f.span, src)
+        if y.dtype.kind not in "iub" and not np.all(y == np.round(y)):
+            raise _err(BAD_DATA, f"class labels must be integers, found dtype {y.dtype}", None, src)
+        classes = out_shape[0]
+        bad = (y < 0) | (y >= classes)
+        if np.any(bad):
+            k = int(np.argmax(bad))
+            raise _err(BAD_DATA, f"label {int(y[k])} (example {k}) is out of range for {classes} classes "
+                       f"({o.fn} returns {out_t})", None, src)
+        y = y.astype(np.int64)
+        loss_op = "loss.ce_int" if o.loss == "cross_entropy" else "loss.nll_int"
+    else:
+        if y.shape[1:] != out_shape:
+            raise _err(BAD_DATA, f"the targets have shape {y.shape}, but {o.fn} returns {out_t} (expected "
+                       f"{(len(y),) + out_shape}{' or integer class labels of shape (' + str(len(y)) + ',)' if o.loss in ('cross_entropy', 'nll') else ''})",
+                       f.span, src)
+        if y.dtype.kind not in "fiub" or not np.all(np.isfinite(y)):
+            raise _err(BAD_DATA, "the targets must be finite numbers", None, src)
+        y = y.astype(dt)
+        loss_op = {"cross_entropy": "loss.ce_onehot", "nll": "loss.nll_onehot", "mse": "loss.mse",
+                   "mae": "loss.mae", "binary_cross_entropy": "loss.bce"}[o.loss]
+        if o.loss in ("cross_entropy", "nll") and len(out_shape) == 1:
+            classes = out_shape[0]
+        if out_t in (FLOAT, F32) and loss_op in ("loss.mse", "loss.mae", "loss.bce"):
+            loss_op = loss_op  # scalar outputs are wrapped as 1-element tensors by the engine
+    return Task(o.fn, in_t, out_t, loss_op, classes, np.ascontiguousarray(X, dtype=dt), y)
+
+
+def split(n: int, validation: float, seed: int):
+    rows = np.random.default_rng(seed + 7919).permutation(n)
+    k = int(round(n * validation))
+    if validation > 0 and k == 0:
+        k = 1
+    if k >= n:
+        raise _err(BAD_DATA, f"validation {validation} leaves no training examples out of {n}")
+    return np.sort(rows[k:]), np.sort(rows[:k])
+
+
+# ---- engines ------------------------------------------------------------------------------------
+
+def _as_tensor(v):
+    return v if isinstance(v, np.ndarray) else np.asarray([v])
+
+
+class TapeEngine:
+    """Any program: each example runs in the interpreter recording a tape; backward adds the
+    parameters' gradients into the flat gradient buffer."""
+
+    name = "interpreter tape"
+
+    def __init__(self, interp: Interpreter, task: Task, opt, clip: float):
+        self.interp, self.task, self.opt, self.clip = interp, task, opt, clip
+        self.store = param_store(interp)
+        self.adi = ad_interpreter(interp)
+        p = PRIMS[task.loss_op]
+        self.loss, self.loss_vjp = p.impl, p.rules["vjp"]
+        self.source = interp.program.source
+
+    def _loss(self, out, yk):
+        o = _as_tensor(out)
+        yy = yk if isinstance(yk, (np.ndarray, np.integer, int)) else yk
+        return o, self.loss(o, yy)
+
+    def epoch(self, order, batch, lr):
+        X, y, task = self.task.X, self.task.y, self.task
+        total, correct = 0.0, 0
+        self.interp.training = True
+        try:
+            for s in range(0, len(order), batch):
+                rows = order[s:s + batch]
+                self.store.zero_grad()
+                for r in rows:
+                    tape = self.adi.tape = Tape()
+                    out = self.adi.call(task.fn, [X[r]])
+                    ov = out.v if hasattr(out, "v") else out
+                    o, L = self._loss(ov, y[r])
+                    if not math.isfinite(L):
+                        raise self.not_finite(tape, "the loss")
+                    total += float(L)
+                    if task.classes:
+                        correct += int(np.argmax(o) == (y[r] if y.ndim == 1 else np.argmax(y[r])))
+                    if hasattr(out, "i"):
+                        ct = self.loss_vjp(1.0 / len(rows), L, (o, y[r]), ())[0]
+                        backward(tape, {out.i: ct if isinstance(ov, np.ndarray) else type(ov)(ct[0])})
+                if self.clip:
+                    clip_grad_norm(self.store.grad, self.clip)
+                if not np.all(np.isfinite(self.store.grad)):
+                    raise self.not_finite(tape, "a gradient")
+                self.opt.step(self.store.flat, self.store.grad, lr)
+        finally:
+            self.interp.training = False
+        return total / len(order), (correct / len(order) if task.classes else math.nan)
+
+    def evaluate(self, rows):
+        return evaluate(self.interp, self.task, rows, self.loss)
+
+    def not_finite(self, tape, what):
+        found = first_nonfinite(tape)
+        if found is None or found[1] is None:
+            return _err(NOT_FINITE, f"{what} became NaN or infinite during training (lower the learning rate, or "
+                        "clip gradients with `clip = 1.0`)", None, self.source)
+        op, span = found
+        return _err(NOT_FINITE, f"{what} became NaN or infinite: the first NaN/infinity came from '{op}' here "
+                    "(lower the learning rate, or clip gradients with `clip = 1.0`)", span, self.source)
+
+
+def evaluate(interp: Interpreter, task: Task, rows, loss=None):
+    """Mean loss and accuracy of the function over `rows`, in evaluation mode (the interpreter)."""
+    loss = loss or PRIMS[task.loss_op].impl
+    f = interp.function(task.fn)
+    interp.init_globals()
+    total, correct = 0.0, 0
+    for r in rows:
+        o = _as_tensor(f(task.X[r]))
+        total += float(loss(o, task.y[r]))
+        if task.classes:
+            correct += int(np.argmax(o) == (task.y[r] if task.y.ndim == 1 else np.argmax(task.y[r])))
+    n = max(1, len(rows))
+    return total / n, (correct / n if task.classes else math.nan)
+
+
+def make_engine(interp: Interpreter, task: Task, o: Options):
+    store = param_store(interp)
+    if len(store) == 0:
+        f = interp.program.functions[task.fn]
+        raise _err(BAD_DATA, f"{task.fn} has no parameters to train: it calls no layer (dense, rnn_cell, ...)",
+                   f.span, interp.program.source)
+    kw = dict(o.opt_args)
+    if o.lr is not None:
+        kw["lr"] = o.lr
+    try:
+        opt = make_optimizer(o.optimizer, len(store), store.dtype, **kw)
+    except GliaRuntimeError as e:
+        raise _err(BAD_DATA, e.message, None, interp.program.source) from None
+    reason = None
+    if o.engine in ("auto", "compiled"):
+        from .train_compile import CompiledEngine, plan
+
+        p, reason = plan(interp.program, task)
+        if p is not None:
+            return CompiledEngine(interp, task, opt, o.clip, p), None
+        if o.engine == "compiled":
+            raise _err(BAD_DATA, f"{task.fn} cannot take the compiled training path: {reason}", None,
+                       interp.program.source)
+    return TapeEngine(interp, task, opt, o.clip), reason
+
+
+def train(interp: Interpreter, o: Options, X=None, y=None, log=None) -> dict:
+    """Train `o.fn` of the interpreter's program; parameters are updated in `interp.params`."""
+    program = interp.program
+    if X is None:
+        X, y = load_npz(o.data, o.inputs, o.targets)
+    task = check_task(program, o, X, y)
+    if interp.params is None:
+        interp.params = new_store(program, o.seed)
+    interp.rng = np.random.default_rng(o.seed + 1)
+    train_rows, val_rows = split(len(task.X), o.validation, o.seed)
+    engine, why_not = make_engine(interp, task, o)
+    if log:
+        log(f"training {o.fn}: {len(train_rows)} examples ({len(val_rows)} held out for validation), "
+            f"{len(engine.store)} parameters, {engine.name}" + (f" ({why_not})" if why_not else ""))
+    cfg = train_loop.LoopConfig(o.epochs, o.batch, o.seed, o.shuffle, o.schedule, o.schedule_args,
+                                o.early_stopping, o.checkpoint, o.resume, o.progress)
+    try:
+        hist = train_loop.run(engine, train_rows, val_rows, cfg, log)
+    except GliaRuntimeError as e:
+        raise _err(e.code, e.message, None, program.source) from None
+    hist["engine"] = engine.name
+    return hist
+

@@ -1,0 +1,265 @@
+"""`glia train`, `glia params`, `glia eval`, and `glia run --params`: the command-line face of
+training (compiler/training.py). Registered through glia/cli.py's COMMAND_MODULES."""
+from __future__ import annotations
+
+import math
+import os
+import sys
+
+EXIT_OK, EXIT_PROGRAM = 0, 1
+
+
+def add_commands(sub) -> None:
+    t = sub.add_parser("train", help="train a function's parameters on a data set",
+                       description="Train FILE's function on a .npz data set: the settings of its `train` block, "
+                                   "overridden by these flags. The trained parameters are saved to --out "
+                                   "(default: FILE with .params.npz).")
+    t.add_argument("file", metavar="FILE")
+    t.add_argument("--fn", help="the function to train (default: the train block's)")
+    t.add_argument("--data", help=".npz file with the inputs and targets")
+    t.add_argument("--inputs", help="name of the inputs array in the data file (default x)")
+    t.add_argument("--targets", help="name of the targets array (default y)")
+    t.add_argument("--loss", help="cross_entropy, nll, mse, mae or binary_cross_entropy")
+    t.add_argument("--optimizer", help="sgd, adam, adamw or rmsprop")
+    t.add_argument("--momentum", type=float, help="momentum for sgd / rmsprop")
+    t.add_argument("--nesterov", action="store_true", help="Nesterov momentum (sgd)")
+    t.add_argument("--weight-decay", type=float, dest="weight_decay")
+    t.add_argument("--epochs", type=int)
+    t.add_argument("--batch", type=int)
+    t.add_argument("--lr", type=float)
+    t.add_argument("--schedule", help="constant, step, exponential, cosine or warmup_cosine")
+    t.add_argument("--clip", type=float, help="clip the gradient's global norm to this")
+    t.add_argument("--validation", type=float, help="fraction of the examples held out")
+    t.add_argument("--early-stopping", type=int, dest="early_stopping", help="patience in epochs")
+    t.add_argument("--seed", type=int)
+    t.add_argument("--checkpoint", help="checkpoint file written atomically after every epoch")
+    t.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")
+    t.add_argument("--out", help="where to save the trained parameters (.npz)")
+    t.add_argument("--plot", help="save the loss/accuracy curves to this image (needs matplotlib)")
+    t.add_argument("--engine", choices=["auto", "compiled", "tape"], default="auto",
+                   help="auto: compiled when the model allows it, else the interpreter's tape")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.set_defaults(handler=cmd_train)
+
+    p = sub.add_parser("params", help="list a program's parameters (names and shapes)",
+                       description="List the parameters FILE's layers own, in the flat buffer's order.")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--params", help="also show statistics of these trained values (.npz)")
+    p.set_defaults(handler=cmd_params)
+
+    e = sub.add_parser("eval", help="loss and accuracy of trained parameters on a data set",
+                       description="Evaluate FILE's function with trained parameters on a .npz data set.")
+    e.add_argument("file", metavar="FILE")
+    e.add_argument("--params", required=True, help="trained parameters (.npz, from glia train)")
+    e.add_argument("--fn")
+    e.add_argument("--data")
+    e.add_argument("--inputs")
+    e.add_argument("--targets")
+    e.add_argument("--loss")
+    e.set_defaults(handler=cmd_eval)
+
+    run = sub.choices.get("run")
+    if run is not None:  # glia run FILE --params P: main() runs with trained parameters
+        run.add_argument("--params", help="trained parameters (.npz) for the program's layers")
+        base = run.get_default("handler")
+        run.set_defaults(handler=lambda ns: cmd_run(ns, base))
+
+
+def _program(path):
+    from glia.compiler.driver import check_source, read_source
+
+    return check_source(read_source(path))
+
+
+def _interp(program):
+    from glia.compiler.driver import sources_of
+    from glia.compiler.interp import Interpreter
+
+    return Interpreter(program, sources_of(program))
+
+
+def _options(program, ns):
+    from glia.compiler.diagnostics import Diagnostic, GliaError, Span
+    from glia.compiler.training import Options, apply_setting, options_from_spec
+
+    spec = None
+    if ns.fn:
+        spec = next((s for s in program.trains if s.func == ns.fn), None)
+    elif program.trains:
+        spec = program.trains[0]
+    if spec is not None:
+        o = options_from_spec(spec, program)
+    elif ns.fn:
+        o = Options(fn=ns.fn)
+    else:
+        raise GliaError(Diagnostic("E703", "nothing to train: this program has no `train` block; name the function "
+                                   "with --fn and the data with --data", Span(0, 0, 0, 0), "train", program.source))
+    for name in ("data", "inputs", "targets"):
+        if getattr(ns, name, None):
+            o.__dict__[name] = getattr(ns, name)
+    if getattr(ns, "loss", None):
+        o = _apply(o, "loss", ns.loss, program)
+    if not o.data:
+        raise GliaError(Diagnostic("E703", f"no data to train {o.fn} on: give --data FILE.npz", Span(0, 0, 0, 0),
+                                   "train", program.source))
+    return o
+
+
+def _apply(o, name, v, program):
+    from glia.compiler.diagnostics import Diagnostic, GliaError, Span
+    from glia.compiler.training import apply_setting
+
+    try:
+        return apply_setting(o, name, v)
+    except ValueError as e:
+        raise GliaError(Diagnostic("E703", f"--{name}: {e}", Span(0, 0, 0, 0), "train", program.source)) from None
+
+
+def cmd_train(ns) -> int:
+    from glia.compiler.interp import run_with_big_stack
+    from glia.compiler.training import train
+
+    program = _program(ns.file)
+    o = _options(program, ns)
+    if ns.optimizer:
+        o = _apply(o, "optimizer", ns.optimizer, program)
+        if ns.optimizer != "adam":
+            o.opt_args = {}
+    for name in ("momentum", "nesterov", "weight_decay"):
+        v = getattr(ns, name)
+        if v:
+            o.opt_args[name] = v
+    for name in ("epochs", "batch", "lr", "schedule", "clip", "validation", "early_stopping", "seed"):
+        v = getattr(ns, name)
+        if v is not None:
+            o = _apply(o, name, v, program)
+    if ns.checkpoint:
+        o.checkpoint = ns.checkpoint
+    o.resume, o.progress, o.engine = ns.resume, not ns.no_progress, ns.engine
+    out = ns.out or os.path.splitext(ns.file)[0] + ".params.npz"
+    interp = _interp(program)
+
+    def log(msg):
+        sys.stderr.write(msg + "\n")
+
+    hist = run_with_big_stack(lambda: train(interp, o, log=log))
+    n = len(hist["loss"])
+    line = f"epoch {n}/{o.epochs}: loss {hist['loss'][-1]:.4f}"
+    if not math.isnan(hist["acc"][-1]):
+        line += f", accuracy {hist['acc'][-1]:.4f}"
+    if hist["val_loss"] and not math.isnan(hist["val_loss"][-1]):
+        line += f"; validation loss {hist['val_loss'][-1]:.4f}"
+        if not math.isnan(hist["val_acc"][-1]):
+            line += f", accuracy {hist['val_acc'][-1]:.4f}"
+    print(line)
+    interp.params.save(out)
+    print(f"saved {len(interp.params)} parameters to {out}")
+    if ns.plot:
+        plot(hist, ns.plot)
+        print(f"curves in {ns.plot}")
+    return EXIT_OK
+
+
+def plot(hist, path):
+    from glia.compiler.diagnostics import Diagnostic, GliaError, Span
+
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise GliaError(Diagnostic("E801", "--plot needs matplotlib: pip install 'glia[plot]'", Span(0, 0, 0, 0),
+                                   "train")) from None
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    ep = range(1, len(hist["loss"]) + 1)
+    for ax, key, label in ((axes[0], "loss", "loss"), (axes[1], "acc", "accuracy")):
+        ax.plot(ep, hist[key], label="train")
+        if hist["val_" + key] and not math.isnan(hist["val_" + key][0]):
+            ax.plot(ep, hist["val_" + key], label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.legend()
+    fig.tight_layout()
+    tmp = path + ".tmp.png"
+    fig.savefig(tmp)
+    os.replace(tmp, path)
+
+
+def cmd_params(ns) -> int:
+    from glia.compiler.params import new_store, param_dtype, param_specs
+
+    program = _program(ns.file)
+    specs = param_specs(program)
+    if not specs:
+        print(f"{ns.file}: no parameters (no layer calls)")
+        return EXIT_OK
+    store = None
+    if ns.params:
+        store = _load_params(program, ns.params)
+    width = max(len(s.name) for s in specs)
+    dt = "f64" if param_dtype(program).__name__ == "float64" else "f32"
+    for s in specs:
+        line = f"{s.name:<{width}}  {dt}[{', '.join(map(str, s.shape))}]"
+        if store is not None:
+            v = store.views[s.name]
+            line += f"  mean {v.mean():+.4f}  std {v.std():.4f}"
+        print(line)
+    total = sum(s.size for s in specs)
+    print(f"{len(specs)} parameter arrays, {total:,} values in one flat {dt} buffer")
+    _ = new_store
+    return EXIT_OK
+
+
+def _load_params(program, path):
+    from glia.compiler.diagnostics import Diagnostic, GliaError, Span
+    from glia.compiler.params import new_store
+    from glia.runtime.errors import GliaRuntimeError
+
+    store = new_store(program)
+    try:
+        store.load(path)
+    except GliaRuntimeError as e:
+        raise GliaError(Diagnostic(e.code, e.message, Span(0, 0, 0, 0), "params", program.source)) from None
+    return store
+
+
+def cmd_eval(ns) -> int:
+    from glia.compiler.interp import run_with_big_stack
+    from glia.compiler.training import check_task, evaluate, load_npz
+
+    program = _program(ns.file)
+    o = _options(program, ns)
+    interp = _interp(program)
+    interp.params = _load_params(program, ns.params)
+    X, y = load_npz(o.data, o.inputs, o.targets)
+    task = check_task(program, o, X, y)
+    loss, acc = run_with_big_stack(lambda: evaluate(interp, task, range(len(task.X))))
+    line = f"{o.fn} on {o.data} ({len(task.X)} examples): loss {loss:.4f}"
+    if not math.isnan(acc):
+        line += f", accuracy {acc:.4f}"
+    print(line)
+    return EXIT_OK
+
+
+def cmd_run(ns, base) -> int:
+    if ns.args[:1] == ["--params"] and len(ns.args) >= 2:  # `glia run FILE --params P` reads like the rest
+        ns.params, ns.args = ns.args[1], ns.args[2:]
+    if not getattr(ns, "params", None):
+        return base(ns)
+    from glia.compiler.diagnostics import GliaError
+    from glia.compiler.driver import main_args
+    from glia.compiler.interp import run_with_big_stack
+
+    program = _program(ns.file)
+    interp = _interp(program)
+    interp.params = _load_params(program, ns.params)
+    try:
+        args = main_args(program, ns.args)
+        result = run_with_big_stack(lambda: interp.call("main", args))
+    except GliaError:
+        sys.stdout.flush()
+        raise
+    sys.stdout.flush()
+    return result if isinstance(result, int) and not isinstance(result, bool) else 0
+

@@ -1,0 +1,125 @@
+"""A program's parameters: one flat float buffer, gradients in a second one of the same layout.
+
+Each parameter is a named view (`digit.dense#1.W`) into the flat buffer; the layers read their views,
+the backward sweep adds into the matching views of `grad`, and optimizers update `flat` as a whole.
+Initialisation is deterministic under a seed (one numpy Generator, parameters in layout order).
+Saved as .npz: one array per name, readable with `numpy.load` (and `torch.from_numpy`).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from math import prod
+
+import numpy as np
+
+from .errors import FILE, VALUE, fail
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str  # site.param, e.g. digit.dense#1.W
+    shape: tuple[int, ...]
+    init: str  # glorot | he | zeros | ones | normal | lstm_bias
+    offset: int = 0
+
+    @property
+    def size(self) -> int:
+        return prod(self.shape)
+
+
+def layout(specs) -> list[ParamSpec]:
+    out, off = [], 0
+    for s in specs:
+        out.append(ParamSpec(s.name, tuple(s.shape), s.init, off))
+        off += prod(s.shape)
+    return out
+
+
+class ParamStore:
+    def __init__(self, specs, dtype=np.float32, seed: int = 0):
+        self.specs = layout(specs)
+        self.dtype = np.dtype(dtype)
+        n = sum(s.size for s in self.specs)
+        self.flat = np.zeros(n, self.dtype)
+        self.grad = np.zeros(n, self.dtype)
+        self.views = {s.name: self.flat[s.offset:s.offset + s.size].reshape(s.shape) for s in self.specs}
+        self.grads = {s.name: self.grad[s.offset:s.offset + s.size].reshape(s.shape) for s in self.specs}
+        self.init(seed)
+
+    def __len__(self) -> int:
+        return self.flat.size
+
+    def init(self, seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        for s in self.specs:
+            self.views[s.name][...] = initial(rng, s)
+
+    def zero_grad(self) -> None:
+        self.grad[...] = 0
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {s.name: self.views[s.name].copy() for s in self.specs}
+
+    def save(self, path: str) -> None:
+        save_npz(path, self.state())
+
+    def load(self, path: str) -> None:
+        """Load a .npz written by `save`; every parameter must be there with its shape."""
+        try:
+            with np.load(path) as data:
+                arrays = {k: data[k] for k in data.files}
+        except FileNotFoundError:
+            fail(FILE, f"no such parameter file: {path}")
+        except (OSError, ValueError) as e:
+            fail(FILE, f"cannot read parameter file {path}: {e}")
+        self.assign(arrays, path)
+
+    def assign(self, arrays: dict, where: str = "the given parameters") -> None:
+        for s in self.specs:
+            if s.name not in arrays:
+                fail(VALUE, f"{where} has no parameter '{s.name}' (it has: {', '.join(sorted(arrays)) or 'none'})")
+            a = np.asarray(arrays[s.name])
+            if a.shape != s.shape:
+                fail(VALUE, f"parameter '{s.name}' in {where} has shape {a.shape}, the program needs {s.shape}")
+        for s in self.specs:
+            self.views[s.name][...] = arrays[s.name]
+
+
+def initial(rng, s: ParamSpec) -> np.ndarray:
+    fan_in = s.shape[0] if len(s.shape) > 1 else s.size
+    fan_out = s.shape[-1]
+    if s.init == "glorot":
+        lim = np.sqrt(6.0 / (fan_in + fan_out))
+        return rng.uniform(-lim, lim, s.shape)
+    if s.init == "he":
+        return rng.normal(0.0, np.sqrt(2.0 / fan_in), s.shape)
+    if s.init == "normal":
+        return rng.normal(0.0, 1.0, s.shape)
+    if s.init == "ones":
+        return np.ones(s.shape)
+    if s.init == "lstm_bias":  # forget gate starts open (the second quarter)
+        b = np.zeros(s.shape)
+        q = s.shape[0] // 4
+        b[q:2 * q] = 1.0
+        return b
+    return np.zeros(s.shape)
+
+
+def save_npz(path: str, arrays: dict) -> None:
+    """Atomic: an existing file at `path` stays whole until the new one is completely written."""
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".glia-tmp-", suffix=".npz")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+    except OSError as e:
+        fail(FILE, f"cannot write {path}: {e.strerror or e}")

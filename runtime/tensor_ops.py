@@ -1,0 +1,257 @@
+"""Kernels of the differentiable-programming primitives: tensor shape operations, activations,
+losses and layers, in plain numpy (the reference evaluation; registered in `kernels.KERNELS`).
+
+Conventions: a scalar of type `float` is a Python float, of type `f32` a numpy.float32; tensors are
+numpy arrays. Layer kernels take their parameters (views of the program's flat parameter buffer)
+after their dynamic arguments. Softmax-like operations act on the last axis.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import INDEX, VALUE, fail
+from .kernels import kernel
+
+
+def like(x, r):
+    """`r` in the representation of `x`'s type: Python float, numpy.float32 or an array of x's dtype."""
+    if isinstance(x, np.ndarray):
+        return np.asarray(r, dtype=x.dtype)
+    if type(x) is np.float32:
+        return np.float32(r)
+    return float(r)
+
+
+def scalar(dtype, v):
+    return np.float32(v) if dtype == np.float32 else float(v)
+
+
+# ---- shape operations ---------------------------------------------------------------------------
+
+@kernel("tensor.concat")
+def concat(*parts_and_axis):
+    *parts, axis = parts_and_axis
+    return np.concatenate(parts, axis=axis)
+
+
+@kernel("tensor.stack")
+def stack(*parts):
+    return np.stack(parts)
+
+
+@kernel("tensor.reshape")
+def reshape(x, shape):
+    return np.reshape(x, shape).copy()
+
+
+@kernel("tensor.transpose")
+def transpose(x):
+    return np.ascontiguousarray(x.T)
+
+
+@kernel("tensor.arange")
+def arange(n, kind):
+    return np.arange(n, dtype=np.float32 if kind == "f32" else np.float64)
+
+
+@kernel("tensor.argmax")
+def argmax(x):
+    return int(np.argmax(x))
+
+
+@kernel("tensor.reduce")
+def reduce_axis(x, how, axis):
+    r = getattr(np, how)(x, axis=axis)
+    return r.astype(x.dtype)
+
+
+@kernel("tensor.slice")
+def tensor_slice(x, lo, hi):
+    return x[lo:hi].copy()
+
+
+def _cmp(f):
+    return lambda a, b: f(a, b).astype(a.dtype if isinstance(a, np.ndarray) else b.dtype)
+
+
+for _name, _f in (("gt", np.greater), ("ge", np.greater_equal), ("lt", np.less), ("le", np.less_equal),
+                  ("eq", np.equal), ("ne", np.not_equal)):
+    kernel(f"tensor.{_name}")(_cmp(_f))
+
+
+@kernel("tensor.where")
+def where(c, a, b):
+    return np.where(c != 0, a, b).astype(c.dtype)
+
+
+# ---- activations (scalars or tensors) -----------------------------------------------------------
+
+def sigmoid_(x):
+    x = np.asarray(x)
+    return np.where(x >= 0, 1.0 / (1.0 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1.0 + np.exp(-np.abs(x))))
+
+
+def softmax_(x):
+    z = x - np.max(x, axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def log_softmax_(x):
+    z = x - np.max(x, axis=-1, keepdims=True)
+    return z - np.log(np.sum(np.exp(z), axis=-1, keepdims=True))
+
+
+GELU_C = float(np.sqrt(2.0 / np.pi))
+
+
+def gelu_(x):
+    x = np.asarray(x)
+    return 0.5 * x * (1.0 + np.tanh(GELU_C * (x + 0.044715 * x ** 3)))
+
+
+ACTIVATIONS = {
+    "relu": lambda x: np.maximum(x, 0),
+    "sigmoid": sigmoid_,
+    "tanh": np.tanh,
+    "gelu": gelu_,
+    "silu": lambda x: np.asarray(x) * sigmoid_(x),
+    "softmax": softmax_,
+    "log_softmax": log_softmax_,
+}
+
+for _name, _f in ACTIVATIONS.items():
+    kernel(f"nn.{_name}")((lambda f: lambda x: like(x, f(x)))(_f))
+
+
+@kernel("nn.leaky_relu")
+def leaky_relu(x, alpha):
+    return like(x, np.where(np.asarray(x) > 0, x, alpha * np.asarray(x)))
+
+
+@kernel("nn.elu")
+def elu(x, alpha):
+    a = np.asarray(x)
+    return like(x, np.where(a > 0, a, alpha * np.expm1(np.minimum(a, 0))))
+
+
+# ---- losses (mean over elements; a scalar of the prediction's dtype) ---------------------------
+
+EPS = 1e-12
+
+
+@kernel("loss.mse")
+def mse(p, t):
+    return scalar(p.dtype, np.mean((p - t) ** 2))
+
+
+@kernel("loss.mae")
+def mae(p, t):
+    return scalar(p.dtype, np.mean(np.abs(p - t)))
+
+
+@kernel("loss.bce")
+def bce(p, t):
+    q = np.clip(p, EPS, 1 - 1e-7)
+    return scalar(p.dtype, -np.mean(t * np.log(q) + (1 - t) * np.log(1 - q)))
+
+
+def check_class(y, k):
+    if not 0 <= y < k:
+        fail(INDEX, f"class label {y} out of range for {k} classes")
+
+
+@kernel("loss.ce_int")
+def ce_int(p, y):
+    check_class(y, p.shape[-1])
+    return scalar(p.dtype, -np.log(max(float(p[y]), EPS)))
+
+
+@kernel("loss.ce_onehot")
+def ce_onehot(p, t):
+    return scalar(p.dtype, -np.sum(t * np.log(np.maximum(p, EPS))))
+
+
+@kernel("loss.nll_int")
+def nll_int(logp, y):
+    check_class(y, logp.shape[-1])
+    return scalar(logp.dtype, -logp[y])
+
+
+@kernel("loss.nll_onehot")
+def nll_onehot(logp, t):
+    return scalar(logp.dtype, -np.sum(t * logp))
+
+
+# ---- layers (parameters after the dynamic arguments) ---------------------------------------------
+
+@kernel("layer.dense")
+def dense(x, W, b):
+    return x @ W + b
+
+
+@kernel("layer.embedding")
+def embedding(i, E):
+    if not 0 <= i < E.shape[0]:
+        fail(INDEX, f"embedding index {i} out of range for a table of {E.shape[0]} rows")
+    return E[i].copy()
+
+
+@kernel("layer.rnn_cell")
+def rnn_cell(x, h, Wx, Wh, b):
+    return np.tanh(x @ Wx + h @ Wh + b)
+
+
+def gru_parts(x, h, Wx, Wh, bx, bh):
+    n_h = h.shape[-1]
+    ax = x @ Wx + bx
+    ah = h @ Wh + bh
+    r = sigmoid_(ax[..., :n_h] + ah[..., :n_h]).astype(h.dtype)
+    z = sigmoid_(ax[..., n_h:2 * n_h] + ah[..., n_h:2 * n_h]).astype(h.dtype)
+    n = np.tanh(ax[..., 2 * n_h:] + r * ah[..., 2 * n_h:])
+    return r, z, n, ah
+
+
+@kernel("layer.gru_cell")
+def gru_cell(x, h, Wx, Wh, bx, bh):
+    r, z, n, _ = gru_parts(x, h, Wx, Wh, bx, bh)
+    return (1 - z) * n + z * h
+
+
+def lstm_parts(x, h, c, Wx, Wh, b):
+    n_h = h.shape[-1]
+    zz = x @ Wx + h @ Wh + b
+    i = sigmoid_(zz[..., :n_h]).astype(h.dtype)
+    f = sigmoid_(zz[..., n_h:2 * n_h]).astype(h.dtype)
+    g = np.tanh(zz[..., 2 * n_h:3 * n_h])
+    o = sigmoid_(zz[..., 3 * n_h:]).astype(h.dtype)
+    c2 = f * c + i * g
+    return i, f, g, o, c2
+
+
+@kernel("layer.lstm_cell")
+def lstm_cell(x, h, c, Wx, Wh, b):
+    i, f, g, o, c2 = lstm_parts(x, h, c, Wx, Wh, b)
+    return (o * np.tanh(c2), c2)
+
+
+LN_EPS = 1e-5
+
+
+@kernel("layer.layer_norm")
+def layer_norm(x, g, b):
+    mu = x.mean(axis=-1, keepdims=True)
+    var = x.var(axis=-1, keepdims=True)
+    return ((x - mu) / np.sqrt(var + LN_EPS) * g + b).astype(x.dtype)
+
+
+@kernel("layer.dropout")
+def dropout(x, mask):
+    """`mask` is None in evaluation mode (identity), else the scaled keep-mask drawn by the caller."""
+    return x if mask is None else x * mask
+
+
+def dropout_mask(rng, shape, p, dtype):
+    if not 0 <= p < 1:
+        fail(VALUE, f"dropout probability must be in [0, 1), found {p}")
+    return ((rng.random(shape) >= p) / (1.0 - p)).astype(dtype)

@@ -1,0 +1,125 @@
+"""The training loop: epochs, shuffling, learning-rate schedule, validation, early stopping,
+progress bar, atomic checkpoints and resuming. What one epoch does (forward, backward, optimizer step
+for every minibatch) is the engine's business: a compiled whole-epoch kernel or the interpreter's tape.
+
+An engine provides `epoch(order, batch, lr) -> (mean loss, accuracy)` over the training rows in
+`order`, `evaluate(rows) -> (mean loss, accuracy)`, and `store` / `opt` (runtime/params.py,
+runtime/optim.py). Accuracy is NaN where the loss has no classes.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import FILE, VALUE, fail
+from .optim import schedule_lr
+from .params import save_npz
+
+
+@dataclass
+class LoopConfig:
+    epochs: int = 10
+    batch: int = 32
+    seed: int = 0
+    shuffle: bool = True
+    schedule: str = "constant"
+    schedule_args: dict = field(default_factory=dict)
+    early_stopping: int = 0  # patience in epochs (0: off)
+    checkpoint: str | None = None
+    resume: bool = False
+    progress: bool = True
+
+
+def run(engine, train_rows: np.ndarray, val_rows: np.ndarray, cfg: LoopConfig, log=None) -> dict:
+    """Train; returns the history {'loss': [...], 'acc': [...], 'val_loss': [...], 'val_acc': [...]}."""
+    rng = np.random.default_rng(cfg.seed)
+    hist = {"loss": [], "acc": [], "val_loss": [], "val_acc": [], "lr": []}
+    start, best, best_epoch, best_flat = 0, math.inf, -1, None
+    if cfg.resume and cfg.checkpoint and os.path.exists(cfg.checkpoint):
+        start, hist, best, best_epoch, best_flat = load_checkpoint(cfg.checkpoint, engine, rng)
+        if log:
+            log(f"resumed from {cfg.checkpoint} after epoch {start}")
+    bar = _bar(cfg, start)
+    stopped = ""
+    try:
+        for epoch in range(start, cfg.epochs):
+            lr = schedule_lr(cfg.schedule, engine.opt.lr, epoch, cfg.epochs, **cfg.schedule_args)
+            order = rng.permutation(train_rows) if cfg.shuffle else train_rows
+            loss, acc = engine.epoch(order, cfg.batch, lr)
+            vloss, vacc = engine.evaluate(val_rows) if len(val_rows) else (math.nan, math.nan)
+            for k, v in (("loss", loss), ("acc", acc), ("val_loss", vloss), ("val_acc", vacc), ("lr", lr)):
+                hist[k].append(float(v))
+            watch = vloss if len(val_rows) else loss
+            if watch < best:
+                best, best_epoch, best_flat = watch, epoch, engine.store.flat.copy()
+            if cfg.checkpoint:
+                save_checkpoint(cfg.checkpoint, engine, rng, epoch + 1, hist, best, best_epoch, best_flat)
+            if bar is not None:
+                post = {"loss": f"{loss:.4f}"}
+                if not math.isnan(acc):
+                    post["acc"] = f"{acc:.3f}"
+                if len(val_rows):
+                    post["val_loss"] = f"{vloss:.4f}"
+                    if not math.isnan(vacc):
+                        post["val_acc"] = f"{vacc:.3f}"
+                bar.set_postfix(post, refresh=False)
+                bar.update(1)
+            if cfg.early_stopping and epoch - best_epoch >= cfg.early_stopping:
+                stopped = f"early stopping after epoch {epoch + 1}: no improvement for {cfg.early_stopping} epochs"
+                engine.store.flat[...] = best_flat
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+    if stopped and log:
+        log(stopped + f" (best epoch {best_epoch + 1} restored)")
+    hist["stopped"] = stopped
+    return hist
+
+
+def _bar(cfg: LoopConfig, start: int):
+    if not cfg.progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=cfg.epochs, initial=start, unit="epoch", desc="train", dynamic_ncols=True, leave=True)
+
+
+def save_checkpoint(path, engine, rng, epoch, hist, best, best_epoch, best_flat) -> None:
+    arrays = {f"param/{k}": v for k, v in engine.store.state().items()}
+    arrays.update({f"opt/{k}": v for k, v in engine.opt.state().items()})
+    meta = {"epoch": epoch, "history": hist, "best": best, "best_epoch": best_epoch,
+            "rng": rng.bit_generator.state}
+    arrays["meta"] = np.array(json.dumps(meta, default=_jsonable))
+    if best_flat is not None:
+        arrays["best_flat"] = best_flat
+    save_npz(path, arrays)
+
+
+def _jsonable(x):
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, np.floating):
+        return float(x)
+    raise TypeError(type(x))
+
+
+def load_checkpoint(path, engine, rng):
+    try:
+        with np.load(path) as data:
+            arrays = {k: data[k] for k in data.files}
+        meta = json.loads(str(arrays["meta"]))
+    except (OSError, ValueError, KeyError) as e:
+        fail(FILE, f"cannot resume from {path}: not a Glia checkpoint ({e})")
+    params = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
+    engine.store.assign(params, path)
+    try:
+        engine.opt.load_state({k[len("opt/"):]: v for k, v in arrays.items() if k.startswith("opt/")})
+    except KeyError:
+        fail(VALUE, f"cannot resume from {path}: it was written with another optimizer")
+    rng.bit_generator.state = meta["rng"]
+    return meta["epoch"], meta["history"], meta["best"], meta["best_epoch"], arrays.get("best_flat")

@@ -1,0 +1,186 @@
+"""Training: the digits classifier learns, checkpoints resume to the same result, runs are
+deterministic under a seed, bad data is refused before anything runs or is written, a NaN names
+its operation and line, and parameters are listed, saved and loaded."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import glia
+from glia.compiler.diagnostics import GliaError
+
+ROOT = Path(__file__).resolve().parents[1]
+DIGITS = ROOT / "examples" / "neural" / "digits.glia"
+DATA = ROOT / "examples" / "data" / "digits.npz"
+
+MLP = '''
+def digit(img: f32[64]) -> f32[10]:
+    h = relu(dense(img, 32))
+    return softmax(dense(h, 10))
+'''
+
+
+def glia_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "glia", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd or ROOT, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    with np.load(DATA) as d:
+        return d["x"], d["y"]
+
+
+def test_digits_data_is_the_uci_set(digits):
+    x, y = digits
+    assert x.shape == (1797, 64) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
+    assert sorted(set(y.tolist())) == list(range(10))
+
+
+@pytest.mark.parametrize("engine", ["tape", "auto"])
+def test_digits_classifier_learns(digits, engine):
+    x, y = digits
+    p = glia.compile(MLP)
+    epochs = 4 if engine == "tape" else 20
+    h = p.train("digit", x, y, loss="cross_entropy", optimizer="adam", lr=0.01, epochs=epochs, batch=32,
+                validation=0.2, seed=0, engine=engine)
+    assert h["val_acc"][-1] >= (0.90 if engine == "tape" else 0.95), h
+    assert h["loss"][-1] < h["loss"][0]
+
+
+def test_compiled_and_tape_engines_agree(digits):
+    x, y = digits
+    x, y = x[:200], y[:200]
+    runs = []
+    for engine in ("tape", "auto"):
+        p = glia.compile(MLP)
+        h = p.train("digit", x, y, lr=0.01, epochs=2, batch=16, seed=3, engine=engine)
+        runs.append((h, p.params["digit.dense#1.W"].copy()))
+    if runs[1][0]["engine"] == runs[0][0]["engine"]:
+        pytest.skip("the compiled engine did not take this model")
+    assert np.allclose(runs[0][0]["loss"], runs[1][0]["loss"], rtol=1e-3)
+    assert np.allclose(runs[0][1], runs[1][1], atol=1e-4)
+
+
+def test_deterministic_under_a_seed(digits):
+    x, y = digits
+    out = []
+    for _ in range(2):
+        p = glia.compile(MLP + "\ndef drop(img: f32[64]) -> f32[10]:\n    return softmax(dense(dropout(img, 0.2), 10))\n")
+        p.train("drop", x[:300], y[:300], epochs=2, seed=5, engine="tape")
+        out.append(p.params["drop.dense#1.W"].copy())
+    assert np.array_equal(out[0], out[1])
+
+
+def test_checkpoint_resume_gives_the_same_parameters(digits, tmp_path):
+    x, y = digits
+    x, y = x[:300], y[:300]
+    ck = tmp_path / "run.ckpt.npz"
+    straight = glia.compile(MLP)
+    straight.train("digit", x, y, epochs=4, seed=1, lr=0.01)
+    first = glia.compile(MLP)
+    first.train("digit", x, y, epochs=2, seed=1, lr=0.01, checkpoint=str(ck))
+    resumed = glia.compile(MLP)
+    h = resumed.train("digit", x, y, epochs=4, seed=1, lr=0.01, checkpoint=str(ck), resume=True)
+    assert len(h["loss"]) == 4
+    for name, v in straight.params.items():
+        assert np.allclose(v, resumed.params[name], atol=1e-6), name
+
+
+def test_optimizers_schedules_clipping_early_stopping(digits):
+    x, y = digits
+    x, y = x[:400], y[:400]
+    for opt, extra in (("sgd", {"momentum": 0.9, "nesterov": True}), ("adamw", {}), ("rmsprop", {}), ("adam", {})):
+        p = glia.compile(MLP)
+        h = p.train("digit", x, y, optimizer=opt, lr=0.01 if opt != "sgd" else 0.05, epochs=3, schedule="cosine",
+                    clip=1.0, seed=0, **extra)
+        assert h["loss"][-1] < h["loss"][0], opt
+    p = glia.compile(MLP)
+    h = p.train("digit", x, y, lr=0.5, epochs=30, validation=0.3, early_stopping=2, seed=0, optimizer="sgd")
+    assert h["stopped"] and len(h["loss"]) < 30
+
+
+def test_train_block_and_cli(tmp_path):
+    out = tmp_path / "digits.params.npz"
+    r = glia_cli("train", DIGITS, "--epochs", "3", "--out", out, "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert "accuracy" in r.stdout and f"saved 2410 parameters to {out}" in r.stdout
+    with np.load(out) as saved:
+        assert saved["digit.dense#1.W"].shape == (64, 32) and saved["digit.dense#2.b"].shape == (10,)
+    r = glia_cli("eval", DIGITS, "--params", out)
+    assert r.returncode == 0 and "accuracy 0.9" in r.stdout, r.stdout + r.stderr
+    r = glia_cli("run", DIGITS, "--params", out)
+    assert r.returncode == 0 and r.stdout.startswith("predicted digit: 0"), r.stdout + r.stderr
+    r = glia_cli("params", DIGITS)
+    assert r.stdout.splitlines() == [
+        "digit.dense#1.W  f32[64, 32]", "digit.dense#1.b  f32[32]", "digit.dense#2.W  f32[32, 10]",
+        "digit.dense#2.b  f32[10]", "4 parameter arrays, 2,410 values in one flat f32 buffer"]
+
+
+def _bad(tmp_path, name, **arrays):
+    path = tmp_path / name
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.mark.parametrize("arrays, message", [
+    (dict(x=np.zeros((10, 63), np.float32), y=np.zeros(10, np.int64)), "takes f32[64]"),
+    (dict(x=np.zeros((10, 64), np.float32), y=np.full(10, 12)), "label 12 (example 0) is out of range for 10"),
+    (dict(x=np.zeros((0, 64), np.float32), y=np.zeros(0, np.int64)), "empty"),
+    (dict(x=np.array([["a"] * 64] * 3), y=np.zeros(3, np.int64)), "must be numbers"),
+    (dict(x=np.zeros((10, 64), np.float32), y=np.zeros(9, np.int64)), "10 inputs but 9 targets"),
+    (dict(inputs=np.zeros((10, 64), np.float32), y=np.zeros(10, np.int64)), "has no array named 'x'"),
+    (dict(x=np.zeros((10, 64), np.float32), y=np.zeros((10, 3), np.float32)), "targets have shape (10, 3)"),
+])
+def test_bad_data_is_refused_before_training(tmp_path, arrays, message):
+    prog = tmp_path / "m.glia"
+    prog.write_text(MLP)
+    out = tmp_path / "keep.npz"
+    out.write_bytes(b"precious")
+    data = _bad(tmp_path, "bad.npz", **arrays)
+    r = glia_cli("train", prog, "--fn", "digit", "--data", data, "--out", out, "--no-progress")
+    assert r.returncode == 1 and "E703" in r.stderr and message in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+    assert out.read_bytes() == b"precious"
+
+
+def test_missing_data_file(tmp_path):
+    prog = tmp_path / "m.glia"
+    prog.write_text(MLP)
+    r = glia_cli("train", prog, "--fn", "digit", "--data", tmp_path / "nope.npz")
+    assert r.returncode == 1 and "no such data file" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_nan_names_the_operation_and_line(digits):
+    x, y = digits
+    p = glia.compile('''
+def f(img: f32[64]) -> f32[10]:
+    h = dense(img, 10)
+    return softmax(log(h))
+''', "nan.glia")
+    with pytest.raises(GliaError) as e:
+        p.train("f", x[:50], y[:50], epochs=1, engine="tape")
+    d = e.value.diagnostic
+    assert d.code == "E702" and "'tensor.log'" in d.message and d.span.line == 4
+
+
+def test_save_and_load_round_trip(tmp_path, digits):
+    x, y = digits
+    p = glia.compile(MLP)
+    p.train("digit", x[:100], y[:100], epochs=1)
+    path = tmp_path / "p.npz"
+    p.save(path)
+    q = glia.compile(MLP)
+    q.load_params(path)
+    assert np.array_equal(q.digit(x[0]), p.digit(x[0]))
+    with np.load(path) as d:
+        assert set(d.files) == set(p.params)
+    os.remove(path)
+    with pytest.raises(GliaError) as e:
+        q.load_params(path)
+    assert e.value.diagnostic.code == "E509"
