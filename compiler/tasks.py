@@ -8,13 +8,14 @@ dialect over the default component library for its types.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 
 from glia.runtime.search import Problem, SearchError, Var
 from glia.runtime.search.library import default_grammar
 
 from .diagnostics import Diagnostic, GliaError, Source, Span
-from .sygus import SyFun, SyProblem, _Reader, _read_grammar, to_problem
+from .sygus import SyFun, SyProblem, _Reader, _read_grammar, read_sygus, to_problem
 
 STAGE = "tasks"
 SORT_OF = {"int": "Int", "bool": "Bool", "str": "String", "bv64": "(_ BitVec 64)"}
@@ -51,7 +52,31 @@ def _value(v, t: str):
     raise ValueError(f"type {t} is not supported by search yet")
 
 
-def task_problem(d: dict, where: str) -> Problem:
+def _helpers(d: dict, sl_index: dict) -> list:
+    """The define-fun helpers a task's grammar may use live in its SyGuS source file (named by the
+    task's `source`): read them when that file is found next to the task file."""
+    src = str(d.get("source", ""))
+    path = sl_index.get(os.path.basename(src.split(":")[-1])) if src.endswith(".sl") else None
+    if path is None:
+        return []
+    from .driver import read_source
+
+    return read_sygus(read_source(path)).helpers
+
+
+def sl_files_near(tasks_path: str) -> dict[str, str]:
+    """.sl files under the task file's folder and its sibling `sygus/` folder, by file name."""
+    base = os.path.dirname(os.path.abspath(tasks_path))
+    index: dict[str, str] = {}
+    for root in (base, os.path.join(os.path.dirname(base), "sygus")):
+        for dirpath, _, files in sorted(os.walk(root)):
+            for f in sorted(files):
+                if f.endswith(".sl"):
+                    index.setdefault(f, os.path.join(dirpath, f))
+    return index
+
+
+def task_problem(d: dict, where: str, sl_index: dict | None = None) -> Problem:
     types = d["types"]
     args, ret = list(types["args"]), types["ret"]
     names = list(types.get("arg_names") or [f"x{i}" if len(args) > 1 else "x" for i in range(len(args))])
@@ -68,7 +93,7 @@ def task_problem(d: dict, where: str) -> Problem:
         src = Source(where, d["grammar"])
         r = _Reader(src)
         fun = SyFun("f", tuple((n, SORT_OF[t]) for n, t in zip(names, args)), SORT_OF[ret])
-        sp = SyProblem("", [], fun, _read_grammar(r.read_all(), r.err, Span.point(1, 1)),
+        sp = SyProblem("", _helpers(d, sl_index or {}), fun, _read_grammar(r.read_all(), r.err, Span.point(1, 1)),
                        list(zip(inputs, outputs)))
         prob = to_problem(sp, src, d["name"])
     else:
@@ -83,6 +108,7 @@ def load_tasks(path: str) -> list[Task]:
     from .driver import read_source
 
     src = read_source(path)
+    sl_index = sl_files_near(path)
     tasks = []
     for i, line in enumerate(src.text.split("\n"), 1):
         if not line.strip():
@@ -94,7 +120,7 @@ def load_tasks(path: str) -> list[Task]:
             raise GliaError(Diagnostic("E702", f"not a task (a JSON object with a name) on this line: {e}",
                                        Span(i, 1, i, max(2, len(line) + 1)), STAGE, src)) from None
         try:
-            tasks.append(Task(name, task_problem(d, f"{path}:{i}")))
+            tasks.append(Task(name, task_problem(d, f"{path}:{i}", sl_index)))
         except (ValueError, KeyError, TypeError, SearchError) as e:
             tasks.append(Task(name, None, getattr(e, "message", str(e))))
         except GliaError as e:

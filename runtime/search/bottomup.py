@@ -13,6 +13,7 @@ enumeration order is fixed by the grammar's order).
 """
 from __future__ import annotations
 
+import bisect
 import gc
 import itertools
 import time
@@ -30,6 +31,40 @@ class Stop(Exception):
         self.reason = reason
 
 
+class Recipes:
+    """How each kept value was built, (production index, ((size, index), ...)) per value, stored in
+    chunks: a block of new numpy rows is one chunk holding the argument index arrays."""
+
+    __slots__ = ("chunks", "starts", "n")
+
+    def __init__(self):
+        self.chunks: list = []
+        self.starts: list[int] = []
+        self.n = 0
+
+    def append(self, recipe) -> None:
+        self.chunks.append((recipe,))
+        self.starts.append(self.n)
+        self.n += 1
+
+    def add_block(self, pi: int, parts: tuple, idxs: list) -> None:
+        self.chunks.append((pi, parts, idxs))
+        self.starts.append(self.n)
+        self.n += len(idxs[0])
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int):
+        j = bisect.bisect_right(self.starts, i) - 1
+        c = self.chunks[j]
+        if len(c) == 1:
+            return c[0]
+        pi, parts, idxs = c
+        off = i - self.starts[j]
+        return pi, tuple((s, int(ix[off])) for s, ix in zip(parts, idxs))
+
+
 class Bank:
     """The distinct values of one nonterminal, by size: vectors and how each was built."""
 
@@ -40,7 +75,7 @@ class Bank:
         self.seen: set = set()
         self.vecs: dict[int, list] = {}  # size -> vectors (tuples, or numpy rows while a level is built)
         self.mats: dict[int, np.ndarray] = {}  # size -> matrix of rows (numpy kinds, after the level)
-        self.recipes: dict[int, list] = {}  # size -> (production index, ((size, index), ...))
+        self.recipes: dict[int, Recipes] = {}  # size -> how each value was built
 
     def count(self, size: int) -> int:
         return len(self.recipes.get(size, ()))
@@ -68,7 +103,13 @@ class BottomUp:
                 self.target = np.array(target, dtype=self._dtype(start))
             else:
                 self.target = tuple(target)
+            self.target_set = None
         self.found: tuple[str, int, int] | None = None  # (nt, size, index)
+        self.wrap: dict[str, list[int]] = {grammar.start: []}  # target nonterminal -> chain productions above it
+        self._chains()
+        self.conditionals = self._conditionals() if target is not None else []
+        self.built: dict = {}  # (nt, size, index) -> Term, for results built by unification
+        self.unify_pairs = 64
         self.accept = accept  # or a test of whole start-symbol vectors (a hole inside a larger program)
 
     # ---- set-up ------------------------------------------------------------------------------
@@ -95,6 +136,29 @@ class BottomUp:
                     kinds[nt] = False
                     changed = True
         return kinds
+
+    def _chains(self):
+        """Start -> X chain rules (`(Start String (ntString))`): X's values are Start's values, so the
+        target is checked on X and the answer wrapped in the chain."""
+        changed = True
+        while changed:
+            changed = False
+            for pi, (nt, p) in enumerate(self.prods):
+                h = p.head
+                if nt in self.wrap and isinstance(h, Component) and h.name.startswith("<") and len(p.args) == 1 \
+                        and p.args[0] not in self.wrap and self.g.types[p.args[0]] == self.g.types[nt]:
+                    self.wrap[p.args[0]] = self.wrap[nt] + [pi]
+                    changed = True
+
+    def _conditionals(self) -> list[tuple[int, str, str]]:
+        """Productions c(cond, then, else) of a target nonterminal (ite, or a helper such as
+        `im`): searched by unification, not only by enumeration."""
+        out = []
+        for pi, (nt, p) in enumerate(self.prods):
+            h = p.head
+            if nt in self.wrap and isinstance(h, Component) and len(p.args) == 3 and p.args[1] == p.args[2] == nt:
+                out.append((pi, nt, p.args[0]))
+        return out
 
     def _dtype(self, nt):
         return np.uint64 if self.g.types[nt] == BV else np.bool_
@@ -123,8 +187,13 @@ class BottomUp:
                     return "found"
                 for bank in self.banks.values():
                     if bank.numpy and size in bank.vecs:
-                        rows = bank.vecs.pop(size)
-                        bank.mats[size] = np.array(rows) if rows else np.zeros((0, self.nex), self._dtype_of(bank))
+                        blocks = bank.vecs.pop(size)
+                        bank.mats[size] = np.concatenate(blocks) if blocks else \
+                            np.zeros((0, self.nex), self._dtype_of(bank))
+                if self.conditionals and size >= 2:
+                    self.unify()
+                    if self.found is not None:
+                        return "found"
             return "exhausted" if not collect_only else "done"
         except Stop as s:
             return s.reason
@@ -168,10 +237,13 @@ class BottomUp:
         if key in bank.seen:
             return
         bank.seen.add(key)
-        bank.vecs.setdefault(size, []).append(vec)
-        bank.recipes.setdefault(size, []).append(recipe)
+        bank.vecs.setdefault(size, []).append(vec[None, :] if bank.numpy else vec)
+        rec = bank.recipes.get(size)
+        if rec is None:
+            rec = bank.recipes[size] = Recipes()
+        rec.append(recipe)
         self.kept += 1
-        if nt == self.g.start and self.target is not None:
+        if self.target is not None and nt in self.wrap:
             if (np.array_equal(vec, self.target) if bank.numpy else vec == self.target):
                 self.found = (nt, size, len(bank.recipes[size]) - 1)
         elif nt == self.g.start and self.accept is not None and self.accept(vec):
@@ -249,7 +321,7 @@ class BottomUp:
         bank = self.banks[nt]
         if out.dtype != self._dtype(nt):
             out = out.astype(self._dtype(nt))
-        if self.target is not None and nt == self.g.start:
+        if self.target is not None and nt in self.wrap:
             hit = np.flatnonzero((out == self.target).all(axis=1))
             if len(hit):
                 r = int(hit[0])
@@ -258,17 +330,94 @@ class BottomUp:
                     return
         # drop duplicates inside the block first (vectorised), then against the bank
         view = np.ascontiguousarray(out).view(np.dtype((np.void, out.dtype.itemsize * out.shape[1]))).ravel()
-        _, first = np.unique(view, return_index=True)
-        first.sort()
+        uniq, first = np.unique(view, return_index=True)
         seen = bank.seen
-        for r in first.tolist():
-            row = out[r]
-            key = row.tobytes()
-            if key in seen:
+        sel = []
+        for key, r in zip(uniq.tolist(), first.tolist()):
+            if key not in seen:
+                seen.add(key)
+                sel.append(r)
+        if not sel:
+            return
+        sel.sort()
+        rows = np.array(sel)
+        bank.vecs.setdefault(size, []).append(out[rows])
+        rec = bank.recipes.get(size)
+        if rec is None:
+            rec = bank.recipes[size] = Recipes()
+        rec.add_block(pi, parts, [np.asarray(ix)[rows] for ix in idx])
+        self.kept += len(sel)
+        if self.kept > self.cfg.max_bank:
+            raise Stop("memory")
+
+    # ---- unification of conditionals -----------------------------------------------------------
+    def _all(self, nt):
+        """Every kept vector of `nt` (a matrix for numpy kinds, a list otherwise) and its (size, index)."""
+        bank = self.banks[nt]
+        sizes = sorted(s for s in bank.recipes if (s in bank.mats if bank.numpy else True))
+        refs = [(s, i) for s in sizes for i in range(len(bank.recipes[s]))]
+        if bank.numpy:
+            mats = [bank.mats[s] for s in sizes if len(bank.mats[s])]
+            return (np.concatenate(mats) if mats else np.zeros((0, self.nex), self._dtype(nt))), refs
+        return [v for s in sizes for v in bank.vecs[s]], refs
+
+    def unify(self):
+        """Find c(cond, A, B) = target where A and B are kept programs that together are right on every
+        example and cond (any kept program of the condition's nonterminal) picks between them; the
+        two branches may themselves be conditionals found this way (one level of nesting)."""
+        for pi, nt, cnt in self.conditionals:
+            comp = self.prods[pi][1].head
+            vals, refs = self._all(nt)
+            if not refs:
                 continue
-            self.add(nt, size, row, (pi, tuple((s, int(ix[r])) for s, ix in zip(parts, idx))))
+            conds, crefs = self._all(cnt)
+            if not crefs:
+                continue
+            numpy_kind = self.banks[nt].numpy and self.banks[cnt].numpy and comp.vec is not None
+            if numpy_kind:
+                right = (vals == self.target)
+            else:
+                right = np.array([[a == b for a, b in zip(v, self.target)] for v in vals], dtype=bool)
+            pairs = _covering_pairs(right, self.unify_pairs)
+            for a, b in pairs:
+                c = self._find_cond(comp, conds, vals[a], vals[b], numpy_kind)
+                if c is not None:
+                    ra, rb, rc = refs[a], refs[b], crefs[c]
+                    t = Term(comp, (self.term(cnt, *rc), self.term(nt, *ra), self.term(nt, *rb)))
+                    key = (nt, -1, 0)
+                    self.built[key] = t
+                    self.found = key
+                    return
+
+    def _find_cond(self, comp, conds, a, b, numpy_kind):
+        if numpy_kind:
+            with np.errstate(all="ignore"):
+                out = comp.vec(conds, a[None, :], b[None, :])
+            self._check(len(conds))
+            hit = np.flatnonzero((out == self.target).all(axis=1))
+            return int(hit[0]) if len(hit) else None
+        fn = comp.fn
+        tgt = self.target
+        n = 0
+        for ci, c in enumerate(conds):
+            n += 1
+            try:
+                if all(fn(ce, ae, be) == t for ce, ae, be, t in zip(c, a, b, tgt)):
+                    self._check(n)
+                    return ci
+            except Exception:  # noqa: BLE001
+                continue
+        self._check(n)
+        return None
 
     # ---- results -----------------------------------------------------------------------------
+    def answer(self) -> Term:
+        nt, size, index = self.found
+        t = self.built.get(self.found) or self.term(nt, size, index)
+        for pi in reversed(self.wrap.get(nt, [])):
+            t = Term(self.prods[pi][1].head, (t,))
+        return t
+
     def term(self, nt: str, size: int, index: int) -> Term:
         pi, kids = self.banks[nt].recipes[size][index]
         _, p = self.prods[pi]
@@ -281,6 +430,27 @@ class BottomUp:
         for size in sorted(bank.recipes):
             for i in range(len(bank.recipes[size])):
                 yield size, self.term(nt, size, i)
+
+
+def _covering_pairs(right: np.ndarray, limit: int) -> list[tuple[int, int]]:
+    """Pairs of rows (programs) whose correct examples together cover every example, smallest first:
+    one row per distinct pattern of correct examples."""
+    if not len(right):
+        return []
+    packed = np.packbits(right, axis=1)
+    _, first = np.unique(packed, axis=0, return_index=True)
+    counts = right.sum(axis=1)
+    useful = sorted((i for i in first.tolist() if counts[i]), key=lambda i: (-int(counts[i]), i))[:400]
+    masks = [int.from_bytes(packed[i].tobytes(), "big") for i in useful]
+    full = int.from_bytes(np.packbits(np.ones(right.shape[1], dtype=bool)).tobytes(), "big")
+    pairs = []
+    for x, (i, mi) in enumerate(zip(useful, masks)):
+        for j, mj in zip(useful[x + 1:], masks[x + 1:]):
+            if mi | mj == full:
+                pairs.append((i, j) if i < j else (j, i))
+                if len(pairs) >= limit:
+                    return pairs
+    return pairs
 
 
 def _compositions(total: int, k: int):
@@ -314,6 +484,6 @@ def _solve(problem, config, accept, t0) -> Result:
     bu = BottomUp(problem.grammar, problem.inputs, config, target=None if accept else problem.outputs,
                   max_size=problem.max_size, deadline=t0 + config.timeout, accept=accept)
     reason = bu.run()
-    term = bu.term(*bu.found) if bu.found else None
+    term = bu.answer() if bu.found else None
     return Result(term is not None, term, bu.candidates, time.perf_counter() - t0, "bottom-up",
                   "" if term is not None else reason)
