@@ -1,11 +1,157 @@
-"""The compiled training path: a model that is a chain of dense layers and activations trains in
-whole-epoch Numba kernels (runtime/mlp_kernels.py), compiled once and cached, never per program."""
+"""The compiled training path. A model whose body is a chain of dense layers and activations
+(`h = relu(dense(x, 32)); return softmax(dense(h, 10))`) becomes a table of steps that the
+precompiled whole-epoch kernels of runtime/mlp_kernels.py run: no Python in the inner loop and no
+Numba compile per program. Anything else (control flow, other primitives, two uses of a value)
+takes the interpreter's tape, and `plan` says why.
+"""
 from __future__ import annotations
 
+import math
 
-def plan(program, task):
-    return None, "the compiled path is not built yet"
+import numpy as np
+
+from . import ir
+from .autodiff import param_store
+from glia.runtime import mlp_kernels as K
+from glia.runtime.errors import GliaRuntimeError
+
+ACTS = {"nn.relu": K.RELU, "nn.sigmoid": K.SIGMOID, "nn.tanh": K.TANH, "tensor.tanh": K.TANH,
+        "nn.leaky_relu": K.LEAKY, "nn.elu": K.ELU, "nn.gelu": K.GELU, "nn.silu": K.SILU,
+        "nn.softmax": K.SOFTMAX, "nn.log_softmax": K.LOG_SOFTMAX}
 
 
-class CompiledEngine:  # pragma: no cover
-    name = "compiled"
+class NoPlan(Exception):
+    pass
+
+
+def plan(program: ir.Program, task):
+    """(steps, None) for a chain model, else (None, why not)."""
+    try:
+        return _plan(program.functions[task.fn], task), None
+    except NoPlan as e:
+        return None, str(e)
+
+
+def _plan(f: ir.Function, task):
+    if len(task.in_t.shape) != 1 or not hasattr(task.out_t, "shape") or len(task.out_t.shape) != 1:
+        raise NoPlan("the compiled path takes a vector in and a vector out")
+    defs: dict[int, list] = {0: []}
+    used: set[int] = set()
+
+    def chain(e) -> list:
+        match e:
+            case ir.Local(slot):
+                if slot not in defs or slot in used:
+                    raise NoPlan("a value is used twice (only chains compile)")
+                used.add(slot)
+                return defs[slot]
+            case ir.Prim("layer.dense", (x,), _, _, attrs):
+                return chain(x) + [("dense", attrs[0])]
+            case ir.Prim(op, (x,), _, _, attrs) if op in ACTS:
+                return chain(x) + [("act", ACTS[op], attrs[0] if attrs else 0.0)]
+            case ir.Prim(op):
+                raise NoPlan(f"'{op}' is not compiled for training yet")
+        raise NoPlan(f"{type(e).__name__} is not compiled for training yet")
+
+    body = f.body
+    for k, s in enumerate(body):
+        match s:
+            case ir.Assign(ir.StoreLocal(slot), value) if k < len(body) - 1:
+                defs[slot] = chain(value)
+            case ir.Return(value) if k == len(body) - 1 and value is not None:
+                steps = chain(value)
+            case _:
+                raise NoPlan(f"{type(s).__name__} statements run in the interpreter")
+    last = steps[-1] if steps else None
+    for st in steps[:-1]:
+        if st[0] == "act" and st[1] in (K.SOFTMAX, K.LOG_SOFTMAX):
+            raise NoPlan("softmax is compiled only as the last step")
+    op = task.loss_op
+    if op in ("loss.ce_int", "loss.ce_onehot"):
+        if not (last and last[0] == "act" and last[1] == K.SOFTMAX):
+            raise NoPlan("cross_entropy compiles when the model ends in softmax")
+        loss = K.CE_SOFTMAX
+    elif op in ("loss.nll_int", "loss.nll_onehot"):
+        if not (last and last[0] == "act" and last[1] == K.LOG_SOFTMAX):
+            raise NoPlan("nll compiles when the model ends in log_softmax")
+        loss = K.NLL_LOGSOFTMAX
+    elif op == "loss.mse":
+        if last and last[0] == "act" and last[1] in (K.SOFTMAX, K.LOG_SOFTMAX):
+            raise NoPlan("mse after softmax is not compiled")
+        loss = K.MSE
+    else:
+        raise NoPlan(f"the loss {op} is not compiled yet")
+    return steps, loss
+
+
+OPT_CODES = {"sgd": K.SGD, "adam": K.ADAM, "adamw": K.ADAMW, "rmsprop": K.RMSPROP}
+
+
+class CompiledEngine:
+    name = "compiled (Numba whole-epoch kernels)"
+
+    def __init__(self, interp, task, opt, clip, the_plan):
+        steps, loss = the_plan
+        self.task, self.opt, self.clip = task, opt, clip
+        self.store = param_store(interp)
+        offsets = {s.name: s.offset for s in self.store.specs}
+        rows, alphas, widths = [], [], [task.in_t.shape[0]]
+        for st in steps:
+            if st[0] == "dense":
+                W = f"{st[1]}.W"
+                k, n = self.store.views[W].shape
+                rows.append((K.DENSE, offsets[W], offsets[f"{st[1]}.b"], k, n))
+                widths.append(n)
+                alphas.append(0.0)
+            else:
+                rows.append((K.ACT, st[1], 0, 0, 0))
+                widths.append(widths[-1])
+                alphas.append(float(st[2]) if st[2] is not None else 0.0)
+        self.steps = np.array(rows, np.int64).reshape(-1, 5)
+        self.alphas = np.array(alphas, np.float64)
+        self.widths = np.array(widths, np.int64)
+        self.loss = loss
+        self.last_fused = 1 if loss in (K.CE_SOFTMAX, K.NLL_LOGSOFTMAX) else 0
+        dt = self.store.dtype
+        y = task.y
+        self.yi = y if y.ndim == 1 else np.zeros(0, np.int64)
+        self.yf = y.astype(dt).reshape(len(y), -1) if y.ndim > 1 else np.zeros((1, 1), dt)
+        self.X = np.ascontiguousarray(task.X.reshape(len(task.X), -1), dtype=dt)
+        self.opt_code = OPT_CODES[opt.name]
+        o = opt
+        self.hyper = np.array([o.lr, getattr(o, "b1", 0.9), getattr(o, "b2", 0.999), getattr(o, "eps", 1e-8),
+                               o.weight_decay, getattr(o, "momentum", 0.0), float(getattr(o, "nesterov", False)),
+                               getattr(o, "alpha", 0.99), clip or 0.0], np.float64)
+        # optimizer state lives in the optimizer's own buffers (checkpoints see it)
+        names = list(opt.bufs)
+        self.m = opt.bufs[names[0]] if names else np.zeros(1, dt)
+        self.v = opt.bufs[names[1]] if len(names) > 1 else np.zeros(1, dt)
+        self.aoff_cache: dict[int, np.ndarray] = {}
+
+    def _aoff(self, batch):
+        a = self.aoff_cache.get(batch)
+        if a is None:
+            a = self.aoff_cache[batch] = K.workspace_offsets(self.widths, batch)
+        return a
+
+    def epoch(self, order, batch, lr):
+        total, correct, t = K.train_epoch(self.X, self.yi, self.yf, np.ascontiguousarray(order, np.int64), batch,
+                                          self.store.flat, self.store.grad, self.steps, self.alphas,
+                                          self._aoff(batch), self.widths, self.loss, self.last_fused,
+                                          self.opt_code, self.hyper, float(lr), self.opt.t, self.m, self.v)
+        self.opt.t = int(t)
+        if not math.isfinite(total):
+            raise GliaRuntimeError("E702", "the loss became NaN or infinite in the compiled training loop (lower "
+                                   "the learning rate, or clip gradients with `clip = 1.0`; --engine tape names "
+                                   "the operation)")
+        n = len(order)
+        return total / n, (correct / n if self.task.classes else math.nan)
+
+    def evaluate(self, rows):
+        if len(rows) == 0:
+            return math.nan, math.nan
+        rows = np.ascontiguousarray(rows, np.int64)
+        total, correct = K.evaluate(self.X, self.yi, self.yf, rows, 256, self.store.flat, self.steps, self.alphas,
+                                    self._aoff(256), self.widths, self.loss)
+        n = len(rows)
+        return total / n, (correct / n if self.task.classes else math.nan)

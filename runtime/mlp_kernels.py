@@ -1,0 +1,292 @@
+"""Whole-epoch training kernels for chains of dense layers and activations, compiled once by Numba
+(`cache=True`) and reused by every program: the chain is data (a table of steps), not generated code,
+so a new model never triggers a compile.
+
+A chain is `steps`: rows (kind, a, b, c, d) with kind DENSE (W offset, b offset, inputs, outputs into
+the flat parameter buffer) or ACT (a = activation code). Activations of a minibatch live in one flat
+workspace, step s reading block s and writing block s + 1. One call runs a whole epoch: gather the
+minibatch, forward, the fused loss gradient, backward into the flat gradient buffer, clipping and the
+optimizer step, for every minibatch in `order`.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+DENSE, ACT = 0, 1
+RELU, SIGMOID, TANH, LEAKY, SOFTMAX, LOG_SOFTMAX, GELU, SILU, ELU = 1, 2, 3, 4, 5, 6, 7, 8, 9
+CE_SOFTMAX, NLL_LOGSOFTMAX, MSE = 0, 1, 2  # losses (with the chain's last step they fuse with)
+SGD, ADAM, ADAMW, RMSPROP = 0, 1, 2, 3
+# hyper: lr, beta1, beta2, eps, weight_decay, momentum, nesterov, alpha, clip
+LR, B1, B2, EPS, WD, MOM, NEST, ALPHA, CLIP = range(9)
+
+
+@njit(cache=True)
+def _act_forward(code, alpha, x, y):
+    n, m = x.shape
+    if code == SOFTMAX or code == LOG_SOFTMAX:
+        for i in range(n):
+            mx = x[i, 0]
+            for j in range(1, m):
+                if x[i, j] > mx:
+                    mx = x[i, j]
+            s = 0.0
+            for j in range(m):
+                s += np.exp(x[i, j] - mx)
+            if code == SOFTMAX:
+                for j in range(m):
+                    y[i, j] = np.exp(x[i, j] - mx) / s
+            else:
+                ls = np.log(s)
+                for j in range(m):
+                    y[i, j] = x[i, j] - mx - ls
+        return
+    for i in range(n):
+        for j in range(m):
+            v = x[i, j]
+            if code == RELU:
+                y[i, j] = v if v > 0 else 0.0
+            elif code == SIGMOID:
+                y[i, j] = 1.0 / (1.0 + np.exp(-v)) if v >= 0 else np.exp(v) / (1.0 + np.exp(v))
+            elif code == TANH:
+                y[i, j] = np.tanh(v)
+            elif code == LEAKY:
+                y[i, j] = v if v > 0 else alpha * v
+            elif code == ELU:
+                y[i, j] = v if v > 0 else alpha * np.expm1(v)
+            elif code == SILU:
+                y[i, j] = v / (1.0 + np.exp(-v))
+            else:  # GELU (tanh approximation)
+                y[i, j] = 0.5 * v * (1.0 + np.tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)))
+
+
+@njit(cache=True)
+def _act_backward(code, alpha, x, y, g):
+    """g <- g * f'(x), in place (softmax/log_softmax as the last step are fused with the loss)."""
+    n, m = x.shape
+    for i in range(n):
+        for j in range(m):
+            v = x[i, j]
+            if code == RELU:
+                d = 1.0 if v > 0 else 0.0
+            elif code == SIGMOID:
+                d = y[i, j] * (1.0 - y[i, j])
+            elif code == TANH:
+                d = 1.0 - y[i, j] * y[i, j]
+            elif code == LEAKY:
+                d = 1.0 if v > 0 else alpha
+            elif code == ELU:
+                d = 1.0 if v > 0 else y[i, j] + alpha
+            elif code == SILU:
+                s = 1.0 / (1.0 + np.exp(-v))
+                d = s * (1.0 + v * (1.0 - s))
+            else:
+                u = 0.7978845608028654 * (v + 0.044715 * v * v * v)
+                t = np.tanh(u)
+                d = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * 0.7978845608028654 * (1 + 3 * 0.044715 * v * v)
+            g[i, j] *= d
+
+
+@njit(cache=True)
+def _forward(steps, alphas, flat, ws, aoff, widths, nb):
+    for s in range(steps.shape[0]):
+        x = ws[aoff[s]:aoff[s] + nb * widths[s]].reshape(nb, widths[s])
+        y = ws[aoff[s + 1]:aoff[s + 1] + nb * widths[s + 1]].reshape(nb, widths[s + 1])
+        if steps[s, 0] == DENSE:
+            wo, bo, k, n = steps[s, 1], steps[s, 2], steps[s, 3], steps[s, 4]
+            W = flat[wo:wo + k * n].reshape(k, n)
+            np.dot(x, W, y)
+            for i in range(nb):
+                for j in range(n):
+                    y[i, j] += flat[bo + j]
+        else:
+            _act_forward(steps[s, 1], alphas[s], x, y)
+
+
+@njit(cache=True)
+def _loss(loss, out, yi, yf, rows, nb, g, scale):
+    """Loss summed over the minibatch, correct predictions, and (if scale > 0) the gradient of the
+    mean loss with respect to the chain's last pre-activation (softmax/log_softmax fused)."""
+    total = 0.0
+    correct = 0
+    m = out.shape[1]
+    for i in range(nb):
+        r = rows[i]
+        best = 0
+        for j in range(1, m):
+            if out[i, j] > out[i, best]:
+                best = j
+        if loss == MSE:
+            for j in range(m):
+                d = out[i, j] - yf[r, j]
+                total += d * d / m
+                if scale > 0:
+                    g[i, j] = 2.0 * d / m * scale
+            continue
+        if yi.shape[0] > 0:
+            lab = yi[r]
+            if best == lab:
+                correct += 1
+            if loss == CE_SOFTMAX:
+                p = out[i, lab]
+                total += -np.log(p if p > 1e-12 else 1e-12)
+            else:
+                total += -out[i, lab]
+            if scale > 0:
+                for j in range(m):
+                    p = out[i, j] if loss == CE_SOFTMAX else np.exp(out[i, j])
+                    g[i, j] = (p - (1.0 if j == lab else 0.0)) * scale
+        else:
+            tb = 0
+            for j in range(1, m):
+                if yf[r, j] > yf[r, tb]:
+                    tb = j
+            if best == tb:
+                correct += 1
+            tsum = 0.0
+            for j in range(m):
+                tsum += yf[r, j]
+                if loss == CE_SOFTMAX:
+                    p = out[i, j]
+                    total += -yf[r, j] * np.log(p if p > 1e-12 else 1e-12)
+                else:
+                    total += -yf[r, j] * out[i, j]
+            if scale > 0:
+                for j in range(m):
+                    p = out[i, j] if loss == CE_SOFTMAX else np.exp(out[i, j])
+                    g[i, j] = (p * tsum - yf[r, j]) * scale
+    return total, correct
+
+
+@njit(cache=True)
+def _backward(steps, alphas, flat, grad, ws, gs, aoff, widths, nb, last_fused):
+    """gs holds d(loss)/d(output of the last step); walk the steps backwards."""
+    ns = steps.shape[0]
+    for s in range(ns - 1, -1, -1):
+        x = ws[aoff[s]:aoff[s] + nb * widths[s]].reshape(nb, widths[s])
+        y = ws[aoff[s + 1]:aoff[s + 1] + nb * widths[s + 1]].reshape(nb, widths[s + 1])
+        gy = gs[aoff[s + 1]:aoff[s + 1] + nb * widths[s + 1]].reshape(nb, widths[s + 1])
+        gx = gs[aoff[s]:aoff[s] + nb * widths[s]].reshape(nb, widths[s])
+        if steps[s, 0] == DENSE:
+            wo, bo, k, n = steps[s, 1], steps[s, 2], steps[s, 3], steps[s, 4]
+            W = flat[wo:wo + k * n].reshape(k, n)
+            gW = grad[wo:wo + k * n].reshape(k, n)
+            gW += np.dot(x.T, gy)
+            for i in range(nb):
+                for j in range(n):
+                    grad[bo + j] += gy[i, j]
+            if s > 0:
+                np.dot(gy, W.T, gx)
+        else:
+            if not (s == ns - 1 and last_fused):
+                _act_backward(steps[s, 1], alphas[s], x, y, gy)
+            gx[:, :] = gy
+
+
+@njit(cache=True)
+def _step(opt, hyper, lr, t, flat, grad, m, v):
+    n = flat.shape[0]
+    if hyper[CLIP] > 0:
+        sq = 0.0
+        for i in range(n):
+            sq += grad[i] * grad[i]
+        norm = np.sqrt(sq)
+        if norm > hyper[CLIP]:
+            f = hyper[CLIP] / (norm + 1e-12)
+            for i in range(n):
+                grad[i] *= f
+    wd = hyper[WD]
+    if opt == ADAM or opt == ADAMW:
+        b1, b2, eps = hyper[B1], hyper[B2], hyper[EPS]
+        c1 = 1.0 - b1 ** t
+        c2 = 1.0 - b2 ** t
+        a = lr / c1
+        for i in range(n):
+            gi = grad[i]
+            if opt == ADAM and wd != 0:
+                gi += wd * flat[i]
+            m[i] = b1 * m[i] + (1 - b1) * gi
+            v[i] = b2 * v[i] + (1 - b2) * gi * gi
+            if opt == ADAMW and wd != 0:
+                flat[i] -= lr * wd * flat[i]
+            flat[i] -= a * m[i] / (np.sqrt(v[i] / c2) + eps)
+    elif opt == SGD:
+        mom = hyper[MOM]
+        for i in range(n):
+            gi = grad[i] + wd * flat[i]
+            if mom != 0:
+                m[i] = mom * m[i] + gi
+                gi = gi + mom * m[i] if hyper[NEST] != 0 else m[i]
+            flat[i] -= lr * gi
+    else:  # RMSPROP
+        al, eps, mom = hyper[ALPHA], hyper[EPS], hyper[MOM]
+        for i in range(n):
+            gi = grad[i] + wd * flat[i]
+            m[i] = al * m[i] + (1 - al) * gi * gi
+            st = gi / (np.sqrt(m[i]) + eps)
+            if mom != 0:
+                v[i] = mom * v[i] + st
+                st = v[i]
+            flat[i] -= lr * st
+
+
+@njit(cache=True)
+def train_epoch(X, yi, yf, order, batch, flat, grad, steps, alphas, aoff, widths, loss, last_fused,
+                opt, hyper, lr, t0, m, v):
+    """One epoch over the rows in `order`; returns (summed loss, correct, optimizer steps taken)."""
+    d = X.shape[1]
+    ws = np.zeros(aoff[-1], flat.dtype)
+    gs = np.zeros(aoff[-1], flat.dtype)
+    total = 0.0
+    correct = 0
+    t = t0
+    ns = steps.shape[0]
+    for start in range(0, order.shape[0], batch):
+        rows = order[start:min(start + batch, order.shape[0])]
+        nb = rows.shape[0]
+        x0 = ws[0:nb * d].reshape(nb, d)
+        for i in range(nb):
+            x0[i, :] = X[rows[i]]
+        _forward(steps, alphas, flat, ws, aoff, widths, nb)
+        out = ws[aoff[ns]:aoff[ns] + nb * widths[ns]].reshape(nb, widths[ns])
+        gout = gs[aoff[ns]:aoff[ns] + nb * widths[ns]].reshape(nb, widths[ns])
+        lsum, c = _loss(loss, out, yi, yf, rows, nb, gout, 1.0 / nb)
+        if not np.isfinite(lsum):
+            return lsum, correct, t
+        total += lsum
+        correct += c
+        grad[:] = 0
+        _backward(steps, alphas, flat, grad, ws, gs, aoff, widths, nb, last_fused)
+        t += 1
+        _step(opt, hyper, lr, t, flat, grad, m, v)
+    return total, correct, t
+
+
+@njit(cache=True)
+def evaluate(X, yi, yf, rows, batch, flat, steps, alphas, aoff, widths, loss):
+    d = X.shape[1]
+    ws = np.zeros(aoff[-1], flat.dtype)
+    g = np.zeros((1, 1), flat.dtype)
+    total = 0.0
+    correct = 0
+    ns = steps.shape[0]
+    for start in range(0, rows.shape[0], batch):
+        rr = rows[start:min(start + batch, rows.shape[0])]
+        nb = rr.shape[0]
+        x0 = ws[0:nb * d].reshape(nb, d)
+        for i in range(nb):
+            x0[i, :] = X[rr[i]]
+        _forward(steps, alphas, flat, ws, aoff, widths, nb)
+        out = ws[aoff[ns]:aoff[ns] + nb * widths[ns]].reshape(nb, widths[ns])
+        lsum, c = _loss(loss, out, yi, yf, rr, nb, g, 0.0)
+        total += lsum
+        correct += c
+    return total, correct
+
+
+def workspace_offsets(widths, batch) -> np.ndarray:
+    """Start of each step's block in the workspace (`batch` rows each), then the total size."""
+    aoff = np.zeros(len(widths) + 1, np.int64)
+    for s, w in enumerate(widths):
+        aoff[s + 1] = aoff[s] + batch * w
+    return aoff
