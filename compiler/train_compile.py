@@ -51,7 +51,7 @@ def _plan(f: ir.Function, task):
                 return chain(x) + [("act", ACTS[op], attrs[0] if attrs else 0.0)]
             case ir.Prim(op):
                 raise NoPlan(f"'{op}' is not compiled for training yet")
-        raise NoPlan(f"{type(e).__name__} is not compiled for training yet")
+        raise NoPlan(f"the body is not a chain of dense layers and activations ({type(e).__name__})")
 
     body = f.body
     for k, s in enumerate(body):
@@ -61,7 +61,7 @@ def _plan(f: ir.Function, task):
             case ir.Return(value) if k == len(body) - 1 and value is not None:
                 steps = chain(value)
             case _:
-                raise NoPlan(f"{type(s).__name__} statements run in the interpreter")
+                raise NoPlan(f"the body is not a chain of dense layers and activations ({type(s).__name__})")
     last = steps[-1] if steps else None
     for st in steps[:-1]:
         if st[0] == "act" and st[1] in (K.SOFTMAX, K.LOG_SOFTMAX):
