@@ -158,7 +158,8 @@ def test_no_components_of_the_holes_type():
 
 
 def test_unsatisfiable_spec_ends_within_the_timeout():
-    text = "def f(x: int) -> int:\n    return ??\n\nexamples f:\n" + "".join(
+    # sums of x and constants are a*x + b: no such line goes through these points
+    text = "def f(x: int) -> int:\n    return ??(using=[add])\n\nexamples f:\n" + "".join(
         f"    {i} -> {v}\n" for i, v in enumerate([7, 1, 9, 3, 3, 8, 2, 6, 5, 4]))
     d = error_of(text, timeout=1.0)
     assert d.code == "E606" and "time limit" in d.message

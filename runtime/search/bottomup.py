@@ -24,6 +24,7 @@ from .problem import Component, Config, Const, Grammar, Lam, Production, Result,
 
 BV = "bv64"
 BLOCK = 1 << 21  # elements per broadcast block
+UNIFY_CELLS = 4_000_000  # condition values x examples looked at by one unification
 
 
 class Stop(Exception):
@@ -109,7 +110,7 @@ class BottomUp:
         self._chains()
         self.conditionals = self._conditionals() if target is not None else []
         self.built: dict = {}  # (nt, size, index) -> Term, for results built by unification
-        self.unify_pairs = 64
+        self.max_depth_unify = 6
         self.accept = accept  # or a test of whole start-symbol vectors (a hole inside a larger program)
 
     # ---- set-up ------------------------------------------------------------------------------
@@ -266,16 +267,44 @@ class BottomUp:
                 vs = [tuple(r.tolist()) for r in vs]
             lists.append(vs)
         numpy_out = self.banks[nt].numpy
-        dt = self._dtype(nt) if numpy_out else None
+        if numpy_out:
+            self._combine_into_numpy(nt, size, pi, fn, lists, parts)
+            return
+        seen = self.banks[nt].seen
+        if len(lists) == 1:
+            pairs = ((((i,), (a,)) for i, a in enumerate(lists[0])))
+        elif len(lists) == 2:
+            pairs = (((i, j), (a, b)) for i, a in enumerate(lists[0]) for j, b in enumerate(lists[1]))
+        else:
+            pairs = ((idx, tuple(lists[k][i] for k, i in enumerate(idx)))
+                     for idx in itertools.product(*[range(len(v)) for v in lists]))
+        n = 0
+        for idx, vals in pairs:
+            n += 1
+            if n & 4095 == 0:
+                self._check(n)
+                n = 0
+            try:
+                out = tuple(map(fn, *vals))
+            except Exception:  # noqa: BLE001 - an undefined result (index, overflow, ...) drops the candidate
+                continue
+            if out in seen:
+                continue
+            self.add(nt, size, out, (pi, tuple(zip(parts, idx))))
+            if self.found:
+                break
+        self._check(n)
+
+    def _combine_into_numpy(self, nt, size, pi, fn, lists, parts):
+        dt = self._dtype(nt)
         n = 0
         for idx in itertools.product(*[range(len(v)) for v in lists]):
             n += 1
             try:
                 out = tuple(map(fn, *[lists[j][i] for j, i in enumerate(idx)]))
-            except Exception:  # noqa: BLE001 - an undefined result (index, overflow, ...) drops the candidate
+            except Exception:  # noqa: BLE001
                 continue
-            vec = np.array(out, dtype=dt) if numpy_out else out
-            self.add(nt, size, vec, (pi, tuple(zip(parts, idx))))
+            self.add(nt, size, np.array(out, dtype=dt), (pi, tuple(zip(parts, idx))))
             if self.found:
                 break
             if n & 4095 == 0:
@@ -362,53 +391,57 @@ class BottomUp:
         return [v for s in sizes for v in bank.vecs[s]], refs
 
     def unify(self):
-        """Find c(cond, A, B) = target where A and B are kept programs that together are right on every
-        example and cond (any kept program of the condition's nonterminal) picks between them; the
-        two branches may themselves be conditionals found this way (one level of nesting)."""
+        """Decision lists over kept programs: c(C1, T1, c(C2, T2, ... Tk)) where each T is a kept
+        program right on the examples its condition C (a kept program of the condition's
+        nonterminal) sends to it, and the last covers what is left (EUSolver's idea, greedy)."""
         for pi, nt, cnt in self.conditionals:
             comp = self.prods[pi][1].head
             vals, refs = self._all(nt)
-            if not refs:
-                continue
             conds, crefs = self._all(cnt)
-            if not crefs:
+            if not refs or not crefs:
                 continue
             numpy_kind = self.banks[nt].numpy and self.banks[cnt].numpy and comp.vec is not None
-            if numpy_kind:
-                right = (vals == self.target)
-            else:
-                right = np.array([[a == b for a, b in zip(v, self.target)] for v in vals], dtype=bool)
-            pairs = _covering_pairs(right, self.unify_pairs)
-            for a, b in pairs:
-                c = self._find_cond(comp, conds, vals[a], vals[b], numpy_kind)
-                if c is not None:
-                    ra, rb, rc = refs[a], refs[b], crefs[c]
-                    t = Term(comp, (self.term(cnt, *rc), self.term(nt, *ra), self.term(nt, *rb)))
-                    key = (nt, -1, 0)
-                    self.built[key] = t
-                    self.found = key
-                    return
-
-    def _find_cond(self, comp, conds, a, b, numpy_kind):
-        if numpy_kind:
-            with np.errstate(all="ignore"):
-                out = comp.vec(conds, a[None, :], b[None, :])
-            self._check(len(conds))
-            hit = np.flatnonzero((out == self.target).all(axis=1))
-            return int(hit[0]) if len(hit) else None
-        fn = comp.fn
-        tgt = self.target
-        n = 0
-        for ci, c in enumerate(conds):
-            n += 1
-            try:
-                if all(fn(ce, ae, be) == t for ce, ae, be, t in zip(c, a, b, tgt)):
-                    self._check(n)
-                    return ci
-            except Exception:  # noqa: BLE001
+            limit = max(1, UNIFY_CELLS // max(1, self.nex))
+            conds, crefs = conds[:limit], crefs[:limit]
+            right = self._right(vals, numpy_kind)
+            sel = self._selects(comp, conds, numpy_kind)
+            self._check(len(crefs) + len(refs))
+            plan = _decision_list(right, sel, self.max_depth_unify)
+            if plan is None:
                 continue
-        self._check(n)
-        return None
+            steps, last = plan
+            t = self.term(nt, *refs[last])
+            for c, ti, then in reversed(steps):
+                ct, tt = self.term(cnt, *crefs[c]), self.term(nt, *refs[ti])
+                t = Term(comp, (ct, tt, t) if then else (ct, t, tt))
+            key = (nt, -1, 0)
+            self.built[key] = t
+            self.found = key
+            return
+
+    def _right(self, vals, numpy_kind) -> np.ndarray:
+        if numpy_kind:
+            return vals == self.target
+        tgt = self.target
+        return np.array([[a == b for a, b in zip(v, tgt)] for v in vals], dtype=bool).reshape(len(vals), self.nex)
+
+    def _selects(self, comp, conds, numpy_kind) -> np.ndarray:
+        """sel[c, e]: condition c sends example e to the `then` argument."""
+        if numpy_kind:
+            yes, no = np.zeros(self.nex, np.uint64), np.ones(self.nex, np.uint64)
+            with np.errstate(all="ignore"):
+                return comp.vec(conds, yes[None, :], no[None, :]) == yes[None, :]
+        yes, no = object(), object()
+        fn = comp.fn
+        out = np.zeros((len(conds), self.nex), dtype=bool)
+        for i, c in enumerate(conds):
+            for e, ce in enumerate(c):
+                try:
+                    out[i, e] = fn(ce, yes, no) is yes
+                except Exception:  # noqa: BLE001
+                    pass
+        return out
+
 
     # ---- results -----------------------------------------------------------------------------
     def answer(self) -> Term:
@@ -432,25 +465,37 @@ class BottomUp:
                 yield size, self.term(nt, size, i)
 
 
-def _covering_pairs(right: np.ndarray, limit: int) -> list[tuple[int, int]]:
-    """Pairs of rows (programs) whose correct examples together cover every example, smallest first:
-    one row per distinct pattern of correct examples."""
-    if not len(right):
-        return []
-    packed = np.packbits(right, axis=1)
-    _, first = np.unique(packed, axis=0, return_index=True)
-    counts = right.sum(axis=1)
-    useful = sorted((i for i in first.tolist() if counts[i]), key=lambda i: (-int(counts[i]), i))[:400]
-    masks = [int.from_bytes(packed[i].tobytes(), "big") for i in useful]
-    full = int.from_bytes(np.packbits(np.ones(right.shape[1], dtype=bool)).tobytes(), "big")
-    pairs = []
-    for x, (i, mi) in enumerate(zip(useful, masks)):
-        for j, mj in zip(useful[x + 1:], masks[x + 1:]):
-            if mi | mj == full:
-                pairs.append((i, j) if i < j else (j, i))
-                if len(pairs) >= limit:
-                    return pairs
-    return pairs
+def _decision_list(right: np.ndarray, sel: np.ndarray, depth: int):
+    """Greedy: repeatedly pick a program T and a condition C that sends only examples T gets right
+    (among those left) to T, covering the most; stop when one program is right on all that is left.
+    Returns ([(condition, program, then?)...], last program) as row indices, or None."""
+    left = np.ones(right.shape[1], dtype=bool)
+    steps = []
+    for _ in range(depth + 1):
+        on_left = (right & left).sum(axis=1)
+        full = np.flatnonzero(on_left == left.sum())
+        if len(full):
+            return steps, int(full[0])
+        if len(steps) == depth:
+            return None
+        best = None
+        for t in np.argsort(-on_left, kind="stable")[:16].tolist():
+            if on_left[t] == 0:
+                break
+            good = right[t]
+            for then, s in ((True, sel), (False, ~sel)):
+                reach = s & left
+                ok = ~(reach & ~good).any(axis=1)
+                gain = np.where(ok, reach.sum(axis=1), 0)
+                c = int(np.argmax(gain))
+                if gain[c] > 0 and (best is None or gain[c] > best[0]):
+                    best = (int(gain[c]), c, t, then)
+        if best is None:
+            return None
+        _, c, t, then = best
+        steps.append((c, t, then))
+        left = left & ~(sel[c] if then else ~sel[c])
+    return None
 
 
 def _compositions(total: int, k: int):
