@@ -245,3 +245,54 @@ def test_example_program_is_solved():
     r = run_glia("synth", str(ROOT / "examples" / "search" / "synth_double.glia"), "--no-cache")
     assert r.returncode == 0, r.stderr
     assert "return map(lambda x: x + x, xs)" in r.stdout and "return cap" in r.stdout
+
+
+def test_every_glia_component_prints_what_it_computes():
+    """The Glia form of each component, run by the reference interpreter, gives the component's value
+    (or a runtime error where the component is undefined)."""
+    import contextlib
+    import io
+    import itertools
+
+    from glia.compiler.interp import Interpreter
+    from glia.runtime.search.components import (GLIA_BOOL, GLIA_INT, GLIA_INT_BOOL, GLIA_STR, glia_ite,
+                                                list_components)
+    from glia.runtime.search.problem import Const, Lam, Term, Var
+
+    def comp(name, comps):
+        return next(c for c in comps if c.name == name)
+
+    x, a, b = (Term(Var(-1, "x", "int")), Term(Var(-1, "a", "int")), Term(Var(-2, "b", "int")))
+    lams = {
+        "fn(int)->int": Lam(lambda v: v + 1, Term(comp("add", GLIA_INT), (x, Term(Const(1, "int")))), ("x",), ""),
+        "fn(int)->bool": Lam(lambda v: v < 2, Term(comp("lt", GLIA_INT_BOOL), (x, Term(Const(2, "int")))), ("x",), ""),
+        "fn(int,int)->int": Lam(lambda u, v: u - v, Term(comp("sub", GLIA_INT), (a, b)), ("a", "b"), ""),
+    }
+    samples = {"int": [3, -7], "bool": [True, False], "str": ["ab,c d", ""], "list[int]": [(4, 1, 3), ()]}
+    comps = GLIA_INT + GLIA_INT_BOOL + GLIA_BOOL + GLIA_STR + list_components("int") + [glia_ite("str")]
+    checked = 0
+    for c in comps:
+        lists = [Term(Var(0, "l0", "list[int]")), Term(Var(1, "l1", "list[int]"))]  # [] needs a type
+        pools = [[Term(lams[t])] if t in lams else lists if t == "list[int]" else
+                 [Term(Const(v, t)) for v in samples[t]] for t in c.args]
+        for args in itertools.product(*pools):
+            values = [t.head.fn if isinstance(t.head, Lam) else samples["list[int]"][t.head.index]
+                      if isinstance(t.head, Var) else t.head.value for t in args]
+            try:
+                want = c.fn(*values)
+            except Exception:  # noqa: BLE001
+                want = None
+            expr = to_glia(Term(c, args), ())
+            source = f"def f(l0: list[int], l1: list[int]):\n    v = {expr}\n    print(v)\n"
+            buf = io.StringIO()
+            try:
+                with contextlib.redirect_stdout(buf):
+                    Interpreter(check_source(Source("t.glia", source))).call("f", [[4, 1, 3], []])
+                got = buf.getvalue().strip()
+            except GliaError as e:
+                assert e.diagnostic.stage == "runtime", f"{expr}: {e.render()}"
+                got = None
+            shown = None if want is None else str(list(want) if isinstance(want, tuple) else want)
+            assert got == shown, f"{c.name}: {expr} printed {got!r}, the component gives {shown!r}"
+            checked += 1
+    assert checked > 100

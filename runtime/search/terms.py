@@ -154,6 +154,11 @@ def to_glia(term: Term, params: tuple[str, ...]) -> str:
         return f"lambda {', '.join(h.params)}: {to_glia(h.body, h.params)}"
     if not h.glia:
         raise ValueError(f"component {h.name} has no Glia form")
+    if "{0.body}" in h.glia and isinstance(term.args[0].head, Lam):  # the lambda's body inlined
+        lam = term.args[0].head
+        rest = [_paren(to_glia(a, params)) for a in term.args[1:]]
+        return h.glia.replace("{0.body}", to_glia(lam.body, lam.params)).replace(
+            "{0.params}", ", ".join(lam.params)).format(None, *rest)
     args = []
     for i, a in enumerate(term.args):
         text = to_glia(a, params)
