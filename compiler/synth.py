@@ -295,3 +295,103 @@ def function_source(text: str, func: ir.Function, fills: list[Filled]) -> str:
 
 def term_glia(term: Term) -> str:
     return to_glia(term, ())
+
+
+# ---- choices -------------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class Chosen:
+    choice: ir.Choose
+    option: int
+    text: str  # the source text of the option chosen
+
+
+def _span_text(text: str, span: Span) -> str:
+    lines = text.split("\n")
+    if span.line == span.end_line:
+        return lines[span.line - 1][span.col - 1:span.end_col - 1]
+    parts = [lines[span.line - 1][span.col - 1:]] + lines[span.line:span.end_line - 1] + \
+        [lines[span.end_line - 1][:span.end_col - 1]]
+    return "\n".join(parts)
+
+
+def settle_choices(program: ir.Program, config: Config) -> list[Chosen]:
+    """Settle every `choose(...)` against the examples: the combinations of options are tried in
+    order of the sum of their option positions (earlier options first), each run on the examples in
+    the reference interpreter, the example that rejected the last combination first. Bounded by the
+    timeout. (Settling choices against a training loss, with weights trained in each trial, is not
+    built yet.)"""
+    import itertools
+    import time
+
+    choices = [c for c in program.choices]
+    if not choices:
+        return []
+    examples = [(e.func, ex) for e in program.examples for ex in e.examples]
+    if not examples:
+        raise _err(program, "E602", "choices are settled against `examples` blocks, and this program has none "
+                                    "(settling them against a training loss is not built yet)", choices[0].span)
+    interp = Interpreter(program)
+    interp.init_globals()
+    cases = []
+    for func, ex in examples:
+        args = [interp.expr(a)([None] * 4) for a in ex.args]
+        cases.append((interp.function(func), args, interp.expr(ex.result)([None] * 4)))
+    sizes = [len(c.options) for c in choices]
+    combos = sorted(itertools.product(*[range(n) for n in sizes]), key=lambda c: (sum(c), c)) \
+        if _product(sizes) <= 200_000 else itertools.product(*[range(n) for n in sizes])
+    deadline = time.perf_counter() + config.timeout
+    order = list(range(len(cases)))
+    tried = 0
+    for combo in combos:
+        tried += 1
+        if time.perf_counter() > deadline:
+            break
+        for c, o in zip(choices, combo):
+            interp.choice_fill[c.index] = o
+        ok = True
+        for k, i in enumerate(order):
+            fn, args, want = cases[i]
+            try:
+                got = fn(*[_copy(a) for a in args])
+            except Exception:  # noqa: BLE001 - a runtime error: this combination is wrong
+                got = _MISS
+            if got != want:
+                order.insert(0, order.pop(k))  # the rejecting example goes first next time
+                ok = False
+                break
+        if ok:
+            text = program.source.text
+            return [Chosen(c, o, _span_text(text, c.options[o].span)) for c, o in zip(choices, combo)]
+    raise _err(program, "E606", f"no combination of the choices satisfies the examples ({tried:,} of "
+                                f"{_product(sizes):,} tried)", choices[0].span)
+
+
+_MISS = object()
+
+
+def _copy(v):
+    if isinstance(v, list):
+        return [_copy(x) for x in v]
+    return v
+
+
+def _product(xs) -> int:
+    n = 1
+    for x in xs:
+        n *= x
+    return n
+
+
+def choose_source(text: str, chosen: list[Chosen]) -> str:
+    """The source with each `choose(...)` replaced by the option chosen (last first)."""
+    lines = text.split("\n")
+    offsets = [0]
+    for ln in lines:
+        offsets.append(offsets[-1] + len(ln) + 1)
+    for c in sorted(chosen, key=lambda c: (c.choice.span.line, c.choice.span.col), reverse=True):
+        s = c.choice.span
+        a = offsets[s.line - 1] + s.col - 1
+        b = offsets[s.end_line - 1] + s.end_col - 1
+        text = text[:a] + c.text + text[b:]
+    return text

@@ -83,33 +83,49 @@ def _synth_glia(ns, config) -> int:
     from glia.compiler.driver import check_source, read_source
 
     program = check_source(read_source(ns.file))
-    if not program.holes:
-        raise GliaError(Diagnostic("E602", "this program has no holes (`??`) to fill", Span(0, 0, 0, 0), "synth",
-                                   program.source))
-    fills = synth.solve(program, config, use_cache=not ns.no_cache)
-    synth.verify(program, fills)
-    text = program.source.text
+    if not program.holes and not program.choices:
+        raise GliaError(Diagnostic("E602", "this program has no holes (`??`) or choices (`choose`) to settle",
+                                   Span(0, 0, 0, 0), "synth", program.source))
+    fills = synth.solve(program, config, use_cache=not ns.no_cache) if program.holes else []
+    completed = synth.verify(program, fills) if fills else program
+    text = synth.fill_source(program.source.text, fills)
+    chosen = synth.settle_choices(completed, config) if completed.choices else []
+    final = synth.choose_source(text, chosen)
+    changed = [f.func for f in fills] + [_function_of(completed, c.choice) for c in chosen]
+    names = list(dict.fromkeys(changed))
+    final_prog = check_source(type(program.source)(program.source.name, final)) if chosen else completed
     if ns.json:
-        print(json.dumps([{"function": f.func, "hole": f.hole.index, "line": f.hole.span.line,
-                           "expression": f.expr, "source": synth.function_source(text, program.functions[f.func],
-                                                                                  fills),
-                           "candidates": f.candidates, "seconds": round(f.seconds, 4), "strategy": f.strategy,
-                           "cached": f.cached, "decisions": f.decisions} for f in fills], indent=2))
+        print(json.dumps({"holes": [{"function": f.func, "hole": f.hole.index, "line": f.hole.span.line,
+                                     "expression": f.expr, "candidates": f.candidates,
+                                     "seconds": round(f.seconds, 4), "strategy": f.strategy, "cached": f.cached,
+                                     "decisions": f.decisions} for f in fills],
+                          "choices": [{"line": c.choice.span.line, "option": c.option, "value": c.text}
+                                      for c in chosen],
+                          "functions": {n: synth.function_source(final, final_prog.functions[n], []) for n in names}},
+                         indent=2))
     else:
-        done = set()
-        for f in fills:
-            if f.func in done:
-                continue
-            done.add(f.func)
-            print(synth.function_source(text, program.functions[f.func], fills))
+        for n in names:
+            print(synth.function_source(final, final_prog.functions[n], []))
             print()
         for f in fills:
             how = "cached" if f.cached else f"{f.candidates:,} candidates, {f.seconds:.2f} s, {f.strategy}"
             sys.stderr.write(f"{ns.file}:{f.hole.span.line}:{f.hole.span.col}: hole in {f.func} filled ({how})\n")
+        for c in chosen:
+            sys.stderr.write(f"{ns.file}:{c.choice.span.line}:{c.choice.span.col}: choice settled: {c.text} "
+                             f"(option {c.option + 1} of {len(c.choice.options)})\n")
     if ns.write:
-        _write_atomic(ns.file, synth.fill_source(text, fills))
+        _write_atomic(ns.file, final)
         sys.stderr.write(f"wrote {ns.file}\n")
     return 0
+
+
+def _function_of(program, node) -> str:
+    from glia.compiler import ir
+
+    for name, f in program.functions.items():
+        if any(n is node for n in ir.walk(f.body)):
+            return name
+    return ""
 
 
 def _write_atomic(path: str, text: str) -> None:

@@ -423,7 +423,12 @@ class Program:
         try:
             if self._source_map is None:  # a .glia text: fill it, check it again, run the examples
                 fills = synth.solve(self._ir, config, use_cache=cache)
-                prog = Program(synth.verify(self._ir, fills), backend=self._backend_name, module=self._module)
+                completed = synth.verify(self._ir, fills) if fills else self._ir
+                chosen = synth.settle_choices(completed, config) if completed.choices else []
+                if chosen:
+                    text = synth.choose_source(synth.fill_source(self._ir.source.text, fills), chosen)
+                    completed = check_source(Source(self._ir.source.name, text))
+                prog = Program(completed, backend=self._backend_name, module=self._module)
             else:  # @glia.fn functions: the holes of the same IR are filled in the interpreter
                 fills = synth.solve(self._ir, config, use_cache=False)
                 prog = Program(self._ir, backend=self._backend_name, source_map=self._source_map,

@@ -93,6 +93,31 @@ def test_hole_options_size_and_using():
     assert info.value.diagnostic.code == "E606" and "size bound" in info.value.diagnostic.message
 
 
+def test_choices_are_settled_against_the_examples(tmp_path):
+    src = tmp_path / "choices.glia"
+    src.write_text(textwrap.dedent("""
+        def scale(x: int) -> int:
+            return x * choose(2, 3, 4) + choose(0, 1)
+
+        examples scale:
+            1 -> 5
+            2 -> 9
+
+        def pick(xs: list[int]) -> int:
+            return choose(min(xs), max(xs), len(xs))
+
+        examples pick:
+            [3, 9, 4] -> 9
+    """))
+    r = run_glia("synth", str(src))
+    assert r.returncode == 0, r.stderr
+    assert "return x * 4 + 1" in r.stdout and "return max(xs)" in r.stdout
+    assert "choice settled: max(xs) (option 2 of 3)" in r.stderr
+    src.write_text("def f(x: int) -> int:\n    return x * choose(2, 3)\n\nexamples f:\n    1 -> 7\n")
+    r = run_glia("synth", str(src))
+    assert r.returncode == 1 and "E606" in r.stderr and "2 of 2 tried" in r.stderr
+
+
 def test_user_functions_as_components():
     text = textwrap.dedent("""
         def sq(x: int) -> int:
@@ -203,7 +228,7 @@ def test_cli_synth_prints_and_writes_the_completed_program(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "def f(xs: list[int]) -> list[int]:\n    return map(lambda x: " in r.stdout
     r = run_glia("synth", str(src), "--json")
-    assert json.loads(r.stdout)[0]["function"] == "f"
+    assert json.loads(r.stdout)["holes"][0]["function"] == "f"
     assert run_glia("synth", str(src), "--write").returncode == 0
     assert "??" not in src.read_text() and run_glia("run", str(src)).stdout == "[2, 4]\n"
 
@@ -296,3 +321,13 @@ def test_every_glia_component_prints_what_it_computes():
             assert got == shown, f"{c.name}: {expr} printed {got!r}, the component gives {shown!r}"
             checked += 1
     assert checked > 100
+
+
+def test_program_synthesize_from_python():
+    import glia
+
+    prog = glia.compile("def f(x: int) -> int:\n    return ?? * choose(1, 2)\n\nexamples f:\n"
+                        "    1 -> 3\n    2 -> 5\n    0 -> 1\n", "pyprog.glia")
+    filled = prog.synthesize(timeout=10, cache=False)
+    assert filled.f(5) == 11 and "??" not in filled.source.text and "choose" not in filled.source.text
+    assert filled.synthesis[0]["function"] == "f"
