@@ -73,7 +73,7 @@ class Bank:
 
     def __init__(self, numpy_kind: bool):
         self.numpy = numpy_kind
-        self.seen: set = set()
+        self.seen: dict = {}  # vector (or its bytes) -> (size, index) of the program that made it
         self.vecs: dict[int, list] = {}  # size -> vectors (tuples, or numpy rows while a level is built)
         self.mats: dict[int, np.ndarray] = {}  # size -> matrix of rows (numpy kinds, after the level)
         self.recipes: dict[int, Recipes] = {}  # size -> how each value was built
@@ -111,6 +111,7 @@ class BottomUp:
         self.conditionals = self._conditionals() if target is not None else []
         self.built: dict = {}  # (nt, size, index) -> Term, for results built by unification
         self.max_depth_unify = 6
+        self.concats = self._concats() if target is not None else []
         self.accept = accept  # or a test of whole start-symbol vectors (a hole inside a larger program)
 
     # ---- set-up ------------------------------------------------------------------------------
@@ -161,6 +162,16 @@ class BottomUp:
                 out.append((pi, nt, p.args[0]))
         return out
 
+    def _concats(self) -> list[tuple[int, str]]:
+        """String concatenation productions of a target nonterminal, over that same nonterminal."""
+        out = []
+        for pi, (nt, p) in enumerate(self.prods):
+            h = p.head
+            if nt in self.wrap and isinstance(h, Component) and h.name in ("str.++", "concat") and \
+                    self.g.types[nt] == "str" and p.args == (nt, nt):
+                out.append((pi, nt))
+        return out
+
     def _dtype(self, nt):
         return np.uint64 if self.g.types[nt] == BV else np.bool_
 
@@ -193,6 +204,10 @@ class BottomUp:
                             np.zeros((0, self.nex), self._dtype_of(bank))
                 if self.conditionals and size >= 2:
                     self.unify()
+                    if self.found is not None:
+                        return "found"
+                if self.concats and size >= 2:
+                    self.split_concat()
                     if self.found is not None:
                         return "found"
             return "exhausted" if not collect_only else "done"
@@ -237,7 +252,8 @@ class BottomUp:
         key = vec.tobytes() if bank.numpy else vec
         if key in bank.seen:
             return
-        bank.seen.add(key)
+        rec = bank.recipes.get(size)
+        bank.seen[key] = (size, len(rec) if rec is not None else 0)
         bank.vecs.setdefault(size, []).append(vec[None, :] if bank.numpy else vec)
         rec = bank.recipes.get(size)
         if rec is None:
@@ -362,13 +378,16 @@ class BottomUp:
         uniq, first = np.unique(view, return_index=True)
         seen = bank.seen
         sel = []
-        for key, r in zip(uniq.tolist(), first.tolist()):
+        for key, r in sorted(zip(uniq.tolist(), first.tolist()), key=lambda kr: kr[1]):
             if key not in seen:
-                seen.add(key)
-                sel.append(r)
+                seen[key] = None  # the position is filled in below, once the block's order is known
+                sel.append((r, key))
         if not sel:
             return
-        sel.sort()
+        base = bank.count(size)
+        for k, (_, key) in enumerate(sel):
+            seen[key] = (size, base + k)
+        sel = [r for r, _ in sel]
         rows = np.array(sel)
         bank.vecs.setdefault(size, []).append(out[rows])
         rec = bank.recipes.get(size)
@@ -418,6 +437,45 @@ class BottomUp:
             self.built[key] = t
             self.found = key
             return
+
+    def split_concat(self):
+        """The target as A ++ B ++ ...: for each kept program A that is a prefix of the target on every
+        example, look the rest up among the kept programs (a hash lookup), or split it again (up to
+        three parts). Finds concatenations long before enumeration reaches their size."""
+        for pi, nt in self.concats:
+            comp = self.prods[pi][1].head
+            bank = self.banks[nt]
+            vals, refs = self._all(nt)
+            t = self._split(tuple(self.target), vals, refs, bank, comp, nt, 3)
+            if t is not None:
+                key = (nt, -2, 0)
+                self.built[key] = t
+                self.found = key
+                return
+
+    def _split(self, target, vals, refs, bank, comp, nt, parts):
+        hit = bank.seen.get(target)
+        if hit is not None:
+            return self.term(nt, *hit)
+        if parts == 1:
+            return None
+        tried = 0
+        n = 0
+        for v, ref in zip(vals, refs):
+            n += 1
+            if not all(t.startswith(a) for a, t in zip(v, target)) or not any(v):
+                continue
+            rest = tuple(t[len(a):] for a, t in zip(v, target))
+            sub = self._split(rest, vals, refs, bank, comp, nt, parts - 1) if parts > 2 else \
+                (self.term(nt, *bank.seen[rest]) if rest in bank.seen else None)
+            if sub is not None:
+                self._check(n)
+                return Term(comp, (self.term(nt, *ref), sub))
+            tried += 1
+            if tried > (30 if parts > 2 else 400):
+                break
+        self._check(n)
+        return None
 
     def _right(self, vals, numpy_kind) -> np.ndarray:
         if numpy_kind:
