@@ -422,6 +422,7 @@ class BottomUp:
             numpy_kind = self.banks[nt].numpy and self.banks[cnt].numpy and comp.vec is not None
             limit = max(1, UNIFY_CELLS // max(1, self.nex))
             conds, crefs = conds[:limit], crefs[:limit]
+            vals, refs = vals[:limit], refs[:limit]
             right = self._right(vals, numpy_kind)
             sel = self._selects(comp, conds, numpy_kind)
             self._check(len(crefs) + len(refs))
@@ -463,6 +464,9 @@ class BottomUp:
         n = 0
         for v, ref in zip(vals, refs):
             n += 1
+            if n & 4095 == 0:
+                self._check(n)
+                n = 0
             if not all(t.startswith(a) for a, t in zip(v, target)) or not any(v):
                 continue
             rest = tuple(t[len(a):] for a, t in zip(v, target))
@@ -493,6 +497,8 @@ class BottomUp:
         fn = comp.fn
         out = np.zeros((len(conds), self.nex), dtype=bool)
         for i, c in enumerate(conds):
+            if i & 1023 == 1023:
+                self._check(0)
             for e, ce in enumerate(c):
                 try:
                     out[i, e] = fn(ce, yes, no) is yes

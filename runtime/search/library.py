@@ -13,7 +13,6 @@ import re
 from .bottomup import BottomUp
 from .components import GLIA_BOOL, GLIA_INT, GLIA_INT_BOOL, GLIA_STR, glia_ite, list_components
 from .problem import Component, Config, Const, Grammar, Lam, Production, SearchError, Var
-from .terms import evaluate
 
 INT_CONSTS = (0, 1, 2, -1, 3)
 LAMBDA_SIZE = {"int": 3, "bool": 5}  # largest lambda bodies enumerated (x + 1, x % 2 == 0 ...)
@@ -114,9 +113,30 @@ def _subterms(t):
 
 
 def _closure(body, n):
+    """A Python function for a lambda body: a tree of closures over the components' rules (no term
+    walk per call)."""
+    def build(t):
+        h = t.head
+        if isinstance(h, Var):
+            i = -h.index - 1
+            return lambda env: env[i]
+        if isinstance(h, Const):
+            v = h.value
+            return lambda env: v
+        f = h.fn
+        fs = [build(a) for a in t.args]
+        if len(fs) == 1:
+            a, = fs
+            return lambda env: f(a(env))
+        if len(fs) == 2:
+            a, b = fs
+            return lambda env: f(a(env), b(env))
+        return lambda env: f(*[g(env) for g in fs])
+
+    g = build(body)
     if n == 1:
-        return lambda x: evaluate(body, (), (x,))
-    return lambda a, b: evaluate(body, (), (a, b))
+        return lambda x: g((x,))
+    return lambda a, b: g((a, b))
 
 
 def default_grammar(params: tuple[Var, ...], ret: str, inputs: list[tuple], outputs: list,
