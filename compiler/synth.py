@@ -144,9 +144,30 @@ def _user_components(program, interp, using, exclude) -> list[Component]:
     return out
 
 
-def _cache_path(source_text: str, task: HoleTask, config: Config) -> str:
-    key = hashlib.sha256("\0".join([CACHE_VERSION, source_text, str(task.hole.index), config.key()]).encode())
+def cache_path(*parts: str) -> str:
+    """Where the answer for (program or problem text, what in it, configuration) is kept."""
+    key = hashlib.sha256("\0".join((CACHE_VERSION,) + parts).encode())
     return os.path.join(cache_dir(), "synth", key.hexdigest()[:32] + ".json")
+
+
+def cache_get(path: str) -> dict | None:
+    try:
+        with open(path, encoding="utf-8") as f:
+            d = json.load(f)
+        return d if isinstance(d, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+def cache_put(path: str, record: dict) -> None:
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(record, fh)
+        os.replace(tmp, path)
+    except OSError:
+        pass
 
 
 def _indirect_acceptor(program: ir.Program, task: HoleTask):
@@ -180,16 +201,12 @@ def solve(program: ir.Program, config: Config, use_cache: bool = True) -> list[F
     text = program.source.text if program.source is not None else ""
     out = []
     for task in problems(program):
-        path = _cache_path(text, task, config)
-        if use_cache:
-            try:
-                with open(path, encoding="utf-8") as f:
-                    d = json.load(f)
-                out.append(Filled(task.hole, task.func.name, d["expr"], d["candidates"], d["seconds"],
-                                  d["strategy"], True, d["decisions"]))
-                continue
-            except (OSError, ValueError, KeyError):
-                pass
+        path = cache_path(text, str(task.hole.index), config.key())
+        d = cache_get(path) if use_cache else None
+        if d is not None and {"expr", "candidates", "seconds", "strategy", "decisions"} <= d.keys():
+            out.append(Filled(task.hole, task.func.name, d["expr"], d["candidates"], d["seconds"],
+                              d["strategy"], True, d["decisions"]))
+            continue
         try:
             if task.direct:
                 result = synthesize(task.problem, config)
@@ -209,20 +226,9 @@ def solve(program: ir.Program, config: Config, use_cache: bool = True) -> list[F
                         False, result.decisions, result.term)
         out.append(filled)
         if use_cache:
-            _write_cache(path, filled)
+            cache_put(path, {"expr": expr, "candidates": filled.candidates, "seconds": filled.seconds,
+                             "strategy": filled.strategy, "decisions": filled.decisions})
     return out
-
-
-def _write_cache(path: str, f: Filled) -> None:
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump({"expr": f.expr, "candidates": f.candidates, "seconds": f.seconds, "strategy": f.strategy,
-                       "decisions": f.decisions}, fh)
-        os.replace(tmp, path)
-    except OSError:
-        pass
 
 
 def fill_source(text: str, fills: list[Filled]) -> str:

@@ -141,23 +141,33 @@ def _synth_sygus(ns, config) -> int:
     from glia.runtime.search import SearchError, synthesize
     from glia.runtime.search.terms import to_sexpr
 
+    from glia.compiler.synth import cache_get, cache_path, cache_put
+
     sp, problem, source = sygus.load(ns.file)
-    try:
-        result = synthesize(problem, config)
-    except SearchError as e:
-        raise GliaError(Diagnostic(e.code, e.message, Span(0, 0, 0, 0), "synth", source)) from None
-    if not result.solved:
-        raise GliaError(Diagnostic("E606", f"no program found ({result.reason}) after {result.candidates:,} "
-                                           f"candidates in {result.seconds:.1f} s", Span(0, 0, 0, 0), "synth",
-                                   source))
-    answer = sygus.print_answer(sp, to_sexpr(result.term))
-    if ns.json:
-        print(json.dumps({"answer": answer, "candidates": result.candidates, "seconds": round(result.seconds, 4),
-                          "strategy": result.strategy, "decisions": result.decisions}, indent=2))
+    path = cache_path(source.text, "sygus", config.key())
+    record = None if ns.no_cache else cache_get(path)
+    if record is None or not {"answer", "candidates", "seconds", "strategy", "decisions"} <= record.keys():
+        try:
+            result = synthesize(problem, config)
+        except SearchError as e:
+            raise GliaError(Diagnostic(e.code, e.message, Span(0, 0, 0, 0), "synth", source)) from None
+        if not result.solved:
+            raise GliaError(Diagnostic("E606", f"no program found ({result.reason}) after {result.candidates:,} "
+                                               f"candidates in {result.seconds:.1f} s", Span(0, 0, 0, 0), "synth",
+                                       source))
+        record = {"answer": sygus.print_answer(sp, to_sexpr(result.term)), "candidates": result.candidates,
+                  "seconds": round(result.seconds, 4), "strategy": result.strategy, "decisions": result.decisions}
+        cache_put(path, record)
+        cached = False
     else:
-        print(answer)
-        sys.stderr.write(f"{ns.file}: solved ({result.candidates:,} candidates, {result.seconds:.2f} s, "
-                         f"{result.strategy})\n")
+        cached = True
+    if ns.json:
+        print(json.dumps({**record, "cached": cached}, indent=2))
+    else:
+        print(record["answer"])
+        how = "cached" if cached else f"{record['candidates']:,} candidates, {record['seconds']:.2f} s, " \
+                                      f"{record['strategy']}"
+        sys.stderr.write(f"{ns.file}: solved ({how})\n")
     return 0
 
 

@@ -120,6 +120,9 @@ def test_cli_solves_an_sl_file(tmp_path):
                        text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("(define-fun f ((x (_ BitVec 64))) (_ BitVec 64) ")
+    again = subprocess.run([sys.executable, "-m", "glia", "synth", str(p), "--timeout", "30"], capture_output=True,
+                           text=True, timeout=120)
+    assert again.stdout == r.stdout and "(cached)" in again.stderr  # replayed from the cache
     bad = tmp_path / "bad.sl"
     bad.write_text("(synth-fun f ((x Int)) Int\n")
     r = subprocess.run([sys.executable, "-m", "glia", "synth", str(bad)], capture_output=True, text=True, timeout=60)
