@@ -202,7 +202,7 @@ def special_prim(interp: Interpreter, op, avs, attrs, span):
                 return impl(args[0], dropout_mask(interp.rng, args[0].shape, attrs[2], args[0].dtype)
                             if interp.training else None)
             views = param_store(interp).views
-            return impl(*args, *[views[n] for n in names])
+            return impl(*args, *[views[n] for n in names], *attrs[2:])
         except GliaRuntimeError as e:
             raise loc(e) from None
     return layer
@@ -320,9 +320,10 @@ class ADInterpreter(Interpreter):
                     out = impl(*rs)
                 else:
                     ps = [store.views[n] for n in names]
-                    out = impl(*rs, *ps)
-                    rs = rs + ps
-                    ins = ins + [ParamSlot(store.grads[n]) for n in names]
+                    static = list(attrs[2:])  # static operands (stride, padding) after the parameters
+                    out = impl(*rs, *ps, *static)
+                    rs = rs + ps + static
+                    ins = ins + [ParamSlot(store.grads[n]) for n in names] + [None] * len(static)
             except GliaRuntimeError as err:
                 raise loc(err) from None
             return interp.tape.push(op, vjp, ins, rs, out, (), span)

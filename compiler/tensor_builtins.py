@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "silu", "swish", "sigmoid", "softmax", "log_softmax")
 LOSSES = ("mse", "mae", "binary_cross_entropy", "cross_entropy", "nll")
-LAYERS = ("dense", "embedding", "rnn_cell", "gru_cell", "lstm_cell", "layer_norm", "dropout")
+LAYERS = ("dense", "embedding", "rnn_cell", "gru_cell", "lstm_cell", "layer_norm", "dropout", "conv1d", "conv2d")
 TENSOR_FUNCS = ("concat", "stack", "reshape", "flatten", "transpose", "arange", "argmax", "where", "grad",
+                "max_pool", "avg_pool",
                 "value_and_grad") + ACTIVATIONS + LOSSES + LAYERS
 INITS = ("glorot", "he", "zeros", "normal")
 
@@ -347,6 +348,48 @@ class TensorTyper:
         if not 0 <= p < 1:
             raise self.err("E201", f"the dropout probability must be in [0, 1), found {p}", c.args[1].span)
         return ir.Prim("layer.dropout", (x,), t, c.span, (self.site("dropout"), (), p))
+
+    def b_conv1d(self, c, expected):
+        return self.conv(c, "conv1d", 2)
+
+    def b_conv2d(self, c, expected):
+        return self.conv(c, "conv2d", 3)
+
+    def conv(self, c, name, rank):
+        """conv1d(x: [C, L], out, k, stride=1, padding=0); conv2d(x: [C, H, W], out, k, ...): channels
+        first, square kernels."""
+        kw = self.b.kwargs(c, ("stride", "padding"), name)
+        self.b.nargs(c, 3, 3, name)
+        x, t = self.tensor(c.args[0], f"{name}'s input (channels first)", c.args[0].span, rank=(rank,))
+        dims = [self.static(d, t, c.args[0].span, name) for d in t.shape]
+        o = self.const_int(c.args[1], "the number of output channels")
+        k = self.const_int(c.args[2], "the kernel size")
+        stride = self.const_int(kw["stride"], "stride") if "stride" in kw else 1
+        pad = self.const_int(kw["padding"], "padding", lo=0) if "padding" in kw else 0
+        spatial = [(d + 2 * pad - k) // stride + 1 for d in dims[1:]]
+        if min(spatial) < 1:
+            raise self.err("E301", f"{name}: a kernel of {k} does not fit in {t} with padding {pad}", c.span)
+        wshape = (o, dims[0]) + (k,) * (rank - 1)
+        params = (("W", wshape, "conv"), ("b", (o,), "zeros"))
+        return ir.Prim(f"layer.{name}", (x,), TensorT(t.dtype, (o, *spatial)), c.span,
+                       (self.site(name), params, stride, pad))
+
+    def b_max_pool(self, c, expected):
+        return self.pool(c, "max_pool")
+
+    def b_avg_pool(self, c, expected):
+        return self.pool(c, "avg_pool")
+
+    def pool(self, c, name):
+        """max_pool(x, k) / avg_pool(x, k): windows of k (k x k for [C, H, W]), stride k, channels first."""
+        self.b.kwargs(c, (), name)
+        self.b.nargs(c, 2, 2, name)
+        x, t = self.tensor(c.args[0], f"{name}'s input (channels first)", c.args[0].span, rank=(2, 3))
+        dims = [self.static(d, t, c.args[0].span, name) for d in t.shape]
+        k = self.const_int(c.args[1], "the pool size")
+        if min(dims[1:]) < k:
+            raise self.err("E301", f"{name}: a window of {k} does not fit in {t}", c.span)
+        return ir.Prim(f"tensor.{name}", (x,), TensorT(t.dtype, (dims[0], *[d // k for d in dims[1:]])), c.span, (k,))
 
     # ---- gradients -----------------------------------------------------------------------------
     def b_grad(self, c, expected):

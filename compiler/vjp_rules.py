@@ -402,3 +402,67 @@ def vjp_layer_norm(g, out, args, attrs):
 def vjp_dropout(g, out, args, attrs):
     x, mask = args
     return (g if mask is None else g * mask), None
+
+
+# ---- convolution and pooling -----------------------------------------------------------------------
+
+def _conv2d_vjp(g, x, W, stride, pad):
+    from glia.runtime.tensor_ops import conv_windows
+
+    kh, kw = W.shape[2], W.shape[3]
+    xp = np.pad(x, ((0, 0), (pad[0], pad[0]), (pad[1], pad[1]))) if pad[0] or pad[1] else x
+    cols = conv_windows(xp, kh, kw, stride[0], stride[1])
+    gW = np.einsum("ohw,chwpq->ocpq", g, cols, optimize=True).astype(W.dtype)
+    gb = g.sum(axis=(1, 2)).astype(W.dtype)
+    gxp = np.zeros_like(xp)
+    ho, wo = g.shape[1], g.shape[2]
+    for p in range(kh):
+        for q in range(kw):
+            gxp[:, p:p + stride[0] * ho:stride[0], q:q + stride[1] * wo:stride[1]] += \
+                np.einsum("ohw,oc->chw", g, W[:, :, p, q])
+    gx = gxp[:, pad[0]:pad[0] + x.shape[1], pad[1]:pad[1] + x.shape[2]]
+    return gx, gW, gb
+
+
+@rule("layer.conv2d", "vjp")
+def vjp_conv2d(g, out, args, attrs):
+    x, W, b, stride, pad = args
+    gx, gW, gb = _conv2d_vjp(np.asarray(g), x, W, (stride, stride), (pad, pad))
+    return gx, gW, gb, None, None
+
+
+@rule("layer.conv1d", "vjp")
+def vjp_conv1d(g, out, args, attrs):
+    x, W, b, stride, pad = args
+    gx, gW, gb = _conv2d_vjp(np.asarray(g)[:, None, :], x[:, None, :], W[:, :, None, :], (1, stride), (0, pad))
+    return gx[:, 0, :], gW[:, :, 0, :], gb, None, None
+
+
+def _pool_grad(g, x, k, how):
+    from glia.runtime.tensor_ops import pool_view, pool_view1
+
+    v = pool_view(x, k) if x.ndim == 3 else pool_view1(x, k)
+    if how == "max":
+        first = np.argmax(v, axis=-1)
+        w = (np.arange(k * k if x.ndim == 3 else k) == first[..., None]).astype(x.dtype)
+    else:
+        w = np.full(v.shape, 1.0 / v.shape[-1], x.dtype)
+    gv = w * np.asarray(g)[..., None]
+    r = np.zeros_like(x)
+    if x.ndim == 3:
+        c, h2, w2 = gv.shape[:3]
+        r[:, :h2 * k, :w2 * k] = gv.reshape(c, h2, w2, k, k).transpose(0, 1, 3, 2, 4).reshape(c, h2 * k, w2 * k)
+    else:
+        c, n2 = gv.shape[:2]
+        r[:, :n2 * k] = gv.reshape(c, n2 * k)
+    return r
+
+
+@rule("tensor.max_pool", "vjp")
+def vjp_max_pool(g, out, args, attrs):
+    return (_pool_grad(g, args[0], attrs[0], "max"),)
+
+
+@rule("tensor.avg_pool", "vjp")
+def vjp_avg_pool(g, out, args, attrs):
+    return (_pool_grad(g, args[0], attrs[0], "avg"),)

@@ -21,7 +21,7 @@ from .errors import FILE, VALUE, fail
 class ParamSpec:
     name: str  # site.param, e.g. digit.dense#1.W
     shape: tuple[int, ...]
-    init: str  # glorot | he | zeros | ones | normal | lstm_bias
+    init: str  # glorot | he | conv | zeros | ones | normal | lstm_bias
     offset: int = 0
 
     @property
@@ -95,6 +95,9 @@ def initial(rng, s: ParamSpec) -> np.ndarray:
         return rng.uniform(-lim, lim, s.shape)
     if s.init == "he":
         return rng.normal(0.0, np.sqrt(2.0 / fan_in), s.shape)
+    if s.init == "conv":  # PyTorch's default for convolutions: uniform in +-1/sqrt(fan_in)
+        lim = 1.0 / np.sqrt(prod(s.shape[1:]))
+        return rng.uniform(-lim, lim, s.shape)
     if s.init == "normal":
         return rng.normal(0.0, 1.0, s.shape)
     if s.init == "ones":

@@ -255,3 +255,52 @@ def dropout_mask(rng, shape, p, dtype):
     if not 0 <= p < 1:
         fail(VALUE, f"dropout probability must be in [0, 1), found {p}")
     return ((rng.random(shape) >= p) / (1.0 - p)).astype(dtype)
+
+
+# ---- convolution and pooling (channels first: x is [C, L] or [C, H, W]) --------------------------
+
+def conv_windows(xp, kh, kw, sh, sw):
+    """The (C, H', W', kh, kw) windows of a padded input (a view, no copy)."""
+    win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(1, 2))
+    return win[:, ::sh, ::sw]
+
+
+def conv2d_core(x, W, b, stride, pad):
+    kh, kw = W.shape[2], W.shape[3]
+    xp = np.pad(x, ((0, 0), (pad[0], pad[0]), (pad[1], pad[1]))) if pad[0] or pad[1] else x
+    cols = conv_windows(xp, kh, kw, stride[0], stride[1])
+    return (np.einsum("chwpq,ocpq->ohw", cols, W, optimize=True) + b[:, None, None]).astype(x.dtype)
+
+
+@kernel("layer.conv2d")
+def conv2d(x, W, b, stride, pad):
+    return conv2d_core(x, W, b, (stride, stride), (pad, pad))
+
+
+@kernel("layer.conv1d")
+def conv1d(x, W, b, stride, pad):
+    return conv2d_core(x[:, None, :], W[:, :, None, :], b, (1, stride), (0, pad))[:, 0, :]
+
+
+def pool_view(x, k):
+    """x [C, H, W] cropped to multiples of k, as (C, H/k, W/k, k*k)."""
+    c, h, w = x.shape
+    h2, w2 = h // k, w // k
+    v = x[:, :h2 * k, :w2 * k].reshape(c, h2, k, w2, k).transpose(0, 1, 3, 2, 4)
+    return v.reshape(c, h2, w2, k * k)
+
+
+@kernel("tensor.max_pool")
+def max_pool(x, k):
+    return (pool_view(x, k) if x.ndim == 3 else pool_view1(x, k)).max(axis=-1)
+
+
+@kernel("tensor.avg_pool")
+def avg_pool(x, k):
+    return (pool_view(x, k) if x.ndim == 3 else pool_view1(x, k)).mean(axis=-1).astype(x.dtype)
+
+
+def pool_view1(x, k):
+    """x [C, L] cropped to a multiple of k, as (C, L/k, k)."""
+    c, n = x.shape
+    return x[:, :(n // k) * k].reshape(c, n // k, k)

@@ -260,6 +260,28 @@ def _dropout(d):
     return [arr(d, s), (arr(d, s, 0, 1) > 0.3) * 2.0], (), (0,)
 
 
+@case("layer.conv2d")
+def _conv2d(d):
+    c, o, k = d(st.integers(1, 2)), d(st.integers(1, 2)), d(st.integers(1, 3))
+    h, w = d(st.integers(k, 5)), d(st.integers(k, 5))
+    return [arr(d, (c, h, w)), arr(d, (o, c, k, k)), arr(d, (o,)), d(st.integers(1, 2)), d(st.integers(0, 1))], \
+        (), (0, 1, 2)
+
+
+@case("layer.conv1d")
+def _conv1d(d):
+    c, o, k = d(st.integers(1, 2)), d(st.integers(1, 2)), d(st.integers(1, 3))
+    return [arr(d, (c, d(st.integers(k, 6)))), arr(d, (o, c, k)), arr(d, (o,)), d(st.integers(1, 2)),
+            d(st.integers(0, 1))], (), (0, 1, 2)
+
+
+@case("tensor.max_pool", "tensor.avg_pool")
+def _pool(d):
+    k = d(st.integers(1, 3))
+    shape = (d(st.integers(1, 2)),) + tuple(d(st.integers(k, 6)) for _ in range(d(st.integers(1, 2))))
+    return [distinct(d, shape)], (k,), (0,)
+
+
 def test_every_vjp_rule_is_checked():
     with_rule = {name for name, p in PRIMS.items() if "vjp" in p.rules}
     assert with_rule - set(CASES) == set()

@@ -199,3 +199,11 @@ def test_examples_with_loops_train():
         x, y = d["x"], d["y"]
     h = ponder.train("ponder", x[:400], y[:400], epochs=3, lr=0.01, validation=0.25, seed=0)
     assert h["val_acc"][-1] > 0.7 and h["loss"][-1] < h["loss"][0]
+
+
+def test_convolutional_network_learns(digits):
+    x, y = digits
+    cnn = glia.load(ROOT / "examples" / "neural" / "digits_cnn.glia")
+    assert {k: v.shape for k, v in cnn.params.items()}["cnn.conv2d#1.W"] == (8, 1, 3, 3)
+    h = cnn.train("cnn", x[:160], y[:160], epochs=2, lr=0.01, batch=16, seed=0)
+    assert h["loss"][-1] < h["loss"][0] and h["acc"][-1] > 0.4, h
