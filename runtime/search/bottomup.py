@@ -69,11 +69,12 @@ class Recipes:
 class Bank:
     """The distinct values of one nonterminal, by size: vectors and how each was built."""
 
-    __slots__ = ("numpy", "seen", "vecs", "mats", "recipes")
+    __slots__ = ("numpy", "seen", "hashes", "vecs", "mats", "recipes")
 
     def __init__(self, numpy_kind: bool):
         self.numpy = numpy_kind
-        self.seen: dict = {}  # vector (or its bytes) -> (size, index) of the program that made it
+        self.seen: dict = {}  # vector -> (size, index) of the program that made it (tuple kinds)
+        self.hashes = np.zeros(0, np.uint64)  # sorted 64-bit hashes of the rows kept (numpy kinds)
         self.vecs: dict[int, list] = {}  # size -> vectors (tuples, or numpy rows while a level is built)
         self.mats: dict[int, np.ndarray] = {}  # size -> matrix of rows (numpy kinds, after the level)
         self.recipes: dict[int, Recipes] = {}  # size -> how each value was built
@@ -249,11 +250,15 @@ class BottomUp:
 
     def add(self, nt: str, size: int, vec, recipe) -> None:
         bank = self.banks[nt]
-        key = vec.tobytes() if bank.numpy else vec
-        if key in bank.seen:
-            return
-        rec = bank.recipes.get(size)
-        bank.seen[key] = (size, len(rec) if rec is not None else 0)
+        if bank.numpy:
+            h = row_hashes(vec[None, :])
+            if len(_new_hashes(bank, h)) == 0:
+                return
+        else:
+            if vec in bank.seen:
+                return
+            rec = bank.recipes.get(size)
+            bank.seen[vec] = (size, len(rec) if rec is not None else 0)
         bank.vecs.setdefault(size, []).append(vec[None, :] if bank.numpy else vec)
         rec = bank.recipes.get(size)
         if rec is None:
@@ -373,22 +378,14 @@ class BottomUp:
                 self.add(nt, size, out[r], (pi, tuple((s, int(ix[r])) for s, ix in zip(parts, idx))))
                 if self.found:
                     return
-        # drop duplicates inside the block first (vectorised), then against the bank
-        view = np.ascontiguousarray(out).view(np.dtype((np.void, out.dtype.itemsize * out.shape[1]))).ravel()
-        uniq, first = np.unique(view, return_index=True)
-        seen = bank.seen
-        sel = []
-        for key, r in sorted(zip(uniq.tolist(), first.tolist()), key=lambda kr: kr[1]):
-            if key not in seen:
-                seen[key] = None  # the position is filled in below, once the block's order is known
-                sel.append((r, key))
-        if not sel:
+        # drop duplicates inside the block and against the bank, by 64-bit row hashes, all vectorised
+        h = row_hashes(out)
+        uh, first = np.unique(h, return_index=True)
+        fresh = _new_hashes(bank, uh, first)
+        if len(fresh) == 0:
             return
-        base = bank.count(size)
-        for k, (_, key) in enumerate(sel):
-            seen[key] = (size, base + k)
-        sel = [r for r, _ in sel]
-        rows = np.array(sel)
+        rows = np.sort(fresh)
+        sel = rows
         bank.vecs.setdefault(size, []).append(out[rows])
         rec = bank.recipes.get(size)
         if rec is None:
@@ -527,6 +524,39 @@ class BottomUp:
         for size in sorted(bank.recipes):
             for i in range(len(bank.recipes[size])):
                 yield size, self.term(nt, size, i)
+
+
+_MULT = np.uint64(0x9E3779B97F4A7C15)
+
+
+def row_hashes(mat: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each row (two rows with the same hash are taken to be the same value: for a
+    million kept values the chance of any false merge is about 3e-8)."""
+    m = np.ascontiguousarray(mat)
+    if m.dtype != np.uint64:
+        m = m.astype(np.uint64)
+    h = np.full(len(m), 0xCBF29CE484222325, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(m.shape[1]):
+            h ^= m[:, j]
+            h *= _MULT
+            h ^= h >> np.uint64(29)
+    return h
+
+
+def _new_hashes(bank: Bank, uh: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """Of the distinct sorted hashes `uh`, those not in the bank: added to it; returns their rows."""
+    hs = bank.hashes
+    if len(hs):
+        pos = np.minimum(np.searchsorted(hs, uh), len(hs) - 1)
+        new = hs[pos] != uh
+    else:
+        new = np.ones(len(uh), dtype=bool)
+    if new.any():
+        merged = np.concatenate([hs, uh[new]])
+        merged.sort(kind="stable")
+        bank.hashes = merged
+    return (rows if rows is not None else np.arange(len(uh)))[new]
 
 
 def _decision_list(right: np.ndarray, sel: np.ndarray, depth: int):
