@@ -299,10 +299,6 @@ def function_source(text: str, func: ir.Function, fills: list[Filled]) -> str:
     return "\n".join(body)
 
 
-def term_glia(term: Term) -> str:
-    return to_glia(term, ())
-
-
 # ---- choices -------------------------------------------------------------------------------------
 
 @dataclass(slots=True)

@@ -162,8 +162,6 @@ def default_grammar(params: tuple[Var, ...], ret: str, inputs: list[tuple], outp
     rules: dict[str, list[Production]] = {t: [] for t in sorted(nts)}
     for p in params:
         rules[p.type].append(Production(p))
-    ints: set = set()
-    strs: set = set()
     if "int" in rules:
         for c in INT_CONSTS:
             rules["int"].append(Production(Const(c, "int")))
@@ -172,7 +170,6 @@ def default_grammar(params: tuple[Var, ...], ret: str, inputs: list[tuple], outp
     if "str" in rules:
         for s in string_constants(inputs, outputs):
             rules["str"].append(Production(Const(s, "str")))
-    del ints, strs
     probe = _probe(inputs, outputs)
     for t in list(rules):
         if t.startswith("fn("):
