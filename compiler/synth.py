@@ -231,19 +231,21 @@ def solve(program: ir.Program, config: Config, use_cache: bool = True) -> list[F
     return out
 
 
-def fill_source(text: str, fills: list[Filled]) -> str:
-    """The source with each hole's text replaced by the expression found (last hole first)."""
-    lines = text.split("\n")
+def replace_spans(text: str, edits: list[tuple[Span, str]]) -> str:
+    """`text` with each span replaced by its new text (the last span first, so offsets hold)."""
     offsets = [0]
-    for ln in lines:
+    for ln in text.split("\n"):
         offsets.append(offsets[-1] + len(ln) + 1)
-    for f in sorted(fills, key=lambda f: (f.hole.span.line, f.hole.span.col), reverse=True):
-        s = f.hole.span
+    for s, new in sorted(edits, key=lambda e: (e[0].line, e[0].col), reverse=True):
         a = offsets[s.line - 1] + s.col - 1
         b = offsets[s.end_line - 1] + s.end_col - 1
-        expr = f.expr if _is_simple(f.expr) else f"({f.expr})"
-        text = text[:a] + expr + text[b:]
+        text = text[:a] + new + text[b:]
     return text
+
+
+def fill_source(text: str, fills: list[Filled]) -> str:
+    """The source with each hole's text replaced by the expression found."""
+    return replace_spans(text, [(f.hole.span, f.expr if _is_simple(f.expr) else f"({f.expr})") for f in fills])
 
 
 def _is_simple(expr: str) -> bool:
@@ -386,14 +388,5 @@ def _product(xs) -> int:
 
 
 def choose_source(text: str, chosen: list[Chosen]) -> str:
-    """The source with each `choose(...)` replaced by the option chosen (last first)."""
-    lines = text.split("\n")
-    offsets = [0]
-    for ln in lines:
-        offsets.append(offsets[-1] + len(ln) + 1)
-    for c in sorted(chosen, key=lambda c: (c.choice.span.line, c.choice.span.col), reverse=True):
-        s = c.choice.span
-        a = offsets[s.line - 1] + s.col - 1
-        b = offsets[s.end_line - 1] + s.end_col - 1
-        text = text[:a] + c.text + text[b:]
-    return text
+    """The source with each `choose(...)` replaced by the option chosen."""
+    return replace_spans(text, [(c.choice.span, c.text) for c in chosen])
