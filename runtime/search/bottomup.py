@@ -112,6 +112,7 @@ class BottomUp:
         self.conditionals = self._conditionals() if target is not None else []
         self.built: dict = {}  # (nt, size, index) -> Term, for results built by unification
         self.max_depth_unify = 6
+        self.unified_at = 0
         self.concats = self._concats() if target is not None else []
         self.accept = accept  # or a test of whole start-symbol vectors (a hole inside a larger program)
 
@@ -203,7 +204,8 @@ class BottomUp:
                         blocks = bank.vecs.pop(size)
                         bank.mats[size] = np.concatenate(blocks) if blocks else \
                             np.zeros((0, self.nex), self._dtype_of(bank))
-                if self.conditionals and size >= 2:
+                if self.conditionals and size >= 2 and self.kept >= 1.3 * self.unified_at:
+                    self.unified_at = self.kept  # unify again once the bank has grown by 30%
                     self.unify()
                     if self.found is not None:
                         return "found"
@@ -529,18 +531,27 @@ class BottomUp:
 _MULT = np.uint64(0x9E3779B97F4A7C15)
 
 
+_COLUMN_KEYS = np.random.default_rng(0x5EED).integers(1, 2 ** 63, size=4096, dtype=np.uint64) * np.uint64(2) + \
+    np.uint64(1)  # fixed odd multipliers, one per example (deterministic)
+
+
 def row_hashes(mat: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of each row (two rows with the same hash are taken to be the same value: for a
-    million kept values the chance of any false merge is about 3e-8)."""
+    """A 64-bit hash of each row: every value is mixed by a bijection (xorshift, odd multiply), then
+    the row is a weighted sum with a fixed odd key per column, mod 2**64. Two rows with the same hash
+    are taken to be the same value (for a million kept values the chance of any false merge is
+    about 3e-8)."""
     m = np.ascontiguousarray(mat)
     if m.dtype != np.uint64:
         m = m.astype(np.uint64)
-    h = np.full(len(m), 0xCBF29CE484222325, dtype=np.uint64)
+    e = m.shape[1]
+    keys = _COLUMN_KEYS[:e] if e <= len(_COLUMN_KEYS) else np.resize(_COLUMN_KEYS, e)
     with np.errstate(over="ignore"):
-        for j in range(m.shape[1]):
-            h ^= m[:, j]
-            h *= _MULT
-            h ^= h >> np.uint64(29)
+        x = m ^ (m >> np.uint64(31))
+        x *= _MULT
+        x ^= x >> np.uint64(29)
+        x *= keys
+        h = x.sum(axis=1, dtype=np.uint64)
+        h ^= h >> np.uint64(32)
     return h
 
 
@@ -573,17 +584,17 @@ def _decision_list(right: np.ndarray, sel: np.ndarray, depth: int):
         if len(steps) == depth:
             return None
         best = None
-        for t in np.argsort(-on_left, kind="stable")[:16].tolist():
-            if on_left[t] == 0:
-                break
-            good = right[t]
-            for then, s in ((True, sel), (False, ~sel)):
-                reach = s & left
-                ok = ~(reach & ~good).any(axis=1)
-                gain = np.where(ok, reach.sum(axis=1), 0)
-                c = int(np.argmax(gain))
-                if gain[c] > 0 and (best is None or gain[c] > best[0]):
-                    best = (int(gain[c]), c, t, then)
+        cands = [t for t in np.argsort(-on_left, kind="stable")[:16].tolist() if on_left[t] > 0]
+        if not cands:
+            return None
+        wrong = (~right[cands]).T.astype(np.float32)  # examples x candidate programs
+        for then, s in ((True, sel), (False, ~sel)):
+            reach = (s & left).astype(np.float32)  # conditions x examples sent to the program
+            bad = reach @ wrong  # how many examples each condition sends to a program that gets them wrong
+            gain = np.where(bad == 0, reach.sum(axis=1)[:, None], 0)
+            c, k = np.unravel_index(int(np.argmax(gain)), gain.shape)
+            if gain[c, k] > 0 and (best is None or gain[c, k] > best[0]):
+                best = (int(gain[c, k]), int(c), cands[k], then)
         if best is None:
             return None
         _, c, t, then = best
