@@ -121,7 +121,7 @@ class CompiledEngine:
         o = opt
         self.hyper = np.array([o.lr, getattr(o, "b1", 0.9), getattr(o, "b2", 0.999), getattr(o, "eps", 1e-8),
                                o.weight_decay, getattr(o, "momentum", 0.0), float(getattr(o, "nesterov", False)),
-                               getattr(o, "alpha", 0.99), clip or 0.0], np.float64)
+                               getattr(o, "alpha", 0.99), clip or 0.0], self.store.dtype)
         # optimizer state lives in the optimizer's own buffers (checkpoints see it)
         names = list(opt.bufs)
         self.m = opt.bufs[names[0]] if names else np.zeros(1, dt)
@@ -135,10 +135,11 @@ class CompiledEngine:
         return a
 
     def epoch(self, order, batch, lr):
+        self.hyper[K.LR] = lr
         total, correct, t = K.train_epoch(self.X, self.yi, self.yf, np.ascontiguousarray(order, np.int64), batch,
                                           self.store.flat, self.store.grad, self.steps, self.alphas,
                                           self._aoff(batch), self.widths, self.loss, self.last_fused,
-                                          self.opt_code, self.hyper, float(lr), self.opt.t, self.m, self.v)
+                                          self.opt_code, self.hyper, self.opt.t, self.m, self.v)
         self.opt.t = int(t)
         if not math.isfinite(total):
             raise GliaRuntimeError("E702", "the loss became NaN or infinite in the compiled training loop (lower "

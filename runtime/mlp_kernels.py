@@ -17,7 +17,7 @@ DENSE, ACT = 0, 1
 RELU, SIGMOID, TANH, LEAKY, SOFTMAX, LOG_SOFTMAX, GELU, SILU, ELU = 1, 2, 3, 4, 5, 6, 7, 8, 9
 CE_SOFTMAX, NLL_LOGSOFTMAX, MSE = 0, 1, 2  # losses (with the chain's last step they fuse with)
 SGD, ADAM, ADAMW, RMSPROP = 0, 1, 2, 3
-# hyper: lr, beta1, beta2, eps, weight_decay, momentum, nesterov, alpha, clip
+# hyper (in the parameters' dtype): lr, beta1, beta2, eps, weight_decay, momentum, nesterov, alpha, clip
 LR, B1, B2, EPS, WD, MOM, NEST, ALPHA, CLIP = range(9)
 
 
@@ -183,46 +183,57 @@ def _backward(steps, alphas, flat, grad, ws, gs, aoff, widths, nb, last_fused):
             gx[:, :] = gy
 
 
-@njit(cache=True)
-def _step(opt, hyper, lr, t, flat, grad, m, v):
+@njit(cache=True, fastmath=True)  # element-wise updates only: lets LLVM vectorise sqrt and division
+def _step(opt, hyper, t, flat, grad, m, v):
+    """Clip, then one optimizer step; `hyper` has the parameters' dtype, so the arithmetic stays in it."""
     n = flat.shape[0]
-    if hyper[CLIP] > 0:
+    lr, wd, eps, clip = hyper[LR], hyper[WD], hyper[EPS], hyper[CLIP]
+    if clip > 0:
         sq = 0.0
         for i in range(n):
             sq += grad[i] * grad[i]
         norm = np.sqrt(sq)
-        if norm > hyper[CLIP]:
-            f = hyper[CLIP] / (norm + 1e-12)
+        if norm > clip:
+            f = clip / (norm + 1e-12)
             for i in range(n):
                 grad[i] *= f
-    wd = hyper[WD]
+    if wd != 0 and opt != ADAMW:  # L2 penalty in the gradient (AdamW decays the weights instead)
+        for i in range(n):
+            grad[i] += wd * flat[i]
     if opt == ADAM or opt == ADAMW:
-        b1, b2, eps = hyper[B1], hyper[B2], hyper[EPS]
-        c1 = 1.0 - b1 ** t
-        c2 = 1.0 - b2 ** t
-        a = lr / c1
+        b1, b2 = hyper[B1], hyper[B2]
+        one = b1 / b1
+        a = lr / (one - b1 ** t)
+        ic2 = one / (one - b2 ** t)
+        if opt == ADAMW and wd != 0:
+            for i in range(n):
+                flat[i] -= lr * wd * flat[i]
         for i in range(n):
             gi = grad[i]
-            if opt == ADAM and wd != 0:
-                gi += wd * flat[i]
-            m[i] = b1 * m[i] + (1 - b1) * gi
-            v[i] = b2 * v[i] + (1 - b2) * gi * gi
-            if opt == ADAMW and wd != 0:
-                flat[i] -= lr * wd * flat[i]
-            flat[i] -= a * m[i] / (np.sqrt(v[i] / c2) + eps)
+            mi = b1 * m[i] + (one - b1) * gi
+            vi = b2 * v[i] + (one - b2) * gi * gi
+            m[i] = mi
+            v[i] = vi
+            flat[i] -= a * mi / (np.sqrt(vi * ic2) + eps)
     elif opt == SGD:
         mom = hyper[MOM]
-        for i in range(n):
-            gi = grad[i] + wd * flat[i]
-            if mom != 0:
-                m[i] = mom * m[i] + gi
-                gi = gi + mom * m[i] if hyper[NEST] != 0 else m[i]
-            flat[i] -= lr * gi
+        if mom == 0:
+            for i in range(n):
+                flat[i] -= lr * grad[i]
+        elif hyper[NEST] != 0:
+            for i in range(n):
+                m[i] = mom * m[i] + grad[i]
+                flat[i] -= lr * (grad[i] + mom * m[i])
+        else:
+            for i in range(n):
+                m[i] = mom * m[i] + grad[i]
+                flat[i] -= lr * m[i]
     else:  # RMSPROP
-        al, eps, mom = hyper[ALPHA], hyper[EPS], hyper[MOM]
+        al, mom = hyper[ALPHA], hyper[MOM]
+        one = al / al
         for i in range(n):
-            gi = grad[i] + wd * flat[i]
-            m[i] = al * m[i] + (1 - al) * gi * gi
+            gi = grad[i]
+            m[i] = al * m[i] + (one - al) * gi * gi
             st = gi / (np.sqrt(m[i]) + eps)
             if mom != 0:
                 v[i] = mom * v[i] + st
@@ -232,7 +243,7 @@ def _step(opt, hyper, lr, t, flat, grad, m, v):
 
 @njit(cache=True)
 def train_epoch(X, yi, yf, order, batch, flat, grad, steps, alphas, aoff, widths, loss, last_fused,
-                opt, hyper, lr, t0, m, v):
+                opt, hyper, t0, m, v):
     """One epoch over the rows in `order`; returns (summed loss, correct, optimizer steps taken)."""
     d = X.shape[1]
     ws = np.zeros(aoff[-1], flat.dtype)
@@ -258,7 +269,7 @@ def train_epoch(X, yi, yf, order, batch, flat, grad, steps, alphas, aoff, widths
         grad[:] = 0
         _backward(steps, alphas, flat, grad, ws, gs, aoff, widths, nb, last_fused)
         t += 1
-        _step(opt, hyper, lr, t, flat, grad, m, v)
+        _step(opt, hyper, t, flat, grad, m, v)
     return total, correct, t
 
 

@@ -6,14 +6,15 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True)
 def _adam(p, g, m, v, lr, t):
     c1 = 1.0 - 0.9 ** t
     c2 = 1.0 - 0.999 ** t
+    p, g, m, v = p.reshape(p.size), g.reshape(g.size), m.reshape(m.size), v.reshape(v.size)
     for i in range(p.size):
-        m.flat[i] = 0.9 * m.flat[i] + 0.1 * g.flat[i]
-        v.flat[i] = 0.999 * v.flat[i] + 0.001 * g.flat[i] * g.flat[i]
-        p.flat[i] -= lr / c1 * m.flat[i] / (np.sqrt(v.flat[i] / c2) + 1e-8)
+        m[i] = 0.9 * m[i] + 0.1 * g[i]
+        v[i] = 0.999 * v[i] + 0.001 * g[i] * g[i]
+        p[i] -= lr / c1 * m[i] / (np.sqrt(v[i] / c2) + 1e-8)
 
 
 @njit(cache=True)
