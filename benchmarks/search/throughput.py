@@ -51,7 +51,7 @@ STRINGS = """
 
 
 def rate(name: str, grammar, inputs, seconds: float) -> None:
-    bu = BottomUp(grammar, inputs, Config(timeout=seconds, max_bank=5_000_000))
+    bu = BottomUp(grammar, inputs, Config(timeout=seconds))
     t0 = time.perf_counter()
     reason = bu.run(collect_only=True)
     dt = time.perf_counter() - t0

@@ -25,6 +25,7 @@ from .problem import Component, Config, Const, Grammar, Lam, Production, Result,
 BV = "bv64"
 BLOCK = 1 << 21  # elements per broadcast block
 UNIFY_CELLS = 4_000_000  # condition values x examples looked at by one unification
+SPLIT_VALUES = 200_000  # kept strings scanned as prefixes by one concatenation split
 
 
 class Stop(Exception):
@@ -272,7 +273,7 @@ class BottomUp:
                 self.found = (nt, size, len(bank.recipes[size]) - 1)
         elif nt == self.g.start and self.accept is not None and self.accept(vec):
             self.found = (nt, size, len(bank.recipes[size]) - 1)
-        if self.kept > self.cfg.max_bank:
+        if self.kept * self.nex > self.cfg.max_bank:
             raise Stop("memory")
 
     def _vectors(self, nt: str, size: int):
@@ -394,19 +395,28 @@ class BottomUp:
             rec = bank.recipes[size] = Recipes()
         rec.add_block(pi, parts, [np.asarray(ix)[rows] for ix in idx])
         self.kept += len(sel)
-        if self.kept > self.cfg.max_bank:
+        if self.kept * self.nex > self.cfg.max_bank:
             raise Stop("memory")
 
     # ---- unification of conditionals -----------------------------------------------------------
-    def _all(self, nt):
-        """Every kept vector of `nt` (a matrix for numpy kinds, a list otherwise) and its (size, index)."""
+    def _all(self, nt, limit: int):
+        """The first `limit` kept vectors of `nt`, smallest programs first (a matrix for numpy kinds, a
+        list otherwise), and the (size, index) of each."""
         bank = self.banks[nt]
         sizes = sorted(s for s in bank.recipes if (s in bank.mats if bank.numpy else True))
-        refs = [(s, i) for s in sizes for i in range(len(bank.recipes[s]))]
+        refs, mats, vecs = [], [], []
+        for s in sizes:
+            take = min(len(bank.recipes[s]), limit - len(refs))
+            if take <= 0:
+                break
+            refs.extend((s, i) for i in range(take))
+            if bank.numpy:
+                mats.append(bank.mats[s][:take])
+            else:
+                vecs.extend(bank.vecs[s][:take])
         if bank.numpy:
-            mats = [bank.mats[s] for s in sizes if len(bank.mats[s])]
             return (np.concatenate(mats) if mats else np.zeros((0, self.nex), self._dtype(nt))), refs
-        return [v for s in sizes for v in bank.vecs[s]], refs
+        return vecs, refs
 
     def unify(self):
         """Decision lists over kept programs: c(C1, T1, c(C2, T2, ... Tk)) where each T is a kept
@@ -414,14 +424,12 @@ class BottomUp:
         nonterminal) sends to it, and the last covers what is left (EUSolver's idea, greedy)."""
         for pi, nt, cnt in self.conditionals:
             comp = self.prods[pi][1].head
-            vals, refs = self._all(nt)
-            conds, crefs = self._all(cnt)
+            limit = max(1, UNIFY_CELLS // max(1, self.nex))
+            vals, refs = self._all(nt, limit)
+            conds, crefs = self._all(cnt, limit)
             if not refs or not crefs:
                 continue
             numpy_kind = self.banks[nt].numpy and self.banks[cnt].numpy and comp.vec is not None
-            limit = max(1, UNIFY_CELLS // max(1, self.nex))
-            conds, crefs = conds[:limit], crefs[:limit]
-            vals, refs = vals[:limit], refs[:limit]
             right = self._right(vals, numpy_kind)
             sel = self._selects(comp, conds, numpy_kind)
             self._check(len(crefs) + len(refs))
@@ -445,7 +453,7 @@ class BottomUp:
         for pi, nt in self.concats:
             comp = self.prods[pi][1].head
             bank = self.banks[nt]
-            vals, refs = self._all(nt)
+            vals, refs = self._all(nt, SPLIT_VALUES)
             t = self._split(tuple(self.target), vals, refs, bank, comp, nt, 3)
             if t is not None:
                 key = (nt, -2, 0)

@@ -120,7 +120,7 @@ class Config:
     strategy: str = "auto"
     timeout: float = 10.0
     max_candidates: int = 50_000_000
-    max_bank: int = 3_000_000  # values kept for observational equivalence (the memory bound)
+    max_bank: int = 100_000_000  # the memory bound: values kept x examples (800 MB of bit-vector rows)
     seed: int = 0
 
     def key(self) -> str:
