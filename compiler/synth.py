@@ -105,12 +105,15 @@ def problems(program: ir.Program) -> list[HoleTask]:
             raise _err(program, "E603", f"search cannot fill a hole of type {hole.type} yet (int, bool, str and "
                                         "lists of them are supported)", hole.span)
         params = tuple(Var(i, n, t) for i, (n, t) in enumerate(zip(func.params, ptypes)) if t is not None)
+        direct = (len(func.body) == 1 and isinstance(func.body[0], ir.Return) and func.body[0].value is hole)
+        reassigned = any(isinstance(n, ir.StoreLocal) and n.slot < len(func.params) for n in ir.walk(func.body))
         inputs, outputs = [], []
         for e in ex.examples:
             args = [interp.expr(a)([None] * 4) for a in e.args]
+            if reassigned:  # the parameters' values where the hole is first reached
+                args = _values_at_hole(program, func, hole, args)
             inputs.append(tuple(to_search_value(a) for a in args))
             outputs.append(to_search_value(interp.expr(e.result)([None] * 4)))
-        direct = (len(func.body) == 1 and isinstance(func.body[0], ir.Return) and func.body[0].value is hole)
         opts = dict(hole.options)
         extra = _user_components(program, interp, opts.get("using", ()), func.name)
         try:
@@ -122,6 +125,34 @@ def problems(program: ir.Program) -> list[HoleTask]:
         prob = Problem(func.name, params, ret, inputs, outputs, grammar, max_size=size)
         tasks.append(HoleTask(hole, func, prob, direct))
     return tasks
+
+
+_DEFAULTS = {"int": 0, "bool": False, "str": "", "float": 0.0}
+
+
+def _values_at_hole(program: ir.Program, func: ir.Function, hole: ir.Hole, args: list) -> list:
+    """Run `func` once with a placeholder in the hole and return its parameters' values the first
+    time the hole is reached (the arguments themselves if it is not reached)."""
+    interp = Interpreter(program)
+    seen: list = []
+    n = len(func.params)
+    placeholder = _DEFAULTS.get(type_name(hole.type) or "", [])
+
+    def fill(frame):
+        if not seen:
+            seen.append([_copy_value(v) for v in frame[:n]])
+        return _copy_value(placeholder)
+
+    interp.hole_fill[hole.index] = fill
+    try:
+        interp.call(func.name, [_copy_value(a) for a in args])
+    except GliaError:
+        pass  # only the values at the hole matter
+    return seen[0] if seen else args
+
+
+def _copy_value(v):
+    return [_copy_value(x) for x in v] if isinstance(v, list) else v
 
 
 def _user_components(program, interp, using, exclude) -> list[Component]:
@@ -267,8 +298,9 @@ def verify(program: ir.Program, fills: list[Filled]) -> ir.Program:
             args = [interp.expr(a)([None] * 4) for a in e.args]
             want = interp.expr(e.result)([None] * 4)
             got = run_with_big_stack(lambda: interp.call(f.func, args))
-            if got != want:
-                raise AssertionError(f"{f.func}: the program found gives {got!r}, not {want!r}")
+            if got != want:  # the hole's context was not what search assumed: say so, do not print it
+                raise _err(program, "E606", f"the program found for the hole in {f.func} ({f.expr}) gives "
+                                            f"{got!r} instead of {want!r} once in place", f.hole.span)
     return completed
 
 
@@ -357,7 +389,7 @@ def settle_choices(program: ir.Program, config: Config) -> list[Chosen]:
         for k, i in enumerate(order):
             fn, args, want = cases[i]
             try:
-                got = fn(*[_copy(a) for a in args])
+                got = fn(*[_copy_value(a) for a in args])
             except Exception:  # noqa: BLE001 - a runtime error: this combination is wrong
                 got = _MISS
             if got != want:
@@ -372,12 +404,6 @@ def settle_choices(program: ir.Program, config: Config) -> list[Chosen]:
 
 
 _MISS = object()
-
-
-def _copy(v):
-    if isinstance(v, list):
-        return [_copy(x) for x in v]
-    return v
 
 
 def _product(xs) -> int:

@@ -331,3 +331,8 @@ def test_program_synthesize_from_python():
     filled = prog.synthesize(timeout=10, cache=False)
     assert filled.f(5) == 11 and "??" not in filled.source.text and "choose" not in filled.source.text
     assert filled.synthesis[0]["function"] == "f"
+
+
+def test_hole_after_its_parameter_is_reassigned():
+    text = "def f(x: int) -> int:\n    x = x * 10\n    return ?? + 1\n\nexamples f:\n    1 -> 12\n    2 -> 22\n"
+    assert solve_text(text)[0].expr == "x + 1"  # the x at the hole is ten times the argument
