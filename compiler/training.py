@@ -274,6 +274,8 @@ class TapeEngine:
         X, y, task = self.task.X, self.task.y, self.task
         total, correct = 0.0, 0
         self.interp.training = True
+        errstate = np.errstate(divide="ignore", invalid="ignore", over="ignore")  # NaN is reported as E702
+        errstate.__enter__()
         try:
             for s in range(0, len(order), batch):
                 rows = order[s:s + batch]
@@ -297,6 +299,7 @@ class TapeEngine:
                     raise self.not_finite(tape, "a gradient")
                 self.opt.step(self.store.flat, self.store.grad, lr)
         finally:
+            errstate.__exit__(None, None, None)
             self.interp.training = False
         return total / len(order), (correct / len(order) if task.classes else math.nan)
 
