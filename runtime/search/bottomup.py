@@ -24,7 +24,7 @@ from .problem import Component, Config, Const, Grammar, Lam, Production, Result,
 
 BV = "bv64"
 BLOCK = 1 << 21  # elements per broadcast block
-UNIFY_CELLS = 4_000_000  # condition values x examples looked at by one unification
+UNIFY_CELLS = 40_000_000  # condition values x examples looked at by one unification (160 MB of float32)
 SPLIT_VALUES = 200_000  # kept strings scanned as prefixes by one concatenation split
 
 
