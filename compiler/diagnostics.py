@@ -60,8 +60,9 @@ class Diagnostic:
 
     def render(self) -> str:
         src = self.source
-        name = src.name if src else "<unknown>"
-        head = f"{name}:{self.span.line}:{self.span.col}: error[{self.code}]: {self.message}"
+        name = src.name if src else "glia"
+        where = f"{name}:{self.span.line}:{self.span.col}" if self.span.line > 0 else name  # no position: a file, data
+        head = f"{where}: error[{self.code}]: {self.message}"
         parts = [head]
         if src is not None and self.span.line > 0:
             parts.append(_excerpt(src, self.span))

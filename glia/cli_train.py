@@ -120,6 +120,8 @@ def cmd_train(ns) -> int:
     from glia.compiler.training import train
 
     program = _program(ns.file)
+    if ns.plot:
+        _matplotlib()  # refuse --plot before training, not after
     o = _options(program, ns)
     if ns.optimizer:
         o = _apply(o, "optimizer", ns.optimizer, program)
@@ -160,7 +162,7 @@ def cmd_train(ns) -> int:
     return EXIT_OK
 
 
-def plot(hist, path):
+def _matplotlib():
     from glia.compiler.diagnostics import Diagnostic, GliaError, Span
 
     try:
@@ -171,6 +173,11 @@ def plot(hist, path):
     except ImportError:
         raise GliaError(Diagnostic("E801", "--plot needs matplotlib: pip install 'glia[plot]'", Span(0, 0, 0, 0),
                                    "train")) from None
+    return plt
+
+
+def plot(hist, path):
+    plt = _matplotlib()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
     ep = range(1, len(hist["loss"]) + 1)
     for ax, key, label in ((axes[0], "loss", "loss"), (axes[1], "acc", "accuracy")):
