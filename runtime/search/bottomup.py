@@ -25,6 +25,7 @@ from .problem import Component, Config, Const, Grammar, Lam, Production, Result,
 BV = "bv64"
 BLOCK = 1 << 21  # elements per broadcast block
 UNIFY_CELLS = 40_000_000  # condition values x examples looked at by one unification (160 MB of float32)
+UNIFY_CELLS_PY = 4_000_000  # the same for values kept as Python tuples (each a Python call)
 SPLIT_VALUES = 200_000  # kept strings scanned as prefixes by one concatenation split
 
 
@@ -424,12 +425,12 @@ class BottomUp:
         nonterminal) sends to it, and the last covers what is left (EUSolver's idea, greedy)."""
         for pi, nt, cnt in self.conditionals:
             comp = self.prods[pi][1].head
-            limit = max(1, UNIFY_CELLS // max(1, self.nex))
+            numpy_kind = self.banks[nt].numpy and self.banks[cnt].numpy and comp.vec is not None
+            limit = max(1, (UNIFY_CELLS if numpy_kind else UNIFY_CELLS_PY) // max(1, self.nex))
             vals, refs = self._all(nt, limit)
             conds, crefs = self._all(cnt, limit)
             if not refs or not crefs:
                 continue
-            numpy_kind = self.banks[nt].numpy and self.banks[cnt].numpy and comp.vec is not None
             right = self._right(vals, numpy_kind)
             sel = self._selects(comp, conds, numpy_kind)
             self._check(len(crefs) + len(refs))
