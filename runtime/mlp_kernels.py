@@ -242,10 +242,20 @@ def _step(opt, hyper, t, flat, grad, m, v):
 
 
 @njit(cache=True)
+def _batch_forward(X, rows, steps, alphas, flat, ws, aoff, widths):
+    """Gather the minibatch `rows` of X into the workspace and run the chain; returns its output block."""
+    nb, d, ns = rows.shape[0], X.shape[1], steps.shape[0]
+    x0 = ws[0:nb * d].reshape(nb, d)
+    for i in range(nb):
+        x0[i, :] = X[rows[i]]
+    _forward(steps, alphas, flat, ws, aoff, widths, nb)
+    return ws[aoff[ns]:aoff[ns] + nb * widths[ns]].reshape(nb, widths[ns])
+
+
+@njit(cache=True)
 def train_epoch(X, yi, yf, order, batch, flat, grad, steps, alphas, aoff, widths, loss, last_fused,
                 opt, hyper, t0, m, v):
     """One epoch over the rows in `order`; returns (summed loss, correct, optimizer steps taken)."""
-    d = X.shape[1]
     ws = np.zeros(aoff[-1], flat.dtype)
     gs = np.zeros(aoff[-1], flat.dtype)
     total = 0.0
@@ -255,11 +265,7 @@ def train_epoch(X, yi, yf, order, batch, flat, grad, steps, alphas, aoff, widths
     for start in range(0, order.shape[0], batch):
         rows = order[start:min(start + batch, order.shape[0])]
         nb = rows.shape[0]
-        x0 = ws[0:nb * d].reshape(nb, d)
-        for i in range(nb):
-            x0[i, :] = X[rows[i]]
-        _forward(steps, alphas, flat, ws, aoff, widths, nb)
-        out = ws[aoff[ns]:aoff[ns] + nb * widths[ns]].reshape(nb, widths[ns])
+        out = _batch_forward(X, rows, steps, alphas, flat, ws, aoff, widths)
         gout = gs[aoff[ns]:aoff[ns] + nb * widths[ns]].reshape(nb, widths[ns])
         lsum, c = _loss(loss, out, yi, yf, rows, nb, gout, 1.0 / nb)
         if not np.isfinite(lsum):
@@ -275,21 +281,14 @@ def train_epoch(X, yi, yf, order, batch, flat, grad, steps, alphas, aoff, widths
 
 @njit(cache=True)
 def evaluate(X, yi, yf, rows, batch, flat, steps, alphas, aoff, widths, loss):
-    d = X.shape[1]
     ws = np.zeros(aoff[-1], flat.dtype)
     g = np.zeros((1, 1), flat.dtype)
     total = 0.0
     correct = 0
-    ns = steps.shape[0]
     for start in range(0, rows.shape[0], batch):
         rr = rows[start:min(start + batch, rows.shape[0])]
-        nb = rr.shape[0]
-        x0 = ws[0:nb * d].reshape(nb, d)
-        for i in range(nb):
-            x0[i, :] = X[rr[i]]
-        _forward(steps, alphas, flat, ws, aoff, widths, nb)
-        out = ws[aoff[ns]:aoff[ns] + nb * widths[ns]].reshape(nb, widths[ns])
-        lsum, c = _loss(loss, out, yi, yf, rr, nb, g, 0.0)
+        out = _batch_forward(X, rr, steps, alphas, flat, ws, aoff, widths)
+        lsum, c = _loss(loss, out, yi, yf, rr, rr.shape[0], g, 0.0)
         total += lsum
         correct += c
     return total, correct
