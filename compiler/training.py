@@ -58,6 +58,7 @@ class Options:
     resume: bool = False
     progress: bool = True
     engine: str = "auto"  # auto | compiled | tape
+    span: Span | None = None  # the train block's, where the settings came from one
 
 
 def _err(code, msg, span=None, source=None) -> GliaError:
@@ -85,7 +86,7 @@ def literal(e, source):
 
 def options_from_spec(spec: ir.TrainSpec, program: ir.Program) -> Options:
     src = program.source
-    o = Options(fn=spec.func, data=_relative(spec.data, src))
+    o = Options(fn=spec.func, data=_relative(spec.data, src), span=spec.span)
     for name, e in spec.settings:
         v = literal(e, src)
         span = e.span
@@ -360,9 +361,15 @@ def make_engine(interp: Interpreter, task: Task, o: Options):
 def train(interp: Interpreter, o: Options, X=None, y=None, log=None) -> dict:
     """Train `o.fn` of the interpreter's program; parameters are updated in `interp.params`."""
     program = interp.program
-    if X is None:
-        X, y = load_npz(o.data, o.inputs, o.targets)
-    task = check_task(program, o, X, y)
+    try:
+        if X is None:
+            X, y = load_npz(o.data, o.inputs, o.targets)
+        task = check_task(program, o, X, y)
+    except GliaError as e:  # a data problem without a position: point at the train block it came from
+        d = e.diagnostic
+        if d.span.line == 0 and o.span is not None:
+            raise GliaError(replace(d, span=o.span, source=program.source)) from None
+        raise
     if interp.params is None:
         interp.params = new_store(program, o.seed)
     interp.rng = np.random.default_rng(o.seed + 1)

@@ -207,3 +207,10 @@ def test_convolutional_network_learns(digits):
     assert {k: v.shape for k, v in cnn.params.items()}["cnn.conv2d#1.W"] == (8, 1, 3, 3)
     h = cnn.train("cnn", x[:160], y[:160], epochs=2, lr=0.01, batch=16, seed=0)
     assert h["loss"][-1] < h["loss"][0] and h["acc"][-1] > 0.4, h
+
+
+def test_data_errors_point_at_the_train_block(tmp_path):
+    prog = tmp_path / "m.glia"
+    prog.write_text(MLP + '\ntrain digit on "missing.npz":\n    epochs = 2\n')
+    r = glia_cli("train", prog, "--no-progress")
+    assert r.returncode == 1 and f"{prog}:6:1: error[E703]: no such data file" in r.stderr, r.stderr
