@@ -33,13 +33,6 @@ def round_trip(paths):
 
 
 @pytest.mark.skipif(not SL_FILES, reason="the shared SyGuS benchmarks are not in ../shared/bench/sygus")
-def test_shared_files_round_trip():
-    """Every string file and every tenth bit-vector file (the slow test below reads them all)."""
-    round_trip([p for i, p in enumerate(SL_FILES) if "bv" not in p.parent.name or i % 10 == 0])
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(not SL_FILES, reason="the shared SyGuS benchmarks are not in ../shared/bench/sygus")
 def test_every_shared_file_round_trips():
     round_trip(SL_FILES)
 
