@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import re
 import sys
 from dataclasses import dataclass
 from importlib import resources
@@ -39,16 +40,21 @@ class Compiled:
     module: object
     lowered: LoweredModule
     path: str
+    globals_values: dict = None  # the globals, as the interpreter computed them before main
 
 
 def lower_program(program: ir.Program) -> LoweredModule:
     """Lower to Python source (raises Unsupported for what the backend cannot compile yet)."""
+    return ModuleLowerer(program, runtime_hash()).lower()
+
+
+def global_values(program: ir.Program) -> dict:
+    """The globals, computed by the interpreter (once, in order, before main: the language's rule)."""
+    if not program.globals:
+        return {}
     interp = Interpreter(program)
-    globals_values = {}
-    if program.globals:
-        interp.init_globals()
-        globals_values = interp.globals
-    return ModuleLowerer(program, globals_values, runtime_hash()).lower()
+    run_with_big_stack(interp.init_globals)
+    return interp.globals
 
 
 def load(lowered: LoweredModule) -> Compiled:
@@ -66,8 +72,17 @@ def load(lowered: LoweredModule) -> Compiled:
         spec = importlib.util.spec_from_file_location(modname, path)
         mod = importlib.util.module_from_spec(spec)
         sys.modules[modname] = mod  # before executing: Numba's cache locates functions through it
-        spec.loader.exec_module(mod)
+        try:
+            spec.loader.exec_module(mod)
+        except BaseException:
+            del sys.modules[modname]
+            raise
     return Compiled(mod, lowered, path)
+
+
+class CompileFailed(Unsupported):
+    """Numba rejected the generated module: a bug in Glia, never the user's; the program still runs
+    (in the interpreter) and the note says how to report it."""
 
 
 def compiled_error(e, lowered: LoweredModule, sources: dict[str, Source]) -> GliaError:
@@ -81,10 +96,18 @@ def run(program: ir.Program, args: list, sources: dict[str, Source]):
     from glia.runtime.errors import CompiledRuntimeError
     from glia.runtime.nbbox import from_interp
 
+    from numba.core.errors import NumbaError
+
     lowered = lower_program(program)
-    compiled = load(lowered)
+    try:
+        compiled = load(lowered)
+    except NumbaError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CompileFailed(re.sub(r"\x1b\[[0-9;]*m", "", first), Span(0, 0, 0, 0), "") from None
+    compiled.globals_values = global_values(program)
     entry = getattr(compiled.module, lowered.entry)
     nb_args = [from_interp(a, s) for a, s in zip(args, lowered.main_arg_specs)]
+    nb_args += [from_interp(compiled.globals_values[g], s) for g, s in lowered.main_globals]
 
     def go():
         try:
@@ -96,6 +119,11 @@ def run(program: ir.Program, args: list, sources: dict[str, Source]):
 
 
 def fallback_note(u: Unsupported, sources: dict[str, Source]) -> str:
+    if isinstance(u, CompileFailed):
+        from .diagnostics import REPORT_HINT
+
+        return (f"glia: note: running in the interpreter: Numba could not compile the generated code "
+                f"({u.what}); {REPORT_HINT}")
     src = sources.get(u.source_name)
     where = f"{src.name}:{u.span.line}:{u.span.col}" if src is not None and u.span.line else "this program"
     return (f"glia: note: running in the interpreter: the CPU backend cannot compile {u.what} yet "

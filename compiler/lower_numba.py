@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 
 from . import ir
 from .diagnostics import Span
-from .types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, Scalar, SetT, StructT, TensorT,
-                    TupleT)
+from .types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, Scalar, SetT, StructT, TensorT, TParam,
+                    TupleT, substitute)
+from .types import children as type_children
 
 
 class Unsupported(Exception):
@@ -35,6 +36,8 @@ class LoweredModule:
     sites: list[tuple[int, int, int, int, str]]
     entry: str  # the generated name of main
     main_arg_specs: tuple
+    main_globals: tuple = ()  # (name, spec) of the globals main takes after its arguments
+    function_globals: dict = field(default_factory=dict)  # the same for every compiled function
 
 
 _IDENT = re.compile(r"[^A-Za-z0-9_]")
@@ -45,7 +48,21 @@ def mangle_local(slot: int, name: str) -> str:
 
 
 def mangle_func(name: str) -> str:
+    """The generated name of a function, or of one instance of a generic one (`first[int]`)."""
+    if "[" in name:
+        base = name[:name.index("[")]
+        return f"f_{_IDENT.sub('', base)}__{hashlib.sha1(name.encode()).hexdigest()[:10]}"
     return "f_" + _IDENT.sub("", name)
+
+
+def _bind(param, arg, mapping: dict) -> None:
+    """Bind the type parameters in `param` by matching it against the concrete `arg`."""
+    if isinstance(param, TParam):
+        mapping.setdefault(param.name, arg)
+        return
+    if type(param) is type(arg):
+        for a, b in zip(type_children(param), type_children(arg)):
+            _bind(a, b, mapping)
 
 
 def spec(t, structs) -> tuple:
@@ -68,9 +85,8 @@ def spec(t, structs) -> tuple:
 
 
 class ModuleLowerer:
-    def __init__(self, program: ir.Program, global_values: dict, runtime_hash: str):
+    def __init__(self, program: ir.Program, runtime_hash: str):
         self.p = program
-        self.globals = global_values
         self.runtime_hash = runtime_hash
         self.sites: list[tuple[int, int, int, int, str]] = []
         self.site_index: dict[tuple, int] = {}
@@ -78,8 +94,17 @@ class ModuleLowerer:
         self.spec_consts: dict[tuple, str] = {}
         self.funcs: list[str] = []
         self.cyclic: set[str] = set()
+        # what gets compiled: instances, by name; a generic function gets one per binding of its
+        # type parameters (`first[int]`), its IR specialised, so every generated function is monomorphic
+        self.instances: dict[str, ir.Function] = {}
         self.show_fns: dict[tuple, str] = {}
         self.show_defs: list[str] = []
+        # Globals are computed by the interpreter before main (a container global is one shared,
+        # mutable value); compiled code receives them as extra arguments, threaded from main to every
+        # function that uses one, directly or through its callees. So the module does not depend on
+        # their values, and nothing runs before the program is known to compile.
+        self.threaded = {g.name: (f"g{i}_{_IDENT.sub('', g.name)}", g.type) for i, g in enumerate(program.globals)}
+        self.global_uses: dict[str, tuple[str, ...]] = {}
 
     # ---- module-level tables -----------------------------------------------------------------
     def site(self, span: Span, source_name: str) -> int:
@@ -186,35 +211,90 @@ class ModuleLowerer:
         return name
 
     # ---- the module ---------------------------------------------------------------------------
-    def callees(self, name: str) -> list[str]:
+    def instance(self, name: str, arg_types=(), ret=None, span: Span | None = None) -> str:
+        """The instance of function `name` called with arguments of `arg_types` returning `ret`."""
+        f = self.p.functions[name]
+        if not f.type_params:
+            self.instances.setdefault(name, f)
+            return name
+        if ret is None:
+            raise Unsupported(f"the generic function '{name}' used as a value", span or f.span, f.source_name)
+        mapping: dict = {}
+        for p, a in zip(f.type.params + (f.type.ret,), tuple(arg_types) + (ret,)):
+            _bind(p, a, mapping)
+        missing = [t for t in f.type_params if t not in mapping]
+        if missing:
+            raise Unsupported(f"a call of '{name}' that leaves {', '.join(missing)} open", span or f.span,
+                              f.source_name)
+        inst = f"{name}[{', '.join(str(mapping[t]) for t in f.type_params)}]"
+        if inst not in self.instances:
+            self.instances[inst] = ir.map_types(f, lambda t: substitute(t, mapping))
+        return inst
+
+    def call_instance(self, node) -> str:
+        if isinstance(node, ir.CallFunc):
+            return self.instance(node.name, [a.type for a in node.args], node.type, node.span)
+        return self.instance(node.name, span=node.span)  # a FuncRef
+
+    def callees(self, inst: str) -> list[str]:
         out = []
-        for node in ir.walk(self.p.functions[name].body):
-            if isinstance(node, (ir.CallFunc, ir.FuncRef)) and node.name not in out:
-                out.append(node.name)
+        for node in ir.walk(self.instances[inst].body):
+            if isinstance(node, (ir.CallFunc, ir.FuncRef)):
+                c = self.call_instance(node)
+                if c not in out:
+                    out.append(c)
         return out
 
-    def reachable(self) -> list[str]:
+    def prepare(self, root: str = "main") -> list[str]:
+        """The functions to compile for `root`, callees first, with their threaded globals known."""
+        order = self.reachable(root)
+        self.thread_globals(order)
+        return order
+
+    def reachable(self, root: str = "main") -> list[str]:
+        self.instance(root)
         """Functions reachable from main, callees before callers (post-order), so that each can be
         compiled eagerly with its explicit signature once the functions it calls exist."""
         order: list[str] = []
         state: dict[str, int] = {}
 
+        stack: list[str] = []
+
         def visit(name):
             state[name] = 1
+            stack.append(name)
             for c in self.callees(name):
                 if c not in state:
                     visit(c)
-                elif state[c] == 1 and c != name:
-                    self.cyclic.update((c, name))  # mutual recursion: compiled lazily instead
+                elif state[c] == 1 and c != name:  # mutual recursion: the whole cycle compiles lazily
+                    self.cyclic.update(stack[stack.index(c):])
+            stack.pop()
             state[name] = 2
             order.append(name)
-        visit("main")
+        visit(root)
         return order
 
+    def thread_globals(self, order: list[str]):
+        """For each function, the threaded globals it needs (its own uses and its callees')."""
+        uses = {name: {n.name for n in ir.walk(self.instances[name].body)
+                       if isinstance(n, ir.Global) and n.name in self.threaded} for name in order}
+        changed = bool(self.threaded)
+        while changed:  # a fixed point: recursion makes the call graph cyclic
+            changed = False
+            for name in order:
+                for c in self.callees(name):
+                    if not uses[c] <= uses[name]:
+                        uses[name] |= uses[c]
+                        changed = True
+        index = list(self.threaded)
+        self.global_uses = {name: tuple(sorted(u, key=index.index)) for name, u in uses.items()}
+
+    def global_args(self, callee: str) -> str:
+        return "".join(self.threaded[g][0] + ", " for g in self.global_uses[callee])
+
     def lower(self) -> LoweredModule:
-        for name in self.reachable():
-            f = self.p.functions[name]
-            self.funcs.append(FunctionLowerer(self, f).lower())
+        for name in self.prepare("main"):
+            self.funcs.append(FunctionLowerer(self, self.instances[name], name).lower())
         main = self.p.functions["main"]
         head = [
             f"# Generated by Glia from {self.p.source.name if self.p.source else '<string>'}: do not edit.",
@@ -237,7 +317,9 @@ class ModuleLowerer:
             + "\n\n".join(self.funcs) + "\n"
         key = hashlib.sha256(text.encode()).hexdigest()[:20]
         arg_specs = tuple(spec(t, self.p.structs) for t in main.type.params)
-        return LoweredModule(text, key, self.sites, mangle_func("main"), arg_specs)
+        fglobals = {name: tuple((g, spec(self.threaded[g][1], self.p.structs)) for g in uses)
+                    for name, uses in self.global_uses.items()}
+        return LoweredModule(text, key, self.sites, mangle_func("main"), arg_specs, fglobals["main"], fglobals)
 
 
 @dataclass
@@ -246,9 +328,10 @@ class Buf:
 
 
 class FunctionLowerer:
-    def __init__(self, mod: ModuleLowerer, f: ir.Function):
+    def __init__(self, mod: ModuleLowerer, f: ir.Function, inst: str | None = None):
         self.m = mod
         self.f = f
+        self.inst = inst or f.name  # the instance this is (a generic function's has its types)
         self.buf: list[str] = []
         self.indent = 1
         self.ntemp = 0
@@ -288,16 +371,19 @@ class FunctionLowerer:
         f = self.f
         for t in f.slot_types:
             self.check_type(t, f.span)
-        params = [mangle_local(i, n) for i, n in enumerate(f.params)] + ["depth"]
-        fname = mangle_func(f.name)
-        if f.name in self.m.cyclic:
+        gnames = self.m.global_uses[self.inst]
+        params = [mangle_local(i, n) for i, n in enumerate(f.params)] + [self.m.threaded[g][0] for g in gnames] \
+            + ["depth"]
+        fname = mangle_func(self.inst)
+        if self.inst in self.m.cyclic:
             deco = "@njit(cache=True)"
         else:  # an explicit signature: typing needs no base case, and compilation happens at import
             ret = "types.none" if f.type.ret == NONE else self.m.nbtype(f.type.ret)
-            sig = f"{ret}(" + "".join(self.m.nbtype(t) + ", " for t in f.type.params) + "types.int64)"
+            ptypes = list(f.type.params) + [self.m.threaded[g][1] for g in gnames]
+            sig = f"{ret}(" + "".join(self.m.nbtype(t) + ", " for t in ptypes) + "types.int64)"
             deco = f"@njit({sig}, cache=True)"
         out = [deco, f"def {fname}({', '.join(params)}):",
-               f"    # {f.name} at {f.source_name}:{f.span.line}",
+               f"    # {self.inst} at {f.source_name}:{f.span.line}",
                f"    if depth > rt.MAX_DEPTH:",
                f"        rt.too_deep({f.name!r}, {self.site(f.span)})",
                # never reached (too_deep raises), but it gives Numba's type inference a base case
@@ -492,11 +578,18 @@ class FunctionLowerer:
             case ir.Local(slot, name):
                 return self.local(slot, name)
             case ir.Global(name, t, span):
-                return self.const(self.m.globals[name], t, span)
+                return self.m.threaded[name][0]
             case ir.CallFunc(name, args, t, span):
                 self.check_type(t, span)
                 avs = [self.expr(a) for a in args]
-                return f"{mangle_func(name)}({''.join(a + ', ' for a in avs)}rt.enter(depth, {name!r}, {self.site(span)}))"
+                inst = self.m.call_instance(e)
+                if inst == self.inst or inst in self.m.cyclic:
+                    # a recursive call: an argument typed Literal[int](1) makes Numba's cached code
+                    # refer to a symbol that is never defined (a crash on the next run), so numbers
+                    # and bools go through their NumPy constructor, which types them plainly
+                    avs = [f"{_PLAIN[a_ir.type]}({a})" if a_ir.type in _PLAIN else a for a, a_ir in zip(avs, args)]
+                return (f"{mangle_func(inst)}({''.join(a + ', ' for a in avs)}{self.m.global_args(inst)}"
+                        f"rt.enter(depth, {name!r}, {self.site(span)}))")
             case ir.Prim(op, args, t, span, attrs):
                 return self.prim(e)
             case ir.MakeList(elts, t, span):
@@ -685,7 +778,9 @@ class FunctionLowerer:
                 self.lambda_env.pop()
             return body
         if isinstance(fn, ir.FuncRef):
-            return f"{mangle_func(fn.name)}({''.join(a + ', ' for a in args)}rt.enter(depth, {fn.name!r}, {self.site(fn.span)}))"
+            inst = self.m.call_instance(fn)
+            return (f"{mangle_func(inst)}({''.join(a + ', ' for a in args)}{self.m.global_args(inst)}"
+                    f"rt.enter(depth, {fn.name!r}, {self.site(fn.span)}))")
         self.unsupported("a function value passed to a builtin (pass a lambda or a function name)", fn.span)
 
     def loop_over(self, seq_ir: ir.Expr, kind: str | None = None) -> tuple[str, str]:
@@ -746,6 +841,7 @@ class FunctionLowerer:
         return self.m.show(t, tv, True)
 
     def p_io_input(self, e):
+        # an objmode block: a function that reads input is compiled again on every run (not cached)
         prompt = self.expr(e.args[0])
         tv, out = self.temp(), self.temp()
         self.emit(f"{tv} = {prompt}")
@@ -793,6 +889,20 @@ class FunctionLowerer:
     def p_str_rfind(self, e):
         vals = [self.expr(a) for a in e.args]
         return f"{vals[0]}.rfind({', '.join(vals[1:])})"
+
+    def _pad(self, e, mode):
+        s, w = self.expr(e.args[0]), self.expr(e.args[1])
+        fill = self.expr(e.args[2]) if len(e.args) > 2 else "' '"
+        return f"rt.str_pad({s}, {w}, {fill}, {mode}, {self.site(e.span)})"
+
+    def p_str_ljust(self, e):
+        return self._pad(e, 0)
+
+    def p_str_rjust(self, e):
+        return self._pad(e, 1)
+
+    def p_str_center(self, e):
+        return self._pad(e, 2)
 
     def p_str_replace(self, e):
         vals = [self.expr(a) for a in e.args]
@@ -1118,6 +1228,9 @@ class FunctionLowerer:
         return f"rt.str_join({sep}, {seq})"
 
 
+_PLAIN = {INT: "np.int64", FLOAT: "np.float64", F32: "np.float32", BOOL: "np.bool_"}
+
+
 def _children(t):
     match t:
         case ListT(e) | SetT(e):
@@ -1150,8 +1263,8 @@ _SIMPLE: dict[str, str] = {
     "int.to_f32": "np.float32({0})",
     "float.to_f32": "np.float32({0})",
     "f32.to_float": "float({0})",
-    "bool.to_int": "int({0})",
-    "bool.to_float": "float({0})",
+    "bool.to_int": "(1 if {0} else 0)",
+    "bool.to_float": "(1.0 if {0} else 0.0)",
     "float.add": "({0} + {1})",
     "float.sub": "({0} - {1})",
     "float.mul": "({0} * {1})",
@@ -1162,7 +1275,7 @@ _SIMPLE: dict[str, str] = {
     "float.neg": "(-{0})",
     "float.abs": "abs({0})",
     "float.to_int": "rt.float_to_int({0}, {site})",
-    "float.round": "rt.float_to_int(np.round({0}), {site})",
+    "float.round": "rt.float_round({0}, {site})",
     "f32.add": "({0} + {1})",
     "f32.sub": "({0} - {1})",
     "f32.mul": "({0} * {1})",
@@ -1240,5 +1353,35 @@ _SIMPLE: dict[str, str] = {
     "math.isnan": "np.isnan({0})",
     "math.isinf": "np.isinf({0})",
     "to_bool": "rt.to_bool({0})",
-    "int.divmod": "(rt.int_floordiv({0}, {1}, {site}), rt.int_mod({0}, {1}, {site}))",
+    "int.divmod": "rt.int_divmod({0}, {1}, {site})",
+    "int.isqrt": "rt.int_isqrt({0}, {site})",
+    "int.powmod": "rt.int_powmod({0}, {1}, {2}, {site})",
+    "int.round": "rt.int_round({0}, {1}, {site})",
+    "float.divmod": "rt.float_divmod({0}, {1}, {site})",
+    "float.roundn": "rt.float_roundn({0}, {1})",
+    "f32.floordiv": "np.float32(rt.float_floordiv({0}, {1}, {site}))",
+    "f32.mod": "np.float32(rt.float_mod({0}, {1}, {site}))",
+    "f32.pow": "np.float32(rt.float_pow({0}, {1}, {site}))",
+    "f32.divmod": "rt.f32_pair(rt.float_divmod({0}, {1}, {site}))",
+    "f32.round": "rt.float_round(np.float64({0}), {site})",
+    "f32.roundn": "np.float32(rt.float_roundn(np.float64({0}), {1}))",
+    "bool.to_f32": "(np.float32(1.0) if {0} else np.float32(0.0))",
+    "str.to_f32": "np.float32(rt.str_to_float({0}, {site}))",
+    "math.log2": "rt.math_log2({0}, {site})",
+    "math.log10": "rt.math_log10({0}, {site})",
+    "math.asin": "rt.math_asin({0}, {site})",
+    "math.acos": "rt.math_acos({0}, {site})",
+    "math.sinh": "np.sinh({0})",
+    "math.cosh": "np.cosh({0})",
+    "math.trunc": "rt.math_trunc({0}, {site})",
+    "seq.mean": "rt.seq_mean({0}, {site})",
+    "set.isdisjoint": "rt.set_isdisjoint({0}, {1})",
+    "dict.update": "rt.dict_update({0}, {1})",
+    "tuple.concat": "({0} + {1})",
+    "list.sum": "rt.list_sum({0}, {1})",
+    "str.casefold": "{0}.casefold()",
+    "str.swapcase": "{0}.swapcase()",
+    "str.splitlines": "rt.str_splitlines({0})",
+    "str.partition": "rt.str_partition({0}, {1}, False, {site})",
+    "str.rpartition": "rt.str_partition({0}, {1}, True, {site})",
 }

@@ -73,7 +73,7 @@ class _Reader:
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
 
     def err(self, msg: str, span: Span) -> GliaError:
-        return GliaError(Diagnostic("E701", msg, span, STAGE, self.src))
+        return GliaError(Diagnostic("E607", msg, span, STAGE, self.src))
 
     def pos(self, offset: int) -> tuple[int, int]:
         i = bisect.bisect_right(self.line_starts, offset) - 1

@@ -117,7 +117,7 @@ def load_tasks(path: str) -> list[Task]:
             d = json.loads(line)
             name = d["name"]
         except (ValueError, KeyError, TypeError) as e:
-            raise GliaError(Diagnostic("E702", f"not a task (a JSON object with a name) on this line: {e}",
+            raise GliaError(Diagnostic("E608", f"not a task (a JSON object with a name) on this line: {e}",
                                        Span(i, 1, i, max(2, len(line) + 1)), STAGE, src)) from None
         try:
             tasks.append(Task(name, task_problem(d, f"{path}:{i}", sl_index)))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import time
 import traceback
@@ -38,8 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "main(args: list[str]) when main takes them.")
     r.add_argument("file", metavar="FILE")
     r.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
-    r.add_argument("--backend", choices=["interp"], default="interp",
-                   help="execution backend (interp: the reference interpreter)")
+    r.add_argument("--backend", choices=["cpu", "interp"], default=os.environ.get("GLIA_BACKEND") or "interp",
+                   help="interp (default; $GLIA_BACKEND changes it): the reference interpreter; cpu: "
+                        "compiled with Numba and cached (the first run of a program compiles it, which "
+                        "takes a while; later runs load it). See docs/backends.md for when cpu pays off")
 
     i = sub.add_parser("repl", help="an interactive session (also reads entries from a pipe)",
                        description="Start an interactive Glia session; FILEs are loaded first (as :load). "
@@ -58,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Modules that add subcommands: each defines add_commands(sub), which adds its parsers to `sub` and
 # sets `handler=fn(ns) -> exit status` on each; handlers raise GliaError for the user's mistakes.
-COMMAND_MODULES: list[str] = ["glia.cli_synth", "glia.cli_train"]
+COMMAND_MODULES: list[str] = ["glia.cli_compile", "glia.cli_synth", "glia.cli_train"]
 
 
 def _print_error(err) -> None:
@@ -100,15 +103,20 @@ def cmd_check(ns) -> int:
 
 def cmd_run(ns) -> int:
     from glia.compiler.diagnostics import GliaError
-    from glia.compiler.driver import check_source, read_source, run_program
+    from glia.compiler.driver import BACKENDS, check_source, read_source, run_program
 
+    if ns.backend not in BACKENDS:  # from $GLIA_BACKEND, which argparse does not check
+        sys.stderr.write(f"glia run: error: unknown backend {ns.backend!r} (GLIA_BACKEND); choose one of "
+                         f"{', '.join(BACKENDS)}\n")
+        return EXIT_USAGE
     try:
         program = check_source(read_source(ns.file))
     except GliaError as e:
         _print_error(e)
         return EXIT_PROGRAM
     try:
-        code = run_program(program, ns.args)
+        code = run_program(program, ns.args, backend=ns.backend,
+                           notes=lambda line: (sys.stdout.flush(), sys.stderr.write(line + "\n")))
     except GliaError as e:
         sys.stdout.flush()
         _print_error(e)

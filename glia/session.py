@@ -371,8 +371,9 @@ class Session:
             self.out.write("# the compiled CPU backend is not there yet; the reference interpreter runs the "
                            "typed IR itself:\n")
             return None
-        lowerer = ModuleLowerer(program, {n: v for n, (t, v) in self.vars.items()}, runtime_hash())
+        lowerer = ModuleLowerer(program, runtime_hash())
         try:
+            lowerer.prepare(f.name)
             text = FunctionLowerer(lowerer, f).lower()
         except Unsupported as u:
             found = self.files.locate(u.span) if u.source_name == self.files.name else None

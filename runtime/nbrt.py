@@ -15,7 +15,7 @@ from numba.extending import intrinsic
 from numba.typed import Dict, List
 
 from .errors import CompiledRuntimeError as Err
-from .nbstr import parse_float, parse_int, repr_value
+from .nbstr import float_round_digits, parse_float, parse_int, repr_value
 
 INT_MIN = -(2 ** 63)
 INT_MAX = 2 ** 63 - 1
@@ -125,7 +125,7 @@ def int_pow(a, b, site):
     e = b
     while e > 0:
         if e & 1:
-            result = int_mul(result, base, site)
+            result = int_mul_pow(result, base, site)
         e >>= 1
         if e > 0:
             base = int_mul_pow(base, base, site)
@@ -187,6 +187,113 @@ def float_mod(a, b, site):
 
 
 @jit
+def float_divmod(a, b, site):
+    return float_floordiv(a, b, site), float_mod(a, b, site)
+
+
+@jit
+def f32_pair(p):
+    return np.float32(p[0]), np.float32(p[1])
+
+
+@jit
+def float_round(a, site):
+    if a != a or a == INF or a == -INF:
+        raise Err("E506", "cannot round " + repr_value(a) + " to an int", site)
+    r = np.round(a)  # half to even, as Python's round()
+    if not (-9.223372036854775808e18 <= r < 9.223372036854775808e18):
+        overflow("round", site)
+    return int(r)
+
+
+@jit
+def float_roundn(a, nd):
+    return float_round_digits(np.float64(a), nd)
+
+
+@jit
+def int_divmod(a, b, site):
+    return int_floordiv(a, b, site), int_mod(a, b, site)
+
+
+@jit
+def int_isqrt(a, site):
+    if a < 0:
+        raise Err("E506", "isqrt() of a negative number", site)
+    r = int(math.sqrt(a))
+    while r * r > a:  # the float root can be off by one either way
+        r -= 1
+    while r < 3037000499 and (r + 1) * (r + 1) <= a:  # 3037000499**2 is the largest square below 2**63
+        r += 1
+    return r
+
+
+@jit
+def _mulmod(x, y, m):
+    """x * y mod m for 0 <= x, y < m <= 2**63, without overflow (uint64 doubling)."""
+    x, y, m = np.uint64(x), np.uint64(y), np.uint64(m)
+    r = np.uint64(0)
+    while y > 0:
+        if y & np.uint64(1):
+            r = (r + x) % m
+        x = (x + x) % m
+        y >>= np.uint64(1)
+    return r
+
+
+@jit
+def int_powmod(a, b, m, site):
+    if m == 0:
+        raise Err("E506", "pow() modulus cannot be zero", site)
+    mm = np.uint64(-m) if m < 0 else np.uint64(m)  # |m|, also for m = INT_MIN
+    base = np.uint64(a % m) if m > 0 else np.uint64(-(a % m)) if a % m != 0 else np.uint64(0)
+    if m < 0:  # work modulo |m| on a's residue, then give the result m's sign, as Python does
+        base = (mm - base) % mm if base != 0 else np.uint64(0)
+    if b < 0:  # the modular inverse (extended Euclid), then the positive power
+        g0, g1, s0, s1 = np.int64(mm), np.int64(base), np.int64(0), np.int64(1)
+        if mm > np.uint64(9223372036854775807):
+            raise Err("E506", "base " + str(a) + " is not invertible modulo " + str(m), site)
+        while g1 != 0:
+            q = g0 // g1
+            g0, g1 = g1, g0 - q * g1
+            s0, s1 = s1, s0 - q * s1
+        if g0 != 1:
+            raise Err("E506", "base " + str(a) + " is not invertible modulo " + str(m), site)
+        base = np.uint64(s0 % np.int64(mm))
+        b = -b
+    r = np.uint64(1) % mm
+    e = b
+    while e > 0:
+        if e & 1:
+            r = _mulmod(r, base, mm)
+        base = _mulmod(base, base, mm)
+        e >>= 1
+    if m < 0 and r != 0:
+        return -np.int64(mm - r)
+    return np.int64(r)
+
+
+@jit
+def int_round(a, nd, site):
+    if nd >= 0:
+        return a
+    if nd < -19:
+        return 0  # |a| < 9.3e18 < 10**20 / 2
+    if nd == -19:  # 10**19 does not fit: 0, or a result that overflows
+        if a > 5 * 10 ** 18 or a < -5 * 10 ** 18:
+            overflow("round", site)
+        return 0
+    p = 1
+    for _ in range(-nd):
+        p *= 10
+    q = a // p
+    r = a - q * p
+    if 2 * r > p or (2 * r == p and q % 2 == 1):
+        q += 1
+    return int_mul(q, p, site)
+
+
+@jit
 def float_to_int(a, site):
     if a != a:
         raise Err("E506", "cannot convert nan to int", site)
@@ -202,32 +309,116 @@ def float_pow(a, b, site):
     if a == 0 and b < 0:
         raise Err("E503", "zero raised to a negative power", site)
     if a < 0 and b != math.floor(b):
-        raise Err("E506", "negative number raised to a fractional power", site)
+        raise Err("E506", "negative number raised to a fractional power (" + repr_value(a) + " ** "
+                  + repr_value(b) + ")", site)
     return a ** b
+
+
+# ---- math: the messages of kernels._math1 and kernels._math_int --------------------------------
+
+@jit
+def math_domain(name, x, site):
+    raise Err("E506", "math domain error: " + name + "(" + repr_value(x) + ")", site)
 
 
 @jit
 def math_sqrt(x, site):
     if x < 0:
-        raise Err("E506", "math domain error: sqrt", site)
+        math_domain("sqrt", x, site)
     return math.sqrt(x)
 
 
 @jit
 def math_log(x, site):
     if x <= 0:
-        raise Err("E506", "math domain error: log", site)
+        math_domain("log", x, site)
     return math.log(x)
 
 
 @jit
+def math_log2(x, site):
+    if x <= 0:
+        math_domain("log2", x, site)
+    return math.log2(x)
+
+
+@jit
+def math_log10(x, site):
+    if x <= 0:
+        math_domain("log10", x, site)
+    return math.log10(x)
+
+
+@jit
+def math_asin(x, site):
+    if not (-1.0 <= x <= 1.0):
+        math_domain("asin", x, site)
+    return math.asin(x)
+
+
+@jit
+def math_acos(x, site):
+    if not (-1.0 <= x <= 1.0):
+        math_domain("acos", x, site)
+    return math.acos(x)
+
+
+@jit
+def _math_int(name, x, r, site):
+    if x != x or x == INF or x == -INF:
+        raise Err("E506", "cannot convert " + repr_value(x) + " to an int in " + name + "()", site)
+    if not (-9.223372036854775808e18 <= r < 9.223372036854775808e18):
+        overflow(name, site)
+    return int(r)
+
+
+@jit
 def math_floor(x, site):
-    return float_to_int(math.floor(x), site)
+    return _math_int("floor", x, math.floor(x) if x == x and abs(x) != INF else 0.0, site)
 
 
 @jit
 def math_ceil(x, site):
-    return float_to_int(math.ceil(x), site)
+    return _math_int("ceil", x, math.ceil(x) if x == x and abs(x) != INF else 0.0, site)
+
+
+@jit
+def math_trunc(x, site):
+    return _math_int("trunc", x, math.trunc(x) if x == x and abs(x) != INF else 0.0, site)
+
+
+@jit
+def seq_mean(xs, site):
+    if len(xs) == 0:
+        raise Err("E506", "mean() of an empty sequence", site)
+    total = 0.0
+    for x in xs:
+        total += x
+    return total / len(xs)
+
+
+# ---- strings: methods with Python's errors ------------------------------------------------------
+
+@jit
+def str_pad(s, width, fill, mode, site):
+    if len(fill) != 1:
+        name = "ljust" if mode == 0 else ("rjust" if mode == 1 else "center")
+        raise Err("E506", "str." + name + ": The fill character must be exactly one character long", site)
+    if mode == 0:
+        return s.ljust(width, fill)
+    if mode == 1:
+        return s.rjust(width, fill)
+    return s.center(width, fill)
+
+
+@jit
+def str_partition(s, sep, right, site):
+    if len(sep) == 0:
+        raise Err("E506", "str." + ("rpartition" if right else "partition") + ": empty separator", site)
+    i = s.rfind(sep) if right else s.find(sep)
+    if i < 0:
+        return ("", "", s) if right else (s, "", "")
+    return (s[:i], sep, s[i + len(sep):])
 
 
 # ---- sequences ------------------------------------------------------------------------------------
@@ -306,8 +497,7 @@ def list_concat(a, b):
 def list_slice(xs, lo, hi, step, site):
     if step == 0:
         raise Err("E506", "slice step cannot be zero", site)
-    out = xs.copy()
-    out.clear()
+    out = xs[0:0]  # an empty list of the same type, without copying xs
     n = len(xs)
     start, stop, st = _slice_bounds(n, lo, hi, step)
     i = start
@@ -487,11 +677,41 @@ def list_count(xs, v):
 
 
 @jit
+def set_isdisjoint(a, b):
+    for x in a:
+        if x in b:
+            return False
+    return True
+
+
+@jit
+def dict_update(d, other):
+    for k, v in other.items():
+        d[k] = v
+
+
+@jit
+def list_sum(seq, start):
+    out = start.copy()
+    for xs in seq:
+        out.extend(xs)
+    return out
+
+
+@jit
 def set_issubset(a, b):
     for x in a.keys():
         if x not in b:
             return False
     return True
+
+
+@jit
+def str_splitlines(s):
+    out = List.empty_list(types.unicode_type)
+    for part in s.splitlines():
+        out.append(part)
+    return out
 
 
 @jit
@@ -514,13 +734,7 @@ def str_split(s, sep, site):
 
 @jit
 def str_join(sep, parts):
-    n = len(parts)
-    if n == 0:
-        return ""
-    out = parts[0]
-    for i in range(1, n):
-        out = out + sep + parts[i]
-    return out
+    return sep.join(parts)  # Numba's join: one allocation, linear time
 
 
 @jit

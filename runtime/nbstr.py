@@ -264,6 +264,39 @@ def _tuple_items_impl(v):
     return lambda v: repr_value(v[0]) + ", " + _tuple_items(v[1:])
 
 
+@jit
+def float_round_digits(x, nd):
+    """round(x, nd) of a Python float: correctly rounded (half to even on the exact binary value),
+    through the same dtoa CPython uses."""
+    if x != x or x == np.inf or x == -np.inf or x == 0.0:
+        return x
+    if nd >= 0:
+        if nd > 330:
+            return x
+        p = _double_to_cstr(x, ord("f"), nd)
+        s = _cstr_to_str(p)
+        _mem_free(p)
+        v, _ = _parse_ascii(s)
+        return v
+    # nd < 0: keep the digits above 10**-nd, from the exponent form
+    p = _double_to_cstr(abs(x), ord("e"), 17)
+    e = _cstr_to_str(p)
+    _mem_free(p)
+    exp10 = parse_int(e[e.find("e") + 1:], 10)[1]
+    keep = exp10 + nd  # digits after the first that survive
+    if keep >= 0:
+        p = _double_to_cstr(x, ord("e"), keep)
+        s = _cstr_to_str(p)
+        _mem_free(p)
+        v, _ = _parse_ascii(s)
+        return v
+    if keep == -1:  # |x| in [10**(-nd-1), 10**-nd): 0 or 10**-nd, ties to 0 (even)
+        unit = 10.0 ** (-nd)
+        if abs(x) > unit / 2:
+            return unit if x > 0 else -unit
+    return 0.0 if x > 0 else -0.0
+
+
 # ---- parsing -------------------------------------------------------------------------------------
 
 

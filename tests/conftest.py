@@ -21,3 +21,6 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     """Each test session uses its own Glia cache folder, never the user's."""
     cache = tmp_path_factory.getbasetemp() / "glia-cache"
     monkeypatch.setenv("GLIA_CACHE_DIR", str(cache))
+    # tests of the language and its diagnostics run the reference interpreter, whatever the user's
+    # $GLIA_BACKEND; tests of the CPU backend ask for it (--backend cpu) themselves
+    monkeypatch.setenv("GLIA_BACKEND", "interp")

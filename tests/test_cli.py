@@ -10,9 +10,9 @@ import glia
 from glia import cli
 
 
-def run_glia(*args, cwd=None, stdin=None):
+def run_glia(*args, cwd=None, stdin=None, timeout=120):
     return subprocess.run([sys.executable, "-m", "glia", *args], capture_output=True, text=True, cwd=cwd,
-                          input=stdin, timeout=120)
+                          input=stdin, timeout=timeout)
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -180,3 +180,71 @@ def test_error_in_call_arguments_is_not_blamed_on_the_callee(tmp_path):
     assert r.returncode == 1
     assert ":6:18: error[E501]" in r.stderr
     assert "called from" not in r.stderr
+
+
+def test_compile_emits_each_stage(tmp_path):
+    p = write(tmp_path, "sq.glia", """
+        def sq(x: int) -> int:
+            return x * x
+
+        def main():
+            print(sq(7))
+        """)
+    r = run_glia("compile", str(p), "--emit", "ast")
+    assert r.returncode == 0 and "FuncDef @2:1 name='sq'" in r.stdout and "BinOp" in r.stdout
+    r = run_glia("compile", str(p), "--emit", "ir")
+    assert r.returncode == 0 and "def sq(x: int) -> int:" in r.stdout and "int.mul(x, x)" in r.stdout
+    bad = write(tmp_path, "bad.glia", "def main():\n    print(y)\n")
+    r = run_glia("compile", str(bad), "--emit", "ir")
+    assert r.returncode == 1 and "bad.glia:2:11" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_cache_info_and_clear(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("GLIA_CACHE_DIR", str(cache))
+    p = write(tmp_path, "ok.glia", "def main():\n    print(1)\n")
+    assert run_glia("check", str(p)).returncode == 0  # builds the parser tables into the cache
+    (cache / "repl_history").write_text("+1\n")
+    r = run_glia("cache", "info")
+    assert r.returncode == 0 and str(cache) in r.stdout and "parser tables" in r.stdout
+    r = run_glia("cache", "clear")
+    assert r.returncode == 0 and "cleared" in r.stdout
+    assert sorted(x.name for x in cache.iterdir()) == ["repl_history"]  # the user's history is kept
+    assert run_glia("cache", "bogus").returncode == 2
+
+
+def test_unknown_backend_from_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("GLIA_BACKEND", "gpu9")
+    p = write(tmp_path, "ok.glia", "def main():\n    print(1)\n")
+    r = run_glia("run", str(p))
+    assert r.returncode == 2 and "unknown backend 'gpu9'" in r.stderr
+
+
+@pytest.mark.slow
+def test_run_on_the_cpu_backend(tmp_path):
+    """`--backend cpu` compiles (a fallback would print a note), matches the interpreter, and
+    `glia compile --emit py` shows the generated module it runs."""
+    p = write(tmp_path, "prog.glia", """
+        CITIES = ["a", "b", "c"]
+
+        def total(xs: list[int]) -> int:
+            s = 0
+            for x in xs:
+                s += x
+            return s
+
+        def main(args: list[str]):
+            counts: dict[str, int] = {}
+            for w in args:
+                counts[w] = counts.get(w, 0) + 1
+            print(counts, total([len(w) for w in args]), CITIES[1].upper(), 2.5 / 3)
+            print(int(args[0]) * 2)
+        """)
+    cpu = run_glia("run", "--backend", "cpu", str(p), "21", "x", "x", timeout=1200)  # a cold compile
+    interp = run_glia("run", "--backend", "interp", str(p), "21", "x", "x")
+    assert cpu.returncode == 0 and cpu.stderr == "", cpu.stderr
+    assert cpu.stdout == interp.stdout == "{'21': 1, 'x': 2} 4 B 0.8333333333333334\n42\n"
+    r = run_glia("compile", str(p), "--emit", "py", timeout=600)
+    assert r.returncode == 0 and "@njit(" in r.stdout and "def f_total(" in r.stdout
+    bad = run_glia("run", "--backend", "cpu", str(p), "nope", timeout=600)
+    assert bad.returncode == 1 and "E506" in bad.stderr and "prog.glia:15:11" in bad.stderr

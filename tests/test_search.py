@@ -186,8 +186,11 @@ def test_unsatisfiable_spec_ends_within_the_timeout():
     # sums of x and constants are a*x + b: no such line goes through these points
     text = "def f(x: int) -> int:\n    return ??(using=[add])\n\nexamples f:\n" + "".join(
         f"    {i} -> {v}\n" for i, v in enumerate([7, 1, 9, 3, 3, 8, 2, 6, 5, 4]))
+    t0 = time.perf_counter()
     d = error_of(text, timeout=1.0)
-    assert d.code == "E606" and "time limit" in d.message
+    # which bound ends it depends on the machine's speed: the clock, or the size bound exhausted
+    assert d.code == "E606" and ("time limit" in d.message or "size bound" in d.message)
+    assert time.perf_counter() - t0 < 30
 
 
 # ---- the engine on its own, and the command line ----------------------------------------------------

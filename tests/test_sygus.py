@@ -119,4 +119,4 @@ def test_cli_solves_an_sl_file(tmp_path):
     bad = tmp_path / "bad.sl"
     bad.write_text("(synth-fun f ((x Int)) Int\n")
     r = subprocess.run([sys.executable, "-m", "glia", "synth", str(bad)], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 1 and "bad.sl:1:1: error[E701]" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 1 and "bad.sl:1:1: error[E607]" in r.stderr and "Traceback" not in r.stderr

@@ -1,0 +1,139 @@
+"""`glia compile FILE --emit ast|ir|py` (each stage, readable) and `glia cache info|clear`."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import sys
+
+EMITS = ("ast", "ir", "py")
+
+
+def add_commands(sub) -> None:
+    c = sub.add_parser("compile", help="show a program at each stage: AST, typed IR, generated code",
+                       description="Check FILE and print one stage of its compilation: the syntax tree "
+                                   "(ast), the typed IR (ir), or the Python module the CPU backend "
+                                   "generates for Numba (py), which is also compiled and cached.")
+    c.add_argument("file", metavar="FILE")
+    c.add_argument("--emit", choices=EMITS, default="py", help="the stage to print (default: py)")
+    c.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
+    c.set_defaults(handler=cmd_compile)
+
+    k = sub.add_parser("cache", help="the cache of parser tables and compiled programs",
+                       description="`glia cache info` shows where the cache is and what it holds; "
+                                   "`glia cache clear` empties it (GLIA_CACHE_DIR overrides the folder).")
+    k.add_argument("action", choices=("info", "clear"))
+    k.set_defaults(handler=cmd_cache)
+
+
+def format_ast(node, indent: int = 0) -> str:
+    """An indented listing of a syntax tree (spans as line:col)."""
+    pad = "  " * indent
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        name = type(node).__name__
+        if name == "Span":
+            return f"{node.line}:{node.col}"
+        fields = [(f.name, getattr(node, f.name)) for f in dataclasses.fields(node) if f.name != "span"]
+        fields = [(k, f"{v.line}:{v.col}" if type(v).__name__ == "Span" else v) for k, v in fields]
+        span = getattr(node, "span", None)
+        head = f"{name}" + (f" @{span.line}:{span.col}" if span is not None else "")
+        simple = [(k, v) for k, v in fields if not _nested(v)]
+        nested = [(k, v) for k, v in fields if _nested(v)]
+        head += "".join(f" {k}={v!r}" for k, v in simple)
+        lines = [head]
+        for k, v in nested:
+            if isinstance(v, tuple):
+                lines.append(f"{pad}  {k}:")
+                lines += [f"{pad}    {format_ast(x, indent + 2)}" for x in v]
+            else:
+                lines.append(f"{pad}  {k}: {format_ast(v, indent + 1)}")
+        return "\n".join(lines)
+    return repr(node)
+
+
+def _nested(v) -> bool:
+    if isinstance(v, tuple):
+        return any(dataclasses.is_dataclass(x) for x in v)
+    return dataclasses.is_dataclass(v) and type(v).__name__ != "Span"
+
+
+def cmd_compile(ns) -> int:
+    from glia.compiler.driver import check_source, read_source
+    from glia.compiler.syntax import parse
+
+    source = read_source(ns.file)
+    if ns.emit == "ast":
+        text = format_ast(parse(source))
+    else:
+        program = check_source(source)
+        if ns.emit == "ir":
+            from glia.compiler.irprint import format_program
+
+            text = format_program(program, source.name)
+        else:
+            from glia.compiler.backend_cpu import fallback_note, load, lower_program
+            from glia.compiler.driver import sources_of
+            from glia.compiler.lower_numba import Unsupported
+
+            try:
+                lowered = lower_program(program)
+            except Unsupported as u:
+                sys.stderr.write(fallback_note(u, sources_of(program)).replace("running in the interpreter: ", "")
+                                 + "\n")
+                return 1
+            load(lowered)  # compile it now, so that `glia run` finds it in the cache
+            text = lowered.source
+    if ns.output:
+        with open(ns.output, "w", encoding="utf-8") as f:
+            f.write(text if text.endswith("\n") else text + "\n")
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def _size(path: str) -> tuple[int, int]:
+    files = total = 0
+    for root, _, names in os.walk(path):
+        for n in names:
+            try:
+                total += os.path.getsize(os.path.join(root, n))
+                files += 1
+            except OSError:
+                pass
+    return files, total
+
+
+def cmd_cache(ns) -> int:
+    from glia.compiler.syntax import cache_dir
+
+    folder = cache_dir()
+    if ns.action == "clear":
+        removed = 0
+        if os.path.isdir(folder):
+            for entry in os.listdir(folder):
+                path = os.path.join(folder, entry)
+                if entry == "repl_history":  # the user's own typing, not a cache
+                    continue
+                removed += _size(path)[0] if os.path.isdir(path) else 1
+                shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.remove(path)
+        print(f"cleared {folder} ({removed} files; REPL history kept)")
+        return 0
+    print(f"cache folder: {folder}" + ("" if os.path.isdir(folder) else " (empty: not created yet)"))
+    if os.path.isdir(folder):
+        parts = {"parser tables and prelude": 0, "compiled programs (CPU)": 0, "other": 0}
+        counts = dict.fromkeys(parts, 0)
+        for entry in sorted(os.listdir(folder)):
+            path = os.path.join(folder, entry)
+            n, size = _size(path) if os.path.isdir(path) else (1, os.path.getsize(path))
+            kind = ("compiled programs (CPU)" if entry == "cpu" else
+                    "parser tables and prelude" if entry.endswith(".pickle") else "other")
+            parts[kind] += size
+            counts[kind] += n
+        for kind, size in parts.items():
+            if counts[kind]:
+                print(f"  {kind}: {counts[kind]} files, {size / 1e6:.1f} MB")
+        cpu = os.path.join(folder, "cpu")
+        if os.path.isdir(cpu):
+            mods = [n for n in os.listdir(cpu) if n.endswith(".py")]
+            print(f"  {len(mods)} generated module{'s' if len(mods) != 1 else ''}")
+    return 0
