@@ -40,7 +40,8 @@ from glia.compiler.sourcemap import SourceMap
 from glia.compiler.types import NONE, STR, DictT, FnT, ListT, Scalar, SetT, StructT, TensorT, TupleT, children
 from glia.runtime.fmt import to_repr
 
-from .program import BACKENDS, SEARCH_LATER, TRAINING_LATER, InterpBackend
+from . import repl_learning as learning
+from .program import BACKENDS, InterpBackend
 
 NOWHERE = Span(0, 0, 0, 0)
 SESSION_FN = "$session"
@@ -63,8 +64,8 @@ COMMANDS = {
     ":time": ":time EXPR       run an expression and say how long it took",
     ":defs": ":defs            this session's definitions and variables",
     ":params": ":params          the program's trained parameters",
-    ":train": ":train ...       train a function (arrives with training)",
-    ":synth": ":synth NAME      fill a function's holes by search (arrives with search)",
+    ":train": ":train NAME [data=FILE.npz] [epochs=N] [lr=X] ...  train a function's layers",
+    ":synth": ":synth NAME [timeout=S]  fill a function's hole / choices from its examples",
     ":backend": ":backend [NAME]  show or choose what runs entries (interp)",
     ":help": ":help            this list",
     ":quit": ":quit            leave (also Ctrl-D)",
@@ -85,6 +86,8 @@ class Session:
         self.loaded: list[str] = []
         self.program: ir.Program | None = None  # the last program checked (definitions and variables)
         self._struct_classes: dict[str, tuple[tuple, type]] = {}  # name -> (fields, runtime class)
+        self.params: dict = {}  # the layers' parameters, name -> array, kept across entries (:train)
+        self.trained: set[str] = set()  # the names of those :train has changed
         self.quit = False
         self.errors = 0
 
@@ -254,7 +257,11 @@ class Session:
             else:
                 self._struct_classes[name] = (info.fields, backend.rt_structs[name])
         backend.interp.globals.update({n: v for n, (t, v) in self.vars.items()})
-        return backend.call(ENTRY_FN, args)
+        backend.interp.params = learning.store_for(program, self.params)
+        try:
+            return backend.call(ENTRY_FN, args)
+        finally:
+            learning.keep(backend.interp.params, self.params)
 
     def _reject_return(self, stmts) -> None:
         for s in stmts:
@@ -295,13 +302,12 @@ class Session:
             case ":defs":
                 self.show_defs()
             case ":params":
-                self.out.write("no parameters: this program has no layers yet (layers, parameters and training "
-                               "arrive with the training issue)\n")
-            case ":train":
-                return self._later(TRAINING_LATER)
-            case ":synth":
-                n = len(self.program.holes) if self.program is not None else 0
-                return self._later(SEARCH_LATER + (f"; this session has {n} hole{'s' if n != 1 else ''}" if n else ""))
+                learning.show_params(self)
+            case ":train" | ":synth":
+                try:
+                    (learning.train if cmd == ":train" else learning.synth)(self, arg)
+                except learning.CommandError as e:
+                    return self._fail(str(e))
             case ":backend":
                 if not arg:
                     self.out.write(f"backend: {self.backend} (available: {', '.join(sorted(BACKENDS))})\n")
@@ -325,9 +331,6 @@ class Session:
         self.errors += 1
         return False
 
-    def _later(self, message: str) -> bool:
-        self.out.write(f"not yet: {message}\n")
-        return True
 
     def type_of(self, text: str):
         self.entries += 1

@@ -98,3 +98,15 @@ def test_hostile_names_and_strings_stay_data():
     out, err, notes = run(program, [], "cpu")
     assert out.splitlines() == exp.output and err is None and not notes
     assert not os.path.exists("/tmp/glia_pwned")
+
+
+def test_a_hostile_file_name_stays_a_comment():
+    """The file name is the one piece of user text in generated comments: a name with newlines in it
+    must not start a line of Python."""
+    from glia.compiler.backend_cpu import lower_program
+
+    name = 'x\nimport os\nos.system("echo PWNED")\n#.glia'
+    lowered = lower_program(check_source(Source(name, "def main():\n    print(1)\n")))
+    lines = lowered.source.splitlines()
+    assert not any(line.startswith(("import os", "os.system")) for line in lines)
+    assert sum(line.startswith(("import", "from")) for line in lines) == 6

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from glia.compiler.entry_syntax import entry_complete
@@ -112,8 +113,10 @@ def test_commands(run, tmp_path):
     timed = run(":time clip(1)")
     assert timed.startswith("1 : int\ntime: ")
     assert "no parameters" in run(":params")
-    assert run(":train clip").startswith("not yet: training from the REPL is not built yet")
-    assert run(":synth clip").startswith("not yet: search is not built yet")
+    assert "error: no data to train clip on" in run(":train clip")
+    assert "error: clip has no hole" in run(":synth clip")
+    assert "error: no function named 'nope'" in run(":synth nope")
+    assert "error: usage: :train NAME" in run(":train")
     assert run(":backend") == "backend: interp (available: interp)\n"
     assert "not available" in run(":backend cpu")
     assert ":ir NAME" in run(":help")
@@ -265,3 +268,60 @@ def test_one_program_three_ways(tmp_path):
                        input="\n".join(inputs) + "\n", capture_output=True, text=True, timeout=60)
     assert p.stdout.splitlines() == outputs and p.returncode == 0, p.stderr
     assert outputs[1] == expected[0] + " : list[int]"
+
+
+DIGIT = """def digit(x: f32[64]) -> f32[10]:
+    h = relu(dense(x, 16))
+    return softmax(dense(h, 10))
+"""
+
+
+def test_train_and_params_in_a_session(run):
+    """:train trains a session function through the same machinery as Program.train, and the next
+    entries compute with what it learned."""
+    import glia
+
+    data = ROOT / "examples" / "data" / "digits.npz"
+    assert run(DIGIT) == ""
+    listing = run(":params")
+    assert "digit.dense#1.W  f32[64x16]" in listing and "1,210 parameters" in listing and "(trained)" not in listing
+    before = run("digit(ones(64))")
+    assert run("digit(ones(64))") == before  # the same parameters from one entry to the next
+    out = run(f":train digit data={data} epochs=2 lr=0.01 validation=0.1 seed=0")
+    assert "training digit: 1617 examples (180 held out" in out and "epoch   2  loss" in out
+    after = run("digit(ones(64))")
+    assert after != before and "(trained)" in run(":params")
+
+    prog = glia.compile(DIGIT)  # the same training from Python gives the same parameters
+    prog.train("digit", data=str(data), epochs=2, lr=0.01, validation=0.1, seed=0)
+    x = np.ones(64, np.float32)
+    session_out = run.session.params["digit.dense#2.b"]
+    assert np.array_equal(session_out, prog.params["digit.dense#2.b"])
+    assert after.startswith(repr_of(prog.digit(x))[:20])
+
+    # redefining the function with another width starts that layer afresh; the others keep theirs
+    run(DIGIT.replace("dense(x, 16)", "dense(x, 8)").replace("dense(h, 10)", "dense(h, 10)"))
+    assert "digit.dense#1.W  f32[64x8]" in run(":params")
+    assert "error: bad value for loss" in run(f":train digit data={data} loss=hinge")
+    assert "error[E703]" in run(":train digit data=missing.npz")
+
+
+def repr_of(v) -> str:
+    from glia.runtime.fmt import to_repr
+
+    return to_repr(v)
+
+
+def test_synth_fills_a_hole_and_defines_the_function(run):
+    run("def double_all(xs: list[int]) -> list[int]:\n    return ??\n\n"
+        "examples double_all:\n    [1, 2, 3] -> [2, 4, 6]\n    [] -> []\n    [5] -> [10]\n")
+    out = run(":synth double_all timeout=20")
+    assert "# hole in double_all: " in out
+    assert "def double_all(xs: list[int]) -> list[int]:\n    return " in out and "??" not in out
+    assert run("double_all([4, 5])") == "[8, 10] : list[int]\n"
+    assert "error: double_all has no hole" in run(":synth double_all")
+    run("def scale(x: int) -> int:\n    return x * choose(3, 4, 5)\n\nexamples scale:\n    2 -> 8\n")
+    out = run(":synth scale")
+    assert "# choice at <repl:" in out and ": 4" in out and "return x * 4" in out
+    assert run("scale(10)") == "40 : int\n"
+    assert "error: unknown setting 'depth'" in run(":synth scale depth=3")

@@ -1,0 +1,202 @@
+"""The REPL's learning commands: `:params`, `:train NAME ...` and `:synth NAME ...`.
+
+A session's layers own parameters like a file's do (`f.dense#1.W`); the session keeps their values
+across entries (`Session.params`, name -> array), so what `:train` learned is what the next entry
+computes with. Every entry's interpreter gets a parameter store laid out for its program and filled
+from those values; a parameter seen for the first time (or whose shape changed because its function
+was redefined) starts from the same seeded initialisation as in a file.
+
+`:train` and `:synth` go through the same machinery as `glia train` and `glia synth`
+(compiler/training.py, compiler/synth.py): nothing here decides how training or search work.
+"""
+from __future__ import annotations
+
+import ast as pyast
+import dataclasses
+import os
+
+import numpy as np
+
+from glia.compiler import ir
+
+
+class CommandError(Exception):
+    """A mistake in a command line (not in Glia code): printed as `error: ...`."""
+
+
+def parse_settings(words: list[str]) -> dict:
+    """`key=value` words; values are Python literals where they read as one (3, 0.01, True), else text."""
+    out = {}
+    for w in words:
+        key, eq, text = w.partition("=")
+        if not eq or not key.isidentifier():
+            raise CommandError(f"expected key=value, found {w!r}")
+        try:
+            out[key] = pyast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            out[key] = text
+    return out
+
+
+# ---- parameters kept across entries -----------------------------------------------------------------
+
+def store_for(program: ir.Program, kept: dict[str, np.ndarray]):
+    """A parameter store for `program` (None when it has no layers), holding the kept values where a
+    parameter of the same name and shape was kept."""
+    from glia.compiler.params import new_store, param_specs
+
+    if not param_specs(program):
+        return None
+    store = new_store(program, seed=0)
+    for s in store.specs:
+        old = kept.get(s.name)
+        if old is not None and old.shape == s.shape:
+            store.views[s.name][...] = old
+    return store
+
+
+def keep(store, kept: dict[str, np.ndarray]) -> None:
+    if store is not None:
+        kept.update(store.state())
+
+
+def show_params(session) -> None:
+    from glia.compiler.params import param_dtype, param_specs
+
+    program = session.program
+    specs = param_specs(program) if program is not None else []
+    if not specs:
+        session.out.write("no parameters: no function of this session calls a layer (dense, rnn_cell, ...)\n")
+        return
+    dt = "f64" if param_dtype(program).__name__ == "float64" else "f32"
+    width = max(len(s.name) for s in specs)
+    trained = session.trained
+    store = store_for(program, session.params)  # the values the next entry computes with
+    for s in specs:
+        v = store.views[s.name]
+        stats = f"  mean {float(np.mean(v)):+.4f}  std {float(np.std(v)):.4f}"
+        mark = "  (trained)" if s.name in trained else ""
+        shape = "x".join(map(str, s.shape))
+        session.out.write(f"{s.name:<{width}}  {dt}[{shape}]{stats}{mark}\n")
+    session.out.write(f"{sum(s.size for s in specs):,} parameters\n")
+
+
+# ---- :train -----------------------------------------------------------------------------------------
+
+def train(session, arg: str) -> None:
+    """`:train NAME [data=FILE.npz] [epochs=N lr=... batch=... loss=... ...]`: train NAME with the
+    settings of its `train` block (if the session has one), overridden by the words given."""
+    from glia.compiler import training
+    from glia.compiler.driver import sources_of
+    from glia.compiler.interp import Interpreter
+
+    words = arg.split()
+    if not words:
+        raise CommandError("usage: :train NAME [data=FILE.npz] [epochs=N] [lr=X] [batch=N] [loss=...] ...")
+    name, settings = words[0], parse_settings(words[1:])
+    program = _program_with(session, name)
+    spec = next((t for t in program.trains if t.func == name), None)
+    if spec is not None:
+        o = training.options_from_spec(spec, program)
+        found = session.files.locate(spec.span)
+        if found is not None and not os.path.isabs(spec.data):  # relative to the file that said it
+            folder = os.path.dirname(found[0].name) if os.path.exists(found[0].name) else ""
+            o = dataclasses.replace(o, data=os.path.join(folder, spec.data) if folder else spec.data)
+    else:
+        o = training.Options(fn=name)
+    for k, v in settings.items():
+        if k == "data":
+            o = dataclasses.replace(o, data=os.path.expanduser(str(v)))
+        elif k in ("momentum", "nesterov", "weight_decay", "beta1", "beta2", "eps", "alpha"):
+            o.opt_args[k] = v
+        elif k in ("engine", "resume"):
+            o = dataclasses.replace(o, **{k: v})
+        else:
+            try:
+                o = training.apply_setting(o, k, v)
+            except (TypeError, ValueError) as e:
+                raise CommandError(f"bad value for {k}: {e}") from None
+    if not o.data:
+        raise CommandError(f"no data to train {name} on: give data=FILE.npz, or define `train {name} on "
+                           "\"FILE.npz\": ...` first")
+    o = dataclasses.replace(o, progress=False)
+    interp = Interpreter(dataclasses.replace(program, globals=()), sources_of(program))
+    interp.globals.update({n: v for n, (t, v) in session.vars.items()})
+    interp.params = store_for(program, session.params)
+    hist = training.train(interp, o, log=lambda line: session.out.write(line + "\n"))
+    for epoch in range(len(hist["loss"])):
+        parts = [f"epoch {epoch + 1:>3}", f"loss {hist['loss'][epoch]:.4f}"]
+        for key, label in (("acc", "acc"), ("val_loss", "val_loss"), ("val_acc", "val_acc")):
+            v = hist[key][epoch]
+            if v == v:  # not NaN
+                parts.append(f"{label} {v:.4f}" if "loss" in key else f"{label} {v:.3f}")
+        session.out.write("  ".join(parts) + "\n")
+    keep(interp.params, session.params)
+    session.trained.update(s.name for s in interp.params.specs)
+
+
+# ---- :synth -----------------------------------------------------------------------------------------
+
+def synth(session, arg: str) -> None:
+    """`:synth NAME [timeout=S] [seed=N] [strategy=S]`: fill NAME's hole (and settle its choices)
+    against the session's `examples NAME:` block, print the completed function and define it."""
+    from glia.compiler import synth as S
+    from glia.runtime.search import STRATEGIES, Config
+
+    words = arg.split()
+    if not words:
+        raise CommandError("usage: :synth NAME [timeout=SECONDS] [seed=N] [strategy=auto|bottomup|...]")
+    name, settings = words[0], parse_settings(words[1:])
+    unknown = set(settings) - {"timeout", "seed", "strategy"}
+    if unknown:
+        raise CommandError(f"unknown setting {sorted(unknown)[0]!r}: :synth takes timeout=, seed= and strategy=")
+    strategy = str(settings.get("strategy", "auto"))
+    if strategy not in STRATEGIES:
+        raise CommandError(f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}")
+    try:
+        config = Config(strategy, float(settings.get("timeout", 10.0)), seed=int(settings.get("seed", 0)))
+    except (TypeError, ValueError) as e:
+        raise CommandError(f"bad setting: {e}") from None
+    program = _program_with(session, name)
+    func = program.functions[name]
+    if not any(isinstance(n, (ir.Hole, ir.Choose)) for n in ir.walk(func.body)):
+        raise CommandError(f"{name} has no hole (??) and no choose(...) to fill")
+    # search sees the one function: other functions' holes and choices are not its business
+    others = {n for n, f in program.functions.items() if n != name and
+              any(isinstance(x, (ir.Hole, ir.Choose)) for x in ir.walk(f.body))}
+    if others:
+        raise CommandError(f"{', '.join(sorted(others))} also ha{'s' if len(others) == 1 else 've'} holes or "
+                           f"choices: fill {'it' if len(others) == 1 else 'them'} first (:synth NAME), or "
+                           "redefine without")
+    text = session.files.virtual.text
+    fills = S.solve(program, config)
+    for f in fills:
+        tag = "cached" if f.cached else f"{f.candidates:,} candidates, {f.seconds:.2f} s, {f.strategy}"
+        session.out.write(f"# hole in {f.func}: {f.expr}  ({tag})\n")
+    completed_text = S.fill_source(text, fills)
+    if any(isinstance(n, ir.Choose) for n in ir.walk(func.body)):
+        completed = S.verify(program, fills) if fills else program
+        chosen = S.settle_choices(completed, config)
+        completed_text = S.choose_source(completed_text, chosen)
+        for c in chosen:
+            found = session.files.locate(c.choice.span)
+            where = f"{found[0].name}:{found[1].line}:{found[1].col}" if found else name
+            session.out.write(f"# choice at {where}: {c.text}\n")
+    completed_func = _function_text(completed_text, func)
+    session.out.write(completed_func + "\n")
+    session.run_text(completed_func + "\n", f"<synth {name}>")
+
+
+def _function_text(text: str, func: ir.Function) -> str:
+    from glia.compiler.synth import function_source
+
+    return function_source(text, func, [])
+
+
+def _program_with(session, name: str) -> ir.Program:
+    program = session.program
+    if program is None or name not in program.functions or name.startswith("$"):
+        raise CommandError(f"no function named {name!r} in this session (:defs lists them)")
+    if program.functions[name].source_name != session.files.name:
+        raise CommandError(f"{name} is part of the prelude, not of this session")
+    return program
