@@ -43,9 +43,10 @@ class Compiled:
     globals_values: dict = None  # the globals, as the interpreter computed them before main
 
 
-def lower_program(program: ir.Program) -> LoweredModule:
-    """Lower to Python source (raises Unsupported for what the backend cannot compile yet)."""
-    return ModuleLowerer(program, runtime_hash()).lower()
+def lower_program(program: ir.Program, root: str = "main") -> LoweredModule:
+    """Lower `root` and what it calls to Python source (raises Unsupported for what the backend
+    cannot compile yet)."""
+    return ModuleLowerer(program, runtime_hash()).lower(root)
 
 
 def global_values(program: ir.Program) -> dict:
@@ -85,6 +86,17 @@ class CompileFailed(Unsupported):
     (in the interpreter) and the note says how to report it."""
 
 
+def load_or_explain(lowered: LoweredModule) -> Compiled:
+    """`load`, with Numba's rejection turned into CompileFailed."""
+    from numba.core.errors import NumbaError
+
+    try:
+        return load(lowered)
+    except NumbaError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CompileFailed(re.sub(r"\x1b\[[0-9;]*m", "", first), Span(0, 0, 0, 0), "") from None
+
+
 def compiled_error(e, lowered: LoweredModule, sources: dict[str, Source]) -> GliaError:
     code, message, site = e.args
     line, col, end_line, end_col, name = lowered.sites[site]
@@ -99,11 +111,7 @@ def run(program: ir.Program, args: list, sources: dict[str, Source]):
     from numba.core.errors import NumbaError
 
     lowered = lower_program(program)
-    try:
-        compiled = load(lowered)
-    except NumbaError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CompileFailed(re.sub(r"\x1b\[[0-9;]*m", "", first), Span(0, 0, 0, 0), "") from None
+    compiled = load_or_explain(lowered)
     compiled.globals_values = global_values(program)
     entry = getattr(compiled.module, lowered.entry)
     nb_args = [from_interp(a, s) for a, s in zip(args, lowered.main_arg_specs)]

@@ -13,6 +13,7 @@ compiled ones slot in.
 """
 from __future__ import annotations
 
+import collections.abc
 import ctypes
 import inspect
 import queue
@@ -20,6 +21,8 @@ import sys
 import threading
 import types
 from dataclasses import dataclass
+
+import numpy as np
 
 from glia.compiler import ir
 from glia.compiler.diagnostics import Diagnostic, GliaError, Note, Source
@@ -128,15 +131,38 @@ class InterpBackend:
         return big_stack.run(lambda: self.interp.call(name, args))
 
 
-BACKENDS: dict[str, type] = {"interp": InterpBackend}
+class CpuBackend(InterpBackend):
+    """The interpreter, with each function the CPU backend can compile replaced by its compiled code
+    (compiled on its first call, cached by content; compiler/cpu_calls.py). What cannot be compiled
+    runs interpreted, and a note on stderr says why, once."""
+
+    name = "cpu"
+
+    def __init__(self, program: ir.Program, sources: dict[str, Source]):
+        super().__init__(program, sources)
+        from glia.compiler.cpu_calls import CpuCalls
+
+        CpuCalls(self.interp, sources, notes=note_once).install()
+
+
+_noted: set[str] = set()
+
+
+def note_once(line: str) -> None:
+    if line not in _noted:
+        _noted.add(line)
+        sys.stdout.flush()
+        sys.stderr.write(line + "\n")
+
+
+BACKENDS: dict[str, type] = {"interp": InterpBackend, "cpu": CpuBackend}
 
 
 def backend_class(name: str) -> type:
     cls = BACKENDS.get(name)
     if cls is None:
-        later = " (the compiled CPU backend is being built)" if name in ("cpu", "numba") else ""
-        raise boundary_error(f"backend '{name}' is not available yet{later}; available: "
-                             f"{', '.join(sorted(BACKENDS))}", "E801", GliaNotAvailable)
+        raise boundary_error(f"backend '{name}' is not available; available: {', '.join(sorted(BACKENDS))}",
+                             "E801", GliaNotAvailable)
     return cls
 
 
@@ -208,17 +234,18 @@ class Program:
         return dict(self._structs)
 
     @property
-    def params(self) -> types.MappingProxyType:
+    def params(self) -> "Params":
         """The layers' parameters by name (`digit.dense#1.W`): numpy views of the program's flat
-        parameter buffer, so writing into one changes what the program computes."""
+        parameter buffer, so writing into one changes what the program computes;
+        `prog.params[name] = array` copies an array of the same shape in."""
         from glia.compiler.params import param_specs
 
         interp = self._interp()
         if interp is None or not param_specs(self._ir):
-            return types.MappingProxyType({})
+            return Params({})
         from glia.compiler.autodiff import param_store
 
-        return types.MappingProxyType(param_store(interp).views)
+        return Params(param_store(interp).views)
 
     def __getattr__(self, name: str):
         if name.startswith("_"):
@@ -445,17 +472,51 @@ class Program:
 _MISSING = object()
 
 
+class Params(collections.abc.Mapping):
+    """A program's parameters by name: reading gives the live numpy view, assigning copies in."""
+
+    def __init__(self, views: dict):
+        self._views = views
+
+    def __getitem__(self, name: str):
+        return self._views[name]
+
+    def __iter__(self):
+        return iter(self._views)
+
+    def __len__(self) -> int:
+        return len(self._views)
+
+    def __setitem__(self, name: str, value) -> None:
+        view = self._views.get(name)
+        if view is None:
+            raise boundary_error(f"no parameter named {name!r}; the parameters are "
+                                 f"{', '.join(self._views) or 'none'}", "E703")
+        a = np.asarray(value)
+        if a.shape != view.shape:
+            raise boundary_error(f"parameter {name!r} has shape {view.shape}; the array given has shape {a.shape}",
+                                 "E703")
+        view[...] = a
+
+    def __repr__(self) -> str:
+        return "Params(" + ", ".join(f"{n}: {v.dtype}{list(v.shape)}" for n, v in self._views.items()) + ")"
+
+
 def _struct_doc(info: ir.StructInfo) -> str:
     fields = "\n".join(f"    {n}: {t}" for n, t in zip(info.fields, info.types))
     return f"struct {info.name}:\n{fields}\n\nA Glia struct: an immutable record (use ._replace(field=...))."
 
 
-def load(path: str, *, backend: str = "interp") -> Program:
-    """Read, parse and check a .glia file; returns a Program whose functions are callable."""
+def load(path: str, *, backend: str = "interp", params: str | None = None) -> Program:
+    """Read, parse and check a .glia file; returns a Program whose functions are callable.
+    `params`: a parameter file written by `prog.save` or `glia train` to load into it."""
     try:
-        return Program(check_source(read_source(str(path))), backend=backend, module=str(path))
+        prog = Program(check_source(read_source(str(path))), backend=backend, module=str(path))
     except GliaError as e:
         raise e.with_traceback(None) from None
+    if params is not None:
+        prog.load_params(params)
+    return prog
 
 
 def compile(text: str, name: str = "<string>", *, backend: str = "interp") -> Program:  # noqa: A001

@@ -66,7 +66,7 @@ COMMANDS = {
     ":params": ":params          the program's trained parameters",
     ":train": ":train NAME [data=FILE.npz] [epochs=N] [lr=X] ...  train a function's layers",
     ":synth": ":synth NAME [timeout=S]  fill a function's hole / choices from its examples",
-    ":backend": ":backend [NAME]  show or choose what runs entries (interp)",
+    ":backend": ":backend [NAME]  show or choose what runs the functions entries call (interp, cpu)",
     ":help": ":help            this list",
     ":quit": ":quit            leave (also Ctrl-D)",
 }
@@ -88,6 +88,7 @@ class Session:
         self._struct_classes: dict[str, tuple[tuple, type]] = {}  # name -> (fields, runtime class)
         self.params: dict = {}  # the layers' parameters, name -> array, kept across entries (:train)
         self.trained: set[str] = set()  # the names of those :train has changed
+        self._notes: set[str] = set()
         self.quit = False
         self.errors = 0
 
@@ -258,6 +259,10 @@ class Session:
                 self._struct_classes[name] = (info.fields, backend.rt_structs[name])
         backend.interp.globals.update({n: v for n, (t, v) in self.vars.items()})
         backend.interp.params = learning.store_for(program, self.params)
+        if self.backend == "cpu":
+            from glia.compiler.cpu_calls import CpuCalls
+
+            CpuCalls(backend.interp, sources_of(program), notes=self._note).install()
         try:
             return backend.call(ENTRY_FN, args)
         finally:
@@ -312,14 +317,20 @@ class Session:
                 if not arg:
                     self.out.write(f"backend: {self.backend} (available: {', '.join(sorted(BACKENDS))})\n")
                 elif arg not in BACKENDS:
-                    return self._fail(f"backend '{arg}' is not available for REPL entries: they run in the "
-                                      "reference interpreter (interp); :emit NAME shows the CPU backend's code")
+                    return self._fail(f"unknown backend '{arg}'; choose one of {', '.join(sorted(BACKENDS))}")
                 else:
                     self.backend = arg
                     self.out.write(f"backend: {arg}\n")
             case _:
                 return self._fail(f"unknown command {cmd}; :help lists the commands")
         return True
+
+    def _note(self, line: str) -> None:
+        """A backend's note (why a function runs interpreted), once per session."""
+        if line not in self._notes:
+            self._notes.add(line)
+            self.out.flush()
+            self.err.write(line + "\n")
 
     def _need(self, arg: str, usage: str) -> str:
         if not arg:

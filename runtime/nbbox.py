@@ -25,8 +25,9 @@ def struct_class(name: str, fields: tuple[str, ...]) -> type:
     return cls
 
 
-def to_interp(v, spec):
-    """A value coming out of compiled code, in the interpreter's representation."""
+def to_interp(v, spec, classes=None):
+    """A value coming out of compiled code, in the interpreter's representation. `classes`: the
+    record class of each struct name, when the value goes back to a running interpreter."""
     kind = spec[0]
     if kind in ("int", "str", "bool", "None"):
         return v if kind != "bool" else bool(v)
@@ -35,16 +36,16 @@ def to_interp(v, spec):
     if kind == "f32":
         return np.float32(v)
     if kind == "list":
-        return [to_interp(x, spec[1]) for x in v]
+        return [to_interp(x, spec[1], classes) for x in v]
     if kind == "dict":
-        return {to_interp(k, spec[1]): to_interp(x, spec[2]) for k, x in v.items()}
+        return {to_interp(k, spec[1], classes): to_interp(x, spec[2], classes) for k, x in v.items()}
     if kind == "set":
-        return GSet(to_interp(k, spec[1]) for k in v.keys())
+        return GSet(to_interp(k, spec[1], classes) for k in v.keys())
     if kind == "tuple":
-        return tuple(to_interp(x, s) for x, s in zip(v, spec[1]))
+        return tuple(to_interp(x, s, classes) for x, s in zip(v, spec[1]))
     if kind == "struct":
-        cls = struct_class(spec[1], spec[2])
-        return new_struct(cls, [to_interp(x, s) for x, s in zip(v, spec[3])])
+        cls = (classes or {}).get(spec[1]) or struct_class(spec[1], spec[2])
+        return new_struct(cls, [to_interp(x, s, classes) for x, s in zip(v, spec[3])])
     raise TypeError(f"no conversion for {spec}")
 
 

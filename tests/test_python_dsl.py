@@ -406,8 +406,8 @@ def test_examples_are_checked_against_the_signature(pymodule):
 
 def test_unknown_backend_is_a_clear_error(pymodule):
     with pytest.raises(glia.GliaNotAvailable) as info:
-        pymodule("import glia\n\n@glia.fn(backend='cpu')\ndef f(x: int) -> int:\n    return x\n")
-    assert info.value.diagnostic.code == "E801" and "available: interp" in info.value.diagnostic.message
+        pymodule("import glia\n\n@glia.fn(backend='gpu')\ndef f(x: int) -> int:\n    return x\n")
+    assert info.value.diagnostic.code == "E801" and "available: cpu, interp" in info.value.diagnostic.message
 
 
 # ---- glia.load / glia.compile -----------------------------------------------------------------

@@ -117,8 +117,8 @@ def test_commands(run, tmp_path):
     assert "error: clip has no hole" in run(":synth clip")
     assert "error: no function named 'nope'" in run(":synth nope")
     assert "error: usage: :train NAME" in run(":train")
-    assert run(":backend") == "backend: interp (available: interp)\n"
-    assert "not available" in run(":backend cpu")
+    assert run(":backend") == "backend: interp (available: cpu, interp)\n"
+    assert "unknown backend 'gpu'" in run(":backend gpu")
     assert ":ir NAME" in run(":help")
     assert "def clip(x: int) -> int" in run(":defs") and "LIMIT : int" in run(":defs")
     assert "unknown command" in run(":frobnicate")

@@ -1,0 +1,199 @@
+"""Calling CPU-compiled functions from a running interpreter: `glia.load(..., backend="cpu")` and the
+REPL's `:backend cpu`.
+
+The interpreter stays in charge (entries, globals, everything it cannot compile); a function the CPU
+backend can compile gets a compiled stand-in in the interpreter's function table, compiled on its
+first call and cached by content like `glia run --backend cpu`. A call through the stand-in:
+
+1. converts the arguments, and the globals the function reads, to Numba's values (containers are
+   copied: typed List / Dict);
+2. runs the compiled code (runtime errors come back as the interpreter's diagnostics, at the same
+   source line);
+3. writes every container argument and global back *in place*, recursively, so the caller sees each
+   mutation on the objects it holds (inner lists keep their identity when their shape allows);
+4. converts the result.
+
+Copies cannot reproduce identity, so a function is compiled only when `aliasing.returns_fresh`
+proves its result shares nothing with its arguments, and a call runs in the interpreter when its
+arguments (with the globals it reads) share a container. What copies cannot keep: a nested
+container inside an argument whose outer list the call made longer or shorter is a new object
+afterwards (its contents are right; another reference to the old one does not see them).
+Either way the answer is the interpreter's; only the speed differs. Why a function or a call ran in
+the interpreter is reported once through `notes`.
+"""
+from __future__ import annotations
+
+from .aliasing import returns_fresh
+from .diagnostics import Source
+
+_CONTAINERS = (list, dict)  # GSet is a dict
+
+
+class CpuCalls:
+    def __init__(self, interp, sources: dict[str, Source], notes=None):
+        self.interp = interp
+        self.program = interp.program
+        self.sources = sources
+        self.notes = notes or (lambda line: None)
+
+    def install(self) -> None:
+        """Give every function the backend can take a stand-in (compiled lazily, on first call)."""
+        for name, f in self.program.functions.items():
+            if not f.type_params and not name.startswith("$") and name not in self.interp.funcs:
+                self.interp.funcs[name] = self._lazy(name)
+
+    def _lazy(self, name: str):
+        interp = self.interp
+        plain = interp.compile_function(self.program.functions[name])
+        box: list = []
+
+        def call(*args):
+            if not box:
+                box.append(self._compile(name) or plain)
+                if box[0] is not plain:
+                    box[0] = self._stand_in(name, *box[0], plain)
+            return box[0](*args)
+
+        call.__glia_name__ = name
+        call.__glia_ret_slot__ = getattr(plain, "__glia_ret_slot__", None)
+        return call
+
+    def _compile(self, name: str):
+        from .backend_cpu import fallback_note, load_or_explain, lower_program
+        from .lower_numba import Unsupported
+
+        if not returns_fresh(self.program, name):
+            self.notes(f"glia: note: {name} runs in the interpreter: its result may share a list, dict or set "
+                       "with its arguments, which compiled code (working on copies) cannot reproduce")
+            return None
+        try:
+            lowered = lower_program(self.program, name)
+            compiled = load_or_explain(lowered)
+        except Unsupported as u:
+            self.notes(fallback_note(u, self.sources).replace("running in the interpreter",
+                                                               f"{name} runs in the interpreter"))
+            return None
+        return compiled, lowered
+
+    def _stand_in(self, name: str, compiled, lowered, plain):
+        from glia.runtime.errors import CompiledRuntimeError
+        from glia.runtime.nbbox import from_interp, to_interp
+
+        from .backend_cpu import compiled_error
+
+        interp = self.interp
+        entry = getattr(compiled.module, lowered.entry)
+        specs = lowered.main_arg_specs
+        gnames = [g for g, _ in lowered.main_globals]
+        gspecs = [s for _, s in lowered.main_globals]
+        classes = interp.structs
+        notes, warned = self.notes, []
+
+        def call(*args):
+            gvals = [interp.globals[g] for g in gnames]
+            if shares_a_container(list(args) + gvals):
+                if not warned:
+                    warned.append(True)
+                    notes(f"glia: note: a call of {name} runs in the interpreter: its arguments share a list, "
+                          "dict or set")
+                return plain(*args)
+            values = list(args) + gvals
+            all_specs = list(specs) + gspecs
+            nb = [from_interp(v, s) for v, s in zip(values, all_specs)]
+            try:
+                result = entry(*nb, interp.depth + 1)
+            except CompiledRuntimeError as e:
+                raise compiled_error(e, lowered, self.sources) from None
+            finally:  # what the call changed before it returned or failed, the caller sees
+                for v, x, s in zip(values, nb, all_specs):
+                    write_back(v, x, s, classes)
+            return to_interp(result, lowered.ret_spec, classes)
+
+        call.__glia_name__ = name
+        call.__glia_ret_slot__ = getattr(plain, "__glia_ret_slot__", None)
+        return call
+
+
+def shares_a_container(values) -> bool:
+    """Is any list, dict or set reachable twice from these values?"""
+    seen: set[int] = set()
+    stack = list(values)
+    while stack:
+        v = stack.pop()
+        if isinstance(v, _CONTAINERS):
+            if id(v) in seen:
+                return True
+            seen.add(id(v))
+            stack.extend(v.values() if isinstance(v, dict) else v)
+        elif isinstance(v, tuple):
+            stack.extend(v)
+    return False
+
+
+def _holds_containers(spec) -> bool:
+    kind = spec[0]
+    if kind in ("list", "dict", "set"):
+        return True
+    if kind == "tuple":
+        return any(_holds_containers(s) for s in spec[1])
+    if kind == "struct":
+        return any(_holds_containers(s) for s in spec[3])
+    return False
+
+
+def write_back(old, new, spec, classes) -> None:
+    """Make the interpreter value `old` equal to the compiled value `new`, in place: containers are
+    updated rather than replaced, so references to them (and to inner containers of an unchanged
+    shape) see the changes."""
+    from glia.runtime.nbbox import to_interp
+
+    kind = spec[0]
+    if kind == "list":
+        es = spec[1]
+        if _holds_containers(es) and len(old) == len(new):
+            for i in range(len(old)):
+                old[i] = _updated(old[i], new[i], es, classes)
+        else:
+            old[:] = [to_interp(x, es, classes) for x in new]
+    elif kind == "dict":
+        ks, vs = spec[1], spec[2]
+        fresh = {to_interp(k, ks, classes): x for k, x in new.items()}
+        for k in [k for k in old if k not in fresh]:
+            del old[k]
+        for k, x in fresh.items():
+            old[k] = _updated(old[k], x, vs, classes) if k in old and _holds_containers(vs) \
+                else to_interp(x, vs, classes)
+    elif kind == "set":
+        keys = [to_interp(k, spec[1], classes) for k in new.keys()]
+        old.clear()
+        old.update(dict.fromkeys(keys))
+    elif kind in ("tuple", "struct"):  # immutable, but the containers inside may have changed
+        for o, x, s in zip(old, new, spec[1] if kind == "tuple" else spec[3]):
+            if _holds_containers(s):
+                write_back(o, x, s, classes)
+
+
+def _updated(old, new, spec, classes):
+    """The element to keep in a container being written back: `old`, updated in place, when it is a
+    container (or an immutable record of them) of the same shape; else the converted new value."""
+    from glia.runtime.nbbox import to_interp
+
+    kind = spec[0]
+    if kind in ("list", "dict", "set"):
+        write_back(old, new, spec, classes)
+        return old
+    conv = to_interp(new, spec, classes)
+    if kind in ("tuple", "struct") and _same_scalars(old, conv, spec):
+        write_back(old, new, spec, classes)
+        return old
+    return conv
+
+
+def _same_scalars(a, b, spec) -> bool:
+    kind = spec[0]
+    if kind in ("list", "dict", "set"):
+        return True  # containers are updated in place, whatever they hold
+    if kind in ("tuple", "struct"):
+        subs = spec[1] if kind == "tuple" else spec[3]
+        return all(_same_scalars(x, y, s) for x, y, s in zip(a, b, subs))
+    return a == b and type(a) is type(b)

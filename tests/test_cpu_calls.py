@@ -1,0 +1,189 @@
+"""Compiled functions called from the interpreter (`glia.load(..., backend="cpu")`, the REPL's
+`:backend cpu`): same answers as the interpreter, mutations seen by the caller, and a function whose
+result may share a container with its arguments left to the interpreter (compiler/aliasing.py)."""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+import glia
+from glia.compiler.aliasing import returns_fresh
+from glia.compiler.cpu_calls import shares_a_container
+from glia.compiler.diagnostics import GliaError, Source
+from glia.compiler.driver import check_source
+
+
+def program(text: str):
+    return check_source(Source("t.glia", textwrap.dedent(text)))
+
+
+FRESHNESS = program("""
+    G: list[int] = [1, 2]
+
+    def bfs(adj: list[list[int]], s: int) -> list[int]:
+        dist = [-1] * len(adj)
+        dist[s] = 0
+        queue = [s]
+        for u in queue:
+            for v in adj[u]:
+                if dist[v] < 0:
+                    dist[v] = dist[u] + 1
+                    queue.append(v)
+        return dist
+
+    def grow(xs: list[int]) -> list[int]:
+        r: list[int] = []
+        for x in xs:
+            r = r + [x]
+        return sorted(r)
+
+    def grid(n: int) -> list[list[int]]:
+        return [[0] * n for _ in range(n)]
+
+    def count(xs: list[int]) -> int:
+        return len(xs)
+
+    def same(xs: list[int]) -> list[int]:
+        return xs
+
+    def part(adj: list[list[int]]) -> list[int]:
+        return adj[0]
+
+    def escaped(adj: list[list[int]]) -> list[int]:
+        r: list[int] = []
+        adj.append(r)
+        return r
+
+    def renamed(xs: list[int]) -> list[int]:
+        r = [1]
+        r = xs
+        return r
+
+    def global_one() -> list[int]:
+        return G
+
+    def via_default(d: dict[str, list[int]]) -> list[int]:
+        return d.get("a", [])
+
+    def recursive(n: int, xs: list[int]) -> list[int]:
+        if n == 0:
+            return xs
+        return recursive(n - 1, xs)
+
+    def repeated(n: int) -> list[list[int]]:
+        row = [0]
+        return [row, row]
+""")
+
+
+@pytest.mark.parametrize("name,fresh", [
+    ("bfs", True), ("grow", True), ("grid", True), ("count", True),
+    ("same", False), ("part", False), ("escaped", False), ("renamed", False), ("global_one", False),
+    ("via_default", False), ("recursive", False), ("repeated", False),
+])
+def test_which_results_are_fresh(name, fresh):
+    assert returns_fresh(FRESHNESS, name) is fresh
+
+
+def test_shared_containers_are_found():
+    a = [1]
+    assert shares_a_container([a, a]) and shares_a_container([[a], (1, a)])
+    assert not shares_a_container([[1], [1], {"k": [2]}, (3, "x")])
+
+
+CODE = """
+struct P:
+    x: int
+    tags: list[str]
+
+def fill(xs: list[int], n: int):
+    for i in range(n):
+        xs.append(i * i)
+
+def bump(grid: list[list[int]], d: dict[str, int], s: set[int], p: P) -> int:
+    grid[0][0] += 10
+    d["new"] = 1
+    s.add(99)
+    p.tags.append("t")
+    return len(grid)
+
+def pick(n: int) -> P:
+    return P(n, ["a"])
+
+def boom(xs: list[int]) -> int:
+    return xs[len(xs) + 2]
+
+def same(xs: list[int]) -> list[int]:
+    return xs
+
+def both(a: list[int], b: list[int]) -> int:
+    a.append(1)
+    return len(b)
+"""
+
+# what the REPL prints for these entries, on either backend
+ENTRIES = [
+    ("xs = [7]\nfill(xs, 4)\nxs", "[7, 0, 1, 4, 9] : list[int]\n"),
+    ("row = [1, 2]\ngrid = [row]\nd = {'a': 0}\ns = {1}\np = P(1, ['x'])\nbump(grid, d, s, p)", "1 : int\n"),
+    ("(grid, row, d, s, p)",
+     "([[11, 2]], [11, 2], {'a': 0, 'new': 1}, {1, 99}, P(x=1, tags=['x', 't'])) : "
+     "(list[list[int]], list[int], dict[str, int], set[int], P)\n"),
+    ("row[1] = 5\ngrid", "[[11, 5]] : list[list[int]]\n"),  # row is still grid's first row
+    ("pick(3)", "P(x=3, tags=['a']) : P\n"),
+    ("ys = [1]\nsame(ys).append(2)\nys", "[1, 2] : list[int]\n"),  # same's result is ys itself
+    ("zs = [0]\nboth(zs, zs)", "2 : int\n"),  # a and b are one list
+    ("both([0], [0])", "1 : int\n"),
+]
+
+
+@pytest.mark.parametrize("backend", ["interp", "cpu"])
+def test_the_repl_gives_the_interpreters_answers(backend):
+    import io
+
+    from glia.session import Session
+
+    out, err = io.StringIO(), io.StringIO()
+    session = Session(out, err)
+    session.execute(CODE)
+    session.execute(f":backend {backend}")
+    for entry, expected in ENTRIES:
+        n = len(out.getvalue())
+        assert session.execute(entry), err.getvalue()
+        assert out.getvalue()[n:] == expected, entry
+    if backend == "cpu":
+        notes = err.getvalue()
+        assert "same runs in the interpreter" in notes and "arguments share" in notes
+        assert "runs in the interpreter" not in notes.replace("same runs", "").replace("of both runs", "")
+
+
+def test_python_calls_and_errors_match_the_interpreter():
+    interp, cpu = glia.compile(CODE, backend="interp"), glia.compile(CODE, backend="cpu")
+    assert tuple(cpu.pick(3)) == tuple(interp.pick(3)) == (3, ["a"])
+    errors = []
+    for prog in (interp, cpu):
+        with pytest.raises(GliaError) as info:
+            prog.boom([1, 2])
+        d = info.value.diagnostic
+        errors.append((d.code, d.message, d.span.line, d.span.col))
+    assert errors[0] == errors[1] and errors[0][0] == "E501"
+    assert cpu.backend == "cpu" and cpu.both([0], [5, 6]) == 2
+
+
+def test_params_assign_and_load_with_the_program(tmp_path):
+    import numpy as np
+
+    text = "def f(x: f32[3]) -> f32[2]:\n    return dense(x, 2)\n"
+    path = tmp_path / "m.glia"
+    path.write_text(text)
+    prog = glia.load(str(path))
+    w = np.arange(6, dtype=np.float32).reshape(3, 2)
+    prog.params["f.dense#1.W"] = w
+    assert np.array_equal(prog.params["f.dense#1.W"], w)
+    with pytest.raises(GliaError) as info:
+        prog.params["f.dense#1.W"] = np.zeros((2, 3))
+    assert info.value.diagnostic.code == "E703" and "shape (3, 2)" in info.value.diagnostic.message
+    prog.save(str(tmp_path / "m.npz"))
+    again = glia.load(str(path), params=str(tmp_path / "m.npz"))
+    x = np.ones(3, np.float32)
+    assert np.array_equal(again.f(x), prog.f(x)) and "f.dense#1.W" in repr(again.params)
