@@ -34,6 +34,11 @@ __all__ = ["__version__", *_EXPORTS]
 def __getattr__(name: str):
     module = _EXPORTS.get(name)
     if module is None:
+        from .dsl import Builtin, builtin_names
+
+        if name in builtin_names():  # glia.dense, glia.relu, ...: the Glia builtins, for @glia.fn code
+            value = globals()[name] = Builtin(name)
+            return value
         raise AttributeError(f"module 'glia' has no attribute {name!r}")
     import importlib
 

@@ -35,7 +35,7 @@ from glia.compiler.diagnostics import Diagnostic, GliaError, Source, Span
 from glia.compiler.driver import prelude
 from glia.compiler.sourcemap import SourceMap
 
-from .boundary import boundary_error, caller_location, record_class
+from .boundary import GliaNotAvailable, boundary_error, caller_location, record_class
 from .program import Program, backend_class, compile, load
 from .python_frontend import (STAGE, PySource, Resolver, Translated, Translator, find_definition, read_python,
                               type_text, value_to_ast)
@@ -69,6 +69,33 @@ def choose(*options):
     if not options:
         raise TypeError("choose() takes one or more options")
     return options[0]
+
+
+class Builtin:
+    """`glia.dense`, `glia.relu`, `glia.zeros`, ...: a Glia builtin named from Python. Inside a
+    @glia.fn function `glia.NAME(...)` is the builtin NAME (as is plain `NAME(...)`); called from
+    Python it says where it belongs."""
+
+    __slots__ = ("_glia_builtin",)
+
+    def __init__(self, name: str):
+        self._glia_builtin = name
+
+    def __call__(self, *args, **kwargs):
+        raise boundary_error(f"glia.{self._glia_builtin} is a Glia builtin: call it inside a @glia.fn function "
+                             "(or in .glia source), where it is compiled with the rest", "E005", GliaNotAvailable)
+
+    def __repr__(self) -> str:
+        return f"glia.{self._glia_builtin}"
+
+
+def builtin_names() -> frozenset:
+    """The Glia builtins reachable as `glia.NAME`: those Python has no builtin of the same name for."""
+    import builtins
+
+    from glia.compiler.builtins import FUNCS
+
+    return frozenset(n for n in FUNCS if not hasattr(builtins, n) and n not in ("choose", "f32", "f64"))
 
 
 # ---- one program per Python module -------------------------------------------------------------

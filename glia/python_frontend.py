@@ -529,6 +529,9 @@ class Translator:
         if role == "api":
             raise self.err("E005", f"{ast.unparse(func)} belongs to Python, outside Glia code; inside a "
                            "@glia.fn function only glia.hole() and glia.choose() have a meaning", func)
+        builtin = getattr(obj, "_glia_builtin", None) if role is None else None
+        if isinstance(builtin, str):  # glia.dense(...), glia.relu(...): the Glia builtin
+            return A.Call(A.Name(builtin, self.span(func)), self.exprs(e.args), kwargs, sp)
         if role is None and obj is not None and isinstance(func, ast.Attribute) and isinstance(root, ast.Name) \
                 and root.id != "math" and callable(obj):
             raise self.err("E101", f"{ast.unparse(func)} is a Python function: Glia code calls Glia functions, "

@@ -491,3 +491,30 @@ def test_dsl_in_a_real_jupyter_kernel():
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_layers_and_tensor_builtins_as_glia_names(pymodule):
+    """`glia.dense`, `glia.relu`, ... inside @glia.fn are the Glia builtins (so linters and readers see
+    where they come from); from plain Python they say where they belong."""
+    import numpy as np
+
+    m = pymodule("""
+        import glia
+
+        @glia.fn
+        def digit(x: glia.f32[64]) -> glia.f32[10]:
+            h = glia.relu(glia.dense(x, 16))
+            return glia.softmax(glia.dense(h, 10))
+    """)
+    out = m.digit(np.ones(64, np.float32))
+    assert out.shape == (10,) and abs(float(out.sum()) - 1.0) < 1e-5
+    prog = m.digit.glia.program
+    assert sorted(prog.params)[:2] == ["digit.dense#1.W", "digit.dense#1.b"]
+    data = np.load(ROOT / "examples" / "data" / "digits.npz")
+    hist = prog.train("digit", data["x"][:300], data["y"][:300], epochs=3, lr=0.01)
+    assert hist["loss"][-1] < hist["loss"][0]
+    with pytest.raises(glia.GliaNotAvailable) as info:
+        glia.relu(1.0)
+    assert info.value.diagnostic.code == "E005" and "inside a @glia.fn function" in info.value.diagnostic.message
+    with pytest.raises(AttributeError):
+        glia.no_such_builtin
