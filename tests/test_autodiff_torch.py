@@ -1,5 +1,5 @@
-"""Gradients cross-checked against PyTorch autograd on equivalent models (skipped where PyTorch is not
-installed: it is a large wheel, so it is not in the `test` extra; `pip install torch` to run these)."""
+"""Gradients cross-checked against PyTorch autograd on equivalent models (PyTorch CPU is in the `test`
+extra, so CI runs these; an environment without it skips them)."""
 from __future__ import annotations
 
 import numpy as np
