@@ -210,7 +210,8 @@ class Program:
     @property
     def params(self) -> types.MappingProxyType:
         """The layers' parameters by name (`digit.dense#1.W`): numpy views of the program's flat
-        parameter buffer, so writing into one changes what the program computes."""
+        parameter buffer, so writing into one changes what the program computes; then batch_norm's
+        running statistics (`digit.batch_norm#1.running_mean`), which are not trained."""
         from glia.compiler.params import param_specs
 
         interp = self._interp()
@@ -218,7 +219,7 @@ class Program:
             return types.MappingProxyType({})
         from glia.compiler.autodiff import param_store
 
-        return types.MappingProxyType(param_store(interp).views)
+        return types.MappingProxyType(param_store(interp).named())
 
     def __getattr__(self, name: str):
         if name.startswith("_"):
