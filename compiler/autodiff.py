@@ -22,7 +22,7 @@ from .params import new_store
 from .primitives import PRIMS
 from .tensor_builtins import differentiable
 from glia.runtime.errors import GliaRuntimeError
-from glia.runtime.tensor_ops import dropout_mask, like
+from glia.runtime.tensor_ops import batch_norm_update, dropout_mask, like
 from glia.runtime.values import Struct, new_struct
 
 NOT_DIFFERENTIABLE = "E701"
@@ -187,22 +187,39 @@ def param_store(interp: Interpreter):
     return interp.params
 
 
+def run_layer(base: Interpreter, store, op, attrs, rs):
+    """Run the kernel of layer `op` on its dynamic arguments `rs`. Returns (output, the kernel's other
+    operands, the names of the parameters, which come first among them). The layers with a mode are
+    here: dropout draws a mask only while training; batch_norm uses the batch's statistics and updates
+    its running ones while training (`base.training`), and the running ones otherwise."""
+    impl = PRIMS[op].impl
+    if op == "layer.dropout":
+        x = rs[0]
+        more = [dropout_mask(base.rng, x.shape, attrs[2], x.dtype) if base.training else None]
+        return impl(*rs, *more), more, []
+    names = [f"{attrs[0]}.{q[0]}" for q in attrs[1]]
+    more = [store.views[n] for n in names]
+    if op == "layer.batch_norm":
+        mean, var = (store.buffers[f"{attrs[0]}.{q[0]}"] for q in attrs[2])
+        more += [mean.copy(), var.copy(), base.training, attrs[4]]  # copies: the tape keeps what was used
+        out = impl(*rs, *more)
+        if base.training:
+            batch_norm_update(mean, var, rs[0], attrs[3])
+        return out, more, names
+    more += attrs[2:]  # static operands (stride, padding) after the parameters
+    return impl(*rs, *more), more, names
+
+
 def special_prim(interp: Interpreter, op, avs, attrs, span):
     """The interpreter's closure for `layer.*` and `ad.grad` (which need the program's parameters)."""
     if op == "ad.grad":
         return grad_value(interp, attrs)
-    impl = PRIMS[op].impl
     loc = interp.located(span)
-    names = [f"{attrs[0]}.{p[0]}" for p in attrs[1]]
 
     def layer(frame):
         args = [a(frame) for a in avs]
         try:
-            if op == "layer.dropout":
-                return impl(args[0], dropout_mask(interp.rng, args[0].shape, attrs[2], args[0].dtype)
-                            if interp.training else None)
-            views = param_store(interp).views
-            return impl(*args, *[views[n] for n in names], *attrs[2:])
+            return run_layer(interp, param_store(interp), op, attrs, args)[0]
         except GliaRuntimeError as e:
             raise loc(e) from None
     return layer
@@ -302,31 +319,19 @@ class ADInterpreter(Interpreter):
 
     def ad_layer(self, e: ir.Prim, avs):
         op, attrs, span = e.op, e.attrs, e.span
-        p = PRIMS[op]
-        impl, vjp = p.impl, p.rules["vjp"]
+        vjp = PRIMS[op].rules["vjp"]
         loc = self.located(span)
-        names = [f"{attrs[0]}.{q[0]}" for q in attrs[1]]
         interp = self
 
         def run(frame):
             rs, ins, boxed = _unwrap([a(frame) for a in avs])
             store = interp.params_
             try:
-                if op == "layer.dropout":
-                    x = rs[0]
-                    mask = dropout_mask(interp.base.rng, x.shape, attrs[2], x.dtype) if interp.base.training else None
-                    rs = [x, mask]
-                    ins = [ins[0], None]
-                    out = impl(*rs)
-                else:
-                    ps = [store.views[n] for n in names]
-                    static = list(attrs[2:])  # static operands (stride, padding) after the parameters
-                    out = impl(*rs, *ps, *static)
-                    rs = rs + ps + static
-                    ins = ins + [ParamSlot(store.grads[n]) for n in names] + [None] * len(static)
+                out, more, names = run_layer(interp.base, store, op, attrs, rs)
             except GliaRuntimeError as err:
                 raise loc(err) from None
-            return interp.tape.push(op, vjp, ins, rs, out, (), span)
+            ins = ins + [ParamSlot(store.grads[n]) for n in names] + [None] * (len(more) - len(names))
+            return interp.tape.push(op, vjp, ins, rs + more, out, (), span)
         return run
 
     # ---- entry points --------------------------------------------------------------------------

@@ -2,12 +2,14 @@
 
 Every `layer.*` primitive carries its call site's name and its parameters' shapes (tensor_builtins.py);
 `param_specs` lists them in a stable order (the program's functions in definition order, sites in
-source order), which is the layout of the flat parameter buffer.
+source order), which is the layout of the flat parameter buffer; `state_specs` does the same for the
+state layers own but do not train (batch_norm's running statistics).
 """
 from __future__ import annotations
 
 from . import ir
 from .diagnostics import Diagnostic, GliaError
+from .tensor_builtins import layer_state
 from .types import FLOAT, TensorT, TupleT
 from glia.runtime.params import ParamSpec, ParamStore
 
@@ -25,6 +27,11 @@ def layer_sites(program: ir.Program) -> list[ir.Prim]:
 def param_specs(program: ir.Program) -> list[ParamSpec]:
     return [ParamSpec(f"{p.attrs[0]}.{name}", shape, init)
             for p in layer_sites(program) for name, shape, init in p.attrs[1]]
+
+
+def state_specs(program: ir.Program) -> list[ParamSpec]:
+    return [ParamSpec(f"{p.attrs[0]}.{name}", shape, init)
+            for p in layer_sites(program) for name, shape, init in layer_state(p)]
 
 
 def param_dtype(program: ir.Program):
@@ -45,10 +52,9 @@ def param_dtype(program: ir.Program):
 
 
 def new_store(program: ir.Program, seed: int = 0) -> ParamStore:
-    return ParamStore(param_specs(program), param_dtype(program), seed)
+    return ParamStore(param_specs(program), param_dtype(program), seed, state_specs(program))
 
 
 def describe(program: ir.Program) -> list[tuple[str, tuple[int, ...], int]]:
     """(name, shape, size) of each parameter, in layout order."""
     return [(s.name, s.shape, s.size) for s in param_specs(program)]
-

@@ -14,13 +14,15 @@ from typing import TYPE_CHECKING
 from . import ast as A
 from . import ir
 from .types import F32, FLOAT, INT, FnT, ListT, TensorT, TupleT, TVar
+from glia.runtime.tensor_ops import BN_EPS, BN_MOMENTUM, NO_BATCH
 
 if TYPE_CHECKING:
     from .builtins import BuiltinTyper
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "silu", "swish", "sigmoid", "softmax", "log_softmax")
 LOSSES = ("mse", "mae", "binary_cross_entropy", "cross_entropy", "nll")
-LAYERS = ("dense", "embedding", "rnn_cell", "gru_cell", "lstm_cell", "layer_norm", "dropout", "conv1d", "conv2d")
+LAYERS = ("dense", "embedding", "rnn_cell", "gru_cell", "lstm_cell", "layer_norm", "batch_norm", "dropout", "conv1d",
+          "conv2d")
 TENSOR_FUNCS = ("concat", "stack", "reshape", "flatten", "transpose", "arange", "argmax", "where", "grad",
                 "max_pool", "avg_pool",
                 "value_and_grad") + ACTIVATIONS + LOSSES + LAYERS
@@ -341,6 +343,30 @@ class TensorTyper:
         params = (("g", (n,), "ones"), ("b", (n,), "zeros"))
         return ir.Prim("layer.layer_norm", (x,), t, c.span, (self.site("layer_norm"), params))
 
+    def b_batch_norm(self, c, expected):
+        """batch_norm(x, momentum=0.1, eps=1e-5), x: f[b, k]. attrs: (site, params, running statistics
+        (not trained; the same triples as params), momentum, eps)."""
+        kw = self.b.kwargs(c, ("momentum", "eps"), "batch_norm")
+        self.b.nargs(c, 1, 1, "batch_norm")
+        x, t = self.tensor(c.args[0], "batch_norm's input", c.args[0].span)
+        if len(t.shape) == 1:
+            raise self.err(NO_BATCH, f"batch_norm normalises each feature over a batch, so its input is f[b, k] "
+                           f"(b rows, the examples of a batch); found {t}, which has no batch dimension. Write the "
+                           "model over a batch, e.g. def digit(x: f32[n, 64]) -> f32[n, 10] (docs/training.md)",
+                           c.args[0].span)
+        if len(t.shape) != 2:
+            raise self.err("E301", f"batch_norm's input must be 2-dimensional, f[b, k], found {t}", c.args[0].span)
+        k = self.static(t.shape[1], t, c.args[0].span, "batch_norm")
+        momentum = self.const_float(kw["momentum"], "momentum") if "momentum" in kw else BN_MOMENTUM
+        eps = self.const_float(kw["eps"], "eps") if "eps" in kw else BN_EPS
+        if not 0 <= momentum <= 1:
+            raise self.err("E201", f"batch_norm's momentum must be in [0, 1], found {momentum}", kw["momentum"].span)
+        if eps <= 0:
+            raise self.err("E201", f"batch_norm's eps must be positive, found {eps}", kw["eps"].span)
+        params = (("gamma", (k,), "ones"), ("beta", (k,), "zeros"))
+        running = (("running_mean", (k,), "zeros"), ("running_var", (k,), "ones"))
+        return ir.Prim("layer.batch_norm", (x,), t, c.span, (self.site("batch_norm"), params, running, momentum, eps))
+
     def b_dropout(self, c, expected):
         self.b.nargs(c, 2, 2, "dropout")
         x, t = self.tensor(c.args[0], "dropout's input", c.args[0].span)
@@ -423,6 +449,11 @@ class TensorTyper:
         return ir.Prim("ad.grad", (), FnT(ft.params, ret), c.span, (f.id, which))
 
 
+def layer_state(p: ir.Prim) -> tuple:
+    """The non-trained state a layer site owns ((name, shape, init), ...): batch_norm's running statistics."""
+    return p.attrs[2] if p.op == "layer.batch_norm" else ()
+
+
 def differentiable(t) -> bool:
     """Types whose values carry a gradient: floats, tensors, and lists/tuples of them."""
     if t in (FLOAT, F32) or isinstance(t, TensorT):
@@ -439,4 +470,4 @@ for _n in ACTIVATIONS:
 for _n in LOSSES:
     setattr(TensorTyper, f"b_{_n}", (lambda n: lambda self, c, e: self.loss(n, c))(_n))
 
-__all__ = ["TENSOR_FUNCS", "TensorTyper", "differentiable"]
+__all__ = ["TENSOR_FUNCS", "TensorTyper", "differentiable", "layer_state"]

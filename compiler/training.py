@@ -6,8 +6,10 @@
          and activations, else the interpreter's tape (autodiff.py), which runs any program
       -> runtime/train_loop.run (epochs, validation, early stopping, checkpoints, progress)
 
-The model function takes one example (`def digit(img: f32[64]) -> f32[10]`); the loss compares its
-output with the example's target and is averaged over each minibatch.
+The model function takes one example (`def digit(img: f32[64]) -> f32[10]`), or a whole minibatch when
+its input and output start with the same named dimension (`def digit(x: f32[n, 64]) -> f32[n, 10]`: a
+model over a batch, the only kind that may reach batch_norm); the loss compares each example's output
+with its target and is averaged over each minibatch.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from .types import F32, FLOAT, TensorT
 from glia.runtime import train_loop
 from glia.runtime.errors import GliaRuntimeError
 from glia.runtime.optim import OPTIMIZERS, SCHEDULES, clip_grad_norm, make_optimizer
+from glia.runtime.tensor_ops import NO_BATCH
 
 STAGE = "train"
 BAD_DATA = "E703"
@@ -172,41 +175,72 @@ class Task:
     classes: int  # number of classes for accuracy (0: none)
     X: np.ndarray
     y: np.ndarray
+    batched: bool = False  # the function takes a whole minibatch (its input's first dimension is named)
+
+
+def batch_norm_site(program: ir.Program, fn: str) -> ir.Prim | None:
+    """The first batch_norm call that `fn` can reach through the functions it calls or refers to."""
+    seen, todo = set(), [fn]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in program.functions:
+            continue
+        seen.add(name)
+        for node in ir.walk(program.functions[name].body):
+            if isinstance(node, ir.Prim) and node.op == "layer.batch_norm":
+                return node
+            if isinstance(node, (ir.CallFunc, ir.FuncRef)):
+                todo.append(node.name)
+    return None
 
 
 def check_task(program: ir.Program, o: Options, X, y) -> Task:
-    """The function, the loss and the data must fit together; every problem is E703 before training."""
+    """The function, the loss and the data must fit together; every problem is E703 before training
+    (E704 for a function taking one example that reaches batch_norm)."""
     src = program.source
     f = program.functions.get(o.fn)
     if f is None or f.source_name != (src.name if src else f.source_name):
         raise _err(BAD_DATA, f"no function named '{o.fn}' to train", None, src)
     t = f.type
     if len(t.params) != 1 or not isinstance(t.params[0], TensorT):
-        raise _err(BAD_DATA, f"{o.fn} must take one tensor (one example), e.g. def {o.fn}(x: f32[64]) -> f32[10]; "
-                   f"it takes ({', '.join(map(str, t.params))})", f.span, src)
+        raise _err(BAD_DATA, f"{o.fn} must take one tensor (one example, or a batch of them), e.g. def {o.fn}(x: "
+                   f"f32[64]) -> f32[10]; it takes ({', '.join(map(str, t.params))})", f.span, src)
     in_t = t.params[0]
-    if not all(isinstance(d, int) for d in in_t.shape):
-        raise _err(BAD_DATA, f"{o.fn}'s input {in_t} must have a fixed shape to train on a data set", f.span, src)
     out_t = t.ret
+    batched = bool(in_t.shape) and isinstance(in_t.shape[0], str)
+    if not all(isinstance(d, int) for d in in_t.shape[batched:]):
+        raise _err(BAD_DATA, f"{o.fn}'s input {in_t} must have a fixed shape to train on a data set (a named first "
+                   "dimension, f32[n, 64], makes it a model over a batch)", f.span, src)
+    if batched and not (isinstance(out_t, TensorT) and out_t.shape and out_t.shape[0] == in_t.shape[0]):
+        raise _err(BAD_DATA, f"{o.fn} takes a batch ({in_t}), so it must return one prediction per row, a tensor "
+                   f"whose first dimension is {in_t.shape[0]} (e.g. f32[{in_t.shape[0]}, 10]); it returns {out_t}",
+                   f.span, src)
     if not (isinstance(out_t, TensorT) or out_t in (FLOAT, F32)):
         raise _err(BAD_DATA, f"{o.fn} must return a tensor or a float to compute a loss; it returns {out_t}", f.span, src)
+    site = None if batched else batch_norm_site(program, o.fn)
+    if site is not None:
+        raise _err(NO_BATCH, f"{o.fn} takes one example at a time ({in_t}), so this batch_norm would normalise over "
+                   "one example's rows, not over the minibatch; write the model over a batch, with a named first "
+                   f"dimension on its input and output (e.g. def {o.fn}(x: f32[n, 64]) -> f32[n, 10]), and each "
+                   "minibatch is passed as one tensor", site.span, src)
+    ex_in = tuple(in_t.shape[batched:])  # one example's shape and one prediction's
+    out_shape = tuple(out_t.shape[batched:]) if isinstance(out_t, TensorT) else ()
     X, y = np.asarray(X), np.asarray(y)
     if X.dtype.kind not in "fiub":
         raise _err(BAD_DATA, f"the inputs must be numbers, found dtype {X.dtype}", None, src)
     if len(X) == 0:
         raise _err(BAD_DATA, "the data set is empty (0 examples)", None, src)
-    if X.shape[1:] != tuple(in_t.shape):
+    if X.shape[1:] != ex_in:
         raise _err(BAD_DATA, f"the inputs have shape {X.shape}: {len(X)} examples of shape {X.shape[1:]}, but {o.fn} "
-                   f"takes {in_t} (expected {(len(X),) + tuple(in_t.shape)})", f.span, src)
+                   f"takes {in_t} (expected {(len(X),) + ex_in})", f.span, src)
     if len(y) != len(X):
         raise _err(BAD_DATA, f"{len(X)} inputs but {len(y)} targets", None, src)
     if not np.all(np.isfinite(X)):
         raise _err(BAD_DATA, "the inputs contain NaN or infinite values", None, src)
     dt = np.float32 if in_t.dtype == F32 else np.float64
-    out_shape = tuple(out_t.shape) if isinstance(out_t, TensorT) else ()
     classes = 0
     if o.loss in ("cross_entropy", "nll") and y.ndim == 1:
-        if not isinstance(out_t, TensorT) or len(out_shape) != 1:
+        if len(out_shape) != 1:
             raise _err(BAD_DATA, f"{o.loss} with class labels needs {o.fn} to return a vector of class scores; it "
                        f"returns {out_t}", f.span, src)
         if y.dtype.kind not in "iub" and not np.all(y == np.round(y)):
@@ -233,7 +267,7 @@ def check_task(program: ir.Program, o: Options, X, y) -> Task:
             classes = out_shape[0]
         if out_t in (FLOAT, F32) and loss_op in ("loss.mse", "loss.mae", "loss.bce"):
             loss_op = loss_op  # scalar outputs are wrapped as 1-element tensors by the engine
-    return Task(o.fn, in_t, out_t, loss_op, classes, np.ascontiguousarray(X, dtype=dt), y)
+    return Task(o.fn, in_t, out_t, loss_op, classes, np.ascontiguousarray(X, dtype=dt), y, batched)
 
 
 def split(n: int, validation: float, seed: int):
@@ -253,10 +287,8 @@ def _as_tensor(v):
 
 
 class TapeEngine:
-    """Any program: each example runs in the interpreter recording a tape; backward adds the
-    parameters' gradients into the flat gradient buffer."""
-
-    name = "interpreter tape"
+    """Any program: each example (or, for a model over a batch, each minibatch) runs in the interpreter
+    recording a tape; backward adds the parameters' gradients into the flat gradient buffer."""
 
     def __init__(self, interp: Interpreter, task: Task, opt, clip: float):
         self.interp, self.task, self.opt, self.clip = interp, task, opt, clip
@@ -265,14 +297,9 @@ class TapeEngine:
         p = PRIMS[task.loss_op]
         self.loss, self.loss_vjp = p.impl, p.rules["vjp"]
         self.source = interp.program.source
-
-    def _loss(self, out, yk):
-        o = _as_tensor(out)
-        yy = yk if isinstance(yk, (np.ndarray, np.integer, int)) else yk
-        return o, self.loss(o, yy)
+        self.name = "interpreter tape" + (", one call per minibatch" if task.batched else "")
 
     def epoch(self, order, batch, lr):
-        X, y, task = self.task.X, self.task.y, self.task
         total, correct = 0.0, 0
         self.interp.training = True
         errstate = np.errstate(divide="ignore", invalid="ignore", over="ignore")  # NaN is reported as E702
@@ -281,19 +308,10 @@ class TapeEngine:
             for s in range(0, len(order), batch):
                 rows = order[s:s + batch]
                 self.store.zero_grad()
-                for r in rows:
-                    tape = self.adi.tape = Tape()
-                    out = self.adi.call(task.fn, [X[r]])
-                    ov = out.v if hasattr(out, "v") else out
-                    o, L = self._loss(ov, y[r])
-                    if not math.isfinite(L):
-                        raise self.not_finite(tape, "the loss")
-                    total += float(L)
-                    if task.classes:
-                        correct += int(np.argmax(o) == (y[r] if y.ndim == 1 else np.argmax(y[r])))
-                    if hasattr(out, "i"):
-                        ct = self.loss_vjp(1.0 / len(rows), L, (o, y[r]), ())[0]
-                        backward(tape, {out.i: ct if isinstance(ov, np.ndarray) else type(ov)(ct[0])})
+                for part in [rows] if self.task.batched else [rows[k:k + 1] for k in range(len(rows))]:
+                    loss, right, tape = self.step(part, len(rows))
+                    total += loss
+                    correct += right
                 if self.clip:
                     clip_grad_norm(self.store.grad, self.clip)
                 if not np.all(np.isfinite(self.store.grad)):
@@ -302,7 +320,29 @@ class TapeEngine:
         finally:
             errstate.__exit__(None, None, None)
             self.interp.training = False
-        return total / len(order), (correct / len(order) if task.classes else math.nan)
+        return total / len(order), (correct / len(order) if self.task.classes else math.nan)
+
+    def step(self, rows, n):
+        """Forward and backward over `rows` (the minibatch, for a model over a batch; else one example) in
+        a minibatch of `n`; returns (summed loss, number correct, tape)."""
+        X, y, task = self.task.X, self.task.y, self.task
+        tape = self.adi.tape = Tape()
+        out = self.adi.call(task.fn, [X[rows] if task.batched else X[rows[0]]])
+        ov = out.v if hasattr(out, "v") else out
+        preds = ov if task.batched else [ov]
+        total, correct, cts = 0.0, 0, []
+        for p, r in zip(preds, rows):
+            o = _as_tensor(p)
+            L = self.loss(o, y[r])
+            if not math.isfinite(L):
+                raise self.not_finite(tape, "the loss")
+            total += float(L)
+            correct += _correct(task, o, y[r])
+            cts.append(np.reshape(self.loss_vjp(1.0 / n, L, (o, y[r]), ())[0], np.shape(p)))
+        if hasattr(out, "i"):
+            ct = np.stack(cts).astype(ov.dtype) if task.batched else cts[0]
+            backward(tape, {out.i: ct if isinstance(ov, np.ndarray) else type(ov)(ct)})
+        return total, correct, tape
 
     def evaluate(self, rows):
         return evaluate(self.interp, self.task, rows, self.loss)
@@ -317,19 +357,46 @@ class TapeEngine:
                     "(lower the learning rate, or clip gradients with `clip = 1.0`)", span, self.source)
 
 
+def _correct(task: Task, o, target) -> int:
+    if not task.classes:
+        return 0
+    return int(np.argmax(o) == (target if task.y.ndim == 1 else np.argmax(target)))
+
+
+EVAL_CHUNK = 256  # rows per call when evaluating a model over a batch
+
+
 def evaluate(interp: Interpreter, task: Task, rows, loss=None):
-    """Mean loss and accuracy of the function over `rows`, in evaluation mode (the interpreter)."""
+    """Mean loss and accuracy of the function over `rows`, in evaluation mode (the interpreter; a model
+    over a batch is called on chunks of rows, batch_norm using its running statistics)."""
     loss = loss or PRIMS[task.loss_op].impl
     f = interp.function(task.fn)
     interp.init_globals()
+    rows = np.asarray(rows, np.int64)
+    if task.batched:
+        preds = (p for s in range(0, len(rows), EVAL_CHUNK) for p in f(task.X[rows[s:s + EVAL_CHUNK]]))
+    else:
+        preds = (f(task.X[r]) for r in rows)
     total, correct = 0.0, 0
-    for r in rows:
-        o = _as_tensor(f(task.X[r]))
+    for p, r in zip(preds, rows):
+        o = _as_tensor(p)
         total += float(loss(o, task.y[r]))
-        if task.classes:
-            correct += int(np.argmax(o) == (task.y[r] if task.y.ndim == 1 else np.argmax(task.y[r])))
+        correct += _correct(task, o, task.y[r])
     n = max(1, len(rows))
     return total / n, (correct / n if task.classes else math.nan)
+
+
+def check_batches(program: ir.Program, task: Task, o: Options, n_train: int) -> None:
+    """batch_norm's training statistics need two rows or more in every minibatch (PyTorch refuses one too)."""
+    site = batch_norm_site(program, task.fn) if task.batched else None
+    if site is None:
+        return
+    last = n_train % o.batch
+    if o.batch == 1 or last == 1:
+        where = "every minibatch" if o.batch == 1 else "the last minibatch of each epoch"
+        raise _err(NO_BATCH, f"{where} would hold a single example ({n_train} training examples, batch {o.batch}), "
+                   "and batch_norm's statistics in training mode need at least 2; change batch (or validation)",
+                   site.span, program.source)
 
 
 def make_engine(interp: Interpreter, task: Task, o: Options):
@@ -374,6 +441,7 @@ def train(interp: Interpreter, o: Options, X=None, y=None, log=None) -> dict:
         interp.params = new_store(program, o.seed)
     interp.rng = np.random.default_rng(o.seed + 1)
     train_rows, val_rows = split(len(task.X), o.validation, o.seed)
+    check_batches(program, task, o, len(train_rows))
     engine, why_not = make_engine(interp, task, o)
     if log:
         log(f"training {o.fn}: {len(train_rows)} examples ({len(val_rows)} held out for validation), "

@@ -398,6 +398,24 @@ def vjp_layer_norm(g, out, args, attrs):
     return gx.astype(x.dtype), bgrad(gg).astype(x.dtype), bgrad(np.asarray(g)).astype(x.dtype)
 
 
+@rule("layer.batch_norm", "vjp")
+def vjp_batch_norm(g, out, args, attrs):
+    """Training: through the batch's mean and variance (layer_norm's rule over axis 0). Evaluation:
+    the running statistics are constants, so x is only scaled."""
+    x, gamma, beta, mean, var, training, eps = args
+    if training:
+        mean, var = x.mean(axis=0), x.var(axis=0)
+    sd = np.sqrt(var + eps)
+    xh = (x - mean) / sd
+    gx_h = g * gamma
+    if training:
+        gx = (gx_h - gx_h.mean(axis=0) - xh * (gx_h * xh).mean(axis=0)) / sd
+    else:
+        gx = gx_h / sd
+    return (gx.astype(x.dtype), (g * xh).sum(axis=0).astype(x.dtype), np.sum(g, axis=0).astype(x.dtype),
+            None, None, None, None)
+
+
 @rule("layer.dropout", "vjp")
 def vjp_dropout(g, out, args, attrs):
     x, mask = args

@@ -155,7 +155,9 @@ def cmd_train(ns) -> int:
             line += f", accuracy {hist['val_acc'][-1]:.4f}"
     print(line)
     interp.params.save(out)
-    print(f"saved {len(interp.params)} parameters to {out}")
+    running = interp.params.state_flat.size
+    print(f"saved {len(interp.params)} parameters" + (f" and {running} running statistics" if running else "")
+          + f" to {out}")
     if ns.plot:
         plot(hist, ns.plot)
         print(f"curves in {ns.plot}")
@@ -194,27 +196,30 @@ def plot(hist, path):
 
 
 def cmd_params(ns) -> int:
-    from glia.compiler.params import new_store, param_dtype, param_specs
+    from glia.compiler.params import param_dtype, param_specs, state_specs
 
     program = _program(ns.file)
-    specs = param_specs(program)
+    specs, running = param_specs(program), state_specs(program)
     if not specs:
         print(f"{ns.file}: no parameters (no layer calls)")
         return EXIT_OK
     store = None
     if ns.params:
         store = _load_params(program, ns.params)
-    width = max(len(s.name) for s in specs)
+    width = max(len(s.name) for s in specs + running)
     dt = "f64" if param_dtype(program).__name__ == "float64" else "f32"
-    for s in specs:
+    for s in specs + running:
         line = f"{s.name:<{width}}  {dt}[{', '.join(map(str, s.shape))}]"
         if store is not None:
-            v = store.views[s.name]
+            v = store.named()[s.name]
             line += f"  mean {v.mean():+.4f}  std {v.std():.4f}"
+        if s in running:
+            line += "  (running statistic, not trained)"
         print(line)
     total = sum(s.size for s in specs)
-    print(f"{len(specs)} parameter arrays, {total:,} values in one flat {dt} buffer")
-    _ = new_store
+    print(f"{len(specs)} parameter arrays, {total:,} values in one flat {dt} buffer"
+          + (f"; {len(running)} running statistics, {sum(s.size for s in running):,} values, not trained"
+             if running else ""))
     return EXIT_OK
 
 

@@ -19,7 +19,6 @@ import inspect
 import queue
 import sys
 import threading
-import types
 from dataclasses import dataclass
 
 import numpy as np
@@ -236,7 +235,8 @@ class Program:
     @property
     def params(self) -> "Params":
         """The layers' parameters by name (`digit.dense#1.W`): numpy views of the program's flat
-        parameter buffer, so writing into one changes what the program computes;
+        parameter buffer, so writing into one changes what the program computes; then batch_norm's
+        running statistics (`digit.batch_norm#1.running_mean`), which are not trained.
         `prog.params[name] = array` copies an array of the same shape in."""
         from glia.compiler.params import param_specs
 
@@ -245,7 +245,7 @@ class Program:
             return Params({})
         from glia.compiler.autodiff import param_store
 
-        return Params(param_store(interp).views)
+        return Params(param_store(interp).named())
 
     def __getattr__(self, name: str):
         if name.startswith("_"):

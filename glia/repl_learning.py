@@ -48,10 +48,10 @@ def store_for(program: ir.Program, kept: dict[str, np.ndarray]):
     if not param_specs(program):
         return None
     store = new_store(program, seed=0)
-    for s in store.specs:
-        old = kept.get(s.name)
-        if old is not None and old.shape == s.shape:
-            store.views[s.name][...] = old
+    for name, view in store.named().items():  # parameters, then running statistics (batch_norm)
+        old = kept.get(name)
+        if old is not None and old.shape == view.shape:
+            view[...] = old
     return store
 
 

@@ -3,6 +3,8 @@
 Each parameter is a named view (`digit.dense#1.W`) into the flat buffer; the layers read their views,
 the backward sweep adds into the matching views of `grad`, and optimizers update `flat` as a whole.
 Initialisation is deterministic under a seed (one numpy Generator, parameters in layout order).
+Some layers also own state that is not trained (batch_norm's running statistics): named views
+(`buffers`) of a third buffer that optimizers never see, saved and loaded with the parameters.
 Saved as .npz: one array per name, readable with `numpy.load` (and `torch.from_numpy`).
 """
 from __future__ import annotations
@@ -37,30 +39,52 @@ def layout(specs) -> list[ParamSpec]:
     return out
 
 
+def _views(buf, specs):
+    return {s.name: buf[s.offset:s.offset + s.size].reshape(s.shape) for s in specs}
+
+
 class ParamStore:
-    def __init__(self, specs, dtype=np.float32, seed: int = 0):
+    def __init__(self, specs, dtype=np.float32, seed: int = 0, state_specs=()):
         self.specs = layout(specs)
+        self.state_specs = layout(state_specs)  # not trained: running statistics
         self.dtype = np.dtype(dtype)
         n = sum(s.size for s in self.specs)
         self.flat = np.zeros(n, self.dtype)
         self.grad = np.zeros(n, self.dtype)
-        self.views = {s.name: self.flat[s.offset:s.offset + s.size].reshape(s.shape) for s in self.specs}
-        self.grads = {s.name: self.grad[s.offset:s.offset + s.size].reshape(s.shape) for s in self.specs}
+        self.state_flat = np.zeros(sum(s.size for s in self.state_specs), self.dtype)
+        self.views = _views(self.flat, self.specs)
+        self.grads = _views(self.grad, self.specs)
+        self.buffers = _views(self.state_flat, self.state_specs)
         self.init(seed)
 
     def __len__(self) -> int:
+        """The number of trained values (the running statistics are not counted)."""
         return self.flat.size
 
     def init(self, seed: int) -> None:
         rng = np.random.default_rng(seed)
         for s in self.specs:
             self.views[s.name][...] = initial(rng, s)
+        for s in self.state_specs:  # ones or zeros: the generator is not drawn from
+            self.buffers[s.name][...] = initial(rng, s)
 
     def zero_grad(self) -> None:
         self.grad[...] = 0
 
+    def named(self) -> dict[str, np.ndarray]:
+        """Every named view: the parameters, then the running statistics."""
+        return {**self.views, **self.buffers}
+
     def state(self) -> dict[str, np.ndarray]:
-        return {s.name: self.views[s.name].copy() for s in self.specs}
+        return {name: v.copy() for name, v in self.named().items()}
+
+    def snapshot(self) -> np.ndarray:
+        """The parameters and the running statistics in one array (for `restore`)."""
+        return np.concatenate([self.flat, self.state_flat])
+
+    def restore(self, snap: np.ndarray) -> None:
+        self.flat[...] = snap[:self.flat.size]
+        self.state_flat[...] = snap[self.flat.size:]
 
     def save(self, path: str) -> None:
         save_npz(path, self.state())
@@ -77,14 +101,15 @@ class ParamStore:
         self.assign(arrays, path)
 
     def assign(self, arrays: dict, where: str = "the given parameters") -> None:
-        for s in self.specs:
-            if s.name not in arrays:
-                fail(VALUE, f"{where} has no parameter '{s.name}' (it has: {', '.join(sorted(arrays)) or 'none'})")
-            a = np.asarray(arrays[s.name])
-            if a.shape != s.shape:
-                fail(VALUE, f"parameter '{s.name}' in {where} has shape {a.shape}, the program needs {s.shape}")
-        for s in self.specs:
-            self.views[s.name][...] = arrays[s.name]
+        views = self.named()
+        for name, v in views.items():
+            if name not in arrays:
+                fail(VALUE, f"{where} has no parameter '{name}' (it has: {', '.join(sorted(arrays)) or 'none'})")
+            a = np.asarray(arrays[name])
+            if a.shape != v.shape:
+                fail(VALUE, f"parameter '{name}' in {where} has shape {a.shape}, the program needs {v.shape}")
+        for name, v in views.items():
+            v[...] = arrays[name]
 
 
 def initial(rng, s: ParamSpec) -> np.ndarray:

@@ -245,6 +245,33 @@ def layer_norm(x, g, b):
     return ((x - mu) / np.sqrt(var + LN_EPS) * g + b).astype(x.dtype)
 
 
+BN_EPS = 1e-5
+BN_MOMENTUM = 0.1
+NO_BATCH = "E704"
+
+
+@kernel("layer.batch_norm")
+def batch_norm(x, gamma, beta, mean, var, training, eps):
+    """x [b, k], each of the k features normalised over the b rows of the batch: with the batch's own
+    mean and (biased) variance while training, else with the given running `mean` and `var`."""
+    if training:
+        if x.shape[0] < 2:
+            fail(NO_BATCH, f"batch_norm in training mode needs a batch of at least 2 rows to compute batch "
+                 f"statistics, got {x.shape[0]}")
+        mean, var = x.mean(axis=0), x.var(axis=0)
+    return ((x - mean) / np.sqrt(var + eps) * gamma + beta).astype(x.dtype)
+
+
+def batch_norm_update(running_mean, running_var, x, momentum):
+    """PyTorch's running-statistics update (in place): new = (1 - momentum) * old + momentum * batch,
+    the batch variance unbiased (divided by b - 1)."""
+    b = x.shape[0]
+    running_mean *= 1 - momentum
+    running_mean += momentum * x.mean(axis=0)
+    running_var *= 1 - momentum
+    running_var += momentum * x.var(axis=0) * (b / (b - 1))
+
+
 @kernel("layer.dropout")
 def dropout(x, mask):
     """`mask` is None in evaluation mode (identity), else the scaled keep-mask drawn by the caller."""

@@ -55,7 +55,7 @@ def run(engine, train_rows: np.ndarray, val_rows: np.ndarray, cfg: LoopConfig, l
                 hist[k].append(float(v))
             watch = vloss if len(val_rows) else loss
             if watch < best:
-                best, best_epoch, best_flat = watch, epoch, engine.store.flat.copy()
+                best, best_epoch, best_flat = watch, epoch, engine.store.snapshot()
             if cfg.checkpoint:
                 save_checkpoint(cfg.checkpoint, engine, rng, epoch + 1, hist, best, best_epoch, best_flat)
             if bar is not None:
@@ -70,7 +70,7 @@ def run(engine, train_rows: np.ndarray, val_rows: np.ndarray, cfg: LoopConfig, l
                 bar.update(1)
             if cfg.early_stopping and epoch - best_epoch >= cfg.early_stopping:
                 stopped = f"early stopping after epoch {epoch + 1}: no improvement for {cfg.early_stopping} epochs"
-                engine.store.flat[...] = best_flat
+                engine.store.restore(best_flat)
                 break
     finally:
         if bar is not None:

@@ -254,6 +254,15 @@ def _layer_norm(d):
     return [arr(d, (n,)), arr(d, (n,)), arr(d, (n,))], (), (0, 1, 2)
 
 
+@case("layer.batch_norm")
+def _batch_norm(d):
+    """Training mode (through the batch statistics) or evaluation mode (running statistics)."""
+    b, k = d(st.integers(2, 5)), d(st.integers(1, 4))
+    x = arr(d, (b, k)) + np.arange(b)[:, None] * 5.0  # rows apart: the batch variance stays away from 0
+    return [x, arr(d, (k,)), arr(d, (k,)), arr(d, (k,)), arr(d, (k,), 0.1, 2.0), d(st.booleans()), 1e-5], (), \
+        (0, 1, 2)
+
+
 @case("layer.dropout")
 def _dropout(d):
     s = dims(d, 2)

@@ -106,3 +106,48 @@ def test_recurrent_cells_match_pytorch(prog):
     assert np.allclose(gp["seq_loss.gru_cell#1.bh"], gru.bias_hh.grad.numpy(), atol=1e-10)
 
 
+
+
+BN_PROGRAM = '''
+def net(x: f64[n, 4]) -> f64[n, 3]:
+    return dense(batch_norm(x, momentum=0.3), 3)
+
+def net_loss(x: f64[n, 4]) -> float:
+    return sum(tanh(net(x)))
+'''
+
+
+def test_batch_norm_matches_pytorch_batchnorm1d():
+    """Forward in training and evaluation mode, the running-statistics updates, and the gradients with
+    respect to x, gamma and beta, against torch.nn.BatchNorm1d."""
+    p = glia.compile(BN_PROGRAM, "bn_check.glia")
+    interp = p._backend.interp
+    interp.params = new_store(interp.program, seed=2)
+    V, B = interp.params.views, interp.params.buffers
+    V["net.batch_norm#1.gamma"][...] = [0.5, 1.0, 1.5, 2.0]
+    V["net.batch_norm#1.beta"][...] = [0.1, -0.2, 0.3, 0.0]
+    bn = torch.nn.BatchNorm1d(4, eps=1e-5, momentum=0.3).double()
+    W, b = (torch.tensor(V[f"net.dense#1.{k}"]) for k in ("W", "b"))
+    with torch.no_grad():
+        bn.weight.copy_(torch.tensor(V["net.batch_norm#1.gamma"]))
+        bn.bias.copy_(torch.tensor(V["net.batch_norm#1.beta"]))
+    rng = np.random.default_rng(0)
+    for mode, batch in (("train", 6), ("train", 3), ("eval", 5), ("train", 2), ("eval", 1)):
+        x = rng.normal(1.0, 2.0, (batch, 4))
+        interp.training = mode == "train"
+        bn.train(mode == "train")
+        bn.zero_grad()
+        value, gx, gp = _glia_grads(interp, "net_loss", x)
+        tx = _t(x)
+        loss = torch.tanh(bn(tx) @ W + b).sum()
+        loss.backward()
+        assert np.isclose(value, loss.item()), mode
+        assert np.allclose(gx, tx.grad.numpy(), atol=1e-10), mode
+        assert np.allclose(gp["net.batch_norm#1.gamma"], bn.weight.grad.numpy(), atol=1e-10), mode
+        assert np.allclose(gp["net.batch_norm#1.beta"], bn.bias.grad.numpy(), atol=1e-10), mode
+        assert np.allclose(B["net.batch_norm#1.running_mean"], bn.running_mean.numpy(), atol=1e-12), mode
+        assert np.allclose(B["net.batch_norm#1.running_var"], bn.running_var.numpy(), atol=1e-12), mode
+    interp.training = False
+    x = rng.normal(size=(3, 4))
+    with torch.no_grad():  # a plain call from Python is evaluation mode
+        assert np.allclose(p.net(x), (bn(torch.tensor(x)) @ W + b).numpy(), atol=1e-12)

@@ -92,6 +92,11 @@ def main():
     ("def main():\n    x = ones(3)[2:1]\n", "E301", 2, "empty"),
     ("def main():\n    x = dropout(ones(3), 1.5)\n", "E201", 2, "[0, 1)"),
     ("def main():\n    x = dense(ones(3), 4, init=\"xavier\")\n", "E201", 2, "init"),
+    ("def main():\n    x = batch_norm(ones(3))\n", "E704", 2, "no batch dimension"),
+    ("def main():\n    x = batch_norm(ones(2, 3, 4))\n", "E301", 2, "f[b, k]"),
+    ("def main():\n    x = batch_norm(ones(2, 3), momentum=1.5)\n", "E201", 2, "momentum"),
+    ("def main():\n    x = batch_norm(ones(2, 3), eps=0.0)\n", "E201", 2, "eps must be positive"),
+    ("def f(x: f32[n, k]) -> f32[n, k]:\n    return batch_norm(x)\n", "E301", 2, "known size"),
 ])
 def test_shape_errors(src, code, line, words):
     with pytest.raises(GliaError) as e:

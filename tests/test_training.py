@@ -23,6 +23,12 @@ def digit(img: f32[64]) -> f32[10]:
     h = relu(dense(img, 32))
     return softmax(dense(h, 10))
 '''
+# a model over a batch: training passes each minibatch as one tensor
+BN_MLP = '''
+def digit(x: f32[n, 64]) -> f32[n, 10]:
+    h = relu(batch_norm(dense(x, 32)))
+    return softmax(dense(h, 10))
+'''
 
 
 def glia_cli(*args, cwd=None):
@@ -77,15 +83,17 @@ def test_deterministic_under_a_seed(digits):
     assert np.array_equal(out[0], out[1])
 
 
-def test_checkpoint_resume_gives_the_same_parameters(digits, tmp_path):
+@pytest.mark.parametrize("model", [MLP, BN_MLP], ids=["mlp", "batch_norm"])
+def test_checkpoint_resume_gives_the_same_parameters(digits, tmp_path, model):
+    """With batch_norm, the running statistics resume too."""
     x, y = digits
     x, y = x[:300], y[:300]
     ck = tmp_path / "run.ckpt.npz"
-    straight = glia.compile(MLP)
+    straight = glia.compile(model)
     straight.train("digit", x, y, epochs=4, seed=1, lr=0.01)
-    first = glia.compile(MLP)
+    first = glia.compile(model)
     first.train("digit", x, y, epochs=2, seed=1, lr=0.01, checkpoint=str(ck))
-    resumed = glia.compile(MLP)
+    resumed = glia.compile(model)
     h = resumed.train("digit", x, y, epochs=4, seed=1, lr=0.01, checkpoint=str(ck), resume=True)
     assert len(h["loss"]) == 4
     for name, v in straight.params.items():
@@ -214,3 +222,88 @@ def test_data_errors_point_at_the_train_block(tmp_path):
     prog.write_text(MLP + '\ntrain digit on "missing.npz":\n    epochs = 2\n')
     r = glia_cli("train", prog, "--no-progress")
     assert r.returncode == 1 and f"{prog}:6:1: error[E703]: no such data file" in r.stderr, r.stderr
+
+
+DIGITS_BN = ROOT / "examples" / "neural" / "digits_bn.glia"
+
+def test_batch_norm_model_trains_and_evaluates_the_same_after_reload(digits, tmp_path):
+    """A model over a batch with batch_norm learns from minibatch statistics; evaluation uses the running
+    statistics (each row's output depends on that row alone), which are saved and loaded with the
+    parameters."""
+    x, y = digits
+    x, y = x[:600], y[:600]
+    p = glia.compile(BN_MLP)
+    h = p.train("digit", x, y, lr=0.01, epochs=5, batch=32, validation=0.2, seed=0)
+    assert h["engine"] == "interpreter tape, one call per minibatch"
+    assert h["loss"][-1] < h["loss"][0] and h["val_acc"][-1] >= 0.9, h
+    assert not np.allclose(p.params["digit.batch_norm#1.running_mean"], 0)
+    assert not np.allclose(p.params["digit.batch_norm#1.running_var"], 1)
+    out = p.digit(x[:40])
+    assert np.allclose(p.digit(x[3:4])[0], out[3], atol=1e-6)
+    path = tmp_path / "bn.npz"
+    p.save(path)
+    with np.load(path) as d:
+        assert set(d.files) == set(p.params) and "digit.batch_norm#1.running_var" in d.files
+    q = glia.compile(BN_MLP)
+    q.load_params(path)
+    assert np.array_equal(q.digit(x[:40]), out)
+    stale = tmp_path / "no_stats.npz"
+    np.savez(stale, **{k: v for k, v in p.params.items() if "running" not in k})
+    with pytest.raises(GliaError) as e:
+        q.load_params(stale)
+    assert "running_mean" in e.value.diagnostic.message
+
+
+def test_batch_norm_early_stopping_restores_the_running_statistics(digits):
+    x, y = digits
+    x, y = x[:200], y[:200]
+    p = glia.compile(BN_MLP)
+    h = p.train("digit", x, y, lr=0.5, epochs=30, validation=0.3, early_stopping=2, seed=0, optimizer="sgd")
+    assert h["stopped"]  # the best epoch's parameters and running statistics are restored together
+    assert np.isclose(_val_loss(p, x, y, 0.3), min(h["val_loss"]), rtol=1e-4)
+
+
+def _val_loss(p, x, y, validation):
+    from glia.compiler.training import Options, check_task, evaluate, split
+
+    interp = p._backend.interp
+    task = check_task(interp.program, Options(fn="digit"), x, y)
+    return evaluate(interp, task, split(len(x), validation, 0)[1])[0]
+
+
+def test_batch_norm_train_and_run_from_the_command_line(tmp_path):
+    out = tmp_path / "bn.params.npz"
+    r = glia_cli("train", DIGITS_BN, "--epochs", "3", "--out", out, "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert f"saved 2474 parameters and 64 running statistics to {out}" in r.stdout
+    r = glia_cli("eval", DIGITS_BN, "--params", out)
+    assert r.returncode == 0 and "accuracy 0.9" in r.stdout, r.stdout + r.stderr
+    r = glia_cli("run", DIGITS_BN, "--params", out)
+    assert r.returncode == 0 and r.stdout.startswith("predicted digit: 0"), r.stdout + r.stderr
+    r = glia_cli("params", DIGITS_BN)
+    lines = r.stdout.splitlines()
+    assert lines[0] == "digit.batch_norm#1.gamma         f32[32]"
+    assert "digit.batch_norm#1.running_var   f32[32]  (running statistic, not trained)" in lines
+    assert lines[-1].endswith("; 2 running statistics, 64 values, not trained")
+
+
+@pytest.mark.parametrize("source, settings, where, message", [
+    ("def f(x: f32[64]) -> f32[10]:\n    return softmax(dense(batch_norm(x), 10))\n", {}, (2, 37),
+     "found f32[64], which has no batch dimension"),
+    ("def f(x: f32[8, 8]) -> f32[10]:\n    return softmax(dense(flatten(g(x)), 10))\n\n"
+     "def g(x: f32[8, 8]) -> f32[8, 8]:\n    return batch_norm(x)\n", {}, (5, 12),
+     "f takes one example at a time (f32[8, 8])"),
+    (BN_MLP.replace("digit", "f"), {"batch": 1}, (3, 14), "every minibatch would hold a single example"),
+    (BN_MLP.replace("digit", "f"), {"batch": 16}, (3, 14), "the last minibatch of each epoch would hold"),
+    ("def f(x: f32[n, 64]) -> f32[n, 10]:\n    return softmax(dense(x, 10) + sum(batch_norm(stack(x[0]))))\n",
+     {"batch": 10}, (2, 39), "needs a batch of at least 2 rows"),
+])
+def test_batch_norm_without_a_batch_is_refused(digits, source, settings, where, message):
+    """Where no batch exists, E704 at the batch_norm call: when checked, before training, or (a batch of
+    one row built inside the model) at the call."""
+    x, y = digits
+    with pytest.raises(GliaError) as e:
+        p = glia.compile(source, "bn.glia")
+        p.train("f", x.reshape(-1, 8, 8)[:33] if "8, 8" in source else x[:33], y[:33], epochs=1, **settings)
+    d = e.value.diagnostic
+    assert d.code == "E704" and (d.span.line, d.span.col) == where and message in d.message, d.message
