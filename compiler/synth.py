@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from glia.runtime.search import Component, Config, Problem, SearchError, Term, Var, synthesize
 from glia.runtime.search.library import default_grammar
+from glia.runtime.search.regression import values_match
 from glia.runtime.search.terms import to_glia
 
 from . import ir
@@ -106,6 +107,9 @@ def problems(program: ir.Program) -> list[HoleTask]:
                                         "lists of them are supported)", hole.span)
         params = tuple(Var(i, n, t) for i, (n, t) in enumerate(zip(func.params, ptypes)) if t is not None)
         direct = (len(func.body) == 1 and isinstance(func.body[0], ir.Return) and func.body[0].value is hole)
+        if ret == "float" and not direct:
+            raise _err(program, "E603", "search fills a float hole only where it is the whole returned "
+                                        "expression (`return ??`) for now; here it is part of a larger one", hole.span)
         reassigned = any(isinstance(n, ir.StoreLocal) and n.slot < len(func.params) for n in ir.walk(func.body))
         inputs, outputs = [], []
         for e in ex.examples:
@@ -298,7 +302,7 @@ def verify(program: ir.Program, fills: list[Filled]) -> ir.Program:
             args = [interp.expr(a)([None] * 4) for a in e.args]
             want = interp.expr(e.result)([None] * 4)
             got = run_with_big_stack(lambda: interp.call(f.func, args))
-            if got != want:  # the hole's context was not what search assumed: say so, do not print it
+            if not values_match(got, want):  # the hole's context was not what search assumed: say so
                 raise _err(program, "E606", f"the program found for the hole in {f.func} ({f.expr}) gives "
                                             f"{got!r} instead of {want!r} once in place", f.hole.span)
     return completed
@@ -392,7 +396,7 @@ def settle_choices(program: ir.Program, config: Config) -> list[Chosen]:
                 got = fn(*[_copy_value(a) for a in args])
             except Exception:  # noqa: BLE001 - a runtime error: this combination is wrong
                 got = _MISS
-            if got != want:
+            if got is _MISS or not values_match(got, want):
                 order.insert(0, order.pop(k))  # the rejecting example goes first next time
                 ok = False
                 break

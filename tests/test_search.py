@@ -339,3 +339,59 @@ def test_program_synthesize_from_python():
 def test_hole_after_its_parameter_is_reassigned():
     text = "def f(x: int) -> int:\n    x = x * 10\n    return ?? + 1\n\nexamples f:\n    1 -> 12\n    2 -> 22\n"
     assert solve_text(text)[0].expr == "x + 1"  # the x at the hole is ten times the argument
+
+
+# ---- float holes: skeletons by size, constants fitted by CMA-ES (runtime/search/regression.py) -----
+
+FLOATS = """
+def fahrenheit(c: float) -> float:
+    return ??
+
+examples fahrenheit:
+    0.0 -> 32.0
+    100.0 -> 212.0
+    37.0 -> 98.6
+    -40.0 -> -40.0
+
+def speed(d: int, t: float) -> float:
+    return ??
+
+examples speed:
+    10, 2.0 -> 5.0
+    9, 3.0 -> 3.0
+    7, 0.5 -> 14.0
+"""
+
+
+def test_float_holes_get_fitted_readable_constants():
+    from glia.compiler import synth
+    from glia.compiler.driver import check_source
+    from glia.compiler.diagnostics import Source
+    from glia.runtime.search import Config
+
+    program = check_source(Source("floats.glia", FLOATS))
+    fills = synth.solve(program, Config("auto", 30.0, seed=0), use_cache=False)
+    exprs = {f.func: f.expr for f in fills}
+    assert "1.8" in exprs["fahrenheit"] and "32.0" in exprs["fahrenheit"]  # rounded: not 1.79999999
+    assert exprs["speed"] == "float(d) / t"
+    assert all(f.strategy == "regression" for f in fills)
+    completed = synth.verify(program, fills)  # the interpreter agrees, to within 1e-6 relative
+    again = synth.solve(program, Config("auto", 30.0, seed=0), use_cache=False)
+    assert [f.expr for f in again] == [f.expr for f in fills]  # deterministic under a seed
+    assert "fahrenheit" in completed.functions
+
+
+def test_cma_es_minimises_a_shifted_quadratic():
+    import numpy as np
+
+    from glia.runtime.search.regression import cma_es
+
+    target = np.array([3.0, -2.0, 0.5])
+    best = cma_es(lambda pop: np.sum((pop - target) ** 2, axis=1), np.zeros(3), 1.0, np.random.default_rng(0),
+                  generations=200)
+    assert np.allclose(best, target, atol=1e-4)
+
+
+def test_a_float_hole_inside_an_expression_is_refused():
+    d = error_of("def g(x: float) -> float:\n    return x * ??\n\nexamples g:\n    1.0 -> 4.0\n")
+    assert d.code == "E603" and "whole returned expression" in d.message

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import time
 
-from . import bottomup, gp
+from . import bottomup, gp, regression
 from .problem import Config, Problem, Result, SearchError
+from .regression import values_match
 from .terms import decisions, evaluate
 
 STRATEGIES = ("auto", "bottom-up", "gp", "portfolio")
@@ -36,7 +37,9 @@ def synthesize(problem: Problem, config: Config) -> Result:
     if strategy not in STRATEGIES:
         raise SearchError("E604", f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}")
     t0 = time.perf_counter()
-    if strategy in ("auto", "bottom-up"):
+    if problem.ret == "float":  # every strategy: skeletons by size, constants by CMA-ES
+        result = regression.solve(problem, config)
+    elif strategy in ("auto", "bottom-up"):
         result = bottomup.solve(problem, config)
     elif strategy == "gp":
         result = gp.solve(problem, config)
@@ -60,7 +63,7 @@ def synthesize(problem: Problem, config: Config) -> Result:
 def satisfies(term, inputs, outputs) -> bool:
     for args, out in zip(inputs, outputs):
         try:
-            if evaluate(term, tuple(args)) != out:
+            if not values_match(evaluate(term, tuple(args)), out):
                 return False
         except Exception:  # noqa: BLE001 - an undefined result is a failure on that example
             return False

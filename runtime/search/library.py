@@ -151,6 +151,10 @@ def default_grammar(params: tuple[Var, ...], ret: str, inputs: list[tuple], outp
     for e in sorted(list_elems):
         if e == "int":
             comps += list_components(e)
+    if ret == "float":  # symbolic regression: float operations, constants fitted (regression.py)
+        from .regression import FLOAT_COMPONENTS, TO_FLOAT
+
+        comps += FLOAT_COMPONENTS + ([TO_FLOAT] if "int" in types else [])
     comps += list(extra)
     if using:
         wanted = set(using)
@@ -167,6 +171,10 @@ def default_grammar(params: tuple[Var, ...], ret: str, inputs: list[tuple], outp
             rules["int"].append(Production(Const(c, "int")))
     if "bool" in rules and ret == "bool":
         rules["bool"] += [Production(Const(True, "bool")), Production(Const(False, "bool"))]
+    if "float" in rules and ret == "float":
+        from .regression import slot
+
+        rules["float"].append(Production(slot()))
     if "str" in rules:
         for s in string_constants(inputs, outputs):
             rules["str"].append(Production(Const(s, "str")))

@@ -1,6 +1,8 @@
 """Terms (found programs): evaluation on new inputs, and printing as SyGuS or as Glia source."""
 from __future__ import annotations
 
+import re
+
 from .problem import Component, Const, Lam, Term, Var
 
 MASK = (1 << 64) - 1
@@ -93,11 +95,12 @@ def glia_const(value) -> str:
 
 
 _ATOMIC_END = (")", "]")
+_FLOAT = re.compile(r"\d+\.\d*(e[-+]?\d+)?$|\d+e[-+]?\d+$|inf$")
 
 
 def _paren(text: str) -> str:
     """Parenthesise a sub-expression unless it is atomic (a name, a literal, a call or index)."""
-    if text.isidentifier() or text.lstrip("-").isdigit() and not text.startswith("-"):
+    if text.isidentifier() or text.lstrip("-").isdigit() and not text.startswith("-") or _FLOAT.match(text):
         return text
     if text.startswith('"') and text.endswith('"') and text.count('"') - text.count('\\"') == 2:
         return text

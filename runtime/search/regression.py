@@ -1,0 +1,346 @@
+"""Holes of type float: expression skeletons enumerated by size, real constants fitted by CMA-ES.
+
+Enumerating float literals is hopeless (`x * 1.8 + 32.0` has two of them), so a float hole is
+searched the way symbolic regression does it: the grammar's float productions build *skeletons*
+whose leaves are the inputs and constant slots (`FIT`), smallest first. A skeleton without slots is
+checked against the examples directly (and its value vector deduplicates later skeletons:
+observational equivalence); a skeleton with slots gets its constants from an evolution strategy,
+CMA-ES (Hansen's (mu/mu_w, lambda) rules, the whole population evaluated in one vectorised pass),
+polished by a few Levenberg-Marquardt steps, and then each constant is rounded to the fewest digits
+that still fit (`1.8`, not `1.7999999996`). A program is accepted when every example is matched to
+within `values_match` (a relative 1e-6), the tolerance the interpreter's check uses too.
+
+Everything is seeded by the configuration; the bounds are the time limit and the candidate count.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from .problem import Component, Config, Const, Problem, Result, Term, Var
+
+FIT = "fit"  # the value of a constant slot's Const in a skeleton
+MAX_SLOTS = 3
+MAX_SIZE = 11
+REL_TOL, ABS_TOL = 1e-6, 1e-9
+
+
+def values_match(got, want) -> bool:
+    """Equality of an example's result: floats to within a relative 1e-6 (search fits constants
+    numerically), everything else exactly."""
+    if isinstance(want, float) and isinstance(got, (float, int)) and not isinstance(got, bool):
+        return math.isclose(got, want, rel_tol=REL_TOL, abs_tol=ABS_TOL)
+    return got == want
+
+
+def slot() -> Const:
+    return Const(FIT, "float")
+
+
+def solve(problem: Problem, config: Config) -> Result:
+    return _Search(problem, config).run()
+
+
+class _Search:
+    def __init__(self, problem: Problem, config: Config):
+        self.p, self.config = problem, config
+        self.t0 = time.perf_counter()
+        self.deadline = self.t0 + config.timeout
+        self.rng = np.random.default_rng(config.seed)
+        self.y = np.array([float(o) for o in problem.outputs])
+        self.cols = {v.index: np.array([float(ex[v.index]) for ex in problem.inputs]) for v in problem.params}
+        g = problem.grammar
+        prods = g.rules.get(g.start, [])
+        self.leaves = [p.head for p in prods if not p.args]
+        self.ops = [p.head for p in prods if p.args and all(g.types.get(a) == "float" for a in p.args)]
+        self.convs = [p for p in prods if p.args and any(g.types.get(a) != "float" for a in p.args)]
+        self.types = g.types
+        self.max_size = min(problem.max_size or MAX_SIZE, MAX_SIZE)
+        self.levels: list[list[tuple[Term, int, np.ndarray | None]]] = [[] for _ in range(self.max_size + 1)]
+        self.seen: set[bytes] = set()
+        self.candidates = 0
+
+    def result(self, term: Term | None, reason: str = "") -> Result:
+        return Result(term is not None, term, self.candidates, time.perf_counter() - self.t0, "regression", reason)
+
+    def run(self) -> Result:
+        size1 = [(Term(h), 1 if _is_slot(h) else 0) for h in self.leaves
+                 if not (isinstance(h, Var) and h.index not in self.cols)]
+        size1 += [(Term(c.head, (Term(v),)), 0) for c in self.convs for v in self.p.params
+                  if v.type == self.types.get(c.args[0])]  # float(i) of an int input counts as size 1
+        for term, nslots in sorted(size1, key=lambda t: t[1]):
+            if self.consider(term, nslots):
+                return self.result(self.found)
+        # a constant slot costs like two more nodes (fitting is expensive, and a constant explains less):
+        # skeletons without constants run two sizes ahead of those with constants
+        steps = [(s, False) for s in range(2, self.max_size + 1)]
+        steps = sorted(steps + [(s, True) for s in range(2, self.max_size + 1)], key=lambda t: t[0] + 2 * t[1])
+        for size, with_slots in steps:
+            for op in self.ops:
+                for parts in _splits(size - 1, len(op.args)):
+                    for args in _combos(self.levels, parts):
+                        nslots = sum(a[1] for a in args)
+                        if (nslots > 0) != with_slots or not self.useful(op, args, nslots):
+                            continue
+                        if time.perf_counter() > self.deadline:
+                            return self.result(None, "timeout")
+                        if self.candidates >= self.config.max_candidates:
+                            return self.result(None, "candidates")
+                        if self.consider(Term(op, tuple(a[0] for a in args)), nslots):
+                            return self.result(self.found)
+        return self.result(None, "exhausted")
+
+    @staticmethod
+    def useful(op, args, nslots: int) -> bool:
+        if nslots > MAX_SLOTS:
+            return False
+        if nslots and all(a[1] and a[0].size() == 1 for a in args):
+            return False  # an operation on constants alone is one constant
+        if op.name in ("add", "mul", "max", "min") and len(args) == 2 and _order(args[0][0]) > _order(args[1][0]):
+            return False  # commutative: one order is enough
+        return True
+
+    def consider(self, term: Term, nslots: int) -> bool:
+        self.candidates += 1
+        with np.errstate(all="ignore"):
+            if nslots == 0:
+                v = _evaluate(term, self.cols, np.zeros((1, 0)))[0]
+                if not np.all(np.isfinite(v)):
+                    return False
+                key = np.round(v, 9).tobytes()
+                if key in self.seen:
+                    return False
+                self.seen.add(key)
+                self.levels[term.size()].append((term, 0, v))
+                if _fits(v, self.y):
+                    self.found = term
+                    return True
+                return False
+            self.levels[term.size()].append((term, nslots, None))
+            consts = fit(term, nslots, self.cols, self.y, self.rng, self.deadline)
+            if consts is not None:
+                self.found = _fill(term, iter(consts))
+                return True
+        return False
+
+
+def _is_slot(head) -> bool:
+    return isinstance(head, Const) and head.value == FIT
+
+
+def _order(term: Term) -> str:
+    from .terms import decisions
+
+    return " ".join(map(str, decisions(term)))
+
+
+def _splits(total: int, parts: int):
+    if parts == 1:
+        yield (total,)
+        return
+    for first in range(1, total - parts + 2):
+        for rest in _splits(total - first, parts - 1):
+            yield (first,) + rest
+
+
+def _combos(levels, sizes):
+    if not sizes:
+        yield ()
+        return
+    for item in list(levels[sizes[0]]):
+        for rest in _combos(levels, sizes[1:]):
+            yield (item,) + rest
+
+
+def _fits(pred: np.ndarray, y: np.ndarray) -> bool:
+    return bool(np.all(np.abs(pred - y) <= ABS_TOL + REL_TOL * np.abs(y)))
+
+
+# ---- evaluating skeletons: a population of constant vectors at once ----------------------------------
+
+def _evaluate(term: Term, cols: dict, consts: np.ndarray) -> np.ndarray:
+    """The skeleton's values, shape (population, examples); consts has a column per slot (pre-order)."""
+    counter = iter(range(consts.shape[1]))
+    out = _eval(term, cols, consts, counter)
+    return np.broadcast_to(out, (consts.shape[0], len(next(iter(cols.values()))) if cols else 1))
+
+
+def _eval(term: Term, cols, consts, counter):
+    h = term.head
+    if isinstance(h, Var):
+        return cols[h.index][None, :]
+    if isinstance(h, Const):
+        if h.value == FIT:
+            return consts[:, next(counter)][:, None]
+        return np.full((1, 1), float(h.value))
+    args = [_eval(a, cols, consts, counter) for a in term.args]
+    return h.vec(*args)
+
+
+def _fill(term: Term, values) -> Term:
+    h = term.head
+    if _is_slot(h):
+        return Term(Const(float(next(values)), "float"))
+    return Term(h, tuple(_fill(a, values) for a in term.args))
+
+
+# ---- fitting the constants ---------------------------------------------------------------------------
+
+def _loss(term, cols, y, pop: np.ndarray) -> np.ndarray:
+    pred = _evaluate(term, cols, pop)
+    err = np.mean((pred - y[None, :]) ** 2, axis=1)
+    return np.where(np.isfinite(err), err, np.inf)
+
+
+def fit(term: Term, k: int, cols: dict, y: np.ndarray, rng, deadline: float) -> list[float] | None:
+    """Constants for the skeleton's k slots that reproduce y, or None. Levenberg-Marquardt from two
+    plain starting points settles most skeletons at once; CMA-ES searches the rest globally."""
+    scale = max(1.0, float(np.max(np.abs(y)))) if len(y) else 1.0
+    starts = [np.ones(k), np.full(k, float(np.mean(y)) if len(y) else 0.0)]
+    for x0 in starts:
+        x = _polish(term, cols, y, x0)
+        if x is not None and _close(term, cols, y, x):
+            return _snap(term, cols, y, x)
+    if time.perf_counter() > deadline:
+        return None
+    x = cma_es(lambda pop: _loss(term, cols, y, pop), rng.normal(0, 1, k), scale, rng, generations=30)
+    x = _polish(term, cols, y, x)
+    if x is not None and _close(term, cols, y, x):
+        return _snap(term, cols, y, x)
+    return None
+
+
+def _close(term, cols, y, x) -> bool:
+    pred = _evaluate(term, cols, x[None, :])[0]
+    return bool(np.all(np.isfinite(pred))) and _fits(pred, y)
+
+
+def cma_es(f, mean, sigma: float, rng, generations: int = 80, popsize: int = 0) -> np.ndarray:
+    """Minimise f (a population of row vectors -> their losses) by CMA-ES; returns the best point."""
+    n = len(mean)
+    lam = popsize or max(8, 4 + int(3 * math.log(n)) * 2)
+    mu = lam // 2
+    w = np.log(mu + 0.5) - np.log(np.arange(1, mu + 1))
+    w /= w.sum()
+    mueff = 1.0 / np.sum(w ** 2)
+    cc = (4 + mueff / n) / (n + 4 + 2 * mueff / n)
+    cs = (mueff + 2) / (n + mueff + 5)
+    c1 = 2 / ((n + 1.3) ** 2 + mueff)
+    cmu = min(1 - c1, 2 * (mueff - 2 + 1 / mueff) / ((n + 2) ** 2 + mueff))
+    damps = 1 + 2 * max(0.0, math.sqrt((mueff - 1) / (n + 1)) - 1) + cs
+    chi_n = math.sqrt(n) * (1 - 1 / (4 * n) + 1 / (21 * n * n))
+    m = np.array(mean, dtype=float)
+    C = np.eye(n)
+    pc, ps = np.zeros(n), np.zeros(n)
+    best, best_f = m.copy(), float(f(m[None, :])[0])
+    for gen in range(generations):
+        vals, B = np.linalg.eigh(C)
+        D = np.sqrt(np.maximum(vals, 1e-30))
+        z = rng.standard_normal((lam, n))
+        steps = (z * D) @ B.T
+        pop = m + sigma * steps
+        losses = f(pop)
+        order = np.argsort(losses)
+        if losses[order[0]] < best_f:
+            best_f, best = float(losses[order[0]]), pop[order[0]].copy()
+        if best_f < 1e-24:
+            break
+        sel = steps[order[:mu]]
+        step = w @ sel
+        m = m + sigma * step
+        inv_sqrt = B @ np.diag(1 / D) @ B.T
+        ps = (1 - cs) * ps + math.sqrt(cs * (2 - cs) * mueff) * (inv_sqrt @ step)
+        hsig = np.linalg.norm(ps) / math.sqrt(1 - (1 - cs) ** (2 * (gen + 1))) / chi_n < 1.4 + 2 / (n + 1)
+        pc = (1 - cc) * pc + hsig * math.sqrt(cc * (2 - cc) * mueff) * step
+        C = (1 - c1 - cmu) * C + c1 * (np.outer(pc, pc) + (1 - hsig) * cc * (2 - cc) * C) \
+            + cmu * (sel.T * w) @ sel
+        sigma *= math.exp((cs / damps) * (np.linalg.norm(ps) / chi_n - 1))
+        if not np.isfinite(sigma) or sigma < 1e-14 or sigma > 1e14:
+            break
+    return best
+
+
+def _polish(term, cols, y, x: np.ndarray, iters: int = 12) -> np.ndarray | None:
+    """Levenberg-Marquardt on the residuals (numerical Jacobian): CMA-ES finds the basin, this finds
+    the digits."""
+    lam = 1e-3
+
+    def residual(p):
+        return _evaluate(term, cols, p[None, :])[0] - y
+
+    r = residual(x)
+    if not np.all(np.isfinite(r)):
+        return None
+    for _ in range(iters):
+        if np.all(np.abs(r) <= ABS_TOL + 1e-3 * REL_TOL * np.abs(y)):
+            break
+        h = 1e-7 * np.maximum(1.0, np.abs(x))
+        J = np.stack([(residual(x + h[j] * np.eye(len(x))[j]) - r) / h[j] for j in range(len(x))], axis=1)
+        if not np.all(np.isfinite(J)):
+            return x
+        A = J.T @ J
+        step = np.linalg.solve(A + lam * np.diag(np.diag(A) + 1e-12), -J.T @ r) if len(x) else np.zeros(0)
+        trial = x + step
+        rt = residual(trial)
+        if np.all(np.isfinite(rt)) and rt @ rt < r @ r:
+            x, r, lam = trial, rt, lam / 3
+        else:
+            lam *= 4
+    return x
+
+
+def _snap(term, cols, y, x: np.ndarray) -> list[float]:
+    """Round each constant to the fewest significant digits that still reproduce y."""
+    out = list(map(float, x))
+    for j in range(len(out)):
+        for digits in range(0, 13):
+            trial = list(out)
+            trial[j] = _round_sig(out[j], digits)
+            pred = _evaluate(term, cols, np.array([trial]))[0]
+            if np.all(np.isfinite(pred)) and _fits(pred, y):
+                out = trial
+                break
+    return out
+
+
+def _round_sig(v: float, digits: int) -> float:
+    """v with `digits` digits after the point (0: an integer), or the same number of significant
+    digits for small magnitudes."""
+    if v == 0 or not math.isfinite(v):
+        return v
+    if abs(v) >= 1:
+        return float(round(v, digits))
+    return float(f"{v:.{max(1, digits)}g}")
+
+
+# ---- the float components ----------------------------------------------------------------------------
+
+def _checked(op):
+    def fn(*args):
+        v = op(*args)
+        if isinstance(v, complex) or not math.isfinite(v):
+            raise ArithmeticError("not a finite float")
+        return v
+    return fn
+
+
+def _f(name, args, fn, vec, glia, cost=1) -> Component:
+    return Component(name, args, "float", _checked(fn), glia=glia, vec=vec, cost=cost)
+
+
+FLOAT_COMPONENTS = [
+    _f("add", ("float", "float"), lambda a, b: a + b, np.add, "{0} + {1}"),
+    _f("sub", ("float", "float"), lambda a, b: a - b, np.subtract, "{0} - {1}"),
+    _f("mul", ("float", "float"), lambda a, b: a * b, np.multiply, "{0} * {1}"),
+    _f("div", ("float", "float"), lambda a, b: a / b, np.divide, "{0} / {1}"),
+    _f("neg", ("float",), lambda a: -a, np.negative, "-{0}"),
+    _f("sqrt", ("float",), math.sqrt, lambda a: np.where(a >= 0, np.sqrt(np.abs(a)), np.nan), "sqrt({0})", 2),
+    _f("exp", ("float",), math.exp, np.exp, "exp({0})", 2),
+    _f("log", ("float",), math.log, lambda a: np.where(a > 0, np.log(np.abs(a) + (a == 0)), np.nan), "log({0})", 2),
+    _f("abs", ("float",), abs, np.abs, "abs({0})", 2),
+    _f("max", ("float", "float"), max, np.maximum, "max({0}, {1})", 2),
+    _f("min", ("float", "float"), min, np.minimum, "min({0}, {1})", 2),
+]
+TO_FLOAT = Component("to_float", ("int",), "float", float, glia="float({0})", vec=lambda a: a.astype(float))
