@@ -58,27 +58,42 @@ def global_values(program: ir.Program) -> dict:
     return interp.globals
 
 
-def load(lowered: LoweredModule) -> Compiled:
-    folder = os.path.join(cache_dir(), "cpu")
-    os.makedirs(folder, exist_ok=True)
-    modname = f"glia_cpu_{lowered.key}"
-    path = os.path.join(folder, modname + ".py")
+def module_path(key: str) -> str:
+    return os.path.join(cache_dir(), "cpu", f"glia_cpu_{key}.py")
+
+
+def write_module(lowered: LoweredModule) -> str:
+    """The generated module's file in the cache (written atomically if it is not there yet)."""
+    path = module_path(lowered.key)
     if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(lowered.source)
         os.replace(tmp, path)
+    return path
+
+
+def import_module(key: str):
+    """Import the cached module `glia_cpu_<key>`: registered in sys.modules before it executes, so
+    Numba's cache finds its functions; importing compiles (or loads) every function with a signature."""
+    modname = f"glia_cpu_{key}"
     mod = sys.modules.get(modname)
     if mod is None:
-        spec = importlib.util.spec_from_file_location(modname, path)
+        spec = importlib.util.spec_from_file_location(modname, module_path(key))
         mod = importlib.util.module_from_spec(spec)
-        sys.modules[modname] = mod  # before executing: Numba's cache locates functions through it
+        sys.modules[modname] = mod
         try:
             spec.loader.exec_module(mod)
         except BaseException:
             del sys.modules[modname]
             raise
-    return Compiled(mod, lowered, path)
+    return mod
+
+
+def load(lowered: LoweredModule) -> Compiled:
+    path = write_module(lowered)
+    return Compiled(import_module(lowered.key), lowered, path)
 
 
 class CompileFailed(Unsupported):
@@ -105,12 +120,14 @@ def compiled_error(e, lowered: LoweredModule, sources: dict[str, Source]) -> Gli
 
 def run(program: ir.Program, args: list, sources: dict[str, Source]):
     """Compile `main` and run it. Raises Unsupported before running anything if it cannot compile."""
+    return run_lowered(program, lower_program(program), args, sources)
+
+
+def run_lowered(program: ir.Program, lowered: LoweredModule, args: list, sources: dict[str, Source]):
+    """Load (compiling unless Numba's cache has it) and run an already lowered program's `main`."""
     from glia.runtime.errors import CompiledRuntimeError
     from glia.runtime.nbbox import from_interp
 
-    from numba.core.errors import NumbaError
-
-    lowered = lower_program(program)
     compiled = load_or_explain(lowered)
     compiled.globals_values = global_values(program)
     entry = getattr(compiled.module, lowered.entry)
