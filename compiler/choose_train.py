@@ -21,7 +21,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from glia.runtime.search.halving import Outcome, successive_halving
+from glia.runtime.errors import GliaRuntimeError
+from glia.runtime.params import save_npz
+from glia.runtime.search.halving import Outcome, plan, successive_halving
 
 from . import ir
 from . import synth
@@ -59,6 +61,7 @@ class Settings:
 class Settled:
     chosen: list[Chosen]  # every choice: those settled by examples and those settled by training
     search: dict | None  # the training search's record (rungs, trials, decisions); None without one
+    params: dict | None = None  # the winner's trained parameters by name (its trial on the highest rung)
 
 
 def _err(program: ir.Program, code: str, msg: str, span: Span | None = None) -> GliaError:
@@ -81,9 +84,10 @@ def has_training(program: ir.Program, s: Settings | None) -> bool:
 
 
 def settle(program: ir.Program, config, s: Settings | None, *, x=None, y=None, use_cache: bool = True,
-           log=None) -> Settled:
+           log=None, progress: bool = False) -> Settled:
     """Settle every choice of `program`: against the examples, and by training (successive halving)
-    for the choices outside functions with examples when the program has a training."""
+    for the choices outside functions with examples when the program has a training. `log` takes
+    the header line, `progress` shows a bar over the trials (on stderr)."""
     if not program.choices:
         return Settled([], None)
     if not has_training(program, s) and x is None:
@@ -93,11 +97,12 @@ def settle(program: ir.Program, config, s: Settings | None, *, x=None, y=None, u
     by_examples = [c for c in program.choices if owner(program, c.span) in with_examples]
     trained = sorted((c for c in program.choices if c not in by_examples), key=lambda c: (c.span.line, c.span.col))
     chosen = synth.settle_choices(program, config, by_examples) if by_examples else []
-    record = settle_by_training(program, trained, chosen, s, x, y, use_cache, log) if trained else None
-    if record is not None:
-        text = program.source.text
-        chosen += [Chosen(c, o, _span_text(text, c.options[o].span)) for c, o in zip(trained, record["chosen"])]
-    return Settled(chosen, record)
+    if not trained:
+        return Settled(chosen, None)
+    record, params = settle_by_training(program, trained, chosen, s, x, y, use_cache, log, progress)
+    text = program.source.text
+    chosen += [Chosen(c, o, _span_text(text, c.options[o].span)) for c, o in zip(trained, record["chosen"])]
+    return Settled(chosen, record, params)
 
 
 def owner(program: ir.Program, span: Span) -> str:
@@ -165,9 +170,10 @@ def data_key(o: Options, x, y) -> str:
 
 
 def settle_by_training(program: ir.Program, choices: list[ir.Choose], fixed: list[Chosen], s: Settings,
-                       x, y, use_cache: bool, log) -> dict:
+                       x, y, use_cache: bool, log, progress: bool = False) -> tuple[dict, dict | None]:
     """Successive halving over the options of `choices` (the `fixed` ones already settled); returns
-    the record: the options chosen, the rungs and every trial (cached by content hash)."""
+    the record (the options chosen, the rungs and every trial) and the winner's trained parameters,
+    both cached by content hash."""
     text = program.source.text
     base = base_options(program, s, need_data=x is None)
     epochs = s.max_epochs or base.epochs
@@ -175,19 +181,25 @@ def settle_by_training(program: ir.Program, choices: list[ir.Choose], fixed: lis
         x, y = load_npz(base.data, base.inputs, base.targets)
     path = synth.cache_path(text, s.key(), str(epochs), data_key(base, x, y))
     record = synth.cache_get(path) if use_cache else None
-    if record is not None and {"chosen", "trials", "rungs", "configs"} <= record.keys() and \
+    params = _load_params(_params_path(path)) if record is not None else None
+    if params is not None and {"chosen", "trials", "rungs", "configs"} <= record.keys() and \
             len(record["chosen"]) == len(choices):
         record["cached"] = True
-        return record
+        return record, params
     sizes = [len(c.options) for c in choices]
     configs = configurations(sizes, s.trials, s.seed)
     labels = [", ".join(_span_text(text, c.options[o].span) for c, o in zip(choices, cfg)) for cfg in configs]
     validation = base.validation or DEFAULT_VALIDATION
     deadline = time.perf_counter() + s.timeout
 
+    best_of_rung: dict[int, tuple[float, int, dict]] = {}  # epochs -> (score, configuration, parameters)
+
     def run(i: int, budget: int) -> Outcome:
         chosen = fixed + [Chosen(c, o, _span_text(text, c.options[o].span)) for c, o in zip(choices, configs[i])]
-        return _trial(program, choose_source(text, chosen), base, s, budget, validation, deadline, x, y)
+        out, params = _trial(program, choose_source(text, chosen), base, s, budget, validation, deadline, x, y)
+        if params is not None and not out.cut_short and out.score < best_of_rung.get(budget, (math.inf,))[0]:
+            best_of_rung[budget] = (out.score, i, params)  # the first of equals, as the scheduler ranks them
+        return out
 
     if log:
         log(f"settling {len(choices)} choice{'s' * (len(choices) != 1)} by training {base.fn}: successive halving "
@@ -195,8 +207,19 @@ def settle_by_training(program: ir.Program, choices: list[ir.Choose], fixed: lis
             f"{'validation loss' if s.metric == 'val_loss' else 'validation accuracy'} on "
             f"{validation:g} of the data held out" + ("" if base.validation else " (the training settings hold out "
                                                       "none)"))
-    result = run_with_big_stack(lambda: successive_halving(len(configs), run, max_budget=epochs, eta=s.eta,
-                                                           deadline=deadline))
+    bar = _bar(sum(n for n, _ in plan(len(configs), epochs, s.eta))) if progress else None
+
+    def on_trial(t):
+        if bar is not None:
+            bar.set_postfix_str(f"rung {t.rung + 1}, {t.budget} epochs: {labels[t.config]}", refresh=False)
+            bar.update(1)
+
+    try:
+        result = run_with_big_stack(lambda: successive_halving(len(configs), run, max_budget=epochs, eta=s.eta,
+                                                               deadline=deadline, on_trial=on_trial))
+    finally:
+        if bar is not None:
+            bar.close()
     if result.best is None:
         failed = next((t.info["error"] for t in result.trials if "error" in t.info), None)
         if failed:
@@ -212,13 +235,42 @@ def settle_by_training(program: ir.Program, choices: list[ir.Choose], fixed: lis
                          for t in result.trials],
               "metric": s.metric, "eta": s.eta, "function": base.fn, "validation": validation,
               "stopped": result.stopped, "timeout": s.timeout, "seconds": round(result.seconds, 3), "cached": False}
-    if use_cache and not result.stopped:  # a search cut short depends on the machine's speed
+    params = next((p for b, (_, c, p) in sorted(best_of_rung.items(), reverse=True) if c == result.best), None)
+    if use_cache and not result.stopped and params is not None:  # one cut short depends on the machine
+        _save_params(_params_path(path), params)
         synth.cache_put(path, record)
-    return record
+    return record, params
 
 
-def _trial(program, text, base: Options, s: Settings, budget: int, validation: float, deadline, x, y) -> Outcome:
-    """Train one configuration (its completed source) from scratch for `budget` epochs."""
+def _params_path(record_path: str) -> str:
+    return record_path[:-len(".json")] + ".params.npz"
+
+
+def _save_params(path: str, params: dict) -> None:
+    try:
+        save_npz(path, params)
+    except GliaRuntimeError:
+        pass  # a cache that cannot be written only costs the next run its time
+
+
+def _load_params(path: str) -> dict | None:
+    try:
+        with np.load(path) as data:
+            return {k: data[k] for k in data.files}
+    except (OSError, ValueError):
+        return None
+
+
+def _bar(total: int):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="trial", desc="choose", dynamic_ncols=True, leave=False)
+
+
+def _trial(program, text, base: Options, s: Settings, budget: int, validation: float, deadline, x,
+           y) -> tuple[Outcome, dict | None]:
+    """Train one configuration (its completed source) from scratch for `budget` epochs; its outcome
+    and trained parameters."""
     from .driver import check_source, sources_of
 
     prog = check_source(Source(program.source.name, text))
@@ -232,14 +284,15 @@ def _trial(program, text, base: Options, s: Settings, budget: int, validation: f
     except GliaError as e:
         if e.diagnostic.code != NOT_FINITE:
             raise
-        return Outcome(math.inf, {"error": e.diagnostic.message})
+        return Outcome(math.inf, {"error": e.diagnostic.message}), None
     k = int(np.nanargmin(hist["val_loss"])) if hist.get("stopped") else len(hist["val_loss"]) - 1
     info = {name: _num(hist[name][k]) for name in ("val_loss", "val_acc", "loss", "acc")}
     if s.metric == "val_loss" or info["val_acc"] is None:
         score = info["val_loss"]
     else:  # ties in accuracy (common on small validation sets) go to the lower loss
         score = -info["val_acc"] + 1e-9 * (info["val_loss"] or 0.0)
-    return Outcome(math.inf if score is None else score, info, cut_short=bool(hist.get("cut_short")))
+    out = Outcome(math.inf if score is None else score, info, cut_short=bool(hist.get("cut_short")))
+    return out, interp.params.state()
 
 
 def _num(v) -> float | None:

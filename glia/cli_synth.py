@@ -1,6 +1,7 @@
 """`glia synth` and `glia bench synth`: program search from the command line.
 
     glia synth FILE.glia|FILE.sl [--strategy S] [--timeout S] [--seed N] [--json] [--write] [--no-cache]
+               [--train FN] [--data FILE.npz] [--eta N] [--trials N] [--max-epochs N] [--metric M]
     glia bench synth TASKS.jsonl [--timeout S] [--json OUT] [--strategy S] [--limit N] [--match TEXT]
 """
 from __future__ import annotations
@@ -16,10 +17,12 @@ STRATEGY_HELP = "auto (default), bottom-up, gp (genetic programming, lexicase se
 
 
 def add_commands(sub) -> None:
-    s = sub.add_parser("synth", help="fill holes (??) from examples; solve SyGuS .sl problems",
-                       description="Fill every hole of a .glia FILE from its `examples` blocks and print the "
-                                   "completed functions; or solve a SyGuS-IF programming-by-example problem "
-                                   "(.sl) and print the answer as (define-fun ...).")
+    s = sub.add_parser("synth", help="fill holes (??) and settle choose(...); solve SyGuS .sl problems",
+                       description="Fill every hole of a .glia FILE from its `examples` blocks, settle every "
+                                   "choose(...) (against the examples, or by training with successive halving "
+                                   "when the program has a train block) and print the completed functions; or "
+                                   "solve a SyGuS-IF programming-by-example problem (.sl) and print the answer "
+                                   "as (define-fun ...).")
     s.add_argument("file", metavar="FILE")
     _search_options(s)
     s.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -36,6 +39,8 @@ def add_commands(sub) -> None:
                                                              "block's epochs)")
     t.add_argument("--metric", choices=["val_loss", "val_acc"], default="val_loss",
                    help="what ranks the trials: validation loss (default) or accuracy")
+    t.add_argument("--out", metavar="FILE", help="save the winner's trained parameters (.npz, from its trial on "
+                                                 "the highest rung) for glia run/eval --params")
     s.set_defaults(handler=cmd_synth)
 
     b = sub.add_parser("bench", help="run benchmark task files", description="Run benchmark task files.")
@@ -66,7 +71,8 @@ def _search_options(p) -> None:
     p.add_argument("--timeout", type=float, default=None,
                    help="seconds of search per hole or task (default 10); of training search for choices "
                         "(default 300)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (genetic programming); default 0")
+    p.add_argument("--seed", type=int, default=0, help="random seed (genetic programming; the sample of configurations when "
+                                                        "choices are settled by training); default 0")
     p.add_argument("--max-candidates", type=int, default=200_000_000, help="stop after this many candidates")
 
 
@@ -114,8 +120,13 @@ def _synth_glia(ns, config) -> int:
     completed = synth.verify(program, fills) if fills else program
     text = synth.fill_source(program.source.text, fills)
     log = None if ns.json else (lambda msg: sys.stderr.write(msg + "\n"))
-    settled = choose_train.settle(completed, config, settings, use_cache=not ns.no_cache, log=log)
+    settled = choose_train.settle(completed, config, settings, use_cache=not ns.no_cache, log=log,
+                                  progress=log is not None and sys.stderr.isatty())
     chosen = settled.chosen
+    if ns.out and settled.params is None:
+        raise GliaError(Diagnostic("E604", "--out saves the parameters a training search trained, and this "
+                                           "program's choices were not settled by training", Span(0, 0, 0, 0),
+                                   "synth", program.source))
     final = synth.choose_source(text, chosen)
     changed = [f.func for f in fills] + [choose_train.owner(completed, c.choice.span) for c in chosen]
     names = list(dict.fromkeys(changed))
@@ -148,7 +159,22 @@ def _synth_glia(ns, config) -> int:
     if ns.write:
         _write_atomic(ns.file, final)
         sys.stderr.write(f"wrote {ns.file}\n")
+    if ns.out:
+        _save_params(ns.out, settled.params, program.source)
+        sys.stderr.write(f"saved the winner's {sum(a.size for a in settled.params.values()):,} trained parameters "
+                         f"to {ns.out}\n")
     return 0
+
+
+def _save_params(path: str, params: dict, source) -> None:
+    from glia.compiler.diagnostics import Diagnostic, GliaError, Span
+    from glia.runtime.errors import GliaRuntimeError
+    from glia.runtime.params import save_npz
+
+    try:
+        save_npz(path, params)
+    except GliaRuntimeError as e:
+        raise GliaError(Diagnostic(e.code, e.message, Span(0, 0, 0, 0), "synth", source)) from None
 
 
 def _write_atomic(path: str, text: str) -> None:

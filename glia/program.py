@@ -421,8 +421,9 @@ class Program:
         block, or `train="fn"` names the function (with `data="file.npz"` or arrays `x`, `y`):
         successive halving (keep the best 1/`eta` of each rung; at most `trials` configurations; the
         last rung trains `max_epochs`, default the block's epochs; ranked by `metric`, "val_loss" or
-        "val_acc"). `.search` on the result holds every trial. `timeout` defaults to 10 s per hole and
-        300 s for the training search."""
+        "val_acc"). `.search` on the result holds every trial, and `.params` the winner's trained
+        weights (its trial on the highest rung). `timeout` defaults to 10 s per hole and 300 s for the
+        training search."""
         from glia.compiler import choose_train, synth
         from glia.runtime.search import STRATEGIES, Config
 
@@ -431,14 +432,14 @@ class Program:
         config = Config(strategy, 10.0 if timeout is None else float(timeout), seed=seed)
         settings = choose_train.Settings(train, str(data), eta, trials, max_epochs, metric, seed,
                                          choose_train.DEFAULT_TIMEOUT if timeout is None else float(timeout))
-        search = None
+        search = params = None
         try:
             choose_train.check_settings(settings)
             if self._source_map is None:  # a .glia text: fill it, check it again, run the examples
                 fills = synth.solve(self._ir, config, use_cache=cache)
                 completed = synth.verify(self._ir, fills) if fills else self._ir
                 settled = choose_train.settle(completed, config, settings, x=x, y=y, use_cache=cache)
-                chosen, search = settled.chosen, settled.search
+                chosen, search, params = settled.chosen, settled.search, settled.params
                 if chosen:
                     text = synth.choose_source(synth.fill_source(self._ir.source.text, fills), chosen)
                     completed = check_source(Source(self._ir.source.name, text))
@@ -453,6 +454,10 @@ class Program:
         prog.synthesis = [{"function": f.func, "expression": f.expr, "candidates": f.candidates,
                            "seconds": f.seconds, "cached": f.cached} for f in fills]
         prog.search = search
+        if params is not None:  # the winner's weights, from its trial on the highest rung
+            from glia.compiler.autodiff import param_store
+
+            param_store(prog._backend.interp).assign(params)
         return prog
 
 

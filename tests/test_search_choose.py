@@ -155,6 +155,12 @@ def test_python_call_names_the_training_and_gives_arrays():
     prog = glia.compile("def f(p: f32[2]) -> f32[2]:\n    return softmax(dense(relu(dense(p, choose(1, 32))), 2))\n")
     done = prog.synthesize(train="f", x=x, y=y, max_epochs=30, cache=False)
     assert "dense(p, 32)" in done.source.text
+    # the result carries the winner's weights, trained in its last trial: the same as training the
+    # completed program with the trial's settings
+    again = glia.compile(done.source.text)
+    again.train("f", x, y, epochs=30, validation=0.2)
+    assert np.allclose(done.params["f.dense#1.W"], again.params["f.dense#1.W"])
+    assert done.params["f.dense#1.W"].shape == (2, 32)
     assert done.search["validation"] == 0.2  # nothing held out by a train block: a fifth for scoring
 
 
@@ -193,9 +199,11 @@ def test_cli_settles_a_width_prints_the_table_writes_and_caches(ring):
     assert out["search"]["cached"] is True and out["search"]["chosen"] == [1]
     assert {t["label"] for t in out["search"]["trials"]} == {"1", "32"}
     assert out["choices"] == [{"line": 3, "option": 1, "value": "32"}]
-    r = run_glia("synth", path, "--write")
-    assert r.returncode == 0 and "cached" in r.stderr
+    r = run_glia("synth", path, "--write", "--out", ring / "best.npz")
+    assert r.returncode == 0 and "cached" in r.stderr and "saved the winner's" in r.stderr
     assert "choose" not in path.read_text() and "dense(p, 32)" in path.read_text()
+    r = run_glia("eval", path, "--params", ring / "best.npz")  # the winner's weights fit the program written
+    assert r.returncode == 0 and "accuracy" in r.stdout, r.stderr
 
 
 def test_cli_choice_in_the_train_block_prints_the_block(ring):
