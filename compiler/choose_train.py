@@ -70,10 +70,10 @@ def _err(program: ir.Program, code: str, msg: str, span: Span | None = None) -> 
 
 def check_settings(s: Settings) -> None:
     """Bad search options are E604 (a usage mistake, before anything is trained)."""
-    bad = (s.eta < 2 and "--eta must be an integer of at least 2") or \
-          (s.trials < 1 and "--trials must be at least 1") or \
-          (s.max_epochs < 0 and "--max-epochs must be at least 1") or \
-          (s.metric not in METRICS and f"--metric is one of {', '.join(METRICS)}, found {s.metric!r}") or \
+    bad = (s.eta < 2 and "--eta (eta=) must be an integer of at least 2") or \
+          (s.trials < 1 and "--trials (trials=) must be at least 1") or \
+          (s.max_epochs < 0 and "--max-epochs (max_epochs=) must be at least 1") or \
+          (s.metric not in METRICS and f"--metric (metric=) is one of {', '.join(METRICS)}, found {s.metric!r}") or \
           (not s.timeout > 0 and "--timeout must be a positive number of seconds")
     if bad:
         raise GliaError(Diagnostic("E604", bad, Span(0, 0, 0, 0), STAGE))
@@ -138,7 +138,7 @@ def base_options(program: ir.Program, s: Settings, need_data: bool = True) -> Op
     elif s.train:
         o = Options(fn=s.train)
     else:
-        raise _err(program, "E602", "nothing to train: name the function with --train FN")
+        raise _err(program, "E602", "nothing to train: name the function with --train FN (train= from Python)")
     if s.data:
         o.data = s.data
     if need_data and not o.data:
@@ -153,19 +153,12 @@ def _spec(program: ir.Program, fn: str):
     return next((t for t in program.trains if not fn or t.func == fn), None)
 
 
-def data_key(o: Options, x, y) -> str:
+def data_key(x, y) -> str:
+    """A hash of the data's contents (part of the cache key: the same file name may hold new data)."""
     h = hashlib.sha256()
-    if x is not None:
-        for a in (np.ascontiguousarray(x), np.ascontiguousarray(y)):
-            h.update(str((a.dtype, a.shape)).encode())
-            h.update(a.tobytes())
-    else:
-        try:
-            with open(o.data, "rb") as f:
-                h.update(f.read())
-        except OSError:
-            pass  # train() reports the missing file (E703)
-        h.update(f"{o.inputs}|{o.targets}".encode())
+    for a in (np.ascontiguousarray(x), np.ascontiguousarray(y)):
+        h.update(str((a.dtype, a.shape)).encode())
+        h.update(a.tobytes())
     return h.hexdigest()
 
 
@@ -179,7 +172,7 @@ def settle_by_training(program: ir.Program, choices: list[ir.Choose], fixed: lis
     epochs = s.max_epochs or base.epochs
     if x is None:
         x, y = load_npz(base.data, base.inputs, base.targets)
-    path = synth.cache_path(text, s.key(), str(epochs), data_key(base, x, y))
+    path = synth.cache_path(text, s.key(), str(epochs), data_key(x, y))
     record = synth.cache_get(path) if use_cache else None
     params = _load_params(_params_path(path)) if record is not None else None
     if params is not None and {"chosen", "trials", "rungs", "configs"} <= record.keys() and \

@@ -429,6 +429,8 @@ class Program:
 
         if strategy not in STRATEGIES:
             raise boundary_error(f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}", "E604")
+        if (x is None) != (y is None):
+            raise boundary_error("give the training data as both x and y (or data='file.npz')", "E703")
         config = Config(strategy, 10.0 if timeout is None else float(timeout), seed=seed)
         settings = choose_train.Settings(train, str(data), eta, trials, max_epochs, metric, seed,
                                          choose_train.DEFAULT_TIMEOUT if timeout is None else float(timeout))
