@@ -360,6 +360,8 @@ def settle_choices(program: ir.Program, config: Config, choices: list[ir.Choose]
     import itertools
     import time
 
+    from .driver import check_source
+
     choices = list(program.choices if choices is None else choices)
     if not choices:
         return []
@@ -368,12 +370,9 @@ def settle_choices(program: ir.Program, config: Config, choices: list[ir.Choose]
         raise _err(program, "E602", "nothing to settle this choice against: add an `examples` block, or a "
                                     "`train` block (or --train FN --data FILE.npz) to settle it by training",
                    choices[0].span)
-    interp = Interpreter(program)
-    interp.init_globals()
-    cases = []
-    for func, ex in examples:
-        args = [interp.expr(a)([None] * 4) for a in ex.args]
-        cases.append((interp.function(func), args, interp.expr(ex.result)([None] * 4)))
+    interp, cases = _example_cases(program)
+    in_ir = {id(n) for f in program.functions.values() for n in ir.walk(f.body) if isinstance(n, ir.Choose)}
+    static = any(id(c) not in in_ir for c in choices)  # a layer's width: only the source holds it
     sizes = [len(c.options) for c in choices]
     combos = sorted(itertools.product(*[range(n) for n in sizes]), key=lambda c: (sum(c), c)) \
         if _product(sizes) <= 200_000 else itertools.product(*[range(n) for n in sizes])
@@ -384,6 +383,14 @@ def settle_choices(program: ir.Program, config: Config, choices: list[ir.Choose]
         tried += 1
         if time.perf_counter() > deadline:
             break
+        if static:  # check the program with these options in place, then run its examples
+            text = choose_source(program.source.text, [Chosen(c, o, _span_text(program.source.text,
+                                                                                c.options[o].span))
+                                                       for c, o in zip(choices, combo)])
+            try:
+                interp, cases = _example_cases(check_source(Source(program.source.name, text)))
+            except GliaError:
+                continue  # these options do not fit together (shapes)
         for c, o in zip(choices, combo):
             interp.choice_fill[c.index] = o
         ok = True
@@ -405,6 +412,18 @@ def settle_choices(program: ir.Program, config: Config, choices: list[ir.Choose]
 
 
 _MISS = object()
+
+
+def _example_cases(program: ir.Program):
+    """An interpreter for `program` and its examples as (function, arguments, expected result)."""
+    interp = Interpreter(program)
+    interp.init_globals()
+    cases = []
+    for e in program.examples:
+        for ex in e.examples:
+            args = [interp.expr(a)([None] * 4) for a in ex.args]
+            cases.append((interp.function(e.func), args, interp.expr(ex.result)([None] * 4)))
+    return interp, cases
 
 
 def _product(xs) -> int:

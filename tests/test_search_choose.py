@@ -270,3 +270,10 @@ def test_an_option_keeps_its_precedence_and_nested_choices_are_replaced():
                         "examples f:\n    2, 3 -> 13\n    1, 1 -> 3\n", "nested.glia")
     done = prog.synthesize(cache=False)
     assert "return a * (2 * b) + 1" in done.source.text and done.f(2, 3) == 13
+
+
+def test_a_static_size_choice_is_settled_against_examples_in_place():
+    prog = glia.compile("def f(x: int) -> int:\n    v = zeros(choose(2, 3, 4))\n    return len(v) * x + choose(0, 1)\n\n"
+                        "examples f:\n    1 -> 5\n    2 -> 9\n", "static.glia")
+    done = prog.synthesize(cache=False)
+    assert "v = zeros(4)" in done.source.text and done.f(3) == 13
