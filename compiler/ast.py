@@ -407,3 +407,19 @@ Item = Union[StructDef, FuncDef, GlobalDef, ExamplesDef, TrainDef]
 class Module:
     items: tuple[Item, ...]
     span: Span
+
+
+NOT_CONSTANT = object()
+
+
+def setting_constant(e: Expr):
+    """The value of a constant in a `train` block setting (a literal, a negated number, or a name as a
+    string), else NOT_CONSTANT."""
+    match e:
+        case IntLit(v) | FloatLit(v) | StrLit(v) | BoolLit(v):
+            return v
+        case UnaryOp("-", IntLit(v) | FloatLit(v)):
+            return -v
+        case Name(name):
+            return name
+    return NOT_CONSTANT

@@ -874,11 +874,15 @@ class BuiltinTyper:
     def shape_args(self, c, name):
         kw = self.kwargs(c, ("dtype",), name)
         dims = []
-        for a in c.args:
+
+        def dim(a):
             if not isinstance(a, A.IntLit) or a.value <= 0:
                 raise self.err("E301", f"{name}() takes positive integer constants as dimensions "
                                "(tensor shapes are static)", a.span)
-            dims.append(a.value)
+            return a.value
+
+        for a in c.args:
+            dims.append(self.c.static_choice(a, dim))
         if not dims:
             raise self.err("E202", f"{name}() needs at least one dimension", c.span)
         return TensorT(self.tensor.dtype(kw), tuple(dims))

@@ -355,7 +355,28 @@ class Checker:
             if s.name in seen:
                 raise self.err("E102", f"setting '{s.name}' given twice", s.span)
             seen.add(s.name)
+            self.setting_choices(s.value)
         return ir.TrainSpec(tr.func, tr.data, tuple((s.name, s.value) for s in tr.settings), tr.span)
+
+    def setting_choices(self, e) -> None:
+        """`lr = choose(0.01, 0.001)`, `optimizer = adam(lr=choose(...))` in a train block: choices among
+        constants, settled by training (compiler/choose_train.py); until then the first option holds."""
+        match e:
+            case A.Call(A.Name("choose"), args, kwargs) if args and not kwargs:
+                self.static_choice(e, self.setting_constant)
+            case A.Call(_, args, kwargs):
+                for x in list(args) + [k.value for k in kwargs]:
+                    self.setting_choices(x)
+            case A.ListLit(elts):
+                for x in elts:
+                    self.setting_choices(x)
+
+    def setting_constant(self, e):
+        v = A.setting_constant(e)
+        if v is not A.NOT_CONSTANT:
+            return v
+        raise self.err("E201", "a choice in a training setting is among constants or names: "
+                       "choose(0.01, 0.001), choose(adam, sgd)", e.span)
 
     def instantiate(self, sig: FuncSig) -> FnT:
         mapping = {tp: self.subst.fresh(tp) for tp in sig.type_params}
@@ -1038,6 +1059,8 @@ class Checker:
                 return self.choose(c, expected)
             if name in self.builtins.reserved and name not in self.global_nodes:
                 return self.builtins.call_builtin(name, c, expected)
+        if self.is_choose(f):  # choose(relu, tanh)(x): the arguments once, then the function chosen
+            return self.choose_call(f, c, expected)
         if isinstance(f, A.Attribute):
             if isinstance(f.value, A.Name) and f.value.id == "math" and self.scope.lookup("math") is None:
                 return self.builtins.call_builtin("math." + f.attr, c, expected, name_span=f.attr_span)
@@ -1131,6 +1154,32 @@ class Checker:
         ch = ir.Choose(len(self.choices), tuple(opts), opts[0].type if expected is None else expected, c.span)
         self.choices.append(ch)
         return ch
+
+    def is_choose(self, e) -> bool:
+        return (isinstance(e, A.Call) and isinstance(e.func, A.Name) and e.func.id == "choose"
+                and (self.scope is None or self.scope.lookup("choose") is None) and "choose" not in self.sigs)
+
+    def choose_call(self, f: A.Call, c: A.Call, expected) -> ir.Expr:
+        """`choose(relu, tanh)(x)`: a choice among functions (builtins too), called on arguments that
+        are checked once; settling the choice replaces `choose(relu, tanh)` by `relu`."""
+        if c.kwargs:
+            raise self.err("E103", "a chosen function takes positional arguments only", c.kwargs[0].span)
+        args = [self.expr(a) for a in c.args]
+        ft = FnT(tuple(a.type for a in args), self.subst.fresh() if expected is None else expected)
+        fv = self.choose(f, ft)
+        return ir.CallValue(fv, tuple(args), ft.ret, c.span)
+
+    def static_choice(self, e, value) -> object:
+        """`choose(16, 32, 64)` where a static constant is needed (a layer's width, a kernel size):
+        recorded as a choice, typed with its first option (what runs until search settles it; search
+        checks every option in place). `value(option)` reads and checks one option."""
+        if not self.is_choose(e) or e.kwargs or not e.args:
+            return value(e)
+        vals = [value(a) for a in e.args]
+        kind = lambda v: {bool: BOOL, int: INT, float: FLOAT}.get(type(v), STR)  # noqa: E731
+        opts = tuple(ir.Const(v, kind(v), a.span) for v, a in zip(vals, e.args))
+        self.choices.append(ir.Choose(len(self.choices), opts, opts[0].type, e.span))
+        return vals[0]
 
 
 def _scalars(t) -> set:

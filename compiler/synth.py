@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 
 from glia.runtime.search import Component, Config, Problem, SearchError, Term, Var, synthesize
@@ -355,28 +356,27 @@ def _span_text(text: str, span: Span) -> str:
     return "\n".join(parts)
 
 
-def settle_choices(program: ir.Program, config: Config) -> list[Chosen]:
-    """Settle every `choose(...)` against the examples: the combinations of options are tried in
-    order of the sum of their option positions (earlier options first), each run on the examples in
-    the reference interpreter, the example that rejected the last combination first. Bounded by the
-    timeout. (Settling choices against a training loss, with weights trained in each trial, is not
-    built yet.)"""
+def settle_choices(program: ir.Program, config: Config, choices: list[ir.Choose] | None = None) -> list[Chosen]:
+    """Settle the `choose(...)`s (every one, or those given) against the examples: the combinations of
+    options are tried in order of the sum of their option positions (earlier options first), each run
+    on the examples in the reference interpreter, the example that rejected the last combination
+    first. Bounded by the timeout. (Choices settled against a training loss: choose_train.py.)"""
     import itertools
     import time
 
-    choices = [c for c in program.choices]
+    from .driver import check_source
+
+    choices = list(program.choices if choices is None else choices)
     if not choices:
         return []
     examples = [(e.func, ex) for e in program.examples for ex in e.examples]
     if not examples:
-        raise _err(program, "E602", "choices are settled against `examples` blocks, and this program has none "
-                                    "(settling them against a training loss is not built yet)", choices[0].span)
-    interp = Interpreter(program)
-    interp.init_globals()
-    cases = []
-    for func, ex in examples:
-        args = [interp.expr(a)([None] * 4) for a in ex.args]
-        cases.append((interp.function(func), args, interp.expr(ex.result)([None] * 4)))
+        raise _err(program, "E602", "nothing to settle this choice against: add an `examples` block, or a "
+                                    "`train` block (or --train FN --data FILE.npz) to settle it by training",
+                   choices[0].span)
+    interp, cases = _example_cases(program)
+    in_ir = {id(n) for f in program.functions.values() for n in ir.walk(f.body) if isinstance(n, ir.Choose)}
+    static = any(id(c) not in in_ir for c in choices)  # a layer's width: only the source holds it
     sizes = [len(c.options) for c in choices]
     combos = sorted(itertools.product(*[range(n) for n in sizes]), key=lambda c: (sum(c), c)) \
         if _product(sizes) <= 200_000 else itertools.product(*[range(n) for n in sizes])
@@ -387,6 +387,14 @@ def settle_choices(program: ir.Program, config: Config) -> list[Chosen]:
         tried += 1
         if time.perf_counter() > deadline:
             break
+        if static:  # check the program with these options in place, then run its examples
+            text = choose_source(program.source.text, [Chosen(c, o, _span_text(program.source.text,
+                                                                                c.options[o].span))
+                                                       for c, o in zip(choices, combo)])
+            try:
+                interp, cases = _example_cases(check_source(Source(program.source.name, text)))
+            except GliaError:
+                continue  # these options do not fit together (shapes)
         for c, o in zip(choices, combo):
             interp.choice_fill[c.index] = o
         ok = True
@@ -410,6 +418,18 @@ def settle_choices(program: ir.Program, config: Config) -> list[Chosen]:
 _MISS = object()
 
 
+def _example_cases(program: ir.Program):
+    """An interpreter for `program` and its examples as (function, arguments, expected result)."""
+    interp = Interpreter(program)
+    interp.init_globals()
+    cases = []
+    for e in program.examples:
+        for ex in e.examples:
+            args = [interp.expr(a)([None] * 4) for a in ex.args]
+            cases.append((interp.function(e.func), args, interp.expr(ex.result)([None] * 4)))
+    return interp, cases
+
+
 def _product(xs) -> int:
     n = 1
     for x in xs:
@@ -418,5 +438,24 @@ def _product(xs) -> int:
 
 
 def choose_source(text: str, chosen: list[Chosen]) -> str:
-    """The source with each `choose(...)` replaced by the option chosen."""
-    return replace_spans(text, [(c.choice.span, c.text) for c in chosen])
+    """The source with each `choose(...)` replaced by the option chosen, in parentheses unless it is
+    atomic (`x * choose(a + b, c)` becomes `x * (a + b)`). A choice inside the chosen option of
+    another is replaced too; one inside an option not chosen goes with that option."""
+    edits = []
+    for c in chosen:
+        if any(d is not c and _within(c.choice.span, d.choice.span)
+               and not _within(c.choice.span, d.choice.options[d.option].span) for d in chosen):
+            continue
+        s, o = c.choice.span, c.choice.options[c.option].span
+        keep = _NUMBER.fullmatch(c.text) or _is_simple(c.text)
+        edits.append((Span(s.line, s.col, o.line, o.col), "" if keep else "("))
+        edits.append((Span(o.end_line, o.end_col, s.end_line, s.end_col), "" if keep else ")"))
+    return replace_spans(text, edits)
+
+
+_NUMBER = re.compile(r"(\d[\d_]*\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def _within(inner: Span, outer: Span) -> bool:
+    return (outer.line, outer.col) <= (inner.line, inner.col) and \
+        (inner.end_line, inner.end_col) <= (outer.end_line, outer.end_col)

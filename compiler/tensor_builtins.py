@@ -56,6 +56,9 @@ class TensorTyper:
         return v, t
 
     def const_int(self, e, what, lo=1):
+        return self.c.static_choice(e, lambda x: self._const_int(x, what, lo))
+
+    def _const_int(self, e, what, lo):
         neg = isinstance(e, A.UnaryOp) and e.op == "-" and isinstance(e.operand, A.IntLit)
         if neg:
             val = -e.operand.value
@@ -68,6 +71,9 @@ class TensorTyper:
         return val
 
     def const_float(self, e, what):
+        return self.c.static_choice(e, lambda x: self._const_float(x, what))
+
+    def _const_float(self, e, what):
         neg = isinstance(e, A.UnaryOp) and e.op == "-"
         inner = e.operand if neg else e
         if not isinstance(inner, (A.IntLit, A.FloatLit)):

@@ -61,6 +61,7 @@ class Options:
     resume: bool = False
     progress: bool = True
     engine: str = "auto"  # auto | compiled | tape
+    deadline: float | None = None  # time.perf_counter() time after which training stops (search trials)
     span: Span | None = None  # the train block's, where the settings came from one
 
 
@@ -72,15 +73,14 @@ def _err(code, msg, span=None, source=None) -> GliaError:
 
 def literal(e, source):
     """The value of a setting: a constant, a name (as a string), a list, or a call `name(k=v, ...)`."""
+    v = A.setting_constant(e)
+    if v is not A.NOT_CONSTANT:
+        return v
     match e:
-        case A.IntLit(v) | A.FloatLit(v) | A.StrLit(v) | A.BoolLit(v):
-            return v
-        case A.UnaryOp("-", A.IntLit(v) | A.FloatLit(v)):
-            return -v
-        case A.Name(name):
-            return name
         case A.ListLit(elts):
             return [literal(x, source) for x in elts]
+        case A.Call(A.Name("choose"), [first, *_], ()):  # a choice not settled yet: its first option
+            return literal(first, source)
         case A.Call(A.Name(name), args, kwargs):
             return (name, [literal(a, source) for a in args], {k.name: literal(k.value, source) for k in kwargs})
     raise _err(BAD_DATA, "a training setting is a number, a string, a name, a list or a call such as "
@@ -447,7 +447,7 @@ def train(interp: Interpreter, o: Options, X=None, y=None, log=None) -> dict:
         log(f"training {o.fn}: {len(train_rows)} examples ({len(val_rows)} held out for validation), "
             f"{len(engine.store)} parameters, {engine.name}" + (f" ({why_not})" if why_not else ""))
     cfg = train_loop.LoopConfig(o.epochs, o.batch, o.seed, o.shuffle, o.schedule, o.schedule_args,
-                                o.early_stopping, o.checkpoint, o.resume, o.progress)
+                                o.early_stopping, o.checkpoint, o.resume, o.progress, o.deadline)
     try:
         hist = train_loop.run(engine, train_rows, val_rows, cfg, log)
     except GliaRuntimeError as e:

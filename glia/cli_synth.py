@@ -1,6 +1,7 @@
 """`glia synth` and `glia bench synth`: program search from the command line.
 
     glia synth FILE.glia|FILE.sl [--strategy S] [--timeout S] [--seed N] [--json] [--write] [--no-cache]
+               [--train FN] [--data FILE.npz] [--eta N] [--trials N] [--max-epochs N] [--metric M]
     glia bench synth TASKS.jsonl [--timeout S] [--json OUT] [--strategy S] [--limit N] [--match TEXT]
 """
 from __future__ import annotations
@@ -16,15 +17,30 @@ STRATEGY_HELP = "auto (default), bottom-up, gp (genetic programming, lexicase se
 
 
 def add_commands(sub) -> None:
-    s = sub.add_parser("synth", help="fill holes (??) from examples; solve SyGuS .sl problems",
-                       description="Fill every hole of a .glia FILE from its `examples` blocks and print the "
-                                   "completed functions; or solve a SyGuS-IF programming-by-example problem "
-                                   "(.sl) and print the answer as (define-fun ...).")
+    s = sub.add_parser("synth", help="fill holes (??) and settle choose(...); solve SyGuS .sl problems",
+                       description="Fill every hole of a .glia FILE from its `examples` blocks, settle every "
+                                   "choose(...) (against the examples, or by training with successive halving "
+                                   "when the program has a train block) and print the completed functions; or "
+                                   "solve a SyGuS-IF programming-by-example problem (.sl) and print the answer "
+                                   "as (define-fun ...).")
     s.add_argument("file", metavar="FILE")
     _search_options(s)
     s.add_argument("--json", action="store_true", help="print the result as JSON")
     s.add_argument("--write", action="store_true", help="write the completed program back to FILE (.glia)")
     s.add_argument("--no-cache", action="store_true", help="search again even if the answer is cached")
+    t = s.add_argument_group("choices settled by training (successive halving; docs/search.md)")
+    t.add_argument("--train", metavar="FN", default="", help="the function to train (default: the train block's)")
+    t.add_argument("--data", metavar="FILE", default="", help=".npz data set (default: the train block's)")
+    t.add_argument("--eta", type=int, default=3, help="keep the best 1/eta of each rung, eta times the epochs "
+                                                       "next (default 3)")
+    t.add_argument("--trials", type=int, default=27, help="at most this many configurations on the first rung "
+                                                           "(a seeded sample when there are more; default 27)")
+    t.add_argument("--max-epochs", type=int, default=0, help="epochs of the last rung (default: the train "
+                                                             "block's epochs)")
+    t.add_argument("--metric", choices=["val_loss", "val_acc"], default="val_loss",
+                   help="what ranks the trials: validation loss (default) or accuracy")
+    t.add_argument("--out", metavar="FILE", help="save the winner's trained parameters (.npz, from its trial on "
+                                                 "the highest rung) for glia run/eval --params")
     s.set_defaults(handler=cmd_synth)
 
     b = sub.add_parser("bench", help="run benchmark task files", description="Run benchmark task files.")
@@ -52,8 +68,11 @@ def _bench_usage(parser):
 
 def _search_options(p) -> None:
     p.add_argument("--strategy", default="auto", help=STRATEGY_HELP)
-    p.add_argument("--timeout", type=float, default=10.0, help="seconds of search per hole or task (default 10)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (genetic programming); default 0")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="seconds of search per hole or task (default 10); of training search for choices "
+                        "(default 300)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (genetic programming; the sample of configurations when "
+                                                        "choices are settled by training); default 0")
     p.add_argument("--max-candidates", type=int, default=200_000_000, help="stop after this many candidates")
 
 
@@ -64,10 +83,20 @@ def _config(ns):
     if ns.strategy not in STRATEGIES:
         raise GliaError(Diagnostic("E604", f"unknown strategy '{ns.strategy}'; expected one of "
                                            f"{', '.join(STRATEGIES)}", Span(0, 0, 0, 0), "synth"))
-    if not ns.timeout > 0:
+    timeout = 10.0 if ns.timeout is None else ns.timeout
+    if not timeout > 0:
         raise GliaError(Diagnostic("E604", "--timeout must be a positive number of seconds", Span(0, 0, 0, 0),
                                    "synth"))
-    return Config(ns.strategy, ns.timeout, ns.max_candidates, seed=ns.seed)
+    return Config(ns.strategy, timeout, ns.max_candidates, seed=ns.seed)
+
+
+def _train_settings(ns):
+    from glia.compiler.choose_train import DEFAULT_TIMEOUT, Settings, check_settings
+
+    s = Settings(ns.train, ns.data, ns.eta, ns.trials, ns.max_epochs, ns.metric, ns.seed,
+                 DEFAULT_TIMEOUT if ns.timeout is None else ns.timeout)
+    check_settings(s)
+    return s
 
 
 def cmd_synth(ns) -> int:
@@ -78,10 +107,11 @@ def cmd_synth(ns) -> int:
 
 
 def _synth_glia(ns, config) -> int:
-    from glia.compiler import synth
+    from glia.compiler import choose_train, synth
     from glia.compiler.diagnostics import Diagnostic, GliaError, Span
     from glia.compiler.driver import check_source, read_source
 
+    settings = _train_settings(ns)
     program = check_source(read_source(ns.file))
     if not program.holes and not program.choices:
         raise GliaError(Diagnostic("E602", "this program has no holes (`??`) or choices (`choose`) to settle",
@@ -89,11 +119,21 @@ def _synth_glia(ns, config) -> int:
     fills = synth.solve(program, config, use_cache=not ns.no_cache) if program.holes else []
     completed = synth.verify(program, fills) if fills else program
     text = synth.fill_source(program.source.text, fills)
-    chosen = synth.settle_choices(completed, config) if completed.choices else []
+    log = None if ns.json else (lambda msg: sys.stderr.write(msg + "\n"))
+    settled = choose_train.settle(completed, config, settings, use_cache=not ns.no_cache, log=log,
+                                  progress=log is not None and sys.stderr.isatty())
+    chosen = settled.chosen
+    if ns.out and settled.params is None:
+        raise GliaError(Diagnostic("E604", "--out saves the parameters a training search trained, and this "
+                                           "program's choices were not settled by training", Span(0, 0, 0, 0),
+                                   "synth", program.source))
     final = synth.choose_source(text, chosen)
-    changed = [f.func for f in fills] + [_function_of(completed, c.choice) for c in chosen]
+    changed = [f.func for f in fills] + [choose_train.owner(completed, c.choice.span) for c in chosen]
     names = list(dict.fromkeys(changed))
     final_prog = check_source(type(program.source)(program.source.name, final)) if chosen else completed
+    blocks = {n: synth.function_source(final, final_prog.functions[n], []) for n in names if n}
+    if "" in names:  # a choice in a train block: show the block
+        blocks.update({f"train {t.func}": synth.function_source(final, t, []) for t in final_prog.trains})
     if ns.json:
         print(json.dumps({"holes": [{"function": f.func, "hole": f.hole.index, "line": f.hole.span.line,
                                      "expression": f.expr, "candidates": f.candidates,
@@ -101,12 +141,15 @@ def _synth_glia(ns, config) -> int:
                                      "decisions": f.decisions} for f in fills],
                           "choices": [{"line": c.choice.span.line, "option": c.option, "value": c.text}
                                       for c in chosen],
-                          "functions": {n: synth.function_source(final, final_prog.functions[n], []) for n in names}},
-                         indent=2))
+                          "search": settled.search,
+                          "functions": blocks}, indent=2))
     else:
-        for n in names:
-            print(synth.function_source(final, final_prog.functions[n], []))
+        for block in blocks.values():
+            print(block)
             print()
+        if settled.search is not None:
+            for line in choose_train.table(settled.search):
+                sys.stderr.write(line + "\n")
         for f in fills:
             how = "cached" if f.cached else f"{f.candidates:,} candidates, {f.seconds:.2f} s, {f.strategy}"
             sys.stderr.write(f"{ns.file}:{f.hole.span.line}:{f.hole.span.col}: hole in {f.func} filled ({how})\n")
@@ -116,16 +159,22 @@ def _synth_glia(ns, config) -> int:
     if ns.write:
         _write_atomic(ns.file, final)
         sys.stderr.write(f"wrote {ns.file}\n")
+    if ns.out:
+        _save_params(ns.out, settled.params, program.source)
+        sys.stderr.write(f"saved the winner's {sum(a.size for a in settled.params.values()):,} trained parameters "
+                         f"to {ns.out}\n")
     return 0
 
 
-def _function_of(program, node) -> str:
-    from glia.compiler import ir
+def _save_params(path: str, params: dict, source) -> None:
+    from glia.compiler.diagnostics import Diagnostic, GliaError, Span
+    from glia.runtime.errors import GliaRuntimeError
+    from glia.runtime.params import save_npz
 
-    for name, f in program.functions.items():
-        if any(n is node for n in ir.walk(f.body)):
-            return name
-    return ""
+    try:
+        save_npz(path, params)
+    except GliaRuntimeError as e:
+        raise GliaError(Diagnostic(e.code, e.message, Span(0, 0, 0, 0), "synth", source)) from None
 
 
 def _write_atomic(path: str, text: str) -> None:

@@ -436,22 +436,39 @@ class Program:
         except GliaRuntimeError as e:
             raise boundary_error(e.message, e.code) from None
 
-    def synthesize(self, *, strategy: str = "auto", timeout: float = 10.0, seed: int = 0,
-                   cache: bool = True) -> "Program":
-        """Fill every hole (`??`) from the examples; returns a new Program made from the completed
-        source (its `.source.text`), checked and verified on the examples by the interpreter.
-        `.synthesis` on the result lists what each hole became. GliaError when no program is found."""
-        from glia.compiler import synth
+    def synthesize(self, *, strategy: str = "auto", timeout: float | None = None, seed: int = 0,
+                   cache: bool = True, train: str = "", data: str = "", x=None, y=None, eta: int = 3,
+                   trials: int = 27, max_epochs: int = 0, metric: str = "val_loss") -> "Program":
+        """Fill every hole (`??`) from the examples and settle every `choose(...)`; returns a new Program
+        made from the completed source (its `.source.text`), checked and verified on the examples by
+        the interpreter. `.synthesis` on the result lists what each hole became. GliaError when no
+        program is found.
+
+        Choices outside functions with examples are settled by training when the program has a `train`
+        block, or `train="fn"` names the function (with `data="file.npz"` or arrays `x`, `y`):
+        successive halving (keep the best 1/`eta` of each rung; at most `trials` configurations; the
+        last rung trains `max_epochs`, default the block's epochs; ranked by `metric`, "val_loss" or
+        "val_acc"). `.search` on the result holds every trial, and `.params` the winner's trained
+        weights (its trial on the highest rung). `timeout` defaults to 10 s per hole and 300 s for the
+        training search."""
+        from glia.compiler import choose_train, synth
         from glia.runtime.search import STRATEGIES, Config
 
         if strategy not in STRATEGIES:
             raise boundary_error(f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}", "E604")
-        config = Config(strategy, float(timeout), seed=seed)
+        if (x is None) != (y is None):
+            raise boundary_error("give the training data as both x and y (or data='file.npz')", "E703")
+        config = Config(strategy, 10.0 if timeout is None else float(timeout), seed=seed)
+        settings = choose_train.Settings(train, str(data), eta, trials, max_epochs, metric, seed,
+                                         choose_train.DEFAULT_TIMEOUT if timeout is None else float(timeout))
+        search = params = None
         try:
+            choose_train.check_settings(settings)
             if self._source_map is None:  # a .glia text: fill it, check it again, run the examples
                 fills = synth.solve(self._ir, config, use_cache=cache)
                 completed = synth.verify(self._ir, fills) if fills else self._ir
-                chosen = synth.settle_choices(completed, config) if completed.choices else []
+                settled = choose_train.settle(completed, config, settings, x=x, y=y, use_cache=cache)
+                chosen, search, params = settled.chosen, settled.search, settled.params
                 if chosen:
                     text = synth.choose_source(synth.fill_source(self._ir.source.text, fills), chosen)
                     completed = check_source(Source(self._ir.source.name, text))
@@ -465,6 +482,11 @@ class Program:
             raise (self._source_map.remap(e) if self._source_map is not None else e).with_traceback(None) from None
         prog.synthesis = [{"function": f.func, "expression": f.expr, "candidates": f.candidates,
                            "seconds": f.seconds, "cached": f.cached} for f in fills]
+        prog.search = search
+        if params is not None:  # the winner's weights, from its trial on the highest rung
+            from glia.compiler.autodiff import param_store
+
+            param_store(prog._backend.interp).assign(params)
         return prog
 
 

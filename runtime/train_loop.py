@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +33,7 @@ class LoopConfig:
     checkpoint: str | None = None
     resume: bool = False
     progress: bool = True
+    deadline: float | None = None  # a time.perf_counter() time: stop after the epoch that passes it
 
 
 def run(engine, train_rows: np.ndarray, val_rows: np.ndarray, cfg: LoopConfig, log=None) -> dict:
@@ -71,6 +73,9 @@ def run(engine, train_rows: np.ndarray, val_rows: np.ndarray, cfg: LoopConfig, l
             if cfg.early_stopping and epoch - best_epoch >= cfg.early_stopping:
                 stopped = f"early stopping after epoch {epoch + 1}: no improvement for {cfg.early_stopping} epochs"
                 engine.store.restore(best_flat)
+                break
+            if cfg.deadline is not None and epoch + 1 < cfg.epochs and time.perf_counter() >= cfg.deadline:
+                hist["cut_short"] = True  # the caller's time bound, not a property of the model
                 break
     finally:
         if bar is not None:
