@@ -123,12 +123,13 @@ def run(program: ir.Program, args: list, sources: dict[str, Source]):
     return run_lowered(program, lower_program(program), args, sources)
 
 
-def run_lowered(program: ir.Program, lowered: LoweredModule, args: list, sources: dict[str, Source]):
+def run_lowered(program: ir.Program, lowered: LoweredModule, args: list, sources: dict[str, Source],
+                compiled: Compiled | None = None):
     """Load (compiling unless Numba's cache has it) and run an already lowered program's `main`."""
     from glia.runtime.errors import CompiledRuntimeError
     from glia.runtime.nbbox import from_interp
 
-    compiled = load_or_explain(lowered)
+    compiled = compiled or load_or_explain(lowered)
     compiled.globals_values = global_values(program)
     entry = getattr(compiled.module, lowered.entry)
     nb_args = [from_interp(a, s) for a, s in zip(args, lowered.main_arg_specs)]

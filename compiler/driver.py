@@ -108,16 +108,29 @@ def main_args(program: ir.Program, argv: list[str]) -> list:
                                f"arguments); found ({', '.join(map(str, t.params))})", f.span, "run", src))
 
 
-BACKENDS = ("cpu", "interp")
+BACKENDS = ("auto", "cpu", "interp")
 
 
 def run_program(program: ir.Program, argv: list[str] | None = None, backend: str = "interp",
-                notes=None) -> int:
-    """Run `main` and return the exit status. `backend` is 'interp' (the reference interpreter) or
-    'cpu' (compiled with Numba; a program it cannot compile yet runs in the interpreter, and a line
-    saying why is passed to `notes`, a callable, e.g. printing to stderr)."""
+                notes=None, background: bool = True, trace=None, hot_seconds: float | None = None) -> int:
+    """Run `main` and return the exit status. `backend` is 'interp' (the reference interpreter),
+    'cpu' (compiled with Numba first; a program it cannot compile yet runs in the interpreter, and a
+    line saying why is passed to `notes`, a callable, e.g. printing to stderr) or 'auto' (tiered:
+    compiled when the cache has it, else interpreted, and compiled in the background for the next
+    run when `background`; compiler/tiered.py; `trace(line)` is told which tier ran)."""
     args = main_args(program, argv or [])
     sources = sources_of(program)
+
+    def interpret():
+        interp = Interpreter(program, sources)
+        return run_with_big_stack(lambda: interp.call("main", args))
+
+    if backend == "auto":
+        from . import tiered
+
+        result = tiered.run(program, args, sources, interpret, background=background, trace=trace,
+                            hot_seconds=tiered.HOT_SECONDS if hot_seconds is None else hot_seconds)
+        return result if isinstance(result, int) and not isinstance(result, bool) else 0
     if backend == "cpu":
         from .backend_cpu import fallback_note, run
         from .lower_numba import Unsupported
@@ -131,6 +144,5 @@ def run_program(program: ir.Program, argv: list[str] | None = None, backend: str
             return result if isinstance(result, int) and not isinstance(result, bool) else 0
     elif backend != "interp":
         raise ValueError(f"unknown backend {backend!r}")
-    interp = Interpreter(program, sources)
-    result = run_with_big_stack(lambda: interp.call("main", args))
+    result = interpret()
     return result if isinstance(result, int) and not isinstance(result, bool) else 0

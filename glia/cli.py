@@ -39,10 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
                                    "main(args: list[str]) when main takes them.")
     r.add_argument("file", metavar="FILE")
     r.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
-    r.add_argument("--backend", choices=["cpu", "interp"], default=os.environ.get("GLIA_BACKEND") or "interp",
-                   help="interp (default; $GLIA_BACKEND changes it): the reference interpreter; cpu: "
-                        "compiled with Numba and cached (the first run of a program compiles it, which "
-                        "takes a while; later runs load it). See docs/backends.md for when cpu pays off")
+    r.add_argument("--backend", choices=["auto", "cpu", "interp"], default=os.environ.get("GLIA_BACKEND") or "auto",
+                   help="auto (default; $GLIA_BACKEND changes it): compiled when the cache has the program, "
+                        "else interpreted now and, if the run took a while, compiled in the background for "
+                        "the next run ($GLIA_BACKGROUND_COMPILE=0 turns that off); cpu: compiled before "
+                        "running (the first run of a program waits for Numba); interp: the reference "
+                        "interpreter. See docs/backends.md")
+    r.add_argument("-v", "--verbose", action="store_true", help="say on stderr which backend ran and why")
 
     i = sub.add_parser("repl", help="an interactive session (also reads entries from a pipe)",
                        description="Start an interactive Glia session; FILEs are loaded first (as :load). "
@@ -115,8 +118,10 @@ def cmd_run(ns) -> int:
         _print_error(e)
         return EXIT_PROGRAM
     try:
-        code = run_program(program, ns.args, backend=ns.backend,
-                           notes=lambda line: (sys.stdout.flush(), sys.stderr.write(line + "\n")))
+        say = lambda line: (sys.stdout.flush(), sys.stderr.write(line + "\n"))  # noqa: E731
+        code = run_program(program, ns.args, backend=ns.backend, notes=say,
+                           background=os.environ.get("GLIA_BACKGROUND_COMPILE", "1") != "0",
+                           trace=say if getattr(ns, "verbose", False) else None)
     except GliaError as e:
         sys.stdout.flush()
         _print_error(e)

@@ -134,6 +134,9 @@ def cmd_cache(ns) -> int:
                 print(f"  {kind}: {counts[kind]} files, {size / 1e6:.1f} MB")
         cpu = os.path.join(folder, "cpu")
         if os.path.isdir(cpu):
-            mods = [n for n in os.listdir(cpu) if n.endswith(".py")]
-            print(f"  {len(mods)} generated module{'s' if len(mods) != 1 else ''}")
+            names = os.listdir(cpu)
+            mods = [n for n in names if n.endswith(".py")]
+            marks = {kind: sum(n.endswith("." + kind) for n in names) for kind in ("ready", "lock", "failed")}
+            print(f"  {len(mods)} generated module{'s' if len(mods) != 1 else ''} ({marks['ready']} compiled in the "
+                  f"background for `glia run`, {marks['lock']} compiling now, {marks['failed']} failed)")
     return 0

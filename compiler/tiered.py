@@ -1,0 +1,150 @@
+"""`glia run`'s default backend, `auto`: tiered execution on the CPU backend.
+
+Numba compiles slowly here (seconds per function, a minute for a 100-line program on a loaded
+2-core machine; DESIGN.md §2.1), so compiling before the first run would make every new program
+wait. Instead, as JIT compilers do:
+
+1. the program is lowered (milliseconds); what the CPU backend cannot compile runs in the
+   interpreter, silently (`--backend cpu` says why);
+2. if its compiled module is ready in the cache, it runs compiled;
+3. otherwise it runs in the reference interpreter now, and if that run took long enough to be worth
+   compiling (`HOT_SECONDS`), a detached background process compiles the module into the cache
+   (Numba's `cache=True`), so the next run starts compiled.
+
+Both tiers give the same output and errors (every backend is tested against the interpreter). The
+cache folder holds, beside each generated module `glia_cpu_<key>.py`, a marker: `.ready` once the
+background compile succeeded, `.failed` (with Numba's message) if it did not, and `.lock` while one
+runs. `GLIA_BACKGROUND_COMPILE=0` turns the background compile off (the CLI reads it and passes it
+down).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from . import ir
+from .diagnostics import Source
+
+HOT_SECONDS = 1.5  # an interpreted run at least this long makes the program worth compiling (loading
+# Numba and a compiled module costs about a second here, so shorter programs are better interpreted)
+STALE_LOCK_SECONDS = 1800  # a compile that has not finished by then is presumed dead
+
+
+def _marker(key: str, kind: str) -> str:
+    from .backend_cpu import module_path
+
+    return module_path(key)[:-3] + "." + kind
+
+
+def state(key: str) -> str:
+    """'ready', 'failed', 'compiling' or 'cold'."""
+    if os.path.exists(_marker(key, "ready")):
+        return "ready"
+    if os.path.exists(_marker(key, "failed")):
+        return "failed"
+    lock = _marker(key, "lock")
+    try:
+        if time.time() - os.path.getmtime(lock) < STALE_LOCK_SECONDS:
+            return "compiling"
+    except OSError:
+        pass
+    return "cold"
+
+
+def run(program: ir.Program, args: list, sources: dict[str, Source], interpret, *, background: bool = True,
+        hot_seconds: float = HOT_SECONDS, trace=None):
+    """Run `main` on the best tier available now; `interpret()` runs it in the interpreter.
+    `trace(line)`, if given, is told which tier ran and why."""
+    from .backend_cpu import load_or_explain, run_lowered
+    from .lower_numba import Unsupported
+
+    say = trace or (lambda line: None)
+    try:
+        from .backend_cpu import lower_program
+
+        lowered = lower_program(program)
+    except Unsupported as u:
+        say(f"glia: interpreted (the CPU backend cannot compile {u.what} yet)")
+        return interpret()
+    now = state(lowered.key)
+    if now == "ready":
+        from .backend_cpu import CompileFailed
+
+        try:
+            compiled = load_or_explain(lowered)
+        except CompileFailed as e:  # the cache went bad (a Numba upgrade, a deleted file): interpret
+            _write(_marker(lowered.key, "failed"), e.what)
+            os.remove(_marker(lowered.key, "ready"))
+            say(f"glia: interpreted (loading the compiled module failed: {e.what})")
+            return interpret()
+        say("glia: compiled (from the cache)")
+        return run_lowered(program, lowered, args, sources, compiled)
+    t0 = time.perf_counter()
+    try:
+        return interpret()
+    finally:
+        took = time.perf_counter() - t0
+        if now == "cold" and background and took >= hot_seconds:
+            started = start_background_compile(lowered)
+            say(f"glia: interpreted ({took:.2f} s); " + ("compiling in the background for the next run"
+                                                        if started else "a compile is already running"))
+        else:
+            why = {"compiling": "a background compile is running", "failed": "the background compile failed",
+                   "cold": "short run: not worth compiling" if background else "background compiles are off"}
+            say(f"glia: interpreted ({why[now]})")
+
+
+def start_background_compile(lowered) -> bool:
+    """Write the module and start a detached process that compiles it; False if one is running."""
+    from .backend_cpu import write_module
+
+    write_module(lowered)
+    lock = _marker(lowered.key, "lock")
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        if state(lowered.key) != "cold":
+            return False
+        os.replace(lock, lock + ".stale")  # an old lock of a compile that died
+        return start_background_compile(lowered)
+    with os.fdopen(fd, "w") as f:
+        f.write(str(os.getpid()))
+    subprocess.Popen([sys.executable, "-m", "glia.compiler.tiered", lowered.key], stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                     close_fds=True)
+    return True
+
+
+def compile_now(key: str) -> bool:
+    """Compile the cached module `key` (importing it compiles every function with a signature into
+    Numba's cache) and leave the marker; True on success."""
+    from numba.core.errors import NumbaError
+
+    from .backend_cpu import import_module
+
+    lock = _marker(key, "lock")
+    try:
+        import_module(key)
+    except (NumbaError, ImportError, SyntaxError) as e:
+        _write(_marker(key, "failed"), f"{type(e).__name__}: {e}")
+        return False
+    finally:
+        try:
+            os.remove(lock)
+        except OSError:
+            pass
+    _write(_marker(key, "ready"), "")
+    return True
+
+
+def _write(path: str, text: str) -> None:
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+if __name__ == "__main__":  # the background compile: python -m glia.compiler.tiered KEY
+    sys.exit(0 if compile_now(sys.argv[1]) else 1)

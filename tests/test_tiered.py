@@ -1,0 +1,93 @@
+"""`glia run`'s default backend `auto` (compiler/tiered.py): interpreted until the program's compiled
+module is ready, compiled in a background process after a run long enough to be worth it, the same
+output on both tiers."""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from glia.compiler import tiered
+from glia.compiler.backend_cpu import lower_program
+from glia.compiler.diagnostics import Source
+from glia.compiler.driver import check_source, run_program
+
+HOT = """
+def fib(n: int) -> int:
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+def main(args: list[str]):
+    print(fib(int(args[0])), len(args))
+"""
+
+
+def run(program, argv, **kw):
+    lines: list[str] = []
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        run_program(program, argv, backend="auto", trace=lines.append, **kw)
+    return out.getvalue(), lines
+
+
+def wait_until(key: str, seconds: float = 300) -> str:
+    end = time.time() + seconds
+    while time.time() < end:
+        s = tiered.state(key)
+        if s in ("ready", "failed"):
+            return s
+        time.sleep(0.5)
+    return tiered.state(key)
+
+
+def test_interpreted_first_then_compiled_in_the_background():
+    program = check_source(Source("hot.glia", HOT))
+    key = lower_program(program).key
+    assert tiered.state(key) == "cold"
+    out, trace = run(program, ["15"], hot_seconds=0.0)
+    assert out == "610 1\n" and "compiling in the background" in trace[0]
+    assert wait_until(key) == "ready"
+    out, trace = run(program, ["16"])
+    assert out == "987 1\n" and trace == ["glia: compiled (from the cache)"]
+
+
+def test_short_runs_and_what_cannot_compile_stay_interpreted():
+    program = check_source(Source("short.glia", HOT.replace("fib(n - 2)", "fib(n - 3)")))
+    out, trace = run(program, ["3"])  # far below HOT_SECONDS
+    assert out == "0 1\n" and "not worth compiling" in trace[0]
+    assert tiered.state(lower_program(program).key) == "cold"
+    _, trace = run(program, ["3"], hot_seconds=0.0, background=False)
+    assert "background compiles are off" in trace[0]
+    io_prog = check_source(Source("io.glia", 'def main():\n    write_file("/dev/null", "x")\n    print(1)\n'))
+    out, trace = run(io_prog, [])
+    assert out == "1\n" and trace[0].startswith("glia: interpreted (the CPU backend cannot compile")
+
+
+def test_a_running_compile_is_not_started_twice_and_a_stale_lock_is_taken_over(tmp_path):
+    program = check_source(Source("lock.glia", HOT.replace("len(args)", "len(args) + 1")))
+    lowered = lower_program(program)
+    lock = tiered._marker(lowered.key, "lock")
+    os.makedirs(os.path.dirname(lock), exist_ok=True)
+    with open(lock, "w") as f:
+        f.write("1")
+    assert tiered.state(lowered.key) == "compiling" and not tiered.start_background_compile(lowered)
+    old = time.time() - tiered.STALE_LOCK_SECONDS - 10
+    os.utime(lock, (old, old))
+    assert tiered.state(lowered.key) == "cold" and tiered.start_background_compile(lowered)
+    assert wait_until(lowered.key) == "ready"
+
+
+def test_the_command_line_says_which_tier_ran(tmp_path):
+    path = tmp_path / "cli.glia"
+    path.write_text(HOT)
+    env = dict(os.environ, GLIA_BACKEND="auto", GLIA_BACKGROUND_COMPILE="0")
+    r = subprocess.run([sys.executable, "-m", "glia", "run", "-v", str(path), "5"], capture_output=True,
+                       text=True, env=env, timeout=120)
+    assert r.returncode == 0 and r.stdout == "5 1\n" and r.stderr.startswith("glia: interpreted")
+    r = subprocess.run([sys.executable, "-m", "glia", "cache", "info"], capture_output=True, text=True, env=env,
+                       timeout=60)
+    assert r.returncode == 0 and "compiled in the background" in r.stdout
