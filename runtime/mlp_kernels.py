@@ -31,22 +31,31 @@ def _act_forward(code, alpha, x, y):
                 if x[i, j] > mx:
                     mx = x[i, j]
             s = 0.0
-            for j in range(m):
-                s += np.exp(x[i, j] - mx)
-            if code == SOFTMAX:
+            if code == SOFTMAX:  # y holds the exponentials, then is normalised: one exp per element
                 for j in range(m):
-                    y[i, j] = np.exp(x[i, j] - mx) / s
+                    e = np.exp(x[i, j] - mx)
+                    y[i, j] = e
+                    s += e
+                inv = 1.0 / s
+                for j in range(m):
+                    y[i, j] *= inv
             else:
+                for j in range(m):
+                    s += np.exp(x[i, j] - mx)
                 ls = np.log(s)
                 for j in range(m):
                     y[i, j] = x[i, j] - mx - ls
         return
+    if code == RELU:  # the common case, as a loop of its own that LLVM vectorises
+        for i in range(n):
+            for j in range(m):
+                v = x[i, j]
+                y[i, j] = v if v > 0 else 0.0
+        return
     for i in range(n):
         for j in range(m):
             v = x[i, j]
-            if code == RELU:
-                y[i, j] = v if v > 0 else 0.0
-            elif code == SIGMOID:
+            if code == SIGMOID:
                 y[i, j] = 1.0 / (1.0 + np.exp(-v)) if v >= 0 else np.exp(v) / (1.0 + np.exp(v))
             elif code == TANH:
                 y[i, j] = np.tanh(v)
@@ -64,6 +73,12 @@ def _act_forward(code, alpha, x, y):
 def _act_backward(code, alpha, x, y, g):
     """g <- g * f'(x), in place (softmax/log_softmax as the last step are fused with the loss)."""
     n, m = x.shape
+    if code == RELU:
+        for i in range(n):
+            for j in range(m):
+                if not x[i, j] > 0:
+                    g[i, j] *= 0.0  # as g * f'(x) with f'(x) = 0 (a NaN gradient stays NaN)
+        return
     for i in range(n):
         for j in range(m):
             v = x[i, j]
