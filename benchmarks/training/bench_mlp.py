@@ -159,20 +159,23 @@ def main():
     ns = ap.parse_args()
     x, y = load()
     print(f"digits {x.shape}, Adam lr {LR}, batch {BATCH}, {EPOCHS} epochs; {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores; median of {ns.repeat} runs after a warm-up")
+          f"{os.cpu_count()} cores; median of {ns.repeat} runs after a warm-up, the systems taking turns")
     results = {}
+    names = ns.only.split(",")
     for arch, hidden in ARCHS.items():
-        for name in ns.only.split(","):
-            run = RUNNERS[name]
-            run(x, y, hidden, 0)  # warm-up: imports, JIT compiles, caches
-            times, accs = [], []
-            for r in range(ns.repeat):
-                dt, acc = run(x, y, hidden, r)
-                times.append(dt)
-                accs.append(acc)
-            results[(arch, name)] = (statistics.median(times), statistics.mean(accs))
-            print(f"  {arch:<14} {name:<6} {statistics.median(times):8.3f} s   final train accuracy "
-                  f"{statistics.mean(accs):.3f}", flush=True)
+        for name in names:
+            RUNNERS[name](x, y, hidden, 0)  # warm-up: imports, JIT compiles, caches
+        times = {n: [] for n in names}
+        accs = {n: [] for n in names}
+        for r in range(ns.repeat):  # round-robin, so a change in the machine's load hits every system alike
+            for name in names:
+                dt, acc = RUNNERS[name](x, y, hidden, r)
+                times[name].append(dt)
+                accs[name].append(acc)
+        for name in names:
+            results[(arch, name)] = (statistics.median(times[name]), statistics.mean(accs[name]))
+            print(f"  {arch:<14} {name:<6} {statistics.median(times[name]):8.3f} s   final train accuracy "
+                  f"{statistics.mean(accs[name]):.3f}", flush=True)
     print()
     print("| model | Glia compiled | hand-fused Numba | JAX jit per step | PyTorch eager | Glia vs PyTorch | Glia vs JAX | Glia / Numba |")
     print("|---|---|---|---|---|---|---|---|")
