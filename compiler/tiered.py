@@ -68,6 +68,9 @@ def run(program: ir.Program, args: list, sources: dict[str, Source], interpret, 
     except Unsupported as u:
         say(f"glia: interpreted (the CPU backend cannot compile {u.what} yet)")
         return interpret()
+    if "with objmode(" in lowered.source:  # Numba cannot cache such a function: it would compile every run
+        say("glia: interpreted (input() compiles through an objmode block, which Numba does not cache)")
+        return interpret()
     now = state(lowered.key)
     if now == "ready":
         from .backend_cpu import CompileFailed

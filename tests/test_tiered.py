@@ -65,6 +65,10 @@ def test_short_runs_and_what_cannot_compile_stay_interpreted():
     io_prog = check_source(Source("io.glia", 'def main():\n    write_file("/dev/null", "x")\n    print(1)\n'))
     out, trace = run(io_prog, [])
     assert out == "1\n" and trace[0].startswith("glia: interpreted (the CPU backend cannot compile")
+    reads = check_source(Source("in.glia", 'def main(args: list[str]):\n    if len(args) > 5:\n'
+                                           '        print(input())\n    print(2)\n'))
+    out, trace = run(reads, [], hot_seconds=0.0)  # input() is never reached, but main could reach it
+    assert out == "2\n" and "objmode" in trace[0]
 
 
 def test_a_running_compile_is_not_started_twice_and_a_stale_lock_is_taken_over(tmp_path):
