@@ -24,13 +24,13 @@ from .syntax import cache_dir
 _RUNTIME_FILES = ("nbrt.py", "nbstr.py", "nbbox.py", "fmt.py", "values.py", "errors.py")
 
 
-def runtime_hash() -> str:
+def runtime_hash(files=_RUNTIME_FILES, extra: str = "") -> str:
     import numba
 
     import glia
 
-    h = hashlib.sha256(f"{glia.__version__} numba {numba.__version__}".encode())
-    for name in _RUNTIME_FILES:
+    h = hashlib.sha256(f"{glia.__version__} numba {numba.__version__}{extra}".encode())
+    for name in files:
         h.update(resources.files("glia.runtime").joinpath(name).read_bytes())
     return h.hexdigest()[:16]
 
@@ -58,10 +58,11 @@ def global_values(program: ir.Program) -> dict:
     return interp.globals
 
 
-def load(lowered: LoweredModule) -> Compiled:
-    folder = os.path.join(cache_dir(), "cpu")
+def load(lowered: LoweredModule, kind: str = "cpu") -> Compiled:
+    """Write the generated module to `<cache>/<kind>/` (once) and import it."""
+    folder = os.path.join(cache_dir(), kind)
     os.makedirs(folder, exist_ok=True)
-    modname = f"glia_cpu_{lowered.key}"
+    modname = f"glia_{kind}_{lowered.key}"
     path = os.path.join(folder, modname + ".py")
     if not os.path.exists(path):
         tmp = f"{path}.{os.getpid()}.tmp"
@@ -126,13 +127,14 @@ def run(program: ir.Program, args: list, sources: dict[str, Source]):
     return run_with_big_stack(go)
 
 
-def fallback_note(u: Unsupported, sources: dict[str, Source]) -> str:
+def fallback_note(u: Unsupported, sources: dict[str, Source], backend: str = "CPU",
+                  where_to: str = "in the interpreter") -> str:
     if isinstance(u, CompileFailed):
         from .diagnostics import REPORT_HINT
 
-        return (f"glia: note: running in the interpreter: Numba could not compile the generated code "
+        return (f"glia: note: running {where_to}: Numba could not compile the generated code "
                 f"({u.what}); {REPORT_HINT}")
     src = sources.get(u.source_name)
     where = f"{src.name}:{u.span.line}:{u.span.col}" if src is not None and u.span.line else "this program"
-    return (f"glia: note: running in the interpreter: the CPU backend cannot compile {u.what} yet "
+    return (f"glia: note: running {where_to}: the {backend} backend cannot compile {u.what} yet "
             f"(at {where})")

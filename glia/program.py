@@ -300,6 +300,21 @@ class Program:
             raise boundary_error(f"no function named {name!r} in this program", "E101")
         return self._call(name, args, kwargs)
 
+    def map_batch(self, name: str, *columns, device: str = "auto", notes=None) -> np.ndarray:
+        """`name` applied to every example of a batch: one 1-D array per argument (int, float, f32
+        or bool values), one result per example, as a numpy array. On `device="cuda"` (or "auto"
+        with a GPU) one GPU thread runs each example (compiler/backend_cuda.py); a function the GPU
+        lowering cannot take yet runs on the CPU, and `notes` (default: stderr) says why. The
+        results, and the error of the first failing example, are the interpreter's."""
+        from glia.compiler.backend_cuda import map_batch
+        from glia.compiler.device import resolve
+
+        notes = notes or (lambda line: sys.stderr.write(line + "\n"))
+        try:
+            return map_batch(self._ir, name, columns, resolve(device), sources_of(self._ir), notes)
+        except GliaError as e:
+            raise self._located(e) from None
+
     def _call(self, name: str, args: tuple, kwargs: dict):
         __tracebackhide__ = True  # IPython and pytest leave this frame out of tracebacks
         f = self._ir.functions[name]

@@ -1,0 +1,294 @@
+"""The CUDA backend (backend matrix entries `cuda-sim` and `cuda`): batched kernels against the
+interpreter, the `--device` command-line messages.
+
+numba-cuda decides at its first import whether it is the simulator, so every check runs in a
+subprocess of its own: `NUMBA_ENABLE_CUDASIM=1` for `cuda-sim`, a real GPU for `cuda` (skipped here
+when there is none). The bodies are the `case_*` functions below; the subprocess imports this file and
+calls one. Sizes are tiny: the simulator runs each GPU thread as a Python thread.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+try:
+    import numba_cuda  # noqa: F401  (the distribution's top-level package)
+    HAVE_NUMBA_CUDA = True
+except ImportError:
+    HAVE_NUMBA_CUDA = False
+
+HAVE_GPU = shutil.which("nvidia-smi") is not None or os.path.exists("/dev/nvidiactl")
+
+# the backend matrix's CUDA entries; every skip is here, with its reason
+DEVICES = [
+    pytest.param("cuda-sim", marks=pytest.mark.skipif(not HAVE_NUMBA_CUDA, reason="numba-cuda is not installed "
+                                                      "(pip install -e '.[test]' installs it)")),
+    pytest.param("cuda", marks=[pytest.mark.gpu,
+                                pytest.mark.skipif(not (HAVE_GPU and HAVE_NUMBA_CUDA),
+                                                   reason="needs a CUDA GPU and numba-cuda")]),
+]
+
+
+def run_case(device: str, case: str, tmp_path, *args: str) -> str:
+    """Run `case(*args)` of this file in a fresh interpreter on `device`; returns its stdout."""
+    env = dict(os.environ, GLIA_CACHE_DIR=str(tmp_path / "cache"), PYTHONPATH=ROOT)
+    env.pop("NUMBA_ENABLE_CUDASIM", None)
+    env.pop("GLIA_CUDASIM", None)
+    if device == "cuda-sim":
+        env["NUMBA_ENABLE_CUDASIM"] = "1"
+    code = f"import sys; sys.path.insert(0, {HERE!r}); import test_cuda_sim as t; t.{case}(*sys.argv[1:])"
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, f"{case} on {device} failed:\n{r.stdout}\n{r.stderr}"
+    return r.stdout
+
+
+# ---- batched execution: interp == device ----------------------------------------------------------
+
+SCALAR_PROGRAM = textwrap.dedent("""\
+    LIMIT = 500
+    SCALE = 2.5
+
+    def collatz(n: int) -> int:
+        steps = 0
+        while n != 1 and steps < LIMIT:
+            if n % 2 == 0:
+                n = n // 2
+            else:
+                n = 3 * n + 1
+            steps += 1
+        return steps
+
+    def gcd(a: int, b: int) -> int:
+        while b != 0:
+            a, b = b, a % b
+        return abs(a)
+
+    def sq(x: float) -> float:
+        return x * x
+
+    def norm(x: float, y: float) -> float:
+        return math.sqrt(sq(x) + sq(y)) * SCALE
+
+    def fact(n: int) -> int:
+        r = 1
+        for i in range(2, n + 1):
+            r *= i
+        return r
+
+    def digits(n: int, base: int) -> int:
+        count = 0
+        n = abs(n)
+        while True:
+            count += 1
+            n //= base
+            if n == 0:
+                break
+        return count
+
+    def classify(x: float, y: float) -> int:
+        if x > 0.0 and y > 0.0:
+            return 1
+        elif x < 0.0 or y < 0.0:
+            return max(2, int(x), int(y))
+        return min(0, int(x * 3.0))
+
+    def odd_sum(n: int) -> int:
+        total = 0
+        for i in range(n, -1, -1):
+            if i % 2 == 0:
+                continue
+            total += i
+        return total
+
+    def half(x: f32) -> f32:
+        return x / f32(2.0) + f32(0.25)
+
+    def both(a: bool, b: bool) -> bool:
+        return (a or b) and not (a and b)
+
+    def ratio(a: int, b: int) -> float:
+        return a / b + float(a // b) + float(a % b)
+
+    def power(a: int, b: int) -> int:
+        return a ** b - (a << 2) + (a >> 1)
+
+    def rounded(x: float) -> int:
+        return round(x) + math.floor(x) - math.ceil(x)
+    """)
+
+# (function, argument columns)
+BATCHES = [
+    ("collatz", [list(range(1, 40))]),
+    ("gcd", [[12, 18, 7, 0, -8, 100, 5], [8, 27, 3, 5, 12, 75, 0]]),
+    ("norm", [[0.0, 3.0, -1.5, 1e3], [0.0, 4.0, 2.0, -7.25]]),
+    ("fact", [list(range(0, 21))]),
+    ("digits", [[0, 9, 10, -12345, 2 ** 62], [10, 10, 2, 10, 16]]),
+    ("classify", [[1.0, -2.5, 0.0, 3.7, 0.9], [1.0, 4.0, 0.0, -0.1, 0.0]]),
+    ("odd_sum", [[0, 1, 2, 9, 10]]),
+    ("half", [np.array([0.0, 1.0, -3.5, 1e-3], np.float32)]),
+    ("both", [[True, True, False, False], [True, False, True, False]]),
+    ("ratio", [[7, -7, 7, 0], [2, 2, -2, 5]]),
+    ("power", [[2, -3, 0, 10, 1], [10, 3, 0, 18, 62]]),
+    ("rounded", [[0.5, 1.5, 2.5, -2.5, 3.7, -0.2]]),
+]
+
+ERRORS = [  # (function, columns, error code, index of the first failing example)
+    ("fact", [[3, 25, 30]], "E504", 1),
+    ("gcd", [[1, 2], [1, 0]], None, None),  # b == 0 is fine: the loop does not run
+    ("ratio", [[1, 2, 3], [1, 0, 0]], "E503", 1),
+    ("power", [[2, 2], [3, -1]], "E506", 1),
+    ("rounded", [[1.0, float("nan")]], "E506", 1),
+]
+
+
+def _load(text: str):
+    import glia
+
+    return glia.compile(text, "batch.glia")
+
+
+def _interp_column(prog, name, cols):
+    return [prog.call(name, *[c[i].item() if hasattr(c[i], "item") else c[i] for c in cols])
+            for i in range(len(cols[0]))]
+
+
+def case_batches() -> None:
+    prog = _load(SCALAR_PROGRAM)
+    notes: list[str] = []
+    for name, cols in BATCHES:
+        cols = [np.asarray(c) for c in cols]
+        got = prog.map_batch(name, *cols, device="cuda", notes=notes.append)
+        want = _interp_column(prog, name, cols)
+        assert isinstance(got, np.ndarray) and len(got) == len(want), name
+        if got.dtype.kind == "f":
+            np.testing.assert_allclose(got, np.asarray(want, got.dtype), rtol=1e-12 if got.dtype == np.float64 else 1e-6,
+                                       err_msg=name)
+        else:
+            assert got.tolist() == want, (name, got.tolist(), want)
+    assert notes == [], notes  # every function above runs on the device
+    print("ok", len(BATCHES))
+
+
+def case_errors() -> None:
+    from glia.compiler.diagnostics import GliaError
+
+    prog = _load(SCALAR_PROGRAM)
+    for name, cols, code, index in ERRORS:
+        cols = [np.asarray(c) for c in cols]
+        try:
+            prog.map_batch(name, *cols, device="cuda")
+        except GliaError as e:
+            d = e.diagnostic
+            assert code is not None and d.code == code, (name, d.render())
+            assert any(f"example {index} of the batch" in n.message for n in d.notes), d.render()
+            # the same diagnostic as the interpreter gives for that example
+            try:
+                prog.call(name, *[c[index].item() for c in cols])
+            except GliaError as want:
+                assert want.diagnostic.message == d.message and want.diagnostic.span == d.span
+            else:
+                raise AssertionError(f"{name}: the interpreter did not fail on example {index}")
+        else:
+            assert code is None, f"{name}: expected {code}"
+    print("ok")
+
+
+FALLBACK_PROGRAM = textwrap.dedent("""\
+    def total(n: int) -> int:
+        xs = [i * i for i in range(n)]
+        return sum(xs)
+
+    def fib(n: int) -> int:
+        if n < 2:
+            return n
+        return fib(n - 1) + fib(n - 2)
+    """)
+
+
+def case_fallback() -> None:
+    prog = _load(FALLBACK_PROGRAM)
+    for name, want in (("total", [0, 0, 1, 5, 14]), ("fib", [0, 1, 1, 2, 3])):
+        notes: list[str] = []
+        got = prog.map_batch(name, np.arange(5), device="cuda", notes=notes.append)
+        assert got.tolist() == want
+        assert len(notes) == 1 and "the CUDA backend cannot compile" in notes[0] and "yet" in notes[0], notes
+        assert f"{name} on the CPU" in notes[0] and "batch.glia:" in notes[0], notes
+    print("ok")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_batched_kernel_matches_the_interpreter(device, tmp_path):
+    assert run_case(device, "case_batches", tmp_path).strip() == f"ok {len(BATCHES)}"
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_a_failing_example_reports_the_interpreters_error(device, tmp_path):
+    run_case(device, "case_errors", tmp_path)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_what_the_gpu_cannot_take_runs_on_the_cpu_with_a_note(device, tmp_path):
+    run_case(device, "case_fallback", tmp_path)
+
+
+def test_map_batch_on_the_cpu_needs_no_cuda():
+    import glia
+
+    prog = glia.compile(SCALAR_PROGRAM, "batch.glia")
+    assert prog.map_batch("gcd", [12, 7], [8, 3], device="cpu").tolist() == [4, 1]
+    assert prog.map_batch("half", np.array([1.0], np.float32), device="cpu").dtype == np.float32
+
+
+# ---- --device on the command line -------------------------------------------------------------------
+
+def _glia(args, tmp_path, **env_extra):
+    env = dict(os.environ, GLIA_CACHE_DIR=str(tmp_path / "cache"), **env_extra)
+    for k in ("NUMBA_ENABLE_CUDASIM", "GLIA_CUDASIM"):
+        if k not in env_extra:
+            env.pop(k, None)
+    return subprocess.run([sys.executable, "-m", "glia", *args], capture_output=True, text=True, env=env,
+                          timeout=300, cwd=ROOT)
+
+
+@pytest.fixture
+def hello(tmp_path):
+    p = tmp_path / "hello.glia"
+    p.write_text('def main():\n    print("hi")\n')
+    return str(p)
+
+
+@pytest.mark.skipif(HAVE_GPU, reason="checks the messages of a machine without a GPU")
+@pytest.mark.skipif(not HAVE_NUMBA_CUDA, reason="numba-cuda is not installed")
+def test_device_flags_on_a_machine_without_a_gpu(hello, tmp_path):
+    r = _glia(["run", "--device", "cuda", hello], tmp_path)
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and "error[E902]" in r.stderr and "no CUDA GPU" in r.stderr, r.stderr
+    r = _glia(["run", "--device", "auto", hello], tmp_path)  # falls back silently
+    assert r.returncode == 0 and r.stdout == "hi\n" and r.stderr == "", r.stderr
+    r = _glia(["run", "--device", "cuda", hello], tmp_path, GLIA_CUDASIM="1")
+    assert r.returncode == 0 and r.stdout == "hi\n" and "CUDA simulator" in r.stderr, r.stderr
+    r = _glia(["run", "--device", "tpu", hello], tmp_path)
+    assert r.returncode == 2 and "invalid choice" in r.stderr
+
+
+def test_device_cuda_without_numba_cuda_is_one_line(hello, tmp_path):
+    """Hide numba-cuda from a subprocess: `import numba.cuda` fails as it does when it is not installed."""
+    blocker = tmp_path / "block" / "sitecustomize.py"
+    blocker.parent.mkdir()
+    blocker.write_text("import sys\nclass _B:\n    def find_spec(self, name, path=None, target=None):\n"
+                       "        if name == 'numba.cuda' or name.startswith('numba_cuda'):\n"
+                       "            raise ImportError('blocked')\nsys.meta_path.insert(0, _B())\n")
+    r = _glia(["run", "--device", "cuda", hello], tmp_path, PYTHONPATH=str(blocker.parent))
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "error[E901]" in r.stderr, r.stderr
+    assert "pip install" in r.stderr
+    r = _glia(["run", "--device", "auto", hello], tmp_path, PYTHONPATH=str(blocker.parent))
+    assert r.returncode == 0 and r.stdout == "hi\n" and r.stderr == ""
