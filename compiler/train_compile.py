@@ -140,19 +140,47 @@ class CompiledEngine:
                                           self.store.flat, self.store.grad, self.steps, self.alphas,
                                           self._aoff(batch), self.widths, self.loss, self.last_fused,
                                           self.opt_code, self.hyper, self.opt.t, self.m, self.v)
+        return self._result(total, correct, t, len(order))
+
+    def _result(self, total, correct, t, n):
         self.opt.t = int(t)
         if not math.isfinite(total):
             raise GliaRuntimeError("E702", "the loss became NaN or infinite in the compiled training loop (lower "
                                    "the learning rate, or clip gradients with `clip = 1.0`; --engine tape names "
                                    "the operation)")
-        n = len(order)
         return total / n, (correct / n if self.task.classes else math.nan)
 
     def evaluate(self, rows):
         if len(rows) == 0:
             return math.nan, math.nan
         rows = np.ascontiguousarray(rows, np.int64)
-        total, correct = K.evaluate(self.X, self.yi, self.yf, rows, 256, self.store.flat, self.steps, self.alphas,
-                                    self._aoff(256), self.widths, self.loss)
+        total, correct = self._evaluate(rows)
         n = len(rows)
         return total / n, (correct / n if self.task.classes else math.nan)
+
+    def _evaluate(self, rows):
+        return K.evaluate(self.X, self.yi, self.yf, rows, 256, self.store.flat, self.steps, self.alphas,
+                          self._aoff(256), self.widths, self.loss)
+
+
+class CudaEngine(CompiledEngine):
+    """The same chain, its data and its parameters on a CUDA device (runtime/cuda_mlp.py): forward,
+    backward and the optimizer step as CUDA kernels, one minibatch after another with nothing
+    leaving the device until the epoch ends."""
+
+    def __init__(self, interp, task, opt, clip, the_plan, device):
+        super().__init__(interp, task, opt, clip, the_plan)
+        from glia.runtime.cuda_mlp import DeviceChain
+
+        self.name = f"compiled (CUDA kernels, {device.describe()})"
+        self.chain = DeviceChain(self.steps, self.alphas, self.widths, self.store.flat, self.m, self.v, self.X,
+                                 self.yi, self.yf)
+
+    def epoch(self, order, batch, lr):
+        self.hyper[K.LR] = lr
+        total, correct, t = self.chain.epoch(order, batch, self.loss, self.last_fused, self.opt_code, self.hyper,
+                                             self.opt.t)
+        return self._result(total, correct, t, len(order))
+
+    def _evaluate(self, rows):
+        return self.chain.evaluate(rows, self.loss)

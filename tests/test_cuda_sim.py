@@ -248,6 +248,80 @@ def test_map_batch_on_the_cpu_needs_no_cuda():
     assert prog.map_batch("half", np.array([1.0], np.float32), device="cpu").dtype == np.float32
 
 
+# ---- training a chain of dense layers on the device ---------------------------------------------------
+
+TRAIN_PROGRAM = textwrap.dedent("""\
+    def clf(x: f32[6]) -> f32[3]:
+        h = relu(dense(x, 5))
+        g = tanh(dense(h, 4))
+        return softmax(dense(g, 3))
+
+    def reg(x: f32[6]) -> f32[2]:
+        h = leaky_relu(dense(x, 7))
+        return dense(h, 2)
+    """)
+
+TRAIN_RUNS = [  # (function, settings): Adam with clipping and a validation split; SGD with Nesterov momentum
+    ("clf", dict(loss="cross_entropy", optimizer="adam", lr=0.05, clip=0.5, validation=0.2)),
+    ("reg", dict(loss="mse", optimizer="sgd", lr=0.05, momentum=0.9, nesterov=True)),
+]
+
+
+def case_training() -> None:
+    import glia
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(18, 6)).astype(np.float32)
+    labels = rng.integers(0, 3, size=18)
+    targets = rng.normal(size=(18, 2)).astype(np.float32)
+    for fn, settings in TRAIN_RUNS:
+        y = labels if fn == "clf" else targets
+        runs = {}
+        for device in ("cpu", "cuda"):
+            prog = glia.compile(TRAIN_PROGRAM, "train.glia")
+            hist = prog.train(fn, X, y, epochs=2, batch=8, seed=3, progress=False, device=device, **settings)
+            runs[device] = hist, {k: v.copy() for k, v in prog.params.items()}
+        (cpu, p_cpu), (gpu, p_gpu) = runs["cpu"], runs["cuda"]
+        assert cpu["engine"].startswith("compiled (Numba") and "CUDA" in gpu["engine"], gpu["engine"]
+        for key in ("loss", "val_loss"):  # the CPU compiled path's curve, to float32 tolerance
+            np.testing.assert_allclose(gpu[key], cpu[key], rtol=2e-5, atol=1e-6, err_msg=f"{fn} {key}")
+        assert gpu["acc"] == cpu["acc"]
+        for name in p_cpu:
+            np.testing.assert_allclose(p_gpu[name], p_cpu[name], rtol=1e-4, atol=1e-5, err_msg=name)
+    print("ok")
+
+
+def case_train_cli(folder: str) -> None:
+    """`glia train FILE --device cuda` end to end: the engine line names the device."""
+    import contextlib
+    import io
+
+    from glia.cli import main
+
+    rng = np.random.default_rng(1)
+    data = os.path.join(folder, "d.npz")
+    np.savez(data, x=rng.normal(size=(12, 6)).astype(np.float32), y=rng.integers(0, 3, size=12))
+    src = os.path.join(folder, "m.glia")
+    with open(src, "w") as f:
+        f.write(TRAIN_PROGRAM + '\ntrain clf on "d.npz":\n    epochs = 1\n    batch = 6\n')
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(["train", src, "--device", "cuda", "--no-progress"])
+    assert code == 0, err.getvalue()
+    assert "compiled (CUDA kernels" in err.getvalue() and os.path.exists(os.path.join(folder, "m.params.npz"))
+    print("ok")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_training_on_the_device_follows_the_cpu_compiled_path(device, tmp_path):
+    run_case(device, "case_training", tmp_path)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_glia_train_device_cuda(device, tmp_path):
+    run_case(device, "case_train_cli", tmp_path, str(tmp_path))
+
+
 # ---- --device on the command line -------------------------------------------------------------------
 
 def _glia(args, tmp_path, **env_extra):
