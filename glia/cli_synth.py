@@ -55,6 +55,9 @@ def _search_options(p) -> None:
     p.add_argument("--timeout", type=float, default=10.0, help="seconds of search per hole or task (default 10)")
     p.add_argument("--seed", type=int, default=0, help="random seed (genetic programming); default 0")
     p.add_argument("--max-candidates", type=int, default=200_000_000, help="stop after this many candidates")
+    from glia.cli import add_device_option
+
+    add_device_option(p, "cuda evaluates bottom-up's bit-vector candidates on the GPU (the same answers)")
 
 
 def _config(ns):
@@ -67,7 +70,9 @@ def _config(ns):
     if not ns.timeout > 0:
         raise GliaError(Diagnostic("E604", "--timeout must be a positive number of seconds", Span(0, 0, 0, 0),
                                    "synth"))
-    return Config(ns.strategy, ns.timeout, ns.max_candidates, seed=ns.seed)
+    from glia.cli import resolve_device
+
+    return Config(ns.strategy, ns.timeout, ns.max_candidates, seed=ns.seed, device=resolve_device(ns).kind)
 
 
 def cmd_synth(ns) -> int:

@@ -452,17 +452,20 @@ class Program:
             raise boundary_error(e.message, e.code) from None
 
     def synthesize(self, *, strategy: str = "auto", timeout: float = 10.0, seed: int = 0,
-                   cache: bool = True) -> "Program":
+                   cache: bool = True, device: str = "cpu") -> "Program":
         """Fill every hole (`??`) from the examples; returns a new Program made from the completed
         source (its `.source.text`), checked and verified on the examples by the interpreter.
-        `.synthesis` on the result lists what each hole became. GliaError when no program is found."""
+        `.synthesis` on the result lists what each hole became. GliaError when no program is found.
+        `device="cuda"` evaluates bottom-up's bit-vector candidates on the GPU (the same answers)."""
         from glia.compiler import synth
         from glia.runtime.search import STRATEGIES, Config
 
         if strategy not in STRATEGIES:
             raise boundary_error(f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}", "E604")
-        config = Config(strategy, float(timeout), seed=seed)
         try:
+            from glia.compiler.device import resolve
+
+            config = Config(strategy, float(timeout), seed=seed, device=resolve(device).kind)
             if self._source_map is None:  # a .glia text: fill it, check it again, run the examples
                 fills = synth.solve(self._ir, config, use_cache=cache)
                 completed = synth.verify(self._ir, fills) if fills else self._ir

@@ -38,15 +38,16 @@ DEVICES = [
 ]
 
 
-def run_case(device: str, case: str, tmp_path, *args: str) -> str:
-    """Run `case(*args)` of this file in a fresh interpreter on `device`; returns its stdout."""
-    env = dict(os.environ, GLIA_CACHE_DIR=str(tmp_path / "cache"), PYTHONPATH=ROOT)
+def run_case(device: str, case: str, tmp_path) -> str:
+    """Run `case(folder)` of this file in a fresh interpreter on `device`; returns its stdout."""
+    env = dict(os.environ, GLIA_CACHE_DIR=str(tmp_path / "cache"))
     env.pop("NUMBA_ENABLE_CUDASIM", None)
     env.pop("GLIA_CUDASIM", None)
     if device == "cuda-sim":
         env["NUMBA_ENABLE_CUDASIM"] = "1"
     code = f"import sys; sys.path.insert(0, {HERE!r}); import test_cuda_sim as t; t.{case}(*sys.argv[1:])"
-    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=600)
+    r = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, env=env,
+                       timeout=600)
     assert r.returncode == 0, f"{case} on {device} failed:\n{r.stdout}\n{r.stderr}"
     return r.stdout
 
@@ -161,7 +162,7 @@ def _interp_column(prog, name, cols):
             for i in range(len(cols[0]))]
 
 
-def case_batches() -> None:
+def case_batches(folder: str) -> None:
     prog = _load(SCALAR_PROGRAM)
     notes: list[str] = []
     for name, cols in BATCHES:
@@ -170,15 +171,15 @@ def case_batches() -> None:
         want = _interp_column(prog, name, cols)
         assert isinstance(got, np.ndarray) and len(got) == len(want), name
         if got.dtype.kind == "f":
-            np.testing.assert_allclose(got, np.asarray(want, got.dtype), rtol=1e-12 if got.dtype == np.float64 else 1e-6,
-                                       err_msg=name)
+            rtol = 1e-12 if got.dtype == np.float64 else 1e-6  # a GPU's libm may differ in the last bits
+            np.testing.assert_allclose(got, np.asarray(want, got.dtype), rtol=rtol, err_msg=name)
         else:
             assert got.tolist() == want, (name, got.tolist(), want)
     assert notes == [], notes  # every function above runs on the device
     print("ok", len(BATCHES))
 
 
-def case_errors() -> None:
+def case_errors(folder: str) -> None:
     from glia.compiler.diagnostics import GliaError
 
     prog = _load(SCALAR_PROGRAM)
@@ -214,7 +215,7 @@ FALLBACK_PROGRAM = textwrap.dedent("""\
     """)
 
 
-def case_fallback() -> None:
+def case_fallback(folder: str) -> None:
     prog = _load(FALLBACK_PROGRAM)
     for name, want in (("total", [0, 0, 1, 5, 14]), ("fib", [0, 1, 1, 2, 3])):
         notes: list[str] = []
@@ -223,21 +224,6 @@ def case_fallback() -> None:
         assert len(notes) == 1 and "the CUDA backend cannot compile" in notes[0] and "yet" in notes[0], notes
         assert f"{name} on the CPU" in notes[0] and "batch.glia:" in notes[0], notes
     print("ok")
-
-
-@pytest.mark.parametrize("device", DEVICES)
-def test_batched_kernel_matches_the_interpreter(device, tmp_path):
-    assert run_case(device, "case_batches", tmp_path).strip() == f"ok {len(BATCHES)}"
-
-
-@pytest.mark.parametrize("device", DEVICES)
-def test_a_failing_example_reports_the_interpreters_error(device, tmp_path):
-    run_case(device, "case_errors", tmp_path)
-
-
-@pytest.mark.parametrize("device", DEVICES)
-def test_what_the_gpu_cannot_take_runs_on_the_cpu_with_a_note(device, tmp_path):
-    run_case(device, "case_fallback", tmp_path)
 
 
 def test_map_batch_on_the_cpu_needs_no_cuda():
@@ -267,7 +253,7 @@ TRAIN_RUNS = [  # (function, settings): Adam with clipping and a validation spli
 ]
 
 
-def case_training() -> None:
+def case_training(folder: str) -> None:
     import glia
 
     rng = np.random.default_rng(0)
@@ -312,14 +298,85 @@ def case_train_cli(folder: str) -> None:
     print("ok")
 
 
-@pytest.mark.parametrize("device", DEVICES)
-def test_training_on_the_device_follows_the_cpu_compiled_path(device, tmp_path):
-    run_case(device, "case_training", tmp_path)
+# ---- candidate evaluation for search --------------------------------------------------------------------
+
+BV_TASK = {"name": "bv", "types": {"args": ["bv64"], "ret": "bv64", "arg_names": ["x"]},
+           "grammar": "((Start (_ BitVec 64))) ((Start (_ BitVec 64) (#x0000000000000001 x (bvlshr Start Start)"
+                      " (bvxor Start Start) (bvadd Start Start))))"}
+BV_XS = [3, 10, 2 ** 63 + 5, 12345678901234]
 
 
+def case_pair_kernel(folder: str) -> None:
+    """Every operator the kernel knows, on rows with the edge values, against the CPU engine's numpy rules."""
+    from glia.runtime.search.components import SYGUS_OPS
+    from glia.runtime.search.cuda_eval import OPS, PairEvaluator
+
+    edges = [0, 1, 2, 63, 64, 65, 2 ** 63 - 1, 2 ** 63, 2 ** 64 - 1, 12345678901234567]
+    rng = np.random.default_rng(0)
+    a = np.array([edges[:5], edges[5:], rng.integers(0, 2 ** 63, 5) * 2 + 1], np.uint64)
+    b = np.array([edges[::2], edges[1::2], rng.integers(0, 70, 5), np.zeros(5)], np.uint64)
+    ev = PairEvaluator()
+    for name in OPS:
+        vec = SYGUS_OPS[name][3]
+        with np.errstate(all="ignore"):
+            want = vec(a[1:3, None, :], b[None, :, :]).reshape(-1, a.shape[1])
+        got = ev.pairs(name, "a", a, 1, 2, "b", b)
+        assert got.dtype == want.dtype and np.array_equal(got, want), name
+    assert ev.launches == len(OPS) and len(ev.resident) == 2  # the banks went to the device once
+    print("ok")
+
+
+def case_search(folder: str) -> None:
+    """Bottom-up search with the GPU evaluating candidates: the same program, after the same candidates."""
+    from glia.compiler.tasks import task_problem
+    from glia.runtime.search import Config, synthesize
+    from glia.runtime.search.terms import to_sexpr
+
+    task = dict(BV_TASK, inputs=[[x] for x in BV_XS], outputs=[((x ^ (x >> 1)) + 1) % 2 ** 64 for x in BV_XS])
+    cpu = synthesize(task_problem(task, "bv"), Config(timeout=300.0))
+    gpu = synthesize(task_problem(task, "bv"), Config(timeout=300.0, device="cuda"))
+    assert cpu.solved and gpu.solved
+    assert to_sexpr(gpu.term) == to_sexpr(cpu.term) and gpu.candidates == cpu.candidates
+    print("ok")
+
+
+def case_synth_cli(folder: str) -> None:
+    import contextlib
+    import io
+
+    from glia.cli import main
+
+    sl = os.path.join(folder, "p.sl")
+    with open(sl, "w") as f:
+        f.write("(set-logic BV)\n(synth-fun f ((x (_ BitVec 64))) (_ BitVec 64)\n"
+                "    ((Start (_ BitVec 64) (#x0000000000000001 x (bvand Start Start) (bvadd Start Start)))))\n"
+                + "".join(f"(constraint (= (f #x{x:016x}) #x{(x + x + 1) % 2 ** 64:016x}))\n" for x in BV_XS)
+                + "(check-synth)\n")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        code = main(["synth", sl, "--device", "cuda", "--no-cache"])
+    assert code == 0 and out.getvalue().startswith("(define-fun f ((x (_ BitVec 64))) (_ BitVec 64) "), out.getvalue()
+    print("ok")
+
+
+# ---- the checks above, on each CUDA entry of the backend matrix ------------------------------------------
+
+CASES = {
+    "batched-kernel-matches-interpreter": "case_batches",
+    "failing-example-reports-interpreters-error": "case_errors",
+    "what-the-gpu-cannot-take-runs-on-the-cpu": "case_fallback",
+    "training-follows-cpu-compiled-path": "case_training",
+    "glia-train-device-cuda": "case_train_cli",
+    "candidate-kernel-matches-cpu-rules": "case_pair_kernel",
+    "search-finds-what-the-cpu-finds": "case_search",
+    "glia-synth-device-cuda": "case_synth_cli",
+}
+
+
+@pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
 @pytest.mark.parametrize("device", DEVICES)
-def test_glia_train_device_cuda(device, tmp_path):
-    run_case(device, "case_train_cli", tmp_path, str(tmp_path))
+def test_on_the_device(device, case, tmp_path):
+    assert run_case(device, case, tmp_path).strip().startswith("ok")
 
 
 # ---- --device on the command line -------------------------------------------------------------------
