@@ -29,8 +29,11 @@ THREADS = 128
 _PY = {INT: int, FLOAT: float, BOOL: bool, F32: np.float32}
 
 
-def _usage(message: str) -> GliaError:
-    return GliaError(Diagnostic("E202", message, Span(0, 0, 0, 0), "runtime"))
+_KINDS = {INT: "iu", FLOAT: "iuf", F32: "iuf", BOOL: "b"}  # numpy dtype kinds each parameter type accepts
+
+
+def _usage(message: str, code: str = "E202") -> GliaError:
+    return GliaError(Diagnostic(code, message, Span(0, 0, 0, 0), "call"))
 
 
 def columns_for(program: ir.Program, name: str, columns) -> tuple[list[np.ndarray], int]:
@@ -47,6 +50,15 @@ def columns_for(program: ir.Program, name: str, columns) -> tuple[list[np.ndarra
     n = len(cols[0]) if cols else 0
     if any(len(c) != n for c in cols):
         raise _usage(f"map_batch's arrays must have the same length, found {', '.join(str(len(c)) for c in cols)}")
+    for p, t, c in zip(f.params, f.type.params, cols):
+        kinds = _KINDS.get(t)
+        if kinds is None:
+            raise _usage(f"map_batch takes functions of int, float, f32 and bool arguments; '{p}' of {name} is {t}",
+                         "E201")
+        if n and c.dtype.kind not in kinds:
+            raise _usage(f"argument '{p}' of {name} is {t}, but its array has dtype {c.dtype}", "E201")
+        if t == INT and c.dtype.kind == "u" and n and c.max() > np.iinfo(np.int64).max:
+            raise _usage(f"argument '{p}' of {name} is int (64-bit), but its array holds {c.max()}", "E201")
     return cols, n
 
 

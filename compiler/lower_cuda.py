@@ -4,7 +4,7 @@
 function per Glia function reachable from `name`, and a kernel `batch_kernel` that runs `name` over
 a batch of examples, one thread per example, each thread with its own control flow:
 
-    @cuda.jit
+    @cuda.jit(cache=True)
     def batch_kernel(n, a0, a1, g0, out, err):
         i = cuda.grid(1)
         if i < n:
@@ -54,7 +54,9 @@ class CudaModuleLowerer(ModuleLowerer):
             self.funcs.append(CudaFunctionLowerer(self, self.instances[name], name).lower())
         args = [f"a{k}" for k in range(len(f.params))]
         gargs = [self.threaded[g][0] for g in self.global_uses[root]]
-        kernel = ["@cuda.jit", f"def batch_kernel(n, {''.join(a + ', ' for a in args + gargs)}out, err):",
+        # cache=True: the module is a file registered in sys.modules (backend_cpu.load), so numba-cuda
+        # keeps the kernel's machine code on disk, as the CPU backend's
+        kernel = ["@cuda.jit(cache=True)", f"def batch_kernel(n, {''.join(a + ', ' for a in args + gargs)}out, err):",
                   "    i = cuda.grid(1)", "    if i < n:",
                   f"        out[i] = {mangle_func(root)}({''.join(a + '[i], ' for a in args)}"
                   f"{''.join(g + ', ' for g in gargs)}err, i)"]

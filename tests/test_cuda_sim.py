@@ -232,6 +232,11 @@ def test_map_batch_on_the_cpu_needs_no_cuda():
     prog = glia.compile(SCALAR_PROGRAM, "batch.glia")
     assert prog.map_batch("gcd", [12, 7], [8, 3], device="cpu").tolist() == [4, 1]
     assert prog.map_batch("half", np.array([1.0], np.float32), device="cpu").dtype == np.float32
+    for args, words in ((([1.5], [2]), "argument 'a' of gcd is int, but its array has dtype float64"),
+                        (([1, 2], [3]), "must have the same length"),
+                        (([1],), "gcd takes 2 arguments")):
+        with pytest.raises(glia.GliaError, match=words.replace("(", r"\(")):
+            prog.map_batch("gcd", *args, device="cpu")
 
 
 # ---- training a chain of dense layers on the device ---------------------------------------------------

@@ -63,8 +63,13 @@ def main() -> int:
     ap.add_argument("--examples", default="10,100,1000")
     ns = ap.parse_args()
     from glia.compiler.device import resolve
+    from glia.compiler.diagnostics import GliaError
 
-    device = resolve("cuda")  # E902 here, without a GPU (or GLIA_CUDASIM=1)
+    try:
+        device = resolve("cuda")
+    except GliaError as e:  # E901/E902: no numba-cuda, no GPU
+        sys.stderr.write(e.render() + "\n")
+        return 2
     print(f"# {time.strftime('%Y-%m-%d')} {platform.node()} ({platform.processor() or platform.machine()}), "
           f"{device.describe()}{', simulator: figures are meaningless' if device.simulator else ''}")
     print(f"{'examples':>8s} {'device':6s} {'candidates/s':>14s} {'evaluations/s':>16s} {'kept':>10s} "

@@ -105,8 +105,13 @@ def main() -> int:
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, to check the script (e.g. on the simulator)")
     ns = ap.parse_args()
     from glia.compiler.device import resolve
+    from glia.compiler.diagnostics import GliaError
 
-    device = resolve("cuda")  # E902 here, before anything runs, without a GPU (or GLIA_CUDASIM=1)
+    try:
+        device = resolve("cuda")
+    except GliaError as e:  # E901/E902: no numba-cuda, no GPU
+        sys.stderr.write(e.render() + "\n")
+        return 2
     only = [s for s in ns.only.split(",") if s]
     if device.simulator and "torch-cuda" in only:
         only.remove("torch-cuda")
