@@ -24,15 +24,18 @@ import math
 import numpy as np
 from numba import cuda, float32, float64
 
-from .mlp_kernels import (ACT, ADAM, ADAMW, ALPHA, B1, B2, CE_SOFTMAX, CLIP, DENSE, ELU, EPS, GELU, LEAKY,
-                          LOG_SOFTMAX, LR, MOM, MSE, NEST, RELU, SGD, SIGMOID, SILU, SOFTMAX, TANH, WD,
-                          workspace_offsets)
+from . import act_rules
+from .mlp_kernels import (ADAM, ADAMW, ALPHA, B1, B2, CE_SOFTMAX, CLIP, DENSE, EPS, LOG_SOFTMAX, LR, MOM, MSE,
+                          NEST, SGD, SOFTMAX, WD, workspace_offsets)
 
 # The simulator runs every GPU thread as a Python thread: smaller blocks there keep tests quick (and
 # with tiny layers still cover several tiles, full and partial).
 SIMULATOR = getattr(cuda, "simulator_init", None) is not None
 TILE = 4 if SIMULATOR else 16
 THREADS = 32 if SIMULATOR else 128
+
+act_value = cuda.jit(device=True)(act_rules.act_value)  # the element rules, shared with mlp_kernels.py
+act_slope = cuda.jit(device=True)(act_rules.act_slope)
 
 
 def _grid(n: int) -> int:
@@ -108,24 +111,8 @@ def make_kernels(dtype):
                     x = ws[xo + k * m + j] - mx
                     ws[yo + k * m + j] = math.exp(x) / s if code == SOFTMAX else x - ls
             return
-        if k >= nb * m:
-            return
-        v = ws[xo + k]
-        if code == RELU:
-            y = v if v > 0 else zero
-        elif code == SIGMOID:
-            y = one / (one + math.exp(-v)) if v >= 0 else math.exp(v) / (one + math.exp(v))
-        elif code == TANH:
-            y = math.tanh(v)
-        elif code == LEAKY:
-            y = v if v > 0 else alpha * v
-        elif code == ELU:
-            y = v if v > 0 else alpha * math.expm1(v)
-        elif code == SILU:
-            y = v / (one + math.exp(-v))
-        else:  # GELU (tanh approximation)
-            y = 0.5 * v * (1.0 + math.tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)))
-        ws[yo + k] = y
+        if k < nb * m:
+            ws[yo + k] = act_value(code, alpha, ws[xo + k])
 
     @cuda.jit
     def act_backward(code, alpha, ws, xo, yo, gs, nb, m, fused):
@@ -137,26 +124,7 @@ def make_kernels(dtype):
         if fused:
             gs[xo + k] = g
             return
-        v = ws[xo + k]
-        y = ws[yo + k]
-        if code == RELU:
-            d = one if v > 0 else zero
-        elif code == SIGMOID:
-            d = y * (one - y)
-        elif code == TANH:
-            d = one - y * y
-        elif code == LEAKY:
-            d = one if v > 0 else alpha
-        elif code == ELU:
-            d = one if v > 0 else y + alpha
-        elif code == SILU:
-            s = one / (one + math.exp(-v))
-            d = s * (one + v * (one - s))
-        else:
-            u = 0.7978845608028654 * (v + 0.044715 * v * v * v)
-            t = math.tanh(u)
-            d = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * 0.7978845608028654 * (1 + 3 * 0.044715 * v * v)
-        gs[xo + k] = g * d
+        gs[xo + k] = g * act_slope(code, alpha, ws[xo + k], ws[yo + k])
 
     @cuda.jit
     def bias_grad(gs, go, nb, n, grad, bo):

@@ -303,6 +303,30 @@ def case_train_cli(folder: str) -> None:
     print("ok")
 
 
+def test_activation_rules_match_the_interpreter():
+    """runtime/act_rules.py is what both compiled training paths run per element (Numba on the CPU,
+    numba-cuda on the GPU and its simulator): against the interpreter's kernels and VJP rules."""
+    from glia.compiler.primitives import PRIMS
+    from glia.compiler.train_compile import ACTS
+    from glia.runtime import act_rules
+    from glia.runtime import mlp_kernels as K
+
+    x = np.array([[-30.0, -2.5, -0.3, 0.0], [1e-4, 0.7, 3.0, 40.0]], np.float64)
+    for op, code in ACTS.items():
+        if code in (K.SOFTMAX, K.LOG_SOFTMAX):
+            continue
+        attrs = {"nn.leaky_relu": (0.01,), "nn.elu": (1.0,)}.get(op, ())
+        alpha = attrs[0] if attrs else 0.0
+        want = PRIMS[op].impl(x, *attrs)
+        want_d = PRIMS[op].rules["vjp"](np.ones_like(x), want, (x,), attrs)[0]
+        for target, (value, slope) in {"python": (act_rules.act_value, act_rules.act_slope),
+                                       "numba": (K._act_value, K._act_slope)}.items():
+            y = np.array([[value(code, alpha, v) for v in row] for row in x])
+            d = np.array([[slope(code, alpha, v, w) for v, w in zip(r, ry)] for r, ry in zip(x, y)])
+            np.testing.assert_allclose(y, want, rtol=1e-12, atol=1e-15, err_msg=f"{op} {target}")
+            np.testing.assert_allclose(d, want_d, rtol=1e-12, atol=1e-15, err_msg=f"{op}' {target}")
+
+
 # ---- candidate evaluation for search --------------------------------------------------------------------
 
 BV_TASK = {"name": "bv", "types": {"args": ["bv64"], "ret": "bv64", "arg_names": ["x"]},
