@@ -18,7 +18,7 @@ import numpy as np
 
 from . import ir
 from .backend_cpu import CompileFailed, fallback_note, load, runtime_hash
-from .device import Device
+from .device import Device, device_failures
 from .diagnostics import Diagnostic, GliaError, Note, Source, Span
 from .interp import Interpreter, run_with_big_stack
 from .lower_cuda import NP_DTYPES, lower_batch
@@ -70,7 +70,8 @@ def map_batch(program: ir.Program, name: str, columns, device: Device, sources: 
     if device.is_cuda:
         try:
             lowered = lower_batch(program, name, runtime_hash(("cuda_rt.py",), " cuda"))
-            return _run_kernel(program, name, lowered, cols, n, sources)
+            with device_failures(f"map_batch of {name}"):
+                return _run_kernel(program, name, lowered, cols, n, sources)
         except Unsupported as u:
             notes(fallback_note(u, sources, "CUDA", f"{name} on the CPU"))
     return on_cpu(program, name, cols, n, sources, f.type.ret)
@@ -119,7 +120,7 @@ def _run_kernel(program, name, lowered: LoweredModule, cols, n, sources) -> np.n
     d_args = [cuda.to_device(a) for a in args]
     try:
         mod.batch_kernel[(n + THREADS - 1) // THREADS, THREADS](n, *d_args, *gvals, out, err)
-    except NumbaError as e:
+    except NumbaError as e:  # numba-cuda rejected the generated code: a bug in Glia; the CPU runs it
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise CompileFailed(first, Span(0, 0, 0, 0), "") from None
     errs = err.copy_to_host()

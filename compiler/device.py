@@ -13,6 +13,7 @@ first, and the runtime's CUDA modules are imported only after it (lazily, by the
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from .diagnostics import Diagnostic, GliaError, Span
 DEVICES = ("cpu", "cuda", "auto")
 NO_NUMBA_CUDA = "E901"
 NO_GPU = "E902"
+DEVICE_FAILED = "E903"
 
 
 @dataclass(frozen=True)
@@ -95,3 +97,27 @@ def resolve(requested: str = "auto", simulate: bool | None = None) -> Device:
 def is_simulator(cuda) -> bool:
     """Whether the imported numba.cuda is the simulator (it imported its `simulator_init`)."""
     return getattr(cuda, "simulator_init", None) is not None
+
+
+@contextlib.contextmanager
+def device_failures(what: str):
+    """Turn numba-cuda's failures (no CUDA toolkit, a driver error, a kernel it cannot compile) while
+    doing `what` into one diagnostic, E903, instead of a traceback."""
+    try:
+        yield
+    except Exception as e:  # noqa: BLE001 - only numba-cuda's own failures are converted
+        if not _from_numba_cuda(e):
+            raise
+        from .diagnostics import REPORT_HINT
+
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise _error(DEVICE_FAILED, f"{what} failed on the CUDA device: {first} (without the CUDA toolkit, "
+                     f"pip install 'glia[cuda]'; otherwise {REPORT_HINT})") from None
+
+
+def _from_numba_cuda(e: Exception) -> bool:
+    from numba.core.errors import NumbaError
+
+    module = type(e).__module__ or ""
+    return isinstance(e, NumbaError) or module.startswith(("numba.cuda", "numba_cuda", "cuda."))
+

@@ -77,7 +77,7 @@ class CudaModuleLowerer(ModuleLowerer):
         ]
         text = "\n".join(head) + "\n\n" + "\n\n\n".join(self.funcs + ["\n".join(kernel)]) + "\n"
         key = hashlib.sha256(text.encode()).hexdigest()[:20]
-        return LoweredModule(text, key, self.sites, "batch_kernel", (), tuple(self.global_uses[root]))
+        return LoweredModule(text, key, self.sites, "batch_kernel", ())
 
 
 # Scalar primitives on the device: a template over the lowered arguments. Those that may fail take

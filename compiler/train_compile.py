@@ -12,6 +12,7 @@ import numpy as np
 
 from . import ir
 from .autodiff import param_store
+from .device import device_failures
 from glia.runtime import mlp_kernels as K
 from glia.runtime.errors import GliaRuntimeError
 
@@ -173,14 +174,17 @@ class CudaEngine(CompiledEngine):
         from glia.runtime.cuda_mlp import DeviceChain
 
         self.name = f"compiled (CUDA kernels, {device.describe()})"
-        self.chain = DeviceChain(self.steps, self.alphas, self.widths, self.store.flat, self.m, self.v, self.X,
-                                 self.yi, self.yf)
+        with device_failures("copying the model and data to the device"):
+            self.chain = DeviceChain(self.steps, self.alphas, self.widths, self.store.flat, self.m, self.v,
+                                     self.X, self.yi, self.yf)
 
     def epoch(self, order, batch, lr):
         self.hyper[K.LR] = lr
-        total, correct, t = self.chain.epoch(order, batch, self.loss, self.last_fused, self.opt_code, self.hyper,
-                                             self.opt.t)
+        with device_failures("training"):
+            total, correct, t = self.chain.epoch(order, batch, self.loss, self.last_fused, self.opt_code,
+                                                 self.hyper, self.opt.t)
         return self._result(total, correct, t, len(order))
 
     def _evaluate(self, rows):
-        return self.chain.evaluate(rows, self.loss)
+        with device_failures("evaluation"):
+            return self.chain.evaluate(rows, self.loss)

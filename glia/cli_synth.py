@@ -76,10 +76,13 @@ def _config(ns):
 
 
 def cmd_synth(ns) -> int:
+    from glia.compiler.device import device_failures
+
     config = _config(ns)
-    if ns.file.endswith(".sl"):
-        return _synth_sygus(ns, config)
-    return _synth_glia(ns, config)
+    with device_failures("search"):
+        if ns.file.endswith(".sl"):
+            return _synth_sygus(ns, config)
+        return _synth_glia(ns, config)
 
 
 def _synth_glia(ns, config) -> int:
@@ -193,8 +196,11 @@ def run_task(task, config) -> dict:
     if task.problem is None:
         row["error"] = task.error
         return row
+    from glia.compiler.device import device_failures
+
     try:
-        r = synthesize(task.problem, config)
+        with device_failures("search"):
+            r = synthesize(task.problem, config)
     except SearchError as e:
         row["error"] = e.message
         return row

@@ -303,6 +303,23 @@ def case_train_cli(folder: str) -> None:
     print("ok")
 
 
+def test_numba_cuda_failures_are_one_diagnostic():
+    from numba.core.errors import NumbaError
+
+    from glia.compiler.device import device_failures
+    from glia.compiler.diagnostics import GliaError
+
+    with pytest.raises(GliaError) as e:
+        with device_failures("training"):
+            raise NumbaError("libNVVM cannot be found\nmore detail")
+    d = e.value.diagnostic
+    assert d.code == "E903" and "training failed on the CUDA device: libNVVM cannot be found" in d.message
+    assert "more detail" not in d.message and "glia[cuda]" in d.message
+    with pytest.raises(ValueError):  # anything else is not the device's failure
+        with device_failures("training"):
+            raise ValueError("a bug")
+
+
 def test_activation_rules_match_the_interpreter():
     """runtime/act_rules.py is what both compiled training paths run per element (Numba on the CPU,
     numba-cuda on the GPU and its simulator): against the interpreter's kernels and VJP rules."""
