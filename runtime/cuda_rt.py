@@ -22,6 +22,7 @@ INT_MIN = -9223372036854775808
 INT_MAX = 9223372036854775807
 NAN = math.nan
 INF = math.inf
+LOG_MAX = 709.782712893384  # log of the largest float64
 
 device = cuda.jit(device=True)
 
@@ -181,6 +182,8 @@ def float_pow(a, b, site, err, ei):
     if (a == 0 and b < 0) or (a < 0 and b != math.floor(b)):
         fail(site, err, ei)
         return a * 0.0
+    if a != 0 and b * math.log(abs(a)) > LOG_MAX:
+        return INF  # the interpreter's answer to an overflow (Python raises; the simulator runs Python)
     return a ** b
 
 

@@ -119,6 +119,9 @@ SCALAR_PROGRAM = textwrap.dedent("""\
     def ratio(a: int, b: int) -> float:
         return a / b + float(a // b) + float(a % b)
 
+    def grow(x: float, y: float) -> float:
+        return x ** y
+
     def power(a: int, b: int) -> int:
         return a ** b - (a << 2) + (a >> 1)
 
@@ -140,6 +143,7 @@ BATCHES = [
     ("ratio", [[7, -7, 7, 0], [2, 2, -2, 5]]),
     ("power", [[2, -3, 0, 10, 1], [10, 3, 0, 18, 62]]),
     ("rounded", [[0.5, 1.5, 2.5, -2.5, 3.7, -0.2]]),
+    ("grow", [[2.0, 10.0, 0.1, -3.0, 0.0, 1.0], [0.5, 400.0, -400.0, 3.0, 2.0, 1e308]]),
 ]
 
 ERRORS = [  # (function, columns, error code, index of the first failing example)
@@ -148,6 +152,7 @@ ERRORS = [  # (function, columns, error code, index of the first failing example
     ("ratio", [[1, 2, 3], [1, 0, 0]], "E503", 1),
     ("power", [[2, 2], [3, -1]], "E506", 1),
     ("rounded", [[1.0, float("nan")]], "E506", 1),
+    ("grow", [[4.0, -8.0], [0.5, 0.5]], "E506", 1),
 ]
 
 
