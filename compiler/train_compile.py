@@ -88,6 +88,22 @@ def _plan(f: ir.Function, task):
 OPT_CODES = {"sgd": K.SGD, "adam": K.ADAM, "adamw": K.ADAMW, "rmsprop": K.RMSPROP}
 
 
+def hyper_of(opt, clip, dtype) -> np.ndarray:
+    """The kernels' hyper-parameter row (mlp_kernels.LR, B1, ...) of a runtime/optim.py optimizer."""
+    o = opt
+    return np.array([o.lr, getattr(o, "b1", 0.9), getattr(o, "b2", 0.999), getattr(o, "eps", 1e-8), o.weight_decay,
+                     getattr(o, "momentum", 0.0), float(getattr(o, "nesterov", False)), getattr(o, "alpha", 0.99),
+                     clip or 0.0], dtype)
+
+
+def state_of(opt, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """The kernels' (m, v): the optimizer's own buffers, so checkpoints see the state."""
+    names = list(opt.bufs)
+    m = opt.bufs[names[0]] if names else np.zeros(1, dtype)
+    v = opt.bufs[names[1]] if len(names) > 1 else np.zeros(1, dtype)
+    return m, v
+
+
 class CompiledEngine:
     name = "compiled (Numba whole-epoch kernels)"
 
@@ -119,14 +135,8 @@ class CompiledEngine:
         self.yf = y.astype(dt).reshape(len(y), -1) if y.ndim > 1 else np.zeros((1, 1), dt)
         self.X = np.ascontiguousarray(task.X.reshape(len(task.X), -1), dtype=dt)
         self.opt_code = OPT_CODES[opt.name]
-        o = opt
-        self.hyper = np.array([o.lr, getattr(o, "b1", 0.9), getattr(o, "b2", 0.999), getattr(o, "eps", 1e-8),
-                               o.weight_decay, getattr(o, "momentum", 0.0), float(getattr(o, "nesterov", False)),
-                               getattr(o, "alpha", 0.99), clip or 0.0], self.store.dtype)
-        # optimizer state lives in the optimizer's own buffers (checkpoints see it)
-        names = list(opt.bufs)
-        self.m = opt.bufs[names[0]] if names else np.zeros(1, dt)
-        self.v = opt.bufs[names[1]] if len(names) > 1 else np.zeros(1, dt)
+        self.hyper = hyper_of(opt, clip, dt)
+        self.m, self.v = state_of(opt, dt)
         self.aoff_cache: dict[int, np.ndarray] = {}
 
     def _aoff(self, batch):

@@ -24,7 +24,7 @@ import math
 import numpy as np
 from numba import cuda, float32, float64
 
-from . import act_rules
+from . import act_rules, optim_rules
 from .mlp_kernels import (ADAM, ADAMW, ALPHA, B1, B2, CE_SOFTMAX, CLIP, DENSE, EPS, LOG_SOFTMAX, LR, MOM, MSE,
                           NEST, SGD, SOFTMAX, WD, workspace_offsets)
 
@@ -36,6 +36,9 @@ THREADS = 32 if SIMULATOR else 128
 
 act_value = cuda.jit(device=True)(act_rules.act_value)  # the element rules, shared with mlp_kernels.py
 act_slope = cuda.jit(device=True)(act_rules.act_slope)
+adam = cuda.jit(device=True)(optim_rules.adam)
+momentum = cuda.jit(device=True)(optim_rules.momentum)
+rmsprop = cuda.jit(device=True)(optim_rules.rmsprop)
 
 
 def _grid(n: int) -> int:
@@ -230,35 +233,19 @@ def make_kernels(dtype):
         if opt == ADAM or opt == ADAMW:
             b1 = hyper[B1]
             b2 = hyper[B2]
-            a = lr / (one - b1 ** t)
-            ic2 = one / (one - b2 ** t)
             w = flat[i]
             if opt == ADAMW and wd != 0:
                 w -= lr * wd * w
-            mi = b1 * m[i] + (one - b1) * g
-            vi = b2 * v[i] + (one - b2) * g * g
-            m[i] = mi
-            v[i] = vi
-            flat[i] = w - a * mi / (math.sqrt(vi * ic2) + eps)
+            flat[i], m[i], v[i] = adam(w, g, m[i], v[i], lr / (one - b1 ** t), one / (one - b2 ** t), b1, b2, eps,
+                                       one)
         elif opt == SGD:
             mom = hyper[MOM]
             if mom == 0:
                 flat[i] -= lr * g
-            elif hyper[NEST] != 0:
-                m[i] = mom * m[i] + g
-                flat[i] -= lr * (g + mom * m[i])
             else:
-                m[i] = mom * m[i] + g
-                flat[i] -= lr * m[i]
+                flat[i], m[i] = momentum(flat[i], g, m[i], lr, mom, hyper[NEST] != 0)
         else:  # RMSPROP
-            al = hyper[ALPHA]
-            mom = hyper[MOM]
-            m[i] = al * m[i] + (one - al) * g * g
-            st = g / (math.sqrt(m[i]) + eps)
-            if mom != 0:
-                v[i] = mom * v[i] + st
-                st = v[i]
-            flat[i] -= lr * st
+            flat[i], m[i], v[i] = rmsprop(flat[i], g, m[i], v[i], lr, hyper[ALPHA], hyper[MOM], eps, one)
 
     return dict(matmul=matmul, gather=gather, fill=fill, act_forward=act_forward, act_backward=act_backward,
                 bias_grad=bias_grad, loss_rows=loss_rows, sum_squares=sum_squares, step=step)

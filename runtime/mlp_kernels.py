@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from . import act_rules
+from . import act_rules, optim_rules
 from .act_rules import ELU, GELU, LEAKY, LOG_SOFTMAX, RELU, SIGMOID, SILU, SOFTMAX, TANH  # noqa: F401
 
 DENSE, ACT = 0, 1
@@ -25,6 +25,9 @@ LR, B1, B2, EPS, WD, MOM, NEST, ALPHA, CLIP = range(9)
 
 _act_value = njit(inline="always")(act_rules.act_value)  # the element rules, shared with cuda_mlp.py
 _act_slope = njit(inline="always")(act_rules.act_slope)
+_adam = njit(inline="always")(optim_rules.adam)
+_momentum = njit(inline="always")(optim_rules.momentum)
+_rmsprop = njit(inline="always")(optim_rules.rmsprop)
 
 
 @njit(cache=True)
@@ -183,36 +186,21 @@ def _step(opt, hyper, t, flat, grad, m, v):
             for i in range(n):
                 flat[i] -= lr * wd * flat[i]
         for i in range(n):
-            gi = grad[i]
-            mi = b1 * m[i] + (one - b1) * gi
-            vi = b2 * v[i] + (one - b2) * gi * gi
-            m[i] = mi
-            v[i] = vi
-            flat[i] -= a * mi / (np.sqrt(vi * ic2) + eps)
+            flat[i], m[i], v[i] = _adam(flat[i], grad[i], m[i], v[i], a, ic2, b1, b2, eps, one)
     elif opt == SGD:
         mom = hyper[MOM]
         if mom == 0:
             for i in range(n):
                 flat[i] -= lr * grad[i]
-        elif hyper[NEST] != 0:
-            for i in range(n):
-                m[i] = mom * m[i] + grad[i]
-                flat[i] -= lr * (grad[i] + mom * m[i])
         else:
+            nesterov = hyper[NEST] != 0
             for i in range(n):
-                m[i] = mom * m[i] + grad[i]
-                flat[i] -= lr * m[i]
+                flat[i], m[i] = _momentum(flat[i], grad[i], m[i], lr, mom, nesterov)
     else:  # RMSPROP
         al, mom = hyper[ALPHA], hyper[MOM]
         one = al / al
         for i in range(n):
-            gi = grad[i]
-            m[i] = al * m[i] + (one - al) * gi * gi
-            st = gi / (np.sqrt(m[i]) + eps)
-            if mom != 0:
-                v[i] = mom * v[i] + st
-                st = v[i]
-            flat[i] -= lr * st
+            flat[i], m[i], v[i] = _rmsprop(flat[i], grad[i], m[i], v[i], lr, al, mom, eps, one)
 
 
 @njit(cache=True)

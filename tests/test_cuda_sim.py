@@ -349,6 +349,32 @@ def test_activation_rules_match_the_interpreter():
             np.testing.assert_allclose(d, want_d, rtol=1e-12, atol=1e-15, err_msg=f"{op}' {target}")
 
 
+OPTIMIZER_CONFIGS = [("sgd", {}), ("sgd", {"momentum": 0.9}), ("sgd", {"momentum": 0.9, "nesterov": True}),
+                     ("sgd", {"weight_decay": 0.1}), ("adam", {}), ("adam", {"weight_decay": 0.1}),
+                     ("adamw", {"weight_decay": 0.05}), ("rmsprop", {}), ("rmsprop", {"momentum": 0.5})]
+
+
+def test_optimizer_rules_match_the_reference_optimizers():
+    """runtime/optim_rules.py, through the CPU kernels' step (the CUDA step calls the same rules), against
+    runtime/optim.py's optimizers, which the interpreter's tape uses: three steps of each."""
+    from glia.compiler.train_compile import OPT_CODES, hyper_of, state_of
+    from glia.runtime import mlp_kernels as K
+    from glia.runtime.optim import make_optimizer
+
+    rng = np.random.default_rng(0)
+    for name, kw in OPTIMIZER_CONFIGS:
+        ref, fast = (make_optimizer(name, 40, np.float64, lr=0.01, **kw) for _ in range(2))
+        w_ref = rng.normal(size=40)
+        w_fast = w_ref.copy()
+        hyper = hyper_of(fast, 0.0, np.float64)
+        for _ in range(3):
+            g = rng.normal(size=40)
+            ref.step(w_ref, g.copy(), 0.01)
+            fast.t += 1
+            K._step(OPT_CODES[name], hyper, fast.t, w_fast, g.copy(), *state_of(fast, np.float64))
+        np.testing.assert_allclose(w_fast, w_ref, rtol=1e-10, atol=1e-13, err_msg=f"{name} {kw}")
+
+
 # ---- candidate evaluation for search --------------------------------------------------------------------
 
 BV_TASK = {"name": "bv", "types": {"args": ["bv64"], "ret": "bv64", "arg_names": ["x"]},
