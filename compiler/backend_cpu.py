@@ -24,13 +24,13 @@ from .syntax import cache_dir
 _RUNTIME_FILES = ("nbrt.py", "nbstr.py", "nbbox.py", "fmt.py", "values.py", "errors.py")
 
 
-def runtime_hash() -> str:
+def runtime_hash(files=_RUNTIME_FILES, extra: str = "") -> str:
     import numba
 
     import glia
 
-    h = hashlib.sha256(f"{glia.__version__} numba {numba.__version__}".encode())
-    for name in _RUNTIME_FILES:
+    h = hashlib.sha256(f"{glia.__version__} numba {numba.__version__}{extra}".encode())
+    for name in files:
         h.update(resources.files("glia.runtime").joinpath(name).read_bytes())
     return h.hexdigest()[:16]
 
@@ -58,13 +58,14 @@ def global_values(program: ir.Program) -> dict:
     return interp.globals
 
 
-def module_path(key: str) -> str:
-    return os.path.join(cache_dir(), "cpu", f"glia_cpu_{key}.py")
+def module_path(key: str, kind: str = "cpu") -> str:
+    """Where the generated module `glia_<kind>_<key>.py` lives: `<cache>/<kind>/` (kind: cpu, cuda)."""
+    return os.path.join(cache_dir(), kind, f"glia_{kind}_{key}.py")
 
 
-def write_module(lowered: LoweredModule) -> str:
+def write_module(lowered: LoweredModule, kind: str = "cpu") -> str:
     """The generated module's file in the cache (written atomically if it is not there yet)."""
-    path = module_path(lowered.key)
+    path = module_path(lowered.key, kind)
     if not os.path.exists(path):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = f"{path}.{os.getpid()}.tmp"
@@ -74,13 +75,13 @@ def write_module(lowered: LoweredModule) -> str:
     return path
 
 
-def import_module(key: str):
-    """Import the cached module `glia_cpu_<key>`: registered in sys.modules before it executes, so
+def import_module(key: str, kind: str = "cpu"):
+    """Import the cached module `glia_<kind>_<key>`: registered in sys.modules before it executes, so
     Numba's cache finds its functions; importing compiles (or loads) every function with a signature."""
-    modname = f"glia_cpu_{key}"
+    modname = f"glia_{kind}_{key}"
     mod = sys.modules.get(modname)
     if mod is None:
-        spec = importlib.util.spec_from_file_location(modname, module_path(key))
+        spec = importlib.util.spec_from_file_location(modname, module_path(key, kind))
         mod = importlib.util.module_from_spec(spec)
         sys.modules[modname] = mod
         try:
@@ -91,9 +92,10 @@ def import_module(key: str):
     return mod
 
 
-def load(lowered: LoweredModule) -> Compiled:
-    path = write_module(lowered)
-    return Compiled(import_module(lowered.key), lowered, path)
+def load(lowered: LoweredModule, kind: str = "cpu") -> Compiled:
+    """Write the generated module to `<cache>/<kind>/` (once) and import it."""
+    path = write_module(lowered, kind)
+    return Compiled(import_module(lowered.key, kind), lowered, path)
 
 
 class CompileFailed(Unsupported):
@@ -144,13 +146,14 @@ def run_lowered(program: ir.Program, lowered: LoweredModule, args: list, sources
     return run_with_big_stack(go)
 
 
-def fallback_note(u: Unsupported, sources: dict[str, Source]) -> str:
+def fallback_note(u: Unsupported, sources: dict[str, Source], backend: str = "CPU",
+                  where_to: str = "in the interpreter") -> str:
     if isinstance(u, CompileFailed):
         from .diagnostics import REPORT_HINT
 
-        return (f"glia: note: running in the interpreter: Numba could not compile the generated code "
+        return (f"glia: note: running {where_to}: Numba could not compile the generated code "
                 f"({u.what}); {REPORT_HINT}")
     src = sources.get(u.source_name)
     where = f"{src.name}:{u.span.line}:{u.span.col}" if src is not None and u.span.line else "this program"
-    return (f"glia: note: running in the interpreter: the CPU backend cannot compile {u.what} yet "
+    return (f"glia: note: running {where_to}: the {backend} backend cannot compile {u.what} yet "
             f"(at {where})")

@@ -452,7 +452,7 @@ class FunctionLowerer:
                 if v not in ("None", ""):
                     self.emit(v)
             case ir.If(cond, then, orelse, span):
-                c = self.expr(cond)
+                c = self.condition(cond)
                 self.emit(f"if {c}:  # line {span.line}")
                 self.indent += 1
                 self.block(then)
@@ -465,7 +465,7 @@ class FunctionLowerer:
             case ir.While(cond, body, span):
                 self.emit(f"while True:  # line {span.line}")
                 self.indent += 1
-                c = self.expr(cond)
+                c = self.condition(cond)
                 self.emit(f"if not {c}:")
                 self.emit("    break")
                 self.block(body)
@@ -501,6 +501,10 @@ class FunctionLowerer:
                 self.indent -= 1
             case _:
                 self.unsupported(f"the statement {type(s).__name__}", line or self.f.span)
+
+    def condition(self, e) -> str:
+        """The expression deciding an `if` or a `while` (the CUDA lowering checks it for errors first)."""
+        return self.expr(e)
 
     def for_loop(self, target, it, kind, body, span):
         seq = self.expr(it)

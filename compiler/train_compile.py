@@ -12,6 +12,7 @@ import numpy as np
 
 from . import ir
 from .autodiff import param_store
+from .device import device_failures
 from glia.runtime import mlp_kernels as K
 from glia.runtime.errors import GliaRuntimeError
 
@@ -87,6 +88,22 @@ def _plan(f: ir.Function, task):
 OPT_CODES = {"sgd": K.SGD, "adam": K.ADAM, "adamw": K.ADAMW, "rmsprop": K.RMSPROP}
 
 
+def hyper_of(opt, clip, dtype) -> np.ndarray:
+    """The kernels' hyper-parameter row (mlp_kernels.LR, B1, ...) of a runtime/optim.py optimizer."""
+    o = opt
+    return np.array([o.lr, getattr(o, "b1", 0.9), getattr(o, "b2", 0.999), getattr(o, "eps", 1e-8), o.weight_decay,
+                     getattr(o, "momentum", 0.0), float(getattr(o, "nesterov", False)), getattr(o, "alpha", 0.99),
+                     clip or 0.0], dtype)
+
+
+def state_of(opt, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """The kernels' (m, v): the optimizer's own buffers, so checkpoints see the state."""
+    names = list(opt.bufs)
+    m = opt.bufs[names[0]] if names else np.zeros(1, dtype)
+    v = opt.bufs[names[1]] if len(names) > 1 else np.zeros(1, dtype)
+    return m, v
+
+
 class CompiledEngine:
     name = "compiled (Numba whole-epoch kernels)"
 
@@ -118,14 +135,8 @@ class CompiledEngine:
         self.yf = y.astype(dt).reshape(len(y), -1) if y.ndim > 1 else np.zeros((1, 1), dt)
         self.X = np.ascontiguousarray(task.X.reshape(len(task.X), -1), dtype=dt)
         self.opt_code = OPT_CODES[opt.name]
-        o = opt
-        self.hyper = np.array([o.lr, getattr(o, "b1", 0.9), getattr(o, "b2", 0.999), getattr(o, "eps", 1e-8),
-                               o.weight_decay, getattr(o, "momentum", 0.0), float(getattr(o, "nesterov", False)),
-                               getattr(o, "alpha", 0.99), clip or 0.0], self.store.dtype)
-        # optimizer state lives in the optimizer's own buffers (checkpoints see it)
-        names = list(opt.bufs)
-        self.m = opt.bufs[names[0]] if names else np.zeros(1, dt)
-        self.v = opt.bufs[names[1]] if len(names) > 1 else np.zeros(1, dt)
+        self.hyper = hyper_of(opt, clip, dt)
+        self.m, self.v = state_of(opt, dt)
         self.aoff_cache: dict[int, np.ndarray] = {}
 
     def _aoff(self, batch):
@@ -140,19 +151,50 @@ class CompiledEngine:
                                           self.store.flat, self.store.grad, self.steps, self.alphas,
                                           self._aoff(batch), self.widths, self.loss, self.last_fused,
                                           self.opt_code, self.hyper, self.opt.t, self.m, self.v)
+        return self._result(total, correct, t, len(order))
+
+    def _result(self, total, correct, t, n):
         self.opt.t = int(t)
         if not math.isfinite(total):
             raise GliaRuntimeError("E702", "the loss became NaN or infinite in the compiled training loop (lower "
                                    "the learning rate, or clip gradients with `clip = 1.0`; --engine tape names "
                                    "the operation)")
-        n = len(order)
         return total / n, (correct / n if self.task.classes else math.nan)
 
     def evaluate(self, rows):
         if len(rows) == 0:
             return math.nan, math.nan
         rows = np.ascontiguousarray(rows, np.int64)
-        total, correct = K.evaluate(self.X, self.yi, self.yf, rows, 256, self.store.flat, self.steps, self.alphas,
-                                    self._aoff(256), self.widths, self.loss)
+        total, correct = self._evaluate(rows)
         n = len(rows)
         return total / n, (correct / n if self.task.classes else math.nan)
+
+    def _evaluate(self, rows):
+        return K.evaluate(self.X, self.yi, self.yf, rows, 256, self.store.flat, self.steps, self.alphas,
+                          self._aoff(256), self.widths, self.loss)
+
+
+class CudaEngine(CompiledEngine):
+    """The same chain, its data and its parameters on a CUDA device (runtime/cuda_mlp.py): forward,
+    backward and the optimizer step as CUDA kernels, one minibatch after another with nothing
+    leaving the device until the epoch ends."""
+
+    def __init__(self, interp, task, opt, clip, the_plan, device):
+        super().__init__(interp, task, opt, clip, the_plan)
+        from glia.runtime.cuda_mlp import DeviceChain
+
+        self.name = f"compiled (CUDA kernels, {device.describe()})"
+        with device_failures("copying the model and data to the device"):
+            self.chain = DeviceChain(self.steps, self.alphas, self.widths, self.store.flat, self.m, self.v,
+                                     self.X, self.yi, self.yf)
+
+    def epoch(self, order, batch, lr):
+        self.hyper[K.LR] = lr
+        with device_failures("training"):
+            total, correct, t = self.chain.epoch(order, batch, self.loss, self.last_fused, self.opt_code,
+                                                 self.hyper, self.opt.t)
+        return self._result(total, correct, t, len(order))
+
+    def _evaluate(self, rows):
+        with device_failures("evaluation"):
+            return self.chain.evaluate(rows, self.loss)

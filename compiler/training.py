@@ -62,6 +62,7 @@ class Options:
     progress: bool = True
     engine: str = "auto"  # auto | compiled | tape
     deadline: float | None = None  # time.perf_counter() time after which training stops (search trials)
+    device: str = "cpu"  # cpu | cuda | auto (compiler/device.py); the compiled engine runs on it
     span: Span | None = None  # the train block's, where the settings came from one
 
 
@@ -142,6 +143,10 @@ def apply_setting(o: Options, name: str, v) -> Options:
         if kind not in SCHEDULES:
             raise ValueError(f"the schedule is one of {', '.join(SCHEDULES)}, found {kind!r}")
         return replace(o, schedule=kind, schedule_args=kw)
+    if name == "device":
+        if v not in ("cpu", "cuda", "auto"):
+            raise ValueError(f"the device is cpu, cuda or auto, found {v!r}")
+        return replace(o, device=v)
     if name == "metrics":
         return o  # accuracy is reported for classification losses; loss always
     raise ValueError(f"unknown setting {name!r}")
@@ -399,7 +404,7 @@ def check_batches(program: ir.Program, task: Task, o: Options, n_train: int) -> 
                    site.span, program.source)
 
 
-def make_engine(interp: Interpreter, task: Task, o: Options):
+def make_engine(interp: Interpreter, task: Task, o: Options, device=None):
     store = param_store(interp)
     if len(store) == 0:
         f = interp.program.functions[task.fn]
@@ -417,8 +422,14 @@ def make_engine(interp: Interpreter, task: Task, o: Options):
         from .train_compile import CompiledEngine, plan
 
         p, reason = plan(interp.program, task)
+        if p is not None and device is not None and device.is_cuda:
+            from .train_compile import CudaEngine
+
+            return CudaEngine(interp, task, opt, o.clip, p, device), None
         if p is not None:
             return CompiledEngine(interp, task, opt, o.clip, p), None
+        if device is not None and device.is_cuda:
+            reason += "; it trains on the CPU"
         if o.engine == "compiled":
             raise _err(BAD_DATA, f"{task.fn} cannot take the compiled training path: {reason}", None,
                        interp.program.source)
@@ -442,7 +453,9 @@ def train(interp: Interpreter, o: Options, X=None, y=None, log=None) -> dict:
     interp.rng = np.random.default_rng(o.seed + 1)
     train_rows, val_rows = split(len(task.X), o.validation, o.seed)
     check_batches(program, task, o, len(train_rows))
-    engine, why_not = make_engine(interp, task, o)
+    from .device import resolve
+
+    engine, why_not = make_engine(interp, task, o, resolve(o.device))
     if log:
         log(f"training {o.fn}: {len(train_rows)} examples ({len(val_rows)} held out for validation), "
             f"{len(engine.store)} parameters, {engine.name}" + (f" ({why_not})" if why_not else ""))

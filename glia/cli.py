@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "interpreter. See docs/backends.md")
     r.add_argument("-v", "--verbose", action="store_true", help="say on stderr which backend ran and why")
 
+    add_device_option(r, "where main's batched work runs; main itself runs on the CPU (docs/backends.md)")
+
     i = sub.add_parser("repl", help="an interactive session (also reads entries from a pipe)",
                        description="Start an interactive Glia session; FILEs are loaded first (as :load). "
                                    "With input from a pipe or a file, entries are read from it and only "
@@ -65,6 +67,19 @@ def build_parser() -> argparse.ArgumentParser:
 # Modules that add subcommands: each defines add_commands(sub), which adds its parsers to `sub` and
 # sets `handler=fn(ns) -> exit status` on each; handlers raise GliaError for the user's mistakes.
 COMMAND_MODULES: list[str] = ["glia.cli_compile", "glia.cli_synth", "glia.cli_train"]
+
+
+def add_device_option(p, what: str, default: str | None = "cpu") -> None:
+    p.add_argument("--device", choices=["cpu", "cuda", "auto"], default=default,
+                   help=f"cpu (the default), cuda (numba-cuda; GLIA_CUDASIM=1 runs it on the simulator), or auto "
+                        f"(cuda when a GPU is there, else cpu): {what}")
+
+
+def resolve_device(ns):
+    """The device --device names (compiler/device.py); E901/E902 when cuda is asked for and absent."""
+    from glia.compiler.device import resolve
+
+    return resolve(getattr(ns, "device", "cpu") or "cpu")
 
 
 def _print_error(err) -> None:
@@ -113,10 +128,14 @@ def cmd_run(ns) -> int:
                          f"{', '.join(BACKENDS)}\n")
         return EXIT_USAGE
     try:
+        device = resolve_device(ns)
         program = check_source(read_source(ns.file))
     except GliaError as e:
         _print_error(e)
         return EXIT_PROGRAM
+    if ns.device == "cuda":
+        sys.stderr.write(f"glia: note: main runs on the CPU ({ns.backend} backend); the {device.describe()} runs "
+                         "batched functions (Program.map_batch), training and search (docs/backends.md)\n")
     try:
         say = lambda line: (sys.stdout.flush(), sys.stderr.write(line + "\n"))  # noqa: E731
         code = run_program(program, ns.args, backend=ns.backend, notes=say,

@@ -74,6 +74,9 @@ def _search_options(p) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (genetic programming; the sample of configurations when "
                                                         "choices are settled by training); default 0")
     p.add_argument("--max-candidates", type=int, default=200_000_000, help="stop after this many candidates")
+    from glia.cli import add_device_option
+
+    add_device_option(p, "cuda evaluates bottom-up's bit-vector candidates on the GPU (the same answers)")
 
 
 def _config(ns):
@@ -87,7 +90,9 @@ def _config(ns):
     if not timeout > 0:
         raise GliaError(Diagnostic("E604", "--timeout must be a positive number of seconds", Span(0, 0, 0, 0),
                                    "synth"))
-    return Config(ns.strategy, timeout, ns.max_candidates, seed=ns.seed)
+    from glia.cli import resolve_device
+
+    return Config(ns.strategy, timeout, ns.max_candidates, seed=ns.seed, device=resolve_device(ns).kind)
 
 
 def _train_settings(ns):
@@ -100,10 +105,13 @@ def _train_settings(ns):
 
 
 def cmd_synth(ns) -> int:
+    from glia.compiler.device import device_failures
+
     config = _config(ns)
-    if ns.file.endswith(".sl"):
-        return _synth_sygus(ns, config)
-    return _synth_glia(ns, config)
+    with device_failures("search"):
+        if ns.file.endswith(".sl"):
+            return _synth_sygus(ns, config)
+        return _synth_glia(ns, config)
 
 
 def _synth_glia(ns, config) -> int:
@@ -237,8 +245,11 @@ def run_task(task, config) -> dict:
     if task.problem is None:
         row["error"] = task.error
         return row
+    from glia.compiler.device import device_failures
+
     try:
-        r = synthesize(task.problem, config)
+        with device_failures("search"):
+            r = synthesize(task.problem, config)
     except SearchError as e:
         row["error"] = e.message
         return row

@@ -39,6 +39,10 @@ def add_commands(sub) -> None:
     t.add_argument("--engine", choices=["auto", "compiled", "tape"], default="auto",
                    help="auto: compiled when the model allows it, else the interpreter's tape")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from glia.cli import add_device_option
+
+    add_device_option(t, "where the compiled engine trains (chains of dense layers; the tape stays on the CPU); "
+                         "default: the train block's `device = ...`, else cpu", default=None)
     t.set_defaults(handler=cmd_train)
 
     p = sub.add_parser("params", help="list a program's parameters (names and shapes)",
@@ -138,6 +142,8 @@ def cmd_train(ns) -> int:
     if ns.checkpoint:
         o.checkpoint = ns.checkpoint
     o.resume, o.progress, o.engine = ns.resume, not ns.no_progress, ns.engine
+    if ns.device:  # overrides the block's `device = ...`
+        o.device = ns.device
     out = ns.out or os.path.splitext(ns.file)[0] + ".params.npz"
     interp = _interp(program)
 

@@ -300,6 +300,21 @@ class Program:
             raise boundary_error(f"no function named {name!r} in this program", "E101")
         return self._call(name, args, kwargs)
 
+    def map_batch(self, name: str, *columns, device: str = "auto", notes=None) -> np.ndarray:
+        """`name` applied to every example of a batch: one 1-D array per argument (int, float, f32
+        or bool values), one result per example, as a numpy array. On `device="cuda"` (or "auto"
+        with a GPU) one GPU thread runs each example (compiler/backend_cuda.py); a function the GPU
+        lowering cannot take yet runs on the CPU, and `notes` (default: stderr) says why. The
+        results, and the error of the first failing example, are the interpreter's."""
+        from glia.compiler.backend_cuda import map_batch
+        from glia.compiler.device import resolve
+
+        notes = notes or (lambda line: sys.stderr.write(line + "\n"))
+        try:
+            return map_batch(self._ir, name, columns, resolve(device), sources_of(self._ir), notes)
+        except GliaError as e:
+            raise self._located(e) from None
+
     def _call(self, name: str, args: tuple, kwargs: dict):
         __tracebackhide__ = True  # IPython and pytest leave this frame out of tracebacks
         f = self._ir.functions[name]
@@ -438,7 +453,7 @@ class Program:
 
     def synthesize(self, *, strategy: str = "auto", timeout: float | None = None, seed: int = 0,
                    cache: bool = True, train: str = "", data: str = "", x=None, y=None, eta: int = 3,
-                   trials: int = 27, max_epochs: int = 0, metric: str = "val_loss") -> "Program":
+                   trials: int = 27, max_epochs: int = 0, metric: str = "val_loss", device: str = "cpu") -> "Program":
         """Fill every hole (`??`) from the examples and settle every `choose(...)`; returns a new Program
         made from the completed source (its `.source.text`), checked and verified on the examples by
         the interpreter. `.synthesis` on the result lists what each hole became. GliaError when no
@@ -450,7 +465,8 @@ class Program:
         last rung trains `max_epochs`, default the block's epochs; ranked by `metric`, "val_loss" or
         "val_acc"). `.search` on the result holds every trial, and `.params` the winner's trained
         weights (its trial on the highest rung). `timeout` defaults to 10 s per hole and 300 s for the
-        training search."""
+        training search. `device="cuda"` evaluates bottom-up's bit-vector candidates on the GPU (the same
+        answers)."""
         from glia.compiler import choose_train, synth
         from glia.runtime.search import STRATEGIES, Config
 
@@ -458,7 +474,13 @@ class Program:
             raise boundary_error(f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}", "E604")
         if (x is None) != (y is None):
             raise boundary_error("give the training data as both x and y (or data='file.npz')", "E703")
-        config = Config(strategy, 10.0 if timeout is None else float(timeout), seed=seed)
+        from glia.compiler.device import resolve
+
+        try:
+            kind = resolve(device).kind
+        except GliaError as e:
+            raise e.with_traceback(None) from None
+        config = Config(strategy, 10.0 if timeout is None else float(timeout), seed=seed, device=kind)
         settings = choose_train.Settings(train, str(data), eta, trials, max_epochs, metric, seed,
                                          choose_train.DEFAULT_TIMEOUT if timeout is None else float(timeout))
         search = params = None

@@ -13,12 +13,21 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from . import act_rules, optim_rules
+from .act_rules import ELU, GELU, LEAKY, LOG_SOFTMAX, RELU, SIGMOID, SILU, SOFTMAX, TANH  # noqa: F401
+
 DENSE, ACT = 0, 1
-RELU, SIGMOID, TANH, LEAKY, SOFTMAX, LOG_SOFTMAX, GELU, SILU, ELU = 1, 2, 3, 4, 5, 6, 7, 8, 9
 CE_SOFTMAX, NLL_LOGSOFTMAX, MSE = 0, 1, 2  # losses (with the chain's last step they fuse with)
 SGD, ADAM, ADAMW, RMSPROP = 0, 1, 2, 3
 # hyper (in the parameters' dtype): lr, beta1, beta2, eps, weight_decay, momentum, nesterov, alpha, clip
 LR, B1, B2, EPS, WD, MOM, NEST, ALPHA, CLIP = range(9)
+
+
+_act_value = njit(inline="always")(act_rules.act_value)  # the element rules, shared with cuda_mlp.py
+_act_slope = njit(inline="always")(act_rules.act_slope)
+_adam = njit(inline="always")(optim_rules.adam)
+_momentum = njit(inline="always")(optim_rules.momentum)
+_rmsprop = njit(inline="always")(optim_rules.rmsprop)
 
 
 @njit(cache=True)
@@ -54,19 +63,7 @@ def _act_forward(code, alpha, x, y):
         return
     for i in range(n):
         for j in range(m):
-            v = x[i, j]
-            if code == SIGMOID:
-                y[i, j] = 1.0 / (1.0 + np.exp(-v)) if v >= 0 else np.exp(v) / (1.0 + np.exp(v))
-            elif code == TANH:
-                y[i, j] = np.tanh(v)
-            elif code == LEAKY:
-                y[i, j] = v if v > 0 else alpha * v
-            elif code == ELU:
-                y[i, j] = v if v > 0 else alpha * np.expm1(v)
-            elif code == SILU:
-                y[i, j] = v / (1.0 + np.exp(-v))
-            else:  # GELU (tanh approximation)
-                y[i, j] = 0.5 * v * (1.0 + np.tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)))
+            y[i, j] = _act_value(code, alpha, x[i, j])
 
 
 @njit(cache=True)
@@ -81,25 +78,7 @@ def _act_backward(code, alpha, x, y, g):
         return
     for i in range(n):
         for j in range(m):
-            v = x[i, j]
-            if code == RELU:
-                d = 1.0 if v > 0 else 0.0
-            elif code == SIGMOID:
-                d = y[i, j] * (1.0 - y[i, j])
-            elif code == TANH:
-                d = 1.0 - y[i, j] * y[i, j]
-            elif code == LEAKY:
-                d = 1.0 if v > 0 else alpha
-            elif code == ELU:
-                d = 1.0 if v > 0 else y[i, j] + alpha
-            elif code == SILU:
-                s = 1.0 / (1.0 + np.exp(-v))
-                d = s * (1.0 + v * (1.0 - s))
-            else:
-                u = 0.7978845608028654 * (v + 0.044715 * v * v * v)
-                t = np.tanh(u)
-                d = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * 0.7978845608028654 * (1 + 3 * 0.044715 * v * v)
-            g[i, j] *= d
+            g[i, j] *= _act_slope(code, alpha, x[i, j], y[i, j])
 
 
 @njit(cache=True)
@@ -224,36 +203,21 @@ def _step(opt, hyper, t, flat, grad, m, v):
             for i in range(n):
                 flat[i] -= lr * wd * flat[i]
         for i in range(n):
-            gi = grad[i]
-            mi = b1 * m[i] + (one - b1) * gi
-            vi = b2 * v[i] + (one - b2) * gi * gi
-            m[i] = mi
-            v[i] = vi
-            flat[i] -= a * mi / (np.sqrt(vi * ic2) + eps)
+            flat[i], m[i], v[i] = _adam(flat[i], grad[i], m[i], v[i], a, ic2, b1, b2, eps, one)
     elif opt == SGD:
         mom = hyper[MOM]
         if mom == 0:
             for i in range(n):
                 flat[i] -= lr * grad[i]
-        elif hyper[NEST] != 0:
-            for i in range(n):
-                m[i] = mom * m[i] + grad[i]
-                flat[i] -= lr * (grad[i] + mom * m[i])
         else:
+            nesterov = hyper[NEST] != 0
             for i in range(n):
-                m[i] = mom * m[i] + grad[i]
-                flat[i] -= lr * m[i]
+                flat[i], m[i] = _momentum(flat[i], grad[i], m[i], lr, mom, nesterov)
     else:  # RMSPROP
         al, mom = hyper[ALPHA], hyper[MOM]
         one = al / al
         for i in range(n):
-            gi = grad[i]
-            m[i] = al * m[i] + (one - al) * gi * gi
-            st = gi / (np.sqrt(m[i]) + eps)
-            if mom != 0:
-                v[i] = mom * v[i] + st
-                st = v[i]
-            flat[i] -= lr * st
+            flat[i], m[i], v[i] = _rmsprop(flat[i], grad[i], m[i], v[i], lr, al, mom, eps, one)
 
 
 @njit(cache=True)

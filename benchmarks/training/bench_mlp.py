@@ -28,6 +28,7 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
 from hand_numba import train_hand  # noqa: E402
+from models import glia_source  # noqa: E402
 
 EPOCHS, BATCH, LR = 20, 32, 1e-3
 ARCHS = {"64-32-10": (32,), "64-256-256-10": (256, 256)}
@@ -36,16 +37,6 @@ ARCHS = {"64-32-10": (32,), "64-256-256-10": (256, 256)}
 def load():
     with np.load(os.path.join(ROOT, "examples", "data", "digits.npz")) as d:
         return d["x"].astype(np.float32), d["y"].astype(np.int64)
-
-
-def glia_source(hidden):
-    lines = ["def model(x: f32[64]) -> f32[10]:"]
-    prev = "x"
-    for i, n in enumerate(hidden):
-        lines.append(f"    h{i} = relu(dense({prev}, {n}))")
-        prev = f"h{i}"
-    lines.append(f"    return softmax(dense({prev}, 10))")
-    return "\n".join(lines) + "\n"
 
 
 def run_glia(x, y, hidden, seed):

@@ -116,6 +116,11 @@ class BottomUp(Unification):
         self.unified_at = 0
         self.concats = self._concats() if target is not None else []
         self.accept = accept  # or a test of whole start-symbol vectors (a hole inside a larger program)
+        self.gpu = None  # binary bit-vector productions evaluated on a CUDA device (cuda_eval.py)
+        if config.device == "cuda":
+            from .cuda_eval import PairEvaluator
+
+            self.gpu = PairEvaluator()
 
     # ---- set-up ------------------------------------------------------------------------------
     def _kinds(self) -> dict[str, bool]:
@@ -355,12 +360,17 @@ class BottomUp(Unification):
         lead = mats[:-2]
         a, b = mats[-2], mats[-1]
         rows_a = max(1, BLOCK // max(1, len(b) * e))
+        on_gpu = self.gpu is not None and self.gpu.supports(comp.name, len(mats))
         with np.errstate(all="ignore"):
             for fixed in itertools.product(*[range(len(m)) for m in lead]):
                 fixed_rows = [m[i] for m, i in zip(lead, fixed)]
                 for start in range(0, len(a), rows_a):
                     blk = a[start:start + rows_a]
-                    out = vec(*fixed_rows, blk[:, None, :], b[None, :, :]).reshape(-1, e)
+                    if on_gpu:
+                        out = self.gpu.pairs(comp.name, (args[0], parts[0]), a, start, len(blk),
+                                             (args[1], parts[1]), b)
+                    else:
+                        out = vec(*fixed_rows, blk[:, None, :], b[None, :, :]).reshape(-1, e)
                     ia = np.repeat(np.arange(start, start + len(blk)), len(b))
                     ib = np.tile(np.arange(len(b)), len(blk))
                     idx = [np.full(len(out), i) for i in fixed] + [ia, ib]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from . import bottomup, gp, regression
 from .problem import Config, Problem, Result, SearchError
@@ -44,11 +45,11 @@ def synthesize(problem: Problem, config: Config) -> Result:
     elif strategy == "gp":
         result = gp.solve(problem, config)
     else:  # portfolio: bottom-up for most of the budget, then genetic programming on what is left
-        first = Config("bottom-up", config.timeout * 0.7, config.max_candidates, config.max_bank, config.seed)
+        first = replace(config, strategy="bottom-up", timeout=config.timeout * 0.7)
         result = bottomup.solve(problem, first)
         if not result.solved:
             rest = max(0.1, config.timeout - (time.perf_counter() - t0))
-            second = gp.solve(problem, Config("gp", rest, config.max_candidates, config.max_bank, config.seed))
+            second = gp.solve(problem, replace(config, strategy="gp", timeout=rest))
             second.candidates += result.candidates
             result = second
         result.strategy = "portfolio/" + result.strategy

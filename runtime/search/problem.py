@@ -122,6 +122,7 @@ class Config:
     max_candidates: int = 50_000_000
     max_bank: int = 100_000_000  # the memory bound: values kept x examples (800 MB of bit-vector rows)
     seed: int = 0
+    device: str = "cpu"  # "cuda": bottom-up evaluates bit-vector candidates on the GPU (same answers)
 
     def key(self) -> str:
         return f"{self.strategy}|{self.timeout}|{self.max_candidates}|{self.max_bank}|{self.seed}"
