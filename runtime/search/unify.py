@@ -35,7 +35,7 @@ class Unification:
             else:
                 vecs.extend(bank.vecs[s][:take])
         if bank.numpy:
-            return (np.concatenate(mats) if mats else np.zeros((0, self.nex), self._dtype(nt))), refs
+            return (np.concatenate(mats) if mats else np.zeros((0, self.nex), np.uint64)), refs
         return vecs, refs
 
     def unify(self):
