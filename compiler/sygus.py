@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from glia.runtime.search import Component, Const, Grammar, Problem, Production, Var
-from glia.runtime.search.bvkernel import WORD_TYPES, substitute
+from glia.runtime.search.bvcode import WORD_TYPES, substitute
 from glia.runtime.search.components import MASK, SYGUS_OPS, sygus_component, sygus_signature, vm_code
 from glia.runtime.search.terms import sexpr_const
 

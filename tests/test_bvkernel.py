@@ -18,7 +18,8 @@ from glia.compiler.sygus import read_sygus, to_problem
 from glia.runtime.search import Config, Production, satisfies
 from glia.runtime.search.bottomup import BottomUp
 from glia.runtime.search.terms import to_sexpr
-from glia.runtime.search.bvkernel import MASK, OPCODES, RowSet, assemble, column_keys, evaluate, row_hashes
+from glia.runtime.search.bvcode import MASK, OPCODES, assemble, column_keys, evaluate, row_hashes
+from glia.runtime.search.bvkernel import RowSet
 
 EDGES = [0, 1, 2, 63, 64, 65, MASK, MASK - 1, 1 << 63, (1 << 63) - 1, 0x8000000000000001]
 BINARY = ["bvand", "bvor", "bvxor", "bvadd", "bvsub", "bvmul", "bvudiv", "bvurem", "bvsdiv", "bvsrem",
@@ -278,3 +279,13 @@ def test_collect_only_levels_agree_between_paths():
         bu.run(collect_only=True)
         snaps.append(_bank_snapshot(bu))
     assert snaps[0] == snaps[1] and sum(len(v[1]) for v in snaps[0].values()) > 1000
+
+
+def test_store_and_table_grow_without_losing_rows():
+    rng = np.random.default_rng(5)
+    m = rng.integers(0, 1 << 62, size=(3000, 2), dtype=np.uint64)
+    rs = RowSet(2, reserve=1)  # a 1,024-row store and a 2,048-slot table to start with
+    kept, _ = run_kernel(rs, ("bvadd", ("arg", 0), ("arg", 1)), [m, m[:3].copy()], chunk=1000)
+    assert rs.n == len(kept) == 9000 - 3  # x + y and y + x among the first three rows are the same
+    assert len(rs.rows) >= rs.n and len(rs.table) >= 2 * rs.n
+    assert not rs.add(rs.rows[4321].copy()) and rs.add(np.array([1, 2], np.uint64))

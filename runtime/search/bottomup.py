@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from .bvkernel import COPY, RowSet, assemble
+from .bvcode import COPY, assemble
 from .problem import Component, Config, Const, Grammar, Lam, Production, Result, Term, Var
 from .unify import Unification
 
@@ -78,7 +78,10 @@ class Bank:
     def __init__(self, numpy_kind: bool, nex: int, reserve: int):
         self.numpy = numpy_kind
         self.seen: dict = {}  # vector -> (size, index) of the program that made it (tuple kinds)
-        self.rows = RowSet(nex, reserve) if numpy_kind else None  # every row kept, in order (numpy kinds)
+        self.rows = None  # every row kept, in order (numpy kinds): a RowSet
+        if numpy_kind:
+            from .bvkernel import RowSet  # Numba is loaded only by searches that keep numpy banks
+            self.rows = RowSet(nex, reserve)
         self.starts: dict[int, int] = {}  # size -> its first row in `rows` (numpy kinds)
         self.vecs: dict[int, list] = {}  # size -> vectors (tuple kinds)
         self.mats: dict[int, np.ndarray] = {}  # size -> its rows (numpy kinds, after the level)
@@ -109,7 +112,7 @@ class BottomUp(Unification):
         self.kept = 0
         self.prods: list[tuple[str, Production]] = list(grammar.productions())
         kinds = self._kinds()
-        reserve = config.max_bank // max(1, self.nex) + 1024  # rows the memory bound allows
+        reserve = config.max_bank // max(1, self.nex) + CHUNK + 1024  # rows the memory bound allows, and a chunk
         self.banks = {nt: Bank(kinds[nt], self.nex, reserve) for nt in grammar.types}
         self.codes: dict[int, tuple] = {}  # production index -> assembled VM code
         self.kept_buf = np.empty(CHUNK, np.int64)

@@ -16,7 +16,7 @@ import numpy as np
 
 from glia.runtime import kernels as K
 
-from .bvkernel import OPCODES
+from .bvcode import OPCODES
 from .problem import Component
 
 MASK = (1 << 64) - 1
