@@ -9,8 +9,9 @@ depends less on what else the machine runs) and example evaluations per second (
 examples). A candidate is one program whose value vector was computed, kept or dropped as a
 duplicate. Each grammar is first searched for 0.2 s untimed, so that loading the precompiled kernels
 is not counted. With `--against CHECKOUT` (another checkout of Glia, e.g. an older commit made with
-`git worktree add` or `git archive`), the same measurements run on that checkout's engine in a
-subprocess right after each of ours, and the table shows both and the ratio. Not run by CI.
+`git worktree add` or `git archive`), the same measurements run on that checkout's engine right
+after each of ours, each in a fresh process of its own (so neither inherits the other's memory), and
+the table shows both and the ratio. Not run by CI.
 """
 from __future__ import annotations
 
@@ -85,8 +86,8 @@ def show(name: str, r: dict, who: str = "") -> None:
           f"({r['candidates']:,} in {r['seconds']:.1f} s, {r['kept']:,} kept, stopped: {r['reason']})", flush=True)
 
 
-def against(checkout: str, name: str, seconds: float) -> dict | None:
-    """The same measurement (this file's workloads) on another checkout's engine, in a subprocess
+def measure_in(checkout: str, name: str, seconds: float) -> dict | None:
+    """One grammar's measurement (this file's workloads) on a checkout's engine, in a fresh process
     whose imports find that checkout first (this one is on the path already, so not put first)."""
     here = os.path.abspath(__file__)
     code = (f"import sys, json; sys.path.insert(0, {checkout!r}); sys.path.append({ROOT!r}); sys.argv = ['x']\n"
@@ -111,10 +112,12 @@ def main() -> int:
     print(f"load average {os.getloadavg()[0]:.2f} at the start", flush=True)
     for name, grammar, inputs in grammars():
         for _ in range(ns.rounds):
-            ours = rate(grammar, inputs, ns.seconds)
+            ours = measure_in(ROOT, name, ns.seconds) if ns.against else rate(grammar, inputs, ns.seconds)
+            if ours is None:
+                return 1
             show(name, ours, "this")
             if ns.against:
-                theirs = against(os.path.abspath(ns.against), name, ns.seconds)
+                theirs = measure_in(os.path.abspath(ns.against), name, ns.seconds)
                 if theirs is not None:
                     show(name, theirs, "against")
                     r = (ours["candidates"] / ours["seconds"]) / max(1e-9, theirs["candidates"] / theirs["seconds"])
