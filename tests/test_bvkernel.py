@@ -83,7 +83,7 @@ def run_kernel(rs: RowSet, code, mats, fixed=None, target=None, chunk=None):
     for lo in range(0, total, chunk):
         pos, nk, hit = rs.combine(asm, mats, lo, min(total, lo + chunk), buf, target, fixed)
         kept_all += buf[:nk].tolist()
-        if hit >= 0:
+        if hit >= 0 or rs.full:
             break
     return kept_all, hit
 
@@ -96,7 +96,7 @@ def test_kernel_agrees_with_the_reference_vm(seed):
     code = random_code(rng, arity, 3)
     mats = [random_bank(rng, rng.randrange(1, 14), nex) for _ in range(arity)]
     want_kept, want_rows, _ = reference(code, mats)
-    rs = RowSet(nex, reserve=1)  # from the smallest store: growth on the way
+    rs = RowSet(nex, 10_000)
     got_kept, hit = run_kernel(rs, code, mats, chunk=rng.choice([1, 5, 1000]))
     assert hit == -1
     assert got_kept == want_kept, code
@@ -113,7 +113,7 @@ def test_every_opcode_matches_the_reference_on_edge_values():
         code = (op, *args)
         for x, y in zip(a, b):
             mats = [x[None, :], y[None, :], (x ^ y)[None, :]][:len(args)]
-            rs = RowSet(1)
+            rs = RowSet(1, 10)
             run_kernel(rs, code, mats)
             assert int(rs.rows[0, 0]) == evaluate(code, [int(m[0, 0]) for m in mats]), (op, x, y)
     assert set(BINARY + UNARY + ["ite"]) == set(OPCODES)
@@ -127,7 +127,7 @@ def test_leading_arguments_fixed_for_a_component_of_four():
     fixed[0, :2] = 1
     mats = [random_bank(rng, 6, nex) for _ in range(3)]
     want_kept, want_rows, _ = reference(code, mats, fixed=fixed)
-    rs = RowSet(nex)
+    rs = RowSet(nex, 10_000)
     got_kept, _ = run_kernel(rs, code, mats, fixed=fixed)
     assert got_kept == want_kept
     assert [tuple(map(int, r)) for r in rs.rows[:rs.n]] == want_rows
@@ -135,7 +135,7 @@ def test_leading_arguments_fixed_for_a_component_of_four():
 
 def test_duplicates_are_dropped_within_and_across_calls():
     m = np.array([[1, 2], [3, 4], [1, 2], [1, 2], [5, 6], [3, 4]], dtype=np.uint64)
-    rs = RowSet(2)
+    rs = RowSet(2, 10_000)
     kept, _ = run_kernel(rs, ("arg", 0), [m])
     assert kept == [0, 1, 4]
     kept, _ = run_kernel(rs, ("arg", 0), [m[::-1].copy()])
@@ -145,7 +145,7 @@ def test_duplicates_are_dropped_within_and_across_calls():
 def test_all_hashes_equal_keeps_every_distinct_row():
     rng = random.Random(3)
     m = random_bank(rng, 40, 3)
-    rs = RowSet(3)
+    rs = RowSet(3, 10_000)
     rs.keys = np.zeros(3, np.uint64)  # every row hashes to 0: only full comparisons tell them apart
     kept, _ = run_kernel(rs, ("bvxor", ("arg", 0), ("arg", 1)), [m, m[:5].copy()])
     want, rows, _ = reference(("bvxor", ("arg", 0), ("arg", 1)), [m, m[:5].copy()])
@@ -176,7 +176,7 @@ def test_a_real_hash_collision_keeps_both_rows():
     rows = np.array([a, (b0, b1), a], dtype=np.uint64)
     h = row_hashes(rows, column_keys(2))
     assert h[0] == h[1] and rows[0].tolist() != rows[1].tolist()  # distinct rows, equal hashes
-    rs = RowSet(2)
+    rs = RowSet(2, 10_000)
     kept, _ = run_kernel(rs, ("arg", 0), [rows])
     assert kept == [0, 1] and rs.n == 2
 
@@ -188,7 +188,7 @@ def test_target_hit_is_the_first_combination_equal_to_it():
     t = 4 * 9 + 5
     target = np.array([evaluate(code, [int(mats[0][4, e]), int(mats[1][5, e])]) for e in range(3)], np.uint64)
     want_kept, _, want_hit = reference(code, mats, target=target)
-    rs = RowSet(3)
+    rs = RowSet(3, 10_000)
     got_kept, hit = run_kernel(rs, code, mats, target=target, chunk=7)
     assert hit == want_hit <= t and got_kept == want_kept
 
@@ -281,11 +281,23 @@ def test_collect_only_levels_agree_between_paths():
     assert snaps[0] == snaps[1] and sum(len(v[1]) for v in snaps[0].values()) > 1000
 
 
-def test_store_and_table_grow_without_losing_rows():
+def test_the_table_grows_without_losing_rows():
     rng = np.random.default_rng(5)
     m = rng.integers(0, 1 << 62, size=(3000, 2), dtype=np.uint64)
-    rs = RowSet(2, reserve=1)  # a 1,024-row store and a 2,048-slot table to start with
+    rs = RowSet(2, 100_000)  # the table starts with 2,048 slots
     kept, _ = run_kernel(rs, ("bvadd", ("arg", 0), ("arg", 1)), [m, m[:3].copy()], chunk=1000)
     assert rs.n == len(kept) == 9000 - 3  # x + y and y + x among the first three rows are the same
-    assert len(rs.rows) >= rs.n and len(rs.table) >= 2 * rs.n
+    assert len(rs.table) >= 2 * rs.n
     assert not rs.add(rs.rows[4321].copy()) and rs.add(np.array([1, 2], np.uint64))
+
+
+def test_a_full_store_stops_the_kernel_and_the_search():
+    m = np.array([[0, 0], [1, 1], [2, 2], [1, 1], [3, 3], [4, 4], [5, 5]], dtype=np.uint64)
+    rs = RowSet(2, 4)
+    kept = np.empty(10, np.int64)
+    pos, nk, hit = rs.combine(assemble(("arg", 0), 1), [m], 0, len(m), kept)
+    assert rs.full and nk == 4 and rs.n == 4 and hit == -1 and kept[:4].tolist() == [0, 1, 2, 4]
+    assert pos == 5  # the first combination not done
+    p = _problem(BV_PROBLEMS["helpers"])
+    bu = BottomUp(p.grammar, p.inputs, Config(timeout=60.0, max_bank=2000), target=p.outputs)
+    assert bu.run() == "memory" and bu.kept * bu.nex <= 2000 + bu.nex

@@ -75,13 +75,13 @@ class Bank:
 
     __slots__ = ("numpy", "seen", "rows", "starts", "vecs", "mats", "recipes")
 
-    def __init__(self, numpy_kind: bool, nex: int, reserve: int):
+    def __init__(self, numpy_kind: bool, nex: int, limit: int):
         self.numpy = numpy_kind
         self.seen: dict = {}  # vector -> (size, index) of the program that made it (tuple kinds)
         self.rows = None  # every row kept, in order (numpy kinds): a RowSet
         if numpy_kind:
             from .bvkernel import RowSet  # Numba is loaded only by searches that keep numpy banks
-            self.rows = RowSet(nex, reserve)
+            self.rows = RowSet(nex, limit)
         self.starts: dict[int, int] = {}  # size -> its first row in `rows` (numpy kinds)
         self.vecs: dict[int, list] = {}  # size -> vectors (tuple kinds)
         self.mats: dict[int, np.ndarray] = {}  # size -> its rows (numpy kinds, after the level)
@@ -112,8 +112,8 @@ class BottomUp(Unification):
         self.kept = 0
         self.prods: list[tuple[str, Production]] = list(grammar.productions())
         kinds = self._kinds()
-        reserve = config.max_bank // max(1, self.nex) + CHUNK + 1024  # rows the memory bound allows, and a chunk
-        self.banks = {nt: Bank(kinds[nt], self.nex, reserve) for nt in grammar.types}
+        limit = config.max_bank // max(1, self.nex) + 1  # rows of one bank past the memory bound
+        self.banks = {nt: Bank(kinds[nt], self.nex, limit) for nt in grammar.types}
         self.codes: dict[int, tuple] = {}  # production index -> assembled VM code
         self.kept_buf = np.empty(CHUNK, np.int64)
         self.target = None
@@ -267,6 +267,8 @@ class BottomUp(Unification):
         bank = self.banks[nt]
         if bank.numpy:
             if not bank.rows.add(vec):
+                if bank.rows.full:
+                    raise Stop("memory")
                 return
         else:
             if vec in bank.seen:
@@ -394,6 +396,8 @@ class BottomUp(Unification):
                     lin = self.kept_buf[:nk]
                     self._record(nt, size, pi, parts,
                                  [np.full(nk, i, np.int64) for i in fixed] + list(np.unravel_index(lin, dims)))
+                if rows.full:
+                    raise Stop("memory")
                 if hit >= 0:
                     self.candidates += pos - lo + 1
                     self.add(nt, size, self.target, (pi, tuple(zip(parts, fixed + _unravel(hit, dims)))))
@@ -445,6 +449,8 @@ class BottomUp(Unification):
         _, nk, hit = self.banks[nt].rows.combine(COPY, [out], 0, len(out), self.kept_buf, target)
         if nk:
             self._record(nt, size, pi, parts, [np.asarray(ix)[self.kept_buf[:nk]] for ix in idx])
+        if self.banks[nt].rows.full:
+            raise Stop("memory")
         if hit >= 0:
             self.candidates += len(out) if counted is None else counted
             self.add(nt, size, out[hit], (pi, tuple((s, int(ix[hit])) for s, ix in zip(parts, idx))))

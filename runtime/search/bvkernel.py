@@ -265,32 +265,23 @@ def _combine(instrs, consts, F, A, B, C, lo, hi, keys, table, store, shash, n, c
 
 class RowSet:
     """The distinct rows of one bank, in the order they were kept: `rows[:n]` (uint64, one column
-    per example), their hashes, and an open-addressing table (load <= 1/2). The store is reserved
-    for `reserve` rows up front (untouched memory costs nothing until rows are written, so it is
-    not copied below that) and the table doubles as rows come."""
+    per example), their hashes, and an open-addressing table (load <= 1/2) that doubles as rows
+    come. The store is allocated once for `limit` rows (memory nobody writes to costs nothing, so
+    the bound, not the use, sizes it, and it is never copied); a `combine` that fills it stops
+    there and sets `full`."""
 
-    __slots__ = ("nex", "keys", "rows", "hashes", "table", "n", "dummy", "nofix")
+    __slots__ = ("nex", "keys", "rows", "hashes", "table", "n", "full", "dummy", "nofix")
 
-    def __init__(self, nex: int, reserve: int = 1024):
+    def __init__(self, nex: int, limit: int):
         self.nex = nex
         self.keys = column_keys(nex)
-        try:
-            self.rows = np.zeros((max(reserve, 1024), nex), np.uint64)
-        except MemoryError:
-            self.rows = np.zeros((1024, nex), np.uint64)
+        self.rows = np.zeros((max(1, limit), nex), np.uint64)
         self.hashes = np.zeros(len(self.rows), np.uint64)
         self.table = np.zeros(2048, np.uint64)
         self.n = 0
+        self.full = False
         self.dummy = np.zeros((1, nex), np.uint64)  # the row of an absent argument
         self.nofix = np.zeros((0, nex), np.uint64)
-
-    def _grow_store(self) -> None:
-        """Past the reservation: copy to a store twice as large (the table keeps its row numbers)."""
-        rows = np.zeros((2 * len(self.rows), self.nex), np.uint64)
-        rows[:self.n] = self.rows[:self.n]
-        hashes = np.zeros(len(rows), np.uint64)
-        hashes[:self.n] = self.hashes[:self.n]
-        self.rows, self.hashes = rows, hashes
 
     def combine(self, code, args: list, lo: int, hi: int, kept: np.ndarray, target=None, fixed=None):
         """Run `code` (assembled) over the combinations lo..hi-1 of the argument matrices `args` (at
@@ -298,21 +289,14 @@ class RowSet:
         of the combinations kept to `kept`. Returns (position, kept count, hit) as `_combine`."""
         instrs, consts = code
         a, b, c = (list(args) + [self.dummy] * 3)[:3]
-        F = self.nofix if fixed is None else fixed
         check = target is not None
         tgt = target if check else self.dummy[0]
-        th = row_hashes(tgt[None, :], self.keys)[0]
-        total = 0
-        while True:
-            pos, nk, hit, self.table = _combine(instrs, consts, F, a, b, c, lo, hi, self.keys, self.table,
-                                                self.rows, self.hashes, self.n, len(self.rows), tgt, th, check,
-                                                kept[total:])
-            self.n += nk
-            total += nk
-            if pos == hi or hit >= 0:
-                return pos, total, hit
-            self._grow_store()
-            lo = pos
+        pos, nk, hit, self.table = _combine(instrs, consts, self.nofix if fixed is None else fixed, a, b, c, lo, hi,
+                                            self.keys, self.table, self.rows, self.hashes, self.n, len(self.rows),
+                                            tgt, row_hashes(tgt[None, :], self.keys)[0], check, kept)
+        self.n += nk
+        self.full = pos < hi and hit < 0
+        return pos, nk, hit
 
     def add(self, row: np.ndarray) -> bool:
         """Insert one row; True if it was new."""
