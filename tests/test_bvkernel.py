@@ -210,6 +210,16 @@ BV_PROBLEMS = {
 (constraint (= (f #x0000000000000001) #x0000000000000002))
 (constraint (= (f #xffffffffffffffff) #xc000000000000001))
 """,
+    "four_arguments": """
+(define-fun sel4 ((c (_ BitVec 64)) (a (_ BitVec 64)) (b (_ BitVec 64)) (d (_ BitVec 64))) (_ BitVec 64)
+    (ite (= (bvand c #x0000000000000001) #x0000000000000001) (bvxor a b) (bvxor d #x0000000000000001)))
+(synth-fun f ((x (_ BitVec 64))) (_ BitVec 64)
+    ((Start (_ BitVec 64) (x #x0000000000000001 (bvadd Start Start) (sel4 Start Start Start Start)))))
+(constraint (= (f #x0000000000000005) #x0000000000000003))
+(constraint (= (f #x00000000000000f0) #x00000000000000f1))
+(constraint (= (f #xffffffffffffffff) #xffffffffffffffff))
+(constraint (= (f #x0000000000001234) #x0000000000001235))
+""",
     "booleans": """
 (synth-fun f ((x (_ BitVec 64)) (y (_ BitVec 64))) (_ BitVec 64)
     ((Start (_ BitVec 64)) (B Bool))
