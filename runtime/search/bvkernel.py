@@ -275,7 +275,14 @@ class RowSet:
     def __init__(self, nex: int, limit: int):
         self.nex = nex
         self.keys = column_keys(nex)
-        self.rows = np.zeros((max(1, limit), nex), np.uint64)
+        while True:
+            try:  # where the system refuses to reserve that much, a smaller store ends the search sooner
+                self.rows = np.zeros((max(1, limit), nex), np.uint64)
+                break
+            except MemoryError:
+                if limit <= 1024:
+                    raise
+                limit //= 2
         self.hashes = np.zeros(len(self.rows), np.uint64)
         self.table = np.zeros(2048, np.uint64)
         self.n = 0
