@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from glia.runtime.search import Component, Const, Grammar, Problem, Production, Var
-from glia.runtime.search.components import MASK, SYGUS_OPS, sygus_component, sygus_signature
+from glia.runtime.search.bvcode import WORD_TYPES, substitute
+from glia.runtime.search.components import MASK, SYGUS_OPS, sygus_component, sygus_signature, vm_code
 from glia.runtime.search.terms import sexpr_const
 
 from .diagnostics import Diagnostic, GliaError, Source, Span
@@ -373,25 +374,27 @@ class _Builder:
         types = {n: sort_type(_sort_node(s), self.err) for n, s in h.params}
         ret = sort_type(_sort_node(h.ret), self.err)
         names = [n for n, _ in h.params]
-        fn, vec, t = self.compile(h.body, types, names)
+        fn, vec, t, code = self.compile(h.body, types, names)
         if t != ret:
             raise self.err(f"define-fun {h.name}: the body has sort {t}, not {ret}", h.body.span)
         comp = Component(h.name, tuple(types[n] for n in names), ret, lambda *a: fn(a), sexpr=h.name,
-                         vec=(lambda *a: vec(a)) if vec is not None else None)
+                         vec=(lambda *a: vec(a)) if vec is not None else None, code=code)
         self.helpers[h.name] = (comp, h)
         return comp
 
     def compile(self, node, types: dict, names: list):
-        """(scalar fn(env), numpy fn(env) or None, type) for a helper's body."""
+        """(scalar fn(env), numpy fn(env) or None, type, bit-vector VM code or None) for a helper's
+        body."""
         err = self.err
         if isinstance(node, Atom) and node.kind == "sym" and node.text in types:
             i = names.index(node.text)
-            return (lambda env: env[i]), (lambda env: env[i]), types[node.text]
+            t = types[node.text]
+            return (lambda env: env[i]), (lambda env: env[i]), t, (("arg", i) if t in WORD_TYPES else None)
         v = literal(node, None, err)
         if v is not None:
             t = _literal_type(v, node)
             nv = np.uint64(v) if t == "bv64" else v
-            return (lambda env: v), (lambda env: nv), t
+            return (lambda env: v), (lambda env: nv), t, (("const", int(v)) if t in WORD_TYPES else None)
         if not isinstance(node, SList) or not node.items or not isinstance(node.items[0], Atom):
             raise err(f"cannot read the term {show(node)[:40]}", node.span)
         op = node.items[0].text
@@ -403,18 +406,20 @@ class _Builder:
                 raise err(f"{op} takes ({', '.join(comp.args)}), not ({', '.join(arg_types)})", node.span)
             f, vf = comp.fn, comp.vec
             ret = comp.ret
+            code = substitute(comp.code, [k[3] for k in kids])
         else:
             ret = sygus_signature(op, arg_types)
             if ret is None:
                 raise err(_op_error(op, arg_types), node.span)
             _, _, f, vf = SYGUS_OPS[op]
+            code = vm_code(op, [k[3] for k in kids]) if ret in WORD_TYPES else None
         fs = [k[0] for k in kids]
         vfs = [k[1] for k in kids]
         scalar = lambda env: f(*[g(env) for g in fs])  # noqa: E731
         vector = None
         if vf is not None and all(t in ("bv64", "bool") for t in arg_types + (ret,)):
             vector = lambda env: vf(*[g(env) for g in vfs])  # noqa: E731
-        return scalar, vector, ret
+        return scalar, vector, ret, code
 
     def production(self, node, nts: dict) -> tuple[Production, str]:
         """A grammar production: a leaf (parameter, literal) or an operator over nonterminals and
@@ -427,7 +432,7 @@ class _Builder:
             if node.text in nts:  # a chain rule: Start -> ntString
                 t = nts[node.text]
                 comp = Component(f"<{node.text}>", (node.text,), t, lambda x: x, sexpr="{0}",
-                                 vec=lambda x: x)
+                                 vec=lambda x: x, code=("arg", 0) if t in WORD_TYPES else None)
                 return Production(comp, (node.text,)), t
         v = literal(node, None, err)
         if v is not None:
@@ -453,14 +458,14 @@ class _Builder:
         holes = sorted({a.text for a in _atoms(node) if a.text in nts}, key=lambda n: show(node).find(n))
         types = {**{n: nts[n] for n in holes}, **{n: p.type for n, p in self.params.items()}}
         names = holes + list(self.params)
-        fn, vec, ret = self.compile(node, types, names)
+        fn, vec, ret, code = self.compile(node, types, names)
         template = show(node)
         arg_nts = tuple(holes)
         for i, h in enumerate(holes):
             template = _replace_symbol(template, h, "{%d}" % i)
         npar = len(self.params)
         comp = Component(template, tuple(nts[h] for h in holes), ret,
-                         lambda *a: fn(a + (None,) * npar), sexpr=template)
+                         lambda *a: fn(a + (None,) * npar), sexpr=template, code=code)
         if self.params:
             raise err("a production that mixes nonterminals with parameters inside a fixed term is not supported",
                       node.span)

@@ -4,9 +4,10 @@ Programs are built in order of size from a typed grammar. Every program is repre
 value vector (its value on each example); a new program whose vector was seen before (for the same
 nonterminal) is dropped, so each size level combines only distinct behaviours. Candidates are never
 compiled: a candidate's vector is computed from its children's cached vectors by the component's
-rule. Bit-vector (and their boolean) nonterminals keep their vectors as rows of numpy matrices and a
-production is evaluated for a whole block of argument combinations at once (broadcasting); the rest
-use tuples of Python values and a rule per example.
+rule. Bit-vector (and their boolean) nonterminals keep their vectors as rows of uint64 matrices in a
+row hash set, and a production with VM code is evaluated for all its argument combinations by a
+precompiled kernel that inserts the new rows in the same pass (bvkernel.py); the rest use tuples of
+Python values and a rule per example.
 
 Bounded by time, candidate count and the number of values kept (memory); deterministic (the
 enumeration order is fixed by the grammar's order). After each size level, unify.py assembles
@@ -21,11 +22,13 @@ import time
 
 import numpy as np
 
+from .bvcode import COPY, assemble
 from .problem import Component, Config, Const, Grammar, Lam, Production, Result, Term, Var
 from .unify import Unification
 
 BV = "bv64"
-BLOCK = 1 << 21  # elements per broadcast block
+BLOCK = 1 << 21  # elements per broadcast block (components with a numpy rule but no VM code)
+CHUNK = 1 << 20  # combinations per kernel call: the time and candidate bounds are checked between calls
 
 
 class Stop(Exception):
@@ -70,18 +73,30 @@ class Recipes:
 class Bank:
     """The distinct values of one nonterminal, by size: vectors and how each was built."""
 
-    __slots__ = ("numpy", "seen", "hashes", "vecs", "mats", "recipes")
+    __slots__ = ("numpy", "seen", "rows", "starts", "vecs", "mats", "recipes")
 
-    def __init__(self, numpy_kind: bool):
+    def __init__(self, numpy_kind: bool, nex: int, limit: int):
         self.numpy = numpy_kind
         self.seen: dict = {}  # vector -> (size, index) of the program that made it (tuple kinds)
-        self.hashes = np.zeros(0, np.uint64)  # sorted 64-bit hashes of the rows kept (numpy kinds)
-        self.vecs: dict[int, list] = {}  # size -> vectors (tuples, or numpy rows while a level is built)
-        self.mats: dict[int, np.ndarray] = {}  # size -> matrix of rows (numpy kinds, after the level)
+        self.rows = None  # every row kept, in order (numpy kinds): a RowSet
+        if numpy_kind:
+            from .bvkernel import RowSet  # Numba is loaded only by searches that keep numpy banks
+            self.rows = RowSet(nex, limit)
+        self.starts: dict[int, int] = {}  # size -> its first row in `rows` (numpy kinds)
+        self.vecs: dict[int, list] = {}  # size -> vectors (tuple kinds)
+        self.mats: dict[int, np.ndarray] = {}  # size -> its rows (numpy kinds, after the level)
         self.recipes: dict[int, Recipes] = {}  # size -> how each value was built
 
     def count(self, size: int) -> int:
         return len(self.recipes.get(size, ()))
+
+    def close_level(self, size: int) -> None:
+        """The level's rows become `mats[size]`; every level's view is taken again from the current
+        store (it moves when it grows: the old one is freed)."""
+        rows = self.rows.rows
+        ends = sorted(self.starts.items()) + [(None, self.rows.n)]
+        for (s, lo), (_, hi) in zip(ends, ends[1:]):
+            self.mats[s] = rows[lo:hi]
 
 
 class BottomUp(Unification):
@@ -97,13 +112,16 @@ class BottomUp(Unification):
         self.kept = 0
         self.prods: list[tuple[str, Production]] = list(grammar.productions())
         kinds = self._kinds()
-        self.banks = {nt: Bank(kinds[nt]) for nt in grammar.types}
+        limit = config.max_bank // max(1, self.nex) + 1  # rows of one bank past the memory bound
+        self.banks = {nt: Bank(kinds[nt], self.nex, limit) for nt in grammar.types}
+        self.codes: dict[int, tuple] = {}  # production index -> assembled VM code
+        self.kept_buf = np.empty(CHUNK, np.int64)
         self.target = None
         self.target_key = None
         if target is not None:
             start = grammar.start
             if self.banks[start].numpy:
-                self.target = np.array(target, dtype=self._dtype(start))
+                self.target = np.array(target, dtype=np.uint64)  # numpy bools are the words 0 and 1
             else:
                 self.target = tuple(target)
             self.target_set = None
@@ -180,9 +198,6 @@ class BottomUp(Unification):
                 out.append((pi, nt))
         return out
 
-    def _dtype(self, nt):
-        return np.uint64 if self.g.types[nt] == BV else np.bool_
-
     def leaf_vector(self, nt, head):
         n = self.nex
         if isinstance(head, Var):
@@ -194,7 +209,7 @@ class BottomUp(Unification):
         else:
             raise TypeError(head)
         if self.banks[nt].numpy:
-            return np.array(vals, dtype=self._dtype(nt))
+            return np.array(vals, dtype=np.uint64)
         return tuple(vals)
 
     # ---- the search --------------------------------------------------------------------------
@@ -202,14 +217,15 @@ class BottomUp(Unification):
         """Enumerate until the target is found (returns 'found') or a bound is hit (the reason)."""
         try:
             for size in range(1, self.max_size + 1):
+                for bank in self.banks.values():
+                    if bank.numpy:
+                        bank.starts[size] = bank.rows.n
                 self.level(size)
                 if self.found is not None:
                     return "found"
                 for bank in self.banks.values():
-                    if bank.numpy and size in bank.vecs:
-                        blocks = bank.vecs.pop(size)
-                        bank.mats[size] = np.concatenate(blocks) if blocks else \
-                            np.zeros((0, self.nex), self._dtype_of(bank))
+                    if bank.numpy:
+                        bank.close_level(size)
                 if self.conditionals and size >= 2 and self.kept >= 1.3 * self.unified_at:
                     self.unified_at = self.kept  # unify again once the bank has grown by 30%
                     self.unify()
@@ -222,12 +238,6 @@ class BottomUp(Unification):
             return "exhausted" if not collect_only else "done"
         except Stop as s:
             return s.reason
-
-    def _dtype_of(self, bank):
-        for nt, b in self.banks.items():
-            if b is bank:
-                return self._dtype(nt)
-        return np.uint64
 
     def level(self, size: int):
         for pi, (nt, p) in enumerate(self.prods):
@@ -247,7 +257,9 @@ class BottomUp(Unification):
             for parts in _compositions(rest, k):
                 if any(self.banks[a].count(s) == 0 for a, s in zip(p.args, parts)):
                     continue
-                if self.banks[nt].numpy and h.vec is not None:
+                if self.banks[nt].numpy and self._code(pi) is not None:
+                    self.combine_compiled(nt, size, pi, p.args, parts)
+                elif self.banks[nt].numpy and h.vec is not None:
                     self.combine_numpy(nt, size, pi, h, p.args, parts)
                 else:
                     self.combine_scalar(nt, size, pi, h, p.args, parts)
@@ -259,15 +271,17 @@ class BottomUp(Unification):
     def add(self, nt: str, size: int, vec, recipe) -> None:
         bank = self.banks[nt]
         if bank.numpy:
-            h = row_hashes(vec[None, :])
-            if len(_new_hashes(bank, h)) == 0:
+            if not bank.rows.add(vec):
+                if bank.rows.full:
+                    raise Stop("memory")
                 return
         else:
             if vec in bank.seen:
                 return
             rec = bank.recipes.get(size)
             bank.seen[vec] = (size, len(rec) if rec is not None else 0)
-        bank.vecs.setdefault(size, []).append(vec[None, :] if bank.numpy else vec)
+        if not bank.numpy:
+            bank.vecs.setdefault(size, []).append(vec)
         rec = bank.recipes.get(size)
         if rec is None:
             rec = bank.recipes[size] = Recipes()
@@ -293,7 +307,7 @@ class BottomUp(Unification):
         for a, s in zip(args, parts):
             vs = self._vectors(a, s)
             if self.banks[a].numpy:
-                vs = [tuple(r.tolist()) for r in vs]
+                vs = [tuple(r.tolist()) for r in (vs.astype(bool) if self.g.types[a] == "bool" else vs)]
             lists.append(vs)
         numpy_out = self.banks[nt].numpy
         if numpy_out:
@@ -325,21 +339,27 @@ class BottomUp(Unification):
         self._check(n)
 
     def _combine_into_numpy(self, nt, size, pi, fn, lists, parts):
-        dt = self._dtype(nt)
-        n = 0
-        for idx in itertools.product(*[range(len(v)) for v in lists]):
-            n += 1
-            try:
-                out = tuple(map(fn, *[lists[j][i] for j, i in enumerate(idx)]))
-            except Exception:  # noqa: BLE001
-                continue
-            self.add(nt, size, np.array(out, dtype=dt), (pi, tuple(zip(parts, idx))))
+        """A component without VM code or numpy rule, into a numpy bank: rows computed per example
+        in Python, a block at a time, then inserted by the kernel."""
+        combos = itertools.product(*[range(len(v)) for v in lists])
+        while True:
+            block = list(itertools.islice(combos, 4096))
+            if not block:
+                return
+            rows, idx = [], []
+            for combo in block:
+                try:
+                    rows.append(tuple(map(fn, *[lists[j][i] for j, i in enumerate(combo)])))
+                except Exception:  # noqa: BLE001 - an undefined result drops the candidate
+                    continue
+                idx.append(combo)
+            if rows:
+                self._take(nt, size, pi, parts, np.array(rows, dtype=np.uint64).reshape(len(rows), self.nex),
+                           [np.array(c, dtype=np.int64) for c in zip(*idx)], counted=len(block))
+            else:
+                self._check(len(block))
             if self.found:
-                break
-            if n & 4095 == 0:
-                self._check(n)
-                n = 0
-        self._check(n)
+                return
 
     def _check(self, n):
         self.candidates += n
@@ -347,6 +367,57 @@ class BottomUp(Unification):
             raise Stop("candidates")
         if time.perf_counter() > self.deadline:
             raise Stop("timeout")
+
+    def _code(self, pi: int):
+        """The production's component assembled for the VM (None when it has no code, or the VM
+        lacks one of its operations)."""
+        if pi not in self.codes:
+            comp = self.prods[pi][1].head
+            code = None
+            if isinstance(comp, Component) and comp.code is not None and comp.args:
+                try:
+                    code = assemble(comp.code, len(comp.args))
+                except KeyError:
+                    code = None
+            self.codes[pi] = code
+        return self.codes[pi]
+
+    def combine_compiled(self, nt, size, pi, args, parts):
+        """Every combination of the argument rows, evaluated and deduplicated by the kernel in one
+        pass, CHUNK combinations a call; the leading arguments of a component with more than three
+        are fixed in Python."""
+        mats = [self._vectors(a, s) for a, s in zip(args, parts)]
+        lead, last = mats[:-3], mats[-3:]
+        dims = [len(m) for m in last]
+        total = int(np.prod(dims))
+        target = self.target if (self.target is not None and nt in self.wrap) else None
+        rows = self.banks[nt].rows
+        for fixed in itertools.product(*[range(len(m)) for m in lead]):
+            F = np.ascontiguousarray(np.stack([m[i] for m, i in zip(lead, fixed)])) if lead else None
+            for lo in range(0, total, CHUNK):
+                hi = min(total, lo + CHUNK)
+                pos, nk, hit = rows.combine(self.codes[pi], last, lo, hi, self.kept_buf, target, F)
+                if nk:
+                    lin = self.kept_buf[:nk]
+                    self._record(nt, size, pi, parts,
+                                 [np.full(nk, i, np.int64) for i in fixed] + list(np.unravel_index(lin, dims)))
+                if rows.full:
+                    raise Stop("memory")
+                if hit >= 0:
+                    self.candidates += pos - lo + 1
+                    self.add(nt, size, self.target, (pi, tuple(zip(parts, fixed + _unravel(hit, dims)))))
+                    return
+                self._check(hi - lo)
+
+    def _record(self, nt, size, pi, parts, idx):
+        """Recipes of the rows the kernel kept (`idx[j][r]`: argument j's row for kept row r)."""
+        rec = self.banks[nt].recipes.get(size)
+        if rec is None:
+            rec = self.banks[nt].recipes[size] = Recipes()
+        rec.add_block(pi, parts, idx)
+        self.kept += len(idx[0])
+        if self.kept * self.nex > self.cfg.max_bank:
+            raise Stop("memory")
 
     def combine_numpy(self, nt, size, pi, comp: Component, args, parts):
         mats = [self._vectors(a, s) for a, s in zip(args, parts)]
@@ -378,35 +449,23 @@ class BottomUp(Unification):
                     if self.found:
                         return
 
-    def _take(self, nt, size, pi, parts, out, idx):
-        """Keep the new rows of a block of results (`idx[j][r]` is argument j's row for result r)."""
-        self._check(len(out))
-        bank = self.banks[nt]
-        if out.dtype != self._dtype(nt):
-            out = out.astype(self._dtype(nt))
-        if self.target is not None and nt in self.wrap:
-            hit = np.flatnonzero((out == self.target).all(axis=1))
-            if len(hit):
-                r = int(hit[0])
-                self.add(nt, size, out[r], (pi, tuple((s, int(ix[r])) for s, ix in zip(parts, idx))))
-                if self.found:
-                    return
-        # drop duplicates inside the block and against the bank, by 64-bit row hashes, all vectorised
-        h = row_hashes(out)
-        uh, first = np.unique(h, return_index=True)
-        fresh = _new_hashes(bank, uh, first)
-        if len(fresh) == 0:
-            return
-        rows = np.sort(fresh)
-        sel = rows
-        bank.vecs.setdefault(size, []).append(out[rows])
-        rec = bank.recipes.get(size)
-        if rec is None:
-            rec = bank.recipes[size] = Recipes()
-        rec.add_block(pi, parts, [np.asarray(ix)[rows] for ix in idx])
-        self.kept += len(sel)
-        if self.kept * self.nex > self.cfg.max_bank:
+    def _take(self, nt, size, pi, parts, out, idx, counted=None):
+        """Keep the new rows of a block of results (`idx[j][r]` is argument j's row for result r),
+        inserted by the kernel in order."""
+        out = np.ascontiguousarray(out, dtype=np.uint64)
+        target = self.target if (self.target is not None and nt in self.wrap) else None
+        if len(out) > len(self.kept_buf):
+            self.kept_buf = np.empty(len(out), np.int64)
+        _, nk, hit = self.banks[nt].rows.combine(COPY, [out], 0, len(out), self.kept_buf, target)
+        if nk:
+            self._record(nt, size, pi, parts, [np.asarray(ix)[self.kept_buf[:nk]] for ix in idx])
+        if self.banks[nt].rows.full:
             raise Stop("memory")
+        if hit >= 0:
+            self.candidates += len(out) if counted is None else counted
+            self.add(nt, size, out[hit], (pi, tuple((s, int(ix[hit])) for s, ix in zip(parts, idx))))
+            return
+        self._check(len(out) if counted is None else counted)
 
     # ---- results -----------------------------------------------------------------------------
     def answer(self) -> Term:
@@ -430,46 +489,8 @@ class BottomUp(Unification):
                 yield size, self.term(nt, size, i)
 
 
-_MULT = np.uint64(0x9E3779B97F4A7C15)
-
-
-_COLUMN_KEYS = np.random.default_rng(0x5EED).integers(1, 2 ** 63, size=4096, dtype=np.uint64) * np.uint64(2) + \
-    np.uint64(1)  # fixed odd multipliers, one per example (deterministic)
-
-
-def row_hashes(mat: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of each row: every value is mixed by a bijection (xorshift, odd multiply), then
-    the row is a weighted sum with a fixed odd key per column, mod 2**64. Two rows with the same hash
-    are taken to be the same value (for a million kept values the chance of any false merge is
-    about 3e-8)."""
-    m = np.ascontiguousarray(mat)
-    if m.dtype != np.uint64:
-        m = m.astype(np.uint64)
-    e = m.shape[1]
-    keys = _COLUMN_KEYS[:e] if e <= len(_COLUMN_KEYS) else np.resize(_COLUMN_KEYS, e)
-    with np.errstate(over="ignore"):
-        x = m ^ (m >> np.uint64(31))
-        x *= _MULT
-        x ^= x >> np.uint64(29)
-        x *= keys
-        h = x.sum(axis=1, dtype=np.uint64)
-        h ^= h >> np.uint64(32)
-    return h
-
-
-def _new_hashes(bank: Bank, uh: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-    """Of the distinct sorted hashes `uh`, those not in the bank: added to it; returns their rows."""
-    hs = bank.hashes
-    if len(hs):
-        pos = np.minimum(np.searchsorted(hs, uh), len(hs) - 1)
-        new = hs[pos] != uh
-    else:
-        new = np.ones(len(uh), dtype=bool)
-    if new.any():
-        merged = np.concatenate([hs, uh[new]])
-        merged.sort(kind="stable")
-        bank.hashes = merged
-    return (rows if rows is not None else np.arange(len(uh)))[new]
+def _unravel(lin: int, dims: list[int]) -> tuple[int, ...]:
+    return tuple(int(x) for x in np.unravel_index(int(lin), dims))
 
 
 def _compositions(total: int, k: int):

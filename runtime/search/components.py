@@ -16,6 +16,7 @@ import numpy as np
 
 from glia.runtime import kernels as K
 
+from .bvcode import OPCODES
 from .problem import Component
 
 MASK = (1 << 64) - 1
@@ -198,8 +199,17 @@ def sygus_component(name: str, args: tuple[str, ...], ret: str) -> Component:
     if spec is None:
         raise KeyError(name)
     _, _, fn, vec = spec
-    return Component(name, tuple(args), ret, fn, sexpr=name, vec=vec if all(a in (BV, "bool") for a in args)
-                     and ret in (BV, "bool") else None)
+    words = all(a in (BV, "bool") for a in args) and ret in (BV, "bool")
+    return Component(name, tuple(args), ret, fn, sexpr=name, vec=vec if words else None,
+                     code=vm_code(name, [("arg", i) for i in range(len(args))]) if words else None)
+
+
+def vm_code(name: str, kids: list) -> tuple | None:
+    """The bit-vector VM's code for SMT operator `name` applied to the codes `kids` (None when the
+    VM lacks the operator or a kid has no code)."""
+    if name not in OPCODES or any(k is None for k in kids):
+        return None
+    return (name, *kids)
 
 
 def sygus_signature(name: str, arg_types: tuple[str, ...]) -> str | None:

@@ -24,18 +24,16 @@ class Unification:
         list otherwise), and the (size, index) of each."""
         bank = self.banks[nt]
         sizes = sorted(s for s in bank.recipes if (s in bank.mats if bank.numpy else True))
-        refs, mats, vecs = [], [], []
+        refs, vecs = [], []
         for s in sizes:
             take = min(len(bank.recipes[s]), limit - len(refs))
             if take <= 0:
                 break
             refs.extend((s, i) for i in range(take))
-            if bank.numpy:
-                mats.append(bank.mats[s][:take])
-            else:
+            if not bank.numpy:
                 vecs.extend(bank.vecs[s][:take])
-        if bank.numpy:
-            return (np.concatenate(mats) if mats else np.zeros((0, self.nex), self._dtype(nt))), refs
+        if bank.numpy:  # the finished levels are the first rows of the bank's store, smallest first: no copy
+            return bank.rows.rows[:len(refs)], refs
         return vecs, refs
 
     def unify(self):

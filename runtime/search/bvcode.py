@@ -1,0 +1,130 @@
+"""The code of the bit-vector VM of bottom-up search, in plain Python (no Numba here).
+
+A component's `code` is an expression over its arguments, `("bvadd", ("arg", 0), ("const", 1))`,
+with operations named by their SMT-LIB names (`OPCODES`); booleans are the words 0 and 1.
+`assemble` turns it into the instruction table that the precompiled kernel of bvkernel.py runs;
+`evaluate` is the same VM in Python, the reference the kernel is tested against. `row_hashes` is
+the kernel's row hash, vectorised with numpy.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+U64 = np.uint64
+MASK = (1 << 64) - 1
+WORD_TYPES = ("bv64", "bool")  # the types the VM holds: bit-vectors, and booleans as 0 and 1
+
+# opcodes of the VM, keyed by their SMT-LIB names
+OPCODES = {
+    "copy": 1,
+    "bvnot": 2, "bvneg": 3, "bvand": 4, "bvor": 5, "bvxor": 6, "bvadd": 7, "bvsub": 8, "bvmul": 9,
+    "bvudiv": 10, "bvurem": 11, "bvsdiv": 12, "bvsrem": 13, "bvshl": 14, "bvlshr": 15, "bvashr": 16,
+    "bvult": 17, "bvule": 18, "bvugt": 19, "bvuge": 20, "bvslt": 21, "bvsle": 22, "bvsgt": 23, "bvsge": 24,
+    "=": 25, "ite": 26, "and": 27, "or": 28, "not": 29, "xor": 30, "=>": 31,
+}
+
+MIX = 0x9E3779B97F4A7C15
+# fixed odd multipliers, one per example (deterministic)
+COLUMN_KEYS = np.random.default_rng(0x5EED).integers(1, 2 ** 63, size=4096, dtype=np.uint64) * U64(2) + U64(1)
+
+
+def column_keys(nex: int) -> np.ndarray:
+    return np.ascontiguousarray(COLUMN_KEYS[:nex] if nex <= len(COLUMN_KEYS) else np.resize(COLUMN_KEYS, nex))
+
+
+def row_hashes(mat: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each row: every value is mixed by a bijection (xorshift, odd multiply,
+    xorshift) and multiplied by its column's key, the row is the sum mod 2**64, folded once. The
+    kernel computes the same; rows with equal hashes are still compared in full."""
+    m = np.ascontiguousarray(mat, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        x = m ^ (m >> U64(31))
+        x *= U64(MIX)
+        x ^= x >> U64(29)
+        x *= keys[:m.shape[1]]
+        h = x.sum(axis=1, dtype=np.uint64)
+        return h ^ (h >> U64(32))
+
+
+def assemble(code, arity: int) -> tuple[np.ndarray, np.ndarray]:
+    """An expression over the arguments -> (instructions, constants). Registers 0..arity-1 (at least
+    0..2) hold the arguments, the next ones the constants (loaded once per kernel call), then one
+    register per instruction `(op, dst, a, b, c)`; the result is the last instruction's register.
+    Raises KeyError for an operation the VM lacks."""
+    base = max(arity, 3)
+    consts: list[int] = []
+    ops: list[tuple] = []  # (op, operand registers), constant registers numbered later
+
+    def emit(node):
+        kind = node[0]
+        if kind == "arg":
+            return ("r", int(node[1]))
+        if kind == "const":
+            consts.append(int(node[1]) & MASK)
+            return ("c", len(consts) - 1)
+        regs = [emit(k) for k in node[1:]]
+        regs += [("r", i) for i in range(len(regs), 3)]  # unused operands: as if the arguments in order
+        ops.append((OPCODES[kind], regs))
+        return ("o", len(ops) - 1)
+
+    out = emit(code)
+    if out[0] != "o":  # the code is one argument or constant: copy it
+        ops.append((OPCODES["copy"], [out, ("r", 1), ("r", 2)]))
+    first = base + len(consts)
+
+    def reg(x) -> int:
+        return x[1] if x[0] == "r" else base + x[1] if x[0] == "c" else first + x[1]
+
+    instrs = [(op, first + q, *[reg(x) for x in regs]) for q, (op, regs) in enumerate(ops)]
+    return np.array(instrs, dtype=np.int64).reshape(-1, 5), np.array(consts, dtype=np.uint64)
+
+
+def substitute(code, kids: list):
+    """`code` with argument i replaced by the code `kids[i]` (a helper applied to terms); None if
+    any part has no code."""
+    if code is None or any(k is None for k in kids):
+        return None
+    if code[0] == "arg":
+        return kids[code[1]]
+    if code[0] == "const":
+        return code
+    return (code[0], *[substitute(k, kids) for k in code[1:]])
+
+
+def evaluate(code, args: list[int]) -> int:
+    """The value of `code` on one example's argument values, in Python (the reference the kernel is
+    tested against)."""
+    kind = code[0]
+    if kind == "arg":
+        return args[code[1]]
+    if kind == "const":
+        return int(code[1]) & MASK
+    return _py_apply(kind, *[evaluate(k, args) for k in code[1:]])
+
+
+def _signed(a: int) -> int:
+    return a - (1 << 64) if a >> 63 else a
+
+
+def _py_apply(op: str, a: int, b: int = 0, c: int = 0) -> int:
+    sa, sb = _signed(a), _signed(b)
+    if op in ("bvsdiv", "bvsrem"):
+        if sb == 0:
+            return (MASK if sa >= 0 else 1) if op == "bvsdiv" else a
+        q, r = abs(sa) // abs(sb), abs(sa) % abs(sb)
+        return ((q if (sa >= 0) == (sb >= 0) else -q) if op == "bvsdiv" else (r if sa >= 0 else -r)) & MASK
+    table = {
+        "copy": lambda: a, "bvnot": lambda: a ^ MASK, "bvneg": lambda: -a, "bvand": lambda: a & b,
+        "bvor": lambda: a | b, "bvxor": lambda: a ^ b, "bvadd": lambda: a + b, "bvsub": lambda: a - b,
+        "bvmul": lambda: a * b, "bvudiv": lambda: a // b if b else MASK, "bvurem": lambda: a % b if b else a,
+        "bvshl": lambda: a << b if b < 64 else 0, "bvlshr": lambda: a >> b if b < 64 else 0,
+        "bvashr": lambda: sa >> min(b, 63), "bvult": lambda: a < b, "bvule": lambda: a <= b,
+        "bvugt": lambda: a > b, "bvuge": lambda: a >= b, "bvslt": lambda: sa < sb, "bvsle": lambda: sa <= sb,
+        "bvsgt": lambda: sa > sb, "bvsge": lambda: sa >= sb, "=": lambda: a == b, "ite": lambda: b if a else c,
+        "and": lambda: bool(a) and bool(b), "or": lambda: bool(a) or bool(b), "not": lambda: not a,
+        "xor": lambda: bool(a) != bool(b), "=>": lambda: (not a) or bool(b),
+    }
+    return int(table[op]()) & MASK
+
+
+COPY = assemble(("arg", 0), 1)  # the code that inserts given rows

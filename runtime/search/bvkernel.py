@@ -1,0 +1,312 @@
+"""The compiled path of bottom-up search for bit-vector (and boolean) banks.
+
+Precompiled once with Numba (`cache=True`), never compiled per candidate (DESIGN.md §2.1):
+- a tiny register VM over 64-bit words that runs a component's assembled code (bvcode.py) on every
+  example of every candidate;
+- `RowSet`, an open-addressing hash set of value rows (one value per example) that owns the rows of
+  a bank: `combine` evaluates every combination of argument rows of one production (a range of
+  combinations per call) and inserts each new row in the same pass, keeping distinct rows only
+  (observational equivalence), and returns which combinations were kept, so the bank's provenance
+  stays exact. Rows with equal hashes are compared in full: a collision never merges two values.
+
+Everything crosses the Python boundary as plain numpy arrays; no Python runs per candidate. Only
+`_combine` is called from Python (each cached entry point costs a load in every new process).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .bvcode import COPY, MASK, MIX, column_keys, row_hashes
+
+U64 = np.uint64
+_MULT = U64(MIX)
+BATCH = 64  # combinations evaluated before their table slots are probed
+
+
+@njit(cache=True, inline="always")
+def _apply(op, a, b, c):
+    zero = U64(0)
+    one = U64(1)
+    if op == 1:
+        return a
+    if op == 4:
+        return a & b
+    if op == 5:
+        return a | b
+    if op == 6:
+        return a ^ b
+    if op == 7:
+        return a + b
+    if op == 2:
+        return ~a
+    if op == 3:
+        return zero - a
+    if op == 8:
+        return a - b
+    if op == 9:
+        return a * b
+    if op == 10:
+        return a // b if b != zero else U64(MASK)
+    if op == 11:
+        return a % b if b != zero else a
+    if op == 12 or op == 13:
+        na = (a >> U64(63)) != zero
+        nb = (b >> U64(63)) != zero
+        ua = zero - a if na else a
+        ub = zero - b if nb else b
+        if op == 12:
+            if b == zero:
+                return one if na else U64(MASK)
+            q = ua // ub
+            return q if na == nb else zero - q
+        if b == zero:
+            return a
+        r = ua % ub
+        return zero - r if na else r
+    if op == 14:
+        return a << b if b < U64(64) else zero
+    if op == 15:
+        return a >> b if b < U64(64) else zero
+    if op == 16:
+        s = np.int64(a) >> np.int64(min(b, U64(63)))
+        return U64(s)
+    if op >= 17 and op <= 24:
+        if op >= 21:  # signed: the unsigned comparison with the sign bits flipped
+            a ^= U64(1 << 63)
+            b ^= U64(1 << 63)
+            op -= 4
+        if op == 17:
+            return one if a < b else zero
+        if op == 18:
+            return one if a <= b else zero
+        if op == 19:
+            return one if a > b else zero
+        return one if a >= b else zero
+    if op == 25:
+        return one if a == b else zero
+    if op == 26:
+        return b if a != zero else c
+    if op == 27:
+        return one if a != zero and b != zero else zero
+    if op == 28:
+        return one if a != zero or b != zero else zero
+    if op == 29:
+        return one if a == zero else zero
+    if op == 30:
+        return one if (a != zero) != (b != zero) else zero
+    if op == 31:
+        return one if a == zero or b != zero else zero
+    return zero
+
+
+@njit(cache=True, inline="always")
+def _run(instrs, regs):
+    for q in range(instrs.shape[0]):
+        regs[instrs[q, 1]] = _apply(instrs[q, 0], regs[instrs[q, 2]], regs[instrs[q, 3]], regs[instrs[q, 4]])
+    return regs[instrs[instrs.shape[0] - 1, 1]]
+
+
+@njit(cache=True, inline="always")
+def _pick(r, x0, x1, x2, regs):
+    if r == 0:
+        return x0
+    if r == 1:
+        return x1
+    if r == 2:
+        return x2
+    return regs[r]
+
+
+@njit(cache=True, inline="always")
+def _mix(v, key):
+    x = v ^ (v >> U64(31))
+    x *= _MULT
+    x ^= x >> U64(29)
+    return x * key
+
+
+# ---- the row hash set -----------------------------------------------------------------------------
+# A table slot is 0 (empty) or (high 32 bits of the row's hash) << 32 | (row index + 1): a probe
+# reads one word, and only a row whose hash matches in those bits is compared in full.
+
+@njit(cache=True)
+def _grown(table, shash, n):
+    """A table twice as large holding rows 0..n-1, each batch's slots read first (as in `_combine`)."""
+    out = np.zeros(2 * table.shape[0], np.uint64)
+    mask = U64(out.shape[0] - 1)
+    warm = U64(0)
+    for r0 in range(0, n, BATCH):
+        r1 = min(n, r0 + BATCH)
+        for r in range(r0, r1):
+            warm += out[shash[r] & mask]
+        for r in range(r0, r1):
+            h = shash[r]
+            s = h & mask
+            while out[s] != U64(0):
+                s = (s + U64(1)) & mask
+            out[s] = ((h >> U64(32)) << U64(32)) | U64(r + 1) | (warm & U64(0))
+    return out
+
+
+@njit(cache=True)
+def _combine(instrs, consts, F, A, B, C, lo, hi, keys, table, store, shash, n, cap, target, thash,
+             check_target, kept):
+    """Evaluate the combinations lo..hi-1 (row-major over A x B x C, the leading arguments fixed to
+    the rows of F) and insert every new row, in order. Returns (position reached, rows kept, hit,
+    table): the position is hi unless the store is full (n == cap; position = the first
+    combination not done) or a combination equals `target` (hit = its position; the rows before it
+    are inserted). The table doubles (load <= 1/2) inside; the one returned replaces it.
+
+    Rows are evaluated a batch at a time and their table slots, then the rows those slots point
+    to, are read before the inserts: the loads are independent, so their cache misses overlap
+    (the inserts themselves must go in order)."""
+    nb = B.shape[0]
+    nc = C.shape[0]
+    nex = store.shape[1]
+    m = F.shape[0]
+    mask = U64(table.shape[0] - 1)
+    low = U64(0xFFFFFFFF)
+    rows = np.empty((BATCH, nex), np.uint64)
+    hs = np.empty(BATCH, np.uint64)
+    slots = np.empty(BATCH, np.uint64)
+    nconst = consts.shape[0]
+    regs = np.zeros(m + 3 + nconst + instrs.shape[0], np.uint64)
+    for q in range(nconst):
+        regs[m + 3 + q] = consts[q]
+    single = instrs.shape[0] == 1 and m == 0  # one operation: its operands picked without the VM loop
+    op0 = instrs[0, 0]
+    ra = instrs[0, 2]
+    rb = instrs[0, 3]
+    rc = instrs[0, 4]
+    bc = nb * nc
+    i = lo // bc
+    j = (lo - i * bc) // nc
+    k = lo - i * bc - j * nc
+    nk = 0
+    warm = U64(0)
+    for t0 in range(lo, hi, BATCH):
+        nbat = min(BATCH, hi - t0)
+        for r in range(nbat):  # evaluate
+            out = rows[r]
+            if single:
+                for e in range(nex):
+                    x0 = A[i, e]
+                    x1 = B[j, e]
+                    x2 = C[k, e]
+                    out[e] = _apply(op0, _pick(ra, x0, x1, x2, regs), _pick(rb, x0, x1, x2, regs),
+                                    _pick(rc, x0, x1, x2, regs))
+            else:
+                for e in range(nex):
+                    for q in range(m):
+                        regs[q] = F[q, e]
+                    regs[m] = A[i, e]
+                    regs[m + 1] = B[j, e]
+                    regs[m + 2] = C[k, e]
+                    out[e] = _run(instrs, regs)
+            h = U64(0)
+            for e in range(nex):
+                h += _mix(out[e], keys[e])
+            hs[r] = h ^ (h >> U64(32))
+            k += 1
+            if k == nc:
+                k = 0
+                j += 1
+                if j == nb:
+                    j = 0
+                    i += 1
+        for r in range(nbat):  # read the slots, then the rows they point to (cache warming only)
+            slots[r] = table[hs[r] & mask]
+        for r in range(nbat):
+            if slots[r] != U64(0):
+                warm += store[np.int64(slots[r] & low) - 1, 0]
+        for r in range(nbat):  # insert in order
+            h = hs[r]
+            t = t0 + r
+            if check_target and h == thash:
+                same = True
+                for e in range(nex):
+                    if rows[r, e] != target[e]:
+                        same = False
+                        break
+                if same:
+                    return t, nk, t, table
+            fp = h >> U64(32)
+            s = h & mask
+            while True:
+                slot = table[s]
+                if slot == U64(0):
+                    if n >= cap:
+                        return t, nk + np.int64(warm & U64(0)), -1, table
+                    if 2 * (n + 1) > table.shape[0]:
+                        table = _grown(table, shash, n)
+                        mask = U64(table.shape[0] - 1)
+                        s = h & mask
+                        continue
+                    store[n, :] = rows[r]
+                    shash[n] = h
+                    n += 1
+                    table[s] = (fp << U64(32)) | U64(n)
+                    kept[nk] = t
+                    nk += 1
+                    break
+                if (slot >> U64(32)) == fp:
+                    idx = np.int64(slot & low) - 1
+                    same = True
+                    for e in range(nex):
+                        if store[idx, e] != rows[r, e]:
+                            same = False
+                            break
+                    if same:
+                        break
+                s = (s + U64(1)) & mask
+    return hi, nk + np.int64(warm & U64(0)), -1, table
+
+
+class RowSet:
+    """The distinct rows of one bank, in the order they were kept: `rows[:n]` (uint64, one column
+    per example), their hashes, and an open-addressing table (load <= 1/2) that doubles as rows
+    come. The store is allocated once for `limit` rows (memory nobody writes to costs nothing, so
+    the bound, not the use, sizes it, and it is never copied); a `combine` that fills it stops
+    there and sets `full`."""
+
+    __slots__ = ("nex", "keys", "rows", "hashes", "table", "n", "full", "dummy", "nofix")
+
+    def __init__(self, nex: int, limit: int):
+        self.nex = nex
+        self.keys = column_keys(nex)
+        while True:
+            try:  # where the system refuses to reserve that much, a smaller store ends the search sooner
+                self.rows = np.zeros((max(1, limit), nex), np.uint64)
+                break
+            except MemoryError:
+                if limit <= 1024:
+                    raise
+                limit //= 2
+        self.hashes = np.zeros(len(self.rows), np.uint64)
+        self.table = np.zeros(2048, np.uint64)
+        self.n = 0
+        self.full = False
+        self.dummy = np.zeros((1, nex), np.uint64)  # the row of an absent argument
+        self.nofix = np.zeros((0, nex), np.uint64)
+
+    def combine(self, code, args: list, lo: int, hi: int, kept: np.ndarray, target=None, fixed=None):
+        """Run `code` (assembled) over the combinations lo..hi-1 of the argument matrices `args` (at
+        most three; `fixed` rows for leading arguments), inserting new rows and writing the numbers
+        of the combinations kept to `kept`. Returns (position, kept count, hit) as `_combine`."""
+        instrs, consts = code
+        a, b, c = (list(args) + [self.dummy] * 3)[:3]
+        check = target is not None
+        tgt = target if check else self.dummy[0]
+        pos, nk, hit, self.table = _combine(instrs, consts, self.nofix if fixed is None else fixed, a, b, c, lo, hi,
+                                            self.keys, self.table, self.rows, self.hashes, self.n, len(self.rows),
+                                            tgt, row_hashes(tgt[None, :], self.keys)[0], check, kept)
+        self.n += nk
+        self.full = pos < hi and hit < 0
+        return pos, nk, hit
+
+    def add(self, row: np.ndarray) -> bool:
+        """Insert one row; True if it was new."""
+        kept = np.empty(1, np.int64)
+        _, nk, _ = self.combine(COPY, [np.ascontiguousarray(row, dtype=np.uint64)[None, :]], 0, 1, kept)
+        return nk == 1
