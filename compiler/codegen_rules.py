@@ -217,7 +217,8 @@ def _back(c, n, outs: int, call: str):
 
 
 def _grads(n, first):
-    return ", ".join(a.gname for a in n.args[first:])
+    """The parameters' gradient views, then whether each input needs its cotangent."""
+    return ", ".join([a.gname for a in n.args[first:]] + [str(a.grad) for a in n.args[:first]])
 
 
 @codegen("layer.dense")

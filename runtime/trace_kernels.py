@@ -82,15 +82,23 @@ def column(a, k):
 # and return the cotangents of the inputs --------------------------------------------------------
 
 @njit(cache=True)
+def _cot(need, g, W):
+    """The cotangent `g W^T` of an input, or an empty array when nothing needs it (the model's input)."""
+    if need:
+        return np.dot(g, W.T)
+    return np.empty((0, W.shape[0]), g.dtype)
+
+
+@njit(cache=True)
 def dense(x, W, b):
     return np.dot(x, W) + b
 
 
 @njit(cache=True)
-def dense_back(g, x, W, gW, gb):
+def dense_back(g, x, W, gW, gb, need_x):
     gW += np.dot(x.T, g)
     gb += g.sum(axis=0)
-    return np.dot(g, W.T)
+    return _cot(need_x, g, W)
 
 
 @njit(cache=True)
@@ -99,12 +107,12 @@ def rnn(x, h, Wx, Wh, b):
 
 
 @njit(cache=True)
-def rnn_back(g, o, x, h, Wx, Wh, gWx, gWh, gb):
+def rnn_back(g, o, x, h, Wx, Wh, gWx, gWh, gb, need_x, need_h):
     ga = g * (1 - o * o)
     gWx += np.dot(x.T, ga)
     gWh += np.dot(h.T, ga)
     gb += ga.sum(axis=0)
-    return np.dot(ga, Wx.T), np.dot(ga, Wh.T)
+    return _cot(need_x, ga, Wx), _cot(need_h, ga, Wh)
 
 
 @njit(cache=True)
@@ -119,7 +127,7 @@ def gru(x, h, Wx, Wh, bx, bh):
 
 
 @njit(cache=True)
-def gru_back(g, x, h, Wx, Wh, r, z, nn, ah, gWx, gWh, gbx, gbh):
+def gru_back(g, x, h, Wx, Wh, r, z, nn, ah, gWx, gWh, gbx, gbh, need_x, need_h):
     m = h.shape[1]
     dn = g * (1 - z) * (1 - nn * nn)
     dz = g * (h - nn) * z * (1 - z)
@@ -130,7 +138,7 @@ def gru_back(g, x, h, Wx, Wh, r, z, nn, ah, gWx, gWh, gbx, gbh):
     gWh += np.dot(h.T, gah)
     gbx += gax.sum(axis=0)
     gbh += gah.sum(axis=0)
-    return np.dot(gax, Wx.T), np.dot(gah, Wh.T) + g * z
+    return _cot(need_x, gax, Wx), np.dot(gah, Wh.T) + g * z if need_h else np.empty((0, g.shape[1]), g.dtype)
 
 
 @njit(cache=True)
@@ -147,14 +155,14 @@ def lstm(x, h, c, Wx, Wh, b):
 
 
 @njit(cache=True)
-def lstm_back(gh2, gc2, x, h, c, Wx, Wh, i, f, gg, o, tc, gWx, gWh, gb):
+def lstm_back(gh2, gc2, x, h, c, Wx, Wh, i, f, gg, o, tc, gWx, gWh, gb, need_x, need_h, need_c):
     gc = gc2 + gh2 * o * (1 - tc * tc)
     dz = np.concatenate((gc * gg * i * (1 - i), gc * c * f * (1 - f), gc * i * (1 - gg * gg),
                          gh2 * tc * o * (1 - o)), axis=1)
     gWx += np.dot(x.T, dz)
     gWh += np.dot(h.T, dz)
     gb += dz.sum(axis=0)
-    return np.dot(dz, Wx.T), np.dot(dz, Wh.T), gc * f
+    return _cot(need_x, dz, Wx), _cot(need_h, dz, Wh), gc * f if need_c else np.empty((0, gc.shape[1]), gc.dtype)
 
 
 # ---- losses: one value per row, and the cotangent of the prediction given the seed `s` -------------
