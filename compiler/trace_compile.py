@@ -369,19 +369,26 @@ class TraceEngine(TapeEngine):
         self.add(build(tape, out, self.store, self.task.loss_op))
         if not self.traces:
             raise NoTrace(next(iter(self.refused.values()), "no trace"))
-        c = self.traces[0]
-        scratch = np.zeros_like(self.store.grad)  # compile (or load) now, not inside the first epoch
-        c.step(self.task.X[:1], self.Y[:1], self.store.flat, scratch, c.consts, self.store.dtype.type(1))
-        if c.guards is not None:
-            c.guards(self.task.X[:1], self.store.flat, c.consts)
 
     def add(self, t: Trace):
+        """Compile (or load) a new trace now, not inside a minibatch: a call on one example, into a
+        scratch gradient buffer. Numba refusing the generated code is a bug in a codegen rule: the
+        trace is refused with Numba's message, and its examples train on the tape."""
         if len(self.traces) >= MAX_TRACES or any(c.trace.signature == t.signature for c in self.traces):
             return
+        X, flat = self.task.X[:1], self.store.flat
         try:
-            self.traces.append(compile_trace(t, self.store.dtype))
+            c = compile_trace(t, self.store.dtype)
+            c.step(X, self.Y[:1], flat, np.zeros_like(self.store.grad), c.consts, self.store.dtype.type(1))
+            if c.guards is not None:
+                c.guards(X, flat, c.consts)
         except NoTrace as e:
             self.refused[t.signature] = str(e)
+            return
+        except Exception as e:  # noqa: BLE001 (Numba's typing and lowering errors)
+            self.refused[t.signature] = f"Numba could not compile the trace ({type(e).__name__}: {str(e)[:200]})"
+            return
+        self.traces.append(c)
 
     def epoch(self, order, batch, lr):
         total, correct, self.on_tape = 0.0, 0, 0
