@@ -150,7 +150,7 @@ def build(tape, out, store, loss_op: str) -> Trace:
             if pname is None:
                 pname = f"p{len(params)}"
                 params[pname] = (s.name, (s.offset, tuple(v.shape)))
-            return Arg("param", pname, tuple(v.shape), str(v.dtype), True, value=s.name)
+            return Arg("param", pname, tuple(v.shape), str(v.dtype), True, value=(s.name, s.offset))
         if spec is not None:
             raise NoTrace("a list of values on the gradient path reaches a primitive (not compiled yet)")
         if isinstance(v, np.ndarray):

@@ -188,3 +188,17 @@ def test_what_does_not_compile_trains_on_the_tape_and_says_why(src, reason):
     o = training.Options(fn="model", epochs=1, progress=False)
     training.train(interp, o, x, y, log=logs.append)
     assert reason in logs[0], logs[0]
+
+
+def test_same_model_at_other_offsets_gets_its_own_trace():
+    """Traces are cached in memory by signature; a parameter's offset in the flat buffer is part of it."""
+    x, y = data("cross_entropy")
+    results = []
+    for src in (RNN, "def aaa(v: f32[6]) -> f32[3]:\n    return dense(v, 3)\n" + RNN):
+        tape, trace = engines(src, "cross_entropy", x, y)
+        rows = np.arange(16)
+        lt, gt = tape_grads(tape, rows)
+        lc, gc = compiled_grads(trace, rows)
+        np.testing.assert_allclose(gc, gt, rtol=1e-4, atol=1e-6)
+        results.append(len(trace.store.flat))
+    assert results[0] != results[1]
