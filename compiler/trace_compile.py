@@ -12,9 +12,13 @@
     through the first trace whose guards they pass; an example no trace takes runs on the tape (the
     same answer), and its tape becomes a new trace (at most MAX_TRACES).
 
+Why the guards suffice: the input (recorded as the tape's first leaf) and the parameters are the only
+data; every value computed from them is recorded (a box), and everything else a run computes (ints,
+bools, lengths, constants) comes from constants and from reading boxes. Boxes are read only by the
+comparisons kept as guards, or the run is refused (`Tape.opaque`: argmax, int(), sorted, print), so an
+example whose guards give the recorded outcomes runs exactly the recorded primitives on its own values.
 A program is refused before anything runs when it reaches a primitive on the gradient path without a
-codegen rule; a run is refused when a value on the gradient path decides something other than through
-a comparison (argmax, int(), sorted): those would need guards the generated code cannot check.
+codegen rule (`static_refusal`).
 """
 from __future__ import annotations
 
@@ -122,7 +126,9 @@ class Trace:
     out: int  # tape index of the model's output
     params: dict  # generated name -> (offset, shape)
     consts: list  # constant arrays, C[1:]
-    signature: str = ""
+    out_shape: tuple  # one example's prediction
+    loss_op: str
+    signature: str = ""  # a hash of everything above but the constants' values (their hash instead)
 
 
 def _dt(v) -> str:
@@ -160,7 +166,7 @@ def build(tape, out, store, loss_op: str) -> Trace:
             return Arg("const", repr(v), (), _dt(v), value=v)
         raise NoTrace(f"a constant of type {type(v).__name__} in the trace")
 
-    # the input is the first leaf; its shape comes from the first node that reads it
+    # the input is the tape's first leaf (index 0); its shape comes from the first node that reads it
     for vjp, ins, args, o, attrs, ids, op, span in tape.nodes:
         if attrs:
             raise NoTrace(f"'{op}' with static operands is not compiled yet")
@@ -190,10 +196,8 @@ def build(tape, out, store, loss_op: str) -> Trace:
     if not grad.get(out.i):
         raise NoTrace("the model's output does not depend on its parameters")
     sig.append((loss_op, out.i, shape[0], dtype[0]))
-    t = Trace(nodes, guards, out.i, {k: v[1] for k, v in params.items()}, consts)
-    t.signature = hashlib.sha256(repr(sig).encode()).hexdigest()
-    t.out_shape, t.loss_op = shape[out.i], loss_op
-    return t
+    return Trace(nodes, guards, out.i, {k: v[1] for k, v in params.items()}, consts, shape[out.i], loss_op,
+                 hashlib.sha256(repr(sig).encode()).hexdigest())
 
 
 def _guard_const(v):
