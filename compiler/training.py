@@ -3,7 +3,8 @@
     options (a `train` block, command-line flags, Program.train keywords)
       -> data checked against the function's types (E703 before anything runs or is written)
       -> engine: compiled whole-epoch kernels (runtime/mlp_kernels.py) for a chain of dense layers
-         and activations, else the interpreter's tape (autodiff.py), which runs any program
+         and activations, else compiled traces (trace_compile.py) for a model with control flow whose
+         primitives have codegen rules, else the interpreter's tape (autodiff.py), which runs any program
       -> runtime/train_loop.run (epochs, validation, early stopping, checkpoints, progress)
 
 The model function takes one example (`def digit(img: f32[64]) -> f32[10]`), or a whole minibatch when
