@@ -202,3 +202,18 @@ def test_same_model_at_other_offsets_gets_its_own_trace():
         np.testing.assert_allclose(gc, gt, rtol=1e-4, atol=1e-6)
         results.append(len(trace.store.flat))
     assert results[0] != results[1]
+
+
+def test_a_trace_numba_rejects_trains_on_the_tape_and_says_why(monkeypatch):
+    from glia.compiler import trace_compile
+
+    def broken(t, dtype):
+        raise RuntimeError("no implementation of function")
+    monkeypatch.setattr(trace_compile, "compile_trace", broken)
+    x, y = data("cross_entropy")
+    logs = []
+    p = glia.compile(RNN)
+    h = training.train(p._backend.interp, training.Options(fn="model", epochs=1, progress=False), x, y,
+                       log=logs.append)
+    assert h["engine"] == "interpreter tape"
+    assert "Numba could not compile the trace (RuntimeError: no implementation of function)" in logs[0], logs[0]
