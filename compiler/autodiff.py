@@ -41,18 +41,23 @@ class Box:
 
     # comparisons read the value (sorted(), max() of boxed floats pick a box, which is the gradient's path)
     def __lt__(self, o):
+        self.tape.read("comparing values on the gradient path (min, max, sorted)")
         return self.v < raw(o)
 
     def __le__(self, o):
+        self.tape.read("comparing values on the gradient path (min, max, sorted)")
         return self.v <= raw(o)
 
     def __gt__(self, o):
+        self.tape.read("comparing values on the gradient path (min, max, sorted)")
         return self.v > raw(o)
 
     def __ge__(self, o):
+        self.tape.read("comparing values on the gradient path (min, max, sorted)")
         return self.v >= raw(o)
 
     def __float__(self):
+        self.tape.read("converting a value on the gradient path")
         return float(self.v)
 
     def __len__(self):
@@ -97,9 +102,20 @@ class ParamSlot:
 
 
 class Tape:
-    def __init__(self):
+    """The primitives that ran, in order. A tape recorded for tracing (compiler/trace_compile.py) also
+    keeps `guards`, the comparisons of recorded values that decided the control flow, and `opaque`,
+    why the run cannot be replayed from its guards alone (a value on the gradient path was read
+    another way: argmax, int(), sorted)."""
+
+    def __init__(self, tracing: bool = False):
         self.nodes: list = []
         self.count = 0
+        self.guards: list | None = [] if tracing else None
+        self.opaque: str | None = None
+
+    def read(self, why: str):
+        if self.guards is not None and self.opaque is None:
+            self.opaque = why
 
     def leaf(self, v) -> Box:
         b = Box(v, self.count, self)
@@ -300,6 +316,8 @@ class ADInterpreter(Interpreter):
         def run(frame):
             args = [a(frame) for a in avs]
             if deep:  # the result carries no gradient (a print, a str, an int, a bool)
+                if interp.tape.guards is not None and _unwrap(args)[2]:
+                    interp.tape.read(f"'{op}' reads a value on the gradient path")
                 try:
                     return impl(*[deep_raw(a) for a in args], *attrs)
                 except GliaRuntimeError as err:

@@ -65,23 +65,27 @@ def module_path(key: str, kind: str = "cpu") -> str:
 
 def write_module(lowered: LoweredModule, kind: str = "cpu") -> str:
     """The generated module's file in the cache (written atomically if it is not there yet)."""
-    path = module_path(lowered.key, kind)
+    return write_source(module_path(lowered.key, kind), lowered.source)
+
+
+def write_source(path: str, source: str) -> str:
     if not os.path.exists(path):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "w", encoding="utf-8") as f:
-            f.write(lowered.source)
+            f.write(source)
         os.replace(tmp, path)
     return path
 
 
-def import_module(key: str, kind: str = "cpu"):
-    """Import the cached module `glia_<kind>_<key>`: registered in sys.modules before it executes, so
-    Numba's cache finds its functions; importing compiles (or loads) every function with a signature."""
-    modname = f"glia_{kind}_{key}"
+def import_module(key: str, path: str | None = None, prefix: str = "glia_cpu_"):
+    """Import the cached module `<prefix><key>` (from `path`, else the CPU backend's file): registered
+    in sys.modules before it executes, so Numba's cache finds its functions; importing compiles (or
+    loads) every function with a signature."""
+    modname = f"{prefix}{key}"
     mod = sys.modules.get(modname)
     if mod is None:
-        spec = importlib.util.spec_from_file_location(modname, module_path(key, kind))
+        spec = importlib.util.spec_from_file_location(modname, path or module_path(key))
         mod = importlib.util.module_from_spec(spec)
         sys.modules[modname] = mod
         try:
@@ -95,7 +99,7 @@ def import_module(key: str, kind: str = "cpu"):
 def load(lowered: LoweredModule, kind: str = "cpu") -> Compiled:
     """Write the generated module to `<cache>/<kind>/` (once) and import it."""
     path = write_module(lowered, kind)
-    return Compiled(import_module(lowered.key, kind), lowered, path)
+    return Compiled(import_module(lowered.key, path, f"glia_{kind}_"), lowered, path)
 
 
 class CompileFailed(Unsupported):

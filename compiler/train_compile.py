@@ -2,7 +2,7 @@
 (`h = relu(dense(x, 32)); return softmax(dense(h, 10))`) becomes a table of steps that the
 precompiled whole-epoch kernels of runtime/mlp_kernels.py run: no Python in the inner loop and no
 Numba compile per program. Anything else (control flow, other primitives, two uses of a value)
-takes the interpreter's tape, and `plan` says why.
+goes to the trace engine (trace_compile.py) or the interpreter's tape, and `plan` says why not here.
 """
 from __future__ import annotations
 

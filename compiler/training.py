@@ -3,7 +3,8 @@
     options (a `train` block, command-line flags, Program.train keywords)
       -> data checked against the function's types (E703 before anything runs or is written)
       -> engine: compiled whole-epoch kernels (runtime/mlp_kernels.py) for a chain of dense layers
-         and activations, else the interpreter's tape (autodiff.py), which runs any program
+         and activations, else compiled traces (trace_compile.py) for a model with control flow whose
+         primitives have codegen rules, else the interpreter's tape (autodiff.py), which runs any program
       -> runtime/train_loop.run (epochs, validation, early stopping, checkpoints, progress)
 
 The model function takes one example (`def digit(img: f32[64]) -> f32[10]`), or a whole minibatch when
@@ -183,8 +184,8 @@ class Task:
     batched: bool = False  # the function takes a whole minibatch (its input's first dimension is named)
 
 
-def batch_norm_site(program: ir.Program, fn: str) -> ir.Prim | None:
-    """The first batch_norm call that `fn` can reach through the functions it calls or refers to."""
+def reachable(program: ir.Program, fn: str):
+    """Every IR node of `fn` and of the functions it can reach through calls or references."""
     seen, todo = set(), [fn]
     while todo:
         name = todo.pop()
@@ -192,11 +193,14 @@ def batch_norm_site(program: ir.Program, fn: str) -> ir.Prim | None:
             continue
         seen.add(name)
         for node in ir.walk(program.functions[name].body):
-            if isinstance(node, ir.Prim) and node.op == "layer.batch_norm":
-                return node
+            yield node
             if isinstance(node, (ir.CallFunc, ir.FuncRef)):
                 todo.append(node.name)
-    return None
+
+
+def batch_norm_site(program: ir.Program, fn: str) -> ir.Prim | None:
+    """The first batch_norm call that `fn` can reach through the functions it calls or refers to."""
+    return next((n for n in reachable(program, fn) if isinstance(n, ir.Prim) and n.op == "layer.batch_norm"), None)
 
 
 def check_task(program: ir.Program, o: Options, X, y) -> Task:
@@ -293,7 +297,10 @@ def _as_tensor(v):
 
 class TapeEngine:
     """Any program: each example (or, for a model over a batch, each minibatch) runs in the interpreter
-    recording a tape; backward adds the parameters' gradients into the flat gradient buffer."""
+    recording a tape; backward adds the parameters' gradients into the flat gradient buffer. With
+    `tracing`, the input is recorded too and the tape keeps the control-flow decisions (a trace)."""
+
+    tracing = False
 
     def __init__(self, interp: Interpreter, task: Task, opt, clip: float):
         self.interp, self.task, self.opt, self.clip = interp, task, opt, clip
@@ -331,8 +338,10 @@ class TapeEngine:
         """Forward and backward over `rows` (the minibatch, for a model over a batch; else one example) in
         a minibatch of `n`; returns (summed loss, number correct, tape)."""
         X, y, task = self.task.X, self.task.y, self.task
-        tape = self.adi.tape = Tape()
-        out = self.adi.call(task.fn, [X[rows] if task.batched else X[rows[0]]])
+        tape = self.adi.tape = Tape(self.tracing)
+        x = X[rows] if task.batched else X[rows[0]]
+        out = self.adi.call(task.fn, [tape.leaf(x) if self.tracing else x])
+        self.last_out = out
         ov = out.v if hasattr(out, "v") else out
         preds = ov if task.batched else [ov]
         total, correct, cts = 0.0, 0, []
@@ -428,6 +437,12 @@ def make_engine(interp: Interpreter, task: Task, o: Options, device=None):
             return CudaEngine(interp, task, opt, o.clip, p, device), None
         if p is not None:
             return CompiledEngine(interp, task, opt, o.clip, p), None
+        from .trace_compile import trace_engine
+
+        engine, trace_reason = trace_engine(interp, task, opt, o.clip)
+        if engine is not None:
+            return engine, ("it trains on the CPU" if device is not None and device.is_cuda else None)
+        reason = trace_reason
         if device is not None and device.is_cuda:
             reason += "; it trains on the CPU"
         if o.engine == "compiled":

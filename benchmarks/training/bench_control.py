@@ -1,9 +1,14 @@
 """Training with control flow, side by side: the char-level RNN (a for loop over 8 characters,
 examples/neural/char_rnn.glia) and adaptive computation (a data-dependent while,
-examples/neural/ponder.glia), Glia's interpreter tape vs PyTorch eager on the same model, data,
-Adam and batch; plus the gradient cost time(value and gradient) / time(value) on Glia's tape.
+examples/neural/ponder.glia): Glia compiled (traced Numba code, compiler/trace_compile.py), Glia on
+the interpreter's tape, and PyTorch eager, on the same model, data, Adam and batch; plus the gradient
+cost time(value and gradient) / time(value), on the compiled traces and on the tape.
 
-    python3 benchmarks/training/bench_control.py [--epochs 1]
+Glia's compiled engine is timed after one warm-up run in a fresh process (Numba's cache, and the
+traces' modules in the Glia cache folder, loaded); the first run's time, cold or from the disk cache,
+is printed too.
+
+    python3 benchmarks/training/bench_control.py [--epochs 1] [--repeat 3]
 """
 from __future__ import annotations
 
@@ -26,13 +31,20 @@ def data(name):
         return d["x"], d["y"]
 
 
-def glia_epoch(example, fn, x, y, epochs, lr, batch):
+def glia_epoch(example, fn, x, y, epochs, lr, batch, engine):
     import glia
 
     p = glia.load(os.path.join(ROOT, "examples", "neural", example))
     t = time.perf_counter()
-    h = p.train(fn, x, y, epochs=epochs, lr=lr, batch=batch, seed=0)
+    h = p.train(fn, x, y, epochs=epochs, lr=lr, batch=batch, seed=0, engine=engine)
+    assert engine == "tape" or h["engine"].startswith("compiled"), h["engine"]
     return (time.perf_counter() - t) / epochs, h["acc"][-1], p
+
+
+def median_of(repeat, f):
+    runs = [f() for _ in range(repeat)]
+    runs.sort(key=lambda r: r[0])
+    return runs[len(runs) // 2]
 
 
 def torch_rnn(x, y, epochs, lr, batch):
@@ -117,26 +129,65 @@ def gradient_cost(prog, fn, x, reps=200):
     return both / value
 
 
+def compiled_gradient_cost(prog, fn, x, y, batch, reps=300):
+    """time(value and gradient) / time(value) of the compiled code, over minibatches of `batch` examples
+    that all take the most used trace (`step` against the same trace's `value`)."""
+    from glia.compiler import training
+    from glia.compiler.trace_compile import trace_engine
+
+    interp = prog._backend.interp
+    o = training.Options(fn=fn, loss="cross_entropy", batch=batch)
+    task = training.check_task(interp.program, o, x, y)
+    eng, why = trace_engine(interp, task, training.make_optimizer("adam", len(interp.params), np.float32), 0.0)
+    assert eng is not None, why
+    eng.epoch(np.arange(len(x)), batch, 0.0)  # trace every decision sequence that occurs (lr 0: no change)
+    c = max(eng.traces, key=lambda c: c.hits)
+    rows = np.arange(len(x))
+    if c.guards is not None:
+        rows = rows[c.guards(task.X, eng.store.flat, c.consts)]
+    rows = rows[:batch]
+    X, Y, s = task.X[rows], eng.Y[rows], np.float32(1.0 / len(rows))
+    flat, grad = eng.store.flat, np.zeros_like(eng.store.grad)
+    c.value(X, Y, flat, c.consts, s)
+    c.step(X, Y, flat, grad, c.consts, s)
+    t = time.perf_counter()
+    for _ in range(reps):
+        c.value(X, Y, flat, c.consts, s)
+    value = time.perf_counter() - t
+    t = time.perf_counter()
+    for _ in range(reps):
+        c.step(X, Y, flat, grad, c.consts, s)
+    return (time.perf_counter() - t) / value, len(eng.traces)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=3)
     ns = ap.parse_args()
     rows = []
-    xc, yc = data("chars.npz")
-    g, gacc, prog = glia_epoch("char_rnn.glia", "next_char", xc, yc, ns.epochs, 0.01, 16)
-    t, tacc = torch_rnn(xc, yc, ns.epochs, 0.01, 16)
-    rows.append(("char RNN (883 windows, batch 16)", g, gacc, t, tacc, gradient_cost(prog, "next_char", xc)))
-    xd, yd = data("digits.npz")
-    g, gacc, prog = glia_epoch("ponder.glia", "ponder", xd, yd, ns.epochs, 0.005, 32)
-    t, tacc = torch_ponder(xd, yd, ns.epochs, 0.005, 32)
-    rows.append(("ponder, data-dependent while (1,797 digits, batch 32)", g, gacc, t, tacc,
-                 gradient_cost(prog, "ponder", xd)))
-    print(f"seconds per epoch, {ns.epochs} epoch(s), {os.cpu_count()} cores")
-    print("| model | Glia (interpreter tape) | PyTorch eager | Glia vs PyTorch | Glia time(value+grad)/time(value) |")
-    print("|---|---|---|---|---|")
-    for name, g, gacc, t, tacc, cost in rows:
-        ratio = f"{t / g:.2f}x" if g < t else f"{g / t:.1f}x slower"
-        print(f"| {name} | {g:.2f} s (acc {gacc:.3f}) | {t:.2f} s (acc {tacc:.3f}) | {ratio} | {cost:.1f} |")
+    for name, example, fn, data_file, lr, batch, torch_run in (
+            ("char RNN (883 windows, batch 16)", "char_rnn.glia", "next_char", "chars.npz", 0.01, 16, torch_rnn),
+            ("ponder, data-dependent while (1,797 digits, batch 32)", "ponder.glia", "ponder", "digits.npz", 0.005, 32,
+             torch_ponder)):
+        x, y = data(data_file)
+        t0 = time.perf_counter()
+        glia_epoch(example, fn, x, y, 1, lr, batch, "compiled")  # warm-up: compiles or loads the traces
+        first = time.perf_counter() - t0
+        c, cacc, prog = median_of(ns.repeat, lambda: glia_epoch(example, fn, x, y, ns.epochs, lr, batch, "compiled"))
+        g, gacc, _ = median_of(ns.repeat, lambda: glia_epoch(example, fn, x, y, ns.epochs, lr, batch, "tape"))
+        t, tacc = median_of(ns.repeat, lambda: torch_run(x, y, ns.epochs, lr, batch))
+        ccost, ntraces = compiled_gradient_cost(prog, fn, x, y, batch)
+        rows.append((name, c, cacc, g, gacc, t, tacc, ccost, gradient_cost(prog, fn, x), first, ntraces))
+    print(f"seconds per epoch, {ns.epochs} epoch(s), median of {ns.repeat}, {os.cpu_count()} cores, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print("| model | Glia compiled | Glia tape | PyTorch eager | compiled vs PyTorch | compiled vs tape | "
+          "gradient cost compiled | gradient cost tape | first run (traces) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, c, cacc, g, gacc, t, tacc, ccost, gcost, first, ntraces in rows:
+        ratio = f"{t / c:.1f}x faster" if c < t else f"{c / t:.1f}x slower"
+        print(f"| {name} | {c:.3f} s (acc {cacc:.3f}) | {g:.3f} s (acc {gacc:.3f}) | {t:.3f} s (acc {tacc:.3f}) | "
+              f"{ratio} | {g / c:.1f}x faster | {ccost:.1f} | {gcost:.1f} | {first:.1f} s ({ntraces}) |")
 
 
 if __name__ == "__main__":

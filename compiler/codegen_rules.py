@@ -1,0 +1,307 @@
+"""Codegen rules: the 'codegen' rule of each primitive that a compiled training trace can contain
+(compiler/trace_compile.py). A rule is a pair `fwd(c, n)` / `bwd(c, n)` that writes Numba source for a
+whole batch of examples at once (every value has one row per example first): `fwd` computes the
+node's outputs, `bwd` adds the cotangents of its inputs and parameters, given the cotangents of its
+outputs. They mirror the 'vjp' rules of vjp_rules.py (the tape's), which the tests compare them to.
+
+`n` is a trace node: `n.args` (each an `Arg`: a value of the trace, a parameter or a constant, with one
+example's shape), `n.outs` (the names of its outputs) and `n.out_shapes`; `c` is the emitter
+(`trace_compile.Emit`): `c.fwd(line)`, `c.bwd(line)`, `c.g(k)` (the cotangent of output k, None when
+nothing flows back to it), `c.acc(arg, expr)`, `c.rows(arg)` (an argument with its batch rows), and
+`c.expand(arg, rank)` / `c.unb(arg, g, rank)` for NumPy broadcasting with the batch dimension in front.
+
+Importing this module registers the rules; `primitives.py` does so. A primitive without a rule makes
+the training engine fall back to the tape, saying which.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .primitives import PRIMS, rule
+
+
+@dataclass(frozen=True)
+class Codegen:
+    fwd: object
+    bwd: object
+
+
+def codegen(*ops):
+    def deco(make):
+        pair = Codegen(*make())
+        for op in ops:
+            if op in PRIMS:
+                rule(op, "codegen")(pair)
+        return make
+    return deco
+
+
+ARITH = ("float", "f32", "tensor")
+
+
+def _ops(name, kinds=ARITH):
+    return [f"{k}.{name}" for k in kinds]
+
+
+# ---- element-wise arithmetic (NumPy broadcasting, the batch dimension in front) ---------------------
+
+def _binary(symbol, back):
+    def fwd(c, n):
+        a, b = n.args
+        R = len(n.out_shapes[0])
+        c.fwd(f"{n.outs[0]} = {c.expand(a, R, n)} {symbol} {c.expand(b, R, n)}")
+
+    def bwd(c, n):
+        g = c.g(0)
+        if g is None:
+            return
+        a, b = n.args
+        R = len(n.out_shapes[0])
+        ga, gb = back(g, c.expand(a, R, n), c.expand(b, R, n), n.outs[0])
+        if ga is not None:
+            c.acc(a, c.unb(a, ga, R))
+        c.acc(b, c.unb(b, gb, R))
+    return fwd, bwd
+
+
+codegen(*_ops("add"))(lambda: _binary("+", lambda g, a, b, o: (g, g)))
+codegen(*_ops("sub"))(lambda: _binary("-", lambda g, a, b, o: (g, f"-{g}")))
+codegen(*_ops("mul"))(lambda: _binary("*", lambda g, a, b, o: (f"{g} * {b}", f"{g} * {a}")))
+codegen(*_ops("truediv"))(lambda: _binary("/", lambda g, a, b, o: (f"{g} / {b}", f"-{g} * {o} / {b}")))
+
+
+@codegen(*_ops("neg"))
+def _neg():
+    def fwd(c, n):
+        c.fwd(f"{n.outs[0]} = -{n.args[0].name}")
+
+    def bwd(c, n):
+        if c.g(0) is not None:
+            c.acc(n.args[0], f"-{c.g(0)}")
+    return fwd, bwd
+
+
+@codegen("float.to_f32", "f32.to_float")
+def _convert():
+    def fwd(c, n):
+        c.fwd(f"{n.outs[0]} = {n.args[0].name}.astype(np.{n.out_dtypes[0]})")
+
+    def bwd(c, n):
+        if c.g(0) is not None:
+            c.acc(n.args[0], f"{c.g(0)}.astype(np.{n.args[0].dtype})")
+    return fwd, bwd
+
+
+# ---- element-wise functions: the forward expression of x, the derivative from x and the output y ---
+
+def _unary(forward, deriv):
+    def make():
+        def fwd(c, n):
+            c.fwd(f"{n.outs[0]} = {forward(n.args[0].name, n)}")
+
+        def bwd(c, n):
+            g = c.g(0)
+            if g is not None:
+                c.acc(n.args[0], f"{g} * ({deriv(n.args[0].name, n.outs[0], n)})")
+        return fwd, bwd
+    return make
+
+
+def _one(n):
+    return f"np.{n.out_dtypes[0]}(1)"
+
+
+codegen("nn.tanh", "tensor.tanh", "math.tanh")(_unary(lambda x, n: f"np.tanh({x})",
+                                                      lambda x, y, n: f"{_one(n)} - {y} * {y}"))
+codegen("nn.sigmoid")(_unary(lambda x, n: f"K.sigmoid({x})", lambda x, y, n: f"{y} * ({_one(n)} - {y})"))
+codegen("nn.relu")(_unary(lambda x, n: f"np.where({x} > 0, {x}, np.{n.out_dtypes[0]}(0))",
+                          lambda x, y, n: f"({x} > 0)"))
+codegen("tensor.exp", "math.exp")(_unary(lambda x, n: f"np.exp({x})", lambda x, y, n: y))
+codegen("tensor.log", "math.log")(_unary(lambda x, n: f"np.log({x})", lambda x, y, n: f"{_one(n)} / {x}"))
+
+
+@codegen("nn.softmax", "nn.log_softmax")
+def _softmax():
+    def fwd(c, n):
+        if len(n.args[0].shape) != 1:
+            c.refuse(f"{n.op} of a tensor of rank {len(n.args[0].shape)}")
+        c.fwd(f"{n.outs[0]} = K.{n.op[3:]}({n.args[0].name})")
+
+    def bwd(c, n):
+        if c.g(0) is not None:
+            c.acc(n.args[0], f"K.{n.op[3:]}_back({c.g(0)}, {n.outs[0]})")
+    return fwd, bwd
+
+
+# ---- structure ---------------------------------------------------------------------------------------
+
+@codegen("tensor.sum")
+def _sum():
+    def fwd(c, n):
+        c.fwd(f"{n.outs[0]} = K.row_sum({n.args[0].name})")
+
+    def bwd(c, n):
+        g = c.g(0)
+        if g is not None:
+            a = n.args[0]
+            ones = (1,) * len(a.shape)
+            c.acc(a, f"np.ones((B,) + {a.shape!r}, np.{a.dtype}) * {g}.reshape((B,) + {ones!r})")
+    return fwd, bwd
+
+
+def _index(n) -> str:
+    """The indices of `tensor.getitem` (constant ints) or the bounds of `tensor.slice`, after the batch's."""
+    a, *idx = n.args
+    if any(i.kind != "const" or not isinstance(i.value, int) for i in idx):
+        return ""
+    if n.op == "tensor.slice":
+        return f":, {idx[0].value}:{idx[1].value}"
+    return ":, " + ", ".join(str(i.value) for i in idx)
+
+
+@codegen("tensor.getitem", "tensor.slice")
+def _getitem():
+    def fwd(c, n):
+        where = _index(n)
+        if not where:
+            c.refuse("indexing a tensor by a computed index")
+        a = n.args[0].name
+        single = n.op == "tensor.getitem" and len(n.args) == 2
+        c.fwd(f"{n.outs[0]} = " + (f"K.column({a}, {n.args[1].value})" if single else
+                                   f"np.ascontiguousarray({a}[{where}])"))
+
+    def bwd(c, n):
+        g, a = c.g(0), n.args[0]
+        if g is not None and a.grad:
+            t = c.tmp()
+            c.bwd(f"{t} = np.zeros((B,) + {a.shape!r}, np.{a.dtype})")
+            c.bwd(f"{t}[{_index(n)}] = {g}")
+            c.acc(a, t)
+    return fwd, bwd
+
+
+@codegen("tensor.concat")
+def _concat():
+    def fwd(c, n):
+        *parts, axis = n.args
+        c.fwd(f"{n.outs[0]} = np.concatenate(({', '.join(c.rows(p) for p in parts)},), axis={axis.value + 1})")
+
+    def bwd(c, n):
+        g = c.g(0)
+        if g is None:
+            return
+        *parts, axis = n.args
+        lo, pre = 0, ":, " * (axis.value + 1)
+        for p in parts:
+            hi = lo + p.shape[axis.value]
+            c.acc(p, f"np.ascontiguousarray({g}[{pre}{lo}:{hi}])")
+            lo = hi
+    return fwd, bwd
+
+
+# ---- layers: dense and the recurrent cells ----------------------------------------------------------
+
+def _vector_in(c, n, count):
+    for a in n.args[:count]:
+        if len(a.shape) != 1:
+            c.refuse(f"{n.op} of a tensor of rank {len(a.shape)} (compiled for vectors)")
+
+
+def _back(c, n, outs: int, call: str):
+    """Emit `call` (a backward kernel returning the cotangents of the node's first `outs` arguments and
+    adding the parameters' gradients itself); the cotangents go to those arguments."""
+    ts = [c.tmp() for _ in range(outs)]
+    c.bwd(f"{', '.join(ts)} = {call}")
+    for a, t in zip(n.args, ts):
+        c.acc(a, t)
+
+
+def _grads(n, first):
+    """The parameters' gradient views, then whether each input needs its cotangent."""
+    return ", ".join([a.gname for a in n.args[first:]] + [str(a.grad) for a in n.args[:first]])
+
+
+@codegen("layer.dense")
+def _dense():
+    def fwd(c, n):
+        _vector_in(c, n, 1)
+        x, W, b = n.args
+        c.fwd(f"{n.outs[0]} = K.dense({c.rows(x)}, {W.name}, {b.name})")
+
+    def bwd(c, n):
+        g = c.g(0)
+        if g is not None:
+            x, W, b = n.args
+            _back(c, n, 1, f"K.dense_back({g}, {c.rows(x)}, {W.name}, {_grads(n, 1)})")
+    return fwd, bwd
+
+
+@codegen("layer.rnn_cell")
+def _rnn():
+    def fwd(c, n):
+        _vector_in(c, n, 2)
+        x, h, Wx, Wh, b = n.args
+        c.fwd(f"{n.outs[0]} = K.rnn({c.rows(x)}, {c.rows(h)}, {Wx.name}, {Wh.name}, {b.name})")
+
+    def bwd(c, n):
+        g = c.g(0)
+        if g is not None:
+            x, h, Wx, Wh, b = n.args
+            _back(c, n, 2, f"K.rnn_back({g}, {n.outs[0]}, {c.rows(x)}, {c.rows(h)}, {Wx.name}, {Wh.name}, "
+                           f"{_grads(n, 2)})")
+    return fwd, bwd
+
+
+@codegen("layer.gru_cell")
+def _gru():
+    def fwd(c, n):
+        _vector_in(c, n, 2)
+        x, h, *ps = n.args
+        o = n.outs[0]
+        c.fwd(f"{o}, {o}_r, {o}_z, {o}_n, {o}_ah = K.gru({c.rows(x)}, {c.rows(h)}, "
+              f"{', '.join(p.name for p in ps)})")
+
+    def bwd(c, n):
+        g = c.g(0)
+        if g is not None:
+            x, h, Wx, Wh, bx, bh = n.args
+            o = n.outs[0]
+            _back(c, n, 2, f"K.gru_back({g}, {c.rows(x)}, {c.rows(h)}, {Wx.name}, {Wh.name}, {o}_r, {o}_z, {o}_n, "
+                           f"{o}_ah, {_grads(n, 2)})")
+    return fwd, bwd
+
+
+@codegen("layer.lstm_cell")
+def _lstm():
+    def fwd(c, n):
+        _vector_in(c, n, 3)
+        x, h, cs, *ps = n.args
+        h2, c2 = n.outs
+        c.fwd(f"{h2}, {c2}, {h2}_i, {h2}_f, {h2}_g, {h2}_o, {h2}_tc = K.lstm({c.rows(x)}, {c.rows(h)}, "
+              f"{c.rows(cs)}, {', '.join(p.name for p in ps)})")
+
+    def bwd(c, n):
+        gh, gc = c.g(0), c.g(1)
+        if gh is None and gc is None:
+            return
+        x, h, cs, Wx, Wh, b = n.args
+        h2, c2 = n.outs
+        zero = f"np.zeros_like({h2})"
+        _back(c, n, 3, f"K.lstm_back({gh or zero}, {gc or zero}, {c.rows(x)}, {c.rows(h)}, {c.rows(cs)}, "
+                       f"{Wx.name}, {Wh.name}, {h2}_i, {h2}_f, {h2}_g, {h2}_o, {h2}_tc, {_grads(n, 3)})")
+    return fwd, bwd
+
+
+# ---- losses: the prediction and the batch's targets `Y`; the seed is the loss's weight `s` ----------
+
+@codegen("loss.ce_int", "loss.nll_int", "loss.ce_onehot", "loss.nll_onehot", "loss.mse")
+def _loss():
+    def fwd(c, n):
+        p = n.args[0]
+        if n.op != "loss.mse" and len(p.shape) != 1:
+            c.refuse(f"{n.op} of a prediction of rank {len(p.shape)}")
+        c.fwd(f"{n.outs[0]}, {n.outs[0]}_ct = K.{n.op[5:]}({p.name}, Y, s)")
+
+    def bwd(c, n):
+        c.acc(n.args[0], f"{n.outs[0]}_ct")
+    return fwd, bwd

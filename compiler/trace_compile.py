@@ -1,0 +1,479 @@
+"""Training with control flow, compiled: trace, generate, guard.
+
+    one example runs in the interpreter recording a tape (the trace: every primitive that ran, on
+    which values, with which shapes, and the comparisons that decided each `if`/`while`: the guards)
+      -> `build`: trace nodes over values, parameters (offsets in the flat buffer) and constants
+      -> `generate`: Numba source from each primitive's 'codegen' rule (codegen_rules.py): `step`
+         runs a whole batch of examples through the trace (forward, the loss and its gradient, the
+         reverse sweep into the flat gradient buffer) and `guards` says which examples take it
+      -> cached by content: the module in the user's cache folder (Numba's `cache=True` keeps its
+         machine code), the loaded trace in memory, keyed by the trace's signature
+    `TraceEngine` trains with a few such traces: each minibatch's examples go, in one batched call,
+    through the first trace whose guards they pass; an example no trace takes runs on the tape (the
+    same answer), and its tape becomes a new trace (at most MAX_TRACES).
+
+Why the guards suffice: the input (recorded as the tape's first leaf) and the parameters are the only
+data; every value computed from them is recorded (a box), and everything else a run computes (ints,
+bools, lengths, constants) comes from constants and from reading boxes. Boxes are read only by the
+comparisons kept as guards, or the run is refused (`Tape.opaque`: argmax, int(), sorted, print), so an
+example whose guards give the recorded outcomes runs exactly the recorded primitives on its own values.
+A program is refused before anything runs when it reaches a primitive on the gradient path without a
+codegen rule (`static_refusal`).
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+from . import ir
+from .autodiff import MOVERS, MOVES, ADInterpreter, Box, ParamSlot, Tape, first_nonfinite, raw
+from .backend_cpu import import_module, runtime_hash, write_source
+from .primitives import PRIMS
+from .syntax import cache_dir
+from .tensor_builtins import differentiable
+from .training import TapeEngine, reachable
+from glia.runtime.errors import GliaRuntimeError
+from glia.runtime.optim import clip_grad_norm
+
+MAX_TRACES = 8  # traces kept per training run; examples that take none of them run on the tape
+CMP = {"cmp.lt": "<", "cmp.le": "<=", "cmp.gt": ">", "cmp.ge": ">=", "cmp.eq": "==", "cmp.ne": "!="}
+
+
+class NoTrace(Exception):
+    """Why a program or a run cannot be compiled (the engine then uses the tape and says why)."""
+
+
+# ---- recording ----------------------------------------------------------------------------------
+
+class TraceInterpreter(ADInterpreter):
+    """The recording interpreter, also noting each comparison that reads a recorded value (a guard)."""
+
+    def expr(self, e):
+        if type(e) is ir.Compare:
+            return self.guarded_compare(e)
+        return super().expr(e)
+
+    def guarded_compare(self, e: ir.Compare):
+        evs = [self.expr(x) for x in e.operands]
+        ops, impls = e.ops, [PRIMS[o].impl for o in e.ops]
+        interp = self
+
+        def run(frame):
+            left = evs[0](frame)
+            for k, f in enumerate(impls):
+                right = evs[k + 1](frame)
+                out = bool(f(raw(left), raw(right)))
+                if type(left) is Box or type(right) is Box:
+                    interp.tape.guards.append((ops[k], left, right, out))
+                if not out:
+                    return False
+                left = right
+            return True
+        return run
+
+
+def static_refusal(program: ir.Program, fn: str) -> str | None:
+    """Why `fn` cannot be traced, from its IR alone: a primitive on the gradient path without a rule."""
+    for node in reachable(program, fn):
+        if not isinstance(node, ir.Prim) or node.op.startswith(MOVES) or node.op in MOVERS or node.op == "ad.grad":
+            continue
+        if not any(differentiable(a.type) for a in node.args):
+            continue
+        rules = PRIMS[node.op].rules
+        if "codegen" not in rules:
+            if "vjp" not in rules and not differentiable(node.type):
+                return f"'{node.op}' reads a value on the gradient path (line {node.span.line})"
+            return f"'{node.op}' has no codegen rule yet (line {node.span.line})"
+    return None
+
+
+# ---- the trace as nodes over values, parameters and constants -------------------------------------
+
+@dataclass
+class Arg:
+    kind: str  # "var" (a value of the trace), "param" (a parameter array), "const"
+    name: str  # the expression naming it in generated code
+    shape: tuple = ()  # one example's shape (without the batch dimension)
+    dtype: str = "float32"
+    grad: bool = False  # a cotangent is wanted
+    value: object = None  # a constant's value
+    index: int = -1  # a var's tape index
+
+    @property
+    def gname(self) -> str:
+        """A parameter's view of the flat gradient buffer (backward kernels add into it)."""
+        return f"g{self.name}"
+
+
+@dataclass
+class Node:
+    op: str
+    args: list
+    outs: list  # names of the outputs
+    ids: list  # their tape indices
+    out_shapes: list
+    out_dtypes: list
+
+
+@dataclass
+class Trace:
+    nodes: list
+    guards: list  # (cmp op, Arg, Arg, outcome)
+    out: int  # tape index of the model's output
+    params: dict  # generated name -> (offset, shape)
+    consts: list  # constant arrays, C[1:]
+    out_shape: tuple  # one example's prediction
+    loss_op: str
+    signature: str = ""  # a hash of everything above but the constants' values (their hash instead)
+
+
+def _dt(v) -> str:
+    return str(np.asarray(v).dtype)
+
+
+def build(tape, out, store, loss_op: str) -> Trace:
+    """The trace of one recorded run whose model output is the box `out`."""
+    if tape.opaque:
+        raise NoTrace(tape.opaque)
+    if type(out) is not Box or np.ndim(out.v) == 0:
+        raise NoTrace("the model's output is not a tensor computed from the parameters")
+    names = {id(store.views[s.name]): s for s in store.specs}
+    shape, dtype, grad = {0: None}, {}, {0: False}
+    params, consts, nodes, sig = {}, [], [], []
+
+    def arg(spec, v):
+        if type(spec) is int:
+            if spec not in grad:
+                raise NoTrace("a value of an earlier run reached this one")
+            return Arg("var", f"v{spec}", shape[spec], dtype[spec], grad[spec], index=spec)
+        if type(spec) is ParamSlot:
+            s = names[id(v)]
+            pname = next((k for k, (name, _) in params.items() if name == s.name), None)
+            if pname is None:
+                pname = f"p{len(params)}"
+                params[pname] = (s.name, (s.offset, tuple(v.shape)))
+            return Arg("param", pname, tuple(v.shape), str(v.dtype), True, value=(s.name, s.offset))
+        if spec is not None:
+            raise NoTrace("a list of values on the gradient path reaches a primitive (not compiled yet)")
+        if isinstance(v, np.ndarray):
+            consts.append(v)
+            return Arg("const", f"C[{len(consts)}]", v.shape, str(v.dtype), value=v)
+        if isinstance(v, (bool, int, float, np.floating, np.integer)):
+            return Arg("const", repr(v), (), _dt(v), value=v)
+        raise NoTrace(f"a constant of type {type(v).__name__} in the trace")
+
+    # the input is the tape's first leaf (index 0); its shape comes from the first node that reads it
+    for vjp, ins, args, o, attrs, ids, op, span in tape.nodes:
+        if attrs:
+            raise NoTrace(f"'{op}' with static operands is not compiled yet")
+        if "codegen" not in PRIMS[op].rules:
+            raise NoTrace(f"'{op}' has no codegen rule yet")
+        full = list(ins) + [None] * (len(args) - len(ins))
+        for spec, v in zip(full, args):
+            if spec == 0 and shape[0] is None:
+                shape[0], dtype[0] = np.shape(v), _dt(v)
+        a = [arg(spec, v) for spec, v in zip(full, args)]
+        outs = list(o) if type(o) is tuple else [o]
+        idl = list(ids) if type(ids) is tuple else [ids]
+        g = any(x.grad for x in a)
+        for i, v in zip(idl, outs):
+            shape[i], dtype[i], grad[i] = np.shape(v), _dt(v), g
+        nodes.append(Node(op, a, [f"v{i}" for i in idl], idl, [np.shape(v) for v in outs], [_dt(v) for v in outs]))
+        sig.append((op, [(x.kind, x.name, x.shape, x.dtype, x.value if x.kind != "const" or x.shape == () else
+                          hashlib.sha1(np.ascontiguousarray(x.value).tobytes()).hexdigest()) for x in a],
+                    idl, nodes[-1].out_shapes, nodes[-1].out_dtypes))
+    guards = []
+    for op, a, b, outcome in tape.guards:
+        ga = [arg(x.i, None) if type(x) is Box else _guard_const(x) for x in (a, b)]
+        if any(x.kind == "var" and x.shape != () for x in ga):
+            raise NoTrace("a comparison of tensors decides the control flow")
+        guards.append((op, ga[0], ga[1], outcome))
+        sig.append((op, [(x.kind, x.name, x.value) for x in ga], outcome))
+    if not grad.get(out.i):
+        raise NoTrace("the model's output does not depend on its parameters")
+    sig.append((loss_op, out.i, shape[0], dtype[0]))
+    return Trace(nodes, guards, out.i, {k: v[1] for k, v in params.items()}, consts, shape[out.i], loss_op,
+                 hashlib.sha256(repr(sig).encode()).hexdigest())
+
+
+def _guard_const(v):
+    if isinstance(v, (bool, int, float, np.floating, np.integer)):
+        return Arg("const", repr(v), (), _dt(v), value=v)
+    raise NoTrace("a comparison with a list or a structure decides the control flow")
+
+
+# ---- code generation ------------------------------------------------------------------------------
+
+class Emit:
+    """What codegen rules write into: forward lines, backward lines, and the cotangents defined."""
+
+    def __init__(self):
+        self.f, self.b = [], []
+        self.defined: set[str] = set()
+        self.node = None
+        self.k = 0
+
+    def fwd(self, line):
+        self.f.append(line)
+
+    def bwd(self, line):
+        self.b.append(line)
+
+    def tmp(self) -> str:
+        self.k += 1
+        return f"t{self.k}"
+
+    def refuse(self, why):
+        raise NoTrace(f"{why} is not compiled yet")
+
+    def g(self, k):
+        name = f"g{self.node.ids[k]}"
+        return name if name in self.defined else None
+
+    def acc(self, a: Arg, expr: str):
+        if not a.grad:
+            return
+        if a.kind == "param":
+            self.b.append(f"g{a.name} += {expr}")
+            return
+        name = f"g{a.index}"
+        self.b.append(f"{name} = {name} + {expr}" if name in self.defined else f"{name} = {expr}")
+        self.defined.add(name)
+
+    def rows(self, a: Arg) -> str:
+        if a.kind == "var":
+            return a.name
+        if a.kind == "const" and a.shape:
+            return f"K.rows({a.name}, B)"
+        self.refuse("a scalar constant where a row of values is expected")
+
+    def expand(self, a: Arg, rank: int, n: Node) -> str:
+        if a.kind == "const" and not a.shape:
+            return f"np.{n.out_dtypes[0]}({a.value!r})"
+        if a.kind != "var" or len(a.shape) == rank:
+            return a.name
+        return f"{a.name}.reshape((B,) + {(1,) * (rank - len(a.shape)) + tuple(a.shape)!r})"
+
+    def unb(self, a: Arg, g: str, rank: int) -> str:
+        if a.kind != "var" or not a.grad:
+            return g
+        out = self.node.out_shapes[0]
+        if any(d == 1 and D != 1 for d, D in zip(a.shape, out[rank - len(a.shape):])):
+            self.refuse("broadcasting a dimension of size 1")
+        for _ in range(rank - len(a.shape)):
+            g = f"({g}).sum(axis=1)"
+        return g
+
+
+def _cone(nodes, roots):
+    """The nodes the values `roots` (tape indices) depend on, in order."""
+    need, keep = set(roots), []
+    for n in reversed(nodes):
+        if need.intersection(n.ids):
+            keep.append(n)
+            need.update(a.index for a in n.args if a.kind == "var")
+    return keep[::-1]
+
+
+def generate(t: Trace) -> str:
+    """The Numba module of a trace: `step` (always) and `guards` (when the trace has any)."""
+    head = ["    B = X.shape[0]", "    v0 = X"]
+    head += [f"    {p} = flat[{o}:{o + int(np.prod(s))}].reshape({s!r})" for p, (o, s) in t.params.items()]
+    e = Emit()
+    for n in _cone(t.nodes, [t.out]):
+        e.node = n
+        PRIMS[n.op].rules["codegen"].fwd(e, n)
+    loss = Node(t.loss_op, [Arg("var", f"v{t.out}", t.out_shape, grad=True, index=t.out)], ["L"], [-1], [()],
+                ["float32"])
+    e.node = loss
+    lrule = PRIMS[t.loss_op].rules["codegen"]
+    lrule.fwd(e, loss)
+    lrule.bwd(e, loss)
+    for n in reversed(_cone(t.nodes, [t.out])):
+        e.node = n
+        PRIMS[n.op].rules["codegen"].bwd(e, n)
+    lines = [f"# a training trace generated by glia (compiler/trace_compile.py); runtime {_kernels_hash()}",
+             "import numpy as np", "from numba import njit", "from glia.runtime import trace_kernels as K", "",
+             "", "@njit(cache=True)", "def step(X, Y, flat, grad, C, s):"] + head
+    lines += [f"    g{p} = grad[{o}:{o + int(np.prod(s))}].reshape({s!r})" for p, (o, s) in t.params.items()]
+    lines += ["    " + x for x in e.f + e.b] + [f"    return L, v{t.out}"]
+    # the value alone (for measuring what the gradient costs; Numba compiles it only if it is called)
+    lines += ["", "", "@njit(cache=True)", "def value(X, Y, flat, C, s):"] + head
+    lines += ["    " + x for x in e.f] + [f"    return L, v{t.out}"]
+    if t.guards:
+        g = Emit()
+        for n in _cone(t.nodes, [a.index for _, x, y, _ in t.guards for a in (x, y) if a.kind == "var"]):
+            g.node = n
+            PRIMS[n.op].rules["codegen"].fwd(g, n)
+        lines += ["", "", "@njit(cache=True)", "def guards(X, flat, C):"] + head + ["    " + x for x in g.f]
+        lines.append("    ok = np.ones(B, np.bool_)")
+        for op, a, b, outcome in t.guards:
+            dt = a.dtype if a.kind == "var" else b.dtype
+            x, y = (v.name if v.kind == "var" else f"np.{dt}({v.value!r})" for v in (a, b))
+            lines.append(f"    ok &= ({x} {CMP[op]} {y}) == {outcome}")
+        lines.append("    return ok")
+    return "\n".join(lines) + "\n"
+
+
+def _kernels_hash() -> str:
+    data = resources.files("glia.runtime").joinpath("trace_kernels.py").read_bytes()
+    return hashlib.sha256(data + runtime_hash().encode()).hexdigest()[:16]
+
+
+@dataclass
+class Compiled:
+    trace: Trace
+    step: object
+    guards: object
+    consts: tuple
+    value: object = None
+    hits: int = 0
+
+
+_LOADED: dict[str, Compiled] = {}  # in memory, by trace signature (the module file also by content)
+
+
+def compile_trace(t: Trace, dtype) -> Compiled:
+    c = _LOADED.get(t.signature)
+    if c is None:
+        src = generate(t)
+        key = hashlib.sha256(src.encode()).hexdigest()[:20]
+        path = write_source(f"{cache_dir()}/trace/glia_trace_{key}.py", src)
+        mod = import_module(key, path, "glia_trace_")
+        consts = (np.zeros(1, dtype),) + tuple(t.consts)
+        c = _LOADED[t.signature] = Compiled(t, mod.step, getattr(mod, "guards", None), consts, mod.value)
+    return c
+
+
+# ---- the engine -----------------------------------------------------------------------------------
+
+class TraceEngine(TapeEngine):
+    """Trains through compiled traces, a batch of examples per call; the tape for the rest."""
+
+    tracing = True
+
+    def __init__(self, interp, task, opt, clip):
+        super().__init__(interp, task, opt, clip)
+        self.adi = TraceInterpreter(interp)
+        self.traces: list[Compiled] = []
+        self.refused: dict[str, str] = {}  # why a run's trace was not compiled
+        self.on_tape = 0  # examples the last epoch ran on the tape
+        self.name = "compiled (traced Numba code, examples batched per trace; the tape for the rest)"
+        y = task.y
+        self.Y = y if y.ndim == 1 else np.ascontiguousarray(y, self.store.dtype)
+
+    def first_trace(self):
+        """Trace the first example (no gradient is kept); raises NoTrace."""
+        tape = self.adi.tape = Tape(True)
+        out = self.adi.call(self.task.fn, [tape.leaf(self.task.X[0])])
+        self.add(build(tape, out, self.store, self.task.loss_op))
+        if not self.traces:
+            raise NoTrace(next(iter(self.refused.values()), "no trace"))
+
+    def add(self, t: Trace):
+        """Compile (or load) a new trace now, not inside a minibatch: a call on one example, into a
+        scratch gradient buffer. Numba refusing the generated code is a bug in a codegen rule: the
+        trace is refused with Numba's message, and its examples train on the tape."""
+        if len(self.traces) >= MAX_TRACES or any(c.trace.signature == t.signature for c in self.traces):
+            return
+        X, flat = self.task.X[:1], self.store.flat
+        try:
+            c = compile_trace(t, self.store.dtype)
+            c.step(X, self.Y[:1], flat, np.zeros_like(self.store.grad), c.consts, self.store.dtype.type(1))
+            if c.guards is not None:
+                c.guards(X, flat, c.consts)
+        except NoTrace as e:
+            self.refused[t.signature] = str(e)
+            return
+        except Exception as e:  # noqa: BLE001 (Numba's typing and lowering errors)
+            self.refused[t.signature] = f"Numba could not compile the trace ({type(e).__name__}: {str(e)[:200]})"
+            return
+        self.traces.append(c)
+
+    def epoch(self, order, batch, lr):
+        total, correct, self.on_tape = 0.0, 0, 0
+        self.interp.training = True
+        errstate = np.errstate(divide="ignore", invalid="ignore", over="ignore")
+        errstate.__enter__()
+        try:
+            for s in range(0, len(order), batch):
+                rows = order[s:s + batch]
+                self.store.zero_grad()
+                loss, right, pending = self.compiled_step(rows, len(rows))
+                total, correct = total + loss, correct + right
+                tape = None
+                for r in pending:
+                    loss, right, tape = self.step(np.array([r]), len(rows))
+                    total, correct = total + loss, correct + right
+                    self.on_tape += 1
+                    try:
+                        self.add(build(tape, self.last_out, self.store, self.task.loss_op))
+                    except NoTrace as e:
+                        self.refused.setdefault(str(e), str(e))
+                if not math.isfinite(total):
+                    raise self.locate_nonfinite(rows, "the loss")
+                if self.clip:
+                    clip_grad_norm(self.store.grad, self.clip)
+                if not np.all(np.isfinite(self.store.grad)):
+                    raise self.locate_nonfinite(rows, "a gradient")
+                self.opt.step(self.store.flat, self.store.grad, lr)
+            self.traces.sort(key=lambda c: -c.hits)
+        finally:
+            errstate.__exit__(None, None, None)
+            self.interp.training = False
+        return total / len(order), (correct / len(order) if self.task.classes else math.nan)
+
+    def locate_nonfinite(self, rows, what):
+        """E702 naming the operation: the minibatch again, on the tape, up to the first NaN or infinity."""
+        for r in rows:
+            tape = self.step(np.array([r]), len(rows))[2]  # raises for a non-finite loss
+            if first_nonfinite(tape) is not None:
+                return self.not_finite(tape, what)
+        return GliaRuntimeError("E702", f"{what} became NaN or infinite in compiled training code")
+
+    def compiled_step(self, rows, n):
+        """Forward and backward of `rows` (in a minibatch of `n`) through the traces whose guards they
+        pass, gradients added into the flat buffer; returns (summed loss, number correct, rows left)."""
+        X, total, correct = self.task.X, 0.0, 0
+        pending = np.asarray(rows, np.int64)
+        scale = self.store.dtype.type(1.0 / n)
+        for c in self.traces:
+            if not len(pending):
+                break
+            if c.guards is not None:
+                ok = c.guards(X[pending], self.store.flat, c.consts)
+                match, pending = pending[ok], pending[~ok]
+            else:
+                match, pending = pending, pending[:0]
+            if len(match):
+                c.hits += len(match)
+                L, out = c.step(X[match], self.Y[match], self.store.flat, self.store.grad, c.consts, scale)
+                total += float(L.sum())
+                correct += _correct_rows(self.task, out, self.task.y[match])
+        return total, correct, pending
+
+
+def _correct_rows(task, out, y) -> int:
+    if not task.classes:
+        return 0
+    return int(np.sum(np.argmax(out, axis=1) == (y if y.ndim == 1 else np.argmax(y, axis=1))))
+
+
+def trace_engine(interp, task, opt, clip):
+    """(TraceEngine, None), or (None, why the model trains on the tape)."""
+    if task.batched:
+        return None, "a model over a batch is not traced yet"
+    why = static_refusal(interp.program, task.fn)
+    if why:
+        return None, why
+    eng = TraceEngine(interp, task, opt, clip)
+    try:
+        eng.first_trace()
+    except NoTrace as e:
+        return None, str(e)
+    return eng, None
+

@@ -1,0 +1,219 @@
+"""Compiled training traces (compiler/trace_compile.py): for every kind of model with control flow, a
+minibatch through the generated code gives the tape's loss and gradients (to float32 rounding), guards
+send each example down the trace of its own decisions, whole training runs end where the tape's do,
+and what cannot be compiled trains on the tape, saying why."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import glia
+from glia.compiler import training
+from glia.compiler.diagnostics import GliaError
+from glia.compiler.trace_compile import TraceEngine
+
+RNN = '''
+def model(seq: f32[5, 6]) -> f32[4]:
+    h = zeros(8)
+    for x in seq:
+        h = rnn_cell(x, h)
+    return softmax(dense(h, 4))
+'''
+LSTM = '''
+def model(seq: f32[5, 6]) -> f32[4]:
+    h = zeros(8)
+    c = zeros(8)
+    for x in seq:
+        h, c = lstm_cell(x, h, c)
+    return log_softmax(dense(h, 4))
+'''
+GRU = '''
+def model(seq: f32[5, 6]) -> f32[4]:
+    h = zeros(8)
+    for x in seq:
+        h = gru_cell(x, h)
+    return sigmoid(dense(concat(h, seq[4]), 4))
+'''
+# a data-dependent while (0 to 2 steps) and an if on a computed value: six traces
+BRANCHY = '''
+def model(x: f32[5, 6]) -> f32[4]:
+    h = tanh(dense(x[0], 8))
+    steps = 0
+    while steps < 2 and sum(h) > 0.0:
+        h = tanh(dense(h, 8) + h * 0.5)
+        steps += 1
+    if h[0] > 0.0:
+        h = relu(dense(h, 8))
+    else:
+        h = sigmoid(h) - 0.5
+    return softmax(dense(h, 4))
+'''
+# recursion over a list of the sequence's rows
+RECURSIVE = '''
+def fold(xs: list[f32[6]], h: f32[8]) -> f32[8]:
+    if len(xs) == 0:
+        return h
+    return fold(xs[1:], tanh(dense(concat(xs[0], h), 8)))
+
+def model(seq: f32[5, 6]) -> f32[4]:
+    return softmax(dense(fold([x for x in seq], zeros(8)), 4))
+'''
+MODELS = {"rnn": (RNN, "cross_entropy"), "lstm": (LSTM, "nll"), "gru": (GRU, "mse"),
+          "while_if": (BRANCHY, "cross_entropy"), "recursion": (RECURSIVE, "cross_entropy")}
+
+
+def data(loss, n=48, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 5, 6)).astype(np.float32)
+    y = rng.integers(0, 4, n)
+    return x, (np.eye(4, dtype=np.float32)[y] if loss == "mse" else y)
+
+
+def engines(src, loss, x, y):
+    """A tape engine and a trace engine over the same program (one parameter store)."""
+    p = glia.compile(src)
+    interp = p._backend.interp
+    o = training.Options(fn="model", loss=loss, engine="compiled", progress=False)
+    task = training.check_task(interp.program, o, x, y)
+    interp.params = training.new_store(interp.program, 0)
+    trace, why = training.make_engine(interp, task, o)
+    assert isinstance(trace, TraceEngine), why
+    tape, _ = training.make_engine(interp, task, training.Options(fn="model", loss=loss, engine="tape"))
+    return tape, trace
+
+
+def tape_grads(tape, rows):
+    tape.store.zero_grad()
+    total = sum(tape.step(np.array([r]), len(rows))[0] for r in rows)
+    return total, tape.store.grad.copy()
+
+
+def compiled_grads(trace, rows):
+    """The minibatch through the compiled traces; examples no trace takes yet are traced on the tape
+    first (as in training), then the whole minibatch runs again: compiled, and on the tape for the
+    examples whose trace was not kept (more than MAX_TRACES decision sequences)."""
+    trace.store.zero_grad()
+    for r in trace.compiled_step(rows, len(rows))[2]:
+        trace.step(np.array([r]), len(rows))
+        trace.add(training_build(trace))
+    trace.store.zero_grad()
+    total, _, pending = trace.compiled_step(rows, len(rows))
+    assert len(pending) <= len(rows) // 4
+    total += sum(trace.step(np.array([r]), len(rows))[0] for r in pending)
+    return total, trace.store.grad.copy()
+
+
+def training_build(trace):
+    from glia.compiler.trace_compile import build
+
+    return build(trace.adi.tape, trace.last_out, trace.store, trace.task.loss_op)
+
+
+@pytest.mark.parametrize("kind", list(MODELS))
+def test_compiled_step_equals_tape_step(kind):
+    src, loss = MODELS[kind]
+    x, y = data(loss)
+    tape, trace = engines(src, loss, x, y)
+    rows = np.arange(16)
+    lt, gt = tape_grads(tape, rows)
+    lc, gc = compiled_grads(trace, rows)
+    assert np.isclose(lc, lt, rtol=1e-5), (lc, lt)
+    assert np.abs(gt).max() > 0
+    np.testing.assert_allclose(gc, gt, rtol=1e-4, atol=1e-6)
+    for spec in tape.store.specs:  # every parameter array has its gradient
+        assert np.any(gc[spec.offset:spec.offset + spec.size] != 0) or not np.any(
+            gt[spec.offset:spec.offset + spec.size]), spec.name
+
+
+def test_guards_route_each_example_to_its_own_trace():
+    x, y = data("cross_entropy")
+    tape, trace = engines(BRANCHY, "cross_entropy", x, y)
+    rows = np.arange(48)
+    lt, gt = tape_grads(tape, rows)
+    lc, gc = compiled_grads(trace, rows)
+    assert len(trace.traces) >= 3  # several trip counts and both branches occur
+    assert all(c.guards is not None for c in trace.traces)
+    assert np.isclose(lc, lt, rtol=1e-5)
+    np.testing.assert_allclose(gc, gt, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "while_if"])
+def test_training_run_ends_where_the_tape_run_does(kind):
+    src, loss = MODELS[kind]
+    x, y = data(loss)
+    hist = {}
+    for engine in ("tape", "compiled"):
+        p = glia.compile(src)
+        hist[engine] = p.train("model", x, y, loss=loss, lr=0.01, epochs=3, batch=16, validation=0.25, seed=0,
+                               engine=engine)
+    assert hist["compiled"]["engine"].startswith("compiled (traced")
+    np.testing.assert_allclose(hist["compiled"]["loss"], hist["tape"]["loss"], rtol=1e-4)
+    np.testing.assert_allclose(hist["compiled"]["val_loss"], hist["tape"]["val_loss"], rtol=1e-4)
+    assert hist["compiled"]["loss"][-1] < hist["compiled"]["loss"][0]
+
+
+def test_nan_in_compiled_code_names_the_operation_and_line():
+    x, y = data("cross_entropy")
+    p = glia.compile('''
+def model(seq: f32[5, 6]) -> f32[4]:
+    h = dense(seq[0], 4)
+    return softmax(log(h))
+''', "nan.glia")
+    with pytest.raises(GliaError) as e:
+        p.train("model", x, y, epochs=1, engine="compiled")
+    d = e.value.diagnostic
+    assert d.code == "E702" and "'tensor.log'" in d.message and d.span.line == 4
+
+
+@pytest.mark.parametrize("src, reason", [
+    ('''
+def model(seq: f32[5, 6]) -> f32[4]:
+    h = dropout(tanh(dense(seq[0], 8)), 0.1)
+    return softmax(dense(h, 4))
+''', "'layer.dropout' has no codegen rule"),
+    ('''
+def model(seq: f32[5, 6]) -> f32[4]:
+    h = tanh(dense(seq[0], 8))
+    k = argmax(h)
+    return softmax(dense(h * float(k), 4))
+''', "'tensor.argmax' reads a value on the gradient path"),
+])
+def test_what_does_not_compile_trains_on_the_tape_and_says_why(src, reason):
+    x, y = data("cross_entropy")
+    logs = []
+    h = glia.compile(src).train("model", x, y, epochs=1, seed=0)
+    assert h["engine"] == "interpreter tape"
+    p = glia.compile(src)
+    interp = p._backend.interp
+    o = training.Options(fn="model", epochs=1, progress=False)
+    training.train(interp, o, x, y, log=logs.append)
+    assert reason in logs[0], logs[0]
+
+
+def test_same_model_at_other_offsets_gets_its_own_trace():
+    """Traces are cached in memory by signature; a parameter's offset in the flat buffer is part of it."""
+    x, y = data("cross_entropy")
+    results = []
+    for src in (RNN, "def aaa(v: f32[6]) -> f32[3]:\n    return dense(v, 3)\n" + RNN):
+        tape, trace = engines(src, "cross_entropy", x, y)
+        rows = np.arange(16)
+        lt, gt = tape_grads(tape, rows)
+        lc, gc = compiled_grads(trace, rows)
+        np.testing.assert_allclose(gc, gt, rtol=1e-4, atol=1e-6)
+        results.append(len(trace.store.flat))
+    assert results[0] != results[1]
+
+
+def test_a_trace_numba_rejects_trains_on_the_tape_and_says_why(monkeypatch):
+    from glia.compiler import trace_compile
+
+    def broken(t, dtype):
+        raise RuntimeError("no implementation of function")
+    monkeypatch.setattr(trace_compile, "compile_trace", broken)
+    x, y = data("cross_entropy")
+    logs = []
+    p = glia.compile(RNN)
+    h = training.train(p._backend.interp, training.Options(fn="model", epochs=1, progress=False), x, y,
+                       log=logs.append)
+    assert h["engine"] == "interpreter tape"
+    assert "Numba could not compile the trace (RuntimeError: no implementation of function)" in logs[0], logs[0]
