@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
+import time
 from dataclasses import dataclass
 from importlib import resources
 
@@ -40,6 +42,11 @@ from glia.runtime.errors import GliaRuntimeError
 from glia.runtime.optim import clip_grad_norm
 
 MAX_TRACES = 8  # traces kept per training run; examples that take none of them run on the tape
+# With --engine auto, a trace that is not compiled yet (on this machine) is compiled only when the run
+# would keep the tape busy at least this long: compiling one costs about 5 s here (16 s with the shared
+# kernels), so a short run is quicker on the tape. A trace compiled once loads in well under a second.
+WORTH_COMPILING_SECONDS = 20.0
+TAPE_STEP_FACTOR = 3.0  # a tape step (forward, loss, backward, update) per traced forward, roughly
 CMP = {"cmp.lt": "<", "cmp.le": "<=", "cmp.gt": ">", "cmp.ge": ">=", "cmp.eq": "==", "cmp.ne": "!="}
 
 
@@ -337,12 +344,21 @@ class Compiled:
 _LOADED: dict[str, Compiled] = {}  # in memory, by trace signature (the module file also by content)
 
 
+def _trace_path(src: str) -> str:
+    return f"{cache_dir()}/trace/glia_trace_{hashlib.sha256(src.encode()).hexdigest()[:20]}.py"
+
+
+def compiled_before(t: Trace) -> bool:
+    """Was this trace's module compiled on this machine already (Numba's cache holds it)?"""
+    return t.signature in _LOADED or os.path.exists(_trace_path(generate(t)) + ".ok")
+
+
 def compile_trace(t: Trace, dtype) -> Compiled:
     c = _LOADED.get(t.signature)
     if c is None:
         src = generate(t)
-        key = hashlib.sha256(src.encode()).hexdigest()[:20]
-        path = write_source(f"{cache_dir()}/trace/glia_trace_{key}.py", src)
+        path = write_source(_trace_path(src), src)
+        key = os.path.basename(path)[len("glia_trace_"):-3]
         mod = import_module(key, path, "glia_trace_")
         consts = (np.zeros(1, dtype),) + tuple(t.consts)
         c = _LOADED[t.signature] = Compiled(t, mod.step, getattr(mod, "guards", None), consts, mod.value)
@@ -356,9 +372,13 @@ class TraceEngine(TapeEngine):
 
     tracing = True
 
-    def __init__(self, interp, task, opt, clip):
+    def __init__(self, interp, task, opt, clip, tape_examples: int = 0):
         super().__init__(interp, task, opt, clip)
         self.adi = TraceInterpreter(interp)
+        # examples the run will train (epochs x rows) when compiling must pay off within the run
+        # (--engine auto); 0 when it compiles regardless (--engine compiled)
+        self.tape_examples = tape_examples
+        self.traced_seconds = 0.0  # one traced forward of the first example
         self.traces: list[Compiled] = []
         self.refused: dict[str, str] = {}  # why a run's trace was not compiled
         self.on_tape = 0  # examples the last epoch ran on the tape
@@ -370,6 +390,11 @@ class TraceEngine(TapeEngine):
         """Trace the first example (no gradient is kept); raises NoTrace."""
         tape = self.adi.tape = Tape(True)
         out = self.adi.call(self.task.fn, [tape.leaf(self.task.X[0])])
+        if self.tape_examples:  # time a second, warm traced forward: what a tape step costs, roughly
+            timing = self.adi.tape = Tape(True)
+            t0 = time.perf_counter()
+            self.adi.call(self.task.fn, [timing.leaf(self.task.X[min(1, len(self.task.X) - 1)])])
+            self.traced_seconds = time.perf_counter() - t0
         self.add(build(tape, out, self.store, self.task.loss_op))
         if not self.traces:
             raise NoTrace(next(iter(self.refused.values()), "no trace"))
@@ -380,12 +405,22 @@ class TraceEngine(TapeEngine):
         trace is refused with Numba's message, and its examples train on the tape."""
         if len(self.traces) >= MAX_TRACES or any(c.trace.signature == t.signature for c in self.traces):
             return
+        if self.tape_examples:
+            tape_seconds = TAPE_STEP_FACTOR * self.traced_seconds * self.tape_examples
+            if tape_seconds < WORTH_COMPILING_SECONDS and not compiled_before(t):
+                self.refused[t.signature] = (f"a short run: about {tape_seconds:.0f} s on the tape, less than compiling "
+                                             "its trace would take (--engine compiled compiles anyway, and later "
+                                             "runs load it)")
+                return
         X, flat = self.task.X[:1], self.store.flat
         try:
             c = compile_trace(t, self.store.dtype)
             c.step(X, self.Y[:1], flat, np.zeros_like(self.store.grad), c.consts, self.store.dtype.type(1))
             if c.guards is not None:
                 c.guards(X, flat, c.consts)
+            ok = _trace_path(generate(t)) + ".ok"
+            if not os.path.exists(ok):
+                open(ok, "w").close()  # compiled on this machine: later runs load it, whatever their length
         except NoTrace as e:
             self.refused[t.signature] = str(e)
             return
@@ -463,14 +498,15 @@ def _correct_rows(task, out, y) -> int:
     return int(np.sum(np.argmax(out, axis=1) == (y if y.ndim == 1 else np.argmax(y, axis=1))))
 
 
-def trace_engine(interp, task, opt, clip):
-    """(TraceEngine, None), or (None, why the model trains on the tape)."""
+def trace_engine(interp, task, opt, clip, tape_examples: int = 0):
+    """(TraceEngine, None), or (None, why the model trains on the tape). `tape_examples`: see
+    TraceEngine (0: compile whatever the run's length)."""
     if task.batched:
         return None, "a model over a batch is not traced yet"
     why = static_refusal(interp.program, task.fn)
     if why:
         return None, why
-    eng = TraceEngine(interp, task, opt, clip)
+    eng = TraceEngine(interp, task, opt, clip, tape_examples)
     try:
         eng.first_trace()
     except NoTrace as e:

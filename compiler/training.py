@@ -439,7 +439,8 @@ def make_engine(interp: Interpreter, task: Task, o: Options, device=None):
             return CompiledEngine(interp, task, opt, o.clip, p), None
         from .trace_compile import trace_engine
 
-        engine, trace_reason = trace_engine(interp, task, opt, o.clip)
+        examples = 0 if o.engine == "compiled" else o.epochs * len(task.X)  # auto: compile when it pays off
+        engine, trace_reason = trace_engine(interp, task, opt, o.clip, examples)
         if engine is not None:
             return engine, ("it trains on the CPU" if device is not None and device.is_cuda else None)
         reason = trace_reason
