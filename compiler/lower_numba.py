@@ -1412,9 +1412,9 @@ _SIMPLE: dict[str, str] = {
     "str.lower": "{0}.lower()",
     "str.startswith": "{0}.startswith({1})",
     "str.endswith": "{0}.endswith({1})",
-    "str.isdigit": "{0}.isdigit()",
-    "str.isalpha": "{0}.isalpha()",
-    "str.isalnum": "{0}.isalnum()",
+    "str.isdigit": "bool({0}.isdigit())",  # Numba's returns an int
+    "str.isalpha": "bool({0}.isalpha())",  # Numba's returns an int
+    "str.isalnum": "bool({0}.isalnum())",  # Numba's returns an int
     "str.isspace": "{0}.isspace()",
     "str.isupper": "{0}.isupper()",
     "str.islower": "{0}.islower()",
