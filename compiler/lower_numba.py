@@ -590,6 +590,25 @@ class FunctionLowerer:
         finally:
             self.buf, self.indent = saved, saved_indent
 
+    def exprs(self, args, lower=None) -> list[str]:
+        """Lower `args` left to right (with `lower(k, arg)`, default `expr`). When an argument emits
+        statements (a loop, a temporary), every earlier value that is not a plain name or literal is
+        first stored in a temporary, so that it is computed before those statements, as in Python
+        (`print(xs.pop(), reversed(xs))` pops first)."""
+        vals: list[str] = []
+        for k, a in enumerate(args):
+            mark = len(self.buf)
+            v = lower(k, a) if lower else self.expr(a)
+            if len(self.buf) > mark:
+                for j, prev in enumerate(vals):
+                    if not _ATOM.fullmatch(prev):
+                        tmp = self.temp()
+                        self.buf.insert(mark, "    " * self.indent + f"{tmp} = {prev}")
+                        mark += 1
+                        vals[j] = tmp
+            vals.append(v)
+        return vals
+
     def guarded(self, lines: list[str], value: str, into: str):
         for ln in lines:
             self.emit(ln)
@@ -605,7 +624,7 @@ class FunctionLowerer:
                 return self.m.threaded[name][0]
             case ir.CallFunc(name, args, t, span):
                 self.check_type(t, span)
-                avs = [self.expr(a) for a in args]
+                avs = self.exprs(args)
                 inst = self.m.call_instance(e)
                 if inst == self.inst or inst in self.m.cyclic:
                     # a recursive call: an argument typed Literal[int](1) makes Numba's cached code
@@ -636,7 +655,7 @@ class FunctionLowerer:
                     self.emit(f"{tmp}[{kv}] = {self.expr(v)}")
                 return tmp
             case ir.MakeTuple(elts) | ir.MakeStruct(_, elts):
-                vs = [self.expr(x) for x in elts]
+                vs = self.exprs(elts)
                 return "(" + "".join(v + ", " for v in vs) + ")"
             case ir.GetField(obj, index):
                 return f"{self.expr(obj)}[{index}]"
@@ -718,7 +737,7 @@ class FunctionLowerer:
             # Numba's container comparisons differ from Python's: compare through the runtime
             if len(ops) > 1:
                 self.unsupported("a chained comparison of containers", operands[0].span)
-            a, b = self.expr(operands[0]), self.expr(operands[1])
+            a, b = self.exprs(operands[:2])
             if isinstance(t, ListT):
                 return f"(rt.list_cmp({a}, {b}) {sym[ops[0]]} 0)"
             if ops[0] not in ("cmp.eq", "cmp.ne"):
@@ -730,7 +749,8 @@ class FunctionLowerer:
             if fast:
                 return fast
         if len(ops) == 1:
-            return f"({self.expr(operands[0])} {sym[ops[0]]} {self.expr(operands[1])})"
+            a, b = self.exprs(operands)
+            return f"({a} {sym[ops[0]]} {b})"
         tmp = self.temp()
         left = self.expr(operands[0])
         self.emit(f"{tmp} = True")
@@ -851,7 +871,7 @@ class FunctionLowerer:
             return f"{self.expr(args[0])}[{self.expr(args[1])}]"
         rule = _SIMPLE.get(op)
         if rule is not None:
-            vals = [self.slice_arg(op, a, k) for k, a in enumerate(args)]
+            vals = self.exprs(args, lambda k, a: self.slice_arg(op, a, k))
             return rule.format(*vals, site=self.site(span), attrs=attrs)
         method = getattr(self, "p_" + op.replace(".", "_"), None)
         if method is None:
@@ -865,7 +885,7 @@ class FunctionLowerer:
 
     def p_io_print(self, e):
         values = e.args[:-2]
-        vs = [self.expr(v) for v in values]
+        *vs, sep, end = self.exprs(e.args)
         sep_ir, end_ir = e.args[-2], e.args[-1]
         if all(v.type in (INT, FLOAT, STR, BOOL) for v in values) and isinstance(sep_ir, ir.Const) \
                 and isinstance(end_ir, ir.Const) and sep_ir.value == " " and end_ir.value == "\n":
@@ -876,7 +896,7 @@ class FunctionLowerer:
         # every argument is evaluated, in order, before anything is written
         temps = [self.temp() for _ in vs]
         ts, te = self.temp(), self.temp()
-        self.emit(f"{', '.join(temps + [ts, te])} = {', '.join(vs + [self.expr(sep_ir), self.expr(end_ir)])}")
+        self.emit(f"{', '.join(temps + [ts, te])} = {', '.join(vs + [sep, end])}")
         parts = [self.m.show(v.type, tv, True) for v, tv in zip(values, temps)]
         text = f" + {ts} + ".join(parts) if parts else "''"
         self.emit(f"nbs.write({text} + {te})")
@@ -934,11 +954,11 @@ class FunctionLowerer:
         return self._strip(e, "rstrip")
 
     def p_str_find(self, e):
-        vals = [self.expr(a) for a in e.args]
+        vals = self.exprs(e.args)
         return f"{vals[0]}.find({', '.join(vals[1:])})"
 
     def p_str_rfind(self, e):
-        vals = [self.expr(a) for a in e.args]
+        vals = self.exprs(e.args)
         return f"{vals[0]}.rfind({', '.join(vals[1:])})"
 
     def _pad(self, e, mode):
@@ -956,7 +976,7 @@ class FunctionLowerer:
         return self._pad(e, 2)
 
     def p_str_replace(self, e):
-        vals = [self.expr(a) for a in e.args]
+        vals = self.exprs(e.args)
         return f"{vals[0]}.replace({', '.join(vals[1:])})"
 
     def p_minmax_iter(self, e):
@@ -1292,6 +1312,8 @@ class FunctionLowerer:
         sep, seq = self.expr(e.args[0]), self.expr(e.args[1])
         return f"rt.str_join({sep}, {seq})"
 
+
+_ATOM = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|-?[0-9][0-9.e+-]*|'[^'\\]*'|\"[^\"\\]*\"")  # a name or a literal
 
 _SHRINKING = {"list.pop", "list.remove", "list.clear", "list.delitem"}
 
