@@ -21,7 +21,7 @@ from .interp import Interpreter, run_with_big_stack
 from .lower_numba import LoweredModule, ModuleLowerer, Unsupported
 from .syntax import cache_dir
 
-_RUNTIME_FILES = ("nbrt.py", "nbstr.py", "nbbox.py", "fmt.py", "values.py", "errors.py")
+_RUNTIME_FILES = ("nbrt.py", "nblist.py", "nbstr.py", "nbbox.py", "fmt.py", "values.py", "errors.py")
 
 
 def runtime_hash(files=_RUNTIME_FILES, extra: str = "") -> str:

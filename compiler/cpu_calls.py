@@ -150,7 +150,9 @@ def write_back(old, new, spec, classes) -> None:
     kind = spec[0]
     if kind == "list":
         es = spec[1]
-        if _holds_containers(es) and len(old) == len(new):
+        if not _holds_containers(es):  # scalars (an array-backed list in compiled code): all at once
+            old[:] = to_interp(new, spec, classes)
+        elif len(old) == len(new):
             for i in range(len(old)):
                 old[i] = _updated(old[i], new[i], es, classes)
         else:

@@ -21,6 +21,7 @@ from .diagnostics import Span
 from .types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, Scalar, SetT, StructT, TensorT, TParam,
                     TupleT, substitute)
 from .types import children as type_children
+from glia.runtime.nblist import ARRAY_ELEMS
 
 
 class Unsupported(Exception):
@@ -69,6 +70,13 @@ def _bind(param, arg, mapping: dict) -> None:
     if type(param) is type(arg):
         for a, b in zip(type_children(param), type_children(arg)):
             _bind(a, b, mapping)
+
+
+def array_list(t) -> bool:
+    """The representation choice point: a list of scalars (int, float, f32, bool) is an ArrayList
+    (runtime/nblist.py: a NumPy array and a length, element access inlined), any other list a
+    `numba.typed.List`. Everything else in the lowering follows from this (nbtype, empty_list)."""
+    return isinstance(t, ListT) and isinstance(t.elem, Scalar) and t.elem.name in ARRAY_ELEMS
 
 
 def spec(t, structs) -> tuple:
@@ -141,6 +149,8 @@ class ModuleLowerer:
                 return "types.boolean"
             case Scalar("str"):
                 return "types.unicode_type"
+            case ListT(e) if array_list(t):
+                return f"al.list_type_of({e.name!r})"
             case ListT(e):
                 return f"types.ListType({self._nbtype_expr(e)})"
             case DictT(k, v):
@@ -152,6 +162,18 @@ class ModuleLowerer:
             case StructT(name):
                 return self._nbtype_expr(TupleT(self.p.structs[name].types))
         raise Unsupported(f"values of type {t}", Span(0, 0, 0, 0))
+
+    def empty_list(self, elem) -> str:
+        """An expression making an empty list of `elem`s."""
+        if array_list(ListT(elem)):
+            return f"al.new({_PLAIN[elem]})"
+        return f"List.empty_list({self.nbtype(elem)})"
+
+    def dict_list(self, d: str, elem, which: str) -> str:
+        """An expression making a list of the keys or values (`which`) of the dict or set `d`."""
+        if array_list(ListT(elem)):
+            return f"al.from_view({d}.{which}(), {_PLAIN[elem]})"
+        return f"List({d}.{which}())"
 
     def spec_const(self, t) -> str:
         s = spec(t, self.p.structs)
@@ -189,8 +211,8 @@ class ModuleLowerer:
         body: list[str]
         match t:
             case ListT(e):
-                body = ["out = List.empty_list(types.unicode_type)", "for x in v:",
-                        f"    out.append({self.show(e, 'x', False)})",
+                body = ["out = List.empty_list(types.unicode_type)", "for i in range(len(v)):",
+                        f"    out.append({self.show(e, 'v[i]', False)})",
                         "return '[' + rt.str_join(', ', out) + ']'"]
             case SetT(e):
                 body = ["if len(v) == 0:", "    return 'set()'", "out = List.empty_list(types.unicode_type)",
@@ -311,6 +333,7 @@ class ModuleLowerer:
             "import numpy as np",
             "from numba import njit, objmode, types",
             "from numba.typed import Dict, List",
+            "from glia.runtime import nblist as al",
             "from glia.runtime import nbbox as box",
             "from glia.runtime import nbrt as rt",
             "from glia.runtime import nbstr as nbs",
@@ -347,6 +370,9 @@ class FunctionLowerer:
         self.ntemp = 0
         self.src = f.source_name
         self.lambda_env: list[dict[int, str]] = []  # inlined lambdas: inner slot -> expression
+        # (list slot, index slot) of the enclosing `for i in range(k, len(xs))` loops whose index is
+        # provably within the list (see in_range_index): `xs[i]` needs no bounds check there
+        self.safe_index: list[tuple[int, int]] = []
 
     # ---- helpers ------------------------------------------------------------------------------
     def emit(self, line: str):
@@ -367,6 +393,12 @@ class FunctionLowerer:
             if slot in env:
                 return env[slot]
         return mangle_local(slot, name)
+
+    def index_proven(self, container, index) -> bool:
+        """Whether `container[index]` is a list indexed by the variable of an enclosing loop that
+        provably keeps it in range (never inside an inlined lambda: its slots are its own)."""
+        return (not self.lambda_env and isinstance(container, ir.Local) and isinstance(index, ir.Local)
+                and (container.slot, index.slot) in self.safe_index)
 
     def check_type(self, t, span):
         if isinstance(t, TensorT):
@@ -420,7 +452,7 @@ class FunctionLowerer:
             case Scalar("None"):
                 return "None"
             case ListT(e):
-                return f"List.empty_list({self.m.nbtype(e)})"
+                return self.m.empty_list(e)
             case DictT(k, v):
                 return f"Dict.empty({self.m.nbtype(k)}, {self.m.nbtype(v)})"
             case SetT(e):
@@ -479,7 +511,10 @@ class FunctionLowerer:
                 rng = f"range({a}, {z})" if st == "1" else f"range({a}, {z}, {st})"
                 self.emit(f"for {v} in {rng}:  # line {span.line}")
                 self.indent += 1
+                safe = in_range_index(target, start, stop, step, body)
+                self.safe_index.extend(safe)
                 self.block(body)
+                del self.safe_index[len(self.safe_index) - len(safe):]
                 self.indent -= 1
             case ir.For(target, it, kind, body, span):
                 self.for_loop(target, it, kind, body, span)
@@ -511,21 +546,8 @@ class FunctionLowerer:
         s = self.temp()
         self.emit(f"{s} = {seq}  # line {span.line}")
         i = self.temp()
-        if kind == "list":
-            # by index, re-reading the length: elements appended in the loop are visited (as in Python)
-            self.emit(f"{i} = 0")
-            self.emit(f"while {i} < len({s}):")
-            self.indent += 1
-            item = self.temp()
-            self.emit(f"{item} = {s}[{i}]")
-            self.emit(f"{i} += 1")
-            self.store(target, item)
-            self.block(body)
-            self.indent -= 1
-        elif kind == "str":
-            item = self.temp()
-            self.emit(f"for {item} in {s}:")
-            self.indent += 1
+        if kind in ("list", "str"):
+            item = self.open_loop(s, it.type, fresh=True)
             self.store(target, item)
             self.block(body)
             self.indent -= 1
@@ -562,7 +584,9 @@ class FunctionLowerer:
                         self.store(t, f"{tmp}[{k}]")
             case ir.StoreIndex(container, index, op, span):
                 c, i = self.expr(container), self.expr(index)
-                if op == "list.setitem":
+                if op == "list.setitem" and self.index_proven(container, index):
+                    self.emit(f"{c}[{i}] = {value}")
+                elif op == "list.setitem":
                     self.emit(f"rt.list_setitem({c}, {i}, {value}, {self.site(span)})")
                 elif op == "dict.setitem":
                     self.emit(f"{c}[{i}] = {value}")
@@ -580,6 +604,25 @@ class FunctionLowerer:
         finally:
             self.buf, self.indent = saved, saved_indent
 
+    def exprs(self, args, lower=None) -> list[str]:
+        """Lower `args` left to right (with `lower(k, arg)`, default `expr`). When an argument emits
+        statements (a loop, a temporary), every earlier value that is not a plain name or literal is
+        first stored in a temporary, so that it is computed before those statements, as in Python
+        (`print(xs.pop(), reversed(xs))` pops first)."""
+        vals: list[str] = []
+        for k, a in enumerate(args):
+            mark = len(self.buf)
+            v = lower(k, a) if lower else self.expr(a)
+            if len(self.buf) > mark:
+                for j, prev in enumerate(vals):
+                    if not _ATOM.fullmatch(prev):
+                        tmp = self.temp()
+                        self.buf.insert(mark, "    " * self.indent + f"{tmp} = {prev}")
+                        mark += 1
+                        vals[j] = tmp
+            vals.append(v)
+        return vals
+
     def guarded(self, lines: list[str], value: str, into: str):
         for ln in lines:
             self.emit(ln)
@@ -595,7 +638,7 @@ class FunctionLowerer:
                 return self.m.threaded[name][0]
             case ir.CallFunc(name, args, t, span):
                 self.check_type(t, span)
-                avs = [self.expr(a) for a in args]
+                avs = self.exprs(args)
                 inst = self.m.call_instance(e)
                 if inst == self.inst or inst in self.m.cyclic:
                     # a recursive call: an argument typed Literal[int](1) makes Numba's cached code
@@ -608,7 +651,7 @@ class FunctionLowerer:
                 return self.prim(e)
             case ir.MakeList(elts, t, span):
                 tmp = self.temp()
-                self.emit(f"{tmp} = List.empty_list({self.m.nbtype(t.elem)})")
+                self.emit(f"{tmp} = {self.m.empty_list(t.elem)}")
                 for x in elts:
                     self.emit(f"{tmp}.append({self.expr(x)})")
                 return tmp
@@ -626,7 +669,7 @@ class FunctionLowerer:
                     self.emit(f"{tmp}[{kv}] = {self.expr(v)}")
                 return tmp
             case ir.MakeTuple(elts) | ir.MakeStruct(_, elts):
-                vs = [self.expr(x) for x in elts]
+                vs = self.exprs(elts)
                 return "(" + "".join(v + ", " for v in vs) + ")"
             case ir.GetField(obj, index):
                 return f"{self.expr(obj)}[{index}]"
@@ -708,15 +751,20 @@ class FunctionLowerer:
             # Numba's container comparisons differ from Python's: compare through the runtime
             if len(ops) > 1:
                 self.unsupported("a chained comparison of containers", operands[0].span)
-            a, b = self.expr(operands[0]), self.expr(operands[1])
+            a, b = self.exprs(operands[:2])
             if isinstance(t, ListT):
                 return f"(rt.list_cmp({a}, {b}) {sym[ops[0]]} 0)"
             if ops[0] not in ("cmp.eq", "cmp.ne"):
                 self.unsupported("ordering comparisons of dicts or sets", operands[0].span)
             fn = "rt.dict_eq" if isinstance(t, DictT) else "rt.set_eq"
             return f"({'' if ops[0] == 'cmp.eq' else 'not '}{fn}({a}, {b}))"
+        if len(ops) == 1 and t == STR and ops[0] in ("cmp.eq", "cmp.ne"):
+            fast = self.char_compare(operands[0], operands[1], ops[0])
+            if fast:
+                return fast
         if len(ops) == 1:
-            return f"({self.expr(operands[0])} {sym[ops[0]]} {self.expr(operands[1])})"
+            a, b = self.exprs(operands)
+            return f"({a} {sym[ops[0]]} {b})"
         tmp = self.temp()
         left = self.expr(operands[0])
         self.emit(f"{tmp} = True")
@@ -737,11 +785,22 @@ class FunctionLowerer:
         self.indent -= depth
         return tmp
 
+    def char_compare(self, left, right, op) -> str | None:
+        """`s[i] == x` or `x == s[i]` (or `!=`), x a variable or a constant: compared by code point,
+        without making the one-character string s[i]; None for other comparisons. (x has no effects
+        and cannot fail, so evaluating it before the index check changes nothing.)"""
+        for a, b in ((left, right), (right, left)):
+            if isinstance(a, ir.Prim) and a.op == "str.getitem" and isinstance(b, (ir.Local, ir.Const)):
+                s, i = self.expr(a.args[0]), self.expr(a.args[1])
+                eq = f"rt.str_char_eq({s}, {i}, {self.expr(b)}, {self.site(a.span)})"
+                return eq if op == "cmp.eq" else f"(not {eq})"
+        return None
+
     def comprehension(self, c: ir.Comprehension) -> str:
         acc = self.temp()
         t = c.type
         if c.kind == "list":
-            self.emit(f"{acc} = List.empty_list({self.m.nbtype(t.elem)})")
+            self.emit(f"{acc} = {self.m.empty_list(t.elem)}")
         elif c.kind == "set":
             self.emit(f"{acc} = Dict.empty({self.m.nbtype(t.elem)}, types.boolean)")
         else:
@@ -754,14 +813,9 @@ class FunctionLowerer:
                 self.indent += 1
                 opened += 1
             else:
-                seq = self.expr(cl.iter)
-                item = self.temp()
-                if cl.kind in ("dict", "set"):
-                    seq = f"List({seq}.keys())"
-                elif cl.kind not in ("list", "str"):
+                if cl.kind not in ("list", "str", "dict", "set"):
                     self.unsupported(f"iteration over a {cl.kind}", c.span)
-                self.emit(f"for {item} in {seq}:")
-                self.indent += 1
+                item = self.open_loop(self.expr(cl.iter), cl.iter.type)
                 opened += 1
                 self.store(cl.target, item)
         if c.kind == "list":
@@ -797,24 +851,41 @@ class FunctionLowerer:
                     f"rt.enter(depth, {fn.name!r}, {self.site(fn.span)}))")
         self.unsupported("a function value passed to a builtin (pass a lambda or a function name)", fn.span)
 
-    def loop_over(self, seq_ir: ir.Expr, kind: str | None = None) -> tuple[str, str]:
-        """Open a loop over a sequence; returns (item variable, the sequence's temp)."""
-        seq = self.expr(seq_ir)
-        t = seq_ir.type
+    def loop_over(self, seq_ir: ir.Expr) -> str:
+        """Open a loop over a sequence; returns the item variable."""
+        return self.open_loop(self.expr(seq_ir), seq_ir.type)
+
+    def open_loop(self, seq: str, t, fresh: bool = False) -> str:
+        """Open a loop over the value `seq` of type `t`; returns the item variable. A list is walked
+        by index, re-reading its length (elements appended in the loop are visited, as in Python);
+        a dict or set through a copy of its keys; a string by character. `fresh`: `seq` is a temporary
+        that nothing else assigns (else it is copied: the loop must not follow a reassigned variable)."""
         item = self.temp()
+        if isinstance(t, ListT):
+            s, i = (seq if fresh else self.temp()), self.temp()
+            if not fresh:
+                self.emit(f"{s} = {seq}")
+            self.emit(f"{i} = 0")
+            self.emit(f"while {i} < len({s}):")
+            self.indent += 1
+            self.emit(f"{item} = {s}[{i}]")
+            self.emit(f"{i} += 1")
+            return item
         if isinstance(t, (DictT, SetT)):
             seq = f"List({seq}.keys())"
         self.emit(f"for {item} in {seq}:")
         self.indent += 1
-        return item, seq
+        return item
 
     # ---- primitives ---------------------------------------------------------------------------
     def prim(self, e: ir.Prim) -> str:
         op, args, t, span, attrs = e.op, e.args, e.type, e.span, e.attrs
         self.check_type(t, span)
+        if op == "list.getitem" and self.index_proven(*args):
+            return f"{self.expr(args[0])}[{self.expr(args[1])}]"
         rule = _SIMPLE.get(op)
         if rule is not None:
-            vals = [self.slice_arg(op, a, k) for k, a in enumerate(args)]
+            vals = self.exprs(args, lambda k, a: self.slice_arg(op, a, k))
             return rule.format(*vals, site=self.site(span), attrs=attrs)
         method = getattr(self, "p_" + op.replace(".", "_"), None)
         if method is None:
@@ -828,7 +899,7 @@ class FunctionLowerer:
 
     def p_io_print(self, e):
         values = e.args[:-2]
-        vs = [self.expr(v) for v in values]
+        *vs, sep, end = self.exprs(e.args)
         sep_ir, end_ir = e.args[-2], e.args[-1]
         if all(v.type in (INT, FLOAT, STR, BOOL) for v in values) and isinstance(sep_ir, ir.Const) \
                 and isinstance(end_ir, ir.Const) and sep_ir.value == " " and end_ir.value == "\n":
@@ -839,7 +910,7 @@ class FunctionLowerer:
         # every argument is evaluated, in order, before anything is written
         temps = [self.temp() for _ in vs]
         ts, te = self.temp(), self.temp()
-        self.emit(f"{', '.join(temps + [ts, te])} = {', '.join(vs + [self.expr(sep_ir), self.expr(end_ir)])}")
+        self.emit(f"{', '.join(temps + [ts, te])} = {', '.join(vs + [sep, end])}")
         parts = [self.m.show(v.type, tv, True) for v, tv in zip(values, temps)]
         text = f" + {ts} + ".join(parts) if parts else "''"
         self.emit(f"nbs.write({text} + {te})")
@@ -897,11 +968,11 @@ class FunctionLowerer:
         return self._strip(e, "rstrip")
 
     def p_str_find(self, e):
-        vals = [self.expr(a) for a in e.args]
+        vals = self.exprs(e.args)
         return f"{vals[0]}.find({', '.join(vals[1:])})"
 
     def p_str_rfind(self, e):
-        vals = [self.expr(a) for a in e.args]
+        vals = self.exprs(e.args)
         return f"{vals[0]}.rfind({', '.join(vals[1:])})"
 
     def _pad(self, e, mode):
@@ -919,7 +990,7 @@ class FunctionLowerer:
         return self._pad(e, 2)
 
     def p_str_replace(self, e):
-        vals = [self.expr(a) for a in e.args]
+        vals = self.exprs(e.args)
         return f"{vals[0]}.replace({', '.join(vals[1:])})"
 
     def p_minmax_iter(self, e):
@@ -928,7 +999,7 @@ class FunctionLowerer:
         best, found, bestkey = self.temp(), self.temp(), self.temp()
         t = e.type
         self.emit(f"{found} = False")
-        item, _ = self.loop_over(seq_ir)
+        item = self.loop_over(seq_ir)
         kv = self.apply(key, [item]) if not (isinstance(key, ir.Const)) else item
         self.emit(f"if not {found}:")
         self.emit(f"    {best}, {bestkey}, {found} = {item}, {kv}, True")
@@ -946,13 +1017,24 @@ class FunctionLowerer:
     def _sum(self, e, zero_check=False):
         acc = self.temp()
         self.emit(f"{acc} = {self.expr(e.args[1])}")
-        item, _ = self.loop_over(e.args[0])
+        item = self.loop_over(e.args[0])
         if e.type == INT:
             self.emit(f"{acc} = rt.sum_add({acc}, {item}, {self.site(e.span)})")
         else:
             self.emit(f"{acc} = {acc} + {item}")
         self.indent -= 1
         return acc
+
+    def p_seq_mean(self, e):
+        acc, n = self.temp(), self.temp()
+        self.emit(f"{acc}, {n} = 0.0, 0")
+        item = self.loop_over(e.args[0])
+        self.emit(f"{acc} += {item}")
+        self.emit(f"{n} += 1")
+        self.indent -= 1
+        self.emit(f"if {n} == 0:")
+        self.emit(f"    rt.empty_error('mean() of an empty sequence', {self.site(e.span)})")
+        return f"({acc} / {n})"
 
     def p_int_sum(self, e):
         return self._sum(e)
@@ -966,7 +1048,7 @@ class FunctionLowerer:
     def p_seq_any(self, e):
         acc = self.temp()
         self.emit(f"{acc} = False")
-        item, _ = self.loop_over(e.args[0])
+        item = self.loop_over(e.args[0])
         self.emit(f"if {item}:")
         self.emit(f"    {acc} = True")
         self.emit("    break")
@@ -976,7 +1058,7 @@ class FunctionLowerer:
     def p_seq_all(self, e):
         acc = self.temp()
         self.emit(f"{acc} = True")
-        item, _ = self.loop_over(e.args[0])
+        item = self.loop_over(e.args[0])
         self.emit(f"if not {item}:")
         self.emit(f"    {acc} = False")
         self.emit("    break")
@@ -985,16 +1067,16 @@ class FunctionLowerer:
 
     def p_map(self, e):
         out = self.temp()
-        self.emit(f"{out} = List.empty_list({self.m.nbtype(e.type.elem)})")
-        item, _ = self.loop_over(e.args[1])
+        self.emit(f"{out} = {self.m.empty_list(e.type.elem)}")
+        item = self.loop_over(e.args[1])
         self.emit(f"{out}.append({self.apply(e.args[0], [item])})")
         self.indent -= 1
         return out
 
     def p_filter(self, e):
         out = self.temp()
-        self.emit(f"{out} = List.empty_list({self.m.nbtype(e.type.elem)})")
-        item, _ = self.loop_over(e.args[1])
+        self.emit(f"{out} = {self.m.empty_list(e.type.elem)}")
+        item = self.loop_over(e.args[1])
         self.emit(f"if {self.apply(e.args[0], [item])}:")
         self.emit(f"    {out}.append({item})")
         self.indent -= 1
@@ -1003,7 +1085,7 @@ class FunctionLowerer:
     def p_reduce(self, e):
         acc = self.temp()
         self.emit(f"{acc} = {self.expr(e.args[2])}")
-        item, _ = self.loop_over(e.args[1])
+        item = self.loop_over(e.args[1])
         self.emit(f"{acc} = {self.apply(e.args[0], [acc, item])}")
         self.indent -= 1
         return acc
@@ -1011,7 +1093,7 @@ class FunctionLowerer:
     def p_reduce1(self, e):
         acc, first = self.temp(), self.temp()
         self.emit(f"{first} = True")
-        item, _ = self.loop_over(e.args[1])
+        item = self.loop_over(e.args[1])
         self.emit(f"if {first}:")
         self.emit(f"    {acc}, {first} = {item}, False")
         self.emit("else:")
@@ -1024,9 +1106,9 @@ class FunctionLowerer:
 
     def p_enumerate(self, e):
         out, k = self.temp(), self.temp()
-        self.emit(f"{out} = List.empty_list({self.m.nbtype(e.type.elem)})")
+        self.emit(f"{out} = {self.m.empty_list(e.type.elem)}")
         self.emit(f"{k} = {self.expr(e.args[1])}")
-        item, _ = self.loop_over(e.args[0])
+        item = self.loop_over(e.args[0])
         self.emit(f"{out}.append(({k}, {item}))")
         self.emit(f"{k} += 1")
         self.indent -= 1
@@ -1042,7 +1124,7 @@ class FunctionLowerer:
             self.emit(f"{s} = {v}")
             seqs.append(s)
         out, n, i = self.temp(), self.temp(), self.temp()
-        self.emit(f"{out} = List.empty_list({self.m.nbtype(e.type.elem)})")
+        self.emit(f"{out} = {self.m.empty_list(e.type.elem)}")
         self.emit(f"{n} = min({', '.join('len(' + s + ')' for s in seqs)})" if len(seqs) > 1 else f"{n} = len({seqs[0]})")
         self.emit(f"for {i} in range({n}):")
         self.emit(f"    {out}.append((" + "".join(f"{s}[{i}], " for s in seqs) + "))")
@@ -1050,8 +1132,8 @@ class FunctionLowerer:
 
     def p_reversed(self, e):
         out = self.temp()
-        self.emit(f"{out} = List.empty_list({self.m.nbtype(e.type.elem)})")
-        item, _ = self.loop_over(e.args[0])
+        self.emit(f"{out} = {self.m.empty_list(e.type.elem)}")
+        item = self.loop_over(e.args[0])
         self.emit(f"{out}.append({item})")
         self.indent -= 1
         self.emit(f"{out}.reverse()")
@@ -1062,8 +1144,8 @@ class FunctionLowerer:
 
     def p_reversed_like_copy(self, e):
         out = self.temp()
-        self.emit(f"{out} = List.empty_list({self.m.nbtype(e.type.elem)})")
-        item, _ = self.loop_over(e.args[0])
+        self.emit(f"{out} = {self.m.empty_list(e.type.elem)}")
+        item = self.loop_over(e.args[0])
         self.emit(f"{out}.append({item})")
         self.indent -= 1
         return out
@@ -1071,7 +1153,7 @@ class FunctionLowerer:
     def p_to_set(self, e):
         out = self.temp()
         self.emit(f"{out} = Dict.empty({self.m.nbtype(e.type.elem)}, types.boolean)")
-        item, _ = self.loop_over(e.args[0])
+        item = self.loop_over(e.args[0])
         self.emit(f"{out}[{item}] = True")
         self.indent -= 1
         return out
@@ -1079,7 +1161,7 @@ class FunctionLowerer:
     def p_to_dict(self, e):
         out = self.temp()
         self.emit(f"{out} = Dict.empty({self.m.nbtype(e.type.key)}, {self.m.nbtype(e.type.val)})")
-        item, _ = self.loop_over(e.args[0])
+        item = self.loop_over(e.args[0])
         self.emit(f"{out}[{item}[0]] = {item}[1]")
         self.indent -= 1
         return out
@@ -1088,7 +1170,7 @@ class FunctionLowerer:
         """Stable sort through (key, index) pairs: the key function is inlined, never called."""
         if isinstance(key, ir.Const):
             if isinstance(seq_ir.type, (DictT, SetT)):
-                self.emit(f"{out} = List({self.expr(seq_ir)}.keys())")
+                self.emit(f"{out} = {self.m.dict_list(self.expr(seq_ir), elem_t, 'keys')}")
             else:
                 src = self.expr(seq_ir)
                 if seq_ir.type == STR:
@@ -1100,17 +1182,17 @@ class FunctionLowerer:
             self.emit(f"{out}.sort(reverse={rev})")
             return
         pairs, items, k = self.temp(), self.temp(), self.temp()
-        self.emit(f"{items} = List.empty_list({self.m.nbtype(elem_t)})")
+        self.emit(f"{items} = {self.m.empty_list(elem_t)}")
         self.emit(f"{pairs} = List()")
         self.emit(f"{k} = 0")
-        item, _ = self.loop_over(seq_ir)
+        item = self.loop_over(seq_ir)
         kv = self.apply(key, [item])
         self.emit(f"{items}.append({item})")
         self.emit(f"{pairs}.append(({kv}, -{k} if {rev} else {k}))")
         self.emit(f"{k} += 1")
         self.indent -= 1
         self.emit(f"{pairs}.sort(reverse={rev})")
-        self.emit(f"{out} = List.empty_list({self.m.nbtype(elem_t)})")
+        self.emit(f"{out} = {self.m.empty_list(elem_t)}")
         p = self.temp()
         self.emit(f"for {p} in {pairs}:")
         self.emit(f"    {out}.append({items}[-{p}[1] if {rev} else {p}[1]])")
@@ -1124,6 +1206,9 @@ class FunctionLowerer:
     def p_list_sort(self, e):
         xs = self.expr(e.args[0])
         rev = self.expr(e.args[2])
+        if isinstance(e.args[1], ir.Const):  # no key: in place
+            self.emit(f"{xs}.sort(reverse={rev})")
+            return "None"
         tmp = self.temp()
         self._sorted_into(tmp, e.args[0], e.args[1], rev, e.args[0].type.elem)
         self.emit(f"{xs}.clear()")
@@ -1131,14 +1216,14 @@ class FunctionLowerer:
         return "None"
 
     def p_dict_keys(self, e):
-        return f"List({self.expr(e.args[0])}.keys())"
+        return self.m.dict_list(self.expr(e.args[0]), e.type.elem, "keys")
 
     def p_dict_values(self, e):
-        return f"List({self.expr(e.args[0])}.values())"
+        return self.m.dict_list(self.expr(e.args[0]), e.type.elem, "values")
 
     def p_dict_items(self, e):
         d, out = self.expr(e.args[0]), self.temp()
-        self.emit(f"{out} = List.empty_list({self.m.nbtype(e.type.elem)})")
+        self.emit(f"{out} = {self.m.empty_list(e.type.elem)}")
         k = self.temp()
         self.emit(f"for {k} in {d}.keys():")
         self.emit(f"    {out}.append(({k}, {d}[{k}]))")
@@ -1163,8 +1248,9 @@ class FunctionLowerer:
         if not isinstance(bt, (SetT, DictT)):
             bs = self.temp()
             self.emit(f"{bs} = Dict.empty({self.m.nbtype(e.type.elem)}, types.boolean)")
-            self.emit(f"for _x in {b}:")
-            self.emit(f"    {bs}[_x] = True")
+            item = self.open_loop(b, bt)
+            self.emit(f"{bs}[{item}] = True")
+            self.indent -= 1
             b = bs
         self.emit(f"{out} = Dict.empty({self.m.nbtype(e.type.elem)}, types.boolean)")
         cond_fn(out, a, b)
@@ -1203,11 +1289,10 @@ class FunctionLowerer:
         return self._set_build(e, body)
 
     def p_set_update(self, e):
-        s, b = self.expr(e.args[0]), self.expr(e.args[1])
-        if isinstance(e.args[1].type, (SetT, DictT)):
-            b = f"{b}.keys()"
-        self.emit(f"for _x in {b}:")
-        self.emit(f"    {s}[_x] = True")
+        s = self.expr(e.args[0])
+        item = self.loop_over(e.args[1])
+        self.emit(f"{s}[{item}] = True")
+        self.indent -= 1
         return "None"
 
     def p_list_extend(self, e):
@@ -1221,7 +1306,7 @@ class FunctionLowerer:
             self.emit(f"for _c in {ys}:")
             self.emit(f"    {tmp}.append(_c)")
             ys = tmp
-        else:
+        elif not array_list(t):  # (an ArrayList's extend copies forwards: right for xs += xs too)
             tmp = self.temp()
             self.emit(f"{tmp} = {ys}.copy()")  # xs += xs must not loop forever
             ys = tmp
@@ -1240,6 +1325,32 @@ class FunctionLowerer:
     def p_str_join(self, e):
         sep, seq = self.expr(e.args[0]), self.expr(e.args[1])
         return f"rt.str_join({sep}, {seq})"
+
+
+_ATOM = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|-?[0-9][0-9.e+-]*|'[^'\\]*'|\"[^\"\\]*\"")  # a name or a literal
+
+_SHRINKING = {"list.pop", "list.remove", "list.clear", "list.delitem"}
+
+
+def in_range_index(target, start, stop, step, body) -> list[tuple[int, int]]:
+    """[(list slot, index slot)] when `for i in range(k, len(xs))` (a constant k >= 0, step 1)
+    keeps 0 <= i < len(xs) throughout its body: neither i nor xs is assigned in the body, and nothing
+    in it can shrink a list (no pop, remove, clear or del, and no call of a function, which could,
+    through an alias); else []."""
+    if not (isinstance(target, ir.StoreLocal) and isinstance(step, ir.Const) and step.value == 1
+            and isinstance(start, ir.Const) and isinstance(start.value, int) and start.value >= 0
+            and isinstance(stop, ir.Prim) and stop.op == "len" and isinstance(stop.args[0], ir.Local)
+            and isinstance(stop.args[0].type, ListT)):
+        return []
+    xs = stop.args[0].slot
+    for node in ir.walk(body):
+        if isinstance(node, ir.StoreLocal) and node.slot in (xs, target.slot):
+            return []
+        if isinstance(node, (ir.CallFunc, ir.FuncRef, ir.CallValue)):
+            return []
+        if isinstance(node, ir.Prim) and node.op in _SHRINKING:
+            return []
+    return [(xs, target.slot)]
 
 
 _PLAIN = {INT: "np.int64", FLOAT: "np.float64", F32: "np.float32", BOOL: "np.bool_"}
@@ -1337,9 +1448,9 @@ _SIMPLE: dict[str, str] = {
     "str.lower": "{0}.lower()",
     "str.startswith": "{0}.startswith({1})",
     "str.endswith": "{0}.endswith({1})",
-    "str.isdigit": "{0}.isdigit()",
-    "str.isalpha": "{0}.isalpha()",
-    "str.isalnum": "{0}.isalnum()",
+    "str.isdigit": "bool({0}.isdigit())",  # Numba's returns an int
+    "str.isalpha": "bool({0}.isalpha())",  # Numba's returns an int
+    "str.isalnum": "bool({0}.isalnum())",  # Numba's returns an int
     "str.isspace": "{0}.isspace()",
     "str.isupper": "{0}.isupper()",
     "str.islower": "{0}.islower()",
@@ -1388,7 +1499,6 @@ _SIMPLE: dict[str, str] = {
     "math.sinh": "np.sinh({0})",
     "math.cosh": "np.cosh({0})",
     "math.trunc": "rt.math_trunc({0}, {site})",
-    "seq.mean": "rt.seq_mean({0}, {site})",
     "set.isdisjoint": "rt.set_isdisjoint({0}, {1})",
     "dict.update": "rt.dict_update({0}, {1})",
     "tuple.concat": "({0} + {1})",

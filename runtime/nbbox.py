@@ -11,6 +11,7 @@ import numpy as np
 from numba import types
 from numba.typed import Dict, List
 
+from . import nblist
 from .fmt import to_str
 from .values import GSet, make_struct_class, new_struct
 
@@ -35,6 +36,8 @@ def to_interp(v, spec, classes=None):
         return float(v)
     if kind == "f32":
         return np.float32(v)
+    if kind == "list" and spec[1][0] in nblist.ARRAY_ELEMS:  # an ArrayList
+        return v.to_list() if spec[1][0] != "f32" else list(v.to_array())
     if kind == "list":
         return [to_interp(x, spec[1], classes) for x in v]
     if kind == "dict":
@@ -55,6 +58,8 @@ def nb_type(spec):
               "str": types.unicode_type, "None": types.none}
     if kind in simple:
         return simple[kind]
+    if kind == "list" and spec[1][0] in nblist.ARRAY_ELEMS:
+        return nblist.list_type_of(spec[1][0])
     if kind == "list":
         return types.ListType(nb_type(spec[1]))
     if kind == "dict":
@@ -75,6 +80,8 @@ def from_interp(v, spec):
         return v
     if kind == "f32":
         return np.float32(v)
+    if kind == "list" and spec[1][0] in nblist.ARRAY_ELEMS:
+        return nblist.from_values(v, spec[1][0])
     if kind == "list":
         out = List.empty_list(nb_type(spec[1]))
         for x in v:

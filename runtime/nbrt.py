@@ -11,9 +11,11 @@ import math
 
 import numpy as np
 from numba import njit, types
+from numba.cpython.unicode import _get_code_point
 from numba.extending import intrinsic
 from numba.typed import Dict, List
 
+from . import nblist as al
 from .errors import CompiledRuntimeError as Err
 from .nbstr import float_round_digits, parse_float, parse_int, repr_value
 
@@ -24,6 +26,9 @@ NAN = math.nan
 MAX_DEPTH = 20_000
 
 jit = njit(cache=True)
+# helpers on the hot path of compiled loops are inlined into their callers (Numba IR), so LLVM sees
+# the element access and the bound check together, hoists what it can, and no call is left
+hot = njit(cache=True, inline="always")
 
 # ---- checked integer arithmetic -----------------------------------------------------------------
 
@@ -46,32 +51,42 @@ _ssub = _ovf_intrinsic("ssub_with_overflow")
 _smul = _ovf_intrinsic("smul_with_overflow")
 
 
+# The helpers called in inner loops raise their error in place, with a message made by a function that
+# cannot fail, rather than calling a function that raises: a possibly-raising call in the cold path
+# stops Numba's reference-count pruning in callers that hold an ArrayList (runtime/nblist.py), which
+# made every list access in such a loop several times slower.
+
+@jit
+def overflow_message(op):
+    return "integer overflow in " + op + " (the result does not fit in 64 bits)"
+
+
 @jit
 def overflow(op, site):
-    raise Err("E504", "integer overflow in " + op + " (the result does not fit in 64 bits)", site)
+    raise Err("E504", overflow_message(op), site)
 
 
-@jit
+@hot
 def int_add(a, b, site):
     r, o = _sadd(a, b)
     if o:
-        overflow("+", site)
+        raise Err("E504", overflow_message("+"), site)
     return r
 
 
-@jit
+@hot
 def int_sub(a, b, site):
     r, o = _ssub(a, b)
     if o:
-        overflow("-", site)
+        raise Err("E504", overflow_message("-"), site)
     return r
 
 
-@jit
+@hot
 def int_mul(a, b, site):
     r, o = _smul(a, b)
     if o:
-        overflow("*", site)
+        raise Err("E504", overflow_message("*"), site)
     return r
 
 
@@ -387,16 +402,6 @@ def math_trunc(x, site):
     return _math_int("trunc", x, math.trunc(x) if x == x and abs(x) != INF else 0.0, site)
 
 
-@jit
-def seq_mean(xs, site):
-    if len(xs) == 0:
-        raise Err("E506", "mean() of an empty sequence", site)
-    total = 0.0
-    for x in xs:
-        total += x
-    return total / len(xs)
-
-
 # ---- strings: methods with Python's errors ------------------------------------------------------
 
 @jit
@@ -424,32 +429,48 @@ def str_partition(s, sep, right, site):
 # ---- sequences ------------------------------------------------------------------------------------
 
 @jit
-def index_error(i, n, what, site):
-    raise Err("E501", "index " + str(i) + " out of range for a " + what + " of length " + str(n), site)
+def index_message(i, n, what):
+    return "index " + str(i) + " out of range for a " + what + " of length " + str(n)
 
 
 @jit
+def index_error(i, n, what, site):
+    raise Err("E501", index_message(i, n, what), site)
+
+
+@hot
 def list_getitem(xs, i, site):
     n = len(xs)
     if i < -n or i >= n:
-        index_error(i, n, "list", site)
+        raise Err("E501", index_message(i, n, "list"), site)
     return xs[i]
 
 
-@jit
+@hot
 def list_setitem(xs, i, v, site):
     n = len(xs)
     if i < -n or i >= n:
-        index_error(i, n, "list", site)
+        raise Err("E501", index_message(i, n, "list"), site)
     xs[i] = v
 
 
-@jit
+@hot
 def str_getitem(s, i, site):
     n = len(s)
     if i < -n or i >= n:
-        index_error(i, n, "string", site)
+        raise Err("E501", index_message(i, n, "string"), site)
     return s[i]
+
+
+@hot
+def str_char_eq(s, i, other, site):
+    """s[i] == other, without making the one-character string s[i]."""
+    n = len(s)
+    if i < -n or i >= n:
+        raise Err("E501", index_message(i, n, "string"), site)
+    # `&`, not `and`: the short-circuit branch made this loop body 40x slower. Reading code point 0
+    # of an empty `other` is safe: Numba allocates every string with a terminating 0.
+    return (len(other) == 1) & (_get_code_point(s, i + n if i < 0 else i) == _get_code_point(other, 0))
 
 
 @jit
@@ -474,16 +495,12 @@ def list_delitem(xs, i, site):
     n = len(xs)
     if i < -n or i >= n:
         index_error(i, n, "list", site)
-    del xs[i]
+    xs.pop(i)
 
 
 @jit
 def list_repeat(xs, n):
-    out = xs.copy()
-    out.clear()
-    for _ in range(n):
-        out.extend(xs)
-    return out
+    return al.repeat(xs, n)
 
 
 @jit
@@ -497,7 +514,7 @@ def list_concat(a, b):
 def list_slice(xs, lo, hi, step, site):
     if step == 0:
         raise Err("E506", "slice step cannot be zero", site)
-    out = xs[0:0]  # an empty list of the same type, without copying xs
+    out = al.empty_like(xs)
     n = len(xs)
     start, stop, st = _slice_bounds(n, lo, hi, step)
     i = start
@@ -536,27 +553,24 @@ def str_slice(s, lo, hi, step, site):
     start, stop, st = _slice_bounds(n, lo, hi, step)
     if st == 1:
         return s[start:stop] if start < stop else ""
-    out = ""
+    chars = List.empty_list(types.unicode_type)  # joined once: adding characters one by one is quadratic
     i = start
     if st > 0:
         while i < stop:
-            out += s[i]
+            chars.append(s[i])
             i += st
     else:
         while i > stop:
-            out += s[i]
+            chars.append(s[i])
             i += st
-    return out
+    return "".join(chars)
 
 
 @jit
 def range_list(start, stop, step, site):
     if step == 0:
         raise Err("E506", "range() step cannot be zero", site)
-    out = List.empty_list(types.int64)
-    for i in range(start, stop, step):
-        out.append(i)
-    return out
+    return al.from_array(np.arange(start, stop, step))
 
 
 @jit
@@ -626,9 +640,13 @@ def assertion_failed(msg, site):
 
 
 @jit
+def too_deep_message(name):
+    return "recursion too deep: more than " + str(MAX_DEPTH) + " nested calls (in " + name + ")"
+
+
+@jit
 def too_deep(name, site):
-    raise Err("E505", "recursion too deep: more than " + str(MAX_DEPTH) + " nested calls (in " + name + ")",
-              site)
+    raise Err("E505", too_deep_message(name), site)
 
 
 @jit
@@ -662,7 +680,7 @@ def list_index(xs, v, site):
 def list_remove(xs, v, site):
     for i in range(len(xs)):
         if xs[i] == v:
-            del xs[i]
+            xs.pop(i)
             return
     raise Err("E506", "list.remove(x): " + repr_key(v) + " is not in the list", site)
 
@@ -670,8 +688,8 @@ def list_remove(xs, v, site):
 @jit
 def list_count(xs, v):
     c = 0
-    for x in xs:
-        if x == v:
+    for i in range(len(xs)):
+        if xs[i] == v:
             c += 1
     return c
 
@@ -822,17 +840,17 @@ def set_eq(a, b):
     return True
 
 
-@jit
+@hot
 def sum_add(a, b, site):
     r, o = _sadd(a, b)
     if o:
-        overflow("sum", site)
+        raise Err("E504", overflow_message("sum"), site)
     return r
 
 
-@jit
+@hot
 def enter(depth, name, site):
     """The depth of a call about to be made from `depth`; E505 (at the call) beyond the limit."""
     if depth >= MAX_DEPTH:
-        too_deep(name, site)
+        raise Err("E505", too_deep_message(name), site)
     return depth + 1

@@ -183,7 +183,7 @@ def bench_bfs(G, S, reps, py_reps, rows, problems):
                      (lambda: PY.bfs_dist(adj_p, 0), PY.bfs_summary),
                      (lambda: NB.bfs_dist(csr[0], csr[1], 0), lambda d: PY.bfs_summary(d.tolist())),
                      reps, py_reps, rows, problems, nb_note="CSR arrays",
-                     tl=(lambda: NB.tl_bfs_dist(adj_tl, 0), summ_g))
+                     tl=(lambda: NB.tl_bfs_dist(adj_tl, 0), lambda d: PY.bfs_summary(list(d))))
     return [str(n), str(m), str(seed)], out + "\n"
 
 
@@ -199,7 +199,7 @@ def bench_dijkstra(G, S, reps, py_reps, rows, problems):
                      (lambda: PY.dijkstra(adj_p, 0), PY.dij_summary),
                      (lambda: NB.dijkstra(csr[0], csr[1], csr[2], 0), lambda d: PY.dij_summary(d.tolist())),
                      reps, py_reps, rows, problems, py_note="heapq (C)", nb_note="CSR + array heap",
-                     tl=(lambda: NB.tl_dijkstra(adj_tl, 0), summ_g))
+                     tl=(lambda: NB.tl_dijkstra(adj_tl, 0), lambda d: PY.dij_summary(list(d))))
     return [str(n), str(m), str(seed)], out + "\n"
 
 
@@ -216,13 +216,13 @@ def bench_sort(G, S, reps, py_reps, rows, problems):
                     (lambda: PY.builtin_sort(xs_p), PY.sort_summary),
                     (lambda: NB.builtin_sort(xs_n), nb_summ),
                     reps, py_reps, rows, problems, py_note="list.sort (C timsort)", nb_note="np.sort",
-                    tl=(lambda: NB.tl_builtin_sort(xs_tl), summ_g))
+                    tl=(lambda: NB.tl_builtin_sort(xs_tl), lambda a: PY.sort_summary(list(a))))
     o2 = run_kernel("sort", f"merge sort {n // 1000}k ints",
                     (lambda: G.fn("merge_sort")(xs_g), summ_g),
                     (lambda: PY.merge_sort(xs_p), PY.sort_summary),
                     (lambda: NB.merge_sort(xs_n), nb_summ),
                     reps, py_reps, rows, problems, nb_note="numpy arrays",
-                    tl=(lambda: NB.tl_merge_sort(xs_tl), summ_g))
+                    tl=(lambda: NB.tl_merge_sort(xs_tl), lambda a: PY.sort_summary(list(a))))
     return [str(n), str(seed)], f"builtin {o1}\nmerge {o2}\n"
 
 

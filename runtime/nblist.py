@@ -1,0 +1,360 @@
+"""Array-backed growable lists for compiled code: how the CPU backend represents `list[T]` for a
+scalar `T` (int, float, f32, bool).
+
+A `numba.typed.List` is a C container: every element read or write is an out-of-line call, so LLVM
+can neither hoist nor vectorise a loop over it (hand-written Numba over typed Lists ran 6-160x slower
+than over arrays; docs/benchmarks.md). An `ArrayList` is a Numba structref (a reference-counted,
+mutable record, so aliasing behaves as Python's lists do) holding a NumPy array `data`, whose length
+is the capacity, and the number `n` of live elements `data[:n]`; appends double the capacity. Element
+access compiles to a load from `data` that LLVM inlines.
+
+The structref type is defined here, in an importable module, so compiled functions that take or
+return one are cached by Numba (`cache=True`) like any other. In jitted code an ArrayList supports
+`len`, `xs[i]` (the caller has checked the index: see nbrt.list_getitem), `xs[i] = v`, `x in xs` and
+the methods append, pop, insert, extend, copy, clear, reverse and sort; generic helpers that must
+also work on a typed List (`empty_like`, `repeat`) are overloaded for both.
+"""
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+from numba import njit, types
+from numba.core import cgutils
+from numba.core.extending import intrinsic, overload, overload_method
+from numba.experimental import structref
+from numba.np.arrayobj import load_item, store_item
+
+# The scalar element types stored in arrays: the interpreter's type name -> NumPy dtype. This table is
+# the one place that decides which lists are ArrayLists (the lowering and the boxing both ask it).
+ARRAY_ELEMS = {"int": np.int64, "float": np.float64, "f32": np.float32, "bool": np.bool_}
+_NB_ELEMS = {"int": types.int64, "float": types.float64, "f32": types.float32, "bool": types.boolean}
+
+jit = njit(cache=True)
+
+
+@structref.register
+class ArrayListType(types.StructRef):
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(t)) for name, t in fields)
+
+
+class ArrayList(structref.StructRefProxy):
+    """The Python face of an ArrayList (what compiled code returns); `to_list` converts it."""
+
+    def __new__(cls, data, n):
+        return structref.StructRefProxy.__new__(cls, data, n)
+
+    def to_array(self) -> np.ndarray:
+        return _live(self)
+
+    def to_list(self) -> list:
+        return _live(self).tolist()
+
+
+structref.define_proxy(ArrayList, ArrayListType, ["data", "n"])
+
+
+def list_type(elem: types.Type) -> ArrayListType:
+    """The Numba type of an ArrayList of `elem` (a Numba scalar type)."""
+    return ArrayListType([("data", types.Array(elem, 1, "C")), ("n", types.int64)])
+
+
+def list_type_of(name: str) -> ArrayListType:
+    return list_type(_NB_ELEMS[name])
+
+
+def from_values(values, name: str) -> ArrayList:
+    """An ArrayList holding the Python scalars `values`, of element type `name` (a key of ARRAY_ELEMS)."""
+    data = np.array(values, dtype=ARRAY_ELEMS[name])
+    return ArrayList(np.ascontiguousarray(data), len(data))
+
+
+@jit
+def _live(xs):
+    return xs.data[:xs.n].copy()
+
+
+# ---- construction ---------------------------------------------------------------------------------
+
+@jit
+def new(dtype):
+    """An empty ArrayList of `dtype` (np.int64, np.float64, np.float32 or np.bool_)."""
+    return ArrayList(np.empty(4, dtype), 0)
+
+
+@jit
+def from_array(a):
+    """An ArrayList owning a copy of the 1-d array `a`."""
+    data = np.empty(max(len(a), 4), a.dtype)
+    data[:len(a)] = a
+    return ArrayList(data, len(a))
+
+
+@jit
+def full(v, n, dtype):
+    """[v] * n."""
+    n = max(n, 0)
+    data = np.empty(max(n, 4), dtype)
+    data[:n] = v
+    return ArrayList(data, n)
+
+
+# ---- the operations jitted code uses on an ArrayList --------------------------------------------------
+
+def _is_al(t) -> bool:
+    return isinstance(t, ArrayListType)
+
+
+@overload(len)
+def _len(xs):
+    if _is_al(xs):
+        return lambda xs: xs.n
+
+
+@overload(bool)
+def _bool(xs):
+    if _is_al(xs):
+        return lambda xs: xs.n > 0
+
+
+def _element_ptr(context, builder, xs_type, xs, i):
+    """The address of data[i] in the ArrayList `xs`: read straight from its payload, so an element
+    access costs two loads and no reference counting (`xs.data` would incref and decref the array)."""
+    payload = structref._Utils(context, builder, xs_type).get_data_struct(xs)
+    arr_type = xs_type.field_dict["data"]
+    arr = context.make_array(arr_type)(context, builder, value=payload.data)
+    return arr_type, cgutils.gep(builder, arr.data, i)
+
+
+@intrinsic
+def _load(typingctx, xs, i):
+    """data[i], 0 <= i < n (checked by the caller)."""
+    def codegen(context, builder, sig, args):
+        arr_type, ptr = _element_ptr(context, builder, sig.args[0], args[0], args[1])
+        return load_item(context, builder, arr_type, ptr)
+    return xs.field_dict["data"].dtype(xs, types.intp), codegen
+
+
+@intrinsic
+def _store(typingctx, xs, i, v):
+    """data[i] = v, 0 <= i < n (checked by the caller)."""
+    def codegen(context, builder, sig, args):
+        arr_type, ptr = _element_ptr(context, builder, sig.args[0], args[0], args[1])
+        elem = arr_type.dtype
+        store_item(context, builder, arr_type, context.cast(builder, args[2], sig.args[2], elem), ptr)
+        return context.get_dummy_value()
+    return types.none(xs, types.intp, v), codegen
+
+
+@overload(operator.getitem)
+def _getitem(xs, i):
+    if _is_al(xs) and isinstance(i, types.Integer):
+        def impl(xs, i):
+            return _load(xs, i + xs.n if i < 0 else i)
+        return impl
+
+
+@overload(operator.setitem)
+def _setitem(xs, i, v):
+    if _is_al(xs) and isinstance(i, types.Integer):
+        def impl(xs, i, v):
+            _store(xs, i + xs.n if i < 0 else i, v)
+        return impl
+
+
+@overload(operator.contains)
+def _contains(xs, v):
+    if _is_al(xs):
+        def impl(xs, v):
+            d = xs.data
+            for i in range(xs.n):
+                if d[i] == v:
+                    return True
+            return False
+        return impl
+
+
+@jit
+def _reserve(xs, need):
+    d = xs.data
+    if need > len(d):
+        nd = np.empty(max(need, 2 * len(d)), d.dtype)
+        nd[:xs.n] = d[:xs.n]
+        xs.data = nd
+
+
+@overload_method(ArrayListType, "append")
+def _append(xs, v):
+    def impl(xs, v):
+        n = xs.n
+        if n == len(xs.data):
+            _reserve(xs, n + 1)
+        xs.data[n] = v
+        xs.n = n + 1
+    return impl
+
+
+@overload_method(ArrayListType, "pop")
+def _pop(xs, i=-1):
+    def impl(xs, i=-1):  # the caller has checked the index
+        n = xs.n
+        if i < 0:
+            i += n
+        d = xs.data
+        v = d[i]
+        for k in range(i, n - 1):
+            d[k] = d[k + 1]
+        xs.n = n - 1
+        return v
+    return impl
+
+
+@overload_method(ArrayListType, "insert")
+def _insert(xs, i, v):
+    def impl(xs, i, v):  # 0 <= i <= n: the caller has clipped it
+        n = xs.n
+        _reserve(xs, n + 1)
+        d = xs.data
+        for k in range(n, i, -1):
+            d[k] = d[k - 1]
+        d[i] = v
+        xs.n = n + 1
+    return impl
+
+
+@overload_method(ArrayListType, "extend")
+def _extend(xs, ys):
+    if _is_al(ys):
+        def impl(xs, ys):
+            m, n = ys.n, xs.n
+            _reserve(xs, n + m)
+            d, s = xs.data, ys.data
+            for k in range(m):  # forwards, writing past ys's m elements: right even for xs += xs
+                d[n + k] = s[k]
+            xs.n = n + m
+        return impl
+
+    def impl_seq(xs, ys):  # a typed List or another sequence of scalars
+        for k in range(len(ys)):
+            xs.append(ys[k])
+    return impl_seq
+
+
+@overload_method(ArrayListType, "copy")
+def _copy(xs):
+    return lambda xs: from_array(xs.data[:xs.n])
+
+
+@overload_method(ArrayListType, "clear")
+def _clear(xs):
+    def impl(xs):
+        xs.n = 0
+    return impl
+
+
+@overload_method(ArrayListType, "reverse")
+def _reverse(xs):
+    def impl(xs):
+        d = xs.data
+        i, j = 0, xs.n - 1
+        while i < j:
+            d[i], d[j] = d[j], d[i]
+            i += 1
+            j -= 1
+    return impl
+
+
+@overload_method(ArrayListType, "sort")
+def _sort(xs, reverse=False):
+    # Python's sort is stable; reverse=True reverses, sorts stably and reverses back, so equal
+    # elements keep their order. Equal ints or bools are indistinguishable: np.sort's quicksort is
+    # exact for them; floats (0.0 and -0.0 compare equal) take a stable merge sort.
+    floats = isinstance(xs.field_dict["data"].dtype, types.Float)
+
+    def impl(xs, reverse=False):
+        if reverse:
+            xs.reverse()
+        live = xs.data[:xs.n]
+        if floats:
+            live[:] = live[np.argsort(live, kind="mergesort")]
+        else:
+            live.sort()
+        if reverse:
+            xs.reverse()
+    return impl
+
+
+@jit
+def compare(a, b):
+    """Python's lexicographic order of two ArrayLists: -1, 0 or 1."""
+    da, db = a.data, b.data
+    for i in range(min(a.n, b.n)):
+        x, y = da[i], db[i]
+        if x != y:
+            return -1 if x < y else 1
+    return 0 if a.n == b.n else (-1 if a.n < b.n else 1)
+
+
+def _comparison(op, lo, hi, negate):
+    """op(a, b) on two ArrayLists: lo <= compare(a, b) <= hi (or not, when `negate`)."""
+    def ov(a, b):
+        if _is_al(a) and _is_al(b):
+            return lambda a, b: (lo <= compare(a, b) <= hi) != negate
+    overload(op)(ov)
+
+
+for _op, _lo, _hi, _neg in ((operator.eq, 0, 0, False), (operator.ne, 0, 0, True), (operator.lt, -1, -1, False),
+                            (operator.le, -1, 0, False), (operator.gt, 1, 1, False), (operator.ge, 0, 1, False)):
+    _comparison(_op, _lo, _hi, _neg)
+
+
+# ---- generic helpers, for ArrayLists and typed Lists alike -----------------------------------------
+
+def empty_like(xs):
+    """An empty list of the same type as `xs` (jitted code only)."""
+
+
+@overload(empty_like)
+def _empty_like(xs):
+    if _is_al(xs):
+        return lambda xs: new(xs.data.dtype)
+    return lambda xs: xs[0:0]  # a typed List: an empty list of its type, without copying xs
+
+
+def repeat(xs, n):
+    """xs * n, a new list (jitted code only)."""
+
+
+@overload(repeat)
+def _repeat(xs, n):
+    if _is_al(xs):
+        def impl(xs, n):
+            m, k = xs.n, max(n, 0)
+            data = np.empty(max(m * k, 4), xs.data.dtype)
+            for r in range(k):
+                data[r * m:(r + 1) * m] = xs.data[:m]
+            return ArrayList(data, m * k)
+        return impl
+
+    def impl_typed(xs, n):
+        out = xs[0:0]
+        for _ in range(n):
+            out.extend(xs)
+        return out
+    return impl_typed
+
+
+@njit(inline="always")  # not cached on its own: Numba cannot cache a signature with a dict view
+def from_view(view, dtype):
+    """The keys or values (`view`: d.keys() or d.values() of a typed Dict) as an ArrayList of `dtype`."""
+    out = np.empty(max(len(view), 4), dtype)
+    k = 0
+    for x in view:
+        out[k] = x
+        k += 1
+    return ArrayList(out, k)
+
+
+__all__ = ["ARRAY_ELEMS", "ArrayList", "ArrayListType", "compare", "empty_like", "from_array", "from_values",
+           "from_view", "full", "list_type", "list_type_of", "new", "repeat"]
