@@ -197,12 +197,18 @@ def test_save_and_load_round_trip(tmp_path, digits):
 def test_examples_with_loops_train():
     """The char-level RNN (a for loop over a sequence) and the adaptive-computation model (a
     data-dependent while) learn: the RNN through a compiled trace, ponder on the tape (its five traces
-    would compile for half a minute; tests/test_trace_compile.py covers a compiled while)."""
+    would compile for half a minute; tests/test_trace_compile.py covers a compiled while). With
+    --engine auto a short run stays on the tape until the trace has been compiled once."""
     chars = glia.load(ROOT / "examples" / "neural" / "char_rnn.glia")
     with np.load(ROOT / "examples" / "data" / "chars.npz") as d:
         x, y = d["x"], d["y"]
-    h = chars.train("next_char", x[:300], y[:300], epochs=3, lr=0.01, batch=16, seed=0)
+    first = chars.train("next_char", x[:300], y[:300], epochs=3, lr=0.01, batch=16, seed=0)
+    assert first["engine"] == "interpreter tape"  # a short run: compiling the trace would cost more
+    h = chars.train("next_char", x[:300], y[:300], epochs=3, lr=0.01, batch=16, seed=0, engine="compiled")
     assert h["engine"].startswith("compiled (traced") and h["acc"][-1] > 0.4 and h["loss"][-1] < h["loss"][0]
+    again = glia.load(ROOT / "examples" / "neural" / "char_rnn.glia")  # fresh parameters, a new engine
+    h = again.train("next_char", x[:300], y[:300], epochs=3, lr=0.01, batch=16, seed=0)
+    assert h["engine"].startswith("compiled (traced")  # compiled once on this machine: auto takes it
     ponder = glia.load(ROOT / "examples" / "neural" / "ponder.glia")
     with np.load(DATA) as d:
         x, y = d["x"], d["y"]
