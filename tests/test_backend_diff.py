@@ -46,6 +46,9 @@ def combined(seed0: int, n: int) -> str:
     header = "\n".join(["struct P:", "    x: int", "    y: float", "    name: str", "",
                         "def first[T](xs: list[T]) -> T:", "    return xs[0]", ""])
     parts = {k: sub_program(seed0 + k, k) for k in range(n)}
+    # the generator also writes holes (`??`): the CPU backend compiles filled programs only, and a
+    # running hole is E601 on either backend, so those sub-programs are not what this test compares
+    parts = {k: p for k, p in parts.items() if "??" not in p}
     while True:
         text = header + "\n" + "\n\n".join(parts.values()) + "\n\ndef main():\n" \
             + "".join(f"    main_{k}()\n" for k in parts)
