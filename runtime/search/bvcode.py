@@ -3,8 +3,9 @@
 A component's `code` is an expression over its arguments, `("bvadd", ("arg", 0), ("const", 1))`,
 with operations named by their SMT-LIB names (`OPCODES`); booleans are the words 0 and 1.
 `assemble` turns it into the instruction table that the precompiled kernel of bvkernel.py runs;
-`evaluate` is the same VM in Python, the reference the kernel is tested against. `row_hashes` is
-the kernel's row hash, vectorised with numpy.
+`word_op` is one instruction on numpy uint64 words, written once and compiled by the CPU kernel and
+the CUDA one (cuda_eval.py); `evaluate` is the VM in plain Python ints, the independent reference
+the kernels are tested against. `row_hashes` is the kernel's row hash, vectorised with numpy.
 """
 from __future__ import annotations
 
@@ -125,6 +126,84 @@ def _py_apply(op: str, a: int, b: int = 0, c: int = 0) -> int:
         "xor": lambda: bool(a) != bool(b), "=>": lambda: (not a) or bool(b),
     }
     return int(table[op]()) & MASK
+
+
+def word_op(op, a, b, c):
+    """One instruction of the VM on 64-bit words (numpy uint64): SMT-LIB semantics. Plain Python,
+    compiled by Numba for the CPU kernel (bvkernel.py) and by numba-cuda for the device
+    (cuda_eval.py), so both run the same rule."""
+    zero = U64(0)
+    one = U64(1)
+    if op == 1:
+        return a
+    if op == 4:
+        return a & b
+    if op == 5:
+        return a | b
+    if op == 6:
+        return a ^ b
+    if op == 7:
+        return a + b
+    if op == 2:
+        return ~a
+    if op == 3:
+        return zero - a
+    if op == 8:
+        return a - b
+    if op == 9:
+        return a * b
+    if op == 10:
+        return a // b if b != zero else U64(MASK)
+    if op == 11:
+        return a % b if b != zero else a
+    if op == 12 or op == 13:
+        na = (a >> U64(63)) != zero
+        nb = (b >> U64(63)) != zero
+        ua = zero - a if na else a
+        ub = zero - b if nb else b
+        if op == 12:
+            if b == zero:
+                return one if na else U64(MASK)
+            q = ua // ub
+            return q if na == nb else zero - q
+        if b == zero:
+            return a
+        r = ua % ub
+        return zero - r if na else r
+    if op == 14:
+        return a << b if b < U64(64) else zero
+    if op == 15:
+        return a >> b if b < U64(64) else zero
+    if op == 16:
+        s = np.int64(a) >> np.int64(min(b, U64(63)))
+        return U64(s)
+    if op >= 17 and op <= 24:
+        if op >= 21:  # signed: the unsigned comparison with the sign bits flipped
+            a ^= U64(1 << 63)
+            b ^= U64(1 << 63)
+            op -= 4
+        if op == 17:
+            return one if a < b else zero
+        if op == 18:
+            return one if a <= b else zero
+        if op == 19:
+            return one if a > b else zero
+        return one if a >= b else zero
+    if op == 25:
+        return one if a == b else zero
+    if op == 26:
+        return b if a != zero else c
+    if op == 27:
+        return one if a != zero and b != zero else zero
+    if op == 28:
+        return one if a != zero or b != zero else zero
+    if op == 29:
+        return one if a == zero else zero
+    if op == 30:
+        return one if (a != zero) != (b != zero) else zero
+    if op == 31:
+        return one if a == zero or b != zero else zero
+    return zero
 
 
 COPY = assemble(("arg", 0), 1)  # the code that inserts given rows

@@ -17,87 +17,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .bvcode import COPY, MASK, MIX, column_keys, row_hashes
+from .bvcode import COPY, MIX, column_keys, row_hashes, word_op
 
 U64 = np.uint64
 _MULT = U64(MIX)
 BATCH = 64  # combinations evaluated before their table slots are probed
 
 
-@njit(cache=True, inline="always")
-def _apply(op, a, b, c):
-    zero = U64(0)
-    one = U64(1)
-    if op == 1:
-        return a
-    if op == 4:
-        return a & b
-    if op == 5:
-        return a | b
-    if op == 6:
-        return a ^ b
-    if op == 7:
-        return a + b
-    if op == 2:
-        return ~a
-    if op == 3:
-        return zero - a
-    if op == 8:
-        return a - b
-    if op == 9:
-        return a * b
-    if op == 10:
-        return a // b if b != zero else U64(MASK)
-    if op == 11:
-        return a % b if b != zero else a
-    if op == 12 or op == 13:
-        na = (a >> U64(63)) != zero
-        nb = (b >> U64(63)) != zero
-        ua = zero - a if na else a
-        ub = zero - b if nb else b
-        if op == 12:
-            if b == zero:
-                return one if na else U64(MASK)
-            q = ua // ub
-            return q if na == nb else zero - q
-        if b == zero:
-            return a
-        r = ua % ub
-        return zero - r if na else r
-    if op == 14:
-        return a << b if b < U64(64) else zero
-    if op == 15:
-        return a >> b if b < U64(64) else zero
-    if op == 16:
-        s = np.int64(a) >> np.int64(min(b, U64(63)))
-        return U64(s)
-    if op >= 17 and op <= 24:
-        if op >= 21:  # signed: the unsigned comparison with the sign bits flipped
-            a ^= U64(1 << 63)
-            b ^= U64(1 << 63)
-            op -= 4
-        if op == 17:
-            return one if a < b else zero
-        if op == 18:
-            return one if a <= b else zero
-        if op == 19:
-            return one if a > b else zero
-        return one if a >= b else zero
-    if op == 25:
-        return one if a == b else zero
-    if op == 26:
-        return b if a != zero else c
-    if op == 27:
-        return one if a != zero and b != zero else zero
-    if op == 28:
-        return one if a != zero or b != zero else zero
-    if op == 29:
-        return one if a == zero else zero
-    if op == 30:
-        return one if (a != zero) != (b != zero) else zero
-    if op == 31:
-        return one if a == zero or b != zero else zero
-    return zero
+_apply = njit(inline="always")(word_op)  # one VM instruction; the rule is shared with cuda_eval.py
 
 
 @njit(cache=True, inline="always")

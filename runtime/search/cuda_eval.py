@@ -20,48 +20,17 @@ import warnings
 import numpy as np
 from numba import cuda, uint64
 
-OPS = {name: code for code, name in enumerate(
-    ("bvand", "bvor", "bvxor", "bvadd", "bvsub", "bvmul", "bvudiv", "bvurem", "bvshl", "bvlshr",
-     "bvult", "bvule", "bvugt", "bvuge"))}
+from .bvcode import OPCODES, word_op
+
+OPS = {name: OPCODES[name] for name in
+       ("bvand", "bvor", "bvxor", "bvadd", "bvsub", "bvmul", "bvudiv", "bvurem", "bvshl", "bvlshr",
+        "bvult", "bvule", "bvugt", "bvuge")}
 BOOL_RESULT = {"bvult", "bvule", "bvugt", "bvuge"}
 SIMULATOR = getattr(cuda, "simulator_init", None) is not None
 THREADS = 32 if SIMULATOR else 256
 
-ALL_ONES = uint64(0xFFFFFFFFFFFFFFFF)
 ZERO = uint64(0)
-ONE = uint64(1)
-SIXTY_FOUR = uint64(64)
-
-
-@cuda.jit(device=True)
-def apply(op, x, y):
-    if op == 0:
-        return x & y
-    if op == 1:
-        return x | y
-    if op == 2:
-        return x ^ y
-    if op == 3:
-        return x + y
-    if op == 4:
-        return x - y
-    if op == 5:
-        return x * y
-    if op == 6:
-        return ALL_ONES if y == ZERO else x // y
-    if op == 7:
-        return x if y == ZERO else x % y
-    if op == 8:
-        return ZERO if y >= SIXTY_FOUR else x << y
-    if op == 9:
-        return ZERO if y >= SIXTY_FOUR else x >> y
-    if op == 10:
-        return ONE if x < y else ZERO
-    if op == 11:
-        return ONE if x <= y else ZERO
-    if op == 12:
-        return ONE if x > y else ZERO
-    return ONE if x >= y else ZERO
+apply = cuda.jit(device=True)(word_op)  # the CPU kernel's instruction rule (bvcode.py), on the device
 
 
 @cuda.jit
@@ -73,7 +42,7 @@ def pairs_kernel(op, A, a0, na, B, nb, e, out):
         k = t - p * e
         i = p // nb
         j = p - i * nb
-        out[t] = apply(op, A[(a0 + i) * e + k], B[j * e + k])
+        out[t] = apply(op, A[(a0 + i) * e + k], B[j * e + k], ZERO)
 
 
 class PairEvaluator:
