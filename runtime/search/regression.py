@@ -58,7 +58,8 @@ class _Search:
         self.convs = [p for p in prods if p.args and any(g.types.get(a) != "float" for a in p.args)]
         self.types = g.types
         self.max_size = min(problem.max_size or MAX_SIZE, MAX_SIZE)
-        self.levels: list[list[tuple[Term, int, np.ndarray | None]]] = [[] for _ in range(self.max_size + 1)]
+        # per size: (skeleton, its constant slots, its order key for commutative operations)
+        self.levels: list[list[tuple[Term, int, str]]] = [[] for _ in range(self.max_size + 1)]
         self.seen: set[bytes] = set()
         self.candidates = 0
 
@@ -71,8 +72,9 @@ class _Search:
         size1 += [(Term(c.head, (Term(v),)), 0) for c in self.convs for v in self.p.params
                   if v.type == self.types.get(c.args[0])]  # float(i) of an int input counts as size 1
         for term, nslots in sorted(size1, key=lambda t: t[1]):
-            if self.consider(term, nslots):
-                return self.result(self.found)
+            found = self.consider(term, nslots)
+            if found:
+                return self.result(found)
         # a constant slot costs like two more nodes (fitting is expensive, and a constant explains less):
         # skeletons without constants run two sizes ahead of those with constants
         steps = [(s, False) for s in range(2, self.max_size + 1)]
@@ -88,8 +90,9 @@ class _Search:
                             return self.result(None, "timeout")
                         if self.candidates >= self.config.max_candidates:
                             return self.result(None, "candidates")
-                        if self.consider(Term(op, tuple(a[0] for a in args)), nslots):
-                            return self.result(self.found)
+                        found = self.consider(Term(op, tuple(a[0] for a in args)), nslots)
+                        if found:
+                            return self.result(found)
         return self.result(None, "exhausted")
 
     @staticmethod
@@ -98,32 +101,27 @@ class _Search:
             return False
         if nslots and all(a[1] and a[0].size() == 1 for a in args):
             return False  # an operation on constants alone is one constant
-        if op.name in ("add", "mul", "max", "min") and len(args) == 2 and _order(args[0][0]) > _order(args[1][0]):
+        if op.name in ("add", "mul", "max", "min") and len(args) == 2 and args[0][2] > args[1][2]:
             return False  # commutative: one order is enough
         return True
 
-    def consider(self, term: Term, nslots: int) -> bool:
+    def consider(self, term: Term, nslots: int) -> Term | None:
+        """Keep the skeleton for larger ones; the program it gives when it fits the examples."""
         self.candidates += 1
         with np.errstate(all="ignore"):
             if nslots == 0:
                 v = _evaluate(term, self.cols, np.zeros((1, 0)))[0]
                 if not np.all(np.isfinite(v)):
-                    return False
+                    return None
                 key = np.round(v, 9).tobytes()
                 if key in self.seen:
-                    return False
+                    return None
                 self.seen.add(key)
-                self.levels[term.size()].append((term, 0, v))
-                if _fits(v, self.y):
-                    self.found = term
-                    return True
-                return False
-            self.levels[term.size()].append((term, nslots, None))
+                self.levels[term.size()].append((term, 0, _order(term)))
+                return term if _fits(v, self.y) else None
+            self.levels[term.size()].append((term, nslots, _order(term)))
             consts = fit(term, nslots, self.cols, self.y, self.rng, self.deadline)
-            if consts is not None:
-                self.found = _fill(term, iter(consts))
-                return True
-        return False
+            return _fill(term, iter(consts)) if consts is not None else None
 
 
 def _is_slot(head) -> bool:
