@@ -43,19 +43,20 @@ class CpuCalls:
                 self.interp.funcs[name] = self._lazy(name)
 
     def _lazy(self, name: str):
-        interp = self.interp
-        plain = interp.compile_function(self.program.functions[name])
+        """A function that, on its first call, becomes the compiled stand-in (or, when the function
+        cannot be compiled, the interpreter's own closure, built only then)."""
+        f = self.program.functions[name]
         box: list = []
 
         def call(*args):
             if not box:
-                box.append(self._compile(name) or plain)
-                if box[0] is not plain:
-                    box[0] = self._stand_in(name, *box[0], plain)
+                plain = self.interp.compile_function(f)
+                compiled = self._compile(name)
+                box.append(self._stand_in(name, *compiled, plain) if compiled else plain)
             return box[0](*args)
 
         call.__glia_name__ = name
-        call.__glia_ret_slot__ = getattr(plain, "__glia_ret_slot__", None)
+        call.__glia_ret_slot__ = f.nslots  # as the interpreter's closure says
         return call
 
     def _compile(self, name: str):
