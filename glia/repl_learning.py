@@ -40,24 +40,40 @@ def parse_settings(words: list[str]) -> dict:
 
 # ---- parameters kept across entries -----------------------------------------------------------------
 
-def store_for(program: ir.Program, kept: dict[str, np.ndarray]):
-    """A parameter store for `program` (None when it has no layers), holding the kept values where a
-    parameter of the same name and shape was kept."""
-    from glia.compiler.params import new_store, param_specs
+class SessionParams:
+    """The session's layer parameters: one store, handed to every entry's interpreter and changed in
+    place by `:train`. It is laid out again only when the program's layers change (a redefinition);
+    then every parameter (and running statistic) keeps its value where its name and shape are the
+    same, and a parameter first seen starts from the seeded initialisation (seed 0)."""
 
-    if not param_specs(program):
-        return None
-    store = new_store(program, seed=0)
-    for name, view in store.named().items():  # parameters, then running statistics (batch_norm)
-        old = kept.get(name)
-        if old is not None and old.shape == view.shape:
-            view[...] = old
-    return store
+    def __init__(self):
+        self.store = None
+        self.layout = None
+        self.saved: dict[str, np.ndarray] = {}  # values of parameters the current layout lacks
+        self.trained: set[str] = set()  # the names :train has changed
 
+    def store_for(self, program: ir.Program):
+        """The store for `program`'s layers (None when it has none)."""
+        from glia.compiler.params import new_store, param_dtype, param_specs, state_specs
 
-def keep(store, kept: dict[str, np.ndarray]) -> None:
-    if store is not None:
-        kept.update(store.state())
+        specs = param_specs(program)
+        if not specs:
+            return None
+        layout = (tuple(specs), tuple(state_specs(program)), param_dtype(program))
+        if layout != self.layout:
+            if self.store is not None:
+                self.saved.update(self.store.state())
+            store = new_store(program, seed=0)
+            for name, view in store.named().items():  # parameters, then running statistics (batch_norm)
+                old = self.saved.get(name)
+                if old is not None and old.shape == view.shape:
+                    view[...] = old
+            self.store, self.layout = store, layout
+        return self.store
+
+    def values(self) -> dict[str, np.ndarray]:
+        """Every parameter's value by name (the current layout's live views last)."""
+        return {**self.saved, **(self.store.named() if self.store is not None else {})}
 
 
 def show_params(session) -> None:
@@ -70,8 +86,8 @@ def show_params(session) -> None:
         return
     dt = "f64" if param_dtype(program).__name__ == "float64" else "f32"
     width = max(len(s.name) for s in specs)
-    trained = session.trained
-    store = store_for(program, session.params)  # the values the next entry computes with
+    trained = session.learned.trained
+    store = session.learned.store_for(program)  # the values the next entry computes with
     for s in specs:
         v = store.views[s.name]
         stats = f"  mean {float(np.mean(v)):+.4f}  std {float(np.std(v)):.4f}"
@@ -122,7 +138,7 @@ def train(session, arg: str) -> None:
     o = dataclasses.replace(o, progress=False)
     interp = Interpreter(dataclasses.replace(program, globals=()), sources_of(program))
     interp.globals.update({n: v for n, (t, v) in session.vars.items()})
-    interp.params = store_for(program, session.params)
+    interp.params = session.learned.store_for(program)
     hist = training.train(interp, o, log=lambda line: session.out.write(line + "\n"))
     for epoch in range(len(hist["loss"])):
         parts = [f"epoch {epoch + 1:>3}", f"loss {hist['loss'][epoch]:.4f}"]
@@ -131,8 +147,7 @@ def train(session, arg: str) -> None:
             if v == v:  # not NaN
                 parts.append(f"{label} {v:.4f}" if "loss" in key else f"{label} {v:.3f}")
         session.out.write("  ".join(parts) + "\n")
-    keep(interp.params, session.params)
-    session.trained.update(s.name for s in interp.params.specs)
+    session.learned.trained.update(s.name for s in interp.params.specs)
 
 
 # ---- :synth -----------------------------------------------------------------------------------------

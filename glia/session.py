@@ -86,8 +86,7 @@ class Session:
         self.loaded: list[str] = []
         self.program: ir.Program | None = None  # the last program checked (definitions and variables)
         self._struct_classes: dict[str, tuple[tuple, type]] = {}  # name -> (fields, runtime class)
-        self.params: dict = {}  # the layers' parameters, name -> array, kept across entries (:train)
-        self.trained: set[str] = set()  # the names of those :train has changed
+        self.learned = learning.SessionParams()  # the layers' parameters, kept across entries (:train)
         self._notes: set[str] = set()
         self.quit = False
         self.errors = 0
@@ -258,15 +257,12 @@ class Session:
             else:
                 self._struct_classes[name] = (info.fields, backend.rt_structs[name])
         backend.interp.globals.update({n: v for n, (t, v) in self.vars.items()})
-        backend.interp.params = learning.store_for(program, self.params)
+        backend.interp.params = self.learned.store_for(program)
         if self.backend == "cpu":
             from glia.compiler.cpu_calls import CpuCalls
 
             CpuCalls(backend.interp, sources_of(program), notes=self._note).install()
-        try:
-            return backend.call(ENTRY_FN, args)
-        finally:
-            learning.keep(backend.interp.params, self.params)
+        return backend.call(ENTRY_FN, args)
 
     def _reject_return(self, stmts) -> None:
         for s in stmts:
@@ -324,6 +320,11 @@ class Session:
             case _:
                 return self._fail(f"unknown command {cmd}; :help lists the commands")
         return True
+
+    @property
+    def params(self) -> dict:
+        """The session's parameters by name (what `:params` lists)."""
+        return self.learned.values()
 
     def _note(self, line: str) -> None:
         """A backend's note (why a function runs interpreted), once per session."""
