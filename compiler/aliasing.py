@@ -13,8 +13,6 @@ Values without a mutable container (ints, strings, tuples and structs of them) a
 """
 from __future__ import annotations
 
-from dataclasses import fields
-
 from . import ir
 from .types import DictT, ListT, SetT, StructT, TupleT, children
 
@@ -184,16 +182,12 @@ def _edges(node, parent=None, field_name: str = "", index: int = 0):
         for i, x in enumerate(node):
             yield from _edges(x, parent, field_name, i)
         return
-    if not hasattr(node, "__dataclass_fields__") or not type(node).__module__.endswith("ir"):
+    if not ir.is_node(node):
         return
     yield parent, field_name, index, node
     if isinstance(node, ir.Lambda):
         for i, (_, outer) in enumerate(node.captures):
             yield node, "captures", i, outer
         return
-    for f in fields(node):
-        if f.name in ("type", "span"):
-            continue
-        val = getattr(node, f.name)
-        if isinstance(val, (tuple, list)) or hasattr(val, "__dataclass_fields__"):
-            yield from _edges(tuple(val) if isinstance(val, list) else val, node, f.name, 0)
+    for name, val in ir.child_fields(node):
+        yield from _edges(val, node, name, 0)

@@ -459,8 +459,20 @@ def walk(node):
     if not _is_ir(node):
         return
     yield node
+    for _, val in child_fields(node):
+        yield from walk(val)
+
+
+def is_node(x) -> bool:
+    """Is x an IR node (an expression, statement, target, ...)?"""
+    return _is_ir(x)
+
+
+def child_fields(node):
+    """(field name, value) of each field of an IR node that holds children (a node, or a tuple of
+    nodes and plain values)."""
     for name, role in _field_roles(type(node)):
         if role == 2:
             val = getattr(node, name)
             if val is not None and not isinstance(val, (str, int, float, bool)):
-                yield from walk(val)
+                yield name, val
