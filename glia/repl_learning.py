@@ -197,15 +197,9 @@ def synth(session, arg: str) -> None:
             found = session.files.locate(c.choice.span)
             where = f"{found[0].name}:{found[1].line}:{found[1].col}" if found else name
             session.out.write(f"# choice at {where}: {c.text}\n")
-    completed_func = _function_text(completed_text, func)
+    completed_func = S.function_source(completed_text, func, [])
     session.out.write(completed_func + "\n")
     session.run_text(completed_func + "\n", f"<synth {name}>")
-
-
-def _function_text(text: str, func: ir.Function) -> str:
-    from glia.compiler.synth import function_source
-
-    return function_source(text, func, [])
 
 
 def _program_with(session, name: str) -> ir.Program:
