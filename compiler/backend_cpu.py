@@ -25,11 +25,11 @@ _RUNTIME_FILES = ("nbrt.py", "nblist.py", "nbstr.py", "nbbox.py", "fmt.py", "val
 
 
 def runtime_hash(files=_RUNTIME_FILES, extra: str = "") -> str:
-    import numba
+    from importlib.metadata import version  # not `import numba`: an interpreted run need not load it
 
     import glia
 
-    h = hashlib.sha256(f"{glia.__version__} numba {numba.__version__}{extra}".encode())
+    h = hashlib.sha256(f"{glia.__version__} numba {version('numba')}{extra}".encode())
     for name in files:
         h.update(resources.files("glia.runtime").joinpath(name).read_bytes())
     return h.hexdigest()[:16]

@@ -21,7 +21,7 @@ from .diagnostics import Span
 from .types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, Scalar, SetT, StructT, TensorT, TParam,
                     TupleT, substitute)
 from .types import children as type_children
-from glia.runtime.nblist import ARRAY_ELEMS
+from glia.runtime.values import ARRAY_ELEMS
 
 
 class Unsupported(Exception):

@@ -25,9 +25,7 @@ from numba.core.extending import intrinsic, overload, overload_method
 from numba.experimental import structref
 from numba.np.arrayobj import load_item, store_item
 
-# The scalar element types stored in arrays: the interpreter's type name -> NumPy dtype. This table is
-# the one place that decides which lists are ArrayLists (the lowering and the boxing both ask it).
-ARRAY_ELEMS = {"int": np.int64, "float": np.float64, "f32": np.float32, "bool": np.bool_}
+from .values import ARRAY_ELEMS  # which lists are ArrayLists, and their dtypes
 _NB_ELEMS = {"int": types.int64, "float": types.float64, "f32": types.float32, "bool": types.boolean}
 
 jit = njit(cache=True)

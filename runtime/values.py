@@ -9,6 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
+# The scalar element types whose lists compiled code stores as arrays (runtime/nblist.py's ArrayList):
+# the interpreter's type name -> NumPy dtype. This table is the one place that decides which lists
+# are ArrayLists (the lowering and the boxing both ask it); it lives here, free of Numba, so the
+# lowering can read it without loading Numba's extension machinery.
+ARRAY_ELEMS = {"int": np.int64, "float": np.float64, "f32": np.float32, "bool": np.bool_}
+
 
 class GSet(dict):
     """A set that iterates in insertion order (a dict whose values are all None)."""
