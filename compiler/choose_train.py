@@ -23,7 +23,7 @@ import numpy as np
 
 from glia.runtime.errors import GliaRuntimeError
 from glia.runtime.params import save_npz
-from glia.runtime.search.halving import Outcome, plan, successive_halving
+from glia.runtime.search.halving import Outcome, hyperband, hyperband_plan, plan, successive_halving
 
 from . import ir
 from . import synth
@@ -34,6 +34,7 @@ from .training import NOT_FINITE, Options, load_npz, options_from_spec, train
 
 STAGE = "synth"
 METRICS = ("val_loss", "val_acc")
+SCHEDULERS = ("halving", "hyperband")
 DEFAULT_VALIDATION = 0.2  # held out for scoring trials when the training holds out nothing
 DEFAULT_TRIALS = 27
 DEFAULT_TIMEOUT = 300.0
@@ -52,9 +53,11 @@ class Settings:
     metric: str = "val_loss"
     seed: int = 0  # which configurations are sampled when there are more than `trials`
     timeout: float = DEFAULT_TIMEOUT
+    scheduler: str = "halving"  # "hyperband": several brackets of successive halving (runtime/search/halving.py)
 
     def key(self) -> str:
-        return f"choose-train-1|{self.train}|{self.eta}|{self.trials}|{self.max_epochs}|{self.metric}|{self.seed}"
+        return (f"choose-train-1|{self.train}|{self.eta}|{self.trials}|{self.max_epochs}|{self.metric}|{self.seed}"
+                + ("" if self.scheduler == "halving" else f"|{self.scheduler}"))
 
 
 @dataclass(slots=True)
@@ -74,7 +77,9 @@ def check_settings(s: Settings) -> None:
           (s.trials < 1 and "--trials (trials=) must be at least 1") or \
           (s.max_epochs < 0 and "--max-epochs (max_epochs=) must be at least 1") or \
           (s.metric not in METRICS and f"--metric (metric=) is one of {', '.join(METRICS)}, found {s.metric!r}") or \
-          (not s.timeout > 0 and "--timeout must be a positive number of seconds")
+          (not s.timeout > 0 and "--timeout must be a positive number of seconds") or \
+          (s.scheduler not in SCHEDULERS and
+           f"--scheduler (scheduler=) is one of {', '.join(SCHEDULERS)}, found {s.scheduler!r}")
     if bad:
         raise GliaError(Diagnostic("E604", bad, Span(0, 0, 0, 0), STAGE))
 
@@ -194,22 +199,31 @@ def settle_by_training(program: ir.Program, choices: list[ir.Choose], fixed: lis
             best_of_rung[budget] = (out.score, i, params)  # the first of equals, as the scheduler ranks them
         return out
 
+    brackets = hyperband_plan(len(configs), epochs, s.eta) if s.scheduler == "hyperband" else \
+        [plan(len(configs), epochs, s.eta)]
+    scheme = f"Hyperband ({len(brackets)} brackets of successive halving)" if len(brackets) > 1 else \
+        "successive halving"
     if log:
-        log(f"settling {len(choices)} choice{'s' * (len(choices) != 1)} by training {base.fn}: successive halving "
+        log(f"settling {len(choices)} choice{'s' * (len(choices) != 1)} by training {base.fn}: {scheme} "
             f"over {len(configs)} of {math.prod(sizes)} configurations, eta {s.eta}, scored by "
             f"{'validation loss' if s.metric == 'val_loss' else 'validation accuracy'} on "
             f"{validation:g} of the data held out" + ("" if base.validation else " (the training settings hold out "
                                                       "none)"))
-    bar = _bar(sum(n for n, _ in plan(len(configs), epochs, s.eta))) if progress else None
+    bar = _bar(sum(n for rungs in brackets for n, _ in rungs)) if progress else None
 
     def on_trial(t):
         if bar is not None:
-            bar.set_postfix_str(f"rung {t.rung + 1}, {t.budget} epochs: {labels[t.config]}", refresh=False)
+            where = f"bracket {t.bracket + 1}, " if len(brackets) > 1 else ""
+            bar.set_postfix_str(f"{where}rung {t.rung + 1}, {t.budget} epochs: {labels[t.config]}", refresh=False)
             bar.update(1)
 
     try:
-        result = run_with_big_stack(lambda: successive_halving(len(configs), run, max_budget=epochs, eta=s.eta,
-                                                               deadline=deadline, on_trial=on_trial))
+        if s.scheduler == "hyperband":
+            result = run_with_big_stack(lambda: hyperband(len(configs), run, max_budget=epochs, eta=s.eta, seed=s.seed,
+                                                          deadline=deadline, on_trial=on_trial))
+        else:
+            result = run_with_big_stack(lambda: successive_halving(len(configs), run, max_budget=epochs, eta=s.eta,
+                                                                   deadline=deadline, on_trial=on_trial))
     finally:
         if bar is not None:
             bar.close()
@@ -223,10 +237,12 @@ def settle_by_training(program: ir.Program, choices: list[ir.Choose], fixed: lis
               "choices": [{"line": c.span.line, "col": c.span.col, "function": owner(program, c.span) or "train",
                            "options": [_span_text(text, o.span) for o in c.options]} for c in choices],
               "rungs": [{"configurations": n, "epochs": b} for n, b in result.rungs],
-              "trials": [{"config": t.config, "label": labels[t.config], "rung": t.rung + 1, "epochs": t.budget,
-                          **t.info, "seconds": round(t.seconds, 3), "kept": t.kept, "cut_short": t.cut_short}
+              "brackets": [[{"configurations": n, "epochs": b} for n, b in rungs] for rungs in result.brackets],
+              "trials": [{"config": t.config, "label": labels[t.config], "bracket": t.bracket + 1, "rung": t.rung + 1,
+                          "epochs": t.budget, **t.info, "seconds": round(t.seconds, 3), "kept": t.kept,
+                          "cut_short": t.cut_short, "reused": t.reused}
                          for t in result.trials],
-              "metric": s.metric, "eta": s.eta, "function": base.fn, "validation": validation,
+              "scheduler": s.scheduler, "metric": s.metric, "eta": s.eta, "function": base.fn, "validation": validation,
               "stopped": result.stopped, "timeout": s.timeout, "seconds": round(result.seconds, 3), "cached": False}
     params = next((p for b, (_, c, p) in sorted(best_of_rung.items(), reverse=True) if c == result.best), None)
     if use_cache and not result.stopped and params is not None:  # one cut short depends on the machine
@@ -301,26 +317,33 @@ def table(record: dict) -> list[str]:
     lines = []
     heads = "; ".join(f"{c['line']}:{c['col']} {', '.join(c['options'])}" for c in record["choices"])
     lines.append(f"choices: {heads}")
-    for r, rung in enumerate(record["rungs"], 1):
-        rows = [t for t in record["trials"] if t["rung"] == r]
-        if not rows:
-            break
-        lines.append(f"rung {r}: {rung['configurations']} configuration{'s' * (rung['configurations'] != 1)} "
-                     f"x {rung['epochs']} epoch{'s' * (rung['epochs'] != 1)}")
-        lines.append(f"  {'configuration':<{width}}  val_loss  val_acc  seconds")
-        for t in rows:
-            if "error" in t:
-                lines.append(f"  {t['label']:<{width}}  failed: {t['error']}")
-                continue
-            mark = "  <- kept" if t["kept"] and r < len(record["rungs"]) else "  <- best" if t["kept"] else ""
-            mark = "  (cut short by the time limit)" if t["cut_short"] else mark
-            lines.append(f"  {t['label']:<{width}}  {_fmt(t.get('val_loss'), 8)}  {_fmt(t.get('val_acc'), 7)}  "
-                         f"{t['seconds']:7.2f}{mark}")
+    brackets = record.get("brackets") or [record["rungs"]]  # records cached before Hyperband have no brackets
+    for b, rungs in enumerate(brackets, 1):
+        if len(brackets) > 1 and any(t.get("bracket", 1) == b for t in record["trials"]):
+            lines.append(f"bracket {b} of {len(brackets)}:")
+        for r, rung in enumerate(rungs, 1):
+            rows = [t for t in record["trials"] if t["rung"] == r and t.get("bracket", 1) == b]
+            if not rows:
+                break
+            lines.append(f"rung {r}: {rung['configurations']} configuration{'s' * (rung['configurations'] != 1)} "
+                         f"x {rung['epochs']} epoch{'s' * (rung['epochs'] != 1)}")
+            lines.append(f"  {'configuration':<{width}}  val_loss  val_acc  seconds")
+            for t in rows:
+                if "error" in t:
+                    lines.append(f"  {t['label']:<{width}}  failed: {t['error']}")
+                    continue
+                top = "  <- best" if len(brackets) == 1 else "  <- best of the bracket"
+                mark = "  <- kept" if t["kept"] and r < len(rungs) else top if t["kept"] else ""
+                mark = "  (cut short by the time limit)" if t["cut_short"] else mark
+                seconds = " (seen)" if t.get("reused") else f"{t['seconds']:7.2f}"
+                lines.append(f"  {t['label']:<{width}}  {_fmt(t.get('val_loss'), 8)}  {_fmt(t.get('val_acc'), 7)}  "
+                             f"{seconds}{mark}")
     best = record["labels"][record["configs"].index(record["chosen"])]
     if record["stopped"]:
         lines.append(f"time limit ({record['timeout']:g} s) reached: the best configuration so far is {best}")
     else:
-        lines.append(f"best: {best} ({sum(1 for _ in record['trials'])} trials, {record['seconds']:.1f} s"
+        trained = sum(1 for t in record["trials"] if not t.get("reused"))
+        lines.append(f"best: {best} ({trained} trials, {record['seconds']:.1f} s"
                      f"{', cached' if record.get('cached') else ''})")
     return lines
 

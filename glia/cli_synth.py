@@ -2,6 +2,7 @@
 
     glia synth FILE.glia|FILE.sl [--strategy S] [--timeout S] [--seed N] [--json] [--write] [--no-cache]
                [--train FN] [--data FILE.npz] [--eta N] [--trials N] [--max-epochs N] [--metric M]
+               [--scheduler halving|hyperband]
     glia bench synth TASKS.jsonl [--timeout S] [--json OUT] [--strategy S] [--limit N] [--match TEXT]
 """
 from __future__ import annotations
@@ -37,6 +38,9 @@ def add_commands(sub) -> None:
                                                            "(a seeded sample when there are more; default 27)")
     t.add_argument("--max-epochs", type=int, default=0, help="epochs of the last rung (default: the train "
                                                              "block's epochs)")
+    t.add_argument("--scheduler", choices=["halving", "hyperband"], default="halving",
+                   help="successive halving (default), or Hyperband: several brackets of it, from aggressive "
+                        "to every trial fully trained (about one halving's cost per bracket)")
     t.add_argument("--metric", choices=["val_loss", "val_acc"], default="val_loss",
                    help="what ranks the trials: validation loss (default) or accuracy")
     t.add_argument("--out", metavar="FILE", help="save the winner's trained parameters (.npz, from its trial on "
@@ -99,7 +103,7 @@ def _train_settings(ns):
     from glia.compiler.choose_train import DEFAULT_TIMEOUT, Settings, check_settings
 
     s = Settings(ns.train, ns.data, ns.eta, ns.trials, ns.max_epochs, ns.metric, ns.seed,
-                 DEFAULT_TIMEOUT if ns.timeout is None else ns.timeout)
+                 DEFAULT_TIMEOUT if ns.timeout is None else ns.timeout, ns.scheduler)
     check_settings(s)
     return s
 

@@ -453,7 +453,8 @@ class Program:
 
     def synthesize(self, *, strategy: str = "auto", timeout: float | None = None, seed: int = 0,
                    cache: bool = True, train: str = "", data: str = "", x=None, y=None, eta: int = 3,
-                   trials: int = 27, max_epochs: int = 0, metric: str = "val_loss", device: str = "cpu") -> "Program":
+                   trials: int = 27, max_epochs: int = 0, metric: str = "val_loss", device: str = "cpu",
+                   scheduler: str = "halving") -> "Program":
         """Fill every hole (`??`) from the examples and settle every `choose(...)`; returns a new Program
         made from the completed source (its `.source.text`), checked and verified on the examples by
         the interpreter. `.synthesis` on the result lists what each hole became. GliaError when no
@@ -463,7 +464,7 @@ class Program:
         block, or `train="fn"` names the function (with `data="file.npz"` or arrays `x`, `y`):
         successive halving (keep the best 1/`eta` of each rung; at most `trials` configurations; the
         last rung trains `max_epochs`, default the block's epochs; ranked by `metric`, "val_loss" or
-        "val_acc"). `.search` on the result holds every trial, and `.params` the winner's trained
+        "val_acc"; `scheduler="hyperband"` runs several brackets of it). `.search` on the result holds every trial, and `.params` the winner's trained
         weights (its trial on the highest rung). `timeout` defaults to 10 s per hole and 300 s for the
         training search. `device="cuda"` evaluates bottom-up's bit-vector candidates on the GPU (the same
         answers)."""
@@ -482,7 +483,8 @@ class Program:
             raise e.with_traceback(None) from None
         config = Config(strategy, 10.0 if timeout is None else float(timeout), seed=seed, device=kind)
         settings = choose_train.Settings(train, str(data), eta, trials, max_epochs, metric, seed,
-                                         choose_train.DEFAULT_TIMEOUT if timeout is None else float(timeout))
+                                         choose_train.DEFAULT_TIMEOUT if timeout is None else float(timeout),
+                                         scheduler)
         search = params = None
         try:
             choose_train.check_settings(settings)

@@ -15,7 +15,7 @@ import pytest
 
 import glia
 from glia import GliaError
-from glia.runtime.search.halving import Outcome, plan, successive_halving
+from glia.runtime.search.halving import Outcome, hyperband, hyperband_plan, plan, successive_halving
 
 
 def run_glia(*args):
@@ -101,6 +101,55 @@ def test_the_deadline_stops_cleanly_with_the_best_so_far():
     assert h.stopped == "time" and h.best == 0 and h.trials[1].cut_short
 
 
+def test_hyperband_brackets_go_from_aggressive_to_full_training():
+    assert hyperband_plan(27, 20) == [[(27, 2), (9, 7), (3, 20)], [(14, 7), (4, 20)], [(9, 20)]]
+    assert hyperband_plan(81, 81)[0] == plan(81, 81) and hyperband_plan(81, 81)[-1] == [(5, 81)]
+    assert len(hyperband_plan(81, 81)) == 5
+    assert hyperband_plan(9, 1) == [[(9, 1)]]  # no budget to halve: one bracket, everything trained fully
+    assert hyperband_plan(2, 20) == [[(2, 20)]]
+
+
+def test_hyperband_finds_what_small_budgets_hide():
+    """One configuration is the worst after 1 or 3 epochs and the best after 9 (a small learning rate,
+    say): successive halving drops it on the first rung; Hyperband's last bracket trains a sample of
+    configurations fully and finds it whenever the sample holds it."""
+    last = {t.config for t in hyperband(9, lambda c, b: Outcome(0.0, {}), max_budget=9, seed=0).trials
+            if t.bracket == 2}
+    assert 0 < len(last) < 9  # a seeded sample: which configurations does not depend on the scores
+    hidden = max(last)
+
+    def score(config, budget):
+        return (0.5 if budget < 9 else 0.05) if config == hidden else 0.3 - 0.01 * config / budget
+
+    calls = []
+
+    def run(config, budget):
+        calls.append((config, budget))
+        return Outcome(score(config, budget), {})
+
+    assert successive_halving(9, run, max_budget=9).best != hidden
+    calls.clear()
+    h = hyperband(9, run, max_budget=9, seed=0)
+    assert h.best == hidden and h.stopped == ""
+    assert h.brackets == hyperband_plan(9, 9) and {t.bracket for t in h.trials} == {0, 1, 2}
+    assert len(calls) == len(set(calls))  # a configuration is never trained twice at one budget
+    reused = [t for t in h.trials if t.reused]
+    assert all(t.seconds == 0.0 and (t.config, t.budget) in calls for t in reused)
+    assert hyperband(9, run, max_budget=9, seed=0).best == hidden  # deterministic under the seed
+
+
+def test_hyperband_stops_at_the_deadline_with_the_best_of_the_largest_budget():
+    now = [0.0]
+
+    def run(config, budget):
+        now[0] += 1.0
+        return Outcome(float(config) + 1.0 / budget, {})
+
+    h = hyperband(9, run, max_budget=9, deadline=13.5, clock=lambda: now[0])
+    assert h.stopped == "time" and h.best == 0  # the first bracket finished: its winner at 9 epochs
+    assert max(t.bracket for t in h.trials) == 1
+
+
 # ---- the checker: choices where AutoML needs them -----------------------------------------------
 
 def test_choices_of_width_activation_and_setting_check_and_run_with_their_first_option(ring):
@@ -127,6 +176,19 @@ def test_relu_beats_identity_on_a_non_linear_task(ring):
         assert "dense(relu(h), 2)" in done.source.text and "choose" not in done.source.text
         by_label = {t["label"]: t for t in done.search["trials"]}
         assert by_label["relu(h)"]["val_acc"] > by_label["h"]["val_acc"] + 0.2
+
+
+def test_hyperband_from_python_keeps_the_winners_weights(ring):
+    path = ring_program(ring, """
+        h = choose(relu, tanh)(dense(p, choose(1, 32)))
+        return softmax(dense(h, 2))
+    """, "optimizer = adam(lr=0.05)\n    epochs = 9")
+    done = glia.load(str(path)).synthesize(cache=False, scheduler="hyperband")
+    assert "relu(dense(p, 32))" in done.source.text
+    assert done.search["scheduler"] == "hyperband" and len(done.search["brackets"]) == 2
+    assert done.params["f.dense#1.W"].shape == (2, 32)  # (in, out): the width 32 won
+    with pytest.raises(GliaError, match="E604.*scheduler"):
+        glia.load(str(path)).synthesize(cache=False, scheduler="bogus")
 
 
 def test_settling_is_deterministic_under_a_seed_and_samples_with_it(ring):
@@ -204,6 +266,24 @@ def test_cli_settles_a_width_prints_the_table_writes_and_caches(ring):
     assert "choose" not in path.read_text() and "dense(p, 32)" in path.read_text()
     r = run_glia("eval", path, "--params", ring / "best.npz")  # the winner's weights fit the program written
     assert r.returncode == 0 and "accuracy" in r.stdout, r.stderr
+
+
+def test_cli_hyperband_prints_its_brackets(ring):
+    path = ring_program(ring, """
+        h = relu(dense(p, choose(1, 2, 16, 32)))
+        return softmax(dense(h, 2))
+    """, "optimizer = adam(lr=0.05)\n    epochs = 9")
+    r = run_glia("synth", path, "--scheduler", "hyperband", "--eta", "2")
+    assert r.returncode == 0, r.stderr
+    assert "Hyperband (3 brackets of successive halving) over 4 of 4 configurations" in r.stderr
+    assert "bracket 1 of 3:" in r.stderr and "bracket 3 of 3:" in r.stderr and "(seen)" in r.stderr
+    r = run_glia("synth", path, "--scheduler", "hyperband", "--eta", "2", "--json")  # from the cache
+    out = json.loads(r.stdout)["search"]
+    assert out["cached"] is True
+    assert out["scheduler"] == "hyperband" and len(out["brackets"]) == 3
+    assert out["chosen"] in ([2], [3]) and {t["bracket"] for t in out["trials"]} == {1, 2, 3}
+    r = run_glia("synth", path, "--scheduler", "bogus")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
 
 
 def test_cli_choice_in_the_train_block_prints_the_block(ring):
