@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 from dataclasses import dataclass
+
+import numpy as np
 
 from glia.runtime.search import Component, Config, Problem, SearchError, Term, Var, synthesize
 from glia.runtime.search.library import default_grammar
@@ -108,9 +111,6 @@ def problems(program: ir.Program) -> list[HoleTask]:
                                         "lists of them are supported)", hole.span)
         params = tuple(Var(i, n, t) for i, (n, t) in enumerate(zip(func.params, ptypes)) if t is not None)
         direct = (len(func.body) == 1 and isinstance(func.body[0], ir.Return) and func.body[0].value is hole)
-        if ret == "float" and not direct:
-            raise _err(program, "E603", "search fills a float hole only where it is the whole returned "
-                                        "expression (`return ??`) for now; here it is part of a larger one", hole.span)
         reassigned = any(isinstance(n, ir.StoreLocal) and n.slot < len(func.params) for n in ir.walk(func.body))
         inputs, outputs = [], []
         for e in ex.examples:
@@ -230,9 +230,37 @@ def _indirect_acceptor(program: ir.Program, task: HoleTask):
     return accept
 
 
+def _float_context(program: ir.Program, task: HoleTask):
+    """For a float hole inside a larger expression: hole values (population x examples) -> the
+    function's results on each example with that value in the hole (NaN where it fails or does not
+    give a number)."""
+    interp = Interpreter(program)
+    value = [0.0]
+    interp.hole_fill[task.hole.index] = lambda frame: value[0]
+    fn = interp.function(task.func.name)
+    interp.init_globals()
+    args = [[to_glia_value(a) for a in ex] for ex in task.problem.inputs]
+
+    def context(vals: np.ndarray) -> np.ndarray:
+        out = np.full(vals.shape, np.nan)
+        for (r, i), h in np.ndenumerate(vals):
+            if not math.isfinite(h):
+                continue
+            value[0] = float(h)
+            try:
+                got = fn(*[_copy_value(a) for a in args[i]])
+            except Exception:  # noqa: BLE001 - a runtime error in the program: no result for this value
+                continue
+            if isinstance(got, (int, float)) and not isinstance(got, bool):
+                out[r, i] = got
+        return out
+
+    return context
+
+
 def solve(program: ir.Program, config: Config, use_cache: bool = True) -> list[Filled]:
     """Fill every hole; raises GliaError (E606) naming the hole when search gives up."""
-    from glia.runtime.search import bottomup
+    from glia.runtime.search import bottomup, regression
 
     text = program.source.text if program.source is not None else ""
     out = []
@@ -246,6 +274,8 @@ def solve(program: ir.Program, config: Config, use_cache: bool = True) -> list[F
         try:
             if task.direct:
                 result = synthesize(task.problem, config)
+            elif task.problem.ret == "float":
+                result = regression.solve(task.problem, config, _float_context(program, task))
             else:
                 result = bottomup.solve_with(task.problem, config, _indirect_acceptor(program, task))
         except SearchError as e:

@@ -392,6 +392,47 @@ def test_cma_es_minimises_a_shifted_quadratic():
     assert np.allclose(best, target, atol=1e-4)
 
 
-def test_a_float_hole_inside_an_expression_is_refused():
-    d = error_of("def g(x: float) -> float:\n    return x * ??\n\nexamples g:\n    1.0 -> 4.0\n")
-    assert d.code == "E603" and "whole returned expression" in d.message
+INSIDE = """
+def doubled(c: float) -> float:
+    return 2.0 * ?? + 1.0
+
+examples doubled:
+    0.0 -> 65.0
+    100.0 -> 425.0
+    -40.0 -> -79.0
+    37.0 -> 198.2
+
+def area(r: float) -> float:
+    k = ??
+    return k * r * r
+
+examples area:
+    1.0 -> 3.14159
+    2.0 -> 12.56636
+    0.5 -> 0.7853975
+
+def ramp(x: float) -> float:
+    return max(??, 0.0)
+
+examples ramp:
+    1.0 -> 2.0
+    3.0 -> 6.0
+    -1.0 -> 0.0
+    -5.0 -> 0.0
+"""
+
+
+def test_float_holes_inside_expressions_are_fitted_through_their_context():
+    from glia.compiler import synth
+    from glia.compiler.driver import check_source
+    from glia.compiler.diagnostics import Source
+    from glia.runtime.search import Config
+
+    program = check_source(Source("inside.glia", INSIDE))
+    fills = synth.solve(program, Config("auto", 30.0, seed=0), use_cache=False)
+    exprs = {f.func: f.expr for f in fills}
+    assert "1.8" in exprs["doubled"] and "32.0" in exprs["doubled"]  # the hole's own values were never given
+    assert exprs["area"] == "3.14159"
+    assert "x" in exprs["ramp"]  # anything equal to 2x where x > 0 and at most 0 elsewhere
+    assert all(f.strategy == "regression" for f in fills)
+    synth.verify(program, fills)  # in place, the interpreter gives every example's result

@@ -10,6 +10,12 @@ polished by a few Levenberg-Marquardt steps, and then each constant is rounded t
 that still fit (`1.8`, not `1.7999999996`). A program is accepted when every example is matched to
 within `values_match` (a relative 1e-6), the tolerance the interpreter's check uses too.
 
+A hole inside a larger expression (`return x * ?? + 1.0`) is searched the same way with a
+*context*: a function from the hole's values on every example to the function's results there (it
+runs the rest of the user's function, compiler/synth.py). Constants are then fitted to the
+function's results through the context, and a skeleton fits when its results, not its own values,
+match the examples.
+
 Everything is seeded by the configuration; the bounds are the time limit and the candidate count.
 """
 from __future__ import annotations
@@ -39,18 +45,36 @@ def slot() -> Const:
     return Const(FIT, "float")
 
 
-def solve(problem: Problem, config: Config) -> Result:
-    return _Search(problem, config).run()
+def solve(problem: Problem, config: Config, context=None) -> Result:
+    """A float program for the hole: its values match `problem.outputs`, or, with `context` (hole values
+    of shape (population, examples) -> the function's results, same shape, NaN where it fails), its
+    results through the context do."""
+    return _Search(problem, config, context).run()
+
+
+class Model:
+    """How a skeleton is judged: the inputs' columns, the wanted results `y`, and the context that
+    turns the hole's values into results (None: the hole's value is the result)."""
+
+    def __init__(self, cols: dict, y: np.ndarray, context=None):
+        self.cols, self.y, self.context = cols, y, context
+
+    def predict(self, term: Term, consts: np.ndarray) -> np.ndarray:
+        """Results for a population of constant vectors, shape (population, examples)."""
+        v = _evaluate(term, self.cols, consts)
+        return v if self.context is None else self.context(np.array(v, dtype=float))
 
 
 class _Search:
-    def __init__(self, problem: Problem, config: Config):
+    def __init__(self, problem: Problem, config: Config, context=None):
         self.p, self.config = problem, config
         self.t0 = time.perf_counter()
         self.deadline = self.t0 + config.timeout
         self.rng = np.random.default_rng(config.seed)
         self.y = np.array([float(o) for o in problem.outputs])
-        self.cols = {v.index: np.array([float(ex[v.index]) for ex in problem.inputs]) for v in problem.params}
+        self.cols = {v.index: np.array([float(ex[v.index]) for ex in problem.inputs]) for v in problem.params
+                     if v.type in ("int", "float")}  # other parameters are not leaves of a float skeleton
+        self.model = Model(self.cols, self.y, context)
         g = problem.grammar
         prods = g.rules.get(g.start, [])
         self.leaves = [p.head for p in prods if not p.args]
@@ -118,9 +142,9 @@ class _Search:
                     return None
                 self.seen.add(key)
                 self.levels[term.size()].append((term, 0, _order(term)))
-                return term if _fits(v, self.y) else None
+                return term if _close(term, self.model, np.zeros(0)) else None
             self.levels[term.size()].append((term, nslots, _order(term)))
-            consts = fit(term, nslots, self.cols, self.y, self.rng, self.deadline)
+            consts = fit(term, nslots, self.model, self.rng, self.deadline)
             return _fill(term, iter(consts)) if consts is not None else None
 
 
@@ -186,33 +210,34 @@ def _fill(term: Term, values) -> Term:
 
 # ---- fitting the constants ---------------------------------------------------------------------------
 
-def _loss(term, cols, y, pop: np.ndarray) -> np.ndarray:
-    pred = _evaluate(term, cols, pop)
-    err = np.mean((pred - y[None, :]) ** 2, axis=1)
+def _loss(term, model: Model, pop: np.ndarray) -> np.ndarray:
+    pred = model.predict(term, pop)
+    err = np.mean((pred - model.y[None, :]) ** 2, axis=1)
     return np.where(np.isfinite(err), err, np.inf)
 
 
-def fit(term: Term, k: int, cols: dict, y: np.ndarray, rng, deadline: float) -> list[float] | None:
-    """Constants for the skeleton's k slots that reproduce y, or None. Levenberg-Marquardt from two
-    plain starting points settles most skeletons at once; CMA-ES searches the rest globally."""
+def fit(term: Term, k: int, model: Model, rng, deadline: float) -> list[float] | None:
+    """Constants for the skeleton's k slots that reproduce the model's y, or None. Levenberg-Marquardt
+    from two plain starting points settles most skeletons at once; CMA-ES searches the rest globally."""
+    y = model.y
     scale = max(1.0, float(np.max(np.abs(y)))) if len(y) else 1.0
     starts = [np.ones(k), np.full(k, float(np.mean(y)) if len(y) else 0.0)]
     for x0 in starts:
-        x = _polish(term, cols, y, x0)
-        if x is not None and _close(term, cols, y, x):
-            return _snap(term, cols, y, x)
+        x = _polish(term, model, x0)
+        if x is not None and _close(term, model, x):
+            return _snap(term, model, x)
     if time.perf_counter() > deadline:
         return None
-    x = cma_es(lambda pop: _loss(term, cols, y, pop), rng.normal(0, 1, k), scale, rng, generations=30)
-    x = _polish(term, cols, y, x)
-    if x is not None and _close(term, cols, y, x):
-        return _snap(term, cols, y, x)
+    x = cma_es(lambda pop: _loss(term, model, pop), rng.normal(0, 1, k), scale, rng, generations=30)
+    x = _polish(term, model, x)
+    if x is not None and _close(term, model, x):
+        return _snap(term, model, x)
     return None
 
 
-def _close(term, cols, y, x) -> bool:
-    pred = _evaluate(term, cols, x[None, :])[0]
-    return bool(np.all(np.isfinite(pred))) and _fits(pred, y)
+def _close(term, model: Model, x) -> bool:
+    pred = model.predict(term, x[None, :])[0]
+    return bool(np.all(np.isfinite(pred))) and _fits(pred, model.y)
 
 
 def cma_es(f, mean, sigma: float, rng, generations: int = 80, popsize: int = 0) -> np.ndarray:
@@ -260,13 +285,14 @@ def cma_es(f, mean, sigma: float, rng, generations: int = 80, popsize: int = 0) 
     return best
 
 
-def _polish(term, cols, y, x: np.ndarray, iters: int = 12) -> np.ndarray | None:
+def _polish(term, model: Model, x: np.ndarray, iters: int = 12) -> np.ndarray | None:
     """Levenberg-Marquardt on the residuals (numerical Jacobian): CMA-ES finds the basin, this finds
     the digits."""
     lam = 1e-3
+    y = model.y
 
     def residual(p):
-        return _evaluate(term, cols, p[None, :])[0] - y
+        return model.predict(term, p[None, :])[0] - y
 
     r = residual(x)
     if not np.all(np.isfinite(r)):
@@ -289,15 +315,14 @@ def _polish(term, cols, y, x: np.ndarray, iters: int = 12) -> np.ndarray | None:
     return x
 
 
-def _snap(term, cols, y, x: np.ndarray) -> list[float]:
+def _snap(term, model: Model, x: np.ndarray) -> list[float]:
     """Round each constant to the fewest significant digits that still reproduce y."""
     out = list(map(float, x))
     for j in range(len(out)):
         for digits in range(0, 13):
             trial = list(out)
             trial[j] = _round_sig(out[j], digits)
-            pred = _evaluate(term, cols, np.array([trial]))[0]
-            if np.all(np.isfinite(pred)) and _fits(pred, y):
+            if _close(term, model, np.array(trial)):
                 out = trial
                 break
     return out
