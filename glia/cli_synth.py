@@ -14,7 +14,8 @@ import platform
 import sys
 import time
 
-STRATEGY_HELP = "auto (default), bottom-up, gp (genetic programming, lexicase selection), portfolio"
+STRATEGY_HELP = ("auto (default), bottom-up, top-down (deduction through map/filter/zipwith), gp (genetic "
+                 "programming, lexicase selection), portfolio")
 
 
 def add_commands(sub) -> None:

@@ -436,3 +436,56 @@ def test_float_holes_inside_expressions_are_fitted_through_their_context():
     assert "x" in exprs["ramp"]  # anything equal to 2x where x > 0 and at most 0 elsewhere
     assert all(f.strategy == "regression" for f in fills)
     synth.verify(program, fills)  # in place, the interpreter gives every example's result
+
+
+# ---- top-down with deduction (runtime/search/topdown.py) ---------------------------------------------
+
+def _list_task(name, inputs, outputs, args=("list[int]",), ret="list[int]"):
+    from glia.compiler.tasks import task_problem
+
+    return task_problem({"name": name, "inputs": inputs, "outputs": outputs,
+                         "types": {"args": list(args), "ret": ret}}, name)
+
+
+def test_top_down_splits_map_filter_and_zipwith_into_lambda_examples():
+    cases = [
+        # map's lambda is bigger than any lambda bottom-up enumerates (size 3)
+        (_list_task("poly", [[[1, 2, 3]], [[4, 0]], [[-2]]], [[4, 10, 18], [28, 0], [-2]]),
+         lambda xs: [x * (x + 3) for x in xs]),
+        (_list_task("keep", [[[44, 1, 20, 3]], [[7, 30, 8]], [[100, 5, 9, 12]], [[10]], [[2, 50, 60, 1]]],
+                    [[44, 20], [30], [100, 12], [10], [50, 60]]),
+         lambda xs: [x for x in xs if x > 9]),
+        (_list_task("pairs", [[[1, 2], [3, 4]], [[5], [6]], [[0, 7], [2, 1]]], [[4, 10], [35], [0, 14]],
+                    args=("list[int]", "list[int]")),  # a * b + a
+         None),
+    ]
+    for problem, oracle in cases:
+        r = synthesize(problem, Config(strategy="top-down", timeout=10.0))
+        assert r.solved and r.strategy == "top-down", (problem.name, r)
+        assert satisfies(r.term, problem.inputs, problem.outputs)
+        if oracle is not None:  # it generalises: the same function on unseen lists
+            for xs in ([3, -1, 10], [11, 2, 9, 10]):
+                assert satisfies(r.term, [(tuple(xs),)], [tuple(oracle(xs))]), to_glia(r.term, ())
+    zipped = synthesize(cases[2][0], Config(strategy="top-down", timeout=10.0))
+    assert to_glia(zipped.term, ()).startswith("[") and " for a, b in zip(" in to_glia(zipped.term, ())
+
+
+def test_top_down_prefers_a_smaller_program_and_splits_under_reverse():
+    r = synthesize(_list_task("rev", [[[1, 2]], [[3]]], [[2, 1], [3]]), Config(timeout=10.0))
+    assert to_glia(r.term, ()) == "reversed(x)"  # not a lambda fitted to two examples
+    problem = _list_task("revmap", [[[1, 2, 3]], [[4, 0]]], [[8, 3, 0], [-1, 15]])
+    r = synthesize(problem, Config(strategy="top-down", timeout=10.0))
+    assert r.solved and satisfies(r.term, [((5, 6),)], [(35, 24)]), to_glia(r.term, ())
+
+
+def test_top_down_hands_what_it_cannot_split_to_bottom_up():
+    problem = _list_task("total", [[[1, 2, 3]], [[4]]], [6, 4], ret="int")
+    r = synthesize(problem, Config(strategy="top-down", timeout=5.0))
+    assert r.solved and r.strategy == "top-down/bottom-up" and to_glia(r.term, ()) == "sum(x)"
+
+
+def test_a_float_hole_over_a_list_uses_its_summaries():
+    text = ("def mean(xs: list[float]) -> float:\n    return ??\n\nexamples mean:\n    [1.0, 2.0, 3.0] -> 2.0\n"
+            "    [4.5] -> 4.5\n    [1.0, 0.0, 0.0, 1.0] -> 0.5\n")
+    fills = solve_text(text)
+    assert fills[0].expr == "sum(xs) / float(len(xs))"

@@ -4,12 +4,12 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from . import bottomup, gp, regression
+from . import bottomup, gp, regression, topdown
 from .problem import Config, Problem, Result, SearchError
 from .regression import values_match
 from .terms import decisions, evaluate
 
-STRATEGIES = ("auto", "bottom-up", "gp", "portfolio")
+STRATEGIES = ("auto", "bottom-up", "top-down", "gp", "portfolio")
 
 
 def check_problem(problem: Problem) -> None:
@@ -40,6 +40,8 @@ def synthesize(problem: Problem, config: Config) -> Result:
     t0 = time.perf_counter()
     if problem.ret == "float":  # every strategy: skeletons by size, constants by CMA-ES
         result = regression.solve(problem, config)
+    elif strategy == "top-down" or (strategy == "auto" and topdown.applies(problem)):
+        result = topdown.solve(problem, config)
     elif strategy in ("auto", "bottom-up"):
         result = bottomup.solve(problem, config)
     elif strategy == "gp":

@@ -67,16 +67,16 @@ def string_constants(inputs: list[tuple], outputs: list, limit: int = 8) -> list
     return out[:limit]
 
 
-def enumerate_lambdas(ftype: str, elem: str, probe: list, max_size: int = 0) -> list[Lam]:
-    """Distinct lambdas of type `ftype` (fn(e)->e, fn(e)->bool, fn(e,e)->e), smallest first."""
+def lambda_signature(ftype: str, elem: str) -> tuple[tuple[str, ...], str]:
+    """The parameter names and the result type of a lambda type (fn(e)->e, fn(e)->bool, fn(e,e)->e)."""
     n = 2 if ftype.startswith(f"fn({elem},{elem})") else 1
-    names = ("x",) if n == 1 else ("a", "b")
-    ret = ftype.split("->", 1)[1]
-    max_size = max_size or LAMBDA_SIZE.get(ret, 3)
-    if n == 1:
-        inputs = [(v,) for v in probe]
-    else:
-        inputs = [(a, b) for a in probe[:12] for b in probe[:12]]
+    return ("x",) if n == 1 else ("a", "b"), ftype.split("->", 1)[1]
+
+
+def lambda_grammar(ftype: str, elem: str) -> Grammar:
+    """The grammar of a lambda's body: its parameters (Var -1, -2, ...), small constants, the int
+    operations and comparisons."""
+    names, ret = lambda_signature(ftype, elem)
     types = {"int": "int", "bool": "bool"}
     rules: dict[str, list[Production]] = {"int": [], "bool": []}
     for i, nm in enumerate(names):
@@ -84,12 +84,30 @@ def enumerate_lambdas(ftype: str, elem: str, probe: list, max_size: int = 0) -> 
     for c in LAMBDA_CONSTS.get(ret, (0, 1, 2, 3)):
         rules["int"].append(Production(Const(c, "int")))
     for comp in GLIA_INT:
-        if comp.name in ("neg",) and n == 2:
+        if comp.name in ("neg",) and len(names) == 2:
             continue
         rules["int"].append(Production(comp, comp.args))
     for comp in GLIA_INT_BOOL:
         rules["bool"].append(Production(comp, comp.args))
-    g = Grammar(ret, types, rules)
+    return Grammar(ret, types, rules)
+
+
+def lambda_rows(args: list[tuple]) -> list[tuple]:
+    """Lambda arguments as bottom-up inputs: a body's Var(-i-1) is parameter i (terms.evaluate), and
+    bottom-up reads Var(k) as row[k], so the row holds the parameters last first."""
+    return [tuple(reversed(a)) for a in args]
+
+
+def enumerate_lambdas(ftype: str, elem: str, probe: list, max_size: int = 0) -> list[Lam]:
+    """Distinct lambdas of type `ftype` (fn(e)->e, fn(e)->bool, fn(e,e)->e), smallest first."""
+    names, ret = lambda_signature(ftype, elem)
+    n = len(names)
+    max_size = max_size or LAMBDA_SIZE.get(ret, 3)
+    if n == 1:
+        inputs = [(v,) for v in probe]
+    else:
+        inputs = lambda_rows([(a, b) for a in probe[:12] for b in probe[:12]])
+    g = lambda_grammar(ftype, elem)
     bu = BottomUp(g, inputs, Config(timeout=2.0, max_bank=3_000_000), max_size=max_size)
     bu.run(collect_only=True)
     out = []
@@ -152,9 +170,10 @@ def default_grammar(params: tuple[Var, ...], ret: str, inputs: list[tuple], outp
         if e == "int":
             comps += list_components(e)
     if ret == "float":  # symbolic regression: float operations, constants fitted (regression.py)
-        from .regression import FLOAT_COMPONENTS, TO_FLOAT
+        from .regression import FLOAT_COMPONENTS, TO_FLOAT, list_summaries
 
         comps += FLOAT_COMPONENTS + ([TO_FLOAT] if "int" in types else [])
+        comps += [c for e in sorted(list_elems) if e in ("int", "float") for c in list_summaries(e)]
     comps += list(extra)
     if using:
         wanted = set(using)

@@ -74,13 +74,20 @@ class _Search:
         self.y = np.array([float(o) for o in problem.outputs])
         self.cols = {v.index: np.array([float(ex[v.index]) for ex in problem.inputs]) for v in problem.params
                      if v.type in ("int", "float")}  # other parameters are not leaves of a float skeleton
-        self.model = Model(self.cols, self.y, context)
         g = problem.grammar
         prods = g.rules.get(g.start, [])
         self.leaves = [p.head for p in prods if not p.args]
         self.ops = [p.head for p in prods if p.args and all(g.types.get(a) == "float" for a in p.args)]
         self.convs = [p for p in prods if p.args and any(g.types.get(a) != "float" for a in p.args)]
         self.types = g.types
+        for c in self.convs:  # a summary of a list input (its sum, its length...) is a column of its own
+            for v in problem.params:
+                if c.head.vec is None and v.type == g.types.get(c.args[0]):
+                    try:
+                        self.cols[(c.head.name, v.index)] = np.array([c.head.fn(ex[v.index]) for ex in problem.inputs])
+                    except ArithmeticError:  # undefined on an example (the largest of an empty list)
+                        pass
+        self.model = Model(self.cols, self.y, context)
         self.max_size = min(problem.max_size or MAX_SIZE, MAX_SIZE)
         # per size: (skeleton, its constant slots, its order key for commutative operations)
         self.levels: list[list[tuple[Term, int, str]]] = [[] for _ in range(self.max_size + 1)]
@@ -94,7 +101,8 @@ class _Search:
         size1 = [(Term(h), 1 if _is_slot(h) else 0) for h in self.leaves
                  if not (isinstance(h, Var) and h.index not in self.cols)]
         size1 += [(Term(c.head, (Term(v),)), 0) for c in self.convs for v in self.p.params
-                  if v.type == self.types.get(c.args[0])]  # float(i) of an int input counts as size 1
+                  if v.type == self.types.get(c.args[0]) and (c.head.vec is not None or (c.head.name, v.index)
+                                                              in self.cols)]  # float(i), sum(xs): size 1
         for term, nslots in sorted(size1, key=lambda t: t[1]):
             found = self.consider(term, nslots)
             if found:
@@ -197,6 +205,8 @@ def _eval(term: Term, cols, consts, counter):
         if h.value == FIT:
             return consts[:, next(counter)][:, None]
         return np.full((1, 1), float(h.value))
+    if h.vec is None:  # a summary of a list input: its column
+        return cols[(h.name, term.args[0].head.index)][None, :]
     args = [_eval(a, cols, consts, counter) for a in term.args]
     return h.vec(*args)
 
@@ -367,3 +377,20 @@ FLOAT_COMPONENTS = [
     _f("min", ("float", "float"), min, np.minimum, "min({0}, {1})", 2),
 ]
 TO_FLOAT = Component("to_float", ("int",), "float", float, glia="float({0})", vec=lambda a: a.astype(float))
+
+
+def _nonempty(f):
+    def fn(xs):
+        if not xs:
+            raise ArithmeticError("empty list")
+        return float(f(xs))
+    return fn
+
+
+def list_summaries(elem: str) -> list[Component]:
+    """Leaves of a float skeleton made from a list input: its sum, length, largest and smallest."""
+    L = f"list[{elem}]"
+    return [Component("sum_f", (L,), "float", lambda xs: float(sum(xs)), glia="sum({0})"),
+            Component("len_f", (L,), "float", lambda xs: float(len(xs)), glia="float(len({0}))"),
+            Component("max_f", (L,), "float", _nonempty(max), glia="max({0})"),
+            Component("min_f", (L,), "float", _nonempty(min), glia="min({0})")]
