@@ -489,3 +489,14 @@ def test_a_float_hole_over_a_list_uses_its_summaries():
             "    [4.5] -> 4.5\n    [1.0, 0.0, 0.0, 1.0] -> 0.5\n")
     fills = solve_text(text)
     assert fills[0].expr == "sum(xs) / float(len(xs))"
+
+
+def test_int_holes_can_loop_over_a_range_and_lists_compare():
+    text = ("def tri(n: int) -> int:\n    return ??\n\nexamples tri:\n    1 -> 1\n    2 -> 3\n    3 -> 6\n    4 -> 10\n"
+            "    7 -> 28\n")
+    fills = solve_text(text)
+    assert "range(" in fills[0].expr  # sum(range(n + 1)): smaller than n * (n + 1) // 2
+    text = ("def mirror(a: list[int], b: list[int]) -> bool:\n    return ??\n\nexamples mirror:\n"
+            "    [1, 2], [2, 1] -> True\n    [1, 2], [1, 2] -> False\n    [], [] -> True\n    [3], [4] -> False\n"
+            "    [1, 2, 3], [3, 2, 1] -> True\n")
+    assert solve_text(text)[0].expr in ("reversed(a) == b", "a == reversed(b)")

@@ -392,6 +392,7 @@ def list_components(e: str) -> list[Component]:
         C("singleton", (e,), L, lambda x: (x,), glia="[{0}]"),
         C("range", ("int",), L, lambda n: tuple(range(n)) if n <= 1000 else _undef(), glia="range({0})"),
         C("contains", (e, L), "bool", lambda x, xs: x in xs, glia="{0} in {1}"),
+        C("eq_list", (L, L), "bool", lambda a, b: a == b, glia="{0} == {1}"),
         C("map_to_bool", (P, L), f"list[bool]", _map, glia="map({0}, {1})"),
     ]
 

@@ -169,6 +169,8 @@ def default_grammar(params: tuple[Var, ...], ret: str, inputs: list[tuple], outp
     for e in sorted(list_elems):
         if e == "int":
             comps += list_components(e)
+    if not list_elems and ret == "int":  # loops, as list programs over range(n): sum(map(f, range(n + 1)))
+        comps += list_components("int")
     if ret == "float":  # symbolic regression: float operations, constants fitted (regression.py)
         from .regression import FLOAT_COMPONENTS, TO_FLOAT, list_summaries
 
