@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from glia.runtime.search import Component, Config, Problem, SearchError, Term, Var, synthesize
-from glia.runtime.search.library import default_grammar
+from glia.runtime.search.library import default_grammar, depth_bounded
 from glia.runtime.search.regression import values_match
 from glia.runtime.search.terms import to_glia
 
@@ -127,7 +127,12 @@ def problems(program: ir.Program) -> list[HoleTask]:
         except SearchError as e:
             raise _err(program, e.code, f"hole in {func.name}: {e.message}", hole.span) from None
         size = opts.get("size", 0)
-        prob = Problem(func.name, params, ret, inputs, outputs, grammar, max_size=size)
+        if opts.get("depth"):
+            try:
+                grammar = depth_bounded(grammar, opts["depth"])
+            except SearchError as e:
+                raise _err(program, e.code, f"hole in {func.name}: {e.message}", hole.span) from None
+        prob = Problem(func.name, params, ret, inputs, outputs, grammar, max_size=size, max_depth=opts.get("depth", 0))
         tasks.append(HoleTask(hole, func, prob, direct))
     return tasks
 
@@ -283,7 +288,8 @@ def solve(program: ir.Program, config: Config, use_cache: bool = True) -> list[F
         if not result.solved:
             why = {"timeout": f"the time limit ({config.timeout:g} s) ran out",
                    "candidates": "the candidate limit was reached", "memory": "the memory bound was reached",
-                   "exhausted": "every program within the size bound was tried"}.get(result.reason, result.reason)
+                   "exhausted": "every program within the size bound was tried" + (
+                       f" (depth={task.problem.max_depth})" if task.problem.max_depth else "")}.get(result.reason, result.reason)
             raise _err(program, "E606", f"no program found for the hole in {task.func.name}: {why} after "
                                         f"{result.candidates:,} candidates (try a longer --timeout, more "
                                         "examples, or a smaller `using=[...]`)", task.hole.span)

@@ -500,3 +500,17 @@ def test_int_holes_can_loop_over_a_range_and_lists_compare():
             "    [1, 2], [2, 1] -> True\n    [1, 2], [1, 2] -> False\n    [], [] -> True\n    [3], [4] -> False\n"
             "    [1, 2, 3], [3, 2, 1] -> True\n")
     assert solve_text(text)[0].expr in ("reversed(a) == b", "a == reversed(b)")
+
+
+def test_depth_bounds_the_answer_and_an_impossible_depth_is_reported():
+    from glia.runtime.search.terms import term_depth
+
+    body = "\n\nexamples f:\n    1 -> 8\n    2 -> 12\n    5 -> 24\n    0 -> 4\n"  # 4x + 4
+    for depth in (3, 4):
+        fill = solve_text("def f(x: int) -> int:\n    return ??(depth=%d)%s" % (depth, body))[0]
+        assert term_depth(fill.term) <= depth
+    d = error_of("def f(x: int) -> int:\n    return ??(depth=2)" + body, timeout=5.0)
+    assert d.code == "E606" and "depth=2" in d.message
+    float_fill = solve_text("def c(t: float) -> float:\n    return ??(depth=2)\n\nexamples c:\n    1.0 -> 3.0\n"
+                            "    2.0 -> 6.0\n    0.5 -> 1.5\n")[0]
+    assert term_depth(float_fill.term) <= 2 and "3" in float_fill.expr

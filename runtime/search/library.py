@@ -13,6 +13,7 @@ import re
 from .bottomup import BottomUp
 from .components import GLIA_BOOL, GLIA_INT, GLIA_INT_BOOL, GLIA_STR, glia_ite, list_components
 from .problem import Component, Config, Const, Grammar, Lam, Production, SearchError, Var
+from .terms import leaf_depth
 
 INT_CONSTS = (0, 1, 2, -1, 3)
 LAMBDA_SIZE = {"int": 3, "bool": 5}  # largest lambda bodies enumerated (x + 1, x % 2 == 0 ...)
@@ -212,6 +213,29 @@ def default_grammar(params: tuple[Var, ...], ret: str, inputs: list[tuple], outp
         raise SearchError("E603", f"no components produce a value of type {ret}")
     rules = {nt: [p for p in ps if all(a in live for a in p.args)] for nt, ps in rules.items() if nt in live}
     return Grammar(ret, {nt: nt for nt in rules}, rules)
+
+
+def depth_bounded(g: Grammar, depth: int) -> Grammar:
+    """The grammar of g's programs of depth at most `depth` (a leaf has depth 1, an operation one more
+    than its deepest argument, a lambda its body's depth): nonterminal N becomes N@1 .. N@depth, N@d
+    holding N's programs of depth at most d, its operations taking arguments from level d - 1. Every
+    engine searches it unchanged, and observational equivalence stays exact: each level keeps the
+    smallest program of each value among the programs shallow enough for it."""
+    rules: dict[str, list[Production]] = {}
+    types: dict[str, str] = {}
+    for d in range(1, depth + 1):
+        for nt, t in g.types.items():
+            name = f"{nt}@{d}"
+            types[name] = t
+            rules[name] = [p for p in g.rules.get(nt, ()) if not p.args and leaf_depth(p.head) <= d] + \
+                [Production(p.head, tuple(f"{a}@{d - 1}" for a in p.args)) for p in g.rules.get(nt, ())
+                 if p.args and d > 1]
+    live = _productive(rules)
+    rules = {nt: [p for p in ps if all(a in live for a in p.args)] for nt, ps in rules.items() if nt in live}
+    start = f"{g.start}@{depth}"
+    if start not in rules:
+        raise SearchError("E603", f"no program of type {g.types[g.start]} has depth {depth} or less")
+    return Grammar(start, {nt: types[nt] for nt in rules}, rules)
 
 
 def _probe(inputs, outputs) -> list:

@@ -117,6 +117,8 @@ class Problem:
     test_outputs: list = field(default_factory=list)
     dialect: str = "glia"  # 'glia' (Glia's semantics and printing) or 'sygus'
     max_size: int = 0  # a hole's size= bound (0: none)
+    max_depth: int = 0  # a hole's depth= bound (0: none); the grammar is already stratified by depth
+                        # (library.depth_bounded), which float regression, building its own skeletons, checks
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ import time
 import numpy as np
 
 from .problem import Component, Config, Const, Problem, Result, Term, Var
+from .terms import term_depth
 
 FIT = "fit"  # the value of a constant slot's Const in a skeleton
 MAX_SLOTS = 3
@@ -139,6 +140,8 @@ class _Search:
 
     def consider(self, term: Term, nslots: int) -> Term | None:
         """Keep the skeleton for larger ones; the program it gives when it fits the examples."""
+        if self.p.max_depth and term_depth(term) > self.p.max_depth:
+            return None
         self.candidates += 1
         with np.errstate(all="ignore"):
             if nslots == 0:

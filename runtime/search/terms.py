@@ -20,6 +20,15 @@ def evaluate(term: Term, args: tuple, lam_args: tuple = ()):
     return h.fn(*[evaluate(a, args, lam_args) for a in term.args])
 
 
+def term_depth(term: Term) -> int:
+    """A leaf has depth 1, an operation one more than its deepest argument, a lambda its body's depth."""
+    return max([leaf_depth(term.head)] + [1 + term_depth(a) for a in term.args])
+
+
+def leaf_depth(head) -> int:
+    return term_depth(head.body) if isinstance(head, Lam) else 1
+
+
 def decisions(term: Term) -> list:
     """The term as the list of choices that built it (pre-order production names): replayable."""
     out = []

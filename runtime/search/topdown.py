@@ -27,7 +27,7 @@ from dataclasses import replace
 from .bottomup import BottomUp, solve_with
 from .library import _closure, lambda_grammar, lambda_rows, lambda_signature
 from .problem import Component, Config, Lam, Problem, Result, Term
-from .terms import evaluate
+from .terms import evaluate, term_depth
 
 LIST_SIZE = 3  # list programs tried as the L of a split
 DEDUCTION_SHARE = 0.4  # of the time limit, before bottom-up takes over
@@ -43,8 +43,9 @@ def solve(problem: Problem, config: Config) -> Result:
     t0 = time.perf_counter()
     td = TopDown(problem, config, t0 + config.timeout * DEDUCTION_SHARE)
     term = td.goal(problem.grammar.start, list(problem.outputs), 0)
-    if term is not None and problem.max_size and enumeration_size(term) > problem.max_size:
-        term = None  # beyond the hole's size= bound
+    if term is not None and (problem.max_size and enumeration_size(term) > problem.max_size or
+                             problem.max_depth and term_depth(term) > problem.max_depth):
+        term = None  # beyond the hole's size= or depth= bound
     smaller = problem
     if term is not None:
         bound = enumeration_size(term) - 1
@@ -112,10 +113,10 @@ class TopDown:
     def splits(self, h: Component, args: tuple[str, ...], outs: list):
         """Every way to split `outs` through h(lambda, lists...): (h, the lambda's type, the element
         type, the lists with their values, the lambda's examples), smallest lists first."""
-        ftype, list_nts = args[0], args[1:]
+        ftype, list_nts = self.g.types[args[0]], args[1:]
         if not ftype.startswith("fn(") or (h.name == "zipwith") != (len(list_nts) == 2):
             return
-        elem = list_nts[0][5:-1]
+        elem = self.g.types[list_nts[0]][5:-1]
         for lists in self._list_choices(list_nts, outs):
             pairs = _element_examples(h.name, [v for _, v in lists], outs)
             if pairs:
