@@ -8,10 +8,8 @@ in the runtime recompiles its callers.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import re
-import sys
 from dataclasses import dataclass
 from importlib import resources
 
@@ -19,7 +17,7 @@ from . import ir
 from .diagnostics import Diagnostic, GliaError, Note, Source, Span
 from .interp import Interpreter, run_with_big_stack
 from .lower_numba import LoweredModule, ModuleLowerer, Unsupported
-from .syntax import cache_dir
+from .cache import import_module, module_path
 
 _RUNTIME_FILES = ("nbrt.py", "nblist.py", "nbstr.py", "nbbox.py", "fmt.py", "values.py", "errors.py")
 
@@ -58,11 +56,6 @@ def global_values(program: ir.Program) -> dict:
     return interp.globals
 
 
-def module_path(key: str, kind: str = "cpu") -> str:
-    """Where the generated module `glia_<kind>_<key>.py` lives: `<cache>/<kind>/` (kind: cpu, cuda)."""
-    return os.path.join(cache_dir(), kind, f"glia_{kind}_{key}.py")
-
-
 def write_module(lowered: LoweredModule, kind: str = "cpu") -> str:
     """The generated module's file in the cache (written atomically if it is not there yet)."""
     return write_source(module_path(lowered.key, kind), lowered.source)
@@ -76,24 +69,6 @@ def write_source(path: str, source: str) -> str:
             f.write(source)
         os.replace(tmp, path)
     return path
-
-
-def import_module(key: str, path: str | None = None, prefix: str = "glia_cpu_"):
-    """Import the cached module `<prefix><key>` (from `path`, else the CPU backend's file): registered
-    in sys.modules before it executes, so Numba's cache finds its functions; importing compiles (or
-    loads) every function with a signature."""
-    modname = f"{prefix}{key}"
-    mod = sys.modules.get(modname)
-    if mod is None:
-        spec = importlib.util.spec_from_file_location(modname, path or module_path(key))
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[modname] = mod
-        try:
-            spec.loader.exec_module(mod)
-        except BaseException:
-            del sys.modules[modname]
-            raise
-    return mod
 
 
 def load(lowered: LoweredModule, kind: str = "cpu") -> Compiled:
@@ -137,6 +112,9 @@ def run_lowered(program: ir.Program, lowered: LoweredModule, args: list, sources
 
     compiled = compiled or load_or_explain(lowered)
     compiled.globals_values = global_values(program)
+    from . import fastrun
+
+    fastrun.remember(program, lowered)  # the next `glia run` of this text can skip the front end
     entry = getattr(compiled.module, lowered.entry)
     nb_args = [from_interp(a, s) for a, s in zip(args, lowered.main_arg_specs)]
     nb_args += [from_interp(compiled.globals_values[g], s) for g, s in lowered.main_globals]

@@ -112,3 +112,19 @@ class InternalError(Exception):
 
 REPORT_HINT = ("this is a bug in Glia, not in your program; please report it with the program "
                "and this message")
+
+
+def read_source(path: str) -> Source:
+    """Read a .glia file; a missing or unreadable file is a diagnostic (code E509), not a traceback."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return Source(path, f.read())
+    except FileNotFoundError:
+        msg = f"no such file: {path}"
+    except IsADirectoryError:
+        msg = f"{path} is a directory, not a .glia file"
+    except UnicodeDecodeError as e:
+        msg = f"{path} is not UTF-8 text ({e.reason} at byte {e.start})"
+    except OSError as e:
+        msg = f"cannot read {path}: {e.strerror}"
+    raise GliaError(Diagnostic("E509", msg, Span(0, 0, 0, 0), "read", Source(path, "")))

@@ -16,7 +16,7 @@ from functools import lru_cache
 from . import ast as A
 from . import ir
 from .checker import check, prelude_source
-from .diagnostics import Diagnostic, GliaError, Source, Span
+from .diagnostics import Diagnostic, GliaError, Source, Span, read_source  # noqa: F401  (driver.read_source)
 from .interp import Interpreter, run_with_big_stack
 from .syntax import cache_dir, parse
 from .types import INT, NONE, STR, FnT, ListT
@@ -48,22 +48,6 @@ def prelude() -> tuple[A.Module, Source]:
     except OSError:
         pass
     return module, src
-
-
-def read_source(path: str) -> Source:
-    """Read a .glia file; a missing or unreadable file is a diagnostic (code E509), not a traceback."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            return Source(path, f.read())
-    except FileNotFoundError:
-        msg = f"no such file: {path}"
-    except IsADirectoryError:
-        msg = f"{path} is a directory, not a .glia file"
-    except UnicodeDecodeError as e:
-        msg = f"{path} is not UTF-8 text ({e.reason} at byte {e.start})"
-    except OSError as e:
-        msg = f"cannot read {path}: {e.strerror}"
-    raise GliaError(Diagnostic("E509", msg, Span(0, 0, 0, 0), "read", Source(path, "")))
 
 
 def check_source(source: Source, verify_ir: bool = False) -> ir.Program:

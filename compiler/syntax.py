@@ -17,6 +17,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark.indenter import Indenter
 
 from . import ast as A
+from .cache import cache_dir  # noqa: F401  (syntax.cache_dir: where callers have always found it)
 from .diagnostics import GliaError, Source, Span, error
 
 STAGE = "syntax"
@@ -62,15 +63,6 @@ class _IndentError(Exception):
 
 def _grammar_text() -> str:
     return resources.files("glia.grammar").joinpath("glia.lark").read_text(encoding="utf-8")
-
-
-def cache_dir() -> str:
-    """The user's Glia cache folder (GLIA_CACHE_DIR, else XDG_CACHE_HOME/glia, else ~/.cache/glia)."""
-    base = os.environ.get("GLIA_CACHE_DIR")
-    if not base:
-        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        base = os.path.join(xdg, "glia")
-    return base
 
 
 @lru_cache(maxsize=1)

@@ -29,6 +29,7 @@ from glia.runtime.search.terms import to_glia
 from . import ir
 from .diagnostics import Diagnostic, GliaError, Source, Span
 from .interp import Interpreter, run_with_big_stack
+from .cache import write_json
 from .syntax import cache_dir
 from .types import BOOL, FLOAT, INT, STR, FnT, ListT
 
@@ -201,14 +202,7 @@ def cache_get(path: str) -> dict | None:
 
 
 def cache_put(path: str, record: dict) -> None:
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(record, fh)
-        os.replace(tmp, path)
-    except OSError:
-        pass
+    write_json(path, record)
 
 
 def _indirect_acceptor(program: ir.Program, task: HoleTask):

@@ -120,8 +120,23 @@ def cmd_check(ns) -> int:
 
 
 def cmd_run(ns) -> int:
-    from glia.compiler.diagnostics import GliaError
-    from glia.compiler.driver import BACKENDS, check_source, read_source, run_program
+    from glia.compiler.diagnostics import GliaError, read_source
+
+    say = lambda line: (sys.stdout.flush(), sys.stderr.write(line + "\n"))  # noqa: E731
+    if ns.backend in ("auto", "cpu") and (getattr(ns, "device", "cpu") or "cpu") == "cpu":
+        from glia.compiler import fastrun  # warm: the cached module's run manifest, no front end
+
+        try:
+            result = fastrun.try_run(read_source(ns.file), ns.args, ns.backend,
+                                     trace=say if getattr(ns, "verbose", False) else None)
+        except GliaError as e:
+            sys.stdout.flush()
+            _print_error(e)
+            return EXIT_PROGRAM
+        if result is not fastrun.MISS:
+            sys.stdout.flush()
+            return result if isinstance(result, int) and not isinstance(result, bool) else 0
+    from glia.compiler.driver import BACKENDS, check_source, run_program
 
     if ns.backend not in BACKENDS:  # from $GLIA_BACKEND, which argparse does not check
         sys.stderr.write(f"glia run: error: unknown backend {ns.backend!r} (GLIA_BACKEND); choose one of "
@@ -137,7 +152,6 @@ def cmd_run(ns) -> int:
         sys.stderr.write(f"glia: note: main runs on the CPU ({ns.backend} backend); the {device.describe()} runs "
                          "batched functions (Program.map_batch), training and search (docs/backends.md)\n")
     try:
-        say = lambda line: (sys.stdout.flush(), sys.stderr.write(line + "\n"))  # noqa: E731
         code = run_program(program, ns.args, backend=ns.backend, notes=say,
                            background=os.environ.get("GLIA_BACKGROUND_COMPILE", "1") != "0",
                            trace=say if getattr(ns, "verbose", False) else None)

@@ -1,0 +1,120 @@
+"""The warm path of `glia run`: a program whose compiled module is in the cache runs without the
+front end.
+
+Checking and lowering a program is deterministic: the same source text, compiled by the same Glia
+and Numba, gives the same generated module. So after a compiled run, a small *run manifest* is kept
+in the cache, keyed by a hash of the file's name and text and of the compiler itself
+(`fingerprint`: Glia's and Numba's versions and the size and modification time of every file of
+the glia package); it names the generated module, its entry point, the argument specs of `main`
+and the source spans of its runtime errors. The next `glia run` of the same file finds the
+manifest, imports the module (Numba loads its machine code from its own cache) and calls `main`,
+without parsing, checking, lowering or loading the compiler (a fifth of a warm run's CPU time). Anything unusual (no
+manifest, the module or its `.ready` marker gone, a program with globals, which the interpreter
+computes) takes the ordinary path, which writes the manifest again.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+MANIFEST = 1  # the manifest's format
+MISS = object()  # what try_run returns when it ran nothing
+
+
+def fingerprint() -> str:
+    """Glia's and Numba's versions and the (name, size, mtime) of every source file of the package."""
+    from importlib.metadata import version
+
+    import glia
+
+    h = hashlib.sha256(f"{MANIFEST} {glia.__version__} numba {version('numba')}".encode())
+    for folder in sorted(set(glia.__path__) | {os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}):
+        for sub in ("glia", "compiler", "runtime", "grammar", ""):
+            d = os.path.join(folder, sub)
+            if not os.path.isdir(d):
+                continue
+            for name in sorted(os.listdir(d)):
+                if name.endswith((".py", ".lark", ".glia")):
+                    st = os.stat(os.path.join(d, name))
+                    h.update(f"{d}/{name} {st.st_size} {st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def manifest_path(source, backend: str) -> str:
+    """Keyed by the file's name too: the generated module names it (comments, error sites)."""
+    from .cache import cache_dir
+
+    key = hashlib.sha256(f"{fingerprint()}\0{backend}\0{source.name}\0{source.text}".encode()).hexdigest()[:24]
+    return os.path.join(cache_dir(), "cpu", f"run-{key}.json")
+
+
+def remember(program, lowered, backends=("cpu", "auto")) -> None:
+    """Keep the manifest of a program that just ran compiled (nothing for one with globals: the
+    interpreter computes those before main)."""
+    if program.source is None or program.globals or lowered.main_globals:
+        return
+    record = {"module": lowered.key, "entry": lowered.entry, "args": lowered.main_arg_specs,
+              "sites": lowered.sites, "name": program.source.name}
+    from .cache import write_json
+
+    for backend in backends:
+        if not write_json(manifest_path(program.source, backend), record):
+            return
+
+
+def try_run(source, argv: list[str], backend: str, trace=None):
+    """Run `source` (a diagnostics.Source) from its manifest: main's result, or MISS when there is no
+    usable manifest (then nothing has run). Raises GliaError for a runtime error, as the ordinary
+    path does."""
+    if backend not in ("cpu", "auto"):
+        return MISS
+    try:
+        with open(manifest_path(source, backend), encoding="utf-8") as f:
+            m = json.load(f)
+        if len(m["args"]) > 1 or (m["args"] and tuple(m["args"][0]) != ("list", ["str"])):
+            return MISS
+    except (OSError, ValueError, KeyError, TypeError):
+        return MISS
+    from .cache import cache_dir
+
+    module_file = os.path.join(cache_dir(), "cpu", f"glia_cpu_{m['module']}.py")
+    if not os.path.exists(module_file) or (backend == "auto" and not os.path.exists(module_file[:-3] + ".ready")):
+        return MISS
+    from .cache import import_module
+
+    from glia.runtime.errors import CompiledRuntimeError
+
+    module = import_module(m["module"], module_file)
+    args = []
+    if m["args"]:
+        from glia.runtime.nbbox import from_interp
+
+        args = [from_interp(list(argv), m["args"][0])]
+    if trace is not None:
+        trace("glia: compiled (from the cache; the run manifest skipped the front end)")
+    try:
+        return _call(lambda: getattr(module, m["entry"])(*args, 1))
+    except CompiledRuntimeError as e:
+        raise _error(e, m, source) from None
+
+
+def _call(thunk):
+    """main on a big stack, as the ordinary path runs it (deep recursion)."""
+    from .stack import run_with_big_stack
+
+    return run_with_big_stack(thunk)
+
+
+def _error(e, m: dict, source):
+    from .diagnostics import Diagnostic, GliaError, Span
+
+    code, message, site = e.args
+    line, col, end_line, end_col, name = m["sites"][site]
+    if name == source.name == m["name"]:
+        src = source
+    else:  # a prelude function's error: its text, for the excerpt
+        from .checker import prelude_source
+
+        src = prelude_source()
+    return GliaError(Diagnostic(code, message, Span(line, col, end_line, end_col), "runtime", src))

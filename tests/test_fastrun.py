@@ -1,0 +1,64 @@
+"""The warm path of `glia run` (compiler/fastrun.py): after a compiled run, the next run of the same text
+loads the cached module from its run manifest without the front end, with the same output, exit
+status and errors; anything else takes the ordinary path."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+PROGRAM = """
+def fib(n: int) -> int:
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+def main(args: list[str]) -> int:
+    print(fib(int(args[0])), len(args))
+    xs = [1, 2, 3]
+    print(xs[int(args[1])])
+    return 3
+"""
+
+
+def glia_run(path, *args, env):
+    return subprocess.run([sys.executable, "-m", "glia", "run", "-v", "--backend", "cpu", str(path), *args],
+                          capture_output=True, text=True, env=env, timeout=600)
+
+
+def test_the_second_run_skips_the_front_end_with_the_same_results(tmp_path):
+    env = {**os.environ, "GLIA_CACHE_DIR": str(tmp_path / "cache")}
+    path = tmp_path / "warm.glia"
+    path.write_text(PROGRAM, encoding="utf-8")
+    first = glia_run(path, "10", "1", env=env)
+    assert first.returncode == 3 and first.stdout == "55 2\n2\n", first.stderr
+    assert "run manifest" not in first.stderr
+    assert len(list((tmp_path / "cache" / "cpu").glob("run-*.json"))) == 2  # for --backend cpu and auto
+
+    second = glia_run(path, "10", "1", env=env)
+    assert "run manifest skipped the front end" in second.stderr
+    assert (second.returncode, second.stdout) == (first.returncode, first.stdout)
+
+    # a runtime error: the same diagnostic (code, file, line, column, excerpt) on both paths
+    err_warm = glia_run(path, "10", "7", env=env)
+    assert "run manifest" in err_warm.stderr and err_warm.returncode == 1
+    for f in (tmp_path / "cache" / "cpu").glob("run-*.json"):
+        f.unlink()
+    err_cold = glia_run(path, "10", "7", env=env)
+    assert "run manifest" not in err_cold.stderr
+    assert err_warm.stdout == err_cold.stdout == "55 2\n"
+    strip = lambda s: "\n".join(line for line in s.splitlines() if not line.startswith("glia: "))  # noqa: E731
+    assert strip(err_warm.stderr) == strip(err_cold.stderr) and f"{path}:8:11" in err_warm.stderr
+
+    # another text (one character more) is another program: the ordinary path
+    path.write_text(PROGRAM + "\n", encoding="utf-8")
+    changed = glia_run(path, "10", "1", env=env)
+    assert "run manifest" not in changed.stderr and changed.stdout == first.stdout
+
+
+def test_a_program_with_globals_keeps_the_ordinary_path(tmp_path):
+    env = {**os.environ, "GLIA_CACHE_DIR": str(tmp_path / "cache")}
+    path = tmp_path / "globals.glia"
+    path.write_text("LIMIT = 3 * 7\n\ndef main():\n    print(LIMIT + 1)\n", encoding="utf-8")
+    for _ in range(2):
+        r = glia_run(path, env=env)
+        assert r.returncode == 0 and r.stdout == "22\n" and "run manifest" not in r.stderr, r.stderr
+    assert not list((tmp_path / "cache" / "cpu").glob("run-*.json"))
