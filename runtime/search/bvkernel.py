@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .bvcode import COPY, MIX, column_keys, row_hashes, word_op
+from .bvcode import COPY, INEXACT, INEXACT_HIT, INT_OPS, MIX, column_keys, row_hashes, word_fault, word_op
 
 U64 = np.uint64
 _MULT = U64(MIX)
@@ -25,6 +25,7 @@ BATCH = 64  # combinations evaluated before their table slots are probed
 
 
 _apply = njit(inline="always")(word_op)  # one VM instruction; the rule is shared with cuda_eval.py
+_fault = njit(inline="always")(word_fault)
 
 
 @njit(cache=True, inline="always")
@@ -32,6 +33,21 @@ def _run(instrs, regs):
     for q in range(instrs.shape[0]):
         regs[instrs[q, 1]] = _apply(instrs[q, 0], regs[instrs[q, 2]], regs[instrs[q, 3]], regs[instrs[q, 4]])
     return regs[instrs[instrs.shape[0] - 1, 1]]
+
+
+@njit(cache=True, inline="always")
+def _run_checked(instrs, regs):
+    """`_run` for code with integer instructions: also the faults of all its instructions (or-ed)."""
+    fault = 0
+    for q in range(instrs.shape[0]):
+        op = instrs[q, 0]
+        a = regs[instrs[q, 2]]
+        b = regs[instrs[q, 3]]
+        r = _apply(op, a, b, regs[instrs[q, 4]])
+        if op >= INT_OPS:
+            fault |= _fault(op, a, b, r)
+        regs[instrs[q, 1]] = r
+    return regs[instrs[instrs.shape[0] - 1, 1]], fault
 
 
 @njit(cache=True, inline="always")
@@ -84,6 +100,8 @@ def _combine(instrs, consts, F, A, B, C, lo, hi, keys, table, store, shash, n, c
     table): the position is hi unless the store is full (n == cap; position = the first
     combination not done) or a combination equals `target` (hit = its position; the rows before it
     are inserted). The table doubles (load <= 1/2) inside; the one returned replaces it.
+    A combination with an UNDEFINED integer instruction on some example is dropped (counted, not
+    kept); one with an INEXACT one stops the call (hit = INEXACT_HIT, position = that combination).
 
     Rows are evaluated a batch at a time and their table slots, then the rows those slots point
     to, are read before the inserts: the loads are independent, so their cache misses overlap
@@ -96,12 +114,16 @@ def _combine(instrs, consts, F, A, B, C, lo, hi, keys, table, store, shash, n, c
     low = U64(0xFFFFFFFF)
     rows = np.empty((BATCH, nex), np.uint64)
     hs = np.empty(BATCH, np.uint64)
+    bad = np.zeros(BATCH, np.int64)  # faults of each row of the batch
     slots = np.empty(BATCH, np.uint64)
     nconst = consts.shape[0]
     regs = np.zeros(m + 3 + nconst + instrs.shape[0], np.uint64)
     for q in range(nconst):
         regs[m + 3 + q] = consts[q]
     single = instrs.shape[0] == 1 and m == 0  # one operation: its operands picked without the VM loop
+    checked = False  # integer instructions: their faults are tracked
+    for q in range(instrs.shape[0]):
+        checked = checked or instrs[q, 0] >= INT_OPS
     op0 = instrs[0, 0]
     ra = instrs[0, 2]
     rb = instrs[0, 3]
@@ -116,13 +138,17 @@ def _combine(instrs, consts, F, A, B, C, lo, hi, keys, table, store, shash, n, c
         nbat = min(BATCH, hi - t0)
         for r in range(nbat):  # evaluate
             out = rows[r]
+            fault = 0
             if single:
                 for e in range(nex):
                     x0 = A[i, e]
                     x1 = B[j, e]
                     x2 = C[k, e]
-                    out[e] = _apply(op0, _pick(ra, x0, x1, x2, regs), _pick(rb, x0, x1, x2, regs),
-                                    _pick(rc, x0, x1, x2, regs))
+                    a = _pick(ra, x0, x1, x2, regs)
+                    b = _pick(rb, x0, x1, x2, regs)
+                    out[e] = _apply(op0, a, b, _pick(rc, x0, x1, x2, regs))
+                    if checked:
+                        fault |= _fault(op0, a, b, out[e])
             else:
                 for e in range(nex):
                     for q in range(m):
@@ -130,7 +156,12 @@ def _combine(instrs, consts, F, A, B, C, lo, hi, keys, table, store, shash, n, c
                     regs[m] = A[i, e]
                     regs[m + 1] = B[j, e]
                     regs[m + 2] = C[k, e]
-                    out[e] = _run(instrs, regs)
+                    if checked:
+                        out[e], f = _run_checked(instrs, regs)
+                        fault |= f
+                    else:
+                        out[e] = _run(instrs, regs)
+            bad[r] = fault
             h = U64(0)
             for e in range(nex):
                 h += _mix(out[e], keys[e])
@@ -150,6 +181,10 @@ def _combine(instrs, consts, F, A, B, C, lo, hi, keys, table, store, shash, n, c
         for r in range(nbat):  # insert in order
             h = hs[r]
             t = t0 + r
+            if bad[r] != 0:
+                if bad[r] & INEXACT:
+                    return t, nk + np.int64(warm & U64(0)), INEXACT_HIT, table
+                continue
             if check_target and h == thash:
                 same = True
                 for e in range(nex):
@@ -229,7 +264,7 @@ class RowSet:
                                             self.keys, self.table, self.rows, self.hashes, self.n, len(self.rows),
                                             tgt, row_hashes(tgt[None, :], self.keys)[0], check, kept)
         self.n += nk
-        self.full = pos < hi and hit < 0
+        self.full = pos < hi and hit == -1
         return pos, nk, hit
 
     def add(self, row: np.ndarray) -> bool:

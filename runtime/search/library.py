@@ -90,7 +90,8 @@ def enumerate_lambdas(ftype: str, elem: str, probe: list, max_size: int = 0) -> 
     for comp in GLIA_INT_BOOL:
         rules["bool"].append(Production(comp, comp.args))
     g = Grammar(ret, types, rules)
-    bu = BottomUp(g, inputs, Config(timeout=2.0, max_bank=3_000_000), max_size=max_size)
+    # small banks: Python ints, so that list searches need not load Numba for them
+    bu = BottomUp(g, inputs, Config(timeout=2.0, max_bank=3_000_000), max_size=max_size, int_words=False)
     bu.run(collect_only=True)
     out = []
     for size, body in bu.terms(ret):
