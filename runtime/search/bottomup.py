@@ -4,10 +4,11 @@ Programs are built in order of size from a typed grammar. Every program is repre
 value vector (its value on each example); a new program whose vector was seen before (for the same
 nonterminal) is dropped, so each size level combines only distinct behaviours. Candidates are never
 compiled: a candidate's vector is computed from its children's cached vectors by the component's
-rule. Bit-vector (and their boolean) nonterminals keep their vectors as rows of uint64 matrices in a
-row hash set, and a production with VM code is evaluated for all its argument combinations by a
-precompiled kernel that inserts the new rows in the same pass (bvkernel.py); the rest use tuples of
-Python values and a rule per example.
+rule. Bit-vector and integer nonterminals (and their booleans) keep their vectors as rows of 64-bit
+words in a row hash set, and a production with VM code is evaluated for all its argument
+combinations by a precompiled kernel that inserts the new rows in the same pass (bvkernel.py); the
+rest use tuples of Python values and a rule per example. An SMT-LIB Int beyond 64 bits starts the
+search again with Python ints (`Inexact`).
 
 Bounded by time, candidate count and the number of values kept (memory); deterministic (the
 enumeration order is fixed by the grammar's order). After each size level, unify.py assembles

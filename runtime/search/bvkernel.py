@@ -1,8 +1,8 @@
-"""The compiled path of bottom-up search for bit-vector (and boolean) banks.
+"""The compiled path of bottom-up search for bit-vector and integer (and boolean) banks.
 
 Precompiled once with Numba (`cache=True`), never compiled per candidate (DESIGN.md §2.1):
 - a tiny register VM over 64-bit words that runs a component's assembled code (bvcode.py) on every
-  example of every candidate;
+  example of every candidate, with the faults of its integer instructions (bvcode.word_fault);
 - `RowSet`, an open-addressing hash set of value rows (one value per example) that owns the rows of
   a bank: `combine` evaluates every combination of argument rows of one production (a range of
   combinations per call) and inserts each new row in the same pass, keeping distinct rows only

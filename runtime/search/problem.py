@@ -27,9 +27,9 @@ class Component:
     """An operation candidates may use. `fn` evaluates one example's arguments (raising any exception
     for an undefined result: the candidate is dropped); `vec`, when given, evaluates whole value
     vectors at once (numpy arrays for bv64). `code`, when given, is the same rule as an expression
-    for the bit-vector VM of bottom-up search (runtime/search/bvkernel.py): `("arg", i)`,
-    `("const", word)` or `(op, code, ...)` with `op` an SMT-LIB bit-vector or boolean operation
-    (booleans are the words 0 and 1). `sexpr` is the SyGuS name, `glia` a source template with
+    for the word VM of bottom-up search (runtime/search/bvkernel.py): `("arg", i)`,
+    `("const", word)` or `(op, code, ...)` with `op` a bit-vector, integer or boolean operation of
+    bvcode.OPCODES (booleans are the words 0 and 1, ints two's complement words). `sexpr` is the SyGuS name, `glia` a source template with
     `{0}`, `{1}`... for the arguments."""
 
     name: str
