@@ -68,7 +68,7 @@ STRINGS = """
 
 def rate(grammar, inputs, seconds: float) -> dict:
     BottomUp(grammar, inputs, Config(timeout=0.2)).run(collect_only=True)  # load the kernels first
-    bu = BottomUp(grammar, inputs, Config(timeout=seconds))
+    bu = BottomUp(grammar, inputs, Config(timeout=seconds, max_candidates=10 ** 12))  # time (or memory) ends it
     t0, c0 = time.perf_counter(), time.process_time()
     reason = bu.run(collect_only=True)
     dt, cpu = time.perf_counter() - t0, time.process_time() - c0
