@@ -463,3 +463,13 @@ def test_ints_beyond_64_bits_in_the_examples_keep_python_ints():
     p = _problem(INT_PROBLEMS["lia"].replace("(f 0 0) 0", "(f 0 0) 36893488147419103232"))
     bu = BottomUp(p.grammar, p.inputs, Config(timeout=60.0), target=p.outputs, max_size=3)
     assert not bu.int_words and not bu.banks["Start"].numpy
+
+
+def test_a_helper_with_an_int_beyond_64_bits_has_no_code():
+    text = INT_PROBLEMS["lia"].replace(
+        "(define-fun half", "(define-fun same ((a Int)) Int (- (+ a 36893488147419103232) 36893488147419103232))\n"
+                            "(define-fun half").replace("(half Start)", "(half Start) (same Start)")
+    p = _problem(text)
+    bu = BottomUp(p.grammar, p.inputs, Config(timeout=60.0), target=p.outputs, max_size=12)
+    assert not bu.banks["Start"].numpy  # 2**65 would wrap in a word: the search keeps Python ints
+    assert bu.run() == "found" and satisfies(bu.answer(), p.inputs, p.outputs)
