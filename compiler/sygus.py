@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from glia.runtime.search import Component, Const, Grammar, Problem, Production, Var
-from glia.runtime.search.bvcode import WORD_TYPES, substitute
+from glia.runtime.search.bvcode import INT_MAX, INT_MIN, WORD_TYPES, substitute
 from glia.runtime.search.components import MASK, SYGUS_OPS, sygus_component, sygus_signature, vm_code
 from glia.runtime.search.terms import sexpr_const
 
@@ -394,7 +394,8 @@ class _Builder:
         if v is not None:
             t = _literal_type(v, node)
             nv = np.uint64(v) if t == "bv64" else v
-            return (lambda env: v), (lambda env: nv), t, (("const", int(v)) if t in WORD_TYPES else None)
+            words = t in WORD_TYPES and (t != "int" or INT_MIN <= v <= INT_MAX)  # an Int the VM cannot hold: no code
+            return (lambda env: v), (lambda env: nv), t, (("const", int(v)) if words else None)
         if not isinstance(node, SList) or not node.items or not isinstance(node.items[0], Atom):
             raise err(f"cannot read the term {show(node)[:40]}", node.span)
         op = node.items[0].text

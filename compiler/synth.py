@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from glia.runtime.search import Component, Config, Problem, SearchError, Term, Var, synthesize
-from glia.runtime.search.library import default_grammar, depth_bounded
+from glia.runtime.search.library import default_grammar, depth_bounded, loop_grammar
 from glia.runtime.search.regression import values_match
 from glia.runtime.search.terms import to_glia
 
@@ -125,15 +125,14 @@ def problems(program: ir.Program) -> list[HoleTask]:
         try:
             grammar = default_grammar(params, ret, inputs, outputs if direct else [],
                                       using=opts.get("using", ()), extra=extra)
+            wider = loop_grammar(params, ret, inputs, outputs if direct else [], opts.get("using", ()), extra)
+            if opts.get("depth"):
+                grammar = depth_bounded(grammar, opts["depth"])
+                wider = wider and depth_bounded(wider, opts["depth"])
         except SearchError as e:
             raise _err(program, e.code, f"hole in {func.name}: {e.message}", hole.span) from None
-        size = opts.get("size", 0)
-        if opts.get("depth"):
-            try:
-                grammar = depth_bounded(grammar, opts["depth"])
-            except SearchError as e:
-                raise _err(program, e.code, f"hole in {func.name}: {e.message}", hole.span) from None
-        prob = Problem(func.name, params, ret, inputs, outputs, grammar, max_size=size, max_depth=opts.get("depth", 0))
+        prob = Problem(func.name, params, ret, inputs, outputs, grammar, max_size=opts.get("size", 0),
+                       wider=wider, max_depth=opts.get("depth", 0))
         tasks.append(HoleTask(hole, func, prob, direct))
     return tasks
 

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 
 from glia.runtime.search import Problem, SearchError, Var
-from glia.runtime.search.library import default_grammar
+from glia.runtime.search.library import default_grammar, loop_grammar
 
 from .diagnostics import Diagnostic, GliaError, Source, Span
 from .sygus import SyFun, SyProblem, _Reader, _read_grammar, read_sygus, to_problem
@@ -99,7 +99,8 @@ def task_problem(d: dict, where: str, sl_index: dict | None = None) -> Problem:
     else:
         params = tuple(Var(i, n, t) for i, (n, t) in enumerate(zip(names, args)))
         grammar = default_grammar(params, ret, inputs, outputs)
-        prob = Problem(d["name"], params, ret, inputs, outputs, grammar)
+        prob = Problem(d["name"], params, ret, inputs, outputs, grammar,
+                       wider=loop_grammar(params, ret, inputs, outputs))
     prob.test_inputs, prob.test_outputs = test_in, test_out
     return prob
 

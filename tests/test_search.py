@@ -492,10 +492,18 @@ def test_a_float_hole_over_a_list_uses_its_summaries():
 
 
 def test_int_holes_can_loop_over_a_range_and_lists_compare():
-    text = ("def tri(n: int) -> int:\n    return ??\n\nexamples tri:\n    1 -> 1\n    2 -> 3\n    3 -> 6\n    4 -> 10\n"
-            "    7 -> 28\n")
-    fills = solve_text(text)
-    assert "range(" in fills[0].expr  # sum(range(n + 1)): smaller than n * (n + 1) // 2
+    from glia.runtime.search import Problem, Var
+    from glia.runtime.search.library import default_grammar, loop_grammar
+
+    x = (Var(0, "x", "int"),)
+    inputs = [(n,) for n in (0, 1, 2, 3, 4, 5, 6, 7, 9, 11, 13, 20)]
+    outputs = [sum(i * i for i in range(n + 1)) for (n,) in inputs]  # 1 + 4 + ... + x * x
+    wider = loop_grammar(x, "int", inputs, outputs)
+    assert "list[int]" in wider.types and loop_grammar(x, "int", inputs, outputs, using=("add",)) is None
+    # the plain grammar first (here one that cannot say it), then the wider one with the time left
+    plain = default_grammar(x, "int", inputs, outputs, using=("add",))
+    r = synthesize(Problem("squares", x, "int", inputs, outputs, plain, wider=wider), Config(timeout=20.0))
+    assert r.solved and "range(" in to_glia(r.term, ()) and satisfies(r.term, [(10,)], [385])
     text = ("def mirror(a: list[int], b: list[int]) -> bool:\n    return ??\n\nexamples mirror:\n"
             "    [1, 2], [2, 1] -> True\n    [1, 2], [1, 2] -> False\n    [], [] -> True\n    [3], [4] -> False\n"
             "    [1, 2, 3], [3, 2, 1] -> True\n")

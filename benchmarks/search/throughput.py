@@ -2,8 +2,10 @@
 
     python benchmarks/search/throughput.py [--seconds 5] [--rounds 1] [--against CHECKOUT]
 
-Enumerates (a) the bit-vector grammar of a SyGuS PBE_BV problem with 10 examples, (b) the string
-grammar of a SyGuS PBE_SLIA problem, (c) Glia's default integer-list library, each for the given
+Enumerates (a) the bit-vector grammar of a SyGuS PBE_BV problem with 10 examples, (b) a SyGuS LIA
+grammar (unbounded Int: + - * ite and comparisons) with 10 examples, (c) Glia's default integer
+library (checked 64-bit ints) for a hole with two int inputs and 10 examples, (d) the string
+grammar of a SyGuS PBE_SLIA problem, (e) Glia's default integer-list library, each for the given
 time, and prints candidates per second (wall clock, and per second of this process's CPU time, which
 depends less on what else the machine runs) and example evaluations per second (candidates x
 examples). A candidate is one program whose value vector was computed, kept or dropped as a
@@ -44,6 +46,13 @@ BV = """
 """ + "".join(f"(constraint (= (f #x{(0x9e3779b97f4a7c15 * (i + 1)) % 2**64:016x}) #x0000000000000000))\n"
               for i in range(10))
 
+LIA = """
+(synth-fun f ((x Int) (y Int)) Int
+  ((Start Int (x y 0 1 2 (+ Start Start) (- Start Start) (* Start Start) (ite B Start Start)))
+   (B Bool ((< Start Start) (<= Start Start) (= Start Start) (and B B) (or B B) (not B)))))
+""" + "".join(f"(constraint (= (f {(37 * i) % 41 - 20} {(53 * i) % 29 - 14}) 0))\n" for i in range(10))
+INT_INPUTS = [((37 * i) % 41 - 20, (53 * i) % 29 - 14) for i in range(10)]
+
 STRINGS = """
 (synth-fun f ((s String)) String
   ((Start String (ntString))
@@ -59,7 +68,7 @@ STRINGS = """
 
 def rate(grammar, inputs, seconds: float) -> dict:
     BottomUp(grammar, inputs, Config(timeout=0.2)).run(collect_only=True)  # load the kernels first
-    bu = BottomUp(grammar, inputs, Config(timeout=seconds))
+    bu = BottomUp(grammar, inputs, Config(timeout=seconds, max_candidates=10 ** 12))  # time (or memory) ends it
     t0, c0 = time.perf_counter(), time.process_time()
     reason = bu.run(collect_only=True)
     dt, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -67,12 +76,19 @@ def rate(grammar, inputs, seconds: float) -> dict:
             "reason": reason}
 
 
+def _sygus(name: str, text: str):
+    src = Source(name, text)
+    p = to_problem(read_sygus(src), src)
+    return p.grammar, p.inputs
+
+
 def grammars():
-    """(name, grammar, inputs) of the three workloads."""
-    for name, text in (("bit-vectors (10 examples)", BV), ("strings (4 examples)", STRINGS)):
-        src = Source(name, text)
-        p = to_problem(read_sygus(src), src)
-        yield name, p.grammar, p.inputs
+    """(name, grammar, inputs) of the five workloads."""
+    for name, text in (("bit-vectors (10 examples)", BV), ("SyGuS LIA (10 examples)", LIA)):
+        yield name, *_sygus(name, text)
+    params = (Var(0, "x", "int"), Var(1, "y", "int"))
+    yield "Glia ints (10 examples)", default_grammar(params, "int", INT_INPUTS, [0] * 10), INT_INPUTS
+    yield "strings (4 examples)", *_sygus("strings", STRINGS)
     params = (Var(0, "xs", "list[int]"),)
     inputs = [((3, 1, 4, 1, 5),), ((9, 2, 6),), ((),), ((5, 3, 5, 8, 9, 7),)]
     p = Problem("lists", params, "list[int]", inputs, [(0,)] * 4, default_grammar(params, "list[int]", inputs, []))

@@ -4,10 +4,11 @@ Programs are built in order of size from a typed grammar. Every program is repre
 value vector (its value on each example); a new program whose vector was seen before (for the same
 nonterminal) is dropped, so each size level combines only distinct behaviours. Candidates are never
 compiled: a candidate's vector is computed from its children's cached vectors by the component's
-rule. Bit-vector (and their boolean) nonterminals keep their vectors as rows of uint64 matrices in a
-row hash set, and a production with VM code is evaluated for all its argument combinations by a
-precompiled kernel that inserts the new rows in the same pass (bvkernel.py); the rest use tuples of
-Python values and a rule per example.
+rule. Bit-vector and integer nonterminals (and their booleans) keep their vectors as rows of 64-bit
+words in a row hash set, and a production with VM code is evaluated for all its argument
+combinations by a precompiled kernel that inserts the new rows in the same pass (bvkernel.py); the
+rest use tuples of Python values and a rule per example. An SMT-LIB Int beyond 64 bits starts the
+search again with Python ints (`Inexact`).
 
 Bounded by time, candidate count and the number of values kept (memory); deterministic (the
 enumeration order is fixed by the grammar's order). After each size level, unify.py assembles
@@ -22,7 +23,7 @@ import time
 
 import numpy as np
 
-from .bvcode import COPY, assemble
+from .bvcode import COPY, INEXACT_HIT, INT_MAX, INT_MIN, MASK, assemble
 from .problem import Component, Config, Const, Grammar, Lam, Production, Result, Term, Var
 from .unify import Unification
 
@@ -34,6 +35,15 @@ CHUNK = 1 << 20  # combinations per kernel call: the time and candidate bounds a
 class Stop(Exception):
     def __init__(self, reason: str):
         self.reason = reason
+
+
+class Inexact(Exception):
+    """An SMT-LIB Int needed more than 64 bits: the search goes on with Python ints."""
+
+
+def _words(vals) -> np.ndarray:
+    """Values as the VM's words: bit-vectors as they are, booleans as 0 and 1, ints in two's complement."""
+    return np.array([int(v) & MASK for v in vals], dtype=np.uint64)
 
 
 class Recipes:
@@ -101,37 +111,19 @@ class Bank:
 
 class BottomUp(Unification):
     def __init__(self, grammar: Grammar, inputs: list[tuple], config: Config, target=None,
-                 max_size: int = 0, deadline: float | None = None, accept=None):
+                 max_size: int = 0, deadline: float | None = None, accept=None, int_words: bool = True):
         self.g = grammar
         self.inputs = inputs
         self.nex = len(inputs)
         self.cfg = config
         self.max_size = max_size or 60
         self.deadline = deadline if deadline is not None else time.perf_counter() + config.timeout
-        self.candidates = 0
-        self.kept = 0
         self.prods: list[tuple[str, Production]] = list(grammar.productions())
-        kinds = self._kinds()
-        limit = config.max_bank // max(1, self.nex) + 1  # rows of one bank past the memory bound
-        self.banks = {nt: Bank(kinds[nt], self.nex, limit) for nt in grammar.types}
-        self.codes: dict[int, tuple] = {}  # production index -> assembled VM code
-        self.kept_buf = np.empty(CHUNK, np.int64)
-        self.target = None
-        self.target_key = None
-        if target is not None:
-            start = grammar.start
-            if self.banks[start].numpy:
-                self.target = np.array(target, dtype=np.uint64)  # numpy bools are the words 0 and 1
-            else:
-                self.target = tuple(target)
-            self.target_set = None
-        self.found: tuple[str, int, int] | None = None  # (nt, size, index)
+        self.outputs = target
         self.wrap: dict[str, list[int]] = {grammar.start: []}  # target nonterminal -> chain productions above it
         self._chains()
         self.conditionals = self._conditionals() if target is not None else []
-        self.built: dict = {}  # (nt, size, index) -> Term, for results built by unification
         self.max_depth_unify = 6
-        self.unified_at = 0
         self.concats = self._concats() if target is not None else []
         self.accept = accept  # or a test of whole start-symbol vectors (a hole inside a larger program)
         self.gpu = None  # binary bit-vector productions evaluated on a CUDA device (cuda_eval.py)
@@ -139,31 +131,66 @@ class BottomUp(Unification):
             from .cuda_eval import PairEvaluator
 
             self.gpu = PairEvaluator()
+        self._start(int_words and self._ints_fit())
+
+    def _start(self, int_words: bool) -> None:
+        """An empty bank per nonterminal; `int_words`: integer nonterminals whose productions all have
+        VM code are kept as 64-bit words and evaluated by the kernel (else as Python ints)."""
+        self.int_words = int_words
+        self.candidates = 0
+        self.kept = 0
+        kinds = self._kinds()
+        limit = self.cfg.max_bank // max(1, self.nex) + 1  # rows of one bank past the memory bound
+        self.banks = {nt: Bank(kinds[nt], self.nex, limit) for nt in self.g.types}
+        self.codes: dict[int, tuple] = {}  # production index -> assembled VM code
+        self.kept_buf = np.empty(CHUNK, np.int64)
+        self.target = None
+        if self.outputs is not None:
+            self.target = _words(self.outputs) if self.banks[self.g.start].numpy else tuple(self.outputs)
+        self.found: tuple[str, int, int] | None = None  # (nt, size, index)
+        self.built: dict = {}  # (nt, size, index) -> Term, for results built by unification
+        self.unified_at = 0
 
     # ---- set-up ------------------------------------------------------------------------------
     def _kinds(self) -> dict[str, bool]:
-        """A nonterminal is kept in numpy form if it is a bit-vector, or a bool all of whose
-        productions have numpy rules over numpy-kind arguments."""
-        kinds = {nt: t == BV for nt, t in self.g.types.items()}
-        for nt, t in self.g.types.items():
-            if t == "bool":
-                ok = True
-                for p in self.g.rules.get(nt, ()):
-                    h = p.head
-                    if isinstance(h, Component):
-                        if h.vec is None or not all(kinds.get(a) or self.g.types[a] == "bool" for a in p.args):
-                            ok = False
-                    elif not isinstance(h, Const):
-                        ok = False
-                kinds[nt] = ok
+        """A nonterminal is kept in numpy form (as words) if it is a bit-vector; an int (with
+        `int_words`) all of whose productions are leaves or have VM code; or a bool all of whose
+        productions are leaves or have VM code or a numpy rule. Arguments of a numpy production
+        must be numpy too."""
+        def words(nt: str, t: str) -> bool:
+            for p in self.g.rules.get(nt, ()):
+                h = p.head
+                if isinstance(h, Component):
+                    if not (self._code_of(h) is not None or (t == "bool" and h.vec is not None)):
+                        return False
+                elif not isinstance(h, (Const, Var)):
+                    return False
+            return True
+
+        kinds = {nt: t == BV or (t == "bool" or (t == "int" and self.int_words)) and words(nt, t)
+                 for nt, t in self.g.types.items()}
         changed = True
-        while changed:  # a bool argument of a numpy production must itself be numpy
+        while changed:
             changed = False
             for nt, p in self.g.productions():
                 if kinds[nt] and isinstance(p.head, Component) and not all(kinds[a] for a in p.args):
                     kinds[nt] = False
                     changed = True
         return kinds
+
+    def _ints_fit(self) -> bool:
+        """Every int the search starts from (inputs, constants, the examples' results) is a 64-bit
+        word: else ints stay Python ints (SMT-LIB's are unbounded)."""
+        ints = []
+        for _, p in self.prods:
+            h = p.head
+            if isinstance(h, Const) and h.type == "int":
+                ints.append(h.value)
+            elif isinstance(h, Var) and h.type == "int":
+                ints += [ex[h.index] for ex in self.inputs]
+        if self.outputs is not None and self.g.types[self.g.start] == "int":
+            ints += list(self.outputs)
+        return all(INT_MIN <= v <= INT_MAX for v in ints)
 
     def _chains(self):
         """Start -> X chain rules (`(Start String (ntString))`): X's values are Start's values, so the
@@ -209,12 +236,20 @@ class BottomUp(Unification):
         else:
             raise TypeError(head)
         if self.banks[nt].numpy:
-            return np.array(vals, dtype=np.uint64)
+            return _words(vals)
         return tuple(vals)
 
     # ---- the search --------------------------------------------------------------------------
     def run(self, collect_only: bool = False) -> str:
-        """Enumerate until the target is found (returns 'found') or a bound is hit (the reason)."""
+        """Enumerate until the target is found (returns 'found') or a bound is hit (the reason). An
+        SMT-LIB Int beyond 64 bits starts the search again with Python ints, within the same time."""
+        try:
+            return self._run(collect_only)
+        except Inexact:
+            self._start(int_words=False)
+            return self._run(collect_only)
+
+    def _run(self, collect_only: bool) -> str:
         try:
             for size in range(1, self.max_size + 1):
                 for bank in self.banks.values():
@@ -307,7 +342,9 @@ class BottomUp(Unification):
         for a, s in zip(args, parts):
             vs = self._vectors(a, s)
             if self.banks[a].numpy:
-                vs = [tuple(r.tolist()) for r in (vs.astype(bool) if self.g.types[a] == "bool" else vs)]
+                t = self.g.types[a]
+                vs = [tuple(r.tolist()) for r in (vs.astype(bool) if t == "bool" else vs.view(np.int64) if t == "int"
+                                                  else vs)]
             lists.append(vs)
         numpy_out = self.banks[nt].numpy
         if numpy_out:
@@ -372,15 +409,17 @@ class BottomUp(Unification):
         """The production's component assembled for the VM (None when it has no code, or the VM
         lacks one of its operations)."""
         if pi not in self.codes:
-            comp = self.prods[pi][1].head
-            code = None
-            if isinstance(comp, Component) and comp.code is not None and comp.args:
-                try:
-                    code = assemble(comp.code, len(comp.args))
-                except KeyError:
-                    code = None
-            self.codes[pi] = code
+            self.codes[pi] = self._code_of(self.prods[pi][1].head)
         return self.codes[pi]
+
+    @staticmethod
+    def _code_of(comp: Component):
+        if comp.code is None or not comp.args:
+            return None
+        try:
+            return assemble(comp.code, len(comp.args))
+        except KeyError:
+            return None
 
     def combine_compiled(self, nt, size, pi, args, parts):
         """Every combination of the argument rows, evaluated and deduplicated by the kernel in one
@@ -403,6 +442,8 @@ class BottomUp(Unification):
                                  [np.full(nk, i, np.int64) for i in fixed] + list(np.unravel_index(lin, dims)))
                 if rows.full:
                     raise Stop("memory")
+                if hit == INEXACT_HIT:
+                    raise Inexact()
                 if hit >= 0:
                     self.candidates += pos - lo + 1
                     self.add(nt, size, self.target, (pi, tuple(zip(parts, fixed + _unravel(hit, dims)))))
@@ -522,7 +563,8 @@ def solve_with(problem, config: Config, accept) -> Result:
 
 def _solve(problem, config, accept, t0) -> Result:
     bu = BottomUp(problem.grammar, problem.inputs, config, target=None if accept else problem.outputs,
-                  max_size=problem.max_size, deadline=t0 + config.timeout, accept=accept)
+                  max_size=problem.max_size, deadline=t0 + config.timeout, accept=accept,
+                  int_words=accept is None)  # `accept` takes Python values, checked one by one in `add`
     reason = bu.run()
     term = bu.answer() if bu.found else None
     return Result(term is not None, term, bu.candidates, time.perf_counter() - t0, "bottom-up",

@@ -1,7 +1,11 @@
-"""The code of the bit-vector VM of bottom-up search, in plain Python (no Numba here).
+"""The code of the word VM of bottom-up search, in plain Python (no Numba here).
 
 A component's `code` is an expression over its arguments, `("bvadd", ("arg", 0), ("const", 1))`,
-with operations named by their SMT-LIB names (`OPCODES`); booleans are the words 0 and 1.
+with operations named by their SMT-LIB names (`OPCODES`); booleans are the words 0 and 1, integers
+64-bit two's complement words. An integer operation may have no 64-bit result: `word_fault` says
+which (`UNDEFINED`: the rule raises, the candidate is dropped, as SMT-LIB's `div` by zero or an
+overflow of Glia's checked ints; `INEXACT`: the exact result, an SMT-LIB Int, needs more than 64
+bits, and only an exact engine can go on).
 `assemble` turns it into the instruction table that the precompiled kernel of bvkernel.py runs;
 `word_op` is one instruction on numpy uint64 words, written once and compiled by the CPU kernel and
 the CUDA one (cuda_eval.py); `evaluate` is the VM in plain Python ints, the independent reference
@@ -13,7 +17,7 @@ import numpy as np
 
 U64 = np.uint64
 MASK = (1 << 64) - 1
-WORD_TYPES = ("bv64", "bool")  # the types the VM holds: bit-vectors, and booleans as 0 and 1
+WORD_TYPES = ("bv64", "bool", "int")  # the types the VM holds: bit-vectors, booleans as 0 and 1, ints
 
 # opcodes of the VM, keyed by their SMT-LIB names
 OPCODES = {
@@ -22,7 +26,18 @@ OPCODES = {
     "bvudiv": 10, "bvurem": 11, "bvsdiv": 12, "bvsrem": 13, "bvshl": 14, "bvlshr": 15, "bvashr": 16,
     "bvult": 17, "bvule": 18, "bvugt": 19, "bvuge": 20, "bvslt": 21, "bvsle": 22, "bvsgt": 23, "bvsge": 24,
     "=": 25, "ite": 26, "and": 27, "or": 28, "not": 29, "xor": 30, "=>": 31,
+    # integers (signed 64-bit words): SMT-LIB's unbounded Int (an overflow is INEXACT) ...
+    "+": 32, "-": 33, "*": 34, "div": 35, "mod": 36, "abs": 37,
+    # ... and Glia's checked ints (an overflow is UNDEFINED, as the runtime's kernels raise)
+    "int.add": 38, "int.sub": 39, "int.mul": 40, "int.floordiv": 41, "int.mod": 42,
+    # integer comparisons are the signed comparisons of the words
+    "<": 21, "<=": 22, ">": 23, ">=": 24,
 }
+INT_OPS = 32  # opcodes from here on are integer operations, the only ones with faults
+UNDEFINED = 1  # word_fault: no value (the candidate is dropped)
+INEXACT = 2  # word_fault: an SMT-LIB Int beyond 64 bits (the search must go on without the VM)
+INEXACT_HIT = -2  # the kernel's `hit` when a combination's exact value needs more than 64 bits
+INT_MIN, INT_MAX = -(1 << 63), (1 << 63) - 1
 
 MIX = 0x9E3779B97F4A7C15
 # fixed odd multipliers, one per example (deterministic)
@@ -107,8 +122,25 @@ def _signed(a: int) -> int:
     return a - (1 << 64) if a >> 63 else a
 
 
+def _py_int(op: str, sa: int, sb: int) -> int:
+    """An integer operation on signed values, exactly; ZeroDivisionError where it is undefined,
+    OverflowError where the result needs more than 64 bits."""
+    if op in ("div", "mod", "int.floordiv", "int.mod") and sb == 0:
+        raise ZeroDivisionError(op)
+    q = sa // sb if sb else 0
+    if op in ("div", "mod") and sa - q * sb < 0:  # SMT-LIB: the remainder is never negative
+        q += 1
+    r = {"+": sa + sb, "-": sa - sb, "*": sa * sb, "div": q, "mod": sa - sb * q, "abs": abs(sa),
+         "int.add": sa + sb, "int.sub": sa - sb, "int.mul": sa * sb, "int.floordiv": q, "int.mod": sa - sb * q}[op]
+    if not INT_MIN <= r <= INT_MAX:
+        raise OverflowError(op)
+    return r
+
+
 def _py_apply(op: str, a: int, b: int = 0, c: int = 0) -> int:
     sa, sb = _signed(a), _signed(b)
+    if OPCODES[op] >= INT_OPS:
+        return _py_int(op, sa, sb) & MASK
     if op in ("bvsdiv", "bvsrem"):
         if sb == 0:
             return (MASK if sa >= 0 else 1) if op == "bvsdiv" else a
@@ -203,7 +235,65 @@ def word_op(op, a, b, c):
         return one if (a != zero) != (b != zero) else zero
     if op == 31:
         return one if a == zero or b != zero else zero
+    if op == 32 or op == 38:
+        return a + b
+    if op == 33 or op == 39:
+        return a - b
+    if op == 34 or op == 40:
+        return a * b
+    if op == 37:
+        return zero - a if (a >> U64(63)) != zero else a
+    if op == 35 or op == 36 or op == 41 or op == 42:  # signed division: from the magnitudes' quotient
+        if b == zero:
+            return zero  # UNDEFINED (word_fault)
+        na = (a >> U64(63)) != zero
+        nb = (b >> U64(63)) != zero
+        ua = zero - a if na else a
+        ub = zero - b if nb else b
+        q = ua // ub
+        r = ua % ub
+        q = zero - q if na != nb else q  # truncated towards zero, and its remainder:
+        r = zero - r if na else r  # the sign of a
+        if r != zero:
+            if op == 35 or op == 36:  # SMT-LIB: the remainder is never negative
+                if na:
+                    q = q - one if not nb else q + one
+                    r = r + ub
+            elif na != nb:  # Python (Glia): the remainder has the sign of b
+                q = q - one
+                r = r + b
+        return q if op == 35 or op == 41 else r
     return zero
+
+
+def word_fault(op, a, b, r):
+    """0 if integer instruction `op` on the words a, b has the 64-bit result r; else UNDEFINED or
+    INEXACT (module docstring). Only opcodes from INT_OPS on can fault."""
+    zero = U64(0)
+    sign = U64(1 << 63)
+    over = zero
+    if op == 32 or op == 38:
+        over = ((a ^ r) & (b ^ r)) >> U64(63)
+    elif op == 33 or op == 39:
+        over = ((a ^ b) & (a ^ r)) >> U64(63)
+    elif op == 34 or op == 40:
+        na = (a >> U64(63)) != zero
+        nb = (b >> U64(63)) != zero
+        ua = zero - a if na else a
+        ub = zero - b if nb else b
+        if ((ua | ub) >> U64(31)) != zero and ua != zero and ub != zero:
+            limit = sign if na != nb else sign - U64(1)
+            over = U64(1) if ua > limit // ub else zero
+    elif op == 35 or op == 36 or op == 41 or op == 42:
+        if b == zero:
+            return UNDEFINED
+        if (op == 35 or op == 41) and a == sign and b == U64(MASK):
+            over = U64(1)
+    elif op == 37:
+        over = U64(1) if a == sign else zero
+    if over == zero:
+        return 0
+    return INEXACT if op < 38 else UNDEFINED
 
 
 COPY = assemble(("arg", 0), 1)  # the code that inserts given rows

@@ -1,8 +1,8 @@
-"""The compiled path of bottom-up search for bit-vector (and boolean) banks.
+"""The compiled path of bottom-up search for bit-vector and integer (and boolean) banks.
 
 Precompiled once with Numba (`cache=True`), never compiled per candidate (DESIGN.md §2.1):
 - a tiny register VM over 64-bit words that runs a component's assembled code (bvcode.py) on every
-  example of every candidate;
+  example of every candidate, with the faults of its integer instructions (bvcode.word_fault);
 - `RowSet`, an open-addressing hash set of value rows (one value per example) that owns the rows of
   a bank: `combine` evaluates every combination of argument rows of one production (a range of
   combinations per call) and inserts each new row in the same pass, keeping distinct rows only
@@ -14,10 +14,12 @@ Everything crosses the Python boundary as plain numpy arrays; no Python runs per
 """
 from __future__ import annotations
 
+import mmap
+
 import numpy as np
 from numba import njit
 
-from .bvcode import COPY, MIX, column_keys, row_hashes, word_op
+from .bvcode import COPY, INEXACT, INEXACT_HIT, INT_OPS, MIX, column_keys, row_hashes, word_fault, word_op
 
 U64 = np.uint64
 _MULT = U64(MIX)
@@ -25,6 +27,7 @@ BATCH = 64  # combinations evaluated before their table slots are probed
 
 
 _apply = njit(inline="always")(word_op)  # one VM instruction; the rule is shared with cuda_eval.py
+_fault = njit(inline="always")(word_fault)
 
 
 @njit(cache=True, inline="always")
@@ -32,6 +35,21 @@ def _run(instrs, regs):
     for q in range(instrs.shape[0]):
         regs[instrs[q, 1]] = _apply(instrs[q, 0], regs[instrs[q, 2]], regs[instrs[q, 3]], regs[instrs[q, 4]])
     return regs[instrs[instrs.shape[0] - 1, 1]]
+
+
+@njit(cache=True, inline="always")
+def _run_checked(instrs, regs):
+    """`_run` for code with integer instructions: also the faults of all its instructions (or-ed)."""
+    fault = 0
+    for q in range(instrs.shape[0]):
+        op = instrs[q, 0]
+        a = regs[instrs[q, 2]]
+        b = regs[instrs[q, 3]]
+        r = _apply(op, a, b, regs[instrs[q, 4]])
+        if op >= INT_OPS:
+            fault |= _fault(op, a, b, r)
+        regs[instrs[q, 1]] = r
+    return regs[instrs[instrs.shape[0] - 1, 1]], fault
 
 
 @njit(cache=True, inline="always")
@@ -84,6 +102,8 @@ def _combine(instrs, consts, F, A, B, C, lo, hi, keys, table, store, shash, n, c
     table): the position is hi unless the store is full (n == cap; position = the first
     combination not done) or a combination equals `target` (hit = its position; the rows before it
     are inserted). The table doubles (load <= 1/2) inside; the one returned replaces it.
+    A combination with an UNDEFINED integer instruction on some example is dropped (counted, not
+    kept); one with an INEXACT one stops the call (hit = INEXACT_HIT, position = that combination).
 
     Rows are evaluated a batch at a time and their table slots, then the rows those slots point
     to, are read before the inserts: the loads are independent, so their cache misses overlap
@@ -96,12 +116,16 @@ def _combine(instrs, consts, F, A, B, C, lo, hi, keys, table, store, shash, n, c
     low = U64(0xFFFFFFFF)
     rows = np.empty((BATCH, nex), np.uint64)
     hs = np.empty(BATCH, np.uint64)
+    bad = np.zeros(BATCH, np.int64)  # faults of each row of the batch
     slots = np.empty(BATCH, np.uint64)
     nconst = consts.shape[0]
     regs = np.zeros(m + 3 + nconst + instrs.shape[0], np.uint64)
     for q in range(nconst):
         regs[m + 3 + q] = consts[q]
     single = instrs.shape[0] == 1 and m == 0  # one operation: its operands picked without the VM loop
+    checked = False  # integer instructions: their faults are tracked
+    for q in range(instrs.shape[0]):
+        checked = checked or instrs[q, 0] >= INT_OPS
     op0 = instrs[0, 0]
     ra = instrs[0, 2]
     rb = instrs[0, 3]
@@ -116,13 +140,17 @@ def _combine(instrs, consts, F, A, B, C, lo, hi, keys, table, store, shash, n, c
         nbat = min(BATCH, hi - t0)
         for r in range(nbat):  # evaluate
             out = rows[r]
+            fault = 0
             if single:
                 for e in range(nex):
                     x0 = A[i, e]
                     x1 = B[j, e]
                     x2 = C[k, e]
-                    out[e] = _apply(op0, _pick(ra, x0, x1, x2, regs), _pick(rb, x0, x1, x2, regs),
-                                    _pick(rc, x0, x1, x2, regs))
+                    a = _pick(ra, x0, x1, x2, regs)
+                    b = _pick(rb, x0, x1, x2, regs)
+                    out[e] = _apply(op0, a, b, _pick(rc, x0, x1, x2, regs))
+                    if checked:
+                        fault |= _fault(op0, a, b, out[e])
             else:
                 for e in range(nex):
                     for q in range(m):
@@ -130,7 +158,12 @@ def _combine(instrs, consts, F, A, B, C, lo, hi, keys, table, store, shash, n, c
                     regs[m] = A[i, e]
                     regs[m + 1] = B[j, e]
                     regs[m + 2] = C[k, e]
-                    out[e] = _run(instrs, regs)
+                    if checked:
+                        out[e], f = _run_checked(instrs, regs)
+                        fault |= f
+                    else:
+                        out[e] = _run(instrs, regs)
+            bad[r] = fault
             h = U64(0)
             for e in range(nex):
                 h += _mix(out[e], keys[e])
@@ -150,6 +183,10 @@ def _combine(instrs, consts, F, A, B, C, lo, hi, keys, table, store, shash, n, c
         for r in range(nbat):  # insert in order
             h = hs[r]
             t = t0 + r
+            if bad[r] != 0:
+                if bad[r] & INEXACT:
+                    return t, nk + np.int64(warm & U64(0)), INEXACT_HIT, table
+                continue
             if check_target and h == thash:
                 same = True
                 for e in range(nex):
@@ -190,6 +227,18 @@ def _combine(instrs, consts, F, A, B, C, lo, hi, keys, table, store, shash, n, c
     return hi, nk + np.int64(warm & U64(0)), -1, table
 
 
+def zeroed_words(rows: int, cols: int) -> np.ndarray:
+    """A (rows, cols) uint64 matrix of zeros in anonymous memory of the system's ordinary pages.
+    Not np.zeros: numpy asks for 2 MB pages on large arrays, and on a machine short of free huge
+    pages each first write to one stalls while the kernel compacts memory (a 5 s bit-vector search
+    spent 1.1 s of system time so, 0.4 s with this)."""
+    try:
+        buf = mmap.mmap(-1, max(1, rows * cols) * 8)
+    except OSError as e:  # the system would not reserve that much
+        raise MemoryError(str(e)) from None
+    return np.frombuffer(buf, np.uint64, count=rows * cols).reshape(rows, cols)
+
+
 class RowSet:
     """The distinct rows of one bank, in the order they were kept: `rows[:n]` (uint64, one column
     per example), their hashes, and an open-addressing table (load <= 1/2) that doubles as rows
@@ -204,13 +253,13 @@ class RowSet:
         self.keys = column_keys(nex)
         while True:
             try:  # where the system refuses to reserve that much, a smaller store ends the search sooner
-                self.rows = np.zeros((max(1, limit), nex), np.uint64)
+                self.rows = zeroed_words(max(1, limit), nex)
                 break
             except MemoryError:
                 if limit <= 1024:
                     raise
                 limit //= 2
-        self.hashes = np.zeros(len(self.rows), np.uint64)
+        self.hashes = zeroed_words(len(self.rows), 1).reshape(-1)
         self.table = np.zeros(2048, np.uint64)
         self.n = 0
         self.full = False
@@ -229,7 +278,7 @@ class RowSet:
                                             self.keys, self.table, self.rows, self.hashes, self.n, len(self.rows),
                                             tgt, row_hashes(tgt[None, :], self.keys)[0], check, kept)
         self.n += nk
-        self.full = pos < hi and hit < 0
+        self.full = pos < hi and hit == -1
         return pos, nk, hit
 
     def add(self, row: np.ndarray) -> bool:

@@ -16,7 +16,7 @@ import numpy as np
 
 from glia.runtime import kernels as K
 
-from .bvcode import OPCODES
+from .bvcode import OPCODES, WORD_TYPES
 from .problem import Component
 
 MASK = (1 << 64) - 1
@@ -199,13 +199,13 @@ def sygus_component(name: str, args: tuple[str, ...], ret: str) -> Component:
     if spec is None:
         raise KeyError(name)
     _, _, fn, vec = spec
-    words = all(a in (BV, "bool") for a in args) and ret in (BV, "bool")
+    words = all(a in WORD_TYPES for a in args + (ret,))  # (the numpy rules of `=` and `ite` hold for int words)
     return Component(name, tuple(args), ret, fn, sexpr=name, vec=vec if words else None,
                      code=vm_code(name, [("arg", i) for i in range(len(args))]) if words else None)
 
 
 def vm_code(name: str, kids: list) -> tuple | None:
-    """The bit-vector VM's code for SMT operator `name` applied to the codes `kids` (None when the
+    """The word VM's code for SMT operator `name` applied to the codes `kids` (None when the
     VM lacks the operator or a kid has no code)."""
     if name not in OPCODES or any(k is None for k in kids):
         return None
@@ -258,29 +258,35 @@ def _to_int_glia(s):
     return K.str_to_int(s, 10)
 
 
-def _glia_str(name, args, ret, fn, glia, cost=1):
-    return Component(name, args, ret, fn, glia=glia, cost=cost)
+def _glia_str(name, args, ret, fn, glia, cost=1, code=None):
+    return Component(name, args, ret, fn, glia=glia, cost=cost, code=code)
 
 
+def _vm(op, arity=2):
+    """The word VM's code of a Glia operation: `op` (bvcode.OPCODES) over the arguments in order."""
+    return (op, *[("arg", i) for i in range(arity)])
+
+
+A0, A1 = ("arg", 0), ("arg", 1)
 GLIA_INT = [
-    _glia_str("add", ("int", "int"), "int", K.int_add, "{0} + {1}"),
-    _glia_str("sub", ("int", "int"), "int", K.int_sub, "{0} - {1}"),
-    _glia_str("mul", ("int", "int"), "int", K.int_mul, "{0} * {1}"),
-    _glia_str("floordiv", ("int", "int"), "int", K.int_floordiv, "{0} // {1}"),
-    _glia_str("mod", ("int", "int"), "int", K.int_mod, "{0} % {1}"),
-    _glia_str("neg", ("int",), "int", K.int_neg, "-{0}"),
-    _glia_str("max", ("int", "int"), "int", max, "max({0}, {1})"),
-    _glia_str("min", ("int", "int"), "int", min, "min({0}, {1})"),
+    _glia_str("add", ("int", "int"), "int", K.int_add, "{0} + {1}", code=_vm("int.add")),
+    _glia_str("sub", ("int", "int"), "int", K.int_sub, "{0} - {1}", code=_vm("int.sub")),
+    _glia_str("mul", ("int", "int"), "int", K.int_mul, "{0} * {1}", code=_vm("int.mul")),
+    _glia_str("floordiv", ("int", "int"), "int", K.int_floordiv, "{0} // {1}", code=_vm("int.floordiv")),
+    _glia_str("mod", ("int", "int"), "int", K.int_mod, "{0} % {1}", code=_vm("int.mod")),
+    _glia_str("neg", ("int",), "int", K.int_neg, "-{0}", code=("int.sub", ("const", 0), A0)),
+    _glia_str("max", ("int", "int"), "int", max, "max({0}, {1})", code=("ite", ("<", A0, A1), A1, A0)),
+    _glia_str("min", ("int", "int"), "int", min, "min({0}, {1})", code=("ite", ("<", A1, A0), A1, A0)),
 ]
 GLIA_INT_BOOL = [
-    _glia_str("eq", ("int", "int"), "bool", lambda a, b: a == b, "{0} == {1}"),
-    _glia_str("lt", ("int", "int"), "bool", lambda a, b: a < b, "{0} < {1}"),
-    _glia_str("le", ("int", "int"), "bool", lambda a, b: a <= b, "{0} <= {1}"),
+    _glia_str("eq", ("int", "int"), "bool", lambda a, b: a == b, "{0} == {1}", code=_vm("=")),
+    _glia_str("lt", ("int", "int"), "bool", lambda a, b: a < b, "{0} < {1}", code=_vm("<")),
+    _glia_str("le", ("int", "int"), "bool", lambda a, b: a <= b, "{0} <= {1}", code=_vm("<=")),
 ]
 GLIA_BOOL = [
-    _glia_str("and", ("bool", "bool"), "bool", lambda a, b: a and b, "{0} and {1}"),
-    _glia_str("or", ("bool", "bool"), "bool", lambda a, b: a or b, "{0} or {1}"),
-    _glia_str("not", ("bool",), "bool", lambda a: not a, "not {0}"),
+    _glia_str("and", ("bool", "bool"), "bool", lambda a, b: a and b, "{0} and {1}", code=_vm("and")),
+    _glia_str("or", ("bool", "bool"), "bool", lambda a, b: a or b, "{0} or {1}", code=_vm("or")),
+    _glia_str("not", ("bool",), "bool", lambda a: not a, "not {0}", code=_vm("not", 1)),
 ]
 GLIA_STR = [
     _glia_str("concat", ("str", "str"), "str", lambda a, b: a + b, "{0} + {1}"),
@@ -309,7 +315,7 @@ GLIA_STR = [
 
 def glia_ite(t: str) -> Component:
     return Component(f"ite_{t}", ("bool", t, t), t, lambda c, a, b: a if c else b, glia="({1} if {0} else {2})",
-                     cost=2)
+                     cost=2, vec=_np_ite, code=_vm("ite", 3))
 
 
 # ---- lists (DeepCoder's DSL, in Glia's semantics) -----------------------------------------------------

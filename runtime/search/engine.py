@@ -26,6 +26,17 @@ def check_problem(problem: Problem) -> None:
         seen.setdefault(key, (i, out))
 
 
+def _widening(problem: Problem, config: Config, t0: float):
+    """Half the time on the problem's grammar, the rest on its wider one."""
+    first = bottomup.solve(problem, replace(config, timeout=config.timeout / 2))
+    if first.solved or first.reason == "memory":
+        return first
+    rest = max(0.1, config.timeout - (time.perf_counter() - t0))
+    second = bottomup.solve(replace(problem, grammar=problem.wider, wider=None), replace(config, timeout=rest))
+    second.candidates += first.candidates
+    return second
+
+
 def _hashable(v):
     if isinstance(v, (list, tuple)):
         return tuple(_hashable(x) for x in v)
@@ -42,6 +53,8 @@ def synthesize(problem: Problem, config: Config) -> Result:
         result = regression.solve(problem, config)
     elif strategy == "top-down" or (strategy == "auto" and topdown.applies(problem)):
         result = topdown.solve(problem, config)
+    elif strategy in ("auto", "bottom-up") and problem.wider is not None:
+        result = _widening(problem, config, t0)
     elif strategy in ("auto", "bottom-up"):
         result = bottomup.solve(problem, config)
     elif strategy == "gp":

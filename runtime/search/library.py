@@ -109,7 +109,8 @@ def enumerate_lambdas(ftype: str, elem: str, probe: list, max_size: int = 0) -> 
     else:
         inputs = lambda_rows([(a, b) for a in probe[:12] for b in probe[:12]])
     g = lambda_grammar(ftype, elem)
-    bu = BottomUp(g, inputs, Config(timeout=2.0, max_bank=3_000_000), max_size=max_size)
+    # small banks: Python ints, so that list searches need not load Numba for them
+    bu = BottomUp(g, inputs, Config(timeout=2.0, max_bank=3_000_000), max_size=max_size, int_words=False)
     bu.run(collect_only=True)
     out = []
     for size, body in bu.terms(ret):
@@ -158,9 +159,21 @@ def _closure(body, n):
     return lambda a, b: g((a, b))
 
 
+def loop_grammar(params: tuple[Var, ...], ret: str, inputs: list[tuple], outputs: list,
+                 using: tuple[str, ...] = (), extra: list[Component] = ()) -> Grammar | None:
+    """For an int hole over ints (no lists anywhere, no `using`): its grammar with the list components
+    added, so that a loop can be a list program over range(n). Searched after the plain grammar
+    (Problem.wider): the plain one stays on the compiled integer path, which list components leave."""
+    types = {p.type for p in params} | {ret}
+    if ret != "int" or using or any(_list_elem(t) for t in types):
+        return None
+    return default_grammar(params, ret, inputs, outputs, extra=extra, loops=True)
+
+
 def default_grammar(params: tuple[Var, ...], ret: str, inputs: list[tuple], outputs: list,
-                    using: tuple[str, ...] = (), extra: list[Component] = ()) -> Grammar:
-    """The Glia-dialect grammar for a hole of type `ret` with inputs `params`."""
+                    using: tuple[str, ...] = (), extra: list[Component] = (), loops: bool = False) -> Grammar:
+    """The Glia-dialect grammar for a hole of type `ret` with inputs `params` (`loops`: with the list
+    components for ints too; see loop_grammar)."""
     types = {p.type for p in params} | {ret}
     list_elems = {e for t in types if (e := _list_elem(t))}
     comps: list[Component] = []
@@ -170,7 +183,7 @@ def default_grammar(params: tuple[Var, ...], ret: str, inputs: list[tuple], outp
     for e in sorted(list_elems):
         if e == "int":
             comps += list_components(e)
-    if not list_elems and ret == "int":  # loops, as list programs over range(n): sum(map(f, range(n + 1)))
+    if loops:  # loops, as list programs over range(n): sum(map(f, range(n + 1)))
         comps += list_components("int")
     if ret == "float":  # symbolic regression: float operations, constants fitted (regression.py)
         from .regression import FLOAT_COMPONENTS, TO_FLOAT, list_summaries

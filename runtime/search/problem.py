@@ -27,9 +27,9 @@ class Component:
     """An operation candidates may use. `fn` evaluates one example's arguments (raising any exception
     for an undefined result: the candidate is dropped); `vec`, when given, evaluates whole value
     vectors at once (numpy arrays for bv64). `code`, when given, is the same rule as an expression
-    for the bit-vector VM of bottom-up search (runtime/search/bvkernel.py): `("arg", i)`,
-    `("const", word)` or `(op, code, ...)` with `op` an SMT-LIB bit-vector or boolean operation
-    (booleans are the words 0 and 1). `sexpr` is the SyGuS name, `glia` a source template with
+    for the word VM of bottom-up search (runtime/search/bvkernel.py): `("arg", i)`,
+    `("const", word)` or `(op, code, ...)` with `op` a bit-vector, integer or boolean operation of
+    bvcode.OPCODES (booleans are the words 0 and 1, ints two's complement words). `sexpr` is the SyGuS name, `glia` a source template with
     `{0}`, `{1}`... for the arguments."""
 
     name: str
@@ -117,6 +117,7 @@ class Problem:
     test_outputs: list = field(default_factory=list)
     dialect: str = "glia"  # 'glia' (Glia's semantics and printing) or 'sygus'
     max_size: int = 0  # a hole's size= bound (0: none)
+    wider: Grammar | None = None  # a larger grammar bottom-up searches after `grammar` (library.loop_grammar)
     max_depth: int = 0  # a hole's depth= bound (0: none); the grammar is already stratified by depth
                         # (library.depth_bounded), which float regression, building its own skeletons, checks
 

@@ -48,7 +48,7 @@ class Unification:
             conds, crefs = self._all(cnt, limit)
             if not refs or not crefs:
                 continue
-            right = self._right(vals, numpy_kind)
+            right = self._right(vals, self.banks[nt].numpy)
             sel = self._selects(comp, conds, numpy_kind)
             self._check(len(crefs) + len(refs))
             plan = _decision_list(right, sel, self.max_depth_unify)
