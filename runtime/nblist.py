@@ -143,7 +143,8 @@ def _fields(record: types.Record):
 
 def _field_ptr(context, builder, ptr, offset, ty):
     """The address of the field at byte `offset` of the record at `ptr`, as a pointer to its data type."""
-    raw = cgutils.pointer_add(builder, builder.bitcast(ptr, cgutils.voidptr_t), context.get_constant(types.intp, offset))
+    byte_ptr = builder.bitcast(ptr, cgutils.voidptr_t)
+    raw = cgutils.pointer_add(builder, byte_ptr, context.get_constant(types.intp, offset))
     return builder.bitcast(raw, context.get_data_type(ty).as_pointer())
 
 
