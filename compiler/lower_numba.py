@@ -195,7 +195,7 @@ class ModuleLowerer:
         constant holding the record dtype of a tuple (runtime/values.py array_dtype)."""
         if elem in _PLAIN:
             return _PLAIN[elem]
-        return self.type_const(f"al.dtype_of({array_list_elem(elem)!r})")
+        return self.type_const(f"al.array_dtype({array_list_elem(elem)!r})")
 
     def spec_const(self, t) -> str:
         s = spec(t, self.p.structs)

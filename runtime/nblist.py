@@ -66,11 +66,6 @@ def list_type_of(elem) -> ArrayListType:
     return list_type(from_dtype(array_dtype(elem)))
 
 
-def dtype_of(elem) -> np.dtype:
-    """The dtype generated code passes to `new` and `from_view` for a list of tuples (module constant)."""
-    return array_dtype(elem)
-
-
 def from_values(values, elem) -> ArrayList:
     """An ArrayList holding the Python `values` (scalars, or tuples of scalars), of element `elem`
     (values.array_elem)."""
@@ -421,5 +416,5 @@ def from_view(view, dtype):
     return out
 
 
-__all__ = ["ARRAY_ELEMS", "ArrayList", "ArrayListType", "compare", "dtype_of", "empty_like", "from_array",
+__all__ = ["ARRAY_ELEMS", "ArrayList", "ArrayListType", "array_dtype", "compare", "empty_like", "from_array",
            "from_values", "from_view", "full", "list_type", "list_type_of", "new", "repeat"]
