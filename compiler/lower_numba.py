@@ -21,7 +21,7 @@ from .diagnostics import Span
 from .types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, Scalar, SetT, StructT, TensorT, TParam,
                     TupleT, substitute)
 from .types import children as type_children
-from glia.runtime.values import ARRAY_ELEMS
+from glia.runtime.values import array_elem
 
 
 class Unsupported(Exception):
@@ -73,10 +73,22 @@ def _bind(param, arg, mapping: dict) -> None:
 
 
 def array_list(t) -> bool:
-    """The representation choice point: a list of scalars (int, float, f32, bool) is an ArrayList
-    (runtime/nblist.py: a NumPy array and a length, element access inlined), any other list a
-    `numba.typed.List`. Everything else in the lowering follows from this (nbtype, empty_list)."""
-    return isinstance(t, ListT) and isinstance(t.elem, Scalar) and t.elem.name in ARRAY_ELEMS
+    """The representation choice point: a list of scalars (int, float, f32, bool) or of tuples of
+    scalars is an ArrayList (runtime/nblist.py: a NumPy array, of records for tuples, and a length,
+    element access inlined), any other list a `numba.typed.List`. Everything else in the lowering
+    follows from this (nbtype, empty_list)."""
+    return isinstance(t, ListT) and array_list_elem(t.elem) is not None
+
+
+def array_list_elem(t):
+    """values.array_elem of the Glia type `t`: 'int' for int, ('float', 'int') for (float, int), None
+    when a list of `t` is not an ArrayList."""
+    match t:
+        case Scalar(name):
+            return array_elem((name,))
+        case TupleT(items) if all(isinstance(i, Scalar) for i in items):
+            return array_elem(("tuple", tuple((i.name,) for i in items)))
+    return None
 
 
 def spec(t, structs) -> tuple:
@@ -131,7 +143,10 @@ class ModuleLowerer:
 
     def nbtype(self, t) -> str:
         """A module constant holding the Numba type of `t` (for empty containers)."""
-        expr = self._nbtype_expr(t)
+        return self.type_const(self._nbtype_expr(t))
+
+    def type_const(self, expr: str) -> str:
+        """The module constant (`T3`) holding the value of `expr`, a type or dtype, made once."""
         name = self.type_consts.get(expr)
         if name is None:
             name = self.type_consts[expr] = f"T{len(self.type_consts)}"
@@ -150,7 +165,7 @@ class ModuleLowerer:
             case Scalar("str"):
                 return "types.unicode_type"
             case ListT(e) if array_list(t):
-                return f"al.list_type_of({e.name!r})"
+                return f"al.list_type_of({array_list_elem(e)!r})"
             case ListT(e):
                 return f"types.ListType({self._nbtype_expr(e)})"
             case DictT(k, v):
@@ -166,14 +181,21 @@ class ModuleLowerer:
     def empty_list(self, elem) -> str:
         """An expression making an empty list of `elem`s."""
         if array_list(ListT(elem)):
-            return f"al.new({_PLAIN[elem]})"
+            return f"al.new({self.array_dtype(elem)})"
         return f"List.empty_list({self.nbtype(elem)})"
 
     def dict_list(self, d: str, elem, which: str) -> str:
         """An expression making a list of the keys or values (`which`) of the dict or set `d`."""
         if array_list(ListT(elem)):
-            return f"al.from_view({d}.{which}(), {_PLAIN[elem]})"
+            return f"al.from_view({d}.{which}(), {self.array_dtype(elem)})"
         return f"List({d}.{which}())"
+
+    def array_dtype(self, elem) -> str:
+        """An expression for the NumPy dtype of an ArrayList of `elem`s: a scalar's type, or a module
+        constant holding the record dtype of a tuple (runtime/values.py array_dtype)."""
+        if elem in _PLAIN:
+            return _PLAIN[elem]
+        return self.type_const(f"al.array_dtype({array_list_elem(elem)!r})")
 
     def spec_const(self, t) -> str:
         s = spec(t, self.p.structs)

@@ -13,7 +13,7 @@ from numba.typed import Dict, List
 
 from . import nblist
 from .fmt import to_str
-from .values import GSet, make_struct_class, new_struct
+from .values import GSet, array_elem, make_struct_class, new_struct
 
 _struct_classes: dict[tuple, type] = {}
 
@@ -36,7 +36,9 @@ def to_interp(v, spec, classes=None):
         return float(v)
     if kind == "f32":
         return np.float32(v)
-    if kind == "list" and spec[1][0] in nblist.ARRAY_ELEMS:  # an ArrayList
+    if kind == "list" and array_elem(spec[1]) is not None:  # an ArrayList
+        if spec[1][0] == "tuple":  # of tuples: .tolist() gives Python floats for f32 fields
+            return [to_interp(x, spec[1], classes) for x in v.to_list()]
         return v.to_list() if spec[1][0] != "f32" else list(v.to_array())
     if kind == "list":
         return [to_interp(x, spec[1], classes) for x in v]
@@ -58,8 +60,8 @@ def nb_type(spec):
               "str": types.unicode_type, "None": types.none}
     if kind in simple:
         return simple[kind]
-    if kind == "list" and spec[1][0] in nblist.ARRAY_ELEMS:
-        return nblist.list_type_of(spec[1][0])
+    if kind == "list" and array_elem(spec[1]) is not None:
+        return nblist.list_type_of(array_elem(spec[1]))
     if kind == "list":
         return types.ListType(nb_type(spec[1]))
     if kind == "dict":
@@ -80,8 +82,8 @@ def from_interp(v, spec):
         return v
     if kind == "f32":
         return np.float32(v)
-    if kind == "list" and spec[1][0] in nblist.ARRAY_ELEMS:
-        return nblist.from_values(v, spec[1][0])
+    if kind == "list" and array_elem(spec[1]) is not None:
+        return nblist.from_values(v, array_elem(spec[1]))
     if kind == "list":
         out = List.empty_list(nb_type(spec[1]))
         for x in v:

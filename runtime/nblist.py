@@ -1,12 +1,14 @@
 """Array-backed growable lists for compiled code: how the CPU backend represents `list[T]` for a
-scalar `T` (int, float, f32, bool).
+scalar `T` (int, float, f32, bool) or a tuple of scalars (`(float, int)`).
 
 A `numba.typed.List` is a C container: every element read or write is an out-of-line call, so LLVM
 can neither hoist nor vectorise a loop over it (hand-written Numba over typed Lists ran 6-160x slower
 than over arrays; docs/benchmarks.md). An `ArrayList` is a Numba structref (a reference-counted,
 mutable record, so aliasing behaves as Python's lists do) holding a NumPy array `data`, whose length
 is the capacity, and the number `n` of live elements `data[:n]`; appends double the capacity. Element
-access compiles to a load from `data` that LLVM inlines.
+access compiles to a load from `data` that LLVM inlines. A list of tuples of scalars stores them as
+a NumPy record array (one aligned field per tuple item: runtime/values.py's array_dtype), read and
+written a field at a time as a Numba tuple (`_load`, `_store`), so no tuple is ever boxed.
 
 The structref type is defined here, in an importable module, so compiled functions that take or
 return one are cached by Numba (`cache=True`) like any other. In jitted code an ArrayList supports
@@ -24,9 +26,9 @@ from numba.core import cgutils
 from numba.core.extending import intrinsic, overload, overload_method
 from numba.experimental import structref
 from numba.np.arrayobj import load_item, store_item
+from numba.np.numpy_support import from_dtype
 
-from .values import ARRAY_ELEMS  # which lists are ArrayLists, and their dtypes
-_NB_ELEMS = {"int": types.int64, "float": types.float64, "f32": types.float32, "bool": types.boolean}
+from .values import ARRAY_ELEMS, array_dtype  # which lists are ArrayLists, and their dtypes
 
 jit = njit(cache=True)
 
@@ -47,6 +49,7 @@ class ArrayList(structref.StructRefProxy):
         return _live(self)
 
     def to_list(self) -> list:
+        """The elements as Python values (tuples of Python scalars for a list of tuples)."""
         return _live(self).tolist()
 
 
@@ -54,17 +57,19 @@ structref.define_proxy(ArrayList, ArrayListType, ["data", "n"])
 
 
 def list_type(elem: types.Type) -> ArrayListType:
-    """The Numba type of an ArrayList of `elem` (a Numba scalar type)."""
+    """The Numba type of an ArrayList of `elem` (a Numba scalar or record type)."""
     return ArrayListType([("data", types.Array(elem, 1, "C")), ("n", types.int64)])
 
 
-def list_type_of(name: str) -> ArrayListType:
-    return list_type(_NB_ELEMS[name])
+def list_type_of(elem) -> ArrayListType:
+    """The Numba type of an ArrayList of `elem` (a scalar's name, or a tuple of them: values.array_elem)."""
+    return list_type(from_dtype(array_dtype(elem)))
 
 
-def from_values(values, name: str) -> ArrayList:
-    """An ArrayList holding the Python scalars `values`, of element type `name` (a key of ARRAY_ELEMS)."""
-    data = np.array(values, dtype=ARRAY_ELEMS[name])
+def from_values(values, elem) -> ArrayList:
+    """An ArrayList holding the Python `values` (scalars, or tuples of scalars), of element `elem`
+    (values.array_elem)."""
+    data = np.array(values if isinstance(elem, str) else [tuple(v) for v in values], dtype=array_dtype(elem))
     return ArrayList(np.ascontiguousarray(data), len(data))
 
 
@@ -93,9 +98,10 @@ def from_array(a):
 def full(v, n, dtype):
     """[v] * n."""
     n = max(n, 0)
-    data = np.empty(max(n, 4), dtype)
-    data[:n] = v
-    return ArrayList(data, n)
+    xs = ArrayList(np.empty(max(n, 4), dtype), n)
+    for i in range(n):
+        _store(xs, i, v)
+    return xs
 
 
 # ---- the operations jitted code uses on an ArrayList --------------------------------------------------
@@ -125,22 +131,52 @@ def _element_ptr(context, builder, xs_type, xs, i):
     return arr_type, cgutils.gep(builder, arr.data, i)
 
 
+def _fields(record: types.Record):
+    """(offset, Numba type) of each field of a record, in order."""
+    return [(record.offset(name), ty) for name, ty in record.members]
+
+
+def _field_ptr(context, builder, ptr, offset, ty):
+    """The address of the field at byte `offset` of the record at `ptr`, as a pointer to its data type."""
+    byte_ptr = builder.bitcast(ptr, cgutils.voidptr_t)
+    raw = cgutils.pointer_add(builder, byte_ptr, context.get_constant(types.intp, offset))
+    return builder.bitcast(raw, context.get_data_type(ty).as_pointer())
+
+
+def elem_type(xs: ArrayListType) -> types.Type:
+    """The Numba type of an element of the ArrayList type `xs`: its scalar, or a tuple for records."""
+    dt = xs.field_dict["data"].dtype
+    if isinstance(dt, types.Record):
+        return types.Tuple(tuple(ty for _, ty in _fields(dt)))
+    return dt
+
+
 @intrinsic
 def _load(typingctx, xs, i):
-    """data[i], 0 <= i < n (checked by the caller)."""
+    """data[i], 0 <= i < n (checked by the caller); a tuple, read field by field, for a record list."""
     def codegen(context, builder, sig, args):
         arr_type, ptr = _element_ptr(context, builder, sig.args[0], args[0], args[1])
-        return load_item(context, builder, arr_type, ptr)
-    return xs.field_dict["data"].dtype(xs, types.intp), codegen
+        if not isinstance(arr_type.dtype, types.Record):
+            return load_item(context, builder, arr_type, ptr)
+        values = [context.unpack_value(builder, ty, _field_ptr(context, builder, ptr, off, ty))
+                  for off, ty in _fields(arr_type.dtype)]
+        return context.make_tuple(builder, sig.return_type, values)
+    return elem_type(xs)(xs, types.intp), codegen
 
 
 @intrinsic
 def _store(typingctx, xs, i, v):
-    """data[i] = v, 0 <= i < n (checked by the caller)."""
+    """data[i] = v, 0 <= i < n (checked by the caller); `v` a tuple, written field by field, for a
+    record list."""
     def codegen(context, builder, sig, args):
         arr_type, ptr = _element_ptr(context, builder, sig.args[0], args[0], args[1])
         elem = arr_type.dtype
-        store_item(context, builder, arr_type, context.cast(builder, args[2], sig.args[2], elem), ptr)
+        if not isinstance(elem, types.Record):
+            store_item(context, builder, arr_type, context.cast(builder, args[2], sig.args[2], elem), ptr)
+            return context.get_dummy_value()
+        for k, (off, ty) in enumerate(_fields(elem)):
+            item = context.cast(builder, builder.extract_value(args[2], k), sig.args[2][k], ty)
+            context.pack_value(builder, ty, item, _field_ptr(context, builder, ptr, off, ty))
         return context.get_dummy_value()
     return types.none(xs, types.intp, v), codegen
 
@@ -165,9 +201,8 @@ def _setitem(xs, i, v):
 def _contains(xs, v):
     if _is_al(xs):
         def impl(xs, v):
-            d = xs.data
             for i in range(xs.n):
-                if d[i] == v:
+                if _load(xs, i) == v:
                     return True
             return False
         return impl
@@ -188,8 +223,8 @@ def _append(xs, v):
         n = xs.n
         if n == len(xs.data):
             _reserve(xs, n + 1)
-        xs.data[n] = v
         xs.n = n + 1
+        _store(xs, n, v)
     return impl
 
 
@@ -200,7 +235,7 @@ def _pop(xs, i=-1):
         if i < 0:
             i += n
         d = xs.data
-        v = d[i]
+        v = _load(xs, i)
         for k in range(i, n - 1):
             d[k] = d[k + 1]
         xs.n = n - 1
@@ -216,8 +251,8 @@ def _insert(xs, i, v):
         d = xs.data
         for k in range(n, i, -1):
             d[k] = d[k - 1]
-        d[i] = v
         xs.n = n + 1
+        _store(xs, i, v)
     return impl
 
 
@@ -254,10 +289,11 @@ def _clear(xs):
 @overload_method(ArrayListType, "reverse")
 def _reverse(xs):
     def impl(xs):
-        d = xs.data
         i, j = 0, xs.n - 1
-        while i < j:
-            d[i], d[j] = d[j], d[i]
+        while i < j:  # by value: for a record array, d[i] would be a view of the slot it swaps
+            a = _load(xs, i)
+            _store(xs, i, _load(xs, j))
+            _store(xs, j, a)
             i += 1
             j -= 1
     return impl
@@ -268,13 +304,17 @@ def _sort(xs, reverse=False):
     # Python's sort is stable; reverse=True reverses, sorts stably and reverses back, so equal
     # elements keep their order. Equal ints or bools are indistinguishable: np.sort's quicksort is
     # exact for them; floats (0.0 and -0.0 compare equal) take a stable merge sort.
-    floats = isinstance(xs.field_dict["data"].dtype, types.Float)
+    # Tuples (record lists) take a stable merge sort comparing them as tuples, as Python does.
+    dt = xs.field_dict["data"].dtype
+    floats, records = isinstance(dt, types.Float), isinstance(dt, types.Record)
 
     def impl(xs, reverse=False):
         if reverse:
             xs.reverse()
         live = xs.data[:xs.n]
-        if floats:
+        if records:
+            _merge_sort(xs)
+        elif floats:
             live[:] = live[np.argsort(live, kind="mergesort")]
         else:
             live.sort()
@@ -284,11 +324,33 @@ def _sort(xs, reverse=False):
 
 
 @jit
+def _merge_sort(xs):
+    """Sort xs in place, stably, by `<` on its elements (bottom-up merges through a second buffer)."""
+    n = xs.n
+    src, dst = xs, ArrayList(np.empty(max(n, 4), xs.data.dtype), n)
+    width, moved = 1, False
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid, hi = min(lo + width, n), min(lo + 2 * width, n)
+            i, j = lo, mid
+            for k in range(lo, hi):
+                if j < hi and (i >= mid or _load(src, j) < _load(src, i)):  # ties take the left run
+                    _store(dst, k, _load(src, j))
+                    j += 1
+                else:
+                    _store(dst, k, _load(src, i))
+                    i += 1
+        src, dst = dst, src
+        width, moved = 2 * width, not moved
+    if moved:  # the sorted run ended in the second buffer
+        xs.data[:n] = src.data[:n]
+
+
+@jit
 def compare(a, b):
     """Python's lexicographic order of two ArrayLists: -1, 0 or 1."""
-    da, db = a.data, b.data
     for i in range(min(a.n, b.n)):
-        x, y = da[i], db[i]
+        x, y = _load(a, i), _load(b, i)
         if x != y:
             return -1 if x < y else 1
     return 0 if a.n == b.n else (-1 if a.n < b.n else 1)
@@ -346,13 +408,13 @@ def _repeat(xs, n):
 @njit(inline="always")  # not cached on its own: Numba cannot cache a signature with a dict view
 def from_view(view, dtype):
     """The keys or values (`view`: d.keys() or d.values() of a typed Dict) as an ArrayList of `dtype`."""
-    out = np.empty(max(len(view), 4), dtype)
+    out = ArrayList(np.empty(max(len(view), 4), dtype), len(view))
     k = 0
     for x in view:
-        out[k] = x
+        _store(out, k, x)
         k += 1
-    return ArrayList(out, k)
+    return out
 
 
-__all__ = ["ARRAY_ELEMS", "ArrayList", "ArrayListType", "compare", "empty_like", "from_array", "from_values",
-           "from_view", "full", "list_type", "list_type_of", "new", "repeat"]
+__all__ = ["ARRAY_ELEMS", "ArrayList", "ArrayListType", "array_dtype", "compare", "empty_like", "from_array",
+           "from_values", "from_view", "full", "list_type", "list_type_of", "new", "repeat"]

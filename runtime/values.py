@@ -16,6 +16,26 @@ import numpy as np
 ARRAY_ELEMS = {"int": np.int64, "float": np.float64, "f32": np.float32, "bool": np.bool_}
 
 
+def array_elem(spec):
+    """The element of an ArrayList whose elements have the type spec `spec` (see runtime/nbbox.py):
+    a scalar's name ('int') for a scalar, the tuple of its fields' names (('float', 'int')) for a
+    non-empty tuple of scalars, None for anything else (whose lists are typed Lists)."""
+    if len(spec) == 1 and spec[0] in ARRAY_ELEMS:
+        return spec[0]
+    if spec[0] == "tuple" and spec[1] and all(len(s) == 1 and s[0] in ARRAY_ELEMS for s in spec[1]):
+        return tuple(s[0] for s in spec[1])
+    return None
+
+
+def array_dtype(elem) -> np.dtype:
+    """The NumPy dtype of an ArrayList's storage for `elem` (a result of array_elem): the scalar's, or,
+    for a tuple, a record with one aligned field per tuple item (`f0`, `f1`, ...), so the list is one
+    contiguous array of records and an element access is a load per field."""
+    if isinstance(elem, str):
+        return np.dtype(ARRAY_ELEMS[elem])
+    return np.dtype([(f"f{i}", ARRAY_ELEMS[name]) for i, name in enumerate(elem)], align=True)
+
+
 class GSet(dict):
     """A set that iterates in insertion order (a dict whose values are all None)."""
 

@@ -22,11 +22,14 @@ SUBSET = [
     "basics/hostile_names.glia",
     "control/if_elif_else.glia", "control/for_over_collections.glia", "control/while_loops.glia",
     "collections/set_basics.glia", "collections/list_methods.glia", "collections/comprehensions.glia",
-    "collections/slicing.glia", "collections/scalar_lists.glia", "collections/list_comparison.glia", "collections/dict_basics.glia",
+    "collections/slicing.glia", "collections/scalar_lists.glia", "collections/tuple_lists.glia",
+    "collections/list_comparison.glia", "collections/dict_basics.glia", "prelude/dijkstra.glia",
     "builtins/map_filter_reduce.glia", "builtins/min_max_key.glia", "functions/mutual_recursion.glia",
     "runtime_errors/index_out_of_range.glia", "runtime_errors/overflow_mul.glia", "runtime_errors/overflow_sum.glia",
     "runtime_errors/floor_div_zero.glia", "runtime_errors/missing_key.glia", "runtime_errors/deep_recursion.glia",
     "runtime_errors/assert_fails.glia", "runtime_errors/dict_resized_in_loop.glia", "runtime_errors/pop_empty_list.glia",
+    "runtime_errors/tuple_list_pop_empty.glia", "runtime_errors/tuple_list_index_assign.glia",
+    "runtime_errors/tuple_list_remove_missing.glia",
 ]
 
 
@@ -112,3 +115,58 @@ def test_a_hostile_file_name_stays_a_comment():
     assert not any(line.startswith(("import os", "os.system")) for line in lines)
     imports = [line for line in lines if line.startswith(("import", "from"))]
     assert all(line.startswith(("import numpy", "from numba", "from glia.runtime import")) for line in imports)
+
+
+TUPLE_LISTS = """
+G: list[(int, int)] = [(1, 2), (3, 4)]
+
+def relax(h: list[(float, int)], adj: list[list[(int, float)]], marks: list[(bool, f32)]) -> list[(int, f32)]:
+    h.append((0.5, len(adj) + G[1][0]))
+    out: list[(int, f32)] = []
+    for v, w in adj[0]:
+        out.append((v, f32(w)))
+    for b, x in marks:
+        if b:
+            out.append((-1, x))
+    return out
+
+def grid(n: int) -> list[list[(int, float)]]:
+    return [[(i, j * 0.5) for j in range(i)] for i in range(n)]
+
+def nth(h: list[(float, int)], i: int) -> (float, int):
+    return h[i]
+"""
+
+
+def _types(v):
+    """The type of `v` and of everything inside it, as a nested tuple."""
+    return (type(v), tuple(_types(x) for x in v)) if isinstance(v, (list, tuple)) else type(v)
+
+
+def test_lists_of_tuples_cross_the_boundary(capfd):
+    """A list of tuples of scalars is an array of records in compiled code: Python values (numpy
+    scalars too) go in, plain Python tuples (numpy.float32 for f32 fields) come out, the caller's lists
+    stay unchanged, and an index error is the interpreter's."""
+    import numpy as np
+
+    import glia
+
+    interp, cpu = glia.compile(TUPLE_LISTS, backend="interp"), glia.compile(TUPLE_LISTS, backend="cpu")
+    h = [(1.5, 2), (np.float64(0.25), np.int64(-3))]
+    adj = [[(3, 0.25), (4, 2)], []]
+    marks = [(True, np.float32(0.1)), (np.bool_(False), 2.5), (True, 1)]
+    results = [(prog.relax(h, adj, marks), prog.grid(3), prog.nth(h, -1)) for prog in (interp, cpu)]
+    assert results[0] == results[1] == (
+        [(3, np.float32(0.25)), (4, np.float32(2.0)), (-1, np.float32(0.1)), (-1, np.float32(1.0))],
+        [[], [(1, 0.0)], [(2, 0.0), (2, 0.5)]], (0.25, -3))
+    assert _types(results[0]) == _types(results[1])
+    assert all(type(v) is int and type(x) is np.float32 for v, x in results[1][0])
+    assert h == [(1.5, 2), (0.25, -3)] and len(adj) == 2  # the callers' lists were copied in
+    errors = []
+    for prog in (interp, cpu):
+        with pytest.raises(GliaError) as info:
+            prog.nth(h, 2)
+        d = info.value.diagnostic
+        errors.append((d.code, d.message, d.span.line, d.span.col))
+    assert errors[0] == errors[1] and errors[0][:2] == ("E501", "index 2 out of range for a list of length 2")
+    assert cpu.backend == "cpu" and "interpreter" not in capfd.readouterr().err  # nothing fell back

@@ -528,18 +528,20 @@ def test_generated_programs_never_crash(text):
 # ---- (d) well-typed programs, checked and run ------------------------------------------------------
 
 RUN_TYPES = ("int", "float", "bool", "str", "list[int]", "list[str]", "dict[str, int]", "(int, str)", "P",
-             "list[P]", "set[int]")
+             "list[P]", "set[int]", "(int, float)", "list[(int, float)]")
 LITERALS_OF = {
     "int": ("0", "1", "2", "3", "-1", "7", "-4"), "float": ("0.5", "1.0", "2.5", "-1.5", "0.0", "1e-3"),
     "bool": ("True", "False"), "str": ("'a'", "'b c'", "''", "'1'", "'xy'", "'3.5'"),
     "list[int]": ("[1, 2, 3]", "[0]", "[3, -1, 2]"), "list[str]": ("['a', 'b']", "['x']", "['1', '', 'z']"),
     "dict[str, int]": ("{'a': 1, 'b': 2}", "{'z': 0}"), "(int, str)": ("(1, 'a')", "(0, '')"),
     "P": ("P(1, 2.5, 'p')", "P(-3, 0.0, '')"), "list[P]": ("[P(1, 0.5, 'a'), P(2, 1.5, 'b')]", "[P(0, 0.0, 'z')]"),
-    "set[int]": ("{1, 2}", "{3}"),
+    "set[int]": ("{1, 2}", "{3}"), "(int, float)": ("(1, 0.5)", "(-2, 0.0)"),
+    "list[(int, float)]": ("[(1, 0.5), (0, 2.5)]", "[(3, -1.5)]", "[(2, 0.0), (2, -0.0), (1, 0.0)]"),
 }
-EMPTY_OF = {"list[int]": "[]", "list[str]": "[]", "dict[str, int]": "{}", "list[P]": "[]", "set[int]": "set()"}
+EMPTY_OF = {"list[int]": "[]", "list[str]": "[]", "dict[str, int]": "{}", "list[P]": "[]", "set[int]": "set()",
+            "list[(int, float)]": "[]"}
 PRINT_OPTIONS = ("", ", sep='-'", ", end='!\\n'")
-SIZED = ("list[int]", "list[str]", "dict[str, int]", "str", "set[int]", "list[P]")
+SIZED = ("list[int]", "list[str]", "dict[str, int]", "str", "set[int]", "list[P]", "list[(int, float)]")
 
 
 class TypedGen:
@@ -659,7 +661,7 @@ class TypedGen:
 
     def e_float(self, d):
         c, e = self.c, lambda t: self.expr(t, d)  # noqa: E731
-        kind = c.below(14)
+        kind = c.below(15)
         if kind == 0:
             return f"({e('float')} {c.pick(('+', '-', '*', '/', '//', '%', '**'))} {e('float')})"
         if kind == 1:
@@ -686,15 +688,17 @@ class TypedGen:
             return c.pick(("math.pi", "math.inf", "math.e", "(-math.inf)"))
         if kind == 12:
             return f"first([{e('float')}, {e('float')}])"
+        if kind == 13:
+            return f"({e('(int, float)')})[1]"
         return f"mean({e('list[int]')})"
 
     def e_bool(self, d):
         c, e = self.c, lambda t: self.expr(t, d)  # noqa: E731
-        kind = c.below(15)
+        kind = c.below(16)
         if kind == 0:
             return f"({e('int')} {c.pick(('<', '<=', '>', '>=', '==', '!='))} {e('int')})"
         if kind == 1:
-            t = c.pick(("float", "str", "(int, str)", "list[int]", "bool"))
+            t = c.pick(("float", "str", "(int, str)", "list[int]", "bool", "(int, float)", "list[(int, float)]"))
             return f"({e(t)} {c.pick(('<', '<=', '==', '!='))} {e(t)})"
         if kind == 2:
             return f"({e('bool')} {c.pick(('and', 'or'))} {e('bool')})"
@@ -720,6 +724,8 @@ class TypedGen:
             return f"({e('int')} < {e('int')} <= {e('int')})"
         if kind == 13:
             return f"({e('set[int]')}).issubset({e('set[int]')})"
+        if kind == 14:
+            return f"({e('(int, float)')} {c.pick(('in', 'not in'))} {e('list[(int, float)]')})"
         return f"({e('bool')} if {e('bool')} else {e('bool')})"
 
     def e_str(self, d):
@@ -833,6 +839,39 @@ class TypedGen:
             return f"({e('(int, str)')} if {e('bool')} else {e('(int, str)')})"
         return f"({e('int')}, {e('str')})"
 
+    def e_int_float(self, d):
+        c, e = self.c, lambda t: self.expr(t, d)  # noqa: E731
+        kind = c.below(4)
+        if kind == 0:
+            return f"({e('list[(int, float)]')})[{e('int')}]"
+        if kind == 1:
+            return f"{c.pick(('min', 'max', 'first'))}({e('list[(int, float)]')})"
+        if kind == 2:
+            return f"({e('(int, float)')} if {e('bool')} else {e('(int, float)')})"
+        return f"({e('int')}, {e('float')})"
+
+    def e_list_int_float(self, d):
+        """Lists of tuples of scalars: arrays of records in compiled code."""
+        c, e = self.c, lambda t: self.expr(t, d)  # noqa: E731
+        kind = c.below(8)
+        if kind == 0:
+            return f"[{e('(int, float)')}, {e('(int, float)')}]"
+        if kind == 1:
+            return f"({e('list[(int, float)]')} + {e('list[(int, float)]')})"
+        if kind == 2:
+            key = c.pick(("", ", reverse=True", f", key={self.lam('(int, float)', 'float', d)}"))
+            return f"sorted({e('list[(int, float)]')}{key})"
+        if kind == 3:
+            return f"({e('list[(int, float)]')})[{e('int')}:{e('int')}:{c.pick(('1', '-1', '2'))}]"
+        if kind == 4:
+            elt, clause = self.comp("(int, float)", "int", e("list[int]"), d)
+            return f"[{elt} {clause}]"
+        if kind == 5:
+            return f"list(zip({e('list[int]')}, [{e('float')}, {e('float')}]))"
+        if kind == 6:
+            return f"({e('list[(int, float)]')} * {self.k()})"
+        return f"reversed({e('list[(int, float)]')})"
+
     def e_P(self, d):
         c, e = self.c, lambda t: self.expr(t, d)  # noqa: E731
         kind = c.below(5)
@@ -879,7 +918,8 @@ class TypedGen:
     def stmt(self, ind: str, depth: int, ret: str | None) -> list[str]:
         c = self.c
         growable = ("int", "float", "bool", "P", "(int, str)") if self.loops else RUN_TYPES
-        containers = self.vars_of("list[int]", "list[str]", "list[P]", "set[int]", "dict[str, int]")
+        containers = self.vars_of("list[int]", "list[str]", "list[P]", "set[int]", "dict[str, int]",
+                                  "list[(int, float)]")
         procedures = [f for f in self.funcs if f[2] == "None"]
         kind = c.below(20 if depth > 0 else 15)
         if (kind == 4 and not self.vars_of(*growable) or kind == 5 and not self.vars_of("int", "float", "str")
@@ -959,10 +999,15 @@ class TypedGen:
             v = self.fresh("i")
             return [f"{ind}for {v} in range({self.k()}):"] + self.loop_block(inner, depth, ret, {v: "int"})
         if kind == 18:  # over a copy, so that the body may change the original
-            t = c.pick(("list[int]", "list[str]", "list[P]", "str", "dict[str, int]"))
+            t = c.pick(("list[int]", "list[str]", "list[P]", "str", "dict[str, int]", "list[(int, float)]"))
             v = self.fresh("i")
             src = f"list({self.expr(t)})" if t != "str" else self.expr(t)
-            elem = {"list[int]": "int", "list[str]": "str", "list[P]": "P", "str": "str", "dict[str, int]": "str"}[t]
+            elem = {"list[int]": "int", "list[str]": "str", "list[P]": "P", "str": "str", "dict[str, int]": "str",
+                    "list[(int, float)]": "(int, float)"}[t]
+            if t == "list[(int, float)]" and c.chance(2):  # unpacking each tuple, as Dijkstra's edge loop
+                j = self.fresh("i")
+                return [f"{ind}for {j}, {v} in {src}:"] + \
+                    self.loop_block(inner, depth, ret, {j: "int", v: "float"})
             if t == "list[str]" and c.chance(2):
                 j = self.fresh("i")
                 return [f"{ind}for {j}, {v} in enumerate({src}):"] + \
