@@ -43,7 +43,9 @@ from .training import TapeEngine, reachable
 from glia.runtime.errors import GliaRuntimeError
 from glia.runtime.optim import clip_grad_norm
 
-MAX_TRACES = 8  # traces kept per training run; examples that take none of them run on the tape
+# traces kept per training run; examples that take none of them run on the tape. A recursion over
+# trees has a trace per tree shape (25 for the binary trees of depth <= 3 of examples/neural/tree_rnn.glia)
+MAX_TRACES = 32
 # With --engine auto, a trace that is not compiled yet (on this machine) is compiled only when the run
 # would keep the tape busy at least this long: compiling one costs about 5 s here (16 s with the shared
 # kernels), so a short run is quicker on the tape. A trace compiled once loads in well under a second.
@@ -140,8 +142,15 @@ class Trace:
     signature: str = ""  # a hash of everything above but the constants' values (their hash instead)
 
 
+_DTYPE_NAMES: dict = {}  # np.dtype -> its name (str() of a dtype is slow, and a trace asks thousands of times)
+
+
 def _dt(v) -> str:
-    return str(np.asarray(v).dtype)
+    d = v.dtype if isinstance(v, (np.ndarray, np.generic)) else np.asarray(v).dtype
+    name = _DTYPE_NAMES.get(d)
+    if name is None:
+        name = _DTYPE_NAMES[d] = str(d)
+    return name
 
 
 def build(tape, out, store, loss_op: str) -> Trace:
@@ -165,12 +174,12 @@ def build(tape, out, store, loss_op: str) -> Trace:
             if pname is None:
                 pname = f"p{len(params)}"
                 params[pname] = (s.name, (s.offset, tuple(v.shape)))
-            return Arg("param", pname, tuple(v.shape), str(v.dtype), True, value=(s.name, s.offset))
+            return Arg("param", pname, tuple(v.shape), _dt(v), True, value=(s.name, s.offset))
         if spec is not None:
             raise NoTrace("a list of values on the gradient path reaches a primitive (not compiled yet)")
         if isinstance(v, np.ndarray):
             consts.append(v)
-            return Arg("const", f"C[{len(consts)}]", v.shape, str(v.dtype), value=v)
+            return Arg("const", f"C[{len(consts)}]", v.shape, _dt(v), value=v)
         if isinstance(v, (bool, int, float, np.floating, np.integer)):
             return Arg("const", repr(v), (), _dt(v), value=v)
         raise NoTrace(f"a constant of type {type(v).__name__} in the trace")
@@ -474,6 +483,8 @@ class TraceEngine(TapeEngine):
                     loss, right, tape = self.step(np.array([r]), len(rows))
                     total, correct = total + loss, correct + right
                     self.on_tape += 1
+                    if len(self.traces) >= MAX_TRACES:
+                        continue  # no room for its trace: building it (a few ms) would be for nothing
                     try:
                         self.add(build(tape, self.last_out, self.store, self.task.loss_op))
                     except NoTrace as e:

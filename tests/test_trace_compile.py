@@ -74,7 +74,18 @@ def model(seq: f32[5, 6]) -> f32[4]:
         h = rnn_cell(x + dense(h, 6), h)
     return softmax(dense(h, 4))
 '''
-MODELS = {"rnn": (RNN, "cross_entropy"), "lstm": (LSTM, "nll"), "gru": (GRU, "mse"),
+# recursion over a binary tree in heap order (row k's children are rows 2k+1 and 2k+2), the shape read
+# from the data: a trace per shape; the leaves' dense products are one (hoisted), the nodes' are not
+TREE = '''
+def node(t: f32[5, 6], k: int) -> f32[8]:
+    if k >= 2 or t[k][0] > 0.5:
+        return tanh(dense(t[k][1:4], 8))
+    return tanh(dense(concat(node(t, 2 * k + 1), node(t, 2 * k + 2), t[k][4:6]), 8))
+
+def model(t: f32[5, 6]) -> f32[4]:
+    return softmax(dense(node(t, 0), 4))
+'''
+MODELS = {"rnn": (RNN, "cross_entropy"), "tree": (TREE, "cross_entropy"), "lstm": (LSTM, "nll"), "gru": (GRU, "mse"),
           "while_if": (BRANCHY, "cross_entropy"), "recursion": (RECURSIVE, "cross_entropy"),
           "mapped": (MAPPED, "cross_entropy"), "feedback": (FEEDBACK, "cross_entropy")}
 

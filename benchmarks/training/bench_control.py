@@ -1,6 +1,6 @@
 """Training with control flow, side by side: the char-level RNN (a for loop over 8 characters,
-examples/neural/char_rnn.glia) and adaptive computation (a data-dependent while,
-examples/neural/ponder.glia): Glia compiled (traced Numba code, compiler/trace_compile.py), Glia on
+examples/neural/char_rnn.glia), adaptive computation (a data-dependent while,
+examples/neural/ponder.glia) and a recursive network over trees (examples/neural/tree_rnn.glia): Glia compiled (traced Numba code, compiler/trace_compile.py), Glia on
 the interpreter's tape, and PyTorch eager, on the same model, data, Adam and batch; plus the gradient
 cost time(value and gradient) / time(value), on the compiled traces and on the tape.
 
@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # models.py
 
 
 def data(name):
@@ -41,10 +42,14 @@ def glia_epoch(example, fn, x, y, epochs, lr, batch, engine):
     return (time.perf_counter() - t) / epochs, h["acc"][-1], p
 
 
-def median_of(repeat, f):
-    runs = [f() for _ in range(repeat)]
-    runs.sort(key=lambda r: r[0])
-    return runs[len(runs) // 2]
+def round_robin(repeat, *systems):
+    """Each system's median run (by time) of `repeat`, the systems alternating run by run so that a
+    change in the machine's load falls on all of them alike."""
+    runs = [[] for _ in systems]
+    for _ in range(repeat):
+        for f, out in zip(systems, runs):
+            out.append(f())
+    return [sorted(r, key=lambda x: x[0])[len(r) // 2] for r in runs]
 
 
 def torch_rnn(x, y, epochs, lr, batch):
@@ -109,6 +114,36 @@ def torch_ponder(x, y, epochs, lr, batch):
     return (time.perf_counter() - t) / epochs, correct / len(x)
 
 
+def torch_tree(x, y, epochs, lr, batch):
+    """The recursive tree model (models.torch_tree_rnn): each tree of a minibatch recursed on its own,
+    the roots' logits stacked into one cross-entropy (the mean over the minibatch) and one backward."""
+    import torch
+
+    from models import torch_tree_rnn
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    model = torch_tree_rnn()
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    X, Y = torch.from_numpy(x), torch.from_numpy(y)
+    leaf = (x[:, :, 0] > 0.5).tolist()
+    rng = np.random.default_rng(0)
+    t = time.perf_counter()
+    correct = 0
+    for _ in range(epochs):
+        order = rng.permutation(len(x))
+        correct = 0
+        for s in range(0, len(x), batch):
+            rows = order[s:s + batch]
+            logits = torch.stack([model(X[r], leaf[r]) for r in rows])
+            loss = torch.nn.functional.cross_entropy(logits, Y[rows])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            correct += int((logits.argmax(1) == Y[rows]).sum())
+    return (time.perf_counter() - t) / epochs, correct / len(x)
+
+
 def gradient_cost(prog, fn, x, reps=200):
     """time(value and gradient) / time(value), one example, on the interpreter tape."""
     from glia.compiler.autodiff import Tape, ad_interpreter, backward
@@ -164,19 +199,25 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--only", default="", help="run only the models whose name contains this")
     ns = ap.parse_args()
     rows = []
     for name, example, fn, data_file, lr, batch, torch_run in (
             ("char RNN (883 windows, batch 16)", "char_rnn.glia", "next_char", "chars.npz", 0.01, 16, torch_rnn),
             ("ponder, data-dependent while (1,797 digits, batch 32)", "ponder.glia", "ponder", "digits.npz", 0.005, 32,
-             torch_ponder)):
+             torch_ponder),
+            ("tree RNN, recursion over trees of 25 shapes (1,000 trees, batch 16)", "tree_rnn.glia", "value_mod3",
+             "trees.npz", 0.01, 16, torch_tree)):
+        if ns.only not in name:
+            continue
         x, y = data(data_file)
         t0 = time.perf_counter()
         glia_epoch(example, fn, x, y, 1, lr, batch, "compiled")  # warm-up: compiles or loads the traces
         first = time.perf_counter() - t0
-        c, cacc, prog = median_of(ns.repeat, lambda: glia_epoch(example, fn, x, y, ns.epochs, lr, batch, "compiled"))
-        g, gacc, _ = median_of(ns.repeat, lambda: glia_epoch(example, fn, x, y, ns.epochs, lr, batch, "tape"))
-        t, tacc = median_of(ns.repeat, lambda: torch_run(x, y, ns.epochs, lr, batch))
+        (c, cacc, prog), (g, gacc, _), (t, tacc) = round_robin(
+            ns.repeat, lambda: glia_epoch(example, fn, x, y, ns.epochs, lr, batch, "compiled"),
+            lambda: glia_epoch(example, fn, x, y, ns.epochs, lr, batch, "tape"),
+            lambda: torch_run(x, y, ns.epochs, lr, batch))
         ccost, ntraces = compiled_gradient_cost(prog, fn, x, y, batch)
         rows.append((name, c, cacc, g, gacc, t, tacc, ccost, gradient_cost(prog, fn, x), first, ntraces))
     print(f"seconds per epoch, {ns.epochs} epoch(s), median of {ns.repeat}, {os.cpu_count()} cores, "
