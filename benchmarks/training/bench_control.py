@@ -52,44 +52,16 @@ def round_robin(repeat, *systems):
     return [sorted(r, key=lambda x: x[0])[len(r) // 2] for r in runs]
 
 
-def torch_rnn(x, y, epochs, lr, batch):
+def torch_loop(x, y, epochs, lr, batch, make, minibatch):
+    """PyTorch's side of a row: one thread, seed 0, the modules `make()` returns, Adam, the same
+    shuffled minibatches each time; `minibatch(modules, X, Y, rows)` runs one forward and backward and
+    returns how many it got right. (seconds per epoch, the last epoch's accuracy)"""
     import torch
 
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    cell, out = torch.nn.RNNCell(28, 48), torch.nn.Linear(48, 28)
-    opt = torch.optim.Adam(list(cell.parameters()) + list(out.parameters()), lr=lr)
-    X, Y = torch.from_numpy(x), torch.from_numpy(y)
-    rng = np.random.default_rng(0)
-    t = time.perf_counter()
-    for _ in range(epochs):
-        order = torch.from_numpy(rng.permutation(len(x)))
-        correct = 0
-        for s in range(0, len(x), batch):
-            idx = order[s:s + batch]
-            h = torch.zeros(len(idx), 48)
-            for k in range(8):
-                h = cell(X[idx, k], h)
-            logits = out(h)
-            loss = torch.nn.functional.cross_entropy(logits, Y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            correct += int((logits.argmax(1) == Y[idx]).sum())
-    return (time.perf_counter() - t) / epochs, correct / len(x)
-
-
-def torch_ponder(x, y, epochs, lr, batch):
-    """The same adaptive model; the loop count differs per example, so each example runs on its own
-    (as on Glia's tape), and gradients are averaged over the minibatch."""
-    import torch
-
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    d1, dh, d2, d3 = (torch.nn.Linear(64, 32), torch.nn.Linear(32, 1), torch.nn.Linear(32, 32),
-                      torch.nn.Linear(32, 10))
-    params = [p for m in (d1, dh, d2, d3) for p in m.parameters()]
-    opt = torch.optim.Adam(params, lr=lr)
+    modules = make()
+    opt = torch.optim.Adam([p for m in modules for p in m.parameters()], lr=lr)
     X, Y = torch.from_numpy(x), torch.from_numpy(y)
     rng = np.random.default_rng(0)
     t = time.perf_counter()
@@ -99,19 +71,48 @@ def torch_ponder(x, y, epochs, lr, batch):
         correct = 0
         for s in range(0, len(x), batch):
             opt.zero_grad()
-            rows = order[s:s + batch]
-            for r in rows:
-                h = torch.tanh(d1(X[r]))
-                steps = 0
-                while float(torch.sigmoid(dh(h).sum())) < 0.6 and steps < 4:
-                    h = torch.tanh(d2(h) + h)
-                    steps += 1
-                logits = d3(h)
-                loss = torch.nn.functional.cross_entropy(logits[None], Y[r:r + 1]) / len(rows)
-                loss.backward()
-                correct += int(logits.argmax() == Y[r])
+            correct += minibatch(modules, X, Y, order[s:s + batch])
             opt.step()
     return (time.perf_counter() - t) / epochs, correct / len(x)
+
+
+def torch_rnn(x, y, epochs, lr, batch):
+    """The char RNN: the minibatch's sequences as one batched cell per step."""
+    import torch
+
+    def minibatch(modules, X, Y, rows):
+        cell, out = modules
+        rows = torch.from_numpy(rows)  # a tensor indexes a tensor faster than a NumPy array does
+        h = torch.zeros(len(rows), 48)
+        for k in range(8):
+            h = cell(X[rows, k], h)
+        logits = out(h)
+        torch.nn.functional.cross_entropy(logits, Y[rows]).backward()
+        return int((logits.argmax(1) == Y[rows]).sum())
+    return torch_loop(x, y, epochs, lr, batch, lambda: (torch.nn.RNNCell(28, 48), torch.nn.Linear(48, 28)), minibatch)
+
+
+def torch_ponder(x, y, epochs, lr, batch):
+    """The same adaptive model; the loop count differs per example, so each example runs on its own
+    (as on Glia's tape), and gradients are averaged over the minibatch."""
+    import torch
+
+    def minibatch(modules, X, Y, rows):
+        d1, dh, d2, d3 = modules
+        correct = 0
+        for r in rows:
+            h = torch.tanh(d1(X[r]))
+            steps = 0
+            while float(torch.sigmoid(dh(h).sum())) < 0.6 and steps < 4:
+                h = torch.tanh(d2(h) + h)
+                steps += 1
+            logits = d3(h)
+            loss = torch.nn.functional.cross_entropy(logits[None], Y[r:r + 1]) / len(rows)
+            loss.backward()
+            correct += int(logits.argmax() == Y[r])
+        return correct
+    return torch_loop(x, y, epochs, lr, batch, lambda: (torch.nn.Linear(64, 32), torch.nn.Linear(32, 1),
+                                                        torch.nn.Linear(32, 32), torch.nn.Linear(32, 10)), minibatch)
 
 
 def torch_tree(x, y, epochs, lr, batch):
@@ -121,27 +122,15 @@ def torch_tree(x, y, epochs, lr, batch):
 
     from models import torch_tree_rnn
 
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    model = torch_tree_rnn()
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    X, Y = torch.from_numpy(x), torch.from_numpy(y)
     leaf = (x[:, :, 0] > 0.5).tolist()
-    rng = np.random.default_rng(0)
-    t = time.perf_counter()
-    correct = 0
-    for _ in range(epochs):
-        order = rng.permutation(len(x))
-        correct = 0
-        for s in range(0, len(x), batch):
-            rows = order[s:s + batch]
-            logits = torch.stack([model(X[r], leaf[r]) for r in rows])
-            loss = torch.nn.functional.cross_entropy(logits, Y[rows])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            correct += int((logits.argmax(1) == Y[rows]).sum())
-    return (time.perf_counter() - t) / epochs, correct / len(x)
+
+    def minibatch(modules, X, Y, rows):
+        model, = modules
+        rows = rows.tolist()
+        logits = torch.stack([model(X[r], leaf[r]) for r in rows])
+        torch.nn.functional.cross_entropy(logits, Y[rows]).backward()
+        return int((logits.argmax(1) == Y[rows]).sum())
+    return torch_loop(x, y, epochs, lr, batch, lambda: (torch_tree_rnn(),), minibatch)
 
 
 def gradient_cost(prog, fn, x, reps=200):
