@@ -420,6 +420,8 @@ class TraceEngine(TapeEngine):
         self.traces: list[Compiled] = []
         self.refused: dict[str, str] = {}  # why a run's trace was not compiled
         self.on_tape = 0  # examples the last epoch ran on the tape
+        self.compiled_here = 0  # traces this run compiled (not loaded: compiled on this machine before)
+        self.closed = False  # no more traces (the run is too short for compiling another)
         self.name = "compiled (traced Numba code, examples batched per trace; the tape for the rest)"
         y = task.y
         self.Y = y if y.ndim == 1 else np.ascontiguousarray(y, self.store.dtype)
@@ -443,13 +445,16 @@ class TraceEngine(TapeEngine):
         trace is refused with Numba's message, and its examples train on the tape."""
         if len(self.traces) >= MAX_TRACES or any(c.trace.signature == t.signature for c in self.traces):
             return
-        if self.tape_examples:
+        if self.tape_examples and not compiled_before(t):
+            # the whole run on the tape must outlast compiling this trace and those compiled before it
             tape_seconds = TAPE_STEP_FACTOR * self.traced_seconds * self.tape_examples
-            if tape_seconds < WORTH_COMPILING_SECONDS and not compiled_before(t):
+            if tape_seconds < WORTH_COMPILING_SECONDS * (self.compiled_here + 1):
                 self.refused[t.signature] = (f"a short run: about {tape_seconds:.0f} s on the tape, less than compiling "
-                                             "its trace would take (--engine compiled compiles anyway, and later "
-                                             "runs load it)")
+                                             f"{'its trace' if not self.compiled_here else 'one more trace'} would "
+                                             "take (--engine compiled compiles anyway, and later runs load it)")
+                self.closed = True  # the budget only shrinks: the run's other new traces are not built
                 return
+            self.compiled_here += 1
         X, flat = self.task.X[:1], self.store.flat
         try:
             c = compile_trace(t, self.store.dtype)
@@ -478,17 +483,20 @@ class TraceEngine(TapeEngine):
                 self.store.zero_grad()
                 loss, right, pending = self.compiled_step(rows, len(rows))
                 total, correct = total + loss, correct + right
-                tape = None
-                for r in pending:
-                    loss, right, tape = self.step(np.array([r]), len(rows))
+                while len(pending):
+                    loss, right, tape = self.step(pending[:1], len(rows))
                     total, correct = total + loss, correct + right
                     self.on_tape += 1
-                    if len(self.traces) >= MAX_TRACES:
+                    pending, known = pending[1:], len(self.traces)
+                    if known >= MAX_TRACES or self.closed:
                         continue  # no room for its trace: building it (a few ms) would be for nothing
                     try:
                         self.add(build(tape, self.last_out, self.store, self.task.loss_op))
                     except NoTrace as e:
                         self.refused.setdefault(str(e), str(e))
+                    if len(self.traces) > known:  # the rest of the minibatch through the new trace
+                        loss, right, pending = self.compiled_step(pending, len(rows), self.traces[known:])
+                        total, correct = total + loss, correct + right
                 if not math.isfinite(total):
                     raise self.locate_nonfinite(rows, "the loss")
                 if self.clip:
@@ -510,13 +518,14 @@ class TraceEngine(TapeEngine):
                 return self.not_finite(tape, what)
         return GliaRuntimeError("E702", f"{what} became NaN or infinite in compiled training code")
 
-    def compiled_step(self, rows, n):
-        """Forward and backward of `rows` (in a minibatch of `n`) through the traces whose guards they
-        pass, gradients added into the flat buffer; returns (summed loss, number correct, rows left)."""
+    def compiled_step(self, rows, n, traces=None):
+        """Forward and backward of `rows` (in a minibatch of `n`) through the traces (or those given)
+        whose guards they pass, gradients added into the flat buffer; returns (summed loss, number
+        correct, rows left)."""
         X, total, correct = self.task.X, 0.0, 0
         pending = np.asarray(rows, np.int64)
         scale = self.store.dtype.type(1.0 / n)
-        for c in self.traces:
+        for c in self.traces if traces is None else traces:
             if not len(pending):
                 break
             if c.guards is not None:
