@@ -37,7 +37,9 @@ def glia_epoch(example, fn, x, y, epochs, lr, batch, engine):
 
     p = glia.load(os.path.join(ROOT, "examples", "neural", example))
     t = time.perf_counter()
-    h = p.train(fn, x, y, epochs=epochs, lr=lr, batch=batch, seed=0, engine=engine)
+    # as PyTorch's loop: every example trains (no validation split) and no gradient clipping, whatever
+    # the example's train block says
+    h = p.train(fn, x, y, epochs=epochs, lr=lr, batch=batch, seed=0, engine=engine, validation=0.0, clip=0.0)
     assert engine == "tape" or h["engine"].startswith("compiled"), h["engine"]
     return (time.perf_counter() - t) / epochs, h["acc"][-1], p
 
