@@ -177,6 +177,34 @@ def test_products_of_a_shared_weight_are_hoisted_only_when_no_input_depends_on_t
         assert src.count("gp1 += np.dot(np.concatenate((v") == 1 and src.count("gp0 +=") == 1
 
 
+def test_a_trees_leaves_are_one_product_and_each_height_above_them_one():
+    """trace_fuse's levels on the TREE model: a root over (a node over two leaves) and a leaf. The three
+    leaves (level 0) are one product; the node (level 1) and the root (level 2) stay single; the
+    reordered trace computes every value before reading it."""
+    from glia.compiler.autodiff import Tape, param_store
+    from glia.compiler.trace_compile import TraceInterpreter, _cone, build
+    from glia.compiler.trace_fuse import fuse
+
+    t = np.zeros((5, 6), np.float32)
+    t[2:5, 0] = 1.0
+    t[2:5, 1:4] = 0.5
+    p = glia.compile(TREE)
+    interp = p._backend.interp
+    interp.params = training.new_store(interp.program, 0)
+    adi = TraceInterpreter(interp)
+    tape = adi.tape = Tape(True)
+    out = adi.call("model", [tape.leaf(t)])
+    trace = build(tape, out, param_store(interp), "loss.ce_int")
+    nodes = _cone(trace.nodes, [trace.out])
+    fused = fuse(nodes)
+    assert [len(n.outs) for n in fused if n.op == "fused.dense"] == [3]
+    assert sum(n.op == "layer.dense" for n in fused) == 3  # the node, the root, the classifier
+    seen = {0}
+    for n in fused:
+        assert all(a.index in seen for a in n.args if a.kind == "var"), n.op
+        seen.update(n.ids)
+
+
 def test_guards_route_each_example_to_its_own_trace():
     x, y = data("cross_entropy")
     tape, trace = engines(BRANCHY, "cross_entropy", x, y)
