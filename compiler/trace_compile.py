@@ -422,6 +422,9 @@ class TraceEngine(TapeEngine):
         self.on_tape = 0  # examples the last epoch ran on the tape
         self.compiled_here = 0  # traces this run compiled (not loaded: compiled on this machine before)
         self.closed = False  # no more traces (the run is too short for compiling another)
+        self.taken: list[Compiled] = []  # the traces in the order they came (self.traces is re-sorted)
+        self.slot: dict[int, int] = {}  # id(trace) -> its index in self.taken
+        self.route = np.full(len(task.X), -1, np.int64)  # each example's last trace (in self.taken)
         self.name = "compiled (traced Numba code, examples batched per trace; the tape for the rest)"
         y = task.y
         self.Y = y if y.ndim == 1 else np.ascontiguousarray(y, self.store.dtype)
@@ -471,6 +474,8 @@ class TraceEngine(TapeEngine):
             self.refused[t.signature] = f"Numba could not compile the trace ({type(e).__name__}: {str(e)[:200]})"
             return
         self.traces.append(c)
+        self.slot[id(c)] = len(self.taken)
+        self.taken.append(c)
 
     def epoch(self, order, batch, lr):
         total, correct, self.on_tape = 0.0, 0, 0
@@ -521,24 +526,41 @@ class TraceEngine(TapeEngine):
     def compiled_step(self, rows, n, traces=None):
         """Forward and backward of `rows` (in a minibatch of `n`) through the traces (or those given)
         whose guards they pass, gradients added into the flat buffer; returns (summed loss, number
-        correct, rows left)."""
-        X, total, correct = self.task.X, 0.0, 0
+        correct, rows left). A row tries first the trace it took last time (its guards checked again,
+        as they may read the parameters): a tree's shape, for one, never changes."""
+        total, correct = 0.0, 0
         pending = np.asarray(rows, np.int64)
-        scale = self.store.dtype.type(1.0 / n)
+        if traces is None:
+            last = self.route[pending]
+            left = [pending[last < 0]]
+            for k in np.unique(last[last >= 0]):
+                loss, right, rest = self.through(self.taken[k], pending[last == k], n)
+                total, correct = total + loss, correct + right
+                left.append(rest)
+            pending = np.concatenate(left)
         for c in self.traces if traces is None else traces:
             if not len(pending):
                 break
-            if c.guards is not None:
-                ok = c.guards(X[pending], self.store.flat, c.consts)
-                match, pending = pending[ok], pending[~ok]
-            else:
-                match, pending = pending, pending[:0]
-            if len(match):
-                c.hits += len(match)
-                L, out = c.step(X[match], self.Y[match], self.store.flat, self.store.grad, c.consts, scale)
-                total += float(L.sum())
-                correct += _correct_rows(self.task, out, self.task.y[match])
+            loss, right, pending = self.through(c, pending, n)
+            total, correct = total + loss, correct + right
         return total, correct, pending
+
+    def through(self, c, rows, n):
+        """The `rows` that pass trace c's guards through it; returns (summed loss, number correct, the
+        other rows)."""
+        X = self.task.X
+        if c.guards is not None:
+            ok = c.guards(X[rows], self.store.flat, c.consts)
+            match, rest = rows[ok], rows[~ok]
+        else:
+            match, rest = rows, rows[:0]
+        if not len(match):
+            return 0.0, 0, rest
+        c.hits += len(match)
+        self.route[match] = self.slot[id(c)]
+        L, out = c.step(X[match], self.Y[match], self.store.flat, self.store.grad, c.consts,
+                        self.store.dtype.type(1.0 / n))
+        return float(L.sum()), _correct_rows(self.task, out, self.task.y[match]), rest
 
 
 def _correct_rows(task, out, y) -> int:
