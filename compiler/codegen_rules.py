@@ -111,7 +111,7 @@ def _one(n):
     return f"np.{n.out_dtypes[0]}(1)"
 
 
-codegen("nn.tanh", "tensor.tanh", "math.tanh")(_unary(lambda x, n: f"np.tanh({x})",
+codegen("nn.tanh", "tensor.tanh", "math.tanh")(_unary(lambda x, n: f"K.tanh({x})",
                                                       lambda x, y, n: f"{_one(n)} - {y} * {y}"))
 codegen("nn.sigmoid")(_unary(lambda x, n: f"K.sigmoid({x})", lambda x, y, n: f"{y} * ({_one(n)} - {y})"))
 codegen("nn.relu")(_unary(lambda x, n: f"np.where({x} > 0, {x}, np.{n.out_dtypes[0]}(0))",
@@ -232,7 +232,10 @@ def _dense():
         g = c.g(0)
         if g is not None:
             x, W, b = n.args
-            _back(c, n, 1, f"K.dense_back({g}, {c.rows(x)}, {W.name}, {_grads(n, 1)})")
+            c.bwd(f"{b.gname} += {g}.sum(axis=0)")
+            c.defer(W, c.rows(x), g)
+            if x.grad:
+                c.acc(x, f"np.dot({g}, {W.name}.T)")
     return fwd, bwd
 
 
@@ -289,6 +292,74 @@ def _lstm():
         zero = f"np.zeros_like({h2})"
         _back(c, n, 3, f"K.lstm_back({gh or zero}, {gc or zero}, {c.rows(x)}, {c.rows(h)}, {c.rows(cs)}, "
                        f"{Wx.name}, {Wh.name}, {h2}_i, {h2}_f, {h2}_g, {h2}_o, {h2}_tc, {_grads(n, 3)})")
+    return fwd, bwd
+
+
+# ---- the nodes of compiler/trace_fuse.py (not primitives: the pass writes them into a trace) ---------
+
+FUSED: dict[str, Codegen] = {}
+
+
+def fused(op):
+    def deco(make):
+        FUSED[op] = Codegen(*make())
+        return make
+    return deco
+
+
+@fused("fused.dense")
+def _fused_dense():
+    """x_i W + b for every input x_i of a group: the rows stacked, one product, a row block per output."""
+    def fwd(c, n):
+        *xs, W, b = n.args
+        y = n.outs[0]
+        c.fwd(f"{y}_x = np.concatenate(({', '.join(c.rows(x) for x in xs)},), axis=0)")
+        c.fwd(f"{y}_y = np.dot({y}_x, {W.name}) + {b.name}")
+        for i, o in enumerate(n.outs):
+            c.fwd(f"{o} = {y}_y[{i} * B:{i + 1} * B]")
+
+    def bwd(c, n):
+        gs = [c.g(k) for k in range(len(n.outs))]
+        if all(g is None for g in gs):
+            return
+        *xs, W, b = n.args
+        y = n.outs[0]
+        c.bwd(f"{y}_g = np.concatenate(({', '.join(g or f'np.zeros_like({o})' for g, o in zip(gs, n.outs))},), "
+              "axis=0)")
+        c.bwd(f"{W.gname} += np.dot({y}_x.T, {y}_g)")
+        c.bwd(f"{b.gname} += {y}_g.sum(axis=0)")
+        if any(x.grad for x in xs):
+            c.bwd(f"{y}_gx = np.dot({y}_g, {W.name}.T)")
+            for i, x in enumerate(xs):
+                c.acc(x, f"{y}_gx[{i} * B:{i + 1} * B]")
+    return fwd, bwd
+
+
+def _zero(a) -> bool:
+    """A constant all-zero state (a recurrence's usual start): its product is left out."""
+    return a.kind == "const" and a.shape != () and not a.value.any()
+
+
+@fused("fused.rnn_step")
+def _rnn_step():
+    """tanh(u + h Wh), u being the cell's input projection plus bias (its group's product)."""
+    def fwd(c, n):
+        u, h, Wh = n.args
+        c.fwd(f"{n.outs[0]} = " + (f"K.tanh({u.name})" if _zero(h) else
+                                   f"K.rnn_step({u.name}, {c.rows(h)}, {Wh.name})"))
+
+    def bwd(c, n):
+        g = c.g(0)
+        if g is None:
+            return
+        u, h, Wh = n.args
+        ga = c.tmp()
+        c.bwd(f"{ga} = K.tanh_back({g}, {n.outs[0]})")
+        c.acc(u, ga)
+        if not _zero(h):
+            c.defer(Wh, c.rows(h), ga)
+            if h.grad:
+                c.acc(h, f"np.dot({ga}, {Wh.name}.T)")
     return fwd, bwd
 
 

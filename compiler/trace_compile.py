@@ -22,6 +22,7 @@ codegen rule (`static_refusal`).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
@@ -33,6 +34,7 @@ import numpy as np
 
 from . import ir
 from .autodiff import MOVERS, MOVES, ADInterpreter, Box, ParamSlot, Tape, first_nonfinite, raw
+from .codegen_rules import FUSED
 from .backend_cpu import import_module, runtime_hash, write_source
 from .primitives import PRIMS
 from .syntax import cache_dir
@@ -41,7 +43,9 @@ from .training import TapeEngine, reachable
 from glia.runtime.errors import GliaRuntimeError
 from glia.runtime.optim import clip_grad_norm
 
-MAX_TRACES = 8  # traces kept per training run; examples that take none of them run on the tape
+# traces kept per training run; examples that take none of them run on the tape. A recursion over
+# trees has a trace per tree shape (25 for the binary trees of depth <= 3 of examples/neural/tree_rnn.glia)
+MAX_TRACES = 32
 # With --engine auto, a trace that is not compiled yet (on this machine) is compiled only when the run
 # would keep the tape busy at least this long: compiling one costs about 5 s here (16 s with the shared
 # kernels), so a short run is quicker on the tape. A trace compiled once loads in well under a second.
@@ -138,8 +142,15 @@ class Trace:
     signature: str = ""  # a hash of everything above but the constants' values (their hash instead)
 
 
+_DTYPE_NAMES: dict = {}  # np.dtype -> its name (str() of a dtype is slow, and a trace asks thousands of times)
+
+
 def _dt(v) -> str:
-    return str(np.asarray(v).dtype)
+    d = v.dtype if isinstance(v, (np.ndarray, np.generic)) else np.asarray(v).dtype
+    name = _DTYPE_NAMES.get(d)
+    if name is None:
+        name = _DTYPE_NAMES[d] = str(d)
+    return name
 
 
 def build(tape, out, store, loss_op: str) -> Trace:
@@ -163,12 +174,12 @@ def build(tape, out, store, loss_op: str) -> Trace:
             if pname is None:
                 pname = f"p{len(params)}"
                 params[pname] = (s.name, (s.offset, tuple(v.shape)))
-            return Arg("param", pname, tuple(v.shape), str(v.dtype), True, value=(s.name, s.offset))
+            return Arg("param", pname, tuple(v.shape), _dt(v), True, value=(s.name, s.offset))
         if spec is not None:
             raise NoTrace("a list of values on the gradient path reaches a primitive (not compiled yet)")
         if isinstance(v, np.ndarray):
             consts.append(v)
-            return Arg("const", f"C[{len(consts)}]", v.shape, str(v.dtype), value=v)
+            return Arg("const", f"C[{len(consts)}]", v.shape, _dt(v), value=v)
         if isinstance(v, (bool, int, float, np.floating, np.integer)):
             return Arg("const", repr(v), (), _dt(v), value=v)
         raise NoTrace(f"a constant of type {type(v).__name__} in the trace")
@@ -221,6 +232,7 @@ class Emit:
     def __init__(self):
         self.f, self.b = [], []
         self.defined: set[str] = set()
+        self.deferred: dict[str, list[tuple[str, str]]] = {}  # a gradient view -> (rows, cotangent) terms
         self.node = None
         self.k = 0
 
@@ -236,6 +248,20 @@ class Emit:
 
     def refuse(self, why):
         raise NoTrace(f"{why} is not compiled yet")
+
+    def defer(self, w: Arg, rows: str, g: str):
+        """Leave `rows^T g` for the end of the reverse sweep: there, each parameter's deferred terms are
+        added as one product of the stacked rows (see trace_fuse.py). `rows` and `g` are never
+        reassigned once a node's backward has run."""
+        self.deferred.setdefault(w.gname, []).append((rows, g))
+
+    def deferred_lines(self) -> list[str]:
+        out = []
+        for gw, terms in self.deferred.items():
+            xs, gs = (", ".join(t[k] for t in terms) for k in (0, 1))
+            out.append(f"{gw} += np.dot({xs}.T, {gs})" if len(terms) == 1 else
+                       f"{gw} += np.dot(np.concatenate(({xs},), axis=0).T, np.concatenate(({gs},), axis=0))")
+        return out
 
     def g(self, k):
         name = f"g{self.node.ids[k]}"
@@ -286,28 +312,34 @@ def _cone(nodes, roots):
     return keep[::-1]
 
 
+def _rule(op):
+    """A node's codegen rule: its primitive's, or for the nodes trace_fuse.py writes, theirs."""
+    return FUSED[op] if op in FUSED else PRIMS[op].rules["codegen"]
+
+
 def generate(t: Trace) -> str:
     """The Numba module of a trace: `step` (always) and `guards` (when the trace has any)."""
     head = ["    B = X.shape[0]", "    v0 = X"]
     head += [f"    {p} = flat[{o}:{o + int(np.prod(s))}].reshape({s!r})" for p, (o, s) in t.params.items()]
     e = Emit()
-    for n in _cone(t.nodes, [t.out]):
+    nodes = fuse(_cone(t.nodes, [t.out]))
+    for n in nodes:
         e.node = n
-        PRIMS[n.op].rules["codegen"].fwd(e, n)
+        _rule(n.op).fwd(e, n)
     loss = Node(t.loss_op, [Arg("var", f"v{t.out}", t.out_shape, grad=True, index=t.out)], ["L"], [-1], [()],
                 ["float32"])
     e.node = loss
     lrule = PRIMS[t.loss_op].rules["codegen"]
     lrule.fwd(e, loss)
     lrule.bwd(e, loss)
-    for n in reversed(_cone(t.nodes, [t.out])):
+    for n in reversed(nodes):
         e.node = n
-        PRIMS[n.op].rules["codegen"].bwd(e, n)
+        _rule(n.op).bwd(e, n)
     lines = [f"# a training trace generated by glia (compiler/trace_compile.py); runtime {_kernels_hash()}",
              "import numpy as np", "from numba import njit", "from glia.runtime import trace_kernels as K", "",
              "", "@njit(cache=True)", "def step(X, Y, flat, grad, C, s):"] + head
     lines += [f"    g{p} = grad[{o}:{o + int(np.prod(s))}].reshape({s!r})" for p, (o, s) in t.params.items()]
-    lines += ["    " + x for x in e.f + e.b] + [f"    return L, v{t.out}"]
+    lines += ["    " + x for x in e.f + e.b + e.deferred_lines()] + [f"    return L, v{t.out}"]
     # the value alone (for measuring what the gradient costs; Numba compiles it only if it is called)
     lines += ["", "", "@njit(cache=True)", "def value(X, Y, flat, C, s):"] + head
     lines += ["    " + x for x in e.f] + [f"    return L, v{t.out}"]
@@ -326,7 +358,12 @@ def generate(t: Trace) -> str:
     return "\n".join(lines) + "\n"
 
 
+from .trace_fuse import fuse  # noqa: E402 (it builds on this module's Node and Arg)
+
+
+@functools.cache
 def _kernels_hash() -> str:
+    """The shared kernels' and the runtime's hash (in every module's first line): once per process."""
     data = resources.files("glia.runtime").joinpath("trace_kernels.py").read_bytes()
     return hashlib.sha256(data + runtime_hash().encode()).hexdigest()[:16]
 
@@ -338,6 +375,7 @@ class Compiled:
     guards: object
     consts: tuple
     value: object = None
+    path: str = ""  # the module's file
     hits: int = 0
 
 
@@ -361,7 +399,7 @@ def compile_trace(t: Trace, dtype) -> Compiled:
         key = os.path.basename(path)[len("glia_trace_"):-3]
         mod = import_module(key, path, "glia_trace_")
         consts = (np.zeros(1, dtype),) + tuple(t.consts)
-        c = _LOADED[t.signature] = Compiled(t, mod.step, getattr(mod, "guards", None), consts, mod.value)
+        c = _LOADED[t.signature] = Compiled(t, mod.step, getattr(mod, "guards", None), consts, mod.value, path)
     return c
 
 
@@ -382,6 +420,11 @@ class TraceEngine(TapeEngine):
         self.traces: list[Compiled] = []
         self.refused: dict[str, str] = {}  # why a run's trace was not compiled
         self.on_tape = 0  # examples the last epoch ran on the tape
+        self.compiled_here = 0  # traces this run compiled (not loaded: compiled on this machine before)
+        self.closed = False  # no more traces (the run is too short for compiling another)
+        self.taken: list[Compiled] = []  # the traces in the order they came (self.traces is re-sorted)
+        self.slot: dict[int, int] = {}  # id(trace) -> its index in self.taken
+        self.route = np.full(len(task.X), -1, np.int64)  # each example's last trace (in self.taken)
         self.name = "compiled (traced Numba code, examples batched per trace; the tape for the rest)"
         y = task.y
         self.Y = y if y.ndim == 1 else np.ascontiguousarray(y, self.store.dtype)
@@ -405,20 +448,23 @@ class TraceEngine(TapeEngine):
         trace is refused with Numba's message, and its examples train on the tape."""
         if len(self.traces) >= MAX_TRACES or any(c.trace.signature == t.signature for c in self.traces):
             return
-        if self.tape_examples:
+        if self.tape_examples and not compiled_before(t):
+            # the whole run on the tape must outlast compiling this trace and those compiled before it
             tape_seconds = TAPE_STEP_FACTOR * self.traced_seconds * self.tape_examples
-            if tape_seconds < WORTH_COMPILING_SECONDS and not compiled_before(t):
+            if tape_seconds < WORTH_COMPILING_SECONDS * (self.compiled_here + 1):
                 self.refused[t.signature] = (f"a short run: about {tape_seconds:.0f} s on the tape, less than compiling "
-                                             "its trace would take (--engine compiled compiles anyway, and later "
-                                             "runs load it)")
+                                             f"{'its trace' if not self.compiled_here else 'one more trace'} would "
+                                             "take (--engine compiled compiles anyway, and later runs load it)")
+                self.closed = True  # the budget only shrinks: the run's other new traces are not built
                 return
+            self.compiled_here += 1
         X, flat = self.task.X[:1], self.store.flat
         try:
             c = compile_trace(t, self.store.dtype)
             c.step(X, self.Y[:1], flat, np.zeros_like(self.store.grad), c.consts, self.store.dtype.type(1))
             if c.guards is not None:
                 c.guards(X, flat, c.consts)
-            ok = _trace_path(generate(t)) + ".ok"
+            ok = c.path + ".ok"
             if not os.path.exists(ok):
                 open(ok, "w").close()  # compiled on this machine: later runs load it, whatever their length
         except NoTrace as e:
@@ -428,6 +474,8 @@ class TraceEngine(TapeEngine):
             self.refused[t.signature] = f"Numba could not compile the trace ({type(e).__name__}: {str(e)[:200]})"
             return
         self.traces.append(c)
+        self.slot[id(c)] = len(self.taken)
+        self.taken.append(c)
 
     def epoch(self, order, batch, lr):
         total, correct, self.on_tape = 0.0, 0, 0
@@ -440,15 +488,20 @@ class TraceEngine(TapeEngine):
                 self.store.zero_grad()
                 loss, right, pending = self.compiled_step(rows, len(rows))
                 total, correct = total + loss, correct + right
-                tape = None
-                for r in pending:
-                    loss, right, tape = self.step(np.array([r]), len(rows))
+                while len(pending):
+                    loss, right, tape = self.step(pending[:1], len(rows))
                     total, correct = total + loss, correct + right
                     self.on_tape += 1
+                    pending, known = pending[1:], len(self.traces)
+                    if known >= MAX_TRACES or self.closed:
+                        continue  # no room for its trace: building it (a few ms) would be for nothing
                     try:
                         self.add(build(tape, self.last_out, self.store, self.task.loss_op))
                     except NoTrace as e:
                         self.refused.setdefault(str(e), str(e))
+                    if len(self.traces) > known:  # the rest of the minibatch through the new trace
+                        loss, right, pending = self.compiled_step(pending, len(rows), self.traces[known:])
+                        total, correct = total + loss, correct + right
                 if not math.isfinite(total):
                     raise self.locate_nonfinite(rows, "the loss")
                 if self.clip:
@@ -470,26 +523,44 @@ class TraceEngine(TapeEngine):
                 return self.not_finite(tape, what)
         return GliaRuntimeError("E702", f"{what} became NaN or infinite in compiled training code")
 
-    def compiled_step(self, rows, n):
-        """Forward and backward of `rows` (in a minibatch of `n`) through the traces whose guards they
-        pass, gradients added into the flat buffer; returns (summed loss, number correct, rows left)."""
-        X, total, correct = self.task.X, 0.0, 0
+    def compiled_step(self, rows, n, traces=None):
+        """Forward and backward of `rows` (in a minibatch of `n`) through the traces (or those given)
+        whose guards they pass, gradients added into the flat buffer; returns (summed loss, number
+        correct, rows left). A row tries first the trace it took last time (its guards checked again,
+        as they may read the parameters): a tree's shape, for one, never changes."""
+        total, correct = 0.0, 0
         pending = np.asarray(rows, np.int64)
-        scale = self.store.dtype.type(1.0 / n)
-        for c in self.traces:
+        if traces is None:
+            last = self.route[pending]
+            left = [pending[last < 0]]
+            for k in np.unique(last[last >= 0]):
+                loss, right, rest = self.through(self.taken[k], pending[last == k], n)
+                total, correct = total + loss, correct + right
+                left.append(rest)
+            pending = np.concatenate(left)
+        for c in self.traces if traces is None else traces:
             if not len(pending):
                 break
-            if c.guards is not None:
-                ok = c.guards(X[pending], self.store.flat, c.consts)
-                match, pending = pending[ok], pending[~ok]
-            else:
-                match, pending = pending, pending[:0]
-            if len(match):
-                c.hits += len(match)
-                L, out = c.step(X[match], self.Y[match], self.store.flat, self.store.grad, c.consts, scale)
-                total += float(L.sum())
-                correct += _correct_rows(self.task, out, self.task.y[match])
+            loss, right, pending = self.through(c, pending, n)
+            total, correct = total + loss, correct + right
         return total, correct, pending
+
+    def through(self, c, rows, n):
+        """The `rows` that pass trace c's guards through it; returns (summed loss, number correct, the
+        other rows)."""
+        X = self.task.X
+        if c.guards is not None:
+            ok = c.guards(X[rows], self.store.flat, c.consts)
+            match, rest = rows[ok], rows[~ok]
+        else:
+            match, rest = rows, rows[:0]
+        if not len(match):
+            return 0.0, 0, rest
+        c.hits += len(match)
+        self.route[match] = self.slot[id(c)]
+        L, out = c.step(X[match], self.Y[match], self.store.flat, self.store.grad, c.consts,
+                        self.store.dtype.type(1.0 / n))
+        return float(L.sum()), _correct_rows(self.task, out, self.task.y[match]), rest
 
 
 def _correct_rows(task, out, y) -> int:

@@ -58,8 +58,36 @@ def fold(xs: list[f32[6]], h: f32[8]) -> f32[8]:
 def model(seq: f32[5, 6]) -> f32[4]:
     return softmax(dense(fold([x for x in seq], zeros(8)), 4))
 '''
-MODELS = {"rnn": (RNN, "cross_entropy"), "lstm": (LSTM, "nll"), "gru": (GRU, "mse"),
-          "while_if": (BRANCHY, "cross_entropy"), "recursion": (RECURSIVE, "cross_entropy")}
+# the same dense layer on every row, summed: its 5 products are one (compiler/trace_fuse.py)
+MAPPED = '''
+def model(seq: f32[5, 6]) -> f32[4]:
+    s = zeros(8)
+    for x in seq:
+        s = s + tanh(dense(x, 8))
+    return softmax(dense(s, 4))
+'''
+# the cell's input is computed from the state: neither its projections nor dense's can be hoisted
+FEEDBACK = '''
+def model(seq: f32[5, 6]) -> f32[4]:
+    h = ones(8)
+    for x in seq:
+        h = rnn_cell(x + dense(h, 6), h)
+    return softmax(dense(h, 4))
+'''
+# recursion over a binary tree in heap order (row k's children are rows 2k+1 and 2k+2), the shape read
+# from the data: a trace per shape; the leaves' dense products are one (hoisted), the nodes' are not
+TREE = '''
+def node(t: f32[5, 6], k: int) -> f32[8]:
+    if k >= 2 or t[k][0] > 0.5:
+        return tanh(dense(t[k][1:4], 8))
+    return tanh(dense(concat(node(t, 2 * k + 1), node(t, 2 * k + 2), t[k][4:6]), 8))
+
+def model(t: f32[5, 6]) -> f32[4]:
+    return softmax(dense(node(t, 0), 4))
+'''
+MODELS = {"rnn": (RNN, "cross_entropy"), "tree": (TREE, "cross_entropy"), "lstm": (LSTM, "nll"), "gru": (GRU, "mse"),
+          "while_if": (BRANCHY, "cross_entropy"), "recursion": (RECURSIVE, "cross_entropy"),
+          "mapped": (MAPPED, "cross_entropy"), "feedback": (FEEDBACK, "cross_entropy")}
 
 
 def data(loss, n=48, seed=0):
@@ -123,6 +151,58 @@ def test_compiled_step_equals_tape_step(kind):
     for spec in tape.store.specs:  # every parameter array has its gradient
         assert np.any(gc[spec.offset:spec.offset + spec.size] != 0) or not np.any(
             gt[spec.offset:spec.offset + spec.size]), spec.name
+
+
+@pytest.mark.parametrize("kind, hoisted", [("rnn", [5]), ("mapped", [5]), ("feedback", []), ("lstm", [])])
+def test_products_of_a_shared_weight_are_hoisted_only_when_no_input_depends_on_the_group(kind, hoisted):
+    """trace_fuse: the 5 input projections of an RNN, or 5 independent dense calls, become one stacked
+    product; a cell whose input is computed from its state keeps its per-step products (and the test
+    above checks the gradients in every case)."""
+    from glia.compiler.trace_compile import _cone, generate
+    from glia.compiler.trace_fuse import fuse
+
+    src, loss = MODELS[kind]
+    x, y = data(loss)
+    _, trace = engines(src, loss, x, y)
+    t = trace.traces[0].trace
+    nodes = _cone(t.nodes, [t.out])
+    fused = fuse(nodes)
+    assert [len(n.outs) for n in fused if n.op == "fused.dense"] == hoisted
+    if not hoisted:
+        assert fused is nodes
+    steps = [n for n in fused if n.op == "fused.rnn_step"]
+    assert len(steps) == (5 if kind == "rnn" else 0)
+    if kind == "rnn":  # the recurrent weight's 4 gradient terms (the first state is zero) as one product
+        src = generate(t)  # p0 is Wx, p1 Wh
+        assert src.count("gp1 += np.dot(np.concatenate((v") == 1 and src.count("gp0 +=") == 1
+
+
+def test_a_trees_leaves_are_one_product_and_each_height_above_them_one():
+    """trace_fuse's levels on the TREE model: a root over (a node over two leaves) and a leaf. The three
+    leaves (level 0) are one product; the node (level 1) and the root (level 2) stay single; the
+    reordered trace computes every value before reading it."""
+    from glia.compiler.autodiff import Tape, param_store
+    from glia.compiler.trace_compile import TraceInterpreter, _cone, build
+    from glia.compiler.trace_fuse import fuse
+
+    t = np.zeros((5, 6), np.float32)
+    t[2:5, 0] = 1.0
+    t[2:5, 1:4] = 0.5
+    p = glia.compile(TREE)
+    interp = p._backend.interp
+    interp.params = training.new_store(interp.program, 0)
+    adi = TraceInterpreter(interp)
+    tape = adi.tape = Tape(True)
+    out = adi.call("model", [tape.leaf(t)])
+    trace = build(tape, out, param_store(interp), "loss.ce_int")
+    nodes = _cone(trace.nodes, [trace.out])
+    fused = fuse(nodes)
+    assert [len(n.outs) for n in fused if n.op == "fused.dense"] == [3]
+    assert sum(n.op == "layer.dense" for n in fused) == 3  # the node, the root, the classifier
+    seen = {0}
+    for n in fused:
+        assert all(a.index in seen for a in n.args if a.kind == "var"), n.op
+        seen.update(n.ids)
 
 
 def test_guards_route_each_example_to_its_own_trace():

@@ -1,6 +1,6 @@
 """Training with control flow, side by side: the char-level RNN (a for loop over 8 characters,
-examples/neural/char_rnn.glia) and adaptive computation (a data-dependent while,
-examples/neural/ponder.glia): Glia compiled (traced Numba code, compiler/trace_compile.py), Glia on
+examples/neural/char_rnn.glia), adaptive computation (a data-dependent while,
+examples/neural/ponder.glia) and a recursive network over trees (examples/neural/tree_rnn.glia): Glia compiled (traced Numba code, compiler/trace_compile.py), Glia on
 the interpreter's tape, and PyTorch eager, on the same model, data, Adam and batch; plus the gradient
 cost time(value and gradient) / time(value), on the compiled traces and on the tape.
 
@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # models.py
 
 
 def data(name):
@@ -36,55 +37,33 @@ def glia_epoch(example, fn, x, y, epochs, lr, batch, engine):
 
     p = glia.load(os.path.join(ROOT, "examples", "neural", example))
     t = time.perf_counter()
-    h = p.train(fn, x, y, epochs=epochs, lr=lr, batch=batch, seed=0, engine=engine)
+    # as PyTorch's loop: every example trains (no validation split) and no gradient clipping, whatever
+    # the example's train block says
+    h = p.train(fn, x, y, epochs=epochs, lr=lr, batch=batch, seed=0, engine=engine, validation=0.0, clip=0.0)
     assert engine == "tape" or h["engine"].startswith("compiled"), h["engine"]
     return (time.perf_counter() - t) / epochs, h["acc"][-1], p
 
 
-def median_of(repeat, f):
-    runs = [f() for _ in range(repeat)]
-    runs.sort(key=lambda r: r[0])
-    return runs[len(runs) // 2]
+def round_robin(repeat, *systems):
+    """Each system's median run (by time) of `repeat`, the systems alternating run by run so that a
+    change in the machine's load falls on all of them alike."""
+    runs = [[] for _ in systems]
+    for _ in range(repeat):
+        for f, out in zip(systems, runs):
+            out.append(f())
+    return [sorted(r, key=lambda x: x[0])[len(r) // 2] for r in runs]
 
 
-def torch_rnn(x, y, epochs, lr, batch):
+def torch_loop(x, y, epochs, lr, batch, make, minibatch):
+    """PyTorch's side of a row: one thread, seed 0, the modules `make()` returns, Adam, the same
+    shuffled minibatches each time; `minibatch(modules, X, Y, rows)` runs one forward and backward and
+    returns how many it got right. (seconds per epoch, the last epoch's accuracy)"""
     import torch
 
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    cell, out = torch.nn.RNNCell(28, 48), torch.nn.Linear(48, 28)
-    opt = torch.optim.Adam(list(cell.parameters()) + list(out.parameters()), lr=lr)
-    X, Y = torch.from_numpy(x), torch.from_numpy(y)
-    rng = np.random.default_rng(0)
-    t = time.perf_counter()
-    for _ in range(epochs):
-        order = torch.from_numpy(rng.permutation(len(x)))
-        correct = 0
-        for s in range(0, len(x), batch):
-            idx = order[s:s + batch]
-            h = torch.zeros(len(idx), 48)
-            for k in range(8):
-                h = cell(X[idx, k], h)
-            logits = out(h)
-            loss = torch.nn.functional.cross_entropy(logits, Y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            correct += int((logits.argmax(1) == Y[idx]).sum())
-    return (time.perf_counter() - t) / epochs, correct / len(x)
-
-
-def torch_ponder(x, y, epochs, lr, batch):
-    """The same adaptive model; the loop count differs per example, so each example runs on its own
-    (as on Glia's tape), and gradients are averaged over the minibatch."""
-    import torch
-
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    d1, dh, d2, d3 = (torch.nn.Linear(64, 32), torch.nn.Linear(32, 1), torch.nn.Linear(32, 32),
-                      torch.nn.Linear(32, 10))
-    params = [p for m in (d1, dh, d2, d3) for p in m.parameters()]
-    opt = torch.optim.Adam(params, lr=lr)
+    modules = make()
+    opt = torch.optim.Adam([p for m in modules for p in m.parameters()], lr=lr)
     X, Y = torch.from_numpy(x), torch.from_numpy(y)
     rng = np.random.default_rng(0)
     t = time.perf_counter()
@@ -94,19 +73,66 @@ def torch_ponder(x, y, epochs, lr, batch):
         correct = 0
         for s in range(0, len(x), batch):
             opt.zero_grad()
-            rows = order[s:s + batch]
-            for r in rows:
-                h = torch.tanh(d1(X[r]))
-                steps = 0
-                while float(torch.sigmoid(dh(h).sum())) < 0.6 and steps < 4:
-                    h = torch.tanh(d2(h) + h)
-                    steps += 1
-                logits = d3(h)
-                loss = torch.nn.functional.cross_entropy(logits[None], Y[r:r + 1]) / len(rows)
-                loss.backward()
-                correct += int(logits.argmax() == Y[r])
+            correct += minibatch(modules, X, Y, order[s:s + batch])
             opt.step()
     return (time.perf_counter() - t) / epochs, correct / len(x)
+
+
+def torch_rnn(x, y, epochs, lr, batch):
+    """The char RNN: the minibatch's sequences as one batched cell per step."""
+    import torch
+
+    def minibatch(modules, X, Y, rows):
+        cell, out = modules
+        rows = torch.from_numpy(rows)  # a tensor indexes a tensor faster than a NumPy array does
+        h = torch.zeros(len(rows), 48)
+        for k in range(8):
+            h = cell(X[rows, k], h)
+        logits = out(h)
+        torch.nn.functional.cross_entropy(logits, Y[rows]).backward()
+        return int((logits.argmax(1) == Y[rows]).sum())
+    return torch_loop(x, y, epochs, lr, batch, lambda: (torch.nn.RNNCell(28, 48), torch.nn.Linear(48, 28)), minibatch)
+
+
+def torch_ponder(x, y, epochs, lr, batch):
+    """The same adaptive model; the loop count differs per example, so each example runs on its own
+    (as on Glia's tape), and gradients are averaged over the minibatch."""
+    import torch
+
+    def minibatch(modules, X, Y, rows):
+        d1, dh, d2, d3 = modules
+        correct = 0
+        for r in rows:
+            h = torch.tanh(d1(X[r]))
+            steps = 0
+            while float(torch.sigmoid(dh(h).sum())) < 0.6 and steps < 4:
+                h = torch.tanh(d2(h) + h)
+                steps += 1
+            logits = d3(h)
+            loss = torch.nn.functional.cross_entropy(logits[None], Y[r:r + 1]) / len(rows)
+            loss.backward()
+            correct += int(logits.argmax() == Y[r])
+        return correct
+    return torch_loop(x, y, epochs, lr, batch, lambda: (torch.nn.Linear(64, 32), torch.nn.Linear(32, 1),
+                                                        torch.nn.Linear(32, 32), torch.nn.Linear(32, 10)), minibatch)
+
+
+def torch_tree(x, y, epochs, lr, batch):
+    """The recursive tree model (models.torch_tree_rnn): each tree of a minibatch recursed on its own,
+    the roots' logits stacked into one cross-entropy (the mean over the minibatch) and one backward."""
+    import torch
+
+    from models import torch_tree_rnn
+
+    leaf = (x[:, :, 0] > 0.5).tolist()
+
+    def minibatch(modules, X, Y, rows):
+        model, = modules
+        rows = rows.tolist()
+        logits = torch.stack([model(X[r], leaf[r]) for r in rows])
+        torch.nn.functional.cross_entropy(logits, Y[rows]).backward()
+        return int((logits.argmax(1) == Y[rows]).sum())
+    return torch_loop(x, y, epochs, lr, batch, lambda: (torch_tree_rnn(),), minibatch)
 
 
 def gradient_cost(prog, fn, x, reps=200):
@@ -164,19 +190,25 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--only", default="", help="run only the models whose name contains this")
     ns = ap.parse_args()
     rows = []
     for name, example, fn, data_file, lr, batch, torch_run in (
             ("char RNN (883 windows, batch 16)", "char_rnn.glia", "next_char", "chars.npz", 0.01, 16, torch_rnn),
             ("ponder, data-dependent while (1,797 digits, batch 32)", "ponder.glia", "ponder", "digits.npz", 0.005, 32,
-             torch_ponder)):
+             torch_ponder),
+            ("tree RNN, recursion over trees of 25 shapes (1,000 trees, batch 16)", "tree_rnn.glia", "value_mod3",
+             "trees.npz", 0.01, 16, torch_tree)):
+        if ns.only not in name:
+            continue
         x, y = data(data_file)
         t0 = time.perf_counter()
         glia_epoch(example, fn, x, y, 1, lr, batch, "compiled")  # warm-up: compiles or loads the traces
         first = time.perf_counter() - t0
-        c, cacc, prog = median_of(ns.repeat, lambda: glia_epoch(example, fn, x, y, ns.epochs, lr, batch, "compiled"))
-        g, gacc, _ = median_of(ns.repeat, lambda: glia_epoch(example, fn, x, y, ns.epochs, lr, batch, "tape"))
-        t, tacc = median_of(ns.repeat, lambda: torch_run(x, y, ns.epochs, lr, batch))
+        (c, cacc, prog), (g, gacc, _), (t, tacc) = round_robin(
+            ns.repeat, lambda: glia_epoch(example, fn, x, y, ns.epochs, lr, batch, "compiled"),
+            lambda: glia_epoch(example, fn, x, y, ns.epochs, lr, batch, "tape"),
+            lambda: torch_run(x, y, ns.epochs, lr, batch))
         ccost, ntraces = compiled_gradient_cost(prog, fn, x, y, batch)
         rows.append((name, c, cacc, g, gacc, t, tacc, ccost, gradient_cost(prog, fn, x), first, ntraces))
     print(f"seconds per epoch, {ns.epochs} epoch(s), median of {ns.repeat}, {os.cpu_count()} cores, "
