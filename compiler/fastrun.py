@@ -17,6 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import sys
+from contextlib import contextmanager
 
 MANIFEST = 1  # the manifest's format
 MISS = object()  # what try_run returns when it ran nothing
@@ -55,7 +58,8 @@ def remember(program, lowered, backends=("cpu", "auto")) -> None:
     if program.source is None or program.globals or lowered.main_globals:
         return
     record = {"module": lowered.key, "entry": lowered.entry, "args": lowered.main_arg_specs,
-              "sites": lowered.sites, "name": program.source.name}
+              "sites": lowered.sites, "name": program.source.name,
+              "blas": bool(re.search(r"np\.(dot|vdot|inner|outer|linalg)|\S @ \S", lowered.source))}
     from .cache import write_json
 
     for backend in backends:
@@ -85,7 +89,8 @@ def try_run(source, argv: list[str], backend: str, trace=None):
 
     from glia.runtime.errors import CompiledRuntimeError
 
-    module = import_module(m["module"], module_file)
+    with _blas_unless(m.get("blas", True)):
+        module = import_module(m["module"], module_file)
     args = []
     if m["args"]:
         from glia.runtime.nbbox import from_interp
@@ -97,6 +102,23 @@ def try_run(source, argv: list[str], backend: str, trace=None):
         return _call(lambda: getattr(module, m["entry"])(*args, 1))
     except CompiledRuntimeError as e:
         raise _error(e, m, source) from None
+
+
+@contextmanager
+def _blas_unless(needed: bool):
+    """Loading Numba's registries checks for BLAS by importing scipy.linalg (0.12-0.25 s here, a seventh
+    of a warm run); a module that calls no BLAS is loaded with scipy.linalg hidden, so the check finds
+    none (Numba then refuses np.dot in code compiled later in this process, and this process compiles
+    nothing). Hidden only while the module loads; nothing changes if scipy.linalg is already loaded."""
+    if needed or "scipy.linalg" in sys.modules:
+        yield
+        return
+    sys.modules["scipy.linalg"] = None  # `import scipy.linalg...` raises ImportError, which Numba expects
+    try:
+        yield
+    finally:
+        if sys.modules.get("scipy.linalg", 0) is None:
+            del sys.modules["scipy.linalg"]
 
 
 def _call(thunk):

@@ -3,6 +3,7 @@ loads the cached module from its run manifest without the front end, with the sa
 status and errors; anything else takes the ordinary path."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -31,7 +32,9 @@ def test_the_second_run_skips_the_front_end_with_the_same_results(tmp_path):
     first = glia_run(path, "10", "1", env=env)
     assert first.returncode == 3 and first.stdout == "55 2\n2\n", first.stderr
     assert "run manifest" not in first.stderr
-    assert len(list((tmp_path / "cache" / "cpu").glob("run-*.json"))) == 2  # for --backend cpu and auto
+    manifests = list((tmp_path / "cache" / "cpu").glob("run-*.json"))
+    assert len(manifests) == 2  # for --backend cpu and auto
+    assert json.loads(manifests[0].read_text())["blas"] is False  # loaded without scipy.linalg's import
 
     second = glia_run(path, "10", "1", env=env)
     assert "run manifest skipped the front end" in second.stderr
