@@ -573,3 +573,18 @@ def test_replace_chain_is_found_by_a_distance_guided_beam():
     assert r.solved and r.decisions.count("str.replace") == 5, r.reason
     assert satisfies(r.term, problem.inputs, problem.outputs)
     assert satisfies(r.term, [("a-b-c-d-e-f",)], ["a.b.c.d.e.f"])
+
+
+def test_glia_slice_between_delimiters_is_deduced():
+    # the same deduction over the Glia library: s[i:j] with the end looked up directly
+    text = textwrap.dedent('''
+        def f(s: str) -> str:
+            return ??
+
+        examples f:
+            "ab[cd]ef" -> "cd"
+            "[xyz] tail" -> "xyz"
+            "long prefix [q] and [r]" -> "q"
+        ''')
+    fills = solve_text(text, strategy="bottom-up", max_candidates=DEDUCED)
+    assert fills[0].expr == 's[(1 + s.find("[")):s.find("]")]'

@@ -126,7 +126,7 @@ class BottomUp(Unification, Deduction):
         self.conditionals = self._conditionals() if target is not None else []
         self.max_depth_unify = 6
         self.concats = self._concats() if target is not None else []
-        self.deductive = self._deductions() if target is not None else ({}, {}, [], [])
+        self.deductive = self._deductions() if target is not None else ({}, [], [])
         self.deducing = target is not None and self.deducible()
         self._int_cache: dict = {}  # integer nonterminal -> (values kept, matrix, refs) for deduction
         self._chains_tried: set = set()  # replace-chain searches done (production, programs available)

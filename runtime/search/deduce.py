@@ -1,25 +1,26 @@
 """Deduction for string targets: programs built top-down from the target's values, their parts looked
 up by value among the programs the bottom-up bank keeps (the divide-and-conquer half of search).
 
-- Substrings (`str.substr S I L`, SMT-LIB's start and length): when the target is a substring of a
-  kept string program S on every example, the start positions it occurs at are known per example; a
-  kept integer program I taking one of them on every example is looked up by value (or split once as
-  A + B), then the length L by value, or as `(- J I)` with J the end position. FlashFill's and
-  DryadSynth's idea: the positions are found from the data, only the programs computing them are
-  searched.
-- Replace chains (`str.replace R S T`, SMT-LIB's first-occurrence replace): a short chain
+- Substrings (SMT-LIB's `str.substr S start length`, Glia's `s[i:j]`, `s[:j]`, `s[i:]`): when the
+  target is a substring of a kept string program S on every example, the positions it occurs at are
+  known per example; a kept integer program taking one of them on every example is looked up by
+  value (a start also as a sum A + B of kept programs), then the length or end the same way (an
+  SMT-LIB length also as `(- J I)`, J the end). FlashFill's and DryadSynth's idea: the positions come
+  from the data, only the programs computing them are searched. An integer target with a
+  `str.to.int` production is the substring of its decimal digits. Concatenation splitting
+  (unify.py) deduces its last part the same way.
+- Replace chains (SMT-LIB's first-occurrence `str.replace`, Glia's `replace`): a chain
   `replace(replace(X, S1, T1), S2, T2) ...` found by a beam search in which each step replaces with
-  kept programs S, T and must bring every example no further from the target (edit distance) and
-  the sum strictly closer. A chain of six replaces is out of enumeration's reach.
-Mixed into `BottomUp` (bottomup.py), which calls `deduce()` after each size level; every program
-found is a derivation of the grammar (each part is a kept program of the nonterminal its
-production asks for) and the engine checks it again on every example.
+  kept programs S, T and must bring no example further from the target (edit distance) and the sum
+  strictly closer. A chain of six replaces is out of enumeration's reach.
+Mixed into `BottomUp` (bottomup.py), which calls `deduce()` after each size level. Every program
+found is a derivation of the grammar (each part is a kept program of the nonterminal its production
+asks for), is checked on every example here, and the engine checks it again.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .components import _substr
 from .problem import Term
 from .terms import evaluate
 
@@ -31,6 +32,18 @@ CHAIN_VALUES = 120  # kept string programs tried as the S and T of a replace ste
 CHAIN_EVALS = 4_000  # new value vectors scored (edit distance) by one chain search
 CHAIN_BEAM = 4  # states kept per step of a replace chain
 CHAIN_DEPTH = 8  # replace steps at most
+# How a substring component reads its integer arguments: (the start's argument or None, the second
+# position's argument or None, whether that is a length or an end, whether negative positions count
+# from the end as in Python's slices; SMT-LIB's make the result empty instead)
+SUBSTRINGS = {
+    "str.substr": (1, 2, "length", False),  # SMT-LIB (str.substr s start length)
+    "slice": (1, 2, "end", True),  # Glia s[i:j]
+    "prefix": (None, 1, "end", True),  # Glia s[:j]
+    "suffix": (1, None, None, True),  # Glia s[i:]
+}
+PLUS, MINUS = ("+", "add"), ("-", "sub")
+TO_INT = ("str.to.int", "str.to_int", "to_int")
+REPLACE = ("str.replace", "replace")
 FAR = 1 << 62  # integers beyond int64's comfortable range never match a position
 
 
@@ -38,30 +51,28 @@ class Deduction:
     """The deduction steps of `BottomUp` (uses its banks, target, budget checks and term building)."""
 
     def _deductions(self):
-        """The substring productions of each string nonterminal (nt -> [pi]), the `-` productions of
-        each integer nonterminal (nt -> [(pi, A, B)]), the replace productions (pi, nt, S, T) and the
-        `str.to.int S` productions (pi, nt, S) of the target nonterminals."""
-        subs, minus, reps, to_int = {}, {}, [], []
+        """The substring productions of each string nonterminal (nt -> [pi]), the replace productions
+        (pi, nt, S, T) and the `str.to.int S` productions (pi, nt, S) of the target nonterminals."""
+        subs, reps, to_int = {}, [], []
         for pi, (nt, p) in enumerate(self.prods):
             name = getattr(p.head, "name", None)
-            if name == "-" and len(p.args) == 2:
-                minus.setdefault(nt, []).append((pi, *p.args))
-            elif name == "str.substr" and len(p.args) == 3:
+            if name in SUBSTRINGS and len(p.args) == 1 + (SUBSTRINGS[name][1] is not None) + \
+                    (SUBSTRINGS[name][0] is not None):
                 subs.setdefault(nt, []).append(pi)
-            elif nt in self.wrap and name == "str.replace" and len(p.args) == 3 and p.args[0] == nt:
+            elif nt in self.wrap and name in REPLACE and len(p.args) == 3 and p.args[0] == nt:
                 reps.append((pi, nt, p.args[1], p.args[2]))
-            elif nt in self.wrap and name in ("str.to.int", "str.to_int") and len(p.args) == 1:
+            elif nt in self.wrap and name in TO_INT and len(p.args) == 1:
                 to_int.append((pi, nt, p.args[0]))
-        return subs, minus, reps, to_int
+        return subs, reps, to_int
 
     def deducible(self) -> bool:
         """Whether the grammar gives deduction anything to build for the target."""
-        subs, _, reps, to_int = self.deductive
+        subs, reps, to_int = self.deductive
         return bool(reps or to_int or any(self.g.types[nt] == "str" and nt in subs for nt in self.wrap))
 
     def deduce(self, size: int):
         """Try the substring and replace-chain deductions against the target; sets `found`."""
-        _, _, reps, to_int = self.deductive
+        _, reps, to_int = self.deductive
         target = tuple(self.target)
         for nt in self.wrap:
             if self.g.types[nt] == "str":
@@ -110,9 +121,9 @@ class Deduction:
         return mat, refs
 
     def substring(self, target: tuple, nt: str):
-        """A program of `nt`, `str.substr S I L`, equal to `target`, or None: S a kept program
-        containing the target on every example, I a kept start (or A + B), L a kept length (or J - I
-        with J the end)."""
+        """A program of `nt` that takes a substring of a kept program S (one containing the target on
+        every example) equal to `target`, or None: its positions are looked up among the kept integer
+        programs (a start also as A + B; an SMT-LIB length also as end - start)."""
         for pi in self.deductive[0].get(nt, ()):
             t = self._substring(target, pi)
             if t is not None:
@@ -121,80 +132,101 @@ class Deduction:
 
     def _substring(self, target: tuple, pi: int):
         _, p = self.prods[pi]
-        s_nt, i_nt, l_nt = p.args
+        si, ji, kind, negative = SUBSTRINGS[p.head.name]
+        s_nt = p.args[0]
         if not any(target):
             return None
         svals, srefs = self._all(s_nt, SOURCES)
         for sv, sref in zip(svals, srefs):
             if not all(t in s for t, s in zip(target, sv)):
                 continue
-            starts = [_occurrences(s, t) if t else None for s, t in zip(sv, target)]
-            for i_term, ivec in self._starts(i_nt, starts):
-                l_term = self._length(l_nt, i_nt, i_term, ivec, sv, target)
-                if l_term is None:
-                    continue
-                lens = [evaluate(l_term, tuple(ex)) for ex in self.inputs]
-                if all(_substr(s, i, n) == t for s, i, n, t in zip(sv, ivec, lens, target)):
-                    return Term(p.head, (self.term(s_nt, *sref), i_term, l_term))
+            occ = [_occurrences(s, t) if t else None for s, t in zip(sv, target)]
+            for i_term, pos in self._starts(p.args[si] if si is not None else None, occ, sv, negative):
+                args = [self.term(s_nt, *sref), i_term]
+                if ji is not None:
+                    second = self._second(p.args[ji], kind, negative, p.args[si] if si is not None else None,
+                                          i_term, pos, sv, target)
+                    if second is None:
+                        continue
+                    args.append(second)
+                args = tuple(a for a in args if a is not None)
+                term = Term(p.head, args)
+                if all(_value(term, ex) == t for ex, t in zip(self.inputs, target)):
+                    return term
         return None
 
-    def _starts(self, nt, starts):
-        """(term, vector) of kept integer programs of `nt` whose value on each example is one of that
-        example's start positions (None: any), then of sums A + B of kept programs where `nt` has a
-        `+` production over itself and the positions are one per example."""
-        mat, refs = self._ints(nt)
-        ok = np.ones(len(refs), dtype=bool)
-        for e, st in enumerate(starts):
-            if st is not None:
-                ok &= np.isin(mat[:, e], st)
-        rows = np.flatnonzero(ok)[:STARTS]
-        for r in rows.tolist():
-            yield self.term(nt, *refs[r]), tuple(int(v) for v in mat[r])
-        if len(rows) or any(st is None or len(st) != 1 for st in starts):
+    def _starts(self, nt, occ, sv, negative):
+        """(term, position per example) of the start programs: kept integer programs of `nt` whose
+        value on each example is one of the target's positions there (None: any; with Python's
+        slices also counted from the end), then a sum A + B of kept programs where the positions are
+        one per example. With no start argument (a prefix), position 0 and no term."""
+        if nt is None:
+            if all(o is None or 0 in o for o in occ):
+                yield None, [0] * len(occ)
             return
-        want = np.array([st[0] for st in starts], dtype=np.int64)
-        seen = self.banks[nt].seen
-        for pi, a_nt, b_nt in self._plus(nt):
+        allowed = [None if o is None else (o + [q - len(s) for q in o] if negative else o) for o, s in zip(occ, sv)]
+        found = self._lookup(nt, allowed, [None] * self.nex, STARTS)
+        for term, vec in found:
+            yield term, [v + len(s) if negative and v < 0 else v for v, s in zip(vec, sv)]
+        if found or any(o is None or len(o) != 1 for o in occ):
+            return
+        want = np.array([o[0] for o in occ], dtype=np.int64)
+        for pi, a_nt, b_nt in self._binary(nt, PLUS):
             amat, arefs = self._ints(a_nt)
             rest = want[None, :] - amat[:SPLIT_INTS]
             for k, vec in enumerate(map(tuple, rest.tolist())):
-                hit = self.banks[b_nt].seen.get(vec) if b_nt != nt else seen.get(vec)
+                hit = self.banks[b_nt].seen.get(vec)
                 if hit is not None:
+                    self._check(k)
                     yield Term(self.prods[pi][1].head, (self.term(a_nt, *arefs[k]), self.term(b_nt, *hit))), \
-                        tuple(want.tolist())
+                        want.tolist()
                     return
+            self._check(len(rest))
 
-    def _plus(self, nt):
+    def _binary(self, nt, names):
+        """The productions (pi, A, B) of `nt` whose component is one of `names` (`+`, `-`)."""
         return [(pi, *p.args) for pi, (n, p) in enumerate(self.prods)
-                if n == nt and getattr(p.head, "name", None) == "+" and len(p.args) == 2]
+                if n == nt and getattr(p.head, "name", None) in names and len(p.args) == 2]
 
-    def _length(self, l_nt, i_nt, i_term, ivec, sv, target):
-        """A kept length program for a substring of `sv` at `ivec` equal to `target`, or `(- J I)`."""
-        exact = [len(t) for t in target]
-        # a substring running to the end of S takes any length at least the rest
-        open_end = [i + len(t) == len(s) for i, s, t in zip(ivec, sv, target)]
-        mat, refs = self._ints(l_nt)
+    def _lookup(self, nt, allowed, at_least, limit):
+        """(term, values) of the first `limit` kept integer programs of `nt` whose value on each example
+        e is in allowed[e] or at least at_least[e] (allowed[e] None: any value)."""
+        mat, refs = self._ints(nt)
         ok = np.ones(len(refs), dtype=bool)
-        for e, t in enumerate(target):
-            if t:
-                col = mat[:, e]
-                ok &= (col >= exact[e]) if open_end[e] else (col == exact[e])
-        rows = np.flatnonzero(ok)
-        if len(rows):
-            return self.term(l_nt, *refs[rows[0]])
-        for pi, j_nt, b_nt in self.deductive[1].get(l_nt, ()):
+        for e, (al, least) in enumerate(zip(allowed, at_least)):
+            if al is None:
+                continue
+            col = mat[:, e]
+            m = np.isin(col, al)
+            if least is not None:
+                m |= col >= least
+            ok &= m
+        return [(self.term(nt, *refs[r]), mat[r].tolist()) for r in np.flatnonzero(ok)[:limit].tolist()]
+
+    def _second(self, nt, kind, negative, i_nt, i_term, pos, sv, target):
+        """The program for a substring's second position (its length, or its end) at start `pos`:
+        a kept program, or `J - I` for a length where `nt` has a `-` over the start's nonterminal."""
+        ends = [p + len(t) for p, t in zip(pos, target)]
+        # a substring running to the end of S takes any length or end past it
+        least = [(len(t) if kind == "length" else len(s)) if e == len(s) else None
+                 for e, s, t in zip(ends, sv, target)]
+        if kind == "length":
+            allowed = [[len(t)] if t else None for t in target]
+        else:
+            allowed = [([e] + ([e - len(s)] if negative and e < len(s) else [])) if t else None
+                       for e, s, t in zip(ends, sv, target)]
+        found = self._lookup(nt, allowed, least, 1)
+        if found:
+            return found[0][0]
+        if kind != "length" or i_term is None:
+            return None
+        for pi, j_nt, b_nt in self._binary(nt, MINUS):
             if b_nt != i_nt:
                 continue  # the start program must be a derivation of the subtrahend's nonterminal
-            jmat, jrefs = self._ints(j_nt)
-            ok = np.ones(len(jrefs), dtype=bool)
-            for e, t in enumerate(target):
-                if t:
-                    end = ivec[e] + exact[e]
-                    col = jmat[:, e]
-                    ok &= (col >= end) if open_end[e] else (col == end)
-            rows = np.flatnonzero(ok)
-            if len(rows):
-                return Term(self.prods[pi][1].head, (self.term(j_nt, *jrefs[rows[0]]), i_term))
+            found = self._lookup(j_nt, [[e] if t else None for e, t in zip(ends, target)],
+                                 [len(s) if e == len(s) else None for e, s in zip(ends, sv)], 1)
+            if found:
+                return Term(self.prods[pi][1].head, (found[0][0], i_term))
         return None
 
     # ---- replace chains -------------------------------------------------------------------------
@@ -251,6 +283,13 @@ class Deduction:
         _, inner, sref, tref = how
         return Term(comp, (self._chain_term(inner, comp, nt, s_nt, t_nt), self.term(s_nt, *sref),
                            self.term(t_nt, *tref)))
+
+
+def _value(term: Term, args):
+    try:
+        return evaluate(term, tuple(args))
+    except Exception:  # noqa: BLE001 - undefined on an example: not the target
+        return None
 
 
 def _occurrences(s: str, t: str) -> list[int]:
