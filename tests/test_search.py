@@ -588,3 +588,23 @@ def test_glia_slice_between_delimiters_is_deduced():
         ''')
     fills = solve_text(text, strategy="bottom-up", max_candidates=DEDUCED)
     assert fills[0].expr == 's[(1 + s.find("[")):s.find("]")]'
+
+
+def test_bit_parallel_edit_distance_matches_the_textbook_table():
+    import random
+
+    from glia.runtime.search.deduce import _distance
+
+    def table(a, b):
+        prev = list(range(len(b) + 1))
+        for i, ca in enumerate(a, 1):
+            cur = [i]
+            for j, cb in enumerate(b, 1):
+                cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+            prev = cur
+        return prev[-1]
+
+    rng = random.Random(0)
+    for _ in range(500):
+        a, b = ("".join(rng.choice("ab <") for _ in range(rng.randint(0, 90))) for _ in range(2))
+        assert _distance(a, b) == table(a, b), (a, b)
