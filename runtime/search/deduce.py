@@ -29,7 +29,8 @@ INT_VALUES = 300_000  # kept integer programs looked up as positions and lengths
 STARTS = 8  # start programs tried per source
 SPLIT_INTS = 3_000  # kept integer programs tried as the A of a start A + B
 CHAIN_VALUES = 120  # kept string programs tried as the S and T of a replace step, smallest first
-CHAIN_EVALS = 4_000  # new value vectors scored (edit distance) by one chain search
+CHAIN_WORK = 300_000  # work of one chain search: example values looked at, an edit distance as 20
+DISTANCE_WORK = 20
 CHAIN_BEAM = 4  # states kept per step of a replace chain
 CHAIN_DEPTH = 8  # replace steps at most
 # How a substring component reads its integer arguments: (the start's argument or None, the second
@@ -231,16 +232,23 @@ class Deduction:
 
     # ---- replace chains -------------------------------------------------------------------------
     def replace_chain(self, target: tuple, pi: int, nt: str, s_nt: str, t_nt: str):
-        """A chain of replaces of kept programs, from a kept program of `nt`, equal to `target`."""
+        """A chain of replaces of kept programs, from a kept program of `nt`, equal to `target`.
+        Bounded by CHAIN_WORK: an edit distance counts DISTANCE_WORK, anything else per example 1."""
         comp = self.prods[pi][1].head
         svals, srefs = self._all(s_nt, CHAIN_VALUES)
         tvals, trefs = self._all(t_nt, CHAIN_VALUES)
         svals = [(v, r) for v, r in zip(svals, srefs) if any(v)]  # replacing "" only inserts at the front
+        # what a step writes must be in the target where it writes: the examples where each T may write
+        t_ok = [sum(1 << e for e, (t, g) in enumerate(zip(tv, target)) if t in g) for tv in tvals]
         xvals, xrefs = self._all(nt, CHAIN_VALUES)
+        work = 0
         beam = []
         for v, r in zip(xvals, xrefs):
             d = [_distance(a, b) for a, b in zip(v, target)]
             beam.append((sum(d), d, v, ("ref", r)))
+            work += DISTANCE_WORK * self.nex
+            if work > CHAIN_WORK:
+                break
         self._check(len(beam))
         beam.sort(key=lambda s: s[0])
         beam = beam[:CHAIN_BEAM]
@@ -249,20 +257,23 @@ class Deduction:
             nxt = []
             for total, dist, cur, how in beam:
                 for sv, sref in svals:
-                    hits = [s in c for s, c in zip(sv, cur)]
-                    if not any(hits):
+                    hits = sum(1 << e for e, (s, c) in enumerate(zip(sv, cur)) if s in c)
+                    work += self.nex
+                    if not hits:
                         continue
-                    for tv, tref in zip(tvals, trefs):
-                        # what a step writes must be in the target, where it writes
-                        if not all(not h or t in g for h, t, g in zip(hits, tv, target)):
+                    for tv, tref, ok in zip(tvals, trefs, t_ok):
+                        if hits & ~ok:
                             continue
                         new = tuple(map(comp.fn, cur, sv, tv))
+                        work += self.nex
                         if new in seen:
                             continue
-                        if len(seen) > CHAIN_EVALS:
-                            return None
                         seen.add(new)
                         d = [_distance(a, b) if a != c else old for a, b, c, old in zip(new, target, cur, dist)]
+                        work += DISTANCE_WORK * sum(a != c for a, c in zip(new, cur))
+                        if work > CHAIN_WORK:
+                            self._check(len(seen))
+                            return None
                         if sum(d) >= total or any(x > y for x, y in zip(d, dist)):
                             continue
                         step = ("rep", how, sref, tref)
