@@ -129,7 +129,9 @@ class BottomUp(Unification, Deduction):
         self.deductive = self._deductions() if target is not None else ({}, [], [])
         self.deducing = target is not None and self.deducible()
         self._int_cache: dict = {}  # integer nonterminal -> (values kept, matrix, refs) for deduction
+        self._int_blocks: dict = {}  # integer nonterminal -> {size: that level's values as a matrix}
         self._chains_tried: set = set()  # replace-chain searches done (production, programs available)
+        self._chain_starts: dict = {}  # kept value -> its edit distance to the target on each example
         self.accept = accept  # or a test of whole start-symbol vectors (a hole inside a larger program)
         self.gpu = None  # binary bit-vector productions evaluated on a CUDA device (cuda_eval.py)
         if config.device == "cuda":

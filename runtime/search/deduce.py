@@ -25,12 +25,12 @@ from .problem import Term
 from .terms import evaluate
 
 SOURCES = 60  # kept string programs tried as the S of a substring, smallest first
-INT_VALUES = 300_000  # kept integer programs looked up as positions and lengths
+INT_CELLS = 10_000_000  # kept integer values (programs x examples) looked up as positions: 80 MB
 STARTS = 8  # start programs tried per source
 SPLIT_INTS = 3_000  # kept integer programs tried as the A of a start A + B
 CHAIN_VALUES = 120  # kept string programs tried as the S and T of a replace step, smallest first
-CHAIN_WORK = 300_000  # work of one chain search: example values looked at, an edit distance as 20
-DISTANCE_WORK = 20
+CHAIN_WORK = 300_000  # work of one chain search: example values looked at, plus the target's length
+# for each edit distance (one bit-parallel step per character)
 CHAIN_BEAM = 4  # states kept per step of a replace chain
 CHAIN_DEPTH = 8  # replace steps at most
 # How a substring component reads its integer arguments: (the start's argument or None, the second
@@ -106,18 +106,32 @@ class Deduction:
     # ---- substrings -----------------------------------------------------------------------------
     def _ints(self, nt):
         """The kept integer programs of `nt` as an int64 matrix (values beyond FAR clipped to it) with
-        the (size, index) of each row, smallest first; rebuilt when the bank has grown."""
+        the (size, index) of each row, smallest first, at most INT_CELLS values in all. Each finished
+        size level is converted once."""
+        bank = self.banks[nt]
         count = self._kept_count(nt)
         cached = self._int_cache.get(nt)
         if cached is not None and cached[0] == count:
             return cached[1], cached[2]
-        vecs, refs = self._all(nt, INT_VALUES)
-        try:
-            mat = np.array(vecs, dtype=np.int64).reshape(len(vecs), self.nex)
-        except OverflowError:
-            mat = np.array([[max(-FAR, min(FAR, v)) for v in vec] for vec in vecs],
-                           dtype=np.int64).reshape(len(vecs), self.nex)
-        self._check(len(vecs))
+        blocks = self._int_blocks.setdefault(nt, {})
+        room = max(1, INT_CELLS // self.nex)
+        mats, refs = [], []
+        for size in sorted(bank.recipes):
+            if room <= 0:
+                break
+            if size not in blocks:
+                vecs = bank.vecs[size][:room]
+                try:
+                    mat = np.array(vecs, dtype=np.int64).reshape(len(vecs), self.nex)
+                except OverflowError:
+                    mat = np.array([[max(-FAR, min(FAR, v)) for v in vec] for vec in vecs],
+                                   dtype=np.int64).reshape(len(vecs), self.nex)
+                self._check(len(vecs))
+                blocks[size] = mat
+            mats.append(blocks[size][:room])
+            refs.extend((size, i) for i in range(len(mats[-1])))
+            room -= len(mats[-1])
+        mat = np.concatenate(mats) if mats else np.zeros((0, self.nex), np.int64)
         self._int_cache[nt] = (count, mat, refs)
         return mat, refs
 
@@ -233,7 +247,7 @@ class Deduction:
     # ---- replace chains -------------------------------------------------------------------------
     def replace_chain(self, target: tuple, pi: int, nt: str, s_nt: str, t_nt: str):
         """A chain of replaces of kept programs, from a kept program of `nt`, equal to `target`.
-        Bounded by CHAIN_WORK: an edit distance counts DISTANCE_WORK, anything else per example 1."""
+        Bounded by CHAIN_WORK: a value looked at counts 1, an edit distance the target's length."""
         comp = self.prods[pi][1].head
         svals, srefs = self._all(s_nt, CHAIN_VALUES)
         tvals, trefs = self._all(t_nt, CHAIN_VALUES)
@@ -241,12 +255,15 @@ class Deduction:
         # what a step writes must be in the target where it writes: the examples where each T may write
         t_ok = [sum(1 << e for e, (t, g) in enumerate(zip(tv, target)) if t in g) for tv in tvals]
         xvals, xrefs = self._all(nt, CHAIN_VALUES)
+        tlen = [len(t) + 1 for t in target]
         work = 0
         beam = []
         for v, r in zip(xvals, xrefs):
-            d = [_distance(a, b) for a, b in zip(v, target)]
+            d = self._chain_starts.get(v)  # the starts' distances are kept for the next search
+            if d is None:
+                d = self._chain_starts[v] = [_distance(a, b) for a, b in zip(v, target)]
+                work += sum(tlen)
             beam.append((sum(d), d, v, ("ref", r)))
-            work += DISTANCE_WORK * self.nex
             if work > CHAIN_WORK:
                 break
         self._check(len(beam))
@@ -270,7 +287,7 @@ class Deduction:
                             continue
                         seen.add(new)
                         d = [_distance(a, b) if a != c else old for a, b, c, old in zip(new, target, cur, dist)]
-                        work += DISTANCE_WORK * sum(a != c for a, c in zip(new, cur))
+                        work += sum(n for a, c, n in zip(new, cur, tlen) if a != c)
                         if work > CHAIN_WORK:
                             self._check(len(seen))
                             return None
