@@ -522,3 +522,89 @@ def test_depth_bounds_the_answer_and_an_impossible_depth_is_reported():
     float_fill = solve_text("def c(t: float) -> float:\n    return ??(depth=2)\n\nexamples c:\n    1.0 -> 3.0\n"
                             "    2.0 -> 6.0\n    0.5 -> 1.5\n")[0]
     assert term_depth(float_fill.term) <= 2 and "3" in float_fill.expr
+
+
+# ---- deduction for SyGuS string targets (runtime/search/deduce.py) -------------------------------
+# A candidate bound far below what enumeration needs to reach these programs' sizes (17 and 16 nodes):
+# only the deduction steps can solve them within it.
+DEDUCED = 50_000
+
+BETWEEN = """
+(synth-fun f ((x String)) String
+  ((Start String (ntString))
+   (ntString String (x "(" ")" (str.++ ntString ntString) (str.replace ntString ntString ntString)
+                     (str.substr ntString ntInt ntInt)))
+   (ntInt Int (0 1 (+ ntInt ntInt) (- ntInt ntInt) (str.len ntString) (str.indexof ntString ntString ntInt)))))
+(constraint (= (f "ab(cd)ef") "cd"))
+(constraint (= (f "(xyz) tail") "xyz"))
+(constraint (= (f "long prefix (q) and (r)") "q"))
+"""
+
+DASHES = """
+(synth-fun f ((x String)) String
+  ((Start String (ntString))
+   (ntString String (x "-" "." (str.++ ntString ntString) (str.replace ntString ntString ntString)))))
+(constraint (= (f "1-2-3-4-5-6") "1.2.3.4.5.6"))
+(constraint (= (f "10-20-30-40-50-60") "10.20.30.40.50.60"))
+"""
+
+
+def _sygus_problem(text):
+    from glia.compiler import sygus
+
+    src = Source("task.sl", text)
+    return sygus.to_problem(sygus.read_sygus(src), src)
+
+
+def test_substring_between_delimiters_is_deduced_from_positions():
+    # substr x (indexof x "(" 0) + 1 with length (indexof x ")" 0) - start: the start and the end
+    # positions are looked up by value among the kept integer programs
+    problem = _sygus_problem(BETWEEN)
+    r = synthesize(problem, Config(timeout=20.0, max_candidates=DEDUCED))
+    assert r.solved and r.decisions[1] == "str.substr", r.reason  # under the chain rule Start -> ntString
+    assert satisfies(r.term, problem.inputs, problem.outputs)
+    assert satisfies(r.term, [("z(ok)",)], ["ok"])  # the positions are computed, not the examples' constants
+
+
+def test_replace_chain_is_found_by_a_distance_guided_beam():
+    # five first-occurrence replaces: out of enumeration's reach, one step at a time for the beam
+    problem = _sygus_problem(DASHES)
+    r = synthesize(problem, Config(timeout=20.0, max_candidates=DEDUCED))
+    assert r.solved and r.decisions.count("str.replace") == 5, r.reason
+    assert satisfies(r.term, problem.inputs, problem.outputs)
+    assert satisfies(r.term, [("a-b-c-d-e-f",)], ["a.b.c.d.e.f"])
+
+
+def test_glia_slice_between_delimiters_is_deduced():
+    # the same deduction over the Glia library: s[i:j] with the end looked up directly
+    text = textwrap.dedent('''
+        def f(s: str) -> str:
+            return ??
+
+        examples f:
+            "ab[cd]ef" -> "cd"
+            "[xyz] tail" -> "xyz"
+            "long prefix [q] and [r]" -> "q"
+        ''')
+    fills = solve_text(text, strategy="bottom-up", max_candidates=DEDUCED)
+    assert fills[0].expr == 's[(1 + s.find("[")):s.find("]")]'
+
+
+def test_bit_parallel_edit_distance_matches_the_textbook_table():
+    import random
+
+    from glia.runtime.search.deduce import _distance
+
+    def table(a, b):
+        prev = list(range(len(b) + 1))
+        for i, ca in enumerate(a, 1):
+            cur = [i]
+            for j, cb in enumerate(b, 1):
+                cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+            prev = cur
+        return prev[-1]
+
+    rng = random.Random(0)
+    for _ in range(500):
+        a, b = ("".join(rng.choice("ab <") for _ in range(rng.randint(0, 90))) for _ in range(2))
+        assert _distance(a, b) == table(a, b), (a, b)

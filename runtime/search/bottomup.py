@@ -25,6 +25,7 @@ import numpy as np
 
 from .bvcode import COPY, INEXACT_HIT, INT_MAX, INT_MIN, MASK, assemble
 from .problem import Component, Config, Const, Grammar, Lam, Production, Result, Term, Var
+from .deduce import Deduction
 from .unify import Unification
 
 BV = "bv64"
@@ -109,7 +110,7 @@ class Bank:
             self.mats[s] = rows[lo:hi]
 
 
-class BottomUp(Unification):
+class BottomUp(Unification, Deduction):
     def __init__(self, grammar: Grammar, inputs: list[tuple], config: Config, target=None,
                  max_size: int = 0, deadline: float | None = None, accept=None, int_words: bool = True):
         self.g = grammar
@@ -125,6 +126,12 @@ class BottomUp(Unification):
         self.conditionals = self._conditionals() if target is not None else []
         self.max_depth_unify = 6
         self.concats = self._concats() if target is not None else []
+        self.deductive = self._deductions() if target is not None else ({}, [], [])
+        self.deducing = target is not None and self.deducible()
+        self._int_cache: dict = {}  # integer nonterminal -> (values kept, matrix, refs) for deduction
+        self._int_blocks: dict = {}  # integer nonterminal -> {size: that level's values as a matrix}
+        self._chains_tried: set = set()  # replace-chain searches done (production, programs available)
+        self._chain_starts: dict = {}  # kept value -> its edit distance to the target on each example
         self.accept = accept  # or a test of whole start-symbol vectors (a hole inside a larger program)
         self.gpu = None  # binary bit-vector productions evaluated on a CUDA device (cuda_eval.py)
         if config.device == "cuda":
@@ -268,6 +275,10 @@ class BottomUp(Unification):
                         return "found"
                 if self.concats and size >= 2:
                     self.split_concat()
+                    if self.found is not None:
+                        return "found"
+                if self.deducing and size >= 2:
+                    self.deduce(size)
                     if self.found is not None:
                         return "found"
             return "exhausted" if not collect_only else "done"

@@ -2,7 +2,8 @@
 
 - Conditionals (`ite`, or helpers such as SyGuS's `im`): a decision list c(C1, T1, c(C2, T2, ... Tk))
   over kept programs, each T right on the examples its condition sends to it (EUSolver's idea).
-- String concatenation: the target as A ++ B (++ C), A a kept prefix, the rest looked up by value.
+- String concatenation: the target as A ++ B (++ C), A a kept prefix, the rest looked up by value
+  (or deduced as a substring, deduce.py).
 Mixed into `BottomUp` (bottomup.py), which calls `unify()` and `split_concat()` after each size level.
 """
 from __future__ import annotations
@@ -95,8 +96,7 @@ class Unification:
             if not all(t.startswith(a) for a, t in zip(v, target)) or not any(v):
                 continue
             rest = tuple(t[len(a):] for a, t in zip(v, target))
-            sub = self._split(rest, vals, refs, bank, comp, nt, parts - 1) if parts > 2 else \
-                (self.term(nt, *bank.seen[rest]) if rest in bank.seen else None)
+            sub = self._split(rest, vals, refs, bank, comp, nt, parts - 1) if parts > 2 else self._part(rest, nt)
             if sub is not None:
                 self._check(n)
                 return Term(comp, (self.term(nt, *ref), sub))
@@ -105,6 +105,14 @@ class Unification:
                 break
         self._check(n)
         return None
+
+    def _part(self, value: tuple, nt: str):
+        """The last part of a concatenation: a kept program with this value, or a substring deduced
+        for it (deduce.py)."""
+        hit = self.banks[nt].seen.get(value)
+        if hit is not None:
+            return self.term(nt, *hit)
+        return self.substring(value, nt) if self.deducing else None
 
     def _right(self, vals, numpy_kind) -> np.ndarray:
         if numpy_kind:
