@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from glia.runtime.tensor_ops import LN_EPS
+
 from .primitives import PRIMS, rule
 
 
@@ -292,6 +294,22 @@ def _lstm():
         zero = f"np.zeros_like({h2})"
         _back(c, n, 3, f"K.lstm_back({gh or zero}, {gc or zero}, {c.rows(x)}, {c.rows(h)}, {c.rows(cs)}, "
                        f"{Wx.name}, {Wh.name}, {h2}_i, {h2}_f, {h2}_g, {h2}_o, {h2}_tc, {_grads(n, 3)})")
+    return fwd, bwd
+
+
+@codegen("layer.layer_norm")
+def _layer_norm():
+    def fwd(c, n):
+        _vector_in(c, n, 1)
+        x, g, b = n.args
+        o = n.outs[0]
+        c.fwd(f"{o}, {o}_xh, {o}_inv = K.layer_norm({c.rows(x)}, {g.name}, {b.name}, {LN_EPS!r})")
+
+    def bwd(c, n):
+        go = c.g(0)
+        if go is not None:
+            o = n.outs[0]
+            _back(c, n, 1, f"K.layer_norm_back({go}, {o}_xh, {o}_inv, {n.args[1].name}, {_grads(n, 1)})")
     return fwd, bwd
 
 

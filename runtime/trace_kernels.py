@@ -265,3 +265,52 @@ def mse(p, t, s):
     for r in range(b):
         loss[r] = (d[r] * d[r]).sum() / m
     return loss, ((2.0 / m) * s * (p - t)).astype(p.dtype)
+
+
+@njit(cache=True)
+def layer_norm(x, g, b, eps):
+    """Each row normalised over its values, (x - mean) / sqrt(var + eps) * g + b (as tensor_ops's
+    layer_norm: the variance divides by the row's length); also the normalised rows and each row's
+    1 / sd, which the reverse pass reuses."""
+    n, d = x.shape
+    out = np.empty_like(x)
+    xh = np.empty_like(x)
+    inv = np.empty(n, x.dtype)
+    for r in range(n):
+        mu = 0.0
+        for j in range(d):
+            mu += x[r, j]
+        mu /= d
+        var = 0.0
+        for j in range(d):
+            t = x[r, j] - mu
+            var += t * t
+        s = 1.0 / np.sqrt(var / d + eps)
+        inv[r] = s
+        for j in range(d):
+            xh[r, j] = (x[r, j] - mu) * s
+            out[r, j] = xh[r, j] * g[j] + b[j]
+    return out, xh, inv
+
+
+@njit(cache=True)
+def layer_norm_back(go, xh, inv, g, gg, gb, need_x):
+    """The cotangent of layer_norm's input (zeros unless `need_x`); adds the gain's and the bias's
+    gradients to gg and gb: gx = (go g - mean(go g) - xh mean(go g xh)) / sd, per row."""
+    n, d = go.shape
+    gx = np.zeros_like(go)
+    for r in range(n):
+        m1 = 0.0
+        m2 = 0.0
+        for j in range(d):
+            t = go[r, j] * g[j]
+            m1 += t
+            m2 += t * xh[r, j]
+            gg[j] += go[r, j] * xh[r, j]
+            gb[j] += go[r, j]
+        if need_x:
+            m1 /= d
+            m2 /= d
+            for j in range(d):
+                gx[r, j] = (go[r, j] * g[j] - m1 - xh[r, j] * m2) * inv[r]
+    return gx

@@ -85,7 +85,15 @@ def node(t: f32[5, 6], k: int) -> f32[8]:
 def model(t: f32[5, 6]) -> f32[4]:
     return softmax(dense(node(t, 0), 4))
 '''
-MODELS = {"rnn": (RNN, "cross_entropy"), "tree": (TREE, "cross_entropy"), "lstm": (LSTM, "nll"), "gru": (GRU, "mse"),
+# layer normalisation inside the recurrence
+NORMED = '''
+def model(seq: f32[5, 6]) -> f32[4]:
+    h = zeros(8)
+    for x in seq:
+        h = layer_norm(rnn_cell(x, h))
+    return softmax(dense(layer_norm(h), 4))
+'''
+MODELS = {"rnn": (RNN, "cross_entropy"), "layer_norm": (NORMED, "cross_entropy"), "tree": (TREE, "cross_entropy"), "lstm": (LSTM, "nll"), "gru": (GRU, "mse"),
           "while_if": (BRANCHY, "cross_entropy"), "recursion": (RECURSIVE, "cross_entropy"),
           "mapped": (MAPPED, "cross_entropy"), "feedback": (FEEDBACK, "cross_entropy")}
 
