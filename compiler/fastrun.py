@@ -20,27 +20,31 @@ import os
 import re
 import sys
 from contextlib import contextmanager
+from functools import lru_cache
 
 MANIFEST = 1  # the manifest's format
 MISS = object()  # what try_run returns when it ran nothing
 
 
+@lru_cache(maxsize=1)
 def fingerprint() -> str:
-    """Glia's and Numba's versions and the (name, size, mtime) of every source file of the package."""
+    """Glia's and Numba's versions and the (name, size, mtime) of every source file of the package:
+    the folder holding compiler/ (the repository in a checkout, the glia package once installed),
+    its own files and those of glia/, compiler/, runtime/ and grammar/ under it."""
     from importlib.metadata import version
 
     import glia
 
     h = hashlib.sha256(f"{MANIFEST} {glia.__version__} numba {version('numba')}".encode())
-    for folder in sorted(set(glia.__path__) | {os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}):
-        for sub in ("glia", "compiler", "runtime", "grammar", ""):
-            d = os.path.join(folder, sub)
-            if not os.path.isdir(d):
-                continue
-            for name in sorted(os.listdir(d)):
-                if name.endswith((".py", ".lark", ".glia")):
-                    st = os.stat(os.path.join(d, name))
-                    h.update(f"{d}/{name} {st.st_size} {st.st_mtime_ns}\n".encode())
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for sub in ("", "glia", "compiler", "runtime", "grammar"):
+        d = os.path.join(root, sub)
+        if not os.path.isdir(d):
+            continue
+        for name in sorted(os.listdir(d)):
+            if name.endswith((".py", ".lark", ".glia")):
+                st = os.stat(os.path.join(d, name))
+                h.update(f"{sub}/{name} {st.st_size} {st.st_mtime_ns}\n".encode())
     return h.hexdigest()[:16]
 
 

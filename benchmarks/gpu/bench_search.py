@@ -62,13 +62,10 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--examples", default="10,100,1000")
     ns = ap.parse_args()
-    from glia.compiler.device import resolve
-    from glia.compiler.diagnostics import GliaError
+    from common import cuda_device  # benchmarks/gpu/common.py, beside this script
 
-    try:
-        device = resolve("cuda")
-    except GliaError as e:  # E901/E902: no numba-cuda, no GPU
-        sys.stderr.write(e.render() + "\n")
+    device = cuda_device()
+    if device is None:
         return 2
     print(f"# {time.strftime('%Y-%m-%d')} {platform.node()} ({platform.processor() or platform.machine()}), "
           f"{device.describe()}{', simulator: figures are meaningless' if device.simulator else ''}")

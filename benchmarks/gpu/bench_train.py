@@ -104,13 +104,10 @@ def main() -> int:
     ap.add_argument("--only", default=",".join(SYSTEMS))
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, to check the script (e.g. on the simulator)")
     ns = ap.parse_args()
-    from glia.compiler.device import resolve
-    from glia.compiler.diagnostics import GliaError
+    from common import cuda_device  # benchmarks/gpu/common.py, beside this script
 
-    try:
-        device = resolve("cuda")
-    except GliaError as e:  # E901/E902: no numba-cuda, no GPU
-        sys.stderr.write(e.render() + "\n")
+    device = cuda_device()
+    if device is None:
         return 2
     only = [s for s in ns.only.split(",") if s]
     if device.simulator and "torch-cuda" in only:

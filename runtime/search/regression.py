@@ -62,8 +62,11 @@ class Model:
 
     def predict(self, term: Term, consts: np.ndarray) -> np.ndarray:
         """Results for a population of constant vectors, shape (population, examples)."""
-        v = _evaluate(term, self.cols, consts)
-        return v if self.context is None else self.context(np.array(v, dtype=float))
+        return self.results(_evaluate(term, self.cols, consts))
+
+    def results(self, values: np.ndarray) -> np.ndarray:
+        """The results of hole values (population x examples), through the context if there is one."""
+        return values if self.context is None else self.context(np.array(values, dtype=float))
 
 
 class _Search:
@@ -153,7 +156,8 @@ class _Search:
                     return None
                 self.seen.add(key)
                 self.levels[term.size()].append((term, 0, _order(term)))
-                return term if _close(term, self.model, np.zeros(0)) else None
+                pred = self.model.results(v[None, :])[0]
+                return term if np.all(np.isfinite(pred)) and _fits(pred, self.y) else None
             self.levels[term.size()].append((term, nslots, _order(term)))
             consts = fit(term, nslots, self.model, self.rng, self.deadline)
             return _fill(term, iter(consts)) if consts is not None else None

@@ -125,7 +125,7 @@ class TopDown:
     def _list_choices(self, list_nts, outs):
         """Lists (with their values) whose lengths fit the results, smallest programs first; pairs of
         equally long lists for zipwith."""
-        first = [(t, v) for t, v in self.lists(list_nts[0])]
+        first = self.lists(list_nts[0])
         if len(list_nts) == 1:
             yield from ([c] for c in first)
             return
