@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from glia.runtime.tensor_ops import LN_EPS
+from glia.runtime.tensor_ops import GELU_C, LN_EPS
 
 from .primitives import PRIMS, rule
 
@@ -39,6 +39,9 @@ def codegen(*ops):
 
 
 ARITH = ("float", "f32", "tensor")
+# primitives whose rules read their static operands (the IR's attributes: a pool's window, an
+# activation's alpha, reshape's dimensions) as constant arguments after the others
+STATIC = frozenset({"nn.leaky_relu", "nn.elu", "tensor.max_pool", "tensor.avg_pool", "tensor.reshape"})
 
 
 def _ops(name, kinds=ARITH):
@@ -122,6 +125,31 @@ codegen("tensor.exp", "math.exp")(_unary(lambda x, n: f"np.exp({x})", lambda x, 
 codegen("tensor.log", "math.log")(_unary(lambda x, n: f"np.log({x})", lambda x, y, n: f"{_one(n)} / {x}"))
 
 
+def _alpha(n) -> str:
+    """The static operand of leaky_relu and elu (the trace's last argument), in the output's dtype."""
+    return f"np.{n.out_dtypes[0]}({float(n.args[1].value)!r})"
+
+
+codegen("nn.leaky_relu")(_unary(lambda x, n: f"np.where({x} > 0, {x}, {_alpha(n)} * {x})",
+                                lambda x, y, n: f"np.where({x} > 0, {_one(n)}, {_alpha(n)})"))
+codegen("nn.elu")(_unary(lambda x, n: f"np.where({x} > 0, {x}, {_alpha(n)} * np.expm1(np.minimum({x}, 0)))",
+                         lambda x, y, n: f"np.where({x} > 0, {_one(n)}, {y} + {_alpha(n)})"))
+codegen("nn.silu")(_unary(lambda x, n: f"{x} * K.sigmoid({x})",
+                          lambda x, y, n: f"K.sigmoid({x}) * ({_one(n)} + {x} * ({_one(n)} - K.sigmoid({x})))"))
+
+
+@codegen("nn.gelu")
+def _gelu():
+    def fwd(c, n):
+        c.fwd(f"{n.outs[0]} = K.gelu({n.args[0].name}, np.{n.out_dtypes[0]}({GELU_C!r}))")
+
+    def bwd(c, n):
+        if c.g(0) is not None:
+            x = n.args[0].name
+            c.acc(n.args[0], f"K.gelu_back({c.g(0)}, {x}, np.{n.out_dtypes[0]}({GELU_C!r}))")
+    return fwd, bwd
+
+
 @codegen("nn.softmax", "nn.log_softmax")
 def _softmax():
     def fwd(c, n):
@@ -198,6 +226,84 @@ def _concat():
             hi = lo + p.shape[axis.value]
             c.acc(p, f"np.ascontiguousarray({g}[{pre}{lo}:{hi}])")
             lo = hi
+    return fwd, bwd
+
+
+@codegen("tensor.reshape")
+def _reshape():
+    def fwd(c, n):
+        c.fwd(f"{n.outs[0]} = np.ascontiguousarray({c.rows(n.args[0])}).reshape((B,) + {tuple(n.out_shapes[0])!r})")
+
+    def bwd(c, n):
+        if c.g(0) is not None:
+            a = n.args[0]
+            c.acc(a, f"np.ascontiguousarray({c.g(0)}).reshape((B,) + {tuple(a.shape)!r})")
+    return fwd, bwd
+
+
+# ---- convolution and pooling: a 1-d signal [C, L] is computed as an image [C, 1, L] ------------------
+
+def _as_image(expr: str, shape: tuple) -> str:
+    """Rows of examples of `shape` ([C, H, W], or [C, L] as [C, 1, L]) as a [B, C, H, W] array."""
+    if len(shape) == 3:
+        return expr
+    return f"np.ascontiguousarray({expr}).reshape((B, {shape[0]}, 1, {shape[1]}))"
+
+
+@codegen("layer.conv2d", "layer.conv1d")
+def _conv():
+    def geometry(n):
+        x, W, b, stride, pad = n.args
+        flat = n.op == "layer.conv1d"
+        w = W.name if not flat else f"{W.name}.reshape(({W.shape[0]}, {W.shape[1]}, 1, {W.shape[2]}))"
+        s, p = int(stride.value), int(pad.value)
+        return w, (f"1, {s}, 0, {p}" if flat else f"{s}, {s}, {p}, {p}")
+
+    def fwd(c, n):
+        x = n.args[0]
+        w, geo = geometry(n)
+        o = n.outs[0]
+        c.fwd(f"{o}_y, {o}_cols, {o}_at = K.conv({_as_image(c.rows(x), x.shape)}, {w}, {n.args[2].name}, {geo})")
+        c.fwd(f"{o} = {o}_y.reshape((B,) + {tuple(n.out_shapes[0])!r})")
+
+    def bwd(c, n):
+        g = c.g(0)
+        if g is None:
+            return
+        x, W, b = n.args[:3]
+        w, _ = geometry(n)
+        gw = W.gname if n.op == "layer.conv2d" else f"{W.gname}.reshape(({W.shape[0]}, {W.shape[1]}, 1, {W.shape[2]}))"
+        h, wd = (x.shape[1], x.shape[2]) if len(x.shape) == 3 else (1, x.shape[1])
+        o = n.outs[0]
+        t = c.tmp()
+        c.bwd(f"{t} = K.conv_back({_as_image(g, n.out_shapes[0])}, {o}_cols, {o}_at, {w}, {h}, {wd}, {gw}, "
+              f"{b.gname}, {x.grad})")
+        c.acc(x, f"{t}.reshape((B,) + {tuple(x.shape)!r})")
+    return fwd, bwd
+
+
+@codegen("tensor.max_pool", "tensor.avg_pool")
+def _pool():
+    def window(n):
+        k = int(n.args[1].value)
+        return (k, k) if len(n.args[0].shape) == 3 else (1, k)
+
+    def fwd(c, n):
+        x = n.args[0]
+        o = n.outs[0]
+        kh, kw = window(n)
+        c.fwd(f"{o}_y, {o}_at = K.pool({_as_image(c.rows(x), x.shape)}, {kh}, {kw}, {n.op == 'tensor.max_pool'})")
+        c.fwd(f"{o} = {o}_y.reshape((B,) + {tuple(n.out_shapes[0])!r})")
+
+    def bwd(c, n):
+        g, x = c.g(0), n.args[0]
+        if g is None or not x.grad:
+            return
+        o = n.outs[0]
+        kh, kw = window(n)
+        h, w = (x.shape[1], x.shape[2]) if len(x.shape) == 3 else (1, x.shape[1])
+        c.acc(x, f"K.pool_back({_as_image(g, n.out_shapes[0])}, {o}_at, {h}, {w}, {kh}, {kw}, "
+                 f"{n.op == 'tensor.max_pool'}).reshape((B,) + {tuple(x.shape)!r})")
     return fwd, bwd
 
 
@@ -383,11 +489,11 @@ def _rnn_step():
 
 # ---- losses: the prediction and the batch's targets `Y`; the seed is the loss's weight `s` ----------
 
-@codegen("loss.ce_int", "loss.nll_int", "loss.ce_onehot", "loss.nll_onehot", "loss.mse")
+@codegen("loss.ce_int", "loss.nll_int", "loss.ce_onehot", "loss.nll_onehot", "loss.mse", "loss.mae", "loss.bce")
 def _loss():
     def fwd(c, n):
         p = n.args[0]
-        if n.op != "loss.mse" and len(p.shape) != 1:
+        if n.op not in ("loss.mse", "loss.mae", "loss.bce") and len(p.shape) != 1:
             c.refuse(f"{n.op} of a prediction of rank {len(p.shape)}")
         c.fwd(f"{n.outs[0]}, {n.outs[0]}_ct = K.{n.op[5:]}({p.name}, Y, s)")
 

@@ -34,7 +34,7 @@ import numpy as np
 
 from . import ir
 from .autodiff import MOVERS, MOVES, ADInterpreter, Box, ParamSlot, Tape, first_nonfinite, raw
-from .codegen_rules import FUSED
+from .codegen_rules import FUSED, STATIC
 from .backend_cpu import import_module, runtime_hash, write_source
 from .primitives import PRIMS
 from .syntax import cache_dir
@@ -180,16 +180,18 @@ def build(tape, out, store, loss_op: str) -> Trace:
         if isinstance(v, np.ndarray):
             consts.append(v)
             return Arg("const", f"C[{len(consts)}]", v.shape, _dt(v), value=v)
-        if isinstance(v, (bool, int, float, np.floating, np.integer)):
+        if isinstance(v, (bool, int, float, np.floating, np.integer)) or (
+                type(v) is tuple and all(type(d) is int for d in v)):  # a tuple: reshape's dimensions
             return Arg("const", repr(v), (), _dt(v), value=v)
         raise NoTrace(f"a constant of type {type(v).__name__} in the trace")
 
     # the input is the tape's first leaf (index 0); its shape comes from the first node that reads it
     for vjp, ins, args, o, attrs, ids, op, span in tape.nodes:
-        if attrs:
+        if attrs and op not in STATIC:
             raise NoTrace(f"'{op}' with static operands is not compiled yet")
         if "codegen" not in PRIMS[op].rules:
             raise NoTrace(f"'{op}' has no codegen rule yet")
+        args = tuple(args) + tuple(attrs)
         full = list(ins) + [None] * (len(args) - len(ins))
         for spec, v in zip(full, args):
             if spec == 0 and shape[0] is None:

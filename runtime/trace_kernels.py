@@ -257,14 +257,19 @@ def nll_onehot(lp, t, s):
 
 
 @njit(cache=True)
+def _row_means(terms, dtype):
+    """The mean of each example's loss terms (any shape after the batch's)."""
+    flat = terms.reshape(terms.shape[0], -1)
+    loss = np.empty(terms.shape[0], dtype)
+    for r in range(terms.shape[0]):
+        loss[r] = flat[r].sum() / flat.shape[1]
+    return loss
+
+
+@njit(cache=True)
 def mse(p, t, s):
-    b = p.shape[0]
-    d = (p - t).reshape(b, -1)
-    m = d.shape[1]
-    loss = np.empty(b, p.dtype)
-    for r in range(b):
-        loss[r] = (d[r] * d[r]).sum() / m
-    return loss, ((2.0 / m) * s * (p - t)).astype(p.dtype)
+    d = p - t
+    return _row_means(d * d, p.dtype), ((2.0 / (d.size // d.shape[0])) * s * d).astype(p.dtype)
 
 
 @njit(cache=True)
@@ -313,4 +318,154 @@ def layer_norm_back(go, xh, inv, g, gg, gb, need_x):
             m2 /= d
             for j in range(d):
                 gx[r, j] = (go[r, j] * g[j] - m1 - xh[r, j] * m2) * inv[r]
+    return gx
+
+
+# ---- element-wise activations and losses without a closed form in one line -------------------------
+
+@njit(cache=True)
+def gelu(x, c):
+    """GELU's tanh form (as runtime/tensor_ops.gelu_): c = sqrt(2 / pi)."""
+    half = x.dtype.type(0.5)
+    return half * x * (x.dtype.type(1.0) + np.tanh(c * (x + x.dtype.type(0.044715) * x * x * x)))
+
+
+@njit(cache=True)
+def gelu_back(g, x, c):
+    k = x.dtype.type(0.044715)
+    half = x.dtype.type(0.5)
+    one = x.dtype.type(1.0)
+    t = np.tanh(c * (x + k * x * x * x))
+    return g * (half * (one + t) + half * x * (one - t * t) * c * (one + x.dtype.type(3.0) * k * x * x))
+
+
+@njit(cache=True)
+def mae(p, t, s):
+    d = p - t
+    return _row_means(np.abs(d), p.dtype), ((s / (d.size // d.shape[0])) * np.sign(d)).astype(p.dtype)
+
+
+@njit(cache=True)
+def bce(p, t, s):
+    """Binary cross-entropy of probabilities p (clipped to [EPS, 1 - 1e-7] as the tape's; no gradient
+    where p lies outside)."""
+    hi = 1.0 - 1e-7
+    q = np.minimum(np.maximum(p, EPS), hi)
+    inside = (p > EPS) & (p < hi)
+    m = p.size // p.shape[0]
+    return (_row_means(-(t * np.log(q) + (1.0 - t) * np.log(1.0 - q)), p.dtype),
+            ((s / m) * (-(t / q) + (1.0 - t) / (1.0 - q)) * inside).astype(p.dtype))
+
+
+# ---- convolution and pooling over a batch: x [B, C, H, W] (a 1-d signal as H = 1) -----------------
+# A convolution is one product: the windows of the padded input as the rows of a matrix (im2col)
+# against the kernels as its columns; the backward adds the kernels' gradient as one product and
+# scatters the windows' cotangents back (col2im).
+
+@njit(cache=True)
+def _window_index(c, h, w, kh, kw, sh, sw, ph, pw, ho, wo):
+    """For one example [C, h, w]: the flat index of the input under each window's element, as the
+    [ho * wo, C * kh * kw] matrix im2col fills (-1 where the window lies on the padding)."""
+    at = np.full((ho * wo, c * kh * kw), -1, np.int64)
+    for i in range(ho):
+        for j in range(wo):
+            for ch in range(c):
+                for p in range(kh):
+                    y = i * sh + p - ph
+                    for q in range(kw):
+                        z = j * sw + q - pw
+                        if 0 <= y < h and 0 <= z < w:
+                            at[i * wo + j, (ch * kh + p) * kw + q] = (ch * h + y) * w + z
+    return at
+
+
+@njit(cache=True)
+def conv(x, W, bias, sh, sw, ph, pw):
+    """(out [B, O, Ho, Wo], the windows for the backward, their index)."""
+    b, c, h, w = x.shape
+    o, kh, kw = W.shape[0], W.shape[2], W.shape[3]
+    ho = (h + 2 * ph - kh) // sh + 1
+    wo = (w + 2 * pw - kw) // sw + 1
+    at = _window_index(c, h, w, kh, kw, sh, sw, ph, pw, ho, wo)
+    flat = np.ascontiguousarray(x).reshape(b, c * h * w)
+    m = at.shape[0]
+    cols = np.zeros((b * m, at.shape[1]), x.dtype)
+    for n in range(b):
+        for r in range(m):
+            for k in range(at.shape[1]):
+                if at[r, k] >= 0:
+                    cols[n * m + r, k] = flat[n, at[r, k]]
+    y = np.dot(cols, np.ascontiguousarray(W).reshape(o, c * kh * kw).T) + bias
+    out = np.ascontiguousarray(y.reshape(b, ho, wo, o).transpose(0, 3, 1, 2))
+    return out, cols, at
+
+
+@njit(cache=True)
+def conv_back(g, cols, at, W, h, w, gW, gb, need_x):
+    """Adds the kernels' and biases' gradients into gW, gb; returns the input's cotangent [B, C, h, w]
+    (an empty array when nothing needs it)."""
+    b, o, ho, wo = g.shape
+    c, kh, kw = W.shape[1], W.shape[2], W.shape[3]
+    gm = np.ascontiguousarray(g.transpose(0, 2, 3, 1)).reshape(b * ho * wo, o)
+    gW += np.dot(gm.T, cols).reshape(W.shape)
+    gb += gm.sum(axis=0)
+    if not need_x:
+        return np.empty((0, c, h, w), g.dtype)
+    gc = np.dot(gm, np.ascontiguousarray(W).reshape(o, c * kh * kw))
+    gx = np.zeros((b, c * h * w), g.dtype)
+    m = at.shape[0]
+    for n in range(b):
+        for r in range(m):
+            for k in range(at.shape[1]):
+                if at[r, k] >= 0:
+                    gx[n, at[r, k]] += gc[n * m + r, k]
+    return gx.reshape(b, c, h, w)
+
+
+@njit(cache=True)
+def pool(x, kh, kw, take_max):
+    """Non-overlapping kh x kw windows (the input cropped to whole windows): their maximum (and the
+    first position holding it, in window order, for the backward) or their mean."""
+    b, c, h, w = x.shape
+    ho, wo = h // kh, w // kw
+    out = np.empty((b, c, ho, wo), x.dtype)
+    arg = np.zeros((b, c, ho, wo), np.int64)
+    for n in range(b):
+        for ch in range(c):
+            for i in range(ho):
+                for j in range(wo):
+                    best = x[n, ch, i * kh, j * kw]
+                    at = 0
+                    total = x.dtype.type(0.0)
+                    for p in range(kh):
+                        for q in range(kw):
+                            v = x[n, ch, i * kh + p, j * kw + q]
+                            total += v
+                            if v > best:
+                                best = v
+                                at = p * kw + q
+                    if take_max:
+                        out[n, ch, i, j] = best
+                        arg[n, ch, i, j] = at
+                    else:
+                        out[n, ch, i, j] = total / (kh * kw)
+    return out, arg
+
+
+@njit(cache=True)
+def pool_back(g, arg, h, w, kh, kw, take_max):
+    b, c, ho, wo = g.shape
+    gx = np.zeros((b, c, h, w), g.dtype)
+    share = g.dtype.type(1.0 / (kh * kw))
+    for n in range(b):
+        for ch in range(c):
+            for i in range(ho):
+                for j in range(wo):
+                    if take_max:
+                        at = arg[n, ch, i, j]
+                        gx[n, ch, i * kh + at // kw, j * kw + at % kw] += g[n, ch, i, j]
+                    else:
+                        for p in range(kh):
+                            for q in range(kw):
+                                gx[n, ch, i * kh + p, j * kw + q] += g[n, ch, i, j] * share
     return gx

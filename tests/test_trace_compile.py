@@ -93,7 +93,23 @@ def model(seq: f32[5, 6]) -> f32[4]:
         h = layer_norm(rnn_cell(x, h))
     return softmax(dense(layer_norm(h), 4))
 '''
-MODELS = {"rnn": (RNN, "cross_entropy"), "layer_norm": (NORMED, "cross_entropy"), "tree": (TREE, "cross_entropy"), "lstm": (LSTM, "nll"), "gru": (GRU, "mse"),
+# a convolutional model: the sequence as a one-channel image, max pooling, a dense classifier
+CNN = '''
+def model(seq: f32[5, 6]) -> f32[4]:
+    x = reshape(seq, 1, 5, 6)
+    h = max_pool(relu(conv2d(x, 3, 3, padding=1)), 2)
+    return softmax(dense(flatten(h), 4))
+'''
+# a 1-d convolution over the rows as channels (stride 2, padding), average pooling, and the
+# activations with a closed form and a parameter
+CNN1D = '''
+def model(seq: f32[5, 6]) -> f32[4]:
+    h = avg_pool(leaky_relu(conv1d(seq, 4, 3, stride=2, padding=1), alpha=0.1), 2)
+    z = elu(dense(flatten(h), 8), alpha=0.5)
+    return sigmoid(dense(gelu(z) + silu(z), 4))
+'''
+MODELS = {"cnn": (CNN, "cross_entropy"), "cnn1d_mae": (CNN1D, "mae"), "cnn1d_bce": (CNN1D, "binary_cross_entropy"),
+          "rnn": (RNN, "cross_entropy"), "layer_norm": (NORMED, "cross_entropy"), "tree": (TREE, "cross_entropy"), "lstm": (LSTM, "nll"), "gru": (GRU, "mse"),
           "while_if": (BRANCHY, "cross_entropy"), "recursion": (RECURSIVE, "cross_entropy"),
           "mapped": (MAPPED, "cross_entropy"), "feedback": (FEEDBACK, "cross_entropy")}
 
@@ -102,7 +118,7 @@ def data(loss, n=48, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, 5, 6)).astype(np.float32)
     y = rng.integers(0, 4, n)
-    return x, (np.eye(4, dtype=np.float32)[y] if loss == "mse" else y)
+    return x, (np.eye(4, dtype=np.float32)[y] if loss in ("mse", "mae", "binary_cross_entropy") else y)
 
 
 def engines(src, loss, x, y):
