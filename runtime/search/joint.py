@@ -1,27 +1,31 @@
 """Several holes in one function, searched together.
 
-    [Problem per hole] --bottom-up per hole--> each hole's distinct value vectors, by size
+    [Problem per hole] --bottom-up per hole--> each hole's programs by size, one per key vector
                        --tuples in order of total size, joined on one example--> a Term per hole
 
 A hole's inputs are its function's parameters, so a hole's program acts on the function only
 through its value on each example: two programs with the same values are interchangeable, and each
 hole keeps one program per value vector (bottom-up enumeration with observational equivalence, one
-engine per hole with the hole's own grammar and size/depth bounds, bottomup.py). This holds for any
-hole, whatever the other holes hold: a condition, a branch, a loop's bound.
+engine per hole with the hole's own grammar and size/depth bounds, bottomup.py). Where the hole's
+*context* (the expression around it that reads only parameters: `x > ??`) can be evaluated alone,
+the key is the context's value instead, a coarser equivalence: of `x > 3` and `x > 4` only the
+first is kept when no example has x = 4. An int hole also gets the examples' integers as constants
+of size 1 (`x > 10`: arithmetic on 0..3 reaches 10 late).
 
 Tuples of kept programs are tried in order of total size (then of the holes' sizes, the first
 hole's smallest first, then the banks' order). A tuple is right when the function, run with each
 hole's value, gives every example's result. `check(i, values)` answers that for example i and one
-value per hole; it is asked once per example and tuple of hole *values* (memoised), so most tuples
-cost dictionary look-ups: the values of one example repeat far more than whole vectors do. The last
-hole is joined rather than looped over: its programs of one size are grouped by their value on the
-pivot example (the example that last rejected a tuple), and for each choice of the other holes only
-the groups whose value passes on the pivot are looked at, each then checked on the other examples,
-the example that rejected the previous tuple first.
+value per hole; it is asked once per example and tuple of keys (memoised), so most tuples cost
+dictionary look-ups: the keys of one example repeat far more than whole vectors do. The last hole
+is joined rather than looped over: its programs of one size are grouped by their key on the pivot
+example (the example that last rejected a tuple), and for each choice of the other holes only the
+groups that pass on the pivot are kept (remembered per key of the other holes there), each program
+in them then checked on the other examples, the example that rejected the previous tuple first.
 
-Bounded by time, candidates (the programs each hole's enumeration built plus the tuples covered) and
-memory (each hole's bank, and the memo, which is emptied when it reaches MEMO_LIMIT entries);
-deterministic (no randomness: the order is the grammars').
+`gp` evolves tuples of trees instead (JointGP); `portfolio` enumerates for 70% of the time, then
+evolves. Bounded by time, candidates (the programs the holes' enumerations built plus the tuples
+looked at) and memory (the bound split between the holes' banks; the memo is emptied when it
+reaches MEMO_LIMIT entries); deterministic (enumeration has no randomness; gp takes the seed).
 """
 from __future__ import annotations
 
@@ -37,7 +41,7 @@ from .library import example_ints
 from .problem import Config, Const, Problem, Term
 from .terms import decisions
 
-MEMO_LIMIT = 2_000_000  # (example, hole values) -> passes: emptied when it holds this many
+MEMO_LIMIT = 1_000_000  # (example, the holes' keys) -> passes: emptied when it holds this many
 
 
 @dataclass(slots=True)
@@ -145,7 +149,8 @@ class Joint:
         self.deadline = self.t0 + config.timeout
         consts = example_ints(problems[0].inputs, problems[0].outputs)
         contexts = contexts or [None] * len(problems)
-        self.banks = [HoleBank(p, config, self.deadline, consts if p.ret == "int" else (), ctx)
+        share = replace(config, max_bank=config.max_bank // len(problems))  # the memory bound, split
+        self.banks = [HoleBank(p, share, self.deadline, consts if p.ret == "int" else (), ctx)
                       for p, ctx in zip(problems, contexts)]
         self.check = check
         self.memo: dict = {}
@@ -246,23 +251,11 @@ class JointGP:
         self.cache: dict = {}
 
     def errors(self, ind: tuple, cases: list[int]) -> tuple:
-        key = (tuple(n.key() for n in ind), tuple(cases))
-        hit = self.cache.get(key)
-        if hit is not None:
-            return hit
-        self.evals += 1
-        out = []
-        for i in cases:
-            try:
-                values = tuple(g.run_node(n, p.inputs[i]) for g, n, p in zip(self.hole_gp, ind, self.problems))
-            except Exception:  # noqa: BLE001 - a hole's program is undefined on this example
-                out.append(1)
-                continue
-            out.append(0 if self.passes(i, values) else 1)
-        res = tuple(out)
-        if len(self.cache) < 200_000:
-            self.cache[key] = res
-        return res
+        def error(i: int) -> int:
+            values = tuple(g.run_node(n, p.inputs[i]) for g, n, p in zip(self.hole_gp, ind, self.problems))
+            return 0 if self.passes(i, values) else 1
+
+        return gp.cached_errors(self, tuple(n.key() for n in ind), cases, 1, error)
 
     def child(self, a: tuple, b: tuple) -> tuple:
         r = self.rng.random()
@@ -274,25 +267,13 @@ class JointGP:
         return a[:h] + (new,) + a[h + 1:]
 
     def run(self, deadline: float) -> tuple[tuple | None, str]:
-        n = len(self.problems[0].inputs)
-        all_cases = list(range(n))
         pop = [tuple(g.grow(g.g.start, self.rng.randint(2, gp.MAX_DEPTH)) for g in self.hole_gp)
                for _ in range(gp.POP)]
+        return gp.evolve(self, pop, len(self.problems[0].inputs), deadline)
+
+    def breed(self, pop: list[tuple], errs: list[tuple], k: int) -> list[tuple]:
         lexicase = self.hole_gp[0].lexicase
-        while True:
-            k = n if n <= 4 else max(4, n // 2)
-            cases = sorted(self.rng.sample(all_cases, k))
-            errs = []
-            for ind in pop:
-                e = self.errors(ind, cases)
-                errs.append(e)
-                if not any(e) and (k == n or not any(self.errors(ind, all_cases))):
-                    return ind, "found"
-                if self.evals >= self.cfg.max_candidates:
-                    return None, "candidates"
-                if time.perf_counter() > deadline:
-                    return None, "timeout"
-            pop = [self.child(lexicase(pop, errs, k), lexicase(pop, errs, k)) for _ in range(gp.POP)]
+        return [self.child(lexicase(pop, errs, k), lexicase(pop, errs, k)) for _ in range(gp.POP)]
 
 
 def solve(problems: list[Problem], config: Config, check: Callable[[int, tuple], bool],
