@@ -289,8 +289,11 @@ def _context_expr(func: ir.Function, hole: ir.Hole):
             not (isinstance(n, ir.Prim) and not (n.op.startswith(_PURE_PRIMS) or n.op in _PURE_SEQ))
             for n in ir.walk(node))
 
+    ancestors = _ancestors(func.body, hole) or []
+    if any(isinstance(a, ir.Lambda) for a in ancestors):  # its locals are the lambda's, not the function's
+        return None
     best = None
-    for node in reversed(_ancestors(func.body, hole) or []):
+    for node in reversed(ancestors):
         if not pure(node):
             break
         best = node

@@ -13,7 +13,7 @@ import textwrap
 
 import pytest
 
-from glia.compiler import synth
+from glia.compiler import ir, synth
 from glia.compiler.diagnostics import GliaError, Source
 from glia.compiler.driver import check_source
 from glia.compiler.interp import Interpreter
@@ -109,6 +109,17 @@ TASKS = {
             [7, 8, 9], 1 -> [7]
             [1], 3 -> [1]
         """,
+    "hole_inside_a_lambda": """
+        def shift(xs: list[int], k: int) -> list[int]:
+            if k > ??:
+                return map(lambda x: x + ??, xs)
+            return xs
+
+        examples shift:
+            [1, 2], 5 -> [6, 7]
+            [3], 0 -> [3]
+            [0, 1], 9 -> [9, 10]
+        """,
 }
 
 
@@ -173,6 +184,10 @@ def test_no_context_where_a_parameter_is_reassigned_or_a_local_is_read():
         """)
     func = program.functions["f"]
     assert [synth._context_expr(func, h) for h in synth._holes_in(func)] == [None, None, None]
+    func = program_of("hole_inside_a_lambda").functions["shift"]
+    first, in_lambda = synth._holes_in(func)
+    assert isinstance(synth._context_expr(func, first), ir.Compare)
+    assert synth._context_expr(func, in_lambda) is None  # the lambda's locals are not the function's
 
 
 def test_a_candidate_that_never_ends_a_loop_runs_out_of_fuel():
