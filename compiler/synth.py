@@ -169,18 +169,21 @@ def _values_at_hole(program: ir.Program, func: ir.Function, hole: ir.Hole, holes
         return lambda frame: _copy_value(_DEFAULTS.get(type_name(h.type) or "", []))
 
     def fill(frame):
-        if not seen:
-            seen.append([_copy_value(v) for v in frame[:n]])
-        return placeholder(hole)(frame)
+        seen.append([_copy_value(v) for v in frame[:n]])
+        raise _Reached()  # the rest of the run does not matter (with placeholders it may not end)
 
     for h in holes:
         interp.hole_fill[h.index] = fill if h is hole else placeholder(h)
     interp.fuel[0] = FUEL
     try:
         interp.call(func.name, [_copy_value(a) for a in args])
-    except GliaError:
+    except (GliaError, _Reached):
         pass  # only the values at the hole matter
     return seen[0] if seen else args
+
+
+class _Reached(Exception):
+    """The hole was reached: stop running the function."""
 
 
 def _copy_value(v):
