@@ -24,8 +24,9 @@ in them then checked on the other examples, the example that rejected the previo
 
 `gp` evolves tuples of trees instead (JointGP); `portfolio` enumerates for 70% of the time, then
 evolves. Bounded by time, candidates (the programs the holes' enumerations built plus the tuples
-looked at) and memory (the bound split between the holes' banks; the memo is emptied when it
-reaches MEMO_LIMIT entries); deterministic (enumeration has no randomness; gp takes the seed).
+looked at) and memory (the bound split between the holes' banks, and the values their levels hold
+as Python objects counted PY_VALUE_COST times; the memo is emptied when it reaches MEMO_LIMIT
+entries); deterministic (enumeration has no randomness; gp takes the seed).
 """
 from __future__ import annotations
 
@@ -42,6 +43,8 @@ from .problem import Config, Const, Problem, Term
 from .terms import decisions
 
 MEMO_LIMIT = 1_000_000  # (example, the holes' keys) -> passes: emptied when it holds this many
+PY_VALUE_COST = 16  # a value the holes' levels hold as Python objects (the vector, its key, the seen set,
+                    # the groups) costs about 16 words of the memory bound
 
 
 @dataclass(slots=True)
@@ -187,6 +190,9 @@ class Joint:
     def bound(self) -> None:
         if self.candidates() > self.cfg.max_candidates:
             raise Stop("candidates")
+        held = sum(len(b.seen) for b in self.banks) * len(self.order)  # values kept as Python objects
+        if held * PY_VALUE_COST > self.cfg.max_bank:
+            raise Stop("memory")
         if time.perf_counter() > self.deadline:
             raise Stop("timeout")
 
@@ -227,7 +233,9 @@ class Joint:
                     j for key, (value, js) in groups.items()
                     if self.passes(e, head_keys + (key,), head_values + (value,)) for j in js)
             self.tuples += len(hits)
-            for j in hits:
+            for m, j in enumerate(hits):
+                if m & 4095 == 4095:
+                    self.bound()
                 if self.passes_all(vecs + [last.values[j]], keys + [last.keys[j]]):
                     return idx + (j,)
         return None
