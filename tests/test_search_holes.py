@@ -288,3 +288,10 @@ def test_example_program_is_solved():
     fills = synth.solve(program, Config(timeout=20.0), use_cache=False)
     synth.verify(program, fills)
     assert [f.expr for f in fills] == ["express", "weight * 3", "20", "weight // 2", "0", "k"]
+
+
+def test_the_memory_bound_ends_the_search():
+    program = program_of("two_branches")
+    with pytest.raises(GliaError) as info:
+        synth.solve(program, Config(timeout=20.0, max_bank=3_000), use_cache=False)
+    assert info.value.diagnostic.code == "E606" and "memory bound" in info.value.diagnostic.message
