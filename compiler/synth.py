@@ -233,7 +233,7 @@ def _indirect_acceptor(program: ir.Program, task: HoleTask):
     """For a hole inside a larger expression: run the function with the candidate's values."""
     run = _example_runner(program, task.func, [task.hole])
     n = len(task.problem.inputs)
-    return lambda vec: all(run(i, (vec[i],)) for i in range(n))
+    return lambda vec: all(run(i, (vec[i],))[0] for i in range(n))
 
 
 def _function_cases(interp: Interpreter, program: ir.Program, func: ir.Function) -> list[tuple[list, object]]:
@@ -243,25 +243,37 @@ def _function_cases(interp: Interpreter, program: ir.Program, func: ir.Function)
 
 
 def _example_runner(program: ir.Program, func: ir.Function, holes: list[ir.Hole]):
-    """run(i, values): does `func`, with values[h] in holes[h], give its example i's result? (In the
-    reference interpreter, on the example's own arguments, its loops bounded by FUEL.)"""
+    """run(i, values) -> (ok, read): does `func`, with values[h] in holes[h], give its example i's
+    result, and which holes did it read (bit h for holes[h])? (In the reference interpreter, on the
+    example's own arguments, its loops bounded by FUEL.)"""
     interp = search_interpreter(program)
     current: list = [()]
+    read = [0]
+
+    def filler(h: int):
+        bit = 1 << h
+
+        def fill(frame):
+            read[0] |= bit
+            return to_glia_value(current[0][h])
+        return fill
+
     for h, hole in enumerate(holes):
-        interp.hole_fill[hole.index] = lambda frame, _h=h: to_glia_value(current[0][_h])
+        interp.hole_fill[hole.index] = filler(h)
     fn = interp.function(func.name)
     interp.init_globals()
     cases = _function_cases(interp, program, func)
 
-    def run(i: int, values: tuple) -> bool:
+    def run(i: int, values: tuple) -> tuple[bool, int]:
         current[0] = values
+        read[0] = 0
         interp.fuel[0] = FUEL
         args, want = cases[i]
         try:
             got = fn(*[_copy_value(a) for a in args])
         except Exception:  # noqa: BLE001 - a runtime error in the program: these values are wrong
-            return False
-        return values_match(got, want)
+            return False, read[0]
+        return values_match(got, want), read[0]
 
     return run
 

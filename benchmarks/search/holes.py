@@ -37,7 +37,7 @@ class Naive(joint.Joint):
 
     def passes(self, example, keys, values):
         self.runs += 1
-        return bool(self.check(example, values))
+        return self.check(example, values)[0]
 
     def combine(self, parts, levels):
         for n, idx in enumerate(itertools.product(*[range(len(lv.values)) for lv in levels])):

@@ -15,8 +15,10 @@ of size 1 (`x > 10`: arithmetic on 0..3 reaches 10 late).
 Tuples of kept programs are tried in order of total size (then of the holes' sizes, the first
 hole's smallest first, then the banks' order). A tuple is right when the function, run with each
 hole's value, gives every example's result. `check(i, values)` answers that for example i and one
-value per hole; it is asked once per example and tuple of keys (memoised), so most tuples cost
-dictionary look-ups: the keys of one example repeat far more than whole vectors do. The last hole
+value per hole, and says which holes the run read; it is asked once per example and keys of the
+holes read (memoised: a run that did not read a hole, such as the other branch's, is the same
+whatever that hole holds), so most tuples cost dictionary look-ups: the keys of one example repeat
+far more than whole vectors do. The last hole
 is joined rather than looped over: its programs of one size are grouped by their key on the pivot
 example (the example that last rejected a tuple), and for each choice of the other holes only the
 groups that pass on the pivot are kept (remembered per key of the other holes there), each program
@@ -145,7 +147,7 @@ _MISSING = object()
 
 
 class Joint:
-    def __init__(self, problems: list[Problem], config: Config, check: Callable[[int, tuple], bool],
+    def __init__(self, problems: list[Problem], config: Config, check: Callable[[int, tuple], tuple[bool, int]],
                  contexts: list | None = None):
         self.t0 = time.perf_counter()
         self.cfg = config
@@ -156,21 +158,29 @@ class Joint:
         self.banks = [HoleBank(p, share, self.deadline, consts if p.ret == "int" else (), ctx)
                       for p, ctx in zip(problems, contexts)]
         self.check = check
-        self.memo: dict = {}
+        self.memo: dict = {}  # (example, holes read, their keys) -> passes
+        self.reads: list[list] = [[] for _ in problems[0].inputs]  # per example: the sets of holes runs read
         self.order = list(range(len(problems[0].inputs)))  # examples, the last to reject a tuple first
         self.tuples = 0
         self.runs = 0
 
     def passes(self, example: int, keys: tuple, values: tuple) -> bool:
         """Does the function give example's result with `values` in the holes? Asked once per example
-        and tuple of keys (values with the same keys act alike)."""
-        memo_key = (example, keys)
-        ok = self.memo.get(memo_key)
-        if ok is None:
-            if len(self.memo) >= MEMO_LIMIT:
-                self.memo.clear()
-            self.runs += 1
-            ok = self.memo[memo_key] = bool(self.check(example, values))
+        and keys of the holes the run read (values with the same keys act alike, and a run that did
+        not read a hole is the same run whatever that hole holds)."""
+        reads = self.reads[example]
+        for mask, picks in reads:
+            ok = self.memo.get((example, mask, tuple(keys[h] for h in picks)))
+            if ok is not None:
+                return ok
+        if len(self.memo) >= MEMO_LIMIT:
+            self.memo.clear()
+        self.runs += 1
+        ok, mask = self.check(example, values)
+        picks = tuple(h for h in range(len(keys)) if mask >> h & 1)
+        if (mask, picks) not in reads:
+            reads.append((mask, picks))
+        self.memo[(example, mask, tuple(keys[h] for h in picks))] = ok
         return ok
 
     def passes_values(self, example: int, values: tuple) -> bool:
@@ -284,11 +294,12 @@ class JointGP:
         return [self.child(lexicase(pop, errs, k), lexicase(pop, errs, k)) for _ in range(gp.POP)]
 
 
-def solve(problems: list[Problem], config: Config, check: Callable[[int, tuple], bool],
+def solve(problems: list[Problem], config: Config, check: Callable[[int, tuple], tuple[bool, int]],
           contexts: list | None = None) -> JointResult:
     """Programs for several holes of one function: `problems` holds one per hole (the same examples'
     inputs, each its own grammar and bounds); `check(i, values)` says whether the function, with
-    values[h] in hole h, gives example i's result. The strategy `gp` evolves tuples of trees;
+    values[h] in hole h, gives example i's result, and which holes it read (bit h for hole h). The
+    strategy `gp` evolves tuples of trees;
     `portfolio` enumerates for 70% of the time, then evolves; every other enumerates (there is no
     deduction through a function's statements)."""
     t0 = time.perf_counter()
