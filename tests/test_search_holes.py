@@ -13,10 +13,9 @@ import textwrap
 
 import pytest
 
-from glia.compiler import ir, synth
+from glia.compiler import hole_runs, ir, synth
 from glia.compiler.diagnostics import GliaError, Source
 from glia.compiler.driver import check_source
-from glia.compiler.interp import Interpreter
 from glia.runtime.search import Config
 
 TASKS = {
@@ -166,7 +165,7 @@ def test_a_holes_context_is_evaluated_with_its_own_value():
     # each hole's context (`a + ?? > b`, `a * ??`, `?? - c`) on each example, against Python
     program = program_of("three_holes_in_contexts")
     tasks = synth.problems(program)
-    contexts = synth._joint_contexts(program, tasks[0].func, [t.hole for t in tasks])
+    contexts = hole_runs.joint_contexts(program, tasks[0].func, [t.hole for t in tasks])
     for i, (a, b, c) in enumerate(tasks[0].problem.inputs):
         for v in (-2, 0, 5):
             assert [ctx(i, v) for ctx in contexts] == [a + v > b, a * v, v - c]
@@ -183,11 +182,11 @@ def test_no_context_where_a_parameter_is_reassigned_or_a_local_is_read():
             return k
         """)
     func = program.functions["f"]
-    assert [synth._context_expr(func, h) for h in synth._holes_in(func)] == [None, None, None]
+    assert [hole_runs.context_expr(func, h) for h in synth._holes_in(func)] == [None, None, None]
     func = program_of("hole_inside_a_lambda").functions["shift"]
     first, in_lambda = synth._holes_in(func)
-    assert isinstance(synth._context_expr(func, first), ir.Compare)
-    assert synth._context_expr(func, in_lambda) is None  # the lambda's locals are not the function's
+    assert isinstance(hole_runs.context_expr(func, first), ir.Compare)
+    assert hole_runs.context_expr(func, in_lambda) is None  # the lambda's locals are not the function's
 
 
 def test_a_candidate_that_never_ends_a_loop_runs_out_of_fuel():
@@ -210,8 +209,7 @@ def test_a_candidate_that_never_ends_a_loop_runs_out_of_fuel():
     fills = synth.solve(program, Config(timeout=20.0), use_cache=False)
     synth.verify(program, fills)
     assert [f.expr for f in fills] == ["0", "k"]
-    interp = Interpreter(program)
-    interp.fuel = [synth.FUEL]
+    interp = hole_runs.search_interpreter(program)
     for h in synth._holes_in(program.functions["steps"]):
         interp.hole_fill[h.index] = lambda frame: 0
     with pytest.raises(GliaError) as info:

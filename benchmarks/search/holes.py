@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from glia.compiler import synth
+from glia.compiler import hole_runs, synth
 from glia.compiler.driver import check_source, read_source
 from glia.runtime.search import Config, joint
 from glia.runtime.search.terms import to_glia
@@ -52,8 +52,8 @@ class Naive(joint.Joint):
 
 def measure(program, func, tasks, variant: str, timeout: float) -> dict:
     holes = [t.hole for t in tasks]
-    check = synth._example_runner(program, func, holes)
-    contexts = synth._joint_contexts(program, func, holes) if variant == "joint" else None
+    check = hole_runs.example_runner(program, func, holes)
+    contexts = hole_runs.joint_contexts(program, func, holes) if variant == "joint" else None
     engine = Naive if variant == "naive" else joint.Joint
     t0 = time.perf_counter()
     search = engine([t.problem for t in tasks], Config(timeout=timeout), check, contexts)
