@@ -293,3 +293,14 @@ def test_the_memory_bound_ends_the_search():
     with pytest.raises(GliaError) as info:
         synth.solve(program, Config(timeout=20.0, max_bank=3_000), use_cache=False)
     assert info.value.diagnostic.code == "E606" and "memory bound" in info.value.diagnostic.message
+
+
+def test_an_unsatisfiable_task_ends_within_the_timeout():
+    import time
+
+    t0 = time.perf_counter()
+    d = error_of("def f(a: int, b: int, c: int) -> int:\n    if a * ?? > b + c:\n        return ?? * c\n"
+                 "    return ??\n\nexamples f:\n    3, 7, 1 -> 99\n    2, 9, 5 -> 17\n    8, 1, 4 -> 3\n"
+                 "    5, 5, 5 -> 1\n    1, 2, 3 -> 12\n    9, 9, 9 -> 0\n", timeout=1.0)
+    assert d.code == "E606" and "3 holes" in d.message
+    assert time.perf_counter() - t0 < 10  # the bound is checked between levels, tuples and hits
