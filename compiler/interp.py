@@ -40,6 +40,8 @@ class Interpreter:
         self.structs = {name: make_struct_class(name, info.fields) for name, info in program.structs.items()}
         self.hole_fill: dict[int, object] = {}  # hole index -> a closure (set by search)
         self.choice_fill: dict[int, int] = {}  # choice index -> option index
+        self.fuel: list[int] | None = None  # loop iterations left, when set before compiling (search: a
+        # candidate in a loop's condition or bound may never end); the caller refills fuel[0]
         self._globals_ready = False
         self._cur_source: Source | None = program.source
         self.params = None  # the layers' parameters (runtime/params.ParamStore), made on first use
@@ -138,6 +140,20 @@ class Interpreter:
             return 0
         return run
 
+    def loop_body(self, body):
+        """A loop's body; with `fuel`, each iteration takes one unit and none left is an error."""
+        b = self.block(body)
+        fuel = self.fuel
+        if fuel is None:
+            return b
+
+        def fuelled(frame):
+            fuel[0] -= 1
+            if fuel[0] < 0:
+                raise GliaRuntimeError(VALUE, "out of fuel: the loop ran past the search's bound")
+            return b(frame)
+        return fuelled
+
     def stmt(self, s):
         match s:
             case ir.Assign(target, value, span):
@@ -168,7 +184,7 @@ class Interpreter:
                     return o(frame)
                 return if_
             case ir.While(cond, body, span):
-                c, b = self.expr(cond), self.block(body)
+                c, b = self.expr(cond), self.loop_body(body)
 
                 def while_(frame):
                     while c(frame):
@@ -181,7 +197,7 @@ class Interpreter:
                     return 0
                 return while_
             case ir.ForRange(target, start, stop, step, body, span):
-                a, z, st, b = self.expr(start), self.expr(stop), self.expr(step), self.block(body)
+                a, z, st, b = self.expr(start), self.expr(stop), self.expr(step), self.loop_body(body)
                 slot = target.slot
                 loc = self.located(span)
 
@@ -200,7 +216,7 @@ class Interpreter:
                     return 0
                 return for_range
             case ir.For(target, it, kind, body, span):
-                ev, b = self.expr(it), self.block(body)
+                ev, b = self.expr(it), self.loop_body(body)
                 loc = self.located(span)
                 if isinstance(target, ir.StoreLocal):
                     slot = target.slot

@@ -6,20 +6,20 @@
 A hole's context is its function's parameters; the examples come from the function's `examples`
 block. A hole that is the function's whole result (`return ??`) is searched against the examples'
 results directly; a hole anywhere else is searched by running the function in the reference
-interpreter with each candidate's values in the hole. Every answer is checked by re-checking the
+interpreter with each candidate's values in the hole (hole_runs.py); several holes of one function
+are searched together (runtime/search/joint.py). Every answer is checked by re-checking the
 completed source and running it on the examples in the interpreter. Answers are cached by content
-hash (program, hole, configuration) in the user cache folder, so a second run is instant.
+hash (program, the function's holes, configuration) in the user cache folder, so a second run is
+instant.
 """
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
-import math
 import os
 import re
 from dataclasses import dataclass
-
-import numpy as np
 
 from glia.runtime.search import Component, Config, Problem, SearchError, Term, Var, synthesize
 from glia.runtime.search.library import default_grammar, depth_bounded, loop_grammar
@@ -28,10 +28,12 @@ from glia.runtime.search.terms import to_glia
 
 from . import ir
 from .diagnostics import Diagnostic, GliaError, Source, Span
+from .hole_runs import (copy_value, example_runner, float_context, indirect_acceptor, joint_contexts, to_glia_value,
+                        to_search_value, type_name, values_at_hole)
 from .interp import Interpreter, run_with_big_stack
 from .cache import write_json
 from .syntax import cache_dir
-from .types import BOOL, FLOAT, INT, STR, FnT, ListT
+from .types import FLOAT, FnT
 
 STAGE = "synth"
 CACHE_VERSION = "search-1"
@@ -58,29 +60,8 @@ class Filled:
     term: Term | None = None  # None when the answer came from the cache
 
 
-def type_name(t) -> str | None:
-    if t in (INT, BOOL, STR, FLOAT):
-        return str(t)
-    if isinstance(t, ListT):
-        e = type_name(t.elem)
-        return f"list[{e}]" if e else None
-    return None
-
-
 def _err(program: ir.Program, code: str, msg: str, span: Span) -> GliaError:
     return GliaError(Diagnostic(code, msg, span, STAGE, program.source))
-
-
-def to_search_value(v):
-    if isinstance(v, list):
-        return tuple(to_search_value(x) for x in v)
-    return v
-
-
-def to_glia_value(v):
-    if isinstance(v, tuple):
-        return [to_glia_value(x) for x in v]
-    return v
 
 
 def _holes_in(func: ir.Function) -> list[ir.Hole]:
@@ -88,81 +69,60 @@ def _holes_in(func: ir.Function) -> list[ir.Hole]:
 
 
 def problems(program: ir.Program) -> list[HoleTask]:
-    """One search problem per hole of the user's program (E602-E605 when a hole cannot be searched)."""
+    """One search problem per hole of the user's program, in source order (E602-E605 when a hole
+    cannot be searched). Several holes of one function share its examples and are searched together."""
     examples = {e.func: e for e in program.examples}
     interp = Interpreter(program)
     tasks = []
     for func in program.functions.values():
         holes = _holes_in(func)
-        if not holes:
-            continue
-        if len(holes) > 1:
-            raise _err(program, "E605", f"{func.name} has {len(holes)} holes; search fills one hole per function "
-                                        "for now (split the function, or fill one by hand)", holes[1].span)
-        hole = holes[0]
-        ex = examples.get(func.name)
-        if ex is None or not ex.examples:
-            raise _err(program, "E602", f"hole in {func.name} has no examples to search against: add an "
-                                        f"`examples {func.name}:` block", hole.span)
-        fnt: FnT = func.type
-        ptypes = [type_name(t) for t in fnt.params]
-        ret = type_name(hole.type)
-        if ret is None:
-            raise _err(program, "E603", f"search cannot fill a hole of type {hole.type} yet (int, bool, str and "
-                                        "lists of them are supported)", hole.span)
-        params = tuple(Var(i, n, t) for i, (n, t) in enumerate(zip(func.params, ptypes)) if t is not None)
-        direct = (len(func.body) == 1 and isinstance(func.body[0], ir.Return) and func.body[0].value is hole)
-        reassigned = any(isinstance(n, ir.StoreLocal) and n.slot < len(func.params) for n in ir.walk(func.body))
-        inputs, outputs = [], []
-        for e in ex.examples:
-            args = [interp.expr(a)([None] * 4) for a in e.args]
-            if reassigned:  # the parameters' values where the hole is first reached
-                args = _values_at_hole(program, func, hole, args)
-            inputs.append(tuple(to_search_value(a) for a in args))
-            outputs.append(to_search_value(interp.expr(e.result)([None] * 4)))
-        opts = dict(hole.options)
-        extra = _user_components(program, interp, opts.get("using", ()), func.name)
-        try:
-            grammar = default_grammar(params, ret, inputs, outputs if direct else [],
-                                      using=opts.get("using", ()), extra=extra)
-            wider = loop_grammar(params, ret, inputs, outputs if direct else [], opts.get("using", ()), extra)
-            if opts.get("depth"):
-                grammar = depth_bounded(grammar, opts["depth"])
-                wider = wider and depth_bounded(wider, opts["depth"])
-        except SearchError as e:
-            raise _err(program, e.code, f"hole in {func.name}: {e.message}", hole.span) from None
-        prob = Problem(func.name, params, ret, inputs, outputs, grammar, max_size=opts.get("size", 0),
-                       wider=wider, max_depth=opts.get("depth", 0))
-        tasks.append(HoleTask(hole, func, prob, direct))
+        floats = [h for h in holes if h.type == FLOAT]
+        if len(holes) > 1 and floats:
+            raise _err(program, "E605", f"{func.name} has {len(holes)} holes and one is a float hole: a float "
+                                        "hole is searched alone for now (fill the others first, or by hand)",
+                       floats[0].span)
+        for hole in holes:
+            tasks.append(_problem(program, interp, func, hole, holes, examples.get(func.name)))
     return tasks
 
 
-_DEFAULTS = {"int": 0, "bool": False, "str": "", "float": 0.0}
-
-
-def _values_at_hole(program: ir.Program, func: ir.Function, hole: ir.Hole, args: list) -> list:
-    """Run `func` once with a placeholder in the hole and return its parameters' values the first
-    time the hole is reached (the arguments themselves if it is not reached)."""
-    interp = Interpreter(program)
-    seen: list = []
-    n = len(func.params)
-    placeholder = _DEFAULTS.get(type_name(hole.type) or "", [])
-
-    def fill(frame):
-        if not seen:
-            seen.append([_copy_value(v) for v in frame[:n]])
-        return _copy_value(placeholder)
-
-    interp.hole_fill[hole.index] = fill
+def _problem(program: ir.Program, interp: Interpreter, func: ir.Function, hole: ir.Hole, holes: list[ir.Hole],
+             ex) -> HoleTask:
+    if ex is None or not ex.examples:
+        raise _err(program, "E602", f"hole in {func.name} has no examples to search against: add an "
+                                    f"`examples {func.name}:` block", hole.span)
+    fnt: FnT = func.type
+    ptypes = [type_name(t) for t in fnt.params]
+    ret = type_name(hole.type)
+    if ret is None:
+        raise _err(program, "E603", f"search cannot fill a hole of type {hole.type} yet (int, bool, str and "
+                                    "lists of them are supported)", hole.span)
+    params = tuple(Var(i, n, t) for i, (n, t) in enumerate(zip(func.params, ptypes)) if t is not None)
+    direct = (len(func.body) == 1 and isinstance(func.body[0], ir.Return) and func.body[0].value is hole)
+    reassigned = any(isinstance(n, ir.StoreLocal) and n.slot < len(func.params) for n in ir.walk(func.body))
+    inputs, outputs = [], []
+    for e in ex.examples:
+        args = [interp.expr(a)([None] * 4) for a in e.args]
+        if reassigned:  # the parameters' values where the hole is first reached
+            args = values_at_hole(program, func, hole, holes, args)
+        inputs.append(tuple(to_search_value(a) for a in args))
+        outputs.append(to_search_value(interp.expr(e.result)([None] * 4)))
+    opts = dict(hole.options)
+    extra = _user_components(program, interp, opts.get("using", ()), func.name)
+    # the results suggest constants (strings the results share...): a hole inside the function may
+    # make the part of a result that is not one of its arguments ("Dr. " + name)
+    hints = outputs if direct else [o for o, args in zip(outputs, inputs) if o not in args]
     try:
-        interp.call(func.name, [_copy_value(a) for a in args])
-    except GliaError:
-        pass  # only the values at the hole matter
-    return seen[0] if seen else args
-
-
-def _copy_value(v):
-    return [_copy_value(x) for x in v] if isinstance(v, list) else v
+        grammar = default_grammar(params, ret, inputs, hints, using=opts.get("using", ()), extra=extra)
+        wider = loop_grammar(params, ret, inputs, hints, opts.get("using", ()), extra)
+        if opts.get("depth"):
+            grammar = depth_bounded(grammar, opts["depth"])
+            wider = wider and depth_bounded(wider, opts["depth"])
+    except SearchError as e:
+        raise _err(program, e.code, f"hole in {func.name}: {e.message}", hole.span) from None
+    prob = Problem(func.name, params, ret, inputs, outputs, grammar, max_size=opts.get("size", 0),
+                   wider=wider, max_depth=opts.get("depth", 0))
+    return HoleTask(hole, func, prob, direct)
 
 
 def _user_components(program, interp, using, exclude) -> list[Component]:
@@ -204,96 +164,85 @@ def cache_put(path: str, record: dict) -> None:
     write_json(path, record)
 
 
-def _indirect_acceptor(program: ir.Program, task: HoleTask):
-    """For a hole inside a larger expression: run the function with the candidate's values."""
-    interp = Interpreter(program)
-    current = [0]
-    vec_box: list = [None]
-    interp.hole_fill[task.hole.index] = lambda frame: to_glia_value(vec_box[0][current[0]])
-    fn = interp.function(task.func.name)
-    interp.init_globals()
-    prob = task.problem
-
-    def accept(vec) -> bool:
-        vec_box[0] = vec
-        for i, (args, out) in enumerate(zip(prob.inputs, prob.outputs)):
-            current[0] = i
-            try:
-                if to_search_value(fn(*[to_glia_value(a) for a in args])) != out:
-                    return False
-            except Exception:  # noqa: BLE001 - a runtime error in the program: this candidate is wrong
-                return False
-        return True
-
-    return accept
-
-
-def _float_context(program: ir.Program, task: HoleTask):
-    """For a float hole inside a larger expression: hole values (population x examples) -> the
-    function's results on each example with that value in the hole (NaN where it fails or does not
-    give a number)."""
-    interp = Interpreter(program)
-    value = [0.0]
-    interp.hole_fill[task.hole.index] = lambda frame: value[0]
-    fn = interp.function(task.func.name)
-    interp.init_globals()
-    args = [[to_glia_value(a) for a in ex] for ex in task.problem.inputs]
-
-    def context(vals: np.ndarray) -> np.ndarray:
-        out = np.full(vals.shape, np.nan)
-        for (r, i), h in np.ndenumerate(vals):
-            if not math.isfinite(h):
-                continue
-            value[0] = float(h)
-            try:
-                got = fn(*[_copy_value(a) for a in args[i]])
-            except Exception:  # noqa: BLE001 - a runtime error in the program: no result for this value
-                continue
-            if isinstance(got, (int, float)) and not isinstance(got, bool):
-                out[r, i] = got
-        return out
-
-    return context
+_RECORD = {"expr", "candidates", "seconds", "strategy", "decisions"}  # a hole's answer in the cache
 
 
 def solve(program: ir.Program, config: Config, use_cache: bool = True) -> list[Filled]:
-    """Fill every hole; raises GliaError (E606) naming the hole when search gives up."""
-    from glia.runtime.search import bottomup, regression
-
+    """Fill every hole (a function's holes together); raises GliaError (E606) naming the hole when
+    search gives up."""
     text = program.source.text if program.source is not None else ""
     out = []
-    for task in problems(program):
-        path = cache_path(text, str(task.hole.index), config.key())
+    for _, group in itertools.groupby(problems(program), key=lambda t: t.func.name):
+        group = list(group)
+        path = cache_path(text, ",".join(str(t.hole.index) for t in group), config.key())
         d = cache_get(path) if use_cache else None
-        if d is not None and {"expr", "candidates", "seconds", "strategy", "decisions"} <= d.keys():
-            out.append(Filled(task.hole, task.func.name, d["expr"], d["candidates"], d["seconds"],
-                              d["strategy"], True, d["decisions"]))
+        records = d.get("holes") if d is not None else None
+        if isinstance(records, list) and len(records) == len(group) and \
+                all(isinstance(r, dict) and _RECORD <= r.keys() for r in records):
+            out += [Filled(t.hole, t.func.name, r["expr"], r["candidates"], r["seconds"], r["strategy"], True,
+                           r["decisions"]) for t, r in zip(group, records)]
             continue
-        try:
-            if task.direct:
-                result = synthesize(task.problem, config)
-            elif task.problem.ret == "float":
-                result = regression.solve(task.problem, config, _float_context(program, task))
-            else:
-                result = bottomup.solve_with(task.problem, config, _indirect_acceptor(program, task))
-        except SearchError as e:
-            raise _err(program, e.code, f"hole in {task.func.name}: {e.message}", task.hole.span) from None
-        if not result.solved:
-            why = {"timeout": f"the time limit ({config.timeout:g} s) ran out",
-                   "candidates": "the candidate limit was reached", "memory": "the memory bound was reached",
-                   "exhausted": "every program within the size bound was tried" + (
-                       f" (depth={task.problem.max_depth})" if task.problem.max_depth else "")}.get(result.reason, result.reason)
-            raise _err(program, "E606", f"no program found for the hole in {task.func.name}: {why} after "
-                                        f"{result.candidates:,} candidates (try a longer --timeout, more "
-                                        "examples, or a smaller `using=[...]`)", task.hole.span)
-        expr = to_glia(result.term, ())
-        filled = Filled(task.hole, task.func.name, expr, result.candidates, result.seconds, result.strategy,
-                        False, result.decisions, result.term)
-        out.append(filled)
+        fills = [_search_one(program, group[0], config)] if len(group) == 1 else \
+            _search_joint(program, group, config)
+        out += fills
         if use_cache:
-            cache_put(path, {"expr": expr, "candidates": filled.candidates, "seconds": filled.seconds,
-                             "strategy": filled.strategy, "decisions": filled.decisions})
+            cache_put(path, {"holes": [{"expr": f.expr, "candidates": f.candidates, "seconds": f.seconds,
+                                        "strategy": f.strategy, "decisions": f.decisions} for f in fills]})
     return out
+
+
+def _search_one(program: ir.Program, task: HoleTask, config: Config) -> Filled:
+    from glia.runtime.search import bottomup, regression
+
+    try:
+        if task.direct:
+            result = synthesize(task.problem, config)
+        elif task.problem.ret == "float":
+            result = regression.solve(task.problem, config,
+                                      float_context(program, task.func, task.hole, task.problem.inputs))
+        else:
+            result = bottomup.solve_with(task.problem, config, indirect_acceptor(program, task.func, task.hole))
+    except SearchError as e:
+        raise _err(program, e.code, f"hole in {task.func.name}: {e.message}", task.hole.span) from None
+    if not result.solved:
+        raise _not_found(program, [task], result, config)
+    return Filled(task.hole, task.func.name, to_glia(result.term, ()), result.candidates, result.seconds,
+                  result.strategy, False, result.decisions, result.term)
+
+
+def _search_joint(program: ir.Program, tasks: list[HoleTask], config: Config) -> list[Filled]:
+    """A function's holes searched together (runtime/search/joint.py): each hole's programs by
+    bottom-up enumeration, tuples of them checked by running the function on the examples."""
+    from glia.runtime.search import STRATEGIES, check_problem, joint
+
+    func = tasks[0].func
+    try:
+        if config.strategy not in STRATEGIES:
+            raise SearchError("E604", f"unknown strategy {config.strategy!r}; expected one of {', '.join(STRATEGIES)}")
+        check_problem(tasks[0].problem)  # contradictory examples
+        holes = [t.hole for t in tasks]
+        result = joint.solve([t.problem for t in tasks], config, example_runner(program, func, holes),
+                             joint_contexts(program, func, holes))
+    except SearchError as e:
+        raise _err(program, e.code, f"holes in {func.name}: {e.message}", tasks[0].hole.span) from None
+    if not result.solved:
+        raise _not_found(program, tasks, result, config)
+    how = f"{result.strategy}, {len(tasks)} holes together"
+    return [Filled(t.hole, func.name, to_glia(term, ()), result.candidates, result.seconds, how, False, d, term)
+            for t, term, d in zip(tasks, result.terms, result.decisions)]
+
+
+def _not_found(program: ir.Program, tasks: list[HoleTask], result, config: Config) -> GliaError:
+    """E606 at the (first) hole: which bound ended the search."""
+    depths = [f"depth={t.problem.max_depth}" for t in tasks if t.problem.max_depth]
+    why = {"timeout": f"the time limit ({config.timeout:g} s) ran out",
+           "candidates": "the candidate limit was reached", "memory": "the memory bound was reached",
+           "exhausted": "every program within the size bound was tried" + (
+               f" ({', '.join(depths)})" if depths else "")}.get(result.reason, result.reason)
+    what = "the hole" if len(tasks) == 1 else f"the {len(tasks)} holes"
+    return _err(program, "E606", f"no program found for {what} in {tasks[0].func.name}: {why} after "
+                                 f"{result.candidates:,} candidates (try a longer --timeout, more examples, or a "
+                                 "smaller `using=[...]`)", tasks[0].hole.span)
 
 
 def replace_spans(text: str, edits: list[tuple[Span, str]]) -> str:
@@ -430,7 +379,7 @@ def settle_choices(program: ir.Program, config: Config, choices: list[ir.Choose]
         for k, i in enumerate(order):
             fn, args, want = cases[i]
             try:
-                got = fn(*[_copy_value(a) for a in args])
+                got = fn(*[copy_value(a) for a in args])
             except Exception:  # noqa: BLE001 - a runtime error: this combination is wrong
                 got = _MISS
             if got is _MISS or not values_match(got, want):

@@ -325,3 +325,11 @@ def test_synth_fills_a_hole_and_defines_the_function(run):
     assert "# choice at <repl:" in out and ": 4" in out and "return x * 4" in out
     assert run("scale(10)") == "40 : int\n"
     assert "error: unknown setting 'depth'" in run(":synth scale depth=3")
+
+
+def test_synth_fills_several_holes_of_a_function(run):
+    run("def g(a: int, b: int) -> int:\n    if a < b:\n        return ??\n    return ??\n\n"
+        "examples g:\n    1, 5 -> 6\n    4, 2 -> 2\n    3, 7 -> 10\n    9, 1 -> 8\n")
+    out = run(":synth g timeout=20")
+    assert "# hole in g: a + b" in out and "# hole in g: a - b" in out and "??" not in out
+    assert run("g(10, 3)") == "7 : int\n"

@@ -259,15 +259,9 @@ class BottomUp(Unification, Deduction):
     def _run(self, collect_only: bool) -> str:
         try:
             for size in range(1, self.max_size + 1):
-                for bank in self.banks.values():
-                    if bank.numpy:
-                        bank.starts[size] = bank.rows.n
-                self.level(size)
+                self.grow(size)
                 if self.found is not None:
                     return "found"
-                for bank in self.banks.values():
-                    if bank.numpy:
-                        bank.close_level(size)
                 if self.conditionals and size >= 2 and self.kept >= 1.3 * self.unified_at:
                     self.unified_at = self.kept  # unify again once the bank has grown by 30%
                     self.unify()
@@ -284,6 +278,18 @@ class BottomUp(Unification, Deduction):
             return "exhausted" if not collect_only else "done"
         except Stop as s:
             return s.reason
+
+    def grow(self, size: int) -> None:
+        """Enumerate one size level of every nonterminal (raises Stop at a bound)."""
+        for bank in self.banks.values():
+            if bank.numpy:
+                bank.starts[size] = bank.rows.n
+        self.level(size)
+        if self.found is not None:
+            return
+        for bank in self.banks.values():
+            if bank.numpy:
+                bank.close_level(size)
 
     def level(self, size: int):
         for pi, (nt, p) in enumerate(self.prods):
@@ -347,16 +353,18 @@ class BottomUp(Unification, Deduction):
             return bank.mats[size]
         return bank.vecs[size]
 
+    def python_vectors(self, nt: str, size: int) -> list[tuple]:
+        """The values `nt` first made at `size`, as tuples of Python values (numpy rows converted)."""
+        vs = self._vectors(nt, size)
+        if not self.banks[nt].numpy:
+            return vs
+        t = self.g.types[nt]
+        return [tuple(r.tolist()) for r in (vs.astype(bool) if t == "bool" else vs.view(np.int64) if t == "int"
+                                             else vs)]
+
     def combine_scalar(self, nt, size, pi, comp: Component, args, parts):
         fn = comp.fn
-        lists = []
-        for a, s in zip(args, parts):
-            vs = self._vectors(a, s)
-            if self.banks[a].numpy:
-                t = self.g.types[a]
-                vs = [tuple(r.tolist()) for r in (vs.astype(bool) if t == "bool" else vs.view(np.int64) if t == "int"
-                                                  else vs)]
-            lists.append(vs)
+        lists = [self.python_vectors(a, s) for a, s in zip(args, parts)]
         numpy_out = self.banks[nt].numpy
         if numpy_out:
             self._combine_into_numpy(nt, size, pi, fn, lists, parts)

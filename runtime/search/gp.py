@@ -100,22 +100,8 @@ class GP:
         return args[h.index]
 
     def errors(self, ind: Node, cases: list[int]) -> tuple:
-        key = (ind.key(), tuple(cases))
-        hit = self.cache.get(key)
-        if hit is not None:
-            return hit
-        self.evals += 1
-        out = []
-        for i in cases:
-            try:
-                v = self.run_node(ind, self.p.inputs[i])
-                out.append(_distance(v, self.p.outputs[i]))
-            except Exception:  # noqa: BLE001 - undefined on this example: the worst error
-                out.append(BIG)
-        res = tuple(out)
-        if len(self.cache) < 200_000:
-            self.cache[key] = res
-        return res
+        return cached_errors(self, ind.key(), cases, BIG,
+                             lambda i: _distance(self.run_node(ind, self.p.inputs[i]), self.p.outputs[i]))
 
     # ---- variation -----------------------------------------------------------------------------
     def crossover(self, a: Node, b: Node) -> Node:
@@ -153,33 +139,63 @@ class GP:
 
     # ---- the loop ------------------------------------------------------------------------------
     def run(self) -> tuple[Node | None, str]:
-        n = len(self.p.inputs)
-        all_cases = list(range(n))
         pop = [self.grow(self.g.start, self.rng.randint(2, MAX_DEPTH)) for _ in range(POP)]
-        while True:
-            k = n if n <= 4 else max(4, n // 2)
-            cases = sorted(self.rng.sample(all_cases, k))
-            errs = []
-            for ind in pop:
-                e = self.errors(ind, cases)
-                errs.append(e)
-                if not any(e) and (k == n or not any(self.errors(ind, all_cases))):
-                    return ind, "found"
-                if self.evals >= self.cfg.max_candidates:
-                    return None, "candidates"
-                if time.perf_counter() > self.deadline:
-                    return None, "timeout"
-            nxt = []
-            while len(nxt) < POP:
-                r = self.rng.random()
-                a = self.lexicase(pop, errs, k)
-                if r < 0.6:
-                    nxt.append(self.crossover(a, self.lexicase(pop, errs, k)))
-                elif r < 0.95:
-                    nxt.append(self.mutate(a))
-                else:
-                    nxt.append(a)
-            pop = nxt
+        return evolve(self, pop, len(self.p.inputs), self.deadline)
+
+    def breed(self, pop: list[Node], errs: list[tuple], k: int) -> list[Node]:
+        nxt = []
+        while len(nxt) < POP:
+            r = self.rng.random()
+            a = self.lexicase(pop, errs, k)
+            if r < 0.6:
+                nxt.append(self.crossover(a, self.lexicase(pop, errs, k)))
+            elif r < 0.95:
+                nxt.append(self.mutate(a))
+            else:
+                nxt.append(a)
+        return nxt
+
+
+def cached_errors(search, key, cases: list[int], worst: int, error) -> tuple:
+    """An individual's error on each case (`error(i)`; `worst` where it raises: undefined on that
+    example), remembered in `search.cache` under the individual's `key`; `search.evals` counts the
+    individuals evaluated."""
+    key = (key, tuple(cases))
+    hit = search.cache.get(key)
+    if hit is not None:
+        return hit
+    search.evals += 1
+    out = []
+    for i in cases:
+        try:
+            out.append(error(i))
+        except Exception:  # noqa: BLE001 - undefined on this example: the worst error
+            out.append(worst)
+    res = tuple(out)
+    if len(search.cache) < 200_000:
+        search.cache[key] = res
+    return res
+
+
+def evolve(search, pop: list, n: int, deadline: float):
+    """The generations of `search` (GP here, or joint.JointGP over tuples of trees: it has `rng`, `cfg`,
+    `evals`, `errors(individual, cases)` and `breed(pop, errors, ncases)`) from `pop`, each judged on a
+    sample of the n examples, until one is right on every example or a bound is hit."""
+    all_cases = list(range(n))
+    while True:
+        k = n if n <= 4 else max(4, n // 2)
+        cases = sorted(search.rng.sample(all_cases, k))
+        errs = []
+        for ind in pop:
+            e = search.errors(ind, cases)
+            errs.append(e)
+            if not any(e) and (k == n or not any(search.errors(ind, all_cases))):
+                return ind, "found"
+            if search.evals >= search.cfg.max_candidates:
+                return None, "candidates"
+            if time.perf_counter() > deadline:
+                return None, "timeout"
+        pop = search.breed(pop, errs, k)
 
 
 def _distance(v, want) -> int:

@@ -36,6 +36,15 @@ def _walk_values(v, out_ints: set, out_strs: set):
             _walk_values(x, out_ints, out_strs)
 
 
+def example_ints(inputs: list[tuple], outputs: list, limit: int = 16) -> tuple[int, ...]:
+    """The integers of the examples (inputs and results, inside lists too), the smallest in size
+    first, at most `limit` of them."""
+    ints: set = set()
+    for v in list(inputs) + list(outputs):
+        _walk_values(v, ints, set())
+    return tuple(sorted(ints, key=lambda v: (abs(v), v))[:limit])
+
+
 def string_constants(inputs: list[tuple], outputs: list, limit: int = 8) -> list[str]:
     """Constants a string program likely needs: separators and punctuation seen in the examples,
     and substrings that every output shares but no input contains."""

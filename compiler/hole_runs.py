@@ -1,0 +1,247 @@
+"""Running a function with values in its holes, for search (compiler/synth.py, runtime/search).
+
+    (program, function, holes) --example_runner--> run(i, values) -> (ok, holes read)
+                               --joint_contexts--> per hole, context(i, value) -> its context's value
+                               --float_context---> hole values (population x examples) -> results
+
+Search gives a hole one value per example (its program's value on the function's parameters); these
+run the function in the reference interpreter with those values in its holes, on each example's own
+arguments. Loops take fuel (FUEL iterations a run): a candidate in a loop's condition or bound may
+never end.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from glia.runtime.search.regression import values_match
+
+from . import ir
+from .diagnostics import GliaError
+from .interp import Interpreter
+from .types import BOOL, FLOAT, INT, STR, ListT
+
+
+def type_name(t) -> str | None:
+    if t in (INT, BOOL, STR, FLOAT):
+        return str(t)
+    if isinstance(t, ListT):
+        e = type_name(t.elem)
+        return f"list[{e}]" if e else None
+    return None
+
+
+def to_search_value(v):
+    if isinstance(v, list):
+        return tuple(to_search_value(x) for x in v)
+    return v
+
+
+def to_glia_value(v):
+    if isinstance(v, tuple):
+        return [to_glia_value(x) for x in v]
+    return v
+
+
+_DEFAULTS = {"int": 0, "bool": False, "str": "", "float": 0.0}
+FUEL = 100_000  # loop iterations one run of a function may take while search tries candidates in it
+
+
+def search_interpreter(program: ir.Program) -> Interpreter:
+    """An interpreter whose loops take fuel (refill `interp.fuel[0] = FUEL` before each run): a
+    candidate in a loop's condition or bound may never end."""
+    interp = Interpreter(program)
+    interp.fuel = [FUEL]
+    return interp
+
+
+def values_at_hole(program: ir.Program, func: ir.Function, hole: ir.Hole, holes: list[ir.Hole],
+                    args: list) -> list:
+    """Run `func` once with a placeholder in each of its holes and return its parameters' values the
+    first time `hole` is reached (the arguments themselves if it is not reached)."""
+    interp = search_interpreter(program)
+    seen: list = []
+    n = len(func.params)
+
+    def placeholder(h):
+        return lambda frame: copy_value(_DEFAULTS.get(type_name(h.type) or "", []))
+
+    def fill(frame):
+        seen.append([copy_value(v) for v in frame[:n]])
+        raise _Reached()  # the rest of the run does not matter (with placeholders it may not end)
+
+    for h in holes:
+        interp.hole_fill[h.index] = fill if h is hole else placeholder(h)
+    interp.fuel[0] = FUEL
+    try:
+        interp.call(func.name, [copy_value(a) for a in args])
+    except (GliaError, _Reached):
+        pass  # only the values at the hole matter
+    return seen[0] if seen else args
+
+
+class _Reached(Exception):
+    """The hole was reached: stop running the function."""
+
+
+def copy_value(v):
+    return [copy_value(x) for x in v] if isinstance(v, list) else v
+
+
+def indirect_acceptor(program: ir.Program, func: ir.Function, hole: ir.Hole):
+    """For a hole inside a larger expression: does the function, with a candidate's values (one per
+    example) in the hole, give every example's result?"""
+    run = example_runner(program, func, [hole])
+    return lambda vec: all(run(i, (v,))[0] for i, v in enumerate(vec))
+
+
+def function_cases(interp: Interpreter, program: ir.Program, func: ir.Function) -> list[tuple[list, object]]:
+    """`func`'s examples as (arguments, expected result), in Glia values."""
+    ex = {e.func: e for e in program.examples}[func.name]
+    return [([interp.expr(a)([None] * 4) for a in e.args], interp.expr(e.result)([None] * 4)) for e in ex.examples]
+
+
+def example_runner(program: ir.Program, func: ir.Function, holes: list[ir.Hole]):
+    """run(i, values) -> (ok, read): does `func`, with values[h] in holes[h], give its example i's
+    result, and which holes did it read (bit h for holes[h])? (In the reference interpreter, on the
+    example's own arguments, its loops bounded by FUEL.)"""
+    interp = search_interpreter(program)
+    current: list = [()]
+    read = [0]
+
+    def filler(h: int):
+        bit = 1 << h
+
+        def fill(frame):
+            read[0] |= bit
+            return to_glia_value(current[0][h])
+        return fill
+
+    for h, hole in enumerate(holes):
+        interp.hole_fill[hole.index] = filler(h)
+    fn = interp.function(func.name)
+    interp.init_globals()
+    cases = function_cases(interp, program, func)
+
+    def run(i: int, values: tuple) -> tuple[bool, int]:
+        current[0] = values
+        read[0] = 0
+        interp.fuel[0] = FUEL
+        args, want = cases[i]
+        try:
+            got = fn(*[copy_value(a) for a in args])
+        except Exception:  # noqa: BLE001 - a runtime error in the program: these values are wrong
+            return False, read[0]
+        return values_match(got, want), read[0]
+
+    return run
+
+
+# A hole's context: the largest expression around it that reads only parameters (never reassigned)
+# and constants through pure operations, with no other hole: `x > ??` in `if x > ??:`. Its value on
+# an example follows from the hole's value alone, and two programs whose contexts agree on every
+# example make the function act alike, so joint search keeps one of them (joint.HoleBank).
+_PURE_EXPRS = (ir.Const, ir.Local, ir.Global, ir.Prim, ir.MakeList, ir.MakeTuple, ir.Cond, ir.And, ir.Or,
+               ir.Compare, ir.Hole)
+_PURE_PRIMS = ("int.", "float.", "bool.", "cmp.", "math.", "minmax.", "str.")  # every one of these kinds
+_PURE_SEQ = {"len", "chr", "ord", "to_str", "sorted", "reversed", "range", "list.getitem", "tuple.getitem",
+             "list.slice", "list.concat", "tuple.concat", "list.sum", "list.count", "list.index", "seq.any",
+             "seq.all", "seq.mean"}
+_FAILS = object()  # the context's value where evaluating it fails (the function fails there too)
+
+
+def context_expr(func: ir.Function, hole: ir.Hole):
+    """The hole's context expression (None when it is the hole itself or cannot be told)."""
+    nparams = len(func.params)
+    if any(isinstance(n, ir.StoreLocal) and n.slot < nparams for n in ir.walk(func.body)):
+        return None
+
+    def pure(node) -> bool:
+        return isinstance(node, _PURE_EXPRS) and type_name(node.type) is not None and all(
+            isinstance(n, _PURE_EXPRS) and (n is hole or not isinstance(n, ir.Hole)) and
+            not (isinstance(n, ir.Local) and n.slot >= nparams) and
+            not (isinstance(n, ir.Prim) and not (n.op.startswith(_PURE_PRIMS) or n.op in _PURE_SEQ))
+            for n in ir.walk(node))
+
+    ancestors = _ancestors(func.body, hole) or []
+    if any(isinstance(a, ir.Lambda) for a in ancestors):  # its locals are the lambda's, not the function's
+        return None
+    best = None
+    for node in reversed(ancestors):
+        if not pure(node):
+            break
+        best = node
+    return best
+
+
+def _ancestors(body: tuple, target) -> list | None:
+    """The IR nodes from a statement of `body` down to `target`'s parent, outermost first (None when
+    `target` is not below)."""
+    for node in body:
+        if node is target:
+            return []
+        if ir.is_node(node):
+            for _, val in ir.child_fields(node):
+                found = _ancestors(val if isinstance(val, tuple) else (val,), target)
+                if found is not None:
+                    return [node] + found
+    return None
+
+
+def joint_contexts(program: ir.Program, func: ir.Function, holes: list[ir.Hole]) -> list:
+    """Per hole, context(i, value): its context's value on example i with `value` in the hole (None
+    where the context is the hole itself)."""
+    out = []
+    for hole in holes:
+        expr = context_expr(func, hole)
+        if expr is None:
+            out.append(None)
+            continue
+        interp = search_interpreter(program)
+        value: list = [None]
+        interp.hole_fill[hole.index] = lambda frame, _value=value: to_glia_value(_value[0])
+        interp.init_globals()
+        ev = interp.expr(expr)
+        frames = [a + [None] * (func.nslots + 1 - len(a)) for a, _ in function_cases(interp, program, func)]
+
+        def context(i: int, v, _ev=ev, _value=value, _frames=frames, _interp=interp):
+            _value[0] = v
+            _interp.fuel[0] = FUEL
+            try:
+                return to_search_value(_ev([copy_value(x) for x in _frames[i]]))
+            except Exception:  # noqa: BLE001 - the context fails on this value, and so does the function
+                return _FAILS
+        out.append(context)
+    return out
+
+
+def float_context(program: ir.Program, func: ir.Function, hole: ir.Hole, inputs: list[tuple]):
+    """For a float hole inside a larger expression: hole values (population x examples) -> the
+    function's results on each example with that value in the hole (NaN where it fails or does not
+    give a number)."""
+    interp = search_interpreter(program)
+    value = [0.0]
+    interp.hole_fill[hole.index] = lambda frame: value[0]
+    fn = interp.function(func.name)
+    interp.init_globals()
+    args = [[to_glia_value(a) for a in ex] for ex in inputs]
+
+    def context(vals: np.ndarray) -> np.ndarray:
+        out = np.full(vals.shape, np.nan)
+        for (r, i), h in np.ndenumerate(vals):
+            if not math.isfinite(h):
+                continue
+            value[0] = float(h)
+            interp.fuel[0] = FUEL
+            try:
+                got = fn(*[copy_value(a) for a in args[i]])
+            except Exception:  # noqa: BLE001 - a runtime error in the program: no result for this value
+                continue
+            if isinstance(got, (int, float)) and not isinstance(got, bool):
+                out[r, i] = got
+        return out
+
+    return context
+
+

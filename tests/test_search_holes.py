@@ -1,0 +1,306 @@
+"""Several holes in one function, searched together (runtime/search/joint.py, compiler/synth.py).
+
+Every answer is checked the way `glia synth` checks it: the completed source is checked again and
+run on every example by the reference interpreter (synth.verify). Tasks: a condition and a branch,
+two branches, a loop's bound and body, three holes each inside a context, strings and lists; the
+strategies; determinism; the cache; the diagnostics.
+"""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from glia.compiler import hole_runs, ir, synth
+from glia.compiler.diagnostics import GliaError, Source
+from glia.compiler.driver import check_source
+from glia.runtime.search import Config
+
+TASKS = {
+    "condition_and_branch": """
+        def f(x: int, y: int) -> int:
+            if x > ??:
+                return ??
+            return y
+
+        examples f:
+            1, 2 -> 2
+            5, 2 -> 10
+            7, 3 -> 14
+            0, 9 -> 9
+        """,
+    "two_branches": """
+        def g(a: int, b: int) -> int:
+            if a < b:
+                return ??
+            return ??
+
+        examples g:
+            1, 5 -> 6
+            4, 2 -> 2
+            3, 7 -> 10
+            9, 1 -> 8
+            2, 2 -> 0
+        """,
+    "loop_bound_and_body": """
+        def total(n: int, k: int) -> int:
+            s = 0
+            for i in range(??):
+                s = s + ??
+            return s
+
+        examples total:
+            3, 2 -> 6
+            4, 5 -> 20
+            0, 7 -> 0
+            5, 1 -> 5
+        """,
+    "three_holes_in_contexts": """
+        def h(a: int, b: int, c: int) -> int:
+            if a + ?? > b:
+                return a * ??
+            return ?? - c
+
+        examples h:
+            5, 2, 1 -> 15
+            1, 9, 4 -> 6
+            2, 5, 0 -> 6
+            6, 8, 2 -> 7
+            0, 0, 3 -> 0
+            3, 12, 7 -> 6
+            9, 1, 1 -> 27
+        """,
+    "threshold": """
+        def fee(amount: int) -> int:
+            if amount > ??:
+                return ??
+            return 0
+
+        examples fee:
+            5 -> 0
+            10 -> 0
+            11 -> 22
+            40 -> 80
+            3 -> 0
+        """,
+    "bool_and_str": """
+        def greet(name: str, formal: bool) -> str:
+            if ??:
+                return ??
+            return name
+
+        examples greet:
+            "ann", True -> "Dr. ann"
+            "bob", False -> "bob"
+            "cy", True -> "Dr. cy"
+        """,
+    "list_condition_and_branch": """
+        def pick(xs: list[int], n: int) -> list[int]:
+            if len(xs) > ??:
+                return ??
+            return xs
+
+        examples pick:
+            [1, 2, 3, 4], 2 -> [1, 2]
+            [5, 6], 2 -> [5, 6]
+            [7, 8, 9], 1 -> [7]
+            [1], 3 -> [1]
+        """,
+    "hole_inside_a_lambda": """
+        def shift(xs: list[int], k: int) -> list[int]:
+            if k > ??:
+                return map(lambda x: x + ??, xs)
+            return xs
+
+        examples shift:
+            [1, 2], 5 -> [6, 7]
+            [3], 0 -> [3]
+            [0, 1], 9 -> [9, 10]
+        """,
+}
+
+
+def program_of(name: str, text: str | None = None):
+    return check_source(Source(f"{name}.glia", textwrap.dedent(text or TASKS[name]).lstrip()))
+
+
+def solve(name: str, **cfg):
+    program = program_of(name)
+    fills = synth.solve(program, Config(**{"timeout": 20.0, **cfg}), use_cache=False)
+    synth.verify(program, fills)  # the completed program, checked and run on every example
+    return fills
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_several_holes_are_filled_together(name):
+    fills = solve(name)
+    holes = TASKS[name].count("??")
+    assert len(fills) == holes >= 2 and all("joint" in f.strategy for f in fills)
+    assert len({(f.candidates, f.seconds) for f in fills}) == 1  # one search for the function's holes
+
+
+def test_the_answers_are_the_smallest_tuples():
+    assert [f.expr for f in solve("condition_and_branch")] == ["y", "x + x"]
+    assert [f.expr for f in solve("three_holes_in_contexts")] == ["c", "3", "b + 1"]
+    assert [f.expr for f in solve("threshold")] == ["10", "amount + amount"]  # an example's number, size 1
+
+
+@pytest.mark.parametrize("strategy", ["gp", "portfolio", "top-down"])
+def test_every_strategy_fills_several_holes(strategy):
+    fills = solve("two_branches", strategy=strategy, seed=1)
+    assert len(fills) == 2
+    assert ("gp" in fills[0].strategy) == (strategy == "gp")  # portfolio's enumeration finds this one
+
+
+def test_deterministic_under_a_seed():
+    for strategy in ("bottom-up", "gp"):
+        a = solve("two_branches", strategy=strategy, seed=3)
+        b = solve("two_branches", strategy=strategy, seed=3)
+        assert [(f.expr, f.candidates, f.decisions) for f in a] == [(f.expr, f.candidates, f.decisions) for f in b]
+
+
+def test_a_holes_context_is_evaluated_with_its_own_value():
+    # each hole's context (`a + ?? > b`, `a * ??`, `?? - c`) on each example, against Python
+    program = program_of("three_holes_in_contexts")
+    tasks = synth.problems(program)
+    contexts = hole_runs.joint_contexts(program, tasks[0].func, [t.hole for t in tasks])
+    for i, (a, b, c) in enumerate(tasks[0].problem.inputs):
+        for v in (-2, 0, 5):
+            assert [ctx(i, v) for ctx in contexts] == [a + v > b, a * v, v - c]
+
+
+def test_no_context_where_a_parameter_is_reassigned_or_a_local_is_read():
+    program = program_of("x", """
+        def f(n: int, k: int) -> int:
+            t = n + 1
+            if t > ??:
+                return ??
+            while n > ??:
+                n = n - 1
+            return k
+        """)
+    func = program.functions["f"]
+    assert [hole_runs.context_expr(func, h) for h in synth._holes_in(func)] == [None, None, None]
+    func = program_of("hole_inside_a_lambda").functions["shift"]
+    first, in_lambda = synth._holes_in(func)
+    assert isinstance(hole_runs.context_expr(func, first), ir.Compare)
+    assert hole_runs.context_expr(func, in_lambda) is None  # the lambda's locals are not the function's
+
+
+def test_a_candidate_that_never_ends_a_loop_runs_out_of_fuel():
+    # `while n > ??` with `n = n - ??`: a step of 0 (or less) would loop for ever
+    program = program_of("steps", """
+        def steps(n: int, k: int) -> int:
+            count = 0
+            while n > ??:
+                n = n - ??
+                count = count + 1
+            return count
+
+        examples steps:
+            10, 3 -> 4
+            9, 3 -> 3
+            1, 5 -> 1
+            0, 2 -> 0
+            7, 7 -> 1
+        """)
+    fills = synth.solve(program, Config(timeout=20.0), use_cache=False)
+    synth.verify(program, fills)
+    assert [f.expr for f in fills] == ["0", "k"]
+    interp = hole_runs.search_interpreter(program)
+    for h in synth._holes_in(program.functions["steps"]):
+        interp.hole_fill[h.index] = lambda frame: 0
+    with pytest.raises(GliaError) as info:
+        interp.call("steps", [5, 1])
+    assert "out of fuel" in info.value.diagnostic.message
+
+
+def test_program_synthesize_fills_several_holes():
+    import glia
+
+    prog = glia.compile(textwrap.dedent(TASKS["two_branches"]).lstrip(), "two.glia")
+    filled = prog.synthesize(timeout=20, cache=False)
+    assert filled.g(1, 5) == 6 and filled.g(10, 3) == 7
+    assert [s["expression"] for s in filled.synthesis] == ["a + b", "a - b"]
+
+
+def test_cli_json_write_and_cache(tmp_path):
+    path = tmp_path / "f.glia"
+    path.write_text(textwrap.dedent(TASKS["condition_and_branch"]).lstrip())
+    env = dict(os.environ, GLIA_CACHE_DIR=str(tmp_path / "cache"))
+    cmd = [sys.executable, "-m", "glia", "synth", str(path), "--json"]
+    first = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stdout)
+    assert [h["expression"] for h in first["holes"]] == ["y", "x + x"]
+    assert first["holes"][1]["decisions"] == ["add", "$x", "$x"] and not first["holes"][0]["cached"]
+    again = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stdout)
+    assert [h["expression"] for h in again["holes"]] == ["y", "x + x"] and all(h["cached"] for h in again["holes"])
+    subprocess.run(cmd[:-1] + ["--write"], capture_output=True, check=True, env=env)
+    assert "if x > y:\n        return (x + x)\n    return y" in path.read_text()
+
+
+# ---- diagnostics -----------------------------------------------------------------------------------
+
+def error_of(text: str, timeout: float = 2.0):
+    with pytest.raises(GliaError) as info:
+        synth.solve(program_of("bad", text), Config(timeout=timeout), use_cache=False)
+    return info.value.diagnostic
+
+
+def test_a_float_hole_beside_another_is_not_searched_yet():
+    d = error_of("""
+        def f(x: float, n: int) -> float:
+            if n > ??:
+                return x * ??
+            return x
+
+        examples f:
+            1.0, 2 -> 1.0
+        """)
+    assert d.code == "E605" and "float hole" in d.message and (d.span.line, d.span.col) == (3, 20)
+
+
+def test_contradictory_examples_and_types_without_components():
+    d = error_of("def f(x: int) -> int:\n    if x > ??:\n        return ??\n    return 0\n\nexamples f:\n"
+                 "    1 -> 2\n    1 -> 3\n")
+    assert d.code == "E602" and "same inputs" in d.message
+    d = error_of("def f(x: int) -> list[str]:\n    if x > ??:\n        return ??(using=[add])\n    return []\n\n"
+                 "examples f:\n    1 -> []\n")
+    assert d.code == "E603" and d.span.line == 3
+
+
+def test_no_tuple_within_the_size_bounds():
+    d = error_of("def f(x: int) -> int:\n    if x > ??(size=1):\n        return ??(size=1)\n    return 0\n\n"
+                 "examples f:\n    1 -> 0\n    5 -> 10\n    7 -> 15\n")
+    assert d.code == "E606" and "2 holes" in d.message and "size bound" in d.message
+
+
+def test_example_program_is_solved():
+    from pathlib import Path
+
+    from glia.compiler.driver import read_source
+
+    program = check_source(read_source(str(Path(__file__).resolve().parents[1] / "examples" / "search" /
+                                           "several_holes.glia")))
+    fills = synth.solve(program, Config(timeout=20.0), use_cache=False)
+    synth.verify(program, fills)
+    assert [f.expr for f in fills] == ["express", "weight * 3", "20", "weight // 2", "0", "k"]
+
+
+def test_the_memory_bound_ends_the_search():
+    program = program_of("two_branches")
+    with pytest.raises(GliaError) as info:
+        synth.solve(program, Config(timeout=20.0, max_bank=3_000), use_cache=False)
+    assert info.value.diagnostic.code == "E606" and "memory bound" in info.value.diagnostic.message
+
+
+def test_an_unsatisfiable_task_ends_within_the_timeout():
+    import time
+
+    t0 = time.perf_counter()
+    d = error_of("def f(a: int, b: int, c: int) -> int:\n    if a * ?? > b + c:\n        return ?? * c\n"
+                 "    return ??\n\nexamples f:\n    3, 7, 1 -> 99\n    2, 9, 5 -> 17\n    8, 1, 4 -> 3\n"
+                 "    5, 5, 5 -> 1\n    1, 2, 3 -> 12\n    9, 9, 9 -> 0\n", timeout=1.0)
+    assert d.code == "E606" and "3 holes" in d.message
+    assert time.perf_counter() - t0 < 10  # the bound is checked between levels, tuples and hits
