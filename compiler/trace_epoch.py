@@ -147,10 +147,10 @@ def epoch(X, Y, order, start, batch, flat, grad, C, route, canon, trace_order, h
             lo = seg_end[g]
         if not np.isfinite(total):  # LOSS_NOT_FINITE
             return s, 2, total, correct, t
-        gsum = 0.0  # in float64: finite exactly when every gradient is
+        finite = True  # a logical AND vectorises (a float sum would add one element after another)
         for i in range(grad.shape[0]):
-            gsum += grad[i]
-        if not np.isfinite(gsum):  # GRAD_NOT_FINITE
+            finite &= np.isfinite(grad[i])
+        if not finite:  # GRAD_NOT_FINITE
             return s, 3, total, correct, t
         t += 1
         M._step(opt, hyper, t, flat, grad, m, v)
