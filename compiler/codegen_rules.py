@@ -340,7 +340,7 @@ def _dense():
         g = c.g(0)
         if g is not None:
             x, W, b = n.args
-            c.bwd(f"{b.gname} += {g}.sum(axis=0)")
+            c.bwd(f"{b.gname} += K.col_sum({g})")
             c.defer(W, c.rows(x), g)
             if x.grad:
                 c.acc(x, f"np.dot({g}, {W.name}.T)")
@@ -438,7 +438,7 @@ def _fused_dense():
         *xs, W, b = n.args
         y = n.outs[0]
         c.fwd(f"{y}_x = np.concatenate(({', '.join(c.rows(x) for x in xs)},), axis=0)")
-        c.fwd(f"{y}_y = np.dot({y}_x, {W.name}) + {b.name}")
+        c.fwd(f"{y}_y = K.dense({y}_x, {W.name}, {b.name})")
         for i, o in enumerate(n.outs):
             c.fwd(f"{o} = {y}_y[{i} * B:{i + 1} * B]")
 
@@ -451,7 +451,7 @@ def _fused_dense():
         c.bwd(f"{y}_g = np.concatenate(({', '.join(g or f'np.zeros_like({o})' for g, o in zip(gs, n.outs))},), "
               "axis=0)")
         c.bwd(f"{W.gname} += np.dot({y}_x.T, {y}_g)")
-        c.bwd(f"{b.gname} += {y}_g.sum(axis=0)")
+        c.bwd(f"{b.gname} += K.col_sum({y}_g)")
         if any(x.grad for x in xs):
             c.bwd(f"{y}_gx = np.dot({y}_g, {W.name}.T)")
             for i, x in enumerate(xs):

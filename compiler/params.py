@@ -24,26 +24,28 @@ def layer_sites(program: ir.Program) -> list[ir.Prim]:
     return out
 
 
-def param_specs(program: ir.Program) -> list[ParamSpec]:
+def param_specs(program: ir.Program, sites=None) -> list[ParamSpec]:
+    """`sites`: layer_sites(program), when the caller has them (the walk over the IR is the cost)."""
     return [ParamSpec(f"{p.attrs[0]}.{name}", shape, init)
-            for p in layer_sites(program) for name, shape, init in p.attrs[1]]
+            for p in (layer_sites(program) if sites is None else sites) for name, shape, init in p.attrs[1]]
 
 
-def state_specs(program: ir.Program) -> list[ParamSpec]:
+def state_specs(program: ir.Program, sites=None) -> list[ParamSpec]:
     return [ParamSpec(f"{p.attrs[0]}.{name}", shape, init)
-            for p in layer_sites(program) for name, shape, init in layer_state(p)]
+            for p in (layer_sites(program) if sites is None else sites) for name, shape, init in layer_state(p)]
 
 
-def param_dtype(program: ir.Program):
+def param_dtype(program: ir.Program, sites=None):
     """float32 unless the layers compute in f64; layers of both kinds in one program are refused."""
+    sites = layer_sites(program) if sites is None else sites
     kinds = set()
-    for p in layer_sites(program):
+    for p in sites:
         if not p.attrs[1]:
             continue
         t = p.type.items[0] if isinstance(p.type, TupleT) else p.type
         kinds.add(t.dtype if isinstance(t, TensorT) else t)
     if len(kinds) > 1:
-        site = layer_sites(program)[-1]
+        site = sites[-1]
         raise GliaError(Diagnostic("E201", "the layers of one program must all be f32 or all f64 (their "
                                    "parameters share one buffer)", site.span, "params", program.source))
     import numpy as np
@@ -52,7 +54,8 @@ def param_dtype(program: ir.Program):
 
 
 def new_store(program: ir.Program, seed: int = 0) -> ParamStore:
-    return ParamStore(param_specs(program), param_dtype(program), seed, state_specs(program))
+    sites = layer_sites(program)  # once: a walk over every function of the program
+    return ParamStore(param_specs(program, sites), param_dtype(program, sites), seed, state_specs(program, sites))
 
 
 def describe(program: ir.Program) -> list[tuple[str, tuple[int, ...], int]]:

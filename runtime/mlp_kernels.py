@@ -177,7 +177,9 @@ def _backward(steps, alphas, flat, grad, ws, gs, aoff, widths, nb, last_fused):
             gx[:, :] = gy
 
 
-@njit(cache=True, fastmath=True)  # element-wise updates only: lets LLVM vectorise sqrt and division
+# element-wise updates only: fastmath, and NumPy's error model (no check for a zero divisor, which
+# the updates' denominators never are), let LLVM vectorise sqrt and division
+@njit(cache=True, fastmath=True, error_model="numpy")
 def _step(opt, hyper, t, flat, grad, m, v):
     """Clip, then one optimizer step; `hyper` has the parameters' dtype, so the arithmetic stays in it."""
     n = flat.shape[0]

@@ -11,7 +11,7 @@ from numba import njit
 EPS = 1e-12  # as runtime/tensor_ops.EPS: a probability below it gives no gradient
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def rows(c, b):
     """A constant of one example (no batch dimension) repeated for `b` rows."""
     out = np.empty((b,) + c.shape, c.dtype)
@@ -31,7 +31,7 @@ TANH_Q = (np.float32(1.19825839466702e-06), np.float32(1.18534705686654e-04), np
           np.float32(4.89352518554385e-03))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def tanh1(x):
     """tanh of one value, as a rational function (a NaN stays NaN)."""
     y = min(max(x, -TANH_CLAMP), TANH_CLAMP)
@@ -45,7 +45,7 @@ def tanh1(x):
     return y * p / q
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def tanh(a):
     """tanh of every element (any shape), with tanh1."""
     out = np.empty_like(a)
@@ -55,13 +55,13 @@ def tanh(a):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def sigmoid(a):
     one = a.dtype.type(1.0)
     return np.where(a >= 0, one / (one + np.exp(-np.abs(a))), np.exp(-np.abs(a)) / (one + np.exp(-np.abs(a))))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def softmax(a):
     out = np.empty_like(a)
     for r in range(a.shape[0]):
@@ -70,7 +70,7 @@ def softmax(a):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def log_softmax(a):
     out = np.empty_like(a)
     for r in range(a.shape[0]):
@@ -79,7 +79,7 @@ def log_softmax(a):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def softmax_back(g, o):
     out = np.empty_like(o)
     for r in range(o.shape[0]):
@@ -87,7 +87,7 @@ def softmax_back(g, o):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def log_softmax_back(g, o):
     out = np.empty_like(o)
     for r in range(o.shape[0]):
@@ -95,7 +95,7 @@ def log_softmax_back(g, o):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def row_sum(a):
     """The sum of each row's elements, whatever the row's shape."""
     b = a.shape[0]
@@ -106,7 +106,7 @@ def row_sum(a):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def column(a, k):
     """Row k of every example (`x[k]` of each): a contiguous copy."""
     return np.ascontiguousarray(a[:, k])
@@ -116,7 +116,7 @@ def column(a, k):
 # kernels add the parameters' gradients into their views of the flat gradient buffer (gW, gb, ...)
 # and return the cotangents of the inputs --------------------------------------------------------
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _cot(need, g, W):
     """The cotangent `g W^T` of an input, or an empty array when nothing needs it (the model's input)."""
     if need:
@@ -124,17 +124,32 @@ def _cot(need, g, W):
     return np.empty((0, W.shape[0]), g.dtype)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def dense(x, W, b):
-    return np.dot(x, W) + b
+    """x W + b, the bias added in place (Numba's broadcasting addition allocates, and is slower)."""
+    y = np.dot(x, W)
+    for r in range(y.shape[0]):
+        for j in range(y.shape[1]):
+            y[r, j] += b[j]
+    return y
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
+def col_sum(g):
+    """g.sum(axis=0) of a matrix, row after row (several times faster than Numba's axis sum)."""
+    out = np.zeros(g.shape[1], g.dtype)
+    for r in range(g.shape[0]):
+        for j in range(g.shape[1]):
+            out[j] += g[r, j]
+    return out
+
+
+@njit(cache=True, error_model="numpy")
 def rnn(x, h, Wx, Wh, b):
     return tanh(np.dot(x, Wx) + np.dot(h, Wh) + b)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def rnn_step(u, h, Wh):
     """tanh(u + h Wh), the addition and tanh in one loop over the product's buffer."""
     a = np.dot(h, Wh)
@@ -144,7 +159,7 @@ def rnn_step(u, h, Wh):
     return a
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def tanh_back(g, o):
     """g (1 - o^2): the cotangent through tanh, given its output o."""
     out = np.empty_like(o)
@@ -154,16 +169,16 @@ def tanh_back(g, o):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def rnn_back(g, o, x, h, Wx, Wh, gWx, gWh, gb, need_x, need_h):
     ga = g * (1 - o * o)
     gWx += np.dot(x.T, ga)
     gWh += np.dot(h.T, ga)
-    gb += ga.sum(axis=0)
+    gb += col_sum(ga)
     return _cot(need_x, ga, Wx), _cot(need_h, ga, Wh)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def gru(x, h, Wx, Wh, bx, bh):
     n = h.shape[1]
     ax = np.dot(x, Wx) + bx
@@ -174,7 +189,7 @@ def gru(x, h, Wx, Wh, bx, bh):
     return (1 - z) * nn + z * h, r, z, nn, ah
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def gru_back(g, x, h, Wx, Wh, r, z, nn, ah, gWx, gWh, gbx, gbh, need_x, need_h):
     m = h.shape[1]
     dn = g * (1 - z) * (1 - nn * nn)
@@ -184,12 +199,12 @@ def gru_back(g, x, h, Wx, Wh, r, z, nn, ah, gWx, gWh, gbx, gbh, need_x, need_h):
     gah = np.concatenate((dr, dz, dn * r), axis=1)
     gWx += np.dot(x.T, gax)
     gWh += np.dot(h.T, gah)
-    gbx += gax.sum(axis=0)
-    gbh += gah.sum(axis=0)
+    gbx += col_sum(gax)
+    gbh += col_sum(gah)
     return _cot(need_x, gax, Wx), np.dot(gah, Wh.T) + g * z if need_h else np.empty((0, g.shape[1]), g.dtype)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def lstm(x, h, c, Wx, Wh, b):
     n = h.shape[1]
     zz = np.dot(x, Wx) + np.dot(h, Wh) + b
@@ -202,20 +217,20 @@ def lstm(x, h, c, Wx, Wh, b):
     return o * tc, c2, i, f, gg, o, tc
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def lstm_back(gh2, gc2, x, h, c, Wx, Wh, i, f, gg, o, tc, gWx, gWh, gb, need_x, need_h, need_c):
     gc = gc2 + gh2 * o * (1 - tc * tc)
     dz = np.concatenate((gc * gg * i * (1 - i), gc * c * f * (1 - f), gc * i * (1 - gg * gg),
                          gh2 * tc * o * (1 - o)), axis=1)
     gWx += np.dot(x.T, dz)
     gWh += np.dot(h.T, dz)
-    gb += dz.sum(axis=0)
+    gb += col_sum(dz)
     return _cot(need_x, dz, Wx), _cot(need_h, dz, Wh), gc * f if need_c else np.empty((0, gc.shape[1]), gc.dtype)
 
 
 # ---- losses: one value per row, and the cotangent of the prediction given the seed `s` -------------
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def ce_int(p, y, s):
     loss = np.empty(p.shape[0], p.dtype)
     ct = np.zeros_like(p)
@@ -227,7 +242,7 @@ def ce_int(p, y, s):
     return loss, ct
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def nll_int(lp, y, s):
     loss = np.empty(lp.shape[0], lp.dtype)
     ct = np.zeros_like(lp)
@@ -237,7 +252,7 @@ def nll_int(lp, y, s):
     return loss, ct
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def ce_onehot(p, t, s):
     loss = np.empty(p.shape[0], p.dtype)
     ct = np.zeros_like(p)
@@ -248,7 +263,7 @@ def ce_onehot(p, t, s):
     return loss, ct
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def nll_onehot(lp, t, s):
     loss = np.empty(lp.shape[0], lp.dtype)
     for r in range(lp.shape[0]):
@@ -256,7 +271,7 @@ def nll_onehot(lp, t, s):
     return loss, (-s * t).astype(lp.dtype)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _row_means(terms, dtype):
     """The mean of each example's loss terms (any shape after the batch's)."""
     flat = terms.reshape(terms.shape[0], -1)
@@ -266,13 +281,13 @@ def _row_means(terms, dtype):
     return loss
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def mse(p, t, s):
     d = p - t
     return _row_means(d * d, p.dtype), ((2.0 / (d.size // d.shape[0])) * s * d).astype(p.dtype)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def layer_norm(x, g, b, eps):
     """Each row normalised over its values, (x - mean) / sqrt(var + eps) * g + b (as tensor_ops's
     layer_norm: the variance divides by the row's length); also the normalised rows and each row's
@@ -298,7 +313,7 @@ def layer_norm(x, g, b, eps):
     return out, xh, inv
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def layer_norm_back(go, xh, inv, g, gg, gb, need_x):
     """The cotangent of layer_norm's input (zeros unless `need_x`); adds the gain's and the bias's
     gradients to gg and gb: gx = (go g - mean(go g) - xh mean(go g xh)) / sd, per row."""
@@ -323,14 +338,14 @@ def layer_norm_back(go, xh, inv, g, gg, gb, need_x):
 
 # ---- element-wise activations and losses without a closed form in one line -------------------------
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def gelu(x, c):
     """GELU's tanh form (as runtime/tensor_ops.gelu_): c = sqrt(2 / pi)."""
     half = x.dtype.type(0.5)
     return half * x * (x.dtype.type(1.0) + np.tanh(c * (x + x.dtype.type(0.044715) * x * x * x)))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def gelu_back(g, x, c):
     k = x.dtype.type(0.044715)
     half = x.dtype.type(0.5)
@@ -339,13 +354,13 @@ def gelu_back(g, x, c):
     return g * (half * (one + t) + half * x * (one - t * t) * c * (one + x.dtype.type(3.0) * k * x * x))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def mae(p, t, s):
     d = p - t
     return _row_means(np.abs(d), p.dtype), ((s / (d.size // d.shape[0])) * np.sign(d)).astype(p.dtype)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def bce(p, t, s):
     """Binary cross-entropy of probabilities p (clipped to [EPS, 1 - 1e-7] as the tape's; no gradient
     where p lies outside)."""
@@ -362,7 +377,7 @@ def bce(p, t, s):
 # against the kernels as its columns; the backward adds the kernels' gradient as one product and
 # scatters the windows' cotangents back (col2im).
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _window_index(c, h, w, kh, kw, sh, sw, ph, pw, ho, wo):
     """For one example [C, h, w]: the flat index of the input under each window's element, as the
     [ho * wo, C * kh * kw] matrix im2col fills (-1 where the window lies on the padding)."""
@@ -379,7 +394,7 @@ def _window_index(c, h, w, kh, kw, sh, sw, ph, pw, ho, wo):
     return at
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def conv(x, W, bias, sh, sw, ph, pw):
     """(out [B, O, Ho, Wo], the windows for the backward, their index)."""
     b, c, h, w = x.shape
@@ -400,7 +415,7 @@ def conv(x, W, bias, sh, sw, ph, pw):
     return out, cols, at
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def conv_back(g, cols, at, W, h, w, gW, gb, need_x):
     """Adds the kernels' and biases' gradients into gW, gb; returns the input's cotangent [B, C, h, w]
     (an empty array when nothing needs it)."""
@@ -422,7 +437,7 @@ def conv_back(g, cols, at, W, h, w, gW, gb, need_x):
     return gx.reshape(b, c, h, w)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def pool(x, kh, kw, take_max):
     """Non-overlapping kh x kw windows (the input cropped to whole windows): their maximum (and the
     first position holding it, in window order, for the backward) or their mean."""
@@ -452,7 +467,7 @@ def pool(x, kh, kw, take_max):
     return out, arg
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def pool_back(g, arg, h, w, kh, kw, take_max):
     b, c, ho, wo = g.shape
     gx = np.zeros((b, c, h, w), g.dtype)

@@ -1,0 +1,83 @@
+"""The epoch kernel of the trace engine (compiler/trace_epoch.py): whole epochs of compiled traces in
+one Numba call end with the same parameters, losses and accuracies as the same minibatches run one by
+one from Python, with one trace or several (guards), and when some examples train on the tape."""
+from __future__ import annotations
+
+import numpy as np
+
+import glia
+from glia.compiler import trace_compile, training
+from glia.compiler.trace_compile import TraceEngine
+
+from test_trace_compile import BRANCHY, RNN, data
+
+
+def train(src, engine_kernel: bool, monkeypatch, **kw):
+    """3 epochs of the compiled engine, with or without the epoch kernel; (history, parameters,
+    optimizer steps, the engine)."""
+    made = []
+    real = TraceEngine.epoch_kernel
+
+    def epoch_kernel(self):
+        made.append(self)
+        return real(self) if engine_kernel else None
+    with monkeypatch.context() as m:
+        m.setattr(TraceEngine, "epoch_kernel", epoch_kernel)
+        x, y = data("cross_entropy")
+        p = glia.compile(src)
+        h = p.train("model", x, y, lr=0.01, epochs=3, batch=16, validation=0.25, seed=0, engine="compiled",
+                    optimizer="adam", clip=1.0, **kw)
+    return h, p._backend.interp.params.flat.copy(), made[-1]
+
+
+def test_the_epoch_kernel_gives_the_parameters_of_the_minibatch_loop(monkeypatch):
+    """One trace without guards (the RNN): the kernel from the first epoch."""
+    h1, flat1, eng1 = train(RNN, True, monkeypatch)
+    h0, flat0, eng0 = train(RNN, False, monkeypatch)
+    assert eng1.kernel is not None and eng0.kernel is None
+    np.testing.assert_array_equal(flat1, flat0)
+    np.testing.assert_allclose(h1["loss"], h0["loss"], rtol=1e-6)
+    assert h1["acc"] == h0["acc"] and h1["val_loss"] == h0["val_loss"]
+    assert eng1.opt.t == eng0.opt.t == 3 * 3  # 36 training rows, minibatches of 16
+
+
+def test_guarded_traces_and_examples_for_the_tape_leave_the_kernel_and_come_back(monkeypatch):
+    """BRANCHY with room for two traces: guards route the examples between them, the other decision
+    sequences train on the tape, so the kernel stops at each minibatch holding one, Python runs it,
+    and the kernel goes on from the next; the parameters are those of the loop in Python."""
+    monkeypatch.setattr(trace_compile, "MAX_TRACES", 2)
+    stops = []
+    real = TraceEngine.run_kernel
+
+    def run_kernel(self, k, order, start, batch):
+        out = real(self, k, order, start, batch)
+        stops.append(out[1])
+        return out
+    monkeypatch.setattr(TraceEngine, "run_kernel", run_kernel)
+    h1, flat1, eng1 = train(BRANCHY, True, monkeypatch)
+    assert eng1.kernel is not None and eng1.on_tape > 0 and len(eng1.traces) == 2
+    assert all(c.guards is not None for c in eng1.traces)
+    assert stops.count(1) > 0 and stops.count(0) > 0  # NEEDS_TAPE, then DONE
+    h0, flat0, eng0 = train(BRANCHY, False, monkeypatch)
+    np.testing.assert_array_equal(flat1, flat0)
+    np.testing.assert_allclose(h1["loss"], h0["loss"], rtol=1e-6)
+    assert h1["acc"] == h0["acc"] and eng1.opt.t == eng0.opt.t
+    assert [c.hits for c in eng1.taken] == [c.hits for c in eng0.taken]
+
+
+def test_the_kernel_of_a_run_too_short_to_pay_for_it_is_not_built(monkeypatch):
+    """--engine auto: an epoch kernel never compiled on this machine is built only for a run long enough."""
+    from glia.compiler import trace_epoch
+
+    monkeypatch.setattr(trace_epoch, "compiled_before", lambda *a: False)
+    monkeypatch.setattr(trace_compile, "compiled_before", lambda t: True)  # the traces themselves load
+    x, y = data("cross_entropy")
+    p = glia.compile(RNN)
+    interp = p._backend.interp
+    o = training.Options(fn="model", epochs=2, progress=False, validation=0.0)
+    task = training.check_task(interp.program, o, x, y)
+    interp.params = training.new_store(interp.program, 0)
+    eng, why = training.make_engine(interp, task, o)
+    assert isinstance(eng, TraceEngine), why
+    eng.epoch(np.arange(len(x)), 16, 0.01)
+    assert eng.kernel is None
