@@ -193,7 +193,7 @@ class ModuleLowerer:
         """An expression making a list of the keys or values (`which`) of the dict or set `d`."""
         if array_list(ListT(elem)):
             return f"al.from_view({d}.{which}(), {self.array_dtype(elem)})"
-        return f"List({d}.{which}())"
+        return f"rt.dict_{which}({d})"
 
     def array_dtype(self, elem) -> str:
         """An expression for the NumPy dtype of an ArrayList of `elem`s: a scalar's type, or a module
@@ -584,7 +584,7 @@ class FunctionLowerer:
             self.indent -= 1
         elif kind in ("dict", "set"):
             keys, n0 = self.temp(), self.temp()
-            self.emit(f"{keys} = List({s}.keys())")
+            self.emit(f"{keys} = rt.dict_keys({s})")
             self.emit(f"{n0} = len({s})")
             self.emit(f"for {i} in range(len({keys}) + 1):")
             self.indent += 1
@@ -905,11 +905,18 @@ class FunctionLowerer:
             self.emit(f"{i} = 0")
             self.emit(f"while {i} < len({s}):")
             self.indent += 1
-            self.emit(f"{item} = {s}[{i}]")
+            self.emit(f"{item} = {s}[{i}]" if array_list(t) else f"{item} = rt.list_at({s}, {i})")
             self.emit(f"{i} += 1")
             return item
+        if t == STR:  # by index, through the runtime: Numba's string iterator is compiled per process
+            s, i = self.temp(), self.temp()
+            self.emit(f"{s} = {seq}")
+            self.emit(f"for {i} in range(len({s})):")
+            self.indent += 1
+            self.emit(f"{item} = rt.str_at({s}, {i})")
+            return item
         if isinstance(t, (DictT, SetT)):
-            seq = f"List({seq}.keys())"
+            seq = f"rt.dict_keys({seq})"
         self.emit(f"for {item} in {seq}:")
         self.indent += 1
         return item
@@ -1157,7 +1164,7 @@ class FunctionLowerer:
             s = self.temp()
             v = self.expr(a)
             if isinstance(a.type, (DictT, SetT)):
-                v = f"List({v}.keys())"
+                v = f"rt.dict_keys({v})"
             self.emit(f"{s} = {v}")
             seqs.append(s)
         out, n, i = self.temp(), self.temp(), self.temp()
@@ -1336,7 +1343,7 @@ class FunctionLowerer:
         xs, ys = self.expr(e.args[0]), self.expr(e.args[1])
         t = e.args[1].type
         if isinstance(t, (SetT, DictT)):
-            ys = f"List({ys}.keys())"
+            ys = f"rt.dict_keys({ys})"
         elif t == STR:
             tmp = self.temp()
             self.emit(f"{tmp} = rt.list_new(types.unicode_type)")

@@ -703,6 +703,29 @@ def list_append(xs, x):
 
 
 @jit
+def list_at(xs, i):
+    """xs[i] of a typed List, 0 <= i < len(xs) (a loop's index)."""
+    return xs[i]
+
+
+@jit
+def str_at(s, i):
+    """s[i], 0 <= i < len(s) (a loop's index)."""
+    return s[i]
+
+
+@jit
+def dict_keys(d):
+    """The keys of `d` as a typed List (a loop over a dict or set walks this copy)."""
+    return List(d.keys())
+
+
+@jit
+def dict_values(d):
+    return List(d.values())
+
+
+@jit
 def str_concat(a, b):
     return a + b
 
