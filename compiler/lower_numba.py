@@ -905,7 +905,7 @@ class FunctionLowerer:
             self.emit(f"{i} = 0")
             self.emit(f"while {i} < len({s}):")
             self.indent += 1
-            self.emit(f"{item} = {s}[{i}]" if array_list(t) else f"{item} = rt.list_at({s}, {i})")
+            self.emit(f"{item} = {s}[{i}]")
             self.emit(f"{i} += 1")
             return item
         if t == STR:  # by index, through the runtime: Numba's string iterator is compiled per process

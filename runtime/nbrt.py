@@ -703,12 +703,6 @@ def list_append(xs, x):
 
 
 @jit
-def list_at(xs, i):
-    """xs[i] of a typed List, 0 <= i < len(xs) (a loop's index)."""
-    return xs[i]
-
-
-@jit
 def str_at(s, i):
     """s[i], 0 <= i < len(s) (a loop's index)."""
     return s[i]
