@@ -119,6 +119,7 @@ class ModuleLowerer:
         # and result for Python, which is compile time spent for nothing (docs/backends.md)
         self.all_callable = all_callable
         self.root = "main"
+        self.single_use: set[str] = set()  # called at one place only (see `lower`)
         self.sites: list[tuple[int, int, int, int, str]] = []
         self.site_index: dict[tuple, int] = {}
         self.type_consts: dict[str, str] = {}
@@ -351,7 +352,20 @@ class ModuleLowerer:
         """The module for `root` (main, or any non-generic function called from outside) and
         everything it calls."""
         self.root = root
-        for name in self.prepare(root):
+        order = self.prepare(root)
+        if not self.all_callable:
+            # A function called at one place only, not recursively, is inlined into its caller by
+            # Numba (`inline="always"`): the caller's module holds its code anyway (Numba links
+            # every callee into its caller), so compiling it on its own through LLVM first was
+            # compile time for nothing
+            uses: dict[str, int] = {}
+            for name in order:
+                for node in ir.walk(self.instances[name].body):
+                    if isinstance(node, (ir.CallFunc, ir.FuncRef)):
+                        c = self.call_instance(node)
+                        uses[c] = uses.get(c, 0) + (1 if isinstance(node, ir.CallFunc) else 2)
+            self.single_use = {n for n in order if uses.get(n) == 1 and n != root and n not in self.cyclic}
+        for name in order:
             self.funcs.append(FunctionLowerer(self, self.instances[name], name).lower())
         main = self.p.functions[root]
         head = [
@@ -445,10 +459,14 @@ class FunctionLowerer:
         params = [mangle_local(i, n) for i, n in enumerate(f.params)] + [self.m.threaded[g][0] for g in gnames] \
             + ["depth"]
         fname = mangle_func(self.inst)
+        self.block(f.body)
+        body = self.buf
         options = "cache=True"
         if not self.m.all_callable and self.inst != self.m.root:
             options += ", no_cpython_wrapper=True, no_cfunc_wrapper=True"  # called from compiled code only
-        if self.inst in self.m.cyclic:
+        if self.inst in self.m.single_use and not any("objmode(" in line for line in body):
+            deco = '@njit(inline="always")'  # typed and compiled inside its only caller
+        elif self.inst in self.m.cyclic:
             deco = f"@njit({options})"
         else:  # an explicit signature: typing needs no base case, and compilation happens at import
             ret = "types.none" if f.type.ret == NONE else self.m.nbtype(f.type.ret)
@@ -461,8 +479,6 @@ class FunctionLowerer:
                f"        rt.too_deep({f.name!r}, {self.site(f.span)})",
                # never reached (too_deep raises), but it gives Numba's type inference a base case
                f"        return {self.default(f.type.ret)}"]
-        self.block(f.body)
-        body = self.buf
         if f.type.ret == NONE:
             body.append("    return None")
         return "\n".join(out + body)

@@ -190,17 +190,25 @@ def test_runtime_helpers_compile_once_per_type_signature():
 
 
 def test_only_the_root_is_callable_from_python():
-    """Functions called from compiled code only are compiled without Python's wrappers (compile time);
-    `all_callable` keeps them for callers from Python (the benchmark harness)."""
+    """Functions called from compiled code only are compiled without Python's wrappers, and one called
+    at a single place is inlined into its caller (compile time); `all_callable` keeps every function
+    whole and callable for callers from Python (the benchmark harness)."""
     from glia.compiler.backend_cpu import lower_program
 
-    program = check_source(Source("t.glia", "def f(x: int) -> int:\n    return x + 1\n\ndef main():\n"
-                                            "    print(f(2))\n"))
-    lean, full = lower_program(program).source, lower_program(program, all_callable=True).source
-    assert "no_cpython_wrapper=True" not in full
-    deco = {line.split("def ")[1].split("(")[0]: prev for prev, line in zip(lean.splitlines(), lean.splitlines()[1:])
-            if line.startswith("def f_")}
-    assert "no_cpython_wrapper=True" in deco["f_f"] and "no_cpython_wrapper" not in deco["f_main"]
+    program = check_source(Source("t.glia", "def f(x: int) -> int:\n    return x + 1\n\n"
+                                            "def g(x: int) -> int:\n    return f(x) * f(x + 1)\n\n"
+                                            "def main():\n    print(g(2))\n"))
+
+    def decorators(source):
+        lines = source.splitlines()
+        return {line.split("def ")[1].split("(")[0]: prev for prev, line in zip(lines, lines[1:])
+                if line.startswith("def f_")}
+
+    lean, full = decorators(lower_program(program).source), decorators(lower_program(program, all_callable=True).source)
+    assert "no_cpython_wrapper=True" in lean["f_f"] and "types.int64)" in lean["f_f"]  # two calls: compiled once
+    assert lean["f_g"] == '@njit(inline="always")'  # one call: inlined into main
+    assert "no_cpython_wrapper" not in lean["f_main"] and "inline" not in lean["f_main"]
+    assert all("no_cpython_wrapper" not in d and "inline" not in d for d in full.values())
 
 
 def test_the_warm_program_compiles_on_the_cpu_backend():
