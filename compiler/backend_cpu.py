@@ -19,7 +19,7 @@ from .interp import Interpreter, run_with_big_stack
 from .lower_numba import LoweredModule, ModuleLowerer, Unsupported
 from .cache import import_module, module_path
 
-_RUNTIME_FILES = ("nbrt.py", "nblist.py", "nbstr.py", "nbbox.py", "fmt.py", "values.py", "errors.py")
+_RUNTIME_FILES = ("nbjit.py", "nbrt.py", "nblist.py", "nbstr.py", "nbbox.py", "fmt.py", "values.py", "errors.py")
 
 
 def runtime_hash(files=_RUNTIME_FILES, extra: str = "") -> str:
@@ -41,10 +41,10 @@ class Compiled:
     globals_values: dict = None  # the globals, as the interpreter computed them before main
 
 
-def lower_program(program: ir.Program, root: str = "main") -> LoweredModule:
+def lower_program(program: ir.Program, root: str = "main", all_callable: bool = False) -> LoweredModule:
     """Lower `root` and what it calls to Python source (raises Unsupported for what the backend
-    cannot compile yet)."""
-    return ModuleLowerer(program, runtime_hash()).lower(root)
+    cannot compile yet). Python can call the root, or with `all_callable` every generated function."""
+    return ModuleLowerer(program, runtime_hash(), all_callable).lower(root)
 
 
 def global_values(program: ir.Program) -> dict:

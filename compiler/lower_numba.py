@@ -111,9 +111,15 @@ def spec(t, structs) -> tuple:
 
 
 class ModuleLowerer:
-    def __init__(self, program: ir.Program, runtime_hash: str):
+    def __init__(self, program: ir.Program, runtime_hash: str, all_callable: bool = False):
         self.p = program
         self.runtime_hash = runtime_hash
+        # whether Python may call every function (the benchmark harness, the differential test), or
+        # only the root: the others are then compiled without the wrappers that box their arguments
+        # and result for Python, which is compile time spent for nothing (docs/backends.md)
+        self.all_callable = all_callable
+        self.root = "main"
+        self.single_use: set[str] = set()  # called at one place only (see `lower`)
         self.sites: list[tuple[int, int, int, int, str]] = []
         self.site_index: dict[tuple, int] = {}
         self.type_consts: dict[str, str] = {}
@@ -182,13 +188,13 @@ class ModuleLowerer:
         """An expression making an empty list of `elem`s."""
         if array_list(ListT(elem)):
             return f"al.new({self.array_dtype(elem)})"
-        return f"List.empty_list({self.nbtype(elem)})"
+        return f"rt.list_new({self.nbtype(elem)})"
 
     def dict_list(self, d: str, elem, which: str) -> str:
         """An expression making a list of the keys or values (`which`) of the dict or set `d`."""
         if array_list(ListT(elem)):
             return f"al.from_view({d}.{which}(), {self.array_dtype(elem)})"
-        return f"List({d}.{which}())"
+        return f"rt.dict_{which}({d})"
 
     def array_dtype(self, elem) -> str:
         """An expression for the NumPy dtype of an ArrayList of `elem`s: a scalar's type, or a module
@@ -210,7 +216,7 @@ class ModuleLowerer:
         else repr(), exactly as runtime/fmt.py formats it."""
         match t:
             case Scalar("int"):
-                return f"str({v})"
+                return f"rt.int_str({v})"
             case Scalar("bool"):
                 return f"('True' if {v} else 'False')"
             case Scalar("float"):
@@ -233,16 +239,16 @@ class ModuleLowerer:
         body: list[str]
         match t:
             case ListT(e):
-                body = ["out = List.empty_list(types.unicode_type)", "for i in range(len(v)):",
-                        f"    out.append({self.show(e, 'v[i]', False)})",
+                body = ["out = rt.list_new(types.unicode_type)", "for i in range(len(v)):",
+                        f"    rt.list_append(out, {self.show(e, 'v[i]', False)})",
                         "return '[' + rt.str_join(', ', out) + ']'"]
             case SetT(e):
-                body = ["if len(v) == 0:", "    return 'set()'", "out = List.empty_list(types.unicode_type)",
-                        "for x in v:", f"    out.append({self.show(e, 'x', False)})",
+                body = ["if len(v) == 0:", "    return 'set()'", "out = rt.list_new(types.unicode_type)",
+                        "for x in v:", f"    rt.list_append(out, {self.show(e, 'x', False)})",
                         "return '{' + rt.str_join(', ', out) + '}'"]
             case DictT(k, x):
-                body = ["out = List.empty_list(types.unicode_type)", "for k, x in v.items():",
-                        f"    out.append({self.show(k, 'k', False)} + ': ' + {self.show(x, 'x', False)})",
+                body = ["out = rt.list_new(types.unicode_type)", "for k, x in v.items():",
+                        f"    rt.list_append(out, {self.show(k, 'k', False)} + ': ' + {self.show(x, 'x', False)})",
                         "return '{' + rt.str_join(', ', out) + '}'"]
             case TupleT(items):
                 parts = [self.show(it, f"v[{i}]", False) for i, it in enumerate(items)]
@@ -345,7 +351,21 @@ class ModuleLowerer:
     def lower(self, root: str = "main") -> LoweredModule:
         """The module for `root` (main, or any non-generic function called from outside) and
         everything it calls."""
-        for name in self.prepare(root):
+        self.root = root
+        order = self.prepare(root)
+        if not self.all_callable:
+            # A function called at one place only, not recursively, is inlined into its caller by
+            # Numba (`inline="always"`): the caller's module holds its code anyway (Numba links
+            # every callee into its caller), so compiling it on its own through LLVM first was
+            # compile time for nothing
+            uses: dict[str, int] = {}
+            for name in order:
+                for node in ir.walk(self.instances[name].body):
+                    if isinstance(node, (ir.CallFunc, ir.FuncRef)):
+                        c = self.call_instance(node)
+                        uses[c] = uses.get(c, 0) + (1 if isinstance(node, ir.CallFunc) else 2)
+            self.single_use = {n for n in order if uses.get(n) == 1 and n != root and n not in self.cyclic}
+        for name in order:
             self.funcs.append(FunctionLowerer(self, self.instances[name], name).lower())
         main = self.p.functions[root]
         head = [
@@ -439,21 +459,26 @@ class FunctionLowerer:
         params = [mangle_local(i, n) for i, n in enumerate(f.params)] + [self.m.threaded[g][0] for g in gnames] \
             + ["depth"]
         fname = mangle_func(self.inst)
-        if self.inst in self.m.cyclic:
-            deco = "@njit(cache=True)"
+        self.block(f.body)
+        body = self.buf
+        options = "cache=True"
+        if not self.m.all_callable and self.inst != self.m.root:
+            options += ", no_cpython_wrapper=True, no_cfunc_wrapper=True"  # called from compiled code only
+        if self.inst in self.m.single_use and not any("objmode(" in line for line in body):
+            deco = '@njit(inline="always")'  # typed and compiled inside its only caller
+        elif self.inst in self.m.cyclic:
+            deco = f"@njit({options})"
         else:  # an explicit signature: typing needs no base case, and compilation happens at import
             ret = "types.none" if f.type.ret == NONE else self.m.nbtype(f.type.ret)
             ptypes = list(f.type.params) + [self.m.threaded[g][1] for g in gnames]
             sig = f"{ret}(" + "".join(self.m.nbtype(t) + ", " for t in ptypes) + "types.int64)"
-            deco = f"@njit({sig}, cache=True)"
+            deco = f"@njit({sig}, {options})"
         out = [deco, f"def {fname}({', '.join(params)}):",
                f"    # {self.inst} at {comment_text(f.source_name)}:{f.span.line}",
                f"    if depth > rt.MAX_DEPTH:",
                f"        rt.too_deep({f.name!r}, {self.site(f.span)})",
                # never reached (too_deep raises), but it gives Numba's type inference a base case
                f"        return {self.default(f.type.ret)}"]
-        self.block(f.body)
-        body = self.buf
         if f.type.ret == NONE:
             body.append("    return None")
         return "\n".join(out + body)
@@ -476,9 +501,9 @@ class FunctionLowerer:
             case ListT(e):
                 return self.m.empty_list(e)
             case DictT(k, v):
-                return f"Dict.empty({self.m.nbtype(k)}, {self.m.nbtype(v)})"
+                return f"rt.dict_new({self.m.nbtype(k)}, {self.m.nbtype(v)})"
             case SetT(e):
-                return f"Dict.empty({self.m.nbtype(e)}, types.boolean)"
+                return f"rt.dict_new({self.m.nbtype(e)}, types.boolean)"
             case TupleT(items):
                 return "(" + "".join(self.default(i) + ", " for i in items) + ")"
             case StructT(name):
@@ -575,7 +600,7 @@ class FunctionLowerer:
             self.indent -= 1
         elif kind in ("dict", "set"):
             keys, n0 = self.temp(), self.temp()
-            self.emit(f"{keys} = List({s}.keys())")
+            self.emit(f"{keys} = rt.dict_keys({s})")
             self.emit(f"{n0} = len({s})")
             self.emit(f"for {i} in range(len({keys}) + 1):")
             self.indent += 1
@@ -611,7 +636,7 @@ class FunctionLowerer:
                 elif op == "list.setitem":
                     self.emit(f"rt.list_setitem({c}, {i}, {value}, {self.site(span)})")
                 elif op == "dict.setitem":
-                    self.emit(f"{c}[{i}] = {value}")
+                    self.emit(f"rt.dict_set({c}, {i}, {value})")
                 else:
                     self.unsupported(f"assignment through {op}", span)
 
@@ -675,20 +700,20 @@ class FunctionLowerer:
                 tmp = self.temp()
                 self.emit(f"{tmp} = {self.m.empty_list(t.elem)}")
                 for x in elts:
-                    self.emit(f"{tmp}.append({self.expr(x)})")
+                    self.emit(f"rt.list_append({tmp}, {self.expr(x)})")
                 return tmp
             case ir.MakeSet(elts, t, span):
                 tmp = self.temp()
-                self.emit(f"{tmp} = Dict.empty({self.m.nbtype(t.elem)}, types.boolean)")
+                self.emit(f"{tmp} = rt.dict_new({self.m.nbtype(t.elem)}, types.boolean)")
                 for x in elts:
-                    self.emit(f"{tmp}[{self.expr(x)}] = True")
+                    self.emit(f"rt.dict_set({tmp}, {self.expr(x)}, True)")
                 return tmp
             case ir.MakeDict(keys, values, t, span):
                 tmp = self.temp()
-                self.emit(f"{tmp} = Dict.empty({self.m.nbtype(t.key)}, {self.m.nbtype(t.val)})")
+                self.emit(f"{tmp} = rt.dict_new({self.m.nbtype(t.key)}, {self.m.nbtype(t.val)})")
                 for k, v in zip(keys, values):
                     kv = self.expr(k)
-                    self.emit(f"{tmp}[{kv}] = {self.expr(v)}")
+                    self.emit(f"rt.dict_set({tmp}, {kv}, {self.expr(v)})")
                 return tmp
             case ir.MakeTuple(elts) | ir.MakeStruct(_, elts):
                 vs = self.exprs(elts)
@@ -786,6 +811,12 @@ class FunctionLowerer:
                 return fast
         if len(ops) == 1:
             a, b = self.exprs(operands)
+            if ops[0] in ("cmp.in", "cmp.notin"):  # through the runtime (compiled once per type)
+                return f"({'' if ops[0] == 'cmp.in' else 'not '}rt.contains({a}, {b}))"
+            if t == STR:
+                if ops[0] in ("cmp.eq", "cmp.ne"):
+                    return f"({'' if ops[0] == 'cmp.eq' else 'not '}rt.str_eq({a}, {b}))"
+                return f"(rt.str_cmp({a}, {b}) {sym[ops[0]]} 0)"
             return f"({a} {sym[ops[0]]} {b})"
         tmp = self.temp()
         left = self.expr(operands[0])
@@ -824,9 +855,9 @@ class FunctionLowerer:
         if c.kind == "list":
             self.emit(f"{acc} = {self.m.empty_list(t.elem)}")
         elif c.kind == "set":
-            self.emit(f"{acc} = Dict.empty({self.m.nbtype(t.elem)}, types.boolean)")
+            self.emit(f"{acc} = rt.dict_new({self.m.nbtype(t.elem)}, types.boolean)")
         else:
-            self.emit(f"{acc} = Dict.empty({self.m.nbtype(t.key)}, {self.m.nbtype(t.val)})")
+            self.emit(f"{acc} = rt.dict_new({self.m.nbtype(t.key)}, {self.m.nbtype(t.val)})")
         opened = 0
         for cl in c.clauses:
             if isinstance(cl, ir.CompIf):
@@ -841,12 +872,12 @@ class FunctionLowerer:
                 opened += 1
                 self.store(cl.target, item)
         if c.kind == "list":
-            self.emit(f"{acc}.append({self.expr(c.elt)})")
+            self.emit(f"rt.list_append({acc}, {self.expr(c.elt)})")
         elif c.kind == "set":
-            self.emit(f"{acc}[{self.expr(c.elt)}] = True")
+            self.emit(f"rt.dict_set({acc}, {self.expr(c.elt)}, True)")
         else:
             k = self.expr(c.key)
-            self.emit(f"{acc}[{k}] = {self.expr(c.elt)}")
+            self.emit(f"rt.dict_set({acc}, {k}, {self.expr(c.elt)})")
         self.indent -= opened
         return acc
 
@@ -893,8 +924,15 @@ class FunctionLowerer:
             self.emit(f"{item} = {s}[{i}]")
             self.emit(f"{i} += 1")
             return item
+        if t == STR:  # by index, through the runtime: Numba's string iterator is compiled per process
+            s, i = self.temp(), self.temp()
+            self.emit(f"{s} = {seq}")
+            self.emit(f"for {i} in range(len({s})):")
+            self.indent += 1
+            self.emit(f"{item} = rt.str_at({s}, {i})")
+            return item
         if isinstance(t, (DictT, SetT)):
-            seq = f"List({seq}.keys())"
+            seq = f"rt.dict_keys({seq})"
         self.emit(f"for {item} in {seq}:")
         self.indent += 1
         return item
@@ -1091,7 +1129,7 @@ class FunctionLowerer:
         out = self.temp()
         self.emit(f"{out} = {self.m.empty_list(e.type.elem)}")
         item = self.loop_over(e.args[1])
-        self.emit(f"{out}.append({self.apply(e.args[0], [item])})")
+        self.emit(f"rt.list_append({out}, {self.apply(e.args[0], [item])})")
         self.indent -= 1
         return out
 
@@ -1100,7 +1138,7 @@ class FunctionLowerer:
         self.emit(f"{out} = {self.m.empty_list(e.type.elem)}")
         item = self.loop_over(e.args[1])
         self.emit(f"if {self.apply(e.args[0], [item])}:")
-        self.emit(f"    {out}.append({item})")
+        self.emit(f"    rt.list_append({out}, {item})")
         self.indent -= 1
         return out
 
@@ -1131,7 +1169,7 @@ class FunctionLowerer:
         self.emit(f"{out} = {self.m.empty_list(e.type.elem)}")
         self.emit(f"{k} = {self.expr(e.args[1])}")
         item = self.loop_over(e.args[0])
-        self.emit(f"{out}.append(({k}, {item}))")
+        self.emit(f"rt.list_append({out}, ({k}, {item}))")
         self.emit(f"{k} += 1")
         self.indent -= 1
         return out
@@ -1142,21 +1180,21 @@ class FunctionLowerer:
             s = self.temp()
             v = self.expr(a)
             if isinstance(a.type, (DictT, SetT)):
-                v = f"List({v}.keys())"
+                v = f"rt.dict_keys({v})"
             self.emit(f"{s} = {v}")
             seqs.append(s)
         out, n, i = self.temp(), self.temp(), self.temp()
         self.emit(f"{out} = {self.m.empty_list(e.type.elem)}")
         self.emit(f"{n} = min({', '.join('len(' + s + ')' for s in seqs)})" if len(seqs) > 1 else f"{n} = len({seqs[0]})")
         self.emit(f"for {i} in range({n}):")
-        self.emit(f"    {out}.append((" + "".join(f"{s}[{i}], " for s in seqs) + "))")
+        self.emit(f"    rt.list_append({out}, (" + "".join(f"{s}[{i}], " for s in seqs) + "))")
         return out
 
     def p_reversed(self, e):
         out = self.temp()
         self.emit(f"{out} = {self.m.empty_list(e.type.elem)}")
         item = self.loop_over(e.args[0])
-        self.emit(f"{out}.append({item})")
+        self.emit(f"rt.list_append({out}, {item})")
         self.indent -= 1
         self.emit(f"{out}.reverse()")
         return out
@@ -1168,23 +1206,23 @@ class FunctionLowerer:
         out = self.temp()
         self.emit(f"{out} = {self.m.empty_list(e.type.elem)}")
         item = self.loop_over(e.args[0])
-        self.emit(f"{out}.append({item})")
+        self.emit(f"rt.list_append({out}, {item})")
         self.indent -= 1
         return out
 
     def p_to_set(self, e):
         out = self.temp()
-        self.emit(f"{out} = Dict.empty({self.m.nbtype(e.type.elem)}, types.boolean)")
+        self.emit(f"{out} = rt.dict_new({self.m.nbtype(e.type.elem)}, types.boolean)")
         item = self.loop_over(e.args[0])
-        self.emit(f"{out}[{item}] = True")
+        self.emit(f"rt.dict_set({out}, {item}, True)")
         self.indent -= 1
         return out
 
     def p_to_dict(self, e):
         out = self.temp()
-        self.emit(f"{out} = Dict.empty({self.m.nbtype(e.type.key)}, {self.m.nbtype(e.type.val)})")
+        self.emit(f"{out} = rt.dict_new({self.m.nbtype(e.type.key)}, {self.m.nbtype(e.type.val)})")
         item = self.loop_over(e.args[0])
-        self.emit(f"{out}[{item}[0]] = {item}[1]")
+        self.emit(f"rt.dict_set({out}, {item}[0], {item}[1])")
         self.indent -= 1
         return out
 
@@ -1196,9 +1234,9 @@ class FunctionLowerer:
             else:
                 src = self.expr(seq_ir)
                 if seq_ir.type == STR:
-                    self.emit(f"{out} = List.empty_list(types.unicode_type)")
+                    self.emit(f"{out} = rt.list_new(types.unicode_type)")
                     self.emit(f"for _c in {src}:")
-                    self.emit(f"    {out}.append(_c)")
+                    self.emit(f"    rt.list_append({out}, _c)")
                 else:
                     self.emit(f"{out} = {src}.copy()")
             self.emit(f"{out}.sort(reverse={rev})")
@@ -1209,15 +1247,15 @@ class FunctionLowerer:
         self.emit(f"{k} = 0")
         item = self.loop_over(seq_ir)
         kv = self.apply(key, [item])
-        self.emit(f"{items}.append({item})")
-        self.emit(f"{pairs}.append(({kv}, -{k} if {rev} else {k}))")
+        self.emit(f"rt.list_append({items}, {item})")
+        self.emit(f"{pairs}.append(({kv}, -{k} if {rev} else {k}))")  # a method: it types the List()
         self.emit(f"{k} += 1")
         self.indent -= 1
         self.emit(f"{pairs}.sort(reverse={rev})")
         self.emit(f"{out} = {self.m.empty_list(elem_t)}")
         p = self.temp()
         self.emit(f"for {p} in {pairs}:")
-        self.emit(f"    {out}.append({items}[-{p}[1] if {rev} else {p}[1]])")
+        self.emit(f"    rt.list_append({out}, {items}[-{p}[1] if {rev} else {p}[1]])")
 
     def p_sorted(self, e):
         out = self.temp()
@@ -1248,12 +1286,12 @@ class FunctionLowerer:
         self.emit(f"{out} = {self.m.empty_list(e.type.elem)}")
         k = self.temp()
         self.emit(f"for {k} in {d}.keys():")
-        self.emit(f"    {out}.append(({k}, {d}[{k}]))")
+        self.emit(f"    rt.list_append({out}, ({k}, {d}[{k}]))")
         return out
 
     def p_set_add(self, e):
         s, x = self.expr(e.args[0]), self.expr(e.args[1])
-        self.emit(f"{s}[{x}] = True")
+        self.emit(f"rt.dict_set({s}, {x}, True)")
         return "None"
 
     def p_set_discard(self, e):
@@ -1269,51 +1307,51 @@ class FunctionLowerer:
         bt = e.args[1].type
         if not isinstance(bt, (SetT, DictT)):
             bs = self.temp()
-            self.emit(f"{bs} = Dict.empty({self.m.nbtype(e.type.elem)}, types.boolean)")
+            self.emit(f"{bs} = rt.dict_new({self.m.nbtype(e.type.elem)}, types.boolean)")
             item = self.open_loop(b, bt)
-            self.emit(f"{bs}[{item}] = True")
+            self.emit(f"rt.dict_set({bs}, {item}, True)")
             self.indent -= 1
             b = bs
-        self.emit(f"{out} = Dict.empty({self.m.nbtype(e.type.elem)}, types.boolean)")
+        self.emit(f"{out} = rt.dict_new({self.m.nbtype(e.type.elem)}, types.boolean)")
         cond_fn(out, a, b)
         return out
 
     def p_set_union(self, e):
         def body(out, a, b):
             self.emit(f"for _x in {a}.keys():")
-            self.emit(f"    {out}[_x] = True")
+            self.emit(f"    rt.dict_set({out}, _x, True)")
             self.emit(f"for _x in {b}.keys():")
-            self.emit(f"    {out}[_x] = True")
+            self.emit(f"    rt.dict_set({out}, _x, True)")
         return self._set_build(e, body)
 
     def p_set_intersection(self, e):
         def body(out, a, b):
             self.emit(f"for _x in {a}.keys():")
             self.emit(f"    if _x in {b}:")
-            self.emit(f"        {out}[_x] = True")
+            self.emit(f"        rt.dict_set({out}, _x, True)")
         return self._set_build(e, body)
 
     def p_set_difference(self, e):
         def body(out, a, b):
             self.emit(f"for _x in {a}.keys():")
             self.emit(f"    if _x not in {b}:")
-            self.emit(f"        {out}[_x] = True")
+            self.emit(f"        rt.dict_set({out}, _x, True)")
         return self._set_build(e, body)
 
     def p_set_symmetric_difference(self, e):
         def body(out, a, b):
             self.emit(f"for _x in {a}.keys():")
             self.emit(f"    if _x not in {b}:")
-            self.emit(f"        {out}[_x] = True")
+            self.emit(f"        rt.dict_set({out}, _x, True)")
             self.emit(f"for _x in {b}.keys():")
             self.emit(f"    if _x not in {a}:")
-            self.emit(f"        {out}[_x] = True")
+            self.emit(f"        rt.dict_set({out}, _x, True)")
         return self._set_build(e, body)
 
     def p_set_update(self, e):
         s = self.expr(e.args[0])
         item = self.loop_over(e.args[1])
-        self.emit(f"{s}[{item}] = True")
+        self.emit(f"rt.dict_set({s}, {item}, True)")
         self.indent -= 1
         return "None"
 
@@ -1321,12 +1359,12 @@ class FunctionLowerer:
         xs, ys = self.expr(e.args[0]), self.expr(e.args[1])
         t = e.args[1].type
         if isinstance(t, (SetT, DictT)):
-            ys = f"List({ys}.keys())"
+            ys = f"rt.dict_keys({ys})"
         elif t == STR:
             tmp = self.temp()
-            self.emit(f"{tmp} = List.empty_list(types.unicode_type)")
+            self.emit(f"{tmp} = rt.list_new(types.unicode_type)")
             self.emit(f"for _c in {ys}:")
-            self.emit(f"    {tmp}.append(_c)")
+            self.emit(f"    rt.list_append({tmp}, _c)")
             ys = tmp
         elif not array_list(t):  # (an ArrayList's extend copies forwards: right for xs += xs too)
             tmp = self.temp()
@@ -1434,7 +1472,7 @@ _SIMPLE: dict[str, str] = {
     "bool.and": "({0} and {1})",
     "bool.or": "({0} or {1})",
     "bool.xor": "({0} != {1})",
-    "str.concat": "({0} + {1})",
+    "str.concat": "rt.str_concat({0}, {1})",
     "list.concat": "rt.list_concat({0}, {1})",
     "str.repeat": "({0} * max({1}, 0))",
     "list.repeat": "rt.list_repeat({0}, {1})",
@@ -1448,7 +1486,7 @@ _SIMPLE: dict[str, str] = {
     "str.slice": "rt.str_slice({0}, {1}, {2}, {3}, {site})",
     "list.delitem": "rt.list_delitem({0}, {1}, {site})",
     "dict.delitem": "rt.dict_delitem({0}, {1}, {site})",
-    "list.append": "{0}.append({1})",
+    "list.append": "rt.list_append({0}, {1})",
     "list.insert": "rt.list_insert({0}, {1}, {2})",
     "list.remove": "rt.list_remove({0}, {1}, {site})",
     "list.index": "rt.list_index({0}, {1}, {site})",
@@ -1456,8 +1494,8 @@ _SIMPLE: dict[str, str] = {
     "list.reverse": "{0}.reverse()",
     "list.copy": "{0}.copy()",
     "list.clear": "{0}.clear()",
-    "dict.get": "{0}.get({1}, {2})",
-    "dict.setdefault": "{0}.setdefault({1}, {2})",
+    "dict.get": "rt.dict_get({0}, {1}, {2})",
+    "dict.setdefault": "rt.dict_setdefault({0}, {1}, {2})",
     "dict.copy": "{0}.copy()",
     "dict.clear": "{0}.clear()",
     "set.remove": "rt.set_remove({0}, {1}, {site})",
@@ -1466,8 +1504,8 @@ _SIMPLE: dict[str, str] = {
     "set.clear": "{0}.clear()",
     "set.issubset": "rt.set_issubset({0}, {1})",
     "set.issuperset": "rt.set_issubset({1}, {0})",
-    "str.upper": "{0}.upper()",
-    "str.lower": "{0}.lower()",
+    "str.upper": "rt.str_upper({0})",
+    "str.lower": "rt.str_lower({0})",
     "str.startswith": "{0}.startswith({1})",
     "str.endswith": "{0}.endswith({1})",
     "str.isdigit": "bool({0}.isdigit())",  # Numba's returns an int

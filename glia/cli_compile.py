@@ -1,4 +1,4 @@
-"""`glia compile FILE --emit ast|ir|py` (each stage, readable) and `glia cache info|clear`."""
+"""`glia compile FILE --emit ast|ir|py` (each stage, readable) and `glia cache info|clear|warm`."""
 from __future__ import annotations
 
 import dataclasses
@@ -21,8 +21,11 @@ def add_commands(sub) -> None:
 
     k = sub.add_parser("cache", help="the cache of parser tables and compiled programs",
                        description="`glia cache info` shows where the cache is and what it holds; "
-                                   "`glia cache clear` empties it (GLIA_CACHE_DIR overrides the folder).")
-    k.add_argument("action", choices=("info", "clear"))
+                                   "`glia cache clear` empties it (GLIA_CACHE_DIR overrides the folder); "
+                                   "`glia cache warm` compiles the CPU backend's runtime helpers for the common "
+                                   "types once, so that the first compile of each new program is faster (they "
+                                   "are cached beside the runtime, for every cache folder).")
+    k.add_argument("action", choices=("info", "clear", "warm"))
     k.set_defaults(handler=cmd_cache)
 
 
@@ -107,6 +110,8 @@ def cmd_cache(ns) -> int:
     from glia.compiler.syntax import cache_dir
 
     folder = cache_dir()
+    if ns.action == "warm":
+        return warm_runtime()
     if ns.action == "clear":
         removed = 0
         if os.path.isdir(folder):
@@ -139,4 +144,24 @@ def cmd_cache(ns) -> int:
             marks = {kind: sum(n.endswith("." + kind) for n in names) for kind in ("ready", "lock", "failed")}
             print(f"  {len(mods)} generated module{'s' if len(mods) != 1 else ''} ({marks['ready']} compiled in the "
                   f"background for `glia run`, {marks['lock']} compiling now, {marks['failed']} failed)")
+    return 0
+
+
+def warm_runtime() -> int:
+    """Compile compiler/warm.glia (a program using the runtime's helpers with the common types) on
+    the CPU backend: Numba caches each helper it compiles, beside the runtime, for every later
+    program (docs/backends.md, "Compile time")."""
+    import time
+    from importlib import resources
+
+    from glia.compiler.backend_cpu import load_or_explain, lower_program
+    from glia.compiler.diagnostics import Source
+    from glia.compiler.driver import check_source
+    from glia.runtime import nbrt
+
+    t0 = time.perf_counter()
+    text = resources.files("glia.compiler").joinpath("warm.glia").read_text(encoding="utf-8")
+    load_or_explain(lower_program(check_source(Source("<warm>", text))))
+    print(f"compiled the runtime's helpers for the common types in {time.perf_counter() - t0:.1f} s "
+          f"(Numba's cache: {nbrt.dict_get._cache._cache_path})")
     return 0

@@ -27,4 +27,34 @@ def fail(code: str, message: str):
 
 
 class CompiledRuntimeError(Exception):
-    """Raised by compiled code: (code, message, site). The backend maps `site` to a source span."""
+    """Raised by compiled code: (code, message, site). The backend maps `site` to a source span.
+
+    The subclasses below are raised with the parts of a message and write it here, in Python:
+    compiled code that builds a message (string concatenation, `str` of an int) links Numba's string
+    machinery into every function that can fail, and compiling that again in each one made a
+    program's first compile several times slower (docs/backends.md, "Compile time")."""
+
+    def __reduce__(self):
+        return (CompiledRuntimeError, self.args)
+
+
+class Overflow(CompiledRuntimeError):
+    def __init__(self, op, site):
+        super().__init__(OVERFLOW, f"integer overflow in {op} (the result does not fit in 64 bits)", site)
+
+
+class IndexOutOfRange(CompiledRuntimeError):
+    def __init__(self, i, n, what, site):
+        super().__init__(INDEX, f"index {i} out of range for a {what} of length {n}", site)
+
+
+class ReprError(CompiledRuntimeError):
+    """`before + repr(x) + after`, for an int, bool or str `x` (whose repr is Python's)."""
+
+    def __init__(self, code, before, x, after, site):
+        super().__init__(code, before + repr(x) + after, site)
+
+
+class TooDeep(CompiledRuntimeError):
+    def __init__(self, name, limit, site):
+        super().__init__(RECURSION, f"recursion too deep: more than {limit} nested calls (in {name})", site)

@@ -28,9 +28,9 @@ from numba.experimental import structref
 from numba.np.arrayobj import load_item, store_item
 from numba.np.numpy_support import from_dtype
 
+from .nbjit import jit
 from .values import ARRAY_ELEMS, array_dtype  # which lists are ArrayLists, and their dtypes
 
-jit = njit(cache=True)
 
 
 @structref.register
@@ -90,7 +90,8 @@ def new(dtype):
 def from_array(a):
     """An ArrayList owning a copy of the 1-d array `a`."""
     data = np.empty(max(len(a), 4), a.dtype)
-    data[:len(a)] = a
+    for i in range(len(a)):  # loops, not slice assignments, here and below: an assignment checks
+        data[i] = a[i]       # shapes, and its error message links Numba's string code into callers
     return ArrayList(data, len(a))
 
 
@@ -213,7 +214,8 @@ def _reserve(xs, need):
     d = xs.data
     if need > len(d):
         nd = np.empty(max(need, 2 * len(d)), d.dtype)
-        nd[:xs.n] = d[:xs.n]
+        for i in range(xs.n):
+            nd[i] = d[i]
         xs.data = nd
 
 
@@ -393,7 +395,8 @@ def _repeat(xs, n):
             m, k = xs.n, max(n, 0)
             data = np.empty(max(m * k, 4), xs.data.dtype)
             for r in range(k):
-                data[r * m:(r + 1) * m] = xs.data[:m]
+                for i in range(m):
+                    data[r * m + i] = xs.data[i]
             return ArrayList(data, m * k)
         return impl
 

@@ -12,11 +12,13 @@ import math
 import numpy as np
 from numba import njit, types
 from numba.cpython.unicode import _get_code_point
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 from numba.typed import Dict, List
 
 from . import nblist as al
 from .errors import CompiledRuntimeError as Err
+from .errors import IndexOutOfRange, Overflow, ReprError, TooDeep
+from .nbjit import jit  # cached, compiled once per type signature
 from .nbstr import float_round_digits, parse_float, parse_int, repr_value
 
 INT_MIN = -(2 ** 63)
@@ -25,7 +27,6 @@ INF = math.inf
 NAN = math.nan
 MAX_DEPTH = 20_000
 
-jit = njit(cache=True)
 # helpers on the hot path of compiled loops are inlined into their callers (Numba IR), so LLVM sees
 # the element access and the bound check together, hoists what it can, and no call is left
 hot = njit(cache=True, inline="always")
@@ -51,26 +52,21 @@ _ssub = _ovf_intrinsic("ssub_with_overflow")
 _smul = _ovf_intrinsic("smul_with_overflow")
 
 
-# The helpers called in inner loops raise their error in place, with a message made by a function that
-# cannot fail, rather than calling a function that raises: a possibly-raising call in the cold path
-# stops Numba's reference-count pruning in callers that hold an ArrayList (runtime/nblist.py), which
-# made every list access in such a loop several times slower.
-
-@jit
-def overflow_message(op):
-    return "integer overflow in " + op + " (the result does not fit in 64 bits)"
-
+# The helpers called in inner loops raise their error in place, rather than calling a function that
+# raises: a possibly-raising call in the cold path stops Numba's reference-count pruning in callers
+# that hold an ArrayList (runtime/nblist.py), which made every list access in such a loop several
+# times slower. The message is written in Python, by the exception (runtime/errors.py).
 
 @jit
 def overflow(op, site):
-    raise Err("E504", overflow_message(op), site)
+    raise Overflow(op, site)
 
 
 @hot
 def int_add(a, b, site):
     r, o = _sadd(a, b)
     if o:
-        raise Err("E504", overflow_message("+"), site)
+        raise Overflow("+", site)
     return r
 
 
@@ -78,7 +74,7 @@ def int_add(a, b, site):
 def int_sub(a, b, site):
     r, o = _ssub(a, b)
     if o:
-        raise Err("E504", overflow_message("-"), site)
+        raise Overflow("-", site)
     return r
 
 
@@ -86,7 +82,7 @@ def int_sub(a, b, site):
 def int_mul(a, b, site):
     r, o = _smul(a, b)
     if o:
-        raise Err("E504", overflow_message("*"), site)
+        raise Overflow("*", site)
     return r
 
 
@@ -429,20 +425,15 @@ def str_partition(s, sep, right, site):
 # ---- sequences ------------------------------------------------------------------------------------
 
 @jit
-def index_message(i, n, what):
-    return "index " + str(i) + " out of range for a " + what + " of length " + str(n)
-
-
-@jit
 def index_error(i, n, what, site):
-    raise Err("E501", index_message(i, n, what), site)
+    raise IndexOutOfRange(i, n, what, site)
 
 
 @hot
 def list_getitem(xs, i, site):
     n = len(xs)
     if i < -n or i >= n:
-        raise Err("E501", index_message(i, n, "list"), site)
+        raise IndexOutOfRange(i, n, "list", site)
     return xs[i]
 
 
@@ -450,7 +441,7 @@ def list_getitem(xs, i, site):
 def list_setitem(xs, i, v, site):
     n = len(xs)
     if i < -n or i >= n:
-        raise Err("E501", index_message(i, n, "list"), site)
+        raise IndexOutOfRange(i, n, "list", site)
     xs[i] = v
 
 
@@ -458,7 +449,7 @@ def list_setitem(xs, i, v, site):
 def str_getitem(s, i, site):
     n = len(s)
     if i < -n or i >= n:
-        raise Err("E501", index_message(i, n, "string"), site)
+        raise IndexOutOfRange(i, n, "string", site)
     return s[i]
 
 
@@ -467,7 +458,7 @@ def str_char_eq(s, i, other, site):
     """s[i] == other, without making the one-character string s[i]."""
     n = len(s)
     if i < -n or i >= n:
-        raise Err("E501", index_message(i, n, "string"), site)
+        raise IndexOutOfRange(i, n, "string", site)
     # `&`, not `and`: the short-circuit branch made this loop body 40x slower. Reading code point 0
     # of an empty `other` is safe: Numba allocates every string with a terminating 0.
     return (len(other) == 1) & (_get_code_point(s, i + n if i < 0 else i) == _get_code_point(other, 0))
@@ -581,9 +572,9 @@ def check_step(step, site):
 
 @jit
 def dict_getitem(d, k, site):
-    if k in d:
-        return d[k]
-    raise Err("E502", "key " + repr_key(k) + " not found in the dict", site)
+    if k not in d:
+        not_found("E502", "key ", k, " not found in the dict", site)
+    return d[k]
 
 
 @jit
@@ -591,14 +582,14 @@ def dict_delitem(d, k, site):
     if k in d:
         del d[k]
         return
-    raise Err("E502", "key " + repr_key(k) + " not found in the dict", site)
+    not_found("E502", "key ", k, " not found in the dict", site)
 
 
 @jit
 def dict_pop(d, k, site):
-    if k in d:
-        return d.pop(k)
-    raise Err("E502", "key " + repr_key(k) + " not found in the dict", site)
+    if k not in d:
+        not_found("E502", "key ", k, " not found in the dict", site)
+    return d.pop(k)
 
 
 @jit
@@ -606,12 +597,28 @@ def repr_key(k):
     return repr_value(k)
 
 
+def not_found(code, before, x, after, site):
+    """Raise the error `before + repr(x) + after` (compiled code only)."""
+
+
+@overload(not_found)
+def _not_found(code, before, x, after, site):
+    if isinstance(x, (types.Integer, types.UnicodeType, types.Boolean)):
+        def in_python(code, before, x, after, site):  # repr() in Python: see errors.CompiledRuntimeError
+            raise ReprError(code, before, x, after, site)
+        return in_python
+
+    def compiled(code, before, x, after, site):
+        raise Err(code, before + repr_value(x) + after, site)
+    return compiled
+
+
 @jit
 def set_remove(s, x, site):
     if x in s:
         del s[x]
         return
-    raise Err("E502", "element " + repr_key(x) + " not found in the set", site)
+    not_found("E502", "element ", x, " not found in the set", site)
 
 
 @jit
@@ -640,19 +647,109 @@ def assertion_failed(msg, site):
 
 
 @jit
-def too_deep_message(name):
-    return "recursion too deep: more than " + str(MAX_DEPTH) + " nested calls (in " + name + ")"
-
-
-@jit
 def too_deep(name, site):
-    raise Err("E505", too_deep_message(name), site)
+    raise TooDeep(name, MAX_DEPTH, site)
 
 
 @jit
 def hole_error(index, site):
     raise Err("E601", "hole #" + str(index) + " (`??`) has not been filled yet; run `glia synth FILE` to fill "
               "it from the examples", site)
+
+
+# ---- container and string operations, compiled once per type signature ---------------------------
+# Typing `d[k] = v`, `s + t` or `xs.append(x)` makes Numba compile its own implementation of the
+# operation (hashing, the typed dict's and List's C calls, Unicode kinds: dozens of functions, each
+# through LLVM) in every process that types it, and a new program is typed in a fresh process. The
+# generated code calls these helpers instead: they are in Numba's cache after their first use with a
+# type signature (`glia cache warm` compiles the common ones), so a new program loads them.
+
+@jit
+def dict_new(key_type, value_type):
+    """An empty typed dict (a set is a dict to bool)."""
+    return Dict.empty(key_type, value_type)
+
+
+@jit
+def dict_set(d, k, v):
+    d[k] = v
+
+
+@jit
+def dict_get(d, k, default):
+    return d.get(k, default)
+
+
+@jit
+def dict_setdefault(d, k, default):
+    return d.setdefault(k, default)
+
+
+@jit
+def contains(x, c):
+    """`x in c` (a dict, set, string or list)."""
+    return x in c
+
+
+@jit
+def list_new(elem_type):
+    """An empty typed List (lists of other than scalars and tuples of scalars)."""
+    return List.empty_list(elem_type)
+
+
+@jit
+def list_append(xs, x):
+    xs.append(x)
+
+
+@jit
+def str_at(s, i):
+    """s[i], 0 <= i < len(s) (a loop's index)."""
+    return s[i]
+
+
+@jit
+def dict_keys(d):
+    """The keys of `d` as a typed List (a loop over a dict or set walks this copy)."""
+    return List(d.keys())
+
+
+@jit
+def dict_values(d):
+    return List(d.values())
+
+
+@jit
+def str_concat(a, b):
+    return a + b
+
+
+@jit
+def str_eq(a, b):
+    return a == b
+
+
+@jit
+def str_cmp(a, b):
+    """-1, 0 or 1 as `a` sorts before, equal to or after `b`."""
+    if a == b:
+        return 0
+    return -1 if a < b else 1
+
+
+@jit
+def int_str(i):
+    return str(i)
+
+
+@jit
+def str_upper(s):
+    return s.upper()
+
+
+@jit
+def str_lower(s):
+    return s.lower()
 
 
 # ---- more list/str helpers --------------------------------------------------------------------------
@@ -673,7 +770,8 @@ def list_index(xs, v, site):
     for i in range(len(xs)):
         if xs[i] == v:
             return i
-    raise Err("E506", "list.index(x): " + repr_key(v) + " is not in the list", site)
+    not_found("E506", "list.index(x): ", v, " is not in the list", site)
+    return -1
 
 
 @jit
@@ -682,7 +780,7 @@ def list_remove(xs, v, site):
         if xs[i] == v:
             xs.pop(i)
             return
-    raise Err("E506", "list.remove(x): " + repr_key(v) + " is not in the list", site)
+    not_found("E506", "list.remove(x): ", v, " is not in the list", site)
 
 
 @jit
@@ -759,7 +857,7 @@ def str_join(sep, parts):
 def str_index(s, sub, site):
     r = s.find(sub)
     if r < 0:
-        raise Err("E506", "str.index: substring " + repr_key(sub) + " not found", site)
+        not_found("E506", "str.index: substring ", sub, " not found", site)
     return r
 
 
@@ -844,7 +942,7 @@ def set_eq(a, b):
 def sum_add(a, b, site):
     r, o = _sadd(a, b)
     if o:
-        raise Err("E504", overflow_message("sum"), site)
+        raise Overflow("sum", site)
     return r
 
 
@@ -852,5 +950,5 @@ def sum_add(a, b, site):
 def enter(depth, name, site):
     """The depth of a call about to be made from `depth`; E505 (at the call) beyond the limit."""
     if depth >= MAX_DEPTH:
-        raise Err("E505", too_deep_message(name), site)
+        raise TooDeep(name, MAX_DEPTH, site)
     return depth + 1

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 from llvmlite import ir as llir
-from numba import njit, types
+from numba import types
 from numba.core import cgutils
 from numba.cpython.unicode import PY_UNICODE_1BYTE_KIND, _empty_string, _set_code_point
 from numba.extending import intrinsic, overload
 
-jit = njit(cache=True)
+from .nbjit import jit
 
 _DTSF_ADD_DOT_0 = 0x02
 

@@ -170,3 +170,56 @@ def test_lists_of_tuples_cross_the_boundary(capfd):
         errors.append((d.code, d.message, d.span.line, d.span.col))
     assert errors[0] == errors[1] and errors[0][:2] == ("E501", "index 2 out of range for a list of length 2")
     assert cpu.backend == "cpu" and "interpreter" not in capfd.readouterr().err  # nothing fell back
+
+
+def test_runtime_helpers_compile_once_per_type_signature():
+    """Constants passed to a runtime helper (site numbers, operands) do not make a specialisation per
+    call site: the helper is compiled for the plain types, which a new program finds in Numba's cache
+    (runtime/nbjit.py)."""
+    from numba import njit, types
+
+    from glia.runtime import nbrt
+
+    @njit
+    def two_sites(x):
+        return nbrt.int_mod(x, 7, 3) + nbrt.int_mod(x, 5, 4)
+
+    assert two_sites(23) == 5
+    assert nbrt.int_mod.signatures and all(not isinstance(t, types.Literal)
+                                           for sig in nbrt.int_mod.signatures for t in sig)
+
+
+def test_only_the_root_is_callable_from_python():
+    """Functions called from compiled code only are compiled without Python's wrappers, and one called
+    at a single place is inlined into its caller (compile time); `all_callable` keeps every function
+    whole and callable for callers from Python (the benchmark harness)."""
+    from glia.compiler.backend_cpu import lower_program
+
+    program = check_source(Source("t.glia", "def f(x: int) -> int:\n    return x + 1\n\n"
+                                            "def g(x: int) -> int:\n    return f(x) * f(x + 1)\n\n"
+                                            "def main():\n    print(g(2))\n"))
+
+    def decorators(source):
+        lines = source.splitlines()
+        return {line.split("def ")[1].split("(")[0]: prev for prev, line in zip(lines, lines[1:])
+                if line.startswith("def f_")}
+
+    lean, full = decorators(lower_program(program).source), decorators(lower_program(program, all_callable=True).source)
+    assert "no_cpython_wrapper=True" in lean["f_f"] and "types.int64)" in lean["f_f"]  # two calls: compiled once
+    assert lean["f_g"] == '@njit(inline="always")'  # one call: inlined into main
+    assert "no_cpython_wrapper" not in lean["f_main"] and "inline" not in lean["f_main"]
+    assert all("no_cpython_wrapper" not in d and "inline" not in d for d in full.values())
+
+
+def test_the_warm_program_compiles_on_the_cpu_backend():
+    """`glia cache warm` compiles compiler/warm.glia; it must stay within what the backend compiles and
+    go through the helpers it is there to warm."""
+    from importlib import resources
+
+    from glia.compiler.backend_cpu import lower_program
+
+    text = resources.files("glia.compiler").joinpath("warm.glia").read_text(encoding="utf-8")
+    source = lower_program(check_source(Source("<warm>", text))).source  # Unsupported would raise
+    for helper in ("dict_new", "dict_set", "dict_get", "contains", "list_new", "list_append", "str_concat",
+                   "str_eq", "str_cmp", "int_str", "str_upper", "str_split_ws", "str_join", "list_getitem"):
+        assert f"rt.{helper}(" in source, helper

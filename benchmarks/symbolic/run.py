@@ -117,7 +117,7 @@ class GliaProgram:
         self.module = None
         t0 = time.perf_counter()
         try:
-            lowered = backend_cpu.lower_program(self.program)
+            lowered = backend_cpu.lower_program(self.program, all_callable=True)  # kernels are called directly
         except Unsupported as u:
             self.unsupported = f"{u.what} (line {u.span.line})"
             return
