@@ -240,9 +240,13 @@ def _not_found(program: ir.Program, tasks: list[HoleTask], result, config: Confi
            "exhausted": "every program within the size bound was tried" + (
                f" ({', '.join(depths)})" if depths else "")}.get(result.reason, result.reason)
     what = "the hole" if len(tasks) == 1 else f"the {len(tasks)} holes"
-    return _err(program, "E606", f"no program found for {what} in {tasks[0].func.name}: {why} after "
+    func = tasks[0].func
+    hidden = [n for n in dict.fromkeys(func.slot_names[len(func.params):]) if n.isidentifier() and n[0] != "_"]
+    unseen = (f"; search builds the holes from {func.name}'s parameters ({', '.join(func.params)}) only: its "
+              f"locals ({', '.join(hidden)}) are not visible to it yet") if hidden else ""
+    return _err(program, "E606", f"no program found for {what} in {func.name}: {why} after "
                                  f"{result.candidates:,} candidates (try a longer --timeout, more examples, or a "
-                                 "smaller `using=[...]`)", tasks[0].hole.span)
+                                 f"smaller `using=[...]`){unseen}", tasks[0].hole.span)
 
 
 def replace_spans(text: str, edits: list[tuple[Span, str]]) -> str:

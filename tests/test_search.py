@@ -182,6 +182,13 @@ def test_no_components_of_the_holes_type():
     assert d.code == "E603"
 
 
+def test_a_hole_that_needs_a_local_says_that_search_does_not_see_locals():
+    text = ("def f(xs: list[int]) -> int:\n    total = 0\n    for x in xs:\n        total = total + ??\n"
+            "    return total\n\nexamples f:\n    [1, 2, 3] -> 14\n    [] -> 0\n    [4] -> 16\n")
+    d = error_of(text, timeout=0.5)
+    assert d.code == "E606" and "parameters (xs) only" in d.message and "locals (total, x)" in d.message
+
+
 def test_unsatisfiable_spec_ends_within_the_timeout():
     # sums of x and constants are a*x + b: no such line goes through these points
     text = "def f(x: int) -> int:\n    return ??(using=[add])\n\nexamples f:\n" + "".join(
