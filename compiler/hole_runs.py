@@ -57,19 +57,29 @@ def search_interpreter(program: ir.Program) -> Interpreter:
 
 
 def values_at_hole(program: ir.Program, func: ir.Function, hole: ir.Hole, holes: list[ir.Hole],
-                    args: list) -> list:
+                   args: list) -> list:
     """Run `func` once with a placeholder in each of its holes and return its parameters' values the
     first time `hole` is reached (the arguments themselves if it is not reached)."""
+    seen = envs_at_hole(program, func, hole, holes, args, range(len(func.params)), 1)
+    return seen[0] if seen else args
+
+
+def envs_at_hole(program: ir.Program, func: ir.Function, hole: ir.Hole, holes: list[ir.Hole], args: list,
+                 slots, reaches: int) -> list[list]:
+    """Run `func` once with a placeholder in each of its holes and return the values of its local
+    `slots` (parameters first) at each of the first `reaches` times `hole` is reached (a local not
+    assigned yet: None)."""
     interp = search_interpreter(program)
     seen: list = []
-    n = len(func.params)
 
     def placeholder(h):
         return lambda frame: copy_value(_DEFAULTS.get(type_name(h.type) or "", []))
 
     def fill(frame):
-        seen.append([copy_value(v) for v in frame[:n]])
-        raise _Reached()  # the rest of the run does not matter (with placeholders it may not end)
+        seen.append([copy_value(frame[s]) for s in slots])
+        if len(seen) == reaches:
+            raise _Reached()  # the rest of the run does not matter (with placeholders it may not end)
+        return placeholder(hole)(frame)
 
     for h in holes:
         interp.hole_fill[h.index] = fill if h is hole else placeholder(h)
@@ -78,7 +88,7 @@ def values_at_hole(program: ir.Program, func: ir.Function, hole: ir.Hole, holes:
         interp.call(func.name, [copy_value(a) for a in args])
     except (GliaError, _Reached):
         pass  # only the values at the hole matter
-    return seen[0] if seen else args
+    return seen
 
 
 class _Reached(Exception):
@@ -93,7 +103,26 @@ def indirect_acceptor(program: ir.Program, func: ir.Function, hole: ir.Hole):
     """For a hole inside a larger expression: does the function, with a candidate's values (one per
     example) in the hole, give every example's result?"""
     run = example_runner(program, func, [hole])
-    return lambda vec: all(run(i, (v,))[0] for i, v in enumerate(vec))
+    return lambda vec, term: all(run(i, (v,))[0] for i, v in enumerate(vec))
+
+
+def local_acceptor(program: ir.Program, func: ir.Function, hole: ir.Hole, slots: tuple):
+    """For a hole that reads the function's locals: does the function, with the candidate program
+    evaluated in the hole each time it is reached (on the values its `slots` hold then), give every
+    example's result? (The value vector, computed on sampled environments, only orders and
+    deduplicates the candidates.)"""
+    from glia.runtime.search.terms import evaluate
+
+    run = example_runner(program, func, [hole])
+    n = len(run.cases)
+
+    def accept(vec, term):
+        t = term()
+
+        def fill(frame):
+            return to_glia_value(evaluate(t, tuple(to_search_value(frame[s]) for s in slots)))
+        return all(run(i, (fill,))[0] for i in range(n))
+    return accept
 
 
 def function_cases(interp: Interpreter, program: ir.Program, func: ir.Function) -> list[tuple[list, object]]:
@@ -115,7 +144,8 @@ def example_runner(program: ir.Program, func: ir.Function, holes: list[ir.Hole])
 
         def fill(frame):
             read[0] |= bit
-            return to_glia_value(current[0][h])
+            v = current[0][h]
+            return v(frame) if callable(v) else to_glia_value(v)  # a callable: evaluated at each reach
         return fill
 
     for h, hole in enumerate(holes):
@@ -135,6 +165,7 @@ def example_runner(program: ir.Program, func: ir.Function, holes: list[ir.Hole])
             return False, read[0]
         return values_match(got, want), read[0]
 
+    run.cases = cases
     return run
 
 

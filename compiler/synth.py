@@ -28,7 +28,8 @@ from glia.runtime.search.terms import to_glia
 
 from . import ir
 from .diagnostics import Diagnostic, GliaError, Source, Span
-from .hole_runs import (copy_value, example_runner, float_context, indirect_acceptor, joint_contexts, to_glia_value,
+from .hole_runs import (copy_value, envs_at_hole, example_runner, float_context, indirect_acceptor, joint_contexts,
+                        local_acceptor, to_glia_value,
                         to_search_value, type_name, values_at_hole)
 from .interp import Interpreter, run_with_big_stack
 from .cache import write_json
@@ -45,6 +46,7 @@ class HoleTask:
     func: ir.Function
     problem: Problem
     direct: bool  # the hole is the whole returned expression
+    slots: tuple = ()  # a hole that reads locals: the frame slots of its inputs (parameters first)
 
 
 @dataclass(slots=True)
@@ -58,6 +60,7 @@ class Filled:
     cached: bool
     decisions: list
     term: Term | None = None  # None when the answer came from the cache
+    slots: tuple = ()  # the frame slots the term's inputs are (empty: the function's parameters)
 
 
 def _err(program: ir.Program, code: str, msg: str, span: Span) -> GliaError:
@@ -100,13 +103,21 @@ def _problem(program: ir.Program, interp: Interpreter, func: ir.Function, hole: 
     params = tuple(Var(i, n, t) for i, (n, t) in enumerate(zip(func.params, ptypes)) if t is not None)
     direct = (len(func.body) == 1 and isinstance(func.body[0], ir.Return) and func.body[0].value is hole)
     reassigned = any(isinstance(n, ir.StoreLocal) and n.slot < len(func.params) for n in ir.walk(func.body))
-    inputs, outputs = [], []
+    slots = () if len(holes) > 1 or ret == "float" else _local_slots(func)
+    inputs, outputs, envs = [], [], []
     for e in ex.examples:
         args = [interp.expr(a)([None] * 4) for a in e.args]
-        if reassigned:  # the parameters' values where the hole is first reached
+        if slots:  # the parameters' and locals' values at the first few reaches of the hole
+            envs += envs_at_hole(program, func, hole, holes, args, slots, LOCAL_REACHES)
+        elif reassigned:  # the parameters' values where the hole is first reached
             args = values_at_hole(program, func, hole, holes, args)
         inputs.append(tuple(to_search_value(a) for a in args))
         outputs.append(to_search_value(interp.expr(e.result)([None] * 4)))
+    if slots:  # a hole that reads locals: its inputs are the slots, sampled where the hole is reached
+        types = [type_name(func.slot_types[k]) for k in slots]
+        params = tuple(Var(i, func.slot_names[k], t) for i, (k, t) in enumerate(zip(slots, types)))
+        inputs = [tuple(_DEFAULT_VALUES[t] if v is None else to_search_value(v) for v, t in zip(env, types))
+                  for env in envs] or [tuple(_DEFAULT_VALUES[t] for t in types)]
     opts = dict(hole.options)
     extra = _user_components(program, interp, opts.get("using", ()), func.name)
     # the results suggest constants (strings the results share...): a hole inside the function may
@@ -122,7 +133,21 @@ def _problem(program: ir.Program, interp: Interpreter, func: ir.Function, hole: 
         raise _err(program, e.code, f"hole in {func.name}: {e.message}", hole.span) from None
     prob = Problem(func.name, params, ret, inputs, outputs, grammar, max_size=opts.get("size", 0),
                    wider=wider, max_depth=opts.get("depth", 0))
-    return HoleTask(hole, func, prob, direct)
+    return HoleTask(hole, func, prob, direct, slots)
+
+
+LOCAL_REACHES = 4  # reaches of a hole, per example, whose environments order a locals-reading hole's search
+_DEFAULT_VALUES = {"int": 0, "bool": False, "str": "", "float": 0.0}
+
+
+def _local_slots(func: ir.Function) -> tuple:
+    """The frame slots a hole of `func` reads (its parameters, then its named locals, of the types
+    search handles), or () when the function has no such locals (the parameters alone)."""
+    def ok(k):
+        n = func.slot_names[k]
+        return type_name(func.slot_types[k]) is not None and n.isidentifier() and n[0] != "_"
+    local = [k for k in range(len(func.params), func.nslots) if ok(k)]
+    return tuple(k for k in range(len(func.params)) if ok(k)) + tuple(local) if local else ()
 
 
 def _user_components(program, interp, using, exclude) -> list[Component]:
@@ -200,6 +225,9 @@ def _search_one(program: ir.Program, task: HoleTask, config: Config) -> Filled:
         elif task.problem.ret == "float":
             result = regression.solve(task.problem, config,
                                       float_context(program, task.func, task.hole, task.problem.inputs))
+        elif task.slots:
+            result = bottomup.solve_with(task.problem, config,
+                                         local_acceptor(program, task.func, task.hole, task.slots))
         else:
             result = bottomup.solve_with(task.problem, config, indirect_acceptor(program, task.func, task.hole))
     except SearchError as e:
@@ -207,7 +235,7 @@ def _search_one(program: ir.Program, task: HoleTask, config: Config) -> Filled:
     if not result.solved:
         raise _not_found(program, [task], result, config)
     return Filled(task.hole, task.func.name, to_glia(result.term, ()), result.candidates, result.seconds,
-                  result.strategy, False, result.decisions, result.term)
+                  result.strategy, False, result.decisions, result.term, task.slots)
 
 
 def _search_joint(program: ir.Program, tasks: list[HoleTask], config: Config) -> list[Filled]:
@@ -241,7 +269,8 @@ def _not_found(program: ir.Program, tasks: list[HoleTask], result, config: Confi
                f" ({', '.join(depths)})" if depths else "")}.get(result.reason, result.reason)
     what = "the hole" if len(tasks) == 1 else f"the {len(tasks)} holes"
     func = tasks[0].func
-    hidden = [n for n in dict.fromkeys(func.slot_names[len(func.params):]) if n.isidentifier() and n[0] != "_"]
+    hidden = [] if len(tasks) == 1 and tasks[0].slots else \
+        [n for n in dict.fromkeys(func.slot_names[len(func.params):]) if n.isidentifier() and n[0] != "_"]
     unseen = (f"; search builds the holes from {func.name}'s parameters ({', '.join(func.params)}) only: its "
               f"locals ({', '.join(hidden)}) are not visible to it yet") if hidden else ""
     return _err(program, "E606", f"no program found for {what} in {func.name}: {why} after "
@@ -297,10 +326,10 @@ def install(interp: Interpreter, program: ir.Program, fills: list[Filled]) -> No
     from glia.runtime.search.terms import evaluate
 
     for f in fills:
-        nparams = len(program.functions[f.func].params)
+        slots = f.slots or tuple(range(len(program.functions[f.func].params)))
 
-        def fill(frame, _term=f.term, _n=nparams):
-            return to_glia_value(evaluate(_term, tuple(to_search_value(v) for v in frame[:_n])))
+        def fill(frame, _term=f.term, _slots=slots):
+            return to_glia_value(evaluate(_term, tuple(to_search_value(frame[k]) for k in _slots)))
 
         interp.hole_fill[f.hole.index] = fill
 

@@ -182,11 +182,73 @@ def test_no_components_of_the_holes_type():
     assert d.code == "E603"
 
 
-def test_a_hole_that_needs_a_local_says_that_search_does_not_see_locals():
-    text = ("def f(xs: list[int]) -> int:\n    total = 0\n    for x in xs:\n        total = total + ??\n"
-            "    return total\n\nexamples f:\n    [1, 2, 3] -> 14\n    [] -> 0\n    [4] -> 16\n")
-    d = error_of(text, timeout=0.5)
+SQUARES = ("def f(xs: list[int]) -> int:\n    total = 0\n    for x in xs:\n        total = total + ??\n"
+           "    return total\n\nexamples f:\n    [1, 2, 3] -> 14\n    [] -> 0\n    [4] -> 16\n")
+RUNS = """def longest_run(xs: list[int]) -> int:
+    best = 0
+    run = 0
+    prev = -1
+    for x in xs:
+        if x == prev:
+            run = run + 1
+        else:
+            run = 1
+        best = max(best, ??)
+        prev = x
+    return best
+
+examples longest_run:
+    [1, 1, 2, 2, 2, 3] -> 3
+    [5] -> 1
+    [] -> 0
+    [4, 4, 1, 4] -> 2
+
+def count_big(xs: list[int], k: int) -> int:
+    n = 0
+    for x in xs:
+        if ??:
+            n = n + 1
+    return n
+
+examples count_big:
+    [1, 5, 7, 2], 4 -> 2
+    [10, 3], 3 -> 1
+    [], 0 -> 0
+    [2, 2, 9], 1 -> 3
+"""
+
+
+def test_a_hole_reads_the_locals_in_scope_each_time_it_is_reached():
+    """A loop's variable and state: the program is evaluated at every reach, on the values then."""
+    assert [f.expr for f in solve_text(SQUARES)] == ["x * x"]
+    assert [f.expr for f in solve_text(RUNS)] == ["run", "k < x"]
+
+
+def test_a_filled_hole_that_reads_locals_runs_in_a_live_interpreter():
+    from glia.compiler.interp import Interpreter
+
+    program = check_source(Source("task.glia", SQUARES))
+    fills = synth.solve(program, Config(timeout=20.0), use_cache=False)
+    interp = Interpreter(program)
+    synth.install(interp, program, fills)  # as for @glia.fn functions: the term on the frame's slots
+    interp.init_globals()
+    assert interp.call("f", [[3, 5]]) == 34
+
+
+def test_when_search_gives_up_on_holes_that_cannot_see_locals_it_says_so():
+    """Several holes in one function are built from the parameters only: E606 names the locals."""
+    from types import SimpleNamespace
+
+    text = ("def f(xs: list[int]) -> int:\n    total: int = ??\n    for x in xs:\n        total = total + ??\n"
+            "    return total\n\nexamples f:\n    [1, 2, 3] -> 15\n")
+    program = check_source(Source("task.glia", text))
+    tasks = synth.problems(program)
+    d = synth._not_found(program, tasks, SimpleNamespace(reason="timeout", candidates=7), Config(timeout=1.0))
+    d = d.diagnostic
     assert d.code == "E606" and "parameters (xs) only" in d.message and "locals (total, x)" in d.message
+    single = synth.problems(check_source(Source("task.glia", SQUARES)))
+    assert single[0].slots and "locals" not in synth._not_found(
+        program, single, SimpleNamespace(reason="timeout", candidates=7), Config(timeout=1.0)).diagnostic.message
 
 
 def test_unsatisfiable_spec_ends_within_the_timeout():

@@ -342,8 +342,9 @@ class BottomUp(Unification, Deduction):
         if self.target is not None and nt in self.wrap:
             if (np.array_equal(vec, self.target) if bank.numpy else vec == self.target):
                 self.found = (nt, size, len(bank.recipes[size]) - 1)
-        elif nt == self.g.start and self.accept is not None and self.accept(vec):
-            self.found = (nt, size, len(bank.recipes[size]) - 1)
+        elif nt == self.g.start and self.accept is not None and \
+                self.accept(vec, lambda: self.answer((nt, size, len(rec) - 1))):
+            self.found = (nt, size, len(rec) - 1)
         if self.kept * self.nex > self.cfg.max_bank:
             raise Stop("memory")
 
@@ -528,9 +529,11 @@ class BottomUp(Unification, Deduction):
         self._check(len(out) if counted is None else counted)
 
     # ---- results -----------------------------------------------------------------------------
-    def answer(self) -> Term:
-        nt, size, index = self.found
-        t = self.built.get(self.found) or self.term(nt, size, index)
+    def answer(self, at=None) -> Term:
+        """The program found (or the one kept at `at`: (nonterminal, size, index))."""
+        at = at or self.found
+        nt, size, index = at
+        t = self.built.get(at) or self.term(nt, size, index)
         for pi in reversed(self.wrap.get(nt, [])):
             t = Term(self.prods[pi][1].head, (t,))
         return t
@@ -569,7 +572,7 @@ def solve(problem, config: Config) -> Result:
 
 def solve_with(problem, config: Config, accept) -> Result:
     """Search against the examples' results, or (with `accept`) for a start-symbol value vector that
-    `accept` takes."""
+    `accept(vector, program)` takes (`program()` builds the candidate's term)."""
     t0 = time.perf_counter()
     gc_was_enabled = gc.isenabled()
     gc.disable()  # the bank is many small long-lived tuples: the cyclic collector would only rescan them
