@@ -450,7 +450,7 @@ def _fused_dense():
         y = n.outs[0]
         c.bwd(f"{y}_g = np.concatenate(({', '.join(g or f'np.zeros_like({o})' for g, o in zip(gs, n.outs))},), "
               "axis=0)")
-        c.bwd(f"{W.gname} += np.dot({y}_x.T, {y}_g)")
+        c.bwd(f"K.add_xtg({W.gname}, {y}_x, {y}_g)")
         c.bwd(f"{b.gname} += K.col_sum({y}_g)")
         if any(x.grad for x in xs):
             c.bwd(f"{y}_gx = np.dot({y}_g, {W.name}.T)")

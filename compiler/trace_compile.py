@@ -265,8 +265,8 @@ class Emit:
         out = []
         for gw, terms in self.deferred.items():
             xs, gs = (", ".join(t[k] for t in terms) for k in (0, 1))
-            out.append(f"{gw} += np.dot({xs}.T, {gs})" if len(terms) == 1 else
-                       f"{gw} += np.dot(np.concatenate(({xs},), axis=0).T, np.concatenate(({gs},), axis=0))")
+            out.append(f"K.add_xtg({gw}, {xs}, {gs})" if len(terms) == 1 else
+                       f"K.add_xtg({gw}, np.concatenate(({xs},), axis=0), np.concatenate(({gs},), axis=0))")
         return out
 
     def g(self, k):

@@ -125,9 +125,49 @@ def _cot(need, g, W):
 
 
 @njit(cache=True, error_model="numpy")
+def _sparse(x):
+    """At most one value in eight of x is nonzero (one-hot or bag-of-words rows): its products then
+    skip the zeros, a row of W per nonzero, where a BLAS call would multiply them all."""
+    nz = 0
+    for r in range(x.shape[0]):
+        for k in range(x.shape[1]):
+            nz += x[r, k] != 0
+    return nz * 8 <= x.size
+
+
+@njit(cache=True, error_model="numpy")
+def dot(x, W):
+    """x W, for the rows of x (2-d, contiguous)."""
+    if not _sparse(x):
+        return np.dot(x, W)
+    y = np.zeros((x.shape[0], W.shape[1]), W.dtype)
+    for r in range(x.shape[0]):
+        for k in range(x.shape[1]):
+            v = x[r, k]
+            if v != 0:
+                for j in range(W.shape[1]):
+                    y[r, j] += v * W[k, j]
+    return y
+
+
+@njit(cache=True, error_model="numpy")
+def add_xtg(gW, x, g):
+    """gW += x^T g (a weight's gradient from its inputs' rows x and the outputs' cotangents g)."""
+    if not _sparse(x):
+        gW += np.dot(x.T, g)
+        return
+    for r in range(x.shape[0]):
+        for k in range(x.shape[1]):
+            v = x[r, k]
+            if v != 0:
+                for j in range(g.shape[1]):
+                    gW[k, j] += v * g[r, j]
+
+
+@njit(cache=True, error_model="numpy")
 def dense(x, W, b):
     """x W + b, the bias added in place (Numba's broadcasting addition allocates, and is slower)."""
-    y = np.dot(x, W)
+    y = dot(x, W)
     for r in range(y.shape[0]):
         for j in range(y.shape[1]):
             y[r, j] += b[j]

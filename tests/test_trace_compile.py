@@ -198,7 +198,7 @@ def test_products_of_a_shared_weight_are_hoisted_only_when_no_input_depends_on_t
     assert len(steps) == (5 if kind == "rnn" else 0)
     if kind == "rnn":  # the recurrent weight's 4 gradient terms (the first state is zero) as one product
         src = generate(t)  # p0 is Wx, p1 Wh
-        assert src.count("gp1 += np.dot(np.concatenate((v") == 1 and src.count("gp0 +=") == 1
+        assert src.count("K.add_xtg(gp1, np.concatenate((v") == 1 and src.count("K.add_xtg(gp0, ") == 1
 
 
 def test_a_trees_leaves_are_one_product_and_each_height_above_them_one():
@@ -321,3 +321,23 @@ def test_a_trace_numba_rejects_trains_on_the_tape_and_says_why(monkeypatch):
                        log=logs.append)
     assert h["engine"] == "interpreter tape"
     assert "Numba could not compile the trace (RuntimeError: no implementation of function)" in logs[0], logs[0]
+
+
+def test_products_with_mostly_zero_inputs_skip_the_zeros_and_agree_with_blas():
+    """One-hot (or bag-of-words) inputs: the trace kernels' dense product and weight gradient take a
+    row of W per nonzero; the result is numpy's, for sparse and dense inputs alike."""
+    from glia.runtime import trace_kernels as K
+
+    rng = np.random.default_rng(3)
+    W = rng.normal(size=(28, 48)).astype(np.float32)
+    g = rng.normal(size=(128, 48)).astype(np.float32)
+    onehot = np.eye(28, dtype=np.float32)[rng.integers(0, 28, 128)]
+    onehot[5] = 0.0  # a row with no character
+    onehot[7, 3] = 2.5  # and one with a second, scaled entry
+    dense = rng.normal(size=(128, 28)).astype(np.float32)
+    for x in (onehot, dense):
+        assert K._sparse(x) == (x is onehot)
+        np.testing.assert_allclose(K.dot(x, W), x @ W, rtol=1e-5, atol=1e-5)
+        gW = np.ones_like(W)
+        K.add_xtg(gW, x, g)
+        np.testing.assert_allclose(gW, 1.0 + x.T @ g, rtol=1e-5, atol=1e-4)
