@@ -144,7 +144,24 @@ def cmd_cache(ns) -> int:
             marks = {kind: sum(n.endswith("." + kind) for n in names) for kind in ("ready", "lock", "failed")}
             print(f"  {len(mods)} generated module{'s' if len(mods) != 1 else ''} ({marks['ready']} compiled in the "
                   f"background for `glia run`, {marks['lock']} compiling now, {marks['failed']} failed)")
+    runtime = _runtime_cache()
+    if runtime:  # Numba keeps the runtime's machine code beside its sources, not in the cache folder
+        n = sum(name.endswith((".nbi", ".nbc")) for name in os.listdir(runtime)) if os.path.isdir(runtime) else 0
+        print(f"runtime helpers (Numba's cache, compiled once per machine; `glia cache warm`): {runtime}, "
+              f"{n} files" + ("" if n else " (empty: compiled at first use)"))
     return 0
+
+
+def _runtime_cache() -> str | None:
+    """Where Numba caches the CPU backend's runtime helpers (runtime/__pycache__, or Numba's own
+    folder when the package's is read-only)."""
+    from glia.runtime import nbrt
+
+    for obj in vars(nbrt).values():
+        path = getattr(getattr(obj, "_cache", None), "_cache_path", None)
+        if path:
+            return path
+    return None
 
 
 def warm_runtime() -> int:

@@ -1,4 +1,5 @@
 """The `glia` command line as a user meets it: exit codes, diagnostics on stderr, no tracebacks."""
+import os
 import subprocess
 import sys
 import textwrap
@@ -207,6 +208,9 @@ def test_cache_info_and_clear(tmp_path, monkeypatch):
     (cache / "repl_history").write_text("+1\n")
     r = run_glia("cache", "info")
     assert r.returncode == 0 and str(cache) in r.stdout and "parser tables" in r.stdout
+    import glia.runtime
+    runtime = os.path.join(os.path.dirname(glia.runtime.__file__), "__pycache__")
+    assert "runtime helpers" in r.stdout and (runtime in r.stdout or "numba" in r.stdout.lower())
     r = run_glia("cache", "clear")
     assert r.returncode == 0 and "cleared" in r.stdout
     assert sorted(x.name for x in cache.iterdir()) == ["repl_history"]  # the user's history is kept
