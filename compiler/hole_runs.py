@@ -45,6 +45,11 @@ def to_glia_value(v):
 
 
 _DEFAULTS = {"int": 0, "bool": False, "str": "", "float": 0.0}
+
+
+def default_value(name: str | None):
+    """A value of the searchable type `name` (a type_name; a list is the empty tuple), as search holds it."""
+    return _DEFAULTS.get(name or "", ())
 FUEL = 100_000  # loop iterations one run of a function may take while search tries candidates in it
 
 
@@ -73,7 +78,7 @@ def envs_at_hole(program: ir.Program, func: ir.Function, hole: ir.Hole, holes: l
     seen: list = []
 
     def placeholder(h):
-        return lambda frame: copy_value(_DEFAULTS.get(type_name(h.type) or "", []))
+        return lambda frame: to_glia_value(default_value(type_name(h.type)))
 
     def fill(frame):
         seen.append([copy_value(frame[s]) for s in slots])

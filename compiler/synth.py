@@ -28,9 +28,8 @@ from glia.runtime.search.terms import to_glia
 
 from . import ir
 from .diagnostics import Diagnostic, GliaError, Source, Span
-from .hole_runs import (copy_value, envs_at_hole, example_runner, float_context, indirect_acceptor, joint_contexts,
-                        local_acceptor, to_glia_value,
-                        to_search_value, type_name, values_at_hole)
+from .hole_runs import (copy_value, default_value, envs_at_hole, example_runner, float_context, indirect_acceptor,
+                        joint_contexts, local_acceptor, to_glia_value, to_search_value, type_name, values_at_hole)
 from .interp import Interpreter, run_with_big_stack
 from .cache import write_json
 from .syntax import cache_dir
@@ -113,16 +112,16 @@ def _problem(program: ir.Program, interp: Interpreter, func: ir.Function, hole: 
             args = values_at_hole(program, func, hole, holes, args)
         inputs.append(tuple(to_search_value(a) for a in args))
         outputs.append(to_search_value(interp.expr(e.result)([None] * 4)))
-    if slots:  # a hole that reads locals: its inputs are the slots, sampled where the hole is reached
-        types = [type_name(func.slot_types[k]) for k in slots]
-        params = tuple(Var(i, func.slot_names[k], t) for i, (k, t) in enumerate(zip(slots, types)))
-        inputs = [tuple(_DEFAULT_VALUES[t] if v is None else to_search_value(v) for v, t in zip(env, types))
-                  for env in envs] or [tuple(_DEFAULT_VALUES[t] for t in types)]
-    opts = dict(hole.options)
-    extra = _user_components(program, interp, opts.get("using", ()), func.name)
     # the results suggest constants (strings the results share...): a hole inside the function may
     # make the part of a result that is not one of its arguments ("Dr. " + name)
     hints = outputs if direct else [o for o, args in zip(outputs, inputs) if o not in args]
+    if slots:  # a hole that reads locals: its inputs are the slots, sampled where the hole is reached
+        types = [type_name(func.slot_types[k]) for k in slots]
+        params = tuple(Var(i, func.slot_names[k], t) for i, (k, t) in enumerate(zip(slots, types)))
+        inputs = [tuple(default_value(t) if v is None else to_search_value(v) for v, t in zip(env, types))
+                  for env in envs] or [tuple(default_value(t) for t in types)]
+    opts = dict(hole.options)
+    extra = _user_components(program, interp, opts.get("using", ()), func.name)
     try:
         grammar = default_grammar(params, ret, inputs, hints, using=opts.get("using", ()), extra=extra)
         wider = loop_grammar(params, ret, inputs, hints, opts.get("using", ()), extra)
@@ -137,7 +136,6 @@ def _problem(program: ir.Program, interp: Interpreter, func: ir.Function, hole: 
 
 
 LOCAL_REACHES = 4  # reaches of a hole, per example, whose environments order a locals-reading hole's search
-_DEFAULT_VALUES = {"int": 0, "bool": False, "str": "", "float": 0.0}
 
 
 def _local_slots(func: ir.Function) -> tuple:

@@ -222,6 +222,10 @@ def test_a_hole_reads_the_locals_in_scope_each_time_it_is_reached():
     """A loop's variable and state: the program is evaluated at every reach, on the values then."""
     assert [f.expr for f in solve_text(SQUARES)] == ["x * x"]
     assert [f.expr for f in solve_text(RUNS)] == ["run", "k < x"]
+    # a list local assigned only after the hole (None when it is reached) is still an input
+    later = ("def f(xs: list[int]) -> int:\n    n = 0\n    for x in xs:\n        n = n + ??\n"
+             "    ys = sorted(xs)\n    return n + ys[0]\n\nexamples f:\n    [1, 2, 3] -> 15\n    [4] -> 20\n")
+    assert [f.expr for f in solve_text(later)] == ["x * x"]
 
 
 def test_a_filled_hole_that_reads_locals_runs_in_a_live_interpreter():
