@@ -1,12 +1,12 @@
 """Running a function with values in its holes, for search (compiler/synth.py, runtime/search).
 
-    (program, function, holes) --example_runner--> run(i, values) -> (ok, holes read)
+    (program, function, holes) --example_runner--> run(i, values) -> (ok, the holes' reaches)
                                --joint_contexts--> per hole, context(i, value) -> its context's value
                                --float_context---> hole values (population x examples) -> results
 
-Search gives a hole one value per example (its program's value on the function's parameters); these
-run the function in the reference interpreter with those values in its holes, on each example's own
-arguments. Loops take fuel (FUEL iterations a run): a candidate in a loop's condition or bound may
+Search gives a hole one value per example (its program's value on the function's parameters), or,
+for a hole that reads locals, its program, evaluated at each reach on the frame's values; these run
+the function in the reference interpreter with those in its holes, on each example's own arguments. Loops take fuel (FUEL iterations a run): a candidate in a loop's condition or bound may
 never end.
 """
 from __future__ import annotations
@@ -50,7 +50,44 @@ _DEFAULTS = {"int": 0, "bool": False, "str": "", "float": 0.0}
 def default_value(name: str | None):
     """A value of the searchable type `name` (a type_name; a list is the empty tuple), as search holds it."""
     return _DEFAULTS.get(name or "", ())
-FUEL = 100_000  # loop iterations one run of a function may take while search tries candidates in it
+
+
+_OTHERS = {"int": 1, "bool": True, "str": "a", "float": 1.0}
+
+
+def other_value(name: str | None):
+    """A second value of the searchable type `name`, unlike default_value's (a list holds one element)."""
+    if name and name.startswith("list["):
+        return (other_value(name[5:-1]),)
+    return _OTHERS.get(name or "", ())
+
+
+def varied_values(seed: int = 0):
+    """value(name): values of the searchable type `name` drawn from a seeded generator, a different one
+    at each call (small ints, either bool, short strings, short lists)."""
+    import random
+
+    rng = random.Random(seed)
+
+    def value(name: str | None):
+        if name and name.startswith("list["):
+            return tuple(value(name[5:-1]) for _ in range(rng.randint(0, 3)))
+        return {"int": lambda: rng.randint(-2, 9), "bool": lambda: rng.random() < 0.5,
+                "str": lambda: rng.choice(("", "a", "ab", " ", "b a")),
+                "float": lambda: rng.uniform(-2.0, 9.0)}.get(name or "", tuple)()
+    return value
+
+
+def term_filler(term, slots: tuple):
+    """A hole's fill for the interpreter: `term` evaluated on the frame's `slots` at each reach."""
+    from glia.runtime.search.terms import evaluate
+
+    def fill(frame):
+        return to_glia_value(evaluate(term, tuple(to_search_value(frame[s]) for s in slots)))
+    return fill
+
+
+FUEL = 10_000  # loop iterations one run of a function may take while search tries candidates in it
 
 
 def search_interpreter(program: ir.Program) -> Interpreter:
@@ -61,24 +98,16 @@ def search_interpreter(program: ir.Program) -> Interpreter:
     return interp
 
 
-def values_at_hole(program: ir.Program, func: ir.Function, hole: ir.Hole, holes: list[ir.Hole],
-                   args: list) -> list:
-    """Run `func` once with a placeholder in each of its holes and return its parameters' values the
-    first time `hole` is reached (the arguments themselves if it is not reached)."""
-    seen = envs_at_hole(program, func, hole, holes, args, range(len(func.params)), 1)
-    return seen[0] if seen else args
-
-
 def envs_at_hole(program: ir.Program, func: ir.Function, hole: ir.Hole, holes: list[ir.Hole], args: list,
-                 slots, reaches: int) -> list[list]:
-    """Run `func` once with a placeholder in each of its holes and return the values of its local
-    `slots` (parameters first) at each of the first `reaches` times `hole` is reached (a local not
-    assigned yet: None)."""
+                 slots, reaches: int, value=default_value) -> list[list]:
+    """Run `func` once with a placeholder in each of its holes (`value` of the hole's type) and return
+    the values of its local `slots` (parameters first) at each of the first `reaches` times `hole` is
+    reached (a local not assigned yet: None)."""
     interp = search_interpreter(program)
     seen: list = []
 
     def placeholder(h):
-        return lambda frame: to_glia_value(default_value(type_name(h.type)))
+        return lambda frame: to_glia_value(value(type_name(h.type)))
 
     def fill(frame):
         seen.append([copy_value(frame[s]) for s in slots])
@@ -116,17 +145,12 @@ def local_acceptor(program: ir.Program, func: ir.Function, hole: ir.Hole, slots:
     evaluated in the hole each time it is reached (on the values its `slots` hold then), give every
     example's result? (The value vector, computed on sampled environments, only orders and
     deduplicates the candidates.)"""
-    from glia.runtime.search.terms import evaluate
-
-    run = example_runner(program, func, [hole])
+    run = example_runner(program, func, [hole], [slots])
     n = len(run.cases)
 
     def accept(vec, term):
         t = term()
-
-        def fill(frame):
-            return to_glia_value(evaluate(t, tuple(to_search_value(frame[s]) for s in slots)))
-        return all(run(i, (fill,))[0] for i in range(n))
+        return all(run(i, (t,))[0] for i in range(n))
     return accept
 
 
@@ -136,42 +160,71 @@ def function_cases(interp: Interpreter, program: ir.Program, func: ir.Function) 
     return [([interp.expr(a)([None] * 4) for a in e.args], interp.expr(e.result)([None] * 4)) for e in ex.examples]
 
 
-def example_runner(program: ir.Program, func: ir.Function, holes: list[ir.Hole]):
-    """run(i, values) -> (ok, read): does `func`, with values[h] in holes[h], give its example i's
-    result, and which holes did it read (bit h for holes[h])? (In the reference interpreter, on the
-    example's own arguments, its loops bounded by FUEL.)"""
-    interp = search_interpreter(program)
-    current: list = [()]
-    read = [0]
+def example_runner(program: ir.Program, func: ir.Function, holes: list[ir.Hole], reads: list | None = None):
+    """run(i, values) -> (ok, events): does `func`, with values[h] in holes[h], give its example i's
+    result? (In the reference interpreter, on the example's own arguments, its loops bounded by FUEL.)
+    A hole with `reads[h]` (its slots: parameters and locals) is given a Term, evaluated at each reach
+    on those slots' values; any other hole a value. `events` are the reaches that can tell something
+    new, in order: (h, None, value) at a value hole's first reach, (h, environment, value) at a
+    reading hole's reach at an environment not seen before in the run, the value joint.ERROR where
+    its program fails (the run stops there)."""
+    from glia.runtime.search.joint import ERROR
+    from glia.runtime.search.terms import evaluate
 
-    def filler(h: int):
-        bit = 1 << h
+    interp = search_interpreter(program)
+    reads = reads or [()] * len(holes)
+    current: list = [()]
+    events: list = []
+    seen: set = set()
+
+    def filler(h: int, slots: tuple):
+        types = [type_name(func.slot_types[k]) for k in slots]
 
         def fill(frame):
-            read[0] |= bit
             v = current[0][h]
-            return v(frame) if callable(v) else to_glia_value(v)  # a callable: evaluated at each reach
+            if not slots:
+                if h not in seen:
+                    seen.add(h)
+                    events.append((h, None, v))
+                return to_glia_value(v)
+            env = tuple(default_value(t) if frame[k] is None else to_search_value(frame[k])
+                        for k, t in zip(slots, types))
+            try:
+                out = evaluate(v, env)
+            except Exception:  # noqa: BLE001 - an undefined component: the run fails here
+                out = ERROR
+            if (h, env) not in seen:
+                seen.add((h, env))
+                events.append((h, env, out))
+            if out is ERROR:
+                raise _Failed()
+            return to_glia_value(out)
         return fill
 
-    for h, hole in enumerate(holes):
-        interp.hole_fill[hole.index] = filler(h)
+    for h, (hole, slots) in enumerate(zip(holes, reads)):
+        interp.hole_fill[hole.index] = filler(h, tuple(slots))
     fn = interp.function(func.name)
     interp.init_globals()
     cases = function_cases(interp, program, func)
 
-    def run(i: int, values: tuple) -> tuple[bool, int]:
+    def run(i: int, values: tuple) -> tuple[bool, list]:
         current[0] = values
-        read[0] = 0
+        events.clear()
+        seen.clear()
         interp.fuel[0] = FUEL
         args, want = cases[i]
         try:
             got = fn(*[copy_value(a) for a in args])
-        except Exception:  # noqa: BLE001 - a runtime error in the program: these values are wrong
-            return False, read[0]
-        return values_match(got, want), read[0]
+        except Exception:  # noqa: BLE001 - a runtime error in the program (or a candidate): these values are wrong
+            return False, list(events)
+        return values_match(got, want), list(events)
 
     run.cases = cases
     return run
+
+
+class _Failed(Exception):
+    """A hole's program failed where the hole was reached."""
 
 
 # A hole's context: the largest expression around it that reads only parameters (never reassigned)
@@ -200,18 +253,18 @@ def context_expr(func: ir.Function, hole: ir.Hole):
             not (isinstance(n, ir.Prim) and not (n.op.startswith(_PURE_PRIMS) or n.op in _PURE_SEQ))
             for n in ir.walk(node))
 
-    ancestors = _ancestors(func.body, hole) or []
-    if any(isinstance(a, ir.Lambda) for a in ancestors):  # its locals are the lambda's, not the function's
+    above = ancestors(func.body, hole) or []
+    if any(isinstance(a, ir.Lambda) for a in above):  # its locals are the lambda's, not the function's
         return None
     best = None
-    for node in reversed(ancestors):
+    for node in reversed(above):
         if not pure(node):
             break
         best = node
     return best
 
 
-def _ancestors(body: tuple, target) -> list | None:
+def ancestors(body: tuple, target) -> list | None:
     """The IR nodes from a statement of `body` down to `target`'s parent, outermost first (None when
     `target` is not below)."""
     for node in body:
@@ -219,7 +272,7 @@ def _ancestors(body: tuple, target) -> list | None:
             return []
         if ir.is_node(node):
             for _, val in ir.child_fields(node):
-                found = _ancestors(val if isinstance(val, tuple) else (val,), target)
+                found = ancestors(val if isinstance(val, tuple) else (val,), target)
                 if found is not None:
                     return [node] + found
     return None

@@ -19,7 +19,7 @@ import itertools
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from glia.runtime.search import Component, Config, Problem, SearchError, Term, Var, synthesize
 from glia.runtime.search.library import default_grammar, depth_bounded, loop_grammar
@@ -28,8 +28,9 @@ from glia.runtime.search.terms import to_glia
 
 from . import ir
 from .diagnostics import Diagnostic, GliaError, Source, Span
-from .hole_runs import (copy_value, default_value, envs_at_hole, example_runner, float_context, indirect_acceptor,
-                        joint_contexts, local_acceptor, to_glia_value, to_search_value, type_name, values_at_hole)
+from .hole_runs import (ancestors, copy_value, default_value, envs_at_hole, example_runner, float_context, indirect_acceptor,
+                        joint_contexts, local_acceptor, other_value, term_filler, to_glia_value, to_search_value,
+                        type_name, varied_values)
 from .interp import Interpreter, run_with_big_stack
 from .cache import write_json
 from .syntax import cache_dir
@@ -46,6 +47,8 @@ class HoleTask:
     problem: Problem
     direct: bool  # the hole is the whole returned expression
     slots: tuple = ()  # a hole that reads locals: the frame slots of its inputs (parameters first)
+    reaches: tuple = ()  # ... and per example, how many of the problem's inputs were sampled there
+    args: list = field(default_factory=list)  # the examples' arguments (as search values)
 
 
 @dataclass(slots=True)
@@ -101,17 +104,12 @@ def _problem(program: ir.Program, interp: Interpreter, func: ir.Function, hole: 
                                     "lists of them are supported)", hole.span)
     params = tuple(Var(i, n, t) for i, (n, t) in enumerate(zip(func.params, ptypes)) if t is not None)
     direct = (len(func.body) == 1 and isinstance(func.body[0], ir.Return) and func.body[0].value is hole)
-    reassigned = any(isinstance(n, ir.StoreLocal) and n.slot < len(func.params) for n in ir.walk(func.body))
-    slots = () if len(holes) > 1 or ret == "float" else _local_slots(func)
-    inputs, outputs, envs = [], [], []
-    for e in ex.examples:
-        args = [interp.expr(a)([None] * 4) for a in e.args]
-        if slots:  # the parameters' and locals' values at the first few reaches of the hole
-            envs += envs_at_hole(program, func, hole, holes, args, slots, LOCAL_REACHES)
-        elif reassigned:  # the parameters' values where the hole is first reached
-            args = values_at_hole(program, func, hole, holes, args)
-        inputs.append(tuple(to_search_value(a) for a in args))
-        outputs.append(to_search_value(interp.expr(e.result)([None] * 4)))
+    argss = [[interp.expr(a)([None] * 4) for a in e.args] for e in ex.examples]
+    args = [tuple(to_search_value(a) for a in ax) for ax in argss]
+    outputs = [to_search_value(interp.expr(e.result)([None] * 4)) for e in ex.examples]
+    slots, envs, reaches = ((), [], ()) if direct or ret == "float" else \
+        _hole_envs(program, func, hole, holes, argss)
+    inputs = [tuple(to_search_value(a) for a in args) for args in argss]
     # the results suggest constants (strings the results share...): a hole inside the function may
     # make the part of a result that is not one of its arguments ("Dr. " + name)
     hints = outputs if direct else [o for o, args in zip(outputs, inputs) if o not in args]
@@ -132,20 +130,46 @@ def _problem(program: ir.Program, interp: Interpreter, func: ir.Function, hole: 
         raise _err(program, e.code, f"hole in {func.name}: {e.message}", hole.span) from None
     prob = Problem(func.name, params, ret, inputs, outputs, grammar, max_size=opts.get("size", 0),
                    wider=wider, max_depth=opts.get("depth", 0))
-    return HoleTask(hole, func, prob, direct, slots)
+    return HoleTask(hole, func, prob, direct, slots, reaches, args)
 
 
-LOCAL_REACHES = 4  # reaches of a hole, per example, whose environments order a locals-reading hole's search
+LOCAL_REACHES = 4  # reaches of a hole, per example and placeholder, whose environments order a locals-reading
+                   # hole's search
+
+
+def _hole_envs(program: ir.Program, func: ir.Function, hole: ir.Hole, holes: list[ir.Hole], argss: list):
+    """(slots, environments, reaches per example) of a hole that reads locals (or parameters its
+    function reassigns): the slots of the function's parameters and the named locals (of searchable
+    types) assigned at some sampled reach, and their values at the first LOCAL_REACHES reaches of each
+    example, sampled three times: with each hole (this one too) holding its type's default, then another
+    value (`total = total + ??` gives total 0, 0, 0 then 0, 1, 2), then values drawn at each reach from
+    a seeded generator (so that locals that move together in the first two, such as a running maximum
+    and the value it takes the maximum of, part). ((), [], ()) when the hole sees
+    only parameters that keep their values (its value on each example says all)."""
+    slots = _local_slots(func)
+    if not slots or any(isinstance(a, ir.Lambda) for a in ancestors(func.body, hole) or ()):
+        return (), [], ()  # (a lambda's frame is its own: a hole in one sees the parameters' values)
+    nparams = len(func.params)
+    reassigned = any(isinstance(n, ir.StoreLocal) and n.slot < nparams for n in ir.walk(func.body))
+    envs, reaches = [], []
+    for args in argss:
+        got = [env for value in (default_value, other_value, varied_values()) for env in
+               envs_at_hole(program, func, hole, holes, args, slots, LOCAL_REACHES, value)]
+        envs += got
+        reaches.append(len(got))
+    keep = [j for j, k in enumerate(slots) if k < nparams or any(env[j] is not None for env in envs)]
+    if not reassigned and all(slots[j] < nparams for j in keep):
+        return (), [], ()
+    return tuple(slots[j] for j in keep), [[env[j] for j in keep] for env in envs], tuple(reaches)
 
 
 def _local_slots(func: ir.Function) -> tuple:
-    """The frame slots a hole of `func` reads (its parameters, then its named locals, of the types
-    search handles), or () when the function has no such locals (the parameters alone)."""
+    """The frame slots a hole of `func` may read: its parameters, then its named locals, of the types
+    search handles."""
     def ok(k):
         n = func.slot_names[k]
         return type_name(func.slot_types[k]) is not None and n.isidentifier() and n[0] != "_"
-    local = [k for k in range(len(func.params), func.nslots) if ok(k)]
-    return tuple(k for k in range(len(func.params)) if ok(k)) + tuple(local) if local else ()
+    return tuple(k for k in range(func.nslots) if ok(k))
 
 
 def _user_components(program, interp, using, exclude) -> list[Component]:
@@ -245,17 +269,25 @@ def _search_joint(program: ir.Program, tasks: list[HoleTask], config: Config) ->
     try:
         if config.strategy not in STRATEGIES:
             raise SearchError("E604", f"unknown strategy {config.strategy!r}; expected one of {', '.join(STRATEGIES)}")
-        check_problem(tasks[0].problem)  # contradictory examples
+        check_problem(replace(tasks[0].problem, inputs=tasks[0].args))  # contradictory examples
         holes = [t.hole for t in tasks]
-        result = joint.solve([t.problem for t in tasks], config, example_runner(program, func, holes),
-                             joint_contexts(program, func, holes))
+        reads = [joint.Reads(example_spans(t.reaches)) if t.slots else None for t in tasks]
+        result = joint.solve([t.problem for t in tasks], config,
+                             example_runner(program, func, holes, [t.slots for t in tasks]),
+                             joint_contexts(program, func, holes), reads)
     except SearchError as e:
         raise _err(program, e.code, f"holes in {func.name}: {e.message}", tasks[0].hole.span) from None
     if not result.solved:
         raise _not_found(program, tasks, result, config)
     how = f"{result.strategy}, {len(tasks)} holes together"
-    return [Filled(t.hole, func.name, to_glia(term, ()), result.candidates, result.seconds, how, False, d, term)
-            for t, term, d in zip(tasks, result.terms, result.decisions)]
+    return [Filled(t.hole, func.name, to_glia(term, ()), result.candidates, result.seconds, how, False, d, term,
+                   t.slots) for t, term, d in zip(tasks, result.terms, result.decisions)]
+
+
+def example_spans(reaches: tuple) -> list[range]:
+    """Per example, the indexes of its environments among all examples' (`reaches` per example)."""
+    ends = list(itertools.accumulate(reaches))
+    return [range(e - n, e) for e, n in zip(ends, reaches)]
 
 
 def _not_found(program: ir.Program, tasks: list[HoleTask], result, config: Config) -> GliaError:
@@ -267,10 +299,10 @@ def _not_found(program: ir.Program, tasks: list[HoleTask], result, config: Confi
                f" ({', '.join(depths)})" if depths else "")}.get(result.reason, result.reason)
     what = "the hole" if len(tasks) == 1 else f"the {len(tasks)} holes"
     func = tasks[0].func
-    hidden = [] if len(tasks) == 1 and tasks[0].slots else \
-        [n for n in dict.fromkeys(func.slot_names[len(func.params):]) if n.isidentifier() and n[0] != "_"]
-    unseen = (f"; search builds the holes from {func.name}'s parameters ({', '.join(func.params)}) only: its "
-              f"locals ({', '.join(hidden)}) are not visible to it yet") if hidden else ""
+    floats = any(t.problem.ret == "float" for t in tasks)  # the only holes that cannot read locals
+    hidden = [n for n in dict.fromkeys(func.slot_names[len(func.params):]) if n.isidentifier() and n[0] != "_"]
+    unseen = (f"; a float hole is built from {func.name}'s parameters ({', '.join(func.params)}) only: its "
+              f"locals ({', '.join(hidden)}) are not visible to it yet") if hidden and floats else ""
     return _err(program, "E606", f"no program found for {what} in {func.name}: {why} after "
                                  f"{result.candidates:,} candidates (try a longer --timeout, more examples, or a "
                                  f"smaller `using=[...]`){unseen}", tasks[0].hole.span)
@@ -321,15 +353,9 @@ def verify(program: ir.Program, fills: list[Filled]) -> ir.Program:
 def install(interp: Interpreter, program: ir.Program, fills: list[Filled]) -> None:
     """Fill the holes of a running interpreter with the terms found (for programs whose source is not
     Glia text, such as @glia.fn functions): the term is evaluated on the function's parameters."""
-    from glia.runtime.search.terms import evaluate
-
     for f in fills:
         slots = f.slots or tuple(range(len(program.functions[f.func].params)))
-
-        def fill(frame, _term=f.term, _slots=slots):
-            return to_glia_value(evaluate(_term, tuple(to_search_value(frame[k]) for k in _slots)))
-
-        interp.hole_fill[f.hole.index] = fill
+        interp.hole_fill[f.hole.index] = term_filler(f.term, slots)
 
 
 def function_source(text: str, func: ir.Function, fills: list[Filled]) -> str:

@@ -222,7 +222,7 @@ def test_a_hole_reads_the_locals_in_scope_each_time_it_is_reached():
     """A loop's variable and state: the program is evaluated at every reach, on the values then."""
     assert [f.expr for f in solve_text(SQUARES)] == ["x * x"]
     assert [f.expr for f in solve_text(RUNS)] == ["run", "k < x"]
-    # a list local assigned only after the hole (None when it is reached) is still an input
+    # a list local assigned only after the hole (None wherever it is reached) is left out of its inputs
     later = ("def f(xs: list[int]) -> int:\n    n = 0\n    for x in xs:\n        n = n + ??\n"
              "    ys = sorted(xs)\n    return n + ys[0]\n\nexamples f:\n    [1, 2, 3] -> 15\n    [4] -> 20\n")
     assert [f.expr for f in solve_text(later)] == ["x * x"]
@@ -239,12 +239,12 @@ def test_a_filled_hole_that_reads_locals_runs_in_a_live_interpreter():
     assert interp.call("f", [[3, 5]]) == 34
 
 
-def test_when_search_gives_up_on_holes_that_cannot_see_locals_it_says_so():
-    """Several holes in one function are built from the parameters only: E606 names the locals."""
+def test_when_search_gives_up_on_a_float_hole_that_cannot_see_locals_it_says_so():
+    """A float hole is built from the parameters only: E606 names the locals it could not read."""
     from types import SimpleNamespace
 
-    text = ("def f(xs: list[int]) -> int:\n    total: int = ??\n    for x in xs:\n        total = total + ??\n"
-            "    return total\n\nexamples f:\n    [1, 2, 3] -> 15\n")
+    text = ("def f(xs: list[float]) -> float:\n    total = 0.0\n    for x in xs:\n        total = total + ??\n"
+            "    return total\n\nexamples f:\n    [1.0, 2.0] -> 5.0\n")
     program = check_source(Source("task.glia", text))
     tasks = synth.problems(program)
     d = synth._not_found(program, tasks, SimpleNamespace(reason="timeout", candidates=7), Config(timeout=1.0))

@@ -108,6 +108,53 @@ TASKS = {
             [7, 8, 9], 1 -> [7]
             [1], 3 -> [1]
         """,
+    "loop_start_and_step": """
+        def f(xs: list[int]) -> int:
+            total: int = ??
+            for x in xs:
+                total = total + ??
+            return total
+
+        examples f:
+            [1, 2, 3] -> 15
+            [] -> 1
+            [4] -> 17
+        """,
+    "run_lengths": """
+        def longest(xs: list[int]) -> int:
+            best = 0
+            run = 0
+            prev = -1
+            for x in xs:
+                if x == prev:
+                    run = ??
+                else:
+                    run = ??
+                best = max(best, run)
+                prev = x
+            return best
+
+        examples longest:
+            [1, 1, 2, 2, 2, 3] -> 3
+            [5] -> 1
+            [] -> 0
+            [4, 4, 1, 4] -> 2
+            [7, 7, 7, 7] -> 4
+        """,
+    "loop_condition_and_update": """
+        def count_if(xs: list[int], k: int) -> int:
+            n = 0
+            for x in xs:
+                if ??:
+                    n = ??
+            return n
+
+        examples count_if:
+            [1, 5, 7, 2], 4 -> 2
+            [10, 3], 3 -> 1
+            [], 0 -> 0
+            [2, 2, 9], 1 -> 3
+        """,
     "hole_inside_a_lambda": """
         def shift(xs: list[int], k: int) -> list[int]:
             if k > ??:
@@ -139,6 +186,33 @@ def test_several_holes_are_filled_together(name):
     holes = TASKS[name].count("??")
     assert len(fills) == holes >= 2 and all("joint" in f.strategy for f in fills)
     assert len({(f.candidates, f.seconds) for f in fills}) == 1  # one search for the function's holes
+
+
+def test_holes_that_read_a_loops_locals_are_evaluated_at_each_reach():
+    """Each hole's program reads the parameters and the locals assigned where it is reached."""
+    assert [f.expr for f in solve("loop_start_and_step")] == ["1", "x * x"]
+    assert [f.expr for f in solve("run_lengths")] == ["run + 1", "1"]
+    fills = solve("loop_condition_and_update")
+    assert [f.expr for f in fills] == ["k < x", "n + 1"] and all(f.slots for f in fills)
+
+
+def test_a_run_that_does_not_read_a_hole_serves_every_program_of_it():
+    """The run tree of an example: a run is a path of (hole, environment) reaches branching on the
+    values the holes gave; a tuple whose values follow a known path is answered without a run."""
+    from glia.runtime.search import joint
+
+    program = program_of("condition_and_branch")
+    tasks = synth.problems(program)
+    func = tasks[0].func
+    search = joint.Joint([t.problem for t in tasks], Config(timeout=5.0),
+                         hole_runs.example_runner(program, func, [t.hole for t in tasks]))
+    label_of = lambda values: lambda h, env: values[h]  # noqa: E731 - parameter holes: their values are the keys
+    # example 0 is f(1, 2) -> 2: with 5 in the condition's hole, 1 > 5 is false and the branch is not read
+    assert search.passes(0, label_of((5, 7)), lambda: (5, 7)) and search.runs == 1
+    assert search.passes(0, label_of((5, 99)), lambda: (5, 99)) and search.runs == 1  # the same path
+    assert not search.passes(0, label_of((0, 99)), lambda: (0, 99)) and search.runs == 2  # 1 > 0: reads the branch
+    assert search.passes(0, label_of((0, 2)), lambda: (0, 2)) and search.runs == 3
+    assert not search.passes(0, label_of((0, 99)), lambda: (0, 99)) and search.runs == 3  # known
 
 
 def test_the_answers_are_the_smallest_tuples():
@@ -285,7 +359,7 @@ def test_example_program_is_solved():
                                            "several_holes.glia")))
     fills = synth.solve(program, Config(timeout=20.0), use_cache=False)
     synth.verify(program, fills)
-    assert [f.expr for f in fills] == ["express", "weight * 3", "20", "weight // 2", "0", "k"]
+    assert [f.expr for f in fills] == ["express", "weight * 3", "20", "weight // 2", "0", "k", "run + 1", "1"]
 
 
 def test_the_memory_bound_ends_the_search():

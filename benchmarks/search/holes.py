@@ -3,11 +3,11 @@
     python benchmarks/search/holes.py [--timeout S] [--tasks FILE.glia] [--only NAME] [--json OUT]
 
 For every function of the task file (benchmarks/search/holes_tasks.glia), round robin:
-- `joint`: the engine as `glia synth` runs it (memo per example and keys, join on the pivot
+- `joint`: the engine as `glia synth` runs it (a run tree per example, join on the pivot
   example, keys from the holes' contexts);
 - `no-context`: the same without the contexts (each hole keyed by its own values);
 - `naive`: the same holes' programs in the same order, every tuple run on the examples one after
-  the other until one fails: no memo, no join, no contexts.
+  the other until one fails: no run trees, no join, no contexts.
 Prints seconds, candidates (the holes' programs enumerated + tuples looked at), tuples and runs of
 the function on one example; the load average before and after. One untimed run first loads
 Numba's kernel. No speed is asserted anywhere.
@@ -35,28 +35,29 @@ ROOT = Path(__file__).resolve().parents[2]
 class Naive(joint.Joint):
     """Every tuple of the levels in order, run on the examples until one fails; nothing remembered."""
 
-    def passes(self, example, keys, values):
+    def passes(self, example, label, values):
         self.runs += 1
-        return self.check(example, values)[0]
+        return self.check(example, values())[0]
 
     def combine(self, parts, levels):
         for n, idx in enumerate(itertools.product(*[range(len(lv.values)) for lv in levels])):
             if n & 255 == 255:
                 self.bound()
             self.tuples += 1
-            vecs = [lv.values[i] for lv, i in zip(levels, idx)]
-            if all(self.passes(i, None, tuple(v[i] for v in vecs)) for i in range(len(vecs[0]))):
+            if all(self.passes(i, None, lambda i=i: tuple(b.value(s, j, i) for b, s, j in zip(self.banks, parts, idx)))
+                   for i in self.order):
                 return idx
         return None
 
 
 def measure(program, func, tasks, variant: str, timeout: float) -> dict:
     holes = [t.hole for t in tasks]
-    check = hole_runs.example_runner(program, func, holes)
+    check = hole_runs.example_runner(program, func, holes, [t.slots for t in tasks])
     contexts = hole_runs.joint_contexts(program, func, holes) if variant == "joint" else None
+    reads = [joint.Reads(synth.example_spans(t.reaches)) if t.slots else None for t in tasks]
     engine = Naive if variant == "naive" else joint.Joint
     t0 = time.perf_counter()
-    search = engine([t.problem for t in tasks], Config(timeout=timeout), check, contexts)
+    search = engine([t.problem for t in tasks], Config(timeout=timeout), check, contexts, reads)
     found, reason = search.run()
     row = {"task": func.name, "holes": len(tasks), "variant": variant, "solved": found is not None,
            "seconds": round(time.perf_counter() - t0, 4), "candidates": search.candidates(),

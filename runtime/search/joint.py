@@ -3,32 +3,47 @@
     [Problem per hole] --bottom-up per hole--> each hole's programs by size, one per key vector
                        --tuples in order of total size, joined on one example--> a Term per hole
 
-A hole's inputs are its function's parameters, so a hole's program acts on the function only
-through its value on each example: two programs with the same values are interchangeable, and each
-hole keeps one program per value vector (bottom-up enumeration with observational equivalence, one
-engine per hole with the hole's own grammar and size/depth bounds, bottomup.py). Where the hole's
-*context* (the expression around it that reads only parameters: `x > ??`) can be evaluated alone,
-the key is the context's value instead, a coarser equivalence: of `x > 3` and `x > 4` only the
-first is kept when no example has x = 4. An int hole also gets the examples' integers as constants
-of size 1 (`x > 10`: arithmetic on 0..3 reaches 10 late).
+A hole that reads only its function's parameters (never reassigned) acts on the function through its
+value on each example: two programs with the same values are interchangeable, and each hole keeps one
+program per value vector (bottom-up enumeration with observational equivalence, one engine per hole
+with the hole's own grammar and size/depth bounds, bottomup.py). Where the hole's *context* (the
+expression around it that reads only parameters: `x > ??`) can be evaluated alone, the key is the
+context's value instead, a coarser equivalence: of `x > 3` and `x > 4` only the first is kept when no
+example has x = 4. An int hole also gets the examples' integers as constants of size 1 (`x > 10`:
+arithmetic on 0..3 reaches 10 late).
+
+A hole that reads locals (`acc = acc + ??` in a loop; or parameters the function reassigns) has no
+single value per example: its program (a Term) is evaluated at each reach on the frame's values then
+(`Reads`: its slots). Its bank is enumerated on environments sampled where it is reached
+(compiler/hole_runs.envs_at_hole, with placeholders in the holes), keeping one program per vector of
+values there: a heuristic equivalence (a right program equal on the samples to a wrong one kept
+earlier is lost). Everything after the banks is exact.
 
 Tuples of kept programs are tried in order of total size (then of the holes' sizes, the first
 hole's smallest first, then the banks' order). A tuple is right when the function, run with each
-hole's value, gives every example's result. `check(i, values)` answers that for example i and one
-value per hole, and says which holes the run read; it is asked once per example and keys of the
-holes read (memoised: a run that did not read a hole, such as the other branch's, is the same
-whatever that hole holds), so most tuples cost dictionary look-ups: the keys of one example repeat
-far more than whole vectors do. The last hole
-is joined rather than looped over: its programs of one size are grouped by their key on the pivot
-example (the example that last rejected a tuple), and for each choice of the other holes only the
-groups that pass on the pivot are kept (remembered per key of the other holes there), each program
-in them then checked on the other examples, the example that rejected the previous tuple first.
+hole's program, gives every example's result. `check(i, values)` runs example i and returns its
+result and its *events*: each reach of a hole that could tell something new, (hole, environment,
+value) (a parameter-reading hole's first reach only; a locals-reading hole's reaches at environments
+not seen before in that run). The interpreter is deterministic, so a run is decided by the values the
+holes gave at those reaches, and each example keeps its runs as a *run tree*: a node is a reach (the
+hole, the environment), its branches the values the hole gave there (a parameter-reading hole's key),
+a leaf the result. A tuple is looked up by walking the tree, asking each hole's program for its value
+at each node (a parameter-reading hole: its key on the example, already computed; a locals-reading
+one: its value in its bank's vector where the environment was sampled, else evaluated); only a walk
+that leaves the tree runs the function, and the run's events grow the tree. So a run that did not
+read a hole serves every program of that hole, and a locals-reading hole's programs that give the same
+values where the function reached it share the run, exactly. The last hole is joined rather than
+looped over: its programs of one size are grouped by their key on the pivot example (the example
+that last rejected a tuple; a locals-reading hole's programs each in a group of their own), and for
+each choice of the other holes only the groups that pass on the pivot are kept (remembered per key of
+the other holes there), each program in them then checked on the other examples, the example that
+rejected the previous tuple first.
 
 `gp` evolves tuples of trees instead (JointGP); `portfolio` enumerates for 70% of the time, then
 evolves. Bounded by time, candidates (the programs the holes' enumerations built plus the tuples
 looked at) and memory (the bound split between the holes' banks, and the values their levels hold
-as Python objects counted PY_VALUE_COST times; the memo is emptied when it reaches MEMO_LIMIT
-entries); deterministic (enumeration has no randomness; gp takes the seed).
+as Python objects counted PY_VALUE_COST times; the run trees are emptied when they reach MEMO_LIMIT
+nodes); deterministic (enumeration has no randomness; gp takes the seed).
 """
 from __future__ import annotations
 
@@ -42,9 +57,11 @@ from . import gp
 from .bottomup import BottomUp, Stop, _compositions
 from .library import example_ints
 from .problem import Config, Const, Problem, Term
-from .terms import decisions
+from .terms import decisions, evaluate
 
-MEMO_LIMIT = 1_000_000  # (example, the holes' keys) -> passes: emptied when it holds this many
+MEMO_LIMIT = 1_000_000  # the run trees' nodes: emptied when they hold this many
+EVENTS_LIMIT = 4096  # a run with more events than this (a long loop) is not added to its run tree
+ERROR = ("error",)  # the value of a program that fails where the hole is reached (the run fails there)
 PY_VALUE_COST = 16  # a value the holes' levels hold as Python objects (the vector, its key, the seen set,
                     # the groups) costs about 16 words of the memory bound
 
@@ -60,7 +77,7 @@ class JointResult:
     decisions: list = field(default_factory=list)  # one list of production choices per hole
     tuples: int = 0  # tuples looked at: each checked, and each group of the last hole's programs probed on
                      # the pivot example (the groups that fail there are the tuples pruned)
-    runs: int = 0  # times the function was run on one example (the memo's misses)
+    runs: int = 0  # times the function was run on one example (walks that left the run trees)
 
 
 class Level(NamedTuple):
@@ -72,6 +89,13 @@ class Level(NamedTuple):
     places: list  # an index in the bottom-up bank's level, or the Term of a constant
 
 
+class Reads(NamedTuple):
+    """A hole that reads locals: its problem's inputs are environments sampled where it is reached,
+    `spans[i]` example i's. The check is given the hole's program as a Term, evaluated at each reach."""
+
+    spans: list[range]
+
+
 class HoleBank:
     """One hole's programs, size level by size level, enumerated on demand, one per key vector.
 
@@ -79,12 +103,13 @@ class HoleBank:
     (`x > ??`) wants one of the examples' numbers, which arithmetic on 0..3 reaches late. `context`,
     when given, maps (example, value) to the value of the hole's context on that example (the
     expression around the hole that reads only parameters, such as the condition `x > ??`): programs
-    whose contexts agree on every example are interchangeable, and only the first is kept."""
+    whose contexts agree on every example are interchangeable, and only the first is kept. `reads`,
+    when given, makes it a locals-reading hole's bank (its vectors are over the sampled environments)."""
 
     def __init__(self, problem: Problem, config: Config, deadline: float, consts: tuple[int, ...] = (),
-                 context: Callable | None = None):
+                 context: Callable | None = None, reads: Reads | None = None):
         # integers as words where the grammar allows (the compiled kernel enumerates them); each level
-        # is read back as tuples of Python values, the memo's keys and the function's arguments
+        # is read back as tuples of Python values, the keys and the function's arguments
         self.bu = BottomUp(problem.grammar, problem.inputs, config, max_size=problem.max_size,
                            deadline=deadline)
         self.start = problem.grammar.start
@@ -92,9 +117,12 @@ class HoleBank:
         self.consts = consts
         self.context = context
         self.context_memo: dict = {}
+        self.reads = reads
+        self.sampled = {env: k for k, env in enumerate(problem.inputs)} if reads else {}  # env -> its index
+        self.terms: dict = {}  # (size, index) -> a locals-reading hole's Term
         self.seen: set = set()  # every key vector kept
         self.levels: list[Level] = []  # levels[s - 1]: the programs first kept at size s
-        self.groups: dict = {}  # (size, example) -> {key on that example: (a value with it, [indexes])}
+        self.groups: dict = {}  # (size, example) -> {key on that example: [indexes]}
 
     def key(self, example: int, value):
         if self.context is None:
@@ -121,7 +149,7 @@ class HoleBank:
         return self.levels[size - 1] if size <= self.max_size and self.levels[size - 1].values else None
 
     def _keep(self, level: Level, vec: tuple, place) -> None:
-        key = vec if self.context is None else tuple(self.key(i, v) for i, v in enumerate(vec))
+        key = vec if self.context is None or self.reads else tuple(self.key(i, v) for i, v in enumerate(vec))
         if key in self.seen:
             return
         self.seen.add(key)
@@ -133,14 +161,43 @@ class HoleBank:
         g = self.groups.get((size, example))
         if g is None:
             g = self.groups[(size, example)] = {}
-            level = self.levels[size - 1]
-            for j, (vec, key) in enumerate(zip(level.values, level.keys)):
-                g.setdefault(key[example], (vec[example], []))[1].append(j)
+            for j, key in enumerate(self.levels[size - 1].keys):
+                g.setdefault(self.example_key(size, j, example), []).append(j)
         return g
 
+    def example_key(self, size: int, index: int, example: int):
+        """What tells the program (size, index) apart on `example`: a parameter-reading hole's key
+        there; a locals-reading hole's program itself."""
+        return (size, index) if self.reads else self.levels[size - 1].keys[index][example]
+
+    def value(self, size: int, index: int, example: int):
+        """What the check puts in the hole on `example` for the program (size, index)."""
+        return self.term(size, index) if self.reads else self.levels[size - 1].values[index][example]
+
+    def label(self, size: int, index: int, example: int, env):
+        """The program's branch at a run-tree node of this hole: its key on the example, or for a
+        locals-reading hole its value at the node's environment."""
+        if not self.reads:
+            return self.levels[size - 1].keys[index][example]
+        k = self.sampled.get(env)
+        return self.levels[size - 1].values[index][k] if k is not None else value_at(self.term(size, index), env)
+
     def term(self, size: int, index: int) -> Term:
-        place = self.levels[size - 1].places[index]
-        return place if isinstance(place, Term) else self.bu.term(self.start, size, place)
+        got = self.terms.get((size, index))
+        if got is None:
+            place = self.levels[size - 1].places[index]
+            got = place if isinstance(place, Term) else self.bu.term(self.start, size, place)
+            if self.reads:
+                self.terms[(size, index)] = got
+        return got
+
+
+def value_at(term: Term, env: tuple):
+    """A locals-reading hole's program's value at a reach (ERROR where it fails)."""
+    try:
+        return evaluate(term, env)
+    except Exception:  # noqa: BLE001 - an undefined component: the function fails at this reach
+        return ERROR
 
 
 _MISSING = object()
@@ -148,47 +205,78 @@ _MISSING = object()
 
 class Joint:
     def __init__(self, problems: list[Problem], config: Config, check: Callable[[int, tuple], tuple[bool, int]],
-                 contexts: list | None = None):
+                 contexts: list | None = None, reads: list | None = None):
         self.t0 = time.perf_counter()
         self.cfg = config
         self.deadline = self.t0 + config.timeout
         consts = example_ints(problems[0].inputs, problems[0].outputs)
         contexts = contexts or [None] * len(problems)
+        reads = reads or [None] * len(problems)
         share = replace(config, max_bank=config.max_bank // len(problems))  # the memory bound, split
-        self.banks = [HoleBank(p, share, self.deadline, consts if p.ret == "int" else (), ctx)
-                      for p, ctx in zip(problems, contexts)]
+        self.banks = [HoleBank(p, share, self.deadline, consts if p.ret == "int" else (), ctx, r)
+                      for p, ctx, r in zip(problems, contexts, reads)]
         self.check = check
-        self.memo: dict = {}  # (example, holes read, their keys) -> passes
-        self.reads: list[list] = [[] for _ in problems[0].inputs]  # per example: the sets of holes runs read
-        self.order = list(range(len(problems[0].inputs)))  # examples, the last to reject a tuple first
+        examples = len(problems[0].outputs)
+        self.trees: list = [None] * examples  # per example, its run tree (None: no run yet)
+        self.nodes = 0
+        self.order = list(range(examples))  # examples, the last to reject a tuple first
         self.tuples = 0
         self.runs = 0
+        self.enumerating = False  # inside run(), which catches the Stop that bound() raises
 
-    def passes(self, example: int, keys: tuple, values: tuple) -> bool:
-        """Does the function give example's result with `values` in the holes? Asked once per example
-        and keys of the holes the run read (values with the same keys act alike, and a run that did
-        not read a hole is the same run whatever that hole holds)."""
-        reads = self.reads[example]
-        for mask, picks in reads:
-            ok = self.memo.get((example, mask, tuple(keys[h] for h in picks)))
-            if ok is not None:
-                return ok
-        if len(self.memo) >= MEMO_LIMIT:
-            self.memo.clear()
+    def passes(self, example: int, label: Callable, values: Callable[[], tuple]) -> bool:
+        """Does the function give example's result with `values()` in the holes? Looked up in the
+        example's run tree, `label(hole, environment)` giving each hole's branch at a node; run (and
+        added to the tree) only when the walk leaves it."""
+        node = self.trees[example]
+        while type(node) is tuple:
+            node = node[2].get(label(node[0], node[1]), _MISSING)
+        if type(node) is bool:
+            return node
+        if self.nodes >= MEMO_LIMIT:
+            self.trees = [None] * len(self.trees)
+            self.nodes = 0
         self.runs += 1
-        ok, mask = self.check(example, values)
-        picks = tuple(h for h in range(len(keys)) if mask >> h & 1)
-        if (mask, picks) not in reads:
-            reads.append((mask, picks))
-        self.memo[(example, mask, tuple(keys[h] for h in picks))] = ok
+        if self.enumerating and self.runs & 15 == 0:
+            self.bound()  # a run may take long (a candidate that keeps a loop going until its fuel ends)
+        ok, events = self.check(example, values())
+        if len(events) <= EVENTS_LIMIT:
+            self._grow(example, [(h, env, self.banks[h].key(example, v) if env is None else v)
+                                 for h, env, v in events], ok)
         return ok
 
-    def passes_values(self, example: int, values: tuple) -> bool:
-        return self.passes(example, tuple(b.key(example, v) for b, v in zip(self.banks, values)), values)
+    def _grow(self, example: int, events: list, ok: bool) -> None:
+        """Add a run (its events, each value as the branch it takes, and its result) to the tree."""
+        node, at, branch = self.trees[example], None, None
+        for k, (h, env, b) in enumerate(events):
+            if type(node) is not tuple or node[0] != h or node[1] != env:
+                break  # where the tree ends (or a different reach: the run replaces that part)
+            at, branch = node[2], b
+            node = at.get(b, _MISSING)
+        else:
+            k = len(events)
+        sub = self._path(events[k:], ok)
+        if at is None:
+            self.trees[example] = sub
+        else:
+            at[branch] = sub
 
-    def passes_all(self, vecs: list[tuple], keys: list[tuple]) -> bool:
+    def _path(self, events: list, ok: bool):
+        node = ok
+        for h, env, branch in reversed(events):
+            node = (h, env, {branch: node})
+            self.nodes += 1
+        return node
+
+    def labeler(self, example: int, parts: tuple, idx: tuple) -> Callable:
+        banks = self.banks
+        return lambda h, env: banks[h].label(parts[h], idx[h], example, env)
+
+    def passes_all(self, parts: tuple, idx: tuple) -> bool:
+        """Is the tuple of programs (parts[h], idx[h]) right on every example?"""
         for k, i in enumerate(self.order):
-            if not self.passes(i, tuple(v[i] for v in keys), tuple(v[i] for v in vecs)):
+            if not self.passes(i, self.labeler(i, parts, idx), lambda i=i: tuple(
+                    b.value(s, j, i) for b, s, j in zip(self.banks, parts, idx))):
                 if k:
                     self.order.insert(0, self.order.pop(k))  # the rejecting example goes first next time
                 return False
@@ -209,6 +297,7 @@ class Joint:
     def run(self) -> tuple[tuple, str]:
         """((size, index) per hole, '') for the first tuple right on every example, or (None, reason)."""
         k = len(self.banks)
+        self.enumerating = True
         try:
             for total in range(k, sum(b.max_size for b in self.banks) + 1):
                 for parts in _compositions(total, k):
@@ -221,6 +310,8 @@ class Joint:
             return None, "exhausted"
         except Stop as s:
             return None, s.reason
+        finally:
+            self.enumerating = False
 
     def combine(self, parts: tuple[int, ...], levels: list[Level]):
         """The indexes of the first tuple of these levels right on every example, or None."""
@@ -230,23 +321,22 @@ class Joint:
         for n, idx in enumerate(itertools.product(*[range(len(lv.values)) for lv in lead])):
             if n & 255 == 255:
                 self.bound()
-            vecs = [lv.values[i] for lv, i in zip(lead, idx)]
-            keys = [lv.keys[i] for lv, i in zip(lead, idx)]
             e = self.order[0]
-            head_keys = tuple(k[e] for k in keys)
+            head_keys = tuple(b.example_key(s, i, e) for b, s, i in zip(self.banks, parts, idx))
             hits = passing.get((e, head_keys))
             if hits is None:
-                head_values = tuple(v[e] for v in vecs)
                 groups = bank.grouped(parts[-1], e)
                 self.tuples += len(groups)
                 hits = passing[(e, head_keys)] = sorted(
-                    j for key, (value, js) in groups.items()
-                    if self.passes(e, head_keys + (key,), head_values + (value,)) for j in js)
+                    j for js in groups.values() for one in [idx + (js[0],)]
+                    if self.passes(e, self.labeler(e, parts, one), lambda one=one: tuple(
+                        b.value(s, i, e) for b, s, i in zip(self.banks, parts, one)))
+                    for j in js)
             self.tuples += len(hits)
             for m, j in enumerate(hits):
                 if m & 4095 == 4095:
                     self.bound()
-                if self.passes_all(vecs + [last.values[j]], keys + [last.keys[j]]):
+                if self.passes_all(parts, idx + (j,)):
                     return idx + (j,)
         return None
 
@@ -257,21 +347,30 @@ class JointGP:
     hole, or subtree mutation) or swaps whole holes between the parents; parents are chosen by lexicase
     selection on which examples the function gets right. Deterministic under the seed."""
 
-    def __init__(self, problems: list[Problem], config: Config, passes: Callable[[int, tuple], bool]):
+    def __init__(self, problems: list[Problem], config: Config, search: Joint):
         self.problems = problems
         self.cfg = config
         self.rng = random.Random(config.seed)
         self.hole_gp = [gp.GP(p, config) for p in problems]
         for g in self.hole_gp:
             g.rng = self.rng  # one stream of random numbers: the run is a function of the seed
-        self.passes = passes
+        self.search = search  # its run trees and banks (a hole's keys, which holes read locals)
         self.evals = 0
         self.cache: dict = {}
 
     def errors(self, ind: tuple, cases: list[int]) -> tuple:
+        banks = self.search.banks
+        terms: list = []  # a locals-reading hole's Term (None for the others), made at the first error()
+
         def error(i: int) -> int:
-            values = tuple(g.run_node(n, p.inputs[i]) for g, n, p in zip(self.hole_gp, ind, self.problems))
-            return 0 if self.passes(i, values) else 1
+            if not terms:
+                terms.extend(n.term() if b.reads else None for b, n in zip(banks, ind))
+            values = tuple(t if t is not None else g.run_node(n, p.inputs[i])
+                           for t, g, n, p in zip(terms, self.hole_gp, ind, self.problems))
+
+            def label(h, env):
+                return banks[h].key(i, values[h]) if terms[h] is None else value_at(terms[h], env)
+            return 0 if self.search.passes(i, label, lambda: values) else 1
 
         return gp.cached_errors(self, tuple(n.key() for n in ind), cases, 1, error)
 
@@ -287,7 +386,7 @@ class JointGP:
     def run(self, deadline: float) -> tuple[tuple | None, str]:
         pop = [tuple(g.grow(g.g.start, self.rng.randint(2, gp.MAX_DEPTH)) for g in self.hole_gp)
                for _ in range(gp.POP)]
-        return gp.evolve(self, pop, len(self.problems[0].inputs), deadline)
+        return gp.evolve(self, pop, len(self.problems[0].outputs), deadline)
 
     def breed(self, pop: list[tuple], errs: list[tuple], k: int) -> list[tuple]:
         lexicase = self.hole_gp[0].lexicase
@@ -295,17 +394,18 @@ class JointGP:
 
 
 def solve(problems: list[Problem], config: Config, check: Callable[[int, tuple], tuple[bool, int]],
-          contexts: list | None = None) -> JointResult:
+          contexts: list | None = None, reads: list | None = None) -> JointResult:
     """Programs for several holes of one function: `problems` holds one per hole (the same examples'
-    inputs, each its own grammar and bounds); `check(i, values)` says whether the function, with
-    values[h] in hole h, gives example i's result, and which holes it read (bit h for hole h). The
-    strategy `gp` evolves tuples of trees;
+    results, each its own grammar and bounds, and inputs: the examples' arguments, or for a hole with
+    `reads[h]` the environments sampled where it is reached); `check(i, values)` says whether the
+    function, with values[h] in hole h (a callable: evaluated at each reach), gives example i's result,
+    and which holes it read (bit h for hole h). The strategy `gp` evolves tuples of trees;
     `portfolio` enumerates for 70% of the time, then evolves; every other enumerates (there is no
     deduction through a function's statements)."""
     t0 = time.perf_counter()
     strategy = config.strategy
     search = Joint(problems, replace(config, timeout=config.timeout * 0.7) if strategy == "portfolio" else config,
-                   check, contexts)
+                   check, contexts, reads)
     found, reason, terms = None, "", None
     if strategy != "gp":
         found, reason = search.run()
@@ -313,7 +413,7 @@ def solve(problems: list[Problem], config: Config, check: Callable[[int, tuple],
             terms = tuple(b.term(s, i) for b, (s, i) in zip(search.banks, found))
     name, candidates = "joint bottom-up", search.candidates()
     if terms is None and strategy in ("gp", "portfolio"):
-        evolve = JointGP(problems, config, search.passes_values)
+        evolve = JointGP(problems, config, search)
         best, reason = evolve.run(t0 + config.timeout)
         terms = None if best is None else tuple(n.term() for n in best)
         name, candidates = ("portfolio/" if strategy == "portfolio" else "") + "joint gp", candidates + evolve.evals
