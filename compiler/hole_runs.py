@@ -2,7 +2,7 @@
 
     (program, function, holes) --example_runner--> run(i, values) -> (ok, the holes' reaches)
                                --joint_contexts--> per hole, context(i, value) -> its context's value
-                               --float_context---> hole values (population x examples) -> results
+    run --float_context--> float hole values (population x examples) -> the function's results
 
 Search gives a hole one value per example (its program's value on the function's parameters), or,
 for a hole that reads locals, its program, evaluated at each reach on the frame's values; these run
@@ -167,8 +167,10 @@ def example_runner(program: ir.Program, func: ir.Function, holes: list[ir.Hole],
     on those slots' values; any other hole a value. `events` are the reaches that can tell something
     new, in order: (h, None, value) at a value hole's first reach, (h, environment, value) at a
     reading hole's reach at an environment not seen before in the run, the value joint.ERROR where
-    its program fails (the run stops there)."""
-    from glia.runtime.search.joint import ERROR
+    its program fails (the run stops there). A hole with no value in `values` (the last, a float
+    hole, while the others are searched) stops the run when reached: its result is then joint.OPEN.
+    `run.got` is the function's result of the last run (None where it failed)."""
+    from glia.runtime.search.joint import ERROR, OPEN
     from glia.runtime.search.terms import evaluate
 
     interp = search_interpreter(program)
@@ -181,6 +183,8 @@ def example_runner(program: ir.Program, func: ir.Function, holes: list[ir.Hole],
         types = [type_name(func.slot_types[k]) for k in slots]
 
         def fill(frame):
+            if h >= len(current[0]):
+                raise _Open()
             v = current[0][h]
             if not slots:
                 if h not in seen:
@@ -207,17 +211,20 @@ def example_runner(program: ir.Program, func: ir.Function, holes: list[ir.Hole],
     interp.init_globals()
     cases = function_cases(interp, program, func)
 
-    def run(i: int, values: tuple) -> tuple[bool, list]:
+    def run(i: int, values: tuple) -> tuple[bool | str, list]:
         current[0] = values
         events.clear()
         seen.clear()
         interp.fuel[0] = FUEL
+        run.got = None
         args, want = cases[i]
         try:
-            got = fn(*[copy_value(a) for a in args])
+            run.got = fn(*[copy_value(a) for a in args])
+        except _Open:
+            return OPEN, list(events)
         except Exception:  # noqa: BLE001 - a runtime error in the program (or a candidate): these values are wrong
             return False, list(events)
-        return values_match(got, want), list(events)
+        return values_match(run.got, want), list(events)
 
     run.cases = cases
     return run
@@ -225,6 +232,10 @@ def example_runner(program: ir.Program, func: ir.Function, holes: list[ir.Hole],
 
 class _Failed(Exception):
     """A hole's program failed where the hole was reached."""
+
+
+class _Open(Exception):
+    """A hole without a value yet (the float hole) was reached."""
 
 
 # A hole's context: the largest expression around it that reads only parameters (never reassigned)
@@ -305,32 +316,22 @@ def joint_contexts(program: ir.Program, func: ir.Function, holes: list[ir.Hole])
     return out
 
 
-def float_context(program: ir.Program, func: ir.Function, hole: ir.Hole, inputs: list[tuple]):
-    """For a float hole inside a larger expression: hole values (population x examples) -> the
-    function's results on each example with that value in the hole (NaN where it fails or does not
-    give a number)."""
-    interp = search_interpreter(program)
-    value = [0.0]
-    interp.hole_fill[hole.index] = lambda frame: value[0]
-    fn = interp.function(func.name)
-    interp.init_globals()
-    args = [[to_glia_value(a) for a in ex] for ex in inputs]
+def float_context(run, examples: list[int], fixed: list[tuple] | None = None):
+    """For a float hole inside a larger expression, the last of `run`'s holes (an example_runner's):
+    hole values (population x examples) -> the function's results on each of `examples` with that value
+    in the hole and `fixed[k]` in the other holes on examples[k] (NaN where it fails or does not give
+    a number)."""
+    fixed = fixed or [()] * len(examples)
 
     def context(vals: np.ndarray) -> np.ndarray:
         out = np.full(vals.shape, np.nan)
-        for (r, i), h in np.ndenumerate(vals):
+        for (r, k), h in np.ndenumerate(vals):
             if not math.isfinite(h):
                 continue
-            value[0] = float(h)
-            interp.fuel[0] = FUEL
-            try:
-                got = fn(*[copy_value(a) for a in args[i]])
-            except Exception:  # noqa: BLE001 - a runtime error in the program: no result for this value
-                continue
+            run(examples[k], fixed[k] + (float(h),))
+            got = run.got
             if isinstance(got, (int, float)) and not isinstance(got, bool):
-                out[r, i] = got
+                out[r, k] = got
         return out
 
     return context
-
-

@@ -21,16 +21,16 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 
-from glia.runtime.search import Component, Config, Problem, SearchError, Term, Var, synthesize
+from glia.runtime.search import Component, Config, Const, Problem, SearchError, Term, Var, synthesize
 from glia.runtime.search.library import default_grammar, depth_bounded, loop_grammar
 from glia.runtime.search.regression import values_match
-from glia.runtime.search.terms import to_glia
+from glia.runtime.search.terms import decisions, to_glia
 
 from . import ir
 from .diagnostics import Diagnostic, GliaError, Source, Span
-from .hole_runs import (ancestors, copy_value, default_value, envs_at_hole, example_runner, float_context, indirect_acceptor,
-                        joint_contexts, local_acceptor, other_value, term_filler, to_glia_value, to_search_value,
-                        type_name, varied_values)
+from .hole_runs import (ancestors, copy_value, default_value, envs_at_hole, example_runner, float_context,
+                        indirect_acceptor, joint_contexts, local_acceptor, other_value, term_filler, to_glia_value,
+                        to_search_value, type_name, varied_values)
 from .interp import Interpreter, run_with_big_stack
 from .cache import write_json
 from .syntax import cache_dir
@@ -82,10 +82,9 @@ def problems(program: ir.Program) -> list[HoleTask]:
     for func in program.functions.values():
         holes = _holes_in(func)
         floats = [h for h in holes if h.type == FLOAT]
-        if len(holes) > 1 and floats:
-            raise _err(program, "E605", f"{func.name} has {len(holes)} holes and one is a float hole: a float "
-                                        "hole is searched alone for now (fill the others first, or by hand)",
-                       floats[0].span)
+        if len(floats) > 1:
+            raise _err(program, "E605", f"{func.name} has {len(floats)} float holes: a function may have one "
+                                        "for now (fill the others first, or by hand)", floats[1].span)
         for hole in holes:
             tasks.append(_problem(program, interp, func, hole, holes, examples.get(func.name)))
     return tasks
@@ -245,8 +244,8 @@ def _search_one(program: ir.Program, task: HoleTask, config: Config) -> Filled:
         if task.direct:
             result = synthesize(task.problem, config)
         elif task.problem.ret == "float":
-            result = regression.solve(task.problem, config,
-                                      float_context(program, task.func, task.hole, task.problem.inputs))
+            result = regression.solve(task.problem, config, float_context(
+                example_runner(program, task.func, [task.hole]), list(range(len(task.problem.inputs)))))
         elif task.slots:
             result = bottomup.solve_with(task.problem, config,
                                          local_acceptor(program, task.func, task.hole, task.slots))
@@ -262,26 +261,63 @@ def _search_one(program: ir.Program, task: HoleTask, config: Config) -> Filled:
 
 def _search_joint(program: ir.Program, tasks: list[HoleTask], config: Config) -> list[Filled]:
     """A function's holes searched together (runtime/search/joint.py): each hole's programs by
-    bottom-up enumeration, tuples of them checked by running the function on the examples."""
+    bottom-up enumeration, tuples of them checked by running the function on the examples. A float
+    hole is searched last: for each tuple of the others that every example not reaching it accepts,
+    its program by regression through the function with that tuple in the other holes."""
     from glia.runtime.search import STRATEGIES, check_problem, joint
 
     func = tasks[0].func
+    floats = [t for t in tasks if t.problem.ret == "float"]
+    others = [t for t in tasks if t.problem.ret != "float"]
+    holes = [t.hole for t in others + floats]
     try:
         if config.strategy not in STRATEGIES:
             raise SearchError("E604", f"unknown strategy {config.strategy!r}; expected one of {', '.join(STRATEGIES)}")
         check_problem(replace(tasks[0].problem, inputs=tasks[0].args))  # contradictory examples
-        holes = [t.hole for t in tasks]
-        reads = [joint.Reads(example_spans(t.reaches)) if t.slots else None for t in tasks]
-        result = joint.solve([t.problem for t in tasks], config,
-                             example_runner(program, func, holes, [t.slots for t in tasks]),
-                             joint_contexts(program, func, holes), reads)
+        reads = [joint.Reads(example_spans(t.reaches)) if t.slots else None for t in others]
+        run = example_runner(program, func, holes, [t.slots for t in others + floats])
+        complete = _float_completion(run, floats[0].problem, config) if floats else None
+        result = joint.solve([t.problem for t in others], config, run,
+                             joint_contexts(program, func, holes[:len(others)]), reads, complete)
     except SearchError as e:
         raise _err(program, e.code, f"holes in {func.name}: {e.message}", tasks[0].hole.span) from None
     if not result.solved:
         raise _not_found(program, tasks, result, config)
     how = f"{result.strategy}, {len(tasks)} holes together"
-    return [Filled(t.hole, func.name, to_glia(term, ()), result.candidates, result.seconds, how, False, d, term,
-                   t.slots) for t, term, d in zip(tasks, result.terms, result.decisions)]
+    terms = dict(zip((t.hole.index for t in others), zip(result.terms, result.decisions)))
+    if floats:  # (a float hole no example reaches can hold anything)
+        term = result.completed or Term(Const(0.0, "float"))
+        terms[floats[0].hole.index] = (term, decisions(term))
+    return [Filled(t.hole, func.name, to_glia(terms[t.hole.index][0], ()), result.candidates, result.seconds, how,
+                   False, terms[t.hole.index][1], terms[t.hole.index][0], t.slots) for t in tasks]
+
+
+FLOAT_SHARE = 20  # a float hole beside others: each tuple of the others gets 1/20 of the timeout for its regression
+FLOAT_SIZE = 5  # ... and skeletons of at most this size (`base * c`, `x * c + d`)
+
+
+def _float_completion(run, problem: Problem, config: Config):
+    """complete(values_on, examples) for joint.solve: the float hole's program (by regression, its
+    constants fitted through the function with the other holes' values fixed) for the examples that
+    reach it, or None."""
+    import time
+
+    from glia.runtime.search import regression
+
+    deadline = time.perf_counter() + config.timeout
+    size = min(problem.max_size or FLOAT_SIZE, FLOAT_SIZE)
+
+    def complete(values_on, examples: list[int]):
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            return None
+        sub = replace(problem, inputs=[problem.inputs[i] for i in examples],
+                      outputs=[problem.outputs[i] for i in examples], max_size=size)
+        context = float_context(run, examples, [values_on(i) for i in examples])
+        got = regression.solve(sub, replace(config, timeout=min(left, max(0.2, config.timeout / FLOAT_SHARE))),
+                               context)
+        return got.term if got.solved else None
+    return complete
 
 
 def example_spans(reaches: tuple) -> list[range]:

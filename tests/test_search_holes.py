@@ -322,17 +322,53 @@ def error_of(text: str, timeout: float = 2.0):
     return info.value.diagnostic
 
 
-def test_a_float_hole_beside_another_is_not_searched_yet():
+FLOAT_BESIDE = """
+    def price(qty: int, member: bool) -> float:
+        base = float(qty) * 2.5
+        if ??:
+            return base * ??
+        return base
+
+    examples price:
+        4, True -> 9.0
+        2, False -> 5.0
+        10, True -> 22.5
+        3, False -> 7.5
+        6, True -> 13.5
+
+    def shipping(weight: int) -> float:
+        if weight > ??:
+            return 0.75 * float(weight) + ??
+        return 4.0
+
+    examples shipping:
+        1 -> 4.0
+        5 -> 4.0
+        12 -> 11.5
+        20 -> 17.5
+        11 -> 10.75
+    """
+
+
+def test_a_float_hole_beside_others_gets_its_constants_fitted_for_each_tuple_of_theirs():
+    program = program_of("float_beside", FLOAT_BESIDE)
+    fills = synth.solve(program, Config(timeout=20.0), use_cache=False)
+    synth.verify(program, fills)
+    assert [f.expr for f in fills] == ["member", "0.9", "5", "2.5"]
+    assert all("regression" in f.strategy for f in fills)
+
+
+def test_two_float_holes_in_one_function_are_not_searched_yet():
     d = error_of("""
         def f(x: float, n: int) -> float:
             if n > ??:
                 return x * ??
-            return x
+            return x + ??
 
         examples f:
             1.0, 2 -> 1.0
         """)
-    assert d.code == "E605" and "float hole" in d.message and (d.span.line, d.span.col) == (3, 20)
+    assert d.code == "E605" and "2 float holes" in d.message and (d.span.line, d.span.col) == (4, 16)
 
 
 def test_contradictory_examples_and_types_without_components():

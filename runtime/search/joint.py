@@ -62,6 +62,7 @@ from .terms import decisions, evaluate
 MEMO_LIMIT = 1_000_000  # the run trees' nodes: emptied when they hold this many
 EVENTS_LIMIT = 4096  # a run with more events than this (a long loop) is not added to its run tree
 ERROR = ("error",)  # the value of a program that fails where the hole is reached (the run fails there)
+OPEN = "open"  # a run's result when it reached the function's float hole, which `complete` fills (solve)
 PY_VALUE_COST = 16  # a value the holes' levels hold as Python objects (the vector, its key, the seen set,
                     # the groups) costs about 16 words of the memory bound
 
@@ -78,6 +79,7 @@ class JointResult:
     tuples: int = 0  # tuples looked at: each checked, and each group of the last hole's programs probed on
                      # the pivot example (the groups that fail there are the tuples pruned)
     runs: int = 0  # times the function was run on one example (walks that left the run trees)
+    completed: Term | None = None  # the float hole's program (beside the others), when there is one
 
 
 class Level(NamedTuple):
@@ -205,7 +207,7 @@ _MISSING = object()
 
 class Joint:
     def __init__(self, problems: list[Problem], config: Config, check: Callable[[int, tuple], tuple[bool, int]],
-                 contexts: list | None = None, reads: list | None = None):
+                 contexts: list | None = None, reads: list | None = None, complete: Callable | None = None):
         self.t0 = time.perf_counter()
         self.cfg = config
         self.deadline = self.t0 + config.timeout
@@ -223,6 +225,9 @@ class Joint:
         self.tuples = 0
         self.runs = 0
         self.enumerating = False  # inside run(), which catches the Stop that bound() raises
+        self.complete = complete  # (values on an example, the examples that reached the float hole) -> a Term
+        self.completed: Term | None = None  # ... what it gave for the answer
+        self.completions = 0  # candidates `complete` looked at
 
     def passes(self, example: int, label: Callable, values: Callable[[], tuple]) -> bool:
         """Does the function give example's result with `values()` in the holes? Looked up in the
@@ -231,7 +236,7 @@ class Joint:
         node = self.trees[example]
         while type(node) is tuple:
             node = node[2].get(label(node[0], node[1]), _MISSING)
-        if type(node) is bool:
+        if type(node) is bool or node is OPEN:
             return node
         if self.nodes >= MEMO_LIMIT:
             self.trees = [None] * len(self.trees)
@@ -272,18 +277,30 @@ class Joint:
         banks = self.banks
         return lambda h, env: banks[h].label(parts[h], idx[h], example, env)
 
+    def values(self, parts: tuple, idx: tuple, example: int) -> tuple:
+        return tuple(b.value(s, j, example) for b, s, j in zip(self.banks, parts, idx))
+
     def passes_all(self, parts: tuple, idx: tuple) -> bool:
-        """Is the tuple of programs (parts[h], idx[h]) right on every example?"""
+        """Is the tuple of programs (parts[h], idx[h]) right on every example? (With a float hole: is
+        it right on every example that does not reach the float hole, and does `complete` find the
+        float hole's program for those that do?)"""
+        opens = []
         for k, i in enumerate(self.order):
-            if not self.passes(i, self.labeler(i, parts, idx), lambda i=i: tuple(
-                    b.value(s, j, i) for b, s, j in zip(self.banks, parts, idx))):
+            ok = self.passes(i, self.labeler(i, parts, idx), lambda i=i: self.values(parts, idx, i))
+            if ok is OPEN:
+                opens.append(i)
+            elif not ok:
                 if k:
                     self.order.insert(0, self.order.pop(k))  # the rejecting example goes first next time
                 return False
+        if opens:
+            self.completions += 1
+            self.completed = self.complete(lambda i: self.values(parts, idx, i), sorted(opens))
+            return self.completed is not None
         return True
 
     def candidates(self) -> int:
-        return sum(b.bu.candidates for b in self.banks) + self.tuples
+        return sum(b.bu.candidates for b in self.banks) + self.tuples + self.completions
 
     def bound(self) -> None:
         if self.candidates() > self.cfg.max_candidates:
@@ -329,8 +346,7 @@ class Joint:
                 self.tuples += len(groups)
                 hits = passing[(e, head_keys)] = sorted(
                     j for js in groups.values() for one in [idx + (js[0],)]
-                    if self.passes(e, self.labeler(e, parts, one), lambda one=one: tuple(
-                        b.value(s, i, e) for b, s, i in zip(self.banks, parts, one)))
+                    if self.passes(e, self.labeler(e, parts, one), lambda one=one: self.values(parts, one, e))
                     for j in js)
             self.tuples += len(hits)
             for m, j in enumerate(hits):
@@ -393,19 +409,23 @@ class JointGP:
         return [self.child(lexicase(pop, errs, k), lexicase(pop, errs, k)) for _ in range(gp.POP)]
 
 
-def solve(problems: list[Problem], config: Config, check: Callable[[int, tuple], tuple[bool, int]],
-          contexts: list | None = None, reads: list | None = None) -> JointResult:
+def solve(problems: list[Problem], config: Config, check: Callable[[int, tuple], tuple],
+          contexts: list | None = None, reads: list | None = None, complete: Callable | None = None) -> JointResult:
     """Programs for several holes of one function: `problems` holds one per hole (the same examples'
     results, each its own grammar and bounds, and inputs: the examples' arguments, or for a hole with
-    `reads[h]` the environments sampled where it is reached); `check(i, values)` says whether the
-    function, with values[h] in hole h (a callable: evaluated at each reach), gives example i's result,
-    and which holes it read (bit h for hole h). The strategy `gp` evolves tuples of trees;
-    `portfolio` enumerates for 70% of the time, then evolves; every other enumerates (there is no
-    deduction through a function's statements)."""
+    `reads[h]` the environments sampled where it is reached); `check(i, values)` runs example i with
+    values[h] in hole h (a Term for a hole with reads: evaluated at each reach) and returns whether it
+    gives the example's result (OPEN where it reached the function's float hole) and the run's events.
+    With a float hole, `complete(values_on, examples)` finds its program for a tuple of the other
+    holes that every example not reaching it accepts (None if it cannot), `values_on(i)` being the
+    tuple's values on example i; the result's `completed` is the float hole's program.
+    The strategy `gp` evolves tuples of trees; `portfolio` enumerates for 70% of the time, then
+    evolves; every other enumerates (there is no deduction through a function's statements), and so do
+    they all beside a float hole."""
     t0 = time.perf_counter()
-    strategy = config.strategy
+    strategy = config.strategy if complete is None else "enumerate"
     search = Joint(problems, replace(config, timeout=config.timeout * 0.7) if strategy == "portfolio" else config,
-                   check, contexts, reads)
+                   check, contexts, reads, complete)
     found, reason, terms = None, "", None
     if strategy != "gp":
         found, reason = search.run()
@@ -417,6 +437,8 @@ def solve(problems: list[Problem], config: Config, check: Callable[[int, tuple],
         best, reason = evolve.run(t0 + config.timeout)
         terms = None if best is None else tuple(n.term() for n in best)
         name, candidates = ("portfolio/" if strategy == "portfolio" else "") + "joint gp", candidates + evolve.evals
+    if complete is not None:
+        name += " + regression"
     return JointResult(terms is not None, terms, candidates, time.perf_counter() - t0, name,
                        "" if terms else reason, [decisions(t) for t in terms] if terms else [],
-                       search.tuples, search.runs)
+                       search.tuples, search.runs, search.completed if terms else None)
