@@ -20,7 +20,7 @@ from glia.runtime.search.regression import values_match
 from . import ir
 from .diagnostics import GliaError
 from .interp import Interpreter
-from .types import BOOL, FLOAT, INT, STR, ListT
+from .types import BOOL, FLOAT, INT, STR, ListT, StructT, TupleT
 
 
 def type_name(t) -> str | None:
@@ -87,6 +87,37 @@ def term_filler(term, slots: tuple):
     return fill
 
 
+def split_holes(program: ir.Program) -> dict:
+    """The holes of tuple and struct types whose parts search handles, each split into a hole per part
+    (searched like any other hole; the hole's value is then made of the parts' values): {hole index:
+    (the hole, its struct's name or None for a tuple, the parts' holes)}. The parts are numbered after
+    the program's own holes, in source order."""
+    nxt = max((h.index for h in program.holes), default=-1) + 1
+    out = {}
+    for h in program.holes:
+        t = h.type
+        items = t.items if isinstance(t, TupleT) else program.structs[t.name].types if isinstance(t, StructT) \
+            else ()
+        if items and all(type_name(x) is not None for x in items):
+            out[h.index] = (h, t.name if isinstance(t, StructT) else None,
+                            tuple(ir.Hole(nxt + k, h.options, x, h.span) for k, x in enumerate(items)))
+            nxt += len(items)
+    return out
+
+
+def join_parts(interp: Interpreter, program: ir.Program) -> None:
+    """Fill each split hole (split_holes) of a running interpreter with the tuple or struct of its
+    parts' fills (as they are when it is reached)."""
+    from glia.runtime.values import new_struct
+
+    fills = interp.hole_fill
+    for h, struct, parts in split_holes(program).values():
+        def fill(frame, _cls=interp.structs[struct] if struct else None, _parts=parts):
+            vals = [fills[p.index](frame) for p in _parts]
+            return new_struct(_cls, vals) if _cls is not None else tuple(vals)
+        fills[h.index] = fill
+
+
 FUEL = 10_000  # loop iterations one run of a function may take while search tries candidates in it
 
 
@@ -95,6 +126,7 @@ def search_interpreter(program: ir.Program) -> Interpreter:
     candidate in a loop's condition or bound may never end."""
     interp = Interpreter(program)
     interp.fuel = [FUEL]
+    join_parts(interp, program)
     return interp
 
 

@@ -29,8 +29,8 @@ from glia.runtime.search.terms import decisions, to_glia
 from . import ir
 from .diagnostics import Diagnostic, GliaError, Source, Span
 from .hole_runs import (ancestors, copy_value, default_value, envs_at_hole, example_runner, float_context,
-                        indirect_acceptor, joint_contexts, local_acceptor, other_value, term_filler, to_glia_value,
-                        to_search_value, type_name, varied_values)
+                        indirect_acceptor, join_parts, joint_contexts, local_acceptor, other_value, split_holes,
+                        term_filler, to_glia_value, to_search_value, type_name, varied_values)
 from .interp import Interpreter, run_with_big_stack
 from .cache import write_json
 from .syntax import cache_dir
@@ -49,6 +49,7 @@ class HoleTask:
     slots: tuple = ()  # a hole that reads locals: the frame slots of its inputs (parameters first)
     reaches: tuple = ()  # ... and per example, how many of the problem's inputs were sampled there
     args: list = field(default_factory=list)  # the examples' arguments (as search values)
+    part: tuple | None = None  # (a tuple or struct hole, the position in it) for one part of such a hole
 
 
 @dataclass(slots=True)
@@ -63,6 +64,8 @@ class Filled:
     decisions: list
     term: Term | None = None  # None when the answer came from the cache
     slots: tuple = ()  # the frame slots the term's inputs are (empty: the function's parameters)
+    struct: str | None = None  # a tuple or struct hole's: its struct's name (None for a tuple) ...
+    parts: list = field(default_factory=list)  # ... and its parts' fills
 
 
 def _err(program: ir.Program, code: str, msg: str, span: Span) -> GliaError:
@@ -78,20 +81,28 @@ def problems(program: ir.Program) -> list[HoleTask]:
     cannot be searched). Several holes of one function share its examples and are searched together."""
     examples = {e.func: e for e in program.examples}
     interp = Interpreter(program)
+    split = split_holes(program)  # a hole of a tuple or struct type: one hole per part
     tasks = []
     for func in program.functions.values():
-        holes = _holes_in(func)
+        whole = {}  # a part's hole index -> (the split hole, the part's position)
+        holes = []
+        for h in _holes_in(func):
+            parts = split[h.index][2] if h.index in split else (h,)
+            whole.update({p.index: (h, k) for k, p in enumerate(parts) if p is not h})
+            holes += parts
         floats = [h for h in holes if h.type == FLOAT]
         if len(floats) > 1:
             raise _err(program, "E605", f"{func.name} has {len(floats)} float holes: a function may have one "
                                         "for now (fill the others first, or by hand)", floats[1].span)
         for hole in holes:
-            tasks.append(_problem(program, interp, func, hole, holes, examples.get(func.name)))
+            tasks.append(_problem(program, interp, func, hole, holes, examples.get(func.name), whole.get(hole.index)))
     return tasks
 
 
 def _problem(program: ir.Program, interp: Interpreter, func: ir.Function, hole: ir.Hole, holes: list[ir.Hole],
-             ex) -> HoleTask:
+             ex, part: tuple | None = None) -> HoleTask:
+    """The search problem of `hole` (with `part` = (a split hole, the position of `hole` in it), one
+    part of a tuple or struct hole)."""
     if ex is None or not ex.examples:
         raise _err(program, "E602", f"hole in {func.name} has no examples to search against: add an "
                                     f"`examples {func.name}:` block", hole.span)
@@ -99,15 +110,18 @@ def _problem(program: ir.Program, interp: Interpreter, func: ir.Function, hole: 
     ptypes = [type_name(t) for t in fnt.params]
     ret = type_name(hole.type)
     if ret is None:
-        raise _err(program, "E603", f"search cannot fill a hole of type {hole.type} yet (int, bool, str and "
-                                    "lists of them are supported)", hole.span)
+        raise _err(program, "E603", f"search cannot fill a hole of type {hole.type} yet (int, bool, str, float, "
+                                    "lists of int, bool or str, and tuples and structs of those are supported)",
+                   hole.span)
     params = tuple(Var(i, n, t) for i, (n, t) in enumerate(zip(func.params, ptypes)) if t is not None)
-    direct = (len(func.body) == 1 and isinstance(func.body[0], ir.Return) and func.body[0].value is hole)
+    whole, k = part or (hole, None)
+    direct = (len(func.body) == 1 and isinstance(func.body[0], ir.Return) and func.body[0].value is whole)
     argss = [[interp.expr(a)([None] * 4) for a in e.args] for e in ex.examples]
     args = [tuple(to_search_value(a) for a in ax) for ax in argss]
-    outputs = [to_search_value(interp.expr(e.result)([None] * 4)) for e in ex.examples]
+    results = [interp.expr(e.result)([None] * 4) for e in ex.examples]
+    outputs = [to_search_value(r[k] if direct and part else r) for r in results]  # (a part of a result: its own)
     slots, envs, reaches = ((), [], ()) if direct or ret == "float" else \
-        _hole_envs(program, func, hole, holes, argss)
+        _hole_envs(program, func, hole, holes, argss, whole)
     inputs = [tuple(to_search_value(a) for a in args) for args in argss]
     # the results suggest constants (strings the results share...): a hole inside the function may
     # make the part of a result that is not one of its arguments ("Dr. " + name)
@@ -129,14 +143,15 @@ def _problem(program: ir.Program, interp: Interpreter, func: ir.Function, hole: 
         raise _err(program, e.code, f"hole in {func.name}: {e.message}", hole.span) from None
     prob = Problem(func.name, params, ret, inputs, outputs, grammar, max_size=opts.get("size", 0),
                    wider=wider, max_depth=opts.get("depth", 0))
-    return HoleTask(hole, func, prob, direct, slots, reaches, args)
+    return HoleTask(hole, func, prob, direct, slots, reaches, args, part)
 
 
 LOCAL_REACHES = 4  # reaches of a hole, per example and placeholder, whose environments order a locals-reading
                    # hole's search
 
 
-def _hole_envs(program: ir.Program, func: ir.Function, hole: ir.Hole, holes: list[ir.Hole], argss: list):
+def _hole_envs(program: ir.Program, func: ir.Function, hole: ir.Hole, holes: list[ir.Hole], argss: list,
+               whole: ir.Hole):
     """(slots, environments, reaches per example) of a hole that reads locals (or parameters its
     function reassigns): the slots of the function's parameters and the named locals (of searchable
     types) assigned at some sampled reach, and their values at the first LOCAL_REACHES reaches of each
@@ -146,7 +161,7 @@ def _hole_envs(program: ir.Program, func: ir.Function, hole: ir.Hole, holes: lis
     and the value it takes the maximum of, part). ((), [], ()) when the hole sees
     only parameters that keep their values (its value on each example says all)."""
     slots = _local_slots(func)
-    if not slots or any(isinstance(a, ir.Lambda) for a in ancestors(func.body, hole) or ()):
+    if not slots or any(isinstance(a, ir.Lambda) for a in ancestors(func.body, whole) or ()):
         return (), [], ()  # (a lambda's frame is its own: a hole in one sees the parameters' values)
     nparams = len(func.params)
     reassigned = any(isinstance(n, ir.StoreLocal) and n.slot < nparams for n in ir.walk(func.body))
@@ -228,12 +243,40 @@ def solve(program: ir.Program, config: Config, use_cache: bool = True) -> list[F
             out += [Filled(t.hole, t.func.name, r["expr"], r["candidates"], r["seconds"], r["strategy"], True,
                            r["decisions"]) for t, r in zip(group, records)]
             continue
-        fills = [_search_one(program, group[0], config)] if len(group) == 1 else \
-            _search_joint(program, group, config)
+        if len(group) == 1 or all(t.direct for t in group):  # (the parts of `return ??`: each alone)
+            fills = [_search_one(program, t, config) for t in group]
+        else:
+            fills = _search_joint(program, group, config)
         out += fills
         if use_cache:
             cache_put(path, {"holes": [{"expr": f.expr, "candidates": f.candidates, "seconds": f.seconds,
                                         "strategy": f.strategy, "decisions": f.decisions} for f in fills]})
+    return _joined(program, out)
+
+
+def _joined(program: ir.Program, fills: list[Filled]) -> list[Filled]:
+    """The fills of a tuple or struct hole's parts made into one fill of that hole (`(a, b)`, `P(a, b)`),
+    keeping the parts' fills (`parts`)."""
+    split = split_holes(program)
+    owner = {p.index: h.index for h, _, parts in split.values() for p in parts}
+    out: list[Filled] = []
+    for f in fills:
+        i = owner.get(f.hole.index)
+        if i is None:
+            out.append(f)
+            continue
+        if not out or out[-1].hole.index != i:
+            h, struct, _ = split[i]
+            out.append(Filled(h, f.func, "", f.candidates, f.seconds, f.strategy, f.cached, [], None, (), struct))
+        whole = out[-1]
+        if whole.parts and "together" not in f.strategy:  # the parts were searched one by one: add them up
+            whole.candidates += f.candidates
+            whole.seconds += f.seconds
+        whole.parts.append(f)
+        whole.decisions.append(f.decisions)
+        exprs = [p.expr for p in whole.parts]
+        whole.expr = (f"{whole.struct}({', '.join(exprs)})" if whole.struct else
+                      f"({exprs[0]},)" if len(split[i][2]) == 1 else f"({', '.join(exprs)})")
     return out
 
 
@@ -389,9 +432,11 @@ def verify(program: ir.Program, fills: list[Filled]) -> ir.Program:
 def install(interp: Interpreter, program: ir.Program, fills: list[Filled]) -> None:
     """Fill the holes of a running interpreter with the terms found (for programs whose source is not
     Glia text, such as @glia.fn functions): the term is evaluated on the function's parameters."""
+    join_parts(interp, program)
     for f in fills:
-        slots = f.slots or tuple(range(len(program.functions[f.func].params)))
-        interp.hole_fill[f.hole.index] = term_filler(f.term, slots)
+        for one in f.parts or [f]:
+            slots = one.slots or tuple(range(len(program.functions[one.func].params)))
+            interp.hole_fill[one.hole.index] = term_filler(one.term, slots)
 
 
 def function_source(text: str, func: ir.Function, fills: list[Filled]) -> str:

@@ -358,6 +358,68 @@ def test_a_float_hole_beside_others_gets_its_constants_fitted_for_each_tuple_of_
     assert all("regression" in f.strategy for f in fills)
 
 
+TUPLES = """
+    struct Stats:
+        total: int
+        count: int
+
+    def divmod2(a: int, b: int) -> (int, int):
+        return ??
+
+    examples divmod2:
+        7, 2 -> (3, 1)
+        9, 3 -> (3, 0)
+        10, 4 -> (2, 2)
+        5, 7 -> (0, 5)
+
+    def stats(xs: list[int]) -> Stats:
+        return ??
+
+    examples stats:
+        [1, 2, 3] -> Stats(6, 3)
+        [] -> Stats(0, 0)
+        [5] -> Stats(5, 1)
+
+    def bounds(xs: list[int]) -> (int, int):
+        lo = xs[0]
+        hi = xs[0]
+        for x in xs:
+            lo, hi = ??
+        return (lo, hi)
+
+    examples bounds:
+        [3, 1, 4] -> (1, 4)
+        [5] -> (5, 5)
+        [2, 9, 7, 1] -> (1, 9)
+        [-3, 6] -> (-3, 6)
+    """
+
+
+def test_a_tuple_or_struct_hole_is_a_hole_per_part():
+    """A returned tuple's parts are searched each against its part of the results; elsewhere the parts
+    are holes of the function, searched together."""
+    program = program_of("tuples", TUPLES)
+    fills = synth.solve(program, Config(timeout=20.0), use_cache=False)
+    synth.verify(program, fills)
+    assert [f.expr for f in fills] == ["(a // b, a % b)", "Stats(sum(xs), len(xs))", "(min(xs), max(xs))"]
+    assert [len(f.parts) for f in fills] == [2, 2, 2] and "together" in fills[2].strategy
+    assert [len(d) for d in fills[0].decisions] == [3, 3]  # one list of choices per part
+    synth.solve(program, Config(timeout=20.0))  # into the cache, by part
+    again = synth.solve(program, Config(timeout=20.0))
+    assert [f.expr for f in again] == [f.expr for f in fills] and all(f.cached for f in again)
+
+
+def test_a_hole_of_a_type_without_components_says_which_types_are_searched():
+    d = error_of("""
+        def f(x: int) -> dict[str, int]:
+            return ??
+
+        examples f:
+            1 -> {"a": 1}
+        """)
+    assert d.code == "E603" and "tuples and structs" in d.message
+
+
 def test_two_float_holes_in_one_function_are_not_searched_yet():
     d = error_of("""
         def f(x: float, n: int) -> float:
