@@ -206,7 +206,7 @@ _MISSING = object()
 
 
 class Joint:
-    def __init__(self, problems: list[Problem], config: Config, check: Callable[[int, tuple], tuple[bool, int]],
+    def __init__(self, problems: list[Problem], config: Config, check: Callable[[int, tuple], tuple],
                  contexts: list | None = None, reads: list | None = None, complete: Callable | None = None):
         self.t0 = time.perf_counter()
         self.cfg = config
@@ -229,9 +229,9 @@ class Joint:
         self.completed: Term | None = None  # ... what it gave for the answer
         self.completions = 0  # candidates `complete` looked at
 
-    def passes(self, example: int, label: Callable, values: Callable[[], tuple]) -> bool:
-        """Does the function give example's result with `values()` in the holes? Looked up in the
-        example's run tree, `label(hole, environment)` giving each hole's branch at a node; run (and
+    def passes(self, example: int, label: Callable, values: Callable[[], tuple]) -> bool | str:
+        """Does the function give example's result with `values()` in the holes (OPEN: it reached the
+        float hole)? Looked up in the example's run tree, `label(hole, environment)` giving each hole's branch at a node; run (and
         added to the tree) only when the walk leaves it."""
         node = self.trees[example]
         while type(node) is tuple:
