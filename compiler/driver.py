@@ -105,8 +105,12 @@ def run_program(program: ir.Program, argv: list[str] | None = None, backend: str
     args = main_args(program, argv or [])
     sources = sources_of(program)
 
-    def interpret():
+    def interpret(compiled_calls: bool = False):
         interp = Interpreter(program, sources)
+        if compiled_calls:  # each function the CPU backend can compile runs compiled when called
+            from .cpu_calls import CpuCalls
+
+            CpuCalls(interp, sources, notes=notes).install()
         return run_with_big_stack(lambda: interp.call("main", args))
 
     if backend == "auto":
@@ -116,14 +120,18 @@ def run_program(program: ir.Program, argv: list[str] | None = None, backend: str
                             hot_seconds=tiered.HOT_SECONDS if hot_seconds is None else hot_seconds)
         return result if isinstance(result, int) and not isinstance(result, bool) else 0
     if backend == "cpu":
-        from .backend_cpu import fallback_note, run
+        from .backend_cpu import CompileFailed, fallback_note, run
         from .lower_numba import Unsupported
 
         try:
             result = run(program, args, sources)
         except Unsupported as u:
-            if notes is not None:
-                notes(fallback_note(u, sources))
+            if isinstance(u, CompileFailed):  # a bug: Numba rejected generated code
+                if notes is not None:
+                    notes(fallback_note(u, sources))
+            else:  # the functions that can be compiled run compiled, the others (each noted) interpreted
+                result = interpret(compiled_calls=True)
+                return result if isinstance(result, int) and not isinstance(result, bool) else 0
         else:
             return result if isinstance(result, int) and not isinstance(result, bool) else 0
     elif backend != "interp":
