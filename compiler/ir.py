@@ -463,6 +463,20 @@ def walk(node):
         yield from walk(val)
 
 
+def reachable(program: "Program", fn: str):
+    """Every IR node of `fn` and of the functions it can reach through calls or references."""
+    seen, todo = set(), [fn]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in program.functions:
+            continue
+        seen.add(name)
+        for node in walk(program.functions[name].body):
+            yield node
+            if isinstance(node, (CallFunc, FuncRef)):
+                todo.append(node.name)
+
+
 def is_node(x) -> bool:
     """Is x an IR node (an expression, statement, target, ...)?"""
     return _is_ir(x)

@@ -146,14 +146,14 @@ def _problem(program: ir.Program, interp: Interpreter, func: ir.Function, hole: 
     return HoleTask(hole, func, prob, direct, slots, reaches, args, part)
 
 
-LOCAL_REACHES = 4  # reaches of a hole, per example and placeholder, whose environments order a locals-reading
+LOCAL_REACHES = 8  # reaches of a hole, per example and placeholder, whose environments order a locals-reading
                    # hole's search
 
 
 def _hole_envs(program: ir.Program, func: ir.Function, hole: ir.Hole, holes: list[ir.Hole], argss: list,
                whole: ir.Hole):
     """(slots, environments, reaches per example) of a hole that reads locals (or parameters its
-    function reassigns): the slots of the function's parameters and the named locals (of searchable
+    function reassigns, or the parameters of a recursive function's inner calls): the slots of the function's parameters and the named locals (of searchable
     types) assigned at some sampled reach, and their values at the first LOCAL_REACHES reaches of each
     example, sampled three times: with each hole (this one too) holding its type's default, then another
     value (`total = total + ??` gives total 0, 0, 0 then 0, 1, 2), then values drawn at each reach from
@@ -164,7 +164,9 @@ def _hole_envs(program: ir.Program, func: ir.Function, hole: ir.Hole, holes: lis
     if not slots or any(isinstance(a, ir.Lambda) for a in ancestors(func.body, whole) or ()):
         return (), [], ()  # (a lambda's frame is its own: a hole in one sees the parameters' values)
     nparams = len(func.params)
-    reassigned = any(isinstance(n, ir.StoreLocal) and n.slot < nparams for n in ir.walk(func.body))
+    # a hole of a recursive function is reached in the frames of the inner calls too, with other values
+    live = any(isinstance(n, ir.StoreLocal) and n.slot < nparams for n in ir.walk(func.body)) or any(
+        isinstance(n, (ir.CallFunc, ir.FuncRef)) and n.name == func.name for n in ir.reachable(program, func.name))
     envs, reaches = [], []
     for args in argss:
         got = [env for value in (default_value, other_value, varied_values()) for env in
@@ -172,7 +174,7 @@ def _hole_envs(program: ir.Program, func: ir.Function, hole: ir.Hole, holes: lis
         envs += got
         reaches.append(len(got))
     keep = [j for j, k in enumerate(slots) if k < nparams or any(env[j] is not None for env in envs)]
-    if not reassigned and all(slots[j] < nparams for j in keep):
+    if not live and all(slots[j] < nparams for j in keep):
         return (), [], ()
     return tuple(slots[j] for j in keep), [[env[j] for j in keep] for env in envs], tuple(reaches)
 

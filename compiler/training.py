@@ -25,6 +25,7 @@ from . import ir
 from .autodiff import Tape, ad_interpreter, backward, first_nonfinite, param_store
 from .diagnostics import Diagnostic, GliaError, Source, Span
 from .interp import Interpreter
+from .ir import reachable
 from .params import new_store
 from .primitives import PRIMS
 from .types import F32, FLOAT, TensorT
@@ -182,20 +183,6 @@ class Task:
     X: np.ndarray
     y: np.ndarray
     batched: bool = False  # the function takes a whole minibatch (its input's first dimension is named)
-
-
-def reachable(program: ir.Program, fn: str):
-    """Every IR node of `fn` and of the functions it can reach through calls or references."""
-    seen, todo = set(), [fn]
-    while todo:
-        name = todo.pop()
-        if name in seen or name not in program.functions:
-            continue
-        seen.add(name)
-        for node in ir.walk(program.functions[name].body):
-            yield node
-            if isinstance(node, (ir.CallFunc, ir.FuncRef)):
-                todo.append(node.name)
 
 
 def batch_norm_site(program: ir.Program, fn: str) -> ir.Prim | None:

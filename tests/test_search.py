@@ -228,6 +228,17 @@ def test_a_hole_reads_the_locals_in_scope_each_time_it_is_reached():
     assert [f.expr for f in solve_text(later)] == ["x * x"]
 
 
+def test_a_hole_in_a_loop_condition_or_a_recursive_function_is_evaluated_at_each_reach():
+    """`while ??:` reads the locals the loop changes; a recursive function's hole is reached in every
+    inner call, on that call's parameters."""
+    text = ("def count_down(n: int) -> int:\n    i = n\n    steps = 0\n    while ??:\n        i = i - 2\n"
+            "        steps = steps + 1\n    return steps\n\nexamples count_down:\n    10 -> 5\n    7 -> 4\n"
+            "    0 -> 0\n    1 -> 1\n\ndef tri(n: int) -> int:\n    if n == 0:\n        return 0\n"
+            "    return tri(n - 1) + ??\n\nexamples tri:\n    0 -> 0\n    1 -> 1\n    3 -> 6\n    4 -> 10\n")
+    fills = solve_text(text)
+    assert [f.expr for f in fills] == ["0 < i", "n"] and fills[1].slots == (0,)
+
+
 def test_a_filled_hole_that_reads_locals_runs_in_a_live_interpreter():
     from glia.compiler.interp import Interpreter
 
