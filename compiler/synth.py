@@ -66,6 +66,7 @@ class Filled:
     slots: tuple = ()  # the frame slots the term's inputs are (empty: the function's parameters)
     struct: str | None = None  # a tuple or struct hole's: its struct's name (None for a tuple) ...
     parts: list = field(default_factory=list)  # ... and its parts' fills
+    alone: bool = False  # the hole is a statement's whole expression (`x = ??`): no parentheses needed
 
 
 def _err(program: ir.Program, code: str, msg: str, span: Span) -> GliaError:
@@ -265,6 +266,7 @@ def _joined(program: ir.Program, fills: list[Filled]) -> list[Filled]:
     for f in fills:
         i = owner.get(f.hole.index)
         if i is None:
+            f.alone = _stands_alone(program.functions[f.func], f.hole)
             out.append(f)
             continue
         if not out or out[-1].hole.index != i:
@@ -402,8 +404,19 @@ def replace_spans(text: str, edits: list[tuple[Span, str]]) -> str:
 
 
 def fill_source(text: str, fills: list[Filled]) -> str:
-    """The source with each hole's text replaced by the expression found."""
-    return replace_spans(text, [(f.hole.span, f.expr if _is_simple(f.expr) else f"({f.expr})") for f in fills])
+    """The source with each hole's text replaced by the expression found (in parentheses where it is
+    part of a larger expression and not atomic)."""
+    return replace_spans(text, [(f.hole.span, f.expr if f.alone or _is_simple(f.expr) else f"({f.expr})")
+                                for f in fills])
+
+
+_WHOLE = (ir.Assign, ir.ExprStmt, ir.If, ir.While, ir.For, ir.ForRange, ir.Return, ir.Assert, ir.StoreLocal)
+
+
+def _stands_alone(func: ir.Function, hole: ir.Hole) -> bool:
+    """Is the hole a statement's whole expression (`return ??`, `x = ??`, `if ??:`)?"""
+    above = ancestors(func.body, hole)
+    return bool(above) and isinstance(above[-1], _WHOLE)
 
 
 def _is_simple(expr: str) -> bool:

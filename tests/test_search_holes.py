@@ -311,7 +311,7 @@ def test_cli_json_write_and_cache(tmp_path):
     again = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stdout)
     assert [h["expression"] for h in again["holes"]] == ["y", "x + x"] and all(h["cached"] for h in again["holes"])
     subprocess.run(cmd[:-1] + ["--write"], capture_output=True, check=True, env=env)
-    assert "if x > y:\n        return (x + x)\n    return y" in path.read_text()
+    assert "if x > y:\n        return x + x\n    return y" in path.read_text()
 
 
 # ---- diagnostics -----------------------------------------------------------------------------------
