@@ -15,6 +15,7 @@ the training engine fall back to the tape, saying which.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from glia.runtime.tensor_ops import GELU_C, LN_EPS
@@ -41,7 +42,8 @@ def codegen(*ops):
 ARITH = ("float", "f32", "tensor")
 # primitives whose rules read their static operands (the IR's attributes: a pool's window, an
 # activation's alpha, reshape's dimensions) as constant arguments after the others
-STATIC = frozenset({"nn.leaky_relu", "nn.elu", "tensor.max_pool", "tensor.avg_pool", "tensor.reshape"})
+STATIC = frozenset({"nn.leaky_relu", "nn.elu", "tensor.max_pool", "tensor.avg_pool", "tensor.reshape", "tensor.reduce",
+                    "tensor.astype", "layer.dropout"})
 
 
 def _ops(name, kinds=ARITH):
@@ -62,17 +64,21 @@ def _binary(symbol, back):
             return
         a, b = n.args
         R = len(n.out_shapes[0])
-        ga, gb = back(g, c.expand(a, R, n), c.expand(b, R, n), n.outs[0])
+        ga, gb = back(g, c.expand(a, R, n), c.expand(b, R, n), n.outs[0], n)
         if ga is not None:
             c.acc(a, c.unb(a, ga, R))
         c.acc(b, c.unb(b, gb, R))
     return fwd, bwd
 
 
-codegen(*_ops("add"))(lambda: _binary("+", lambda g, a, b, o: (g, g)))
-codegen(*_ops("sub"))(lambda: _binary("-", lambda g, a, b, o: (g, f"-{g}")))
-codegen(*_ops("mul"))(lambda: _binary("*", lambda g, a, b, o: (f"{g} * {b}", f"{g} * {a}")))
-codegen(*_ops("truediv"))(lambda: _binary("/", lambda g, a, b, o: (f"{g} / {b}", f"-{g} * {o} / {b}")))
+codegen(*_ops("add"))(lambda: _binary("+", lambda g, a, b, o, n: (g, g)))
+codegen(*_ops("sub"))(lambda: _binary("-", lambda g, a, b, o, n: (g, f"-{g}")))
+codegen(*_ops("mul"))(lambda: _binary("*", lambda g, a, b, o, n: (f"{g} * {b}", f"{g} * {a}")))
+codegen(*_ops("truediv"))(lambda: _binary("/", lambda g, a, b, o, n: (f"{g} / {b}", f"-{g} * {o} / {b}")))
+# a ** b: the exponent's cotangent only where a > 0 (as the tape's rule: log a is defined there)
+codegen(*_ops("pow"))(lambda: _binary("**", lambda g, a, b, o, n: (
+    f"{g} * {b} * {a} ** ({b} - {_one(n)})",
+    f"{g} * np.where({a} > 0, {o} * np.log(np.where({a} > 0, {a}, {_one(n)})), np.{n.out_dtypes[0]}(0))")))
 
 
 @codegen(*_ops("neg"))
@@ -86,7 +92,7 @@ def _neg():
     return fwd, bwd
 
 
-@codegen("float.to_f32", "f32.to_float")
+@codegen("float.to_f32", "f32.to_float", "tensor.astype")
 def _convert():
     def fwd(c, n):
         c.fwd(f"{n.outs[0]} = {n.args[0].name}.astype(np.{n.out_dtypes[0]})")
@@ -123,6 +129,29 @@ codegen("nn.relu")(_unary(lambda x, n: f"np.where({x} > 0, {x}, np.{n.out_dtypes
                           lambda x, y, n: f"({x} > 0)"))
 codegen("tensor.exp", "math.exp")(_unary(lambda x, n: f"np.exp({x})", lambda x, y, n: y))
 codegen("tensor.log", "math.log")(_unary(lambda x, n: f"np.log({x})", lambda x, y, n: f"{_one(n)} / {x}"))
+codegen(*_ops("abs"))(_unary(lambda x, n: f"np.abs({x})", lambda x, y, n: f"np.sign({x})"))
+
+
+def _c(n, v: float) -> str:
+    """A constant in the output's dtype."""
+    return f"np.{n.out_dtypes[0]}({v!r})"
+
+
+# the math functions of the tape's rules (vjp_rules._elementwise), on tensors and on scalars
+for _name, _deriv in {
+        "sqrt": lambda x, y, n: f"{_c(n, 0.5)} / {y}",
+        "sin": lambda x, y, n: f"np.cos({x})",
+        "cos": lambda x, y, n: f"-np.sin({x})",
+        "tan": lambda x, y, n: f"{_one(n)} + {y} * {y}",
+        "sinh": lambda x, y, n: f"np.cosh({x})",
+        "cosh": lambda x, y, n: f"np.sinh({x})",
+        "log2": lambda x, y, n: f"{_one(n)} / ({x} * {_c(n, math.log(2.0))})",
+        "log10": lambda x, y, n: f"{_one(n)} / ({x} * {_c(n, math.log(10.0))})",
+        "asin": lambda x, y, n: f"{_one(n)} / np.sqrt({_one(n)} - {x} * {x})",
+        "acos": lambda x, y, n: f"-{_one(n)} / np.sqrt({_one(n)} - {x} * {x})",
+        "atan": lambda x, y, n: f"{_one(n)} / ({_one(n)} + {x} * {x})"}.items():
+    codegen(f"tensor.{_name}", f"math.{_name}")(_unary((lambda f: lambda x, n: f"np.{f}({x})")(
+        {"asin": "arcsin", "acos": "arccos", "atan": "arctan"}.get(_name, _name)), _deriv))
 
 
 def _alpha(n) -> str:
@@ -176,6 +205,143 @@ def _sum():
             a = n.args[0]
             ones = (1,) * len(a.shape)
             c.acc(a, f"np.ones((B,) + {a.shape!r}, np.{a.dtype}) * {g}.reshape((B,) + {ones!r})")
+    return fwd, bwd
+
+
+def _reduced(c, n, how: str, axis):
+    """x reduced (sum, mean, max, min) over one axis of each example, or over all of it (axis None): the
+    reduced axis moved last, the rest of the example's values as rows [P, n] (runtime/trace_kernels)."""
+    x = n.args[0]
+    rank = len(x.shape)
+    keep = [d for d in range(rank) if d != axis] if axis is not None else []
+    perm = (0,) + tuple(d + 1 for d in keep) + ((axis + 1,) if axis is not None else ())
+    width = x.shape[axis] if axis is not None else int(math.prod(x.shape))
+    moved = f"{x.name}.transpose({perm!r})" if perm != tuple(range(rank + 1)) else x.name
+    code = REDUCE[how]
+    o = n.outs[0]
+
+    def fwd():
+        c.fwd(f"{o}_t = np.ascontiguousarray({moved}).reshape((-1, {width}))")
+        c.fwd(f"{o} = K.reduce_rows({o}_t, {code}).reshape((B,) + {tuple(n.out_shapes[0])!r})")
+
+    def bwd():
+        g = c.g(0)
+        if g is None or not x.grad:
+            return
+        t = c.tmp()
+        c.bwd(f"{t} = K.reduce_rows_back(np.ascontiguousarray({g}).reshape(-1), {o}_t, {o}.reshape(-1), {code})")
+        if axis is None:
+            c.acc(x, f"{t}.reshape((B,) + {tuple(x.shape)!r})")
+            return
+        inverse = tuple(perm.index(d) for d in range(rank + 1))
+        moved_shape = tuple(x.shape[d] for d in keep) + (x.shape[axis],)
+        c.acc(x, f"np.ascontiguousarray({t}.reshape((B,) + {moved_shape!r}).transpose({inverse!r}))")
+    return fwd, bwd
+
+
+REDUCE = {"sum": 0, "mean": 1, "max": 2, "min": 3}  # runtime/trace_kernels.reduce_rows' codes
+
+
+@codegen("tensor.mean", "tensor.max", "tensor.min", "tensor.reduce")
+def _reduce():
+    def parts(c, n):
+        if n.op == "tensor.reduce":
+            return _reduced(c, n, n.args[1].value, n.args[2].value)
+        return _reduced(c, n, n.op[7:], None)
+
+    def fwd(c, n):
+        parts(c, n)[0]()
+
+    def bwd(c, n):
+        parts(c, n)[1]()
+    return fwd, bwd
+
+
+@codegen("tensor.transpose")
+def _transpose():
+    def perm(n):
+        return (0,) + tuple(range(len(n.args[0].shape), 0, -1))
+
+    def fwd(c, n):
+        c.fwd(f"{n.outs[0]} = np.ascontiguousarray({c.rows(n.args[0])}.transpose({perm(n)!r}))")
+
+    def bwd(c, n):
+        if c.g(0) is not None:
+            c.acc(n.args[0], f"np.ascontiguousarray({c.g(0)}.transpose({perm(n)!r}))")
+    return fwd, bwd
+
+
+def _column(c, a, n) -> str:
+    """A stack's part with its batch rows; a scalar constant repeated for each row."""
+    if a.kind == "const" and not a.shape:
+        return f"np.full(B, np.{n.out_dtypes[0]}({a.value!r}))"
+    return c.rows(a)
+
+
+@codegen("tensor.stack")
+def _stack():
+    def fwd(c, n):
+        c.fwd(f"{n.outs[0]} = np.stack(({', '.join(_column(c, a, n) for a in n.args)},), axis=1)")
+
+    def bwd(c, n):
+        g = c.g(0)
+        if g is not None:
+            for i, a in enumerate(n.args):
+                c.acc(a, f"np.ascontiguousarray({g}[:, {i}])")
+    return fwd, bwd
+
+
+@codegen("tensor.where")
+def _where():
+    def fwd(c, n):
+        R = len(n.out_shapes[0])
+        cond, a, b = (c.expand(x, R, n) for x in n.args)
+        c.fwd(f"{n.outs[0]} = np.where({cond} != 0, {a}, {b}).astype(np.{n.out_dtypes[0]})")
+
+    def bwd(c, n):
+        g = c.g(0)
+        if g is None:
+            return
+        R = len(n.out_shapes[0])
+        cond, a, b = n.args
+        zero = f"np.{n.out_dtypes[0]}(0)"
+        m = c.expand(cond, R, n)
+        c.acc(a, c.unb(a, f"np.where({m} != 0, {g}, {zero})", R))
+        c.acc(b, c.unb(b, f"np.where({m} != 0, {zero}, {g})", R))
+    return fwd, bwd
+
+
+def _as_matrices(c, a, vector_as: str) -> str:
+    """A matmul operand as a stack of matrices [rows, m, k]: one per example, or one for all (a
+    constant); a vector is one row ('row') or one column ('col')."""
+    shape = a.shape if len(a.shape) == 2 else ((1,) + a.shape if vector_as == "row" else a.shape + (1,))
+    return f"np.ascontiguousarray({a.name}).reshape(({'B' if a.kind == 'var' else 1},) + {shape!r})"
+
+
+@codegen("tensor.matmul")
+def _matmul():
+    def fwd(c, n):
+        a, b = n.args
+        if len(a.shape) > 2 or len(b.shape) > 2 or a.kind == "param" or b.kind == "param":
+            c.refuse(f"a matmul of ranks {len(a.shape)} and {len(b.shape)}")
+        o = n.outs[0]
+        c.fwd(f"{o}_a = {_as_matrices(c, a, 'row')}")
+        c.fwd(f"{o}_b = {_as_matrices(c, b, 'col')}")
+        c.fwd(f"{o} = K.bmm({o}_a, {o}_b).reshape((B,) + {tuple(n.out_shapes[0])!r})")
+
+    def bwd(c, n):
+        g = c.g(0)
+        if g is None:
+            return
+        a, b = n.args
+        o = n.outs[0]
+        m = a.shape[0] if len(a.shape) == 2 else 1
+        k = b.shape[1] if len(b.shape) == 2 else 1
+        c.bwd(f"{o}_g = np.ascontiguousarray({g}).reshape((B, {m}, {k}))")
+        if a.grad:
+            c.acc(a, f"K.bmm({o}_g, np.ascontiguousarray({o}_b.transpose((0, 2, 1)))).reshape((B,) + {a.shape!r})")
+        if b.grad:
+            c.acc(b, f"K.bmm(np.ascontiguousarray({o}_a.transpose((0, 2, 1))), {o}_g).reshape((B,) + {b.shape!r})")
     return fwd, bwd
 
 
@@ -344,6 +510,54 @@ def _dense():
             c.defer(W, c.rows(x), g)
             if x.grad:
                 c.acc(x, f"np.dot({g}, {W.name}.T)")
+    return fwd, bwd
+
+
+@codegen("layer.embedding")
+def _embedding():
+    """The rows of E at each example's index (an int of the trace: a constant, or computed from the
+    example, which the trace's guards keep within the table: build() in trace_compile.py); the table's
+    gradient is a scatter-add of the cotangents into those rows."""
+    def fwd(c, n):
+        i, E = n.args
+        c.fwd(f"{n.outs[0]} = " + (f"{E.name}[{i.name}]" if i.kind == "var" else f"K.rows({E.name}[{i.value!r}], B)"))
+
+    def bwd(c, n):
+        g = c.g(0)
+        if g is not None:
+            i, E = n.args
+            c.bwd(f"K.scatter_rows({E.gname}, {i.name}, {g})" if i.kind == "var" else
+                  f"{E.gname}[{i.value!r}] += K.col_sum({g})")
+    return fwd, bwd
+
+
+@codegen("f32.to_int", "float.to_int")
+def _to_int():
+    """int() of a value computed in the trace: only an embedding's index reaches it (TraceInterpreter)."""
+    def fwd(c, n):
+        c.fwd(f"{n.outs[0]} = K.to_int({n.args[0].name})")
+
+    def bwd(c, n):
+        pass  # an int carries no gradient
+    return fwd, bwd
+
+
+@codegen("layer.dropout")
+def _dropout():
+    """x times the mask that runtime/tensor_ops.dropout_mask makes from the example's uniforms: the
+    trace's draws are the columns of U, each dropout call its `size` of them from `offset` on, drawn in
+    the tape's order by the engine (TraceEngine.uniforms)."""
+    def fwd(c, n):
+        x, p, offset = n.args
+        size = int(math.prod(x.shape))
+        o = n.outs[0]
+        c.fwd(f"{o}_m = K.dropout_mask(U[:, {offset.value}:{offset.value + size}], {float(p.value)!r})"
+              f".astype(np.{n.out_dtypes[0]}).reshape((B,) + {tuple(x.shape)!r})")
+        c.fwd(f"{o} = {c.rows(x)} * {o}_m")
+
+    def bwd(c, n):
+        if c.g(0) is not None:
+            c.acc(n.args[0], f"{c.g(0)} * {n.outs[0]}_m")
     return fwd, bwd
 
 
