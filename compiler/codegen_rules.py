@@ -213,8 +213,8 @@ def _reduced(c, n, how: str, axis):
     reduced axis moved last, the rest of the example's values as rows [P, n] (runtime/trace_kernels)."""
     x = n.args[0]
     rank = len(x.shape)
-    keep = [d for d in range(rank) if d != axis] if axis is not None else []
-    perm = (0,) + tuple(d + 1 for d in keep) + ((axis + 1,) if axis is not None else ())
+    keep = [d for d in range(rank) if d != axis]
+    perm = (0,) + tuple(d + 1 for d in keep) + (axis + 1,) if axis is not None else tuple(range(rank + 1))
     width = x.shape[axis] if axis is not None else int(math.prod(x.shape))
     moved = f"{x.name}.transpose({perm!r})" if perm != tuple(range(rank + 1)) else x.name
     code = REDUCE[how]

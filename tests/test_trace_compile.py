@@ -108,7 +108,38 @@ def model(seq: f32[5, 6]) -> f32[4]:
     z = elu(dense(flatten(h), 8), alpha=0.5)
     return sigmoid(dense(gelu(z) + silu(z), 4))
 '''
-MODELS = {"cnn": (CNN, "cross_entropy"), "cnn1d_mae": (CNN1D, "mae"), "cnn1d_bce": (CNN1D, "binary_cross_entropy"),
+# a character model's shape: each step's index computed from the example (int(...) straight into
+# embedding: an int of the trace, per example; guards keep it within the table)
+EMBED = '''
+def model(seq: f32[5, 6]) -> f32[4]:
+    h = zeros(8)
+    for x in seq:
+        h = rnn_cell(embedding(int(sigmoid(x[0]) * 7.99), 8, 6) + x, h)
+    return softmax(dense(h, 4))
+'''
+# dropout's masks (training mode: the engines draw them from the interpreter's generator in the same order)
+DROPOUT = '''
+def model(seq: f32[5, 6]) -> f32[4]:
+    h = zeros(8)
+    for x in seq:
+        h = rnn_cell(dropout(x, 0.25), h)
+    return softmax(dense(dropout(h, 0.5), 4))
+'''
+# the tensor operations: stack, transpose, matmul (matrix-matrix, vector-matrix, with a constant), axis
+# and whole reductions, where, pow, abs and the math functions on tensors and scalars
+TENSOR_OPS = '''
+def model(seq: f32[5, 6]) -> f32[4]:
+    a = tanh(dense(seq[0], 6))
+    b = sigmoid(dense(seq[1], 6))
+    s = stack(a, b, abs(seq[2]))
+    g = transpose(s) @ s
+    r = sum(g, axis=0) + max(s, axis=0) - min(s, axis=1) @ s + mean(g, axis=1) * 0.5
+    w = where(relu(seq[3]), r, sqrt(abs(r) + 1.0)) @ (ones(6, 6) * 0.1)
+    z = w ** 2.0 * mean(a) + sin(w) * max(b) - cos(min(a)) + tan(b) * atan(sum(a)) ** 2.0 + log2(1.5 + a[0])
+    return softmax(dense(z / (1.0 + mean(abs(z))), 4))
+'''
+MODELS = {"embedding": (EMBED, "cross_entropy"), "dropout": (DROPOUT, "cross_entropy"),
+          "tensor_ops": (TENSOR_OPS, "mse"), "cnn": (CNN, "cross_entropy"), "cnn1d_mae": (CNN1D, "mae"), "cnn1d_bce": (CNN1D, "binary_cross_entropy"),
           "rnn": (RNN, "cross_entropy"), "layer_norm": (NORMED, "cross_entropy"), "tree": (TREE, "cross_entropy"), "lstm": (LSTM, "nll"), "gru": (GRU, "mse"),
           "while_if": (BRANCHY, "cross_entropy"), "recursion": (RECURSIVE, "cross_entropy"),
           "mapped": (MAPPED, "cross_entropy"), "feedback": (FEEDBACK, "cross_entropy")}
@@ -131,10 +162,12 @@ def engines(src, loss, x, y):
     trace, why = training.make_engine(interp, task, o)
     assert isinstance(trace, TraceEngine), why
     tape, _ = training.make_engine(interp, task, training.Options(fn="model", loss=loss, engine="tape"))
+    interp.training = True  # dropout draws its masks (from interp.rng: see tape_grads and compiled_grads)
     return tape, trace
 
 
 def tape_grads(tape, rows):
+    tape.interp.rng = np.random.default_rng(1)
     tape.store.zero_grad()
     total = sum(tape.step(np.array([r]), len(rows))[0] for r in rows)
     return total, tape.store.grad.copy()
@@ -149,6 +182,7 @@ def compiled_grads(trace, rows):
         trace.step(np.array([r]), len(rows))
         trace.add(training_build(trace))
     trace.store.zero_grad()
+    trace.interp.rng = np.random.default_rng(1)  # the tape's masks (no example is left for the tape here)
     total, _, pending = trace.compiled_step(rows, len(rows))
     assert len(pending) <= len(rows) // 4
     total += sum(trace.step(np.array([r]), len(rows))[0] for r in pending)
@@ -241,7 +275,7 @@ def test_guards_route_each_example_to_its_own_trace():
     np.testing.assert_allclose(gc, gt, rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.parametrize("kind", ["rnn", "while_if"])
+@pytest.mark.parametrize("kind", ["rnn", "while_if", "embedding"])
 def test_training_run_ends_where_the_tape_run_does(kind):
     src, loss = MODELS[kind]
     x, y = data(loss)
@@ -272,9 +306,17 @@ def model(seq: f32[5, 6]) -> f32[4]:
 @pytest.mark.parametrize("src, reason", [
     ('''
 def model(seq: f32[5, 6]) -> f32[4]:
-    h = dropout(tanh(dense(seq[0], 8)), 0.1)
+    h = dropout(tanh(dense(seq[0], 8)), 0.5)
+    if sum(h) > 0.0:
+        h = h * 2.0
     return softmax(dense(h, 4))
-''', "'layer.dropout' has no codegen rule"),
+''', "a decision that depends on a dropout mask"),
+    ('''
+def model(seq: f32[5, 6]) -> f32[4]:
+    h = tanh(dense(seq[0], 8))
+    k = int(h[0] * 3.0)
+    return softmax(dense(h * float(k), 4))
+''', "'f32.to_int' reads a value on the gradient path"),
     ('''
 def model(seq: f32[5, 6]) -> f32[4]:
     h = tanh(dense(seq[0], 8))
