@@ -81,6 +81,36 @@ codegen(*_ops("pow"))(lambda: _binary("**", lambda g, a, b, o, n: (
     f"{g} * np.where({a} > 0, {o} * np.log(np.where({a} > 0, {a}, {_one(n)})), np.{n.out_dtypes[0]}(0))")))
 
 
+COMPARE = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "eq": "==", "ne": "!="}
+
+
+@codegen(*(f"tensor.{op}" for op in COMPARE))
+def _compare():
+    """`a < b` with a tensor operand: a 0/1 tensor of the output's dtype; no gradient flows through it."""
+    def fwd(c, n):
+        a, b = n.args
+        R = len(n.out_shapes[0])
+        c.fwd(f"{n.outs[0]} = ({c.expand(a, R, n)} {COMPARE[n.op[7:]]} {c.expand(b, R, n)}).astype(np.{n.out_dtypes[0]})")
+
+    def bwd(c, n):
+        pass
+    return fwd, bwd
+
+
+@codegen("float.sum", "f32.sum")
+def _sum_list():
+    """sum(xs, start) of scalars: the trace has the list's elements as arguments, then start."""
+    def fwd(c, n):
+        *xs, start = n.args
+        c.fwd(f"{n.outs[0]} = " + " + ".join(c.expand(a, 0, n) for a in [start] + xs))
+
+    def bwd(c, n):
+        if c.g(0) is not None:
+            for a in n.args:
+                c.acc(a, c.g(0))
+    return fwd, bwd
+
+
 @codegen(*_ops("neg"))
 def _neg():
     def fwd(c, n):

@@ -56,6 +56,7 @@ TAPE_STEP_FACTOR = 3.0  # a tape step (forward, loss, backward, update) per trac
 # training reports as E702) lets LLVM vectorise divisions (Python's model checks each one and raises)
 JIT = '@njit(cache=True, error_model="numpy")'
 TO_INT = ("f32.to_int", "float.to_int")
+LIST_SUMS = ("float.sum", "f32.sum")  # primitives of a list of recorded values (the only ones compiled yet)
 CMP = {"cmp.lt": "<", "cmp.le": "<=", "cmp.gt": ">", "cmp.ge": ">=", "cmp.eq": "==", "cmp.ne": "!="}
 
 
@@ -219,6 +220,8 @@ def build(tape, out, store, loss_op: str) -> Trace:
         if "codegen" not in PRIMS[op].rules:
             raise NoTrace(f"'{op}' has no codegen rule yet")
         args = tuple(args) + tuple(attrs)
+        if op in LIST_SUMS and type(ins[0]) is list:  # sum(xs, start): the list's elements as arguments
+            args, ins = (*args[0], args[1]), (*ins[0], ins[1])
         if op == "layer.dropout":  # (x, mask, p): the mask is drawn per example, from U's columns
             args, ins = (args[0], args[2], draws), ins[:1]
             draws += int(np.size(args[0]))

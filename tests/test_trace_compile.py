@@ -126,7 +126,8 @@ def model(seq: f32[5, 6]) -> f32[4]:
     return softmax(dense(dropout(h, 0.5), 4))
 '''
 # the tensor operations: stack, transpose, matmul (matrix-matrix, vector-matrix, with a constant), axis
-# and whole reductions, where, pow, abs and the math functions on tensors and scalars
+# and whole reductions, comparisons and where, pow, abs, the math functions on tensors and scalars, and
+# the sum of a list of scalars
 TENSOR_OPS = '''
 def model(seq: f32[5, 6]) -> f32[4]:
     a = tanh(dense(seq[0], 6))
@@ -134,8 +135,11 @@ def model(seq: f32[5, 6]) -> f32[4]:
     s = stack(a, b, abs(seq[2]))
     g = transpose(s) @ s
     r = sum(g, axis=0) + max(s, axis=0) - min(s, axis=1) @ s + mean(g, axis=1) * 0.5
-    w = where(relu(seq[3]), r, sqrt(abs(r) + 1.0)) @ (ones(6, 6) * 0.1)
-    z = w ** 2.0 * mean(a) + sin(w) * max(b) - cos(min(a)) + tan(b) * atan(sum(a)) ** 2.0 + log2(1.5 + a[0])
+    w = where(seq[3] > 0.0, r, sqrt(abs(r) + 1.0) * (a < b)) @ (ones(6, 6) * 0.1)
+    q = sum([a[0], b[1] * 2.0, max(a)]) + abs(a[1]) * sinh(a[2]) + cosh(a[3]) + asin(a[4] * 0.5) - acos(b[0] * 0.5)
+    q = q + log10(2.0 + b[2]) * sqrt(b[3] + 1.0) + sin(exp(b[4])) + f32(float(tan(b[5])) * 0.1)
+    a = f32(f64(a) * 2.0)
+    z = w ** 2.0 * mean(a) + sin(w) * max(b) - cos(min(a)) + tan(b) * atan(sum(a)) ** 2.0 + log2(1.5 + a[0]) * q
     return softmax(dense(z / (1.0 + mean(abs(z))), 4))
 '''
 MODELS = {"embedding": (EMBED, "cross_entropy"), "dropout": (DROPOUT, "cross_entropy"),
@@ -383,3 +387,25 @@ def test_products_with_mostly_zero_inputs_skip_the_zeros_and_agree_with_blas():
         gW = np.ones_like(W)
         K.add_xtg(gW, x, g)
         np.testing.assert_allclose(gW, 1.0 + x.T @ g, rtol=1e-5, atol=1e-4)
+
+
+def test_an_embedding_index_out_of_range_stops_compiled_training_as_it_stops_the_tape():
+    """The guards keep a computed index within its table: an example whose index is not goes to the
+    tape, which reports it (the index, the table, the line), whichever engine trains."""
+    src = '''
+def model(seq: f32[5, 6]) -> f32[4]:
+    h = zeros(6)
+    for x in seq:
+        h = h + embedding(int(x[0]), 8, 6)
+    return softmax(dense(h, 4))
+'''
+    x, y = data("cross_entropy")
+    x[:, :, 0] = np.random.default_rng(2).integers(0, 8, (48, 5))
+    x[30, 2, 0] = 8.5
+    errors = []
+    for engine in ("tape", "compiled"):
+        with pytest.raises(GliaError) as e:
+            glia.compile(src, "emb.glia").train("model", x, y, epochs=1, engine=engine)
+        errors.append(e.value.diagnostic)
+    assert errors[0].span.line == errors[1].span.line == 5
+    assert errors[0].message == errors[1].message and "embedding index 8 out of range" in errors[1].message
