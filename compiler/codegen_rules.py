@@ -224,20 +224,6 @@ def _softmax():
 
 # ---- structure ---------------------------------------------------------------------------------------
 
-@codegen("tensor.sum")
-def _sum():
-    def fwd(c, n):
-        c.fwd(f"{n.outs[0]} = K.row_sum({n.args[0].name})")
-
-    def bwd(c, n):
-        g = c.g(0)
-        if g is not None:
-            a = n.args[0]
-            ones = (1,) * len(a.shape)
-            c.acc(a, f"np.ones((B,) + {a.shape!r}, np.{a.dtype}) * {g}.reshape((B,) + {ones!r})")
-    return fwd, bwd
-
-
 def _reduced(c, n, how: str, axis):
     """x reduced (sum, mean, max, min) over one axis of each example, or over all of it (axis None): the
     reduced axis moved last, the rest of the example's values as rows [P, n] (runtime/trace_kernels)."""
@@ -272,7 +258,7 @@ def _reduced(c, n, how: str, axis):
 REDUCE = {"sum": 0, "mean": 1, "max": 2, "min": 3}  # runtime/trace_kernels.reduce_rows' codes
 
 
-@codegen("tensor.mean", "tensor.max", "tensor.min", "tensor.reduce")
+@codegen("tensor.sum", "tensor.mean", "tensor.max", "tensor.min", "tensor.reduce")
 def _reduce():
     def parts(c, n):
         if n.op == "tensor.reduce":
@@ -301,17 +287,10 @@ def _transpose():
     return fwd, bwd
 
 
-def _column(c, a, n) -> str:
-    """A stack's part with its batch rows; a scalar constant repeated for each row."""
-    if a.kind == "const" and not a.shape:
-        return f"np.full(B, np.{n.out_dtypes[0]}({a.value!r}))"
-    return c.rows(a)
-
-
 @codegen("tensor.stack")
 def _stack():
     def fwd(c, n):
-        c.fwd(f"{n.outs[0]} = np.stack(({', '.join(_column(c, a, n) for a in n.args)},), axis=1)")
+        c.fwd(f"{n.outs[0]} = np.stack(({', '.join(c.rows(a) for a in n.args)},), axis=1)")
 
     def bwd(c, n):
         g = c.g(0)

@@ -17,6 +17,9 @@ data; every value computed from them is recorded (a box), and everything else a 
 bools, lengths, constants) comes from constants and from reading boxes. Boxes are read only by the
 comparisons kept as guards, or the run is refused (`Tape.opaque`: argmax, int(), sorted, print), so an
 example whose guards give the recorded outcomes runs exactly the recorded primitives on its own values.
+Two reads are recorded instead: `int(x)` as an embedding's index (an int of the trace, kept within the
+table by two guards) and dropout's masks (each example's uniforms, drawn by the engine in the tape's
+order and passed to `step` as U).
 A program is refused before anything runs when it reaches a primitive on the gradient path without a
 codegen rule (`static_refusal`).
 """

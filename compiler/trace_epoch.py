@@ -3,9 +3,11 @@
     the engine's compiled traces (each a `step` and, when it has any, a `guards` function)
       -> `generate_epoch`: one module over that set of traces, the traces in a canonical order (by
          signature), with `epoch`: for each minibatch of the shuffled order, the examples
-         routed to traces exactly as TraceEngine.compiled_step does (first the trace each example took
-         last time, in slot order, then the traces in the engine's order of use), each trace's rows
-         gathered and run through its `step`, the loss and the number right summed, the gradient
+         routed to traces exactly as TraceEngine.assign does (first the trace each example took
+         last time, in slot order, then the traces in the engine's order of use), the uniforms of the
+         examples' dropout masks drawn from the run's generator in the minibatch's order (as the tape
+         draws them), each trace's rows gathered and run through its `step` with their uniforms, the
+         loss and the number right summed, the gradient
          checked, and the optimizer step (runtime/mlp_kernels._step: clipping, weight decay, SGD, Adam,
          AdamW, RMSprop), all without returning to Python
       -> cached by content like the traces (`<cache>/trace/glia_epoch_<hash>.py`, Numba's cache=True)

@@ -96,17 +96,6 @@ def log_softmax_back(g, o):
 
 
 @njit(cache=True, error_model="numpy")
-def row_sum(a):
-    """The sum of each row's elements, whatever the row's shape."""
-    b = a.shape[0]
-    flat = np.ascontiguousarray(a).reshape(b, -1)
-    out = np.empty(b, a.dtype)
-    for r in range(b):
-        out[r] = flat[r].sum()
-    return out
-
-
-@njit(cache=True, error_model="numpy")
 def column(a, k):
     """Row k of every example (`x[k]` of each): a contiguous copy."""
     return np.ascontiguousarray(a[:, k])
