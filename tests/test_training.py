@@ -83,9 +83,15 @@ def test_deterministic_under_a_seed(digits):
     assert np.array_equal(out[0], out[1])
 
 
-@pytest.mark.parametrize("model", [MLP, BN_MLP], ids=["mlp", "batch_norm"])
+DROP_MLP = """
+def digit(img: f32[64]) -> f32[10]:
+    return softmax(dense(dropout(relu(dense(img, 32)), 0.2), 10))
+"""
+
+
+@pytest.mark.parametrize("model", [MLP, BN_MLP, DROP_MLP], ids=["mlp", "batch_norm", "dropout"])
 def test_checkpoint_resume_gives_the_same_parameters(digits, tmp_path, model):
-    """With batch_norm, the running statistics resume too."""
+    """With batch_norm, the running statistics resume too; with dropout, the generator of its masks."""
     x, y = digits
     x, y = x[:300], y[:300]
     ck = tmp_path / "run.ckpt.npz"
