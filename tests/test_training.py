@@ -222,6 +222,16 @@ def test_examples_with_loops_train():
     assert h["val_acc"][-1] > 0.7 and h["loss"][-1] < h["loss"][0]
 
 
+def test_the_embedding_example_trains_compiled():
+    """examples/neural/char_embed.glia: an embedding of each character's code inside the `for` loop, and
+    dropout, in a compiled trace."""
+    p = glia.load(ROOT / "examples" / "neural" / "char_embed.glia")
+    with np.load(ROOT / "examples" / "data" / "char_codes.npz") as d:
+        x, y = d["x"], d["y"]
+    h = p.train("next_char", x[:300], y[:300], epochs=3, lr=0.01, batch=16, seed=0, engine="compiled")
+    assert h["engine"].startswith("compiled (traced") and h["acc"][-1] > 0.4 and h["loss"][-1] < h["loss"][0], h
+
+
 def test_convolutional_network_learns(digits):
     x, y = digits
     cnn = glia.load(ROOT / "examples" / "neural" / "digits_cnn.glia")
