@@ -3,9 +3,10 @@
     one example runs in the interpreter recording a tape (the trace: every primitive that ran, on
     which values, with which shapes, and the comparisons that decided each `if`/`while`: the guards)
       -> `build`: trace nodes over values, parameters (offsets in the flat buffer) and constants
-      -> `generate`: Numba source from each primitive's 'codegen' rule (codegen_rules.py): `step`
-         runs a whole batch of examples through the trace (forward, the loss and its gradient, the
-         reverse sweep into the flat gradient buffer) and `guards` says which examples take it
+      -> `generate`: Numba source from each primitive's 'codegen' rule (codegen_rules.py and
+         codegen_layers.py): `step` runs a whole batch of examples through the trace (forward, the
+         loss and its gradient, the reverse sweep into the flat gradient buffer; U holds each
+         example's uniforms for its dropout masks) and `guards` says which examples take it
       -> cached by content: the module in the user's cache folder (Numba's `cache=True` keeps its
          machine code), the loaded trace in memory, keyed by the trace's signature
     `TraceEngine` trains with a few such traces: each minibatch's examples go, in one batched call,

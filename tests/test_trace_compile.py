@@ -143,7 +143,8 @@ def model(seq: f32[5, 6]) -> f32[4]:
     return softmax(dense(z / (1.0 + mean(abs(z))), 4))
 '''
 MODELS = {"embedding": (EMBED, "cross_entropy"), "dropout": (DROPOUT, "cross_entropy"),
-          "tensor_ops": (TENSOR_OPS, "mse"), "cnn": (CNN, "cross_entropy"), "cnn1d_mae": (CNN1D, "mae"), "cnn1d_bce": (CNN1D, "binary_cross_entropy"),
+          "tensor_ops": (TENSOR_OPS, "mse"),
+          "cnn": (CNN, "cross_entropy"), "cnn1d_mae": (CNN1D, "mae"), "cnn1d_bce": (CNN1D, "binary_cross_entropy"),
           "rnn": (RNN, "cross_entropy"), "layer_norm": (NORMED, "cross_entropy"), "tree": (TREE, "cross_entropy"), "lstm": (LSTM, "nll"), "gru": (GRU, "mse"),
           "while_if": (BRANCHY, "cross_entropy"), "recursion": (RECURSIVE, "cross_entropy"),
           "mapped": (MAPPED, "cross_entropy"), "feedback": (FEEDBACK, "cross_entropy")}
