@@ -323,7 +323,7 @@ def _where():
     return fwd, bwd
 
 
-def _as_matrices(c, a, vector_as: str) -> str:
+def _as_matrices(a, vector_as: str) -> str:
     """A matmul operand as a stack of matrices [rows, m, k]: one per example, or one for all (a
     constant); a vector is one row ('row') or one column ('col')."""
     shape = a.shape if len(a.shape) == 2 else ((1,) + a.shape if vector_as == "row" else a.shape + (1,))
@@ -334,11 +334,11 @@ def _as_matrices(c, a, vector_as: str) -> str:
 def _matmul():
     def fwd(c, n):
         a, b = n.args
-        if len(a.shape) > 2 or len(b.shape) > 2 or a.kind == "param" or b.kind == "param":
+        if len(a.shape) > 2 or len(b.shape) > 2:
             c.refuse(f"a matmul of ranks {len(a.shape)} and {len(b.shape)}")
         o = n.outs[0]
-        c.fwd(f"{o}_a = {_as_matrices(c, a, 'row')}")
-        c.fwd(f"{o}_b = {_as_matrices(c, b, 'col')}")
+        c.fwd(f"{o}_a = {_as_matrices(a, 'row')}")
+        c.fwd(f"{o}_b = {_as_matrices(b, 'col')}")
         c.fwd(f"{o} = K.bmm({o}_a, {o}_b).reshape((B,) + {tuple(n.out_shapes[0])!r})")
 
     def bwd(c, n):
