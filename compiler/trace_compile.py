@@ -171,6 +171,7 @@ class Trace:
     loss_op: str
     signature: str = ""  # a hash of everything above but the constants' values (their hash instead)
     draws: int = 0  # uniforms each example draws for its dropout masks (the columns of `step`'s U)
+    decides: bool = False  # it has guards from the control flow (not only embeddings' index ranges)
 
 
 _DTYPE_NAMES: dict = {}  # np.dtype -> its name (str() of a dtype is slow, and a trace asks thousands of times)
@@ -263,7 +264,7 @@ def build(tape, out, store, loss_op: str) -> Trace:
         raise NoTrace("the model's output does not depend on its parameters")
     sig.append((loss_op, out.i, shape[0], dtype[0]))
     return Trace(nodes, guards, out.i, {k: v[1] for k, v in params.items()}, consts, shape[out.i], loss_op,
-                 hashlib.sha256(repr(sig).encode()).hexdigest(), draws)
+                 hashlib.sha256(repr(sig).encode()).hexdigest(), draws, bool(tape.guards))
 
 
 def _guard_const(v):
@@ -602,9 +603,9 @@ class TraceEngine(TapeEngine):
 
     def epoch_kernel(self):
         """The epoch kernel over the current traces (built, or loaded, when the traces have settled:
-        from the first epoch when a trace without guards takes every example, else after one epoch),
+        from the first epoch when a trace without decisions takes every example, else after one epoch),
         or None."""
-        if not self.traces or (not self.epochs_run and all(c.guards is not None for c in self.traces)):
+        if not self.traces or (not self.epochs_run and all(c.trace.decides for c in self.traces)):
             return None
         if self.kernel is not None and self.kernel.slots == len(self.taken):
             return self.kernel

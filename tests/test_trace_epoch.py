@@ -104,3 +104,22 @@ def test_dropout_masks_are_those_of_the_tape_in_the_kernel_and_around_examples_o
     assert eng2.on_tape > 0 and len(eng2.traces) == 2 and eng2.kernel is not None
     np.testing.assert_allclose(flat2, flatt, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(h2["loss"], ht["loss"], rtol=1e-5)
+
+
+def test_an_embeddings_range_guards_do_not_hold_the_kernel_back(monkeypatch):
+    """The embedding model's trace has guards (its index within the table) but no decision: the
+    kernel runs from the first epoch, and its parameters are the Python loop's."""
+    from test_trace_compile import EMBED
+
+    in_python = []
+    real = TraceEngine.minibatch
+    with monkeypatch.context() as m:
+        m.setattr(TraceEngine, "minibatch", lambda self, rows: in_python.append(rows) or real(self, rows))
+        h1, flat1, eng1 = train(EMBED, True, monkeypatch)
+    assert not in_python  # every minibatch of every epoch in the kernel
+    h0, flat0, _ = train(EMBED, False, monkeypatch)
+    c = eng1.traces[0]
+    assert c.guards is not None and not c.trace.decides and eng1.kernel is not None
+    assert eng1.on_tape == 0
+    np.testing.assert_array_equal(flat1, flat0)
+    np.testing.assert_allclose(h1["loss"], h0["loss"], rtol=1e-6)
