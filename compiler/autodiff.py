@@ -349,7 +349,8 @@ class ADInterpreter(Interpreter):
             except GliaRuntimeError as err:
                 raise loc(err) from None
             ins = ins + [ParamSlot(store.grads[n]) for n in names] + [None] * (len(more) - len(names))
-            return interp.tape.push(op, vjp, ins, rs + more, out, (), span)
+            static = (attrs[2],) if op == "layer.dropout" else ()  # its probability, for compiled traces
+            return interp.tape.push(op, vjp, ins, rs + more, out, static, span)
         return run
 
     # ---- entry points --------------------------------------------------------------------------

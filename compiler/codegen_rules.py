@@ -10,14 +10,17 @@ example's shape), `n.outs` (the names of its outputs) and `n.out_shapes`; `c` is
 nothing flows back to it), `c.acc(arg, expr)`, `c.rows(arg)` (an argument with its batch rows), and
 `c.expand(arg, rank)` / `c.unb(arg, g, rank)` for NumPy broadcasting with the batch dimension in front.
 
-Importing this module registers the rules; `primitives.py` does so. A primitive without a rule makes
-the training engine fall back to the tape, saying which.
+This module has the rules of the element-wise operations, the tensor operations and the losses;
+codegen_layers.py those of the layers and of trace_fuse.py's nodes. Importing this module registers
+them all; `primitives.py` does so. A primitive without a rule makes the training engine fall back to
+the tape, saying which.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from glia.runtime.tensor_ops import GELU_C, LN_EPS
+from glia.runtime.tensor_ops import GELU_C
 
 from .primitives import PRIMS, rule
 
@@ -41,7 +44,8 @@ def codegen(*ops):
 ARITH = ("float", "f32", "tensor")
 # primitives whose rules read their static operands (the IR's attributes: a pool's window, an
 # activation's alpha, reshape's dimensions) as constant arguments after the others
-STATIC = frozenset({"nn.leaky_relu", "nn.elu", "tensor.max_pool", "tensor.avg_pool", "tensor.reshape"})
+STATIC = frozenset({"nn.leaky_relu", "nn.elu", "tensor.max_pool", "tensor.avg_pool", "tensor.reshape", "tensor.reduce",
+                    "tensor.astype", "layer.dropout"})
 
 
 def _ops(name, kinds=ARITH):
@@ -62,17 +66,52 @@ def _binary(symbol, back):
             return
         a, b = n.args
         R = len(n.out_shapes[0])
-        ga, gb = back(g, c.expand(a, R, n), c.expand(b, R, n), n.outs[0])
+        ga, gb = back(g, c.expand(a, R, n), c.expand(b, R, n), n.outs[0], n)
         if ga is not None:
             c.acc(a, c.unb(a, ga, R))
         c.acc(b, c.unb(b, gb, R))
     return fwd, bwd
 
 
-codegen(*_ops("add"))(lambda: _binary("+", lambda g, a, b, o: (g, g)))
-codegen(*_ops("sub"))(lambda: _binary("-", lambda g, a, b, o: (g, f"-{g}")))
-codegen(*_ops("mul"))(lambda: _binary("*", lambda g, a, b, o: (f"{g} * {b}", f"{g} * {a}")))
-codegen(*_ops("truediv"))(lambda: _binary("/", lambda g, a, b, o: (f"{g} / {b}", f"-{g} * {o} / {b}")))
+codegen(*_ops("add"))(lambda: _binary("+", lambda g, a, b, o, n: (g, g)))
+codegen(*_ops("sub"))(lambda: _binary("-", lambda g, a, b, o, n: (g, f"-{g}")))
+codegen(*_ops("mul"))(lambda: _binary("*", lambda g, a, b, o, n: (f"{g} * {b}", f"{g} * {a}")))
+codegen(*_ops("truediv"))(lambda: _binary("/", lambda g, a, b, o, n: (f"{g} / {b}", f"-{g} * {o} / {b}")))
+# a ** b: the exponent's cotangent only where a > 0 (as the tape's rule: log a is defined there)
+codegen(*_ops("pow"))(lambda: _binary("**", lambda g, a, b, o, n: (
+    f"{g} * {b} * {a} ** ({b} - {_one(n)})",
+    f"{g} * np.where({a} > 0, {o} * np.log(np.where({a} > 0, {a}, {_one(n)})), np.{n.out_dtypes[0]}(0))")))
+
+
+COMPARE = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "eq": "==", "ne": "!="}
+
+
+@codegen(*(f"tensor.{op}" for op in COMPARE))
+def _compare():
+    """`a < b` with a tensor operand: a 0/1 tensor of the output's dtype; no gradient flows through it."""
+    def fwd(c, n):
+        a, b = n.args
+        R = len(n.out_shapes[0])
+        test = f"{c.expand(a, R, n)} {COMPARE[n.op[7:]]} {c.expand(b, R, n)}"
+        c.fwd(f"{n.outs[0]} = ({test}).astype(np.{n.out_dtypes[0]})")
+
+    def bwd(c, n):
+        pass
+    return fwd, bwd
+
+
+@codegen("float.sum", "f32.sum")
+def _sum_list():
+    """sum(xs, start) of scalars: the trace has the list's elements as arguments, then start."""
+    def fwd(c, n):
+        *xs, start = n.args
+        c.fwd(f"{n.outs[0]} = " + " + ".join(c.expand(a, 0, n) for a in [start] + xs))
+
+    def bwd(c, n):
+        if c.g(0) is not None:
+            for a in n.args:
+                c.acc(a, c.g(0))
+    return fwd, bwd
 
 
 @codegen(*_ops("neg"))
@@ -86,7 +125,7 @@ def _neg():
     return fwd, bwd
 
 
-@codegen("float.to_f32", "f32.to_float")
+@codegen("float.to_f32", "f32.to_float", "tensor.astype")
 def _convert():
     def fwd(c, n):
         c.fwd(f"{n.outs[0]} = {n.args[0].name}.astype(np.{n.out_dtypes[0]})")
@@ -123,6 +162,29 @@ codegen("nn.relu")(_unary(lambda x, n: f"np.where({x} > 0, {x}, np.{n.out_dtypes
                           lambda x, y, n: f"({x} > 0)"))
 codegen("tensor.exp", "math.exp")(_unary(lambda x, n: f"np.exp({x})", lambda x, y, n: y))
 codegen("tensor.log", "math.log")(_unary(lambda x, n: f"np.log({x})", lambda x, y, n: f"{_one(n)} / {x}"))
+codegen(*_ops("abs"))(_unary(lambda x, n: f"np.abs({x})", lambda x, y, n: f"np.sign({x})"))
+
+
+def _c(n, v: float) -> str:
+    """A constant in the output's dtype."""
+    return f"np.{n.out_dtypes[0]}({v!r})"
+
+
+# the math functions of the tape's rules (vjp_rules._elementwise), on tensors and on scalars
+for _name, _deriv in {
+        "sqrt": lambda x, y, n: f"{_c(n, 0.5)} / {y}",
+        "sin": lambda x, y, n: f"np.cos({x})",
+        "cos": lambda x, y, n: f"-np.sin({x})",
+        "tan": lambda x, y, n: f"{_one(n)} + {y} * {y}",
+        "sinh": lambda x, y, n: f"np.cosh({x})",
+        "cosh": lambda x, y, n: f"np.sinh({x})",
+        "log2": lambda x, y, n: f"{_one(n)} / ({x} * {_c(n, math.log(2.0))})",
+        "log10": lambda x, y, n: f"{_one(n)} / ({x} * {_c(n, math.log(10.0))})",
+        "asin": lambda x, y, n: f"{_one(n)} / np.sqrt({_one(n)} - {x} * {x})",
+        "acos": lambda x, y, n: f"-{_one(n)} / np.sqrt({_one(n)} - {x} * {x})",
+        "atan": lambda x, y, n: f"{_one(n)} / ({_one(n)} + {x} * {x})"}.items():
+    codegen(f"tensor.{_name}", f"math.{_name}")(_unary((lambda f: lambda x, n: f"np.{f}({x})")(
+        {"asin": "arcsin", "acos": "arccos", "atan": "arctan"}.get(_name, _name)), _deriv))
 
 
 def _alpha(n) -> str:
@@ -165,17 +227,133 @@ def _softmax():
 
 # ---- structure ---------------------------------------------------------------------------------------
 
-@codegen("tensor.sum")
-def _sum():
+def _reduced(c, n, how: str, axis):
+    """x reduced (sum, mean, max, min) over one axis of each example, or over all of it (axis None): the
+    reduced axis moved last, the rest of the example's values as rows [P, n] (runtime/trace_kernels)."""
+    x = n.args[0]
+    rank = len(x.shape)
+    keep = [d for d in range(rank) if d != axis]
+    perm = (0,) + tuple(d + 1 for d in keep) + (axis + 1,) if axis is not None else tuple(range(rank + 1))
+    width = x.shape[axis] if axis is not None else int(math.prod(x.shape))
+    moved = f"{x.name}.transpose({perm!r})" if perm != tuple(range(rank + 1)) else x.name
+    code = REDUCE[how]
+    o = n.outs[0]
+
+    def fwd():
+        c.fwd(f"{o}_t = np.ascontiguousarray({moved}).reshape((-1, {width}))")
+        c.fwd(f"{o} = K.reduce_rows({o}_t, {code}).reshape((B,) + {tuple(n.out_shapes[0])!r})")
+
+    def bwd():
+        g = c.g(0)
+        if g is None or not x.grad:
+            return
+        t = c.tmp()
+        c.bwd(f"{t} = K.reduce_rows_back(np.ascontiguousarray({g}).reshape(-1), {o}_t, {o}.reshape(-1), {code})")
+        if axis is None:
+            c.acc(x, f"{t}.reshape((B,) + {tuple(x.shape)!r})")
+            return
+        inverse = tuple(perm.index(d) for d in range(rank + 1))
+        moved_shape = tuple(x.shape[d] for d in keep) + (x.shape[axis],)
+        c.acc(x, f"np.ascontiguousarray({t}.reshape((B,) + {moved_shape!r}).transpose({inverse!r}))")
+    return fwd, bwd
+
+
+REDUCE = {"sum": 0, "mean": 1, "max": 2, "min": 3}  # runtime/trace_kernels.reduce_rows' codes
+
+
+@codegen("tensor.sum", "tensor.mean", "tensor.max", "tensor.min", "tensor.reduce")
+def _reduce():
+    def parts(c, n):
+        if n.op == "tensor.reduce":
+            return _reduced(c, n, n.args[1].value, n.args[2].value)
+        return _reduced(c, n, n.op[7:], None)
+
     def fwd(c, n):
-        c.fwd(f"{n.outs[0]} = K.row_sum({n.args[0].name})")
+        parts(c, n)[0]()
+
+    def bwd(c, n):
+        parts(c, n)[1]()
+    return fwd, bwd
+
+
+@codegen("tensor.transpose")
+def _transpose():
+    def perm(n):
+        return (0,) + tuple(range(len(n.args[0].shape), 0, -1))
+
+    def fwd(c, n):
+        c.fwd(f"{n.outs[0]} = np.ascontiguousarray({c.rows(n.args[0])}.transpose({perm(n)!r}))")
+
+    def bwd(c, n):
+        if c.g(0) is not None:
+            c.acc(n.args[0], f"np.ascontiguousarray({c.g(0)}.transpose({perm(n)!r}))")
+    return fwd, bwd
+
+
+@codegen("tensor.stack")
+def _stack():
+    def fwd(c, n):
+        c.fwd(f"{n.outs[0]} = np.stack(({', '.join(c.rows(a) for a in n.args)},), axis=1)")
 
     def bwd(c, n):
         g = c.g(0)
         if g is not None:
-            a = n.args[0]
-            ones = (1,) * len(a.shape)
-            c.acc(a, f"np.ones((B,) + {a.shape!r}, np.{a.dtype}) * {g}.reshape((B,) + {ones!r})")
+            for i, a in enumerate(n.args):
+                c.acc(a, f"np.ascontiguousarray({g}[:, {i}])")
+    return fwd, bwd
+
+
+@codegen("tensor.where")
+def _where():
+    def fwd(c, n):
+        R = len(n.out_shapes[0])
+        cond, a, b = (c.expand(x, R, n) for x in n.args)
+        c.fwd(f"{n.outs[0]} = np.where({cond} != 0, {a}, {b}).astype(np.{n.out_dtypes[0]})")
+
+    def bwd(c, n):
+        g = c.g(0)
+        if g is None:
+            return
+        R = len(n.out_shapes[0])
+        cond, a, b = n.args
+        zero = f"np.{n.out_dtypes[0]}(0)"
+        m = c.expand(cond, R, n)
+        c.acc(a, c.unb(a, f"np.where({m} != 0, {g}, {zero})", R))
+        c.acc(b, c.unb(b, f"np.where({m} != 0, {zero}, {g})", R))
+    return fwd, bwd
+
+
+def _as_matrices(a, vector_as: str) -> str:
+    """A matmul operand as a stack of matrices [rows, m, k]: one per example, or one for all (a
+    constant); a vector is one row ('row') or one column ('col')."""
+    shape = a.shape if len(a.shape) == 2 else ((1,) + a.shape if vector_as == "row" else a.shape + (1,))
+    return f"np.ascontiguousarray({a.name}).reshape(({'B' if a.kind == 'var' else 1},) + {shape!r})"
+
+
+@codegen("tensor.matmul")
+def _matmul():
+    def fwd(c, n):
+        a, b = n.args
+        if len(a.shape) > 2 or len(b.shape) > 2:
+            c.refuse(f"a matmul of ranks {len(a.shape)} and {len(b.shape)}")
+        o = n.outs[0]
+        c.fwd(f"{o}_a = {_as_matrices(a, 'row')}")
+        c.fwd(f"{o}_b = {_as_matrices(b, 'col')}")
+        c.fwd(f"{o} = K.bmm({o}_a, {o}_b).reshape((B,) + {tuple(n.out_shapes[0])!r})")
+
+    def bwd(c, n):
+        g = c.g(0)
+        if g is None:
+            return
+        a, b = n.args
+        o = n.outs[0]
+        m = a.shape[0] if len(a.shape) == 2 else 1
+        k = b.shape[1] if len(b.shape) == 2 else 1
+        c.bwd(f"{o}_g = np.ascontiguousarray({g}).reshape((B, {m}, {k}))")
+        if a.grad:
+            c.acc(a, f"K.bmm({o}_g, np.ascontiguousarray({o}_b.transpose((0, 2, 1)))).reshape((B,) + {a.shape!r})")
+        if b.grad:
+            c.acc(b, f"K.bmm(np.ascontiguousarray({o}_a.transpose((0, 2, 1))), {o}_g).reshape((B,) + {b.shape!r})")
     return fwd, bwd
 
 
@@ -241,252 +419,6 @@ def _reshape():
     return fwd, bwd
 
 
-# ---- convolution and pooling: a 1-d signal [C, L] is computed as an image [C, 1, L] ------------------
-
-def _as_image(expr: str, shape: tuple) -> str:
-    """Rows of examples of `shape` ([C, H, W], or [C, L] as [C, 1, L]) as a [B, C, H, W] array."""
-    if len(shape) == 3:
-        return expr
-    return f"np.ascontiguousarray({expr}).reshape((B, {shape[0]}, 1, {shape[1]}))"
-
-
-@codegen("layer.conv2d", "layer.conv1d")
-def _conv():
-    def geometry(n):
-        x, W, b, stride, pad = n.args
-        flat = n.op == "layer.conv1d"
-        w = W.name if not flat else f"{W.name}.reshape(({W.shape[0]}, {W.shape[1]}, 1, {W.shape[2]}))"
-        s, p = int(stride.value), int(pad.value)
-        return w, (f"1, {s}, 0, {p}" if flat else f"{s}, {s}, {p}, {p}")
-
-    def fwd(c, n):
-        x = n.args[0]
-        w, geo = geometry(n)
-        o = n.outs[0]
-        c.fwd(f"{o}_y, {o}_cols, {o}_at = K.conv({_as_image(c.rows(x), x.shape)}, {w}, {n.args[2].name}, {geo})")
-        c.fwd(f"{o} = {o}_y.reshape((B,) + {tuple(n.out_shapes[0])!r})")
-
-    def bwd(c, n):
-        g = c.g(0)
-        if g is None:
-            return
-        x, W, b = n.args[:3]
-        w, _ = geometry(n)
-        gw = W.gname if n.op == "layer.conv2d" else f"{W.gname}.reshape(({W.shape[0]}, {W.shape[1]}, 1, {W.shape[2]}))"
-        h, wd = (x.shape[1], x.shape[2]) if len(x.shape) == 3 else (1, x.shape[1])
-        o = n.outs[0]
-        t = c.tmp()
-        c.bwd(f"{t} = K.conv_back({_as_image(g, n.out_shapes[0])}, {o}_cols, {o}_at, {w}, {h}, {wd}, {gw}, "
-              f"{b.gname}, {x.grad})")
-        c.acc(x, f"{t}.reshape((B,) + {tuple(x.shape)!r})")
-    return fwd, bwd
-
-
-@codegen("tensor.max_pool", "tensor.avg_pool")
-def _pool():
-    def window(n):
-        k = int(n.args[1].value)
-        return (k, k) if len(n.args[0].shape) == 3 else (1, k)
-
-    def fwd(c, n):
-        x = n.args[0]
-        o = n.outs[0]
-        kh, kw = window(n)
-        c.fwd(f"{o}_y, {o}_at = K.pool({_as_image(c.rows(x), x.shape)}, {kh}, {kw}, {n.op == 'tensor.max_pool'})")
-        c.fwd(f"{o} = {o}_y.reshape((B,) + {tuple(n.out_shapes[0])!r})")
-
-    def bwd(c, n):
-        g, x = c.g(0), n.args[0]
-        if g is None or not x.grad:
-            return
-        o = n.outs[0]
-        kh, kw = window(n)
-        h, w = (x.shape[1], x.shape[2]) if len(x.shape) == 3 else (1, x.shape[1])
-        c.acc(x, f"K.pool_back({_as_image(g, n.out_shapes[0])}, {o}_at, {h}, {w}, {kh}, {kw}, "
-                 f"{n.op == 'tensor.max_pool'}).reshape((B,) + {tuple(x.shape)!r})")
-    return fwd, bwd
-
-
-# ---- layers: dense and the recurrent cells ----------------------------------------------------------
-
-def _vector_in(c, n, count):
-    for a in n.args[:count]:
-        if len(a.shape) != 1:
-            c.refuse(f"{n.op} of a tensor of rank {len(a.shape)} (compiled for vectors)")
-
-
-def _back(c, n, outs: int, call: str):
-    """Emit `call` (a backward kernel returning the cotangents of the node's first `outs` arguments and
-    adding the parameters' gradients itself); the cotangents go to those arguments."""
-    ts = [c.tmp() for _ in range(outs)]
-    c.bwd(f"{', '.join(ts)} = {call}")
-    for a, t in zip(n.args, ts):
-        c.acc(a, t)
-
-
-def _grads(n, first):
-    """The parameters' gradient views, then whether each input needs its cotangent."""
-    return ", ".join([a.gname for a in n.args[first:]] + [str(a.grad) for a in n.args[:first]])
-
-
-@codegen("layer.dense")
-def _dense():
-    def fwd(c, n):
-        _vector_in(c, n, 1)
-        x, W, b = n.args
-        c.fwd(f"{n.outs[0]} = K.dense({c.rows(x)}, {W.name}, {b.name})")
-
-    def bwd(c, n):
-        g = c.g(0)
-        if g is not None:
-            x, W, b = n.args
-            c.bwd(f"{b.gname} += K.col_sum({g})")
-            c.defer(W, c.rows(x), g)
-            if x.grad:
-                c.acc(x, f"np.dot({g}, {W.name}.T)")
-    return fwd, bwd
-
-
-@codegen("layer.rnn_cell")
-def _rnn():
-    def fwd(c, n):
-        _vector_in(c, n, 2)
-        x, h, Wx, Wh, b = n.args
-        c.fwd(f"{n.outs[0]} = K.rnn({c.rows(x)}, {c.rows(h)}, {Wx.name}, {Wh.name}, {b.name})")
-
-    def bwd(c, n):
-        g = c.g(0)
-        if g is not None:
-            x, h, Wx, Wh, b = n.args
-            _back(c, n, 2, f"K.rnn_back({g}, {n.outs[0]}, {c.rows(x)}, {c.rows(h)}, {Wx.name}, {Wh.name}, "
-                           f"{_grads(n, 2)})")
-    return fwd, bwd
-
-
-@codegen("layer.gru_cell")
-def _gru():
-    def fwd(c, n):
-        _vector_in(c, n, 2)
-        x, h, *ps = n.args
-        o = n.outs[0]
-        c.fwd(f"{o}, {o}_r, {o}_z, {o}_n, {o}_ah = K.gru({c.rows(x)}, {c.rows(h)}, "
-              f"{', '.join(p.name for p in ps)})")
-
-    def bwd(c, n):
-        g = c.g(0)
-        if g is not None:
-            x, h, Wx, Wh, bx, bh = n.args
-            o = n.outs[0]
-            _back(c, n, 2, f"K.gru_back({g}, {c.rows(x)}, {c.rows(h)}, {Wx.name}, {Wh.name}, {o}_r, {o}_z, {o}_n, "
-                           f"{o}_ah, {_grads(n, 2)})")
-    return fwd, bwd
-
-
-@codegen("layer.lstm_cell")
-def _lstm():
-    def fwd(c, n):
-        _vector_in(c, n, 3)
-        x, h, cs, *ps = n.args
-        h2, c2 = n.outs
-        c.fwd(f"{h2}, {c2}, {h2}_i, {h2}_f, {h2}_g, {h2}_o, {h2}_tc = K.lstm({c.rows(x)}, {c.rows(h)}, "
-              f"{c.rows(cs)}, {', '.join(p.name for p in ps)})")
-
-    def bwd(c, n):
-        gh, gc = c.g(0), c.g(1)
-        if gh is None and gc is None:
-            return
-        x, h, cs, Wx, Wh, b = n.args
-        h2, c2 = n.outs
-        zero = f"np.zeros_like({h2})"
-        _back(c, n, 3, f"K.lstm_back({gh or zero}, {gc or zero}, {c.rows(x)}, {c.rows(h)}, {c.rows(cs)}, "
-                       f"{Wx.name}, {Wh.name}, {h2}_i, {h2}_f, {h2}_g, {h2}_o, {h2}_tc, {_grads(n, 3)})")
-    return fwd, bwd
-
-
-@codegen("layer.layer_norm")
-def _layer_norm():
-    def fwd(c, n):
-        _vector_in(c, n, 1)
-        x, g, b = n.args
-        o = n.outs[0]
-        c.fwd(f"{o}, {o}_xh, {o}_inv = K.layer_norm({c.rows(x)}, {g.name}, {b.name}, {LN_EPS!r})")
-
-    def bwd(c, n):
-        go = c.g(0)
-        if go is not None:
-            o = n.outs[0]
-            _back(c, n, 1, f"K.layer_norm_back({go}, {o}_xh, {o}_inv, {n.args[1].name}, {_grads(n, 1)})")
-    return fwd, bwd
-
-
-# ---- the nodes of compiler/trace_fuse.py (not primitives: the pass writes them into a trace) ---------
-
-FUSED: dict[str, Codegen] = {}
-
-
-def fused(op):
-    def deco(make):
-        FUSED[op] = Codegen(*make())
-        return make
-    return deco
-
-
-@fused("fused.dense")
-def _fused_dense():
-    """x_i W + b for every input x_i of a group: the rows stacked, one product, a row block per output."""
-    def fwd(c, n):
-        *xs, W, b = n.args
-        y = n.outs[0]
-        c.fwd(f"{y}_x = np.concatenate(({', '.join(c.rows(x) for x in xs)},), axis=0)")
-        c.fwd(f"{y}_y = K.dense({y}_x, {W.name}, {b.name})")
-        for i, o in enumerate(n.outs):
-            c.fwd(f"{o} = {y}_y[{i} * B:{i + 1} * B]")
-
-    def bwd(c, n):
-        gs = [c.g(k) for k in range(len(n.outs))]
-        if all(g is None for g in gs):
-            return
-        *xs, W, b = n.args
-        y = n.outs[0]
-        c.bwd(f"{y}_g = np.concatenate(({', '.join(g or f'np.zeros_like({o})' for g, o in zip(gs, n.outs))},), "
-              "axis=0)")
-        c.bwd(f"K.add_xtg({W.gname}, {y}_x, {y}_g)")
-        c.bwd(f"{b.gname} += K.col_sum({y}_g)")
-        if any(x.grad for x in xs):
-            c.bwd(f"{y}_gx = np.dot({y}_g, {W.name}.T)")
-            for i, x in enumerate(xs):
-                c.acc(x, f"{y}_gx[{i} * B:{i + 1} * B]")
-    return fwd, bwd
-
-
-def _zero(a) -> bool:
-    """A constant all-zero state (a recurrence's usual start): its product is left out."""
-    return a.kind == "const" and a.shape != () and not a.value.any()
-
-
-@fused("fused.rnn_step")
-def _rnn_step():
-    """tanh(u + h Wh), u being the cell's input projection plus bias (its group's product)."""
-    def fwd(c, n):
-        u, h, Wh = n.args
-        c.fwd(f"{n.outs[0]} = " + (f"K.tanh({u.name})" if _zero(h) else
-                                   f"K.rnn_step({u.name}, {c.rows(h)}, {Wh.name})"))
-
-    def bwd(c, n):
-        g = c.g(0)
-        if g is None:
-            return
-        u, h, Wh = n.args
-        ga = c.tmp()
-        c.bwd(f"{ga} = K.tanh_back({g}, {n.outs[0]})")
-        c.acc(u, ga)
-        if not _zero(h):
-            c.defer(Wh, c.rows(h), ga)
-            if h.grad:
-                c.acc(h, f"np.dot({ga}, {Wh.name}.T)")
-    return fwd, bwd
-
-
 # ---- losses: the prediction and the batch's targets `Y`; the seed is the loss's weight `s` ----------
 
 @codegen("loss.ce_int", "loss.nll_int", "loss.ce_onehot", "loss.nll_onehot", "loss.mse", "loss.mae", "loss.bce")
@@ -500,3 +432,6 @@ def _loss():
     def bwd(c, n):
         c.acc(n.args[0], f"{n.outs[0]}_ct")
     return fwd, bwd
+
+
+from .codegen_layers import FUSED  # noqa: E402,F401 (registers the layers' rules; trace_compile reads FUSED)

@@ -3,9 +3,10 @@
     one example runs in the interpreter recording a tape (the trace: every primitive that ran, on
     which values, with which shapes, and the comparisons that decided each `if`/`while`: the guards)
       -> `build`: trace nodes over values, parameters (offsets in the flat buffer) and constants
-      -> `generate`: Numba source from each primitive's 'codegen' rule (codegen_rules.py): `step`
-         runs a whole batch of examples through the trace (forward, the loss and its gradient, the
-         reverse sweep into the flat gradient buffer) and `guards` says which examples take it
+      -> `generate`: Numba source from each primitive's 'codegen' rule (codegen_rules.py and
+         codegen_layers.py): `step` runs a whole batch of examples through the trace (forward, the
+         loss and its gradient, the reverse sweep into the flat gradient buffer; U holds each
+         example's uniforms for its dropout masks) and `guards` says which examples take it
       -> cached by content: the module in the user's cache folder (Numba's `cache=True` keeps its
          machine code), the loaded trace in memory, keyed by the trace's signature
     `TraceEngine` trains with a few such traces: each minibatch's examples go, in one batched call,
@@ -17,6 +18,9 @@ data; every value computed from them is recorded (a box), and everything else a 
 bools, lengths, constants) comes from constants and from reading boxes. Boxes are read only by the
 comparisons kept as guards, or the run is refused (`Tape.opaque`: argmax, int(), sorted, print), so an
 example whose guards give the recorded outcomes runs exactly the recorded primitives on its own values.
+Two reads are recorded instead: `int(x)` as an embedding's index (an int of the trace, kept within the
+table by two guards) and dropout's masks (each example's uniforms, drawn by the engine in the tape's
+order and passed to `step` as U).
 A program is refused before anything runs when it reaches a primitive on the gradient path without a
 codegen rule (`static_refusal`).
 """
@@ -55,6 +59,8 @@ TAPE_STEP_FACTOR = 3.0  # a tape step (forward, loss, backward, update) per trac
 # the generated functions' decorator: NumPy's error model (a division by zero gives inf or NaN, which
 # training reports as E702) lets LLVM vectorise divisions (Python's model checks each one and raises)
 JIT = '@njit(cache=True, error_model="numpy")'
+TO_INT = ("f32.to_int", "float.to_int")
+LIST_SUMS = ("float.sum", "f32.sum")  # primitives of a list of recorded values (the only ones compiled yet)
 CMP = {"cmp.lt": "<", "cmp.le": "<=", "cmp.gt": ">", "cmp.ge": ">=", "cmp.eq": "==", "cmp.ne": "!="}
 
 
@@ -70,7 +76,27 @@ class TraceInterpreter(ADInterpreter):
     def expr(self, e):
         if type(e) is ir.Compare:
             return self.guarded_compare(e)
+        if type(e) is ir.Prim and e.op == "layer.embedding" and type(e.args[0]) is ir.Prim and \
+                e.args[0].op in TO_INT:
+            return self.ad_layer(e, [self.recorded_int(e.args[0])])
         return super().expr(e)
+
+    def recorded_int(self, e: ir.Prim):
+        """`int(x)` as an embedding's index: when x is recorded, the int is recorded too (a value of the
+        trace, computed per example by the generated code); used anywhere else it stays a read that
+        makes the run opaque."""
+        x, impl, loc, interp = self.expr(e.args[0]), PRIMS[e.op].impl, self.located(e.span), self
+
+        def run(frame):
+            v = x(frame)
+            try:
+                out = impl(raw(v))
+            except GliaRuntimeError as err:
+                raise loc(err) from None
+            if type(v) is not Box:
+                return out
+            return interp.tape.push(e.op, None, [v.i], [v.v], out, (), e.span)
+        return run
 
     def guarded_compare(self, e: ir.Compare):
         evs = [self.expr(x) for x in e.operands]
@@ -144,6 +170,8 @@ class Trace:
     out_shape: tuple  # one example's prediction
     loss_op: str
     signature: str = ""  # a hash of everything above but the constants' values (their hash instead)
+    draws: int = 0  # uniforms each example draws for its dropout masks (the columns of `step`'s U)
+    decides: bool = False  # it has guards from the control flow (not only embeddings' index ranges)
 
 
 _DTYPE_NAMES: dict = {}  # np.dtype -> its name (str() of a dtype is slow, and a trace asks thousands of times)
@@ -184,11 +212,12 @@ def build(tape, out, store, loss_op: str) -> Trace:
         if isinstance(v, np.ndarray):
             consts.append(v)
             return Arg("const", f"C[{len(consts)}]", v.shape, _dt(v), value=v)
-        if isinstance(v, (bool, int, float, np.floating, np.integer)) or (
+        if isinstance(v, (bool, int, float, str, np.floating, np.integer)) or (
                 type(v) is tuple and all(type(d) is int for d in v)):  # a tuple: reshape's dimensions
             return Arg("const", repr(v), (), _dt(v), value=v)
         raise NoTrace(f"a constant of type {type(v).__name__} in the trace")
 
+    draws = 0
     # the input is the tape's first leaf (index 0); its shape comes from the first node that reads it
     for vjp, ins, args, o, attrs, ids, op, span in tape.nodes:
         if attrs and op not in STATIC:
@@ -196,6 +225,11 @@ def build(tape, out, store, loss_op: str) -> Trace:
         if "codegen" not in PRIMS[op].rules:
             raise NoTrace(f"'{op}' has no codegen rule yet")
         args = tuple(args) + tuple(attrs)
+        if op in LIST_SUMS and type(ins[0]) is list:  # sum(xs, start): the list's elements as arguments
+            args, ins = (*args[0], args[1]), (*ins[0], ins[1])
+        if op == "layer.dropout":  # (x, mask, p): the mask is drawn per example, from U's columns
+            args, ins = (args[0], args[2], draws), ins[:1]
+            draws += int(np.size(args[0]))
         full = list(ins) + [None] * (len(args) - len(ins))
         for spec, v in zip(full, args):
             if spec == 0 and shape[0] is None:
@@ -205,7 +239,8 @@ def build(tape, out, store, loss_op: str) -> Trace:
         idl = list(ids) if type(ids) is tuple else [ids]
         g = any(x.grad for x in a)
         for i, v in zip(idl, outs):
-            shape[i], dtype[i], grad[i] = np.shape(v), _dt(v), g
+            shape[i], dtype[i] = np.shape(v), _dt(v)
+            grad[i] = g and dtype[i].startswith("float")  # an int (an embedding's index) has no gradient
         nodes.append(Node(op, a, [f"v{i}" for i in idl], idl, [np.shape(v) for v in outs], [_dt(v) for v in outs]))
         sig.append((op, [(x.kind, x.name, x.shape, x.dtype, x.value if x.kind != "const" or x.shape == () else
                           hashlib.sha1(np.ascontiguousarray(x.value).tobytes()).hexdigest()) for x in a],
@@ -216,12 +251,20 @@ def build(tape, out, store, loss_op: str) -> Trace:
         if any(x.kind == "var" and x.shape != () for x in ga):
             raise NoTrace("a comparison of tensors decides the control flow")
         guards.append((op, ga[0], ga[1], outcome))
-        sig.append((op, [(x.kind, x.name, x.value) for x in ga], outcome))
+    for n in nodes:  # an index computed from the example stays within its table (else: the tape, which says so)
+        if n.op == "layer.embedding" and n.args[0].kind == "var":
+            guards += [("cmp.ge", n.args[0], _guard_const(0), True),
+                       ("cmp.lt", n.args[0], _guard_const(n.args[1].shape[0]), True)]
+    if draws and any(n.op == "layer.dropout" for n in _cone(nodes, [a.index for g in guards for a in g[1:3]
+                                                                   if a.kind == "var"])):
+        raise NoTrace("a decision that depends on a dropout mask")
+    for op, a, b, outcome in guards:
+        sig.append((op, [(x.kind, x.name, x.value) for x in (a, b)], outcome))
     if not grad.get(out.i):
         raise NoTrace("the model's output does not depend on its parameters")
     sig.append((loss_op, out.i, shape[0], dtype[0]))
     return Trace(nodes, guards, out.i, {k: v[1] for k, v in params.items()}, consts, shape[out.i], loss_op,
-                 hashlib.sha256(repr(sig).encode()).hexdigest())
+                 hashlib.sha256(repr(sig).encode()).hexdigest(), draws, bool(tape.guards))
 
 
 def _guard_const(v):
@@ -343,11 +386,11 @@ def generate(t: Trace) -> str:
         _rule(n.op).bwd(e, n)
     lines = [f"# a training trace generated by glia (compiler/trace_compile.py); runtime {_kernels_hash()}",
              "import numpy as np", "from numba import njit", "from glia.runtime import trace_kernels as K", "",
-             "", JIT, "def step(X, Y, flat, grad, C, s):"] + head
+             "", JIT, "def step(X, Y, U, flat, grad, C, s):"] + head
     lines += [f"    g{p} = grad[{o}:{o + int(np.prod(s))}].reshape({s!r})" for p, (o, s) in t.params.items()]
     lines += ["    " + x for x in e.f + e.b + e.deferred_lines()] + [f"    return L, v{t.out}"]
     # the value alone (for measuring what the gradient costs; Numba compiles it only if it is called)
-    lines += ["", "", JIT, "def value(X, Y, flat, C, s):"] + head
+    lines += ["", "", JIT, "def value(X, Y, U, flat, C, s):"] + head
     lines += ["    " + x for x in e.f] + [f"    return L, v{t.out}"]
     if t.guards:
         g = Emit()
@@ -474,7 +517,8 @@ class TraceEngine(TapeEngine):
         X, flat = self.task.X[:1], self.store.flat
         try:
             c = compile_trace(t, self.store.dtype)
-            c.step(X, self.Y[:1], flat, np.zeros_like(self.store.grad), c.consts, self.store.dtype.type(1))
+            c.step(X, self.Y[:1], np.zeros((1, t.draws)), flat, np.zeros_like(self.store.grad), c.consts,
+                   self.store.dtype.type(1))
             if c.guards is not None:
                 c.guards(X, flat, c.consts)
             ok = c.path + ".ok"
@@ -523,24 +567,32 @@ class TraceEngine(TapeEngine):
         return total / len(order), (correct / len(order) if self.task.classes else math.nan)
 
     def minibatch(self, rows):
-        """One minibatch in Python: the compiled traces, the tape (and new traces) for the examples
-        none takes, then the optimizer step; returns (summed loss, number right)."""
+        """One minibatch in Python, in its order: the examples up to the first that no trace takes through
+        the compiled traces, that one on the tape (its tape perhaps a new trace), and so on; then the
+        optimizer step. The order is the tape engine's, so dropout masks are drawn as there. Returns
+        (summed loss, number right)."""
         self.store.zero_grad()
-        total, correct, pending = self.compiled_step(rows, len(rows))
-        while len(pending):
-            loss, right, tape = self.step(pending[:1], len(rows))
+        total, correct, n = 0.0, 0, len(rows)
+        todo = np.asarray(rows, np.int64)
+        while len(todo):
+            plan, pending = self.assign(todo)
+            k = int(np.argmax(np.isin(todo, pending))) if len(pending) else len(todo)
+            if k < len(todo):  # the examples after it go again once it has run (perhaps through its trace)
+                plan = [(c, m[np.isin(m, todo[:k])]) for c, m in plan]
+            loss, right = self.run(plan, todo[:k], n)
+            total, correct = total + loss, correct + right
+            if k == len(todo):
+                break
+            loss, right, tape = self.step(todo[k:k + 1], n)
             total, correct = total + loss, correct + right
             self.on_tape += 1
-            pending, known = pending[1:], len(self.traces)
-            if known >= MAX_TRACES or self.closed:
+            todo = todo[k + 1:]
+            if len(self.traces) >= MAX_TRACES or self.closed:
                 continue  # no room for its trace: building it (a few ms) would be for nothing
             try:
                 self.add(build(tape, self.last_out, self.store, self.task.loss_op))
             except NoTrace as e:
                 self.refused.setdefault(str(e), str(e))
-            if len(self.traces) > known:  # the rest of the minibatch through the new trace
-                loss, right, pending = self.compiled_step(pending, len(rows), self.traces[known:])
-                total, correct = total + loss, correct + right
         if not math.isfinite(total):
             raise self.locate_nonfinite(rows, "the loss")
         if not np.all(np.isfinite(self.store.grad)):
@@ -551,9 +603,9 @@ class TraceEngine(TapeEngine):
 
     def epoch_kernel(self):
         """The epoch kernel over the current traces (built, or loaded, when the traces have settled:
-        from the first epoch when a trace without guards takes every example, else after one epoch),
+        from the first epoch when a trace without decisions takes every example, else after one epoch),
         or None."""
-        if not self.traces or (not self.epochs_run and all(c.guards is not None for c in self.traces)):
+        if not self.traces or (not self.epochs_run and all(c.trace.decides for c in self.traces)):
             return None
         if self.kernel is not None and self.kernel.slots == len(self.taken):
             return self.kernel
@@ -587,7 +639,8 @@ class TraceEngine(TapeEngine):
         trace_order = np.array([self.slot[id(c)] for c in self.traces], np.int64)
         s, status, total, correct, t = k.fn(self.task.X, self.Y, order, start, batch, self.store.flat,
                                             self.store.grad, k.consts, self.route, k.canon, trace_order, hits,
-                                            self.opt_code, self.hyper, self.opt.t, self.m, self.v)
+                                            self.opt_code, self.hyper, self.opt.t, self.m, self.v,
+                                            self.interp.rng, k.draws)
         self.opt.t = int(t)
         for c, h in zip(self.taken, hits):
             c.hits = int(h)
@@ -601,44 +654,68 @@ class TraceEngine(TapeEngine):
                 return self.not_finite(tape, what)
         return GliaRuntimeError("E702", f"{what} became NaN or infinite in compiled training code")
 
-    def compiled_step(self, rows, n, traces=None):
-        """Forward and backward of `rows` (in a minibatch of `n`) through the traces (or those given)
-        whose guards they pass, gradients added into the flat buffer; returns (summed loss, number
-        correct, rows left). A row tries first the trace it took last time (its guards checked again,
-        as they may read the parameters): a tree's shape, for one, never changes."""
-        total, correct = 0.0, 0
+    def compiled_step(self, rows, n):
+        """Forward and backward of `rows` (in a minibatch of `n`) through the traces whose guards they pass,
+        gradients added into the flat buffer; returns (summed loss, number correct, rows left)."""
+        rows = np.asarray(rows, np.int64)
+        plan, pending = self.assign(rows)
+        return self.run(plan, rows[~np.isin(rows, pending)], n) + (pending,)
+
+    def assign(self, rows):
+        """Each trace's share of `rows`, by their guards, and the rows none takes: [(trace, rows)], rows. A
+        row tries first the trace it took last time (its guards checked again, as they may read the
+        parameters): a tree's shape, for one, never changes; then the traces in the engine's order."""
+        plan = []
         pending = np.asarray(rows, np.int64)
-        if traces is None:
-            last = self.route[pending]
-            left = [pending[last < 0]]
-            for k in np.unique(last[last >= 0]):
-                loss, right, rest = self.through(self.taken[k], pending[last == k], n)
-                total, correct = total + loss, correct + right
-                left.append(rest)
-            pending = np.concatenate(left)
-        for c in self.traces if traces is None else traces:
+        last = self.route[pending]
+        left = [pending[last < 0]]
+        for k in np.unique(last[last >= 0]):
+            match, rest = self.passing(self.taken[k], pending[last == k])
+            plan.append((self.taken[k], match))
+            left.append(rest)
+        pending = np.concatenate(left)
+        for c in self.traces:
             if not len(pending):
                 break
-            loss, right, pending = self.through(c, pending, n)
-            total, correct = total + loss, correct + right
-        return total, correct, pending
+            match, pending = self.passing(c, pending)
+            plan.append((c, match))
+        return plan, pending
 
-    def through(self, c, rows, n):
-        """The `rows` that pass trace c's guards through it; returns (summed loss, number correct, the
-        other rows)."""
-        X = self.task.X
-        if c.guards is not None:
-            ok = c.guards(X[rows], self.store.flat, c.consts)
-            match, rest = rows[ok], rows[~ok]
-        else:
-            match, rest = rows, rows[:0]
-        if not len(match):
-            return 0.0, 0, rest
-        c.hits += len(match)
-        self.route[match] = self.slot[id(c)]
-        L, out = c.step(X[match], self.Y[match], self.store.flat, self.store.grad, c.consts,
-                        self.store.dtype.type(1.0 / n))
-        return float(L.sum()), _correct_rows(self.task, out, self.task.y[match]), rest
+    def passing(self, c, rows):
+        """The rows that pass trace c's guards, and the others."""
+        if c.guards is None:
+            return rows, rows[:0]
+        ok = c.guards(self.task.X[rows], self.store.flat, c.consts)
+        return rows[ok], rows[~ok]
+
+    def run(self, plan, rows, n):
+        """Each trace of the plan over its rows (`rows`, in the minibatch's order, are theirs together);
+        returns (summed loss, number correct)."""
+        total, correct = 0.0, 0
+        X, Y = self.task.X, self.Y
+        for (c, match), U in zip(plan, self.uniforms(plan, rows)):
+            if not len(match):
+                continue
+            c.hits += len(match)
+            self.route[match] = self.slot[id(c)]
+            L, out = c.step(X[match], Y[match], U, self.store.flat, self.store.grad, c.consts,
+                            self.store.dtype.type(1.0 / n))
+            total, correct = total + float(L.sum()), correct + _correct_rows(self.task, out, self.task.y[match])
+        return total, correct
+
+    def uniforms(self, plan, rows):
+        """For each trace of the plan, the uniforms of its rows' dropout masks ([rows, draws]), drawn from
+        the interpreter's generator as the tape draws them: example after example in the order of
+        `rows` (the epoch kernel draws the same way, trace_epoch.py)."""
+        if not any(c.trace.draws for c, _ in plan):
+            return [np.empty((len(m), 0)) for _, m in plan]
+        at = {r: i for i, r in enumerate(rows.tolist())}
+        size = np.zeros(len(rows), np.int64)
+        for c, m in plan:
+            size[[at[r] for r in m.tolist()]] = c.trace.draws
+        start = np.concatenate(([0], np.cumsum(size)))
+        u = self.interp.rng.random(int(start[-1]))
+        return [u[start[[at[r] for r in m.tolist()]][:, None] + np.arange(c.trace.draws)] for c, m in plan]
 
 
 def _correct_rows(task, out, y) -> int:

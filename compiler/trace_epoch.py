@@ -3,9 +3,11 @@
     the engine's compiled traces (each a `step` and, when it has any, a `guards` function)
       -> `generate_epoch`: one module over that set of traces, the traces in a canonical order (by
          signature), with `epoch`: for each minibatch of the shuffled order, the examples
-         routed to traces exactly as TraceEngine.compiled_step does (first the trace each example took
-         last time, in slot order, then the traces in the engine's order of use), each trace's rows
-         gathered and run through its `step`, the loss and the number right summed, the gradient
+         routed to traces exactly as TraceEngine.assign does (first the trace each example took
+         last time, in slot order, then the traces in the engine's order of use), the uniforms of the
+         examples' dropout masks drawn from the run's generator in the minibatch's order (as the tape
+         draws them), each trace's rows gathered and run through its `step` with their uniforms, the
+         loss and the number right summed, the gradient
          checked, and the optimizer step (runtime/mlp_kernels._step: clipping, weight decay, SGD, Adam,
          AdamW, RMSprop), all without returning to Python
       -> cached by content like the traces (`<cache>/trace/glia_epoch_<hash>.py`, Numba's cache=True)
@@ -59,8 +61,8 @@ def generate_epoch(keys: list[str], guarded: list[bool], int_labels: bool, class
             lines.append(f"guards{j} = sys.modules['glia_trace_{k}'].guards")
     guards = _dispatch([(j, f"ok = guards{j}(X[cand], flat, C[{j}])") for j in range(len(keys)) if guarded[j]],
                        "ok = np.ones(cand.shape[0], np.bool_)")
-    steps = _dispatch([(j, f"L, out = step{j}(XX, YY, flat, grad, C[{j}], scale)") for j in range(len(keys) - 1)],
-                      f"L, out = step{len(keys) - 1}(XX, YY, flat, grad, C[{len(keys) - 1}], scale)")
+    steps = _dispatch([(j, f"L, out = step{j}(XX, YY, UU, flat, grad, C[{j}], scale)") for j in range(len(keys) - 1)],
+                      f"L, out = step{len(keys) - 1}(XX, YY, UU, flat, grad, C[{len(keys) - 1}], scale)")
     right = "_correct(out, YY)" if classes else "0"
     correct = [JIT, "def _correct(out, Y):", "    c = 0", "    for i in range(out.shape[0]):",
                "        if np.argmax(out[i]) == " + ("Y[i]:" if int_labels else "np.argmax(Y[i]):"),
@@ -81,9 +83,11 @@ def _dispatch(cases: list[tuple[int, str]], otherwise: str, indent: int = 12) ->
 _EPOCH = '''
 
 @njit(cache=True, error_model="numpy")
-def epoch(X, Y, order, start, batch, flat, grad, C, route, canon, trace_order, hits, opt, hyper, t0, m, v):
+def epoch(X, Y, order, start, batch, flat, grad, C, route, canon, trace_order, hits, opt, hyper, t0, m, v, rng,
+          draws):
     """Minibatches of `order` from `start`: returns (where it stopped, status, summed loss, number
-    right, optimizer steps so far)."""
+    right, optimizer steps so far). Trace j's examples draw draws[j] uniforms each from rng for their
+    dropout masks, example after example in the minibatch's order (as the tape and the engine do)."""
     n = order.shape[0]
     total = 0.0
     correct = 0
@@ -92,12 +96,17 @@ def epoch(X, Y, order, start, batch, flat, grad, C, route, canon, trace_order, h
     seg_slot = np.empty(batch, np.int64)
     seg_end = np.empty(batch, np.int64)
     left = np.empty(batch, np.int64)
+    pos = np.empty(X.shape[0], np.int64)  # a row's place in its minibatch
+    slot_of = np.empty(batch, np.int64)  # the trace (slot) of the minibatch's i-th row
+    ustart = np.zeros(batch + 1, np.int64)  # where the i-th row's uniforms start
     s = start
     while s < n:
         rows = order[s:min(s + batch, n)]
         nb = rows.shape[0]
         nseq, nleft, nseg = 0, 0, 0
         last = route[rows]
+        for i in range(nb):
+            pos[rows[i]] = i
         for i in range(nb):  # the rows without a trace of their own yet go last (as in Python)
             if last[i] < 0:
                 left[nleft] = rows[i]
@@ -120,6 +129,7 @@ def epoch(X, Y, order, start, batch, flat, grad, C, route, canon, trace_order, h
             for i in range(cand.shape[0]):
                 if ok[i]:
                     seq[nseq] = cand[i]
+                    slot_of[pos[cand[i]]] = k
                     nseq += 1
                 else:
                     left[nleft] = cand[i]
@@ -130,6 +140,9 @@ def epoch(X, Y, order, start, batch, flat, grad, C, route, canon, trace_order, h
                 nseg += 1
         if nleft:  # NEEDS_TAPE
             return s, 1, total, correct, t
+        for i in range(nb):
+            ustart[i + 1] = ustart[i] + draws[canon[slot_of[i]]]
+        u = rng.random(ustart[nb]) if ustart[nb] > 0 else np.empty(0)
         grad[:] = 0
         scale = flat.dtype.type(1.0 / nb)
         lo = 0
@@ -139,6 +152,9 @@ def epoch(X, Y, order, start, batch, flat, grad, C, route, canon, trace_order, h
             r = seq[lo:seg_end[g]].copy()
             XX = X[r]
             YY = Y[r]
+            UU = np.empty((r.shape[0], draws[j]))
+            for q in range(r.shape[0]):
+                UU[q] = u[ustart[pos[r[q]]]:ustart[pos[r[q]]] + draws[j]]
             STEPS
             total += L.sum()
             correct += RIGHT
@@ -173,6 +189,7 @@ class EpochKernel:
         self.path = write_source(epoch_path(src), src)
         self.fn = import_module(os.path.basename(self.path)[len("glia_epoch_"):-3], self.path, "glia_epoch_").epoch
         self.consts = tuple(c.consts for c in order)
+        self.draws = np.array([c.trace.draws for c in order], np.int64)
         self.canon = np.array([next(j for j, o in enumerate(order) if o is c) for c in taken], np.int64)
         self.slots = len(taken)
 

@@ -272,6 +272,15 @@ def vjp_transpose(g, out, args, attrs):
     return (np.asarray(g).T,)
 
 
+def _compare(g, out, args, attrs):
+    """`a < b` with a tensor operand is a 0/1 tensor: no gradient flows through it (zero almost everywhere)."""
+    return tuple(like(a, np.zeros(np.shape(a))) for a in args)
+
+
+for _op in ("gt", "ge", "lt", "le", "eq", "ne"):
+    rule(f"tensor.{_op}", "vjp")(_compare)
+
+
 @rule("tensor.where", "vjp")
 def vjp_where(g, out, args, attrs):
     c, a, b = args

@@ -96,20 +96,86 @@ def log_softmax_back(g, o):
 
 
 @njit(cache=True, error_model="numpy")
-def row_sum(a):
-    """The sum of each row's elements, whatever the row's shape."""
-    b = a.shape[0]
-    flat = np.ascontiguousarray(a).reshape(b, -1)
-    out = np.empty(b, a.dtype)
-    for r in range(b):
-        out[r] = flat[r].sum()
+def column(a, k):
+    """Row k of every example (`x[k]` of each): a contiguous copy."""
+    return np.ascontiguousarray(a[:, k])
+
+
+@njit(cache=True, error_model="numpy")
+def reduce_rows(t, how):
+    """Each row of t [P, n] reduced: its sum, mean, maximum or minimum (how: 0, 1, 2, 3)."""
+    out = np.empty(t.shape[0], t.dtype)
+    for r in range(t.shape[0]):
+        if how == 0:
+            out[r] = t[r].sum()
+        elif how == 1:
+            out[r] = t[r].sum() / t.shape[1]
+        elif how == 2:
+            out[r] = t[r].max()
+        else:
+            out[r] = t[r].min()
     return out
 
 
 @njit(cache=True, error_model="numpy")
-def column(a, k):
-    """Row k of every example (`x[k]` of each): a contiguous copy."""
-    return np.ascontiguousarray(a[:, k])
+def reduce_rows_back(g, t, out, how):
+    """The cotangent of reduce_rows' input: g spread over each row (sum, mean), or given whole to the
+    row's first extreme element (max, min), as the tape's rules."""
+    gt = np.zeros_like(t)
+    for r in range(t.shape[0]):
+        if how == 0:
+            gt[r] = g[r]
+        elif how == 1:
+            gt[r] = g[r] / t.shape[1]
+        else:
+            for j in range(t.shape[1]):
+                if t[r, j] == out[r]:
+                    gt[r, j] = g[r]
+                    break
+    return gt
+
+
+@njit(cache=True, error_model="numpy")
+def bmm(a, b):
+    """The product of each example's matrices a [B, m, k] and b [B, k, n]; either may hold a single
+    matrix, one for every example (a constant)."""
+    m, n = a.shape[1], b.shape[2]
+    if b.shape[0] == 1:  # one product for all the examples' rows
+        return np.dot(a.reshape(a.shape[0] * m, a.shape[2]), b[0]).reshape(a.shape[0], m, n)
+    out = np.empty((b.shape[0], m, n), a.dtype)
+    for r in range(b.shape[0]):
+        out[r] = np.dot(a[r if a.shape[0] > 1 else 0], b[r])
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def scatter_rows(gE, idx, g):
+    """gE[idx[r]] += g[r] for each example r (an embedding table's gradient)."""
+    for r in range(idx.shape[0]):
+        gE[idx[r]] += g[r]
+
+
+@njit(cache=True, error_model="numpy")
+def to_int(x):
+    """int() of each value (toward zero); -1 for one that is not finite or beyond 2^62, which the
+    guards of an embedding's index send to the tape (it reports the error)."""
+    out = np.empty(x.shape[0], np.int64)
+    for r in range(x.shape[0]):
+        v = x[r]
+        out[r] = np.int64(v) if abs(v) < 4.611686018427388e18 else -1
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def dropout_mask(u, p):
+    """runtime/tensor_ops.dropout_mask from its uniforms u (a row per example): (u >= p) / (1 - p), in
+    float64 as NumPy computes it there (the caller rounds it to the values' dtype, as there)."""
+    keep = 1.0 / (1.0 - p)
+    out = np.empty(u.shape)
+    for r in range(u.shape[0]):
+        for j in range(u.shape[1]):
+            out[r, j] = keep if u[r, j] >= p else 0.0
+    return out
 
 
 # ---- dense and the recurrent cells (PyTorch's equations, as runtime/tensor_ops.py); the backward

@@ -99,10 +99,19 @@ def save_checkpoint(path, engine, rng, epoch, hist, best, best_epoch, best_flat)
     arrays.update({f"opt/{k}": v for k, v in engine.opt.state().items()})
     meta = {"epoch": epoch, "history": hist, "best": best, "best_epoch": best_epoch,
             "rng": rng.bit_generator.state}
+    if _mask_rng(engine) is not None:
+        meta["mask_rng"] = _mask_rng(engine).bit_generator.state
     arrays["meta"] = np.array(json.dumps(meta, default=_jsonable))
     if best_flat is not None:
         arrays["best_flat"] = best_flat
     save_npz(path, arrays)
+
+
+def _mask_rng(engine):
+    """The generator dropout draws its masks from: the interpreter's (None for the chain kernels,
+    which have no dropout)."""
+    interp = getattr(engine, "interp", None)
+    return None if interp is None else interp.rng
 
 
 def _jsonable(x):
@@ -127,4 +136,6 @@ def load_checkpoint(path, engine, rng):
     except KeyError:
         fail(VALUE, f"cannot resume from {path}: it was written with another optimizer")
     rng.bit_generator.state = meta["rng"]
+    if "mask_rng" in meta and _mask_rng(engine) is not None:  # (written since 2026-12-01)
+        _mask_rng(engine).bit_generator.state = meta["mask_rng"]
     return meta["epoch"], meta["history"], meta["best"], meta["best_epoch"], arrays.get("best_flat")

@@ -179,6 +179,13 @@ def _reshape(d):
     return [arr(d, (a, b)), (b, a)], (), (0,)
 
 
+@case("tensor.gt", "tensor.ge", "tensor.lt", "tensor.le", "tensor.eq", "tensor.ne")
+def _compare(d):
+    s = dims(d, 2)
+    x = distinct(d, s)
+    return ([x, float(x.ravel()[0]) + 0.05] if d(st.booleans()) else [x, distinct(d, s) + 0.03]), (), (0, 1)
+
+
 @case("tensor.where")
 def _where(d):
     s = dims(d, 2)

@@ -108,7 +108,43 @@ def model(seq: f32[5, 6]) -> f32[4]:
     z = elu(dense(flatten(h), 8), alpha=0.5)
     return sigmoid(dense(gelu(z) + silu(z), 4))
 '''
-MODELS = {"cnn": (CNN, "cross_entropy"), "cnn1d_mae": (CNN1D, "mae"), "cnn1d_bce": (CNN1D, "binary_cross_entropy"),
+# a character model's shape: each step's index computed from the example (int(...) straight into
+# embedding: an int of the trace, per example; guards keep it within the table)
+EMBED = '''
+def model(seq: f32[5, 6]) -> f32[4]:
+    h = zeros(8)
+    for x in seq:
+        h = rnn_cell(embedding(int(sigmoid(x[0]) * 7.99), 8, 6) + x, h)
+    return softmax(dense(h, 4))
+'''
+# dropout's masks (training mode: the engines draw them from the interpreter's generator in the same order)
+DROPOUT = '''
+def model(seq: f32[5, 6]) -> f32[4]:
+    h = zeros(8)
+    for x in seq:
+        h = rnn_cell(dropout(x, 0.25), h)
+    return softmax(dense(dropout(h, 0.5), 4))
+'''
+# the tensor operations: stack, transpose, matmul (matrix-matrix, vector-matrix, with a constant), axis
+# and whole reductions, comparisons and where, pow, abs, the math functions on tensors and scalars, and
+# the sum of a list of scalars
+TENSOR_OPS = '''
+def model(seq: f32[5, 6]) -> f32[4]:
+    a = tanh(dense(seq[0], 6))
+    b = sigmoid(dense(seq[1], 6))
+    s = stack(a, b, abs(seq[2]))
+    g = transpose(s) @ s
+    r = sum(g, axis=0) + max(s, axis=0) - min(s, axis=1) @ s + mean(g, axis=1) * 0.5
+    w = where(seq[3] > 0.0, r, sqrt(abs(r) + 1.0) * (a < b)) @ (ones(6, 6) * 0.1)
+    q = sum([a[0], b[1] * 2.0, max(a)]) + abs(a[1]) * sinh(a[2]) + cosh(a[3]) + asin(a[4] * 0.5) - acos(b[0] * 0.5)
+    q = q + log10(2.0 + b[2]) * sqrt(b[3] + 1.0) + sin(exp(b[4])) + f32(float(tan(b[5])) * 0.1)
+    a = f32(f64(a) * 2.0)
+    z = w ** 2.0 * mean(a) + sin(w) * max(b) - cos(min(a)) + tan(b) * atan(sum(a)) ** 2.0 + log2(1.5 + a[0]) * q
+    return softmax(dense(z / (1.0 + mean(abs(z))), 4))
+'''
+MODELS = {"embedding": (EMBED, "cross_entropy"), "dropout": (DROPOUT, "cross_entropy"),
+          "tensor_ops": (TENSOR_OPS, "mse"),
+          "cnn": (CNN, "cross_entropy"), "cnn1d_mae": (CNN1D, "mae"), "cnn1d_bce": (CNN1D, "binary_cross_entropy"),
           "rnn": (RNN, "cross_entropy"), "layer_norm": (NORMED, "cross_entropy"), "tree": (TREE, "cross_entropy"), "lstm": (LSTM, "nll"), "gru": (GRU, "mse"),
           "while_if": (BRANCHY, "cross_entropy"), "recursion": (RECURSIVE, "cross_entropy"),
           "mapped": (MAPPED, "cross_entropy"), "feedback": (FEEDBACK, "cross_entropy")}
@@ -131,10 +167,12 @@ def engines(src, loss, x, y):
     trace, why = training.make_engine(interp, task, o)
     assert isinstance(trace, TraceEngine), why
     tape, _ = training.make_engine(interp, task, training.Options(fn="model", loss=loss, engine="tape"))
+    interp.training = True  # dropout draws its masks (from interp.rng: see tape_grads and compiled_grads)
     return tape, trace
 
 
 def tape_grads(tape, rows):
+    tape.interp.rng = np.random.default_rng(1)
     tape.store.zero_grad()
     total = sum(tape.step(np.array([r]), len(rows))[0] for r in rows)
     return total, tape.store.grad.copy()
@@ -149,6 +187,7 @@ def compiled_grads(trace, rows):
         trace.step(np.array([r]), len(rows))
         trace.add(training_build(trace))
     trace.store.zero_grad()
+    trace.interp.rng = np.random.default_rng(1)  # the tape's masks (no example is left for the tape here)
     total, _, pending = trace.compiled_step(rows, len(rows))
     assert len(pending) <= len(rows) // 4
     total += sum(trace.step(np.array([r]), len(rows))[0] for r in pending)
@@ -159,6 +198,14 @@ def training_build(trace):
     from glia.compiler.trace_compile import build
 
     return build(trace.adi.tape, trace.last_out, trace.store, trace.task.loss_op)
+
+
+def test_every_primitive_with_a_gradient_rule_has_a_codegen_rule():
+    """What the tape differentiates, a trace compiles; batch_norm needs a model over a batch, which is
+    not traced (a model of one example that reaches it is refused with E704)."""
+    from glia.compiler.primitives import PRIMS
+
+    assert {op for op, p in PRIMS.items() if "vjp" in p.rules and "codegen" not in p.rules} == {"layer.batch_norm"}
 
 
 @pytest.mark.parametrize("kind", list(MODELS))
@@ -241,7 +288,7 @@ def test_guards_route_each_example_to_its_own_trace():
     np.testing.assert_allclose(gc, gt, rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.parametrize("kind", ["rnn", "while_if"])
+@pytest.mark.parametrize("kind", ["rnn", "while_if", "embedding"])
 def test_training_run_ends_where_the_tape_run_does(kind):
     src, loss = MODELS[kind]
     x, y = data(loss)
@@ -272,9 +319,17 @@ def model(seq: f32[5, 6]) -> f32[4]:
 @pytest.mark.parametrize("src, reason", [
     ('''
 def model(seq: f32[5, 6]) -> f32[4]:
-    h = dropout(tanh(dense(seq[0], 8)), 0.1)
+    h = dropout(tanh(dense(seq[0], 8)), 0.5)
+    if sum(h) > 0.0:
+        h = h * 2.0
     return softmax(dense(h, 4))
-''', "'layer.dropout' has no codegen rule"),
+''', "a decision that depends on a dropout mask"),
+    ('''
+def model(seq: f32[5, 6]) -> f32[4]:
+    h = tanh(dense(seq[0], 8))
+    k = int(h[0] * 3.0)
+    return softmax(dense(h * float(k), 4))
+''', "'f32.to_int' reads a value on the gradient path"),
     ('''
 def model(seq: f32[5, 6]) -> f32[4]:
     h = tanh(dense(seq[0], 8))
@@ -341,3 +396,25 @@ def test_products_with_mostly_zero_inputs_skip_the_zeros_and_agree_with_blas():
         gW = np.ones_like(W)
         K.add_xtg(gW, x, g)
         np.testing.assert_allclose(gW, 1.0 + x.T @ g, rtol=1e-5, atol=1e-4)
+
+
+def test_an_embedding_index_out_of_range_stops_compiled_training_as_it_stops_the_tape():
+    """The guards keep a computed index within its table: an example whose index is not goes to the
+    tape, which reports it (the index, the table, the line), whichever engine trains."""
+    src = '''
+def model(seq: f32[5, 6]) -> f32[4]:
+    h = zeros(6)
+    for x in seq:
+        h = h + embedding(int(x[0]), 8, 6)
+    return softmax(dense(h, 4))
+'''
+    x, y = data("cross_entropy")
+    x[:, :, 0] = np.random.default_rng(2).integers(0, 8, (48, 5))
+    x[30, 2, 0] = 8.5
+    errors = []
+    for engine in ("tape", "compiled"):
+        with pytest.raises(GliaError) as e:
+            glia.compile(src, "emb.glia").train("model", x, y, epochs=1, engine=engine)
+        errors.append(e.value.diagnostic)
+    assert errors[0].span.line == errors[1].span.line == 5
+    assert errors[0].message == errors[1].message and "embedding index 8 out of range" in errors[1].message

@@ -9,10 +9,10 @@ import glia
 from glia.compiler import trace_compile, training
 from glia.compiler.trace_compile import TraceEngine
 
-from test_trace_compile import BRANCHY, RNN, data
+from test_trace_compile import BRANCHY, DROPOUT, RNN, data
 
 
-def train(src, engine_kernel: bool, monkeypatch, **kw):
+def train(src, engine_kernel: bool, monkeypatch, engine="compiled", **kw):
     """3 epochs of the compiled engine, with or without the epoch kernel; (history, parameters,
     optimizer steps, the engine)."""
     made = []
@@ -25,9 +25,9 @@ def train(src, engine_kernel: bool, monkeypatch, **kw):
         m.setattr(TraceEngine, "epoch_kernel", epoch_kernel)
         x, y = data("cross_entropy")
         p = glia.compile(src)
-        h = p.train("model", x, y, lr=0.01, epochs=3, batch=16, validation=0.25, seed=0, engine="compiled",
+        h = p.train("model", x, y, lr=0.01, epochs=3, batch=16, validation=0.25, seed=0, engine=engine,
                     optimizer="adam", clip=1.0, **kw)
-    return h, p._backend.interp.params.flat.copy(), made[-1]
+    return h, p._backend.interp.params.flat.copy(), made[-1] if made else None
 
 
 def test_the_epoch_kernel_gives_the_parameters_of_the_minibatch_loop(monkeypatch):
@@ -81,3 +81,45 @@ def test_the_kernel_of_a_run_too_short_to_pay_for_it_is_not_built(monkeypatch):
     assert isinstance(eng, TraceEngine), why
     eng.epoch(np.arange(len(x)), 16, 0.01)
     assert eng.kernel is None
+
+
+# dropout after the decisions (the guards do not read a mask): two traces, the other examples on the tape
+DROPOUT_BRANCHY = BRANCHY.replace("    return softmax(dense(h, 4))", "    return softmax(dense(dropout(h, 0.3), 4))")
+
+
+def test_dropout_masks_are_those_of_the_tape_in_the_kernel_and_around_examples_on_the_tape(monkeypatch):
+    """The masks are drawn from the interpreter's generator example after example in each minibatch's
+    order, by the epoch kernel and by the loop in Python, also when an example in the middle of a
+    minibatch trains on the tape (it draws its own masks there): the parameters are the tape engine's."""
+    h1, flat1, eng1 = train(DROPOUT, True, monkeypatch)
+    h0, flat0, _ = train(DROPOUT, False, monkeypatch)
+    ht, flatt, _ = train(DROPOUT, False, monkeypatch, engine="tape")
+    assert eng1.kernel is not None and eng1.traces[0].trace.draws == 5 * 6 + 8
+    np.testing.assert_array_equal(flat1, flat0)
+    np.testing.assert_allclose(flat1, flatt, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(h1["loss"], ht["loss"], rtol=1e-5)
+    monkeypatch.setattr(trace_compile, "MAX_TRACES", 2)
+    h2, flat2, eng2 = train(DROPOUT_BRANCHY, True, monkeypatch)
+    ht, flatt, _ = train(DROPOUT_BRANCHY, False, monkeypatch, engine="tape")
+    assert eng2.on_tape > 0 and len(eng2.traces) == 2 and eng2.kernel is not None
+    np.testing.assert_allclose(flat2, flatt, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(h2["loss"], ht["loss"], rtol=1e-5)
+
+
+def test_an_embeddings_range_guards_do_not_hold_the_kernel_back(monkeypatch):
+    """The embedding model's trace has guards (its index within the table) but no decision: the
+    kernel runs from the first epoch, and its parameters are the Python loop's."""
+    from test_trace_compile import EMBED
+
+    in_python = []
+    real = TraceEngine.minibatch
+    with monkeypatch.context() as m:
+        m.setattr(TraceEngine, "minibatch", lambda self, rows: in_python.append(rows) or real(self, rows))
+        h1, flat1, eng1 = train(EMBED, True, monkeypatch)
+    assert not in_python  # every minibatch of every epoch in the kernel
+    h0, flat0, _ = train(EMBED, False, monkeypatch)
+    c = eng1.traces[0]
+    assert c.guards is not None and not c.trace.decides and eng1.kernel is not None
+    assert eng1.on_tape == 0
+    np.testing.assert_array_equal(flat1, flat0)
+    np.testing.assert_allclose(h1["loss"], h0["loss"], rtol=1e-6)

@@ -83,9 +83,15 @@ def test_deterministic_under_a_seed(digits):
     assert np.array_equal(out[0], out[1])
 
 
-@pytest.mark.parametrize("model", [MLP, BN_MLP], ids=["mlp", "batch_norm"])
+DROP_MLP = """
+def digit(img: f32[64]) -> f32[10]:
+    return softmax(dense(dropout(relu(dense(img, 32)), 0.2), 10))
+"""
+
+
+@pytest.mark.parametrize("model", [MLP, BN_MLP, DROP_MLP], ids=["mlp", "batch_norm", "dropout"])
 def test_checkpoint_resume_gives_the_same_parameters(digits, tmp_path, model):
-    """With batch_norm, the running statistics resume too."""
+    """With batch_norm, the running statistics resume too; with dropout, the generator of its masks."""
     x, y = digits
     x, y = x[:300], y[:300]
     ck = tmp_path / "run.ckpt.npz"
@@ -214,6 +220,16 @@ def test_examples_with_loops_train():
         x, y = d["x"], d["y"]
     h = ponder.train("ponder", x[:400], y[:400], epochs=3, lr=0.01, validation=0.25, seed=0, engine="tape")
     assert h["val_acc"][-1] > 0.7 and h["loss"][-1] < h["loss"][0]
+
+
+def test_the_embedding_example_trains_compiled():
+    """examples/neural/char_embed.glia: an embedding of each character's code inside the `for` loop, and
+    dropout, in a compiled trace."""
+    p = glia.load(ROOT / "examples" / "neural" / "char_embed.glia")
+    with np.load(ROOT / "examples" / "data" / "char_codes.npz") as d:
+        x, y = d["x"], d["y"]
+    h = p.train("next_char", x[:300], y[:300], epochs=3, lr=0.01, batch=16, seed=0, engine="compiled")
+    assert h["engine"].startswith("compiled (traced") and h["acc"][-1] > 0.4 and h["loss"][-1] < h["loss"][0], h
 
 
 def test_convolutional_network_learns(digits):

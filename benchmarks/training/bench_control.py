@@ -176,16 +176,17 @@ def compiled_gradient_cost(prog, fn, x, y, batch, reps=300):
         rows = rows[c.guards(task.X, eng.store.flat, c.consts)]
     rows = rows[:batch]
     X, Y, s = task.X[rows], eng.Y[rows], np.float32(1.0 / len(rows))
+    U = np.random.default_rng(0).random((len(rows), c.trace.draws))  # dropout's uniforms (none here)
     flat, grad = eng.store.flat, np.zeros_like(eng.store.grad)
-    c.value(X, Y, flat, c.consts, s)
-    c.step(X, Y, flat, grad, c.consts, s)
+    c.value(X, Y, U, flat, c.consts, s)
+    c.step(X, Y, U, flat, grad, c.consts, s)
     t = time.perf_counter()
     for _ in range(reps):
-        c.value(X, Y, flat, c.consts, s)
+        c.value(X, Y, U, flat, c.consts, s)
     value = time.perf_counter() - t
     t = time.perf_counter()
     for _ in range(reps):
-        c.step(X, Y, flat, grad, c.consts, s)
+        c.step(X, Y, U, flat, grad, c.consts, s)
     return (time.perf_counter() - t) / value, len(eng.traces)
 
 

@@ -1,6 +1,8 @@
 """Builds examples/data/chars.npz for char_rnn.glia: every window of 8 characters of TEXT, one-hot
-encoded over ALPHABET (x: float32 [N, 8, 28]), and the character that follows it (y: int64 [N]).
-The text is written for this example (no outside source). Run: python3 examples/neural/make_char_data.py"""
+encoded over ALPHABET (x: float32 [N, 8, 28]), and the character that follows it (y: int64 [N]); and
+examples/data/char_codes.npz for char_embed.glia: the same windows as each character's index in
+ALPHABET (x: float32 [N, 8]), the same y. The text is written for this example (no outside source).
+Run: python3 examples/neural/make_char_data.py"""
 import os
 
 import numpy as np
@@ -21,9 +23,10 @@ def main():
         for t in range(T):
             x[i, t, idx[i + t]] = 1.0
         y[i] = idx[i + T]
-    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "chars.npz")
-    np.savez_compressed(out, x=x, y=y)
-    print(f"{out}: {n} windows")
+    data = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data")
+    np.savez_compressed(os.path.join(data, "chars.npz"), x=x, y=y)
+    np.savez_compressed(os.path.join(data, "char_codes.npz"), x=np.argmax(x, axis=2).astype(np.float32), y=y)
+    print(f"{data}/chars.npz, char_codes.npz: {n} windows")
 
 
 if __name__ == "__main__":
