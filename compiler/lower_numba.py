@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from . import ir
 from .diagnostics import Span
+from .fused import DictUpdate, dict_update
 from .types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, Scalar, SetT, StructT, TensorT, TParam,
                     TupleT, substitute)
 from .types import children as type_children
@@ -514,8 +515,29 @@ class FunctionLowerer:
         if not stmts:
             self.emit("pass")
             return
-        for s in stmts:
-            self.stmt(s)
+        i = 0
+        while i < len(stmts):
+            update = dict_update(stmts, i)
+            if update:
+                self.dict_update(update, stmts[i].span)
+                i += update.count
+            else:
+                self.stmt(stmts[i])
+                i += 1
+
+    def dict_update(self, u: DictUpdate, span: Span):
+        """One look-up for a read-and-write of a dict's number (compiler/fused.py)."""
+        self.emit(f"# line {span.line}")
+        d, k, delta = self.expr(u.dict), self.expr(u.key), self.expr(u.delta)
+        site = self.site(u.op.span)
+        if u.default is not None:
+            self.emit(f"rt.dict_add_get({d}, {k}, {self.expr(u.default)}, {delta}, {u.sub}, {site})")
+            return
+        call = f"rt.dict_add_item({d}, {k}, {delta}, {u.sub}, {self.site(u.read.span)}, {site})"
+        if u.result is None:
+            self.emit(call)
+        else:
+            self.store(u.result, call)
 
     # ---- statements ---------------------------------------------------------------------------
     def stmt(self, s):
@@ -589,6 +611,9 @@ class FunctionLowerer:
         return self.expr(e)
 
     def for_loop(self, target, it, kind, body, span):
+        if isinstance(it, ir.Prim) and it.op == "str.split":
+            self.split_loop(target, it, body, span)
+            return
         seq = self.expr(it)
         s = self.temp()
         self.emit(f"{s} = {seq}  # line {span.line}")
@@ -615,6 +640,35 @@ class FunctionLowerer:
             self.indent -= 1
         else:
             self.unsupported(f"iteration over a {kind}", span)
+
+    def split_loop(self, target, it: ir.Prim, body, span):
+        """`for w in s.split()` / `s.split(sep)`: the parts are made one at a time as the loop reaches
+        them, without the list (the same parts, in the same order; an empty separator is the same
+        error, before the first iteration)."""
+        s, p = self.temp(), self.temp()
+        args = self.exprs(it.args)
+        self.emit(f"{s} = {args[0]}  # line {span.line}")
+        if len(args) == 2:
+            sep, end = self.temp(), self.temp()
+            self.emit(f"{sep} = {args[1]}")
+            self.emit(f"rt.check_sep({sep}, {self.site(it.span)})")
+            self.emit(f"{p} = 0")
+            self.emit(f"while {p} <= len({s}):")
+            self.indent += 1
+            start = self.temp()
+            self.emit(f"{start} = {p}")
+            self.emit(f"{end}, {p} = rt.str_next_part({s}, {sep}, {p})")
+        else:
+            start, end = self.temp(), self.temp()
+            self.emit(f"{end} = 0")
+            self.emit("while True:")
+            self.indent += 1
+            self.emit(f"{start}, {end} = rt.str_next_word({s}, {end})")
+            self.emit(f"if {start} < 0:")
+            self.emit("    break")
+        self.store(target, f"rt.str_part({s}, {start}, {end})")
+        self.block(body)
+        self.indent -= 1
 
     def store(self, target, value: str):
         match target:
