@@ -1,4 +1,11 @@
-"""Updating a typed dict's value in place, with one look-up of its key (compiled code only).
+"""Look-ups in a typed dict with string keys hashed once, in C, and updates of a value in place.
+
+Numba's `hash()` of a string made in compiled code (a `split` part, a slice, a concatenation) is
+siphash written in Numba and is not kept in the string (its struct is passed by value), so every
+`d.get(w)`, `d[w] = v` and `w in d` hashes `w` again, at about three times CPython's cost. `key_hash`
+calls CPython's own `_Py_HashBytes` instead (the same function of the same bytes as `hash(w)` in
+Python and in Numba, so keys hashed either way meet in the same slots), and the look-ups below hash
+once per operation (`dict_getitem` was `k in d` and then `d[k]`: two look-ups, two hashes).
 
 `d[k] = d.get(k, 0) + 1` through Numba's typed dict is two look-ups: `get` finds the key's entry
 and copies its value out, then `d[k] = v` finds the entry again to write the value back (each
@@ -21,9 +28,11 @@ resizes and deletions.
 from __future__ import annotations
 
 from llvmlite import ir as llir
-from numba import types
-from numba.extending import intrinsic, register_jitable
-from numba.typed.dictobject import DKIX, _container_get_data, _dict_lookup
+from numba import njit, types
+from numba.core import cgutils
+from numba.cpython.unicode import _kind_to_byte_width
+from numba.extending import intrinsic, overload
+from numba.typed.dictobject import DKIX, _container_get_data, _dict_insert, _dict_lookup
 
 _WORD = 8  # sizeof(Py_ssize_t) and of a pointer (64-bit platforms only, as Numba's typed dict here)
 _KEYS_FIELD = 1  # NB_Dict.keys, in words
@@ -31,12 +40,59 @@ _KEY_SIZE, _ENTRY_SIZE, _ENTRY_OFFSET = 3, 5, 6  # NB_DictKeys fields, in words
 _INDICES = 7 * _WORD + 5 * _WORD  # NB_DictKeys.indices, in bytes
 
 FOUND = DKIX.EMPTY  # `ix > FOUND`: the look-up found the key
+_inline = njit(cache=True, inline="always")  # typed inside its caller (Numba IR), no call
 
 
-@register_jitable
-def lookup(d, k):
-    """(index of k's entry, its value): the index is > FOUND when k is in d."""
-    return _dict_lookup(d, k, hash(k))
+@intrinsic
+def _hash_bytes(typingctx, ptr, n):
+    """CPython's `_Py_HashBytes(ptr, n)`: the hash of a str whose data is those n bytes."""
+    sig = types.intp(types.voidptr, types.intp)
+
+    def codegen(context, builder, sig, args):
+        i8p = llir.IntType(8).as_pointer()
+        fnty = llir.FunctionType(llir.IntType(64), [i8p, llir.IntType(64)])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "_Py_HashBytes")  # by name: cacheable
+        return builder.call(fn, [builder.bitcast(args[0], i8p), args[1]])
+    return sig, codegen
+
+
+@_inline
+def _str_hash(s):
+    h = s._hash  # set when the string came from Python
+    if h != -1:
+        return h
+    return _hash_bytes(s._data, len(s) * _kind_to_byte_width(s._kind))
+
+
+def key_hash(k):
+    """hash(k), a string's through CPython's C function (compiled code only)."""
+
+
+@overload(key_hash, inline="always")
+def _key_hash(k):
+    if isinstance(k, types.UnicodeType):
+        return lambda k: _str_hash(k)
+    return lambda k: hash(k)
+
+
+@intrinsic
+def lookup(typingctx, d, k, h):
+    """(index of k's entry, its value or None), h being key_hash(k): the index is > FOUND when k is
+    in d. Numba's own look-up, refusing a key not of d's key type (the lowering coerces keys). Not
+    wrapped in a function: a call layer here, even inlined, cost a fifth of word counting's time."""
+    if not isinstance(d, types.DictType) or types.unliteral(k) != d.key_type:
+        return None
+    return _dict_lookup._defn(typingctx, d, k, h)
+
+
+@intrinsic
+def insert(typingctx, d, k, h, v):
+    """d[k] = v, h being key_hash(k); a status < 0 is a failure (Numba's own insertion, refusing a
+    key or value not of d's types)."""
+    if not isinstance(d, types.DictType) or types.unliteral(k) != d.key_type \
+            or types.unliteral(v) != d.value_type:
+        return None
+    return _dict_insert._defn(typingctx, d, k, h, v)
 
 
 @intrinsic

@@ -15,6 +15,7 @@ from numba.cpython.unicode import _get_code_point
 from numba.cpython.unicode_support import _PyUnicode_IsSpace
 from numba.extending import intrinsic, overload
 from numba.typed import Dict, List
+from numba.typed.dictobject import _nonoptional
 
 from . import nbdict
 from . import nblist as al
@@ -574,9 +575,10 @@ def check_step(step, site):
 
 @jit
 def dict_getitem(d, k, site):
-    if k not in d:
+    ix, v = nbdict.lookup(d, k, nbdict.key_hash(k))
+    if ix <= nbdict.FOUND:
         not_found("E502", "key ", k, " not found in the dict", site)
-    return d[k]
+    return _nonoptional(v)
 
 
 def arith(a, b, sub, site):
@@ -594,17 +596,17 @@ def _arith(a, b, sub, site):
 def dict_add_get(d, k, default, delta, sub, site):
     """`d[k] = d.get(k, default) + delta` (`- delta` if `sub`), one look-up when k is there (the
     operands are plain values: nothing runs between the read and the write)."""
-    ix, old = nbdict.lookup(d, k)
+    ix, old = nbdict.lookup(d, k, nbdict.key_hash(k))
     if ix > nbdict.FOUND:
         nbdict.store_value(d, ix, arith(old, delta, sub, site))
     else:
-        d[k] = arith(default, delta, sub, site)
+        dict_set(d, k, arith(default, delta, sub, site))
 
 
 @jit
 def dict_add_item(d, k, delta, sub, key_site, site):
     """`d[k] += delta` (`-=` if `sub`): E502 at `key_site` if k is not in d; one look-up."""
-    ix, old = nbdict.lookup(d, k)
+    ix, old = nbdict.lookup(d, k, nbdict.key_hash(k))
     if ix <= nbdict.FOUND:
         not_found("E502", "key ", k, " not found in the dict", key_site)
     v = arith(old, delta, sub, site)
@@ -707,12 +709,16 @@ def dict_new(key_type, value_type):
 
 @jit
 def dict_set(d, k, v):
-    d[k] = v
+    if nbdict.insert(d, k, nbdict.key_hash(k), v) < 0:
+        raise MemoryError("dict insertion failed")
 
 
 @jit
 def dict_get(d, k, default):
-    return d.get(k, default)
+    ix, v = nbdict.lookup(d, k, nbdict.key_hash(k))
+    if ix > nbdict.FOUND:
+        return v
+    return default
 
 
 @jit
@@ -720,10 +726,21 @@ def dict_setdefault(d, k, default):
     return d.setdefault(k, default)
 
 
+def _in(x, c):
+    """`x in c` (compiled code only)."""
+
+
+@overload(_in)
+def _in_impl(x, c):
+    if isinstance(c, types.DictType):
+        return lambda x, c: nbdict.lookup(c, x, nbdict.key_hash(x))[0] > nbdict.FOUND
+    return lambda x, c: x in c
+
+
 @jit
 def contains(x, c):
     """`x in c` (a dict, set, string or list)."""
-    return x in c
+    return _in(x, c)
 
 
 @jit
