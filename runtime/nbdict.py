@@ -68,11 +68,16 @@ def key_hash(k):
     """hash(k), a string's through CPython's C function (compiled code only)."""
 
 
-@overload(key_hash, inline="always")
+@overload(key_hash)
 def _key_hash(k):
     if isinstance(k, types.UnicodeType):
-        return lambda k: _str_hash(k)
-    return lambda k: hash(k)
+        def of_str(k):
+            return _str_hash(k)
+        return of_str
+
+    def of_other(k):
+        return hash(k)
+    return of_other
 
 
 @intrinsic
