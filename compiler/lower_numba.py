@@ -645,21 +645,19 @@ class FunctionLowerer:
         """`for w in s.split()` / `s.split(sep)`: the parts are made one at a time as the loop reaches
         them, without the list (the same parts, in the same order; an empty separator is the same
         error, before the first iteration)."""
-        s, p = self.temp(), self.temp()
         args = self.exprs(it.args)
+        s, start, end = self.temp(), self.temp(), self.temp()
         self.emit(f"{s} = {args[0]}  # line {span.line}")
-        if len(args) == 2:
-            sep, end = self.temp(), self.temp()
+        if len(args) == 2:  # the next part starts at `after`, past len(s) once the last is made
+            sep, after = self.temp(), self.temp()
             self.emit(f"{sep} = {args[1]}")
             self.emit(f"rt.check_sep({sep}, {self.site(it.span)})")
-            self.emit(f"{p} = 0")
-            self.emit(f"while {p} <= len({s}):")
+            self.emit(f"{after} = 0")
+            self.emit(f"while {after} <= len({s}):")
             self.indent += 1
-            start = self.temp()
-            self.emit(f"{start} = {p}")
-            self.emit(f"{end}, {p} = rt.str_next_part({s}, {sep}, {p})")
+            self.emit(f"{start} = {after}")
+            self.emit(f"{end}, {after} = rt.str_next_part({s}, {sep}, {after})")
         else:
-            start, end = self.temp(), self.temp()
             self.emit(f"{end} = 0")
             self.emit("while True:")
             self.indent += 1
@@ -1338,9 +1336,7 @@ class FunctionLowerer:
     def p_dict_items(self, e):
         d, out = self.expr(e.args[0]), self.temp()
         self.emit(f"{out} = {self.m.empty_list(e.type.elem)}")
-        k = self.temp()
-        self.emit(f"for {k} in {d}.keys():")
-        self.emit(f"    rt.list_append({out}, ({k}, {d}[{k}]))")
+        self.emit(f"rt.dict_items_into({out}, {d})")
         return out
 
     def p_set_add(self, e):

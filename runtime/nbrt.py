@@ -723,7 +723,11 @@ def dict_get(d, k, default):
 
 @jit
 def dict_setdefault(d, k, default):
-    return d.setdefault(k, default)
+    ix, v = nbdict.lookup(d, k, nbdict.key_hash(k))
+    if ix > nbdict.FOUND:
+        return _nonoptional(v)
+    dict_set(d, k, default)
+    return default
 
 
 def _in(x, c):
@@ -769,6 +773,13 @@ def dict_keys(d):
 @jit
 def dict_values(d):
     return List(d.values())
+
+
+@jit
+def dict_items_into(out, d):
+    """Append the (key, value) pairs of `d` to the list `out` (`d.items()`), without looking the keys up."""
+    for k, v in d.items():
+        out.append((k, v))
 
 
 @jit
@@ -891,7 +902,7 @@ def str_split_ws(s):
 
 
 # `for w in s.split()` and `for w in s.split(sep)` walk the string with these instead of making the
-# list first (compiler/lower_numba.py, FunctionLowerer.for_loop): each part is made when it is reached.
+# list first (compiler/lower_numba.py, FunctionLowerer.split_loop): each part is made when it is reached.
 
 @hot
 def _is_space(c):

@@ -46,6 +46,9 @@ def updates() -> str:
     n = 3
     e: dict[str, int] = {"a": 1, "b": 2}
     e["a"] = e.get("a", 0) + bump(e, "a")
+    n += e.setdefault("c", 4) + e.setdefault("b", 9)
+    for kk, vv in e.items():
+        n = n * 10 + vv
     return str(d) + " " + str(f) + " " + str(t) + " " + str(b.counts) + " " + str(n) + " " + str(e)
 
 def split_loops(s: str) -> str:
