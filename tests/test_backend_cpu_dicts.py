@@ -195,3 +195,30 @@ def test_string_keys_hash_as_in_python():
     strs = ["", "a", "ab", "abcdefgh", "abcdefghi", "é", "日本語テキスト", "😀x", "x" * 100]
     for s, (a, b, c) in zip(strs, hashes(List(strs))):
         assert a == b == c == hash(s), s
+
+
+def test_split_helpers_split_as_python():
+    """rt.str_split_ws (s.split() as a list) and the split loop's walkers find Python's parts, with
+    every kind of whitespace str.isspace() knows."""
+    from glia.runtime import nbrt as rt
+
+    spaces = " \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2028\u3000"
+    rnd = random.Random(3)
+    cases = ["", "   ", "a", " a ", "日本 語", "😀\u3000x"] + [
+        "".join(rnd.choice(spaces + "ab,-é") for _ in range(rnd.randrange(12))) for _ in range(200)]
+    for s in cases:
+        assert list(rt.str_split_ws(s)) == s.split(), repr(s)
+        words, end = [], 0
+        while True:
+            start, end = rt.str_next_word(s, end)
+            if start < 0:
+                break
+            words.append(rt.str_part(s, start, end))
+        assert words == s.split(), repr(s)
+        for sep in (",", "-,", "é"):
+            parts, start = [], 0
+            while start <= len(s):
+                end, after = rt.str_next_part(s, sep, start)
+                parts.append(s[start:end])
+                start = after
+            assert parts == s.split(sep), (repr(s), sep)
