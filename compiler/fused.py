@@ -1,9 +1,9 @@
 """IR patterns the CPU lowering compiles as one runtime call: updates of a dict's number in place.
 
 `d[k] = d.get(k, D) + E`, `d[k] = d[k] + E` and `d[k] += E` (and `-`) read the key's value and
-write it back: as written, two look-ups of `k` (three with `k in d`). When `d` is a local, and `k`,
-`D` and `E` are plain values (locals, constants, or conversions of them: nothing that could run
-code between the read and the write), the lowering calls `rt.dict_add_get` / `rt.dict_add_item`
+write it back: as written, two look-ups of `k` (three with `k in d`). When `d`, `k`, `D` and `E` are
+plain values (locals, globals, constants, fields and tuples of plain values, conversions: nothing that
+could run code between the read and the write), the lowering calls `rt.dict_add_get` / `rt.dict_add_item`
 instead, which find `k` once and write the new value into its entry (runtime/nbdict.py). The
 result, the errors (a missing key: E502 at the read; an overflow: at the `+`) and the dict's order
 are the interpreter's.
@@ -24,7 +24,7 @@ _CONVERSIONS = ("int.to_float", "int.to_f32", "float.to_f32")
 
 @dataclass(frozen=True)
 class DictUpdate:
-    dict: ir.Local
+    dict: ir.Expr
     key: ir.Expr
     default: ir.Expr | None  # D of `d.get(k, D)`; None for `d[k]` (a missing key is an error)
     delta: ir.Expr
@@ -38,8 +38,12 @@ class DictUpdate:
 def plain(e) -> bool:
     """A value whose evaluation runs nothing and cannot fail."""
     match e:
-        case ir.Local() | ir.Const():
+        case ir.Local() | ir.Const() | ir.Global():
             return True
+        case ir.GetField(obj):
+            return plain(obj)
+        case ir.MakeTuple(elts):
+            return all(plain(x) for x in elts)
         case ir.Prim(op, (arg,)) if op in _CONVERSIONS:
             return plain(arg)
     return False
@@ -49,6 +53,12 @@ def _same(a, b) -> bool:
     match a, b:
         case ir.Local(slot=x), ir.Local(slot=y):
             return x == y
+        case ir.Global(name=x), ir.Global(name=y):
+            return x == y
+        case ir.GetField(obj=x, index=i), ir.GetField(obj=y, index=j):
+            return i == j and _same(x, y)
+        case ir.MakeTuple(elts=xs), ir.MakeTuple(elts=ys):
+            return len(xs) == len(ys) and all(_same(x, y) for x, y in zip(xs, ys))
         case ir.Const(value=x, type=s), ir.Const(value=y, type=t):
             return type(x) is type(y) and x == y and s == t
     return False
@@ -70,7 +80,7 @@ def _update(value, d, k):
 def dict_update(stmts, i: int) -> DictUpdate | None:
     s = stmts[i]
     match s:
-        case ir.Assign(ir.StoreIndex(ir.Local() as d, k, "dict.setitem"), value) if plain(k):
+        case ir.Assign(ir.StoreIndex(d, k, "dict.setitem"), value) if plain(d) and plain(k):
             m = _update(value, d, k)
             if m:
                 return DictUpdate(d, k, m[2], m[1].args[1], ARITH[m[1].op], m[0], m[1], None, 1)

@@ -611,8 +611,10 @@ class FunctionLowerer:
         return self.expr(e)
 
     def for_loop(self, target, it, kind, body, span):
-        if isinstance(it, ir.Prim) and it.op == "str.split":
-            self.split_loop(target, it, body, span)
+        if _is_split(it):
+            self.store(target, self.split_loop(it, span))
+            self.block(body)
+            self.indent -= 1
             return
         seq = self.expr(it)
         s = self.temp()
@@ -641,13 +643,13 @@ class FunctionLowerer:
         else:
             self.unsupported(f"iteration over a {kind}", span)
 
-    def split_loop(self, target, it: ir.Prim, body, span):
-        """`for w in s.split()` / `s.split(sep)`: the parts are made one at a time as the loop reaches
-        them, without the list (the same parts, in the same order; an empty separator is the same
-        error, before the first iteration)."""
+    def split_loop(self, it: ir.Prim, span=None) -> str:
+        """Open a loop over the parts of `s.split()` / `s.split(sep)`, made one at a time as the loop
+        reaches them, without the list (the same parts, in the same order; an empty separator is the
+        same error, before the first iteration); returns the part."""
         args = self.exprs(it.args)
         s, start, end = self.temp(), self.temp(), self.temp()
-        self.emit(f"{s} = {args[0]}  # line {span.line}")
+        self.emit(f"{s} = {args[0]}" + (f"  # line {span.line}" if span else ""))
         if len(args) == 2:  # the next part starts at `after`, past len(s) once the last is made
             sep, after = self.temp(), self.temp()
             self.emit(f"{sep} = {args[1]}")
@@ -664,9 +666,7 @@ class FunctionLowerer:
             self.emit(f"{start}, {end} = rt.str_next_word({s}, {end})")
             self.emit(f"if {start} < 0:")
             self.emit("    break")
-        self.store(target, f"rt.str_part({s}, {start}, {end})")
-        self.block(body)
-        self.indent -= 1
+        return f"rt.str_part({s}, {start}, {end})"
 
     def store(self, target, value: str):
         match target:
@@ -920,7 +920,10 @@ class FunctionLowerer:
             else:
                 if cl.kind not in ("list", "str", "dict", "set"):
                     self.unsupported(f"iteration over a {cl.kind}", c.span)
-                item = self.open_loop(self.expr(cl.iter), cl.iter.type)
+                if _is_split(cl.iter):
+                    item = self.split_loop(cl.iter)
+                else:
+                    item = self.open_loop(self.expr(cl.iter), cl.iter.type)
                 opened += 1
                 self.store(cl.target, item)
         if c.kind == "list":
@@ -1440,6 +1443,11 @@ class FunctionLowerer:
 _ATOM = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|-?[0-9][0-9.e+-]*|'[^'\\]*'|\"[^\"\\]*\"")  # a name or a literal
 
 _SHRINKING = {"list.pop", "list.remove", "list.clear", "list.delitem"}
+
+
+def _is_split(it) -> bool:
+    """`s.split()` / `s.split(sep)`: a loop over it walks the string (FunctionLowerer.split_loop)."""
+    return isinstance(it, ir.Prim) and it.op == "str.split"
 
 
 def in_range_index(target, start, stop, step, body) -> list[tuple[int, int]]:

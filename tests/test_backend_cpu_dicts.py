@@ -14,6 +14,8 @@ PROGRAM = '''\
 struct Box:
     counts: dict[str, int]
 
+SEEN: dict[str, int] = {"k": 1}
+
 def bump(d: dict[str, int], k: str) -> int:
     d.pop(k, 0)
     return 1
@@ -43,6 +45,8 @@ def updates() -> str:
     b = Box({})
     b.counts["q"] = 1
     b.counts["q"] += 2
+    b.counts["r"] = b.counts.get("r", 0) + 3
+    SEEN["k"] = SEEN.get("k", 0) + 1
     n = 3
     e: dict[str, int] = {"a": 1, "b": 2}
     e["a"] = e.get("a", 0) + bump(e, "a")
@@ -66,6 +70,7 @@ def split_loops(s: str) -> str:
         out.append("<" + p + ">")
     for p in "".split(","):
         out.append("(" + p + ")")
+    out.append(str([w + "." for w in " x  y ".split()]) + str({p: len(p) for p in "ab,c,".split(",") if p != "c"}))
     for w in "":
         out.append(w)
     for w in "   ".split():
@@ -133,7 +138,7 @@ def test_compiled_matches_interpreter(program):
     assert run(program, [], "cpu") == ref
     lines = ref[0].splitlines()
     assert lines[0] == "{'the': 3, 'cat': 2, 'sat': 1, 'on': 1, 'mat': 1, 'end': 1}"
-    assert lines[2] == "a|b|c|[a]|[]|[b]|[]|<x>|<y>|<>|<z>|() a b skip c stop d!!!"
+    assert lines[2] == "a|b|c|[a]|[]|[b]|[]|<x>|<y>|<>|<z>|()|['x.', 'y.']{'ab': 2, '': 0} a b skip c stop d!!!"
 
 
 @pytest.mark.parametrize("case, code", [("missing", "E502"), ("missing-sub", "E502"), ("overflow", "E504"),
