@@ -27,6 +27,7 @@ resizes and deletions.
 """
 from __future__ import annotations
 
+from llvmlite import binding as llvm
 from llvmlite import ir as llir
 from numba import njit, types
 from numba.core import cgutils
@@ -70,7 +71,7 @@ def key_hash(k):
 
 @overload(key_hash)
 def _key_hash(k):
-    if isinstance(k, types.UnicodeType):
+    if isinstance(k, types.UnicodeType) and llvm.address_of_symbol("_Py_HashBytes"):  # a CPython that has it
         def of_str(k):
             return _str_hash(k)
         return of_str
