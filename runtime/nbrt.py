@@ -717,7 +717,7 @@ def dict_set(d, k, v):
 def dict_get(d, k, default):
     ix, v = nbdict.lookup(d, k, nbdict.key_hash(k))
     if ix > nbdict.FOUND:
-        return v
+        return _nonoptional(v)  # the value's type, not an optional one (Numba's d.get returns that)
     return default
 
 

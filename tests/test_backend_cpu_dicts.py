@@ -53,7 +53,8 @@ def updates() -> str:
     n += e.setdefault("c", 4) + e.setdefault("b", 9)
     for kk, vv in e.items():
         n = n * 10 + vv
-    return str(d) + " " + str(f) + " " + str(t) + " " + str(b.counts) + " " + str(n) + " " + str(e)
+    pick = ["p", "q", "r"][e.get("zz", 1)] + ["p", "q", "r"][SEEN.get("nope", 2)]  # the value's type, not optional
+    return str(d) + " " + str(f) + " " + str(t) + " " + str(b.counts) + " " + str(n) + " " + str(e) + " " + pick
 
 def split_loops(s: str) -> str:
     out: list[str] = []
