@@ -19,7 +19,7 @@ from .interp import Interpreter, run_with_big_stack
 from .lower_numba import LoweredModule, ModuleLowerer, Unsupported
 from .cache import import_module, module_path
 
-_RUNTIME_FILES = ("nbjit.py", "nbrt.py", "nblist.py", "nbstr.py", "nbbox.py", "fmt.py", "values.py", "errors.py")
+_RUNTIME_FILES = ("nbjit.py", "nbrt.py", "nbdict.py", "nblist.py", "nbstr.py", "nbbox.py", "fmt.py", "values.py", "errors.py")
 
 
 def runtime_hash(files=_RUNTIME_FILES, extra: str = "") -> str:

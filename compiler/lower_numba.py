@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from . import ir
 from .diagnostics import Span
+from .fused import DictUpdate, dict_update
 from .types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, Scalar, SetT, StructT, TensorT, TParam,
                     TupleT, substitute)
 from .types import children as type_children
@@ -514,8 +515,29 @@ class FunctionLowerer:
         if not stmts:
             self.emit("pass")
             return
-        for s in stmts:
-            self.stmt(s)
+        i = 0
+        while i < len(stmts):
+            update = dict_update(stmts, i)
+            if update:
+                self.dict_update(update, stmts[i].span)
+                i += update.count
+            else:
+                self.stmt(stmts[i])
+                i += 1
+
+    def dict_update(self, u: DictUpdate, span: Span):
+        """One look-up for a read-and-write of a dict's number (compiler/fused.py)."""
+        self.emit(f"# line {span.line}")
+        d, k, delta = self.expr(u.dict), self.expr(u.key), self.expr(u.delta)
+        site = self.site(u.op.span)
+        if u.default is not None:
+            self.emit(f"rt.dict_add_get({d}, {k}, {self.expr(u.default)}, {delta}, {u.sub}, {site})")
+            return
+        call = f"rt.dict_add_item({d}, {k}, {delta}, {u.sub}, {self.site(u.read.span)}, {site})"
+        if u.result is None:
+            self.emit(call)
+        else:
+            self.store(u.result, call)
 
     # ---- statements ---------------------------------------------------------------------------
     def stmt(self, s):
@@ -589,6 +611,11 @@ class FunctionLowerer:
         return self.expr(e)
 
     def for_loop(self, target, it, kind, body, span):
+        if _is_split(it):
+            self.store(target, self.split_loop(it, span))
+            self.block(body)
+            self.indent -= 1
+            return
         seq = self.expr(it)
         s = self.temp()
         self.emit(f"{s} = {seq}  # line {span.line}")
@@ -615,6 +642,31 @@ class FunctionLowerer:
             self.indent -= 1
         else:
             self.unsupported(f"iteration over a {kind}", span)
+
+    def split_loop(self, it: ir.Prim, span=None) -> str:
+        """Open a loop over the parts of `s.split()` / `s.split(sep)`, made one at a time as the loop
+        reaches them, without the list (the same parts, in the same order; an empty separator is the
+        same error, before the first iteration); returns the part."""
+        args = self.exprs(it.args)
+        s, start, end = self.temp(), self.temp(), self.temp()
+        self.emit(f"{s} = {args[0]}" + (f"  # line {span.line}" if span else ""))
+        if len(args) == 2:  # the next part starts at `after`, past len(s) once the last is made
+            sep, after = self.temp(), self.temp()
+            self.emit(f"{sep} = {args[1]}")
+            self.emit(f"rt.check_sep({sep}, {self.site(it.span)})")
+            self.emit(f"{after} = 0")
+            self.emit(f"while {after} <= len({s}):")
+            self.indent += 1
+            self.emit(f"{start} = {after}")
+            self.emit(f"{end}, {after} = rt.str_next_part({s}, {sep}, {after})")
+        else:
+            self.emit(f"{end} = 0")
+            self.emit("while True:")
+            self.indent += 1
+            self.emit(f"{start}, {end} = rt.str_next_word({s}, {end})")
+            self.emit(f"if {start} < 0:")
+            self.emit("    break")
+        return f"rt.str_part({s}, {start}, {end})"
 
     def store(self, target, value: str):
         match target:
@@ -868,7 +920,10 @@ class FunctionLowerer:
             else:
                 if cl.kind not in ("list", "str", "dict", "set"):
                     self.unsupported(f"iteration over a {cl.kind}", c.span)
-                item = self.open_loop(self.expr(cl.iter), cl.iter.type)
+                if _is_split(cl.iter):
+                    item = self.split_loop(cl.iter)
+                else:
+                    item = self.open_loop(self.expr(cl.iter), cl.iter.type)
                 opened += 1
                 self.store(cl.target, item)
         if c.kind == "list":
@@ -1284,9 +1339,7 @@ class FunctionLowerer:
     def p_dict_items(self, e):
         d, out = self.expr(e.args[0]), self.temp()
         self.emit(f"{out} = {self.m.empty_list(e.type.elem)}")
-        k = self.temp()
-        self.emit(f"for {k} in {d}.keys():")
-        self.emit(f"    rt.list_append({out}, ({k}, {d}[{k}]))")
+        self.emit(f"rt.dict_items_into({out}, {d})")
         return out
 
     def p_set_add(self, e):
@@ -1390,6 +1443,11 @@ class FunctionLowerer:
 _ATOM = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|-?[0-9][0-9.e+-]*|'[^'\\]*'|\"[^\"\\]*\"")  # a name or a literal
 
 _SHRINKING = {"list.pop", "list.remove", "list.clear", "list.delitem"}
+
+
+def _is_split(it) -> bool:
+    """`s.split()` / `s.split(sep)`: a loop over it walks the string (FunctionLowerer.split_loop)."""
+    return isinstance(it, ir.Prim) and it.op == "str.split"
 
 
 def in_range_index(target, start, stop, step, body) -> list[tuple[int, int]]:

@@ -12,9 +12,12 @@ import math
 import numpy as np
 from numba import njit, types
 from numba.cpython.unicode import _get_code_point
+from numba.cpython.unicode_support import _PyUnicode_IsSpace
 from numba.extending import intrinsic, overload
 from numba.typed import Dict, List
+from numba.typed.dictobject import _nonoptional
 
+from . import nbdict
 from . import nblist as al
 from .errors import CompiledRuntimeError as Err
 from .errors import IndexOutOfRange, Overflow, ReprError, TooDeep
@@ -572,9 +575,43 @@ def check_step(step, site):
 
 @jit
 def dict_getitem(d, k, site):
-    if k not in d:
+    ix, v = nbdict.lookup(d, k, nbdict.key_hash(k))
+    if ix <= nbdict.FOUND:
         not_found("E502", "key ", k, " not found in the dict", site)
-    return d[k]
+    return _nonoptional(v)
+
+
+def arith(a, b, sub, site):
+    """`a - b` if `sub` else `a + b`, checked as `int.add`/`int.sub` for ints (compiled code only)."""
+
+
+@overload(arith)
+def _arith(a, b, sub, site):
+    if isinstance(types.unliteral(b), types.Integer):
+        return lambda a, b, sub, site: int_sub(a, b, site) if sub else int_add(a, b, site)
+    return lambda a, b, sub, site: a - b if sub else a + b
+
+
+@jit
+def dict_add_get(d, k, default, delta, sub, site):
+    """`d[k] = d.get(k, default) + delta` (`- delta` if `sub`), one look-up when k is there (the
+    operands are plain values: nothing runs between the read and the write)."""
+    ix, old = nbdict.lookup(d, k, nbdict.key_hash(k))
+    if ix > nbdict.FOUND:
+        nbdict.store_value(d, ix, arith(old, delta, sub, site))
+    else:
+        dict_set(d, k, arith(default, delta, sub, site))
+
+
+@jit
+def dict_add_item(d, k, delta, sub, key_site, site):
+    """`d[k] += delta` (`-=` if `sub`): E502 at `key_site` if k is not in d; one look-up."""
+    ix, old = nbdict.lookup(d, k, nbdict.key_hash(k))
+    if ix <= nbdict.FOUND:
+        not_found("E502", "key ", k, " not found in the dict", key_site)
+    v = arith(old, delta, sub, site)
+    nbdict.store_value(d, ix, v)
+    return v
 
 
 @jit
@@ -672,23 +709,42 @@ def dict_new(key_type, value_type):
 
 @jit
 def dict_set(d, k, v):
-    d[k] = v
+    if nbdict.insert(d, k, nbdict.key_hash(k), v) < 0:
+        raise MemoryError("dict insertion failed")
 
 
 @jit
 def dict_get(d, k, default):
-    return d.get(k, default)
+    ix, v = nbdict.lookup(d, k, nbdict.key_hash(k))
+    if ix > nbdict.FOUND:
+        return _nonoptional(v)  # the value's type, not an optional one (Numba's d.get returns that)
+    return default
 
 
 @jit
 def dict_setdefault(d, k, default):
-    return d.setdefault(k, default)
+    ix, v = nbdict.lookup(d, k, nbdict.key_hash(k))
+    if ix > nbdict.FOUND:
+        return _nonoptional(v)
+    dict_set(d, k, default)
+    return default
+
+
+def _in(x, c):
+    """`x in c` (compiled code only)."""
+
+
+@overload(_in)
+def _in_impl(x, c):
+    if isinstance(c, types.DictType):
+        return lambda x, c: nbdict.lookup(c, x, nbdict.key_hash(x))[0] > nbdict.FOUND
+    return lambda x, c: x in c
 
 
 @jit
 def contains(x, c):
     """`x in c` (a dict, set, string or list)."""
-    return x in c
+    return _in(x, c)
 
 
 @jit
@@ -717,6 +773,13 @@ def dict_keys(d):
 @jit
 def dict_values(d):
     return List(d.values())
+
+
+@jit
+def dict_items_into(out, d):
+    """Append the (key, value) pairs of `d` to the list `out` (`d.items()`), without looking the keys up."""
+    for k, v in d.items():
+        out.append((k, v))
 
 
 @jit
@@ -830,20 +893,74 @@ def str_splitlines(s):
     return out
 
 
+
+
+# `for w in s.split()` and `for w in s.split(sep)` walk the string with these instead of making the
+# list first (compiler/lower_numba.py, FunctionLowerer.split_loop): each part is made when it is reached.
+
+@hot
+def _is_space(c):
+    """str.isspace() of one code point (what str.split() splits at): the ASCII ones directly."""
+    if c < 128:
+        return c == 32 or 9 <= c <= 13 or 28 <= c <= 31
+    return _PyUnicode_IsSpace(c)
+
+
+@jit
+def str_next_word(s, p):
+    """(start, end) of the first word of s at or after p (words as str.split() finds them), or
+    (-1, len(s)) if there is none."""
+    n = len(s)
+    while p < n and _is_space(_get_code_point(s, p)):
+        p += 1
+    if p >= n:
+        return -1, n
+    start = p
+    p += 1
+    while p < n and not _is_space(_get_code_point(s, p)):
+        p += 1
+    return start, p
+
+
+@jit
+def str_next_part(s, sep, p):
+    """(end, next start) of the part of s.split(sep) that starts at p (p <= len(s)); the next start
+    is past len(s) after the last part."""
+    end = s.find(sep, p)
+    if end < 0:
+        return len(s), len(s) + 1
+    return end, end + len(sep)
+
+
+@jit
+def str_part(s, start, end):
+    """s[start:end], 0 <= start <= end <= len(s)."""
+    return s[start:end]
+
+
+@jit
+def check_sep(sep, site):
+    if len(sep) == 0:
+        raise Err("E506", "str.split: empty separator", site)
+
+
 @jit
 def str_split_ws(s):
+    """s.split() as a typed List (the parts appended as they are found, no Python-style list first)."""
     out = List.empty_list(types.unicode_type)
-    for part in s.split():
-        out.append(part)
-    return out
+    end = 0
+    while True:
+        start, end = str_next_word(s, end)
+        if start < 0:
+            return out
+        out.append(s[start:end])
 
 
 @jit
 def str_split(s, sep, site):
-    if len(sep) == 0:
-        raise Err("E506", "str.split: empty separator", site)
+    check_sep(sep, site)
     out = List.empty_list(types.unicode_type)
-    for part in s.split(sep):
+    for part in s.split(sep):  # Numba's, as fast as walking with str_next_part
         out.append(part)
     return out
 

@@ -232,5 +232,6 @@ def test_the_warm_program_compiles_on_the_cpu_backend():
     text = resources.files("glia.compiler").joinpath("warm.glia").read_text(encoding="utf-8")
     source = lower_program(check_source(Source("<warm>", text))).source  # Unsupported would raise
     for helper in ("dict_new", "dict_set", "dict_get", "contains", "list_new", "list_append", "str_concat",
-                   "str_eq", "str_cmp", "int_str", "str_upper", "str_split_ws", "str_join", "list_getitem"):
+                   "str_eq", "str_cmp", "int_str", "str_upper", "str_split_ws", "str_join", "list_getitem",
+                   "dict_add_get", "dict_add_item", "str_next_word", "str_next_part"):
         assert f"rt.{helper}(" in source, helper
