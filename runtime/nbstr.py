@@ -13,6 +13,7 @@ from llvmlite import ir as llir
 from numba import types
 from numba.core import cgutils
 from numba.cpython.unicode import PY_UNICODE_1BYTE_KIND, _empty_string, _set_code_point
+from numba.core.imputils import impl_ret_untracked, lower_builtin
 from numba.extending import intrinsic, overload
 
 from .nbjit import jit
@@ -86,19 +87,48 @@ def _load_byte(typingctx, ptr, i):
     return sig, codegen
 
 
+def _write_boxed(context, builder, ty, val) -> None:
+    """Write the string `val` to sys.stdout as a Python object (`%U`): a C string would end at a NUL.
+    The caller holds the GIL."""
+    pyapi = context.get_python_api(builder)
+    if context.enable_nrt:
+        context.nrt.incref(builder, ty, val)  # boxing steals a reference
+    obj = pyapi.from_native_value(ty, val, context.get_env_manager(builder))
+    with builder.if_then(cgutils.is_not_null(builder, obj), likely=True):
+        pyapi.sys_write_stdout(context.insert_const_string(builder.module, "%U"), obj)
+        pyapi.decref(obj)
+
+
 @intrinsic
-def _write_cstr(typingctx, addr):
-    """Write a NUL-terminated UTF-8 string to sys.stdout, as Numba's own print does."""
-    sig = types.void(types.uintp)
+def _write_str(typingctx, s):
+    """Write a string to sys.stdout, whatever it holds."""
+    sig = types.void(types.unicode_type)
 
     def codegen(context, builder, signature, args):
         pyapi = context.get_python_api(builder)
         gil = pyapi.gil_ensure()
-        fmt = context.insert_const_string(builder.module, "%s")
-        pyapi.sys_write_stdout(fmt, builder.inttoptr(args[0], _i8p))
+        _write_boxed(context, builder, signature.args[0], args[0])
         pyapi.gil_release(gil)
         return context.get_dummy_value()
     return sig, codegen
+
+
+@lower_builtin("print_item", types.unicode_type)
+def _print_item_str(context, builder, sig, args):
+    """Numba's print of a string (its `print_item`, called with the GIL held) writes it through a C
+    string, which ends at a NUL; this one writes the string object."""
+    _write_boxed(context, builder, sig.args[0], args[0])
+    return impl_ret_untracked(context, builder, sig.return_type, context.get_dummy_value())
+
+
+@lower_builtin("print_item", types.StringLiteral)
+def _print_item_str_constant(context, builder, sig, args):
+    """The same for a constant string (Numba's writes its str() through a C string too)."""
+    pyapi = context.get_python_api(builder)
+    obj = pyapi.unserialize(pyapi.serialize_object(sig.args[0].literal_value))
+    pyapi.sys_write_stdout(context.insert_const_string(builder.module, "%U"), obj)
+    pyapi.decref(obj)
+    return impl_ret_untracked(context, builder, sig.return_type, context.get_dummy_value())
 
 
 @jit
@@ -147,8 +177,7 @@ def _utf8(s):
 @jit
 def write(s):
     """Write s to sys.stdout (no newline added)."""
-    buf = _utf8(s)
-    _write_cstr(buf.ctypes.data)
+    _write_str(s)
 
 
 # ---- formatting ----------------------------------------------------------------------------------

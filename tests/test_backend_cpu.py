@@ -91,6 +91,15 @@ def test_a_function_that_cannot_be_compiled_runs_interpreted_and_the_others_comp
     assert [n.split(": ")[2] for n in notes] == ["main runs in the interpreter", "model runs in the interpreter"]
 
 
+def test_printed_strings_keep_their_nul_characters():
+    """Numba writes a string through a C string, which ends at a NUL; the compiled print does not."""
+    text = ('def main():\n    print("a\\0b")\n    s = "e" + chr(0) + "f"\n    print(s, 2)\n'
+            '    print(s, sep="-")\n    print([s], s, end="!")\n')
+    program = check_source(Source("t.glia", text))
+    out, err, notes = run(program, [], "cpu")
+    assert not notes and (out, err) == run(program, [], "interp")[:2] == ("a\0b\ne\0f 2\ne\0f\n['e\\x00f'] e\0f!", None)
+
+
 def test_hostile_names_and_strings_stay_data():
     """Identifiers are mangled and literals are repr()'d: no Glia text can become Python code."""
     from glia.compiler.backend_cpu import lower_program
