@@ -64,8 +64,8 @@ def _same(a, b) -> bool:
     return False
 
 
-def _update(value, d, k):
-    """(read, op, default) if `value` is `d.get(k, D) +- E` or `d[k] +- E` with plain operands."""
+def _update(value, d, k, result: ir.StoreLocal | None, count: int) -> DictUpdate | None:
+    """The update if `value` is `d.get(k, D) +- E` or `d[k] +- E` with plain operands."""
     match value:
         case ir.Prim(op, (ir.Prim("dict.get" | "dict.getitem", read_args) as read, delta)) if op in ARITH:
             if not (_same(read_args[0], d) and _same(read_args[1], k) and plain(delta)):
@@ -73,7 +73,7 @@ def _update(value, d, k):
             default = read_args[2] if read.op == "dict.get" else None
             if default is not None and not plain(default):
                 return None
-            return read, value, default
+            return DictUpdate(d, k, default, delta, ARITH[op], read, value, result, count)
     return None
 
 
@@ -81,15 +81,11 @@ def dict_update(stmts, i: int) -> DictUpdate | None:
     s = stmts[i]
     match s:
         case ir.Assign(ir.StoreIndex(d, k, "dict.setitem"), value) if plain(d) and plain(k):
-            m = _update(value, d, k)
-            if m:
-                return DictUpdate(d, k, m[2], m[1].args[1], ARITH[m[1].op], m[0], m[1], None, 1)
+            return _update(value, d, k, None, 1)
         case ir.Assign(ir.StoreLocal(slot) as result, value) if i + 1 < len(stmts):
             # `d[k] += E`, as the checker writes it: t = d[k] + E; d[k] = t (d and k temporaries)
             match stmts[i + 1]:
                 case ir.Assign(ir.StoreIndex(ir.Local() as d, ir.Local() as k, "dict.setitem"), ir.Local(slot=v)) \
                         if v == slot:
-                    m = _update(value, d, k)
-                    if m:
-                        return DictUpdate(d, k, m[2], m[1].args[1], ARITH[m[1].op], m[0], m[1], result, 2)
+                    return _update(value, d, k, result, 2)
     return None

@@ -123,7 +123,7 @@ def _problem(program: ir.Program, interp: Interpreter, func: ir.Function, hole: 
     outputs = [to_search_value(r[k] if direct and part else r) for r in results]  # (a part of a result: its own)
     slots, envs, reaches = ((), [], ()) if direct or ret == "float" else \
         _hole_envs(program, func, hole, holes, argss, whole)
-    inputs = [tuple(to_search_value(a) for a in args) for args in argss]
+    inputs = args
     # the results suggest constants (strings the results share...): a hole inside the function may
     # make the part of a result that is not one of its arguments ("Dr. " + name)
     hints = outputs if direct else [o for o, args in zip(outputs, inputs) if o not in args]
