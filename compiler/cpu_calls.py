@@ -1,5 +1,6 @@
-"""Calling CPU-compiled functions from a running interpreter: `glia.load(..., backend="cpu")` and the
-REPL's `:backend cpu`.
+"""Calling CPU-compiled functions from a running interpreter: `glia.load(..., backend="cpu")`, the
+REPL's `:backend cpu`, and `glia run` of a program whose `main` cannot be compiled (`--backend cpu`
+compiles each function on its first call; `auto` uses only what the cache has ready, tiered.py).
 
 The interpreter stays in charge (entries, globals, everything it cannot compile); a function the CPU
 backend can compile gets a compiled stand-in in the interpreter's function table, compiled on its
@@ -30,11 +31,12 @@ _CONTAINERS = (list, dict)  # GSet is a dict
 
 
 class CpuCalls:
-    def __init__(self, interp, sources: dict[str, Source], notes=None):
+    def __init__(self, interp, sources: dict[str, Source], notes=None, load=None):
         self.interp = interp
         self.program = interp.program
         self.sources = sources
         self.notes = notes or (lambda line: None)
+        self.load = load  # load(name, lowered): its Compiled, or None to run it in the interpreter (default: compile)
 
     def install(self) -> None:
         """Give every function the backend can take a stand-in (compiled lazily, on first call)."""
@@ -69,12 +71,12 @@ class CpuCalls:
             return None
         try:
             lowered = lower_program(self.program, name)
-            compiled = load_or_explain(lowered)
+            compiled = self.load(name, lowered) if self.load else load_or_explain(lowered)
         except Unsupported as u:
             self.notes(fallback_note(u, self.sources).replace("running in the interpreter",
                                                                f"{name} runs in the interpreter"))
             return None
-        return compiled, lowered
+        return (compiled, lowered) if compiled is not None else None
 
     def _stand_in(self, name: str, compiled, lowered, plain):
         from glia.runtime.errors import CompiledRuntimeError

@@ -105,12 +105,15 @@ def run_program(program: ir.Program, argv: list[str] | None = None, backend: str
     args = main_args(program, argv or [])
     sources = sources_of(program)
 
-    def interpret(compiled_calls: bool = False):
+    def interpret(compiled_calls: bool = False, load=None):
+        """Run main in the interpreter; with `compiled_calls`, each function the CPU backend can
+        compile runs compiled when called (`load(lowered)`, if given, loads its module or says None:
+        `auto` loads only what the cache has ready)."""
         interp = Interpreter(program, sources)
-        if compiled_calls:  # each function the CPU backend can compile runs compiled when called
+        if compiled_calls:
             from .cpu_calls import CpuCalls
 
-            CpuCalls(interp, sources, notes=notes).install()
+            CpuCalls(interp, sources, notes=notes, load=load).install()
         return run_with_big_stack(lambda: interp.call("main", args))
 
     if backend == "auto":

@@ -4,8 +4,9 @@ Numba compiles slowly here (seconds per function, a minute for a 100-line progra
 2-core machine; DESIGN.md §2.1), so compiling before the first run would make every new program
 wait. Instead, as JIT compilers do:
 
-1. the program is lowered (milliseconds); what the CPU backend cannot compile runs in the
-   interpreter, silently (`--backend cpu` says why);
+1. the program is lowered (milliseconds); if `main` cannot be compiled, the interpreter runs it and
+   each function it calls that can be compiled is tiered on its own, as below (the functions that
+   cannot be are noted on stderr, as with `--backend cpu`);
 2. if its compiled module is ready in the cache, it runs compiled;
 3. otherwise it runs in the reference interpreter now, and if that run took long enough to be worth
    compiling (`HOT_SECONDS`), a detached background process compiles the module into the cache
@@ -55,33 +56,28 @@ def state(key: str) -> str:
 
 def run(program: ir.Program, args: list, sources: dict[str, Source], interpret, *, background: bool = True,
         hot_seconds: float = HOT_SECONDS, trace=None):
-    """Run `main` on the best tier available now; `interpret()` runs it in the interpreter.
-    `trace(line)`, if given, is told which tier ran and why."""
-    from .backend_cpu import load_or_explain, run_lowered
+    """Run `main` on the best tier available now; `interpret(compiled_calls=False, load=None)` runs it
+    in the interpreter. `trace(line)`, if given, is told which tier ran and why."""
+    from .backend_cpu import lower_program
     from .lower_numba import Unsupported
 
     say = trace or (lambda line: None)
     try:
-        from .backend_cpu import lower_program
-
         lowered = lower_program(program)
     except Unsupported as u:
-        say(f"glia: interpreted (the CPU backend cannot compile {u.what} yet)")
-        return interpret()
+        say(f"glia: interpreted (the CPU backend cannot compile {u.what} yet); the functions it calls run "
+            "compiled where the cache has them")
+        return _per_function(interpret, say, background, hot_seconds)
     if "with objmode(" in lowered.source:  # Numba cannot cache such a function: it would compile every run
         say("glia: interpreted (input() compiles through an objmode block, which Numba does not cache)")
         return interpret()
     now = state(lowered.key)
     if now == "ready":
-        from .backend_cpu import CompileFailed
-
-        try:
-            compiled = load_or_explain(lowered)
-        except CompileFailed as e:  # the cache went bad (a Numba upgrade, a deleted file): interpret
-            _write(_marker(lowered.key, "failed"), e.what)
-            os.remove(_marker(lowered.key, "ready"))
-            say(f"glia: interpreted (loading the compiled module failed: {e.what})")
+        compiled = _load_ready(lowered, say)
+        if compiled is None:
             return interpret()
+        from .backend_cpu import run_lowered
+
         say("glia: compiled (from the cache)")
         return run_lowered(program, lowered, args, sources, compiled)
     t0 = time.perf_counter()
@@ -99,24 +95,84 @@ def run(program: ir.Program, args: list, sources: dict[str, Source], interpret, 
             say(f"glia: interpreted ({why[now]})")
 
 
-def start_background_compile(lowered) -> bool:
-    """Write the module and start a detached process that compiles it; False if one is running."""
+def _per_function(interpret, say, background: bool, hot_seconds: float):
+    """main cannot be compiled: the interpreter runs it, and each function it calls that the CPU
+    backend can compile (cpu_calls.py) runs compiled when the cache has that function's module ready.
+    The others are interpreted too, and after a run long enough to be worth it, compiled in one
+    background process for the next run, as whole programs are."""
+    cold: list = []
+
+    def load(name: str, lowered):
+        if "with objmode(" in lowered.source:
+            return None
+        now = state(lowered.key)
+        if now == "ready":
+            compiled = _load_ready(lowered, say)
+            if compiled is not None:
+                say(f"glia: {name} compiled (from the cache)")
+            return compiled
+        if now == "cold":
+            cold.append((name, lowered))
+        return None
+
+    t0 = time.perf_counter()
+    try:
+        return interpret(compiled_calls=True, load=load)
+    finally:
+        took = time.perf_counter() - t0
+        if cold:
+            names = ", ".join(name for name, _ in cold)
+            if background and took >= hot_seconds:
+                started = start_background_compile(*(lowered for _, lowered in cold))
+                say(f"glia: {names} interpreted ({took:.2f} s); " + (
+                    "compiling in the background for the next run" if started else "a compile is already running"))
+            else:
+                say(f"glia: {names} interpreted (" + ("short run: not worth compiling" if background
+                                                      else "background compiles are off") + ")")
+
+
+def _load_ready(lowered, say):
+    """The compiled module the cache says is ready, or None (then marked failed) if it cannot load."""
+    from .backend_cpu import CompileFailed, load_or_explain
+
+    try:
+        return load_or_explain(lowered)
+    except CompileFailed as e:  # the cache went bad (a Numba upgrade, a deleted file): interpret
+        _write(_marker(lowered.key, "failed"), e.what)
+        os.remove(_marker(lowered.key, "ready"))
+        say(f"glia: interpreted (loading the compiled module failed: {e.what})")
+        return None
+
+
+def start_background_compile(*modules) -> bool:
+    """Write the modules and start one detached process that compiles those no other process is
+    compiling; False if there are none."""
     from .backend_cpu import write_module
 
-    write_module(lowered)
-    lock = _marker(lowered.key, "lock")
+    keys = []
+    for lowered in modules:
+        write_module(lowered)
+        if _take_lock(lowered.key):
+            keys.append(lowered.key)
+    if not keys:
+        return False
+    subprocess.Popen([sys.executable, "-m", "glia.compiler.tiered", *keys], stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                     close_fds=True)
+    return True
+
+
+def _take_lock(key: str) -> bool:
+    lock = _marker(key, "lock")
     try:
         fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
     except FileExistsError:
-        if state(lowered.key) != "cold":
+        if state(key) != "cold":
             return False
         os.replace(lock, lock + ".stale")  # an old lock of a compile that died
-        return start_background_compile(lowered)
+        return _take_lock(key)
     with os.fdopen(fd, "w") as f:
         f.write(str(os.getpid()))
-    subprocess.Popen([sys.executable, "-m", "glia.compiler.tiered", lowered.key], stdin=subprocess.DEVNULL,
-                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                     close_fds=True)
     return True
 
 
@@ -149,5 +205,5 @@ def _write(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
-if __name__ == "__main__":  # the background compile: python -m glia.compiler.tiered KEY
-    sys.exit(0 if compile_now(sys.argv[1]) else 1)
+if __name__ == "__main__":  # the background compile: python -m glia.compiler.tiered KEY...
+    sys.exit(0 if all([compile_now(key) for key in sys.argv[1:]]) else 1)

@@ -95,3 +95,44 @@ def test_the_command_line_says_which_tier_ran(tmp_path):
     r = subprocess.run([sys.executable, "-m", "glia", "cache", "info"], capture_output=True, text=True, env=env,
                        timeout=60)
     assert r.returncode == 0 and "compiled in the background" in r.stdout
+
+
+MIXED = """
+def steps(n: int) -> int:
+    s = 0
+    for i in range(n):
+        s = (s + i * i) % 1000003
+    return s
+
+def model(x: f32[4]) -> f32[2]:
+    return softmax(dense(x, 2))
+
+def main(args: list[str]):
+    p = model(ones(4))
+    print(steps(int(args[0])), p[0] + p[1])
+"""
+
+
+def test_a_program_main_cannot_compile_tiers_each_function_it_calls():
+    """main and model (tensors) stay interpreted, each noted; steps is interpreted on the first run,
+    compiled in the background after it, and runs compiled from the cache on the next run."""
+    program = check_source(Source("mixed.glia", MIXED))
+    steps_key = lower_program(program, "steps").key
+    assert tiered.state(steps_key) == "cold"
+    notes: list[str] = []
+    out, trace = run(program, ["1000"], hot_seconds=0.0, notes=notes.append)
+    assert out == "832504 1.0\n"
+    assert [n.split(": ")[2] for n in notes] == ["main runs in the interpreter", "model runs in the interpreter"]
+    assert trace[0].startswith("glia: interpreted (the CPU backend cannot compile tensors yet)")
+    assert trace[-1].startswith("glia: steps interpreted (") and "compiling in the background" in trace[-1]
+    assert wait_until(steps_key) == "ready"
+    out, trace = run(program, ["2000"])
+    assert out == run_interp(program, ["2000"]) == "659008 1.0\n"
+    assert "glia: steps compiled (from the cache)" in trace
+
+
+def run_interp(program, argv):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        run_program(program, argv, backend="interp")
+    return out.getvalue()
