@@ -228,7 +228,8 @@ def math_log(x, site, err, ei):
 
 @device
 def math_exp(x):
-    return math.exp(x) if x < 709.78 else INF
+    # inf past the largest float (the simulator runs Python's exp, which raises there), NaN for NaN
+    return INF if x > 709.782712893384 else math.exp(x)
 
 
 @device

@@ -22,7 +22,7 @@ from . import nblist as al
 from .errors import CompiledRuntimeError as Err
 from .errors import IndexOutOfRange, Overflow, ReprError, TooDeep
 from .nbjit import jit  # cached, compiled once per type signature
-from .nbstr import float_round_digits, parse_float, parse_int, repr_value
+from .nbstr import float_round_digits, int_str, parse_float, parse_int, repr_value
 
 INT_MIN = -(2 ** 63)
 INT_MAX = 2 ** 63 - 1
@@ -132,8 +132,8 @@ def int_abs(a, site):
 @jit
 def int_pow(a, b, site):
     if b < 0:
-        raise Err("E506", "negative exponent " + str(b) + " for an int power (use a float base: float(x) ** "
-                  + str(b) + ")", site)
+        raise Err("E506", "negative exponent " + int_str(b) + " for an int power (use a float base: float(x) ** "
+                  + int_str(b) + ")", site)
     result = 1
     base = a
     e = b
@@ -157,7 +157,7 @@ def int_mul_pow(a, b, site):
 @jit
 def int_lshift(a, b, site):
     if b < 0:
-        raise Err("E506", "negative shift count " + str(b), site)
+        raise Err("E506", "negative shift count " + int_str(b), site)
     if a == 0:
         return 0
     if b >= 64:
@@ -171,7 +171,7 @@ def int_lshift(a, b, site):
 @jit
 def int_rshift(a, b, site):
     if b < 0:
-        raise Err("E506", "negative shift count " + str(b), site)
+        raise Err("E506", "negative shift count " + int_str(b), site)
     if b >= 63:
         return -1 if a < 0 else 0
     return a >> b
@@ -266,13 +266,13 @@ def int_powmod(a, b, m, site):
     if b < 0:  # the modular inverse (extended Euclid), then the positive power
         g0, g1, s0, s1 = np.int64(mm), np.int64(base), np.int64(0), np.int64(1)
         if mm > np.uint64(9223372036854775807):
-            raise Err("E506", "base " + str(a) + " is not invertible modulo " + str(m), site)
+            raise Err("E506", "base " + int_str(a) + " is not invertible modulo " + int_str(m), site)
         while g1 != 0:
             q = g0 // g1
             g0, g1 = g1, g0 - q * g1
             s0, s1 = s1, s0 - q * s1
         if g0 != 1:
-            raise Err("E506", "base " + str(a) + " is not invertible modulo " + str(m), site)
+            raise Err("E506", "base " + int_str(a) + " is not invertible modulo " + int_str(m), site)
         base = np.uint64(s0 % np.int64(mm))
         b = -b
     r = np.uint64(1) % mm
@@ -690,7 +690,7 @@ def too_deep(name, site):
 
 @jit
 def hole_error(index, site):
-    raise Err("E601", "hole #" + str(index) + " (`??`) has not been filled yet; run `glia synth FILE` to fill "
+    raise Err("E601", "hole #" + int_str(index) + " (`??`) has not been filled yet; run `glia synth FILE` to fill "
               "it from the examples", site)
 
 
@@ -800,9 +800,6 @@ def str_cmp(a, b):
     return -1 if a < b else 1
 
 
-@jit
-def int_str(i):
-    return str(i)
 
 
 @jit
@@ -984,7 +981,7 @@ def str_to_int(s, base, site):
     if status == 3:
         raise Err("E506", "int() base must be >= 2 and <= 36, or 0", site)
     if status == 1:
-        raise Err("E506", "invalid literal for int() with base " + str(base) + ": " + repr_key(s), site)
+        raise Err("E506", "invalid literal for int() with base " + int_str(base) + ": " + repr_key(s), site)
     if status == 2:
         overflow("int()", site)
     return v
@@ -1008,13 +1005,13 @@ def k_ord(s, site):
 @jit
 def k_chr(i, site):
     if i < 0 or i > 0x10FFFF:
-        raise Err("E506", "chr() argument " + str(i) + " is not a valid code point (0 to 1114111)", site)
+        raise Err("E506", "chr() argument " + int_str(i) + " is not a valid code point (0 to 1114111)", site)
     return chr(i)
 
 
 @jit
 def math_exp(x):
-    return math.exp(x) if x < 709.78 else INF
+    return math.exp(x)  # C's exp, like the interpreter: inf past the largest float, NaN for NaN
 
 
 @jit

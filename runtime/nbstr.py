@@ -252,6 +252,15 @@ def str_repr(s):
     return out + quote
 
 
+@jit
+def int_str(i):
+    """str() of an int. Numba's negates a negative argument first, which overflows for the smallest
+    int (its digit count then asks for an impossible allocation)."""
+    if i == -9223372036854775808:
+        return "-9223372036854775808"
+    return str(i)
+
+
 def repr_value(v):
     """repr() of a number, bool, string or tuple of them, in compiled code (type-dispatched)."""
     raise NotImplementedError  # only called from compiled code; see the overload below
@@ -262,7 +271,7 @@ def _repr_value(v):
     if isinstance(v, types.Boolean):
         return lambda v: "True" if v else "False"
     if isinstance(v, types.Integer):
-        return lambda v: str(v)
+        return lambda v: int_str(v)
     if v == types.float32:
         return lambda v: f32_repr(v)
     if isinstance(v, types.Float):
