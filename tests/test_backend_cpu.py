@@ -244,3 +244,15 @@ def test_the_warm_program_compiles_on_the_cpu_backend():
                    "str_eq", "str_cmp", "int_str", "str_upper", "str_split_ws", "str_join", "list_getitem",
                    "dict_add_get", "dict_add_item", "str_next_word", "str_next_part"):
         assert f"rt.{helper}(" in source, helper
+
+
+@pytest.mark.parametrize("line", ['print(math.exp(x), sum([1.5, math.exp(x)]), math.exp(709.7827), math.exp(710.0))',
+                                  "print(str(m), str((m, 'a')), [m], m)", "print(chr(m))", "print(2 ** m)",
+                                  "print(1 << m)"])
+def test_edges_the_random_arguments_found(line):
+    """exp(NaN) is NaN (it was inf), and the smallest int turns into text (Numba's str() negated it
+    and asked for an impossible allocation: MemoryError), in results and in error messages."""
+    text = f"def main():\n    x = float('nan')\n    m = -9223372036854775807 - 1\n    {line}\n"
+    program = check_source(Source("t.glia", text))
+    out, err, notes = run(program, [], "cpu")
+    assert not notes and (out, err) == run(program, [], "interp")[:2]
