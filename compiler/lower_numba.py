@@ -302,16 +302,18 @@ class ModuleLowerer:
                     out.append(c)
         return out
 
-    def prepare(self, root: str = "main") -> list[str]:
-        """The functions to compile for `root`, callees first, with their threaded globals known."""
-        order = self.reachable(root)
+    def prepare(self, root: str = "main", also: tuple[str, ...] = ()) -> list[str]:
+        """The functions to compile for `root` (and the functions `also`), callees first, with their
+        threaded globals known."""
+        order = self.reachable(root, also)
         self.thread_globals(order)
         return order
 
-    def reachable(self, root: str = "main") -> list[str]:
-        self.instance(root)
-        """Functions reachable from main, callees before callers (post-order), so that each can be
-        compiled eagerly with its explicit signature once the functions it calls exist."""
+    def reachable(self, root: str = "main", also: tuple[str, ...] = ()) -> list[str]:
+        """Functions reachable from `root` and `also`, callees before callers (post-order), so that
+        each can be compiled eagerly with its explicit signature once the functions it calls exist."""
+        for name in (root, *also):
+            self.instance(name)
         order: list[str] = []
         state: dict[str, int] = {}
 
@@ -328,7 +330,9 @@ class ModuleLowerer:
             stack.pop()
             state[name] = 2
             order.append(name)
-        visit(root)
+        for name in (root, *also):
+            if name not in state:
+                visit(name)
         return order
 
     def thread_globals(self, order: list[str]):
@@ -349,11 +353,12 @@ class ModuleLowerer:
     def global_args(self, callee: str) -> str:
         return "".join(self.threaded[g][0] + ", " for g in self.global_uses[callee])
 
-    def lower(self, root: str = "main") -> LoweredModule:
+    def lower(self, root: str = "main", also: tuple[str, ...] = ()) -> LoweredModule:
         """The module for `root` (main, or any non-generic function called from outside) and
-        everything it calls."""
+        everything it calls; `also`: more non-generic functions to compile in it (with
+        `all_callable`, for Python to call: the differential test's helpers)."""
         self.root = root
-        order = self.prepare(root)
+        order = self.prepare(root, also)
         if not self.all_callable:
             # A function called at one place only, not recursively, is inlined into its caller by
             # Numba (`inline="always"`): the caller's module holds its code anyway (Numba links
@@ -475,11 +480,14 @@ class FunctionLowerer:
             sig = f"{ret}(" + "".join(self.m.nbtype(t) + ", " for t in ptypes) + "types.int64)"
             deco = f"@njit({sig}, {options})"
         out = [deco, f"def {fname}({', '.join(params)}):",
-               f"    # {self.inst} at {comment_text(f.source_name)}:{f.span.line}",
-               f"    if depth > rt.MAX_DEPTH:",
-               f"        rt.too_deep({f.name!r}, {self.site(f.span)})",
-               # never reached (too_deep raises), but it gives Numba's type inference a base case
-               f"        return {self.default(f.type.ret)}"]
+               f"    # {self.inst} at {comment_text(f.source_name)}:{f.span.line}"]
+        if self.m.all_callable or self.inst == self.m.root or self.inst in self.m.cyclic:
+            # Python may pass any depth; compiled callers pass `rt.enter(depth)`, which has checked it
+            # (a cyclic function keeps the check as Numba's type inference needs a base case: below)
+            out += [f"    if depth > rt.MAX_DEPTH:",
+                    f"        rt.too_deep({f.name!r}, {self.site(f.span)})",
+                    # never reached (too_deep raises), but it gives type inference a base case
+                    f"        return {self.default(f.type.ret)}"]
         if f.type.ret == NONE:
             body.append("    return None")
         return "\n".join(out + body)
