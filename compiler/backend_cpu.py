@@ -41,10 +41,12 @@ class Compiled:
     globals_values: dict = None  # the globals, as the interpreter computed them before main
 
 
-def lower_program(program: ir.Program, root: str = "main", all_callable: bool = False) -> LoweredModule:
-    """Lower `root` and what it calls to Python source (raises Unsupported for what the backend
-    cannot compile yet). Python can call the root, or with `all_callable` every generated function."""
-    return ModuleLowerer(program, runtime_hash(), all_callable).lower(root)
+def lower_program(program: ir.Program, root: str = "main", all_callable: bool = False,
+                  also: tuple[str, ...] = ()) -> LoweredModule:
+    """Lower `root` (and the functions `also`) and what they call to Python source (raises
+    Unsupported for what the backend cannot compile yet). Python can call the root, or with
+    `all_callable` every generated function."""
+    return ModuleLowerer(program, runtime_hash(), all_callable).lower(root, also)
 
 
 def global_values(program: ir.Program) -> dict:

@@ -7,7 +7,14 @@ cost seconds each). Each sub-program's `main_k` is then called, in order, in bot
 the globals as the language says; the printed output and the runtime error (code, message, line,
 column) must be identical.
 
-CI runs GLIA_DIFF_PROGRAMS programs (default 24) per seed block; set it higher to look harder
+Then every function with parameters that the programs define is compiled too and called from Python on GLIA_DIFF_INPUTS random arguments of its parameter types (seeded;
+small values mostly, with the edges a compiled backend gets wrong: 64-bit limits, -0.0, infinities,
+NaN, empty and non-ASCII strings, empty containers): its printed output, result, error, and what it
+did to its arguments must be identical too. Compiling is what costs (about a second a program), so
+this is how CI checks thousands of runs: 40 programs x 40 inputs.
+
+CI runs GLIA_DIFF_PROGRAMS programs (default 40) per seed block; set it (or GLIA_DIFF_INPUTS,
+default 40) higher, or GLIA_DIFF_SEED (default 1000) elsewhere, to look harder
 (`GLIA_DIFF_PROGRAMS=400 pytest tests/test_backend_diff.py`).
 """
 from __future__ import annotations
@@ -26,7 +33,8 @@ from glia.compiler.interp import Interpreter
 
 from test_fuzz_frontend import Choices, TypedGen
 
-N_PROGRAMS = int(os.environ.get("GLIA_DIFF_PROGRAMS", "24"))
+N_PROGRAMS = int(os.environ.get("GLIA_DIFF_PROGRAMS", "40"))
+N_INPUTS = int(os.environ.get("GLIA_DIFF_INPUTS", "40"))
 HEADER_LINES = 8  # struct P and first[T]: written once for all sub-programs
 
 
@@ -71,11 +79,13 @@ def outcome(fn) -> tuple[str, tuple | None]:
         except GliaError as e:
             d = e.diagnostic
             err = (d.code, d.message, d.span.line, d.span.col)
+        except Exception as e:  # not a diagnostic: a bug in a backend, reported as a disagreement
+            err = ("Python exception", f"{type(e).__name__}: {e}")
     return out.getvalue(), err
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed0", [1000])
+@pytest.mark.parametrize("seed0", [int(os.environ.get("GLIA_DIFF_SEED", "1000"))])
 def test_random_programs_agree(seed0):
     from glia.compiler.backend_cpu import compiled_error, global_values, load, lower_program
     from glia.compiler.interp import run_with_big_stack
@@ -88,7 +98,10 @@ def test_random_programs_agree(seed0):
     src = Source("diff.glia", text)
     program = check_source(src)
     sources = sources_of(program)
-    lowered = lower_program(program, all_callable=True)  # each main_<k> is called from Python
+    # each main_<k> is called from Python, and so is every helper that takes arguments
+    helpers = tuple(name for name, f in program.functions.items()
+                    if f.params and not f.type_params and re.fullmatch(r"f\d+_\d+", name))
+    lowered = lower_program(program, all_callable=True, also=helpers)
     module = load(lowered).module
 
     interp = Interpreter(program, sources)
@@ -118,3 +131,74 @@ def test_random_programs_agree(seed0):
         if got != expected:
             disagreements.append(f"{name} (seed {seed0 + int(name[5:])}):\n  interp: {expected}\n  cpu:    {got}")
     assert not disagreements, "\n".join(disagreements) + "\n\nprogram:\n" + text
+
+    # the helpers on random arguments
+    from glia.compiler.lower_numba import spec
+    from glia.runtime.fmt import to_repr
+    from glia.runtime.nbbox import to_interp
+
+    rnd = random.Random(seed0)
+    runs = 0
+    for name in helpers:
+        f, compiled = program.functions[name], getattr(module, mangle_func(name))
+        specs = [spec(t, program.structs) for t in f.slot_types[:len(f.params)]]
+        ret = spec(f.type.ret, program.structs) if str(f.type.ret) != "None" else ("None",)
+        gargs = [nb_globals[g] for g, _ in lowered.function_globals[name]]
+        for _ in range(N_INPUTS):
+            state = rnd.getstate()
+            args = [random_value(rnd, s, interp.structs) for s in specs]
+            rnd.setstate(state)
+            nb_args = [from_interp(random_value(rnd, s, interp.structs), s) for s in specs]
+            box: list = []
+
+            def go():
+                try:
+                    box.append(compiled(*nb_args, *gargs, 1))
+                except CompiledRuntimeError as e:
+                    raise compiled_error(e, lowered, sources) from None
+            shown = [to_repr(a) for a in args]
+            expected = outcome(lambda: box.append(run_with_big_stack(lambda: interp.call(name, args))))
+            expected += (to_repr(box.pop()) if expected[1] is None else None, [to_repr(a) for a in args])
+            got = outcome(lambda: run_with_big_stack(go))
+            got += (to_repr(to_interp(box.pop(), ret, interp.structs)) if got[1] is None else None,
+                    [to_repr(to_interp(a, s, interp.structs)) for a, s in zip(nb_args, specs)])
+            runs += 1
+            if got != expected:
+                disagreements.append(f"{name}({', '.join(shown)}):\n  interp: {expected}\n  cpu:    {got}")
+    assert not disagreements, "\n".join(disagreements[:5]) + "\n\nprogram:\n" + text
+    print(f"{len(mains)} programs, {runs} calls of {len(helpers)} helpers on random arguments")
+    assert runs >= N_INPUTS * N_PROGRAMS // 4  # the programs do define helpers: this part is not empty
+
+
+INTS = (0, 1, 2, 3, -1, 7, -4, 10, 2**31, -2**31, 2**62, 2**63 - 1, -2**63)
+FLOATS = (0.0, -0.0, 0.5, 1.0, -1.5, 2.5, 1e-3, 1e300, -1e300, float("inf"), float("-inf"), float("nan"))
+CHARS = "ab cz019-.é中\n"
+
+
+def random_value(rnd: random.Random, spec, structs):
+    """A random interpreter value of a type spec (runtime/nbbox.py), mostly small."""
+    kind = spec[0]
+    if kind == "int":
+        return rnd.choice(INTS) if rnd.random() < 0.3 else rnd.randint(-5, 12)
+    if kind == "float":
+        return rnd.choice(FLOATS) if rnd.random() < 0.3 else round(rnd.uniform(-4, 4), 2)
+    if kind == "bool":
+        return rnd.random() < 0.5
+    if kind == "str":
+        return "".join(rnd.choice(CHARS) for _ in range(rnd.choice((0, 1, 1, 2, 3, 5))))
+    size = rnd.choice((0, 1, 2, 3, 4))
+    if kind == "list":
+        return [random_value(rnd, spec[1], structs) for _ in range(size)]
+    if kind == "dict":
+        return {random_value(rnd, spec[1], structs): random_value(rnd, spec[2], structs) for _ in range(size)}
+    if kind == "set":
+        from glia.runtime.values import GSet
+
+        return GSet(random_value(rnd, spec[1], structs) for _ in range(size))
+    if kind == "tuple":
+        return tuple(random_value(rnd, s, structs) for s in spec[1])
+    if kind == "struct":
+        from glia.runtime.values import new_struct
+
+        return new_struct(structs[spec[1]], [random_value(rnd, s, structs) for s in spec[3]])
+    raise AssertionError(f"no random values of {spec}")
