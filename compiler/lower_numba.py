@@ -1018,6 +1018,8 @@ class FunctionLowerer:
     def slice_arg(self, op, a, position: int = 0) -> str:
         if op.endswith(".slice") and isinstance(a, ir.Const) and a.value is None:
             return "1" if position == 3 else "rt.INT_MIN"  # an omitted bound; an omitted step is 1
+        if op.endswith(".slice") and position in (1, 2) and not isinstance(a, ir.Const):
+            return f"rt.slice_bound({self.expr(a)})"  # a bound the program computes may be INT_MIN itself
         return self.expr(a)
 
     def p_io_print(self, e):

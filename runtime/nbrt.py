@@ -523,6 +523,13 @@ def list_slice(xs, lo, hi, step, site):
     return out
 
 
+@hot
+def slice_bound(i):
+    """A slice bound the program computed. INT_MIN stands for an omitted bound, so a computed INT_MIN
+    becomes INT_MIN + 1, which every length clamps the same way."""
+    return i + 1 if i == INT_MIN else i
+
+
 @jit
 def _slice_bounds(n, lo, hi, step):
     # Python's slice.indices(n), with None encoded as INT_MIN
