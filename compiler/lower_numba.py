@@ -880,6 +880,10 @@ class FunctionLowerer:
             return f"({a} {sym[ops[0]]} {b})"
         tmp = self.temp()
         left = self.expr(operands[0])
+        if not _ATOM.fullmatch(left):  # computed before the operands after it, as in Python
+            first = self.temp()
+            self.emit(f"{first} = {left}")
+            left = first
         self.emit(f"{tmp} = True")
         depth = 0
         for i, op in enumerate(ops):
