@@ -690,6 +690,10 @@ class FunctionLowerer:
                     for k, t in enumerate(items):
                         self.store(t, f"{tmp}[{k}]")
             case ir.StoreIndex(container, index, op, span):
+                if not _ATOM.fullmatch(value) and not all(isinstance(x, (ir.Local, ir.Const)) for x in (container, index)):
+                    tmp = self.temp()  # Python computes the value before the target's container and index
+                    self.emit(f"{tmp} = {value}")
+                    value = tmp
                 c, i = self.expr(container), self.expr(index)
                 if op == "list.setitem" and self.index_proven(container, index):
                     self.emit(f"{c}[{i}] = {value}")

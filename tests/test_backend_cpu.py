@@ -259,3 +259,14 @@ def test_edges_the_random_arguments_found(line):
     program = check_source(Source("t.glia", text))
     out, err, notes = run(program, [], "cpu")
     assert not notes and (out, err) == run(program, [], "interp")[:2]
+
+
+@pytest.mark.parametrize("target", ["d[k(-1)]", "xs[k(-1) % 2]", "rows[k(-1) % 2][0]"])
+def test_an_assignment_computes_its_value_before_its_target(target):
+    """`t[i] = v` computes v first, then t and i, as Python does (found by the differential test)."""
+    text = ("def k(x: int) -> int:\n    assert x > 0\n    return 1\n\n"
+            "def main():\n    d: dict[int, int] = {}\n    xs = [0, 0]\n    rows = [[0], [0]]\n"
+            f"    {target} = int('z')\n")
+    program = check_source(Source("t.glia", text))
+    out, err, notes = run(program, [], "cpu")
+    assert not notes and (out, err) == run(program, [], "interp")[:2] and err[0] == "E506"
