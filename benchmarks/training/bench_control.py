@@ -6,7 +6,9 @@ cost time(value and gradient) / time(value), on the compiled traces and on the t
 
 Glia's compiled engine is timed after one warm-up run of two epochs in a fresh process (Numba's cache,
 and the modules of the traces and of the epoch kernel in the Glia cache folder, loaded); the first
-run's time, cold or from the disk cache, is printed too.
+run's time, cold or from the disk cache, is printed too. Each side's time includes its setup: Glia's
+`Program.train` (checking the data, initialising the parameters, tracing, building the engine), and
+PyTorch's building of its modules and its optimizer.
 
     python3 benchmarks/training/bench_control.py [--epochs 1] [--repeat 3] [--cpu-time] [--only tree]
 """
@@ -60,16 +62,18 @@ def round_robin(repeat, *systems):
 def torch_loop(x, y, epochs, lr, batch, make, minibatch):
     """PyTorch's side of a row: one thread, seed 0, the modules `make()` returns, Adam, the same
     shuffled minibatches each time; `minibatch(modules, X, Y, rows)` runs one forward and backward and
-    returns how many it got right. (seconds per epoch, the last epoch's accuracy)"""
+    returns how many it got right. (seconds per epoch, the last epoch's accuracy) The time includes
+    building the modules and the optimizer, as Glia's includes initialising its parameters and building
+    its engine (Program.train does both)."""
     import torch
 
     torch.set_num_threads(1)
+    X, Y = torch.from_numpy(x), torch.from_numpy(y)
+    t = clock()
     torch.manual_seed(0)
     modules = make()
     opt = torch.optim.Adam([p for m in modules for p in m.parameters()], lr=lr)
-    X, Y = torch.from_numpy(x), torch.from_numpy(y)
     rng = np.random.default_rng(0)
-    t = clock()
     correct = 0
     for _ in range(epochs):
         order = rng.permutation(len(x))
