@@ -99,6 +99,8 @@ def epoch(X, Y, order, start, batch, flat, grad, C, route, canon, trace_order, h
     pos = np.empty(X.shape[0], np.int64)  # a row's place in its minibatch
     slot_of = np.empty(batch, np.int64)  # the trace (slot) of the minibatch's i-th row
     ustart = np.zeros(batch + 1, np.int64)  # where the i-th row's uniforms start
+    present = np.zeros(canon.shape[0], np.bool_)  # the slots the minibatch's rows took last time
+    ks = np.empty(canon.shape[0], np.int64)  # those slots in order (np.unique's answer, without its sort)
     s = start
     while s < n:
         rows = order[s:min(s + batch, n)]
@@ -111,16 +113,24 @@ def epoch(X, Y, order, start, batch, flat, grad, C, route, canon, trace_order, h
             if last[i] < 0:
                 left[nleft] = rows[i]
                 nleft += 1
-        ks = np.unique(last[last >= 0])
+        present[:] = False
+        for i in range(nb):
+            if last[i] >= 0:
+                present[last[i]] = True
+        nks = 0
+        for k in range(present.shape[0]):
+            if present[k]:
+                ks[nks] = k
+                nks += 1
         # the passes: each row's last trace (by slot), then every trace in the engine's order for the rest
-        for p in range(ks.shape[0] + trace_order.shape[0]):
-            if p < ks.shape[0]:
+        for p in range(nks + trace_order.shape[0]):
+            if p < nks:
                 k = ks[p]
                 cand = rows[last == k]
             else:
                 if nleft == 0:
                     break
-                k = trace_order[p - ks.shape[0]]
+                k = trace_order[p - nks]
                 cand = left[:nleft].copy()
                 nleft = 0
             j = canon[k]
