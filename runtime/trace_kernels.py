@@ -255,6 +255,21 @@ def _cot(need, g, W):
 
 
 @njit(cache=True, error_model="numpy")
+def _sparse(x):
+    """At most one value in eight of x is nonzero (one-hot or bag-of-words rows): its products then
+    skip the zeros. Allocates nothing: a dense input (most calls: small products, once per node) stops
+    the count within its first eighth or so."""
+    most = x.size // 8
+    nz = 0
+    for r in range(x.shape[0]):
+        for k in range(x.shape[1]):
+            nz += x[r, k] != 0
+        if nz > most:
+            return False
+    return True
+
+
+@njit(cache=True, error_model="numpy")
 def nonzeros(x):
     """Where the nonzero values of x (2-d) are, when at most one value in eight is (one-hot or
     bag-of-words rows): (cols, start), row r's columns being cols[start[r]:start[r + 1]]; for a denser
@@ -311,6 +326,8 @@ def add_xtg_nz(gW, x, cols, start, g):
 @njit(cache=True, error_model="numpy")
 def dot(x, W):
     """x W, for the rows of x (2-d, contiguous), skipping the zeros of a sparse x."""
+    if not _sparse(x):
+        return np.dot(x, W)
     cols, start = nonzeros(x)
     return dot_nz(x, cols, start, W)
 
@@ -318,6 +335,9 @@ def dot(x, W):
 @njit(cache=True, error_model="numpy")
 def add_xtg(gW, x, g):
     """gW += x^T g, skipping the zeros of a sparse x."""
+    if not _sparse(x):
+        gW += np.dot(x.T, g)
+        return
     cols, start = nonzeros(x)
     add_xtg_nz(gW, x, cols, start, g)
 

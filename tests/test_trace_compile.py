@@ -427,7 +427,7 @@ def test_products_with_mostly_zero_inputs_skip_the_zeros_and_agree_with_blas():
     dense = rng.normal(size=(128, 28)).astype(np.float32)
     for x in (onehot, dense):
         cols, start = K.nonzeros(x)
-        assert len(start) == (129 if x is onehot else 0)
+        assert len(start) == (129 if x is onehot else 0) and K._sparse(x) == (x is onehot)
         if x is onehot:
             assert all(list(cols[start[r]:start[r + 1]]) == list(np.flatnonzero(x[r])) for r in range(128))
             assert start[6] == start[5] and start[8] - start[7] == 2
