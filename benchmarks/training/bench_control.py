@@ -6,7 +6,8 @@ cost time(value and gradient) / time(value), on the compiled traces and on the t
 
 Glia's compiled engine is timed after one warm-up run of two epochs in a fresh process (Numba's cache,
 and the modules of the traces and of the epoch kernel in the Glia cache folder, loaded); the first
-run's time, cold or from the disk cache, is printed too. Each side's time includes its setup: Glia's
+run's time, cold or from the disk cache, is printed too. PyTorch gets a warm-up run of one epoch
+(its first in a process pays for initialising its kernels). Each side's time includes its setup: Glia's
 `Program.train` (checking the data, initialising the parameters, tracing, building the engine), and
 PyTorch's building of its modules and its optimizer.
 
@@ -221,6 +222,7 @@ def main():
         # the traces have guards)
         glia_epoch(example, fn, x, y, 2, lr, batch, "compiled")
         first = time.perf_counter() - t0
+        torch_run(x, y, 1, lr, batch)  # PyTorch's warm-up: its first run in a process initialises its kernels
         (c, cacc, prog), (g, gacc, _), (t, tacc) = round_robin(
             ns.repeat, lambda: glia_epoch(example, fn, x, y, ns.epochs, lr, batch, "compiled"),
             lambda: glia_epoch(example, fn, x, y, ns.epochs, lr, batch, "tape"),
