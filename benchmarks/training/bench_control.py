@@ -236,7 +236,7 @@ def main():
     print("|---|---|---|---|---|---|---|---|---|")
     for name, c, cacc, g, gacc, t, tacc, ccost, gcost, first, ntraces in rows:
         ratio = f"{t / c:.1f}x faster" if c < t else f"{c / t:.1f}x slower"
-        print(f"| {name} | {c:.3f} s (acc {cacc:.3f}) | {g:.3f} s (acc {gacc:.3f}) | {t:.3f} s (acc {tacc:.3f}) | "
+        print(f"| {name} | {c:.4f} s (acc {cacc:.3f}) | {g:.3f} s (acc {gacc:.3f}) | {t:.4f} s (acc {tacc:.3f}) | "
               f"{ratio} | {g / c:.1f}x faster | {ccost:.1f} | {gcost:.1f} | {first:.1f} s ({ntraces}) |")
 
 
