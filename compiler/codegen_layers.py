@@ -250,32 +250,65 @@ def fused(op):
     return deco
 
 
-@fused("fused.dense")
-def _fused_dense():
-    """x_i W + b for every input x_i of a group: the rows stacked, one product, a row block per output."""
+def _stacked_dense(inputs, cotangents):
+    """The rules of a stacked product: `inputs(c, n)` gives the stacked rows' expression,
+    `cotangents(c, n, gx)` sends the stacked rows' cotangent gx to the inputs. The inputs' nonzeros are
+    found once (runtime/trace_kernels.nonzeros) for the product and for the weight's gradient."""
     def fwd(c, n):
-        *xs, W, b = n.args
+        W, b = n.args[-2:]
         y = n.outs[0]
-        c.fwd(f"{y}_x = np.concatenate(({', '.join(c.rows(x) for x in xs)},), axis=0)")
-        c.fwd(f"{y}_y = K.dense({y}_x, {W.name}, {b.name})")
+        c.fwd(f"{y}_x = {inputs(c, n)}")
+        c.fwd(f"{y}_nz, {y}_at = K.nonzeros({y}_x)")
+        c.fwd(f"{y}_y = K.dense_nz({y}_x, {y}_nz, {y}_at, {W.name}, {b.name})")
         for i, o in enumerate(n.outs):
-            c.fwd(f"{o} = {y}_y[{i} * B:{i + 1} * B]")
+            c.fwd(f"{o} = {c.block(o, f'{y}_y', i)}")
 
     def bwd(c, n):
         gs = [c.g(k) for k in range(len(n.outs))]
         if all(g is None for g in gs):
             return
-        *xs, W, b = n.args
+        W, b = n.args[-2:]
         y = n.outs[0]
-        c.bwd(f"{y}_g = np.concatenate(({', '.join(g or f'np.zeros_like({o})' for g, o in zip(gs, n.outs))},), "
-              "axis=0)")
-        c.bwd(f"K.add_xtg({W.gname}, {y}_x, {y}_g)")
+        if all(g is None or c.blocks.get(g) == (f"{y}_y_g", k) for k, g in enumerate(gs)) and f"{y}_y_g" in c.buffers:
+            c.bwd(f"{y}_g = {y}_y_g")  # the cotangents were written into their blocks (fused.rnn_step)
+        else:
+            c.bwd(f"{y}_g = np.concatenate(({', '.join(g or f'np.zeros_like({o})' for g, o in zip(gs, n.outs))},), "
+                  "axis=0)")
+        c.bwd(f"K.add_xtg_nz({W.gname}, {y}_x, {y}_nz, {y}_at, {y}_g)")
         c.bwd(f"{b.gname} += K.col_sum({y}_g)")
-        if any(x.grad for x in xs):
+        if any(x.grad for x in n.args[:-2]):
             c.bwd(f"{y}_gx = np.dot({y}_g, {W.name}.T)")
-            for i, x in enumerate(xs):
-                c.acc(x, f"{y}_gx[{i} * B:{i + 1} * B]")
+            cotangents(c, n, f"{y}_gx")
     return fwd, bwd
+
+
+def _dense_inputs(c, n):
+    return f"np.concatenate(({', '.join(c.rows(x) for x in n.args[:-2])},), axis=0)"
+
+
+def _dense_cotangents(c, n, gx):
+    for i, x in enumerate(n.args[:-2]):
+        c.acc(x, f"{gx}[{i} * B:{i + 1} * B]")
+
+
+@fused("fused.dense")
+def _fused_dense():
+    """x_i W + b for every input x_i of a group: the rows stacked, one product, a row block per output."""
+    return _stacked_dense(_dense_inputs, _dense_cotangents)
+
+
+@fused("fused.dense_rows")
+def _fused_dense_rows():
+    """The same when the inputs are the rows k0, k0 + 1, ... of one value v [m, d] of each example (a
+    layer applied to each row of a sequence): args (v, k0, W, b); one copy stacks them."""
+    def inputs(c, n):
+        v, k0 = n.args[:2]
+        return f"K.stack_rows({v.name}, {k0.value}, {len(n.outs)})"
+
+    def cotangents(c, n, gx):
+        v, k0 = n.args[:2]
+        c.acc(v, f"K.unstack_rows({gx}, B, {v.shape[0]}, {k0.value})")
+    return _stacked_dense(inputs, cotangents)
 
 
 def _zero(a) -> bool:
@@ -285,11 +318,20 @@ def _zero(a) -> bool:
 
 @fused("fused.rnn_step")
 def _rnn_step():
-    """tanh(u + h Wh), u being the cell's input projection plus bias (its group's product)."""
+    """tanh(u + h Wh), u being the cell's input projection plus bias (its group's product). When u is
+    block i of the stacked product, the state is written into block i of a buffer of the states, and
+    its cotangent into block i of one of u's cotangents: the recurrent weight's gradient then reads the
+    states and the cotangents as two slices (Emit.stacked), and the stacked product's backward reads
+    the cotangents as they are."""
     def fwd(c, n):
         u, h, Wh = n.args
-        c.fwd(f"{n.outs[0]} = " + (f"K.tanh({u.name})" if _zero(h) else
-                                   f"K.rnn_step({u.name}, {c.rows(h)}, {Wh.name})"))
+        o = n.outs[0]
+        at = c.blocks.get(u.name)
+        if at is None:
+            c.fwd(f"{o} = " + (f"K.tanh({u.name})" if _zero(h) else f"K.rnn_step({u.name}, {c.rows(h)}, {Wh.name})"))
+            return
+        c.fwd(f"{o} = {c.block(o, c.stack(at[0] + '_h', at[0]), at[1])}")
+        c.fwd(f"K.tanh_into({u.name}, {o})" if _zero(h) else f"K.rnn_step_into({u.name}, {c.rows(h)}, {Wh.name}, {o})")
 
     def bwd(c, n):
         g = c.g(0)
@@ -297,7 +339,13 @@ def _rnn_step():
             return
         u, h, Wh = n.args
         ga = c.tmp()
-        c.bwd(f"{ga} = K.tanh_back({g}, {n.outs[0]})")
+        at = c.blocks.get(u.name)
+        if at is None or f"g{u.index}" in c.defined:
+            c.bwd(f"{ga} = K.tanh_back({g}, {n.outs[0]})")
+        else:  # u is read by this step alone: its cotangent is ga
+            c.bwd(f"{ga} = {c.block(ga, c.stack(at[0] + '_g', at[0], backward=True), at[1])}")
+            c.bwd(f"K.tanh_back_into({g}, {n.outs[0]}, {ga})")
+            c.blocks[f"g{u.index}"] = c.blocks[ga]
         c.acc(u, ga)
         if not _zero(h):
             c.defer(Wh, c.rows(h), ga)

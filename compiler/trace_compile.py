@@ -276,12 +276,18 @@ def _guard_const(v):
 # ---- code generation ------------------------------------------------------------------------------
 
 class Emit:
-    """What codegen rules write into: forward lines, backward lines, and the cotangents defined."""
+    """What codegen rules write into: forward lines, backward lines, and the cotangents defined.
+
+    Stacked buffers: a value that is row block i of a buffer [n * B, ...] (a stacked product's outputs,
+    the states of a recurrence written one after another, their cotangents) is noted in `blocks`, so
+    that reading consecutive blocks together takes a slice of the buffer instead of concatenating them."""
 
     def __init__(self):
         self.f, self.b = [], []
         self.defined: set[str] = set()
         self.deferred: dict[str, list[tuple[str, str]]] = {}  # a gradient view -> (rows, cotangent) terms
+        self.blocks: dict[str, tuple[str, int]] = {}  # a value's name -> (buffer, i): it is buffer[i * B:(i + 1) * B]
+        self.buffers: set[str] = set()  # the stacked buffers allocated so far
         self.node = None
         self.k = 0
 
@@ -308,9 +314,39 @@ class Emit:
         out = []
         for gw, terms in self.deferred.items():
             xs, gs = (", ".join(t[k] for t in terms) for k in (0, 1))
-            out.append(f"K.add_xtg({gw}, {xs}, {gs})" if len(terms) == 1 else
-                       f"K.add_xtg({gw}, np.concatenate(({xs},), axis=0), np.concatenate(({gs},), axis=0))")
+            if len(terms) == 1:
+                out.append(f"K.add_xtg({gw}, {xs}, {gs})")
+                continue
+            xs, gs = self.stacked(terms, 0), self.stacked(terms, 1)
+            if xs is None or gs is None:  # the rows not in one buffer, in the same order: stacked here
+                xs, gs = (f"np.concatenate(({', '.join(t[k] for t in terms)},), axis=0)" for k in (0, 1))
+            out.append(f"K.add_xtg({gw}, {xs}, {gs})")
         return out
+
+    def stack(self, name: str, like: str, backward: bool = False) -> str:
+        """A stacked buffer shaped as `like` (a stacked product's outputs): allocated (zeros in reverse,
+        where a block nothing flows to stays zero) at its first use."""
+        if name not in self.buffers:
+            self.buffers.add(name)
+            (self.bwd if backward else self.fwd)(f"{name} = np.{'zeros' if backward else 'empty'}_like({like})")
+        return name
+
+    def block(self, name: str, buffer: str, i: int) -> str:
+        """`name = buffer[i * B:(i + 1) * B]` (a view: a kernel writing into it fills the buffer's block)."""
+        self.blocks[name] = (buffer, i)
+        return f"{buffer}[{i} * B:{i + 1} * B]"
+
+    def stacked(self, terms, k: int) -> str | None:
+        """The deferred terms' rows (k = 0) or cotangents (k = 1), ordered by their rows' blocks, as one
+        slice of a buffer when they are consecutive blocks of it; else None."""
+        at = [self.blocks.get(t[j]) for t in terms for j in (0, 1)]
+        if any(a is None for a in at):
+            return None
+        pairs = sorted(zip(at[0::2], at[1::2]), key=lambda p: p[0][1])
+        blocks = [p[k] for p in pairs]
+        if any(b[0] != blocks[0][0] or b[1] != blocks[0][1] + i for i, b in enumerate(blocks)):
+            return None
+        return f"{blocks[0][0]}[{blocks[0][1]} * B:{blocks[-1][1] + 1} * B]"
 
     def g(self, k):
         name = f"g{self.node.ids[k]}"
@@ -371,7 +407,7 @@ def generate(t: Trace) -> str:
     head = ["    B = X.shape[0]", "    v0 = X"]
     head += [f"    {p} = flat[{o}:{o + int(np.prod(s))}].reshape({s!r})" for p, (o, s) in t.params.items()]
     e = Emit()
-    nodes = fuse(_cone(t.nodes, [t.out]))
+    nodes = _cone(fuse(_cone(t.nodes, [t.out])), [t.out])  # again: a stacked input can leave nodes unread
     for n in nodes:
         e.node = n
         _rule(n.op).fwd(e, n)
@@ -427,6 +463,7 @@ class Compiled:
     value: object = None
     path: str = ""  # the module's file
     hits: int = 0
+    ready: bool = False  # run once (compiled or loaded) by an engine of this process
 
 
 _LOADED: dict[str, Compiled] = {}  # in memory, by trace signature (the module file also by content)
@@ -517,13 +554,15 @@ class TraceEngine(TapeEngine):
         X, flat = self.task.X[:1], self.store.flat
         try:
             c = compile_trace(t, self.store.dtype)
-            c.step(X, self.Y[:1], np.zeros((1, t.draws)), flat, np.zeros_like(self.store.grad), c.consts,
-                   self.store.dtype.type(1))
-            if c.guards is not None:
-                c.guards(X, flat, c.consts)
-            ok = c.path + ".ok"
-            if not os.path.exists(ok):
-                open(ok, "w").close()  # compiled on this machine: later runs load it, whatever their length
+            if not c.ready:  # (a trace this process ran before is compiled for these types)
+                c.step(X, self.Y[:1], np.zeros((1, t.draws)), flat, np.zeros_like(self.store.grad), c.consts,
+                       self.store.dtype.type(1))
+                if c.guards is not None:
+                    c.guards(X, flat, c.consts)
+                ok = c.path + ".ok"
+                if not os.path.exists(ok):
+                    open(ok, "w").close()  # compiled on this machine: later runs load it, whatever their length
+                c.ready = True
         except NoTrace as e:
             self.refused[t.signature] = str(e)
             return
@@ -621,14 +660,17 @@ class TraceEngine(TapeEngine):
                 return None
             self.compiled_here += 1
         try:
-            k = trace_epoch.EpochKernel(self.taken, int_labels, classes)
-            self.run_kernel(k, np.zeros(0, np.int64), 0, 1)  # compiles (or loads) it, runs nothing
+            k = trace_epoch.epoch_kernel(self.taken, int_labels, classes)
+            if not k.ready:
+                self.run_kernel(k, np.zeros(0, np.int64), 0, 1)  # compiles (or loads) it, runs nothing
         except Exception as e:  # noqa: BLE001 (Numba's typing and lowering errors: the loop stays in Python)
             self.kernel_refused.add(key)
             self.refused[key] = f"Numba could not compile the epoch ({type(e).__name__}: {str(e)[:200]})"
             return None
-        if not os.path.exists(k.path + ".ok"):
-            open(k.path + ".ok", "w").close()
+        if not k.ready:
+            if not os.path.exists(k.path + ".ok"):
+                open(k.path + ".ok", "w").close()
+            k.ready = True
         self.kernel = k
         return k
 

@@ -99,6 +99,8 @@ def epoch(X, Y, order, start, batch, flat, grad, C, route, canon, trace_order, h
     pos = np.empty(X.shape[0], np.int64)  # a row's place in its minibatch
     slot_of = np.empty(batch, np.int64)  # the trace (slot) of the minibatch's i-th row
     ustart = np.zeros(batch + 1, np.int64)  # where the i-th row's uniforms start
+    present = np.zeros(canon.shape[0], np.bool_)  # the slots the minibatch's rows took last time
+    ks = np.empty(canon.shape[0], np.int64)  # those slots in order (np.unique's answer, without its sort)
     s = start
     while s < n:
         rows = order[s:min(s + batch, n)]
@@ -111,16 +113,24 @@ def epoch(X, Y, order, start, batch, flat, grad, C, route, canon, trace_order, h
             if last[i] < 0:
                 left[nleft] = rows[i]
                 nleft += 1
-        ks = np.unique(last[last >= 0])
+        present[:] = False
+        for i in range(nb):
+            if last[i] >= 0:
+                present[last[i]] = True
+        nks = 0
+        for k in range(present.shape[0]):
+            if present[k]:
+                ks[nks] = k
+                nks += 1
         # the passes: each row's last trace (by slot), then every trace in the engine's order for the rest
-        for p in range(ks.shape[0] + trace_order.shape[0]):
-            if p < ks.shape[0]:
+        for p in range(nks + trace_order.shape[0]):
+            if p < nks:
                 k = ks[p]
                 cand = rows[last == k]
             else:
                 if nleft == 0:
                     break
-                k = trace_order[p - ks.shape[0]]
+                k = trace_order[p - nks]
                 cand = left[:nleft].copy()
                 nleft = 0
             j = canon[k]
@@ -179,12 +189,27 @@ def epoch_path(src: str) -> str:
     return f"{cache_dir()}/trace/glia_epoch_{hashlib.sha256(src.encode()).hexdigest()[:20]}.py"
 
 
+_KERNELS: dict[tuple, "EpochKernel"] = {}  # in memory: (the traces' signatures in slot order, int_labels, classes)
+
+
+def epoch_kernel(taken: list, int_labels: bool, classes: bool) -> "EpochKernel":
+    """The EpochKernel over these traces (trace_compile.Compiled, in the engine's slot order), made once
+    per process: a training run makes the same one each time (its traces come from trace_compile's
+    memory too), and making it (the source, its hash, the module) is a tenth of a millisecond."""
+    key = (tuple(c.trace.signature for c in taken), int_labels, classes)
+    k = _KERNELS.get(key)
+    if k is None or any(a is not b for a, b in zip(k.taken, taken)):
+        k = _KERNELS[key] = EpochKernel(taken, int_labels, classes)
+    return k
+
+
 class EpochKernel:
     """`epoch` over a set of compiled traces (trace_compile.Compiled), with the traces' constants in
     its canonical order (by signature: two traces may share a module and differ in their constants)
     and each engine slot's canonical index."""
 
     def __init__(self, taken: list, int_labels: bool, classes: bool):
+        self.taken = tuple(taken)
         order, src = _source(taken, int_labels, classes)
         self.path = write_source(epoch_path(src), src)
         self.fn = import_module(os.path.basename(self.path)[len("glia_epoch_"):-3], self.path, "glia_epoch_").epoch
@@ -192,6 +217,7 @@ class EpochKernel:
         self.draws = np.array([c.trace.draws for c in order], np.int64)
         self.canon = np.array([next(j for j, o in enumerate(order) if o is c) for c in taken], np.int64)
         self.slots = len(taken)
+        self.ready = False  # compiled (or loaded) and run once, by an engine
 
 
 def _source(taken: list, int_labels: bool, classes: bool) -> tuple[list, str]:

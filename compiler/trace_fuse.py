@@ -14,6 +14,10 @@ allow (dynamic batching within a trace).
          recurrence alone, tanh(u + h Wh)
       -> the nodes in a topological order (the original order where it allows)
 
+When a level's inputs are the consecutive rows of one value (`for x in seq`: x is `seq[0]`, `seq[1]`,
+...), the node is `fused.dense_rows` (seq, k0, W, b): one copy stacks the rows (time-major), and the
+`seq[k]` nodes, read by nothing else, are left out of the generated code.
+
 An RNN over a sequence: its inputs depend on no cell, so the 8 input projections are one product.
 A recursion over a tree: the leaves' layers are one product, and the nodes above them one per height.
 An input that depends on the recurrence (x_t computed from h_{t-1}) puts every step on its own level:
@@ -23,7 +27,8 @@ gives W's gradient (stacked inputs^T . stacked cotangents), one the inputs' cota
 The weight gradients of the products that stay per node (the recurrent Wh, a dense alone on its
 level) are deferred instead: each node's backward leaves (inputs, cotangent) in `Emit.deferred`, and
 the end of the reverse sweep adds them for each parameter as one product of the stacked rows
-(trace_compile.generate).
+(trace_compile.generate). The recurrent steps write their states, and their cotangents, into stacked
+buffers (a row block per step, codegen_layers.py), so those rows are two slices, not concatenations.
 """
 from __future__ import annotations
 
@@ -47,6 +52,7 @@ def fuse(nodes: list[Node]) -> list[Node]:
     steps: dict[int, Node] = {}  # a recurrent cell's node -> its fused.rnn_step
     gone: set[int] = set()  # the dense nodes a fused.dense computes
     extra = []
+    made = {i: n for n in nodes for i in n.ids}  # value id -> the node computing it
     at = {id(n): i for i, n in enumerate(nodes)}
     position = {}  # the order to keep: a fused.dense where the first of its nodes was, a step where its cell
     for g in groups:
@@ -55,7 +61,7 @@ def fuse(nodes: list[Node]) -> list[Node]:
             by_level.setdefault(level[id(n)], []).append(n)
         for same in by_level.values():
             if len(same) >= 2:
-                f = _stacked(same, steps)
+                f = _stacked(same, steps, made)
                 extra.append(f)
                 position[id(f)] = min(at[id(n)] for n in same)
                 gone.update(id(n) for n in same if n.op == "layer.dense")
@@ -117,19 +123,37 @@ def _groups(nodes):
     return [g for g in groups.values() if len(g) >= 2]
 
 
-def _stacked(group, steps) -> Node:
-    """The `fused.dense` node of a group's level; for recurrent cells, their `fused.rnn_step` nodes into
-    `steps`."""
+def _rows_of(xs, made):
+    """When the inputs xs are the consecutive rows k0, k0 + 1, ... of one value of the trace (`for x
+    in seq`: each x is `seq[k]`, a `tensor.getitem` by a constant): [that value, k0 as a constant]
+    (`fused.dense_rows` stacks them with one copy); else None."""
+    src = [made.get(x.index) if x.kind == "var" else None for x in xs]
+    if any(n is None or n.op != "tensor.getitem" or len(n.args) != 2 or n.args[1].kind != "const" or
+           type(n.args[1].value) is not int for n in src):
+        return None
+    v, k0 = src[0].args[0], src[0].args[1].value
+    if v.kind != "var" or len(v.shape) != 2 or k0 < 0 or any(
+            n.args[0].kind != "var" or n.args[0].index != v.index or n.args[1].value != k0 + i
+            for i, n in enumerate(src)):
+        return None
+    return [v, Arg("const", repr(k0), (), "int64", value=k0)]
+
+
+def _stacked(group, steps, made) -> Node:
+    """The `fused.dense` node of a group's level (`fused.dense_rows` when its inputs are consecutive
+    rows of one value); for recurrent cells, their `fused.rnn_step` nodes into `steps`."""
     xi, wi, bi = GROUPED[group[0].op]
     xs = [n.args[xi] for n in group]
     w, b = group[0].args[wi], group[0].args[bi]
+    rows = _rows_of(xs, made)
+    op, xs = ("fused.dense", xs) if rows is None else ("fused.dense_rows", rows)
     if group[0].op == "layer.dense":
-        return Node("fused.dense", xs + [w, b], [o for n in group for o in n.outs], [i for n in group for i in n.ids],
+        return Node(op, xs + [w, b], [o for n in group for o in n.outs], [i for n in group for i in n.ids],
                     [n.out_shapes[0] for n in group], [n.out_dtypes[0] for n in group])
     ids = [FRESH + n.ids[0] for n in group]
     for n, i in zip(group, ids):
         x, h, _, wh, _ = n.args
         u = Arg("var", f"v{i}", n.out_shapes[0], n.out_dtypes[0], True, index=i)
         steps[id(n)] = replace(n, op="fused.rnn_step", args=[u, h, wh])
-    return Node("fused.dense", xs + [w, b], [f"v{i}" for i in ids], ids, [n.out_shapes[0] for n in group],
+    return Node(op, xs + [w, b], [f"v{i}" for i in ids], ids, [n.out_shapes[0] for n in group],
                 [n.out_dtypes[0] for n in group])

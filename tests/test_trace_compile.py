@@ -4,6 +4,8 @@ send each example down the trace of its own decisions, whole training runs end w
 and what cannot be compiled trains on the tape, saying why."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -65,6 +67,24 @@ def model(seq: f32[5, 6]) -> f32[4]:
     for x in seq:
         s = s + tanh(dense(x, 8))
     return softmax(dense(s, 4))
+'''
+# the rows of a value computed from the parameters (its cotangent from the stacked product's): their
+# products are one, the rows stacked by one copy (fused.dense_rows)
+ROWS_GRAD = '''
+def model(seq: f32[5, 6]) -> f32[4]:
+    z = seq * tanh(dense(seq[0], 6))
+    s = zeros(8)
+    for x in z:
+        s = s + tanh(dense(x, 8))
+    return softmax(dense(s, 4))
+'''
+# the rows in another order (last to first): one product, of the rows gathered one by one (fused.dense)
+REVERSED = '''
+def model(seq: f32[5, 6]) -> f32[4]:
+    h = zeros(8)
+    for t in range(5):
+        h = rnn_cell(seq[4 - t], h)
+    return softmax(dense(h, 4))
 '''
 # the cell's input is computed from the state: neither its projections nor dense's can be hoisted
 FEEDBACK = '''
@@ -147,7 +167,8 @@ MODELS = {"embedding": (EMBED, "cross_entropy"), "dropout": (DROPOUT, "cross_ent
           "cnn": (CNN, "cross_entropy"), "cnn1d_mae": (CNN1D, "mae"), "cnn1d_bce": (CNN1D, "binary_cross_entropy"),
           "rnn": (RNN, "cross_entropy"), "layer_norm": (NORMED, "cross_entropy"), "tree": (TREE, "cross_entropy"), "lstm": (LSTM, "nll"), "gru": (GRU, "mse"),
           "while_if": (BRANCHY, "cross_entropy"), "recursion": (RECURSIVE, "cross_entropy"),
-          "mapped": (MAPPED, "cross_entropy"), "feedback": (FEEDBACK, "cross_entropy")}
+          "mapped": (MAPPED, "cross_entropy"), "feedback": (FEEDBACK, "cross_entropy"),
+          "rows_grad": (ROWS_GRAD, "cross_entropy"), "reversed": (REVERSED, "cross_entropy")}
 
 
 def data(loss, n=48, seed=0):
@@ -224,11 +245,15 @@ def test_compiled_step_equals_tape_step(kind):
             gt[spec.offset:spec.offset + spec.size]), spec.name
 
 
-@pytest.mark.parametrize("kind, hoisted", [("rnn", [5]), ("mapped", [5]), ("feedback", []), ("lstm", [])])
+@pytest.mark.parametrize("kind, hoisted", [("rnn", [("fused.dense_rows", 5)]), ("mapped", [("fused.dense_rows", 5)]),
+                                           ("rows_grad", [("fused.dense_rows", 5)]),
+                                           ("reversed", [("fused.dense", 5)]), ("feedback", []), ("lstm", [])])
 def test_products_of_a_shared_weight_are_hoisted_only_when_no_input_depends_on_the_group(kind, hoisted):
     """trace_fuse: the 5 input projections of an RNN, or 5 independent dense calls, become one stacked
     product; a cell whose input is computed from its state keeps its per-step products (and the test
-    above checks the gradients in every case)."""
+    above checks the gradients in every case). Inputs that are a value's rows in order are stacked by
+    one copy of that value (fused.dense_rows: the 5 `seq[k]` nodes are then unread); in another order,
+    row by row (fused.dense)."""
     from glia.compiler.trace_compile import _cone, generate
     from glia.compiler.trace_fuse import fuse
 
@@ -238,14 +263,23 @@ def test_products_of_a_shared_weight_are_hoisted_only_when_no_input_depends_on_t
     t = trace.traces[0].trace
     nodes = _cone(t.nodes, [t.out])
     fused = fuse(nodes)
-    assert [len(n.outs) for n in fused if n.op == "fused.dense"] == hoisted
+    assert [(n.op, len(n.outs)) for n in fused if n.op.startswith("fused.dense")] == hoisted
     if not hoisted:
         assert fused is nodes
     steps = [n for n in fused if n.op == "fused.rnn_step"]
-    assert len(steps) == (5 if kind == "rnn" else 0)
-    if kind == "rnn":  # the recurrent weight's 4 gradient terms (the first state is zero) as one product
-        src = generate(t)  # p0 is Wx, p1 Wh
-        assert src.count("K.add_xtg(gp1, np.concatenate((v") == 1 and src.count("K.add_xtg(gp0, ") == 1
+    assert len(steps) == (5 if kind in ("rnn", "reversed") else 0)
+    code = generate(t)
+    assert code.count("K.stack_rows(") == 2 * (hoisted[:1] == [("fused.dense_rows", 5)])  # in step and value
+    getitems = sum(n.op == "tensor.getitem" for n in _cone(fused, [t.out]))
+    assert getitems == {"rnn": 0, "mapped": 0, "rows_grad": 1, "reversed": 5}.get(kind, getitems)
+    if kind in ("rnn", "reversed"):  # the recurrent weight's 4 gradient terms (the first state is zero) as one
+        # product, of the states and the cotangents written into stacked buffers (no concatenation)
+        y = next(n for n in fused if n.op.startswith("fused.dense")).outs[0]
+        assert code.count(f"K.add_xtg(gp1, {y}_y_h[0 * B:4 * B], {y}_y_g[1 * B:5 * B])") == 1
+        assert code.count(f"_g = {y}_y_g") == 1 and ("np.concatenate" in code) == (kind == "reversed")
+        assert code.count("K.add_xtg_nz(gp0, ") == 1
+    if kind == "feedback":  # the states are not blocks of a buffer: dense's 5 weight-gradient terms concatenated
+        assert len(re.findall(r"K.add_xtg\(gp\d, np.concatenate\(\(", code)) == 1
 
 
 def test_a_trees_leaves_are_one_product_and_each_height_above_them_one():
@@ -380,7 +414,8 @@ def test_a_trace_numba_rejects_trains_on_the_tape_and_says_why(monkeypatch):
 
 def test_products_with_mostly_zero_inputs_skip_the_zeros_and_agree_with_blas():
     """One-hot (or bag-of-words) inputs: the trace kernels' dense product and weight gradient take a
-    row of W per nonzero; the result is numpy's, for sparse and dense inputs alike."""
+    row of W per nonzero (found once, by `nonzeros`); the result is numpy's, for sparse and dense
+    inputs alike."""
     from glia.runtime import trace_kernels as K
 
     rng = np.random.default_rng(3)
@@ -391,11 +426,32 @@ def test_products_with_mostly_zero_inputs_skip_the_zeros_and_agree_with_blas():
     onehot[7, 3] = 2.5  # and one with a second, scaled entry
     dense = rng.normal(size=(128, 28)).astype(np.float32)
     for x in (onehot, dense):
-        assert K._sparse(x) == (x is onehot)
+        cols, start = K.nonzeros(x)
+        assert len(start) == (129 if x is onehot else 0) and K._sparse(x) == (x is onehot)
+        if x is onehot:
+            assert all(list(cols[start[r]:start[r + 1]]) == list(np.flatnonzero(x[r])) for r in range(128))
+            assert start[6] == start[5] and start[8] - start[7] == 2
         np.testing.assert_allclose(K.dot(x, W), x @ W, rtol=1e-5, atol=1e-5)
-        gW = np.ones_like(W)
+        np.testing.assert_allclose(K.dot_nz(x, cols, start, W), x @ W, rtol=1e-5, atol=1e-5)
+        gW, gW_nz = np.ones_like(W), np.ones_like(W)
         K.add_xtg(gW, x, g)
-        np.testing.assert_allclose(gW, 1.0 + x.T @ g, rtol=1e-5, atol=1e-4)
+        K.add_xtg_nz(gW_nz, x, cols, start, g)
+        for out in (gW, gW_nz):
+            np.testing.assert_allclose(out, 1.0 + x.T @ g, rtol=1e-5, atol=1e-4)
+
+
+def test_stacked_rows_of_a_sequence_and_their_cotangent():
+    """fused.dense_rows' copies: rows k0 .. k0 + n - 1 of each example, time-major (row i * B + r is
+    example r's row k0 + i), and back (the other rows' cotangents zero)."""
+    from glia.runtime import trace_kernels as K
+
+    x = np.arange(3 * 5 * 2, dtype=np.float32).reshape(3, 5, 2)
+    s = K.stack_rows(x, 1, 3)
+    np.testing.assert_array_equal(s, np.concatenate([x[:, k] for k in (1, 2, 3)]))
+    back = K.unstack_rows(s, 3, 5, 1)
+    expect = x.copy()
+    expect[:, [0, 4]] = 0.0
+    np.testing.assert_array_equal(back, expect)
 
 
 def test_an_embedding_index_out_of_range_stops_compiled_training_as_it_stops_the_tape():

@@ -6,7 +6,10 @@ cost time(value and gradient) / time(value), on the compiled traces and on the t
 
 Glia's compiled engine is timed after one warm-up run of two epochs in a fresh process (Numba's cache,
 and the modules of the traces and of the epoch kernel in the Glia cache folder, loaded); the first
-run's time, cold or from the disk cache, is printed too.
+run's time, cold or from the disk cache, is printed too. PyTorch gets a warm-up run of one epoch
+(its first in a process pays for initialising its kernels). Each side's time includes its setup: Glia's
+`Program.train` (checking the data, initialising the parameters, tracing, building the engine), and
+PyTorch's building of its modules and its optimizer.
 
     python3 benchmarks/training/bench_control.py [--epochs 1] [--repeat 3] [--cpu-time] [--only tree]
 """
@@ -60,16 +63,18 @@ def round_robin(repeat, *systems):
 def torch_loop(x, y, epochs, lr, batch, make, minibatch):
     """PyTorch's side of a row: one thread, seed 0, the modules `make()` returns, Adam, the same
     shuffled minibatches each time; `minibatch(modules, X, Y, rows)` runs one forward and backward and
-    returns how many it got right. (seconds per epoch, the last epoch's accuracy)"""
+    returns how many it got right. (seconds per epoch, the last epoch's accuracy) The time includes
+    building the modules and the optimizer, as Glia's includes initialising its parameters and building
+    its engine (Program.train does both)."""
     import torch
 
     torch.set_num_threads(1)
+    X, Y = torch.from_numpy(x), torch.from_numpy(y)
+    t = clock()
     torch.manual_seed(0)
     modules = make()
     opt = torch.optim.Adam([p for m in modules for p in m.parameters()], lr=lr)
-    X, Y = torch.from_numpy(x), torch.from_numpy(y)
     rng = np.random.default_rng(0)
-    t = clock()
     correct = 0
     for _ in range(epochs):
         order = rng.permutation(len(x))
@@ -217,6 +222,7 @@ def main():
         # the traces have guards)
         glia_epoch(example, fn, x, y, 2, lr, batch, "compiled")
         first = time.perf_counter() - t0
+        torch_run(x, y, 1, lr, batch)  # PyTorch's warm-up: its first run in a process initialises its kernels
         (c, cacc, prog), (g, gacc, _), (t, tacc) = round_robin(
             ns.repeat, lambda: glia_epoch(example, fn, x, y, ns.epochs, lr, batch, "compiled"),
             lambda: glia_epoch(example, fn, x, y, ns.epochs, lr, batch, "tape"),
@@ -230,7 +236,7 @@ def main():
     print("|---|---|---|---|---|---|---|---|---|")
     for name, c, cacc, g, gacc, t, tacc, ccost, gcost, first, ntraces in rows:
         ratio = f"{t / c:.1f}x faster" if c < t else f"{c / t:.1f}x slower"
-        print(f"| {name} | {c:.3f} s (acc {cacc:.3f}) | {g:.3f} s (acc {gacc:.3f}) | {t:.3f} s (acc {tacc:.3f}) | "
+        print(f"| {name} | {c:.4f} s (acc {cacc:.3f}) | {g:.3f} s (acc {gacc:.3f}) | {t:.4f} s (acc {tacc:.3f}) | "
               f"{ratio} | {g / c:.1f}x faster | {ccost:.1f} | {gcost:.1f} | {first:.1f} s ({ntraces}) |")
 
 
