@@ -1,0 +1,165 @@
+"""Loop versioning in the CPU backend (compiler/lower_numba.py, LoopVersion): an innermost
+`for j in range(lo, hi)` loop indexing lists and strings by j + c runs a copy without bound checks
+when one test before the loop shows every index in range, and the original loop otherwise. The
+compiled program must still agree with the reference interpreter on every path: output, and error
+code, message and position, including an index that leaves the range on the last iteration,
+negative indices (which wrap, as in Python) and overflow."""
+import re
+
+from glia.compiler.backend_cpu import lower_program
+from glia.compiler.diagnostics import Source
+from glia.compiler.driver import check_source
+
+from test_backend_cpu import run
+
+VERSIONED = "every index in range: no bound checks"
+
+
+def lowered_and_runs(text: str, args=()):
+    """(generated source, interpreter's (output, error), compiled (output, error)); every function
+    compiled (no note)."""
+    program = check_source(Source("loops.glia", text))
+    source = lower_program(program).source
+    ref = run(program, list(args), "interp")
+    got = run(program, list(args), "cpu")
+    assert not got[2], got[2]
+    return source, ref[:2], got[:2]
+
+
+def function_source(source: str, name: str) -> str:
+    m = re.search(rf"def f_{name}\(.*?(?=\n@njit|\Z)", source, re.S)
+    return m.group(0)
+
+
+SUCCESS = '''
+def smooth(xs: list[int], k: int) -> list[int]:
+    out = [0] * len(xs)
+    for j in range(1, len(xs) - 1):
+        out[j] = xs[j - 1] + xs[j] + xs[j + 1] + xs[k] + xs[0]
+    return out
+
+def matches(a: str, b: str) -> int:
+    n = 0
+    c = a[0]
+    for j in range(0, len(b)):
+        if b[j] == c:
+            n += 1
+        if a[j] != b[j]:
+            n += 10
+        if "é" == b[j]:
+            n += 100
+        n += ord(b[j]) % 7
+    return n
+
+def letters(s: str, lo: int) -> str:
+    t = ""
+    for j in range(lo, len(s)):
+        t = t + s[j] + "."
+    return t
+
+def words(ws: list[str], ps: list[(int, float)]) -> int:
+    n = 0
+    for j in range(0, len(ws)):
+        n += len(ws[j]) + ps[j][0]
+        ps[j] = (ps[j][0] + 1, ps[j][1] * 2.0)
+    return n
+
+def wrap(xs: list[int], lo: int) -> int:
+    s = 0
+    for j in range(lo, 3):
+        s = s * 10 + xs[j]
+    return s
+
+def main(args: list[str]):
+    xs = [3, 1, 4, 1, 5, 9, 2, 6]
+    print(smooth(xs, 2))
+    print(matches("abcé", "bbé\U0001F600"), matches("hello", "world"), matches("xé", "éx"))
+    print(letters("né\U0001F600z", 1), letters("ab", -2))
+    ps = [(1, 0.5), (2, 1.5)]
+    print(words(["a", "bc"], ps), ps)
+    print(wrap(xs, -3), wrap(xs, 0), wrap(xs, 5))
+'''
+
+
+def test_versioned_loops_agree_with_the_interpreter():
+    source, ref, got = lowered_and_runs(SUCCESS)
+    assert got == ref and ref[1] is None
+    assert ref[0].splitlines()[0] == "[0, 15, 13, 17, 22, 23, 24, 0]"
+    for name in ("smooth", "matches", "letters", "words", "wrap"):
+        assert VERSIONED in function_source(source, name), name
+    fast = function_source(source, "matches").split("else:")[0]
+    assert "rt.str_char_eq" not in fast and "rt.char_code(v3_c)" in fast  # c's code point hoisted
+    assert "rt.list_getitem" not in function_source(source, "smooth").split("else:")[0]
+
+
+def test_an_index_that_leaves_the_list_on_the_last_iteration():
+    """The test before the loop fails, so the checked loop runs: it prints the same lines and stops
+    with the same error at the same place."""
+    text = ('def main(args: list[str]):\n    xs = [1, 2, 3, 4]\n    t = 0\n    for j in range(0, len(xs)):\n'
+            '        print(j, t)\n        t += xs[j + 1]\n    print(t)\n')
+    source, ref, got = lowered_and_runs(text)
+    assert VERSIONED in source and got == ref
+    assert ref[0] == "0 0\n1 2\n2 5\n3 9\n" and ref[1][0] == "E501" and ref[1][2:] == (6, 14)
+
+
+def test_negative_indices_wrap_and_a_negative_start_is_checked():
+    text = ('def main(args: list[str]):\n    xs = [1, 2, 3]\n    lo = -5\n    if len(args) > 0:\n        lo = -2\n'
+            '    for j in range(lo, 2):\n        print(xs[j], xs[j - 1])\n')
+    source, ref, got = lowered_and_runs(text, ["x"])
+    assert VERSIONED in source and got == ref == ("2 1\n3 2\n1 3\n2 1\n", None)
+    source, ref, got = lowered_and_runs(text)
+    assert got == ref and ref[1][0] == "E501" and ref[1][2] == 7
+
+
+def test_a_loop_invariant_index_out_of_range():
+    text = ('def main(args: list[str]):\n    xs = [1, 2, 3]\n    k = len(xs)\n    s = 0\n'
+            '    for j in range(0, 2):\n        s += xs[j]\n        print(s)\n        s += xs[k]\n')
+    source, ref, got = lowered_and_runs(text)
+    assert VERSIONED in source and got == ref and ref[0] == "1\n" and ref[1][0] == "E501"
+
+
+def test_overflow_in_a_versioned_loop():
+    text = ('def main(args: list[str]):\n    xs = [1, 2, 4611686018427387904, 3]\n    s = 0\n'
+            '    for j in range(1, len(xs)):\n        s = xs[j - 1] * 2 + xs[j]\n        print(s)\n')
+    source, ref, got = lowered_and_runs(text)
+    assert VERSIONED in source and got == ref and ref[0] == "4\n4611686018427387908\n" and ref[1][0] == "E504"
+
+
+def test_loops_that_may_resize_or_rebind_are_not_versioned():
+    text = '''
+def grow(xs: list[int]) -> int:
+    s = 0
+    for j in range(0, 3):
+        s += xs[j]
+        xs.append(j)
+    return s
+
+def call(xs: list[int]) -> int:
+    s = 0
+    for j in range(0, 3):
+        s += xs[j] + grow(xs)
+    return s
+
+def rebind(xs: list[int]) -> int:
+    s = 0
+    for j in range(0, 3):
+        s += xs[j]
+        xs = [7, 8, 9, 10]
+    return s
+
+def step(xs: list[int]) -> int:
+    s = 0
+    for j in range(0, 3):
+        s += xs[j]
+        j = 2
+        s += xs[j]
+    return s
+
+def main(args: list[str]):
+    xs = [1, 2, 3]
+    print(grow(xs), call(xs), rebind(xs), step(xs), len(xs))
+'''
+    source, ref, got = lowered_and_runs(text)
+    assert got == ref and ref[1] is None
+    for name in ("grow", "call", "rebind", "step"):
+        assert VERSIONED not in function_source(source, name), name
