@@ -605,7 +605,7 @@ class FunctionLowerer:
         if not (isinstance(step, ir.Const) and step.value != 0):
             self.emit(f"rt.check_step({st}, {self.site(span)})")
         safe = in_range_index(target, start, stop, step, body)
-        version = None if self.lambda_env else LoopVersion.plan(target, step, body, safe)
+        version = None if self.lambda_env else LoopVersion.plan(target, step, body, self.safe_index + safe)
         cond = None
         if version is not None:
             a, z = self.kept(a), self.kept(z)
@@ -1619,7 +1619,8 @@ class LoopVersion:
     @staticmethod
     def plan(target, step, body, safe) -> "LoopVersion | None":
         """The accesses of `for target in range(lo, hi, step): body` worth a copy without bound checks
-        (at least one index j + c that in_range_index has not already proven), or None."""
+        (at least one index j + c that in_range_index has not already proven), or None. `safe`: the
+        (list slot, index slot) pairs in_range_index proved for this loop and the enclosing ones."""
         if not (isinstance(target, ir.StoreLocal) and isinstance(step, ir.Const) and step.value == 1):
             return None
         v = LoopVersion(target.slot)
@@ -1656,10 +1657,10 @@ class LoopVersion:
     def add(self, container, index, safe):
         if not (isinstance(container, ir.Local) and container.slot not in self.assigned):
             return
+        if isinstance(index, ir.Local) and (container.slot, index.slot) in safe:
+            return  # already unchecked (in_range_index)
         c = _offset(index, self.var)
         if c is not None:
-            if c == 0 and (container.slot, self.var) in safe:
-                return  # already unchecked (in_range_index)
             self.low = min(self.low, c)
             self.high[container.slot] = max(self.high.get(container.slot, c), c)
         elif self.invariant(index) and index.type == INT and (isinstance(index, ir.Local) or index.value >= 0):
