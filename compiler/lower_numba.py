@@ -1076,6 +1076,12 @@ class FunctionLowerer:
             fast = self.fast_prim(e)
             if fast is not None:
                 return fast
+        if op in ("int.floordiv", "int.mod") and isinstance(args[1], ir.Const) and type(args[1].value) is int \
+                and args[1].value not in (0, -1):
+            # a constant divisor other than 0 and -1: neither division by zero nor overflow (INT_MIN // -1)
+            # is possible, and Numba's // and % round as Python's do; LLVM turns them into shifts and
+            # multiplications, where the runtime's checked helper is a call
+            return f"({self.expr(args[0])} {'//' if op == 'int.floordiv' else '%'} {args[1].value})"
         rule = _SIMPLE.get(op)
         if rule is not None:
             vals = self.exprs(args, lambda k, a: self.slice_arg(op, a, k))

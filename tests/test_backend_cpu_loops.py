@@ -3,7 +3,8 @@
 when one test before the loop shows every index in range, and the original loop otherwise. The
 compiled program must still agree with the reference interpreter on every path: output, and error
 code, message and position, including an index that leaves the range on the last iteration,
-negative indices (which wrap, as in Python) and overflow."""
+negative indices (which wrap, as in Python) and overflow. Also here: `//` and `%` by a constant
+divisor (neither 0 nor -1), lowered to Numba's operators without the runtime's checks."""
 import re
 
 from glia.compiler.backend_cpu import lower_program
@@ -70,8 +71,19 @@ def wrap(xs: list[int], lo: int) -> int:
         s = s * 10 + xs[j]
     return s
 
+def divs(xs: list[int]) -> list[int]:
+    out: list[int] = []
+    for x in xs:
+        out.append(x // 2)
+        out.append(x % 2)
+        out.append(x // -3)
+        out.append(x % -3)
+        out.append(x % 7 + x // 1000000007)
+    return out
+
 def main(args: list[str]):
     xs = [3, 1, 4, 1, 5, 9, 2, 6]
+    print(divs([7, -7, 0, 1, -1, 9223372036854775807, -9223372036854775807 - 1]))
     print(smooth(xs, 2))
     print(matches("abcé", "bbé\U0001F600"), matches("hello", "world"), matches("xé", "éx"))
     print(letters("né\U0001F600z", 1), letters("ab", -2))
@@ -84,7 +96,9 @@ def main(args: list[str]):
 def test_versioned_loops_agree_with_the_interpreter():
     source, ref, got = lowered_and_runs(SUCCESS)
     assert got == ref and ref[1] is None
-    assert ref[0].splitlines()[0] == "[0, 15, 13, 17, 22, 23, 24, 0]"
+    assert ref[0].splitlines()[1] == "[0, 15, 13, 17, 22, 23, 24, 0]"
+    assert ref[0].startswith("[3, 1, -3, -2, 0, -4, 1, 2, -1, -1, 0,")
+    assert "rt.int_floordiv" not in function_source(source, "divs")  # constant divisors: no check, no call
     for name in ("smooth", "matches", "letters", "words", "wrap"):
         assert VERSIONED in function_source(source, name), name
     fast = function_source(source, "matches").split("else:")[0]
