@@ -177,3 +177,78 @@ def main(args: list[str]):
     assert got == ref and ref[1] is None
     for name in ("grow", "call", "rebind", "step"):
         assert VERSIONED not in function_source(source, name), name
+
+
+# ---- random loops: interpreter and compiled code on in-range and out-of-range inputs ---------------
+
+N_LOOPS = 12
+N_CALLS = 30  # argument sets per loop
+
+
+def random_loop(rnd, k: int) -> str:
+    """A versionable loop over j in range(lo, hi): reads and writes of xs[j + c], ys[j + c] and xs[k],
+    characters s[j + c] compared with t[j + c], a constant and a local, ord(t[j + c])."""
+    def off():
+        c = rnd.randint(-2, 2)
+        return "j" if c == 0 else f"j + {c}" if c > 0 else f"j - {-c}"
+    stmts = [lambda: f"acc += xs[{off()}]", lambda: f"acc = acc * 3 + ys[{off()}]",
+             lambda: f"ys[{off()}] = xs[{off()}] + acc % 5", lambda: "acc += xs[k]",
+             lambda: f"if s[{off()}] == t[{off()}]:\n            acc += 7",
+             lambda: f"if s[{off()}] != \"é\":\n            acc += 1", lambda: f"if c == t[{off()}]:\n            acc += 2",
+             lambda: f"acc += ord(t[{off()}]) % 11", lambda: "print(j, acc)",
+             lambda: "if acc > 200:\n            break"]
+    indexed = stmts[:3] + stmts[4:8]  # every loop indexes by j at least once
+    body = [rnd.choice(stmts)() for _ in range(rnd.randint(1, 4))]
+    body.insert(rnd.randint(0, len(body)), rnd.choice(indexed)())
+    return (f"def loop{k}(xs: list[int], ys: list[int], s: str, t: str, lo: int, hi: int, k: int):\n"
+            f"    acc = 0\n    c = s[0] if len(s) > 0 else \"a\"\n    for j in range(lo, hi):\n"
+            + "".join(f"        {b}\n" for b in body) + "    print(acc, ys)\n")
+
+
+def test_random_versioned_loops_agree_with_the_interpreter():
+    import random
+
+    from glia.compiler.backend_cpu import compiled_error, load
+    from glia.compiler.driver import sources_of
+    from glia.compiler.interp import Interpreter
+    from glia.compiler.lower_numba import mangle_func, spec
+    from glia.compiler.types import INT, ListT
+    from glia.runtime.errors import CompiledRuntimeError
+    from glia.runtime.nbbox import from_interp
+    from test_backend_diff import outcome
+
+    rnd = random.Random(7)
+    text = "\n".join(random_loop(rnd, k) for k in range(N_LOOPS)) + "\ndef main():\n" \
+        + "".join(f"    loop{k}([], [], \"\", \"\", 0, 0, 0)\n" for k in range(N_LOOPS))  # all compiled
+    program = check_source(Source("loops.glia", text))
+    lowered = lower_program(program, all_callable=True)
+    assert lowered.source.count(VERSIONED) == N_LOOPS
+    module = load(lowered).module
+    interp = Interpreter(program, sources_of(program))
+    int_list = spec(ListT(INT), {})
+    chars = "abé\U0001F600"
+    disagreements, checked = [], 0
+    for k in range(N_LOOPS):
+        for call in range(N_CALLS):
+            # a third of the calls stay in range (the unchecked copy runs), a third go just past either
+            # end, a third are anything
+            size = (lambda: rnd.randint(0, 6)) if call % 3 == 0 else (lambda: 8)
+            xs, ys = ([rnd.randint(-9, 9) for _ in range(size())] for _ in range(2))
+            s, t = ("".join(rnd.choice(chars) for _ in range(size())) for _ in range(2))
+            lo, hi, i = [(rnd.randint(-8, 5), rnd.randint(-2, 8), rnd.randint(-7, 7)),
+                         (rnd.randint(2, 3), rnd.randint(4, 6), rnd.randint(0, 7)),
+                         (rnd.randint(-3, 3), rnd.randint(5, 11), rnd.randint(-9, 9))][call % 3]
+            expected = outcome(lambda: interp.call(f"loop{k}", [list(xs), list(ys), s, t, lo, hi, i]))
+
+            def compiled():
+                try:
+                    getattr(module, mangle_func(f"loop{k}"))(from_interp(xs, int_list), from_interp(ys, int_list),
+                                                             s, t, lo, hi, i, 1)
+                except CompiledRuntimeError as e:
+                    raise compiled_error(e, lowered, sources_of(program)) from None
+            got = outcome(compiled)
+            checked += expected[1] is None
+            if got != expected:
+                disagreements.append(f"loop{k}{(xs, ys, s, t, lo, hi, i)}:\n  interp: {expected}\n  cpu:    {got}")
+    assert not disagreements, "\n".join(disagreements) + "\n\nprogram:\n" + text
+    assert checked >= N_LOOPS * N_CALLS // 3  # the in-range calls, at least, ran to the end
