@@ -600,6 +600,8 @@ class FunctionLowerer:
         return self.expr(e)
 
     def for_range(self, target, start, stop, step, body, span):
+        """`for target in range(start, stop, step): body`; versioned (LoopVersion) when it is an
+        innermost loop indexing lists or strings by its variable."""
         a, z = self.expr(start), self.expr(stop)
         st = self.expr(step)
         if not (isinstance(step, ir.Const) and step.value != 0):
@@ -631,6 +633,7 @@ class FunctionLowerer:
         self.indent -= 1
 
     def range_loop(self, target, a: str, z: str, st: str, body, span, safe):
+        """The loop itself over lowered bounds; `safe`: in_range_index's pairs for its body."""
         v = self.local(target.slot, target.name)
         rng = f"range({a}, {z})" if st == "1" else f"range({a}, {z}, {st})"
         self.emit(f"for {v} in {rng}:  # line {span.line}")
