@@ -181,8 +181,8 @@ def main(args: list[str]):
 
 # ---- random loops: interpreter and compiled code on in-range and out-of-range inputs ---------------
 
-N_LOOPS = 12
-N_CALLS = 30  # argument sets per loop
+N_LOOPS = 8
+N_CALLS = 45  # argument sets per loop
 
 
 def random_loop(rnd, k: int) -> str:
