@@ -602,8 +602,7 @@ class FunctionLowerer:
     def for_range(self, target, start, stop, step, body, span):
         """`for target in range(start, stop, step): body`; versioned (LoopVersion) when it is an
         innermost loop indexing lists or strings by its variable."""
-        a, z = self.expr(start), self.expr(stop)
-        st = self.expr(step)
+        a, z, st = self.exprs([start, stop, step])  # in order, as Python evaluates range's arguments
         if not (isinstance(step, ir.Const) and step.value != 0):
             self.emit(f"rt.check_step({st}, {self.site(span)})")
         safe = in_range_index(target, start, stop, step, body)
