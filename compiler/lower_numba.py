@@ -421,6 +421,7 @@ class FunctionLowerer:
         # (list slot, index slot) of the enclosing `for i in range(k, len(xs))` loops whose index is
         # provably within the list (see in_range_index): `xs[i]` needs no bounds check there
         self.safe_index: list[tuple[int, int]] = []
+        self.fast: LoopVersion | None = None  # in the unchecked copy of a versioned loop (for_range)
 
     # ---- helpers ------------------------------------------------------------------------------
     def emit(self, line: str):
@@ -580,19 +581,7 @@ class FunctionLowerer:
                 self.block(body)
                 self.indent -= 1
             case ir.ForRange(target, start, stop, step, body, span):
-                a, z = self.expr(start), self.expr(stop)
-                st = self.expr(step)
-                if not (isinstance(step, ir.Const) and step.value != 0):
-                    self.emit(f"rt.check_step({st}, {self.site(span)})")
-                v = self.local(target.slot, target.name)
-                rng = f"range({a}, {z})" if st == "1" else f"range({a}, {z}, {st})"
-                self.emit(f"for {v} in {rng}:  # line {span.line}")
-                self.indent += 1
-                safe = in_range_index(target, start, stop, step, body)
-                self.safe_index.extend(safe)
-                self.block(body)
-                del self.safe_index[len(self.safe_index) - len(safe):]
-                self.indent -= 1
+                self.for_range(target, start, stop, step, body, span)
             case ir.For(target, it, kind, body, span):
                 self.for_loop(target, it, kind, body, span)
             case ir.Break():
@@ -617,6 +606,80 @@ class FunctionLowerer:
     def condition(self, e) -> str:
         """The expression deciding an `if` or a `while` (the CUDA lowering checks it for errors first)."""
         return self.expr(e)
+
+    def for_range(self, target, start, stop, step, body, span):
+        """`for target in range(start, stop, step): body`; versioned (LoopVersion) when it is an
+        innermost loop indexing lists or strings by its variable."""
+        a, z, st = self.exprs([start, stop, step])  # in order, as Python evaluates range's arguments
+        if not (isinstance(step, ir.Const) and step.value != 0):
+            self.emit(f"rt.check_step({st}, {self.site(span)})")
+        safe = in_range_index(target, start, stop, step, body)
+        version = None if self.lambda_env else LoopVersion.plan(target, step, body, self.safe_index + safe)
+        cond = None
+        if version is not None:
+            a, z = self.kept(a), self.kept(z)
+            cond = self.version_condition(version, a, z)
+        if cond is None:
+            self.range_loop(target, a, z, st, body, span, safe)
+            return
+        # the loop twice: a copy without the checks that `cond` makes redundant, and the original
+        self.emit(f"if {cond}:  # every index in range: no bound checks")
+        self.indent += 1
+        for key, operand in version.chars.items():  # the code points compared with s[j + c]
+            version.codes[key] = code = self.temp()
+            self.emit(f"{code} = rt.char_code({self.expr(operand)})")
+        self.fast = version
+        try:
+            self.range_loop(target, a, z, st, body, span, safe)
+        finally:
+            self.fast = None
+        self.indent -= 1
+        self.emit("else:")
+        self.indent += 1
+        self.range_loop(target, a, z, st, body, span, safe)
+        self.indent -= 1
+
+    def range_loop(self, target, a: str, z: str, st: str, body, span, safe):
+        """The loop itself over lowered bounds; `safe`: in_range_index's pairs for its body."""
+        v = self.local(target.slot, target.name)
+        rng = f"range({a}, {z})" if st == "1" else f"range({a}, {z}, {st})"
+        self.emit(f"for {v} in {rng}:  # line {span.line}")
+        self.indent += 1
+        self.safe_index.extend(safe)
+        self.block(body)
+        del self.safe_index[len(self.safe_index) - len(safe):]
+        self.indent -= 1
+
+    def kept(self, value: str) -> str:
+        """`value`, or a temporary holding it when it is not a plain name or literal (to use it twice)."""
+        if _ATOM.fullmatch(value):
+            return value
+        tmp = self.temp()
+        self.emit(f"{tmp} = {value}")
+        return tmp
+
+    def version_condition(self, v: "LoopVersion", lo: str, hi: str) -> str | None:
+        """The test that every index of `v` stays within [0, len) for j in range(lo, hi); None when
+        it can never hold (`lo` a constant below -v.low)."""
+        terms = []
+        if _INT_LITERAL.fullmatch(lo):
+            if int(lo) + v.low < 0:
+                return None
+        else:
+            terms.append(f"{lo} >= {-v.low}")
+        for slot, c in v.high.items():
+            n = f"len({self.expr(v.containers[slot])})"
+            terms.append(f"{hi} <= {n}" + (f" - {c}" if c > 0 else f" + {-c}" if c < 0 else ""))
+        for slot, indices in v.fixed.items():
+            n = f"len({self.expr(v.containers[slot])})"
+            for index in indices.values():
+                k = self.expr(index)
+                terms.append(f"{k} < {n}" if isinstance(index, ir.Const) else f"0 <= {k} < {n}")
+        return " and ".join(terms)
+
+    def unchecked(self, container, index) -> bool:
+        """Whether `container[index]` is in the unchecked copy of a versioned loop and proven in range."""
+        return self.fast is not None and not self.lambda_env and self.fast.covers(container, index)
 
     def for_loop(self, target, it, kind, body, span):
         if _is_split(it):
@@ -695,7 +758,9 @@ class FunctionLowerer:
                     self.emit(f"{tmp} = {value}")
                     value = tmp
                 c, i = self.expr(container), self.expr(index)
-                if op == "list.setitem" and self.index_proven(container, index):
+                if op == "list.setitem" and self.unchecked(container, index) and array_list(container.type):
+                    self.emit(f"al._store({c}, {i}, {value})")
+                elif op == "list.setitem" and (self.index_proven(container, index) or self.unchecked(container, index)):
                     self.emit(f"{c}[{i}] = {value}")
                 elif op == "list.setitem":
                     self.emit(f"rt.list_setitem({c}, {i}, {value}, {self.site(span)})")
@@ -909,7 +974,18 @@ class FunctionLowerer:
     def char_compare(self, left, right, op) -> str | None:
         """`s[i] == x` or `x == s[i]` (or `!=`), x a variable or a constant: compared by code point,
         without making the one-character string s[i]; None for other comparisons. (x has no effects
-        and cannot fail, so evaluating it before the index check changes nothing.)"""
+        and cannot fail, so evaluating it before the index check changes nothing.) In the unchecked
+        copy of a versioned loop, an index it proves in range is not checked, and x's code point may
+        have been computed before the loop."""
+        fast = self.fast if not self.lambda_env else None
+        if fast is not None:
+            sym = "==" if op == "cmp.eq" else "!="
+            for a, b in ((left, right), (right, left)):
+                if fast.is_char(a) and fast.is_char(b):
+                    return f"({self.code_point(a)} {sym} {self.code_point(b)})"
+                if fast.is_char(a) and isinstance(b, (ir.Local, ir.Const)):
+                    code = fast.codes.get(fast.key(b)) or f"rt.char_code({self.expr(b)})"
+                    return f"({self.code_point(a)} {sym} {code})"
         for a, b in ((left, right), (right, left)):
             if isinstance(a, ir.Prim) and a.op == "str.getitem" and isinstance(b, (ir.Local, ir.Const)):
                 s, i = self.expr(a.args[0]), self.expr(a.args[1])
@@ -1014,6 +1090,16 @@ class FunctionLowerer:
         self.check_type(t, span)
         if op == "list.getitem" and self.index_proven(*args):
             return f"{self.expr(args[0])}[{self.expr(args[1])}]"
+        if self.fast is not None and not self.lambda_env:
+            fast = self.fast_prim(e)
+            if fast is not None:
+                return fast
+        if op in ("int.floordiv", "int.mod") and isinstance(args[1], ir.Const) and type(args[1].value) is int \
+                and args[1].value not in (0, -1):
+            # a constant divisor other than 0 and -1: neither division by zero nor overflow (INT_MIN // -1)
+            # is possible, and Numba's // and % round as Python's do; LLVM turns them into shifts and
+            # multiplications, where the runtime's checked helper is a call
+            return f"({self.expr(args[0])} {'//' if op == 'int.floordiv' else '%'} {args[1].value})"
         rule = _SIMPLE.get(op)
         if rule is not None:
             vals = self.exprs(args, lambda k, a: self.slice_arg(op, a, k))
@@ -1022,6 +1108,27 @@ class FunctionLowerer:
         if method is None:
             self.unsupported(f"the operation '{op}'", span)
         return method(e)
+
+    def fast_prim(self, e: ir.Prim) -> str | None:
+        """`e` in the unchecked copy of a versioned loop (for_range), when the loop's test proves it
+        in range: an element read with no bound check, `j + c` with no overflow check, `ord(s[i])`
+        without the one-character string; None otherwise."""
+        op, args = e.op, e.args
+        if op in ("list.getitem", "str.getitem") and self.fast.covers(*args):
+            c, i = self.expr(args[0]), self.expr(args[1])
+            if op == "str.getitem":
+                return f"rt.str_at({c}, {i})"
+            return f"al._load({c}, {i})" if array_list(args[0].type) else f"{c}[{i}]"
+        if op in ("int.add", "int.sub") and self.fast.no_overflow(e):
+            a, b = self.expr(args[0]), self.expr(args[1])
+            return f"({a} {'+' if op == 'int.add' else '-'} {b})"
+        if op == "ord" and self.fast.is_char(args[0]):
+            return self.code_point(args[0])
+        return None
+
+    def code_point(self, char: ir.Prim) -> str:
+        """The code point of `s[i]`, i proven in range (LoopVersion.is_char)."""
+        return f"rt.str_code_at({self.expr(char.args[0])}, {self.expr(char.args[1])})"
 
     def slice_arg(self, op, a, position: int = 0) -> str:
         if op.endswith(".slice") and isinstance(a, ir.Const) and a.value is None:
@@ -1487,6 +1594,124 @@ def in_range_index(target, start, stop, step, body) -> list[tuple[int, int]]:
         if isinstance(node, ir.Prim) and node.op in _SHRINKING:
             return []
     return [(xs, target.slot)]
+
+
+_INT_LITERAL = re.compile(r"-?[0-9]+")
+
+# What may not appear in a loop that is versioned: a nested loop (only innermost loops are copied:
+# the copy costs compile time), a call (it could resize a list through an alias) or a function value.
+_NOT_VERSIONED = (ir.For, ir.ForRange, ir.While, ir.Comprehension, ir.CallFunc, ir.FuncRef, ir.CallValue,
+                  ir.Lambda)
+# The list operations that change a list's length or storage (the checks a versioned loop drops
+# assume neither changes).
+_RESIZING = {"list.append", "list.insert", "list.extend", "list.pop", "list.remove", "list.clear",
+             "list.delitem", "list.sort"}
+_MAX_OFFSET = 1 << 31
+
+
+def _offset(index, var: int) -> int | None:
+    """c when `index` is the loop variable plus a constant (j, j + c, c + j, j - c), else None."""
+    if isinstance(index, ir.Local):
+        return 0 if index.slot == var else None
+    if not (isinstance(index, ir.Prim) and index.op in ("int.add", "int.sub")):
+        return None
+    a, b = index.args
+    if index.op == "int.add" and isinstance(a, ir.Const):
+        a, b = b, a
+    if not (isinstance(a, ir.Local) and a.slot == var and isinstance(b, ir.Const) and type(b.value) is int
+            and abs(b.value) < _MAX_OFFSET):
+        return None
+    return b.value if index.op == "int.add" else -b.value
+
+
+@dataclass
+class LoopVersion:
+    """The accesses of an innermost `for j in range(lo, hi)` loop (step 1) that a copy of it may make
+    without bound checks, once a test before the loop has shown them in range for every j: an index
+    j + c into a list or string that the loop neither reassigns nor resizes (nothing in it can:
+    no call, no append, pop, ...), or a loop-invariant index (a local the loop does not assign, or a
+    constant >= 0). FunctionLowerer.for_range emits the test, the copy and the original loop."""
+    var: int  # j's slot
+    low: int = 0  # the least c of the indices j + c: the test is lo >= -low
+    high: dict[int, int] = field(default_factory=dict)  # container slot -> greatest c: hi <= len - c
+    fixed: dict[int, dict] = field(default_factory=dict)  # container slot -> {key: invariant index}
+    containers: dict[int, ir.Local] = field(default_factory=dict)
+    # invariant operands compared with a character s[j + c] (a local or constant): their code points
+    # are computed before the loop (the temporaries in `codes`), so the loop compares two integers
+    chars: dict[tuple, ir.Expr] = field(default_factory=dict)
+    codes: dict[tuple, str] = field(default_factory=dict)
+    assigned: set[int] = field(default_factory=set)  # the slots the loop assigns
+
+    @staticmethod
+    def plan(target, step, body, safe) -> "LoopVersion | None":
+        """The accesses of `for target in range(lo, hi, step): body` worth a copy without bound checks
+        (at least one index j + c that in_range_index has not already proven), or None. `safe`: the
+        (list slot, index slot) pairs in_range_index proved for this loop and the enclosing ones."""
+        if not (isinstance(target, ir.StoreLocal) and isinstance(step, ir.Const) and step.value == 1):
+            return None
+        v = LoopVersion(target.slot)
+        for node in ir.walk(body):
+            if isinstance(node, _NOT_VERSIONED) or isinstance(node, ir.Prim) and node.op in _RESIZING:
+                return None
+            if isinstance(node, ir.StoreLocal):
+                v.assigned.add(node.slot)
+        if v.var in v.assigned:
+            return None
+        for node in ir.walk(body):
+            if isinstance(node, ir.Prim) and node.op in ("list.getitem", "str.getitem"):
+                v.add(*node.args, safe)
+            elif isinstance(node, ir.StoreIndex) and node.op == "list.setitem":
+                v.add(node.container, node.index, safe)
+        if not v.high:
+            return None
+        for node in ir.walk(body):
+            if isinstance(node, ir.Compare) and len(node.ops) == 1 and node.ops[0] in ("cmp.eq", "cmp.ne") \
+                    and node.operands[0].type == STR:
+                for a, b in (node.operands, node.operands[::-1]):
+                    if v.is_char(a) and v.invariant(b):
+                        v.chars[v.key(b)] = b
+        return v
+
+    def invariant(self, e) -> bool:
+        """A local the loop does not assign, or a constant."""
+        return isinstance(e, ir.Const) or isinstance(e, ir.Local) and e.slot not in self.assigned
+
+    @staticmethod
+    def key(e) -> tuple:
+        return ("local", e.slot) if isinstance(e, ir.Local) else ("const", e.value)
+
+    def add(self, container, index, safe):
+        if not (isinstance(container, ir.Local) and container.slot not in self.assigned):
+            return
+        if isinstance(index, ir.Local) and (container.slot, index.slot) in safe:
+            return  # already unchecked (in_range_index)
+        c = _offset(index, self.var)
+        if c is not None:
+            self.low = min(self.low, c)
+            self.high[container.slot] = max(self.high.get(container.slot, c), c)
+        elif self.invariant(index) and index.type == INT and (isinstance(index, ir.Local) or index.value >= 0):
+            self.fixed.setdefault(container.slot, {})[self.key(index)] = index
+        else:
+            return
+        self.containers[container.slot] = container
+
+    def covers(self, container, index) -> bool:
+        """Whether the test makes `container[index]` in range (0 <= index < len) for every j."""
+        if not isinstance(container, ir.Local) or container.slot not in self.containers:
+            return False
+        c = _offset(index, self.var)
+        if c is not None:
+            return container.slot in self.high and self.low <= c <= self.high[container.slot]
+        return self.invariant(index) and self.key(index) in self.fixed.get(container.slot, {})
+
+    def is_char(self, e) -> bool:
+        """`s[i]` with i proven in range."""
+        return isinstance(e, ir.Prim) and e.op == "str.getitem" and self.covers(*e.args)
+
+    def no_overflow(self, e) -> bool:
+        """`j + c` (or `j - c`) whose value the test keeps within [0, len) of a container."""
+        c = _offset(e, self.var)
+        return c is not None and not isinstance(e, ir.Local) and self.low <= c <= max(self.high.values())
 
 
 _PLAIN = {INT: "np.int64", FLOAT: "np.float64", F32: "np.float32", BOOL: "np.bool_"}

@@ -467,6 +467,18 @@ def str_char_eq(s, i, other, site):
     return (len(other) == 1) & (_get_code_point(s, i + n if i < 0 else i) == _get_code_point(other, 0))
 
 
+@hot
+def str_code_at(s, i):
+    """The code point of s[i], 0 <= i < len(s) (proven by the caller: a versioned loop's test)."""
+    return np.int64(_get_code_point(s, i))
+
+
+@hot
+def char_code(c):
+    """The code point of the one-character string `c`; -1, which no character has, for any other."""
+    return np.int64(_get_code_point(c, 0)) if len(c) == 1 else np.int64(-1)
+
+
 @jit
 def list_pop(xs, site):
     if len(xs) == 0:

@@ -1,7 +1,7 @@
 """Round-robin timing of one symbolic benchmark's kernel: Glia compiled, hand-written Numba and CPython
 in turn, every round, in one process, so a change in the machine's load hits all three alike.
 
-    python benchmarks/symbolic/alternate.py {dijkstra,bfs,sort} [ROUNDS]
+    python benchmarks/symbolic/alternate.py {dijkstra,bfs,sort,editdist} [ROUNDS]
 
 Run from a checkout's root (it times that checkout's Glia; to compare two checkouts, run it in each,
 one after the other, twice). Prints the median times and, per round, Glia / Numba and CPython / Glia:
@@ -25,6 +25,14 @@ def kernels(name: str, G) -> dict:
         xs_g, xs_p, xs_n = G.fn("make_ints")(n, seed), R.PY.make_ints(n, seed), R.NB.make_ints(n, seed)
         return {"glia": lambda: G.fn("merge_sort")(xs_g), "numba": lambda: R.NB.merge_sort(xs_n),
                 "cpython": lambda: R.PY.merge_sort(xs_p)}
+    if name == "editdist":
+        n, seed = R.FULL["edit"]
+        ed = G.fn("edit_distance")
+        a_g, b_g = G.fn("make_string")(n, seed), G.fn("make_string")(n, seed + 1)
+        a_p, b_p = R.PY.make_string(n, seed), R.PY.make_string(n, seed + 1)
+        a_n, b_n = R.NB.make_codes(n, seed), R.NB.make_codes(n, seed + 1)
+        return {"glia": lambda: ed(a_g, b_g), "numba": lambda: R.NB.edit_distance(a_n, b_n),
+                "cpython": lambda: R.PY.edit_distance(a_p, b_p)}
     n, m, seed = R.FULL["dgraph" if name == "dijkstra" else "graph"]
     adj_g = G.fn("make_graph")(n, m, seed)
     if name == "dijkstra":

@@ -1,0 +1,263 @@
+"""Loop versioning in the CPU backend (compiler/lower_numba.py, LoopVersion): an innermost
+`for j in range(lo, hi)` loop indexing lists and strings by j + c runs a copy without bound checks
+when one test before the loop shows every index in range, and the original loop otherwise. The
+compiled program must still agree with the reference interpreter on every path: output, and error
+code, message and position, including an index that leaves the range on the last iteration,
+negative indices (which wrap, as in Python) and overflow. Also here: `//` and `%` by a constant
+divisor (neither 0 nor -1), lowered to Numba's operators without the runtime's checks."""
+import re
+
+from glia.compiler.backend_cpu import lower_program
+from glia.compiler.diagnostics import Source
+from glia.compiler.driver import check_source
+
+from test_backend_cpu import run
+
+VERSIONED = "every index in range: no bound checks"
+
+
+def lowered_and_runs(text: str, args=()):
+    """(generated source, interpreter's (output, error), compiled (output, error)); every function
+    compiled (no note)."""
+    program = check_source(Source("loops.glia", text))
+    source = lower_program(program).source
+    ref = run(program, list(args), "interp")
+    got = run(program, list(args), "cpu")
+    assert not got[2], got[2]
+    return source, ref[:2], got[:2]
+
+
+def function_source(source: str, name: str) -> str:
+    m = re.search(rf"def f_{name}\(.*?(?=\n@njit|\Z)", source, re.S)
+    return m.group(0)
+
+
+SUCCESS = '''
+def smooth(xs: list[int], k: int) -> list[int]:
+    out = [0] * len(xs)
+    for j in range(1, len(xs) - 1):
+        out[j] = xs[j - 1] + xs[j] + xs[j + 1] + xs[k] + xs[0]
+    return out
+
+def matches(a: str, b: str) -> int:
+    n = 0
+    c = a[0]
+    for j in range(0, len(b)):
+        if b[j] == c:
+            n += 1
+        if a[j] != b[j]:
+            n += 10
+        if "é" == b[j]:
+            n += 100
+        n += ord(b[j]) % 7
+    return n
+
+def letters(s: str, lo: int) -> str:
+    t = ""
+    for j in range(lo, len(s)):
+        t = t + s[j] + "."
+    return t
+
+def words(ws: list[str], ps: list[(int, float)]) -> int:
+    n = 0
+    for j in range(0, len(ws)):
+        n += len(ws[j]) + ps[j][0]
+        ps[j] = (ps[j][0] + 1, ps[j][1] * 2.0)
+    return n
+
+def wrap(xs: list[int], lo: int) -> int:
+    s = 0
+    for j in range(lo, 3):
+        s = s * 10 + xs[j]
+    return s
+
+def divs(xs: list[int]) -> list[int]:
+    out: list[int] = []
+    for x in xs:
+        out.append(x // 2)
+        out.append(x % 2)
+        out.append(x // -3)
+        out.append(x % -3)
+        out.append(x % 7 + x // 1000000007)
+    return out
+
+def main(args: list[str]):
+    xs = [3, 1, 4, 1, 5, 9, 2, 6]
+    print(divs([7, -7, 0, 1, -1, 9223372036854775807, -9223372036854775807 - 1]))
+    print(smooth(xs, 2))
+    print(matches("abcé", "bbé\U0001F600"), matches("hello", "world"), matches("xé", "éx"))
+    print(letters("né\U0001F600z", 1), letters("ab", -2))
+    ps = [(1, 0.5), (2, 1.5)]
+    print(words(["a", "bc"], ps), ps)
+    print(wrap(xs, -3), wrap(xs, 0), wrap(xs, 5))
+'''
+
+
+def test_versioned_loops_agree_with_the_interpreter():
+    source, ref, got = lowered_and_runs(SUCCESS)
+    assert got == ref and ref[1] is None
+    assert ref[0].splitlines()[1] == "[0, 15, 13, 17, 22, 23, 24, 0]"
+    assert ref[0].startswith("[3, 1, -3, -2, 0, -4, 1, 2, -1, -1, 0,")
+    assert "rt.int_floordiv" not in function_source(source, "divs")  # constant divisors: no check, no call
+    for name in ("smooth", "matches", "letters", "words", "wrap"):
+        assert VERSIONED in function_source(source, name), name
+    fast = function_source(source, "matches").split("else:")[0]
+    assert "rt.str_char_eq" not in fast and "rt.char_code(v3_c)" in fast  # c's code point hoisted
+    assert "rt.list_getitem" not in function_source(source, "smooth").split("else:")[0]
+
+
+def test_an_index_that_leaves_the_list_on_the_last_iteration():
+    """The test before the loop fails, so the checked loop runs: it prints the same lines and stops
+    with the same error at the same place."""
+    text = ('def main(args: list[str]):\n    xs = [1, 2, 3, 4]\n    t = 0\n    for j in range(0, len(xs)):\n'
+            '        print(j, t)\n        t += xs[j + 1]\n    print(t)\n')
+    source, ref, got = lowered_and_runs(text)
+    assert VERSIONED in source and got == ref
+    assert ref[0] == "0 0\n1 2\n2 5\n3 9\n" and ref[1][0] == "E501" and ref[1][2:] == (6, 14)
+
+
+def test_negative_indices_wrap_and_a_negative_start_is_checked():
+    text = ('def main(args: list[str]):\n    xs = [1, 2, 3]\n    lo = -5\n    if len(args) > 0:\n        lo = -2\n'
+            '    for j in range(lo, 2):\n        print(xs[j], xs[j - 1])\n')
+    source, ref, got = lowered_and_runs(text, ["x"])
+    assert VERSIONED in source and got == ref == ("2 1\n3 2\n1 3\n2 1\n", None)
+    source, ref, got = lowered_and_runs(text)
+    assert got == ref and ref[1][0] == "E501" and ref[1][2] == 7
+
+
+def test_a_loop_invariant_index_out_of_range():
+    text = ('def main(args: list[str]):\n    xs = [1, 2, 3]\n    k = len(xs)\n    s = 0\n'
+            '    for j in range(0, 2):\n        s += xs[j]\n        print(s)\n        s += xs[k]\n')
+    source, ref, got = lowered_and_runs(text)
+    assert VERSIONED in source and got == ref and ref[0] == "1\n" and ref[1][0] == "E501"
+
+
+def test_overflow_in_a_versioned_loop():
+    text = ('def main(args: list[str]):\n    xs = [1, 2, 4611686018427387904, 3]\n    s = 0\n'
+            '    for j in range(1, len(xs)):\n        s = xs[j - 1] * 2 + xs[j]\n        print(s)\n')
+    source, ref, got = lowered_and_runs(text)
+    assert VERSIONED in source and got == ref and ref[0] == "4\n4611686018427387908\n" and ref[1][0] == "E504"
+
+
+def test_loops_that_may_resize_or_rebind_are_not_versioned():
+    text = '''
+def grow(xs: list[int]) -> int:
+    s = 0
+    for j in range(0, 3):
+        s += xs[j]
+        xs.append(j)
+    return s
+
+def call(xs: list[int]) -> int:
+    s = 0
+    for j in range(0, 3):
+        s += xs[j] + grow(xs)
+    return s
+
+def rebind(xs: list[int]) -> int:
+    s = 0
+    for j in range(0, 3):
+        s += xs[j]
+        xs = [7, 8, 9, 10]
+    return s
+
+def step(xs: list[int]) -> int:
+    s = 0
+    for j in range(0, 3):
+        s += xs[j]
+        j = 2
+        s += xs[j]
+    return s
+
+def main(args: list[str]):
+    xs = [1, 2, 3]
+    print(grow(xs), call(xs), rebind(xs), step(xs), len(xs))
+'''
+    source, ref, got = lowered_and_runs(text)
+    assert got == ref and ref[1] is None
+    for name in ("grow", "call", "rebind", "step"):
+        assert VERSIONED not in function_source(source, name), name
+
+
+# ---- random loops: interpreter and compiled code on in-range and out-of-range inputs ---------------
+
+N_LOOPS = 8
+N_CALLS = 45  # argument sets per loop
+
+
+def random_loop(rnd, k: int) -> str:
+    """A versionable loop over j in range(lo, hi): reads and writes of xs[j + c], ys[j + c] and xs[k],
+    characters s[j + c] compared with t[j + c], a constant and a local, ord(t[j + c])."""
+    def off():
+        c = rnd.randint(-2, 2)
+        return "j" if c == 0 else f"j + {c}" if c > 0 else f"j - {-c}"
+    stmts = [lambda: f"acc += xs[{off()}]", lambda: f"acc = acc * 3 + ys[{off()}]",
+             lambda: f"ys[{off()}] = xs[{off()}] + acc % 5", lambda: "acc += xs[k]",
+             lambda: f"if s[{off()}] == t[{off()}]:\n            acc += 7",
+             lambda: f"if s[{off()}] != \"é\":\n            acc += 1", lambda: f"if c == t[{off()}]:\n            acc += 2",
+             lambda: f"acc += ord(t[{off()}]) % 11", lambda: "print(j, acc)",
+             lambda: "if acc > 200:\n            break"]
+    indexed = stmts[:3] + stmts[4:8]  # every loop indexes by j at least once
+    body = [rnd.choice(stmts)() for _ in range(rnd.randint(1, 4))]
+    body.insert(rnd.randint(0, len(body)), rnd.choice(indexed)())
+    return (f"def loop{k}(xs: list[int], ys: list[int], s: str, t: str, lo: int, hi: int, k: int):\n"
+            f"    acc = 0\n    c = s[0] if len(s) > 0 else \"a\"\n    for j in range(lo, hi):\n"
+            + "".join(f"        {b}\n" for b in body) + "    print(acc, ys)\n")
+
+
+def test_random_versioned_loops_agree_with_the_interpreter():
+    import random
+
+    from glia.compiler.backend_cpu import compiled_error, load
+    from glia.compiler.driver import sources_of
+    from glia.compiler.interp import Interpreter
+    from glia.compiler.lower_numba import mangle_func, spec
+    from glia.compiler.types import INT, ListT
+    from glia.runtime.errors import CompiledRuntimeError
+    from glia.runtime.nbbox import from_interp
+    from test_backend_diff import outcome
+
+    rnd = random.Random(7)
+    text = "\n".join(random_loop(rnd, k) for k in range(N_LOOPS)) + "\ndef main():\n" \
+        + "".join(f"    loop{k}([], [], \"\", \"\", 0, 0, 0)\n" for k in range(N_LOOPS))  # all compiled
+    program = check_source(Source("loops.glia", text))
+    lowered = lower_program(program, all_callable=True)
+    assert lowered.source.count(VERSIONED) == N_LOOPS
+    module = load(lowered).module
+    interp = Interpreter(program, sources_of(program))
+    int_list = spec(ListT(INT), {})
+    chars = "abé\U0001F600"
+    disagreements, checked = [], 0
+    for k in range(N_LOOPS):
+        for call in range(N_CALLS):
+            # a third of the calls stay in range (the unchecked copy runs), a third go just past either
+            # end, a third are anything
+            size = (lambda: rnd.randint(0, 6)) if call % 3 == 0 else (lambda: 8)
+            xs, ys = ([rnd.randint(-9, 9) for _ in range(size())] for _ in range(2))
+            s, t = ("".join(rnd.choice(chars) for _ in range(size())) for _ in range(2))
+            lo, hi, i = [(rnd.randint(-8, 5), rnd.randint(-2, 8), rnd.randint(-7, 7)),
+                         (rnd.randint(2, 3), rnd.randint(4, 6), rnd.randint(0, 7)),
+                         (rnd.randint(-3, 3), rnd.randint(5, 11), rnd.randint(-9, 9))][call % 3]
+            expected = outcome(lambda: interp.call(f"loop{k}", [list(xs), list(ys), s, t, lo, hi, i]))
+
+            def compiled():
+                try:
+                    getattr(module, mangle_func(f"loop{k}"))(from_interp(xs, int_list), from_interp(ys, int_list),
+                                                             s, t, lo, hi, i, 1)
+                except CompiledRuntimeError as e:
+                    raise compiled_error(e, lowered, sources_of(program)) from None
+            got = outcome(compiled)
+            checked += expected[1] is None
+            if got != expected:
+                disagreements.append(f"loop{k}{(xs, ys, s, t, lo, hi, i)}:\n  interp: {expected}\n  cpu:    {got}")
+    assert not disagreements, "\n".join(disagreements) + "\n\nprogram:\n" + text
+    assert checked >= N_LOOPS * N_CALLS // 3  # the in-range calls, at least, ran to the end
+
+
+def test_range_arguments_are_evaluated_in_order():
+    """`range(xs.pop() - 3, len([x for x in xs]))`: the pop comes first, as in Python, although the
+    comprehension is lowered to statements (before, they ran first: 1 2 3)."""
+    text = ('def main(args: list[str]):\n    xs = [1, 2, 3, 4]\n'
+            '    for j in range(xs.pop() - 3, len([x for x in xs])):\n        print(j)\n')
+    source, ref, got = lowered_and_runs(text)
+    assert got == ref == ("1\n2\n", None)
