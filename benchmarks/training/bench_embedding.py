@@ -17,6 +17,7 @@ import time
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+os.environ.pop("OPENBLAS_CORETYPE", None)  # each library picks its kernels for this CPU (see bench_mlp.py)
 
 import numpy as np  # noqa: E402
 

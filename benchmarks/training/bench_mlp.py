@@ -19,6 +19,10 @@ import time
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+# Every library picks its kernels for this CPU: an OPENBLAS_CORETYPE in the environment (the
+# development machines set Haswell: AVX2 on an AVX-512 CPU) would hold back only the OpenBLAS users
+# (Glia's and the hand-fused Numba's np.dot), not PyTorch (MKL/oneDNN) or XLA, which detect the CPU.
+os.environ.pop("OPENBLAS_CORETYPE", None)
 
 import numpy as np  # noqa: E402
 
