@@ -322,7 +322,7 @@ def float_to_int(a, site):
 def float_pow(a, b, site):
     if a == 0 and b < 0:
         raise Err("E503", "zero raised to a negative power", site)
-    if a < 0 and b != math.floor(b):
+    if a < 0 and b != np.floor(b):  # (math.floor would convert to int64 first)
         raise Err("E506", "negative number raised to a fractional power (" + repr_value(a) + " ** "
                   + repr_value(b) + ")", site)
     return a ** b
@@ -379,6 +379,8 @@ def math_acos(x, site):
 
 @jit
 def _math_int(name, x, r, site):
+    # r is a float (np.floor, not math.floor: Numba's math.floor converts to int64 at once, and a
+    # float past the int64 range became -2**63 instead of E504)
     if x != x or x == INF or x == -INF:
         raise Err("E506", "cannot convert " + repr_value(x) + " to an int in " + name + "()", site)
     if not (-9.223372036854775808e18 <= r < 9.223372036854775808e18):
@@ -388,17 +390,17 @@ def _math_int(name, x, r, site):
 
 @jit
 def math_floor(x, site):
-    return _math_int("floor", x, math.floor(x) if x == x and abs(x) != INF else 0.0, site)
+    return _math_int("floor", x, np.floor(x) if x == x and abs(x) != INF else 0.0, site)
 
 
 @jit
 def math_ceil(x, site):
-    return _math_int("ceil", x, math.ceil(x) if x == x and abs(x) != INF else 0.0, site)
+    return _math_int("ceil", x, np.ceil(x) if x == x and abs(x) != INF else 0.0, site)
 
 
 @jit
 def math_trunc(x, site):
-    return _math_int("trunc", x, math.trunc(x) if x == x and abs(x) != INF else 0.0, site)
+    return _math_int("trunc", x, np.trunc(x) if x == x and abs(x) != INF else 0.0, site)
 
 
 # ---- strings: methods with Python's errors ------------------------------------------------------

@@ -249,12 +249,14 @@ def test_the_warm_program_compiles_on_the_cpu_backend():
 @pytest.mark.parametrize("line", ['print(math.exp(x), sum([1.5, math.exp(x)]), math.exp(709.7827), math.exp(710.0))',
                                   "print(str(m), str((m, 'a')), [m], m)", "print(chr(m))", "print(2 ** m)",
                                   "print(1 << m)", "print(['b c'[m:m], 'b c'[:m], 'b c'[m::-1]], [1, 2][:m], [1, 2][m::-1])",
-                                  "print(-m < {'z': 0}[''] <= 1)"])
+                                  "print(-m < {'z': 0}[''] <= 1)", "print(math.floor(1e300))",
+                                  "print(math.ceil(-1e300), (-2.0) ** 1e300)"])
 def test_edges_the_random_arguments_found(line):
     """exp(NaN) is NaN (it was inf); the smallest int turns into text (Numba's str() negated it and
     asked for an impossible allocation: MemoryError), in results and in error messages; and as a
     slice bound it is not taken for an omitted one (which compiled code encodes as that int); and a
-    chained comparison computes its first operand first (E504 here, not the E502 after it)."""
+    chained comparison computes its first operand first (E504 here, not the E502 after it); floor
+    and ceil of a float past the int64 range are E504 (Numba's math.floor wrapped to -2**63)."""
     text = f"def main():\n    x = float('nan')\n    m = -9223372036854775807 - 1\n    {line}\n"
     program = check_source(Source("t.glia", text))
     out, err, notes = run(program, [], "cpu")
