@@ -677,9 +677,13 @@ class FunctionLowerer:
                 terms.append(f"{k} < {n}" if isinstance(index, ir.Const) else f"0 <= {k} < {n}")
         return " and ".join(terms)
 
+    def versioned(self) -> "LoopVersion | None":
+        """The versioned loop whose unchecked copy is being lowered (not inside a lambda's body)."""
+        return None if self.lambda_env else self.fast
+
     def unchecked(self, container, index) -> bool:
         """Whether `container[index]` is in the unchecked copy of a versioned loop and proven in range."""
-        return self.fast is not None and not self.lambda_env and self.fast.covers(container, index)
+        return self.versioned() is not None and self.fast.covers(container, index)
 
     def for_loop(self, target, it, kind, body, span):
         if _is_split(it):
@@ -753,14 +757,12 @@ class FunctionLowerer:
                     for k, t in enumerate(items):
                         self.store(t, f"{tmp}[{k}]")
             case ir.StoreIndex(container, index, op, span):
-                if not _ATOM.fullmatch(value) and not all(isinstance(x, (ir.Local, ir.Const)) for x in (container, index)):
-                    tmp = self.temp()  # Python computes the value before the target's container and index
-                    self.emit(f"{tmp} = {value}")
-                    value = tmp
+                if not all(isinstance(x, (ir.Local, ir.Const)) for x in (container, index)):
+                    value = self.kept(value)  # Python computes the value before the target's container and index
                 c, i = self.expr(container), self.expr(index)
-                if op == "list.setitem" and self.unchecked(container, index) and array_list(container.type):
-                    self.emit(f"al._store({c}, {i}, {value})")
-                elif op == "list.setitem" and (self.index_proven(container, index) or self.unchecked(container, index)):
+                if op == "list.setitem" and self.unchecked(container, index):
+                    self.emit(f"al._store({c}, {i}, {value})" if array_list(container.type) else f"{c}[{i}] = {value}")
+                elif op == "list.setitem" and self.index_proven(container, index):
                     self.emit(f"{c}[{i}] = {value}")
                 elif op == "list.setitem":
                     self.emit(f"rt.list_setitem({c}, {i}, {value}, {self.site(span)})")
@@ -948,11 +950,7 @@ class FunctionLowerer:
                 return f"(rt.str_cmp({a}, {b}) {sym[ops[0]]} 0)"
             return f"({a} {sym[ops[0]]} {b})"
         tmp = self.temp()
-        left = self.expr(operands[0])
-        if not _ATOM.fullmatch(left):  # computed before the operands after it, as in Python
-            first = self.temp()
-            self.emit(f"{first} = {left}")
-            left = first
+        left = self.kept(self.expr(operands[0]))  # computed before the operands after it, as in Python
         self.emit(f"{tmp} = True")
         depth = 0
         for i, op in enumerate(ops):
@@ -977,7 +975,7 @@ class FunctionLowerer:
         and cannot fail, so evaluating it before the index check changes nothing.) In the unchecked
         copy of a versioned loop, an index it proves in range is not checked, and x's code point may
         have been computed before the loop."""
-        fast = self.fast if not self.lambda_env else None
+        fast = self.versioned()
         if fast is not None:
             sym = "==" if op == "cmp.eq" else "!="
             for a, b in ((left, right), (right, left)):
@@ -1090,7 +1088,7 @@ class FunctionLowerer:
         self.check_type(t, span)
         if op == "list.getitem" and self.index_proven(*args):
             return f"{self.expr(args[0])}[{self.expr(args[1])}]"
-        if self.fast is not None and not self.lambda_env:
+        if self.versioned() is not None:
             fast = self.fast_prim(e)
             if fast is not None:
                 return fast
