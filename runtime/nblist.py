@@ -182,6 +182,27 @@ def _store(typingctx, xs, i, v):
     return types.none(xs, types.intp, v), codegen
 
 
+@intrinsic
+def at(typingctx, data, i):
+    """data[i] of a 1-D array (a list's storage, hoisted before a loop), 0 <= i < its list's length
+    (checked by the caller): the address computed from the data pointer alone, with no wraparound."""
+    def codegen(context, builder, sig, args):
+        arr = context.make_array(sig.args[0])(context, builder, value=args[0])
+        return load_item(context, builder, sig.args[0], cgutils.gep(builder, arr.data, args[1]))
+    return data.dtype(data, types.intp), codegen
+
+
+@intrinsic
+def put(typingctx, data, i, v):
+    """data[i] = v, as `at`."""
+    def codegen(context, builder, sig, args):
+        arr = context.make_array(sig.args[0])(context, builder, value=args[0])
+        item = context.cast(builder, args[2], sig.args[2], sig.args[0].dtype)
+        store_item(context, builder, sig.args[0], item, cgutils.gep(builder, arr.data, args[1]))
+        return context.get_dummy_value()
+    return types.none(data, types.intp, v), codegen
+
+
 @overload(operator.getitem)
 def _getitem(xs, i):
     if _is_al(xs) and isinstance(i, types.Integer):
