@@ -183,24 +183,16 @@ def _store(typingctx, xs, i, v):
 
 
 @intrinsic
-def at(typingctx, data, i):
-    """data[i] of a 1-D array (a list's storage, hoisted before a loop), 0 <= i < its list's length
-    (checked by the caller): the address computed from the data pointer alone, with no wraparound."""
-    def codegen(context, builder, sig, args):
-        arr = context.make_array(sig.args[0])(context, builder, value=args[0])
-        return load_item(context, builder, sig.args[0], cgutils.gep(builder, arr.data, args[1]))
-    return data.dtype(data, types.intp), codegen
+def data_ptr(typingctx, xs):
+    """The address of the ArrayList `xs`'s first element, as a typed pointer, with no reference taken:
+    valid while `xs` is alive and nothing resizes it (a loop's view of a list it cannot resize:
+    lower_numba's FunctionLowerer.viewed). Indexing it is a plain load or store, no wraparound."""
+    arr_type = xs.field_dict["data"]
 
-
-@intrinsic
-def put(typingctx, data, i, v):
-    """data[i] = v, as `at`."""
     def codegen(context, builder, sig, args):
-        arr = context.make_array(sig.args[0])(context, builder, value=args[0])
-        item = context.cast(builder, args[2], sig.args[2], sig.args[0].dtype)
-        store_item(context, builder, sig.args[0], item, cgutils.gep(builder, arr.data, args[1]))
-        return context.get_dummy_value()
-    return types.none(data, types.intp, v), codegen
+        payload = structref._Utils(context, builder, sig.args[0]).get_data_struct(args[0])
+        return context.make_array(arr_type)(context, builder, value=payload.data).data
+    return types.CPointer(arr_type.dtype)(xs), codegen
 
 
 @overload(operator.getitem)
