@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from . import ir
@@ -421,7 +422,11 @@ class FunctionLowerer:
         # (list slot, index slot) of the enclosing `for i in range(k, len(xs))` loops whose index is
         # provably within the list (see in_range_index): `xs[i]` needs no bounds check there
         self.safe_index: list[tuple[int, int]] = []
-        self.fast: LoopVersion | None = None  # in the unchecked copy of a versioned loop (for_range)
+        # in the unchecked copy of a versioned loop (for_range, while_loop)
+        self.fast: LoopVersion | WhileVersion | None = None
+        # list slot -> (the address of its elements, its length), read before a loop that can neither
+        # resize nor rebind the list (viewed): the loop's element reads and writes go through these
+        self.views: dict[int, tuple[str, str]] = {}
 
     # ---- helpers ------------------------------------------------------------------------------
     def emit(self, line: str):
@@ -573,17 +578,14 @@ class FunctionLowerer:
                     self.block(orelse)
                     self.indent -= 1
             case ir.While(cond, body, span):
-                self.emit(f"while True:  # line {span.line}")
-                self.indent += 1
-                c = self.condition(cond)
-                self.emit(f"if not {c}:")
-                self.emit("    break")
-                self.block(body)
-                self.indent -= 1
+                with self.viewed(cond, body):
+                    self.while_loop(cond, body, span)
             case ir.ForRange(target, start, stop, step, body, span):
-                self.for_range(target, start, stop, step, body, span)
+                with self.viewed(start, stop, step, body):
+                    self.for_range(target, start, stop, step, body, span)
             case ir.For(target, it, kind, body, span):
-                self.for_loop(target, it, kind, body, span)
+                with self.viewed(it, body, iterated=it):
+                    self.for_loop(target, it, kind, body, span)
             case ir.Break():
                 self.emit("break")
             case ir.Continue():
@@ -603,9 +605,108 @@ class FunctionLowerer:
             case _:
                 self.unsupported(f"the statement {type(s).__name__}", line or self.f.span)
 
+    @contextmanager
+    def viewed(self, *parts, iterated=None):
+        """Around the lowering of a loop whose parts (bounds, condition, body) are `parts`: when
+        nothing in them can resize a list or rebind it (no call, no append, pop, ...: _viewable),
+        the address of the elements and the length of each list of scalars the loop indexes (or
+        `iterated`, the list a `for` walks) are read once before it, into locals that its element
+        reads and writes use. Otherwise an ArrayList's fields are re-read after every store (LLVM
+        cannot tell that a store into one array leaves every list's fields unchanged); and the
+        address, unlike `xs.data`, takes no reference: an atomic increment and decrement per list
+        and loop cost merge sort 60 ns a call."""
+        added = [] if self.lambda_env else \
+            [(slot, xs) for slot, xs in _viewable(parts, iterated).items() if slot not in self.views]
+        for slot, local in added:
+            d, n = self.temp(), self.temp()
+            xs = self.local(local.slot, local.name)
+            self.emit(f"{d}, {n} = al.data_ptr({xs}), len({xs})  # no resize in the loop")
+            self.views[slot] = (d, n)
+        try:
+            yield
+        finally:
+            for slot, _ in added:
+                del self.views[slot]
+
+    def view_element(self, container, index, i: str, span, value: str | None = None) -> str:
+        """`container[index]` (`i`: the lowered index) through the list's view: its read, or with
+        `value` the statement that writes it; without a bound check where the index is proven in range."""
+        d, n = self.view(container)
+        if not (self.index_proven(container, index) or self.unchecked(container, index)):
+            i = f"rt.view_index({i}, {n}, {self.site(span)})"
+        return f"{d}[{i}]" if value is None else f"{d}[{i}] = {value}"
+
+    def view(self, container) -> tuple[str, str] | None:
+        """(data array, length) of the list `container` when a loop around has hoisted them."""
+        if self.lambda_env or not isinstance(container, ir.Local):
+            return None
+        return self.views.get(container.slot)
+
     def condition(self, e) -> str:
         """The expression deciding an `if` or a `while` (the CUDA lowering checks it for errors first)."""
         return self.expr(e)
+
+    def while_loop(self, cond, body, span):
+        """`while cond: body`; versioned (WhileVersion) when it is an innermost loop indexing lists or
+        strings by counters."""
+        def loop():
+            self.emit(f"while True:  # line {span.line}")
+            self.indent += 1
+            c = self.condition(cond)
+            self.emit(f"if not {c}:")
+            self.emit("    break")
+            self.block(body)
+            self.indent -= 1
+
+        version = None if self.lambda_env else WhileVersion.plan(cond, body)
+        self.twice(version, None if version is None else self.while_test(version), loop)
+
+    def twice(self, version, test: str | None, loop):
+        """`loop()` lowered twice when `test` (which makes `version`'s accesses in range) is not None:
+        a copy without the checks it makes redundant, run when it holds, and the original."""
+        if test is None:
+            loop()
+            return
+        self.emit(f"if {test}:  # every index in range: no bound checks")
+        self.indent += 1
+        for key, operand in version.chars.items():  # the code points compared with s[j + c]
+            version.codes[key] = code = self.temp()
+            self.emit(f"{code} = rt.char_code({self.expr(operand)})")
+        self.fast = version
+        try:
+            loop()
+        finally:
+            self.fast = None
+        self.indent -= 1
+        self.emit("else:")
+        self.indent += 1
+        loop()
+        self.indent -= 1
+
+    def while_test(self, v: "WhileVersion") -> str:
+        """The test that every index of `v` stays within [0, len) throughout the loop."""
+        terms, trips = [], None
+        for slot, spans in v.spans.items():
+            xs = v.containers[slot]
+            n = self.view(xs)[1] if self.view(xs) is not None else f"len({self.expr(xs)})"
+            for key, (lo, hi, top) in spans.items():
+                if isinstance(key, tuple):  # an invariant index
+                    index = v.fixed[key]
+                    k = self.expr(index)
+                    terms.append(f"{k} < {n}" if isinstance(index, ir.Const) else f"0 <= {k} < {n}")
+                    continue
+                i = self.local(key, v.names[key])
+                if key in v.guards:
+                    b, inclusive = v.guards[key]
+                    terms.append(f"rt.guarded_fits({i}, {self.expr(b)}, {lo}, {hi}, {top + inclusive}, {n})")
+                    continue
+                if trips is None:
+                    trips = self.temp()
+                    bounds = ", ".join(f"(np.int64({self.expr(b)}), np.int64({self.local(g, v.names[g])}), "
+                                       f"np.int64({inclusive}))" for g, (b, inclusive) in v.guards.items())
+                    self.emit(f"{trips} = rt.trips(({bounds},))  # passes of the loop below, at most")
+                terms.append(f"rt.counted_fits({i}, {trips}, {v.counters[key]}, {lo}, {hi}, {top}, {n})")
+        return " and ".join(terms)
 
     def for_range(self, target, start, stop, step, body, span):
         """`for target in range(start, stop, step): body`; versioned (LoopVersion) when it is an
@@ -619,25 +720,7 @@ class FunctionLowerer:
         if version is not None:
             a, z = self.kept(a), self.kept(z)
             cond = self.version_condition(version, a, z)
-        if cond is None:
-            self.range_loop(target, a, z, st, body, span, safe)
-            return
-        # the loop twice: a copy without the checks that `cond` makes redundant, and the original
-        self.emit(f"if {cond}:  # every index in range: no bound checks")
-        self.indent += 1
-        for key, operand in version.chars.items():  # the code points compared with s[j + c]
-            version.codes[key] = code = self.temp()
-            self.emit(f"{code} = rt.char_code({self.expr(operand)})")
-        self.fast = version
-        try:
-            self.range_loop(target, a, z, st, body, span, safe)
-        finally:
-            self.fast = None
-        self.indent -= 1
-        self.emit("else:")
-        self.indent += 1
-        self.range_loop(target, a, z, st, body, span, safe)
-        self.indent -= 1
+        self.twice(version, cond, lambda: self.range_loop(target, a, z, st, body, span, safe))
 
     def range_loop(self, target, a: str, z: str, st: str, body, span, safe):
         """The loop itself over lowered bounds; `safe`: in_range_index's pairs for its body."""
@@ -688,6 +771,15 @@ class FunctionLowerer:
     def for_loop(self, target, it, kind, body, span):
         if _is_split(it):
             self.store(target, self.split_loop(it, span))
+            self.block(body)
+            self.indent -= 1
+            return
+        view = self.view(it)
+        if view is not None:  # the loop cannot change the list's length: one pass over its view
+            i = self.temp()
+            self.emit(f"for {i} in range({view[1]}):  # line {span.line}")
+            self.indent += 1
+            self.store(target, f"{view[0]}[{i}]")
             self.block(body)
             self.indent -= 1
             return
@@ -760,7 +852,9 @@ class FunctionLowerer:
                 if not all(isinstance(x, (ir.Local, ir.Const)) for x in (container, index)):
                     value = self.kept(value)  # Python computes the value before the target's container and index
                 c, i = self.expr(container), self.expr(index)
-                if op == "list.setitem" and self.unchecked(container, index):
+                if op == "list.setitem" and self.view(container) is not None:
+                    self.emit(self.view_element(container, index, i, span, value))
+                elif op == "list.setitem" and self.unchecked(container, index):
                     self.emit(f"al._store({c}, {i}, {value})" if array_list(container.type) else f"{c}[{i}] = {value}")
                 elif op == "list.setitem" and self.index_proven(container, index):
                     self.emit(f"{c}[{i}] = {value}")
@@ -1086,6 +1180,10 @@ class FunctionLowerer:
     def prim(self, e: ir.Prim) -> str:
         op, args, t, span, attrs = e.op, e.args, e.type, e.span, e.attrs
         self.check_type(t, span)
+        if op == "list.getitem" and self.view(args[0]) is not None:
+            return self.view_element(args[0], args[1], self.expr(args[1]), span)
+        if op == "len" and self.view(args[0]) is not None:
+            return self.view(args[0])[1]
         if op == "list.getitem" and self.index_proven(*args):
             return f"{self.expr(args[0])}[{self.expr(args[1])}]"
         if self.versioned() is not None:
@@ -1594,6 +1692,39 @@ def in_range_index(target, start, stop, step, body) -> list[tuple[int, int]]:
     return [(xs, target.slot)]
 
 
+def _viewable(parts, iterated) -> dict[int, ir.Local]:
+    """The lists of scalars that a loop made of `parts` indexes, takes the length of or (`iterated`)
+    walks, when the loop can change neither their storage nor their length: nothing in it resizes a
+    list or calls a function (which could, through an alias), and it does not assign them. {} when
+    the loop can resize lists."""
+    found: dict[int, ir.Local] = {}
+    assigned: set[int] = set()
+
+    def note(xs):
+        if isinstance(xs, ir.Local) and array_list(xs.type) and isinstance(xs.type.elem, Scalar):
+            found[xs.slot] = xs
+
+    note(iterated)
+    for node in ir.walk(parts):
+        if isinstance(node, _OPAQUE) or isinstance(node, ir.Prim) and node.op.startswith("list.") \
+                and node.op not in _KEEPS_LISTS:
+            return {}
+        if isinstance(node, ir.StoreLocal):
+            assigned.add(node.slot)
+        elif isinstance(node, ir.Prim) and node.op in ("list.getitem", "len"):
+            note(node.args[0])
+        elif isinstance(node, ir.StoreIndex) and node.op == "list.setitem":
+            note(node.container)
+    return {slot: xs for slot, xs in found.items() if slot not in assigned}
+
+
+# A loop with one of these has no views (FunctionLowerer.viewed): a call could resize a list through an
+# alias; a lambda's or comprehension's slots are its own.
+_OPAQUE = (ir.CallFunc, ir.FuncRef, ir.CallValue, ir.Lambda, ir.Comprehension)
+# The list operations that leave every list's storage and length as they are.
+_KEEPS_LISTS = {"list.getitem", "list.setitem", "list.slice", "list.concat", "list.repeat", "list.sum", "list.copy",
+                "list.index", "list.count", "list.reverse"}
+
 _INT_LITERAL = re.compile(r"-?[0-9]+")
 
 # What may not appear in a loop that is versioned: a nested loop (only innermost loops are copied:
@@ -1710,6 +1841,192 @@ class LoopVersion:
         """`j + c` (or `j - c`) whose value the test keeps within [0, len) of a container."""
         c = _offset(e, self.var)
         return c is not None and not isinstance(e, ir.Local) and self.low <= c <= max(self.high.values())
+
+
+@dataclass
+class WhileVersion:
+    """The accesses of an innermost `while` loop that a copy of it may make without bound checks, once
+    a test before the loop has shown them in range (FunctionLowerer.while_loop). Its counters are the
+    int locals the loop only ever increases by constants (`i += 1`); an index is a counter plus a
+    constant, or loop-invariant. A counter i bounded by the condition (a conjunct `i < b` or `i <= b`,
+    b invariant: a local the loop does not assign, a constant or len(xs)) is below b at the start of
+    a pass; any other counter k is below k0 + t * (its largest increase in one pass), where t bounds
+    the number of passes, when every pass increases some bounded counter (each can only b - i times).
+    An access in the body adds what its pass has added before it; one in the condition, a whole pass.
+    Like LoopVersion, nothing in the loop may call, resize a list or nest a loop."""
+    counters: dict[int, int]  # slot -> its largest increase in one pass through the body
+    names: dict[int, str]  # counter slot -> its name
+    guards: dict[int, tuple[ir.Expr, int]]  # counter slot -> (b, 1 for `<=` else 0)
+    progress: bool  # every pass increases a guarded counter (so t above exists)
+    assigned: set[int]
+    # container slot -> {counter slot or ("fixed", key): [least offset, greatest offset, greatest
+    # offset plus what the pass has added before the access]}
+    spans: dict[int, dict] = field(default_factory=dict)
+    containers: dict[int, ir.Local] = field(default_factory=dict)
+    fixed: dict[tuple, ir.Expr] = field(default_factory=dict)
+    planned: set[tuple[int, int]] = field(default_factory=set)  # id()s of (container, index) covered
+    chars: dict = field(default_factory=dict)  # (as LoopVersion's: no character is pre-computed here)
+    codes: dict = field(default_factory=dict)
+
+    @staticmethod
+    def plan(cond, body) -> "WhileVersion | None":
+        stores: dict[int, int] = {}
+        names: dict[int, str] = {}
+        for node in ir.walk((cond, body)):
+            if isinstance(node, _NOT_VERSIONED) or isinstance(node, ir.Prim) and node.op in _RESIZING:
+                return None
+            if isinstance(node, ir.StoreLocal):
+                stores[node.slot] = stores.get(node.slot, 0) + 1
+                names[node.slot] = node.name
+        incs: dict[int, int] = {}
+        for node in ir.walk(body):
+            if _increment(node) is not None:
+                incs[node.target.slot] = incs.get(node.target.slot, 0) + 1
+        counters = {slot: _most_added(body, slot) for slot, n in incs.items() if stores[slot] == n}
+        counters = {slot: d for slot, d in counters.items() if d < _MAX_OFFSET}
+        guards = {}
+        for term in _conjuncts(cond):
+            g = _guard(term, counters, set(stores))
+            if g is not None and g[0] not in guards:
+                guards[g[0]] = g[1:]
+        v = WhileVersion(counters, names, guards, _progress(body, set(guards)), set(stores))
+        v.scan_expr(cond, v.counters)
+        v.scan(body, {slot: 0 for slot in counters})
+        return v if v.spans else None
+
+    def scan(self, stmts, added: dict[int, int]) -> dict[int, int]:
+        """Note the accesses of `stmts`, `added` (slot -> the most each counter has grown in this pass
+        so far) before them; returns it after them."""
+        for st in stmts:
+            if isinstance(st, ir.If):
+                self.scan_expr(st.cond, added)
+                a, b = self.scan(st.then, dict(added)), self.scan(st.orelse, dict(added))
+                added = {slot: max(a[slot], b[slot]) for slot in added}
+                continue
+            self.scan_expr(st, added)
+            c = _increment(st)
+            if c is not None and st.target.slot in added:
+                added = dict(added)
+                added[st.target.slot] += c
+        return added
+
+    def scan_expr(self, node, added):
+        for x in ir.walk(node):
+            if isinstance(x, ir.Prim) and x.op in ("list.getitem", "str.getitem"):
+                self.add(*x.args, added)
+            elif isinstance(x, ir.StoreIndex) and x.op == "list.setitem":
+                self.add(x.container, x.index, added)
+
+    def bounded(self, slot: int) -> bool:
+        """Whether the counter's values through the loop can be bounded (guarded, or counted)."""
+        return slot in self.guards or self.progress and bool(self.guards)
+
+    def add(self, container, index, added):
+        if not (isinstance(container, ir.Local) and container.slot not in self.assigned):
+            return
+        key = c = None
+        for slot in self.counters:
+            c = _offset(index, slot)
+            if c is not None:
+                if not self.bounded(slot):
+                    return
+                key = slot
+                break
+        if key is None:
+            if not (isinstance(index, ir.Const) and type(index.value) is int and index.value >= 0
+                    or isinstance(index, ir.Local) and index.type == INT and index.slot not in self.assigned):
+                return
+            key, c = ("fixed",) + self.key(index), 0
+            self.fixed[key] = index
+        top = c + added.get(key, 0)
+        span = self.spans.setdefault(container.slot, {}).setdefault(key, [c, c, top])
+        span[0], span[1], span[2] = min(span[0], c), max(span[1], c), max(span[2], top)
+        self.containers[container.slot] = container
+        self.planned.add((id(container), id(index)))
+
+    def covers(self, container, index) -> bool:
+        return (id(container), id(index)) in self.planned
+
+    def is_char(self, e) -> bool:
+        return isinstance(e, ir.Prim) and e.op == "str.getitem" and self.covers(*e.args)
+
+    key = staticmethod(LoopVersion.key)
+
+    def no_overflow(self, e) -> bool:
+        """counter ± c for a counter the test bounds within a container's length (|c| < 2**31)."""
+        return not isinstance(e, ir.Local) and any(
+            _offset(e, slot) is not None for spans in self.spans.values() for slot in spans
+            if not isinstance(slot, tuple))
+
+
+def _increment(node) -> int | None:
+    """c when `node` is `v = v + c` (or `v += c`) for an int local v and a constant 0 <= c < 2**31."""
+    if not (isinstance(node, ir.Assign) and isinstance(node.target, ir.StoreLocal) and node.target.type == INT):
+        return None
+    c = _offset(node.value, node.target.slot)
+    return c if c is not None and c >= 0 and not isinstance(node.value, ir.Local) else None
+
+
+def _most_added(stmts, slot: int) -> int:
+    """The most the increments of `slot` in `stmts` can add in one pass (a branch taken at a time)."""
+    total = 0
+    for s in stmts:
+        if isinstance(s, ir.If):
+            total += max(_most_added(s.then, slot), _most_added(s.orelse, slot))
+        elif isinstance(s, ir.Assign) and isinstance(s.target, ir.StoreLocal) and s.target.slot == slot:
+            total += _increment(s)
+    return total
+
+
+def _conjuncts(e):
+    if isinstance(e, ir.And):
+        return _conjuncts(e.left) + _conjuncts(e.right)
+    return [e]
+
+
+def _guard(term, counters, assigned):
+    """(counter slot, b, 1 for <= else 0) when `term` is `i < b`, `i <= b`, `b > i` or `b >= i`."""
+    if not (isinstance(term, ir.Compare) and len(term.ops) == 1):
+        return None
+    a, b = term.operands
+    op = term.ops[0]
+    if op in ("cmp.gt", "cmp.ge"):
+        a, b, op = b, a, "cmp.lt" if op == "cmp.gt" else "cmp.le"
+    if op not in ("cmp.lt", "cmp.le") or not (isinstance(a, ir.Local) and a.slot in counters):
+        return None
+    invariant = isinstance(b, ir.Const) and type(b.value) is int \
+        or isinstance(b, ir.Local) and b.type == INT and b.slot not in assigned \
+        or isinstance(b, ir.Prim) and b.op == "len" and isinstance(b.args[0], ir.Local) \
+        and b.args[0].slot not in assigned
+    return (a.slot, b, 1 if op == "cmp.le" else 0) if invariant else None
+
+
+def _progress(body, guarded: set[int]) -> bool:
+    """Whether every way through `body` that finishes a pass (falls off its end or reaches
+    `continue`) increases a guarded counter by 1 or more."""
+    def go(stmts, done: bool) -> tuple[set[bool], set[bool]]:  # (falling off the end, continuing)
+        ways, cont = {done}, set()
+        for st in stmts:
+            if isinstance(st, ir.If):
+                fall = set()
+                for w in ways:
+                    for branch in (st.then, st.orelse):
+                        f, c = go(branch, w)
+                        fall |= f
+                        cont |= c
+                ways = fall
+            elif isinstance(st, ir.Continue):
+                return set(), cont | ways
+            elif isinstance(st, (ir.Break, ir.Return)):
+                return set(), cont
+            elif _increment(st) and st.target.slot in guarded:
+                ways = {True} if ways else set()
+        return ways, cont
+
+    if not guarded:
+        return False
+    fall, cont = go(body, False)
+    return all(fall | cont)
 
 
 _PLAIN = {INT: "np.int64", FLOAT: "np.float64", F32: "np.float32", BOOL: "np.bool_"}

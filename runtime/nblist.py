@@ -182,6 +182,19 @@ def _store(typingctx, xs, i, v):
     return types.none(xs, types.intp, v), codegen
 
 
+@intrinsic
+def data_ptr(typingctx, xs):
+    """The address of the ArrayList `xs`'s first element, as a typed pointer, with no reference taken:
+    valid while `xs` is alive and nothing resizes it (a loop's view of a list it cannot resize:
+    lower_numba's FunctionLowerer.viewed). Indexing it is a plain load or store, no wraparound."""
+    arr_type = xs.field_dict["data"]
+
+    def codegen(context, builder, sig, args):
+        payload = structref._Utils(context, builder, sig.args[0]).get_data_struct(args[0])
+        return context.make_array(arr_type)(context, builder, value=payload.data).data
+    return types.CPointer(arr_type.dtype)(xs), codegen
+
+
 @overload(operator.getitem)
 def _getitem(xs, i):
     if _is_al(xs) and isinstance(i, types.Integer):

@@ -434,6 +434,56 @@ def index_error(i, n, what, site):
     raise IndexOutOfRange(i, n, what, site)
 
 
+# ---- the tests before a versioned while loop (lower_numba.WhileVersion) ---------------------------
+# Every constant here (lo, hi, grow: offsets and increases) is below 2**31 in size and n >= 0, so
+# nothing overflows.
+_MANY = 1 << 62
+
+
+@hot
+def guarded_fits(i, b, lo, hi, reach, n):
+    """Whether every index is in [0, n) for a counter that starts at i and is below b at the start
+    of each pass: i + c (lo <= c <= hi) when the loop starts, at most b - 1 + reach in a pass."""
+    return i >= -lo and i < n - hi and b <= n - reach
+
+
+@hot
+def trips(bounds):
+    """At most how many passes a loop makes when each pass increases (by 1 or more) one of the
+    counters i with a bound b (`i < b`, or `i <= b` when inclusive) from (b, i, inclusive); saturates."""
+    t = 0
+    for b, i, inclusive in bounds:
+        if b >= _MANY or i <= -_MANY:
+            return _MANY
+        if b + inclusive > i:
+            t += b + inclusive - i
+        if t >= _MANY:
+            return _MANY
+    return t
+
+
+@hot
+def counted_fits(k, t, grow, lo, hi, top, n):
+    """Whether every index is in [0, n) for a counter that starts at k and grows by at most `grow`
+    in each of at most t passes: k + c (lo <= c <= hi) when the loop starts, and at most
+    k + (t - 1) * grow + top in a pass."""
+    if not (k >= -lo and k < n - hi):
+        return False
+    if t == 0:
+        return True
+    if k >= n - top:
+        return False
+    return grow == 0 or t - 1 <= (n - 1 - k - top) // grow
+
+
+@hot
+def view_index(i, n, site):
+    """The slot of `xs[i]` in the data array of a list of length n (a loop's view of it), checked."""
+    if i < -n or i >= n:
+        raise IndexOutOfRange(i, n, "list", site)
+    return i + n if i < 0 else i
+
+
 @hot
 def list_getitem(xs, i, site):
     n = len(xs)

@@ -5,6 +5,7 @@ compiled program must still agree with the reference interpreter on every path: 
 code, message and position, including an index that leaves the range on the last iteration,
 negative indices (which wrap, as in Python) and overflow. Also here: `//` and `%` by a constant
 divisor (neither 0 nor -1), lowered to Numba's operators without the runtime's checks."""
+import os
 import re
 
 from glia.compiler.backend_cpu import lower_program
@@ -25,6 +26,18 @@ def lowered_and_runs(text: str, args=()):
     got = run(program, list(args), "cpu")
     assert not got[2], got[2]
     return source, ref[:2], got[:2]
+
+
+def fast_copies(source: str) -> list[str]:
+    """The unchecked copy of each versioned loop in `source`: the lines under its test, up to the
+    `else:` at the test's indentation."""
+    lines, out = source.splitlines(), []
+    for n, line in enumerate(lines):
+        if VERSIONED in line:
+            indent = line[:len(line) - len(line.lstrip())]
+            end = lines.index(indent + "else:", n)
+            out.append("\n".join(lines[n + 1:end]))
+    return out
 
 
 def function_source(source: str, name: str) -> str:
@@ -181,8 +194,9 @@ def main(args: list[str]):
 
 # ---- random loops: interpreter and compiled code on in-range and out-of-range inputs ---------------
 
-N_LOOPS = 8
-N_CALLS = 45  # argument sets per loop
+N_LOOPS = int(os.environ.get("GLIA_LOOPS", "8"))
+N_CALLS = int(os.environ.get("GLIA_LOOP_CALLS", "45"))  # argument sets per loop
+SEED = int(os.environ.get("GLIA_LOOP_SEED", "0"))  # added to each random test's own seed
 
 
 def random_loop(rnd, k: int) -> str:
@@ -217,7 +231,7 @@ def test_random_versioned_loops_agree_with_the_interpreter():
     from glia.runtime.nbbox import from_interp
     from test_backend_diff import outcome
 
-    rnd = random.Random(7)
+    rnd = random.Random(7 + SEED)
     text = "\n".join(random_loop(rnd, k) for k in range(N_LOOPS)) + "\ndef main():\n" \
         + "".join(f"    loop{k}([], [], \"\", \"\", 0, 0, 0)\n" for k in range(N_LOOPS))  # all compiled
     program = check_source(Source("loops.glia", text))
@@ -261,3 +275,210 @@ def test_range_arguments_are_evaluated_in_order():
             '    for j in range(xs.pop() - 3, len([x for x in xs])):\n        print(j)\n')
     source, ref, got = lowered_and_runs(text)
     assert got == ref == ("1\n2\n", None)
+
+
+# ---- while loops over counters (WhileVersion) and list views -------------------------------------
+
+WHILES = '''
+def merge(a: list[int], b: list[int]) -> list[int]:
+    out = [0] * (len(a) + len(b))
+    i = 0
+    j = 0
+    k = 0
+    while i < len(a) and j < len(b):
+        if b[j] < a[i]:
+            out[k] = b[j]
+            j += 1
+        else:
+            out[k] = a[i]
+            i += 1
+        k += 1
+    while i < len(a):
+        out[k] = a[i]
+        i += 1
+        k += 1
+    while j < len(b):
+        out[k] = b[j]
+        j += 1
+        k += 1
+    return out
+
+def first_zero(xs: list[int], i: int) -> int:
+    while i < len(xs) and xs[i] != 0:
+        i += 1
+    return i
+
+def pairs(s: str, n: int) -> int:
+    i = 0
+    count = 0
+    while i <= n:
+        if s[i] == s[i + 1]:
+            count += 1
+            i += 2
+            continue
+        i += 1
+    return count
+
+def skip(xs: list[float], lo: int, hi: int) -> float:
+    total = 0.0
+    i = lo
+    while hi > i:
+        i += 1
+        if xs[i - 1] < 0.0:
+            continue
+        total += xs[i - 1]
+        if total > 100.0:
+            break
+    return total
+
+def main(args: list[str]):
+    print(merge([1, 4, 4, 9], [0, 2, 5, 10, 11]), merge([], [3]), merge([2], []))
+    print(first_zero([3, 1, 0, 2], 0), first_zero([3, 1], 0), first_zero([3, 1], 5))
+    print(pairs("aabbcxx", 5), pairs("abc", 0))
+    print(skip([1.5, -2.0, 3.0, 99.0, 7.0], 0, 5), skip([1.0], 0, 0))
+'''
+
+
+def test_versioned_while_loops_agree_with_the_interpreter():
+    source, ref, got = lowered_and_runs(WHILES)
+    assert got == ref and ref[1] is None
+    assert ref[0] == ("[0, 1, 2, 4, 4, 5, 9, 10, 11] [3] [2]\n2 2 5\n3 0\n103.5 0.0\n")
+    assert function_source(source, "merge").count(VERSIONED) == 3
+    for fast in fast_copies(function_source(source, "merge")):
+        assert "rt.view_index" not in fast and "rt.int_add" not in fast  # no bound or overflow checks
+    for name in ("first_zero", "pairs", "skip"):
+        assert VERSIONED in function_source(source, name), name
+
+
+def test_a_while_loop_leaving_the_list_stops_where_the_interpreter_does():
+    """The test before the loop fails, so the checked copy runs: the same lines, then the same error
+    at the same place. `k` is counted (bounded by i's passes); `i <= n` lets i reach n."""
+    text = ('def main(args: list[str]):\n    xs = [5, 6, 7]\n    out = [0, 0]\n    i = 0\n    k = 0\n'
+            '    while i < len(xs):\n        print(i, k)\n        out[k] = xs[i]\n        i += 1\n        k += 1\n'
+            '    print(out)\n')
+    source, ref, got = lowered_and_runs(text)
+    assert VERSIONED in source and got == ref
+    assert ref[0] == "0 0\n1 1\n2 2\n" and ref[1][0] == "E501" and ref[1][2:] == (8, 9)
+    text = ('def main(args: list[str]):\n    xs = [5, 6, 7]\n    i = -1\n    n = 2\n    if len(args) > 0:\n'
+            '        i = -5\n        n = 3\n    while i <= n:\n        print(xs[i])\n        i += 1\n')
+    source, ref, got = lowered_and_runs(text)
+    assert VERSIONED in source and got == ref and ref[1] is None and ref[0] == "7\n5\n6\n7\n"
+    for args in (["a"],):
+        source, ref, got = lowered_and_runs(text, args)
+        assert got == ref and ref[1][0] == "E501" and ref[1][2] == 9
+
+
+def test_while_loops_that_cannot_be_versioned():
+    text = '''
+def down(xs: list[int]) -> int:
+    i = len(xs) - 1
+    s = 0
+    while i >= 0:
+        s += xs[i]
+        i -= 1
+    return s
+
+def reset(xs: list[int]) -> int:
+    i = 0
+    s = 0
+    while i < len(xs):
+        s += xs[i]
+        i += 1
+        if s > 100:
+            i = 0
+            s = -1000
+    return s
+
+def grow(xs: list[int]) -> int:
+    i = 0
+    while i < len(xs) and i < 5:
+        xs.append(xs[i])
+        i += 1
+    return len(xs)
+
+def main(args: list[str]):
+    print(down([1, 2, 3]), reset([60, 50, 1]), grow([1, 2]))
+'''
+    source, ref, got = lowered_and_runs(text)
+    assert got == ref and ref[1] is None
+    for name in ("down", "reset", "grow"):
+        assert VERSIONED not in function_source(source, name), name
+    assert "data_ptr" not in function_source(source, "grow")  # it appends: no view of any list
+
+
+def test_views_see_writes_through_another_name_of_the_same_list():
+    """Two locals naming one list each get a view of the same storage: a write through one is read
+    through the other in the same loop."""
+    text = ('def main(args: list[str]):\n    a = [1, 2, 3, 4]\n    b = a\n    i = 1\n'
+            '    while i < len(a):\n        b[i] = a[i - 1] + b[i]\n        i += 1\n    print(a)\n'
+            '    for x in a:\n        b[0] = x\n    print(a, b[0])\n')
+    source, ref, got = lowered_and_runs(text)
+    assert "data_ptr" in source and got == ref == ("[1, 3, 6, 10]\n[10, 3, 6, 10] 10\n", None)
+
+
+def random_while(rnd, k: int) -> str:
+    """A while loop over counters i (guarded: `i < hi` or `i <= hi`) and k (counted, or not a counter
+    at all): reads and writes xs[i + c], ys[k + c], s[i + c]; increments in branches, continue, break."""
+    def off(v):
+        c = rnd.randint(-2, 2)
+        return v if c == 0 else f"{v} + {c}" if c > 0 else f"{v} - {-c}"
+    stmts = [lambda: f"acc += xs[{off('i')}]", lambda: f"acc = acc * 3 + ys[{off('k')}]",
+             lambda: f"ys[{off('k')}] = xs[{off('i')}] + acc % 5", lambda: f"if s[{off('i')}] == \"a\":\n            acc += 7",
+             lambda: "print(i, k, acc)", lambda: "k += 1", lambda: f"k += {rnd.randint(0, 2)}",
+             lambda: "if acc > 50:\n            break",
+             lambda: "if acc % 2 == 0:\n            i += 1\n            continue",
+             lambda: f"if acc % 3 == 0:\n            i += {rnd.randint(1, 2)}\n        else:\n            k += 1"]
+    indexed = stmts[:4]
+    body = [rnd.choice(stmts)() for _ in range(rnd.randint(1, 4))]
+    body.insert(rnd.randint(0, len(body)), rnd.choice(indexed)())
+    body.append(f"i += {rnd.randint(1, 2)}")
+    guard = rnd.choice(["i < hi", "i <= hi", "hi > i", "i < hi and i < len(xs)", "i < len(xs)"])
+    return (f"def loop{k}(xs: list[int], ys: list[int], s: str, lo: int, hi: int, k: int):\n"
+            f"    acc = 0\n    i = lo\n    while {guard}:\n"
+            + "".join(f"        {b}\n" for b in body) + "    print(acc, ys)\n")
+
+
+def test_random_versioned_while_loops_agree_with_the_interpreter():
+    import random
+
+    from glia.compiler.backend_cpu import compiled_error, load
+    from glia.compiler.driver import sources_of
+    from glia.compiler.interp import Interpreter
+    from glia.compiler.lower_numba import mangle_func, spec
+    from glia.compiler.types import INT, ListT
+    from glia.runtime.errors import CompiledRuntimeError
+    from glia.runtime.nbbox import from_interp
+    from test_backend_diff import outcome
+
+    rnd = random.Random(11 + SEED)
+    text = "\n".join(random_while(rnd, k) for k in range(N_LOOPS)) + "\ndef main():\n" \
+        + "".join(f"    loop{k}([], [], \"\", 0, 0, 0)\n" for k in range(N_LOOPS))  # all compiled
+    program = check_source(Source("whiles.glia", text))
+    lowered = lower_program(program, all_callable=True)
+    assert lowered.source.count(VERSIONED) >= N_LOOPS // 2
+    module = load(lowered).module
+    interp = Interpreter(program, sources_of(program))
+    int_list = spec(ListT(INT), {})
+    disagreements, checked = [], 0
+    for k in range(N_LOOPS):
+        for call in range(N_CALLS):
+            size = (lambda: rnd.randint(0, 6)) if call % 3 == 0 else (lambda: 9)
+            xs, ys = ([rnd.randint(-9, 9) for _ in range(size())] for _ in range(2))
+            s = "".join(rnd.choice("ab") for _ in range(size()))
+            lo, hi, kk = [(rnd.randint(-8, 5), rnd.randint(-2, 8), rnd.randint(-7, 7)),
+                          (rnd.randint(2, 3), rnd.randint(3, 5), rnd.randint(2, 3)),
+                          (rnd.randint(-3, 3), rnd.randint(5, 11), rnd.randint(-9, 9))][call % 3]
+            expected = outcome(lambda: interp.call(f"loop{k}", [list(xs), list(ys), s, lo, hi, kk]))
+
+            def compiled():
+                try:
+                    getattr(module, mangle_func(f"loop{k}"))(from_interp(xs, int_list), from_interp(ys, int_list),
+                                                             s, lo, hi, kk, 1)
+                except CompiledRuntimeError as e:
+                    raise compiled_error(e, lowered, sources_of(program)) from None
+            got = outcome(compiled)
+            checked += expected[1] is None
+            if got != expected:
+                disagreements.append(f"loop{k}{(xs, ys, s, lo, hi, kk)}:\n  interp: {expected}\n  cpu:    {got}")
+    assert not disagreements, "\n".join(disagreements) + "\n\nprogram:\n" + text
+    assert checked >= N_LOOPS * N_CALLS // 4
