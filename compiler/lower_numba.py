@@ -609,7 +609,7 @@ class FunctionLowerer:
     def viewed(self, *parts, iterated=None):
         """Around the lowering of a loop whose parts (bounds, condition, body) are `parts`: when
         nothing in them can resize a list or rebind it (no call, no append, pop, ...: _viewable),
-        the address of the elements and the length of each list of scalars the loop indexes (or
+        the address of the elements and the length of each ArrayList (of scalars or tuples of them) the loop indexes (or
         `iterated`, the list a `for` walks) are read once before it, into locals that its element
         reads and writes use. Otherwise an ArrayList's fields are re-read after every store (LLVM
         cannot tell that a store into one array leaves every list's fields unchanged); and the
@@ -634,7 +634,7 @@ class FunctionLowerer:
         d, n = self.view(container)
         if not (self.index_proven(container, index) or self.unchecked(container, index)):
             i = f"rt.view_index({i}, {n}, {self.site(span)})"
-        return f"{d}[{i}]" if value is None else f"{d}[{i}] = {value}"
+        return f"al.at({d}, {i})" if value is None else f"al.put({d}, {i}, {value})"
 
     def view(self, container) -> tuple[str, str] | None:
         """(data array, length) of the list `container` when a loop around has hoisted them."""
@@ -779,7 +779,7 @@ class FunctionLowerer:
             i = self.temp()
             self.emit(f"for {i} in range({view[1]}):  # line {span.line}")
             self.indent += 1
-            self.store(target, f"{view[0]}[{i}]")
+            self.store(target, f"al.at({view[0]}, {i})")
             self.block(body)
             self.indent -= 1
             return
@@ -1693,7 +1693,7 @@ def in_range_index(target, start, stop, step, body) -> list[tuple[int, int]]:
 
 
 def _viewable(parts, iterated) -> dict[int, ir.Local]:
-    """The lists of scalars that a loop made of `parts` indexes, takes the length of or (`iterated`)
+    """The ArrayLists that a loop made of `parts` indexes, takes the length of or (`iterated`)
     walks, when the loop can change neither their storage nor their length: nothing in it resizes a
     list or calls a function (which could, through an alias), and it does not assign them. {} when
     the loop can resize lists."""
@@ -1701,7 +1701,7 @@ def _viewable(parts, iterated) -> dict[int, ir.Local]:
     assigned: set[int] = set()
 
     def note(xs):
-        if isinstance(xs, ir.Local) and array_list(xs.type) and isinstance(xs.type.elem, Scalar):
+        if isinstance(xs, ir.Local) and array_list(xs.type):
             found[xs.slot] = xs
 
     note(iterated)

@@ -186,13 +186,50 @@ def _store(typingctx, xs, i, v):
 def data_ptr(typingctx, xs):
     """The address of the ArrayList `xs`'s first element, as a typed pointer, with no reference taken:
     valid while `xs` is alive and nothing resizes it (a loop's view of a list it cannot resize:
-    lower_numba's FunctionLowerer.viewed). Indexing it is a plain load or store, no wraparound."""
+    lower_numba's FunctionLowerer.viewed). `at` and `put` read and write through it."""
     arr_type = xs.field_dict["data"]
 
     def codegen(context, builder, sig, args):
         payload = structref._Utils(context, builder, sig.args[0]).get_data_struct(args[0])
         return context.make_array(arr_type)(context, builder, value=payload.data).data
     return types.CPointer(arr_type.dtype)(xs), codegen
+
+
+def _item_type(dt):
+    return types.Tuple(tuple(ty for _, ty in _fields(dt))) if isinstance(dt, types.Record) else dt
+
+
+@intrinsic
+def at(typingctx, p, i):
+    """p[i] for an address from data_ptr, 0 <= i < the list's length (checked by the caller): a load
+    with no wraparound; a tuple, read field by field, for a list of tuples."""
+    dt = p.dtype
+
+    def codegen(context, builder, sig, args):
+        ptr = cgutils.gep(builder, args[0], args[1])
+        if not isinstance(dt, types.Record):
+            return context.unpack_value(builder, dt, ptr)
+        values = [context.unpack_value(builder, ty, _field_ptr(context, builder, ptr, off, ty))
+                  for off, ty in _fields(dt)]
+        return context.make_tuple(builder, sig.return_type, values)
+    return _item_type(dt)(p, types.intp), codegen
+
+
+@intrinsic
+def put(typingctx, p, i, v):
+    """p[i] = v, as `at`."""
+    dt = p.dtype
+
+    def codegen(context, builder, sig, args):
+        ptr = cgutils.gep(builder, args[0], args[1])
+        if not isinstance(dt, types.Record):
+            context.pack_value(builder, dt, context.cast(builder, args[2], sig.args[2], dt), ptr)
+            return context.get_dummy_value()
+        for k, (off, ty) in enumerate(_fields(dt)):
+            item = context.cast(builder, builder.extract_value(args[2], k), sig.args[2][k], ty)
+            context.pack_value(builder, ty, item, _field_ptr(context, builder, ptr, off, ty))
+        return context.get_dummy_value()
+    return types.none(p, types.intp, v), codegen
 
 
 @overload(operator.getitem)

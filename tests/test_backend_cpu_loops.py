@@ -482,3 +482,40 @@ def test_random_versioned_while_loops_agree_with_the_interpreter():
                 disagreements.append(f"loop{k}{(xs, ys, s, lo, hi, kk)}:\n  interp: {expected}\n  cpu:    {got}")
     assert not disagreements, "\n".join(disagreements) + "\n\nprogram:\n" + text
     assert checked >= N_LOOPS * N_CALLS // 4
+
+
+def test_views_of_lists_of_bools_and_tuples():
+    """Views of every ArrayList element: bools (stored as bytes), floats, and tuples of scalars (a
+    record per element, read and written field by field), in a heap's sift-down loop."""
+    text = '''
+def sift(h: list[(float, int)], i: int):
+    n = len(h)
+    while True:
+        smallest = i
+        left = 2 * i + 1
+        if left < n and h[left] < h[smallest]:
+            smallest = left
+        if left + 1 < n and h[left + 1] < h[smallest]:
+            smallest = left + 1
+        if smallest == i:
+            break
+        h[i], h[smallest] = h[smallest], h[i]
+        i = smallest
+
+def main(args: list[str]):
+    flags = [True, False, True, False]
+    for i in range(len(flags)):
+        flags[i] = not flags[i] or i == 3
+    seen = 0
+    for f in flags:
+        if f:
+            seen += 1
+    h = [(9.0, 1), (1.0, 2), (3.0, 3), (0.5, 4), (2.0, 5)]
+    sift(h, 0)
+    print(flags, seen, h)
+    sift(h, -9)
+'''
+    source, ref, got = lowered_and_runs(text)
+    assert source.count("al.data_ptr") >= 3 and got == ref
+    assert ref[0] == "[False, True, False, True] 2 [(1.0, 2), (0.5, 4), (3.0, 3), (9.0, 1), (2.0, 5)]\n"
+    assert ref[1][0] == "E501"  # h[-17], through the view's check
