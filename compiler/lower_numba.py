@@ -1180,10 +1180,9 @@ class FunctionLowerer:
     def prim(self, e: ir.Prim) -> str:
         op, args, t, span, attrs = e.op, e.args, e.type, e.span, e.attrs
         self.check_type(t, span)
-        if op == "list.getitem" and self.view(args[0]) is not None:
-            return self.view_element(args[0], args[1], self.expr(args[1]), span)
-        if op == "len" and self.view(args[0]) is not None:
-            return self.view(args[0])[1]
+        view = self.view(args[0]) if op in ("list.getitem", "len") else None
+        if view is not None:  # through the view a loop around has of the list
+            return view[1] if op == "len" else self.view_element(args[0], args[1], self.expr(args[1]), span)
         if op == "list.getitem" and self.index_proven(*args):
             return f"{self.expr(args[0])}[{self.expr(args[1])}]"
         if self.versioned() is not None:
@@ -1706,8 +1705,7 @@ def _viewable(parts, iterated) -> dict[int, ir.Local]:
 
     note(iterated)
     for node in ir.walk(parts):
-        if isinstance(node, _OPAQUE) or isinstance(node, ir.Prim) and node.op.startswith("list.") \
-                and node.op not in _KEEPS_LISTS:
+        if isinstance(node, _OPAQUE) or _resizes(node):
             return {}
         if isinstance(node, ir.StoreLocal):
             assigned.add(node.slot)
@@ -1725,16 +1723,18 @@ _OPAQUE = (ir.CallFunc, ir.FuncRef, ir.CallValue, ir.Lambda, ir.Comprehension)
 _KEEPS_LISTS = {"list.getitem", "list.setitem", "list.slice", "list.concat", "list.repeat", "list.sum", "list.copy",
                 "list.index", "list.count", "list.reverse"}
 
+
+def _resizes(node) -> bool:
+    """Whether `node` is a list operation that may change a list's length or storage (append, pop,
+    sort, del, ...): what neither a view nor a versioned loop's test may outlive."""
+    return isinstance(node, ir.Prim) and node.op.startswith("list.") and node.op not in _KEEPS_LISTS
+
 _INT_LITERAL = re.compile(r"-?[0-9]+")
 
 # What may not appear in a loop that is versioned: a nested loop (only innermost loops are copied:
 # the copy costs compile time), a call (it could resize a list through an alias) or a function value.
 _NOT_VERSIONED = (ir.For, ir.ForRange, ir.While, ir.Comprehension, ir.CallFunc, ir.FuncRef, ir.CallValue,
                   ir.Lambda)
-# The list operations that change a list's length or storage (the checks a versioned loop drops
-# assume neither changes).
-_RESIZING = {"list.append", "list.insert", "list.extend", "list.pop", "list.remove", "list.clear",
-             "list.delitem", "list.sort"}
 _MAX_OFFSET = 1 << 31
 
 
@@ -1780,7 +1780,7 @@ class LoopVersion:
             return None
         v = LoopVersion(target.slot)
         for node in ir.walk(body):
-            if isinstance(node, _NOT_VERSIONED) or isinstance(node, ir.Prim) and node.op in _RESIZING:
+            if isinstance(node, _NOT_VERSIONED) or _resizes(node):
                 return None
             if isinstance(node, ir.StoreLocal):
                 v.assigned.add(node.slot)
@@ -1873,7 +1873,7 @@ class WhileVersion:
         stores: dict[int, int] = {}
         names: dict[int, str] = {}
         for node in ir.walk((cond, body)):
-            if isinstance(node, _NOT_VERSIONED) or isinstance(node, ir.Prim) and node.op in _RESIZING:
+            if isinstance(node, _NOT_VERSIONED) or _resizes(node):
                 return None
             if isinstance(node, ir.StoreLocal):
                 stores[node.slot] = stores.get(node.slot, 0) + 1
@@ -1947,9 +1947,7 @@ class WhileVersion:
     def covers(self, container, index) -> bool:
         return (id(container), id(index)) in self.planned
 
-    def is_char(self, e) -> bool:
-        return isinstance(e, ir.Prim) and e.op == "str.getitem" and self.covers(*e.args)
-
+    is_char = LoopVersion.is_char  # `s[i]` with i proven in range
     key = staticmethod(LoopVersion.key)
 
     def no_overflow(self, e) -> bool:

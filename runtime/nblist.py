@@ -25,7 +25,6 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.core.extending import intrinsic, overload, overload_method
 from numba.experimental import structref
-from numba.np.arrayobj import load_item, store_item
 from numba.np.numpy_support import from_dtype
 
 from .nbjit import jit
@@ -144,12 +143,33 @@ def _field_ptr(context, builder, ptr, offset, ty):
     return builder.bitcast(raw, context.get_data_type(ty).as_pointer())
 
 
+def _item_type(dt):
+    """The Numba type of an element stored as `dt`: the scalar, or a tuple of a record's fields."""
+    return types.Tuple(tuple(ty for _, ty in _fields(dt))) if isinstance(dt, types.Record) else dt
+
+
 def elem_type(xs: ArrayListType) -> types.Type:
     """The Numba type of an element of the ArrayList type `xs`: its scalar, or a tuple for records."""
-    dt = xs.field_dict["data"].dtype
-    if isinstance(dt, types.Record):
-        return types.Tuple(tuple(ty for _, ty in _fields(dt)))
-    return dt
+    return _item_type(xs.field_dict["data"].dtype)
+
+
+def _read(context, builder, dt, ptr, tuple_type):
+    """The element stored as `dt` at `ptr`: the scalar, or a tuple (`tuple_type`) read field by field."""
+    if not isinstance(dt, types.Record):
+        return context.unpack_value(builder, dt, ptr)
+    values = [context.unpack_value(builder, ty, _field_ptr(context, builder, ptr, off, ty)) for off, ty in _fields(dt)]
+    return context.make_tuple(builder, tuple_type, values)
+
+
+def _write(context, builder, dt, ptr, value, value_type):
+    """Store `value` (of Numba type `value_type`: a tuple for a record) as `dt` at `ptr`."""
+    if not isinstance(dt, types.Record):
+        context.pack_value(builder, dt, context.cast(builder, value, value_type, dt), ptr)
+        return context.get_dummy_value()
+    for k, (off, ty) in enumerate(_fields(dt)):
+        item = context.cast(builder, builder.extract_value(value, k), value_type[k], ty)
+        context.pack_value(builder, ty, item, _field_ptr(context, builder, ptr, off, ty))
+    return context.get_dummy_value()
 
 
 @intrinsic
@@ -157,11 +177,7 @@ def _load(typingctx, xs, i):
     """data[i], 0 <= i < n (checked by the caller); a tuple, read field by field, for a record list."""
     def codegen(context, builder, sig, args):
         arr_type, ptr = _element_ptr(context, builder, sig.args[0], args[0], args[1])
-        if not isinstance(arr_type.dtype, types.Record):
-            return load_item(context, builder, arr_type, ptr)
-        values = [context.unpack_value(builder, ty, _field_ptr(context, builder, ptr, off, ty))
-                  for off, ty in _fields(arr_type.dtype)]
-        return context.make_tuple(builder, sig.return_type, values)
+        return _read(context, builder, arr_type.dtype, ptr, sig.return_type)
     return elem_type(xs)(xs, types.intp), codegen
 
 
@@ -171,14 +187,7 @@ def _store(typingctx, xs, i, v):
     record list."""
     def codegen(context, builder, sig, args):
         arr_type, ptr = _element_ptr(context, builder, sig.args[0], args[0], args[1])
-        elem = arr_type.dtype
-        if not isinstance(elem, types.Record):
-            store_item(context, builder, arr_type, context.cast(builder, args[2], sig.args[2], elem), ptr)
-            return context.get_dummy_value()
-        for k, (off, ty) in enumerate(_fields(elem)):
-            item = context.cast(builder, builder.extract_value(args[2], k), sig.args[2][k], ty)
-            context.pack_value(builder, ty, item, _field_ptr(context, builder, ptr, off, ty))
-        return context.get_dummy_value()
+        return _write(context, builder, arr_type.dtype, ptr, args[2], sig.args[2])
     return types.none(xs, types.intp, v), codegen
 
 
@@ -195,40 +204,20 @@ def data_ptr(typingctx, xs):
     return types.CPointer(arr_type.dtype)(xs), codegen
 
 
-def _item_type(dt):
-    return types.Tuple(tuple(ty for _, ty in _fields(dt))) if isinstance(dt, types.Record) else dt
-
-
 @intrinsic
 def at(typingctx, p, i):
     """p[i] for an address from data_ptr, 0 <= i < the list's length (checked by the caller): a load
     with no wraparound; a tuple, read field by field, for a list of tuples."""
-    dt = p.dtype
-
     def codegen(context, builder, sig, args):
-        ptr = cgutils.gep(builder, args[0], args[1])
-        if not isinstance(dt, types.Record):
-            return context.unpack_value(builder, dt, ptr)
-        values = [context.unpack_value(builder, ty, _field_ptr(context, builder, ptr, off, ty))
-                  for off, ty in _fields(dt)]
-        return context.make_tuple(builder, sig.return_type, values)
-    return _item_type(dt)(p, types.intp), codegen
+        return _read(context, builder, p.dtype, cgutils.gep(builder, args[0], args[1]), sig.return_type)
+    return _item_type(p.dtype)(p, types.intp), codegen
 
 
 @intrinsic
 def put(typingctx, p, i, v):
     """p[i] = v, as `at`."""
-    dt = p.dtype
-
     def codegen(context, builder, sig, args):
-        ptr = cgutils.gep(builder, args[0], args[1])
-        if not isinstance(dt, types.Record):
-            context.pack_value(builder, dt, context.cast(builder, args[2], sig.args[2], dt), ptr)
-            return context.get_dummy_value()
-        for k, (off, ty) in enumerate(_fields(dt)):
-            item = context.cast(builder, builder.extract_value(args[2], k), sig.args[2][k], ty)
-            context.pack_value(builder, ty, item, _field_ptr(context, builder, ptr, off, ty))
-        return context.get_dummy_value()
+        return _write(context, builder, p.dtype, cgutils.gep(builder, args[0], args[1]), args[2], sig.args[2])
     return types.none(p, types.intp, v), codegen
 
 

@@ -219,9 +219,11 @@ def random_loop(rnd, k: int) -> str:
             + "".join(f"        {b}\n" for b in body) + "    print(acc, ys)\n")
 
 
-def test_random_versioned_loops_agree_with_the_interpreter():
-    import random
-
+def run_random_loops(file: str, text: str, main_args: str, calls) -> tuple[str, list[str], int]:
+    """Compile the N_LOOPS functions loop0, loop1, ... of `text` (a main calls each with `main_args`,
+    so every one is compiled), then make each call (k, args) of `calls` on the interpreter and on the
+    compiled module, lists of ints converted for it. Returns (the generated source, the calls that
+    disagree, how many calls the interpreter ran to the end)."""
     from glia.compiler.backend_cpu import compiled_error, load
     from glia.compiler.driver import sources_of
     from glia.compiler.interp import Interpreter
@@ -231,17 +233,38 @@ def test_random_versioned_loops_agree_with_the_interpreter():
     from glia.runtime.nbbox import from_interp
     from test_backend_diff import outcome
 
-    rnd = random.Random(7 + SEED)
-    text = "\n".join(random_loop(rnd, k) for k in range(N_LOOPS)) + "\ndef main():\n" \
-        + "".join(f"    loop{k}([], [], \"\", \"\", 0, 0, 0)\n" for k in range(N_LOOPS))  # all compiled
-    program = check_source(Source("loops.glia", text))
+    text += "\ndef main():\n" + "".join(f"    loop{k}({main_args})\n" for k in range(N_LOOPS))
+    program = check_source(Source(file, text))
     lowered = lower_program(program, all_callable=True)
-    assert lowered.source.count(VERSIONED) == N_LOOPS
     module = load(lowered).module
     interp = Interpreter(program, sources_of(program))
     int_list = spec(ListT(INT), {})
+    disagreements, completed = [], 0
+    for k, args in calls:
+        expected = outcome(lambda: interp.call(f"loop{k}", [list(a) if isinstance(a, list) else a for a in args]))
+
+        def compiled():
+            try:
+                getattr(module, mangle_func(f"loop{k}"))(
+                    *(from_interp(a, int_list) if isinstance(a, list) else a for a in args), 1)
+            except CompiledRuntimeError as e:
+                raise compiled_error(e, lowered, sources_of(program)) from None
+        got = outcome(compiled)
+        completed += expected[1] is None
+        if got != expected:
+            disagreements.append(f"loop{k}{tuple(args)}:\n  interp: {expected}\n  cpu:    {got}")
+    if disagreements:
+        disagreements.append("program:\n" + text)
+    return lowered.source, disagreements, completed
+
+
+def test_random_versioned_loops_agree_with_the_interpreter():
+    import random
+
+    rnd = random.Random(7 + SEED)
+    text = "\n".join(random_loop(rnd, k) for k in range(N_LOOPS))
     chars = "abé\U0001F600"
-    disagreements, checked = [], 0
+    calls = []
     for k in range(N_LOOPS):
         for call in range(N_CALLS):
             # a third of the calls stay in range (the unchecked copy runs), a third go just past either
@@ -252,20 +275,11 @@ def test_random_versioned_loops_agree_with_the_interpreter():
             lo, hi, i = [(rnd.randint(-8, 5), rnd.randint(-2, 8), rnd.randint(-7, 7)),
                          (rnd.randint(2, 3), rnd.randint(4, 6), rnd.randint(0, 7)),
                          (rnd.randint(-3, 3), rnd.randint(5, 11), rnd.randint(-9, 9))][call % 3]
-            expected = outcome(lambda: interp.call(f"loop{k}", [list(xs), list(ys), s, t, lo, hi, i]))
-
-            def compiled():
-                try:
-                    getattr(module, mangle_func(f"loop{k}"))(from_interp(xs, int_list), from_interp(ys, int_list),
-                                                             s, t, lo, hi, i, 1)
-                except CompiledRuntimeError as e:
-                    raise compiled_error(e, lowered, sources_of(program)) from None
-            got = outcome(compiled)
-            checked += expected[1] is None
-            if got != expected:
-                disagreements.append(f"loop{k}{(xs, ys, s, t, lo, hi, i)}:\n  interp: {expected}\n  cpu:    {got}")
-    assert not disagreements, "\n".join(disagreements) + "\n\nprogram:\n" + text
-    assert checked >= N_LOOPS * N_CALLS // 3  # the in-range calls, at least, ran to the end
+            calls.append((k, [xs, ys, s, t, lo, hi, i]))
+    source, disagreements, completed = run_random_loops("loops.glia", text, '[], [], "", "", 0, 0, 0', calls)
+    assert source.count(VERSIONED) == N_LOOPS
+    assert not disagreements, "\n".join(disagreements)
+    assert completed >= N_LOOPS * N_CALLS // 3  # the in-range calls, at least, ran to the end
 
 
 def test_range_arguments_are_evaluated_in_order():
@@ -441,25 +455,9 @@ def random_while(rnd, k: int) -> str:
 def test_random_versioned_while_loops_agree_with_the_interpreter():
     import random
 
-    from glia.compiler.backend_cpu import compiled_error, load
-    from glia.compiler.driver import sources_of
-    from glia.compiler.interp import Interpreter
-    from glia.compiler.lower_numba import mangle_func, spec
-    from glia.compiler.types import INT, ListT
-    from glia.runtime.errors import CompiledRuntimeError
-    from glia.runtime.nbbox import from_interp
-    from test_backend_diff import outcome
-
     rnd = random.Random(11 + SEED)
-    text = "\n".join(random_while(rnd, k) for k in range(N_LOOPS)) + "\ndef main():\n" \
-        + "".join(f"    loop{k}([], [], \"\", 0, 0, 0)\n" for k in range(N_LOOPS))  # all compiled
-    program = check_source(Source("whiles.glia", text))
-    lowered = lower_program(program, all_callable=True)
-    assert lowered.source.count(VERSIONED) >= N_LOOPS // 2
-    module = load(lowered).module
-    interp = Interpreter(program, sources_of(program))
-    int_list = spec(ListT(INT), {})
-    disagreements, checked = [], 0
+    text = "\n".join(random_while(rnd, k) for k in range(N_LOOPS))
+    calls = []
     for k in range(N_LOOPS):
         for call in range(N_CALLS):
             size = (lambda: rnd.randint(0, 6)) if call % 3 == 0 else (lambda: 9)
@@ -468,20 +466,11 @@ def test_random_versioned_while_loops_agree_with_the_interpreter():
             lo, hi, kk = [(rnd.randint(-8, 5), rnd.randint(-2, 8), rnd.randint(-7, 7)),
                           (rnd.randint(2, 3), rnd.randint(3, 5), rnd.randint(2, 3)),
                           (rnd.randint(-3, 3), rnd.randint(5, 11), rnd.randint(-9, 9))][call % 3]
-            expected = outcome(lambda: interp.call(f"loop{k}", [list(xs), list(ys), s, lo, hi, kk]))
-
-            def compiled():
-                try:
-                    getattr(module, mangle_func(f"loop{k}"))(from_interp(xs, int_list), from_interp(ys, int_list),
-                                                             s, lo, hi, kk, 1)
-                except CompiledRuntimeError as e:
-                    raise compiled_error(e, lowered, sources_of(program)) from None
-            got = outcome(compiled)
-            checked += expected[1] is None
-            if got != expected:
-                disagreements.append(f"loop{k}{(xs, ys, s, lo, hi, kk)}:\n  interp: {expected}\n  cpu:    {got}")
-    assert not disagreements, "\n".join(disagreements) + "\n\nprogram:\n" + text
-    assert checked >= N_LOOPS * N_CALLS // 4
+            calls.append((k, [xs, ys, s, lo, hi, kk]))
+    source, disagreements, completed = run_random_loops("whiles.glia", text, '[], [], "", 0, 0, 0', calls)
+    assert source.count(VERSIONED) >= N_LOOPS // 2
+    assert not disagreements, "\n".join(disagreements)
+    assert completed >= N_LOOPS * N_CALLS // 4
 
 
 def test_views_of_lists_of_bools_and_tuples():
