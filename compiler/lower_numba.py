@@ -427,6 +427,11 @@ class FunctionLowerer:
         # list slot -> (the address of its elements, its length), read before a loop that can neither
         # resize nor rebind the list (viewed): the loop's element reads and writes go through these
         self.views: dict[int, tuple[str, str]] = {}
+        # the lists of this function that no other name shares (_private_lists), and what each
+        # enclosing loop does to lists (None: it may resize any)
+        self.private = _private_lists(f)
+        self.effects: list[LoopEffects | None] = []
+        self.alive: list[str] = []  # the lists that views of the loops around read: see viewed
 
     # ---- helpers ------------------------------------------------------------------------------
     def emit(self, line: str):
@@ -592,9 +597,14 @@ class FunctionLowerer:
                 self.emit("continue")
             case ir.Return(value, span):
                 if value is None:
+                    for xs in self.alive:
+                        self.emit(f"al.keep({xs})")
                     self.emit("return None")
                 else:
-                    self.emit(f"return {self.expr(value)}  # line {span.line}")
+                    v = self.expr(value)
+                    for xs in self.alive:  # the value is read before the lists may be freed
+                        v = f"al.kept({v}, {xs})"
+                    self.emit(f"return {v}  # line {span.line}")
             case ir.Assert(cond, msg, span):
                 c = self.expr(cond)
                 self.emit(f"if not {c}:  # line {span.line}")
@@ -614,17 +624,29 @@ class FunctionLowerer:
         reads and writes use. Otherwise an ArrayList's fields are re-read after every store (LLVM
         cannot tell that a store into one array leaves every list's fields unchanged); and the
         address, unlike `xs.data`, takes no reference: an atomic increment and decrement per list
-        and loop cost merge sort 60 ns a call."""
-        added = [] if self.lambda_env else \
-            [(slot, xs) for slot, xs in _viewable(parts, iterated).items() if slot not in self.views]
+        and loop cost merge sort 60 ns a call.
+
+        So the lists themselves must outlive the loop: Numba frees a variable's value after its last
+        use, which would be the view's `len(xs)` (a list literal passed to a function inlined into its
+        caller, a local list walked once). Each is used again by `al.keep` after the loop and in each
+        `return` inside it (self.alive)."""
+        effects = None if self.lambda_env else _viewable(parts, iterated, self.private)
+        added = [] if effects is None else [(slot, xs) for slot, xs in effects.views.items() if slot not in self.views]
+        self.effects.append(effects)
+        kept = len(self.alive)
         for slot, local in added:
             d, n = self.temp(), self.temp()
             xs = self.local(local.slot, local.name)
             self.emit(f"{d}, {n} = al.data_ptr({xs}), len({xs})  # no resize in the loop")
             self.views[slot] = (d, n)
+            self.alive.append(xs)
         try:
             yield
+            for xs in self.alive[kept:]:
+                self.emit(f"al.keep({xs})")
         finally:
+            self.effects.pop()
+            del self.alive[kept:]
             for slot, _ in added:
                 del self.views[slot]
 
@@ -774,7 +796,7 @@ class FunctionLowerer:
             self.block(body)
             self.indent -= 1
             return
-        view = self.view(it)
+        view = self.view(it) or (self.element_view(it, span) if kind == "list" else None)
         if view is not None:  # the loop cannot change the list's length: one pass over its view
             i = self.temp()
             self.emit(f"for {i} in range({view[1]}):  # line {span.line}")
@@ -809,6 +831,31 @@ class FunctionLowerer:
             self.indent -= 1
         else:
             self.unsupported(f"iteration over a {kind}", span)
+
+    def element_view(self, it, span) -> tuple[str, str] | None:
+        """A view of the list that `for x in it` walks, `it` not a local (`adj[u]`, `f(x)`), when
+        the loop can resize no list it does not own (the list `it` gives is nobody's private one),
+        and its elements are scalars or tuples. An element of a typed List (`adj[u]`, `adj` a local
+        the loop neither assigns nor stores into a typed List through) is read in place: its
+        address and length, with no reference taken and no call into the typed List."""
+        effects = self.effects[-1] if self.effects else None
+        if effects is None or isinstance(it, ir.Local) or not array_list(it.type):
+            return None
+        d, n = self.temp(), self.temp()
+        if isinstance(it, ir.Prim) and it.op == "list.getitem" and isinstance(it.args[0], ir.Local) \
+                and it.args[0].slot not in effects.changed and not effects.list_slots:
+            xs, index = it.args
+            c, i = self.expr(xs), self.expr(index)
+            if not (self.index_proven(xs, index) or self.unchecked(xs, index)):
+                i = f"rt.view_index({i}, len({c}), {self.site(it.span)})"
+            self.emit(f"{d}, {n} = al.item_view({c}, {i})  # line {span.line}: no resize in the loop")
+            self.alive.append(c)
+            return d, n
+        s = self.temp()
+        self.emit(f"{s} = {self.expr(it)}  # line {span.line}")
+        self.emit(f"{d}, {n} = al.data_ptr({s}), len({s})  # no resize in the loop")
+        self.alive.append(s)
+        return d, n
 
     def split_loop(self, it: ir.Prim, span=None) -> str:
         """Open a loop over the parts of `s.split()` / `s.split(sep)`, made one at a time as the loop
@@ -1691,13 +1738,14 @@ def in_range_index(target, start, stop, step, body) -> list[tuple[int, int]]:
     return [(xs, target.slot)]
 
 
-def _viewable(parts, iterated) -> dict[int, ir.Local]:
-    """The ArrayLists that a loop made of `parts` indexes, takes the length of or (`iterated`)
-    walks, when the loop can change neither their storage nor their length: nothing in it resizes a
-    list or calls a function (which could, through an alias), and it does not assign them. {} when
-    the loop can resize lists."""
+def _viewable(parts, iterated, private=frozenset()) -> "LoopEffects | None":
+    """What a loop made of `parts` does to lists, or None when it may change the storage of a list it
+    does not own: it calls a function (which could resize one through an alias), or resizes a list
+    other than a private one (`private`: _private_lists). Its `views` are the ArrayLists it indexes,
+    takes the length of or (`iterated`) walks, that it neither resizes nor assigns."""
     found: dict[int, ir.Local] = {}
-    assigned: set[int] = set()
+    changed: set[int] = set()
+    list_slots = False
 
     def note(xs):
         if isinstance(xs, ir.Local) and array_list(xs.type):
@@ -1705,15 +1753,72 @@ def _viewable(parts, iterated) -> dict[int, ir.Local]:
 
     note(iterated)
     for node in ir.walk(parts):
-        if isinstance(node, _OPAQUE) or _resizes(node):
-            return {}
-        if isinstance(node, ir.StoreLocal):
-            assigned.add(node.slot)
+        if isinstance(node, _OPAQUE):
+            return None
+        if _resizes(node):
+            xs = node.args[0]
+            if not (isinstance(xs, ir.Local) and xs.slot in private):
+                return None
+            changed.add(xs.slot)
+        elif isinstance(node, ir.StoreLocal):
+            changed.add(node.slot)
         elif isinstance(node, ir.Prim) and node.op in ("list.getitem", "len"):
             note(node.args[0])
         elif isinstance(node, ir.StoreIndex) and node.op == "list.setitem":
             note(node.container)
-    return {slot: xs for slot, xs in found.items() if slot not in assigned}
+            list_slots = list_slots or not array_list(node.container.type)
+    return LoopEffects({slot: xs for slot, xs in found.items() if slot not in changed}, frozenset(changed), list_slots)
+
+
+@dataclass(frozen=True)
+class LoopEffects:
+    """A loop that can change no list's storage but its private ones' (_viewable)."""
+    views: dict[int, ir.Local]
+    changed: frozenset[int]  # the locals it assigns and the (private) lists it resizes
+    list_slots: bool  # it stores into a typed List (of lists, dicts, ...): an element may be freed
+
+
+def _private_lists(f: ir.Function) -> frozenset[int]:
+    """The list locals of `f` that never share their list with another name: each assignment gives
+    one a new list (a literal, a comprehension, `*`, `+`, a slice, a copy) and each use is as the list
+    an operation works on (`xs[i]`, `xs[i] = v`, `len(xs)`, `xs.append(v)`, `for x in xs`, ...) or
+    the value returned. Resizing one cannot change the storage of any other list, so loops that do
+    (a queue's `append`) keep their views of the others (_viewable)."""
+    candidates = {k for k in range(len(f.params), f.nslots) if isinstance(f.slot_types[k], ListT)}
+    fresh_stores: set[int] = set()
+    lost: set[int] = set()
+    for node in ir.walk(f.body):
+        if isinstance(node, ir.Assign) and isinstance(node.target, ir.StoreLocal) and _fresh_list(node.value):
+            fresh_stores.add(id(node.target))
+        for name, val in ir.child_fields(node):
+            for k, child in enumerate(val if isinstance(val, tuple) else (val,)):
+                if isinstance(child, ir.Local) and not _operated_on(node, name, k):
+                    lost.add(child.slot)
+    for node in ir.walk(f.body):
+        if isinstance(node, ir.StoreLocal) and id(node) not in fresh_stores:
+            lost.add(node.slot)
+    return frozenset(candidates - lost)
+
+
+def _fresh_list(e) -> bool:
+    """Whether `e` makes a new list (nothing else holds it)."""
+    return isinstance(e, ir.MakeList) or (isinstance(e, ir.Comprehension) and e.kind == "list") or \
+        (isinstance(e, ir.Prim) and e.op in ("list.repeat", "list.concat", "list.slice", "list.copy"))
+
+
+def _operated_on(parent, field: str, k: int) -> bool:
+    """Whether the child `k` of `parent`'s field `field` is in a place where a list is only worked on
+    (or returned), not shared: what _private_lists allows."""
+    match parent:
+        case ir.Prim(op=op) if field == "args" and k == 0:
+            return op == "len" or op.startswith("list.")
+        case ir.StoreIndex(op="list.setitem"):
+            return field == "container"
+        case ir.For():
+            return field == "iter"
+        case ir.Return():
+            return True
+    return False
 
 
 # A loop with one of these has no views (FunctionLowerer.viewed): a call could resize a list through an

@@ -508,3 +508,101 @@ def main(args: list[str]):
     assert source.count("al.data_ptr") >= 3 and got == ref
     assert ref[0] == "[False, True, False, True] 2 [(1.0, 2), (0.5, 4), (3.0, 3), (9.0, 1), (2.0, 5)]\n"
     assert ref[1][0] == "E501"  # h[-17], through the view's check
+
+
+def test_a_viewed_list_outlives_the_loop():
+    """A view takes no reference, and Numba frees a list after its variable's last use: a local list
+    walked once, or a literal passed to a function inlined into its caller, must stay alive until the
+    loop ends and until a `return` inside it has read its value (al.keep, al.kept). The lists made
+    inside the loops reuse freed memory, so a dangling view reads their elements."""
+    text = '''
+def walk() -> int:
+    ys = [1, 2, 3, 4]
+    s = 0
+    for y in ys:
+        zs = [100, 200, 300, 400, 500]
+        s += y + zs[0] - 100
+    return s
+
+def first_big(xs: list[int]) -> int:
+    for i in range(len(xs)):
+        zs = [7, 7, 7, 7, 7, 7, 7]
+        if xs[i] > 2:
+            return xs[i] * 1000 + zs[0]
+    return -1
+
+def rows(g: list[list[int]]) -> int:
+    s = 0
+    for v in g[0]:
+        g[0] = [9, 9, 9]
+        s = s * 10 + v
+    for v in g[1][1:]:
+        w = [5, 5, 5, 5]
+        s = s * 10 + v + w[0] - 5
+    return s
+
+def main(args: list[str]):
+    print(walk(), first_big([1, 2, 3, 4, 5, 6, 7]), rows([[1, 2, 3], [4, 5, 6]]))
+'''
+    source, ref, got = lowered_and_runs(text)
+    assert source.count("al.keep(") >= 3 and "al.kept(" in source
+    assert "al.item_view" not in function_source(source, "rows")  # it stores into g: the row is held
+    assert got == ref == ("10 3007 12356\n", None)
+
+
+BFS = '''
+def bfs(adj: list[list[int]], start: int) -> list[int]:
+    dist = [-1] * len(adj)
+    dist[start] = 0
+    queue = [start]
+    head = 0
+    while head < len(queue):
+        u = queue[head]
+        head += 1
+        for v in adj[u]:
+            if dist[v] < 0:
+                dist[v] = dist[u] + 1
+                queue.append(v)
+    return dist
+
+def shared(xs: list[int]) -> int:
+    q = [0]
+    r = q
+    s = 0
+    for x in xs:
+        q.append(x)
+        s = s * 10 + r[len(r) - 1]
+    return s
+
+def grow(g: list[list[int]]) -> list[int]:
+    for v in g[0]:
+        if len(g[0]) < 6:
+            g[0].append(v * 10)
+    return g[0]
+
+def main(args: list[str]):
+    print(bfs([[1, 2], [3], [3, 0], [], [0]], 0))
+    print(shared([1, 2, 3]), grow([[1, 2], [3]]))
+    print(bfs([[1], [7]], 0))
+'''
+
+
+def test_resizing_a_private_list_keeps_the_views_of_the_others():
+    """A list that only its own local names (`queue`: made in the function, never assigned to
+    another name, passed, stored or captured) can be appended to in a loop that reads others through
+    views (`dist`, and `adj[u]`, read in place); a list that another name shares (`q`, named `r`
+    too) cannot, and a row the loop appends to is walked as it grows, as in Python."""
+    source, ref, got = lowered_and_runs(BFS)
+    bfs = function_source(source, "bfs")
+    assert "al.item_view(v0_adj" in bfs and "al.data_ptr(v2_dist)" in bfs and "rt.list_append(v3_queue" in bfs
+    assert "data_ptr" not in function_source(source, "shared") + function_source(source, "grow")
+    assert got == ref
+    assert ref[0] == "[0, 1, 1, 2, -1]\n123 [1, 2, 10, 20, 100, 200]\n"
+    assert ref[1][0] == "E501" and ref[1][2:] == (11, 16)  # dist[7], through the view's check
+    text = ('def degrees(adj: list[list[int]], us: list[int]) -> int:\n    s = 0\n    for u in us:\n'
+            '        for v in adj[u]:\n            s = s * 10 + v\n    return s\n\n'
+            'def main(args: list[str]):\n    print(degrees([[1, 2], [3]], [1, 0, -1]))\n'
+            '    print(degrees([[1, 2], [3]], [0, 2]))\n')
+    source, ref, got = lowered_and_runs(text)
+    assert "al.item_view" in source and got == ref and ref[0] == "3123\n"
+    assert ref[1][0] == "E501" and ref[1][2:] == (4, 18)  # adj[2], through item_view's check
