@@ -16,9 +16,10 @@ from . import ir
 from .diagnostics import Diagnostic, GliaError, Note, Source, Span
 from .primitives import PRIMS
 from .stack import run_with_big_stack  # noqa: F401  (interp.run_with_big_stack, as callers import it)
-from .types import FnT, ListT, STR
+from .types import F32, FLOAT, STR, DictT, FnT, ListT, SetT, StructT, TupleT, Type
+from .types import children as type_children
 from glia.runtime.errors import GliaRuntimeError, HOLE, RECURSION, VALUE
-from glia.runtime.kernels import assertion_failed
+from glia.runtime.kernels import VALUE_CMP, assertion_failed
 from glia.runtime.values import GSet, make_struct_class, new_struct
 
 BREAK, CONTINUE, RETURN = 1, 2, 3
@@ -360,7 +361,8 @@ class Interpreter:
                 a, b = self.expr(left), self.expr(right)
                 return lambda frame: a(frame) or b(frame)
             case ir.Compare(operands, ops):
-                return self.compare([self.expr(x) for x in operands], [PRIMS[o].impl for o in ops])
+                return self.compare([self.expr(x) for x in operands],
+                                    [self.comparison(o, operands[k].type, operands[k + 1].type) for k, o in enumerate(ops)])
             case ir.Comprehension(kind, elt, key, clauses):
                 return self.comprehension(kind, elt, key, clauses)
             case ir.Hole(index, options, t, span):
@@ -441,6 +443,23 @@ class Interpreter:
             except GliaRuntimeError as e:
                 raise loc(e) from None
         return pn
+
+    def comparison(self, op: str, left: Type, right: Type):
+        """The kernel of `left op right`: by value (kernels.VALUE_CMP) when a container operand can hold
+        a float, and so a NaN that Python would take as equal to itself."""
+        if op in VALUE_CMP and any(self.holds_float(t, container=False) for t in (left, right)):
+            return VALUE_CMP[op]
+        return PRIMS[op].impl
+
+    def holds_float(self, t: Type, container: bool) -> bool:
+        """Whether a value of type `t` is a float inside a list, tuple, struct, dict or set (or, with
+        `container`, a float itself)."""
+        if t in (FLOAT, F32):
+            return container
+        if isinstance(t, StructT):
+            info = self.program.structs.get(t.name)
+            return info is None or any(self.holds_float(f, True) for f in info.types)
+        return isinstance(t, (ListT, TupleT, DictT, SetT)) and any(self.holds_float(c, True) for c in type_children(t))
 
     def compare(self, evs, impls):
         if len(impls) == 1:

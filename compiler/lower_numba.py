@@ -1072,7 +1072,7 @@ class FunctionLowerer:
                 self.unsupported("a chained comparison of containers", operands[0].span)
             a, b = self.exprs(operands[:2])
             if isinstance(t, ListT):
-                return f"(rt.list_cmp({a}, {b}) {sym[ops[0]]} 0)"
+                return f"rt.list_order({a}, {b}, {_ORDER_CODES.index(ops[0])})"
             if ops[0] not in ("cmp.eq", "cmp.ne"):
                 self.unsupported("ordering comparisons of dicts or sets", operands[0].span)
             fn = "rt.dict_eq" if isinstance(t, DictT) else "rt.set_eq"
@@ -1833,6 +1833,9 @@ def _resizes(node) -> bool:
     """Whether `node` is a list operation that may change a list's length or storage (append, pop,
     sort, del, ...): what neither a view nor a versioned loop's test may outlive."""
     return isinstance(node, ir.Prim) and node.op.startswith("list.") and node.op not in _KEEPS_LISTS
+
+# nbrt.list_order's op codes
+_ORDER_CODES = ("cmp.eq", "cmp.ne", "cmp.lt", "cmp.le", "cmp.gt", "cmp.ge")
 
 _INT_LITERAL = re.compile(r"-?[0-9]+")
 

@@ -349,6 +349,56 @@ KERNELS.update({
     "cmp.notin": lambda a, b: a not in b,
 })
 
+
+# ---- comparisons of values that may hold a NaN ----------------------------------------------------
+# Glia compares containers by value: a NaN inside a list, tuple or struct is unequal to everything,
+# itself included, as a bare NaN is. Python's own comparisons take an object as equal to itself before
+# asking `==`, so `[x] == [x]` is True for a NaN `x` held once and False for two NaNs: a distinction
+# compiled code, which compares values, cannot make. The interpreter uses these for operands whose type
+# can hold a float (interp.Interpreter.compare); the others keep Python's (the same there, and faster).
+
+
+def has_nan(v) -> bool:
+    """Whether a NaN is `v` or anywhere inside it (lists, tuples, structs, dicts and sets)."""
+    if isinstance(v, (float, np.floating)):
+        return v != v
+    if isinstance(v, (list, tuple)):
+        return any(map(has_nan, v))
+    if isinstance(v, dict):
+        return any(has_nan(k) or has_nan(x) for k, x in v.items())
+    return False
+
+
+def value_eq(a, b) -> bool:
+    """`a == b` by value. Python's `==` can only be wrongly True, and only by matching a NaN inside `a`
+    with the same object inside `b`."""
+    return a == b and not (isinstance(a, (list, tuple, dict)) and has_nan(a))
+
+
+def _value_order(op):
+    """`op` (<, <=, >, >=) by value: sequences compare at their first pair of elements that differ by
+    value (Python's rule, without its identity shortcut), or by length."""
+    def order(a, b):
+        if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and has_nan(a) and has_nan(b):
+            for x, y in zip(a, b):
+                if not value_eq(x, y):
+                    return order(x, y)
+            return op(len(a), len(b))
+        return op(a, b)
+    return order
+
+
+VALUE_CMP = {
+    "cmp.eq": value_eq,
+    "cmp.ne": lambda a, b: not value_eq(a, b),
+    "cmp.lt": _value_order(lambda a, b: a < b),
+    "cmp.le": _value_order(lambda a, b: a <= b),
+    "cmp.gt": _value_order(lambda a, b: a > b),
+    "cmp.ge": _value_order(lambda a, b: a >= b),
+    "cmp.in": lambda a, b: a in b and not has_nan(a),
+    "cmp.notin": lambda a, b: not (a in b and not has_nan(a)),
+}
+
 # ---- math ---------------------------------------------------------------------------------------
 
 
@@ -633,8 +683,10 @@ def list_pop(xs, i=-1):
 
 
 @kernel("list.remove")
-def list_remove(xs, v):
+def list_remove(xs, v):  # a value holding a NaN equals no element (value_eq)
     try:
+        if has_nan(v):
+            raise ValueError
         xs.remove(v)
     except ValueError:
         fail(VALUE, f"list.remove(x): {to_repr(v)} is not in the list")
@@ -643,12 +695,14 @@ def list_remove(xs, v):
 @kernel("list.index")
 def list_index(xs, v):
     try:
+        if has_nan(v):
+            raise ValueError
         return xs.index(v)
     except ValueError:
         fail(VALUE, f"list.index(x): {to_repr(v)} is not in the list")
 
 
-KERNELS["list.count"] = lambda xs, v: xs.count(v)
+KERNELS["list.count"] = lambda xs, v: 0 if has_nan(v) else xs.count(v)
 KERNELS["list.reverse"] = lambda xs: xs.reverse()
 KERNELS["list.copy"] = lambda xs: list(xs)
 KERNELS["list.clear"] = lambda xs: xs.clear()

@@ -431,27 +431,23 @@ def _merge_sort(xs):
         xs.data[:n] = src.data[:n]
 
 
-@jit
-def compare(a, b):
-    """Python's lexicographic order of two ArrayLists: -1, 0 or 1."""
-    for i in range(min(a.n, b.n)):
-        x, y = _load(a, i), _load(b, i)
-        if x != y:
-            return -1 if x < y else 1
-    return 0 if a.n == b.n else (-1 if a.n < b.n else 1)
-
-
-def _comparison(op, lo, hi, negate):
-    """op(a, b) on two ArrayLists: lo <= compare(a, b) <= hi (or not, when `negate`)."""
+def _comparison(op):
+    """`op` on two ArrayLists, by Python's rule (nbrt.list_order): at the first pair of elements that
+    differ, their order; else their lengths'."""
     def ov(a, b):
         if _is_al(a) and _is_al(b):
-            return lambda a, b: (lo <= compare(a, b) <= hi) != negate
+            def impl(a, b):
+                for i in range(min(a.n, b.n)):
+                    x, y = _load(a, i), _load(b, i)
+                    if x != y:
+                        return op(x, y)
+                return op(a.n, b.n)
+            return impl
     overload(op)(ov)
 
 
-for _op, _lo, _hi, _neg in ((operator.eq, 0, 0, False), (operator.ne, 0, 0, True), (operator.lt, -1, -1, False),
-                            (operator.le, -1, 0, False), (operator.gt, 1, 1, False), (operator.ge, 0, 1, False)):
-    _comparison(_op, _lo, _hi, _neg)
+for _op in (operator.eq, operator.ne, operator.lt, operator.le, operator.gt, operator.ge):
+    _comparison(_op)
 
 
 # ---- generic helpers, for ArrayLists and typed Lists alike -----------------------------------------

@@ -1090,17 +1090,32 @@ def to_bool(x):
     return bool(x)
 
 
+@hot
+def compared(op, x, y):
+    """`x op y` for a constant op code: 0 ==, 1 !=, 2 <, 3 <=, 4 >, 5 >=."""
+    if op == 0:
+        return x == y
+    if op == 1:
+        return x != y
+    if op == 2:
+        return x < y
+    if op == 3:
+        return x <= y
+    if op == 4:
+        return x > y
+    return x >= y
+
+
 @jit
-def list_cmp(a, b):
-    """Python's lexicographic order of two lists: -1, 0 or 1."""
-    n = min(len(a), len(b))
-    for i in range(n):
+def list_order(a, b, op):
+    """`a op b` for two lists (op as in `compared`), by Python's rule: at the first pair of elements
+    that differ, the pair's order; else the lengths'. A three-way result cannot say it: a NaN differs
+    from 0.0 but is neither below nor above it, so `[nan] >= [0.0]` is False, as `nan >= 0.0` is."""
+    for i in range(min(len(a), len(b))):
         x, y = a[i], b[i]
         if x != y:
-            return -1 if x < y else 1
-    if len(a) == len(b):
-        return 0
-    return -1 if len(a) < len(b) else 1
+            return compared(op, x, y)
+    return compared(op, len(a), len(b))
 
 
 @jit

@@ -263,6 +263,39 @@ def test_edges_the_random_arguments_found(line):
     assert not notes and (out, err) == run(program, [], "interp")[:2]
 
 
+NAN_IN_CONTAINERS = """
+struct P:
+    a: float
+    b: int
+
+def main():
+    x = float('nan')
+    a = [x, 1.0]
+    p = P(x, 1)
+    t = [(x, 1), (2.0, 2)]
+    zs = [[x], [1.0]]
+    print(a == a, a != a, a == [x, 1.0], (x, 1) == (x, 1), p == p, [p] == [p], t == t, zs == zs, {1: a} == {1: a})
+    print((x, 1) < (1.0, 2), (1.0, 1) > (x, 0), [x, 1.0] < [1.0, 2.0], [1.0, x] >= [1.0, 0.0], [[1.0, x]] >= [[1.0, 0.0]])
+    print(x in a, (x, 1) in t, [x] in zs, [1.0] in zs, a.count(x), t.count((x, 1)), t.count((2.0, 2)), a.index(1.0))
+    a.remove(x)
+"""
+
+
+def test_a_nan_inside_a_container_equals_nothing():
+    """Containers compare by value: a NaN inside a list, tuple, struct or dict is unequal to
+    everything, itself included, on both backends. Python's own comparisons take an object as equal to
+    itself first, so the interpreter gave True for `[x] == [x]` (one NaN object) where compiled code,
+    comparing values, gave False; and compiled ordering of lists answered through a three-way result,
+    which has no answer for a NaN: `[1.0, nan] >= [1.0, 0.0]` was True (Python's rule: `nan >= 0.0`)."""
+    program = check_source(Source("t.glia", NAN_IN_CONTAINERS))
+    out, err, notes = run(program, [], "cpu")
+    assert not notes and (out, err) == run(program, [], "interp")[:2]
+    assert out == ("False True False False False False False False False\n"
+                   "False False False False False\n"
+                   "False False False True 0 0 1 1\n")
+    assert err[0] == "E506" and err[2] == 15  # a.remove(nan): not in the list
+
+
 @pytest.mark.parametrize("target", ["d[k(-1)]", "xs[k(-1) % 2]", "rows[k(-1) % 2][0]"])
 def test_an_assignment_computes_its_value_before_its_target(target):
     """`t[i] = v` computes v first, then t and i, as Python does (found by the differential test)."""
