@@ -900,6 +900,7 @@ class FunctionLowerer:
                     value = self.kept(value)  # Python computes the value before the target's container and index
                 c, i = self.expr(container), self.expr(index)
                 if op == "list.setitem" and self.view(container) is not None:
+                    value = self.kept(value)  # computed before the index's check, as rt.list_setitem's argument is
                     self.emit(self.view_element(container, index, i, span, value))
                 elif op == "list.setitem" and self.unchecked(container, index):
                     self.emit(f"al._store({c}, {i}, {value})" if array_list(container.type) else f"{c}[{i}] = {value}")

@@ -5,6 +5,7 @@ compiled program must still agree with the reference interpreter on every path: 
 code, message and position, including an index that leaves the range on the last iteration,
 negative indices (which wrap, as in Python) and overflow. Also here: `//` and `%` by a constant
 divisor (neither 0 nor -1), lowered to Numba's operators without the runtime's checks."""
+import copy
 import os
 import re
 
@@ -222,13 +223,12 @@ def random_loop(rnd, k: int) -> str:
 def run_random_loops(file: str, text: str, main_args: str, calls) -> tuple[str, list[str], int]:
     """Compile the N_LOOPS functions loop0, loop1, ... of `text` (a main calls each with `main_args`,
     so every one is compiled), then make each call (k, args) of `calls` on the interpreter and on the
-    compiled module, lists of ints converted for it. Returns (the generated source, the calls that
+    compiled module, the arguments converted for it by their parameters' types. Returns (the generated source, the calls that
     disagree, how many calls the interpreter ran to the end)."""
     from glia.compiler.backend_cpu import compiled_error, load
     from glia.compiler.driver import sources_of
     from glia.compiler.interp import Interpreter
     from glia.compiler.lower_numba import mangle_func, spec
-    from glia.compiler.types import INT, ListT
     from glia.runtime.errors import CompiledRuntimeError
     from glia.runtime.nbbox import from_interp
     from test_backend_diff import outcome
@@ -238,15 +238,14 @@ def run_random_loops(file: str, text: str, main_args: str, calls) -> tuple[str, 
     lowered = lower_program(program, all_callable=True)
     module = load(lowered).module
     interp = Interpreter(program, sources_of(program))
-    int_list = spec(ListT(INT), {})
     disagreements, completed = [], 0
     for k, args in calls:
-        expected = outcome(lambda: interp.call(f"loop{k}", [list(a) if isinstance(a, list) else a for a in args]))
+        expected = outcome(lambda: interp.call(f"loop{k}", copy.deepcopy(args)))
+        specs = [spec(t, {}) for t in program.functions[f"loop{k}"].type.params]
 
         def compiled():
             try:
-                getattr(module, mangle_func(f"loop{k}"))(
-                    *(from_interp(a, int_list) if isinstance(a, list) else a for a in args), 1)
+                getattr(module, mangle_func(f"loop{k}"))(*(from_interp(a, s) for a, s in zip(args, specs)), 1)
             except CompiledRuntimeError as e:
                 raise compiled_error(e, lowered, sources_of(program)) from None
         got = outcome(compiled)
@@ -606,3 +605,51 @@ def test_resizing_a_private_list_keeps_the_views_of_the_others():
     source, ref, got = lowered_and_runs(text)
     assert "al.item_view" in source and got == ref and ref[0] == "3123\n"
     assert ref[1][0] == "E501" and ref[1][2:] == (4, 18)  # adj[2], through item_view's check
+
+
+def random_rows(rnd, k: int) -> str:
+    """A loop over a row of a list of lists, or over a list, with a list `q` made in the function that
+    it may append to (private, or shared with `r` when `shared`), reads and writes of another list
+    through its view, stores of rows into the list of lists, appends to a row, lists made in the loop
+    (to take the place of any list freed too early), break, and return."""
+    shared = rnd.random() < 0.3
+    head = rnd.choice(["for v in g[i]:", "for v in xs:", "for v in g[i][1:]:", "for v in g[len(g) - 1 - i]:"])
+    stmts = ["q.append(v)", "q.append(v)", "acc = acc * 3 + xs[v % len(xs)]", "xs[v % len(xs)] = acc % 7",
+             "acc += q[len(q) - 1]", "if acc > 80:\n            break", "if v == 5:\n            return acc + len(q)",
+             "zs = [v, v, v, v]\n        acc += zs[1] % 3", "g[0] = [acc % 4, v]", "acc += len(g[i])",
+             "if len(g[0]) < 12:\n            g[0].append(v)", "acc += r[len(r) - 1]"]
+    body = [rnd.choice(stmts) for _ in range(rnd.randint(1, 4))]
+    return (f"def loop{k}(g: list[list[int]], xs: list[int], i: int) -> int:\n"
+            f"    acc = 0\n    q = [1]\n    r = {'q' if shared else '[2]'}\n    {head}\n"
+            + "".join(f"        {b}\n" for b in body) + "    print(acc, q, r, xs, g)\n    return acc\n")
+
+
+def test_random_loops_over_rows_and_private_lists_agree_with_the_interpreter():
+    """Loops that read rows in place (al.item_view) and lists through views while appending to a list
+    only they hold, or to one shared under another name; storing rows; returning from inside."""
+    import random
+
+    rnd = random.Random(21 + SEED)
+    text = "\n".join(random_rows(rnd, k) for k in range(N_LOOPS))
+    calls = []
+    for k in range(N_LOOPS):
+        for call in range(N_CALLS):
+            g = [[rnd.randint(-3, 9) for _ in range(rnd.randint(0, 5))] for _ in range(rnd.randint(1, 4))]
+            xs = [rnd.randint(-9, 9) for _ in range(rnd.randint(1, 5))]
+            i = rnd.randint(-2, 4) if call % 4 == 0 else rnd.randint(0, len(g) - 1)
+            calls.append((k, [g, xs, i]))
+    source, disagreements, completed = run_random_loops("rows.glia", text, "[[0]], [0], 0", calls)
+    assert "al.item_view" in source and "al.keep" in source
+    assert not disagreements, "\n".join(disagreements)
+    assert completed >= N_LOOPS * N_CALLS // 2
+
+
+def test_a_write_through_a_view_computes_its_value_before_checking_its_index():
+    """`ys[j] = xs[j + 1]` with both out of range fails at `xs[j + 1]`, as Python computes the value
+    first (found by the random loops at GLIA_LOOP_SEED=300: the view's write checked `j` first)."""
+    text = ('def copy(xs: list[int], ys: list[int], lo: int, hi: int):\n'
+            '    for j in range(lo, hi):\n        ys[j] = xs[j + 1] * 2\n    print(ys)\n\n'
+            'def main():\n    copy([1, 2, 3], [0, 0, 0], 0, 2)\n    copy([-8], [-5, -9, 6], -8, -2)\n')
+    source, ref, got = lowered_and_runs(text)
+    assert "al.put" in source and got == ref
+    assert ref[0] == "[4, 6, 0]\n" and ref[1][0] == "E501" and ref[1][2:] == (3, 17)
