@@ -658,6 +658,19 @@ class FunctionLowerer:
             i = f"rt.view_index({i}, {n}, {self.site(span)})"
         return f"al.at({d}, {i})" if value is None else f"al.put({d}, {i}, {value})"
 
+    def row_element(self, row: ir.Prim, index, span, value: str | None = None) -> str:
+        """`xss[i][j]` (`row` is `xss[i]`, `index` is `j`): the row's slot checked first, then `j`
+        computed, as Python does; then the element read in place (rt.row_at), or with `value` the
+        statement that writes it (rt.row_put). A dynamic-programming table's `dp[i - 1][j]` took the
+        row out of the typed List, a call and a reference count per access: slower than CPython."""
+        xss = self.kept(self.expr(row.args[0]))
+        r = self.temp()
+        self.emit(f"{r} = rt.view_index({self.expr(row.args[1])}, len({xss}), {self.site(row.span)})")
+        j = self.expr(index)
+        if value is None:
+            return f"rt.row_at({xss}, {r}, {j}, {self.site(span)})"
+        return f"rt.row_put({xss}, {r}, {j}, {value}, {self.site(span)})"
+
     def view(self, container) -> tuple[str, str] | None:
         """(data array, length) of the list `container` when a loop around has hoisted them."""
         if self.lambda_env or not isinstance(container, ir.Local):
@@ -899,6 +912,9 @@ class FunctionLowerer:
                 if not all(isinstance(x, (ir.Local, ir.Const)) for x in (container, index)):
                     value = self.kept(value)  # Python computes the value before the target's container and index
                 c, i = self.expr(container), self.expr(index)
+                if op == "list.setitem" and _is_row(container):
+                    self.emit(self.row_element(container, index, span, value))
+                    return
                 if op == "list.setitem" and self.view(container) is not None:
                     value = self.kept(value)  # computed before the index's check, as rt.list_setitem's argument is
                     self.emit(self.view_element(container, index, i, span, value))
@@ -1231,6 +1247,8 @@ class FunctionLowerer:
         view = self.view(args[0]) if op in ("list.getitem", "len") else None
         if view is not None:  # through the view a loop around has of the list
             return view[1] if op == "len" else self.view_element(args[0], args[1], self.expr(args[1]), span)
+        if op == "list.getitem" and _is_row(args[0]):
+            return self.row_element(args[0], args[1], span)
         if op == "list.getitem" and self.index_proven(*args):
             return f"{self.expr(args[0])}[{self.expr(args[1])}]"
         if self.versioned() is not None:
@@ -1379,6 +1397,15 @@ class FunctionLowerer:
     def p_minmax_iter(self, e):
         which, has_default = e.attrs
         seq_ir, key = e.args[0], e.args[1]
+        if isinstance(seq_ir, ir.MakeList) and seq_ir.elts and isinstance(key, ir.Const):
+            # min(a, b, ...): no list; the first of the values that no later one beats, as the loop
+            vals = [self.kept(v) for v in self.exprs(seq_ir.elts)]
+            cmp = "<" if which == "min" else ">"
+            best = vals[0]
+            for v in vals[1:]:
+                best = f"({v} if {v} {cmp} {best} else {best})" if len(vals) == 2 else self.kept(
+                    f"({v} if {v} {cmp} {best} else {best})")
+            return best
         best, found, bestkey = self.temp(), self.temp(), self.temp()
         t = e.type
         self.emit(f"{found} = False")
@@ -1737,6 +1764,11 @@ def in_range_index(target, start, stop, step, body) -> list[tuple[int, int]]:
         if isinstance(node, ir.Prim) and node.op in _SHRINKING:
             return []
     return [(xs, target.slot)]
+
+
+def _is_row(e) -> bool:
+    """Whether `e` is `xss[i]`, a row of a typed List of ArrayLists (read in place: row_element)."""
+    return isinstance(e, ir.Prim) and e.op == "list.getitem" and array_list(e.type)
 
 
 def _viewable(parts, iterated, private=frozenset()) -> "LoopEffects | None":

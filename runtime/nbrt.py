@@ -485,6 +485,25 @@ def view_index(i, n, site):
 
 
 @hot
+def row_at(xss, r, j, site):
+    """`xss[r][j]`, `xss` a typed List of ArrayLists (a `list[list[int]]`), `r` a checked slot
+    (view_index): the row read in place (al.item_view), `j` checked against its length. Taking the
+    row out as `xss[r]` would call into the typed List and bump and drop its reference count. `xss`
+    is used after the read (al.kept): inlined into a caller whose last use of the table this is,
+    Numba would free it, rows and all, right after the row's address was read."""
+    p, n = al.item_view(xss, r)
+    return al.kept(al.at(p, view_index(j, n, site)), xss)
+
+
+@hot
+def row_put(xss, r, j, v, site):
+    """`xss[r][j] = v`, as row_at."""
+    p, n = al.item_view(xss, r)
+    al.put(p, view_index(j, n, site), v)
+    al.keep(xss)
+
+
+@hot
 def list_getitem(xs, i, site):
     n = len(xs)
     if i < -n or i >= n:

@@ -653,3 +653,47 @@ def test_a_write_through_a_view_computes_its_value_before_checking_its_index():
     source, ref, got = lowered_and_runs(text)
     assert "al.put" in source and got == ref
     assert ref[0] == "[4, 6, 0]\n" and ref[1][0] == "E501" and ref[1][2:] == (3, 17)
+
+
+LCS = '''
+def lcs(a: list[int], b: list[int]) -> int:
+    dp = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            if a[i - 1] == b[j - 1]:
+                dp[i][j] = dp[i - 1][j - 1] + 1
+            else:
+                dp[i][j] = max(dp[i - 1][j], dp[i][j - 1])
+    return dp[len(a)][len(b)]
+
+def ints(n: int, x: int) -> list[int]:
+    out: list[int] = []
+    for i in range(n):
+        x = x * 48271 % 2147483647
+        out.append(x % 4)
+    return out
+
+def k(x: int) -> int:
+    print("k", x)
+    return x
+
+def main(args: list[str]):
+    print(lcs(ints(700, 1), ints(700, 2)), lcs([1, 2, 3], [3, 2, 1, 2, 3]))
+    t = [[1.5, 2.5], [3.5]]
+    t[1][0] = t[0][-1] * 2.0
+    print(t, max(k(1), k(3), k(2)), min(2.5, 1.5), max(math.nan, 1.0), max(1.0, math.nan), min("b", "a"))
+    print(t[k(1)][k(-2)])
+'''
+
+
+def test_a_table_of_rows_is_read_and_written_in_place():
+    """`dp[i][j]` on a `list[list[int]]` reads the row in place (rt.row_at, rt.row_put), the row's
+    index checked before the column's is computed; `max(a, b)` is a comparison, not a list. A table
+    whose last use is `return dp[n][m]` stays alive until the element is read (700 x 700: this read
+    freed memory before al.kept). The last line fails at the column, after both indices printed."""
+    source, ref, got = lowered_and_runs(LCS)
+    lcs = function_source(source, "lcs")
+    assert "rt.row_at(" in lcs and "rt.row_put(" in lcs and lcs.count("al.new") == 1  # the row [0]: max makes no list
+    assert got == ref
+    assert ref[0] == "453 3\nk 1\nk 3\nk 2\n[[1.5, 2.5], [5.0]] 3 1.5 nan 1.0 a\nk 1\nk -2\n"
+    assert ref[1][:3] == ("E501", "index -2 out of range for a list of length 1", 28)
