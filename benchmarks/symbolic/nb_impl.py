@@ -227,6 +227,21 @@ def edit_distance(a, b):
     return prev[m]
 
 
+@njit(cache=True)
+def lcs(a, b):
+    """The same table as a 2-D array."""
+    n, m = a.shape[0], b.shape[0]
+    dp = np.zeros((n + 1, m + 1), np.int64)
+    for i in range(1, n + 1):
+        ai = a[i - 1]
+        for j in range(1, m + 1):
+            if ai == b[j - 1]:
+                dp[i, j] = dp[i - 1, j - 1] + 1
+            else:
+                dp[i, j] = max(dp[i - 1, j], dp[i, j - 1])
+    return dp[n, m]
+
+
 # ---- word counting -------------------------------------------------------------------------------
 # The text is made by the CPython generator (a str crosses into Numba as one object); counting is
 # the kernel.
@@ -457,3 +472,22 @@ def tl_edit_distance(a, b):
             cur[j] = best
         prev, cur = cur, prev
     return prev[m]
+
+
+@njit(cache=True)
+def tl_lcs(a, b):
+    """The same table as a typed List of typed Lists."""
+    n, m = len(a), len(b)
+    dp = List()
+    for _ in range(n + 1):
+        row = List.empty_list(types.int64)
+        for _ in range(m + 1):
+            row.append(0)
+        dp.append(row)
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            if a[i - 1] == b[j - 1]:
+                dp[i][j] = dp[i - 1][j - 1] + 1
+            else:
+                dp[i][j] = max(dp[i - 1][j], dp[i][j - 1])
+    return dp[n][m]

@@ -168,6 +168,27 @@ def make_string(n: int, seed: int) -> str:
     return "".join(parts)
 
 
+def make_seq(n: int, seed: int) -> list:
+    out = []
+    x = seed
+    for _ in range(n):
+        x = lcg(x)
+        out.append(x % 4)
+    return out
+
+
+def lcs(a: list, b: list) -> int:
+    n, m = len(a), len(b)
+    dp = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            if a[i - 1] == b[j - 1]:
+                dp[i][j] = dp[i - 1][j - 1] + 1
+            else:
+                dp[i][j] = max(dp[i - 1][j], dp[i][j - 1])
+    return dp[n][m]
+
+
 def edit_distance(a: str, b: str) -> int:
     m = len(b)
     prev = list(range(m + 1))
@@ -279,6 +300,10 @@ def main_sort(n, seed):
 
 def main_editdist(n, seed):
     return f"distance={edit_distance(make_string(n, seed), make_string(n, seed + 1))}\n"
+
+
+def main_lcs(n, seed):
+    return f"lcs={lcs(make_seq(n, seed), make_seq(n, seed + 1))}\n"
 
 
 def main_wordcount(n, v, seed):

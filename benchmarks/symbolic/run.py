@@ -10,7 +10,8 @@ algorithm in each implementation, side by side in one run:
   argument being the call depth, 1 as `main` gets it) are called directly, so the times below are
   the compiled kernels' and exclude compilation. The input is made by the program's own generator.
 - CPython: py_impl.py, the same algorithm in plain Python (heapq, list.sort where Python has them).
-- Numba by hand: nb_impl.py, as a Numba expert writes it (CSR numpy graphs, array heap, np.sort).
+- Numba by hand: nb_impl.py, as a Numba expert writes it (CSR numpy graphs, array heap, np.sort,
+  2-D arrays for tables).
 - Numba on typed List: nb_impl.py's tl_* functions, hand-written Numba over the containers the
   Glia backend uses (numba.typed.List), to separate the cost of the data structure from the code.
 Every implementation except CPython is called once untimed (warm-up), then each is timed a few times
@@ -54,9 +55,9 @@ import py_impl as PY  # noqa: E402
 
 # ---- sizes ---------------------------------------------------------------------------------------
 FULL = dict(graph=(200_000, 1_000_000, 12345), dgraph=(200_000, 1_000_000, 12345), sort=(1_000_000, 12345),
-            edit=(3000, 12345), words=(1_000_000, 20_000, 12345), rec=(30, 3, 7, 12))
+            edit=(3000, 12345), words=(1_000_000, 20_000, 12345), rec=(30, 3, 7, 12), lcs=(3000, 12345))
 QUICK = dict(graph=(20_000, 100_000, 12345), dgraph=(20_000, 100_000, 12345), sort=(100_000, 12345),
-             edit=(500, 12345), words=(100_000, 5_000, 12345), rec=(22, 2, 50, 8))
+             edit=(500, 12345), words=(100_000, 5_000, 12345), rec=(22, 2, 50, 8), lcs=(500, 12345))
 
 
 def fmt_s(t: float) -> str:
@@ -243,6 +244,24 @@ def bench_editdist(G, S, reps, py_reps, rows, problems):
     return [str(n), str(seed)], out + "\n"
 
 
+def bench_lcs(G, S, reps, py_reps, rows, problems):
+    n, seed = S["lcs"]
+    a_g, b_g = G.fn("make_seq")(n, seed), G.fn("make_seq")(n, seed + 1)
+    a_p, b_p = PY.make_seq(n, seed), PY.make_seq(n, seed + 1)
+    if not (a_g.to_list() == a_p and b_g.to_list() == b_p):
+        problems.append("lcs: the generated sequences differ")
+    a_n, b_n = np.array(a_p, np.int64), np.array(b_p, np.int64)
+    a_tl, b_tl = NB.List(a_p), NB.List(b_p)
+    f = G.fn("lcs")
+    out = run_kernel("lcs", f"LCS table {n}x{n}",
+                     (lambda: f(a_g, b_g), lambda d: f"lcs={d}"),
+                     (lambda: PY.lcs(a_p, b_p), lambda d: f"lcs={d}"),
+                     (lambda: NB.lcs(a_n, b_n), lambda d: f"lcs={d}"),
+                     reps, py_reps, rows, problems, nb_note="2-D array",
+                     tl=(lambda: NB.tl_lcs(a_tl, b_tl), lambda d: f"lcs={d}"))
+    return [str(n), str(seed)], out + "\n"
+
+
 def bench_wordcount(G, S, reps, py_reps, rows, problems):
     n, v, seed = S["words"]
     text_g = G.fn("make_text")(n, v, seed)
@@ -270,7 +289,7 @@ def bench_recursion(G, S, reps, py_reps, rows, problems):
     return [str(fn), str(am), str(an), str(qn)], f"fib={o1}\nack={o2}\nqueens={o3}\n"
 
 
-BENCHES = {"bfs": bench_bfs, "dijkstra": bench_dijkstra, "sort": bench_sort, "editdist": bench_editdist,
+BENCHES = {"bfs": bench_bfs, "dijkstra": bench_dijkstra, "sort": bench_sort, "editdist": bench_editdist, "lcs": bench_lcs,
            "wordcount": bench_wordcount, "recursion": bench_recursion}
 
 
