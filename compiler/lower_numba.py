@@ -432,6 +432,9 @@ class FunctionLowerer:
         self.private = _private_lists(f)
         self.effects: list[LoopEffects | None] = []
         self.alive: list[str] = []  # the lists that views of the loops around read: see viewed
+        # (list-of-lists slot, row index base, offset) -> (ok, address, length) of a row read before
+        # a loop (viewed, _invariant_rows)
+        self.row_views: dict[tuple, tuple[str, str, str]] = {}
 
     # ---- helpers ------------------------------------------------------------------------------
     def emit(self, line: str):
@@ -586,10 +589,10 @@ class FunctionLowerer:
                 with self.viewed(cond, body):
                     self.while_loop(cond, body, span)
             case ir.ForRange(target, start, stop, step, body, span):
-                with self.viewed(start, stop, step, body):
+                with self.viewed(target, start, stop, step, body):  # the target is assigned in the loop
                     self.for_range(target, start, stop, step, body, span)
             case ir.For(target, it, kind, body, span):
-                with self.viewed(it, body, iterated=it):
+                with self.viewed(target, it, body, iterated=it):
                     self.for_loop(target, it, kind, body, span)
             case ir.Break():
                 self.emit("break")
@@ -640,6 +643,16 @@ class FunctionLowerer:
             self.emit(f"{d}, {n} = al.data_ptr({xs}), len({xs})  # no resize in the loop")
             self.views[slot] = (d, n)
             self.alive.append(xs)
+        rows = [] if effects is None or effects.list_slots else \
+            [(key, row) for key, row in _invariant_rows(parts, effects.changed).items() if key not in self.row_views]
+        for key, row in rows:
+            ok, d, n = self.temp(), self.temp(), self.temp()
+            xss = self.local(row.args[0].slot, row.args[0].name)
+            _, base, offset = key
+            i = str(base) if isinstance(base, int) else self.local(base[0], base[1])
+            self.emit(f"{ok}, {d}, {n} = rt.row_view({xss}, {i}, {offset})  # the row, when its index is good")
+            self.row_views[key] = (ok, d, n)
+            self.alive.append(xss)
         try:
             yield
             for xs in self.alive[kept:]:
@@ -649,6 +662,8 @@ class FunctionLowerer:
             del self.alive[kept:]
             for slot, _ in added:
                 del self.views[slot]
+            for key, _ in rows:
+                del self.row_views[key]
 
     def view_element(self, container, index, i: str, span, value: str | None = None) -> str:
         """`container[index]` (`i`: the lowered index) through the list's view: its read, or with
@@ -662,7 +677,21 @@ class FunctionLowerer:
         """`xss[i][j]` (`row` is `xss[i]`, `index` is `j`): the row's slot checked first, then `j`
         computed, as Python does; then the element read in place (rt.row_at), or with `value` the
         statement that writes it (rt.row_put). A dynamic-programming table's `dp[i - 1][j]` took the
-        row out of the typed List, a call and a reference count per access: slower than CPython."""
+        row out of the typed List, a call and a reference count per access: slower than CPython.
+        Inside a loop that read the row before it (viewed, rt.row_view), through that: when its
+        index was bad there, the check here fails as it would have (`i` and `xss` are unchanged)."""
+        key = self.row_key(row)
+        if key in self.row_views:
+            ok, d, n = self.row_views[key]
+            lines, i = self.sub(row.args[1])
+            self.emit(f"if not {ok}:")
+            self.indent += 1
+            for ln in lines:
+                self.emit(ln)
+            self.emit(f"rt.view_index({i}, len({self.expr(row.args[0])}), {self.site(row.span)})  # fails")
+            self.indent -= 1
+            j = f"rt.view_index({self.expr(index)}, {n}, {self.site(span)})"
+            return f"al.at({d}, {j})" if value is None else f"al.put({d}, {j}, {value})"
         xss = self.kept(self.expr(row.args[0]))
         r = self.temp()
         self.emit(f"{r} = rt.view_index({self.expr(row.args[1])}, len({xss}), {self.site(row.span)})")
@@ -670,6 +699,13 @@ class FunctionLowerer:
         if value is None:
             return f"rt.row_at({xss}, {r}, {j}, {self.site(span)})"
         return f"rt.row_put({xss}, {r}, {j}, {value}, {self.site(span)})"
+
+    def row_key(self, row: ir.Prim) -> tuple | None:
+        """The key of `row` (`xss[i + c]`) among self.row_views (_invariant_rows), if it has one."""
+        if self.lambda_env or not isinstance(row.args[0], ir.Local):
+            return None
+        base, offset = _local_plus_const(row.args[1])
+        return None if base is None else (row.args[0].slot, base, offset)
 
     def view(self, container) -> tuple[str, str] | None:
         """(data array, length) of the list `container` when a loop around has hoisted them."""
@@ -1764,6 +1800,41 @@ def in_range_index(target, start, stop, step, body) -> list[tuple[int, int]]:
         if isinstance(node, ir.Prim) and node.op in _SHRINKING:
             return []
     return [(xs, target.slot)]
+
+
+def _invariant_rows(parts, changed) -> dict[tuple, ir.Prim]:
+    """The rows `xss[i + c]` (`_is_row`) whose elements a loop made of `parts` reads or writes, `xss`
+    a local and `i` a local (or a constant) the loop does not change, `c` a constant: by key
+    (xss's slot, (i's slot, name) or the constant, c). A loop that can resize no list but private
+    ones and stores into no list of lists cannot change such a row's address or length, so
+    FunctionLowerer.viewed reads them once before it (rt.row_view)."""
+    found: dict[tuple, ir.Prim] = {}
+    for node in ir.walk(parts):
+        row = node.args[0] if isinstance(node, ir.Prim) and node.op == "list.getitem" else \
+            node.container if isinstance(node, ir.StoreIndex) and node.op == "list.setitem" else None
+        if not (_is_row(row) and isinstance(row.args[0], ir.Local) and row.args[0].slot not in changed):
+            continue
+        base, offset = _local_plus_const(row.args[1])
+        if base is None or (isinstance(base, tuple) and base[0] in changed):
+            continue
+        found.setdefault((row.args[0].slot, base, offset), row)
+    return found
+
+
+def _local_plus_const(e):
+    """(base, c) for `e` = `i + c`, `i - c`, `c + i` (base: (i's slot, name)) or a constant (base: it,
+    c = 0); (None, 0) otherwise."""
+    if isinstance(e, ir.Const) and type(e.value) is int:
+        return e.value, 0
+    if isinstance(e, ir.Local):
+        return (e.slot, e.name), 0
+    if isinstance(e, ir.Prim) and e.op in ("int.add", "int.sub") and len(e.args) == 2:
+        a, b = e.args
+        if isinstance(a, ir.Local) and isinstance(b, ir.Const) and type(b.value) is int:
+            return (a.slot, a.name), (b.value if e.op == "int.add" else -b.value)
+        if e.op == "int.add" and isinstance(b, ir.Local) and isinstance(a, ir.Const) and type(a.value) is int:
+            return (b.slot, b.name), a.value
+    return None, 0
 
 
 def _is_row(e) -> bool:

@@ -223,6 +223,28 @@ def kept(typingctx, v, xs):
     return v(v, xs), codegen
 
 
+def _is_rows(xss) -> bool:
+    """Whether `xss` is a typed List of ArrayLists (a `list[list[int]]`)."""
+    return isinstance(xss, types.ListType) and isinstance(xss.item_type, ArrayListType)
+
+
+def _row_ptr_type(xss):
+    return types.CPointer(xss.item_type.field_dict["data"].dtype)
+
+
+def _row(context, builder, xss_type, xss, i):
+    """(address of the elements, length) of the ArrayList `xss[i]`, read in place."""
+    inner = xss_type.item_type
+    xs_ptr = _container_get_data(context, builder, xss_type, xss)
+    base_fn = cgutils.get_or_insert_function(builder.module, llir.FunctionType(cgutils.voidptr_t, [ll_list_type]),
+                                             "numba_list_base_ptr")
+    base = builder.bitcast(builder.call(base_fn, [xs_ptr]), context.get_data_type(inner).as_pointer())
+    item = context.data_model_manager[inner].load_from_data_pointer(builder, cgutils.gep(builder, base, i))
+    payload = structref._Utils(context, builder, inner).get_data_struct(item)
+    data = context.make_array(inner.field_dict["data"])(context, builder, value=payload.data).data
+    return data, payload.n
+
+
 @intrinsic
 def item_view(typingctx, xss, i):
     """(data_ptr, len) of the ArrayList `xss[i]`, an element of a typed List, 0 <= i < len(xss)
@@ -230,22 +252,34 @@ def item_view(typingctx, xss, i):
     base address. `xss[i]` bumps and drops the element's reference count (two atomic operations) and
     copies it out through calls into the typed List: a third of a breadth-first search's time. Valid
     while nothing stores into `xss` or resizes it or the element (FunctionLowerer.element_view)."""
-    if not (isinstance(xss, types.ListType) and isinstance(xss.item_type, ArrayListType)):
+    if not _is_rows(xss):
         return None
-    inner = xss.item_type
-    arr_type = inner.field_dict["data"]
-    result = types.Tuple((types.CPointer(arr_type.dtype), types.intp))
+    result = types.Tuple((_row_ptr_type(xss), types.intp))
 
     def codegen(context, builder, sig, args):
-        xs_ptr = _container_get_data(context, builder, sig.args[0], args[0])
-        base_fn = cgutils.get_or_insert_function(builder.module, llir.FunctionType(cgutils.voidptr_t, [ll_list_type]),
-                                                 "numba_list_base_ptr")
-        base = builder.bitcast(builder.call(base_fn, [xs_ptr]), context.get_data_type(inner).as_pointer())
-        item = context.data_model_manager[inner].load_from_data_pointer(builder, cgutils.gep(builder, base, args[1]))
-        payload = structref._Utils(context, builder, inner).get_data_struct(item)
-        data = context.make_array(arr_type)(context, builder, value=payload.data).data
-        return context.make_tuple(builder, result, [data, payload.n])
+        return context.make_tuple(builder, result, list(_row(context, builder, sig.args[0], *args)))
     return result(xss, types.intp), codegen
+
+
+@intrinsic
+def row_or_none(typingctx, xss, i, ok):
+    """(ok, data_ptr, len) of `xss[i]` as item_view when `ok`, else (False, a null address, 0)
+    without touching `xss` (nbrt.row_view)."""
+    if not _is_rows(xss):
+        return None
+    ptr_type = _row_ptr_type(xss)
+    result = types.Tuple((types.boolean, ptr_type, types.intp))
+
+    def codegen(context, builder, sig, args):
+        xs, index, good = args
+        none = context.make_tuple(builder, result, [cgutils.false_bit, context.get_constant_null(ptr_type),
+                                                    context.get_constant(types.intp, 0)])
+        out = cgutils.alloca_once_value(builder, none)
+        with builder.if_then(good):
+            data, n = _row(context, builder, sig.args[0], xs, index)
+            builder.store(context.make_tuple(builder, result, [cgutils.true_bit, data, n]), out)
+        return builder.load(out)
+    return result(xss, types.intp, types.boolean), codegen
 
 
 @intrinsic

@@ -496,6 +496,17 @@ def row_at(xss, r, j, site):
 
 
 @hot
+def row_view(xss, i, c):
+    """(ok, address, length) of the row `xss[i + c]` before a loop that reads it (FunctionLowerer.
+    viewed): ok when `i + c` neither overflows nor leaves the table; else no row (a null address,
+    length 0), and the loop's first access of it fails as it would have."""
+    k, o = _sadd(i, c)
+    n = len(xss)
+    ok = not o and -n <= k < n
+    return al.row_or_none(xss, k + n if k < 0 else k, ok)
+
+
+@hot
 def row_put(xss, r, j, v, site):
     """`xss[r][j] = v`, as row_at."""
     p, n = al.item_view(xss, r)

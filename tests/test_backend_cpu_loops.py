@@ -610,14 +610,16 @@ def test_resizing_a_private_list_keeps_the_views_of_the_others():
 def random_rows(rnd, k: int) -> str:
     """A loop over a row of a list of lists, or over a list, with a list `q` made in the function that
     it may append to (private, or shared with `r` when `shared`), reads and writes of another list
-    through its view, stores of rows into the list of lists, appends to a row, lists made in the loop
-    (to take the place of any list freed too early), break, and return."""
+    through its view, of rows' elements (`g[i][k]`, read before the loop when nothing stores a row),
+    stores of rows into the list of lists, appends to a row, lists made in the loop (to take the place
+    of any list freed too early), break, and return."""
     shared = rnd.random() < 0.3
     head = rnd.choice(["for v in g[i]:", "for v in xs:", "for v in g[i][1:]:", "for v in g[len(g) - 1 - i]:"])
     stmts = ["q.append(v)", "q.append(v)", "acc = acc * 3 + xs[v % len(xs)]", "xs[v % len(xs)] = acc % 7",
              "acc += q[len(q) - 1]", "if acc > 80:\n            break", "if v == 5:\n            return acc + len(q)",
              "zs = [v, v, v, v]\n        acc += zs[1] % 3", "g[0] = [acc % 4, v]", "acc += len(g[i])",
-             "if len(g[0]) < 12:\n            g[0].append(v)", "acc += r[len(r) - 1]"]
+             "if len(g[0]) < 12:\n            g[0].append(v)", "acc += r[len(r) - 1]",
+             "acc += g[i][v % 3]", "g[i - 1][0] = acc % 9", "acc = acc * 2 + g[i + 1][-1]"]
     body = [rnd.choice(stmts) for _ in range(rnd.randint(1, 4))]
     return (f"def loop{k}(g: list[list[int]], xs: list[int], i: int) -> int:\n"
             f"    acc = 0\n    q = [1]\n    r = {'q' if shared else '[2]'}\n    {head}\n"
@@ -639,7 +641,7 @@ def test_random_loops_over_rows_and_private_lists_agree_with_the_interpreter():
             i = rnd.randint(-2, 4) if call % 4 == 0 else rnd.randint(0, len(g) - 1)
             calls.append((k, [g, xs, i]))
     source, disagreements, completed = run_random_loops("rows.glia", text, "[[0]], [0], 0", calls)
-    assert "al.item_view" in source and "al.keep" in source
+    assert "al.item_view" in source and "al.keep" in source and "rt.row_view" in source
     assert not disagreements, "\n".join(disagreements)
     assert completed >= N_LOOPS * N_CALLS // 2
 
@@ -687,13 +689,40 @@ def main(args: list[str]):
 
 
 def test_a_table_of_rows_is_read_and_written_in_place():
-    """`dp[i][j]` on a `list[list[int]]` reads the row in place (rt.row_at, rt.row_put), the row's
-    index checked before the column's is computed; `max(a, b)` is a comparison, not a list. A table
+    """`dp[i][j]` on a `list[list[int]]` reads the row in place (rt.row_at, rt.row_put; in a loop
+    through the row read before it, rt.row_view), the row's index checked before the column's is computed; `max(a, b)` is a comparison, not a list. A table
     whose last use is `return dp[n][m]` stays alive until the element is read (700 x 700: this read
     freed memory before al.kept). The last line fails at the column, after both indices printed."""
     source, ref, got = lowered_and_runs(LCS)
     lcs = function_source(source, "lcs")
-    assert "rt.row_at(" in lcs and "rt.row_put(" in lcs and lcs.count("al.new") == 1  # the row [0]: max makes no list
+    assert "rt.row_view(" in lcs and "rt.row_at(" in lcs and lcs.count("al.new") == 1  # the row [0]: max makes no list
+    assert "rt.row_put(" in function_source(source, "main")
     assert got == ref
     assert ref[0] == "453 3\nk 1\nk 3\nk 2\n[[1.5, 2.5], [5.0]] 3 1.5 nan 1.0 a\nk 1\nk -2\n"
     assert ref[1][:3] == ("E501", "index -2 out of range for a list of length 1", 28)
+
+
+def test_rows_read_before_a_loop_fail_where_the_loop_would():
+    """A row the loop reads (`t[k][j]`, `t[k - 2][j]`) is read once before it (rt.row_view), but a bad
+    row index fails at the first access inside the loop, after what the loop printed before it, and
+    an overflowing `k - 2` is E504 there; a loop that never runs reads no row."""
+    text = ('def g(t: list[list[int]], k: int, n: int) -> int:\n    s = 0\n    for j in range(n):\n'
+            '        print(j)\n        t[k][j] = t[k - 2][j] + 1\n        s += t[k][j]\n    return s\n\n'
+            'def main(args: list[str]):\n    t = [[1, 2, 3], [4, 5, 6], [7, 8, 9]]\n'
+            '    print(g(t, 2, 3), g(t, -1, 2), g(t, 9, 0), t)\n    print(g(t, int(args[0]), 2))\n')
+    for arg, err in (("5", ("E501", 5, 19)), ("4", ("E501", 5, 9)), ("-9223372036854775807", ("E504", 5, 21))):
+        source, ref, got = lowered_and_runs(text, [arg])
+        assert "rt.row_view(" in function_source(source, "g") and got == ref
+        assert ref[0].startswith("0\n1\n2\n0\n1\n9 5 0 [[1, 2, 3], [4, 5, 6], [2, 3, 4]]\n0\n")
+        assert (ref[1][0],) + ref[1][2:] == err, ref[1]
+
+
+def test_a_loop_variable_is_not_viewed_before_its_loop():
+    """`for r in rows: ... r[0]` assigns `r` in the loop: no view of it is taken before the loop (one
+    was: the module did not compile, or read the `r` of before the loop)."""
+    text = ('def f(rows: list[list[int]]) -> int:\n    r = rows[0]\n    s = r[0]\n'
+            '    for r in rows:\n        s = s * 10 + r[0]\n    for i in range(len(rows)):\n'
+            '        for r in rows[i:]:\n            s += r[len(r) - 1]\n    return s\n\n'
+            'def main():\n    print(f([[1, 2], [3], [4, 5, 6]]))\n')
+    source, ref, got = lowered_and_runs(text)
+    assert got == ref == ("1160\n", None)
