@@ -947,10 +947,10 @@ class FunctionLowerer:
             case ir.StoreIndex(container, index, op, span):
                 if not all(isinstance(x, (ir.Local, ir.Const)) for x in (container, index)):
                     value = self.kept(value)  # Python computes the value before the target's container and index
-                c, i = self.expr(container), self.expr(index)
                 if op == "list.setitem" and _is_row(container):
                     self.emit(self.row_element(container, index, span, value))
                     return
+                c, i = self.expr(container), self.expr(index)
                 if op == "list.setitem" and self.view(container) is not None:
                     value = self.kept(value)  # computed before the index's check, as rt.list_setitem's argument is
                     self.emit(self.view_element(container, index, i, span, value))

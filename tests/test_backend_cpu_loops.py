@@ -683,6 +683,7 @@ def main(args: list[str]):
     print(lcs(ints(700, 1), ints(700, 2)), lcs([1, 2, 3], [3, 2, 1, 2, 3]))
     t = [[1.5, 2.5], [3.5]]
     t[1][0] = t[0][-1] * 2.0
+    t[0][max([1, 0], key=lambda y: k(y))] = 0.5
     print(t, max(k(1), k(3), k(2)), min(2.5, 1.5), max(math.nan, 1.0), max(1.0, math.nan), min("b", "a"))
     print(t[k(1)][k(-2)])
 '''
@@ -692,14 +693,16 @@ def test_a_table_of_rows_is_read_and_written_in_place():
     """`dp[i][j]` on a `list[list[int]]` reads the row in place (rt.row_at, rt.row_put; in a loop
     through the row read before it, rt.row_view), the row's index checked before the column's is computed; `max(a, b)` is a comparison, not a list. A table
     whose last use is `return dp[n][m]` stays alive until the element is read (700 x 700: this read
-    freed memory before al.kept). The last line fails at the column, after both indices printed."""
+    freed memory before al.kept). The last line fails at the column, after both indices printed; a
+    column computed by a loop (`max(..., key=)`) runs once (it ran twice when the row's store computed
+    the target before taking the row path)."""
     source, ref, got = lowered_and_runs(LCS)
     lcs = function_source(source, "lcs")
     assert "rt.row_view(" in lcs and "rt.row_at(" in lcs and lcs.count("al.new") == 1  # the row [0]: max makes no list
     assert "rt.row_put(" in function_source(source, "main")
     assert got == ref
-    assert ref[0] == "453 3\nk 1\nk 3\nk 2\n[[1.5, 2.5], [5.0]] 3 1.5 nan 1.0 a\nk 1\nk -2\n"
-    assert ref[1][:3] == ("E501", "index -2 out of range for a list of length 1", 28)
+    assert ref[0] == "453 3\nk 1\nk 0\nk 1\nk 3\nk 2\n[[1.5, 0.5], [5.0]] 3 1.5 nan 1.0 a\nk 1\nk -2\n"
+    assert ref[1][:3] == ("E501", "index -2 out of range for a list of length 1", 29)
 
 
 def test_rows_read_before_a_loop_fail_where_the_loop_would():
