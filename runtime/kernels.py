@@ -355,7 +355,7 @@ KERNELS.update({
 # itself included, as a bare NaN is. Python's own comparisons take an object as equal to itself before
 # asking `==`, so `[x] == [x]` is True for a NaN `x` held once and False for two NaNs: a distinction
 # compiled code, which compares values, cannot make. The interpreter uses these for operands whose type
-# can hold a float (interp.Interpreter.compare); the others keep Python's (the same there, and faster).
+# can hold a float (interp.Interpreter.comparison); the others keep Python's (the same there, and faster).
 
 
 def has_nan(v) -> bool:
