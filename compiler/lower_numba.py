@@ -1439,8 +1439,7 @@ class FunctionLowerer:
             cmp = "<" if which == "min" else ">"
             best = vals[0]
             for v in vals[1:]:
-                best = f"({v} if {v} {cmp} {best} else {best})" if len(vals) == 2 else self.kept(
-                    f"({v} if {v} {cmp} {best} else {best})")
+                best = self.kept(f"({v} if {v} {cmp} {best} else {best})")
             return best
         best, found, bestkey = self.temp(), self.temp(), self.temp()
         t = e.type

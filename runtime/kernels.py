@@ -388,6 +388,11 @@ def _value_order(op):
     return order
 
 
+def _value_in(a, b) -> bool:
+    """`a in b` by value: nothing holding a NaN is found."""
+    return a in b and not has_nan(a)
+
+
 VALUE_CMP = {
     "cmp.eq": value_eq,
     "cmp.ne": lambda a, b: not value_eq(a, b),
@@ -395,8 +400,8 @@ VALUE_CMP = {
     "cmp.le": _value_order(lambda a, b: a <= b),
     "cmp.gt": _value_order(lambda a, b: a > b),
     "cmp.ge": _value_order(lambda a, b: a >= b),
-    "cmp.in": lambda a, b: a in b and not has_nan(a),
-    "cmp.notin": lambda a, b: not (a in b and not has_nan(a)),
+    "cmp.in": _value_in,
+    "cmp.notin": lambda a, b: not _value_in(a, b),
 }
 
 # ---- math ---------------------------------------------------------------------------------------
