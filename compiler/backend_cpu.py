@@ -19,7 +19,7 @@ from .interp import Interpreter, run_with_big_stack
 from .lower_numba import LoweredModule, ModuleLowerer, Unsupported
 from .cache import import_module, module_path
 
-_RUNTIME_FILES = ("nbjit.py", "nbrt.py", "nbdict.py", "nblist.py", "nbstr.py", "nbbox.py", "fmt.py", "values.py", "errors.py")
+_RUNTIME_FILES = ("nbjit.py", "nbrt.py", "nbdict.py", "nblist.py", "nbstr.py", "nbtensor.py", "nbbox.py", "fmt.py", "values.py", "errors.py")
 
 
 def runtime_hash(files=_RUNTIME_FILES, extra: str = "") -> str:
@@ -101,19 +101,28 @@ def compiled_error(e, lowered: LoweredModule, sources: dict[str, Source]) -> Gli
     return GliaError(Diagnostic(code, message, Span(line, col, end_line, end_col), "runtime", sources.get(name)))
 
 
-def run(program: ir.Program, args: list, sources: dict[str, Source]):
+def run(program: ir.Program, args: list, sources: dict[str, Source], params=None):
     """Compile `main` and run it. Raises Unsupported before running anything if it cannot compile."""
-    return run_lowered(program, lower_program(program), args, sources)
+    return run_lowered(program, lower_program(program), args, sources, params=params)
 
 
 def run_lowered(program: ir.Program, lowered: LoweredModule, args: list, sources: dict[str, Source],
-                compiled: Compiled | None = None):
-    """Load (compiling unless Numba's cache has it) and run an already lowered program's `main`."""
+                compiled: Compiled | None = None, params=None):
+    """Load (compiling unless Numba's cache has it) and run an already lowered program's `main`.
+    `params`: the ParamStore of the program's layers (default: initialised with seed 0, as the
+    interpreter's)."""
     from glia.runtime.errors import CompiledRuntimeError
     from glia.runtime.nbbox import from_interp
 
+    from .lower_tensor import PARAMS, STATE
+
     compiled = compiled or load_or_explain(lowered)
     compiled.globals_values = global_values(program)
+    if any(g in (PARAMS, STATE) for g, _ in lowered.main_globals):
+        from .params import new_store
+
+        store = params if params is not None else new_store(program, seed=0)
+        compiled.globals_values.update({PARAMS: store.flat, STATE: store.state_flat})
     from . import fastrun
 
     fastrun.remember(program, lowered)  # the next `glia run` of this text can skip the front end

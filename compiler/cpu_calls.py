@@ -93,7 +93,7 @@ class CpuCalls:
         notes, warned = self.notes, []
 
         def call(*args):
-            gvals = [interp.globals[g] for g in gnames]
+            gvals = [global_value(interp, g) for g in gnames]
             if shares_a_container(list(args) + gvals):
                 if not warned:
                     warned.append(True)
@@ -115,6 +115,19 @@ class CpuCalls:
         call.__glia_name__ = name
         call.__glia_ret_slot__ = getattr(plain, "__glia_ret_slot__", None)
         return call
+
+
+def global_value(interp, name: str):
+    """The value of a global a compiled function reads: the interpreter's, or for the layers'
+    parameter buffers (lower_tensor.PARAMS, STATE) its ParamStore's (initialised on first use)."""
+    from .lower_tensor import PARAMS, STATE
+
+    if name in (PARAMS, STATE):
+        from .autodiff import param_store
+
+        store = param_store(interp)
+        return store.flat if name == PARAMS else store.state_flat
+    return interp.globals[name]
 
 
 def shares_a_container(values) -> bool:
@@ -172,6 +185,9 @@ def write_back(old, new, spec, classes) -> None:
         keys = [to_interp(k, spec[1], classes) for k in new.keys()]
         old.clear()
         old.update(dict.fromkeys(keys))
+    elif kind == "tensor":  # compiled code wrote to the array itself, unless it had to get a contiguous copy
+        if new is not old:
+            old[...] = new
     elif kind in ("tuple", "struct"):  # immutable, but the containers inside may have changed
         for o, x, s in zip(old, new, spec[1] if kind == "tuple" else spec[3]):
             if _holds_containers(s):
@@ -201,4 +217,6 @@ def _same_scalars(a, b, spec) -> bool:
     if kind in ("tuple", "struct"):
         subs = spec[1] if kind == "tuple" else spec[3]
         return all(_same_scalars(x, y, s) for x, y, s in zip(a, b, subs))
+    if kind == "tensor":
+        return a is b
     return a == b and type(a) is type(b)

@@ -96,12 +96,14 @@ BACKENDS = ("auto", "cpu", "interp")
 
 
 def run_program(program: ir.Program, argv: list[str] | None = None, backend: str = "interp",
-                notes=None, background: bool = True, trace=None, hot_seconds: float | None = None) -> int:
+                notes=None, background: bool = True, trace=None, hot_seconds: float | None = None,
+                params=None) -> int:
     """Run `main` and return the exit status. `backend` is 'interp' (the reference interpreter),
     'cpu' (compiled with Numba first; a program it cannot compile yet runs in the interpreter, and a
     line saying why is passed to `notes`, a callable, e.g. printing to stderr) or 'auto' (tiered:
     compiled when the cache has it, else interpreted, and compiled in the background for the next
-    run when `background`; compiler/tiered.py; `trace(line)` is told which tier ran)."""
+    run when `background`; compiler/tiered.py; `trace(line)` is told which tier ran). `params`: the
+    ParamStore of the program's layers (trained parameters; default: initialised with seed 0)."""
     args = main_args(program, argv or [])
     sources = sources_of(program)
 
@@ -110,6 +112,7 @@ def run_program(program: ir.Program, argv: list[str] | None = None, backend: str
         compile runs compiled when called (`load(lowered)`, if given, loads its module or says None:
         `auto` loads only what the cache has ready)."""
         interp = Interpreter(program, sources)
+        interp.params = params
         if compiled_calls:
             from .cpu_calls import CpuCalls
 
@@ -120,14 +123,14 @@ def run_program(program: ir.Program, argv: list[str] | None = None, backend: str
         from . import tiered
 
         result = tiered.run(program, args, sources, interpret, background=background, trace=trace,
-                            hot_seconds=tiered.HOT_SECONDS if hot_seconds is None else hot_seconds)
+                            hot_seconds=tiered.HOT_SECONDS if hot_seconds is None else hot_seconds, params=params)
         return result if isinstance(result, int) and not isinstance(result, bool) else 0
     if backend == "cpu":
         from .backend_cpu import CompileFailed, fallback_note, run
         from .lower_numba import Unsupported
 
         try:
-            result = run(program, args, sources)
+            result = run(program, args, sources, params=params)
         except Unsupported as u:
             if isinstance(u, CompileFailed):  # a bug: Numba rejected generated code
                 if notes is not None:

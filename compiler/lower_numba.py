@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from math import prod
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from . import ir
 from .diagnostics import Span
 from .fused import DictUpdate, dict_update
+from .lower_tensor import PARAMS, STATE, TensorLowering, uses_params
 from .types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, Scalar, SetT, StructT, TensorT, TParam,
                     TupleT, substitute)
 from .types import children as type_children
@@ -109,6 +111,8 @@ def spec(t, structs) -> tuple:
         case StructT(name):
             info = structs[name]
             return ("struct", name, info.fields, tuple(spec(x, structs) for x in info.types))
+        case TensorT(dtype, shape):
+            return ("tensor", dtype.name, len(shape))
     raise Unsupported(f"values of type {t}", Span(0, 0, 0, 0))
 
 
@@ -139,6 +143,9 @@ class ModuleLowerer:
         # their values, and nothing runs before the program is known to compile.
         self.threaded = {g.name: (f"g{i}_{_IDENT.sub('', g.name)}", g.type) for i, g in enumerate(program.globals)}
         self.global_uses: dict[str, tuple[str, ...]] = {}
+        # the layers' parameters (and running statistics): the flat buffers of the program's ParamStore,
+        # threaded like globals into the functions that run a layer (lower_tensor.py)
+        self.layout: dict[tuple[str, bool], tuple[int, tuple[int, ...]]] | None = None
 
     # ---- module-level tables -----------------------------------------------------------------
     def site(self, span: Span, source_name: str) -> int:
@@ -184,6 +191,8 @@ class ModuleLowerer:
                 return "types.Tuple((" + "".join(self._nbtype_expr(i) + ", " for i in items) + "))"
             case StructT(name):
                 return self._nbtype_expr(TupleT(self.p.structs[name].types))
+            case TensorT(dtype, shape):
+                return f"types.Array({self._nbtype_expr(dtype)}, {len(shape)}, 'C')"
         raise Unsupported(f"values of type {t}", Span(0, 0, 0, 0))
 
     def empty_list(self, elem) -> str:
@@ -256,6 +265,11 @@ class ModuleLowerer:
                 parts = [self.show(it, f"v[{i}]", False) for i, it in enumerate(items)]
                 inner = " + ', ' + ".join(parts) if parts else "''"
                 body = [f"return '(' + {inner} + {',)' if len(parts) == 1 else ')'!r}"]
+            case TensorT(dtype, shape):
+                body = ["f = v.reshape(v.size)", "out = rt.list_new(types.unicode_type)", "for i in range(f.size):",
+                        "    rt.list_append(out, '[' * nbt.opens(i, v.shape) + "
+                        f"{self.show(dtype, 'f[i]', False)} + ']' * nbt.opens(i + 1, v.shape))",
+                        "return 'tensor(' + rt.str_join(', ', out) + ')'"]
             case StructT(sname):
                 info = self.p.structs[sname]
                 parts = [f"{f + '='!r} + {self.show(ft, f'v[{i}]', False)}"
@@ -340,6 +354,12 @@ class ModuleLowerer:
         """For each function, the threaded globals it needs (its own uses and its callees')."""
         uses = {name: {n.name for n in ir.walk(self.instances[name].body)
                        if isinstance(n, ir.Global) and n.name in self.threaded} for name in order}
+        for name in order:
+            p, st = uses_params(self.instances[name])
+            uses[name] |= {PARAMS} if p else set()
+            uses[name] |= {STATE} if st else set()
+        if any(PARAMS in u for u in uses.values()):
+            self.thread_params()
         changed = bool(self.threaded)
         while changed:  # a fixed point: recursion makes the call graph cyclic
             changed = False
@@ -350,6 +370,25 @@ class ModuleLowerer:
                         changed = True
         index = list(self.threaded)
         self.global_uses = {name: tuple(sorted(u, key=index.index)) for name, u in uses.items()}
+
+    def thread_params(self):
+        """Add the parameter buffers to the threaded globals, and read the program's parameter layout."""
+        from glia.runtime.params import layout
+
+        from .params import layer_sites, param_dtype, param_specs, state_specs
+
+        sites = layer_sites(self.p)
+        dt = FLOAT if param_dtype(self.p, sites).__name__ == "float64" else F32
+        self.layout = {}
+        for state, specs in ((False, param_specs(self.p, sites)), (True, state_specs(self.p, sites))):
+            for s in layout(specs):
+                self.layout[(s.name, state)] = (s.offset, s.shape)
+        self.threaded[PARAMS] = ("gP", TensorT(dt, (sum(prod(s[1]) for k, s in self.layout.items() if not k[1]),)))
+        self.threaded[STATE] = ("gS", TensorT(dt, (sum(prod(s[1]) for k, s in self.layout.items() if k[1]),)))
+
+    def param_layout(self, name: str, state: bool, span: Span) -> tuple[int, tuple[int, ...]]:
+        """(offset, shape) of a parameter (or running statistic, `state`) in its flat buffer."""
+        return self.layout[(name, state)]
 
     def global_args(self, callee: str) -> str:
         return "".join(self.threaded[g][0] + ", " for g in self.global_uses[callee])
@@ -388,6 +427,8 @@ class ModuleLowerer:
             "from glia.runtime import nbstr as nbs",
             "",
         ]
+        if any("nbt." in text for text in self.funcs + self.show_defs):  # tensors (loaded only when used)
+            head.insert(-1, "from glia.runtime import nbtensor as nbt")
         for expr, name in self.type_consts.items():
             head.append(f"{name} = {expr}")
         for s, name in self.spec_consts.items():
@@ -409,7 +450,7 @@ class Buf:
     lines: list[str] = field(default_factory=list)
 
 
-class FunctionLowerer:
+class FunctionLowerer(TensorLowering):
     def __init__(self, mod: ModuleLowerer, f: ir.Function, inst: str | None = None):
         self.m = mod
         self.f = f
@@ -463,8 +504,6 @@ class FunctionLowerer:
                 and (container.slot, index.slot) in self.safe_index)
 
     def check_type(self, t, span):
-        if isinstance(t, TensorT):
-            self.unsupported("tensors", span)
         if isinstance(t, FnT):
             self.unsupported("function values (other than a lambda passed straight to a builtin)", span)
         for c in _children(t):
@@ -531,6 +570,8 @@ class FunctionLowerer:
                 return "(" + "".join(self.default(i) + ", " for i in items) + ")"
             case StructT(name):
                 return self.default(TupleT(self.m.p.structs[name].types))
+            case TensorT(dtype, shape):
+                return f"np.zeros({(1,) * len(shape)!r}, {'np.float32' if dtype == F32 else 'np.float64'})"
         self.unsupported(f"values of type {t}", self.f.span)
 
     def block(self, stmts):
@@ -878,6 +919,12 @@ class FunctionLowerer:
             self.store(target, item)
             self.block(body)
             self.indent -= 1
+        elif kind == "tensor":  # its rows (elements of a vector)
+            self.emit(f"for {i} in range({s}.shape[0]):")
+            self.indent += 1
+            self.store(target, f"{s}[{i}]")
+            self.block(body)
+            self.indent -= 1
         else:
             self.unsupported(f"iteration over a {kind}", span)
 
@@ -949,6 +996,9 @@ class FunctionLowerer:
                     value = self.kept(value)  # Python computes the value before the target's container and index
                 if op == "list.setitem" and _is_row(container):
                     self.emit(self.row_element(container, index, span, value))
+                    return
+                if op == "tensor.setitem":
+                    self.store_tensor(container, index, value, span)
                     return
                 c, i = self.expr(container), self.expr(index)
                 if op == "list.setitem" and self.view(container) is not None:
@@ -1084,6 +1134,8 @@ class FunctionLowerer:
                 self.unsupported("holes (`??`) that search has not filled", span)
             case ir.FuncRef(name, t, span):
                 self.unsupported("a function used as a value", span)
+            case ir.CallValue(func=ir.Prim(op="ad.grad", span=span)):
+                self.unsupported("grad (gradients are computed by the interpreter)", span)
             case ir.Lambda(span=span) | ir.CallValue(span=span):
                 self.unsupported("function values (other than a lambda passed straight to a builtin)", span)
         self.unsupported(f"the expression {type(e).__name__}", getattr(e, "span", self.f.span))

@@ -55,7 +55,7 @@ def state(key: str) -> str:
 
 
 def run(program: ir.Program, args: list, sources: dict[str, Source], interpret, *, background: bool = True,
-        hot_seconds: float = HOT_SECONDS, trace=None):
+        hot_seconds: float = HOT_SECONDS, trace=None, params=None):
     """Run `main` on the best tier available now; `interpret(compiled_calls=False, load=None)` runs it
     in the interpreter. `trace(line)`, if given, is told which tier ran and why."""
     from .backend_cpu import lower_program
@@ -79,7 +79,7 @@ def run(program: ir.Program, args: list, sources: dict[str, Source], interpret, 
         from .backend_cpu import run_lowered
 
         say("glia: compiled (from the cache)")
-        return run_lowered(program, lowered, args, sources, compiled)
+        return run_lowered(program, lowered, args, sources, compiled, params=params)
     t0 = time.perf_counter()
     try:
         return interpret()

@@ -266,18 +266,22 @@ def cmd_run(ns, base) -> int:
     if not getattr(ns, "params", None):
         return base(ns)
     from glia.compiler.diagnostics import GliaError
-    from glia.compiler.driver import main_args
-    from glia.compiler.interp import run_with_big_stack
+    from glia.compiler.driver import BACKENDS, run_program
 
+    if ns.backend not in BACKENDS:  # from $GLIA_BACKEND, which argparse does not check
+        sys.stderr.write(f"glia run: error: unknown backend {ns.backend!r} (GLIA_BACKEND); choose one of "
+                         f"{', '.join(BACKENDS)}\n")
+        return 2
     program = _program(ns.file)
-    interp = _interp(program)
-    interp.params = _load_params(program, ns.params)
+    store = _load_params(program, ns.params)
+    say = lambda line: (sys.stdout.flush(), sys.stderr.write(line + "\n"))  # noqa: E731
     try:
-        args = main_args(program, ns.args)
-        result = run_with_big_stack(lambda: interp.call("main", args))
+        code = run_program(program, ns.args, backend=ns.backend, notes=say, params=store,
+                           background=os.environ.get("GLIA_BACKGROUND_COMPILE", "1") != "0",
+                           trace=say if getattr(ns, "verbose", False) else None)
     except GliaError:
         sys.stdout.flush()
         raise
     sys.stdout.flush()
-    return result if isinstance(result, int) and not isinstance(result, bool) else 0
+    return code
 

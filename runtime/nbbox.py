@@ -51,6 +51,8 @@ def to_interp(v, spec, classes=None):
     if kind == "struct":
         cls = (classes or {}).get(spec[1]) or struct_class(spec[1], spec[2])
         return new_struct(cls, [to_interp(x, s, classes) for x, s in zip(v, spec[3])])
+    if kind == "tensor":  # the compiled code's array itself
+        return v
     raise TypeError(f"no conversion for {spec}")
 
 
@@ -72,6 +74,8 @@ def nb_type(spec):
         return types.Tuple(tuple(nb_type(s) for s in spec[1]))
     if kind == "struct":
         return types.Tuple(tuple(nb_type(s) for s in spec[3]))
+    if kind == "tensor":
+        return types.Array(simple[spec[1]], spec[2], "C")
     raise TypeError(f"no Numba type for {spec}")
 
 
@@ -103,6 +107,8 @@ def from_interp(v, spec):
         return tuple(from_interp(x, s) for x, s in zip(v, spec[1]))
     if kind == "struct":
         return tuple(from_interp(x, s) for x, s in zip(v, spec[3]))
+    if kind == "tensor":  # the same array (compiled code writes to it) unless it must be made contiguous
+        return np.ascontiguousarray(v, np.float32 if spec[1] == "f32" else np.float64)
     raise TypeError(f"no conversion for {spec}")
 
 

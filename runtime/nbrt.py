@@ -477,11 +477,17 @@ def counted_fits(k, t, grow, lo, hi, top, n):
 
 
 @hot
+def checked_slot(i, n, what, site):
+    """The slot of index `i` (negative from the end) in a `what` of length n, checked."""
+    if i < -n or i >= n:
+        raise IndexOutOfRange(i, n, what, site)
+    return i + n if i < 0 else i
+
+
+@hot
 def view_index(i, n, site):
     """The slot of `xs[i]` in the data array of a list of length n (a loop's view of it), checked."""
-    if i < -n or i >= n:
-        raise IndexOutOfRange(i, n, "list", site)
-    return i + n if i < 0 else i
+    return checked_slot(i, n, "list", site)
 
 
 @hot

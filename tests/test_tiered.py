@@ -107,28 +107,37 @@ def steps(n: int) -> int:
 def model(x: f32[4]) -> f32[2]:
     return softmax(dense(x, 2))
 
+def total(x: f32[4]) -> f32:
+    return sum(model(x))
+
+def slope(x: f32[4]) -> f32[4]:
+    return grad(total)(x)
+
 def main(args: list[str]):
     p = model(ones(4))
-    print(steps(int(args[0])), p[0] + p[1])
+    g = slope(ones(4))
+    print(steps(int(args[0])), p[0] + p[1], abs(g[0]) < 1e-6)
 """
 
 
 def test_a_program_main_cannot_compile_tiers_each_function_it_calls():
-    """main and model (tensors) stay interpreted, each noted; steps is interpreted on the first run,
-    compiled in the background after it, and runs compiled from the cache on the next run."""
+    """main and slope (a gradient) stay interpreted, each noted; steps and model are interpreted on the
+    first run, compiled in the background after it, and run compiled from the cache on the next run."""
     program = check_source(Source("mixed.glia", MIXED))
     steps_key = lower_program(program, "steps").key
+    model_key = lower_program(program, "model").key
     assert tiered.state(steps_key) == "cold"
     notes: list[str] = []
     out, trace = run(program, ["1000"], hot_seconds=0.0, notes=notes.append)
-    assert out == "832504 1.0\n"
-    assert [n.split(": ")[2] for n in notes] == ["main runs in the interpreter", "model runs in the interpreter"]
-    assert trace[0].startswith("glia: interpreted (the CPU backend cannot compile tensors yet)")
-    assert trace[-1].startswith("glia: steps interpreted (") and "compiling in the background" in trace[-1]
-    assert wait_until(steps_key) == "ready"
+    assert out == "832504 1.0 True\n"
+    assert [n.split(": ")[2] for n in notes] == ["main runs in the interpreter", "slope runs in the interpreter"]
+    assert trace[0].startswith("glia: interpreted (the CPU backend cannot compile grad (gradients are computed by "
+                               "the interpreter) yet)")
+    assert trace[-1].startswith("glia: model, steps interpreted (") and "compiling in the background" in trace[-1]
+    assert wait_until(steps_key) == wait_until(model_key) == "ready"
     out, trace = run(program, ["2000"])
-    assert out == run_interp(program, ["2000"]) == "659008 1.0\n"
-    assert "glia: steps compiled (from the cache)" in trace
+    assert out == run_interp(program, ["2000"]) == "659008 1.0 True\n"
+    assert "glia: model compiled (from the cache)" in trace and "glia: steps compiled (from the cache)" in trace
 
 
 def run_interp(program, argv):

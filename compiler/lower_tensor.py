@@ -1,0 +1,365 @@
+"""Lowering, CPU backend: tensors, activations, losses and layers (the `tensor.*`, `nn.*`, `loss.*` and
+`layer.*` primitives) to NumPy in Numba, with the helpers of runtime/nbtensor.py.
+
+A tensor is a C-contiguous NumPy array of its dtype (`types.Array(float32, rank, 'C')`); its static
+shape is the array's. Each operation follows the interpreter's kernel (runtime/tensor_ops.py,
+runtime/kernels.py) in its dtype and its order of operations: a scalar operand is converted to the
+tensor's dtype first (NumPy's rule for a Python number), sums are NumPy's pairwise sums. What may
+differ in the last bit is listed in runtime/nbtensor.py and docs/backends.md.
+
+Layers read their parameters from the program's flat parameter buffer, threaded into every function
+that needs it like a global (`$params`; `$state` for batch_norm's running statistics): a parameter is
+a view `P[offset:offset + size].reshape(shape)` of it. Compiled code runs the layers as the
+interpreter does outside training: `dropout` is the identity, `batch_norm` uses its running
+statistics. `grad` is not compiled; a function using it runs in the interpreter.
+"""
+from __future__ import annotations
+
+from math import prod
+
+from . import ir
+from .types import F32, TensorT, TupleT
+
+PARAMS = "$params"
+STATE = "$state"
+
+_MATH = ("sqrt", "exp", "log", "sin", "cos", "tanh", "tan", "floor", "ceil")
+_ARITH = {"add": "+", "sub": "-", "mul": "*", "truediv": "/"}
+_CMP = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "eq": "==", "ne": "!="}
+_REDUCE = {"sum": 0, "mean": 1, "max": 2, "min": 3}
+_ACT = {"relu": "relu1", "sigmoid": "sigmoid1", "silu": "silu1", "gelu": "gelu1", "leaky_relu": "leaky1",
+        "elu": "elu1"}
+
+
+def np_dtype(t) -> str:
+    """The NumPy scalar type of a tensor's (or a float scalar's) dtype."""
+    d = t.dtype if isinstance(t, TensorT) else t
+    return "np.float32" if d == F32 else "np.float64"
+
+
+def typed(value: str, t) -> str:
+    """`value` (a Python-number expression) as a number of `t`'s dtype."""
+    return f"{np_dtype(t)}({value})"
+
+
+def uses_params(f: ir.Function) -> tuple[bool, bool]:
+    """Whether `f` itself runs a layer with parameters, and one with running statistics."""
+    p = s = False
+    for node in ir.walk(f.body):
+        if isinstance(node, ir.Prim) and node.op.startswith("layer.") and node.op != "layer.dropout":
+            p = True
+            s = s or node.op == "layer.batch_norm"
+    return p, s
+
+
+class TensorLowering:
+    """The tensor primitives of FunctionLowerer (a mixin: `self` is the function's lowerer)."""
+
+    # ---- helpers -------------------------------------------------------------------------------
+    def operands(self, e) -> list[str]:
+        """The operands of an element-wise operation, each number in the tensors' dtype."""
+        vs = self.exprs(e.args)
+        return [v if isinstance(a.type, TensorT) else typed(v, e.type) for v, a in zip(vs, e.args)]
+
+    def param(self, prim: ir.Prim, name: str, state: bool = False) -> str:
+        """The view of parameter `name` of the layer at `prim` (or of its running statistic)."""
+        off, shape = self.m.param_layout(f"{prim.attrs[0]}.{name}", state, prim.span)
+        buf = self.m.threaded[STATE if state else PARAMS][0]
+        view = f"{buf}[{off}:{off + prod(shape)}]"
+        return view if len(shape) == 1 else f"{view}.reshape({tuple(shape)!r})"
+
+    def params(self, prim: ir.Prim) -> list[str]:
+        return [self.param(prim, q[0]) for q in prim.attrs[1]]
+
+    # ---- element-wise --------------------------------------------------------------------------
+    def binary(self, e, symbol):
+        a, b = self.operands(e)
+        return f"({a} {symbol} {b})"
+
+    def p_tensor_add(self, e):
+        return self.binary(e, "+")
+
+    def p_tensor_sub(self, e):
+        return self.binary(e, "-")
+
+    def p_tensor_mul(self, e):
+        return self.binary(e, "*")
+
+    def p_tensor_truediv(self, e):
+        return self.binary(e, "/")
+
+    def p_tensor_pow(self, e):
+        a, b = self.operands(e)
+        return f"np.power({a}, {b})"
+
+    def p_tensor_neg(self, e):
+        return f"(-{self.expr(e.args[0])})"
+
+    def p_tensor_abs(self, e):
+        return f"np.abs({self.expr(e.args[0])})"
+
+    def compare_tensor(self, e, symbol):
+        a, b = self.operands(e)
+        return f"({a} {symbol} {b}).astype({np_dtype(e.type)})"
+
+    def p_tensor_where(self, e):
+        c, a, b = self.exprs(e.args)
+        return f"np.where({c} != 0, {a}, {b}).astype({np_dtype(e.type)})"
+
+    # ---- shapes --------------------------------------------------------------------------------
+    def p_tensor_zeros(self, e):
+        return self.filled(e, "zeros")
+
+    def p_tensor_ones(self, e):
+        return self.filled(e, "ones")
+
+    def filled(self, e, how):
+        shape = e.attrs[0]
+        if not all(isinstance(d, int) for d in shape):
+            self.unsupported(f"{how}() of a shape that is not constant", e.span)
+        return f"np.{how}({tuple(shape)!r}, {np_dtype(e.type)})"
+
+    def p_tensor_arange(self, e):
+        return f"np.arange({e.attrs[0]}).astype({np_dtype(e.type)})"
+
+    def p_tensor_astype(self, e):
+        return f"{self.expr(e.args[0])}.astype({np_dtype(e.type)})"
+
+    def p_tensor_reshape(self, e):
+        return f"{self.expr(e.args[0])}.reshape({tuple(e.attrs[0])!r}).copy()"
+
+    def p_tensor_transpose(self, e):
+        return f"np.ascontiguousarray({self.expr(e.args[0])}.T)"
+
+    def p_tensor_concat(self, e):
+        *parts, axis = e.args
+        vs = self.exprs(parts)
+        return f"np.concatenate(({''.join(v + ', ' for v in vs)}), axis={axis.value})"
+
+    def p_tensor_stack(self, e):
+        vs = self.exprs(e.args)
+        return f"np.stack(({''.join(v + ', ' for v in vs)}))"
+
+    def p_tensor_slice(self, e):
+        x, lo, hi = e.args
+        return f"{self.expr(x)}[{lo.value}:{hi.value}].copy()"
+
+    def p_tensor_getitem(self, e):
+        c, *idx = self.exprs(e.args)
+        c = self.kept(c)
+        idx = [self.kept(i) for i in idx]  # every index is computed before the first is checked
+        site = self.site(e.span)
+        return f"{c}[{', '.join(f'nbt.idx({i}, {c}.shape[{d}], {site})' for d, i in enumerate(idx))}]"
+
+    def store_tensor(self, container, index, value: str, span):
+        """`x[i] = v` / `x[i, j] = v` (the value already computed)."""
+        keys = index.elts if isinstance(index, ir.MakeTuple) else (index,)
+        c, *idx = self.exprs((container, *keys))
+        c = self.kept(c)
+        idx = [self.kept(i) for i in idx]
+        site = self.site(span)
+        self.emit(f"{c}[{', '.join(f'nbt.idx({i}, {c}.shape[{d}], {site})' for d, i in enumerate(idx))}] = {value}")
+
+    def p_tensor_argmax(self, e):
+        return f"int(np.argmax({self.expr(e.args[0])}))"
+
+    def p_tensor_matmul(self, e):
+        a, b = self.exprs(e.args)
+        return f"np.dot({a}, {b})"
+
+    # ---- reductions ----------------------------------------------------------------------------
+    def zero(self, t) -> str:
+        return typed("0.0", t)
+
+    def p_tensor_sum(self, e):
+        return f"nbt.total({self.expr(e.args[0])}, {self.zero(e.type)})"
+
+    def p_tensor_mean(self, e):
+        return f"nbt.mean({self.expr(e.args[0])}, {self.zero(e.type)})"
+
+    def p_tensor_max(self, e):
+        return f"nbt.extreme({self.expr(e.args[0])}, True)"
+
+    def p_tensor_min(self, e):
+        return f"nbt.extreme({self.expr(e.args[0])}, False)"
+
+    def p_tensor_reduce(self, e):
+        how, axis = e.attrs
+        x = self.kept(self.expr(e.args[0]))
+        t = e.args[0].type
+        rank = len(t.shape)
+        dims = [f"{x}.shape[{d}]" for d in range(rank)]
+        outer = " * ".join(dims[:axis]) or "1"
+        inner = " * ".join(dims[axis + 1:]) or "1"
+        r = f"nbt.reduce3({x}.reshape(({outer}, {dims[axis]}, {inner})), {_REDUCE[how]}, {self.zero(t)})"
+        rest = dims[:axis] + dims[axis + 1:]
+        if not rest:
+            return f"{r}[0, 0]"
+        return f"{r}.reshape(({''.join(d + ', ' for d in rest)}))"
+
+    def p_tensor_max_pool(self, e):
+        return self.pool(e, True)
+
+    def p_tensor_avg_pool(self, e):
+        return self.pool(e, False)
+
+    def pool(self, e, is_max):
+        x = e.args[0]
+        f = "pool2" if len(x.type.shape) == 3 else "pool1"
+        return f"nbt.{f}({self.expr(x)}, {e.attrs[0]}, {is_max}, {self.zero(x.type)})"
+
+    # ---- activations ---------------------------------------------------------------------------
+    def activation(self, e, name):
+        x = self.expr(e.args[0])
+        t = e.type
+        c = typed(repr(e.attrs[0]), t) if e.attrs else typed("1.0", t)
+        f = f"nbt.{_ACT[name]}"
+        return f"nbt.mapped({f}, {x}, {c})" if isinstance(t, TensorT) else f"{f}({x}, {c})"
+
+    def p_nn_relu(self, e):
+        return self.activation(e, "relu")
+
+    def p_nn_sigmoid(self, e):
+        return self.activation(e, "sigmoid")
+
+    def p_nn_silu(self, e):
+        return self.activation(e, "silu")
+
+    def p_nn_gelu(self, e):
+        return self.activation(e, "gelu")
+
+    def p_nn_leaky_relu(self, e):
+        return self.activation(e, "leaky_relu")
+
+    def p_nn_elu(self, e):
+        return self.activation(e, "elu")
+
+    def p_nn_tanh(self, e):
+        return f"np.tanh({self.expr(e.args[0])})"
+
+    def p_nn_softmax(self, e):
+        return f"nbt.softmax({self.expr(e.args[0])}, {self.zero(e.type)}, False)"
+
+    def p_nn_log_softmax(self, e):
+        return f"nbt.softmax({self.expr(e.args[0])}, {self.zero(e.type)}, True)"
+
+    # ---- losses (a scalar of the prediction's dtype) ------------------------------------------
+    def p_loss_mse(self, e):
+        p, t = self.exprs(e.args)
+        d = self.temp()
+        self.emit(f"{d} = {p} - {t}")
+        return f"nbt.mean({d} * {d}, {self.zero(e.type)})"
+
+    def p_loss_mae(self, e):
+        p, t = self.exprs(e.args)
+        return f"nbt.mean(np.abs({p} - {t}), {self.zero(e.type)})"
+
+    def p_loss_bce(self, e):
+        p, t = self.exprs(e.args)
+        return f"(-nbt.mean(nbt.bce_terms({p}, {t}, {typed('1.0', e.type)}), {self.zero(e.type)}))"
+
+    def p_loss_ce_int(self, e):
+        p, y = self.exprs(e.args)
+        return typed(f"nbt.ce_int({p}, {y}, {self.site(e.span)})", e.type)
+
+    def p_loss_ce_onehot(self, e):
+        p, t = self.exprs(e.args)
+        return f"(-nbt.total({t} * np.log(np.maximum({p}, {typed('1e-12', e.type)})), {self.zero(e.type)}))"
+
+    def p_loss_nll_int(self, e):
+        p, y = self.exprs(e.args)
+        return f"nbt.nll_int({p}, {y}, {self.site(e.span)})"
+
+    def p_loss_nll_onehot(self, e):
+        p, t = self.exprs(e.args)
+        return f"(-nbt.total({t} * {p}, {self.zero(e.type)}))"
+
+    # ---- layers (evaluation mode: the interpreter's outside training) ----------------------------
+    def p_layer_dense(self, e):
+        x = self.expr(e.args[0])
+        W, b = self.params(e)
+        return f"(np.dot({x}, {W}) + {b})"
+
+    def p_layer_embedding(self, e):
+        i = self.expr(e.args[0])
+        (E,) = self.params(e)
+        return f"nbt.embedding({i}, {E}, {self.site(e.span)})"
+
+    def p_layer_rnn_cell(self, e):
+        x, h = self.exprs(e.args)
+        Wx, Wh, b = self.params(e)
+        return f"np.tanh(np.dot({x}, {Wx}) + np.dot({h}, {Wh}) + {b})"
+
+    def gate(self, value: str, t) -> str:
+        out = self.temp()
+        self.emit(f"{out} = nbt.mapped(nbt.sigmoid1, {value}, {typed('1.0', t)})")
+        return out
+
+    def p_layer_gru_cell(self, e):
+        x, h = (self.kept(v) for v in self.exprs(e.args))
+        Wx, Wh, bx, bh = self.params(e)
+        t = e.type
+        n = t.shape[-1]
+        ax, ah = self.temp(), self.temp()
+        self.emit(f"{ax} = np.dot({x}, {Wx}) + {bx}")
+        self.emit(f"{ah} = np.dot({h}, {Wh}) + {bh}")
+        r = self.gate(f"{ax}[..., :{n}] + {ah}[..., :{n}]", t)
+        z = self.gate(f"{ax}[..., {n}:{2 * n}] + {ah}[..., {n}:{2 * n}]", t)
+        g = self.temp()
+        self.emit(f"{g} = np.tanh({ax}[..., {2 * n}:] + {r} * {ah}[..., {2 * n}:])")
+        return f"(({typed('1.0', t)} - {z}) * {g} + {z} * {h})"
+
+    def p_layer_lstm_cell(self, e):
+        x, h, c = (self.kept(v) for v in self.exprs(e.args))
+        Wx, Wh, b = self.params(e)
+        t = e.type.items[0] if isinstance(e.type, TupleT) else e.type
+        n = t.shape[-1]
+        zz = self.temp()
+        self.emit(f"{zz} = np.dot({x}, {Wx}) + np.dot({h}, {Wh}) + {b}")
+        i = self.gate(f"{zz}[..., :{n}]", t)
+        f = self.gate(f"{zz}[..., {n}:{2 * n}]", t)
+        g = self.temp()
+        self.emit(f"{g} = np.tanh({zz}[..., {2 * n}:{3 * n}])")
+        o = self.gate(f"{zz}[..., {3 * n}:]", t)
+        c2 = self.temp()
+        self.emit(f"{c2} = {f} * {c} + {i} * {g}")
+        return f"({o} * np.tanh({c2}), {c2})"
+
+    def p_layer_layer_norm(self, e):
+        x = self.expr(e.args[0])
+        g, b = self.params(e)
+        return f"nbt.layer_norm({x}, {g}, {b}, {self.zero(e.type)}, {typed('1e-5', e.type)})"
+
+    def p_layer_batch_norm(self, e):
+        x = self.kept(self.expr(e.args[0]))
+        gamma, beta = self.params(e)
+        mean, var = (self.param(e, q[0], state=True) for q in e.attrs[2])
+        eps = typed(repr(e.attrs[4]), e.type)
+        return f"(({x} - {mean}) / np.sqrt({var} + {eps}) * {gamma} + {beta})"
+
+    def p_layer_dropout(self, e):
+        return self.expr(e.args[0])
+
+    def p_ad_grad(self, e):
+        self.unsupported("grad (gradients are computed by the interpreter)", e.span)
+
+    def p_layer_conv2d(self, e):
+        x = self.expr(e.args[0])
+        W, b = self.params(e)
+        stride, pad = e.attrs[2], e.attrs[3]
+        return f"nbt.conv2d({x}, {W}, {b}, {stride}, {stride}, {pad}, {pad})"
+
+    def p_layer_conv1d(self, e):
+        x = self.expr(e.args[0])
+        W, b = self.params(e)
+        return f"nbt.conv1d({x}, {W}, {b}, {e.attrs[2]}, {e.attrs[3]})"
+
+
+def _install():
+    for name in _MATH:
+        setattr(TensorLowering, f"p_tensor_{name}", lambda self, e, f=name: f"np.{f}({self.expr(e.args[0])})")
+    for name, symbol in _CMP.items():
+        setattr(TensorLowering, f"p_tensor_{name}", lambda self, e, s=symbol: self.compare_tensor(e, s))
+
+
+_install()

@@ -1,0 +1,432 @@
+"""Tensor helpers that compiled Glia code calls (the CPU backend's tensors, layers and losses):
+precompiled once with Numba (`cache=True`), on C-contiguous NumPy arrays.
+
+They follow runtime/tensor_ops.py and runtime/kernels.py, the interpreter's NumPy kernels, operation
+for operation and in the same dtype, so results agree to the last bit where NumPy's order of
+operations is known: sums are NumPy's pairwise summation (`pairwise`, blocks of 8 partial sums
+below 128 elements, halves above) along the last axis and in order along the others, and a mean
+divides that sum. What can differ in the last bit (docs/backends.md, "Tensors"): the math functions
+(NumPy's own SIMD `exp`/`log`/`tanh` against the C library's), the convolutions (NumPy's einsum
+against an im2col product here) and matrix products (each side's BLAS).
+
+Element-wise helpers take a `one` argument of the tensor's dtype (np.float32(1) or 1.0): a Python
+literal would be a float64 in compiled code and turn f32 arithmetic into f64.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from numba.extending import overload
+
+from .errors import CompiledRuntimeError
+from .nbrt import checked_slot
+
+INDEX = "E501"
+hot = njit(cache=True, inline="always")
+jit = njit(cache=True)
+
+
+class LabelOutOfRange(CompiledRuntimeError):
+    def __init__(self, y, k, site):
+        super().__init__(INDEX, f"class label {y} out of range for {k} classes", site)
+
+
+class EmbeddingOutOfRange(CompiledRuntimeError):
+    def __init__(self, i, n, site):
+        super().__init__(INDEX, f"embedding index {i} out of range for a table of {n} rows", site)
+
+
+def cast(v, like):
+    """`v` as a number of `like`'s type (compiled code only)."""
+    raise NotImplementedError
+
+
+@overload(cast, inline="always")
+def _cast(v, like):
+    ty = like
+
+    def impl(v, like):
+        return ty(v)
+    return impl
+
+
+# ---- indexing -----------------------------------------------------------------------------------
+
+@hot
+def idx(i, n, site):
+    """The index `i` of a dimension of length `n` (negative from the end), checked."""
+    return checked_slot(i, n, "tensor dimension", site)
+
+
+# ---- sums: NumPy's pairwise summation -----------------------------------------------------------
+
+@hot
+def _block(a, lo, n, stride):
+    """NumPy's sum of up to 128 values: 8 partial sums, combined as a tree, then the rest in order."""
+    if n < 8:  # NumPy starts at 0 and adds each value; the callers add the 0 (`zero + ...`)
+        res = a[lo]
+        for i in range(1, n):
+            res += a[lo + i * stride]
+        return res
+    r0 = a[lo]
+    r1 = a[lo + stride]
+    r2 = a[lo + 2 * stride]
+    r3 = a[lo + 3 * stride]
+    r4 = a[lo + 4 * stride]
+    r5 = a[lo + 5 * stride]
+    r6 = a[lo + 6 * stride]
+    r7 = a[lo + 7 * stride]
+    m = n - n % 8
+    i = 8
+    while i < m:
+        p = lo + i * stride
+        r0 += a[p]
+        r1 += a[p + stride]
+        r2 += a[p + 2 * stride]
+        r3 += a[p + 3 * stride]
+        r4 += a[p + 4 * stride]
+        r5 += a[p + 5 * stride]
+        r6 += a[p + 6 * stride]
+        r7 += a[p + 7 * stride]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i * stride]
+        i += 1
+    return res
+
+
+@jit
+def pairwise(a, lo, n, stride):
+    """NumPy's pairwise sum of a[lo], a[lo + stride], ... (n values) of a 1-D array: blocks of at
+    most 128 values, the halves of a longer run summed separately (the first half a multiple of 8).
+    NumPy recurses; this walks the same tree with a stack (Numba's cache cannot reload a recursive
+    function)."""
+    if n <= 128:
+        return _block(a, lo, n, stride)
+    los = np.empty(64, np.int64)
+    ns = np.empty(64, np.int64)
+    phase = np.zeros(64, np.int64)
+    vals = np.empty(64, a.dtype)
+    los[0], ns[0], phase[0] = lo, n, 0
+    sp, nv = 1, 0
+    while sp > 0:
+        t = sp - 1
+        m = ns[t]
+        if m <= 128:
+            vals[nv] = _block(a, los[t], m, stride)
+            nv += 1
+            sp -= 1
+            continue
+        half = m // 2
+        half -= half % 8
+        if phase[t] == 0:
+            phase[t] = 1
+            los[sp], ns[sp], phase[sp] = los[t], half, 0
+            sp += 1
+        elif phase[t] == 1:
+            phase[t] = 2
+            los[sp], ns[sp], phase[sp] = los[t] + half * stride, m - half, 0
+            sp += 1
+        else:
+            vals[nv - 2] = vals[nv - 2] + vals[nv - 1]
+            nv -= 1
+            sp -= 1
+    return vals[0]
+
+
+@jit
+def total(x, zero):
+    """sum(x): NumPy's `x.sum(dtype=x.dtype)` (the identity plus the pairwise sum of every element)."""
+    f = x.reshape(x.size)
+    if f.size == 0:
+        return zero
+    return zero + pairwise(f, 0, f.size, 1)
+
+
+@jit
+def mean(x, zero):
+    return total(x, zero) / cast(x.size, zero)
+
+
+@jit
+def extreme(x, want_max):
+    """max(x) / min(x), a NaN anywhere giving NaN (NumPy's rule). x is not empty (static shapes)."""
+    f = x.reshape(x.size)
+    r = f[0]
+    for i in range(1, f.size):
+        v = f[i]
+        if r != r:
+            break
+        if v != v or (v > r if want_max else v < r):
+            r = v
+    return r
+
+
+@jit
+def reduce3(x3, how, zero):
+    """The reduction `how` (0 sum, 1 mean, 2 max, 3 min) over the middle axis of x3 (outer, n, inner),
+    as NumPy does it: pairwise along a last axis (inner == 1), in order along any other."""
+    outer, n, inner = x3.shape
+    out = np.empty((outer, inner), x3.dtype)
+    flat = x3.reshape(x3.size)
+    for o in range(outer):
+        if inner == 1 and how <= 1:
+            out[o, 0] = zero + pairwise(flat, o * n, n, 1)
+            continue
+        for j in range(inner):
+            r = x3[o, 0, j]
+            if how <= 1:
+                r = zero + r
+            for k in range(1, n):
+                v = x3[o, k, j]
+                if how <= 1:
+                    r += v
+                elif r == r and (v != v or (v > r if how == 2 else v < r)):
+                    r = v
+            out[o, j] = r
+    if how == 1:
+        out = out / cast(n, zero)
+    return out
+
+
+@jit
+def last_axis_sums(x2, zero):
+    """The pairwise sum of each row of x2 (rows, n)."""
+    rows, n = x2.shape
+    out = np.empty(rows, x2.dtype)
+    flat = x2.reshape(x2.size)
+    for r in range(rows):
+        out[r] = zero + pairwise(flat, r * n, n, 1)
+    return out
+
+
+# ---- activations (a scalar, or an array through `mapped`) --------------------------------------
+
+@hot
+def relu1(v, one):
+    """np.maximum(v, 0): v when greater or NaN, else the 0 (so relu(-0.0) is 0.0)."""
+    return v if (v > 0 or v != v) else cast(0.0, v)
+
+
+@hot
+def sigmoid1(v, one):
+    e = np.exp(-abs(v))
+    return one / (one + e) if v >= 0 else e / (one + e)
+
+
+@hot
+def silu1(v, one):
+    return v * sigmoid1(v, one)
+
+
+@hot
+def tanh1(v, one):
+    return np.tanh(v)
+
+
+GELU_C = float(np.sqrt(2.0 / np.pi))
+
+
+@hot
+def gelu1(v, one):
+    c = cast(GELU_C, one)
+    k = cast(0.044715, one)
+    return cast(0.5, one) * v * (one + np.tanh(c * (v + k * v ** cast(3.0, one))))
+
+
+@hot
+def leaky1(v, alpha):
+    return v if v > 0 else alpha * v
+
+
+@hot
+def elu1(v, alpha):
+    return v if v > 0 else alpha * np.expm1(min(v, cast(0.0, v)))
+
+
+@jit
+def mapped(f, x, c):
+    """f(v, c) for every element v of x, in an array of x's shape and dtype."""
+    out = np.empty_like(x)
+    a = x.reshape(x.size)
+    b = out.reshape(out.size)
+    for i in range(a.size):
+        b[i] = f(a[i], c)
+    return out
+
+
+@jit
+def softmax(x, zero, log):
+    """softmax / log_softmax over the last axis (x viewed as rows), as tensor_ops.softmax_."""
+    n = x.shape[-1]
+    x2 = x.reshape((x.size // n, n))
+    out = np.empty_like(x2)
+    e = np.empty(n, x.dtype)
+    for r in range(x2.shape[0]):
+        m = extreme(x2[r], True)
+        for j in range(n):
+            e[j] = np.exp(x2[r, j] - m)
+        s = zero + pairwise(e, 0, n, 1)
+        if log:
+            ls = np.log(s)
+            for j in range(n):
+                out[r, j] = (x2[r, j] - m) - ls
+        else:
+            for j in range(n):
+                out[r, j] = e[j] / s
+    return out.reshape(x.shape)
+
+
+# ---- losses (tensor_ops) ------------------------------------------------------------------------
+
+@jit
+def ce_int(p, y, site):
+    if not 0 <= y < p.shape[0]:
+        raise LabelOutOfRange(y, p.shape[0], site)
+    return -np.log(max(np.float64(p[y]), 1e-12))
+
+
+@jit
+def nll_int(logp, y, site):
+    if not 0 <= y < logp.shape[0]:
+        raise LabelOutOfRange(y, logp.shape[0], site)
+    return -logp[y]
+
+
+@jit
+def bce_terms(p, t, one):
+    """t * log(q) + (1 - t) * log(1 - q), q = clip(p, 1e-12, 1 - 1e-7), element-wise."""
+    lo = cast(1e-12, one)
+    hi = cast(1 - 1e-7, one)
+    out = np.empty_like(p)
+    a, b, o = p.reshape(p.size), t.reshape(t.size), out.reshape(out.size)
+    for i in range(a.size):
+        q = min(max(a[i], lo), hi) if a[i] == a[i] else a[i]
+        o[i] = b[i] * np.log(q) + (one - b[i]) * np.log(one - q)
+    return out
+
+
+# ---- layers -------------------------------------------------------------------------------------
+
+@jit
+def embedding(i, E, site):
+    if not 0 <= i < E.shape[0]:
+        raise EmbeddingOutOfRange(i, E.shape[0], site)
+    return E[i].copy()
+
+
+@jit
+def layer_norm(x, g, b, zero, eps):
+    """(x - mean) / sqrt(var + eps) * g + b over the last axis, NumPy's mean and biased variance."""
+    n = x.shape[-1]
+    x2 = x.reshape((x.size // n, n))
+    out = np.empty_like(x2)
+    d = np.empty(n, x.dtype)
+    for r in range(x2.shape[0]):
+        mu = (zero + pairwise(x2[r], 0, n, 1)) / cast(n, zero)
+        for j in range(n):
+            d[j] = x2[r, j] - mu
+            d[j] = d[j] * d[j]
+        var = (zero + pairwise(d, 0, n, 1)) / cast(n, zero)
+        s = np.sqrt(var + eps)
+        for j in range(n):
+            out[r, j] = (x2[r, j] - mu) / s * g[j] + b[j]
+    return out.reshape(x.shape)
+
+
+@jit
+def im2col(xp, kh, kw, sh, sw, oh, ow):
+    """The windows of a padded input xp [C, H, W] as rows: [oh * ow, C * kh * kw]."""
+    c = xp.shape[0]
+    cols = np.empty((oh * ow, c * kh * kw), xp.dtype)
+    for i in range(oh):
+        for j in range(ow):
+            r = i * ow + j
+            k = 0
+            for ch in range(c):
+                for p in range(kh):
+                    for q in range(kw):
+                        cols[r, k] = xp[ch, i * sh + p, j * sw + q]
+                        k += 1
+    return cols
+
+
+@jit
+def conv2d(x, W, b, sh, sw, ph, pw):
+    """Channels first: x [C, H, W], W [O, C, kh, kw], b [O] -> [O, H', W']."""
+    c, h, w = x.shape
+    o, _, kh, kw = W.shape
+    xp = np.zeros((c, h + 2 * ph, w + 2 * pw), x.dtype)
+    xp[:, ph:ph + h, pw:pw + w] = x
+    oh = (h + 2 * ph - kh) // sh + 1
+    ow = (w + 2 * pw - kw) // sw + 1
+    cols = im2col(xp, kh, kw, sh, sw, oh, ow)
+    y = np.dot(cols, np.ascontiguousarray(W.reshape((o, c * kh * kw)).T))  # [oh * ow, O]
+    out = np.empty((o, oh, ow), x.dtype)
+    for k in range(o):
+        for i in range(oh):
+            for j in range(ow):
+                out[k, i, j] = y[i * ow + j, k] + b[k]
+    return out
+
+
+@jit
+def conv1d(x, W, b, stride, pad):
+    """x [C, L], W [O, C, k] -> [O, L']."""
+    c, n = x.shape
+    o, _, k = W.shape
+    y = conv2d(x.reshape((c, 1, n)), W.reshape((o, c, 1, k)), b, 1, stride, 0, pad)
+    return y.reshape((o, y.shape[2]))
+
+
+@jit
+def pool2(x, k, is_max, zero):
+    """max_pool / avg_pool of x [C, H, W]: windows of k x k, stride k (the edge cropped)."""
+    c, h, w = x.shape
+    h2, w2 = h // k, w // k
+    out = np.empty((c, h2, w2), x.dtype)
+    win = np.empty(k * k, x.dtype)
+    for ch in range(c):
+        for i in range(h2):
+            for j in range(w2):
+                m = 0
+                for p in range(k):
+                    for q in range(k):
+                        win[m] = x[ch, i * k + p, j * k + q]
+                        m += 1
+                if is_max:
+                    out[ch, i, j] = extreme(win, True)
+                else:
+                    out[ch, i, j] = (zero + pairwise(win, 0, k * k, 1)) / cast(k * k, zero)
+    return out
+
+
+@jit
+def pool1(x, k, is_max, zero):
+    """The same over x [C, L]: windows of k."""
+    c, n = x.shape
+    m = n // k
+    out = np.empty((c, m), x.dtype)
+    for ch in range(c):
+        for i in range(m):
+            w = x[ch, i * k:(i + 1) * k]
+            out[ch, i] = extreme(w, True) if is_max else (zero + pairwise(w, 0, k, 1)) / cast(k, zero)
+    return out
+
+
+# ---- formatting ---------------------------------------------------------------------------------
+
+@jit
+def opens(i, shape):
+    """How many brackets open before element i of a tensor of `shape` written out flat (row-major),
+    or close after element i - 1: the dimensions whose block of elements starts at i."""
+    k = 0
+    block = 1
+    for d in range(len(shape) - 1, -1, -1):
+        block *= shape[d]
+        if i % block == 0:
+            k += 1
+        else:
+            break
+    return k

@@ -1,0 +1,240 @@
+"""Tensors, activations, losses and layers on the compiled CPU backend, against the interpreter.
+
+Each program must compile whole (no note saying a function stayed interpreted) and print what the
+interpreter prints: exactly where NumPy's order of operations is known (element-wise arithmetic,
+sums and means, reductions along any axis, matrix products, relu, layer_norm, the losses built from
+them), and to float rounding where the math functions differ (`exp`, `tanh`, ...: NumPy's own SIMD
+code against the C library's; docs/backends.md, "Tensors"). Errors: same code, message and position.
+"""
+import re
+
+import numpy as np
+import pytest
+
+import glia
+from glia.compiler.diagnostics import Source
+from glia.compiler.driver import check_source
+
+from test_backend_cpu import run
+
+NUMBER = re.compile(r"-?\d+\.\d+(?:e[-+]?\d+)?|-?\d+e[-+]?\d+|nan|-?inf")
+
+
+def both(text, args=()):
+    program = check_source(Source("t.glia", text))
+    ref = run(program, list(args), "interp")
+    got = run(program, list(args), "cpu")
+    return program, ref, got
+
+
+def assert_close_output(got: str, ref: str):
+    """The same text, every float within a few units in the last place of an f32 (absolutely near 0,
+    where `1 + tanh(x)` or `cos(x)` cancel)."""
+    assert NUMBER.sub("#", got) == NUMBER.sub("#", ref)
+    for a, b in zip(NUMBER.findall(got), NUMBER.findall(ref)):
+        x, y = float(a), float(b)
+        assert x == y or abs(x - y) <= 1e-5 * max(abs(x), abs(y)) + 1e-6, (a, b)
+
+
+EXACT = {
+    "arithmetic and broadcasting": """
+def main():
+    a = reshape(arange(12), 3, 4) * 0.37 - 1.1
+    b = arange(4) + 0.5
+    print(a + b, a - 2, 3.0 * a / b, -a, abs(a), a ** 2, 2.0 ** b, a * f32(0.1))
+    c = f64(a)
+    print(c * 0.1 + 1, floor(a), ceil(a), sqrt(abs(a)))
+""",
+    "reductions": """
+def main():
+    x = reshape(arange(300), 3, 10, 10) * 0.013 - 0.7
+    print(sum(x), mean(x), min(x), max(x))
+    print(sum(x, axis=0)[0], mean(x, axis=0)[1], max(x, axis=0)[0], min(x, axis=0)[2])
+    print(sum(x, axis=1)[0], mean(x, axis=1)[1], max(x, axis=1)[0], min(x, axis=-2)[2])
+    print(sum(x, axis=2)[0], mean(x, axis=-1)[1], max(x, axis=2)[0], min(x, axis=2)[2])
+    v = arange(1000) * 0.001 + 0.3
+    print(sum(v), mean(v), sum(v, axis=0), sum(reshape(v, 10, 100), axis=-1))
+""",
+    "shapes and indexing": """
+def rows(m: f32[3, 4]) -> f32:
+    s = f32(0.0)
+    for r in m:
+        for v in r:
+            s = s + v * v
+    return s
+
+def main():
+    m = reshape(arange(12), 3, 4)
+    print(m[1], m[2, 3], m[-1, -2], m[0:2], transpose(m), flatten(m), concat(m, m), concat(m, m, axis=1))
+    print(stack(m[0], m[1]), rows(m), len(m), argmax(m[1] * -1.0), m @ transpose(m), m[0] @ m[1], m @ m[0])
+    m[1, 2] = 50.0
+    m[0] = ones(4) * 2.0
+    print(m, m > 4.0, where(m > 4.0, m, -1.0), m == 2.0, f64(m))
+    z = zeros(2, 3, dtype=f64)
+    z[1, 1] = 7.0
+    print(z, ones(2), arange(3, dtype=f64))
+""",
+    "relu, layer_norm, losses": """
+def model(x: f32[6]) -> f32[4]:
+    return layer_norm(relu(dense(x, 4)))
+
+def main():
+    x = arange(6) * 0.3 - 0.8
+    p = model(x)
+    t = arange(4) * 0.25
+    print(p, mse(p, t), mae(p, t), sum(p * t))
+    b = reshape(arange(12), 3, 4) * 0.1
+    print(layer_norm(b), relu(b - 0.5), relu(-0.0), mse(b, b * 0.5))
+""",
+    "layers with their parameters": """
+def step(x: f32[5], h: f32[3]) -> f32[3]:
+    return relu(dense(concat(x, h), 3, init="he"))
+
+def main():
+    h = zeros(3)
+    for t in range(4):
+        h = step(arange(5) * f32(t) * 0.1, h)
+    print(h, conv_net(reshape(arange(50), 2, 5, 5) * 0.02))
+
+def conv_net(img: f32[2, 5, 5]) -> f32[12]:
+    c = relu(conv2d(img, 3, 3, padding=1))
+    return flatten(max_pool(c, 2))
+""",
+}
+
+CLOSE = {
+    "activations": """
+def main():
+    x = reshape(arange(12), 3, 4) * 0.7 - 4.0
+    print(sigmoid(x), tanh(x), gelu(x), silu(x), elu(x), leaky_relu(x, alpha=0.2), exp(x), log(abs(x) + 1.0))
+    print(sin(x), cos(x), tan(x * 0.1), softmax(x), log_softmax(x), sigmoid(0.3), tanh(f32(0.5)), gelu(-1.5))
+""",
+    "classifier and losses": """
+def digit(img: f32[64]) -> f32[10]:
+    h = relu(dense(img, 32))
+    return softmax(dense(h, 10))
+
+def main():
+    img = zeros(64)
+    for i in range(64):
+        img[i] = f32((i * 37) % 17) / 16.0
+    p = digit(img)
+    t = zeros(10)
+    t[3] = 1.0
+    print(p, argmax(p), cross_entropy(p, 3), cross_entropy(p, t), nll(log(p), 4), nll(log(p), t))
+    print(binary_cross_entropy(p, t), mse(p, t))
+""",
+    "recurrent cells": """
+def run_rnn(xs: f32[6, 4]) -> f32[5]:
+    h = zeros(5)
+    c = zeros(5)
+    g = zeros(5)
+    for x in xs:
+        h, c = lstm_cell(x, h, c)
+        g = gru_cell(x, g)
+    return rnn_cell(h, g)
+
+def main():
+    print(run_rnn(reshape(arange(24), 6, 4) * 0.05))
+""",
+    "a data-dependent while, lists and structs of tensors": """
+struct Memory:
+    cells: list[f32[4]]
+    last: f32[4]
+
+def ponder(x: f32[4]) -> (int, f32[4]):
+    h = x
+    steps = 0
+    while sum(h * h) > 0.01 and steps < 50:
+        h = tanh(dense(h, 4)) * 0.5
+        steps += 1
+    return steps, h
+
+def main():
+    m = Memory([], zeros(4))
+    for k in range(3):
+        n, h = ponder(arange(4) * f32(k + 1))
+        m.cells.append(h)
+        m.last = h
+        print(n, h)
+    print(len(m.cells), m.cells[1], m, embed(2), embedding_sum([1, 0, 2]))
+
+def embed(i: int) -> f32[3]:
+    return embedding(i, 5, 3)
+
+def embedding_sum(ids: list[int]) -> f32[3]:
+    s = zeros(3)
+    for i in ids:
+        s = s + embed(i)
+    return s
+""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXACT))
+def test_tensor_programs_compile_and_agree_exactly(name):
+    _, ref, got = both(EXACT[name])
+    assert got[2] == []  # compiled whole: nothing ran in the interpreter
+    assert ref[1] is None and got[:2] == ref[:2]
+
+
+@pytest.mark.parametrize("name", sorted(CLOSE))
+def test_tensor_programs_compile_and_agree_to_rounding(name):
+    _, ref, got = both(CLOSE[name])
+    assert got[2] == []
+    assert ref[1] is None and got[1] is None
+    assert_close_output(got[0], ref[0])
+
+
+@pytest.mark.parametrize("body", [
+    "    m = zeros(3, 4)\n    print(m[1, 4])",
+    "    m = zeros(3, 4)\n    i = -4\n    print(m[i, 0])",
+    "    m = zeros(3, 4)\n    m[3] = ones(4)",
+    "    m = zeros(3, 4)\n    m[0, 9] = 1.0",
+    "    p = softmax(ones(4))\n    print('before')\n    print(cross_entropy(p, 4))",
+    "    print(nll(log_softmax(ones(3)), -1))",
+    "    print(embedding(7, 5, 2))",
+])
+def test_tensor_errors_match_the_interpreter(body):
+    text = "def main():\n" + body + "\n"
+    _, ref, got = both(text)
+    assert got[2] == []
+    assert ref[1] is not None and ref[1][0] == "E501"
+    assert got[:2] == ref[:2]
+
+
+def test_trained_parameters_reach_compiled_code(tmp_path, capfd):
+    """`glia run --params` runs main compiled with the saved parameters; the answer is the interpreter's."""
+    from glia.cli import main as cli
+
+    text = ("def f(x: f32[3]) -> f32[2]:\n    return dense(x, 2)\n\n"
+            "def main():\n    print(f(ones(3)), f(arange(3)))\n")
+    path = tmp_path / "m.glia"
+    path.write_text(text)
+    prog = glia.load(str(path))
+    prog.params["f.dense#1.W"] = np.arange(6, dtype=np.float32).reshape(3, 2)
+    prog.params["f.dense#1.b"] = np.array([0.5, -1.0], np.float32)
+    prog.save(str(tmp_path / "m.npz"))
+    outs = []
+    for backend in ("interp", "cpu"):
+        assert cli(["run", str(path), "--params", str(tmp_path / "m.npz"), "--backend", backend]) == 0
+        outs.append(capfd.readouterr())
+    assert outs[0].out == outs[1].out == "tensor([6.5, 8.0]) tensor([10.5, 12.0])\n"
+    assert outs[1].err == ""  # nothing ran in the interpreter
+
+
+def test_compiled_functions_share_tensors_with_python(tmp_path):
+    """Through the Python API a compiled function works on the caller's array (its writes are seen) and
+    reads the program's current parameters."""
+    text = ("def fill(x: f32[4], v: f32):\n    for i in range(4):\n        x[i] = v * f32(i)\n\n"
+            "def f(x: f32[4]) -> f32[2]:\n    return relu(dense(x, 2))\n")
+    path = tmp_path / "m.glia"
+    path.write_text(text)
+    cpu = glia.load(str(path), backend="cpu")
+    ref = glia.load(str(path))
+    x = np.zeros(4, np.float32)
+    cpu.fill(x, 2.0)
+    assert x.tolist() == [0.0, 2.0, 4.0, 6.0]
+    assert np.array_equal(cpu.f(x), ref.f(x))
+    cpu.params["f.dense#1.W"] = np.ones((4, 2), np.float32)
+    assert cpu.f(x).tolist() == [12.0, 12.0]
