@@ -75,7 +75,10 @@ class Interpreter:
     # ---- errors -------------------------------------------------------------------------------
     def _guard(self, thunk, source):
         try:
-            return thunk()
+            # tensor arithmetic follows IEEE 754 (a NaN or an infinity, as in compiled code); NumPy's
+            # warnings about it would print Python file names to the user's stderr
+            with np.errstate(all="ignore"):
+                return thunk()
         except GliaRuntimeError as e:  # raised outside any located node
             raise GliaError(Diagnostic(e.code, e.message, Span(0, 0, 0, 0), STAGE, source)) from None
         except RecursionError:

@@ -875,11 +875,35 @@ def _scalar(x):
     return x if type(x) is np.float32 else float(x)
 
 
+def precise(f):
+    """NumPy's math function `f` with float32 values computed in float64 and rounded once. NumPy's own
+    float32 `exp`, `log`, `tanh`, ... are SIMD approximations, off the correctly rounded value for a
+    third of inputs and unlike the C library's that compiled code calls; through float64 both backends
+    give the same float32 (docs/backends.md, "Tensors")."""
+    def g(x):
+        if getattr(x, "dtype", None) == np.float32:
+            return f(np.asarray(x, np.float64)).astype(np.float32)
+        return f(x)
+    return g
+
+
+exp_, log_, tanh_, expm1_ = (precise(f) for f in (np.exp, np.log, np.tanh, np.expm1))
+
+
+def power_(a, b):
+    """a ** b element-wise, f32 through float64 as `precise` (NumPy's float32 power is not the C
+    library's either)."""
+    if np.float32 in (getattr(a, "dtype", None), getattr(b, "dtype", None)):  # a number operand is an f32 first
+        a, b = (np.asarray(v, np.float32).astype(np.float64) for v in (a, b))
+        return np.power(a, b).astype(np.float32)
+    return np.power(a, b)
+
+
 KERNELS.update({
     "tensor.add": lambda a, b: np.add(a, b),
     "tensor.sub": lambda a, b: np.subtract(a, b),
     "tensor.mul": lambda a, b: np.multiply(a, b),
-    "tensor.pow": lambda a, b: np.power(a, b),
+    "tensor.pow": power_,
     "tensor.neg": np.negative,
     "tensor.abs": np.abs,
     "tensor.matmul": lambda a, b: np.matmul(a, b)[()],
@@ -891,8 +915,10 @@ KERNELS.update({
     "tensor.max": lambda a: _scalar(a.max()),
     "tensor.astype": lambda a, kind: a.astype(_np(kind)),
 })
-for _n in ("sqrt", "exp", "log", "sin", "cos", "tanh", "tan", "floor", "ceil"):
+for _n in ("sqrt", "floor", "ceil"):  # correctly rounded (or exact) in NumPy's float32 too
     KERNELS[f"tensor.{_n}"] = getattr(np, _n)
+for _n in ("exp", "log", "sin", "cos", "tanh", "tan"):
+    KERNELS[f"tensor.{_n}"] = precise(getattr(np, _n))
 
 
 @kernel("tensor.truediv")

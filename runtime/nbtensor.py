@@ -5,9 +5,11 @@ They follow runtime/tensor_ops.py and runtime/kernels.py, the interpreter's NumP
 for operation and in the same dtype, so results agree to the last bit where NumPy's order of
 operations is known: sums are NumPy's pairwise summation (`pairwise`, blocks of 8 partial sums
 below 128 elements, halves above) along the last axis and in order along the others, and a mean
-divides that sum. What can differ in the last bit (docs/backends.md, "Tensors"): the math functions
-(NumPy's own SIMD `exp`/`log`/`tanh` against the C library's), the convolutions (NumPy's einsum
-against an im2col product here) and matrix products (each side's BLAS).
+divides that sum; an f32 `exp`, `log`, `tanh`, ... is computed in float64 and rounded once, as the
+interpreter does (kernels.precise); a convolution is one im2col matrix product on both. What can
+differ in the last bit (docs/backends.md, "Tensors"): f64 tensors' math functions (NumPy's SIMD code
+against the C library's) and, in principle, matrix products (NumPy's BLAS and SciPy's are separate
+builds; they agree on every product the tests compare).
 
 Element-wise helpers take a `one` argument of the tensor's dtype (np.float32(1) or 1.0): a Python
 literal would be a float64 in compiled code and turn f32 arithmetic into f64.
@@ -201,7 +203,38 @@ def last_axis_sums(x2, zero):
     return out
 
 
-# ---- activations (a scalar, or an array through `mapped`) --------------------------------------
+# ---- math functions and activations (a scalar, or an array through `mapped`) ---------------------
+# `one` is 1 of the value's dtype (unused by some: every function here takes the same arguments)
+
+@hot
+def exp1(v, one):
+    return cast(np.exp(np.float64(v)), v)
+
+
+@hot
+def log1(v, one):
+    return cast(np.log(np.float64(v)), v)
+
+
+@hot
+def tanh1(v, one):
+    return cast(np.tanh(np.float64(v)), v)
+
+
+@hot
+def sin1(v, one):
+    return cast(np.sin(np.float64(v)), v)
+
+
+@hot
+def cos1(v, one):
+    return cast(np.cos(np.float64(v)), v)
+
+
+@hot
+def tan1(v, one):
+    return cast(np.tan(np.float64(v)), v)
+
 
 @hot
 def relu1(v, one):
@@ -211,18 +244,13 @@ def relu1(v, one):
 
 @hot
 def sigmoid1(v, one):
-    e = np.exp(-abs(v))
+    e = exp1(-abs(v), one)
     return one / (one + e) if v >= 0 else e / (one + e)
 
 
 @hot
 def silu1(v, one):
     return v * sigmoid1(v, one)
-
-
-@hot
-def tanh1(v, one):
-    return np.tanh(v)
 
 
 GELU_C = float(np.sqrt(2.0 / np.pi))
@@ -232,7 +260,7 @@ GELU_C = float(np.sqrt(2.0 / np.pi))
 def gelu1(v, one):
     c = cast(GELU_C, one)
     k = cast(0.044715, one)
-    return cast(0.5, one) * v * (one + np.tanh(c * (v + k * v ** cast(3.0, one))))
+    return cast(0.5, one) * v * (one + tanh1(c * (v + k * (v * v * v)), one))
 
 
 @hot
@@ -242,14 +270,16 @@ def leaky1(v, alpha):
 
 @hot
 def elu1(v, alpha):
-    return v if v > 0 else alpha * np.expm1(min(v, cast(0.0, v)))
+    return v if v > 0 else alpha * cast(np.expm1(np.float64(min(v, cast(0.0, v)))), v)
 
 
 @jit
 def mapped(f, x, c):
-    """f(v, c) for every element v of x, in an array of x's shape and dtype."""
-    out = np.empty_like(x)
-    a = x.reshape(x.size)
+    """f(v, c) for every element v of x, in a new C-contiguous array of x's shape and dtype (x may be a
+    slice, e.g. a gate's columns of a batch)."""
+    xc = np.ascontiguousarray(x)
+    out = np.empty_like(xc)
+    a = xc.reshape(xc.size)
     b = out.reshape(out.size)
     for i in range(a.size):
         b[i] = f(a[i], c)
@@ -258,23 +288,24 @@ def mapped(f, x, c):
 
 @jit
 def softmax(x, zero, log):
-    """softmax / log_softmax over the last axis (x viewed as rows), as tensor_ops.softmax_."""
+    """softmax / log_softmax over the last axis (x viewed as rows), as tensor_ops.softmax_: each row's
+    exponentials are written into the output, summed, then divided (or turned into logs) in place."""
     n = x.shape[-1]
     x2 = x.reshape((x.size // n, n))
     out = np.empty_like(x2)
-    e = np.empty(n, x.dtype)
+    flat = out.reshape(out.size)
     for r in range(x2.shape[0]):
         m = extreme(x2[r], True)
         for j in range(n):
-            e[j] = np.exp(x2[r, j] - m)
-        s = zero + pairwise(e, 0, n, 1)
+            out[r, j] = exp1(x2[r, j] - m, zero)
+        s = zero + pairwise(flat, r * n, n, 1)
         if log:
-            ls = np.log(s)
+            ls = log1(s, zero)
             for j in range(n):
                 out[r, j] = (x2[r, j] - m) - ls
         else:
             for j in range(n):
-                out[r, j] = e[j] / s
+                out[r, j] = out[r, j] / s
     return out.reshape(x.shape)
 
 
@@ -303,7 +334,7 @@ def bce_terms(p, t, one):
     a, b, o = p.reshape(p.size), t.reshape(t.size), out.reshape(out.size)
     for i in range(a.size):
         q = min(max(a[i], lo), hi) if a[i] == a[i] else a[i]
-        o[i] = b[i] * np.log(q) + (one - b[i]) * np.log(one - q)
+        o[i] = b[i] * log1(q, one) + (one - b[i]) * log1(one - q, one)
     return out
 
 

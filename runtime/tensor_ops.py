@@ -7,10 +7,12 @@ after their dynamic arguments. Softmax-like operations act on the last axis.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .errors import INDEX, VALUE, fail
-from .kernels import kernel
+from .kernels import exp_, expm1_, kernel, log_, tanh_
 
 
 def like(x, r):
@@ -88,18 +90,19 @@ def where(c, a, b):
 
 def sigmoid_(x):
     x = np.asarray(x)
-    return np.where(x >= 0, 1.0 / (1.0 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1.0 + np.exp(-np.abs(x))))
+    e = exp_(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def softmax_(x):
     z = x - np.max(x, axis=-1, keepdims=True)
-    e = np.exp(z)
+    e = exp_(z)
     return e / np.sum(e, axis=-1, keepdims=True)
 
 
 def log_softmax_(x):
     z = x - np.max(x, axis=-1, keepdims=True)
-    return z - np.log(np.sum(np.exp(z), axis=-1, keepdims=True))
+    return z - log_(np.sum(exp_(z), axis=-1, keepdims=True))
 
 
 GELU_C = float(np.sqrt(2.0 / np.pi))
@@ -107,13 +110,13 @@ GELU_C = float(np.sqrt(2.0 / np.pi))
 
 def gelu_(x):
     x = np.asarray(x)
-    return 0.5 * x * (1.0 + np.tanh(GELU_C * (x + 0.044715 * x ** 3)))
+    return 0.5 * x * (1.0 + tanh_(GELU_C * (x + 0.044715 * (x * x * x))))
 
 
 ACTIVATIONS = {
     "relu": lambda x: np.maximum(x, 0),
     "sigmoid": sigmoid_,
-    "tanh": np.tanh,
+    "tanh": tanh_,
     "gelu": gelu_,
     "silu": lambda x: np.asarray(x) * sigmoid_(x),
     "softmax": softmax_,
@@ -132,7 +135,7 @@ def leaky_relu(x, alpha):
 @kernel("nn.elu")
 def elu(x, alpha):
     a = np.asarray(x)
-    return like(x, np.where(a > 0, a, alpha * np.expm1(np.minimum(a, 0))))
+    return like(x, np.where(a > 0, a, alpha * expm1_(np.minimum(a, 0))))
 
 
 # ---- losses (mean over elements; a scalar of the prediction's dtype) ---------------------------
@@ -153,7 +156,7 @@ def mae(p, t):
 @kernel("loss.bce")
 def bce(p, t):
     q = np.clip(p, EPS, 1 - 1e-7)
-    return scalar(p.dtype, -np.mean(t * np.log(q) + (1 - t) * np.log(1 - q)))
+    return scalar(p.dtype, -np.mean(t * log_(q) + (1 - t) * log_(1 - q)))
 
 
 def check_class(y, k):
@@ -164,12 +167,12 @@ def check_class(y, k):
 @kernel("loss.ce_int")
 def ce_int(p, y):
     check_class(y, p.shape[-1])
-    return scalar(p.dtype, -np.log(max(float(p[y]), EPS)))
+    return scalar(p.dtype, -math.log(max(float(p[y]), EPS)))
 
 
 @kernel("loss.ce_onehot")
 def ce_onehot(p, t):
-    return scalar(p.dtype, -np.sum(t * np.log(np.maximum(p, EPS))))
+    return scalar(p.dtype, -np.sum(t * log_(np.maximum(p, EPS))))
 
 
 @kernel("loss.nll_int")
@@ -199,7 +202,7 @@ def embedding(i, E):
 
 @kernel("layer.rnn_cell")
 def rnn_cell(x, h, Wx, Wh, b):
-    return np.tanh(x @ Wx + h @ Wh + b)
+    return tanh_(x @ Wx + h @ Wh + b)
 
 
 def gru_parts(x, h, Wx, Wh, bx, bh):
@@ -208,7 +211,7 @@ def gru_parts(x, h, Wx, Wh, bx, bh):
     ah = h @ Wh + bh
     r = sigmoid_(ax[..., :n_h] + ah[..., :n_h]).astype(h.dtype)
     z = sigmoid_(ax[..., n_h:2 * n_h] + ah[..., n_h:2 * n_h]).astype(h.dtype)
-    n = np.tanh(ax[..., 2 * n_h:] + r * ah[..., 2 * n_h:])
+    n = tanh_(ax[..., 2 * n_h:] + r * ah[..., 2 * n_h:])
     return r, z, n, ah
 
 
@@ -223,7 +226,7 @@ def lstm_parts(x, h, c, Wx, Wh, b):
     zz = x @ Wx + h @ Wh + b
     i = sigmoid_(zz[..., :n_h]).astype(h.dtype)
     f = sigmoid_(zz[..., n_h:2 * n_h]).astype(h.dtype)
-    g = np.tanh(zz[..., 2 * n_h:3 * n_h])
+    g = tanh_(zz[..., 2 * n_h:3 * n_h])
     o = sigmoid_(zz[..., 3 * n_h:]).astype(h.dtype)
     c2 = f * c + i * g
     return i, f, g, o, c2
@@ -232,7 +235,7 @@ def lstm_parts(x, h, c, Wx, Wh, b):
 @kernel("layer.lstm_cell")
 def lstm_cell(x, h, c, Wx, Wh, b):
     i, f, g, o, c2 = lstm_parts(x, h, c, Wx, Wh, b)
-    return (o * np.tanh(c2), c2)
+    return (o * tanh_(c2), c2)
 
 
 LN_EPS = 1e-5
@@ -295,8 +298,14 @@ def conv_windows(xp, kh, kw, sh, sw):
 def conv2d_core(x, W, b, stride, pad):
     kh, kw = W.shape[2], W.shape[3]
     xp = np.pad(x, ((0, 0), (pad[0], pad[0]), (pad[1], pad[1]))) if pad[0] or pad[1] else x
-    cols = conv_windows(xp, kh, kw, stride[0], stride[1])
-    return (np.einsum("chwpq,ocpq->ohw", cols, W, optimize=True) + b[:, None, None]).astype(x.dtype)
+    cols = conv_windows(xp, kh, kw, stride[0], stride[1])  # (C, H', W', kh, kw)
+    c, oh, ow = cols.shape[:3]
+    o = W.shape[0]
+    # one matrix product of the windows as rows (im2col) with the kernels as columns: the same
+    # product, in the same order, as the compiled backend's (nbtensor.conv2d)
+    rows = np.ascontiguousarray(cols.transpose(1, 2, 0, 3, 4)).reshape(oh * ow, c * kh * kw)
+    y = rows @ np.ascontiguousarray(W.reshape(o, c * kh * kw).T)
+    return (y.T.reshape(o, oh, ow) + b[:, None, None]).astype(x.dtype)
 
 
 @kernel("layer.conv2d")
