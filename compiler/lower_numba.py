@@ -456,6 +456,8 @@ class FunctionLowerer(TensorLowering):
         self.f = f
         self.inst = inst or f.name  # the instance this is (a generic function's has its types)
         self.buf: list[str] = []
+        self.param_views: dict[tuple[str, bool], str] = {}  # the layers' parameters, viewed once (lower_tensor)
+        self.param_lines: list[str] = []
         self.indent = 1
         self.ntemp = 0
         self.src = f.source_name
@@ -543,7 +545,7 @@ class FunctionLowerer(TensorLowering):
                     f"        return {self.default(f.type.ret)}"]
         if f.type.ret == NONE:
             body.append("    return None")
-        return "\n".join(out + body)
+        return "\n".join(out + self.param_lines + body)
 
     def default(self, t) -> str:
         """An expression of type `t` (for paths that are never taken)."""

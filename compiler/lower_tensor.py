@@ -63,11 +63,20 @@ class TensorLowering:
         return [v if isinstance(a.type, TensorT) else typed(v, e.type) for v, a in zip(vs, e.args)]
 
     def param(self, prim: ir.Prim, name: str, state: bool = False) -> str:
-        """The view of parameter `name` of the layer at `prim` (or of its running statistic)."""
-        off, shape = self.m.param_layout(f"{prim.attrs[0]}.{name}", state, prim.span)
-        buf = self.m.threaded[STATE if state else PARAMS][0]
-        view = f"{buf}[{off}:{off + prod(shape)}]"
-        return view if len(shape) == 1 else f"{view}.reshape({tuple(shape)!r})"
+        """The view of parameter `name` of the layer at `prim` (or of its running statistic): a local
+        made once at the top of the function (a layer in a loop would make it on every pass)."""
+        from .lower_numba import comment_text
+
+        full = f"{prim.attrs[0]}.{name}"
+        local = self.param_views.get((full, state))
+        if local is None:
+            off, shape = self.m.param_layout(full, state, prim.span)
+            buf = self.m.threaded[STATE if state else PARAMS][0]
+            view = f"{buf}[{off}:{off + prod(shape)}]"
+            view = view if len(shape) == 1 else f"{view}.reshape({tuple(shape)!r})"
+            local = self.param_views[(full, state)] = f"_p{len(self.param_views)}"
+            self.param_lines.append(f"    {local} = {view}  # {comment_text(full)}")
+        return local
 
     def params(self, prim: ir.Prim) -> list[str]:
         return [self.param(prim, q[0]) for q in prim.attrs[1]]
@@ -170,7 +179,17 @@ class TensorLowering:
 
     def p_tensor_matmul(self, e):
         a, b = self.exprs(e.args)
-        return f"np.dot({a}, {b})"
+        return self.product(a, b, len(e.args[0].type.shape), len(e.args[1].type.shape))
+
+    def product(self, a: str, b: str, ra: int, rb: int) -> str:
+        """a @ b of ranks ra and rb, as kernels.matmul_ computes it."""
+        if ra == 2 and rb == 2:
+            return f"np.dot({a}, {b})"
+        return f"nbt.{'vecvec' if ra == rb else 'vecmat' if ra == 1 else 'matvec'}({a}, {b})"
+
+    def affine(self, x: str, W: str, x_ir) -> str:
+        """x @ W for a layer's input `x` (a vector, or a batch of rows) and weights `W`."""
+        return self.product(x, W, len(x_ir.type.shape), 2)
 
     # ---- reductions ----------------------------------------------------------------------------
     def zero(self, t) -> str:
@@ -295,7 +314,7 @@ class TensorLowering:
     def p_layer_dense(self, e):
         x = self.expr(e.args[0])
         W, b = self.params(e)
-        return f"(np.dot({x}, {W}) + {b})"
+        return f"({self.affine(x, W, e.args[0])} + {b})"
 
     def p_layer_embedding(self, e):
         i = self.expr(e.args[0])
@@ -305,7 +324,8 @@ class TensorLowering:
     def p_layer_rnn_cell(self, e):
         x, h = self.exprs(e.args)
         Wx, Wh, b = self.params(e)
-        return self.math(e, "tanh", f"(np.dot({x}, {Wx}) + np.dot({h}, {Wh}) + {b})", e.type)
+        xw, hw = self.affine(x, Wx, e.args[0]), self.affine(h, Wh, e.args[1])
+        return self.math(e, "tanh", f"({xw} + {hw} + {b})", e.type)
 
     def gate(self, value: str, t) -> str:
         out = self.temp()
@@ -318,8 +338,8 @@ class TensorLowering:
         t = e.type
         n = t.shape[-1]
         ax, ah = self.temp(), self.temp()
-        self.emit(f"{ax} = np.dot({x}, {Wx}) + {bx}")
-        self.emit(f"{ah} = np.dot({h}, {Wh}) + {bh}")
+        self.emit(f"{ax} = {self.affine(x, Wx, e.args[0])} + {bx}")
+        self.emit(f"{ah} = {self.affine(h, Wh, e.args[1])} + {bh}")
         r = self.gate(f"{ax}[..., :{n}] + {ah}[..., :{n}]", t)
         z = self.gate(f"{ax}[..., {n}:{2 * n}] + {ah}[..., {n}:{2 * n}]", t)
         g = self.temp()
@@ -332,7 +352,7 @@ class TensorLowering:
         t = e.type.items[0] if isinstance(e.type, TupleT) else e.type
         n = t.shape[-1]
         zz = self.temp()
-        self.emit(f"{zz} = np.dot({x}, {Wx}) + np.dot({h}, {Wh}) + {b}")
+        self.emit(f"{zz} = {self.affine(x, Wx, e.args[0])} + {self.affine(h, Wh, e.args[1])} + {b}")
         i = self.gate(f"{zz}[..., :{n}]", t)
         f = self.gate(f"{zz}[..., {n}:{2 * n}]", t)
         g = self.temp()

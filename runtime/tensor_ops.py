@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from .errors import INDEX, VALUE, fail
-from .kernels import exp_, expm1_, kernel, log_, tanh_
+from .kernels import exp_, expm1_, kernel, log_, matmul_, tanh_
 
 
 def like(x, r):
@@ -190,7 +190,7 @@ def nll_onehot(logp, t):
 
 @kernel("layer.dense")
 def dense(x, W, b):
-    return x @ W + b
+    return matmul_(x, W) + b
 
 
 @kernel("layer.embedding")
@@ -202,13 +202,13 @@ def embedding(i, E):
 
 @kernel("layer.rnn_cell")
 def rnn_cell(x, h, Wx, Wh, b):
-    return tanh_(x @ Wx + h @ Wh + b)
+    return tanh_(matmul_(x, Wx) + matmul_(h, Wh) + b)
 
 
 def gru_parts(x, h, Wx, Wh, bx, bh):
     n_h = h.shape[-1]
-    ax = x @ Wx + bx
-    ah = h @ Wh + bh
+    ax = matmul_(x, Wx) + bx
+    ah = matmul_(h, Wh) + bh
     r = sigmoid_(ax[..., :n_h] + ah[..., :n_h]).astype(h.dtype)
     z = sigmoid_(ax[..., n_h:2 * n_h] + ah[..., n_h:2 * n_h]).astype(h.dtype)
     n = tanh_(ax[..., 2 * n_h:] + r * ah[..., 2 * n_h:])
@@ -223,7 +223,7 @@ def gru_cell(x, h, Wx, Wh, bx, bh):
 
 def lstm_parts(x, h, c, Wx, Wh, b):
     n_h = h.shape[-1]
-    zz = x @ Wx + h @ Wh + b
+    zz = matmul_(x, Wx) + matmul_(h, Wh) + b
     i = sigmoid_(zz[..., :n_h]).astype(h.dtype)
     f = sigmoid_(zz[..., n_h:2 * n_h]).astype(h.dtype)
     g = tanh_(zz[..., 2 * n_h:3 * n_h])
