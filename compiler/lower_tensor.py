@@ -182,10 +182,8 @@ class TensorLowering:
         return self.product(a, b, len(e.args[0].type.shape), len(e.args[1].type.shape))
 
     def product(self, a: str, b: str, ra: int, rb: int) -> str:
-        """a @ b of ranks ra and rb, as kernels.matmul_ computes it."""
-        if ra == 2 and rb == 2:
-            return f"np.dot({a}, {b})"
-        return f"nbt.{'vecvec' if ra == rb else 'vecmat' if ra == 1 else 'matvec'}({a}, {b})"
+        """a @ b of ranks ra and rb (vectors or matrices): BLAS, as kernels.matmul_."""
+        return f"np.dot({a}, {b})"
 
     def affine(self, x: str, W: str, x_ir) -> str:
         """x @ W for a layer's input `x` (a vector, or a batch of rows) and weights `W`."""

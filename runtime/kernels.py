@@ -890,22 +890,10 @@ def precise(f):
 exp_, log_, tanh_, expm1_ = (precise(f) for f in (np.exp, np.log, np.tanh, np.expm1))
 
 
-SMALL_PRODUCT = 4096  # a product with a vector whose matrix has at most this many values is summed in order
-
-
 def matmul_(a, b):
-    """a @ b for vectors and matrices. With a vector, a matrix of up to SMALL_PRODUCT values (a layer of
-    one example) is multiplied element by element and summed in NumPy's order (in order down the
-    rows of `x @ W`, pairwise along each row of `M @ v`): compiled code does the same in a loop
-    (nbtensor.vecmat, ...) instead of calling BLAS, whose call costs more than the product at these
-    sizes and whose order of additions is its own. Larger products, and matrix by matrix, are BLAS's
-    on both backends."""
-    if a.ndim == 1 and b.ndim == 2 and b.size <= SMALL_PRODUCT:
-        return np.sum(a[:, None] * b, axis=0, dtype=b.dtype)
-    if a.ndim == 2 and b.ndim == 1 and a.size <= SMALL_PRODUCT:
-        return np.sum(a * b, axis=1, dtype=a.dtype)
-    if a.ndim == 1 and b.ndim == 1 and a.size <= SMALL_PRODUCT:
-        return _scalar(np.sum(a * b, dtype=a.dtype))
+    """a @ b for vectors and matrices: NumPy's matmul (BLAS). Compiled code calls np.dot, which Numba
+    sends to SciPy's BLAS: a separate build of OpenBLAS, whose products agreed with NumPy's in every bit
+    on every shape the tests compare (docs/backends.md, "Tensors")."""
     return np.matmul(a, b)[()]
 
 

@@ -137,52 +137,6 @@ def pairwise(a, lo, n, stride):
     return vals[0]
 
 
-# ---- products with a vector (kernels.matmul_) -------------------------------------------------------
-
-SMALL_PRODUCT = 4096  # kernels.SMALL_PRODUCT (this module keeps its own copy: Numba's cache of the
-# functions below is keyed on this file alone; tests/test_backend_cpu_tensors.py checks they agree)
-
-
-@jit
-def vecmat(x, W):
-    """x @ W, x a vector: for a small W, each column summed in order down the rows (NumPy's sum over
-    axis 0 of x[:, None] * W), in a loop LLVM vectorises along the row; else BLAS."""
-    if W.size > SMALL_PRODUCT:
-        return np.dot(x, W)
-    k, n = W.shape
-    out = np.zeros(n, W.dtype)
-    for i in range(k):
-        xi = x[i]
-        for j in range(n):
-            out[j] += xi * W[i, j]
-    return out
-
-
-@jit
-def matvec(M, v):
-    """M @ v: for a small M, each row's products summed pairwise (NumPy's sum over axis 1); else BLAS."""
-    if M.size > SMALL_PRODUCT:
-        return np.dot(M, v)
-    m, k = M.shape
-    zero = cast(0.0, M[0, 0])
-    out = np.empty(m, M.dtype)
-    p = np.empty(k, M.dtype)
-    for i in range(m):
-        for j in range(k):
-            p[j] = M[i, j] * v[j]
-        out[i] = zero + pairwise(p, 0, k, 1)
-    return out
-
-
-@jit
-def vecvec(a, b):
-    """a @ b of two vectors: for short ones the products summed pairwise (NumPy's sum); else BLAS."""
-    if a.size > SMALL_PRODUCT:
-        return np.dot(a, b)
-    p = a * b
-    return cast(0.0, a[0]) + pairwise(p, 0, p.size, 1)
-
-
 @jit
 def total(x, zero):
     """sum(x): NumPy's `x.sum(dtype=x.dtype)` (the identity plus the pairwise sum of every element)."""
