@@ -28,6 +28,8 @@ _MATH = ("exp", "log", "sin", "cos", "tanh", "tan")  # computed in float64 (nbte
 _ARITH = {"add": "+", "sub": "-", "mul": "*", "truediv": "/"}
 _CMP = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "eq": "==", "ne": "!="}
 _REDUCE = {"sum": 0, "mean": 1, "max": 2, "min": 3}
+# math functions and activations with a vectorised kernel for f32 arrays (nbtensor.exp_f32, ...)
+_VECTORISED = ("exp", "tanh", "sigmoid", "silu", "gelu")
 _ACT = {"relu": "relu1", "sigmoid": "sigmoid1", "silu": "silu1", "gelu": "gelu1", "leaky_relu": "leaky1",
         "elu": "elu1"}
 
@@ -232,6 +234,8 @@ class TensorLowering:
 
     # ---- activations ---------------------------------------------------------------------------
     def activation(self, e, name):
+        if name in _VECTORISED:
+            return self.math(e, name)
         x = self.expr(e.args[0])
         t = e.type
         c = typed(repr(e.attrs[0]), t) if e.attrs else typed("1.0", t)
@@ -267,14 +271,16 @@ class TensorLowering:
         interpreter computes it (kernels.precise)."""
         x = self.expr(e.args[0]) if value is None else value
         t = e.type if t is None else t
+        if isinstance(t, TensorT) and t.dtype == F32 and name in _VECTORISED:
+            return f"nbt.{name}_f32({x})"
         f = f"nbt.{name}1"
         return f"nbt.mapped({f}, {x}, {typed('1.0', t)})" if isinstance(t, TensorT) else f"{f}({x}, {typed('1.0', t)})"
 
     def p_nn_softmax(self, e):
-        return f"nbt.softmax({self.expr(e.args[0])}, {self.zero(e.type)}, False)"
+        return f"nbt.softmax({self.expr(e.args[0])}, {self.zero(e.type)}, False, {e.type.dtype == F32})"
 
     def p_nn_log_softmax(self, e):
-        return f"nbt.softmax({self.expr(e.args[0])}, {self.zero(e.type)}, True)"
+        return f"nbt.softmax({self.expr(e.args[0])}, {self.zero(e.type)}, True, {e.type.dtype == F32})"
 
     # ---- losses (a scalar of the prediction's dtype) ------------------------------------------
     def p_loss_mse(self, e):
@@ -327,7 +333,7 @@ class TensorLowering:
 
     def gate(self, value: str, t) -> str:
         out = self.temp()
-        self.emit(f"{out} = nbt.mapped(nbt.sigmoid1, {value}, {typed('1.0', t)})")
+        self.emit(f"{out} = {self.math(None, 'sigmoid', value, t)}")
         return out
 
     def p_layer_gru_cell(self, e):

@@ -270,19 +270,40 @@ def power(x: f32[n]) -> f32[n]:
 """
 
 
+def signs_agree(a, b) -> bool:
+    """The signs of the results agree, zeros included (a NaN's sign means nothing)."""
+    keep = ~np.isnan(a)
+    return np.array_equal(np.signbit(a[keep]), np.signbit(b[keep]))
+
+
+SPECIAL = [0.0, -0.0, np.nan, np.inf, -np.inf, 1e-30, -1e-30, 1e-45, -1e-45, 88.7, 88.8, -103.9, -104.5, 9.1,
+           -9.1, 20.5, -0.5, 3.4e38, -3.4e38, 1e-7]
+
+
 @pytest.mark.parametrize("fn", ["exp_", "log_", "tanh_", "trig", "acts", "soft", "power"])
-def test_f32_math_functions_agree_on_every_value(tmp_path, fn):
-    """200,000 values through each math function and activation: the compiled result equals the
-    interpreter's in every bit (both compute in float64 and round once)."""
+@pytest.mark.parametrize("values", ["normal", "special"])
+def test_f32_math_functions_agree_on_every_value(tmp_path, fn, values):
+    """200,000 values through each math function and activation, and the edge values (zeros of both
+    signs, NaN, infinities, subnormals, where exp overflows and underflows) in arrays long and short
+    enough for both of compiled code's paths: the compiled result equals the interpreter's in every
+    bit, signs of zero included (compiled f32 exp and tanh are float64 arithmetic that LLVM
+    vectorises, the interpreter's NumPy's float64 functions: both rounded once)."""
     path = tmp_path / "math.glia"
     path.write_text(MATH)
     cpu, ref = glia.load(str(path), backend="cpu"), glia.load(str(path))
-    x = (np.random.default_rng(7).standard_normal(200_000) * 4).astype(np.float32)
+    if values == "normal":
+        x = (np.random.default_rng(7).standard_normal(200_000) * 4).astype(np.float32)
+    else:
+        x = np.array(SPECIAL * 3 + SPECIAL[:10], np.float32)  # 70 values; 10 of them alone below
     if fn == "soft":
         x = x.reshape(-1, 10)
+    if values == "special" and fn != "soft":
+        got, want = getattr(cpu, fn)(x[:10].copy()), getattr(ref, fn)(x[:10].copy())
+        assert np.array_equal(got, want, equal_nan=True) and signs_agree(got, want)
     got, want = getattr(cpu, fn)(x), getattr(ref, fn)(x)
     assert got.dtype == want.dtype == np.float32
     assert np.array_equal(got, want, equal_nan=True), int((got != want).sum())
+    assert signs_agree(got, want)
 
 
 def test_matrix_products_agree(tmp_path):
