@@ -25,7 +25,6 @@ STATE = "$state"
 
 _EXACT_MATH = ("sqrt", "floor", "ceil")  # correctly rounded or exact: NumPy's functions in Numba
 _MATH = ("exp", "log", "sin", "cos", "tanh", "tan")  # computed in float64 (nbtensor.exp1, ...)
-_ARITH = {"add": "+", "sub": "-", "mul": "*", "truediv": "/"}
 _CMP = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "eq": "==", "ne": "!="}
 _REDUCE = {"sum": 0, "mean": 1, "max": 2, "min": 3}
 # math functions and activations with a vectorised kernel for f32 arrays (nbtensor.exp_f32, ...)
@@ -181,15 +180,7 @@ class TensorLowering:
 
     def p_tensor_matmul(self, e):
         a, b = self.exprs(e.args)
-        return self.product(a, b, len(e.args[0].type.shape), len(e.args[1].type.shape))
-
-    def product(self, a: str, b: str, ra: int, rb: int) -> str:
-        """a @ b of ranks ra and rb (vectors or matrices): BLAS, as kernels.matmul_."""
-        return f"np.dot({a}, {b})"
-
-    def affine(self, x: str, W: str, x_ir) -> str:
-        """x @ W for a layer's input `x` (a vector, or a batch of rows) and weights `W`."""
-        return self.product(x, W, len(x_ir.type.shape), 2)
+        return f"np.dot({a}, {b})"  # vectors and matrices, BLAS, as kernels.matmul_
 
     # ---- reductions ----------------------------------------------------------------------------
     def zero(self, t) -> str:
@@ -318,7 +309,7 @@ class TensorLowering:
     def p_layer_dense(self, e):
         x = self.expr(e.args[0])
         W, b = self.params(e)
-        return f"({self.affine(x, W, e.args[0])} + {b})"
+        return f"(np.dot({x}, {W}) + {b})"
 
     def p_layer_embedding(self, e):
         i = self.expr(e.args[0])
@@ -328,8 +319,7 @@ class TensorLowering:
     def p_layer_rnn_cell(self, e):
         x, h = self.exprs(e.args)
         Wx, Wh, b = self.params(e)
-        xw, hw = self.affine(x, Wx, e.args[0]), self.affine(h, Wh, e.args[1])
-        return self.math(e, "tanh", f"({xw} + {hw} + {b})", e.type)
+        return self.math(e, "tanh", f"(np.dot({x}, {Wx}) + np.dot({h}, {Wh}) + {b})", e.type)
 
     def gate(self, value: str, t) -> str:
         out = self.temp()
@@ -342,8 +332,8 @@ class TensorLowering:
         t = e.type
         n = t.shape[-1]
         ax, ah = self.temp(), self.temp()
-        self.emit(f"{ax} = {self.affine(x, Wx, e.args[0])} + {bx}")
-        self.emit(f"{ah} = {self.affine(h, Wh, e.args[1])} + {bh}")
+        self.emit(f"{ax} = np.dot({x}, {Wx}) + {bx}")
+        self.emit(f"{ah} = np.dot({h}, {Wh}) + {bh}")
         r = self.gate(f"{ax}[..., :{n}] + {ah}[..., :{n}]", t)
         z = self.gate(f"{ax}[..., {n}:{2 * n}] + {ah}[..., {n}:{2 * n}]", t)
         g = self.temp()
@@ -356,7 +346,7 @@ class TensorLowering:
         t = e.type.items[0] if isinstance(e.type, TupleT) else e.type
         n = t.shape[-1]
         zz = self.temp()
-        self.emit(f"{zz} = {self.affine(x, Wx, e.args[0])} + {self.affine(h, Wh, e.args[1])} + {b}")
+        self.emit(f"{zz} = np.dot({x}, {Wx}) + np.dot({h}, {Wh}) + {b}")
         i = self.gate(f"{zz}[..., :{n}]", t)
         f = self.gate(f"{zz}[..., {n}:{2 * n}]", t)
         g = self.temp()
@@ -381,9 +371,6 @@ class TensorLowering:
     def p_layer_dropout(self, e):
         return self.expr(e.args[0])
 
-    def p_ad_grad(self, e):
-        self.unsupported("grad (gradients are computed by the interpreter)", e.span)
-
     def p_layer_conv2d(self, e):
         x = self.expr(e.args[0])
         W, b = self.params(e)
@@ -394,6 +381,9 @@ class TensorLowering:
         x = self.expr(e.args[0])
         W, b = self.params(e)
         return f"nbt.conv1d({x}, {W}, {b}, {e.attrs[2]}, {e.attrs[3]})"
+
+    def p_ad_grad(self, e):
+        self.unsupported("grad (gradients are computed by the interpreter)", e.span)
 
 
 def _install():

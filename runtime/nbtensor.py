@@ -8,8 +8,8 @@ below 128 elements, halves above) along the last axis and in order along the oth
 divides that sum; an f32 `exp`, `log`, `tanh`, ... is computed in float64 and rounded once, as the
 interpreter does (kernels.precise); a convolution is one im2col matrix product on both. What can
 differ in the last bit (docs/backends.md, "Tensors"): f64 tensors' math functions (NumPy's SIMD code
-against the C library's) and, in principle, matrix products (NumPy's BLAS and SciPy's are separate
-builds; they agree on every product the tests compare).
+against the C library's) and products of two matrices (NumPy's BLAS and SciPy's, which Numba's
+np.dot calls, are separate builds of OpenBLAS; products with a vector agree).
 
 Element-wise helpers take a `one` argument of the tensor's dtype (np.float32(1) or 1.0): a Python
 literal would be a float64 in compiled code and turn f32 arithmetic into f64.
@@ -22,10 +22,9 @@ import numpy as np
 from numba import njit
 from numba.extending import overload
 
-from .errors import CompiledRuntimeError
+from .errors import INDEX, CompiledRuntimeError
 from .nbrt import checked_slot
 
-INDEX = "E501"
 hot = njit(cache=True, inline="always")
 jit = njit(cache=True)
 
