@@ -141,9 +141,18 @@ class _Fresh:
                 continue
             if not (isinstance(child, ir.Local) and child.slot == slot):
                 continue
+            if _compiler_alias(parent, field_name) and not self._escapes(parent.target.slot):
+                continue  # `xs[f(x)] += 1` reads xs into a temporary first: harmless if the temporary is
             if not _harmless_use(parent, field_name, index):
                 return True
         return False
+
+
+def _compiler_alias(parent, field_name: str) -> bool:
+    """Is this the compiler's temporary taking the value (`$tmp = xs`, made for an augmented assignment
+    through a computed index, so that the container and the index are evaluated once)?"""
+    return (isinstance(parent, ir.Assign) and field_name == "value" and isinstance(parent.target, ir.StoreLocal)
+            and parent.target.name.startswith("$"))
 
 
 def _harmless_use(parent, field_name: str, index: int) -> bool:

@@ -74,13 +74,26 @@ FRESHNESS = program("""
     def repeated(n: int) -> list[list[int]]:
         row = [0]
         return [row, row]
+
+    def histogram(xs: list[int]) -> list[int]:
+        counts = [0, 0, 0]
+        for x in xs:
+            counts[x % 3] += 1
+        return counts
+
+    def kept_twice(xs: list[int], keep: list[list[int]]) -> list[int]:
+        counts = [0, 0, 0]
+        for x in xs:
+            counts[x % 3] += 1
+        keep.append(counts)
+        return counts
 """)
 
 
 @pytest.mark.parametrize("name,fresh", [
     ("bfs", True), ("grow", True), ("grid", True), ("count", True),
     ("same", False), ("part", False), ("escaped", False), ("renamed", False), ("global_one", False),
-    ("via_default", False), ("recursive", False), ("repeated", False),
+    ("via_default", False), ("recursive", False), ("repeated", False), ("histogram", True), ("kept_twice", False),
 ])
 def test_which_results_are_fresh(name, fresh):
     assert returns_fresh(FRESHNESS, name) is fresh
