@@ -386,7 +386,7 @@ class ModuleLowerer:
         self.threaded[PARAMS] = ("gP", TensorT(dt, (sum(prod(s[1]) for k, s in self.layout.items() if not k[1]),)))
         self.threaded[STATE] = ("gS", TensorT(dt, (sum(prod(s[1]) for k, s in self.layout.items() if k[1]),)))
 
-    def param_layout(self, name: str, state: bool, span: Span) -> tuple[int, tuple[int, ...]]:
+    def param_layout(self, name: str, state: bool) -> tuple[int, tuple[int, ...]]:
         """(offset, shape) of a parameter (or running statistic, `state`) in its flat buffer."""
         return self.layout[(name, state)]
 

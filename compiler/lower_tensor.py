@@ -71,7 +71,7 @@ class TensorLowering:
         full = f"{prim.attrs[0]}.{name}"
         local = self.param_views.get((full, state))
         if local is None:
-            off, shape = self.m.param_layout(full, state, prim.span)
+            off, shape = self.m.param_layout(full, state)
             buf = self.m.threaded[STATE if state else PARAMS][0]
             view = f"{buf}[{off}:{off + prod(shape)}]"
             view = view if len(shape) == 1 else f"{view}.reshape({tuple(shape)!r})"
