@@ -58,12 +58,23 @@ def manifest_path(source, backend: str) -> str:
 
 def remember(program, lowered, backends=("cpu", "auto")) -> None:
     """Keep the manifest of a program that just ran compiled (nothing for one with globals: the
-    interpreter computes those before main)."""
-    if program.source is None or program.globals or lowered.main_globals:
+    interpreter computes those before main). The layers' parameter buffers, threaded like globals,
+    are recorded as their layout: the warm run initialises them as the ordinary path does (seed 0)."""
+    from .lower_tensor import PARAMS, STATE
+
+    threaded = [g for g, _ in lowered.main_globals]
+    if program.source is None or program.globals or any(g not in (PARAMS, STATE) for g in threaded):
         return
     record = {"module": lowered.key, "entry": lowered.entry, "args": lowered.main_arg_specs,
               "sites": lowered.sites, "name": program.source.name,
               "blas": bool(re.search(r"np\.(dot|vdot|inner|outer|linalg)|\S @ \S", lowered.source))}
+    if threaded:
+        from .params import layer_sites, param_dtype, param_specs, state_specs
+
+        sites = layer_sites(program)
+        record["params"] = {"threaded": threaded, "dtype": np_name(param_dtype(program, sites)),
+                            "specs": [[s.name, list(s.shape), s.init] for s in param_specs(program, sites)],
+                            "state": [[s.name, list(s.shape), s.init] for s in state_specs(program, sites)]}
     from .cache import write_json
 
     for backend in backends:
@@ -100,12 +111,30 @@ def try_run(source, argv: list[str], backend: str, trace=None):
         from glia.runtime.nbbox import from_interp
 
         args = [from_interp(list(argv), m["args"][0])]
+    if "params" in m:  # the layers' buffers, initialised as new_store(program, seed=0) does
+        args += _param_buffers(m["params"])
     if trace is not None:
         trace("glia: compiled (from the cache; the run manifest skipped the front end)")
     try:
         return _call(lambda: getattr(module, m["entry"])(*args, 1))
     except CompiledRuntimeError as e:
         raise _error(e, m, source) from None
+
+
+def np_name(dtype) -> str:
+    return "float64" if dtype.__name__ == "float64" else "float32"
+
+
+def _param_buffers(p: dict) -> list:
+    import numpy as np
+
+    from glia.runtime.params import ParamSpec, ParamStore
+
+    def specs(rows):
+        return [ParamSpec(name, tuple(shape), init) for name, shape, init in rows]
+
+    store = ParamStore(specs(p["specs"]), getattr(np, p["dtype"]), 0, specs(p["state"]))
+    return [store.flat if g == "$params" else store.state_flat for g in p["threaded"]]
 
 
 @contextmanager
