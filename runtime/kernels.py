@@ -892,8 +892,9 @@ exp_, log_, tanh_, expm1_ = (precise(f) for f in (np.exp, np.log, np.tanh, np.ex
 
 def matmul_(a, b):
     """a @ b for vectors and matrices: NumPy's matmul (BLAS). Compiled code calls np.dot, which Numba
-    sends to SciPy's BLAS: a separate build of OpenBLAS, whose products agreed with NumPy's in every bit
-    on every shape the tests compare (docs/backends.md, "Tensors")."""
+    sends to SciPy's BLAS, a separate build of OpenBLAS: products with a vector agreed with NumPy's in
+    every bit on every shape tested, a product of two matrices may differ in its last bit
+    (docs/backends.md, "Tensors")."""
     return np.matmul(a, b)[()]
 
 

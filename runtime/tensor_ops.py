@@ -301,8 +301,8 @@ def conv2d_core(x, W, b, stride, pad):
     cols = conv_windows(xp, kh, kw, stride[0], stride[1])  # (C, H', W', kh, kw)
     c, oh, ow = cols.shape[:3]
     o = W.shape[0]
-    # one matrix product of the windows as rows (im2col) with the kernels as columns: the same
-    # product, in the same order, as the compiled backend's (nbtensor.conv2d)
+    # one matrix product of the windows as rows (im2col) with the kernels as columns, as the compiled
+    # backend's (nbtensor.conv2d): the same operands through each side's BLAS (kernels.matmul_)
     rows = np.ascontiguousarray(cols.transpose(1, 2, 0, 3, 4)).reshape(oh * ow, c * kh * kw)
     y = rows @ np.ascontiguousarray(W.reshape(o, c * kh * kw).T)
     return (y.T.reshape(o, oh, ow) + b[:, None, None]).astype(x.dtype)
