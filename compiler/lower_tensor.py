@@ -25,6 +25,7 @@ STATE = "$state"
 
 _EXACT_MATH = ("sqrt", "floor", "ceil")  # correctly rounded or exact: NumPy's functions in Numba
 _MATH = ("exp", "log", "sin", "cos", "tanh", "tan")  # computed in float64 (nbtensor.exp1, ...)
+_ARITH = {"add": "+", "sub": "-", "mul": "*", "truediv": "/"}
 _CMP = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "eq": "==", "ne": "!="}
 _REDUCE = {"sum": 0, "mean": 1, "max": 2, "min": 3}
 # math functions and activations with a vectorised kernel for f32 arrays (nbtensor.exp_f32, ...)
@@ -86,18 +87,6 @@ class TensorLowering:
     def binary(self, e, symbol):
         a, b = self.operands(e)
         return f"({a} {symbol} {b})"
-
-    def p_tensor_add(self, e):
-        return self.binary(e, "+")
-
-    def p_tensor_sub(self, e):
-        return self.binary(e, "-")
-
-    def p_tensor_mul(self, e):
-        return self.binary(e, "*")
-
-    def p_tensor_truediv(self, e):
-        return self.binary(e, "/")
 
     def p_tensor_pow(self, e):
         a, b = self.operands(e)
@@ -212,12 +201,6 @@ class TensorLowering:
             return f"{r}[0, 0]"
         return f"{r}.reshape(({''.join(d + ', ' for d in rest)}))"
 
-    def p_tensor_max_pool(self, e):
-        return self.pool(e, True)
-
-    def p_tensor_avg_pool(self, e):
-        return self.pool(e, False)
-
     def pool(self, e, is_max):
         x = e.args[0]
         f = "pool2" if len(x.type.shape) == 3 else "pool1"
@@ -238,21 +221,6 @@ class TensorLowering:
             z = self.zero(e.type)
             return f"(np.maximum({self.expr(e.args[0])}, {z}) + {z})"  # a vectorised loop: 4x nbt.mapped's speed
         return self.activation(e, "relu")
-
-    def p_nn_sigmoid(self, e):
-        return self.activation(e, "sigmoid")
-
-    def p_nn_silu(self, e):
-        return self.activation(e, "silu")
-
-    def p_nn_gelu(self, e):
-        return self.activation(e, "gelu")
-
-    def p_nn_leaky_relu(self, e):
-        return self.activation(e, "leaky_relu")
-
-    def p_nn_elu(self, e):
-        return self.activation(e, "elu")
 
     def p_nn_tanh(self, e):
         return self.math(e, "tanh")
@@ -387,6 +355,13 @@ class TensorLowering:
 
 
 def _install():
+    """The primitives whose lowering is one of the methods above with a constant: p_tensor_add, ..."""
+    for name, symbol in _ARITH.items():
+        setattr(TensorLowering, f"p_tensor_{name}", lambda self, e, s=symbol: self.binary(e, s))
+    for name in ("sigmoid", "silu", "gelu", "leaky_relu", "elu"):
+        setattr(TensorLowering, f"p_nn_{name}", lambda self, e, n=name: self.activation(e, n))
+    for name, is_max in (("max_pool", True), ("avg_pool", False)):
+        setattr(TensorLowering, f"p_tensor_{name}", lambda self, e, m=is_max: self.pool(e, m))
     for name in _EXACT_MATH:
         setattr(TensorLowering, f"p_tensor_{name}", lambda self, e, f=name: f"np.{f}({self.expr(e.args[0])})")
     for name in _MATH:

@@ -40,8 +40,8 @@ class EmbeddingOutOfRange(CompiledRuntimeError):
 
 
 def cast(v, like):
-    """`v` as a number of `like`'s type (compiled code only)."""
-    raise NotImplementedError
+    """`v` as a number of `like`'s type (np.float32 or float; in compiled code, the overload below)."""
+    return type(like)(v)
 
 
 @overload(cast, inline="always")
@@ -190,17 +190,6 @@ def reduce3(x3, how, zero):
             out[o, j] = r
     if how == 1:
         out = out / cast(n, zero)
-    return out
-
-
-@jit
-def last_axis_sums(x2, zero):
-    """The pairwise sum of each row of x2 (rows, n)."""
-    rows, n = x2.shape
-    out = np.empty(rows, x2.dtype)
-    flat = x2.reshape(x2.size)
-    for r in range(rows):
-        out[r] = zero + pairwise(flat, r * n, n, 1)
     return out
 
 
