@@ -146,6 +146,8 @@ class ModuleLowerer:
         # the layers' parameters (and running statistics): the flat buffers of the program's ParamStore,
         # threaded like globals into the functions that run a layer (lower_tensor.py)
         self.layout: dict[tuple[str, bool], tuple[int, tuple[int, ...]]] | None = None
+        from .lower_grad import GradModule
+        self.grads = GradModule(self)  # the functions of compiled gradients (lower_grad.py)
 
     # ---- module-level tables -----------------------------------------------------------------
     def site(self, span: Span, source_name: str) -> int:
@@ -313,8 +315,12 @@ class ModuleLowerer:
         for node in ir.walk(self.instances[inst].body):
             if isinstance(node, (ir.CallFunc, ir.FuncRef)):
                 c = self.call_instance(node)
-                if c not in out:
-                    out.append(c)
+            elif isinstance(node, ir.Prim) and node.op == "ad.grad":  # its gradient calls it, and its callees
+                c = self.instance(node.attrs[0])
+            else:
+                continue
+            if c not in out:
+                out.append(c)
         return out
 
     def prepare(self, root: str = "main", also: tuple[str, ...] = ()) -> list[str]:
@@ -1136,8 +1142,10 @@ class FunctionLowerer(TensorLowering):
                 self.unsupported("holes (`??`) that search has not filled", span)
             case ir.FuncRef(name, t, span):
                 self.unsupported("a function used as a value", span)
-            case ir.CallValue(func=ir.Prim(op="ad.grad", span=span)):
-                self.unsupported("grad (gradients are computed by the interpreter)", span)
+            case ir.CallValue(func=ir.Prim(op="ad.grad", span=span, attrs=(fname, which)), args=args):
+                entry = self.m.grads.entry(self.m.instance(fname), which, self, span)
+                avs = self.exprs(args)
+                return f"{entry}({''.join(a + ', ' for a in avs)}{self.m.global_args(fname)}depth)"
             case ir.Lambda(span=span) | ir.CallValue(span=span):
                 self.unsupported("function values (other than a lambda passed straight to a builtin)", span)
         self.unsupported(f"the expression {type(e).__name__}", getattr(e, "span", self.f.span))
@@ -1352,6 +1360,15 @@ class FunctionLowerer(TensorLowering):
             # multiplications, where the runtime's checked helper is a call
             return f"({self.expr(args[0])} {'//' if op == 'int.floordiv' else '%'} {args[1].value})"
         rule = _SIMPLE.get(op)
+        if op in _F32_VIA_F64 and t == F32:
+            # as the interpreter: the f32 value through the float64 function, rounded once (the C
+            # library's float32 functions differ in the last bit for a few percent of values); a
+            # value outside the domain takes the f32 call, whose error shows the value as written
+            x = self.kept(self.expr(args[0]))
+            wide = f"np.float32({rule.format(f'np.float64({x})', site=self.site(span))})"
+            ok = _F32_VIA_F64[op]
+            narrow = f"np.float32({rule.format(x, site=self.site(span))})"  # raises (or is NaN): the same type
+            return wide if ok is None else f"({wide} if {ok.format(x)} else {narrow})"
         if rule is not None:
             vals = self.exprs(args, lambda k, a: self.slice_arg(op, a, k))
             return rule.format(*vals, site=self.site(span), attrs=attrs)
@@ -1824,6 +1841,12 @@ class FunctionLowerer(TensorLowering):
         return f"rt.str_join({sep}, {seq})"
 
 
+# math functions of an f32 computed in float64 (FunctionLowerer.prim): the test that keeps a value in
+# the domain of a function that has one
+_F32_VIA_F64 = {"math.exp": None, "math.sin": None, "math.cos": None, "math.tan": None, "math.atan": None,
+                "math.tanh": None, "math.sinh": None, "math.cosh": None, "math.log": "{0} > 0",
+                "math.log2": "{0} > 0", "math.log10": "{0} > 0", "math.asin": "-1.0 <= {0} <= 1.0",
+                "math.acos": "-1.0 <= {0} <= 1.0"}
 _ATOM = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|-?[0-9][0-9.e+-]*|'[^'\\]*'|\"[^\"\\]*\"")  # a name or a literal
 
 _SHRINKING = {"list.pop", "list.remove", "list.clear", "list.delitem"}

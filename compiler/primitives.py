@@ -32,3 +32,4 @@ def rule(prim: str, kind: str):
 
 from . import vjp_rules  # noqa: E402,F401  (registers the 'vjp' rules beside the kernels)
 from . import codegen_rules  # noqa: E402,F401  (and the 'codegen' rules of compiled training traces)
+from . import adjoint_rules  # noqa: E402,F401  (and the 'adjoint' rules of compiled gradients)

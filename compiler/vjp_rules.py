@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glia.runtime.kernels import precise
 from glia.runtime.tensor_ops import EPS, GELU_C, LN_EPS, gru_parts, like, lstm_parts, sigmoid_
 
 from .primitives import PRIMS, rule
@@ -132,8 +133,9 @@ def _elementwise(name, deriv):
 _elementwise("exp", lambda x, y: y)
 _elementwise("log", lambda x, y: 1.0 / x)
 _elementwise("sqrt", lambda x, y: 0.5 / y)
-_elementwise("sin", lambda x, y: np.cos(x))
-_elementwise("cos", lambda x, y: -np.sin(x))
+# f32 through float64 as the primitives themselves (kernels.precise): the compiled gradient's digits
+_elementwise("sin", lambda x, y: precise(np.cos)(x))
+_elementwise("cos", lambda x, y: -precise(np.sin)(x))
 _elementwise("tan", lambda x, y: 1.0 + y * y)
 _elementwise("tanh", lambda x, y: 1.0 - y * y)
 _elementwise("sinh", lambda x, y: np.cosh(x))
@@ -177,7 +179,7 @@ def vjp_softmax(g, out, args, attrs):
 
 @rule("nn.log_softmax", "vjp")
 def vjp_log_softmax(g, out, args, attrs):
-    return (g - np.exp(out) * np.sum(g, axis=-1, keepdims=True),)
+    return (g - precise(np.exp)(out) * np.sum(g, axis=-1, keepdims=True),)
 
 
 # ---- tensor structure -----------------------------------------------------------------------------
@@ -327,7 +329,7 @@ def vjp_ce_int(g, out, args, attrs):
 def vjp_ce_onehot(g, out, args, attrs):
     p, t = args
     q = np.maximum(p, EPS)
-    return (-g * t / q * (p > EPS)).astype(p.dtype), (-g * np.log(q)).astype(t.dtype)
+    return (-g * t / q * (p > EPS)).astype(p.dtype), (-g * precise(np.log)(q)).astype(t.dtype)
 
 
 @rule("loss.nll_int", "vjp")

@@ -551,3 +551,52 @@ def opens(i, shape):
         else:
             break
     return k
+
+
+# ---- compiled gradients (compiler/lower_grad.py) ---------------------------------------------------
+
+@jit
+def ad_acc(b, g):
+    """A tensor's cotangent `b` plus `g`, as a fresh array (an empty `b`: nothing reached it yet; a
+    cotangent is then added into in place, so it never shares memory)."""
+    if b.size == 0 and g.size != 0:
+        return g.copy()
+    return b + g
+
+
+@jit
+def ad_add(b, g):
+    """ad_acc for a `g` that is an array of its own: no copy."""
+    if b.size == 0 and g.size != 0:
+        return g
+    return b + g
+
+
+@jit
+def sum_axis0(g2):
+    """g2 [n, m] summed over its first axis in order, as NumPy's `sum(axis=0)` adds the rows."""
+    if g2.shape[0] == 0:
+        return np.zeros(g2.shape[1], g2.dtype)
+    out = g2[0].copy()
+    for i in range(1, g2.shape[0]):
+        out += g2[i]
+    return out
+
+
+@jit
+def spread(g2, n):
+    """g2 [outer, inner] repeated n times along a new middle axis: [outer, n, inner]."""
+    outer, inner = g2.shape
+    out = np.empty((outer, n, inner), g2.dtype)
+    for o in range(outer):
+        for j in range(n):
+            out[o, j] = g2[o]
+    return out
+
+
+@jit
+def tgrow(buf):
+    """The tape `buf`, doubled."""
+    new = np.empty(2 * buf.size, buf.dtype)
+    new[:buf.size] = buf
+    return new

@@ -1,0 +1,885 @@
+"""Compiled gradients, CPU backend: `grad(f)` and `value_and_grad(f)` as reverse-mode code generated
+from the typed IR, with a tape of the values the reverse sweep needs.
+
+For `f` and every function it calls on the gradient path, two Numba functions are generated:
+
+    ad_fwd_f(args, globals, tapes, depth) -> value
+        `f`'s own code, which also pushes onto the tapes (typed lists: ints and bools, floats, one per
+        tensor dtype and rank) what the reverse sweep needs: the old value of a local before each
+        assignment, which branch each `if` took, how many times each loop ran, where a block was left
+        by `break`/`continue`/`return`, and at each `return` the final value of every local
+    ad_bwd_f(globals, tapes, gout, gout_live, depth) -> the cotangents of f's parameters
+        pops the final state, then walks f's statements backwards: each assignment `v = e` restores
+        the old `v` and sends v's cotangent through `e`, one adjoint rule per primitive
+        (adjoint_rules.py), recomputing the values the rules read; each loop runs its body's reverse as
+        many times as the forward ran it; each branch reverses the branch that ran.
+
+A call of a function on the gradient path is its `ad_fwd_` in the forward sweep (its value held in a
+temporary, pushed after it) and its `ad_bwd_` at the same place of the reverse sweep ("split" reversal:
+the callee's tape lies between the caller's entries, so recursion costs one forward and one reverse
+pass). Every other call (a condition, an int) is the ordinary compiled function.
+
+Cotangents accumulate in the order the tape's do (compiler/autodiff.py): an expression's arguments
+right to left after the leaves' own, statements backwards, and a cotangent nothing reached is not
+propagated (a flag per scalar, an empty array for a tensor), so that a gradient computes exactly
+the tape's sums. What is not compiled yet (containers on the gradient path, tuples, primitives without
+an adjoint rule, mutual recursion) raises Unsupported, and the function using `grad` runs in the
+interpreter with a note saying why.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import ir
+from .lower_numba import _ATOM, FunctionLowerer, Unsupported, mangle_func, mangle_local
+from .lower_tensor import np_dtype, typed
+from .primitives import PRIMS
+from .types import BOOL, F32, FLOAT, INT, Scalar, TensorT
+
+ACTIVE = (FLOAT, F32)
+PASSIVE = (INT, BOOL)
+
+
+def active(t) -> bool:
+    return t in ACTIVE or isinstance(t, TensorT)
+
+
+def contains_exit(s, loops: int = 0) -> bool:
+    """Whether statement `s` can leave the block it is in early (a `return`, or a `break`/`continue`
+    not inside a loop of its own)."""
+    match s:
+        case ir.Return():
+            return True
+        case ir.Break() | ir.Continue():
+            return loops == 0
+        case ir.If(then=then, orelse=orelse):
+            return any(contains_exit(x, loops) for x in then + orelse)
+        case ir.While(body=body) | ir.ForRange(body=body) | ir.For(body=body):
+            return any(contains_exit(x, loops + 1) for x in body)
+    return False
+
+
+def needs_exit(stmts) -> bool:
+    """Whether a block must record where it was left (a jump before its last statement)."""
+    return any(contains_exit(s) for s in stmts[:-1]) or (
+        bool(stmts) and not isinstance(stmts[-1], (ir.Return, ir.Break, ir.Continue)) and contains_exit(stmts[-1]))
+
+
+@dataclass
+class Plan:
+    """The functions of one `grad(f)`: instances on the gradient path, and the tapes they share."""
+
+    root: str
+    fns: dict[str, ir.Function] = field(default_factory=dict)
+    tapes: dict[tuple, str] = field(default_factory=dict)  # (dtype, rank) -> tape name
+
+    @property
+    def suffix(self) -> str:
+        """Part of the sweeps' names: functions shared by two plans with other tapes differ in type."""
+        return "".join(f"_{d}_{r}" for d, r in self.tapes)
+
+    def fwd(self, inst: str) -> str:
+        return f"ad_fwd{self.suffix}_{mangle_func(inst)}"
+
+    def bwd(self, inst: str) -> str:
+        return f"ad_bwd{self.suffix}_{mangle_func(inst)}"
+
+
+class GradModule:
+    """Generates the gradient functions of a module (one set per differentiated function)."""
+
+    def __init__(self, mod):
+        self.m = mod
+        self.done: dict[str, str] = {}  # instance/which -> entry name
+        self.generated: set[tuple[str, str]] = set()  # (instance, tapes) whose sweeps are generated
+
+    def entry(self, inst: str, which: str, caller: FunctionLowerer, span) -> str:
+        """The name of the generated `grad`/`value_and_grad` entry for instance `inst`."""
+        key = f"{inst}/{which}"
+        if key in self.done:
+            return self.done[key]
+        f = self.m.instances[inst]
+        if not f.params or not active(f.type.params[0]):
+            caller.unsupported(f"grad of '{f.name}' with respect to a {f.type.params[0] if f.params else 'missing'} "
+                               "argument (compiled gradients take a float, an f32 or a tensor)", span)
+        if not active(f.type.ret) or isinstance(f.type.ret, TensorT):
+            caller.unsupported(f"grad of '{f.name}', which returns {f.type.ret}", span)
+        plan = self.plan(inst)
+        texts = []
+        for name in reversed(list(plan.fns)):  # callees first (explicit signatures compile eagerly)
+            if (name, plan.suffix) not in self.generated:
+                texts.append(GradFunction(self, plan, name, forward=True).lower())
+                texts.append(GradFunction(self, plan, name, forward=False).lower())
+        texts.append(self.entry_text(plan, inst, which))
+        self.generated.update((name, plan.suffix) for name in plan.fns)
+        self.m.funcs.extend(texts)
+        self.done[key] = f"ad_{which}{plan.suffix}_{mangle_func(inst)}"
+        return self.done[key]
+
+    # ---- the plan ------------------------------------------------------------------------------
+    def plan(self, root: str) -> Plan:
+        plan = Plan(root)
+        order: list[str] = []
+        edges: dict[str, set[str]] = {}
+
+        def visit(inst):
+            if inst in plan.fns:
+                return
+            f = self.m.instances[inst]
+            plan.fns[inst] = f
+            order.append(inst)
+            check_function(f)
+            edges[inst] = set()
+            for node in ir.walk(f.body):
+                if isinstance(node, ir.CallFunc) and active_call(node):
+                    c = self.m.call_instance(node)
+                    edges[inst].add(c)
+                    visit(c)
+        visit(root)
+        for a, cs in edges.items():  # mutual recursion: each would have to be compiled before the other
+            for c in cs:
+                if c != a and a in reach(edges, c):
+                    f = plan.fns[a]
+                    raise Unsupported(f"the gradient through mutually recursive functions ('{a}' and '{c}')",
+                                      f.span, f.source_name)
+        kinds = []
+        for f in plan.fns.values():
+            for t in f.slot_types + tuple(n.type for n in ir.walk(f.body) if isinstance(n, ir.CallFunc)):
+                if isinstance(t, TensorT) and (t.dtype, len(t.shape)) not in kinds:
+                    kinds.append((t.dtype, len(t.shape)))
+        plan.tapes = {k: f"Ta{i}" for i, k in enumerate(kinds)}
+        return plan
+
+    def tape_args(self, plan: Plan) -> str:
+        return "ti, tf, ni, nf, " + "".join(n + ", " for n in plan.tapes.values())
+
+    def tape_types(self, plan: Plan) -> list[str]:
+        out = ["types.int64[::1]", "types.float64[::1]", "types.int64", "types.int64"]
+        for (dtype, rank) in plan.tapes:
+            out.append(self.m.type_const(f"types.ListType({self.m.nbtype(TensorT(dtype, (1,) * rank))})"))
+        return out
+
+    def entry_text(self, plan: Plan, inst: str, which: str) -> str:
+        f = plan.fns[inst]
+        params = [mangle_local(i, n) for i, n in enumerate(f.params)]
+        gl = self.m.global_args(inst)
+        x0 = params[0]
+        lines = [f"@njit(cache=True)", f"def ad_{which}{plan.suffix}_{mangle_func(inst)}({''.join(p + ', ' for p in params)}{gl}depth):",
+                 f"    # {which}({f.name})",
+                 "    ti = np.empty(1024, np.int64)",  # the tapes of ints and bools, and of floats
+                 "    tf = np.empty(1024, np.float64)",
+                 "    ni = nf = 0"]  # how many values each holds
+        for (dtype, rank), name in plan.tapes.items():
+            lines.append(f"    {name} = List.empty_list({self.m.nbtype(TensorT(dtype, (1,) * rank))})")
+        tapes = self.tape_args(plan)
+        lines.append(f"    value, ti, tf, ni, nf = {plan.fwd(inst)}({''.join(p + ', ' for p in params)}{gl}{tapes}depth)")
+        dead = []
+        for i, t in enumerate(f.type.params):
+            if active(t):
+                dead += [GradFunction.dead(None, t)] + ([] if isinstance(t, TensorT) else ["np.bool_(False)"])
+        lines.append(f"    bars = {plan.bwd(inst)}({gl}{tapes}{typed('1.0', f.type.ret)}, np.bool_(True), "
+                     f"{''.join(d + ', ' for d in dead)}depth)")
+        t0 = f.type.params[0]
+        if isinstance(t0, TensorT):
+            lines.append(f"    g = bars[0] if bars[0].size == {x0}.size else np.zeros_like({x0})")
+        else:
+            lines.append(f"    g = bars[0] if bars[1] else {typed('0.0', t0)}")
+        lines.append("    return g" if which == "grad" else "    return (value, g)")
+        return "\n".join(lines)
+
+
+def reach(edges, start) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        n = todo.pop()
+        for c in edges.get(n, ()):
+            if c not in seen:
+                seen.add(c)
+                todo.append(c)
+    return seen
+
+
+def carried_params(f: ir.Function) -> set[int]:
+    """f's active parameters that it never assigns: their cotangents start from the caller's."""
+    assigned = {n.slot for n in ir.walk(f.body) if isinstance(n, ir.StoreLocal)}
+    return {i for i, t in enumerate(f.type.params) if active(t) and i not in assigned}
+
+
+def active_call(node: ir.CallFunc) -> bool:
+    return active(node.type) and any(active(a.type) for a in node.args)
+
+
+def check_function(f: ir.Function):
+    for t, name in zip(f.slot_types, f.slot_names):
+        if not (active(t) or t in PASSIVE):
+            raise Unsupported(f"the gradient through '{f.name}', whose local '{name}' is a {t} (compiled gradients "
+                              "take floats, f32, tensors, ints and bools)", f.span, f.source_name)
+
+    def check(stmts):
+        for s in stmts:
+            match s:
+                case ir.Assign(target=ir.StoreLocal()) | ir.ExprStmt() | ir.Break() | ir.Continue() | ir.Return() \
+                        | ir.Assert():
+                    pass
+                case ir.If(then=a, orelse=b):
+                    check(a)
+                    check(b)
+                case ir.While(body=b) | ir.ForRange(body=b):
+                    check(b)
+                case ir.For(kind="tensor", target=ir.StoreLocal(), body=b):
+                    check(b)
+                case _:
+                    raise Unsupported(f"the gradient through this statement of '{f.name}' ({_what(s)})", s.span,
+                                      f.source_name)
+    check(f.body)
+
+
+def _what(s) -> str:
+    match s:
+        case ir.Assign():
+            return "an assignment into a container or to several names"
+        case ir.For():
+            return f"a loop over a {s.kind}"
+    return type(s).__name__
+
+
+class Adj:
+    """What an adjoint rule sees (adjoint_rules.py): the cotangent, the arguments, the output."""
+
+    def __init__(self, fl: "GradFunction", e: ir.Prim, g: str, out: str | None = None):
+        self.fl, self.e, self.g = fl, e, g
+        self.dt = np_dtype(e.type) if active(e.type) else "np.float64"
+        self._args: dict[int, str] = {}
+        self._out = out  # known when the expression using this one computed it
+
+    def a(self, i: int) -> str:
+        if i not in self._args:
+            arg = self.e.args[i]
+            self._args[i] = arg_value = self.fl.kept(self.fl.expr(arg))
+            return arg_value
+        return self._args[i]
+
+    def num(self, i: int) -> str:
+        v = self.a(i)
+        if isinstance(self.e.type, TensorT) and not isinstance(self.e.args[i].type, TensorT):
+            return typed(v, self.e.type)
+        return v
+
+    def out(self) -> str:
+        if self._out is None:
+            slots = {}
+            args = []
+            for i, arg in enumerate(self.e.args):
+                if isinstance(arg, ir.Const):
+                    args.append(arg)
+                    continue
+                slot = -1000 - len(slots)
+                slots[slot] = self.a(i)
+                args.append(ir.Local(slot, "$arg", arg.type, arg.span))
+            self.fl.lambda_env.append(slots)
+            try:
+                self._out = self.fl.kept(self.fl.prim(ir.Prim(self.e.op, tuple(args), self.e.type, self.e.span,
+                                                               self.e.attrs)))
+            finally:
+                self.fl.lambda_env.pop()
+        return self._out
+
+    def math(self, name: str, x: str, t=None) -> str:
+        """The math function `name` of `x` (of `e`'s type, or `t`), f32 through float64 as the forward code."""
+        return self.fl.math(None, name, x, t or self.e.type)
+
+    def line(self, text: str):
+        self.fl.emit(text)
+
+    def dtype_of(self, i: int) -> str:
+        return np_dtype(self.e.args[i].type)
+
+    def sum_last(self, x: str) -> str:
+        """`sum(x, axis=-1, keepdims=True)` for x of `e`'s shape: NumPy's pairwise sum of each row."""
+        v = self.fl.kept(x)
+        rank = len(self.e.type.shape)
+        outer = " * ".join(f"{v}.shape[{d}]" for d in range(rank - 1)) or "1"
+        r = f"nbt.reduce3({v}.reshape(({outer}, {v}.shape[{rank - 1}], 1)), 0, {typed('0.0', self.e.type)})"
+        return self.fl.kept(f"{r}.reshape(({''.join(f'{v}.shape[{d}], ' for d in range(rank - 1))}1, ))")
+
+    def c(self, v) -> str:
+        return typed(repr(v) if not isinstance(v, str) else v, self.e.type)
+
+    def tmp(self, expr: str) -> str:
+        return self.fl.kept(expr)
+
+    def param(self, e: ir.Prim, i: int) -> str:
+        return self.fl.param(e, e.attrs[1][i][0])
+
+    def unb(self, x: str, i: int, src=None) -> str:
+        """Cotangent `x` (of the output's shape, or of type `src`) summed to the shape of argument i
+        (NumPy broadcasting)."""
+        t, out = self.e.args[i].type, src or self.e.type
+        if not isinstance(t, TensorT):
+            if isinstance(out, TensorT):
+                return typed(f"nbt.total({x}, {typed('0.0', out)})", t)
+            return x
+        if t.shape == out.shape:
+            return x
+        if 1 in t.shape[:len(t.shape)] and len(t.shape) == len(out.shape):
+            raise Unsupported("the gradient of a broadcast over a dimension of size 1", self.e.span, self.fl.src)
+        extra = len(out.shape) - len(t.shape)
+        if t.shape != out.shape[extra:] or 1 in t.shape:
+            raise Unsupported("the gradient of a broadcast over a dimension of size 1", self.e.span, self.fl.src)
+        v = self.fl.kept(x)
+        for _ in range(extra):  # NumPy sums the leading axes one at a time, each in order
+            v = self.fl.kept(f"nbt.sum_axis0({v}.reshape(({v}.shape[0], {v}[0].size))).reshape({v}.shape[1:])")
+        return v
+
+    def scatter(self) -> str:
+        """getitem's cotangent: zeros of the container's shape with the cotangent at the index."""
+        c = self.a(0)
+        idx = [self.a(i) for i in range(1, len(self.e.args))]
+        site = self.fl.site(self.e.span)
+        r = self.fl.temp()
+        self.fl.emit(f"{r} = np.zeros_like({c})")
+        self.fl.emit(f"{r}[{', '.join(f'nbt.idx({i}, {c}.shape[{d}], {site})' for d, i in enumerate(idx))}] = {self.g}")
+        return r
+
+
+class GradFunction(FunctionLowerer):
+    """The forward (`forward=True`) or the reverse sweep of one function of a plan."""
+
+    def __init__(self, gm: GradModule, plan: Plan, inst: str, forward: bool):
+        super().__init__(gm.m, plan.fns[inst], inst)
+        self.gm, self.plan, self.forward = gm, plan, forward
+        f = self.f
+        self.slot = f.nslots  # pseudo slots (call results, loop helpers) are numbered from here
+        self.hidden: list[tuple[int, str, object]] = []  # (slot, name, type): loop helpers, saved at return
+        self.calls: dict[int, ir.Local] = {}  # id(CallFunc) -> the local holding its result
+        self.frames: list[tuple] = []  # the forward sweep's enclosing blocks, branches and loops
+        self.synth: dict[int, tuple] = {}  # id(loop) -> its helper statements and names
+        self.prepare(f.body)
+
+    # ---- names ---------------------------------------------------------------------------------
+    def new_slot(self, name: str, t, hidden=True) -> ir.Local:
+        s = self.slot
+        self.slot += 1
+        if hidden:
+            self.hidden.append((s, name, t))
+        return ir.Local(s, name, t, self.f.span)
+
+    def prepare(self, stmts):
+        """Number the pseudo locals in statement order, the same for both sweeps."""
+        for s in stmts:
+            match s:
+                case ir.Assign(target=ir.StoreLocal(type=t), value=v) if active(t):
+                    self.number_calls(v)
+                case ir.Return(value=v) if v is not None:
+                    self.number_calls(v)
+                case ir.If(then=a, orelse=b):
+                    self.prepare(a)
+                    self.prepare(b)
+                case ir.While(body=b):
+                    self.synth[id(s)] = (self.loop_counter(),)
+                    self.prepare(b)
+                case ir.ForRange(target=tg, body=b):
+                    v = self.new_slot("$v", INT, hidden=False)
+                    self.synth[id(s)] = (self.loop_counter(), v, ir.Assign(tg, v, s.span))
+                    self.prepare(b)
+                case ir.For(target=tg, iter=it, body=b):
+                    seq = self.new_slot("$seq", it.type)
+                    k = self.new_slot("$k", INT)
+                    v = self.new_slot("$v", INT, hidden=False)
+                    set_seq = ir.Assign(ir.StoreLocal(seq.slot, seq.name, seq.type, s.span), it, s.span)
+                    set_k = ir.Assign(ir.StoreLocal(k.slot, k.name, INT, s.span), v, s.span)
+                    row = ir.Prim("tensor.getitem", (seq, k), tg.type, s.span)
+                    set_x = ir.Assign(tg, row, s.span)
+                    self.number_calls(it)
+                    self.synth[id(s)] = (self.loop_counter(), v, set_seq, set_k, set_x, seq)
+                    self.prepare(b)
+
+    def loop_counter(self) -> str:
+        s = self.slot
+        self.slot += 1
+        return f"_n{s}"
+
+    def number_calls(self, e):
+        for node in ir.walk(e):
+            if isinstance(node, ir.CallFunc) and active_call(node) and id(node) not in self.calls:
+                self.calls[id(node)] = self.new_slot("$c", node.type, hidden=False)
+        for node in ir.walk(e):
+            if isinstance(node, (ir.Cond, ir.And, ir.Or, ir.Comprehension, ir.Lambda)) and any(
+                    isinstance(n, ir.CallFunc) and active_call(n) for n in ir.walk(node)):
+                self.unsupported("a call on the gradient path inside a conditional expression", node.span)
+
+    def bar(self, slot: int) -> str:
+        return f"b{slot}"
+
+    def live(self, slot: int) -> str:
+        return f"k{slot}"
+
+    def name(self, local: ir.Local) -> str:
+        return mangle_local(local.slot, local.name)
+
+    def locals(self) -> list[tuple[int, str, object]]:
+        f = self.f
+        return [(i, n, t) for i, (n, t) in enumerate(zip(f.slot_names, f.slot_types))] + self.hidden
+
+    # ---- tape ----------------------------------------------------------------------------------
+    def push(self, value: str, t):
+        if t in PASSIVE:
+            self.emit("if ni == ti.size:")
+            self.emit("    ti = nbt.tgrow(ti)")
+            self.emit(f"ti[ni] = {'int(' + value + ')' if t == BOOL else value}")
+            self.emit("ni += 1")
+        elif t in ACTIVE:
+            self.emit("if nf == tf.size:")
+            self.emit("    tf = nbt.tgrow(tf)")
+            self.emit(f"tf[nf] = np.float64({value})")
+            self.emit("nf += 1")
+        else:
+            self.emit(f"{self.plan.tapes[(t.dtype, len(t.shape))]}.append({value})")
+
+    def pop(self, t) -> str:
+        """The value on top of t's tape, taken off (the counter moves first: use the value at once)."""
+        if t in PASSIVE:
+            self.emit("ni -= 1")
+            return "(ti[ni] != 0)" if t == BOOL else "ti[ni]"
+        if t in ACTIVE:
+            self.emit("nf -= 1")
+            return "tf[nf]" if t == FLOAT else "np.float32(tf[nf])"
+        return f"{self.plan.tapes[(t.dtype, len(t.shape))]}.pop()"
+
+    def dead(self, t) -> str:
+        """The cotangent nothing reached yet."""
+        if isinstance(t, TensorT):
+            return f"np.zeros({(0,) * len(t.shape)!r}, {np_dtype(t)})"
+        return typed("0.0", t)
+
+    # ---- the function --------------------------------------------------------------------------
+    def lower(self) -> str:
+        f = self.f
+        gl = self.m.global_args(self.inst)
+        tapes = self.gm.tape_args(self.plan)
+        fname = mangle_func(self.inst)
+        gtypes = [self.m.threaded[g][1] for g in self.m.global_uses[self.inst]]
+        ttypes = self.gm.tape_types(self.plan)
+        if self.forward:
+            params = [mangle_local(i, n) for i, n in enumerate(f.params)]
+            for i, n, t in self.locals()[len(f.params):]:
+                self.emit(f"{mangle_local(i, n)} = {self.default(t)}")
+            self.block(f.body, top=True)
+            sig = f"types.Tuple(({self.m.nbtype(f.type.ret)}, types.int64[::1], types.float64[::1], types.int64, " \
+                "types.int64))(" + "".join(self.m.nbtype(t) + ", " for t in list(f.type.params) + gtypes) \
+                + "".join(t + ", " for t in ttypes) + "types.int64)"
+            head = f"def {self.plan.fwd(self.inst)}({''.join(p + ', ' for p in params)}{gl}{tapes}depth):"
+        else:
+            for i, n, t in reversed(self.locals()):
+                self.emit(f"{mangle_local(i, n)} = {self.pop(t)}")
+            carried = carried_params(f)
+            ins, itypes = [], []
+            for i, n, t in self.locals():
+                if active(t):
+                    scalar = not isinstance(t, TensorT)
+                    if i in carried:  # the caller's cotangent so far: sums in the tape's order
+                        ins += [f"i{self.bar(i)}"] + ([f"i{self.live(i)}"] if scalar else [])
+                        itypes += [self.m.nbtype(t)] + (["types.boolean"] if scalar else [])
+                    elif i < len(f.params):
+                        ins += [f"_{self.bar(i)}"] + ([f"_{self.live(i)}"] if scalar else [])
+                        itypes += [self.m.nbtype(t)] + (["types.boolean"] if scalar else [])
+                    self.emit(f"{self.bar(i)} = {f'i{self.bar(i)}' if i in carried else self.dead(t)}")
+                    if scalar:
+                        self.emit(f"{self.live(i)} = {f'i{self.live(i)}' if i in carried else 'False'}")
+            self.rblock(f.body, top=True)
+            outs, otypes = [], []
+            for i, t in enumerate(f.type.params):
+                if not active(t):
+                    continue
+                outs.append(self.bar(i))
+                otypes.append(self.m.nbtype(t))
+                if not isinstance(t, TensorT):
+                    outs.append(self.live(i))
+                    otypes.append("types.boolean")
+            outs += ["ni", "nf"]
+            otypes += ["types.int64", "types.int64"]
+            self.emit(f"return ({''.join(o + ', ' for o in outs)})")
+            rt = f"types.Tuple(({''.join(t + ', ' for t in otypes)}))"
+            sig = f"{rt}(" + "".join(self.m.nbtype(t) + ", " for t in gtypes) + "".join(t + ", " for t in ttypes) \
+                + f"{self.m.nbtype(f.type.ret)}, types.boolean, " + "".join(t + ", " for t in itypes) + "types.int64)"
+            head = f"def {self.plan.bwd(self.inst)}({gl}{tapes}gout, gout_live, {''.join(a + ', ' for a in ins)}depth):"
+        which = "forward" if self.forward else "reverse"
+        out = [f"@njit({sig}, cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)", head,
+               f"    # the {which} sweep of the gradient of {self.inst} ({f.source_name}:{f.span.line})"]
+        return "\n".join(out + self.param_lines + self.buf)
+
+    # ---- the forward sweep -----------------------------------------------------------------------
+    def block(self, stmts, top=False):
+        need = needs_exit(stmts)
+        if not stmts:
+            self.emit("pass")
+        for i, s in enumerate(stmts):
+            self.frames.append(("blk", i, need))
+            self.fstmt(s)
+            self.frames.pop()
+        if need and not (stmts and isinstance(stmts[-1], (ir.Return, ir.Break, ir.Continue))):
+            self.push(f"{len(stmts)}", INT)
+
+    def unwind(self, to_loop: bool):
+        for frame in reversed(self.frames):
+            match frame:
+                case ("blk", i, need):
+                    if need:
+                        self.push(f"{i + 1}", INT)
+                case ("if", flag):
+                    self.push(f"{flag}", INT)
+                case ("loop", counter):
+                    if to_loop:
+                        return
+                    self.push(f"{counter}", INT)
+
+    def hoist(self, e):
+        """Compute the gradient-path calls in `e` (innermost first) into their locals; `e` with them."""
+        calls = []
+
+        def sub(node):
+            if isinstance(node, ir.CallFunc) and id(node) in self.calls:
+                args = tuple(sub(a) for a in node.args)
+                local = self.calls[id(node)]
+                inst = self.m.call_instance(node)
+                avs = self.exprs(args)
+                self.emit(f"{self.name(local)}, ti, tf, ni, nf = {self.plan.fwd(inst)}({''.join(a + ', ' for a in avs)}"
+                          f"{self.m.global_args(inst)}{self.gm.tape_args(self.plan)}"
+                          f"rt.enter(depth, {node.name!r}, {self.site(node.span)}))")
+                calls.append(local)
+                return local
+            return _rebuild(node, sub)
+        out = sub(e)
+        for local in calls:
+            self.push(self.name(local), local.type)
+        return out
+
+    def fstmt(self, s):
+        match s:
+            case ir.Assign(target=ir.StoreLocal(slot, name, t), value=v, span=span):
+                self.emit(f"# line {span.line}")
+                v = self.hoist(v) if active(t) else v
+                val = self.expr(v)
+                self.push(mangle_local(slot, name), t)
+                self.emit(f"{mangle_local(slot, name)} = {val}")
+            case ir.ExprStmt() | ir.Assert():
+                super().stmt(s)
+            case ir.If(cond, then, orelse, span):
+                c = self.condition(cond)
+                self.emit(f"if {c}:  # line {span.line}")
+                for flag, branch in ((1, then), (0, orelse)):
+                    if flag == 0:
+                        self.emit("else:")
+                    self.indent += 1
+                    self.frames.append(("if", flag))
+                    self.block(branch)
+                    self.frames.pop()
+                    if not (branch and isinstance(branch[-1], (ir.Return, ir.Break, ir.Continue))):
+                        self.push(f"{flag}", INT)
+                    self.indent -= 1
+            case ir.While(cond, body, span):
+                (n,) = self.synth[id(s)]
+                self.emit(f"{n} = 0")
+                self.emit(f"while True:  # line {span.line}")
+                self.indent += 1
+                c = self.condition(cond)
+                self.emit(f"if not {c}:")
+                self.emit("    break")
+                self.indent -= 1
+                self.loop_body(n, [], body)
+                self.push(f"{n}", INT)
+            case ir.ForRange(target, start, stop, step, body, span):
+                n, v, set_target = self.synth[id(s)]
+                a, z, st = self.exprs([start, stop, step])
+                if not (isinstance(step, ir.Const) and step.value != 0):
+                    self.emit(f"rt.check_step({st}, {self.site(span)})")
+                self.emit(f"{n} = 0")
+                self.emit(f"for {self.name(v)} in range({a}, {z}, {st}):  # line {span.line}")
+                self.loop_body(n, [set_target], body)
+                self.push(f"{n}", INT)
+            case ir.For(span=span, body=body):
+                n, v, set_seq, set_k, set_x, seq = self.synth[id(s)]
+                self.fstmt(set_seq)
+                self.emit(f"{n} = 0")
+                self.emit(f"for {self.name(v)} in range(len({self.name(seq)})):  # line {span.line}")
+                self.loop_body(n, [set_k, set_x], body)
+                self.push(f"{n}", INT)
+            case ir.Break():
+                self.unwind(to_loop=True)
+                self.emit("break")
+            case ir.Continue():
+                self.unwind(to_loop=True)
+                self.emit("continue")
+            case ir.Return(value, span):
+                self.emit(f"# line {span.line}")
+                v = self.hoist(value)
+                r = self.temp()
+                self.emit(f"{r} = {self.expr(v)}")
+                self.unwind(to_loop=False)
+                for i, n, t in self.locals():
+                    self.push(mangle_local(i, n), t)
+                self.emit(f"return ({r}, ti, tf, ni, nf)")  # the tapes (grown maybe) and their heights
+
+    def loop_body(self, n: str, pre, body):
+        self.indent += 1
+        self.emit(f"{n} += 1")
+        self.frames.append(("loop", n))
+        for s in pre:
+            self.fstmt(s)
+        self.block(body)
+        self.frames.pop()
+        self.indent -= 1
+
+    # ---- the reverse sweep -----------------------------------------------------------------------
+    def rblock(self, stmts, top=False):
+        mark = len(self.buf)
+        self.rblock_(stmts)
+        if len(self.buf) == mark:
+            self.emit("pass")
+
+    def rblock_(self, stmts):
+        if needs_exit(stmts):
+            k = self.temp()
+            self.emit(f"{k} = {self.pop(INT)}")
+            for i in range(len(stmts) - 1, -1, -1):
+                self.emit(f"if {k} > {i}:")
+                self.indent += 1
+                mark = len(self.buf)
+                self.rstmt(stmts[i])
+                if len(self.buf) == mark:
+                    self.emit("pass")
+                self.indent -= 1
+        else:
+            for s in reversed(stmts):
+                self.rstmt(s)
+
+    def rstmt(self, s):
+        match s:
+            case ir.Assign(target=ir.StoreLocal(slot, name, t), value=v, span=span):
+                self.emit(f"# line {span.line}")
+                calls = self.call_order(v) if active(t) else []
+                g = glive = None
+                if active(t):
+                    g = self.temp()
+                    self.emit(f"{g} = {self.bar(slot)}")
+                    if isinstance(t, TensorT):
+                        glive = f"{g}.size != 0"
+                    else:
+                        glive = self.temp()
+                        self.emit(f"{glive} = {self.live(slot)}")
+                        self.emit(f"{self.live(slot)} = False")
+                    self.emit(f"{self.bar(slot)} = {self.dead(t)}")
+                self.emit(f"{mangle_local(slot, name)} = {self.pop(t)}")
+                self.backward(v, g, glive, calls)
+            case ir.Return(value=v):
+                calls = self.call_order(v)
+                self.backward(v, "gout", "gout_live", calls)
+            case ir.If(then=then, orelse=orelse):
+                flag = self.temp()
+                self.emit(f"{flag} = {self.pop(INT)}")
+                self.emit(f"if {flag} == 1:")
+                self.indent += 1
+                self.rblock(then)
+                self.indent -= 1
+                self.emit("else:")
+                self.indent += 1
+                self.rblock(orelse)
+                self.indent -= 1
+            case ir.While(body=body):
+                self.rloop(None, [], body)
+            case ir.ForRange(body=body):
+                n, v, set_target = self.synth[id(s)]
+                self.rloop(None, [set_target], body)
+            case ir.For(body=body):
+                n, v, set_seq, set_k, set_x, seq = self.synth[id(s)]
+                self.rloop(None, [set_k, set_x], body)
+                self.rstmt(set_seq)
+            case _:
+                pass  # ExprStmt, Assert, Break, Continue: nothing to undo
+
+    def rloop(self, _n, pre, body):
+        m = self.temp()
+        self.emit(f"{m} = {self.pop(INT)}")
+        self.emit(f"for _ in range({m}):")
+        self.indent += 1
+        self.rblock(body)
+        for s in reversed(pre):
+            self.rstmt(s)
+        self.indent -= 1
+
+    def backward(self, v, g, glive, calls: list[ir.Local]):
+        """The reverse of computing `v` (cotangent `g`, live when `glive`): restore the calls' results,
+        send the cotangent through `v`, then reverse the calls, last first."""
+        for local in reversed(calls):
+            self.emit(f"{self.name(local)} = {self.pop(local.type)}")
+            self.emit(f"{self.bar(local.slot)} = {self.dead(local.type)}")
+            if not isinstance(local.type, TensorT):
+                self.emit(f"{self.live(local.slot)} = False")
+        e = self.with_calls(v)
+        if g is not None and self.depends(e):
+            self.emit(f"if {glive}:")
+            self.indent += 1
+            mark = len(self.buf)
+            self.adj(e, g)
+            if len(self.buf) == mark:
+                self.emit("pass")
+            self.indent -= 1
+        by_local = {local.slot: node for node in ir.walk(v) if isinstance(node, ir.CallFunc)
+                    for local in [self.calls.get(id(node))] if local is not None}
+        for local in reversed(calls):
+            node = by_local[local.slot]
+            inst = self.m.call_instance(node)
+            live = f"{self.bar(local.slot)}.size != 0" if isinstance(local.type, TensorT) else self.live(local.slot)
+            args = [self.with_calls(a) for a in node.args]
+            carried = carried_params(self.m.instances[inst])
+            ins, seen, carry = [], set(), []
+            for i, a in enumerate(args):
+                if not active(a.type):
+                    continue
+                scalar = not isinstance(a.type, TensorT)
+                if isinstance(a, ir.Local) and a.slot >= 0 and i in carried and a.slot not in seen:
+                    # the callee adds into this local's cotangent where the tape would
+                    seen.add(a.slot)
+                    carry.append(i)
+                    ins += [self.bar(a.slot)] + ([self.live(a.slot)] if scalar else [])
+                else:
+                    ins += [self.dead(a.type)] + (["np.bool_(False)"] if scalar else [])
+            r = self.temp()
+            self.emit(f"{r} = {self.plan.bwd(inst)}({self.m.global_args(inst)}{self.gm.tape_args(self.plan)}"
+                      f"{self.bar(local.slot)}, {live}, {''.join(a + ', ' for a in ins)}"
+                      f"rt.enter(depth, {node.name!r}, {self.site(node.span)}))")
+            nbars = sum(1 if isinstance(a.type, TensorT) else 2 for a in args if active(a.type))
+            self.emit(f"ni = {r}[{nbars}]")
+            self.emit(f"nf = {r}[{nbars + 1}]")
+            k = 0
+            pending = []
+            for i, a in enumerate(args):
+                if not active(a.type):
+                    continue
+                scalar = not isinstance(a.type, TensorT)
+                if i in carry:
+                    self.emit(f"{self.bar(a.slot)} = {r}[{k}]")
+                    if scalar:
+                        self.emit(f"{self.live(a.slot)} = {r}[{k + 1}]")
+                elif scalar:
+                    pending.append((a, f"{r}[{k}]", f"{r}[{k + 1}]"))
+                else:
+                    pending.append((a, f"{r}[{k}]", f"{r}[{k}].size != 0"))
+                k += 2 if scalar else 1
+            for a, ga, live_a in reversed(pending):  # the callee's tape: its last argument first
+                if self.depends(a):
+                    self.emit(f"if {live_a}:")
+                    self.indent += 1
+                    ga = self.kept(ga)
+                    mark = len(self.buf)
+                    self.adj(a, ga)
+                    if len(self.buf) == mark:
+                        self.emit("pass")
+                    self.indent -= 1
+
+    def with_calls(self, n):
+        """`n` with each gradient-path call replaced by the local holding its result."""
+        if isinstance(n, ir.CallFunc) and id(n) in self.calls:
+            return self.calls[id(n)]
+        return _rebuild(n, self.with_calls)
+
+    def call_order(self, e) -> list[ir.Local]:
+        """The locals of the gradient-path calls in `e`, in the order the forward sweep made them
+        (arguments first, left to right)."""
+        out = []
+
+        def visit(n):
+            for _, val in ir.child_fields(n) if ir._is_ir(n) else ():
+                for x in (val if isinstance(val, tuple) else (val,)):
+                    if ir._is_ir(x):
+                        visit(x)
+            if isinstance(n, ir.CallFunc) and id(n) in self.calls:
+                out.append(self.calls[id(n)])
+        visit(e)
+        return out
+
+    def depends(self, e) -> bool:
+        return any(isinstance(n, ir.Local) and active(n.type) and n.slot >= 0 for n in ir.walk(e))
+
+    def acc(self, local: ir.Local, value: str, fresh: bool = False):
+        """Add `value` into the cotangent of `local` (`fresh`: an array nothing else refers to)."""
+        b = self.bar(local.slot)
+        if isinstance(local.type, TensorT):
+            self.emit(f"{b} = nbt.{'ad_add' if fresh else 'ad_acc'}({b}, {value})")
+        else:
+            k = self.live(local.slot)
+            v = self.kept(value)
+            self.emit(f"{b} = ({b} + {v}) if {k} else {v}")
+            self.emit(f"{k} = True")
+
+    def adj(self, e, g: str, known: str | None = None, fresh: bool = False):
+        """Add the cotangent `g` of expression `e` into the cotangents of the locals it reads (`known`:
+        e's value, when the expression using it computed it; `fresh`: g is an array of its own)."""
+        match e:
+            case ir.Local(slot=slot) if active(e.type) and slot >= 0:
+                self.acc(e, g, fresh)
+            case ir.Cond(cond, then, orelse):
+                c = self.condition(cond)
+                self.emit(f"if {c}:")
+                for i, branch in enumerate((then, orelse)):
+                    if i:
+                        self.emit("else:")
+                    self.indent += 1
+                    mark = len(self.buf)
+                    if self.depends(branch):
+                        self.adj(branch, g)
+                    if len(self.buf) == mark:
+                        self.emit("pass")
+                    self.indent -= 1
+            case ir.Prim(op=op, args=args, span=span):
+                rule = PRIMS[op].rules.get("adjoint") if op in PRIMS else None
+                if op == "tensor.getitem" and isinstance(args[0], ir.Local) and args[0].slot >= 0 \
+                        and all(not active(a.type) for a in args[1:]):
+                    self.scatter_into(e, g)
+                    return
+                k = Adj(self, e, g, known)
+                cts = rule(k, e) if rule is not None else None
+                if cts is None:
+                    self.unsupported(f"the gradient of '{op}' (not compiled yet)", span)
+                vals = [None if ct is None or not self.depends(a) else (self.kept(ct), not _ATOM.fullmatch(ct))
+                        for a, ct in zip(args, cts)]
+                for a, ct in zip(args, vals):
+                    if ct is not None and isinstance(a, ir.Local):
+                        self.acc(a, *ct)
+                for i, (a, ct) in reversed(list(enumerate(zip(args, vals)))):
+                    if ct is not None and not isinstance(a, ir.Local):
+                        self.adj(a, ct[0], k._args.get(i), ct[1])
+            case _ if not self.depends(e):
+                pass
+            case _:
+                self.unsupported(f"the gradient through {type(e).__name__} expressions (not compiled yet)",
+                                 getattr(e, "span", self.f.span))
+
+    def scatter_into(self, e: ir.Prim, g: str):
+        """`x[i]`'s cotangent added in place at the index of x's (fresh) cotangent."""
+        x = e.args[0]
+        c = self.name(x)
+        idx = [self.kept(self.expr(a)) for a in e.args[1:]]
+        site = self.site(e.span)
+        b = self.bar(x.slot)
+        self.emit(f"if {b}.size == 0:")
+        self.emit(f"    {b} = np.zeros_like({c})")
+        at = ", ".join(f"nbt.idx({i}, {c}.shape[{d}], {site})" for d, i in enumerate(idx))
+        self.emit(f"{b}[{at}] += {g}")
+
+
+def _rebuild(node, f):
+    """`node` with each child expression passed through `f` (a shallow map over IR expressions)."""
+    if not ir._is_ir(node) or isinstance(node, (ir.Lambda, ir.Comprehension)):
+        return node
+    changes = {}
+    for name, val in ir.child_fields(node):
+        if isinstance(val, tuple):
+            new = tuple(f(x) if ir._is_ir(x) else x for x in val)
+            if any(a is not b for a, b in zip(new, val)):
+                changes[name] = new
+        elif ir._is_ir(val):
+            new = f(val)
+            if new is not val:
+                changes[name] = new
+    return type(node)(**{**{fl: getattr(node, fl) for fl in node.__dataclass_fields__}, **changes}) if changes else node
