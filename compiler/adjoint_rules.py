@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from glia.runtime.tensor_ops import EPS
 
+from .lower_tensor import typed
 from .primitives import PRIMS, rule
 from .types import F32, TensorT
 
@@ -317,3 +318,43 @@ def _slice(k, e):
 @adjoint("tensor.astype")
 def _astype(k, e):
     return [f"{k.g}.astype({k.dtype_of(0)})"]
+
+
+@adjoint("layer.gru_cell")
+def _gru_cell(k, e):
+    """The tape's rule (vjp_rules.vjp_gru) on the gates recomputed as the forward code computes them."""
+    x, h = k.a(0), k.a(1)
+    Wx, Wh, bx, bh = (k.param(e, i) for i in range(4))
+    t, g, one = e.type, k.g, k.c(1.0)
+    n, last = t.shape[-1], len(t.shape) - 1
+    ax, ah = k.tmp(f"np.dot({x}, {Wx}) + {bx}"), k.tmp(f"np.dot({h}, {Wh}) + {bh}")
+    r = k.fl.gate(f"{ax}[..., :{n}] + {ah}[..., :{n}]", t)
+    z = k.fl.gate(f"{ax}[..., {n}:{2 * n}] + {ah}[..., {n}:{2 * n}]", t)
+    c = k.tmp(k.math("tanh", f"({ax}[..., {2 * n}:] + {r} * {ah}[..., {2 * n}:])"))
+    dn = k.tmp(f"{g} * ({one} - {z}) * ({one} - {c} * {c})")
+    dz = k.tmp(f"{g} * ({h} - {c}) * {z} * ({one} - {z})")
+    dr = k.tmp(f"{dn} * {ah}[..., {2 * n}:] * {r} * ({one} - {r})")
+    gax = k.tmp(f"np.concatenate(({dr}, {dz}, {dn}), axis={last})")
+    gah = k.tmp(f"np.concatenate(({dr}, {dz}, {dn} * {r}), axis={last})")
+    return [f"np.dot({gax}, {Wx}.T)", f"(np.dot({gah}, {Wh}.T) + {g} * {z})"]
+
+
+@adjoint("layer.lstm_cell")
+def _lstm_cell(k, e):
+    """The tape's rule (vjp_rules.vjp_lstm): `k.gs` holds the cotangents of (h, c) and whether each is live."""
+    x, h, c = k.a(0), k.a(1), k.a(2)
+    Wx, Wh, b = (k.param(e, i) for i in range(3))
+    t = e.type.items[0]
+    n, last, one = t.shape[-1], len(t.shape) - 1, typed("1.0", t)
+    (gh, live_h), (gc, live_c) = k.gs
+    zz = k.tmp(f"np.dot({x}, {Wx}) + np.dot({h}, {Wh}) + {b}")
+    i = k.fl.gate(f"{zz}[..., :{n}]", t)
+    f = k.fl.gate(f"{zz}[..., {n}:{2 * n}]", t)
+    gg = k.tmp(k.math("tanh", f"{zz}[..., {2 * n}:{3 * n}]", t))
+    o = k.fl.gate(f"{zz}[..., {3 * n}:]", t)
+    tc = k.tmp(k.math("tanh", f"({f} * {c} + {i} * {gg})", t))
+    gh2 = k.tmp(f"{gh} if {live_h} else np.zeros_like({h})")
+    gcs = k.tmp(f"({gc} if {live_c} else np.zeros_like({c})) + {gh2} * {o} * ({one} - {tc} * {tc})")
+    dz = k.tmp(f"np.concatenate(({gcs} * {gg} * {i} * ({one} - {i}), {gcs} * {c} * {f} * ({one} - {f}), "
+               f"{gcs} * {i} * ({one} - {gg} * {gg}), {gh2} * {tc} * {o} * ({one} - {o})), axis={last})")
+    return [f"np.dot({dz}, {Wx}.T)", f"np.dot({dz}, {Wh}.T)", f"({gcs} * {f})"]

@@ -34,7 +34,7 @@ from . import ir
 from .lower_numba import _ATOM, FunctionLowerer, Unsupported, mangle_func, mangle_local
 from .lower_tensor import np_dtype, typed
 from .primitives import PRIMS
-from .types import BOOL, F32, FLOAT, INT, Scalar, TensorT
+from .types import BOOL, F32, FLOAT, INT, NONE, ListT, Scalar, TensorT, TupleT
 
 ACTIVE = (FLOAT, F32)
 PASSIVE = (INT, BOOL)
@@ -76,7 +76,7 @@ class Plan:
     @property
     def suffix(self) -> str:
         """Part of the sweeps' names: functions shared by two plans with other tapes differ in type."""
-        return "".join(f"_{d}_{r}" for d, r in self.tapes)
+        return "".join("_" + "_".join(str(x) for x in k) for k in self.tapes)
 
     def fwd(self, inst: str) -> str:
         return f"ad_fwd{self.suffix}_{mangle_func(inst)}"
@@ -147,6 +147,8 @@ class GradModule:
             for t in f.slot_types + tuple(n.type for n in ir.walk(f.body) if isinstance(n, ir.CallFunc)):
                 if isinstance(t, TensorT) and (t.dtype, len(t.shape)) not in kinds:
                     kinds.append((t.dtype, len(t.shape)))
+                if memory(t) and ("list", t.elem.dtype, len(t.elem.shape)) not in kinds:
+                    kinds.append(("list", t.elem.dtype, len(t.elem.shape)))
         plan.tapes = {k: f"Ta{i}" for i, k in enumerate(kinds)}
         return plan
 
@@ -155,9 +157,15 @@ class GradModule:
 
     def tape_types(self, plan: Plan) -> list[str]:
         out = ["types.int64[::1]", "types.float64[::1]", "types.int64", "types.int64"]
-        for (dtype, rank) in plan.tapes:
-            out.append(self.m.type_const(f"types.ListType({self.m.nbtype(TensorT(dtype, (1,) * rank))})"))
+        for k in plan.tapes:
+            out.append(self.m.type_const(f"types.ListType({self.tape_item(k)})"))
         return out
+
+    def tape_item(self, kind) -> str:
+        """The Numba type of what a tape holds: tensors of a dtype and rank, or lists of them."""
+        if kind[0] == "list":
+            return self.m.nbtype(ListT(TensorT(kind[1], (1,) * kind[2])))
+        return self.m.nbtype(TensorT(kind[0], (1,) * kind[1]))
 
     def entry_text(self, plan: Plan, inst: str, which: str) -> str:
         f = plan.fns[inst]
@@ -169,8 +177,8 @@ class GradModule:
                  "    ti = np.empty(1024, np.int64)",  # the tapes of ints and bools, and of floats
                  "    tf = np.empty(1024, np.float64)",
                  "    ni = nf = 0"]  # how many values each holds
-        for (dtype, rank), name in plan.tapes.items():
-            lines.append(f"    {name} = List.empty_list({self.m.nbtype(TensorT(dtype, (1,) * rank))})")
+        for kind, name in plan.tapes.items():
+            lines.append(f"    {name} = List.empty_list({self.tape_item(kind)})")
         tapes = self.tape_args(plan)
         lines.append(f"    value, ti, tf, ni, nf = {plan.fwd(inst)}({''.join(p + ', ' for p in params)}{gl}{tapes}depth)")
         dead = []
@@ -209,11 +217,37 @@ def active_call(node: ir.CallFunc) -> bool:
     return active(node.type) and any(active(a.type) for a in node.args)
 
 
+def pair(t) -> bool:
+    """A tuple of floats, tensors, ints and bools (what `h, c = lstm_cell(...)` holds)."""
+    return isinstance(t, TupleT) and all(active(i) or i in PASSIVE for i in t.items)
+
+
+def carries(t) -> bool:
+    """Whether values of type t can hold a float or a tensor."""
+    if active(t):
+        return True
+    return any(carries(c) for c in (t.items if isinstance(t, TupleT) else (t.elem,) if isinstance(t, ListT) else ()))
+
+
+def memory(t) -> bool:
+    """A list of tensors (memory): compiled as a local assigned once, appended to and read."""
+    return isinstance(t, ListT) and isinstance(t.elem, TensorT)
+
+
 def check_function(f: ir.Function):
-    for t, name in zip(f.slot_types, f.slot_names):
-        if not (active(t) or t in PASSIVE):
+    for i, (t, name) in enumerate(zip(f.slot_types, f.slot_names)):
+        if memory(t):
+            check_memory(f, i, name)
+        elif pair(t) and i < len(f.params):
+            raise Unsupported(f"the gradient through '{f.name}', whose parameter '{name}' is a tuple", f.span,
+                              f.source_name)
+        elif not (active(t) or t in PASSIVE or pair(t)):
             raise Unsupported(f"the gradient through '{f.name}', whose local '{name}' is a {t} (compiled gradients "
-                              "take floats, f32, tensors, ints and bools)", f.span, f.source_name)
+                              "take floats, f32, tensors, lists of tensors, ints and bools)", f.span, f.source_name)
+
+    for n in ir.walk(f.body):
+        if isinstance(n, ir.CallFunc) and not active(n.type) and carries(n.type) and any(carries(a.type) for a in n.args):
+            raise Unsupported(f"the gradient through a call returning a {n.type}", n.span, f.source_name)
 
     def check(stmts):
         for s in stmts:
@@ -228,10 +262,41 @@ def check_function(f: ir.Function):
                     check(b)
                 case ir.For(kind="tensor", target=ir.StoreLocal(), body=b):
                     check(b)
+                case ir.For(kind="list", target=ir.StoreLocal(), iter=ir.Local(type=t), body=b) if memory(t):
+                    check(b)
                 case _:
                     raise Unsupported(f"the gradient through this statement of '{f.name}' ({_what(s)})", s.span,
                                       f.source_name)
     check(f.body)
+
+
+def check_memory(f: ir.Function, slot: int, name: str):
+    """A list of tensors under grad: a local made once by a list display at the top of the function,
+    then only appended to (not while a loop runs over it), indexed, measured and looped over."""
+    def refuse(why, span):
+        raise Unsupported(f"the gradient through '{f.name}': its list '{name}' {why} (compiled: a list of tensors "
+                          "made once at the top of the function, appended to, indexed and looped over)", span,
+                          f.source_name)
+    if slot < len(f.params):
+        refuse("is a parameter", f.span)
+    made = [s for s in ir.walk(f.body) if isinstance(s, ir.Assign) and isinstance(s.target, ir.StoreLocal)
+            and s.target.slot == slot]
+    if len(made) != 1 or made[0] not in f.body or not isinstance(made[0].value, ir.MakeList):
+        refuse("is assigned more than once or not by a list display at the top level",
+               made[0].span if made else f.span)
+    uses = {id(n.args[0]) for n in ir.walk(f.body) if isinstance(n, ir.Prim)
+            and n.op in ("list.append", "list.getitem", "len") and isinstance(n.args[0], ir.Local)}
+    uses |= {id(n.iter) for n in ir.walk(f.body) if isinstance(n, ir.For) and isinstance(n.iter, ir.Local)}
+    for n in ir.walk(f.body):
+        if isinstance(n, ir.Local) and n.slot == slot and id(n) not in uses:
+            refuse("is used otherwise (copied, passed or changed in place)", n.span)
+        if isinstance(n, ir.For) and isinstance(n.iter, ir.Local) and n.iter.slot == slot and any(
+                isinstance(m, ir.Prim) and m.op == "list.append" and m.args[0].slot == slot for m in ir.walk(n.body)):
+            refuse("grows while a loop runs over it", n.span)
+    statements = {id(n.expr) for n in ir.walk(f.body) if isinstance(n, ir.ExprStmt)}
+    for n in ir.walk(f.body):
+        if isinstance(n, ir.Prim) and n.op == "list.append" and n.args[0].slot == slot and id(n) not in statements:
+            refuse("is appended to inside an expression", n.span)
 
 
 def _what(s) -> str:
@@ -368,7 +433,9 @@ class GradFunction(FunctionLowerer):
         """Number the pseudo locals in statement order, the same for both sweeps."""
         for s in stmts:
             match s:
-                case ir.Assign(target=ir.StoreLocal(type=t), value=v) if active(t):
+                case ir.Assign(target=ir.StoreLocal(type=t), value=v) if active(t) or memory(t):
+                    self.number_calls(v)
+                case ir.ExprStmt(expr=ir.Prim(op="list.append", args=(ir.Local(type=t), v))) if memory(t):
                     self.number_calls(v)
                 case ir.Return(value=v) if v is not None:
                     self.number_calls(v)
@@ -381,6 +448,13 @@ class GradFunction(FunctionLowerer):
                 case ir.ForRange(target=tg, body=b):
                     v = self.new_slot("$v", INT, hidden=False)
                     self.synth[id(s)] = (self.loop_counter(), v, ir.Assign(tg, v, s.span))
+                    self.prepare(b)
+                case ir.For(target=tg, iter=ir.Local(type=lt) as it, body=b) if memory(lt):
+                    k = self.new_slot("$k", INT)
+                    v = self.new_slot("$v", INT, hidden=False)
+                    set_k = ir.Assign(ir.StoreLocal(k.slot, k.name, INT, s.span), v, s.span)
+                    set_x = ir.Assign(tg, ir.Prim("list.getitem", (it, k), tg.type, s.span), s.span)
+                    self.synth[id(s)] = (self.loop_counter(), v, None, set_k, set_x, it)
                     self.prepare(b)
                 case ir.For(target=tg, iter=it, body=b):
                     seq = self.new_slot("$seq", it.type)
@@ -423,7 +497,10 @@ class GradFunction(FunctionLowerer):
 
     # ---- tape ----------------------------------------------------------------------------------
     def push(self, value: str, t):
-        if t in PASSIVE:
+        if pair(t):
+            for j, item in enumerate(t.items):
+                self.push(f"{value}[{j}]", item)
+        elif t in PASSIVE:
             self.emit("if ni == ti.size:")
             self.emit("    ti = nbt.tgrow(ti)")
             self.emit(f"ti[ni] = {'int(' + value + ')' if t == BOOL else value}")
@@ -434,17 +511,28 @@ class GradFunction(FunctionLowerer):
             self.emit(f"tf[nf] = np.float64({value})")
             self.emit("nf += 1")
         else:
-            self.emit(f"{self.plan.tapes[(t.dtype, len(t.shape))]}.append({value})")
+            self.emit(f"{self.tape(t)}.append({value})")
 
     def pop(self, t) -> str:
         """The value on top of t's tape, taken off (the counter moves first: use the value at once)."""
+        if pair(t):
+            items = [""] * len(t.items)
+            for j in range(len(t.items) - 1, -1, -1):
+                items[j] = self.temp()
+                self.emit(f"{items[j]} = {self.pop(t.items[j])}")
+            return "(" + "".join(v + ", " for v in items) + ")"
         if t in PASSIVE:
             self.emit("ni -= 1")
             return "(ti[ni] != 0)" if t == BOOL else "ti[ni]"
         if t in ACTIVE:
             self.emit("nf -= 1")
             return "tf[nf]" if t == FLOAT else "np.float32(tf[nf])"
-        return f"{self.plan.tapes[(t.dtype, len(t.shape))]}.pop()"
+        return f"{self.tape(t)}.pop()"
+
+    def tape(self, t) -> str:
+        if memory(t):
+            return self.plan.tapes[("list", t.elem.dtype, len(t.elem.shape))]
+        return self.plan.tapes[(t.dtype, len(t.shape))]
 
     def dead(self, t) -> str:
         """The cotangent nothing reached yet."""
@@ -475,6 +563,16 @@ class GradFunction(FunctionLowerer):
             carried = carried_params(f)
             ins, itypes = [], []
             for i, n, t in self.locals():
+                if pair(t):  # a cotangent per item
+                    for j, item in enumerate(t.items):
+                        if active(item):
+                            self.emit(f"{self.bar(i)}_{j} = {self.dead(item)}")
+                            if not isinstance(item, TensorT):
+                                self.emit(f"{self.live(i)}_{j} = False")
+                if memory(t):  # a cotangent per element
+                    self.emit(f"{self.bar(i)} = {self.m.empty_list(t.elem)}")
+                    self.emit(f"for _ in range(len({mangle_local(i, n)})):")
+                    self.emit(f"    {self.bar(i)}.append({self.dead(t.elem)})")
                 if active(t):
                     scalar = not isinstance(t, TensorT)
                     if i in carried:  # the caller's cotangent so far: sums in the tape's order
@@ -558,10 +656,15 @@ class GradFunction(FunctionLowerer):
         match s:
             case ir.Assign(target=ir.StoreLocal(slot, name, t), value=v, span=span):
                 self.emit(f"# line {span.line}")
-                v = self.hoist(v) if active(t) else v
+                v = self.hoist(v) if active(t) or memory(t) else v
                 val = self.expr(v)
-                self.push(mangle_local(slot, name), t)
+                if not memory(t):  # a list is made once (check_memory): nothing to restore
+                    self.push(mangle_local(slot, name), t)
                 self.emit(f"{mangle_local(slot, name)} = {val}")
+            case ir.ExprStmt(expr=ir.Prim(op="list.append", args=(ir.Local(type=t) as xs, v)) as e, span=span) \
+                    if memory(t):
+                self.emit(f"# line {span.line}")
+                self.emit(self.expr(ir.Prim(e.op, (xs, self.hoist(v)), e.type, e.span)))
             case ir.ExprStmt() | ir.Assert():
                 super().stmt(s)
             case ir.If(cond, then, orelse, span):
@@ -599,7 +702,8 @@ class GradFunction(FunctionLowerer):
                 self.push(f"{n}", INT)
             case ir.For(span=span, body=body):
                 n, v, set_seq, set_k, set_x, seq = self.synth[id(s)]
-                self.fstmt(set_seq)
+                if set_seq is not None:
+                    self.fstmt(set_seq)
                 self.emit(f"{n} = 0")
                 self.emit(f"for {self.name(v)} in range(len({self.name(seq)})):  # line {span.line}")
                 self.loop_body(n, [set_k, set_x], body)
@@ -655,6 +759,29 @@ class GradFunction(FunctionLowerer):
 
     def rstmt(self, s):
         match s:
+            case ir.Assign(target=ir.StoreLocal(slot, name, t), value=v, span=span) if memory(t):
+                self.emit(f"# line {span.line}")  # the list display: its elements' cotangents
+                self.backward(v, self.bar(slot), "True", self.call_order(v))
+            case ir.Assign(target=ir.StoreLocal(slot, name, t), value=v, span=span) if pair(t):
+                self.emit(f"# line {span.line}")
+                gs = []
+                for j, item in enumerate(t.items):
+                    if not active(item):
+                        gs.append(None)
+                        continue
+                    g = self.temp()
+                    self.emit(f"{g} = {self.bar(slot)}_{j}")
+                    self.emit(f"{self.bar(slot)}_{j} = {self.dead(item)}")
+                    if isinstance(item, TensorT):
+                        gs.append((g, f"{g}.size != 0"))
+                    else:
+                        live = self.temp()
+                        self.emit(f"{live} = {self.live(slot)}_{j}")
+                        self.emit(f"{self.live(slot)}_{j} = False")
+                        gs.append((g, live))
+                self.emit(f"{mangle_local(slot, name)} = {self.pop(t)}")
+                if self.depends(v):
+                    self.adj_items(v, gs)
             case ir.Assign(target=ir.StoreLocal(slot, name, t), value=v, span=span):
                 self.emit(f"# line {span.line}")
                 calls = self.call_order(v) if active(t) else []
@@ -693,7 +820,15 @@ class GradFunction(FunctionLowerer):
             case ir.For(body=body):
                 n, v, set_seq, set_k, set_x, seq = self.synth[id(s)]
                 self.rloop(None, [set_k, set_x], body)
-                self.rstmt(set_seq)
+                if set_seq is not None:
+                    self.rstmt(set_seq)
+            case ir.ExprStmt(expr=ir.Prim(op="list.append", args=(ir.Local(type=t) as xs, v)), span=span) \
+                    if memory(t):
+                self.emit(f"# line {span.line}")
+                g = self.temp()
+                self.emit(f"{g} = {self.bar(xs.slot)}.pop()")
+                self.emit(f"{self.name(xs)}.pop()")  # the list as it was
+                self.backward(v, g, f"{g}.size != 0", self.call_order(v))
             case _:
                 pass  # ExprStmt, Assert, Break, Continue: nothing to undo
 
@@ -799,15 +934,42 @@ class GradFunction(FunctionLowerer):
         return out
 
     def depends(self, e) -> bool:
-        return any(isinstance(n, ir.Local) and active(n.type) and n.slot >= 0 for n in ir.walk(e))
+        return any(isinstance(n, ir.Local) and carries(n.type) and n.slot >= 0 for n in ir.walk(e))
+
+    def adj_items(self, v, gs):
+        """The reverse of making a tuple: `gs` holds each item's (cotangent, live) or None."""
+        match v:
+            case ir.MakeTuple(elts=elts):
+                for elt, g in reversed(list(zip(elts, gs))):
+                    if g is not None and self.depends(elt):
+                        self.emit(f"if {g[1]}:")
+                        self.indent += 1
+                        self.adj(elt, g[0])
+                        self.indent -= 1
+            case ir.Prim(op=op, args=args, span=span) if "adjoint" in PRIMS[op].rules:
+                k = Adj(self, v, None)
+                k.gs = gs
+                cts = PRIMS[op].rules["adjoint"](k, v)
+                vals = [None if ct is None or not self.depends(a) else (self.kept(ct), not _ATOM.fullmatch(ct))
+                        for a, ct in zip(args, cts)]
+                for a, ct in zip(args, vals):
+                    if ct is not None and isinstance(a, ir.Local):
+                        self.acc(a, *ct)
+                for i, (a, ct) in reversed(list(enumerate(zip(args, vals)))):
+                    if ct is not None and not isinstance(a, ir.Local):
+                        self.adj(a, ct[0], k._args.get(i), ct[1])
+            case _:
+                self.unsupported(f"the gradient through making a tuple this way ({type(v).__name__})",
+                                 getattr(v, "span", self.f.span))
 
     def acc(self, local: ir.Local, value: str, fresh: bool = False):
         """Add `value` into the cotangent of `local` (`fresh`: an array nothing else refers to)."""
-        b = self.bar(local.slot)
-        if isinstance(local.type, TensorT):
+        self.add_into(self.bar(local.slot), self.live(local.slot), local.type, value, fresh)
+
+    def add_into(self, b: str, k: str, t, value: str, fresh: bool):
+        if isinstance(t, TensorT):
             self.emit(f"{b} = nbt.{'ad_add' if fresh else 'ad_acc'}({b}, {value})")
         else:
-            k = self.live(local.slot)
             v = self.kept(value)
             self.emit(f"{b} = ({b} + {v}) if {k} else {v}")
             self.emit(f"{k} = True")
@@ -831,6 +993,25 @@ class GradFunction(FunctionLowerer):
                     if len(self.buf) == mark:
                         self.emit("pass")
                     self.indent -= 1
+            case ir.Prim(op="tuple.getitem", args=(ir.Local(type=t) as tup,), attrs=(j,)) if pair(t):
+                self.add_into(f"{self.bar(tup.slot)}_{j}", f"{self.live(tup.slot)}_{j}", t.items[j], g, fresh)
+            case ir.MakeList(elts=elts):
+                for k in range(len(elts) - 1, -1, -1):
+                    if self.depends(elts[k]):
+                        t = self.temp()
+                        self.emit(f"{t} = {g}[{k}]")
+                        self.emit(f"if {t}.size != 0:")
+                        self.indent += 1
+                        self.adj(elts[k], t)
+                        self.indent -= 1
+            case ir.Prim(op="list.getitem", args=(ir.Local(type=t) as xs, i), span=span) if memory(t):
+                c = self.name(xs)
+                at = self.temp()
+                self.emit(f"{at} = nbt.idx({self.expr(i)}, len({c}), {self.site(span)})")
+                b = self.bar(xs.slot)
+                self.emit(f"{b}[{at}] = nbt.{'ad_add' if fresh else 'ad_acc'}({b}[{at}], {g})")
+            case ir.Prim(args=args) if not any(carries(a.type) for a in args):
+                pass  # made from ints and bools (`f32(len(xs))`): no gradient
             case ir.Prim(op=op, args=args, span=span):
                 rule = PRIMS[op].rules.get("adjoint") if op in PRIMS else None
                 if op == "tensor.getitem" and isinstance(args[0], ir.Local) and args[0].slot >= 0 \

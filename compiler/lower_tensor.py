@@ -11,7 +11,7 @@ Layers read their parameters from the program's flat parameter buffer, threaded 
 that needs it like a global (`$params`; `$state` for batch_norm's running statistics): a parameter is
 a view `P[offset:offset + size].reshape(shape)` of it. Compiled code runs the layers as the
 interpreter does outside training: `dropout` is the identity, `batch_norm` uses its running
-statistics. `grad` is not compiled; a function using it runs in the interpreter.
+statistics. `grad` is compiled by lower_grad.py.
 """
 from __future__ import annotations
 
