@@ -4,11 +4,12 @@ from the typed IR, with a tape of the values the reverse sweep needs.
 For `f` and every function it calls on the gradient path, two Numba functions are generated:
 
     ad_fwd_f(args, globals, tapes, depth) -> value
-        `f`'s own code, which also pushes onto the tapes (typed lists: ints and bools, floats, one per
-        tensor dtype and rank) what the reverse sweep needs: the old value of a local before each
+        `f`'s own code, which also pushes onto the tapes (growable arrays of ints and bools and of
+        floats, whose heights travel with them; a typed List per tensor dtype and rank, and per list
+        type) what the reverse sweep needs: the old value of a local before each
         assignment, which branch each `if` took, how many times each loop ran, where a block was left
         by `break`/`continue`/`return`, and at each `return` the final value of every local
-    ad_bwd_f(globals, tapes, gout, gout_live, depth) -> the cotangents of f's parameters
+    ad_bwd_f(globals, tapes, gout, gout_live, cotangents so far, depth) -> f's parameters' cotangents
         pops the final state, then walks f's statements backwards: each assignment `v = e` restores
         the old `v` and sends v's cotangent through `e`, one adjoint rule per primitive
         (adjoint_rules.py), recomputing the values the rules read; each loop runs its body's reverse as
@@ -22,9 +23,10 @@ pass). Every other call (a condition, an int) is the ordinary compiled function.
 Cotangents accumulate in the order the tape's do (compiler/autodiff.py): an expression's arguments
 right to left after the leaves' own, statements backwards, and a cotangent nothing reached is not
 propagated (a flag per scalar, an empty array for a tensor), so that a gradient computes exactly
-the tape's sums. What is not compiled yet (containers on the gradient path, tuples, primitives without
-an adjoint rule, mutual recursion) raises Unsupported, and the function using `grad` runs in the
-interpreter with a note saying why.
+the tape's sums (except for one value under two names: docs/backends.md, "Gradients"). What is not
+compiled yet (other containers on the gradient path, primitives without an adjoint rule, mutual
+recursion) raises Unsupported, and the function using `grad` runs in the interpreter with a note
+saying why.
 """
 from __future__ import annotations
 
@@ -70,8 +72,8 @@ class Plan:
     """The functions of one `grad(f)`: instances on the gradient path, and the tapes they share."""
 
     root: str
-    fns: dict[str, ir.Function] = field(default_factory=dict)
-    tapes: dict[tuple, str] = field(default_factory=dict)  # (dtype, rank) -> tape name
+    fns: dict[str, ir.Function] = field(default_factory=dict)  # callees before callers
+    tapes: dict[tuple, str] = field(default_factory=dict)  # (dtype, rank) or ("list", ...) -> tape name
 
     @property
     def suffix(self) -> str:
@@ -106,7 +108,7 @@ class GradModule:
             caller.unsupported(f"grad of '{f.name}', which returns {f.type.ret}", span)
         plan = self.plan(inst)
         texts = []
-        for name in reversed(list(plan.fns)):  # callees first (explicit signatures compile eagerly)
+        for name in plan.fns:  # callees first (explicit signatures compile eagerly)
             if (name, plan.suffix) not in self.generated:
                 texts.append(GradFunction(self, plan, name, forward=True).lower())
                 texts.append(GradFunction(self, plan, name, forward=False).lower())
@@ -122,12 +124,12 @@ class GradModule:
         order: list[str] = []
         edges: dict[str, set[str]] = {}
 
-        def visit(inst):
-            if inst in plan.fns:
+        seen: dict[str, ir.Function] = {}
+
+        def visit(inst):  # post-order: callees before their callers
+            if inst in seen:
                 return
-            f = self.m.instances[inst]
-            plan.fns[inst] = f
-            order.append(inst)
+            f = seen[inst] = self.m.instances[inst]
             check_function(f)
             edges[inst] = set()
             for node in ir.walk(f.body):
@@ -135,20 +137,25 @@ class GradModule:
                     c = self.m.call_instance(node)
                     edges[inst].add(c)
                     visit(c)
+            order.append(inst)
         visit(root)
+        plan.fns = {inst: seen[inst] for inst in order}
         for a, cs in edges.items():  # mutual recursion: each would have to be compiled before the other
             for c in cs:
                 if c != a and a in reach(edges, c):
                     f = plan.fns[a]
                     raise Unsupported(f"the gradient through mutually recursive functions ('{a}' and '{c}')",
                                       f.span, f.source_name)
-        kinds = []
+        kinds = []  # what the tapes hold: every local's type, a call's result, a loop's sequence
         for f in plan.fns.values():
-            for t in f.slot_types + tuple(n.type for n in ir.walk(f.body) if isinstance(n, ir.CallFunc)):
-                if isinstance(t, TensorT) and (t.dtype, len(t.shape)) not in kinds:
-                    kinds.append((t.dtype, len(t.shape)))
-                if memory(t) and ("list", t.elem.dtype, len(t.elem.shape)) not in kinds:
-                    kinds.append(("list", t.elem.dtype, len(t.elem.shape)))
+            types_ = list(f.slot_types) + [n.type for n in ir.walk(f.body) if isinstance(n, ir.CallFunc)] \
+                + [n.iter.type for n in ir.walk(f.body) if isinstance(n, ir.For)]
+            for t in types_:
+                for u in (t.items if isinstance(t, TupleT) else (t,)):
+                    kind = (u.dtype, len(u.shape)) if isinstance(u, TensorT) else \
+                        ("list", u.elem.dtype, len(u.elem.shape)) if memory(u) else None
+                    if kind is not None and kind not in kinds:
+                        kinds.append(kind)
         plan.tapes = {k: f"Ta{i}" for i, k in enumerate(kinds)}
         return plan
 
@@ -214,7 +221,8 @@ def carried_params(f: ir.Function) -> set[int]:
 
 
 def active_call(node: ir.CallFunc) -> bool:
-    return active(node.type) and any(active(a.type) for a in node.args)
+    """A call on the gradient path (check_function refuses one passing a tuple or a list that carries)."""
+    return active(node.type) and any(carries(a.type) for a in node.args)
 
 
 def pair(t) -> bool:
@@ -246,8 +254,12 @@ def check_function(f: ir.Function):
                               "take floats, f32, tensors, lists of tensors, ints and bools)", f.span, f.source_name)
 
     for n in ir.walk(f.body):
-        if isinstance(n, ir.CallFunc) and not active(n.type) and carries(n.type) and any(carries(a.type) for a in n.args):
-            raise Unsupported(f"the gradient through a call returning a {n.type}", n.span, f.source_name)
+        if isinstance(n, ir.CallFunc) and any(carries(a.type) for a in n.args):
+            for a in n.args:
+                if carries(a.type) and not active(a.type):
+                    raise Unsupported(f"the gradient through a call passing a {a.type}", a.span, f.source_name)
+            if not active(n.type) and carries(n.type):
+                raise Unsupported(f"the gradient through a call returning a {n.type}", n.span, f.source_name)
 
     def check(stmts):
         for s in stmts:
@@ -291,12 +303,16 @@ def check_memory(f: ir.Function, slot: int, name: str):
         if isinstance(n, ir.Local) and n.slot == slot and id(n) not in uses:
             refuse("is used otherwise (copied, passed or changed in place)", n.span)
         if isinstance(n, ir.For) and isinstance(n.iter, ir.Local) and n.iter.slot == slot and any(
-                isinstance(m, ir.Prim) and m.op == "list.append" and m.args[0].slot == slot for m in ir.walk(n.body)):
+                isinstance(m, ir.Prim) and m.op == "list.append" and _is_slot(m.args[0], slot) for m in ir.walk(n.body)):
             refuse("grows while a loop runs over it", n.span)
     statements = {id(n.expr) for n in ir.walk(f.body) if isinstance(n, ir.ExprStmt)}
     for n in ir.walk(f.body):
-        if isinstance(n, ir.Prim) and n.op == "list.append" and n.args[0].slot == slot and id(n) not in statements:
+        if isinstance(n, ir.Prim) and n.op == "list.append" and _is_slot(n.args[0], slot) and id(n) not in statements:
             refuse("is appended to inside an expression", n.span)
+
+
+def _is_slot(e, slot: int) -> bool:
+    return isinstance(e, ir.Local) and e.slot == slot
 
 
 def _what(s) -> str:
@@ -474,13 +490,18 @@ class GradFunction(FunctionLowerer):
         return f"_n{s}"
 
     def number_calls(self, e):
+        """Every call in `e` (an expression the reverse sweep goes through) gets a local: its result is
+        kept on the tape, so the reverse sweep never calls a function again (it may print, or be slow)."""
         for node in ir.walk(e):
-            if isinstance(node, ir.CallFunc) and active_call(node) and id(node) not in self.calls:
+            if isinstance(node, ir.CallFunc) and id(node) not in self.calls:
+                if not (active_call(node) or node.type in PASSIVE or active(node.type)):
+                    self.unsupported(f"a call returning a {node.type} inside an expression on the gradient path",
+                                     node.span)
                 self.calls[id(node)] = self.new_slot("$c", node.type, hidden=False)
         for node in ir.walk(e):
             if isinstance(node, (ir.Cond, ir.And, ir.Or, ir.Comprehension, ir.Lambda)) and any(
-                    isinstance(n, ir.CallFunc) and active_call(n) for n in ir.walk(node)):
-                self.unsupported("a call on the gradient path inside a conditional expression", node.span)
+                    isinstance(n, ir.CallFunc) for n in ir.walk(node)):
+                self.unsupported("a call inside a conditional expression on the gradient path", node.span)
 
     def bar(self, slot: int) -> str:
         return f"b{slot}"
@@ -639,6 +660,10 @@ class GradFunction(FunctionLowerer):
             if isinstance(node, ir.CallFunc) and id(node) in self.calls:
                 args = tuple(sub(a) for a in node.args)
                 local = self.calls[id(node)]
+                if not active_call(node):  # the ordinary function: its result is a constant here
+                    self.emit(f"{self.name(local)} = {self.expr(ir.CallFunc(node.name, args, node.type, node.span))}")
+                    calls.append(local)
+                    return local
                 inst = self.m.call_instance(node)
                 avs = self.exprs(args)
                 self.emit(f"{self.name(local)}, ti, tf, ni, nf = {self.plan.fwd(inst)}({''.join(a + ', ' for a in avs)}"
@@ -847,9 +872,10 @@ class GradFunction(FunctionLowerer):
         send the cotangent through `v`, then reverse the calls, last first."""
         for local in reversed(calls):
             self.emit(f"{self.name(local)} = {self.pop(local.type)}")
-            self.emit(f"{self.bar(local.slot)} = {self.dead(local.type)}")
-            if not isinstance(local.type, TensorT):
-                self.emit(f"{self.live(local.slot)} = False")
+            if active(local.type):
+                self.emit(f"{self.bar(local.slot)} = {self.dead(local.type)}")
+                if not isinstance(local.type, TensorT):
+                    self.emit(f"{self.live(local.slot)} = False")
         e = self.with_calls(v)
         if g is not None and self.depends(e):
             self.emit(f"if {glive}:")
@@ -863,6 +889,8 @@ class GradFunction(FunctionLowerer):
                     for local in [self.calls.get(id(node))] if local is not None}
         for local in reversed(calls):
             node = by_local[local.slot]
+            if not active_call(node):
+                continue  # an ordinary call: nothing to reverse
             inst = self.m.call_instance(node)
             live = f"{self.bar(local.slot)}.size != 0" if isinstance(local.type, TensorT) else self.live(local.slot)
             args = [self.with_calls(a) for a in node.args]

@@ -181,6 +181,39 @@ def main():
     print(value_and_grad(memory)(reshape(arange(20), 5, 4) * 0.1))
 """
 
+# a callee reached twice (callees are compiled first), a loop over a computed tensor, a tuple holding a
+# tensor of a kind no local has; calls in an expression on the gradient path run once (printing once)
+CALLS = """
+def count(x: float) -> int:
+    print("counting", x)
+    return 3
+
+def scale(x: float) -> float:
+    print("scaling", x)
+    return 2.0
+
+def printed(x: float) -> float:
+    y = x * float(count(x)) + scale(1.0) * x
+    return y * y
+
+def inner(v: f64[3]) -> float:
+    return sum(v * v)
+
+def lead(v: f64[3]) -> float:
+    return inner(v) * 2.0
+
+def outer(x: f64[6]) -> float:
+    s = 0.0
+    for r in reshape(x, 2, 3):
+        s = s + inner(r)
+    p = (reshape(x, 3, 2) * 1.0, 2)
+    return s + lead(x[0:3]) + sum(p[0])
+
+def main():
+    print(grad(outer)(arange(6, dtype=f64) * 0.5))
+    print(grad(printed)(1.5))
+"""
+
 # one value under two names (`w = x`, then both used): the tape adds their cotangents into one sum as
 # it goes, the compiled code w's into x's at the copy: the same to rounding
 ALIASED = """
@@ -217,8 +250,9 @@ def compiled(text):
     return got[0], ref[0]
 
 
-@pytest.mark.parametrize("text", [CONTROL, SCALARS, TENSORS, LAYERS, CELLS],
-                         ids=["control flow", "scalars", "tensors", "layers and losses", "cells, tuples, lists"])
+@pytest.mark.parametrize("text", [CONTROL, SCALARS, TENSORS, LAYERS, CELLS, CALLS],
+                         ids=["control flow", "scalars", "tensors", "layers and losses", "cells, tuples, lists",
+                              "calls"])
 def test_gradients_match_the_interpreter(text):
     got, ref = compiled(text)
     assert got == ref
@@ -231,7 +265,7 @@ def test_one_value_under_two_names_to_rounding():
 
 def test_every_adjoint_rule_is_exercised():
     ops = set()
-    for text in (CONTROL, SCALARS, TENSORS, LAYERS, CELLS, ALIASED):
+    for text in (CONTROL, SCALARS, TENSORS, LAYERS, CELLS, CALLS, ALIASED):
         program = check_source(Source("t.glia", text))
         for f in program.functions.values():
             ops |= {n.op for n in ir.walk(f.body) if isinstance(n, ir.Prim)}
@@ -242,12 +276,14 @@ def test_every_adjoint_rule_is_exercised():
 @pytest.mark.parametrize("body, says", [
     ("    xs = [x, x * 2.0]\n    return xs[0] * xs[1]", "the gradient through 'f', whose local 'xs' is a list[float]"),
     ("    a, b = halves(x)\n    return a * b", "the gradient through a call returning a (float, float)"),
+    ("    p = (x, 2.0)\n    return first(p) * 3.0", "the gradient through a call passing a (float, float)"),
     ("    xs = [ones(2, dtype=f64) * x]\n    ys = xs\n    return sum(ys[0])",
      "its list 'xs' is used otherwise (copied, passed or changed in place)"),
 ])
 def test_not_compiled_yet_says_why_and_answers(body, says):
     """What does not compile yet runs in the interpreter, with the right answer and a note saying why."""
     text = f"def halves(x: float) -> (float, float):\n    return (x / 2.0, x / 2.0)\n\n" \
+        f"def first(p: (float, float)) -> float:\n    return p[0]\n\n" \
         f"def f(x: float) -> float:\n{body}\n\ndef main():\n    print(grad(f)(3.0))\n"
     program = check_source(Source("t.glia", text))
     out, err, notes = run(program, [], "cpu")
