@@ -14,7 +14,7 @@ compiled gradient is the interpreter's: the tests compare the two on every rule.
 """
 from __future__ import annotations
 
-from glia.runtime.tensor_ops import EPS
+from glia.runtime.tensor_ops import EPS, GELU_C
 
 from .lower_tensor import typed
 from .primitives import PRIMS, rule
@@ -358,3 +358,27 @@ def _lstm_cell(k, e):
     dz = k.tmp(f"np.concatenate(({gcs} * {gg} * {i} * ({one} - {i}), {gcs} * {c} * {f} * ({one} - {f}), "
                f"{gcs} * {i} * ({one} - {gg} * {gg}), {gh2} * {tc} * {o} * ({one} - {o})), axis={last})")
     return [f"np.dot({dz}, {Wx}.T)", f"np.dot({dz}, {Wh}.T)", f"({gcs} * {f})"]
+
+
+@adjoint("nn.gelu")
+def _gelu(k, e):
+    """The tape's derivative (vjp_rules._gelu_d), each constant in the dtype."""
+    x, c = k.a(0), k.c
+    u = k.tmp(f"{c(GELU_C)} * ({x} + {c(0.044715)} * ({x} * {x} * {x}))")
+    t = k.tmp(k.math("tanh", u))
+    d = (f"{c(0.5)} * ({c(1.0)} + {t}) + {c(0.5)} * {x} * ({c(1.0)} - {t} * {t}) * {c(GELU_C)} * "
+         f"({c(1.0)} + {c(3 * 0.044715)} * {x} * {x})")
+    return [f"({k.g} * ({d}))"]
+
+
+@adjoint("nn.silu")
+def _silu(k, e):
+    x, c = k.a(0), k.c
+    s = k.tmp(k.fl.math(None, "sigmoid", x, e.type))
+    return [f"({k.g} * ({s} * ({c(1.0)} + {x} * ({c(1.0)} - {s}))))"]
+
+
+@adjoint("layer.layer_norm")
+def _layer_norm(k, e):
+    """The input's cotangent (vjp_rules.vjp_layer_norm) with NumPy's means and variance, row by row."""
+    return [f"nbt.layer_norm_vjp({k.a(0)}, {k.param(e, 0)}, {k.g}, {k.c(0.0)}, {k.c(1e-5)})"]

@@ -162,8 +162,8 @@ _act("elu", lambda x, y, alpha: np.where(x > 0, 1.0, y + alpha))
 
 
 def _gelu_d(x, y):
-    u = GELU_C * (x + 0.044715 * x ** 3)
-    t = np.tanh(u)
+    u = GELU_C * (x + 0.044715 * (x * x * x))  # as the forward (tensor_ops.gelu_), tanh through float64
+    t = precise(np.tanh)(u)
     return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GELU_C * (1 + 3 * 0.044715 * x * x)
 
 

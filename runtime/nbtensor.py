@@ -600,3 +600,32 @@ def tgrow(buf):
     new = np.empty(2 * buf.size, buf.dtype)
     new[:buf.size] = buf
     return new
+
+
+@jit
+def layer_norm_vjp(x, gain, g, zero, eps):
+    """layer_norm's input cotangent, as the tape's rule computes it: xh = (x - mean) / sd,
+    gx = (g * gain - mean(g * gain) - xh * mean(g * gain * xh)) / sd, means over the last axis."""
+    n = x.shape[-1]
+    x2 = x.reshape((x.size // n, n))
+    g2 = np.ascontiguousarray(g).reshape((x.size // n, n))
+    out = np.empty_like(x2)
+    d = np.empty(n, x.dtype)
+    xh = np.empty(n, x.dtype)
+    gh = np.empty(n, x.dtype)
+    for r in range(x2.shape[0]):
+        mu = (zero + pairwise(x2[r], 0, n, 1)) / cast(n, zero)
+        for j in range(n):
+            d[j] = x2[r, j] - mu
+            d[j] = d[j] * d[j]
+        sd = np.sqrt((zero + pairwise(d, 0, n, 1)) / cast(n, zero) + eps)
+        for j in range(n):
+            xh[j] = (x2[r, j] - mu) / sd
+            gh[j] = g2[r, j] * gain[j]
+        m1 = (zero + pairwise(gh, 0, n, 1)) / cast(n, zero)
+        for j in range(n):
+            d[j] = gh[j] * xh[j]
+        m2 = (zero + pairwise(d, 0, n, 1)) / cast(n, zero)
+        for j in range(n):
+            out[r, j] = (gh[j] - m1 - xh[j] * m2) / sd
+    return out.reshape(x.shape)

@@ -137,6 +137,11 @@ def more(x: f32[2, 3]) -> f32:
     g = sum(x[0:1] * 4.0) + f32(sum(f64(x) * 0.25))
     return a + b + c + d + e + f + g
 
+def acts(x: f32[2, 6]) -> f32:
+    a = sum(gelu(x) * arange(6)) + sum(silu(x - 0.2) * 0.5)
+    h = layer_norm(x * 1.5)
+    return a + sum(h * arange(6)) + gelu(x[0, 1]) + silu(x[1, 2]) + sum(layer_norm(x[1]) * x[0])
+
 def cellrun(x: f32[6, 3]) -> f32:
     h = zeros(5)
     for row in x:
@@ -147,6 +152,7 @@ def main():
     x = reshape(arange(6), 2, 3) * 0.3 - 0.4
     print(grad(more)(x))
     print(value_and_grad(cellrun)(reshape(arange(18), 6, 3) * 0.1))
+    print(grad(acts)(reshape(arange(12), 2, 6) * 0.37 - 1.5))
 """
 
 CELLS = """
