@@ -335,9 +335,7 @@ class Adj:
 
     def a(self, i: int) -> str:
         if i not in self._args:
-            arg = self.e.args[i]
-            self._args[i] = arg_value = self.fl.kept(self.fl.expr(arg))
-            return arg_value
+            self._args[i] = self.fl.kept(self.fl.expr(self.e.args[i]))
         return self._args[i]
 
     def num(self, i: int) -> str:
@@ -402,10 +400,8 @@ class Adj:
             return x
         if t.shape == out.shape:
             return x
-        if 1 in t.shape[:len(t.shape)] and len(t.shape) == len(out.shape):
-            raise Unsupported("the gradient of a broadcast over a dimension of size 1", self.e.span, self.fl.src)
         extra = len(out.shape) - len(t.shape)
-        if t.shape != out.shape[extra:] or 1 in t.shape:
+        if extra <= 0 or t.shape != out.shape[extra:] or 1 in t.shape:
             raise Unsupported("the gradient of a broadcast over a dimension of size 1", self.e.span, self.fl.src)
         v = self.fl.kept(x)
         for _ in range(extra):  # NumPy sums the leading axes one at a time, each in order
