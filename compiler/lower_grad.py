@@ -12,8 +12,9 @@ For `f` and every function it calls on the gradient path, two Numba functions ar
     ad_bwd_f(globals, tapes, gout, gout_live, cotangents so far, depth) -> f's parameters' cotangents
         pops the final state, then walks f's statements backwards: each assignment `v = e` restores
         the old `v` and sends v's cotangent through `e`, one adjoint rule per primitive
-        (adjoint_rules.py), recomputing the values the rules read; each loop runs its body's reverse as
-        many times as the forward ran it; each branch reverses the branch that ran.
+        (adjoint_rules.py), with the tensors `e` computed on its way (kept on the tape by the forward
+        sweep) and the numbers computed again; each loop runs its body's reverse as many times as the
+        forward ran it; each branch reverses the branch that ran.
 
 A call of a function on the gradient path is its `ad_fwd_` in the forward sweep (its value held in a
 temporary, pushed after it) and its `ad_bwd_` at the same place of the reverse sweep ("split" reversal:
@@ -148,7 +149,7 @@ class GradModule:
                                       f.span, f.source_name)
         kinds = []  # what the tapes hold: every local's type, a call's result, a loop's sequence
         for f in plan.fns.values():
-            types_ = list(f.slot_types) + [n.type for n in ir.walk(f.body) if isinstance(n, ir.CallFunc)] \
+            types_ = list(f.slot_types) + [n.type for n in ir.walk(f.body) if isinstance(n, (ir.CallFunc, ir.Prim))] \
                 + [n.iter.type for n in ir.walk(f.body) if isinstance(n, ir.For)]
             for t in types_:
                 for u in (t.items if isinstance(t, TupleT) else (t,)):
@@ -311,6 +312,22 @@ def check_memory(f: ir.Function, slot: int, name: str):
             refuse("is appended to inside an expression", n.span)
 
 
+def kept_nodes(e) -> list[ir.Prim]:
+    """The tensor values an expression computes on its way (its primitives, and theirs, down to the
+    first node of another kind), in the order it computes them: the forward sweep keeps them on the
+    tape, so the reverse sweep does not compute them again."""
+    out: list[ir.Prim] = []
+
+    def visit(n):
+        if isinstance(n, ir.Prim):
+            for a in n.args:
+                visit(a)
+            if isinstance(n.type, TensorT):
+                out.append(n)
+    visit(e)
+    return out
+
+
 def _is_slot(e, slot: int) -> bool:
     return isinstance(e, ir.Local) and e.slot == slot
 
@@ -335,7 +352,9 @@ class Adj:
 
     def a(self, i: int) -> str:
         if i not in self._args:
-            self._args[i] = self.fl.kept(self.fl.expr(self.e.args[i]))
+            arg = self.e.args[i]
+            known = self.fl.known.get(id(arg))
+            self._args[i] = known if known is not None else self.fl.kept(self.fl.expr(arg))
         return self._args[i]
 
     def num(self, i: int) -> str:
@@ -346,13 +365,15 @@ class Adj:
 
     def out(self) -> str:
         if self._out is None:
+            self._out = self.fl.known.get(id(self.e))
+        if self._out is None:
             slots = {}
             args = []
             for i, arg in enumerate(self.e.args):
                 if isinstance(arg, ir.Const):
                     args.append(arg)
                     continue
-                slot = -1000 - len(slots)
+                slot = self.fl.pseudo()
                 slots[slot] = self.a(i)
                 args.append(ir.Local(slot, "$arg", arg.type, arg.span))
             self.fl.lambda_env.append(slots)
@@ -431,7 +452,53 @@ class GradFunction(FunctionLowerer):
         self.calls: dict[int, ir.Local] = {}  # id(CallFunc) -> the local holding its result
         self.frames: list[tuple] = []  # the forward sweep's enclosing blocks, branches and loops
         self.synth: dict[int, tuple] = {}  # id(loop) -> its helper statements and names
+        self.known: dict[int, str] = {}  # reverse sweep: id(node) -> its value, kept by the forward sweep
+        self.npseudo = 0
         self.prepare(f.body)
+
+    def pseudo(self) -> int:
+        """A slot of a value held in a Python name while one primitive is lowered (lambda_env)."""
+        self.npseudo += 1
+        return -1000 - self.npseudo
+
+    def anf(self, e, kept: set[int], names: list[str]) -> str:
+        """Lower `e` computing each of its kept nodes (kept_nodes) into a name, appended to `names` in
+        the order computed; every argument of a node above one is computed first, in order."""
+        if not (isinstance(e, ir.Prim) and any(id(n) in kept for n in kept_nodes(e))):
+            return self.expr(e)
+        slots, args = {}, []
+        for a in e.args:
+            if isinstance(a, (ir.Const, ir.Local)):
+                args.append(a)
+                continue
+            slot = self.pseudo()
+            slots[slot] = self.kept(self.anf(a, kept, names))
+            args.append(ir.Local(slot, "$arg", a.type, a.span))
+        self.lambda_env.append(slots)
+        try:
+            value = self.prim(ir.Prim(e.op, tuple(args), e.type, e.span, e.attrs))
+        finally:
+            self.lambda_env.pop()
+        if id(e) in kept:
+            value = self.kept(value)
+            names.append(value)
+        return value
+
+    def computed(self, v) -> str:
+        """Forward: `v` (calls hoisted) computed, its kept tensors pushed after it."""
+        nodes = kept_nodes(v)
+        names: list[str] = []
+        value = self.anf(v, {id(n) for n in nodes}, names)
+        for n, name in zip(nodes, names):
+            self.push(name, n.type)
+        return value
+
+    def restore_kept(self, e):
+        """Reverse: the kept tensors of `e` (with_calls'), popped (the forward sweep pushed them)."""
+        for n in reversed(kept_nodes(e)):
+            t = self.temp()
+            self.emit(f"{t} = {self.pop(n.type)}")
+            self.known[id(n)] = t
 
     # ---- names ---------------------------------------------------------------------------------
     def new_slot(self, name: str, t, hidden=True) -> ir.Local:
@@ -678,7 +745,7 @@ class GradFunction(FunctionLowerer):
             case ir.Assign(target=ir.StoreLocal(slot, name, t), value=v, span=span):
                 self.emit(f"# line {span.line}")
                 v = self.hoist(v) if active(t) or memory(t) else v
-                val = self.expr(v)
+                val = self.computed(v) if active(t) else self.expr(v)
                 if not memory(t):  # a list is made once (check_memory): nothing to restore
                     self.push(mangle_local(slot, name), t)
                 self.emit(f"{mangle_local(slot, name)} = {val}")
@@ -739,7 +806,7 @@ class GradFunction(FunctionLowerer):
                 self.emit(f"# line {span.line}")
                 v = self.hoist(value)
                 r = self.temp()
-                self.emit(f"{r} = {self.expr(v)}")
+                self.emit(f"{r} = {self.computed(v)}")
                 self.unwind(to_loop=False)
                 for i, n, t in self.locals():
                     self.push(mangle_local(i, n), t)
@@ -818,10 +885,17 @@ class GradFunction(FunctionLowerer):
                         self.emit(f"{self.live(slot)} = False")
                     self.emit(f"{self.bar(slot)} = {self.dead(t)}")
                 self.emit(f"{mangle_local(slot, name)} = {self.pop(t)}")
-                self.backward(v, g, glive, calls)
+                if active(t):
+                    e = self.with_calls(v)
+                    self.restore_kept(e)
+                    self.backward(v, g, glive, calls, e)
+                else:
+                    self.backward(v, g, glive, calls)
             case ir.Return(value=v):
                 calls = self.call_order(v)
-                self.backward(v, "gout", "gout_live", calls)
+                e = self.with_calls(v)
+                self.restore_kept(e)
+                self.backward(v, "gout", "gout_live", calls, e)
             case ir.If(then=then, orelse=orelse):
                 flag = self.temp()
                 self.emit(f"{flag} = {self.pop(INT)}")
@@ -863,16 +937,17 @@ class GradFunction(FunctionLowerer):
             self.rstmt(s)
         self.indent -= 1
 
-    def backward(self, v, g, glive, calls: list[ir.Local]):
-        """The reverse of computing `v` (cotangent `g`, live when `glive`): restore the calls' results,
-        send the cotangent through `v`, then reverse the calls, last first."""
+    def backward(self, v, g, glive, calls: list[ir.Local], e=None):
+        """The reverse of computing `v` (cotangent `g`, live when `glive`; `e`: v with its calls'
+        locals, whose kept values are known): restore the calls' results, send the cotangent through
+        `v`, then reverse the calls, last first."""
         for local in reversed(calls):
             self.emit(f"{self.name(local)} = {self.pop(local.type)}")
             if active(local.type):
                 self.emit(f"{self.bar(local.slot)} = {self.dead(local.type)}")
                 if not isinstance(local.type, TensorT):
                     self.emit(f"{self.live(local.slot)} = False")
-        e = self.with_calls(v)
+        e = self.with_calls(v) if e is None else e
         if g is not None and self.depends(e):
             self.emit(f"if {glive}:")
             self.indent += 1
@@ -935,6 +1010,7 @@ class GradFunction(FunctionLowerer):
                     if len(self.buf) == mark:
                         self.emit("pass")
                     self.indent -= 1
+        self.known.clear()  # this statement's
 
     def with_calls(self, n):
         """`n` with each gradient-path call replaced by the local holding its result."""
