@@ -37,7 +37,7 @@ from . import ir
 from .lower_numba import _ATOM, FunctionLowerer, Unsupported, mangle_func, mangle_local
 from .lower_tensor import np_dtype, typed
 from .primitives import PRIMS
-from .types import BOOL, F32, FLOAT, INT, NONE, ListT, Scalar, TensorT, TupleT
+from .types import BOOL, F32, FLOAT, INT, ListT, TensorT, TupleT
 
 ACTIVE = (FLOAT, F32)
 PASSIVE = (INT, BOOL)
@@ -629,14 +629,13 @@ class GradFunction(FunctionLowerer):
         f = self.f
         gl = self.m.global_args(self.inst)
         tapes = self.gm.tape_args(self.plan)
-        fname = mangle_func(self.inst)
         gtypes = [self.m.threaded[g][1] for g in self.m.global_uses[self.inst]]
         ttypes = self.gm.tape_types(self.plan)
         if self.forward:
             params = [mangle_local(i, n) for i, n in enumerate(f.params)]
             for i, n, t in self.locals()[len(f.params):]:
                 self.emit(f"{mangle_local(i, n)} = {self.default(t)}")
-            self.block(f.body, top=True)
+            self.block(f.body)
             sig = f"types.Tuple(({self.m.nbtype(f.type.ret)}, types.int64[::1], types.float64[::1], types.int64, " \
                 "types.int64))(" + "".join(self.m.nbtype(t) + ", " for t in list(f.type.params) + gtypes) \
                 + "".join(t + ", " for t in ttypes) + "types.int64)"
@@ -668,7 +667,7 @@ class GradFunction(FunctionLowerer):
                     self.emit(f"{self.bar(i)} = {f'i{self.bar(i)}' if i in carried else self.dead(t)}")
                     if scalar:
                         self.emit(f"{self.live(i)} = {f'i{self.live(i)}' if i in carried else 'False'}")
-            self.rblock(f.body, top=True)
+            self.rblock(f.body)
             outs, otypes = [], []
             for i, t in enumerate(f.type.params):
                 if not active(t):
@@ -691,7 +690,7 @@ class GradFunction(FunctionLowerer):
         return "\n".join(out + self.param_lines + self.buf)
 
     # ---- the forward sweep -----------------------------------------------------------------------
-    def block(self, stmts, top=False):
+    def block(self, stmts):
         need = needs_exit(stmts)
         if not stmts:
             self.emit("pass")
@@ -823,7 +822,7 @@ class GradFunction(FunctionLowerer):
         self.indent -= 1
 
     # ---- the reverse sweep -----------------------------------------------------------------------
-    def rblock(self, stmts, top=False):
+    def rblock(self, stmts):
         mark = len(self.buf)
         self.rblock_(stmts)
         if len(self.buf) == mark:
@@ -908,13 +907,12 @@ class GradFunction(FunctionLowerer):
                 self.rblock(orelse)
                 self.indent -= 1
             case ir.While(body=body):
-                self.rloop(None, [], body)
+                self.rloop([], body)
             case ir.ForRange(body=body):
-                n, v, set_target = self.synth[id(s)]
-                self.rloop(None, [set_target], body)
+                self.rloop([self.synth[id(s)][2]], body)
             case ir.For(body=body):
-                n, v, set_seq, set_k, set_x, seq = self.synth[id(s)]
-                self.rloop(None, [set_k, set_x], body)
+                _, _, set_seq, set_k, set_x, _ = self.synth[id(s)]
+                self.rloop([set_k, set_x], body)
                 if set_seq is not None:
                     self.rstmt(set_seq)
             case ir.ExprStmt(expr=ir.Prim(op="list.append", args=(ir.Local(type=t) as xs, v)), span=span) \
@@ -927,7 +925,9 @@ class GradFunction(FunctionLowerer):
             case _:
                 pass  # ExprStmt, Assert, Break, Continue: nothing to undo
 
-    def rloop(self, _n, pre, body):
+    def rloop(self, pre, body):
+        """The reverse of a loop: its body's reverse as many times as it ran, each pass ending with the
+        reverse of the statements (`pre`) that started the forward pass (the target's assignment)."""
         m = self.temp()
         self.emit(f"{m} = {self.pop(INT)}")
         self.emit(f"for _ in range({m}):")
