@@ -314,7 +314,9 @@ def main():
 def test_recursive_gradient_reloads_from_the_cache(tmp_path):
     """A recursive reverse sweep, compiled, then loaded from Numba's cache by a second process."""
     path = tmp_path / "r.glia"
-    path.write_text(CONTROL, encoding="utf-8")
+    path.write_text("def h(x: float, n: int) -> float:\n    if n == 0:\n        return x\n"
+                    "    return h(x * 1.1, n - 1) * x + 0.5\n\n"
+                    "def main():\n    print(value_and_grad(h)(1.3, 5), grad(h)(0.9, 300))\n", encoding="utf-8")
     env = {**os.environ, "GLIA_CACHE_DIR": str(tmp_path / "cache")}
     outs = [subprocess.run([sys.executable, "-m", "glia", "run", "--backend", "cpu", str(path)], cwd=ROOT, env=env,
                            capture_output=True, text=True, timeout=300) for _ in range(2)]

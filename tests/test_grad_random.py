@@ -6,7 +6,7 @@ functions are generated, put into ONE program (one compile) whose `main` prints 
 gradient of each at a few points. Both backends must print the same text, every number equal to
 rounding: where the generated code copies a value into a second name, the compiled reverse sweep adds
 that name's cotangents as one sum where the tape adds them one by one (docs/backends.md, "Gradients").
-GLIA_GRAD_PROGRAMS (default 30) sets how many functions, GLIA_GRAD_SEED (default 2026) which.
+GLIA_GRAD_PROGRAMS (default 20) sets how many functions, GLIA_GRAD_SEED (default 2026) which.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from glia.compiler.driver import check_source
 from test_backend_cpu import run
 from test_backend_cpu_tensors import NUMBER
 
-N = int(os.environ.get("GLIA_GRAD_PROGRAMS", "30"))
+N = int(os.environ.get("GLIA_GRAD_PROGRAMS", "20"))
 SEED = int(os.environ.get("GLIA_GRAD_SEED", "2026"))
 
 
