@@ -105,8 +105,6 @@ class GradModule:
         if not f.params or not active(f.type.params[0]):
             caller.unsupported(f"grad of '{f.name}' with respect to a {f.type.params[0] if f.params else 'missing'} "
                                "argument (compiled gradients take a float, an f32 or a tensor)", span)
-        if not active(f.type.ret) or isinstance(f.type.ret, TensorT):
-            caller.unsupported(f"grad of '{f.name}', which returns {f.type.ret}", span)
         plan = self.plan(inst)
         texts = []
         for name in plan.fns:  # callees first (explicit signatures compile eagerly)
@@ -344,8 +342,9 @@ def _what(s) -> str:
 class Adj:
     """What an adjoint rule sees (adjoint_rules.py): the cotangent, the arguments, the output."""
 
-    def __init__(self, fl: "GradFunction", e: ir.Prim, g: str, out: str | None = None):
+    def __init__(self, fl: "GradFunction", e: ir.Prim, g: str | None, out: str | None = None, gs=None):
         self.fl, self.e, self.g = fl, e, g
+        self.gs = gs  # a primitive with several outputs: each one's (cotangent, live) or None
         self.dt = np_dtype(e.type) if active(e.type) else "np.float64"
         self._args: dict[int, str] = {}
         self._out = out  # known when the expression using this one computed it
@@ -1046,18 +1045,9 @@ class GradFunction(FunctionLowerer):
                         self.indent += 1
                         self.adj(elt, g[0])
                         self.indent -= 1
-            case ir.Prim(op=op, args=args, span=span) if "adjoint" in PRIMS[op].rules:
-                k = Adj(self, v, None)
-                k.gs = gs
-                cts = PRIMS[op].rules["adjoint"](k, v)
-                vals = [None if ct is None or not self.depends(a) else (self.kept(ct), not _ATOM.fullmatch(ct))
-                        for a, ct in zip(args, cts)]
-                for a, ct in zip(args, vals):
-                    if ct is not None and isinstance(a, ir.Local):
-                        self.acc(a, *ct)
-                for i, (a, ct) in reversed(list(enumerate(zip(args, vals)))):
-                    if ct is not None and not isinstance(a, ir.Local):
-                        self.adj(a, ct[0], k._args.get(i), ct[1])
+            case ir.Prim(op=op) if "adjoint" in PRIMS[op].rules:
+                k = Adj(self, v, None, gs=gs)
+                self.send(k, PRIMS[op].rules["adjoint"](k, v))
             case _:
                 self.unsupported(f"the gradient through making a tuple this way ({type(v).__name__})",
                                  getattr(v, "span", self.f.span))
@@ -1122,19 +1112,25 @@ class GradFunction(FunctionLowerer):
                 cts = rule(k, e) if rule is not None else None
                 if cts is None:
                     self.unsupported(f"the gradient of '{op}' (not compiled yet)", span)
-                vals = [None if ct is None or not self.depends(a) else (self.kept(ct), not _ATOM.fullmatch(ct))
-                        for a, ct in zip(args, cts)]
-                for a, ct in zip(args, vals):
-                    if ct is not None and isinstance(a, ir.Local):
-                        self.acc(a, *ct)
-                for i, (a, ct) in reversed(list(enumerate(zip(args, vals)))):
-                    if ct is not None and not isinstance(a, ir.Local):
-                        self.adj(a, ct[0], k._args.get(i), ct[1])
+                self.send(k, cts)
             case _ if not self.depends(e):
                 pass
             case _:
                 self.unsupported(f"the gradient through {type(e).__name__} expressions (not compiled yet)",
                                  getattr(e, "span", self.f.span))
+
+    def send(self, k: "Adj", cts: list):
+        """The cotangents `cts` of k's primitive's arguments, sent on: into the locals among them first,
+        in order, then through the others, last first (the tape's order)."""
+        args = k.e.args
+        vals = [None if ct is None or not self.depends(a) else (self.kept(ct), not _ATOM.fullmatch(ct))
+                for a, ct in zip(args, cts)]
+        for a, ct in zip(args, vals):
+            if ct is not None and isinstance(a, ir.Local):
+                self.acc(a, *ct)
+        for i, (a, ct) in reversed(list(enumerate(zip(args, vals)))):
+            if ct is not None and not isinstance(a, ir.Local):
+                self.adj(a, ct[0], k._args.get(i), ct[1])
 
     def scatter_into(self, e: ir.Prim, g: str):
         """`x[i]`'s cotangent added in place at the index of x's (fresh) cotangent."""
