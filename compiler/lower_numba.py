@@ -119,6 +119,7 @@ def spec(t, structs) -> tuple:
 class ModuleLowerer:
     def __init__(self, program: ir.Program, runtime_hash: str, all_callable: bool = False):
         self.p = program
+        self.reach = Reach(self)
         self.runtime_hash = runtime_hash
         # whether Python may call every function (the benchmark harness, the differential test), or
         # only the root: the others are then compiled without the wrappers that box their arguments
@@ -682,7 +683,7 @@ class FunctionLowerer(TensorLowering):
         use, which would be the view's `len(xs)` (a list literal passed to a function inlined into its
         caller, a local list walked once). Each is used again by `al.keep` after the loop and in each
         `return` inside it (self.alive)."""
-        effects = None if self.lambda_env else _viewable(parts, iterated, self.private)
+        effects = None if self.lambda_env else _viewable(parts, iterated, self.private, self.m.reach)
         added = [] if effects is None else [(slot, xs) for slot, xs in effects.views.items() if slot not in self.views]
         self.effects.append(effects)
         kept = len(self.alive)
@@ -693,7 +694,8 @@ class FunctionLowerer(TensorLowering):
             self.views[slot] = (d, n)
             self.alive.append(xs)
         rows = [] if effects is None or effects.list_slots else \
-            [(key, row) for key, row in _invariant_rows(parts, effects.changed).items() if key not in self.row_views]
+            [(key, row) for key, row in _invariant_rows(parts, effects.changed).items()
+             if key not in self.row_views and effects.keeps(row.args[0], row)]
         for key, row in rows:
             ok, d, n = self.temp(), self.temp(), self.temp()
             xss = self.local(row.args[0].slot, row.args[0].name)
@@ -943,11 +945,11 @@ class FunctionLowerer(TensorLowering):
         the loop neither assigns nor stores into a typed List through) is read in place: its
         address and length, with no reference taken and no call into the typed List."""
         effects = self.effects[-1] if self.effects else None
-        if effects is None or isinstance(it, ir.Local) or not array_list(it.type):
+        if effects is None or isinstance(it, ir.Local) or not array_list(it.type) or it.type in effects.reached:
             return None
         d, n = self.temp(), self.temp()
         if isinstance(it, ir.Prim) and it.op == "list.getitem" and isinstance(it.args[0], ir.Local) \
-                and it.args[0].slot not in effects.changed and not effects.list_slots:
+                and effects.keeps(it.args[0], it):
             xs, index = it.args
             c, i = self.expr(xs), self.expr(index)
             if not (self.index_proven(xs, index) or self.unchecked(xs, index)):
@@ -1918,13 +1920,15 @@ def _is_row(e) -> bool:
     return isinstance(e, ir.Prim) and e.op == "list.getitem" and array_list(e.type)
 
 
-def _viewable(parts, iterated, private=frozenset()) -> "LoopEffects | None":
+def _viewable(parts, iterated, private=frozenset(), reach=None) -> "LoopEffects | None":
     """What a loop made of `parts` does to lists, or None when it may change the storage of a list it
-    does not own: it calls a function (which could resize one through an alias), or resizes a list
-    other than a private one (`private`: _private_lists). Its `views` are the ArrayLists it indexes,
-    takes the length of or (`iterated`) walks, that it neither resizes nor assigns."""
+    does not own: it calls a function value or a function whose arguments (or the program's globals)
+    could hold any list (`reach`: Reach.call), or resizes a list other than a private one (`private`:
+    _private_lists). Its `views` are the ArrayLists it indexes, takes the length of or (`iterated`)
+    walks, that it neither resizes nor assigns, and whose type no call in it can reach (`reached`)."""
     found: dict[int, ir.Local] = {}
     changed: set[int] = set()
+    reached: set = set()
     list_slots = False
 
     def note(xs):
@@ -1933,7 +1937,12 @@ def _viewable(parts, iterated, private=frozenset()) -> "LoopEffects | None":
 
     note(iterated)
     for node in ir.walk(parts):
-        if isinstance(node, _OPAQUE):
+        if isinstance(node, ir.CallFunc) and reach is not None:
+            types_ = reach.call(node)
+            if types_ is None:
+                return None
+            reached |= types_
+        elif isinstance(node, _OPAQUE):
             return None
         if _resizes(node):
             xs = node.args[0]
@@ -1947,15 +1956,71 @@ def _viewable(parts, iterated, private=frozenset()) -> "LoopEffects | None":
         elif isinstance(node, ir.StoreIndex) and node.op == "list.setitem":
             note(node.container)
             list_slots = list_slots or not array_list(node.container.type)
-    return LoopEffects({slot: xs for slot, xs in found.items() if slot not in changed}, frozenset(changed), list_slots)
+    return LoopEffects({slot: xs for slot, xs in found.items() if slot not in changed and xs.type not in reached},
+                       frozenset(changed), list_slots, frozenset(reached))
 
 
 @dataclass(frozen=True)
 class LoopEffects:
-    """A loop that can change no list's storage but its private ones' (_viewable)."""
+    """A loop that can change no list's storage but its private ones' and those of the types its
+    calls can reach (_viewable)."""
     views: dict[int, ir.Local]
     changed: frozenset[int]  # the locals it assigns and the (private) lists it resizes
     list_slots: bool  # it stores into a typed List (of lists, dicts, ...): an element may be freed
+    reached: frozenset = frozenset()  # the types of the containers its calls could change
+
+    def keeps(self, xss: ir.Local, row) -> bool:
+        """Whether the loop leaves the row `row` (an element of the list of lists `xss`) in place: it
+        neither assigns `xss` nor stores into a typed List, and no call in it can reach either."""
+        return xss.slot not in self.changed and not self.list_slots and xss.type not in self.reached \
+            and row.type not in self.reached
+
+
+class Reach:
+    """Which containers a call can change, by type: only those its arguments hold, or the globals it
+    (or a function it calls) reads, since a function reaches nothing else but what it makes. A loop
+    that calls `heap_push(heap, (d, v))` can keep its views of a `list[float]` and of the rows of a
+    `list[list[(int, float)]]`: no value of type `list[(float, int)]` or `(float, int)` holds one."""
+
+    def __init__(self, mod: "ModuleLowerer"):
+        self.m = mod
+        self.structs = mod.p.structs
+
+    def closure(self, ts):
+        """The container types that values of the types `ts` can hold or be (through elements, keys,
+        values, tuple items and struct fields), or None when one is a function (its closure could hold
+        any list) or not a concrete type."""
+        seen: set = set()
+        stack = list(ts)
+        while stack:
+            t = stack.pop()
+            match t:
+                case Scalar() | TensorT():
+                    continue
+                case ListT(e) | SetT(e):
+                    if t not in seen:
+                        seen.add(t)
+                        stack.append(e)
+                case DictT(k, v):
+                    if t not in seen:
+                        seen.add(t)
+                        stack += [k, v]
+                case TupleT(items):
+                    stack.extend(items)
+                case StructT(name):
+                    if t not in seen:
+                        seen.add(t)
+                        stack.extend(self.structs[name].types)
+                case _:
+                    return None
+        return seen
+
+    def call(self, node: ir.CallFunc):
+        """The container types `node` could change, or None when it could change any."""
+        inst = self.m.call_instance(node)
+        uses = self.m.global_uses.get(inst)
+        globals_ = [g.type for g in self.m.p.globals] if uses is None else [self.m.threaded[g][1] for g in uses]
+        return self.closure([a.type for a in node.args] + globals_)
 
 
 def _private_lists(f: ir.Function) -> frozenset[int]:

@@ -478,10 +478,13 @@ def counted_fits(k, t, grow, lo, hi, top, n):
 
 @hot
 def checked_slot(i, n, what, site):
-    """The slot of index `i` (negative from the end) in a `what` of length n, checked."""
+    """The slot of index `i` (negative from the end) in a `what` of length n, checked. One unsigned
+    comparison decides the common case, 0 <= i < n."""
+    if np.uint64(i) < np.uint64(n):
+        return i
     if i < -n or i >= n:
         raise IndexOutOfRange(i, n, what, site)
-    return i + n if i < 0 else i
+    return i + n
 
 
 @hot
@@ -522,18 +525,12 @@ def row_put(xss, r, j, v, site):
 
 @hot
 def list_getitem(xs, i, site):
-    n = len(xs)
-    if i < -n or i >= n:
-        raise IndexOutOfRange(i, n, "list", site)
-    return xs[i]
+    return xs[checked_slot(i, len(xs), "list", site)]
 
 
 @hot
 def list_setitem(xs, i, v, site):
-    n = len(xs)
-    if i < -n or i >= n:
-        raise IndexOutOfRange(i, n, "list", site)
-    xs[i] = v
+    xs[checked_slot(i, len(xs), "list", site)] = v
 
 
 @hot
@@ -567,7 +564,7 @@ def char_code(c):
     return np.int64(_get_code_point(c, 0)) if len(c) == 1 else np.int64(-1)
 
 
-@jit
+@hot
 def list_pop(xs, site):
     if len(xs) == 0:
         raise Err("E507", "pop from an empty list", site)
@@ -860,7 +857,7 @@ def list_new(elem_type):
     return List.empty_list(elem_type)
 
 
-@jit
+@hot
 def list_append(xs, x):
     xs.append(x)
 
