@@ -31,13 +31,14 @@ saying why.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from . import ir
 from .lower_numba import _ATOM, FunctionLowerer, Unsupported, mangle_func, mangle_local
 from .lower_tensor import np_dtype, typed
 from .primitives import PRIMS
-from .types import BOOL, F32, FLOAT, INT, ListT, TensorT, TupleT
+from .types import BOOL, F32, FLOAT, INT, NONE, DictT, FnT, ListT, SetT, StructT, TensorT, TParam, TupleT, TVar
 
 ACTIVE = (FLOAT, F32)
 PASSIVE = (INT, BOOL)
@@ -79,7 +80,8 @@ class Plan:
     @property
     def suffix(self) -> str:
         """Part of the sweeps' names: functions shared by two plans with other tapes differ in type."""
-        return "".join("_" + "_".join(str(x) for x in k) for k in self.tapes)
+        return "".join("_" + ("d" + hashlib.sha256(str(k[1]).encode()).hexdigest()[:8] if k[0] == "data"
+                              else "_".join(str(x) for x in k)) for k in self.tapes)
 
     def fwd(self, inst: str) -> str:
         return f"ad_fwd{self.suffix}_{mangle_func(inst)}"
@@ -129,10 +131,10 @@ class GradModule:
             if inst in seen:
                 return
             f = seen[inst] = self.m.instances[inst]
-            check_function(f)
+            check_function(f, self.m.p.structs)
             edges[inst] = set()
             for node in ir.walk(f.body):
-                if isinstance(node, ir.CallFunc) and active_call(node):
+                if isinstance(node, ir.CallFunc) and active_call(node, self.m.p.structs):
                     c = self.m.call_instance(node)
                     edges[inst].add(c)
                     visit(c)
@@ -146,17 +148,48 @@ class GradModule:
                     raise Unsupported(f"the gradient through mutually recursive functions ('{a}' and '{c}')",
                                       f.span, f.source_name)
         kinds = []  # what the tapes hold: every local's type, a call's result, a loop's sequence
+        structs = self.m.p.structs
         for f in plan.fns.values():
             types_ = list(f.slot_types) + [n.type for n in ir.walk(f.body) if isinstance(n, (ir.CallFunc, ir.Prim))] \
                 + [n.iter.type for n in ir.walk(f.body) if isinstance(n, ir.For)]
             for t in types_:
-                for u in (t.items if isinstance(t, TupleT) else (t,)):
+                for u in (t.items if pair(t) else (t,)):
                     kind = (u.dtype, len(u.shape)) if isinstance(u, TensorT) else \
-                        ("list", u.elem.dtype, len(u.elem.shape)) if memory(u) else None
+                        ("list", u.elem.dtype, len(u.elem.shape)) if memory(u) else \
+                        ("data", u) if data(u, structs) else None
                     if kind is not None and kind not in kinds:
                         kinds.append(kind)
         plan.tapes = {k: f"Ta{i}" for i, k in enumerate(kinds)}
+        self.check_unchanged(plan)
         return plan
+
+    def check_unchanged(self, plan: Plan):
+        """The containers that hold no float which the gradient path reads (its locals of these types,
+        the globals it reads, what it passes to other functions) must stay as they are while it runs,
+        as the tape holds them by reference: no function it calls, on the gradient path or not, may
+        change a container of a type they could hold (lower_numba.Reach: judged by type)."""
+        structs = self.m.p.structs
+        held = [t for f in plan.fns.values() for t in f.slot_types if data(t, structs)]
+        for f in plan.fns.values():
+            held += [n.type for n in ir.walk(f.body) if isinstance(n, ir.Global) and data(n.type, structs)]
+            held += [a.type for n in ir.walk(f.body) if isinstance(n, ir.CallFunc) for a in n.args
+                     if data(a.type, structs)]
+        danger = self.m.reach.closure(held) or set()
+        if not danger:
+            return
+        seen, todo = set(), list(plan.fns)
+        while todo:
+            inst = todo.pop()
+            if inst in seen:
+                continue
+            seen.add(inst)
+            g = self.m.instances[inst]
+            for n in ir.walk(g.body):
+                c = changed_container(n)
+                if c is not None and c.type in danger:
+                    raise Unsupported(f"the gradient through a call of '{g.name}', which changes a {c.type} in place "
+                                      "(the gradient reads containers of that type)", n.span, g.source_name)
+            todo.extend(self.m.callees(inst))
 
     def tape_args(self, plan: Plan) -> str:
         return "ti, tf, ni, nf, " + "".join(n + ", " for n in plan.tapes.values())
@@ -168,7 +201,10 @@ class GradModule:
         return out
 
     def tape_item(self, kind) -> str:
-        """The Numba type of what a tape holds: tensors of a dtype and rank, or lists of them."""
+        """The Numba type of what a tape holds: tensors of a dtype and rank, lists of them, or values
+        that hold no float."""
+        if kind[0] == "data":
+            return self.m.nbtype(kind[1])
         if kind[0] == "list":
             return self.m.nbtype(ListT(TensorT(kind[1], (1,) * kind[2])))
         return self.m.nbtype(TensorT(kind[0], (1,) * kind[1]))
@@ -219,9 +255,9 @@ def carried_params(f: ir.Function) -> set[int]:
     return {i for i, t in enumerate(f.type.params) if active(t) and i not in assigned}
 
 
-def active_call(node: ir.CallFunc) -> bool:
-    """A call on the gradient path (check_function refuses one passing a tuple or a list that carries)."""
-    return active(node.type) and any(carries(a.type) for a in node.args)
+def active_call(node: ir.CallFunc, structs) -> bool:
+    """A call on the gradient path (check_function refuses one passing a container that carries)."""
+    return active(node.type) and any(carries(a.type, structs) for a in node.args)
 
 
 def pair(t) -> bool:
@@ -229,11 +265,53 @@ def pair(t) -> bool:
     return isinstance(t, TupleT) and all(active(i) or i in PASSIVE for i in t.items)
 
 
-def carries(t) -> bool:
-    """Whether values of type t can hold a float or a tensor."""
-    if active(t):
-        return True
-    return any(carries(c) for c in (t.items if isinstance(t, TupleT) else (t.elem,) if isinstance(t, ListT) else ()))
+def carries(t, structs) -> bool:
+    """Whether values of type t can hold a float or a tensor (through the items of tuples, the elements
+    of lists and sets, the keys and values of dicts and the fields of structs (`structs`: the
+    program's); a function value, whose closure could hold one, counts)."""
+    seen: set = set()
+    todo = [t]
+    while todo:
+        u = todo.pop()
+        if active(u) or isinstance(u, (FnT, TParam, TVar)):
+            return True
+        if u in seen:
+            continue
+        seen.add(u)
+        match u:
+            case TupleT(items):
+                todo.extend(items)
+            case ListT(e) | SetT(e):
+                todo.append(e)
+            case DictT(k, v):
+                todo += [k, v]
+            case StructT(name):
+                todo.extend(structs[name].types)
+    return False
+
+
+def data(t, structs) -> bool:
+    """A value that carries no gradient and is not an int or a bool: a string, or a list, dict, set,
+    tuple or struct of ints, bools and strings (tokens, a vocabulary, a tree's shape). The tape
+    holds a reference to it, which is the value itself as long as nothing on the way changes it in
+    place (GradModule.check_unchanged)."""
+    return t not in PASSIVE and t != NONE and not pair(t) and not carries(t, structs)
+
+
+# What changes a container in place (the others only read it).
+_CHANGES = {"list.append", "list.clear", "list.delitem", "list.extend", "list.insert", "list.pop", "list.remove",
+            "list.reverse", "list.setitem", "list.sort", "dict.clear", "dict.delitem", "dict.pop", "dict.setdefault",
+            "dict.setitem", "dict.update", "set.add", "set.clear", "set.discard", "set.pop", "set.remove",
+            "set.update"}
+
+
+def changed_container(n):
+    """The container that node `n` changes in place, if it changes one."""
+    if isinstance(n, ir.Prim) and n.op in _CHANGES:
+        return n.args[0]
+    if isinstance(n, ir.StoreIndex):
+        return n.container
+    return None
 
 
 def memory(t) -> bool:
@@ -241,23 +319,30 @@ def memory(t) -> bool:
     return isinstance(t, ListT) and isinstance(t.elem, TensorT)
 
 
-def check_function(f: ir.Function):
+def check_function(f: ir.Function, structs):
     for i, (t, name) in enumerate(zip(f.slot_types, f.slot_names)):
         if memory(t):
             check_memory(f, i, name)
         elif pair(t) and i < len(f.params):
             raise Unsupported(f"the gradient through '{f.name}', whose parameter '{name}' is a tuple", f.span,
                               f.source_name)
-        elif not (active(t) or t in PASSIVE or pair(t)):
+        elif not (active(t) or t in PASSIVE or pair(t) or data(t, structs)):
             raise Unsupported(f"the gradient through '{f.name}', whose local '{name}' is a {t} (compiled gradients "
-                              "take floats, f32, tensors, lists of tensors, ints and bools)", f.span, f.source_name)
+                              "take floats, f32, tensors, lists of tensors, and values that hold no float: ints, "
+                              "bools, strings and containers of them)", f.span, f.source_name)
+    for n in ir.walk(f.body):
+        c = changed_container(n)
+        if c is not None and not memory(c.type):
+            raise Unsupported(f"the gradient through '{f.name}', which changes a {c.type} in place (compiled "
+                              "gradients read containers that hold no float, and append to lists of tensors)",
+                              n.span, f.source_name)
 
     for n in ir.walk(f.body):
-        if isinstance(n, ir.CallFunc) and any(carries(a.type) for a in n.args):
+        if isinstance(n, ir.CallFunc) and any(carries(a.type, structs) for a in n.args):
             for a in n.args:
-                if carries(a.type) and not active(a.type):
+                if carries(a.type, structs) and not active(a.type):
                     raise Unsupported(f"the gradient through a call passing a {a.type}", a.span, f.source_name)
-            if not active(n.type) and carries(n.type):
+            if not active(n.type) and carries(n.type, structs):
                 raise Unsupported(f"the gradient through a call returning a {n.type}", n.span, f.source_name)
 
     def check(stmts):
@@ -274,6 +359,8 @@ def check_function(f: ir.Function):
                 case ir.For(kind="tensor", target=ir.StoreLocal(), body=b):
                     check(b)
                 case ir.For(kind="list", target=ir.StoreLocal(), iter=ir.Local(type=t), body=b) if memory(t):
+                    check(b)
+                case ir.For(kind="list" | "str", target=ir.StoreLocal(), iter=it, body=b) if data(it.type, structs):
                     check(b)
                 case _:
                     raise Unsupported(f"the gradient through this statement of '{f.name}' ({_what(s)})", s.span,
@@ -540,7 +627,8 @@ class GradFunction(FunctionLowerer):
                     v = self.new_slot("$v", INT, hidden=False)
                     set_seq = ir.Assign(ir.StoreLocal(seq.slot, seq.name, seq.type, s.span), it, s.span)
                     set_k = ir.Assign(ir.StoreLocal(k.slot, k.name, INT, s.span), v, s.span)
-                    row = ir.Prim("tensor.getitem", (seq, k), tg.type, s.span)
+                    op = {"tensor": "tensor.getitem", "list": "list.getitem", "str": "str.getitem"}[s.kind]
+                    row = ir.Prim(op, (seq, k), tg.type, s.span)
                     set_x = ir.Assign(tg, row, s.span)
                     self.number_calls(it)
                     self.synth[id(s)] = (self.loop_counter(), v, set_seq, set_k, set_x, seq)
@@ -556,7 +644,7 @@ class GradFunction(FunctionLowerer):
         kept on the tape, so the reverse sweep never calls a function again (it may print, or be slow)."""
         for node in ir.walk(e):
             if isinstance(node, ir.CallFunc) and id(node) not in self.calls:
-                if not (active_call(node) or node.type in PASSIVE or active(node.type)):
+                if not (active_call(node, self.m.p.structs) or node.type in PASSIVE or active(node.type)):
                     self.unsupported(f"a call returning a {node.type} inside an expression on the gradient path",
                                      node.span)
                 self.calls[id(node)] = self.new_slot("$c", node.type, hidden=False)
@@ -613,6 +701,8 @@ class GradFunction(FunctionLowerer):
         return f"{self.tape(t)}.pop()"
 
     def tape(self, t) -> str:
+        if ("data", t) in self.plan.tapes:
+            return self.plan.tapes[("data", t)]
         if memory(t):
             return self.plan.tapes[("list", t.elem.dtype, len(t.elem.shape))]
         return self.plan.tapes[(t.dtype, len(t.shape))]
@@ -721,7 +811,7 @@ class GradFunction(FunctionLowerer):
             if isinstance(node, ir.CallFunc) and id(node) in self.calls:
                 args = tuple(sub(a) for a in node.args)
                 local = self.calls[id(node)]
-                if not active_call(node):  # the ordinary function: its result is a constant here
+                if not active_call(node, self.m.p.structs):  # the ordinary function: its result is a constant here
                     self.emit(f"{self.name(local)} = {self.expr(ir.CallFunc(node.name, args, node.type, node.span))}")
                     calls.append(local)
                     return local
@@ -959,7 +1049,7 @@ class GradFunction(FunctionLowerer):
                     for local in [self.calls.get(id(node))] if local is not None}
         for local in reversed(calls):
             node = by_local[local.slot]
-            if not active_call(node):
+            if not active_call(node, self.m.p.structs):
                 continue  # an ordinary call: nothing to reverse
             inst = self.m.call_instance(node)
             live = f"{self.bar(local.slot)}.size != 0" if isinstance(local.type, TensorT) else self.live(local.slot)
@@ -1033,7 +1123,7 @@ class GradFunction(FunctionLowerer):
         return out
 
     def depends(self, e) -> bool:
-        return any(isinstance(n, ir.Local) and carries(n.type) and n.slot >= 0 for n in ir.walk(e))
+        return any(isinstance(n, ir.Local) and carries(n.type, self.m.p.structs) and n.slot >= 0 for n in ir.walk(e))
 
     def adj_items(self, v, gs):
         """The reverse of making a tuple: `gs` holds each item's (cotangent, live) or None."""
@@ -1100,7 +1190,7 @@ class GradFunction(FunctionLowerer):
                 self.emit(f"{at} = nbt.idx({self.expr(i)}, len({c}), {self.site(span)})")
                 b = self.bar(xs.slot)
                 self.emit(f"{b}[{at}] = nbt.{'ad_add' if fresh else 'ad_acc'}({b}[{at}], {g})")
-            case ir.Prim(args=args) if not any(carries(a.type) for a in args):
+            case ir.Prim(args=args) if not any(carries(a.type, self.m.p.structs) for a in args):
                 pass  # made from ints and bools (`f32(len(xs))`): no gradient
             case ir.Prim(op=op, args=args, span=span):
                 rule = PRIMS[op].rules.get("adjoint") if op in PRIMS else None

@@ -220,6 +220,44 @@ def main():
     print(grad(printed)(1.5))
 """
 
+# values that hold no float on the gradient path: strings, lists of strings, of structs and of tuples,
+# a global dict; loops over them and over a string
+DATA = """
+struct Tok:
+    id: int
+    text: str
+
+VOCAB: dict[str, int] = {"a": 0, "b": 1, "c": 2}
+
+def embed(w: f32[3, 4], word: str) -> f32[4]:
+    return w[VOCAB[word]]
+
+def score(w: f32[3, 4], words: list[str], toks: list[Tok], pairs: list[(int, int)]) -> float:
+    h = zeros(4)
+    for word in words:
+        h = tanh(h + embed(w, word))
+    for t in toks:
+        h = h * w[t.id] + 0.5
+    n = 0
+    for p in pairs:
+        i, j = p
+        n += i * j
+    name = words[0] + "!"
+    if len(name) > 1:
+        h = h * float(n)
+    for ch in name:
+        if ch == "a":
+            h = h + w[0]
+    return float(sum(h * h))
+
+def main():
+    w = reshape(arange(12), 3, 4) / 10.0
+    toks = [Tok(1, "b"), Tok(2, "c")]
+    g = grad(score)(w, ["a", "c", "b"], toks, [(1, 2), (3, 1)])
+    print(g)
+    print(value_and_grad(score)(w, ["b"], [Tok(0, "a")], [(2, 2)]))
+"""
+
 # one value under two names (`w = x`, then both used): the tape adds their cotangents into one sum as
 # it goes, the compiled code w's into x's at the copy: the same to rounding
 ALIASED = """
@@ -256,9 +294,9 @@ def compiled(text):
     return got[0], ref[0]
 
 
-@pytest.mark.parametrize("text", [CONTROL, SCALARS, TENSORS, LAYERS, CELLS, CALLS],
+@pytest.mark.parametrize("text", [CONTROL, SCALARS, TENSORS, LAYERS, CELLS, CALLS, DATA],
                          ids=["control flow", "scalars", "tensors", "layers and losses", "cells, tuples, lists",
-                              "calls"])
+                              "calls", "values that hold no float"])
 def test_gradients_match_the_interpreter(text):
     got, ref = compiled(text)
     assert got == ref
@@ -285,11 +323,19 @@ def test_every_adjoint_rule_is_exercised():
     ("    p = (x, 2.0)\n    return first(p) * 3.0", "the gradient through a call passing a (float, float)"),
     ("    xs = [ones(2, dtype=f64) * x]\n    ys = xs\n    return sum(ys[0])",
      "its list 'xs' is used otherwise (copied, passed or changed in place)"),
+    # a struct holding a float, passed to a function (its gradient was lost: 1.0 instead of 19.0)
+    ("    return sq(S(x, 3)) + x", "the gradient through a call passing a S"),
+    # containers that hold no float are read by reference: nothing may change one in place
+    ("    ks = [1, 2]\n    ks.append(3)\n    return x * float(len(ks))", "which changes a list[int] in place"),
+    ("    ks = [1, 2]\n    n = push(ks)\n    return x * float(n + len(ks))",
+     "a call of 'push', which changes a list[int] in place"),
 ])
 def test_not_compiled_yet_says_why_and_answers(body, says):
     """What does not compile yet runs in the interpreter, with the right answer and a note saying why."""
     text = f"def halves(x: float) -> (float, float):\n    return (x / 2.0, x / 2.0)\n\n" \
         f"def first(p: (float, float)) -> float:\n    return p[0]\n\n" \
+        f"struct S:\n    a: float\n    n: int\n\ndef sq(s: S) -> float:\n    return s.a * s.a\n\n" \
+        f"def push(xs: list[int]) -> int:\n    xs.append(1)\n    return len(xs)\n\n" \
         f"def f(x: float) -> float:\n{body}\n\ndef main():\n    print(grad(f)(3.0))\n"
     program = check_source(Source("t.glia", text))
     out, err, notes = run(program, [], "cpu")
