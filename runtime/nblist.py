@@ -362,7 +362,7 @@ def _reserve(xs, need):
         xs.data = nd
 
 
-@overload_method(ArrayListType, "append", inline="always")
+@overload_method(ArrayListType, "append")
 def _append(xs, v):
     def impl(xs, v):
         n = xs.n
@@ -373,7 +373,7 @@ def _append(xs, v):
     return impl
 
 
-@overload_method(ArrayListType, "pop", inline="always")
+@overload_method(ArrayListType, "pop")
 def _pop(xs, i=-1):
     def impl(xs, i=-1):  # the caller has checked the index
         n = xs.n

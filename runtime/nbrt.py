@@ -564,7 +564,7 @@ def char_code(c):
     return np.int64(_get_code_point(c, 0)) if len(c) == 1 else np.int64(-1)
 
 
-@hot
+@jit
 def list_pop(xs, site):
     if len(xs) == 0:
         raise Err("E507", "pop from an empty list", site)
@@ -857,7 +857,7 @@ def list_new(elem_type):
     return List.empty_list(elem_type)
 
 
-@hot
+@jit
 def list_append(xs, x):
     xs.append(x)
 
