@@ -255,9 +255,14 @@ def carried_params(f: ir.Function) -> set[int]:
     return {i for i, t in enumerate(f.type.params) if active(t) and i not in assigned}
 
 
+def flows(t) -> bool:
+    """A value a gradient goes through: a float, an f32, a tensor, or a tuple (pair) holding one."""
+    return active(t) or (pair(t) and any(active(i) for i in t.items))
+
+
 def active_call(node: ir.CallFunc, structs) -> bool:
     """A call on the gradient path (check_function refuses one passing a container that carries)."""
-    return active(node.type) and any(carries(a.type, structs) for a in node.args)
+    return flows(node.type) and any(carries(a.type, structs) for a in node.args)
 
 
 def pair(t) -> bool:
@@ -342,7 +347,7 @@ def check_function(f: ir.Function, structs):
             for a in n.args:
                 if carries(a.type, structs) and not active(a.type):
                     raise Unsupported(f"the gradient through a call passing a {a.type}", a.span, f.source_name)
-            if not active(n.type) and carries(n.type, structs):
+            if not flows(n.type) and carries(n.type, structs):
                 raise Unsupported(f"the gradient through a call returning a {n.type}", n.span, f.source_name)
 
     def check(stmts):
@@ -598,7 +603,7 @@ class GradFunction(FunctionLowerer):
         """Number the pseudo locals in statement order, the same for both sweeps."""
         for s in stmts:
             match s:
-                case ir.Assign(target=ir.StoreLocal(type=t), value=v) if active(t) or memory(t):
+                case ir.Assign(target=ir.StoreLocal(type=t), value=v) if active(t) or memory(t) or pair(t):
                     self.number_calls(v)
                 case ir.ExprStmt(expr=ir.Prim(op="list.append", args=(ir.Local(type=t), v))) if memory(t):
                     self.number_calls(v)
@@ -644,7 +649,7 @@ class GradFunction(FunctionLowerer):
         kept on the tape, so the reverse sweep never calls a function again (it may print, or be slow)."""
         for node in ir.walk(e):
             if isinstance(node, ir.CallFunc) and id(node) not in self.calls:
-                if not (active_call(node, self.m.p.structs) or node.type in PASSIVE or active(node.type)):
+                if not (active_call(node, self.m.p.structs) or node.type in PASSIVE or flows(node.type)):
                     self.unsupported(f"a call returning a {node.type} inside an expression on the gradient path",
                                      node.span)
                 self.calls[id(node)] = self.new_slot("$c", node.type, hidden=False)
@@ -770,8 +775,9 @@ class GradFunction(FunctionLowerer):
             otypes += ["types.int64", "types.int64"]
             self.emit(f"return ({''.join(o + ', ' for o in outs)})")
             rt = f"types.Tuple(({''.join(t + ', ' for t in otypes)}))"
+            live_type = f"types.UniTuple(types.boolean, {len(f.type.ret.items)})" if pair(f.type.ret) else "types.boolean"
             sig = f"{rt}(" + "".join(self.m.nbtype(t) + ", " for t in gtypes) + "".join(t + ", " for t in ttypes) \
-                + f"{self.m.nbtype(f.type.ret)}, types.boolean, " + "".join(t + ", " for t in itypes) + "types.int64)"
+                + f"{self.m.nbtype(f.type.ret)}, {live_type}, " + "".join(t + ", " for t in itypes) + "types.int64)"
             head = f"def {self.plan.bwd(self.inst)}({gl}{tapes}gout, gout_live, {''.join(a + ', ' for a in ins)}depth):"
         which = "forward" if self.forward else "reverse"
         out = [f"@njit({sig}, cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)", head,
@@ -832,7 +838,7 @@ class GradFunction(FunctionLowerer):
         match s:
             case ir.Assign(target=ir.StoreLocal(slot, name, t), value=v, span=span):
                 self.emit(f"# line {span.line}")
-                v = self.hoist(v) if active(t) or memory(t) else v
+                v = self.hoist(v) if active(t) or memory(t) or pair(t) else v
                 val = self.computed(v) if active(t) else self.expr(v)
                 if not memory(t):  # a list is made once (check_memory): nothing to restore
                     self.push(mangle_local(slot, name), t)
@@ -956,8 +962,7 @@ class GradFunction(FunctionLowerer):
                         self.emit(f"{self.live(slot)}_{j} = False")
                         gs.append((g, live))
                 self.emit(f"{mangle_local(slot, name)} = {self.pop(t)}")
-                if self.depends(v):
-                    self.adj_items(v, gs)
+                self.backward(v, gs, None, self.call_order(v))
             case ir.Assign(target=ir.StoreLocal(slot, name, t), value=v, span=span):
                 self.emit(f"# line {span.line}")
                 calls = self.call_order(v) if active(t) else []
@@ -983,7 +988,10 @@ class GradFunction(FunctionLowerer):
                 calls = self.call_order(v)
                 e = self.with_calls(v)
                 self.restore_kept(e)
-                self.backward(v, "gout", "gout_live", calls, e)
+                if pair(self.f.type.ret):
+                    self.backward(v, self.item_cotangents(self.f.type.ret), None, calls, e)
+                else:
+                    self.backward(v, "gout", "gout_live", calls, e)
             case ir.If(then=then, orelse=orelse):
                 flag = self.temp()
                 self.emit(f"{flag} = {self.pop(INT)}")
@@ -1026,18 +1034,45 @@ class GradFunction(FunctionLowerer):
             self.rstmt(s)
         self.indent -= 1
 
+    def item_cotangents(self, t) -> list:
+        """The (cotangent, live) of each item of the tuple a function returns (None for an int or a
+        bool): its reverse sweep's `gout` and `gout_live` hold them."""
+        return [(f"gout[{j}]", f"gout_live[{j}]") if active(item) else None for j, item in enumerate(t.items)]
+
+    def dead_bars(self, slot: int, t):
+        """Set the cotangent of the local in `slot` (of type t: an item's each, for a tuple) to none yet."""
+        for suffix, u in ([(f"_{j}", item) for j, item in enumerate(t.items)] if pair(t) else [("", t)]):
+            if active(u):
+                self.emit(f"{self.bar(slot)}{suffix} = {self.dead(u)}")
+                if not isinstance(u, TensorT):
+                    self.emit(f"{self.live(slot)}{suffix} = False")
+
+    def cotangent_of(self, local: ir.Local) -> tuple[str, str]:
+        """(the cotangent of `local`, whether it is live), as a callee's reverse sweep takes them: for a
+        tuple, a tuple of its items' (an int's or a bool's: 0 and False)."""
+        def one(suffix, u):
+            if not active(u):  # typed values, not literals: a recursive call must match its signature
+                return ("np.int64(0)" if u == INT else "np.bool_(False)"), "False"
+            b = f"{self.bar(local.slot)}{suffix}"
+            return b, (f"{b}.size != 0" if isinstance(u, TensorT) else f"{self.live(local.slot)}{suffix}")
+        if not pair(local.type):
+            return one("", local.type)
+        items = [one(f"_{j}", u) for j, u in enumerate(local.type.items)]
+        return "(" + "".join(b + ", " for b, _ in items) + ")", "(" + "".join(f"np.bool_({k}), " for _, k in items) + ")"
+
     def backward(self, v, g, glive, calls: list[ir.Local], e=None):
-        """The reverse of computing `v` (cotangent `g`, live when `glive`; `e`: v with its calls'
-        locals, whose kept values are known): restore the calls' results, send the cotangent through
-        `v`, then reverse the calls, last first."""
+        """The reverse of computing `v` (cotangent `g`, live when `glive`, or for a tuple a list of its
+        items' (cotangent, live) or None; `e`: v with its calls' locals, whose kept values are known):
+        restore the calls' results, send the cotangent through `v`, then reverse the calls, last
+        first."""
         for local in reversed(calls):
             self.emit(f"{self.name(local)} = {self.pop(local.type)}")
-            if active(local.type):
-                self.emit(f"{self.bar(local.slot)} = {self.dead(local.type)}")
-                if not isinstance(local.type, TensorT):
-                    self.emit(f"{self.live(local.slot)} = False")
+            self.dead_bars(local.slot, local.type)
         e = self.with_calls(v) if e is None else e
-        if g is not None and self.depends(e):
+        if isinstance(g, list):
+            if self.depends(e):
+                self.adj_items(e, g)
+        elif g is not None and self.depends(e):
             self.emit(f"if {glive}:")
             self.indent += 1
             mark = len(self.buf)
@@ -1052,7 +1087,7 @@ class GradFunction(FunctionLowerer):
             if not active_call(node, self.m.p.structs):
                 continue  # an ordinary call: nothing to reverse
             inst = self.m.call_instance(node)
-            live = f"{self.bar(local.slot)}.size != 0" if isinstance(local.type, TensorT) else self.live(local.slot)
+            gout, live = self.cotangent_of(local)
             args = [self.with_calls(a) for a in node.args]
             carried = carried_params(self.m.instances[inst])
             ins, seen, carry = [], set(), []
@@ -1069,7 +1104,7 @@ class GradFunction(FunctionLowerer):
                     ins += [self.dead(a.type)] + (["np.bool_(False)"] if scalar else [])
             r = self.temp()
             self.emit(f"{r} = {self.plan.bwd(inst)}({self.m.global_args(inst)}{self.gm.tape_args(self.plan)}"
-                      f"{self.bar(local.slot)}, {live}, {''.join(a + ', ' for a in ins)}"
+                      f"{gout}, {live}, {''.join(a + ', ' for a in ins)}"
                       f"rt.enter(depth, {node.name!r}, {self.site(node.span)}))")
             nbars = sum(1 if isinstance(a.type, TensorT) else 2 for a in args if active(a.type))
             self.emit(f"ni = {r}[{nbars}]")
@@ -1128,6 +1163,13 @@ class GradFunction(FunctionLowerer):
     def adj_items(self, v, gs):
         """The reverse of making a tuple: `gs` holds each item's (cotangent, live) or None."""
         match v:
+            case ir.Local(slot=slot, type=t) if pair(t) and slot >= 0:
+                for j, g in enumerate(gs):
+                    if g is not None and active(t.items[j]):
+                        self.emit(f"if {g[1]}:")
+                        self.indent += 1
+                        self.add_into(f"{self.bar(slot)}_{j}", f"{self.live(slot)}_{j}", t.items[j], g[0], False)
+                        self.indent -= 1
             case ir.MakeTuple(elts=elts):
                 for elt, g in reversed(list(zip(elts, gs))):
                     if g is not None and self.depends(elt):

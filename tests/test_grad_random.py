@@ -1,7 +1,8 @@
 """Random differentiable programs: compiled gradients (the CPU backend) against the interpreter's tape.
 
 From fixed seeds, functions of one float with assignments, `if`/`else`, `while` and `for` loops with
-`break`, `continue` and early `return`, conditional expressions, calls of helpers and the elementary
+`break`, `continue` and early `return`, conditional expressions, calls of helpers (one returning a
+tuple, recursively) and the elementary
 functions are generated, put into ONE program (one compile) whose `main` prints the value and the
 gradient of each at a few points. Both backends must print the same text, every number equal to
 rounding: where the generated code copies a value into a second name, the compiled reverse sweep adds
@@ -46,7 +47,9 @@ class Gen:
         r, pad, out = self.r, "    " * indent, []
         for _ in range(r.randint(1, 3)):
             c = r.random()
-            if c < 0.45 or depth > 1:
+            if (c < 0.45 or depth > 1) and r.random() < 0.15:  # a call returning a tuple
+                out.append(f"{pad}a, b = t{self.k}({self.expr()}, {r.randint(0, 2)})")
+            elif c < 0.45 or depth > 1:
                 out.append(f"{pad}{r.choice(['a', 'b'])} = {self.expr()}")
             elif c < 0.6:
                 out.append(f"{pad}if {self.expr()} > {r.uniform(-1, 1):.2f}:")
@@ -72,7 +75,9 @@ class Gen:
     def function(self) -> str:
         k = self.k
         helper = [f"def h{k}(y: float, n: int) -> float:", "    if n == 0:", "        return sin(y) * 0.5",
-                  f"    return h{k}(y * 0.9, n - 1) * y + 0.25", ""]
+                  f"    return h{k}(y * 0.9, n - 1) * y + 0.25", "",
+                  f"def t{k}(y: float, n: int) -> (float, float):", "    if n == 0:", "        return (y * y, cos(y))",
+                  f"    p, q = t{k}(y * 0.8 + 0.1, n - 1)", "    return (p + y, q * y)", ""]
         body = [f"def g{k}(x: float) -> float:", "    a = x * 0.5", "    b = 1.0 - x"]
         body += self.block(1, 0, False)
         body.append(f"    return {self.expr()} + a * b")
