@@ -382,3 +382,35 @@ def _silu(k, e):
 def _layer_norm(k, e):
     """The input's cotangent (vjp_rules.vjp_layer_norm) with NumPy's means and variance, row by row."""
     return [f"nbt.layer_norm_vjp({k.a(0)}, {k.param(e, 0)}, {k.g}, {k.c(0.0)}, {k.c(1e-5)})"]
+
+
+@adjoint("layer.conv2d", "layer.conv1d")
+def _conv(k, e):
+    W = k.param(e, 0)
+    x = k.a(0)
+    stride, pad = e.attrs[2], e.attrs[3]
+    if e.op == "layer.conv2d":
+        return [f"nbt.conv2d_vjp_x({k.g}, {W}, {x}.shape[1], {x}.shape[2], {stride}, {stride}, {pad}, {pad}, "
+                f"{k.c(0.0)})"]
+    return [f"nbt.conv1d_vjp_x({k.g}, {W}, {x}.shape[1], {stride}, {pad}, {k.c(0.0)})"]
+
+
+@adjoint("tensor.max_pool", "tensor.avg_pool")
+def _pool(k, e):
+    return [f"nbt.pool_vjp({k.a(0)}, {k.g}, {e.attrs[0]}, {e.op == 'tensor.max_pool'}, {k.c(0.0)})"]
+
+
+@adjoint("loss.bce")
+def _bce(k, e):
+    p, t = e.args
+    if not (isinstance(t.type, TensorT) and t.type.shape == p.type.shape):
+        return None  # a target broadcast against the probabilities: not compiled yet
+    r = k.tmp(f"nbt.bce_vjp({k.a(0)}, {k.a(1)}, {k.g}, {k.c(1.0)})")
+    return [f"{r}[0]", f"{r}[1]"]
+
+
+@adjoint("layer.batch_norm")
+def _batch_norm(k, e):
+    gamma = k.param(e, 0)  # outside training the running statistics are constants: x is only scaled
+    var = k.fl.param(e, e.attrs[2][1][0], state=True)
+    return [f"(({k.g} * {gamma}) / np.sqrt({var} + {k.c(e.attrs[4])}))"]

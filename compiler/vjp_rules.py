@@ -312,7 +312,7 @@ def vjp_bce(g, out, args, attrs):
     q = np.clip(p, EPS, 1 - 1e-7)
     inside = (p > EPS) & (p < 1 - 1e-7)
     dp = g / p.size * (-(t / q) + (1 - t) / (1 - q)) * inside
-    dt = g / p.size * (-(np.log(q) - np.log(1 - q)))
+    dt = g / p.size * (-(precise(np.log)(q) - precise(np.log)(1 - q)))  # f32 through float64, as compiled
     return dp.astype(p.dtype), unbroadcast(dt, t) if isinstance(t, np.ndarray) else None
 
 

@@ -428,6 +428,26 @@ def bce_terms(p, t, one):
     return out
 
 
+@jit
+def bce_vjp(p, t, g, one):
+    """binary_cross_entropy's cotangents (of p, of t: t of p's shape), as the tape's rule computes them:
+    s = g / p.size, q = clip(p, 1e-12, 1 - 1e-7); dp = s * (-(t / q) + (1 - t) / (1 - q)) * (p inside
+    the clip's bounds), dt = s * -(log(q) - log(1 - q))."""
+    lo = cast(1e-12, one)
+    hi = cast(1 - 1e-7, one)
+    zero = one - one
+    s = g / cast(p.size, one)
+    dp = np.empty_like(p)
+    dt = np.empty_like(p)
+    a, b, op, ot = p.reshape(p.size), t.reshape(t.size), dp.reshape(dp.size), dt.reshape(dt.size)
+    for i in range(a.size):
+        q = min(max(a[i], lo), hi) if a[i] == a[i] else a[i]
+        inside = one if (a[i] > lo and a[i] < hi) else zero
+        op[i] = s * (-(b[i] / q) + (one - b[i]) / (one - q)) * inside
+        ot[i] = s * (-(log1(q, one) - log1(one - q, one)))
+    return dp, dt
+
+
 # ---- layers -------------------------------------------------------------------------------------
 
 @jit
@@ -629,3 +649,73 @@ def layer_norm_vjp(x, gain, g, zero, eps):
         for j in range(n):
             out[r, j] = (gh[j] - m1 - xh[j] * m2) / sd
     return out.reshape(x.shape)
+
+
+@jit
+def conv2d_vjp_x(g, W, h, w, sh, sw, ph, pw, zero):
+    """conv2d's input cotangent (x [C, h, w]), as the tape's rule computes it: for each kernel offset
+    (p, q) in order, the products g[o, i, j] * W[o, c, p, q] summed over the output channels o in
+    order (its einsum), added into the padded input's cotangent, which is then cropped."""
+    o, c, kh, kw = W.shape
+    _, oh, ow = g.shape
+    gxp = np.zeros((c, h + 2 * ph, w + 2 * pw), g.dtype)
+    for p in range(kh):
+        for q in range(kw):
+            for ch in range(c):
+                for i in range(oh):
+                    for j in range(ow):
+                        acc = zero
+                        for k in range(o):
+                            acc += g[k, i, j] * W[k, ch, p, q]
+                        gxp[ch, p + sh * i, q + sw * j] += acc
+    return np.ascontiguousarray(gxp[:, ph:ph + h, pw:pw + w])
+
+
+@jit
+def conv1d_vjp_x(g, W, n, stride, pad, zero):
+    """conv1d's input cotangent (x [C, n]): conv2d's over [C, 1, n], as the tape's rule computes it."""
+    o, c, k = W.shape
+    gx = conv2d_vjp_x(np.ascontiguousarray(g).reshape((o, 1, g.shape[1])), np.ascontiguousarray(W).reshape((o, c, 1, k)),
+                      1, n, 1, stride, 0, pad, zero)
+    return gx.reshape((c, n))
+
+
+@jit
+def pool_vjp(x, g, k, is_max, zero):
+    """max_pool's / avg_pool's input cotangent (x [C, H, W] or [C, L], windows of k (x k), stride k),
+    as the tape's rule computes it: each window's cotangent times a weight per element, 1 at the first
+    greatest (the first NaN, as np.argmax) and 0 elsewhere, or 1 / its size; cropped edges get 0."""
+    one = cast(1.0, zero)
+    xc = np.ascontiguousarray(x)
+    if x.ndim == 3:
+        x3 = xc.reshape((x.shape[0], x.shape[1], x.shape[-1]))
+        g3 = np.ascontiguousarray(g).reshape((x.shape[0], x.shape[1] // k, x.shape[-1] // k))
+        kh, kw = k, k
+    else:
+        x3 = xc.reshape((x.shape[0], 1, x.shape[1]))
+        g3 = np.ascontiguousarray(g).reshape((x.shape[0], 1, x.shape[1] // k))
+        kh, kw = 1, k
+    avg = cast(1.0 / (kh * kw), zero)
+    r = np.zeros(x3.shape, x.dtype)
+    c, h2, w2 = g3.shape
+    for ch in range(c):
+        for i in range(h2):
+            for j in range(w2):
+                first = 0
+                if is_max:
+                    best = x3[ch, i * kh, j * kw]
+                    m = 0
+                    for p in range(kh):
+                        for q in range(kw):
+                            v = x3[ch, i * kh + p, j * kw + q]
+                            if m > 0 and not np.isnan(best) and (np.isnan(v) or v > best):
+                                best = v
+                                first = m
+                            m += 1
+                m = 0
+                for p in range(kh):
+                    for q in range(kw):
+                        wt = (one if m == first else zero) if is_max else avg
+                        r[ch, i * kh + p, j * kw + q] = wt * g3[ch, i, j]
+                        m += 1
+    return r.reshape(x.shape)

@@ -148,11 +148,25 @@ def cellrun(x: f32[6, 3]) -> f32:
         h = rnn_cell(row, h)
     return sum(h * h)
 
+def cnn(img: f32[64]) -> f32:
+    x = reshape(img, 1, 8, 8)
+    h = max_pool(relu(conv2d(x, 4, 3, padding=1)), 2)
+    a = avg_pool(conv2d(h, 3, 2, stride=2), 2)
+    p = softmax(dense(flatten(h), 10))
+    return log(p[3]) + sum(a)
+
+def bnmodel(x: f32[4, 6]) -> f32:
+    h = batch_norm(dense(x, 5))
+    p = sigmoid(dense(relu(h), 3))
+    return binary_cross_entropy(p, ones(4, 3) * 0.3) + binary_cross_entropy(sigmoid(dense(x, 3)), p * 0.5)
+
 def main():
     x = reshape(arange(6), 2, 3) * 0.3 - 0.4
     print(grad(more)(x))
+    print(value_and_grad(bnmodel)(reshape(arange(24), 4, 6) * 0.2 - 0.5))
     print(value_and_grad(cellrun)(reshape(arange(18), 6, 3) * 0.1))
     print(grad(acts)(reshape(arange(12), 2, 6) * 0.37 - 1.5))
+    print(grad(cnn)(arange(64) / 64.0))
 """
 
 CELLS = """
@@ -302,7 +316,8 @@ def main():
 """
 
 # one value under two names (`w = x`, then both used): the tape adds their cotangents into one sum as
-# it goes, the compiled code w's into x's at the copy: the same to rounding
+# it goes, the compiled code w's into x's at the copy: the same to rounding; and a convolution, whose
+# forward is a product of two matrices (each backend's BLAS: its last bit may differ)
 ALIASED = """
 def k(x: float) -> float:
     w = x if x > 1.0 else exp(x)
@@ -322,9 +337,16 @@ def remembered(xs: f32[5, 4]) -> f32:
         hs.append(h)
     return sum(hs[1] * hs[-1]) + sum(h)
 
+def seq(s: f32[2, 12]) -> f32:
+    y = relu(conv1d(s, 3, 3, padding=1))
+    z = max_pool(y, 2) + avg_pool(y, 2) * 0.5
+    w = conv1d(z, 2, 2, stride=2)
+    return sum(w * w)
+
 def main():
     print(grad(k)(0.7), grad(k)(1.7), grad(k)(2.9), grad(settle)(0.7), grad(settle)(20.0))
     print(grad(remembered)(reshape(arange(20), 5, 4) * 0.1))
+    print(value_and_grad(seq)(reshape(arange(24), 2, 12) * 0.1 - 1.0))
 """
 
 
