@@ -31,6 +31,7 @@ saying why.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 
@@ -130,7 +131,7 @@ class GradModule:
         def visit(inst):  # post-order: callees before their callers
             if inst in seen:
                 return
-            f = seen[inst] = self.m.instances[inst]
+            f = seen[inst] = lift_conditionals(self.m.instances[inst])
             check_function(f, self.m.p.structs)
             edges[inst] = set()
             for node in ir.walk(f.body):
@@ -224,9 +225,9 @@ class GradModule:
         tapes = self.tape_args(plan)
         lines.append(f"    value, ti, tf, ni, nf = {plan.fwd(inst)}({''.join(p + ', ' for p in params)}{gl}{tapes}depth)")
         dead = []
-        for i, t in enumerate(f.type.params):
-            if active(t):
-                dead += [GradFunction.dead(None, t)] + ([] if isinstance(t, TensorT) else ["np.bool_(False)"])
+        for t in f.type.params:
+            for _, u in cotangents(t):
+                dead += [GradFunction.dead(None, u)] + ([] if isinstance(u, TensorT) else ["np.bool_(False)"])
         lines.append(f"    bars = {plan.bwd(inst)}({gl}{tapes}{typed('1.0', f.type.ret)}, np.bool_(True), "
                      f"{''.join(d + ', ' for d in dead)}depth)")
         t0 = f.type.params[0]
@@ -250,9 +251,20 @@ def reach(edges, start) -> set[str]:
 
 
 def carried_params(f: ir.Function) -> set[int]:
-    """f's active parameters that it never assigns: their cotangents start from the caller's."""
+    """f's parameters with a cotangent (floats, tensors, tuples holding them) that it never assigns:
+    their cotangents start from the caller's."""
     assigned = {n.slot for n in ir.walk(f.body) if isinstance(n, ir.StoreLocal)}
-    return {i for i, t in enumerate(f.type.params) if active(t) and i not in assigned}
+    return {i for i, t in enumerate(f.type.params) if cotangents(t) and i not in assigned}
+
+
+def cotangents(t) -> list[tuple[str, object]]:
+    """The cotangents a value of type t has, as (suffix of their names, type): one for a float or a
+    tensor, one per float or tensor item for a tuple (`_0`, `_1`, ...), none otherwise."""
+    if active(t):
+        return [("", t)]
+    if pair(t):
+        return [(f"_{j}", item) for j, item in enumerate(t.items) if active(item)]
+    return []
 
 
 def flows(t) -> bool:
@@ -328,9 +340,6 @@ def check_function(f: ir.Function, structs):
     for i, (t, name) in enumerate(zip(f.slot_types, f.slot_names)):
         if memory(t):
             check_memory(f, i, name)
-        elif pair(t) and i < len(f.params):
-            raise Unsupported(f"the gradient through '{f.name}', whose parameter '{name}' is a tuple", f.span,
-                              f.source_name)
         elif not (active(t) or t in PASSIVE or pair(t) or data(t, structs)):
             raise Unsupported(f"the gradient through '{f.name}', whose local '{name}' is a {t} (compiled gradients "
                               "take floats, f32, tensors, lists of tensors, and values that hold no float: ints, "
@@ -345,7 +354,7 @@ def check_function(f: ir.Function, structs):
     for n in ir.walk(f.body):
         if isinstance(n, ir.CallFunc) and any(carries(a.type, structs) for a in n.args):
             for a in n.args:
-                if carries(a.type, structs) and not active(a.type):
+                if carries(a.type, structs) and not (active(a.type) or pair(a.type)):
                     raise Unsupported(f"the gradient through a call passing a {a.type}", a.span, f.source_name)
             if not flows(n.type) and carries(n.type, structs):
                 raise Unsupported(f"the gradient through a call returning a {n.type}", n.span, f.source_name)
@@ -371,6 +380,38 @@ def check_function(f: ir.Function, structs):
                     raise Unsupported(f"the gradient through this statement of '{f.name}' ({_what(s)})", s.span,
                                       f.source_name)
     check(f.body)
+
+
+def lift_conditionals(f: ir.Function) -> ir.Function:
+    """`f` with each `return a if c else b` and `v = a if c else b` whose branches call a function
+    written as the `if` statement it means (`if c: return a` / `else: return b`): the branch not taken
+    is not called, and the reverse sweep follows the branch taken as for any `if` (the recursive
+    `return 1.0 if n == 0 else x * power(x, n - 1)`). The same values, calls and tape in the same
+    order; a conditional expression with a call elsewhere in an expression stays refused (calls before
+    it in the expression would run after it)."""
+    def lift(stmts):
+        out = []
+        for s in stmts:
+            match s:
+                case ir.Return(value=ir.Cond(cond, a, b) as v, span=span) if _lifts(v):
+                    out.append(ir.If(cond, lift((ir.Return(a, span),)), lift((ir.Return(b, span),)), span))
+                case ir.Assign(target=ir.StoreLocal() as t, value=ir.Cond(cond, a, b) as v, span=span) if _lifts(v):
+                    out.append(ir.If(cond, lift((ir.Assign(t, a, span),)), lift((ir.Assign(t, b, span),)), span))
+                case ir.If(then=then, orelse=orelse):
+                    out.append(dataclasses.replace(s, then=lift(then), orelse=lift(orelse)))
+                case ir.While(body=body) | ir.ForRange(body=body) | ir.For(body=body):
+                    out.append(dataclasses.replace(s, body=lift(body)))
+                case _:
+                    out.append(s)
+        return tuple(out)
+    return dataclasses.replace(f, body=lift(f.body))
+
+
+def _lifts(v: ir.Cond) -> bool:
+    """Whether lift_conditionals writes `v` as an `if`: a branch calls a function, and both branches
+    are of v's type."""
+    return v.then.type == v.type and v.orelse.type == v.type and any(
+        isinstance(n, ir.CallFunc) for n in ir.walk((v.then, v.orelse)))
 
 
 def check_memory(f: ir.Function, slot: int, name: str):
@@ -740,37 +781,29 @@ class GradFunction(FunctionLowerer):
             carried = carried_params(f)
             ins, itypes = [], []
             for i, n, t in self.locals():
-                if pair(t):  # a cotangent per item
-                    for j, item in enumerate(t.items):
-                        if active(item):
-                            self.emit(f"{self.bar(i)}_{j} = {self.dead(item)}")
-                            if not isinstance(item, TensorT):
-                                self.emit(f"{self.live(i)}_{j} = False")
                 if memory(t):  # a cotangent per element
                     self.emit(f"{self.bar(i)} = {self.m.empty_list(t.elem)}")
                     self.emit(f"for _ in range(len({mangle_local(i, n)})):")
                     self.emit(f"    {self.bar(i)}.append({self.dead(t.elem)})")
-                if active(t):
-                    scalar = not isinstance(t, TensorT)
-                    if i in carried:  # the caller's cotangent so far: sums in the tape's order
-                        ins += [f"i{self.bar(i)}"] + ([f"i{self.live(i)}"] if scalar else [])
-                        itypes += [self.m.nbtype(t)] + (["types.boolean"] if scalar else [])
-                    elif i < len(f.params):
-                        ins += [f"_{self.bar(i)}"] + ([f"_{self.live(i)}"] if scalar else [])
-                        itypes += [self.m.nbtype(t)] + (["types.boolean"] if scalar else [])
-                    self.emit(f"{self.bar(i)} = {f'i{self.bar(i)}' if i in carried else self.dead(t)}")
+                for suffix, u in cotangents(t):  # a tuple's: one per item
+                    scalar = not isinstance(u, TensorT)
+                    b, k = self.bar(i) + suffix, self.live(i) + suffix
+                    if i < len(f.params):  # the caller's cotangent so far when carried: sums in the tape's order
+                        pre = "i" if i in carried else "_"
+                        ins += [pre + b] + ([pre + k] if scalar else [])
+                        itypes += [self.m.nbtype(u)] + (["types.boolean"] if scalar else [])
+                    self.emit(f"{b} = {f'i{b}' if i in carried else self.dead(u)}")
                     if scalar:
-                        self.emit(f"{self.live(i)} = {f'i{self.live(i)}' if i in carried else 'False'}")
+                        self.emit(f"{k} = {f'i{k}' if i in carried else 'False'}")
             self.rblock(f.body)
             outs, otypes = [], []
             for i, t in enumerate(f.type.params):
-                if not active(t):
-                    continue
-                outs.append(self.bar(i))
-                otypes.append(self.m.nbtype(t))
-                if not isinstance(t, TensorT):
-                    outs.append(self.live(i))
-                    otypes.append("types.boolean")
+                for suffix, u in cotangents(t):
+                    outs.append(self.bar(i) + suffix)
+                    otypes.append(self.m.nbtype(u))
+                    if not isinstance(u, TensorT):
+                        outs.append(self.live(i) + suffix)
+                        otypes.append("types.boolean")
             outs += ["ni", "nf"]
             otypes += ["types.int64", "types.int64"]
             self.emit(f"return ({''.join(o + ', ' for o in outs)})")
@@ -1090,51 +1123,71 @@ class GradFunction(FunctionLowerer):
             gout, live = self.cotangent_of(local)
             args = [self.with_calls(a) for a in node.args]
             carried = carried_params(self.m.instances[inst])
-            ins, seen, carry = [], set(), []
+            ins, seen, carry = [], set(), {}
             for i, a in enumerate(args):
-                if not active(a.type):
-                    continue
-                scalar = not isinstance(a.type, TensorT)
-                if isinstance(a, ir.Local) and a.slot >= 0 and i in carried and a.slot not in seen:
-                    # the callee adds into this local's cotangent where the tape would
-                    seen.add(a.slot)
-                    carry.append(i)
-                    ins += [self.bar(a.slot)] + ([self.live(a.slot)] if scalar else [])
-                else:
-                    ins += [self.dead(a.type)] + (["np.bool_(False)"] if scalar else [])
+                for suffix, u in cotangents(a.type):
+                    scalar = not isinstance(u, TensorT)
+                    src = self.carrier(a, suffix) if i in carried else None
+                    if src is not None and src not in seen:
+                        # the callee adds into this local's (or item's) cotangent where the tape would
+                        seen.add(src)
+                        carry[(i, suffix)] = src
+                        ins += [self.bar(src[0]) + src[1]] + ([self.live(src[0]) + src[1]] if scalar else [])
+                    else:
+                        ins += [self.dead(u)] + (["np.bool_(False)"] if scalar else [])
             r = self.temp()
             self.emit(f"{r} = {self.plan.bwd(inst)}({self.m.global_args(inst)}{self.gm.tape_args(self.plan)}"
                       f"{gout}, {live}, {''.join(a + ', ' for a in ins)}"
                       f"rt.enter(depth, {node.name!r}, {self.site(node.span)}))")
-            nbars = sum(1 if isinstance(a.type, TensorT) else 2 for a in args if active(a.type))
+            nbars = sum(1 if isinstance(u, TensorT) else 2 for a in args for _, u in cotangents(a.type))
             self.emit(f"ni = {r}[{nbars}]")
             self.emit(f"nf = {r}[{nbars + 1}]")
             k = 0
             pending = []
             for i, a in enumerate(args):
-                if not active(a.type):
+                gs = [None] * len(a.type.items) if pair(a.type) else None
+                for suffix, u in cotangents(a.type):
+                    scalar = not isinstance(u, TensorT)
+                    g = (f"{r}[{k}]", f"{r}[{k + 1}]" if scalar else f"{r}[{k}].size != 0")
+                    k += 2 if scalar else 1
+                    if (i, suffix) in carry:
+                        slot, sfx = carry[(i, suffix)]
+                        self.emit(f"{self.bar(slot)}{sfx} = {g[0]}")
+                        if scalar:
+                            self.emit(f"{self.live(slot)}{sfx} = {g[1]}")
+                    elif gs is not None:
+                        gs[int(suffix[1:])] = g
+                    else:
+                        pending.append((a, g))
+                if gs is not None and any(x is not None for x in gs):
+                    pending.append((a, gs))
+            for a, g in reversed(pending):  # the callee's tape: its last argument first
+                if not self.depends(a):
                     continue
-                scalar = not isinstance(a.type, TensorT)
-                if i in carry:
-                    self.emit(f"{self.bar(a.slot)} = {r}[{k}]")
-                    if scalar:
-                        self.emit(f"{self.live(a.slot)} = {r}[{k + 1}]")
-                elif scalar:
-                    pending.append((a, f"{r}[{k}]", f"{r}[{k + 1}]"))
-                else:
-                    pending.append((a, f"{r}[{k}]", f"{r}[{k}].size != 0"))
-                k += 2 if scalar else 1
-            for a, ga, live_a in reversed(pending):  # the callee's tape: its last argument first
-                if self.depends(a):
-                    self.emit(f"if {live_a}:")
-                    self.indent += 1
-                    ga = self.kept(ga)
-                    mark = len(self.buf)
-                    self.adj(a, ga)
-                    if len(self.buf) == mark:
-                        self.emit("pass")
-                    self.indent -= 1
+                if isinstance(g, list):  # a tuple's items
+                    self.adj_items(a, g)
+                    continue
+                self.emit(f"if {g[1]}:")
+                self.indent += 1
+                ga = self.kept(g[0])
+                mark = len(self.buf)
+                self.adj(a, ga)
+                if len(self.buf) == mark:
+                    self.emit("pass")
+                self.indent -= 1
         self.known.clear()  # this statement's
+
+    def carrier(self, a, suffix: str):
+        """The caller's local (slot, suffix of its cotangent's name) whose cotangent the callee can add
+        into directly for the argument `a` (or, with `suffix`, for an item of a tuple argument): `a`
+        itself, an item of a tuple local, or a local given as an item of a tuple display; else None."""
+        if isinstance(a, ir.Local) and a.slot >= 0:
+            return a.slot, suffix
+        if suffix and isinstance(a, ir.MakeTuple):
+            item = a.elts[int(suffix[1:])]
+            if isinstance(item, ir.Local) and item.slot >= 0 and active(item.type):
+                return item.slot, ""
+        return None
 
     def with_calls(self, n):
         """`n` with each gradient-path call replaced by the local holding its result."""

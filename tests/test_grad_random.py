@@ -1,9 +1,9 @@
 """Random differentiable programs: compiled gradients (the CPU backend) against the interpreter's tape.
 
 From fixed seeds, functions of one float with assignments, `if`/`else`, `while` and `for` loops with
-`break`, `continue` and early `return`, conditional expressions, calls of helpers (one returning a
-tuple, recursively) and the elementary
-functions are generated, put into ONE program (one compile) whose `main` prints the value and the
+`break`, `continue` and early `return`, conditional expressions (a call in one taken as the whole
+value of an assignment), calls of helpers (one returning a tuple, one taking one, recursively) and
+the elementary functions are generated, put into ONE program (one compile) whose `main` prints the value and the
 gradient of each at a few points. Both backends must print the same text, every number equal to
 rounding: where the generated code copies a value into a second name, the compiled reverse sweep adds
 that name's cotangents as one sum where the tape adds them one by one (docs/backends.md, "Gradients").
@@ -49,6 +49,12 @@ class Gen:
             c = r.random()
             if (c < 0.45 or depth > 1) and r.random() < 0.15:  # a call returning a tuple
                 out.append(f"{pad}a, b = t{self.k}({self.expr()}, {r.randint(0, 2)})")
+            elif (c < 0.45 or depth > 1) and r.random() < 0.1:  # a call passing a tuple
+                out.append(f"{pad}{r.choice(['a', 'b'])} = u{self.k}(({r.choice(['a', 'b', 'x'])}, {self.expr()}), "
+                           f"{r.randint(0, 2)})")
+            elif (c < 0.45 or depth > 1) and r.random() < 0.15:  # a conditional expression that calls
+                out.append(f"{pad}{r.choice(['a', 'b'])} = h{self.k}({self.expr()}, 1) if {self.expr()} > "
+                           f"{r.uniform(-1, 1):.2f} else {self.expr()}")
             elif c < 0.45 or depth > 1:
                 out.append(f"{pad}{r.choice(['a', 'b'])} = {self.expr()}")
             elif c < 0.6:
@@ -77,7 +83,9 @@ class Gen:
         helper = [f"def h{k}(y: float, n: int) -> float:", "    if n == 0:", "        return sin(y) * 0.5",
                   f"    return h{k}(y * 0.9, n - 1) * y + 0.25", "",
                   f"def t{k}(y: float, n: int) -> (float, float):", "    if n == 0:", "        return (y * y, cos(y))",
-                  f"    p, q = t{k}(y * 0.8 + 0.1, n - 1)", "    return (p + y, q * y)", ""]
+                  f"    p, q = t{k}(y * 0.8 + 0.1, n - 1)", "    return (p + y, q * y)", "",
+                  f"def u{k}(p: (float, float), n: int) -> float:", "    if n <= 0:", "        return p[0] * p[1]",
+                  f"    return u{k}((p[1] * 0.7, sin(p[0])), n - 1) + p[0]", ""]
         body = [f"def g{k}(x: float) -> float:", "    a = x * 0.5", "    b = 1.0 - x"]
         body += self.block(1, 0, False)
         body.append(f"    return {self.expr()} + a * b")
