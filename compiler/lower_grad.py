@@ -1074,11 +1074,10 @@ class GradFunction(FunctionLowerer):
 
     def dead_bars(self, slot: int, t):
         """Set the cotangent of the local in `slot` (of type t: an item's each, for a tuple) to none yet."""
-        for suffix, u in ([(f"_{j}", item) for j, item in enumerate(t.items)] if pair(t) else [("", t)]):
-            if active(u):
-                self.emit(f"{self.bar(slot)}{suffix} = {self.dead(u)}")
-                if not isinstance(u, TensorT):
-                    self.emit(f"{self.live(slot)}{suffix} = False")
+        for suffix, u in cotangents(t):
+            self.emit(f"{self.bar(slot)}{suffix} = {self.dead(u)}")
+            if not isinstance(u, TensorT):
+                self.emit(f"{self.live(slot)}{suffix} = False")
 
     def cotangent_of(self, local: ir.Local) -> tuple[str, str]:
         """(the cotangent of `local`, whether it is live), as a callee's reverse sweep takes them: for a

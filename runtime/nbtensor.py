@@ -457,6 +457,18 @@ def embedding(i, E, site):
     return E[i].copy()
 
 
+@hot
+def row_moments(row, d, zero):
+    """(mean, biased variance) of `row` as NumPy computes them (pairwise sums); `d` is scratch of its
+    length."""
+    n = row.shape[0]
+    mu = (zero + pairwise(row, 0, n, 1)) / cast(n, zero)
+    for j in range(n):
+        d[j] = row[j] - mu
+        d[j] = d[j] * d[j]
+    return mu, (zero + pairwise(d, 0, n, 1)) / cast(n, zero)
+
+
 @jit
 def layer_norm(x, g, b, zero, eps):
     """(x - mean) / sqrt(var + eps) * g + b over the last axis, NumPy's mean and biased variance."""
@@ -465,11 +477,7 @@ def layer_norm(x, g, b, zero, eps):
     out = np.empty_like(x2)
     d = np.empty(n, x.dtype)
     for r in range(x2.shape[0]):
-        mu = (zero + pairwise(x2[r], 0, n, 1)) / cast(n, zero)
-        for j in range(n):
-            d[j] = x2[r, j] - mu
-            d[j] = d[j] * d[j]
-        var = (zero + pairwise(d, 0, n, 1)) / cast(n, zero)
+        mu, var = row_moments(x2[r], d, zero)
         s = np.sqrt(var + eps)
         for j in range(n):
             out[r, j] = (x2[r, j] - mu) / s * g[j] + b[j]
@@ -634,11 +642,8 @@ def layer_norm_vjp(x, gain, g, zero, eps):
     xh = np.empty(n, x.dtype)
     gh = np.empty(n, x.dtype)
     for r in range(x2.shape[0]):
-        mu = (zero + pairwise(x2[r], 0, n, 1)) / cast(n, zero)
-        for j in range(n):
-            d[j] = x2[r, j] - mu
-            d[j] = d[j] * d[j]
-        sd = np.sqrt((zero + pairwise(d, 0, n, 1)) / cast(n, zero) + eps)
+        mu, var = row_moments(x2[r], d, zero)
+        sd = np.sqrt(var + eps)
         for j in range(n):
             xh[j] = (x2[r, j] - mu) / sd
             gh[j] = g2[r, j] * gain[j]
