@@ -8,6 +8,7 @@ Numba expression of that argument's cotangent (None: no gradient flows to it), g
     k.out()      `e`'s value, recomputed from those arguments by the forward lowering
     k.c(v)       the number `v` in `e`'s dtype;  k.tmp(expr): a temporary holding `expr`
     k.unb(x, i)  the cotangent `x` (of `e`'s shape) summed down to argument i's shape
+    k.needs(i)   whether argument i takes a cotangent (the rule may skip computing one it does not)
 
 They compute what the tape's 'vjp' rules (vjp_rules.py) compute, in the same order and dtype, so a
 compiled gradient is the interpreter's: the tests compare the two on every rule.
@@ -18,7 +19,7 @@ from glia.runtime.tensor_ops import EPS, GELU_C
 
 from .lower_tensor import typed
 from .primitives import PRIMS, rule
-from .types import F32, TensorT
+from .types import F32, FLOAT, TensorT
 
 
 def adjoint(*ops):
@@ -63,6 +64,43 @@ def _pow(k, e):
     a, b, y = k.a(0), k.a(1), k.out()
     return [f"({k.g} * ({b} * {a} ** ({b} - 1.0)))",
             f"({k.g} * ({y} * np.log({a}) if {a} > 0.0 else 0.0))"]
+
+
+@adjoint("tensor.pow", "f32.pow")
+def _pow_wide(k, e):
+    """`a ** b` of f32 or tensors: the tape's rule (vjp_rules.vjp_pow), in float64 (as the forward code
+    computes the power), each cotangent summed to its argument's shape in float64, then cast."""
+    t = e.type
+    wide = TensorT(FLOAT, t.shape) if isinstance(t, TensorT) else FLOAT
+    a64, b64 = (_f64(k, i) for i in range(2))
+    y64 = k.tmp(_f64_of(k.out(), t))
+    out = [None, None]
+    if k.needs(0):
+        out[0] = _cast(k.unb(k.tmp(f"({k.g} * ({b64} * np.power({a64}, {b64} - 1.0)))"), 0, wide), e.args[0].type)
+    if k.needs(1):
+        if not isinstance(t, TensorT):
+            gb = f"({k.g} * ({y64} * np.log({a64}) if {a64} > 0.0 else 0.0))"
+        elif isinstance(e.args[0].type, TensorT):
+            gb = f"({k.g} * np.where({a64} > 0.0, {y64} * np.log(np.where({a64} > 0.0, {a64}, 1.0)), 0.0))"
+        else:  # NumPy's where of a number: the whole array, or zeros of its shape
+            gb = f"({k.g} * ({y64} * np.log({a64}) if {a64} > 0.0 else np.zeros_like({y64})))"
+        out[1] = _cast(k.unb(k.tmp(gb), 1, wide), e.args[1].type)
+    return out
+
+
+def _f64_of(v, t):
+    return f"{v}.astype(np.float64)" if isinstance(t, TensorT) else f"np.float64({v})"
+
+
+def _f64(k, i):
+    return k.tmp(_f64_of(k.a(i), k.e.args[i].type))
+
+
+def _cast(v, t):
+    """The float64 cotangent `v` in the dtype of `t` (the tape's `astype(x.dtype)`)."""
+    if _dtype(t) != F32:
+        return v
+    return f"{v}.astype(np.float32)" if isinstance(t, TensorT) else f"np.float32({v})"
 
 
 @adjoint(*_ops("neg"))
@@ -272,12 +310,14 @@ def _ce_onehot(k, e):
 @adjoint("tensor.reduce")
 def _reduce(k, e):
     how, axis = e.attrs
-    if how not in ("sum", "mean"):
-        return None
     a = k.a(0)
     rank = len(e.args[0].type.shape)
     dims = [f"{a}.shape[{d}]" for d in range(rank)]
     outer, inner = " * ".join(dims[:axis]) or "1", " * ".join(dims[axis + 1:]) or "1"
+    if how in ("max", "min"):  # the first extreme element of each line (vjp_rules.vjp_reduce)
+        g, y = (f"np.ascontiguousarray({v}).reshape(({outer}, {inner}))" for v in (k.g, k.out()))
+        return [f"nbt.select_vjp(np.ascontiguousarray({a}).reshape(({outer}, {dims[axis]}, {inner})), {y}, {g}, "
+                f"{k.c(0.0)}).reshape({a}.shape)"]
     full = f"nbt.spread(np.ascontiguousarray({k.g}).reshape(({outer}, {inner})), {dims[axis]}).reshape({a}.shape)"
     return [full if how == "sum" else f"({full} / {k.c(dims[axis])})"]
 

@@ -131,7 +131,7 @@ class GradModule:
         def visit(inst):  # post-order: callees before their callers
             if inst in seen:
                 return
-            f = seen[inst] = lift_conditionals(self.m.instances[inst])
+            f = seen[inst] = records_as_tuples(lift_conditionals(self.m.instances[inst]), self.m.p.structs)
             check_function(f, self.m.p.structs)
             edges[inst] = set()
             for node in ir.walk(f.body):
@@ -225,7 +225,12 @@ class GradModule:
         tapes = self.tape_args(plan)
         lines.append(f"    value, ti, tf, ni, nf = {plan.fwd(inst)}({''.join(p + ', ' for p in params)}{gl}{tapes}depth)")
         dead = []
-        for t in f.type.params:
+        for i, t in enumerate(f.type.params):
+            if memory(t):  # a list of tensors: a cotangent per element, none reached yet
+                lines.append(f"    bl{i} = List.empty_list({self.m.nbtype(t.elem)})")
+                lines.append(f"    for _ in range(len({params[i]})):")
+                lines.append(f"        bl{i}.append({GradFunction.dead(None, t.elem)})")
+                dead.append(f"bl{i}")
             for _, u in cotangents(t):
                 dead += [GradFunction.dead(None, u)] + ([] if isinstance(u, TensorT) else ["np.bool_(False)"])
         lines.append(f"    bars = {plan.bwd(inst)}({gl}{tapes}{typed('1.0', f.type.ret)}, np.bool_(True), "
@@ -342,8 +347,9 @@ def check_function(f: ir.Function, structs):
             check_memory(f, i, name)
         elif not (active(t) or t in PASSIVE or pair(t) or data(t, structs)):
             raise Unsupported(f"the gradient through '{f.name}', whose local '{name}' is a {t} (compiled gradients "
-                              "take floats, f32, tensors, lists of tensors, and values that hold no float: ints, "
-                              "bools, strings and containers of them)", f.span, f.source_name)
+                              "take floats, f32, tensors, tuples and structs of these, ints and bools (a struct only "
+                              "built, read, replaced, passed and returned), lists of tensors, and values that hold "
+                              "no float: ints, bools, strings and containers of them)", f.span, f.source_name)
     for n in ir.walk(f.body):
         c = changed_container(n)
         if c is not None and not memory(c.type):
@@ -354,7 +360,8 @@ def check_function(f: ir.Function, structs):
     for n in ir.walk(f.body):
         if isinstance(n, ir.CallFunc) and any(carries(a.type, structs) for a in n.args):
             for a in n.args:
-                if carries(a.type, structs) and not (active(a.type) or pair(a.type)):
+                if carries(a.type, structs) and not (active(a.type) or pair(a.type)) \
+                        and not (memory(a.type) and isinstance(a, ir.Local) and flows(n.type)):
                     raise Unsupported(f"the gradient through a call passing a {a.type}", a.span, f.source_name)
             if not flows(n.type) and carries(n.type, structs):
                 raise Unsupported(f"the gradient through a call returning a {n.type}", n.span, f.source_name)
@@ -407,6 +414,58 @@ def lift_conditionals(f: ir.Function) -> ir.Function:
     return dataclasses.replace(f, body=lift(f.body))
 
 
+def records_as_tuples(f: ir.Function, structs) -> ir.Function:
+    """`f` with each record the gradient goes through (a struct of floats, f32, tensors, ints and bools
+    holding at least one float or tensor) written as the tuple it is compiled to (lower_numba: a struct
+    is the tuple of its fields): `P(a, b)` a tuple display, `p.a` an item, `p.a = v` (struct.replace)
+    the tuple of p's items with v in a's place. Such records then take the tuples' road (`pair`): as
+    locals, parameters, arguments and results, with a cotangent per float field. A function that uses
+    one any other way (prints it, compares it, puts it in a container) is left as it is (refused)."""
+    def record(t):
+        if isinstance(t, StructT) and t.name in structs:
+            tt = TupleT(tuple(structs[t.name].types))
+            if pair(tt) and flows(tt):
+                return tt
+        return None
+
+    def retype(t):
+        if isinstance(t, FnT):
+            return FnT(tuple(retype(p) for p in t.params), retype(t.ret))
+        return record(t) or t
+
+    nodes = list(ir.walk(f.body))
+    placed = set()  # record-typed expressions where a tuple may stand
+    for n in nodes:
+        match n:
+            case ir.GetField(obj=o) | ir.Assign(target=ir.StoreLocal(), value=o) | ir.Return(value=o):
+                placed.add(id(o))
+            case ir.Prim(op="struct.replace", args=(ir.Local() as o, _)):
+                placed.add(id(o))
+            case ir.CallFunc(args=args):
+                placed.update(id(a) for a in args)
+    recs = [n for n in nodes if record(getattr(n, "type", None)) is not None]
+    if not recs and not any(record(t) for t in f.slot_types):
+        return f
+    for n in recs:
+        if not (isinstance(n, ir.StoreLocal) or id(n) in placed and isinstance(n, (ir.Local, ir.MakeStruct, ir.CallFunc))
+                or isinstance(n, ir.Prim) and n.op == "struct.replace" and id(n) in placed):
+            return f
+
+    def conv(node):
+        node = _rebuild(node, conv)
+        match node:
+            case ir.MakeStruct(args=args, type=TupleT() as t, span=span):
+                return ir.MakeTuple(args, t, span)
+            case ir.GetField(obj=o, index=j, type=t, span=span) if isinstance(o.type, TupleT):
+                return ir.Prim("tuple.getitem", (o,), t, span, (j,))
+            case ir.Prim(op="struct.replace", args=(o, v), type=TupleT(items) as t, span=span, attrs=(i,)):
+                return ir.MakeTuple(tuple(v if j == i else ir.Prim("tuple.getitem", (o,), u, span, (j,))
+                                          for j, u in enumerate(items)), t, span)
+        return node
+    g = ir.map_types(f, retype)
+    return dataclasses.replace(g, body=tuple(conv(s) for s in g.body))
+
+
 def _lifts(v: ir.Cond) -> bool:
     """Whether lift_conditionals writes `v` as an `if`: a branch calls a function, and both branches
     are of v's type."""
@@ -416,24 +475,32 @@ def _lifts(v: ir.Cond) -> bool:
 
 def check_memory(f: ir.Function, slot: int, name: str):
     """A list of tensors under grad: a local made once by a list display at the top of the function,
-    then only appended to (not while a loop runs over it), indexed, measured and looped over."""
+    then only appended to (not while a loop runs over it), indexed, measured, looped over and passed to
+    functions on the gradient path; or a parameter, which those functions only read."""
     def refuse(why, span):
         raise Unsupported(f"the gradient through '{f.name}': its list '{name}' {why} (compiled: a list of tensors "
                           "made once at the top of the function, appended to, indexed and looped over)", span,
                           f.source_name)
-    if slot < len(f.params):
-        refuse("is a parameter", f.span)
     made = [s for s in ir.walk(f.body) if isinstance(s, ir.Assign) and isinstance(s.target, ir.StoreLocal)
             and s.target.slot == slot]
-    if len(made) != 1 or made[0] not in f.body or not isinstance(made[0].value, ir.MakeList):
+    if slot < len(f.params):  # the caller's list: read here, never changed
+        if made:
+            refuse("is a parameter assigned to", made[0].span)
+        for n in ir.walk(f.body):
+            if isinstance(n, ir.Prim) and n.op == "list.append" and _is_slot(n.args[0], slot):
+                refuse("is a parameter appended to", n.span)
+    elif len(made) != 1 or made[0] not in f.body or not isinstance(made[0].value, ir.MakeList):
         refuse("is assigned more than once or not by a list display at the top level",
                made[0].span if made else f.span)
     uses = {id(n.args[0]) for n in ir.walk(f.body) if isinstance(n, ir.Prim)
             and n.op in ("list.append", "list.getitem", "len") and isinstance(n.args[0], ir.Local)}
     uses |= {id(n.iter) for n in ir.walk(f.body) if isinstance(n, ir.For) and isinstance(n.iter, ir.Local)}
+    # passed to a function on the gradient path, which reads it (check_memory there)
+    uses |= {id(a) for n in ir.walk(f.body) if isinstance(n, ir.CallFunc) and flows(n.type) for a in n.args}
     for n in ir.walk(f.body):
         if isinstance(n, ir.Local) and n.slot == slot and id(n) not in uses:
-            refuse("is used otherwise (copied, passed or changed in place)", n.span)
+            refuse("is used otherwise (copied, changed in place, or passed to a function returning no float)",
+                   n.span)
         if isinstance(n, ir.For) and isinstance(n.iter, ir.Local) and n.iter.slot == slot and any(
                 isinstance(m, ir.Prim) and m.op == "list.append" and _is_slot(m.args[0], slot) for m in ir.walk(n.body)):
             refuse("grows while a loop runs over it", n.span)
@@ -488,6 +555,9 @@ class Adj:
             known = self.fl.known.get(id(arg))
             self._args[i] = known if known is not None else self.fl.kept(self.fl.expr(arg))
         return self._args[i]
+
+    def needs(self, i: int) -> bool:
+        return self.fl.depends(self.e.args[i])
 
     def num(self, i: int) -> str:
         v = self.a(i)
@@ -554,11 +624,19 @@ class Adj:
         if t.shape == out.shape:
             return x
         extra = len(out.shape) - len(t.shape)
-        if extra <= 0 or t.shape != out.shape[extra:] or 1 in t.shape:
-            raise Unsupported("the gradient of a broadcast over a dimension of size 1", self.e.span, self.fl.src)
+        if extra < 0 or any(n != m and n != 1 for n, m in zip(t.shape, out.shape[extra:])):
+            raise Unsupported(f"the gradient of a broadcast of {t} to {out}", self.e.span, self.fl.src)
         v = self.fl.kept(x)
         for _ in range(extra):  # NumPy sums the leading axes one at a time, each in order
             v = self.fl.kept(f"nbt.sum_axis0({v}.reshape(({v}.shape[0], {v}[0].size))).reshape({v}.shape[1:])")
+        rank = len(t.shape)
+        for ax, (n, m) in enumerate(zip(t.shape, out.shape[extra:])):
+            if n == 1 and m != 1:  # then each axis of size 1 that was stretched, keeping it
+                before = " * ".join(f"{v}.shape[{d}]" for d in range(ax)) or "1"
+                after = " * ".join(f"{v}.shape[{d}]" for d in range(ax + 1, rank)) or "1"
+                shape = "".join(f"{v}.shape[{d}], " if d != ax else "1, " for d in range(rank))
+                v = self.fl.kept(f"nbt.sum_keep(np.ascontiguousarray({v}).reshape(({before}, {v}.shape[{ax}], "
+                                 f"{after})), {typed('0.0', out)}).reshape(({shape}))")
         return v
 
     def scatter(self) -> str:
@@ -781,7 +859,11 @@ class GradFunction(FunctionLowerer):
             carried = carried_params(f)
             ins, itypes = [], []
             for i, n, t in self.locals():
-                if memory(t):  # a cotangent per element
+                if memory(t) and i < len(f.params):  # the caller's cotangents of its elements, added into
+                    ins.append(f"i{self.bar(i)}")
+                    itypes.append(self.m.nbtype(t))
+                    self.emit(f"{self.bar(i)} = i{self.bar(i)}")
+                elif memory(t):  # a cotangent per element
                     self.emit(f"{self.bar(i)} = {self.m.empty_list(t.elem)}")
                     self.emit(f"for _ in range(len({mangle_local(i, n)})):")
                     self.emit(f"    {self.bar(i)}.append({self.dead(t.elem)})")
@@ -1124,6 +1206,8 @@ class GradFunction(FunctionLowerer):
             carried = carried_params(self.m.instances[inst])
             ins, seen, carry = [], set(), {}
             for i, a in enumerate(args):
+                if memory(a.type):  # a list of tensors (a local: check_function): the callee adds into
+                    ins.append(self.bar(a.slot))  # its elements' cotangents in place
                 for suffix, u in cotangents(a.type):
                     scalar = not isinstance(u, TensorT)
                     src = self.carrier(a, suffix) if i in carried else None
@@ -1295,7 +1379,7 @@ class GradFunction(FunctionLowerer):
                 k = Adj(self, e, g, known)
                 cts = rule(k, e) if rule is not None else None
                 if cts is None:
-                    self.unsupported(f"the gradient of '{op}' (not compiled yet)", span)
+                    self.unsupported(f"the gradient of '{op}'", span)
                 self.send(k, cts)
             case _ if not self.depends(e):
                 pass

@@ -602,12 +602,38 @@ def ad_add(b, g):
 
 @jit
 def sum_axis0(g2):
-    """g2 [n, m] summed over its first axis in order, as NumPy's `sum(axis=0)` adds the rows."""
-    if g2.shape[0] == 0:
-        return np.zeros(g2.shape[1], g2.dtype)
-    out = g2[0].copy()
-    for i in range(1, g2.shape[0]):
+    """g2 [n, m] summed over its first axis in order, as NumPy's `sum(axis=0)` adds the rows to 0
+    (so a -0.0 alone becomes 0.0)."""
+    out = np.zeros(g2.shape[1], g2.dtype)
+    for i in range(g2.shape[0]):
         out += g2[i]
+    return out
+
+
+@jit
+def sum_keep(x3, zero):
+    """x3 (outer, n, inner) summed over its middle axis as NumPy's `sum(axis, keepdims=True)` does
+    (reduce3), unless n is 1: then unbroadcast leaves it as it is."""
+    if x3.shape[1] == 1:
+        return x3[:, 0, :].copy()
+    return reduce3(x3, 0, zero)
+
+
+@jit
+def select_vjp(a3, y2, g2, zero):
+    """max/min of a3 (outer, n, inner) along its middle axis, y2 (outer, inner), reversed: the first
+    extreme element of each line gets the cotangent, the others 0 times it (the tape's `first * g`)."""
+    outer, n, inner = a3.shape
+    out = np.empty_like(a3)
+    for o in range(outer):
+        for j in range(inner):
+            found = False
+            for k in range(n):
+                if not found and a3[o, k, j] == y2[o, j]:
+                    out[o, k, j] = g2[o, j]
+                    found = True
+                else:
+                    out[o, k, j] = zero * g2[o, j]
     return out
 
 

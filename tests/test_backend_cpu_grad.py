@@ -366,6 +366,162 @@ def main():
 # one value under two names (`w = x`, then both used): the tape adds their cotangents into one sum as
 # it goes, the compiled code w's into x's at the copy: the same to rounding; and a convolution, whose
 # forward is a product of two matrices (each backend's BLAS: its last bit may differ)
+# `**` of f32 and tensors (through float64, as the tape), max/min along an axis (ties: the first gets
+# the cotangent; a NaN from `(x + 2.0) ** b`), and broadcasting over axes of size 1
+BROADCAST = """
+def q1(x: f32[2, 3, 4], b: f32[3, 1], c: f32[1, 4], d: f32[4]) -> f32:
+    u = x * b + c - d
+    v = (x + 2.0) ** b
+    w = abs(x) ** c
+    z = c ** (x * 0.5)
+    return sum(u * u) + sum(v) + sum(w) + sum(z) + sum(b / (c + 3.0))
+
+def q2(x: f64[2, 3, 4], b: f64[1, 3, 1]) -> float:
+    t = where(x > 0.3, 0.3, x)
+    m1 = max(t + b, axis=0)
+    m2 = min(t * b, axis=1)
+    m3 = max(t, axis=2)
+    return sum(m1 * m1) + sum(m2) + sum(m3 * 3.0) + sum(x ** 3) + sum(x ** 2.0)
+
+def q3(x: f32[3, 4]) -> f32:
+    s = max(x, axis=1)
+    k = reshape(s, 3, 1)
+    y = exp(x - k)
+    n = reshape(sum(y, axis=1), 3, 1)
+    p = y / n
+    return sum(log(p) * p) + sum(min(x - k, axis=0) ** 2)
+
+def q4(s: f32, t: f32) -> f32:
+    return s ** t + t ** f32(3.0) + (s - f32(2.0)) ** f32(2.0)
+
+def p5(x: f32[3, 1], y: f32[1, 4], z: f32[3, 4]) -> f32:
+    a = x * z + y
+    return sum(a * a) + sum((x - y) / (y + 2.0)) + sum(reshape(x, 3) + 1.0)
+
+def main():
+    x = sin(reshape(arange(24), 2, 3, 4) * 1.7) * 0.8
+    print(grad(q1)(x, reshape(arange(3), 3, 1) * 0.4 - 0.3, reshape(arange(4), 1, 4) * 0.3 + 0.1, ones(4) * 0.2))
+    x64 = sin(reshape(arange(24, dtype=f64), 2, 3, 4) * 1.7) * 0.8
+    print(grad(q2)(x64, reshape(arange(3, dtype=f64), 1, 3, 1) - 1.0))
+    print(grad(q3)(reshape(sin(arange(12) * 0.9), 3, 4)))
+    print(grad(q4)(f32(1.7), f32(0.6)))
+    print(grad(q4)(f32(-1.7), f32(2.0)))
+    print(grad(p5)(ones(3, 1) * 0.5, reshape(arange(4), 1, 4), reshape(arange(12), 3, 4) * 0.1))
+"""
+
+# structs of floats, f32, tensors, ints and bools: built, read, a field replaced (`s.c = ...`), passed,
+# returned, recursively (a tree of records); compiled as the tuples they are
+STRUCTS = """
+struct Cell:
+    h: f32[4]
+    c: f32[4]
+    steps: int
+
+struct Lin:
+    w: f64[3]
+    b: float
+
+def step(x: f32[4], s: Cell) -> Cell:
+    h2, c2 = lstm_cell(x, s.h, s.c)
+    return Cell(h2, c2, s.steps + 1)
+
+def run(x: f32[4], n: int) -> f32:
+    s = Cell(zeros(4), x * 0.5, 0)
+    for i in range(n):
+        s = step(x * f32(i + 1), s)
+        if s.steps == 2:
+            s.c = s.c * 2.0
+    return sum(s.h) + sum(s.c) * f32(s.steps)
+
+def apply(m: Lin, v: f64[3]) -> float:
+    return sum(m.w * v) + m.b
+
+def fit(b: float, lin: Lin, v: f64[3]) -> float:
+    m = lin
+    m.b = b
+    total = 0.0
+    k = 0
+    while k < 3:
+        m.w = m.w * b
+        total = total + apply(m, v) ** 2.0
+        k = k + 1
+    return total + mk(b).b
+
+def mk(b: float) -> Lin:
+    return Lin(ones(3, dtype=f64) * b, b * b)
+
+struct Node:
+    v: f32[3]
+    s: f32
+    size: int
+
+def tree(x: f32[3], d: int) -> Node:
+    if d == 0:
+        return Node(x, sum(x), 1)
+    l = tree(x * 0.9, d - 1)
+    r = tree(x * 1.1, d - 1)
+    return Node(tanh(l.v + r.v * l.s), l.s * r.s, l.size + r.size + 1)
+
+def top(x: f32[3]) -> f32:
+    t = tree(x, 3)
+    return sum(t.v) + t.s / f32(t.size)
+
+struct S:
+    a: float
+    n: int
+
+def sq(s: S) -> float:
+    return s.a * s.a
+
+def made(x: float) -> float:
+    return sq(S(x, 3)) + x
+
+def main():
+    print(grad(run)(ones(4) * 0.3, 4))
+    print(value_and_grad(fit)(0.7, Lin(ones(3, dtype=f64), 0.1), arange(3, dtype=f64)))
+    print(grad(top)(ones(3) * 0.4))
+    print(grad(made)(3.0))
+"""
+
+# lists of tensors passed to functions that read them (attention over a list of states, recursively):
+# the callee adds into the caller's cotangents of the elements
+MEMORY = """
+def attend(hs: list[f32[4]], q: f32[4]) -> f32[4]:
+    m = f32(-1e30)
+    for h in hs:
+        s = sum(h * q)
+        if s > m:
+            m = s
+    z = f32(0.0)
+    out = zeros(4)
+    for i in range(len(hs)):
+        e = exp(sum(hs[i] * q) - m)
+        z = z + e
+        out = out + hs[i] * e
+    return out / z
+
+def last2(hs: list[f32[4]], d: int) -> f32:
+    if d == 0:
+        return sum(hs[-1] * hs[0])
+    return last2(hs, d - 1) * 0.5 + sum(hs[len(hs) - 2])
+
+def enc(x: f32[4], steps: int) -> f32:
+    hs = [x * 0.5]
+    for t in range(steps):
+        hs.append(tanh(hs[-1] * 0.9 + x * f32(t)))
+    c = attend(hs, x * 2.0)
+    total = sum(c * c) + last2(hs, 2)
+    hs.append(c * 1.5)
+    return total + sum(attend(hs, x))
+
+def outer(x: f32[4], ys: list[f32[4]]) -> f32:
+    return sum(attend(ys, x)) + sum(ys[0] * x)
+
+def main():
+    print(grad(enc)(arange(4) * 0.1 + 0.2, 3))
+    print(value_and_grad(outer)(arange(4) * 0.3 - 0.4, [ones(4), arange(4) * 0.5]))
+"""
+
 ALIASED = """
 def k(x: float) -> float:
     w = x if x > 1.0 else exp(x)
@@ -407,9 +563,11 @@ def compiled(text):
     return got[0], ref[0]
 
 
-@pytest.mark.parametrize("text", [CONTROL, SCALARS, TENSORS, LAYERS, CELLS, CALLS, DATA, TUPLES],
+@pytest.mark.parametrize("text", [CONTROL, SCALARS, TENSORS, LAYERS, CELLS, CALLS, DATA, TUPLES, BROADCAST,
+                                  STRUCTS, MEMORY],
                          ids=["control flow", "scalars", "tensors", "layers and losses", "cells, tuples, lists",
-                              "calls", "values that hold no float", "calls returning tuples"])
+                              "calls", "values that hold no float", "calls returning tuples", "powers and broadcasts",
+                              "records", "lists passed"])
 def test_gradients_match_the_interpreter(text):
     got, ref = compiled(text)
     assert got == ref
@@ -422,7 +580,7 @@ def test_one_value_under_two_names_to_rounding():
 
 def test_every_adjoint_rule_is_exercised():
     ops = set()
-    for text in (CONTROL, SCALARS, TENSORS, LAYERS, CELLS, CALLS, ALIASED):
+    for text in (CONTROL, SCALARS, TENSORS, LAYERS, CELLS, CALLS, ALIASED, BROADCAST):
         program = check_source(Source("t.glia", text))
         for f in program.functions.values():
             ops |= {n.op for n in ir.walk(f.body) if isinstance(n, ir.Prim)}
@@ -435,9 +593,11 @@ def test_every_adjoint_rule_is_exercised():
     ("    return doubled(x)[1] * x", "the gradient through a call returning a list[float]"),
     ("    return total([x, x * 2.0]) * 3.0", "the gradient through a call passing a list[float]"),
     ("    xs = [ones(2, dtype=f64) * x]\n    ys = xs\n    return sum(ys[0])",
-     "its list 'xs' is used otherwise (copied, passed or changed in place)"),
-    # a struct holding a float, passed to a function (its gradient was lost: 1.0 instead of 19.0)
-    ("    return sq(S(x, 3)) + x", "the gradient through a call passing a S"),
+     "its list 'xs' is used otherwise (copied, changed in place, or passed to a function returning no float)"),
+    ("    ys = [ones(2, dtype=f64) * x]\n    return grow(ys)", "its list 'xs' is a parameter appended to"),
+    # a struct holding a float used otherwise than built, read, replaced, passed and returned
+    ("    s = S(x, 3)\n    print(s)\n    return sq(s)", "whose local 's' is a S"),
+    ("    ss = [S(x, 3)]\n    return sq(ss[0])", "whose local 'ss' is a list[S]"),
     # containers that hold no float are read by reference: nothing may change one in place
     ("    ks = [1, 2]\n    ks.append(3)\n    return x * float(len(ks))", "which changes a list[int] in place"),
     ("    ks = [1, 2]\n    n = push(ks)\n    return x * float(n + len(ks))",
@@ -449,6 +609,7 @@ def test_not_compiled_yet_says_why_and_answers(body, says):
         f"def total(xs: list[float]) -> float:\n    return xs[0] + xs[1]\n\n" \
         f"struct S:\n    a: float\n    n: int\n\ndef sq(s: S) -> float:\n    return s.a * s.a\n\n" \
         f"def push(xs: list[int]) -> int:\n    xs.append(1)\n    return len(xs)\n\n" \
+        f"def grow(xs: list[f64[2]]) -> float:\n    xs.append(xs[0])\n    return sum(xs[1])\n\n" \
         f"def f(x: float) -> float:\n{body}\n\ndef main():\n    print(grad(f)(3.0))\n"
     program = check_source(Source("t.glia", text))
     out, err, notes = run(program, [], "cpu")
