@@ -20,8 +20,9 @@ from .diagnostics import Diagnostic, GliaError
 from .interp import Interpreter
 from .params import new_store
 from .primitives import PRIMS
-from .tensor_builtins import differentiable
+from .tensor_builtins import carries, differentiable
 from glia.runtime.errors import GliaRuntimeError
+from glia.runtime.kernels import VALUE_CMP
 from glia.runtime.tensor_ops import batch_norm_update, dropout_mask, like
 from glia.runtime.values import Struct, new_struct
 
@@ -282,7 +283,17 @@ class ADInterpreter(Interpreter):
         return super().expr(e)
 
     def compare(self, evs, impls):
-        return super().compare([(lambda ev: lambda frame: raw(ev(frame)))(ev) for ev in evs], impls)
+        """Comparisons read values: boxes inside lists, tuples, structs and dicts too (`p == q` of
+        records holding floats). The right side of `in` that is a dict or a set is searched as it is
+        (its keys hold no box; copying it would make a lookup cost its size)."""
+        member = {PRIMS[op].impl for op in ("cmp.in", "cmp.notin")} | {VALUE_CMP["cmp.in"], VALUE_CMP["cmp.notin"]}
+
+        def unboxed(ev, searched):
+            def value(frame):
+                v = ev(frame)
+                return v if searched and type(v) in (dict, set) else deep_raw(v)
+            return value
+        return super().compare([unboxed(ev, k > 0 and impls[k - 1] in member) for k, ev in enumerate(evs)], impls)
 
     def store(self, target):
         st = super().store(target)
@@ -304,13 +315,18 @@ class ADInterpreter(Interpreter):
             return self.ad_layer(e, avs)
         if op == "ad.grad":
             return grad_value(self.base, attrs)
-        if op.startswith(MOVES) or op in MOVERS or not any(differentiable(a.type) for a in e.args):
+        diff_out = differentiable(e.type)
+        if op.startswith(MOVES) or op in MOVERS:
             return self.prim(op, avs, attrs, span)
+        if not any(differentiable(a.type) for a in e.args):
+            # a struct, dict or set (or a generic function's value) may still hold boxes: what reads
+            # them without a gradient (print, str, ==) reads their values
+            if diff_out or not any(carries(a.type, self.program.structs) for a in e.args):
+                return self.prim(op, avs, attrs, span)
         p = PRIMS[op]
         impl, vjp = p.impl, p.rules.get("vjp")
         loc = self.located(span)
-        diff_out = differentiable(e.type)
-        deep = not diff_out and vjp is None
+        deep = not diff_out and (vjp is None or not any(differentiable(a.type) for a in e.args))
         interp = self
 
         def run(frame):

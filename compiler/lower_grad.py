@@ -39,7 +39,8 @@ from . import ir
 from .lower_numba import _ATOM, FunctionLowerer, Unsupported, mangle_func, mangle_local
 from .lower_tensor import np_dtype, typed
 from .primitives import PRIMS
-from .types import BOOL, F32, FLOAT, INT, NONE, DictT, FnT, ListT, SetT, StructT, TensorT, TParam, TupleT, TVar
+from .tensor_builtins import carries
+from .types import BOOL, F32, FLOAT, INT, NONE, FnT, ListT, StructT, TensorT, TupleT
 
 ACTIVE = (FLOAT, F32)
 PASSIVE = (INT, BOOL)
@@ -131,7 +132,7 @@ class GradModule:
         def visit(inst):  # post-order: callees before their callers
             if inst in seen:
                 return
-            f = seen[inst] = records_as_tuples(lift_conditionals(self.m.instances[inst]), self.m.p.structs)
+            f = seen[inst] = records_as_tuples(lift_conditionals(self.m.instances[inst]), self.m.p)
             check_function(f, self.m.p.structs)
             edges[inst] = set()
             for node in ir.walk(f.body):
@@ -156,7 +157,7 @@ class GradModule:
             for t in types_:
                 for u in (t.items if pair(t) else (t,)):
                     kind = (u.dtype, len(u.shape)) if isinstance(u, TensorT) else \
-                        ("list", u.elem.dtype, len(u.elem.shape)) if memory(u) else \
+                        list_kind(u) if memory(u) else \
                         ("data", u) if data(u, structs) else None
                     if kind is not None and kind not in kinds:
                         kinds.append(kind)
@@ -171,8 +172,9 @@ class GradModule:
         change a container of a type they could hold (lower_numba.Reach: judged by type)."""
         structs = self.m.p.structs
         held = [t for f in plan.fns.values() for t in f.slot_types if data(t, structs)]
-        for f in plan.fns.values():
-            held += [n.type for n in ir.walk(f.body) if isinstance(n, ir.Global) and data(n.type, structs)]
+        for f in plan.fns.values():  # (a global list of floats or tensors is read as constants: unchanged too)
+            held += [n.type for n in ir.walk(f.body) if isinstance(n, ir.Global)
+                     and (data(n.type, structs) or memory(n.type))]
             held += [a.type for n in ir.walk(f.body) if isinstance(n, ir.CallFunc) for a in n.args
                      if data(a.type, structs)]
         danger = self.m.reach.closure(held) or set()
@@ -187,6 +189,8 @@ class GradModule:
             g = self.m.instances[inst]
             for n in ir.walk(g.body):
                 c = changed_container(n)
+                if inst in plan.fns and isinstance(c, ir.Local) and memory(c.type):
+                    continue  # its own list, appended to (check_memory)
                 if c is not None and c.type in danger:
                     raise Unsupported(f"the gradient through a call of '{g.name}', which changes a {c.type} in place "
                                       "(the gradient reads containers of that type)", n.span, g.source_name)
@@ -201,13 +205,19 @@ class GradModule:
             out.append(self.m.type_const(f"types.ListType({self.tape_item(k)})"))
         return out
 
+    def elem_bar(self, elem) -> str:
+        """The Numba type of an element's cotangent in a list's (elem_live)."""
+        if isinstance(elem, TensorT):
+            return self.m.nbtype(elem)
+        return self.m.type_const(f"types.Tuple(({self.m.nbtype(elem)}, types.boolean))")
+
     def tape_item(self, kind) -> str:
         """The Numba type of what a tape holds: tensors of a dtype and rank, lists of them, or values
         that hold no float."""
         if kind[0] == "data":
             return self.m.nbtype(kind[1])
         if kind[0] == "list":
-            return self.m.nbtype(ListT(TensorT(kind[1], (1,) * kind[2])))
+            return self.m.nbtype(ListT(TensorT(kind[1], (1,) * kind[2]) if kind[2] != "n" else kind[1]))
         return self.m.nbtype(TensorT(kind[0], (1,) * kind[1]))
 
     def entry_text(self, plan: Plan, inst: str, which: str) -> str:
@@ -226,10 +236,10 @@ class GradModule:
         lines.append(f"    value, ti, tf, ni, nf = {plan.fwd(inst)}({''.join(p + ', ' for p in params)}{gl}{tapes}depth)")
         dead = []
         for i, t in enumerate(f.type.params):
-            if memory(t):  # a list of tensors: a cotangent per element, none reached yet
-                lines.append(f"    bl{i} = List.empty_list({self.m.nbtype(t.elem)})")
+            if memory(t):  # a list: a cotangent per element, none reached yet
+                lines.append(f"    bl{i} = List.empty_list({self.elem_bar(t.elem)})")
                 lines.append(f"    for _ in range(len({params[i]})):")
-                lines.append(f"        bl{i}.append({GradFunction.dead(None, t.elem)})")
+                lines.append(f"        bl{i}.append({dead_elem(t.elem)})")
                 dead.append(f"bl{i}")
             for _, u in cotangents(t):
                 dead += [GradFunction.dead(None, u)] + ([] if isinstance(u, TensorT) else ["np.bool_(False)"])
@@ -273,8 +283,9 @@ def cotangents(t) -> list[tuple[str, object]]:
 
 
 def flows(t) -> bool:
-    """A value a gradient goes through: a float, an f32, a tensor, or a tuple (pair) holding one."""
-    return active(t) or (pair(t) and any(active(i) for i in t.items))
+    """A value a gradient goes through: a float, an f32, a tensor, a tuple (pair) holding one, or a list
+    of them (memory: a function may return one it made)."""
+    return active(t) or memory(t) or (pair(t) and any(active(i) for i in t.items))
 
 
 def active_call(node: ir.CallFunc, structs) -> bool:
@@ -285,31 +296,6 @@ def active_call(node: ir.CallFunc, structs) -> bool:
 def pair(t) -> bool:
     """A tuple of floats, tensors, ints and bools (what `h, c = lstm_cell(...)` holds)."""
     return isinstance(t, TupleT) and all(active(i) or i in PASSIVE for i in t.items)
-
-
-def carries(t, structs) -> bool:
-    """Whether values of type t can hold a float or a tensor (through the items of tuples, the elements
-    of lists and sets, the keys and values of dicts and the fields of structs (`structs`: the
-    program's); a function value, whose closure could hold one, counts)."""
-    seen: set = set()
-    todo = [t]
-    while todo:
-        u = todo.pop()
-        if active(u) or isinstance(u, (FnT, TParam, TVar)):
-            return True
-        if u in seen:
-            continue
-        seen.add(u)
-        match u:
-            case TupleT(items):
-                todo.extend(items)
-            case ListT(e) | SetT(e):
-                todo.append(e)
-            case DictT(k, v):
-                todo += [k, v]
-            case StructT(name):
-                todo.extend(structs[name].types)
-    return False
 
 
 def data(t, structs) -> bool:
@@ -337,8 +323,32 @@ def changed_container(n):
 
 
 def memory(t) -> bool:
-    """A list of tensors (memory): compiled as a local assigned once, appended to and read."""
-    return isinstance(t, ListT) and isinstance(t.elem, TensorT)
+    """A list of tensors or of floats (memory): compiled as a local assigned once, appended to and read,
+    or a parameter only read, with a cotangent per element (elem_bar)."""
+    return isinstance(t, ListT) and (isinstance(t.elem, TensorT) or t.elem in ACTIVE)
+
+
+def dead_elem(elem) -> str:
+    """An element's cotangent nothing reached yet (elem_live)."""
+    if isinstance(elem, TensorT):
+        return f"np.zeros({(0,) * len(elem.shape)!r}, {np_dtype(elem)})"
+    return f"({typed('0.0', elem)}, False)"
+
+
+def list_kind(t) -> tuple:
+    """The tape that holds lists of type t (memory): by the elements' dtype and rank ("n": numbers)."""
+    e = t.elem
+    return ("list", e.dtype, len(e.shape)) if isinstance(e, TensorT) else ("list", e, "n")
+
+
+def elem_live(g: str, elem) -> str:
+    """Whether the element cotangent `g` (of a list of `elem`) was reached: a tensor's is an empty array
+    until then, a number's is a (value, reached) pair."""
+    return f"{g}.size != 0" if isinstance(elem, TensorT) else f"{g}[1]"
+
+
+def elem_value(g: str, elem) -> str:
+    return g if isinstance(elem, TensorT) else f"{g}[0]"
 
 
 def check_function(f: ir.Function, structs):
@@ -347,24 +357,44 @@ def check_function(f: ir.Function, structs):
             check_memory(f, i, name)
         elif not (active(t) or t in PASSIVE or pair(t) or data(t, structs)):
             raise Unsupported(f"the gradient through '{f.name}', whose local '{name}' is a {t} (compiled gradients "
-                              "take floats, f32, tensors, tuples and structs of these, ints and bools (a struct only "
-                              "built, read, replaced, passed and returned), lists of tensors, and values that hold "
-                              "no float: ints, bools, strings and containers of them)", f.span, f.source_name)
+                              "take floats, f32, tensors, tuples and structs of these, ints and bools (a struct "
+                              "only built, read, replaced, passed and returned), lists of tensors and floats, and "
+                              "values that hold no float: ints, bools, strings and containers of them)", f.span,
+                              f.source_name)
     for n in ir.walk(f.body):
         c = changed_container(n)
+        if c is not None and memory(c.type) and not isinstance(c, ir.Local):
+            raise Unsupported(f"the gradient through '{f.name}', which changes a {c.type} that is not its own local "
+                              "in place (compiled gradients append to lists made by the function itself)",
+                              n.span, f.source_name)
         if c is not None and not memory(c.type):
             raise Unsupported(f"the gradient through '{f.name}', which changes a {c.type} in place (compiled "
-                              "gradients read containers that hold no float, and append to lists of tensors)",
+                              "gradients read containers that hold no float, and append to lists of tensors and "
+                              "floats)",
                               n.span, f.source_name)
 
     for n in ir.walk(f.body):
         if isinstance(n, ir.CallFunc) and any(carries(a.type, structs) for a in n.args):
             for a in n.args:
                 if carries(a.type, structs) and not (active(a.type) or pair(a.type)) \
-                        and not (memory(a.type) and isinstance(a, ir.Local) and flows(n.type)):
+                        and not (memory(a.type) and isinstance(a, (ir.Local, ir.CallFunc)) and flows(n.type)):
                     raise Unsupported(f"the gradient through a call passing a {a.type}", a.span, f.source_name)
             if not flows(n.type) and carries(n.type, structs):
                 raise Unsupported(f"the gradient through a call returning a {n.type}", n.span, f.source_name)
+
+    for n in ir.walk(f.body):  # a list of floats or tensors made here, or by a function on the gradient
+        # path that made it: not one that could be shared (a global, a parameter), whose appends the
+        # reverse sweep would take back
+        match n:
+            case ir.Assign(target=ir.StoreLocal(type=t), value=ir.CallFunc(args=args) as v) if memory(t) and not any(
+                    carries(a.type, structs) for a in args):
+                raise Unsupported(f"the gradient through '{f.name}': a {t} made by a call that takes no float "
+                                  "(compiled: lists made by the function, or by a function on the gradient path)",
+                                  v.span, f.source_name)
+            case ir.Return(value=v) if memory(f.type.ret) and not (
+                    isinstance(v, (ir.MakeList, ir.CallFunc)) or isinstance(v, ir.Local) and v.slot >= len(f.params)):
+                raise Unsupported(f"the gradient through '{f.name}', which returns a {f.type.ret} it did not make "
+                                  "(compiled: a list made by the function)", v.span, f.source_name)
 
     def check(stmts):
         for s in stmts:
@@ -414,13 +444,15 @@ def lift_conditionals(f: ir.Function) -> ir.Function:
     return dataclasses.replace(f, body=lift(f.body))
 
 
-def records_as_tuples(f: ir.Function, structs) -> ir.Function:
+def records_as_tuples(f: ir.Function, program: ir.Program) -> ir.Function:
     """`f` with each record the gradient goes through (a struct of floats, f32, tensors, ints and bools
     holding at least one float or tensor) written as the tuple it is compiled to (lower_numba: a struct
     is the tuple of its fields): `P(a, b)` a tuple display, `p.a` an item, `p.a = v` (struct.replace)
     the tuple of p's items with v in a's place. Such records then take the tuples' road (`pair`): as
     locals, parameters, arguments and results, with a cotangent per float field. A function that uses
     one any other way (prints it, compares it, puts it in a container) is left as it is (refused)."""
+    structs = program.structs
+
     def record(t):
         if isinstance(t, StructT) and t.name in structs:
             tt = TupleT(tuple(structs[t.name].types))
@@ -441,8 +473,8 @@ def records_as_tuples(f: ir.Function, structs) -> ir.Function:
                 placed.add(id(o))
             case ir.Prim(op="struct.replace", args=(ir.Local() as o, _)):
                 placed.add(id(o))
-            case ir.CallFunc(args=args):
-                placed.update(id(a) for a in args)
+            case ir.CallFunc(name=name, args=args) if not getattr(program.functions.get(name), "type_params", ()):
+                placed.update(id(a) for a in args)  # (a generic one would be instantiated for the tuple)
     recs = [n for n in nodes if record(getattr(n, "type", None)) is not None]
     if not recs and not any(record(t) for t in f.slot_types):
         return f
@@ -474,12 +506,13 @@ def _lifts(v: ir.Cond) -> bool:
 
 
 def check_memory(f: ir.Function, slot: int, name: str):
-    """A list of tensors under grad: a local made once by a list display at the top of the function,
+    """A list of tensors or floats under grad: a local made once by a list display at the top of the function,
     then only appended to (not while a loop runs over it), indexed, measured, looped over and passed to
     functions on the gradient path; or a parameter, which those functions only read."""
     def refuse(why, span):
         raise Unsupported(f"the gradient through '{f.name}': its list '{name}' {why} (compiled: a list of tensors "
-                          "made once at the top of the function, appended to, indexed and looped over)", span,
+                          "or floats made once at the top of the function, appended to, indexed, summed, looped over "
+                          "and passed to functions that read it)", span,
                           f.source_name)
     made = [s for s in ir.walk(f.body) if isinstance(s, ir.Assign) and isinstance(s.target, ir.StoreLocal)
             and s.target.slot == slot]
@@ -489,14 +522,16 @@ def check_memory(f: ir.Function, slot: int, name: str):
         for n in ir.walk(f.body):
             if isinstance(n, ir.Prim) and n.op == "list.append" and _is_slot(n.args[0], slot):
                 refuse("is a parameter appended to", n.span)
-    elif len(made) != 1 or made[0] not in f.body or not isinstance(made[0].value, ir.MakeList):
-        refuse("is assigned more than once or not by a list display at the top level",
+    elif len(made) != 1 or made[0] not in f.body or not isinstance(made[0].value, (ir.MakeList, ir.CallFunc)):
+        refuse("is assigned more than once or not by a list display or a call at the top level",
                made[0].span if made else f.span)
     uses = {id(n.args[0]) for n in ir.walk(f.body) if isinstance(n, ir.Prim)
-            and n.op in ("list.append", "list.getitem", "len") and isinstance(n.args[0], ir.Local)}
+            and n.op in ("list.append", "list.getitem", "len", "float.sum", "f32.sum")
+            and isinstance(n.args[0], ir.Local)}
     uses |= {id(n.iter) for n in ir.walk(f.body) if isinstance(n, ir.For) and isinstance(n.iter, ir.Local)}
     # passed to a function on the gradient path, which reads it (check_memory there)
     uses |= {id(a) for n in ir.walk(f.body) if isinstance(n, ir.CallFunc) and flows(n.type) for a in n.args}
+    uses |= {id(n.value) for n in ir.walk(f.body) if isinstance(n, ir.Return)}  # given to the caller
     for n in ir.walk(f.body):
         if isinstance(n, ir.Local) and n.slot == slot and id(n) not in uses:
             refuse("is used otherwise (copied, changed in place, or passed to a function returning no float)",
@@ -828,7 +863,7 @@ class GradFunction(FunctionLowerer):
         if ("data", t) in self.plan.tapes:
             return self.plan.tapes[("data", t)]
         if memory(t):
-            return self.plan.tapes[("list", t.elem.dtype, len(t.elem.shape))]
+            return self.plan.tapes[list_kind(t)]
         return self.plan.tapes[(t.dtype, len(t.shape))]
 
     def dead(self, t) -> str:
@@ -861,12 +896,12 @@ class GradFunction(FunctionLowerer):
             for i, n, t in self.locals():
                 if memory(t) and i < len(f.params):  # the caller's cotangents of its elements, added into
                     ins.append(f"i{self.bar(i)}")
-                    itypes.append(self.m.nbtype(t))
+                    itypes.append(f"types.ListType({self.gm.elem_bar(t.elem)})")
                     self.emit(f"{self.bar(i)} = i{self.bar(i)}")
                 elif memory(t):  # a cotangent per element
-                    self.emit(f"{self.bar(i)} = {self.m.empty_list(t.elem)}")
+                    self.emit(f"{self.bar(i)} = List.empty_list({self.gm.elem_bar(t.elem)})")
                     self.emit(f"for _ in range(len({mangle_local(i, n)})):")
-                    self.emit(f"    {self.bar(i)}.append({self.dead(t.elem)})")
+                    self.emit(f"    {self.bar(i)}.append({dead_elem(t.elem)})")
                 for suffix, u in cotangents(t):  # a tuple's: one per item
                     scalar = not isinstance(u, TensorT)
                     b, k = self.bar(i) + suffix, self.live(i) + suffix
@@ -891,8 +926,10 @@ class GradFunction(FunctionLowerer):
             self.emit(f"return ({''.join(o + ', ' for o in outs)})")
             rt = f"types.Tuple(({''.join(t + ', ' for t in otypes)}))"
             live_type = f"types.UniTuple(types.boolean, {len(f.type.ret.items)})" if pair(f.type.ret) else "types.boolean"
+            ret = f.type.ret
+            gout_type = f"types.ListType({self.gm.elem_bar(ret.elem)})" if memory(ret) else self.m.nbtype(ret)
             sig = f"{rt}(" + "".join(self.m.nbtype(t) + ", " for t in gtypes) + "".join(t + ", " for t in ttypes) \
-                + f"{self.m.nbtype(f.type.ret)}, {live_type}, " + "".join(t + ", " for t in itypes) + "types.int64)"
+                + f"{gout_type}, {live_type}, " + "".join(t + ", " for t in itypes) + "types.int64)"
             head = f"def {self.plan.bwd(self.inst)}({gl}{tapes}gout, gout_live, {''.join(a + ', ' for a in ins)}depth):"
         which = "forward" if self.forward else "reverse"
         out = [f"@njit({sig}, cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)", head,
@@ -1132,8 +1169,8 @@ class GradFunction(FunctionLowerer):
                 self.emit(f"# line {span.line}")
                 g = self.temp()
                 self.emit(f"{g} = {self.bar(xs.slot)}.pop()")
-                self.emit(f"{self.name(xs)}.pop()")  # the list as it was
-                self.backward(v, g, f"{g}.size != 0", self.call_order(v))
+                self.emit(self.expr(ir.Prim("list.pop", (xs,), t.elem, span)))  # the list as it was
+                self.backward(v, self.kept(elem_value(g, t.elem)), elem_live(g, t.elem), self.call_order(v))
             case _:
                 pass  # ExprStmt, Assert, Break, Continue: nothing to undo
 
@@ -1154,8 +1191,14 @@ class GradFunction(FunctionLowerer):
         bool): its reverse sweep's `gout` and `gout_live` hold them."""
         return [(f"gout[{j}]", f"gout_live[{j}]") if active(item) else None for j, item in enumerate(t.items)]
 
-    def dead_bars(self, slot: int, t):
-        """Set the cotangent of the local in `slot` (of type t: an item's each, for a tuple) to none yet."""
+    def dead_bars(self, local: ir.Local):
+        """Set the cotangent of `local` (an item's each, for a tuple, or each
+        element's, for a list) to none yet."""
+        slot, t = local.slot, local.type
+        if memory(t):
+            self.emit(f"{self.bar(slot)} = List.empty_list({self.gm.elem_bar(t.elem)})")
+            self.emit(f"for _ in range(len({self.name(local)})):")
+            self.emit(f"    {self.bar(slot)}.append({dead_elem(t.elem)})")
         for suffix, u in cotangents(t):
             self.emit(f"{self.bar(slot)}{suffix} = {self.dead(u)}")
             if not isinstance(u, TensorT):
@@ -1169,6 +1212,8 @@ class GradFunction(FunctionLowerer):
                 return ("np.int64(0)" if u == INT else "np.bool_(False)"), "False"
             b = f"{self.bar(local.slot)}{suffix}"
             return b, (f"{b}.size != 0" if isinstance(u, TensorT) else f"{self.live(local.slot)}{suffix}")
+        if memory(local.type):  # its elements' (the callee adds them into its own list's)
+            return self.bar(local.slot), "True"
         if not pair(local.type):
             return one("", local.type)
         items = [one(f"_{j}", u) for j, u in enumerate(local.type.items)]
@@ -1181,7 +1226,7 @@ class GradFunction(FunctionLowerer):
         first."""
         for local in reversed(calls):
             self.emit(f"{self.name(local)} = {self.pop(local.type)}")
-            self.dead_bars(local.slot, local.type)
+            self.dead_bars(local)
         e = self.with_calls(v) if e is None else e
         if isinstance(g, list):
             if self.depends(e):
@@ -1338,6 +1383,14 @@ class GradFunction(FunctionLowerer):
         match e:
             case ir.Local(slot=slot) if active(e.type) and slot >= 0:
                 self.acc(e, g, fresh)
+            case ir.Local(slot=slot, type=t) if memory(t) and slot >= 0:  # a list given on: each element's
+                at = self.temp()
+                self.emit(f"for {at} in range(len({g})):")
+                self.indent += 1
+                self.emit(f"if {elem_live(f'{g}[{at}]', t.elem)}:")
+                self.indent += 1
+                self.add_elem(e, at, elem_value(f"{g}[{at}]", t.elem), False)
+                self.indent -= 2
             case ir.Cond(cond, then, orelse):
                 c = self.condition(cond)
                 self.emit(f"if {c}:")
@@ -1353,21 +1406,28 @@ class GradFunction(FunctionLowerer):
                     self.indent -= 1
             case ir.Prim(op="tuple.getitem", args=(ir.Local(type=t) as tup,), attrs=(j,)) if pair(t):
                 self.add_into(f"{self.bar(tup.slot)}_{j}", f"{self.live(tup.slot)}_{j}", t.items[j], g, fresh)
-            case ir.MakeList(elts=elts):
+            case ir.MakeList(elts=elts, type=lt):
                 for k in range(len(elts) - 1, -1, -1):
                     if self.depends(elts[k]):
                         t = self.temp()
                         self.emit(f"{t} = {g}[{k}]")
-                        self.emit(f"if {t}.size != 0:")
+                        self.emit(f"if {elem_live(t, lt.elem)}:")
                         self.indent += 1
-                        self.adj(elts[k], t)
+                        self.adj(elts[k], self.kept(elem_value(t, lt.elem)))
                         self.indent -= 1
             case ir.Prim(op="list.getitem", args=(ir.Local(type=t) as xs, i), span=span) if memory(t):
                 c = self.name(xs)
                 at = self.temp()
                 self.emit(f"{at} = nbt.idx({self.expr(i)}, len({c}), {self.site(span)})")
-                b = self.bar(xs.slot)
-                self.emit(f"{b}[{at}] = nbt.{'ad_add' if fresh else 'ad_acc'}({b}[{at}], {g})")
+                self.add_elem(xs, at, g, fresh)
+            case ir.Prim(op="float.sum" | "f32.sum", args=(ir.Local(type=t) as xs, start)) if memory(t):
+                if self.depends(start):  # the tape's order: the start, then the elements
+                    self.adj(start, g)
+                at, g = self.temp(), self.kept(g)
+                self.emit(f"for {at} in range(len({self.name(xs)}) - 1, -1, -1):")
+                self.indent += 1
+                self.add_elem(xs, at, g, False)
+                self.indent -= 1
             case ir.Prim(args=args) if not any(carries(a.type, self.m.p.structs) for a in args):
                 pass  # made from ints and bools (`f32(len(xs))`): no gradient
             case ir.Prim(op=op, args=args, span=span):
@@ -1386,6 +1446,14 @@ class GradFunction(FunctionLowerer):
             case _:
                 self.unsupported(f"the gradient through {type(e).__name__} expressions (not compiled yet)",
                                  getattr(e, "span", self.f.span))
+
+    def add_elem(self, xs: ir.Local, at: str, g: str, fresh: bool):
+        """Add `g` into the cotangent of element `at` of the list `xs` (memory)."""
+        b, g = self.bar(xs.slot), self.kept(g)
+        if isinstance(xs.type.elem, TensorT):
+            self.emit(f"{b}[{at}] = nbt.{'ad_add' if fresh else 'ad_acc'}({b}[{at}], {g})")
+        else:
+            self.emit(f"{b}[{at}] = (({b}[{at}][0] + {g}) if {b}[{at}][1] else {g}, True)")
 
     def send(self, k: "Adj", cts: list):
         """The cotangents `cts` of k's primitive's arguments, sent on: into the locals among them first,

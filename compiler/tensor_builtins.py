@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from . import ast as A
 from . import ir
-from .types import F32, FLOAT, INT, FnT, ListT, TensorT, TupleT, TVar
+from .types import F32, FLOAT, INT, DictT, FnT, ListT, SetT, StructT, TensorT, TParam, TupleT, TVar
 from glia.runtime.tensor_ops import BN_EPS, BN_MOMENTUM, NO_BATCH
 
 if TYPE_CHECKING:
@@ -468,6 +468,31 @@ def differentiable(t) -> bool:
         return differentiable(t.elem)
     if isinstance(t, TupleT):
         return all(differentiable(i) for i in t.items)
+    return False
+
+
+def carries(t, structs) -> bool:
+    """Whether values of type t can hold a float or a tensor (through the items of tuples, the elements
+    of lists and sets, the keys and values of dicts and the fields of structs (`structs`: the
+    program's); a function value, whose closure could hold one, counts)."""
+    seen: set = set()
+    todo = [t]
+    while todo:
+        u = todo.pop()
+        if u in (FLOAT, F32) or isinstance(u, (TensorT, FnT, TParam, TVar)):
+            return True
+        if u in seen:
+            continue
+        seen.add(u)
+        match u:
+            case TupleT(items):
+                todo.extend(items)
+            case ListT(e) | SetT(e):
+                todo.append(e)
+            case DictT(k, v):
+                todo += [k, v]
+            case StructT(name):
+                todo.extend(structs[name].types)
     return False
 
 

@@ -520,3 +520,35 @@ def main():
     with pytest.raises(GliaError) as e:
         p.run()
     assert e.value.diagnostic.code == "E701" and e.value.diagnostic.span.line == 4
+
+
+def test_values_holding_floats_read_as_values_under_grad():
+    """A record, a dict or a generic function's value holding a float on the gradient path prints,
+    converts and compares as its value (they printed `Box(3.0)`, and `p == P(3.0, 2)` was False)."""
+    p = glia.compile('''
+struct P:
+    a: float
+    n: int
+
+def show[T](v: T) -> int:
+    print(v)
+    return 1
+
+def f(x: float) -> float:
+    p = P(x, 2)
+    d = {"k": x}
+    print(p, d, str(p) + "!", p == P(3.0, 2), p != P(3.0, 2), [x] == [3.0], "k" in d, 3.0 in [x])
+    k = show(p) + show(x) + show([x, 1.0])
+    return p.a * x * float(k)
+
+def main():
+    print(grad(f)(3.0))
+''')
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        p.run()
+    assert buf.getvalue() == ("P(a=3.0, n=2) {'k': 3.0} P(a=3.0, n=2)! True False True True True\n"
+                              "P(a=3.0, n=2)\n3.0\n[3.0, 1.0]\n18.0\n")

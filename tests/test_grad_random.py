@@ -2,8 +2,9 @@
 
 From fixed seeds, functions of one float with assignments, `if`/`else`, `while` and `for` loops with
 `break`, `continue` and early `return`, conditional expressions (a call in one taken as the whole
-value of an assignment), calls of helpers (one returning a tuple, one taking one, recursively) and
-the elementary functions are generated, put into ONE program (one compile) whose `main` prints the value and the
+value of an assignment), calls of helpers (one returning a tuple, one taking one, one reading a list,
+recursively, one returning a list), a list of floats appended to, indexed and summed, and the elementary functions are
+generated, put into ONE program (one compile) whose `main` prints the value and the
 gradient of each at a few points. Both backends must print the same text, every number equal to
 rounding: where the generated code copies a value into a second name, the compiled reverse sweep adds
 that name's cotangents as one sum where the tape adds them one by one (docs/backends.md, "Gradients").
@@ -41,7 +42,9 @@ class Gen:
             f"abs({e1})", f"relu({e1})", f"log(1.0 + {e1} * {e1})", f"(-{e1})",
             f"({self.expr(depth + 1, False)} if {self.expr(depth + 1, False)} > 0.1 else {self.expr(depth + 1, False)})",
         ]
-        return r.choice(options + ([f"h{self.k}({e1}, 2)"] if calls else []))
+        lists = [f"m[-1]", f"m[0]", f"sum(m)"] + ([f"w{self.k}(m, {r.randint(0, 3)})", f"sum(r{self.k}({e1}, 2))",
+                                                  f"r{self.k}({e1}, {r.randint(1, 3)})[1]"] if calls else [])
+        return r.choice(options + lists + ([f"h{self.k}({e1}, 2)"] if calls else []))
 
     def block(self, indent: int, depth: int, in_loop: bool) -> list[str]:
         r, pad, out = self.r, "    " * indent, []
@@ -55,6 +58,8 @@ class Gen:
             elif (c < 0.45 or depth > 1) and r.random() < 0.15:  # a conditional expression that calls
                 out.append(f"{pad}{r.choice(['a', 'b'])} = h{self.k}({self.expr()}, 1) if {self.expr()} > "
                            f"{r.uniform(-1, 1):.2f} else {self.expr()}")
+            elif (c < 0.45 or depth > 1) and r.random() < 0.2:  # memory: a list of floats grows
+                out.append(f"{pad}m.append({self.expr()})")
             elif c < 0.45 or depth > 1:
                 out.append(f"{pad}{r.choice(['a', 'b'])} = {self.expr()}")
             elif c < 0.6:
@@ -85,8 +90,12 @@ class Gen:
                   f"def t{k}(y: float, n: int) -> (float, float):", "    if n == 0:", "        return (y * y, cos(y))",
                   f"    p, q = t{k}(y * 0.8 + 0.1, n - 1)", "    return (p + y, q * y)", "",
                   f"def u{k}(p: (float, float), n: int) -> float:", "    if n <= 0:", "        return p[0] * p[1]",
-                  f"    return u{k}((p[1] * 0.7, sin(p[0])), n - 1) + p[0]", ""]
-        body = [f"def g{k}(x: float) -> float:", "    a = x * 0.5", "    b = 1.0 - x"]
+                  f"    return u{k}((p[1] * 0.7, sin(p[0])), n - 1) + p[0]", "",
+                  f"def w{k}(vs: list[float], n: int) -> float:", "    if n <= 0 or n > len(vs):",
+                  "        return vs[0] * 0.5", f"    return vs[n - 1] * 0.6 + w{k}(vs, n - 1)", "",
+                  f"def r{k}(y: float, n: int) -> list[float]:", "    vs = [y * 0.5]", "    for i in range(n):",
+                  "        vs.append(vs[-1] * y + 0.1)", "    return vs", ""]
+        body = [f"def g{k}(x: float) -> float:", "    m = [x * 0.3]", "    a = x * 0.5", "    b = 1.0 - x"]
         body += self.block(1, 0, False)
         body.append(f"    return {self.expr()} + a * b")
         return "\n".join(helper + body) + "\n"
