@@ -479,8 +479,9 @@ def records_as_tuples(f: ir.Function, program: ir.Program) -> ir.Function:
     if not recs and not any(record(t) for t in f.slot_types):
         return f
     for n in recs:
-        if not (isinstance(n, ir.StoreLocal) or id(n) in placed and isinstance(n, (ir.Local, ir.MakeStruct, ir.CallFunc))
-                or isinstance(n, ir.Prim) and n.op == "struct.replace" and id(n) in placed):
+        kind = isinstance(n, (ir.Local, ir.MakeStruct, ir.CallFunc)) or \
+            isinstance(n, ir.Prim) and n.op == "struct.replace"
+        if not (isinstance(n, ir.StoreLocal) or kind and id(n) in placed):
             return f
 
     def conv(node):
