@@ -8,7 +8,7 @@ generated, put into ONE program (one compile) whose `main` prints the value and 
 gradient of each at a few points. Both backends must print the same text, every number equal to
 rounding: where the generated code copies a value into a second name, the compiled reverse sweep adds
 that name's cotangents as one sum where the tape adds them one by one (docs/backends.md, "Gradients").
-GLIA_GRAD_PROGRAMS (default 20) sets how many functions, GLIA_GRAD_SEED (default 2026) which.
+GLIA_GRAD_PROGRAMS (default 14) sets how many functions, GLIA_GRAD_SEED (default 2026) which.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from glia.compiler.driver import check_source
 from test_backend_cpu import run
 from test_backend_cpu_tensors import NUMBER
 
-N = int(os.environ.get("GLIA_GRAD_PROGRAMS", "20"))
+N = int(os.environ.get("GLIA_GRAD_PROGRAMS", "14"))
 SEED = int(os.environ.get("GLIA_GRAD_SEED", "2026"))
 
 
@@ -42,21 +42,21 @@ class Gen:
             f"abs({e1})", f"relu({e1})", f"log(1.0 + {e1} * {e1})", f"(-{e1})",
             f"({self.expr(depth + 1, False)} if {self.expr(depth + 1, False)} > 0.1 else {self.expr(depth + 1, False)})",
         ]
-        lists = [f"m[-1]", f"m[0]", f"sum(m)"] + ([f"w{self.k}(m, {r.randint(0, 3)})", f"sum(r{self.k}({e1}, 2))",
-                                                  f"r{self.k}({e1}, {r.randint(1, 3)})[1]"] if calls else [])
-        return r.choice(options + lists + ([f"h{self.k}({e1}, 2)"] if calls else []))
+        lists = [f"m[-1]", f"m[0]", f"sum(m)"] + ([f"w(m, {r.randint(0, 3)})", f"sum(r({e1}, 2))",
+                                                  f"r({e1}, {r.randint(1, 3)})[1]"] if calls else [])
+        return r.choice(options + lists + ([f"h({e1}, 2)"] if calls else []))
 
     def block(self, indent: int, depth: int, in_loop: bool) -> list[str]:
         r, pad, out = self.r, "    " * indent, []
         for _ in range(r.randint(1, 3)):
             c = r.random()
             if (c < 0.45 or depth > 1) and r.random() < 0.15:  # a call returning a tuple
-                out.append(f"{pad}a, b = t{self.k}({self.expr()}, {r.randint(0, 2)})")
+                out.append(f"{pad}a, b = t({self.expr()}, {r.randint(0, 2)})")
             elif (c < 0.45 or depth > 1) and r.random() < 0.1:  # a call passing a tuple
-                out.append(f"{pad}{r.choice(['a', 'b'])} = u{self.k}(({r.choice(['a', 'b', 'x'])}, {self.expr()}), "
+                out.append(f"{pad}{r.choice(['a', 'b'])} = u(({r.choice(['a', 'b', 'x'])}, {self.expr()}), "
                            f"{r.randint(0, 2)})")
             elif (c < 0.45 or depth > 1) and r.random() < 0.15:  # a conditional expression that calls
-                out.append(f"{pad}{r.choice(['a', 'b'])} = h{self.k}({self.expr()}, 1) if {self.expr()} > "
+                out.append(f"{pad}{r.choice(['a', 'b'])} = h({self.expr()}, 1) if {self.expr()} > "
                            f"{r.uniform(-1, 1):.2f} else {self.expr()}")
             elif (c < 0.45 or depth > 1) and r.random() < 0.2:  # memory: a list of floats grows
                 out.append(f"{pad}m.append({self.expr()})")
@@ -84,26 +84,29 @@ class Gen:
         return out
 
     def function(self) -> str:
-        k = self.k
-        helper = [f"def h{k}(y: float, n: int) -> float:", "    if n == 0:", "        return sin(y) * 0.5",
-                  f"    return h{k}(y * 0.9, n - 1) * y + 0.25", "",
-                  f"def t{k}(y: float, n: int) -> (float, float):", "    if n == 0:", "        return (y * y, cos(y))",
-                  f"    p, q = t{k}(y * 0.8 + 0.1, n - 1)", "    return (p + y, q * y)", "",
-                  f"def u{k}(p: (float, float), n: int) -> float:", "    if n <= 0:", "        return p[0] * p[1]",
-                  f"    return u{k}((p[1] * 0.7, sin(p[0])), n - 1) + p[0]", "",
-                  f"def w{k}(vs: list[float], n: int) -> float:", "    if n <= 0 or n > len(vs):",
-                  "        return vs[0] * 0.5", f"    return vs[n - 1] * 0.6 + w{k}(vs, n - 1)", "",
-                  f"def r{k}(y: float, n: int) -> list[float]:", "    vs = [y * 0.5]", "    for i in range(n):",
-                  "        vs.append(vs[-1] * y + 0.1)", "    return vs", ""]
-        body = [f"def g{k}(x: float) -> float:", "    m = [x * 0.3]", "    a = x * 0.5", "    b = 1.0 - x"]
+        body = [f"def g{self.k}(x: float) -> float:", "    m = [x * 0.3]", "    a = x * 0.5", "    b = 1.0 - x"]
         body += self.block(1, 0, False)
         body.append(f"    return {self.expr()} + a * b")
-        return "\n".join(helper + body) + "\n"
+        return "\n".join(body) + "\n"
+
+
+# the helpers every generated function may call (once per program: each is compiled once)
+HELPERS = "\n".join([
+    "def h(y: float, n: int) -> float:", "    if n == 0:", "        return sin(y) * 0.5",
+    "    return h(y * 0.9, n - 1) * y + 0.25", "",
+    "def t(y: float, n: int) -> (float, float):", "    if n == 0:", "        return (y * y, cos(y))",
+    "    p, q = t(y * 0.8 + 0.1, n - 1)", "    return (p + y, q * y)", "",
+    "def u(p: (float, float), n: int) -> float:", "    if n <= 0:", "        return p[0] * p[1]",
+    "    return u((p[1] * 0.7, sin(p[0])), n - 1) + p[0]", "",
+    "def w(vs: list[float], n: int) -> float:", "    if n <= 0 or n > len(vs):",
+    "        return vs[0] * 0.5", "    return vs[n - 1] * 0.6 + w(vs, n - 1)", "",
+    "def r(y: float, n: int) -> list[float]:", "    vs = [y * 0.5]", "    for i in range(n):",
+    "        vs.append(vs[-1] * y + 0.1)", "    return vs", ""]) + "\n"
 
 
 def program(seed: int, n: int) -> str:
     rnd = random.Random(seed)
-    parts = [Gen(rnd, k).function() for k in range(n)]
+    parts = [HELPERS] + [Gen(rnd, k).function() for k in range(n)]
     main = ["def main():"] + [f"    print(value_and_grad(g{k})({x}))" for k in range(n) for x in (-0.7, 0.4, 1.3)]
     return "\n".join(parts) + "\n" + "\n".join(main) + "\n"
 
