@@ -263,6 +263,9 @@ def ad_interpreter(interp: Interpreter) -> "ADInterpreter":
 
 # ---- the recording interpreter -----------------------------------------------------------------
 
+_MEMBERSHIP = {PRIMS[op].impl for op in ("cmp.in", "cmp.notin")} | {VALUE_CMP["cmp.in"], VALUE_CMP["cmp.notin"]}
+
+
 class ADInterpreter(Interpreter):
     """The reference interpreter, recording differentiable primitives on `self.tape`."""
 
@@ -286,7 +289,7 @@ class ADInterpreter(Interpreter):
         """Comparisons read values: boxes inside lists, tuples, structs and dicts too (`p == q` of
         records holding floats). The right side of `in` that is a dict or a set is searched as it is
         (its keys hold no box; copying it would make a lookup cost its size)."""
-        member = {PRIMS[op].impl for op in ("cmp.in", "cmp.notin")} | {VALUE_CMP["cmp.in"], VALUE_CMP["cmp.notin"]}
+        member = _MEMBERSHIP
 
         def unboxed(ev, searched):
             def value(frame):

@@ -211,6 +211,11 @@ class GradModule:
             return self.m.nbtype(elem)
         return self.m.type_const(f"types.Tuple(({self.m.nbtype(elem)}, types.boolean))")
 
+    def dead_list(self, bar: str, xs: str, elem) -> list[str]:
+        """Lines setting `bar` to a cotangent per element of the list `xs`, none reached yet."""
+        return [f"{bar} = List.empty_list({self.elem_bar(elem)})", f"for _ in range(len({xs})):",
+                f"    {bar}.append({dead_elem(elem)})"]
+
     def tape_item(self, kind) -> str:
         """The Numba type of what a tape holds: tensors of a dtype and rank, lists of them, or values
         that hold no float."""
@@ -237,9 +242,7 @@ class GradModule:
         dead = []
         for i, t in enumerate(f.type.params):
             if memory(t):  # a list: a cotangent per element, none reached yet
-                lines.append(f"    bl{i} = List.empty_list({self.elem_bar(t.elem)})")
-                lines.append(f"    for _ in range(len({params[i]})):")
-                lines.append(f"        bl{i}.append({dead_elem(t.elem)})")
+                lines += ["    " + line for line in self.dead_list(f"bl{i}", params[i], t.elem)]
                 dead.append(f"bl{i}")
             for _, u in cotangents(t):
                 dead += [GradFunction.dead(None, u)] + ([] if isinstance(u, TensorT) else ["np.bool_(False)"])
@@ -900,9 +903,8 @@ class GradFunction(FunctionLowerer):
                     itypes.append(f"types.ListType({self.gm.elem_bar(t.elem)})")
                     self.emit(f"{self.bar(i)} = i{self.bar(i)}")
                 elif memory(t):  # a cotangent per element
-                    self.emit(f"{self.bar(i)} = List.empty_list({self.gm.elem_bar(t.elem)})")
-                    self.emit(f"for _ in range(len({mangle_local(i, n)})):")
-                    self.emit(f"    {self.bar(i)}.append({dead_elem(t.elem)})")
+                    for line in self.gm.dead_list(self.bar(i), mangle_local(i, n), t.elem):
+                        self.emit(line)
                 for suffix, u in cotangents(t):  # a tuple's: one per item
                     scalar = not isinstance(u, TensorT)
                     b, k = self.bar(i) + suffix, self.live(i) + suffix
@@ -1197,9 +1199,8 @@ class GradFunction(FunctionLowerer):
         element's, for a list) to none yet."""
         slot, t = local.slot, local.type
         if memory(t):
-            self.emit(f"{self.bar(slot)} = List.empty_list({self.gm.elem_bar(t.elem)})")
-            self.emit(f"for _ in range(len({self.name(local)})):")
-            self.emit(f"    {self.bar(slot)}.append({dead_elem(t.elem)})")
+            for line in self.gm.dead_list(self.bar(slot), self.name(local), t.elem):
+                self.emit(line)
         for suffix, u in cotangents(t):
             self.emit(f"{self.bar(slot)}{suffix} = {self.dead(u)}")
             if not isinstance(u, TensorT):
