@@ -39,8 +39,8 @@ from . import ir
 from .lower_numba import _ATOM, FunctionLowerer, Unsupported, mangle_func, mangle_local
 from .lower_tensor import np_dtype, typed
 from .primitives import PRIMS
-from .tensor_builtins import carries
-from .types import BOOL, F32, FLOAT, INT, NONE, FnT, ListT, StructT, TensorT, TupleT
+from .tensor_builtins import carries, parts
+from .types import BOOL, F32, FLOAT, INT, NONE, FnT, ListT, StructT, TensorT, TParam, TupleT, TVar
 
 ACTIVE = (FLOAT, F32)
 PASSIVE = (INT, BOOL)
@@ -78,12 +78,19 @@ class Plan:
     root: str
     fns: dict[str, ir.Function] = field(default_factory=dict)  # callees before callers
     tapes: dict[tuple, str] = field(default_factory=dict)  # (dtype, rank) or ("list", ...) -> tape name
+    active: dict[str, frozenset[int]] = field(default_factory=dict)  # instance -> the slots a gradient reaches
+    consts: dict[str, frozenset[int]] = field(default_factory=dict)  # instance -> its constant containers
 
     @property
     def suffix(self) -> str:
-        """Part of the sweeps' names: functions shared by two plans with other tapes differ in type."""
-        return "".join("_" + ("d" + hashlib.sha256(str(k[1]).encode()).hexdigest()[:8] if k[0] == "data"
-                              else "_".join(str(x) for x in k)) for k in self.tapes)
+        """Part of the sweeps' names: functions shared by two plans with other tapes differ in type, and
+        with other constants (activity) in what their reverse sweeps take."""
+        out = "".join("_" + ("d" + hashlib.sha256(str(k[1]).encode()).hexdigest()[:8] if k[0] == "data"
+                             else "_".join(str(x) for x in k)) for k in self.tapes)
+        consts = sorted((inst, sorted(c)) for inst, c in self.consts.items() if c)
+        if consts:
+            out += "_c" + hashlib.sha256(str(consts).encode()).hexdigest()[:8]
+        return out
 
     def fwd(self, inst: str) -> str:
         return f"ad_fwd{self.suffix}_{mangle_func(inst)}"
@@ -123,26 +130,49 @@ class GradModule:
 
     # ---- the plan ------------------------------------------------------------------------------
     def plan(self, root: str) -> Plan:
+        """The functions a gradient of `root` (with respect to its first argument) goes through, and in
+        each the slots it reaches (activity): a parameter given a value that depends on the first
+        argument, and what is computed from one. The other values are constants to the gradient, as
+        they are on the tape: containers of floats among them are read by reference, as data."""
         plan = Plan(root)
+        structs = self.m.p.structs
+        seen: dict[str, ir.Function] = {}
+        params: dict[str, set[int]] = {root: {0}}  # instance -> its parameters a gradient reaches
+        act: dict[str, set[int]] = {}
+        todo = [root]
+        while todo:  # to a fixed point: a call site found later may give a function more active parameters
+            inst = todo.pop()
+            if inst not in seen:
+                seen[inst] = records_as_tuples(lift_conditionals(self.m.instances[inst]), self.m.p)
+            f = seen[inst]
+            a = act[inst] = active_slots(f, params[inst])
+            for node in ir.walk(f.body):
+                if isinstance(node, ir.CallFunc) and active_call(node, structs, a):
+                    c = self.m.call_instance(node)
+                    ps = {i for i, x in enumerate(node.args) if carries(x.type, structs) and reads(x, a)}
+                    if c not in params or not ps <= params[c]:
+                        params[c] = params.get(c, set()) | ps
+                        todo.append(c)
         order: list[str] = []
         edges: dict[str, set[str]] = {}
 
-        seen: dict[str, ir.Function] = {}
-
         def visit(inst):  # post-order: callees before their callers
-            if inst in seen:
+            if inst in edges:
                 return
-            f = seen[inst] = records_as_tuples(lift_conditionals(self.m.instances[inst]), self.m.p)
-            check_function(f, self.m.p.structs)
             edges[inst] = set()
-            for node in ir.walk(f.body):
-                if isinstance(node, ir.CallFunc) and active_call(node, self.m.p.structs):
+            for node in ir.walk(seen[inst].body):
+                if isinstance(node, ir.CallFunc) and active_call(node, structs, act[inst]):
                     c = self.m.call_instance(node)
                     edges[inst].add(c)
                     visit(c)
             order.append(inst)
         visit(root)
         plan.fns = {inst: seen[inst] for inst in order}
+        plan.active = {inst: frozenset(act[inst]) for inst in order}
+        plan.consts = {inst: frozenset(i for i, t in enumerate(f.slot_types) if constant(t, structs)
+                                       and i not in act[inst]) for inst, f in plan.fns.items()}
+        for inst, f in plan.fns.items():
+            check_function(f, structs, act[inst], plan.consts[inst])
         for a, cs in edges.items():  # mutual recursion: each would have to be compiled before the other
             for c in cs:
                 if c != a and a in reach(edges, c):
@@ -158,7 +188,7 @@ class GradModule:
                 for u in (t.items if pair(t) else (t,)):
                     kind = (u.dtype, len(u.shape)) if isinstance(u, TensorT) else \
                         list_kind(u) if memory(u) else \
-                        ("data", u) if data(u, structs) else None
+                        ("data", u) if data(u, structs) or constant(u, structs) else None
                     if kind is not None and kind not in kinds:
                         kinds.append(kind)
         plan.tapes = {k: f"Ta{i}" for i, k in enumerate(kinds)}
@@ -171,12 +201,13 @@ class GradModule:
         as the tape holds them by reference: no function it calls, on the gradient path or not, may
         change a container of a type they could hold (lower_numba.Reach: judged by type)."""
         structs = self.m.p.structs
-        held = [t for f in plan.fns.values() for t in f.slot_types if data(t, structs)]
-        for f in plan.fns.values():  # (a global list of floats or tensors is read as constants: unchanged too)
+        held = [t for inst, f in plan.fns.items() for i, t in enumerate(f.slot_types)
+                if data(t, structs) or i in plan.consts[inst]]
+        for inst, f in plan.fns.items():  # (a global list of floats or tensors is read as constants: unchanged too)
             held += [n.type for n in ir.walk(f.body) if isinstance(n, ir.Global)
                      and (data(n.type, structs) or memory(n.type))]
             held += [a.type for n in ir.walk(f.body) if isinstance(n, ir.CallFunc) for a in n.args
-                     if data(a.type, structs)]
+                     if data(a.type, structs) or constant(a.type, structs) and not reads(a, plan.active[inst])]
         danger = self.m.reach.closure(held) or set()
         if not danger:
             return
@@ -230,7 +261,7 @@ class GradModule:
         params = [mangle_local(i, n) for i, n in enumerate(f.params)]
         gl = self.m.global_args(inst)
         x0 = params[0]
-        lines = [f"@njit(cache=True)", f"def ad_{which}{plan.suffix}_{mangle_func(inst)}({''.join(p + ', ' for p in params)}{gl}depth):",
+        lines = ["@njit(cache=True)", f"def ad_{which}{plan.suffix}_{mangle_func(inst)}({''.join(p + ', ' for p in params)}{gl}depth):",
                  f"    # {which}({f.name})",
                  "    ti = np.empty(1024, np.int64)",  # the tapes of ints and bools, and of floats
                  "    tf = np.empty(1024, np.float64)",
@@ -241,7 +272,7 @@ class GradModule:
         lines.append(f"    value, ti, tf, ni, nf = {plan.fwd(inst)}({''.join(p + ', ' for p in params)}{gl}{tapes}depth)")
         dead = []
         for i, t in enumerate(f.type.params):
-            if memory(t):  # a list: a cotangent per element, none reached yet
+            if memory(t) and i in plan.active[inst]:  # a list: a cotangent per element, none reached yet
                 lines += ["    " + line for line in self.dead_list(f"bl{i}", params[i], t.elem)]
                 dead.append(f"bl{i}")
             for _, u in cotangents(t):
@@ -291,9 +322,45 @@ def flows(t) -> bool:
     return active(t) or memory(t) or (pair(t) and any(active(i) for i in t.items))
 
 
-def active_call(node: ir.CallFunc, structs) -> bool:
-    """A call on the gradient path (check_function refuses one passing a container that carries)."""
-    return flows(node.type) and any(carries(a.type, structs) for a in node.args)
+def active_call(node: ir.CallFunc, structs, act) -> bool:
+    """A call on the gradient path: it returns a value a gradient goes through, and an argument reads
+    a slot in `act` (the caller's active slots; a call taking only constants is the ordinary one)."""
+    return flows(node.type) and any(carries(a.type, structs) and reads(a, act) for a in node.args)
+
+
+def reads(e, act) -> bool:
+    """Whether expression `e` reads a local whose slot is in `act`."""
+    return any(isinstance(n, ir.Local) and n.slot in act for n in ir.walk(e))
+
+
+def active_slots(f: ir.Function, params: set[int]) -> set[int]:
+    """The slots of `f` a gradient reaches when it reaches the parameters `params`: each local assigned
+    a value that reads one, a loop's target over one, a container changed with one (and a list of
+    tensors or floats the function appends to: memory, which check_memory governs). A fixed point,
+    as a loop can carry a value around."""
+    act = set(params) | {n.args[0].slot for n in ir.walk(f.body) if isinstance(n, ir.Prim) and n.op == "list.append"
+                         and isinstance(n.args[0], ir.Local) and memory(n.args[0].type)}
+    while True:
+        n0 = len(act)
+        for n in ir.walk(f.body):
+            match n:
+                case ir.Assign(target=ir.StoreLocal(slot=slot), value=v) | ir.For(target=ir.StoreLocal(slot=slot),
+                                                                                 iter=v) if reads(v, act):
+                    act.add(slot)
+                case ir.Assign(target=ir.StoreIndex(container=c, index=i), value=v) if reads((i, v), act):
+                    act.update(x.slot for x in ir.walk(c) if isinstance(x, ir.Local))
+                case ir.Prim(op=op, args=(c, *rest)) if op in _CHANGES and reads(tuple(rest), act):
+                    act.update(x.slot for x in ir.walk(c) if isinstance(x, ir.Local))
+        if len(act) == n0:
+            return act
+
+
+def constant(t, structs) -> bool:
+    """A container that can hold a float (a list of tuples of floats, a dict of floats, a list of lists,
+    a struct...), which a gradient may read as a constant: by reference, with no cotangent (not a
+    function value, whose calls are not followed)."""
+    return not (active(t) or pair(t)) and carries(t, structs) and \
+        not any(isinstance(u, (FnT, TParam, TVar)) for u in parts(t, structs))
 
 
 def pair(t) -> bool:
@@ -354,15 +421,20 @@ def elem_value(g: str, elem) -> str:
     return g if isinstance(elem, TensorT) else f"{g}[0]"
 
 
-def check_function(f: ir.Function, structs):
+def check_function(f: ir.Function, structs, act: set[int], consts: frozenset[int]):
+    """Refuse (Unsupported) what f's sweeps cannot compile yet; `act`: its slots a gradient reaches,
+    `consts`: its containers of floats that are constants to the gradient (read as data)."""
     for i, (t, name) in enumerate(zip(f.slot_types, f.slot_names)):
+        if i in consts:
+            continue
         if memory(t):
             check_memory(f, i, name)
         elif not (active(t) or t in PASSIVE or pair(t) or data(t, structs)):
             raise Unsupported(f"the gradient through '{f.name}', whose local '{name}' is a {t} (compiled gradients "
                               "take floats, f32, tensors, tuples and structs of these, ints and bools (a struct "
                               "only built, read, replaced, passed and returned), lists of tensors and floats, and "
-                              "values that hold no float: ints, bools, strings and containers of them)", f.span,
+                              "values that hold no float: ints, bools, strings and containers of them; other "
+                              "containers of floats only as constants, which the gradient does not reach)", f.span,
                               f.source_name)
     for n in ir.walk(f.body):
         c = changed_container(n)
@@ -370,16 +442,16 @@ def check_function(f: ir.Function, structs):
             raise Unsupported(f"the gradient through '{f.name}', which changes a {c.type} that is not its own local "
                               "in place (compiled gradients append to lists made by the function itself)",
                               n.span, f.source_name)
-        if c is not None and not memory(c.type):
+        if c is not None and (not memory(c.type) or isinstance(c, ir.Local) and c.slot in consts):
             raise Unsupported(f"the gradient through '{f.name}', which changes a {c.type} in place (compiled "
-                              "gradients read containers that hold no float, and append to lists of tensors and "
-                              "floats)",
+                              "gradients read containers that hold no float, and constants, and append to lists "
+                              "of tensors and floats)",
                               n.span, f.source_name)
 
     for n in ir.walk(f.body):
-        if isinstance(n, ir.CallFunc) and any(carries(a.type, structs) for a in n.args):
+        if isinstance(n, ir.CallFunc) and any(carries(a.type, structs) and reads(a, act) for a in n.args):
             for a in n.args:
-                if carries(a.type, structs) and not (active(a.type) or pair(a.type)) \
+                if carries(a.type, structs) and reads(a, act) and not (active(a.type) or pair(a.type)) \
                         and not (memory(a.type) and isinstance(a, (ir.Local, ir.CallFunc)) and flows(n.type)):
                     raise Unsupported(f"the gradient through a call passing a {a.type}", a.span, f.source_name)
             if not flows(n.type) and carries(n.type, structs):
@@ -389,8 +461,8 @@ def check_function(f: ir.Function, structs):
         # path that made it: not one that could be shared (a global, a parameter), whose appends the
         # reverse sweep would take back
         match n:
-            case ir.Assign(target=ir.StoreLocal(type=t), value=ir.CallFunc(args=args) as v) if memory(t) and not any(
-                    carries(a.type, structs) for a in args):
+            case ir.Assign(target=ir.StoreLocal(slot=slot, type=t), value=ir.CallFunc(args=args) as v) \
+                    if memory(t) and slot not in consts and not any(carries(a.type, structs) for a in args):
                 raise Unsupported(f"the gradient through '{f.name}': a {t} made by a call that takes no float "
                                   "(compiled: lists made by the function, or by a function on the gradient path)",
                                   v.span, f.source_name)
@@ -412,9 +484,11 @@ def check_function(f: ir.Function, structs):
                     check(b)
                 case ir.For(kind="tensor", target=ir.StoreLocal(), body=b):
                     check(b)
-                case ir.For(kind="list", target=ir.StoreLocal(), iter=ir.Local(type=t), body=b) if memory(t):
+                case ir.For(kind="list", target=ir.StoreLocal(), iter=ir.Local(slot=slot, type=t), body=b) \
+                        if memory(t) and slot not in consts:
                     check(b)
-                case ir.For(kind="list" | "str", target=ir.StoreLocal(), iter=it, body=b) if data(it.type, structs):
+                case ir.For(kind="list" | "str", target=ir.StoreLocal(), iter=it, body=b) \
+                        if data(it.type, structs) or not reads(it, act):
                     check(b)
                 case _:
                     raise Unsupported(f"the gradient through this statement of '{f.name}' ({_what(s)})", s.span,
@@ -703,6 +777,7 @@ class GradFunction(FunctionLowerer):
         self.synth: dict[int, tuple] = {}  # id(loop) -> its helper statements and names
         self.known: dict[int, str] = {}  # reverse sweep: id(node) -> its value, kept by the forward sweep
         self.npseudo = 0
+        self.act = set(plan.active[inst])  # the slots the gradient reaches (more as prepare numbers its own)
         self.prepare(f.body)
 
     def pseudo(self) -> int:
@@ -761,7 +836,8 @@ class GradFunction(FunctionLowerer):
         """Number the pseudo locals in statement order, the same for both sweeps."""
         for s in stmts:
             match s:
-                case ir.Assign(target=ir.StoreLocal(type=t), value=v) if active(t) or memory(t) or pair(t):
+                case ir.Assign(target=ir.StoreLocal(slot=slot, type=t), value=v) \
+                        if active(t) or self.mem(slot, t) or pair(t):
                     self.number_calls(v)
                 case ir.ExprStmt(expr=ir.Prim(op="list.append", args=(ir.Local(type=t), v))) if memory(t):
                     self.number_calls(v)
@@ -777,7 +853,7 @@ class GradFunction(FunctionLowerer):
                     v = self.new_slot("$v", INT, hidden=False)
                     self.synth[id(s)] = (self.loop_counter(), v, ir.Assign(tg, v, s.span))
                     self.prepare(b)
-                case ir.For(target=tg, iter=ir.Local(type=lt) as it, body=b) if memory(lt):
+                case ir.For(target=tg, iter=ir.Local(type=lt) as it, body=b) if self.mem(it.slot, lt):
                     k = self.new_slot("$k", INT)
                     v = self.new_slot("$v", INT, hidden=False)
                     set_k = ir.Assign(ir.StoreLocal(k.slot, k.name, INT, s.span), v, s.span)
@@ -786,6 +862,8 @@ class GradFunction(FunctionLowerer):
                     self.prepare(b)
                 case ir.For(target=tg, iter=it, body=b):
                     seq = self.new_slot("$seq", it.type)
+                    if reads(it, self.act):
+                        self.act.add(seq.slot)
                     k = self.new_slot("$k", INT)
                     v = self.new_slot("$v", INT, hidden=False)
                     set_seq = ir.Assign(ir.StoreLocal(seq.slot, seq.name, seq.type, s.span), it, s.span)
@@ -807,14 +885,22 @@ class GradFunction(FunctionLowerer):
         kept on the tape, so the reverse sweep never calls a function again (it may print, or be slow)."""
         for node in ir.walk(e):
             if isinstance(node, ir.CallFunc) and id(node) not in self.calls:
-                if not (active_call(node, self.m.p.structs) or node.type in PASSIVE or flows(node.type)):
+                on = active_call(node, self.m.p.structs, self.act)
+                if not (on or node.type in PASSIVE or flows(node.type) or constant(node.type, self.m.p.structs)):
                     self.unsupported(f"a call returning a {node.type} inside an expression on the gradient path",
                                      node.span)
                 self.calls[id(node)] = self.new_slot("$c", node.type, hidden=False)
+                if on:
+                    self.act.add(self.calls[id(node)].slot)
         for node in ir.walk(e):
             if isinstance(node, (ir.Cond, ir.And, ir.Or, ir.Comprehension, ir.Lambda)) and any(
                     isinstance(n, ir.CallFunc) for n in ir.walk(node)):
                 self.unsupported("a call inside a conditional expression on the gradient path", node.span)
+
+    def mem(self, slot: int, t) -> bool:
+        """Whether the local `slot` of type `t` is a list of tensors or floats the gradient reaches, with
+        a cotangent per element (a constant one is read as data)."""
+        return memory(t) and slot in self.act
 
     def bar(self, slot: int) -> str:
         return f"b{slot}"
@@ -898,11 +984,11 @@ class GradFunction(FunctionLowerer):
             carried = carried_params(f)
             ins, itypes = [], []
             for i, n, t in self.locals():
-                if memory(t) and i < len(f.params):  # the caller's cotangents of its elements, added into
+                if self.mem(i, t) and i < len(f.params):  # the caller's cotangents of its elements, added into
                     ins.append(f"i{self.bar(i)}")
                     itypes.append(f"types.ListType({self.gm.elem_bar(t.elem)})")
                     self.emit(f"{self.bar(i)} = i{self.bar(i)}")
-                elif memory(t):  # a cotangent per element
+                elif self.mem(i, t):  # a cotangent per element
                     for line in self.gm.dead_list(self.bar(i), mangle_local(i, n), t.elem):
                         self.emit(line)
                 for suffix, u in cotangents(t):  # a tuple's: one per item
@@ -972,7 +1058,7 @@ class GradFunction(FunctionLowerer):
             if isinstance(node, ir.CallFunc) and id(node) in self.calls:
                 args = tuple(sub(a) for a in node.args)
                 local = self.calls[id(node)]
-                if not active_call(node, self.m.p.structs):  # the ordinary function: its result is a constant here
+                if not active_call(node, self.m.p.structs, self.act):  # the ordinary function: a constant here
                     self.emit(f"{self.name(local)} = {self.expr(ir.CallFunc(node.name, args, node.type, node.span))}")
                     calls.append(local)
                     return local
@@ -993,9 +1079,9 @@ class GradFunction(FunctionLowerer):
         match s:
             case ir.Assign(target=ir.StoreLocal(slot, name, t), value=v, span=span):
                 self.emit(f"# line {span.line}")
-                v = self.hoist(v) if active(t) or memory(t) or pair(t) else v
+                v = self.hoist(v) if active(t) or self.mem(slot, t) or pair(t) else v
                 val = self.computed(v) if active(t) else self.expr(v)
-                if not memory(t):  # a list is made once (check_memory): nothing to restore
+                if not self.mem(slot, t):  # a list is made once (check_memory): nothing to restore
                     self.push(mangle_local(slot, name), t)
                 self.emit(f"{mangle_local(slot, name)} = {val}")
             case ir.ExprStmt(expr=ir.Prim(op="list.append", args=(ir.Local(type=t) as xs, v)) as e, span=span) \
@@ -1028,7 +1114,7 @@ class GradFunction(FunctionLowerer):
                 self.indent -= 1
                 self.loop_body(n, [], body)
                 self.push(f"{n}", INT)
-            case ir.ForRange(target, start, stop, step, body, span):
+            case ir.ForRange(_, start, stop, step, body, span):
                 n, v, set_target = self.synth[id(s)]
                 a, z, st = self.exprs([start, stop, step])
                 if not (isinstance(step, ir.Const) and step.value != 0):
@@ -1096,7 +1182,7 @@ class GradFunction(FunctionLowerer):
 
     def rstmt(self, s):
         match s:
-            case ir.Assign(target=ir.StoreLocal(slot, name, t), value=v, span=span) if memory(t):
+            case ir.Assign(target=ir.StoreLocal(slot, name, t), value=v, span=span) if self.mem(slot, t):
                 self.emit(f"# line {span.line}")  # the list display: its elements' cotangents
                 self.backward(v, self.bar(slot), "True", self.call_order(v))
             case ir.Assign(target=ir.StoreLocal(slot, name, t), value=v, span=span) if pair(t):
@@ -1198,7 +1284,7 @@ class GradFunction(FunctionLowerer):
         """Set the cotangent of `local` (an item's each, for a tuple, or each
         element's, for a list) to none yet."""
         slot, t = local.slot, local.type
-        if memory(t):
+        if self.mem(slot, t):
             for line in self.gm.dead_list(self.bar(slot), self.name(local), t.elem):
                 self.emit(line)
         for suffix, u in cotangents(t):
@@ -1214,7 +1300,7 @@ class GradFunction(FunctionLowerer):
                 return ("np.int64(0)" if u == INT else "np.bool_(False)"), "False"
             b = f"{self.bar(local.slot)}{suffix}"
             return b, (f"{b}.size != 0" if isinstance(u, TensorT) else f"{self.live(local.slot)}{suffix}")
-        if memory(local.type):  # its elements' (the callee adds them into its own list's)
+        if self.mem(local.slot, local.type):  # its elements' (the callee adds them into its own list's)
             return self.bar(local.slot), "True"
         if not pair(local.type):
             return one("", local.type)
@@ -1245,7 +1331,7 @@ class GradFunction(FunctionLowerer):
                     for local in [self.calls.get(id(node))] if local is not None}
         for local in reversed(calls):
             node = by_local[local.slot]
-            if not active_call(node, self.m.p.structs):
+            if not active_call(node, self.m.p.structs, self.act):
                 continue  # an ordinary call: nothing to reverse
             inst = self.m.call_instance(node)
             gout, live = self.cotangent_of(local)
@@ -1253,8 +1339,14 @@ class GradFunction(FunctionLowerer):
             carried = carried_params(self.m.instances[inst])
             ins, seen, carry = [], set(), {}
             for i, a in enumerate(args):
-                if memory(a.type):  # a list of tensors (a local: check_function): the callee adds into
-                    ins.append(self.bar(a.slot))  # its elements' cotangents in place
+                if memory(a.type) and i in self.plan.active[inst]:  # a list of tensors or floats: the callee
+                    if isinstance(a, ir.Local) and a.slot in self.act:  # adds into its elements' cotangents
+                        ins.append(self.bar(a.slot))  # in place
+                    else:  # a constant here (a parameter another call gives a gradient): none to keep
+                        b = self.temp()
+                        for line in self.gm.dead_list(b, self.kept(self.expr(a)), a.type.elem):
+                            self.emit(line)
+                        ins.append(b)
                 for suffix, u in cotangents(a.type):
                     scalar = not isinstance(u, TensorT)
                     src = self.carrier(a, suffix) if i in carried else None
@@ -1341,7 +1433,9 @@ class GradFunction(FunctionLowerer):
         return out
 
     def depends(self, e) -> bool:
-        return any(isinstance(n, ir.Local) and carries(n.type, self.m.p.structs) and n.slot >= 0 for n in ir.walk(e))
+        """Whether `e` reads a local the gradient reaches."""
+        return any(isinstance(n, ir.Local) and n.slot in self.act and carries(n.type, self.m.p.structs)
+                   for n in ir.walk(e))
 
     def adj_items(self, v, gs):
         """The reverse of making a tuple: `gs` holds each item's (cotangent, live) or None."""
@@ -1385,7 +1479,7 @@ class GradFunction(FunctionLowerer):
         match e:
             case ir.Local(slot=slot) if active(e.type) and slot >= 0:
                 self.acc(e, g, fresh)
-            case ir.Local(slot=slot, type=t) if memory(t) and slot >= 0:  # a list given on: each element's
+            case ir.Local(slot=slot, type=t) if self.mem(slot, t):  # a list given on: each element's
                 at = self.temp()
                 self.emit(f"for {at} in range(len({g})):")
                 self.indent += 1
@@ -1417,12 +1511,12 @@ class GradFunction(FunctionLowerer):
                         self.indent += 1
                         self.adj(elts[k], self.kept(elem_value(t, lt.elem)))
                         self.indent -= 1
-            case ir.Prim(op="list.getitem", args=(ir.Local(type=t) as xs, i), span=span) if memory(t):
+            case ir.Prim(op="list.getitem", args=(ir.Local(type=t) as xs, i), span=span) if self.mem(xs.slot, t):
                 c = self.name(xs)
                 at = self.temp()
                 self.emit(f"{at} = nbt.idx({self.expr(i)}, len({c}), {self.site(span)})")
                 self.add_elem(xs, at, g, fresh)
-            case ir.Prim(op="float.sum" | "f32.sum", args=(ir.Local(type=t) as xs, start)) if memory(t):
+            case ir.Prim(op="float.sum" | "f32.sum", args=(ir.Local(type=t) as xs, start)) if self.mem(xs.slot, t):
                 if self.depends(start):  # the tape's order: the start, then the elements
                     self.adj(start, g)
                 at, g = self.temp(), self.kept(g)

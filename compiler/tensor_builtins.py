@@ -475,15 +475,20 @@ def carries(t, structs) -> bool:
     """Whether values of type t can hold a float or a tensor (through the items of tuples, the elements
     of lists and sets, the keys and values of dicts and the fields of structs (`structs`: the
     program's); a function value, whose closure could hold one, counts)."""
+    return any(u in (FLOAT, F32) or isinstance(u, (TensorT, FnT, TParam, TVar)) for u in parts(t, structs))
+
+
+def parts(t, structs):
+    """t and every type a value of type t can hold, once each: the items of tuples, the elements of
+    lists and sets, the keys and values of dicts, the fields of structs."""
     seen: set = set()
     todo = [t]
     while todo:
         u = todo.pop()
-        if u in (FLOAT, F32) or isinstance(u, (TensorT, FnT, TParam, TVar)):
-            return True
         if u in seen:
             continue
         seen.add(u)
+        yield u
         match u:
             case TupleT(items):
                 todo.extend(items)
@@ -493,7 +498,6 @@ def carries(t, structs) -> bool:
                 todo += [k, v]
             case StructT(name):
                 todo.extend(structs[name].types)
-    return False
 
 
 for _n in ACTIVATIONS:

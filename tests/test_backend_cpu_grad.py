@@ -563,6 +563,57 @@ def main():
     print(grad(steps)(0.7, 4), grad(steps)(1.9, 3), grad(steps)(0.2, 0))
 """
 
+CONSTANTS = """
+struct Pt:
+    x: float
+    y: float
+
+W: list[list[float]] = [[0.5, -1.0], [2.0, 0.25]]
+
+def dot(w: list[float], row: list[float]) -> float:
+    s = 0.0
+    for i in range(len(row)):
+        s = s + w[i] * row[i]
+    return s
+
+def fit(a: float, pts: list[(float, float)]) -> float:
+    total = 0.0
+    for p in pts:
+        x, y = p
+        d = a * x - y
+        total = total + d * d
+    return total
+
+def layer(a: float, rows: list[list[float]], k: int) -> float:
+    if k == 0:
+        return a
+    w = [a, a * a]
+    out = dot(w, rows[k % len(rows)]) + dot(rows[0], w) * 0.5
+    return layer(out * 0.3, rows, k - 1) + out
+
+def bent(c: float, ps: list[Pt], table: dict[str, float], names: list[str]) -> float:
+    total = table["bias"] * c
+    for p in ps:
+        total = total + tanh(c * p.x - p.y)
+    for n in names:
+        if n in table:
+            total = total + table[n] * c * c
+    return total
+
+def glob(a: float) -> float:
+    acc = 0.0
+    v = [a, 1.0 - a]
+    for r in W:
+        acc = acc + dot(r, v)
+    return acc * acc + W[1][0] * a
+
+def main():
+    print(value_and_grad(fit)(0.5, [(1.0, 2.0), (2.0, 4.1), (3.0, 5.9)]))
+    print(value_and_grad(layer)(0.3, [[1.0, 2.0], [0.5, -1.0], [3.0, 0.1]], 4))
+    print(grad(bent)(0.7, [Pt(1.0, 0.5), Pt(-2.0, 0.25)], {"bias": 1.5, "a": 2.0}, ["a", "c", "a"]))
+    print(value_and_grad(glob)(0.8))
+"""
+
 ALIASED = """
 def k(x: float) -> float:
     w = x if x > 1.0 else exp(x)
@@ -605,10 +656,10 @@ def compiled(text):
 
 
 @pytest.mark.parametrize("text", [CONTROL, SCALARS, TENSORS, LAYERS, CELLS, CALLS, DATA, TUPLES, BROADCAST,
-                                  STRUCTS, MEMORY, FLOATLISTS],
+                                  STRUCTS, MEMORY, FLOATLISTS, CONSTANTS],
                          ids=["control flow", "scalars", "tensors", "layers and losses", "cells, tuples, lists",
                               "calls", "values that hold no float", "calls returning tuples", "powers and broadcasts",
-                              "records", "lists passed", "lists of floats"])
+                              "records", "lists passed", "lists of floats", "constants"])
 def test_gradients_match_the_interpreter(text):
     got, ref = compiled(text)
     assert got == ref
@@ -633,6 +684,9 @@ def test_every_adjoint_rule_is_exercised():
     ("    xs = [x, x * 2.0]\n    xs[0] = x * 3.0\n    return xs[0] * xs[1]", "its list 'xs' is used otherwise"),
     ("    return rows(x)[1][0] * x", "the gradient through a call returning a list[list[float]]"),
     ("    ds = {\"a\": x}\n    return ds[\"a\"] * x", "whose local 'ds' is a dict[str, float]"),
+    # containers of floats the gradient does not reach are constants, read by reference: not changed
+    ("    ts = [[1.0]]\n    ts.append([2.0])\n    return ts[1][0] * x", "which changes a list[list[float]] in place"),
+    ("    ts = [[1.0]]\n    ts.append([x])\n    return ts[1][0] * x", "whose local 'ts' is a list[list[float]]"),
     ("    return total([x, x * 2.0]) * 3.0", "the gradient through a call passing a list[float]"),
     ("    xs = [ones(2, dtype=f64) * x]\n    ys = xs\n    return sum(ys[0])",
      "its list 'xs' is used otherwise (copied, changed in place, or passed to a function returning no float)"),
