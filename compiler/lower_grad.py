@@ -80,23 +80,26 @@ class Plan:
     tapes: dict[tuple, str] = field(default_factory=dict)  # (dtype, rank) or ("list", ...) -> tape name
     active: dict[str, frozenset[int]] = field(default_factory=dict)  # instance -> the slots a gradient reaches
     consts: dict[str, frozenset[int]] = field(default_factory=dict)  # instance -> its constant containers
+    edges: dict[str, set[str]] = field(default_factory=dict)  # instance -> the instances it calls on the path
+    names: dict[str, str] = field(default_factory=dict)  # instance -> suffix(instance)
+    cyclic: set[str] = field(default_factory=set)  # instances in a cycle of calls with another
 
-    @property
-    def suffix(self) -> str:
-        """Part of the sweeps' names: functions shared by two plans with other tapes differ in type, and
-        with other constants (activity) in what their reverse sweeps take."""
-        out = "".join("_" + ("d" + hashlib.sha256(str(k[1]).encode()).hexdigest()[:8] if k[0] == "data"
-                             else "_".join(str(x) for x in k)) for k in self.tapes)
-        consts = sorted((inst, sorted(c)) for inst, c in self.consts.items() if c)
-        if consts:
-            out += "_c" + hashlib.sha256(str(consts).encode()).hexdigest()[:8]
-        return out
+    def suffix(self, inst: str) -> str:
+        """Part of the names of inst's sweeps: the same function in two plans differs in type where the
+        tapes differ, and in code where its activity, or that of a function it calls, differs (another
+        plan, another first argument)."""
+        if inst not in self.names:
+            out = "".join("_" + ("d" + hashlib.sha256(str(k[1]).encode()).hexdigest()[:8] if k[0] == "data"
+                                 else "_".join(str(x) for x in k)) for k in self.tapes)
+            act = sorted((j, sorted(self.active[j])) for j in reach(self.edges, inst) | {inst})
+            self.names[inst] = out + "_a" + hashlib.sha256(str(act).encode()).hexdigest()[:8]
+        return self.names[inst]
 
     def fwd(self, inst: str) -> str:
-        return f"ad_fwd{self.suffix}_{mangle_func(inst)}"
+        return f"ad_fwd{self.suffix(inst)}_{mangle_func(inst)}"
 
     def bwd(self, inst: str) -> str:
-        return f"ad_bwd{self.suffix}_{mangle_func(inst)}"
+        return f"ad_bwd{self.suffix(inst)}_{mangle_func(inst)}"
 
 
 class GradModule:
@@ -105,7 +108,7 @@ class GradModule:
     def __init__(self, mod):
         self.m = mod
         self.done: dict[str, str] = {}  # instance/which -> entry name
-        self.generated: set[tuple[str, str]] = set()  # (instance, tapes) whose sweeps are generated
+        self.generated: set[str] = set()  # the forward sweeps generated (with their reverse ones)
 
     def entry(self, inst: str, which: str, caller: FunctionLowerer, span) -> str:
         """The name of the generated `grad`/`value_and_grad` entry for instance `inst`."""
@@ -119,13 +122,13 @@ class GradModule:
         plan = self.plan(inst)
         texts = []
         for name in plan.fns:  # callees first (explicit signatures compile eagerly)
-            if (name, plan.suffix) not in self.generated:
+            if plan.fwd(name) not in self.generated:
                 texts.append(GradFunction(self, plan, name, forward=True).lower())
                 texts.append(GradFunction(self, plan, name, forward=False).lower())
         texts.append(self.entry_text(plan, inst, which))
-        self.generated.update((name, plan.suffix) for name in plan.fns)
+        self.generated.update(plan.fwd(name) for name in plan.fns)
         self.m.funcs.extend(texts)
-        self.done[key] = f"ad_{which}{plan.suffix}_{mangle_func(inst)}"
+        self.done[key] = f"ad_{which}{plan.suffix(inst)}_{mangle_func(inst)}"
         return self.done[key]
 
     # ---- the plan ------------------------------------------------------------------------------
@@ -168,17 +171,14 @@ class GradModule:
             order.append(inst)
         visit(root)
         plan.fns = {inst: seen[inst] for inst in order}
+        plan.edges = edges
         plan.active = {inst: frozenset(act[inst]) for inst in order}
         plan.consts = {inst: frozenset(i for i, t in enumerate(f.slot_types) if constant(t, structs)
                                        and i not in act[inst]) for inst, f in plan.fns.items()}
         for inst, f in plan.fns.items():
             check_function(f, structs, act[inst], plan.consts[inst])
-        for a, cs in edges.items():  # mutual recursion: each would have to be compiled before the other
-            for c in cs:
-                if c != a and a in reach(edges, c):
-                    f = plan.fns[a]
-                    raise Unsupported(f"the gradient through mutually recursive functions ('{a}' and '{c}')",
-                                      f.span, f.source_name)
+        # mutual recursion: each would have to be compiled before the other, so these compile lazily
+        plan.cyclic = {a for a, cs in edges.items() if any(c != a and a in reach(edges, c) for c in cs)}
         kinds = []  # what the tapes hold: every local's type, a call's result, a loop's sequence
         structs = self.m.p.structs
         for f in plan.fns.values():
@@ -191,7 +191,8 @@ class GradModule:
                         ("data", u) if data(u, structs) or constant(u, structs) else None
                     if kind is not None and kind not in kinds:
                         kinds.append(kind)
-        plan.tapes = {k: f"Ta{i}" for i, k in enumerate(kinds)}
+        plan.tapes = {k: f"Ta{i}" for i, k in enumerate(sorted(kinds, key=str))}  # (plans with the same
+        # kinds share the sweeps of the functions they share)
         self.check_unchanged(plan)
         return plan
 
@@ -261,7 +262,7 @@ class GradModule:
         params = [mangle_local(i, n) for i, n in enumerate(f.params)]
         gl = self.m.global_args(inst)
         x0 = params[0]
-        lines = ["@njit(cache=True)", f"def ad_{which}{plan.suffix}_{mangle_func(inst)}({''.join(p + ', ' for p in params)}{gl}depth):",
+        lines = [f"@njit(cache={inst not in self.m.uncached})", f"def ad_{which}{plan.suffix(inst)}_{mangle_func(inst)}({''.join(p + ', ' for p in params)}{gl}depth):",
                  f"    # {which}({f.name})",
                  "    ti = np.empty(1024, np.int64)",  # the tapes of ints and bools, and of floats
                  "    tf = np.empty(1024, np.float64)",
@@ -1021,9 +1022,24 @@ class GradFunction(FunctionLowerer):
                 + f"{gout_type}, {live_type}, " + "".join(t + ", " for t in itypes) + "types.int64)"
             head = f"def {self.plan.bwd(self.inst)}({gl}{tapes}gout, gout_live, {''.join(a + ', ' for a in ins)}depth):"
         which = "forward" if self.forward else "reverse"
-        out = [f"@njit({sig}, cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)", head,
+        options = f"cache={self.inst not in self.m.uncached}, no_cpython_wrapper=True, no_cfunc_wrapper=True"
+        out = [f"@njit({sig}, {options})" if self.inst not in self.plan.cyclic else f"@njit({options})", head,
                f"    # the {which} sweep of the gradient of {self.inst} ({f.source_name}:{f.span.line})"]
+        if self.inst in self.plan.cyclic:  # compiled lazily, typed by inference, which needs a base case: one
+            # that is never taken (the calls made with `rt.enter` have checked the depth)
+            dead = f"({self.default(f.type.ret)}, ti, tf, ni, nf)" if self.forward else \
+                "(" + "".join(d + ", " for d in self.dead_outs()) + "ni, nf)"
+            out += ["    if depth > rt.MAX_DEPTH:", f"        rt.too_deep({f.name!r}, {self.site(f.span)})",
+                    f"        return {dead}"]
         return "\n".join(out + self.param_lines + self.buf)
+
+    def dead_outs(self) -> list[str]:
+        """What the reverse sweep returns for its parameters when no cotangent reached them."""
+        out = []
+        for t in self.f.type.params:
+            for _, u in cotangents(t):
+                out += [self.dead(u)] + ([] if isinstance(u, TensorT) else ["False"])
+        return out
 
     # ---- the forward sweep -----------------------------------------------------------------------
     def block(self, stmts):

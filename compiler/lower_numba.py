@@ -133,6 +133,7 @@ class ModuleLowerer:
         self.spec_consts: dict[tuple, str] = {}
         self.funcs: list[str] = []
         self.cyclic: set[str] = set()
+        self.uncached: set[str] = set()  # compiled in each process, not cached (lower)
         # what gets compiled: instances, by name; a generic function gets one per binding of its
         # type parameters (`first[int]`), its IR specialised, so every generated function is monomorphic
         self.instances: dict[str, ir.Function] = {}
@@ -406,6 +407,15 @@ class ModuleLowerer:
         `all_callable`, for Python to call: the differential test's helpers)."""
         self.root = root
         order = self.prepare(root, also)
+        # Numba compiles a call into a cycle of functions being typed together through a pointer it
+        # fills in after linking, which it never fills in for code loaded from its cache (the call
+        # jumps to null: numba/numba#6061). So the functions of a cycle, and every function whose
+        # machine code includes theirs (its callers, through gradients too), are compiled again in
+        # each process instead of cached.
+        self.uncached = set(self.cyclic)
+        for name in order:  # callees first: a caller of an uncached function after it
+            if any(c in self.uncached for c in self.callees(name)):
+                self.uncached.add(name)
         if not self.all_callable:
             # A function called at one place only, not recursively, is inlined into its caller by
             # Numba (`inline="always"`): the caller's module holds its code anyway (Numba links
@@ -529,7 +539,7 @@ class FunctionLowerer(TensorLowering):
         fname = mangle_func(self.inst)
         self.block(f.body)
         body = self.buf
-        options = "cache=True"
+        options = "cache=True" if self.inst not in self.m.uncached else "cache=False"
         if not self.m.all_callable and self.inst != self.m.root:
             options += ", no_cpython_wrapper=True, no_cfunc_wrapper=True"  # called from compiled code only
         if self.inst in self.m.single_use and not any("objmode(" in line for line in body):

@@ -747,6 +747,44 @@ def test_recursive_gradient_reloads_from_the_cache(tmp_path):
     assert outs[0].stdout == outs[1].stdout and outs[0].stderr == outs[1].stderr == ""
 
 
+MUTUAL = """
+def even_path(x: float, n: int) -> float:
+    if n == 0:
+        return x
+    return odd_path(x * 1.1 + 0.1, n - 1) * x
+
+def odd_path(y: float, n: int) -> float:
+    if n == 0:
+        return sin(y)
+    s = 0.0
+    for i in range(n):
+        s = s + tanh(even_path(y - 0.2 * float(i), i))
+    return s + y * 0.5
+
+def main():
+    print(even_path(0.5, 4))
+    print(value_and_grad(even_path)(0.7, 5), grad(even_path)(1.3, 0), grad(odd_path)(0.4, 3))
+"""
+
+
+def test_mutual_recursion_compiles_and_reloads(tmp_path):
+    """Gradients through mutually recursive functions compile whole, and a second process runs the
+    program again from the same cache folder: such functions are compiled in each process, as Numba's
+    cached code for a cycle of calls would jump to null (numba/numba#6061: it segfaulted before)."""
+    path = tmp_path / "m.glia"
+    path.write_text(MUTUAL, encoding="utf-8")
+    golden = os.path.join(ROOT, "tests", "programs", "functions", "mutual_recursion.glia")  # no gradient
+    env = {**os.environ, "GLIA_CACHE_DIR": str(tmp_path / "cache")}
+    for p in (str(path), golden):
+        with open(p, encoding="utf-8") as f:
+            ref = run(check_source(Source(p, f.read())), [], "interp")
+        for _ in range(2):
+            out = subprocess.run([sys.executable, "-m", "glia", "run", "--backend", "cpu", p], cwd=ROOT, env=env,
+                                 capture_output=True, text=True, timeout=300)
+            assert (out.returncode, out.stderr) == (0, ""), out.stderr
+            assert out.stdout == ref[0]
+
+
 def test_f32_math_functions_match_the_interpreter():
     """A scalar f32's exp, log, tanh, ...: through float64 on both backends (the C library's float32
     functions differed in the last bit for 7% of these values before)."""

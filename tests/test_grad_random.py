@@ -3,7 +3,8 @@
 From fixed seeds, functions of one float with assignments, `if`/`else`, `while` and `for` loops with
 `break`, `continue` and early `return`, conditional expressions (a call in one taken as the whole
 value of an assignment), calls of helpers (one returning a tuple, one taking one, one reading a list,
-recursively, one returning a list), a list of floats appended to, indexed and summed, and the elementary functions are
+recursively, one returning a list, one reading constant data), a list of floats appended to, indexed and
+summed, a constant `list[(float, float)]` argument read, and the elementary functions are
 generated, put into ONE program (one compile) whose `main` prints the value and the
 gradient of each at a few points. Both backends must print the same text, every number equal to
 rounding: where the generated code copies a value into a second name, the compiled reverse sweep adds
@@ -34,7 +35,7 @@ class Gen:
         which compiled gradients do not take yet)."""
         r = self.r
         if depth > 2 or r.random() < 0.3:
-            return r.choice(["x", "a", "b", "x", f"{r.uniform(-2, 2):.3f}"])
+            return r.choice(["x", "a", "b", "x", f"{r.uniform(-2, 2):.3f}", "d[0][1]", "d[-1][0]"])
         e1, e2 = self.expr(depth + 1, calls), self.expr(depth + 1, calls)
         options = [
             f"({e1} + {e2})", f"({e1} - {e2})", f"({e1} * {e2})", f"({e1} / (1.5 + {e2} * {e2}))",
@@ -44,7 +45,7 @@ class Gen:
         ]
         lists = ["m[-1]", "m[0]", "sum(m)"] + ([f"w(m, {r.randint(0, 3)})", f"sum(r({e1}, 2))",
                                                   f"r({e1}, {r.randint(1, 3)})[1]"] if calls else [])
-        return r.choice(options + lists + ([f"h({e1}, 2)"] if calls else []))
+        return r.choice(options + lists + ([f"h({e1}, 2)", f"c(d, {e1})"] if calls else []))
 
     def block(self, indent: int, depth: int, in_loop: bool) -> list[str]:
         r, pad, out = self.r, "    " * indent, []
@@ -84,7 +85,7 @@ class Gen:
         return out
 
     def function(self) -> str:
-        body = [f"def g{self.k}(x: float) -> float:", "    m = [x * 0.3]", "    a = x * 0.5", "    b = 1.0 - x"]
+        body = [f"def g{self.k}(x: float, d: list[(float, float)]) -> float:", "    m = [x * 0.3]", "    a = x * 0.5", "    b = 1.0 - x"]
         body += self.block(1, 0, False)
         body.append(f"    return {self.expr()} + a * b")
         return "\n".join(body) + "\n"
@@ -101,13 +102,16 @@ HELPERS = "\n".join([
     "def w(vs: list[float], n: int) -> float:", "    if n <= 0 or n > len(vs):",
     "        return vs[0] * 0.5", "    return vs[n - 1] * 0.6 + w(vs, n - 1)", "",
     "def r(y: float, n: int) -> list[float]:", "    vs = [y * 0.5]", "    for i in range(n):",
-    "        vs.append(vs[-1] * y + 0.1)", "    return vs", ""]) + "\n"
+    "        vs.append(vs[-1] * y + 0.1)", "    return vs", "",
+    "def c(d: list[(float, float)], y: float) -> float:", "    s = y", "    for p in d:",
+    "        s = s * p[0] + p[1]", "    return s", ""]) + "\n"
 
 
 def program(seed: int, n: int) -> str:
     rnd = random.Random(seed)
     parts = [HELPERS] + [Gen(rnd, k).function() for k in range(n)]
-    main = ["def main():"] + [f"    print(value_and_grad(g{k})({x}))" for k in range(n) for x in (-0.7, 0.4, 1.3)]
+    main = ["def main():", "    d = [(0.5, -0.25), (1.5, 0.75)]"] + [
+        f"    print(value_and_grad(g{k})({x}, d))" for k in range(n) for x in (-0.7, 0.4, 1.3)]
     return "\n".join(parts) + "\n" + "\n".join(main) + "\n"
 
 
