@@ -36,7 +36,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from . import ir
-from .lower_numba import _ATOM, FunctionLowerer, Unsupported, mangle_func, mangle_local
+from .lower_numba import _ATOM, _PLAIN, FunctionLowerer, Unsupported, mangle_func, mangle_local
 from .lower_tensor import np_dtype, typed
 from .primitives import PRIMS
 from .tensor_builtins import carries, parts
@@ -1079,10 +1079,12 @@ class GradFunction(FunctionLowerer):
                     calls.append(local)
                     return local
                 inst = self.m.call_instance(node)
-                avs = self.exprs(args)
+                # (numbers through their NumPy constructor: a literal in a recursive call makes Numba's
+                # cached code refer to a symbol never defined, as in lower_numba)
+                avs = [f"{_PLAIN[a.type]}({v})" if a.type in _PLAIN else v for v, a in zip(self.exprs(args), args)]
                 self.emit(f"{self.name(local)}, ti, tf, ni, nf = {self.plan.fwd(inst)}({''.join(a + ', ' for a in avs)}"
                           f"{self.m.global_args(inst)}{self.gm.tape_args(self.plan)}"
-                          f"rt.enter(depth, {node.name!r}, {self.site(node.span)}))")
+                          f"{self.m.call_depth(self.inst, inst, node.name, self.site(node.span))})")
                 calls.append(local)
                 return local
             return _rebuild(node, sub)
@@ -1376,7 +1378,7 @@ class GradFunction(FunctionLowerer):
             r = self.temp()
             self.emit(f"{r} = {self.plan.bwd(inst)}({self.m.global_args(inst)}{self.gm.tape_args(self.plan)}"
                       f"{gout}, {live}, {''.join(a + ', ' for a in ins)}"
-                      f"rt.enter(depth, {node.name!r}, {self.site(node.span)}))")
+                      f"{self.m.call_depth(self.inst, inst, node.name, self.site(node.span))})")
             nbars = sum(1 if isinstance(u, TensorT) else 2 for a in args for _, u in cotangents(a.type))
             self.emit(f"ni = {r}[{nbars}]")
             self.emit(f"nf = {r}[{nbars + 1}]")

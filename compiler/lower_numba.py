@@ -18,7 +18,7 @@ from math import prod
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from . import ir
+from . import cycles, ir
 from .diagnostics import Span
 from .fused import DictUpdate, dict_update
 from .lower_tensor import PARAMS, STATE, TensorLowering, uses_params
@@ -60,6 +60,8 @@ def comment_text(text: str) -> str:
 
 def mangle_func(name: str) -> str:
     """The generated name of a function, or of one instance of a generic one (`first[int]`)."""
+    if "&" in name:  # a merged cycle (compiler/cycles.py): no user's name has a `&`
+        return f"f_cycle__{hashlib.sha1(name.encode()).hexdigest()[:10]}"
     if "[" in name:
         base = name[:name.index("[")]
         return f"f_{_IDENT.sub('', base)}__{hashlib.sha1(name.encode()).hexdigest()[:10]}"
@@ -134,6 +136,8 @@ class ModuleLowerer:
         self.funcs: list[str] = []
         self.cyclic: set[str] = set()
         self.uncached: set[str] = set()  # compiled in each process, not cached (lower)
+        self.merged_calls: dict[str, str] = {}  # the name of a call of a merged cycle -> its instance
+        self.wrappers: dict[str, str] = {}  # a member of a merged cycle -> the merged instance it calls
         # what gets compiled: instances, by name; a generic function gets one per binding of its
         # type parameters (`first[int]`), its IR specialised, so every generated function is monomorphic
         self.instances: dict[str, ir.Function] = {}
@@ -308,6 +312,8 @@ class ModuleLowerer:
         return inst
 
     def call_instance(self, node) -> str:
+        if isinstance(node, ir.CallFunc) and node.name in self.merged_calls:
+            return self.merged_calls[node.name]
         if isinstance(node, ir.CallFunc):
             return self.instance(node.name, [a.type for a in node.args], node.type, node.span)
         return self.instance(node.name, span=node.span)  # a FuncRef
@@ -329,8 +335,36 @@ class ModuleLowerer:
         """The functions to compile for `root` (and the functions `also`), callees first, with their
         threaded globals known."""
         order = self.reachable(root, also)
+        if self.cyclic and self.merge_cycles(order):
+            self.cyclic = set()
+            order = self.reachable(root, also)
         self.thread_globals(order)
         return order
+
+    def merge_cycles(self, order: list[str]) -> bool:
+        """Each cycle of mutually recursive functions in `order` as one self-recursive function, which
+        Numba can cache (compiler/cycles.py); whether any was merged."""
+        merged = False
+        for members in cycles.sccs([n for n in order if n in self.cyclic], self.callees):
+            m = cycles.merge(members, self.instances, self.call_instance)
+            if m is None:
+                continue  # left cyclic: compiled in each process (lower)
+            name = m.function.name
+            self.instances[name] = m.function
+            self.instances.update(m.wrappers)
+            for member in members:
+                self.merged_calls[cycles.call_name(member, name)] = name
+                self.wrappers[member] = name
+            merged = True
+        return merged
+
+    def call_depth(self, caller: str, callee: str, name: str, site: int) -> str:
+        """The depth a call from instance `caller` passes to instance `callee` (named `name` in the
+        source): one more, checked (E505 at the call), except from a merged cycle's member to the merged
+        function, which stands in for the member itself."""
+        if self.wrappers.get(caller) == callee:
+            return "depth"
+        return f"rt.enter(depth, {cycles.shown(name)!r}, {site})"
 
     def reachable(self, root: str = "main", also: tuple[str, ...] = ()) -> list[str]:
         """Functions reachable from `root` and `also`, callees before callers (post-order), so that
@@ -1088,7 +1122,7 @@ class FunctionLowerer(TensorLowering):
                     # and bools go through their NumPy constructor, which types them plainly
                     avs = [f"{_PLAIN[a_ir.type]}({a})" if a_ir.type in _PLAIN else a for a, a_ir in zip(avs, args)]
                 return (f"{mangle_func(inst)}({''.join(a + ', ' for a in avs)}{self.m.global_args(inst)}"
-                        f"rt.enter(depth, {name!r}, {self.site(span)}))")
+                        f"{self.m.call_depth(self.inst, inst, name, self.site(span))})")
             case ir.Prim(op, args, t, span, attrs):
                 return self.prim(e)
             case ir.MakeList(elts, t, span):

@@ -767,15 +767,33 @@ def main():
 """
 
 
+UNMERGED = """
+def ev(x: f64[3], n: int) -> float:
+    if n <= 0:
+        return sum(x * x)
+    return od(n - 1) * sum(x)
+
+def od(n: int) -> float:
+    return ev(ones(3, dtype=f64) * 0.5, n - 1) + 1.0
+
+def main():
+    print(ev(ones(3, dtype=f64), 4))
+"""
+
+
 def test_mutual_recursion_compiles_and_reloads(tmp_path):
-    """Gradients through mutually recursive functions compile whole, and a second process runs the
-    program again from the same cache folder: such functions are compiled in each process, as Numba's
-    cached code for a cycle of calls would jump to null (numba/numba#6061: it segfaulted before)."""
-    path = tmp_path / "m.glia"
-    path.write_text(MUTUAL, encoding="utf-8")
+    """Mutually recursive functions, and gradients through them, compile whole, and a second process
+    runs the program again from the same cache folder. Numba's cached code for a call into a cycle of
+    functions would jump to null (numba/numba#6061: the second run segfaulted): a cycle is merged into
+    one self-recursive function (compiler/cycles.py), or, when it cannot be (a parameter of a tensor
+    type another member lacks: UNMERGED), compiled in each process."""
+    paths = []
+    for name, text in (("m.glia", MUTUAL), ("u.glia", UNMERGED)):
+        paths.append(tmp_path / name)
+        paths[-1].write_text(text, encoding="utf-8")
     golden = os.path.join(ROOT, "tests", "programs", "functions", "mutual_recursion.glia")  # no gradient
     env = {**os.environ, "GLIA_CACHE_DIR": str(tmp_path / "cache")}
-    for p in (str(path), golden):
+    for p in [str(p) for p in paths] + [golden]:
         with open(p, encoding="utf-8") as f:
             ref = run(check_source(Source(p, f.read())), [], "interp")
         for _ in range(2):
@@ -783,6 +801,42 @@ def test_mutual_recursion_compiles_and_reloads(tmp_path):
                                  capture_output=True, text=True, timeout=300)
             assert (out.returncode, out.stderr) == (0, ""), out.stderr
             assert out.stdout == ref[0]
+
+
+def test_merged_cycles_keep_names_and_depths():
+    """A merged cycle (compiler/cycles.py) counts calls as the interpreter does: the recursion limit
+    falls at the same call (E505 naming the member called), and members with other parameter types
+    (int and str) share the merged function's parameters."""
+    text = """
+def is_even(n: int) -> bool:
+    if n == 0:
+        return True
+    return is_odd(n - 1)
+
+def is_odd(n: int) -> bool:
+    if n == 0:
+        return False
+    return is_even(n - 1)
+
+def count(n: int, s: str) -> str:
+    if n == 0:
+        return s
+    return tag(n - 1, s + "a")
+
+def tag(k: int, s: str) -> str:
+    if k % 3 == 0:
+        return count(k, s)
+    return count(k, s + "b")
+
+def main(args: list[str]):
+    print(is_even(10), is_odd(7), count(9, ""))
+    print(is_even(int(args[0])))
+"""
+    program = check_source(Source("t.glia", text))
+    for n in ("19998", "19999"):
+        ref, got = run(program, [n], "interp"), run(program, [n], "cpu")
+        assert got[:2] == ref[:2] and got[2] == []
+    assert got[1][0] == "E505" and "is_odd" in got[1][1]
 
 
 def test_f32_math_functions_match_the_interpreter():
