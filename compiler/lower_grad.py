@@ -453,7 +453,8 @@ def check_function(f: ir.Function, structs, act: set[int], consts: frozenset[int
         if isinstance(n, ir.CallFunc) and any(carries(a.type, structs) and reads(a, act) for a in n.args):
             for a in n.args:
                 if carries(a.type, structs) and reads(a, act) and not (active(a.type) or pair(a.type)) \
-                        and not (memory(a.type) and isinstance(a, (ir.Local, ir.CallFunc)) and flows(n.type)):
+                        and not (memory(a.type) and isinstance(a, (ir.Local, ir.CallFunc, ir.MakeList))
+                                 and flows(n.type)):
                     raise Unsupported(f"the gradient through a call passing a {a.type}", a.span, f.source_name)
             if not flows(n.type) and carries(n.type, structs):
                 raise Unsupported(f"the gradient through a call returning a {n.type}", n.span, f.source_name)
@@ -1356,10 +1357,17 @@ class GradFunction(FunctionLowerer):
             args = [self.with_calls(a) for a in node.args]
             carried = carried_params(self.m.instances[inst])
             ins, seen, carry = [], set(), {}
+            shown = {}  # a list display's index -> the cotangents of its elements, sent on after the call
             for i, a in enumerate(args):
                 if memory(a.type) and i in self.plan.active[inst]:  # a list of tensors or floats: the callee
                     if isinstance(a, ir.Local) and a.slot in self.act:  # adds into its elements' cotangents
                         ins.append(self.bar(a.slot))  # in place
+                    elif isinstance(a, ir.MakeList) and self.depends(a):  # `dot(w, [x, 1.0])`
+                        b = shown[i] = self.temp()
+                        self.emit(f"{b} = List.empty_list({self.gm.elem_bar(a.type.elem)})")
+                        self.emit(f"for _ in range({len(a.elts)}):")
+                        self.emit(f"    {b}.append({dead_elem(a.type.elem)})")
+                        ins.append(b)
                     else:  # a constant here (a parameter another call gives a gradient): none to keep
                         b = self.temp()
                         for line in self.gm.dead_list(b, self.kept(self.expr(a)), a.type.elem):
@@ -1385,6 +1393,8 @@ class GradFunction(FunctionLowerer):
             k = 0
             pending = []
             for i, a in enumerate(args):
+                if i in shown:
+                    pending.append((a, shown[i]))
                 gs = [None] * len(a.type.items) if pair(a.type) else None
                 for suffix, u in cotangents(a.type):
                     scalar = not isinstance(u, TensorT)
@@ -1403,6 +1413,9 @@ class GradFunction(FunctionLowerer):
                     pending.append((a, gs))
             for a, g in reversed(pending):  # the callee's tape: its last argument first
                 if not self.depends(a):
+                    continue
+                if isinstance(g, str):  # a list display's elements
+                    self.adj(a, g)
                     continue
                 if isinstance(g, list):  # a tuple's items
                     self.adj_items(a, g)

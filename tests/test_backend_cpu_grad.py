@@ -602,16 +602,20 @@ def bent(c: float, ps: list[Pt], table: dict[str, float], names: list[str]) -> f
 
 def glob(a: float) -> float:
     acc = 0.0
-    v = [a, 1.0 - a]
+    v = [a * 1.0, 1.0 - a]
     for r in W:
-        acc = acc + dot(r, v)
+        acc = acc + dot(r, v) * dot([a * a, 2.0], r)
     return acc * acc + W[1][0] * a
+
+def att(x: f64[2]) -> float:
+    return dot([sum(x), 1.0], [sum(x * x), sum(x * x * x)])
 
 def main():
     print(value_and_grad(fit)(0.5, [(1.0, 2.0), (2.0, 4.1), (3.0, 5.9)]))
     print(value_and_grad(layer)(0.3, [[1.0, 2.0], [0.5, -1.0], [3.0, 0.1]], 4))
     print(grad(bent)(0.7, [Pt(1.0, 0.5), Pt(-2.0, 0.25)], {"bias": 1.5, "a": 2.0}, ["a", "c", "a"]))
     print(value_and_grad(glob)(0.8))
+    print(value_and_grad(att)(ones(2, dtype=f64) * 0.4))
 """
 
 ALIASED = """
@@ -687,7 +691,7 @@ def test_every_adjoint_rule_is_exercised():
     # containers of floats the gradient does not reach are constants, read by reference: not changed
     ("    ts = [[1.0]]\n    ts.append([2.0])\n    return ts[1][0] * x", "which changes a list[list[float]] in place"),
     ("    ts = [[1.0]]\n    ts.append([x])\n    return ts[1][0] * x", "whose local 'ts' is a list[list[float]]"),
-    ("    return total([x, x * 2.0]) * 3.0", "the gradient through a call passing a list[float]"),
+    ("    return total([x * k for k in [1.0, 2.0]]) * 3.0", "the gradient through a call passing a list[float]"),
     ("    xs = [ones(2, dtype=f64) * x]\n    ys = xs\n    return sum(ys[0])",
      "its list 'xs' is used otherwise (copied, changed in place, or passed to a function returning no float)"),
     ("    ys = [ones(2, dtype=f64) * x]\n    return grow(ys)", "its list 'xs' is a parameter appended to"),
