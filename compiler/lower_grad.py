@@ -502,12 +502,56 @@ def lift_conditionals(f: ir.Function) -> ir.Function:
     """`f` with each `return a if c else b` and `v = a if c else b` whose branches call a function
     written as the `if` statement it means (`if c: return a` / `else: return b`): the branch not taken
     is not called, and the reverse sweep follows the branch taken as for any `if` (the recursive
-    `return 1.0 if n == 0 else x * power(x, n - 1)`). The same values, calls and tape in the same
-    order; a conditional expression with a call elsewhere in an expression stays refused (calls before
-    it in the expression would run after it)."""
+    `return 1.0 if n == 0 else x * power(x, n - 1)`). One inside a larger expression
+    (`y + (f(x) if c else 0.0)`) becomes such an `if` assigning a new local, which takes its place,
+    when everything the expression computes before it only reads locals, constants and globals and
+    adds, subtracts or multiplies numbers (so computing it first changes nothing: no call, no error);
+    others stay refused. The same values, calls and tape in the same order."""
+    slot_names, slot_types = list(f.slot_names), list(f.slot_types)
+
+    def inner(e):
+        """(the statements computing a liftable conditional expression inside `e` into a new local,
+        `e` with that local in its place), or None."""
+        found = []
+
+        def visit(n, guarded: bool) -> bool:  # False: stop (found, or something unsafe before it)
+            if isinstance(n, ir.Cond) and _lifts(n) and n is not e and not guarded:
+                found.append(n)
+                return False
+            if isinstance(n, (ir.Cond, ir.And, ir.Or, ir.Comprehension, ir.Lambda)):
+                guarded = True  # what is inside runs only sometimes: not lifted
+            for _, val in ir.child_fields(n) if ir._is_ir(n) else ():
+                for x in (val if isinstance(val, tuple) else (val,)):
+                    if ir._is_ir(x) and not visit(x, guarded):
+                        return False
+            return isinstance(n, (ir.Local, ir.Const, ir.Global)) or n is e or \
+                isinstance(n, ir.Prim) and n.op in _LIFT_BEFORE
+        visit(e, False)
+        if not found:
+            return None
+        v = found[0]
+        slot = len(slot_names)
+        slot_names.append(f"$cond{slot}")
+        slot_types.append(v.type)
+        target = ir.StoreLocal(slot, slot_names[slot], v.type, v.span)
+        pre = ir.If(v.cond, lift((ir.Assign(target, v.then, v.span),)), lift((ir.Assign(target, v.orelse, v.span),)),
+                    v.span)
+
+        def subst(n):
+            return ir.Local(slot, slot_names[slot], v.type, v.span) if n is v else _rebuild(n, subst)
+        return pre, subst(e)
+
     def lift(stmts):
         out = []
         for s in stmts:
+            while True:  # the conditionals inside its value first, one at a time
+                value = s.value if isinstance(s, (ir.Return, ir.Assign)) and isinstance(
+                    getattr(s, "target", None), (ir.StoreLocal, type(None))) and s.value is not None else None
+                found = inner(value) if value is not None else None
+                if found is None:
+                    break
+                out.append(found[0])
+                s = dataclasses.replace(s, value=found[1])
             match s:
                 case ir.Return(value=ir.Cond(cond, a, b) as v, span=span) if _lifts(v):
                     out.append(ir.If(cond, lift((ir.Return(a, span),)), lift((ir.Return(b, span),)), span))
@@ -520,7 +564,16 @@ def lift_conditionals(f: ir.Function) -> ir.Function:
                 case _:
                     out.append(s)
         return tuple(out)
-    return dataclasses.replace(f, body=lift(f.body))
+    body = lift(f.body)
+    if len(slot_names) == f.nslots:
+        return dataclasses.replace(f, body=body)
+    return dataclasses.replace(f, body=body, nslots=len(slot_names), slot_names=tuple(slot_names),
+                               slot_types=tuple(slot_types))
+
+
+# What an expression may compute before a conditional expression lifted out of it (lift_conditionals):
+# arithmetic of numbers, which neither calls nor fails.
+_LIFT_BEFORE = {"float.add", "float.sub", "float.mul", "float.neg", "f32.add", "f32.sub", "f32.mul", "f32.neg"}
 
 
 def records_as_tuples(f: ir.Function, program: ir.Program) -> ir.Function:

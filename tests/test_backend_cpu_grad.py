@@ -235,6 +235,19 @@ def mix(x: f32[3], k: int) -> f32:
         y = y * 0.5 + t
     return y
 
+# ... and inside a larger expression, when what comes before it only reads and does arithmetic
+def chain(x: float, n: int) -> float:
+    if n == 0:
+        return sin(x)
+    print("chain", n)
+    return chain(x * 0.9, n - 1) * x + 0.5
+
+def lifted(x: float) -> float:
+    y = x * 2.0
+    z = y + (chain(x, 2) if x > 0.5 else 0.0) * 3.0
+    w = y * x - (chain(z, 1) if z < 3.0 else chain(x, 0))
+    return z + w + (1.0 if y > 1.0 else chain(y, 1)) - x * (chain(w, 1) if w > 0.0 else x * 1.5)
+
 def inner(v: f64[3]) -> float:
     return sum(v * v)
 
@@ -252,6 +265,7 @@ def main():
     print(grad(outer)(arange(6, dtype=f64) * 0.5))
     print(grad(printed)(1.5))
     print(value_and_grad(mix)(arange(3) * 0.3 - 0.2, 2), grad(mix)(arange(3) * 0.1, 4))
+    print(value_and_grad(lifted)(0.7), grad(lifted)(0.2), grad(lifted)(-1.9))
 """
 
 # values that hold no float on the gradient path: strings, lists of strings, of structs and of tuples,
@@ -692,6 +706,8 @@ def test_every_adjoint_rule_is_exercised():
     ("    ts = [[1.0]]\n    ts.append([2.0])\n    return ts[1][0] * x", "which changes a list[list[float]] in place"),
     ("    ts = [[1.0]]\n    ts.append([x])\n    return ts[1][0] * x", "whose local 'ts' is a list[list[float]]"),
     ("    return total([x * k for k in [1.0, 2.0]]) * 3.0", "the gradient through a call passing a list[float]"),
+    ("    return total([x, 1.0]) + (total([x * 2.0, 1.0]) if x > 1.0 else 0.0)",
+     "a call inside a conditional expression on the gradient path"),
     ("    xs = [ones(2, dtype=f64) * x]\n    ys = xs\n    return sum(ys[0])",
      "its list 'xs' is used otherwise (copied, changed in place, or passed to a function returning no float)"),
     ("    ys = [ones(2, dtype=f64) * x]\n    return grow(ys)", "its list 'xs' is a parameter appended to"),
