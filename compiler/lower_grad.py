@@ -89,8 +89,9 @@ class Plan:
         tapes differ, and in code where its activity, or that of a function it calls, differs (another
         plan, another first argument)."""
         if inst not in self.names:
-            out = "".join("_" + ("d" + hashlib.sha256(str(k[1]).encode()).hexdigest()[:8] if k[0] == "data"
-                                 else "_".join(str(x) for x in k)) for k in self.tapes)
+            out = "".join("_" + "_".join(str(x) if str(x).isidentifier() or isinstance(x, int)
+                                         else "d" + hashlib.sha256(str(x).encode()).hexdigest()[:8] for x in k)
+                          for k in self.tapes)
             act = sorted((j, sorted(self.active[j])) for j in reach(self.edges, inst) | {inst})
             self.names[inst] = out + "_a" + hashlib.sha256(str(act).encode()).hexdigest()[:8]
         return self.names[inst]
@@ -238,9 +239,13 @@ class GradModule:
         return out
 
     def elem_bar(self, elem) -> str:
-        """The Numba type of an element's cotangent in a list's (elem_live)."""
+        """The Numba type of an element's cotangent in a list's (elem_live; a tuple's: one per item,
+        a boolean for an int or a bool item, which has none)."""
         if isinstance(elem, TensorT):
             return self.m.nbtype(elem)
+        if isinstance(elem, TupleT):
+            items = "".join((self.elem_bar(u) if active(u) else "types.boolean") + ", " for u in elem.items)
+            return self.m.type_const(f"types.Tuple(({items}))")
         return self.m.type_const(f"types.Tuple(({self.m.nbtype(elem)}, types.boolean))")
 
     def dead_list(self, bar: str, xs: str, elem) -> list[str]:
@@ -394,16 +399,27 @@ def changed_container(n):
 
 
 def memory(t) -> bool:
-    """A list of tensors or of floats (memory): compiled as a local assigned once, appended to and read,
-    or a parameter only read, with a cotangent per element (elem_bar)."""
-    return isinstance(t, ListT) and (isinstance(t.elem, TensorT) or t.elem in ACTIVE)
+    """A list of tensors, of floats or of tuples holding them (`(h, c)` pairs, records) (memory):
+    compiled as a local assigned once, appended to and read, or a parameter only read, with a
+    cotangent per element (elem_bar)."""
+    return isinstance(t, ListT) and (isinstance(t.elem, TensorT) or t.elem in ACTIVE or
+                                     pair(t.elem) and any(active(u) for u in t.elem.items))
 
 
 def dead_elem(elem) -> str:
     """An element's cotangent nothing reached yet (elem_live)."""
     if isinstance(elem, TensorT):
         return f"np.zeros({(0,) * len(elem.shape)!r}, {np_dtype(elem)})"
+    if isinstance(elem, TupleT):
+        return "(" + "".join((dead_elem(u) if active(u) else "False") + ", " for u in elem.items) + ")"
     return f"({typed('0.0', elem)}, False)"
+
+
+def elem_parts(g: str, elem) -> list:
+    """The (cotangent, reached) of each item of a tuple element's cotangent `g`, None for an int or a
+    bool item: what adj_items takes."""
+    return [(elem_value(f"{g}[{j}]", u), elem_live(f"{g}[{j}]", u)) if active(u) else None
+            for j, u in enumerate(elem.items)]
 
 
 def list_kind(t) -> tuple:
@@ -581,8 +597,9 @@ def records_as_tuples(f: ir.Function, program: ir.Program) -> ir.Function:
     holding at least one float or tensor) written as the tuple it is compiled to (lower_numba: a struct
     is the tuple of its fields): `P(a, b)` a tuple display, `p.a` an item, `p.a = v` (struct.replace)
     the tuple of p's items with v in a's place. Such records then take the tuples' road (`pair`): as
-    locals, parameters, arguments and results, with a cotangent per float field. A function that uses
-    one any other way (prints it, compares it, puts it in a container) is left as it is (refused)."""
+    locals, parameters, arguments and results, with a cotangent per float field, and a list of them
+    as a list of tuples (memory). A function that uses one any other way (prints it, compares it, puts
+    it in a dict) is left as it is (refused)."""
     structs = program.structs
 
     def record(t):
@@ -595,6 +612,9 @@ def records_as_tuples(f: ir.Function, program: ir.Program) -> ir.Function:
     def retype(t):
         if isinstance(t, FnT):
             return FnT(tuple(retype(p) for p in t.params), retype(t.ret))
+        if isinstance(t, ListT):  # a list of records: of tuples (memory)
+            e = retype(t.elem)
+            return t if e is t.elem else ListT(e)
         return record(t) or t
 
     nodes = list(ir.walk(f.body))
@@ -605,14 +625,18 @@ def records_as_tuples(f: ir.Function, program: ir.Program) -> ir.Function:
                 placed.add(id(o))
             case ir.Prim(op="struct.replace", args=(ir.Local() as o, _)):
                 placed.add(id(o))
+            case ir.MakeList(elts=elts):
+                placed.update(id(x) for x in elts)
+            case ir.Prim(op="list.append", args=(_, v)):
+                placed.add(id(v))
             case ir.CallFunc(name=name, args=args) if not getattr(program.functions.get(name), "type_params", ()):
                 placed.update(id(a) for a in args)  # (a generic one would be instantiated for the tuple)
     recs = [n for n in nodes if record(getattr(n, "type", None)) is not None]
-    if not recs and not any(record(t) for t in f.slot_types):
+    if not recs and all(retype(t) is t for t in f.slot_types):
         return f
     for n in recs:
         kind = isinstance(n, (ir.Local, ir.MakeStruct, ir.CallFunc)) or \
-            isinstance(n, ir.Prim) and n.op == "struct.replace"
+            isinstance(n, ir.Prim) and n.op in ("struct.replace", "list.getitem")
         if not (isinstance(n, ir.StoreLocal) or kind and id(n) in placed):
             return f
 
@@ -1331,7 +1355,11 @@ class GradFunction(FunctionLowerer):
                 g = self.temp()
                 self.emit(f"{g} = {self.bar(xs.slot)}.pop()")
                 self.emit(self.expr(ir.Prim("list.pop", (xs,), t.elem, span)))  # the list as it was
-                self.backward(v, self.kept(elem_value(g, t.elem)), elem_live(g, t.elem), self.call_order(v))
+                if isinstance(t.elem, TupleT):  # a tuple's items' cotangents
+                    self.backward(v, [None if p is None else (self.kept(p[0]), p[1]) for p in elem_parts(g, t.elem)],
+                                  None, self.call_order(v))
+                else:
+                    self.backward(v, self.kept(elem_value(g, t.elem)), elem_live(g, t.elem), self.call_order(v))
             case _:
                 pass  # ExprStmt, Assert, Break, Continue: nothing to undo
 
@@ -1538,6 +1566,14 @@ class GradFunction(FunctionLowerer):
                         self.indent += 1
                         self.adj(elt, g[0])
                         self.indent -= 1
+            case ir.Prim(op="list.getitem", args=(ir.Local(type=t) as xs, i), span=span) if self.mem(xs.slot, t):
+                at = self.elem_at(xs, i, span)  # a tuple read from a list: into its element's items
+                for j, g in enumerate(gs):
+                    if g is not None and active(t.elem.items[j]):
+                        self.emit(f"if {g[1]}:")
+                        self.indent += 1
+                        self.add_elem(xs, at, g[0], False, j)
+                        self.indent -= 1
             case ir.Prim(op=op) if "adjoint" in PRIMS[op].rules:
                 k = Adj(self, v, None, gs=gs)
                 self.send(k, PRIMS[op].rules["adjoint"](k, v))
@@ -1567,10 +1603,15 @@ class GradFunction(FunctionLowerer):
                 at = self.temp()
                 self.emit(f"for {at} in range(len({g})):")
                 self.indent += 1
-                self.emit(f"if {elem_live(f'{g}[{at}]', t.elem)}:")
-                self.indent += 1
-                self.add_elem(e, at, elem_value(f"{g}[{at}]", t.elem), False)
-                self.indent -= 2
+                parts = elem_parts(f"{g}[{at}]", t.elem) if isinstance(t.elem, TupleT) else \
+                    [(elem_value(f"{g}[{at}]", t.elem), elem_live(f"{g}[{at}]", t.elem))]
+                for j, part in enumerate(parts):
+                    if part is not None:
+                        self.emit(f"if {part[1]}:")
+                        self.indent += 1
+                        self.add_elem(e, at, part[0], False, j if isinstance(t.elem, TupleT) else None)
+                        self.indent -= 1
+                self.indent -= 1
             case ir.Cond(cond, then, orelse):
                 c = self.condition(cond)
                 self.emit(f"if {c}:")
@@ -1586,9 +1627,16 @@ class GradFunction(FunctionLowerer):
                     self.indent -= 1
             case ir.Prim(op="tuple.getitem", args=(ir.Local(type=t) as tup,), attrs=(j,)) if pair(t):
                 self.add_into(f"{self.bar(tup.slot)}_{j}", f"{self.live(tup.slot)}_{j}", t.items[j], g, fresh)
+            case ir.Prim(op="tuple.getitem", args=(ir.Prim(op="list.getitem", args=(ir.Local(type=t) as xs, i),
+                                                           span=span),), attrs=(j,)) if self.mem(xs.slot, t):
+                self.add_elem(xs, self.elem_at(xs, i, span), g, fresh, j)  # `hs[i][0]`: an item of an element
             case ir.MakeList(elts=elts, type=lt):
                 for k in range(len(elts) - 1, -1, -1):
-                    if self.depends(elts[k]):
+                    if self.depends(elts[k]) and isinstance(lt.elem, TupleT):
+                        t = self.temp()
+                        self.emit(f"{t} = {g}[{k}]")
+                        self.adj_items(elts[k], elem_parts(t, lt.elem))
+                    elif self.depends(elts[k]):
                         t = self.temp()
                         self.emit(f"{t} = {g}[{k}]")
                         self.emit(f"if {elem_live(t, lt.elem)}:")
@@ -1596,10 +1644,7 @@ class GradFunction(FunctionLowerer):
                         self.adj(elts[k], self.kept(elem_value(t, lt.elem)))
                         self.indent -= 1
             case ir.Prim(op="list.getitem", args=(ir.Local(type=t) as xs, i), span=span) if self.mem(xs.slot, t):
-                c = self.name(xs)
-                at = self.temp()
-                self.emit(f"{at} = nbt.idx({self.expr(i)}, len({c}), {self.site(span)})")
-                self.add_elem(xs, at, g, fresh)
+                self.add_elem(xs, self.elem_at(xs, i, span), g, fresh)
             case ir.Prim(op="float.sum" | "f32.sum", args=(ir.Local(type=t) as xs, start)) if self.mem(xs.slot, t):
                 if self.depends(start):  # the tape's order: the start, then the elements
                     self.adj(start, g)
@@ -1627,10 +1672,26 @@ class GradFunction(FunctionLowerer):
                 self.unsupported(f"the gradient through {type(e).__name__} expressions (not compiled yet)",
                                  getattr(e, "span", self.f.span))
 
-    def add_elem(self, xs: ir.Local, at: str, g: str, fresh: bool):
-        """Add `g` into the cotangent of element `at` of the list `xs` (memory)."""
+    def elem_at(self, xs: ir.Local, i, span) -> str:
+        """The index `i` of list `xs`, checked (E501) and from the end when negative."""
+        at = self.temp()
+        self.emit(f"{at} = nbt.idx({self.expr(i)}, len({self.name(xs)}), {self.site(span)})")
+        return at
+
+    def add_elem(self, xs: ir.Local, at: str, g: str, fresh: bool, item: int | None = None):
+        """Add `g` into the cotangent of element `at` of the list `xs` (memory), or of that element's
+        item `item` (a list of tuples)."""
         b, g = self.bar(xs.slot), self.kept(g)
-        if isinstance(xs.type.elem, TensorT):
+        if item is not None:  # a tuple in the list: made again with the item's cotangent changed
+            elem = xs.type.elem
+            old = self.temp()
+            self.emit(f"{old} = {b}[{at}]")
+            u = elem.items[item]
+            new = f"nbt.{'ad_add' if fresh else 'ad_acc'}({old}[{item}], {g})" if isinstance(u, TensorT) else \
+                f"(({old}[{item}][0] + {g}) if {old}[{item}][1] else {g}, True)"
+            self.emit(f"{b}[{at}] = (" + "".join((new if j == item else f"{old}[{j}]") + ", "
+                                                  for j in range(len(elem.items))) + ")")
+        elif isinstance(xs.type.elem, TensorT):
             self.emit(f"{b}[{at}] = nbt.{'ad_add' if fresh else 'ad_acc'}({b}[{at}], {g})")
         else:
             self.emit(f"{b}[{at}] = (({b}[{at}][0] + {g}) if {b}[{at}][1] else {g}, True)")

@@ -632,6 +632,51 @@ def main():
     print(value_and_grad(att)(ones(2, dtype=f64) * 0.4))
 """
 
+TUPLELISTS = """
+struct Ball:
+    x: float
+    v: float
+    hits: int
+
+def step(b: Ball, dt: float) -> Ball:
+    v = b.v - 9.8 * dt
+    x = b.x + v * dt
+    if x < 0.0:
+        return Ball(-x, -v * 0.9, b.hits + 1)
+    return Ball(x, v, b.hits)
+
+def path(v0: float) -> float:
+    bs = [Ball(1.0, v0, 0)]
+    for i in range(30):
+        bs.append(step(bs[-1], 0.05))
+    s = 0.0
+    for b in bs:
+        s = s + b.x * 0.1
+    last = bs[len(bs) - 1]
+    return s + last.v * float(last.hits) + bs[3].x
+
+def run_cells(xs: f32[4, 3]) -> f32:
+    h = zeros(3)
+    c = zeros(3)
+    states = [(h, c)]
+    for x in xs:
+        h, c = lstm_cell(x, h, c)
+        states.append((h, c))
+    total = f32(0.0)
+    for s in states:
+        hh, cc = s
+        total = total + sum(hh * cc)
+    return total + sum(states[-1][0]) + last_c(states)
+
+def last_c(ss: list[(f32[3], f32[3])]) -> f32:
+    p = ss[len(ss) - 1]
+    return sum(p[1] * p[1])
+
+def main():
+    print(value_and_grad(path)(2.0), grad(path)(-1.0))
+    print(value_and_grad(run_cells)(reshape(arange(12), 4, 3) * 0.1))
+"""
+
 ALIASED = """
 def k(x: float) -> float:
     w = x if x > 1.0 else exp(x)
@@ -651,6 +696,22 @@ def remembered(xs: f32[5, 4]) -> f32:
         hs.append(h)
     return sum(hs[1] * hs[-1]) + sum(h)
 
+def pts(a: float, n: int) -> list[(float, int)]:
+    out = [(a, 0)]
+    for i in range(n):
+        prev = out[i]
+        out.append((prev[0] * a + 0.5, i + 1))
+    return out
+
+def fit(a: float) -> float:
+    ps = pts(a, 3)
+    s = 0.0
+    for p in ps:
+        v, k = p
+        s = s + v * float(k + 1)
+    q = ps[1]
+    return s * ps[2][0] + q[0] * q[0]
+
 def seq(s: f32[2, 12]) -> f32:
     y = relu(conv1d(s, 3, 3, padding=1))
     z = max_pool(y, 2) + avg_pool(y, 2) * 0.5
@@ -661,6 +722,7 @@ def main():
     print(grad(k)(0.7), grad(k)(1.7), grad(k)(2.9), grad(settle)(0.7), grad(settle)(20.0))
     print(grad(remembered)(reshape(arange(20), 5, 4) * 0.1))
     print(value_and_grad(seq)(reshape(arange(24), 2, 12) * 0.1 - 1.0))
+    print(value_and_grad(fit)(0.7), grad(fit)(-1.2))
 """
 
 
@@ -674,10 +736,10 @@ def compiled(text):
 
 
 @pytest.mark.parametrize("text", [CONTROL, SCALARS, TENSORS, LAYERS, CELLS, CALLS, DATA, TUPLES, BROADCAST,
-                                  STRUCTS, MEMORY, FLOATLISTS, CONSTANTS],
+                                  STRUCTS, MEMORY, FLOATLISTS, CONSTANTS, TUPLELISTS],
                          ids=["control flow", "scalars", "tensors", "layers and losses", "cells, tuples, lists",
                               "calls", "values that hold no float", "calls returning tuples", "powers and broadcasts",
-                              "records", "lists passed", "lists of floats", "constants"])
+                              "records", "lists passed", "lists of floats", "constants", "lists of tuples and records"])
 def test_gradients_match_the_interpreter(text):
     got, ref = compiled(text)
     assert got == ref
@@ -717,7 +779,7 @@ def test_every_adjoint_rule_is_exercised():
     ("    ys = [x * 1.0]\n    zs = same(ys)\n    return zs[0] * x", "which returns a list[float] it did not make"),
     # a struct holding a float used otherwise than built, read, replaced, passed and returned
     ("    s = S(x, 3)\n    print(s)\n    return sq(s)", "whose local 's' is a S"),
-    ("    ss = [S(x, 3)]\n    return sq(ss[0])", "whose local 'ss' is a list[S]"),
+    ("    ss = {\"a\": S(x, 3)}\n    return sq(ss[\"a\"])", "whose local 'ss' is a dict[str, S]"),
     # containers that hold no float are read by reference: nothing may change one in place
     ("    ks = [1, 2]\n    ks.append(3)\n    return x * float(len(ks))", "which changes a list[int] in place"),
     ("    ks = [1, 2]\n    n = push(ks)\n    return x * float(n + len(ks))",
