@@ -85,12 +85,13 @@ class CompileFailed(Unsupported):
 
 
 def load_or_explain(lowered: LoweredModule) -> Compiled:
-    """`load`, with Numba's rejection turned into CompileFailed."""
+    """`load`, with Numba's rejection (or Python's, of a generated line: a bug in the lowering) turned
+    into CompileFailed."""
     from numba.core.errors import NumbaError
 
     try:
         return load(lowered)
-    except NumbaError as e:
+    except (NumbaError, SyntaxError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise CompileFailed(re.sub(r"\x1b\[[0-9;]*m", "", first), Span(0, 0, 0, 0), "") from None
 
