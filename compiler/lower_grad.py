@@ -181,7 +181,6 @@ class GradModule:
         # mutual recursion: each would have to be compiled before the other, so these compile lazily
         plan.cyclic = {a for a, cs in edges.items() if any(c != a and a in reach(edges, c) for c in cs)}
         kinds = []  # what the tapes hold: every local's type, a call's result, a loop's sequence
-        structs = self.m.p.structs
         for f in plan.fns.values():
             types_ = list(f.slot_types) + [n.type for n in ir.walk(f.body) if isinstance(n, (ir.CallFunc, ir.Prim))] \
                 + [n.iter.type for n in ir.walk(f.body) if isinstance(n, ir.For)]
@@ -399,7 +398,7 @@ def changed_container(n):
 
 
 def memory(t) -> bool:
-    """A list of tensors, of floats or of tuples holding them (`(h, c)` pairs, records) (memory):
+    """A list of tensors, of floats or of tuples holding them (`(h, c)` pairs) (memory):
     compiled as a local assigned once, appended to and read, or a parameter only read, with a
     cotangent per element (elem_bar)."""
     return isinstance(t, ListT) and (isinstance(t.elem, TensorT) or t.elem in ACTIVE or
@@ -449,7 +448,7 @@ def check_function(f: ir.Function, structs, act: set[int], consts: frozenset[int
         elif not (active(t) or t in PASSIVE or pair(t) or data(t, structs)):
             raise Unsupported(f"the gradient through '{f.name}', whose local '{name}' is a {t} (compiled gradients "
                               "take floats, f32, tensors, tuples and structs of these, ints and bools (a struct "
-                              "only built, read, replaced, passed and returned), lists of tensors and floats, and "
+                              "only built, read, replaced, passed and returned), lists of tensors, floats and tuples of them, and "
                               "values that hold no float: ints, bools, strings and containers of them; other "
                               "containers of floats only as constants, which the gradient does not reach)", f.span,
                               f.source_name)
