@@ -443,9 +443,9 @@ class ModuleLowerer:
         order = self.prepare(root, also)
         # Numba compiles a call into a cycle of functions being typed together through a pointer it
         # fills in after linking, which it never fills in for code loaded from its cache (the call
-        # jumps to null: numba/numba#6061). So the functions of a cycle, and every function whose
-        # machine code includes theirs (its callers, through gradients too), are compiled again in
-        # each process instead of cached.
+        # jumps to null: numba/numba#6061). So the functions of a cycle that `prepare` could not
+        # merge into one (compiler/cycles.py), and every function whose machine code includes theirs
+        # (its callers, through gradients too), are compiled again in each process instead of cached.
         self.uncached = set(self.cyclic)
         for name in order:  # callees first: a caller of an uncached function after it
             if any(c in self.uncached for c in self.callees(name)):
