@@ -247,9 +247,10 @@ class GradModule:
             return self.m.type_const(f"types.Tuple(({items}))")
         return self.m.type_const(f"types.Tuple(({self.m.nbtype(elem)}, types.boolean))")
 
-    def dead_list(self, bar: str, xs: str, elem) -> list[str]:
-        """Lines setting `bar` to a cotangent per element of the list `xs`, none reached yet."""
-        return [f"{bar} = List.empty_list({self.elem_bar(elem)})", f"for _ in range(len({xs})):",
+    def dead_list(self, bar: str, n: str, elem) -> list[str]:
+        """Lines setting `bar` to `n` element cotangents (`len(xs)`: one per element of `xs`), none
+        reached yet."""
+        return [f"{bar} = List.empty_list({self.elem_bar(elem)})", f"for _ in range({n}):",
                 f"    {bar}.append({dead_elem(elem)})"]
 
     def tape_item(self, kind) -> str:
@@ -278,7 +279,7 @@ class GradModule:
         dead = []
         for i, t in enumerate(f.type.params):
             if memory(t) and i in plan.active[inst]:  # a list: a cotangent per element, none reached yet
-                lines += ["    " + line for line in self.dead_list(f"bl{i}", params[i], t.elem)]
+                lines += ["    " + line for line in self.dead_list(f"bl{i}", f"len({params[i]})", t.elem)]
                 dead.append(f"bl{i}")
             for _, u in cotangents(t):
                 dead += [GradFunction.dead(None, u)] + ([] if isinstance(u, TensorT) else ["np.bool_(False)"])
@@ -560,9 +561,11 @@ def lift_conditionals(f: ir.Function) -> ir.Function:
         out = []
         for s in stmts:
             while True:  # the conditionals inside its value first, one at a time
-                value = s.value if isinstance(s, (ir.Return, ir.Assign)) and isinstance(
-                    getattr(s, "target", None), (ir.StoreLocal, type(None))) and s.value is not None else None
-                found = inner(value) if value is not None else None
+                match s:
+                    case ir.Return(value=v) | ir.Assign(target=ir.StoreLocal(), value=v) if v is not None:
+                        found = inner(v)
+                    case _:
+                        found = None
                 if found is None:
                     break
                 out.append(found[0])
@@ -1061,7 +1064,7 @@ class GradFunction(FunctionLowerer):
                     itypes.append(f"types.ListType({self.gm.elem_bar(t.elem)})")
                     self.emit(f"{self.bar(i)} = i{self.bar(i)}")
                 elif self.mem(i, t):  # a cotangent per element
-                    for line in self.gm.dead_list(self.bar(i), mangle_local(i, n), t.elem):
+                    for line in self.gm.dead_list(self.bar(i), f"len({mangle_local(i, n)})", t.elem):
                         self.emit(line)
                 for suffix, u in cotangents(t):  # a tuple's: one per item
                     scalar = not isinstance(u, TensorT)
@@ -1378,7 +1381,7 @@ class GradFunction(FunctionLowerer):
         element's, for a list) to none yet."""
         slot, t = local.slot, local.type
         if self.mem(slot, t):
-            for line in self.gm.dead_list(self.bar(slot), self.name(local), t.elem):
+            for line in self.gm.dead_list(self.bar(slot), f"len({self.name(local)})", t.elem):
                 self.emit(line)
         for suffix, u in cotangents(t):
             self.emit(f"{self.bar(slot)}{suffix} = {self.dead(u)}")
@@ -1438,13 +1441,12 @@ class GradFunction(FunctionLowerer):
                         ins.append(self.bar(a.slot))  # in place
                     elif isinstance(a, ir.MakeList) and self.depends(a):  # `dot(w, [x, 1.0])`
                         b = shown[i] = self.temp()
-                        self.emit(f"{b} = List.empty_list({self.gm.elem_bar(a.type.elem)})")
-                        self.emit(f"for _ in range({len(a.elts)}):")
-                        self.emit(f"    {b}.append({dead_elem(a.type.elem)})")
+                        for line in self.gm.dead_list(b, str(len(a.elts)), a.type.elem):
+                            self.emit(line)
                         ins.append(b)
                     else:  # a constant here (a parameter another call gives a gradient): none to keep
                         b = self.temp()
-                        for line in self.gm.dead_list(b, self.kept(self.expr(a)), a.type.elem):
+                        for line in self.gm.dead_list(b, f"len({self.kept(self.expr(a))})", a.type.elem):
                             self.emit(line)
                         ins.append(b)
                 for suffix, u in cotangents(a.type):
