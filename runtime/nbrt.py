@@ -89,17 +89,17 @@ def int_mul(a, b, site):
     return r
 
 
-@jit
+@hot
 def int_floordiv(a, b, site):
     if b == 0:
         raise Err("E503", "integer division by zero", site)
     if a == INT_MIN and b == -1:
-        overflow("//", site)
+        raise Overflow("//", site)
     q = a // b
     return q
 
 
-@jit
+@hot
 def int_mod(a, b, site):
     if b == 0:
         raise Err("E503", "integer modulo by zero", site)
@@ -115,17 +115,17 @@ def int_truediv(a, b, site):
     return a / b
 
 
-@jit
+@hot
 def int_neg(a, site):
     if a == INT_MIN:
-        overflow("unary -", site)
+        raise Overflow("unary -", site)
     return -a
 
 
-@jit
+@hot
 def int_abs(a, site):
     if a == INT_MIN:
-        overflow("abs", site)
+        raise Overflow("abs", site)
     return -a if a < 0 else a
 
 
@@ -154,24 +154,24 @@ def int_mul_pow(a, b, site):
     return r
 
 
-@jit
+@hot
 def int_lshift(a, b, site):
     if b < 0:
-        raise Err("E506", "negative shift count " + int_str(b), site)
+        raise ReprError("E506", "negative shift count ", b, "", site)
     if a == 0:
         return 0
     if b >= 64:
-        overflow("<<", site)
+        raise Overflow("<<", site)
     r = a << b
     if (r >> b) != a:
-        overflow("<<", site)
+        raise Overflow("<<", site)
     return r
 
 
-@jit
+@hot
 def int_rshift(a, b, site):
     if b < 0:
-        raise Err("E506", "negative shift count " + int_str(b), site)
+        raise ReprError("E506", "negative shift count ", b, "", site)
     if b >= 63:
         return -1 if a < 0 else 0
     return a >> b
@@ -179,7 +179,7 @@ def int_rshift(a, b, site):
 
 # ---- floats ---------------------------------------------------------------------------------------
 
-@jit
+@hot
 def float_truediv(a, b, site):
     if b == 0:
         raise Err("E503", "float division by zero", site)
@@ -335,17 +335,17 @@ def math_domain(name, x, site):
     raise Err("E506", "math domain error: " + name + "(" + repr_value(x) + ")", site)
 
 
-@jit
+@hot
 def math_sqrt(x, site):
     if x < 0:
-        math_domain("sqrt", x, site)
+        raise ReprError("E506", "math domain error: sqrt(", x, ")", site)
     return math.sqrt(x)
 
 
-@jit
+@hot
 def math_log(x, site):
     if x <= 0:
-        math_domain("log", x, site)
+        raise ReprError("E506", "math domain error: log(", x, ")", site)
     return math.log(x)
 
 

@@ -208,11 +208,11 @@ def test_runtime_helpers_compile_once_per_type_signature():
 
     @njit
     def two_sites(x):
-        return nbrt.int_mod(x, 7, 3) + nbrt.int_mod(x, 5, 4)
+        return nbrt.int_pow(x, 2, 3) + nbrt.int_pow(x, 3, 4)
 
-    assert two_sites(23) == 5
-    assert nbrt.int_mod.signatures and all(not isinstance(t, types.Literal)
-                                           for sig in nbrt.int_mod.signatures for t in sig)
+    assert two_sites(23) == 23 ** 2 + 23 ** 3
+    assert nbrt.int_pow.signatures and all(not isinstance(t, types.Literal)
+                                           for sig in nbrt.int_pow.signatures for t in sig)
 
 
 def test_only_the_root_is_callable_from_python():
@@ -267,6 +267,20 @@ def test_edges_the_random_arguments_found(line):
     program = check_source(Source("t.glia", text))
     out, err, notes = run(program, [], "cpu")
     assert not notes and (out, err) == run(program, [], "interp")[:2]
+
+
+@pytest.mark.parametrize("line", ["print(5 << k, 5 >> k)", "print(-5 >> -k, 5 << -k)", "print(1 << (k + 60), 1 << (k + 61))",
+                                  "print(-m)", "print(abs(m + 1), abs(m))", "print(m // (k - 4))", "print(7 % (k - 3), 7 // (k - 3))",
+                                  "print(math.sqrt(2.25), math.sqrt(-2.5 * k))", "print(math.log(1.0 * k), math.log(0.0 * k))",
+                                  "print(math.log(-x))", "print(math.sqrt(x), math.sqrt(-x))", "print(1.5 / (k - 3.0))"])
+def test_checked_arithmetic_fails_as_the_interpreter(line):
+    """The helpers inlined into every caller (shifts, negation, abs, `//`, `%`, `/`, sqrt, log) raise
+    the interpreter's error with its message, values written as the interpreter writes them."""
+    text = f"def main():\n    k = 3\n    x = float('inf')\n    m = -9223372036854775807 - 1\n    {line}\n"
+    program = check_source(Source("t.glia", text))
+    out, err, notes = run(program, [], "cpu")
+    ref = run(program, [], "interp")
+    assert not notes and (out, err) == ref[:2]
 
 
 NAN_IN_CONTAINERS = """
