@@ -40,7 +40,7 @@ from .lower_numba import _ATOM, _PLAIN, FunctionLowerer, Unsupported, mangle_fun
 from .lower_tensor import np_dtype, typed
 from .primitives import PRIMS
 from .tensor_builtins import carries, parts
-from .types import BOOL, F32, FLOAT, INT, NONE, FnT, ListT, StructT, TensorT, TParam, TupleT, TVar
+from .types import BOOL, F32, FLOAT, INT, NONE, FnT, ListT, RecordT, StructT, TensorT, TParam, TupleT, TVar
 
 ACTIVE = (FLOAT, F32)
 PASSIVE = (INT, BOOL)
@@ -599,15 +599,15 @@ def records_as_tuples(f: ir.Function, program: ir.Program) -> ir.Function:
     holding at least one float or tensor) written as the tuple it is compiled to (lower_numba: a struct
     is the tuple of its fields): `P(a, b)` a tuple display, `p.a` an item, `p.a = v` (struct.replace)
     the tuple of p's items with v in a's place. Such records then take the tuples' road (`pair`): as
-    locals, parameters, arguments and results, with a cotangent per float field. A function that uses
-    one any other way (prints it, compares it, puts it in a container: a list of records is not the
-    list of tuples the lowering would make of it, whose items are stored apart) is left as it is
-    (refused)."""
+    locals, parameters, arguments and results, with a cotangent per float field, and a list of them
+    as a list of tuples (memory); the tuple type is a RecordT, so such a list keeps the representation
+    of the struct list it was. A function that uses one any other way (prints it, compares it, puts it
+    in a dict) is left as it is (refused)."""
     structs = program.structs
 
     def record(t):
         if isinstance(t, StructT) and t.name in structs:
-            tt = TupleT(tuple(structs[t.name].types))
+            tt = RecordT(tuple(structs[t.name].types), t.name)
             if pair(tt) and flows(tt):
                 return tt
         return None
@@ -615,6 +615,9 @@ def records_as_tuples(f: ir.Function, program: ir.Program) -> ir.Function:
     def retype(t):
         if isinstance(t, FnT):
             return FnT(tuple(retype(p) for p in t.params), retype(t.ret))
+        if isinstance(t, ListT):  # a list of records: of tuples (memory)
+            e = retype(t.elem)
+            return t if e is t.elem else ListT(e)
         return record(t) or t
 
     nodes = list(ir.walk(f.body))
@@ -625,14 +628,18 @@ def records_as_tuples(f: ir.Function, program: ir.Program) -> ir.Function:
                 placed.add(id(o))
             case ir.Prim(op="struct.replace", args=(ir.Local() as o, _)):
                 placed.add(id(o))
+            case ir.MakeList(elts=elts):
+                placed.update(id(x) for x in elts)
+            case ir.Prim(op="list.append", args=(_, v)):
+                placed.add(id(v))
             case ir.CallFunc(name=name, args=args) if not getattr(program.functions.get(name), "type_params", ()):
                 placed.update(id(a) for a in args)  # (a generic one would be instantiated for the tuple)
     recs = [n for n in nodes if record(getattr(n, "type", None)) is not None]
-    if not recs and not any(record(t) for t in f.slot_types):
+    if not recs and all(retype(t) is t for t in f.slot_types):
         return f
     for n in recs:
         kind = isinstance(n, (ir.Local, ir.MakeStruct, ir.CallFunc)) or \
-            isinstance(n, ir.Prim) and n.op == "struct.replace"
+            isinstance(n, ir.Prim) and n.op in ("struct.replace", "list.getitem")
         if not (isinstance(n, ir.StoreLocal) or kind and id(n) in placed):
             return f
 

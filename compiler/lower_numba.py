@@ -22,8 +22,8 @@ from . import cycles, ir
 from .diagnostics import Span
 from .fused import DictUpdate, dict_update
 from .lower_tensor import PARAMS, STATE, TensorLowering, uses_params
-from .types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, Scalar, SetT, StructT, TensorT, TParam,
-                    TupleT, substitute)
+from .types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, RecordT, Scalar, SetT, StructT, TensorT,
+                    TParam, TupleT, substitute)
 from .types import children as type_children
 from glia.runtime.values import array_elem
 
@@ -92,6 +92,8 @@ def array_list_elem(t):
     match t:
         case Scalar(name):
             return array_elem((name,))
+        case RecordT():  # a struct list stays one (types.RecordT)
+            return None
         case TupleT(items) if all(isinstance(i, Scalar) for i in items):
             return array_elem(("tuple", tuple((i.name,) for i in items)))
     return None

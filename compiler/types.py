@@ -65,6 +65,19 @@ class TupleT:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordT(TupleT):
+    """A struct's value as the tuple of its fields, `struct` its name: what the gradient lowering
+    writes a record as (lower_grad.records_as_tuples). It is a tuple everywhere but in the
+    representation of a list, where it stays the struct list it was (a typed List of tuples, never the
+    array of records a list of tuples of scalars is), so a caller's list[S] and the callee's list of
+    records are the same value."""
+    struct: str = ""
+
+    def __str__(self) -> str:
+        return self.struct + TupleT.__str__(self)
+
+
+@dataclass(frozen=True, slots=True)
 class StructT:
     name: str
 
