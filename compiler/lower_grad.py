@@ -146,10 +146,7 @@ class GradModule:
         todo = [root]
         while todo:  # to a fixed point: a call site found later may give a function more active parameters
             inst = todo.pop()
-            if inst not in seen:
-                seen[inst] = records_as_tuples(lift_conditionals(self.m.instances[inst]), self.m.p)
-            f = seen[inst]
-            a = act[inst] = active_slots(f, params[inst])
+            f, a = seen[inst], act[inst] = self.prepare(inst, params[inst])
             for node in ir.walk(f.body):
                 if isinstance(node, ir.CallFunc) and active_call(node, structs, a):
                     c = self.m.call_instance(node)
@@ -195,6 +192,21 @@ class GradModule:
         # kinds share the sweeps of the functions they share)
         self.check_unchanged(plan)
         return plan
+
+    def prepare(self, inst: str, params: set[int]) -> tuple[ir.Function, set[int]]:
+        """The instance `inst` as its sweeps see it (conditional calls lifted into `if`s, records as
+        tuples, the list comprehensions the gradient reaches written as loops, lift_conditionals) and
+        its active slots when the gradient reaches its parameters `params`. Writing a comprehension as
+        a loop makes its list active (memory), which may reach another: to a fixed point."""
+        f = self.m.instances[inst]
+        spans: frozenset = frozenset()
+        while True:
+            g = records_as_tuples(lift_conditionals(f, spans), self.m.p)
+            a = active_slots(g, params)
+            more = {n.span for n in ir.walk(g.body) if _loops(n) and n.span not in spans and reads(n, a)}
+            if not more:
+                return g, a
+            spans |= more
 
     def check_unchanged(self, plan: Plan):
         """The containers that hold no float which the gradient path reads (its locals of these types,
@@ -514,48 +526,114 @@ def check_function(f: ir.Function, structs, act: set[int], consts: frozenset[int
     check(f.body)
 
 
-def lift_conditionals(f: ir.Function) -> ir.Function:
+def lift_conditionals(f: ir.Function, expand: frozenset = frozenset()) -> ir.Function:
     """`f` with each `return a if c else b` and `v = a if c else b` whose branches call a function
     written as the `if` statement it means (`if c: return a` / `else: return b`): the branch not taken
     is not called, and the reverse sweep follows the branch taken as for any `if` (the recursive
-    `return 1.0 if n == 0 else x * power(x, n - 1)`). One inside a larger expression
-    (`y + (f(x) if c else 0.0)`) becomes such an `if` assigning a new local, which takes its place,
-    when everything the expression computes before it only reads locals, constants and globals and
-    adds, subtracts or multiplies numbers (so computing it first changes nothing: no call, no error);
-    others stay refused. The same values, calls and tape in the same order."""
+    `return 1.0 if n == 0 else x * power(x, n - 1)`), and so is one choosing between tuples or
+    structs. One inside a larger expression (`y + (f(x) if c else 0.0)`) becomes such an `if`
+    assigning a new local, which takes its place; what the expression computes before it that calls
+    or can fail goes into locals of its own before that `if`, in order (`g(x)` in `g(x) + (f(x) if c
+    else 0.0)`). What only reads values and computes (_pure) stays where it is: nothing on the
+    gradient path changes a local or a container it reads (check_memory, check_unchanged), so it
+    computes the same after the calls. The same values, calls and tape in the same order.
+
+    Likewise each list comprehension whose span is in `expand` (those the gradient reaches:
+    GradModule.prepare) is written as the loop it means, `v = []`, then `for x in xs: if c:
+    v.append(e)`, into the local it is assigned to or a new one (an argument, `mean([f(x) for x in
+    xs])`, or a result): so the list is memory, with a cotangent per element."""
     slot_names, slot_types = list(f.slot_names), list(f.slot_types)
 
-    def inner(e):
-        """(the statements computing a liftable conditional expression inside `e` into a new local,
-        `e` with that local in its place), or None."""
-        found = []
+    def new_local(prefix, t, span) -> ir.StoreLocal:
+        slot = len(slot_names)
+        slot_names.append(f"${prefix}{slot}")
+        slot_types.append(t)
+        return ir.StoreLocal(slot, slot_names[slot], t, span)
 
-        def visit(n, guarded: bool) -> bool:  # False: stop (found, or something unsafe before it)
-            if isinstance(n, ir.Cond) and _lifts(n) and n is not e and not guarded:
-                found.append(n)
-                return False
+    def expands(n) -> bool:
+        return _loops(n) and n.span in expand
+
+    def loop(c: ir.Comprehension | ir.Prim, target: ir.StoreLocal) -> tuple:
+        """The statements making the list of comprehension `c` in `target` (an iterable that is not a
+        local is named first, where the comprehension computes it: once, or once per outer item). A
+        copy, `list(xs)` or `xs + ys` is the comprehension `[v for v in xs]`, or two loops."""
+        span = c.span
+        xs = ir.Local(target.slot, target.name, target.type, span)
+        if isinstance(c, ir.Prim):  # the operands first, then a loop over each
+            pre, its = [], []
+            for a in c.args:
+                if not isinstance(a, ir.Local):
+                    tmp = new_local("iter", a.type, span)
+                    pre.append(ir.Assign(tmp, a, span))
+                    a = ir.Local(tmp.slot, tmp.name, a.type, span)
+                its.append(a)
+            loops = []
+            for a in its:
+                v = new_local("item", c.type.elem, span)
+                loops.append(ir.For(v, a, "list", (ir.ExprStmt(ir.Prim(
+                    "list.append", (xs, ir.Local(v.slot, v.name, v.type, span)), NONE, span), span),), span))
+            return tuple(pre) + (ir.Assign(target, ir.MakeList((), c.type, span), span),) + tuple(loops)
+
+        def clauses(k: int) -> tuple:
+            if k == len(c.clauses):
+                return (ir.ExprStmt(ir.Prim("list.append", (xs, c.elt), NONE, span), span),)
+            body = clauses(k + 1)
+            match c.clauses[k]:
+                case ir.CompIf(cond):
+                    return (ir.If(cond, body, (), span),)
+                case ir.CompFor(target=ir.StoreLocal() as t, iter=ir.Prim(op="range", args=(lo, hi, ir.Const(step)))) \
+                        if step != 0:
+                    return (ir.ForRange(t, lo, hi, ir.Const(step, INT, span), body, span),)
+                case ir.CompFor(target=t, iter=it, kind=kind):
+                    if isinstance(it, ir.Local) or not isinstance(it.type, ListT):
+                        return (ir.For(t, it, kind, body, span),)
+                    tmp = new_local("iter", it.type, span)
+                    return (ir.Assign(tmp, it, span), ir.For(t, ir.Local(tmp.slot, tmp.name, it.type, span), kind, body,
+                                                            span))
+        return (ir.Assign(target, ir.MakeList((), c.type, span), span),) + lift(clauses(0))
+
+    def inner(e):
+        """(the statements computing a liftable conditional expression or an expanded comprehension
+        inside `e` into a new local, `e` with that local in its place), or None. What `e` computes
+        before it that calls a function or can fail (`g(x)` in `g(x) + (f(x) if c else 0.0)`) goes
+        into locals of its own first, in order, so nothing that could print or fail changes places."""
+        def find(n, guarded: bool, chain: tuple):
+            if n is not e and not guarded and (isinstance(n, ir.Cond) and _lifts(n) or expands(n)):
+                return chain + (n,)
             if isinstance(n, (ir.Cond, ir.And, ir.Or, ir.Comprehension, ir.Lambda)):
                 guarded = True  # what is inside runs only sometimes: not lifted
-            for _, val in ir.child_fields(n) if ir._is_ir(n) else ():
-                for x in (val if isinstance(val, tuple) else (val,)):
-                    if ir._is_ir(x) and not visit(x, guarded):
-                        return False
-            return isinstance(n, (ir.Local, ir.Const, ir.Global)) or n is e or \
-                isinstance(n, ir.Prim) and n.op in _LIFT_BEFORE
-        visit(e, False)
-        if not found:
+            for x in _children(n):
+                found = find(x, guarded, chain + (n,))
+                if found:
+                    return found
             return None
-        v = found[0]
-        slot = len(slot_names)
-        slot_names.append(f"$cond{slot}")
-        slot_types.append(v.type)
-        target = ir.StoreLocal(slot, slot_names[slot], v.type, v.span)
-        pre = ir.If(v.cond, lift((ir.Assign(target, v.then, v.span),)), lift((ir.Assign(target, v.orelse, v.span),)),
-                    v.span)
+        chain = find(e, False, ())
+        if not chain:
+            return None
+        v, pre, named = chain[-1], [], {}
+        for parent, child in zip(chain, chain[1:]):  # what runs before v, outermost first
+            for x in _children(parent):
+                if x is child:
+                    break
+                if not _pure(x):
+                    if not (active(x.type) or x.type in PASSIVE or isinstance(x.type, (TensorT, TupleT, StructT))):
+                        return None
+                    t = new_local("arg", x.type, x.span)
+                    pre.append(ir.Assign(t, x, x.span))
+                    named[id(x)] = t
+        if not isinstance(v, ir.Cond):
+            target = new_local("list", v.type, v.span)
+            pre.extend(loop(v, target))
+        else:
+            target = new_local("cond", v.type, v.span)
+            pre.append(ir.If(v.cond, lift((ir.Assign(target, v.then, v.span),)),
+                             lift((ir.Assign(target, v.orelse, v.span),)), v.span))
+        named[id(v)] = target
 
         def subst(n):
-            return ir.Local(slot, slot_names[slot], v.type, v.span) if n is v else _rebuild(n, subst)
-        return pre, subst(e)
+            t = named.get(id(n))
+            return _rebuild(n, subst) if t is None else ir.Local(t.slot, t.name, t.type, n.span)
+        return tuple(pre), subst(e)
 
     def lift(stmts):
         out = []
@@ -568,9 +646,15 @@ def lift_conditionals(f: ir.Function) -> ir.Function:
                         found = None
                 if found is None:
                     break
-                out.append(found[0])
+                out.extend(found[0])
                 s = dataclasses.replace(s, value=found[1])
             match s:
+                case ir.Assign(target=ir.StoreLocal() as t, value=v) if expands(v) and not reads(v, {t.slot}):
+                    out.extend(loop(v, t))
+                case ir.Return(value=v, span=span) | ir.Assign(value=v, span=span) if expands(v):
+                    t = new_local("list", v.type, v.span)
+                    out.extend(loop(v, t))
+                    out.append(dataclasses.replace(s, value=ir.Local(t.slot, t.name, v.type, span)))
                 case ir.Return(value=ir.Cond(cond, a, b) as v, span=span) if _lifts(v):
                     out.append(ir.If(cond, lift((ir.Return(a, span),)), lift((ir.Return(b, span),)), span))
                 case ir.Assign(target=ir.StoreLocal() as t, value=ir.Cond(cond, a, b) as v, span=span) if _lifts(v):
@@ -589,9 +673,49 @@ def lift_conditionals(f: ir.Function) -> ir.Function:
                                slot_types=tuple(slot_types))
 
 
-# What an expression may compute before a conditional expression lifted out of it (lift_conditionals):
-# arithmetic of numbers, which neither calls nor fails.
-_LIFT_BEFORE = {"float.add", "float.sub", "float.mul", "float.neg", "f32.add", "f32.sub", "f32.mul", "f32.neg"}
+# Arithmetic of numbers, which neither calls nor fails: left where it is when a conditional expression
+# after it is lifted (lift_conditionals).
+_LIFT_BEFORE = {"float.add", "float.sub", "float.mul", "float.neg", "f32.add", "f32.sub", "f32.mul", "f32.neg",
+                "int.to_float"}
+
+
+def _children(n):
+    """The IR nodes directly below `n`, in the order they are computed."""
+    for _, val in ir.child_fields(n) if ir._is_ir(n) else ():
+        for x in (val if isinstance(val, tuple) else (val,)):
+            if ir._is_ir(x):
+                yield x
+
+
+def _loops(n) -> bool:
+    """A list lift_conditionals can write as loops appending to a new list: a list comprehension, a
+    copy (`xs.copy()`, `list(xs)`) or a concatenation of lists."""
+    match n:
+        case ir.Comprehension(kind="list"):
+            return True
+        case ir.Prim(op="list.copy" | "to_list", args=(a,), type=ListT()):
+            return isinstance(a.type, ListT)
+        case ir.Prim(op="list.concat", type=ListT()):
+            return True
+    return False
+
+
+def _pure(n) -> bool:
+    """Whether computing `n` neither calls a function nor can fail: reading locals, constants and
+    globals, the arithmetic of _LIFT_BEFORE, comparisons, and comprehensions looping over those or
+    over a range with a constant step."""
+    for m in ir.walk(n):
+        match m:
+            case ir.Local() | ir.Const() | ir.Global() | ir.Compare() | ir.Comprehension() | ir.CompIf() \
+                    | ir.CompFor(target=ir.StoreLocal()) | ir.StoreLocal():
+                pass
+            case ir.Prim(op=op) if op in _LIFT_BEFORE:
+                pass
+            case ir.Prim(op="range", args=(_, _, ir.Const(step))) if step != 0:
+                pass
+            case _:
+                return False
+    return True
 
 
 def records_as_tuples(f: ir.Function, program: ir.Program) -> ir.Function:
@@ -601,8 +725,9 @@ def records_as_tuples(f: ir.Function, program: ir.Program) -> ir.Function:
     the tuple of p's items with v in a's place. Such records then take the tuples' road (`pair`): as
     locals, parameters, arguments and results, with a cotangent per float field, and a list of them
     as a list of tuples (memory); the tuple type is a RecordT, so such a list keeps the representation
-    of the struct list it was. A function that uses one any other way (prints it, compares it, puts it
-    in a dict) is left as it is (refused)."""
+    of the struct list it was; printed, it shows as the struct (lower_numba.spec), and `==` compares
+    it field by field, as a tuple. A function that uses one any other way (orders it, puts it in a
+    dict) is left as it is (refused)."""
     structs = program.structs
 
     def record(t):
@@ -632,6 +757,10 @@ def records_as_tuples(f: ir.Function, program: ir.Program) -> ir.Function:
                 placed.update(id(x) for x in elts)
             case ir.Prim(op="list.append", args=(_, v)):
                 placed.add(id(v))
+            case ir.Prim(op="io.print" | "to_str", args=args):  # shown as the struct (lower_numba.spec)
+                placed.update(id(a) for a in args)
+            case ir.Compare(operands=ops, ops=cmps) if all(c in ("cmp.eq", "cmp.ne") for c in cmps):
+                placed.update(id(a) for a in ops)  # field by field, as a tuple
             case ir.CallFunc(name=name, args=args) if not getattr(program.functions.get(name), "type_params", ()):
                 placed.update(id(a) for a in args)  # (a generic one would be instantiated for the tuple)
     recs = [n for n in nodes if record(getattr(n, "type", None)) is not None]
@@ -659,10 +788,10 @@ def records_as_tuples(f: ir.Function, program: ir.Program) -> ir.Function:
 
 
 def _lifts(v: ir.Cond) -> bool:
-    """Whether lift_conditionals writes `v` as an `if`: a branch calls a function, and both branches
-    are of v's type."""
-    return v.then.type == v.type and v.orelse.type == v.type and any(
-        isinstance(n, ir.CallFunc) for n in ir.walk((v.then, v.orelse)))
+    """Whether lift_conditionals writes `v` as an `if`: a branch calls a function, or `v` is a tuple or
+    a struct (the sweeps take those by item), and both branches are of v's type."""
+    return v.then.type == v.type and v.orelse.type == v.type and (isinstance(v.type, (TupleT, StructT)) or any(
+        isinstance(n, ir.CallFunc) for n in ir.walk((v.then, v.orelse))))
 
 
 def check_memory(f: ir.Function, slot: int, name: str):
@@ -670,7 +799,10 @@ def check_memory(f: ir.Function, slot: int, name: str):
     then only appended to (not while a loop runs over it), indexed, measured, looped over and passed to
     functions on the gradient path; or a parameter, which those functions only read."""
     def refuse(why, span):
-        raise Unsupported(f"the gradient through '{f.name}': its list '{name}' {why} (compiled: a list of tensors "
+        what = {"$iter": "a list a comprehension or copy loops over",
+                "$list": "the list a comprehension, copy or concatenation makes"}.get(
+            name.rstrip("0123456789"), f"its list '{name}'")
+        raise Unsupported(f"the gradient through '{f.name}': {what} {why} (compiled: a list of tensors "
                           "or floats made once at the top of the function, appended to, indexed, summed, looped over "
                           "and passed to functions that read it)", span,
                           f.source_name)
@@ -692,9 +824,14 @@ def check_memory(f: ir.Function, slot: int, name: str):
     # passed to a function on the gradient path, which reads it (check_memory there)
     uses |= {id(a) for n in ir.walk(f.body) if isinstance(n, ir.CallFunc) and flows(n.type) for a in n.args}
     uses |= {id(n.value) for n in ir.walk(f.body) if isinstance(n, ir.Return)}  # given to the caller
+    in_comprehension = {id(m) for n in ir.walk(f.body) if isinstance(n, ir.Comprehension) for m in ir.walk(n)}
     for n in ir.walk(f.body):
+        if isinstance(n, ir.Local) and n.slot == slot and id(n) in in_comprehension and id(n) not in uses:
+            refuse("is read by a list comprehension not written as a loop (one in a condition, or inside a "
+                   "conditional or boolean expression; compiled when assigned to a local of its own)", n.span)
         if isinstance(n, ir.Local) and n.slot == slot and id(n) not in uses:
-            refuse("is used otherwise (copied, changed in place, or passed to a function returning no float)",
+            refuse("is used otherwise (assigned to another name, changed in place, or passed to a function returning "
+                   "no float)",
                    n.span)
         if isinstance(n, ir.For) and isinstance(n.iter, ir.Local) and n.iter.slot == slot and any(
                 isinstance(m, ir.Prim) and m.op == "list.append" and _is_slot(m.args[0], slot) for m in ir.walk(n.body)):

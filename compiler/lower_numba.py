@@ -110,6 +110,8 @@ def spec(t, structs) -> tuple:
             return ("dict", spec(k, structs), spec(v, structs))
         case SetT(e):
             return ("set", spec(e, structs))
+        case RecordT(struct=name):  # a struct as the gradient lowering writes it
+            return spec(StructT(name), structs)
         case TupleT(items):
             return ("tuple", tuple(spec(i, structs) for i in items))
         case StructT(name):
@@ -252,6 +254,8 @@ class ModuleLowerer:
 
     def show_fn(self, t) -> str:
         """A module-level compiled function formatting a container, struct or tuple of type `t`."""
+        if isinstance(t, RecordT):  # a struct as the gradient lowering writes it: shown as the struct
+            t = StructT(t.struct)
         key = spec(t, self.p.structs)
         name = self.show_fns.get(key)
         if name is not None:
@@ -1312,9 +1316,15 @@ class FunctionLowerer(TensorLowering):
                 self.indent += 1
                 opened += 1
             else:
-                if cl.kind not in ("list", "str", "dict", "set"):
+                if cl.kind not in ("list", "str", "dict", "set", "tensor"):
                     self.unsupported(f"iteration over a {cl.kind}", c.span)
-                if _is_split(cl.iter):
+                if cl.kind == "tensor":  # its rows (elements of a vector), as for_loop
+                    rows, item = self.temp(), self.temp()
+                    self.emit(f"{rows} = {self.expr(cl.iter)}")
+                    self.emit(f"for {item} in range({rows}.shape[0]):")
+                    self.indent += 1
+                    item = f"{rows}[{item}]"
+                elif _is_split(cl.iter):
                     item = self.split_loop(cl.iter)
                 else:
                     item = self.open_loop(self.expr(cl.iter), cl.iter.type)

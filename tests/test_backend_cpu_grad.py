@@ -702,6 +702,102 @@ def main():
     print(value_and_grad(attend)(arange(3, dtype=f64) * 0.3 - 0.2))
 """
 
+COMPREHENSIONS = """
+struct P:
+    h: float
+    k: int
+
+def mean(xs: list[float]) -> float:
+    return sum(xs) / float(len(xs))
+
+def noisy(x: float) -> float:
+    print("noisy", x)
+    return x * 2.0
+
+def scaled(xs: list[float], w: float) -> list[float]:
+    return [x * w for x in xs if x > 0.0]
+
+def floats(w: float) -> float:
+    hs = [w * float(i) - 0.3 for i in range(5) if i != 2]
+    t = mean([noisy(h) for h in hs]) + noisy(w)
+    u = noisy(t) + mean([h * w for h in hs]) + sum([h * h for h in hs if h > 0.1])
+    pairs = [a * b for b in scaled(hs, w) for a in hs]
+    ps = [P(h * h, i) for i in range(3) for h in hs if i != 1]
+    s = 0.0
+    for p in ps:
+        s = s + p.h * float(p.k)
+    return u + sum(pairs) + s + sum(scaled(hs, 2.0))
+
+def rows(x: f64[3, 4], w: f64[4]) -> float:
+    hs = [relu(r * w) for r in x]
+    ks = [hs[k] * float(k) for k in range(0, 3, 2)]
+    return mean([sum(h) for h in hs]) + sum(hs[1] * ks[1]) + sum(ks[0])
+
+def head(xs: list[f64[2]]) -> list[f64[2]]:
+    return xs + [xs[0] * 2.0]
+
+def copies(w: f64[2]) -> float:
+    hs = [w * 0.5]
+    for i in range(3):
+        hs.append(relu(hs[-1]) * 0.5 + w)
+    ks = hs.copy()
+    ks.append(w * w)
+    ls = list(hs) + head(ks)
+    both = hs + ks
+    s = 0.0
+    for h in both:
+        s = s + sum(h * h)
+    return s + sum(ls[5]) + sum(ks[-1]) + float(len(ls))
+
+def after_calls(x: float) -> float:
+    y = noisy(x) + (noisy(x * 3.0) if x > 0.0 else 1.0) * noisy(x + 1.0)
+    xs = [x, 2.0]
+    z = mean([x, 1.0]) * mean([v * v for v in xs if v / x > 0.0])
+    t = (x, noisy(z)) if z > 1.0 else (noisy(y), x)
+    return y + z + noisy(y) * (noisy(z) if z > 1.0 else z) + t[0] * t[1]
+
+def main():
+    print(value_and_grad(after_calls)(0.5), grad(after_calls)(-0.5))
+    print(value_and_grad(copies)(arange(2, dtype=f64) * 0.3 - 0.1))
+    print(value_and_grad(floats)(0.7))
+    print(grad(floats)(-0.4))
+    x = reshape(arange(12, dtype=f64), 3, 4) * 0.1 - 0.5
+    print(value_and_grad(rows)(x, arange(4, dtype=f64) - 1.5))
+"""
+
+SHOWN = """
+struct Cell:
+    h: f64[2]
+    c: float
+    n: int
+
+struct P:
+    a: float
+    b: f32
+    k: int
+
+def step(s: Cell, x: float) -> Cell:
+    t = Cell(s.h * x, s.c + x, s.n + 1)
+    print("step", t, "n=" + str(t.n), str(t))
+    return t
+
+def f(x: float) -> float:
+    s = Cell(ones(2, dtype=f64) * x, x * x, 0)
+    for i in range(2):
+        s = step(s, x)
+    p = P(x, f32(2.0), 3)
+    q = P(x * 1.0, f32(2.0), 3)
+    r = P(x / 0.0 * 0.0, f32(1.0), 3) if x > 100.0 else P(x + 1.0, f32(1.0), 3)
+    print(p == q, p != q, p == r, r == r, [p] == [q])
+    if p == q:
+        return sum(s.h) * s.c + p.a
+    return s.c
+
+def main():
+    print(value_and_grad(f)(0.5))
+    print(grad(f)(-1.5))
+"""
+
 ALIASED = """
 def k(x: float) -> float:
     w = x if x > 1.0 else exp(x)
@@ -761,10 +857,11 @@ def compiled(text):
 
 
 @pytest.mark.parametrize("text", [CONTROL, SCALARS, TENSORS, LAYERS, CELLS, CALLS, DATA, TUPLES, BROADCAST,
-                                  STRUCTS, MEMORY, FLOATLISTS, CONSTANTS, TUPLELISTS],
+                                  STRUCTS, MEMORY, FLOATLISTS, CONSTANTS, TUPLELISTS, COMPREHENSIONS, SHOWN],
                          ids=["control flow", "scalars", "tensors", "layers and losses", "cells, tuples, lists",
                               "calls", "values that hold no float", "calls returning tuples", "powers and broadcasts",
-                              "records", "lists passed", "lists of floats", "constants", "lists of tuples and records"])
+                              "records", "lists passed", "lists of floats", "constants", "lists of tuples and records",
+                              "list comprehensions", "records printed and compared"])
 def test_gradients_match_the_interpreter(text):
     got, ref = compiled(text)
     assert got == ref
@@ -792,18 +889,19 @@ def test_every_adjoint_rule_is_exercised():
     # containers of floats the gradient does not reach are constants, read by reference: not changed
     ("    ts = [[1.0]]\n    ts.append([2.0])\n    return ts[1][0] * x", "which changes a list[list[float]] in place"),
     ("    ts = [[1.0]]\n    ts.append([x])\n    return ts[1][0] * x", "whose local 'ts' is a list[list[float]]"),
-    ("    return total([x * k for k in [1.0, 2.0]]) * 3.0", "the gradient through a call passing a list[float]"),
-    ("    return total([x, 1.0]) + (total([x * 2.0, 1.0]) if x > 1.0 else 0.0)",
+    ("    xs = [x, 2.0]\n    if x > 1.0 and total([v * x for v in xs]) > 0.0:\n        return x\n    return xs[1]",
+     "its list 'xs' is read by a list comprehension not written as a loop (one in a condition"),
+    ("    return pick([x, 2.0], total([x * 2.0, 1.0]) if x > 1.0 else 0.0)",
      "a call inside a conditional expression on the gradient path"),
     ("    xs = [ones(2, dtype=f64) * x]\n    ys = xs\n    return sum(ys[0])",
-     "its list 'xs' is used otherwise (copied, changed in place, or passed to a function returning no float)"),
+     "its list 'xs' is used otherwise (assigned to another name, changed in place, or passed to a function"),
     ("    ys = [ones(2, dtype=f64) * x]\n    return grow(ys)", "its list 'xs' is a parameter appended to"),
     # lists that could be shared: the reverse sweep takes back the appends of the lists it owns
     ("    G.append(x * 2.0)\n    return G[2] * x", "which changes a list[float] that is not its own local"),
     ("    vs = consts(2)\n    vs.append(x)\n    return vs[2] * x", "made by a call that takes no float"),
     ("    ys = [x * 1.0]\n    zs = same(ys)\n    return zs[0] * x", "which returns a list[float] it did not make"),
     # a struct holding a float used otherwise than built, read, replaced, passed and returned
-    ("    s = S(x, 3)\n    print(s)\n    return sq(s)", "whose local 's' is a S"),
+    ("    t = (S(x, 3), 1)\n    return sq(t[0])", "whose local 't' is a (S, int)"),
     ("    ss = {\"a\": S(x, 3)}\n    return sq(ss[\"a\"])", "whose local 'ss' is a dict[str, S]"),
     # containers that hold no float are read by reference: nothing may change one in place
     ("    ks = [1, 2]\n    ks.append(3)\n    return x * float(len(ks))", "which changes a list[int] in place"),
@@ -817,6 +915,7 @@ def test_not_compiled_yet_says_why_and_answers(body, says):
         f"def consts(n: int) -> list[float]:\n    return G\n\n" \
         f"def same(xs: list[float]) -> list[float]:\n    return xs\n\n" \
         f"def total(xs: list[float]) -> float:\n    return xs[0] + xs[1]\n\n" \
+        f"def pick(xs: list[float], y: float) -> float:\n    return xs[0] * y\n\n" \
         f"struct S:\n    a: float\n    n: int\n\ndef sq(s: S) -> float:\n    return s.a * s.a\n\n" \
         f"def push(xs: list[int]) -> int:\n    xs.append(1)\n    return len(xs)\n\n" \
         f"def grow(xs: list[f64[2]]) -> float:\n    xs.append(xs[0])\n    return sum(xs[1])\n\n" \
