@@ -199,14 +199,62 @@ class GradModule:
         its active slots when the gradient reaches its parameters `params`. Writing a comprehension as
         a loop makes its list active (memory), which may reach another: to a fixed point."""
         f = self.m.instances[inst]
+        if f.type.ret == NONE and self.grows(inst):  # called for what it appends: see void_calls
+            f = returns_zero(f)
         spans: frozenset = frozenset()
+        voids: frozenset = frozenset()
         while True:
-            g = records_as_tuples(lift_conditionals(f, spans), self.m.p)
-            a = active_slots(g, params)
+            g = void_calls(records_as_tuples(lift_conditionals(f, spans), self.m.p), voids)
+            grown = {id(n): gs for n in ir.walk(g.body) if isinstance(n, ir.CallFunc)
+                     for gs in [self.grows(self.m.call_instance(n))] if gs}
+            a = active_slots(g, params, grown)
             more = {n.span for n in ir.walk(g.body) if _loops(n) and n.span not in spans and reads(n, a)}
-            if not more:
+            calls = {n.expr.span for n in ir.walk(g.body) if isinstance(n, ir.ExprStmt) and id(n.expr) in grown
+                     and n.expr.type == NONE and reads(n.expr.args, a)}
+            if not (more or calls):
+                self.check_growth(g, grown, a)
                 return g, a
-            spans |= more
+            spans, voids = spans | more, voids | calls
+
+    def grows(self, inst: str) -> frozenset[int]:
+        """The positions of the list parameters `inst` appends to, itself or through a function it
+        passes them to (`def encode(x: float, hs: list[float]): hs.append(...)`)."""
+        memo = self.__dict__.setdefault("_grows", {})
+        if inst not in memo:
+            memo[inst] = frozenset()  # (a recursive call appends nothing its body does not)
+            f = self.m.instances[inst]
+            out = set()
+            for n in ir.walk(f.body):
+                match n:
+                    case ir.Prim(op="list.append", args=(ir.Local(slot=slot, type=ListT(elem) as t), _)) \
+                            if slot < len(f.params) and (memory(t) or isinstance(elem, StructT)):
+                        out.add(slot)  # (a list of records is memory once written as tuples)
+                    case ir.CallFunc(args=args):
+                        gs = self.grows(self.m.call_instance(n))
+                        out.update(a.slot for j, a in enumerate(args) if j in gs and isinstance(a, ir.Local)
+                                   and a.slot < len(f.params))
+            memo[inst] = frozenset(out)
+        return memo[inst]
+
+    def check_growth(self, f: ir.Function, grown: dict, act: set[int]):
+        """A call that appends to a list it is passed (`encode(x, hs)`) is compiled when that list is a
+        local or parameter the gradient reaches and no loop runs over it: its reverse sweep takes the
+        appends back, so it must have the list itself and the list's cotangents."""
+        def refuse(why, span):
+            raise Unsupported(f"the gradient through '{f.name}': {why} (compiled: a list local or parameter passed "
+                              "to a function appending to it, not while a loop runs over it)", span, f.source_name)
+        for n in ir.walk(f.body):
+            if isinstance(n, ir.CallFunc) and id(n) in grown and reads(n.args, act):
+                for j in grown[id(n)]:
+                    a = n.args[j]
+                    if not isinstance(a, ir.Local):
+                        refuse(f"a list that is not a local is passed to '{n.name}', which appends to it", a.span)
+            if isinstance(n, ir.For) and isinstance(n.iter, ir.Local):
+                for m in ir.walk(n.body):
+                    if isinstance(m, ir.CallFunc) and any(isinstance(m.args[j], ir.Local) and m.args[j].slot
+                                                          == n.iter.slot for j in grown.get(id(m), ())):
+                        refuse(f"its list '{n.iter.name}' grows (a call of '{m.name}' appends to it) while a loop "
+                               "runs over it", m.span)
 
     def check_unchanged(self, plan: Plan):
         """The containers that hold no float which the gradient path reads (its locals of these types,
@@ -351,17 +399,21 @@ def reads(e, act) -> bool:
     return any(isinstance(n, ir.Local) and n.slot in act for n in ir.walk(e))
 
 
-def active_slots(f: ir.Function, params: set[int]) -> set[int]:
+def active_slots(f: ir.Function, params: set[int], grown: dict | None = None) -> set[int]:
     """The slots of `f` a gradient reaches when it reaches the parameters `params`: each local assigned
     a value that reads one, a loop's target over one, a container changed with one (and a list of
-    tensors or floats the function appends to: memory, which check_memory governs). A fixed point,
-    as a loop can carry a value around."""
+    tensors or floats the function appends to: memory, which check_memory governs, or one a call it
+    passes an active value appends to: `grown`, id(call) -> the argument positions its callee appends
+    to, GradModule.grows). A fixed point, as a loop can carry a value around."""
     act = set(params) | {n.args[0].slot for n in ir.walk(f.body) if isinstance(n, ir.Prim) and n.op == "list.append"
                          and isinstance(n.args[0], ir.Local) and memory(n.args[0].type)}
+    grown = grown or {}
     while True:
         n0 = len(act)
         for n in ir.walk(f.body):
             match n:
+                case ir.CallFunc(args=args) if grown.get(id(n)) and reads(args, act):
+                    act.update(args[j].slot for j in grown[id(n)] if isinstance(args[j], ir.Local))
                 case ir.Assign(target=ir.StoreLocal(slot=slot), value=v) | ir.For(target=ir.StoreLocal(slot=slot),
                                                                                  iter=v) if reads(v, act):
                     act.add(slot)
@@ -679,6 +731,54 @@ _LIFT_BEFORE = {"float.add", "float.sub", "float.mul", "float.neg", "f32.add", "
                 "int.to_float"}
 
 
+def returns_zero(f: ir.Function) -> ir.Function:
+    """`f`, which returns nothing, returning the float 0.0 instead, so the sweeps take a call of it
+    like any other on the gradient path (its cotangent is never used): for a function called for the
+    appends it makes to a list it is passed (GradModule.grows, void_calls)."""
+    def zero(s):
+        return ir.Return(ir.Const(0.0, FLOAT, s.span), s.span) if isinstance(s, ir.Return) and s.value is None else s
+    body = map_statements(f.body, zero) + (ir.Return(ir.Const(0.0, FLOAT, f.span), f.span),)
+    return dataclasses.replace(f, body=body, type=FnT(f.type.params, FLOAT))
+
+
+def void_calls(f: ir.Function, spans: frozenset) -> ir.Function:
+    """`f` with each call statement at a span in `spans` (a function returning nothing that appends
+    to a list the gradient reaches, called for that) assigning the float it returns as the sweeps
+    compile it (returns_zero) to a local of its own."""
+    if not spans:
+        return f
+    slot_names, slot_types = list(f.slot_names), list(f.slot_types)
+
+    def assign(s):
+        match s:
+            case ir.ExprStmt(expr=ir.CallFunc(type=t) as c, span=span) if c.span in spans and t == NONE:
+                slot = len(slot_names)
+                slot_names.append(f"$void{slot}")
+                slot_types.append(FLOAT)
+                return ir.Assign(ir.StoreLocal(slot, slot_names[slot], FLOAT, span), dataclasses.replace(c, type=FLOAT),
+                                 span)
+        return s
+    body = map_statements(f.body, assign)
+    return dataclasses.replace(f, body=body, nslots=len(slot_names), slot_names=tuple(slot_names),
+                               slot_types=tuple(slot_types))
+
+
+def map_statements(stmts, fn) -> tuple:
+    """`stmts` with `fn` applied to each statement that holds no block, and to those in the blocks of
+    `if`s and loops."""
+    out = []
+    for s in stmts:
+        match s:
+            case ir.If(then=a, orelse=b):
+                s = dataclasses.replace(s, then=map_statements(a, fn), orelse=map_statements(b, fn))
+            case ir.While(body=b) | ir.ForRange(body=b) | ir.For(body=b):
+                s = dataclasses.replace(s, body=map_statements(b, fn))
+            case _:
+                s = fn(s)
+        out.append(s)
+    return tuple(out)
+
+
 def _children(n):
     """The IR nodes directly below `n`, in the order they are computed."""
     for _, val in ir.child_fields(n) if ir._is_ir(n) else ():
@@ -795,28 +895,26 @@ def _lifts(v: ir.Cond) -> bool:
 
 
 def check_memory(f: ir.Function, slot: int, name: str):
-    """A list of tensors or floats under grad: a local made once by a list display at the top of the function,
-    then only appended to (not while a loop runs over it), indexed, measured, looped over and passed to
-    functions on the gradient path; or a parameter, which those functions only read."""
+    """A list of tensors or floats under grad: a local made by list displays or calls (anywhere, as often
+    as it runs: each assignment keeps the list before on the tape), then only appended to (not while a
+    loop runs over it), indexed, measured, looped over and passed to functions on the gradient path; or
+    a parameter, which those functions read and may append to."""
     def refuse(why, span):
         what = {"$iter": "a list a comprehension or copy loops over",
                 "$list": "the list a comprehension, copy or concatenation makes"}.get(
             name.rstrip("0123456789"), f"its list '{name}'")
         raise Unsupported(f"the gradient through '{f.name}': {what} {why} (compiled: a list of tensors "
-                          "or floats made once at the top of the function, appended to, indexed, summed, looped over "
+                          "or floats made by a list display or a call, appended to, indexed, summed, looped over "
                           "and passed to functions that read it)", span,
                           f.source_name)
     made = [s for s in ir.walk(f.body) if isinstance(s, ir.Assign) and isinstance(s.target, ir.StoreLocal)
             and s.target.slot == slot]
-    if slot < len(f.params):  # the caller's list: read here, never changed
+    if slot < len(f.params):  # the caller's list: read here, or appended to (the reverse takes it back)
         if made:
             refuse("is a parameter assigned to", made[0].span)
-        for n in ir.walk(f.body):
-            if isinstance(n, ir.Prim) and n.op == "list.append" and _is_slot(n.args[0], slot):
-                refuse("is a parameter appended to", n.span)
-    elif len(made) != 1 or made[0] not in f.body or not isinstance(made[0].value, (ir.MakeList, ir.CallFunc)):
-        refuse("is assigned more than once or not by a list display or a call at the top level",
-               made[0].span if made else f.span)
+    elif not made or any(not isinstance(m.value, (ir.MakeList, ir.CallFunc)) for m in made):
+        refuse("is assigned otherwise than by a list display or a call",
+               next((m.span for m in made if not isinstance(m.value, (ir.MakeList, ir.CallFunc))), f.span))
     uses = {id(n.args[0]) for n in ir.walk(f.body) if isinstance(n, ir.Prim)
             and n.op in ("list.append", "list.getitem", "len", "float.sum", "f32.sum")
             and isinstance(n.args[0], ir.Local)}
@@ -836,6 +934,9 @@ def check_memory(f: ir.Function, slot: int, name: str):
         if isinstance(n, ir.For) and isinstance(n.iter, ir.Local) and n.iter.slot == slot and any(
                 isinstance(m, ir.Prim) and m.op == "list.append" and _is_slot(m.args[0], slot) for m in ir.walk(n.body)):
             refuse("grows while a loop runs over it", n.span)
+        if isinstance(n, ir.For) and isinstance(n.iter, ir.Local) and n.iter.slot == slot and any(
+                any(m is x for x in made) for m in ir.walk(n.body)):
+            refuse("is made again while a loop runs over it", n.span)
     statements = {id(n.expr) for n in ir.walk(f.body) if isinstance(n, ir.ExprStmt)}
     for n in ir.walk(f.body):
         if isinstance(n, ir.Prim) and n.op == "list.append" and _is_slot(n.args[0], slot) and id(n) not in statements:
@@ -1317,8 +1418,7 @@ class GradFunction(FunctionLowerer):
                 self.emit(f"# line {span.line}")
                 v = self.hoist(v) if active(t) or self.mem(slot, t) or pair(t) else v
                 val = self.computed(v) if active(t) else self.expr(v)
-                if not self.mem(slot, t):  # a list is made once (check_memory): nothing to restore
-                    self.push(mangle_local(slot, name), t)
+                self.push(mangle_local(slot, name), t)  # (a list too: made again in a loop, it is another)
                 self.emit(f"{mangle_local(slot, name)} = {val}")
             case ir.ExprStmt(expr=ir.Prim(op="list.append", args=(ir.Local(type=t) as xs, v)) as e, span=span) \
                     if memory(t):
@@ -1419,8 +1519,13 @@ class GradFunction(FunctionLowerer):
     def rstmt(self, s):
         match s:
             case ir.Assign(target=ir.StoreLocal(slot, name, t), value=v, span=span) if self.mem(slot, t):
-                self.emit(f"# line {span.line}")  # the list display: its elements' cotangents
-                self.backward(v, self.bar(slot), "True", self.call_order(v))
+                self.emit(f"# line {span.line}")  # the list display (or call): its elements' cotangents
+                g = self.temp()
+                self.emit(f"{g} = {self.bar(slot)}")
+                self.emit(f"{mangle_local(slot, name)} = {self.pop(t)}")  # the list before, with none yet
+                for line in self.gm.dead_list(self.bar(slot), f"len({mangle_local(slot, name)})", t.elem):
+                    self.emit(line)
+                self.backward(v, g, "True", self.call_order(v))
             case ir.Assign(target=ir.StoreLocal(slot, name, t), value=v, span=span) if pair(t):
                 self.emit(f"# line {span.line}")
                 gs = []

@@ -798,6 +798,95 @@ def main():
     print(grad(f)(-1.5))
 """
 
+GROWN = """
+def encode(x: float, hs: list[float]):
+    h = 0.0
+    for i in range(3):
+        h = h * 0.5 + x * float(i)
+        hs.append(h)
+    if x > 10.0:
+        return
+    hs.append(h * h)
+
+def twice(x: float, hs: list[float]) -> float:
+    encode(x, hs)
+    encode(x * 2.0, hs)
+    return hs[0]
+
+def f(x: float) -> float:
+    hs: list[float] = []
+    encode(x, hs)
+    t = twice(x + 1.0, hs)
+    s = 0.0
+    for h in hs:
+        s = s + h * h
+    return s + t + hs[2]
+
+def g(w: f64[2]) -> float:
+    mem = [w]
+    grow(w * 2.0, mem)
+    return sum(mem[1] * mem[0])
+
+def grow(v: f64[2], mem: list[f64[2]]):
+    mem.append(relu(v) + mem[-1])
+
+def main():
+    print(value_and_grad(f)(0.5))
+    print(grad(f)(-1.0), grad(f)(11.0))
+    print(value_and_grad(g)(arange(2, dtype=f64) - 0.5))
+    print(value_and_grad(recall)(arange(2, dtype=f64) + 0.5))
+
+struct Slot:
+    k: f64[2]
+    v: float
+
+def remember(k: f64[2], mem: list[Slot], n: int):
+    for i in range(n):
+        mem.append(Slot(k * float(i), sum(k) * float(i)))
+
+def recall(k: f64[2]) -> float:
+    mem: list[Slot] = []
+    remember(k, mem, 2)
+    remember(k * k, mem, 3)
+    s = 0.0
+    for m in mem:
+        s = s + sum(m.k) * m.v
+    return s
+"""
+
+REMADE = """
+def encode(x: f64[2], n: int) -> list[f64[2]]:
+    hs = [x]
+    for i in range(n):
+        hs.append(relu(hs[-1] * 0.5 + x) - 0.1)
+    return hs
+
+def attend(hs: list[f64[2]], q: f64[2]) -> float:
+    s = 0.0
+    for h in hs:
+        s = s + sum(h * q)
+    return s
+
+def batch(w: f64[2]) -> float:
+    total = 0.0
+    for k in range(3):
+        hs = encode(w * float(k + 1), k + 1)
+        total = total + attend(hs, w) + sum(hs[-1])
+        if k == 1:
+            hs = [w * 3.0, w]
+            hs.append(w * w)
+        total = total + sum(hs[0] * hs[len(hs) - 1])
+    ys: list[float] = []
+    for j in range(2):
+        ys = [total * float(j)]
+        ys.append(total * total)
+    return total + ys[1] + float(len(ys))
+
+def main():
+    print(value_and_grad(batch)(arange(2, dtype=f64) * 0.5 - 0.2))
+    print(grad(batch)(ones(2, dtype=f64)))
+"""
+
 ALIASED = """
 def k(x: float) -> float:
     w = x if x > 1.0 else exp(x)
@@ -857,11 +946,13 @@ def compiled(text):
 
 
 @pytest.mark.parametrize("text", [CONTROL, SCALARS, TENSORS, LAYERS, CELLS, CALLS, DATA, TUPLES, BROADCAST,
-                                  STRUCTS, MEMORY, FLOATLISTS, CONSTANTS, TUPLELISTS, COMPREHENSIONS, SHOWN],
+                                  STRUCTS, MEMORY, FLOATLISTS, CONSTANTS, TUPLELISTS, COMPREHENSIONS, SHOWN,
+                                  GROWN, REMADE],
                          ids=["control flow", "scalars", "tensors", "layers and losses", "cells, tuples, lists",
                               "calls", "values that hold no float", "calls returning tuples", "powers and broadcasts",
                               "records", "lists passed", "lists of floats", "constants", "lists of tuples and records",
-                              "list comprehensions", "records printed and compared"])
+                              "list comprehensions", "records printed and compared", "lists grown by callees",
+                              "lists made in loops"])
 def test_gradients_match_the_interpreter(text):
     got, ref = compiled(text)
     assert got == ref
@@ -895,7 +986,8 @@ def test_every_adjoint_rule_is_exercised():
      "a call inside a conditional expression on the gradient path"),
     ("    xs = [ones(2, dtype=f64) * x]\n    ys = xs\n    return sum(ys[0])",
      "its list 'xs' is used otherwise (assigned to another name, changed in place, or passed to a function"),
-    ("    ys = [ones(2, dtype=f64) * x]\n    return grow(ys)", "its list 'xs' is a parameter appended to"),
+    ("    ys = [ones(2, dtype=f64) * x]\n    for y in ys:\n        if len(ys) < 3:\n            grow(ys)\n    return sum(ys[0])",
+     "its list 'ys' grows (a call of 'grow' appends to it) while a loop runs over it"),
     # lists that could be shared: the reverse sweep takes back the appends of the lists it owns
     ("    G.append(x * 2.0)\n    return G[2] * x", "which changes a list[float] that is not its own local"),
     ("    vs = consts(2)\n    vs.append(x)\n    return vs[2] * x", "made by a call that takes no float"),

@@ -3,8 +3,9 @@
 From fixed seeds, functions of one float with assignments, `if`/`else`, `while` and `for` loops with
 `break`, `continue` and early `return`, conditional expressions (a call in one taken as the whole
 value of an assignment), calls of helpers (one returning a tuple, one taking one, one reading a list,
-recursively, one returning a list, one reading constant data), a list of floats appended to, indexed and
-summed, a constant `list[(float, float)]` argument read, and the elementary functions are
+recursively, one returning a list, one reading constant data, one appending to the list it is passed),
+a list of floats appended to, made again, indexed, summed and read by a comprehension after a call, a
+constant `list[(float, float)]` argument read, and the elementary functions are
 generated, put into ONE program (one compile) whose `main` prints the value and the
 gradient of each at a few points. Both backends must print the same text, every number equal to
 rounding: where the generated code copies a value into a second name, the compiled reverse sweep adds
@@ -61,6 +62,13 @@ class Gen:
                            f"{r.uniform(-1, 1):.2f} else {self.expr()}")
             elif (c < 0.45 or depth > 1) and r.random() < 0.2:  # memory: a list of floats grows
                 out.append(f"{pad}m.append({self.expr()})")
+            elif (c < 0.45 or depth > 1) and r.random() < 0.2:  # ... in a function it is passed to
+                out.append(f"{pad}grow(m, {self.expr()})")
+            elif (c < 0.45 or depth > 1) and r.random() < 0.2:  # ... made again (in a loop: another each time)
+                out.append(f"{pad}m = [{self.expr()}, {self.expr(1, False)}]")
+            elif (c < 0.45 or depth > 1) and r.random() < 0.2:  # a comprehension over it, after a call
+                out.append(f"{pad}{r.choice(['a', 'b'])} = h({self.expr()}, 1) + sum([v * {self.expr(1, False)} "
+                           f"for v in m if v > {r.uniform(-1, 1):.2f}])")
             elif c < 0.45 or depth > 1:
                 out.append(f"{pad}{r.choice(['a', 'b'])} = {self.expr()}")
             elif c < 0.6:
@@ -104,7 +112,8 @@ HELPERS = "\n".join([
     "def r(y: float, n: int) -> list[float]:", "    vs = [y * 0.5]", "    for i in range(n):",
     "        vs.append(vs[-1] * y + 0.1)", "    return vs", "",
     "def c(d: list[(float, float)], y: float) -> float:", "    s = y", "    for p in d:",
-    "        s = s * p[0] + p[1]", "    return s", ""]) + "\n"
+    "        s = s * p[0] + p[1]", "    return s", "",
+    "def grow(vs: list[float], y: float):", "    if y > 2.0:", "        return", "    vs.append(y * vs[-1])", ""]) + "\n"
 
 
 def program(seed: int, n: int) -> str:
