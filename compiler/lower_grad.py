@@ -209,6 +209,8 @@ class GradModule:
                      for gs in [self.grows(self.m.call_instance(n))] if gs}
             a = active_slots(g, params, grown)
             more = {n.span for n in ir.walk(g.body) if _loops(n) and n.span not in spans and reads(n, a)}
+            more |= {n.value.span for n in ir.walk(g.body) if isinstance(n, ir.Assign) and isinstance(
+                n.target, ir.StoreLocal) and n.target.slot in a and _loops(n.value) and n.value.span not in spans}
             calls = {n.expr.span for n in ir.walk(g.body) if isinstance(n, ir.ExprStmt) and id(n.expr) in grown
                      and n.expr.type == NONE and reads(n.expr.args, a)}
             if not (more or calls):
@@ -559,6 +561,9 @@ def check_function(f: ir.Function, structs, act: set[int], consts: frozenset[int
                 case ir.Assign(target=ir.StoreLocal()) | ir.ExprStmt() | ir.Break() | ir.Continue() | ir.Return() \
                         | ir.Assert():
                     pass
+                case ir.Assign(target=ir.StoreIndex(container=ir.Local(slot=slot, type=ListT(elem) as t),
+                                                    op="list.setitem")) if memory(t) and slot in act and elem in ACTIVE:
+                    pass  # an element of a list of floats replaced
                 case ir.If(then=a, orelse=b):
                     check(a)
                     check(b)
@@ -611,6 +616,17 @@ def lift_conditionals(f: ir.Function, expand: frozenset = frozenset()) -> ir.Fun
         copy, `list(xs)` or `xs + ys` is the comprehension `[v for v in xs]`, or two loops."""
         span = c.span
         xs = ir.Local(target.slot, target.name, target.type, span)
+        if isinstance(c, ir.Prim) and c.op == "list.repeat":  # [a, b] * n: n times each value (which only reads)
+            display, n = c.args
+            pre = []
+            if not isinstance(n, (ir.Local, ir.Const)):
+                tmp = new_local("n", INT, span)
+                pre.append(ir.Assign(tmp, n, span))
+                n = ir.Local(tmp.slot, tmp.name, INT, span)
+            k = new_local("k", INT, span)
+            body = tuple(ir.ExprStmt(ir.Prim("list.append", (xs, x), NONE, span), span) for x in display.elts)
+            return tuple(pre) + (ir.Assign(target, ir.MakeList((), c.type, span), span),
+                                 ir.ForRange(k, ir.Const(0, INT, span), n, ir.Const(1, INT, span), body, span))
         if isinstance(c, ir.Prim):  # the operands first, then a loop over each
             pre, its = [], []
             for a in c.args:
@@ -650,7 +666,7 @@ def lift_conditionals(f: ir.Function, expand: frozenset = frozenset()) -> ir.Fun
         before it that calls a function or can fail (`g(x)` in `g(x) + (f(x) if c else 0.0)`) goes
         into locals of its own first, in order, so nothing that could print or fail changes places."""
         def find(n, guarded: bool, chain: tuple):
-            if n is not e and not guarded and (isinstance(n, ir.Cond) and _lifts(n) or expands(n)):
+            if not guarded and (n is not e and (isinstance(n, ir.Cond) and _lifts(n) or expands(n)) or _choice(n)):
                 return chain + (n,)
             if isinstance(n, (ir.Cond, ir.And, ir.Or, ir.Comprehension, ir.Lambda)):
                 guarded = True  # what is inside runs only sometimes: not lifted
@@ -673,7 +689,22 @@ def lift_conditionals(f: ir.Function, expand: frozenset = frozenset()) -> ir.Fun
                     t = new_local("arg", x.type, x.span)
                     pre.append(ir.Assign(t, x, x.span))
                     named[id(x)] = t
-        if not isinstance(v, ir.Cond):
+        if _choice(v):  # min(a, b, ...): each value named in order, then the first no later one beats
+            target = new_local("best", v.type, v.span)
+            values = []
+            for x in v.args[0].elts:
+                if not isinstance(x, (ir.Local, ir.Const)):
+                    t = new_local("arg", x.type, x.span)
+                    pre.extend(lift((ir.Assign(t, x, x.span),)))  # (a min inside: lifted too)
+                    x = ir.Local(t.slot, t.name, t.type, x.span)
+                values.append(x)
+            best = ir.Local(target.slot, target.name, v.type, v.span)
+            pre.append(ir.Assign(target, values[0], v.span))
+            op = "cmp.lt" if v.attrs[0] == "min" else "cmp.gt"
+            for x in values[1:]:
+                pre.append(ir.If(ir.Compare((x, best), (op,), BOOL, v.span), (ir.Assign(target, x, v.span),), (),
+                                 v.span))
+        elif not isinstance(v, ir.Cond):
             target = new_local("list", v.type, v.span)
             pre.extend(loop(v, target))
         else:
@@ -691,15 +722,16 @@ def lift_conditionals(f: ir.Function, expand: frozenset = frozenset()) -> ir.Fun
         out = []
         for s in stmts:
             while True:  # the conditionals inside its value first, one at a time
+                field_ = "expr" if isinstance(s, ir.ExprStmt) else "value"
                 match s:
-                    case ir.Return(value=v) | ir.Assign(target=ir.StoreLocal(), value=v) if v is not None:
-                        found = inner(v)
+                    case ir.Return(value=v) | ir.Assign(value=v) | ir.ExprStmt(expr=v) if v is not None:
+                        found = inner(v)  # (a container and index assigned into are computed after the value)
                     case _:
                         found = None
                 if found is None:
                     break
                 out.extend(found[0])
-                s = dataclasses.replace(s, value=found[1])
+                s = dataclasses.replace(s, **{field_: found[1]})
             match s:
                 case ir.Assign(target=ir.StoreLocal() as t, value=v) if expands(v) and not reads(v, {t.slot}):
                     out.extend(loop(v, t))
@@ -779,6 +811,15 @@ def map_statements(stmts, fn) -> tuple:
     return tuple(out)
 
 
+def _choice(n) -> bool:
+    """`min(a, b, ...)` or `max(a, b, ...)` of floats or f32 (lift_conditionals writes it as the `if`s
+    choosing the value, whose cotangent is the result's)."""
+    match n:
+        case ir.Prim(op="minmax.iter", args=(ir.MakeList(elts=elts), ir.Const(value=None)), attrs=(_, False)):
+            return n.type in ACTIVE and len(elts) >= 2
+    return False
+
+
 def _children(n):
     """The IR nodes directly below `n`, in the order they are computed."""
     for _, val in ir.child_fields(n) if ir._is_ir(n) else ():
@@ -789,7 +830,8 @@ def _children(n):
 
 def _loops(n) -> bool:
     """A list lift_conditionals can write as loops appending to a new list: a list comprehension, a
-    copy (`xs.copy()`, `list(xs)`) or a concatenation of lists."""
+    copy (`xs.copy()`, `list(xs)`), a concatenation of lists, or a display of values that only read
+    repeated (`[0.0] * n`)."""
     match n:
         case ir.Comprehension(kind="list"):
             return True
@@ -797,6 +839,8 @@ def _loops(n) -> bool:
             return isinstance(a.type, ListT)
         case ir.Prim(op="list.concat", type=ListT()):
             return True
+        case ir.Prim(op="list.repeat", args=(ir.MakeList(elts=elts), _)):
+            return all(_pure(x) for x in elts)
     return False
 
 
@@ -919,6 +963,8 @@ def check_memory(f: ir.Function, slot: int, name: str):
             and n.op in ("list.append", "list.getitem", "len", "float.sum", "f32.sum")
             and isinstance(n.args[0], ir.Local)}
     uses |= {id(n.iter) for n in ir.walk(f.body) if isinstance(n, ir.For) and isinstance(n.iter, ir.Local)}
+    uses |= {id(n.container) for n in ir.walk(f.body) if isinstance(n, ir.StoreIndex) and n.op == "list.setitem"
+             and n.container.type.elem in ACTIVE}  # an element replaced (a float's: check_function)
     # passed to a function on the gradient path, which reads it (check_memory there)
     uses |= {id(a) for n in ir.walk(f.body) if isinstance(n, ir.CallFunc) and flows(n.type) for a in n.args}
     uses |= {id(n.value) for n in ir.walk(f.body) if isinstance(n, ir.Return)}  # given to the caller
@@ -1424,6 +1470,15 @@ class GradFunction(FunctionLowerer):
                     if memory(t):
                 self.emit(f"# line {span.line}")
                 self.emit(self.expr(ir.Prim(e.op, (xs, self.hoist(v)), e.type, e.span)))
+            case ir.Assign(target=ir.StoreIndex(container=ir.Local(slot=slot, type=t) as xs, index=i) as tg, value=v,
+                           span=span) if self.mem(slot, t):  # `xs[i] = v`: the index and the element before kept
+                self.emit(f"# line {span.line}")
+                val = self.kept(self.computed(self.hoist(v)))
+                at = self.temp()
+                self.emit(f"{at} = rt.checked_slot({self.expr(i)}, len({self.name(xs)}), 'list', {self.site(tg.span)})")
+                self.push(at, INT)
+                self.push(f"al._load({self.name(xs)}, {at})", t.elem)
+                self.emit(f"al._store({self.name(xs)}, {at}, {val})")
             case ir.ExprStmt() | ir.Assert():
                 super().stmt(s)
             case ir.If(cond, then, orelse, span):
@@ -1526,6 +1581,19 @@ class GradFunction(FunctionLowerer):
                 for line in self.gm.dead_list(self.bar(slot), f"len({mangle_local(slot, name)})", t.elem):
                     self.emit(line)
                 self.backward(v, g, "True", self.call_order(v))
+            case ir.Assign(target=ir.StoreIndex(container=ir.Local(slot=slot, type=t) as xs), value=v, span=span) \
+                    if self.mem(slot, t):
+                self.emit(f"# line {span.line}")
+                old, at, g = self.temp(), self.temp(), self.temp()
+                self.emit(f"{old} = {self.pop(t.elem)}")
+                self.emit(f"{at} = {self.pop(INT)}")
+                self.emit(f"{g} = {self.bar(slot)}[{at}]")  # the element's cotangent: the value's
+                self.emit(f"{self.bar(slot)}[{at}] = {dead_elem(t.elem)}")  # the element before: none yet
+                self.emit(f"al._store({self.name(xs)}, {at}, {old})")
+                calls = self.call_order(v)
+                e = self.with_calls(v)
+                self.restore_kept(e)
+                self.backward(v, elem_value(g, t.elem), elem_live(g, t.elem), calls, e)
             case ir.Assign(target=ir.StoreLocal(slot, name, t), value=v, span=span) if pair(t):
                 self.emit(f"# line {span.line}")
                 gs = []
