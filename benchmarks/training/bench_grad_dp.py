@@ -1,0 +1,135 @@
+"""Differentiable dynamic programming: the gap cost `w` of a soft edit distance fitted by gradient
+descent to the distances of 10 pairs of 20-character strings (benchmarks/training/programs/
+soft_edit.glia): 10 steps of `value_and_grad`, each going back through about 4,000 cells of the
+tables, each cell a softmin of three values (min, three exp, one log). The tables are lists of
+floats filled row by row; the CPU backend compiles the gradient since 2026-12-02 (before, the
+function calling `grad` ran in the interpreter).
+
+Systems, each checked to reach the same `w` (to a relative 1e-9):
+  glia cpu        glia.load(..., backend="cpu").run: the whole program, compiled
+  glia interp     the reference interpreter
+  torch loop      the same dynamic program in Python over PyTorch eager scalars, autograd
+JAX is left out: `jit` of this Python loop unrolls every cell of every table into one graph, and
+reverse mode through `lax.scan` / `while_loop` would be another program (a row-wise rewrite).
+
+Each time is the median of --repeat runs after one warm-up (compilation excluded), systems alternating
+(the interpreter and the torch loop run once: they take seconds).
+
+    python3 benchmarks/training/bench_grad_dp.py [--repeat 5]
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import platform
+import statistics
+import sys
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+sys.path.insert(0, ROOT)
+PROGRAM = os.path.join(ROOT, "benchmarks", "training", "programs", "soft_edit.glia")
+PAIRS, LENGTH, STEPS = 10, 20, 10
+
+
+def word(seed, n):
+    out, s = "", seed
+    for _ in range(n):
+        s = (s * 48271) % 2147483647
+        out += "abcd"[s % 4]
+    return out
+
+
+def pairs():
+    """soft_edit.glia's pairs of strings (the same LCG)."""
+    return [(word(2 * k + 1, LENGTH), word(2 * k + 2, LENGTH - k % 3)) for k in range(PAIRS)]
+
+
+def glia_system(backend):
+    import glia
+    prog = glia.load(PROGRAM, backend=backend)
+
+    def run():
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            prog.run([str(PAIRS), str(LENGTH), str(STEPS)])
+        return float(buf.getvalue().split()[0])
+    return run
+
+
+def torch_loop():
+    import torch
+    torch.set_num_threads(1)
+    ps = pairs()
+
+    def softmin(a, b, c, g):
+        m = torch.minimum(a, torch.minimum(b, c))
+        return m - g * torch.log(torch.exp((m - a) / g) + torch.exp((m - b) / g) + torch.exp((m - c) / g))
+
+    def soft_edit(w, s, t):
+        prev = [torch.zeros((), dtype=torch.float64)] + [float(j + 1) * w for j in range(len(t))]
+        for i in range(len(s)):
+            cur = [float(i + 1) * w]
+            for j in range(len(t)):
+                cost = 0.0 if s[i] == t[j] else 1.0
+                cur.append(softmin(prev[j] + cost, prev[j + 1] + w, cur[j] + w, 0.5))
+            prev = cur
+        return prev[len(t)]
+
+    with torch.no_grad():
+        w0 = torch.tensor(0.7, dtype=torch.float64)
+        targets = [soft_edit(w0, s, t).item() for s, t in ps]
+
+    def run():
+        w = 0.2
+        for _ in range(STEPS):
+            wt = torch.tensor(w, dtype=torch.float64, requires_grad=True)
+            total = torch.zeros((), dtype=torch.float64)
+            for (s, t), y in zip(ps, targets):
+                d = (soft_edit(wt, s, t) - y) / float(len(s))
+                total = total + d * d
+            (total / len(ps)).backward()
+            w = w - 0.5 * wt.grad.item()
+        return w
+    return run
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=5)
+    ns = ap.parse_args()
+    systems = {"glia cpu": glia_system("cpu"), "glia interp": glia_system("interp")}
+    try:
+        systems["torch loop"] = torch_loop()
+    except ImportError:
+        print("(PyTorch is not installed: its row is left out)")
+    once = {"glia interp", "torch loop"}
+    times = {name: [] for name in systems}
+    answers = {}
+    for name, run in systems.items():  # warm-up (compiles, loads the cache)
+        answers[name] = run()
+    ref = answers["glia interp"]
+    for name, w in answers.items():
+        assert abs(w - ref) <= 1e-9 * abs(ref), (name, w, ref)
+    for r in range(ns.repeat):
+        for name, run in systems.items():
+            if name in once and r > 0:
+                continue
+            t = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - t)
+    base = statistics.median(times["glia cpu"])
+    print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"load average {os.getloadavg()[0]:.1f}; w = {ref:.12f}")
+    print("| system | time | / glia cpu |")
+    print("|---|---:|---:|")
+    for name, ts in times.items():
+        m = statistics.median(ts)
+        print(f"| {name} | {m * 1000:.1f} ms | {m / base:.1f}x |")
+
+
+if __name__ == "__main__":
+    main()
