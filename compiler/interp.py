@@ -19,7 +19,7 @@ from .stack import run_with_big_stack  # noqa: F401  (interp.run_with_big_stack,
 from .types import F32, FLOAT, STR, DictT, FnT, ListT, SetT, StructT, TupleT, Type
 from .types import children as type_children
 from glia.runtime.errors import GliaRuntimeError, HOLE, RECURSION, VALUE
-from glia.runtime.kernels import VALUE_CMP, assertion_failed
+from glia.runtime.kernels import VALUE_CMP, _scalar, assertion_failed
 from glia.runtime.values import GSet, make_struct_class, new_struct
 
 BREAK, CONTINUE, RETURN = 1, 2, 3
@@ -232,6 +232,8 @@ class Interpreter:
 
                 def for_(frame):
                     seq = ev(frame)
+                    if kind == "tensor":
+                        seq = _rows(seq)
                     try:
                         for x in seq:
                             store(frame, x)
@@ -533,9 +535,10 @@ class Interpreter:
             return comp_if
         it = self.expr(cl.iter)
         store = self.store(cl.target)
+        rows = _rows if cl.kind == "tensor" else (lambda seq: seq)
 
         def comp_for(frame, acc):
-            for x in it(frame):
+            for x in rows(it(frame)):
                 store(frame, x)
                 inner(frame, acc)
         return comp_for
@@ -553,3 +556,8 @@ class Interpreter:
         return hole
 
 
+def _rows(seq):
+    """The items of a loop over a tensor: its rows, or for a vector its elements as Glia scalars (a
+    Python float for f64: NumPy's own scalar would print as `np.float64(3.0)` inside a list)."""
+    for x in seq:
+        yield _scalar(x) if isinstance(x, np.generic) else x

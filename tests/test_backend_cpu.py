@@ -283,6 +283,14 @@ def test_checked_arithmetic_fails_as_the_interpreter(line):
     assert not notes and (out, err) == ref[:2]
 
 
+def test_a_comprehension_over_a_tensors_rows_compiles():
+    text = ("def main():\n    x = reshape(arange(6, dtype=f64), 3, 2)\n    rows = [sum(r) * 2.0 for r in x if r[0] > 0.5]\n"
+            "    v = [e + 1.0 for e in x[1]]\n    print(rows, v, [[e for e in r] for r in x])\n")
+    program = check_source(Source("t.glia", text))
+    out, err, notes = run(program, [], "cpu")
+    assert not notes and (out, err) == run(program, [], "interp")[:2] and out.startswith("[10.0, 18.0]")
+
+
 NAN_IN_CONTAINERS = """
 struct P:
     a: float
