@@ -195,7 +195,7 @@ class GradModule:
 
     def prepare(self, inst: str, params: set[int]) -> tuple[ir.Function, set[int]]:
         """The instance `inst` as its sweeps see it (conditional calls lifted into `if`s, records as
-        tuples, the list comprehensions the gradient reaches written as loops, lift_conditionals) and
+        tuples, the list comprehensions the gradient reaches written as loops: desugar) and
         its active slots when the gradient reaches its parameters `params`. Writing a comprehension as
         a loop makes its list active (memory), which may reach another: to a fixed point."""
         f = self.m.instances[inst]
@@ -204,7 +204,7 @@ class GradModule:
         spans: frozenset = frozenset()
         voids: frozenset = frozenset()
         while True:
-            g = void_calls(records_as_tuples(lift_conditionals(f, spans), self.m.p), voids)
+            g = void_calls(records_as_tuples(desugar(f, spans), self.m.p), voids)
             grown = {id(n): gs for n in ir.walk(g.body) if isinstance(n, ir.CallFunc)
                      for gs in [self.grows(self.m.call_instance(n))] if gs}
             a = active_slots(g, params, grown)
@@ -583,8 +583,11 @@ def check_function(f: ir.Function, structs, act: set[int], consts: frozenset[int
     check(f.body)
 
 
-def lift_conditionals(f: ir.Function, expand: frozenset = frozenset()) -> ir.Function:
-    """`f` with each `return a if c else b` and `v = a if c else b` whose branches call a function
+def desugar(f: ir.Function, expand: frozenset = frozenset()) -> ir.Function:
+    """`f` written with the statements the sweeps take: conditional expressions, list comprehensions,
+    copies, `min`/`max` and loops over `enumerate`/`zip`/`reversed` as the `if`s and loops they mean.
+
+    Each `return a if c else b` and `v = a if c else b` whose branches call a function
     written as the `if` statement it means (`if c: return a` / `else: return b`): the branch not taken
     is not called, and the reverse sweep follows the branch taken as for any `if` (the recursive
     `return 1.0 if n == 0 else x * power(x, n - 1)`), and so is one choosing between tuples or
@@ -595,10 +598,12 @@ def lift_conditionals(f: ir.Function, expand: frozenset = frozenset()) -> ir.Fun
     gradient path changes a local or a container it reads (check_memory, check_unchanged), so it
     computes the same after the calls. The same values, calls and tape in the same order.
 
-    Likewise each list comprehension whose span is in `expand` (those the gradient reaches:
-    GradModule.prepare) is written as the loop it means, `v = []`, then `for x in xs: if c:
-    v.append(e)`, into the local it is assigned to or a new one (an argument, `mean([f(x) for x in
-    xs])`, or a result): so the list is memory, with a cotangent per element."""
+    Likewise each list comprehension, copy, concatenation or repeated display whose span is in
+    `expand` (those the gradient reaches: GradModule.prepare) is written as the loop it means, `v =
+    []`, then `for x in xs: if c: v.append(e)`, into the local it is assigned to or a new one (an
+    argument, `mean([f(x) for x in xs])`, or a result): so the list is memory, with a cotangent per
+    element. `min(a, b)` becomes `m = a; if b < m: m = b` (_choice), and a loop over `enumerate`,
+    `zip` or `reversed` of list locals the counted loop reading them by index (indexed)."""
     slot_names, slot_types = list(f.slot_names), list(f.slot_types)
 
     def new_local(prefix, t, span) -> ir.StoreLocal:
@@ -745,11 +750,59 @@ def lift_conditionals(f: ir.Function, expand: frozenset = frozenset()) -> ir.Fun
                     out.append(ir.If(cond, lift((ir.Assign(t, a, span),)), lift((ir.Assign(t, b, span),)), span))
                 case ir.If(then=then, orelse=orelse):
                     out.append(dataclasses.replace(s, then=lift(then), orelse=lift(orelse)))
+                case ir.For() if (counted := indexed(s)) is not None:
+                    out.extend(lift(counted))
                 case ir.While(body=body) | ir.ForRange(body=body) | ir.For(body=body):
                     out.append(dataclasses.replace(s, body=lift(body)))
                 case _:
                     out.append(s)
         return tuple(out)
+
+    def indexed(s: ir.For):
+        """`for i, x in enumerate(xs)`, `for x, y in zip(xs, ys)` and `for x in reversed(xs)` over list
+        locals whose lengths the body leaves as they are (no append or other change but an element
+        replaced, no assignment, not passed to a call) as the counted loop reading the elements by
+        index (live, as Python's iterators do), or None."""
+        match s:
+            case ir.For(target=ir.StoreTuple(items=(ir.StoreLocal() as ti, ir.StoreLocal() as tx)),
+                        iter=ir.Prim(op="enumerate", args=(ir.Local() as xs, ir.Const(value=0)))):
+                seqs, targets = [xs], [tx]
+            case ir.For(target=ir.StoreTuple(items=items), iter=ir.Prim(op="zip", args=args)) if len(items) == len(
+                    args) and all(isinstance(t, ir.StoreLocal) for t in items) and all(isinstance(a, ir.Local)
+                                                                                    for a in args):
+                seqs, targets, ti = list(args), list(items), None
+            case ir.For(target=ir.StoreLocal() as tx, iter=ir.Prim(op="reversed", args=(ir.Local() as xs,))):
+                seqs, targets, ti = [xs], [tx], None
+            case _:
+                return None
+        slots = {x.slot for x in seqs}
+        if not all(isinstance(x.type, ListT) for x in seqs) or any(
+                isinstance(n, ir.StoreLocal) and n.slot in slots or isinstance(n, ir.Prim) and n.op in _CHANGES
+                and reads(n.args[0], slots) or isinstance(n, ir.CallFunc) and reads(n.args, slots)
+                for n in ir.walk(s.body)):
+            return None
+        span = s.span
+        k = new_local("k", INT, span)
+        at = ir.Local(k.slot, k.name, INT, span)
+        pre, n = [], ir.Prim("len", (seqs[0],), INT, span)
+        if len(seqs) > 1:  # zip: the shortest
+            t = new_local("n", INT, span)
+            pre.append(ir.Assign(t, n, span))
+            n = ir.Local(t.slot, t.name, INT, span)
+            for x in seqs[1:]:
+                m = ir.Prim("len", (x,), INT, span)
+                pre.append(ir.If(ir.Compare((m, n), ("cmp.lt",), BOOL, span), (ir.Assign(t, m, span),), (), span))
+        reads_ = tuple(ir.Assign(t, ir.Prim("list.getitem", (x, at), x.type.elem, span), span)
+                       for t, x in zip(targets, seqs))
+        if ti is not None:
+            reads_ = (ir.Assign(ti, at, span),) + reads_
+        one = ir.Const(1, INT, span)
+        if s.iter.op == "reversed":
+            loop = ir.ForRange(k, ir.Prim("int.sub", (n, one), INT, span), ir.Const(-1, INT, span),
+                               ir.Const(-1, INT, span), reads_ + s.body, span)
+        else:
+            loop = ir.ForRange(k, ir.Const(0, INT, span), n, one, reads_ + s.body, span)
+        return tuple(pre) + (loop,)
     body = lift(f.body)
     if len(slot_names) == f.nslots:
         return dataclasses.replace(f, body=body)
@@ -758,7 +811,7 @@ def lift_conditionals(f: ir.Function, expand: frozenset = frozenset()) -> ir.Fun
 
 
 # Arithmetic of numbers, which neither calls nor fails: left where it is when a conditional expression
-# after it is lifted (lift_conditionals).
+# after it is lifted (desugar).
 _LIFT_BEFORE = {"float.add", "float.sub", "float.mul", "float.neg", "f32.add", "f32.sub", "f32.mul", "f32.neg",
                 "int.to_float"}
 
@@ -812,7 +865,7 @@ def map_statements(stmts, fn) -> tuple:
 
 
 def _choice(n) -> bool:
-    """`min(a, b, ...)` or `max(a, b, ...)` of floats or f32 (lift_conditionals writes it as the `if`s
+    """`min(a, b, ...)` or `max(a, b, ...)` of floats or f32 (desugar writes it as the `if`s
     choosing the value, whose cotangent is the result's)."""
     match n:
         case ir.Prim(op="minmax.iter", args=(ir.MakeList(elts=elts), ir.Const(value=None)), attrs=(_, False)):
@@ -829,7 +882,7 @@ def _children(n):
 
 
 def _loops(n) -> bool:
-    """A list lift_conditionals can write as loops appending to a new list: a list comprehension, a
+    """A list desugar can write as loops appending to a new list: a list comprehension, a
     copy (`xs.copy()`, `list(xs)`), a concatenation of lists, or a display of values that only read
     repeated (`[0.0] * n`)."""
     match n:
@@ -932,7 +985,7 @@ def records_as_tuples(f: ir.Function, program: ir.Program) -> ir.Function:
 
 
 def _lifts(v: ir.Cond) -> bool:
-    """Whether lift_conditionals writes `v` as an `if`: a branch calls a function, or `v` is a tuple or
+    """Whether desugar writes `v` as an `if`: a branch calls a function, or `v` is a tuple or
     a struct (the sweeps take those by item), and both branches are of v's type."""
     return v.then.type == v.type and v.orelse.type == v.type and (isinstance(v.type, (TupleT, StructT)) or any(
         isinstance(n, ir.CallFunc) for n in ir.walk((v.then, v.orelse))))

@@ -756,7 +756,25 @@ def after_calls(x: float) -> float:
     t = (x, noisy(z)) if z > 1.0 else (noisy(y), x)
     return y + z + noisy(y) * (noisy(z) if z > 1.0 else z) + t[0] * t[1]
 
+def walks(w: float) -> float:
+    hs = [w, w * w, 3.0 * w]
+    ks = [1.0, 2.0, 3.0, 4.0]
+    s = 0.0
+    for i, h in enumerate(hs):
+        s = s + h * float(i)
+        if h > 2.0:
+            continue
+        hs[i] = h * 0.5
+    for h, k in zip(hs, ks):
+        s = s * 0.5 + h * k
+    for h in reversed(hs):
+        s = s * 0.5 + h
+        if s > 10.0:
+            break
+    return s
+
 def main():
+    print(value_and_grad(walks)(0.5), grad(walks)(1.7))
     print(value_and_grad(after_calls)(0.5), grad(after_calls)(-0.5))
     print(value_and_grad(copies)(arange(2, dtype=f64) * 0.3 - 0.1))
     print(value_and_grad(floats)(0.7))
