@@ -728,11 +728,6 @@ def floats(w: float) -> float:
         s = s + p.h * float(p.k)
     return u + sum(pairs) + s + sum(scaled(hs, 2.0))
 
-def rows(x: f64[3, 4], w: f64[4]) -> float:
-    hs = [relu(r * w) for r in x]
-    ks = [hs[k] * float(k) for k in range(0, 3, 2)]
-    return mean([sum(h) for h in hs]) + sum(hs[1] * ks[1]) + sum(ks[0])
-
 def head(xs: list[f64[2]]) -> list[f64[2]]:
     return xs + [xs[0] * 2.0]
 
@@ -779,8 +774,6 @@ def main():
     print(value_and_grad(copies)(arange(2, dtype=f64) * 0.3 - 0.1))
     print(value_and_grad(floats)(0.7))
     print(grad(floats)(-0.4))
-    x = reshape(arange(12, dtype=f64), 3, 4) * 0.1 - 0.5
-    print(value_and_grad(rows)(x, arange(4, dtype=f64) - 1.5))
 """
 
 SHOWN = """
