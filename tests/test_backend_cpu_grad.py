@@ -865,39 +865,6 @@ def recall(k: f64[2]) -> float:
     return s
 """
 
-REMADE = """
-def encode(x: f64[2], n: int) -> list[f64[2]]:
-    hs = [x]
-    for i in range(n):
-        hs.append(relu(hs[-1] * 0.5 + x) - 0.1)
-    return hs
-
-def attend(hs: list[f64[2]], q: f64[2]) -> float:
-    s = 0.0
-    for h in hs:
-        s = s + sum(h * q)
-    return s
-
-def batch(w: f64[2]) -> float:
-    total = 0.0
-    for k in range(3):
-        hs = encode(w * float(k + 1), k + 1)
-        total = total + attend(hs, w) + sum(hs[-1])
-        if k == 1:
-            hs = [w * 3.0, w]
-            hs.append(w * w)
-        total = total + sum(hs[0] * hs[len(hs) - 1])
-    ys: list[float] = []
-    for j in range(2):
-        ys = [total * float(j)]
-        ys.append(total * total)
-    return total + ys[1] + float(len(ys))
-
-def main():
-    print(value_and_grad(batch)(arange(2, dtype=f64) * 0.5 - 0.2))
-    print(grad(batch)(ones(2, dtype=f64)))
-"""
-
 DYNAMIC = """
 def softmin(a: float, b: float, c: float, g: float) -> float:
     m = min(a, min(b, c))
@@ -999,12 +966,12 @@ def compiled(text):
 
 @pytest.mark.parametrize("text", [CONTROL, SCALARS, TENSORS, LAYERS, CELLS, CALLS, DATA, TUPLES, BROADCAST,
                                   STRUCTS, MEMORY, FLOATLISTS, CONSTANTS, TUPLELISTS, COMPREHENSIONS, SHOWN,
-                                  GROWN, REMADE, DYNAMIC],
+                                  GROWN, DYNAMIC],
                          ids=["control flow", "scalars", "tensors", "layers and losses", "cells, tuples, lists",
                               "calls", "values that hold no float", "calls returning tuples", "powers and broadcasts",
                               "records", "lists passed", "lists of floats", "constants", "lists of tuples and records",
                               "list comprehensions", "records printed and compared", "lists grown by callees",
-                              "lists made in loops", "dynamic programming: min, max, elements replaced"])
+                              "dynamic programming: min, max, elements replaced"])
 def test_gradients_match_the_interpreter(text):
     got, ref = compiled(text)
     assert got == ref

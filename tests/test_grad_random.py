@@ -10,7 +10,7 @@ generated, put into ONE program (one compile) whose `main` prints the value and 
 gradient of each at a few points. Both backends must print the same text, every number equal to
 rounding: where the generated code copies a value into a second name, the compiled reverse sweep adds
 that name's cotangents as one sum where the tape adds them one by one (docs/backends.md, "Gradients").
-GLIA_GRAD_PROGRAMS (default 6) sets how many functions, GLIA_GRAD_SEED (default 7: it draws every construct above) which.
+GLIA_GRAD_PROGRAMS (default 4) sets how many functions, GLIA_GRAD_SEED (default 7: it draws every construct above) which.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from glia.compiler.driver import check_source
 from test_backend_cpu import run
 from test_backend_cpu_tensors import NUMBER
 
-N = int(os.environ.get("GLIA_GRAD_PROGRAMS", "6"))
+N = int(os.environ.get("GLIA_GRAD_PROGRAMS", "4"))
 SEED = int(os.environ.get("GLIA_GRAD_SEED", "7"))
 
 
