@@ -17,17 +17,15 @@ Each time is the median of --repeat runs after one warm-up (compilation excluded
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import os
-import platform
-import statistics
 import sys
-import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from turns import compare, glia_system  # noqa: E402
+
 PROGRAM = os.path.join(ROOT, "benchmarks", "training", "programs", "fit_points.glia")
 N, STEPS = 1000, 50
 
@@ -41,18 +39,6 @@ def points():
         x = float(s % 2000) / 1000.0 - 1.0
         out.append((x, math.tanh(0.8 * x) + float(s % 7 - 3) * 0.01))
     return out
-
-
-def glia_system(backend):
-    import glia
-    prog = glia.load(PROGRAM, backend=backend)
-
-    def run():
-        buf = io.StringIO()
-        with contextlib.redirect_stdout(buf):
-            prog.run([str(N), str(STEPS)])
-        return float(buf.getvalue().split()[0])
-    return run
 
 
 def torch_loop():
@@ -94,35 +80,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=5)
     ns = ap.parse_args()
-    systems = {"glia cpu": glia_system("cpu"), "glia interp": glia_system("interp")}
+    systems = {"glia cpu": glia_system(PROGRAM, [str(N), str(STEPS)], "cpu"),
+               "glia interp": glia_system(PROGRAM, [str(N), str(STEPS)], "interp")}
     try:
         systems["torch loop"] = torch_loop()
         systems["torch vector"] = torch_vector()
     except ImportError:
         print("(PyTorch is not installed: its rows are left out)")
-    once = {"glia interp", "torch loop"}
-    times = {name: [] for name in systems}
-    answers = {}
-    for name, run in systems.items():  # warm-up (compiles, loads the cache)
-        answers[name] = run()
-    ref = answers["glia interp"]
-    for name, a in answers.items():
-        assert abs(a - ref) <= 1e-9 * abs(ref), (name, a, ref)
-    for r in range(ns.repeat):
-        for name, run in systems.items():
-            if name in once and r > 0:
-                continue
-            t = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - t)
-    base = statistics.median(times["glia cpu"])
-    print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"load average {os.getloadavg()[0]:.1f}; a = {ref:.12f}")
-    print("| system | time | / glia cpu |")
-    print("|---|---:|---:|")
-    for name, ts in times.items():
-        m = statistics.median(ts)
-        print(f"| {name} | {m * 1000:.1f} ms | {m / base:.1f}x |")
+    compare(systems, {"glia interp", "torch loop"}, ns.repeat, "a")
 
 
 if __name__ == "__main__":
