@@ -110,6 +110,7 @@ class GradModule:
         self.m = mod
         self.done: dict[str, str] = {}  # instance/which -> entry name
         self.generated: set[str] = set()  # the forward sweeps generated (with their reverse ones)
+        self.grown: dict[str, frozenset[int]] = {}  # instance -> the list parameters it appends to (grows)
 
     def entry(self, inst: str, which: str, caller: FunctionLowerer, span) -> str:
         """The name of the generated `grad`/`value_and_grad` entry for instance `inst`."""
@@ -221,7 +222,7 @@ class GradModule:
     def grows(self, inst: str) -> frozenset[int]:
         """The positions of the list parameters `inst` appends to, itself or through a function it
         passes them to (`def encode(x: float, hs: list[float]): hs.append(...)`)."""
-        memo = self.__dict__.setdefault("_grows", {})
+        memo = self.grown
         if inst not in memo:
             memo[inst] = frozenset()  # (a recursive call appends nothing its body does not)
             f = self.m.instances[inst]
