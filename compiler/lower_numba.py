@@ -822,11 +822,17 @@ class FunctionLowerer(TensorLowering):
         """`while cond: body`; versioned (WhileVersion) when it is an innermost loop indexing lists or
         strings by counters."""
         def loop():
-            self.emit(f"while True:  # line {span.line}")
-            self.indent += 1
-            c = self.condition(cond)
-            self.emit(f"if not {c}:")
-            self.emit("    break")
+            if isinstance(cond, ir.Const) and cond.value is True:  # `while True:`, as a flag: Numba cannot
+                go = self.temp()  # type a loop that Python leaves only by `break` (`if c: break else: ...`)
+                self.emit(f"{go} = True")
+                self.emit(f"while {go}:  # line {span.line}")
+                self.indent += 1
+            else:
+                self.emit(f"while True:  # line {span.line}")
+                self.indent += 1
+                c = self.condition(cond)
+                self.emit(f"if not {c}:")
+                self.emit("    break")
             self.block(body)
             self.indent -= 1
 
@@ -1030,8 +1036,9 @@ class FunctionLowerer(TensorLowering):
             self.emit(f"{start} = {after}")
             self.emit(f"{end}, {after} = rt.str_next_part({s}, {sep}, {after})")
         else:
-            self.emit(f"{end} = 0")
-            self.emit("while True:")
+            go = self.temp()  # (a flag, not `while True:`: while_loop)
+            self.emit(f"{end}, {go} = 0, True")
+            self.emit(f"while {go}:")
             self.indent += 1
             self.emit(f"{start}, {end} = rt.str_next_word({s}, {end})")
             self.emit(f"if {start} < 0:")
