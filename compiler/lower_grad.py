@@ -508,11 +508,12 @@ def elem_value(g: str, elem) -> str:
 def check_function(f: ir.Function, structs, act: set[int], consts: frozenset[int]):
     """Refuse (Unsupported) what f's sweeps cannot compile yet; `act`: its slots a gradient reaches,
     `consts`: its containers of floats that are constants to the gradient (read as data)."""
+    mv = moves(f)
     for i, (t, name) in enumerate(zip(f.slot_types, f.slot_names)):
         if i in consts:
             continue
         if memory(t):
-            check_memory(f, i, name)
+            check_memory(f, i, name, mv)
         elif not (active(t) or t in PASSIVE or pair(t) or data(t, structs)):
             raise Unsupported(f"the gradient through '{f.name}', whose local '{name}' is a {t} (compiled gradients "
                               "take floats, f32, tensors, tuples and structs of these, ints and bools (a struct "
@@ -804,7 +805,36 @@ def desugar(f: ir.Function, expand: frozenset = frozenset()) -> ir.Function:
         else:
             loop = ir.ForRange(k, ir.Const(0, INT, span), n, one, reads_ + s.body, span)
         return tuple(pre) + (loop,)
-    body = lift(f.body)
+    def unpack(stmts):
+        """`a, b = b, a` of lists of floats or tensors (memory), which the checker writes as a tuple
+        local then its items read, as each value assigned to a local of its own, then each of those to
+        its name: moves (moves), not a tuple holding lists."""
+        out, i = [], 0
+        while i < len(stmts):
+            s = stmts[i]
+            match s:
+                case ir.Assign(target=ir.StoreLocal(slot=tmp, type=TupleT(items=items)), value=ir.MakeTuple(elts=elts)) \
+                        if any(memory(u) for u in items) and all(
+                            _unpacks(stmts[i + 1 + k] if i + 1 + k < len(stmts) else None, tmp, k)
+                            for k in range(len(items))) and \
+                        sum(_is_slot(n, tmp) for n in ir.walk(f.body)) == len(items):
+                    named = []
+                    for e, u in zip(elts, items):
+                        t = new_local("swap", u, e.span)
+                        out.append(ir.Assign(t, e, s.span))
+                        named.append(ir.Local(t.slot, t.name, u, s.span))
+                    out += [dataclasses.replace(stmts[i + 1 + k], value=v) for k, v in enumerate(named)]
+                    i += 1 + len(items)
+                    continue
+                case ir.If(then=a, orelse=b):
+                    s = dataclasses.replace(s, then=unpack(a), orelse=unpack(b))
+                case ir.While(body=b) | ir.ForRange(body=b) | ir.For(body=b):
+                    s = dataclasses.replace(s, body=unpack(b))
+            out.append(s)
+            i += 1
+        return tuple(out)
+
+    body = lift(unpack(f.body))
     if len(slot_names) == f.nslots:
         return dataclasses.replace(f, body=body)
     return dataclasses.replace(f, body=body, nslots=len(slot_names), slot_names=tuple(slot_names),
@@ -992,7 +1022,73 @@ def _lifts(v: ir.Cond) -> bool:
         isinstance(n, ir.CallFunc) for n in ir.walk((v.then, v.orelse))))
 
 
-def check_memory(f: ir.Function, slot: int, name: str):
+def live_after(body, slot: int) -> dict[int, bool]:
+    """For each assignment to a local in `body` (by id), whether local `slot` may be read after it
+    before it is assigned again: backward liveness over the structured statements, loops to a fixed
+    point. A loop over the local reads it at every pass (the loop reads its elements by index)."""
+    after: dict[int, bool] = {}
+
+    def uses(n) -> bool:
+        return any(isinstance(m, ir.Local) and m.slot == slot for m in ir.walk(n))
+
+    def block(stmts, live: bool, brk: bool, cont: bool) -> bool:
+        for s in reversed(stmts):
+            live = stmt(s, live, brk, cont)
+        return live
+
+    def loop(body, live: bool, always: bool) -> bool:
+        """Whether the local is live at the head of a loop (before its test or next item)."""
+        head = always
+        while True:  # monotone: at most two passes; the last one ran with the fixed point
+            new = block(body, head, live, head) or always or live  # (each block walked: it records)
+            if new == head:
+                return head
+            head = new
+
+    def stmt(s, live: bool, brk: bool, cont: bool) -> bool:
+        match s:
+            case ir.Assign(target=ir.StoreLocal(slot=target), value=v):
+                after[id(s)] = live
+                return uses(v) or (live and target != slot)
+            case ir.If(cond, then, orelse):
+                return any([block(then, live, brk, cont), block(orelse, live, brk, cont), uses(cond)])
+            case ir.While(cond, body):
+                return loop(body, live, uses(cond))
+            case ir.ForRange(_, start, stop, step, body):
+                return loop(body, live, False) or uses((start, stop, step))
+            case ir.For(target=target, iter=it, body=body):
+                return loop(body, live, uses(target) or uses(it)) or uses(it)
+            case ir.Break():
+                return brk
+            case ir.Continue():
+                return cont
+            case ir.Return(value=v):
+                return v is not None and uses(v)
+        return uses(s) or live
+
+    block(body, False, False, False)
+    return after
+
+
+def moves(f: ir.Function) -> set[int]:
+    """The assignments `a = b` (by id) of one list local of tensors or floats (memory) to another after
+    which `b` is not read again before it is assigned (`prev = cur` in a dynamic program, `cur` made
+    again before its next use): the list changes its name, and its elements' cotangents go with it
+    (GradFunction.rstmt). Neither is a parameter (whose cotangents are the caller's)."""
+    candidates = [s for s in ir.walk(f.body) if isinstance(s, ir.Assign) and isinstance(s.target, ir.StoreLocal)
+                  and memory(s.target.type) and isinstance(s.value, ir.Local) and s.value.slot != s.target.slot
+                  and s.value.slot >= len(f.params) and s.target.slot >= len(f.params)]
+    out, live = set(), {}
+    for s in candidates:
+        b = s.value.slot
+        if b not in live:
+            live[b] = live_after(f.body, b)
+        if not live[b].get(id(s), True):
+            out.add(id(s))
+    return out
+
+
+def check_memory(f: ir.Function, slot: int, name: str, moved: set[int] = frozenset()):
     """A list of tensors or floats under grad: a local made by list displays or calls (anywhere, as often
     as it runs: each assignment keeps the list before on the tape), then only appended to (not while a
     loop runs over it), indexed, measured, looped over and passed to functions on the gradient path; or
@@ -1010,9 +1106,13 @@ def check_memory(f: ir.Function, slot: int, name: str):
     if slot < len(f.params):  # the caller's list: read here, or appended to (the reverse takes it back)
         if made:
             refuse("is a parameter assigned to", made[0].span)
-    elif not made or any(not isinstance(m.value, (ir.MakeList, ir.CallFunc)) for m in made):
-        refuse("is assigned otherwise than by a list display or a call",
-               next((m.span for m in made if not isinstance(m.value, (ir.MakeList, ir.CallFunc))), f.span))
+    elif not made or any(not isinstance(m.value, (ir.MakeList, ir.CallFunc)) and id(m) not in moved for m in made):
+        bad = next((m for m in made if not isinstance(m.value, (ir.MakeList, ir.CallFunc)) and id(m) not in moved),
+                   None)
+        if bad is not None and isinstance(bad.value, ir.Local):
+            refuse(f"is given the list '{bad.value.name}' while '{bad.value.name}' is read again before it is "
+                   f"assigned, or is a parameter (write `{name} = {bad.value.name}.copy()`)", bad.span)
+        refuse("is assigned otherwise than by a list display, a call or a list local", f.span if bad is None else bad.span)
     uses = {id(n.args[0]) for n in ir.walk(f.body) if isinstance(n, ir.Prim)
             and n.op in ("list.append", "list.getitem", "len", "float.sum", "f32.sum")
             and isinstance(n.args[0], ir.Local)}
@@ -1022,14 +1122,15 @@ def check_memory(f: ir.Function, slot: int, name: str):
     # passed to a function on the gradient path, which reads it (check_memory there)
     uses |= {id(a) for n in ir.walk(f.body) if isinstance(n, ir.CallFunc) and flows(n.type) for a in n.args}
     uses |= {id(n.value) for n in ir.walk(f.body) if isinstance(n, ir.Return)}  # given to the caller
+    uses |= {id(n.value) for n in ir.walk(f.body) if id(n) in moved}  # given another name, not read again
     in_comprehension = {id(m) for n in ir.walk(f.body) if isinstance(n, ir.Comprehension) for m in ir.walk(n)}
     for n in ir.walk(f.body):
         if isinstance(n, ir.Local) and n.slot == slot and id(n) in in_comprehension and id(n) not in uses:
             refuse("is read by a list comprehension not written as a loop (one in a condition, or inside a "
                    "conditional or boolean expression; compiled when assigned to a local of its own)", n.span)
         if isinstance(n, ir.Local) and n.slot == slot and id(n) not in uses:
-            refuse("is used otherwise (assigned to another name, changed in place, or passed to a function returning "
-                   "no float)",
+            refuse("is used otherwise (given another name and read again before it is assigned: write "
+                   "`.copy()`; changed in place; or passed to a function returning no float)",
                    n.span)
         if isinstance(n, ir.For) and isinstance(n.iter, ir.Local) and n.iter.slot == slot and any(
                 isinstance(m, ir.Prim) and m.op == "list.append" and _is_slot(m.args[0], slot) for m in ir.walk(n.body)):
@@ -1057,6 +1158,15 @@ def kept_nodes(e) -> list[ir.Prim]:
                 out.append(n)
     visit(e)
     return out
+
+
+def _unpacks(s, tmp: int, k: int) -> bool:
+    """Whether `s` is `v = t[k]`, a local assigned item k of the tuple local `t` (slot `tmp`)."""
+    match s:
+        case ir.Assign(target=ir.StoreLocal(), value=ir.Prim(op="tuple.getitem", args=(ir.Local(slot=slot),),
+                                                             attrs=(j,))):
+            return slot == tmp and j == k
+    return False
 
 
 def _is_slot(e, slot: int) -> bool:
@@ -1554,6 +1664,8 @@ class GradFunction(FunctionLowerer):
                 self.emit(f"while True:  # line {span.line}")
                 self.indent += 1
                 c = self.condition(cond)
+                if c == "True":  # `while True:` (Numba cannot type a loop Python leaves only by `break`)
+                    c = f"{n} >= 0"
                 self.emit(f"if not {c}:")
                 self.emit("    break")
                 self.indent -= 1
@@ -1634,7 +1746,11 @@ class GradFunction(FunctionLowerer):
                 self.emit(f"{mangle_local(slot, name)} = {self.pop(t)}")  # the list before, with none yet
                 for line in self.gm.dead_list(self.bar(slot), f"len({mangle_local(slot, name)})", t.elem):
                     self.emit(line)
-                self.backward(v, g, "True", self.call_order(v))
+                if isinstance(v, ir.Local):  # a move (moves): the list's cotangents go back to its old name,
+                    if self.mem(v.slot, v.type):  # which nothing read since (a constant's: none)
+                        self.emit(f"{self.bar(v.slot)} = {g}")
+                else:
+                    self.backward(v, g, "True", self.call_order(v))
             case ir.Assign(target=ir.StoreIndex(container=ir.Local(slot=slot, type=t) as xs), value=v, span=span) \
                     if self.mem(slot, t):
                 self.emit(f"# line {span.line}")

@@ -879,8 +879,56 @@ def soft_edit(w: float, s: str, t: str) -> float:
         for j in range(len(t)):
             cost = 0.0 if s[i] == t[j] else 1.0
             cur.append(softmin(prev[j] + cost, prev[j + 1] + w, cur[j] + w, 0.5))
-        prev = cur.copy()
+        prev = cur
     return prev[len(t)]
+
+def diffuse(w: float, n: int) -> float:
+    prev = [w, 1.0, 2.0 * w, 0.5]
+    total = 0.0
+    k = 0
+    while True:
+        if k >= n:
+            break
+        nxt = [0.0] * len(prev)
+        for j in range(len(prev)):
+            nxt[j] = prev[j] * w + prev[(j + 1) % len(prev)] * 0.5
+        if k % 2 == 0:
+            total += nxt[0]
+            prev = nxt
+            k += 1
+            continue
+        old = prev
+        prev = nxt
+        total += old[1] * 0.1
+        k += 1
+    return total + prev[2]
+
+def lev(w: float, s: str, t: str) -> float:
+    m = len(t)
+    prev = [0.0] * (m + 1)
+    cur = [0.0] * (m + 1)
+    for j in range(m + 1):
+        prev[j] = float(j) * w
+    for i in range(1, len(s) + 1):
+        cur[0] = float(i) * w
+        for j in range(1, m + 1):
+            sub = prev[j - 1] + (0.0 if s[i - 1] == t[j - 1] else 1.0)
+            cur[j] = min(prev[j] + w, cur[j - 1] + w * 0.9, sub)
+        prev, cur = cur, prev
+    return prev[m] + cur[1]
+
+def states(x: f64[3], n: int) -> float:
+    hs = [x]
+    for i in range(n):
+        h2 = []
+        for h in hs:
+            h2.append(h * 0.9 + h * h * 0.1)
+        h2.append(ones(3, dtype=f64) * float(i))
+        hs = h2
+    acc = 0.0
+    for k in range(len(hs)):
+        acc += sum(hs[k] * float(k + 1))
+    return acc
 
 def relax(w: float) -> float:
     d = [w, 2.0 * w, 3.0, w * w]
@@ -892,6 +940,8 @@ def relax(w: float) -> float:
 
 def main():
     print(value_and_grad(soft_edit)(1.0, "kitten", "sitting"))
+    print(value_and_grad(diffuse)(0.7, 5), grad(diffuse)(1.1, 0), value_and_grad(lev)(0.8, "kitten", "sitting"))
+    print(value_and_grad(states)(arange(3, dtype=f64) * 0.2 - 0.1, 3))
     print(value_and_grad(relax)(0.7))
     print(value_and_grad(chain)(0.3, 6), grad(chain)(2.0, 5))
 
@@ -1003,8 +1053,8 @@ def test_every_adjoint_rule_is_exercised():
      "its list 'xs' is read by a list comprehension not written as a loop (one in a condition"),
     ("    return pick([x, 2.0], total([x * 2.0, 1.0]) if x > 1.0 else 0.0)",
      "a call inside a conditional expression on the gradient path"),
-    ("    xs = [ones(2, dtype=f64) * x]\n    ys = xs\n    return sum(ys[0])",
-     "its list 'xs' is used otherwise (assigned to another name, changed in place, or passed to a function"),
+    ("    xs = [ones(2, dtype=f64) * x]\n    ys = xs\n    return sum(ys[0]) + sum(xs[0])",
+     "its list 'xs' is used otherwise (given another name and read again before it is assigned: write `.copy()`"),
     ("    ys = [ones(2, dtype=f64) * x]\n    for y in ys:\n        if len(ys) < 3:\n            grow(ys)\n    return sum(ys[0])",
      "its list 'ys' grows (a call of 'grow' appends to it) while a loop runs over it"),
     # lists that could be shared: the reverse sweep takes back the appends of the lists it owns
