@@ -4,13 +4,15 @@ From fixed seeds, functions of one float with assignments, `if`/`else`, `while` 
 `break`, `continue` and early `return`, conditional expressions (a call in one taken as the whole
 value of an assignment), calls of helpers (one returning a tuple, one taking one, one reading a list,
 recursively, one returning a list, one reading constant data, one appending to the list it is passed),
-a list of floats appended to, made again, indexed, summed and read by a comprehension after a call, a
+`while True` loops left by a `break` in an if/else, a list of floats appended to, made again, indexed,
+summed, read by a comprehension after a call, given another name (`p = m` then `m` made again) and
+swapping names with another (`m, p = p, m`), a
 constant `list[(float, float)]` argument read, and the elementary functions are
 generated, put into ONE program (one compile) whose `main` prints the value and the
 gradient of each at a few points. Both backends must print the same text, every number equal to
 rounding: where the generated code copies a value into a second name, the compiled reverse sweep adds
 that name's cotangents as one sum where the tape adds them one by one (docs/backends.md, "Gradients").
-GLIA_GRAD_PROGRAMS (default 4) sets how many functions, GLIA_GRAD_SEED (default 7: it draws every construct above) which.
+GLIA_GRAD_PROGRAMS (default 4) sets how many functions, GLIA_GRAD_SEED (default 96: it draws every construct above) which.
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from test_backend_cpu import run
 from test_backend_cpu_tensors import NUMBER
 
 N = int(os.environ.get("GLIA_GRAD_PROGRAMS", "4"))
-SEED = int(os.environ.get("GLIA_GRAD_SEED", "7"))
+SEED = int(os.environ.get("GLIA_GRAD_SEED", "96"))
 
 
 class Gen:
@@ -36,7 +38,7 @@ class Gen:
         which compiled gradients do not take yet)."""
         r = self.r
         if depth > 2 or r.random() < 0.3:
-            return r.choice(["x", "a", "b", "x", f"{r.uniform(-2, 2):.3f}", "d[0][1]", "d[-1][0]"])
+            return r.choice(["x", "a", "b", "x", f"{r.uniform(-2, 2):.3f}", "d[0][1]", "d[-1][0]", "p[-1]"])
         e1, e2 = self.expr(depth + 1, calls), self.expr(depth + 1, calls)
         options = [
             f"({e1} + {e2})", f"({e1} - {e2})", f"({e1} * {e2})", f"({e1} / (1.5 + {e2} * {e2}))",
@@ -66,6 +68,11 @@ class Gen:
                 out.append(f"{pad}grow(m, {self.expr()})")
             elif (c < 0.45 or depth > 1) and r.random() < 0.2:  # ... made again (in a loop: another each time)
                 out.append(f"{pad}m = [{self.expr()}, {self.expr(1, False)}]")
+            elif (c < 0.45 or depth > 1) and r.random() < 0.15:  # ... given another name (a move: m made again)
+                out.append(f"{pad}p = m")
+                out.append(f"{pad}m = [x * {r.uniform(-1, 1):.2f}, p[0] * {r.uniform(-1, 1):.2f} + a]")
+            elif (c < 0.45 or depth > 1) and r.random() < 0.1:  # two lists swap names
+                out.append(f"{pad}m, p = p, m")
             elif (c < 0.45 or depth > 1) and r.random() < 0.2:  # a comprehension over it, after a call
                 out.append(f"{pad}{r.choice(['a', 'b'])} = h({self.expr()}, 1) + sum([v * {self.expr(1, False)} "
                            f"for v in m if v > {r.uniform(-1, 1):.2f}])")
@@ -84,7 +91,16 @@ class Gen:
                 out.append(f"{pad}while n{depth} < {r.randint(1, 4)} and {self.expr()} < {r.uniform(0, 3):.2f}:")
                 out.append(f"{pad}    n{depth} = n{depth} + 1")
                 out += self.block(indent + 1, depth + 1, True)
-            elif in_loop and c < 0.93:
+            elif c < 0.9:  # `while True:` left by a `break` in an if/else
+                out.append(f"{pad}n{depth} = 0")
+                out.append(f"{pad}while True:")
+                out.append(f"{pad}    n{depth} = n{depth} + 1")
+                out.append(f"{pad}    if n{depth} > {r.randint(1, 3)} or {self.expr()} > {r.uniform(0, 3):.2f}:")
+                out.append(f"{pad}        break")
+                out.append(f"{pad}    else:")
+                out += self.block(indent + 2, depth + 1, True)
+                out += self.block(indent + 1, depth + 1, True)
+            elif in_loop and c < 0.95:
                 out.append(f"{pad}if {self.expr()} > 0.3:")
                 out.append(f"{pad}    {r.choice(['break', 'continue'])}")
             else:
@@ -93,7 +109,8 @@ class Gen:
         return out
 
     def function(self) -> str:
-        body = [f"def g{self.k}(x: float, d: list[(float, float)]) -> float:", "    m = [x * 0.3]", "    a = x * 0.5", "    b = 1.0 - x"]
+        body = [f"def g{self.k}(x: float, d: list[(float, float)]) -> float:", "    m = [x * 0.3]", "    p = [0.5, x]",
+                "    a = x * 0.5", "    b = 1.0 - x"]
         body += self.block(1, 0, False)
         body.append(f"    return {self.expr()} + a * b")
         return "\n".join(body) + "\n"
