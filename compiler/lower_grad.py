@@ -673,7 +673,8 @@ def desugar(f: ir.Function, expand: frozenset = frozenset()) -> ir.Function:
         before it that calls a function or can fail (`g(x)` in `g(x) + (f(x) if c else 0.0)`) goes
         into locals of its own first, in order, so nothing that could print or fail changes places."""
         def find(n, guarded: bool, chain: tuple):
-            if not guarded and (n is not e and (isinstance(n, ir.Cond) and _lifts(n) or expands(n)) or _choice(n)):
+            if not guarded and (n is not e and (isinstance(n, ir.Cond) and _lifts(n) or expands(n)) or _choice(n)
+                                or _choice_of_list(n)):
                 return chain + (n,)
             if isinstance(n, (ir.Cond, ir.And, ir.Or, ir.Comprehension, ir.Lambda)):
                 guarded = True  # what is inside runs only sometimes: not lifted
@@ -711,6 +712,25 @@ def desugar(f: ir.Function, expand: frozenset = frozenset()) -> ir.Function:
             for x in values[1:]:
                 pre.append(ir.If(ir.Compare((x, best), (op,), BOOL, v.span), (ir.Assign(target, x, v.span),), (),
                                  v.span))
+        elif _choice_of_list(v):  # min(xs): the error if xs is empty, else the loop choosing, as _choice
+            xs, span = v.args[0], v.span
+            if not isinstance(xs, ir.Local):
+                t = new_local("iter", xs.type, xs.span)
+                pre.extend(lift((ir.Assign(t, xs, xs.span),)))
+                xs = ir.Local(t.slot, t.name, t.type, xs.span)
+            target = new_local("best", v.type, span)
+            k = new_local("k", INT, span)
+            best = ir.Local(target.slot, target.name, v.type, span)
+            n = ir.Prim("len", (xs,), INT, span)
+            empty = dataclasses.replace(v, args=(ir.MakeList((), xs.type, span),) + v.args[1:])  # (its error)
+            elem = ir.Prim("list.getitem", (xs, ir.Local(k.slot, k.name, INT, span)), v.type, span)
+            op = "cmp.lt" if v.attrs[0] == "min" else "cmp.gt"
+            pre += [ir.If(ir.Compare((n, ir.Const(0, INT, span)), ("cmp.eq",), BOOL, span),
+                          (ir.ExprStmt(empty, span),), (), span),
+                    ir.Assign(target, ir.Prim("list.getitem", (xs, ir.Const(0, INT, span)), v.type, span), span),
+                    ir.ForRange(k, ir.Const(1, INT, span), n, ir.Const(1, INT, span), (
+                        ir.If(ir.Compare((elem, best), (op,), BOOL, span), (ir.Assign(target, elem, span),), (),
+                              span),), span)]
         elif not isinstance(v, ir.Cond):
             target = new_local("list", v.type, v.span)
             pre.extend(loop(v, target))
@@ -901,6 +921,15 @@ def _choice(n) -> bool:
     match n:
         case ir.Prim(op="minmax.iter", args=(ir.MakeList(elts=elts), ir.Const(value=None)), attrs=(_, False)):
             return n.type in ACTIVE and len(elts) >= 2
+    return False
+
+
+def _choice_of_list(n) -> bool:
+    """`min(xs)` or `max(xs)` of a list of floats or f32 (desugar writes it as the loop choosing the
+    element, whose cotangent is the result's, after the error of an empty list)."""
+    match n:
+        case ir.Prim(op="minmax.iter", args=(xs, ir.Const(value=None)), attrs=(_, False)):
+            return not isinstance(xs, ir.MakeList) and isinstance(xs.type, ListT) and xs.type.elem in ACTIVE
     return False
 
 

@@ -917,6 +917,10 @@ def lev(w: float, s: str, t: str) -> float:
         prev, cur = cur, prev
     return prev[m] + cur[1]
 
+def spread(w: float, xs: list[float]) -> float:
+    hs = [x * w for x in xs]
+    return min(hs) * 2.0 + (max(hs) + min([h * h for h in hs])) * w + max(xs)
+
 def states(x: f64[3], n: int) -> float:
     hs = [x]
     for i in range(n):
@@ -942,6 +946,7 @@ def main():
     print(value_and_grad(soft_edit)(1.0, "kitten", "sitting"))
     print(value_and_grad(diffuse)(0.7, 5), grad(diffuse)(1.1, 0), value_and_grad(lev)(0.8, "kitten", "sitting"))
     print(value_and_grad(states)(arange(3, dtype=f64) * 0.2 - 0.1, 3))
+    print(value_and_grad(spread)(0.5, [3.0, -1.0, 2.0, -1.0]), grad(spread)(-0.5, [3.0, -1.0, 2.0, 3.0]))
     print(value_and_grad(relax)(0.7))
     print(value_and_grad(chain)(0.3, 6), grad(chain)(2.0, 5))
 
@@ -1092,9 +1097,12 @@ def test_errors_in_the_forward_sweep_are_the_interpreters():
 def f(x: float) -> float:
     return log(x) + sqrt(x)
 
+def low(x: float, n: int) -> float:
+    return min([x * float(i) for i in range(n)]) + x
+
 def main():
-    print(grad(f)(1.0))
-    print(grad(f)(-1.0))
+    print(grad(f)(1.0), grad(low)(2.0, 3))
+    print(grad(low)(2.0, 0))
 """
     program = check_source(Source("t.glia", text))
     ref, got = run(program, [], "interp"), run(program, [], "cpu")
