@@ -185,7 +185,7 @@ class GradModule:
             for t in types_:
                 for u in (t.items if pair(t) else (t,)):
                     kind = (u.dtype, len(u.shape)) if isinstance(u, TensorT) else \
-                        list_kind(u) if memory(u) else \
+                        list_kind(u) if memory(u) or table(u) else \
                         ("data", u) if data(u, structs) or constant(u, structs) else None
                     if kind is not None and kind not in kinds:
                         kinds.append(kind)
@@ -284,8 +284,8 @@ class GradModule:
             g = self.m.instances[inst]
             for n in ir.walk(g.body):
                 c = changed_container(n)
-                if inst in plan.fns and isinstance(c, ir.Local) and memory(c.type):
-                    continue  # its own list, appended to (check_memory)
+                if inst in plan.fns and (isinstance(c, ir.Local) and (memory(c.type) or table(c.type)) or _row(c)):
+                    continue  # its own list, appended to (check_memory), or table (check_table)
                 if c is not None and c.type in danger:
                     raise Unsupported(f"the gradient through a call of '{g.name}', which changes a {c.type} in place "
                                       "(the gradient reads containers of that type)", n.span, g.source_name)
@@ -473,6 +473,22 @@ def memory(t) -> bool:
                                      pair(t.elem) and any(active(u) for u in t.elem.items))
 
 
+def table(t) -> bool:
+    """A list of lists of floats or f32 (a dynamic program's table, `d[i][j]`): compiled as a local
+    made by a display (or a comprehension, written as loops), its rows appended (each a new list, or a
+    list local that is not read again: moves), its elements read and replaced as `d[i][j]`, its rows
+    appended to as `d[i].append(v)`, with a cotangent per element (a list of its rows' cotangents).
+    check_table governs it."""
+    return isinstance(t, ListT) and isinstance(t.elem, ListT) and t.elem.elem in ACTIVE
+
+
+def _row(c) -> bool:
+    """Whether `c` is `d[i]`, a row of a table local (table), read to read, replace or append one of
+    its elements."""
+    return isinstance(c, ir.Prim) and c.op == "list.getitem" and isinstance(c.args[0], ir.Local) and \
+        table(c.args[0].type)
+
+
 def dead_elem(elem) -> str:
     """An element's cotangent nothing reached yet (elem_live)."""
     if isinstance(elem, TensorT):
@@ -514,6 +530,8 @@ def check_function(f: ir.Function, structs, act: set[int], consts: frozenset[int
             continue
         if memory(t):
             check_memory(f, i, name, mv)
+        elif table(t):
+            check_table(f, i, name, mv)
         elif not (active(t) or t in PASSIVE or pair(t) or data(t, structs)):
             raise Unsupported(f"the gradient through '{f.name}', whose local '{name}' is a {t} (compiled gradients "
                               "take floats, f32, tensors, tuples and structs of these, ints and bools (a struct "
@@ -523,6 +541,9 @@ def check_function(f: ir.Function, structs, act: set[int], consts: frozenset[int
                               f.source_name)
     for n in ir.walk(f.body):
         c = changed_container(n)
+        if c is not None and (_row(c) and c.args[0].slot not in consts or isinstance(c, ir.Local) and table(c.type)
+                              and c.slot not in consts):
+            continue  # a table's element replaced or row appended to, or a row appended to it (check_table)
         if c is not None and memory(c.type) and not isinstance(c, ir.Local):
             raise Unsupported(f"the gradient through '{f.name}', which changes a {c.type} that is not its own local "
                               "in place (compiled gradients append to lists made by the function itself)",
@@ -566,6 +587,9 @@ def check_function(f: ir.Function, structs, act: set[int], consts: frozenset[int
                 case ir.Assign(target=ir.StoreIndex(container=ir.Local(slot=slot, type=ListT(elem) as t),
                                                     op="list.setitem")) if memory(t) and slot in act and elem in ACTIVE:
                     pass  # an element of a list of floats replaced
+                case ir.Assign(target=ir.StoreIndex(container=c, op="list.setitem")) if _row(c) and \
+                        c.args[0].slot in act:
+                    pass  # an element of a table replaced
                 case ir.If(then=a, orelse=b):
                     check(a)
                     check(b)
@@ -834,7 +858,7 @@ def desugar(f: ir.Function, expand: frozenset = frozenset()) -> ir.Function:
             s = stmts[i]
             match s:
                 case ir.Assign(target=ir.StoreLocal(slot=tmp, type=TupleT(items=items)), value=ir.MakeTuple(elts=elts)) \
-                        if any(memory(u) for u in items) and all(
+                        if any(memory(u) or table(u) for u in items) and all(
                             _unpacks(stmts[i + 1 + k] if i + 1 + k < len(stmts) else None, tmp, k)
                             for k in range(len(items))) and \
                         sum(_is_slot(n, tmp) for n in ir.walk(f.body)) == len(items):
@@ -952,8 +976,8 @@ def _loops(n) -> bool:
             return isinstance(a.type, ListT)
         case ir.Prim(op="list.concat", type=ListT()):
             return True
-        case ir.Prim(op="list.repeat", args=(ir.MakeList(elts=elts), _)):
-            return all(_pure(x) for x in elts)
+        case ir.Prim(op="list.repeat", args=(ir.MakeList(elts=elts), _)):  # (of lists: the same list n times)
+            return all(_pure(x) and not isinstance(x.type, ListT) for x in elts)
     return False
 
 
@@ -1052,8 +1076,8 @@ def _lifts(v: ir.Cond) -> bool:
 
 
 def live_after(body, slot: int) -> dict[int, bool]:
-    """For each assignment to a local in `body` (by id), whether local `slot` may be read after it
-    before it is assigned again: backward liveness over the structured statements, loops to a fixed
+    """For each assignment to a local and each statement holding no block in `body` (by id), whether
+    local `slot` may be read after it before it is assigned again: backward liveness over the structured statements, loops to a fixed
     point. A loop over the local reads it at every pass (the loop reads its elements by index)."""
     after: dict[int, bool] = {}
 
@@ -1093,6 +1117,7 @@ def live_after(body, slot: int) -> dict[int, bool]:
                 return cont
             case ir.Return(value=v):
                 return v is not None and uses(v)
+        after[id(s)] = live
         return uses(s) or live
 
     block(body, False, False, False)
@@ -1105,7 +1130,8 @@ def moves(f: ir.Function) -> set[int]:
     again before its next use): the list changes its name, and its elements' cotangents go with it
     (GradFunction.rstmt). Neither is a parameter (whose cotangents are the caller's)."""
     candidates = [s for s in ir.walk(f.body) if isinstance(s, ir.Assign) and isinstance(s.target, ir.StoreLocal)
-                  and memory(s.target.type) and isinstance(s.value, ir.Local) and s.value.slot != s.target.slot
+                  and (memory(s.target.type) or table(s.target.type)) and isinstance(s.value, ir.Local)
+                  and s.value.slot != s.target.slot
                   and s.value.slot >= len(f.params) and s.target.slot >= len(f.params)]
     out, live = set(), {}
     for s in candidates:
@@ -1152,6 +1178,8 @@ def check_memory(f: ir.Function, slot: int, name: str, moved: set[int] = frozens
     uses |= {id(a) for n in ir.walk(f.body) if isinstance(n, ir.CallFunc) and flows(n.type) for a in n.args}
     uses |= {id(n.value) for n in ir.walk(f.body) if isinstance(n, ir.Return)}  # given to the caller
     uses |= {id(n.value) for n in ir.walk(f.body) if id(n) in moved}  # given another name, not read again
+    uses |= {id(n.args[1]) for n in ir.walk(f.body) if isinstance(n, ir.Prim) and n.op == "list.append"
+             and table(n.args[0].type)}  # a row appended to a table (a move: check_table)
     in_comprehension = {id(m) for n in ir.walk(f.body) if isinstance(n, ir.Comprehension) for m in ir.walk(n)}
     for n in ir.walk(f.body):
         if isinstance(n, ir.Local) and n.slot == slot and id(n) in in_comprehension and id(n) not in uses:
@@ -1171,6 +1199,71 @@ def check_memory(f: ir.Function, slot: int, name: str, moved: set[int] = frozens
     for n in ir.walk(f.body):
         if isinstance(n, ir.Prim) and n.op == "list.append" and _is_slot(n.args[0], slot) and id(n) not in statements:
             refuse("is appended to inside an expression", n.span)
+
+
+def check_table(f: ir.Function, slot: int, name: str, moved: set[int]):
+    """A table (a list of lists of floats) the gradient reaches: a local made by list displays whose rows
+    are displays (`d = []`, `[[0.0, w], [1.0, 2.0]]`), as often as it runs, or given a table local's
+    name (moves); its rows appended (`d.append(row)`: a new list, or a list local not read again
+    before it is assigned); read as `len(d)`, `len(d[i])`, `d[i][j]`; changed as `d[i][j] = v` and
+    `d[i].append(v)`. A row is never a value of its own (`r = d[i]`, `for r in d`: the row would have
+    two names), nor is the table passed to a function or returned."""
+    def refuse(why, span):
+        raise Unsupported(f"the gradient through '{f.name}': its table '{name}' {why} (compiled: a list of lists of "
+                          "floats made by a list display, its rows appended, its elements read and replaced as "
+                          "`d[i][j]`, its rows appended to as `d[i].append(v)`)", span, f.source_name)
+    if slot < len(f.params):
+        refuse("is a parameter", f.span)
+    for m in ir.walk(f.body):
+        if isinstance(m, ir.Assign) and isinstance(m.target, ir.StoreLocal) and m.target.slot == slot:
+            v = m.value
+            if not (isinstance(v, ir.MakeList) and all(isinstance(r, ir.MakeList) or not isinstance(r, ir.Local)
+                                                       and _fresh(r) for r in v.elts) or id(m) in moved):
+                refuse("is assigned otherwise than by a list display of new rows", m.span)
+    ok: set[int] = set()  # the ids of the uses of the table that are allowed
+    live: dict[int, dict] = {}
+    for n in ir.walk(f.body):
+        match n:
+            case ir.ExprStmt(expr=ir.Prim(op="list.append", args=(ir.Local() as d, row)) as e) if d.slot == slot:
+                if isinstance(row, ir.Local):
+                    if not all(_fresh(a.value) for a in ir.walk(f.body) if isinstance(a, ir.Assign)
+                               and isinstance(a.target, ir.StoreLocal) and a.target.slot == row.slot):
+                        refuse(f"is appended the list '{row.name}', which is not always made as a new one (a "
+                               "display, a comprehension, a copy)", e.span)
+                    if row.slot not in live:
+                        live[row.slot] = live_after(f.body, row.slot)
+                    if live[row.slot].get(id(n), True) or row.slot < len(f.params):
+                        refuse(f"is appended the list '{row.name}', which is read again before it is assigned "
+                               f"(write `{name}.append({row.name}.copy())`)", e.span)
+                    ok.add(id(row))
+                elif not _fresh(row):
+                    refuse("is appended a list that is not a new one (write `.copy()`)", row.span)
+                ok.add(id(d))
+            case ir.Prim(op="len", args=(ir.Local() as d,)) if d.slot == slot:
+                ok.add(id(d))
+            case ir.Prim(op="len", args=(r,)) | ir.Prim(op="list.getitem", args=(r, _)) if _row(r):
+                ok.add(id(r.args[0]))
+            case ir.Assign(target=ir.StoreIndex(container=r, op="list.setitem")) if _row(r):
+                ok.add(id(r.args[0]))
+            case ir.ExprStmt(expr=ir.Prim(op="list.append", args=(r, _))) if _row(r):
+                ok.add(id(r.args[0]))
+            case ir.Assign(target=ir.StoreLocal(), value=ir.Local(slot=s_)) if s_ == slot and id(n) in moved:
+                ok.add(id(n.value))
+    for n in ir.walk(f.body):
+        if isinstance(n, ir.Local) and n.slot == slot and id(n) not in ok:
+            refuse("is used otherwise (a row as a value of its own, `r = d[i]` or `for r in d`; the table given "
+                   "another name and read again, passed to a function or returned)", n.span)
+
+
+def _fresh(e) -> bool:
+    """Whether the list `e` computes is a new one, which nothing else holds (a display, a repetition of
+    one, a comprehension, a copy, a concatenation)."""
+    match e:
+        case ir.MakeList() | ir.Comprehension():
+            return True
+        case ir.Prim(op="list.repeat" | "list.copy" | "to_list" | "list.concat"):
+            return True
+    return False
 
 
 def kept_nodes(e) -> list[ir.Prim]:
@@ -1396,9 +1489,14 @@ class GradFunction(FunctionLowerer):
         for s in stmts:
             match s:
                 case ir.Assign(target=ir.StoreLocal(slot=slot, type=t), value=v) \
-                        if active(t) or self.mem(slot, t) or pair(t):
+                        if active(t) or self.mem(slot, t) or pair(t) or self.tab(slot, t):
                     self.number_calls(v)
-                case ir.ExprStmt(expr=ir.Prim(op="list.append", args=(ir.Local(type=t), v))) if memory(t):
+                case ir.ExprStmt(expr=ir.Prim(op="list.append", args=(ir.Local(type=t), v))) if memory(t) or table(t):
+                    self.number_calls(v)
+                case ir.ExprStmt(expr=ir.Prim(op="list.append", args=(c, v))) if _row(c):
+                    self.number_calls(v)
+                case ir.Assign(target=ir.StoreIndex(container=c), value=v) \
+                        if isinstance(c, ir.Local) and self.mem(c.slot, c.type) or _row(c):
                     self.number_calls(v)
                 case ir.Return(value=v) if v is not None:
                     self.number_calls(v)
@@ -1461,6 +1559,22 @@ class GradFunction(FunctionLowerer):
         a cotangent per element (a constant one is read as data)."""
         return memory(t) and slot in self.act
 
+    def tab(self, slot: int, t) -> bool:
+        """Whether the local `slot` of type `t` is a table (a list of lists of floats) the gradient
+        reaches."""
+        return table(t) and slot in self.act
+
+    def dead_table(self, bar: str, d: str, elem) -> None:
+        """Set `bar` to a cotangent per element of the table `d`, none reached yet."""
+        r, row = self.temp(), self.temp()
+        self.emit(f"{bar} = List.empty_list({self.m.type_const(f'types.ListType({self.gm.elem_bar(elem)})')})")
+        self.emit(f"for {r} in range(len({d})):")
+        self.indent += 1
+        for line in self.gm.dead_list(row, f"len({d}[{r}])", elem):
+            self.emit(line)
+        self.emit(f"{bar}.append({row})")
+        self.indent -= 1
+
     def bar(self, slot: int) -> str:
         return f"b{slot}"
 
@@ -1511,7 +1625,7 @@ class GradFunction(FunctionLowerer):
     def tape(self, t) -> str:
         if ("data", t) in self.plan.tapes:
             return self.plan.tapes[("data", t)]
-        if memory(t):
+        if memory(t) or table(t):
             return self.plan.tapes[list_kind(t)]
         return self.plan.tapes[(t.dtype, len(t.shape))]
 
@@ -1550,6 +1664,8 @@ class GradFunction(FunctionLowerer):
                 elif self.mem(i, t):  # a cotangent per element
                     for line in self.gm.dead_list(self.bar(i), f"len({mangle_local(i, n)})", t.elem):
                         self.emit(line)
+                elif self.tab(i, t):
+                    self.dead_table(self.bar(i), mangle_local(i, n), t.elem.elem)
                 for suffix, u in cotangents(t):  # a tuple's: one per item
                     scalar = not isinstance(u, TensorT)
                     b, k = self.bar(i) + suffix, self.live(i) + suffix
@@ -1655,14 +1771,36 @@ class GradFunction(FunctionLowerer):
         match s:
             case ir.Assign(target=ir.StoreLocal(slot, name, t), value=v, span=span):
                 self.emit(f"# line {span.line}")
-                v = self.hoist(v) if active(t) or self.mem(slot, t) or pair(t) else v
+                v = self.hoist(v) if active(t) or self.mem(slot, t) or pair(t) or self.tab(slot, t) else v
                 val = self.computed(v) if active(t) else self.expr(v)
                 self.push(mangle_local(slot, name), t)  # (a list too: made again in a loop, it is another)
                 self.emit(f"{mangle_local(slot, name)} = {val}")
             case ir.ExprStmt(expr=ir.Prim(op="list.append", args=(ir.Local(type=t) as xs, v)) as e, span=span) \
-                    if memory(t):
+                    if memory(t) or table(t):
                 self.emit(f"# line {span.line}")
                 self.emit(self.expr(ir.Prim(e.op, (xs, self.hoist(v)), e.type, e.span)))
+            case ir.ExprStmt(expr=ir.Prim(op="list.append", args=(r, v)), span=span) \
+                    if _row(r) and self.tab(r.args[0].slot, r.args[0].type):  # `d[i].append(v)`: the row kept
+                self.emit(f"# line {span.line}")
+                d, i = r.args
+                at = self.temp()
+                self.emit(f"{at} = rt.checked_slot({self.expr(i)}, len({self.name(d)}), 'list', {self.site(r.span)})")
+                val = self.kept(self.computed(self.hoist(v)))
+                self.push(at, INT)
+                self.emit(f"rt.list_append({self.name(d)}[{at}], {val})")
+            case ir.Assign(target=ir.StoreIndex(container=r, index=j) as tg, value=v, span=span) \
+                    if _row(r) and self.tab(r.args[0].slot, r.args[0].type):  # `d[i][j] = v`: both indexes and
+                self.emit(f"# line {span.line}")  # the element before kept
+                d, i = r.args
+                val = self.kept(self.computed(self.hoist(v)))
+                ai, row, aj = self.temp(), self.temp(), self.temp()
+                self.emit(f"{ai} = rt.checked_slot({self.expr(i)}, len({self.name(d)}), 'list', {self.site(r.span)})")
+                self.emit(f"{row} = {self.name(d)}[{ai}]")
+                self.emit(f"{aj} = rt.checked_slot({self.expr(j)}, len({row}), 'list', {self.site(tg.span)})")
+                self.push(ai, INT)
+                self.push(aj, INT)
+                self.push(f"al._load({row}, {aj})", r.type.elem)
+                self.emit(f"al._store({row}, {aj}, {val})")
             case ir.Assign(target=ir.StoreIndex(container=ir.Local(slot=slot, type=t) as xs, index=i) as tg, value=v,
                            span=span) if self.mem(slot, t):  # `xs[i] = v`: the index and the element before kept
                 self.emit(f"# line {span.line}")
@@ -1768,15 +1906,19 @@ class GradFunction(FunctionLowerer):
 
     def rstmt(self, s):
         match s:
-            case ir.Assign(target=ir.StoreLocal(slot, name, t), value=v, span=span) if self.mem(slot, t):
+            case ir.Assign(target=ir.StoreLocal(slot, name, t), value=v, span=span) \
+                    if self.mem(slot, t) or self.tab(slot, t):
                 self.emit(f"# line {span.line}")  # the list display (or call): its elements' cotangents
                 g = self.temp()
                 self.emit(f"{g} = {self.bar(slot)}")
                 self.emit(f"{mangle_local(slot, name)} = {self.pop(t)}")  # the list before, with none yet
-                for line in self.gm.dead_list(self.bar(slot), f"len({mangle_local(slot, name)})", t.elem):
+                if self.tab(slot, t):
+                    self.dead_table(self.bar(slot), mangle_local(slot, name), t.elem.elem)
+                for line in self.gm.dead_list(self.bar(slot), f"len({mangle_local(slot, name)})", t.elem) \
+                        if self.mem(slot, t) else ():
                     self.emit(line)
                 if isinstance(v, ir.Local):  # a move (moves): the list's cotangents go back to its old name,
-                    if self.mem(v.slot, v.type):  # which nothing read since (a constant's: none)
+                    if self.mem(v.slot, v.type) or self.tab(v.slot, v.type):  # which nothing read since
                         self.emit(f"{self.bar(v.slot)} = {g}")
                 else:
                     self.backward(v, g, "True", self.call_order(v))
@@ -1861,6 +2003,42 @@ class GradFunction(FunctionLowerer):
                 self.rloop([set_k, set_x], body)
                 if set_seq is not None:
                     self.rstmt(set_seq)
+            case ir.ExprStmt(expr=ir.Prim(op="list.append", args=(ir.Local(type=t) as d, v)), span=span) \
+                    if self.tab(d.slot, t):  # a row appended: its cotangents go back to it (a move), or through
+                self.emit(f"# line {span.line}")  # its display
+                g = self.temp()
+                self.emit(f"{g} = {self.bar(d.slot)}.pop()")
+                self.emit(f"{self.name(d)}.pop()")
+                if isinstance(v, ir.Local):
+                    if self.mem(v.slot, v.type):
+                        self.emit(f"{self.bar(v.slot)} = {g}")
+                else:
+                    self.backward(v, g, "True", self.call_order(v))
+            case ir.ExprStmt(expr=ir.Prim(op="list.append", args=(r, v)), span=span) \
+                    if _row(r) and self.tab(r.args[0].slot, r.args[0].type):
+                self.emit(f"# line {span.line}")
+                d = r.args[0]
+                at, g = self.temp(), self.temp()
+                self.emit(f"{at} = {self.pop(INT)}")
+                self.emit(f"{g} = {self.bar(d.slot)}[{at}].pop()")
+                self.emit(f"{self.name(d)}[{at}].pop()")
+                self.backward(v, self.kept(elem_value(g, r.type.elem)), elem_live(g, r.type.elem), self.call_order(v))
+            case ir.Assign(target=ir.StoreIndex(container=r), value=v, span=span) \
+                    if _row(r) and self.tab(r.args[0].slot, r.args[0].type):
+                self.emit(f"# line {span.line}")
+                d = r.args[0]
+                old, ai, aj, b, g = self.temp(), self.temp(), self.temp(), self.temp(), self.temp()
+                self.emit(f"{old} = {self.pop(r.type.elem)}")
+                self.emit(f"{aj} = {self.pop(INT)}")
+                self.emit(f"{ai} = {self.pop(INT)}")
+                self.emit(f"{b} = {self.bar(d.slot)}[{ai}]")
+                self.emit(f"{g} = {b}[{aj}]")  # the element's cotangent: the value's
+                self.emit(f"{b}[{aj}] = {dead_elem(r.type.elem)}")  # the element before: none yet
+                self.emit(f"al._store({self.name(d)}[{ai}], {aj}, {old})")
+                calls = self.call_order(v)
+                e = self.with_calls(v)
+                self.restore_kept(e)
+                self.backward(v, elem_value(g, r.type.elem), elem_live(g, r.type.elem), calls, e)
             case ir.ExprStmt(expr=ir.Prim(op="list.append", args=(ir.Local(type=t) as xs, v)), span=span) \
                     if memory(t):
                 self.emit(f"# line {span.line}")
@@ -1899,6 +2077,8 @@ class GradFunction(FunctionLowerer):
         if self.mem(slot, t):
             for line in self.gm.dead_list(self.bar(slot), f"len({self.name(local)})", t.elem):
                 self.emit(line)
+        if self.tab(slot, t):
+            self.dead_table(self.bar(slot), self.name(local), t.elem.elem)
         for suffix, u in cotangents(t):
             self.emit(f"{self.bar(slot)}{suffix} = {self.dead(u)}")
             if not isinstance(u, TensorT):
@@ -2143,7 +2323,11 @@ class GradFunction(FunctionLowerer):
                 self.add_elem(xs, self.elem_at(xs, i, span), g, fresh, j)  # `hs[i][0]`: an item of an element
             case ir.MakeList(elts=elts, type=lt):
                 for k in range(len(elts) - 1, -1, -1):
-                    if self.depends(elts[k]) and isinstance(lt.elem, TupleT):
+                    if self.depends(elts[k]) and isinstance(lt.elem, ListT):  # a table's row display
+                        t = self.temp()
+                        self.emit(f"{t} = {g}[{k}]")
+                        self.adj(elts[k], t)
+                    elif self.depends(elts[k]) and isinstance(lt.elem, TupleT):
                         t = self.temp()
                         self.emit(f"{t} = {g}[{k}]")
                         self.adj_items(elts[k], elem_parts(t, lt.elem))
@@ -2156,6 +2340,14 @@ class GradFunction(FunctionLowerer):
                         self.indent -= 1
             case ir.Prim(op="list.getitem", args=(ir.Local(type=t) as xs, i), span=span) if self.mem(xs.slot, t):
                 self.add_elem(xs, self.elem_at(xs, i, span), g, fresh)
+            case ir.Prim(op="list.getitem", args=(r, j), span=span) if _row(r) and self.tab(r.args[0].slot,
+                                                                                             r.args[0].type):
+                d, i = r.args  # `d[i][j]`
+                ai, aj, b, g = self.temp(), self.temp(), self.temp(), self.kept(g)
+                self.emit(f"{ai} = nbt.idx({self.expr(i)}, len({self.name(d)}), {self.site(r.span)})")
+                self.emit(f"{b} = {self.bar(d.slot)}[{ai}]")
+                self.emit(f"{aj} = nbt.idx({self.expr(j)}, len({b}), {self.site(span)})")
+                self.emit(f"{b}[{aj}] = (({b}[{aj}][0] + {g}) if {b}[{aj}][1] else {g}, True)")
             case ir.Prim(op="float.sum" | "f32.sum", args=(ir.Local(type=t) as xs, start)) if self.mem(xs.slot, t):
                 if self.depends(start):  # the tape's order: the start, then the elements
                     self.adj(start, g)

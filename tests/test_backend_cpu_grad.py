@@ -961,6 +961,53 @@ def chain(w: float, n: int) -> float:
     return best[n] + sum(pairs)
 """
 
+TABLES = """
+def soft_dtw(w: float, xs: list[float], ys: list[float]) -> float:
+    n = len(xs)
+    m = len(ys)
+    r = [[1000000.0] * (m + 1) for _ in range(n + 1)]
+    r[0][0] = 0.0
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            d = (xs[i - 1] * w - ys[j - 1]) ** 2.0
+            r[i][j] = d + min(r[i - 1][j], r[i][j - 1], r[i - 1][j - 1])
+    return r[n][m]
+
+def tri(w: float, n: int) -> float:
+    t: list[list[float]] = []
+    for i in range(n):
+        row = [w * float(i)]
+        for j in range(i):
+            row.append(row[j] * w + t[i - 1][j])
+        t.append(row)
+    t[0].append(w * 3.0)
+    return t[n - 1][n - 1] + t[0][1] + float(len(t[0]))
+
+def grid(w: float, n: int) -> float:
+    total = 0.0
+    t = [[w, 1.0], [2.0, w * w]]
+    for k in range(n):
+        old = t
+        t = [[0.0] * 2 for _ in range(2)]
+        for i in range(2):
+            for j in range(2):
+                t[i][j] = old[i][j] * w + old[1 - i][j] * 0.5
+        total += t[0][1] - t[-1][-2]
+    return total + t[1][1]
+
+def small(w: f32, n: int) -> f32:
+    t = [[w * f32(j) for j in range(n)] for _ in range(n)]
+    for i in range(1, n):
+        for j in range(1, n):
+            t[i][j] = t[i - 1][j] * w + t[i][j - 1] * f32(0.5)
+    return t[n - 1][n - 1]
+
+def main():
+    print(value_and_grad(soft_dtw)(0.9, [1.0, 2.0, 3.0, 2.5], [1.1, 2.2, 2.9]))
+    print(value_and_grad(tri)(0.7, 4), value_and_grad(grid)(0.9, 3), grad(small)(f32(0.8), 4))
+    print(grad(tri)(0.7, 0))
+"""
+
 ALIASED = """
 def k(x: float) -> float:
     w = x if x > 1.0 else exp(x)
@@ -1021,12 +1068,12 @@ def compiled(text):
 
 @pytest.mark.parametrize("text", [CONTROL, SCALARS, TENSORS, LAYERS, CELLS, CALLS, DATA, TUPLES, BROADCAST,
                                   STRUCTS, MEMORY, FLOATLISTS, CONSTANTS, TUPLELISTS, COMPREHENSIONS, SHOWN,
-                                  GROWN, DYNAMIC],
+                                  GROWN, DYNAMIC, TABLES],
                          ids=["control flow", "scalars", "tensors", "layers and losses", "cells, tuples, lists",
                               "calls", "values that hold no float", "calls returning tuples", "powers and broadcasts",
                               "records", "lists passed", "lists of floats", "constants", "lists of tuples and records",
                               "list comprehensions", "records printed and compared", "lists grown by callees",
-                              "dynamic programming: min, max, elements replaced"])
+                              "dynamic programming: min, max, elements replaced", "tables: d[i][j]"])
 def test_gradients_match_the_interpreter(text):
     got, ref = compiled(text)
     assert got == ref
@@ -1053,7 +1100,9 @@ def test_every_adjoint_rule_is_exercised():
     ("    ds = {\"a\": x}\n    return ds[\"a\"] * x", "whose local 'ds' is a dict[str, float]"),
     # containers of floats the gradient does not reach are constants, read by reference: not changed
     ("    ts = [[1.0]]\n    ts.append([2.0])\n    return ts[1][0] * x", "which changes a list[list[float]] in place"),
-    ("    ts = [[1.0]]\n    ts.append([x])\n    return ts[1][0] * x", "whose local 'ts' is a list[list[float]]"),
+    ("    ts = [[1.0]]\n    ts.append([x])\n    r = ts[1]\n    return r[0] * x", "its table 'ts' is used otherwise (a row as"),
+    ("    r = [x, 1.0]\n    ts = [[1.0]]\n    ts.append(r)\n    return ts[1][0] * r[1]",
+     "its table 'ts' is appended the list 'r', which is read again before it is assigned (write `ts.append(r.copy())`"),
     ("    xs = [x, 2.0]\n    if x > 1.0 and total([v * x for v in xs]) > 0.0:\n        return x\n    return xs[1]",
      "its list 'xs' is read by a list comprehension not written as a loop (one in a condition"),
     ("    return pick([x, 2.0], total([x * 2.0, 1.0]) if x > 1.0 else 0.0)",
