@@ -1925,16 +1925,10 @@ class GradFunction(FunctionLowerer):
             case ir.Assign(target=ir.StoreIndex(container=ir.Local(slot=slot, type=t) as xs), value=v, span=span) \
                     if self.mem(slot, t):
                 self.emit(f"# line {span.line}")
-                old, at, g = self.temp(), self.temp(), self.temp()
+                old, at = self.temp(), self.temp()
                 self.emit(f"{old} = {self.pop(t.elem)}")
                 self.emit(f"{at} = {self.pop(INT)}")
-                self.emit(f"{g} = {self.bar(slot)}[{at}]")  # the element's cotangent: the value's
-                self.emit(f"{self.bar(slot)}[{at}] = {dead_elem(t.elem)}")  # the element before: none yet
-                self.emit(f"al._store({self.name(xs)}, {at}, {old})")
-                calls = self.call_order(v)
-                e = self.with_calls(v)
-                self.restore_kept(e)
-                self.backward(v, elem_value(g, t.elem), elem_live(g, t.elem), calls, e)
+                self.undo_store(self.bar(slot), self.name(xs), at, old, t.elem, v)
             case ir.Assign(target=ir.StoreLocal(slot, name, t), value=v, span=span) if pair(t):
                 self.emit(f"# line {span.line}")
                 gs = []
@@ -2027,18 +2021,12 @@ class GradFunction(FunctionLowerer):
                     if _row(r) and self.tab(r.args[0].slot, r.args[0].type):
                 self.emit(f"# line {span.line}")
                 d = r.args[0]
-                old, ai, aj, b, g = self.temp(), self.temp(), self.temp(), self.temp(), self.temp()
+                old, ai, aj, b = self.temp(), self.temp(), self.temp(), self.temp()
                 self.emit(f"{old} = {self.pop(r.type.elem)}")
                 self.emit(f"{aj} = {self.pop(INT)}")
                 self.emit(f"{ai} = {self.pop(INT)}")
                 self.emit(f"{b} = {self.bar(d.slot)}[{ai}]")
-                self.emit(f"{g} = {b}[{aj}]")  # the element's cotangent: the value's
-                self.emit(f"{b}[{aj}] = {dead_elem(r.type.elem)}")  # the element before: none yet
-                self.emit(f"al._store({self.name(d)}[{ai}], {aj}, {old})")
-                calls = self.call_order(v)
-                e = self.with_calls(v)
-                self.restore_kept(e)
-                self.backward(v, elem_value(g, r.type.elem), elem_live(g, r.type.elem), calls, e)
+                self.undo_store(b, f"{self.name(d)}[{ai}]", aj, old, r.type.elem, v)
             case ir.ExprStmt(expr=ir.Prim(op="list.append", args=(ir.Local(type=t) as xs, v)), span=span) \
                     if memory(t):
                 self.emit(f"# line {span.line}")
@@ -2052,6 +2040,18 @@ class GradFunction(FunctionLowerer):
                     self.backward(v, self.kept(elem_value(g, t.elem)), elem_live(g, t.elem), self.call_order(v))
             case _:
                 pass  # ExprStmt, Assert, Break, Continue: nothing to undo
+
+    def undo_store(self, b: str, xs: str, at: str, old: str, elem, v):
+        """The reverse of `xs[at] = v` (a list of floats, whose cotangents are `b`): the element's
+        cotangent goes to `v`, and the element before (`old`) comes back, with none yet."""
+        g = self.temp()
+        self.emit(f"{g} = {b}[{at}]")
+        self.emit(f"{b}[{at}] = {dead_elem(elem)}")
+        self.emit(f"al._store({xs}, {at}, {old})")
+        calls = self.call_order(v)
+        e = self.with_calls(v)
+        self.restore_kept(e)
+        self.backward(v, elem_value(g, elem), elem_live(g, elem), calls, e)
 
     def rloop(self, pre, body):
         """The reverse of a loop: its body's reverse as many times as it ran, each pass ending with the

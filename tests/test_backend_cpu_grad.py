@@ -939,7 +939,7 @@ def relax(w: float) -> float:
     for k in range(3):
         for i in range(1, 4):
             d[i] = min(d[i], d[i - 1] + w * 0.5)
-        d[0] = d[-1] * 0.5
+        d[0] = softmin(d[-1] * 0.5, w, 3.0, 0.5)
     return d[3] + d[0]
 
 def main():
@@ -969,9 +969,11 @@ def soft_dtw(w: float, xs: list[float], ys: list[float]) -> float:
     r[0][0] = 0.0
     for i in range(1, n + 1):
         for j in range(1, m + 1):
-            d = (xs[i - 1] * w - ys[j - 1]) ** 2.0
-            r[i][j] = d + min(r[i - 1][j], r[i][j - 1], r[i - 1][j - 1])
+            r[i][j] = cost(xs[i - 1] * w, ys[j - 1]) + min(r[i - 1][j], r[i][j - 1], r[i - 1][j - 1])
     return r[n][m]
+
+def cost(a: float, b: float) -> float:
+    return (a - b) ** 2.0
 
 def tri(w: float, n: int) -> float:
     t: list[list[float]] = []
