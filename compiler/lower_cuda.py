@@ -105,6 +105,9 @@ CUDA_SIMPLE: dict[str, str] = {
     "f32.to_int": "rt.float_to_int({0}, %s)",
     "math.sqrt": "rt.math_sqrt({0}, %s)",
     "math.log": "rt.math_log({0}, %s)",
+    "math.sin": "rt.math_sin({0}, %s)",
+    "math.cos": "rt.math_cos({0}, %s)",
+    "math.tan": "rt.math_tan({0}, %s)",
     "math.floor": "rt.math_floor({0}, %s)",
     "math.ceil": "rt.math_ceil({0}, %s)",
 }
@@ -118,8 +121,7 @@ _TOTAL = {  # cannot fail
     "float.abs": "abs({0})", "f32.add": "({0} + {1})", "f32.sub": "({0} - {1})", "f32.mul": "({0} * {1})",
     "f32.neg": "(-{0})", "f32.abs": "abs({0})",
     "bool.not": "(not {0})", "bool.and": "({0} and {1})", "bool.or": "({0} or {1})", "bool.xor": "({0} != {1})",
-    "math.exp": "rt.math_exp({0})", "math.sin": "math.sin({0})", "math.cos": "math.cos({0})",
-    "math.tan": "math.tan({0})", "math.atan": "math.atan({0})", "math.tanh": "math.tanh({0})",
+    "math.exp": "rt.math_exp({0})", "math.atan": "math.atan({0})", "math.tanh": "math.tanh({0})",
     "math.hypot": "math.hypot({0}, {1})", "math.atan2": "math.atan2({0}, {1})", "math.isnan": "math.isnan({0})",
     "math.isinf": "math.isinf({0})", "to_bool": "({0} != 0)", "tuple.getitem": "{0}[{attrs[0]}]",
 }

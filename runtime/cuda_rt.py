@@ -219,6 +219,30 @@ def math_sqrt(x, site, err, ei):
 
 
 @device
+def math_sin(x, site, err, ei):
+    if math.isinf(x):  # math.sin raises for an infinity (nbrt.math_sin)
+        fail(site, err, ei)
+        return 0.0
+    return math.sin(x)
+
+
+@device
+def math_cos(x, site, err, ei):
+    if math.isinf(x):
+        fail(site, err, ei)
+        return 0.0
+    return math.cos(x)
+
+
+@device
+def math_tan(x, site, err, ei):
+    if math.isinf(x):
+        fail(site, err, ei)
+        return 0.0
+    return math.tan(x)
+
+
+@device
 def math_log(x, site, err, ei):
     if x <= 0:
         fail(site, err, ei)

@@ -349,6 +349,27 @@ def math_log(x, site):
     return math.log(x)
 
 
+@hot
+def math_sin(x, site):
+    if math.isinf(x):  # (math.sin raises for an infinity, where NumPy's gives NaN)
+        raise ReprError("E506", "math domain error: sin(", x, ")", site)
+    return np.sin(x)
+
+
+@hot
+def math_cos(x, site):
+    if math.isinf(x):
+        raise ReprError("E506", "math domain error: cos(", x, ")", site)
+    return np.cos(x)
+
+
+@hot
+def math_tan(x, site):
+    if math.isinf(x):
+        raise ReprError("E506", "math domain error: tan(", x, ")", site)
+    return np.tan(x)
+
+
 @jit
 def math_log2(x, site):
     if x <= 0:
@@ -365,14 +386,14 @@ def math_log10(x, site):
 
 @jit
 def math_asin(x, site):
-    if not (-1.0 <= x <= 1.0):
+    if x < -1.0 or x > 1.0:  # (NaN is no error: math.asin(nan) is nan)
         math_domain("asin", x, site)
     return math.asin(x)
 
 
 @jit
 def math_acos(x, site):
-    if not (-1.0 <= x <= 1.0):
+    if x < -1.0 or x > 1.0:
         math_domain("acos", x, site)
     return math.acos(x)
 

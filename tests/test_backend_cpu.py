@@ -272,10 +272,14 @@ def test_edges_the_random_arguments_found(line):
 @pytest.mark.parametrize("line", ["print(5 << k, 5 >> k)", "print(-5 >> -k, 5 << -k)", "print(1 << (k + 60), 1 << (k + 61))",
                                   "print(-m)", "print(abs(m + 1), abs(m))", "print(m // (k - 4))", "print(7 % (k - 3), 7 // (k - 3))",
                                   "print(math.sqrt(2.25), math.sqrt(-2.5 * k))", "print(math.log(1.0 * k), math.log(0.0 * k))",
-                                  "print(math.log(-x))", "print(math.sqrt(x), math.sqrt(-x))", "print(1.5 / (k - 3.0))"])
+                                  "print(math.log(-x))", "print(math.sqrt(x), math.sqrt(-x))", "print(1.5 / (k - 3.0))",
+                                  "print(math.asin(x - x), math.acos(x - x), math.sin(1.0 * k), math.cos(-x))",
+                                  "print(math.tan(f32(1.0)), math.sin(f32(x)))"])
 def test_checked_arithmetic_fails_as_the_interpreter(line):
-    """The helpers inlined into every caller (shifts, negation, abs, `//`, `%`, `/`, sqrt, log) raise
-    the interpreter's error with its message, values written as the interpreter writes them."""
+    """The helpers inlined into every caller (shifts, negation, abs, `//`, `%`, `/`, sqrt, log, sin,
+    cos, tan) raise the interpreter's error with its message, values written as the interpreter
+    writes them (sin, cos and tan of an infinity are errors, as in Python, not NumPy's NaN; asin and
+    acos of NaN are NaN, no error)."""
     text = f"def main():\n    k = 3\n    x = float('inf')\n    m = -9223372036854775807 - 1\n    {line}\n"
     program = check_source(Source("t.glia", text))
     out, err, notes = run(program, [], "cpu")
