@@ -1014,6 +1014,12 @@ class TypedGen:
                     self.loop_block(inner, depth, ret, {j: "int", v: "str"})
             return [f"{ind}for {v} in {src}:"] + self.loop_block(inner, depth, ret, {v: elem})
         n = self.fresh("n")
+        if c.chance(3):  # `while True:` left by a `break` in an if/else (a shape Numba cannot type as written)
+            outer = self.vars_of("int")  # one assigned before the `break` is what Numba could not type
+            last = [f"{inner}    {c.pick(outer)} += {n}"] if outer else []
+            return [f"{ind}{n} = 0", f"{ind}while True:", f"{inner}{n} += 1", f"{inner}if {n} > {self.k()}:"] + \
+                self.loop_block(inner + "    ", depth, ret, {}) + last + [f"{inner}    break", f"{inner}else:"] + \
+                self.loop_block(inner + "    ", depth, ret, {}) + self.loop_block(inner, depth, ret, {})
         return [f"{ind}{n} = 0", f"{ind}while {n} < {self.k()}:", f"{inner}{n} += 1"] + \
             self.loop_block(inner, depth, ret, {})
 
