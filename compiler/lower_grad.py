@@ -798,11 +798,41 @@ def desugar(f: ir.Function, expand: frozenset = frozenset()) -> ir.Function:
                     out.append(dataclasses.replace(s, then=lift(then), orelse=lift(orelse)))
                 case ir.For() if (counted := indexed(s)) is not None:
                     out.extend(lift(counted))
+                case ir.For() if (counted := rows(s)) is not None:
+                    out.extend(lift((counted,)))
                 case ir.While(body=body) | ir.ForRange(body=body) | ir.For(body=body):
                     out.append(dataclasses.replace(s, body=lift(body)))
                 case _:
                     out.append(s)
         return tuple(out)
+
+    def rows(s: ir.For):
+        """`for r in t` over a table local (a list of lists of floats) whose body only reads `r` (`r[j]`,
+        `len(r)`, not in a comprehension) and neither assigns `t` nor changes its length nor passes it
+        on: the counted loop with `t[k]` in r's place, so that no row has a name of its own
+        (check_table), or None."""
+        match s:
+            case ir.For(target=ir.StoreLocal(slot=r), iter=ir.Local(slot=ts, type=tt) as t, kind="list") \
+                    if table(tt):
+                pass
+            case _:
+                return None
+        read = {id(n.args[0]) for n in ir.walk(s.body) if isinstance(n, ir.Prim) and n.op in ("list.getitem", "len")
+                and _is_slot(n.args[0], r)}
+        hidden = {id(m) for n in ir.walk(s.body) if isinstance(n, (ir.Comprehension, ir.Lambda)) for m in ir.walk(n)}
+        if any(isinstance(n, ir.Local) and n.slot == r and (id(n) not in read or id(n) in hidden)
+               or isinstance(n, ir.StoreLocal) and n.slot in (r, ts)
+               or isinstance(n, ir.Prim) and n.op in _CHANGES and _is_slot(n.args[0], ts)
+               or isinstance(n, ir.CallFunc) and reads(n.args, {ts}) for n in ir.walk(s.body)):
+            return None
+        span = s.span
+        k = new_local("k", INT, span)
+        row = ir.Prim("list.getitem", (t, ir.Local(k.slot, k.name, INT, span)), tt.elem, span)
+
+        def sub(n):
+            return row if isinstance(n, ir.Local) and n.slot == r else _rebuild(n, sub)
+        return ir.ForRange(k, ir.Const(0, INT, span), ir.Prim("len", (t,), INT, span), ir.Const(1, INT, span),
+                           tuple(sub(x) for x in s.body), span)
 
     def indexed(s: ir.For):
         """`for i, x in enumerate(xs)`, `for x, y in zip(xs, ys)` and `for x in reversed(xs)` over list

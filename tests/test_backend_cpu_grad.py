@@ -997,6 +997,18 @@ def grid(w: float, n: int) -> float:
         total += t[0][1] - t[-1][-2]
     return total + t[1][1]
 
+def scan(w: float, n: int) -> float:
+    t = [[w * float(i + j) for j in range(3)] for i in range(n)]
+    t[1][2] = t[0][1] * w
+    total = 0.0
+    for row in t:
+        if len(row) < 2:
+            continue
+        total += row[-1] * row[0] + row[1]
+        if total > 100.0:
+            break
+    return total
+
 def small(w: f32, n: int) -> f32:
     t = [[w * f32(j) for j in range(n)] for _ in range(n)]
     for i in range(1, n):
@@ -1007,6 +1019,7 @@ def small(w: f32, n: int) -> f32:
 def main():
     print(value_and_grad(soft_dtw)(0.9, [1.0, 2.0, 3.0, 2.5], [1.1, 2.2, 2.9]))
     print(value_and_grad(tri)(0.7, 4), value_and_grad(grid)(0.9, 3), grad(small)(f32(0.8), 4))
+    print(value_and_grad(scan)(0.7, 4), grad(scan)(3.0, 5))
     print(grad(tri)(0.7, 0))
 """
 
