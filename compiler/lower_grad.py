@@ -173,7 +173,8 @@ class GradModule:
         plan.edges = edges
         plan.active = {inst: frozenset(act[inst]) for inst in order}
         plan.consts = {inst: frozenset(i for i, t in enumerate(f.slot_types) if constant(t, structs)
-                                       and i not in act[inst]) for inst, f in plan.fns.items()}
+                                       and i not in act[inst] and (i < len(f.params) or i in _slots(f)))
+                       for inst, f in plan.fns.items()}  # (not a local the sweeps' desugaring left unused)
         for inst, f in plan.fns.items():
             check_function(f, structs, act[inst], plan.consts[inst])
         # mutual recursion: each would have to be compiled before the other, so these compile lazily
@@ -524,9 +525,9 @@ def elem_value(g: str, elem) -> str:
 def check_function(f: ir.Function, structs, act: set[int], consts: frozenset[int]):
     """Refuse (Unsupported) what f's sweeps cannot compile yet; `act`: its slots a gradient reaches,
     `consts`: its containers of floats that are constants to the gradient (read as data)."""
-    mv = moves(f)
+    mv, used = moves(f), _slots(f)
     for i, (t, name) in enumerate(zip(f.slot_types, f.slot_names)):
-        if i in consts:
+        if i in consts or i >= len(f.params) and i not in used:  # (a loop target desugar took away)
             continue
         if memory(t):
             check_memory(f, i, name, mv)
@@ -1319,6 +1320,11 @@ def _unpacks(s, tmp: int, k: int) -> bool:
                                                              attrs=(j,))):
             return slot == tmp and j == k
     return False
+
+
+def _slots(f: ir.Function) -> set[int]:
+    """The slots f's body reads or assigns."""
+    return {n.slot for n in ir.walk(f.body) if isinstance(n, (ir.Local, ir.StoreLocal))}
 
 
 def _is_slot(e, slot: int) -> bool:

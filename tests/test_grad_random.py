@@ -6,13 +6,14 @@ value of an assignment), calls of helpers (one returning a tuple, one taking one
 recursively, one returning a list, one reading constant data, one appending to the list it is passed),
 `while True` loops left by a `break` in an if/else, a list of floats appended to, made again, indexed,
 summed, read by a comprehension after a call, given another name (`p = m` then `m` made again) and
-swapping names with another (`m, p = p, m`), a
+swapping names with another (`m, p = p, m`), a table (`q[i][j] = v`, rows appended and appended to,
+read by index and by a loop over its rows), a
 constant `list[(float, float)]` argument read, and the elementary functions are
 generated, put into ONE program (one compile) whose `main` prints the value and the
 gradient of each at a few points. Both backends must print the same text, every number equal to
 rounding: where the generated code copies a value into a second name, the compiled reverse sweep adds
 that name's cotangents as one sum where the tape adds them one by one (docs/backends.md, "Gradients").
-GLIA_GRAD_PROGRAMS (default 4) sets how many functions, GLIA_GRAD_SEED (default 96: it draws every construct above) which.
+GLIA_GRAD_PROGRAMS (default 4) sets how many functions, GLIA_GRAD_SEED (default 3474: it draws every construct above) which.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from test_backend_cpu import run
 from test_backend_cpu_tensors import NUMBER
 
 N = int(os.environ.get("GLIA_GRAD_PROGRAMS", "4"))
-SEED = int(os.environ.get("GLIA_GRAD_SEED", "96"))
+SEED = int(os.environ.get("GLIA_GRAD_SEED", "3474"))
 
 
 class Gen:
@@ -38,7 +39,8 @@ class Gen:
         which compiled gradients do not take yet)."""
         r = self.r
         if depth > 2 or r.random() < 0.3:
-            return r.choice(["x", "a", "b", "x", f"{r.uniform(-2, 2):.3f}", "d[0][1]", "d[-1][0]", "p[-1]"])
+            return r.choice(["x", "a", "b", "x", f"{r.uniform(-2, 2):.3f}", "d[0][1]", "d[-1][0]", "p[-1]",
+                             "q[1][0]", "q[-1][-1]"])
         e1, e2 = self.expr(depth + 1, calls), self.expr(depth + 1, calls)
         options = [
             f"({e1} + {e2})", f"({e1} - {e2})", f"({e1} * {e2})", f"({e1} / (1.5 + {e2} * {e2}))",
@@ -71,6 +73,14 @@ class Gen:
             elif (c < 0.45 or depth > 1) and r.random() < 0.15:  # ... given another name (a move: m made again)
                 out.append(f"{pad}p = m")
                 out.append(f"{pad}m = [x * {r.uniform(-1, 1):.2f}, p[0] * {r.uniform(-1, 1):.2f} + a]")
+            elif (c < 0.45 or depth > 1) and r.random() < 0.15:  # a table: an element replaced
+                out.append(f"{pad}q[{r.randint(-2, 1)}][{r.randint(0, 1)}] = {self.expr()}")
+            elif (c < 0.45 or depth > 1) and r.random() < 0.1:  # ... a row appended, or appended to
+                out.append(f"{pad}q.append([{self.expr()}, {self.expr(1, False)}])" if r.random() < 0.5 else
+                           f"{pad}q[{r.randint(0, 1)}].append({self.expr()})")
+            elif (c < 0.45 or depth > 1) and r.random() < 0.1:  # ... its rows read by a loop
+                out.append(f"{pad}for row in q:")
+                out.append(f"{pad}    {r.choice(['a', 'b'])} = {self.expr(1, False)} + row[0] * row[-1]")
             elif (c < 0.45 or depth > 1) and r.random() < 0.1:  # two lists swap names
                 out.append(f"{pad}m, p = p, m")
             elif (c < 0.45 or depth > 1) and r.random() < 0.2:  # a comprehension over it, after a call
@@ -110,6 +120,7 @@ class Gen:
 
     def function(self) -> str:
         body = [f"def g{self.k}(x: float, d: list[(float, float)]) -> float:", "    m = [x * 0.3]", "    p = [0.5, x]",
+                "    q = [[x, 0.5], [1.0, x * x]]",
                 "    a = x * 0.5", "    b = 1.0 - x"]
         body += self.block(1, 0, False)
         body.append(f"    return {self.expr()} + a * b")
