@@ -630,7 +630,9 @@ def desugar(f: ir.Function, expand: frozenset = frozenset()) -> ir.Function:
     []`, then `for x in xs: if c: v.append(e)`, into the local it is assigned to or a new one (an
     argument, `mean([f(x) for x in xs])`, or a result): so the list is memory, with a cotangent per
     element. `min(a, b)` becomes `m = a; if b < m: m = b` (_choice), and a loop over `enumerate`,
-    `zip` or `reversed` of list locals the counted loop reading them by index (indexed)."""
+    `zip` or `reversed` of list locals the counted loop reading them by index (indexed), as is one over
+    a table's rows that only reads them (rows); `min(xs)` of a list of floats the loop choosing the
+    element (_choice_of_list); and `a, b = b, a` of lists, assignments of each (unpack)."""
     slot_names, slot_types = list(f.slot_names), list(f.slot_types)
 
     def new_local(prefix, t, span) -> ir.StoreLocal:
@@ -881,15 +883,15 @@ def desugar(f: ir.Function, expand: frozenset = frozenset()) -> ir.Function:
             loop = ir.ForRange(k, ir.Const(0, INT, span), n, one, reads_ + s.body, span)
         return tuple(pre) + (loop,)
     def unpack(stmts):
-        """`a, b = b, a` of lists of floats or tensors (memory), which the checker writes as a tuple
+        """`a, b = b, a` of lists of floats or tensors (memory) or tables, which the checker writes as a tuple
         local then its items read, as each value assigned to a local of its own, then each of those to
         its name: moves (moves), not a tuple holding lists."""
         out, i = [], 0
         while i < len(stmts):
             s = stmts[i]
             match s:
-                case ir.Assign(target=ir.StoreLocal(slot=tmp, type=TupleT(items=items)), value=ir.MakeTuple(elts=elts)) \
-                        if any(memory(u) or table(u) for u in items) and all(
+                case ir.Assign(target=ir.StoreLocal(slot=tmp, type=TupleT(items=items)),
+                               value=ir.MakeTuple(elts=elts)) if any(memory(u) or table(u) for u in items) and all(
                             _unpacks(stmts[i + 1 + k] if i + 1 + k < len(stmts) else None, tmp, k)
                             for k in range(len(items))) and \
                         sum(_is_slot(n, tmp) for n in ir.walk(f.body)) == len(items):
@@ -1108,8 +1110,9 @@ def _lifts(v: ir.Cond) -> bool:
 
 def live_after(body, slot: int) -> dict[int, bool]:
     """For each assignment to a local and each statement holding no block in `body` (by id), whether
-    local `slot` may be read after it before it is assigned again: backward liveness over the structured statements, loops to a fixed
-    point. A loop over the local reads it at every pass (the loop reads its elements by index)."""
+    local `slot` may be read after it before it is assigned again: backward liveness over the
+    structured statements, loops to a fixed point. A loop over the local reads it at every pass (the
+    loop reads its elements by index)."""
     after: dict[int, bool] = {}
 
     def uses(n) -> bool:
@@ -1156,7 +1159,7 @@ def live_after(body, slot: int) -> dict[int, bool]:
 
 
 def moves(f: ir.Function) -> set[int]:
-    """The assignments `a = b` (by id) of one list local of tensors or floats (memory) to another after
+    """The assignments `a = b` (by id) of one list local of tensors or floats (memory, or a table) to another after
     which `b` is not read again before it is assigned (`prev = cur` in a dynamic program, `cur` made
     again before its next use): the list changes its name, and its elements' cotangents go with it
     (GradFunction.rstmt). Neither is a parameter (whose cotangents are the caller's)."""
@@ -1198,7 +1201,8 @@ def check_memory(f: ir.Function, slot: int, name: str, moved: set[int] = frozens
         if bad is not None and isinstance(bad.value, ir.Local):
             refuse(f"is given the list '{bad.value.name}' while '{bad.value.name}' is read again before it is "
                    f"assigned, or is a parameter (write `{name} = {bad.value.name}.copy()`)", bad.span)
-        refuse("is assigned otherwise than by a list display, a call or a list local", f.span if bad is None else bad.span)
+        refuse("is assigned otherwise than by a list display, a call or a list local",
+               f.span if bad is None else bad.span)
     uses = {id(n.args[0]) for n in ir.walk(f.body) if isinstance(n, ir.Prim)
             and n.op in ("list.append", "list.getitem", "len", "float.sum", "f32.sum")
             and isinstance(n.args[0], ir.Local)}
