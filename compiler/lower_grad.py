@@ -632,7 +632,8 @@ def desugar(f: ir.Function, expand: frozenset = frozenset()) -> ir.Function:
     element. `min(a, b)` becomes `m = a; if b < m: m = b` (_choice), and a loop over `enumerate`,
     `zip` or `reversed` of list locals the counted loop reading them by index (indexed), as is one over
     a table's rows that only reads them (rows); `min(xs)` of a list of floats the loop choosing the
-    element (_choice_of_list); and `a, b = b, a` of lists, assignments of each (unpack)."""
+    element (_choice_of_list); `a, b = b, a` of lists, assignments of each (unpack); and a name given
+    to a table's row, `row = t[i]`, the row read through `t[k]` (named_rows)."""
     slot_names, slot_types = list(f.slot_names), list(f.slot_types)
 
     def new_local(prefix, t, span) -> ir.StoreLocal:
@@ -911,7 +912,74 @@ def desugar(f: ir.Function, expand: frozenset = frozenset()) -> ir.Function:
             i += 1
         return tuple(out)
 
-    body = lift(unpack(f.body))
+    def named_rows(stmts):
+        """A row of a table given a name, `r = t[i]` (`t` a table local assigned once, at the top of the
+        function), then only read, replaced into and appended to through that name (`r[j]`, `len(r)`,
+        `r[j] = v`, `r.append(v)`, not in a comprehension): the assignment keeps the index instead
+        (checked as `t[i]` checks it, then from the start when negative), and each use is `t[k]`, so that
+        no row has a name of its own (check_table). The same list, so the same values."""
+        params = len(f.params)
+        once = {s.target.slot for s in stmts if isinstance(s, ir.Assign) and isinstance(s.target, ir.StoreLocal)
+                and table(s.target.type) and s.target.slot >= params
+                and sum(isinstance(m, ir.StoreLocal) and m.slot == s.target.slot for m in ir.walk(f.body)) == 1}
+        made: dict[int, set] = {}
+        for m in ir.walk(f.body):
+            if isinstance(m, ir.StoreLocal) and isinstance(m.type, ListT) and m.type.elem in ACTIVE:
+                made.setdefault(m.slot, set())
+        for m in ir.walk(f.body):
+            if isinstance(m, ir.Assign) and isinstance(m.target, ir.StoreLocal) and m.target.slot in made:
+                v = m.value
+                made[m.target.slot].add(v.args[0].slot if isinstance(v, ir.Prim) and v.op == "list.getitem"
+                                        and isinstance(v.args[0], ir.Local) and v.args[0].slot in once else None)
+        hidden = {id(m) for n in ir.walk(f.body) if isinstance(n, (ir.Comprehension, ir.Lambda)) for m in ir.walk(n)}
+        through = {id(n.args[0]) for n in ir.walk(f.body) if isinstance(n, ir.Prim)
+                   and n.op in ("list.getitem", "len", "list.append") and isinstance(n.args[0], ir.Local)}
+        through |= {id(n.target.container) for n in ir.walk(f.body) if isinstance(n, ir.Assign)
+                    and isinstance(n.target, ir.StoreIndex) and isinstance(n.target.container, ir.Local)}
+        named = {r: next(iter(ts)) for r, ts in made.items() if r >= params and len(ts) == 1 and None not in ts
+                 and not any(isinstance(n, ir.Local) and n.slot == r and (id(n) not in through or id(n) in hidden)
+                             for n in ir.walk(f.body))}
+        if not named:
+            return stmts
+        table_of = {t: (ir.Local(t, f.slot_names[t], f.slot_types[t], f.span)) for t in named.values()}
+        index = {r: new_local("row", INT, f.span) for r in named}
+
+        def sub(n):
+            if isinstance(n, ir.Local) and n.slot in named:
+                k = index[n.slot]
+                return ir.Prim("list.getitem", (table_of[named[n.slot]], ir.Local(k.slot, k.name, INT, n.span)),
+                               n.type, n.span)
+            return _rebuild(n, sub)
+
+        def block(ss):
+            out = []
+            for s in ss:
+                match s:
+                    case ir.Assign(target=ir.StoreLocal(slot=r), value=ir.Prim(args=(t, i)) as v, span=span) \
+                            if r in named:
+                        k = index[r]
+                        at = ir.Local(k.slot, k.name, INT, span)
+                        n = ir.Prim("len", (t,), INT, span)
+                        out += [ir.Assign(k, sub(i), span),
+                                ir.ExprStmt(ir.Prim("len", (dataclasses.replace(v, args=(t, at)),), INT, span), span),
+                                ir.If(ir.Compare((at, ir.Const(0, INT, span)), ("cmp.lt",), BOOL, span),
+                                      (ir.Assign(k, ir.Prim("int.add", (at, n), INT, span), span),), (), span)]
+                        continue
+                    case ir.If(then=a, orelse=b):
+                        s = dataclasses.replace(s, cond=sub(s.cond), then=block(a), orelse=block(b))
+                    case ir.While(body=b):
+                        s = dataclasses.replace(s, cond=sub(s.cond), body=block(b))
+                    case ir.ForRange(body=b):
+                        s = dataclasses.replace(s, start=sub(s.start), stop=sub(s.stop), step=sub(s.step), body=block(b))
+                    case ir.For(body=b):
+                        s = dataclasses.replace(s, iter=sub(s.iter), body=block(b))
+                    case _:
+                        s = sub(s)
+                out.append(s)
+            return tuple(out)
+        return block(stmts)
+
+    body = lift(unpack(named_rows(f.body)))
     if len(slot_names) == f.nslots:
         return dataclasses.replace(f, body=body)
     return dataclasses.replace(f, body=body, nslots=len(slot_names), slot_names=tuple(slot_names),

@@ -1009,6 +1009,22 @@ def scan(w: float, n: int) -> float:
             break
     return total
 
+def soft_lcs(w: float, a: str, b: str, k: int) -> float:
+    n = len(a)
+    m = len(b)
+    t = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for i in range(1, n + 1):
+        prev = t[i - 1]
+        row = t[i]
+        for j in range(1, m + 1):
+            if a[i - 1] == b[j - 1]:
+                row[j] = prev[j - 1] + w
+            else:
+                row[j] = max(prev[j], row[j - 1]) * 0.9
+        row.append(row[m] * w)
+    last = t[k]
+    return last[m] + last[-1] + float(len(last))
+
 def small(w: f32, n: int) -> f32:
     t = [[w * f32(j) for j in range(n)] for _ in range(n)]
     for i in range(1, n):
@@ -1020,6 +1036,7 @@ def main():
     print(value_and_grad(soft_dtw)(0.9, [1.0, 2.0, 3.0, 2.5], [1.1, 2.2, 2.9]))
     print(value_and_grad(tri)(0.7, 4), value_and_grad(grid)(0.9, 3), grad(small)(f32(0.8), 4))
     print(value_and_grad(scan)(0.7, 4), grad(scan)(3.0, 5))
+    print(value_and_grad(soft_lcs)(0.8, "kitten", "sitting", -1), grad(soft_lcs)(0.8, "ab", "b", 1))
     print(grad(tri)(0.7, 0))
 """
 
@@ -1115,7 +1132,7 @@ def test_every_adjoint_rule_is_exercised():
     ("    ds = {\"a\": x}\n    return ds[\"a\"] * x", "whose local 'ds' is a dict[str, float]"),
     # containers of floats the gradient does not reach are constants, read by reference: not changed
     ("    ts = [[1.0]]\n    ts.append([2.0])\n    return ts[1][0] * x", "which changes a list[list[float]] in place"),
-    ("    ts = [[1.0]]\n    ts.append([x])\n    r = ts[1]\n    return r[0] * x", "its table 'ts' is used otherwise (a row as"),
+    ("    ts = [[1.0]]\n    ts.append([x])\n    r = ts[1]\n    return pick(r, x)", "its table 'ts' is used otherwise (a row as"),
     ("    r = [x, 1.0]\n    ts = [[1.0]]\n    ts.append(r)\n    return ts[1][0] * r[1]",
      "its table 'ts' is appended the list 'r', which is read again before it is assigned (write `ts.append(r.copy())`"),
     ("    xs = [x, 2.0]\n    if x > 1.0 and total([v * x for v in xs]) > 0.0:\n        return x\n    return xs[1]",
