@@ -311,9 +311,19 @@ class GradModule:
             return self.m.type_const(f"types.Tuple(({items}))")
         return self.m.type_const(f"types.Tuple(({self.m.nbtype(elem)}, types.boolean))")
 
+    def bar_list(self, elem) -> str:
+        """The Numba type of a list's element cotangents: for floats, an ArrayList of (value, reached)
+        records (a load or a store each, inlined: the reverse sweep of a dynamic program reads and writes
+        one per cell), else a typed List of elem_bar."""
+        if elem in ACTIVE:
+            return self.m.nbtype(ListT(TupleT((elem, BOOL))))
+        return self.m.type_const(f"types.ListType({self.elem_bar(elem)})")
+
     def dead_list(self, bar: str, n: str, elem) -> list[str]:
         """Lines setting `bar` to `n` element cotangents (`len(xs)`: one per element of `xs`), none
         reached yet."""
+        if elem in ACTIVE:
+            return [f"{bar} = al.full({dead_elem(elem)}, {n}, {self.m.array_dtype(TupleT((elem, BOOL)))})"]
         return [f"{bar} = List.empty_list({self.elem_bar(elem)})", f"for _ in range({n}):",
                 f"    {bar}.append({dead_elem(elem)})"]
 
@@ -1675,7 +1685,7 @@ class GradFunction(FunctionLowerer):
     def dead_table(self, bar: str, d: str, elem) -> None:
         """Set `bar` to a cotangent per element of the table `d`, none reached yet."""
         r, row = self.temp(), self.temp()
-        self.emit(f"{bar} = List.empty_list({self.m.type_const(f'types.ListType({self.gm.elem_bar(elem)})')})")
+        self.emit(f"{bar} = List.empty_list({self.gm.bar_list(elem)})")
         self.emit(f"for {r} in range(len({d})):")
         self.indent += 1
         for line in self.gm.dead_list(row, f"len({d}[{r}])", elem):
@@ -1767,7 +1777,7 @@ class GradFunction(FunctionLowerer):
             for i, n, t in self.locals():
                 if self.mem(i, t) and i < len(f.params):  # the caller's cotangents of its elements, added into
                     ins.append(f"i{self.bar(i)}")
-                    itypes.append(f"types.ListType({self.gm.elem_bar(t.elem)})")
+                    itypes.append(self.gm.bar_list(t.elem))
                     self.emit(f"{self.bar(i)} = i{self.bar(i)}")
                 elif self.mem(i, t):  # a cotangent per element
                     for line in self.gm.dead_list(self.bar(i), f"len({mangle_local(i, n)})", t.elem):
@@ -1799,7 +1809,7 @@ class GradFunction(FunctionLowerer):
             rt = f"types.Tuple(({''.join(t + ', ' for t in otypes)}))"
             live_type = f"types.UniTuple(types.boolean, {len(f.type.ret.items)})" if pair(f.type.ret) else "types.boolean"
             ret = f.type.ret
-            gout_type = f"types.ListType({self.gm.elem_bar(ret.elem)})" if memory(ret) else self.m.nbtype(ret)
+            gout_type = self.gm.bar_list(ret.elem) if memory(ret) else self.m.nbtype(ret)
             sig = f"{rt}(" + "".join(self.m.nbtype(t) + ", " for t in gtypes) + "".join(t + ", " for t in ttypes) \
                 + f"{gout_type}, {live_type}, " + "".join(t + ", " for t in itypes) + "types.int64)"
             head = f"def {self.plan.bwd(self.inst)}({gl}{tapes}gout, gout_live, {''.join(a + ', ' for a in ins)}depth):"
@@ -1901,14 +1911,14 @@ class GradFunction(FunctionLowerer):
                 self.emit(f"# line {span.line}")  # the element before kept
                 d, i = r.args
                 val = self.kept(self.computed(self.hoist(v)))
-                ai, row, aj = self.temp(), self.temp(), self.temp()
+                ai, aj = self.temp(), self.temp()  # (the row read in place: rt.row_at)
                 self.emit(f"{ai} = rt.checked_slot({self.expr(i)}, len({self.name(d)}), 'list', {self.site(r.span)})")
-                self.emit(f"{row} = {self.name(d)}[{ai}]")
-                self.emit(f"{aj} = rt.checked_slot({self.expr(j)}, len({row}), 'list', {self.site(tg.span)})")
+                self.emit(f"{aj} = rt.checked_slot({self.expr(j)}, al.item_view({self.name(d)}, {ai})[1], 'list', "
+                          f"{self.site(tg.span)})")
                 self.push(ai, INT)
                 self.push(aj, INT)
-                self.push(f"al._load({row}, {aj})", r.type.elem)
-                self.emit(f"al._store({row}, {aj}, {val})")
+                self.push(f"rt.row_at({self.name(d)}, {ai}, {aj}, 0)", r.type.elem)
+                self.emit(f"rt.row_put({self.name(d)}, {ai}, {aj}, {val}, 0)")
             case ir.Assign(target=ir.StoreIndex(container=ir.Local(slot=slot, type=t) as xs, index=i) as tg, value=v,
                            span=span) if self.mem(slot, t):  # `xs[i] = v`: the index and the element before kept
                 self.emit(f"# line {span.line}")
@@ -2036,7 +2046,9 @@ class GradFunction(FunctionLowerer):
                 old, at = self.temp(), self.temp()
                 self.emit(f"{old} = {self.pop(t.elem)}")
                 self.emit(f"{at} = {self.pop(INT)}")
-                self.undo_store(self.bar(slot), self.name(xs), at, old, t.elem, v)
+                b = self.bar(slot)
+                self.undo_store(f"{b}[{at}]", f"{b}[{at}] = {dead_elem(t.elem)}",
+                                f"al._store({self.name(xs)}, {at}, {old})", t.elem, v)
             case ir.Assign(target=ir.StoreLocal(slot, name, t), value=v, span=span) if pair(t):
                 self.emit(f"# line {span.line}")
                 gs = []
@@ -2129,12 +2141,13 @@ class GradFunction(FunctionLowerer):
                     if _row(r) and self.tab(r.args[0].slot, r.args[0].type):
                 self.emit(f"# line {span.line}")
                 d = r.args[0]
-                old, ai, aj, b = self.temp(), self.temp(), self.temp(), self.temp()
+                old, ai, aj, p = self.temp(), self.temp(), self.temp(), self.temp()
                 self.emit(f"{old} = {self.pop(r.type.elem)}")
                 self.emit(f"{aj} = {self.pop(INT)}")
                 self.emit(f"{ai} = {self.pop(INT)}")
-                self.emit(f"{b} = {self.bar(d.slot)}[{ai}]")
-                self.undo_store(b, f"{self.name(d)}[{ai}]", aj, old, r.type.elem, v)
+                self.emit(f"{p} = al.item_view({self.bar(d.slot)}, {ai})[0]")  # (rows read in place)
+                self.undo_store(f"al.at({p}, {aj})", f"al.put({p}, {aj}, {dead_elem(r.type.elem)})",
+                                f"rt.row_put({self.name(d)}, {ai}, {aj}, {old}, 0)", r.type.elem, v)
             case ir.ExprStmt(expr=ir.Prim(op="list.append", args=(ir.Local(type=t) as xs, v)), span=span) \
                     if memory(t):
                 self.emit(f"# line {span.line}")
@@ -2149,13 +2162,13 @@ class GradFunction(FunctionLowerer):
             case _:
                 pass  # ExprStmt, Assert, Break, Continue: nothing to undo
 
-    def undo_store(self, b: str, xs: str, at: str, old: str, elem, v):
-        """The reverse of `xs[at] = v` (a list of floats, whose cotangents are `b`): the element's
-        cotangent goes to `v`, and the element before (`old`) comes back, with none yet."""
+    def undo_store(self, load: str, clear: str, restore: str, elem, v):
+        """The reverse of replacing an element of a list of floats by `v`: the element's cotangent
+        (`load`) goes to `v`, and the element before comes back (`restore`), with none yet (`clear`)."""
         g = self.temp()
-        self.emit(f"{g} = {b}[{at}]")
-        self.emit(f"{b}[{at}] = {dead_elem(elem)}")
-        self.emit(f"al._store({xs}, {at}, {old})")
+        self.emit(f"{g} = {load}")
+        self.emit(clear)
+        self.emit(restore)
         calls = self.call_order(v)
         e = self.with_calls(v)
         self.restore_kept(e)
@@ -2450,12 +2463,14 @@ class GradFunction(FunctionLowerer):
                 self.add_elem(xs, self.elem_at(xs, i, span), g, fresh)
             case ir.Prim(op="list.getitem", args=(r, j), span=span) if _row(r) and self.tab(r.args[0].slot,
                                                                                              r.args[0].type):
-                d, i = r.args  # `d[i][j]`
-                ai, aj, b, g = self.temp(), self.temp(), self.temp(), self.kept(g)
+                d, i = r.args  # `d[i][j]`: the row of cotangents read in place
+                ai, aj, p, n, c, g = self.temp(), self.temp(), self.temp(), self.temp(), self.temp(), self.kept(g)
                 self.emit(f"{ai} = nbt.idx({self.expr(i)}, len({self.name(d)}), {self.site(r.span)})")
-                self.emit(f"{b} = {self.bar(d.slot)}[{ai}]")
-                self.emit(f"{aj} = nbt.idx({self.expr(j)}, len({b}), {self.site(span)})")
-                self.emit(f"{b}[{aj}] = (({b}[{aj}][0] + {g}) if {b}[{aj}][1] else {g}, True)")
+                self.emit(f"{p}, {n} = al.item_view({self.bar(d.slot)}, {ai})")
+                self.emit(f"{aj} = nbt.idx({self.expr(j)}, {n}, {self.site(span)})")
+                self.emit(f"{c} = al.at({p}, {aj})")
+                self.emit(f"al.put({p}, {aj}, (({c}[0] + {g}) if {c}[1] else {g}, True))")
+                self.emit(f"al.keep({self.bar(d.slot)})")
             case ir.Prim(op="float.sum" | "f32.sum", args=(ir.Local(type=t) as xs, start)) if self.mem(xs.slot, t):
                 if self.depends(start):  # the tape's order: the start, then the elements
                     self.adj(start, g)
