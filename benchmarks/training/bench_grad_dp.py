@@ -68,6 +68,28 @@ def softmin(a, b, c, g):
     return m - g * torch.log(torch.exp((m - a) / g) + torch.exp((m - b) / g) + torch.exp((m - c) / g))
 
 
+def descent(fn, data, lr):
+    """The Glia programs' fit in PyTorch: targets from w = 0.7 (no gradient), then STEPS steps of
+    gradient descent from w = 0.2 on the mean squared, length-scaled error of fn(w, a, b) over `data`."""
+    import torch
+    with torch.no_grad():
+        w0 = torch.tensor(0.7, dtype=torch.float64)
+        targets = [fn(w0, a, b).item() for a, b in data]
+
+    def run():
+        w = 0.2
+        for _ in range(STEPS):
+            wt = torch.tensor(w, dtype=torch.float64, requires_grad=True)
+            total = torch.zeros((), dtype=torch.float64)
+            for (a, b), y in zip(data, targets):
+                d = (fn(wt, a, b) - y) / float(len(a))
+                total = total + d * d
+            (total / len(data)).backward()
+            w = w - lr * wt.grad.item()
+        return w
+    return run
+
+
 def torch_dtw():
     """soft_dtw.glia's program in Python over PyTorch eager scalars (the table a list of lists)."""
     import torch
@@ -84,23 +106,7 @@ def torch_dtw():
                 d = xs[i - 1] * w - ys[j - 1]
                 r[i][j] = d * d + softmin(r[i - 1][j], r[i][j - 1], r[i - 1][j - 1], 0.5)
         return r[n][m]
-
-    with torch.no_grad():
-        w0 = torch.tensor(0.7, dtype=torch.float64)
-        targets = [soft_dtw(w0, xs, ys).item() for xs, ys in data]
-
-    def run():
-        w = 0.2
-        for _ in range(STEPS):
-            wt = torch.tensor(w, dtype=torch.float64, requires_grad=True)
-            total = torch.zeros((), dtype=torch.float64)
-            for (xs, ys), y in zip(data, targets):
-                d = (soft_dtw(wt, xs, ys) - y) / float(len(xs))
-                total = total + d * d
-            (total / len(data)).backward()
-            w = w - 0.05 * wt.grad.item()
-        return w
-    return run
+    return descent(soft_dtw, data, 0.05)
 
 
 def torch_loop():
@@ -118,23 +124,7 @@ def torch_loop():
                 cur.append(softmin(prev[j] + cost, prev[j + 1] + w, cur[j] + w, 0.5))
             prev = cur
         return prev[len(t)]
-
-    with torch.no_grad():
-        w0 = torch.tensor(0.7, dtype=torch.float64)
-        targets = [soft_edit(w0, s, t).item() for s, t in ps]
-
-    def run():
-        w = 0.2
-        for _ in range(STEPS):
-            wt = torch.tensor(w, dtype=torch.float64, requires_grad=True)
-            total = torch.zeros((), dtype=torch.float64)
-            for (s, t), y in zip(ps, targets):
-                d = (soft_edit(wt, s, t) - y) / float(len(s))
-                total = total + d * d
-            (total / len(ps)).backward()
-            w = w - 0.5 * wt.grad.item()
-        return w
-    return run
+    return descent(soft_edit, ps, 0.5)
 
 
 def main():
