@@ -1946,13 +1946,7 @@ class GradFunction(FunctionLowerer):
             case ir.While(cond, body, span):
                 (n,) = self.synth[id(s)]
                 self.emit(f"{n} = 0")
-                self.emit(f"while True:  # line {span.line}")
-                self.indent += 1
-                c = self.condition(cond)
-                if c == "True":  # `while True:` (Numba cannot type a loop Python leaves only by `break`)
-                    c = f"{n} >= 0"
-                self.emit(f"if not {c}:")
-                self.emit("    break")
+                self.loop_head(cond, span)
                 self.indent -= 1
                 self.loop_body(n, [], body)
                 self.push(f"{n}", INT)

@@ -822,22 +822,28 @@ class FunctionLowerer(TensorLowering):
         """`while cond: body`; versioned (WhileVersion) when it is an innermost loop indexing lists or
         strings by counters."""
         def loop():
-            if isinstance(cond, ir.Const) and cond.value is True:  # `while True:`, as a flag: Numba cannot
-                go = self.temp()  # type a loop that Python leaves only by `break` (`if c: break else: ...`)
-                self.emit(f"{go} = True")
-                self.emit(f"while {go}:  # line {span.line}")
-                self.indent += 1
-            else:
-                self.emit(f"while True:  # line {span.line}")
-                self.indent += 1
-                c = self.condition(cond)
-                self.emit(f"if not {c}:")
-                self.emit("    break")
+            self.loop_head(cond, span)
             self.block(body)
             self.indent -= 1
 
         version = None if self.lambda_env else WhileVersion.plan(cond, body)
         self.twice(version, None if version is None else self.while_test(version), loop)
+
+    def loop_head(self, cond, span):
+        """The head of `while cond:` (indented into its body): `while True:` then `if not cond: break`,
+        so the test's own statements run at each pass; `while True:` itself as a flag, since Numba
+        cannot type a loop that Python leaves only by `break` (`if c: break else: ...`)."""
+        if isinstance(cond, ir.Const) and cond.value is True:
+            go = self.temp()
+            self.emit(f"{go} = True")
+            self.emit(f"while {go}:  # line {span.line}")
+            self.indent += 1
+            return
+        self.emit(f"while True:  # line {span.line}")
+        self.indent += 1
+        c = self.condition(cond)
+        self.emit(f"if not {c}:")
+        self.emit("    break")
 
     def twice(self, version, test: str | None, loop):
         """`loop()` lowered twice when `test` (which makes `version`'s accesses in range) is not None:
