@@ -49,14 +49,16 @@ def _sub(k, e):
 
 
 @adjoint(*_ops("mul"))
-def _mul(k, e):
-    return [k.unb(f"({k.g} * {k.num(1)})", 0), k.unb(f"({k.g} * {k.num(0)})", 1)]
+def _mul(k, e):  # (an argument that takes no cotangent: the other one's value not recomputed)
+    return [k.unb(f"({k.g} * {k.num(1)})", 0) if k.needs(0) else None,
+            k.unb(f"({k.g} * {k.num(0)})", 1) if k.needs(1) else None]
 
 
 @adjoint(*_ops("truediv"))
 def _div(k, e):
-    a, b = k.num(0), k.num(1)
-    return [k.unb(f"({k.g} / {b})", 0), k.unb(f"(-({k.g} * {a}) / ({b} * {b}))", 1)]
+    b = k.num(1)
+    return [k.unb(f"({k.g} / {b})", 0) if k.needs(0) else None,
+            k.unb(f"(-({k.g} * {k.num(0)}) / ({b} * {b}))", 1) if k.needs(1) else None]
 
 
 @adjoint("float.pow")

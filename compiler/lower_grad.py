@@ -83,6 +83,7 @@ class Plan:
     edges: dict[str, set[str]] = field(default_factory=dict)  # instance -> the instances it calls on the path
     names: dict[str, str] = field(default_factory=dict)  # instance -> suffix(instance)
     cyclic: set[str] = field(default_factory=set)  # instances in a cycle of calls with another
+    inline: set[str] = field(default_factory=set)  # instances whose sweeps Numba inlines into their callers'
 
     def suffix(self, inst: str) -> str:
         """Part of the names of inst's sweeps: the same function in two plans differs in type where the
@@ -179,6 +180,18 @@ class GradModule:
             check_function(f, structs, act[inst], plan.consts[inst])
         # mutual recursion: each would have to be compiled before the other, so these compile lazily
         plan.cyclic = {a for a, cs in edges.items() if any(c != a and a in reach(edges, c) for c in cs)}
+        # A function called at one place on the path, not recursively, has its sweeps inlined into its
+        # caller's (as lower_numba inlines its value): a call of a sweep passes and returns the tapes
+        # and the cotangents, and a small callee (a dynamic program's softmin, once per cell) cost
+        # about a quarter of the gradient's time in calls
+        sites: dict[str, int] = {}
+        for inst, f in plan.fns.items():
+            for node in ir.walk(f.body):
+                if isinstance(node, ir.CallFunc) and active_call(node, structs, act[inst]):
+                    c = self.m.call_instance(node)
+                    sites[c] = sites.get(c, 0) + 1
+        plan.inline = {c for c, k in sites.items() if k == 1 and c != root and c not in plan.cyclic
+                       and c not in edges[c]}
         kinds = []  # what the tapes hold: every local's type, a call's result, a loop's sequence
         for f in plan.fns.values():
             types_ = list(f.slot_types) + [n.type for n in ir.walk(f.body) if isinstance(n, (ir.CallFunc, ir.Prim))] \
@@ -293,10 +306,10 @@ class GradModule:
             todo.extend(self.m.callees(inst))
 
     def tape_args(self, plan: Plan) -> str:
-        return "ti, tf, ni, nf, " + "".join(n + ", " for n in plan.tapes.values())
+        return "ti, tf, " + "".join(n + ", " for n in plan.tapes.values())
 
     def tape_types(self, plan: Plan) -> list[str]:
-        out = ["types.int64[::1]", "types.float64[::1]", "types.int64", "types.int64"]
+        out = [self.m.nbtype(ListT(INT)), self.m.nbtype(ListT(FLOAT))]
         for k in plan.tapes:
             out.append(self.m.type_const(f"types.ListType({self.tape_item(k)})"))
         return out
@@ -343,13 +356,12 @@ class GradModule:
         x0 = params[0]
         lines = [f"@njit(cache={inst not in self.m.uncached})", f"def ad_{which}{plan.suffix(inst)}_{mangle_func(inst)}({''.join(p + ', ' for p in params)}{gl}depth):",
                  f"    # {which}({f.name})",
-                 "    ti = np.empty(1024, np.int64)",  # the tapes of ints and bools, and of floats
-                 "    tf = np.empty(1024, np.float64)",
-                 "    ni = nf = 0"]  # how many values each holds
+                 "    ti = al.new(np.int64)",  # the tapes of ints and bools, and of floats (ArrayLists:
+                 "    tf = al.new(np.float64)"]  # passed by reference, grown in place)
         for kind, name in plan.tapes.items():
             lines.append(f"    {name} = List.empty_list({self.tape_item(kind)})")
         tapes = self.tape_args(plan)
-        lines.append(f"    value, ti, tf, ni, nf = {plan.fwd(inst)}({''.join(p + ', ' for p in params)}{gl}{tapes}depth)")
+        lines.append(f"    value = {plan.fwd(inst)}({''.join(p + ', ' for p in params)}{gl}{tapes}depth)")
         dead = []
         for i, t in enumerate(f.type.params):
             if memory(t) and i in plan.active[inst]:  # a list: a cotangent per element, none reached yet
@@ -377,6 +389,35 @@ def reach(edges, start) -> set[str]:
                 seen.add(c)
                 todo.append(c)
     return seen
+
+
+def first_assignments(f: ir.Function) -> set[int]:
+    """The ids of the assignments that give a local of f its first value, outside loops: what the local
+    held before (nothing: definite assignment) is never read, so the forward sweep need not keep it for
+    the reverse sweep to restore. The first assignment in the text is the first run (the code holds no
+    loop around it); an assignment in an `else` after one in the `then` is not counted, to keep it simple."""
+    seen, out = set(range(len(f.params))), set()
+
+    def block(stmts, loop):
+        for s in stmts:
+            if isinstance(s, ir.Assign) and isinstance(s.target, ir.StoreLocal) and s.target.slot not in seen:
+                seen.add(s.target.slot)
+                if not loop:
+                    out.add(id(s))
+            for n in ir.walk(s) if not isinstance(s, (ir.If, ir.While, ir.For, ir.ForRange)) else ():
+                if isinstance(n, ir.StoreLocal):
+                    seen.add(n.slot)
+            if isinstance(s, ir.If):
+                block(s.then, loop)
+                block(s.orelse, loop)
+            elif isinstance(s, (ir.While, ir.For, ir.ForRange)):
+                if isinstance(s, (ir.For, ir.ForRange)):
+                    for n in ir.walk(s.target):
+                        if isinstance(n, ir.StoreLocal):
+                            seen.add(n.slot)
+                block(s.body, True)
+    block(f.body, False)
+    return out
 
 
 def carried_params(f: ir.Function) -> set[int]:
@@ -1435,8 +1476,8 @@ class Adj:
     def a(self, i: int) -> str:
         if i not in self._args:
             arg = self.e.args[i]
-            known = self.fl.known.get(id(arg))
-            self._args[i] = known if known is not None else self.fl.kept(self.fl.expr(arg))
+            known = self.fl.known.get(id(arg)) or self.fl.recalled(arg)
+            self._args[i] = known if known is not None else self.fl.recompute(arg)
         return self._args[i]
 
     def needs(self, i: int) -> bool:
@@ -1450,7 +1491,7 @@ class Adj:
 
     def out(self) -> str:
         if self._out is None:
-            self._out = self.fl.known.get(id(self.e))
+            self._out = self.fl.known.get(id(self.e)) or self.fl.recalled(self.e)
         if self._out is None:
             slots = {}
             args = []
@@ -1467,6 +1508,7 @@ class Adj:
                                                                self.e.attrs)))
             finally:
                 self.fl.lambda_env.pop()
+            self.fl.recall(self.e, self._out)
         return self._out
 
     def math(self, name: str, x: str, t=None) -> str:
@@ -1548,7 +1590,64 @@ class GradFunction(FunctionLowerer):
         self.known: dict[int, str] = {}  # reverse sweep: id(node) -> its value, kept by the forward sweep
         self.npseudo = 0
         self.act = set(plan.active[inst])  # the slots the gradient reaches (more as prepare numbers its own)
+        self.first = first_assignments(f)
+        self.memo: dict[int, tuple[str, int]] = {}  # recalled
         self.prepare(f.body)
+
+    @property
+    def indent(self) -> int:
+        return self._indent
+
+    @indent.setter
+    def indent(self, level: int):
+        if level < getattr(self, "_indent", 0) and getattr(self, "memo", None):  # a block closed: what
+            self.memo = {k: v for k, v in self.memo.items() if v[1] <= level}  # it computed is gone
+        self._indent = level
+
+    def sub(self, e):
+        saved, self.memo = self.memo, {}  # code that may not run: what it computes is not recalled
+        try:
+            return super().sub(e)
+        finally:
+            self.memo = saved
+
+    def recompute(self, e) -> str:
+        """The value of `e` computed again by the reverse sweep (a name), its math functions' values
+        (`exp(x)`) computed and recalled one by one, for the adjoints of the expressions using them."""
+        if not self.scalar(e):
+            return self.kept(self.expr(e))
+        slots = {}
+
+        def named(n):
+            if isinstance(n, ir.Prim) and n.op.startswith("math.") and self.scalar(n):
+                slot = self.pseudo()
+                slots[slot] = self.recalled(n) or self.recompute(n)
+                return ir.Local(slot, "$arg", n.type, n.span)
+            return _rebuild(n, named)
+        flat = _rebuild(e, named)
+        self.lambda_env.append(slots)
+        try:
+            return self.recall(e, self.kept(self.expr(flat)))
+        finally:
+            self.lambda_env.pop()
+
+    @staticmethod
+    def scalar(e) -> bool:
+        """A number computed from numbers (no container read)."""
+        return all(isinstance(n, (ir.Prim, ir.Local, ir.Const)) and n.type in ACTIVE + PASSIVE for n in ir.walk(e))
+
+    def recall(self, e, name: str) -> str:
+        """`name`, which holds the value of `e` recomputed by the reverse sweep, kept for the rest of
+        the statement's reverse while its block is open (recalled): the adjoint of `exp(a) + exp(b)`
+        needs the sum and then each exp, the same nodes. Only numbers computed from numbers, which
+        nothing changes until the next value is taken off the tape (pop)."""
+        if self.scalar(e):
+            self.memo[id(e)] = (name, self.indent)
+        return name
+
+    def recalled(self, e) -> str | None:
+        hit = self.memo.get(id(e))
+        return hit[0] if hit is not None else None
 
     def pseudo(self) -> int:
         """A slot of a value held in a Python name while one primitive is lowered (lambda_env)."""
@@ -1712,20 +1811,15 @@ class GradFunction(FunctionLowerer):
             for j, item in enumerate(t.items):
                 self.push(f"{value}[{j}]", item)
         elif t in PASSIVE:
-            self.emit("if ni == ti.size:")
-            self.emit("    ti = nbt.tgrow(ti)")
-            self.emit(f"ti[ni] = {'int(' + value + ')' if t == BOOL else value}")
-            self.emit("ni += 1")
+            self.emit(f"al.push(ti, {'int(' + value + ')' if t == BOOL else value})")
         elif t in ACTIVE:
-            self.emit("if nf == tf.size:")
-            self.emit("    tf = nbt.tgrow(tf)")
-            self.emit(f"tf[nf] = np.float64({value})")
-            self.emit("nf += 1")
+            self.emit(f"al.push(tf, np.float64({value}))")
         else:
             self.emit(f"{self.tape(t)}.append({value})")
 
     def pop(self, t) -> str:
-        """The value on top of t's tape, taken off (the counter moves first: use the value at once)."""
+        """The value on top of t's tape, taken off (use the value at once: it is taken as the line runs)."""
+        self.memo = {}
         if pair(t):
             items = [""] * len(t.items)
             for j in range(len(t.items) - 1, -1, -1):
@@ -1733,11 +1827,9 @@ class GradFunction(FunctionLowerer):
                 self.emit(f"{items[j]} = {self.pop(t.items[j])}")
             return "(" + "".join(v + ", " for v in items) + ")"
         if t in PASSIVE:
-            self.emit("ni -= 1")
-            return "(ti[ni] != 0)" if t == BOOL else "ti[ni]"
+            return "(al.take(ti) != 0)" if t == BOOL else "al.take(ti)"
         if t in ACTIVE:
-            self.emit("nf -= 1")
-            return "tf[nf]" if t == FLOAT else "np.float32(tf[nf])"
+            return "al.take(tf)" if t == FLOAT else "np.float32(al.take(tf))"
         return f"{self.tape(t)}.pop()"
 
     def tape(self, t) -> str:
@@ -1765,8 +1857,7 @@ class GradFunction(FunctionLowerer):
             for i, n, t in self.locals()[len(f.params):]:
                 self.emit(f"{mangle_local(i, n)} = {self.default(t)}")
             self.block(f.body)
-            sig = f"types.Tuple(({self.m.nbtype(f.type.ret)}, types.int64[::1], types.float64[::1], types.int64, " \
-                "types.int64))(" + "".join(self.m.nbtype(t) + ", " for t in list(f.type.params) + gtypes) \
+            sig = f"{self.m.nbtype(f.type.ret)}(" + "".join(self.m.nbtype(t) + ", " for t in list(f.type.params) + gtypes) \
                 + "".join(t + ", " for t in ttypes) + "types.int64)"
             head = f"def {self.plan.fwd(self.inst)}({''.join(p + ', ' for p in params)}{gl}{tapes}depth):"
         else:
@@ -1803,8 +1894,6 @@ class GradFunction(FunctionLowerer):
                     if not isinstance(u, TensorT):
                         outs.append(self.live(i) + suffix)
                         otypes.append("types.boolean")
-            outs += ["ni", "nf"]
-            otypes += ["types.int64", "types.int64"]
             self.emit(f"return ({''.join(o + ', ' for o in outs)})")
             rt = f"types.Tuple(({''.join(t + ', ' for t in otypes)}))"
             live_type = f"types.UniTuple(types.boolean, {len(f.type.ret.items)})" if pair(f.type.ret) else "types.boolean"
@@ -1815,12 +1904,13 @@ class GradFunction(FunctionLowerer):
             head = f"def {self.plan.bwd(self.inst)}({gl}{tapes}gout, gout_live, {''.join(a + ', ' for a in ins)}depth):"
         which = "forward" if self.forward else "reverse"
         options = f"cache={self.inst not in self.m.uncached}, no_cpython_wrapper=True, no_cfunc_wrapper=True"
-        out = [f"@njit({sig}, {options})" if self.inst not in self.plan.cyclic else f"@njit({options})", head,
+        deco = '@njit(inline="always")' if self.inst in self.plan.inline else \
+            f"@njit({sig}, {options})" if self.inst not in self.plan.cyclic else f"@njit({options})"
+        out = [deco, head,
                f"    # the {which} sweep of the gradient of {self.inst} ({f.source_name}:{f.span.line})"]
         if self.inst in self.plan.cyclic:  # compiled lazily, typed by inference, which needs a base case: one
             # that is never taken (the calls made with `rt.enter` have checked the depth)
-            dead = f"({self.default(f.type.ret)}, ti, tf, ni, nf)" if self.forward else \
-                "(" + "".join(d + ", " for d in self.dead_outs()) + "ni, nf)"
+            dead = self.default(f.type.ret) if self.forward else "(" + "".join(d + ", " for d in self.dead_outs()) + ")"
             out += ["    if depth > rt.MAX_DEPTH:", f"        rt.too_deep({f.name!r}, {self.site(f.span)})",
                     f"        return {dead}"]
         return "\n".join(out + self.param_lines + self.buf)
@@ -1874,7 +1964,7 @@ class GradFunction(FunctionLowerer):
                 # (numbers through their NumPy constructor: a literal in a recursive call makes Numba's
                 # cached code refer to a symbol never defined, as in lower_numba)
                 avs = [f"{_PLAIN[a.type]}({v})" if a.type in _PLAIN else v for v, a in zip(self.exprs(args), args)]
-                self.emit(f"{self.name(local)}, ti, tf, ni, nf = {self.plan.fwd(inst)}({''.join(a + ', ' for a in avs)}"
+                self.emit(f"{self.name(local)} = {self.plan.fwd(inst)}({''.join(a + ', ' for a in avs)}"
                           f"{self.m.global_args(inst)}{self.gm.tape_args(self.plan)}"
                           f"{self.m.call_depth(self.inst, inst, node.name, self.site(node.span))})")
                 calls.append(local)
@@ -1891,7 +1981,8 @@ class GradFunction(FunctionLowerer):
                 self.emit(f"# line {span.line}")
                 v = self.hoist(v) if active(t) or self.mem(slot, t) or pair(t) or self.tab(slot, t) else v
                 val = self.computed(v) if active(t) else self.expr(v)
-                self.push(mangle_local(slot, name), t)  # (a list too: made again in a loop, it is another)
+                if id(s) not in self.first or self.mem(slot, t) or self.tab(slot, t):
+                    self.push(mangle_local(slot, name), t)  # (a list too: made again in a loop, it is another)
                 self.emit(f"{mangle_local(slot, name)} = {val}")
             case ir.ExprStmt(expr=ir.Prim(op="list.append", args=(ir.Local(type=t) as xs, v)) as e, span=span) \
                     if memory(t) or table(t):
@@ -1981,7 +2072,7 @@ class GradFunction(FunctionLowerer):
                 self.unwind(to_loop=False)
                 for i, n, t in self.locals():
                     self.push(mangle_local(i, n), t)
-                self.emit(f"return ({r}, ti, tf, ni, nf)")  # the tapes (grown maybe) and their heights
+                self.emit(f"return {r}")
 
     def loop_body(self, n: str, pre, body):
         self.indent += 1
@@ -2017,6 +2108,7 @@ class GradFunction(FunctionLowerer):
                 self.rstmt(s)
 
     def rstmt(self, s):
+        self.memo = {}
         match s:
             case ir.Assign(target=ir.StoreLocal(slot, name, t), value=v, span=span) \
                     if self.mem(slot, t) or self.tab(slot, t):
@@ -2060,7 +2152,8 @@ class GradFunction(FunctionLowerer):
                         self.emit(f"{live} = {self.live(slot)}_{j}")
                         self.emit(f"{self.live(slot)}_{j} = False")
                         gs.append((g, live))
-                self.emit(f"{mangle_local(slot, name)} = {self.pop(t)}")
+                if id(s) not in self.first:
+                    self.emit(f"{mangle_local(slot, name)} = {self.pop(t)}")
                 self.backward(v, gs, None, self.call_order(v))
             case ir.Assign(target=ir.StoreLocal(slot, name, t), value=v, span=span):
                 self.emit(f"# line {span.line}")
@@ -2076,7 +2169,10 @@ class GradFunction(FunctionLowerer):
                         self.emit(f"{glive} = {self.live(slot)}")
                         self.emit(f"{self.live(slot)} = False")
                     self.emit(f"{self.bar(slot)} = {self.dead(t)}")
-                self.emit(f"{mangle_local(slot, name)} = {self.pop(t)}")
+                if id(s) not in self.first:
+                    self.emit(f"{mangle_local(slot, name)} = {self.pop(t)}")
+                elif not active(t):
+                    self.emit("pass")  # (a first int or bool: nothing to do, maybe in a block of its own)
                 if active(t):
                     e = self.with_calls(v)
                     self.restore_kept(e)
@@ -2219,6 +2315,7 @@ class GradFunction(FunctionLowerer):
         items' (cotangent, live) or None; `e`: v with its calls' locals, whose kept values are known):
         restore the calls' results, send the cotangent through `v`, then reverse the calls, last
         first."""
+        self.memo = {}
         for local in reversed(calls):
             self.emit(f"{self.name(local)} = {self.pop(local.type)}")
             self.dead_bars(local)
@@ -2274,9 +2371,6 @@ class GradFunction(FunctionLowerer):
             self.emit(f"{r} = {self.plan.bwd(inst)}({self.m.global_args(inst)}{self.gm.tape_args(self.plan)}"
                       f"{gout}, {live}, {''.join(a + ', ' for a in ins)}"
                       f"{self.m.call_depth(self.inst, inst, node.name, self.site(node.span))})")
-            nbars = sum(1 if isinstance(u, TensorT) else 2 for a in args for _, u in cotangents(a.type))
-            self.emit(f"ni = {r}[{nbars}]")
-            self.emit(f"nf = {r}[{nbars + 1}]")
             k = 0
             pending = []
             for i, a in enumerate(args):
