@@ -177,7 +177,9 @@ class GradModule:
                                        and i not in act[inst] and (i < len(f.params) or i in _slots(f)))
                        for inst, f in plan.fns.items()}  # (not a local the sweeps' desugaring left unused)
         for inst, f in plan.fns.items():
-            check_function(f, structs, act[inst], plan.consts[inst])
+            grown = {id(n): gs for n in ir.walk(f.body) if isinstance(n, ir.CallFunc)
+                     for gs in [self.grows(self.m.call_instance(n))] if gs}
+            check_function(f, structs, act[inst], plan.consts[inst], grown)
         # mutual recursion: each would have to be compiled before the other, so these compile lazily
         plan.cyclic = {a for a, cs in edges.items() if any(c != a and a in reach(edges, c) for c in cs)}
         # A function called at one place on the path, not recursively, has its sweeps inlined into its
@@ -573,9 +575,10 @@ def elem_value(g: str, elem) -> str:
     return g if isinstance(elem, TensorT) else f"{g}[0]"
 
 
-def check_function(f: ir.Function, structs, act: set[int], consts: frozenset[int]):
+def check_function(f: ir.Function, structs, act: set[int], consts: frozenset[int], grown: dict):
     """Refuse (Unsupported) what f's sweeps cannot compile yet; `act`: its slots a gradient reaches,
-    `consts`: its containers of floats that are constants to the gradient (read as data)."""
+    `consts`: its containers of floats that are constants to the gradient (read as data); `grown`:
+    id(call) -> the positions of the lists the callee appends to."""
     mv, used = moves(f), _slots(f)
     for i, (t, name) in enumerate(zip(f.slot_types, f.slot_names)):
         if i in consts or i >= len(f.params) and i not in used:  # (a loop target desugar took away)
@@ -583,7 +586,7 @@ def check_function(f: ir.Function, structs, act: set[int], consts: frozenset[int
         if memory(t):
             check_memory(f, i, name, mv)
         elif table(t):
-            check_table(f, i, name, mv)
+            check_table(f, i, name, mv, grown)
         elif not (active(t) or t in PASSIVE or pair(t) or data(t, structs)):
             raise Unsupported(f"the gradient through '{f.name}', whose local '{name}' is a {t} (compiled gradients "
                               "take floats, f32, tensors, tuples and structs of these, ints and bools (a struct "
@@ -610,7 +613,7 @@ def check_function(f: ir.Function, structs, act: set[int], consts: frozenset[int
         if isinstance(n, ir.CallFunc) and any(carries(a.type, structs) and reads(a, act) for a in n.args):
             for a in n.args:
                 if carries(a.type, structs) and reads(a, act) and not (active(a.type) or pair(a.type)) \
-                        and not (memory(a.type) and isinstance(a, (ir.Local, ir.CallFunc, ir.MakeList))
+                        and not (memory(a.type) and (isinstance(a, (ir.Local, ir.CallFunc, ir.MakeList)) or _row(a))
                                  and flows(n.type)):
                     raise Unsupported(f"the gradient through a call passing a {a.type}", a.span, f.source_name)
             if not flows(n.type) and carries(n.type, structs):
@@ -793,7 +796,12 @@ def desugar(f: ir.Function, expand: frozenset = frozenset()) -> ir.Function:
                                  v.span))
         elif _choice_of_list(v):  # min(xs): the error if xs is empty, else the loop choosing, as _choice
             xs, span = v.args[0], v.span
-            if not isinstance(xs, ir.Local):
+            if _row(xs):  # `min(t[i])`: the index named, the row read through the table (check_table)
+                if not isinstance(xs.args[1], (ir.Local, ir.Const)):
+                    t = new_local("at", INT, xs.span)
+                    pre.extend(lift((ir.Assign(t, xs.args[1], xs.span),)))
+                    xs = dataclasses.replace(xs, args=(xs.args[0], ir.Local(t.slot, t.name, INT, xs.span)))
+            elif not isinstance(xs, ir.Local):
                 t = new_local("iter", xs.type, xs.span)
                 pre.extend(lift((ir.Assign(t, xs, xs.span),)))
                 xs = ir.Local(t.slot, t.name, t.type, xs.span)
@@ -1355,13 +1363,15 @@ def check_memory(f: ir.Function, slot: int, name: str, moved: set[int] = frozens
             refuse("is appended to inside an expression", n.span)
 
 
-def check_table(f: ir.Function, slot: int, name: str, moved: set[int]):
+def check_table(f: ir.Function, slot: int, name: str, moved: set[int], grown: dict):
     """A table (a list of lists of floats) the gradient reaches: a local made by list displays whose rows
     are displays (`d = []`, `[[0.0, w], [1.0, 2.0]]`), as often as it runs, or given a table local's
     name (moves); its rows appended (`d.append(row)`: a new list, or a list local not read again
     before it is assigned); read as `len(d)`, `len(d[i])`, `d[i][j]`; changed as `d[i][j] = v` and
-    `d[i].append(v)`. A row is never a value of its own (`r = d[i]`, `for r in d`: the row would have
-    two names), nor is the table passed to a function or returned."""
+    `d[i].append(v)`; a row passed to a function that does not append to it (`dot(w, d[i])`: the
+    callee reads, or replaces elements of, the row itself and adds into its cotangents in place). A row
+    is never a value of its own otherwise (`r = d[i]`, `for r in d`: the row would have two names), nor
+    is the table passed to a function or returned."""
     def refuse(why, span):
         raise Unsupported(f"the gradient through '{f.name}': its table '{name}' {why} (compiled: a list of lists of "
                           "floats made by a list display, its rows appended, its elements read and replaced as "
@@ -1397,12 +1407,20 @@ def check_table(f: ir.Function, slot: int, name: str, moved: set[int]):
                 ok.add(id(d))
             case ir.Prim(op="len", args=(r,)) | ir.Prim(op="list.getitem", args=(r, _)) if _row(r):
                 ok.add(id(r.args[0]))
+            case ir.Prim(op="float.sum" | "f32.sum", args=(r, _)) if _row(r):  # `sum(t[i])`
+                ok.add(id(r.args[0]))
             case ir.Assign(target=ir.StoreIndex(container=r, op="list.setitem")) if _row(r):
                 ok.add(id(r.args[0]))
             case ir.ExprStmt(expr=ir.Prim(op="list.append", args=(r, _))) if _row(r):
                 ok.add(id(r.args[0]))
             case ir.Assign(target=ir.StoreLocal(), value=ir.Local(slot=s_)) if s_ == slot and id(n) in moved:
                 ok.add(id(n.value))
+            case ir.CallFunc(args=args):
+                for j, a in enumerate(args):
+                    if _row(a) and a.args[0].slot == slot:
+                        if j in grown.get(id(n), ()):
+                            refuse(f"has a row passed to '{n.name}', which appends to it", a.span)
+                        ok.add(id(a.args[0]))
     for n in ir.walk(f.body):
         if isinstance(n, ir.Local) and n.slot == slot and id(n) not in ok:
             refuse("is used otherwise (a row as a value of its own, `r = d[i]` or `for r in d`; the table given "
@@ -2347,6 +2365,10 @@ class GradFunction(FunctionLowerer):
                 if memory(a.type) and i in self.plan.active[inst]:  # a list of tensors or floats: the callee
                     if isinstance(a, ir.Local) and a.slot in self.act:  # adds into its elements' cotangents
                         ins.append(self.bar(a.slot))  # in place
+                    elif _row(a) and self.tab(a.args[0].slot, a.args[0].type):  # `dot(w, d[i])`: the row's
+                        d, at = a.args[0], self.temp()  # cotangents, added into in place
+                        self.emit(f"{at} = nbt.idx({self.expr(a.args[1])}, len({self.name(d)}), {self.site(a.span)})")
+                        ins.append(f"{self.bar(d.slot)}[{at}]")
                     elif isinstance(a, ir.MakeList) and self.depends(a):  # `dot(w, [x, 1.0])`
                         b = shown[i] = self.temp()
                         for line in self.gm.dead_list(b, str(len(a.elts)), a.type.elem):
@@ -2558,6 +2580,18 @@ class GradFunction(FunctionLowerer):
                 self.emit(f"{aj} = nbt.idx({self.expr(j)}, {n}, {self.site(span)})")
                 self.emit(f"{c} = al.at({p}, {aj})")
                 self.emit(f"al.put({p}, {aj}, (({c}[0] + {g}) if {c}[1] else {g}, True))")
+                self.emit(f"al.keep({self.bar(d.slot)})")
+            case ir.Prim(op="float.sum" | "f32.sum", args=(r, start)) if _row(r) and self.tab(r.args[0].slot,
+                                                                                             r.args[0].type):
+                if self.depends(start):  # the tape's order: the start, then the elements (as a list's below)
+                    self.adj(start, g)
+                d, i = r.args  # the row of cotangents read in place
+                ai, p, n, at, c, g = self.temp(), self.temp(), self.temp(), self.temp(), self.temp(), self.kept(g)
+                self.emit(f"{ai} = nbt.idx({self.expr(i)}, len({self.name(d)}), {self.site(r.span)})")
+                self.emit(f"{p}, {n} = al.item_view({self.bar(d.slot)}, {ai})")
+                self.emit(f"for {at} in range({n} - 1, -1, -1):")
+                self.emit(f"    {c} = al.at({p}, {at})")
+                self.emit(f"    al.put({p}, {at}, (({c}[0] + {g}) if {c}[1] else {g}, True))")
                 self.emit(f"al.keep({self.bar(d.slot)})")
             case ir.Prim(op="float.sum" | "f32.sum", args=(ir.Local(type=t) as xs, start)) if self.mem(xs.slot, t):
                 if self.depends(start):  # the tape's order: the start, then the elements

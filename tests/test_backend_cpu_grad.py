@@ -1032,8 +1032,38 @@ def small(w: f32, n: int) -> f32:
             t[i][j] = t[i - 1][j] * w + t[i][j - 1] * f32(0.5)
     return t[n - 1][n - 1]
 
+def dot(w: list[float], x: list[float]) -> float:
+    s = 0.0
+    for k in range(len(x)):
+        s = s + w[k] * x[k]
+    return s
+
+def scale(xs: list[float], c: float) -> float:
+    for k in range(len(xs)):
+        xs[k] = xs[k] * c
+    return xs[0]
+
+def rows_passed(a: float, i: int) -> float:
+    t = [[a, 2.0, 3.0], [1.0, a * a, 0.5]]
+    w = [0.5, a, 1.5]
+    total = 0.0
+    for r in range(len(t)):
+        total = total + dot(w, t[r]) * a
+    u = scale(t[-1], a)
+    t[0][2] = u * a
+    return total + dot(t[0], w) * u + t[1][2] + dot(w, t[i])
+
+def row_values(a: float, i: int) -> float:
+    t = [[a, 2.0, 3.0], [1.0, a * a, 0.5], [a * 3.0]]
+    t[2].append(a - 1.0)
+    s = sum(t[i]) * a + sum(t[1], 0.25) + min(t[i + 1]) * max(t[len(t) - 3 + i])
+    t[1][1] = s
+    return s + max(t[1]) + sum(t[-1])
+
 def main():
     print(value_and_grad(soft_dtw)(0.9, [1.0, 2.0, 3.0, 2.5], [1.1, 2.2, 2.9]))
+    print(value_and_grad(rows_passed)(0.7, 0), grad(rows_passed)(-1.3, -1))
+    print(value_and_grad(row_values)(0.7, 0), grad(row_values)(-1.3, 1))
     print(value_and_grad(tri)(0.7, 4), value_and_grad(grid)(0.9, 3), grad(small)(f32(0.8), 4))
     print(value_and_grad(scan)(0.7, 4), grad(scan)(3.0, 5))
     print(value_and_grad(soft_lcs)(0.8, "kitten", "sitting", -1), grad(soft_lcs)(0.8, "ab", "b", 1))
