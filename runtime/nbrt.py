@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit, types
 from numba.cpython.unicode import _get_code_point
 from numba.cpython.unicode_support import _PyUnicode_IsSpace
+from numba.core import cgutils
 from numba.extending import intrinsic, overload
 from numba.typed import Dict, List
 from numba.typed.dictobject import _nonoptional
@@ -65,28 +66,29 @@ def overflow(op, site):
     raise Overflow(op, site)
 
 
-@hot
-def int_add(a, b, site):
-    r, o = _sadd(a, b)
-    if o:
-        raise Overflow("+", site)
-    return r
+def raise_here(context, builder, exc, args):
+    """Raise `exc(*args)` from an intrinsic's code, in place (the helper's caller returns the error, as
+    a `raise` compiled there would): `args` are (value, Numba type) pairs, a None type for a
+    constant. An intrinsic needs no copy of a Python function's IR at each use, which Numba makes to
+    inline one (`@hot`): the most used helpers are intrinsics for compile time."""
+    context.call_conv.return_dynamic_user_exc(builder, exc, tuple(v for v, _ in args), tuple(t for _, t in args))
 
 
-@hot
-def int_sub(a, b, site):
-    r, o = _ssub(a, b)
-    if o:
-        raise Overflow("-", site)
-    return r
+def _checked_op(method, op):
+    @intrinsic
+    def checked(typingctx, a, b, site):
+        def codegen(context, builder, sig, args):
+            r = getattr(builder, method)(args[0], args[1])
+            with cgutils.if_unlikely(builder, builder.extract_value(r, 1)):
+                raise_here(context, builder, Overflow, [(op, None), (args[2], types.int64)])
+            return builder.extract_value(r, 0)
+        return types.int64(types.int64, types.int64, types.int64), codegen
+    return checked
 
 
-@hot
-def int_mul(a, b, site):
-    r, o = _smul(a, b)
-    if o:
-        raise Overflow("*", site)
-    return r
+int_add = _checked_op("sadd_with_overflow", "+")  # a + b, E502 on overflow
+int_sub = _checked_op("ssub_with_overflow", "-")
+int_mul = _checked_op("smul_with_overflow", "*")
 
 
 @hot
@@ -497,21 +499,39 @@ def counted_fits(k, t, grow, lo, hi, top, n):
     return grow == 0 or t - 1 <= (n - 1 - k - top) // grow
 
 
-@hot
-def checked_slot(i, n, what, site):
-    """The slot of index `i` (negative from the end) in a `what` of length n, checked. One unsigned
-    comparison decides the common case, 0 <= i < n."""
-    if np.uint64(i) < np.uint64(n):
-        return i
-    if i < -n or i >= n:
-        raise IndexOutOfRange(i, n, what, site)
-    return i + n
+def _slot_code(context, builder, i, n, what, site):
+    """The slot of index `i` (negative from the end) in a `what` of length n, checked (checked_slot).
+    One unsigned comparison decides the common case, 0 <= i < n."""
+    out = cgutils.alloca_once_value(builder, i)
+    with builder.if_then(builder.icmp_unsigned(">=", i, n), likely=False):
+        j = builder.add(i, n)
+        bad = builder.or_(builder.icmp_signed(">=", i, n), builder.icmp_signed("<", j, j.type(0)))
+        with cgutils.if_unlikely(builder, bad):
+            raise_here(context, builder, IndexOutOfRange,
+                       [(i, types.int64), (n, types.int64), (what, None), (site, types.int64)])
+        builder.store(j, out)
+    return builder.load(out)
 
 
-@hot
-def view_index(i, n, site):
+@intrinsic
+def checked_slot(typingctx, i, n, what, site):
+    """The slot of index `i` (negative from the end) in a `what` (a constant: "list", "row") of
+    length n, checked: E501."""
+    if not isinstance(what, types.StringLiteral):
+        return None
+    name = what.literal_value
+
+    def codegen(context, builder, sig, args):
+        return _slot_code(context, builder, args[0], args[1], name, args[3])
+    return types.int64(types.int64, types.int64, what, types.int64), codegen
+
+
+@intrinsic
+def view_index(typingctx, i, n, site):
     """The slot of `xs[i]` in the data array of a list of length n (a loop's view of it), checked."""
-    return checked_slot(i, n, "list", site)
+    def codegen(context, builder, sig, args):
+        return _slot_code(context, builder, args[0], args[1], "list", args[2])
+    return types.int64(types.int64, types.int64, types.int64), codegen
 
 
 @hot
@@ -895,30 +915,26 @@ def list_append(typingctx, xs, x):
 
 
 @jit
-def _pop_empty(site):
-    raise Err("E507", "pop from an empty list", site)
-
-
-@jit
 def _typed_list_pop(xs, site):
     if len(xs) == 0:
-        _pop_empty(site)
+        raise Err("E507", "pop from an empty list", site)
     return xs.pop()
 
 
 @intrinsic
 def list_pop(typingctx, xs, site):
-    """xs.pop(), E507 on an empty list: for an ArrayList in LLVM (as list_append), the error a call."""
+    """xs.pop(), E507 on an empty list: for an ArrayList in LLVM (as list_append), the error raised in
+    place."""
     if not isinstance(xs, al.ArrayListType):
         return _call(typingctx, _typed_list_pop, (xs, types.unliteral(site)))
-    _, empty = _call(typingctx, _pop_empty, (types.int64,))
 
     def codegen(context, builder, sig, args):
         n = al.length_code(context, builder, sig.args[0], args[0])
-        with builder.if_then(builder.icmp_signed("==", n, n.type(0)), likely=False):
-            empty(context, builder, None, [context.cast(builder, args[1], sig.args[1], types.int64)])
+        with cgutils.if_unlikely(builder, builder.icmp_signed("==", n, n.type(0))):
+            raise_here(context, builder, Err, [("E507", None), ("pop from an empty list", None),
+                                               (args[1], types.int64)])
         return al.take_code(context, builder, al.elem_type(sig.args[0])(sig.args[0]), args[:1])
-    return al.elem_type(xs)(xs, types.unliteral(site)), codegen
+    return al.elem_type(xs)(xs, types.int64), codegen
 
 
 @jit
@@ -1238,9 +1254,17 @@ def sum_add(a, b, site):
     return r
 
 
-@hot
-def enter(depth, name, site):
-    """The depth of a call about to be made from `depth`; E505 (at the call) beyond the limit."""
-    if depth >= MAX_DEPTH:
-        raise TooDeep(name, MAX_DEPTH, site)
-    return depth + 1
+@intrinsic
+def enter(typingctx, depth, name, site):
+    """The depth of a call about to be made from `depth`; E505 (at the call) beyond the limit. `name`,
+    the callee's, is a constant."""
+    if not isinstance(name, types.StringLiteral):
+        return None
+    callee = name.literal_value
+
+    def codegen(context, builder, sig, args):
+        d = args[0]
+        with cgutils.if_unlikely(builder, builder.icmp_signed(">=", d, d.type(MAX_DEPTH))):
+            raise_here(context, builder, TooDeep, [(callee, None), (MAX_DEPTH, None), (args[2], types.int64)])
+        return builder.add(d, d.type(1))
+    return types.int64(types.int64, name, types.int64), codegen
