@@ -8,8 +8,6 @@ global definition and an assignment) parse as items; the REPL gives them stateme
 """
 from __future__ import annotations
 
-import hashlib
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -18,24 +16,14 @@ from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken, Vis
 
 from . import ast as A
 from .diagnostics import GliaError, Source
-from .syntax import AstBuilder, GliaIndenter, _grammar_text, _IndentError, _syntax_error, cache_dir, parse
+from .syntax import AstBuilder, _grammar_text, _IndentError, _syntax_error, cached_lark, parse
 
 _STMTS_RULE = "\nentry_stmts: (_NEWLINE | _stmt)*\n"
 
 
 @lru_cache(maxsize=1)
 def _entry_parser() -> Lark:
-    text = _grammar_text() + _STMTS_RULE
-    import lark
-
-    key = hashlib.sha256((text + lark.__version__).encode()).hexdigest()[:16]
-    options = dict(parser="lalr", lexer="contextual", postlex=GliaIndenter(), propagate_positions=True,
-                   maybe_placeholders=True, start=["start", "entry_stmts"])
-    try:
-        os.makedirs(cache_dir(), exist_ok=True)
-        return Lark(text, cache=os.path.join(cache_dir(), f"entry-parser-{key}.lark.pickle"), **options)
-    except OSError:
-        return Lark(text, **options)
+    return cached_lark(_grammar_text() + _STMTS_RULE, "entry-parser", ["start", "entry_stmts"])
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,19 +65,30 @@ def _grammar_text() -> str:
     return resources.files("glia.grammar").joinpath("glia.lark").read_text(encoding="utf-8")
 
 
-@lru_cache(maxsize=1)
-def _parser() -> Lark:
-    text = _grammar_text()
+def cached_lark(text: str, name: str, start) -> Lark:
+    """The LALR parser of grammar `text`, its tables built once per grammar and Lark version (0.3 s)
+    and kept on disk: beside the compiler (`compiler/__pycache__`, as Numba keeps the runtime's machine
+    code beside the runtime: they belong to the installed compiler, not to a user's programs, and
+    `glia cache clear` leaves them), else in the user's cache folder when the package folder is not
+    writable, else nowhere (a read-only home: built each time)."""
     import lark
 
     key = hashlib.sha256((text + lark.__version__).encode()).hexdigest()[:16]
     options = dict(parser="lalr", lexer="contextual", postlex=GliaIndenter(), propagate_positions=True,
-                   maybe_placeholders=True, start="start")
-    try:
-        os.makedirs(cache_dir(), exist_ok=True)
-        return Lark(text, cache=os.path.join(cache_dir(), f"parser-{key}.lark.pickle"), **options)
-    except OSError:  # read-only home: parse without the disk cache
-        return Lark(text, **options)
+                   maybe_placeholders=True, start=start)
+    for folder in (os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__"), cache_dir()):
+        try:
+            os.makedirs(folder, exist_ok=True)
+            if os.access(folder, os.W_OK):
+                return Lark(text, cache=os.path.join(folder, f"{name}-{key}.lark.pickle"), **options)
+        except OSError:
+            continue
+    return Lark(text, **options)
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    return cached_lark(_grammar_text(), "parser", "start")
 
 
 # ---- public entry -----------------------------------------------------------------------------
