@@ -13,7 +13,9 @@ import numpy as np
 from numba import njit, types
 from numba.cpython.unicode import _get_code_point
 from numba.cpython.unicode_support import _PyUnicode_IsSpace
+from llvmlite import ir as llvm_ir
 from numba.core import cgutils
+from numba.core.callconv import RETCODE_USEREXC
 from numba.extending import intrinsic, overload
 from numba.typed import Dict, List
 from numba.typed.dictobject import _nonoptional
@@ -70,8 +72,17 @@ def raise_here(context, builder, exc, args):
     """Raise `exc(*args)` from an intrinsic's code, in place (the helper's caller returns the error, as
     a `raise` compiled there would): `args` are (value, Numba type) pairs, a None type for a
     constant. An intrinsic needs no copy of a Python function's IR at each use, which Numba makes to
-    inline one (`@hot`): the most used helpers are intrinsics for compile time."""
-    context.call_conv.return_dynamic_user_exc(builder, exc, tuple(v for v, _ in args), tuple(t for _, t in args))
+    inline one (`@hot`): the most used helpers are intrinsics for compile time.
+
+    Numba marks the store that hands a constant exception to the caller (`numba_exception_output`),
+    which is how LLVM's reference-count pruning knows the block raises and drops the incref/decref
+    pairs of the containers the caller holds around it; it does not mark a raise with run-time values
+    (numba/core/callconv.py). Marked here: unmarked, every list access in a dynamic program's
+    gradient kept its pair (soft DTW 5.7 ms -> 8.4 ms)."""
+    context.call_conv.set_dynamic_user_exc(builder, exc, tuple(v for v, _ in args), tuple(t for _, t in args))
+    handoff = builder.block.instructions[-1]  # the store of the exception into the caller's pointer
+    handoff.set_metadata("numba_exception_output", builder.module.add_metadata([llvm_ir.IntType(1)(1)]))
+    context.call_conv._return_errcode_raw(builder, RETCODE_USEREXC)
 
 
 def _checked_op(method, op):
