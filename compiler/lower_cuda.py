@@ -120,7 +120,7 @@ _TOTAL = {  # cannot fail
     "float.add": "({0} + {1})", "float.sub": "({0} - {1})", "float.mul": "({0} * {1})", "float.neg": "(-{0})",
     "float.abs": "abs({0})", "f32.add": "({0} + {1})", "f32.sub": "({0} - {1})", "f32.mul": "({0} * {1})",
     "f32.neg": "(-{0})", "f32.abs": "abs({0})",
-    "bool.not": "(not {0})", "bool.and": "({0} and {1})", "bool.or": "({0} or {1})", "bool.xor": "({0} != {1})",
+    "bool.not": "(not {0})", "bool.and": "({0} & {1})", "bool.or": "({0} | {1})", "bool.xor": "({0} != {1})",
     "math.exp": "rt.math_exp({0})", "math.atan": "math.atan({0})", "math.tanh": "math.tanh({0})",
     "math.hypot": "math.hypot({0}, {1})", "math.atan2": "math.atan2({0}, {1})", "math.isnan": "math.isnan({0})",
     "math.isinf": "math.isinf({0})", "to_bool": "({0} != 0)", "tuple.getitem": "{0}[{attrs[0]}]",

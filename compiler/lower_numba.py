@@ -2505,8 +2505,8 @@ _SIMPLE: dict[str, str] = {
     "f32.abs": "abs({0})",
     "f32.to_int": "rt.float_to_int({0}, {site})",
     "bool.not": "(not {0})",
-    "bool.and": "({0} and {1})",
-    "bool.or": "({0} or {1})",
+    "bool.and": "({0} & {1})",  # `&` of bools: both sides run, as in Python (not `and`)
+    "bool.or": "({0} | {1})",
     "bool.xor": "({0} != {1})",
     "str.concat": "rt.str_concat({0}, {1})",
     "list.concat": "rt.list_concat({0}, {1})",
