@@ -754,9 +754,13 @@ def desugar(f: ir.Function, expand: frozenset = frozenset()) -> ir.Function:
         inside `e` into a new local, `e` with that local in its place), or None. What `e` computes
         before it that calls a function or can fail (`g(x)` in `g(x) + (f(x) if c else 0.0)`) goes
         into locals of its own first, in order, so nothing that could print or fail changes places."""
+        def liftable(n) -> bool:
+            return isinstance(n, ir.Cond) and _lifts(n) or expands(n) or _choice(n) or _choice_of_list(n)
+
         def find(n, guarded: bool, chain: tuple):
             if not guarded and (n is not e and (isinstance(n, ir.Cond) and _lifts(n) or expands(n)) or _choice(n)
-                                or _choice_of_list(n)):
+                                or _choice_of_list(n) or isinstance(n, (ir.And, ir.Or))
+                                and any(liftable(m) for m in ir.walk(n.right))):
                 return chain + (n,)
             if isinstance(n, (ir.Cond, ir.And, ir.Or, ir.Comprehension, ir.Lambda)):
                 guarded = True  # what is inside runs only sometimes: not lifted
@@ -818,6 +822,12 @@ def desugar(f: ir.Function, expand: frozenset = frozenset()) -> ir.Function:
                     ir.ForRange(k, ir.Const(1, INT, span), n, ir.Const(1, INT, span), (
                         ir.If(ir.Compare((elem, best), (op,), BOOL, span), (ir.Assign(target, elem, span),), (),
                               span),), span)]
+        elif isinstance(v, (ir.And, ir.Or)):  # `a and f([w * x for x in xs]) > 0.0`: the right side in
+            target = new_local("cond", BOOL, v.span)  # an `if`, as it runs only when the left allows
+            flag = ir.Local(target.slot, target.name, BOOL, v.span)
+            test = flag if isinstance(v, ir.And) else ir.Prim("bool.not", (flag,), BOOL, v.span)
+            pre.extend(lift((ir.Assign(target, v.left, v.span),)))
+            pre.append(ir.If(test, lift((ir.Assign(target, v.right, v.span),)), (), v.span))
         elif not isinstance(v, ir.Cond):
             target = new_local("list", v.type, v.span)
             pre.extend(loop(v, target))
@@ -836,9 +846,9 @@ def desugar(f: ir.Function, expand: frozenset = frozenset()) -> ir.Function:
         out = []
         for s in stmts:
             while True:  # the conditionals inside its value first, one at a time
-                field_ = "expr" if isinstance(s, ir.ExprStmt) else "value"
+                field_ = "expr" if isinstance(s, ir.ExprStmt) else "cond" if isinstance(s, ir.If) else "value"
                 match s:
-                    case ir.Return(value=v) | ir.Assign(value=v) | ir.ExprStmt(expr=v) if v is not None:
+                    case ir.Return(value=v) | ir.Assign(value=v) | ir.ExprStmt(expr=v) | ir.If(cond=v) if v is not None:
                         found = inner(v)  # (a container and index assigned into are computed after the value)
                     case _:
                         found = None
@@ -1345,8 +1355,8 @@ def check_memory(f: ir.Function, slot: int, name: str, moved: set[int] = frozens
     in_comprehension = {id(m) for n in ir.walk(f.body) if isinstance(n, ir.Comprehension) for m in ir.walk(n)}
     for n in ir.walk(f.body):
         if isinstance(n, ir.Local) and n.slot == slot and id(n) in in_comprehension and id(n) not in uses:
-            refuse("is read by a list comprehension not written as a loop (one in a condition, or inside a "
-                   "conditional or boolean expression; compiled when assigned to a local of its own)", n.span)
+            refuse("is read by a list comprehension not written as a loop (one in the condition of a `while`; "
+                   "compiled when assigned to a local of its own)", n.span)
         if isinstance(n, ir.Local) and n.slot == slot and id(n) not in uses:
             refuse("is used otherwise (given another name and read again before it is assigned: write "
                    "`.copy()`; changed in place; or passed to a function returning no float)",

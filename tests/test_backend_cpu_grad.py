@@ -768,8 +768,19 @@ def walks(w: float) -> float:
             break
     return s
 
+def tested(w: float, xs: list[float]) -> float:
+    z = w * 0.5
+    if w > 0.0 and mean([noisy(w * v) for v in xs]) > 1.0:
+        z = z * mean([v * w for v in xs if v > 0.0])
+    elif w < -1.0 or mean([w * w * v for v in xs]) < 0.5:
+        z = z - w * w
+    ok = w > 2.0 and mean([v * w for v in xs]) > 3.0
+    return z * (2.0 if ok else 1.0)
+
 def main():
     print(value_and_grad(walks)(0.5), grad(walks)(1.7))
+    print(value_and_grad(tested)(0.7, [1.0, 2.0]), grad(tested)(-0.2, [0.5, 1.0]), grad(tested)(2.5, [1.0, 2.0]))
+    print(grad(tested)(-1.5, [1.0]), grad(tested)(0.3, [1.0, 2.0]))
     print(value_and_grad(after_calls)(0.5), grad(after_calls)(-0.5))
     print(value_and_grad(copies)(arange(2, dtype=f64) * 0.3 - 0.1))
     print(value_and_grad(floats)(0.7))
@@ -1165,8 +1176,8 @@ def test_every_adjoint_rule_is_exercised():
     ("    ts = [[1.0]]\n    ts.append([x])\n    r = ts[1]\n    return pick(r, x)", "its table 'ts' is used otherwise (a row as"),
     ("    r = [x, 1.0]\n    ts = [[1.0]]\n    ts.append(r)\n    return ts[1][0] * r[1]",
      "its table 'ts' is appended the list 'r', which is read again before it is assigned (write `ts.append(r.copy())`"),
-    ("    xs = [x, 2.0]\n    if x > 1.0 and total([v * x for v in xs]) > 0.0:\n        return x\n    return xs[1]",
-     "its list 'xs' is read by a list comprehension not written as a loop (one in a condition"),
+    ("    xs = [x, 2.0]\n    while x < 9.0 and total([v * x for v in xs]) > 0.0:\n        x = x * 2.0\n    return xs[1]",
+     "its list 'xs' is read by a list comprehension not written as a loop (one in the condition of a `while`"),
     ("    return pick([x, 2.0], total([x * 2.0, 1.0]) if x > 1.0 else 0.0)",
      "a call inside a conditional expression on the gradient path"),
     ("    xs = [ones(2, dtype=f64) * x]\n    ys = xs\n    return sum(ys[0]) + sum(xs[0])",
