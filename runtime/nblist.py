@@ -382,7 +382,8 @@ def push(typingctx, xs, v):
     """xs.append(v) for a gradient's tape (compiler/lower_grad.py), in LLVM: one compare, a store and
     the new length, the doubling out of line. A tape is passed by reference and never changes name: a
     NumPy array regrown by reassignment made Numba count references at every push, and so did an
-    inlined Python function (its parameter is a name of its own), 13 and 7 ns a push, against 1-2 here."""
+    inlined Python function (its parameter is a name of its own): 13 and 20 ns a push and its pop,
+    against 1.5 here."""
     if not _is_al(xs):
         return None
     return types.none(xs, v), push_code

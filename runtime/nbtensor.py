@@ -649,14 +649,6 @@ def spread(g2, n):
 
 
 @jit
-def tgrow(buf):
-    """The tape `buf`, doubled."""
-    new = np.empty(2 * buf.size, buf.dtype)
-    new[:buf.size] = buf
-    return new
-
-
-@jit
 def layer_norm_vjp(x, gain, g, zero, eps):
     """layer_norm's input cotangent, as the tape's rule computes it: xh = (x - mean) / sd,
     gx = (g * gain - mean(g * gain) - xh * mean(g * gain * xh)) / sd, means over the last axis."""
