@@ -54,7 +54,6 @@ def _ovf_intrinsic(method):
 
 
 _sadd = _ovf_intrinsic("sadd_with_overflow")
-_ssub = _ovf_intrinsic("ssub_with_overflow")
 _smul = _ovf_intrinsic("smul_with_overflow")
 
 
@@ -1257,12 +1256,7 @@ def set_eq(a, b):
     return True
 
 
-@hot
-def sum_add(a, b, site):
-    r, o = _sadd(a, b)
-    if o:
-        raise Overflow("sum", site)
-    return r
+sum_add = _checked_op("sadd_with_overflow", "sum")  # a step of sum() of ints, E502 on overflow
 
 
 @intrinsic
