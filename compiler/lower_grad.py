@@ -119,10 +119,11 @@ class GradModule:
         if key in self.done:
             return self.done[key]
         f = self.m.instances[inst]
-        if not f.params or not active(f.type.params[0]):
+        plan = self.plan(inst) if f.params else None
+        if plan is None or not wrt(plan.fns[inst].type.params[0]):
             caller.unsupported(f"grad of '{f.name}' with respect to a {f.type.params[0] if f.params else 'missing'} "
-                               "argument (compiled gradients take a float, an f32 or a tensor)", span)
-        plan = self.plan(inst)
+                               "argument (compiled gradients take a float, an f32, a tensor, a tuple or struct of "
+                               "these, or a list of these)", span)
         texts = []
         for name in plan.fns:  # callees first (explicit signatures compile eagerly)
             if plan.fwd(name) not in self.generated:
@@ -351,6 +352,20 @@ class GradModule:
             return self.m.nbtype(ListT(TensorT(kind[1], (1,) * kind[2]) if kind[2] != "n" else kind[1]))
         return self.m.nbtype(TensorT(kind[0], (1,) * kind[1]))
 
+    @staticmethod
+    def reached(bars: str, k: int, x: str, t) -> tuple[str, int]:
+        """The gradient of the value `x` of type t whose cotangent is `bars[k]` in a reverse sweep's
+        results (a float's followed by whether any reached it; a tensor's empty when none did), and the
+        position after it."""
+        if isinstance(t, TensorT):
+            return f"({bars}[{k}] if {bars}[{k}].size == {x}.size else np.zeros_like({x}))", k + 1
+        return f"({bars}[{k}] if {bars}[{k + 1}] else {typed('0.0', t)})", k + 2
+
+    @staticmethod
+    def zero(x: str, t) -> str:
+        """The gradient nothing reached of the value `x` of type t (a float, an f32 or a tensor)."""
+        return f"np.zeros_like({x})" if isinstance(t, TensorT) else typed("0.0", t)
+
     def entry_text(self, plan: Plan, inst: str, which: str) -> str:
         f = plan.fns[inst]
         params = [mangle_local(i, n) for i, n in enumerate(f.params)]
@@ -374,12 +389,32 @@ class GradModule:
         lines.append(f"    bars = {plan.bwd(inst)}({gl}{tapes}{typed('1.0', f.type.ret)}, np.bool_(True), "
                      f"{''.join(d + ', ' for d in dead)}depth)")
         t0 = f.type.params[0]
-        if isinstance(t0, TensorT):
-            lines.append(f"    g = bars[0] if bars[0].size == {x0}.size else np.zeros_like({x0})")
-        else:
-            lines.append(f"    g = bars[0] if bars[1] else {typed('0.0', t0)}")
+        if active(t0):
+            lines.append(f"    g = {self.reached('bars', 0, x0, t0)[0]}")
+        elif memory(t0):  # a list: the cotangents of its elements, added into bl0, as a list of its type
+            e = t0.elem
+            if isinstance(e, TupleT):  # (wrt: every item a float, an f32 or a tensor)
+                g = "(" + "".join(f"({v} if {live} else {self.zero(f'{x0}[k][{j}]', u)}), "
+                                  for j, (u, (v, live)) in enumerate(zip(e.items, elem_parts("bl0[k]", e)))) + ")"
+            else:
+                g = f"({elem_value('bl0[k]', e)} if {elem_live('bl0[k]', e)} else {self.zero(f'{x0}[k]', e)})"
+            lines += [f"    g = {self.m.empty_list(e)}", f"    for k in range(len(bl0)):",
+                      f"        rt.list_append(g, {g})"]
+        else:  # a tuple or record of floats and tensors: the gradient of each item, as one tuple
+            items, k = [], 0
+            for j, u in enumerate(t0.items):
+                g, k = self.reached("bars", k, f"{x0}[{j}]", u)
+                items.append(g)
+            lines.append(f"    g = ({''.join(g + ', ' for g in items)})")
         lines.append("    return g" if which == "grad" else "    return (value, g)")
         return "\n".join(lines)
+
+
+def wrt(t) -> bool:
+    """What a compiled `grad` takes its gradient with respect to: a float, an f32 or a tensor, a tuple
+    of these (a struct of these is one after records_as_tuples), or a list of any of these."""
+    return active(t) or pair(t) and all(active(u) for u in t.items) or \
+        memory(t) and (not isinstance(t.elem, TupleT) or all(active(u) for u in t.elem.items))
 
 
 def reach(edges, start) -> set[str]:
@@ -873,6 +908,14 @@ def desugar(f: ir.Function, expand: frozenset = frozenset()) -> ir.Function:
                     out.extend(lift(counted))
                 case ir.For() if (counted := rows(s)) is not None:
                     out.extend(lift((counted,)))
+                case ir.For(target=ir.StoreTuple(items=items), iter=it, kind="list", body=body, span=span) if all(
+                        isinstance(t, ir.StoreLocal) for t in items) and isinstance(it.type.elem, TupleT):
+                    # `for a, b in ps`: `for p in ps: a = p[0]; b = p[1]`
+                    t = new_local("item", it.type.elem, span)
+                    at = ir.Local(t.slot, t.name, t.type, span)
+                    out.extend(lift((ir.For(t, it, "list", tuple(
+                        ir.Assign(x, ir.Prim("tuple.getitem", (at,), x.type, span, (j,)), span)
+                        for j, x in enumerate(items)) + body, span),)))
                 case ir.While(body=body) | ir.ForRange(body=body) | ir.For(body=body):
                     out.append(dataclasses.replace(s, body=lift(body)))
                 case _:

@@ -448,9 +448,10 @@ class TensorTyper:
             raise self.err("E201", f"{which} needs a function returning a float or f32 scalar (the value to "
                            f"differentiate); {f.id} returns {ft.ret}", f.span)
         wrt = ft.params[0]
-        if not differentiable(wrt):
+        if not differentiable_arg(wrt, self.c.structs):
             raise self.err("E201", f"{which} differentiates with respect to the first parameter, which must hold "
-                           f"floats or tensors; {f.id}'s is {wrt}", f.span)
+                           f"only floats and tensors (through lists, tuples and struct fields); {f.id}'s is {wrt}",
+                           f.span)
         ret = wrt if which == "grad" else TupleT((ft.ret, wrt))
         return ir.Prim("ad.grad", (), FnT(ft.params, ret), c.span, (f.id, which))
 
@@ -469,6 +470,21 @@ def differentiable(t) -> bool:
     if isinstance(t, TupleT):
         return all(differentiable(i) for i in t.items)
     return False
+
+
+def differentiable_arg(t, structs, seen=frozenset()) -> bool:
+    """What `grad` may differentiate with respect to: a float, an f32 or a tensor, or a list, tuple or
+    struct (nested, as a model's layers are: JAX's pytrees) holding only these; the gradient has the
+    argument's type and shape."""
+    match t:
+        case ListT(e):
+            return differentiable_arg(e, structs, seen)
+        case TupleT(items):
+            return all(differentiable_arg(i, structs, seen) for i in items)
+        case StructT(name) if name in structs:
+            return name not in seen and all(differentiable_arg(u, structs, seen | {name})
+                                            for u in structs[name].types)
+    return differentiable(t)
 
 
 def carries(t, structs) -> bool:

@@ -552,3 +552,38 @@ def main():
         p.run()
     assert buf.getvalue() == ("P(a=3.0, n=2) {'k': 3.0} P(a=3.0, n=2)! True False True True True\n"
                               "P(a=3.0, n=2)\n3.0\n[3.0, 1.0]\n18.0\n")
+
+
+def test_grad_with_respect_to_nested_structs():
+    """`grad` of a model's parameters as a struct of structs (JAX's pytrees): the gradient is the same
+    struct, field by field; a struct holding an int is refused before anything runs."""
+    p = glia.compile('''
+struct P:
+    x: float
+    v: f64[2]
+
+struct Seg:
+    a: P
+    b: P
+    w: float
+
+def f(s: Seg) -> float:
+    return s.w * (s.a.x * s.b.x) + sum(s.a.v * s.b.v * s.b.v)
+
+def main():
+    g = grad(f)(Seg(P(2.0, ones(2, dtype=f64)), P(3.0, arange(2, dtype=f64) + 4.0), 0.5))
+    print(g)
+    print(g.b.v)
+''')
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        p.run()
+    assert buf.getvalue() == ("Seg(a=P(x=1.5, v=tensor([16.0, 25.0])), b=P(x=1.0, v=tensor([8.0, 10.0])), w=6.0)\n"
+                              "tensor([8.0, 10.0])\n")
+    with pytest.raises(GliaError) as e:
+        glia.compile("struct S:\n    x: float\n    n: int\n\ndef f(s: S) -> float:\n    return s.x\n\n"
+                     "def main():\n    g = grad(f)\n")
+    assert e.value.diagnostic.code == "E201" and "only floats and tensors" in e.value.diagnostic.message

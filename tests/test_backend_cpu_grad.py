@@ -1081,8 +1081,71 @@ def main():
     print(grad(tri)(0.7, 0))
 """
 
-ALIASED = """
-def k(x: float) -> float:
+ARGUMENTS = """
+struct Params:
+    k: float
+    c: f32
+    v: f64[3]
+
+struct P:
+    x: float
+    v: f32[2]
+
+def spring(p: Params, x0: float, n: int) -> float:
+    x = x0
+    vel = 0.0
+    e = 0.0
+    for i in range(n):
+        vel = vel - p.k * x * 0.1 - float(p.c) * vel * 0.1
+        x = x + vel * 0.1
+        e = e + x * x
+    return e + sum(p.v * p.v) * x0
+
+def pair(q: (float, f32[2]), w: float) -> float:
+    a, v = q
+    return a * float(sum(v * v)) * w + a
+
+def unused(q: (float, float)) -> float:
+    return q[0] * 2.0
+
+def records(ps: list[P]) -> float:
+    s = 0.0
+    for p in ps:
+        s += p.x * float(sum(p.v * p.v))
+    return s
+
+def chain(ts: list[f32[3]]) -> f32:
+    s = f32(0.0)
+    for k in range(len(ts) - 1):
+        s = s + sum(ts[k] * ts[k + 1])
+    return s
+
+def scaled(xs: list[float], c: float) -> float:
+    s = 0.0
+    for i, x in enumerate(xs):
+        if i % 2 == 0:
+            s += c * x * x
+    return s
+
+def pairs(ps: list[(float, float)], w: float) -> float:
+    s = 0.0
+    for a, b in ps:
+        s += a * a * w + b
+    return s
+
+def main():
+    p = Params(2.0, f32(0.3), arange(3, dtype=f64))
+    print(grad(spring)(p, 1.0, 20))
+    v, g = value_and_grad(spring)(p, 0.5, 3)
+    print(v, g.k, g.c, g.v)
+    print(grad(pair)((2.0, arange(2)), 0.5), grad(unused)((1.0, 2.0)))
+    print(grad(records)([P(1.0, arange(2)), P(2.0, ones(2))]), grad(records)([]))
+    print(grad(chain)([arange(3), ones(3), arange(3) * 2.0]))
+    print(value_and_grad(scaled)([1.0, 2.0, 3.0], 0.5))
+    print(grad(pairs)([(1.0, 2.0), (3.0, 4.0)], 2.0))
+"""
+
+ALIASED = """def k(x: float) -> float:
     w = x if x > 1.0 else exp(x)
     return tanh(w) * x + w * x * x
 
@@ -1141,12 +1204,13 @@ def compiled(text):
 
 @pytest.mark.parametrize("text", [CONTROL, SCALARS, TENSORS, LAYERS, CELLS, CALLS, DATA, TUPLES, BROADCAST,
                                   STRUCTS, MEMORY, FLOATLISTS, CONSTANTS, TUPLELISTS, COMPREHENSIONS, SHOWN,
-                                  GROWN, DYNAMIC, TABLES],
+                                  GROWN, DYNAMIC, TABLES, ARGUMENTS],
                          ids=["control flow", "scalars", "tensors", "layers and losses", "cells, tuples, lists",
                               "calls", "values that hold no float", "calls returning tuples", "powers and broadcasts",
                               "records", "lists passed", "lists of floats", "constants", "lists of tuples and records",
                               "list comprehensions", "records printed and compared", "lists grown by callees",
-                              "dynamic programming: min, max, elements replaced", "tables: d[i][j]"])
+                              "dynamic programming: min, max, elements replaced", "tables: d[i][j]",
+                              "with respect to tuples, records and lists"])
 def test_gradients_match_the_interpreter(text):
     got, ref = compiled(text)
     assert got == ref
