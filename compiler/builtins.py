@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from . import ast as A
 from . import ir
 from .diagnostics import GliaError, Span
-from .tensor_builtins import TENSOR_FUNCS, TensorTyper
+from .tensor_builtins import TENSOR_FUNCS, TensorTyper, parts
 from .types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, SetT, StructT, TensorT, TParam,
                     TupleT, TVar, is_ordered)
 
@@ -285,6 +285,9 @@ class BuiltinTyper:
             raise self.err("E203", f"'{op}' is not defined for {t} (it has no order)", span)
         if isinstance(t, TensorT):
             raise self.err("E203", f"'{op}' on tensors is not supported; compare elements", span)
+        if any(isinstance(u, TensorT) for u in parts(t, self.c.structs)):
+            raise self.err("E203", f"'{op}' is not defined for {self.show(t)}, which holds tensors (a tensor "
+                           "compares element by element); compare the parts that are not tensors", span)
         return l, r, CMP[op]
 
     # ---- indexing -----------------------------------------------------------------------------

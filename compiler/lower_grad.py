@@ -200,7 +200,7 @@ class GradModule:
             types_ = list(f.slot_types) + [n.type for n in ir.walk(f.body) if isinstance(n, (ir.CallFunc, ir.Prim))] \
                 + [n.iter.type for n in ir.walk(f.body) if isinstance(n, ir.For)]
             for t in types_:
-                for u in (t.items if pair(t) else (t,)):
+                for u in leaves(t):
                     kind = (u.dtype, len(u.shape)) if isinstance(u, TensorT) else \
                         list_kind(u) if memory(u) or table(u) else \
                         ("data", u) if data(u, structs) or constant(u, structs) else None
@@ -238,7 +238,8 @@ class GradModule:
 
     def grows(self, inst: str) -> frozenset[int]:
         """The positions of the list parameters `inst` appends to, itself or through a function it
-        passes them to (`def encode(x: float, hs: list[float]): hs.append(...)`)."""
+        passes them to (`def encode(x: float, hs: list[float]): hs.append(...)`), and of the table
+        parameters whose elements it replaces (`d[i][j] = v`): a value it is passed may reach them."""
         memo = self.grown
         if inst not in memo:
             memo[inst] = frozenset()  # (a recursive call appends nothing its body does not)
@@ -249,6 +250,10 @@ class GradModule:
                     case ir.Prim(op="list.append", args=(ir.Local(slot=slot, type=ListT(elem) as t), _)) \
                             if slot < len(f.params) and (memory(t) or isinstance(elem, StructT)):
                         out.add(slot)  # (a list of records is memory once written as tuples)
+                    case ir.Assign(target=ir.StoreIndex(container=ir.Prim(
+                            op="list.getitem", args=(ir.Local(slot=slot, type=t), _)))) \
+                            if slot < len(f.params) and table(t):
+                        out.add(slot)
                     case ir.CallFunc(args=args):
                         gs = self.grows(self.m.call_instance(n))
                         out.update(a.slot for j, a in enumerate(args) if j in gs and isinstance(a, ir.Local)
@@ -335,6 +340,10 @@ class GradModule:
             return self.m.nbtype(ListT(TupleT((elem, BOOL))))
         return self.m.type_const(f"types.ListType({self.elem_bar(elem)})")
 
+    def bar_table(self, elem) -> str:
+        """The Numba type of a table's element cotangents: a typed List of bar_list rows."""
+        return self.m.type_const(f"types.ListType({self.bar_list(elem)})")
+
     def dead_list(self, bar: str, n: str, elem) -> list[str]:
         """Lines setting `bar` to `n` element cotangents (`len(xs)`: one per element of `xs`), none
         reached yet."""
@@ -400,20 +409,25 @@ class GradModule:
                 g = f"({elem_value('bl0[k]', e)} if {elem_live('bl0[k]', e)} else {self.zero(f'{x0}[k]', e)})"
             lines += [f"    g = {self.m.empty_list(e)}", f"    for k in range(len(bl0)):",
                       f"        rt.list_append(g, {g})"]
-        else:  # a tuple or record of floats and tensors: the gradient of each item, as one tuple
-            items, k = [], 0
-            for j, u in enumerate(t0.items):
-                g, k = self.reached("bars", k, f"{x0}[{j}]", u)
-                items.append(g)
-            lines.append(f"    g = ({''.join(g + ', ' for g in items)})")
+        else:  # a tuple or record of floats, tensors and such tuples: the gradient of each item, as one tuple
+            k = 0
+
+            def tree(x, t):
+                nonlocal k
+                if pair(t):
+                    return "(" + "".join(tree(f"{x}[{j}]", u) + ", " for j, u in enumerate(t.items)) + ")"
+                g, k = self.reached("bars", k, x, t)
+                return g
+            lines.append(f"    g = {tree(x0, t0)}")
         lines.append("    return g" if which == "grad" else "    return (value, g)")
         return "\n".join(lines)
 
 
 def wrt(t) -> bool:
     """What a compiled `grad` takes its gradient with respect to: a float, an f32 or a tensor, a tuple
-    of these (a struct of these is one after records_as_tuples), or a list of any of these."""
-    return active(t) or pair(t) and all(active(u) for u in t.items) or \
+    of these and such tuples (a struct of these and such structs is one after records_as_tuples), or a
+    list of a float, an f32, a tensor or a tuple of these."""
+    return active(t) or pair(t) and all(active(u) for u in leaves(t)) or \
         memory(t) and (not isinstance(t.elem, TupleT) or all(active(u) for u in t.elem.items))
 
 
@@ -466,18 +480,19 @@ def carried_params(f: ir.Function) -> set[int]:
 
 def cotangents(t) -> list[tuple[str, object]]:
     """The cotangents a value of type t has, as (suffix of their names, type): one for a float or a
-    tensor, one per float or tensor item for a tuple (`_0`, `_1`, ...), none otherwise."""
+    tensor, one per float or tensor leaf for a tuple (`_0`, `_1`, `_2_0` for item 0 of item 2...), none
+    otherwise."""
     if active(t):
         return [("", t)]
     if pair(t):
-        return [(f"_{j}", item) for j, item in enumerate(t.items) if active(item)]
+        return [(f"_{j}{s}", u) for j, item in enumerate(t.items) for s, u in cotangents(item)]
     return []
 
 
 def flows(t) -> bool:
     """A value a gradient goes through: a float, an f32, a tensor, a tuple (pair) holding one, or a list
     of them (memory: a function may return one it made)."""
-    return active(t) or memory(t) or (pair(t) and any(active(i) for i in t.items))
+    return active(t) or memory(t) or (pair(t) and bool(cotangents(t)))
 
 
 def active_call(node: ir.CallFunc, structs, act) -> bool:
@@ -526,8 +541,48 @@ def constant(t, structs) -> bool:
 
 
 def pair(t) -> bool:
-    """A tuple of floats, tensors, ints and bools (what `h, c = lstm_cell(...)` holds)."""
+    """A tuple of floats, tensors, ints, bools and such tuples (what `h, c = lstm_cell(...)` holds; a
+    record of records is one after records_as_tuples): a cotangent per float or tensor leaf."""
+    return isinstance(t, TupleT) and all(active(i) or i in PASSIVE or pair(i) for i in t.items)
+
+
+def live_type_of(t) -> str:
+    """The Numba type of whether a value of type t had a cotangent: a tuple's, a tuple per item."""
+    if pair(t):
+        return f"types.Tuple(({''.join(live_type_of(u) + ', ' for u in t.items)}))"
+    return "types.boolean"
+
+
+def flat_pair(t) -> bool:
+    """A pair whose items are floats, tensors, ints and bools (no tuple inside): a list's element."""
     return isinstance(t, TupleT) and all(active(i) or i in PASSIVE for i in t.items)
+
+
+def leaves(t) -> list:
+    """The types of t's leaves: t itself, or a pair's items', recursively."""
+    return [v for u in t.items for v in leaves(u)] if pair(t) else [t]
+
+
+def item_tree(t, leaf, suffix: str = "") -> list:
+    """For a pair type t, a list with an entry per item: `leaf(suffix, type)` for a float or a tensor
+    (its cotangent's name suffix, `_0_1` for item 1 of item 0), such a list for a tuple item, None for an
+    int or a bool. What adj_items takes, with (cotangent, live) leaves."""
+    return [leaf(f"{suffix}_{j}", u) if active(u) else item_tree(u, leaf, f"{suffix}_{j}") if pair(u) else None
+            for j, u in enumerate(t.items)]
+
+
+def _tree_leaves(gs):
+    """The leaves of an item_tree (lists nested)."""
+    for g in gs:
+        if isinstance(g, list):
+            yield from _tree_leaves(g)
+        else:
+            yield g
+
+
+def suffix_path(suffix: str) -> list[int]:
+    """The item indexes a cotangent's name suffix (`_0_1`) stands for."""
+    return [int(x) for x in suffix.split("_")[1:]]
 
 
 def data(t, structs) -> bool:
@@ -559,7 +614,7 @@ def memory(t) -> bool:
     compiled as a local assigned once, appended to and read, or a parameter only read, with a
     cotangent per element (elem_bar)."""
     return isinstance(t, ListT) and (isinstance(t.elem, TensorT) or t.elem in ACTIVE or
-                                     pair(t.elem) and any(active(u) for u in t.elem.items))
+                                     flat_pair(t.elem) and any(active(u) for u in t.elem.items))
 
 
 def table(t) -> bool:
@@ -649,7 +704,7 @@ def check_function(f: ir.Function, structs, act: set[int], consts: frozenset[int
             for a in n.args:
                 if carries(a.type, structs) and reads(a, act) and not (active(a.type) or pair(a.type)) \
                         and not (memory(a.type) and (isinstance(a, (ir.Local, ir.CallFunc, ir.MakeList)) or _row(a))
-                                 and flows(n.type)):
+                                 and flows(n.type)) and not (table(a.type) and isinstance(a, ir.Local)):
                     raise Unsupported(f"the gradient through a call passing a {a.type}", a.span, f.source_name)
             if not flows(n.type) and carries(n.type, structs):
                 raise Unsupported(f"the gradient through a call returning a {n.type}", n.span, f.source_name)
@@ -924,7 +979,7 @@ def desugar(f: ir.Function, expand: frozenset = frozenset()) -> ir.Function:
 
     def rows(s: ir.For):
         """`for r in t` over a table local (a list of lists of floats) whose body only reads `r` (`r[j]`,
-        `len(r)`, not in a comprehension) and neither assigns `t` nor changes its length nor passes it
+        `len(r)`, `sum(r)`, not in a comprehension) and neither assigns `t` nor changes its length nor passes it
         on: the counted loop with `t[k]` in r's place, so that no row has a name of its own
         (check_table), or None."""
         match s:
@@ -933,8 +988,8 @@ def desugar(f: ir.Function, expand: frozenset = frozenset()) -> ir.Function:
                 pass
             case _:
                 return None
-        read = {id(n.args[0]) for n in ir.walk(s.body) if isinstance(n, ir.Prim) and n.op in ("list.getitem", "len")
-                and _is_slot(n.args[0], r)}
+        read = {id(n.args[0]) for n in ir.walk(s.body) if isinstance(n, ir.Prim)
+                and n.op in ("list.getitem", "len", "float.sum", "f32.sum") and _is_slot(n.args[0], r)}
         hidden = {id(m) for n in ir.walk(s.body) if isinstance(n, (ir.Comprehension, ir.Lambda)) for m in ir.walk(n)}
         if any(isinstance(n, ir.Local) and n.slot == r and (id(n) not in read or id(n) in hidden)
                or isinstance(n, ir.StoreLocal) and n.slot in (r, ts)
@@ -1213,22 +1268,26 @@ def _pure(n) -> bool:
 
 
 def records_as_tuples(f: ir.Function, program: ir.Program) -> ir.Function:
-    """`f` with each record the gradient goes through (a struct of floats, f32, tensors, ints and bools
-    holding at least one float or tensor) written as the tuple it is compiled to (lower_numba: a struct
-    is the tuple of its fields): `P(a, b)` a tuple display, `p.a` an item, `p.a = v` (struct.replace)
-    the tuple of p's items with v in a's place. Such records then take the tuples' road (`pair`): as
+    """`f` with each record the gradient goes through (a struct of floats, f32, tensors, ints, bools and
+    such records, holding at least one float or tensor) written as the tuple it is compiled to
+    (lower_numba: a struct is the tuple of its fields, a record of records a tuple of tuples): `P(a, b)`
+    a tuple display, `p.a` an item, `p.a = v` (struct.replace) the tuple of p's items with v in a's
+    place (`s.a.x = v`: the same, nested). Such records then take the tuples' road (`pair`): as
     locals, parameters, arguments and results, with a cotangent per float field, and a list of them
     as a list of tuples (memory); the tuple type is a RecordT, so such a list keeps the representation
     of the struct list it was; printed, it shows as the struct (lower_numba.spec), and `==` compares
     it field by field, as a tuple. A function that uses one any other way (orders it, puts it in a
     dict) is left as it is (refused)."""
     structs = program.structs
+    records: dict[str, RecordT | None] = {}
 
     def record(t):
         if isinstance(t, StructT) and t.name in structs:
-            tt = RecordT(tuple(structs[t.name].types), t.name)
-            if pair(tt) and flows(tt):
-                return tt
+            if t.name not in records:
+                records[t.name] = None  # (a struct holding itself, through a list, is none)
+                tt = RecordT(tuple(record(u) or u for u in structs[t.name].types), t.name)
+                records[t.name] = tt if pair(tt) and flows(tt) else None
+            return records[t.name]
         return None
 
     def retype(t):
@@ -1237,6 +1296,9 @@ def records_as_tuples(f: ir.Function, program: ir.Program) -> ir.Function:
         if isinstance(t, ListT):  # a list of records: of tuples (memory)
             e = retype(t.elem)
             return t if e is t.elem else ListT(e)
+        if type(t) is TupleT:  # a tuple holding records: of tuples
+            items = tuple(retype(u) for u in t.items)
+            return t if all(u is v for u, v in zip(items, t.items)) else TupleT(items)
         return record(t) or t
 
     nodes = list(ir.walk(f.body))
@@ -1245,9 +1307,9 @@ def records_as_tuples(f: ir.Function, program: ir.Program) -> ir.Function:
         match n:
             case ir.GetField(obj=o) | ir.Assign(target=ir.StoreLocal(), value=o) | ir.Return(value=o):
                 placed.add(id(o))
-            case ir.Prim(op="struct.replace", args=(ir.Local() as o, _)):
-                placed.add(id(o))
-            case ir.MakeList(elts=elts):
+            case ir.Prim(op="struct.replace", args=(ir.Local() | ir.GetField() as o, v)) if _field_of_local(o):
+                placed.update((id(o), id(v)))
+            case ir.MakeList(elts=elts) | ir.MakeStruct(args=elts) | ir.MakeTuple(elts=elts):
                 placed.update(id(x) for x in elts)
             case ir.Prim(op="list.append", args=(_, v)):
                 placed.add(id(v))
@@ -1261,8 +1323,8 @@ def records_as_tuples(f: ir.Function, program: ir.Program) -> ir.Function:
     if not recs and all(retype(t) is t for t in f.slot_types):
         return f
     for n in recs:
-        kind = isinstance(n, (ir.Local, ir.MakeStruct, ir.CallFunc)) or \
-            isinstance(n, ir.Prim) and n.op in ("struct.replace", "list.getitem")
+        kind = isinstance(n, (ir.Local, ir.MakeStruct, ir.CallFunc, ir.GetField)) or \
+            isinstance(n, ir.Prim) and n.op in ("struct.replace", "list.getitem", "tuple.getitem")
         if not (isinstance(n, ir.StoreLocal) or kind and id(n) in placed):
             return f
 
@@ -1279,6 +1341,13 @@ def records_as_tuples(f: ir.Function, program: ir.Program) -> ir.Function:
         return node
     g = ir.map_types(f, retype)
     return dataclasses.replace(g, body=tuple(conv(s) for s in g.body))
+
+
+def _field_of_local(e) -> bool:
+    """Whether `e` is a local or a field of one (`s.a.b`): read again without computing anything."""
+    while isinstance(e, ir.GetField):
+        e = e.obj
+    return isinstance(e, ir.Local)
 
 
 def _lifts(v: ir.Cond) -> bool:
@@ -1422,26 +1491,32 @@ def check_table(f: ir.Function, slot: int, name: str, moved: set[int], grown: di
     name (moves); its rows appended (`d.append(row)`: a new list, or a list local not read again
     before it is assigned); read as `len(d)`, `len(d[i])`, `d[i][j]`; changed as `d[i][j] = v` and
     `d[i].append(v)`; a row passed to a function that does not append to it (`dot(w, d[i])`: the
-    callee reads, or replaces elements of, the row itself and adds into its cotangents in place). A row
-    is never a value of its own otherwise (`r = d[i]`, `for r in d`: the row would have two names), nor
-    is the table passed to a function or returned."""
+    callee reads, or replaces elements of, the row itself and adds into its cotangents in place); the
+    table passed to a function on the gradient path (one returning a float, a tensor or a tuple of
+    them), which takes it as a parameter: one it reads and replaces elements of, neither appending to
+    it or its rows nor assigning it (the callee adds into the caller's cotangents in place). A row is
+    never a value of its own otherwise (`r = d[i]`, `for r in d`: the row would have two names), nor
+    is the table returned."""
     def refuse(why, span):
         raise Unsupported(f"the gradient through '{f.name}': its table '{name}' {why} (compiled: a list of lists of "
                           "floats made by a list display, its rows appended, its elements read and replaced as "
                           "`d[i][j]`, its rows appended to as `d[i].append(v)`)", span, f.source_name)
-    if slot < len(f.params):
-        refuse("is a parameter", f.span)
+    param = slot < len(f.params)
     for m in ir.walk(f.body):
         if isinstance(m, ir.Assign) and isinstance(m.target, ir.StoreLocal) and m.target.slot == slot:
             v = m.value
             if not (isinstance(v, ir.MakeList) and all(isinstance(r, ir.MakeList) or not isinstance(r, ir.Local)
                                                        and _fresh(r) for r in v.elts) or id(m) in moved):
-                refuse("is assigned otherwise than by a list display of new rows", m.span)
+                refuse("is assigned otherwise than by a list display of new rows"
+                       if not param else "is a parameter assigned", m.span)
     ok: set[int] = set()  # the ids of the uses of the table that are allowed
     live: dict[int, dict] = {}
     for n in ir.walk(f.body):
         match n:
             case ir.ExprStmt(expr=ir.Prim(op="list.append", args=(ir.Local() as d, row)) as e) if d.slot == slot:
+                if param:
+                    refuse("is a parameter appended to (a function may read its table parameters and replace "
+                           "their elements)", e.span)
                 if isinstance(row, ir.Local):
                     if not all(_fresh(a.value) for a in ir.walk(f.body) if isinstance(a, ir.Assign)
                                and isinstance(a.target, ir.StoreLocal) and a.target.slot == row.slot):
@@ -1464,7 +1539,10 @@ def check_table(f: ir.Function, slot: int, name: str, moved: set[int], grown: di
                 ok.add(id(r.args[0]))
             case ir.Assign(target=ir.StoreIndex(container=r, op="list.setitem")) if _row(r):
                 ok.add(id(r.args[0]))
-            case ir.ExprStmt(expr=ir.Prim(op="list.append", args=(r, _))) if _row(r):
+            case ir.ExprStmt(expr=ir.Prim(op="list.append", args=(r, _)) as e) if _row(r):
+                if param and r.args[0].slot == slot:
+                    refuse("is a parameter whose rows are appended to (a function may read its table parameters "
+                           "and replace their elements)", e.span)
                 ok.add(id(r.args[0]))
             case ir.Assign(target=ir.StoreLocal(), value=ir.Local(slot=s_)) if s_ == slot and id(n) in moved:
                 ok.add(id(n.value))
@@ -1474,10 +1552,16 @@ def check_table(f: ir.Function, slot: int, name: str, moved: set[int], grown: di
                         if j in grown.get(id(n), ()):
                             refuse(f"has a row passed to '{n.name}', which appends to it", a.span)
                         ok.add(id(a.args[0]))
+                    elif _is_slot(a, slot):
+                        if j in grown.get(id(n), ()) and not flows(n.type):
+                            refuse(f"is passed to '{n.name}', which changes it and returns an int, a bool or a "
+                                   "string (a function changing a table it is passed returns nothing or a value "
+                                   "the gradient goes through)", a.span)
+                        ok.add(id(a))
     for n in ir.walk(f.body):
         if isinstance(n, ir.Local) and n.slot == slot and id(n) not in ok:
             refuse("is used otherwise (a row as a value of its own, `r = d[i]` or `for r in d`; the table given "
-                   "another name and read again, passed to a function or returned)", n.span)
+                   "another name and read again, or returned)", n.span)
 
 
 def _fresh(e) -> bool:
@@ -1944,6 +2028,10 @@ class GradFunction(FunctionLowerer):
                 elif self.mem(i, t):  # a cotangent per element
                     for line in self.gm.dead_list(self.bar(i), f"len({mangle_local(i, n)})", t.elem):
                         self.emit(line)
+                elif self.tab(i, t) and i < len(f.params):  # the caller's, added into in place
+                    ins.append(f"i{self.bar(i)}")
+                    itypes.append(self.gm.bar_table(t.elem.elem))
+                    self.emit(f"{self.bar(i)} = i{self.bar(i)}")
                 elif self.tab(i, t):
                     self.dead_table(self.bar(i), mangle_local(i, n), t.elem.elem)
                 for suffix, u in cotangents(t):  # a tuple's: one per item
@@ -1967,7 +2055,7 @@ class GradFunction(FunctionLowerer):
                         otypes.append("types.boolean")
             self.emit(f"return ({''.join(o + ', ' for o in outs)})")
             rt = f"types.Tuple(({''.join(t + ', ' for t in otypes)}))"
-            live_type = f"types.UniTuple(types.boolean, {len(f.type.ret.items)})" if pair(f.type.ret) else "types.boolean"
+            live_type = live_type_of(f.type.ret)
             ret = f.type.ret
             gout_type = self.gm.bar_list(ret.elem) if memory(ret) else self.m.nbtype(ret)
             sig = f"{rt}(" + "".join(self.m.nbtype(t) + ", " for t in gtypes) + "".join(t + ", " for t in ttypes) \
@@ -2208,21 +2296,18 @@ class GradFunction(FunctionLowerer):
                                 f"al._store({self.name(xs)}, {at}, {old})", t.elem, v)
             case ir.Assign(target=ir.StoreLocal(slot, name, t), value=v, span=span) if pair(t):
                 self.emit(f"# line {span.line}")
-                gs = []
-                for j, item in enumerate(t.items):
-                    if not active(item):
-                        gs.append(None)
-                        continue
+
+                def taken(suffix, item):  # the item's cotangent, taken (none reached the old value yet)
                     g = self.temp()
-                    self.emit(f"{g} = {self.bar(slot)}_{j}")
-                    self.emit(f"{self.bar(slot)}_{j} = {self.dead(item)}")
+                    self.emit(f"{g} = {self.bar(slot)}{suffix}")
+                    self.emit(f"{self.bar(slot)}{suffix} = {self.dead(item)}")
                     if isinstance(item, TensorT):
-                        gs.append((g, f"{g}.size != 0"))
-                    else:
-                        live = self.temp()
-                        self.emit(f"{live} = {self.live(slot)}_{j}")
-                        self.emit(f"{self.live(slot)}_{j} = False")
-                        gs.append((g, live))
+                        return g, f"{g}.size != 0"
+                    live = self.temp()
+                    self.emit(f"{live} = {self.live(slot)}{suffix}")
+                    self.emit(f"{self.live(slot)}{suffix} = False")
+                    return g, live
+                gs = item_tree(t, taken)
                 if id(s) not in self.first:
                     self.emit(f"{mangle_local(slot, name)} = {self.pop(t)}")
                 self.backward(v, gs, None, self.call_order(v))
@@ -2350,7 +2435,10 @@ class GradFunction(FunctionLowerer):
     def item_cotangents(self, t) -> list:
         """The (cotangent, live) of each item of the tuple a function returns (None for an int or a
         bool): its reverse sweep's `gout` and `gout_live` hold them."""
-        return [(f"gout[{j}]", f"gout_live[{j}]") if active(item) else None for j, item in enumerate(t.items)]
+        def leaf(suffix, _):
+            at = "".join(f"[{j}]" for j in suffix_path(suffix))
+            return f"gout{at}", f"gout_live{at}"
+        return item_tree(t, leaf)
 
     def dead_bars(self, local: ir.Local):
         """Set the cotangent of `local` (an item's each, for a tuple, or each
@@ -2378,8 +2466,13 @@ class GradFunction(FunctionLowerer):
             return self.bar(local.slot), "True"
         if not pair(local.type):
             return one("", local.type)
-        items = [one(f"_{j}", u) for j, u in enumerate(local.type.items)]
-        return "(" + "".join(b + ", " for b, _ in items) + ")", "(" + "".join(f"np.bool_({k}), " for _, k in items) + ")"
+        def tree(suffix, t):
+            if not pair(t):
+                b, k = one(suffix, t)
+                return b, f"np.bool_({k})"
+            items = [tree(f"{suffix}_{j}", u) for j, u in enumerate(t.items)]
+            return "(" + "".join(b + ", " for b, _ in items) + ")", "(" + "".join(k + ", " for _, k in items) + ")"
+        return tree("", local.type)
 
     def backward(self, v, g, glive, calls: list[ir.Local], e=None):
         """The reverse of computing `v` (cotangent `g`, live when `glive`, or for a tuple a list of its
@@ -2432,6 +2525,13 @@ class GradFunction(FunctionLowerer):
                         for line in self.gm.dead_list(b, f"len({self.kept(self.expr(a))})", a.type.elem):
                             self.emit(line)
                         ins.append(b)
+                elif table(a.type) and i in self.plan.active[inst]:  # a table: the callee adds into its
+                    if isinstance(a, ir.Local) and a.slot in self.act:  # elements' cotangents in place
+                        ins.append(self.bar(a.slot))
+                    else:  # a constant here (a parameter another call gives a gradient): none to keep
+                        b = self.temp()
+                        self.dead_table(b, self.kept(self.expr(a)), a.type.elem.elem)
+                        ins.append(b)
                 for suffix, u in cotangents(a.type):
                     scalar = not isinstance(u, TensorT)
                     src = self.carrier(a, suffix) if i in carried else None
@@ -2451,7 +2551,7 @@ class GradFunction(FunctionLowerer):
             for i, a in enumerate(args):
                 if i in shown:
                     pending.append((a, shown[i]))
-                gs = [None] * len(a.type.items) if pair(a.type) else None
+                gs = item_tree(a.type, lambda *_: None) if pair(a.type) else None
                 for suffix, u in cotangents(a.type):
                     scalar = not isinstance(u, TensorT)
                     g = (f"{r}[{k}]", f"{r}[{k + 1}]" if scalar else f"{r}[{k}].size != 0")
@@ -2462,10 +2562,14 @@ class GradFunction(FunctionLowerer):
                         if scalar:
                             self.emit(f"{self.live(slot)}{sfx} = {g[1]}")
                     elif gs is not None:
-                        gs[int(suffix[1:])] = g
+                        *up, last = suffix_path(suffix)
+                        at = gs
+                        for j in up:
+                            at = at[j]
+                        at[last] = g
                     else:
                         pending.append((a, g))
-                if gs is not None and any(x is not None for x in gs):
+                if gs is not None and any(x is not None for x in _tree_leaves(gs)):
                     pending.append((a, gs))
             for a, g in reversed(pending):  # the callee's tape: its last argument first
                 if not self.depends(a):
@@ -2490,13 +2594,13 @@ class GradFunction(FunctionLowerer):
         """The caller's local (slot, suffix of its cotangent's name) whose cotangent the callee can add
         into directly for the argument `a` (or, with `suffix`, for an item of a tuple argument): `a`
         itself, an item of a tuple local, or a local given as an item of a tuple display; else None."""
-        if isinstance(a, ir.Local) and a.slot >= 0:
-            return a.slot, suffix
-        if suffix and isinstance(a, ir.MakeTuple):
-            item = a.elts[int(suffix[1:])]
-            if isinstance(item, ir.Local) and item.slot >= 0 and active(item.type):
-                return item.slot, ""
-        return None
+        path = suffix_path(suffix)
+        while True:
+            if isinstance(a, ir.Local) and a.slot >= 0:
+                return a.slot, "".join(f"_{j}" for j in path)
+            if not (path and isinstance(a, ir.MakeTuple)):
+                return None
+            a = a.elts[path.pop(0)]
 
     def with_calls(self, n):
         """`n` with each gradient-path call replaced by the local holding its result."""
@@ -2527,16 +2631,14 @@ class GradFunction(FunctionLowerer):
     def adj_items(self, v, gs):
         """The reverse of making a tuple: `gs` holds each item's (cotangent, live) or None."""
         match v:
-            case ir.Local(slot=slot, type=t) if pair(t) and slot >= 0:
-                for j, g in enumerate(gs):
-                    if g is not None and active(t.items[j]):
-                        self.emit(f"if {g[1]}:")
-                        self.indent += 1
-                        self.add_into(f"{self.bar(slot)}_{j}", f"{self.live(slot)}_{j}", t.items[j], g[0], False)
-                        self.indent -= 1
+            case ir.Local() | ir.Prim(op="tuple.getitem") if (at := self.item_of(v)) is not None:
+                self.add_items(*at, v.type, gs)  # a tuple local, or an item of one that is a tuple
             case ir.MakeTuple(elts=elts):
                 for elt, g in reversed(list(zip(elts, gs))):
-                    if g is not None and self.depends(elt):
+                    if isinstance(g, list):  # an item that is a tuple
+                        if self.depends(elt):
+                            self.adj_items(elt, g)
+                    elif g is not None and self.depends(elt):
                         self.emit(f"if {g[1]}:")
                         self.indent += 1
                         self.adj(elt, g[0])
@@ -2555,6 +2657,30 @@ class GradFunction(FunctionLowerer):
             case _:
                 self.unsupported(f"the gradient through making a tuple this way ({type(v).__name__})",
                                  getattr(v, "span", self.f.span))
+
+    def item_of(self, e):
+        """(slot, suffix) when `e` is a tuple local (`s`) or an item of one, an item of an item...
+        (`s.a.b`, `p[0]`), whose cotangent is `bar{slot}{suffix}` (a tuple's, one per leaf); else None."""
+        path = []
+        while isinstance(e, ir.Prim) and e.op == "tuple.getitem" and pair(e.args[0].type):
+            path.insert(0, e.attrs[0])
+            e = e.args[0]
+        if isinstance(e, ir.Local) and pair(e.type) and e.slot >= 0:
+            return e.slot, "".join(f"_{j}" for j in path)
+        return None
+
+    def add_items(self, slot: int, suffix: str, t, gs):
+        """Add the cotangents `gs` (item_tree's) of a tuple into the cotangents of the local `slot`'s
+        items under `suffix`."""
+        for j, g in enumerate(gs):
+            if isinstance(g, list):
+                self.add_items(slot, f"{suffix}_{j}", t.items[j], g)
+            elif g is not None and active(t.items[j]):
+                self.emit(f"if {g[1]}:")
+                self.indent += 1
+                self.add_into(f"{self.bar(slot)}{suffix}_{j}", f"{self.live(slot)}{suffix}_{j}", t.items[j], g[0],
+                              False)
+                self.indent -= 1
 
     def acc(self, local: ir.Local, value: str, fresh: bool = False):
         """Add `value` into the cotangent of `local` (`fresh`: an array nothing else refers to)."""
@@ -2600,8 +2726,9 @@ class GradFunction(FunctionLowerer):
                     if len(self.buf) == mark:
                         self.emit("pass")
                     self.indent -= 1
-            case ir.Prim(op="tuple.getitem", args=(ir.Local(type=t) as tup,), attrs=(j,)) if pair(t):
-                self.add_into(f"{self.bar(tup.slot)}_{j}", f"{self.live(tup.slot)}_{j}", t.items[j], g, fresh)
+            case ir.Prim(op="tuple.getitem") if (at := self.item_of(e)) is not None:  # `p[0]`, `s.a.x`
+                slot, suffix = at
+                self.add_into(f"{self.bar(slot)}{suffix}", f"{self.live(slot)}{suffix}", e.type, g, fresh)
             case ir.Prim(op="tuple.getitem", args=(ir.Prim(op="list.getitem", args=(ir.Local(type=t) as xs, i),
                                                            span=span),), attrs=(j,)) if self.mem(xs.slot, t):
                 self.add_elem(xs, self.elem_at(xs, i, span), g, fresh, j)  # `hs[i][0]`: an item of an element

@@ -1145,7 +1145,150 @@ def main():
     print(grad(pairs)([(1.0, 2.0), (3.0, 4.0)], 2.0))
 """
 
-ALIASED = """def k(x: float) -> float:
+NESTED = """
+struct P:
+    x: float
+    v: f32[2]
+
+struct Seg:
+    a: P
+    b: P
+    n: int
+
+struct Lin:
+    w: f64[3]
+    b: f64[3]
+
+struct Net:
+    l1: Lin
+    l2: Lin
+    scale: float
+
+def fwd(l: Lin, x: f64[3]) -> f64[3]:
+    return x * l.w + l.b
+
+def loss(net: Net, x: f64[3]) -> float:
+    h = tanh(fwd(net.l1, x))
+    y = fwd(net.l2, x * sum(h))
+    return sum(y * y) * net.scale
+
+def moved(s: Seg, t: float) -> Seg:
+    q = s
+    q.a.x = q.a.x + t * q.b.x
+    q.b = P(q.b.x * t, q.b.v * f32(t))
+    q.n = q.n + 1
+    return q
+
+def energy(s: Seg) -> float:
+    d = s.b.x - s.a.x
+    return d * d + float(sum(s.a.v * s.b.v)) * float(s.n)
+
+def walk(t: float, k: int) -> float:
+    s = Seg(P(t, ones(2)), P(2.0, arange(2)), 0)
+    for i in range(k):
+        s = moved(s, t)
+        if s.a.x > 3.0:
+            s.a = P(s.a.x * 0.5, s.a.v)
+    print(s, s.a, s.n == 3)
+    pair = (s, t)
+    return energy(pair[0]) + pair[1]
+
+def deep(t: float, s: Seg, k: int) -> float:
+    if k == 0:
+        return energy(s)
+    return deep(t, moved(s, t), k - 1) * 0.5 + s.a.x
+
+def start(t: float, s: Seg) -> float:
+    s.b.x = t
+    return deep(t, s, 3)
+
+def main():
+    net = Net(Lin(arange(3, dtype=f64) * 0.1, zeros(3, dtype=f64)), Lin(ones(3, dtype=f64) * 0.2, ones(3, dtype=f64)), 2.0)
+    g = grad(loss)(net, arange(3, dtype=f64))
+    print(g)
+    print(value_and_grad(loss)(net, ones(3, dtype=f64)))
+    print(grad(walk)(0.7, 3), grad(walk)(1.3, 4))
+    s = Seg(P(1.0, ones(2)), P(0.5, arange(2)), 2)
+    print(grad(start)(0.5, s), grad(start)(1.5, s))
+"""
+
+
+PASSED = """
+def fill(d: list[list[float]], w: float):
+    for i in range(len(d)):
+        d[i][0] = d[i][0] * w
+
+def summed(t: list[list[float]]) -> float:
+    s = 0.0
+    for r in t:
+        s += sum(r)
+    return s
+
+def walk(d: list[list[float]], i: int, w: float) -> float:
+    if i == len(d):
+        return 0.0
+    d[i][1] = d[i][1] + w * d[i][0]
+    return walk(d, i + 1, w * 0.5) + d[i][1]
+
+def scale(t: list[list[float]], w: float) -> float:
+    return t[0][0] * w + t[len(t) - 1][1]
+
+def h(w: float) -> float:
+    d = [[w, 1.0], [2.0, w], [3.0, 4.0]]
+    c = [[1.0, 2.0]]
+    fill(d, w)
+    return summed(d) + summed(c) * w + walk(d, 0, w) + scale(c, w) + scale(d, w)
+
+def k(w: float) -> float:
+    d = [[w, 1.0]]
+    d.append([w * w, 2.0])
+    fill(d, 2.0)
+    return summed(d)
+
+
+def total(t: list[list[float]]) -> float:
+    s = 0.0
+    for r in t:
+        for j in range(len(r)):
+            s += r[j] * r[j]
+    return s
+
+def cell(d: list[list[float]], i: int, j: int, c: float) -> float:
+    best = min(d[i - 1][j], d[i][j - 1], d[i - 1][j - 1])
+    d[i][j] = c + best
+    return d[i][j]
+
+def smooth(d: list[list[float]], w: float) -> float:
+    for i in range(1, len(d)):
+        for j in range(len(d[i])):
+            d[i][j] = d[i][j] * w + d[i - 1][j] * (1.0 - w)
+    return d[len(d) - 1][0]
+
+def f(w: float) -> float:
+    t = [[w, 2.0 * w], [3.0, w * w]]
+    u = [[1.0, w]]
+    return total(t) + total(u)
+
+def dtw(w: float, xs: list[float], ys: list[float]) -> float:
+    n = len(xs)
+    m = len(ys)
+    d = [[1e9] * (m + 1) for _ in range(n + 1)]
+    d[0][0] = 0.0
+    last = 0.0
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            last = cell(d, i, j, (w * xs[i - 1] - ys[j - 1]) ** 2.0)
+    return last + smooth(d, 0.5) * 0.0 + total(d) * 1e-20
+
+def main():
+    print(value_and_grad(h)(1.5), grad(k)(3.0), grad(h)(-0.5))
+    print(grad(f)(2.0), value_and_grad(f)(-1.0))
+    print(value_and_grad(dtw)(0.7, [1.0, 2.0, 3.0, 2.0], [1.0, 3.0, 2.5]))
+"""
+
+
+ALIASED = """
+def k(x: float) -> float:
     w = x if x > 1.0 else exp(x)
     return tanh(w) * x + w * x * x
 
@@ -1204,13 +1347,14 @@ def compiled(text):
 
 @pytest.mark.parametrize("text", [CONTROL, SCALARS, TENSORS, LAYERS, CELLS, CALLS, DATA, TUPLES, BROADCAST,
                                   STRUCTS, MEMORY, FLOATLISTS, CONSTANTS, TUPLELISTS, COMPREHENSIONS, SHOWN,
-                                  GROWN, DYNAMIC, TABLES, ARGUMENTS],
+                                  GROWN, DYNAMIC, TABLES, ARGUMENTS, NESTED, PASSED],
                          ids=["control flow", "scalars", "tensors", "layers and losses", "cells, tuples, lists",
                               "calls", "values that hold no float", "calls returning tuples", "powers and broadcasts",
                               "records", "lists passed", "lists of floats", "constants", "lists of tuples and records",
                               "list comprehensions", "records printed and compared", "lists grown by callees",
                               "dynamic programming: min, max, elements replaced", "tables: d[i][j]",
-                              "with respect to tuples, records and lists"])
+                              "with respect to tuples, records and lists", "records of records",
+                              "tables passed to functions"])
 def test_gradients_match_the_interpreter(text):
     got, ref = compiled(text)
     assert got == ref
@@ -1238,6 +1382,7 @@ def test_every_adjoint_rule_is_exercised():
     # containers of floats the gradient does not reach are constants, read by reference: not changed
     ("    ts = [[1.0]]\n    ts.append([2.0])\n    return ts[1][0] * x", "which changes a list[list[float]] in place"),
     ("    ts = [[1.0]]\n    ts.append([x])\n    r = ts[1]\n    return pick(r, x)", "its table 'ts' is used otherwise (a row as"),
+    ("    ts = [[x]]\n    return extend(ts)", "its table 't' is a parameter appended to"),
     ("    r = [x, 1.0]\n    ts = [[1.0]]\n    ts.append(r)\n    return ts[1][0] * r[1]",
      "its table 'ts' is appended the list 'r', which is read again before it is assigned (write `ts.append(r.copy())`"),
     ("    xs = [x, 2.0]\n    while x < 9.0 and total([v * x for v in xs]) > 0.0:\n        x = x * 2.0\n    return xs[1]",
@@ -1253,8 +1398,8 @@ def test_every_adjoint_rule_is_exercised():
     ("    vs = consts(2)\n    vs.append(x)\n    return vs[2] * x", "made by a call that takes no float"),
     ("    ys = [x * 1.0]\n    zs = same(ys)\n    return zs[0] * x", "which returns a list[float] it did not make"),
     # a struct holding a float used otherwise than built, read, replaced, passed and returned
-    ("    t = (S(x, 3), 1)\n    return sq(t[0])", "whose local 't' is a (S, int)"),
     ("    ss = {\"a\": S(x, 3)}\n    return sq(ss[\"a\"])", "whose local 'ss' is a dict[str, S]"),
+    ("    ts = [(S(x, 3), 1)]\n    return sq(ts[0][0])", "whose local 'ts' is a list[(S"),
     # containers that hold no float are read by reference: nothing may change one in place
     ("    ks = [1, 2]\n    ks.append(3)\n    return x * float(len(ks))", "which changes a list[int] in place"),
     ("    ks = [1, 2]\n    n = push(ks)\n    return x * float(n + len(ks))",
@@ -1270,6 +1415,7 @@ def test_not_compiled_yet_says_why_and_answers(body, says):
         f"def pick(xs: list[float], y: float) -> float:\n    return xs[0] * y\n\n" \
         f"struct S:\n    a: float\n    n: int\n\ndef sq(s: S) -> float:\n    return s.a * s.a\n\n" \
         f"def push(xs: list[int]) -> int:\n    xs.append(1)\n    return len(xs)\n\n" \
+        f"def extend(t: list[list[float]]) -> float:\n    t.append([1.0])\n    return t[0][0]\n\n" \
         f"def grow(xs: list[f64[2]]) -> float:\n    xs.append(xs[0])\n    return sum(xs[1])\n\n" \
         f"def f(x: float) -> float:\n{body}\n\ndef main():\n    print(grad(f)(3.0))\n"
     program = check_source(Source("t.glia", text))

@@ -97,6 +97,10 @@ def main():
     ("def main():\n    x = batch_norm(ones(2, 3), momentum=1.5)\n", "E201", 2, "momentum"),
     ("def main():\n    x = batch_norm(ones(2, 3), eps=0.0)\n", "E201", 2, "eps must be positive"),
     ("def f(x: f32[n, k]) -> f32[n, k]:\n    return batch_norm(x)\n", "E301", 2, "known size"),
+    # a tensor compares element by element, so a value holding one has no `==`
+    ("struct P:\n    v: f32[2]\n\ndef main():\n    print(P(ones(2)) == P(ones(2)))\n", "E203", 5, "holds tensors"),
+    ("def main():\n    print((1, ones(2)) != (1, ones(2)), 1)\n", "E203", 2, "holds tensors"),
+    ("def main():\n    print([ones(2)] == [ones(2)])\n", "E203", 2, "holds tensors"),
 ])
 def test_shape_errors(src, code, line, words):
     with pytest.raises(GliaError) as e:
