@@ -40,7 +40,7 @@ from .lower_numba import _ATOM, _PLAIN, FunctionLowerer, Unsupported, mangle_fun
 from .lower_tensor import np_dtype, typed
 from .primitives import PRIMS
 from .tensor_builtins import carries, parts
-from .types import BOOL, F32, FLOAT, INT, NONE, FnT, ListT, RecordT, StructT, TensorT, TParam, TupleT, TVar
+from .types import BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, RecordT, StructT, TensorT, TParam, TupleT, TVar
 
 ACTIVE = (FLOAT, F32)
 PASSIVE = (INT, BOOL)
@@ -193,12 +193,16 @@ class GradModule:
                 if isinstance(node, ir.CallFunc) and active_call(node, structs, act[inst]):
                     c = self.m.call_instance(node)
                     sites[c] = sites.get(c, 0) + 1
+        # (not one with a dict of floats: inlined into a loop, its reverse sweep read the dict it pops
+        # off the tape as it was before the restore of a key, a wrong gradient (Numba 0.68; reading
+        # the dict by index before popping it was right too); called, it is right: DICTS' `looped`)
         plan.inline = {c for c, k in sites.items() if k == 1 and c != root and c not in plan.cyclic
-                       and c not in edges[c]}
+                       and c not in edges[c] and not any(dict_mem(t) for t in plan.fns[c].slot_types)}
         kinds = []  # what the tapes hold: every local's type, a call's result, a loop's sequence
         for f in plan.fns.values():
             types_ = list(f.slot_types) + [n.type for n in ir.walk(f.body) if isinstance(n, (ir.CallFunc, ir.Prim))] \
                 + [n.iter.type for n in ir.walk(f.body) if isinstance(n, ir.For)]
+            types_ += [STR for t in types_ if dict_mem(t) and t.key == STR]  # (a dict's keys are kept)
             for t in types_:
                 for u in leaves(t):
                     kind = (u.dtype, len(u.shape)) if isinstance(u, TensorT) else \
@@ -239,7 +243,8 @@ class GradModule:
     def grows(self, inst: str) -> frozenset[int]:
         """The positions of the list parameters `inst` appends to, itself or through a function it
         passes them to (`def encode(x: float, hs: list[float]): hs.append(...)`), and of the table
-        parameters whose elements it replaces (`d[i][j] = v`): a value it is passed may reach them."""
+        and dict parameters whose elements it replaces (`d[i][j] = v`, `env[k] = v`): a value it is
+        passed may reach them."""
         memo = self.grown
         if inst not in memo:
             memo[inst] = frozenset()  # (a recursive call appends nothing its body does not)
@@ -253,6 +258,9 @@ class GradModule:
                     case ir.Assign(target=ir.StoreIndex(container=ir.Prim(
                             op="list.getitem", args=(ir.Local(slot=slot, type=t), _)))) \
                             if slot < len(f.params) and table(t):
+                        out.add(slot)
+                    case ir.Assign(target=ir.StoreIndex(container=ir.Local(slot=slot, type=t), op="dict.setitem")) \
+                            if slot < len(f.params) and dict_mem(t):
                         out.add(slot)
                     case ir.CallFunc(args=args):
                         gs = self.grows(self.m.call_instance(n))
@@ -617,6 +625,53 @@ def memory(t) -> bool:
                                      flat_pair(t.elem) and any(active(u) for u in t.elem.items))
 
 
+def dict_mem(t) -> bool:
+    """A dict of floats or f32 keyed by ints, bools or strings (`env = {"x": w}`): compiled as a local
+    made by dict displays or a parameter, its values read, got and replaced and its keys added, with a
+    cotangent per key reached (a typed dict of them); check_dict governs it."""
+    return isinstance(t, DictT) and t.val in ACTIVE and (t.key in PASSIVE or t.key == STR)
+
+
+def check_dict(f: ir.Function, slot: int, name: str, grown: dict):
+    """A dict of floats the gradient reaches (dict_mem): a local made by dict displays (`{}`, `{"a": w}`)
+    as often as it runs, or a parameter; read as `d[k]`, `d.get(k, default)`, `len(d)`, `k in d` and
+    by a loop over its keys that does not change it (`for k in d`); changed as `d[k] = v` (a key
+    replaced or added: the key, whether it was there and the value before kept on the tape); passed
+    to functions on the gradient path doing the same (the callee adds into the caller's cotangents in
+    place). Never given another name, returned, or changed otherwise (`del`, `pop`, `update`)."""
+    def refuse(why, span):
+        raise Unsupported(f"the gradient through '{f.name}': its dict '{name}' {why} (compiled: a dict of floats "
+                          "made by a display or passed in, read as `d[k]` and `d.get(k, v)`, changed as `d[k] = v`, "
+                          "looped over, passed to functions doing the same)", span, f.source_name)
+    ok: set[int] = set()
+    for n in ir.walk(f.body):
+        match n:
+            case ir.Assign(target=ir.StoreLocal(slot=s_), value=v) if s_ == slot:
+                if slot < len(f.params) or not isinstance(v, ir.MakeDict):
+                    refuse("is assigned otherwise than by a dict display", n.span)
+            case ir.Prim(op="dict.getitem" | "dict.get" | "dict.keys" | "len", args=(ir.Local(slot=s_) as d, *_)) \
+                    if s_ == slot:
+                ok.add(id(d))  # (`for k in d` is the loop over `d.keys()`: desugar)
+            case ir.Compare(operands=(_, ir.Local(slot=s_) as d), ops=("cmp.in" | "cmp.notin",)) if s_ == slot:
+                ok.add(id(d))
+            case ir.Assign(target=ir.StoreIndex(container=ir.Local(slot=s_) as d, op="dict.setitem")) if s_ == slot:
+                ok.add(id(d))
+            case ir.For(iter=ir.Local(slot=s_), kind="dict") if s_ == slot:  # (one not changing it is the
+                refuse("is changed, or passed to a function, while a loop runs over its keys (loop over "
+                       "`list(d.keys())`)", n.span)  # loop over d.keys(): desugar)
+            case ir.CallFunc(args=args):
+                for j, a in enumerate(args):
+                    if _is_slot(a, slot):
+                        if j in grown.get(id(n), ()) and not flows(n.type):
+                            refuse(f"is passed to '{n.name}', which changes it and returns an int, a bool or a "
+                                   "string", a.span)
+                        ok.add(id(a))
+    for n in ir.walk(f.body):
+        if isinstance(n, ir.Local) and n.slot == slot and id(n) not in ok:
+            refuse("is used otherwise (given another name, returned, changed otherwise than by `d[k] = v`, its "
+                   "values or items taken as a list)", n.span)
+
+
 def table(t) -> bool:
     """A list of lists of floats or f32 (a dynamic program's table, `d[i][j]`): compiled as a local
     made by a display (or a comprehension, written as loops), its rows appended (each a new list, or a
@@ -677,10 +732,13 @@ def check_function(f: ir.Function, structs, act: set[int], consts: frozenset[int
             check_memory(f, i, name, mv)
         elif table(t):
             check_table(f, i, name, mv, grown)
+        elif dict_mem(t) and i in act:
+            check_dict(f, i, name, grown)
         elif not (active(t) or t in PASSIVE or pair(t) or data(t, structs)):
             raise Unsupported(f"the gradient through '{f.name}', whose local '{name}' is a {t} (compiled gradients "
                               "take floats, f32, tensors, tuples and structs of these, ints and bools (a struct "
-                              "only built, read, replaced, passed and returned), lists of tensors, floats and tuples of them, and "
+                              "only built, read, replaced, passed and returned), lists of tensors, floats and tuples of them, "
+                              "lists of lists and dicts of floats, and "
                               "values that hold no float: ints, bools, strings and containers of them; other "
                               "containers of floats only as constants, which the gradient does not reach)", f.span,
                               f.source_name)
@@ -689,6 +747,8 @@ def check_function(f: ir.Function, structs, act: set[int], consts: frozenset[int
         if c is not None and (_row(c) and c.args[0].slot not in consts or isinstance(c, ir.Local) and table(c.type)
                               and c.slot not in consts):
             continue  # a table's element replaced or row appended to, or a row appended to it (check_table)
+        if isinstance(c, ir.Local) and dict_mem(c.type) and c.slot in act and c.slot not in consts:
+            continue  # a key of a dict of floats replaced or added (check_dict)
         if c is not None and memory(c.type) and not isinstance(c, ir.Local):
             raise Unsupported(f"the gradient through '{f.name}', which changes a {c.type} that is not its own local "
                               "in place (compiled gradients append to lists made by the function itself)",
@@ -704,7 +764,7 @@ def check_function(f: ir.Function, structs, act: set[int], consts: frozenset[int
             for a in n.args:
                 if carries(a.type, structs) and reads(a, act) and not (active(a.type) or pair(a.type)) \
                         and not (memory(a.type) and (isinstance(a, (ir.Local, ir.CallFunc, ir.MakeList)) or _row(a))
-                                 and flows(n.type)) and not (table(a.type) and isinstance(a, ir.Local)):
+                                 and flows(n.type)) and not ((table(a.type) or dict_mem(a.type)) and isinstance(a, ir.Local)):
                     raise Unsupported(f"the gradient through a call passing a {a.type}", a.span, f.source_name)
             if not flows(n.type) and carries(n.type, structs):
                 raise Unsupported(f"the gradient through a call returning a {n.type}", n.span, f.source_name)
@@ -735,6 +795,9 @@ def check_function(f: ir.Function, structs, act: set[int], consts: frozenset[int
                 case ir.Assign(target=ir.StoreIndex(container=c, op="list.setitem")) if _row(c) and \
                         c.args[0].slot in act:
                     pass  # an element of a table replaced
+                case ir.Assign(target=ir.StoreIndex(container=ir.Local(slot=slot, type=t), op="dict.setitem")) \
+                        if dict_mem(t) and slot in act:
+                    pass  # a key of a dict of floats replaced or added
                 case ir.If(then=a, orelse=b):
                     check(a)
                     check(b)
@@ -963,6 +1026,13 @@ def desugar(f: ir.Function, expand: frozenset = frozenset()) -> ir.Function:
                     out.extend(lift(counted))
                 case ir.For() if (counted := rows(s)) is not None:
                     out.extend(lift((counted,)))
+                case ir.For(iter=ir.Local(type=t) as d, kind="dict", body=body, span=span) if dict_mem(t) and not any(
+                        _is_slot(changed_container(m), d.slot) or isinstance(m, ir.CallFunc) and reads(m.args, {d.slot})
+                        for m in ir.walk(body)):  # `for k in d` not changing d: the loop over `d.keys()`
+                    ks = new_local("keys", ListT(t.key), span)
+                    out.append(ir.Assign(ks, ir.Prim("dict.keys", (d,), ks.type, span), span))
+                    out.extend(lift((dataclasses.replace(s, iter=ir.Local(ks.slot, ks.name, ks.type, span),
+                                                         kind="list"),)))
                 case ir.For(target=ir.StoreTuple(items=items), iter=it, kind="list", body=body, span=span) if all(
                         isinstance(t, ir.StoreLocal) for t in items) and isinstance(it.type.elem, TupleT):
                     # `for a, b in ps`: `for p in ps: a = p[0]; b = p[1]`
@@ -1861,14 +1931,15 @@ class GradFunction(FunctionLowerer):
         for s in stmts:
             match s:
                 case ir.Assign(target=ir.StoreLocal(slot=slot, type=t), value=v) \
-                        if active(t) or self.mem(slot, t) or pair(t) or self.tab(slot, t):
+                        if active(t) or self.mem(slot, t) or pair(t) or self.tab(slot, t) or self.dic(slot, t):
                     self.number_calls(v)
                 case ir.ExprStmt(expr=ir.Prim(op="list.append", args=(ir.Local(type=t), v))) if memory(t) or table(t):
                     self.number_calls(v)
                 case ir.ExprStmt(expr=ir.Prim(op="list.append", args=(c, v))) if _row(c):
                     self.number_calls(v)
                 case ir.Assign(target=ir.StoreIndex(container=c), value=v) \
-                        if isinstance(c, ir.Local) and self.mem(c.slot, c.type) or _row(c):
+                        if isinstance(c, ir.Local) and (self.mem(c.slot, c.type) or self.dic(c.slot, c.type)) \
+                        or _row(c):
                     self.number_calls(v)
                 case ir.Return(value=v) if v is not None:
                     self.number_calls(v)
@@ -1930,6 +2001,15 @@ class GradFunction(FunctionLowerer):
         """Whether the local `slot` of type `t` is a list of tensors or floats the gradient reaches, with
         a cotangent per element (a constant one is read as data)."""
         return memory(t) and slot in self.act
+
+    def dic(self, slot: int, t) -> bool:
+        """Whether the local `slot` of type `t` is a dict of floats the gradient reaches (dict_mem), with a
+        cotangent per key reached: a typed dict of them."""
+        return dict_mem(t) and slot in self.act
+
+    def dead_dict(self, t) -> str:
+        """A dict of cotangents for the dict of floats of type t, none reached yet."""
+        return f"rt.dict_new({self.m.nbtype(t.key)}, {self.m.nbtype(t.val)})"
 
     def tab(self, slot: int, t) -> bool:
         """Whether the local `slot` of type `t` is a table (a list of lists of floats) the gradient
@@ -2028,6 +2108,12 @@ class GradFunction(FunctionLowerer):
                 elif self.mem(i, t):  # a cotangent per element
                     for line in self.gm.dead_list(self.bar(i), f"len({mangle_local(i, n)})", t.elem):
                         self.emit(line)
+                elif self.dic(i, t) and i < len(f.params):  # the caller's, added into in place
+                    ins.append(f"i{self.bar(i)}")
+                    itypes.append(self.m.type_const(f"types.DictType({self.m.nbtype(t.key)}, {self.m.nbtype(t.val)})"))
+                    self.emit(f"{self.bar(i)} = i{self.bar(i)}")
+                elif self.dic(i, t):
+                    self.emit(f"{self.bar(i)} = {self.dead_dict(t)}")
                 elif self.tab(i, t) and i < len(f.params):  # the caller's, added into in place
                     ins.append(f"i{self.bar(i)}")
                     itypes.append(self.gm.bar_table(t.elem.elem))
@@ -2138,9 +2224,10 @@ class GradFunction(FunctionLowerer):
         match s:
             case ir.Assign(target=ir.StoreLocal(slot, name, t), value=v, span=span):
                 self.emit(f"# line {span.line}")
-                v = self.hoist(v) if active(t) or self.mem(slot, t) or pair(t) or self.tab(slot, t) else v
+                v = self.hoist(v) if active(t) or self.mem(slot, t) or pair(t) or self.tab(slot, t) \
+                    or self.dic(slot, t) else v
                 val = self.computed(v) if active(t) else self.expr(v)
-                if id(s) not in self.first or self.mem(slot, t) or self.tab(slot, t):
+                if id(s) not in self.first or self.mem(slot, t) or self.tab(slot, t) or self.dic(slot, t):
                     self.push(mangle_local(slot, name), t)  # (a list too: made again in a loop, it is another)
                 self.emit(f"{mangle_local(slot, name)} = {val}")
             case ir.ExprStmt(expr=ir.Prim(op="list.append", args=(ir.Local(type=t) as xs, v)) as e, span=span) \
@@ -2169,6 +2256,22 @@ class GradFunction(FunctionLowerer):
                 self.push(aj, INT)
                 self.push(f"rt.row_at({self.name(d)}, {ai}, {aj}, 0)", r.type.elem)
                 self.emit(f"rt.row_put({self.name(d)}, {ai}, {aj}, {val}, 0)")
+            case ir.Assign(target=ir.StoreIndex(container=ir.Local(slot=slot, type=t) as d, index=k), value=v,
+                           span=span) if self.dic(slot, t):  # `d[k] = v`: the value before if any, whether
+                self.emit(f"# line {span.line}")  # there was one, and the key kept
+                val = self.kept(self.computed(self.hoist(v)))
+                key = self.kept(self.expr(k))
+                self.emit(f"if {key} in {self.name(d)}:")  # (the sweeps' own steps are Numba's dict
+                self.indent += 1  # operations: rt.dict_set fails to type on a popped key in Numba 0.68)
+                self.push(f"{self.name(d)}[{key}]", t.val)
+                self.push("1", INT)
+                self.indent -= 1
+                self.emit("else:")
+                self.indent += 1
+                self.push("0", INT)
+                self.indent -= 1
+                self.push(key, t.key)
+                self.emit(f"{self.name(d)}[{key}] = {val}")
             case ir.Assign(target=ir.StoreIndex(container=ir.Local(slot=slot, type=t) as xs, index=i) as tg, value=v,
                            span=span) if self.mem(slot, t):  # `xs[i] = v`: the index and the element before kept
                 self.emit(f"# line {span.line}")
@@ -2269,6 +2372,33 @@ class GradFunction(FunctionLowerer):
     def rstmt(self, s):
         self.memo = {}
         match s:
+            case ir.Assign(target=ir.StoreLocal(slot, name, t), value=v, span=span) if self.dic(slot, t):
+                self.emit(f"# line {span.line}")  # the dict display: its values' cotangents
+                g = self.temp()
+                self.emit(f"{g} = {self.bar(slot)}")
+                self.emit(f"{mangle_local(slot, name)} = {self.pop(t)}")  # the dict before, with none yet
+                self.emit(f"{self.bar(slot)} = {self.dead_dict(t)}")
+                self.backward(v, g, "True", self.call_order(v))
+            case ir.Assign(target=ir.StoreIndex(container=ir.Local(slot=slot, type=t) as d), value=v, span=span) \
+                    if self.dic(slot, t):
+                self.emit(f"# line {span.line}")
+                key, had, g, live, b = self.temp(), self.temp(), self.temp(), self.temp(), self.bar(slot)
+                self.emit(f"{key} = {self.pop(t.key)}")
+                self.emit(f"{had} = {self.pop(INT)}")
+                self.emit(f"{g} = {typed('0.0', t.val)}")
+                self.emit(f"{live} = {key} in {b}")
+                self.emit(f"if {live}:")
+                self.emit(f"    {g} = {b}.pop({key})")
+                self.emit(f"if {had} != 0:")
+                self.indent += 1
+                self.emit(f"{self.name(d)}[{key}] = {self.pop(t.val)}")
+                self.indent -= 1
+                self.emit("else:")
+                self.emit(f"    del {self.name(d)}[{key}]")
+                calls = self.call_order(v)
+                e = self.with_calls(v)
+                self.restore_kept(e)
+                self.backward(v, g, live, calls, e)
             case ir.Assign(target=ir.StoreLocal(slot, name, t), value=v, span=span) \
                     if self.mem(slot, t) or self.tab(slot, t):
                 self.emit(f"# line {span.line}")  # the list display (or call): its elements' cotangents
@@ -2525,6 +2655,13 @@ class GradFunction(FunctionLowerer):
                         for line in self.gm.dead_list(b, f"len({self.kept(self.expr(a))})", a.type.elem):
                             self.emit(line)
                         ins.append(b)
+                elif dict_mem(a.type) and i in self.plan.active[inst]:  # a dict: the callee adds into its
+                    if isinstance(a, ir.Local) and a.slot in self.act:  # values' cotangents in place
+                        ins.append(self.bar(a.slot))
+                    else:  # a constant here (a parameter another call gives a gradient): none to keep
+                        b = self.temp()
+                        self.emit(f"{b} = {self.dead_dict(a.type)}")
+                        ins.append(b)
                 elif table(a.type) and i in self.plan.active[inst]:  # a table: the callee adds into its
                     if isinstance(a, ir.Local) and a.slot in self.act:  # elements' cotangents in place
                         ins.append(self.bar(a.slot))
@@ -2623,6 +2760,15 @@ class GradFunction(FunctionLowerer):
         visit(e)
         return out
 
+    def expr(self, e) -> str:
+        if isinstance(e, ir.CallFunc) and id(e) not in self.calls:  # an ordinary call (a condition's, a print's)
+            gs = self.gm.grows(self.m.call_instance(e))
+            if any(j in gs and self.depends(a) for j, a in enumerate(e.args)):
+                self.unsupported(f"the gradient through a call of '{e.name}', which changes a list, table or dict "
+                                 "the gradient reaches, where the gradient does not follow calls (a condition, a "
+                                 f"loop's range, a print: name its result first, `c = {e.name}(...)`)", e.span)
+        return super().expr(e)
+
     def depends(self, e) -> bool:
         """Whether `e` reads a local the gradient reaches."""
         return any(isinstance(n, ir.Local) and n.slot in self.act and carries(n.type, self.m.p.structs)
@@ -2682,6 +2828,14 @@ class GradFunction(FunctionLowerer):
                               False)
                 self.indent -= 1
 
+    def add_key(self, b: str, key: str, g: str):
+        """Add the cotangent `g` into the dict of cotangents `b` at `key`."""
+        v = self.kept(g)
+        self.emit(f"if {key} in {b}:")
+        self.emit(f"    {b}[{key}] = {b}[{key}] + {v}")
+        self.emit("else:")
+        self.emit(f"    {b}[{key}] = {v}")
+
     def acc(self, local: ir.Local, value: str, fresh: bool = False):
         """Add `value` into the cotangent of `local` (`fresh`: an array nothing else refers to)."""
         self.add_into(self.bar(local.slot), self.live(local.slot), local.type, value, fresh)
@@ -2726,6 +2880,28 @@ class GradFunction(FunctionLowerer):
                     if len(self.buf) == mark:
                         self.emit("pass")
                     self.indent -= 1
+            case ir.Prim(op="dict.getitem", args=(ir.Local(slot=slot, type=t), k)) if self.dic(slot, t):
+                self.add_key(self.bar(slot), self.kept(self.expr(k)), g)  # `d[k]`: into the key's cotangent
+            case ir.Prim(op="dict.get", args=(ir.Local(slot=slot, type=t) as d, k, default)) if self.dic(slot, t):
+                key, b = self.kept(self.expr(k)), self.bar(slot)  # `d.get(k, v)`: the key's, or v's when it is
+                self.emit(f"if {key} in {self.name(d)}:")
+                self.indent += 1
+                self.add_key(b, key, g)  # not there
+                self.indent -= 1
+                if self.depends(default):
+                    self.emit("else:")
+                    self.indent += 1
+                    self.adj(default, g)
+                    self.indent -= 1
+            case ir.MakeDict(keys=keys, values=values, type=t) if dict_mem(t):
+                for k, v in reversed(list(zip(keys, values))):  # `g` holds the new dict's cotangents: each
+                    if self.depends(v):  # key's goes to the value displayed last for it
+                        key, gv = self.kept(self.expr(k)), self.temp()
+                        self.emit(f"if {key} in {g}:")
+                        self.indent += 1
+                        self.emit(f"{gv} = {g}.pop({key})")
+                        self.adj(v, gv)
+                        self.indent -= 1
             case ir.Prim(op="tuple.getitem") if (at := self.item_of(e)) is not None:  # `p[0]`, `s.a.x`
                 slot, suffix = at
                 self.add_into(f"{self.bar(slot)}{suffix}", f"{self.live(slot)}{suffix}", e.type, g, fresh)

@@ -80,19 +80,19 @@ def test_unsupported_construct_falls_back_and_says_why(tmp_path):
 
 
 def test_a_function_that_cannot_be_compiled_runs_interpreted_and_the_others_compiled():
-    """Per function: a function taking a gradient that does not compile yet (through a dict) runs in the
+    """Per function: a function taking a gradient that does not compile yet (through a dict of tensors) runs in the
     interpreter (noted), the loops and the model it calls compiled."""
     text = ("def steps(n: int) -> int:\n    s = 0\n    for i in range(n):\n        s = (s + i * i) % 1000003\n"
             "    return s\n\ndef model(x: f32[4]) -> f32:\n    return sum(softmax(dense(x, 2)))\n\n"
             "def slope(x: f32[4]) -> f32[4]:\n    return grad(pair)(x)\n\n"
-            "def pair(x: f32[4]) -> f32:\n    xs = {\"m\": model(x)}\n    return xs[\"m\"]\n\n"
+            "def pair(x: f32[4]) -> f32:\n    xs = {\"m\": x * 0.0 + model(x)}\n    return sum(xs[\"m\"]) * 0.25\n\n"
             "def main():\n    print(steps(1000))\n    g = slope(ones(4))\n    print(model(ones(4)), steps(10), abs(g[0]) < 1e-6)\n")
     program = check_source(Source("t.glia", text))
     out, err, notes = run(program, [], "cpu")
     assert (out, err) == run(program, [], "interp")[:2] and out == "832504\n1.0 285 True\n"
     # steps and model compiled (no note), main and slope interpreted, each noted once with the reason
     assert [n.split(": ")[2] for n in notes] == ["main runs in the interpreter", "slope runs in the interpreter"]
-    assert "cannot compile the gradient through 'pair', whose local 'xs' is a dict[str, f32]" in notes[1]
+    assert "cannot compile the gradient through 'pair', whose local 'xs' is a dict[str, f32[4]]" in notes[1]
     assert notes[1].endswith("yet (at t.glia:13:1)")
 
 

@@ -1287,6 +1287,105 @@ def main():
 """
 
 
+DICTS = """
+def keyed(w: float) -> float:
+    d = {"a": w, "b": 2.0}
+    for k in list(d.keys()):
+        d[k] = d[k] * w
+    n = 0
+    if "a" in d and "q" not in d:
+        n = len(d)
+    return d["a"] + d["b"] * float(n)
+
+def f(w: float) -> float:
+    d = {"a": w, "b": 2.0}
+    d["c"] = d["a"] * d["b"]
+    d["a"] = d["a"] * w
+    s = 0.0
+    for k in d:
+        s += d[k] * w
+    return s + d.get("z", w * 3.0) + d.get("c", 1.0) + float(len(d))
+
+
+def scores(w: f32, words: list[str]) -> f32:
+    table: dict[str, f32] = {}
+    for x in words:
+        if x in table:
+            table[x] = table[x] * w + f32(1.0)
+        else:
+            table[x] = w
+    s = f32(0.0)
+    for k in table:
+        s = s + table[k] * table[k]
+    return s / f32(len(table))
+
+def twice(w: float) -> float:
+    d = {"a": w, "a": w * w}
+    total = 0.0
+    for i in range(3):
+        e = {"k": w * float(i), "j": 1.0}
+        e["k"] = e["k"] + d["a"]
+        total += e["k"] * e.get("j", 0.0)
+    return total
+
+
+def lookup(env: dict[str, float], name: str) -> float:
+    return env[name]
+
+def bind(env: dict[str, float], name: str, v: float):
+    env[name] = v
+
+def ev(ops: list[str], args: list[str], env: dict[str, float], i: int) -> float:
+    if i < 0:
+        return 0.0
+    op = ops[i]
+    if op == "add":
+        return ev(ops, args, env, i - 1) + lookup(env, args[i])
+    if op == "mul":
+        return ev(ops, args, env, i - 1) * lookup(env, args[i])
+    if op == "set":
+        bind(env, args[i], ev(ops, args, env, i - 1))
+        return env[args[i]]
+    return 1.0
+
+def run(w: float, ops: list[str], args: list[str]) -> float:
+    env = {"x": w, "y": 2.0}
+    env["z"] = w * w
+    r = ev(ops, args, env, len(ops) - 1)
+    total = 0.0
+    for k in env:
+        total += env[k]
+    return r + total * 0.5
+
+def decay(env: dict[str, float], y: float) -> float:
+    if y > 1.0:
+        env["u"] = env["u"] * 0.5 + y
+    return env["u"] * y
+
+def looped(x: float) -> float:
+    e = {"u": x, "v": 0.5}
+    a = x * 0.5 + 1.2
+    for i in range(2):
+        a = cos(decay(e, a)) + 1.2
+    return a
+
+def counts(w: float, n: int) -> float:
+    d: dict[int, float] = {}
+    for i in range(n):
+        d[i % 3] = d.get(i % 3, 1.0) * w + float(i)
+    return d[0] + d[1] * 2.0
+
+def main():
+    print(value_and_grad(f)(3.0), grad(f)(-1.0), value_and_grad(keyed)(3.0))
+    print(value_and_grad(scores)(f32(0.5), ["a", "b", "a", "c", "a", "b"]))
+    print(value_and_grad(twice)(1.5), value_and_grad(looped)(-0.7), value_and_grad(looped)(1.3))
+    ops = ["add", "mul", "set", "add", "mul"]
+    args = ["x", "z", "q", "q", "y"]
+    print(value_and_grad(run)(1.5, ops, args), grad(run)(-0.5, ops, args))
+    print(value_and_grad(counts)(0.9, 7))
+"""
+
+
 ALIASED = """
 def k(x: float) -> float:
     w = x if x > 1.0 else exp(x)
@@ -1347,14 +1446,14 @@ def compiled(text):
 
 @pytest.mark.parametrize("text", [CONTROL, SCALARS, TENSORS, LAYERS, CELLS, CALLS, DATA, TUPLES, BROADCAST,
                                   STRUCTS, MEMORY, FLOATLISTS, CONSTANTS, TUPLELISTS, COMPREHENSIONS, SHOWN,
-                                  GROWN, DYNAMIC, TABLES, ARGUMENTS, NESTED, PASSED],
+                                  GROWN, DYNAMIC, TABLES, ARGUMENTS, NESTED, PASSED, DICTS],
                          ids=["control flow", "scalars", "tensors", "layers and losses", "cells, tuples, lists",
                               "calls", "values that hold no float", "calls returning tuples", "powers and broadcasts",
                               "records", "lists passed", "lists of floats", "constants", "lists of tuples and records",
                               "list comprehensions", "records printed and compared", "lists grown by callees",
                               "dynamic programming: min, max, elements replaced", "tables: d[i][j]",
                               "with respect to tuples, records and lists", "records of records",
-                              "tables passed to functions"])
+                              "tables passed to functions", "dicts of floats"])
 def test_gradients_match_the_interpreter(text):
     got, ref = compiled(text)
     assert got == ref
@@ -1378,11 +1477,19 @@ def test_every_adjoint_rule_is_exercised():
 @pytest.mark.parametrize("body, says", [
     ("    xs = [ones(2, dtype=f64) * x]\n    xs[0] = xs[0] * 3.0\n    return sum(xs[0])", "its list 'xs' is used otherwise"),
     ("    return rows(x)[1][0] * x", "the gradient through a call returning a list[list[float]]"),
-    ("    ds = {\"a\": x}\n    return ds[\"a\"] * x", "whose local 'ds' is a dict[str, float]"),
+    ("    ds = {\"a\": x}\n    del ds[\"a\"]\n    return x", "its dict 'ds' is used otherwise"),
+    ("    ds = {\"a\": x}\n    es = ds\n    return es[\"a\"]", "its dict 'ds' is used otherwise"),
+    ("    ds = {\"a\": x}\n    return sum(ds.values())", "its dict 'ds' is used otherwise"),
+    ("    ds = {\"a\": x}\n    for k in ds:\n        ds[k] = ds[k] * x\n    return ds[\"a\"]",
+     "its dict 'ds' is changed, or passed to a function, while a loop runs over its keys"),
     # containers of floats the gradient does not reach are constants, read by reference: not changed
     ("    ts = [[1.0]]\n    ts.append([2.0])\n    return ts[1][0] * x", "which changes a list[list[float]] in place"),
     ("    ts = [[1.0]]\n    ts.append([x])\n    r = ts[1]\n    return pick(r, x)", "its table 'ts' is used otherwise (a row as"),
     ("    ts = [[x]]\n    return extend(ts)", "its table 't' is a parameter appended to"),
+    # a call changing a container the gradient reaches, where the gradient does not follow calls
+    ("    ys = [ones(2, dtype=f64) * x]\n    if grow(ys) > 0.5:\n        x = x * 2.0\n    return sum(ys[-1]) * x",
+     "a call of 'grow', which changes a list, table or dict the gradient reaches, where the gradient does not"),
+    ("    ds = {\"a\": x}\n    print(setd(ds, x))\n    return ds[\"a\"]", "a call of 'setd', which changes"),
     ("    r = [x, 1.0]\n    ts = [[1.0]]\n    ts.append(r)\n    return ts[1][0] * r[1]",
      "its table 'ts' is appended the list 'r', which is read again before it is assigned (write `ts.append(r.copy())`"),
     ("    xs = [x, 2.0]\n    while x < 9.0 and total([v * x for v in xs]) > 0.0:\n        x = x * 2.0\n    return xs[1]",
@@ -1416,6 +1523,7 @@ def test_not_compiled_yet_says_why_and_answers(body, says):
         f"struct S:\n    a: float\n    n: int\n\ndef sq(s: S) -> float:\n    return s.a * s.a\n\n" \
         f"def push(xs: list[int]) -> int:\n    xs.append(1)\n    return len(xs)\n\n" \
         f"def extend(t: list[list[float]]) -> float:\n    t.append([1.0])\n    return t[0][0]\n\n" \
+        f"def setd(d: dict[str, float], y: float) -> float:\n    d[\"a\"] = y * 2.0\n    return y\n\n" \
         f"def grow(xs: list[f64[2]]) -> float:\n    xs.append(xs[0])\n    return sum(xs[1])\n\n" \
         f"def f(x: float) -> float:\n{body}\n\ndef main():\n    print(grad(f)(3.0))\n"
     program = check_source(Source("t.glia", text))

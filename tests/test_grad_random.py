@@ -7,13 +7,15 @@ recursively, one returning a list, one reading constant data, one appending to t
 `while True` loops left by a `break` in an if/else, a list of floats appended to, made again, indexed,
 summed, read by a comprehension after a call, given another name (`p = m` then `m` made again) and
 swapping names with another (`m, p = p, m`), a table (`q[i][j] = v`, rows appended and appended to,
-read by index and by a loop over its rows), a
-constant `list[(float, float)]` argument read, and the elementary functions are
+read by index and by a loop over its rows, passed to a function replacing an element), a dict of
+floats (`e[k] = v` replacing or adding a key, `e[k]`, `e.get(k, v)`, a loop over its keys, passed to
+functions reading it and setting keys), a record of records (`s.a.x = v`, `s.b = Pt(...)`, `s.a.y`,
+passed to a function), a constant `list[(float, float)]` argument read, and the elementary functions are
 generated, put into ONE program (one compile) whose `main` prints the value and the
 gradient of each at a few points. Both backends must print the same text, every number equal to
 rounding: where the generated code copies a value into a second name, the compiled reverse sweep adds
 that name's cotangents as one sum where the tape adds them one by one (docs/backends.md, "Gradients").
-GLIA_GRAD_PROGRAMS (default 4) sets how many functions, GLIA_GRAD_SEED (default 3474: it draws every construct above) which.
+GLIA_GRAD_PROGRAMS (default 4) sets how many functions, GLIA_GRAD_SEED (default 43715: it draws every construct above, test_the_default_seed_draws_every_construct) which.
 """
 from __future__ import annotations
 
@@ -27,21 +29,22 @@ from test_backend_cpu import run
 from test_backend_cpu_tensors import NUMBER
 
 N = int(os.environ.get("GLIA_GRAD_PROGRAMS", "4"))
-SEED = int(os.environ.get("GLIA_GRAD_SEED", "3474"))
+SEED = int(os.environ.get("GLIA_GRAD_SEED", "43715"))
 
 
 class Gen:
     def __init__(self, rnd: random.Random, k: int):
         self.r, self.k = rnd, k
 
-    def expr(self, depth=0, calls=True) -> str:
+    def expr(self, depth=0, calls=True, effects=True) -> str:
         """A float expression (`calls`: it may call the helper; not inside a conditional expression,
-        which compiled gradients do not take yet)."""
+        which compiled gradients do not take yet; `effects`: it may call the helpers that change the
+        table or the dict they are passed)."""
         r = self.r
         if depth > 2 or r.random() < 0.3:
             return r.choice(["x", "a", "b", "x", f"{r.uniform(-2, 2):.3f}", "d[0][1]", "d[-1][0]", "p[-1]",
-                             "q[1][0]", "q[-1][-1]"])
-        e1, e2 = self.expr(depth + 1, calls), self.expr(depth + 1, calls)
+                             "q[1][0]", "q[-1][-1]", 'e["u"]', 'e.get("w", a)', "s.a.y", "s.b.x"])
+        e1, e2 = self.expr(depth + 1, calls, effects), self.expr(depth + 1, calls, effects)
         options = [
             f"({e1} + {e2})", f"({e1} - {e2})", f"({e1} * {e2})", f"({e1} / (1.5 + {e2} * {e2}))",
             f"sin({e1})", f"cos({e1})", f"tanh({e1})", f"exp(tanh({e1}))", f"sqrt(1.0 + {e1} * {e1})",
@@ -50,7 +53,14 @@ class Gen:
         ]
         lists = ["m[-1]", "m[0]", "sum(m)"] + ([f"w(m, {r.randint(0, 3)})", f"sum(r({e1}, 2))",
                                                   f"r({e1}, {r.randint(1, 3)})[1]"] if calls else [])
-        return r.choice(options + lists + ([f"h({e1}, 2)", f"c(d, {e1})"] if calls else []))
+        return r.choice(options + lists + ([f"h({e1}, 2)", f"c(d, {e1})", f"sl(s, {e1})"] if calls else [])
+                        + ([f"tq(q, {e1})", f"ev(e, {e1})"] if calls and effects else []))
+
+    def cond(self) -> str:
+        """A condition's float expression: its calls change nothing the gradient reaches (compiled
+        gradients follow calls in assignments, appends and returns, not in conditions: one changing a
+        list, table or dict the gradient reaches there runs in the interpreter, noted)."""
+        return self.expr(effects=False)
 
     def block(self, indent: int, depth: int, in_loop: bool) -> list[str]:
         r, pad, out = self.r, "    " * indent, []
@@ -62,7 +72,7 @@ class Gen:
                 out.append(f"{pad}{r.choice(['a', 'b'])} = u(({r.choice(['a', 'b', 'x'])}, {self.expr()}), "
                            f"{r.randint(0, 2)})")
             elif (c < 0.45 or depth > 1) and r.random() < 0.15:  # a conditional expression that calls
-                out.append(f"{pad}{r.choice(['a', 'b'])} = h({self.expr()}, 1) if {self.expr()} > "
+                out.append(f"{pad}{r.choice(['a', 'b'])} = h({self.expr()}, 1) if {self.cond()} > "
                            f"{r.uniform(-1, 1):.2f} else {self.expr()}")
             elif (c < 0.45 or depth > 1) and r.random() < 0.2:  # memory: a list of floats grows
                 out.append(f"{pad}m.append({self.expr()})")
@@ -81,6 +91,18 @@ class Gen:
             elif (c < 0.45 or depth > 1) and r.random() < 0.1:  # ... its rows read by a loop
                 out.append(f"{pad}for row in q:")
                 out.append(f"{pad}    {r.choice(['a', 'b'])} = {self.expr(1, False)} + row[0] * row[-1]")
+            elif (c < 0.45 or depth > 1) and r.random() < 0.15:  # a dict of floats: a key replaced or added
+                key = r.choice(['"u"', '"v"', '"w"'])
+                out.append(f"{pad}e[{key}] = {self.expr()}")
+            elif (c < 0.45 or depth > 1) and r.random() < 0.1:  # ... in a function it is passed to
+                key = r.choice(['"v"', '"w"'])
+                out.append(f"{pad}setk(e, {key}, {self.expr()})")
+            elif (c < 0.45 or depth > 1) and r.random() < 0.1:  # ... its keys looped over
+                out.append(f"{pad}for k in e:")
+                out.append(f"{pad}    {r.choice(['a', 'b'])} = {self.expr(1, False)} + e[k] * 0.5")
+            elif (c < 0.45 or depth > 1) and r.random() < 0.15:  # a record of records: a field replaced
+                out.append(f"{pad}s.a.x = {self.expr()}" if r.random() < 0.5 else
+                           f"{pad}s.b = Pt({self.expr()}, s.a.y)")
             elif (c < 0.45 or depth > 1) and r.random() < 0.1:  # two lists swap names
                 out.append(f"{pad}m, p = p, m")
             elif (c < 0.45 or depth > 1) and r.random() < 0.2:  # a comprehension over it, after a call
@@ -89,7 +111,7 @@ class Gen:
             elif c < 0.45 or depth > 1:
                 out.append(f"{pad}{r.choice(['a', 'b'])} = {self.expr()}")
             elif c < 0.6:
-                out.append(f"{pad}if {self.expr()} > {r.uniform(-1, 1):.2f}:")
+                out.append(f"{pad}if {self.cond()} > {r.uniform(-1, 1):.2f}:")
                 out += self.block(indent + 1, depth + 1, in_loop)
                 out.append(f"{pad}else:")
                 out += self.block(indent + 1, depth + 1, in_loop)
@@ -98,29 +120,30 @@ class Gen:
                 out += self.block(indent + 1, depth + 1, True)
             elif c < 0.85:
                 out.append(f"{pad}n{depth} = 0")
-                out.append(f"{pad}while n{depth} < {r.randint(1, 4)} and {self.expr()} < {r.uniform(0, 3):.2f}:")
+                out.append(f"{pad}while n{depth} < {r.randint(1, 4)} and {self.cond()} < {r.uniform(0, 3):.2f}:")
                 out.append(f"{pad}    n{depth} = n{depth} + 1")
                 out += self.block(indent + 1, depth + 1, True)
             elif c < 0.9:  # `while True:` left by a `break` in an if/else
                 out.append(f"{pad}n{depth} = 0")
                 out.append(f"{pad}while True:")
                 out.append(f"{pad}    n{depth} = n{depth} + 1")
-                out.append(f"{pad}    if n{depth} > {r.randint(1, 3)} or {self.expr()} > {r.uniform(0, 3):.2f}:")
+                out.append(f"{pad}    if n{depth} > {r.randint(1, 3)} or {self.cond()} > {r.uniform(0, 3):.2f}:")
                 out.append(f"{pad}        break")
                 out.append(f"{pad}    else:")
                 out += self.block(indent + 2, depth + 1, True)
                 out += self.block(indent + 1, depth + 1, True)
             elif in_loop and c < 0.95:
-                out.append(f"{pad}if {self.expr()} > 0.3:")
+                out.append(f"{pad}if {self.cond()} > 0.3:")
                 out.append(f"{pad}    {r.choice(['break', 'continue'])}")
             else:
-                out.append(f"{pad}if {self.expr()} > 0.5:")
+                out.append(f"{pad}if {self.cond()} > 0.5:")
                 out.append(f"{pad}    return {self.expr()}")
         return out
 
     def function(self) -> str:
         body = [f"def g{self.k}(x: float, d: list[(float, float)]) -> float:", "    m = [x * 0.3]", "    p = [0.5, x]",
-                "    q = [[x, 0.5], [1.0, x * x]]",
+                "    q = [[x, 0.5], [1.0, x * x]]", '    e = {"u": x, "v": 0.5}',
+                "    s = Seg(Pt(x, 0.25), Pt(1.0 - x, x * x))",
                 "    a = x * 0.5", "    b = 1.0 - x"]
         body += self.block(1, 0, False)
         body.append(f"    return {self.expr()} + a * b")
@@ -141,7 +164,15 @@ HELPERS = "\n".join([
     "        vs.append(vs[-1] * y + 0.1)", "    return vs", "",
     "def c(d: list[(float, float)], y: float) -> float:", "    s = y", "    for p in d:",
     "        s = s * p[0] + p[1]", "    return s", "",
-    "def grow(vs: list[float], y: float):", "    if y > 2.0:", "        return", "    vs.append(y * vs[-1])", ""]) + "\n"
+    "def grow(vs: list[float], y: float):", "    if y > 2.0:", "        return", "    vs.append(y * vs[-1])", "",
+    "def tq(t: list[list[float]], y: float) -> float:", "    t[0][1] = t[0][0] * y + t[-1][1] * 0.5",
+    "    return t[0][1] + t[len(t) - 1][0]", "",
+    "def ev(env: dict[str, float], y: float) -> float:", "    if y > 1.0:", '        env["u"] = env["u"] * 0.5 + y',
+    '    return env["u"] * y + env.get("w", 0.25)', "",
+    "def setk(env: dict[str, float], k: str, y: float):", "    env[k] = y * env.get(k, 1.0)", "",
+    "struct Pt:", "    x: float", "    y: float", "",
+    "struct Seg:", "    a: Pt", "    b: Pt", "",
+    "def sl(g: Seg, y: float) -> float:", "    return (g.b.x - g.a.x) * y + g.a.y * g.b.y", ""]) + "\n"
 
 
 def program(seed: int, n: int) -> str:
@@ -150,6 +181,19 @@ def program(seed: int, n: int) -> str:
     main = ["def main():", "    d = [(0.5, -0.25), (1.5, 0.75)]"] + [
         f"    print(value_and_grad(g{k})({x}, d))" for k in range(n) for x in (-0.7, 0.4, 1.3)]
     return "\n".join(parts) + "\n" + "\n".join(main) + "\n"
+
+
+# what each construct the module docstring names looks like in a program (the default seed draws all)
+CONSTRUCTS = ["a, b = t(", " = u((", " = h(", "m.append(", "grow(m, ", "m = [", "p = m", "q[", "q.append(",
+              "for row in q:", "m, p = p, m", "for v in m if", "if ", "while n", "while True:", "break",
+              "return ", "w(m, ", "sum(r(", "c(d, ", "tq(q, ", "ev(e, ", "e.get(", "setk(e, ", "for k in e:",
+              "s.a.x = ", "s.b = Pt(", "s.a.y", "sl(s, "]
+
+
+def test_the_default_seed_draws_every_construct():
+    text = program(SEED, N)
+    drawn = text.split("def g0")[1].split("def main")[0]
+    assert [c for c in CONSTRUCTS if c not in drawn] == []
 
 
 def test_random_gradients_match_the_interpreter():
