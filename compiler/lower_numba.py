@@ -1584,8 +1584,10 @@ class FunctionLowerer(TensorLowering):
                 best = self.kept(f"({v} if {v} {cmp} {best} else {best})")
             return best
         best, found, bestkey = self.temp(), self.temp(), self.temp()
-        t = e.type
-        self.emit(f"{found} = False")
+        # (defined before the loop: Numba, pruning a branch whose condition is a constant, dropped the
+        # loop's assignments and kept the read after it: "type of variable cannot be determined")
+        kt = key.type.ret if not isinstance(key, ir.Const) else e.type
+        self.emit(f"{best}, {bestkey}, {found} = {self.default(e.type)}, {self.default(kt)}, False")
         item = self.loop_over(seq_ir)
         kv = self.apply(key, [item]) if not (isinstance(key, ir.Const)) else item
         self.emit(f"if not {found}:")
@@ -1679,7 +1681,7 @@ class FunctionLowerer(TensorLowering):
 
     def p_reduce1(self, e):
         acc, first = self.temp(), self.temp()
-        self.emit(f"{first} = True")
+        self.emit(f"{acc}, {first} = {self.default(e.type)}, True")  # (acc defined: p_minmax_iter)
         item = self.loop_over(e.args[1])
         self.emit(f"if {first}:")
         self.emit(f"    {acc}, {first} = {item}, False")

@@ -269,6 +269,25 @@ def test_edges_the_random_arguments_found(line):
     assert not notes and (out, err) == run(program, [], "interp")[:2]
 
 
+def test_min_max_and_reduce_after_a_constant_break_compile_eagerly():
+    """A function compiled on its own (callable from Python) whose loop leaves by a `break` under a
+    condition Numba folds to a constant, before a min/max/reduce over a sequence: Numba dropped the
+    loop that assigns the result and kept its read ("type of variable cannot be determined"; random
+    programs, GLIA_DIFF_SEED=7000); the result is now defined before the loop."""
+    from glia.compiler.backend_cpu import load, lower_program
+    from glia.compiler.lower_numba import mangle_func
+
+    text = ("def f(k: int) -> int:\n    p = [k, k + 1]\n    n = 0\n    w = 0\n    while n < 3:\n        n += 1\n"
+            "        if (1 if True else 2) != min(2, 7):\n            break\n"
+            "        v = max([(2, 0.0), (1, 0.5)][2:0:2])\n        u = reduce(lambda a, b: a + b, p[2:0])\n"
+            "        w = min(p, key=lambda a: -a)\n    return w + n\n\n"
+            "def main():\n    print(f(4))\n")
+    program = check_source(Source("t.glia", text))
+    module = load(lower_program(program, all_callable=True)).module
+    assert getattr(module, mangle_func("f"))(4, 1) == 1
+    assert run(program, [], "cpu")[:2] == run(program, [], "interp")[:2] == ("1\n", None)
+
+
 @pytest.mark.parametrize("line", ["print(5 << k, 5 >> k)", "print(-5 >> -k, 5 << -k)", "print(1 << (k + 60), 1 << (k + 61))",
                                   "print(-m)", "print(abs(m + 1), abs(m))", "print(m // (k - 4))", "print(7 % (k - 3), 7 // (k - 3))",
                                   "print(math.sqrt(2.25), math.sqrt(-2.5 * k))", "print(math.log(1.0 * k), math.log(0.0 * k))",
