@@ -895,7 +895,8 @@ def matmul_(a, b):
     sends to SciPy's BLAS, a separate build of OpenBLAS: products with a vector agreed with NumPy's in
     every bit on every shape tested, a product of two matrices may differ in its last bit
     (docs/backends.md, "Tensors")."""
-    return np.matmul(a, b)[()]
+    r = np.matmul(a, b)[()]
+    return _scalar(r) if not isinstance(r, np.ndarray) else r  # (vector @ vector: a Glia scalar)
 
 
 def power_(a, b):

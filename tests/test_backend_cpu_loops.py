@@ -808,8 +808,9 @@ def test_random_loops_over_rows_and_private_lists_agree_with_the_interpreter():
             i = rnd.randint(-2, 4) if call % 4 == 0 else rnd.randint(0, len(g) - 1)
             calls.append((k, [g, xs, i]))
     source, disagreements, completed = run_random_loops("rows.glia", text, "[[0]], [0], 0", calls)
-    assert "al.item_view" in source and "al.keep" in source and "rt.row_view" in source
     assert not disagreements, "\n".join(disagreements)
+    if SEED == 0:  # (the default seed's loops go through each kind of view; another seed's may not)
+        assert "al.item_view" in source and "al.keep" in source and "rt.row_view" in source
     assert completed >= N_LOOPS * N_CALLS // 2
 
 

@@ -54,6 +54,12 @@ def main():
     v = arange(1000) * 0.001 + 0.3
     print(sum(v), mean(v), sum(v, axis=0), sum(reshape(v, 10, 100), axis=-1))
 """,
+    "a product of f64 vectors in a container": """
+def main():
+    x = f64(arange(4)) * 0.3 - 0.4
+    v = x @ x
+    print((v, 1), [v, 1.0], {"a": x @ (x * 2.0)}, (x @ x) * 2.0)
+""",
     "shapes and indexing": """
 def rows(m: f32[3, 4]) -> f32:
     s = f32(0.0)
