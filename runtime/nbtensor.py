@@ -360,7 +360,13 @@ def elu1(v, alpha):
     return v if v > 0 else alpha * cast(np.expm1(np.float64(m)), v)
 
 
-@jit
+# Not cached (plain njit): its callers are, with its code compiled into theirs. Cached, its index's
+# keys hold the Numba type of the function passed, which refers to a dispatcher through a weak
+# reference; in runs of random tensor gradients (seeds 21-23 and 36-37, two processes at a time, the
+# runtime's cache folder filled by many earlier runs) saving a new entry failed with "underlying
+# object has vanished" and the program did not compile ("glia: internal error"; numba/numba#9348
+# reports the same). Not reproduced from an empty cache folder, one or two processes at a time.
+@njit
 def mapped(f, x, c):
     """f(v, c) for every element v of x, in a new C-contiguous array of x's shape and dtype (x may be a
     slice, e.g. a gate's columns of a batch)."""
