@@ -93,6 +93,43 @@ def deep_raw(v):
     return v
 
 
+def holds_box(v) -> bool:
+    """Whether `v` holds a value on a gradient path being recorded (a box of a tape)."""
+    t = type(v)
+    if t is Box:
+        return True
+    if t is list or t is tuple or t is set or isinstance(v, Struct):
+        return any(holds_box(x) for x in v)
+    if t is dict:
+        return any(holds_box(k) or holds_box(x) for k, x in v.items())
+    return False
+
+
+def plain(v, seen: set[int]):
+    """`v` without the tape's boxes: lists, dicts and sets emptied of them in place (so every name for
+    them sees it), tuples and structs remade."""
+    t = type(v)
+    if t is Box:
+        return v.v
+    if t is tuple:
+        return tuple(plain(x, seen) for x in v)
+    if isinstance(v, Struct):
+        return new_struct(t, [plain(x, seen) for x in v])
+    if (t is list or t is dict or t is set) and id(v) not in seen:
+        seen.add(id(v))
+        if t is list:
+            v[:] = [plain(x, seen) for x in v]
+        elif t is dict:
+            items = [(plain(k, seen), plain(x, seen)) for k, x in v.items()]
+            v.clear()
+            v.update(items)
+        else:
+            items = [plain(x, seen) for x in v]
+            v.clear()
+            v.update(items)
+    return v
+
+
 class ParamSlot:
     """An input of a layer's tape entry that is a parameter: its view of the gradient buffer."""
 
@@ -230,7 +267,7 @@ def run_layer(base: Interpreter, store, op, attrs, rs):
 def special_prim(interp: Interpreter, op, avs, attrs, span):
     """The interpreter's closure for `layer.*` and `ad.grad` (which need the program's parameters)."""
     if op == "ad.grad":
-        return grad_value(interp, attrs)
+        return grad_value(interp, attrs, span)
     loc = interp.located(span)
 
     def layer(frame):
@@ -242,11 +279,16 @@ def special_prim(interp: Interpreter, op, avs, attrs, span):
     return layer
 
 
-def grad_value(interp: Interpreter, attrs):
+def grad_value(interp: Interpreter, attrs, span):
     fname, which = attrs
+    loc = interp.located(span)
 
     def make(frame):
         def g(*args):
+            if any(holds_box(a) for a in args):  # (the inner tape would take the outer one's boxes as
+                raise loc(GliaRuntimeError(NOT_DIFFERENTIABLE, f"{which}({fname}) of a value on the gradient "
+                                           "path: a gradient of a gradient (nested grad) is not supported; "
+                                           "differentiate the expression the inner gradient stands for"))
             value, grad = ad_interpreter(interp).value_and_grad(fname, list(args))
             return grad if which == "grad" else (value, grad)
         return g
@@ -317,7 +359,7 @@ class ADInterpreter(Interpreter):
         if op.startswith("layer."):
             return self.ad_layer(e, avs)
         if op == "ad.grad":
-            return grad_value(self.base, attrs)
+            return grad_value(self.base, attrs, span)
         diff_out = differentiable(e.type)
         if op.startswith(MOVES) or op in MOVERS:
             return self.prim(op, avs, attrs, span)
@@ -381,6 +423,13 @@ class ADInterpreter(Interpreter):
             x = box_tree(tape, args[0])
             out = self.call(fname, [x] + list(args[1:]))
             grads = backward(tape, {out.i: like(out.v, 1.0)}) if type(out) is Box else {}
+            # what the call changed in its arguments stays changed, as after a plain call, holding
+            # values, not the tape's boxes (the first argument was boxed as a copy: changes copied back)
+            seen: set[int] = set()
+            if type(args[0]) is list:
+                args[0][:] = [plain(v, seen) for v in x]
+            for a in args[1:]:
+                plain(a, seen)
             return raw(out), grad_tree(x, grads)
         finally:
             self.tape = saved

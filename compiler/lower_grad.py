@@ -124,6 +124,9 @@ class GradModule:
             caller.unsupported(f"grad of '{f.name}' with respect to a {f.type.params[0] if f.params else 'missing'} "
                                "argument (compiled gradients take a float, an f32, a tensor, a tuple or struct of "
                                "these, or a list of these)", span)
+        if self.changes(inst):  # (the reverse sweep undoes them: the entry would have to redo them)
+            caller.unsupported(f"grad of '{f.name}', which changes a list, table or dict it is passed (the "
+                               "interpreter keeps the changes, as a call does)", span)
         texts = []
         for name in plan.fns:  # callees first (explicit signatures compile eagerly)
             if plan.fwd(name) not in self.generated:
@@ -193,9 +196,10 @@ class GradModule:
                 if isinstance(node, ir.CallFunc) and active_call(node, structs, act[inst]):
                     c = self.m.call_instance(node)
                     sites[c] = sites.get(c, 0) + 1
-        # (not one with a dict of floats: inlined into a loop, its reverse sweep read the dict it pops
-        # off the tape as it was before the restore of a key, a wrong gradient (Numba 0.68; reading
-        # the dict by index before popping it was right too); called, it is right: DICTS' `looped`)
+        # (not one with a dict of floats or tensors: inlined into a loop, its reverse sweep read the
+        # dict it pops off the tape as it was before the restore of a key, a wrong gradient (Numba
+        # 0.68; reading the dict by index before popping it was right too); called, it is right:
+        # DICTS' `looped`)
         plan.inline = {c for c, k in sites.items() if k == 1 and c != root and c not in plan.cyclic
                        and c not in edges[c] and not any(dict_mem(t) for t in plan.fns[c].slot_types)}
         kinds = []  # what the tapes hold: every local's type, a call's result, a loop's sequence
@@ -239,6 +243,27 @@ class GradModule:
                 self.check_growth(g, grown, a)
                 return g, a
             spans, voids = spans | more, voids | calls
+
+    def changes(self, inst: str, memo: dict | None = None) -> frozenset[int]:
+        """The positions of the lists, tables and dicts `inst` is passed that it changes, itself or
+        through a function it passes them to: those it grows (grows) and lists whose elements it
+        replaces (`xs[i] = v`)."""
+        memo = {} if memo is None else memo
+        if inst not in memo:
+            memo[inst] = frozenset()  # (a recursive call changes nothing its body does not)
+            f = self.m.instances[inst]
+            out = set(self.grows(inst))
+            for n in ir.walk(f.body):
+                match n:
+                    case ir.Assign(target=ir.StoreIndex(container=ir.Local(slot=slot, type=t), op="list.setitem")) \
+                            if slot < len(f.params) and memory(t):
+                        out.add(slot)
+                    case ir.CallFunc(args=args):
+                        gs = self.changes(self.m.call_instance(n), memo)
+                        out.update(a.slot for j, a in enumerate(args) if j in gs and isinstance(a, ir.Local)
+                                   and a.slot < len(f.params))
+            memo[inst] = frozenset(out)
+        return memo[inst]
 
     def grows(self, inst: str) -> frozenset[int]:
         """The positions of the list parameters `inst` appends to, itself or through a function it
@@ -626,23 +651,25 @@ def memory(t) -> bool:
 
 
 def dict_mem(t) -> bool:
-    """A dict of floats or f32 keyed by ints, bools or strings (`env = {"x": w}`): compiled as a local
-    made by dict displays or a parameter, its values read, got and replaced and its keys added, with a
-    cotangent per key reached (a typed dict of them); check_dict governs it."""
-    return isinstance(t, DictT) and t.val in ACTIVE and (t.key in PASSIVE or t.key == STR)
+    """A dict of floats, f32 or tensors keyed by ints, bools or strings (`env = {"x": w}`): compiled as
+    a local made by dict displays or a parameter, its values read, got and replaced and its keys
+    added, with a cotangent per key reached (a typed dict of them); check_dict governs it."""
+    return isinstance(t, DictT) and (t.val in ACTIVE or isinstance(t.val, TensorT)) and (t.key in PASSIVE or
+                                                                                        t.key == STR)
 
 
 def check_dict(f: ir.Function, slot: int, name: str, grown: dict):
-    """A dict of floats the gradient reaches (dict_mem): a local made by dict displays (`{}`, `{"a": w}`)
-    as often as it runs, or a parameter; read as `d[k]`, `d.get(k, default)`, `len(d)`, `k in d` and
+    """A dict of floats or tensors the gradient reaches (dict_mem): a local made by dict displays
+    (`{}`, `{"a": w}`) as often as it runs, or a parameter; read as `d[k]`, `d.get(k, default)`, `len(d)`, `k in d` and
     by a loop over its keys that does not change it (`for k in d`); changed as `d[k] = v` (a key
     replaced or added: the key, whether it was there and the value before kept on the tape); passed
     to functions on the gradient path doing the same (the callee adds into the caller's cotangents in
     place). Never given another name, returned, or changed otherwise (`del`, `pop`, `update`)."""
     def refuse(why, span):
-        raise Unsupported(f"the gradient through '{f.name}': its dict '{name}' {why} (compiled: a dict of floats "
-                          "made by a display or passed in, read as `d[k]` and `d.get(k, v)`, changed as `d[k] = v`, "
-                          "looped over, passed to functions doing the same)", span, f.source_name)
+        raise Unsupported(f"the gradient through '{f.name}': its dict '{name}' {why} (compiled: a dict of "
+                          "floats or tensors made by a display or passed in, read as `d[k]` and `d.get(k, v)`, "
+                          "changed as `d[k] = v`, looped over, passed to functions doing the same)", span,
+                          f.source_name)
     ok: set[int] = set()
     for n in ir.walk(f.body):
         match n:
@@ -738,7 +765,7 @@ def check_function(f: ir.Function, structs, act: set[int], consts: frozenset[int
             raise Unsupported(f"the gradient through '{f.name}', whose local '{name}' is a {t} (compiled gradients "
                               "take floats, f32, tensors, tuples and structs of these, ints and bools (a struct "
                               "only built, read, replaced, passed and returned), lists of tensors, floats and tuples of them, "
-                              "lists of lists and dicts of floats, and "
+                              "lists of lists and dicts of floats and tensors, and "
                               "values that hold no float: ints, bools, strings and containers of them; other "
                               "containers of floats only as constants, which the gradient does not reach)", f.span,
                               f.source_name)
@@ -2003,12 +2030,12 @@ class GradFunction(FunctionLowerer):
         return memory(t) and slot in self.act
 
     def dic(self, slot: int, t) -> bool:
-        """Whether the local `slot` of type `t` is a dict of floats the gradient reaches (dict_mem), with a
-        cotangent per key reached: a typed dict of them."""
+        """Whether the local `slot` of type `t` is a dict of floats or tensors the gradient reaches
+        (dict_mem), with a cotangent per key reached: a typed dict of them."""
         return dict_mem(t) and slot in self.act
 
     def dead_dict(self, t) -> str:
-        """A dict of cotangents for the dict of floats of type t, none reached yet."""
+        """A dict of cotangents for the dict of floats or tensors of type t, none reached yet."""
         return f"rt.dict_new({self.m.nbtype(t.key)}, {self.m.nbtype(t.val)})"
 
     def tab(self, slot: int, t) -> bool:
@@ -2385,7 +2412,7 @@ class GradFunction(FunctionLowerer):
                 key, had, g, live, b = self.temp(), self.temp(), self.temp(), self.temp(), self.bar(slot)
                 self.emit(f"{key} = {self.pop(t.key)}")
                 self.emit(f"{had} = {self.pop(INT)}")
-                self.emit(f"{g} = {typed('0.0', t.val)}")
+                self.emit(f"{g} = {self.dead(t.val)}")
                 self.emit(f"{live} = {key} in {b}")
                 self.emit(f"if {live}:")
                 self.emit(f"    {g} = {b}.pop({key})")
@@ -2828,13 +2855,13 @@ class GradFunction(FunctionLowerer):
                               False)
                 self.indent -= 1
 
-    def add_key(self, b: str, key: str, g: str):
-        """Add the cotangent `g` into the dict of cotangents `b` at `key`."""
+    def add_key(self, b: str, key: str, g: str, t):
+        """Add the cotangent `g` (of type t) into the dict of cotangents `b` at `key`."""
         v = self.kept(g)
         self.emit(f"if {key} in {b}:")
         self.emit(f"    {b}[{key}] = {b}[{key}] + {v}")
-        self.emit("else:")
-        self.emit(f"    {b}[{key}] = {v}")
+        self.emit("else:")  # (a tensor's copied: cotangents are added into in place)
+        self.emit(f"    {b}[{key}] = {v}{'.copy()' if isinstance(t, TensorT) else ''}")
 
     def acc(self, local: ir.Local, value: str, fresh: bool = False):
         """Add `value` into the cotangent of `local` (`fresh`: an array nothing else refers to)."""
@@ -2881,12 +2908,12 @@ class GradFunction(FunctionLowerer):
                         self.emit("pass")
                     self.indent -= 1
             case ir.Prim(op="dict.getitem", args=(ir.Local(slot=slot, type=t), k)) if self.dic(slot, t):
-                self.add_key(self.bar(slot), self.kept(self.expr(k)), g)  # `d[k]`: into the key's cotangent
+                self.add_key(self.bar(slot), self.kept(self.expr(k)), g, t.val)  # `d[k]`: the key's cotangent
             case ir.Prim(op="dict.get", args=(ir.Local(slot=slot, type=t) as d, k, default)) if self.dic(slot, t):
                 key, b = self.kept(self.expr(k)), self.bar(slot)  # `d.get(k, v)`: the key's, or v's when it is
                 self.emit(f"if {key} in {self.name(d)}:")
                 self.indent += 1
-                self.add_key(b, key, g)  # not there
+                self.add_key(b, key, g, t.val)  # not there
                 self.indent -= 1
                 if self.depends(default):
                     self.emit("else:")

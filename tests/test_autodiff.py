@@ -3,6 +3,9 @@
 structs, a data-dependent while) differentiated by the tape against finite differences."""
 from __future__ import annotations
 
+import contextlib
+import io
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -520,6 +523,58 @@ def main():
     with pytest.raises(GliaError) as e:
         p.run()
     assert e.value.diagnostic.code == "E701" and e.value.diagnostic.span.line == 4
+
+
+def test_a_gradient_of_a_gradient_is_refused():
+    """grad inside a function being differentiated, of a value on the gradient path: E701 at the inner
+    grad (the inner tape took the outer one's boxes as constants: grad(F)(0.7) was 21.46, not
+    18 * 0.7 ** 2); of constants it is an ordinary value."""
+    p = glia.compile('''
+def g(x: float, c: float) -> float:
+    return x * x * c
+
+def F(y: float) -> float:
+    d = grad(g)(y * 3.0, y)
+    return d * y
+
+def G(y: float) -> float:
+    return grad(g)(3.0, 2.0) * y * y
+
+def main():
+    print(F(0.7), grad(G)(0.5))
+    print(grad(F)(0.7))
+''', "nested.glia")
+    out = io.StringIO()
+    with pytest.raises(GliaError) as e, contextlib.redirect_stdout(out):
+        p.run()
+    assert out.getvalue() == "2.0579999999999994 12.0\n"
+    d = e.value.diagnostic
+    assert (d.code, d.span.line, d.span.col) == ("E701", 6, 9) and "nested grad" in d.message
+
+
+def test_grad_keeps_the_changes_to_its_arguments():
+    """What f changes in its arguments stays changed after value_and_grad(f)(...), holding values
+    (the tape's boxes were left there: printed as Box(...), and a later call failed inside)."""
+    p = glia.compile('''
+def f(ws: list[float], d: dict[str, float], t: list[list[float]]) -> float:
+    ws.append(ws[0] * 2.0)
+    d["b"] = ws[1] * d["a"]
+    t[0].append(ws[0])
+    return ws[0] * d["b"]
+
+def main():
+    ws = [1.5, 2.0]
+    d = {"a": 3.0}
+    t = [[1.0]]
+    print(value_and_grad(f)(ws, d, t))
+    print(ws, d, t)
+    print(f(ws, d, t), ws, d, t)
+''', "changes.glia")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        p.run()
+    assert out.getvalue() == ("(9.0, [6.0, 4.5, 0.0])\n[1.5, 2.0, 3.0] {'a': 3.0, 'b': 6.0} [[1.0, 1.5]]\n"
+                              "9.0 [1.5, 2.0, 3.0, 3.0] {'a': 3.0, 'b': 6.0} [[1.0, 1.5, 1.5]]\n")
 
 
 def test_values_holding_floats_read_as_values_under_grad():

@@ -7,13 +7,14 @@ arithmetic, the elementary functions, activations, `softmax`/`log_softmax`, `w @
 h`, `dense` and `layer_norm` layers (their parameters are not what the gradient is taken of), a dot
 product `h @ k`, reductions (`sum`, `mean`, `max`), elements `h[i]`, `concat` of slices
 and a `reshape`; a list of vectors `hs` appended to, indexed, summed by a helper, looped over, and
-appended to in a function it is passed to; calls of helpers (a cell, a recursive one, one returning
-a tuple of a vector and a float); `if`/`else` on a float, `for` and data-dependent `while` loops
+appended to in a function it is passed to; a dict of vectors `m` read (`m["p"]`, `m.get`), looped
+over, changed (`m["q"] = ...`) and changed by a function it is passed to; calls of helpers (a cell,
+a recursive one, one returning a tuple of a vector and a float); `if`/`else` on a float, `for` and data-dependent `while` loops
 with `break`, `continue` and early `return`. They are put into ONE program (one compile) whose
 `main` prints the value and the gradient of each at two points. Both backends must print the same
 text, every number equal to rounding (docs/backends.md, "Gradients").
 
-GLIA_GRAD_TENSOR_PROGRAMS (default 6) sets how many functions, GLIA_GRAD_TENSOR_SEED (default 191: it
+GLIA_GRAD_TENSOR_PROGRAMS (default 6) sets how many functions, GLIA_GRAD_TENSOR_SEED (default 56: it
 draws every construct above, test_the_default_seed_draws_every_construct) which.
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ import random
 from test_grad_random import assert_agrees
 
 N = int(os.environ.get("GLIA_GRAD_TENSOR_PROGRAMS", "6"))
-SEED = int(os.environ.get("GLIA_GRAD_TENSOR_SEED", "191"))
+SEED = int(os.environ.get("GLIA_GRAD_TENSOR_SEED", "56"))
 
 HELPERS = """
 def cellf(h: f64[4], w: f64[4, 4]) -> f64[4]:
@@ -46,6 +47,9 @@ def grow(hs: list[f64[4]], h: f64[4]):
 
 def split(h: f64[4]) -> (f64[4], float):
     return (h * 0.9, sum(h) * 0.3)
+
+def stash(m: dict[str, f64[4]], key: str, h: f64[4]):
+    m[key] = m.get(key, h) * 0.5 + h
 """
 
 
@@ -66,7 +70,7 @@ class Gen:
             f"sin({v1})", f"softmax({v1})", f"log_softmax({v1})", f"(-{v1})", f"(w @ {v1})",
             f"(transpose(w) @ {v1})", f"cellf({v1}, w)", "pool(hs)", f"concat({v1}[2:4], {v2}[0:2])",
             f"reshape(reshape({v1}, 2, 2) * 0.5, 4)", f"leaky_relu({v1})", f"gelu({v1})",
-            f"tanh(dense({v1}, 4))", f"layer_norm({v1})",
+            f"tanh(dense({v1}, 4))", f"layer_norm({v1})", 'm["p"]', f'm.get("q", {v1})',
         ])
 
     def num(self, depth=0) -> str:
@@ -90,6 +94,7 @@ class Gen:
                     f"{pad}h = {self.vec()}", f"{pad}k = {self.vec()}", f"{pad}a = {self.num()}",
                     f"{pad}b = {self.num()}", f"{pad}hs.append({self.vec()})", f"{pad}grow(hs, {self.vec()})",
                     f"{pad}k, b = split({self.vec()})", f"{pad}hs = [{self.vec()}, x]",
+                    f'{pad}m["{r.choice("pq")}"] = {self.vec()}', f'{pad}stash(m, "{r.choice("pq")}", {self.vec()})',
                 ]))
             elif c < 0.62:
                 out.append(f"{pad}if {self.num()} > {r.uniform(-1, 1):.2f}:")
@@ -100,8 +105,12 @@ class Gen:
                 out.append(f"{pad}for i{depth} in range({r.randint(0, 3)}):")
                 out += self.block(indent + 1, depth + 1, True)
             elif c < 0.8:
-                out.append(f"{pad}for v{depth} in hs:")
-                out.append(f"{pad}    {r.choice(['h', 'k'])} = {self.vec(1)} + v{depth} * {r.uniform(-1, 1):.2f}")
+                if r.random() < 0.7:
+                    out.append(f"{pad}for v{depth} in hs:")
+                    out.append(f"{pad}    {r.choice(['h', 'k'])} = {self.vec(1)} + v{depth} * {r.uniform(-1, 1):.2f}")
+                else:
+                    out.append(f"{pad}for s{depth} in m:")
+                    out.append(f"{pad}    {r.choice(['h', 'k'])} = {self.vec(1)} + m[s{depth}] * {r.uniform(-1, 1):.2f}")
             elif c < 0.87:
                 out.append(f"{pad}n{depth} = 0")
                 out.append(f"{pad}while n{depth} < {r.randint(1, 3)} and {self.num()} < {r.uniform(0, 3):.2f}:")
@@ -117,7 +126,7 @@ class Gen:
 
     def function(self) -> str:
         body = [f"def g{self.k}(x: f64[4], w: f64[4, 4]) -> float:", "    h = x * 0.5", "    k = tanh(x)",
-                "    hs = [x]", "    a = sum(x) * 0.1", "    b = 0.5"]
+                "    hs = [x]", "    a = sum(x) * 0.1", "    b = 0.5", '    m = {"p": x * 0.5}']
         body += self.block(1, 0, False)
         body.append(f"    return {self.num()} + a * b + sum(h * k)")
         return "\n".join(body) + "\n"
@@ -135,11 +144,12 @@ def program(seed: int, n: int) -> str:
 # what each construct the module docstring names looks like in a program (the default seed draws all)
 CONSTRUCTS = ["hs.append(", "grow(hs, ", "k, b = split(", "hs = [", "if ", "for i", "for v", "while n", "break",
               "continue", "return ", "(w @", "transpose(w) @", "cellf(", "pool(hs)", "deep(", "concat(", "reshape(",
-              "dense(", "layer_norm(", "softmax(", "log_softmax(", "max(", "mean("]
+              "dense(", "layer_norm(", "softmax(", "log_softmax(", "max(", "mean(", 'm["p"] = ', 'm["q"] = ',
+              'stash(m, ', 'm.get("q", ', "for s"]
 
 
 def test_the_default_seed_draws_every_construct():
-    drawn = program(191, 6).split("def g0")[1].split("def main")[0]
+    drawn = program(56, 6).split("def g0")[1].split("def main")[0]
     assert [c for c in CONSTRUCTS if c not in drawn] == []
 
 
