@@ -28,6 +28,8 @@ from glia.runtime.values import Struct, new_struct
 
 NOT_DIFFERENTIABLE = "E701"
 MOVES = ("list.", "dict.", "set.", "tuple.", "struct.")  # primitives that only move values around
+INTO = {"list.append", "list.insert", "list.extend", "list.setitem", "dict.setitem", "dict.setdefault",
+        "dict.update", "set.add", "set.update"}  # the primitives that can put a box into a container
 MOVERS = {"map", "filter", "reduce", "reduce1", "sorted", "reversed", "enumerate", "zip", "to_list",
           "minmax.iter", "len", "list.sum"}
 
@@ -150,6 +152,7 @@ class Tape:
         self.count = 0
         self.guards: list | None = [] if tracing else None
         self.opaque: str | None = None
+        self.stored = False  # whether a box may have been put into a list, dict or set (INTO)
 
     def read(self, why: str):
         if self.guards is not None and self.opaque is None:
@@ -342,6 +345,11 @@ class ADInterpreter(Interpreter):
 
     def store(self, target):
         st = super().store(target)
+        if isinstance(target, ir.StoreIndex) and target.op in INTO:
+            def store_into(frame, v):
+                self.tape.stored = True
+                st(frame, v)
+            return store_into
         if isinstance(target, ir.StoreIndex) and target.op == "tensor.setitem":
             loc = self.located(target.span)
 
@@ -361,6 +369,13 @@ class ADInterpreter(Interpreter):
         if op == "ad.grad":
             return grad_value(self.base, attrs, span)
         diff_out = differentiable(e.type)
+        if op in INTO:
+            run_into = self.prim(op, avs, attrs, span)
+
+            def into(frame):
+                self.tape.stored = True
+                return run_into(frame)
+            return into
         if op.startswith(MOVES) or op in MOVERS:
             return self.prim(op, avs, attrs, span)
         if not any(differentiable(a.type) for a in e.args):
@@ -423,13 +438,15 @@ class ADInterpreter(Interpreter):
             x = box_tree(tape, args[0])
             out = self.call(fname, [x] + list(args[1:]))
             grads = backward(tape, {out.i: like(out.v, 1.0)}) if type(out) is Box else {}
-            # what the call changed in its arguments stays changed, as after a plain call, holding
-            # values, not the tape's boxes (the first argument was boxed as a copy: changes copied back)
-            seen: set[int] = set()
-            if type(args[0]) is list:
-                args[0][:] = [plain(v, seen) for v in x]
-            for a in args[1:]:
-                plain(a, seen)
+            # what the call changed in its arguments and globals stays changed, as after a plain call,
+            # holding values, not the tape's boxes (the first argument was boxed as a copy: changes
+            # copied back)
+            if tape.stored:
+                seen: set[int] = set()
+                if type(args[0]) is list:
+                    args[0][:] = [plain(v, seen) for v in x]
+                for a in args[1:] + list(self.globals.values()):  # (a global list may be appended to)
+                    plain(a, seen)
             return raw(out), grad_tree(x, grads)
         finally:
             self.tape = saved

@@ -553,10 +553,14 @@ def main():
 
 
 def test_grad_keeps_the_changes_to_its_arguments():
-    """What f changes in its arguments stays changed after value_and_grad(f)(...), holding values
-    (the tape's boxes were left there: printed as Box(...), and a later call failed inside)."""
+    """What f changes in its arguments and globals stays changed after value_and_grad(f)(...),
+    holding values (the tape's boxes were left there: printed as Box(...), and a later call failed
+    inside)."""
     p = glia.compile('''
+LOG: list[float] = []
+
 def f(ws: list[float], d: dict[str, float], t: list[list[float]]) -> float:
+    LOG.append(ws[1])
     ws.append(ws[0] * 2.0)
     d["b"] = ws[1] * d["a"]
     t[0].append(ws[0])
@@ -568,13 +572,13 @@ def main():
     t = [[1.0]]
     print(value_and_grad(f)(ws, d, t))
     print(ws, d, t)
-    print(f(ws, d, t), ws, d, t)
+    print(f(ws, d, t), ws, d, t, sum(LOG))
 ''', "changes.glia")
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         p.run()
     assert out.getvalue() == ("(9.0, [6.0, 4.5, 0.0])\n[1.5, 2.0, 3.0] {'a': 3.0, 'b': 6.0} [[1.0, 1.5]]\n"
-                              "9.0 [1.5, 2.0, 3.0, 3.0] {'a': 3.0, 'b': 6.0} [[1.0, 1.5, 1.5]]\n")
+                              "9.0 [1.5, 2.0, 3.0, 3.0] {'a': 3.0, 'b': 6.0} [[1.0, 1.5, 1.5]] 4.0\n")
 
 
 def test_values_holding_floats_read_as_values_under_grad():
