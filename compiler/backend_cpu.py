@@ -97,8 +97,11 @@ def load_or_explain(lowered: LoweredModule) -> Compiled:
 
 
 def compiled_error(e, lowered: LoweredModule, sources: dict[str, Source]) -> GliaError:
-    code, message, site = e.args
+    from glia.runtime.errors import shown_message
+
+    code, _, site = e.args
     line, col, end_line, end_col, name = lowered.sites[site]
+    message = shown_message(e, lowered.shown.get(site))
     return GliaError(Diagnostic(code, message, Span(line, col, end_line, end_col), "runtime", sources.get(name)))
 
 

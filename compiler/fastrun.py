@@ -67,6 +67,7 @@ def remember(program, lowered, backends=("cpu", "auto")) -> None:
         return
     record = {"module": lowered.key, "entry": lowered.entry, "args": lowered.main_arg_specs,
               "sites": lowered.sites, "name": program.source.name,
+              "shown": [[site, spec] for site, spec in lowered.shown.items()],
               "blas": bool(re.search(r"np\.(dot|vdot|inner|outer|linalg)|\S @ \S", lowered.source))}
     if threaded:
         from .params import layer_sites, param_dtype, param_specs, state_specs
@@ -161,11 +162,20 @@ def _call(thunk):
     return run_with_big_stack(thunk)
 
 
+def _tuples(v):
+    """A spec read back from JSON: its lists as tuples again."""
+    return tuple(_tuples(x) for x in v) if isinstance(v, list) else v
+
+
 def _error(e, m: dict, source):
     from .diagnostics import Diagnostic, GliaError, Span
 
-    code, message, site = e.args
+    from glia.runtime.errors import shown_message
+
+    code, _, site = e.args
     line, col, end_line, end_col, name = m["sites"][site]
+    shown = {s: _tuples(spec) for s, spec in m.get("shown", ())}
+    message = shown_message(e, shown.get(site))
     if name == source.name == m["name"]:
         src = source
     else:  # a prelude function's error: its text, for the excerpt

@@ -44,9 +44,12 @@ class LoweredModule:
     main_globals: tuple = ()  # (name, spec) of the globals the root takes after its arguments
     function_globals: dict = field(default_factory=dict)  # the same for every compiled function
     ret_spec: tuple = ("None",)  # the root's result spec
+    shown: dict = field(default_factory=dict)  # site -> spec of the tuple or struct its error shows
 
 
 _IDENT = re.compile(r"[^A-Za-z0-9_]")
+# the operations whose error shows their second operand (a key or element not found)
+_SHOWS_VALUE = {"dict.getitem", "dict.delitem", "dict.pop", "set.remove", "list.remove", "list.index"}
 
 
 def mangle_local(slot: int, name: str) -> str:
@@ -135,6 +138,7 @@ class ModuleLowerer:
         self.single_use: set[str] = set()  # called at one place only (see `lower`)
         self.sites: list[tuple[int, int, int, int, str]] = []
         self.site_index: dict[tuple, int] = {}
+        self.shown: dict[int, tuple] = {}  # site -> the spec of the tuple or struct its error shows
         self.type_consts: dict[str, str] = {}
         self.spec_consts: dict[tuple, str] = {}
         self.funcs: list[str] = []
@@ -167,6 +171,14 @@ class ModuleLowerer:
             i = self.site_index[key] = len(self.sites)
             self.sites.append(key)
         return i
+
+    def shown_site(self, span: Span, source_name: str, t) -> int:
+        """The site of an error showing a value of type `t` (a key not found, an element not in a
+        list): a tuple or struct is sent to Python, which writes it as Glia does from its spec."""
+        site = self.site(span, source_name)
+        if isinstance(t, (TupleT, StructT)):
+            self.shown[site] = spec(t, self.p.structs)
+        return site
 
     def nbtype(self, t) -> str:
         """A module constant holding the Numba type of `t` (for empty containers)."""
@@ -499,7 +511,7 @@ class ModuleLowerer:
         fglobals = {name: tuple((g, spec(self.threaded[g][1], self.p.structs)) for g in uses)
                     for name, uses in self.global_uses.items()}
         return LoweredModule(text, key, self.sites, mangle_func(root), arg_specs, fglobals[root], fglobals,
-                             spec(main.type.ret, self.p.structs))
+                             spec(main.type.ret, self.p.structs), dict(self.shown))
 
 
 @dataclass
@@ -655,7 +667,8 @@ class FunctionLowerer(TensorLowering):
         if u.default is not None:
             self.emit(f"rt.dict_add_get({d}, {k}, {self.expr(u.default)}, {delta}, {u.sub}, {site})")
             return
-        call = f"rt.dict_add_item({d}, {k}, {delta}, {u.sub}, {self.site(u.read.span)}, {site})"
+        key_site = self.m.shown_site(u.read.span, self.src, u.key.type)
+        call = f"rt.dict_add_item({d}, {k}, {delta}, {u.sub}, {key_site}, {site})"
         if u.result is None:
             self.emit(call)
         else:
@@ -1413,6 +1426,8 @@ class FunctionLowerer(TensorLowering):
     def prim(self, e: ir.Prim) -> str:
         op, args, t, span, attrs = e.op, e.args, e.type, e.span, e.attrs
         self.check_type(t, span)
+        if op in _SHOWS_VALUE:  # (its {site} names the type of the value its error shows)
+            self.m.shown_site(span, self.src, args[1].type)
         view = self.view(args[0]) if op in ("list.getitem", "len") else None
         if view is not None:  # through the view a loop around has of the list
             return view[1] if op == "len" else self.view_element(args[0], args[1], self.expr(args[1]), span)

@@ -49,10 +49,25 @@ class IndexOutOfRange(CompiledRuntimeError):
 
 
 class ReprError(CompiledRuntimeError):
-    """`before + repr(x) + after`, for an int, bool or str `x` (whose repr is Python's)."""
+    """`before + repr(x) + after`, for an int, bool or str `x` (whose repr is Python's), or a tuple,
+    which may stand for a struct: the backend writes it as Glia does from the type of the value at
+    `site` (shown_message)."""
 
     def __init__(self, code, before, x, after, site):
         super().__init__(code, before + repr(x) + after, site)
+        self.parts = (before, x, after)
+
+
+def shown_message(e: CompiledRuntimeError, spec) -> str:
+    """The message of `e`, its value written as Glia writes a value of `spec` (the struct a tuple
+    stands for) when it is a ReprError and `spec` is known."""
+    if spec is None or not isinstance(e, ReprError):
+        return e.args[1]
+    from .fmt import to_repr
+    from .nbbox import to_interp
+
+    before, x, after = e.parts
+    return before + to_repr(to_interp(x, spec)) + after
 
 
 class TooDeep(CompiledRuntimeError):

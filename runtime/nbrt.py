@@ -788,8 +788,10 @@ def not_found(code, before, x, after, site):
 
 @overload(not_found)
 def _not_found(code, before, x, after, site):
-    if isinstance(x, (types.Integer, types.UnicodeType, types.Boolean)):
-        def in_python(code, before, x, after, site):  # repr() in Python: see errors.CompiledRuntimeError
+    if isinstance(x, (types.Integer, types.UnicodeType, types.Boolean, types.BaseTuple)):
+        # repr() in Python (see errors.CompiledRuntimeError); a tuple may stand for a struct, which the
+        # backend writes as the struct from the type at `site` (errors.shown_message)
+        def in_python(code, before, x, after, site):
             raise ReprError(code, before, x, after, site)
         return in_python
 

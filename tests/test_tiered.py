@@ -108,8 +108,8 @@ def model(x: f32[4]) -> f32[2]:
     return softmax(dense(x, 2))
 
 def total(x: f32[4]) -> f32:
-    ps = {"p": model(x)}
-    return sum(ps["p"])
+    ps = [[model(x)]]
+    return sum(ps[0][0])
 
 def slope(x: f32[4]) -> f32[4]:
     return grad(total)(x)
@@ -122,7 +122,7 @@ def main(args: list[str]):
 
 
 def test_a_program_main_cannot_compile_tiers_each_function_it_calls():
-    """main and slope (a gradient through a dict of tensors, not compiled yet) stay interpreted, each noted; steps and model are interpreted on the
+    """main and slope (a gradient through a list of lists of tensors, not compiled yet) stay interpreted, each noted; steps and model are interpreted on the
     first run, compiled in the background after it, and run compiled from the cache on the next run."""
     program = check_source(Source("mixed.glia", MIXED))
     steps_key = lower_program(program, "steps").key
@@ -133,7 +133,7 @@ def test_a_program_main_cannot_compile_tiers_each_function_it_calls():
     assert out == "832504 1.0 True\n"
     assert [n.split(": ")[2] for n in notes] == ["main runs in the interpreter", "slope runs in the interpreter"]
     assert trace[0].startswith("glia: interpreted (the CPU backend cannot compile the gradient through 'total', "
-                               "whose local 'ps' is a dict[str, f32[2]]")
+                               "whose local 'ps' is a list[list[f32[2]]]")
     assert trace[-1].startswith("glia: model, steps interpreted (") and "compiling in the background" in trace[-1]
     assert wait_until(steps_key) == wait_until(model_key) == "ready"
     out, trace = run(program, ["2000"])
