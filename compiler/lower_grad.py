@@ -650,6 +650,12 @@ def memory(t) -> bool:
                                      flat_pair(t.elem) and any(active(u) for u in t.elem.items))
 
 
+# what a user calls the expressions the gradient lowering has no rule for (Unsupported notes)
+_EXPR_WORDS = {"CallValue": "a call of a function value (a lambda, a parameter of function type, `grad(f)`)",
+               "Lambda": "a lambda", "MakeSet": "a set display", "Comprehension": "a comprehension",
+               "Hole": "a hole", "Choose": "a choice"}
+
+
 def dict_mem(t) -> bool:
     """A dict of floats, f32 or tensors keyed by ints, bools or strings (`env = {"x": w}`): compiled as
     a local made by dict displays or a parameter, its values read, got and replaced and its keys
@@ -3000,8 +3006,8 @@ class GradFunction(FunctionLowerer):
             case _ if not self.depends(e):
                 pass
             case _:
-                self.unsupported(f"the gradient through {type(e).__name__} expressions (not compiled yet)",
-                                 getattr(e, "span", self.f.span))
+                what = _EXPR_WORDS.get(type(e).__name__, f"{type(e).__name__} expressions")
+                self.unsupported(f"the gradient through {what}", getattr(e, "span", self.f.span))
 
     def elem_at(self, xs: ir.Local, i, span) -> str:
         """The index `i` of list `xs`, checked (E501) and from the end when negative."""
