@@ -282,13 +282,16 @@ def special_prim(interp: Interpreter, op, avs, attrs, span):
     return layer
 
 
-def grad_value(interp: Interpreter, attrs, span):
+def grad_value(interp: Interpreter, attrs, span, recording: bool = False):
+    """The value of `grad(f)`/`value_and_grad(f)`; `recording`: taken by code a tape is recording,
+    whose arguments may then hold that tape's boxes (a gradient of a gradient: refused)."""
     fname, which = attrs
     loc = interp.located(span)
 
     def make(frame):
         def g(*args):
-            if any(holds_box(a) for a in args):  # (the inner tape would take the outer one's boxes as
+            # (the inner tape would take the outer one's boxes as constants: a wrong number)
+            if recording and any(holds_box(a) for a in args):
                 raise loc(GliaRuntimeError(NOT_DIFFERENTIABLE, f"{which}({fname}) of a value on the gradient "
                                            "path: a gradient of a gradient (nested grad) is not supported; "
                                            "differentiate the expression the inner gradient stands for"))
@@ -367,7 +370,7 @@ class ADInterpreter(Interpreter):
         if op.startswith("layer."):
             return self.ad_layer(e, avs)
         if op == "ad.grad":
-            return grad_value(self.base, attrs, span)
+            return grad_value(self.base, attrs, span, recording=True)
         diff_out = differentiable(e.type)
         if op in INTO:
             run_into = self.prim(op, avs, attrs, span)

@@ -168,9 +168,9 @@ def _tuples(v):
 
 
 def _error(e, m: dict, source):
-    from .diagnostics import Diagnostic, GliaError, Span
-
     from glia.runtime.errors import shown_message
+
+    from .diagnostics import Diagnostic, GliaError, Span
 
     code, _, site = e.args
     line, col, end_line, end_col, name = m["sites"][site]
