@@ -434,24 +434,23 @@ class ADInterpreter(Interpreter):
 
     # ---- entry points --------------------------------------------------------------------------
     def value_and_grad(self, fname: str, args: list):
-        """Value of `fname(*args)` and its gradient with respect to the first argument."""
+        """Value of `fname(*args)` and its gradient with respect to the first argument (shaped as that
+        argument was when passed, whatever the call changes in it)."""
         saved = self.tape
         tape = self.tape = Tape()
         try:
-            x = box_tree(tape, args[0])
+            x, leaves = box_in_place(tape, args[0])
             out = self.call(fname, [x] + list(args[1:]))
             grads = backward(tape, {out.i: like(out.v, 1.0)}) if type(out) is Box else {}
+            return raw(out), grad_tree(leaves, grads)
+        finally:
             # what the call changed in its arguments and globals stays changed, as after a plain call,
-            # holding values, not the tape's boxes (the first argument was boxed as a copy: changes
-            # copied back)
+            # holding values, not the tape's boxes (also after an error: the REPL goes on with them)
+            seen: set[int] = set()
+            plain(args[0], seen)
             if tape.stored:
-                seen: set[int] = set()
-                if type(args[0]) is list:
-                    args[0][:] = [plain(v, seen) for v in x]
                 for a in args[1:] + list(self.globals.values()):  # (a global list may be appended to)
                     plain(a, seen)
-            return raw(out), grad_tree(x, grads)
-        finally:
             self.tape = saved
 
     def forward(self, fname: str, args: list):
@@ -460,17 +459,25 @@ class ADInterpreter(Interpreter):
         return self.call(fname, args)
 
 
-def box_tree(tape: Tape, v):
+def box_in_place(tape: Tape, v):
+    """`v` with each float and tensor in it made a leaf of `tape`, and the tree of those leaves: the
+    lists in `v` are boxed in place (the call may change them, and every name for them must see the
+    change; `plain` unboxes them after), tuples and structs remade; the tree is a copy, so the gradient
+    has the argument's shape as passed."""
     t = type(v)
     if t is float or t is np.float32 or t is np.float64 or t is np.ndarray:
-        return tape.leaf(v)
+        b = tape.leaf(v)
+        return b, b
     if t is list:
-        return [box_tree(tape, x) for x in v]
-    if t is tuple:
-        return tuple(box_tree(tape, x) for x in v)
-    if isinstance(v, Struct):
-        return new_struct(t, [box_tree(tape, x) for x in v])
-    return v
+        pairs = [box_in_place(tape, a) for a in v]
+        v[:] = [p[0] for p in pairs]
+        return v, [p[1] for p in pairs]
+    if t is tuple or isinstance(v, Struct):
+        pairs = [box_in_place(tape, a) for a in v]
+        if t is tuple:
+            return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
+        return new_struct(t, [p[0] for p in pairs]), new_struct(t, [p[1] for p in pairs])
+    return v, v
 
 
 def grad_tree(x, grads):

@@ -577,8 +577,65 @@ def main():
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         p.run()
-    assert out.getvalue() == ("(9.0, [6.0, 4.5, 0.0])\n[1.5, 2.0, 3.0] {'a': 3.0, 'b': 6.0} [[1.0, 1.5]]\n"
+    assert out.getvalue() == ("(9.0, [6.0, 4.5])\n[1.5, 2.0, 3.0] {'a': 3.0, 'b': 6.0} [[1.0, 1.5]]\n"
                               "9.0 [1.5, 2.0, 3.0, 3.0] {'a': 3.0, 'b': 6.0} [[1.0, 1.5, 1.5]] 4.0\n")
+
+
+def test_the_gradient_has_the_shape_of_the_argument_as_passed():
+    """The gradient is with respect to the first argument as it was passed, whatever f does to it
+    (it was taken from the list after the call: an appended value's slot, a popped element lost, a
+    replaced element's new value given as its gradient), and f's changes to lists inside it, a struct's
+    too, stay (a struct's lists were boxed as copies and the changes lost)."""
+    p = glia.compile('''
+struct S:
+    w: float
+    log: list[float]
+
+def grows(xs: list[float]) -> float:
+    xs.append(xs[0] * 2.0)
+    return sum(xs)
+
+def shrinks(xs: list[float]) -> float:
+    v = xs.pop()
+    return v * v + sum(xs)
+
+def replaces(xs: list[float]) -> float:
+    xs[0] = 5.0
+    return sum(xs)
+
+def logs(s: S) -> float:
+    s.log.append(s.w * 2.0)
+    return s.w * s.log[0]
+
+def main():
+    a = [1.0, 3.0]
+    b = [1.0, 3.0]
+    c = [1.0, 3.0]
+    print(grad(grows)(a), a, grad(shrinks)(b), b, grad(replaces)(c), c)
+    s = S(3.0, [])
+    print(grad(logs)(s), s)
+''', "shapes.glia")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        p.run()
+    assert out.getvalue() == ("[3.0, 1.0] [1.0, 3.0, 2.0] [1.0, 6.0] [1.0] [0.0, 1.0] [5.0, 3.0]\n"
+                              "S(w=12.0, log=[]) S(w=3.0, log=[6.0])\n")
+
+
+def test_a_failed_gradient_leaves_no_tape_values_behind():
+    """An error inside f under grad leaves its argument and the globals it changed holding values (the
+    REPL goes on with them), not the tape's boxes."""
+    from glia.session import Session
+
+    out, err = io.StringIO(), io.StringIO()
+    session = Session(out, err)
+    session.execute("SEEN: list[float] = []\n\ndef f(xs: list[float]) -> float:\n    SEEN.append(xs[0])\n"
+                    "    xs[1] = xs[0] * 3.0\n    return xs[5]\n")
+    session.execute("xs = [1.0, 2.0]")
+    session.execute("grad(f)(xs)")
+    assert "E" in err.getvalue() and "index 5" in err.getvalue() and "internal" not in err.getvalue()
+    session.execute("print(xs, SEEN, sum(xs) + sum(SEEN))")
+    assert out.getvalue().splitlines()[-1] == "[1.0, 3.0] [1.0] 5.0"
 
 
 def test_values_holding_floats_read_as_values_under_grad():
