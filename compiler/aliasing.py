@@ -25,6 +25,11 @@ FRESH_OPS = frozenset({
 })
 
 
+# Operations that put their other operands into the container that is their first.
+FILLS = frozenset({"list.append", "list.insert", "list.extend", "list.setitem", "dict.setitem",
+                   "dict.setdefault", "dict.update", "set.add", "set.update"})
+
+
 def mutable(t, structs: dict) -> bool:
     """Does a value of type t hold (or is it) a list, dict or set?"""
     if isinstance(t, (ListT, DictT, SetT)):
@@ -92,6 +97,8 @@ class _Fresh:
                     return self.local(slot)
             return False
         match e:  # elements that hold containers: built right here, each one new
+            case ir.Local(slot, _, _, _):  # a local filled only with such elements, none taken out
+                return self.local(slot) and self._filled_fresh(slot)
             case ir.MakeList(elts) | ir.MakeSet(elts) | ir.MakeTuple(elts):
                 return all(self.built(x) for x in elts)
             case ir.MakeStruct(_, args):
@@ -117,6 +124,48 @@ class _Fresh:
         ok = self._stores_fresh(slot) and not self._escapes(slot)
         self.locals[slot] = ok
         return ok
+
+    def _filled_fresh(self, slot: int) -> bool:
+        """For a local whose elements hold containers (`out: list[list[int]]`): is every element put
+        into it (or into an element of it) built in place, and does no value taken out of it (`out[0]`,
+        `sorted(out)`, `for row in out`) go anywhere but a read or a fill of the same kind?"""
+        for parent, field_name, index, child in _edges(self.f.body):
+            if isinstance(parent, ir.Assign) and isinstance(parent.target, ir.StoreIndex) and field_name == "value" \
+                    and self._derives(parent.target.container, slot) and not self.built(child):
+                return False  # out[i] = row
+            if not (ir.is_node(child) and mutable(getattr(child, "type", None), self.structs)
+                    and not isinstance(child, ir.Local) and self._derives(child, slot)):
+                continue
+            match parent:  # child: a container taken out of the local (or the local, within it)
+                case ir.Prim(op, args) if index == 0:
+                    if op in FILLS and not self._fill_fresh(op, args):
+                        return False  # out[0].append(row)
+                case ir.Assign() if field_name == "target":
+                    continue
+                case ir.StoreIndex() if field_name == "container":
+                    continue
+                case ir.Compare() | ir.If() | ir.While() | ir.CompIf() | ir.ExprStmt() | ir.Return():
+                    continue  # read, or returned (where `expr` judges the returned value itself)
+                case _:
+                    return False
+        for parent, field_name, index, child in _edges(self.f.body):  # the local itself filled
+            if isinstance(child, ir.Local) and child.slot == slot and isinstance(parent, ir.Prim) and index == 0 \
+                    and parent.op in FILLS and not self._fill_fresh(parent.op, parent.args):
+                return False
+            if isinstance(child, ir.Local) and child.slot == slot and isinstance(parent, (ir.For, ir.CompFor)) \
+                    and field_name == "iter":
+                return False  # `for row in out` names an element
+        return True
+
+    def _fill_fresh(self, op: str, args) -> bool:
+        """Does the fill put only new containers in (`extend` and `update`: the operand's elements)?"""
+        if op in ("list.extend", "set.update", "dict.update"):
+            return not any(mutable(t, self.structs) for t in children(args[1].type)) or self.built(args[1])
+        return all(self.built(a) for a in args[1:])
+
+    def _derives(self, e, slot: int) -> bool:
+        """Does `e` (not entering lambdas) read the local?"""
+        return any(isinstance(n, ir.Local) and n.slot == slot for _, _, _, n in _edges(e))
 
     def _stores_fresh(self, slot: int) -> bool:
         for n in _nodes(self.f.body):

@@ -20,6 +20,7 @@ def program(text: str):
 
 FRESHNESS = program("""
     G: list[int] = [1, 2]
+    H: list[list[int]] = []
 
     def bfs(adj: list[list[int]], s: int) -> list[int]:
         dist = [-1] * len(adj)
@@ -87,6 +88,81 @@ FRESHNESS = program("""
             counts[x % 3] += 1
         keep.append(counts)
         return counts
+
+    def perms(xs: list[int]) -> list[list[int]]:
+        if len(xs) == 0:
+            return [[]]
+        out: list[list[int]] = []
+        for i in range(len(xs)):
+            for p in perms(xs[:i] + xs[i + 1:]):
+                out.append([xs[i]] + p)
+        return out
+
+    def board(n: int) -> list[list[int]]:
+        m = [[0] * n for _ in range(n)]
+        m[0][0] = 1
+        m[1].append(5)
+        m[0] = [2]
+        return m
+
+    def graph(n: int, es: list[(int, int)]) -> list[list[int]]:
+        adj: list[list[int]] = []
+        for i in range(n):
+            adj.append([])
+        for (u, v) in es:
+            adj[u].append(v)
+        return adj
+
+    def groups(ws: list[str]) -> dict[str, list[str]]:
+        g: dict[str, list[str]] = {}
+        for w in ws:
+            g.setdefault(w[0], []).append(w)
+        return g
+
+    def holds_argument(xs: list[int]) -> list[list[int]]:
+        out: list[list[int]] = []
+        out.append(xs)
+        return out
+
+    def row_to_global(n: int) -> list[list[int]]:
+        out = [[1], [2]]
+        H.append(out[0])
+        return out
+
+    def row_twice(n: int) -> list[list[int]]:
+        row = [1]
+        out: list[list[int]] = []
+        out.append(row)
+        out.append(row)
+        return out
+
+    def rows_named(n: int) -> list[list[int]]:
+        out = [[1], [2]]
+        for r in out:
+            H.append(r)
+        return out
+
+    def argument_stored(xs: list[int]) -> list[list[int]]:
+        out = [[1], [2]]
+        out[0] = xs
+        return out
+
+    def row_taken(n: int) -> list[list[int]]:
+        out = [[1], [2]]
+        x = out[1]
+        H.append(x)
+        return out
+
+    def extended(xs: list[list[int]]) -> list[list[int]]:
+        out = [[1], [2]]
+        out.extend(xs)
+        return out
+
+    def inner_shared(xs: list[int]) -> list[list[int]]:
+        out = [[1], [2]]
+        out[0].extend(xs)
+        out.append(sorted(xs))
+        return out
 """)
 
 
@@ -94,6 +170,9 @@ FRESHNESS = program("""
     ("bfs", True), ("grow", True), ("grid", True), ("count", True),
     ("same", False), ("part", False), ("escaped", False), ("renamed", False), ("global_one", False),
     ("via_default", False), ("recursive", False), ("repeated", False), ("histogram", True), ("kept_twice", False),
+    ("perms", True), ("board", True), ("graph", True), ("groups", True), ("inner_shared", True),
+    ("holds_argument", False), ("row_to_global", False), ("row_twice", False), ("rows_named", False),
+    ("argument_stored", False), ("row_taken", False), ("extended", False),
 ])
 def test_which_results_are_fresh(name, fresh):
     assert returns_fresh(FRESHNESS, name) is fresh
