@@ -574,17 +574,27 @@ class FunctionLowerer(TensorLowering):
         return (not self.lambda_env and isinstance(container, ir.Local) and isinstance(index, ir.Local)
                 and (container.slot, index.slot) in self.safe_index)
 
-    def check_type(self, t, span):
+    def check_type(self, t, span, holder: str = ""):
+        """`holder`: what holds a value of type t (a local of the function), for the message."""
         if isinstance(t, FnT):
-            self.unsupported("function values (other than a lambda passed straight to a builtin)", span)
+            held = f"; here {holder}" if holder else ""
+            self.unsupported(f"function values (other than a lambda passed straight to a builtin{held})", span)
+        if isinstance(t, StructT):
+            if _contains_struct(t.name, t.name, self.m.p.structs, set()):
+                self.unsupported(f"recursive structs (struct {t.name} holds a {t.name})", span)
+            for c in self.m.p.structs[t.name].types:
+                self.check_type(c, span, holder)
         for c in _children(t):
-            self.check_type(c, span)
+            self.check_type(c, span, holder)
 
     # ---- function -----------------------------------------------------------------------------
     def lower(self) -> str:
         f = self.f
-        for t in f.slot_types:
-            self.check_type(t, f.span)
+        for slot, t in enumerate(f.slot_types):
+            kind = "parameter" if slot < len(f.params) else "local"
+            name = f.slot_names[slot]
+            self.check_type(t, f.span, f"{f.name}'s {kind} '{name}'" if not name.startswith("$") else "")
+        self.check_type(f.type.ret, f.span)
         gnames = self.m.global_uses[self.inst]
         params = [mangle_local(i, n) for i, n in enumerate(f.params)] + [self.m.threaded[g][0] for g in gnames] \
             + ["depth"]
@@ -2467,6 +2477,22 @@ def _progress(body, guarded: set[int]) -> bool:
 
 
 _PLAIN = {INT: "np.int64", FLOAT: "np.float64", F32: "np.float32", BOOL: "np.bool_"}
+
+
+def _contains_struct(name: str, inside: str, structs: dict, seen: set) -> bool:
+    """Does struct `inside` hold a `name` (in a field, a container of them, or a struct it holds)?"""
+    todo = list(structs[inside].types)
+    while todo:
+        t = todo.pop()
+        if isinstance(t, StructT):
+            if t.name == name:
+                return True
+            if t.name not in seen:
+                seen.add(t.name)
+                todo.extend(structs[t.name].types)
+        else:
+            todo.extend(_children(t))
+    return False
 
 
 def _children(t):

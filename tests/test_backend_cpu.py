@@ -96,6 +96,24 @@ def test_a_function_that_cannot_be_compiled_runs_interpreted_and_the_others_comp
     assert notes[1].endswith("yet (at t.glia:13:1)")
 
 
+def test_recursive_structs_and_function_values_run_interpreted_with_the_reason():
+    """A struct holding itself (a tree: `kids: list[Tree]`) crashed the lowering (RecursionError, an
+    internal error); a function-typed parameter is named in the note."""
+    text = ("struct Tree:\n    val: int\n    kids: list[Tree]\n\n"
+            "def make(d: int, v: int) -> Tree:\n    t = Tree(v, [])\n    if d > 0:\n        for i in range(2):\n"
+            "            t.kids.append(make(d - 1, v * 2 + i))\n    return t\n\n"
+            "def total(t: Tree) -> int:\n    s = t.val\n    for k in t.kids:\n        s += total(k)\n    return s\n\n"
+            "def twice(f: fn(int) -> int, x: int) -> int:\n    return f(f(x))\n\n"
+            "def main():\n    t = make(3, 1)\n    print(total(t), make(1, 7), twice(lambda v: v * 3, 2))\n")
+    program = check_source(Source("t.glia", text))
+    out, err, notes = run(program, [], "cpu")
+    assert (out, err) == run(program, [], "interp")[:2]
+    assert out == "120 Tree(val=7, kids=[Tree(val=14, kids=[]), Tree(val=15, kids=[])]) 18\n"
+    assert any("total runs in the interpreter: the CPU backend cannot compile recursive structs (struct Tree holds "
+               "a Tree) yet (at t.glia:12:1)" in n for n in notes), notes
+    assert any("twice runs in the interpreter" in n and "here twice's parameter 'f'" in n for n in notes), notes
+
+
 def test_printed_strings_keep_their_nul_characters():
     """Numba writes a string through a C string, which ends at a NUL; the compiled print does not."""
     text = ('def main():\n    print("a\\0b")\n    s = "e" + chr(0) + "f"\n    print(s, 2)\n'
