@@ -223,13 +223,13 @@ def _syntax_error(e: UnexpectedInput, source: Source, parser: Lark) -> GliaError
         if construct is not None:
             return error("E005", construct[0], construct[1], STAGE, source)
         expected = _expected_list(e.expected, parser)
-        hint = _hint(tok, e.expected)
+        hint = _hint(tok, e.expected) or _unclosed_hint(source.text, span.line + 1 if at_end else span.line)
         found = "end of the file" if at_end else _describe_token(tok)
         return error("E001", f"unexpected {found}; expected {expected}{hint}", span, STAGE, source)
     if isinstance(e, UnexpectedEOF):
         span = _end_of_code(source)[1]
-        return error("E001", f"unexpected end of the file; expected {_expected_list(e.expected, parser)}",
-                     span, STAGE, source)
+        return error("E001", f"unexpected end of the file; expected {_expected_list(e.expected, parser)}"
+                     f"{_unclosed_hint(source.text, span.line + 1)}", span, STAGE, source)
     raise e
 
 
@@ -254,6 +254,45 @@ def _foreign_construct(source: Source, line: int):
         return (f"'{word}' is Python, not Glia: see docs/language.md for what Glia has",
                 Span(line, col, line, col + len(word)))
     return None
+
+
+_CLOSERS = {"(": ")", "[": "]", "{": "}"}
+
+
+def _unclosed_hint(text: str, line: int) -> str:
+    """' (the '[' at line 2, column 9 is never closed)' when a bracket opened on a line before `line`
+    is still open where that line starts (strings and comments skipped), else ''."""
+    stack: list[tuple[str, int, int]] = []
+    ln, col, i, n = 1, 1, 0, len(text)
+    while i < n and ln < line:
+        c = text[i]
+        if c == "#":
+            while i < n and text[i] != "\n":
+                i += 1
+            continue
+        if c in "\"'":
+            q = text[i:i + 3] if text[i:i + 3] in ('"""', "'''") else c
+            j = i + len(q)
+            while j < n and not text.startswith(q, j) and (len(q) == 3 or text[j] != "\n"):
+                j += 2 if text[j] == "\\" else 1
+            j = min(j + len(q), n)
+            ln += text.count("\n", i, j)
+            col = j - text.rfind("\n", 0, j)
+            i = j
+            continue
+        if c in _CLOSERS:
+            stack.append((c, ln, col))
+        elif c in ")]}" and stack and _CLOSERS[stack[-1][0]] == c:
+            stack.pop()
+        if c == "\n":
+            ln, col = ln + 1, 1
+        else:
+            col += 1
+        i += 1
+    if not stack:
+        return ""
+    c, bl, bc = stack[-1]
+    return f" (the '{c}' at line {bl}, column {bc} is never closed)"
 
 
 def _hint(tok: Token, expected) -> str:

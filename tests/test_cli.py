@@ -90,6 +90,21 @@ def test_syntax_error_names_expected_tokens(tmp_path):
     assert "expected" in r.stderr and "':'" in r.stderr
 
 
+@pytest.mark.parametrize("text,line_col,hint", [
+    ("def f(x: int) -> int:\n    y = [1, 2\n    return y\n", "3:5", "the '[' at line 2, column 9 is never closed"),
+    ("def f() -> int:\n    y = g(1,\n       \"a)(\",  # ) (\n    2\n    return y\n", "5:5",
+     "the '(' at line 2, column 10 is never closed"),
+    ("def f() -> int:\n    y = {1: (2,\n", "2:16", "the '(' at line 2, column 13 is never closed"),
+])
+def test_a_bracket_never_closed_is_named(tmp_path, text, line_col, hint):
+    """An unclosed bracket makes the error appear on a later line: the message says where it opened
+    (brackets inside strings and comments do not count)."""
+    p = tmp_path / "open.glia"
+    p.write_text(text)
+    r = run_glia("check", str(p))
+    assert r.returncode == 1 and f":{line_col}: error[E001]" in r.stderr and hint in r.stderr, r.stderr
+
+
 def test_run_passes_arguments_and_exit_status(tmp_path):
     p = write(tmp_path, "args.glia", """
         def main(args: list[str]) -> int:
