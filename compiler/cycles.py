@@ -189,29 +189,16 @@ def merge(members: list[str], instances: dict[str, ir.Function], call_instance) 
         def slot(s: int) -> int:
             return 1 + pmap[m][s] if s < nparams else base[m] + s - nparams
 
-        def conv(node):
-            if isinstance(node, tuple):
-                return tuple(conv(x) for x in node)
-            if not ir._is_ir(node):
-                return node
+        def special(node, conv):
             match node:
-                case ir.Lambda(captures=caps):  # its body has slots of its own
-                    return dataclasses.replace(node, captures=tuple((i, conv(local)) for i, local in caps))
-                case ir.Local(slot=s) | ir.StoreLocal(slot=s):
-                    return dataclasses.replace(node, slot=slot(s), name=names[slot(s)])
                 case ir.CallFunc(args=args, span=sp) if call_instance(node) in members:
                     return call(call_instance(node), conv(args), sp)
                 case ir.Return(value=v, span=sp) if len(rets) > 1:
                     j = rets.index(f.type.ret)
                     elts = tuple(conv(v) if i == j else constant(t, sp) for i, t in enumerate(rets))
                     return ir.Return(ir.MakeTuple(elts, ret, sp), sp)
-            changes = {}
-            for fname, val in ir.child_fields(node):
-                new = conv(val)
-                if new is not val:
-                    changes[fname] = new
-            return dataclasses.replace(node, **changes) if changes else node
-        return conv(f.body)
+            return None
+        return ir.move_slots(f.body, slot, names, special)
 
     sel = ir.Local(0, "$sel", INT, span)
     body: tuple = moved(members[-1], fns[-1])

@@ -477,6 +477,39 @@ def reachable(program: "Program", fn: str):
                 todo.append(node.name)
 
 
+def rebuild(node, conv):
+    """`node` with each of its children `c` (a node, or a tuple of them) replaced by `conv(c)`; the
+    same object when nothing changes."""
+    changes = {}
+    for name, val in child_fields(node):
+        new = conv(val)
+        if new is not val:
+            changes[name] = new
+    return replace(node, **changes) if changes else node
+
+
+def move_slots(body, slot, names, special=None):
+    """`body` with each local's slot `s` moved to `slot(s)` (named `names[slot(s)]`), lambda bodies
+    left alone (their slots are their own; their captures are moved). `special(node, conv)` may
+    return a node's replacement first (None: moved as usual), `conv` moving its parts."""
+    def conv(node):
+        if isinstance(node, tuple):
+            return tuple(conv(x) for x in node)
+        if not _is_ir(node):
+            return node
+        if special is not None:
+            new = special(node, conv)
+            if new is not None:
+                return new
+        if isinstance(node, Lambda):
+            return replace(node, captures=tuple((i, conv(local)) for i, local in node.captures))
+        if isinstance(node, (Local, StoreLocal)):
+            s = slot(node.slot)
+            return replace(node, slot=s, name=names[s])
+        return rebuild(node, conv)
+    return conv(body)
+
+
 def is_node(x) -> bool:
     """Is x an IR node (an expression, statement, target, ...)?"""
     return _is_ir(x)

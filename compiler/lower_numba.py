@@ -19,9 +19,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from . import cycles, ir
+from .aliasing import mutable
 from .diagnostics import Span
 from .fused import DictUpdate, dict_update
 from .lower_tensor import PARAMS, STATE, TensorLowering, uses_params
+from .specialize import Specializer
 from .types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, RecordT, Scalar, SetT, StructT, TensorT,
                     TParam, TupleT, substitute)
 from .types import children as type_children
@@ -149,6 +151,8 @@ class ModuleLowerer:
         # what gets compiled: instances, by name; a generic function gets one per binding of its
         # type parameters (`first[int]`), its IR specialised, so every generated function is monomorphic
         self.instances: dict[str, ir.Function] = {}
+        # and a function with a parameter of function type one per lambda or function passed there
+        self.specializer = Specializer(self.instances, self.call_instance, self.merged_calls)
         self.show_fns: dict[tuple, str] = {}
         self.show_defs: list[str] = []
         # Globals are computed by the interpreter before main (a container global is one shared,
@@ -313,7 +317,9 @@ class ModuleLowerer:
         """The instance of function `name` called with arguments of `arg_types` returning `ret`."""
         f = self.p.functions[name]
         if not f.type_params:
-            self.instances.setdefault(name, f)
+            if name not in self.instances:
+                self.instances[name] = f
+                self.instances[name] = self.specializer.function(f)
             return name
         if ret is None:
             raise Unsupported(f"the generic function '{name}' used as a value", span or f.span, f.source_name)
@@ -327,6 +333,7 @@ class ModuleLowerer:
         inst = f"{name}[{', '.join(str(mapping[t]) for t in f.type_params)}]"
         if inst not in self.instances:
             self.instances[inst] = ir.map_types(f, lambda t: substitute(t, mapping))
+            self.instances[inst] = self.specializer.function(self.instances[inst])
         return inst
 
     def call_instance(self, node) -> str:
@@ -1234,6 +1241,8 @@ class FunctionLowerer(TensorLowering):
                 entry = self.m.grads.entry(self.m.instance(fname), which, self, span)
                 avs = self.exprs(args)
                 return f"{entry}({''.join(a + ', ' for a in avs)}{self.m.global_args(fname)}depth)"
+            case ir.CallValue(func=ir.Lambda() | ir.FuncRef() as fn, args=args):
+                return self.apply(fn, self.exprs(args))  # a function value known here (compiler/specialize.py)
             case ir.Lambda(span=span) | ir.CallValue(span=span):
                 self.unsupported("function values (other than a lambda passed straight to a builtin)", span)
         self.unsupported(f"the expression {type(e).__name__}", getattr(e, "span", self.f.span))
@@ -1433,9 +1442,26 @@ class FunctionLowerer(TensorLowering):
         return item
 
     # ---- primitives ---------------------------------------------------------------------------
+    def find_container(self, e: ir.Prim) -> str:
+        """list.index / list.remove of a value holding a container (`rows.index([2, 1])`): its error
+        writes the value here, as print does (the runtime's error path writes scalars and tuples)."""
+        xs, v = self.expr(e.args[0]), self.expr(e.args[1])
+        i = self.temp()
+        self.emit(f"{i} = rt.list_find({xs}, {v})")
+        self.emit(f"if {i} < 0:")
+        what = "list.index(x): " if e.op == "list.index" else "list.remove(x): "
+        self.emit(f"    rt.fail('E506', {what!r} + {self.m.show(e.args[1].type, v, False)} + ' is not in the list', "
+                  f"{self.site(e.span)})")
+        if e.op == "list.remove":
+            self.emit(f"rt.list_delitem({xs}, {i}, {self.site(e.span)})")
+            return "None"
+        return i
+
     def prim(self, e: ir.Prim) -> str:
         op, args, t, span, attrs = e.op, e.args, e.type, e.span, e.attrs
         self.check_type(t, span)
+        if op in ("list.index", "list.remove") and mutable(args[1].type, self.m.p.structs):
+            return self.find_container(e)
         if op in _SHOWS_VALUE:  # (its {site} names the type of the value its error shows)
             self.m.shown_site(span, self.src, args[1].type)
         view = self.view(args[0]) if op in ("list.getitem", "len") else None

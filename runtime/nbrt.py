@@ -1035,6 +1035,21 @@ def list_remove(xs, v, site):
 
 
 @jit
+def list_find(xs, v):
+    """The first index of `v` in `xs`, or -1 (for list.index and list.remove of a container, whose
+    error the generated code writes: see lower_numba's prim)."""
+    for i in range(len(xs)):
+        if xs[i] == v:
+            return i
+    return -1
+
+
+@jit
+def fail(code, message, site):
+    raise Err(code, message, site)
+
+
+@jit
 def list_count(xs, v):
     c = 0
     for i in range(len(xs)):

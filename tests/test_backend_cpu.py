@@ -114,6 +114,100 @@ def test_recursive_structs_and_function_values_run_interpreted_with_the_reason()
     assert any("twice runs in the interpreter" in n and "here twice's parameter 'f'" in n for n in notes), notes
 
 
+FUNCTION_VALUES = """
+def apply_n(f: fn(int) -> int, n: int, x: int) -> int:
+    for _ in range(n):
+        x = f(x)
+    return x
+
+def twice(g: fn(int) -> int, x: int) -> int:
+    return apply_n(g, 2, x)
+
+def square(v: int) -> int:
+    return v * v
+
+def mapl[T](f: fn(T) -> T, xs: list[T]) -> list[T]:
+    return [f(x) for x in xs]
+
+def fold(f: fn(int, int) -> int, n: int) -> int:
+    if n <= 1:
+        return n
+    return f(fold(f, n - 1), fold(f, n - 2))
+
+def logged(f: fn(float) -> float, xs: list[float], log: list[float]) -> float:
+    t = 0.0
+    for x in xs:
+        log.append(f(x))
+        t += log[-1]
+    return t
+
+def deep(f: fn(int) -> int, n: int) -> int:
+    if n == 0:
+        return f(0)
+    return deep(f, n - 1) + 1
+
+def main(args: list[str]):
+    k = 3
+    print(apply_n(lambda v: v * k + 1, 4, 1), apply_n(square, 3, 2), twice(lambda v: v - k, 10), twice(square, 3))
+    print(mapl(lambda s: s + "!", ["a", "b"]), mapl(lambda x: x * 0.5, [1.0, 3.0]), mapl(square, [1, 2, 3]))
+    print(fold(lambda a, b: a + b, 15), fold(lambda a, b: max(a, b) * 2 + k, 10))
+    scale = 2.5
+    f = lambda x: x * scale
+    scale = 100.0
+    log: list[float] = []
+    print(logged(f, [1.0, 2.0], log), log, f(4.0))
+    acc = [0]
+    bump = lambda v: v + len(acc)
+    acc.append(5)
+    g = square
+    print(apply_n(bump, 3, 0), g(7), apply_n(g, 2, 3))
+    total = 0
+    for i in range(4):
+        h = lambda v: v + i
+        total += apply_n(h, 2, 0)
+    rows = [[1, 2], [3]]
+    print(total, rows.index([3]), deep(lambda v: v + 1, 100))
+    rows.remove([1, 2])
+    print(rows)
+    print(apply_n(lambda v: v // (v - 3), 5, int(args[0])))
+"""
+
+
+@pytest.mark.parametrize("arg", ["0", "3"])
+def test_function_values_known_where_they_are_passed_compile(arg):
+    """A function taking a function (a lambda, a function's name, a local assigned one once, passed on
+    to another) is compiled as a copy per function passed: the whole program compiles (it ran in the
+    interpreter), with the interpreter's output and error (a division by zero inside the lambda,
+    inside apply_n: its line and column)."""
+    program = check_source(Source("t.glia", FUNCTION_VALUES))
+    out, err, notes = run(program, [arg], "cpu")
+    assert (out, err) == run(program, [arg], "interp")[:2] and notes == []
+    assert out.startswith("121 256 4 81\n['a!', 'b!'] [0.5, 1.5] [1, 4, 9]\n610 2045\n7.5 [2.5, 5.0] 10.0\n"
+                          "6 49 81\n12 1 101\n[[3]]\n")
+    assert err == (None if arg == "0" else ("E503", "integer division by zero", 56, 29))
+
+
+def test_function_values_not_known_where_passed_run_interpreted_with_the_reason():
+    text = ("def main():\n    fs = [lambda v: v + 1, lambda v: v * 2]\n    print(fs[1](fs[0](3)))\n")
+    program = check_source(Source("t.glia", text))
+    out, err, notes = run(program, [], "cpu")
+    assert (out, err) == ("8\n", None)
+    assert len(notes) == 1 and "here main's local 'fs'" in notes[0], notes
+
+
+def test_a_list_or_dict_not_found_is_written_as_print_writes_it():
+    """list.index / list.remove of a list (or a dict) not there: Numba could not compile the runtime's
+    error path (no repr of a list in compiled code), so the whole program ran in the interpreter."""
+    for text, message in [
+        ("def main():\n    rows = [[1, 2], [3]]\n    print(rows.index([3]))\n    print(rows.index([4, 5]))\n",
+         "list.index(x): [4, 5] is not in the list"),
+        ("def main():\n    rows = [{1: [2]}]\n    rows.remove({1: [3]})\n", "list.remove(x): {1: [3]} is not in the list"),
+    ]:
+        program = check_source(Source("t.glia", text))
+        out, err, notes = run(program, [], "cpu")
+        assert (out, err) == run(program, [], "interp")[:2] and notes == [] and err[:2] == ("E506", message)
+
+
 def test_printed_strings_keep_their_nul_characters():
     """Numba writes a string through a C string, which ends at a NUL; the compiled print does not."""
     text = ('def main():\n    print("a\\0b")\n    s = "e" + chr(0) + "f"\n    print(s, 2)\n'

@@ -35,7 +35,7 @@ from test_fuzz_frontend import Choices, TypedGen
 
 N_PROGRAMS = int(os.environ.get("GLIA_DIFF_PROGRAMS", "40"))
 N_INPUTS = int(os.environ.get("GLIA_DIFF_INPUTS", "40"))
-HEADER_LINES = 8  # struct P and first[T]: written once for all sub-programs
+HEADER_LINES = 11  # struct P, first[T] and twice[T]: written once for all sub-programs
 
 
 def sub_program(seed: int, k: int) -> str:
@@ -52,7 +52,8 @@ def combined(seed0: int, n: int) -> str:
     """n sub-programs in one program; those whose globals fail to initialise (a runtime error before
     any main) are left out: the test compares what the mains do."""
     header = "\n".join(["struct P:", "    x: int", "    y: float", "    name: str", "",
-                        "def first[T](xs: list[T]) -> T:", "    return xs[0]", ""])
+                        "def first[T](xs: list[T]) -> T:", "    return xs[0]", "",
+                        "def twice[T](f: fn(T) -> T, x: T) -> T:", "    return f(f(x))", ""])
     parts = {k: sub_program(seed0 + k, k) for k in range(n)}
     # the generator also writes holes (`??`): the CPU backend compiles filled programs only, and a
     # running hole is E601 on either backend, so those sub-programs are not what this test compares

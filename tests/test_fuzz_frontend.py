@@ -583,6 +583,10 @@ class TypedGen:
         if calls and c.chance(5):
             name, params, _ = c.pick(calls)
             return f"{name}({', '.join(self.expr(p, depth - 1) for p in params)})"
+        if t in ("int", "float", "str", "list[int]") and c.chance(12):  # a function value: a lambda or a name
+            named = [f[0] for f in self.funcs if f[1] == (t,) and f[2] == t]
+            fn = c.pick(named) if named and c.chance(2) else self.lam(t, t, depth - 1)
+            return f"twice({fn}, {self.expr(t, depth - 1)})"
         return getattr(self, "e_" + re.sub(r"\W+", "_", t).strip("_"))(depth - 1)
 
     def k(self) -> str:
@@ -1056,7 +1060,8 @@ class TypedGen:
     def program(self) -> str:
         c = self.c
         lines = ["struct P:", "    x: int", "    y: float", "    name: str", "",
-                 "def first[T](xs: list[T]) -> T:", "    return xs[0]", ""]
+                 "def first[T](xs: list[T]) -> T:", "    return xs[0]", "",
+                 "def twice[T](f: fn(T) -> T, x: T) -> T:", "    return f(f(x))", ""]
         self.globals: dict[str, str] = {}
         self.env = {}
         for _ in range(c.below(3)):
