@@ -387,8 +387,8 @@ class ModuleLowerer:
         """The depth a call from instance `caller` passes to instance `callee` (named `name` in the
         source): one more, checked (E505 at the call), except from a merged cycle's member to the merged
         function, which stands in for the member itself."""
-        if self.wrappers.get(caller) == callee:
-            return "depth"
+        if self.wrappers.get(caller) == callee or callee in self.specializer.lifted:
+            return "depth"  # (a lambda's call is not one of the interpreter's nested calls)
         return f"rt.enter(depth, {cycles.shown(name)!r}, {site})"
 
     def reachable(self, root: str = "main", also: tuple[str, ...] = ()) -> list[str]:

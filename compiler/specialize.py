@@ -66,10 +66,16 @@ class Specializer:
         self.instances = instances
         self.instance_of = instance_of
         self.calls = calls
+        self.lifted: set[str] = set()  # the instances that are lambdas (called with the caller's depth)
+        self.source_name = ""
 
     def function(self, f: ir.Function) -> ir.Function:
         f = _bind_locals(f)
-        body = self._calls(f.body)
+        saved, self.source_name = self.source_name, f.source_name
+        try:
+            body = self._calls(f.body)
+        finally:
+            self.source_name = saved
         return f if body is f.body else dataclasses.replace(f, body=body)
 
     # ---- the calls -------------------------------------------------------------------------------
@@ -83,7 +89,23 @@ class Specializer:
         node = ir.rebuild(node, self._calls)
         if isinstance(node, ir.CallFunc):
             return self._call(node)
+        if isinstance(node, ir.CallValue) and isinstance(node.func, ir.FuncRef):
+            return self._call(ir.CallFunc(node.func.name, node.args, node.type, node.span))
+        if isinstance(node, ir.CallValue) and isinstance(node.func, ir.Lambda) and _is_static(node.func):
+            return self._lift(node)
         return node
+
+    def _lift(self, call: ir.CallValue) -> ir.CallFunc:
+        """A lambda applied (in a copy: `f(x)`) as a call of a function made of it, its captured values
+        passed after the arguments: the gradient's sweeps see a call as any other."""
+        lam = call.func
+        name = "lambda[%s]" % _key(lam, self.instance_of)
+        if name not in self.instances:
+            self.instances[name] = self.function(_lifted(lam, self.source_name))
+            self.lifted.add(name)
+        call_name = cycles.call_name("lambda", name)
+        self.calls[call_name] = name
+        return ir.CallFunc(call_name, call.args + tuple(local for _, local in lam.captures), call.type, call.span)
 
     def _call(self, call: ir.CallFunc) -> ir.CallFunc:
         fn_args = {i: a for i, a in enumerate(call.args) if isinstance(a.type, FnT)}
@@ -193,3 +215,20 @@ def _bind_locals(f: ir.Function) -> ir.Function:
 
     return dataclasses.replace(f, body=conv(f.body), nslots=len(names), slot_names=tuple(names),
                                slot_types=tuple(types))
+
+
+def _lifted(lam: ir.Lambda, source_name: str) -> ir.Function:
+    """The function a lambda is: its parameters, then its captured values, then its other locals (a
+    comprehension's)."""
+    caps = [inner for inner, _ in lam.captures]
+    order = list(range(lam.nparams)) + caps + [s for s in range(lam.nparams, lam.nslots) if s not in caps]
+    slot = {s: k for k, s in enumerate(order)}
+    names = [lam.slot_names[s] for s in order]
+    found = {n.slot: n.type for n in ir.walk(lam.body) if isinstance(n, (ir.Local, ir.StoreLocal))}
+    found.update({inner: local.type for inner, local in lam.captures})
+    found.update(enumerate(lam.type.params))
+    types = tuple(found.get(s, INT) for s in order)  # (a slot nothing reads or writes: any type)
+    body = ir.move_slots(lam.body, slot.__getitem__, names)
+    n = lam.nparams + len(caps)
+    return ir.Function("lambda", (), tuple(names[:n]), FnT(types[:n], lam.type.ret), (ir.Return(body, lam.span),),
+                       len(order), tuple(names), types, lam.span, source_name)

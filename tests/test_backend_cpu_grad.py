@@ -1498,6 +1498,41 @@ def main():
 """
 
 
+FUNCTIONS = """
+def unroll(cell: fn(f64[3], f64[3]) -> f64[3], h: f64[3], xs: list[f64[3]]) -> f64[3]:
+    for x in xs:
+        h = cell(h, x)
+    return h
+
+def twice(f: fn(float) -> float, x: float) -> float:
+    return f(f(x))
+
+def sq(x: float) -> float:
+    return x * x
+
+def layer(h: f64[3], x: f64[3]) -> f64[3]:
+    return tanh(dense(h, 3) + x)
+
+def loss(w: f64[3], xs: list[f64[3]]) -> float:
+    h = unroll(lambda a, b: tanh(a * w + b), zeros(3, dtype=f64), xs)
+    n = 0
+    while sum(h * h) < 2.0 and n < 5:
+        h = unroll(lambda a, b: a + b * w, h, xs)
+        n += 1
+    return sum(h * h) + sum(unroll(layer, w, xs))
+
+def scalar(w: float) -> float:
+    k = 0.5
+    shift = lambda v: v * w + k
+    return twice(shift, w) + twice(sq, w) * twice(lambda v: v - k * w, 2.0)
+
+def main():
+    xs = [ones(3, dtype=f64) * 0.5, arange(3, dtype=f64) * 0.1]
+    print(value_and_grad(loss)(ones(3, dtype=f64) * 0.3, xs))
+    print(value_and_grad(scalar)(0.7), grad(scalar)(-1.3))
+"""
+
+
 def compiled(text):
     program = check_source(Source("t.glia", text))
     ref = run(program, [], "interp")
@@ -1520,6 +1555,14 @@ def compiled(text):
 def test_gradients_match_the_interpreter(text):
     got, ref = compiled(text)
     assert got == ref
+
+
+def test_function_values_to_rounding():
+    """A cell passed as a function value (a lambda capturing the weights, a function with a layer),
+    compiled whole; a captured value is a second name for the caller's (its uses are one sum: equal
+    to rounding)."""
+    got, ref = compiled(FUNCTIONS)
+    assert_close_output(got, ref)
 
 
 def test_one_value_under_two_names_to_rounding():
