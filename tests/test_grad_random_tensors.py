@@ -9,12 +9,13 @@ product `h @ k`, reductions (`sum`, `mean`, `max`), elements `h[i]`, `concat` of
 and a `reshape`; a list of vectors `hs` appended to, indexed, summed by a helper, looped over, and
 appended to in a function it is passed to; a dict of vectors `m` read (`m["p"]`, `m.get`), looped
 over, changed (`m["q"] = ...`) and changed by a function it is passed to; calls of helpers (a cell,
-a recursive one, one returning a tuple of a vector and a float); `if`/`else` on a float, `for` and data-dependent `while` loops
+a recursive one, one returning a tuple of a vector and a float, one applying a function value twice:
+a lambda capturing the locals, or a function's name); `if`/`else` on a float, `for` and data-dependent `while` loops
 with `break`, `continue` and early `return`. They are put into ONE program (one compile) whose
 `main` prints the value and the gradient of each at two points. Both backends must print the same
 text, every number equal to rounding (docs/backends.md, "Gradients").
 
-GLIA_GRAD_TENSOR_PROGRAMS (default 6) sets how many functions, GLIA_GRAD_TENSOR_SEED (default 56: it
+GLIA_GRAD_TENSOR_PROGRAMS (default 6) sets how many functions, GLIA_GRAD_TENSOR_SEED (default 328: it
 draws every construct above, test_the_default_seed_draws_every_construct) which.
 """
 from __future__ import annotations
@@ -25,7 +26,7 @@ import random
 from test_grad_random import assert_agrees
 
 N = int(os.environ.get("GLIA_GRAD_TENSOR_PROGRAMS", "6"))
-SEED = int(os.environ.get("GLIA_GRAD_TENSOR_SEED", "56"))
+SEED = int(os.environ.get("GLIA_GRAD_TENSOR_SEED", "328"))
 
 HELPERS = """
 def cellf(h: f64[4], w: f64[4, 4]) -> f64[4]:
@@ -50,6 +51,12 @@ def split(h: f64[4]) -> (f64[4], float):
 
 def stash(m: dict[str, f64[4]], key: str, h: f64[4]):
     m[key] = m.get(key, h) * 0.5 + h
+
+def twice(f: fn(f64[4]) -> f64[4], h: f64[4]) -> f64[4]:
+    return f(f(h))
+
+def squash(u: f64[4]) -> f64[4]:
+    return sigmoid(u) * 0.8
 """
 
 
@@ -71,6 +78,7 @@ class Gen:
             f"(transpose(w) @ {v1})", f"cellf({v1}, w)", "pool(hs)", f"concat({v1}[2:4], {v2}[0:2])",
             f"reshape(reshape({v1}, 2, 2) * 0.5, 4)", f"leaky_relu({v1})", f"gelu({v1})",
             f"tanh(dense({v1}, 4))", f"layer_norm({v1})", 'm["p"]', f'm.get("q", {v1})',
+            f"twice(lambda u: tanh(u * {s}) + h * 0.1, {v1})", f"twice(squash, {v1})",
         ])
 
     def num(self, depth=0) -> str:
@@ -145,11 +153,11 @@ def program(seed: int, n: int) -> str:
 CONSTRUCTS = ["hs.append(", "grow(hs, ", "k, b = split(", "hs = [", "if ", "for i", "for v", "while n", "break",
               "continue", "return ", "(w @", "transpose(w) @", "cellf(", "pool(hs)", "deep(", "concat(", "reshape(",
               "dense(", "layer_norm(", "softmax(", "log_softmax(", "max(", "mean(", 'm["p"] = ', 'm["q"] = ',
-              'stash(m, ', 'm.get("q", ', "for s"]
+              'stash(m, ', 'm.get("q", ', "for s", "twice(lambda", "twice(squash"]
 
 
 def test_the_default_seed_draws_every_construct():
-    drawn = program(56, 6).split("def g0")[1].split("def main")[0]
+    drawn = program(328, 6).split("def g0")[1].split("def main")[0]
     assert [c for c in CONSTRUCTS if c not in drawn] == []
 
 
