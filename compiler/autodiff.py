@@ -438,18 +438,20 @@ class ADInterpreter(Interpreter):
         argument was when passed, whatever the call changes in it)."""
         saved = self.tape
         tape = self.tape = Tape()
+        pairs: list = []
         try:
-            x, leaves = box_in_place(tape, args[0])
+            x, leaves = box_copy(tape, args[0], pairs)
             out = self.call(fname, [x] + list(args[1:]))
             grads = backward(tape, {out.i: like(out.v, 1.0)}) if type(out) is Box else {}
             return raw(out), grad_tree(leaves, grads)
         finally:
             # what the call changed in its arguments and globals stays changed, as after a plain call,
-            # holding values, not the tape's boxes (also after an error: the REPL goes on with them)
+            # holding values, not the tape's boxes (also after an error: the REPL goes on with them);
+            # the first argument's lists were boxed as copies: their changes are written back
             seen: set[int] = set()
-            plain(args[0], seen)
+            write_back(pairs, seen)
             if tape.stored:
-                for a in args[1:] + list(self.globals.values()):  # (a global list may be appended to)
+                for a in args + list(self.globals.values()):  # (a global list may be appended to)
                     plain(a, seen)
             self.tape = saved
 
@@ -459,25 +461,45 @@ class ADInterpreter(Interpreter):
         return self.call(fname, args)
 
 
-def box_in_place(tape: Tape, v):
-    """`v` with each float and tensor in it made a leaf of `tape`, and the tree of those leaves: the
-    lists in `v` are boxed in place (the call may change them, and every name for them must see the
-    change; `plain` unboxes them after), tuples and structs remade; the tree is a copy, so the gradient
-    has the argument's shape as passed."""
+def box_copy(tape: Tape, v, pairs: list):
+    """`v` with each float and tensor in it made a leaf of `tape` (lists copied: another name for one
+    of them, a global, reads the values, constants to the gradient, as in compiled code), and the tree
+    of those leaves, so that the gradient has the argument's shape as passed; `pairs` gets (list,
+    its copy) for `write_back`."""
     t = type(v)
     if t is float or t is np.float32 or t is np.float64 or t is np.ndarray:
         b = tape.leaf(v)
         return b, b
     if t is list:
-        pairs = [box_in_place(tape, a) for a in v]
-        v[:] = [p[0] for p in pairs]
-        return v, [p[1] for p in pairs]
+        made = [box_copy(tape, a, pairs) for a in v]
+        copy = [m[0] for m in made]
+        pairs.append((v, copy))
+        return copy, [m[1] for m in made]
     if t is tuple or isinstance(v, Struct):
-        pairs = [box_in_place(tape, a) for a in v]
+        made = [box_copy(tape, a, pairs) for a in v]
         if t is tuple:
-            return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
-        return new_struct(t, [p[0] for p in pairs]), new_struct(t, [p[1] for p in pairs])
+            return tuple(m[0] for m in made), tuple(m[1] for m in made)
+        return new_struct(t, [m[0] for m in made]), new_struct(t, [m[1] for m in made])
     return v, v
+
+
+def write_back(pairs: list, seen: set[int]) -> None:
+    """Each list `box_copy` copied gets its copy's contents, in place, as values: the copies of its
+    inner lists are the lists themselves again (so every name for them sees the call's changes)."""
+    back = {id(c): o for o, c in pairs}
+
+    def value(x):
+        t = type(x)
+        if t is list and id(x) in back:
+            return back[id(x)]
+        if t is tuple:
+            return tuple(value(a) for a in x)
+        if isinstance(x, Struct):
+            return new_struct(t, [value(a) for a in x])
+        return plain(x, seen)
+    for o, c in pairs:
+        o[:] = [value(x) for x in c]
+    seen.update(id(o) for o, _ in pairs)
 
 
 def grad_tree(x, grads):

@@ -1557,6 +1557,15 @@ def test_gradients_match_the_interpreter(text):
     assert got == ref
 
 
+def test_a_global_that_is_also_the_argument_is_a_constant():
+    """grad(f)(G) of a global list f also reads: the reads through the global are constants to the
+    gradient, on both backends (the interpreter, boxing the argument in place, differentiated them too:
+    [2.0, 4.0] against the compiled [1.0, 4.0])."""
+    got, ref = compiled("G: list[float] = [1.0, 2.0]\n\ndef f(xs: list[float]) -> float:\n"
+                        "    return xs[0] * G[0] + xs[1] * xs[1]\n\ndef main():\n    print(grad(f)(G), grad(f)([3.0, 4.0]))\n")
+    assert got == ref == "[1.0, 4.0] [1.0, 8.0]\n"
+
+
 def test_function_values_to_rounding():
     """A cell passed as a function value (a lambda capturing the weights, a function with a layer),
     compiled whole; a captured value is a second name for the caller's (its uses are one sum: equal
