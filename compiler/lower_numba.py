@@ -1445,7 +1445,7 @@ class FunctionLowerer(TensorLowering):
     def find_container(self, e: ir.Prim) -> str:
         """list.index / list.remove of a value holding a container (`rows.index([2, 1])`): its error
         writes the value here, as print does (the runtime's error path writes scalars and tuples)."""
-        xs, v = self.expr(e.args[0]), self.expr(e.args[1])
+        xs, v = self.exprs(e.args[:2])
         i = self.temp()
         self.emit(f"{i} = rt.list_find({xs}, {v})")
         self.emit(f"if {i} < 0:")
@@ -1505,12 +1505,12 @@ class FunctionLowerer(TensorLowering):
         without the one-character string; None otherwise."""
         op, args = e.op, e.args
         if op in ("list.getitem", "str.getitem") and self.fast.covers(*args):
-            c, i = self.expr(args[0]), self.expr(args[1])
+            c, i = self.exprs(args[:2])
             if op == "str.getitem":
                 return f"rt.str_at({c}, {i})"
             return f"al._load({c}, {i})" if array_list(args[0].type) else f"{c}[{i}]"
         if op in ("int.add", "int.sub") and self.fast.no_overflow(e):
-            a, b = self.expr(args[0]), self.expr(args[1])
+            a, b = self.exprs(args[:2])
             return f"({a} {'+' if op == 'int.add' else '-'} {b})"
         if op == "ord" and self.fast.is_char(args[0]):
             return self.code_point(args[0])
@@ -1571,7 +1571,7 @@ class FunctionLowerer(TensorLowering):
         return f"rt.list_pop_at({xs}, {self.expr(e.args[1])}, {self.site(e.span)})"
 
     def p_dict_pop(self, e):
-        d, k = self.expr(e.args[0]), self.expr(e.args[1])
+        d, k = self.exprs(e.args[:2])
         if len(e.args) == 2:
             return f"rt.dict_pop({d}, {k}, {self.site(e.span)})"
         return f"{d}.pop({k}, {self.expr(e.args[2])})"
@@ -1606,7 +1606,7 @@ class FunctionLowerer(TensorLowering):
         return f"{vals[0]}.rfind({', '.join(vals[1:])})"
 
     def _pad(self, e, mode):
-        s, w = self.expr(e.args[0]), self.expr(e.args[1])
+        s, w = self.exprs(e.args[:2])
         fill = self.expr(e.args[2]) if len(e.args) > 2 else "' '"
         return f"rt.str_pad({s}, {w}, {fill}, {mode}, {self.site(e.span)})"
 
@@ -1868,12 +1868,12 @@ class FunctionLowerer(TensorLowering):
         return out
 
     def p_set_add(self, e):
-        s, x = self.expr(e.args[0]), self.expr(e.args[1])
+        s, x = self.exprs(e.args[:2])
         self.emit(f"rt.dict_set({s}, {x}, True)")
         return "None"
 
     def p_set_discard(self, e):
-        s, x = self.expr(e.args[0]), self.expr(e.args[1])
+        s, x = self.exprs(e.args[:2])
         self.emit(f"if {x} in {s}:")
         self.emit(f"    del {s}[{x}]")
         return "None"
@@ -1934,7 +1934,7 @@ class FunctionLowerer(TensorLowering):
         return "None"
 
     def p_list_extend(self, e):
-        xs, ys = self.expr(e.args[0]), self.expr(e.args[1])
+        xs, ys = self.exprs(e.args[:2])
         t = e.args[1].type
         if isinstance(t, (SetT, DictT)):
             ys = f"rt.dict_keys({ys})"
@@ -1952,7 +1952,7 @@ class FunctionLowerer(TensorLowering):
         return "None"
 
     def p_struct_replace(self, e):
-        obj, v = self.expr(e.args[0]), self.expr(e.args[1])
+        obj, v = self.exprs(e.args[:2])
         (index,) = e.attrs
         n = len(self.m.p.structs[e.type.name].fields)
         tmp = self.temp()
@@ -1961,7 +1961,7 @@ class FunctionLowerer(TensorLowering):
         return "(" + "".join(p + ", " for p in parts) + ")"
 
     def p_str_join(self, e):
-        sep, seq = self.expr(e.args[0]), self.expr(e.args[1])
+        sep, seq = self.exprs(e.args[:2])
         return f"rt.str_join({sep}, {seq})"
 
 

@@ -208,6 +208,18 @@ def test_a_list_or_dict_not_found_is_written_as_print_writes_it():
         assert (out, err) == run(program, [], "interp")[:2] and notes == [] and err[:2] == ("E506", message)
 
 
+def test_a_field_assigned_through_an_element_reads_the_element_first():
+    """`ps[-1].x = sum(big)` is `ps[-1]` replaced by a copy with x changed: the element is read before
+    the value is computed, on both backends (compiled code computed the value first: E504 where the
+    interpreter says E501; random programs, GLIA_DIFF_SEED=8000). The same holds for every two-operand
+    operation whose second operand needs statements of its own."""
+    text = ("struct P:\n    x: int\n\ndef main():\n    big = [9223372036854775807, 1]\n    ps: list[P] = []\n"
+            "    ps[-1].x = sum(big)\n")
+    program = check_source(Source("t.glia", text))
+    assert run(program, [], "cpu")[:2] == run(program, [], "interp")[:2] == \
+        ("", ("E501", "index -1 out of range for a list of length 0", 7, 5))
+
+
 def test_printed_strings_keep_their_nul_characters():
     """Numba writes a string through a C string, which ends at a NUL; the compiled print does not."""
     text = ('def main():\n    print("a\\0b")\n    s = "e" + chr(0) + "f"\n    print(s, 2)\n'

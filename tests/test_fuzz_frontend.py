@@ -554,6 +554,7 @@ class TypedGen:
         self.funcs: list[tuple[str, tuple[str, ...], str]] = []  # helpers defined so far
         self.n = 0
         self.loops = 0
+        self.exits = True  # whether the innermost loop's block may `break` or `continue`
 
     def fresh(self, prefix: str = "v") -> str:
         self.n += 1
@@ -929,7 +930,7 @@ class TypedGen:
         if (kind == 4 and not self.vars_of(*growable) or kind == 5 and not self.vars_of("int", "float", "str")
                 or kind == 6 and not containers or kind == 7 and not self.vars_of("P", "list[P]")
                 or kind == 10 and ret is None or kind == 11 and not procedures
-                or kind == 12 and not self.loops or kind == 13 and not self.vars_of("list[int]")):
+                or kind == 12 and not (self.loops and self.exits) or kind == 13 and not self.vars_of("list[int]")):
             kind = 0
         if kind <= 2:  # a new local
             t = c.pick(RUN_TYPES)
@@ -1021,14 +1022,17 @@ class TypedGen:
         if c.chance(3):  # `while True:` left by a `break` in an if/else (a shape Numba cannot type as written)
             outer = self.vars_of("int")  # one assigned before the `break` is what Numba could not type
             last = [f"{inner}    {c.pick(outer)} += {n}"] if outer else []
+            # (the leaving branch has no `continue` of this loop: `continue` before the `break` looped forever)
             return [f"{ind}{n} = 0", f"{ind}while True:", f"{inner}{n} += 1", f"{inner}if {n} > {self.k()}:"] + \
-                self.loop_block(inner + "    ", depth, ret, {}) + last + [f"{inner}    break", f"{inner}else:"] + \
+                self.loop_block(inner + "    ", depth, ret, {}, exits=False) + last + [f"{inner}    break", f"{inner}else:"] + \
                 self.loop_block(inner + "    ", depth, ret, {}) + self.loop_block(inner, depth, ret, {})
         return [f"{ind}{n} = 0", f"{ind}while {n} < {self.k()}:", f"{inner}{n} += 1"] + \
             self.loop_block(inner, depth, ret, {})
 
-    def loop_block(self, ind, depth, ret, loop_vars: dict[str, str]) -> list[str]:
+    def loop_block(self, ind, depth, ret, loop_vars: dict[str, str], exits: bool = True) -> list[str]:
+        """A loop's statements; `exits=False`: no `break` or `continue` of this loop among them."""
         self.loops += 1
+        outer, self.exits = self.exits, exits
         saved = dict(self.env)
         self.env.update(loop_vars)
         try:
@@ -1036,6 +1040,7 @@ class TypedGen:
         finally:
             self.env = saved
             self.loops -= 1
+            self.exits = outer
 
     def block(self, ind: str, depth: int, ret: str | None, scoped: bool = True) -> list[str]:
         """Statements; locals first assigned in a nested block are not used after it (E104)."""
