@@ -153,6 +153,8 @@ class ModuleLowerer:
         self.instances: dict[str, ir.Function] = {}
         # and a function with a parameter of function type one per lambda or function passed there
         self.specializer = Specializer(self.instances, self.call_instance, self.merged_calls)
+        # the structs that hold themselves (a Numba type cannot): their functions stay interpreted
+        self.recursive_structs = {name for name in program.structs if _contains_struct(name, name, program.structs)}
         self.show_fns: dict[tuple, str] = {}
         self.show_defs: list[str] = []
         # Globals are computed by the interpreter before main (a container global is one shared,
@@ -587,7 +589,7 @@ class FunctionLowerer(TensorLowering):
             held = f"; here {holder}" if holder else ""
             self.unsupported(f"function values (other than a lambda passed straight to a builtin{held})", span)
         if isinstance(t, StructT):
-            if _contains_struct(t.name, t.name, self.m.p.structs, set()):
+            if t.name in self.m.recursive_structs:
                 self.unsupported(f"recursive structs (struct {t.name} holds a {t.name})", span)
             for c in self.m.p.structs[t.name].types:
                 self.check_type(c, span, holder)
@@ -1241,8 +1243,6 @@ class FunctionLowerer(TensorLowering):
                 entry = self.m.grads.entry(self.m.instance(fname), which, self, span)
                 avs = self.exprs(args)
                 return f"{entry}({''.join(a + ', ' for a in avs)}{self.m.global_args(fname)}depth)"
-            case ir.CallValue(func=ir.Lambda() | ir.FuncRef() as fn, args=args):
-                return self.apply(fn, self.exprs(args))  # a function value known here (compiler/specialize.py)
             case ir.Lambda(span=span) | ir.CallValue(span=span):
                 self.unsupported("function values (other than a lambda passed straight to a builtin)", span)
         self.unsupported(f"the expression {type(e).__name__}", getattr(e, "span", self.f.span))
@@ -2505,8 +2505,9 @@ def _progress(body, guarded: set[int]) -> bool:
 _PLAIN = {INT: "np.int64", FLOAT: "np.float64", F32: "np.float32", BOOL: "np.bool_"}
 
 
-def _contains_struct(name: str, inside: str, structs: dict, seen: set) -> bool:
+def _contains_struct(name: str, inside: str, structs: dict) -> bool:
     """Does struct `inside` hold a `name` (in a field, a container of them, or a struct it holds)?"""
+    seen: set[str] = set()
     todo = list(structs[inside].types)
     while todo:
         t = todo.pop()

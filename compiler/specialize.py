@@ -11,8 +11,9 @@ generated code. Most function values in real programs are known where they are p
 
 Each call whose arguments of function type are all lambdas or function names calls a copy of the
 callee (an instance, as a generic function's are) in which the parameter is replaced by that lambda
-or name: `f(x)` becomes the lambda applied to `x` (inlined by the lowering, as for a lambda passed
-to a builtin) or a direct call. A lambda's captured values become extra parameters of the copy, the
+or name: `f(x)` becomes a call of the lambda lifted to a function of its own (`_lifted`: its
+parameters, then its captured values; the lowering passes it the caller's depth) or a direct call of
+the function named, so the gradient's sweeps see an ordinary call. A lambda's captured values become extra parameters of the copy, the
 call passing the caller's locals: captured by value when the lambda is made, as the language says
 (the call makes it). Passing the parameter on (`apply_n(f, ...)` inside another such function) makes
 a copy of that callee in turn; a recursive call with the same argument calls the copy itself. One
