@@ -224,13 +224,13 @@ class GradModule:
         tuples, the list comprehensions the gradient reaches written as loops: desugar) and
         its active slots when the gradient reaches its parameters `params`. Writing a comprehension as
         a loop makes its list active (memory), which may reach another: to a fixed point."""
-        f = self.m.instances[inst]
+        f = comprehensions(self.m.instances[inst])
         if f.type.ret == NONE and self.grows(inst):  # called for what it appends: see void_calls
             f = returns_zero(f)
         spans: frozenset = frozenset()
         voids: frozenset = frozenset()
         while True:
-            g = void_calls(records_as_tuples(desugar(f, spans), self.m.p), voids)
+            g = void_calls(records_as_tuples(before_calls(desugar(f, spans)), self.m.p), voids)
             grown = {id(n): gs for n in ir.walk(g.body) if isinstance(n, ir.CallFunc)
                      for gs in [self.grows(self.m.call_instance(n))] if gs}
             a = active_slots(g, params, grown)
@@ -1092,7 +1092,7 @@ def desugar(f: ir.Function, expand: frozenset = frozenset()) -> ir.Function:
             case _:
                 return None
         read = {id(n.args[0]) for n in ir.walk(s.body) if isinstance(n, ir.Prim)
-                and n.op in ("list.getitem", "len", "float.sum", "f32.sum") and _is_slot(n.args[0], r)}
+                and n.op in ("list.getitem", "len", "float.sum", "f32.sum", "seq.mean") and _is_slot(n.args[0], r)}
         hidden = {id(m) for n in ir.walk(s.body) if isinstance(n, (ir.Comprehension, ir.Lambda)) for m in ir.walk(n)}
         if any(isinstance(n, ir.Local) and n.slot == r and (id(n) not in read or id(n) in hidden)
                or isinstance(n, ir.StoreLocal) and n.slot in (r, ts)
@@ -1270,6 +1270,139 @@ def returns_zero(f: ir.Function) -> ir.Function:
         return ir.Return(ir.Const(0.0, FLOAT, s.span), s.span) if isinstance(s, ir.Return) and s.value is None else s
     body = map_statements(f.body, zero) + (ir.Return(ir.Const(0.0, FLOAT, f.span), f.span),)
     return dataclasses.replace(f, body=body, type=FnT(f.type.params, FLOAT))
+
+
+def comprehensions(f: ir.Function) -> ir.Function:
+    """`f` with each `map(g, xs)` and `filter(g, xs)` of a list, `g` a lambda or a function's name, as
+    the comprehension it means, `[g(x) for x in xs]` or `[x for x in xs if g(x)]`, the lambda's body
+    in place of the call (its parameter and locals new locals of `f`, its captured values read from
+    the locals it captured: the lambda is made where it is mapped, so they hold the same values), so
+    that the gradient goes through it as through any comprehension (desugar). The same operations in
+    the same order as the interpreter's map and filter."""
+    slot_names, slot_types = list(f.slot_names), list(f.slot_types)
+
+    def new_local(name, t, span) -> ir.StoreLocal:
+        slot = len(slot_names)
+        slot_names.append(f"${name}{slot}")
+        slot_types.append(t)
+        return ir.StoreLocal(slot, slot_names[slot], t, span)
+
+    def applied(g, x: ir.StoreLocal, span):
+        """`g(x)`: the lambda's body with its parameter x, or a call of the named function."""
+        arg = ir.Local(x.slot, x.name, x.type, span)
+        if isinstance(g, ir.FuncRef):
+            return ir.CallFunc(g.name, (arg,), g.type.ret, span)
+        outer = dict(g.captures)
+        types = {n.slot: n.type for n in ir.walk(g.body) if isinstance(n, (ir.Local, ir.StoreLocal))}
+        moved = {0: x.slot}
+        for s in range(1, g.nslots):
+            if s not in outer:
+                moved[s] = new_local(g.slot_names[s], types.get(s, INT), span).slot
+
+        def capture(node, conv):
+            return outer[node.slot] if isinstance(node, ir.Local) and node.slot in outer else None
+        return ir.move_slots(g.body, moved.__getitem__, slot_names, capture)
+
+    def conv(node):
+        if isinstance(node, tuple):
+            return tuple(conv(x) for x in node)
+        if not ir.is_node(node) or isinstance(node, ir.Lambda):
+            return node
+        node = ir.rebuild(node, conv)
+        match node:
+            case ir.Prim(op="map" | "filter" as op, args=(g, xs), type=t, span=span) \
+                    if isinstance(xs.type, ListT) and (isinstance(g, ir.FuncRef) or isinstance(g, ir.Lambda)
+                                                       and g.nparams == 1):
+                x = new_local("x", xs.type.elem, span)
+                body = conv(applied(g, x, span))  # (a map inside the lambda, now in f's slots)
+                each = ir.CompFor(x, xs, "list")
+                if op == "map":
+                    return ir.Comprehension("list", body, None, (each,), t, span)
+                return ir.Comprehension("list", ir.Local(x.slot, x.name, x.type, span), None,
+                                        (each, ir.CompIf(body)), t, span)
+        return node
+    body = conv(f.body)
+    if body is f.body:
+        return f
+    return dataclasses.replace(f, body=body, nslots=len(slot_names), slot_names=tuple(slot_names),
+                               slot_types=tuple(slot_types))
+
+
+def before_calls(f: ir.Function) -> ir.Function:
+    """`f` with what an expression computes before a call the gradient may go through (`x * k` in
+    `x * k + sq(x)`, `a * b` in `g(a * b, h(x))`) assigned to a new local of its own first, in order,
+    so that it stays before the call: the reverse sweep reverses a statement's calls after the rest of
+    its expression (the calls are computed first, into locals: GradFunction.hoist), where the tape
+    reverses what was computed before a call after the call. Same values, same order of adds: the
+    interpreter's digits (x's cotangent is `(2 x g) + k g` on both, not `(k g + x g) + x g`)."""
+    slot_names, slot_types = list(f.slot_names), list(f.slot_types)
+
+    def calls(n) -> bool:
+        if isinstance(n, ir.CallFunc) and flows(n.type):
+            return True
+        return not isinstance(n, (ir.Cond, ir.And, ir.Or, ir.Comprehension, ir.Lambda)) and any(
+            calls(c) for c in _children(n))
+
+    def liftable(n) -> bool:
+        return not isinstance(n, (ir.Local, ir.Const, ir.Global, ir.FuncRef)) and (
+            active(n.type) or n.type in PASSIVE or isinstance(n.type, (TensorT, TupleT, StructT)))
+
+    def order(e, pre: list):
+        """`e` with what it computes before its last call (a child computed before the child holding
+        it) named in `pre`, each ordered the same way first."""
+        kids = list(_children(e))
+        last = max((i for i, c in enumerate(kids) if calls(c)), default=None)
+        if last is None or isinstance(e, (ir.Cond, ir.And, ir.Or, ir.Comprehension, ir.Lambda)):
+            return e
+        named = {}
+        for i, c in enumerate(kids[:last + 1]):
+            new = order(c, pre)
+            if i < last and liftable(new):
+                slot = len(slot_names)
+                slot_names.append(f"$pre{slot}")
+                slot_types.append(new.type)
+                pre.append(ir.Assign(ir.StoreLocal(slot, slot_names[slot], new.type, new.span), new, new.span))
+                new = ir.Local(slot, slot_names[slot], new.type, new.span)
+            if new is not c:
+                named[id(c)] = new
+
+        def conv(x):
+            if isinstance(x, tuple):
+                return tuple(conv(y) for y in x)
+            return named.get(id(x), x)
+        return ir.rebuild(e, conv) if named else e
+
+    def stmt(s):
+        field_ = {ir.Assign: "value", ir.Return: "value", ir.ExprStmt: "expr"}.get(type(s))
+        v = getattr(s, field_) if field_ else None
+        if v is None:
+            return s
+        pre: list = []
+        new = order(v, pre)
+        return tuple(pre) + (dataclasses.replace(s, **{field_: new}),) if pre else s
+
+    body = _flatten(map_statements(f.body, stmt))
+    if len(slot_names) == len(f.slot_names):
+        return f
+    return dataclasses.replace(f, body=body, nslots=len(slot_names), slot_names=tuple(slot_names),
+                               slot_types=tuple(slot_types))
+
+
+def _flatten(stmts) -> tuple:
+    """`stmts` with each tuple of statements standing for one (map_statements' fn may give several) in
+    its place, in blocks too."""
+    out = []
+    for s in stmts:
+        if isinstance(s, tuple):
+            out.extend(s)
+            continue
+        match s:
+            case ir.If(then=a, orelse=b):
+                s = dataclasses.replace(s, then=_flatten(a), orelse=_flatten(b))
+            case ir.While(body=b) | ir.ForRange(body=b) | ir.For(body=b):
+                s = dataclasses.replace(s, body=_flatten(b))
+        out.append(s)
+    return tuple(out)
 
 
 def void_calls(f: ir.Function, spans: frozenset) -> ir.Function:
@@ -1556,7 +1689,7 @@ def check_memory(f: ir.Function, slot: int, name: str, moved: set[int] = frozens
         refuse("is assigned otherwise than by a list display, a call or a list local",
                f.span if bad is None else bad.span)
     uses = {id(n.args[0]) for n in ir.walk(f.body) if isinstance(n, ir.Prim)
-            and n.op in ("list.append", "list.getitem", "len", "float.sum", "f32.sum")
+            and n.op in ("list.append", "list.getitem", "len", "float.sum", "f32.sum", "seq.mean")
             and isinstance(n.args[0], ir.Local)}
     uses |= {id(n.iter) for n in ir.walk(f.body) if isinstance(n, ir.For) and isinstance(n.iter, ir.Local)}
     uses |= {id(n.container) for n in ir.walk(f.body) if isinstance(n, ir.StoreIndex) and n.op == "list.setitem"
@@ -1638,7 +1771,7 @@ def check_table(f: ir.Function, slot: int, name: str, moved: set[int], grown: di
                 ok.add(id(d))
             case ir.Prim(op="len", args=(r,)) | ir.Prim(op="list.getitem", args=(r, _)) if _row(r):
                 ok.add(id(r.args[0]))
-            case ir.Prim(op="float.sum" | "f32.sum", args=(r, _)) if _row(r):  # `sum(t[i])`
+            case ir.Prim(op="float.sum" | "f32.sum" | "seq.mean", args=(r, *_)) if _row(r):  # `sum(t[i])`
                 ok.add(id(r.args[0]))
             case ir.Assign(target=ir.StoreIndex(container=r, op="list.setitem")) if _row(r):
                 ok.add(id(r.args[0]))
@@ -2970,22 +3103,29 @@ class GradFunction(FunctionLowerer):
                 self.emit(f"{c} = al.at({p}, {aj})")
                 self.emit(f"al.put({p}, {aj}, (({c}[0] + {g}) if {c}[1] else {g}, True))")
                 self.emit(f"al.keep({self.bar(d.slot)})")
-            case ir.Prim(op="float.sum" | "f32.sum", args=(r, start)) if _row(r) and self.tab(r.args[0].slot,
-                                                                                             r.args[0].type):
-                if self.depends(start):  # the tape's order: the start, then the elements (as a list's below)
-                    self.adj(start, g)
+            case ir.Prim(op="float.sum" | "f32.sum" | "seq.mean" as op, args=(r, *start)) \
+                    if _row(r) and self.tab(r.args[0].slot, r.args[0].type):
+                if start and self.depends(start[0]):  # the tape's order: the start, then the elements (as below)
+                    self.adj(start[0], g)
                 d, i = r.args  # the row of cotangents read in place
                 ai, p, n, at, c, g = self.temp(), self.temp(), self.temp(), self.temp(), self.temp(), self.kept(g)
                 self.emit(f"{ai} = nbt.idx({self.expr(i)}, len({self.name(d)}), {self.site(r.span)})")
                 self.emit(f"{p}, {n} = al.item_view({self.bar(d.slot)}, {ai})")
+                if op == "seq.mean":  # each element's share
+                    g, share = self.temp(), g
+                    self.emit(f"{g} = {share} / {n}")
                 self.emit(f"for {at} in range({n} - 1, -1, -1):")
                 self.emit(f"    {c} = al.at({p}, {at})")
                 self.emit(f"    al.put({p}, {at}, (({c}[0] + {g}) if {c}[1] else {g}, True))")
                 self.emit(f"al.keep({self.bar(d.slot)})")
-            case ir.Prim(op="float.sum" | "f32.sum", args=(ir.Local(type=t) as xs, start)) if self.mem(xs.slot, t):
-                if self.depends(start):  # the tape's order: the start, then the elements
-                    self.adj(start, g)
+            case ir.Prim(op="float.sum" | "f32.sum" | "seq.mean" as op, args=(ir.Local(type=t) as xs, *start)) \
+                    if self.mem(xs.slot, t):
+                if start and self.depends(start[0]):  # the tape's order: the start, then the elements
+                    self.adj(start[0], g)
                 at, g = self.temp(), self.kept(g)
+                if op == "seq.mean":  # each element's share (the list is not empty: the forward sweep said so)
+                    g, share = self.temp(), g
+                    self.emit(f"{g} = {share} / len({self.name(xs)})")
                 self.emit(f"for {at} in range(len({self.name(xs)}) - 1, -1, -1):")
                 self.indent += 1
                 self.add_elem(xs, at, g, False)

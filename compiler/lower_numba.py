@@ -30,6 +30,8 @@ from .types import children as type_children
 from glia.runtime.values import array_elem
 
 
+_FN_UNKNOWN = "returned, stored in a container, made by a call, captured by a lambda or assigned twice"
+
 class Unsupported(Exception):
     def __init__(self, what: str, span: Span, source_name: str = ""):
         super().__init__(what)
@@ -587,7 +589,7 @@ class FunctionLowerer(TensorLowering):
         """`holder`: what holds a value of type t (a local of the function), for the message."""
         if isinstance(t, FnT):
             held = f"; here {holder}" if holder else ""
-            self.unsupported(f"function values (other than a lambda passed straight to a builtin{held})", span)
+            self.unsupported(f"function values not known where they are used ({_FN_UNKNOWN}{held})", span)
         if isinstance(t, StructT):
             if t.name in self.m.recursive_structs:
                 self.unsupported(f"recursive structs (struct {t.name} holds a {t.name})", span)
@@ -1244,7 +1246,7 @@ class FunctionLowerer(TensorLowering):
                 avs = self.exprs(args)
                 return f"{entry}({''.join(a + ', ' for a in avs)}{self.m.global_args(fname)}depth)"
             case ir.Lambda(span=span) | ir.CallValue(span=span):
-                self.unsupported("function values (other than a lambda passed straight to a builtin)", span)
+                self.unsupported(f"function values not known where they are used ({_FN_UNKNOWN})", span)
         self.unsupported(f"the expression {type(e).__name__}", getattr(e, "span", self.f.span))
 
     def const(self, value, t, span) -> str:

@@ -120,6 +120,13 @@ rule("float.sum", "vjp")(_sum_list)
 rule("f32.sum", "vjp")(_sum_list)
 
 
+@rule("seq.mean", "vjp")
+def vjp_mean_list(g, out, args, attrs):
+    (seq,) = args
+    share = g / len(seq)  # (a float's mean: never of an empty list, which failed forward)
+    return ([like(x, share) for x in seq],)
+
+
 # ---- elementwise math: d/dx f(x) from x and the output --------------------------------------------
 
 def _elementwise(name, deriv):

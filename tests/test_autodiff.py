@@ -200,6 +200,11 @@ def _sum_list(d):
     return [[d(st.floats(-2, 2)) for _ in range(d(st.integers(1, 4)))], 0.5], (), (1,)
 
 
+@case("seq.mean")
+def _mean_list(d):
+    return [[d(st.floats(-2, 2)) for _ in range(d(st.integers(1, 4)))]], (), (0,)
+
+
 @case("loss.mse", "loss.mae")
 def _regression(d):
     s = dims(d, 1, 2, 5)

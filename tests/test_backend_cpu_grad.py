@@ -1533,6 +1533,41 @@ def main():
 """
 
 
+MAPPED = """
+def sq(x: float) -> float:
+    return x * x
+
+def big(x: float) -> bool:
+    return x > 0.5
+
+def before(x: float, k: float) -> float:
+    y = x * k + sq(x)
+    return y * y + sq(x * k + sq(y))
+
+def mapped(xs: list[float], k: float) -> float:
+    ys = map(lambda x: x * k + sq(x), xs)
+    zs = filter(lambda y: y > k, ys)
+    return sum(map(sq, zs)) + sum(filter(big, [x * 3.0 for x in xs]))
+
+def weighted(w: f64[3], xs: list[f64[3]]) -> float:
+    hs = map(lambda x: tanh(x * w), xs)
+    keep = filter(lambda h: sum(h) > 0.0, hs)
+    return sum(map(lambda h: sum(h * h * w), keep)) + sum(map(lambda i: sum(xs[i]) * w[i], range(3)))
+
+def nested(x: float) -> float:
+    rows = [x, 2.0 * x, x * x]
+    return mean(map(lambda r: sum(map(lambda v: v * x * r, [r, 1.0])), rows))
+
+def main():
+    for x in [0.9, 0.3, -1.7, 2.2]:
+        print(value_and_grad(before)(x, 0.4))
+    print(value_and_grad(mapped)([0.3, -1.2, 0.9, 2.0], 0.4), grad(mapped)([0.3, 0.7], 2.0))
+    xs = [arange(3, dtype=f64) * 0.4 - 0.3, ones(3, dtype=f64) * -0.2, arange(3, dtype=f64) * 0.1]
+    print(value_and_grad(weighted)(ones(3, dtype=f64) * 0.7, xs))
+    print(value_and_grad(nested)(1.5))
+"""
+
+
 def compiled(text):
     program = check_source(Source("t.glia", text))
     ref = run(program, [], "interp")
@@ -1544,14 +1579,15 @@ def compiled(text):
 
 @pytest.mark.parametrize("text", [CONTROL, SCALARS, TENSORS, LAYERS, CELLS, CALLS, DATA, TUPLES, BROADCAST,
                                   STRUCTS, MEMORY, FLOATLISTS, CONSTANTS, TUPLELISTS, COMPREHENSIONS, SHOWN,
-                                  GROWN, DYNAMIC, TABLES, ARGUMENTS, NESTED, PASSED, DICTS],
+                                  GROWN, DYNAMIC, TABLES, ARGUMENTS, NESTED, PASSED, DICTS, MAPPED],
                          ids=["control flow", "scalars", "tensors", "layers and losses", "cells, tuples, lists",
                               "calls", "values that hold no float", "calls returning tuples", "powers and broadcasts",
                               "records", "lists passed", "lists of floats", "constants", "lists of tuples and records",
                               "list comprehensions", "records printed and compared", "lists grown by callees",
                               "dynamic programming: min, max, elements replaced", "tables: d[i][j]",
                               "with respect to tuples, records and lists", "records of records",
-                              "tables passed to functions", "dicts of floats"])
+                              "tables passed to functions", "dicts of floats",
+                              "map, filter, mean; what runs before a call"])
 def test_gradients_match_the_interpreter(text):
     got, ref = compiled(text)
     assert got == ref
