@@ -114,6 +114,20 @@ def _sum_list():
     return fwd, bwd
 
 
+@codegen("seq.mean")
+def _mean_list():
+    """mean(xs) of floats: the trace has the list's elements as arguments; the sum from 0.0 left to
+    right, then one division, as the kernel computes it."""
+    def fwd(c, n):
+        c.fwd(f"{n.outs[0]} = (" + " + ".join(["0.0"] + [c.expand(a, 0, n) for a in n.args]) + f") / {len(n.args)}")
+
+    def bwd(c, n):
+        if c.g(0) is not None:
+            for a in n.args:
+                c.acc(a, f"({c.g(0)} / {len(n.args)})")
+    return fwd, bwd
+
+
 @codegen(*_ops("neg"))
 def _neg():
     def fwd(c, n):

@@ -227,6 +227,8 @@ def build(tape, out, store, loss_op: str) -> Trace:
         args = tuple(args) + tuple(attrs)
         if op in LIST_SUMS and type(ins[0]) is list:  # sum(xs, start): the list's elements as arguments
             args, ins = (*args[0], args[1]), (*ins[0], ins[1])
+        if op == "seq.mean" and type(ins[0]) is list:  # mean(xs): the list's elements as arguments
+            args, ins = tuple(args[0]), tuple(ins[0])
         if op == "layer.dropout":  # (x, mask, p): the mask is drawn per example, from U's columns
             args, ins = (args[0], args[2], draws), ins[:1]
             draws += int(np.size(args[0]))

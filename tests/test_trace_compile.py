@@ -147,7 +147,7 @@ def model(seq: f32[5, 6]) -> f32[4]:
 '''
 # the tensor operations: stack, transpose, matmul (matrix-matrix, vector-matrix, with a constant), axis
 # and whole reductions, comparisons and where, pow, abs, the math functions on tensors and scalars, and
-# the sum of a list of scalars
+# the sum and the mean of a list of scalars
 TENSOR_OPS = '''
 def model(seq: f32[5, 6]) -> f32[4]:
     a = tanh(dense(seq[0], 6))
@@ -158,6 +158,7 @@ def model(seq: f32[5, 6]) -> f32[4]:
     w = where(seq[3] > 0.0, r, sqrt(abs(r) + 1.0) * (a < b)) @ (ones(6, 6) * 0.1)
     q = sum([a[0], b[1] * 2.0, max(a)]) + abs(a[1]) * sinh(a[2]) + cosh(a[3]) + asin(a[4] * 0.5) - acos(b[0] * 0.5)
     q = q + log10(2.0 + b[2]) * sqrt(b[3] + 1.0) + sin(exp(b[4])) + f32(float(tan(b[5])) * 0.1)
+    q = q + f32(mean([float(a[0]), float(b[1]) * 2.0, float(q)]))  # the mean of a list of floats
     a = f32(f64(a) * 2.0)
     z = w ** 2.0 * mean(a) + sin(w) * max(b) - cos(min(a)) + tan(b) * atan(sum(a)) ** 2.0 + log2(1.5 + a[0]) * q
     return softmax(dense(z / (1.0 + mean(abs(z))), 4))
