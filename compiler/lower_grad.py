@@ -43,6 +43,7 @@ from .tensor_builtins import carries, parts
 from .types import BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, RecordT, StructT, TensorT, TParam, TupleT, TVar
 
 ACTIVE = (FLOAT, F32)
+_LIST_REDUCTIONS = ("float.sum", "f32.sum", "seq.mean")  # sum(xs), mean(xs): read every element
 PASSIVE = (INT, BOOL)
 
 
@@ -850,6 +851,26 @@ def check_function(f: ir.Function, structs, act: set[int], consts: frozenset[int
     check(f.body)
 
 
+class _NewLocals:
+    """The locals a rewrite of `f` adds after its own (named `$prefix<slot>`), and `f` with them."""
+
+    def __init__(self, f: ir.Function):
+        self.f, self.names, self.types = f, list(f.slot_names), list(f.slot_types)
+
+    def new(self, prefix: str, t, span) -> ir.StoreLocal:
+        slot = len(self.names)
+        self.names.append(f"${prefix}{slot}")
+        self.types.append(t)
+        return ir.StoreLocal(slot, self.names[slot], t, span)
+
+    def function(self, body) -> ir.Function:
+        """`f` with `body` and the new locals."""
+        if len(self.names) == self.f.nslots:
+            return dataclasses.replace(self.f, body=body)
+        return dataclasses.replace(self.f, body=body, nslots=len(self.names), slot_names=tuple(self.names),
+                                   slot_types=tuple(self.types))
+
+
 def desugar(f: ir.Function, expand: frozenset = frozenset()) -> ir.Function:
     """`f` written with the statements the sweeps take: conditional expressions, list comprehensions,
     copies, `min`/`max` and loops over `enumerate`/`zip`/`reversed` as the `if`s and loops they mean.
@@ -874,13 +895,8 @@ def desugar(f: ir.Function, expand: frozenset = frozenset()) -> ir.Function:
     a table's rows that only reads them (rows); `min(xs)` of a list of floats the loop choosing the
     element (_choice_of_list); `a, b = b, a` of lists, assignments of each (unpack); and a name given
     to a table's row, `row = t[i]`, the row read through `t[k]` (named_rows)."""
-    slot_names, slot_types = list(f.slot_names), list(f.slot_types)
-
-    def new_local(prefix, t, span) -> ir.StoreLocal:
-        slot = len(slot_names)
-        slot_names.append(f"${prefix}{slot}")
-        slot_types.append(t)
-        return ir.StoreLocal(slot, slot_names[slot], t, span)
+    locs = _NewLocals(f)
+    new_local = locs.new
 
     def expands(n) -> bool:
         return _loops(n) and n.span in expand
@@ -1092,7 +1108,7 @@ def desugar(f: ir.Function, expand: frozenset = frozenset()) -> ir.Function:
             case _:
                 return None
         read = {id(n.args[0]) for n in ir.walk(s.body) if isinstance(n, ir.Prim)
-                and n.op in ("list.getitem", "len", "float.sum", "f32.sum", "seq.mean") and _is_slot(n.args[0], r)}
+                and n.op in ("list.getitem", "len", *_LIST_REDUCTIONS) and _is_slot(n.args[0], r)}
         hidden = {id(m) for n in ir.walk(s.body) if isinstance(n, (ir.Comprehension, ir.Lambda)) for m in ir.walk(n)}
         if any(isinstance(n, ir.Local) and n.slot == r and (id(n) not in read or id(n) in hidden)
                or isinstance(n, ir.StoreLocal) and n.slot in (r, ts)
@@ -1249,11 +1265,7 @@ def desugar(f: ir.Function, expand: frozenset = frozenset()) -> ir.Function:
             return tuple(out)
         return block(stmts)
 
-    body = lift(unpack(named_rows(f.body)))
-    if len(slot_names) == f.nslots:
-        return dataclasses.replace(f, body=body)
-    return dataclasses.replace(f, body=body, nslots=len(slot_names), slot_names=tuple(slot_names),
-                               slot_types=tuple(slot_types))
+    return locs.function(lift(unpack(named_rows(f.body))))
 
 
 # Arithmetic of numbers, which neither calls nor fails: left where it is when a conditional expression
@@ -1279,13 +1291,7 @@ def comprehensions(f: ir.Function) -> ir.Function:
     the locals it captured: the lambda is made where it is mapped, so they hold the same values), so
     that the gradient goes through it as through any comprehension (desugar). The same operations in
     the same order as the interpreter's map and filter."""
-    slot_names, slot_types = list(f.slot_names), list(f.slot_types)
-
-    def new_local(name, t, span) -> ir.StoreLocal:
-        slot = len(slot_names)
-        slot_names.append(f"${name}{slot}")
-        slot_types.append(t)
-        return ir.StoreLocal(slot, slot_names[slot], t, span)
+    locs = _NewLocals(f)
 
     def applied(g, x: ir.StoreLocal, span):
         """`g(x)`: the lambda's body with its parameter x, or a call of the named function."""
@@ -1297,11 +1303,11 @@ def comprehensions(f: ir.Function) -> ir.Function:
         moved = {0: x.slot}
         for s in range(1, g.nslots):
             if s not in outer:
-                moved[s] = new_local(g.slot_names[s], types.get(s, INT), span).slot
+                moved[s] = locs.new(g.slot_names[s], types.get(s, INT), span).slot
 
         def capture(node, conv):
             return outer[node.slot] if isinstance(node, ir.Local) and node.slot in outer else None
-        return ir.move_slots(g.body, moved.__getitem__, slot_names, capture)
+        return ir.move_slots(g.body, moved.__getitem__, locs.names, capture)
 
     def conv(node):
         if isinstance(node, tuple):
@@ -1313,7 +1319,7 @@ def comprehensions(f: ir.Function) -> ir.Function:
             case ir.Prim(op="map" | "filter" as op, args=(g, xs), type=t, span=span) \
                     if isinstance(xs.type, ListT) and (isinstance(g, ir.FuncRef) or isinstance(g, ir.Lambda)
                                                        and g.nparams == 1):
-                x = new_local("x", xs.type.elem, span)
+                x = locs.new("x", xs.type.elem, span)
                 body = conv(applied(g, x, span))  # (a map inside the lambda, now in f's slots)
                 each = ir.CompFor(x, xs, "list")
                 if op == "map":
@@ -1322,10 +1328,7 @@ def comprehensions(f: ir.Function) -> ir.Function:
                                         (each, ir.CompIf(body)), t, span)
         return node
     body = conv(f.body)
-    if body is f.body:
-        return f
-    return dataclasses.replace(f, body=body, nslots=len(slot_names), slot_names=tuple(slot_names),
-                               slot_types=tuple(slot_types))
+    return f if body is f.body else locs.function(body)
 
 
 def before_calls(f: ir.Function) -> ir.Function:
@@ -1335,7 +1338,7 @@ def before_calls(f: ir.Function) -> ir.Function:
     its expression (the calls are computed first, into locals: GradFunction.hoist), where the tape
     reverses what was computed before a call after the call. Same values, same order of adds: the
     interpreter's digits (x's cotangent is `(2 x g) + k g` on both, not `(k g + x g) + x g`)."""
-    slot_names, slot_types = list(f.slot_names), list(f.slot_types)
+    locs = _NewLocals(f)
 
     def calls(n) -> bool:
         if isinstance(n, ir.CallFunc) and flows(n.type):
@@ -1358,11 +1361,9 @@ def before_calls(f: ir.Function) -> ir.Function:
         for i, c in enumerate(kids[:last + 1]):
             new = order(c, pre)
             if i < last and liftable(new):
-                slot = len(slot_names)
-                slot_names.append(f"$pre{slot}")
-                slot_types.append(new.type)
-                pre.append(ir.Assign(ir.StoreLocal(slot, slot_names[slot], new.type, new.span), new, new.span))
-                new = ir.Local(slot, slot_names[slot], new.type, new.span)
+                t = locs.new("pre", new.type, new.span)
+                pre.append(ir.Assign(t, new, new.span))
+                new = ir.Local(t.slot, t.name, t.type, t.span)
             if new is not c:
                 named[id(c)] = new
 
@@ -1381,28 +1382,7 @@ def before_calls(f: ir.Function) -> ir.Function:
         new = order(v, pre)
         return tuple(pre) + (dataclasses.replace(s, **{field_: new}),) if pre else s
 
-    body = _flatten(map_statements(f.body, stmt))
-    if len(slot_names) == len(f.slot_names):
-        return f
-    return dataclasses.replace(f, body=body, nslots=len(slot_names), slot_names=tuple(slot_names),
-                               slot_types=tuple(slot_types))
-
-
-def _flatten(stmts) -> tuple:
-    """`stmts` with each tuple of statements standing for one (map_statements' fn may give several) in
-    its place, in blocks too."""
-    out = []
-    for s in stmts:
-        if isinstance(s, tuple):
-            out.extend(s)
-            continue
-        match s:
-            case ir.If(then=a, orelse=b):
-                s = dataclasses.replace(s, then=_flatten(a), orelse=_flatten(b))
-            case ir.While(body=b) | ir.ForRange(body=b) | ir.For(body=b):
-                s = dataclasses.replace(s, body=_flatten(b))
-        out.append(s)
-    return tuple(out)
+    return locs.function(map_statements(f.body, stmt))
 
 
 def void_calls(f: ir.Function, spans: frozenset) -> ir.Function:
@@ -1411,25 +1391,19 @@ def void_calls(f: ir.Function, spans: frozenset) -> ir.Function:
     compile it (returns_zero) to a local of its own."""
     if not spans:
         return f
-    slot_names, slot_types = list(f.slot_names), list(f.slot_types)
+    locs = _NewLocals(f)
 
     def assign(s):
         match s:
             case ir.ExprStmt(expr=ir.CallFunc(type=t) as c, span=span) if c.span in spans and t == NONE:
-                slot = len(slot_names)
-                slot_names.append(f"$void{slot}")
-                slot_types.append(FLOAT)
-                return ir.Assign(ir.StoreLocal(slot, slot_names[slot], FLOAT, span), dataclasses.replace(c, type=FLOAT),
-                                 span)
+                return ir.Assign(locs.new("void", FLOAT, span), dataclasses.replace(c, type=FLOAT), span)
         return s
-    body = map_statements(f.body, assign)
-    return dataclasses.replace(f, body=body, nslots=len(slot_names), slot_names=tuple(slot_names),
-                               slot_types=tuple(slot_types))
+    return locs.function(map_statements(f.body, assign))
 
 
 def map_statements(stmts, fn) -> tuple:
     """`stmts` with `fn` applied to each statement that holds no block, and to those in the blocks of
-    `if`s and loops."""
+    `if`s and loops; `fn` may give a tuple of statements, which take the statement's place."""
     out = []
     for s in stmts:
         match s:
@@ -1439,7 +1413,7 @@ def map_statements(stmts, fn) -> tuple:
                 s = dataclasses.replace(s, body=map_statements(b, fn))
             case _:
                 s = fn(s)
-        out.append(s)
+        out.extend(s if isinstance(s, tuple) else (s,))
     return tuple(out)
 
 
@@ -1689,7 +1663,7 @@ def check_memory(f: ir.Function, slot: int, name: str, moved: set[int] = frozens
         refuse("is assigned otherwise than by a list display, a call or a list local",
                f.span if bad is None else bad.span)
     uses = {id(n.args[0]) for n in ir.walk(f.body) if isinstance(n, ir.Prim)
-            and n.op in ("list.append", "list.getitem", "len", "float.sum", "f32.sum", "seq.mean")
+            and n.op in ("list.append", "list.getitem", "len", *_LIST_REDUCTIONS)
             and isinstance(n.args[0], ir.Local)}
     uses |= {id(n.iter) for n in ir.walk(f.body) if isinstance(n, ir.For) and isinstance(n.iter, ir.Local)}
     uses |= {id(n.container) for n in ir.walk(f.body) if isinstance(n, ir.StoreIndex) and n.op == "list.setitem"
