@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from . import ir
-from .diagnostics import Diagnostic, GliaError, Note, Source, Span
+from .diagnostics import Diagnostic, GliaError, Note, Source, Span, compiled_notes
 from .interp import Interpreter, run_with_big_stack
 from .lower_numba import LoweredModule, ModuleLowerer, Unsupported
 from .cache import import_module, module_path
@@ -102,7 +102,8 @@ def compiled_error(e, lowered: LoweredModule, sources: dict[str, Source]) -> Gli
     code, _, site = e.args
     line, col, end_line, end_col, name = lowered.sites[site]
     message = shown_message(e, lowered.shown.get(site))
-    return GliaError(Diagnostic(code, message, Span(line, col, end_line, end_col), "runtime", sources.get(name)))
+    return GliaError(Diagnostic(code, message, Span(line, col, end_line, end_col), "runtime", sources.get(name),
+                                compiled_notes(lowered.sites[site], lowered.entry_span)))
 
 
 def run(program: ir.Program, args: list, sources: dict[str, Source], params=None):

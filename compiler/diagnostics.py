@@ -101,6 +101,19 @@ class GliaError(Exception):
         return self.render()
 
 
+def compiled_notes(site: tuple, entry_span: tuple) -> tuple[Note, ...]:
+    """The notes of a runtime error compiled code raised at `site` ((line, col, end_line, end_col,
+    source name)) under a root defined at `entry_span` ((source name, line, col, end_line,
+    end_col)). The interpreter adds a note for each call on the way to the error; compiled code
+    does not record its calls (a store at every call: 8-14% of a call-bound program's time), so an
+    error raised outside the root says where the calls can be seen."""
+    line, col, _, _, name = site
+    if not entry_span or (name == entry_span[0] and tuple(entry_span[1:3]) <= (line, col) < tuple(entry_span[3:5])):
+        return ()
+    return (Note("compiled code does not record the calls that led here; "
+                 "the interpreter (`--backend interp`) shows them"),)
+
+
 def error(code: str, message: str, span: Span, stage: str, source: Source | None = None,
           notes: tuple[Note, ...] = ()) -> GliaError:
     return GliaError(Diagnostic(code, message, span, stage, source, notes))

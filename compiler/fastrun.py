@@ -66,7 +66,7 @@ def remember(program, lowered, backends=("cpu", "auto")) -> None:
     if program.source is None or program.globals or any(g not in (PARAMS, STATE) for g in threaded):
         return
     record = {"module": lowered.key, "entry": lowered.entry, "args": lowered.main_arg_specs,
-              "sites": lowered.sites, "name": program.source.name,
+              "sites": lowered.sites, "name": program.source.name, "entry_span": lowered.entry_span,
               "shown": [[site, spec] for site, spec in lowered.shown.items()],
               "blas": bool(re.search(r"np\.(dot|vdot|inner|outer|linalg)|\S @ \S", lowered.source))}
     if threaded:
@@ -170,7 +170,7 @@ def _tuples(v):
 def _error(e, m: dict, source):
     from glia.runtime.errors import shown_message
 
-    from .diagnostics import Diagnostic, GliaError, Span
+    from .diagnostics import Diagnostic, GliaError, Span, compiled_notes
 
     code, _, site = e.args
     line, col, end_line, end_col, name = m["sites"][site]
@@ -182,4 +182,5 @@ def _error(e, m: dict, source):
         from .checker import prelude_source
 
         src = prelude_source()
-    return GliaError(Diagnostic(code, message, Span(line, col, end_line, end_col), "runtime", src))
+    return GliaError(Diagnostic(code, message, Span(line, col, end_line, end_col), "runtime", src,
+                                compiled_notes(m["sites"][site], m.get("entry_span", ()))))

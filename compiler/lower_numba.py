@@ -49,6 +49,9 @@ class LoweredModule:
     function_globals: dict = field(default_factory=dict)  # the same for every compiled function
     ret_spec: tuple = ("None",)  # the root's result spec
     shown: dict = field(default_factory=dict)  # site -> spec of the tuple or struct its error shows
+    # (source name, line, col, end_line, end_col) of the root's definition: an error outside it was
+    # raised in a callee, and compiled code does not record the calls on the way (runtime_error)
+    entry_span: tuple = ()
 
 
 _IDENT = re.compile(r"[^A-Za-z0-9_]")
@@ -522,7 +525,8 @@ class ModuleLowerer:
         fglobals = {name: tuple((g, spec(self.threaded[g][1], self.p.structs)) for g in uses)
                     for name, uses in self.global_uses.items()}
         return LoweredModule(text, key, self.sites, mangle_func(root), arg_specs, fglobals[root], fglobals,
-                             spec(main.type.ret, self.p.structs), dict(self.shown))
+                             spec(main.type.ret, self.p.structs), dict(self.shown),
+                             (main.source_name, main.span.line, main.span.col, main.span.end_line, main.span.end_col))
 
 
 @dataclass

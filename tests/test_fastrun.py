@@ -16,7 +16,12 @@ def main(args: list[str]) -> int:
     print(fib(int(args[0])), len(args))
     xs = [1, 2, 3]
     print(xs[int(args[1])])
+    if len(args) > 2:
+        print(at(xs, int(args[2])))
     return 3
+
+def at(xs: list[int], i: int) -> int:
+    return xs[i]
 """
 
 
@@ -50,6 +55,17 @@ def test_the_second_run_skips_the_front_end_with_the_same_results(tmp_path):
     assert err_warm.stdout == err_cold.stdout == "55 2\n"
     strip = lambda s: "\n".join(line for line in s.splitlines() if not line.startswith("glia: "))  # noqa: E731
     assert strip(err_warm.stderr) == strip(err_cold.stderr) and f"{path}:8:11" in err_warm.stderr
+    assert "note:" not in err_warm.stderr  # raised in main: no call on the way
+    # raised in a callee: compiled code has no record of the calls, and says where they are shown
+    for f in (tmp_path / "cache" / "cpu").glob("run-*.json"):
+        f.unlink()
+    callee_cold = glia_run(path, "10", "1", "5", env=env)
+    assert "run manifest" not in callee_cold.stderr
+    callee_warm = glia_run(path, "10", "1", "5", env=env)
+    assert "run manifest" in callee_warm.stderr and callee_warm.returncode == callee_cold.returncode == 1
+    assert strip(callee_warm.stderr) == strip(callee_cold.stderr) and f"{path}:14:12" in callee_warm.stderr
+    assert "note: compiled code does not record the calls that led here; the interpreter " \
+           "(`--backend interp`) shows them" in callee_warm.stderr
 
     # another text (one character more) is another program: the ordinary path
     path.write_text(PROGRAM + "\n", encoding="utf-8")
