@@ -1729,9 +1729,10 @@ class FunctionLowerer(TensorLowering):
         return out
 
     def p_reduce(self, e):
-        acc = self.temp()
+        acc, seq = self.temp(), self.temp()
+        self.emit(f"{seq} = {self.expr(e.args[1])}")  # the sequence, then the initial value, as the interpreter
         self.emit(f"{acc} = {self.expr(e.args[2])}")
-        item = self.loop_over(e.args[1])
+        item = self.open_loop(seq, e.args[1].type, fresh=True)
         self.emit(f"{acc} = {self.apply(e.args[0], [acc, item])}")
         self.indent -= 1
         return acc
