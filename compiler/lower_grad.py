@@ -957,11 +957,12 @@ def desugar(f: ir.Function, expand: frozenset = frozenset()) -> ir.Function:
         before it that calls a function or can fail (`g(x)` in `g(x) + (f(x) if c else 0.0)`) goes
         into locals of its own first, in order, so nothing that could print or fail changes places."""
         def liftable(n) -> bool:
-            return isinstance(n, ir.Cond) and _lifts(n) or expands(n) or _choice(n) or _choice_of_list(n)
+            return isinstance(n, ir.Cond) and _lifts(n) or expands(n) or _choice(n) or _choice_of_list(n) \
+                or _fold(n)
 
         def find(n, guarded: bool, chain: tuple):
             if not guarded and (n is not e and (isinstance(n, ir.Cond) and _lifts(n) or expands(n)) or _choice(n)
-                                or _choice_of_list(n) or isinstance(n, (ir.And, ir.Or))
+                                or _choice_of_list(n) or _fold(n) or isinstance(n, (ir.And, ir.Or))
                                 and any(liftable(m) for m in ir.walk(n.right))):
                 return chain + (n,)
             if isinstance(n, (ir.Cond, ir.And, ir.Or, ir.Comprehension, ir.Lambda)):
@@ -1024,6 +1025,30 @@ def desugar(f: ir.Function, expand: frozenset = frozenset()) -> ir.Function:
                     ir.ForRange(k, ir.Const(1, INT, span), n, ir.Const(1, INT, span), (
                         ir.If(ir.Compare((elem, best), (op,), BOOL, span), (ir.Assign(target, elem, span),), (),
                               span),), span)]
+        elif _fold(v):  # reduce(g, xs, init): the sequence, the initial value, then the loop applying g
+            g, xs, span = v.args[0], v.args[1], v.span
+            if not isinstance(xs, ir.Local):
+                t = new_local("iter", xs.type, span)
+                pre.extend(lift((ir.Assign(t, xs, span),)))
+                xs = ir.Local(t.slot, t.name, t.type, span)
+            target = new_local("acc", v.type, span)
+            acc = ir.Local(target.slot, target.name, v.type, span)
+            x = new_local("x", xs.type.elem, span)
+            if v.op == "reduce":
+                pre.extend(lift((ir.Assign(target, v.args[2], span),)))
+                step = lift((ir.Assign(target, _applied(locs, g, (target, x), span), span),))
+                pre.append(ir.For(x, xs, "list", step, span))
+            else:  # reduce(g, xs): the error of an empty list, then from the first element on
+                k = new_local("k", INT, span)
+                n = ir.Prim("len", (xs,), INT, span)
+                empty = dataclasses.replace(v, args=(g, ir.MakeList((), xs.type, span)))
+                pre += [ir.If(ir.Compare((n, ir.Const(0, INT, span)), ("cmp.eq",), BOOL, span),
+                              (ir.ExprStmt(empty, span),), (), span),
+                        ir.Assign(target, ir.Prim("list.getitem", (xs, ir.Const(0, INT, span)), v.type, span), span),
+                        ir.ForRange(k, ir.Const(1, INT, span), n, ir.Const(1, INT, span), (
+                            ir.Assign(x, ir.Prim("list.getitem", (xs, ir.Local(k.slot, k.name, INT, span)),
+                                                 x.type, span), span),
+                        ) + lift((ir.Assign(target, _applied(locs, g, (target, x), span), span),)), span)]
         elif isinstance(v, (ir.And, ir.Or)):  # `a and f([w * x for x in xs]) > 0.0`: the right side in
             target = new_local("cond", BOOL, v.span)  # an `if`, as it runs only when the left allows
             flag = ir.Local(target.slot, target.name, BOOL, v.span)
@@ -1284,6 +1309,26 @@ def returns_zero(f: ir.Function) -> ir.Function:
     return dataclasses.replace(f, body=body, type=FnT(f.type.params, FLOAT))
 
 
+def _applied(locs: _NewLocals, g, params: tuple, span):
+    """`g(*params)`, `params` locals of the function `locs` adds to: the body of the lambda `g` with
+    its parameters read from them (its other locals new locals; its captured values read from the
+    locals it captured, which hold the same values where the lambda is made and applied at once:
+    map, filter, reduce), or a call of the function `g` names."""
+    args = tuple(ir.Local(p.slot, p.name, p.type, span) for p in params)
+    if isinstance(g, ir.FuncRef):
+        return ir.CallFunc(g.name, args, g.type.ret, span)
+    outer = dict(g.captures)
+    types = {n.slot: n.type for n in ir.walk(g.body) if isinstance(n, (ir.Local, ir.StoreLocal))}
+    moved = {i: p.slot for i, p in enumerate(params)}
+    for s in range(len(params), g.nslots):
+        if s not in outer:
+            moved[s] = locs.new(g.slot_names[s], types.get(s, INT), span).slot
+
+    def capture(node, conv):
+        return outer[node.slot] if isinstance(node, ir.Local) and node.slot in outer else None
+    return ir.move_slots(g.body, moved.__getitem__, locs.names, capture)
+
+
 def comprehensions(f: ir.Function) -> ir.Function:
     """`f` with each `map(g, xs)` and `filter(g, xs)` of a list, `g` a lambda or a function's name, as
     the comprehension it means, `[g(x) for x in xs]` or `[x for x in xs if g(x)]`, the lambda's body
@@ -1292,22 +1337,6 @@ def comprehensions(f: ir.Function) -> ir.Function:
     that the gradient goes through it as through any comprehension (desugar). The same operations in
     the same order as the interpreter's map and filter."""
     locs = _NewLocals(f)
-
-    def applied(g, x: ir.StoreLocal, span):
-        """`g(x)`: the lambda's body with its parameter x, or a call of the named function."""
-        arg = ir.Local(x.slot, x.name, x.type, span)
-        if isinstance(g, ir.FuncRef):
-            return ir.CallFunc(g.name, (arg,), g.type.ret, span)
-        outer = dict(g.captures)
-        types = {n.slot: n.type for n in ir.walk(g.body) if isinstance(n, (ir.Local, ir.StoreLocal))}
-        moved = {0: x.slot}
-        for s in range(1, g.nslots):
-            if s not in outer:
-                moved[s] = locs.new(g.slot_names[s], types.get(s, INT), span).slot
-
-        def capture(node, conv):
-            return outer[node.slot] if isinstance(node, ir.Local) and node.slot in outer else None
-        return ir.move_slots(g.body, moved.__getitem__, locs.names, capture)
 
     def conv(node):
         if isinstance(node, tuple):
@@ -1320,7 +1349,7 @@ def comprehensions(f: ir.Function) -> ir.Function:
                     if isinstance(xs.type, ListT) and (isinstance(g, ir.FuncRef) or isinstance(g, ir.Lambda)
                                                        and g.nparams == 1):
                 x = locs.new("x", xs.type.elem, span)
-                body = conv(applied(g, x, span))  # (a map inside the lambda, now in f's slots)
+                body = conv(_applied(locs, g, (x,), span))  # (a map inside the lambda, now in f's slots)
                 each = ir.CompFor(x, xs, "list")
                 if op == "map":
                     return ir.Comprehension("list", body, None, (each,), t, span)
@@ -1432,6 +1461,16 @@ def _choice_of_list(n) -> bool:
     match n:
         case ir.Prim(op="minmax.iter", args=(xs, ir.Const(value=None)), attrs=(_, False)):
             return not isinstance(xs, ir.MakeList) and isinstance(xs.type, ListT) and xs.type.elem in ACTIVE
+    return False
+
+
+def _fold(n) -> bool:
+    """`reduce(g, xs, init)` or `reduce(g, xs)` of a list, `g` a lambda or a function's name (desugar
+    writes it as the loop it means)."""
+    match n:
+        case ir.Prim(op="reduce" | "reduce1", args=(g, xs, *_)):
+            return isinstance(xs.type, ListT) and (isinstance(g, ir.FuncRef) or isinstance(g, ir.Lambda)
+                                                   and g.nparams == 2)
     return False
 
 

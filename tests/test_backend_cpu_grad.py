@@ -1567,6 +1567,48 @@ def main():
     print(value_and_grad(nested)(1.5))
 """
 
+REDUCED = """
+def add(a: float, b: float) -> float:
+    return a + b
+
+def sq(x: float) -> float:
+    return x * x
+
+def make(x: float, n: int) -> list[float]:
+    return [x * float(i) for i in range(n)]
+
+def poly(x: float, cs: list[float]) -> float:
+    return reduce(lambda a, c: a * x + c, cs, 0.0)
+
+def named(x: float) -> float:
+    return reduce(add, make(x, 4))
+
+def branchy(x: float) -> float:
+    k = 2.0
+    return 1.0 + reduce(lambda a, b: a * k + sq(b) if b > 1.0 else a - b, make(x, 5), x)
+
+def looped(x: float) -> float:
+    t = 0.0
+    for i in range(3):
+        t += reduce(lambda a, b: max(a, b) * x, [x, float(i), 2.0 * x])
+    return t
+
+def tensors(w: f64[3], x: float) -> float:
+    vs = [w * x, w + x, w]
+    return sum(reduce(lambda a, b: a * b, vs))
+
+def empty(x: float) -> float:
+    ys: list[float] = []
+    return reduce(lambda a, b: a + b, ys) + x
+
+def main():
+    cs = [1.0, -2.0, 0.5]
+    for x in [0.5, 1.5, 2.25]:
+        print(poly(x, cs), grad(poly)(x, cs), value_and_grad(named)(x), grad(branchy)(x), grad(looped)(x))
+    print(grad(tensors)(arange(3, dtype=f64) * 0.75 - 1.0, 1.5))
+    print(grad(empty)(1.0))
+"""
+
 
 def compiled(text):
     program = check_source(Source("t.glia", text))
@@ -1579,7 +1621,7 @@ def compiled(text):
 
 @pytest.mark.parametrize("text", [CONTROL, SCALARS, TENSORS, LAYERS, CELLS, CALLS, DATA, TUPLES, BROADCAST,
                                   STRUCTS, MEMORY, FLOATLISTS, CONSTANTS, TUPLELISTS, COMPREHENSIONS, SHOWN,
-                                  GROWN, DYNAMIC, TABLES, ARGUMENTS, NESTED, PASSED, DICTS, MAPPED],
+                                  GROWN, DYNAMIC, TABLES, ARGUMENTS, NESTED, PASSED, DICTS, MAPPED, REDUCED],
                          ids=["control flow", "scalars", "tensors", "layers and losses", "cells, tuples, lists",
                               "calls", "values that hold no float", "calls returning tuples", "powers and broadcasts",
                               "records", "lists passed", "lists of floats", "constants", "lists of tuples and records",
@@ -1587,7 +1629,8 @@ def compiled(text):
                               "dynamic programming: min, max, elements replaced", "tables: d[i][j]",
                               "with respect to tuples, records and lists", "records of records",
                               "tables passed to functions", "dicts of floats",
-                              "map, filter, mean; what runs before a call"])
+                              "map, filter, mean; what runs before a call",
+                              "reduce with and without a start, an empty list's error"])
 def test_gradients_match_the_interpreter(text):
     got, ref = compiled(text)
     assert got == ref
