@@ -1645,7 +1645,10 @@ class FunctionLowerer(TensorLowering):
         # loop's assignments and kept the read after it: "type of variable cannot be determined")
         kt = key.type.ret if not isinstance(key, ir.Const) else e.type
         self.emit(f"{best}, {bestkey}, {found} = {self.default(e.type)}, {self.default(kt)}, False")
-        item = self.loop_over(seq_ir)
+        seq = self.temp()
+        self.emit(f"{seq} = {self.expr(seq_ir)}")
+        default = self.kept(self.expr(e.args[2])) if has_default else None  # computed as the interpreter does
+        item = self.open_loop(seq, seq_ir.type, fresh=True)
         kv = self.apply(key, [item]) if not (isinstance(key, ir.Const)) else item
         self.emit(f"if not {found}:")
         self.emit(f"    {best}, {bestkey}, {found} = {item}, {kv}, True")
@@ -1655,15 +1658,16 @@ class FunctionLowerer(TensorLowering):
         self.indent -= 1
         self.emit(f"if not {found}:")
         if has_default:
-            self.emit(f"    {best} = {self.expr(e.args[2])}")
+            self.emit(f"    {best} = {default}")
         else:
             self.emit(f"    rt.empty_error('{which}() of an empty sequence', {self.site(e.span)})")
         return best
 
     def _sum(self, e, zero_check=False):
-        acc = self.temp()
+        acc, seq = self.temp(), self.temp()
+        self.emit(f"{seq} = {self.expr(e.args[0])}")  # the sequence, then the start, as the interpreter
         self.emit(f"{acc} = {self.expr(e.args[1])}")
-        item = self.loop_over(e.args[0])
+        item = self.open_loop(seq, e.args[0].type, fresh=True)
         if e.type == INT:
             self.emit(f"{acc} = rt.sum_add({acc}, {item}, {self.site(e.span)})")
         else:
@@ -1753,9 +1757,11 @@ class FunctionLowerer(TensorLowering):
 
     def p_enumerate(self, e):
         out, k = self.temp(), self.temp()
+        seq = self.temp()
         self.emit(f"{out} = {self.m.empty_list(e.type.elem)}")
+        self.emit(f"{seq} = {self.expr(e.args[0])}")  # the sequence, then the start
         self.emit(f"{k} = {self.expr(e.args[1])}")
-        item = self.loop_over(e.args[0])
+        item = self.open_loop(seq, e.args[0].type, fresh=True)
         self.emit(f"rt.list_append({out}, ({k}, {item}))")
         self.emit(f"{k} += 1")
         self.indent -= 1
@@ -1813,14 +1819,14 @@ class FunctionLowerer(TensorLowering):
         self.indent -= 1
         return out
 
-    def _sorted_into(self, out: str, seq_ir, key, rev: str, elem_t):
-        """Stable sort through (key, index) pairs: the key function is inlined, never called."""
+    def _sorted_into(self, out: str, src: str, seq_t, key, rev: str, elem_t):
+        """Stable sort of the value `src` (of type `seq_t`) through (key, index) pairs: the key
+        function is inlined, never called. `rev`: a name or literal."""
         if isinstance(key, ir.Const):
-            if isinstance(seq_ir.type, (DictT, SetT)):
-                self.emit(f"{out} = {self.m.dict_list(self.expr(seq_ir), elem_t, 'keys')}")
+            if isinstance(seq_t, (DictT, SetT)):
+                self.emit(f"{out} = {self.m.dict_list(src, elem_t, 'keys')}")
             else:
-                src = self.expr(seq_ir)
-                if seq_ir.type == STR:
+                if seq_t == STR:
                     self.emit(f"{out} = rt.list_new(types.unicode_type)")
                     self.emit(f"for _c in {src}:")
                     self.emit(f"    rt.list_append({out}, _c)")
@@ -1832,7 +1838,7 @@ class FunctionLowerer(TensorLowering):
         self.emit(f"{items} = {self.m.empty_list(elem_t)}")
         self.emit(f"{pairs} = List()")
         self.emit(f"{k} = 0")
-        item = self.loop_over(seq_ir)
+        item = self.open_loop(src, seq_t)
         kv = self.apply(key, [item])
         self.emit(f"rt.list_append({items}, {item})")
         self.emit(f"{pairs}.append(({kv}, -{k} if {rev} else {k}))")  # a method: it types the List()
@@ -1846,8 +1852,9 @@ class FunctionLowerer(TensorLowering):
 
     def p_sorted(self, e):
         out = self.temp()
-        rev = self.expr(e.args[2])
-        self._sorted_into(out, e.args[0], e.args[1], rev, e.type.elem)
+        src = self.kept(self.expr(e.args[0]))  # the sequence, then `reverse`, as the interpreter
+        rev = self.kept(self.expr(e.args[2]))
+        self._sorted_into(out, src, e.args[0].type, e.args[1], rev, e.type.elem)
         return out
 
     def p_list_sort(self, e):
@@ -1857,7 +1864,7 @@ class FunctionLowerer(TensorLowering):
             self.emit(f"{xs}.sort(reverse={rev})")
             return "None"
         tmp = self.temp()
-        self._sorted_into(tmp, e.args[0], e.args[1], rev, e.args[0].type.elem)
+        self._sorted_into(tmp, xs, e.args[0].type, e.args[1], self.kept(rev), e.args[0].type.elem)
         self.emit(f"{xs}.clear()")
         self.emit(f"{xs}.extend({tmp})")
         return "None"
