@@ -297,6 +297,7 @@ def grad_value(interp: Interpreter, attrs, span, recording: bool = False):
                                            "differentiate the expression the inner gradient stands for"))
             value, grad = ad_interpreter(interp).value_and_grad(fname, list(args))
             return grad if which == "grad" else (value, grad)
+        g.__glia_name__ = fname  # (an error inside names fname: Interpreter.call_value)
         return g
     return make
 

@@ -329,9 +329,7 @@ class Interpreter:
             case ir.CallFunc(name, args, t, span):
                 return self.call_func(name, [self.expr(a) for a in args], span)
             case ir.CallValue(func, args, t, span):
-                f = self.expr(func)
-                avs = [self.expr(a) for a in args]
-                return lambda frame: f(frame)(*[a(frame) for a in avs])
+                return self.call_value(self.expr(func), [self.expr(a) for a in args], span)
             case ir.Prim(op, args, t, span, attrs):
                 return self.prim(op, [self.expr(a) for a in args], attrs, span)
             case ir.Lambda(captures, nparams, body, nslots, names, t, span):
@@ -406,6 +404,25 @@ class Interpreter:
                 raise loc(e) from None
             except GliaError as e:
                 raise note(e) from None
+        return call
+
+    def call_value(self, fv, avs, span):
+        """A call of a function value; an error in a named function it calls (a function's name,
+        `grad(f)`) gets the note a direct call gives, naming that function."""
+        src = self._cur_source
+
+        def call(frame):
+            callee = fv(frame)
+            args = [a(frame) for a in avs]
+            try:
+                return callee(*args)
+            except GliaError as e:
+                name = getattr(callee, "__glia_name__", None)
+                d = e.diagnostic
+                if name is None or len(d.notes) >= 8 or d.code == RECURSION:
+                    raise
+                raise type(e)(Diagnostic(d.code, d.message, d.span, d.stage, d.source,  # (GliaTypeError stays one)
+                                         d.notes + (Note(f"in {name}(), called from here", span, src),))) from None
         return call
 
     def prim(self, op, avs, attrs, span):

@@ -83,4 +83,4 @@ class SourceMap:
     def remap(self, err: GliaError) -> GliaError:
         """The same error with its diagnostic (and notes) in the coordinates of the user's texts."""
         d = self.remap_diagnostic(err.diagnostic)
-        return err if d is err.diagnostic else GliaError(d)
+        return err if d is err.diagnostic else type(err)(d)  # (a GliaTypeError stays one)

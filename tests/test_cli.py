@@ -133,6 +133,30 @@ def test_runtime_error_keeps_output_and_shows_call_chain(tmp_path):
     assert "Traceback" not in r.stderr
 
 
+def test_calls_of_function_values_show_in_the_call_chain(tmp_path):
+    """A function called through a value (`h = pick; h(...)`, `grad(loss)(...)`) gets the note a direct
+    call gets, in the interpreter; compiled code says where the calls can be seen."""
+    p = write(tmp_path, "values.glia", """
+        def pick(xs: list[float], i: int) -> float:
+            return xs[i]
+
+        def loss(w: float) -> float:
+            h = pick
+            return w * h([1.0, 2.0], 2)
+
+        def main():
+            print(grad(loss)(0.5))
+    """)
+    r = run_glia("run", "--backend", "interp", str(p))
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert f"{p}:3:12: error[E501]: index 2 out of range for a list of length 2" in r.stderr
+    assert f"note: {p}:7:16: in pick(), called from here" in r.stderr
+    assert f"note: {p}:10:11: in loss(), called from here" in r.stderr
+    c = run_glia("run", "--backend", "cpu", str(p))
+    assert c.returncode == 1 and f"{p}:3:12: error[E501]: index 2 out of range" in c.stderr
+    assert "compiled code does not record the calls that led here" in c.stderr
+
+
 def test_run_without_main(tmp_path):
     p = write(tmp_path, "lib.glia", """
         def f() -> int:
