@@ -27,6 +27,17 @@ MAX_DEPTH = 20_000
 STAGE = "runtime"
 
 
+def called_from(err: GliaError, name: str, span, src) -> GliaError:
+    """`err` raised in `name`, with the note of the call at `span` (the first 8 calls on the way out;
+    none for a recursion too deep, whose calls are all the same). The error keeps its class (a
+    GliaTypeError from a Python callback stays one)."""
+    d = err.diagnostic
+    if len(d.notes) >= 8 or d.code == RECURSION:
+        return err
+    return type(err)(Diagnostic(d.code, d.message, d.span, d.stage, d.source,
+                                d.notes + (Note(f"in {name}(), called from here", span, src),)))
+
+
 class Interpreter:
     def __init__(self, program: ir.Program, sources: dict[str, Source] | None = None,
                  max_depth: int = MAX_DEPTH):
@@ -382,14 +393,6 @@ class Interpreter:
         src = self._cur_source
         cache = [None]
 
-        def note(err: GliaError):
-            d = err.diagnostic
-            if len(d.notes) < 8 and d.code != RECURSION:
-                d = Diagnostic(d.code, d.message, d.span, d.stage, d.source,
-                               d.notes + (Note(f"in {name}(), called from here", span, src),))
-                return GliaError(d)
-            return err
-
         def fn():
             f = cache[0]
             if f is None:
@@ -403,7 +406,7 @@ class Interpreter:
             except GliaRuntimeError as e:  # raised by the callee's entry (recursion limit)
                 raise loc(e) from None
             except GliaError as e:
-                raise note(e) from None
+                raise called_from(e, name, span, src) from None
         return call
 
     def call_value(self, fv, avs, span):
@@ -418,11 +421,9 @@ class Interpreter:
                 return callee(*args)
             except GliaError as e:
                 name = getattr(callee, "__glia_name__", None)
-                d = e.diagnostic
-                if name is None or len(d.notes) >= 8 or d.code == RECURSION:
+                if name is None:
                     raise
-                raise type(e)(Diagnostic(d.code, d.message, d.span, d.stage, d.source,  # (GliaTypeError stays one)
-                                         d.notes + (Note(f"in {name}(), called from here", span, src),))) from None
+                raise called_from(e, name, span, src) from None
         return call
 
     def prim(self, op, avs, attrs, span):

@@ -1032,7 +1032,6 @@ def desugar(f: ir.Function, expand: frozenset = frozenset()) -> ir.Function:
                 pre.extend(lift((ir.Assign(t, xs, span),)))
                 xs = ir.Local(t.slot, t.name, t.type, span)
             target = new_local("acc", v.type, span)
-            acc = ir.Local(target.slot, target.name, v.type, span)
             x = new_local("x", xs.type.elem, span)
             if v.op == "reduce":
                 pre.extend(lift((ir.Assign(target, v.args[2], span),)))

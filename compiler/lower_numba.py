@@ -1418,6 +1418,13 @@ class FunctionLowerer(TensorLowering):
         """Open a loop over a sequence; returns the item variable."""
         return self.open_loop(self.expr(seq_ir), seq_ir.type)
 
+    def computed(self, e: ir.Expr) -> str:
+        """A new temporary holding `e`, computed here: a builtin's sequence, computed before its other
+        arguments as the interpreter does, then looped over (`open_loop(..., fresh=True)`)."""
+        tmp = self.temp()
+        self.emit(f"{tmp} = {self.expr(e)}")
+        return tmp
+
     def open_loop(self, seq: str, t, fresh: bool = False) -> str:
         """Open a loop over the value `seq` of type `t`; returns the item variable. A list is walked
         by index, re-reading its length (elements appended in the loop are visited, as in Python);
@@ -1645,8 +1652,7 @@ class FunctionLowerer(TensorLowering):
         # loop's assignments and kept the read after it: "type of variable cannot be determined")
         kt = key.type.ret if not isinstance(key, ir.Const) else e.type
         self.emit(f"{best}, {bestkey}, {found} = {self.default(e.type)}, {self.default(kt)}, False")
-        seq = self.temp()
-        self.emit(f"{seq} = {self.expr(seq_ir)}")
+        seq = self.computed(seq_ir)
         default = self.kept(self.expr(e.args[2])) if has_default else None  # computed as the interpreter does
         item = self.open_loop(seq, seq_ir.type, fresh=True)
         kv = self.apply(key, [item]) if not (isinstance(key, ir.Const)) else item
@@ -1664,8 +1670,7 @@ class FunctionLowerer(TensorLowering):
         return best
 
     def _sum(self, e, zero_check=False):
-        acc, seq = self.temp(), self.temp()
-        self.emit(f"{seq} = {self.expr(e.args[0])}")  # the sequence, then the start, as the interpreter
+        acc, seq = self.temp(), self.computed(e.args[0])  # the sequence, then the start
         self.emit(f"{acc} = {self.expr(e.args[1])}")
         item = self.open_loop(seq, e.args[0].type, fresh=True)
         if e.type == INT:
@@ -1733,8 +1738,7 @@ class FunctionLowerer(TensorLowering):
         return out
 
     def p_reduce(self, e):
-        acc, seq = self.temp(), self.temp()
-        self.emit(f"{seq} = {self.expr(e.args[1])}")  # the sequence, then the initial value, as the interpreter
+        acc, seq = self.temp(), self.computed(e.args[1])  # the sequence, then the initial value
         self.emit(f"{acc} = {self.expr(e.args[2])}")
         item = self.open_loop(seq, e.args[1].type, fresh=True)
         self.emit(f"{acc} = {self.apply(e.args[0], [acc, item])}")
@@ -1757,9 +1761,8 @@ class FunctionLowerer(TensorLowering):
 
     def p_enumerate(self, e):
         out, k = self.temp(), self.temp()
-        seq = self.temp()
         self.emit(f"{out} = {self.m.empty_list(e.type.elem)}")
-        self.emit(f"{seq} = {self.expr(e.args[0])}")  # the sequence, then the start
+        seq = self.computed(e.args[0])  # the sequence, then the start
         self.emit(f"{k} = {self.expr(e.args[1])}")
         item = self.open_loop(seq, e.args[0].type, fresh=True)
         self.emit(f"rt.list_append({out}, ({k}, {item}))")
