@@ -525,7 +525,7 @@ class BuiltinTyper:
             raise self.err("E103", f"{which}(..., axis=) takes one tensor", kw["axis"].span)
         if "key" in kw:
             key = self.c.expr(kw["key"], FnT((elem,), self.c.subst.fresh("key")))
-            kt = self.c.subst.zonk(key.type.ret) if isinstance(self.r(key.type), FnT) else None
+            kt = self.c.subst.zonk(self.r(key.type).ret) if isinstance(self.r(key.type), FnT) else None
             if kt is not None and not isinstance(kt, TVar) and not is_ordered(kt):
                 raise self.err("E203", f"the key of {which} must give ordered values, found {kt}", kw["key"].span)
             args = args + (key,)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from . import cycles, ir
 from .aliasing import mutable
+from .closures import Closures, fn_types
 from .diagnostics import Span
 from .fused import DictUpdate, dict_update
 from .lower_tensor import PARAMS, STATE, TensorLowering, uses_params
@@ -30,7 +31,7 @@ from .types import children as type_children
 from glia.runtime.values import array_elem
 
 
-_FN_UNKNOWN = "returned, stored in a container, made by a call, captured by a lambda or assigned twice"
+_FN_UNKNOWN = "function values made in code that runs in the interpreter"
 
 class Unsupported(Exception):
     def __init__(self, what: str, span: Span, source_name: str = ""):
@@ -158,6 +159,8 @@ class ModuleLowerer:
         self.instances: dict[str, ir.Function] = {}
         # and a function with a parameter of function type one per lambda or function passed there
         self.specializer = Specializer(self.instances, self.call_instance, self.merged_calls)
+        # and the function values that are values at run time: tuples, called through a dispatcher
+        self.closures = Closures(self)
         # the structs that hold themselves (a Numba type cannot): their functions stay interpreted
         self.recursive_structs = {name for name in program.structs if _contains_struct(name, name, program.structs)}
         self.show_fns: dict[tuple, str] = {}
@@ -228,6 +231,9 @@ class ModuleLowerer:
                 return self._nbtype_expr(TupleT(self.p.structs[name].types))
             case TensorT(dtype, shape):
                 return f"types.Array({self._nbtype_expr(dtype)}, {len(shape)}, 'C')"
+            case FnT() if self.closures.layout(t) is not None:  # (tag, captured values...): closures.py
+                slots = self.closures.layout(t).slots
+                return "types.Tuple((types.int64, " + "".join(self._nbtype_expr(s) + ", " for s in slots) + "))"
         raise Unsupported(f"values of type {t}", Span(0, 0, 0, 0))
 
     def empty_list(self, elem) -> str:
@@ -361,12 +367,18 @@ class ModuleLowerer:
                 continue
             if c not in out:
                 out.append(c)
+        f = self.instances[inst]
+        for c in self.closures.callees(f, f.source_name):  # lambdas made as values; calls of values
+            if c not in out:
+                out.append(c)
         return out
 
     def prepare(self, root: str = "main", also: tuple[str, ...] = ()) -> list[str]:
         """The functions to compile for `root` (and the functions `also`), callees first, with their
         threaded globals known."""
         order = self.reachable(root, also)
+        while self.closures.update(order):  # the dispatchers of function values call their makers
+            order = self.reachable(root, also)
         if self.cyclic and self.merge_cycles(order):
             self.cyclic = set()
             order = self.reachable(root, also)
@@ -494,6 +506,9 @@ class ModuleLowerer:
                         c = self.call_instance(node)
                         uses[c] = uses.get(c, 0) + (1 if isinstance(node, ir.CallFunc) else 2)
             self.single_use = {n for n in order if uses.get(n) == 1 and n != root and n not in self.cyclic}
+        for name in order:  # (a dispatcher of function values is checked in the functions that hold them)
+            if name not in self.closures.dispatchers.values():
+                FunctionLowerer(self, self.instances[name], name).check_slots()
         for name in order:
             self.funcs.append(FunctionLowerer(self, self.instances[name], name).lower())
         main = self.p.functions[root]
@@ -527,6 +542,15 @@ class ModuleLowerer:
         return LoweredModule(text, key, self.sites, mangle_func(root), arg_specs, fglobals[root], fglobals,
                              spec(main.type.ret, self.p.structs), dict(self.shown),
                              (main.source_name, main.span.line, main.span.col, main.span.end_line, main.span.end_col))
+
+
+@dataclass(frozen=True)
+class _FnValue:
+    """A function value already computed (FunctionLowerer.fn_arg): its lowered value and type."""
+
+    value: str
+    type: FnT
+    span: Span
 
 
 @dataclass
@@ -592,8 +616,13 @@ class FunctionLowerer(TensorLowering):
     def check_type(self, t, span, holder: str = ""):
         """`holder`: what holds a value of type t (a local of the function), for the message."""
         if isinstance(t, FnT):
-            held = f"; here {holder}" if holder else ""
-            self.unsupported(f"function values not known where they are used ({_FN_UNKNOWN}{held})", span)
+            if self.m.closures.layout(t) is not None:
+                return  # (its slots are checked where the values they hold are made)
+            held = f" (here {holder})" if holder else ""
+            self.unsupported((self.m.closures.problem(t) or _FN_UNKNOWN) + held, span)
+        if isinstance(t, (DictT, SetT)) and any(fn_types(t.key if isinstance(t, DictT) else t.elem, self.m.p.structs)):
+            self.unsupported("function values as dict keys or set elements (the interpreter compares them by "
+                             "identity)", span)
         if isinstance(t, StructT):
             if t.name in self.m.recursive_structs:
                 self.unsupported(f"recursive structs (struct {t.name} holds a {t.name})", span)
@@ -603,13 +632,18 @@ class FunctionLowerer(TensorLowering):
             self.check_type(c, span, holder)
 
     # ---- function -----------------------------------------------------------------------------
-    def lower(self) -> str:
+    def check_slots(self):
+        """Whether the types of the function's parameters, locals and result compile (Unsupported)."""
         f = self.f
         for slot, t in enumerate(f.slot_types):
             kind = "parameter" if slot < len(f.params) else "local"
             name = f.slot_names[slot]
             self.check_type(t, f.span, f"{f.name}'s {kind} '{name}'" if not name.startswith("$") else "")
         self.check_type(f.type.ret, f.span)
+
+    def lower(self) -> str:
+        f = self.f
+        self.check_slots()
         gnames = self.m.global_uses[self.inst]
         params = [mangle_local(i, n) for i, n in enumerate(f.params)] + [self.m.threaded[g][0] for g in gnames] \
             + ["depth"]
@@ -668,6 +702,9 @@ class FunctionLowerer(TensorLowering):
                 return self.default(TupleT(self.m.p.structs[name].types))
             case TensorT(dtype, shape):
                 return f"np.zeros({(1,) * len(shape)!r}, {'np.float32' if dtype == F32 else 'np.float64'})"
+            case FnT() if self.m.closures.layout(t) is not None:
+                slots = self.m.closures.layout(t).slots
+                return "(np.int64(0), " + "".join(self.default(s) + ", " for s in slots) + ")"
         self.unsupported(f"values of type {t}", self.f.span)
 
     def block(self, stmts):
@@ -1178,8 +1215,11 @@ class FunctionLowerer(TensorLowering):
                     # refer to a symbol that is never defined (a crash on the next run), so numbers
                     # and bools go through their NumPy constructor, which types them plainly
                     avs = [f"{_PLAIN[a_ir.type]}({a})" if a_ir.type in _PLAIN else a for a, a_ir in zip(avs, args)]
+                # (a dispatcher of function values calls with the site of the call it was called for)
+                site = self.site(span) if self.inst not in self.m.closures.dispatchers.values() \
+                    else self.local(len(self.f.params) - 1, "site")
                 return (f"{mangle_func(inst)}({''.join(a + ', ' for a in avs)}{self.m.global_args(inst)}"
-                        f"{self.m.call_depth(self.inst, inst, name, self.site(span))})")
+                        f"{self.m.call_depth(self.inst, inst, name, site)})")
             case ir.Prim(op, args, t, span, attrs):
                 return self.prim(e)
             case ir.MakeList(elts, t, span):
@@ -1243,14 +1283,15 @@ class FunctionLowerer(TensorLowering):
                 return self.expr(options[0])
             case ir.Hole(index, options, t, span):
                 self.unsupported("holes (`??`) that search has not filled", span)
-            case ir.FuncRef(name, t, span):
-                self.unsupported("a function used as a value", span)
+            case ir.FuncRef() | ir.Lambda():
+                return self.make_fn(e)
             case ir.CallValue(func=ir.Prim(op="ad.grad", span=span, attrs=(fname, which)), args=args):
                 entry = self.m.grads.entry(self.m.instance(fname), which, self, span)
                 avs = self.exprs(args)
                 return f"{entry}({''.join(a + ', ' for a in avs)}{self.m.global_args(fname)}depth)"
-            case ir.Lambda(span=span) | ir.CallValue(span=span):
-                self.unsupported(f"function values not known where they are used ({_FN_UNKNOWN})", span)
+            case ir.CallValue(func=func, args=args, span=span):
+                fv = self.expr(func)
+                return self.call_fn(func.type, fv, self.exprs(args), span)
         self.unsupported(f"the expression {type(e).__name__}", getattr(e, "span", self.f.span))
 
     def const(self, value, t, span) -> str:
@@ -1284,6 +1325,9 @@ class FunctionLowerer(TensorLowering):
         sym = {"cmp.eq": "==", "cmp.ne": "!=", "cmp.lt": "<", "cmp.le": "<=", "cmp.gt": ">", "cmp.ge": ">=",
                "cmp.in": "in", "cmp.notin": "not in"}
         t = operands[0].type
+        if any(next(fn_types(o.type, self.m.p.structs), None) for o in operands):
+            self.unsupported("comparing function values (the interpreter compares them by identity)",
+                             operands[0].span)
         if isinstance(t, (ListT, DictT, SetT)) and ops[0] not in ("cmp.in", "cmp.notin"):
             # Numba's container comparisons differ from Python's: compare through the runtime
             if len(ops) > 1:
@@ -1412,7 +1456,36 @@ class FunctionLowerer(TensorLowering):
             inst = self.m.call_instance(fn)
             return (f"{mangle_func(inst)}({''.join(a + ', ' for a in args)}{self.m.global_args(inst)}"
                     f"rt.enter(depth, {fn.name!r}, {self.site(fn.span)}))")
-        self.unsupported("a function value passed to a builtin (pass a lambda or a function name)", fn.span)
+        if isinstance(fn, _FnValue):
+            return self.call_fn(fn.type, fn.value, args, fn.span)
+        return self.call_fn(fn.type, self.expr(fn), args, fn.span)
+
+    def fn_arg(self, fn):
+        """A builtin's function argument, for `apply`: a lambda or a name as it is (inlined), any other
+        function value computed here, once (the builtin calls it in a loop)."""
+        if isinstance(fn, (ir.Lambda, ir.FuncRef, ir.Const)):
+            return fn
+        return _FnValue(self.kept(self.expr(fn)), fn.type, fn.span)
+
+    # ---- function values as data (compiler/closures.py) ----------------------------------------
+    def make_fn(self, e) -> str:
+        """The tuple (tag, slots...) of the function value a lambda or a function name makes here."""
+        self.check_type(e.type, e.span)
+        lay = self.m.closures.layout(e.type)
+        inst = self.m.closures.maker(e, self.src)
+        values = {}
+        if isinstance(e, ir.Lambda):
+            for j, (_, outer) in zip(lay.places[inst], e.captures):
+                values[j] = self.expr(outer)
+        slots = [values[j] if j in values else self.default(t) for j, t in enumerate(lay.slots)]
+        return f"(np.int64({lay.makers.index(inst)}), {''.join(v + ', ' for v in slots)})"
+
+    def call_fn(self, t, fv: str, args: list[str], span) -> str:
+        """A call of the function value `fv` (a tuple) of type `t` on lowered arguments."""
+        self.check_type(t, span)
+        inst = self.m.closures.dispatcher(t)
+        return (f"{mangle_func(inst)}({fv}, {''.join(a + ', ' for a in args)}{self.site(span)}, "
+                f"{self.m.global_args(inst)}depth)")
 
     def loop_over(self, seq_ir: ir.Expr) -> str:
         """Open a loop over a sequence; returns the item variable."""
@@ -1473,6 +1546,10 @@ class FunctionLowerer(TensorLowering):
     def prim(self, e: ir.Prim) -> str:
         op, args, t, span, attrs = e.op, e.args, e.type, e.span, e.attrs
         self.check_type(t, span)
+        if op == "fn.tag":  # a dispatcher's reads of a function value (compiler/closures.py)
+            return f"{self.expr(args[0])}[0]"
+        if op == "fn.env":
+            return f"{self.expr(args[0])}[{attrs[0] + 1}]"
         if op in ("list.index", "list.remove") and mutable(args[1].type, self.m.p.structs):
             return self.find_container(e)
         if op in _SHOWS_VALUE:  # (its {site} names the type of the value its error shows)
@@ -1653,6 +1730,7 @@ class FunctionLowerer(TensorLowering):
         kt = key.type.ret if not isinstance(key, ir.Const) else e.type
         self.emit(f"{best}, {bestkey}, {found} = {self.default(e.type)}, {self.default(kt)}, False")
         seq = self.computed(seq_ir)
+        key = self.fn_arg(key)
         default = self.kept(self.expr(e.args[2])) if has_default else None  # computed as the interpreter does
         item = self.open_loop(seq, seq_ir.type, fresh=True)
         kv = self.apply(key, [item]) if not (isinstance(key, ir.Const)) else item
@@ -1721,31 +1799,33 @@ class FunctionLowerer(TensorLowering):
         return acc
 
     def p_map(self, e):
-        out = self.temp()
+        out, fn = self.temp(), self.fn_arg(e.args[0])
         self.emit(f"{out} = {self.m.empty_list(e.type.elem)}")
         item = self.loop_over(e.args[1])
-        self.emit(f"rt.list_append({out}, {self.apply(e.args[0], [item])})")
+        self.emit(f"rt.list_append({out}, {self.apply(fn, [item])})")
         self.indent -= 1
         return out
 
     def p_filter(self, e):
-        out = self.temp()
+        out, fn = self.temp(), self.fn_arg(e.args[0])
         self.emit(f"{out} = {self.m.empty_list(e.type.elem)}")
         item = self.loop_over(e.args[1])
-        self.emit(f"if {self.apply(e.args[0], [item])}:")
+        self.emit(f"if {self.apply(fn, [item])}:")
         self.emit(f"    rt.list_append({out}, {item})")
         self.indent -= 1
         return out
 
     def p_reduce(self, e):
+        fn = self.fn_arg(e.args[0])
         acc, seq = self.temp(), self.computed(e.args[1])  # the sequence, then the initial value
         self.emit(f"{acc} = {self.expr(e.args[2])}")
         item = self.open_loop(seq, e.args[1].type, fresh=True)
-        self.emit(f"{acc} = {self.apply(e.args[0], [acc, item])}")
+        self.emit(f"{acc} = {self.apply(fn, [acc, item])}")
         self.indent -= 1
         return acc
 
     def p_reduce1(self, e):
+        fn = self.fn_arg(e.args[0])
         acc, first = self.temp(), self.temp()
         self.emit(f"{acc}, {first} = {self.default(e.type)}, True")  # (acc defined: p_minmax_iter)
         item = self.loop_over(e.args[1])
@@ -1753,7 +1833,7 @@ class FunctionLowerer(TensorLowering):
         self.emit(f"    {acc}, {first} = {item}, False")
         self.emit("else:")
         self.indent += 1
-        self.emit(f"{acc} = {self.apply(e.args[0], [acc, item])}")
+        self.emit(f"{acc} = {self.apply(fn, [acc, item])}")
         self.indent -= 2
         self.emit(f"if {first}:")
         self.emit(f"    rt.empty_error('reduce() of an empty sequence with no initial value', {self.site(e.span)})")
@@ -1855,19 +1935,21 @@ class FunctionLowerer(TensorLowering):
 
     def p_sorted(self, e):
         out = self.temp()
-        src = self.kept(self.expr(e.args[0]))  # the sequence, then `reverse`, as the interpreter
+        src = self.kept(self.expr(e.args[0]))  # the sequence, the key, then `reverse`, as the interpreter
+        key = self.fn_arg(e.args[1])
         rev = self.kept(self.expr(e.args[2]))
-        self._sorted_into(out, src, e.args[0].type, e.args[1], rev, e.type.elem)
+        self._sorted_into(out, src, e.args[0].type, key, rev, e.type.elem)
         return out
 
     def p_list_sort(self, e):
         xs = self.expr(e.args[0])
+        key = self.fn_arg(e.args[1])
         rev = self.expr(e.args[2])
-        if isinstance(e.args[1], ir.Const):  # no key: in place
+        if isinstance(key, ir.Const):  # no key: in place
             self.emit(f"{xs}.sort(reverse={rev})")
             return "None"
         tmp = self.temp()
-        self._sorted_into(tmp, xs, e.args[0].type, e.args[1], self.kept(rev), e.args[0].type.elem)
+        self._sorted_into(tmp, xs, e.args[0].type, key, self.kept(rev), e.args[0].type.elem)
         self.emit(f"{xs}.clear()")
         self.emit(f"{xs}.extend({tmp})")
         return "None"
@@ -2174,6 +2256,8 @@ def _private_lists(f: ir.Function) -> frozenset[int]:
     for node in ir.walk(f.body):
         if isinstance(node, ir.Assign) and isinstance(node.target, ir.StoreLocal) and _fresh_list(node.value):
             fresh_stores.add(id(node.target))
+        if isinstance(node, ir.Lambda):  # a list captured by a lambda is shared with it
+            lost.update(outer.slot for _, outer in node.captures)
         for name, val in ir.child_fields(node):
             for k, child in enumerate(val if isinstance(val, tuple) else (val,)):
                 if isinstance(child, ir.Local) and not _operated_on(node, name, k):

@@ -1,0 +1,232 @@
+"""Function values as data for the CPU backend (defunctionalisation).
+
+Most function values are known where they are used, and compiler/specialize.py compiles those as
+copies of the callee. The rest (a function value returned, stored in a variable assigned twice, in
+a list, dict or struct, captured by another lambda, passed where no copy can be made) are values at
+run time. Numba cannot pass closures around, so the CPU backend represents such a value as a tuple:
+
+    (tag, slot_1, ..., slot_k)
+
+where `tag` says which function it is (one of the lambdas and named functions of that function type
+made anywhere in the compiled program: its *makers*), and the slots hold the values the lambda
+captured (by value, when it was made, as the language says). Makers of one type share slots of equal
+types; a slot a maker does not use holds a default value. A call `f(x)` of such a value calls the
+type's dispatcher, `apply[fn(int) -> int](f, x)`: an IR function made here that tests the tag and
+calls the lambda lifted to a function of its own (its parameters, then its captured values, read
+from the slots) or the named function. As IR it goes through everything an ordinary function does:
+reachability, cycles of mutually recursive functions, threaded globals, the cache.
+
+What stays in the interpreter, with the lowering's note: a function type whose values capture a
+value of the same type (`compose(f, g)` returning `lambda x: f(g(x))`: a tuple cannot hold itself),
+comparing function values (the interpreter compares them by identity), function values as dict keys
+or set elements, and a function value made in a generic function's instance of an open type.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import cycles, ir
+from .specialize import _key, _lifted
+from .types import BOOL, INT, DictT, FnT, ListT, SetT, StructT, TupleT
+
+
+@dataclass
+class Layout:
+    """The representation of the values of one function type."""
+
+    makers: list[str] = field(default_factory=list)  # the instances the tags name, in tag order
+    lifted: dict[str, bool] = field(default_factory=dict)  # instance -> whether it is a lambda
+    captures: dict[str, tuple] = field(default_factory=dict)  # instance -> its captured values' types
+    places: dict[str, tuple[int, ...]] = field(default_factory=dict)  # instance -> its captures' slots
+    slots: list = field(default_factory=list)  # the slots' types
+    problem: str = ""  # why this type's values cannot be compiled ("": they can)
+
+
+def fn_types(t, structs, seen=None):
+    """The function types inside the type `t` (itself included)."""
+    seen = set() if seen is None else seen
+    match t:
+        case FnT(ps, r):
+            yield t
+            for c in (*ps, r):
+                yield from fn_types(c, structs, seen)
+        case ListT(e) | SetT(e):
+            yield from fn_types(e, structs, seen)
+        case DictT(k, v):
+            yield from fn_types(k, structs, seen)
+            yield from fn_types(v, structs, seen)
+        case TupleT(items):
+            for c in items:
+                yield from fn_types(c, structs, seen)
+        case StructT(name) if name not in seen and name in structs:
+            seen.add(name)
+            for c in structs[name].types:
+                yield from fn_types(c, structs, seen)
+
+
+class Closures:
+    """The function types used as run-time values in a module (ModuleLowerer.closures)."""
+
+    def __init__(self, m):
+        self.m = m
+        self.layouts: dict[FnT, Layout] = {}
+        self.dispatchers: dict[FnT, str] = {}  # function type -> its dispatcher's instance name
+        self._uses: dict[int, tuple] = {}  # id(body) -> (body, its uses), see uses
+
+    # ---- where function values are run-time values ----------------------------------------------
+    def uses(self, f: ir.Function) -> tuple:
+        """("make", Lambda or FuncRef) for each function value made as a value in `f`, ("call", FnT)
+        for each call of one, in order. A lambda or name called where it stands, or given to a
+        builtin (`map(lambda x: ..., xs)`, `sorted(xs, key=f)`), is not a value: it is inlined."""
+        hit = self._uses.get(id(f.body))
+        if hit is not None and hit[0] is f.body:
+            return hit[1]
+        out: list = []
+
+        def visit(node, applied=False):
+            if isinstance(node, tuple):
+                for x in node:
+                    visit(x, applied)
+                return
+            if not ir.is_node(node):
+                return
+            if isinstance(node, (ir.Lambda, ir.FuncRef)):
+                if not applied:
+                    out.append(("make", node))
+                    return  # (a lambda made as a value: its body is its lifted function's)
+                if isinstance(node, ir.Lambda):
+                    visit(node.body)  # (inlined where it is applied)
+                return
+            if isinstance(node, ir.CallValue):
+                if isinstance(node.func, ir.Prim) and node.func.op == "ad.grad":
+                    visit(node.args)
+                    return
+                if not isinstance(node.func, (ir.Lambda, ir.FuncRef)):
+                    out.append(("call", node.func.type))
+                visit(node.func, isinstance(node.func, (ir.Lambda, ir.FuncRef)))
+                visit(node.args)
+                return
+            if isinstance(node, ir.Prim):
+                for a in node.args:
+                    if isinstance(a.type, FnT) and not isinstance(a, (ir.Lambda, ir.FuncRef)):
+                        out.append(("call", a.type))  # a value given to a builtin: called through it
+                    visit(a, isinstance(a.type, FnT))
+                return
+            for _, val in ir.child_fields(node):
+                visit(val)
+        visit(f.body)
+        self._uses[id(f.body)] = (f.body, tuple(out))
+        return tuple(out)
+
+    def maker(self, node, source_name: str) -> str:
+        """The instance a value made by `node` (a lambda or a function name) calls."""
+        if isinstance(node, ir.FuncRef):
+            return self.m.call_instance(node)
+        name = "lambda[%s]" % _key(node, self.m.call_instance)
+        if name not in self.m.instances:
+            self.m.instances[name] = self.m.specializer.function(_lifted(node, source_name))
+            self.m.specializer.lifted.add(name)
+        return name
+
+    def dispatcher(self, t: FnT) -> str:
+        """The instance that calls a value of type `t` (its body is made by `update`)."""
+        name = self.dispatchers.get(t)
+        if name is None:
+            name = self.dispatchers[t] = f"apply[{t}]"
+            self.m.instances[name] = self._dispatch(t, Layout())
+            self.m.specializer.lifted.add(name)  # (called with its caller's depth: not a frame)
+        return name
+
+    def callees(self, f: ir.Function, source_name: str) -> list[str]:
+        out = []
+        for kind, x in self.uses(f):
+            out.append(self.maker(x, source_name) if kind == "make" else self.dispatcher(x))
+        return out
+
+    # ---- the layouts ------------------------------------------------------------------------------
+    def update(self, order: list[str]) -> bool:
+        """Make the layouts of the function types whose values the instances `order` make, and the
+        dispatchers' bodies; whether anything changed (the caller computes what is reachable again)."""
+        found: dict[FnT, Layout] = {}
+        for name in order:
+            f = self.m.instances[name]
+            for kind, x in self.uses(f):
+                if kind == "call":
+                    found.setdefault(x, Layout())
+                    continue
+                lay = found.setdefault(x.type, Layout())
+                inst = self.maker(x, f.source_name)
+                if inst not in lay.captures:
+                    lay.makers.append(inst)
+                    lay.lifted[inst] = isinstance(x, ir.Lambda)
+                    lay.captures[inst] = tuple(local.type for _, local in x.captures) \
+                        if isinstance(x, ir.Lambda) else ()
+        for lay in found.values():
+            for inst in lay.makers:
+                taken: list[int] = []
+                for t in lay.captures[inst]:
+                    k = next((i for i, s in enumerate(lay.slots) if s == t and i not in taken), None)
+                    if k is None:
+                        k = len(lay.slots)
+                        lay.slots.append(t)
+                    taken.append(k)
+                lay.places[inst] = tuple(taken)
+        for t, lay in found.items():
+            if not lay.makers:
+                lay.problem = "function values made in code that runs in the interpreter"
+            elif t in self._inside(lay, found, set()):
+                lay.problem = f"a function value of type {t} that captures a value of its own type"
+        changed = [(t, lay.makers, lay.slots) for t, lay in found.items()] != \
+            [(t, lay.makers, lay.slots) for t, lay in self.layouts.items()]
+        self.layouts = found
+        if changed:
+            for t in found:
+                self.m.instances[self.dispatcher(t)] = self._dispatch(t, found[t])
+        return changed
+
+    def _inside(self, lay: Layout, found: dict, seen: set) -> set:
+        """The function types that the slots of `lay` hold, directly or through other function values."""
+        out = set()
+        for s in lay.slots:
+            for t in fn_types(s, self.m.p.structs):
+                out.add(t)
+                if t not in seen and t in found:
+                    seen.add(t)
+                    out |= self._inside(found[t], found, seen)
+        return out
+
+    def layout(self, t: FnT) -> Layout | None:
+        lay = self.layouts.get(t)
+        return lay if lay is not None and not lay.problem else None
+
+    def problem(self, t: FnT) -> str:
+        lay = self.layouts.get(t)
+        return lay.problem if lay is not None else ""
+
+    def _dispatch(self, t: FnT, lay: Layout) -> ir.Function:
+        """apply(f, a0, a1, ..., site): the call of the value `f` of type `t` on the arguments, `site`
+        the call's (where E505 is raised when a named function called through it recurses too deep)."""
+        span = self.m.p.functions[self.m.root].span
+        f = ir.Local(0, "f", t, span)
+        args = tuple(ir.Local(1 + i, f"a{i}", p, span) for i, p in enumerate(t.params))
+        tag = ir.Prim("fn.tag", (f,), INT, span)
+        stmts: list = []
+        for k, inst in enumerate(lay.makers):
+            env = tuple(ir.Prim("fn.env", (f,), lay.slots[j], span, (j,)) for j in lay.places[inst])
+            if lay.lifted[inst]:
+                call_name = cycles.call_name("lambda", inst)
+                self.m.merged_calls[call_name] = inst
+            else:
+                call_name = inst
+            call = ir.CallFunc(call_name, args + env, t.ret, span)
+            if k == len(lay.makers) - 1:
+                stmts.append(ir.Return(call, span))
+            else:
+                cond = ir.Compare((tag, ir.Const(k, INT, span)), ("cmp.eq",), BOOL, span)
+                stmts.append(ir.If(cond, (ir.Return(call, span),), (), span))
+        if not stmts:
+            stmts.append(ir.Return(None, span))
+        names = ("f",) + tuple(a.name for a in args) + ("site",)
+        types = (t,) + t.params + (INT,)
+        return ir.Function("apply", (), names, FnT(types, t.ret), tuple(stmts), len(names), names, types, span,
+                           self.m.p.functions[self.m.root].source_name)
