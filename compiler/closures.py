@@ -10,19 +10,21 @@ run time. Numba cannot pass closures around, so the CPU backend represents such 
 where `tag` says which function it is (one of the lambdas and named functions of that function type
 made anywhere in the compiled program: its *makers*), and the slots hold the values the lambda
 captured (by value, when it was made, as the language says). Makers of one type share slots of equal
-types; a slot a maker does not use holds a default value. A call `f(x)` of such a value calls the
+types; a slot a maker does not use holds a default value. A captured value that holds function
+values is kept in a box (runtime/nblist.py `box`: reference-counted memory typed as an opaque
+pointer), since `compose(f, g)` returning `lambda x: f(g(x))` would otherwise be a tuple holding
+tuples of its own type, which no Numba type can be. A call `f(x)` of such a value calls the
 type's dispatcher, `apply[fn(int) -> int](f, x)`: an IR function made here that tests the tag and
 calls the lambda lifted to a function of its own (its parameters, then its captured values, read
 from the slots) or the named function. As IR it goes through everything an ordinary function does:
 reachability, cycles of mutually recursive functions, threaded globals, the cache.
 
-What stays in the interpreter, with the lowering's note: a function type whose values capture a
-value of the same type (`compose(f, g)` returning `lambda x: f(g(x))`: a tuple cannot hold itself),
-comparing function values (the interpreter compares them by identity), function values as dict keys
+What stays in the interpreter, with the lowering's note: comparing function values (the interpreter compares them by identity), function values as dict keys
 or set elements, and a function value made in a generic function's instance of an open type.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from . import cycles, ir
@@ -39,6 +41,7 @@ class Layout:
     captures: dict[str, tuple] = field(default_factory=dict)  # instance -> its captured values' types
     places: dict[str, tuple[int, ...]] = field(default_factory=dict)  # instance -> its captures' slots
     slots: list = field(default_factory=list)  # the slots' types
+    boxed: list = field(default_factory=list)  # per slot: whether it holds its value in a box
     problem: str = ""  # why this type's values cannot be compiled ("": they can)
 
 
@@ -64,6 +67,11 @@ def fn_types(t, structs, seen=None):
                 yield from fn_types(c, structs, seen)
 
 
+# The builtins whose function arguments the lowering applies where they stand (a lambda or a name:
+# inlined; any other function value: computed once, then called through its dispatcher).
+APPLIED = frozenset({"map", "filter", "reduce", "reduce1", "sorted", "list.sort", "minmax.iter"})
+
+
 class Closures:
     """The function types used as run-time values in a module (ModuleLowerer.closures)."""
 
@@ -72,6 +80,7 @@ class Closures:
         self.layouts: dict[FnT, Layout] = {}
         self.dispatchers: dict[FnT, str] = {}  # function type -> its dispatcher's instance name
         self._uses: dict[int, tuple] = {}  # id(body) -> (body, its uses), see uses
+        self.call_names: set[str] = set()  # the names of the dispatchers' calls (`calls`)
 
     # ---- where function values are run-time values ----------------------------------------------
     def uses(self, f: ir.Function) -> tuple:
@@ -97,16 +106,11 @@ class Closures:
                 if isinstance(node, ir.Lambda):
                     visit(node.body)  # (inlined where it is applied)
                 return
-            if isinstance(node, ir.CallValue):
-                if isinstance(node.func, ir.Prim) and node.func.op == "ad.grad":
-                    visit(node.args)
-                    return
-                if not isinstance(node.func, (ir.Lambda, ir.FuncRef)):
-                    out.append(("call", node.func.type))
+            if isinstance(node, ir.CallValue):  # (a call of a value is a dispatcher's call: `calls`)
                 visit(node.func, isinstance(node.func, (ir.Lambda, ir.FuncRef)))
                 visit(node.args)
                 return
-            if isinstance(node, ir.Prim):
+            if isinstance(node, ir.Prim) and node.op in APPLIED:
                 for a in node.args:
                     if isinstance(a.type, FnT) and not isinstance(a, (ir.Lambda, ir.FuncRef)):
                         out.append(("call", a.type))  # a value given to a builtin: called through it
@@ -117,6 +121,29 @@ class Closures:
         visit(f.body)
         self._uses[id(f.body)] = (f.body, tuple(out))
         return tuple(out)
+
+    def calls(self, f: ir.Function) -> ir.Function:
+        """`f` with each call of a function value (`g(x)`, `fs[i](x)`) turned into a call of its type's
+        dispatcher, `apply[T](g, x, site)`: an ordinary call, which cycles.merge can merge."""
+        def call(node):
+            if isinstance(node, ir.CallValue) and not isinstance(node.func, ir.FuncRef) \
+                    and not (isinstance(node.func, ir.Prim) and node.func.op == "ad.grad"):
+                site = ir.Const(self.m.site(node.span, f.source_name), INT, node.span)
+                name = cycles.call_name("apply", self.dispatcher(node.func.type))
+                self.m.merged_calls[name] = self.dispatcher(node.func.type)
+                self.call_names.add(name)
+                return ir.CallFunc(name, (node.func,) + node.args + (site,), node.type, node.span)
+            return node
+        return _rewritten(f, call)
+
+    def uncalls(self, f: ir.Function) -> ir.Function:
+        """`f` with the dispatchers' calls `calls` made turned back into calls of values (for the copies
+        specialize.py makes of a function, where a parameter becomes a lambda called where it stands)."""
+        def call(node):
+            if isinstance(node, ir.CallFunc) and node.name in self.call_names:
+                return ir.CallValue(node.args[0], node.args[1:-1], node.type, node.span)
+            return node
+        return _rewritten(f, call)
 
     def maker(self, node, source_name: str) -> str:
         """The instance a value made by `node` (a lambda or a function name) calls."""
@@ -134,7 +161,6 @@ class Closures:
         if name is None:
             name = self.dispatchers[t] = f"apply[{t}]"
             self.m.instances[name] = self._dispatch(t, Layout())
-            self.m.specializer.lifted.add(name)  # (called with its caller's depth: not a frame)
         return name
 
     def callees(self, f: ir.Function, source_name: str) -> list[str]:
@@ -172,10 +198,9 @@ class Closures:
                     taken.append(k)
                 lay.places[inst] = tuple(taken)
         for t, lay in found.items():
+            lay.boxed = [next(fn_types(s, self.m.p.structs), None) is not None for s in lay.slots]
             if not lay.makers:
                 lay.problem = "function values made in code that runs in the interpreter"
-            elif t in self._inside(lay, found, set()):
-                lay.problem = f"a function value of type {t} that captures a value of its own type"
         changed = [(t, lay.makers, lay.slots) for t, lay in found.items()] != \
             [(t, lay.makers, lay.slots) for t, lay in self.layouts.items()]
         self.layouts = found
@@ -183,17 +208,6 @@ class Closures:
             for t in found:
                 self.m.instances[self.dispatcher(t)] = self._dispatch(t, found[t])
         return changed
-
-    def _inside(self, lay: Layout, found: dict, seen: set) -> set:
-        """The function types that the slots of `lay` hold, directly or through other function values."""
-        out = set()
-        for s in lay.slots:
-            for t in fn_types(s, self.m.p.structs):
-                out.add(t)
-                if t not in seen and t in found:
-                    seen.add(t)
-                    out |= self._inside(found[t], found, seen)
-        return out
 
     def layout(self, t: FnT) -> Layout | None:
         lay = self.layouts.get(t)
@@ -210,6 +224,7 @@ class Closures:
         f = ir.Local(0, "f", t, span)
         args = tuple(ir.Local(1 + i, f"a{i}", p, span) for i, p in enumerate(t.params))
         tag = ir.Prim("fn.tag", (f,), INT, span)
+        site = ir.Local(1 + len(args), "site", INT, span)
         stmts: list = []
         for k, inst in enumerate(lay.makers):
             env = tuple(ir.Prim("fn.env", (f,), lay.slots[j], span, (j,)) for j in lay.places[inst])
@@ -218,7 +233,8 @@ class Closures:
                 self.m.merged_calls[call_name] = inst
             else:
                 call_name = inst
-            call = ir.CallFunc(call_name, args + env, t.ret, span)
+            # a nested call (E505 counts it), at the site of the call of the value
+            call = ir.Prim("fn.at", (site, ir.CallFunc(call_name, args + env, t.ret, span)), t.ret, span)
             if k == len(lay.makers) - 1:
                 stmts.append(ir.Return(call, span))
             else:
@@ -230,3 +246,20 @@ class Closures:
         types = (t,) + t.params + (INT,)
         return ir.Function("apply", (), names, FnT(types, t.ret), tuple(stmts), len(names), names, types, span,
                            self.m.p.functions[self.m.root].source_name)
+
+
+def _rewritten(f: ir.Function, rewrite) -> ir.Function:
+    """`f` with every node `n` replaced by `rewrite(n)` (its children first), lambdas' bodies included
+    (their slots are their own, their captures locals)."""
+    def conv(node):
+        if isinstance(node, tuple):
+            new = tuple(conv(x) for x in node)
+            return node if all(a is b for a, b in zip(new, node)) else new
+        if not ir.is_node(node):
+            return node
+        if isinstance(node, ir.Lambda):
+            body = conv(node.body)
+            return node if body is node.body else dataclasses.replace(node, body=body)
+        return rewrite(ir.rebuild(node, conv))
+    body = conv(f.body)
+    return f if body is f.body else dataclasses.replace(f, body=body)

@@ -15,17 +15,18 @@ becomes
         if sel == 0: <A's body, its slots moved>   else: <B's body, its slots moved>
     A(x, n) -> float:  return A&B(0, x, n)          B(y, n) -> float:  return A&B(1, y, n)
 
-Calls inside the bodies go to `A&B` directly. The merged function has a parameter per type as many
-times as the member with most parameters of that type has them; each member's parameters take the
-first of their type, in order (a parameter another member does not have gets a constant: 0, 0.0,
-False, "", an empty container), so arguments are still computed in their order. Members returning
+Calls inside the bodies go to `A&B` directly. The merged function's parameter types are a shortest
+sequence holding each member's parameter types in their order (a common supersequence, member by
+member); each member's parameters take their places in it in order (a parameter another member does
+not have gets a constant: 0, 0.0, False, "", an empty container, a function value never called), so
+arguments are still computed in their order. Members returning
 different types return a tuple with each one's value at its place (and a constant elsewhere), read
 by `tuple.getitem` at each call. A call keeps its callee's name (`A@A&B`, for its E505 message), and
 its depth: a wrapper passes its own on, so the limit falls where the interpreter's does.
 
-A cycle this cannot merge (a parameter of a type with no constant, arguments that would change
-order, a member returning nothing beside one returning a value) is left as it is, and compiled in
-each process instead of cached (lower_numba.ModuleLowerer.uncached).
+A cycle this cannot merge (a parameter of a type with no constant, a member returning nothing beside
+one returning a value) is left as it is, and compiled in each process instead of cached
+(lower_numba.ModuleLowerer.uncached).
 """
 from __future__ import annotations
 
@@ -102,6 +103,8 @@ def constant(t, span) -> ir.Expr | None:
         case TupleT(items):
             elts = [constant(u, span) for u in items]
             return None if any(e is None for e in elts) else ir.MakeTuple(tuple(elts), t, span)
+        case FnT():  # a function value of that type, never called (compiler/closures.py)
+            return ir.Prim("fn.default", (), t, span)
     return None
 
 
@@ -123,6 +126,38 @@ def shown(name: str) -> str:
     return name.split("@", 1)[0]
 
 
+def _supersequence(a: list, b: list) -> list:
+    """A shortest sequence holding both `a` and `b` as subsequences (through their longest common one)."""
+    n, m = len(a), len(b)
+    lcs = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            lcs[i][j] = lcs[i + 1][j + 1] + 1 if a[i] == b[j] else max(lcs[i + 1][j], lcs[i][j + 1])
+    out, i, j = [], 0, 0
+    while i < n and j < m:
+        if a[i] == b[j]:
+            out.append(a[i])
+            i, j = i + 1, j + 1
+        elif lcs[i + 1][j] >= lcs[i][j + 1]:
+            out.append(a[i])
+            i += 1
+        else:
+            out.append(b[j])
+            j += 1
+    return out + a[i:] + b[j:]
+
+
+def _embed(seq: list, layout: list) -> list[int]:
+    """The places of `seq`'s items in `layout`, increasing (the first fit: `layout` holds `seq`)."""
+    places, k = [], 0
+    for t in seq:
+        while layout[k] != t:
+            k += 1
+        places.append(k)
+        k += 1
+    return places
+
+
 def merge(members: list[str], instances: dict[str, ir.Function], call_instance) -> Merged | None:
     fns = [instances[m] for m in members]
     if any(f.type_params for f in fns):
@@ -135,30 +170,17 @@ def merge(members: list[str], instances: dict[str, ir.Function], call_instance) 
     if NONE in rets and len(rets) > 1:
         return None
     ret = rets[0] if len(rets) == 1 else TupleT(tuple(rets))
-    # the parameters: one per type and occurrence, in order of first need
+    # the parameters: a sequence of types holding each member's parameter types in their order (a
+    # common supersequence), so that every call computes its arguments in their order
     layout: list = []
-    pmap: dict[str, list[int]] = {}
-    for m, f in zip(members, fns):
-        seen: dict = {}
-        pmap[m] = []
-        for t in f.type.params:
-            k = seen.get(t, 0)
-            seen[t] = k + 1
-            places = [j for j, u in enumerate(layout) if u == t]
-            if k < len(places):
-                pmap[m].append(places[k])
-            else:
-                layout.append(t)
-                pmap[m].append(len(layout) - 1)
+    for f in fns:
+        layout = _supersequence(layout, list(f.type.params))
+    pmap: dict[str, list[int]] = {m: _embed(list(f.type.params), layout) for m, f in zip(members, fns)}
     span = fns[0].span
-    for m in members:  # arguments computed in their order, and a constant for each parameter not had
-        if pmap[m] != sorted(pmap[m]):
-            return None
+    for m in members:  # a constant for each parameter not had
         if any(constant(t, span) is None for j, t in enumerate(layout) if j not in pmap[m]):
             return None
     if len(rets) > 1 and any(constant(t, span) is None for t in rets):
-        return None
-    if any(isinstance(t, FnT) for t in layout):
         return None
     base: dict[str, int] = {}
     nslots = 1 + len(layout)

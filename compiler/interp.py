@@ -411,16 +411,33 @@ class Interpreter:
 
     def call_value(self, fv, avs, span):
         """A call of a function value; an error in a named function it calls (a function's name,
-        `grad(f)`) gets the note a direct call gives, naming that function."""
+        `grad(f)`) gets the note a direct call gives, naming that function. A lambda called through a
+        value is a nested call (E505 counts it: recursion can go through lambdas only this way); a
+        lambda a builtin applies (`map(lambda x: ..., xs)`) is not."""
         src = self._cur_source
+        loc = self.located(span)
+        interp = self
+        limit = self.max_depth
 
         def call(frame):
             callee = fv(frame)
             args = [a(frame) for a in avs]
+            name = getattr(callee, "__glia_name__", None)
             try:
-                return callee(*args)
+                if name is not None:
+                    return callee(*args)
+                interp.depth += 1
+                if interp.depth > limit:
+                    interp.depth = 0
+                    raise GliaRuntimeError(RECURSION, f"recursion too deep: more than {limit} nested calls "
+                                           "(in lambda)")
+                try:
+                    return callee(*args)
+                finally:
+                    interp.depth -= 1
+            except GliaRuntimeError as e:  # raised by the callee's entry (recursion limit)
+                raise loc(e) from None
             except GliaError as e:
-                name = getattr(callee, "__glia_name__", None)
                 if name is None:
                     raise
                 raise called_from(e, name, span, src) from None

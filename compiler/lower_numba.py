@@ -12,6 +12,7 @@ then runs the program in the interpreter and says why.
 """
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import re
 from math import prod
@@ -107,7 +108,16 @@ def array_list_elem(t):
             return None
         case TupleT(items) if all(isinstance(i, Scalar) for i in items):
             return array_elem(("tuple", tuple((i.name,) for i in items)))
+        case FnT():  # a function value whose captured values are all numbers: a tuple of scalars
+            closures = _CLOSURES.get()
+            lay = closures.layout(t) if closures is not None else None
+            if lay is not None and all(isinstance(s, Scalar) and not b for s, b in zip(lay.slots, lay.boxed)):
+                return array_list_elem(TupleT((INT,) + tuple(lay.slots)))
     return None
+
+
+# The function values of the module being lowered (compiler/closures.py), for array_list_elem
+_CLOSURES: contextvars.ContextVar = contextvars.ContextVar("glia_closures", default=None)
 
 
 def spec(t, structs) -> tuple:
@@ -161,6 +171,7 @@ class ModuleLowerer:
         self.specializer = Specializer(self.instances, self.call_instance, self.merged_calls)
         # and the function values that are values at run time: tuples, called through a dispatcher
         self.closures = Closures(self)
+        self.specializer.then, self.specializer.undo = self.closures.calls, self.closures.uncalls
         # the structs that hold themselves (a Numba type cannot): their functions stay interpreted
         self.recursive_structs = {name for name in program.structs if _contains_struct(name, name, program.structs)}
         self.show_fns: dict[tuple, str] = {}
@@ -232,8 +243,9 @@ class ModuleLowerer:
             case TensorT(dtype, shape):
                 return f"types.Array({self._nbtype_expr(dtype)}, {len(shape)}, 'C')"
             case FnT() if self.closures.layout(t) is not None:  # (tag, captured values...): closures.py
-                slots = self.closures.layout(t).slots
-                return "types.Tuple((types.int64, " + "".join(self._nbtype_expr(s) + ", " for s in slots) + "))"
+                lay = self.closures.layout(t)
+                return "types.Tuple((types.int64, " + "".join(("al.BOX" if b else self._nbtype_expr(s)) + ", "
+                                                            for s, b in zip(lay.slots, lay.boxed)) + "))"
         raise Unsupported(f"values of type {t}", Span(0, 0, 0, 0))
 
     def empty_list(self, elem) -> str:
@@ -405,10 +417,15 @@ class ModuleLowerer:
     def call_depth(self, caller: str, callee: str, name: str, site: int) -> str:
         """The depth a call from instance `caller` passes to instance `callee` (named `name` in the
         source): one more, checked (E505 at the call), except from a merged cycle's member to the merged
-        function, which stands in for the member itself."""
-        if self.wrappers.get(caller) == callee or callee in self.specializer.lifted:
-            return "depth"  # (a lambda's call is not one of the interpreter's nested calls)
-        return f"rt.enter(depth, {cycles.shown(name)!r}, {site})"
+        function, which stands in for the member itself, and to a dispatcher of function values."""
+        member = name[:-len(callee) - 1] if name.endswith("@" + callee) else callee  # (a merged call's)
+        dispatchers = self.closures.dispatchers.values()
+        if self.wrappers.get(caller) == callee or callee in dispatchers or member in dispatchers:
+            return "depth"  # (a dispatcher's call is not one of the interpreter's nested calls)
+        # a lambda called as a value is one, as the interpreter counts it (a lambda given to a builtin
+        # is inlined: not a call)
+        shown = "lambda" if member in self.specializer.lifted else cycles.shown(name)
+        return f"rt.enter(depth, {shown!r}, {site})"
 
     def reachable(self, root: str = "main", also: tuple[str, ...] = ()) -> list[str]:
         """Functions reachable from `root` and `also`, callees before callers (post-order), so that
@@ -483,6 +500,13 @@ class ModuleLowerer:
         """The module for `root` (main, or any non-generic function called from outside) and
         everything it calls; `also`: more non-generic functions to compile in it (with
         `all_callable`, for Python to call: the differential test's helpers)."""
+        token = _CLOSURES.set(self.closures)  # (array_list: a list of function values as records)
+        try:
+            return self._lower(root, also)
+        finally:
+            _CLOSURES.reset(token)
+
+    def _lower(self, root: str, also: tuple[str, ...]) -> LoweredModule:
         self.root = root
         order = self.prepare(root, also)
         # Numba compiles a call into a cycle of functions being typed together through a pointer it
@@ -570,6 +594,7 @@ class FunctionLowerer(TensorLowering):
         self.ntemp = 0
         self.src = f.source_name
         self.lambda_env: list[dict[int, str]] = []  # inlined lambdas: inner slot -> expression
+        self.site_at: str | None = None  # the site of the calls in a dispatcher's `fn.at` (closures.py)
         # (list slot, index slot) of the enclosing `for i in range(k, len(xs))` loops whose index is
         # provably within the list (see in_range_index): `xs[i]` needs no bounds check there
         self.safe_index: list[tuple[int, int]] = []
@@ -675,8 +700,10 @@ class FunctionLowerer(TensorLowering):
             body.append("    return None")
         return "\n".join(out + self.param_lines + body)
 
-    def default(self, t) -> str:
-        """An expression of type `t` (for paths that are never taken)."""
+    def default(self, t, boxed: bool = False) -> str:
+        """An expression of type `t` (for paths that are never taken); `boxed`: of a box for a `t`."""
+        if boxed:
+            return "al.no_box()"
         match t:
             case Scalar("int"):
                 return "0"
@@ -703,8 +730,8 @@ class FunctionLowerer(TensorLowering):
             case TensorT(dtype, shape):
                 return f"np.zeros({(1,) * len(shape)!r}, {'np.float32' if dtype == F32 else 'np.float64'})"
             case FnT() if self.m.closures.layout(t) is not None:
-                slots = self.m.closures.layout(t).slots
-                return "(np.int64(0), " + "".join(self.default(s) + ", " for s in slots) + ")"
+                lay = self.m.closures.layout(t)
+                return self.fn_tuple(0, lay, [self.default(s, b) for s, b in zip(lay.slots, lay.boxed)])
         self.unsupported(f"values of type {t}", self.f.span)
 
     def block(self, stmts):
@@ -1215,9 +1242,7 @@ class FunctionLowerer(TensorLowering):
                     # refer to a symbol that is never defined (a crash on the next run), so numbers
                     # and bools go through their NumPy constructor, which types them plainly
                     avs = [f"{_PLAIN[a_ir.type]}({a})" if a_ir.type in _PLAIN else a for a, a_ir in zip(avs, args)]
-                # (a dispatcher of function values calls with the site of the call it was called for)
-                site = self.site(span) if self.inst not in self.m.closures.dispatchers.values() \
-                    else self.local(len(self.f.params) - 1, "site")
+                site = self.site(span) if self.site_at is None else self.site_at
                 return (f"{mangle_func(inst)}({''.join(a + ', ' for a in avs)}{self.m.global_args(inst)}"
                         f"{self.m.call_depth(self.inst, inst, name, site)})")
             case ir.Prim(op, args, t, span, attrs):
@@ -1243,6 +1268,9 @@ class FunctionLowerer(TensorLowering):
                 return tmp
             case ir.MakeTuple(elts) | ir.MakeStruct(_, elts):
                 vs = self.exprs(elts)
+                # (a constant number through its NumPy constructor: see fn_tuple)
+                vs = [f"{_PLAIN[x.type]}({v})" if isinstance(x, ir.Const) and x.type in _PLAIN else v
+                      for v, x in zip(vs, elts)]
                 return "(" + "".join(v + ", " for v in vs) + ")"
             case ir.GetField(obj, index):
                 return f"{self.expr(obj)}[{index}]"
@@ -1289,9 +1317,8 @@ class FunctionLowerer(TensorLowering):
                 entry = self.m.grads.entry(self.m.instance(fname), which, self, span)
                 avs = self.exprs(args)
                 return f"{entry}({''.join(a + ', ' for a in avs)}{self.m.global_args(fname)}depth)"
-            case ir.CallValue(func=func, args=args, span=span):
-                fv = self.expr(func)
-                return self.call_fn(func.type, fv, self.exprs(args), span)
+            case ir.CallValue(span=span):  # (Closures.calls made each one a call of a dispatcher)
+                self.unsupported("a call of this function value", span)
         self.unsupported(f"the expression {type(e).__name__}", getattr(e, "span", self.f.span))
 
     def const(self, value, t, span) -> str:
@@ -1477,8 +1504,16 @@ class FunctionLowerer(TensorLowering):
         if isinstance(e, ir.Lambda):
             for j, (_, outer) in zip(lay.places[inst], e.captures):
                 values[j] = self.expr(outer)
-        slots = [values[j] if j in values else self.default(t) for j, t in enumerate(lay.slots)]
-        return f"(np.int64({lay.makers.index(inst)}), {''.join(v + ', ' for v in slots)})"
+        slots = [(f"al.box({values[j]})" if b else values[j]) if j in values else self.default(t, b)
+                 for j, (t, b) in enumerate(zip(lay.slots, lay.boxed))]
+        return self.fn_tuple(lay.makers.index(inst), lay, slots)
+
+    def fn_tuple(self, tag: int, lay, slots: list[str]) -> str:
+        """The tuple of a function value: its tag and slots, every number through its NumPy constructor
+        (a literal typed Literal[int] in a tuple passed to a recursive call makes Numba's cached code
+        refer to a symbol it never defines: a crash on the next run)."""
+        slots = [f"{_PLAIN[t]}({v})" if t in _PLAIN and not b else v for v, t, b in zip(slots, lay.slots, lay.boxed)]
+        return f"(np.int64({tag}), {''.join(v + ', ' for v in slots)})"
 
     def call_fn(self, t, fv: str, args: list[str], span) -> str:
         """A call of the function value `fv` (a tuple) of type `t` on lowered arguments."""
@@ -1548,7 +1583,17 @@ class FunctionLowerer(TensorLowering):
         self.check_type(t, span)
         if op == "fn.tag":  # a dispatcher's reads of a function value (compiler/closures.py)
             return f"{self.expr(args[0])}[0]"
+        if op == "fn.default":
+            return self.default(t)
+        if op == "fn.at":  # a dispatcher's call, at the site of the call of the value it serves
+            saved, self.site_at = self.site_at, self.expr(args[0])
+            try:
+                return self.expr(args[1])
+            finally:
+                self.site_at = saved
         if op == "fn.env":
+            if self.m.closures.layout(args[0].type).boxed[attrs[0]]:
+                return f"al.unbox({self.expr(args[0])}[{attrs[0] + 1}], {self.m.nbtype(t)})"
             return f"{self.expr(args[0])}[{attrs[0] + 1}]"
         if op in ("list.index", "list.remove") and mutable(args[1].type, self.m.p.structs):
             return self.find_container(e)

@@ -69,6 +69,8 @@ class Specializer:
         self.calls = calls
         self.lifted: set[str] = set()  # the instances that are lambdas (called with the caller's depth)
         self.source_name = ""
+        self.then = lambda f: f  # a rewrite of each function made (closures.py: calls of values)
+        self.undo = lambda f: f  # and its inverse, for the copies made of them
 
     def function(self, f: ir.Function) -> ir.Function:
         f = _bind_locals(f)
@@ -77,7 +79,7 @@ class Specializer:
             body = self._calls(f.body)
         finally:
             self.source_name = saved
-        return f if body is f.body else dataclasses.replace(f, body=body)
+        return self.then(f if body is f.body else dataclasses.replace(f, body=body))
 
     # ---- the calls -------------------------------------------------------------------------------
     def _calls(self, node):
@@ -113,7 +115,7 @@ class Specializer:
         if not fn_args or call.name in self.calls or not all(_is_static(a) for a in fn_args.values()):
             return call
         inst = self.instance_of(call)
-        callee = self.instances[inst]
+        callee = self.undo(self.instances[inst])  # (its calls of its parameters as calls of values)
         if not _copyable(callee, set(fn_args)):
             return call
         keys = ", ".join(f"{callee.params[i]}={_key(a, self.instance_of)}" for i, a in sorted(fn_args.items()))

@@ -18,6 +18,7 @@ also work on a typed List (`empty_like`, `repeat`) are overloaded for both.
 """
 from __future__ import annotations
 
+import hashlib
 import operator
 
 import numpy as np
@@ -617,3 +618,68 @@ def from_view(view, dtype):
 
 __all__ = ["ARRAY_ELEMS", "ArrayList", "ArrayListType", "array_dtype", "compare", "empty_like", "from_array",
            "from_values", "from_view", "full", "list_type", "list_type_of", "new", "repeat"]
+
+
+# ---- boxes: a value behind a reference-counted pointer whose type does not name it ----------------
+# A function value that captures function values (compiler/closures.py: `compose(f, g)` returning
+# `lambda x: f(g(x))`) would be a tuple holding tuples of its own type, which no Numba type can be.
+# Its captured function values are kept in boxes instead: `box(v)` copies `v` into memory of its own
+# (NRT, reference-counted, freed with what it holds), typed as an opaque pointer; `unbox(p, T)` reads
+# it back as the `T` it was.
+BOX = types.MemInfoPointer(types.voidptr)
+
+
+def _box_dtor(context, module, vt):
+    """The destructor of a box holding a `vt`: releases the references the value holds."""
+    fnty = llir.FunctionType(llir.VoidType(), [cgutils.voidptr_t, context.get_value_type(types.uintp),
+                                               cgutils.voidptr_t])
+    name = "_glia_box_dtor." + hashlib.sha1(str(vt).encode()).hexdigest()[:16]
+    fn = cgutils.get_or_insert_function(module, fnty, name)
+    if fn.is_declaration:
+        fn.linkage = "linkonce_odr"
+        builder = llir.IRBuilder(fn.append_basic_block())
+        model = context.data_model_manager[vt]
+        ptr = builder.bitcast(fn.args[0], model.get_data_type().as_pointer())
+        context.nrt.decref(builder, vt, model.load_from_data_pointer(builder, ptr))
+        builder.ret_void()
+    return fn
+
+
+@intrinsic
+def box(typingctx, v):
+    """A box holding (a new reference to) `v`."""
+    def codegen(context, builder, sig, args):
+        vt = sig.args[0]
+        model = context.data_model_manager[vt]
+        size = context.get_abi_sizeof(model.get_data_type())
+        meminfo = context.nrt.meminfo_alloc_dtor(builder, context.get_constant(types.uintp, size),
+                                                 _box_dtor(context, builder.module, vt))
+        ptr = builder.bitcast(context.nrt.meminfo_data(builder, meminfo), model.get_data_type().as_pointer())
+        context.nrt.incref(builder, vt, args[0])
+        builder.store(model.as_data(builder, args[0]), ptr)
+        return meminfo
+    return BOX(v), codegen
+
+
+@intrinsic
+def unbox(typingctx, p, t):
+    """The value of type `t` in the box `p` (a new reference)."""
+    vt = t.instance_type if isinstance(t, types.TypeRef) else getattr(t, "instance_type", None)
+    if p != BOX or vt is None:
+        return None
+
+    def codegen(context, builder, sig, args):
+        model = context.data_model_manager[vt]
+        ptr = builder.bitcast(context.nrt.meminfo_data(builder, args[0]), model.get_data_type().as_pointer())
+        value = model.load_from_data_pointer(builder, ptr)
+        context.nrt.incref(builder, vt, value)
+        return value
+    return vt(p, t), codegen
+
+
+@intrinsic
+def no_box(typingctx):
+    """An empty box (a null pointer: a slot no function value of that tag uses)."""
+    def codegen(context, builder, sig, args):
+        return context.get_constant_null(BOX)
+    return BOX(), codegen

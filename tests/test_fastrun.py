@@ -105,3 +105,28 @@ def test_a_model_program_runs_warm_with_the_same_parameters(tmp_path):
     second = glia_run(path, env=env)
     assert "run manifest" not in first.stderr and "run manifest skipped the front end" in second.stderr
     assert first.stdout == second.stdout == ref.stdout and ref.stdout.startswith("tensor(["), ref.stderr
+
+
+def test_function_values_run_the_same_cold_warm_and_from_the_cache(tmp_path):
+    """Closures compiled as (tag, captured values) tuples, `compose` among them (a cycle of a lambda and
+    the dispatcher, merged): the same output compiled cold, warm (run manifest) and through the
+    ordinary path from Numba's cache. A number literal in a tuple passed to a recursive call made the
+    cached code refer to a symbol never defined: the run from the cache aborted."""
+    from pathlib import Path
+
+    src = Path(__file__).parent / "programs" / "functions" / "function_values.glia"
+    path = tmp_path / "closures.glia"
+    path.write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
+    env = {**os.environ, "GLIA_CACHE_DIR": str(tmp_path / "cache")}
+    interp = subprocess.run([sys.executable, "-m", "glia", "run", "--backend", "interp", str(path)],
+                            capture_output=True, text=True, env=env, timeout=600)
+    cold = glia_run(path, env=env)
+    warm = glia_run(path, env=env)
+    for f in (tmp_path / "cache" / "cpu").glob("run-*.json"):
+        f.unlink()
+    cached = glia_run(path, env=env)
+    assert interp.returncode == 0 and "226 106 257" in interp.stdout
+    assert "runs in the interpreter" not in cold.stderr, cold.stderr
+    assert "run manifest" in warm.stderr and "run manifest" not in cached.stderr
+    for run in (cold, warm, cached):
+        assert (run.returncode, run.stdout) == (0, interp.stdout), run.stderr
