@@ -13,14 +13,21 @@ captured (by value, when it was made, as the language says). Makers of one type 
 types; a slot a maker does not use holds a default value. A captured value that holds function
 values is kept in a box (runtime/nblist.py `box`: reference-counted memory typed as an opaque
 pointer), since `compose(f, g)` returning `lambda x: f(g(x))` would otherwise be a tuple holding
-tuples of its own type, which no Numba type can be. A call `f(x)` of such a value calls the
-type's dispatcher, `apply[fn(int) -> int](f, x)`: an IR function made here that tests the tag and
-calls the lambda lifted to a function of its own (its parameters, then its captured values, read
-from the slots) or the named function. As IR it goes through everything an ordinary function does:
-reachability, cycles of mutually recursive functions, threaded globals, the cache.
+tuples of its own type, which no Numba type can be.
 
-What stays in the interpreter, with the lowering's note: comparing function values (the interpreter compares them by identity), function values as dict keys
-or set elements, and a function value made in a generic function's instance of an open type.
+A call `f(x)` of such a value is, in the IR (`calls`), a call of the type's dispatcher,
+`apply[fn(int) -> int](f, x, site)`: a function made here, as IR, that tests the tag and calls the
+lambda lifted to a function of its own (its parameters, then its captured values, read from the
+slots) or the named function, as a nested call at `site`, the call of the value (E505 counts a
+lambda called through a value, as the interpreter does). As IR it goes through everything an
+ordinary function does: reachability, the merging of mutually recursive functions (a lambda calling
+values of its own type is in a cycle with the dispatcher), threaded globals, the cache. A builtin
+that applies its function argument (`APPLIED`) inlines a lambda or a name and calls any other value
+through the dispatcher.
+
+What stays in the interpreter, with the lowering's note: comparing function values (the interpreter
+compares them by identity), function values as dict keys or set elements, and function values
+that come from interpreted code.
 """
 from __future__ import annotations
 
