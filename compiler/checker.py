@@ -1111,7 +1111,7 @@ class Checker:
             raise self.err("E202", f"{what} takes {len(ft.params)} argument{'s' if len(ft.params) != 1 else ''}, "
                            f"but {len(args)} {'were' if len(args) != 1 else 'was'} given", c.span)
         out: list = [None] * len(args)
-        order = sorted(range(len(args)), key=lambda i: isinstance(args[i], A.Lambda))
+        order = sorted(range(len(args)), key=lambda i: _lambda_like(args[i]))
         for i in order:
             a, t = args[i], ft.params[i]
             out[i] = self.coerce_arg(self.expr(a, t), t, a.span)
@@ -1303,3 +1303,11 @@ def check(module: A.Module, source: Source, prelude: tuple[A.Module, Source] | N
 
         raise nested_too_deeply(deep.span, MAX_NESTING, source, STAGE)
     return Checker(module, source, prelude).check_program()
+
+
+def _lambda_like(e) -> bool:
+    """A lambda, or a choice between lambdas (`f if c else lambda x: ...`): an argument checked after the
+    others, whose types bind the type parameters its parameters need."""
+    if isinstance(e, A.IfExp):
+        return _lambda_like(e.then) or _lambda_like(e.orelse)
+    return isinstance(e, A.Lambda)

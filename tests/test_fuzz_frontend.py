@@ -587,6 +587,8 @@ class TypedGen:
         if t in ("int", "float", "str", "list[int]") and c.chance(12):  # a function value: a lambda or a name
             named = [f[0] for f in self.funcs if f[1] == (t,) and f[2] == t]
             fn = c.pick(named) if named and c.chance(2) else self.lam(t, t, depth - 1)
+            if c.chance(3):  # one of two, picked at run time: a value the CPU backend calls through a tag
+                fn = f"({fn}) if {self.expr('bool', depth - 1)} else ({self.lam(t, t, depth - 1)})"
             return f"twice({fn}, {self.expr(t, depth - 1)})"
         return getattr(self, "e_" + re.sub(r"\W+", "_", t).strip("_"))(depth - 1)
 
