@@ -35,7 +35,6 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from . import cycles, ir
-from .specialize import _key, _lifted
 from .types import BOOL, INT, DictT, FnT, ListT, SetT, StructT, TupleT
 
 
@@ -44,12 +43,16 @@ class Layout:
     """The representation of the values of one function type."""
 
     makers: list[str] = field(default_factory=list)  # the instances the tags name, in tag order
-    lifted: dict[str, bool] = field(default_factory=dict)  # instance -> whether it is a lambda
     captures: dict[str, tuple] = field(default_factory=dict)  # instance -> its captured values' types
     places: dict[str, tuple[int, ...]] = field(default_factory=dict)  # instance -> its captures' slots
     slots: list = field(default_factory=list)  # the slots' types
     boxed: list = field(default_factory=list)  # per slot: whether it holds its value in a box
     problem: str = ""  # why this type's values cannot be compiled ("": they can)
+
+
+def holds_functions(t, structs) -> bool:
+    """Whether a value of type `t` is or holds a function value."""
+    return next(fn_types(t, structs), None) is not None
 
 
 def fn_types(t, structs, seen=None):
@@ -156,11 +159,7 @@ class Closures:
         """The instance a value made by `node` (a lambda or a function name) calls."""
         if isinstance(node, ir.FuncRef):
             return self.m.call_instance(node)
-        name = "lambda[%s]" % _key(node, self.m.call_instance)
-        if name not in self.m.instances:
-            self.m.instances[name] = self.m.specializer.function(_lifted(node, source_name))
-            self.m.specializer.lifted.add(name)
-        return name
+        return self.m.specializer.lambda_instance(node, source_name)
 
     def dispatcher(self, t: FnT) -> str:
         """The instance that calls a value of type `t` (its body is made by `update`)."""
@@ -191,7 +190,6 @@ class Closures:
                 inst = self.maker(x, f.source_name)
                 if inst not in lay.captures:
                     lay.makers.append(inst)
-                    lay.lifted[inst] = isinstance(x, ir.Lambda)
                     lay.captures[inst] = tuple(local.type for _, local in x.captures) \
                         if isinstance(x, ir.Lambda) else ()
         for lay in found.values():
@@ -205,7 +203,7 @@ class Closures:
                     taken.append(k)
                 lay.places[inst] = tuple(taken)
         for t, lay in found.items():
-            lay.boxed = [next(fn_types(s, self.m.p.structs), None) is not None for s in lay.slots]
+            lay.boxed = [holds_functions(s, self.m.p.structs) for s in lay.slots]
             if not lay.makers:
                 lay.problem = "function values made in code that runs in the interpreter"
         changed = [(t, lay.makers, lay.slots) for t, lay in found.items()] != \
@@ -235,7 +233,7 @@ class Closures:
         stmts: list = []
         for k, inst in enumerate(lay.makers):
             env = tuple(ir.Prim("fn.env", (f,), lay.slots[j], span, (j,)) for j in lay.places[inst])
-            if lay.lifted[inst]:
+            if inst in self.m.specializer.lifted:
                 call_name = cycles.call_name("lambda", inst)
                 self.m.merged_calls[call_name] = inst
             else:

@@ -102,13 +102,19 @@ class Specializer:
         """A lambda applied (in a copy: `f(x)`) as a call of a function made of it, its captured values
         passed after the arguments: the gradient's sweeps see a call as any other."""
         lam = call.func
-        name = "lambda[%s]" % _key(lam, self.instance_of)
-        if name not in self.instances:
-            self.instances[name] = self.function(_lifted(lam, self.source_name))
-            self.lifted.add(name)
+        name = self.lambda_instance(lam, self.source_name)
         call_name = cycles.call_name("lambda", name)
         self.calls[call_name] = name
         return ir.CallFunc(call_name, call.args + tuple(local for _, local in lam.captures), call.type, call.span)
+
+    def lambda_instance(self, lam: ir.Lambda, source_name: str) -> str:
+        """The instance a lambda is as a function of its own (its parameters, then its captured values),
+        made once per distinct lambda."""
+        name = "lambda[%s]" % _key(lam, self.instance_of)
+        if name not in self.instances:
+            self.instances[name] = self.function(_lifted(lam, source_name))
+            self.lifted.add(name)
+        return name
 
     def _call(self, call: ir.CallFunc) -> ir.CallFunc:
         fn_args = {i: a for i, a in enumerate(call.args) if isinstance(a.type, FnT)}

@@ -664,7 +664,7 @@ def box(typingctx, v):
 @intrinsic
 def unbox(typingctx, p, t):
     """The value of type `t` in the box `p` (a new reference)."""
-    vt = t.instance_type if isinstance(t, types.TypeRef) else getattr(t, "instance_type", None)
+    vt = getattr(t, "instance_type", None)  # (a TypeRef: the type passed as a value)
     if p != BOX or vt is None:
         return None
 
