@@ -264,8 +264,8 @@ class Checker:
 
     def make_sig(self, fd: A.FuncDef, source: Source, prelude: bool = False) -> FuncSig:
         tparams = fd.type_params
-        for tp in tparams:
-            if tp in self.struct_nodes or tp in ("int", "float", "str", "bool", "f32", "f64"):
+        for tp in tparams:  # (the prelude's own `T` is no clash with a program's struct T)
+            if (tp in self.struct_nodes and not prelude) or tp in ("int", "float", "str", "bool", "f32", "f64"):
                 raise self.err("E102", f"type parameter '{tp}' shadows a type", fd.span)
         names = set()
         ptypes = []

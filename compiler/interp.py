@@ -491,15 +491,18 @@ class Interpreter:
             return VALUE_CMP[op]
         return PRIMS[op].impl
 
-    def holds_float(self, t: Type, container: bool) -> bool:
+    def holds_float(self, t: Type, container: bool, seen: frozenset = frozenset()) -> bool:
         """Whether a value of type `t` is a float inside a list, tuple, struct, dict or set (or, with
-        `container`, a float itself)."""
+        `container`, a float itself). `seen`: the structs on the way here (a struct may hold itself)."""
         if t in (FLOAT, F32):
             return container
         if isinstance(t, StructT):
+            if t.name in seen:
+                return False
             info = self.program.structs.get(t.name)
-            return info is None or any(self.holds_float(f, True) for f in info.types)
-        return isinstance(t, (ListT, TupleT, DictT, SetT)) and any(self.holds_float(c, True) for c in type_children(t))
+            return info is None or any(self.holds_float(f, True, seen | {t.name}) for f in info.types)
+        return isinstance(t, (ListT, TupleT, DictT, SetT)) and \
+            any(self.holds_float(c, True, seen) for c in type_children(t))
 
     def compare(self, evs, impls):
         if len(impls) == 1:

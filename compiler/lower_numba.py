@@ -120,24 +120,28 @@ def array_list_elem(t):
 _CLOSURES: contextvars.ContextVar = contextvars.ContextVar("glia_closures", default=None)
 
 
-def spec(t, structs) -> tuple:
-    """The runtime type spec (see runtime/nbbox.py) of a Glia type."""
+def spec(t, structs, inside: tuple = ()) -> tuple:
+    """The runtime type spec (see runtime/nbbox.py) of a Glia type. A struct that holds itself has
+    none: its values stay on their side of the boundary between compiled code and the interpreter."""
     match t:
         case Scalar(name):
             return (name,)
         case ListT(e):
-            return ("list", spec(e, structs))
+            return ("list", spec(e, structs, inside))
         case DictT(k, v):
-            return ("dict", spec(k, structs), spec(v, structs))
+            return ("dict", spec(k, structs, inside), spec(v, structs, inside))
         case SetT(e):
-            return ("set", spec(e, structs))
+            return ("set", spec(e, structs, inside))
         case RecordT(struct=name):  # a struct as the gradient lowering writes it
-            return spec(StructT(name), structs)
+            return spec(StructT(name), structs, inside)
         case TupleT(items):
-            return ("tuple", tuple(spec(i, structs) for i in items))
+            return ("tuple", tuple(spec(i, structs, inside) for i in items))
+        case StructT(name) if name in inside:
+            raise Unsupported(f"passing a struct {name}, which holds a {name}, between compiled code and the "
+                              "interpreter", Span(0, 0, 0, 0))
         case StructT(name):
             info = structs[name]
-            return ("struct", name, info.fields, tuple(spec(x, structs) for x in info.types))
+            return ("struct", name, info.fields, tuple(spec(x, structs, inside + (name,)) for x in info.types))
         case TensorT(dtype, shape):
             return ("tensor", dtype.name, len(shape))
     raise Unsupported(f"values of type {t}", Span(0, 0, 0, 0))
@@ -172,9 +176,9 @@ class ModuleLowerer:
         # and the function values that are values at run time: tuples, called through a dispatcher
         self.closures = Closures(self)
         self.specializer.then, self.specializer.undo = self.closures.calls, self.closures.uncalls
-        # the structs that hold themselves (a Numba type cannot): their functions stay interpreted
-        self.recursive_structs = {name for name in program.structs if _contains_struct(name, name, program.structs)}
-        self.show_fns: dict[tuple, str] = {}
+        # the fields of the structs that hold themselves, each held in a box (boxed_fields)
+        self.boxed = boxed_fields(program.structs)
+        self.show_fns: dict = {}
         self.show_defs: list[str] = []
         # Globals are computed by the interpreter before main (a container global is one shared,
         # mutable value); compiled code receives them as extra arguments, threaded from main to every
@@ -187,6 +191,10 @@ class ModuleLowerer:
         self.layout: dict[tuple[str, bool], tuple[int, tuple[int, ...]]] | None = None
         from .lower_grad import GradModule
         self.grads = GradModule(self)  # the functions of compiled gradients (lower_grad.py)
+
+    def boxed_in(self, t) -> str | None:
+        """The name of a struct that holds itself which a value of type `t` holds, if any."""
+        return next((name for name in self.boxed if _reaches(t, name, self.p.structs)), None)
 
     # ---- module-level tables -----------------------------------------------------------------
     def site(self, span: Span, source_name: str) -> int:
@@ -239,7 +247,9 @@ class ModuleLowerer:
             case TupleT(items):
                 return "types.Tuple((" + "".join(self._nbtype_expr(i) + ", " for i in items) + "))"
             case StructT(name):
-                return self._nbtype_expr(TupleT(self.p.structs[name].types))
+                boxed = self.boxed.get(name, ())
+                return "types.Tuple((" + "".join(("al.BOX" if i in boxed else self._nbtype_expr(x)) + ", "
+                                                 for i, x in enumerate(self.p.structs[name].types)) + "))"
             case TensorT(dtype, shape):
                 return f"types.Array({self._nbtype_expr(dtype)}, {len(shape)}, 'C')"
             case FnT() if self.closures.layout(t) is not None:  # (tag, captured values...): closures.py
@@ -297,13 +307,17 @@ class ModuleLowerer:
         """A module-level compiled function formatting a container, struct or tuple of type `t`."""
         if isinstance(t, RecordT):  # a struct as the gradient lowering writes it: shown as the struct
             t = StructT(t.struct)
-        key = spec(t, self.p.structs)
+        key = t  # (not its spec: a struct that holds itself has none)
         name = self.show_fns.get(key)
         if name is not None:
             return name
         name = self.show_fns[key] = f"show_{len(self.show_fns)}"
         body: list[str]
         match t:
+            case StructT(sname) if sname in self.boxed:
+                body = ["parts = rt.list_new(types.unicode_type)"]
+                self.show_parts(t, "v", sname, body, "", top=True)
+                body.append("return rt.str_join('', parts)")
             case ListT(e):
                 body = ["out = rt.list_new(types.unicode_type)", "for i in range(len(v)):",
                         f"    rt.list_append(out, {self.show(e, 'v[i]', False)})",
@@ -327,15 +341,83 @@ class ModuleLowerer:
                         "return 'tensor(' + rt.str_join(', ', out) + ')'"]
             case StructT(sname):
                 info = self.p.structs[sname]
-                parts = [f"{f + '='!r} + {self.show(ft, f'v[{i}]', False)}"
+                boxed = self.boxed.get(sname, ())
+                parts = [f"{f + '='!r} + "
+                         + self.show(ft, f"al.unbox(v[{i}], {self.nbtype(ft)})" if i in boxed else f"v[{i}]", False)
                          for i, (f, ft) in enumerate(zip(info.fields, info.types))]
                 inner = " + ', ' + ".join(parts) if parts else "''"
                 body = [f"return {sname + '('!r} + {inner} + ')'"]
             case _:
                 raise Unsupported(f"formatting values of type {t}", Span(0, 0, 0, 0))
-        self.show_defs.append("\n".join([f"@njit(cache=True)", f"def {name}(v):  # {t}"]
+        # A self-recursive one (a struct that holds itself) gets its signature: Numba's cache of a lazily
+        # typed recursive function called from an eagerly compiled one loads with its entry point
+        # unresolved (a call of address 0: Numba 0.68.1, 2026-12-04)
+        deco = f"@njit(types.unicode_type({self.nbtype(t)}), cache=True)" if isinstance(t, StructT) and \
+            t.name in self.boxed else "@njit(cache=True)"
+        self.show_defs.append("\n".join([deco, f"def {name}(v):  # {t}"]
                                         + ["    " + line for line in body]))
         return name
+
+    def show_parts(self, t, v: str, root: str, body: list[str], pad: str, top: bool = False):
+        """Lines (indented by `pad`) of the formatting function of struct `root`, which holds itself,
+        appending the text of `v` (of type `t`) to its list `parts`. What leads back to `root` is
+        formatted here and `root` itself (below the `top` value) by a call of the function: Numba types
+        a self-recursive function but not two that call each other."""
+        def put(text):
+            body.append(f"{pad}rt.list_append(parts, {text})")
+
+        if t == StructT(root) and not top:
+            put(f"{self.show_fn(t)}({v})")
+            return
+        if not _reaches(t, root, self.p.structs):
+            put(self.show(t, v, False))
+            return
+        n = len(body)  # a fresh name for each value taken apart here
+        match t:
+            case ListT(e):
+                put("'['")
+                body.append(f"{pad}for i{n} in range(len({v})):")
+                body.append(f"{pad}    if i{n} > 0:")
+                body.append(f"{pad}        rt.list_append(parts, ', ')")
+                body.append(f"{pad}    x{n} = {v}[i{n}]")
+                self.show_parts(e, f"x{n}", root, body, pad + "    ")
+                put("']'")
+            case SetT(e):
+                put(f"'set()' if len({v}) == 0 else '{{'")
+                body.append(f"{pad}for i{n}, x{n} in enumerate({v}):")
+                body.append(f"{pad}    if i{n} > 0:")
+                body.append(f"{pad}        rt.list_append(parts, ', ')")
+                self.show_parts(e, f"x{n}", root, body, pad + "    ")
+                put(f"'' if len({v}) == 0 else '}}'")
+            case DictT(k, x):
+                put("'{'")
+                body.append(f"{pad}for i{n}, (k{n}, x{n}) in enumerate({v}.items()):")
+                body.append(f"{pad}    if i{n} > 0:")
+                body.append(f"{pad}        rt.list_append(parts, ', ')")
+                self.show_parts(k, f"k{n}", root, body, pad + "    ")
+                body.append(f"{pad}    rt.list_append(parts, ': ')")
+                self.show_parts(x, f"x{n}", root, body, pad + "    ")
+                put("'}'")
+            case TupleT(items):
+                put("'('")
+                for i, it in enumerate(items):
+                    if i:
+                        put("', '")
+                    body.append(f"{pad}y{n}_{i} = {v}[{i}]")
+                    self.show_parts(it, f"y{n}_{i}", root, body, pad)
+                put("',)'" if len(items) == 1 else "')'")
+            case StructT(sname):
+                info = self.p.structs[sname]
+                boxed = self.boxed.get(sname, ())
+                put(repr(sname + "("))
+                for i, (f, ft) in enumerate(zip(info.fields, info.types)):
+                    put(repr((", " if i else "") + f + "="))
+                    field = f"al.unbox({v}[{i}], {self.nbtype(ft)})" if i in boxed else f"{v}[{i}]"
+                    body.append(f"{pad}y{n}_{i} = {field}")
+                    self.show_parts(ft, f"y{n}_{i}", root, body, pad)
+                put("')'")
+            case _:
+                raise Unsupported(f"formatting values of type {t}", Span(0, 0, 0, 0))
 
     # ---- the module ---------------------------------------------------------------------------
     def instance(self, name: str, arg_types=(), ret=None, span: Span | None = None) -> str:
@@ -638,23 +720,30 @@ class FunctionLowerer(TensorLowering):
         return (not self.lambda_env and isinstance(container, ir.Local) and isinstance(index, ir.Local)
                 and (container.slot, index.slot) in self.safe_index)
 
-    def check_type(self, t, span, holder: str = ""):
+    def check_type(self, t, span, holder: str = "", seen: frozenset = frozenset()):
         """`holder`: what holds a value of type t (a local of the function), for the message."""
         if isinstance(t, FnT):
             if self.m.closures.layout(t) is not None:
                 return  # (its slots are checked where the values they hold are made)
             held = f" (here {holder})" if holder else ""
             self.unsupported((self.m.closures.problem(t) or _FN_UNKNOWN) + held, span)
+        if isinstance(t, (DictT, SetT)):
+            self.check_equality(t.key if isinstance(t, DictT) else t.elem, span)
         if isinstance(t, (DictT, SetT)) and holds_functions(t.key if isinstance(t, DictT) else t.elem, self.m.p.structs):
             self.unsupported("function values as dict keys or set elements (the interpreter compares them by "
                              "identity)", span)
-        if isinstance(t, StructT):
-            if t.name in self.m.recursive_structs:
-                self.unsupported(f"recursive structs (struct {t.name} holds a {t.name})", span)
+        if isinstance(t, StructT) and t.name not in seen:
             for c in self.m.p.structs[t.name].types:
-                self.check_type(c, span, holder)
+                self.check_type(c, span, holder, seen | {t.name})
         for c in _children(t):
-            self.check_type(c, span, holder)
+            self.check_type(c, span, holder, seen)
+
+    def check_equality(self, t, span):
+        """Unsupported when values of type `t` hold a struct that holds itself: compiled code does not
+        compare those (its boxes would compare as addresses)."""
+        name = self.m.boxed_in(t)
+        if name:
+            self.unsupported(f"comparing values that hold a struct {name}, which holds a {name}", span)
 
     # ---- function -----------------------------------------------------------------------------
     def check_slots(self):
@@ -665,6 +754,14 @@ class FunctionLowerer(TensorLowering):
             name = f.slot_names[slot]
             self.check_type(t, f.span, f"{f.name}'s {kind} '{name}'" if not name.startswith("$") else "")
         self.check_type(f.type.ret, f.span)
+        if self.inst == self.m.root or self.m.all_callable:  # what crosses from and to the interpreter
+            crossing = [("", t) for t in (*f.type.params, f.type.ret)] + \
+                [(f" (the global '{g}')", self.m.threaded[g][1]) for g in self.m.global_uses[self.inst]]
+            for what, t in crossing:
+                name = self.m.boxed_in(t)
+                if name:
+                    self.unsupported(f"passing a struct {name}, which holds a {name}, between compiled code and the "
+                                     f"interpreter{what}", f.span)
 
     def lower(self) -> str:
         f = self.f
@@ -726,7 +823,8 @@ class FunctionLowerer(TensorLowering):
             case TupleT(items):
                 return "(" + "".join(self.default(i) + ", " for i in items) + ")"
             case StructT(name):
-                return self.default(TupleT(self.m.p.structs[name].types))
+                return "(" + "".join(self.boxed_field(name, i, self.default(x)) + ", "
+                                     for i, x in enumerate(self.m.p.structs[name].types)) + ")"
             case TensorT(dtype, shape):
                 return f"np.zeros({(1,) * len(shape)!r}, {'np.float32' if dtype == F32 else 'np.float64'})"
             case FnT() if self.m.closures.layout(t) is not None:
@@ -1271,9 +1369,14 @@ class FunctionLowerer(TensorLowering):
                 # (a constant number through its NumPy constructor: see fn_tuple)
                 vs = [f"{_PLAIN[x.type]}({v})" if isinstance(x, ir.Const) and x.type in _PLAIN else v
                       for v, x in zip(vs, elts)]
+                if isinstance(e, ir.MakeStruct):
+                    vs = [self.boxed_field(e.name, i, v) for i, v in enumerate(vs)]
                 return "(" + "".join(v + ", " for v in vs) + ")"
-            case ir.GetField(obj, index):
-                return f"{self.expr(obj)}[{index}]"
+            case ir.GetField(obj, index, type=t):
+                v = f"{self.expr(obj)}[{index}]"
+                if isinstance(obj.type, StructT) and index in self.m.boxed.get(obj.type.name, ()):
+                    return f"al.unbox({v}, {self.m.nbtype(t)})"
+                return v
             case ir.Cond(cond, then, orelse, t, span):
                 c = self.expr(cond)
                 la, a = self.sub(then)
@@ -1355,6 +1458,7 @@ class FunctionLowerer(TensorLowering):
         if any(holds_functions(o.type, self.m.p.structs) for o in operands):
             self.unsupported("comparing function values (the interpreter compares them by identity)",
                              operands[0].span)
+        self.check_equality(operands[0].type, operands[0].span)
         if isinstance(t, (ListT, DictT, SetT)) and ops[0] not in ("cmp.in", "cmp.notin"):
             # Numba's container comparisons differ from Python's: compare through the runtime
             if len(ops) > 1:
@@ -1595,6 +1699,8 @@ class FunctionLowerer(TensorLowering):
             if self.m.closures.layout(args[0].type).boxed[attrs[0]]:
                 return f"al.unbox({self.expr(args[0])}[{attrs[0] + 1}], {self.m.nbtype(t)})"
             return f"{self.expr(args[0])}[{attrs[0] + 1}]"
+        if op in ("list.index", "list.remove", "list.count"):
+            self.check_equality(args[1].type, span)
         if op in ("list.index", "list.remove") and mutable(args[1].type, self.m.p.structs):
             return self.find_container(e)
         if op in _SHOWS_VALUE:  # (its {site} names the type of the value its error shows)
@@ -2101,8 +2207,13 @@ class FunctionLowerer(TensorLowering):
         n = len(self.m.p.structs[e.type.name].fields)
         tmp = self.temp()
         self.emit(f"{tmp} = {obj}")
-        parts = [v if i == index else f"{tmp}[{i}]" for i in range(n)]
+        parts = [self.boxed_field(e.type.name, index, v) if i == index else f"{tmp}[{i}]" for i in range(n)]
         return "(" + "".join(p + ", " for p in parts) + ")"
+
+    def boxed_field(self, struct: str, index: int, v: str) -> str:
+        """`v` as field `index` of a `struct` holds it: in a box if the field leads back to the struct
+        (boxed_fields)."""
+        return f"al.box({v})" if index in self.m.boxed.get(struct, ()) else v
 
     def p_str_join(self, e):
         sep, seq = self.exprs(e.args[:2])
@@ -2651,10 +2762,10 @@ def _progress(body, guarded: set[int]) -> bool:
 _PLAIN = {INT: "np.int64", FLOAT: "np.float64", F32: "np.float32", BOOL: "np.bool_"}
 
 
-def _contains_struct(name: str, inside: str, structs: dict) -> bool:
-    """Does struct `inside` hold a `name` (in a field, a container of them, or a struct it holds)?"""
+def _reaches(t, name: str, structs: dict) -> bool:
+    """Is `t` a struct `name`, or does it hold one (in a container, a tuple, or a struct it holds)?"""
     seen: set[str] = set()
-    todo = list(structs[inside].types)
+    todo = [t]
     while todo:
         t = todo.pop()
         if isinstance(t, StructT):
@@ -2666,6 +2777,19 @@ def _contains_struct(name: str, inside: str, structs: dict) -> bool:
         else:
             todo.extend(_children(t))
     return False
+
+
+def boxed_fields(structs: dict) -> dict[str, frozenset[int]]:
+    """For each struct that holds itself (`kids: list[Tree]`, or A holding a list of B holding an
+    A), the fields on the way back to it: a Numba type cannot hold itself, so each of these is a box
+    (runtime/nblist.py `box`) in the struct's tuple, and reading the field unboxes it. Every cycle
+    of structs passes through one such field of each struct on it."""
+    out = {}
+    for name, info in structs.items():
+        fields = frozenset(i for i, t in enumerate(info.types) if _reaches(t, name, structs))
+        if fields:
+            out[name] = fields
+    return out
 
 
 def _children(t):

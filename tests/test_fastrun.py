@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 PROGRAM = """
 def fib(n: int) -> int:
     return n if n < 2 else fib(n - 1) + fib(n - 2)
@@ -107,15 +109,19 @@ def test_a_model_program_runs_warm_with_the_same_parameters(tmp_path):
     assert first.stdout == second.stdout == ref.stdout and ref.stdout.startswith("tensor(["), ref.stderr
 
 
-def test_function_values_run_the_same_cold_warm_and_from_the_cache(tmp_path):
+@pytest.mark.parametrize("program, marker", [("functions/function_values.glia", "226 106 257"),
+                                             ("structs/recursive_structs.glia", "120 4")])
+def test_boxed_values_run_the_same_cold_warm_and_from_the_cache(tmp_path, program, marker):
     """Closures compiled as (tag, captured values) tuples, `compose` among them (a cycle of a lambda and
-    the dispatcher, merged): the same output compiled cold, warm (run manifest) and through the
+    the dispatcher, merged), and structs that hold themselves (their fields boxes, their formatting a
+    self-recursive function): the same output compiled cold, warm (run manifest) and through the
     ordinary path from Numba's cache. A number literal in a tuple passed to a recursive call made the
-    cached code refer to a symbol never defined: the run from the cache aborted."""
+    cached code refer to a symbol never defined, and a lazily typed recursive formatting function made
+    it call address 0: each run from the cache crashed."""
     from pathlib import Path
 
-    src = Path(__file__).parent / "programs" / "functions" / "function_values.glia"
-    path = tmp_path / "closures.glia"
+    src = Path(__file__).parent / "programs" / program
+    path = tmp_path / "boxed.glia"
     path.write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
     env = {**os.environ, "GLIA_CACHE_DIR": str(tmp_path / "cache")}
     interp = subprocess.run([sys.executable, "-m", "glia", "run", "--backend", "interp", str(path)],
@@ -125,7 +131,7 @@ def test_function_values_run_the_same_cold_warm_and_from_the_cache(tmp_path):
     for f in (tmp_path / "cache" / "cpu").glob("run-*.json"):
         f.unlink()
     cached = glia_run(path, env=env)
-    assert interp.returncode == 0 and "226 106 257" in interp.stdout
+    assert interp.returncode == 0 and marker in interp.stdout
     assert "runs in the interpreter" not in cold.stderr, cold.stderr
     assert "run manifest" in warm.stderr and "run manifest" not in cached.stderr
     for run in (cold, warm, cached):

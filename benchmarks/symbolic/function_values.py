@@ -22,7 +22,7 @@ sys.path.insert(0, str(HERE))
 import numpy as np  # noqa: E402
 from numba import njit  # noqa: E402
 
-from run import GliaProgram, fmt_s, machine_line, timed  # noqa: E402
+from run import GliaProgram, machine_line, side_by_side  # noqa: E402
 
 P = 1000003
 
@@ -96,22 +96,13 @@ def main(argv=None) -> int:
     if g.unsupported:
         print("closures.glia does not compile:", g.unsupported)
         return 1
-    rows = [("list of closures", g.fn("through_list"), py_list, nb_list),
-            ("closures in locals", g.fn("through_locals"), py_locals, nb_list),
-            ("composed closures", g.fn("composed"), py_composed, nb_composed)]
-    bad = 0
+    rows = [("list of closures", g.fn("through_list"), py_list, nb_list, (ns.n,)),
+            ("closures in locals", g.fn("through_locals"), py_locals, nb_list, (ns.n,)),
+            ("composed closures", g.fn("composed"), py_composed, nb_composed, (ns.n,))]
     print(f"n = {ns.n} calls; median of {ns.reps}")
     print("| calls through | Glia compiled | CPython | Numba by hand (tag switch) | Glia speed-up over CPython | Glia / Numba |")
     print("|---|---:|---:|---:|---:|---:|")
-    for label, gf, pf, nf in rows:
-        gf(ns.n), nf(ns.n)  # warm-up (compile or load)
-        tg, rg = timed(lambda: gf(ns.n), ns.reps)
-        tp, rp = timed(lambda: pf(ns.n), max(1, ns.reps // 2))
-        tn, rn = timed(lambda: nf(ns.n), ns.reps)
-        if not rg == rp == rn:
-            print(f"{label}: results differ: glia {rg}, cpython {rp}, numba {rn}")
-            bad += 1
-        print(f"| {label} | {fmt_s(tg)} | {fmt_s(tp)} | {fmt_s(tn)} | {tp / tg:.1f}x | {tg / tn:.2f} |")
+    bad = side_by_side(rows, ns.reps)
     return 1 if bad else 0
 
 

@@ -81,6 +81,24 @@ def timed(fn, reps: int):
     return statistics.median(times), out
 
 
+def side_by_side(rows, reps: int) -> int:
+    """Print a Markdown row per (label, Glia function, CPython function, hand-written Numba function,
+    arguments) of `rows`: each timed (median of `reps`; CPython of half as many) after one untimed
+    call of the Glia and Numba functions, and the ratios. Returns the number of rows whose three
+    results differ (each said)."""
+    bad = 0
+    for label, gf, pf, nf, args in rows:
+        gf(*args), nf(*args)  # warm-up (compile or load)
+        tg, rg = timed(lambda: gf(*args), reps)
+        tp, rp = timed(lambda: pf(*args), max(1, reps // 2))
+        tn, rn = timed(lambda: nf(*args), reps)
+        if not rg == rp == rn:
+            print(f"{label}: results differ: glia {rg}, cpython {rp}, numba {rn}")
+            bad += 1
+        print(f"| {label} | {fmt_s(tg)} | {fmt_s(tp)} | {fmt_s(tn)} | {tp / tg:.1f}x | {tg / tn:.2f} |")
+    return bad
+
+
 class CaptureFd1:
     """Capture what is written to file descriptor 1 (compiled code prints below Python's sys.stdout)."""
 
