@@ -157,6 +157,7 @@ class ModuleLowerer:
         # and result for Python, which is compile time spent for nothing (docs/backends.md)
         self.all_callable = all_callable
         self.root = "main"
+        self.entries: set[str] = {"main"}  # the functions called from Python (_lower)
         self.single_use: set[str] = set()  # called at one place only (see `lower`)
         self.sites: list[tuple[int, int, int, int, str]] = []
         self.site_index: dict[tuple, int] = {}
@@ -314,10 +315,15 @@ class ModuleLowerer:
         name = self.show_fns[key] = f"show_{len(self.show_fns)}"
         body: list[str]
         match t:
-            case StructT(sname) if sname in self.boxed:
+            case StructT(sname) if sname in self.boxed:  # (show_parts: the lists it is inside)
+                inner = f"{name}_inside"
                 body = ["parts = rt.list_new(types.unicode_type)"]
                 self.show_parts(t, "v", sname, body, "", top=True)
                 body.append("return rt.str_join('', parts)")
+                self.show_defs.append("\n".join(
+                    [f"@njit(types.unicode_type({self.nbtype(t)}, types.ListType(types.intp)), cache=True)",
+                     f"def {inner}(v, inside):  # {t}"] + ["    " + line for line in body]))
+                body = [f"return {inner}(v, rt.list_new(types.intp))"]
             case ListT(e):
                 body = ["out = rt.list_new(types.unicode_type)", "for i in range(len(v)):",
                         f"    rt.list_append(out, {self.show(e, 'v[i]', False)})",
@@ -349,30 +355,40 @@ class ModuleLowerer:
                 body = [f"return {sname + '('!r} + {inner} + ')'"]
             case _:
                 raise Unsupported(f"formatting values of type {t}", Span(0, 0, 0, 0))
-        # A self-recursive one (a struct that holds itself) gets its signature: Numba's cache of a lazily
-        # typed recursive function called from an eagerly compiled one loads with its entry point
-        # unresolved (a call of address 0: Numba 0.68.1, 2026-12-04)
-        deco = f"@njit(types.unicode_type({self.nbtype(t)}), cache=True)" if isinstance(t, StructT) and \
-            t.name in self.boxed else "@njit(cache=True)"
-        self.show_defs.append("\n".join([deco, f"def {name}(v):  # {t}"]
+        self.show_defs.append("\n".join(["@njit(cache=True)", f"def {name}(v):  # {t}"]
                                         + ["    " + line for line in body]))
         return name
 
-    def show_parts(self, t, v: str, root: str, body: list[str], pad: str, top: bool = False):
+    def show_parts(self, t, v: str, root: str, body: list[str], pad: str, top: bool = False,
+                   guarded: bool = False):
         """Lines (indented by `pad`) of the formatting function of struct `root`, which holds itself,
         appending the text of `v` (of type `t`) to its list `parts`. What leads back to `root` is
         formatted here and `root` itself (below the `top` value) by a call of the function: Numba types
-        a self-recursive function but not two that call each other."""
+        a self-recursive function but not two that call each other. `inside`: the lists and dicts being
+        written around this value (al.identity), which the program can make contain themselves
+        (`t.kids.append(t)`)."""
         def put(text):
             body.append(f"{pad}rt.list_append(parts, {text})")
 
         if t == StructT(root) and not top:
-            put(f"{self.show_fn(t)}({v})")
+            put(f"{self.show_fn(t)}_inside({v}, inside)")
             return
         if not _reaches(t, root, self.p.structs):
             put(self.show(t, v, False))
             return
         n = len(body)  # a fresh name for each value taken apart here
+        if isinstance(t, (ListT, DictT)) and not guarded:  # met again inside itself: `[...]`, as Python
+            body.append(f"{pad}id{n} = al.identity({v})")
+            body.append(f"{pad}again{n} = False")
+            body.append(f"{pad}for j{n} in range(len(inside)):")
+            body.append(f"{pad}    again{n} = again{n} or inside[j{n}] == id{n}")
+            body.append(f"{pad}if again{n}:")
+            body.append(f"{pad}    rt.list_append(parts, {'[...]' if isinstance(t, ListT) else '{...}'!r})")
+            body.append(f"{pad}else:")
+            body.append(f"{pad}    rt.list_append(inside, id{n})")
+            self.show_parts(t, v, root, body, pad + "    ", top, guarded=True)
+            body.append(f"{pad}    inside.pop()")
+            return
         match t:
             case ListT(e):
                 put("'['")
@@ -590,6 +606,7 @@ class ModuleLowerer:
 
     def _lower(self, root: str, also: tuple[str, ...]) -> LoweredModule:
         self.root = root
+        self.entries = {root, *also}  # what is called from Python
         order = self.prepare(root, also)
         # Numba compiles a call into a cycle of functions being typed together through a pointer it
         # fills in after linking, which it never fills in for code loaded from its cache (the call
@@ -754,7 +771,7 @@ class FunctionLowerer(TensorLowering):
             name = f.slot_names[slot]
             self.check_type(t, f.span, f"{f.name}'s {kind} '{name}'" if not name.startswith("$") else "")
         self.check_type(f.type.ret, f.span)
-        if self.inst == self.m.root or self.m.all_callable:  # what crosses from and to the interpreter
+        if self.inst in self.m.entries:  # what crosses from and to the interpreter
             crossing = [("", t) for t in (*f.type.params, f.type.ret)] + \
                 [(f" (the global '{g}')", self.m.threaded[g][1]) for g in self.m.global_uses[self.inst]]
             for what, t in crossing:
@@ -773,7 +790,8 @@ class FunctionLowerer(TensorLowering):
         self.block(f.body)
         body = self.buf
         options = "cache=True" if self.inst not in self.m.uncached else "cache=False"
-        if not self.m.all_callable and self.inst != self.m.root:
+        if self.inst != self.m.root and (not self.m.all_callable or any(
+                map(self.m.boxed_in, (*f.type.params, f.type.ret)))):  # (Python cannot pass a box)
             options += ", no_cpython_wrapper=True, no_cfunc_wrapper=True"  # called from compiled code only
         if self.inst in self.m.single_use and not any("objmode(" in line for line in body):
             deco = '@njit(inline="always")'  # typed and compiled inside its only caller

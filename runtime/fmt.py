@@ -12,7 +12,26 @@ def to_str(v) -> str:
     return to_repr(v)
 
 
-def to_repr(v) -> str:
+def to_repr(v, _inside: set | None = None) -> str:
+    """repr() as Python writes it. `_inside`: the lists and dicts being written around `v` (by id): one
+    met again inside itself, possible only through a struct that holds itself (`t.kids.append(t)`), is
+    `[...]` or `{...}`, as Python writes it."""
+    t = type(v)
+    if t is list or t is dict:
+        inside = set() if _inside is None else _inside
+        if id(v) in inside:
+            return "[...]" if t is list else "{...}"
+        inside.add(id(v))
+        try:
+            if t is list:
+                return "[" + ", ".join([to_repr(x, inside) for x in v]) + "]"
+            return "{" + ", ".join([f"{to_repr(k, inside)}: {to_repr(x, inside)}" for k, x in v.items()]) + "}"
+        finally:
+            inside.discard(id(v))
+    return _repr(v, _inside)
+
+
+def _repr(v, inside) -> str:
     t = type(v)
     if t is bool or t is int or t is str:
         return repr(v)
@@ -20,18 +39,14 @@ def to_repr(v) -> str:
         return repr(v)
     if v is None:
         return "None"
-    if t is list:
-        return "[" + ", ".join([to_repr(x) for x in v]) + "]"
     if t is GSet:
         return "{" + ", ".join([to_repr(x) for x in v]) + "}" if v else "set()"
-    if t is dict:
-        return "{" + ", ".join([f"{to_repr(k)}: {to_repr(x)}" for k, x in v.items()]) + "}"
     if isinstance(v, Struct):
-        return f"{v._name}(" + ", ".join(f"{n}={to_repr(x)}" for n, x in zip(v._fields, v)) + ")"
+        return f"{v._name}(" + ", ".join(f"{n}={to_repr(x, inside)}" for n, x in zip(v._fields, v)) + ")"
     if t is tuple:
         if len(v) == 1:
-            return "(" + to_repr(v[0]) + ",)"
-        return "(" + ", ".join([to_repr(x) for x in v]) + ")"
+            return "(" + to_repr(v[0], inside) + ",)"
+        return "(" + ", ".join([to_repr(x, inside) for x in v]) + ")"
     if t is np.float32:
         return format_f32(v)
     if t is np.bool_:

@@ -678,6 +678,19 @@ def unbox(typingctx, p, t):
 
 
 @intrinsic
+def identity(typingctx, xs):
+    """Which typed List or Dict `xs` is (the address of its reference-counted header): the formatting
+    of a struct that holds itself writes a list met again inside itself as `[...]`, as Python does."""
+    if not isinstance(xs, (types.ListType, types.DictType)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        meminfo = cgutils.create_struct_proxy(sig.args[0])(context, builder, value=args[0]).meminfo
+        return builder.ptrtoint(meminfo, cgutils.intp_t)
+    return types.intp(xs), codegen
+
+
+@intrinsic
 def no_box(typingctx):
     """An empty box (a null pointer: a slot no function value of that tag uses)."""
     def codegen(context, builder, sig, args):

@@ -1,8 +1,8 @@
 """Differential tests of the CPU backend against the reference interpreter on random programs.
 
-Random well-typed programs (loops, branches, lists, dicts, sets, tuples, structs, strings, globals,
-calls; `TypedGen` in test_fuzz_frontend.py) are generated from fixed seeds, renamed apart and put
-into ONE Glia program, so Numba compiles one module for all of them (a compile per program would
+Random well-typed programs (loops, branches, lists, dicts, sets, tuples, structs, trees (`struct Node`
+with `kids: list[Node]`), strings, globals, calls; `TypedGen` in test_fuzz_frontend.py) are
+generated from fixed seeds, renamed apart and put into ONE Glia program, so Numba compiles one module for all of them (a compile per program would
 cost seconds each). Each sub-program's `main_k` is then called, in order, in both backends, sharing
 the globals as the language says; the printed output and the runtime error (code, message, line,
 column) must be identical.
@@ -31,11 +31,11 @@ from glia.compiler.diagnostics import GliaError, Source
 from glia.compiler.driver import check_source, sources_of
 from glia.compiler.interp import Interpreter
 
-from test_fuzz_frontend import Choices, TypedGen
+from test_fuzz_frontend import TYPED_HEADER, Choices, TypedGen
 
 N_PROGRAMS = int(os.environ.get("GLIA_DIFF_PROGRAMS", "40"))
 N_INPUTS = int(os.environ.get("GLIA_DIFF_INPUTS", "40"))
-HEADER_LINES = 11  # struct P, first[T] and twice[T]: written once for all sub-programs
+HEADER_LINES = len(TYPED_HEADER)  # struct P, first[T], twice[T], struct Node: once for all sub-programs
 
 
 def sub_program(seed: int, k: int) -> str:
@@ -51,9 +51,7 @@ def sub_program(seed: int, k: int) -> str:
 def combined(seed0: int, n: int) -> str:
     """n sub-programs in one program; those whose globals fail to initialise (a runtime error before
     any main) are left out: the test compares what the mains do."""
-    header = "\n".join(["struct P:", "    x: int", "    y: float", "    name: str", "",
-                        "def first[T](xs: list[T]) -> T:", "    return xs[0]", "",
-                        "def twice[T](f: fn(T) -> T, x: T) -> T:", "    return f(f(x))", ""])
+    header = "\n".join(TYPED_HEADER)
     parts = {k: sub_program(seed0 + k, k) for k in range(n)}
     # the generator also writes holes (`??`): the CPU backend compiles filled programs only, and a
     # running hole is E601 on either backend, so those sub-programs are not what this test compares

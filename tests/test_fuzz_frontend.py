@@ -537,11 +537,22 @@ LITERALS_OF = {
     "P": ("P(1, 2.5, 'p')", "P(-3, 0.0, '')"), "list[P]": ("[P(1, 0.5, 'a'), P(2, 1.5, 'b')]", "[P(0, 0.0, 'z')]"),
     "set[int]": ("{1, 2}", "{3}"), "(int, float)": ("(1, 0.5)", "(-2, 0.0)"),
     "list[(int, float)]": ("[(1, 0.5), (0, 2.5)]", "[(3, -1.5)]", "[(2, 0.0), (2, -0.0), (1, 0.0)]"),
+    "Node": ("Node(0, [])", "Node(1, [Node(2, []), Node(-1, [])])"),
 }
 EMPTY_OF = {"list[int]": "[]", "list[str]": "[]", "dict[str, int]": "{}", "list[P]": "[]", "set[int]": "set()",
             "list[(int, float)]": "[]"}
 PRINT_OPTIONS = ("", ", sep='-'", ", end='!\\n'")
 SIZED = ("list[int]", "list[str]", "dict[str, int]", "str", "set[int]", "list[P]", "list[(int, float)]")
+
+
+# What every random program starts with: a struct, two generic functions, and a struct that holds
+# itself with a recursion over it (trees: built, read, mutated, printed; the CPU backend boxes `kids`)
+TYPED_HEADER = ("struct P:", "    x: int", "    y: float", "    name: str", "",
+                "def first[T](xs: list[T]) -> T:", "    return xs[0]", "",
+                "def twice[T](f: fn(T) -> T, x: T) -> T:", "    return f(f(x))", "",
+                "struct Node:", "    v: int", "    kids: list[Node]", "",
+                "def node_sum(n: Node) -> int:", "    s = n.v", "    for k in n.kids:", "        s += node_sum(k)",
+                "    return s", "")
 
 
 class TypedGen:
@@ -614,6 +625,8 @@ class TypedGen:
 
     def e_int(self, d):
         c, e = self.c, lambda t: self.expr(t, d)  # noqa: E731
+        if c.chance(25):  # a tree: summed by recursion, or a field read
+            return c.pick((f"node_sum({e('Node')})", f"len(({e('Node')}).kids)", f"({e('Node')}).v"))
         kind = c.below(24)
         if kind == 0:
             return f"({e('int')} {c.pick(('+', '-', '*', '//', '%', '**', '&', '|', '^', '<<', '>>'))} {e('int')})"
@@ -737,6 +750,8 @@ class TypedGen:
 
     def e_str(self, d):
         c, e = self.c, lambda t: self.expr(t, d)  # noqa: E731
+        if c.chance(30):
+            return f"str({e('Node')})"
         kind = c.below(15)
         if kind == 0:
             return f"({e('str')} + {e('str')})"
@@ -879,6 +894,20 @@ class TypedGen:
             return f"({e('list[(int, float)]')} * {self.k()})"
         return f"reversed({e('list[(int, float)]')})"
 
+    def e_Node(self, d):
+        c, e = self.c, lambda t: self.expr(t, d)  # noqa: E731
+        kind = c.below(5)
+        if kind == 0:
+            return f"Node({e('int')}, [])"
+        if kind == 1:
+            return f"Node({e('int')}, [{e('Node')}, {e('Node')}])"
+        if kind == 2:
+            elt, clauses = self.comp("Node", "int", e("list[int]"), d)
+            return f"Node({e('int')}, [{elt} {clauses}])"
+        if kind == 3:
+            return f"({e('Node')}).kids[{e('int')}]"
+        return f"({e('Node')} if {e('bool')} else {e('Node')})"
+
     def e_P(self, d):
         c, e = self.c, lambda t: self.expr(t, d)  # noqa: E731
         kind = c.below(5)
@@ -930,16 +959,16 @@ class TypedGen:
         procedures = [f for f in self.funcs if f[2] == "None"]
         kind = c.below(20 if depth > 0 else 15)
         if (kind == 4 and not self.vars_of(*growable) or kind == 5 and not self.vars_of("int", "float", "str")
-                or kind == 6 and not containers or kind == 7 and not self.vars_of("P", "list[P]")
+                or kind == 6 and not containers or kind == 7 and not self.vars_of("P", "list[P]", "Node")
                 or kind == 10 and ret is None or kind == 11 and not procedures
                 or kind == 12 and not (self.loops and self.exits) or kind == 13 and not self.vars_of("list[int]")):
             kind = 0
         if kind <= 2:  # a new local
-            t = c.pick(RUN_TYPES)
+            t = "Node" if c.chance(12) else c.pick(RUN_TYPES)
             name = self.fresh()
             if t in EMPTY_OF and c.chance(3):
                 line = f"{ind}{name}: {t} = {EMPTY_OF[t]}"
-            elif c.chance(25):
+            elif c.chance(25) and t != "Node":
                 line = f"{ind}{name}: {t} = ??"
             else:
                 line = f"{ind}{name} = {self.expr(t)}"
@@ -974,7 +1003,11 @@ class TypedGen:
                             f"{ind}del {n}[{self.expr('int')}]", f"{ind}{n}.reverse()",
                             f"{ind}{n}.remove({self.expr(elem)})"))]
         if kind == 7:  # field assignment, directly or through a list slot (value semantics)
-            n = c.pick(self.vars_of("P", "list[P]"))
+            n = c.pick(self.vars_of("P", "list[P]", "Node"))
+            if self.env[n] == "Node":  # (appending n to its own kids makes a list that holds itself)
+                return [c.pick((f"{ind}{n}.v += {self.expr('int')}", f"{ind}{n}.kids.append({self.expr('Node')})",
+                                f"{ind}{n}.kids = [{self.expr('Node')}]",
+                                f"{ind}{n}.kids[{self.expr('int')}].kids.append({n})"))]
             if self.env[n] == "P":
                 return [f"{ind}{n}.{c.pick(('x', 'y'))} += {self.expr('int')}"]
             return [f"{ind}{n}[{self.expr('int')}].x = {self.expr('int')}"]
@@ -1066,9 +1099,7 @@ class TypedGen:
 
     def program(self) -> str:
         c = self.c
-        lines = ["struct P:", "    x: int", "    y: float", "    name: str", "",
-                 "def first[T](xs: list[T]) -> T:", "    return xs[0]", "",
-                 "def twice[T](f: fn(T) -> T, x: T) -> T:", "    return f(f(x))", ""]
+        lines = list(TYPED_HEADER)
         self.globals: dict[str, str] = {}
         self.env = {}
         for _ in range(c.below(3)):
