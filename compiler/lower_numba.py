@@ -347,9 +347,7 @@ class ModuleLowerer:
                         "return 'tensor(' + rt.str_join(', ', out) + ')'"]
             case StructT(sname):
                 info = self.p.structs[sname]
-                boxed = self.boxed.get(sname, ())
-                parts = [f"{f + '='!r} + "
-                         + self.show(ft, f"al.unbox(v[{i}], {self.nbtype(ft)})" if i in boxed else f"v[{i}]", False)
+                parts = [f"{f + '='!r} + {self.show(ft, f'v[{i}]', False)}"
                          for i, (f, ft) in enumerate(zip(info.fields, info.types))]
                 inner = " + ', ' + ".join(parts) if parts else "''"
                 body = [f"return {sname + '('!r} + {inner} + ')'"]
@@ -398,20 +396,12 @@ class ModuleLowerer:
                 body.append(f"{pad}    x{n} = {v}[i{n}]")
                 self.show_parts(e, f"x{n}", root, body, pad + "    ")
                 put("']'")
-            case SetT(e):
-                put(f"'set()' if len({v}) == 0 else '{{'")
-                body.append(f"{pad}for i{n}, x{n} in enumerate({v}):")
-                body.append(f"{pad}    if i{n} > 0:")
-                body.append(f"{pad}        rt.list_append(parts, ', ')")
-                self.show_parts(e, f"x{n}", root, body, pad + "    ")
-                put(f"'' if len({v}) == 0 else '}}'")
-            case DictT(k, x):
+            case DictT(k, x):  # (a key never holds `root`: check_equality; nor does a set element)
                 put("'{'")
                 body.append(f"{pad}for i{n}, (k{n}, x{n}) in enumerate({v}.items()):")
                 body.append(f"{pad}    if i{n} > 0:")
                 body.append(f"{pad}        rt.list_append(parts, ', ')")
-                self.show_parts(k, f"k{n}", root, body, pad + "    ")
-                body.append(f"{pad}    rt.list_append(parts, ': ')")
+                body.append(f"{pad}    rt.list_append(parts, {self.show(k, f'k{n}', False)} + ': ')")
                 self.show_parts(x, f"x{n}", root, body, pad + "    ")
                 put("'}'")
             case TupleT(items):
