@@ -448,6 +448,10 @@ class TensorTyper:
             raise self.err("E201", f"{which} needs a function returning a float or f32 scalar (the value to "
                            f"differentiate); {f.id} returns {ft.ret}", f.span)
         wrt = ft.params[0]
+        if not differentiable_arg(wrt, self.c.structs) and differentiable_arg(wrt, self.c.structs, again=True):
+            raise self.err("E201", f"{which} cannot differentiate with respect to {f.id}'s first parameter, a {wrt}: "
+                           "it holds a struct that holds itself (a tree); differentiate with respect to the "
+                           "weights the tree is used with", f.span)
         if not differentiable_arg(wrt, self.c.structs):
             raise self.err("E201", f"{which} differentiates with respect to the first parameter, which must hold "
                            f"only floats and tensors (through lists, tuples and struct fields); {f.id}'s is {wrt}",
@@ -472,18 +476,20 @@ def differentiable(t) -> bool:
     return False
 
 
-def differentiable_arg(t, structs, seen=frozenset()) -> bool:
+def differentiable_arg(t, structs, seen=frozenset(), again: bool = False) -> bool:
     """What `grad` may differentiate with respect to: a float, an f32 or a tensor, or a list, tuple or
     struct (nested, as a model's layers are: JAX's pytrees) holding only these; the gradient has the
-    argument's type and shape."""
+    argument's type and shape. A struct that holds itself (a tree) is not one; `again`: what to say
+    for a struct met again inside itself (True: would it be, but for that?)."""
     match t:
         case ListT(e):
-            return differentiable_arg(e, structs, seen)
+            return differentiable_arg(e, structs, seen, again)
         case TupleT(items):
-            return all(differentiable_arg(i, structs, seen) for i in items)
+            return all(differentiable_arg(i, structs, seen, again) for i in items)
         case StructT(name) if name in structs:
-            return name not in seen and all(differentiable_arg(u, structs, seen | {name})
-                                            for u in structs[name].types)
+            if name in seen:
+                return again
+            return all(differentiable_arg(u, structs, seen | {name}, again) for u in structs[name].types)
     return differentiable(t)
 
 

@@ -27,6 +27,7 @@ SUBSET = [
     "builtins/map_filter_reduce.glia", "builtins/argument_order.glia", "builtins/min_max_key.glia", "functions/mutual_recursion.glia",
     "functions/function_values.glia", "runtime_errors/error_in_function_value.glia",
     "runtime_errors/lambda_recursion_too_deep.glia", "structs/recursive_structs.glia", "runtime_errors/error_in_tree.glia",
+    "structs/gradient_over_a_tree.glia",
     "runtime_errors/index_out_of_range.glia", "runtime_errors/overflow_mul.glia", "runtime_errors/overflow_sum.glia",
     "runtime_errors/floor_div_zero.glia", "runtime_errors/missing_key.glia", "runtime_errors/deep_recursion.glia",
     "runtime_errors/assert_fails.glia", "runtime_errors/dict_resized_in_loop.glia", "runtime_errors/pop_empty_list.glia",
