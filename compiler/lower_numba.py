@@ -321,9 +321,9 @@ class ModuleLowerer:
                 self.show_parts(t, "v", sname, body, "", top=True)
                 body.append("return rt.str_join('', parts)")
                 self.show_defs.append("\n".join(
-                    [f"@njit(types.unicode_type({self.nbtype(t)}, types.ListType(types.intp)), cache=True)",
-                     f"def {inner}(v, inside):  # {t}"] + ["    " + line for line in body]))
-                body = [f"return {inner}(v, rt.list_new(types.intp))"]
+                    [f"@njit(types.unicode_type({self.nbtype(t)}, types.DictType(types.intp, types.boolean)), "
+                     "cache=True)", f"def {inner}(v, inside):  # {t}"] + ["    " + line for line in body]))
+                body = [f"return {inner}(v, rt.dict_new(types.intp, types.boolean))"]
             case ListT(e):
                 body = ["out = rt.list_new(types.unicode_type)", "for i in range(len(v)):",
                         f"    rt.list_append(out, {self.show(e, 'v[i]', False)})",
@@ -362,9 +362,9 @@ class ModuleLowerer:
         """Lines (indented by `pad`) of the formatting function of struct `root`, which holds itself,
         appending the text of `v` (of type `t`) to its list `parts`. What leads back to `root` is
         formatted here and `root` itself (below the `top` value) by a call of the function: Numba types
-        a self-recursive function but not two that call each other. `inside`: the lists and dicts being
-        written around this value (al.identity), which the program can make contain themselves
-        (`t.kids.append(t)`)."""
+        a self-recursive function but not two that call each other. `inside`: the set of the lists and
+        dicts being written around this value (al.identity), which the program can make contain
+        themselves (`t.kids.append(t)`)."""
         def put(text):
             body.append(f"{pad}rt.list_append(parts, {text})")
 
@@ -377,15 +377,12 @@ class ModuleLowerer:
         n = len(body)  # a fresh name for each value taken apart here
         if isinstance(t, (ListT, DictT)) and not guarded:  # met again inside itself: `[...]`, as Python
             body.append(f"{pad}id{n} = al.identity({v})")
-            body.append(f"{pad}again{n} = False")
-            body.append(f"{pad}for j{n} in range(len(inside)):")
-            body.append(f"{pad}    again{n} = again{n} or inside[j{n}] == id{n}")
-            body.append(f"{pad}if again{n}:")
+            body.append(f"{pad}if id{n} in inside:")
             body.append(f"{pad}    rt.list_append(parts, {'[...]' if isinstance(t, ListT) else '{...}'!r})")
             body.append(f"{pad}else:")
-            body.append(f"{pad}    rt.list_append(inside, id{n})")
+            body.append(f"{pad}    inside[id{n}] = True")
             self.show_parts(t, v, root, body, pad + "    ", top, guarded=True)
-            body.append(f"{pad}    inside.pop()")
+            body.append(f"{pad}    inside.pop(id{n})")
             return
         match t:
             case ListT(e):
