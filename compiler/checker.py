@@ -114,6 +114,7 @@ class Checker:
             if isinstance(it, A.StructDef):
                 self.declare_name(it.name, it.span)
                 self.struct_nodes[it.name] = it
+        self.pending_keys: list | None = []  # (key types met in fields, checked once every struct is known)
         for name, node in self.struct_nodes.items():
             self.structs[name] = ir.StructInfo(name, tuple(f.name for f in node.fields),
                                                tuple(self.resolve_type(f.type, (), frozenset()) for f in node.fields),
@@ -123,6 +124,9 @@ class Checker:
                 if f.name in seen:
                     raise self.err("E102", f"duplicate field '{f.name}' in struct {name}", f.span)
                 seen.add(f.name)
+        pending, self.pending_keys = self.pending_keys, None
+        for t, span in pending:
+            self.require_hashable(t, span)
         for it in items:
             if isinstance(it, A.FuncDef):
                 self.declare_name(it.name, it.name_span)
@@ -254,9 +258,32 @@ class Checker:
 
     def require_hashable(self, t, span):
         t = self.subst.zonk(t)
-        if is_concrete(t) and not is_hashable(t):
+        if not is_concrete(t):
+            return
+        if getattr(self, "pending_keys", None) is not None:  # (while the structs' fields are read)
+            self.pending_keys.append((t, span))
+            return
+        if not is_hashable(t):
             raise self.err("E201", f"{t} cannot be a dict key or set element (it is mutable); "
                            "use a tuple or a struct", span)
+        inner = self.mutable_in(t)
+        if inner is not None:
+            raise self.err("E201", f"{t} cannot be a dict key or set element (it holds a {inner}, which is "
+                           "mutable); use a tuple or a struct of numbers, strings and tuples", span)
+
+    def mutable_in(self, t, seen: frozenset = frozenset()):
+        """A type inside the struct or tuple type `t` (through its fields) that cannot be a key, or None."""
+        match t:
+            case StructT(name):
+                if name in seen or name not in self.structs:
+                    return None
+                return next((bad for ft in self.structs[name].types
+                             for bad in [ft if not is_hashable(ft) and not isinstance(ft, FnT)
+                                         else self.mutable_in(ft, seen | {name})]
+                             if bad is not None), None)
+            case TupleT(items):
+                return next((bad for it in items if (bad := self.mutable_in(it, seen)) is not None), None)
+        return None
 
     def suggest(self, name: str, candidates) -> str:
         close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.75)

@@ -18,8 +18,8 @@ from .primitives import PRIMS
 from .stack import run_with_big_stack  # noqa: F401  (interp.run_with_big_stack, as callers import it)
 from .types import F32, FLOAT, STR, DictT, FnT, ListT, SetT, StructT, TupleT, Type
 from .types import children as type_children
-from glia.runtime.errors import GliaRuntimeError, HOLE, RECURSION, VALUE
-from glia.runtime.kernels import VALUE_CMP, _scalar, assertion_failed
+from glia.runtime.errors import GliaRuntimeError, HOLE, NESTED_TOO_DEEP, RECURSION, VALUE
+from glia.runtime.kernels import PLAIN_SEARCH, VALUE_CMP, _scalar, assertion_failed
 from glia.runtime.values import GSet, make_struct_class, new_struct
 
 BREAK, CONTINUE, RETURN = 1, 2, 3
@@ -342,7 +342,10 @@ class Interpreter:
             case ir.CallValue(func, args, t, span):
                 return self.call_value(self.expr(func), [self.expr(a) for a in args], span)
             case ir.Prim(op, args, t, span, attrs):
-                return self.prim(op, [self.expr(a) for a in args], attrs, span)
+                impl = None
+                if op in PLAIN_SEARCH and not self.holds_float(args[1].type, container=True):
+                    impl = PLAIN_SEARCH[op]  # (as `comparison`: by value only where a float is)
+                return self.prim(op, [self.expr(a) for a in args], attrs, span, impl)
             case ir.Lambda(captures, nparams, body, nslots, names, t, span):
                 return self.lambda_(captures, nparams, body, nslots)
             case ir.MakeList(elts):
@@ -374,9 +377,19 @@ class Interpreter:
             case ir.Or(left, right):
                 a, b = self.expr(left), self.expr(right)
                 return lambda frame: a(frame) or b(frame)
-            case ir.Compare(operands, ops):
-                return self.compare([self.expr(x) for x in operands],
-                                    [self.comparison(o, operands[k].type, operands[k + 1].type) for k, o in enumerate(ops)])
+            case ir.Compare(operands, ops, _, span):
+                run = self.compare([self.expr(x) for x in operands],
+                                   [self.comparison(o, operands[k].type, operands[k + 1].type) for k, o in enumerate(ops)])
+                if not any(isinstance(x.type, (ListT, DictT, StructT, TupleT)) for x in operands):
+                    return run
+                loc = self.located(span)
+
+                def deep(frame):  # values that hold themselves, or nested deeper than Python's stack
+                    try:
+                        return run(frame)
+                    except RecursionError:
+                        raise loc(GliaRuntimeError(RECURSION, NESTED_TOO_DEEP)) from None
+                return deep
             case ir.Comprehension(kind, elt, key, clauses):
                 return self.comprehension(kind, elt, key, clauses)
             case ir.Hole(index, options, t, span):
@@ -443,12 +456,12 @@ class Interpreter:
                 raise called_from(e, name, span, src) from None
         return call
 
-    def prim(self, op, avs, attrs, span):
+    def prim(self, op, avs, attrs, span, impl=None):
         if op.startswith(("layer.", "ad.")):  # parameters and gradients: autodiff.py
             from .autodiff import special_prim
 
             return special_prim(self, op, avs, attrs, span)
-        impl = PRIMS[op].impl
+        impl = impl or PRIMS[op].impl
         loc = self.located(span)
         n = len(avs)
         if attrs:

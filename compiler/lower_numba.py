@@ -314,16 +314,14 @@ class ModuleLowerer:
             return name
         name = self.show_fns[key] = f"show_{len(self.show_fns)}"
         body: list[str]
+        if self.boxed_in(t):  # (show_parts: the lists it is inside)
+            body = ["inside = rt.dict_new(types.intp, types.boolean)", "parts = rt.list_new(types.unicode_type)"]
+            self.show_parts(t, "v", body, "")
+            body.append("return rt.str_join('', parts)")
+            self.show_defs.append("\n".join(["@njit(cache=True)", f"def {name}(v):  # {t}"]
+                                            + ["    " + line for line in body]))
+            return name
         match t:
-            case StructT(sname) if sname in self.boxed:  # (show_parts: the lists it is inside)
-                inner = f"{name}_inside"
-                body = ["parts = rt.list_new(types.unicode_type)"]
-                self.show_parts(t, "v", sname, body, "", top=True)
-                body.append("return rt.str_join('', parts)")
-                self.show_defs.append("\n".join(
-                    [f"@njit(types.unicode_type({self.nbtype(t)}, types.DictType(types.intp, types.boolean)), "
-                     "cache=True)", f"def {inner}(v, inside):  # {t}"] + ["    " + line for line in body]))
-                body = [f"return {inner}(v, rt.dict_new(types.intp, types.boolean))"]
             case ListT(e):
                 body = ["out = rt.list_new(types.unicode_type)", "for i in range(len(v)):",
                         f"    rt.list_append(out, {self.show(e, 'v[i]', False)})",
@@ -357,21 +355,16 @@ class ModuleLowerer:
                                         + ["    " + line for line in body]))
         return name
 
-    def show_parts(self, t, v: str, root: str, body: list[str], pad: str, top: bool = False,
-                   guarded: bool = False):
-        """Lines (indented by `pad`) of the formatting function of struct `root`, which holds itself,
-        appending the text of `v` (of type `t`) to its list `parts`. What leads back to `root` is
-        formatted here and `root` itself (below the `top` value) by a call of the function: Numba types
-        a self-recursive function but not two that call each other. `inside`: the set of the lists and
-        dicts being written around this value (al.identity), which the program can make contain
-        themselves (`t.kids.append(t)`)."""
+    def show_parts(self, t, v: str, body: list[str], pad: str, guarded: bool = False):
+        """Lines (indented by `pad`) appending the text of `v` (of type `t`, which may hold a struct that
+        holds itself) to the list `parts`. The fields of such a struct that lead back to it are boxes,
+        each formatted by a call of the dispatcher of the structs on its cycle (show_links); the rest is
+        formatted here. `inside`: the set of the lists and dicts being written around this value
+        (al.identity), which the program can make contain themselves (`t.kids.append(t)`)."""
         def put(text):
             body.append(f"{pad}rt.list_append(parts, {text})")
 
-        if t == StructT(root) and not top:
-            put(f"{self.show_fn(t)}_inside({v}, inside)")
-            return
-        if not _reaches(t, root, self.p.structs):
+        if not self.boxed_in(t):
             put(self.show(t, v, False))
             return
         n = len(body)  # a fresh name for each value taken apart here
@@ -381,7 +374,7 @@ class ModuleLowerer:
             body.append(f"{pad}    rt.list_append(parts, {'[...]' if isinstance(t, ListT) else '{...}'!r})")
             body.append(f"{pad}else:")
             body.append(f"{pad}    inside[id{n}] = True")
-            self.show_parts(t, v, root, body, pad + "    ", top, guarded=True)
+            self.show_parts(t, v, body, pad + "    ", guarded=True)
             body.append(f"{pad}    inside.pop(id{n})")
             return
         match t:
@@ -391,15 +384,15 @@ class ModuleLowerer:
                 body.append(f"{pad}    if i{n} > 0:")
                 body.append(f"{pad}        rt.list_append(parts, ', ')")
                 body.append(f"{pad}    x{n} = {v}[i{n}]")
-                self.show_parts(e, f"x{n}", root, body, pad + "    ")
+                self.show_parts(e, f"x{n}", body, pad + "    ")
                 put("']'")
-            case DictT(k, x):  # (a key never holds `root`: check_equality; nor does a set element)
+            case DictT(k, x):  # (a key never holds a struct that holds itself: check_key)
                 put("'{'")
                 body.append(f"{pad}for i{n}, (k{n}, x{n}) in enumerate({v}.items()):")
                 body.append(f"{pad}    if i{n} > 0:")
                 body.append(f"{pad}        rt.list_append(parts, ', ')")
                 body.append(f"{pad}    rt.list_append(parts, {self.show(k, f'k{n}', False)} + ': ')")
-                self.show_parts(x, f"x{n}", root, body, pad + "    ")
+                self.show_parts(x, f"x{n}", body, pad + "    ")
                 put("'}'")
             case TupleT(items):
                 put("'('")
@@ -407,7 +400,7 @@ class ModuleLowerer:
                     if i:
                         put("', '")
                     body.append(f"{pad}y{n}_{i} = {v}[{i}]")
-                    self.show_parts(it, f"y{n}_{i}", root, body, pad)
+                    self.show_parts(it, f"y{n}_{i}", body, pad)
                 put("',)'" if len(items) == 1 else "')'")
             case StructT(sname):
                 info = self.p.structs[sname]
@@ -415,12 +408,166 @@ class ModuleLowerer:
                 put(repr(sname + "("))
                 for i, (f, ft) in enumerate(zip(info.fields, info.types)):
                     put(repr((", " if i else "") + f + "="))
-                    field = f"al.unbox({v}[{i}], {self.nbtype(ft)})" if i in boxed else f"{v}[{i}]"
-                    body.append(f"{pad}y{n}_{i} = {field}")
-                    self.show_parts(ft, f"y{n}_{i}", root, body, pad)
+                    if i in boxed:  # (the kind not a literal: numba/numba#6061)
+                        fn, kind = self.link(sname, i, "show")
+                        body.append(f"{pad}{fn}(np.int64({kind}), {v}[{i}], inside, parts)")
+                    else:
+                        body.append(f"{pad}y{n}_{i} = {v}[{i}]")
+                        self.show_parts(ft, f"y{n}_{i}", body, pad)
                 put("')'")
             case _:
                 raise Unsupported(f"formatting values of type {t}", Span(0, 0, 0, 0))
+
+    # ---- values that hold a struct that holds itself -----------------------------------------
+    # Every cycle of structs passes through boxed fields (boxed_fields). The structs on cycles with
+    # each other (a strongly connected component: Tree alone, or Dir and Entry holding each other) share
+    # one dispatcher per operation, a self-recursive function taking which boxed field (its "link") and
+    # the box: Numba types a function that calls itself, with an explicit signature (which a run loaded
+    # from Numba's cache needs: numba/numba#6061), but not two functions that call each other.
+    # Everything between two boxed fields is written inline, so the dispatchers of different
+    # components call each other only down the order in which components hold one another.
+    def component(self, name: str) -> tuple[str, ...]:
+        """The structs that hold `name` and that `name` holds, itself included (all hold themselves)."""
+        structs = self.p.structs
+        return tuple(sorted(s for s in self.boxed
+                            if _reaches(StructT(name), s, structs) and _reaches(StructT(s), name, structs)))
+
+    def link(self, struct: str, index: int, op: str) -> tuple[str, int]:
+        """(the dispatcher of `op` ("show" or "eq") for the component of `struct`, the number of the
+        boxed field `index` of `struct` in it), writing the dispatcher if it is not yet written."""
+        comp = self.component(struct)
+        links = [(s, i) for s in comp for i in sorted(self.boxed[s])]
+        key = (op, comp)
+        name = self.show_fns.get(key)
+        if name is None:
+            name = self.show_fns[key] = f"{op}_links_{len(self.show_fns)}"
+            self.write_links(name, op, links)
+        return name, links.index((struct, index))
+
+    def write_links(self, name: str, op: str, links: list[tuple[str, int]]):
+        if op == "show":
+            # (appending to the caller's `parts`: a string returned at each level would be copied into
+            # the level above, quadratic in the depth)
+            sig = ("types.none(types.int64, al.BOX, types.DictType(types.intp, types.boolean), "
+                   "types.ListType(types.unicode_type))")
+            body = []
+            for kind, (s, i) in enumerate(links):
+                ft = self.p.structs[s].types[i]
+                body += [f"if kind == {kind}:  # {s}.{self.p.structs[s].fields[i]}",
+                         f"    v{kind} = al.unbox(p, {self.nbtype(ft)})"]
+                self.show_parts(ft, f"v{kind}", body, "    ")
+            body.append("return None")
+            head = f"def {name}(kind, p, inside, parts):"
+        else:
+            sig = "types.boolean(types.int64, al.BOX, al.BOX, types.boolean, types.int64, types.int64)"
+            body = ["if depth > rt.MAX_NESTING:", "    rt.nested_too_deep(site)"]
+            for kind, (s, i) in enumerate(links):
+                ft = self.p.structs[s].types[i]
+                body += [f"if kind == {kind}:  # {s}.{self.p.structs[s].fields[i]}",
+                         f"    a{kind} = al.unbox(p, {self.nbtype(ft)})",
+                         f"    b{kind} = al.unbox(q, {self.nbtype(ft)})"]
+                self.eq_parts(ft, f"a{kind}", f"b{kind}", body, "    ", "depth + 1")
+            body.append("return True")
+            head = f"def {name}(kind, p, q, exact, depth, site):"
+        self.show_defs.append("\n".join([f"@njit({sig}, cache=True)", head] + ["    " + line for line in body]))
+
+    def eq_fn(self, t) -> str:
+        """A module-level compiled function `eq(a, b, exact, site)`: `a == b` for values of type `t`,
+        which hold a struct that holds itself. As Python compares (and so the interpreter): lengths
+        first, then element by element in order, a dict's values by key; and, unless `exact`, a list
+        or dict compared with itself is equal without a look inside, which is what ends the
+        comparison of a value that holds itself. `exact` when `t` holds a float: the interpreter then
+        compares by value (kernels.value_eq), where a NaN anywhere makes the values unequal, and
+        nothing is equal to itself but by its contents. A comparison that goes deeper than
+        rt.MAX_NESTING raises E505 at `site`, as the interpreter's does when Python's stack runs out."""
+        key = ("eq", t)
+        name = self.show_fns.get(key)
+        if name is None:
+            name = self.show_fns[key] = f"eq_{len(self.show_fns)}"
+            body: list[str] = []
+            self.eq_parts(t, "a", "b", body, "", "0")
+            body.append("return True")
+            self.show_defs.append("\n".join(["@njit(cache=True)", f"def {name}(a, b, exact, site):  # {t}"]
+                                            + ["    " + line for line in body]))
+        return name
+
+    def find_fn(self, t) -> str:
+        """`find(xs, v, start, exact, site)`: the first index from `start` on of an element equal to `v`
+        (eq_fn) in `xs`, a list of `t`, or -1."""
+        key = ("find", t)
+        name = self.show_fns.get(key)
+        if name is None:
+            eq = self.eq_fn(t)
+            name = self.show_fns[key] = f"find_{len(self.show_fns)}"
+            self.show_defs.append("\n".join([
+                "@njit(cache=True)", f"def {name}(xs, v, start, exact, site):  # {t}",
+                "    for i in range(start, len(xs)):", f"        if {eq}(xs[i], v, exact, site):", "            return i",
+                "    return -1"]))
+        return name
+
+    def eq_parts(self, t, a: str, b: str, body: list[str], pad: str, depth: str):
+        """Lines (indented by `pad`) that return False unless `a == b` (eq_fn), for values of type `t`;
+        `depth`: the nesting of the boxes around them."""
+        if not self.boxed_in(t):
+            body.append(f"{pad}if not {self.plain_eq(t, a, b)}:")
+            body.append(f"{pad}    return False")
+            return
+        n = len(body)
+        match t:
+            case ListT(e) | DictT(_, e):
+                body.append(f"{pad}if exact or al.identity({a}) != al.identity({b}):")
+                body.append(f"{pad}    if len({a}) != len({b}):")
+                body.append(f"{pad}        return False")
+                if isinstance(t, ListT):
+                    body.append(f"{pad}    for i{n} in range(len({a})):")
+                    body.append(f"{pad}        x{n} = {a}[i{n}]")
+                    body.append(f"{pad}        y{n} = {b}[i{n}]")
+                else:
+                    body.append(f"{pad}    for k{n}, x{n} in {a}.items():")
+                    body.append(f"{pad}        if k{n} not in {b}:")
+                    body.append(f"{pad}            return False")
+                    body.append(f"{pad}        y{n} = {b}[k{n}]")
+                self.eq_parts(e, f"x{n}", f"y{n}", body, pad + "        ", depth)
+            case TupleT(items):
+                for i, it in enumerate(items):
+                    self.eq_parts(it, f"{a}[{i}]", f"{b}[{i}]", body, pad, depth)
+            case StructT(sname):
+                boxed = self.boxed.get(sname, ())
+                for i, ft in enumerate(self.p.structs[sname].types):
+                    if i in boxed:
+                        fn, kind = self.link(sname, i, "eq")
+                        body.append(f"{pad}if not {fn}(np.int64({kind}), {a}[{i}], {b}[{i}], exact, {depth}, site):")
+                        body.append(f"{pad}    return False")
+                    else:
+                        self.eq_parts(ft, f"{a}[{i}]", f"{b}[{i}]", body, pad, depth)
+            case _:
+                raise Unsupported(f"comparing values of type {t}", Span(0, 0, 0, 0))
+
+    def plain_eq(self, t, a: str, b: str) -> str:
+        """`a == b` for values of type `t` that hold no struct that holds itself (FunctionLowerer.compare)."""
+        if isinstance(t, ListT):
+            return f"rt.list_order({a}, {b}, 0)"
+        if isinstance(t, (DictT, SetT)):
+            return f"{'rt.dict_eq' if isinstance(t, DictT) else 'rt.set_eq'}({a}, {b})"
+        if t == STR:
+            return f"rt.str_eq({a}, {b})"
+        return f"({a} == {b})"
+
+    def holds_float(self, t) -> bool:
+        """Whether a value of type `t` holds a float (as the interpreter's Interpreter.holds_float)."""
+        seen: set[str] = set()
+        todo = [t]
+        while todo:
+            t = todo.pop()
+            if t in (FLOAT, F32):
+                return True
+            if isinstance(t, StructT):
+                if t.name not in seen:
+                    seen.add(t.name)
+                    todo.extend(self.p.structs[t.name].types)
+            else:
+                todo.extend(_children(t))
+        return False
 
     # ---- the module ---------------------------------------------------------------------------
     def instance(self, name: str, arg_types=(), ret=None, span: Span | None = None) -> str:
@@ -732,7 +879,7 @@ class FunctionLowerer(TensorLowering):
             held = f" (here {holder})" if holder else ""
             self.unsupported((self.m.closures.problem(t) or _FN_UNKNOWN) + held, span)
         if isinstance(t, (DictT, SetT)):
-            self.check_equality(t.key if isinstance(t, DictT) else t.elem, span)
+            self.check_key(t.key if isinstance(t, DictT) else t.elem, span)
         if isinstance(t, (DictT, SetT)) and holds_functions(t.key if isinstance(t, DictT) else t.elem, self.m.p.structs):
             self.unsupported("function values as dict keys or set elements (the interpreter compares them by "
                              "identity)", span)
@@ -742,12 +889,12 @@ class FunctionLowerer(TensorLowering):
         for c in _children(t):
             self.check_type(c, span, holder, seen)
 
-    def check_equality(self, t, span):
-        """Unsupported when values of type `t` hold a struct that holds itself: compiled code does not
-        compare those (its boxes would compare as addresses)."""
+    def check_key(self, t, span):
+        """Unsupported when dict keys or set elements of type `t` hold a struct that holds itself:
+        compiled code does not hash those (its boxes would hash as addresses)."""
         name = self.m.boxed_in(t)
         if name:
-            self.unsupported(f"comparing values that hold a struct {name}, which holds a {name}", span)
+            self.unsupported(f"dict keys or set elements that hold a struct {name}, which holds a {name}", span)
 
     # ---- function -----------------------------------------------------------------------------
     def check_slots(self):
@@ -1412,7 +1559,7 @@ class FunctionLowerer(TensorLowering):
                 self.indent -= 1
                 return tmp
             case ir.Compare(operands, ops, t, span):
-                return self.compare(operands, ops)
+                return self.compare(operands, ops, span)
             case ir.Comprehension():
                 return self.comprehension(e)
             case ir.Choose(index, options):
@@ -1456,14 +1603,16 @@ class FunctionLowerer(TensorLowering):
             pass
         self.unsupported(f"a global constant of type {t} (only numbers, strings, bools and tuples of them)", span)
 
-    def compare(self, operands, ops) -> str:
+    def compare(self, operands, ops, span: Span) -> str:
         sym = {"cmp.eq": "==", "cmp.ne": "!=", "cmp.lt": "<", "cmp.le": "<=", "cmp.gt": ">", "cmp.ge": ">=",
                "cmp.in": "in", "cmp.notin": "not in"}
         t = operands[0].type
         if any(holds_functions(o.type, self.m.p.structs) for o in operands):
             self.unsupported("comparing function values (the interpreter compares them by identity)",
                              operands[0].span)
-        self.check_equality(operands[0].type, operands[0].span)
+        held = self.m.boxed_in(t)
+        if held:
+            return self.compare_held(operands, ops, span, held)
         if isinstance(t, (ListT, DictT, SetT)) and ops[0] not in ("cmp.in", "cmp.notin"):
             # Numba's container comparisons differ from Python's: compare through the runtime
             if len(ops) > 1:
@@ -1488,6 +1637,11 @@ class FunctionLowerer(TensorLowering):
                     return f"({'' if ops[0] == 'cmp.eq' else 'not '}rt.str_eq({a}, {b}))"
                 return f"(rt.str_cmp({a}, {b}) {sym[ops[0]]} 0)"
             return f"({a} {sym[ops[0]]} {b})"
+        return self.chain(operands, ops, lambda i, op, a, b: f"({a} {sym[op]} {b})")
+
+    def chain(self, operands, ops, test) -> str:
+        """A chained comparison `a < b <= c`: each middle operand computed once, and only while the
+        comparisons before it hold, as in Python; `test(i, op, a, b)`: the i-th comparison."""
         tmp = self.temp()
         left = self.kept(self.expr(operands[0]))  # computed before the operands after it, as in Python
         self.emit(f"{tmp} = True")
@@ -1498,7 +1652,7 @@ class FunctionLowerer(TensorLowering):
                 self.emit(ln)
             r = self.temp()
             self.emit(f"{r} = {right}")
-            self.emit(f"if not ({left} {sym[op]} {r}):")
+            self.emit(f"if not {test(i, op, left, r)}:")
             self.emit(f"    {tmp} = False")
             if i + 1 < len(ops):
                 self.emit("else:")
@@ -1507,6 +1661,26 @@ class FunctionLowerer(TensorLowering):
             left = r
         self.indent -= depth
         return tmp
+
+    def compare_held(self, operands, ops, span: Span, held: str) -> str:
+        """A comparison (==, !=, in, not in; chained or not) of values that hold a struct that holds
+        itself, through the module's eq_fn and find_fn."""
+        if any(op not in ("cmp.eq", "cmp.ne", "cmp.in", "cmp.notin") for op in ops):
+            self.unsupported(f"ordering values that hold a struct {held}, which holds a {held}", operands[0].span)
+        site = self.site(span)
+
+        def test(op, a, b, ta, tb):
+            exact = self.m.holds_float(ta)
+            if op in ("cmp.eq", "cmp.ne"):
+                eq = f"{self.m.eq_fn(ta)}({a}, {b}, {exact}, {site})"
+            else:  # (only a list can hold such a value: check_type refuses dict keys and set elements)
+                eq = f"({self.m.find_fn(tb.elem)}({b}, {a}, 0, {exact}, {site}) >= 0)"
+            return eq if op in ("cmp.eq", "cmp.in") else f"(not {eq})"
+
+        if len(ops) == 1:
+            a, b = self.exprs(operands)
+            return test(ops[0], a, b, operands[0].type, operands[1].type)
+        return self.chain(operands, ops, lambda i, op, a, b: test(op, a, b, operands[i].type, operands[i + 1].type))
 
     def char_compare(self, left, right, op) -> str | None:
         """`s[i] == x` or `x == s[i]` (or `!=`), x a variable or a constant: compared by code point,
@@ -1672,6 +1846,30 @@ class FunctionLowerer(TensorLowering):
         return item
 
     # ---- primitives ---------------------------------------------------------------------------
+    def find_held(self, e: ir.Prim) -> str:
+        """list.index / list.remove / list.count of a value that holds a struct that holds itself,
+        compared as `==` compares it (ModuleLowerer.eq_fn)."""
+        t = e.args[1].type
+        find, exact, site = self.m.find_fn(t), self.m.holds_float(t), self.site(e.span)
+        xs, v = (self.kept(x) for x in self.exprs(e.args[:2]))
+        if e.op == "list.count":
+            n, i = self.temp(), self.temp()
+            self.emit(f"{n} = 0")
+            self.emit(f"{i} = {find}({xs}, {v}, 0, {exact}, {site})")
+            self.emit(f"while {i} >= 0:")
+            self.emit(f"    {n} += 1")
+            self.emit(f"    {i} = {find}({xs}, {v}, {i} + 1, {exact}, {site})")
+            return n
+        i = self.temp()
+        self.emit(f"{i} = {find}({xs}, {v}, 0, {exact}, {site})")
+        self.emit(f"if {i} < 0:")
+        what = "list.index(x): " if e.op == "list.index" else "list.remove(x): "
+        self.emit(f"    rt.fail('E506', {what!r} + {self.m.show(t, v, False)} + ' is not in the list', {site})")
+        if e.op == "list.remove":
+            self.emit(f"rt.list_delitem({xs}, {i}, {site})")
+            return "None"
+        return i
+
     def find_container(self, e: ir.Prim) -> str:
         """list.index / list.remove of a value holding a container (`rows.index([2, 1])`): its error
         writes the value here, as print does (the runtime's error path writes scalars and tuples)."""
@@ -1704,8 +1902,8 @@ class FunctionLowerer(TensorLowering):
             if self.m.closures.layout(args[0].type).boxed[attrs[0]]:
                 return f"al.unbox({self.expr(args[0])}[{attrs[0] + 1}], {self.m.nbtype(t)})"
             return f"{self.expr(args[0])}[{attrs[0] + 1}]"
-        if op in ("list.index", "list.remove", "list.count"):
-            self.check_equality(args[1].type, span)
+        if op in ("list.index", "list.remove", "list.count") and self.m.boxed_in(args[1].type):
+            return self.find_held(e)
         if op in ("list.index", "list.remove") and mutable(args[1].type, self.m.p.structs):
             return self.find_container(e)
         if op in _SHOWS_VALUE:  # (its {site} names the type of the value its error shows)

@@ -73,3 +73,14 @@ def shown_message(e: CompiledRuntimeError, spec) -> str:
 class TooDeep(CompiledRuntimeError):
     def __init__(self, name, limit, site):
         super().__init__(RECURSION, f"recursion too deep: more than {limit} nested calls (in {name})", site)
+
+
+# The error of a comparison that never ends (two values that hold themselves, `a.kids.append(a)`)
+# or goes too deep: the interpreter's when Python's stack runs out, compiled code's past
+# nbrt.MAX_NESTING boxes (lower_numba's eq_fn).
+NESTED_TOO_DEEP = "recursion too deep: the values compared hold themselves, or are nested too deeply"
+
+
+class NestedTooDeep(CompiledRuntimeError):
+    def __init__(self, site):
+        super().__init__(RECURSION, NESTED_TOO_DEEP, site)

@@ -13,7 +13,8 @@ import tempfile
 
 import numpy as np
 
-from .errors import (ASSERTION, EMPTY, FILE, INDEX, KEY, OVERFLOW, VALUE, ZERO_DIV, GliaRuntimeError, fail)
+from .errors import (ASSERTION, EMPTY, FILE, INDEX, KEY, NESTED_TOO_DEEP, OVERFLOW, RECURSION, VALUE, ZERO_DIV,
+                     GliaRuntimeError, fail)
 from .fmt import to_repr, to_str
 from .values import GSet, struct_replace
 
@@ -687,27 +688,32 @@ def list_pop(xs, i=-1):
     return xs.pop(_index(len(xs), i, "list"))
 
 
-@kernel("list.remove")
-def list_remove(xs, v):  # a value holding a NaN equals no element (value_eq)
-    try:
-        if has_nan(v):
-            raise ValueError
-        xs.remove(v)
-    except ValueError:
-        fail(VALUE, f"list.remove(x): {to_repr(v)} is not in the list")
+def _search(op: str, by_value: bool):
+    """list.remove / list.index / list.count. `by_value` (the element type holds a float): a value
+    holding a NaN equals no element (value_eq); else Python's own search, which takes a value as equal
+    to itself without a look inside (so a tree that holds itself is found)."""
+    def search(xs, v):
+        try:
+            if by_value and has_nan(v):
+                if op == "list.count":
+                    return 0
+                raise ValueError
+            if op == "list.count":
+                return xs.count(v)
+            if op == "list.index":
+                return xs.index(v)
+            xs.remove(v)
+        except ValueError:
+            fail(VALUE, f"{op}(x): {to_repr(v)} is not in the list")
+        except RecursionError:
+            fail(RECURSION, NESTED_TOO_DEEP)
+    return search
 
 
-@kernel("list.index")
-def list_index(xs, v):
-    try:
-        if has_nan(v):
-            raise ValueError
-        return xs.index(v)
-    except ValueError:
-        fail(VALUE, f"list.index(x): {to_repr(v)} is not in the list")
-
-
-KERNELS["list.count"] = lambda xs, v: 0 if has_nan(v) else xs.count(v)
+for _op in ("list.remove", "list.index", "list.count"):
+    KERNELS[_op] = _search(_op, True)
+# the same for elements that hold no float (the interpreter's choice, as VALUE_CMP's)
+PLAIN_SEARCH = {op: _search(op, False) for op in ("list.remove", "list.index", "list.count")}
 KERNELS["list.reverse"] = lambda xs: xs.reverse()
 KERNELS["list.copy"] = lambda xs: list(xs)
 KERNELS["list.clear"] = lambda xs: xs.clear()

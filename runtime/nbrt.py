@@ -23,7 +23,7 @@ from numba.typed.dictobject import _nonoptional
 from . import nbdict
 from . import nblist as al
 from .errors import CompiledRuntimeError as Err
-from .errors import IndexOutOfRange, Overflow, ReprError, TooDeep
+from .errors import IndexOutOfRange, NestedTooDeep, Overflow, ReprError, TooDeep
 from .nbjit import jit  # cached, compiled once per type signature
 from .nbstr import float_round_digits, int_str, parse_float, parse_int, repr_value
 
@@ -32,6 +32,10 @@ INT_MAX = 2 ** 63 - 1
 INF = math.inf
 NAN = math.nan
 MAX_DEPTH = 20_000
+# how many boxes deep a comparison of values holding a struct that holds itself goes before it stops
+# with E505 (lower_numba's eq_fn): a tree that deep, or two that hold themselves; well within the
+# stack that compiled code runs on (interp.run_with_big_stack)
+MAX_NESTING = 500_000
 
 # helpers on the hot path of compiled loops are inlined into their callers (Numba IR), so LLVM sees
 # the element access and the bound check together, hoists what it can, and no call is left
@@ -836,6 +840,11 @@ def assertion_failed(msg, site):
 @jit
 def too_deep(name, site):
     raise TooDeep(name, MAX_DEPTH, site)
+
+
+@jit
+def nested_too_deep(site):
+    raise NestedTooDeep(site)
 
 
 @jit

@@ -626,7 +626,8 @@ class TypedGen:
     def e_int(self, d):
         c, e = self.c, lambda t: self.expr(t, d)  # noqa: E731
         if c.chance(25):  # a tree: summed by recursion, or a field read
-            return c.pick((f"node_sum({e('Node')})", f"len(({e('Node')}).kids)", f"({e('Node')}).v"))
+            return c.pick((f"node_sum({e('Node')})", f"len(({e('Node')}).kids)", f"({e('Node')}).v",
+                           f"({e('Node')}).kids.count({e('Node')})", f"({e('Node')}).kids.index({e('Node')})"))
         kind = c.below(24)
         if kind == 0:
             return f"({e('int')} {c.pick(('+', '-', '*', '//', '%', '**', '&', '|', '^', '<<', '>>'))} {e('int')})"
@@ -714,6 +715,10 @@ class TypedGen:
 
     def e_bool(self, d):
         c, e = self.c, lambda t: self.expr(t, d)  # noqa: E731
+        if c.chance(30):  # trees compared (a tree may hold itself: `n.kids[i].kids.append(n)`)
+            return c.pick((f"({e('Node')} {c.pick(('==', '!='))} {e('Node')})",
+                           f"({e('Node')} {c.pick(('in', 'not in'))} ({e('Node')}).kids)",
+                           f"([{e('Node')}] == [{e('Node')}, {e('Node')}][:{e('int')}])"))
         kind = c.below(16)
         if kind == 0:
             return f"({e('int')} {c.pick(('<', '<=', '>', '>=', '==', '!='))} {e('int')})"

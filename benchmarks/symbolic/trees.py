@@ -3,7 +3,7 @@
     python benchmarks/symbolic/trees.py [--depth D] [--reps R] [--times T]
 
 programs/trees.glia builds a binary tree of 2^(D+1) - 1 nodes by recursion (`struct Tree` with
-`kids: list[Tree]`), then sums it R times by recursion; and builds an expression tree of the same
+`kids: list[Tree]`), then sums it R times by recursion; builds two and compares them (`==`) R times; and builds an expression tree of the same
 shape (`struct Expr`, its operator a string) and evaluates it R times. CPython runs the same code with
 classes (`__slots__`) and lists. Numba cannot type a struct that holds itself, so the hand-written
 Numba version is what one writes instead: the nodes in arrays (value, first and second child's
@@ -33,6 +33,9 @@ class Tree:
 
     def __init__(self, val, kids):
         self.val, self.kids = val, kids
+
+    def __eq__(self, other):  # (what @dataclass writes: the fields compared as a tuple)
+        return (self.val, self.kids) == (other.val, other.kids)
 
 
 class Expr:
@@ -64,6 +67,11 @@ def py_build(depth):
 def py_build_and_sum(depth, reps):
     t = py_make(depth, 1)
     return sum(py_total(t) for _ in range(reps))
+
+
+def py_build_and_compare(depth, reps):
+    a, b = py_make(depth, 1), py_make(depth, 1)
+    return sum(a == b for _ in range(reps))
 
 
 def py_expr(d, v):
@@ -133,6 +141,26 @@ def nb_build_and_sum(depth, reps):
     return s
 
 
+@njit(types.boolean(_I, _A, _A, _A, _I, _A, _A, _A), cache=True)
+def _nb_eq(i, val, kid0, kid1, j, wal, wid0, wid1):
+    if val[i] != wal[j] or (kid0[i] < 0) != (wid0[j] < 0) or (kid1[i] < 0) != (wid1[j] < 0):
+        return False
+    if kid0[i] >= 0 and not _nb_eq(kid0[i], val, kid0, kid1, wid0[j], wal, wid0, wid1):
+        return False
+    return kid1[i] < 0 or _nb_eq(kid1[i], val, kid0, kid1, wid1[j], wal, wid0, wid1)
+
+
+@njit(cache=True)
+def nb_build_and_compare(depth, reps):
+    a, val, kid0, kid1 = _nb_tree(depth)
+    b, wal, wid0, wid1 = _nb_tree(depth)
+    same = 0
+    for _ in range(reps):
+        if _nb_eq(a, val, kid0, kid1, b, wal, wid0, wid1):
+            same += 1
+    return same
+
+
 @njit(_I(_I, _I, _A, _A, _A, _A, _A), cache=True)
 def _nb_expr(d, v, op, num, kid0, kid1, top):
     i = top[0]
@@ -180,6 +208,8 @@ def main(argv=None) -> int:
     d, r = ns.depth, ns.reps
     rows = [(f"build a tree of {2 ** (d + 1) - 1} nodes", g.fn("build"), py_build, nb_build, (d,)),
             (f"build it and sum it {r} times", g.fn("build_and_sum"), py_build_and_sum, nb_build_and_sum, (d, r)),
+            (f"build two, compare them {r} times", g.fn("build_and_compare"), py_build_and_compare,
+             nb_build_and_compare, (d, r)),
             (f"build an expression tree, evaluate it {r} times", g.fn("build_and_eval"), py_build_and_eval,
              nb_build_and_eval, (d, r))]
     print(f"depth {d}, {r} traversals; median of {ns.times}")
