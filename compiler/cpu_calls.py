@@ -65,12 +65,12 @@ class CpuCalls:
         from .backend_cpu import fallback_note, load_or_explain, lower_program
         from .lower_numba import Unsupported
 
-        if not returns_fresh(self.program, name):
-            self.notes(f"glia: note: {name} runs in the interpreter: its result may share a list, dict or set "
-                       "with its arguments, which compiled code (working on copies) cannot reproduce")
-            return None
         try:
-            lowered = lower_program(self.program, name)
+            lowered = lower_program(self.program, name)  # (first: its reason, if any, is the more precise)
+            if not returns_fresh(self.program, name):
+                self.notes(f"glia: note: {name} runs in the interpreter: its result may share a list, dict or set "
+                           "with its arguments, which compiled code (working on copies) cannot reproduce")
+                return None
             compiled = self.load(name, lowered) if self.load else load_or_explain(lowered)
         except Unsupported as u:
             self.notes(fallback_note(u, self.sources).replace("running in the interpreter",

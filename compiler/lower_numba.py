@@ -286,9 +286,10 @@ class ModuleLowerer:
         return name
 
     # ---- formatting (str() and print) ---------------------------------------------------------
-    def show(self, t, v: str, as_str: bool) -> str:
+    def show(self, t, v: str, as_str: bool, site: int | None = None) -> str:
         """An expression for the text of `v` (a variable of Glia type `t`): str() when `as_str`,
-        else repr(), exactly as runtime/fmt.py formats it."""
+        else repr(), exactly as runtime/fmt.py formats it. `site`: where a value that holds a struct
+        that holds itself is written (its nesting past rt.MAX_NESTING is an error there)."""
         match t:
             case Scalar("int"):
                 return f"rt.int_str({v})"
@@ -302,6 +303,9 @@ class ModuleLowerer:
                 return v if as_str else f"nbs.str_repr({v})"
             case Scalar("none"):
                 return "'None'"
+        if self.boxed_in(t):
+            assert site is not None, t
+            return f"{self.show_fn(t)}({v}, {site})"
         return f"{self.show_fn(t)}({v})"
 
     def show_fn(self, t) -> str:
@@ -318,7 +322,7 @@ class ModuleLowerer:
             body = ["inside = rt.dict_new(types.intp, types.boolean)", "parts = rt.list_new(types.unicode_type)"]
             self.show_parts(t, "v", body, "")
             body.append("return rt.str_join('', parts)")
-            self.show_defs.append("\n".join(["@njit(cache=True)", f"def {name}(v):  # {t}"]
+            self.show_defs.append("\n".join(["@njit(cache=True)", f"def {name}(v, site):  # {t}"]
                                             + ["    " + line for line in body]))
             return name
         match t:
@@ -410,7 +414,7 @@ class ModuleLowerer:
                     put(repr((", " if i else "") + f + "="))
                     if i in boxed:  # (the kind not a literal: numba/numba#6061)
                         fn, kind = self.link(sname, i, "show")
-                        body.append(f"{pad}{fn}(np.int64({kind}), {v}[{i}], inside, parts)")
+                        body.append(f"{pad}{fn}(np.int64({kind}), {v}[{i}], inside, parts, site)")
                     else:
                         body.append(f"{pad}y{n}_{i} = {v}[{i}]")
                         self.show_parts(ft, f"y{n}_{i}", body, pad)
@@ -448,16 +452,18 @@ class ModuleLowerer:
         if op == "show":
             # (appending to the caller's `parts`: a string returned at each level would be copied into
             # the level above, quadratic in the depth)
+            # (each level of a value that holds itself passes through a list or dict, which is in
+            # `inside` while it is written: its size is the depth)
             sig = ("types.none(types.int64, al.BOX, types.DictType(types.intp, types.boolean), "
-                   "types.ListType(types.unicode_type))")
-            body = []
+                   "types.ListType(types.unicode_type), types.int64)")
+            body = ["if len(inside) > rt.MAX_NESTING:", "    rt.too_deep_to_write(site)"]
             for kind, (s, i) in enumerate(links):
                 ft = self.p.structs[s].types[i]
                 body += [f"if kind == {kind}:  # {s}.{self.p.structs[s].fields[i]}",
                          f"    v{kind} = al.unbox(p, {self.nbtype(ft)})"]
                 self.show_parts(ft, f"v{kind}", body, "    ")
             body.append("return None")
-            head = f"def {name}(kind, p, inside, parts):"
+            head = f"def {name}(kind, p, inside, parts, site):"
         else:
             sig = "types.boolean(types.int64, al.BOX, al.BOX, types.boolean, types.int64, types.int64)"
             body = ["if depth > rt.MAX_NESTING:", "    rt.nested_too_deep(site)"]
@@ -1615,15 +1621,18 @@ class FunctionLowerer(TensorLowering):
             return self.compare_held(operands, ops, span, held)
         if isinstance(t, (ListT, DictT, SetT)) and ops[0] not in ("cmp.in", "cmp.notin"):
             # Numba's container comparisons differ from Python's: compare through the runtime
-            if len(ops) > 1:
-                self.unsupported("a chained comparison of containers", operands[0].span)
-            a, b = self.exprs(operands[:2])
-            if isinstance(t, ListT):
-                return f"rt.list_order({a}, {b}, {_ORDER_CODES.index(ops[0])})"
-            if ops[0] not in ("cmp.eq", "cmp.ne"):
-                self.unsupported("ordering comparisons of dicts or sets", operands[0].span)
-            fn = "rt.dict_eq" if isinstance(t, DictT) else "rt.set_eq"
-            return f"({'' if ops[0] == 'cmp.eq' else 'not '}{fn}({a}, {b}))"
+            def test(i, op, a, b):
+                if op in ("cmp.in", "cmp.notin"):  # (`xs == ys in zss`)
+                    return f"({'' if op == 'cmp.in' else 'not '}rt.contains({a}, {b}))"
+                if isinstance(operands[i].type, ListT):
+                    return f"rt.list_order({a}, {b}, {_ORDER_CODES.index(op)})"
+                if op not in ("cmp.eq", "cmp.ne"):
+                    self.unsupported("ordering comparisons of dicts or sets", operands[i].span)
+                fn = "rt.dict_eq" if isinstance(operands[i].type, DictT) else "rt.set_eq"
+                return f"({'' if op == 'cmp.eq' else 'not '}{fn}({a}, {b}))"
+            if len(ops) == 1:
+                return test(0, ops[0], *self.exprs(operands[:2]))
+            return self.chain(operands, ops, test)
         if len(ops) == 1 and t == STR and ops[0] in ("cmp.eq", "cmp.ne"):
             fast = self.char_compare(operands[0], operands[1], ops[0])
             if fast:
@@ -1864,7 +1873,7 @@ class FunctionLowerer(TensorLowering):
         self.emit(f"{i} = {find}({xs}, {v}, 0, {exact}, {site})")
         self.emit(f"if {i} < 0:")
         what = "list.index(x): " if e.op == "list.index" else "list.remove(x): "
-        self.emit(f"    rt.fail('E506', {what!r} + {self.m.show(t, v, False)} + ' is not in the list', {site})")
+        self.emit(f"    rt.fail('E506', {what!r} + {self.m.show(t, v, False, site)} + ' is not in the list', {site})")
         if e.op == "list.remove":
             self.emit(f"rt.list_delitem({xs}, {i}, {site})")
             return "None"
@@ -1878,7 +1887,8 @@ class FunctionLowerer(TensorLowering):
         self.emit(f"{i} = rt.list_find({xs}, {v})")
         self.emit(f"if {i} < 0:")
         what = "list.index(x): " if e.op == "list.index" else "list.remove(x): "
-        self.emit(f"    rt.fail('E506', {what!r} + {self.m.show(e.args[1].type, v, False)} + ' is not in the list', "
+        self.emit(f"    rt.fail('E506', {what!r} + {self.m.show(e.args[1].type, v, False, self.site(e.span))} + "
+                  "' is not in the list', "
                   f"{self.site(e.span)})")
         if e.op == "list.remove":
             self.emit(f"rt.list_delitem({xs}, {i}, {self.site(e.span)})")
@@ -1985,7 +1995,7 @@ class FunctionLowerer(TensorLowering):
         temps = [self.temp() for _ in vs]
         ts, te = self.temp(), self.temp()
         self.emit(f"{', '.join(temps + [ts, te])} = {', '.join(vs + [sep, end])}")
-        parts = [self.m.show(v.type, tv, True) for v, tv in zip(values, temps)]
+        parts = [self.m.show(v.type, tv, True, self.site(e.span)) for v, tv in zip(values, temps)]
         text = f" + {ts} + ".join(parts) if parts else "''"
         self.emit(f"nbs.write({text} + {te})")
         return "None"
@@ -1997,7 +2007,7 @@ class FunctionLowerer(TensorLowering):
             return self.m.show(t, v, True)
         tv = self.temp()
         self.emit(f"{tv} = {v}")
-        return self.m.show(t, tv, True)
+        return self.m.show(t, tv, True, self.site(e.span))
 
     def p_io_input(self, e):
         # an objmode block: a function that reads input is compiled again on every run (not cached)

@@ -81,6 +81,11 @@ class TooDeep(CompiledRuntimeError):
 NESTED_TOO_DEEP = "recursion too deep: the values compared hold themselves, or are nested too deeply"
 
 
+# The same for writing a value (print, str): one nested deeper than the interpreter's stack, or than
+# nbrt.MAX_NESTING lists and dicts in compiled code (lower_numba's show_parts).
+WRITTEN_TOO_DEEP = "recursion too deep: the value written is nested too deeply"
+
+
 class NestedTooDeep(CompiledRuntimeError):
-    def __init__(self, site):
-        super().__init__(RECURSION, NESTED_TOO_DEEP, site)
+    def __init__(self, site, message=NESTED_TOO_DEEP):
+        super().__init__(RECURSION, message, site)

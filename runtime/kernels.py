@@ -13,8 +13,8 @@ import tempfile
 
 import numpy as np
 
-from .errors import (ASSERTION, EMPTY, FILE, INDEX, KEY, NESTED_TOO_DEEP, OVERFLOW, RECURSION, VALUE, ZERO_DIV,
-                     GliaRuntimeError, fail)
+from .errors import (ASSERTION, EMPTY, FILE, INDEX, KEY, NESTED_TOO_DEEP, OVERFLOW, RECURSION, VALUE,
+                     WRITTEN_TOO_DEEP, ZERO_DIV, GliaRuntimeError, fail)
 from .fmt import to_repr, to_str
 from .values import GSet, struct_replace
 
@@ -325,7 +325,10 @@ def str_to_f32(s):
 
 @kernel("to_str")
 def k_to_str(v):
-    return to_str(v)
+    try:
+        return to_str(v)
+    except RecursionError:
+        fail(RECURSION, WRITTEN_TOO_DEEP)
 
 
 @kernel("to_bool")
@@ -962,7 +965,11 @@ def tensor_setitem(a, idx, v):
 @kernel("io.print")
 def io_print(*args):
     sep, end = args[-2], args[-1]
-    sys.stdout.write(sep.join([to_str(v) for v in args[:-2]]) + end)
+    try:
+        text = sep.join([to_str(v) for v in args[:-2]]) + end
+    except RecursionError:
+        fail(RECURSION, WRITTEN_TOO_DEEP)
+    sys.stdout.write(text)
 
 
 @kernel("io.input")

@@ -23,7 +23,7 @@ from numba.typed.dictobject import _nonoptional
 from . import nbdict
 from . import nblist as al
 from .errors import CompiledRuntimeError as Err
-from .errors import IndexOutOfRange, NestedTooDeep, Overflow, ReprError, TooDeep
+from .errors import WRITTEN_TOO_DEEP, IndexOutOfRange, NestedTooDeep, Overflow, ReprError, TooDeep
 from .nbjit import jit  # cached, compiled once per type signature
 from .nbstr import float_round_digits, int_str, parse_float, parse_int, repr_value
 
@@ -33,8 +33,9 @@ INF = math.inf
 NAN = math.nan
 MAX_DEPTH = 20_000
 # how many boxes deep a comparison of values holding a struct that holds itself goes before it stops
-# with E505 (lower_numba's eq_fn): a tree that deep, or two that hold themselves; well within the
-# stack that compiled code runs on (interp.run_with_big_stack)
+# with E505 (lower_numba's eq_fn: a tree that deep, or two that hold themselves), and how many lists
+# and dicts deep writing one goes (show_parts); well within the stack that compiled code runs on
+# (interp.run_with_big_stack), where a 2,500,000-deep chain overflowed the stack while written
 MAX_NESTING = 500_000
 
 # helpers on the hot path of compiled loops are inlined into their callers (Numba IR), so LLVM sees
@@ -845,6 +846,11 @@ def too_deep(name, site):
 @jit
 def nested_too_deep(site):
     raise NestedTooDeep(site)
+
+
+@jit
+def too_deep_to_write(site):
+    raise NestedTooDeep(site, WRITTEN_TOO_DEEP)
 
 
 @jit

@@ -557,3 +557,21 @@ def test_a_struct_not_found_is_written_as_the_struct(k):
     ref, got = run(program, [str(k)], "interp"), run(program, [str(k)], "cpu")
     assert ref[1] is not None and got[:2] == ref[:2]
     assert "P(x=" in ref[1][1] or k < 2
+
+
+def test_writing_a_value_nested_too_deeply_is_an_error_at_the_call():
+    """A chain of 600,000 trees, each the only kid of the next: writing it stops with E505 at the
+    str() call on both backends (the interpreter when Python's stack runs out, compiled code past
+    nbrt.MAX_NESTING lists), where compiled code overflowed its stack (a segmentation fault) and the
+    interpreter's error had no position; comparing two goes as deep, and so stops too."""
+    text = ("struct T:\n    v: float\n    kids: list[T]\n\n"
+            "def chain(n: int) -> T:\n    t = T(0.0, [])\n    for i in range(n):\n        t = T(float(i), [t])\n"
+            "    return t\n\n"
+            "def main(args: list[str]):\n    a = chain(int(args[0]))\n    print(a.kids[0].v)\n"
+            "    if args[1] == 'eq':\n        print(a == chain(int(args[0])))\n    print(len(str(a)))\n")
+    program = check_source(Source("t.glia", text))
+    for args, line, col in ((["600000", "str"], 16, 15), (["600000", "eq"], 15, 15)):
+        out, err, notes = run(program, args, "cpu")
+        assert notes == [] and out == "599998.0\n"
+        assert err[0] == "E505" and err[2:] == (line, col), err
+        assert (out, err) == run(program, args, "interp")[:2]
