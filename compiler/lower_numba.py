@@ -951,9 +951,39 @@ class FunctionLowerer(TensorLowering):
                     f"        rt.too_deep({f.name!r}, {self.site(f.span)})",
                     # never reached (too_deep raises), but it gives type inference a base case
                     f"        return {self.default(f.type.ret)}"]
+        elif not self.returns_without_recursing():
+            # a function that never returns but through a call of itself (it ends by an error, E505 at
+            # the latest): even with a signature, Numba refuses to type it ("runaway recursion")
+            # without a return it can type otherwise; this one is never taken
+            out += ["    if depth < 0:", f"        return {self.default(f.type.ret)}"]
         if f.type.ret == NONE:
             body.append("    return None")
         return "\n".join(out + self.param_lines + body)
+
+    def returns_without_recursing(self) -> bool:
+        """Whether the function has a `return` whose value Numba can type without typing a call of the
+        function itself: none of its calls is one, and none of its locals was computed from one."""
+        f = self.f
+        if f.type.ret == NONE:
+            return True
+        nodes = list(ir.walk(f.body))
+
+        def recursive_call(n) -> bool:
+            return isinstance(n, ir.CallFunc) and self.m.call_instance(n) == self.inst
+
+        tainted: set[int] = set()
+        changed = True
+        while changed:
+            changed = False
+            for n in nodes:
+                if isinstance(n, ir.Assign) and isinstance(n.target, ir.StoreLocal) and n.target.slot not in tainted \
+                        and any(recursive_call(x) or isinstance(x, ir.Local) and x.slot in tainted
+                                for x in ir.walk(n.value)):
+                    tainted.add(n.target.slot)
+                    changed = True
+        return any(isinstance(n, ir.Return) and n.value is not None
+                   and not any(recursive_call(x) or isinstance(x, ir.Local) and x.slot in tainted
+                               for x in ir.walk(n.value)) for n in nodes)
 
     def default(self, t, boxed: bool = False) -> str:
         """An expression of type `t` (for paths that are never taken); `boxed`: of a box for a `t`."""
@@ -2283,12 +2313,14 @@ class FunctionLowerer(TensorLowering):
             return
         pairs, items, k = self.temp(), self.temp(), self.temp()
         self.emit(f"{items} = {self.m.empty_list(elem_t)}")
-        self.emit(f"{pairs} = List()")
+        # (typed from the key's Glia type: a key that always fails, `lambda a: 1 % 0`, leaves
+        # Numba nothing to type an empty List() by)
+        self.emit(f"{pairs} = List.empty_list({self.m.nbtype(TupleT((key.type.ret, INT)))})")
         self.emit(f"{k} = 0")
         item = self.open_loop(src, seq_t)
         kv = self.apply(key, [item])
         self.emit(f"rt.list_append({items}, {item})")
-        self.emit(f"{pairs}.append(({kv}, -{k} if {rev} else {k}))")  # a method: it types the List()
+        self.emit(f"{pairs}.append(({kv}, -{k} if {rev} else {k}))")
         self.emit(f"{k} += 1")
         self.indent -= 1
         self.emit(f"{pairs}.sort(reverse={rev})")

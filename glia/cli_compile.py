@@ -65,6 +65,7 @@ def cmd_compile(ns) -> int:
     from glia.compiler.syntax import parse
 
     source = read_source(ns.file)
+    status = 0
     if ns.emit == "ast":
         text = format_ast(parse(source))
     else:
@@ -74,7 +75,7 @@ def cmd_compile(ns) -> int:
 
             text = format_program(program, source.name)
         else:
-            from glia.compiler.backend_cpu import fallback_note, load, lower_program
+            from glia.compiler.backend_cpu import CompileFailed, fallback_note, load_or_explain, lower_program
             from glia.compiler.driver import sources_of
             from glia.compiler.lower_numba import Unsupported
 
@@ -84,14 +85,19 @@ def cmd_compile(ns) -> int:
                 sys.stderr.write(fallback_note(u, sources_of(program)).replace("running in the interpreter: ", "")
                                  + "\n")
                 return 1
-            load(lowered)  # compile it now, so that `glia run` finds it in the cache
+            try:
+                load_or_explain(lowered)  # compile it now, so that `glia run` finds it in the cache
+            except CompileFailed as u:  # (a bug: the generated module is still shown, to report it)
+                sys.stderr.write(fallback_note(u, sources_of(program)).replace("running in the interpreter: ", "")
+                                 + "\n")
+                status = 1
             text = lowered.source
     if ns.output:
         with open(ns.output, "w", encoding="utf-8") as f:
             f.write(text if text.endswith("\n") else text + "\n")
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    return 0
+    return status
 
 
 def _size(path: str) -> tuple[int, int]:
