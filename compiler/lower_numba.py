@@ -937,7 +937,7 @@ class FunctionLowerer(TensorLowering):
             deco = '@njit(inline="always")'  # typed and compiled inside its only caller
         elif self.inst in self.m.cyclic:
             deco = f"@njit({options})"
-        else:  # an explicit signature: typing needs no base case, and compilation happens at import
+        else:  # an explicit signature: compilation happens at import (typing still needs a base case: below)
             ret = "types.none" if f.type.ret == NONE else self.m.nbtype(f.type.ret)
             ptypes = list(f.type.params) + [self.m.threaded[g][1] for g in gnames]
             sig = f"{ret}(" + "".join(self.m.nbtype(t) + ", " for t in ptypes) + "types.int64)"
