@@ -49,7 +49,8 @@ ENTRY_FN = "$entry"
 RESULT = "$result"
 
 # `def $session[T]() -> T: assert False`: the declared source of every session variable's value.
-_SESSION_DEF = A.FuncDef(SESSION_FN, ("T",), (), A.TName("T", NOWHERE),
+# (its type parameter a name no program can write: a user's `struct T` is no clash)
+_SESSION_DEF = A.FuncDef(SESSION_FN, ("$T",), (), A.TName("$T", NOWHERE),
                          (A.Assert(A.BoolLit(False, NOWHERE), None, NOWHERE),), NOWHERE, NOWHERE)
 
 KEYWORDS = ("def", "struct", "if", "elif", "else", "while", "for", "in", "not", "and", "or", "return", "break",

@@ -60,6 +60,16 @@ def test_variables_persist_and_nothing_runs_twice(run):
     assert run("total") == "'ten' : str\n"
 
 
+def test_a_struct_named_t_holding_itself(run):
+    """A struct named T (the session's own placeholder function had a type parameter T: every entry
+    was E102 "type parameter 'T' shadows a type"), a tree that holds itself compared and printed."""
+    assert run("struct T:\n    v: int\n    kids: list[T]\n") == ""
+    assert run("a = T(1, [])\na.kids.append(a)") == ""
+    assert run("a == a") == "True : bool\n"
+    assert run("print(a)") == "T(v=1, kids=[T(v=1, kids=[...])])\n"
+    assert run("T(1, []) in a.kids") == "False : bool\n"
+
+
 def test_definitions_accumulate_and_see_variables(run):
     run("K = 10")
     run("def scale(x: int) -> int:\n    return x * K\n")
