@@ -71,6 +71,8 @@ class Checker:
         self.subst = Subst()
         self.structs: dict[str, ir.StructInfo] = {}
         self.struct_nodes: dict[str, A.StructDef] = {}
+        # key types met while the structs' fields are read, checked once every struct is known (None after)
+        self.pending_keys: list | None = None
         self.sigs: dict[str, FuncSig] = {}
         self.global_nodes: dict[str, A.GlobalDef] = {}
         self.global_types: dict[str, object] = {}
@@ -114,7 +116,7 @@ class Checker:
             if isinstance(it, A.StructDef):
                 self.declare_name(it.name, it.span)
                 self.struct_nodes[it.name] = it
-        self.pending_keys: list | None = []  # (key types met in fields, checked once every struct is known)
+        self.pending_keys = []
         for name, node in self.struct_nodes.items():
             self.structs[name] = ir.StructInfo(name, tuple(f.name for f in node.fields),
                                                tuple(self.resolve_type(f.type, (), frozenset()) for f in node.fields),
@@ -260,7 +262,7 @@ class Checker:
         t = self.subst.zonk(t)
         if not is_concrete(t):
             return
-        if getattr(self, "pending_keys", None) is not None:  # (while the structs' fields are read)
+        if self.pending_keys is not None:  # (while the structs' fields are read)
             self.pending_keys.append((t, span))
             return
         if not is_hashable(t):

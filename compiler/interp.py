@@ -16,8 +16,7 @@ from . import ir
 from .diagnostics import Diagnostic, GliaError, Note, Source, Span
 from .primitives import PRIMS
 from .stack import run_with_big_stack  # noqa: F401  (interp.run_with_big_stack, as callers import it)
-from .types import F32, FLOAT, STR, DictT, FnT, ListT, SetT, StructT, TupleT, Type
-from .types import children as type_children
+from .types import STR, DictT, FnT, ListT, StructT, TupleT, Type, holds_float
 from glia.runtime.errors import GliaRuntimeError, HOLE, NESTED_TOO_DEEP, RECURSION, VALUE
 from glia.runtime.kernels import PLAIN_SEARCH, VALUE_CMP, _scalar, assertion_failed
 from glia.runtime.values import GSet, make_struct_class, new_struct
@@ -343,7 +342,7 @@ class Interpreter:
                 return self.call_value(self.expr(func), [self.expr(a) for a in args], span)
             case ir.Prim(op, args, t, span, attrs):
                 impl = None
-                if op in PLAIN_SEARCH and not self.holds_float(args[1].type, container=True):
+                if op in PLAIN_SEARCH and not holds_float(args[1].type, self.program.structs):
                     impl = PLAIN_SEARCH[op]  # (as `comparison`: by value only where a float is)
                 return self.prim(op, [self.expr(a) for a in args], attrs, span, impl)
             case ir.Lambda(captures, nparams, body, nslots, names, t, span):
@@ -500,22 +499,9 @@ class Interpreter:
     def comparison(self, op: str, left: Type, right: Type):
         """The kernel of `left op right`: by value (kernels.VALUE_CMP) when a container operand can hold
         a float, and so a NaN that Python would take as equal to itself."""
-        if op in VALUE_CMP and any(self.holds_float(t, container=False) for t in (left, right)):
+        if op in VALUE_CMP and any(holds_float(t, self.program.structs, container=False) for t in (left, right)):
             return VALUE_CMP[op]
         return PRIMS[op].impl
-
-    def holds_float(self, t: Type, container: bool, seen: frozenset = frozenset()) -> bool:
-        """Whether a value of type `t` is a float inside a list, tuple, struct, dict or set (or, with
-        `container`, a float itself). `seen`: the structs on the way here (a struct may hold itself)."""
-        if t in (FLOAT, F32):
-            return container
-        if isinstance(t, StructT):
-            if t.name in seen:
-                return False
-            info = self.program.structs.get(t.name)
-            return info is None or any(self.holds_float(f, True, seen | {t.name}) for f in info.types)
-        return isinstance(t, (ListT, TupleT, DictT, SetT)) and \
-            any(self.holds_float(c, True, seen) for c in type_children(t))
 
     def compare(self, evs, impls):
         if len(impls) == 1:

@@ -27,7 +27,7 @@ from .fused import DictUpdate, dict_update
 from .lower_tensor import PARAMS, STATE, TensorLowering, uses_params
 from .specialize import Specializer
 from .types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, RecordT, Scalar, SetT, StructT, TensorT,
-                    TParam, TupleT, substitute)
+                    TParam, TupleT, holds_float, substitute)
 from .types import children as type_children
 from glia.runtime.values import array_elem
 
@@ -179,8 +179,10 @@ class ModuleLowerer:
         self.specializer.then, self.specializer.undo = self.closures.calls, self.closures.uncalls
         # the fields of the structs that hold themselves, each held in a box (boxed_fields)
         self.boxed = boxed_fields(program.structs)
-        self.show_fns: dict = {}
-        self.show_defs: list[str] = []
+        # the module's compiled helpers: formatting, and comparing what holds a struct that holds itself
+        # (name by key: an operation and a type, or a component; and their definitions, in order)
+        self.helpers: dict = {}
+        self.helper_defs: list[str] = []
         # Globals are computed by the interpreter before main (a container global is one shared,
         # mutable value); compiled code receives them as extra arguments, threaded from main to every
         # function that uses one, directly or through its callees. So the module does not depend on
@@ -313,16 +315,16 @@ class ModuleLowerer:
         if isinstance(t, RecordT):  # a struct as the gradient lowering writes it: shown as the struct
             t = StructT(t.struct)
         key = t  # (not its spec: a struct that holds itself has none)
-        name = self.show_fns.get(key)
+        name = self.helpers.get(key)
         if name is not None:
             return name
-        name = self.show_fns[key] = f"show_{len(self.show_fns)}"
+        name = self.helpers[key] = f"show_{len(self.helpers)}"
         body: list[str]
         if self.boxed_in(t):  # (show_parts: the lists it is inside)
             body = ["inside = rt.dict_new(types.intp, types.boolean)", "parts = rt.list_new(types.unicode_type)"]
             self.show_parts(t, "v", body, "")
             body.append("return rt.str_join('', parts)")
-            self.show_defs.append("\n".join(["@njit(cache=True)", f"def {name}(v, site):  # {t}"]
+            self.helper_defs.append("\n".join(["@njit(cache=True)", f"def {name}(v, site):  # {t}"]
                                             + ["    " + line for line in body]))
             return name
         match t:
@@ -355,14 +357,14 @@ class ModuleLowerer:
                 body = [f"return {sname + '('!r} + {inner} + ')'"]
             case _:
                 raise Unsupported(f"formatting values of type {t}", Span(0, 0, 0, 0))
-        self.show_defs.append("\n".join(["@njit(cache=True)", f"def {name}(v):  # {t}"]
+        self.helper_defs.append("\n".join(["@njit(cache=True)", f"def {name}(v):  # {t}"]
                                         + ["    " + line for line in body]))
         return name
 
     def show_parts(self, t, v: str, body: list[str], pad: str, guarded: bool = False):
         """Lines (indented by `pad`) appending the text of `v` (of type `t`, which may hold a struct that
         holds itself) to the list `parts`. The fields of such a struct that lead back to it are boxes,
-        each formatted by a call of the dispatcher of the structs on its cycle (show_links); the rest is
+        each formatted by a call of the dispatcher of the structs on its cycle (link); the rest is
         formatted here. `inside`: the set of the lists and dicts being written around this value
         (al.identity), which the program can make contain themselves (`t.kids.append(t)`)."""
         def put(text):
@@ -436,46 +438,56 @@ class ModuleLowerer:
         return tuple(sorted(s for s in self.boxed
                             if _reaches(StructT(name), s, structs) and _reaches(StructT(s), name, structs)))
 
+    def helper(self, key, prefix: str, deco: str, params: str, lines) -> str:
+        """The name of the module's compiled helper for `key` (an operation and a type, or a
+        component), written the first time: its name reserved first, so that it may call itself,
+        then its body, `lines()`, under `@deco` and `def name(params)`."""
+        name = self.helpers.get(key)
+        if name is None:
+            name = self.helpers[key] = f"{prefix}_{len(self.helpers)}"
+            body = lines()
+            self.helper_defs.append("\n".join([f"@{deco}", f"def {name}({params}):  # {key[1]}"]
+                                               + ["    " + line for line in body]))
+        return name
+
     def link(self, struct: str, index: int, op: str) -> tuple[str, int]:
         """(the dispatcher of `op` ("show" or "eq") for the component of `struct`, the number of the
         boxed field `index` of `struct` in it), writing the dispatcher if it is not yet written."""
         comp = self.component(struct)
         links = [(s, i) for s in comp for i in sorted(self.boxed[s])]
-        key = (op, comp)
-        name = self.show_fns.get(key)
-        if name is None:
-            name = self.show_fns[key] = f"{op}_links_{len(self.show_fns)}"
-            self.write_links(name, op, links)
-        return name, links.index((struct, index))
-
-    def write_links(self, name: str, op: str, links: list[tuple[str, int]]):
         if op == "show":
             # (appending to the caller's `parts`: a string returned at each level would be copied into
             # the level above, quadratic in the depth)
-            # (each level of a value that holds itself passes through a list or dict, which is in
-            # `inside` while it is written: its size is the depth)
             sig = ("types.none(types.int64, al.BOX, types.DictType(types.intp, types.boolean), "
                    "types.ListType(types.unicode_type), types.int64)")
-            body = ["if len(inside) > rt.MAX_NESTING:", "    rt.too_deep_to_write(site)"]
-            for kind, (s, i) in enumerate(links):
-                ft = self.p.structs[s].types[i]
-                body += [f"if kind == {kind}:  # {s}.{self.p.structs[s].fields[i]}",
-                         f"    v{kind} = al.unbox(p, {self.nbtype(ft)})"]
-                self.show_parts(ft, f"v{kind}", body, "    ")
-            body.append("return None")
-            head = f"def {name}(kind, p, inside, parts, site):"
+            name = self.helper((op, comp), "show_links", f"njit({sig}, cache=True)", "kind, p, inside, parts, site",
+                               lambda: self.show_links(links))
         else:
             sig = "types.boolean(types.int64, al.BOX, al.BOX, types.boolean, types.int64, types.int64)"
-            body = ["if depth > rt.MAX_NESTING:", "    rt.nested_too_deep(site)"]
-            for kind, (s, i) in enumerate(links):
-                ft = self.p.structs[s].types[i]
-                body += [f"if kind == {kind}:  # {s}.{self.p.structs[s].fields[i]}",
-                         f"    a{kind} = al.unbox(p, {self.nbtype(ft)})",
-                         f"    b{kind} = al.unbox(q, {self.nbtype(ft)})"]
-                self.eq_parts(ft, f"a{kind}", f"b{kind}", body, "    ", "depth + 1")
-            body.append("return True")
-            head = f"def {name}(kind, p, q, exact, depth, site):"
-        self.show_defs.append("\n".join([f"@njit({sig}, cache=True)", head] + ["    " + line for line in body]))
+            name = self.helper((op, comp), "eq_links", f"njit({sig}, cache=True)", "kind, p, q, exact, depth, site",
+                               lambda: self.eq_links(links))
+        return name, links.index((struct, index))
+
+    def show_links(self, links: list[tuple[str, int]]) -> list[str]:
+        # (each level of a value that holds itself passes through a list or dict, which is in
+        # `inside` while it is written: its size is the depth)
+        body = ["if len(inside) > rt.MAX_NESTING:", "    rt.too_deep_to_write(site)"]
+        for kind, (s, i) in enumerate(links):
+            ft = self.p.structs[s].types[i]
+            body += [f"if kind == {kind}:  # {s}.{self.p.structs[s].fields[i]}",
+                     f"    v{kind} = al.unbox(p, {self.nbtype(ft)})"]
+            self.show_parts(ft, f"v{kind}", body, "    ")
+        return body + ["return None"]
+
+    def eq_links(self, links: list[tuple[str, int]]) -> list[str]:
+        body = ["if depth > rt.MAX_NESTING:", "    rt.nested_too_deep(site)"]
+        for kind, (s, i) in enumerate(links):
+            ft = self.p.structs[s].types[i]
+            body += [f"if kind == {kind}:  # {s}.{self.p.structs[s].fields[i]}",
+                     f"    a{kind} = al.unbox(p, {self.nbtype(ft)})",
+                     f"    b{kind} = al.unbox(q, {self.nbtype(ft)})"]
+            self.eq_parts(ft, f"a{kind}", f"b{kind}", body, "    ", "depth + 1")
+        return body + ["return True"]
 
     def eq_fn(self, t) -> str:
         """A module-level compiled function `eq(a, b, exact, site)`: `a == b` for values of type `t`,
@@ -486,30 +498,19 @@ class ModuleLowerer:
         compares by value (kernels.value_eq), where a NaN anywhere makes the values unequal, and
         nothing is equal to itself but by its contents. A comparison that goes deeper than
         rt.MAX_NESTING raises E505 at `site`, as the interpreter's does when Python's stack runs out."""
-        key = ("eq", t)
-        name = self.show_fns.get(key)
-        if name is None:
-            name = self.show_fns[key] = f"eq_{len(self.show_fns)}"
+        def lines():
             body: list[str] = []
             self.eq_parts(t, "a", "b", body, "", "0")
-            body.append("return True")
-            self.show_defs.append("\n".join(["@njit(cache=True)", f"def {name}(a, b, exact, site):  # {t}"]
-                                            + ["    " + line for line in body]))
-        return name
+            return body + ["return True"]
+        return self.helper(("eq", t), "eq", "njit(cache=True)", "a, b, exact, site", lines)
 
     def find_fn(self, t) -> str:
         """`find(xs, v, start, exact, site)`: the first index from `start` on of an element equal to `v`
         (eq_fn) in `xs`, a list of `t`, or -1."""
-        key = ("find", t)
-        name = self.show_fns.get(key)
-        if name is None:
-            eq = self.eq_fn(t)
-            name = self.show_fns[key] = f"find_{len(self.show_fns)}"
-            self.show_defs.append("\n".join([
-                "@njit(cache=True)", f"def {name}(xs, v, start, exact, site):  # {t}",
-                "    for i in range(start, len(xs)):", f"        if {eq}(xs[i], v, exact, site):", "            return i",
-                "    return -1"]))
-        return name
+        eq = self.eq_fn(t)
+        return self.helper(("find", t), "find", "njit(cache=True)", "xs, v, start, exact, site",
+                           lambda: ["for i in range(start, len(xs)):", f"    if {eq}(xs[i], v, exact, site):",
+                                    "        return i", "return -1"])
 
     def eq_parts(self, t, a: str, b: str, body: list[str], pad: str, depth: str):
         """Lines (indented by `pad`) that return False unless `a == b` (eq_fn), for values of type `t`;
@@ -558,22 +559,6 @@ class ModuleLowerer:
         if t == STR:
             return f"rt.str_eq({a}, {b})"
         return f"({a} == {b})"
-
-    def holds_float(self, t) -> bool:
-        """Whether a value of type `t` holds a float (as the interpreter's Interpreter.holds_float)."""
-        seen: set[str] = set()
-        todo = [t]
-        while todo:
-            t = todo.pop()
-            if t in (FLOAT, F32):
-                return True
-            if isinstance(t, StructT):
-                if t.name not in seen:
-                    seen.add(t.name)
-                    todo.extend(self.p.structs[t.name].types)
-            else:
-                todo.extend(_children(t))
-        return False
 
     # ---- the module ---------------------------------------------------------------------------
     def instance(self, name: str, arg_types=(), ret=None, span: Span | None = None) -> str:
@@ -788,7 +773,7 @@ class ModuleLowerer:
             "from glia.runtime import nbstr as nbs",
             "",
         ]
-        if any("nbt." in text for text in self.funcs + self.show_defs):  # tensors (loaded only when used)
+        if any("nbt." in text for text in self.funcs + self.helper_defs):  # tensors (loaded only when used)
             head.insert(-1, "from glia.runtime import nbtensor as nbt")
         for expr, name in self.type_consts.items():
             head.append(f"{name} = {expr}")
@@ -796,7 +781,7 @@ class ModuleLowerer:
             head.append(f"{name} = {s!r}")
         head.append(f"SITES = {tuple(self.sites)!r}")
         head.append("")
-        text = "\n".join(head) + "\n\n" + "".join(d + "\n\n\n" for d in self.show_defs) \
+        text = "\n".join(head) + "\n\n" + "".join(d + "\n\n\n" for d in self.helper_defs) \
             + "\n\n".join(self.funcs) + "\n"
         key = hashlib.sha256(text.encode()).hexdigest()[:20]
         arg_specs = tuple(spec(t, self.p.structs) for t in main.type.params)
@@ -1709,7 +1694,7 @@ class FunctionLowerer(TensorLowering):
         site = self.site(span)
 
         def test(op, a, b, ta, tb):
-            exact = self.m.holds_float(ta)
+            exact = holds_float(ta, self.m.p.structs)
             if op in ("cmp.eq", "cmp.ne"):
                 eq = f"{self.m.eq_fn(ta)}({a}, {b}, {exact}, {site})"
             else:  # (only a list can hold such a value: check_type refuses dict keys and set elements)
@@ -1889,39 +1874,32 @@ class FunctionLowerer(TensorLowering):
         """list.index / list.remove / list.count of a value that holds a struct that holds itself,
         compared as `==` compares it (ModuleLowerer.eq_fn)."""
         t = e.args[1].type
-        find, exact, site = self.m.find_fn(t), self.m.holds_float(t), self.site(e.span)
+        find, exact, site = self.m.find_fn(t), holds_float(t, self.m.p.structs), self.site(e.span)
+        if e.op != "list.count":
+            return self.find_container(e, lambda xs, v: f"{find}({xs}, {v}, 0, {exact}, {site})")
         xs, v = (self.kept(x) for x in self.exprs(e.args[:2]))
-        if e.op == "list.count":
-            n, i = self.temp(), self.temp()
-            self.emit(f"{n} = 0")
-            self.emit(f"{i} = {find}({xs}, {v}, 0, {exact}, {site})")
-            self.emit(f"while {i} >= 0:")
-            self.emit(f"    {n} += 1")
-            self.emit(f"    {i} = {find}({xs}, {v}, {i} + 1, {exact}, {site})")
-            return n
-        i = self.temp()
+        n, i = self.temp(), self.temp()
+        self.emit(f"{n} = 0")
         self.emit(f"{i} = {find}({xs}, {v}, 0, {exact}, {site})")
+        self.emit(f"while {i} >= 0:")
+        self.emit(f"    {n} += 1")
+        self.emit(f"    {i} = {find}({xs}, {v}, {i} + 1, {exact}, {site})")
+        return n
+
+    def find_container(self, e: ir.Prim, find=lambda xs, v: f"rt.list_find({xs}, {v})") -> str:
+        """list.index / list.remove of a value holding a container (`rows.index([2, 1])`): its error
+        writes the value here, as print does (the runtime's error path writes scalars and tuples).
+        `find(xs, v)`: the index of `v` in `xs`, or -1."""
+        xs, v = (self.kept(x) for x in self.exprs(e.args[:2]))  # (each used twice)
+        site = self.site(e.span)
+        i = self.temp()
+        self.emit(f"{i} = {find(xs, v)}")
         self.emit(f"if {i} < 0:")
         what = "list.index(x): " if e.op == "list.index" else "list.remove(x): "
-        self.emit(f"    rt.fail('E506', {what!r} + {self.m.show(t, v, False, site)} + ' is not in the list', {site})")
+        self.emit(f"    rt.fail('E506', {what!r} + {self.m.show(e.args[1].type, v, False, site)} + "
+                  f"' is not in the list', {site})")
         if e.op == "list.remove":
             self.emit(f"rt.list_delitem({xs}, {i}, {site})")
-            return "None"
-        return i
-
-    def find_container(self, e: ir.Prim) -> str:
-        """list.index / list.remove of a value holding a container (`rows.index([2, 1])`): its error
-        writes the value here, as print does (the runtime's error path writes scalars and tuples)."""
-        xs, v = self.exprs(e.args[:2])
-        i = self.temp()
-        self.emit(f"{i} = rt.list_find({xs}, {v})")
-        self.emit(f"if {i} < 0:")
-        what = "list.index(x): " if e.op == "list.index" else "list.remove(x): "
-        self.emit(f"    rt.fail('E506', {what!r} + {self.m.show(e.args[1].type, v, False, self.site(e.span))} + "
-                  "' is not in the list', "
-                  f"{self.site(e.span)})")
-        if e.op == "list.remove":
-            self.emit(f"rt.list_delitem({xs}, {i}, {self.site(e.span)})")
             return "None"
         return i
 

@@ -211,6 +211,21 @@ class Subst:
         return False
 
 
+def holds_float(t, structs: dict, container: bool = True, seen: frozenset = frozenset()) -> bool:
+    """Whether a value of type `t` is a float inside a list, tuple, struct, dict or set (or, with
+    `container`, a float itself): where both backends compare by value (runtime/kernels.py VALUE_CMP).
+    `structs`: each struct's StructInfo; `seen`: the structs on the way here (a struct may hold itself)."""
+    if t in (FLOAT, F32):
+        return container
+    if isinstance(t, StructT):
+        if t.name in seen:
+            return False
+        info = structs.get(t.name)
+        return info is None or any(holds_float(f, structs, True, seen | {t.name}) for f in info.types)
+    return isinstance(t, (ListT, TupleT, DictT, SetT)) and \
+        any(holds_float(c, structs, True, seen) for c in children(t))
+
+
 def children(t) -> tuple:
     match t:
         case ListT(e) | SetT(e):
