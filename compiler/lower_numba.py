@@ -765,10 +765,9 @@ class ModuleLowerer:
             "edit.",
             f"# Glia runtime hash: {self.runtime_hash}",
             "import numpy as np",
-            "from numba import njit, objmode, types",
+            "from numba import njit, types",
             "from numba.typed import Dict, List",
             "from glia.runtime import nblist as al",
-            "from glia.runtime import nbbox as box",
             "from glia.runtime import nbrt as rt",
             "from glia.runtime import nbstr as nbs",
             "",
@@ -918,7 +917,7 @@ class FunctionLowerer(TensorLowering):
         if self.inst != self.m.root and (not self.m.all_callable or any(
                 map(self.m.boxed_in, (*f.type.params, f.type.ret)))):  # (Python cannot pass a box)
             options += ", no_cpython_wrapper=True, no_cfunc_wrapper=True"  # called from compiled code only
-        if self.inst in self.m.single_use and not any("objmode(" in line for line in body):
+        if self.inst in self.m.single_use:
             deco = '@njit(inline="always")'  # typed and compiled inside its only caller
         elif self.inst in self.m.cyclic:
             deco = f"@njit({options})"
@@ -1995,8 +1994,8 @@ class FunctionLowerer(TensorLowering):
         sep_ir, end_ir = e.args[-2], e.args[-1]
         if all(v.type in (INT, FLOAT, STR, BOOL) for v in values) and isinstance(sep_ir, ir.Const) \
                 and isinstance(end_ir, ir.Const) and sep_ir.value == " " and end_ir.value == "\n":
-            # Numba's own print boxes scalars and writes through sys.stdout with Python's formatting;
-            # unlike an objmode block it does not stop the function from being cached.
+            # Numba's own print boxes scalars and writes through sys.stdout with Python's formatting,
+            # and it does not stop the function from being cached.
             self.emit(f"print({', '.join(vs)})" if vs else "print('')")
             return "None"
         # every argument is evaluated, in order, before anything is written
@@ -2017,14 +2016,20 @@ class FunctionLowerer(TensorLowering):
         self.emit(f"{tv} = {v}")
         return self.m.show(t, tv, True, self.site(e.span))
 
+    # input and files go through runtime/pyio.py, as in the interpreter (nbstr.call_python)
     def p_io_input(self, e):
-        # an objmode block: a function that reads input is compiled again on every run (not cached)
-        prompt = self.expr(e.args[0])
-        tv, out = self.temp(), self.temp()
-        self.emit(f"{tv} = {prompt}")
-        self.emit(f"with objmode({out}='unicode_type'):")
-        self.emit(f"    {out} = box.read_input({tv})")
-        return out
+        return f"rt.read_input({self.expr(e.args[0])})"
+
+    def p_io_read_file(self, e):
+        return f"rt.read_file({self.expr(e.args[0])}, {self.site(e.span)})"
+
+    def p_io_read_lines(self, e):
+        return f"rt.read_lines({self.expr(e.args[0])}, {self.site(e.span)})"
+
+    def p_io_write_file(self, e):
+        path, text = self.exprs(e.args)
+        self.emit(f"rt.write_file({path}, {text}, {self.site(e.span)})")
+        return "None"
 
     def p_list_pop(self, e):
         xs = self.expr(e.args[0])

@@ -68,9 +68,6 @@ def run(program: ir.Program, args: list, sources: dict[str, Source], interpret, 
         say(f"glia: interpreted (the CPU backend cannot compile {u.what} yet); the functions it calls run "
             "compiled where the cache has them")
         return _per_function(interpret, say, background, hot_seconds)
-    if "with objmode(" in lowered.source:  # Numba cannot cache such a function: it would compile every run
-        say("glia: interpreted (input() compiles through an objmode block, which Numba does not cache)")
-        return interpret()
     now = state(lowered.key)
     if now == "ready":
         compiled = _load_ready(lowered, say)
@@ -103,8 +100,6 @@ def _per_function(interpret, say, background: bool, hot_seconds: float):
     cold: list = []
 
     def load(name: str, lowered):
-        if "with objmode(" in lowered.source:
-            return None
         now = state(lowered.key)
         if now == "ready":
             compiled = _load_ready(lowered, say)

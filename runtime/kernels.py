@@ -7,14 +7,13 @@ Static operands of a primitive (`attrs` in the IR) are passed after its dynamic 
 from __future__ import annotations
 
 import math
-import os
 import sys
-import tempfile
 
 import numpy as np
 
 from .errors import (ASSERTION, EMPTY, FILE, INDEX, KEY, NESTED_TOO_DEEP, OVERFLOW, RECURSION, VALUE,
                      WRITTEN_TOO_DEEP, ZERO_DIV, GliaRuntimeError, fail)
+from . import pyio
 from .fmt import to_repr, to_str
 from .values import GSet, struct_replace
 
@@ -974,20 +973,15 @@ def io_print(*args):
 
 @kernel("io.input")
 def io_input(prompt):
-    if prompt:
-        sys.stdout.write(prompt)
-        sys.stdout.flush()
-    line = sys.stdin.readline()
-    return line[:-1] if line.endswith("\n") else line
+    return pyio.read_input(prompt)[1]
 
 
 @kernel("io.read_file")
 def io_read_file(path):
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except (OSError, UnicodeDecodeError) as e:
-        fail(FILE, f"cannot read file {to_repr(path)}: {getattr(e, 'strerror', None) or e}")
+    ok, text = pyio.read_file(path)
+    if not ok:
+        fail(FILE, text)
+    return text
 
 
 @kernel("io.read_lines")
@@ -997,19 +991,9 @@ def io_read_lines(path):
 
 @kernel("io.write_file")
 def io_write_file(path, text):
-    """Atomic: the old file stays intact until the new one is completely written."""
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".glia-tmp-")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except OSError as e:
-        fail(FILE, f"cannot write file {to_repr(path)}: {e.strerror or e}")
+    ok, message = pyio.write_file(path, text)
+    if not ok:
+        fail(FILE, message)
 
 
 def assertion_failed(msg):

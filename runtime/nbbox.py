@@ -1,6 +1,5 @@
 """The Python side of compiled code: converting values between the interpreter's representation and
-Numba's (typed List/Dict, tuples), and printing. Called from generated code inside `objmode` blocks
-and by the CPU backend at the boundary. A type spec is a nested tuple such as ('list', ('int',)),
+Numba's (typed List/Dict, tuples), and printing, for the CPU backend at the boundary. A type spec is a nested tuple such as ('list', ('int',)),
 ('set', ('str',)), ('struct', 'Point', ('x', 'y'), (('int',), ('int',))).
 """
 from __future__ import annotations
@@ -118,11 +117,3 @@ def show(v, spec) -> str:
 
 def print_values(values, specs, sep, end) -> None:
     sys.stdout.write(sep.join([show(v, s) for v, s in zip(values, specs)]) + end)
-
-
-def read_input(prompt: str) -> str:
-    if prompt:
-        sys.stdout.write(prompt)
-        sys.stdout.flush()
-    line = sys.stdin.readline()
-    return line[:-1] if line.endswith("\n") else line

@@ -25,7 +25,7 @@ from . import nblist as al
 from .errors import CompiledRuntimeError as Err
 from .errors import WRITTEN_TOO_DEEP, IndexOutOfRange, NestedTooDeep, Overflow, ReprError, TooDeep
 from .nbjit import jit  # cached, compiled once per type signature
-from .nbstr import float_round_digits, int_str, parse_float, parse_int, repr_value
+from .nbstr import call_python, float_round_digits, int_str, parse_float, parse_int, repr_value
 
 INT_MIN = -(2 ** 63)
 INT_MAX = 2 ** 63 - 1
@@ -1101,6 +1101,33 @@ def set_issubset(a, b):
         if x not in b:
             return False
     return True
+
+
+# ---- files and input, through runtime/pyio.py as the interpreter does them ------------------------
+
+@jit
+def read_file(path, site):
+    ok, text = call_python("read_file", path, "")
+    if not ok:
+        raise Err("E509", text, site)
+    return text
+
+
+@jit
+def read_lines(path, site):
+    return str_splitlines(read_file(path, site))
+
+
+@jit
+def write_file(path, text, site):
+    ok, message = call_python("write_file", path, text)
+    if not ok:
+        raise Err("E509", message, site)
+
+
+@jit
+def read_input(prompt):
+    return call_python("read_input", prompt, "")[1]
 
 
 @jit

@@ -113,6 +113,56 @@ def _write_str(typingctx, s):
     return sig, codegen
 
 
+_PYIO = "glia.runtime.pyio"
+
+
+@intrinsic
+def call_python(typingctx, name, a, b):
+    """`(ok, text)` from the function `name` (a constant) of runtime/pyio.py called with the strings
+    `a` and `b`, through CPython's C API with the GIL held: files and standard input as the
+    interpreter reads and writes them, in code that stays cacheable (an `objmode` block would be
+    compiled again on every run). A Python exception the call raises (a KeyboardInterrupt while
+    waiting for input) propagates from the compiled function as it is."""
+    text_types = (types.UnicodeType, types.StringLiteral)
+    if not (isinstance(name, types.StringLiteral) and isinstance(a, text_types) and isinstance(b, text_types)):
+        return None
+    result = types.Tuple((types.boolean, types.unicode_type))
+    function = name.literal_value
+
+    def codegen(context, builder, signature, args):
+        pyapi = context.get_python_api(builder)
+        env = context.get_env_manager(builder)
+        ok_p = cgutils.alloca_once_value(builder, cgutils.false_bit)
+        text_p = cgutils.alloca_once(builder, context.get_value_type(types.unicode_type), zfill=True)
+        failed = cgutils.alloca_once_value(builder, cgutils.true_bit)
+        gil = pyapi.gil_ensure()
+        module = pyapi.import_module(context.insert_const_string(builder.module, _PYIO))
+        with builder.if_then(cgutils.is_not_null(builder, module), likely=True):
+            fn = pyapi.object_getattr_string(module, function)
+            with builder.if_then(cgutils.is_not_null(builder, fn), likely=True):
+                boxed = []
+                for v in args[1:]:
+                    context.nrt.incref(builder, types.unicode_type, v)  # boxing steals a reference
+                    boxed.append(pyapi.from_native_value(types.unicode_type, v, env))
+                out = pyapi.call_function_objargs(fn, boxed)
+                for obj in boxed:
+                    pyapi.decref(obj)
+                with builder.if_then(cgutils.is_not_null(builder, out), likely=True):
+                    builder.store(builder.trunc(pyapi.object_istrue(pyapi.tuple_getitem(out, 0)), llir.IntType(1)),
+                                  ok_p)
+                    text = pyapi.to_native_value(types.unicode_type, pyapi.tuple_getitem(out, 1))
+                    builder.store(text.value, text_p)
+                    builder.store(text.is_error, failed)
+                    pyapi.decref(out)
+                pyapi.decref(fn)
+            pyapi.decref(module)
+        pyapi.gil_release(gil)
+        with builder.if_then(builder.load(failed), likely=False):
+            context.call_conv.return_exc(builder)  # the Python exception is set: the caller raises it
+        return context.make_tuple(builder, result, [builder.load(ok_p), builder.load(text_p)])
+    return result(name, types.unicode_type, types.unicode_type), codegen
+
+
 @lower_builtin("print_item", types.unicode_type)
 def _print_item_str(context, builder, sig, args):
     """Numba's print of a string (its `print_item`, called with the GIL held) writes it through a C

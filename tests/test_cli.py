@@ -166,16 +166,17 @@ def test_run_without_main(tmp_path):
     assert r.returncode == 1 and "E208" in r.stderr
 
 
-def test_run_reads_stdin(tmp_path):
+@pytest.mark.parametrize("backend", ["auto", "interp", "cpu"])
+def test_run_reads_stdin(tmp_path, backend):
     p = write(tmp_path, "echo.glia", """
         def main():
-            line = input()
+            line = input("> ")
             while line != "":
                 print(line.upper())
                 line = input()
     """)
-    r = run_glia("run", str(p), stdin="ab\ncd\n")
-    assert r.returncode == 0 and r.stdout == "AB\nCD\n"
+    r = run_glia("run", "--backend", backend, str(p), stdin="ab\ncd\n")
+    assert r.returncode == 0 and r.stdout == "> AB\nCD\n" and r.stderr == ""
 
 
 def test_deep_recursion_is_a_diagnostic_not_a_crash(tmp_path):
