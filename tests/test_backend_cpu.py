@@ -121,6 +121,44 @@ def test_recursive_structs_compile():
     assert notes == []
 
 
+UNROLLED = """
+def fib(n: int) -> int:
+    if n < 2:
+        return n
+    return fib(n - 1) + fib(n - 2)
+
+def grow(n: int, x: int) -> int:
+    if n == 0:
+        return x
+    return grow(n - 1, x * 3)
+
+def down(n: int) -> int:
+    return down(n + 1) + 1
+
+def main(args: list[str]):
+    print(fib(25), grow(3, 5))
+    if args[0] == "overflow":
+        print(grow(50, 1))
+    print(down(0))
+"""
+
+
+@pytest.mark.parametrize("arg", ["overflow", "deep"])
+def test_a_small_recursive_function_runs_two_levels_a_call(arg):
+    """fib, grow and down have one level of their recursion inlined (ModuleLowerer.unrollable): the
+    same results, the overflow at the same line, the depth limit at the same call, as interpreted."""
+    from glia.compiler.backend_cpu import lower_program
+
+    program = check_source(Source("unrolled.glia", UNROLLED))
+    code = lower_program(program).source
+    for name in ("fib", "grow", "down"):
+        assert f"def inl_f_{name}(" in code and f"inl_f_{name}(" in code.split(f"def f_{name}(")[1]
+    ref = run(program, [arg], "interp")
+    got = run(program, [arg], "cpu")
+    assert got[:2] == ref[:2] and got[2] == []
+    assert ref[0] == "75025 135\n" and ref[1][0] == ("E504" if arg == "overflow" else "E505")
+
+
 def test_comparing_recursive_structs_compiles():
     """==, in and list.index of values holding a struct that holds itself compile (one self-recursive
     function per group of structs holding each other: lower_numba's eq_fn), with no note."""

@@ -111,14 +111,16 @@ def test_a_model_program_runs_warm_with_the_same_parameters(tmp_path):
 
 @pytest.mark.parametrize("program, marker", [("functions/function_values.glia", "226 106 257"),
                                              ("structs/recursive_structs.glia", "120 4"),
-                                             ("structs/comparing_trees.glia", "True True 0 False")])
+                                             ("structs/comparing_trees.glia", "True True 0 False"),
+                                             ("functions/recursion.glia", "2432902008176640000")])
 def test_boxed_values_run_the_same_cold_warm_and_from_the_cache(tmp_path, program, marker):
     """Closures compiled as (tag, captured values) tuples, `compose` among them (a cycle of a lambda and
     the dispatcher, merged), and structs that hold themselves (their fields boxes, their formatting a
     self-recursive function, their comparison another): the same output compiled cold, warm (run manifest) and through the
     ordinary path from Numba's cache. A number literal in a tuple passed to a recursive call made the
     cached code refer to a symbol never defined, and a lazily typed recursive formatting function made
-    it call address 0: each run from the cache crashed."""
+    it call address 0: each run from the cache crashed. Small recursive functions (fib, fact, gcd) call
+    a copy of themselves inlined into them (ModuleLowerer.unrollable), which calls them back."""
     from pathlib import Path
 
     src = Path(__file__).parent / "programs" / program
