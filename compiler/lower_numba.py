@@ -1181,6 +1181,9 @@ class FunctionLowerer(TensorLowering):
         """`container[index]` (`i`: the lowered index) through the list's view: its read, or with
         `value` the statement that writes it; without a bound check where the index is proven in range."""
         d, n = self.view(container)
+        if value is None and self.versioned() is not None and isinstance(self.fast, LoopVersion) \
+                and self.fast.carries(container, index):
+            return self.fast.carry
         if not (self.index_proven(container, index) or self.unchecked(container, index)):
             i = f"rt.view_index({i}, {n}, {self.site(span)})"
         return f"al.at({d}, {i})" if value is None else f"al.put({d}, {i}, {value})"
@@ -1267,6 +1270,10 @@ class FunctionLowerer(TensorLowering):
         for key, operand in version.chars.items():  # the code points compared with s[j + c]
             version.codes[key] = code = self.temp()
             self.emit(f"{code} = rt.char_code({self.expr(operand)})")
+        for slot, s in version.containers.items():  # the strings whose characters it reads
+            if s.type == STR and isinstance(version, LoopVersion):
+                version.strs[slot] = d, k = self.temp(), self.temp()
+                self.emit(f"{d}, {k} = {self.expr(s)}._data, {self.expr(s)}._kind")
         self.fast = version
         try:
             loop()
@@ -1321,10 +1328,22 @@ class FunctionLowerer(TensorLowering):
         """The loop itself over lowered bounds; `safe`: in_range_index's pairs for its body."""
         v = self.local(target.slot, target.name)
         rng = f"range({a}, {z})" if st == "1" else f"range({a}, {z}, {st})"
+        fast = self.versioned()
+        xs = fast.carried if isinstance(fast, LoopVersion) else None
+        view = self.view(xs) if xs is not None else None
+        if view is not None:  # xs[j - 1] carried in a local (LoopVersion.carried_list)
+            fast.carry = self.temp()
+            self.emit(f"{fast.carry} = al.at({view[0]}, {a} - 1) if {a} < {z} else {self.default(xs.type.elem)}")
         self.emit(f"for {v} in {rng}:  # line {span.line}")
         self.indent += 1
         self.safe_index.extend(safe)
-        self.block(body)
+        try:
+            self.block(body)
+            if view is not None:
+                self.emit(f"{fast.carry} = al.at({view[0]}, {v})  # what this iteration stored, for the next")
+        finally:
+            if view is not None:
+                fast.carry = None
         del self.safe_index[len(self.safe_index) - len(safe):]
         self.indent -= 1
 
@@ -2021,7 +2040,10 @@ class FunctionLowerer(TensorLowering):
 
     def code_point(self, char: ir.Prim) -> str:
         """The code point of `s[i]`, i proven in range (LoopVersion.is_char)."""
-        return f"rt.str_code_at({self.expr(char.args[0])}, {self.expr(char.args[1])})"
+        s = char.args[0]
+        if isinstance(self.versioned(), LoopVersion) and isinstance(s, ir.Local) and s.slot in self.fast.strs:
+            return f"nbs.code_at({', '.join(self.fast.strs[s.slot])}, {self.expr(char.args[1])})"
+        return f"rt.str_code_at({self.expr(s)}, {self.expr(char.args[1])})"
 
     def slice_arg(self, op, a, position: int = 0) -> str:
         if op.endswith(".slice") and isinstance(a, ir.Const) and a.value is None:
@@ -2772,6 +2794,12 @@ class LoopVersion:
     chars: dict[tuple, ir.Expr] = field(default_factory=dict)
     codes: dict[tuple, str] = field(default_factory=dict)
     assigned: set[int] = field(default_factory=set)  # the slots the loop assigns
+    # the list xs whose `xs[j - 1]` the loop reads and whose `xs[j]` it writes last, in no branch:
+    # its read is the value the iteration before wrote (carried_list), held in a local `carry`
+    carried: ir.Local | None = None
+    carry: str | None = None
+    # string slot -> (its characters' address, their width), read before the unchecked copy (code_point)
+    strs: dict[int, tuple[str, str]] = field(default_factory=dict)
 
     @staticmethod
     def plan(target, step, body, safe) -> "LoopVersion | None":
@@ -2795,6 +2823,7 @@ class LoopVersion:
                 v.add(node.container, node.index, safe)
         if not v.high:
             return None
+        v.carried = v.carried_list(body)
         for node in ir.walk(body):
             if isinstance(node, ir.Compare) and len(node.ops) == 1 and node.ops[0] in ("cmp.eq", "cmp.ne") \
                     and node.operands[0].type == STR:
@@ -2802,6 +2831,36 @@ class LoopVersion:
                     if v.is_char(a) and v.invariant(b):
                         v.chars[v.key(b)] = b
         return v
+
+    def carried_list(self, body) -> ir.Local | None:
+        """The list xs of numbers or bools whose `xs[j] = v` is the body's last statement and its only
+        store into any list, in a body with no break, continue or return, that reads `xs[j - 1]`:
+        each such read is the value the iteration before stored (no other store can have changed it,
+        through another name either), or, in the first, the element before the loop. A dynamic
+        programming row's `cur[j - 1]` (edit distance) otherwise went through memory from one
+        iteration to the next: a store and a load in the chain of dependent operations, which LLVM's
+        own forwarding of loads (loop-load-elimination) does not remove from a loop that leaves at
+        every checked operation (docs/benchmarks.md, "Edit distance: the row carried in a local")."""
+        last = body[-1] if body else None
+        if not (isinstance(last, ir.Assign) and isinstance(last.target, ir.StoreIndex)
+                and last.target.op == "list.setitem" and _offset(last.target.index, self.var) == 0):
+            return None
+        xs = last.target.container
+        if not (isinstance(xs, ir.Local) and xs.slot in self.containers and xs.type.elem in (INT, FLOAT, F32, BOOL)):
+            return None
+        reads = False
+        for node in ir.walk(body):
+            if isinstance(node, (ir.Break, ir.Continue, ir.Return)) or isinstance(node, ir.StoreIndex) and node is not last.target:
+                return None
+            if isinstance(node, ir.Prim) and node.op == "list.getitem" and isinstance(node.args[0], ir.Local) \
+                    and node.args[0].slot == xs.slot and _offset(node.args[1], self.var) == -1:
+                reads = True
+        return xs if reads else None
+
+    def carries(self, container, index) -> bool:
+        """Whether `container[index]` is the carried list's `xs[j - 1]` (carried_list)."""
+        return self.carry is not None and isinstance(container, ir.Local) and container.slot == self.carried.slot \
+            and _offset(index, self.var) == -1
 
     def invariant(self, e) -> bool:
         """A local the loop does not assign, or a constant."""

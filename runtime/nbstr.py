@@ -87,6 +87,33 @@ def _load_byte(typingctx, ptr, i):
     return sig, codegen
 
 
+@intrinsic
+def code_at(typingctx, data, kind, i):
+    """The code point at `i` of a string's characters (`s._data`, `s._kind`: 1, 2 or 4 bytes each),
+    0 <= i < len(s) (proven by the caller). With the data and kind read once before a loop, a read is
+    a branch on the kind, which the loop never changes, and a load (Numba's `s[i]`-style
+    `_get_code_point` reads them from the string at every access)."""
+    sig = types.int64(types.voidptr, types.intp, types.intp)
+
+    def codegen(context, builder, signature, args):
+        p, k, index = args
+        i64 = llir.IntType(64)
+        out = cgutils.alloca_once(builder, i64)
+        with builder.if_else(builder.icmp_signed("==", k, k.type(1)), likely=True) as (one, wider):
+            with one:
+                builder.store(builder.zext(builder.load(builder.gep(builder.bitcast(p, _i8p), [index])), i64), out)
+            with wider:
+                with builder.if_else(builder.icmp_signed("==", k, k.type(2))) as (two, four):
+                    with two:
+                        q = builder.bitcast(p, llir.IntType(16).as_pointer())
+                        builder.store(builder.zext(builder.load(builder.gep(q, [index])), i64), out)
+                    with four:
+                        q = builder.bitcast(p, llir.IntType(32).as_pointer())
+                        builder.store(builder.zext(builder.load(builder.gep(q, [index])), i64), out)
+        return builder.load(out)
+    return sig, codegen
+
+
 def _write_boxed(context, builder, ty, val) -> None:
     """Write the string `val` to sys.stdout as a Python object (`%U`): a C string would end at a NUL.
     The caller holds the GIL."""

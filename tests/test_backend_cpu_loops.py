@@ -215,6 +215,8 @@ def random_loop(rnd, k: int) -> str:
     indexed = stmts[:3] + stmts[4:8]  # every loop indexes by j at least once
     body = [rnd.choice(stmts)() for _ in range(rnd.randint(1, 4))]
     body.insert(rnd.randint(0, len(body)), rnd.choice(indexed)())
+    if rnd.random() < 0.4:  # the row carried from one iteration to the next (LoopVersion.carried_list)
+        body.append(f"ys[j] = ys[j - 1] * 2 % 1000 + xs[{off()}]")
     return (f"def loop{k}(xs: list[int], ys: list[int], s: str, t: str, lo: int, hi: int, k: int):\n"
             f"    acc = 0\n    c = s[0] if len(s) > 0 else \"a\"\n    for j in range(lo, hi):\n"
             + "".join(f"        {b}\n" for b in body) + "    print(acc, ys)\n")
@@ -897,3 +899,74 @@ def test_a_loop_variable_is_not_viewed_before_its_loop():
             'def main():\n    print(f([[1, 2], [3], [4, 5, 6]]))\n')
     source, ref, got = lowered_and_runs(text)
     assert got == ref == ("1160\n", None)
+
+
+CARRIED = """
+def edit_distance(a: str, b: str) -> int:
+    m = len(b)
+    prev = list(range(m + 1))
+    cur = [0] * (m + 1)
+    for i in range(1, len(a) + 1):
+        cur[0] = i
+        ca = a[i - 1]
+        for j in range(1, m + 1):
+            cost = 0 if ca == b[j - 1] else 1
+            best = prev[j - 1] + cost
+            if prev[j] + 1 < best:
+                best = prev[j] + 1
+            if cur[j - 1] + 1 < best:
+                best = cur[j - 1] + 1
+            cur[j] = best
+        prev, cur = cur, prev
+    return prev[m]
+
+def aliased(xs: list[int], lo: int, hi: int) -> list[int]:
+    ys = xs
+    for j in range(lo, hi):
+        xs[j] = ys[j - 1] * 3 + xs[j - 1] + xs[j] + ys[j + 1] % 5
+    return xs
+
+def floats(xs: list[float], flags: list[bool]) -> list[float]:
+    for j in range(1, len(xs)):
+        xs[j] = xs[j - 1] / 2.0 + xs[j] if flags[j - 1] else xs[j - 1] * 1.5
+    return xs
+
+def two_rows(xs: list[float], flags: list[bool]) -> list[bool]:
+    for j in range(1, len(xs)):
+        if flags[j - 1]:
+            flags[j] = xs[j - 1] < 2.0
+        xs[j] = xs[j - 1] / 2.0 + xs[j] if flags[j] else xs[j - 1] * 1.5
+    return flags
+
+def switched(xs: list[bool]) -> list[bool]:
+    for j in range(1, len(xs)):
+        xs[j] = not xs[j - 1]
+    return xs
+
+def main(args: list[str]):
+    for a, b in [("kitten", "sitting"), ("", "abc"), ("abc", ""), ("flaw", "lawn"), ("héllo", "hallo"),
+                 ("naïve ☃", "naive \U0001F600"), ("\U0001F600\U0001F601", "\U0001F601")]:
+        print(edit_distance(a, b))
+    print(aliased([1, 2, 3, 4, 5, 6], 1, 5), aliased([1, 2], 3, 1), aliased([7, 8, 9], 1, 2))
+    print(floats([1.0, 3.0, 5.0, 0.5], [True, True, False, True]), switched([True, True, True, False]))
+    print(two_rows([1.0, 3.0, 5.0, 0.5], [True, True, False, True]))
+    print(aliased([1, 2, 3], 0, 2))
+"""
+
+
+def test_a_row_carried_from_one_iteration_to_the_next():
+    """`cur[j - 1]` read in the iteration after `cur[j]` was written, the loop's last statement: the
+    unchecked copy holds the value in a local (LoopVersion.carried_list) instead of a store and a load
+    in the chain of dependent operations, unless the loop stores into another list too; strings of one-, two- and four-byte characters read through
+    their address (nbstr.code_at); a list read under another name, floats, bools, an empty range, and
+    a start of 0 (xs[-1] is the last element: the original loop runs)."""
+    source, ref, got = lowered_and_runs(CARRIED)
+    assert got == ref and ref[1] is None, (got, ref)
+    assert ref[0].splitlines()[:7] == ["3", "3", "3", "2", "1", "2", "1"]
+    for name in ("edit_distance", "floats", "switched", "aliased"):
+        fast = "\n".join(fast_copies(function_source(source, name)))
+        assert "what this iteration stored" in fast, name
+    assert "nbs.code_at(" in "\n".join(fast_copies(function_source(source, "edit_distance")))
+    # two lists stored into: either store could change what the other's name reads, so nothing is carried
+    fast = "\n".join(fast_copies(function_source(source, "two_rows")))
+    assert fast and "what this iteration stored" not in fast
