@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import re
+from collections.abc import Callable
 from math import prod
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -1196,6 +1197,10 @@ class FunctionLowerer(TensorLowering):
         Inside a loop that read the row before it (viewed, rt.row_view), through that: when its
         index was bad there, the check here fails as it would have (`i` and `xss` are unchanged)."""
         key = self.row_key(row)
+        if key in self.row_views and self.unchecked(row, index):  # the loop's test read it, long enough
+            _, d, _ = self.row_views[key]
+            j = self.expr(index)
+            return f"al.at({d}, {j})" if value is None else f"al.put({d}, {j}, {value})"
         if key in self.row_views:
             ok, d, n = self.row_views[key]
             lines, i = self.sub(row.args[1])
@@ -1214,6 +1219,11 @@ class FunctionLowerer(TensorLowering):
         if value is None:
             return f"rt.row_at({xss}, {r}, {j}, {self.site(span)})"
         return f"rt.row_put({xss}, {r}, {j}, {value}, {self.site(span)})"
+
+    def viewed_row(self, row: ir.Prim) -> tuple | None:
+        """The key of `row` when a loop around has read it before (row_views), else None."""
+        key = self.row_key(row)
+        return key if key in self.row_views else None
 
     def row_key(self, row: ir.Prim) -> tuple | None:
         """The key of `row` (`xss[i + c]`) among self.row_views (_invariant_rows), if it has one."""
@@ -1317,7 +1327,8 @@ class FunctionLowerer(TensorLowering):
         if not (isinstance(step, ir.Const) and step.value != 0):
             self.emit(f"rt.check_step({st}, {self.site(span)})")
         safe = in_range_index(target, start, stop, step, body)
-        version = None if self.lambda_env else LoopVersion.plan(target, step, body, self.safe_index + safe)
+        version = None if self.lambda_env else LoopVersion.plan(target, step, body, self.safe_index + safe,
+                                                                self.viewed_row)
         cond = None
         if version is not None:
             a, z = self.kept(a), self.kept(z)
@@ -1367,10 +1378,17 @@ class FunctionLowerer(TensorLowering):
         for slot, c in v.high.items():
             n = f"len({self.expr(v.containers[slot])})"
             terms.append(f"{hi} <= {n}" + (f" - {c}" if c > 0 else f" + {-c}" if c < 0 else ""))
+        for key, c in v.rows.items():  # a row read before the loop: read, and long enough
+            ok, _, n = self.row_views[key]
+            terms.append(f"{ok} and {hi} <= {n}" + (f" - {c}" if c > 0 else f" + {-c}" if c < 0 else ""))
         for slot, indices in v.fixed.items():
             n = f"len({self.expr(v.containers[slot])})"
-            for index in indices.values():
-                k = self.expr(index)
+            for key, index in indices.items():
+                if key[0] == "shifted":  # wrapping: an overflow leaves [0, len) and fails the test
+                    base, c = _local_plus_const(index)
+                    k = f"({self.local(*base)} {'+' if c > 0 else '-'} {abs(c)})"
+                else:
+                    k = self.expr(index)
                 terms.append(f"{k} < {n}" if isinstance(index, ir.Const) else f"0 <= {k} < {n}")
         return " and ".join(terms)
 
@@ -2800,15 +2818,20 @@ class LoopVersion:
     carry: str | None = None
     # string slot -> (its characters' address, their width), read before the unchecked copy (code_point)
     strs: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # rows `xss[i + c]` read before the loop (FunctionLowerer.row_views), indexed by j + c: the key of
+    # each (FunctionLowerer.row_key) -> greatest c; the test adds that the row was read and is long enough
+    rows: dict[tuple, int] = field(default_factory=dict)
+    row_key: Callable | None = None  # a row's key when the loop around has read it before, else None
 
     @staticmethod
-    def plan(target, step, body, safe) -> "LoopVersion | None":
+    def plan(target, step, body, safe, row_key=None) -> "LoopVersion | None":
         """The accesses of `for target in range(lo, hi, step): body` worth a copy without bound checks
         (at least one index j + c that in_range_index has not already proven), or None. `safe`: the
-        (list slot, index slot) pairs in_range_index proved for this loop and the enclosing ones."""
+        (list slot, index slot) pairs in_range_index proved for this loop and the enclosing ones;
+        `row_key`: the key of a row the loop around has read before it, else None."""
         if not (isinstance(target, ir.StoreLocal) and isinstance(step, ir.Const) and step.value == 1):
             return None
-        v = LoopVersion(target.slot)
+        v = LoopVersion(target.slot, row_key=row_key)
         for node in ir.walk(body):
             if isinstance(node, _NOT_VERSIONED) or _resizes(node):
                 return None
@@ -2821,7 +2844,7 @@ class LoopVersion:
                 v.add(*node.args, safe)
             elif isinstance(node, ir.StoreIndex) and node.op == "list.setitem":
                 v.add(node.container, node.index, safe)
-        if not v.high:
+        if not v.high and not v.rows:
             return None
         v.carried = v.carried_list(body)
         for node in ir.walk(body):
@@ -2871,6 +2894,13 @@ class LoopVersion:
         return ("local", e.slot) if isinstance(e, ir.Local) else ("const", e.value)
 
     def add(self, container, index, safe):
+        key = self.row_key(container) if self.row_key is not None and _is_row(container) else None
+        if key is not None:  # dp[i][j + c]: the row, read before the loop, long enough
+            c = _offset(index, self.var)
+            if c is not None and not (isinstance(key[1], tuple) and key[1][0] in self.assigned):
+                self.low = min(self.low, c)
+                self.rows[key] = max(self.rows.get(key, c), c)
+            return
         if not (isinstance(container, ir.Local) and container.slot not in self.assigned):
             return
         if isinstance(index, ir.Local) and (container.slot, index.slot) in safe:
@@ -2881,27 +2911,48 @@ class LoopVersion:
             self.high[container.slot] = max(self.high.get(container.slot, c), c)
         elif self.invariant(index) and index.type == INT and (isinstance(index, ir.Local) or index.value >= 0):
             self.fixed.setdefault(container.slot, {})[self.key(index)] = index
+        elif self.shifted(index) is not None:  # `a[i - 1]`, i a local the loop does not assign
+            self.fixed.setdefault(container.slot, {})[self.shifted(index)] = index
         else:
             return
         self.containers[container.slot] = container
 
+    def shifted(self, e) -> tuple | None:
+        """("shifted", slot, c) for `e` = `i + c` or `i - c` (c != 0), `i` a local the loop does not
+        assign, other than j: a loop-invariant index the test computes with wrapping arithmetic (so
+        that an `i + c` that would overflow fails the test, as it is then outside [0, len))."""
+        base, c = _local_plus_const(e)
+        if isinstance(e, ir.Prim) and isinstance(base, tuple) and base[0] != self.var and base[0] not in self.assigned \
+                and c != 0 and abs(c) < _MAX_OFFSET:
+            return ("shifted", base[0], c)
+        return None
+
     def covers(self, container, index) -> bool:
         """Whether the test makes `container[index]` in range (0 <= index < len) for every j."""
+        if self.rows and _is_row(container):
+            key, c = self.row_key(container), _offset(index, self.var)
+            return key in self.rows and c is not None and self.low <= c <= self.rows[key]
         if not isinstance(container, ir.Local) or container.slot not in self.containers:
             return False
         c = _offset(index, self.var)
         if c is not None:
             return container.slot in self.high and self.low <= c <= self.high[container.slot]
-        return self.invariant(index) and self.key(index) in self.fixed.get(container.slot, {})
+        key = self.key(index) if self.invariant(index) else self.shifted(index)
+        return key is not None and key in self.fixed.get(container.slot, {})
 
     def is_char(self, e) -> bool:
         """`s[i]` with i proven in range."""
         return isinstance(e, ir.Prim) and e.op == "str.getitem" and self.covers(*e.args)
 
     def no_overflow(self, e) -> bool:
-        """`j + c` (or `j - c`) whose value the test keeps within [0, len) of a container."""
+        """`j + c` (or `j - c`) whose value the test keeps within [0, len) of a container, or an
+        invariant `i + c` the test found within [0, len) of one (shifted)."""
+        key = self.shifted(e)
+        if key is not None and any(key in indices for indices in self.fixed.values()):
+            return True
         c = _offset(e, self.var)
-        return c is not None and not isinstance(e, ir.Local) and self.low <= c <= max(self.high.values())
+        return c is not None and not isinstance(e, ir.Local) and self.low <= c <= max((*self.high.values(),
+                                                                                        *self.rows.values()))
 
 
 @dataclass

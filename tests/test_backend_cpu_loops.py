@@ -210,7 +210,7 @@ def random_loop(rnd, k: int) -> str:
              lambda: f"ys[{off()}] = xs[{off()}] + acc % 5", lambda: "acc += xs[k]",
              lambda: f"if s[{off()}] == t[{off()}]:\n            acc += 7",
              lambda: f"if s[{off()}] != \"é\":\n            acc += 1", lambda: f"if c == t[{off()}]:\n            acc += 2",
-             lambda: f"acc += ord(t[{off()}]) % 11", lambda: "print(j, acc)",
+             lambda: f"acc += ord(t[{off()}]) % 11", lambda: "print(j, acc)", lambda: "acc += xs[k - 1] + ys[k + 2]",
              lambda: "if acc > 200:\n            break"]
     indexed = stmts[:3] + stmts[4:8]  # every loop indexes by j at least once
     body = [rnd.choice(stmts)() for _ in range(rnd.randint(1, 4))]
@@ -970,3 +970,35 @@ def test_a_row_carried_from_one_iteration_to_the_next():
     # two lists stored into: either store could change what the other's name reads, so nothing is carried
     fast = "\n".join(fast_copies(function_source(source, "two_rows")))
     assert fast and "what this iteration stored" not in fast
+
+
+SHIFTED = LCS[:LCS.index("def ints")] + """
+def shifted(xs: list[int], k: int, lo: int, hi: int) -> int:
+    t = 0
+    for j in range(lo, hi):
+        t += xs[j] * xs[k - 1] + k + 1
+    return t
+
+def main(args: list[str]):
+    print(lcs([1, 2, 3, 4, 1], [3, 4, 1, 2, 1, 3]), lcs([], [1]), lcs([1], []))
+    print(shifted([1, 2, 3], 1, 0, 3), shifted([1, 2, 3], 0, 0, 3), shifted([1, 2, 3], 3, 0, 3))
+    print(shifted([1, 2, 3], -9223372036854775807 - 1, 1, 1))
+    if args[0] == "wrap":
+        print(shifted([1, 2, 3], 9223372036854775807, 0, 2))
+    print(shifted([1, 2, 3], -9223372036854775807 - 1, 0, 2))
+"""
+
+
+def test_rows_and_shifted_indices_in_the_loop_test():
+    """`dp[i][j - 1]` through rows read before the loop, and `a[i - 1]` with `i` fixed in the loop: the
+    test checks that the rows were read and are long enough and that i - 1 is within `a` (computed
+    with wrapping arithmetic: an `i - 1` or `k + 1` that would overflow fails the test, and the original
+    loop raises E504 where the interpreter does, or nothing when the range is empty)."""
+    for args in (["wrap"], ["min"]):
+        source, ref, got = lowered_and_runs(SHIFTED, args)
+        assert got == ref, (got, ref)
+        assert ref[1][0] == ("E501" if args == ["wrap"] else "E504") and ref[0].splitlines()[:3] == ["3 0 0", "12 21 30", "0"], ref
+    fast = "\n".join(fast_copies(function_source(source, "lcs")))
+    assert "rt.view_index" not in fast and "_t" in fast
+    test = [line for line in function_source(source, "lcs").splitlines() if VERSIONED in line][0]
+    assert "(v3_i - 1) < len(v0_a)" in test and "_t10 and" in test, test
