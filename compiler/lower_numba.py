@@ -1182,8 +1182,7 @@ class FunctionLowerer(TensorLowering):
         """`container[index]` (`i`: the lowered index) through the list's view: its read, or with
         `value` the statement that writes it; without a bound check where the index is proven in range."""
         d, n = self.view(container)
-        if value is None and self.versioned() is not None and isinstance(self.fast, LoopVersion) \
-                and self.fast.carries(container, index):
+        if value is None and isinstance(self.versioned(), LoopVersion) and self.fast.carries(container, index):
             return self.fast.carry
         if not (self.index_proven(container, index) or self.unchecked(container, index)):
             i = f"rt.view_index({i}, {n}, {self.site(span)})"
@@ -1280,8 +1279,9 @@ class FunctionLowerer(TensorLowering):
         for key, operand in version.chars.items():  # the code points compared with s[j + c]
             version.codes[key] = code = self.temp()
             self.emit(f"{code} = rt.char_code({self.expr(operand)})")
-        for slot, s in version.containers.items():  # the strings whose characters it reads
-            if s.type == STR and isinstance(version, LoopVersion):
+        strings = version.containers.items() if isinstance(version, LoopVersion) else ()
+        for slot, s in strings:  # the strings whose characters it reads
+            if s.type == STR:
                 version.strs[slot] = d, k = self.temp(), self.temp()
                 self.emit(f"{d}, {k} = {self.expr(s)}._data, {self.expr(s)}._kind")
         self.fast = version
@@ -1375,12 +1375,13 @@ class FunctionLowerer(TensorLowering):
                 return None
         else:
             terms.append(f"{lo} >= {-v.low}")
+        def fits(n: str, c: int) -> str:  # hi + c <= n
+            return f"{hi} <= {n}" + (f" - {c}" if c > 0 else f" + {-c}" if c < 0 else "")
         for slot, c in v.high.items():
-            n = f"len({self.expr(v.containers[slot])})"
-            terms.append(f"{hi} <= {n}" + (f" - {c}" if c > 0 else f" + {-c}" if c < 0 else ""))
+            terms.append(fits(f"len({self.expr(v.containers[slot])})", c))
         for key, c in v.rows.items():  # a row read before the loop: read, and long enough
             ok, _, n = self.row_views[key]
-            terms.append(f"{ok} and {hi} <= {n}" + (f" - {c}" if c > 0 else f" + {-c}" if c < 0 else ""))
+            terms.append(f"{ok} and {fits(n, c)}")
         for slot, indices in v.fixed.items():
             n = f"len({self.expr(v.containers[slot])})"
             for key, index in indices.items():
@@ -2895,9 +2896,9 @@ class LoopVersion:
 
     def add(self, container, index, safe):
         key = self.row_key(container) if self.row_key is not None and _is_row(container) else None
-        if key is not None:  # dp[i][j + c]: the row, read before the loop, long enough
+        if key is not None:  # dp[i][j + c]: a row read before the loop (so `dp` and `i` are unchanged in it)
             c = _offset(index, self.var)
-            if c is not None and not (isinstance(key[1], tuple) and key[1][0] in self.assigned):
+            if c is not None:
                 self.low = min(self.low, c)
                 self.rows[key] = max(self.rows.get(key, c), c)
             return
@@ -2911,8 +2912,8 @@ class LoopVersion:
             self.high[container.slot] = max(self.high.get(container.slot, c), c)
         elif self.invariant(index) and index.type == INT and (isinstance(index, ir.Local) or index.value >= 0):
             self.fixed.setdefault(container.slot, {})[self.key(index)] = index
-        elif self.shifted(index) is not None:  # `a[i - 1]`, i a local the loop does not assign
-            self.fixed.setdefault(container.slot, {})[self.shifted(index)] = index
+        elif (key := self.shifted(index)) is not None:  # `a[i - 1]`, i a local the loop does not assign
+            self.fixed.setdefault(container.slot, {})[key] = index
         else:
             return
         self.containers[container.slot] = container

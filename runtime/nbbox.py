@@ -1,6 +1,7 @@
 """The Python side of compiled code: converting values between the interpreter's representation and
-Numba's (typed List/Dict, tuples), and printing, for the CPU backend at the boundary. A type spec is a nested tuple such as ('list', ('int',)),
-('set', ('str',)), ('struct', 'Point', ('x', 'y'), (('int',), ('int',))).
+Numba's (typed List/Dict, tuples), and printing, for the CPU backend at the boundary. A type spec is
+a nested tuple such as ('list', ('int',)), ('set', ('str',)),
+('struct', 'Point', ('x', 'y'), (('int',), ('int',))).
 """
 from __future__ import annotations
 

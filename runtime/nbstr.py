@@ -99,17 +99,19 @@ def code_at(typingctx, data, kind, i):
         p, k, index = args
         i64 = llir.IntType(64)
         out = cgutils.alloca_once(builder, i64)
+
+        def read(bits: int):
+            q = builder.bitcast(p, llir.IntType(bits).as_pointer())
+            builder.store(builder.zext(builder.load(builder.gep(q, [index])), i64), out)
         with builder.if_else(builder.icmp_signed("==", k, k.type(1)), likely=True) as (one, wider):
             with one:
-                builder.store(builder.zext(builder.load(builder.gep(builder.bitcast(p, _i8p), [index])), i64), out)
+                read(8)
             with wider:
                 with builder.if_else(builder.icmp_signed("==", k, k.type(2))) as (two, four):
                     with two:
-                        q = builder.bitcast(p, llir.IntType(16).as_pointer())
-                        builder.store(builder.zext(builder.load(builder.gep(q, [index])), i64), out)
+                        read(16)
                     with four:
-                        q = builder.bitcast(p, llir.IntType(32).as_pointer())
-                        builder.store(builder.zext(builder.load(builder.gep(q, [index])), i64), out)
+                        read(32)
         return builder.load(out)
     return sig, codegen
 
