@@ -18,6 +18,7 @@ also work on a typed List (`empty_like`, `repeat`) are overloaded for both.
 """
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import operator
 
@@ -29,6 +30,7 @@ from numba.core.imputils import impl_ret_borrowed
 from numba.experimental import structref
 from numba.np.numpy_support import from_dtype
 from numba.typed.listobject import _container_get_data, ll_list_type
+from llvmlite import binding as llvm
 from llvmlite import ir as llir
 
 from .nbjit import jit
@@ -629,19 +631,100 @@ __all__ = ["ARRAY_ELEMS", "ArrayList", "ArrayListType", "array_dtype", "compare"
 BOX = types.MemInfoPointer(types.voidptr)
 
 
-def _box_dtor(context, module, vt):
-    """The destructor of a box holding a `vt`: releases the references the value holds."""
-    fnty = llir.FunctionType(llir.VoidType(), [cgutils.voidptr_t, context.get_value_type(types.uintp),
-                                               cgutils.voidptr_t])
-    name = "_glia_box_dtor." + hashlib.sha1(str(vt).encode()).hexdigest()[:16]
+# Freeing a box frees what its value holds, and so on down: a chain of ten million trees, each the
+# only kid of the next, went ten million boxes deep on the native stack (box destructor, the list's,
+# the tree's box...) and overflowed it. So the destructors count how deeply they are nested (in
+# FREE_STATE, one word shared by every module: llvmlite.binding.add_symbol, resolved when a module is
+# linked, from Numba's cache too). Past FREE_DEPTH, a box's value is moved into a node of a list of
+# values still to release and the destructor returns; the outermost destructor, when its own value is
+# released, releases the nodes one by one (each may defer more), as CPython's trashcan does for deep
+# chains of lists. Compiled code runs with the GIL held, so one state serves the process.
+FREE_DEPTH = 2000
+_FREE_STATE_NAME = "glia_free_state"
+_free_state = (ctypes.c_int64 * 2)()  # [how deeply destructors are nested, the first node to release]
+llvm.add_symbol(_FREE_STATE_NAME, ctypes.addressof(_free_state))
+
+
+def free_state() -> tuple[int, int]:
+    """(destructor nesting, address of the first deferred node): (0, 0) whenever no value is being
+    freed (tests)."""
+    return _free_state[0], _free_state[1]
+
+
+def _state_words(module):
+    gv = module.globals.get(_FREE_STATE_NAME)
+    if gv is None:
+        gv = llir.GlobalVariable(module, llir.ArrayType(cgutils.intp_t, 2), _FREE_STATE_NAME)
+        gv.linkage = "external"
+    zero = cgutils.intp_t(0)
+    return gv.gep([zero, zero]), gv.gep([zero, cgutils.intp_t(1)])
+
+
+def _dtor_function(module, name):
+    fnty = llir.FunctionType(llir.VoidType(), [cgutils.voidptr_t, cgutils.intp_t, cgutils.voidptr_t])
     fn = cgutils.get_or_insert_function(module, fnty, name)
-    if fn.is_declaration:
-        fn.linkage = "linkonce_odr"
-        builder = llir.IRBuilder(fn.append_basic_block())
-        model = context.data_model_manager[vt]
-        ptr = builder.bitcast(fn.args[0], model.get_data_type().as_pointer())
-        context.nrt.decref(builder, vt, model.load_from_data_pointer(builder, ptr))
+    if not fn.is_declaration:
+        return fn, None
+    fn.linkage = "linkonce_odr"
+    return fn, llir.IRBuilder(fn.append_basic_block())
+
+
+def _release(context, builder, vt, ptr):
+    """Drop the references held by the `vt` stored at `ptr` (an i8*)."""
+    model = context.data_model_manager[vt]
+    typed = builder.bitcast(ptr, model.get_data_type().as_pointer())
+    context.nrt.decref(builder, vt, model.load_from_data_pointer(builder, typed))
+
+
+def _deferred_dtor(context, module, vt):
+    """The destructor of a deferred node: [next node, a `vt`], which releases the value."""
+    fn, builder = _dtor_function(module, "_glia_box_deferred." + hashlib.sha1(str(vt).encode()).hexdigest()[:16])
+    if builder is not None:
+        _release(context, builder, vt, cgutils.pointer_add(builder, fn.args[0], cgutils.intp_t(8)))
         builder.ret_void()
+    return fn
+
+
+def _box_dtor(context, module, vt):
+    """The destructor of a box holding a `vt`: releases the references the value holds, or past
+    FREE_DEPTH nested destructors moves the value to a node released later (FREE_STATE above)."""
+    fn, builder = _dtor_function(module, "_glia_box_dtor." + hashlib.sha1(str(vt).encode()).hexdigest()[:16])
+    if builder is None:
+        return fn
+    model = context.data_model_manager[vt]
+    depth_p, head_p = _state_words(module)
+    depth = builder.load(depth_p)
+    with builder.if_then(builder.icmp_signed(">=", depth, cgutils.intp_t(FREE_DEPTH)), likely=False):
+        size = context.get_abi_sizeof(model.get_data_type())
+        node = context.nrt.meminfo_alloc_dtor_unchecked(builder, context.get_constant(types.uintp, size + 8),
+                                                        _deferred_dtor(context, module, vt))
+        with builder.if_then(cgutils.is_not_null(builder, node), likely=True):  # (no memory: free it now)
+            data = context.nrt.meminfo_data(builder, node)
+            builder.store(builder.load(head_p), builder.bitcast(data, cgutils.intp_t.as_pointer()))
+            value = model.load_from_data_pointer(builder, builder.bitcast(fn.args[0], model.get_data_type().as_pointer()))
+            dest = cgutils.pointer_add(builder, data, cgutils.intp_t(8))
+            builder.store(model.as_data(builder, value), builder.bitcast(dest, model.get_data_type().as_pointer()))
+            builder.store(builder.ptrtoint(node, cgutils.intp_t), head_p)  # the node owns the value now
+            builder.ret_void()
+    builder.store(builder.add(depth, cgutils.intp_t(1)), depth_p)
+    _release(context, builder, vt, fn.args[0])
+    outermost = builder.icmp_signed("==", depth, cgutils.intp_t(0))
+    with builder.if_then(outermost, likely=False):
+        # release the deferred nodes, newest first, still nested one deep so that none of them drains
+        loop, done = builder.append_basic_block("drain"), builder.append_basic_block("drained")
+        builder.branch(loop)
+        builder.position_at_end(loop)
+        head = builder.load(head_p)
+        with builder.if_then(builder.icmp_signed("==", head, cgutils.intp_t(0)), likely=False):
+            builder.branch(done)
+        node = builder.inttoptr(head, context.get_value_type(BOX))
+        data = context.nrt.meminfo_data(builder, node)
+        builder.store(builder.load(builder.bitcast(data, cgutils.intp_t.as_pointer())), head_p)
+        context.nrt.decref(builder, BOX, node)
+        builder.branch(loop)
+        builder.position_at_end(done)
+    builder.store(depth, depth_p)
+    builder.ret_void()
     return fn
 
 

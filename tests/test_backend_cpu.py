@@ -600,6 +600,43 @@ def test_a_struct_not_found_is_written_as_the_struct(k):
     assert "P(x=" in ref[1][1] or k < 2
 
 
+FREE_CHAIN = """
+import sys, threading
+from glia.compiler import backend_cpu
+from glia.compiler.diagnostics import Source
+from glia.compiler.driver import check_source
+from glia.runtime import nblist
+text = ("struct T:\\n    v: float\\n    kids: list[T]\\n    by: dict[str, T]\\n\\n"
+        "def drop(n: int) -> int:\\n    t = T(0.0, [], {})\\n    for i in range(n):\\n"
+        "        if i % 3 == 0:\\n            t = T(float(i), [t], {})\\n"
+        "        else:\\n            t = T(float(i), [], {'k': t})\\n"
+        "    return len(t.kids) + len(t.by)\\n")
+module = backend_cpu.load(backend_cpu.lower_program(check_source(Source("t.glia", text)), root="drop")).module
+out = []
+threading.stack_size(8 << 20)  # a thread's usual stack: freeing must not need more
+worker = threading.Thread(target=lambda: out.append(module.f_drop(int(sys.argv[1]), 1)))
+worker.start()
+worker.join()
+print(out, nblist.free_state())
+"""
+
+
+def test_freeing_a_chain_of_trees_deeper_than_the_stack(tmp_path):
+    """A chain of 300,000 trees, each held by the next through a list or a dict, freed when the
+    function returns, on an 8 MB thread stack: freeing went a box destructor per tree deep on the
+    native stack (a segmentation fault; ten million trees overflowed even the 512 MB stack that `glia
+    run` gives compiled code). The destructors defer what lies past nblist.FREE_DEPTH nested frees
+    and release it from the outermost one; the state is back to (0, 0) after."""
+    import subprocess
+    import sys
+    env = dict(os.environ, GLIA_CACHE_DIR=str(tmp_path))
+    for n in ("5", "300000"):
+        done = subprocess.run([sys.executable, "-c", FREE_CHAIN, n], capture_output=True, text=True, env=env,
+                              cwd=ROOT, timeout=600)
+        assert done.returncode == 0, (n, done.returncode, done.stderr[-2000:])
+        assert done.stdout.split() == ["[1]", "(0,", "0)"], done.stdout
+
+
 def test_writing_a_value_nested_too_deeply_is_an_error_at_the_call():
     """A chain of 600,000 trees, each the only kid of the next: writing it stops with E505 at the
     str() call on both backends (the interpreter when Python's stack runs out, compiled code past
