@@ -24,7 +24,7 @@ import numpy as np
 
 from glia.compiler.diagnostics import Diagnostic, GliaError, Source, Span
 from glia.compiler.types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, Scalar, SetT, StructT,
-                                 TensorT, TParam, TupleT)
+                                 TensorT, TParam, TupleT, children)
 from glia.runtime.values import GSet, Struct, new_struct
 
 from .annotations import Fn, f32, f64
@@ -287,6 +287,33 @@ class Boundary:
         self.rt_structs = rt_structs
         self._in: dict = {}
         self._out: dict = {}
+        self._deep: dict = {}
+
+    def deep(self, t) -> bool:
+        """Whether a value of type `t` can nest without bound: it holds a struct that holds itself
+        (a tree), so converting it recurses as deeply as the value goes (Program runs such
+        conversions on its big stack)."""
+        d = self._deep.get(t)
+        if d is None:
+            d = self._deep[t] = any(s in self._reached(StructT(s)) for s in self._reached(t))
+        return d
+
+    def _reached(self, t) -> set:
+        """The names of the structs that values of type `t` hold (through elements, items and fields)."""
+        seen: set = set()
+        if isinstance(t, FnT):  # (converted when called, a level at a time)
+            return seen
+        stack = list(children(t)) if not isinstance(t, StructT) else list(self.struct_fields[t.name][1])
+        while stack:
+            x = stack.pop()
+            if isinstance(x, StructT):
+                if x.name in seen:
+                    continue
+                seen.add(x.name)
+                stack.extend(self.struct_fields[x.name][1])
+            elif not isinstance(x, FnT):
+                stack.extend(children(x))
+        return seen
 
     # -- Python -> Glia
     def to_glia(self, t):
@@ -502,6 +529,8 @@ class Boundary:
     def _make_out(self, t):
         if is_plain(t):
             return _identity
+        if self.deep(t):
+            return lambda v: self._deep_out(t, v)
         match t:
             case ListT(e):
                 ce = self.to_python(e)
@@ -530,6 +559,57 @@ class Boundary:
             case TParam():
                 return self._dynamic_out
         return _identity
+
+    def _deep_out(self, t, v):
+        """The Python value of `v`, of a type that holds a tree, converted with a stack of its own: a
+        recursive conversion went as deep as the tree on Python's stack and took time quadratic in the
+        depth (40,000 levels: 7 s)."""
+        root: list = []
+        stack = [[t, v, root, None, None]]  # [type, value, where its result goes, its parts left, their results]
+        while stack:
+            frame = stack[-1]
+            ft, fv, sink, parts, done = frame
+            if parts is None:
+                if not self.deep(ft):
+                    sink.append(self.to_python(ft)(fv))
+                    stack.pop()
+                    continue
+                parts = frame[3] = self._parts_out(ft, fv)[::-1]
+                done = frame[4] = []
+            if parts:
+                pt, pv = parts.pop()
+                stack.append([pt, pv, done, None, None])
+                continue
+            sink.append(self._build_out(ft, done))
+            stack.pop()
+        return root[0]
+
+    def _parts_out(self, t, v) -> list:
+        """(type, value) of each part of `v`, in the order _build_out takes their Python values."""
+        match t:
+            case ListT(e) | SetT(e):
+                return [(e, x) for x in v]
+            case DictT(k, val):
+                return [p for key, x in v.items() for p in ((k, key), (val, x))]
+            case TupleT(items):
+                return list(zip(items, v))
+            case StructT(name):
+                return list(zip(self.struct_fields[name][1], v))
+        raise AssertionError(f"no parts in a {t}")
+
+    def _build_out(self, t, parts: list):
+        match t:
+            case ListT():
+                return parts
+            case SetT():
+                return set(parts)
+            case DictT():
+                return dict(zip(parts[0::2], parts[1::2]))
+            case TupleT():
+                return tuple(parts)
+            case StructT(name):
+                return self.py_structs[name]._make(parts)
+        raise AssertionError(f"no parts in a {t}")
 
     def glia_function(self, fn, t: FnT):
         """A Glia function value handed to Python: a callable converting at both ends."""

@@ -324,14 +324,26 @@ class Program:
         converted = []
         for p, pt, v in zip(f.params, t.params, values):
             try:
-                converted.append(self._boundary.to_glia(pt)(v, dims))
+                converted.append(self._convert(pt, lambda: self._boundary.to_glia(pt)(v, dims), f"argument '{p}'"))
             except Mismatch as m:
                 raise boundary_error(m.message(f"argument '{p}' of {name}()", p, pt)) from None
         try:
             result = self._backend.call(name, converted)
         except GliaError as e:
             raise self._located(e) from None
-        return self._boundary.to_python(t.ret)(result)
+        return self._convert(t.ret, lambda: self._boundary.to_python(t.ret)(result), f"the result of {name}()")
+
+    def _convert(self, t, thunk, what: str):
+        """thunk(), a conversion of a value of type `t` across the boundary: on the big stack when `t`
+        holds a tree, whose conversion recurses as deeply as the tree goes (a chain of 200 trees passed
+        Python's recursion limit); E201 past what that stack allows."""
+        if not self._boundary.deep(t):
+            return thunk()
+        try:
+            return big_stack.run(thunk)
+        except RecursionError:
+            raise boundary_error(f"{what} is nested too deeply to cross the Python boundary (type {t}); "
+                                 f"keep such a value inside Glia code", "E201") from None
 
     def _bind(self, name, params, args, kwargs) -> list:
         if len(args) > len(params):

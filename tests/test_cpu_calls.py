@@ -262,6 +262,44 @@ def test_python_calls_and_errors_match_the_interpreter():
     assert cpu.backend == "cpu" and cpu.both([0], [5, 6]) == 2
 
 
+TREES = """
+struct T:
+    v: float
+    kids: list[T]
+    names: dict[str, (int, T)]
+
+def chain(n: int) -> T:
+    t = T(0.0, [], {})
+    for i in range(n):
+        if i % 2 == 0:
+            t = T(float(i), [t], {})
+        else:
+            t = T(float(i), [], {"k": (i, t)})
+    return t
+
+def depth(t: T) -> int:
+    d = 0
+    while len(t.kids) + len(t.names) > 0:
+        t = t.kids[0] if len(t.kids) > 0 else t.names["k"][1]
+        d += 1
+    return d
+"""
+
+
+@pytest.mark.parametrize("backend", ["interp", "cpu"])
+def test_trees_cross_the_python_boundary_however_deep(backend):
+    """A chain of 20,000 trees (through a list, then a dict of tuples, by turns) returned to Python
+    and passed back: its conversion went a few Python frames per tree deep and stopped with Python's
+    RecursionError (a traceback) at about 200 trees, in the interpreter and compiled alike. Out of
+    Glia it is converted with a stack of its own; into Glia, on the big stack."""
+    prog = glia.compile(TREES, backend=backend)
+    t = prog.chain(20_000)
+    assert type(t).__name__ == "T" and t.v == 19_999.0 and t.names["k"][0] == 19_999
+    assert t.names["k"][1].kids[0].v == 19_997.0
+    assert prog.depth(t) == 20_000
+    assert prog.depth(prog.chain(3)) == 3 and prog.chain(0) == prog.chain(0)
+
+
 def test_params_assign_and_load_with_the_program(tmp_path):
     import numpy as np
 
