@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from . import ir
-from .diagnostics import Diagnostic, GliaError, Note, Source, Span, compiled_notes
+from .diagnostics import Diagnostic, GliaError, Note, Source, Span, compiled_notes, out_of_memory
 from .interp import Interpreter, run_with_big_stack
 from .lower_numba import LoweredModule, ModuleLowerer, Unsupported
 from .cache import import_module, module_path
@@ -140,6 +140,8 @@ def run_lowered(program: ir.Program, lowered: LoweredModule, args: list, sources
             return entry(*nb_args, 1)  # main is at depth 1, as in the interpreter
         except CompiledRuntimeError as e:
             raise compiled_error(e, lowered, sources) from None
+        except MemoryError:
+            raise out_of_memory(program.source) from None
 
     return run_with_big_stack(go)
 

@@ -25,7 +25,7 @@ the interpreter is reported once through `notes`.
 from __future__ import annotations
 
 from .aliasing import returns_fresh
-from .diagnostics import Source
+from .diagnostics import Source, out_of_memory
 
 _CONTAINERS = (list, dict)  # GSet is a dict
 
@@ -107,6 +107,8 @@ class CpuCalls:
                 result = entry(*nb, interp.depth + 1)
             except CompiledRuntimeError as e:
                 raise compiled_error(e, lowered, self.sources) from None
+            except MemoryError:
+                raise out_of_memory(interp.program.source) from None
             finally:  # what the call changed before it returned or failed, the caller sees
                 for v, x, s in zip(values, nb, all_specs):
                     write_back(v, x, s, classes)

@@ -123,6 +123,14 @@ class InternalError(Exception):
     """A bug in Glia itself, never the user's fault."""
 
 
+def out_of_memory(source: Source | None) -> "GliaError":
+    """E510, for a MemoryError while a program runs (interpreted or compiled): where it happened is
+    not known, so the error names the program's file."""
+    from glia.runtime.errors import MEMORY, OUT_OF_MEMORY
+
+    return GliaError(Diagnostic(MEMORY, OUT_OF_MEMORY, Span(0, 0, 0, 0), "runtime", source))
+
+
 REPORT_HINT = ("this is a bug in Glia, not in your program; please report it with the program "
                "and this message")
 

@@ -120,6 +120,10 @@ def try_run(source, argv: list[str], backend: str, trace=None):
         return _call(lambda: getattr(module, m["entry"])(*args, 1))
     except CompiledRuntimeError as e:
         raise _error(e, m, source) from None
+    except MemoryError:
+        from .diagnostics import out_of_memory
+
+        raise out_of_memory(source) from None
 
 
 def np_name(dtype) -> str:

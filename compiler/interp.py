@@ -13,7 +13,7 @@ from operator import itemgetter
 import numpy as np
 
 from . import ir
-from .diagnostics import Diagnostic, GliaError, Note, Source, Span
+from .diagnostics import Diagnostic, GliaError, Note, Source, Span, out_of_memory
 from .primitives import PRIMS
 from .stack import run_with_big_stack  # noqa: F401  (interp.run_with_big_stack, as callers import it)
 from .types import STR, DictT, FnT, ListT, StructT, TupleT, Type, holds_float
@@ -94,6 +94,8 @@ class Interpreter:
         except RecursionError:
             raise GliaError(Diagnostic(RECURSION, "recursion too deep (Python's stack was exhausted)",
                                        Span(0, 0, 0, 0), STAGE, source)) from None
+        except MemoryError:
+            raise out_of_memory(source) from None
 
     def locate(self, e: GliaRuntimeError, span: Span, source: Source) -> GliaError:
         return GliaError(Diagnostic(e.code, e.message, span, STAGE, source))

@@ -2509,6 +2509,7 @@ class FunctionLowerer(TensorLowering):
             tmp = self.temp()
             self.emit(f"{tmp} = {ys}.copy()")  # xs += xs must not loop forever
             ys = tmp
+        self.emit(f"rt.check_extend(len({xs}), len({ys}), {self.site(e.span)})")
         self.emit(f"{xs}.extend({ys})")
         return "None"
 
@@ -3231,8 +3232,8 @@ _SIMPLE: dict[str, str] = {
     "bool.xor": "({0} != {1})",
     "str.concat": "rt.str_concat({0}, {1})",
     "list.concat": "rt.list_concat({0}, {1})",
-    "str.repeat": "({0} * max({1}, 0))",
-    "list.repeat": "rt.list_repeat({0}, {1})",
+    "str.repeat": "rt.str_repeat({0}, {1}, {site})",
+    "list.repeat": "rt.list_repeat({0}, {1}, {site})",
     "len": "len({0})",
     "range": "rt.range_list({0}, {1}, {2}, {site})",
     "list.getitem": "rt.list_getitem({0}, {1}, {site})",

@@ -19,6 +19,8 @@ VALUE = "E506"
 EMPTY = "E507"
 ASSERTION = "E508"
 FILE = "E509"
+MEMORY = "E510"
+OUT_OF_MEMORY = "out of memory: the machine could not give an allocation the program asked for"
 HOLE = "E601"
 
 

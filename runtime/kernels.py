@@ -15,11 +15,10 @@ from .errors import (ASSERTION, EMPTY, FILE, INDEX, KEY, NESTED_TOO_DEEP, OVERFL
                      WRITTEN_TOO_DEEP, ZERO_DIV, GliaRuntimeError, fail)
 from . import pyio
 from .fmt import to_repr, to_str
-from .values import GSet, struct_replace
+from .values import MAX_ELEMENTS, GSet, struct_replace
 
 INT_MIN = -(2 ** 63)
 INT_MAX = 2 ** 63 - 1
-MAX_ELEMENTS = 2 ** 31  # guard against accidental giant allocations ("a" * 10**12)
 
 KERNELS: dict[str, object] = {}
 
@@ -523,10 +522,10 @@ def k_len(x):
 def k_range(start, stop, step):
     if step == 0:
         fail(VALUE, "range() step cannot be zero")
-    r = range(start, stop, step)
-    if len(r) > MAX_ELEMENTS:
-        fail(VALUE, f"range of {len(r)} elements is too large to build as a list")
-    return list(r)
+    n = max(0, (stop - start + step - 1) // step if step > 0 else (start - stop - step - 1) // -step)
+    if n > MAX_ELEMENTS:  # (len() of a range past 2 ** 63 elements is Python's OverflowError)
+        fail(VALUE, f"range of {n} elements is too large to build as a list")
+    return list(range(start, stop, step))
 
 
 def _guard(n: int, what: str):

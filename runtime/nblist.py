@@ -601,6 +601,8 @@ def _repeat(xs, n):
 
     def impl_typed(xs, n):
         out = xs[0:0]
+        if len(xs) == 0:  # ([] * 2 ** 62 is empty at once)
+            return out
         for _ in range(n):
             out.extend(xs)
         return out

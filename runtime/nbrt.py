@@ -25,6 +25,7 @@ from . import nblist as al
 from .errors import CompiledRuntimeError as Err
 from .errors import WRITTEN_TOO_DEEP, IndexOutOfRange, NestedTooDeep, Overflow, ReprError, TooDeep
 from .nbjit import jit  # cached, compiled once per type signature
+from .values import MAX_ELEMENTS
 from .nbstr import call_python, float_round_digits, int_str, parse_float, parse_int, repr_value
 
 INT_MIN = -(2 ** 63)
@@ -639,8 +640,61 @@ def list_delitem(xs, i, site):
 
 
 @jit
-def list_repeat(xs, n):
+def _limbs_str(p):
+    """The decimal digits of the number whose 16-bit limbs are `p` (least significant first; used up)."""
+    s = ""
+    more = True
+    while more:
+        rem, more = 0, False
+        for i in range(len(p) - 1, -1, -1):
+            cur = (rem << 16) + p[i]
+            p[i], rem = cur // 10, cur % 10
+            more = more or p[i] != 0
+        s = chr(48 + rem) + s
+    return s
+
+
+@jit
+def product_str(a, b):
+    """The decimal digits of a * b, exactly (0 <= a, b <= INT_MAX: up to 126 bits), for a message."""
+    p = np.zeros(8, np.int64)
+    for i in range(4):
+        for j in range(4):
+            p[i + j] += ((a >> (16 * i)) & 0xFFFF) * ((b >> (16 * j)) & 0xFFFF)
+    for i in range(7):
+        p[i + 1] += p[i] >> 16
+        p[i] &= 0xFFFF
+    return _limbs_str(p)
+
+
+@jit
+def repeat_size(m, n, what, site):
+    """m * max(n, 0), the size of `what` (m elements repeated n times), E506 past MAX_ELEMENTS as in
+    the interpreter (runtime/kernels.py `_guard`), with the exact size even past 64 bits: `[1, 2] *
+    2 ** 62` wrapped to a negative size and wrote past a 4-element array (a segmentation fault)."""
+    k = max(n, 0)
+    if m != 0 and k > MAX_ELEMENTS // m:
+        raise Err("E506", what + " of " + product_str(m, k) + " elements is too large", site)
+    return m * k
+
+
+@jit
+def list_repeat(xs, n, site):
+    repeat_size(len(xs), n, "a repeated list", site)
     return al.repeat(xs, n)
+
+
+@jit
+def str_repeat(s, n, site):
+    repeat_size(len(s), n, "a repeated string", site)
+    return s * max(n, 0)
+
+
+@jit
+def check_extend(m, n, site):
+    """E506 when extending a list of m elements by n would pass MAX_ELEMENTS (as the interpreter)."""
+    if m + n > MAX_ELEMENTS:
+        raise Err("E506", "a list of " + int_str(m + n) + " elements is too large", site)
 
 
 @jit
@@ -717,7 +771,25 @@ def str_slice(s, lo, hi, step, site):
 def range_list(start, stop, step, site):
     if step == 0:
         raise Err("E506", "range() step cannot be zero", site)
-    return al.from_array(np.arange(start, stop, step))
+    # its length, as an unsigned number (range(-2 ** 63, 2 ** 63 - 1) has 2 ** 64 - 1 elements)
+    # (not np.arange, whose length computation overflows: range(2 ** 62, -2 ** 63, -2 ** 62) came out empty)
+    lo, hi = (start, stop) if step > 0 else (stop, start)
+    n = 0
+    if lo < hi:
+        span = np.uint64(hi) - np.uint64(lo) - np.uint64(1)
+        size = span // (np.uint64(step) if step > 0 else np.uint64(0) - np.uint64(step)) + np.uint64(1)
+        if size > np.uint64(MAX_ELEMENTS):
+            p = np.zeros(4, np.int64)
+            for i in range(4):
+                p[i] = np.int64((size >> np.uint64(16 * i)) & np.uint64(0xFFFF))
+            raise Err("E506", "range of " + _limbs_str(p) + " elements is too large to build as a list", site)
+        n = np.int64(size)
+    data = np.empty(max(n, 4), np.int64)
+    v = start
+    for i in range(n):
+        data[i] = v
+        v += step  # (past the last element it may wrap; it is not used)
+    return al.ArrayList(data, n)
 
 
 @jit

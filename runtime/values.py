@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+# The most elements a list or string may be built with by `*`, `range` or `extend` (E506 past it): a
+# guard against accidental giant allocations ("a" * 10**12), the same on every backend.
+MAX_ELEMENTS = 2 ** 31
+
 # The scalar element types whose lists compiled code stores as arrays (runtime/nblist.py's ArrayList):
 # the interpreter's type name -> NumPy dtype. This table is the one place that decides which lists
 # are ArrayLists (the lowering and the boxing both ask it); it lives here, free of Numba, so the
