@@ -1932,7 +1932,7 @@ class FunctionLowerer(TensorLowering):
             self.emit(f"{i} = 0")
             self.emit(f"while {i} < len({s}):")
             self.indent += 1
-            self.emit(f"{item} = {s}[{i}]")
+            self.emit(f"{item} = al.get({s}, {i})")
             self.emit(f"{i} += 1")
             return item
         if t == STR:  # by index, through the runtime: Numba's string iterator is compiled per process
@@ -2049,7 +2049,7 @@ class FunctionLowerer(TensorLowering):
             c, i = self.exprs(args[:2])
             if op == "str.getitem":
                 return f"rt.str_at({c}, {i})"
-            return f"al._load({c}, {i})" if array_list(args[0].type) else f"{c}[{i}]"
+            return f"al.get({c}, {i})"
         if op in ("int.add", "int.sub") and self.fast.no_overflow(e):
             a, b = self.exprs(args[:2])
             return f"({a} {'+' if op == 'int.add' else '-'} {b})"

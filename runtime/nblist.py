@@ -178,13 +178,45 @@ def _write(context, builder, dt, ptr, value, value_type):
     return context.get_dummy_value()
 
 
-@intrinsic
-def _load(typingctx, xs, i):
-    """data[i], 0 <= i < n (checked by the caller); a tuple, read field by field, for a record list."""
+def _load_code(xs):
     def codegen(context, builder, sig, args):
         arr_type, ptr = _element_ptr(context, builder, sig.args[0], args[0], args[1])
         return _read(context, builder, arr_type.dtype, ptr, sig.return_type)
     return elem_type(xs)(xs, types.intp), codegen
+
+
+@intrinsic
+def _load(typingctx, xs, i):
+    """data[i], 0 <= i < n (checked by the caller); a tuple, read field by field, for a record list."""
+    return _load_code(xs)
+
+
+def _typed_list_base(context, builder, xs_type, xs):
+    """The address of a typed List's first element (its items array), from Numba's C helper."""
+    fn = cgutils.get_or_insert_function(builder.module, llir.FunctionType(cgutils.voidptr_t, [ll_list_type]),
+                                        "numba_list_base_ptr")
+    return builder.call(fn, [_container_get_data(context, builder, xs_type, xs)])
+
+
+@intrinsic
+def get(typingctx, xs, i):
+    """xs[i], 0 <= i < len(xs) (checked by the caller), for an ArrayList (as _load) or a typed List.
+    A typed List's element is read in place and given a new reference: its own `xs[i]` calls a
+    compiled function that checks the index again and copies the element through Numba's C helper,
+    a third of a tree walk's time (a sum over 524,287 nodes: 78 ms, 55 ms with this)."""
+    if _is_al(xs):
+        return _load_code(xs)
+    if not isinstance(xs, types.ListType):
+        return None
+    item = xs.item_type
+
+    def codegen(context, builder, sig, args):
+        base = builder.bitcast(_typed_list_base(context, builder, sig.args[0], args[0]),
+                               context.get_data_type(item).as_pointer())
+        value = context.data_model_manager[item].load_from_data_pointer(builder, cgutils.gep(builder, base, args[1]))
+        context.nrt.incref(builder, item, value)
+        return value
+    return item(xs, types.intp), codegen
 
 
 @intrinsic

@@ -582,7 +582,7 @@ def row_put(xss, r, j, v, site):
 
 @hot
 def list_getitem(xs, i, site):
-    return xs[checked_slot(i, len(xs), "list", site)]
+    return al.get(xs, checked_slot(i, len(xs), "list", site))
 
 
 @hot

@@ -1002,3 +1002,53 @@ def test_rows_and_shifted_indices_in_the_loop_test():
     assert "rt.view_index" not in fast and "_t" in fast
     test = [line for line in function_source(source, "lcs").splitlines() if VERSIONED in line][0]
     assert "(v3_i - 1) < len(v0_a)" in test and "_t10 and" in test, test
+
+
+ELEMENTS = '''
+struct T:
+    v: int
+    kids: list[T]
+
+def total(t: T) -> int:
+    s = t.v
+    for k in t.kids:
+        s += total(k)
+    return s
+
+def words(n: int) -> list[str]:
+    ws: list[str] = []
+    for i in range(n):
+        ws.append("w" + str(i))
+    return ws
+
+def main(args: list[str]):
+    t = T(1, [T(2, []), T(3, [T(4, [])])])
+    print(total(t), total(t.kids[1]))
+    ws = words(4)
+    kept: list[str] = []
+    for w in ws:
+        kept.append(w + "!")
+        if len(ws) < 6:
+            ws.append(w.upper())
+    ws.clear()
+    print(kept, ws)
+    rows = [[1], [2, 3]]
+    grown: list[list[int]] = []
+    for r in rows:
+        grown.append(r)
+    rows.clear()
+    print(grown, grown[1][1], grown[-1])
+    print(grown[2])
+'''
+
+
+def test_typed_list_elements_are_read_in_place_with_a_reference():
+    """Walking or indexing a typed List (strings, lists, trees) reads the element in place with
+    `al.get`, which gives it a new reference (a tree walk 78 -> 55 ms over 524,287 nodes): elements
+    kept after their list is cleared stay alive, a list appended to while it is walked is walked as it
+    grows, and an index out of range is E501 at the access."""
+    source, ref, got = lowered_and_runs(ELEMENTS)
+    assert "al.get(" in function_source(source, "total") and "al.get(" in function_source(source, "main")
+    assert got == ref
+    assert ref[0] == ("10 7\n['w0!', 'w1!', 'w2!', 'w3!', 'W0!', 'W1!'] []\n[[1], [2, 3]] 3 [2, 3]\n")
+    assert ref[1][0] == "E501" and ref[1][2:] == (35, 11)
