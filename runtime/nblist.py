@@ -280,10 +280,7 @@ def _row(context, builder, xss_type, xss, i):
     """(address of the elements, length) of the ArrayList `xss[i]`, read in place: from its payload,
     at PAYLOAD_OFFSET from its header."""
     inner = xss_type.item_type
-    xs_ptr = _container_get_data(context, builder, xss_type, xss)
-    base_fn = cgutils.get_or_insert_function(builder.module, llir.FunctionType(cgutils.voidptr_t, [ll_list_type]),
-                                             "numba_list_base_ptr")
-    base = builder.bitcast(builder.call(base_fn, [xs_ptr]), context.get_data_type(inner).as_pointer())
+    base = builder.bitcast(_typed_list_base(context, builder, xss_type, xss), context.get_data_type(inner).as_pointer())
     item = context.data_model_manager[inner].load_from_data_pointer(builder, cgutils.gep(builder, base, i))
     meminfo = cgutils.create_struct_proxy(inner)(context, builder, value=item).meminfo
     raw = cgutils.pointer_add(builder, builder.bitcast(meminfo, cgutils.voidptr_t),
