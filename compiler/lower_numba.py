@@ -3273,7 +3273,7 @@ _SIMPLE: dict[str, str] = {
     "str.isupper": "{0}.isupper()",
     "str.islower": "{0}.islower()",
     "str.count": "{0}.count({1})",
-    "str.zfill": "{0}.zfill({1})",
+    "str.zfill": "rt.str_zfill({0}, {1}, {site})",
     "str.title": "{0}.title()",
     "str.capitalize": "{0}.capitalize()",
     "str.index": "rt.str_index({0}, {1}, {site})",

@@ -826,10 +826,15 @@ KERNELS["set.clear"] = lambda s: s.clear()
 # ---- str methods --------------------------------------------------------------------------------
 
 
+PADDING = ("zfill", "ljust", "rjust", "center")  # whose first argument is the result's width
+
+
 def _str_method(name):
     meth = getattr(str, name)
 
     def k(s, *args):
+        if name in PADDING:
+            _guard(args[0], "a padded string")
         try:
             return meth(s, *args)
         except (ValueError, TypeError) as e:

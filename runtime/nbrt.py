@@ -445,7 +445,22 @@ def math_trunc(x, site):
 # ---- strings: methods with Python's errors ------------------------------------------------------
 
 @jit
+def pad_width(width, site):
+    """E506 for a padded string (ljust, rjust, center, zfill) wider than MAX_ELEMENTS, as in the
+    interpreter: the allocation would fail (E510, with no line) or take the machine's memory."""
+    if width > MAX_ELEMENTS:
+        raise Err("E506", "a padded string of " + int_str(width) + " elements is too large", site)
+
+
+@jit
+def str_zfill(s, width, site):
+    pad_width(width, site)
+    return s.zfill(width)
+
+
+@jit
 def str_pad(s, width, fill, mode, site):
+    pad_width(width, site)
     if len(fill) != 1:
         name = "ljust" if mode == 0 else ("rjust" if mode == 1 else "center")
         raise Err("E506", "str." + name + ": The fill character must be exactly one character long", site)

@@ -614,6 +614,10 @@ GIANT = """def main(args: list[str]):
         print(len(list(range(-k, k))))
     elif args[0] == "zfill":
         print(len("ab".zfill(k)))
+    elif args[0] == "pad":
+        print(len("ab".ljust(k)), len("ab".rjust(k, "-")), len("ab".center(k, "-")))
+    elif args[0] == "tensor":
+        print(zeros(1099511627776)[0])
     else:
         print(len(range(k, -9223372036854775807 - 1, -k)))
 """
@@ -622,26 +626,29 @@ GIANT = """def main(args: list[str]):
 @pytest.mark.parametrize("args", [["list", "4611686018427387904"], ["list", "4611686018427387903"],
                                   ["list", "1073741825"], ["empty", "4611686018427387904"], ["strs", str(2 ** 63 - 1)],
                                   ["str", "1073741825"], ["range", str(2 ** 63 - 1)], ["other", "1"],
+                                  ["zfill", str(2 ** 62)], ["pad", "2147483649"], ["pad", "5"],
                                   ["other", "4611686018427387904"]])
 def test_giant_lists_and_strings_are_an_error_before_they_are_made(args):
     """`*` and `range` past 2 ** 31 elements are E506 with the exact size on both backends (as the
     interpreter's guard). Compiled, `[1, 2] * 2 ** 62` wrapped its size to a negative number and wrote
     past a 4-element array (a segmentation fault), a typed List's `[] * 2 ** 62` looped 2 ** 62 times,
     and `"ab" * 2 ** 30` or a giant range stopped with Numba's MemoryError (a traceback); the
-    interpreter's `len` of a range past 2 ** 63 elements was an internal error (OverflowError)."""
+    interpreter's `len` of a range past 2 ** 63 elements was an internal error (OverflowError).
+    Padding (`zfill`, `ljust`, `rjust`, `center`) to such a width was E510 with no line."""
     program = check_source(Source("g.glia", GIANT))
     ref, got = run(program, args, "interp"), run(program, args, "cpu")
     assert got == ref
-    assert (ref[1] is None) == (args in (["empty", "4611686018427387904"], ["other", "4611686018427387904"])), ref
+    assert (ref[1] is None) == (args in (["empty", "4611686018427387904"], ["other", "4611686018427387904"],
+                                         ["pad", "5"])), ref
     assert ref[1] is None or (ref[1][0] == "E506" and "too large" in ref[1][1])
 
 
 def test_running_out_of_memory_is_an_error_not_a_traceback():
-    """A MemoryError while a program runs (`"ab".zfill(2 ** 62)`: Python's, or Numba's "Allocation
+    """A MemoryError while a program runs (`zeros(2 ** 40)`, 8 TiB: NumPy's, or Numba's "Allocation
     failed") is E510 on both backends, naming the file (where is not known), and `glia run` exits 1;
     it was an internal error with a Python traceback."""
     program = check_source(Source("g.glia", GIANT))
-    ref, got = run(program, ["zfill", str(2 ** 62)], "interp"), run(program, ["zfill", str(2 ** 62)], "cpu")
+    ref, got = run(program, ["tensor", "0"], "interp"), run(program, ["tensor", "0"], "cpu")
     assert got == ref and ref[0] == "" and ref[1][0] == "E510" and ref[1][2:] == (0, 0), ref
 
 
