@@ -85,16 +85,76 @@ def _live(xs):
 
 # ---- construction ---------------------------------------------------------------------------------
 
+def _dtype_of(dtype) -> types.Type | None:
+    """The element type a `dtype` argument names (np.int64 and the like, or an array's `.dtype`)."""
+    if isinstance(dtype, types.DType):
+        return dtype.dtype
+    if isinstance(dtype, types.NumberClass):
+        return dtype.instance_type
+    return None
+
+
+@intrinsic
+def _buffer(typingctx, n, dtype):
+    """np.empty(n, dtype) for an ArrayList's elements, n >= 0: one allocation of the reference-count
+    header and n elements, 16-byte aligned as malloc gives it. NumPy's `np.empty` in Numba asks for
+    32-byte alignment, which NRT gets by allocating 64 bytes more than the elements need: a list of
+    4 ints took a 160-byte block for 32 bytes of elements, and a `list[list[int]]` of 200,000 rows of
+    about 5 ints 80 MB, where its elements are 8 MB (and a breadth-first search over it missed the
+    cache on most rows, docs/benchmarks.md)."""
+    elem = _dtype_of(dtype)
+    if elem is None or not isinstance(n, types.Integer):
+        return None
+    arr_type = types.Array(elem, 1, "C")
+
+    def codegen(context, builder, sig, args):
+        from numba.np.arrayobj import populate_array
+
+        count = args[0]
+        itemsize = context.get_constant(types.intp, context.get_abi_sizeof(context.get_data_type(elem)))
+        meminfo = context.nrt.meminfo_alloc(builder, builder.mul(count, itemsize))  # MemoryError if NULL
+        data = context.nrt.meminfo_data(builder, meminfo)
+        arr = context.make_array(arr_type)(context, builder)
+        populate_array(arr, data=builder.bitcast(data, arr.data.type), shape=[count], strides=[itemsize],
+                       itemsize=itemsize, meminfo=meminfo)
+        return arr._getvalue()
+    return arr_type(n, dtype), codegen
+
+
+@intrinsic
+def _no_buffer(typingctx, dtype):
+    """A 0-element array of `dtype` that owns nothing (a null address and no reference count): an
+    empty list's elements until its first append, so `[]` allocates nothing but the list (the empty
+    lists of a tree's leaves, half its nodes; the rows of a graph before their first edge). A view of
+    nothing cannot outlive what it points to, wherever it is passed."""
+    elem = _dtype_of(dtype)
+    if elem is None:
+        return None
+    arr_type = types.Array(elem, 1, "C")
+
+    def codegen(context, builder, sig, args):
+        from numba.np.arrayobj import populate_array
+
+        arr = context.make_array(arr_type)(context, builder)
+        zero = context.get_constant(types.intp, 0)
+        itemsize = context.get_constant(types.intp, context.get_abi_sizeof(context.get_data_type(elem)))
+        populate_array(arr, data=context.get_constant_null(types.CPointer(elem)), shape=[zero], strides=[itemsize],
+                       itemsize=itemsize, meminfo=context.get_constant_null(types.MemInfoPointer(types.voidptr)))
+        return arr._getvalue()
+    return arr_type(dtype), codegen
+
+
 @jit
 def new(dtype):
-    """An empty ArrayList of `dtype` (np.int64, np.float64, np.float32 or np.bool_)."""
-    return ArrayList(np.empty(4, dtype), 0)
+    """An empty ArrayList of `dtype` (np.int64, np.float64, np.float32 or np.bool_): no elements
+    allocated until the first append, which makes room for 4 (_reserve)."""
+    return ArrayList(_no_buffer(dtype), 0)
 
 
 @jit
 def from_array(a):
     """An ArrayList owning a copy of the 1-d array `a`."""
-    data = np.empty(max(len(a), 4), a.dtype)
+    data = _buffer(max(len(a), 4), a.dtype)
     for i in range(len(a)):  # loops, not slice assignments, here and below: an assignment checks
         data[i] = a[i]       # shapes, and its error message links Numba's string code into callers
     return ArrayList(data, len(a))
@@ -104,7 +164,7 @@ def from_array(a):
 def full(v, n, dtype):
     """[v] * n."""
     n = max(n, 0)
-    xs = ArrayList(np.empty(max(n, 4), dtype), n)
+    xs = ArrayList(_buffer(max(n, 4), dtype), n)
     for i in range(n):
         _store(xs, i, v)
     return xs
@@ -388,7 +448,7 @@ def _capacity(typingctx, xs):
 def _reserve(xs, need):
     d = xs.data
     if need > len(d):
-        nd = np.empty(max(need, 2 * len(d)), d.dtype)
+        nd = _buffer(max(need, 2 * len(d), 4), d.dtype)
         for i in range(xs.n):
             nd[i] = d[i]
         xs.data = nd
@@ -561,7 +621,7 @@ def _sort(xs, reverse=False):
 def _merge_sort(xs):
     """Sort xs in place, stably, by `<` on its elements (bottom-up merges through a second buffer)."""
     n = xs.n
-    src, dst = xs, ArrayList(np.empty(max(n, 4), xs.data.dtype), n)
+    src, dst = xs, ArrayList(_buffer(max(n, 4), xs.data.dtype), n)
     width, moved = 1, False
     while width < n:
         for lo in range(0, n, 2 * width):
@@ -621,7 +681,7 @@ def _repeat(xs, n):
     if _is_al(xs):
         def impl(xs, n):
             m, k = xs.n, max(n, 0)
-            data = np.empty(max(m * k, 4), xs.data.dtype)
+            data = _buffer(max(m * k, 4), xs.data.dtype)
             for r in range(k):
                 for i in range(m):
                     data[r * m + i] = xs.data[i]
@@ -641,7 +701,7 @@ def _repeat(xs, n):
 @njit(inline="always")  # not cached on its own: Numba cannot cache a signature with a dict view
 def from_view(view, dtype):
     """The keys or values (`view`: d.keys() or d.values() of a typed Dict) as an ArrayList of `dtype`."""
-    out = ArrayList(np.empty(max(len(view), 4), dtype), len(view))
+    out = ArrayList(_buffer(max(len(view), 4), dtype), len(view))
     k = 0
     for x in view:
         _store(out, k, x)

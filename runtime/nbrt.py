@@ -799,7 +799,7 @@ def range_list(start, stop, step, site):
                 p[i] = np.int64((size >> np.uint64(16 * i)) & np.uint64(0xFFFF))
             raise Err("E506", "range of " + _limbs_str(p) + " elements is too large to build as a list", site)
         n = np.int64(size)
-    data = np.empty(max(n, 4), np.int64)
+    data = al._buffer(max(n, 4), np.int64)
     v = start
     for i in range(n):
         data[i] = v
