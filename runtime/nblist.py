@@ -33,6 +33,7 @@ from numba.typed.listobject import _container_get_data, ll_list_type
 from llvmlite import binding as llvm
 from llvmlite import ir as llir
 
+from . import allocator
 from .nbjit import jit
 from .values import ARRAY_ELEMS, array_dtype  # which lists are ArrayLists, and their dtypes
 
@@ -81,6 +82,9 @@ def from_values(values, elem) -> ArrayList:
 @jit
 def _live(xs):
     return xs.data[:xs.n].copy()
+
+
+allocator.tune()  # compiled code's small blocks merge when freed (runtime/allocator.py)
 
 
 # ---- construction ---------------------------------------------------------------------------------
