@@ -10,8 +10,8 @@ itself spent 29% of a tree build sorting those blocks (perf). With fastbins off 
 `mallopt` documents for it) a freed block merges with its free neighbours at once, and the next
 structure is laid out in the order it is built; the per-thread cache (tcache, a few blocks of each
 size) still serves an allocation that follows a free of the same size. Measured side by side
-(docs/benchmarks.md, "Trees"): building a tree of 524,287 nodes 189 -> 139 ms, building it and summing
-it 10 times 759 -> 273 ms, evaluating an expression tree 10 times 1.48 -> 0.44 s; the list, dict and
+(docs/benchmarks.md, "Trees"): building a tree of 524,287 nodes 230 -> 141 ms, building it and summing
+it 10 times 967 -> 270 ms, evaluating an expression tree 10 times 1.50 -> 0.44 s; the list, dict and
 string benchmarks unchanged.
 
 Only glibc has the setting (elsewhere nothing is done), only compiled code's runtime sets it (an

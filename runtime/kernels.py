@@ -831,9 +831,10 @@ PADDING = ("zfill", "ljust", "rjust", "center")  # whose first argument is the r
 
 def _str_method(name):
     meth = getattr(str, name)
+    padding = name in PADDING
 
     def k(s, *args):
-        if name in PADDING:
+        if padding:
             _guard(args[0], "a padded string")
         try:
             return meth(s, *args)

@@ -98,31 +98,34 @@ def _dtype_of(dtype) -> types.Type | None:
     return None
 
 
+def _array(context, builder, elem, count, data, meminfo):
+    """The 1-d C array of `count` elements of `elem` at `data`, owned by `meminfo` (or by nothing)."""
+    from numba.np.arrayobj import populate_array
+
+    arr = context.make_array(types.Array(elem, 1, "C"))(context, builder)
+    itemsize = context.get_constant(types.intp, context.get_abi_sizeof(context.get_data_type(elem)))
+    populate_array(arr, data=builder.bitcast(data, arr.data.type), shape=[count], strides=[itemsize],
+                   itemsize=itemsize, meminfo=meminfo)
+    return arr._getvalue()
+
+
 @intrinsic
 def _buffer(typingctx, n, dtype):
     """np.empty(n, dtype) for an ArrayList's elements, n >= 0: one allocation of the reference-count
     header and n elements, 16-byte aligned as malloc gives it. NumPy's `np.empty` in Numba asks for
     32-byte alignment, which NRT gets by allocating 64 bytes more than the elements need: a list of
     4 ints took a 160-byte block for 32 bytes of elements, and a `list[list[int]]` of 200,000 rows of
-    about 5 ints 80 MB, where its elements are 8 MB (and a breadth-first search over it missed the
-    cache on most rows, docs/benchmarks.md)."""
+    about 5 ints 80 MB, where its elements are 8 MB (52 MB now; docs/benchmarks.md, "BFS")."""
     elem = _dtype_of(dtype)
     if elem is None or not isinstance(n, types.Integer):
         return None
-    arr_type = types.Array(elem, 1, "C")
 
     def codegen(context, builder, sig, args):
-        from numba.np.arrayobj import populate_array
-
-        count = args[0]
-        itemsize = context.get_constant(types.intp, context.get_abi_sizeof(context.get_data_type(elem)))
-        meminfo = context.nrt.meminfo_alloc(builder, builder.mul(count, itemsize))  # MemoryError if NULL
-        data = context.nrt.meminfo_data(builder, meminfo)
-        arr = context.make_array(arr_type)(context, builder)
-        populate_array(arr, data=builder.bitcast(data, arr.data.type), shape=[count], strides=[itemsize],
-                       itemsize=itemsize, meminfo=meminfo)
-        return arr._getvalue()
-    return arr_type(n, dtype), codegen
+        itemsize = context.get_abi_sizeof(context.get_data_type(elem))
+        size = builder.mul(args[0], context.get_constant(types.intp, itemsize))
+        meminfo = context.nrt.meminfo_alloc(builder, size)  # MemoryError if NULL
+        return _array(context, builder, elem, args[0], context.nrt.meminfo_data(builder, meminfo), meminfo)
+    return types.Array(elem, 1, "C")(n, dtype), codegen
 
 
 @intrinsic
@@ -134,18 +137,12 @@ def _no_buffer(typingctx, dtype):
     elem = _dtype_of(dtype)
     if elem is None:
         return None
-    arr_type = types.Array(elem, 1, "C")
 
     def codegen(context, builder, sig, args):
-        from numba.np.arrayobj import populate_array
-
-        arr = context.make_array(arr_type)(context, builder)
-        zero = context.get_constant(types.intp, 0)
-        itemsize = context.get_constant(types.intp, context.get_abi_sizeof(context.get_data_type(elem)))
-        populate_array(arr, data=context.get_constant_null(types.CPointer(elem)), shape=[zero], strides=[itemsize],
-                       itemsize=itemsize, meminfo=context.get_constant_null(types.MemInfoPointer(types.voidptr)))
-        return arr._getvalue()
-    return arr_type(dtype), codegen
+        return _array(context, builder, elem, context.get_constant(types.intp, 0),
+                      context.get_constant_null(types.voidptr),
+                      context.get_constant_null(types.MemInfoPointer(types.voidptr)))
+    return types.Array(elem, 1, "C")(dtype), codegen
 
 
 @jit
