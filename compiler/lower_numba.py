@@ -25,6 +25,7 @@ from .aliasing import mutable
 from .closures import Closures, holds_functions
 from .diagnostics import Span
 from .fused import DictUpdate, dict_update
+from . import prefetch
 from .lower_tensor import PARAMS, STATE, TensorLowering, uses_params
 from .specialize import Specializer
 from .types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, RecordT, Scalar, SetT, StructT, TensorT,
@@ -106,6 +107,12 @@ def array_list(t) -> bool:
     element access inlined), any other list a `numba.typed.List`. Everything else in the lowering
     follows from this (nbtype, empty_list)."""
     return isinstance(t, ListT) and array_list_elem(t.elem) is not None
+
+
+def _rows_type(t) -> bool:
+    """Whether a list of type `t` is a typed List of ArrayLists (`list[list[int]]`): its rows are what
+    compiler/prefetch.py prefetches."""
+    return isinstance(t, ListT) and not array_list(t) and array_list(t.elem)
 
 
 def array_list_elem(t):
@@ -874,6 +881,7 @@ class FunctionLowerer(TensorLowering):
         # (list-of-lists slot, row index base, offset) -> (ok, address, length) of a row read before
         # a loop (viewed, _invariant_rows)
         self.row_views: dict[tuple, tuple[str, str, str]] = {}
+        self.prefetch_after: dict[int, prefetch.InOrder] = {}  # while loops' `u = order[j]`: prefetch.in_order
 
     # ---- helpers ------------------------------------------------------------------------------
     def emit(self, line: str):
@@ -1056,6 +1064,10 @@ class FunctionLowerer(TensorLowering):
                 i += update.count
             else:
                 self.stmt(stmts[i])
+                ahead = self.prefetch_after.get(id(stmts[i]))
+                if ahead is not None:
+                    order, j = self.local(ahead.order.slot, ahead.order.name), self.local(ahead.counter.slot, ahead.counter.name)
+                    self.prefetch(ahead.rows, lambda xss: f"al.prefetch_in_order({xss}, len({xss}), {order}, {j})")
                 i += 1
 
     def dict_update(self, u: DictUpdate, span: Span):
@@ -1250,7 +1262,19 @@ class FunctionLowerer(TensorLowering):
             self.indent -= 1
 
         version = None if self.lambda_env else WhileVersion.plan(cond, body)
-        self.twice(version, None if version is None else self.while_test(version), loop)
+        plans = {} if self.lambda_env else prefetch.in_order(body, _rows_type)
+        self.prefetch_after.update(plans)
+        try:
+            self.twice(version, None if version is None else self.while_test(version), loop)
+        finally:
+            for k in plans:
+                del self.prefetch_after[k]
+
+    def prefetch(self, rows, call):
+        """Prefetch the rows of the lists of lists `rows` (locals) that the loop will read next:
+        `call(xss)` is the runtime call for one (compiler/prefetch.py, runtime/nblist.py)."""
+        for xss in rows:
+            self.emit(call(self.local(xss.slot, xss.name)) + "  # prefetch the rows read next")
 
     def loop_head(self, cond, span):
         """The head of `while cond:` (indented into its body): `while True:` then `if not cond: break`,
@@ -1413,6 +1437,10 @@ class FunctionLowerer(TensorLowering):
             self.emit(f"for {i} in range({view[1]}):  # line {span.line}")
             self.indent += 1
             self.store(target, f"al.at({view[0]}, {i})")
+            if not self.lambda_env and it.type == ListT(INT):
+                d, n = view
+                self.prefetch(prefetch.walked(target, body, _rows_type),
+                              lambda xss: f"al.prefetch_in_view({xss}, len({xss}), {d}, {n}, {i})")
             self.block(body)
             self.indent -= 1
             return
