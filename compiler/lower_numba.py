@@ -881,7 +881,7 @@ class FunctionLowerer(TensorLowering):
         # (list-of-lists slot, row index base, offset) -> (ok, address, length) of a row read before
         # a loop (viewed, _invariant_rows)
         self.row_views: dict[tuple, tuple[str, str, str]] = {}
-        self.prefetch_after: dict[int, prefetch.InOrder] = {}  # while loops' `u = order[j]`: prefetch.in_order
+        self.prefetch_after: dict[int, object] = {}  # while loops' `u = order[j]` and pops: compiler/prefetch.py
 
     # ---- helpers ------------------------------------------------------------------------------
     def emit(self, line: str):
@@ -1065,9 +1065,12 @@ class FunctionLowerer(TensorLowering):
             else:
                 self.stmt(stmts[i])
                 ahead = self.prefetch_after.get(id(stmts[i]))
-                if ahead is not None:
+                if isinstance(ahead, prefetch.InOrder):
                     order, j = self.local(ahead.order.slot, ahead.order.name), self.local(ahead.counter.slot, ahead.counter.name)
                     self.prefetch(ahead.rows, lambda xss: f"al.prefetch_in_order({xss}, len({xss}), {order}, {j})")
+                elif isinstance(ahead, prefetch.Front):
+                    h, k = self.local(ahead.heap.slot, ahead.heap.name), -1 if ahead.item is None else ahead.item
+                    self.prefetch(ahead.rows, lambda xss: f"al.prefetch_front({xss}, len({xss}), {h}, {k})")
                 i += 1
 
     def dict_update(self, u: DictUpdate, span: Span):
@@ -1262,13 +1265,18 @@ class FunctionLowerer(TensorLowering):
             self.indent -= 1
 
         version = None if self.lambda_env else WhileVersion.plan(cond, body)
-        plans = {} if self.lambda_env else prefetch.in_order(body, _rows_type)
+        plans = {} if self.lambda_env else \
+            prefetch.in_order(body, _rows_type) | prefetch.front_pops(body, _rows_type, self.callee)
         self.prefetch_after.update(plans)
         try:
             self.twice(version, None if version is None else self.while_test(version), loop)
         finally:
             for k in plans:
                 del self.prefetch_after[k]
+
+    def callee(self, call: ir.CallFunc):
+        """The function (instance) that `call` runs."""
+        return self.m.instances.get(self.m.call_instance(call))
 
     def prefetch(self, rows, call):
         """Prefetch the rows of the lists of lists `rows` (locals) that the loop will read next:

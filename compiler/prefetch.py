@@ -10,6 +10,10 @@ places further on in the queue. A loop of one of these shapes prefetches them:
   it does not assign, `j` a counter its body only ever adds one to) and reads `xss[u]` somewhere;
 - `for u in order:` over a `list[int]` walked through its view (the loop cannot resize it), reading
   `xss[u]`;
+- `while ...:` whose body takes `u` from a call `t = pop(h)` of a function that returns `h[0]` as it
+  was when called (a heap's pop: `top = h[0]`, ..., `return top`; `u = t[k]` for a list of tuples),
+  and reads `xss[u]`: after the call `h[0]` is what the next call will return, unless the loop pushes
+  something that goes before it, so its row is fetched while the loop works on this one (Dijkstra);
 
 where `xss` is a list of lists (a typed List of ArrayLists) the loop does not assign, and `u` a local
 the loop assigns nowhere else. Only where it pays: a prefetch never changes what a program computes
@@ -90,6 +94,70 @@ def in_order(body, is_rows: Callable) -> dict[int, InOrder]:
                 if rows:
                     plans[id(s)] = InOrder(rows, order, j)
     return plans
+
+
+@dataclass(frozen=True)
+class Front:
+    """Prefetch the row of `rows` that `heap[0]` names (its item `item` for a list of tuples, else
+    None), after a call that took the front of `heap`."""
+
+    rows: tuple[ir.Local, ...]
+    heap: ir.Local
+    item: int | None
+
+
+def takes_front(f: ir.Function) -> bool:
+    """Whether `f` returns its first argument's first element as it was when called: it begins (after
+    any `assert`s) with `top = h[0]`, `h` its first parameter, a list, and every return is `return top`,
+    `top` never assigned again."""
+    if not f.params or not isinstance(f.slot_types[0], ListT):
+        return False
+    body = [s for s in f.body if not isinstance(s, ir.Assert)]
+    match body[:1]:
+        case [ir.Assign(target=ir.StoreLocal(slot=top),
+                        value=ir.Prim(op="list.getitem", args=(ir.Local(slot=0), ir.Const(value=0))))]:
+            pass
+        case _:
+            return False
+    if len(_stores(f.body).get(top, ())) != 1:
+        return False
+    returns = [n for n in ir.walk(f.body) if isinstance(n, ir.Return)]
+    return bool(returns) and all(isinstance(r.value, ir.Local) and r.value.slot == top for r in returns)
+
+
+def front_pops(body, is_rows: Callable, callee: Callable) -> dict[int, Front]:
+    """For a `while` loop's body: id(statement) -> what to prefetch after it, for each statement
+    `t = pop(h, ...)` of the body itself, `pop` a function that takes_front (`callee(call)` gives the
+    ir.Function a call runs, or None), whose result names the rows the loop reads (`t` itself, or
+    `u = t[k]`, a statement of the body)."""
+    stores = _stores(body)
+    plans: dict[int, Front] = {}
+    for s in body:
+        match s:
+            case ir.Assign(target=ir.StoreLocal(slot=t, type=tt), value=ir.CallFunc(args=(ir.Local() as h, *_)) as call):
+                if h.slot in stores or len(stores.get(t, ())) != 1 or h.type != ListT(tt):
+                    continue
+                f = callee(call)
+                if f is None or not takes_front(f):
+                    continue
+                rows, item = (_rows_read(body, t, stores, is_rows), None) if tt == INT else _item_rows(body, t, stores, is_rows)
+                if rows:
+                    plans[id(s)] = Front(rows, h, item)
+    return plans
+
+
+def _item_rows(body, t: int, stores, is_rows: Callable) -> tuple[tuple[ir.Local, ...], int | None]:
+    """(the rows read at `xss[u]`, k) for a statement `u = t[k]` of `body` (an int `u` assigned nowhere
+    else), or ((), None)."""
+    for s in body:
+        match s:
+            case ir.Assign(target=ir.StoreLocal(slot=u, type=ut),
+                           value=ir.Prim(op="tuple.getitem", args=(ir.Local(slot=src),), attrs=(int(k),))) \
+                    if src == t and ut == INT and len(stores.get(u, ())) == 1:
+                rows = _rows_read(body, u, stores, is_rows)
+                if rows:
+                    return rows, k
+    return (), None
 
 
 def walked(target, body, is_rows: Callable) -> tuple[ir.Local, ...]:

@@ -416,28 +416,36 @@ def _prefetch(builder, address):
     builder.call(fn, [builder.bitcast(address, cgutils.voidptr_t), _I32(0), _I32(3), _I32(1)])
 
 
+def _prefetch_row(context, builder, inner, base, w, m, fields: bool, items: bool):
+    """Prefetch the fields and/or the elements (reading the fields) of the row `w` of a typed List of
+    ArrayLists (`inner`: their type; `base`: its items' address; `m`: its length), when 0 <= w < m."""
+    good = builder.and_(builder.icmp_signed(">=", w, w.type(0)), builder.icmp_signed("<", w, m))
+    with builder.if_then(good, likely=True):
+        item = context.data_model_manager[inner].load_from_data_pointer(builder, cgutils.gep(builder, base, w))
+        payload = _payload_at(context, builder, inner, item)
+        arr_type = inner.field_dict["data"]
+        if fields:  # the line of the elements' address and the line of the length (they may differ)
+            arr = context.make_array(arr_type)(context, builder, ref=payload._get_ptr_by_name("data"))
+            _prefetch(builder, arr._get_ptr_by_name("data"))
+            _prefetch(builder, payload._get_ptr_by_name("n"))
+        if items:
+            _prefetch(builder, context.make_array(arr_type)(context, builder, value=payload.data).data)
+
+
+def _rows_base(context, builder, xss_type, xss):
+    return builder.bitcast(_typed_list_base(context, builder, xss_type, xss),
+                           context.get_data_type(xss_type.item_type).as_pointer())
+
+
 def _prefetch_rows_ahead(context, builder, xss_type, xss, m, index_at):
     """Prefetch the fields of the row ROWS_AHEAD places ahead and the elements of the row ITEMS_AHEAD
     ahead, each when `index_at(ahead)`, a pair (valid, index), says there is one (`index()` emits the
     read of its number w, where `valid` holds) and 0 <= w < m (m: len(xss))."""
-    inner = xss_type.item_type
-    base = builder.bitcast(_typed_list_base(context, builder, xss_type, xss), context.get_data_type(inner).as_pointer())
-    zero = context.get_constant(types.intp, 0)
+    base = _rows_base(context, builder, xss_type, xss)
     for ahead, items in ((ROWS_AHEAD, False), (ITEMS_AHEAD, True)):
         valid, index = index_at(context.get_constant(types.intp, ahead))
         with builder.if_then(valid, likely=True):
-            w = index()
-            good = builder.and_(builder.icmp_signed(">=", w, zero), builder.icmp_signed("<", w, m))
-            with builder.if_then(good, likely=True):
-                item = context.data_model_manager[inner].load_from_data_pointer(builder, cgutils.gep(builder, base, w))
-                payload = _payload_at(context, builder, inner, item)
-                arr_type = inner.field_dict["data"]
-                if items:
-                    _prefetch(builder, context.make_array(arr_type)(context, builder, value=payload.data).data)
-                else:  # the line of the elements' address and the line of the length (they may differ)
-                    arr = context.make_array(arr_type)(context, builder, ref=payload._get_ptr_by_name("data"))
-                    _prefetch(builder, arr._get_ptr_by_name("data"))
-                    _prefetch(builder, payload._get_ptr_by_name("n"))
+            _prefetch_row(context, builder, xss_type.item_type, base, index(), m, not items, items)
 
 
 def _ahead_in(builder, data, n, j):
@@ -478,6 +486,32 @@ def prefetch_in_view(typingctx, xss, m, p, n, j):
         _prefetch_rows_ahead(context, builder, sig.args[0], rows, m_, _ahead_in(builder, p_, n_, j_))
         return context.get_dummy_value()
     return types.none(xss, types.intp, p, types.intp, types.intp), codegen
+
+
+@intrinsic(prefer_literal=True)
+def prefetch_front(typingctx, xss, m, heap, item):
+    """Prefetch the row of `xss` (m = len(xss)) that `heap[0]` names (its field `item`, a constant, for
+    a list of tuples; -1 for a list of ints), when `heap` is not empty: a loop that pops the front of
+    a heap reads that row next, unless it pushes something before it (compiler/prefetch.py)."""
+    if not (_is_rows(xss) and _is_al(heap) and isinstance(item, types.IntegerLiteral)):
+        return None
+    k = item.literal_value
+    dt = heap.field_dict["data"].dtype
+    if (dt != types.int64) if k < 0 else not (isinstance(dt, types.Record) and k < len(dt.members)
+                                             and dt.members[k][1] == types.int64):
+        return None
+
+    def codegen(context, builder, sig, args):
+        rows, m_, heap_, _ = args
+        payload = structref._Utils(context, builder, sig.args[2]).get_data_struct(heap_)
+        with builder.if_then(builder.icmp_signed(">", payload.n, payload.n.type(0)), likely=True):
+            arr_type, ptr = _element_ptr(context, builder, sig.args[2], heap_, context.get_constant(types.intp, 0))
+            w = context.unpack_value(builder, types.int64, ptr if k < 0 else
+                                     _field_ptr(context, builder, ptr, dt.offset(dt.members[k][0]), types.int64))
+            _prefetch_row(context, builder, sig.args[0].item_type, _rows_base(context, builder, sig.args[0], rows),
+                          w, m_, True, True)
+        return context.get_dummy_value()
+    return types.none(xss, types.intp, heap, item), codegen
 
 
 @intrinsic

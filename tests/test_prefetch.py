@@ -179,3 +179,108 @@ def test_loops_of_other_shapes_do_not_prefetch():
         assert "prefetch" not in function_source(source, name), name
     ref, got = both(LOOPS, [])
     assert ref == got and ref[1] is None
+
+
+HEAPS = '''
+def heap_push(h: list[(float, int)], x: (float, int)):
+    h.append(x)
+    i = len(h) - 1
+    while i > 0:
+        parent = (i - 1) // 2
+        if x < h[parent]:
+            h[i] = h[parent]
+            i = parent
+        else:
+            break
+    h[i] = x
+
+def heap_pop(h: list[(float, int)]) -> (float, int):
+    top = h[0]
+    last = h.pop()
+    n = len(h)
+    if n > 0:
+        i = 0
+        while True:
+            c = 2 * i + 1
+            if c >= n:
+                break
+            if c + 1 < n and h[c + 1] < h[c]:
+                c += 1
+            if h[c] < last:
+                h[i] = h[c]
+                i = c
+            else:
+                break
+        h[i] = last
+    return top
+
+def last_of(h: list[(float, int)]) -> (float, int):
+    return h.pop()
+
+def shortest(adj: list[list[(int, float)]], src: int) -> list[float]:
+    dist = [1e300] * len(adj)
+    dist[src] = 0.0
+    heap = [(0.0, src)]
+    while len(heap) > 0:
+        d, u = heap_pop(heap)
+        if d > dist[u]:
+            continue
+        for v, w in adj[u]:
+            nd = d + w
+            if nd < dist[v]:
+                dist[v] = nd
+                heap_push(heap, (nd, v))
+    return dist
+
+def prelude_order(adj: list[list[int]], starts: list[int]) -> list[int]:
+    h: list[int] = []
+    for s in starts:
+        heappush(h, s)
+    seen = [False] * len(adj)
+    out: list[int] = []
+    while len(h) > 0:
+        u = heappop(h)
+        if seen[u]:
+            continue
+        seen[u] = True
+        out.append(u)
+        for v in adj[u]:
+            heappush(h, v)
+    return out
+
+def stack_order(adj: list[list[(int, float)]], h: list[(float, int)]) -> int:
+    t = 0
+    while len(h) > 0:
+        d, u = last_of(h)
+        t += len(adj[u])
+    return t
+
+def main(args: list[str]):
+    n = 400
+    adj: list[list[(int, float)]] = [[] for i in range(n)]
+    plain: list[list[int]] = [[] for i in range(n)]
+    x = 17
+    for e in range(2000):
+        x = x * 48271 % 2147483647
+        u = x % n
+        x = x * 48271 % 2147483647
+        adj[u].append((x % n, float(x % 10 + 1)))
+        plain[u].append(x % n)
+    dist = shortest(adj, 0)
+    print(len([d for d in dist if d < 1e300]), sum([d for d in dist if d < 1e300]))
+    print(sum(prelude_order(plain, [5, 3, 9])))
+    print(stack_order(adj, [(1.0, 3), (2.0, -1), (0.5, 399)]))
+    # a heap naming a row out of range: the prefetch skips it, the program fails as the interpreter does
+    print(shortest([[(1, 1.0)], [(int(args[0]), 2.0)]], 0))
+'''
+
+
+def test_loops_popping_a_heaps_front_prefetch_the_next_top_row():
+    source = lowered(HEAPS)
+    assert "al.prefetch_front(v0_adj, len(v0_adj), v3_heap, 1)" in function_source(source, "shortest")
+    assert re.search(r"al\.prefetch_front\(v0_adj, len\(v0_adj\), v\d+_h, -1\)", function_source(source, "prelude_order"))
+    assert "prefetch" not in function_source(source, "stack_order")  # last_of returns h[-1], not h[0]
+    ref, got = both(HEAPS, ["1"])
+    assert ref == got and ref[1] is None
+    ref, got = both(HEAPS, ["5"])
+    assert ref == got and ref[1] is not None and ref[1][0] == "E501"

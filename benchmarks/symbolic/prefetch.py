@@ -2,11 +2,13 @@
 
     python benchmarks/symbolic/prefetch.py [--sizes 2000 20000 200000 1000000] [--reps 7]
 
-BFS (`programs/bfs.glia`'s `bfs_dist`) and a walk over the rows of the same graphs in a shuffled
-order (`programs/walks.glia`'s `in_order`, `for u in order`), each compiled twice from the same program: as the CPU backend generates it, and the same
+BFS (`programs/bfs.glia`'s `bfs_dist`), a walk over the rows of the same graphs in a shuffled order
+(`programs/walks.glia`'s `in_order`, `for u in order`) and Dijkstra (`programs/dijkstra.glia`'s
+`shortest`, which prefetches the row of the heap's new top after each pop), each compiled twice from
+the same program: as the CPU backend generates it, and the same
 module with its prefetch calls taken out (compiler/prefetch.py decides where they go; a prefetch
-changes no result, so the two must agree). The hand-written Numba BFS over CSR arrays
-(`nb_impl.bfs_dist`) runs beside them. The variants take turns, `reps` rounds, after one untimed
+changes no result, so the two must agree). The hand-written Numba over CSR arrays (`nb_impl.bfs_dist`,
+`nb_impl.dijkstra`) runs beside them. The variants take turns, `reps` rounds, after one untimed
 call each; the table shows each one's median (and best) time and every result must agree. A
 benchmark, not a test: it checks answers, never a speed.
 """
@@ -64,6 +66,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[2000, 20000, 200000, 1000000])
     ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--dijkstra", type=int, nargs=2, default=[200000, 1000000], metavar=("NODES", "EDGES"))
     a = ap.parse_args()
     bfs, walks = GliaProgram("bfs"), GliaProgram("walks")
     make, summary = bfs.fn("make_graph"), bfs.fn("summary")
@@ -86,6 +89,16 @@ def main() -> int:
                   "off": (lambda: fns["in_order", False](adj, order), same)}, a.reps)
         print(f"| {n:,} | {ms(b['on'])} | {ms(b['off'])} | {ms(b['numba'])} | {b['on'][0] / b['numba'][0]:.2f} | "
               f"{ms(w['on'])} | {ms(w['off'])} |", flush=True)
+    dij = GliaProgram("dijkstra")
+    n, m = a.dijkstra
+    adj = dij.fn("make_graph")(n, m, 12345)
+    start, dst, wt = NB.dij_make_graph(n, m, 12345)
+    on, off = compiled(dij, "shortest", True), compiled(dij, "shortest", False)
+    summary = dij.fn("summary")
+    d = race({"on": (lambda: on(adj, 0), summary), "off": (lambda: off(adj, 0), summary),
+              "numba": (lambda: NB.dijkstra(start, dst, wt, 0), lambda d: PY.dij_summary(d.tolist()))}, a.reps)
+    print(f"\nDijkstra, {n:,} nodes, {m:,} edges: prefetching {ms(d['on'])}, not {ms(d['off'])}, "
+          f"Numba (CSR + array heap) {ms(d['numba'])}: prefetching / Numba {d['on'][0] / d['numba'][0]:.2f}")
     print(machine_line())
     return 0
 
