@@ -133,7 +133,8 @@ def run_lowered(program: ir.Program, lowered: LoweredModule, args: list, sources
     fastrun.remember(program, lowered)  # the next `glia run` of this text can skip the front end
     entry = getattr(compiled.module, lowered.entry)
     nb_args = [from_interp(a, s) for a, s in zip(args, lowered.main_arg_specs)]
-    nb_args += [from_interp(compiled.globals_values[g], s) for g, s in lowered.main_globals]
+    shared: dict = {}  # a container two globals reach is one container in compiled code too
+    nb_args += [from_interp(compiled.globals_values[g], s, shared) for g, s in lowered.main_globals]
 
     def go():
         try:

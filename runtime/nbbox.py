@@ -79,37 +79,43 @@ def nb_type(spec):
     raise TypeError(f"no Numba type for {spec}")
 
 
-def from_interp(v, spec):
-    """An interpreter value going into compiled code."""
+def from_interp(v, spec, memo: dict | None = None):
+    """An interpreter value going into compiled code. With `memo` (id -> (value, converted)), shared
+    across the values of one call, a list, dict or set reached twice (two globals holding the same
+    list, a global list inside another) becomes one compiled container, so a change through one name
+    shows through the other, as in the interpreter."""
     kind = spec[0]
     if kind in ("int", "str", "bool", "float"):
         return v
     if kind == "f32":
         return np.float32(v)
+    if kind in ("list", "dict", "set") and memo is not None and id(v) in memo:
+        return memo[id(v)][1]
     if kind == "list" and array_elem(spec[1]) is not None:
-        return nblist.from_values(v, array_elem(spec[1]))
-    if kind == "list":
+        out = nblist.from_values(v, array_elem(spec[1]))
+    elif kind == "list":
         out = List.empty_list(nb_type(spec[1]))
         for x in v:
-            out.append(from_interp(x, spec[1]))
-        return out
-    if kind == "dict":
+            out.append(from_interp(x, spec[1], memo))
+    elif kind == "dict":
         out = Dict.empty(nb_type(spec[1]), nb_type(spec[2]))
         for k, x in v.items():
-            out[from_interp(k, spec[1])] = from_interp(x, spec[2])
-        return out
-    if kind == "set":
+            out[from_interp(k, spec[1], memo)] = from_interp(x, spec[2], memo)
+    elif kind == "set":
         out = Dict.empty(nb_type(spec[1]), types.boolean)
         for k in v:
-            out[from_interp(k, spec[1])] = True
-        return out
-    if kind == "tuple":
-        return tuple(from_interp(x, s) for x, s in zip(v, spec[1]))
-    if kind == "struct":
-        return tuple(from_interp(x, s) for x, s in zip(v, spec[3]))
-    if kind == "tensor":  # the same array (compiled code writes to it) unless it must be made contiguous
+            out[from_interp(k, spec[1], memo)] = True
+    elif kind == "tuple":
+        return tuple(from_interp(x, s, memo) for x, s in zip(v, spec[1]))
+    elif kind == "struct":
+        return tuple(from_interp(x, s, memo) for x, s in zip(v, spec[3]))
+    elif kind == "tensor":  # the same array (compiled code writes to it) unless it must be made contiguous
         return np.ascontiguousarray(v, np.float32 if spec[1] == "f32" else np.float64)
-    raise TypeError(f"no conversion for {spec}")
+    else:
+        raise TypeError(f"no conversion for {spec}")
+    if memo is not None:
+        memo[id(v)] = (v, out)
+    return out
 
 
 def show(v, spec) -> str:
