@@ -58,7 +58,8 @@ def _plan(f: ir.Function, task):
     for k, s in enumerate(body):
         match s:
             case ir.Assign(ir.StoreLocal(slot), value) if k < len(body) - 1:
-                defs[slot] = chain(value)
+                defs[slot] = chain(value)  # (`h = relu(dense(h, 32))` reads the old h, then defines a new one)
+                used.discard(slot)
             case ir.Return(value) if k == len(body) - 1 and value is not None:
                 steps = chain(value)
             case _:
