@@ -249,3 +249,49 @@ def _edges(node, parent=None, field_name: str = "", index: int = 0):
         return
     for name, val in ir.child_fields(node):
         yield from _edges(val, node, name, 0)
+
+
+# Operations that change which inner containers a list or dict holds, or where (on a container whose
+# elements hold containers): after a compiled call, writing the copies back by position cannot tell
+# that a row moved (`rows.sort()`, a swap `g[0], g[1] = g[1], g[0]`, `d["b"] = d["a"]`) or that one
+# row now stands in two places (`v.append(v[0])`).
+_MOVES = frozenset({"list.sort", "list.reverse", "list.insert", "list.pop", "list.remove", "list.clear",
+                    "list.append", "list.extend", "list.delitem", "list.setitem",
+                    "dict.pop", "dict.clear", "dict.setdefault", "dict.setitem", "dict.update", "dict.delitem"})
+
+
+def moves_containers(program: ir.Program, name: str, reached_types) -> bool:
+    """May `name` (or a function it calls) move the inner containers of a container of one of the
+    types `reached_types` (its arguments' and globals' container types)? Conservative: by type, so a
+    local list of the same type counts too."""
+    structs = program.structs
+    for node in ir.reachable(program, name):
+        op, c = None, None
+        if isinstance(node, ir.Prim) and node.op in _MOVES and node.args:
+            op, c = node.op, node.args[0]
+        elif isinstance(node, ir.StoreIndex) and node.op in _MOVES:
+            op, c = node.op, node.container
+        if op is None or c.type not in reached_types:
+            continue
+        inner = c.type.elem if isinstance(c.type, ListT) else c.type.val if isinstance(c.type, DictT) else None
+        if inner is not None and mutable(inner, structs):
+            return True
+    return False
+
+
+def container_types(ts, structs: dict) -> set:
+    """The list, dict and set types that values of the types `ts` are or hold."""
+    out: set = set()
+    stack = list(ts)
+    while stack:
+        t = stack.pop()
+        if isinstance(t, StructT):
+            info = structs.get(t.name)
+            stack.extend(info.types if info is not None else ())
+            continue
+        if isinstance(t, (ListT, DictT, SetT)):
+            if t in out:
+                continue
+            out.add(t)
+        stack.extend(children(t))
+    return out

@@ -16,24 +16,26 @@ first call and cached by content like `glia run --backend cpu`. A call through t
 
 Copies cannot reproduce identity, so a function is compiled only when `aliasing.returns_fresh`
 proves its result shares nothing with its arguments, and a call runs in the interpreter when its
-arguments (with the globals it reads) share a container. What copies cannot keep: a nested
-container inside an argument whose outer list the call made longer or shorter is a new object
-afterwards (its contents are right; another reference to the old one does not see them).
-Either way the answer is the interpreter's; only the speed differs. Why a function or a call ran in
+arguments (with the globals it reads) share a container. Nor can writing back by position tell
+that an inner container moved (`rows.sort()`, a swap, `d["b"] = d["a"]`, an append of a row that is
+already there): a function that may move the inner containers of its arguments' or globals' types
+(`aliasing.moves_containers`) runs in the interpreter too. Either way the answer is the
+interpreter's; only the speed differs. Why a function or a call ran in
 the interpreter is reported once through `notes`.
 """
 from __future__ import annotations
 
-from .aliasing import returns_fresh
+from .aliasing import container_types, moves_containers, returns_fresh
 from .diagnostics import Source, out_of_memory
 
 _CONTAINERS = (list, dict)  # GSet is a dict
 
 
 class CpuCalls:
-    def __init__(self, interp, sources: dict[str, Source], notes=None, load=None):
+    def __init__(self, interp, sources: dict[str, Source], notes=None, load=None, program=None):
         self.interp = interp
-        self.program = interp.program
+        self.program = program or interp.program  # (the REPL's, with its variables as globals: the
+        # interpreter it drives has them as values only)
         self.sources = sources
         self.notes = notes or (lambda line: None)
         self.load = load  # load(name, lowered): its Compiled, or None to run it in the interpreter (default: compile)
@@ -70,6 +72,14 @@ class CpuCalls:
             if not returns_fresh(self.program, name):
                 self.notes(f"glia: note: {name} runs in the interpreter: its result may share a list, dict or set "
                            "with its arguments, which compiled code (working on copies) cannot reproduce")
+                return None
+            f = self.program.functions[name]
+            reached = container_types(list(f.slot_types[:len(f.params)]) + [g.type for g in self.program.globals],
+                                      self.program.structs)
+            if moves_containers(self.program, name, reached):
+                self.notes(f"glia: note: {name} runs in the interpreter: it may move the lists, dicts or sets held "
+                           "inside its arguments (sort, insert, replace or add one), which copies written back "
+                           "in place cannot reproduce")
                 return None
             compiled = self.load(name, lowered) if self.load else load_or_explain(lowered)
         except Unsupported as u:
@@ -178,11 +188,10 @@ def write_back(old, new, spec, classes) -> None:
     elif kind == "dict":
         ks, vs = spec[1], spec[2]
         fresh = {to_interp(k, ks, classes): x for k, x in new.items()}
-        for k in [k for k in old if k not in fresh]:
-            del old[k]
-        for k, x in fresh.items():
-            old[k] = _updated(old[k], x, vs, classes) if k in old and _holds_containers(vs) \
-                else to_interp(x, vs, classes)
+        kept = {k: _updated(old[k], x, vs, classes) if k in old and _holds_containers(vs) else to_interp(x, vs, classes)
+                for k, x in fresh.items()}
+        old.clear()  # and refilled in the compiled dict's order: a key removed and added again goes last
+        old.update(kept)
     elif kind == "set":
         keys = [to_interp(k, spec[1], classes) for k in new.keys()]
         old.clear()

@@ -317,3 +317,95 @@ def test_params_assign_and_load_with_the_program(tmp_path):
     again = glia.load(str(path), params=str(tmp_path / "m.npz"))
     x = np.ones(3, np.float32)
     assert np.array_equal(again.f(x), prog.f(x)) and "f.dense#1.W" in repr(again.params)
+
+
+def test_the_repls_variables_are_globals_of_compiled_functions_and_dicts_keep_their_order():
+    import io
+
+    from glia.session import Session
+
+    out, err = io.StringIO(), io.StringIO()
+    session = Session(out, err)
+    session.execute(":backend cpu")
+    for entry, expected in [
+        ("N = 10\ndef twice() -> int:\n    return N * 2\n", ""),
+        ("twice()", "20 : int\n"),
+        ("N = 7", ""),
+        ("twice()", "14 : int\n"),
+        ("D = {'a': 1, 'b': 2}\ndef again(m: dict[str, int]) -> int:\n    m.pop('a')\n    m['a'] = 9\n"
+         "    return len(m)\n", ""),
+        ("again(D)", "2 : int\n"),
+        ("list(D.keys())", "['b', 'a'] : list[str]\n"),
+        ("def readd() -> int:\n    D.pop('b')\n    D['b'] = 3\n    return len(D)\n", ""),
+        ("readd()", "2 : int\n"),
+        ("D", "{'a': 9, 'b': 3} : dict[str, int]\n"),
+    ]:
+        n = len(out.getvalue())
+        assert session.execute(entry), err.getvalue()
+        assert out.getvalue()[n:] == expected, (entry, out.getvalue()[n:])
+    assert "internal error" not in err.getvalue() and "runs in the interpreter" not in err.getvalue(), err.getvalue()
+
+
+MOVES = '''
+def order(rows: list[list[int]]) -> int:
+    rows.sort()
+    return len(rows)
+
+def swap(g: list[list[int]]) -> int:
+    t = g[0]
+    g[0] = g[1]
+    g[1] = t
+    return 0
+
+def dup(v: list[list[int]]) -> int:
+    v.append(v[0])
+    return len(v)
+
+def rename(d: dict[str, list[int]]) -> int:
+    d["b"] = d["a"]
+    d["a"] = [0]
+    return len(d)
+
+def fill(adj: list[list[int]]) -> int:
+    adj[0].append(5)
+    return len(adj[0])
+'''
+
+
+# what the REPL prints for these entries on either backend: the inner lists keep their identity
+MOVED = [
+    ("big = [9, 9]\nsmall = [1]\nrows = [big, small]\norder(rows)", "2 : int\n"),
+    ("big.append(0)", ""),
+    ("(rows, big, small)", "([[1], [9, 9, 0]], [9, 9, 0], [1]) : (list[list[int]], list[int], list[int])\n"),
+    ("a = [1]\nc = [2]\ng = [a, c]\nswap(g)", "0 : int\n"),
+    ("a.append(3)", ""),
+    ("g", "[[2], [1, 3]] : list[list[int]]\n"),
+    ("v = [[7]]\ndup(v)", "2 : int\n"),
+    ("v[0].append(8)", ""),
+    ("v", "[[7, 8], [7, 8]] : list[list[int]]\n"),
+    ("keep = [3]\nd = {'a': keep}\nrename(d)", "2 : int\n"),
+    ("keep.append(4)", ""),
+    ("d", "{'a': [0], 'b': [3, 4]} : dict[str, list[int]]\n"),
+    ("row = [1]\nadj = [row]\nfill(adj)", "2 : int\n"),
+    ("row", "[1, 5] : list[int]\n"),
+]
+
+
+@pytest.mark.parametrize("backend", ["interp", "cpu"])
+def test_calls_that_move_inner_containers_keep_them_as_the_interpreter_does(backend):
+    import io
+
+    from glia.session import Session
+
+    out, err = io.StringIO(), io.StringIO()
+    session = Session(out, err)
+    session.execute(MOVES)
+    session.execute(f":backend {backend}")
+    for entry, expected in MOVED:
+        n = len(out.getvalue())
+        assert session.execute(entry), err.getvalue()
+        assert out.getvalue()[n:] == expected, entry
+    if backend == "cpu":
+        notes = err.getvalue().splitlines()
+        moved = [n for n in notes if "may move the lists" in n]
+        assert len(moved) == 4 and not any("fill" in n for n in notes), notes
