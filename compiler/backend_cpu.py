@@ -64,12 +64,21 @@ def write_module(lowered: LoweredModule, kind: str = "cpu") -> str:
 
 
 def write_source(path: str, source: str) -> str:
+    """Write a generated module to `path` (atomically, once); a cache folder that cannot be written is
+    E509, naming it (Numba compiles the module from that file)."""
     if not os.path.exists(path):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(source)
-        os.replace(tmp, path)
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            tmp = f"{path}.{os.getpid()}.tmp"
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(source)
+            os.replace(tmp, path)
+        except OSError as e:
+            from .cache import cache_dir
+
+            raise GliaError(Diagnostic("E509", f"cannot write compiled code to the cache folder {cache_dir()}: "
+                                       f"{e.strerror} (GLIA_CACHE_DIR chooses another)", Span(0, 0, 0, 0), "cache",
+                                       Source(os.path.dirname(path), ""))) from None
     return path
 
 

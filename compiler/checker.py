@@ -324,7 +324,7 @@ class Checker:
             self.local_names.add(name)
         body = self.block(fd.body)
         if sig.type.ret != NONE and not terminates(fd.body):
-            raise self.err("E207", f"function '{fd.name}' must return a {self.show(sig.type.ret)} on every path; "
+            raise self.err("E207", f"function '{fd.name}' must return a value of type {self.show(sig.type.ret)} on every path; "
                            "this one can reach its end without `return`", fd.name_span)
         f = ir.Function(fd.name, sig.type_params, sig.params, sig.type, body, len(scope.slot_names),
                         tuple(scope.slot_names), tuple(scope.slot_types), fd.span, sig.source.name)

@@ -80,7 +80,7 @@ def cmd_compile(ns) -> int:
             from glia.compiler.lower_numba import Unsupported
 
             try:
-                lowered = lower_program(program)
+                lowered = lower_program(program, *_roots(program))
             except Unsupported as u:
                 sys.stderr.write(fallback_note(u, sources_of(program)).replace("running in the interpreter: ", "")
                                  + "\n")
@@ -93,11 +93,32 @@ def cmd_compile(ns) -> int:
                 status = 1
             text = lowered.source
     if ns.output:
-        with open(ns.output, "w", encoding="utf-8") as f:
-            f.write(text if text.endswith("\n") else text + "\n")
+        try:
+            with open(ns.output, "w", encoding="utf-8") as f:
+                f.write(text if text.endswith("\n") else text + "\n")
+        except OSError as e:
+            from glia.compiler.diagnostics import Diagnostic, GliaError, Source, Span
+
+            raise GliaError(Diagnostic("E509", f"cannot write {ns.output}: {e.strerror}", Span(0, 0, 0, 0), "write",
+                                       Source(ns.output, ""))) from None
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return status
+
+
+def _roots(program) -> tuple:
+    """lower_program's (root, all_callable, also) for `--emit py`: the program from its `main`, or a
+    file of functions without one (a library) with every function that is not generic, each callable."""
+    if "main" in program.functions:
+        return ("main",)
+    names = [n for n, f in program.functions.items() if not f.type_params and not n.startswith("$")
+             and f.source_name == program.source.name]
+    if not names:
+        from glia.compiler.diagnostics import Diagnostic, GliaError, Span
+
+        raise GliaError(Diagnostic("E208", "this file has no `def main():` and no function that is not generic "
+                                   "to compile", Span(1, 1, 1, 2), "compile", program.source))
+    return names[0], True, tuple(names[1:])
 
 
 def _size(path: str) -> tuple[int, int]:

@@ -287,6 +287,9 @@ class Program:
     # -- running
     def run(self, argv: list[str] | None = None) -> int:
         """Call `main` as `glia run` does (main() or main(args: list[str])); returns the exit status."""
+        if argv is not None and (isinstance(argv, (str, bytes)) or not isinstance(argv, (list, tuple))
+                                 or not all(isinstance(a, str) for a in argv)):
+            raise boundary_error(f"run takes the command-line arguments as a list of strings, not {argv!r:.60}")
         try:
             args = main_args(self._ir, list(argv or []))
             result = self._backend.call("main", args)

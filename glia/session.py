@@ -107,6 +107,8 @@ class Session:
             self.report(e)
         except KeyboardInterrupt:
             self.err.write("interrupted\n")
+        except BrokenPipeError:  # the reader of the output went away (`glia repl < x | head`): the session ends
+            raise
         except Exception:  # a bug in Glia; the session goes on
             self.err.write(f"glia: internal error ({REPORT_HINT}):\n{traceback.format_exc()}")
         self.errors += 1

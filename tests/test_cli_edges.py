@@ -1,0 +1,63 @@
+"""Command-line and Python API edges found by a bug hunt: `glia compile --emit py` of a file without
+`main` (a library: every function), `-o` to a path that cannot be written, a cache folder that is a
+file, the REPL writing to a closed pipe, and `prog.run` given something other than a list of strings.
+Each is a diagnostic or a quiet exit, never a traceback."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import glia
+from glia.compiler.diagnostics import GliaError
+
+ROOT = Path(__file__).resolve().parents[1]
+LIB = "def f(x: int) -> int:\n    return x + 1\n\ndef g(xs: list[int]) -> int:\n    return len(xs)\n"
+
+
+def glia_cli(*args, env=None, stdin=None):
+    return subprocess.run([sys.executable, "-m", "glia", *map(str, args)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300, env=env, input=stdin)
+
+
+def test_compile_emits_a_library_without_main_and_refuses_an_empty_file(tmp_path):
+    lib = tmp_path / "lib.glia"
+    lib.write_text(LIB)
+    r = glia_cli("compile", lib, "--emit", "py")
+    assert r.returncode == 0 and "def f_f(" in r.stdout and "def f_g(" in r.stdout, r.stderr
+    empty = tmp_path / "empty.glia"
+    empty.write_text("")
+    r = glia_cli("compile", empty, "--emit", "py")
+    assert r.returncode == 1 and "error[E208]" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_compile_to_a_path_that_cannot_be_written(tmp_path):
+    lib = tmp_path / "lib.glia"
+    lib.write_text(LIB)
+    for out in (tmp_path, tmp_path / "missing" / "x.txt"):
+        r = glia_cli("compile", lib, "--emit", "ir", "-o", out)
+        assert r.returncode == 1 and "error[E509]" in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_a_cache_folder_that_is_a_file_is_a_diagnostic(tmp_path):
+    prog = tmp_path / "p.glia"
+    prog.write_text("def main():\n    print([x * 2 for x in range(3)])\n")
+    env = dict(os.environ, GLIA_CACHE_DIR=str(prog))
+    r = glia_cli("run", "--backend", "cpu", prog, env=env)
+    assert r.returncode == 1 and "error[E509]" in r.stderr and "cache folder" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_the_repl_stops_quietly_when_its_reader_goes_away():
+    p = subprocess.Popen(f"{sys.executable} -m glia repl | head -1", shell=True, cwd=ROOT, stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = p.communicate("for i in range(100000):\n    print(i)\n\n", timeout=300)
+    assert out == "0\n" and "Traceback" not in err and "internal error" not in err, err
+
+
+@pytest.mark.parametrize("argv", [[1, 2], "ab", (b"x",)])
+def test_run_takes_a_list_of_strings(argv):
+    p = glia.compile("def main(args: list[str]):\n    print(args)\n")
+    with pytest.raises(GliaError, match="E201"):
+        p.run(argv)
