@@ -153,7 +153,7 @@ def run_lowered(program: ir.Program, lowered: LoweredModule, args: list, sources
         except MemoryError:
             raise out_of_memory(program.source) from None
 
-    return run_with_big_stack(go)
+    return run_with_big_stack(go, compiled=True)
 
 
 def fallback_note(u: Unsupported, sources: dict[str, Source], backend: str = "CPU",

@@ -163,7 +163,7 @@ def _call(thunk):
     """main on a big stack, as the ordinary path runs it (deep recursion)."""
     from .stack import run_with_big_stack
 
-    return run_with_big_stack(thunk)
+    return run_with_big_stack(thunk, compiled=True)
 
 
 def _tuples(v):

@@ -1,12 +1,28 @@
 """Running Glia code on a big stack: recursion as deep as the language allows must not crash Python."""
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 
 
-def run_with_big_stack(fn, stack_mb: int = 512):
-    """Run `fn()` in a thread with a large stack so deep (but bounded) recursion cannot crash Python."""
+# Set by the command line (glia/cli.py): a Ctrl-C during compiled code ends the process.
+EXIT_ON_INTERRUPT = False
+
+
+def run_with_big_stack(fn, stack_mb: int = 512, compiled: bool = False):
+    """Run `fn()` in a thread with a large stack so deep (but bounded) recursion cannot crash Python.
+
+    `compiled`: fn runs compiled code, which holds the GIL and checks no signals, so Python's own
+    Ctrl-C handler would never run and the process could not be stopped; from the command line
+    (EXIT_ON_INTERRUPT) the signal's default action, ending the process, applies while it runs."""
+    if compiled and EXIT_ON_INTERRUPT and threading.current_thread() is threading.main_thread():
+        sys.stdout.flush()
+        old = signal.signal(signal.SIGINT, signal.SIG_DFL)
+        try:
+            return run_with_big_stack(fn, stack_mb)
+        finally:
+            signal.signal(signal.SIGINT, old)
     result: list = [None, None]
 
     def target():

@@ -172,6 +172,9 @@ def cmd_repl(ns) -> int:
 def main(argv: list[str] | None = None) -> int:
     from glia.compiler.diagnostics import GliaError
 
+    from glia.compiler import stack
+
+    stack.EXIT_ON_INTERRUPT = True  # a Ctrl-C while compiled code runs ends the process (stack.py)
     parser = build_parser()
     ns = parser.parse_args(argv)
     if ns.command is None:

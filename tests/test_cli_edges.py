@@ -61,3 +61,22 @@ def test_run_takes_a_list_of_strings(argv):
     p = glia.compile("def main(args: list[str]):\n    print(args)\n")
     with pytest.raises(GliaError, match="E201"):
         p.run(argv)
+
+
+def test_ctrl_c_stops_a_compiled_program(tmp_path):
+    """Compiled code holds the GIL and checks no signals: `glia run` lets Ctrl-C end the process while
+    it runs (compiler/stack.py) instead of waiting for a loop that may never end."""
+    import signal
+
+    prog = tmp_path / "spin.glia"
+    prog.write_text("def main():\n    print('started')\n    i = 0\n    t = 0\n    while i < 100000000000000:\n"
+                    "        t = (t + i) % 1000003\n        i += 1\n    print(t)\n")
+    p = subprocess.Popen([sys.executable, "-m", "glia", "run", "--backend", "cpu", str(prog)], cwd=ROOT,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "started\n"
+        p.send_signal(signal.SIGINT)
+        assert p.wait(timeout=60) == -signal.SIGINT
+    finally:
+        p.kill()
+        p.wait()
