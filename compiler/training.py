@@ -256,14 +256,22 @@ def check_task(program: ir.Program, o: Options, X, y) -> Task:
                        f.span, src)
         if y.dtype.kind not in "fiub" or not np.all(np.isfinite(y)):
             raise _err(BAD_DATA, "the targets must be finite numbers", None, src)
-        y = y.astype(dt)
+        with np.errstate(over="ignore"):
+            y = y.astype(dt)
         loss_op = {"cross_entropy": "loss.ce_onehot", "nll": "loss.nll_onehot", "mse": "loss.mse",
                    "mae": "loss.mae", "binary_cross_entropy": "loss.bce"}[o.loss]
         if o.loss in ("cross_entropy", "nll") and len(out_shape) == 1:
             classes = out_shape[0]
         if out_t in (FLOAT, F32) and loss_op in ("loss.mse", "loss.mae", "loss.bce"):
             loss_op = loss_op  # scalar outputs are wrapped as 1-element tensors by the engine
-    return Task(o.fn, in_t, out_t, loss_op, classes, np.ascontiguousarray(X, dtype=dt), y, batched)
+    with np.errstate(over="ignore"):
+        Xd = np.ascontiguousarray(X, dtype=dt)
+    if not np.all(np.isfinite(Xd)):  # finite as given, but too large for the model's dtype (1e40 in f32)
+        raise _err(BAD_DATA, f"the inputs hold values too large for {in_t.dtype} (largest magnitude "
+                   f"{float(np.max(np.abs(X))):g}); scale the data, or use f64 in {o.fn}", None, src)
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+        raise _err(BAD_DATA, f"the targets hold values too large for {in_t.dtype}", None, src)
+    return Task(o.fn, in_t, out_t, loss_op, classes, Xd, y, batched)
 
 
 def split(n: int, validation: float, seed: int):
