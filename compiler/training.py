@@ -32,6 +32,7 @@ from .types import F32, FLOAT, TensorT
 from glia.runtime import train_loop
 from glia.runtime.errors import GliaRuntimeError
 from glia.runtime.optim import OPTIMIZERS, SCHEDULES, clip_grad_norm, make_optimizer
+from glia.runtime.params import read_npz
 from glia.runtime.tensor_ops import NO_BATCH
 
 STAGE = "train"
@@ -160,17 +161,14 @@ def load_npz(path: str, inputs: str, targets: str):
     if not os.path.exists(path):
         raise _err(BAD_DATA, f"no such data file: {path}")
     try:
-        with np.load(path, allow_pickle=False) as d:
-            files = list(d.files)
-            missing = [k for k in (inputs, targets) if k not in files]
-            if missing:
-                raise _err(BAD_DATA, f"{path} has no array named '{missing[0]}' (it has: {', '.join(files) or 'none'}); "
-                           "name them with `inputs = ...` / `targets = ...` or --inputs/--targets")
-            return d[inputs], d[targets]
-    except GliaError:
-        raise
-    except (OSError, ValueError, EOFError) as e:
-        raise _err(BAD_DATA, f"cannot read {path} as a .npz data file: {e}") from None
+        arrays = read_npz(path, "data file")
+    except GliaRuntimeError as e:
+        raise _err(BAD_DATA, e.message) from None
+    missing = [k for k in (inputs, targets) if k not in arrays]
+    if missing:
+        raise _err(BAD_DATA, f"{path} has no array named '{missing[0]}' (it has: {', '.join(arrays) or 'none'}); "
+                   "name them with `inputs = ...` / `targets = ...` or --inputs/--targets")
+    return arrays[inputs], arrays[targets]
 
 
 @dataclass

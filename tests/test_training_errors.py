@@ -64,3 +64,114 @@ def test_inputs_too_large_for_f32_are_refused(tmp_path):
     with pytest.raises(GliaError) as e:
         glia.compile(MLP).train("digit", x, np.zeros(10, np.int64), epochs=1, progress=False)
     assert e.value.diagnostic.code == "E703" and "too large for f32" in e.value.diagnostic.message
+
+
+# ---- 2. unreadable .npz files and checkpoints -----------------------------------------------------
+
+def _damaged(tmp_path, kind):
+    """A file that is not a whole .npz: cut short, a flipped byte, a .npy, text."""
+    good = tmp_path / "good.npz"
+    np.savez(good, **{"digit.dense#1.W": np.ones((64, 32), np.float32), "x": np.ones((4, 64), np.float32)})
+    data = good.read_bytes()
+    path = tmp_path / f"{kind}.npz"
+    if kind == "truncated":
+        path.write_bytes(data[:len(data) // 2])
+    elif kind == "corrupt":  # a byte inside the first array's data: zipfile's CRC check fails
+        i = data.index(b"NUMPY") + 200
+        path.write_bytes(data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:])
+    elif kind == "npy":
+        with open(path, "wb") as f:
+            np.save(f, np.ones(3))
+    else:
+        path.write_text("hello\n")
+    return path
+
+
+MESSAGES = {"truncated": "is damaged or truncated", "corrupt": "is damaged or truncated",
+            "npy": "is a single .npy array, not an .npz archive", "text": "is not an .npz file"}
+
+
+@pytest.mark.parametrize("kind", list(MESSAGES))
+def test_a_damaged_npz_is_a_diagnostic_naming_the_file(tmp_path, kind):
+    bad = _damaged(tmp_path, kind)
+    with pytest.raises(GliaError) as e:  # as data
+        glia.compile(MLP).train("digit", data=str(bad), epochs=1, progress=False)
+    d = e.value.diagnostic
+    assert d.code == "E703" and f"data file {bad} {MESSAGES[kind]}" in d.message, d.message
+    with pytest.raises(GliaError) as e:  # as parameters
+        glia.compile(MLP).load_params(bad)
+    assert e.value.diagnostic.code == "E703" and f"parameter file {bad} {MESSAGES[kind]}" in e.value.diagnostic.message
+
+
+def test_a_damaged_checkpoint_or_data_from_the_command_line(tmp_path):
+    prog = tmp_path / "m.glia"
+    prog.write_text(MLP)
+    bad = _damaged(tmp_path, "corrupt")
+    r = glia_cli("train", prog, "--fn", "digit", "--data", DATA, "--checkpoint", bad, "--resume", "--epochs", "1",
+                 "--no-progress")
+    assert r.returncode == 1 and f"checkpoint {bad} is damaged" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    r = glia_cli("eval", prog, "--fn", "digit", "--data", _damaged(tmp_path, "text"), "--params", bad)
+    assert r.returncode == 1 and "E703" in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def _checkpoint(tmp_path, digits, **kw):
+    x, y = digits
+    ck = tmp_path / "run.ckpt.npz"
+    glia.compile(MLP).train("digit", x, y, epochs=1, checkpoint=str(ck), **kw)
+    return ck
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda m: m.pop("rng"), "its meta record has no 'rng'"),
+    (lambda m: m.update(epoch="x"), "its meta record's 'epoch' is 'x'"),
+    (lambda m: m.update(epoch=1.5), "its meta record's 'epoch' is 1.5"),
+    (lambda m: m.update(history=[]), "its meta record's 'history' is []"),
+])
+def test_a_checkpoint_with_a_bad_meta_record_is_refused(tmp_path, digits, change, message):
+    import json
+
+    ck = _checkpoint(tmp_path, digits)
+    with np.load(ck) as d:
+        arrays = {k: d[k] for k in d.files}
+    meta = json.loads(str(arrays["meta"]))
+    change(meta)
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(ck, **arrays)
+    x, y = digits
+    with pytest.raises(GliaError) as e:
+        glia.compile(MLP).train("digit", x, y, epochs=2, checkpoint=str(ck), resume=True)
+    assert e.value.diagnostic.code == "E703" and message in e.value.diagnostic.message, e.value.diagnostic.message
+
+
+# ---- 7. resuming with another optimizer ------------------------------------------------------------
+
+def test_resuming_with_another_optimizer_is_refused(tmp_path, digits):
+    x, y = digits
+    ck = _checkpoint(tmp_path, digits, optimizer="adam")
+    before = ck.read_bytes()
+    with pytest.raises(GliaError) as e:
+        glia.compile(MLP).train("digit", x, y, epochs=2, optimizer="sgd", momentum=0.9, checkpoint=str(ck),
+                                resume=True)
+    m = e.value.diagnostic.message
+    assert e.value.diagnostic.code == "E703" and "written by the adam optimizer and this run uses sgd" in m, m
+    assert ck.read_bytes() == before  # nothing trained, nothing overwritten
+    h = glia.compile(MLP).train("digit", x, y, epochs=2, optimizer="adam", checkpoint=str(ck), resume=True)
+    assert len(h["loss"]) == 2
+
+
+def test_an_old_checkpoint_without_the_optimizer_is_refused_when_its_state_differs(tmp_path, digits):
+    import json
+
+    ck = _checkpoint(tmp_path, digits, optimizer="rmsprop")
+    with np.load(ck) as d:
+        arrays = {k: d[k] for k in d.files}
+    meta = json.loads(str(arrays["meta"]))
+    del meta["optimizer"]  # as written before 2026-12-05
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(ck, **arrays)
+    x, y = digits
+    with pytest.raises(GliaError) as e:
+        glia.compile(MLP).train("digit", x, y, epochs=2, optimizer="adam", checkpoint=str(ck), resume=True)
+    assert "its optimizer state (buf.sq, buf.v, t) is not adam's (buf.m, buf.v, t)" in e.value.diagnostic.message
+    h = glia.compile(MLP).train("digit", x, y, epochs=2, optimizer="rmsprop", checkpoint=str(ck), resume=True)
+    assert len(h["loss"]) == 2
