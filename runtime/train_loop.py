@@ -56,7 +56,7 @@ def run(engine, train_rows: np.ndarray, val_rows: np.ndarray, cfg: LoopConfig, l
             for k, v in (("loss", loss), ("acc", acc), ("val_loss", vloss), ("val_acc", vacc), ("lr", lr)):
                 hist[k].append(float(v))
             watch = vloss if len(val_rows) else loss
-            if watch < best:
+            if watch < best:  # a NaN or infinite loss is never the best
                 best, best_epoch, best_flat = watch, epoch, engine.store.snapshot()
             if cfg.checkpoint:
                 save_checkpoint(cfg.checkpoint, engine, rng, epoch + 1, hist, best, best_epoch, best_flat)
@@ -72,7 +72,11 @@ def run(engine, train_rows: np.ndarray, val_rows: np.ndarray, cfg: LoopConfig, l
                 bar.update(1)
             if cfg.early_stopping and epoch - best_epoch >= cfg.early_stopping:
                 stopped = f"early stopping after epoch {epoch + 1}: no improvement for {cfg.early_stopping} epochs"
-                engine.store.restore(best_flat)
+                if best_flat is None:  # no epoch had a finite loss to watch: nothing to restore
+                    stopped += " (no epoch had a finite validation loss; the last parameters are kept)"
+                else:
+                    engine.store.restore(best_flat)
+                    stopped += f" (best epoch {best_epoch + 1} restored)"
                 break
             if cfg.deadline is not None and epoch + 1 < cfg.epochs and time.perf_counter() >= cfg.deadline:
                 hist["cut_short"] = True  # the caller's time bound, not a property of the model
@@ -81,7 +85,7 @@ def run(engine, train_rows: np.ndarray, val_rows: np.ndarray, cfg: LoopConfig, l
         if bar is not None:
             bar.close()
     if stopped and log:
-        log(stopped + f" (best epoch {best_epoch + 1} restored)")
+        log(stopped)
     hist["stopped"] = stopped
     return hist
 

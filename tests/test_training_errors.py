@@ -175,3 +175,45 @@ def test_an_old_checkpoint_without_the_optimizer_is_refused_when_its_state_diffe
     assert "its optimizer state (buf.sq, buf.v, t) is not adam's (buf.m, buf.v, t)" in e.value.diagnostic.message
     h = glia.compile(MLP).train("digit", x, y, epochs=2, optimizer="rmsprop", checkpoint=str(ck), resume=True)
     assert len(h["loss"]) == 2
+
+
+# ---- 3. early stopping when no validation loss is finite ------------------------------------------
+
+class _Engine:
+    """The training loop's view of an engine, with a validation loss given per epoch."""
+
+    def __init__(self, val_losses):
+        from glia.runtime.optim import make_optimizer
+        from glia.runtime.params import ParamSpec, ParamStore
+
+        self.store = ParamStore([ParamSpec("f.dense#1.W", (2, 2), "glorot")])
+        self.opt = make_optimizer("sgd", 4, np.float32)
+        self.val_losses = list(val_losses)
+
+    def epoch(self, order, batch, lr):
+        self.store.flat += 1.0  # each epoch changes the parameters
+        return 1.0, float("nan")
+
+    def evaluate(self, rows):
+        return self.val_losses.pop(0), float("nan")
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("nan")])
+def test_early_stopping_with_no_finite_validation_loss_keeps_the_last_parameters(bad):
+    from glia.runtime import train_loop
+
+    e = _Engine([bad] * 5)
+    cfg = train_loop.LoopConfig(epochs=5, early_stopping=2, progress=False)
+    h = train_loop.run(e, np.arange(8), np.arange(8, 10), cfg)
+    assert "no epoch had a finite validation loss" in h["stopped"] and len(h["loss"]) == 2
+    assert np.all(e.store.flat == e.store.snapshot()[:4])
+
+
+def test_early_stopping_ignores_a_non_finite_validation_loss_after_a_finite_one():
+    from glia.runtime import train_loop
+
+    e = _Engine([float("nan"), 0.5, float("inf"), float("nan"), 0.1])
+    first = e.store.flat.copy()
+    h = train_loop.run(e, np.arange(8), np.arange(8, 10), train_loop.LoopConfig(epochs=5, early_stopping=2,
+                                                                                  progress=False))
+    assert h["stopped"].endswith("(best epoch 2 restored)") and np.allclose(e.store.flat, first + 2)
