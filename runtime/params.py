@@ -155,6 +155,23 @@ def read_npz(path: str, what: str = "file") -> dict[str, np.ndarray]:
              f"({type(e).__name__}: {e})")
 
 
+def check_writable(path: str) -> None:
+    """Refuse, before any work, a path that `save_npz` could not write: a directory, or a folder
+    where no file can be created (probed with a real temporary file: permission bits say nothing
+    to root, nor about /proc)."""
+    if os.path.isdir(path):
+        fail(FILE, f"cannot write {path}: it is a directory")
+    directory = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(directory):  # save_npz creates the missing folders
+        directory = os.path.dirname(directory)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".glia-tmp-", suffix=".npz")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:
+        fail(FILE, f"cannot write {path}: {e.strerror or e} (in {directory})")
+
+
 def save_npz(path: str, arrays: dict) -> None:
     """Atomic: an existing file at `path` stays whole until the new one is completely written."""
     directory = os.path.dirname(os.path.abspath(path))

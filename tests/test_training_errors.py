@@ -217,3 +217,42 @@ def test_early_stopping_ignores_a_non_finite_validation_loss_after_a_finite_one(
     h = train_loop.run(e, np.arange(8), np.arange(8, 10), train_loop.LoopConfig(epochs=5, early_stopping=2,
                                                                                   progress=False))
     assert h["stopped"].endswith("(best epoch 2 restored)") and np.allclose(e.store.flat, first + 2)
+
+
+# ---- 4. an --out that cannot be written ------------------------------------------------------------
+
+@pytest.mark.parametrize("out, message", [("{tmp}", "it is a directory"), ("/proc/x.npz", "cannot write /proc/x.npz")])
+def test_an_unwritable_out_is_refused_before_training(tmp_path, out, message):
+    prog = tmp_path / "m.glia"
+    prog.write_text(MLP)
+    r = glia_cli("train", prog, "--fn", "digit", "--data", DATA, "--epochs", "1", "--no-progress",
+                 "--out", out.format(tmp=tmp_path))
+    assert r.returncode == 1 and "E703" in r.stderr and message in r.stderr, r.stderr
+    assert "training digit" not in r.stderr and "Traceback" not in r.stderr  # refused before training
+
+
+def test_a_failure_to_save_keeps_the_trained_parameters(tmp_path, monkeypatch, capsys):
+    from glia.cli import main
+    from glia.runtime import params
+    from glia.runtime.errors import FILE, fail
+
+    prog = tmp_path / "m.glia"
+    prog.write_text(MLP)
+    out = tmp_path / "out.npz"
+    save = params.ParamStore.save
+
+    def disk_full_at_out(self, path):  # the folder was writable when training started
+        if path == str(out):
+            fail(FILE, f"cannot write {path}: No space left on device")
+        save(self, path)
+
+    monkeypatch.setattr(params.ParamStore, "save", disk_full_at_out)
+    monkeypatch.chdir(tmp_path)
+    rc = main(["train", str(prog), "--fn", "digit", "--data", str(DATA), "--epochs", "1", "--no-progress",
+               "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 1 and "No space left on device; the trained parameters were saved to" in err, err
+    rescued = err.split("saved to ")[1].split(" instead")[0]
+    assert os.path.dirname(rescued) == str(tmp_path)
+    with np.load(rescued) as d:
+        assert d["digit.dense#1.W"].shape == (64, 32)
