@@ -17,6 +17,7 @@ from math import prod
 import numpy as np
 
 from .errors import FILE, VALUE, fail
+from .pyio import replacement_mode
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,7 @@ def save_npz(path: str, arrays: dict) -> None:
         os.makedirs(directory, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".glia-tmp-", suffix=".npz")
         try:
+            os.fchmod(fd, replacement_mode(path))
             with os.fdopen(fd, "wb") as f:
                 np.savez(f, **arrays)
             os.replace(tmp, path)

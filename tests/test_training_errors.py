@@ -256,3 +256,26 @@ def test_a_failure_to_save_keeps_the_trained_parameters(tmp_path, monkeypatch, c
     assert os.path.dirname(rescued) == str(tmp_path)
     with np.load(rescued) as d:
         assert d["digit.dense#1.W"].shape == (64, 32)
+
+
+# ---- 5. file modes ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def test_saved_files_get_the_usual_mode_and_an_overwritten_file_keeps_its_own(tmp_path, umask_022):
+    from glia.runtime.params import save_npz
+    from glia.runtime.pyio import write_file
+
+    for write, name in ((lambda p: save_npz(str(p), {"a": np.zeros(2)}), "p.npz"),
+                        (lambda p: write_file(str(p), "text"), "t.txt")):
+        path = tmp_path / name
+        write(path)
+        assert os.stat(path).st_mode & 0o777 == 0o644, name  # 0666 less the umask, not mkstemp's 0600
+        os.chmod(path, 0o640)
+        write(path)
+        assert os.stat(path).st_mode & 0o777 == 0o640, name
