@@ -279,3 +279,58 @@ def test_saved_files_get_the_usual_mode_and_an_overwritten_file_keeps_its_own(tm
         os.chmod(path, 0o640)
         write(path)
         assert os.stat(path).st_mode & 0o777 == 0o640, name
+
+
+# ---- 6, 8, 9 and the nits: settings are checked with the program, at their value ---------------------
+
+def _block(*settings):
+    return MLP + 'train digit on "digits.npz":\n' + "".join(f"    {s}\n" for s in settings)
+
+
+@pytest.mark.parametrize("setting, col, message", [
+    ("schedule = step(every=0)", 16, "step(every=...) must be a positive integer, found 0"),
+    ("schedule = step(every=2.5)", 16, "step(every=...) must be a positive integer, found 2.5"),
+    ("schedule = step(every=-1)", 16, "step(every=...) must be a positive integer, found -1"),
+    ("schedule = step(10)", 16, "name the schedule's settings: step(every=..., gamma=...)"),
+    ("schedule = cosine(every=3)", 16, "cosine() has no setting 'every'; it takes none"),
+    ("schedule = exponential(gamma=0)", 16, "exponential(gamma=...) must be a number > 0, found 0"),
+    ("optimizer = adam(beta=0.9)", 17, "adam() has no setting 'beta'; it takes lr, beta1, beta2, eps"),
+    ("optimizer = adam(lr=0)", 17, "adam(lr=...) must be a number > 0, found 0"),
+    ("optimizer = sgd(nesterov=True)", 17, "sgd(nesterov=True) needs a momentum > 0"),
+    ("lr = 0", 10, "lr must be a number > 0"),
+    ("clip = -1", 12, "clip must be a number > 0"),
+    ("seed = -5", 12, "seed must be a non-negative integer, found -5"),
+    ("device = tpu", 14, "the device is cpu, cuda or auto, found 'tpu'"),
+])
+def test_a_bad_setting_is_an_error_at_its_value_when_checked(setting, col, message):
+    with pytest.raises(GliaError) as e:
+        glia.compile(_block("epochs = 1", setting), "m.glia")
+    d = e.value.diagnostic
+    assert d.code == "E703" and message in d.message and (d.span.line, d.span.col) == (7, col), (d, d.span)
+
+
+def test_device_is_a_training_setting(digits):
+    x, y = digits
+    p = glia.compile(_block("device = cpu", "epochs = 1"))  # was E103 unknown training setting
+    assert len(p.train("digit", x, y)["loss"]) == 1
+
+
+@pytest.mark.parametrize("first, second, line_col", [
+    ("lr = 0.1", "optimizer = adam(lr=0.01)", (7, 17)),
+    ("optimizer = sgd(0.1)", "lr = 0.01", (7, 10)),
+])
+def test_the_learning_rate_given_twice_is_an_error(first, second, line_col):
+    with pytest.raises(GliaError) as e:
+        glia.compile(_block(first, second), "m.glia")
+    d = e.value.diagnostic
+    assert d.code == "E703" and "the learning rate is given twice" in d.message
+    assert (d.span.line, d.span.col) == line_col
+
+
+def test_a_validation_that_leaves_nothing_to_train_on_points_at_it(digits):
+    x, y = digits
+    p = glia.compile(_block("validation = 0.999"), "m.glia")
+    with pytest.raises(GliaError) as e:
+        p.train("digit", x[:20], y[:20], epochs=1)
+    d = e.value.diagnostic
+    assert "leaves no training examples" in d.message and (d.span.line, d.span.col) == (6, 18), d.span
