@@ -164,8 +164,10 @@ class CompiledEngine:
         which names the operation and line that first made a NaN or an infinity; a step that made a
         parameter non-finite names the optimizer (it is no operation of the program)."""
         if status == K.BAD_STEP:
-            return GliaRuntimeError("E702", f"the {self.opt.name} step made a parameter NaN or infinite (lower "
-                                    "the learning rate, or clip gradients with `clip = 1.0`)")
+            e = GliaRuntimeError("E702", f"the {self.opt.name} step made a parameter NaN or infinite (lower "
+                                 "the learning rate, or clip gradients with `clip = 1.0`)")
+            e.settings = ("lr", "optimizer")  # the train block's settings it is about, where it has them
+            return e
         from .training import TapeEngine
 
         tape = TapeEngine(self.interp, self.task, self.opt, self.clip)

@@ -557,8 +557,9 @@ def train(interp: Interpreter, o: Options, X=None, y=None, log=None) -> dict:
                                 o.early_stopping, o.checkpoint, o.resume, o.progress, o.deadline)
     try:
         hist = train_loop.run(engine, train_rows, val_rows, cfg, log)
-    except GliaRuntimeError as e:
-        raise _err(e.code, e.message, None, program.source) from None
+    except GliaRuntimeError as e:  # at the setting it is about, if it says one and the block has it
+        at = [o.spans[k] for k in getattr(e, "settings", ()) if k in o.spans]
+        raise _err(e.code, e.message, at[0] if at else None, program.source) from None
     hist["engine"] = engine.name
     return hist
 

@@ -334,3 +334,14 @@ def test_a_validation_that_leaves_nothing_to_train_on_points_at_it(digits):
         p.train("digit", x[:20], y[:20], epochs=1)
     d = e.value.diagnostic
     assert "leaves no training examples" in d.message and (d.span.line, d.span.col) == (6, 18), d.span
+
+
+def test_a_step_that_overflows_a_parameter_names_the_optimizer_setting():
+    x, y = np.ones((64, 4), np.float32), np.full((64, 1), 100.0, np.float32)  # gradients of about 20
+    p = glia.compile('def f(x: f32[4]) -> f32[1]:\n    return dense(x, 1)\n\ntrain f on "d.npz":\n'
+                     '    loss = mse\n    optimizer = sgd(lr=3e38)\n', "m.glia")
+    with pytest.raises(GliaError) as e:
+        p.train("f", x, y, epochs=1, engine="compiled")
+    d = e.value.diagnostic
+    assert d.code == "E702" and "the sgd step made a parameter NaN or infinite" in d.message
+    assert (d.span.line, d.span.col) == (6, 17)
