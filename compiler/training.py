@@ -271,7 +271,9 @@ def check_task(program: ir.Program, o: Options, X, y) -> Task:
     src = program.source
     f = program.functions.get(o.fn)
     if f is None or f.source_name != (src.name if src else f.source_name):
-        raise _err(BAD_DATA, f"no function named '{o.fn}' to train", None, src)
+        mine = sorted(n for n, g in program.functions.items() if g.source_name == (src.name if src else g.source_name))
+        raise _err(BAD_DATA, f"no function named '{o.fn}' to train (this program's functions: "
+                   f"{', '.join(mine) or 'none'})", None, src)
     t = f.type
     if len(t.params) != 1 or not isinstance(t.params[0], TensorT):
         raise _err(BAD_DATA, f"{o.fn} must take one tensor (one example, or a batch of them), e.g. def {o.fn}(x: "

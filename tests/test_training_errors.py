@@ -345,3 +345,10 @@ def test_a_step_that_overflows_a_parameter_names_the_optimizer_setting():
     d = e.value.diagnostic
     assert d.code == "E702" and "the sgd step made a parameter NaN or infinite" in d.message
     assert (d.span.line, d.span.col) == (6, 17)
+
+
+def test_training_a_function_that_does_not_exist_names_those_that_do(digits):
+    x, y = digits
+    with pytest.raises(GliaError) as e:
+        glia.compile(MLP).train("nofn", x, y, epochs=1)  # no source location: the name comes from Python
+    assert "no function named 'nofn' to train (this program's functions: digit)" in e.value.diagnostic.message
