@@ -352,3 +352,12 @@ def test_training_a_function_that_does_not_exist_names_those_that_do(digits):
     with pytest.raises(GliaError) as e:
         glia.compile(MLP).train("nofn", x, y, epochs=1)  # no source location: the name comes from Python
     assert "no function named 'nofn' to train (this program's functions: digit)" in e.value.diagnostic.message
+
+
+def test_the_kernels_finiteness_check():
+    a = np.full(1000, 3e38, np.float32)  # finite, though their sum is not in float32
+    assert K._finite_sum(a)
+    for bad in (np.nan, np.inf, -np.inf):
+        b = a.copy()
+        b[517] = bad
+        assert not K._finite_sum(b), bad
