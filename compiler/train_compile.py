@@ -184,10 +184,10 @@ class CompiledEngine:
 
     def _result(self, total, correct, t, n):
         self.opt.t = int(t)
-        if not math.isfinite(total):  # (the CUDA kernels' check)
-            raise GliaRuntimeError("E702", "the loss became NaN or infinite in the compiled training loop (lower "
-                                   "the learning rate, or clip gradients with `clip = 1.0`; --engine tape names "
-                                   "the operation)")
+        if not math.isfinite(total):  # (the CUDA kernels' check, after each epoch)
+            raise GliaRuntimeError("E702", "the loss or a parameter became NaN or infinite in this epoch on the "
+                                   "device (lower the learning rate, or clip gradients with `clip = 1.0`; "
+                                   "--device cpu names the operation)")
         return total / n, (correct / n if self.task.classes else math.nan)
 
     def evaluate(self, rows):
@@ -222,6 +222,8 @@ class CudaEngine(CompiledEngine):
         with device_failures("training"):
             total, correct, t = self.chain.epoch(order, batch, self.loss, self.last_fused, self.opt_code,
                                                  self.hyper, self.opt.t)
+        if math.isfinite(total) and not np.all(np.isfinite(self.store.flat)):  # checked once an epoch here
+            total = math.nan
         return self._result(total, correct, t, len(order))
 
     def _evaluate(self, rows):
