@@ -130,20 +130,25 @@ BAD_CHECKPOINT = "E703"
 
 
 def load_checkpoint(path, engine, rng):
+    """Everything is checked before the parameters are assigned, so a refused checkpoint changes none."""
     arrays = read_npz(path, "checkpoint")
     meta = _meta(path, arrays)
-    params = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
-    engine.store.assign(params, path)
     state = {k[len("opt/"):]: v for k, v in arrays.items() if k.startswith("opt/")}
     _same_optimizer(path, meta, engine.opt, state)
-    engine.opt.load_state(state)
+    best_flat = arrays.get("best_flat")
+    if best_flat is not None and best_flat.shape != engine.store.snapshot().shape:
+        fail(BAD_CHECKPOINT, f"cannot resume from {path}: its best parameters have {best_flat.size} values, "
+             f"this model has {engine.store.snapshot().size}")
     try:
         rng.bit_generator.state = meta["rng"]
         if "mask_rng" in meta and _mask_rng(engine) is not None:  # (written since 2026-12-01)
             _mask_rng(engine).bit_generator.state = meta["mask_rng"]
     except (TypeError, ValueError, KeyError) as e:
         fail(BAD_CHECKPOINT, f"cannot resume from {path}: its random generator's state is not valid ({e})")
-    return meta["epoch"], meta["history"], meta["best"], meta["best_epoch"], arrays.get("best_flat")
+    params = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
+    engine.store.assign(params, path)  # (checks every name and shape before it writes)
+    engine.opt.load_state(state)
+    return meta["epoch"], meta["history"], meta["best"], meta["best_epoch"], best_flat
 
 
 def _meta(path, arrays) -> dict:

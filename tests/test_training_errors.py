@@ -155,6 +155,12 @@ def test_resuming_with_another_optimizer_is_refused(tmp_path, digits):
     m = e.value.diagnostic.message
     assert e.value.diagnostic.code == "E703" and "written by the adam optimizer and this run uses sgd" in m, m
     assert ck.read_bytes() == before  # nothing trained, nothing overwritten
+    p = glia.compile(MLP)
+    p.train("digit", x, y, epochs=1, optimizer="sgd", lr=0.1)
+    kept = {k: v.copy() for k, v in p.params.items()}
+    with pytest.raises(GliaError):
+        p.train("digit", x, y, epochs=2, optimizer="sgd", checkpoint=str(ck), resume=True)
+    assert all(np.array_equal(p.params[k], v) for k, v in kept.items())  # the refused resume changed nothing
     h = glia.compile(MLP).train("digit", x, y, epochs=2, optimizer="adam", checkpoint=str(ck), resume=True)
     assert len(h["loss"]) == 2
 
