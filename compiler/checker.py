@@ -23,7 +23,7 @@ STAGE = "check"
 INT_MIN, INT_MAX = -(2 ** 63), 2 ** 63 - 1
 
 TRAIN_SETTINGS = ("inputs", "targets", "loss", "optimizer", "epochs", "batch", "validation", "seed",
-                  "metrics", "schedule", "clip", "early_stopping", "checkpoint", "shuffle", "lr")
+                  "metrics", "schedule", "clip", "early_stopping", "checkpoint", "shuffle", "lr", "device")
 
 
 @dataclass
@@ -385,6 +385,12 @@ class Checker:
                 raise self.err("E102", f"setting '{s.name}' given twice", s.span)
             seen.add(s.name)
             self.setting_choices(s.value)
+        from .training import apply_settings  # (only programs that train pay for importing it)
+
+        try:  # each value checked now, where it is written, not when training reaches it
+            apply_settings([(s.name, s.value) for s in tr.settings])
+        except GliaError as e:
+            raise self.err(e.diagnostic.code, e.diagnostic.message, e.diagnostic.span) from None
         return ir.TrainSpec(tr.func, tr.data, tuple((s.name, s.value) for s in tr.settings), tr.span)
 
     def setting_choices(self, e) -> None:

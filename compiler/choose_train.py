@@ -16,13 +16,14 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
+import os
 import time
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from glia.runtime.errors import GliaRuntimeError
-from glia.runtime.params import save_npz
+from glia.runtime.params import read_npz, save_npz
 from glia.runtime.search.halving import Outcome, hyperband, hyperband_plan, plan, successive_halving
 
 from . import ir
@@ -179,7 +180,7 @@ def settle_by_training(program: ir.Program, choices: list[ir.Choose], fixed: lis
         x, y = load_npz(base.data, base.inputs, base.targets)
     path = synth.cache_path(text, s.key(), str(epochs), data_key(x, y))
     record = synth.cache_get(path) if use_cache else None
-    params = _load_params(_params_path(path)) if record is not None else None
+    params = _load_params(_params_path(path), log) if record is not None else None
     if params is not None and {"chosen", "trials", "rungs", "configs"} <= record.keys() and \
             len(record["chosen"]) == len(choices):
         record["cached"] = True
@@ -262,11 +263,16 @@ def _save_params(path: str, params: dict) -> None:
         pass  # a cache that cannot be written only costs the next run its time
 
 
-def _load_params(path: str) -> dict | None:
+def _load_params(path: str, log=None) -> dict | None:
+    """The cached winner's parameters, or None when there are none, or the file is damaged: a cache
+    entry, so the search runs again and replaces it (the log says which file and what is wrong)."""
+    if not os.path.exists(path):
+        return None
     try:
-        with np.load(path) as data:
-            return {k: data[k] for k in data.files}
-    except (OSError, ValueError):
+        return read_npz(path, "cached parameter file")
+    except GliaRuntimeError as e:
+        if log:
+            log(f"{e.message}; searching again")
         return None
 
 

@@ -110,7 +110,7 @@ class CompiledEngine:
 
     def __init__(self, interp, task, opt, clip, the_plan):
         steps, loss = the_plan
-        self.task, self.opt, self.clip = task, opt, clip
+        self.interp, self.task, self.opt, self.clip = interp, task, opt, clip
         self.store = param_store(interp)
         offsets = {s.name: s.offset for s in self.store.specs}
         rows, alphas, widths = [], [], [task.in_t.shape[0]]
@@ -148,18 +148,47 @@ class CompiledEngine:
 
     def epoch(self, order, batch, lr):
         self.hyper[K.LR] = lr
-        total, correct, t = K.train_epoch(self.X, self.yi, self.yf, np.ascontiguousarray(order, np.int64), batch,
-                                          self.store.flat, self.store.grad, self.steps, self.alphas,
-                                          self._aoff(batch), self.widths, self.loss, self.last_fused,
-                                          self.opt_code, self.hyper, self.opt.t, self.m, self.v)
+        order = np.ascontiguousarray(order, np.int64)
+        total, correct, t, status, stop = K.train_epoch(self.X, self.yi, self.yf, order, batch, self.store.flat,
+                                                        self.store.grad, self.steps, self.alphas,
+                                                        self._aoff(batch), self.widths, self.loss,
+                                                        self.last_fused, self.opt_code, self.hyper, self.opt.t,
+                                                        self.m, self.v)
+        self.opt.t = int(t)
+        if status != K.OK:
+            raise self.not_finite(status, order[stop:stop + batch])
         return self._result(total, correct, t, len(order))
+
+    def not_finite(self, status, rows):
+        """E702 for the minibatch `rows` that the kernel stopped at. A loss or gradient: the parameters
+        are still those of its forward pass, so the minibatch runs again on the interpreter's tape,
+        which names the operation and line that first made a NaN or an infinity; a step that made a
+        parameter non-finite names the optimizer (it is no operation of the program)."""
+        if status == K.BAD_STEP:
+            e = GliaRuntimeError("E702", f"the {self.opt.name} step made a parameter NaN or infinite (lower "
+                                 "the learning rate, or clip gradients with `clip = 1.0`)")
+            e.settings = ("lr", "optimizer")  # the train block's settings it is about, where it has them
+            return e
+        from .training import TapeEngine
+
+        tape = TapeEngine(self.interp, self.task, self.opt, self.clip)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            self.store.zero_grad()
+            for r in rows:
+                tape.step(np.array([r]), len(rows))  # raises E702 for a non-finite loss
+            if not np.all(np.isfinite(self.store.grad)):
+                raise tape.not_finite(tape.adi.tape, "a gradient")
+        what = "the loss" if status == K.BAD_LOSS else "a gradient"
+        return GliaRuntimeError("E702", f"{what} became NaN or infinite in the compiled training loop (lower the "
+                                "learning rate, or clip gradients with `clip = 1.0`; --engine tape names the "
+                                "operation)")
 
     def _result(self, total, correct, t, n):
         self.opt.t = int(t)
-        if not math.isfinite(total):
-            raise GliaRuntimeError("E702", "the loss became NaN or infinite in the compiled training loop (lower "
-                                   "the learning rate, or clip gradients with `clip = 1.0`; --engine tape names "
-                                   "the operation)")
+        if not math.isfinite(total):  # (the CUDA kernels' check, after each epoch)
+            raise GliaRuntimeError("E702", "the loss or a parameter became NaN or infinite in this epoch on the "
+                                   "device (lower the learning rate, or clip gradients with `clip = 1.0`; "
+                                   "--device cpu names the operation)")
         return total / n, (correct / n if self.task.classes else math.nan)
 
     def evaluate(self, rows):
@@ -194,6 +223,8 @@ class CudaEngine(CompiledEngine):
         with device_failures("training"):
             total, correct, t = self.chain.epoch(order, batch, self.loss, self.last_fused, self.opt_code,
                                                  self.hyper, self.opt.t)
+        if math.isfinite(total) and not np.all(np.isfinite(self.store.flat)):  # checked once an epoch here
+            total = math.nan
         return self._result(total, correct, t, len(order))
 
     def _evaluate(self, rows):

@@ -15,6 +15,7 @@ with its target and is averaged over each minibatch.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 from dataclasses import dataclass, field, replace
 
@@ -31,7 +32,8 @@ from .primitives import PRIMS
 from .types import F32, FLOAT, TensorT
 from glia.runtime import train_loop
 from glia.runtime.errors import GliaRuntimeError
-from glia.runtime.optim import OPTIMIZERS, SCHEDULES, clip_grad_norm, make_optimizer
+from glia.runtime.optim import OPTIMIZERS, SCHEDULES, clip_grad_norm, make_optimizer, optimizer_settings
+from glia.runtime.params import read_npz
 from glia.runtime.tensor_ops import NO_BATCH
 
 STAGE = "train"
@@ -66,6 +68,7 @@ class Options:
     deadline: float | None = None  # time.perf_counter() time after which training stops (search trials)
     device: str = "cpu"  # cpu | cuda | auto (compiler/device.py); the compiled engine runs on it
     span: Span | None = None  # the train block's, where the settings came from one
+    spans: dict = field(default_factory=dict)  # each setting's value in the block, for later errors
 
 
 def _err(code, msg, span=None, source=None) -> GliaError:
@@ -92,16 +95,30 @@ def literal(e, source):
 
 def options_from_spec(spec: ir.TrainSpec, program: ir.Program) -> Options:
     src = program.source
-    o = Options(fn=spec.func, data=_relative(spec.data, src), span=spec.span)
-    for name, e in spec.settings:
-        v = literal(e, src)
+    return apply_settings(spec.settings, src, Options(fn=spec.func, data=_relative(spec.data, src), span=spec.span))
+
+
+def apply_settings(settings, source=None, o: Options | None = None) -> Options:
+    """A train block's settings applied in order, each value checked (the checker calls this too, so a
+    bad value is reported when the program is checked), every error at the setting's value."""
+    o = o or Options()
+    lr_at = None  # which setting gave the learning rate: `lr = ...` or `optimizer = adam(lr=...)`
+    for name, e in settings:
+        v = literal(e, source)
         span = e.span
+        gives_lr = name == "lr" or (name == "optimizer" and not isinstance(v, str) and (v[1] or "lr" in v[2]))
+        if gives_lr and lr_at is not None:
+            raise _err(BAD_DATA, f"the learning rate is given twice, by '{lr_at}' and here by '{name}'; "
+                       "give it once", span, source)
+        if gives_lr:
+            lr_at = name
         try:
             o = apply_setting(o, name, v)
         except (TypeError, ValueError) as ex:
-            raise _err(BAD_DATA, f"bad value for training setting '{name}': {ex}", span, src) from None
+            raise _err(BAD_DATA, f"bad value for training setting '{name}': {ex}", span, source) from None
         except GliaRuntimeError as ex:
-            raise _err(BAD_DATA, ex.message, span, src) from None
+            raise _err(BAD_DATA, ex.message, span, source) from None
+        o.spans[name] = span
     return o
 
 
@@ -123,18 +140,27 @@ def apply_setting(o: Options, name: str, v) -> Options:
         opt, args, kw = (v, [], {}) if isinstance(v, str) else v
         if opt not in OPTIMIZERS:
             raise ValueError(f"the optimizer is one of {', '.join(OPTIMIZERS)}, found {opt!r}")
+        if len(args) > 1:
+            raise ValueError(f"{opt}() takes the learning rate as its one positional argument; name the others "
+                             f"({opt}(lr=0.01, ...))")
         if args:
             kw = {"lr": args[0], **kw}
+        check_optimizer_args(opt, kw)
+        kw = dict(kw)
         lr = kw.pop("lr", o.lr)
         return replace(o, optimizer=opt, opt_args=kw, lr=None if lr is None else float(lr))
     if name in ("epochs", "batch", "seed", "early_stopping"):
         if not isinstance(v, int) or isinstance(v, bool) or v < (0 if name in ("seed", "early_stopping") else 1):
-            raise ValueError(f"{name} must be a positive integer, found {v!r}")
+            kind = "non-negative" if name in ("seed", "early_stopping") else "positive"
+            raise ValueError(f"{name} must be a {kind} integer, found {v!r}")
         return replace(o, **{name: v})
     if name in ("validation", "lr", "clip"):
-        v = float(v)
+        v = _number(name, v)
         if name == "validation" and not 0 <= v < 1:
             raise ValueError(f"validation is the fraction of examples held out, in [0, 1); found {v}")
+        if name != "validation" and not v > 0:
+            raise ValueError(f"{name} must be a number > 0, found {v}" +
+                             (" (leave clip out for no clipping)" if name == "clip" else ""))
         return replace(o, **{name: v})
     if name == "shuffle":
         if not isinstance(v, bool):
@@ -144,6 +170,7 @@ def apply_setting(o: Options, name: str, v) -> Options:
         kind, args, kw = (v, [], {}) if isinstance(v, str) else v
         if kind not in SCHEDULES:
             raise ValueError(f"the schedule is one of {', '.join(SCHEDULES)}, found {kind!r}")
+        check_schedule_args(kind, args, kw)
         return replace(o, schedule=kind, schedule_args=kw)
     if name == "device":
         if v not in ("cpu", "cuda", "auto"):
@@ -154,23 +181,71 @@ def apply_setting(o: Options, name: str, v) -> Options:
     raise ValueError(f"unknown setting {name!r}")
 
 
+def _number(name, v) -> float:
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+        raise ValueError(f"{name} must be a finite number, found {v!r}")
+    return float(v)
+
+
+# what each optimizer setting must be (the names an optimizer takes are its class's, runtime/optim.py)
+_RATE = (lambda x: x > 0, "a number > 0")
+_DECAY = (lambda x: 0 <= x < 1, "in [0, 1)")
+OPTIMIZER_ARG_RANGES = {"lr": _RATE, "eps": _RATE, "weight_decay": (lambda x: x >= 0, "a number >= 0"),
+                        "momentum": _DECAY, "beta1": _DECAY, "beta2": _DECAY, "alpha": _DECAY, "nesterov": None}
+SCHEDULE_ARGS = {  # name: (integer?, test, what it must be)
+    "constant": {}, "cosine": {},
+    "step": {"every": (True, lambda x: x > 0, "a positive integer"), "gamma": (False, lambda x: x > 0, "a number > 0")},
+    "exponential": {"gamma": (False, lambda x: x > 0, "a number > 0")},
+    "warmup_cosine": {"warmup": (True, lambda x: x >= 0, "a non-negative integer")},
+}
+
+
+def check_optimizer_args(opt: str, kw: dict) -> None:
+    allowed = optimizer_settings(opt)
+    for k, x in kw.items():
+        if k not in allowed:
+            raise ValueError(f"{opt}() has no setting '{k}'; it takes {', '.join(allowed)}")
+        if OPTIMIZER_ARG_RANGES.get(k) is None:  # nesterov
+            if not isinstance(x, bool):
+                raise ValueError(f"{opt}({k}=...) is True or False, found {x!r}")
+            continue
+        test, what = OPTIMIZER_ARG_RANGES[k]
+        if not test(_number(f"{opt}({k}=...)", x)):
+            raise ValueError(f"{opt}({k}=...) must be {what}, found {x!r}")
+    if kw.get("nesterov") and not kw.get("momentum", 0) > 0:
+        raise ValueError("sgd(nesterov=True) needs a momentum > 0")
+
+
+def check_schedule_args(kind: str, args: list, kw: dict) -> None:
+    allowed = SCHEDULE_ARGS[kind]
+    if args:
+        raise ValueError(f"name the schedule's settings: {kind}({', '.join(k + '=...' for k in allowed)})"
+                         if allowed else f"{kind} takes no settings")
+    for k, x in kw.items():
+        if k not in allowed:
+            raise ValueError(f"{kind}() has no setting '{k}'" +
+                             (f"; it takes {', '.join(allowed)}" if allowed else "; it takes none"))
+        integer, test, what = allowed[k]
+        if integer and (isinstance(x, bool) or not isinstance(x, int)):
+            raise ValueError(f"{kind}({k}=...) must be {what}, found {x!r}")
+        if not test(_number(f"{kind}({k}=...)", x)):
+            raise ValueError(f"{kind}({k}=...) must be {what}, found {x!r}")
+
+
 # ---- data ---------------------------------------------------------------------------------------
 
 def load_npz(path: str, inputs: str, targets: str):
     if not os.path.exists(path):
         raise _err(BAD_DATA, f"no such data file: {path}")
     try:
-        with np.load(path, allow_pickle=False) as d:
-            files = list(d.files)
-            missing = [k for k in (inputs, targets) if k not in files]
-            if missing:
-                raise _err(BAD_DATA, f"{path} has no array named '{missing[0]}' (it has: {', '.join(files) or 'none'}); "
-                           "name them with `inputs = ...` / `targets = ...` or --inputs/--targets")
-            return d[inputs], d[targets]
-    except GliaError:
-        raise
-    except (OSError, ValueError, EOFError) as e:
-        raise _err(BAD_DATA, f"cannot read {path} as a .npz data file: {e}") from None
+        arrays = read_npz(path, "data file")
+    except GliaRuntimeError as e:
+        raise _err(BAD_DATA, e.message) from None
+    missing = [k for k in (inputs, targets) if k not in arrays]
+    if missing:
+        raise _err(BAD_DATA, f"{path} has no array named '{missing[0]}' (it has: {', '.join(arrays) or 'none'}); "
+                   "name them with `inputs = ...` / `targets = ...` or --inputs/--targets")
+    return arrays[inputs], arrays[targets]
 
 
 @dataclass
@@ -196,7 +271,9 @@ def check_task(program: ir.Program, o: Options, X, y) -> Task:
     src = program.source
     f = program.functions.get(o.fn)
     if f is None or f.source_name != (src.name if src else f.source_name):
-        raise _err(BAD_DATA, f"no function named '{o.fn}' to train", None, src)
+        mine = sorted(n for n, g in program.functions.items() if g.source_name == (src.name if src else g.source_name))
+        raise _err(BAD_DATA, f"no function named '{o.fn}' to train (this program's functions: "
+                   f"{', '.join(mine) or 'none'})", None, src)
     t = f.type
     if len(t.params) != 1 or not isinstance(t.params[0], TensorT):
         raise _err(BAD_DATA, f"{o.fn} must take one tensor (one example, or a batch of them), e.g. def {o.fn}(x: "
@@ -256,14 +333,22 @@ def check_task(program: ir.Program, o: Options, X, y) -> Task:
                        f.span, src)
         if y.dtype.kind not in "fiub" or not np.all(np.isfinite(y)):
             raise _err(BAD_DATA, "the targets must be finite numbers", None, src)
-        y = y.astype(dt)
+        with np.errstate(over="ignore"):
+            y = y.astype(dt)
         loss_op = {"cross_entropy": "loss.ce_onehot", "nll": "loss.nll_onehot", "mse": "loss.mse",
                    "mae": "loss.mae", "binary_cross_entropy": "loss.bce"}[o.loss]
         if o.loss in ("cross_entropy", "nll") and len(out_shape) == 1:
             classes = out_shape[0]
         if out_t in (FLOAT, F32) and loss_op in ("loss.mse", "loss.mae", "loss.bce"):
             loss_op = loss_op  # scalar outputs are wrapped as 1-element tensors by the engine
-    return Task(o.fn, in_t, out_t, loss_op, classes, np.ascontiguousarray(X, dtype=dt), y, batched)
+    with np.errstate(over="ignore"):
+        Xd = np.ascontiguousarray(X, dtype=dt)
+    if not np.all(np.isfinite(Xd)):  # finite as given, but too large for the model's dtype (1e40 in f32)
+        raise _err(BAD_DATA, f"the inputs hold values too large for {in_t.dtype} (largest magnitude "
+                   f"{float(np.max(np.abs(X))):g}); scale the data, or use f64 in {o.fn}", None, src)
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+        raise _err(BAD_DATA, f"the targets hold values too large for {in_t.dtype}", None, src)
+    return Task(o.fn, in_t, out_t, loss_op, classes, Xd, y, batched)
 
 
 def split(n: int, validation: float, seed: int):
@@ -439,6 +524,14 @@ def make_engine(interp: Interpreter, task: Task, o: Options, device=None):
     return TapeEngine(interp, task, opt, o.clip), reason
 
 
+def _located(e: GliaError, span: Span | None, program: ir.Program) -> GliaError:
+    """`e` at `span` (a setting, or the train block) when it has no position of its own."""
+    d = e.diagnostic
+    if d.span.line == 0 and span is not None:
+        return GliaError(replace(d, span=span, source=program.source))
+    return e
+
+
 def train(interp: Interpreter, o: Options, X=None, y=None, log=None) -> dict:
     """Train `o.fn` of the interpreter's program; parameters are updated in `interp.params`."""
     program = interp.program
@@ -447,14 +540,14 @@ def train(interp: Interpreter, o: Options, X=None, y=None, log=None) -> dict:
             X, y = load_npz(o.data, o.inputs, o.targets)
         task = check_task(program, o, X, y)
     except GliaError as e:  # a data problem without a position: point at the train block it came from
-        d = e.diagnostic
-        if d.span.line == 0 and o.span is not None:
-            raise GliaError(replace(d, span=o.span, source=program.source)) from None
-        raise
+        raise _located(e, o.span, program) from None
     if interp.params is None:
         interp.params = new_store(program, o.seed)
     interp.rng = np.random.default_rng(o.seed + 1)
-    train_rows, val_rows = split(len(task.X), o.validation, o.seed)
+    try:
+        train_rows, val_rows = split(len(task.X), o.validation, o.seed)
+    except GliaError as e:
+        raise _located(e, o.spans.get("validation", o.span), program) from None
     check_batches(program, task, o, len(train_rows))
     from .device import resolve
 
@@ -466,8 +559,9 @@ def train(interp: Interpreter, o: Options, X=None, y=None, log=None) -> dict:
                                 o.early_stopping, o.checkpoint, o.resume, o.progress, o.deadline)
     try:
         hist = train_loop.run(engine, train_rows, val_rows, cfg, log)
-    except GliaRuntimeError as e:
-        raise _err(e.code, e.message, None, program.source) from None
+    except GliaRuntimeError as e:  # at the setting it is about, if it says one and the block has it
+        at = [o.spans[k] for k in getattr(e, "settings", ()) if k in o.spans]
+        raise _err(e.code, e.message, at[0] if at else None, program.source) from None
     hist["engine"] = engine.name
     return hist
 

@@ -145,6 +145,8 @@ def cmd_train(ns) -> int:
     if ns.device:  # overrides the block's `device = ...`
         o.device = ns.device
     out = ns.out or os.path.splitext(ns.file)[0] + ".params.npz"
+    for flag, path in (("--out", out), ("checkpoint", o.checkpoint)):
+        _writable(flag, path, program)  # refused before training, not after
     interp = _interp(program)
 
     def log(msg):
@@ -160,7 +162,7 @@ def cmd_train(ns) -> int:
         if not math.isnan(hist["val_acc"][-1]):
             line += f", accuracy {hist['val_acc'][-1]:.4f}"
     print(line)
-    interp.params.save(out)
+    _save(interp.params, out, program)
     running = interp.params.state_flat.size
     print(f"saved {len(interp.params)} parameters" + (f" and {running} running statistics" if running else "")
           + f" to {out}")
@@ -168,6 +170,47 @@ def cmd_train(ns) -> int:
         plot(hist, ns.plot)
         print(f"curves in {ns.plot}")
     return EXIT_OK
+
+
+def _writable(flag, path, program) -> None:
+    from glia.compiler.diagnostics import Diagnostic, GliaError, Span
+    from glia.runtime.errors import GliaRuntimeError
+    from glia.runtime.params import check_writable
+
+    if not path:
+        return
+    try:
+        check_writable(path)
+    except GliaRuntimeError as e:
+        raise GliaError(Diagnostic("E703", f"{flag}: {e.message}", Span(0, 0, 0, 0), "train",
+                                   program.source)) from None
+
+
+def _save(store, out, program) -> None:
+    """Save the trained parameters to `out`; if that fails after all (the disk filled, the folder went
+    away), to a new file in the current folder or the temporary one, so the training is not lost."""
+    import tempfile
+    import time
+
+    from glia.compiler.diagnostics import Diagnostic, GliaError, Span
+    from glia.runtime.errors import GliaRuntimeError
+
+    try:
+        store.save(out)
+        return
+    except GliaRuntimeError as e:
+        why = e.message
+    name = f"glia-rescued-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.params.npz"
+    for folder in (os.getcwd(), tempfile.gettempdir()):
+        rescue = os.path.join(folder, name)
+        try:
+            store.save(rescue)
+        except GliaRuntimeError:
+            continue
+        raise GliaError(Diagnostic("E703", f"{why}; the trained parameters were saved to {rescue} instead",
+                                   Span(0, 0, 0, 0), "train", program.source))
+    raise GliaError(Diagnostic("E703", f"{why}, nor anywhere else: the trained parameters are lost",
+                               Span(0, 0, 0, 0), "train", program.source))
 
 
 def _matplotlib():

@@ -41,6 +41,12 @@ momentum = cuda.jit(device=True)(optim_rules.momentum)
 rmsprop = cuda.jit(device=True)(optim_rules.rmsprop)
 
 
+@cuda.jit(device=True)
+def _floored(p):
+    """p, or 1e-12 below it; a NaN stays NaN, so the epoch's loss shows it (max may drop a NaN)."""
+    return p if not p < 1e-12 else 1e-12
+
+
 def _grid(n: int) -> int:
     return max(1, (n + THREADS - 1) // THREADS)
 
@@ -164,7 +170,7 @@ def make_kernels(dtype):
             if best == lab:
                 hit = 1
             if loss == CE_SOFTMAX:
-                total = -math.log(max(ws[o + lab], 1e-12))
+                total = -math.log(_floored(ws[o + lab]))
             else:
                 total = -ws[o + lab]
             if scale > 0:
@@ -182,7 +188,7 @@ def make_kernels(dtype):
             for j in range(m):
                 tsum += yf[r * m + j]
                 if loss == CE_SOFTMAX:
-                    total += -yf[r * m + j] * math.log(max(ws[o + j], 1e-12))
+                    total += -yf[r * m + j] * math.log(_floored(ws[o + j]))
                 else:
                     total += -yf[r * m + j] * ws[o + j]
             if scale > 0:

@@ -123,7 +123,7 @@ def _loss(loss, out, yi, yf, rows, nb, g, scale):
                 correct += 1
             if loss == CE_SOFTMAX:
                 p = out[i, lab]
-                total += -np.log(p if p > 1e-12 else 1e-12)
+                total += -np.log(p if not p < 1e-12 else 1e-12)  # a NaN p stays NaN (it is reported)
             else:
                 total += -out[i, lab]
             if scale > 0:
@@ -142,7 +142,7 @@ def _loss(loss, out, yi, yf, rows, nb, g, scale):
                 tsum += yf[r, j]
                 if loss == CE_SOFTMAX:
                     p = out[i, j]
-                    total += -yf[r, j] * np.log(p if p > 1e-12 else 1e-12)
+                    total += -yf[r, j] * np.log(p if not p < 1e-12 else 1e-12)
                 else:
                     total += -yf[r, j] * out[i, j]
             if scale > 0:
@@ -233,10 +233,28 @@ def _batch_forward(X, rows, steps, alphas, flat, ws, aoff, widths):
     return ws[aoff[ns]:aoff[ns] + nb * widths[ns]].reshape(nb, widths[ns])
 
 
+# reassociation lets LLVM vectorise the sum (5x); no other fast-math flag, since 'nnan'/'ninf' would
+# let it assume away the very NaN and infinity the sum is there to find
+@njit(cache=True, fastmath={"reassoc", "nsz"})
+def _finite_sum(a):
+    """Whether every element of `a` is finite: one sum in float64 (a float32's square could overflow),
+    which a NaN or an infinity makes non-finite."""
+    s = 0.0
+    for i in range(a.shape[0]):
+        s += a[i]
+    return np.isfinite(s)
+
+
+OK, BAD_LOSS, BAD_GRAD, BAD_STEP = 0, 1, 2, 3  # train_epoch's status
+
+
 @njit(cache=True)
 def train_epoch(X, yi, yf, order, batch, flat, grad, steps, alphas, aoff, widths, loss, last_fused,
                 opt, hyper, t0, m, v):
-    """One epoch over the rows in `order`; returns (summed loss, correct, optimizer steps taken)."""
+    """One epoch over the rows in `order`; returns (summed loss, correct, optimizer steps taken, status,
+    start of the minibatch that stopped it). A NaN or infinite loss (BAD_LOSS) or gradient (BAD_GRAD)
+    stops before that minibatch's step, the parameters as they were for its forward pass; a step
+    that makes a parameter non-finite (BAD_STEP) stops after it."""
     ws = np.zeros(aoff[-1], flat.dtype)
     gs = np.zeros(aoff[-1], flat.dtype)
     total = 0.0
@@ -250,14 +268,18 @@ def train_epoch(X, yi, yf, order, batch, flat, grad, steps, alphas, aoff, widths
         gout = gs[aoff[ns]:aoff[ns] + nb * widths[ns]].reshape(nb, widths[ns])
         lsum, c = _loss(loss, out, yi, yf, rows, nb, gout, 1.0 / nb)
         if not np.isfinite(lsum):
-            return lsum, correct, t
-        total += lsum
-        correct += c
+            return total, correct, t, BAD_LOSS, start
         grad[:] = 0
         _backward(steps, alphas, flat, grad, ws, gs, aoff, widths, nb, last_fused)
+        if not _finite_sum(grad):
+            return total, correct, t, BAD_GRAD, start
+        total += lsum
+        correct += c
         t += 1
         _step(opt, hyper, t, flat, grad, m, v)
-    return total, correct, t
+        if not _finite_sum(flat):
+            return total, correct, t, BAD_STEP, start
+    return total, correct, t, OK, 0
 
 
 @njit(cache=True)

@@ -115,13 +115,18 @@ class RMSprop(Optimizer):
 OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}
 
 
+def optimizer_settings(name: str) -> list[str]:
+    """The settings an optimizer takes (`adam(lr=..., beta1=...)`): its constructor's keywords."""
+    import inspect
+
+    return [p for p in inspect.signature(OPTIMIZERS[name].__init__).parameters if p not in ("self", "n", "dtype")]
+
+
 def make_optimizer(name: str, n: int, dtype, **kw) -> Optimizer:
     cls = OPTIMIZERS.get(name)
     if cls is None:
         fail(VALUE, f"unknown optimizer '{name}'; expected one of {', '.join(OPTIMIZERS)}")
-    import inspect
-
-    allowed = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "n", "dtype")]
+    allowed = optimizer_settings(name)
     for k in kw:
         if k not in allowed:
             fail(VALUE, f"{name}() has no setting '{k}'; it takes {', '.join(allowed)}")

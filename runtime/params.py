@@ -17,6 +17,7 @@ from math import prod
 import numpy as np
 
 from .errors import FILE, VALUE, fail
+from .pyio import replacement_mode
 
 
 @dataclass(frozen=True)
@@ -91,14 +92,9 @@ class ParamStore:
 
     def load(self, path: str) -> None:
         """Load a .npz written by `save`; every parameter must be there with its shape."""
-        try:
-            with np.load(path) as data:
-                arrays = {k: data[k] for k in data.files}
-        except FileNotFoundError:
+        if not os.path.exists(path):
             fail(FILE, f"no such parameter file: {path}")
-        except (OSError, ValueError) as e:
-            fail(FILE, f"cannot read parameter file {path}: {e}")
-        self.assign(arrays, path)
+        self.assign(read_npz(path, "parameter file"), path)
 
     def assign(self, arrays: dict, where: str = "the given parameters") -> None:
         views = self.named()
@@ -135,6 +131,48 @@ def initial(rng, s: ParamSpec) -> np.ndarray:
     return np.zeros(s.shape)
 
 
+NPZ_MAGIC = b"PK\x03\x04"  # a .npz is a zip archive
+NPY_MAGIC = b"\x93NUMPY"
+BAD_FILE = "E703"  # a data, parameter or checkpoint file that is not a whole .npz
+
+
+def read_npz(path: str, what: str = "file") -> dict[str, np.ndarray]:
+    """Every array of the .npz at `path` (no pickles). A file that is not one, or is truncated or
+    damaged, is E703 naming it and what is wrong, never numpy's or zipfile's exception."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(NPY_MAGIC))
+    except OSError as e:
+        fail(FILE, f"cannot read {what} {path}: {e.strerror or e}")
+    if head.startswith(NPY_MAGIC):
+        fail(BAD_FILE, f"{what} {path} is a single .npy array, not an .npz archive (write it with numpy.savez)")
+    if not head.startswith(NPZ_MAGIC):
+        fail(BAD_FILE, f"{what} {path} is not an .npz file" + (" (it is empty)" if not head else ""))
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except Exception as e:  # zipfile, zlib and numpy each raise their own kinds for a damaged archive
+        fail(BAD_FILE, f"{what} {path} is damaged or truncated: cannot read it as an .npz archive "
+             f"({type(e).__name__}: {e})")
+
+
+def check_writable(path: str) -> None:
+    """Refuse, before any work, a path that `save_npz` could not write: a directory, or a folder
+    where no file can be created (probed with a real temporary file: permission bits say nothing
+    to root, nor about /proc)."""
+    if os.path.isdir(path):
+        fail(FILE, f"cannot write {path}: it is a directory")
+    directory = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(directory):  # save_npz creates the missing folders
+        directory = os.path.dirname(directory)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".glia-tmp-", suffix=".npz")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:
+        fail(FILE, f"cannot write {path}: {e.strerror or e} (in {directory})")
+
+
 def save_npz(path: str, arrays: dict) -> None:
     """Atomic: an existing file at `path` stays whole until the new one is completely written."""
     directory = os.path.dirname(os.path.abspath(path))
@@ -142,6 +180,7 @@ def save_npz(path: str, arrays: dict) -> None:
         os.makedirs(directory, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".glia-tmp-", suffix=".npz")
         try:
+            os.fchmod(fd, replacement_mode(path))
             with os.fdopen(fd, "wb") as f:
                 np.savez(f, **arrays)
             os.replace(tmp, path)

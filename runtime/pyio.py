@@ -24,12 +24,24 @@ def read_file(path: str, _unused: str = "") -> tuple[bool, str]:
         return False, f"cannot read file {to_repr(path)}: {getattr(e, 'strerror', None) or e}"
 
 
+def replacement_mode(path: str) -> int:
+    """The permissions for a file written at `path` through a temporary file and os.replace (mkstemp
+    makes it 0600): an existing file's own, else a new file's usual 0666 less the umask."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)  # the only way to read it is to set it: put it back at once
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def write_file(path: str, text: str) -> tuple[bool, str]:
     """Atomic: the old file stays intact until the new one is completely written."""
     directory = os.path.dirname(os.path.abspath(path))
     try:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".glia-tmp-")
         try:
+            os.fchmod(fd, replacement_mode(path))
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(text)
             os.replace(tmp, path)

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import FILE, VALUE, fail
+from .errors import fail
 from .optim import schedule_lr
-from .params import save_npz
+from .params import read_npz, save_npz
 
 
 @dataclass
@@ -56,7 +56,7 @@ def run(engine, train_rows: np.ndarray, val_rows: np.ndarray, cfg: LoopConfig, l
             for k, v in (("loss", loss), ("acc", acc), ("val_loss", vloss), ("val_acc", vacc), ("lr", lr)):
                 hist[k].append(float(v))
             watch = vloss if len(val_rows) else loss
-            if watch < best:
+            if watch < best:  # a NaN or infinite loss is never the best
                 best, best_epoch, best_flat = watch, epoch, engine.store.snapshot()
             if cfg.checkpoint:
                 save_checkpoint(cfg.checkpoint, engine, rng, epoch + 1, hist, best, best_epoch, best_flat)
@@ -72,7 +72,11 @@ def run(engine, train_rows: np.ndarray, val_rows: np.ndarray, cfg: LoopConfig, l
                 bar.update(1)
             if cfg.early_stopping and epoch - best_epoch >= cfg.early_stopping:
                 stopped = f"early stopping after epoch {epoch + 1}: no improvement for {cfg.early_stopping} epochs"
-                engine.store.restore(best_flat)
+                if best_flat is None:  # no epoch had a finite loss to watch: nothing to restore
+                    stopped += " (no epoch had a finite validation loss; the last parameters are kept)"
+                else:
+                    engine.store.restore(best_flat)
+                    stopped += f" (best epoch {best_epoch + 1} restored)"
                 break
             if cfg.deadline is not None and epoch + 1 < cfg.epochs and time.perf_counter() >= cfg.deadline:
                 hist["cut_short"] = True  # the caller's time bound, not a property of the model
@@ -81,7 +85,7 @@ def run(engine, train_rows: np.ndarray, val_rows: np.ndarray, cfg: LoopConfig, l
         if bar is not None:
             bar.close()
     if stopped and log:
-        log(stopped + f" (best epoch {best_epoch + 1} restored)")
+        log(stopped)
     hist["stopped"] = stopped
     return hist
 
@@ -98,7 +102,7 @@ def save_checkpoint(path, engine, rng, epoch, hist, best, best_epoch, best_flat)
     arrays = {f"param/{k}": v for k, v in engine.store.state().items()}
     arrays.update({f"opt/{k}": v for k, v in engine.opt.state().items()})
     meta = {"epoch": epoch, "history": hist, "best": best, "best_epoch": best_epoch,
-            "rng": rng.bit_generator.state}
+            "rng": rng.bit_generator.state, "optimizer": engine.opt.name}
     if _mask_rng(engine) is not None:
         meta["mask_rng"] = _mask_rng(engine).bit_generator.state
     arrays["meta"] = np.array(json.dumps(meta, default=_jsonable))
@@ -122,20 +126,73 @@ def _jsonable(x):
     raise TypeError(type(x))
 
 
+BAD_CHECKPOINT = "E703"
+
+
 def load_checkpoint(path, engine, rng):
+    """Everything is checked before the parameters are assigned, so a refused checkpoint changes none."""
+    arrays = read_npz(path, "checkpoint")
+    meta = _meta(path, arrays)
+    state = {k[len("opt/"):]: v for k, v in arrays.items() if k.startswith("opt/")}
+    _same_optimizer(path, meta, engine.opt, state)
+    best_flat = arrays.get("best_flat")
+    if best_flat is not None and best_flat.shape != engine.store.snapshot().shape:
+        fail(BAD_CHECKPOINT, f"cannot resume from {path}: its best parameters have {best_flat.size} values, "
+             f"this model has {engine.store.snapshot().size}")
     try:
-        with np.load(path) as data:
-            arrays = {k: data[k] for k in data.files}
-        meta = json.loads(str(arrays["meta"]))
-    except (OSError, ValueError, KeyError) as e:
-        fail(FILE, f"cannot resume from {path}: not a Glia checkpoint ({e})")
+        rng.bit_generator.state = meta["rng"]
+        if "mask_rng" in meta and _mask_rng(engine) is not None:  # (written since 2026-12-01)
+            _mask_rng(engine).bit_generator.state = meta["mask_rng"]
+    except (TypeError, ValueError, KeyError) as e:
+        fail(BAD_CHECKPOINT, f"cannot resume from {path}: its random generator's state is not valid ({e})")
     params = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
-    engine.store.assign(params, path)
+    engine.store.assign(params, path)  # (checks every name and shape before it writes)
+    engine.opt.load_state(state)
+    return meta["epoch"], meta["history"], meta["best"], meta["best_epoch"], best_flat
+
+
+def _meta(path, arrays) -> dict:
+    """The checkpoint's meta record, each field there with its type (a file from elsewhere, or damaged,
+    is refused here rather than failing halfway through resuming)."""
+    def bad(why):
+        fail(BAD_CHECKPOINT, f"cannot resume from {path}: not a Glia checkpoint ({why})")
+
+    if "meta" not in arrays:
+        bad("it has no 'meta' record")
     try:
-        engine.opt.load_state({k[len("opt/"):]: v for k, v in arrays.items() if k.startswith("opt/")})
-    except KeyError:
-        fail(VALUE, f"cannot resume from {path}: it was written with another optimizer")
-    rng.bit_generator.state = meta["rng"]
-    if "mask_rng" in meta and _mask_rng(engine) is not None:  # (written since 2026-12-01)
-        _mask_rng(engine).bit_generator.state = meta["mask_rng"]
-    return meta["epoch"], meta["history"], meta["best"], meta["best_epoch"], arrays.get("best_flat")
+        meta = json.loads(str(arrays["meta"]))
+    except ValueError as e:
+        bad(f"its 'meta' record is not JSON: {e}")
+    if not isinstance(meta, dict):
+        bad("its 'meta' record is not a JSON object")
+    fields = {"epoch": int, "history": dict, "best": (int, float), "best_epoch": int, "rng": dict}
+    for name, kind in fields.items():
+        if name not in meta:
+            bad(f"its meta record has no '{name}'")
+        if not isinstance(meta[name], kind) or isinstance(meta[name], bool):
+            bad(f"its meta record's '{name}' is {meta[name]!r}")
+    if meta["epoch"] < 0:
+        bad(f"its meta record's epoch is {meta['epoch']}")
+    hist = meta["history"]
+    if any(not isinstance(hist.get(k), list) for k in ("loss", "acc", "val_loss", "val_acc")):
+        bad("its meta record's history is not the lists of losses and accuracies")
+    hist.setdefault("lr", [math.nan] * len(hist["loss"]))
+    return meta
+
+
+def _same_optimizer(path, meta, opt, state) -> None:
+    """A checkpoint's optimizer state fits only the optimizer that wrote it (SGD's momentum is not
+    Adam's second moment). Checkpoints record the optimizer's name and state since 2026-12-05; an older
+    one must hold exactly the state this optimizer keeps."""
+    mine = sorted(opt.state())
+    written = meta.get("optimizer")
+    if written is not None and written != opt.name:
+        fail(BAD_CHECKPOINT, f"cannot resume from {path}: it was written by the {written} optimizer and this "
+             f"run uses {opt.name}; resume with the same optimizer, or train from the start without --resume")
+    if sorted(state) != mine:
+        fail(BAD_CHECKPOINT, f"cannot resume from {path}: its optimizer state ({', '.join(sorted(state)) or 'none'}) "
+             f"is not {opt.name}'s ({', '.join(mine)}); it was written with another optimizer")
+    for k, v in opt.state().items():
+        if np.shape(state[k]) != v.shape:
+            fail(BAD_CHECKPOINT, f"cannot resume from {path}: its optimizer state '{k}' has shape "
+                 f"{np.shape(state[k])}, this model's is {v.shape}")

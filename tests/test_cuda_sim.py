@@ -287,6 +287,22 @@ def case_training(folder: str) -> None:
     print("ok")
 
 
+def case_training_nan(folder: str) -> None:
+    """A run that diverges stops with E702, as on the CPU (a NaN probability counted as 1e-12 before)."""
+    import glia
+    from glia.compiler.diagnostics import GliaError
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(18, 6)).astype(np.float32)
+    prog = glia.compile(TRAIN_PROGRAM, "train.glia")
+    try:
+        prog.train("clf", X, rng.integers(0, 3, size=18), epochs=3, batch=8, optimizer="sgd", lr=1e30,
+                   progress=False, device="cuda")
+    except GliaError as e:
+        assert e.diagnostic.code == "E702", e.diagnostic
+        print("ok")
+
+
 def case_train_cli(folder: str) -> None:
     """`glia train FILE --device cuda` end to end: the engine line names the device."""
     import contextlib
@@ -443,6 +459,7 @@ CASES = {
     "failing-example-reports-interpreters-error": "case_errors",
     "what-the-gpu-cannot-take-runs-on-the-cpu": "case_fallback",
     "training-follows-cpu-compiled-path": "case_training",
+    "diverged-training-stops-with-e702": "case_training_nan",
     "glia-train-device-cuda": "case_train_cli",
     "candidate-kernel-matches-cpu-rules": "case_pair_kernel",
     "search-finds-what-the-cpu-finds": "case_search",

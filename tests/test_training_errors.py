@@ -1,0 +1,369 @@
+"""Training's failures are diagnostics, never a traceback or a silent wrong result: a NaN in the
+compiled kernels stops training and names its operation, unreadable .npz files and checkpoints are
+E7xx errors naming the file, early stopping with no finite validation loss, an unwritable --out,
+file modes, and settings checked where they are written."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import glia
+from glia.compiler.diagnostics import GliaError
+from glia.runtime import mlp_kernels as K
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "examples" / "data" / "digits.npz"
+
+MLP = '''
+def digit(img: f32[64]) -> f32[10]:
+    h = relu(dense(img, 32))
+    return softmax(dense(h, 10))
+'''
+
+
+def glia_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "glia", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd or ROOT, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    with np.load(DATA) as d:
+        return d["x"][:300], d["y"][:300]
+
+
+# ---- 1. a NaN in the compiled whole-epoch kernels -------------------------------------------------
+
+def test_compiled_kernels_stop_at_a_nan_and_name_the_operation(digits):
+    x, y = digits
+    p = glia.compile(MLP, "m.glia")
+    with pytest.raises(GliaError) as e:
+        p.train("digit", x, y, optimizer="sgd", lr=1e20, epochs=3, engine="compiled", progress=False)
+    d = e.value.diagnostic
+    assert d.code == "E702" and "'layer.dense'" in d.message and d.span.line == 4, d
+
+
+def test_the_kernels_loss_is_nan_for_a_nan_prediction():
+    out = np.full((1, 3), np.nan, np.float32)
+    total, _ = K._loss(K.CE_SOFTMAX, out, np.zeros(1, np.int64), np.zeros((1, 1), np.float32),
+                       np.zeros(1, np.int64), 1, np.zeros((1, 3), np.float32), 0.0)
+    assert np.isnan(total)
+    total, _ = K._loss(K.CE_SOFTMAX, out, np.zeros(0, np.int64), np.ones((1, 3), np.float32),
+                       np.zeros(1, np.int64), 1, np.zeros((1, 3), np.float32), 0.0)
+    assert np.isnan(total)
+
+
+def test_inputs_too_large_for_f32_are_refused(tmp_path):
+    x = np.zeros((10, 64))
+    x[3, 5] = 1e40  # finite in float64, infinite in the model's f32
+    with pytest.raises(GliaError) as e:
+        glia.compile(MLP).train("digit", x, np.zeros(10, np.int64), epochs=1, progress=False)
+    assert e.value.diagnostic.code == "E703" and "too large for f32" in e.value.diagnostic.message
+
+
+# ---- 2. unreadable .npz files and checkpoints -----------------------------------------------------
+
+def _damaged(tmp_path, kind):
+    """A file that is not a whole .npz: cut short, a flipped byte, a .npy, text."""
+    good = tmp_path / "good.npz"
+    np.savez(good, **{"digit.dense#1.W": np.ones((64, 32), np.float32), "x": np.ones((4, 64), np.float32)})
+    data = good.read_bytes()
+    path = tmp_path / f"{kind}.npz"
+    if kind == "truncated":
+        path.write_bytes(data[:len(data) // 2])
+    elif kind == "corrupt":  # a byte inside the first array's data: zipfile's CRC check fails
+        i = data.index(b"NUMPY") + 200
+        path.write_bytes(data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:])
+    elif kind == "npy":
+        with open(path, "wb") as f:
+            np.save(f, np.ones(3))
+    else:
+        path.write_text("hello\n")
+    return path
+
+
+MESSAGES = {"truncated": "is damaged or truncated", "corrupt": "is damaged or truncated",
+            "npy": "is a single .npy array, not an .npz archive", "text": "is not an .npz file"}
+
+
+@pytest.mark.parametrize("kind", list(MESSAGES))
+def test_a_damaged_npz_is_a_diagnostic_naming_the_file(tmp_path, kind):
+    bad = _damaged(tmp_path, kind)
+    with pytest.raises(GliaError) as e:  # as data
+        glia.compile(MLP).train("digit", data=str(bad), epochs=1, progress=False)
+    d = e.value.diagnostic
+    assert d.code == "E703" and f"data file {bad} {MESSAGES[kind]}" in d.message, d.message
+    with pytest.raises(GliaError) as e:  # as parameters
+        glia.compile(MLP).load_params(bad)
+    assert e.value.diagnostic.code == "E703" and f"parameter file {bad} {MESSAGES[kind]}" in e.value.diagnostic.message
+
+
+def test_a_damaged_checkpoint_or_data_from_the_command_line(tmp_path):
+    prog = tmp_path / "m.glia"
+    prog.write_text(MLP)
+    bad = _damaged(tmp_path, "corrupt")
+    r = glia_cli("train", prog, "--fn", "digit", "--data", DATA, "--checkpoint", bad, "--resume", "--epochs", "1",
+                 "--no-progress")
+    assert r.returncode == 1 and f"checkpoint {bad} is damaged" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    r = glia_cli("eval", prog, "--fn", "digit", "--data", _damaged(tmp_path, "text"), "--params", bad)
+    assert r.returncode == 1 and "E703" in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def _checkpoint(tmp_path, digits, **kw):
+    x, y = digits
+    ck = tmp_path / "run.ckpt.npz"
+    glia.compile(MLP).train("digit", x, y, epochs=1, checkpoint=str(ck), **kw)
+    return ck
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda m: m.pop("rng"), "its meta record has no 'rng'"),
+    (lambda m: m.update(epoch="x"), "its meta record's 'epoch' is 'x'"),
+    (lambda m: m.update(epoch=1.5), "its meta record's 'epoch' is 1.5"),
+    (lambda m: m.update(history=[]), "its meta record's 'history' is []"),
+])
+def test_a_checkpoint_with_a_bad_meta_record_is_refused(tmp_path, digits, change, message):
+    import json
+
+    ck = _checkpoint(tmp_path, digits)
+    with np.load(ck) as d:
+        arrays = {k: d[k] for k in d.files}
+    meta = json.loads(str(arrays["meta"]))
+    change(meta)
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(ck, **arrays)
+    x, y = digits
+    with pytest.raises(GliaError) as e:
+        glia.compile(MLP).train("digit", x, y, epochs=2, checkpoint=str(ck), resume=True)
+    assert e.value.diagnostic.code == "E703" and message in e.value.diagnostic.message, e.value.diagnostic.message
+
+
+# ---- 7. resuming with another optimizer ------------------------------------------------------------
+
+def test_resuming_with_another_optimizer_is_refused(tmp_path, digits):
+    x, y = digits
+    ck = _checkpoint(tmp_path, digits, optimizer="adam")
+    before = ck.read_bytes()
+    with pytest.raises(GliaError) as e:
+        glia.compile(MLP).train("digit", x, y, epochs=2, optimizer="sgd", momentum=0.9, checkpoint=str(ck),
+                                resume=True)
+    m = e.value.diagnostic.message
+    assert e.value.diagnostic.code == "E703" and "written by the adam optimizer and this run uses sgd" in m, m
+    assert ck.read_bytes() == before  # nothing trained, nothing overwritten
+    p = glia.compile(MLP)
+    p.train("digit", x, y, epochs=1, optimizer="sgd", lr=0.1)
+    kept = {k: v.copy() for k, v in p.params.items()}
+    with pytest.raises(GliaError):
+        p.train("digit", x, y, epochs=2, optimizer="sgd", checkpoint=str(ck), resume=True)
+    assert all(np.array_equal(p.params[k], v) for k, v in kept.items())  # the refused resume changed nothing
+    h = glia.compile(MLP).train("digit", x, y, epochs=2, optimizer="adam", checkpoint=str(ck), resume=True)
+    assert len(h["loss"]) == 2
+
+
+def test_an_old_checkpoint_without_the_optimizer_is_refused_when_its_state_differs(tmp_path, digits):
+    import json
+
+    ck = _checkpoint(tmp_path, digits, optimizer="rmsprop")
+    with np.load(ck) as d:
+        arrays = {k: d[k] for k in d.files}
+    meta = json.loads(str(arrays["meta"]))
+    del meta["optimizer"]  # as written before 2026-12-05
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(ck, **arrays)
+    x, y = digits
+    with pytest.raises(GliaError) as e:
+        glia.compile(MLP).train("digit", x, y, epochs=2, optimizer="adam", checkpoint=str(ck), resume=True)
+    assert "its optimizer state (buf.sq, buf.v, t) is not adam's (buf.m, buf.v, t)" in e.value.diagnostic.message
+    h = glia.compile(MLP).train("digit", x, y, epochs=2, optimizer="rmsprop", checkpoint=str(ck), resume=True)
+    assert len(h["loss"]) == 2
+
+
+# ---- 3. early stopping when no validation loss is finite ------------------------------------------
+
+class _Engine:
+    """The training loop's view of an engine, with a validation loss given per epoch."""
+
+    def __init__(self, val_losses):
+        from glia.runtime.optim import make_optimizer
+        from glia.runtime.params import ParamSpec, ParamStore
+
+        self.store = ParamStore([ParamSpec("f.dense#1.W", (2, 2), "glorot")])
+        self.opt = make_optimizer("sgd", 4, np.float32)
+        self.val_losses = list(val_losses)
+
+    def epoch(self, order, batch, lr):
+        self.store.flat += 1.0  # each epoch changes the parameters
+        return 1.0, float("nan")
+
+    def evaluate(self, rows):
+        return self.val_losses.pop(0), float("nan")
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("nan")])
+def test_early_stopping_with_no_finite_validation_loss_keeps_the_last_parameters(bad):
+    from glia.runtime import train_loop
+
+    e = _Engine([bad] * 5)
+    cfg = train_loop.LoopConfig(epochs=5, early_stopping=2, progress=False)
+    h = train_loop.run(e, np.arange(8), np.arange(8, 10), cfg)
+    assert "no epoch had a finite validation loss" in h["stopped"] and len(h["loss"]) == 2
+    assert np.all(e.store.flat == e.store.snapshot()[:4])
+
+
+def test_early_stopping_ignores_a_non_finite_validation_loss_after_a_finite_one():
+    from glia.runtime import train_loop
+
+    e = _Engine([float("nan"), 0.5, float("inf"), float("nan"), 0.1])
+    first = e.store.flat.copy()
+    h = train_loop.run(e, np.arange(8), np.arange(8, 10), train_loop.LoopConfig(epochs=5, early_stopping=2,
+                                                                                  progress=False))
+    assert h["stopped"].endswith("(best epoch 2 restored)") and np.allclose(e.store.flat, first + 2)
+
+
+# ---- 4. an --out that cannot be written ------------------------------------------------------------
+
+@pytest.mark.parametrize("out, message", [("{tmp}", "it is a directory"), ("/proc/x.npz", "cannot write /proc/x.npz")])
+def test_an_unwritable_out_is_refused_before_training(tmp_path, out, message):
+    prog = tmp_path / "m.glia"
+    prog.write_text(MLP)
+    r = glia_cli("train", prog, "--fn", "digit", "--data", DATA, "--epochs", "1", "--no-progress",
+                 "--out", out.format(tmp=tmp_path))
+    assert r.returncode == 1 and "E703" in r.stderr and message in r.stderr, r.stderr
+    assert "training digit" not in r.stderr and "Traceback" not in r.stderr  # refused before training
+
+
+def test_a_failure_to_save_keeps_the_trained_parameters(tmp_path, monkeypatch, capsys):
+    from glia.cli import main
+    from glia.runtime import params
+    from glia.runtime.errors import FILE, fail
+
+    prog = tmp_path / "m.glia"
+    prog.write_text(MLP)
+    out = tmp_path / "out.npz"
+    save = params.ParamStore.save
+
+    def disk_full_at_out(self, path):  # the folder was writable when training started
+        if path == str(out):
+            fail(FILE, f"cannot write {path}: No space left on device")
+        save(self, path)
+
+    monkeypatch.setattr(params.ParamStore, "save", disk_full_at_out)
+    monkeypatch.chdir(tmp_path)
+    rc = main(["train", str(prog), "--fn", "digit", "--data", str(DATA), "--epochs", "1", "--no-progress",
+               "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 1 and "No space left on device; the trained parameters were saved to" in err, err
+    rescued = err.split("saved to ")[1].split(" instead")[0]
+    assert os.path.dirname(rescued) == str(tmp_path)
+    with np.load(rescued) as d:
+        assert d["digit.dense#1.W"].shape == (64, 32)
+
+
+# ---- 5. file modes ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def test_saved_files_get_the_usual_mode_and_an_overwritten_file_keeps_its_own(tmp_path, umask_022):
+    from glia.runtime.params import save_npz
+    from glia.runtime.pyio import write_file
+
+    for write, name in ((lambda p: save_npz(str(p), {"a": np.zeros(2)}), "p.npz"),
+                        (lambda p: write_file(str(p), "text"), "t.txt")):
+        path = tmp_path / name
+        write(path)
+        assert os.stat(path).st_mode & 0o777 == 0o644, name  # 0666 less the umask, not mkstemp's 0600
+        os.chmod(path, 0o640)
+        write(path)
+        assert os.stat(path).st_mode & 0o777 == 0o640, name
+
+
+# ---- 6, 8, 9 and the nits: settings are checked with the program, at their value ---------------------
+
+def _block(*settings):
+    return MLP + 'train digit on "digits.npz":\n' + "".join(f"    {s}\n" for s in settings)
+
+
+@pytest.mark.parametrize("setting, col, message", [
+    ("schedule = step(every=0)", 16, "step(every=...) must be a positive integer, found 0"),
+    ("schedule = step(every=2.5)", 16, "step(every=...) must be a positive integer, found 2.5"),
+    ("schedule = step(every=-1)", 16, "step(every=...) must be a positive integer, found -1"),
+    ("schedule = step(10)", 16, "name the schedule's settings: step(every=..., gamma=...)"),
+    ("schedule = cosine(every=3)", 16, "cosine() has no setting 'every'; it takes none"),
+    ("schedule = exponential(gamma=0)", 16, "exponential(gamma=...) must be a number > 0, found 0"),
+    ("optimizer = adam(beta=0.9)", 17, "adam() has no setting 'beta'; it takes lr, beta1, beta2, eps"),
+    ("optimizer = adam(lr=0)", 17, "adam(lr=...) must be a number > 0, found 0"),
+    ("optimizer = sgd(nesterov=True)", 17, "sgd(nesterov=True) needs a momentum > 0"),
+    ("lr = 0", 10, "lr must be a number > 0"),
+    ("clip = -1", 12, "clip must be a number > 0"),
+    ("seed = -5", 12, "seed must be a non-negative integer, found -5"),
+    ("device = tpu", 14, "the device is cpu, cuda or auto, found 'tpu'"),
+])
+def test_a_bad_setting_is_an_error_at_its_value_when_checked(setting, col, message):
+    with pytest.raises(GliaError) as e:
+        glia.compile(_block("epochs = 1", setting), "m.glia")
+    d = e.value.diagnostic
+    assert d.code == "E703" and message in d.message and (d.span.line, d.span.col) == (7, col), (d, d.span)
+
+
+def test_device_is_a_training_setting(digits):
+    x, y = digits
+    p = glia.compile(_block("device = cpu", "epochs = 1"))  # was E103 unknown training setting
+    assert len(p.train("digit", x, y)["loss"]) == 1
+
+
+@pytest.mark.parametrize("first, second, line_col", [
+    ("lr = 0.1", "optimizer = adam(lr=0.01)", (7, 17)),
+    ("optimizer = sgd(0.1)", "lr = 0.01", (7, 10)),
+])
+def test_the_learning_rate_given_twice_is_an_error(first, second, line_col):
+    with pytest.raises(GliaError) as e:
+        glia.compile(_block(first, second), "m.glia")
+    d = e.value.diagnostic
+    assert d.code == "E703" and "the learning rate is given twice" in d.message
+    assert (d.span.line, d.span.col) == line_col
+
+
+def test_a_validation_that_leaves_nothing_to_train_on_points_at_it(digits):
+    x, y = digits
+    p = glia.compile(_block("validation = 0.999"), "m.glia")
+    with pytest.raises(GliaError) as e:
+        p.train("digit", x[:20], y[:20], epochs=1)
+    d = e.value.diagnostic
+    assert "leaves no training examples" in d.message and (d.span.line, d.span.col) == (6, 18), d.span
+
+
+def test_a_step_that_overflows_a_parameter_names_the_optimizer_setting():
+    x, y = np.ones((64, 4), np.float32), np.full((64, 1), 100.0, np.float32)  # gradients of about 20
+    p = glia.compile('def f(x: f32[4]) -> f32[1]:\n    return dense(x, 1)\n\ntrain f on "d.npz":\n'
+                     '    loss = mse\n    optimizer = sgd(lr=3e38)\n', "m.glia")
+    with pytest.raises(GliaError) as e:
+        p.train("f", x, y, epochs=1, engine="compiled")
+    d = e.value.diagnostic
+    assert d.code == "E702" and "the sgd step made a parameter NaN or infinite" in d.message
+    assert (d.span.line, d.span.col) == (6, 17)
+
+
+def test_training_a_function_that_does_not_exist_names_those_that_do(digits):
+    x, y = digits
+    with pytest.raises(GliaError) as e:
+        glia.compile(MLP).train("nofn", x, y, epochs=1)  # no source location: the name comes from Python
+    assert "no function named 'nofn' to train (this program's functions: digit)" in e.value.diagnostic.message
+
+
+def test_the_kernels_finiteness_check():
+    a = np.full(1000, 3e38, np.float32)  # finite, though their sum is not in float32
+    assert K._finite_sum(a)
+    for bad in (np.nan, np.inf, -np.inf):
+        b = a.copy()
+        b[517] = bad
+        assert not K._finite_sum(b), bad
