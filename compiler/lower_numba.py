@@ -2183,6 +2183,12 @@ class FunctionLowerer(TensorLowering):
         vals = self.exprs(e.args)
         return f"{vals[0]}.rfind({', '.join(vals[1:])})"
 
+    def p_str_index(self, e):
+        s, sub, *bounds = self.exprs(e.args)
+        start = bounds[0] if bounds else "0"
+        end = bounds[1] if len(bounds) > 1 else "rt.INT_MAX"  # past the end: the whole rest, as no end
+        return f"rt.str_index({s}, {sub}, {start}, {end}, {self.site(e.span)})"
+
     def _pad(self, e, mode):
         s, w = self.exprs(e.args[:2])
         fill = self.expr(e.args[2]) if len(e.args) > 2 else "' '"
@@ -2199,7 +2205,8 @@ class FunctionLowerer(TensorLowering):
 
     def p_str_replace(self, e):
         vals = self.exprs(e.args)
-        return f"{vals[0]}.replace({', '.join(vals[1:])})"
+        count = vals[3] if len(vals) > 3 else "-1"
+        return f"rt.str_replace({vals[0]}, {vals[1]}, {vals[2]}, {count})"
 
     def p_minmax_iter(self, e):
         which, has_default = e.attrs
@@ -3304,7 +3311,6 @@ _SIMPLE: dict[str, str] = {
     "str.zfill": "rt.str_zfill({0}, {1}, {site})",
     "str.title": "{0}.title()",
     "str.capitalize": "{0}.capitalize()",
-    "str.index": "rt.str_index({0}, {1}, {site})",
     "str.to_int": "rt.str_to_int({0}, {1}, {site})",
     "str.to_float": "rt.str_to_float({0}, {site})",
     "ord": "rt.k_ord({0}, {site})",

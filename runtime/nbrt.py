@@ -1303,8 +1303,18 @@ def str_join(sep, parts):
 
 
 @jit
-def str_index(s, sub, site):
-    r = s.find(sub)
+def str_replace(s, old, new, count):
+    # Numba's replace takes only -1 for "every one", and puts `new` twice into an empty string
+    if count < 0:
+        count = -1
+    if len(s) == 0 and len(old) == 0:
+        return s if count == 0 else new
+    return s.replace(old, new, count)
+
+
+@jit
+def str_index(s, sub, start, end, site):
+    r = s.find(sub, start, end)  # Numba's find clamps start and end as Python's
     if r < 0:
         not_found("E506", "str.index: substring ", sub, " not found", site)
     return r

@@ -1,0 +1,45 @@
+"""Edges where compiled code disagreed with the interpreter (found by hand, 2026-12-05): each test
+runs a program on both backends and wants the same output and the same error (code, message, line,
+column), with no note that the program ran interpreted."""
+import pytest
+
+from glia.compiler.diagnostics import Source
+from glia.compiler.driver import check_source
+from test_backend_cpu import run
+
+
+def both(text: str, args=()):
+    """(output, error) of `text` compiled, after checking that the interpreter gives the same."""
+    program = check_source(Source("t.glia", text))
+    out, err, notes = run(program, list(args), "cpu")
+    assert not notes, notes
+    assert (out, err) == run(program, list(args), "interp")[:2]
+    return out, err
+
+
+def test_str_index_takes_start_and_end():
+    """`s.index(sub, start, end)` looked from the start of the whole string (the runtime's helper took
+    neither bound): `"abcabc".index("a", 1)` was 0."""
+    out, err = both('def main():\n    s = "abcabc"\n'
+                    '    print(s.index("a", 1), s.index("a", -3), s.index("c", 1, -3), s.index("", 6), '
+                    's.index("b", -100, 100), s.index("bc", 4), s.index("a", 0, 1))\n')
+    assert out == "3 3 2 6 1 4 0\n" and err is None
+
+
+@pytest.mark.parametrize("call", ['"abc".index("a", 1)', '"abc".index("c", 0, 2)', '"abc".index("a", -2)',
+                                  '"abc".index("", 4)'])
+def test_str_index_outside_its_bounds_is_an_error(call):
+    out, err = both(f"def main():\n    print(1)\n    print({call})\n")
+    sub = call.split("(")[1].split(",")[0].strip('"')
+    assert out == "1\n" and err == ("E506", f"str.index: substring {sub!r} not found", 3, 11)
+
+
+def test_str_replace_of_an_empty_string_and_every_count():
+    """Numba's replace put `new` twice into an empty string (`"".replace("", "x")` was "xx") and took
+    only -1 for "every one"."""
+    subjects, olds, counts = ["", "ab", "aaa", "é😀"], ["", "a", "ab"], [0, 1, -1, 2, -5, 9]
+    text = (f"def main():\n    for s in {subjects!r}:\n        for o in {olds!r}:\n"
+            f"            print([s.replace(o, 'x', c) for c in {counts}], s.replace(o, 'yz'))\n")
+    out, _ = both(text)
+    want = "".join(f"{[s.replace(o, 'x', c) for c in counts]} {s.replace(o, 'yz')}\n" for s in subjects for o in olds)
+    assert out == want
