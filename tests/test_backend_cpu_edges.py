@@ -43,3 +43,15 @@ def test_str_replace_of_an_empty_string_and_every_count():
     out, _ = both(text)
     want = "".join(f"{[s.replace(o, 'x', c) for c in counts]} {s.replace(o, 'yz')}\n" for s in subjects for o in olds)
     assert out == want
+
+
+def test_int_of_a_string_takes_an_underscore_after_its_prefix():
+    out, err = both('def main():\n    print(int("0x_ff", 16), int("0b_1010", 0), int("0o_17", 0), int(" -0X_F_F ", 0), '
+                    'int("0_0", 0), int("1_0", 2))\n')
+    assert out == "255 10 15 -255 0 2\n" and err is None
+
+
+@pytest.mark.parametrize("literal", ["0x__ff", "_1", "1_", "1__0", "0x_", "0x", "0_x1"])
+def test_int_of_a_string_refuses_other_underscores(literal):
+    _, err = both(f'def main():\n    print(int("{literal}", 0 if "x" in "{literal}" else 10))\n')
+    assert err[0] == "E506" and err[1].startswith("invalid literal for int()")
