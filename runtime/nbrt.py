@@ -955,8 +955,18 @@ def hole_error(index, site):
 
 @jit
 def dict_new(key_type, value_type):
-    """An empty typed dict (a set is a dict to bool)."""
-    return Dict.empty(key_type, value_type)
+    """An empty typed dict (a set is a dict to bool), float keys compared by value (nbdict)."""
+    d = Dict.empty(key_type, value_type)
+    nbdict.keys_by_value(d)
+    return d
+
+
+@jit
+def dict_copy(d):
+    """d.copy() (Numba's makes a dict that compares float keys bit by bit: nbdict)."""
+    out = d.copy()
+    nbdict.keys_by_value(out)
+    return out
 
 
 @jit

@@ -55,3 +55,44 @@ def test_int_of_a_string_takes_an_underscore_after_its_prefix():
 def test_int_of_a_string_refuses_other_underscores(literal):
     _, err = both(f'def main():\n    print(int("{literal}", 0 if "x" in "{literal}" else 10))\n')
     assert err[0] == "E506" and err[1].startswith("invalid literal for int()")
+
+
+NEGATIVE_ZERO_KEYS = """
+struct P:
+    x: float
+    n: int
+
+Z = {0.0: "g"}
+
+def main():
+    d: dict[float, str] = {}
+    d[0.0] = "zero"
+    d[-0.0] = "minus zero"
+    print(d, len({0.0, -0.0}), {-0.0, 0.0})
+    e = {-0.0: 1}
+    e[0.0] = 2
+    print(e, 0.0 in e, -0.0 in e, e[0.0], e.get(0.0, 5))
+    t = {(0.0, 1): "a", (-0.0, 1): "b"}
+    print(t, (-0.0, 1) in t, {P(-0.0, 1), P(0.0, 1)})
+    c = e.copy()
+    c[-0.0] = 7
+    s = {0.0}
+    s.add(-0.0)
+    u = s.copy()
+    u.add(-0.0)
+    print(c, e, s, u, s == {-0.0}, {-0.0: 1} == {0.0: 1}, s | {-0.0}, {-0.0} - s, {-0.0} & s)
+    g = Z
+    g[-0.0] = "h"
+    f: dict[f32, int] = {f32(0.0): 1}
+    f[f32(-0.0)] = 2
+    print(g, f, set([0.0, -0.0, 0.0]), {k: 1 for k in [-0.0, 0.0]}, dict([(0.0, 1), (-0.0, 2)]))
+    print(e.pop(0.0), e, {(0.0, (-0.0, 2)): 1}[(-0.0, (0.0, 2))])
+"""
+
+
+def test_zero_and_negative_zero_are_one_key():
+    """0.0 == -0.0, so they are one dict key and one set element, the first one inserted staying with
+    the last value (Python's rule): Numba's typed dict compared such keys byte by byte, and
+    `d[0.0] = "zero"; d[-0.0] = "minus zero"` made two entries (nbdict.keys_by_value)."""
+    out, _ = both(NEGATIVE_ZERO_KEYS)
+    assert out.splitlines()[:2] == ["{0.0: 'minus zero'} 1 {-0.0}", "{-0.0: 2} True True 2 2"]
