@@ -1347,7 +1347,8 @@ class FunctionLowerer(TensorLowering):
     def for_range(self, target, start, stop, step, body, span):
         """`for target in range(start, stop, step): body`; versioned (LoopVersion) when it is an
         innermost loop indexing lists or strings by its variable."""
-        a, z, st = self.exprs([start, stop, step])  # in order, as Python evaluates range's arguments
+        # in order, as Python evaluates range's arguments, each once (the step is read again below)
+        a, z, st = (self.kept(x) for x in self.exprs([start, stop, step]))
         if not (isinstance(step, ir.Const) and step.value != 0):
             self.emit(f"rt.check_step({st}, {self.site(span)})")
         safe = in_range_index(target, start, stop, step, body)
@@ -1362,14 +1363,13 @@ class FunctionLowerer(TensorLowering):
     def range_loop(self, target, a: str, z: str, st: str, body, span, safe):
         """The loop itself over lowered bounds; `safe`: in_range_index's pairs for its body."""
         v = self.local(target.slot, target.name)
-        rng = f"range({a}, {z})" if st == "1" else f"range({a}, {z}, {st})"
         fast = self.versioned()
         xs = fast.carried if isinstance(fast, LoopVersion) else None
         view = self.view(xs) if xs is not None else None
         if view is not None:  # xs[j - 1] carried in a local (LoopVersion.carried_list)
             fast.carry = self.temp()
             self.emit(f"{fast.carry} = al.at({view[0]}, {a} - 1) if {a} < {z} else {self.default(xs.type.elem)}")
-        self.emit(f"for {v} in {rng}:  # line {span.line}")
+        self.range_head(v, a, z, st, span, isinstance(fast, LoopVersion))
         self.indent += 1
         self.safe_index.extend(safe)
         try:
@@ -1381,6 +1381,22 @@ class FunctionLowerer(TensorLowering):
                 fast.carry = None
         del self.safe_index[len(self.safe_index) - len(safe):]
         self.indent -= 1
+
+    def range_head(self, v: str, a: str, z: str, st: str, span, bounded: bool = False):
+        """`for v in range(a, z, st):` (names or literals; its body follows, one level in). Numba's
+        range counts its passes from `z - a`, which overflows: `range(-5, 2 ** 63 - 1, 2 ** 63 - 1)`
+        ran no pass, `range(1, -2 ** 63)` 2 ** 63 - 1 of them. A step of 1 keeps Numba's loop (the hot
+        one: LLVM knows it best) with a stop that cannot overflow (`range(z)` cannot, nor the copy of a
+        versioned loop, `bounded`, whose test holds `a <= z` within a list's indices); any other step
+        counts the passes in unsigned arithmetic and computes each value, `a + k * st`, wrapping
+        (`k * st` may not fit where the sum does; Numba's signed arithmetic may not wrap: LLVM's nsw)."""
+        if st == "1":
+            stop = z if a == "0" or bounded else f"rt.range_stop({a}, {z})"
+            self.emit(f"for {v} in range({stop if a == '0' else f'{a}, {stop}'}):  # line {span.line}")
+            return
+        k = self.temp()
+        self.emit(f"for {k} in range(rt.range_count({a}, {z}, {st})):  # line {span.line}")
+        self.emit(f"    {v} = {a} - {k}" if st == "-1" else f"    {v} = rt.range_value({a}, {k}, {st})")
 
     def kept(self, value: str) -> str:
         """`value`, or a temporary holding it when it is not a plain name or literal (to use it twice)."""
@@ -1399,6 +1415,7 @@ class FunctionLowerer(TensorLowering):
                 return None
         else:
             terms.append(f"{lo} >= {-v.low}")
+        terms.append(f"{lo} <= {hi}")  # (so hi - lo cannot overflow: the copy runs Numba's range as it is)
         def fits(n: str, c: int) -> str:  # hi + c <= n
             return f"{hi} <= {n}" + (f" - {c}" if c > 0 else f" + {-c}" if c < 0 else "")
         for slot, c in v.high.items():

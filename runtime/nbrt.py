@@ -807,6 +807,39 @@ def range_list(start, stop, step, site):
     return al.ArrayList(data, n)
 
 
+@hot
+def range_stop(a, z):
+    """A stop for Numba's `range(a, stop)` that runs as `range(a, z)` (at most INT_MAX passes: a longer
+    loop cannot finish anyway), where Numba's count, `stop - a`, does not overflow (lower_numba's
+    range_head)."""
+    if z <= a:
+        return a
+    if np.uint64(z) - np.uint64(a) > np.uint64(INT_MAX):
+        return a + INT_MAX  # (a < 0 here)
+    return z
+
+
+@hot
+def range_count(a, z, st):
+    """len(range(a, z, st)) for st != 0, at most INT_MAX: the distance in unsigned 64 bits holds any."""
+    if st > 0:
+        if z <= a:
+            return 0
+        d, s = np.uint64(z) - np.uint64(a), np.uint64(st)
+    else:
+        if z >= a:
+            return 0
+        d, s = np.uint64(a) - np.uint64(z), np.uint64(0) - np.uint64(st)
+    return np.int64(min((d - np.uint64(1)) // s + np.uint64(1), np.uint64(INT_MAX)))
+
+
+@hot
+def range_value(a, k, st):
+    """a + k * st, the k-th value of a range, in unsigned arithmetic: it wraps where the product does
+    not fit in 64 bits and the value does."""
+    return np.int64(np.uint64(a) + np.uint64(k) * np.uint64(st))
+
+
 @jit
 def check_step(step, site):
     if step == 0:

@@ -96,3 +96,61 @@ def test_zero_and_negative_zero_are_one_key():
     `d[0.0] = "zero"; d[-0.0] = "minus zero"` made two entries (nbdict.keys_by_value)."""
     out, _ = both(NEGATIVE_ZERO_KEYS)
     assert out.splitlines()[:2] == ["{0.0: 'minus zero'} 1 {-0.0}", "{-0.0: 2} True True 2 2"]
+
+
+RANGES = """
+def f(x: int) -> int:
+    print("f", x)
+    return x
+
+def main():
+    big = 9223372036854775807
+    c = 0
+    for j in range(-5, big, big):
+        c += 1
+        print(j)
+    d = 0
+    for k in range(5, -big, -big):
+        d += 1
+    e = 0
+    for k in range(-big - 1, big, big):
+        e += 1
+    g = 0
+    for i in range(-1, big):
+        if i > 3:
+            break
+        g += 1
+    h = 0
+    for i in range(1, -big - 1):
+        h += 1
+    m = 0
+    for i in range(0, -big - 1, -1):
+        m += 1
+        if m > 4:
+            break
+    n = 0
+    for i in range(big, big - 7, -3):
+        n += i - big
+    xs = [1, 2, 3]
+    for lo in [-big - 1, 0, 2, 5]:
+        for t in range(lo, -big - 1):
+            xs[t] = 0
+        for t in range(2, max(lo, -4), -1):
+            xs[t] += 1
+    print(c, d, e, g, h, m, n, i, k, j, xs)
+    for i in range(f(0), f(5), f(2)):
+        print(i)
+    for i in range(3, 0, f(0)):
+        print(i)
+"""
+
+
+def test_ranges_whose_length_overflows():
+    """Numba's range counts its passes from `stop - start`, which overflowed: `range(-5, big, big)`
+    (big = 2 ** 63 - 1) ran no pass, `range(1, -2 ** 63)` about 2 ** 63; each value past the first is
+    computed wrapping (lower_numba's range_head). The bounds are computed once each, in order (the
+    step was computed twice, first)."""
+    out, err = both(RANGES)
+    assert out.splitlines()[2:6] == ["2 2 3 5 0 5 -9 9223372036854775801 9223372036854775806 9223372036854775802 "
+                                     "[3, 5, 6]", "f 0", "f 5", "f 2"]
+    assert err[:2] == ("E506", "range() step cannot be zero")
