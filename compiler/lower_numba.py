@@ -1278,12 +1278,12 @@ class FunctionLowerer(TensorLowering):
 
     def loop_head(self, cond, span):
         """The head of `while cond:` (indented into its body): `while True:` then `if not cond: break`,
-        so the test's own statements run at each pass; `while True:` itself as a flag, since Numba
-        cannot type a loop that Python leaves only by `break` (`if c: break else: ...`)."""
+        so the test's own statements run at each pass; `while True:` itself as `while rt.always():`,
+        a True that Numba cannot see (LLVM folds it): Numba cannot type a loop that Python leaves only
+        by `break` (`if c: break else: ...`), and one it never leaves (no `break` or `return`: it ends
+        in an error) broke its liveness analysis, even as `go = True` / `while go:`."""
         if isinstance(cond, ir.Const) and cond.value is True:
-            go = self.temp()
-            self.emit(f"{go} = True")
-            self.emit(f"while {go}:  # line {span.line}")
+            self.emit(f"while rt.always():  # line {span.line}")
             self.indent += 1
             return
         self.emit(f"while True:  # line {span.line}")

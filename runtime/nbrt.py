@@ -545,6 +545,15 @@ def _slot_code(context, builder, i, n, what, site):
 
 
 @intrinsic
+def always(typingctx):
+    """True, as a value Numba does not know (LLVM folds it): the test of a `while True:` loop
+    (lower_numba's loop_head), whose exit Numba would otherwise prune."""
+    def codegen(context, builder, sig, args):
+        return cgutils.true_bit
+    return types.boolean(), codegen
+
+
+@intrinsic
 def checked_slot(typingctx, i, n, what, site):
     """The slot of index `i` (negative from the end) in a `what` (a constant: "list", "row") of
     length n, checked: E501."""

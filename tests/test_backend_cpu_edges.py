@@ -154,3 +154,28 @@ def test_ranges_whose_length_overflows():
     assert out.splitlines()[2:6] == ["2 2 3 5 0 5 -9 9223372036854775801 9223372036854775806 9223372036854775802 "
                                      "[3, 5, 6]", "f 0", "f 5", "f 2"]
     assert err[:2] == ("E506", "range() step cannot be zero")
+
+
+@pytest.mark.parametrize("body", ["xs = [1]\n    while True:\n        xs.append(xs[-1] * 1000)",
+                                  "n = 1\n    while True:\n        n = n * 1000",
+                                  "n = 1\n    if n < 0:\n        while True:\n            n += 1\n    print(n)\n"
+                                  "    while True:\n        n += 1\n        if n > 3:\n            break\n    print(n)"])
+def test_a_loop_left_only_by_an_error_compiles(body):
+    """`while True:` with no `break` or `return` (it ends in an error, or is never reached) made Numba's
+    liveness analysis fail with a RuntimeError, which escaped as a traceback."""
+    out, err = both(f"def main():\n    {body}\n")
+    assert err is not None or out == "1\n4\n"
+
+
+def test_any_exception_while_compiling_runs_the_program_interpreted(monkeypatch):
+    """Numba fails inside its own passes with exceptions that are not NumbaErrors (a RuntimeError from
+    its liveness analysis): the program still runs, interpreted, with the note that asks for a report."""
+    from glia.compiler import backend_cpu
+
+    def broken(lowered, kind="cpu"):
+        raise RuntimeError("liveness info missing for vars: {'x'}")
+    monkeypatch.setattr(backend_cpu, "load", broken)
+    program = check_source(Source("t.glia", "def main():\n    print(1 + 1)\n"))
+    out, err, notes = run(program, [], "cpu")
+    assert (out, err) == ("2\n", None)
+    assert len(notes) == 1 and "RuntimeError: liveness info missing" in notes[0] and "bug in Glia" in notes[0]
