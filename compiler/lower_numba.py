@@ -571,7 +571,7 @@ class ModuleLowerer:
     def plain_eq(self, t, a: str, b: str) -> str:
         """`a == b` for values of type `t` that hold no struct that holds itself (FunctionLowerer.compare)."""
         if isinstance(t, ListT):
-            return f"rt.list_order({a}, {b}, 0)"
+            return f"rt.list_eq({a}, {b})" if _unordered(t, self.p.structs) else f"rt.list_order({a}, {b}, 0)"
         if isinstance(t, (DictT, SetT)):
             return f"{'rt.dict_eq' if isinstance(t, DictT) else 'rt.set_eq'}({a}, {b})"
         if t == STR:
@@ -1764,6 +1764,8 @@ class FunctionLowerer(TensorLowering):
                 if op in ("cmp.in", "cmp.notin"):  # (`xs == ys in zss`)
                     return f"({'' if op == 'cmp.in' else 'not '}rt.contains({a}, {b}))"
                 if isinstance(operands[i].type, ListT):
+                    if op in ("cmp.eq", "cmp.ne") and _unordered(operands[i].type, self.m.p.structs):
+                        return f"({'' if op == 'cmp.eq' else 'not '}rt.list_eq({a}, {b}))"  # lists of sets
                     return f"rt.list_order({a}, {b}, {_ORDER_CODES.index(op)})"
                 if op not in ("cmp.eq", "cmp.ne"):
                     self.unsupported("ordering comparisons of dicts or sets", operands[i].span)
@@ -3205,6 +3207,24 @@ def _reaches(t, name: str, structs: dict) -> bool:
         if isinstance(t, StructT):
             if t.name == name:
                 return True
+            if t.name not in seen:
+                seen.add(t.name)
+                todo.extend(structs[t.name].types)
+        else:
+            todo.extend(_children(t))
+    return False
+
+
+def _unordered(t, structs: dict) -> bool:
+    """Is `t` a dict or a set, or does it hold one (in a list, a tuple or a struct)? Such values have
+    `==` but no order, and Numba cannot type a comparison of them that also instantiates `<`."""
+    seen: set[str] = set()
+    todo = [t]
+    while todo:
+        t = todo.pop()
+        if isinstance(t, (DictT, SetT)):
+            return True
+        if isinstance(t, StructT):
             if t.name not in seen:
                 seen.add(t.name)
                 todo.extend(structs[t.name].types)

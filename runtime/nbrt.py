@@ -1445,6 +1445,18 @@ def list_order(a, b, op):
 
 
 @jit
+def list_eq(a, b):
+    """`a == b` for two lists whose elements have `==` but no order (dicts, sets, and what holds
+    them), which list_order cannot take: the same answer, by `==` alone."""
+    if len(a) != len(b):
+        return False
+    for i in range(len(a)):
+        if not a[i] == b[i]:
+            return False
+    return True
+
+
+@jit
 def dict_eq(a, b):
     if len(a) != len(b):
         return False

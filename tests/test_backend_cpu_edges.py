@@ -179,3 +179,31 @@ def test_any_exception_while_compiling_runs_the_program_interpreted(monkeypatch)
     out, err, notes = run(program, [], "cpu")
     assert (out, err) == ("2\n", None)
     assert len(notes) == 1 and "RuntimeError: liveness info missing" in notes[0] and "bug in Glia" in notes[0]
+
+
+LISTS_OF_SETS = """
+struct W:
+    d: dict[str, int]
+    s: set[int]
+
+struct T:
+    kids: list[T]
+    tags: list[set[int]]
+
+def main():
+    s = {1}
+    a = {"a": 1, "b": 2}
+    b = {"b": 2, "a": 1}
+    print([s] == [s], [s] != [{2}], [a] == [b], [[s], [s, s]] == [[{1}], [s, {1}]], [s] == [s, s])
+    print([W(a, s)] == [W(b, {1})], [(s, 1.5)] != [(s, 1.5)], [[a]] == [[b]] == [[a]], [{1: [s]}] == [{1: [{1}]}])
+    t = T([], [s])
+    print(t == T([], [{1}]), [t] == [T([t], [s])])
+"""
+
+
+def test_lists_of_sets_and_dicts_compare_for_equality():
+    """`[s] == [s]` for a list of sets or dicts (or of what holds them) went through the list ordering,
+    which also instantiates `<` on the elements, and Numba could not type it: the program ran in the
+    interpreter with a note calling it a bug (rt.list_eq compares with `==` alone)."""
+    out, _ = both(LISTS_OF_SETS)
+    assert out == "True True True True False\nTrue False True True\nTrue False\n"
