@@ -95,13 +95,16 @@ class CompileFailed(Unsupported):
 
 def load_or_explain(lowered: LoweredModule) -> Compiled:
     """`load`, with Numba's rejection (or Python's, of a generated line: a bug in the lowering) turned
-    into CompileFailed."""
+    into CompileFailed. Any exception counts: besides its NumbaErrors, Numba fails inside its own
+    passes (a RuntimeError from its liveness analysis), and the program still runs, interpreted."""
     from numba.core.errors import NumbaError
 
     try:
         return load(lowered)
-    except (NumbaError, SyntaxError) as e:
+    except Exception as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if not isinstance(e, (NumbaError, SyntaxError)):
+            first = f"{type(e).__name__}: {first}"
         raise CompileFailed(re.sub(r"\x1b\[[0-9;]*m", "", first), Span(0, 0, 0, 0), "") from None
 
 

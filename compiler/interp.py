@@ -218,10 +218,10 @@ class Interpreter:
                 loc = self.located(span)
 
                 def for_range(frame):
-                    s = st(frame)
+                    lo, hi, s = a(frame), z(frame), st(frame)  # in order, as Python
                     if s == 0:
                         raise loc(GliaRuntimeError(VALUE, "range() step cannot be zero"))
-                    for i in range(a(frame), z(frame), s):
+                    for i in range(lo, hi, s):
                         frame[slot] = i
                         r = b(frame)
                         if r:

@@ -2483,11 +2483,11 @@ class GradFunction(FunctionLowerer):
                 self.push(f"{n}", INT)
             case ir.ForRange(_, start, stop, step, body, span):
                 n, v, set_target = self.synth[id(s)]
-                a, z, st = self.exprs([start, stop, step])
+                a, z, st = (self.kept(x) for x in self.exprs([start, stop, step]))
                 if not (isinstance(step, ir.Const) and step.value != 0):
                     self.emit(f"rt.check_step({st}, {self.site(span)})")
                 self.emit(f"{n} = 0")
-                self.emit(f"for {self.name(v)} in range({a}, {z}, {st}):  # line {span.line}")
+                self.range_head(self.name(v), a, z, st, span)
                 self.loop_body(n, [set_target], body)
                 self.push(f"{n}", INT)
             case ir.For(span=span, body=body):

@@ -571,7 +571,7 @@ class ModuleLowerer:
     def plain_eq(self, t, a: str, b: str) -> str:
         """`a == b` for values of type `t` that hold no struct that holds itself (FunctionLowerer.compare)."""
         if isinstance(t, ListT):
-            return f"rt.list_order({a}, {b}, 0)"
+            return f"rt.list_eq({a}, {b})" if _unordered(t, self.p.structs) else f"rt.list_order({a}, {b}, 0)"
         if isinstance(t, (DictT, SetT)):
             return f"{'rt.dict_eq' if isinstance(t, DictT) else 'rt.set_eq'}({a}, {b})"
         if t == STR:
@@ -1286,12 +1286,12 @@ class FunctionLowerer(TensorLowering):
 
     def loop_head(self, cond, span):
         """The head of `while cond:` (indented into its body): `while True:` then `if not cond: break`,
-        so the test's own statements run at each pass; `while True:` itself as a flag, since Numba
-        cannot type a loop that Python leaves only by `break` (`if c: break else: ...`)."""
+        so the test's own statements run at each pass; `while True:` itself as `while rt.always():`,
+        a True that Numba cannot see (LLVM folds it): Numba cannot type a loop that Python leaves only
+        by `break` (`if c: break else: ...`), and one it never leaves (no `break` or `return`: it ends
+        in an error) broke its liveness analysis, even as `go = True` / `while go:`."""
         if isinstance(cond, ir.Const) and cond.value is True:
-            go = self.temp()
-            self.emit(f"{go} = True")
-            self.emit(f"while {go}:  # line {span.line}")
+            self.emit(f"while rt.always():  # line {span.line}")
             self.indent += 1
             return
         self.emit(f"while True:  # line {span.line}")
@@ -1355,7 +1355,8 @@ class FunctionLowerer(TensorLowering):
     def for_range(self, target, start, stop, step, body, span):
         """`for target in range(start, stop, step): body`; versioned (LoopVersion) when it is an
         innermost loop indexing lists or strings by its variable."""
-        a, z, st = self.exprs([start, stop, step])  # in order, as Python evaluates range's arguments
+        # in order, as Python evaluates range's arguments, each once (the step is read again below)
+        a, z, st = (self.kept(x) for x in self.exprs([start, stop, step]))
         if not (isinstance(step, ir.Const) and step.value != 0):
             self.emit(f"rt.check_step({st}, {self.site(span)})")
         safe = in_range_index(target, start, stop, step, body)
@@ -1370,14 +1371,13 @@ class FunctionLowerer(TensorLowering):
     def range_loop(self, target, a: str, z: str, st: str, body, span, safe):
         """The loop itself over lowered bounds; `safe`: in_range_index's pairs for its body."""
         v = self.local(target.slot, target.name)
-        rng = f"range({a}, {z})" if st == "1" else f"range({a}, {z}, {st})"
         fast = self.versioned()
         xs = fast.carried if isinstance(fast, LoopVersion) else None
         view = self.view(xs) if xs is not None else None
         if view is not None:  # xs[j - 1] carried in a local (LoopVersion.carried_list)
             fast.carry = self.temp()
             self.emit(f"{fast.carry} = al.at({view[0]}, {a} - 1) if {a} < {z} else {self.default(xs.type.elem)}")
-        self.emit(f"for {v} in {rng}:  # line {span.line}")
+        self.range_head(v, a, z, st, span, isinstance(fast, LoopVersion))
         self.indent += 1
         self.safe_index.extend(safe)
         try:
@@ -1389,6 +1389,22 @@ class FunctionLowerer(TensorLowering):
                 fast.carry = None
         del self.safe_index[len(self.safe_index) - len(safe):]
         self.indent -= 1
+
+    def range_head(self, v: str, a: str, z: str, st: str, span, bounded: bool = False):
+        """`for v in range(a, z, st):` (names or literals; its body follows, one level in). Numba's
+        range counts its passes from `z - a`, which overflows: `range(-5, 2 ** 63 - 1, 2 ** 63 - 1)`
+        ran no pass, `range(1, -2 ** 63)` 2 ** 63 - 1 of them. A step of 1 keeps Numba's loop (the hot
+        one: LLVM knows it best) with a stop that cannot overflow (`range(z)` cannot, nor the copy of a
+        versioned loop, `bounded`, whose test holds `a <= z` within a list's indices); any other step
+        counts the passes in unsigned arithmetic and computes each value, `a + k * st`, wrapping
+        (`k * st` may not fit where the sum does; Numba's signed arithmetic may not wrap: LLVM's nsw)."""
+        if st == "1":
+            stop = z if a == "0" or bounded else f"rt.range_stop({a}, {z})"
+            self.emit(f"for {v} in range({stop if a == '0' else f'{a}, {stop}'}):  # line {span.line}")
+            return
+        k = self.temp()
+        self.emit(f"for {k} in range(rt.range_count({a}, {z}, {st})):  # line {span.line}")
+        self.emit(f"    {v} = {a} - {k}" if st == "-1" else f"    {v} = rt.range_value({a}, {k}, {st})")
 
     def kept(self, value: str) -> str:
         """`value`, or a temporary holding it when it is not a plain name or literal (to use it twice)."""
@@ -1407,6 +1423,7 @@ class FunctionLowerer(TensorLowering):
                 return None
         else:
             terms.append(f"{lo} >= {-v.low}")
+        terms.append(f"{lo} <= {hi}")  # (so hi - lo cannot overflow: the copy runs Numba's range as it is)
         def fits(n: str, c: int) -> str:  # hi + c <= n
             return f"{hi} <= {n}" + (f" - {c}" if c > 0 else f" + {-c}" if c < 0 else "")
         for slot, c in v.high.items():
@@ -1755,6 +1772,8 @@ class FunctionLowerer(TensorLowering):
                 if op in ("cmp.in", "cmp.notin"):  # (`xs == ys in zss`)
                     return f"({'' if op == 'cmp.in' else 'not '}rt.contains({a}, {b}))"
                 if isinstance(operands[i].type, ListT):
+                    if op in ("cmp.eq", "cmp.ne") and _unordered(operands[i].type, self.m.p.structs):
+                        return f"({'' if op == 'cmp.eq' else 'not '}rt.list_eq({a}, {b}))"  # lists of sets
                     return f"rt.list_order({a}, {b}, {_ORDER_CODES.index(op)})"
                 if op not in ("cmp.eq", "cmp.ne"):
                     self.unsupported("ordering comparisons of dicts or sets", operands[i].span)
@@ -2191,6 +2210,12 @@ class FunctionLowerer(TensorLowering):
         vals = self.exprs(e.args)
         return f"{vals[0]}.rfind({', '.join(vals[1:])})"
 
+    def p_str_index(self, e):
+        s, sub, *bounds = self.exprs(e.args)
+        start = bounds[0] if bounds else "0"
+        end = bounds[1] if len(bounds) > 1 else "rt.INT_MAX"  # past the end: the whole rest, as no end
+        return f"rt.str_index({s}, {sub}, {start}, {end}, {self.site(e.span)})"
+
     def _pad(self, e, mode):
         s, w = self.exprs(e.args[:2])
         fill = self.expr(e.args[2]) if len(e.args) > 2 else "' '"
@@ -2207,7 +2232,8 @@ class FunctionLowerer(TensorLowering):
 
     def p_str_replace(self, e):
         vals = self.exprs(e.args)
-        return f"{vals[0]}.replace({', '.join(vals[1:])})"
+        count = vals[3] if len(vals) > 3 else "-1"
+        return f"rt.str_replace({vals[0]}, {vals[1]}, {vals[2]}, {count})"
 
     def p_minmax_iter(self, e):
         which, has_default = e.attrs
@@ -3197,6 +3223,24 @@ def _reaches(t, name: str, structs: dict) -> bool:
     return False
 
 
+def _unordered(t, structs: dict) -> bool:
+    """Is `t` a dict or a set, or does it hold one (in a list, a tuple or a struct)? Such values have
+    `==` but no order, and Numba cannot type a comparison of them that also instantiates `<`."""
+    seen: set[str] = set()
+    todo = [t]
+    while todo:
+        t = todo.pop()
+        if isinstance(t, (DictT, SetT)):
+            return True
+        if isinstance(t, StructT):
+            if t.name not in seen:
+                seen.add(t.name)
+                todo.extend(structs[t.name].types)
+        else:
+            todo.extend(_children(t))
+    return False
+
+
 def boxed_fields(structs: dict) -> dict[str, frozenset[int]]:
     """For each struct that holds itself (`kids: list[Tree]`, or A holding a list of B holding an
     A), the fields on the way back to it: a Numba type cannot hold itself, so each of these is a box
@@ -3290,11 +3334,11 @@ _SIMPLE: dict[str, str] = {
     "list.clear": "{0}.clear()",
     "dict.get": "rt.dict_get({0}, {1}, {2})",
     "dict.setdefault": "rt.dict_setdefault({0}, {1}, {2})",
-    "dict.copy": "{0}.copy()",
+    "dict.copy": "rt.dict_copy({0})",
     "dict.clear": "{0}.clear()",
     "set.remove": "rt.set_remove({0}, {1}, {site})",
     "set.pop": "rt.set_pop({0}, {site})",
-    "set.copy": "{0}.copy()",
+    "set.copy": "rt.dict_copy({0})",
     "set.clear": "{0}.clear()",
     "set.issubset": "rt.set_issubset({0}, {1})",
     "set.issuperset": "rt.set_issubset({1}, {0})",
@@ -3312,7 +3356,6 @@ _SIMPLE: dict[str, str] = {
     "str.zfill": "rt.str_zfill({0}, {1}, {site})",
     "str.title": "{0}.title()",
     "str.capitalize": "{0}.capitalize()",
-    "str.index": "rt.str_index({0}, {1}, {site})",
     "str.to_int": "rt.str_to_int({0}, {1}, {site})",
     "str.to_float": "rt.str_to_float({0}, {site})",
     "ord": "rt.k_ord({0}, {site})",

@@ -28,6 +28,12 @@ device = cuda.jit(device=True)
 
 
 @device
+def always():
+    """True, as a value Numba does not know: the test of a `while True:` loop (lower_numba's loop_head)."""
+    return True
+
+
+@device
 def fail(site, err, ei):
     if err[ei] == 0:
         err[ei] = site + 1

@@ -9,9 +9,9 @@ import sys
 
 import numpy as np
 from numba import types
-from numba.typed import Dict, List
+from numba.typed import List
 
-from . import nblist
+from . import nblist, nbrt
 from .fmt import to_str
 from .values import GSet, array_elem, make_struct_class, new_struct
 
@@ -97,12 +97,12 @@ def from_interp(v, spec, memo: dict | None = None):
         out = List.empty_list(nb_type(spec[1]))
         for x in v:
             out.append(from_interp(x, spec[1], memo))
-    elif kind == "dict":
-        out = Dict.empty(nb_type(spec[1]), nb_type(spec[2]))
+    elif kind == "dict":  # (nbrt.dict_new: float keys compared by value, as in compiled code's own dicts)
+        out = nbrt.dict_new(nb_type(spec[1]), nb_type(spec[2]))
         for k, x in v.items():
             out[from_interp(k, spec[1], memo)] = from_interp(x, spec[2], memo)
     elif kind == "set":
-        out = Dict.empty(nb_type(spec[1]), types.boolean)
+        out = nbrt.dict_new(nb_type(spec[1]), types.boolean)
         for k in v:
             out[from_interp(k, spec[1], memo)] = True
     elif kind == "tuple":

@@ -14,6 +14,12 @@ counting spends about half its dict time in the second one. `lookup` returns the
 the value, and `store_value` writes a new value into that entry directly, so the update costs one
 look-up; a key that is not there yet goes through the ordinary insertion.
 
+Numba's typed dict compares keys that hold no reference count (numbers, bools, tuples of them) byte
+by byte (dictobject.c's memcmp): 0.0 and -0.0, equal and hashed alike, were two keys. `keys_by_value`
+gives a dict whose keys hold a float a method table comparing them with `==` instead (as Numba does
+for string keys), so the first key inserted stays, with the last value, as in Python; nbrt.dict_new,
+dict_copy and nbbox make every dict compiled code sees that way.
+
 `store_value` writes into the entry the way dictobject.c's `get_entry`/`entry_get_val` find it,
 from the layout in numba/cext/dictobject.h (Numba 0.68, pinned in pyproject.toml):
     NB_Dict      { Py_ssize_t used; NB_DictKeys *keys; }
@@ -26,6 +32,8 @@ decrefed. tests/test_backend_cpu_dicts.py checks it against Numba's own dict ope
 resizes and deletions.
 """
 from __future__ import annotations
+
+import operator
 
 from llvmlite import binding as llvm
 from llvmlite import ir as llir
@@ -126,3 +134,43 @@ def store_value(typingctx, d, ix, val):
         builder.store(data, builder.bitcast(builder.gep(keys, [offset]), data.type.as_pointer()))
         return context.get_dummy_value()
     return sig, codegen
+
+
+def _holds_float(t) -> bool:
+    if isinstance(t, types.Float):
+        return True
+    return isinstance(t, types.BaseTuple) and any(_holds_float(c) for c in t.types)
+
+
+@intrinsic
+def keys_by_value(typingctx, d):
+    """Make the typed dict `d` (new, empty) compare its keys with `==` when they hold a float and no
+    reference count (a key with one already is: Numba's own table); a no-op for any other."""
+    if not isinstance(d, types.DictType):
+        return None
+    key = d.key_type
+
+    def codegen(context, builder, sig, args):
+        model = context.data_model_manager[key]
+        if model.contains_nrt_meminfo() or not _holds_float(key):
+            return context.get_dummy_value()
+        i32, i8p = llir.IntType(32), llir.IntType(8).as_pointer()
+        name = f".glia_{context.fndesc.mangled_name}.key_equal"
+        equal = cgutils.get_or_insert_function(builder.module, llir.FunctionType(i32, [i8p, i8p]), name)
+        if equal.is_declaration:  # int equal(key *a, key *b): a == b, as dictobject.c's key_equal
+            equal.linkage = "internal"
+            b = llir.IRBuilder(equal.append_basic_block())
+            a_key, b_key = (model.load_from_data_pointer(b, b.bitcast(x, model.get_data_type().as_pointer()))
+                            for x in equal.args)
+            eq = context.typing_context.resolve_value_type(operator.eq)
+            eq_sig = eq.get_call_type(context.typing_context, (key, key), {})
+            same = context.get_function(eq, eq_sig)(b, (a_key, b_key))
+            b.ret(b.zext(same, i32))
+        table_type = llir.LiteralStructType([i8p] * 5)  # key equal, key incref/decref, value incref/decref
+        table = cgutils.alloca_once(builder, table_type, zfill=True)
+        builder.store(builder.bitcast(equal, i8p), cgutils.gep_inbounds(builder, table, 0, 0))
+        fn = cgutils.get_or_insert_function(builder.module, llir.FunctionType(llir.VoidType(), [
+            i8p, table_type.as_pointer()]), "numba_dict_set_method_table")
+        builder.call(fn, [_container_get_data(context, builder, sig.args[0], args[0]), table])
+        return context.get_dummy_value()
+    return types.void(d), codegen

@@ -545,6 +545,15 @@ def _slot_code(context, builder, i, n, what, site):
 
 
 @intrinsic
+def always(typingctx):
+    """True, as a value Numba does not know (LLVM folds it): the test of a `while True:` loop
+    (lower_numba's loop_head), whose exit Numba would otherwise prune."""
+    def codegen(context, builder, sig, args):
+        return cgutils.true_bit
+    return types.boolean(), codegen
+
+
+@intrinsic
 def checked_slot(typingctx, i, n, what, site):
     """The slot of index `i` (negative from the end) in a `what` (a constant: "list", "row") of
     length n, checked: E501."""
@@ -807,6 +816,39 @@ def range_list(start, stop, step, site):
     return al.ArrayList(data, n)
 
 
+@hot
+def range_stop(a, z):
+    """A stop for Numba's `range(a, stop)` that runs as `range(a, z)` (at most INT_MAX passes: a longer
+    loop cannot finish anyway), where Numba's count, `stop - a`, does not overflow (lower_numba's
+    range_head)."""
+    if z <= a:
+        return a
+    if np.uint64(z) - np.uint64(a) > np.uint64(INT_MAX):
+        return a + INT_MAX  # (a < 0 here)
+    return z
+
+
+@hot
+def range_count(a, z, st):
+    """len(range(a, z, st)) for st != 0, at most INT_MAX: the distance in unsigned 64 bits holds any."""
+    if st > 0:
+        if z <= a:
+            return 0
+        d, s = np.uint64(z) - np.uint64(a), np.uint64(st)
+    else:
+        if z >= a:
+            return 0
+        d, s = np.uint64(a) - np.uint64(z), np.uint64(0) - np.uint64(st)
+    return np.int64(min((d - np.uint64(1)) // s + np.uint64(1), np.uint64(INT_MAX)))
+
+
+@hot
+def range_value(a, k, st):
+    """a + k * st, the k-th value of a range, in unsigned arithmetic: it wraps where the product does
+    not fit in 64 bits and the value does."""
+    return np.int64(np.uint64(a) + np.uint64(k) * np.uint64(st))
+
+
 @jit
 def check_step(step, site):
     if step == 0:
@@ -955,8 +997,18 @@ def hole_error(index, site):
 
 @jit
 def dict_new(key_type, value_type):
-    """An empty typed dict (a set is a dict to bool)."""
-    return Dict.empty(key_type, value_type)
+    """An empty typed dict (a set is a dict to bool), float keys compared by value (nbdict)."""
+    d = Dict.empty(key_type, value_type)
+    nbdict.keys_by_value(d)
+    return d
+
+
+@jit
+def dict_copy(d):
+    """d.copy() (Numba's makes a dict that compares float keys bit by bit: nbdict)."""
+    out = d.copy()
+    nbdict.keys_by_value(out)
+    return out
 
 
 @jit
@@ -1303,8 +1355,18 @@ def str_join(sep, parts):
 
 
 @jit
-def str_index(s, sub, site):
-    r = s.find(sub)
+def str_replace(s, old, new, count):
+    # Numba's replace takes only -1 for "every one", and puts `new` twice into an empty string
+    if count < 0:
+        count = -1
+    if len(s) == 0 and len(old) == 0:
+        return s if count == 0 else new
+    return s.replace(old, new, count)
+
+
+@jit
+def str_index(s, sub, start, end, site):
+    r = s.find(sub, start, end)  # Numba's find clamps start and end as Python's
     if r < 0:
         not_found("E506", "str.index: substring ", sub, " not found", site)
     return r
@@ -1380,6 +1442,18 @@ def list_order(a, b, op):
         if x != y:
             return compared(op, x, y)
     return compared(op, len(a), len(b))
+
+
+@jit
+def list_eq(a, b):
+    """`a == b` for two lists whose elements have `==` but no order (dicts, sets, and what holds
+    them), which list_order cannot take: the same answer, by `==` alone."""
+    if len(a) != len(b):
+        return False
+    for i in range(len(a)):
+        if not a[i] == b[i]:
+            return False
+    return True
 
 
 @jit

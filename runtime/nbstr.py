@@ -461,7 +461,7 @@ def parse_int(s, base):
     acc = 0  # accumulated negatively, so that INT_MIN fits
     ndigits = 0
     over = False
-    last_underscore = prefixed
+    last_underscore = False  # "0x_ff": one underscore may follow a prefix, as in Python
     while i < n:
         c = t[i]
         i += 1

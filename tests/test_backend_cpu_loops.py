@@ -1084,7 +1084,7 @@ def test_rows_and_shifted_indices_in_the_loop_test():
     fast = "\n".join(fast_copies(function_source(source, "lcs")))
     assert "rt.view_index" not in fast and "_t" in fast
     test = [line for line in function_source(source, "lcs").splitlines() if VERSIONED in line][0]
-    assert "(v3_i - 1) < len(v0_a)" in test and "_t10 and" in test, test
+    assert "(v3_i - 1) < len(v0_a)" in test and re.search(r"_t\d+ and", test), test  # (a row was read)
 
 
 ELEMENTS = '''
