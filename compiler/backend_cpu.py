@@ -101,6 +101,8 @@ def load_or_explain(lowered: LoweredModule) -> Compiled:
 
     try:
         return load(lowered)
+    except GliaError:  # the user's or the machine's (a cache folder that cannot be written), not a bug
+        raise
     except Exception as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         if not isinstance(e, (NumbaError, SyntaxError)):
