@@ -146,7 +146,7 @@ def cmd_train(ns) -> int:
         o.device = ns.device
     out = ns.out or os.path.splitext(ns.file)[0] + ".params.npz"
     for flag, path in (("--out", out), ("checkpoint", o.checkpoint)):
-        _writable(flag, path, program)  # refused before training, not after
+        _writable(flag, path, program, {"the program": ns.file, "the training data": o.data})  # before training
     interp = _interp(program)
 
     def log(msg):
@@ -172,13 +172,19 @@ def cmd_train(ns) -> int:
     return EXIT_OK
 
 
-def _writable(flag, path, program) -> None:
+def _writable(flag, path, program, inputs: dict) -> None:
+    """Refuse, before training, a path the parameters cannot be written to, or one that would overwrite
+    one of `inputs` (what -> path: the program, the data), which would lose it."""
     from glia.compiler.diagnostics import Diagnostic, GliaError, Span
     from glia.runtime.errors import GliaRuntimeError
     from glia.runtime.params import check_writable
 
     if not path:
         return
+    for what, other in inputs.items():
+        if other and os.path.exists(other) and os.path.exists(path) and os.path.samefile(path, other):
+            raise GliaError(Diagnostic("E703", f"{flag} {path} is {what}: saving there would overwrite it",
+                                       Span(0, 0, 0, 0), "train", program.source))
     try:
         check_writable(path)
     except GliaRuntimeError as e:

@@ -237,6 +237,22 @@ def test_an_unwritable_out_is_refused_before_training(tmp_path, out, message):
     assert "training digit" not in r.stderr and "Traceback" not in r.stderr  # refused before training
 
 
+def test_an_out_or_checkpoint_that_is_the_program_or_the_data_is_refused(tmp_path):
+    import shutil
+
+    prog = tmp_path / "m.glia"
+    prog.write_text(MLP)
+    data = tmp_path / "d.npz"
+    shutil.copy(DATA, data)
+    before = (prog.read_bytes(), data.read_bytes())
+    for flag, path, what in (("--out", prog, "the program"), ("--out", data, "the training data"),
+                             ("--checkpoint", data, "the training data")):
+        r = glia_cli("train", prog, "--fn", "digit", "--data", data, "--epochs", "1", "--no-progress", flag, path)
+        assert r.returncode == 1 and "E703" in r.stderr and what in r.stderr, r.stderr
+        assert "training digit" not in r.stderr
+    assert (prog.read_bytes(), data.read_bytes()) == before
+
+
 def test_a_failure_to_save_keeps_the_trained_parameters(tmp_path, monkeypatch, capsys):
     from glia.cli import main
     from glia.runtime import params
