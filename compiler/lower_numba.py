@@ -3206,31 +3206,14 @@ def _progress(body, guarded: set[int]) -> bool:
 _PLAIN = {INT: "np.int64", FLOAT: "np.float64", F32: "np.float32", BOOL: "np.bool_"}
 
 
-def _reaches(t, name: str, structs: dict) -> bool:
-    """Is `t` a struct `name`, or does it hold one (in a container, a tuple, or a struct it holds)?"""
+def _holds(t, structs: dict, found) -> bool:
+    """Is `t`, or a type it holds (in a container, a tuple, or a struct it holds), one that `found`
+    accepts?"""
     seen: set[str] = set()
     todo = [t]
     while todo:
         t = todo.pop()
-        if isinstance(t, StructT):
-            if t.name == name:
-                return True
-            if t.name not in seen:
-                seen.add(t.name)
-                todo.extend(structs[t.name].types)
-        else:
-            todo.extend(_children(t))
-    return False
-
-
-def _unordered(t, structs: dict) -> bool:
-    """Is `t` a dict or a set, or does it hold one (in a list, a tuple or a struct)? Such values have
-    `==` but no order, and Numba cannot type a comparison of them that also instantiates `<`."""
-    seen: set[str] = set()
-    todo = [t]
-    while todo:
-        t = todo.pop()
-        if isinstance(t, (DictT, SetT)):
+        if found(t):
             return True
         if isinstance(t, StructT):
             if t.name not in seen:
@@ -3239,6 +3222,17 @@ def _unordered(t, structs: dict) -> bool:
         else:
             todo.extend(_children(t))
     return False
+
+
+def _reaches(t, name: str, structs: dict) -> bool:
+    """Is `t` a struct `name`, or does it hold one (in a container, a tuple, or a struct it holds)?"""
+    return _holds(t, structs, lambda u: isinstance(u, StructT) and u.name == name)
+
+
+def _unordered(t, structs: dict) -> bool:
+    """Is `t` a dict or a set, or does it hold one (in a list, a tuple or a struct)? Such values have
+    `==` but no order, and Numba cannot type a comparison of them that also instantiates `<`."""
+    return _holds(t, structs, lambda u: isinstance(u, (DictT, SetT)))
 
 
 def boxed_fields(structs: dict) -> dict[str, frozenset[int]]:

@@ -351,7 +351,7 @@ def _row(context, builder, xss_type, xss, i):
     """(address of the elements, length) of the ArrayList `xss[i]`, read in place: from its payload,
     at PAYLOAD_OFFSET from its header."""
     inner = xss_type.item_type
-    base = builder.bitcast(_typed_list_base(context, builder, xss_type, xss), context.get_data_type(inner).as_pointer())
+    base = _rows_base(context, builder, xss_type, xss)
     item = context.data_model_manager[inner].load_from_data_pointer(builder, cgutils.gep(builder, base, i))
     payload = _payload_at(context, builder, inner, item)
     data = context.make_array(inner.field_dict["data"])(context, builder, value=payload.data).data
@@ -433,6 +433,7 @@ def _prefetch_row(context, builder, inner, base, w, m, fields: bool, items: bool
 
 
 def _rows_base(context, builder, xss_type, xss):
+    """The address of a typed List of ArrayLists' items, typed as pointers to its rows."""
     return builder.bitcast(_typed_list_base(context, builder, xss_type, xss),
                            context.get_data_type(xss_type.item_type).as_pointer())
 

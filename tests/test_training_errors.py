@@ -5,9 +5,6 @@ file modes, and settings checked where they are written."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,19 +13,7 @@ import glia
 from glia.compiler.diagnostics import GliaError
 from glia.runtime import mlp_kernels as K
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "examples" / "data" / "digits.npz"
-
-MLP = '''
-def digit(img: f32[64]) -> f32[10]:
-    h = relu(dense(img, 32))
-    return softmax(dense(h, 10))
-'''
-
-
-def glia_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "glia", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd or ROOT, timeout=300)
+from test_training import DATA, MLP, glia_cli  # the same data, model and command line
 
 
 @pytest.fixture(scope="module")
