@@ -1100,8 +1100,17 @@ class Checker:
             if isinstance(f.value, A.Name) and f.value.id == "math" and self.scope.lookup("math") is None:
                 return self.builtins.call_builtin("math." + f.attr, c, expected, name_span=f.attr_span)
             obj = self.expr(f.value)
-            return self.builtins.method(obj, f.attr, c, expected, f.attr_span)
-        fv = self.expr(f)
+            t = self.subst.resolve(obj.type)
+            if not (isinstance(t, StructT) and f.attr in self.structs[t.name].fields):
+                return self.builtins.method(obj, f.attr, c, expected, f.attr_span)
+            info = self.structs[t.name]  # `op.f(5)`: a call of the function value held in field f
+            i = info.fields.index(f.attr)
+            return self.call_value(ir.GetField(obj, i, f.attr, info.types[i], f.span), c)
+        return self.call_value(self.expr(f), c)
+
+    def call_value(self, fv: ir.Expr, c: A.Call) -> ir.Expr:
+        """A call of a function value: a variable, a field, an element, a call's result."""
+        f = c.func
         ft = self.subst.resolve(fv.type)
         if isinstance(ft, TVar):
             ft = FnT(tuple(self.subst.fresh() for _ in c.args), self.subst.fresh())

@@ -38,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Check FILE and call its main(). Arguments after FILE are passed to "
                                    "main(args: list[str]) when main takes them.")
     r.add_argument("file", metavar="FILE")
-    r.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
+    r.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
+                   help="optional: the strings passed to main(args: list[str]), everything after FILE")
     r.add_argument("--backend", choices=["auto", "cpu", "interp"], default=os.environ.get("GLIA_BACKEND") or "auto",
                    help="auto (default; $GLIA_BACKEND changes it): compiled when the cache has the program, "
                         "else interpreted now and, if the run took a while, compiled in the background for "

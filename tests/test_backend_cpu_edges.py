@@ -207,3 +207,23 @@ def test_lists_of_sets_and_dicts_compare_for_equality():
     interpreter with a note calling it a bug (rt.list_eq compares with `==` alone)."""
     out, _ = both(LISTS_OF_SETS)
     assert out == "True True True True False\nTrue False True True\nTrue False\n"
+
+
+def test_a_function_held_in_a_struct_field_is_called_through_the_field():
+    """`op.f(5)` was read as a method call and refused (E103, "struct Op has no methods"), though
+    `g = op.f; g(5)` worked."""
+    out, err = both("struct Op:\n    name: str\n    f: fn(int) -> int\n\n"
+                    "def double(x: int) -> int:\n    return x * 2\n\n"
+                    "def main():\n    ops = [Op(\"d\", double), Op(\"s\", lambda x: x - 1)]\n"
+                    "    for op in ops:\n        print(op.name, op.f(5), ops[0].f(op.f(1)))\n")
+    assert out == "d 10 4\ns 4 0\n" and err is None
+
+
+@pytest.mark.parametrize("call, message", [("op.name(5)", "this is a str, not a function; it cannot be called"),
+                                           ("op.g(5)", "struct Op has no methods; 'g' is not defined")])
+def test_calling_a_struct_field_that_is_not_a_function_is_refused(call, message):
+    from glia.compiler.diagnostics import GliaError
+    with pytest.raises(GliaError) as e:
+        check_source(Source("t.glia", "struct Op:\n    name: str\n    f: fn(int) -> int\n\n"
+                                      f"def main():\n    op = Op(\"d\", lambda x: x)\n    print({call})\n"))
+    assert message in str(e.value)
