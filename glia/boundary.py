@@ -32,6 +32,18 @@ from .annotations import Fn, f32, f64
 INT_MIN, INT_MAX = -(1 << 63), (1 << 63) - 1
 
 
+
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
+def _f32(v) -> np.float32:
+    """`v` rounded to f32: beyond its range that is an infinity, as in the language, without numpy's
+    overflow warning."""
+    if -_F32_MAX <= v <= _F32_MAX:
+        return np.float32(v)
+    with np.errstate(over="ignore"):
+        return np.float32(v)
+
 class GliaTypeError(GliaError, TypeError):
     """A Python value that does not fit the Glia type it is given to (code E201 or E202)."""
 
@@ -336,7 +348,7 @@ class Boundary:
                     raise Mismatch(t, v)
                 return conv_int
             case Scalar("float") | Scalar("f32"):
-                make = float if t == FLOAT else np.float32
+                make = float if t == FLOAT else _f32
 
                 def conv_float(v, dims):
                     if isinstance(v, (float, int, np.floating, np.integer)) and not isinstance(v, (bool, np.bool_)):

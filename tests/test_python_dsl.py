@@ -163,6 +163,17 @@ def test_values_cross_the_boundary(pymodule):
     assert m.as_float(2) == 2.0 and type(m.as_float(2)) is float  # an int is accepted where a float is expected
 
 
+def test_a_float_beyond_f32_becomes_an_infinity_without_numpy_warnings(pymodule):
+    """numpy warned "overflow encountered in cast" for `halve(np.float64(1e300))`."""
+    import warnings
+
+    m = pymodule(VALUES)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = [m.halve(v) for v in (np.float64(1e300), -1e300, 10 ** 60, 3.5e38, 1.0)]
+    assert got == [np.inf, -np.inf, np.inf, np.inf, 0.5] and m.halve(3.4e38) == np.float32(1.7e38)
+
+
 def test_arrays_are_shared_not_copied(pymodule):
     m = pymodule(VALUES)
     a = np.arange(4.0)
