@@ -188,7 +188,7 @@ class CudaFunctionLowerer(FunctionLowerer):
                     self.may_fail = True
                     self.checked()
                 v = self.local(target.slot, target.name)
-                self.emit(f"for {v} in range({a}, {z}, {st}):  # line {span.line}")
+                self.range_head(v, self.kept(a), self.kept(z), self.kept(st), span)
                 self.indent += 1
                 self.block(body)
                 self.indent -= 1

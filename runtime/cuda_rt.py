@@ -18,6 +18,8 @@ import math
 
 from numba import cuda
 
+from . import nbrt
+
 INT_MIN = -9223372036854775808
 INT_MAX = 9223372036854775807
 NAN = math.nan
@@ -276,6 +278,12 @@ def math_ceil(x, site, err, ei):
         fail(site, err, ei)
         return 0
     return int(math.ceil(x))
+
+
+# `for` over a range whose length overflows int64 (lower_numba's range_head): the CPU's helpers
+range_stop = device(nbrt.range_stop.py_func)
+range_count = device(nbrt.range_count.py_func)
+range_value = device(nbrt.range_value.py_func)
 
 
 @device

@@ -823,22 +823,23 @@ def range_stop(a, z):
     range_head)."""
     if z <= a:
         return a
-    if np.uint64(z) - np.uint64(a) > np.uint64(INT_MAX):
+    if np.uint64(np.int64(z)) - np.uint64(np.int64(a)) > np.uint64(INT_MAX):
         return a + INT_MAX  # (a < 0 here)
     return z
 
 
 @hot
 def range_count(a, z, st):
-    """len(range(a, z, st)) for st != 0, at most INT_MAX: the distance in unsigned 64 bits holds any."""
+    """len(range(a, z, st)) for st != 0, at most INT_MAX: the distance in unsigned 64 bits holds any.
+    (`np.int64` first: the CUDA simulator runs these as Python, where a literal is a Python int.)"""
     if st > 0:
         if z <= a:
             return 0
-        d, s = np.uint64(z) - np.uint64(a), np.uint64(st)
+        d, s = np.uint64(np.int64(z)) - np.uint64(np.int64(a)), np.uint64(st)
     else:
         if z >= a:
             return 0
-        d, s = np.uint64(a) - np.uint64(z), np.uint64(0) - np.uint64(st)
+        d, s = np.uint64(np.int64(a)) - np.uint64(np.int64(z)), np.uint64(0) - np.uint64(np.int64(st))
     return np.int64(min((d - np.uint64(1)) // s + np.uint64(1), np.uint64(INT_MAX)))
 
 
@@ -846,7 +847,7 @@ def range_count(a, z, st):
 def range_value(a, k, st):
     """a + k * st, the k-th value of a range, in unsigned arithmetic: it wraps where the product does
     not fit in 64 bits and the value does."""
-    return np.int64(np.uint64(a) + np.uint64(k) * np.uint64(st))
+    return np.int64(np.uint64(np.int64(a)) + np.uint64(k) * np.uint64(np.int64(st)))
 
 
 @jit

@@ -127,6 +127,24 @@ SCALAR_PROGRAM = textwrap.dedent("""\
 
     def rounded(x: float) -> int:
         return round(x) + math.floor(x) - math.ceil(x)
+
+    def span(a: int, z: int, st: int) -> int:
+        count = 0
+        last = 0
+        for i in range(a, z, st):
+            count += 1
+            last = i
+            if count == 3:
+                break
+        return count * 1000 + last % 997
+
+    def span1(a: int, z: int) -> int:
+        count = 0
+        for i in range(a, z):
+            count += 1
+            if count == 3:
+                break
+        return count
     """)
 
 # (function, argument columns)
@@ -138,6 +156,10 @@ BATCHES = [
     ("digits", [[0, 9, 10, -12345, 2 ** 62], [10, 10, 2, 10, 16]]),
     ("classify", [[1.0, -2.5, 0.0, 3.7, 0.9], [1.0, 4.0, 0.0, -0.1, 0.0]]),
     ("odd_sum", [[0, 1, 2, 9, 10]]),
+    # ranges whose length overflows int64 (Numba's own range ran none or the wrong number of passes)
+    ("span", [[-5, 1, -2 ** 63, 2 ** 63 - 1, 0, 7], [2 ** 63 - 1, -2 ** 63, 2 ** 63 - 1, -2 ** 63, 10, 7],
+              [2 ** 63 - 1, 1, 2 ** 62, -2 ** 62, 3, -1]]),
+    ("span1", [[-2 ** 63, 1, -5, 0], [2 ** 63 - 1, -2 ** 63, 2, 0]]),
     ("half", [np.array([0.0, 1.0, -3.5, 1e-3], np.float32)]),
     ("both", [[True, True, False, False], [True, False, True, False]]),
     ("ratio", [[7, -7, 7, 0], [2, 2, -2, 5]]),
