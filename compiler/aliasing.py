@@ -14,7 +14,7 @@ Values without a mutable container (ints, strings, tuples and structs of them) a
 from __future__ import annotations
 
 from . import ir
-from .types import DictT, ListT, SetT, StructT, TupleT, children
+from .types import DictT, ListT, SetT, StructT, TupleT, children, held
 
 # Operations that build a new outer container (their elements may be the operands' elements).
 FRESH_OPS = frozenset({
@@ -280,18 +280,6 @@ def moves_containers(program: ir.Program, name: str, reached_types) -> bool:
 
 
 def container_types(ts, structs: dict) -> set:
-    """The list, dict and set types that values of the types `ts` are or hold."""
-    out: set = set()
-    stack = list(ts)
-    while stack:
-        t = stack.pop()
-        if isinstance(t, StructT):
-            info = structs.get(t.name)
-            stack.extend(info.types if info is not None else ())
-            continue
-        if isinstance(t, (ListT, DictT, SetT)):
-            if t in out:
-                continue
-            out.add(t)
-        stack.extend(children(t))
-    return out
+    """The list, dict and set types that values of the types `ts` are or hold (a function value's
+    parameters and result count: its closure may hold such values)."""
+    return {t for t in held(ts, structs, functions=True) if isinstance(t, (ListT, DictT, SetT))}

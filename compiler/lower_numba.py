@@ -29,7 +29,7 @@ from . import prefetch
 from .lower_tensor import PARAMS, STATE, TensorLowering, uses_params
 from .specialize import Specializer
 from .types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, RecordT, Scalar, SetT, StructT, TensorT,
-                    TParam, TupleT, holds_float, substitute)
+                    TParam, TupleT, held, holds_float, substitute)
 from .types import children as type_children
 from glia.runtime.values import array_elem
 
@@ -909,23 +909,19 @@ class FunctionLowerer(TensorLowering):
         return (not self.lambda_env and isinstance(container, ir.Local) and isinstance(index, ir.Local)
                 and (container.slot, index.slot) in self.safe_index)
 
-    def check_type(self, t, span, holder: str = "", seen: frozenset = frozenset()):
+    def check_type(self, t, span, holder: str = ""):
         """`holder`: what holds a value of type t (a local of the function), for the message."""
-        if isinstance(t, FnT):
-            if self.m.closures.layout(t) is not None:
-                return  # (its slots are checked where the values they hold are made)
-            held = f" (here {holder})" if holder else ""
-            self.unsupported((self.m.closures.problem(t) or _FN_UNKNOWN) + held, span)
-        if isinstance(t, (DictT, SetT)):
-            self.check_key(t.key if isinstance(t, DictT) else t.elem, span)
-        if isinstance(t, (DictT, SetT)) and holds_functions(t.key if isinstance(t, DictT) else t.elem, self.m.p.structs):
-            self.unsupported("function values as dict keys or set elements (the interpreter compares them by "
-                             "identity)", span)
-        if isinstance(t, StructT) and t.name not in seen:
-            for c in self.m.p.structs[t.name].types:
-                self.check_type(c, span, holder, seen | {t.name})
-        for c in _children(t):
-            self.check_type(c, span, holder, seen)
+        for u in held([t], self.m.p.structs):
+            if isinstance(u, FnT) and self.m.closures.layout(u) is None:
+                # (a function value with a layout: its slots are checked where the values they hold are made)
+                self.unsupported((self.m.closures.problem(u) or _FN_UNKNOWN) + (f" (here {holder})" if holder else ""),
+                                 span)
+            if isinstance(u, (DictT, SetT)):
+                key = u.key if isinstance(u, DictT) else u.elem
+                self.check_key(key, span)
+                if holds_functions(key, self.m.p.structs):
+                    self.unsupported("function values as dict keys or set elements (the interpreter compares "
+                                     "them by identity)", span)
 
     def check_key(self, t, span):
         """Unsupported when dict keys or set elements of type `t` hold a struct that holds itself:
@@ -2741,30 +2737,13 @@ class Reach:
         """The container types that values of the types `ts` can hold or be (through elements, keys,
         values, tuple items and struct fields), or None when one is a function (its closure could hold
         any list) or not a concrete type."""
-        seen: set = set()
-        stack = list(ts)
-        while stack:
-            t = stack.pop()
-            match t:
-                case Scalar() | TensorT():
-                    continue
-                case ListT(e) | SetT(e):
-                    if t not in seen:
-                        seen.add(t)
-                        stack.append(e)
-                case DictT(k, v):
-                    if t not in seen:
-                        seen.add(t)
-                        stack += [k, v]
-                case TupleT(items):
-                    stack.extend(items)
-                case StructT(name):
-                    if t not in seen:
-                        seen.add(t)
-                        stack.extend(self.structs[name].types)
-                case _:
-                    return None
-        return seen
+        out: set = set()
+        for t in held(ts, self.structs):
+            if isinstance(t, (ListT, SetT, DictT, StructT)):
+                out.add(t)
+            elif not isinstance(t, (Scalar, TensorT, TupleT)):
+                return None
+        return out
 
     def call(self, node: ir.CallFunc):
         """The container types `node` could change, or None when it could change any."""
@@ -3209,19 +3188,7 @@ _PLAIN = {INT: "np.int64", FLOAT: "np.float64", F32: "np.float32", BOOL: "np.boo
 def _holds(t, structs: dict, found) -> bool:
     """Is `t`, or a type it holds (in a container, a tuple, or a struct it holds), one that `found`
     accepts?"""
-    seen: set[str] = set()
-    todo = [t]
-    while todo:
-        t = todo.pop()
-        if found(t):
-            return True
-        if isinstance(t, StructT):
-            if t.name not in seen:
-                seen.add(t.name)
-                todo.extend(structs[t.name].types)
-        else:
-            todo.extend(_children(t))
-    return False
+    return any(found(u) for u in held([t], structs))
 
 
 def _reaches(t, name: str, structs: dict) -> bool:
@@ -3246,17 +3213,6 @@ def boxed_fields(structs: dict) -> dict[str, frozenset[int]]:
         if fields:
             out[name] = fields
     return out
-
-
-def _children(t):
-    match t:
-        case ListT(e) | SetT(e):
-            return (e,)
-        case DictT(k, v):
-            return (k, v)
-        case TupleT(items):
-            return items
-    return ()
 
 
 # Primitives whose lowering is one expression: a template over the lowered arguments.

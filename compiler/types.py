@@ -241,6 +241,24 @@ def children(t) -> tuple:
     return ()
 
 
+def held(ts, structs: dict, functions: bool = False):
+    """Each type that values of the types `ts` are or hold, through elements, keys, values, tuple
+    items and struct fields (each struct's fields once, so a struct that holds itself ends the walk),
+    and with `functions` a function type's parameters and result. Types may come more than once."""
+    seen: set[str] = set()
+    todo = list(ts)
+    while todo:
+        t = todo.pop()
+        yield t
+        if isinstance(t, StructT):
+            info = structs.get(t.name)
+            if info is not None and t.name not in seen:
+                seen.add(t.name)
+                todo.extend(info.types)
+        elif isinstance(t, (ListT, SetT, DictT, TupleT)) or functions and isinstance(t, FnT):
+            todo.extend(children(t))
+
+
 def is_concrete(t) -> bool:
     """No inference variables left (type parameters are allowed)."""
     if isinstance(t, TVar):
