@@ -912,13 +912,25 @@ def matmul_(a, b):
     return _scalar(r) if not isinstance(r, np.ndarray) else r  # (vector @ vector: a Glia scalar)
 
 
+def pow_each(a, b):
+    """np.power(a, b) with the C library's pow for every element, as compiled code and Python's floats
+    compute it. Given one exponent for every element (a number, or a 0-d array), NumPy computes
+    `a ** 0.5` as sqrt(a) and `a ** -1.0` as 1 / a, which differ from pow at -0.0 (-0.0, where pow
+    gives 0.0), at -inf (NaN, pow inf) and in the last bit of some reciprocals; an exponent of the
+    result's shape (of one element at least: a 0-d one is one value for every element) takes NumPy's
+    elementwise pow."""
+    shape = np.broadcast_shapes(np.shape(a), np.shape(b))
+    whole = shape or (1,)
+    return np.power(np.reshape(a, (1,)) if not shape else a, np.broadcast_to(b, whole).copy()).reshape(shape)[()]
+
+
 def power_(a, b):
     """a ** b element-wise, f32 through float64 as `precise` (NumPy's float32 power is not the C
     library's either)."""
     if np.float32 in (getattr(a, "dtype", None), getattr(b, "dtype", None)):  # a number operand is an f32 first
         a, b = (np.asarray(v, np.float32).astype(np.float64) for v in (a, b))
-        return np.power(a, b).astype(np.float32)
-    return np.power(a, b)
+        return pow_each(a, b).astype(np.float32)
+    return pow_each(a, b)
 
 
 KERNELS.update({
