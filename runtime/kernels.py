@@ -933,6 +933,17 @@ def power_(a, b):
     return pow_each(a, b)
 
 
+def extreme_(x, how, axis=None):
+    """max(x) or min(x) (`how`), along `axis` or of every element: the first extreme element, a NaN
+    anywhere giving NaN, as Python's max and compiled code (nbtensor.extreme, reduce3, pool2) take it.
+    NumPy's own max and min are SIMD code that may give 0.0 or -0.0 when both are there, depending on
+    where each lies."""
+    i = (np.argmax if how == "max" else np.argmin)(x, axis=axis)
+    if axis is None:
+        return x.flat[i]
+    return np.take_along_axis(x, np.expand_dims(i, axis), axis).squeeze(axis)
+
+
 KERNELS.update({
     "tensor.add": lambda a, b: np.add(a, b),
     "tensor.sub": lambda a, b: np.subtract(a, b),
@@ -945,8 +956,8 @@ KERNELS.update({
     "tensor.ones": lambda shape, kind: np.ones(shape, _np(kind)),
     "tensor.sum": lambda a: _scalar(a.sum(dtype=a.dtype)),
     "tensor.mean": lambda a: _scalar(a.mean(dtype=a.dtype)),
-    "tensor.min": lambda a: _scalar(a.min()),
-    "tensor.max": lambda a: _scalar(a.max()),
+    "tensor.min": lambda a: _scalar(extreme_(a, "min")),
+    "tensor.max": lambda a: _scalar(extreme_(a, "max")),
     "tensor.astype": lambda a, kind: a.astype(_np(kind)),
 })
 for _n in ("sqrt", "floor", "ceil"):  # correctly rounded (or exact) in NumPy's float32 too

@@ -51,3 +51,32 @@ def main():
 def test_compiled_powers_print_the_interpreters_digits():
     program = check_source(Source("t.glia", POW))
     assert run(program, [], "cpu")[:2] == run(program, [], "interp")[:2]
+
+
+ZEROS = '''
+def main():
+    nz = zeros(2) * -1.0
+    a = concat(nz, zeros(2))
+    b = concat(zeros(2), nz)
+    print(min(a), max(b), min(f64(a)), max(f64(b)))
+    print(max(stack(b, b), axis=1), max(transpose(stack(b, b)), axis=0), min(stack(a, a), axis=-1))
+    print(max_pool(reshape(b, 1, 2, 2), 2), max_pool(reshape(b, 1, 4), 4))
+    print(max(concat(arange(2), zeros(1) / 0.0, ones(1))), min(transpose(reshape(concat(arange(3), zeros(1) / 0.0), 2, 2)), axis=1))
+'''
+
+
+def test_max_and_min_of_signed_zeros_are_the_first_extreme():
+    """max/min (whole, along an axis, max_pool) give the first extreme element, as Python's max and
+    compiled code: NumPy's SIMD reductions gave min([-0.0, -0.0, 0.0, 0.0]) = 0.0 and
+    max([0.0, 0.0, -0.0, -0.0]) = -0.0 in the interpreter, -0.0 and 0.0 compiled."""
+    assert interp(ZEROS).splitlines() == [
+        "-0.0 0.0 -0.0 0.0",
+        "tensor([0.0, 0.0]) tensor([0.0, 0.0]) tensor([-0.0, -0.0])",
+        "tensor([[[0.0]]]) tensor([[0.0]])",
+        "nan tensor([0.0, nan])",
+    ]
+
+
+def test_compiled_signed_zero_extremes_print_the_interpreters_digits():
+    program = check_source(Source("t.glia", ZEROS))
+    assert run(program, [], "cpu")[:2] == run(program, [], "interp")[:2]
