@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import io
 
+import pytest
+
 import glia
-from glia.compiler.diagnostics import Source
+from glia.compiler.diagnostics import GliaError, Source
 from glia.compiler.driver import check_source
 
 from test_backend_cpu import run
@@ -80,3 +82,17 @@ def test_max_and_min_of_signed_zeros_are_the_first_extreme():
 def test_compiled_signed_zero_extremes_print_the_interpreters_digits():
     program = check_source(Source("t.glia", ZEROS))
     assert run(program, [], "cpu")[:2] == run(program, [], "interp")[:2]
+
+
+def test_where_has_the_broadcast_shape_of_its_three_operands():
+    """where(c, a, b) broadcasts c, a and b together: its type was c's, so where(f32[3], f32[2, 3], ...)
+    was typed f32[3] while its value had two rows (`w[2]` passed the checker and failed with E501)."""
+    assert interp('''
+def main():
+    w = where(arange(3) > 1.0, reshape(arange(6), 2, 3), 0.0)
+    print(w, len(w), w[1], where(ones(2, 1) > 0.0, arange(3), 5.0))
+''') == ("tensor([[0.0, 0.0, 2.0], [0.0, 0.0, 5.0]]) 2 tensor([0.0, 0.0, 5.0]) "
+         "tensor([[0.0, 1.0, 2.0], [0.0, 1.0, 2.0]])\n")
+    with pytest.raises(GliaError) as e:
+        interp("def main():\n    print(where(arange(3) > 1.0, arange(3, dtype=f64), 0.0))\n")
+    assert e.value.diagnostic.code == "E203" and "where mixes f32[3] and f64[3]" in e.value.diagnostic.message
