@@ -194,15 +194,18 @@ class TensorTyper:
         self.b.nargs(c, 3, 3, "where")
         cv, ct = self.tensor(c.args[0], "where's condition", c.args[0].span)
         a, b = self.c.expr(c.args[1]), self.c.expr(c.args[2])
+        shape = ct.shape  # the result broadcasts the condition and both choices
         for x, e in ((a, c.args[1]), (b, c.args[2])):
             xt = self.c.subst.zonk(x.type)
             if isinstance(xt, TensorT):
-                self.b.broadcast(ct.shape, xt.shape, ct, xt, e.span)
+                if xt.dtype != ct.dtype:
+                    raise self.err("E203", f"where mixes {ct} and {xt}; convert one side", e.span)
+                shape = self.b.broadcast(shape, xt.shape, TensorT(ct.dtype, shape), xt, e.span)
             elif xt not in (INT, FLOAT, F32):
                 raise self.err("E201", f"where takes tensors or numbers, found {xt}", e.span)
         a = self.b.convert(a, ct.dtype) if self.c.subst.zonk(a.type) in (INT, FLOAT, F32) else a
         b = self.b.convert(b, ct.dtype) if self.c.subst.zonk(b.type) in (INT, FLOAT, F32) else b
-        return ir.Prim("tensor.where", (cv, a, b), ct, c.span)
+        return ir.Prim("tensor.where", (cv, a, b), TensorT(ct.dtype, shape), c.span)
 
     def reduce(self, how, seq, t, c, kw):
         """sum/mean/min/max of a tensor; with axis=k a tensor of one rank less."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glia.runtime.kernels import precise
+from glia.runtime.kernels import pow_each, precise
 from glia.runtime.tensor_ops import EPS, GELU_C, LN_EPS, gru_parts, like, lstm_parts, sigmoid_
 
 from .primitives import PRIMS, rule
@@ -82,7 +82,7 @@ def vjp_div(g, out, args, attrs):
 def vjp_pow(g, out, args, attrs):
     a, b = args
     a_, b_ = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    ga = np.multiply(g, b_ * np.power(a_, b_ - 1))
+    ga = np.multiply(g, b_ * pow_each(a_, b_ - 1))
     with np.errstate(divide="ignore", invalid="ignore"):
         gb = np.multiply(g, np.where(a_ > 0, np.asarray(out, dtype=np.float64) * np.log(np.where(a_ > 0, a_, 1)), 0))
     return unbroadcast(ga, a), unbroadcast(gb, b)

@@ -912,13 +912,36 @@ def matmul_(a, b):
     return _scalar(r) if not isinstance(r, np.ndarray) else r  # (vector @ vector: a Glia scalar)
 
 
+def pow_each(a, b):
+    """np.power(a, b) with the C library's pow for every element, as compiled code and Python's floats
+    compute it. Given one exponent for every element (a number, or a 0-d array), NumPy computes
+    `a ** 0.5` as sqrt(a) and `a ** -1.0` as 1 / a, which differ from pow at -0.0 (-0.0, where pow
+    gives 0.0), at -inf (NaN, pow inf) and in the last bit of some reciprocals; an exponent of the
+    result's shape (of one element at least: a 0-d one is one value for every element) takes NumPy's
+    elementwise pow."""
+    shape = np.broadcast_shapes(np.shape(a), np.shape(b))
+    whole = shape or (1,)
+    return np.power(np.reshape(a, (1,)) if not shape else a, np.broadcast_to(b, whole).copy()).reshape(shape)[()]
+
+
 def power_(a, b):
     """a ** b element-wise, f32 through float64 as `precise` (NumPy's float32 power is not the C
     library's either)."""
     if np.float32 in (getattr(a, "dtype", None), getattr(b, "dtype", None)):  # a number operand is an f32 first
         a, b = (np.asarray(v, np.float32).astype(np.float64) for v in (a, b))
-        return np.power(a, b).astype(np.float32)
-    return np.power(a, b)
+        return pow_each(a, b).astype(np.float32)
+    return pow_each(a, b)
+
+
+def extreme_(x, how, axis=None):
+    """max(x) or min(x) (`how`), along `axis` or of every element: the first extreme element, a NaN
+    anywhere giving NaN, as Python's max and compiled code (nbtensor.extreme, reduce3, pool2) take it.
+    NumPy's own max and min are SIMD code that may give 0.0 or -0.0 when both are there, depending on
+    where each lies."""
+    i = (np.argmax if how == "max" else np.argmin)(x, axis=axis)
+    if axis is None:
+        return x.flat[i]
+    return np.take_along_axis(x, np.expand_dims(i, axis), axis).squeeze(axis)
 
 
 KERNELS.update({
@@ -933,8 +956,8 @@ KERNELS.update({
     "tensor.ones": lambda shape, kind: np.ones(shape, _np(kind)),
     "tensor.sum": lambda a: _scalar(a.sum(dtype=a.dtype)),
     "tensor.mean": lambda a: _scalar(a.mean(dtype=a.dtype)),
-    "tensor.min": lambda a: _scalar(a.min()),
-    "tensor.max": lambda a: _scalar(a.max()),
+    "tensor.min": lambda a: _scalar(extreme_(a, "min")),
+    "tensor.max": lambda a: _scalar(extreme_(a, "max")),
     "tensor.astype": lambda a, kind: a.astype(_np(kind)),
 })
 for _n in ("sqrt", "floor", "ceil"):  # correctly rounded (or exact) in NumPy's float32 too

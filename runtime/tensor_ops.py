@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from .errors import INDEX, VALUE, fail
-from .kernels import exp_, expm1_, kernel, log_, matmul_, tanh_
+from .kernels import exp_, expm1_, extreme_, kernel, log_, matmul_, tanh_
 
 
 def like(x, r):
@@ -63,7 +63,7 @@ def argmax(x):
 
 @kernel("tensor.reduce")
 def reduce_axis(x, how, axis):
-    r = getattr(np, how)(x, axis=axis)
+    r = extreme_(x, how, axis) if how in ("max", "min") else getattr(np, how)(x, axis=axis)
     return r.astype(x.dtype)
 
 
@@ -328,7 +328,7 @@ def pool_view(x, k):
 
 @kernel("tensor.max_pool")
 def max_pool(x, k):
-    return (pool_view(x, k) if x.ndim == 3 else pool_view1(x, k)).max(axis=-1)
+    return extreme_(pool_view(x, k) if x.ndim == 3 else pool_view1(x, k), "max", -1)
 
 
 @kernel("tensor.avg_pool")
