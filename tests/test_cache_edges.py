@@ -1,0 +1,65 @@
+"""The compiled-module cache under damage and concurrency, found by a bug hunt: a cache entry truncated
+or overwritten (the generated module, Numba's index and machine-code files, the prelude's pickle), a
+cache folder that cannot be written, a background compile killed half-way, `glia cache clear|info` on
+a folder they cannot clear or that is not a folder. Each run still gives the program's output (a
+damaged entry is compiled again), and a problem is a `glia:` line, never a traceback."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PROGRAM = "def fib(n: int) -> int:\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n\n" \
+          "def main(args: list[str]):\n    print(fib(int(args[0])))\n"
+
+
+def glia_cli(*args, cache, backend=None):
+    env = dict(os.environ, GLIA_CACHE_DIR=str(cache), GLIA_BACKGROUND_COMPILE="0")
+    cmd = [sys.executable, "-m", "glia", *map(str, args)]
+    if backend:
+        cmd[3:4] = ["run", "-v", "--backend", backend]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+
+
+def clean(r, stdout: str) -> None:
+    assert (r.returncode, r.stdout) == (0, stdout), r.stderr
+    assert "Traceback" not in r.stderr and "bug in Glia" not in r.stderr, r.stderr
+
+
+def compiled_once(tmp_path):
+    """A program run once with --backend cpu: its module, Numba's cache of it and its run manifests."""
+    prog, cache = tmp_path / "fib.glia", tmp_path / "cache"
+    prog.write_text(PROGRAM)
+    clean(glia_cli("run", prog, "15", cache=cache, backend="cpu"), "610\n")
+    return prog, cache, next((cache / "cpu").glob("glia_cpu_*.py"))
+
+
+def test_a_truncated_or_overwritten_generated_module_is_written_again(tmp_path):
+    """The warm path imported whatever file had the module's name (a traceback, on every run), and the
+    ordinary path kept it too (interpreted, with a note blaming Glia, on every run)."""
+    prog, cache, module = compiled_once(tmp_path)
+    good = module.read_text()
+    module.write_text(good[:100])  # truncated: the warm path must not import it
+    clean(glia_cli("run", prog, "16", cache=cache, backend="cpu"), "987\n")
+    assert module.read_text() == good
+    module.write_text("garbage ))\n")
+    for manifest in (cache / "cpu").glob("run-*.json"):  # the ordinary path: it writes the module again
+        manifest.unlink()
+    clean(glia_cli("run", prog, "17", cache=cache, backend="cpu"), "1597\n")
+    assert module.read_text() == good
+
+
+def test_damaged_numba_cache_files_are_compiled_again_with_a_note(tmp_path):
+    prog, cache, module = compiled_once(tmp_path)
+    numba_files = sorted((cache / "cpu" / "__pycache__").iterdir())
+    assert any(f.suffix == ".nbi" for f in numba_files) and any(f.suffix == ".nbc" for f in numba_files)
+    for f in numba_files:
+        f.write_bytes(b"garbage\n" if f.suffix == ".nbi" else f.read_bytes()[:40])
+    r = glia_cli("run", prog, "16", cache=cache, backend="cpu")
+    clean(r, "987\n")
+    assert f"glia: note: Numba's cache of {module} could not be used" in r.stderr
+    r = glia_cli("run", prog, "17", cache=cache, backend="cpu")  # saved again: a warm run, without the note
+    clean(r, "1597\n")
+    assert "run manifest skipped the front end" in r.stderr and "note" not in r.stderr
