@@ -63,3 +63,16 @@ def test_damaged_numba_cache_files_are_compiled_again_with_a_note(tmp_path):
     r = glia_cli("run", prog, "17", cache=cache, backend="cpu")  # saved again: a warm run, without the note
     clean(r, "1597\n")
     assert "run manifest skipped the front end" in r.stderr and "note" not in r.stderr
+
+
+def test_a_damaged_prelude_pickle_is_parsed_again(tmp_path):
+    """The prelude's parsed AST is kept in the cache folder; a damaged one made every command fail."""
+    prog, cache = tmp_path / "p.glia", tmp_path / "cache"
+    prog.write_text("def main():\n    print(min(3, 2))\n")
+    clean(glia_cli("run", "--backend", "interp", prog, cache=cache), "2\n")
+    pickles = list(cache.glob("prelude-*.ast.pickle"))
+    assert pickles
+    for damage in (b"garbage\n", b"", b"\x80\x04K\x05."):
+        for f in pickles:
+            f.write_bytes(damage)
+        clean(glia_cli("run", "--backend", "interp", prog, cache=cache), "2\n")
