@@ -75,12 +75,17 @@ def write_source(path: str, source: str) -> str:
                 f.write(source)
             os.replace(tmp, path)
         except OSError as e:
-            from .cache import cache_dir
-
-            raise GliaError(Diagnostic("E509", f"cannot write compiled code to the cache folder {cache_dir()}: "
-                                       f"{e.strerror} (GLIA_CACHE_DIR chooses another)", Span(0, 0, 0, 0), "cache",
-                                       Source(os.path.dirname(path), ""))) from None
+            raise cache_unwritable(path, e) from None
     return path
+
+
+def cache_unwritable(path: str, e: OSError) -> GliaError:
+    """E509 for a file of the cache folder that cannot be written, naming the folder."""
+    from .cache import cache_dir
+
+    return GliaError(Diagnostic("E509", f"cannot write compiled code to the cache folder {cache_dir()}: "
+                                f"{e.strerror} (GLIA_CACHE_DIR chooses another)", Span(0, 0, 0, 0), "cache",
+                                Source(os.path.dirname(path), "")))
 
 
 def _holds(path: str, source: str) -> bool:

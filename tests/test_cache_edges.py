@@ -76,3 +76,55 @@ def test_a_damaged_prelude_pickle_is_parsed_again(tmp_path):
         for f in pickles:
             f.write_bytes(damage)
         clean(glia_cli("run", "--backend", "interp", prog, cache=cache), "2\n")
+
+
+def auto_run(program, argv, **kw):
+    import contextlib
+    import io
+
+    from glia.compiler.driver import run_program
+
+    lines: list[str] = []
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        run_program(program, argv, backend="auto", trace=lines.append, **kw)
+    return out.getvalue(), lines
+
+
+def test_auto_with_a_cache_folder_that_cannot_be_written_still_succeeds(tmp_path, monkeypatch):
+    """After an interpreted run long enough to compile, the background compile could not write the
+    module: E509 after the program's output, and exit status 1 for a program that ran correctly."""
+    from glia.compiler.diagnostics import Source
+    from glia.compiler.driver import check_source
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("GLIA_CACHE_DIR", str(blocker / "cache"))
+    program = check_source(Source("ro.glia", PROGRAM.replace("fib(n - 2)", "fib(n - 2) + 0")))
+    out, trace = auto_run(program, ["10"], hot_seconds=0.0)
+    assert out == "55\n"
+    assert "not compiled in the background: cannot write compiled code to the cache folder" in trace[-1], trace
+
+
+def test_a_background_compile_killed_half_way_is_started_again(tmp_path):
+    """Its lock named the process that started it (which had exited), so the program stayed interpreted
+    ('a background compile is running') for the 30 minutes a lock is trusted; now the lock names the
+    compiling process, and a lock whose process has ended is taken over at once."""
+    import signal
+
+    from glia.compiler import tiered
+    from glia.compiler.backend_cpu import lower_program
+    from glia.compiler.diagnostics import Source
+    from glia.compiler.driver import check_source
+
+    lowered = lower_program(check_source(Source("killed.glia", PROGRAM.replace("fib(n - 1)", "fib(n - 1) + 0"))))
+    assert tiered.state(lowered.key) == "cold" and tiered.start_background_compile(lowered)
+    lock = tiered._marker(lowered.key, "lock")
+    pid = int(Path(lock).read_text().split()[0])
+    assert pid != os.getpid()
+    os.kill(pid, signal.SIGKILL)  # the background compile, half-way
+    os.waitpid(pid, 0)
+    assert os.path.exists(lock) and tiered.state(lowered.key) == "cold"
+    assert tiered._take_lock(lowered.key)  # the next hot run starts the compile again
+    assert tiered.state(lowered.key) == "compiling"  # (this process holds it now)
+    os.remove(lock)
