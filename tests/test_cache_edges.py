@@ -128,3 +128,44 @@ def test_a_background_compile_killed_half_way_is_started_again(tmp_path):
     assert tiered._take_lock(lowered.key)  # the next hot run starts the compile again
     assert tiered.state(lowered.key) == "compiling"  # (this process holds it now)
     os.remove(lock)
+
+
+def test_cache_clear_says_what_it_could_not_remove(tmp_path, monkeypatch, capsys):
+    """A read-only cache folder made `glia cache clear` end in a traceback (and a folder it could not
+    empty was reported cleared); a file removed meanwhile by another process is no error."""
+    import errno
+
+    from glia.cli import main
+
+    cache = tmp_path / "cache"
+    (cache / "cpu" / "__pycache__").mkdir(parents=True)
+    for name in ("cpu/glia_cpu_1.py", "cpu/__pycache__/glia_cpu_1.f-1.py311.nbi", "prelude-1.ast.pickle",
+                 "repl_history"):
+        (cache / name).write_text("x")
+    monkeypatch.setenv("GLIA_CACHE_DIR", str(cache))
+    real_remove = os.remove
+
+    def read_only(path, *a, **kw):
+        if path.endswith(".nbi"):
+            raise OSError(errno.EROFS, "Read-only file system", path)
+        if path.endswith(".pickle"):  # another `glia cache clear` got there first
+            real_remove(path)
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", path)
+        return real_remove(path)
+
+    monkeypatch.setattr(os, "remove", read_only)
+    assert main(["cache", "clear"]) == 1
+    err = capsys.readouterr().err
+    assert f"glia: could not clear {cache}: Read-only file system" in err and "Traceback" not in err, err
+    assert sorted(p.name for p in cache.rglob("*")) == ["__pycache__", "cpu", "glia_cpu_1.f-1.py311.nbi",
+                                                        "repl_history"]
+
+
+def test_cache_info_and_clear_on_a_cache_folder_that_is_a_file(tmp_path):
+    """It was reported 'empty: not created yet' and 'cleared (0 files)'."""
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("mine")
+    for action in ("info", "clear"):
+        r = glia_cli("cache", action, cache=blocker)
+        assert r.returncode == 1 and f"glia: the cache folder {blocker} is not a folder" in r.stderr, r.stderr
+    assert blocker.read_text() == "mine"
