@@ -64,28 +64,43 @@ def write_module(lowered: LoweredModule, kind: str = "cpu") -> str:
 
 
 def write_source(path: str, source: str) -> str:
-    """Write a generated module to `path` (atomically, once); a cache folder that cannot be written is
-    E509, naming it (Numba compiles the module from that file)."""
-    if not os.path.exists(path):
+    """Write a generated module to `path` (atomically), unless the file already holds `source` (a file
+    truncated or overwritten since is written again); a cache folder that cannot be written is E509,
+    naming it (Numba compiles the module from that file)."""
+    if not _holds(path, source):
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             tmp = f"{path}.{os.getpid()}.tmp"
-            with open(tmp, "w", encoding="utf-8") as f:
+            with open(tmp, "w", encoding="utf-8", newline="") as f:
                 f.write(source)
             os.replace(tmp, path)
         except OSError as e:
-            from .cache import cache_dir
-
-            raise GliaError(Diagnostic("E509", f"cannot write compiled code to the cache folder {cache_dir()}: "
-                                       f"{e.strerror} (GLIA_CACHE_DIR chooses another)", Span(0, 0, 0, 0), "cache",
-                                       Source(os.path.dirname(path), ""))) from None
+            raise cache_unwritable(path, e) from None
     return path
+
+
+def cache_unwritable(path: str, e: OSError) -> GliaError:
+    """E509 for a file of the cache folder that cannot be written, naming the folder."""
+    from .cache import cache_dir
+
+    return GliaError(Diagnostic("E509", f"cannot write compiled code to the cache folder {cache_dir()}: "
+                                f"{e.strerror} (GLIA_CACHE_DIR chooses another)", Span(0, 0, 0, 0), "cache",
+                                Source(os.path.dirname(path), "")))
+
+
+def _holds(path: str, source: str) -> bool:
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            return f.read() == source
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def load(lowered: LoweredModule, kind: str = "cpu") -> Compiled:
     """Write the generated module to `<cache>/<kind>/` (once) and import it."""
     path = write_module(lowered, kind)
-    return Compiled(import_module(lowered.key, path, f"glia_{kind}_"), lowered, path)
+    module = import_module(lowered.key, path, f"glia_{kind}_", restore=lambda: write_source(path, lowered.source))
+    return Compiled(module, lowered, path)
 
 
 class CompileFailed(Unsupported):

@@ -36,7 +36,7 @@ def prelude() -> tuple[A.Module, Source]:
             module = pickle.load(f)
         if isinstance(module, A.Module):
             return module, src
-    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError):
+    except Exception:  # missing, or damaged (unpickling garbage raises almost anything): parse it again
         pass
     module = parse(src)
     try:

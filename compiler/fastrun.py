@@ -98,15 +98,19 @@ def try_run(source, argv: list[str], backend: str, trace=None):
         return MISS
     from .cache import cache_dir
 
-    module_file = os.path.join(cache_dir(), "cpu", f"glia_cpu_{m['module']}.py")
-    if not os.path.exists(module_file) or (backend == "auto" and not os.path.exists(module_file[:-3] + ".ready")):
-        return MISS
-    from .cache import import_module
+    from .cache import import_module, intact
 
+    module_file = os.path.join(cache_dir(), "cpu", f"glia_cpu_{m['module']}.py")
+    if not intact(module_file, m["module"]) or (backend == "auto" and not os.path.exists(module_file[:-3] + ".ready")):
+        return MISS  # (a module file truncated or overwritten: the ordinary path writes it again)
     from glia.runtime.errors import CompiledRuntimeError
 
-    with _blas_unless(m.get("blas", True)):
-        module = import_module(m["module"], module_file)
+    try:
+        with _blas_unless(m.get("blas", True)):
+            module = import_module(m["module"], module_file)
+        entry = getattr(module, m["entry"])
+    except Exception:  # nothing has run: the ordinary path loads it again, and explains what fails
+        return MISS
     args = []
     if m["args"]:
         from glia.runtime.nbbox import from_interp
@@ -117,7 +121,7 @@ def try_run(source, argv: list[str], backend: str, trace=None):
     if trace is not None:
         trace("glia: compiled (from the cache; the run manifest skipped the front end)")
     try:
-        return _call(lambda: getattr(module, m["entry"])(*args, 1))
+        return _call(lambda: entry(*args, 1))
     except CompiledRuntimeError as e:
         raise _error(e, m, source) from None
     except MemoryError:

@@ -21,6 +21,7 @@ down).
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -47,11 +48,38 @@ def state(key: str) -> str:
         return "failed"
     lock = _marker(key, "lock")
     try:
-        if time.time() - os.path.getmtime(lock) < STALE_LOCK_SECONDS:
+        if time.time() - os.path.getmtime(lock) < STALE_LOCK_SECONDS and _holder_alive(lock):
             return "compiling"
     except OSError:
         pass
     return "cold"
+
+
+def _holder_alive(lock: str) -> bool:
+    """Is the process the lock names (`pid host`: the background compile, or the process starting it)
+    still running? A compile killed half-way leaves its lock behind; True when that cannot be told
+    (another machine sharing the cache folder, a lock being written)."""
+    try:
+        with open(lock, encoding="utf-8") as f:
+            pid, host = f.read().split()
+        pid = int(pid)
+    except (OSError, ValueError):
+        return True
+    return host != socket.gethostname() or _running(pid)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # (another user's process)
+        return True
+    try:  # a killed process its parent has not reaped yet (a zombie) has ended too
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def run(program: ir.Program, args: list, sources: dict[str, Source], interpret, *, background: bool = True,
@@ -83,9 +111,7 @@ def run(program: ir.Program, args: list, sources: dict[str, Source], interpret, 
     finally:
         took = time.perf_counter() - t0
         if now == "cold" and background and took >= hot_seconds:
-            started = start_background_compile(lowered)
-            say(f"glia: interpreted ({took:.2f} s); " + ("compiling in the background for the next run"
-                                                        if started else "a compile is already running"))
+            say(f"glia: interpreted ({took:.2f} s); " + _compile_later(lowered))
         else:
             why = {"compiling": "a background compile is running", "failed": "the background compile failed",
                    "cold": "short run: not worth compiling" if background else "background compiles are off"}
@@ -118,9 +144,7 @@ def _per_function(interpret, say, background: bool, hot_seconds: float):
         if cold:
             names = ", ".join(name for name, _ in cold)
             if background and took >= hot_seconds:
-                started = start_background_compile(*(lowered for _, lowered in cold))
-                say(f"glia: {names} interpreted ({took:.2f} s); " + (
-                    "compiling in the background for the next run" if started else "a compile is already running"))
+                say(f"glia: {names} interpreted ({took:.2f} s); " + _compile_later(*(lowered for _, lowered in cold)))
             else:
                 say(f"glia: {names} interpreted (" + ("short run: not worth compiling" if background
                                                       else "background compiles are off") + ")")
@@ -132,29 +156,56 @@ def _load_ready(lowered, say):
 
     try:
         return load_or_explain(lowered)
-    except CompileFailed as e:  # the cache went bad (a Numba upgrade, a deleted file): interpret
-        _write(_marker(lowered.key, "failed"), e.what)
-        os.remove(_marker(lowered.key, "ready"))
+    except CompileFailed as e:  # the cache went bad (a Numba upgrade): interpret
+        try:
+            _write(_marker(lowered.key, "failed"), e.what)
+            os.remove(_marker(lowered.key, "ready"))
+        except OSError:  # (a cache folder that cannot be written, or another process marked it first)
+            pass
         say(f"glia: interpreted (loading the compiled module failed: {e.what})")
         return None
 
 
+def _compile_later(*modules) -> str:
+    """Start the background compile of `modules`; what to say about it. A cache folder that cannot be
+    written is no error here: the program has run, and stays interpreted."""
+    from .diagnostics import GliaError
+
+    try:
+        started = start_background_compile(*modules)
+    except GliaError as e:
+        return f"not compiled in the background: {e.diagnostic.message}"
+    return "compiling in the background for the next run" if started else "a compile is already running"
+
+
 def start_background_compile(*modules) -> bool:
     """Write the modules and start one detached process that compiles those no other process is
-    compiling; False if there are none."""
-    from .backend_cpu import write_module
+    compiling; False if there are none. E509 if the cache folder cannot be written."""
+    from .backend_cpu import cache_unwritable, write_module
 
     keys = []
     for lowered in modules:
-        write_module(lowered)
-        if _take_lock(lowered.key):
-            keys.append(lowered.key)
+        path = write_module(lowered)
+        try:
+            if _take_lock(lowered.key):
+                keys.append(lowered.key)
+        except OSError as e:
+            raise cache_unwritable(path, e) from None
     if not keys:
         return False
-    subprocess.Popen([sys.executable, "-m", "glia.compiler.tiered", *keys], stdin=subprocess.DEVNULL,
-                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                     close_fds=True)
+    proc = subprocess.Popen([sys.executable, "-m", "glia.compiler.tiered", *keys], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                            close_fds=True)
+    for key in keys:  # the locks name the compiling process now: if it is killed, the next run sees it
+        try:
+            _write(_marker(key, "lock"), _holder(proc.pid))
+        except OSError:
+            pass
     return True
+
+
+def _holder(pid: int) -> str:
+    return f"{pid} {socket.gethostname()}"
 
 
 def _take_lock(key: str) -> bool:
@@ -164,10 +215,15 @@ def _take_lock(key: str) -> bool:
     except FileExistsError:
         if state(key) != "cold":
             return False
-        os.replace(lock, lock + ".stale")  # an old lock of a compile that died
-        return _take_lock(key)
+        os.replace(lock, lock + ".stale")  # the lock of a compile that died
+        taken = _take_lock(key)
+        try:
+            os.remove(lock + ".stale")
+        except OSError:
+            pass
+        return taken
     with os.fdopen(fd, "w") as f:
-        f.write(str(os.getpid()))
+        f.write(_holder(os.getpid()))
     return True
 
 

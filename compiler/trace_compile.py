@@ -486,7 +486,7 @@ def compile_trace(t: Trace, dtype) -> Compiled:
         src = generate(t)
         path = write_source(_trace_path(src), src)
         key = os.path.basename(path)[len("glia_trace_"):-3]
-        mod = import_module(key, path, "glia_trace_")
+        mod = import_module(key, path, "glia_trace_", restore=lambda: write_source(path, src))
         consts = (np.zeros(1, dtype),) + tuple(t.consts)
         c = _LOADED[t.signature] = Compiled(t, mod.step, getattr(mod, "guards", None), consts, mod.value, path)
     return c

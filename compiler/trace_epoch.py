@@ -212,7 +212,8 @@ class EpochKernel:
         self.taken = tuple(taken)
         order, src = _source(taken, int_labels, classes)
         self.path = write_source(epoch_path(src), src)
-        self.fn = import_module(os.path.basename(self.path)[len("glia_epoch_"):-3], self.path, "glia_epoch_").epoch
+        self.fn = import_module(os.path.basename(self.path)[len("glia_epoch_"):-3], self.path, "glia_epoch_",
+                                restore=lambda: write_source(self.path, src)).epoch
         self.consts = tuple(c.consts for c in order)
         self.draws = np.array([c.trace.draws for c in order], np.int64)
         self.canon = np.array([next(j for j, o in enumerate(order) if o is c) for c in taken], np.int64)

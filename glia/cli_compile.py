@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
-import shutil
 import sys
 
 EMITS = ("ast", "ir", "py")
@@ -139,24 +139,18 @@ def cmd_cache(ns) -> int:
     folder = cache_dir()
     if ns.action == "warm":
         return warm_runtime()
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        sys.stderr.write(f"glia: the cache folder {folder} is not a folder (GLIA_CACHE_DIR chooses another)\n")
+        return 1
     if ns.action == "clear":
-        removed = 0
-        if os.path.isdir(folder):
-            for entry in os.listdir(folder):
-                path = os.path.join(folder, entry)
-                if entry == "repl_history":  # the user's own typing, not a cache
-                    continue
-                removed += _size(path)[0] if os.path.isdir(path) else 1
-                shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.remove(path)
-        print(f"cleared {folder} ({removed} files; REPL history kept)")
-        return 0
+        return clear_cache(folder)
     print(f"cache folder: {folder}" + ("" if os.path.isdir(folder) else " (empty: not created yet)"))
     if os.path.isdir(folder):
         parts = {"parser tables and prelude": 0, "compiled programs (CPU)": 0, "other": 0}
         counts = dict.fromkeys(parts, 0)
         for entry in sorted(os.listdir(folder)):
             path = os.path.join(folder, entry)
-            n, size = _size(path) if os.path.isdir(path) else (1, os.path.getsize(path))
+            n, size = _size(path) if os.path.isdir(path) else (1, _file_size(path))
             kind = ("compiled programs (CPU)" if entry == "cpu" else
                     "parser tables and prelude" if entry.endswith(".pickle") else "other")
             parts[kind] += size
@@ -177,6 +171,59 @@ def cmd_cache(ns) -> int:
         print(f"runtime helpers (Numba's cache, compiled once per machine; `glia cache warm`): {runtime}, "
               f"{n} files" + ("" if n else " (empty: compiled at first use)"))
     return 0
+
+
+def _file_size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:  # (removed meanwhile, by another process)
+        return 0
+
+
+def clear_cache(folder: str) -> int:
+    """Empty the cache folder but for the REPL history; what could not be removed (a read-only folder)
+    is said, with exit status 1. Files that vanish meanwhile (another process's) are no error."""
+    removed, failed = 0, []
+
+    def remove(path: str) -> None:
+        nonlocal removed
+        try:
+            os.remove(path)
+            removed += 1
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            failed.append(e)
+
+    if os.path.isdir(folder):
+        for entry in os.listdir(folder):
+            if entry == "repl_history":  # the user's own typing, not a cache
+                continue
+            path = os.path.join(folder, entry)
+            if os.path.isdir(path) and not os.path.islink(path):
+                for root, dirs, names in os.walk(path, topdown=False):
+                    for name in names:
+                        remove(os.path.join(root, name))
+                    for name in dirs:
+                        _remove_dir(os.path.join(root, name), failed)
+                _remove_dir(path, failed)
+            else:
+                remove(path)
+    if failed:
+        sys.stderr.write(f"glia: could not clear {folder}: {failed[0].strerror} ({len(failed)} files or folders "
+                         f"left, {removed} removed)\n")
+        return 1
+    print(f"cleared {folder} ({removed} files; REPL history kept)")
+    return 0
+
+
+def _remove_dir(path: str, failed: list) -> None:
+    try:
+        os.rmdir(path)
+    except (FileNotFoundError, OSError) as e:
+        # not empty: a file that could not be removed (counted) or that another process wrote meanwhile
+        if not isinstance(e, FileNotFoundError) and e.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+            failed.append(e)
 
 
 def _runtime_cache() -> str | None:
