@@ -352,8 +352,11 @@ class Boundary:
 
                 def conv_float(v, dims):
                     if isinstance(v, (float, int, np.floating, np.integer)) and not isinstance(v, (bool, np.bool_)):
-                        return make(v)
-                    raise Mismatch(t, v)
+                        try:
+                            return make(v)
+                        except OverflowError:  # an int beyond the range of a float
+                            raise Mismatch(t, v, "it is too large for a float") from None
+                    raise Mismatch(t, v, _foreign_array_hint(v))
                 return conv_float
             case Scalar("bool"):
                 def conv_bool(v, dims):
@@ -444,17 +447,7 @@ class Boundary:
                 np_dtype = np.float32 if dtype == F32 else np.float64
 
                 def conv_tensor(v, dims):
-                    if isinstance(v, np.ndarray):
-                        if v.dtype.kind not in "fiu":
-                            raise Mismatch(t, v)
-                        a = np.ascontiguousarray(v, dtype=np_dtype)  # the same buffer when it can be
-                    elif isinstance(v, (list, tuple, float, int, np.generic)) and not isinstance(v, bool):
-                        try:
-                            a = np.asarray(v, dtype=np_dtype)
-                        except (TypeError, ValueError):
-                            raise Mismatch(t, v, "not a rectangular array of numbers") from None
-                    else:
-                        raise Mismatch(t, v)
+                    a = _tensor_in(t, v, np_dtype)
                     if a.ndim != len(shape):
                         raise Mismatch(t, v, f"{a.ndim} dimension{'s' if a.ndim != 1 else ''}, expected {len(shape)}")
                     for i, (want, got) in enumerate(zip(shape, a.shape)):
@@ -664,12 +657,54 @@ def _identity(v):
     return v
 
 
+def _tensor_in(t, v, np_dtype):
+    """`v` as a C-contiguous, writable array of `np_dtype` for a parameter of tensor type `t`: a numpy
+    array that already is one is handed over as it is (Glia code may write into it), any other array of
+    numbers (a read-only one too: Glia code may write into it) is converted once, and nested lists of
+    numbers are read as numpy reads them. Anything that is not numbers (bools, strings, None, complex,
+    objects) is a Mismatch, never a value numpy would coerce."""
+    if isinstance(v, np.ndarray):
+        if v.dtype.kind not in "fiu":
+            raise Mismatch(t, v)
+        if isinstance(v, np.ma.MaskedArray):
+            raise Mismatch(t, v, "a masked array: fill it first (a.filled(...))")
+        if v.flags.c_contiguous and v.flags.writeable and v.dtype == np_dtype and type(v) is np.ndarray:
+            return v
+        with np.errstate(over="ignore"):  # beyond f32's range is an infinity, as in the language
+            return np.array(v, dtype=np_dtype, order="C")  # (0-d stays 0-d: ascontiguousarray makes it 1-d)
+    if isinstance(v, (list, tuple)) or (isinstance(v, (float, int, np.generic)) and not isinstance(v, (bool, np.bool_))):
+        try:
+            a = np.asarray(v)
+        except (TypeError, ValueError, OverflowError):
+            raise Mismatch(t, v, "not a rectangular array of numbers") from None
+        if a.dtype.kind == "O" and all(type(x) is int for x in a.flat):  # ints beyond 64 bits
+            try:
+                a = np.array(a.tolist(), dtype=np.float64)
+            except OverflowError:
+                raise Mismatch(t, v, "a number too large for a float") from None
+        if a.dtype.kind not in "fiu":
+            raise Mismatch(t, v, "not a rectangular array of numbers" if a.dtype.kind == "O" else
+                           f"not an array of numbers: numpy reads it as {a.dtype}")
+        with np.errstate(over="ignore"):
+            return a.astype(np_dtype, order="C")
+    raise Mismatch(t, v, _foreign_array_hint(v))
+
+
 def _int_ok(x) -> bool:
     return type(x) is int and INT_MIN <= x <= INT_MAX
 
 
 _FAST_CHECK = {INT: _int_ok, FLOAT: lambda x: type(x) is float, STR: lambda x: type(x) is str,
                BOOL: lambda x: type(x) is bool}
+
+
+def _foreign_array_hint(v) -> str:
+    """What to do with an array of another library (torch, JAX, CuPy, pandas) given for a tensor."""
+    if not (hasattr(v, "__array__") or hasattr(v, "__dlpack__")):
+        return ""
+    if type(v).__module__.split(".")[0] == "torch":
+        return "a torch tensor: pass x.detach().cpu().numpy()"
+    return "convert it to a numpy array first: numpy.asarray(x)"
 
 
 def _hint_for(v, want: str) -> str:

@@ -1,0 +1,100 @@
+"""Edges of Glia's Python boundary met by ML engineers exchanging values with numpy (and PyTorch):
+odd arrays and numbers given to Glia functions, parameters set and loaded from arrays and files,
+`Program.train` called with bad settings or data. Each case was a raw Python/numpy/Numba exception
+or a silently wrong value before its fix; each must now be the interpreter's answer or a GliaError
+saying what was expected and what was found."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import glia
+from glia.compiler.diagnostics import GliaError
+
+TENSORS = """
+def total(x: f64[n]) -> float:
+    return sum(x)
+
+def first(x: f32[n]) -> f32:
+    return x[0]
+
+def setfirst(x: f64[n]) -> f64[n]:
+    x[0] = 7.0
+    return x
+
+def twice(v: float) -> float:
+    return v * 2.0
+
+def single(v: f32) -> f32:
+    return v
+"""
+
+
+@pytest.fixture(scope="module")
+def prog():
+    return glia.compile(TENSORS)
+
+
+def e201(fn, *args) -> str:
+    with pytest.raises(glia.GliaTypeError) as info:
+        fn(*args)
+    assert info.value.diagnostic.code == "E201"
+    return info.value.diagnostic.message
+
+
+# ---- values into tensor parameters ------------------------------------------------------------
+
+
+def test_a_0d_array_is_not_a_vector(prog):
+    # np.ascontiguousarray made a 0-d array 1-d: accepted as f32[1]
+    msg = e201(prog.first, np.array(3.0, dtype=np.float32))
+    assert "shape ()" in msg and "0 dimensions, expected 1" in msg
+
+
+@pytest.mark.parametrize("value, found", [
+    ([1.0, None], "not a rectangular array of numbers"),  # was nan
+    ([1.0, "2"], "numpy reads it as <U"),                 # was 2.0
+    ([True, False], "numpy reads it as bool"),            # was 1.0, 0.0 (a numpy bool array was refused)
+])
+def test_lists_for_a_tensor_hold_numbers_only(prog, value, found):
+    assert found in e201(prog.total, value)
+
+
+def test_lists_for_a_tensor_still_take_numbers_and_big_ints(prog):
+    assert prog.total([1, 2.5, np.float32(0.5), np.int64(1)]) == 5.0
+    assert prog.total([1 << 80]) == float(1 << 80)
+    assert "too large for a float" in e201(prog.total, [1 << 2000])
+
+
+def test_a_masked_array_is_refused_not_unmasked(prog):
+    # its mask was dropped: the sum of a masked [1, 2] with 2 masked was 3.0
+    assert "masked array" in e201(prog.total, np.ma.masked_array([1.0, 2.0], mask=[0, 1]))
+
+
+def test_an_array_of_another_library_says_how_to_convert(prog):
+    class Foreign:  # what torch, JAX and CuPy arrays have
+        def __array__(self, dtype=None, copy=None):
+            return np.ones(2)
+    assert "numpy.asarray(x)" in e201(prog.total, Foreign())
+    assert "numpy.asarray(x)" in e201(prog.twice, Foreign())
+
+
+def test_a_huge_int_for_a_float_is_e201(prog):
+    # float(1 << 2000) raised OverflowError through the call
+    assert "too large for a float" in e201(prog.twice, 1 << 2000)
+    assert "too large for a float" in e201(prog.single, 1 << 2000)
+    assert prog.twice(1 << 70) == float(1 << 71)
+
+
+@pytest.mark.parametrize("backend", ["interp", "cpu"])
+def test_a_read_only_array_is_copied_not_written(backend):
+    # interp: numpy's "assignment destination is read-only"; cpu: Numba's "No matching definition
+    # for argument type(s) readonly array(...)", even for a function that only reads it
+    p = glia.compile(TENSORS, backend=backend)
+    a = np.zeros(3)
+    a.flags.writeable = False
+    assert p.total(a) == 0.0
+    assert p.setfirst(a).tolist() == [7.0, 0.0, 0.0]
+    assert a.tolist() == [0.0, 0.0, 0.0]
+    b = np.zeros(3)  # a writable C-contiguous array of the dtype is still handed over as it is
+    assert np.shares_memory(p.setfirst(b), b) and b[0] == 7.0
