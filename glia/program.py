@@ -29,6 +29,7 @@ from glia.compiler.driver import check_source, main_args, read_source, sources_o
 from glia.compiler.interp import Interpreter
 from glia.compiler.sourcemap import SourceMap
 from glia.compiler.types import FnT
+from glia.runtime.params import is_numeric
 
 from .boundary import Boundary, GliaNotAvailable, Mismatch, boundary_error, caller_location, \
     python_hint, record_class
@@ -553,7 +554,14 @@ class Params(collections.abc.Mapping):
         if view is None:
             raise boundary_error(f"no parameter named {name!r}; the parameters are "
                                  f"{', '.join(self._views) or 'none'}", "E703")
-        a = np.asarray(value)
+        try:
+            a = np.asarray(value)
+        except Exception as e:  # a torch tensor that requires grad, an object numpy cannot read
+            raise boundary_error(f"parameter {name!r}: the value given cannot be read as an array "
+                                 f"({type(e).__name__}: {e})", "E703") from None
+        if not is_numeric(a):
+            raise boundary_error(f"parameter {name!r} holds numbers ({view.dtype}); the array given holds "
+                                 f"{a.dtype} values", "E703")
         if a.shape != view.shape:
             raise boundary_error(f"parameter {name!r} has shape {view.shape}; the array given has shape {a.shape}",
                                  "E703")

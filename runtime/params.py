@@ -104,8 +104,17 @@ class ParamStore:
             a = np.asarray(arrays[name])
             if a.shape != v.shape:
                 fail(VALUE, f"parameter '{name}' in {where} has shape {a.shape}, the program needs {v.shape}")
+            if not is_numeric(a):
+                fail(VALUE, f"parameter '{name}' in {where} holds {a.dtype} values; parameters are numbers "
+                     f"({self.dtype})")
         for name, v in views.items():
             v[...] = arrays[name]
+
+
+def is_numeric(a: np.ndarray) -> bool:
+    """Integers or floats: what a parameter can be set from (not bools, complex numbers, strings or
+    objects, which numpy would cast with a warning, an exception or silently)."""
+    return a.dtype.kind in "fiu"
 
 
 def initial(rng, s: ParamSpec) -> np.ndarray:

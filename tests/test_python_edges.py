@@ -98,3 +98,54 @@ def test_a_read_only_array_is_copied_not_written(backend):
     assert a.tolist() == [0.0, 0.0, 0.0]
     b = np.zeros(3)  # a writable C-contiguous array of the dtype is still handed over as it is
     assert np.shares_memory(p.setfirst(b), b) and b[0] == 7.0
+
+
+# ---- parameters from arrays and files ----------------------------------------------------------
+
+MODEL = """
+def net(x: f32[4]) -> f32[3]:
+    return softmax(dense(x, 3))
+"""
+
+
+@pytest.fixture(scope="module")
+def model():
+    return glia.compile(MODEL)
+
+
+@pytest.mark.parametrize("value, dtype", [
+    (np.array(["a"] * 3), "<U1"),   # was numpy's ValueError: could not convert string to float
+    (np.ones(3) * 1j, "complex128"),  # was a ComplexWarning and the real parts
+    ([None] * 3, "object"),          # was silently NaN
+    (np.ones(3, dtype=bool), "bool"),
+])
+def test_a_parameter_is_set_from_numbers_only(model, value, dtype):
+    before = model.params["net.dense#1.b"].copy()
+    with pytest.raises(GliaError) as info:
+        model.params["net.dense#1.b"] = value
+    assert info.value.diagnostic.code == "E703"
+    assert f"holds {dtype} values" in info.value.diagnostic.message
+    assert np.array_equal(model.params["net.dense#1.b"], before)
+
+
+def test_a_parameter_set_from_what_numpy_cannot_read_is_e703(model):
+    class RequiresGrad:  # a torch tensor with requires_grad=True
+        def __array__(self, dtype=None, copy=None):
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+    with pytest.raises(GliaError) as info:
+        model.params["net.dense#1.b"] = RequiresGrad()
+    assert info.value.diagnostic.code == "E703" and "tensor.detach()" in info.value.diagnostic.message
+    model.params["net.dense#1.b"] = np.arange(3)  # integers and other float dtypes are numbers
+    assert model.params["net.dense#1.b"].tolist() == [0.0, 1.0, 2.0]
+
+
+def test_a_parameter_file_of_strings_or_complex_numbers_is_refused(model, tmp_path):
+    good = {k: np.array(v) for k, v in model.params.items()}
+    for name, convert in (("text", lambda a: a.astype(str)), ("complex", lambda a: a + 1j)):
+        path = tmp_path / f"{name}.npz"
+        np.savez(path, **{k: convert(v) for k, v in good.items()})
+        with pytest.raises(GliaError) as info:
+            model.load_params(path)
+        assert "net.dense#1.W" in info.value.diagnostic.message and "values; parameters are numbers" in \
+            info.value.diagnostic.message
+        assert all(np.array_equal(model.params[k], v) for k, v in good.items())
