@@ -298,7 +298,7 @@ def check_task(program: ir.Program, o: Options, X, y) -> Task:
                    "minibatch is passed as one tensor", site.span, src)
     ex_in = tuple(in_t.shape[batched:])  # one example's shape and one prediction's
     out_shape = tuple(out_t.shape[batched:]) if isinstance(out_t, TensorT) else ()
-    X, y = np.asarray(X), np.asarray(y)
+    X, y = _rows(X, "inputs", src), _rows(y, "targets", src)
     if X.dtype.kind not in "fiub":
         raise _err(BAD_DATA, f"the inputs must be numbers, found dtype {X.dtype}", None, src)
     if len(X) == 0:
@@ -316,7 +316,7 @@ def check_task(program: ir.Program, o: Options, X, y) -> Task:
         if len(out_shape) != 1:
             raise _err(BAD_DATA, f"{o.loss} with class labels needs {o.fn} to return a vector of class scores; it "
                        f"returns {out_t}", f.span, src)
-        if y.dtype.kind not in "iub" and not np.all(y == np.round(y)):
+        if y.dtype.kind not in "iub" and (y.dtype.kind != "f" or not np.all(np.isfinite(y) & (y == np.round(y)))):
             raise _err(BAD_DATA, f"class labels must be integers, found dtype {y.dtype}", None, src)
         classes = out_shape[0]
         bad = (y < 0) | (y >= classes)
@@ -349,6 +349,18 @@ def check_task(program: ir.Program, o: Options, X, y) -> Task:
     if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
         raise _err(BAD_DATA, f"the targets hold values too large for {in_t.dtype}", None, src)
     return Task(o.fn, in_t, out_t, loss_op, classes, Xd, y, batched)
+
+
+def _rows(a, what: str, src) -> np.ndarray:
+    """The inputs or targets as an array with one row per example (E703 for a ragged list or a 0-d value)."""
+    try:
+        a = np.asarray(a)
+    except (TypeError, ValueError) as e:
+        raise _err(BAD_DATA, f"the {what} are not a rectangular array ({e})", None, src) from None
+    if a.ndim == 0:
+        raise _err(BAD_DATA, f"the {what} must be an array with one row per example; found a single value "
+                   f"({a.dtype})", None, src)
+    return a
 
 
 def split(n: int, validation: float, seed: int):

@@ -149,3 +149,66 @@ def test_a_parameter_file_of_strings_or_complex_numbers_is_refused(model, tmp_pa
         assert "net.dense#1.W" in info.value.diagnostic.message and "values; parameters are numbers" in \
             info.value.diagnostic.message
         assert all(np.array_equal(model.params[k], v) for k, v in good.items())
+
+
+# ---- Program.train from Python -----------------------------------------------------------------
+
+def _data(n=12):
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(n, 4)).astype(np.float32), rng.integers(0, 3, n)
+
+
+def e703(fn, *args, **kwargs) -> str:
+    with pytest.raises(GliaError) as info:
+        fn(*args, **kwargs)
+    assert info.value.diagnostic.code == "E703", info.value.render()
+    return info.value.diagnostic.message
+
+
+@pytest.mark.parametrize("settings, said", [
+    ({"optimizer": "sgd", "momentum": 5}, "sgd(momentum=...) must be in [0, 1), found 5"),  # trained
+    ({"optimizer": "sgd", "momentum": "x"}, "must be a finite number, found 'x'"),  # ValueError traceback
+    ({"momentum": 0.9}, "adam() has no setting 'momentum'"),
+    ({"engine": "gpu"}, "engine is 'auto', 'compiled' or 'tape', found 'gpu'"),  # trained on the tape
+    ({"progress": "no"}, "progress is True or False"),
+])
+def test_train_settings_from_python_are_checked_as_in_a_block(settings, said):
+    p = glia.compile(MODEL)
+    X, y = _data()
+    assert said in e703(p.train, "net", X, y, epochs=1, **settings)
+
+
+def test_an_optimizer_setting_given_before_the_optimizer_is_kept():
+    # momentum=0.9, optimizer="sgd": the optimizer setting replaced the settings given before it
+    X, y = _data()
+    runs = []
+    for order in (("momentum", "optimizer"), ("optimizer", "momentum")):
+        p = glia.compile(MODEL)
+        kw = dict(momentum=0.9, optimizer="sgd") if order[0] == "momentum" else dict(optimizer="sgd", momentum=0.9)
+        runs.append(p.train("net", X, y, epochs=3, batch=4, lr=0.5, engine="tape", **kw)["loss"])
+    plain = glia.compile(MODEL).train("net", X, y, epochs=3, batch=4, lr=0.5, engine="tape", optimizer="sgd")["loss"]
+    assert runs[0] == runs[1] != plain
+
+
+def test_train_data_given_by_halves_or_twice_is_e703():
+    p = glia.compile(MODEL)
+    X, y = _data()
+    assert "as both x and y" in e703(p.train, "net", X, epochs=1)  # was len() of unsized object
+    assert "as both x and y" in e703(p.train, "net", y=y, epochs=1)
+    assert "not both" in e703(p.train, "net", X, y, data="elsewhere.npz", epochs=1)  # data= was ignored
+
+
+@pytest.mark.parametrize("labels, said", [
+    (lambda y: y.astype(str), "class labels must be integers, found dtype <U"),  # numpy's rint TypeError
+    (lambda y: np.where(y == 0, np.inf, y).astype(float), "class labels must be integers"),  # OverflowError
+    (lambda y: 1, "the targets must be an array with one row per example"),  # len() of unsized object
+])
+def test_train_labels_that_are_not_integers_are_e703(labels, said):
+    p = glia.compile(MODEL)
+    X, y = _data()
+    assert said in e703(p.train, "net", X, labels(y), epochs=1)
+
+
+def test_train_ragged_inputs_are_e703():
+    p = glia.compile(MODEL)
+    assert "not a rectangular array" in e703(p.train, "net", [[1.0] * 4, [1.0] * 3], [0, 1], epochs=1)
