@@ -165,7 +165,15 @@ class TensorLowering:
         self.emit(f"{c}[{', '.join(f'nbt.idx({i}, {c}.shape[{d}], {site})' for d, i in enumerate(idx))}] = {value}")
 
     def p_tensor_argmax(self, e):
-        return f"int(np.argmax({self.expr(e.args[0])}))"
+        return f"int(np.argmax({self.nonempty(e, 'argmax')}))"
+
+    def nonempty(self, e, what: str) -> str:
+        """The tensor operand of `e`, checked to hold elements (a named dimension may be 0): E506 as
+        the interpreter's kernels say it."""
+        x = self.kept(self.expr(e.args[0]))
+        self.emit(f"if {x}.size == 0:")
+        self.emit(f"    rt.empty_error('{what}() of an empty tensor', {self.site(e.span)})")
+        return x
 
     def p_tensor_matmul(self, e):
         a, b = self.exprs(e.args)
@@ -182,10 +190,10 @@ class TensorLowering:
         return f"nbt.mean({self.expr(e.args[0])}, {self.zero(e.type)})"
 
     def p_tensor_max(self, e):
-        return f"nbt.extreme({self.expr(e.args[0])}, True)"
+        return f"nbt.extreme({self.nonempty(e, 'max')}, True)"
 
     def p_tensor_min(self, e):
-        return f"nbt.extreme({self.expr(e.args[0])}, False)"
+        return f"nbt.extreme({self.nonempty(e, 'min')}, False)"
 
     def p_tensor_reduce(self, e):
         how, axis = e.attrs
@@ -195,6 +203,10 @@ class TensorLowering:
         dims = [f"{x}.shape[{d}]" for d in range(rank)]
         outer = " * ".join(dims[:axis]) or "1"
         inner = " * ".join(dims[axis + 1:]) or "1"
+        if how in ("max", "min"):  # over a dimension of length 0, with lines to reduce
+            self.emit(f"if {dims[axis]} == 0 and {outer} * {inner} > 0:")
+            self.emit(f"    rt.empty_error('{how}(..., axis={axis}) over a dimension of length 0', "
+                      f"{self.site(e.span)})")
         r = f"nbt.reduce3({x}.reshape(({outer}, {dims[axis]}, {inner})), {_REDUCE[how]}, {self.zero(t)})"
         rest = dims[:axis] + dims[axis + 1:]
         if not rest:

@@ -937,7 +937,15 @@ def extreme_(x, how, axis=None):
     """max(x) or min(x) (`how`), along `axis` or of every element: the first extreme element, a NaN
     anywhere giving NaN, as Python's max and compiled code (nbtensor.extreme, reduce3, pool2) take it.
     NumPy's own max and min are SIMD code that may give 0.0 or -0.0 when both are there, depending on
-    where each lies."""
+    where each lies. Of no elements (an empty tensor, or a dimension of length 0 along `axis` with
+    other elements) it is E506, as max() of an empty list."""
+    n = x.size if axis is None else x.shape[axis]
+    if n == 0:
+        rest = x.shape[:axis] + x.shape[axis + 1:] if axis is not None else ()
+        if axis is not None and 0 in rest:  # no lines to reduce: an empty result
+            return np.empty(rest, x.dtype)
+        fail(VALUE, f"{how}() of an empty tensor" if axis is None else
+             f"{how}(..., axis={axis}) over a dimension of length 0")
     i = (np.argmax if how == "max" else np.argmin)(x, axis=axis)
     if axis is None:
         return x.flat[i]
@@ -955,7 +963,7 @@ KERNELS.update({
     "tensor.zeros": lambda shape, kind: np.zeros(shape, _np(kind)),
     "tensor.ones": lambda shape, kind: np.ones(shape, _np(kind)),
     "tensor.sum": lambda a: _scalar(a.sum(dtype=a.dtype)),
-    "tensor.mean": lambda a: _scalar(a.mean(dtype=a.dtype)),
+    "tensor.mean": lambda a: _scalar(a.mean(dtype=a.dtype) if a.size else a.dtype.type(np.nan)),  # (no warning)
     "tensor.min": lambda a: _scalar(extreme_(a, "min")),
     "tensor.max": lambda a: _scalar(extreme_(a, "max")),
     "tensor.astype": lambda a, kind: a.astype(_np(kind)),

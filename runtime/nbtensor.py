@@ -149,12 +149,15 @@ def total(x, zero):
 
 @jit
 def mean(x, zero):
+    if x.size == 0:  # NaN, as the interpreter's (NumPy's) mean of no elements
+        return cast(np.nan, zero)
     return total(x, zero) / cast(x.size, zero)
 
 
 @jit
 def extreme(x, want_max):
-    """max(x) / min(x), a NaN anywhere giving NaN (NumPy's rule). x is not empty (static shapes)."""
+    """max(x) / min(x), a NaN anywhere giving NaN (NumPy's rule). x is not empty (the caller checks:
+    a named dimension may be 0)."""
     f = x.reshape(x.size)
     r = f[0]
     for i in range(1, f.size):
@@ -172,6 +175,9 @@ def reduce3(x3, how, zero):
     as NumPy does it: pairwise along a last axis (inner == 1), in order along any other."""
     outer, n, inner = x3.shape
     out = np.empty((outer, inner), x3.dtype)
+    if n == 0:  # sums of nothing are 0, their means NaN; max and min of nothing are refused by the caller
+        out[:] = zero if how == 0 else cast(np.nan, zero)
+        return out
     flat = x3.reshape(x3.size)
     for o in range(outer):
         if inner == 1 and how <= 1:
@@ -384,6 +390,8 @@ def softmax(x, zero, log, is_f32):
     """softmax / log_softmax over the last axis (x viewed as rows), as tensor_ops.softmax_: each row's
     exponentials are written into the output, summed, then divided (or turned into logs) in place."""
     n = x.shape[-1]
+    if n == 0:  # rows of no elements: nothing to normalise
+        return x.copy()
     x2 = x.reshape((x.size // n, n))
     out = np.empty_like(x2)
     flat = out.reshape(out.size)

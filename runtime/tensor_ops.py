@@ -58,11 +58,15 @@ def arange(n, kind):
 
 @kernel("tensor.argmax")
 def argmax(x):
+    if x.size == 0:
+        fail(VALUE, "argmax() of an empty tensor")
     return int(np.argmax(x))
 
 
 @kernel("tensor.reduce")
 def reduce_axis(x, how, axis):
+    if how == "mean" and x.shape[axis] == 0:  # NaN, as the mean of an empty tensor, without NumPy's warning
+        return np.full(x.shape[:axis] + x.shape[axis + 1:], np.nan, x.dtype)
     r = extreme_(x, how, axis) if how in ("max", "min") else getattr(np, how)(x, axis=axis)
     return r.astype(x.dtype)
 
@@ -95,12 +99,16 @@ def sigmoid_(x):
 
 
 def softmax_(x):
+    if x.shape[-1] == 0:  # rows of no elements: nothing to normalise
+        return x.copy()
     z = x - np.max(x, axis=-1, keepdims=True)
     e = exp_(z)
     return e / np.sum(e, axis=-1, keepdims=True)
 
 
 def log_softmax_(x):
+    if x.shape[-1] == 0:
+        return x.copy()
     z = x - np.max(x, axis=-1, keepdims=True)
     return z - log_(np.sum(exp_(z), axis=-1, keepdims=True))
 

@@ -5,6 +5,8 @@ or a silently wrong value before its fix; each must now be the interpreter's ans
 saying what was expected and what was found."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -212,3 +214,55 @@ def test_train_labels_that_are_not_integers_are_e703(labels, said):
 def test_train_ragged_inputs_are_e703():
     p = glia.compile(MODEL)
     assert "not a rectangular array" in e703(p.train, "net", [[1.0] * 4, [1.0] * 3], [0, 1], epochs=1)
+
+
+# ---- empty tensors (a named dimension bound to 0 by the caller) --------------------------------
+
+REDUCTIONS = """
+def mx(a: f64[n]) -> float:
+    return max(a)
+
+def am(a: f64[n]) -> int:
+    return argmax(a)
+
+def me(a: f64[n]) -> float:
+    return mean(a)
+
+def rows(a: f64[n, m]) -> f64[n]:
+    return sum(a, axis=1)
+
+def row_means(a: f64[n, m]) -> f64[n]:
+    return mean(a, axis=1)
+
+def row_max(a: f64[n, m]) -> f64[n]:
+    return max(a, axis=1)
+
+def sm(a: f64[n]) -> f64[n]:
+    return softmax(a)
+"""
+
+
+def _outcome(p, name, arg):
+    try:
+        return "ok", repr(p.call(name, arg))
+    except GliaError as e:
+        return e.diagnostic.code, e.diagnostic.message
+
+
+def test_reductions_of_empty_tensors_agree_on_both_backends():
+    # interp: numpy's "attempt to get argmax of an empty sequence" / "zero-size array to reduction
+    # operation maximum" and a RuntimeWarning; cpu: uninitialised memory for max, min and sums along
+    # an empty axis (6.9e-310), inf for their means, ZeroDivisionError for mean and softmax
+    progs = [glia.compile(REDUCTIONS, backend=b) for b in ("interp", "cpu")]
+    cases = [("mx", np.zeros(0)), ("am", np.zeros(0)), ("me", np.zeros(0)), ("rows", np.ones((3, 0))),
+             ("row_means", np.ones((2, 0))), ("row_max", np.ones((2, 0))), ("row_max", np.ones((0, 2))),
+             ("sm", np.zeros(0))]
+    expected = [("E506", "max() of an empty tensor"), ("E506", "argmax() of an empty tensor"), ("ok", "nan"),
+                ("ok", "array([0., 0., 0.])"), ("ok", "array([nan, nan])"),
+                ("E506", "max(..., axis=1) over a dimension of length 0"), ("ok", "array([], dtype=float64)"),
+                ("ok", "array([], dtype=float64)")]
+    for (name, arg), want in zip(cases, expected):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RuntimeWarning)
+            assert [_outcome(p, name, arg) for p in progs] == [want, want], name
+        assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], name
