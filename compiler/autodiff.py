@@ -22,6 +22,7 @@ from .params import new_store
 from .primitives import PRIMS
 from .tensor_builtins import carries, differentiable
 from glia.runtime.errors import GliaRuntimeError
+from glia.runtime.fmt import to_repr
 from glia.runtime.kernels import VALUE_CMP
 from glia.runtime.tensor_ops import batch_norm_update, dropout_mask, like
 from glia.runtime.values import Struct, new_struct
@@ -59,6 +60,17 @@ class Box:
         self.tape.read("comparing values on the gradient path (min, max, sorted)")
         return self.v >= raw(o)
 
+    # a box stands for its value wherever values are searched or keyed (list.index/count/remove,
+    # dict keys, set elements): `{x: 1.0}.get(1.5, 0.0)` finds x = 1.5, `{x, 1.5}` has one element,
+    # as without a tape
+    def __eq__(self, o):
+        self.tape.read("comparing values on the gradient path (==, in, dict keys, set elements)")
+        return self.v == raw(o)
+
+    def __hash__(self):
+        self.tape.read("comparing values on the gradient path (==, in, dict keys, set elements)")
+        return hash(self.v)
+
     def __float__(self):
         self.tape.read("converting a value on the gradient path")
         return float(self.v)
@@ -72,8 +84,8 @@ class Box:
             yield self.tape.push("tensor.getitem", get.rules["vjp"], [self.i, None], [self.v, k],
                                  get.impl(self.v, k), (), None)
 
-    def __repr__(self):
-        return f"Box({self.v!r})"
+    def __repr__(self):  # as its value: an error message that names a box (a key not found) names it
+        return to_repr(self.v)
 
 
 def raw(v):

@@ -25,3 +25,50 @@ def main():
     print(grad(root)(0.0), grad(root32)(f32(0.0)), grad(both)(0.0), grad(ratio)(1e-200))
 """)
     assert got == ref == "inf inf nan -inf\n"
+
+
+SEARCHED = """
+def index(x: float) -> float:
+    xs = [x, 2.0, x * 3.0]
+    return x * float(xs.index(4.5) + xs.count(1.5))
+
+def removed(x: float) -> float:
+    xs = [x, 2.0]
+    xs.remove(1.5)
+    return xs[0] * x
+
+def keyed(x: float) -> float:
+    d = {x: 1.0}
+    d[x * 1.0] = 5.0
+    e = {1.5: 3.0}
+    return d.get(1.5, 0.0) * x + e.get(x, 0.0) * x + float(len(d)) * x
+
+def members(x: float) -> float:
+    s = {x, 1.5}
+    return x * float(len(s))
+
+def missing(x: float) -> float:
+    d = {x: 1.0}
+    return d[x * 2.0]
+
+def main():
+    print(index(1.5), grad(index)(1.5))
+    print(removed(1.5), grad(removed)(1.5))
+    print(keyed(1.5), grad(keyed)(1.5))
+    print(members(1.5), grad(members)(1.5))
+    print(grad(missing)(1.5))
+"""
+
+
+def test_values_on_the_gradient_path_are_searched_and_keyed_by_value():
+    """Under grad, the interpreter searched lists, dicts and sets for its tape's boxes by identity:
+    `xs.index(4.5)` failed (E506 naming `Box(4.5)`), `xs.count(1.5)`, `{x: 1.0}.get(1.5, 0.0)` and
+    `d.get(x, 0.0)` missed, `{x, 1.5}` had two elements, so grad(f) ran another program than f (a
+    gradient of 0 or of twice the value). A box is its value for ==, hashing and printing."""
+    from test_backend_cpu import run
+    from glia.compiler.diagnostics import Source
+    from glia.compiler.driver import check_source
+
+    out, err, _ = run(check_source(Source("t.glia", SEARCHED)), [], "interp")
+    assert out == "4.5 3.0\n3.0 2.0\n13.5 9.0\n1.5 1.0\n"
+    assert err is not None and err[:2] == ("E502", "key 3.0 not found in the dict")
