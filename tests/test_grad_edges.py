@@ -72,3 +72,21 @@ def test_values_on_the_gradient_path_are_searched_and_keyed_by_value():
     out, err, _ = run(check_source(Source("t.glia", SEARCHED)), [], "interp")
     assert out == "4.5 3.0\n3.0 2.0\n13.5 9.0\n1.5 1.0\n"
     assert err is not None and err[:2] == ("E502", "key 3.0 not found in the dict")
+
+
+def test_grad_of_a_function_whose_parameters_name_dimensions():
+    """grad(f) of `def f(x: f32[n], ...)` binds n at each call, as a call of f does: it was E301
+    (`expected f32[n], found f32[4]`), the gradient's type keeping the name unbound."""
+    got, ref = compiled("""
+def f(x: f32[n], k: int) -> f32:
+    return sum(x * x) * f32(k)
+
+def g(x: f64[n, m], y: f64[m]) -> float:
+    return sum(x @ y)
+
+def main():
+    print(grad(f)(ones(4), 2), grad(f)(ones(2), 3))
+    print(value_and_grad(g)(ones(2, 3, dtype=f64), arange(3, dtype=f64)), grad(g)(ones(1, 2, dtype=f64), ones(2, dtype=f64)))
+""")
+    assert got == ref == ("tensor([4.0, 4.0, 4.0, 4.0]) tensor([6.0, 6.0])\n"
+                          "(6.0, tensor([[0.0, 1.0, 2.0], [0.0, 1.0, 2.0]])) tensor([[1.0, 1.0]])\n")
