@@ -90,3 +90,20 @@ def main():
 """)
     assert got == ref == ("tensor([4.0, 4.0, 4.0, 4.0]) tensor([6.0, 6.0])\n"
                           "(6.0, tensor([[0.0, 1.0, 2.0], [0.0, 1.0, 2.0]])) tensor([[1.0, 1.0]])\n")
+
+
+def test_grad_in_a_global_initializer():
+    """`G = grad(f)(3.0)` at the top level: the tape's interpreter, made while the globals are being
+    computed, computed them again, and again (E505, Python's stack exhausted, with no line)."""
+    got, ref = compiled("""
+def f(x: float) -> float:
+    return x * x * K
+
+K = 2.0
+G = grad(f)(3.0)
+H = value_and_grad(f)(G)
+
+def main():
+    print(G, H)
+""")
+    assert got == ref == "12.0 (288.0, 48.0)\n"
