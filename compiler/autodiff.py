@@ -298,15 +298,15 @@ def grad_value(interp: Interpreter, attrs, span, recording: bool = False):
     """The value of `grad(f)`/`value_and_grad(f)`; `recording`: taken by code a tape is recording,
     whose arguments may then hold that tape's boxes (a gradient of a gradient: refused)."""
     fname, which = attrs
-    loc = interp.located(span)
 
     def make(frame):
         def g(*args):
-            # (the inner tape would take the outer one's boxes as constants: a wrong number)
+            # (the inner tape would take the outer one's boxes as constants: a wrong number; raised
+            # unlocated, so that the call locates it, not as an error inside fname, which never ran)
             if recording and any(holds_box(a) for a in args):
-                raise loc(GliaRuntimeError(NOT_DIFFERENTIABLE, f"{which}({fname}) of a value on the gradient "
-                                           "path: a gradient of a gradient (nested grad) is not supported; "
-                                           "differentiate the expression the inner gradient stands for"))
+                raise GliaRuntimeError(NOT_DIFFERENTIABLE, f"{which}({fname}) of a value on the gradient "
+                                       "path: a gradient of a gradient (nested grad) is not supported; "
+                                       "differentiate the expression the inner gradient stands for")
             value, grad = ad_interpreter(interp).value_and_grad(fname, list(args))
             return grad if which == "grad" else (value, grad)
         g.__glia_name__ = fname  # (an error inside names fname: Interpreter.call_value)

@@ -107,3 +107,22 @@ def main():
     print(G, H)
 """)
     assert got == ref == "12.0 (288.0, 48.0)\n"
+
+
+def test_a_nested_grad_is_refused_at_the_call_without_blaming_the_inner_function():
+    """A gradient of a gradient (E701) is refused before the inner function runs: the diagnostic
+    named it as where the error happened (`note: ...: in sq(), called from here`)."""
+    import glia
+    from glia.compiler.diagnostics import GliaError
+
+    p = glia.compile("def sq(x: float) -> float:\n    return x * x * x\n\n"
+                     "def outer(x: float) -> float:\n    return grad(sq)(x) + 1.0\n\n"
+                     "def main():\n    print(grad(outer)(1.0))\n", "nested.glia")
+    try:
+        p.run()
+        raise AssertionError("no error")
+    except GliaError as e:
+        d = e.diagnostic
+        assert (d.code, d.span.line, d.span.col) == ("E701", 5, 12)
+        assert not any("sq()" in n.message for n in d.notes), d.notes
+        assert any(n.message == "in outer(), called from here" for n in d.notes), d.notes
