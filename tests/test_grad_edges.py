@@ -126,3 +126,26 @@ def test_a_nested_grad_is_refused_at_the_call_without_blaming_the_inner_function
         assert (d.code, d.span.line, d.span.col) == ("E701", 5, 12)
         assert not any("sq()" in n.message for n in d.notes), d.notes
         assert any(n.message == "in outer(), called from here" for n in d.notes), d.notes
+
+
+def test_augmented_element_assignment_compiles_in_a_gradient():
+    """`xs[i] += v` on a local list of floats is `xs[i] = xs[i] + v`: it copied `xs` into a temporary
+    first, a second name for the list, so the gradient ran in the interpreter with a note naming the
+    temporary (`its list '$t4' is given the list 'xs' ... write `$t4 = xs.copy()``)."""
+    got, ref = compiled("""
+def aug(x: float) -> float:
+    xs = [1.0, 2.0, 3.0]
+    for i in range(3):
+        xs[i] += x * float(i)
+        xs[i] *= xs[i]
+    return xs[0] - xs[1] * x + xs[2]
+
+def main():
+    d = {"a": 1}
+    d["a"] += 5
+    ks = [1, 2, 3]
+    ks[-1] //= 2
+    print(d, ks, grad(aug)(0.5), value_and_grad(aug)(1.5))
+""")
+    assert got == ref == "{'a': 6} [1, 2, 1] 7.25 (18.625, 1.25)\n"
+
