@@ -31,6 +31,7 @@ NOT_DIFFERENTIABLE = "E701"
 MOVES = ("list.", "dict.", "set.", "tuple.", "struct.")  # primitives that only move values around
 INTO = {"list.append", "list.insert", "list.extend", "list.setitem", "dict.setitem", "dict.setdefault",
         "dict.update", "set.add", "set.update"}  # the primitives that can put a box into a container
+SEARCHES = {"list.index", "list.count", "list.remove"}  # list methods that look for a value
 MOVERS = {"map", "filter", "reduce", "reduce1", "sorted", "reversed", "enumerate", "zip", "to_list",
           "minmax.iter", "len", "list.sum"}
 
@@ -392,6 +393,10 @@ class ADInterpreter(Interpreter):
                 self.tape.stored = True
                 return run_into(frame)
             return into
+        if op in SEARCHES:  # the value searched for is compared, never kept: its value (a NaN is
+            # then found nowhere, as without a tape, where the box would be found as itself)
+            searched = avs[-1]
+            avs = [*avs[:-1], lambda frame: deep_raw(searched(frame))]
         if op.startswith(MOVES) or op in MOVERS:
             return self.prim(op, avs, attrs, span)
         if not any(differentiable(a.type) for a in e.args):

@@ -149,3 +149,15 @@ def main():
 """)
     assert got == ref == "{'a': 6} [1, 2, 1] 7.25 (18.625, 1.25)\n"
 
+
+def test_a_nan_on_the_gradient_path_is_found_nowhere():
+    """A NaN equals nothing, itself included, inside a list as outside: `[y].count(y)` is 0. Under grad
+    the searched value was the tape's box, found as itself (1)."""
+    from test_backend_cpu import run
+    from glia.compiler.diagnostics import Source
+    from glia.compiler.driver import check_source
+
+    text = ("def f(x: float) -> float:\n    y = x * nan\n    xs = [y, 1.0]\n    print(xs.count(y), y in xs)\n"
+            "    return x\n\ndef main():\n    print(f(1.0))\n    print(grad(f)(1.0))\n")
+    out, err, _ = run(check_source(Source("t.glia", text)), [], "interp")
+    assert (out, err) == ("0 False\n1.0\n0 False\n1.0\n", None)
