@@ -22,6 +22,7 @@ from .params import new_store
 from .primitives import PRIMS
 from .tensor_builtins import carries, differentiable
 from glia.runtime.errors import GliaRuntimeError
+from glia.runtime.fmt import to_repr
 from glia.runtime.kernels import VALUE_CMP
 from glia.runtime.tensor_ops import batch_norm_update, dropout_mask, like
 from glia.runtime.values import Struct, new_struct
@@ -30,6 +31,7 @@ NOT_DIFFERENTIABLE = "E701"
 MOVES = ("list.", "dict.", "set.", "tuple.", "struct.")  # primitives that only move values around
 INTO = {"list.append", "list.insert", "list.extend", "list.setitem", "dict.setitem", "dict.setdefault",
         "dict.update", "set.add", "set.update"}  # the primitives that can put a box into a container
+SEARCHES = {"list.index", "list.count", "list.remove"}  # list methods that look for a value
 MOVERS = {"map", "filter", "reduce", "reduce1", "sorted", "reversed", "enumerate", "zip", "to_list",
           "minmax.iter", "len", "list.sum"}
 
@@ -59,6 +61,17 @@ class Box:
         self.tape.read("comparing values on the gradient path (min, max, sorted)")
         return self.v >= raw(o)
 
+    # a box stands for its value wherever values are searched or keyed (list.index/count/remove,
+    # dict keys, set elements): `{x: 1.0}.get(1.5, 0.0)` finds x = 1.5, `{x, 1.5}` has one element,
+    # as without a tape
+    def __eq__(self, o):
+        self.tape.read("comparing values on the gradient path (==, in, dict keys, set elements)")
+        return self.v == raw(o)
+
+    def __hash__(self):
+        self.tape.read("comparing values on the gradient path (==, in, dict keys, set elements)")
+        return hash(self.v)
+
     def __float__(self):
         self.tape.read("converting a value on the gradient path")
         return float(self.v)
@@ -72,8 +85,8 @@ class Box:
             yield self.tape.push("tensor.getitem", get.rules["vjp"], [self.i, None], [self.v, k],
                                  get.impl(self.v, k), (), None)
 
-    def __repr__(self):
-        return f"Box({self.v!r})"
+    def __repr__(self):  # as its value: an error message that names a box (a key not found) names it
+        return to_repr(self.v)
 
 
 def raw(v):
@@ -286,15 +299,15 @@ def grad_value(interp: Interpreter, attrs, span, recording: bool = False):
     """The value of `grad(f)`/`value_and_grad(f)`; `recording`: taken by code a tape is recording,
     whose arguments may then hold that tape's boxes (a gradient of a gradient: refused)."""
     fname, which = attrs
-    loc = interp.located(span)
 
     def make(frame):
         def g(*args):
-            # (the inner tape would take the outer one's boxes as constants: a wrong number)
+            # (the inner tape would take the outer one's boxes as constants: a wrong number; raised
+            # unlocated, so that the call locates it, not as an error inside fname, which never ran)
             if recording and any(holds_box(a) for a in args):
-                raise loc(GliaRuntimeError(NOT_DIFFERENTIABLE, f"{which}({fname}) of a value on the gradient "
-                                           "path: a gradient of a gradient (nested grad) is not supported; "
-                                           "differentiate the expression the inner gradient stands for"))
+                raise GliaRuntimeError(NOT_DIFFERENTIABLE, f"{which}({fname}) of a value on the gradient "
+                                       "path: a gradient of a gradient (nested grad) is not supported; "
+                                       "differentiate the expression the inner gradient stands for")
             value, grad = ad_interpreter(interp).value_and_grad(fname, list(args))
             return grad if which == "grad" else (value, grad)
         g.__glia_name__ = fname  # (an error inside names fname: Interpreter.call_value)
@@ -380,6 +393,10 @@ class ADInterpreter(Interpreter):
                 self.tape.stored = True
                 return run_into(frame)
             return into
+        if op in SEARCHES:  # the value searched for is compared, never kept: its value (a NaN is
+            # then found nowhere, as without a tape, where the box would be found as itself)
+            searched = avs[-1]
+            avs = [*avs[:-1], lambda frame: deep_raw(searched(frame))]
         if op.startswith(MOVES) or op in MOVERS:
             return self.prim(op, avs, attrs, span)
         if not any(differentiable(a.type) for a in e.args):

@@ -710,19 +710,14 @@ class Checker:
             return [ir.Assign(ir.StoreLocal(slot, target.id, t, target.span),
                               self.coerce_local(new, t, span, target.id), span)]
         if isinstance(target, A.Subscript):
-            cont = self.expr(target.value)
+            # the container and the index are computed once, into temporaries, unless they are locals
+            # (which nothing in the statement can assign): `xs[i] += v` is `xs[i] = xs[i] + v`, no
+            # second name for the list (which compiled gradients would take as an alias of xs)
             out = []
-            ctmp = self.scope.new_slot(f"$t{len(self.scope.slot_names)}", cont.type)
-            out.append(ir.Assign(ir.StoreLocal(ctmp, "$tmp", cont.type, span), cont, span))
+            cname = self.once(target.value, out, span)
             if isinstance(target.index, A.Slice):
                 raise self.err("E209", "cannot assign to a slice", target.index.span)
-            idx = self.expr(target.index)
-            itmp = self.scope.new_slot(f"$t{len(self.scope.slot_names)}", idx.type)
-            out.append(ir.Assign(ir.StoreLocal(itmp, "$tmp", idx.type, span), idx, span))
-            cname, iname = f"$t{ctmp}", f"$t{itmp}"
-            self.scope.names[-1][cname] = ctmp
-            self.scope.names[-1][iname] = itmp
-            self.assigned.update((cname, iname))
+            iname = self.once(target.index, out, span)
             sub = A.Subscript(A.Name(cname, target.value.span), A.Name(iname, target.index.span), target.span)
             cur = self.expr(sub)
             new = self.builtins.binop(op, cur, self.expr(value, cur.type), span, value.span)
@@ -740,6 +735,20 @@ class Checker:
                 return self.coerce(new, cur.type, span)
             return self.assign_field(target, make, span)
         raise self.err("E209", "cannot assign to this expression", target.span)
+
+    def once(self, e, out: list, span) -> str:
+        """The name of a local holding the value of `e`: `e` itself when it is a local's name, else a
+        temporary assigned `e` (the assignment appended to `out`)."""
+        if isinstance(e, A.Name) and self.scope.lookup(e.id) is not None:
+            self.expr(e)  # (E104 when it is not assigned yet)
+            return e.id
+        v = self.expr(e)
+        tmp = self.scope.new_slot(f"$t{len(self.scope.slot_names)}", v.type)
+        out.append(ir.Assign(ir.StoreLocal(tmp, "$tmp", v.type, span), v, span))
+        name = f"$t{tmp}"
+        self.scope.names[-1][name] = tmp
+        self.assigned.add(name)
+        return name
 
     # ---- coercion -----------------------------------------------------------------------------
     def coerce(self, v: ir.Expr, t, span: Span) -> ir.Expr:

@@ -54,6 +54,7 @@ class Interpreter:
         self.fuel: list[int] | None = None  # loop iterations left, when set before compiling (search: a
         # candidate in a loop's condition or bound may never end); the caller refills fuel[0]
         self._globals_ready = False
+        self._globals_running = False
         self._cur_source: Source | None = program.source
         self.params = None  # the layers' parameters (runtime/params.ParamStore), made on first use
         self.training = False  # dropout draws masks only while training
@@ -61,12 +62,18 @@ class Interpreter:
 
     # ---- public -------------------------------------------------------------------------------
     def init_globals(self):
-        if self._globals_ready:
+        # (called again while they are computed, by `G = grad(f)(x)`, whose tape interpreter shares
+        # them: the globals before G are there, as for any code G's value runs)
+        if self._globals_ready or self._globals_running:
             return
-        for g in self.program.globals:
-            value = self.expr(g.value)
-            frame = [None] * (g.nslots + 1)
-            self.globals[g.name] = self._guard(lambda: value(frame), self.program.source)
+        self._globals_running = True
+        try:
+            for g in self.program.globals:
+                value = self.expr(g.value)
+                frame = [None] * (g.nslots + 1)
+                self.globals[g.name] = self._guard(lambda: value(frame), self.program.source)
+        finally:
+            self._globals_running = False
         self._globals_ready = True
 
     def call(self, name: str, args: list):

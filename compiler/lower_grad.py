@@ -2327,7 +2327,13 @@ class GradFunction(FunctionLowerer):
             head = f"def {self.plan.bwd(self.inst)}({gl}{tapes}gout, gout_live, {''.join(a + ', ' for a in ins)}depth):"
         which = "forward" if self.forward else "reverse"
         options = f"cache={self.inst not in self.m.uncached}, no_cpython_wrapper=True, no_cfunc_wrapper=True"
-        deco = '@njit(inline="always")' if self.inst in self.plan.inline else \
+        # The reverse sweep's arithmetic is the cotangents', IEEE 754 as the tape's (numpy) is: the
+        # derivative of sqrt at 0 is inf, a cotangent over a denominator whose square underflows is
+        # -inf. Its divisions must not raise Python's ZeroDivisionError (Numba's default error model):
+        # the forward sweep has already raised every error the program's own divisions give.
+        model = "" if self.forward else ', error_model="numpy"'
+        options += model
+        deco = f'@njit(inline="always"{model})' if self.inst in self.plan.inline else \
             f"@njit({sig}, {options})" if self.inst not in self.plan.cyclic else f"@njit({options})"
         out = [deco, head,
                f"    # the {which} sweep of the gradient of {self.inst} ({f.source_name}:{f.span.line})"]

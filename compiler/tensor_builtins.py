@@ -459,7 +459,8 @@ class TensorTyper:
             raise self.err("E201", f"{which} differentiates with respect to the first parameter, which must hold "
                            f"only floats and tensors (through lists, tuples and struct fields); {f.id}'s is {wrt}",
                            f.span)
-        ret = wrt if which == "grad" else TupleT((ft.ret, wrt))
+        ft = self.c.instantiate(sig)  # its dimension names bound at the call, as a call of f binds them
+        ret = ft.params[0] if which == "grad" else TupleT((ft.ret, ft.params[0]))
         return ir.Prim("ad.grad", (), FnT(ft.params, ret), c.span, (f.id, which))
 
 

@@ -1,0 +1,163 @@
+"""Edge cases of `grad` and `value_and_grad` found by hunting for bugs: each program runs on the
+reference interpreter (which defines the gradient) and compiled (compiler/lower_grad.py), and must
+print the same thing there, compiled whole."""
+from test_backend_cpu_grad import compiled
+
+
+def test_infinite_derivatives_are_ieee_compiled():
+    """The reverse sweep's divisions are IEEE 754, as the tape's are: sqrt's derivative at 0 is inf,
+    a cotangent over a denominator whose square underflows is -inf. Compiled, each raised Python's
+    ZeroDivisionError, an internal error, until the reverse sweeps took Numba's numpy error model."""
+    got, ref = compiled("""
+def root(x: float) -> float:
+    return sqrt(x)
+
+def root32(x: f32) -> f32:
+    return sqrt(x)
+
+def both(x: float) -> float:
+    return abs(x) + sqrt(x * x)
+
+def ratio(x: float) -> float:
+    return x / x
+
+def main():
+    print(grad(root)(0.0), grad(root32)(f32(0.0)), grad(both)(0.0), grad(ratio)(1e-200))
+""")
+    assert got == ref == "inf inf nan -inf\n"
+
+
+SEARCHED = """
+def index(x: float) -> float:
+    xs = [x, 2.0, x * 3.0]
+    return x * float(xs.index(4.5) + xs.count(1.5))
+
+def removed(x: float) -> float:
+    xs = [x, 2.0]
+    xs.remove(1.5)
+    return xs[0] * x
+
+def keyed(x: float) -> float:
+    d = {x: 1.0}
+    d[x * 1.0] = 5.0
+    e = {1.5: 3.0}
+    return d.get(1.5, 0.0) * x + e.get(x, 0.0) * x + float(len(d)) * x
+
+def members(x: float) -> float:
+    s = {x, 1.5}
+    return x * float(len(s))
+
+def missing(x: float) -> float:
+    d = {x: 1.0}
+    return d[x * 2.0]
+
+def main():
+    print(index(1.5), grad(index)(1.5))
+    print(removed(1.5), grad(removed)(1.5))
+    print(keyed(1.5), grad(keyed)(1.5))
+    print(members(1.5), grad(members)(1.5))
+    print(grad(missing)(1.5))
+"""
+
+
+def test_values_on_the_gradient_path_are_searched_and_keyed_by_value():
+    """Under grad, the interpreter searched lists, dicts and sets for its tape's boxes by identity:
+    `xs.index(4.5)` failed (E506 naming `Box(4.5)`), `xs.count(1.5)`, `{x: 1.0}.get(1.5, 0.0)` and
+    `d.get(x, 0.0)` missed, `{x, 1.5}` had two elements, so grad(f) ran another program than f (a
+    gradient of 0 or of twice the value). A box is its value for ==, hashing and printing."""
+    from test_backend_cpu import run
+    from glia.compiler.diagnostics import Source
+    from glia.compiler.driver import check_source
+
+    out, err, _ = run(check_source(Source("t.glia", SEARCHED)), [], "interp")
+    assert out == "4.5 3.0\n3.0 2.0\n13.5 9.0\n1.5 1.0\n"
+    assert err is not None and err[:2] == ("E502", "key 3.0 not found in the dict")
+
+
+def test_grad_of_a_function_whose_parameters_name_dimensions():
+    """grad(f) of `def f(x: f32[n], ...)` binds n at each call, as a call of f does: it was E301
+    (`expected f32[n], found f32[4]`), the gradient's type keeping the name unbound."""
+    got, ref = compiled("""
+def f(x: f32[n], k: int) -> f32:
+    return sum(x * x) * f32(k)
+
+def g(x: f64[n, m], y: f64[m]) -> float:
+    return sum(x @ y)
+
+def main():
+    print(grad(f)(ones(4), 2), grad(f)(ones(2), 3))
+    print(value_and_grad(g)(ones(2, 3, dtype=f64), arange(3, dtype=f64)), grad(g)(ones(1, 2, dtype=f64), ones(2, dtype=f64)))
+""")
+    assert got == ref == ("tensor([4.0, 4.0, 4.0, 4.0]) tensor([6.0, 6.0])\n"
+                          "(6.0, tensor([[0.0, 1.0, 2.0], [0.0, 1.0, 2.0]])) tensor([[1.0, 1.0]])\n")
+
+
+def test_grad_in_a_global_initializer():
+    """`G = grad(f)(3.0)` at the top level: the tape's interpreter, made while the globals are being
+    computed, computed them again, and again (E505, Python's stack exhausted, with no line)."""
+    got, ref = compiled("""
+def f(x: float) -> float:
+    return x * x * K
+
+K = 2.0
+G = grad(f)(3.0)
+H = value_and_grad(f)(G)
+
+def main():
+    print(G, H)
+""")
+    assert got == ref == "12.0 (288.0, 48.0)\n"
+
+
+def test_a_nested_grad_is_refused_at_the_call_without_blaming_the_inner_function():
+    """A gradient of a gradient (E701) is refused before the inner function runs: the diagnostic
+    named it as where the error happened (`note: ...: in sq(), called from here`)."""
+    import glia
+    from glia.compiler.diagnostics import GliaError
+
+    p = glia.compile("def sq(x: float) -> float:\n    return x * x * x\n\n"
+                     "def outer(x: float) -> float:\n    return grad(sq)(x) + 1.0\n\n"
+                     "def main():\n    print(grad(outer)(1.0))\n", "nested.glia")
+    try:
+        p.run()
+        raise AssertionError("no error")
+    except GliaError as e:
+        d = e.diagnostic
+        assert (d.code, d.span.line, d.span.col) == ("E701", 5, 12)
+        assert not any("sq()" in n.message for n in d.notes), d.notes
+        assert any(n.message == "in outer(), called from here" for n in d.notes), d.notes
+
+
+def test_augmented_element_assignment_compiles_in_a_gradient():
+    """`xs[i] += v` on a local list of floats is `xs[i] = xs[i] + v`: it copied `xs` into a temporary
+    first, a second name for the list, so the gradient ran in the interpreter with a note naming the
+    temporary (`its list '$t4' is given the list 'xs' ... write `$t4 = xs.copy()``)."""
+    got, ref = compiled("""
+def aug(x: float) -> float:
+    xs = [1.0, 2.0, 3.0]
+    for i in range(3):
+        xs[i] += x * float(i)
+        xs[i] *= xs[i]
+    return xs[0] - xs[1] * x + xs[2]
+
+def main():
+    d = {"a": 1}
+    d["a"] += 5
+    ks = [1, 2, 3]
+    ks[-1] //= 2
+    print(d, ks, grad(aug)(0.5), value_and_grad(aug)(1.5))
+""")
+    assert got == ref == "{'a': 6} [1, 2, 1] 7.25 (18.625, 1.25)\n"
+
+
+def test_a_nan_on_the_gradient_path_is_found_nowhere():
+    """A NaN equals nothing, itself included, inside a list as outside: `[y].count(y)` is 0. Under grad
+    the searched value was the tape's box, found as itself (1)."""
+    from test_backend_cpu import run
+    from glia.compiler.diagnostics import Source
+    from glia.compiler.driver import check_source
+
+    text = ("def f(x: float) -> float:\n    y = x * nan\n    xs = [y, 1.0]\n    print(xs.count(y), y in xs)\n"
+            "    return x\n\ndef main():\n    print(f(1.0))\n    print(grad(f)(1.0))\n")
+    out, err, _ = run(check_source(Source("t.glia", text)), [], "interp")
+    assert (out, err) == ("0 False\n1.0\n0 False\n1.0\n", None)
