@@ -339,9 +339,17 @@ class Interpreter:
                 return lambda frame: value
             case ir.Local(slot):
                 return itemgetter(slot)
-            case ir.Global(name):
+            case ir.Global(name, _, span):
                 g = self.globals
-                return lambda frame: g[name]
+
+                def read_global(frame):
+                    try:
+                        return g[name]
+                    except KeyError:  # a global's initializer called a function that reads a later one
+                        raise self.located(span)(GliaRuntimeError(
+                            "E104", f"global '{name}' is read before its definition has run (a global "
+                            "defined above it calls a function that reads it)")) from None
+                return read_global
             case ir.FuncRef(name):
                 interp = self
                 return lambda frame: interp.function(name)

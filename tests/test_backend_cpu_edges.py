@@ -227,3 +227,15 @@ def test_calling_a_struct_field_that_is_not_a_function_is_refused(call, message)
         check_source(Source("t.glia", "struct Op:\n    name: str\n    f: fn(int) -> int\n\n"
                                       f"def main():\n    op = Op(\"d\", lambda x: x)\n    print({call})\n"))
     assert message in str(e.value)
+
+
+def test_a_global_read_by_a_function_before_its_definition_ran_is_e104():
+    """`G = f(3.0)` with `f` reading `K`, defined below G: an internal error (KeyError: 'K') on both
+    backends; the checker cannot see it (f may read K on some calls only), so the read says it."""
+    text = ("def f(x: float) -> float:\n    if x > 10.0:\n        return x\n    return x * K\n\n"
+            "A = f(30.0)\nG = f(3.0)\nK = 2.0\n\ndef main():\n    print(A, G)\n")
+    out, err = both(text)
+    assert out == "" and err == ("E104", "global 'K' is read before its definition has run (a global defined "
+                                 "above it calls a function that reads it)", 4, 16)
+    out, err = both(text.replace("G = f(3.0)", "G = 1.5"))
+    assert out == "30.0 1.5\n" and err is None
