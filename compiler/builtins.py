@@ -954,13 +954,24 @@ class BuiltinTyper:
         return self.simple("list", "pop", o, c, [INT], t.elem, lo=0)
 
     def m_list_remove(self, o, t, c, e):
+        self.searchable(t, "remove", c.span)
         return self.simple("list", "remove", o, c, [t.elem], NONE)
 
     def m_list_index(self, o, t, c, e):
+        self.searchable(t, "index", c.span)
         return self.simple("list", "index", o, c, [t.elem], INT)
 
     def m_list_count(self, o, t, c, e):
+        self.searchable(t, "count", c.span)
         return self.simple("list", "count", o, c, [t.elem], INT)
+
+    def searchable(self, t: ListT, name: str, span):
+        """list.remove/index/count compare elements with `==`, which tensors do not have (as `in`)."""
+        elem = self.c.subst.zonk(t.elem)
+        if any(isinstance(u, TensorT) for u in parts(elem, self.c.structs)):
+            raise self.err("E203", f"list.{name} compares elements with '==', which is not defined for "
+                           f"{self.show(elem)} (a tensor compares element by element); search by index "
+                           "instead", span)
 
     def m_list_reverse(self, o, t, c, e):
         return self.simple("list", "reverse", o, c, [], NONE)

@@ -96,3 +96,15 @@ def main():
     with pytest.raises(GliaError) as e:
         interp("def main():\n    print(where(arange(3) > 1.0, arange(3, dtype=f64), 0.0))\n")
     assert e.value.diagnostic.code == "E203" and "where mixes f32[3] and f64[3]" in e.value.diagnostic.message
+
+
+@pytest.mark.parametrize("call", ["xs.count(ones(2))", "xs.index(t)", "xs.remove(t)", "ps.count((1, t))"])
+def test_searching_a_list_of_tensors_is_refused_as_in_is(call):
+    """list.count/index/remove compare with `==`, which tensors lack: the interpreter said E506 "not in
+    the list" (for count too) and compiled code failed in Numba's typing, with a note."""
+    src = ("def main():\n    t = zeros(2)\n    xs = [ones(2), t]\n    ps = [(1, t)]\n"
+           f"    print({call})\n")
+    with pytest.raises(GliaError) as e:
+        check_source(Source("t.glia", src))
+    d = e.value.diagnostic
+    assert d.code == "E203" and "compares elements with '=='" in d.message and d.span.line == 5
