@@ -46,7 +46,8 @@ def add_commands(sub) -> None:
     t.set_defaults(handler=cmd_train)
 
     p = sub.add_parser("params", help="list a program's parameters (names and shapes)",
-                       description="List the parameters FILE's layers own, in the flat buffer's order.")
+                       description="List the parameters FILE's layers own, in the flat buffer's order; "
+                                   "FILE may also be a saved .npz of parameters or a checkpoint: its arrays.")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--params", help="also show statistics of these trained values (.npz)")
     p.set_defaults(handler=cmd_params)
@@ -253,6 +254,8 @@ def plot(hist, path):
 def cmd_params(ns) -> int:
     from glia.compiler.params import param_dtype, param_specs, state_specs
 
+    if _is_npz(ns.file):
+        return _list_npz(ns.file)
     program = _program(ns.file)
     specs, running = param_specs(program), state_specs(program)
     if not specs:
@@ -275,6 +278,41 @@ def cmd_params(ns) -> int:
     print(f"{len(specs)} parameter arrays, {total:,} values in one flat {dt} buffer"
           + (f"; {len(running)} running statistics, {sum(s.size for s in running):,} values, not trained"
              if running else ""))
+    return EXIT_OK
+
+
+def _is_npz(path: str) -> bool:
+    from glia.runtime.params import NPZ_MAGIC
+
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(NPZ_MAGIC)) == NPZ_MAGIC
+    except OSError:
+        return False  # (read_source says what is wrong with the path)
+
+
+def _list_npz(path: str) -> int:
+    """`glia params saved.npz`: the arrays of a saved parameters file or checkpoint."""
+    from glia.compiler.diagnostics import Diagnostic, GliaError, Source, Span
+    from glia.runtime.errors import GliaRuntimeError
+    from glia.runtime.params import read_npz
+
+    try:
+        arrays = read_npz(path, "parameters file")
+    except GliaRuntimeError as e:
+        raise GliaError(Diagnostic(e.code, e.message, Span(0, 0, 0, 0), "params", Source(path, ""))) from None
+    if not arrays:
+        print(f"{path}: an .npz with no arrays")
+        return EXIT_OK
+    width = max(len(k) for k in arrays)
+    for name, v in arrays.items():
+        dt = {"float32": "f32", "float64": "f64"}.get(v.dtype.name, v.dtype.name)
+        line = f"{name:<{width}}  {dt}[{', '.join(map(str, v.shape))}]"
+        if v.dtype.kind == "f" and v.size:
+            line += f"  mean {v.mean():+.4f}  std {v.std():.4f}"
+        print(line)
+    print(f"{len(arrays)} arrays, {sum(v.size for v in arrays.values()):,} values ({path}: a saved .npz; "
+          "`glia params PROGRAM` lists what a program's layers own)")
     return EXIT_OK
 
 

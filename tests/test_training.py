@@ -134,6 +134,10 @@ def test_train_block_and_cli(tmp_path):
     assert r.stdout.splitlines() == [
         "digit.dense#1.W  f32[64, 32]", "digit.dense#1.b  f32[32]", "digit.dense#2.W  f32[32, 10]",
         "digit.dense#2.b  f32[10]", "4 parameter arrays, 2,410 values in one flat f32 buffer"]
+    r = glia_cli("params", out)  # a saved file: its arrays (it said "not UTF-8 text")
+    lines = r.stdout.splitlines()
+    assert r.returncode == 0 and len(lines) == 5 and lines[0].startswith("digit.dense#1.W  f32[64, 32]  mean ") \
+        and lines[4].startswith("4 arrays, 2,410 values"), r.stdout + r.stderr
 
 
 def _bad(tmp_path, name, **arrays):
