@@ -211,6 +211,16 @@ def test_train_labels_that_are_not_integers_are_e703(labels, said):
     assert said in e703(p.train, "net", X, labels(y), epochs=1)
 
 
+def test_a_checkpoint_that_cannot_be_written_is_e703_before_training(tmp_path):
+    """It was E509 at the first checkpoint, after an epoch of training; docs/training.md says E703
+    before training starts, as `glia train` does."""
+    p = glia.compile(MODEL)
+    X, y = _data()
+    before = {k: np.array(p.params[k]) for k in p.params}
+    assert "checkpoint: cannot write" in e703(p.train, "net", X, y, epochs=1, checkpoint=str(tmp_path))
+    assert all(np.array_equal(before[k], p.params[k]) for k in before)  # (no epoch ran)
+
+
 def test_train_ragged_inputs_are_e703():
     p = glia.compile(MODEL)
     assert "not a rectangular array" in e703(p.train, "net", [[1.0] * 4, [1.0] * 3], [0, 1], epochs=1)
