@@ -67,13 +67,19 @@ def write_source(path: str, source: str) -> str:
     """Write a generated module to `path` (atomically), unless the file already holds `source` (a file
     truncated or overwritten since is written again); a cache folder that cannot be written is E509,
     naming it (Numba compiles the module from that file)."""
-    if not _holds(path, source):
+    for attempt in (1, 2):
+        if _holds(path, source):
+            break
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             tmp = f"{path}.{os.getpid()}.tmp"
             with open(tmp, "w", encoding="utf-8", newline="") as f:
                 f.write(source)
             os.replace(tmp, path)
+            break
+        except FileNotFoundError as e:  # the folder removed under us (`glia cache clear`): once more
+            if attempt == 2:
+                raise cache_unwritable(path, e) from None
         except OSError as e:
             raise cache_unwritable(path, e) from None
     return path

@@ -169,3 +169,24 @@ def test_cache_info_and_clear_on_a_cache_folder_that_is_a_file(tmp_path):
         r = glia_cli("cache", action, cache=blocker)
         assert r.returncode == 1 and f"glia: the cache folder {blocker} is not a folder" in r.stderr, r.stderr
     assert blocker.read_text() == "mine"
+
+
+def test_a_module_written_while_cache_clear_removes_its_folder_is_written_again(tmp_path, monkeypatch):
+    """`glia cache clear` removing the folder between the temporary file and its rename gave E509 for
+    a folder that can be written: the write is tried once more."""
+    from glia.compiler import backend_cpu
+
+    path = tmp_path / "cpu" / "glia_cpu_x.py"
+    rename, cleared = os.replace, []
+
+    def cleared_first(src, dst):
+        if not cleared:
+            cleared.append(dst)
+            for f in path.parent.iterdir():
+                f.unlink()
+            path.parent.rmdir()
+        return rename(src, dst)
+
+    monkeypatch.setattr(os, "replace", cleared_first)
+    assert backend_cpu.write_source(str(path), "x = 1\n") == str(path)
+    assert cleared and path.read_text() == "x = 1\n"
