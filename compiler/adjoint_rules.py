@@ -147,6 +147,19 @@ _elementwise("cosh", lambda k: f"np.sinh({k.a(0)})", True)
 _elementwise("atan", lambda k: f"(1.0 / (1.0 + {k.a(0)} * {k.a(0)}))", True)
 
 
+@adjoint("math.atan2")
+def _atan2(k, e):
+    y, x = k.a(0), k.a(1)
+    r = k.tmp(f"({x} * {x} + {y} * {y})")
+    return [f"(({k.g} * {x}) / {r})", f"(-({k.g} * {y}) / {r})"]
+
+
+@adjoint("math.hypot")
+def _hypot(k, e):
+    h = k.out()
+    return [f"(({k.g} * {k.a(0)}) / {h})", f"(({k.g} * {k.a(1)}) / {h})"]
+
+
 @adjoint("nn.relu")
 def _relu(k, e):
     x = k.a(0)

@@ -154,6 +154,19 @@ _elementwise("acos", lambda x, y: -1.0 / np.sqrt(1.0 - x * x))
 _elementwise("atan", lambda x, y: 1.0 / (1.0 + x * x))
 
 
+@rule("math.atan2", "vjp")
+def vjp_atan2(g, out, args, attrs):
+    y, x = args
+    r = np.float64(x) * x + np.float64(y) * y  # (0, 0): 0 / 0, NaN, as PyTorch
+    return like(y, np.multiply(g, x) / r), like(x, -np.multiply(g, y) / r)
+
+
+@rule("math.hypot", "vjp")
+def vjp_hypot(g, out, args, attrs):
+    x, y = args
+    return like(x, np.multiply(g, x) / np.float64(out)), like(y, np.multiply(g, y) / np.float64(out))
+
+
 def _act(name, deriv):
     def vjp(g, out, args, attrs):
         return (like(args[0], np.multiply(g, deriv(np.asarray(args[0]), np.asarray(out), *attrs))),) + \

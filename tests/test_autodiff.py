@@ -128,6 +128,11 @@ def _scalar_pos(d):
     return [d(st.floats(0.3, 3.0))], (), (0,)
 
 
+@case("math.atan2", "math.hypot")
+def _scalar_pair(d):
+    return [d(st.floats(-2.0, 2.0).filter(lambda v: abs(v) > 0.2)), d(st.floats(-2.0, 2.0))], (), (0, 1)
+
+
 @case("math.asin", "math.acos")
 def _scalar_unit(d):
     return [d(st.floats(-0.8, 0.8))], (), (0,)

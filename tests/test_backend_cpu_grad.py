@@ -70,7 +70,8 @@ def s32(x: f32) -> f32:
     return -y * z + f32(float(x) * 0.5) - (x - f32(1.0))
 
 def s64(x: float) -> float:
-    return sinh(x * 0.3) + cosh(x * 0.2) + atan(x) + (x * 0.5) ** 2.5 - relu(x - 0.2) + tanh(x) * exp(-x)
+    return sinh(x * 0.3) + cosh(x * 0.2) + atan(x) + (x * 0.5) ** 2.5 - relu(x - 0.2) + tanh(x) * exp(-x) \
+        + atan2(x, 1.5 - x) + hypot(x * 0.5, 2.0 - x)
 
 def power(x: float, n: int) -> float:
     return 1.0 if n == 0 else x * power(x, n - 1)
