@@ -147,6 +147,11 @@ _elementwise("cosh", lambda k: f"np.sinh({k.a(0)})", True)
 _elementwise("atan", lambda k: f"(1.0 / (1.0 + {k.a(0)} * {k.a(0)}))", True)
 
 
+@adjoint("float.mod", "f32.mod")
+def _mod(k, e):
+    return [k.g, f"(-({k.g} * np.floor({k.a(0)} / {k.a(1)})))"]
+
+
 @adjoint("math.atan2")
 def _atan2(k, e):
     y, x = k.a(0), k.a(1)

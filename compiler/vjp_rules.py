@@ -154,6 +154,13 @@ _elementwise("acos", lambda x, y: -1.0 / np.sqrt(1.0 - x * x))
 _elementwise("atan", lambda x, y: 1.0 / (1.0 + x * x))
 
 
+@_binary(("float", "f32"), "mod")
+def vjp_mod(g, out, args, attrs):
+    """a % b = a - floor(a / b) * b, away from the jumps (PyTorch's remainder)."""
+    a, b = args
+    return like(a, g), like(b, -np.multiply(g, np.floor(np.divide(a, b))))
+
+
 @rule("math.atan2", "vjp")
 def vjp_atan2(g, out, args, attrs):
     y, x = args
