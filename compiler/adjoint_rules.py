@@ -187,6 +187,11 @@ def _softmax(k, e):
 
 # ---- tensors ---------------------------------------------------------------------------------------
 
+@adjoint("float.floordiv", "f32.floordiv", "float.roundn", "f32.roundn")
+def _flat(k, e):
+    return [None] * len(e.args)  # piecewise constant: no gradient flows (the tape's zeros)
+
+
 @adjoint(*(f"tensor.{op}" for op in ("gt", "ge", "lt", "le", "eq", "ne")))
 def _compare(k, e):
     return [None, None]  # a 0/1 tensor: no gradient flows through it

@@ -308,6 +308,14 @@ def _compare(g, out, args, attrs):
 
 for _op in ("gt", "ge", "lt", "le", "eq", "ne"):
     rule(f"tensor.{_op}", "vjp")(_compare)
+for _op in ("float.floordiv", "f32.floordiv"):  # piecewise constant, as comparisons: a zero gradient
+    rule(_op, "vjp")(_compare)
+
+
+@_binary(("float", "f32"), "roundn")
+def vjp_roundn(g, out, args, attrs):
+    """round(x, n): piecewise constant, a zero gradient to x (PyTorch's round); n is an int."""
+    return like(args[0], np.zeros(())), None
 
 
 @rule("tensor.where", "vjp")

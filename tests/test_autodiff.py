@@ -134,6 +134,19 @@ def _mod(d):  # away from the jumps, where a / b is an integer
     return [a + (0.05 if abs(a / b - round(a / b)) < 0.01 else 0.0), b], (), (0, 1)
 
 
+@case("float.floordiv", "f32.floordiv")
+def _floordiv(d):  # away from the jumps: a zero gradient
+    a, b = _mod(d)[0]
+    return [a, b], (), (0, 1)
+
+
+@case("float.roundn", "f32.roundn")
+def _roundn(d):
+    n = d(st.integers(0, 2))
+    x = d(st.floats(-3.0, 3.0))
+    return [round(x, n) + 0.3 * 10.0 ** -n, n], (), (0,)
+
+
 @case("math.atan2", "math.hypot")
 def _scalar_pair(d):
     return [d(st.floats(-2.0, 2.0).filter(lambda v: abs(v) > 0.2)), d(st.floats(-2.0, 2.0))], (), (0, 1)
