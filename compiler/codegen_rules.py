@@ -55,10 +55,14 @@ def _ops(name, kinds=ARITH):
 # ---- element-wise arithmetic (NumPy broadcasting, the batch dimension in front) ---------------------
 
 def _binary(symbol, back):
+    """`a symbol b` (an infix operator), or `symbol(a, b)` when `symbol` is a NumPy function's name;
+    `back(g, a, b, out, n)` gives the two cotangents (None where none flows)."""
     def fwd(c, n):
         a, b = n.args
         R = len(n.out_shapes[0])
-        c.fwd(f"{n.outs[0]} = {c.expand(a, R, n)} {symbol} {c.expand(b, R, n)}")
+        x, y = c.expand(a, R, n), c.expand(b, R, n)
+        c.fwd(f"{n.outs[0]} = " + (f"{symbol}({x}, {y})" if symbol.isidentifier() or "." in symbol
+                                   else f"{x} {symbol} {y}"))
 
     def bwd(c, n):
         g = c.g(0)
@@ -69,7 +73,8 @@ def _binary(symbol, back):
         ga, gb = back(g, c.expand(a, R, n), c.expand(b, R, n), n.outs[0], n)
         if ga is not None:
             c.acc(a, c.unb(a, ga, R))
-        c.acc(b, c.unb(b, gb, R))
+        if gb is not None:
+            c.acc(b, c.unb(b, gb, R))
     return fwd, bwd
 
 
@@ -82,6 +87,13 @@ codegen(*_ops("pow"))(lambda: _binary("**", lambda g, a, b, o, n: (
     f"{g} * {b} * {a} ** ({b} - {_one(n)})",
     f"{g} * np.where({a} > 0, {o} * np.log(np.where({a} > 0, {a}, {_one(n)})), np.{n.out_dtypes[0]}(0))")))
 
+# the scalar operations of vjp_rules.py: % (PyTorch's remainder), // (piecewise constant: no gradient),
+# atan2(y, x) and hypot(x, y)
+codegen("float.mod", "f32.mod")(lambda: _binary("np.mod", lambda g, a, b, o, n: (g, f"-{g} * np.floor({a} / {b})")))
+codegen("float.floordiv", "f32.floordiv")(lambda: _binary("np.floor_divide", lambda g, a, b, o, n: (None, None)))
+codegen("math.atan2")(lambda: _binary("np.arctan2", lambda g, a, b, o, n: (
+    f"{g} * {b} / ({b} * {b} + {a} * {a})", f"-({g} * {a}) / ({b} * {b} + {a} * {a})")))
+codegen("math.hypot")(lambda: _binary("np.hypot", lambda g, a, b, o, n: (f"{g} * {a} / {o}", f"{g} * {b} / {o}")))
 
 COMPARE = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "eq": "==", "ne": "!="}
 
