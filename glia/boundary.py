@@ -30,9 +30,6 @@ from glia.runtime.values import GSet, Struct, new_struct
 from .annotations import Fn, f32, f64
 
 INT_MIN, INT_MAX = -(1 << 63), (1 << 63) - 1
-
-
-
 _F32_MAX = float(np.finfo(np.float32).max)
 
 
@@ -43,6 +40,7 @@ def _f32(v) -> np.float32:
         return np.float32(v)
     with np.errstate(over="ignore"):
         return np.float32(v)
+
 
 class GliaTypeError(GliaError, TypeError):
     """A Python value that does not fit the Glia type it is given to (code E201 or E202)."""

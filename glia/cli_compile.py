@@ -220,9 +220,11 @@ def clear_cache(folder: str) -> int:
 def _remove_dir(path: str, failed: list) -> None:
     try:
         os.rmdir(path)
-    except (FileNotFoundError, OSError) as e:
+    except FileNotFoundError:  # (removed meanwhile, by another process)
+        pass
+    except OSError as e:
         # not empty: a file that could not be removed (counted) or that another process wrote meanwhile
-        if not isinstance(e, FileNotFoundError) and e.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+        if e.errno not in (errno.ENOTEMPTY, errno.EEXIST):
             failed.append(e)
 
 

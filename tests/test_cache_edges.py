@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from test_tiered import run as run_auto  # (main under --backend auto: output and trace lines)
+
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = "def fib(n: int) -> int:\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n\n" \
           "def main(args: list[str]):\n    print(fib(int(args[0])))\n"
@@ -78,19 +80,6 @@ def test_a_damaged_prelude_pickle_is_parsed_again(tmp_path):
         clean(glia_cli("run", "--backend", "interp", prog, cache=cache), "2\n")
 
 
-def auto_run(program, argv, **kw):
-    import contextlib
-    import io
-
-    from glia.compiler.driver import run_program
-
-    lines: list[str] = []
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        run_program(program, argv, backend="auto", trace=lines.append, **kw)
-    return out.getvalue(), lines
-
-
 def test_auto_with_a_cache_folder_that_cannot_be_written_still_succeeds(tmp_path, monkeypatch):
     """After an interpreted run long enough to compile, the background compile could not write the
     module: E509 after the program's output, and exit status 1 for a program that ran correctly."""
@@ -101,7 +90,7 @@ def test_auto_with_a_cache_folder_that_cannot_be_written_still_succeeds(tmp_path
     blocker.write_text("")
     monkeypatch.setenv("GLIA_CACHE_DIR", str(blocker / "cache"))
     program = check_source(Source("ro.glia", PROGRAM.replace("fib(n - 2)", "fib(n - 2) + 0")))
-    out, trace = auto_run(program, ["10"], hot_seconds=0.0)
+    out, trace = run_auto(program, ["10"], hot_seconds=0.0)
     assert out == "55\n"
     assert "not compiled in the background: cannot write compiled code to the cache folder" in trace[-1], trace
 
