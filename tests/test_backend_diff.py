@@ -64,7 +64,11 @@ def combined(seed0: int, n: int) -> str:
             Interpreter(program, sources_of(program)).init_globals()
             return text
         except GliaError as e:
-            bad = re.match(r"G(\d+)_", text.splitlines()[e.diagnostic.span.line - 1])
+            # the failing line, or (an error inside a helper a global's initializer calls) the
+            # line of a call on the way there
+            lines = [e.diagnostic.span.line] + [n.span.line for n in e.diagnostic.notes if n.span]
+            found = (re.match(r"G(\d+)_", text.splitlines()[ln - 1]) for ln in lines if ln > 0)
+            bad = next((m for m in found if m), None)
             assert bad, e.render()
             del parts[int(bad.group(1))]
 
