@@ -535,11 +535,15 @@ class Program:
                     text = synth.choose_source(synth.fill_source(self._ir.source.text, fills), chosen)
                     completed = check_source(Source(self._ir.source.name, text))
                 prog = Program(completed, backend=self._backend_name, module=self._module)
-            else:  # @glia.fn functions: the holes of the same IR are filled in the interpreter
-                fills = synth.solve(self._ir, config, use_cache=False)
-                prog = Program(self._ir, backend=self._backend_name, source_map=self._source_map,
+            else:  # @glia.fn functions: the holes of the same IR are filled in the interpreter, its choices
+                fills = synth.solve(self._ir, config, use_cache=False)  # settled in the IR itself
+                settled = self._ir
+                if self._ir.choices:
+                    _choices_need_no_text(self._ir, settings, x)
+                    settled = synth.choose_in_ir(self._ir, synth.settle_choices(self._ir, config, fills=fills))
+                prog = Program(settled, backend=self._backend_name, source_map=self._source_map,
                                py_structs=self._structs, module=self._module)
-                synth.install(prog._backend.interp, self._ir, fills)
+                synth.install(prog._backend.interp, settled, fills)
         except GliaError as e:
             raise (self._source_map.remap(e) if self._source_map is not None else e).with_traceback(None) from None
         prog.synthesis = [{"function": f.func, "expression": f.expr, "candidates": f.candidates,
@@ -591,6 +595,20 @@ class Params(collections.abc.Mapping):
 
     def __repr__(self) -> str:
         return "Params(" + ", ".join(f"{n}: {v.dtype}{list(v.shape)}" for n, v in self._views.items()) + ")"
+
+
+def _choices_need_no_text(program: ir.Program, settings, x) -> None:
+    """@glia.fn choices are settled against the examples in the IR; a layer's width, or settling by
+    training, rewrites and checks Glia source text, which a Python module does not have yet (E801)."""
+    from glia.compiler import choose_train, synth
+
+    static = synth.static_choices(program, program.choices)
+    if static or choose_train.has_training(program, settings) or x is not None:
+        what = "a layer's size" if static else "a training"
+        raise GliaNotAvailable(Diagnostic(
+            "E801", f"settling glia.choose(...) by {what} needs Glia source: write the model in a .glia file "
+            "(glia.load) for now; @glia.fn choices are settled against examples", (static or program.choices)[0].span,
+            "synth", program.source))
 
 
 def _struct_doc(info: ir.StructInfo) -> str:

@@ -398,6 +398,47 @@ def test_holes_choices_examples_and_what_comes_later(pymodule):
     assert glia.choose(5, 6) == 5
 
 
+@pytest.mark.parametrize("backend", ["interp", "cpu"])
+def test_synthesize_settles_the_choices_of_glia_fn_functions(pymodule, backend):
+    """A choice is settled against the examples, in the IR every backend runs (it was left at its
+    first option: `synthesize()` only filled holes)."""
+    m = pymodule(f"""
+        import glia
+
+        @glia.fn(backend="{backend}")
+        def scaled_sum(x: int) -> int:
+            s = 0
+            for i in range(x):
+                s += i * glia.choose(1, 2, 3)
+            return s
+
+        @glia.fn(backend="{backend}", examples=[(2, 3), (5, 6)])
+        def succ(x: int) -> int:
+            return glia.hole(size=3)
+
+        glia.examples(scaled_sum, [(3, 9), (2, 3)])
+    """)
+    filled = m.scaled_sum.glia.program.synthesize(timeout=20)  # the examples of succ run with its hole filled
+    assert filled.scaled_sum(4) == 18 and filled.succ(7) == 8 and filled.ir.choices == ()
+    assert m.scaled_sum.glia.program.ir.choices  # the module's own program keeps its choice
+
+
+def test_a_layer_size_choice_in_glia_fn_is_not_settled_silently(pymodule):
+    m = pymodule("""
+        import glia
+
+        @glia.fn
+        def model(x: glia.f32[4]) -> glia.f32[2]:
+            return glia.dense(x, glia.choose(2, 2))
+
+        glia.examples(model, [])
+    """)
+    with pytest.raises(glia.GliaNotAvailable) as info:
+        m.model.glia.program.synthesize(timeout=5)
+    d = info.value.diagnostic
+    assert d.code == "E801" and d.span.line == line_of(m, "glia.choose(2, 2)")
+
+
 def test_examples_are_checked_against_the_signature(pymodule):
     m = pymodule("""
         import glia
