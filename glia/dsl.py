@@ -269,6 +269,7 @@ def _make_fn(func, examples, backend: str):
     resolver = Resolver(func.__globals__, _closure_of(func))
     translated = Translator(py, _base_of(py.source), resolver, SPECIALS).function(node)
     name = func.__name__
+    _reject_enclosing_constants(func, translated, resolver)
     group = _group(func.__module__)
 
     @functools.wraps(func)
@@ -309,6 +310,21 @@ def _changed(name: str, code) -> GliaError:
                                 "the file changed since it was imported", Span(code.co_firstlineno, 1,
                                                                                code.co_firstlineno, 2),
                                 STAGE, Source(code.co_filename, "")))
+
+
+def _reject_enclosing_constants(func, translated: Translated, resolver: Resolver) -> None:
+    """A @glia.fn nested in a function may name the classes and @glia.fn functions of the enclosing
+    function, but not read its numbers or strings: the definition is one of its module's program,
+    so decorating it again (the enclosing function called again, with another value) would replace
+    it, and the functions made before would silently compute with the new value."""
+    for name, span in translated.free.items():
+        if type(resolver.closure.get(name)) in (int, float, bool, str):
+            where = func.__qualname__.rsplit(".<locals>.", 1)[0]
+            raise _FILES.remap(GliaError(Diagnostic(
+                "E005", f"'{name}' is a variable of the enclosing function {where}(): a @glia.fn function reads "
+                "only module-level constants, since each name has one definition in its module's program (a "
+                "second call of the enclosing function would replace it); pass it in as a parameter",
+                span, STAGE, _FILES.virtual)))
 
 
 def _closure_of(func) -> dict:

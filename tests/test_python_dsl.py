@@ -352,6 +352,42 @@ def test_constants_python_functions_and_redefinition(pymodule):
     assert m2.scaled(2) == "new2" and m.scaled(2) == "new2"
 
 
+def test_a_nested_function_reads_no_number_of_its_enclosing_function(pymodule):
+    """Each call of a factory decorated the same name again, so every function it made computed with
+    the last call's number (make_adder(5) turned add3(1) into 6); now the read is a located E005.
+    Classes of the enclosing function are still named through its closure."""
+    with pytest.raises(GliaError) as info:
+        pymodule("""
+            import glia
+
+            def make_adder(k: int):
+                @glia.fn
+                def add(x: int) -> int:
+                    return x + k
+                return add
+
+            add3 = make_adder(3)
+        """)
+    d = info.value.diagnostic
+    assert d.code == "E005" and "make_adder" in d.message and (d.span.line, d.span.col) == (7, 20)
+    m = pymodule("""
+        import glia
+
+        def make():
+            @glia.struct
+            class Cell:
+                v: int
+
+            @glia.fn
+            def bump(c: Cell) -> Cell:
+                return Cell(c.v + 1)
+            return Cell, bump
+
+        Cell, bump = make()
+    """)
+    assert m.bump(m.Cell(1)) == m.Cell(2)
+
+
 def test_functions_of_another_module(pymodule):
     lib = pymodule(GRAPHS, name="dsl_graph_lib")
     user = pymodule("""
