@@ -171,10 +171,10 @@ class Session:
                 new_examples[it.func] = it
             elif isinstance(it, A.TrainDef):
                 new_trains[it.func] = it
-        changed = {it.name for it in items if isinstance(it, A.StructDef)}
-        dropped = [n for n, (t, _) in self.vars.items() if _mentions(t, changed)]
         program = self._check(new_defs, new_examples, new_trains, extra=globals_,
-                              skip_vars=set(dropped) | {g.name for g in globals_})
+                              skip_vars={g.name for g in globals_})
+        changed = _changed_structs(self.program, program, {it.name for it in items if isinstance(it, A.StructDef)})
+        dropped = [n for n, (t, _) in self.vars.items() if _mentions(t, changed)]
         self.defs, self.examples, self.trains, self.program = new_defs, new_examples, new_trains, program
         for n in dropped:
             del self.vars[n]
@@ -527,6 +527,22 @@ def _returning_locals(program: ir.Program, names: list[str]):
     new_f = dataclasses.replace(f, body=body, type=FnT(f.type.params, ret_t))
     program = dataclasses.replace(program, functions={**program.functions, ENTRY_FN: new_f})
     return program, [(n, t) for n, _, t in kept]
+
+
+def _changed_structs(old: ir.Program | None, new: ir.Program, redefined: set[str]) -> set[str]:
+    """The structs whose values made before `new` no longer fit: those redefined with other fields or
+    field types, and those holding one of them (struct A holds a B: B's change changes A's values)."""
+    def shape(info: ir.StructInfo):
+        return info.fields, info.types
+    changed = {n for n in redefined if old is None or n not in old.structs or shape(old.structs[n]) !=
+               shape(new.structs[n])}
+    grew = bool(changed)
+    while grew:
+        holders = {n for n, info in new.structs.items()
+                   if n not in changed and any(_mentions(t, changed) for t in info.types)}
+        changed |= holders
+        grew = bool(holders)
+    return changed
 
 
 def _mentions(t, struct_names: set[str]) -> bool:

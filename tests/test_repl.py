@@ -70,6 +70,22 @@ def test_a_struct_named_t_holding_itself(run):
     assert run("T(1, []) in a.kids") == "False : bool\n"
 
 
+def test_a_redefined_struct_drops_the_variables_holding_its_old_values(run):
+    """A struct holding a redefined one drops its variables too (`a.b.y` read B's old int as a str,
+    and len() of it was an internal error); a struct defined again as it was (:reload) keeps them."""
+    run("struct B:\n    x: int\n")
+    run("struct A:\n    b: B\n")
+    run("a = A(B(1))\nb = B(2)\nbs = {1: [B(3)]}\nn = 4")
+    assert run("struct B:\n    x: int\n") == ""  # the same fields, the same types: nothing to drop
+    assert run("a.b.x + b.x + bs[1][0].x") == "6 : int\n"
+    out = run("struct B:\n    y: str\n")
+    assert out == "".join(f"note: variable {v} was dropped: its type uses a struct that was redefined\n"
+                          for v in ("a", "b", "bs"))
+    assert "undefined name 'a'" in run("len(a.b.y)")
+    assert run("n") == "4 : int\n"
+    assert run("len(A(B('abc')).b.y)") == "3 : int\n"
+
+
 def test_definitions_accumulate_and_see_variables(run):
     run("K = 10")
     run("def scale(x: int) -> int:\n    return x * K\n")
