@@ -186,10 +186,11 @@ class _Group:
                 if type(value) in (int, float, bool, str):
                     out[name] = A.GlobalDef(name, None, value_to_ast(value, span), span)
                 elif name in d.translated.calls and callable(value):
-                    raise _FILES.remap(GliaError(Diagnostic(
-                        "E101", f"'{name}' is a Python function, not a Glia one: decorate it with @glia.fn to "
-                        "call it from Glia code (or pass it in as a parameter of function type)", span, STAGE,
-                        _FILES.virtual)))
+                    message = (f"'{name}' is a builtin of Python that Glia does not have (docs/language.md lists "
+                               "Glia's builtins)" if d.resolver.is_python_builtin(name) else
+                               f"'{name}' is a Python function, not a Glia one: decorate it with @glia.fn to "
+                               "call it from Glia code (or pass it in as a parameter of function type)")
+                    raise _FILES.remap(GliaError(Diagnostic("E101", message, span, STAGE, _FILES.virtual)))
         return list(out.values())
 
 

@@ -121,6 +121,10 @@ class Resolver:
                 return True, scope[name]
         return False, None
 
+    def is_python_builtin(self, name: str) -> bool:
+        """Does `name` mean Python's builtin of that name (`repr`, `open`): nothing of the module's?"""
+        return name not in self.closure and name not in self.globals and hasattr(builtins, name)
+
     def resolve(self, node: ast.AST):
         """The object an expression like `glia.hole` or `Point` names, or None (only names and
         attributes of modules are followed; nothing is called)."""

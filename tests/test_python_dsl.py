@@ -341,6 +341,19 @@ def test_constants_python_functions_and_redefinition(pymodule):
         """)
     d = info.value.diagnostic
     assert d.code == "E101" and "Python function" in d.message and "@glia.fn" in d.message and d.span.line == 6
+    with pytest.raises(GliaError) as info:  # a builtin of Python's only: no decorator can make it Glia's
+        pymodule("""
+            import glia
+
+            @glia.fn
+            def shown(x: int) -> str:
+                return repr(x)
+
+            shown(1)
+        """)
+    d = info.value.diagnostic
+    assert d.code == "E101" and "builtin of Python that Glia does not have" in d.message and "@glia.fn" not in \
+        d.message and (d.span.line, d.span.col) == (6, 12)
     # A second definition of a function in the same module (a notebook cell run again) replaces it.
     m2 = pymodule("""
         import glia
