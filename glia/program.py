@@ -425,24 +425,8 @@ class Program:
             if not o.fn:
                 raise boundary_error("name the function to train: prog.train('f', x, y, ...)", "E703")
             o.progress = False
-            opt_args = {}  # an optimizer's settings, checked against the optimizer the other settings leave
             try:
-                for k, v in settings.items():
-                    if k == "engine":
-                        if v not in ("auto", "compiled", "tape"):
-                            raise ValueError(f"engine is 'auto', 'compiled' or 'tape', found {v!r}")
-                        o.engine = v
-                    elif k in ("resume", "progress"):
-                        if not isinstance(v, (bool, np.bool_)):
-                            raise ValueError(f"{k} is True or False, found {v!r}")
-                        setattr(o, k, bool(v))
-                    elif k in ("momentum", "nesterov", "weight_decay", "beta1", "beta2", "eps", "alpha"):
-                        opt_args[k] = v
-                    else:
-                        o = training.apply_setting(o, k, v)
-                if opt_args:
-                    training.check_optimizer_args(o.optimizer, {**o.opt_args, **opt_args})
-                    o.opt_args = {**o.opt_args, **opt_args}
+                o = training.apply_keywords(o, settings)
             except ValueError as e:
                 raise boundary_error(f"train(): {e}", "E703") from None
             if (x is None) != (y is None):

@@ -120,18 +120,12 @@ def train(session, arg: str) -> None:
             o = dataclasses.replace(o, data=os.path.join(folder, spec.data) if folder else spec.data)
     else:
         o = training.Options(fn=name)
-    for k, v in settings.items():
-        if k == "data":
-            o = dataclasses.replace(o, data=os.path.expanduser(str(v)))
-        elif k in ("momentum", "nesterov", "weight_decay", "beta1", "beta2", "eps", "alpha"):
-            o.opt_args[k] = v
-        elif k in ("engine", "resume"):
-            o = dataclasses.replace(o, **{k: v})
-        else:
-            try:
-                o = training.apply_setting(o, k, v)
-            except (TypeError, ValueError) as e:
-                raise CommandError(f"bad value for {k}: {e}") from None
+    if "data" in settings:
+        o = dataclasses.replace(o, data=os.path.expanduser(str(settings.pop("data"))))
+    try:
+        o = training.apply_keywords(o, settings)  # as Program.train checks them
+    except ValueError as e:
+        raise CommandError(str(e)) from None
     if not o.data:
         raise CommandError(f"no data to train {name} on: give data=FILE.npz, or define `train {name} on "
                            "\"FILE.npz\": ...` first")

@@ -330,6 +330,14 @@ def test_train_and_params_in_a_session(run):
     assert "digit.dense#1.W  f32[64x8]" in run(":params")
     assert "error: bad value for loss" in run(f":train digit data={data} loss=hinge")
     assert "error[E703]" in run(":train digit data=missing.npz")
+    # checked as Program.train checks them, before anything trains (engine=bogus trained with the tape,
+    # resume=bogus was taken, beta1=5 went through and beta1=abc was an internal error)
+    for bad, said in [("engine=bogus", "engine is 'auto', 'compiled' or 'tape'"),
+                      ("resume=bogus", "resume is True or False"), ("beta1=5", "adam(beta1=...) must be in [0, 1)"),
+                      ("beta1=abc", "adam(beta1=...) must be a finite number"),
+                      ("optimizer=sgd momentum=-1", "sgd(momentum=...) must be")]:
+        out = run(f":train digit data={data} epochs=1 {bad}")
+        assert out.startswith("error: ") and said in out and "training digit" not in out, (bad, out)
 
 
 def repr_of(v) -> str:
