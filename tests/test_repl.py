@@ -349,6 +349,11 @@ def repr_of(v) -> str:
 def test_synth_fills_a_hole_and_defines_the_function(run):
     run("def double_all(xs: list[int]) -> list[int]:\n    return ??\n\n"
         "examples double_all:\n    [1, 2, 3] -> [2, 4, 6]\n    [] -> []\n    [5] -> [10]\n")
+    for bad, said in [("timeout=-1", "bad value for timeout: a positive number of seconds, found -1"),
+                      ("timeout=nan", "found 'nan'"), ("timeout=abc", "found 'abc'"),
+                      ("seed=x", "bad value for seed: an integer, found 'x'"), ("seed=1.5", "found 1.5")]:
+        out = run(f":synth double_all {bad}")  # (timeout=-1 searched; 'abc' said "could not convert ...")
+        assert out.startswith("error: bad value for ") and said in out and "# hole" not in out
     out = run(":synth double_all timeout=20")
     assert "# hole in double_all: " in out
     assert "def double_all(xs: list[int]) -> list[int]:\n    return " in out and "??" not in out
