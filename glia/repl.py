@@ -17,7 +17,7 @@ import re
 import sys
 from typing import Iterable
 
-from glia.compiler.entry_syntax import entry_complete
+from glia.compiler.entry_syntax import entry_complete, starts_piece
 from glia.compiler.syntax import cache_dir
 
 from .session import COMMANDS, Session
@@ -78,8 +78,7 @@ def entries(lines: Iterable[str]):
                 buf = []
             else:
                 buf.append(line)
-        elif line[:1] not in (" ", "\t", "#") and not line.startswith(("elif", "else", ")", "]", "}")) \
-                and entry_complete(text):
+        elif starts_piece(line) and entry_complete(text):
             yield text
             buf = []
             if line.lstrip().startswith(":"):

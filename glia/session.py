@@ -35,7 +35,7 @@ from glia.compiler.builtins import DICT_METHODS, FUNCS, LIST_METHODS, MATH_CONST
 from glia.compiler.checker import assigned_names, check
 from glia.compiler.diagnostics import REPORT_HINT, Diagnostic, GliaError, Note, Source, Span
 from glia.compiler.driver import prelude, read_source, sources_of
-from glia.compiler.entry_syntax import entry_complete, parse_entry
+from glia.compiler.entry_syntax import entry_complete, parse_entry, starts_piece
 from glia.compiler.sourcemap import SourceMap
 from glia.compiler.types import NONE, STR, DictT, FnT, ListT, Scalar, SetT, StructT, TensorT, TupleT, children
 from glia.runtime.fmt import to_repr
@@ -480,8 +480,7 @@ def split_chunks(text: str) -> list[tuple[int, str]]:
     lines = text.split("\n")
     chunks: list[tuple[int, list[str]]] = []
     for i, line in enumerate(lines):
-        starts = line[:1] not in ("", " ", "\t", "#") and not line.startswith(("elif", "else", ")", "]", "}"))
-        if chunks and not (starts and entry_complete("\n".join(chunks[-1][1]))):
+        if chunks and not (starts_piece(line) and entry_complete("\n".join(chunks[-1][1]))):
             chunks[-1][1].append(line)
         else:
             chunks.append((i, [line]))

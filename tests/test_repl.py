@@ -120,6 +120,13 @@ def test_errors_never_end_the_session(run):
 def test_a_paste_of_definitions_and_statements(run):
     out = run("def sq(n: int) -> int:\n    return n * n\nprint(sq(3))\nsq(4)")
     assert out == "9\n16 : int\n"
+    # a name that begins with `else` starts a piece of its own (it was taken for an `else:` branch)
+    out = run("def one() -> int:\n    return 1\nelse_count = 2\nelse_count + one()")
+    assert out == "3 : int\n"
+    script = ["if True:", "    a = 1", "elsewhere = 3", "else_count = 2", "if a > 1:", "    a = 0", "else:",
+              "    a = 2"]
+    assert list(entries(script)) == ["if True:\n    a = 1", "elsewhere = 3", "else_count = 2",
+                                     "if a > 1:\n    a = 0\nelse:\n    a = 2"]
 
 
 def test_commands(run, tmp_path):
