@@ -27,7 +27,8 @@ BANNER = "Glia {version}: enter definitions, statements or expressions. :help li
          "Ctrl-D leaves."
 
 
-_BLOCK = re.compile(r"\s*(def|struct|if|while|for|examples|train)\b")
+# `examples` and `train` open a block only before the function's name: they are names too (`train = 2`)
+_BLOCK = re.compile(r"\s*((def|struct|if|while|for)\b|(examples|train)\s+[A-Za-z_])")
 
 
 def should_run(text: str) -> bool:

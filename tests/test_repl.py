@@ -177,6 +177,9 @@ def test_entry_completeness():
         assert not entry_complete(text) and not parse_expr_or_stmt_complete(text), text
     assert should_run("x = 1") and not should_run("if x:") and not should_run("def f():\n    pass")
     assert should_run("def f():\n    pass\n")
+    # `train` and `examples` are also names: Enter runs `train = 2` (it waited for an empty line)
+    assert should_run("train = 2") and should_run("examples[0]") and should_run("train")
+    assert not should_run("train f on \"d.npz\":") and not should_run("examples f:")
     script = ["x = 1", "def f(a: int) -> int:", "    return a", "f(2)", "for i in range(2):", "    print(i)", "",
               ":type x", "# a comment", "xs = [1,", "  2]"]
     assert list(entries(script)) == ["x = 1", "def f(a: int) -> int:\n    return a", "f(2)",
