@@ -123,7 +123,7 @@ class InterpBackend:
 
     name = "interp"
 
-    def __init__(self, program: ir.Program, sources: dict[str, Source]):
+    def __init__(self, program: ir.Program, sources: dict[str, Source], source_map: SourceMap | None = None):
         self.interp = Interpreter(program, sources)
         self.rt_structs = self.interp.structs  # the runtime's record class of each struct
 
@@ -138,11 +138,11 @@ class CpuBackend(InterpBackend):
 
     name = "cpu"
 
-    def __init__(self, program: ir.Program, sources: dict[str, Source]):
+    def __init__(self, program: ir.Program, sources: dict[str, Source], source_map: SourceMap | None = None):
         super().__init__(program, sources)
         from glia.compiler.cpu_calls import CpuCalls
 
-        CpuCalls(self.interp, sources, notes=note_once).install()
+        CpuCalls(self.interp, sources, notes=note_once, source_map=source_map).install()
 
 
 _noted: set[str] = set()
@@ -201,7 +201,7 @@ class Program:
         self._source_map = source_map
         self._module = module or "glia.program"
         self._backend_name = backend
-        self._backend = backend_class(backend)(program, sources_of(program))
+        self._backend = backend_class(backend)(program, sources_of(program), source_map)
         classes = dict(py_structs or {})
         for name, info in program.structs.items():
             if name not in classes:

@@ -264,7 +264,8 @@ class Session:
         if self.backend == "cpu":
             from glia.compiler.cpu_calls import CpuCalls
 
-            CpuCalls(backend.interp, sources_of(program), notes=self._note, program=program).install()
+            CpuCalls(backend.interp, sources_of(program), notes=self._note, program=program,
+                     source_map=self.files).install()
         return backend.call(ENTRY_FN, args)
 
     def _reject_return(self, stmts) -> None:

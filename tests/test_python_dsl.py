@@ -488,6 +488,25 @@ def test_a_layer_size_choice_in_glia_fn_is_not_settled_silently(pymodule):
     assert d.code == "E801" and d.span.line == line_of(m, "glia.choose(2, 2)")
 
 
+def test_a_cpu_note_names_the_python_file(pymodule, capsys):
+    """Why a function runs interpreted is said at its Python line (it named the DSL's virtual source,
+    `<glia: python sources>:N`, whose line numbers are nobody's)."""
+    m = pymodule("""
+        import glia
+
+        @glia.struct
+        class Tree:
+            kids: list["Tree"]
+
+        @glia.fn(backend="cpu")
+        def size(t: Tree) -> int:
+            return 1 + len(t.kids)
+    """)
+    assert m.size(m.Tree([m.Tree([])])) == 2
+    err = capsys.readouterr().err
+    assert f"(at {m.__file__}:{line_of(m, 'def size')}:1)" in err and "python sources" not in err
+
+
 def test_examples_are_checked_against_the_signature(pymodule):
     m = pymodule("""
         import glia

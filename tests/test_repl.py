@@ -70,6 +70,14 @@ def test_a_struct_named_t_holding_itself(run):
     assert run("T(1, []) in a.kids") == "False : bool\n"
 
 
+def test_a_cpu_note_names_the_entry(run):
+    run("struct N:\n    kids: list[N]\n")
+    run("def size(n: N) -> int:\n    return 1 + len(n.kids)\n")
+    run(":backend cpu")
+    out = run("size(N([]))")
+    assert out.startswith("1 : int\nglia: note: size runs in the interpreter") and out.endswith("(at <repl:2>:1:1)\n")
+
+
 def test_a_redefined_struct_drops_the_variables_holding_its_old_values(run):
     """A struct holding a redefined one drops its variables too (`a.b.y` read B's old int as a str,
     and len() of it was an internal error); a struct defined again as it was (:reload) keeps them."""
