@@ -234,7 +234,13 @@ def test_python_callbacks_and_glia_function_values(pymodule):
         m.apply_all(wrong, [1])
     d = info.value.diagnostic
     assert d.code == "E201" and "result of the Python function wrong" in d.message and "str" in d.message
-    assert d.source.name == __file__ and d.span.line == inspect.getsourcelines(wrong)[1]
+    assert d.source.name == __file__ and d.span.line == inspect.getsourcelines(wrong)[1] and d.span.col == 5
+    with pytest.raises(glia.GliaTypeError) as info:  # a lambda's result is shown (it was column 1)
+        m.apply_all(lambda x: "é" + str(x), [1])
+    d = info.value.diagnostic
+    line = inspect.currentframe().f_lineno - 2
+    text = Path(__file__).read_text().splitlines()[line - 1]
+    assert d.span.line == line and text[d.span.col - 1:d.span.end_col - 1] == '"é" + str(x)'
 
 
 @pytest.mark.parametrize("snippet, code, marker", [
