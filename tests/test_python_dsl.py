@@ -273,6 +273,11 @@ def test_python_only_constructs_are_located_diagnostics(pymodule, snippet, code,
     ("def f(x) -> int:", "E206", "needs a type annotation"),
     ("def f(x: int | None) -> int:", "E206", "union"),
     ("def f(x: complex) -> int:", "E206", "unknown type 'complex'"),
+    # annotations Python evaluates when the def runs: a located E206 (they were bare TypeErrors)
+    ("def f(x: glia.f32[0]) -> int:", "E206", "a tensor dimension is a positive int or a name, not 0"),
+    ("def f(x: glia.f64[2.5]) -> int:", "E206", "not 2.5"),
+    ("def f(x: glia.Fn[int, int]) -> int:", "E206", "glia.Fn[[ParamType, ...], ReturnType]"),
+    ("def f(x: glia.f32[3][2]) -> int:", "E206", "write glia.f32[3, 2]"),
 ])
 def test_signatures_outside_the_subset(pymodule, signature, code, fragment):
     src = f"import glia\n\n@glia.fn\n{signature}\n    return 1\n"
@@ -281,6 +286,7 @@ def test_signatures_outside_the_subset(pymodule, signature, code, fragment):
         m.f(1)  # unknown type names are the checker's to find, at the first call
     d = info.value.diagnostic
     assert d.code == code and fragment in d.message and d.span.line == 4, d.render()
+    assert isinstance(info.value, TypeError) or "glia." not in signature  # as Python's own are
 
 
 def test_other_decorators_are_rejected(pymodule):
