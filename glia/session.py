@@ -35,7 +35,7 @@ from glia.compiler.builtins import DICT_METHODS, FUNCS, LIST_METHODS, MATH_CONST
 from glia.compiler.checker import assigned_names, check
 from glia.compiler.diagnostics import REPORT_HINT, Diagnostic, GliaError, Note, Source, Span
 from glia.compiler.driver import prelude, read_source, sources_of
-from glia.compiler.entry_syntax import entry_complete, parse_entry, starts_piece
+from glia.compiler.entry_syntax import Entry, entry_complete, parse_entry, starts_piece
 from glia.compiler.sourcemap import SourceMap
 from glia.compiler.types import NONE, STR, DictT, FnT, ListT, Scalar, SetT, StructT, TensorT, TupleT, children
 from glia.runtime.fmt import to_repr
@@ -125,17 +125,21 @@ class Session:
         source = Source(name or f"<repl:{self.entries}>", text)
         base = self.files.add(source)
         try:
-            chunks = [(0, self._parse(text, base))]
-        except GliaError as whole_error:
-            chunks = []
-            for offset, chunk in split_chunks(text):
-                try:
-                    chunks.append((offset, self._parse(chunk, base + offset)))
-                except GliaError:
-                    raise whole_error from None  # the error as the whole text reads
-            if len(chunks) < 2:
-                raise whole_error from None
-        for _, entry in chunks:
+            whole, whole_error = self._parse(text, base), None
+        except GliaError as e:
+            whole, whole_error = None, e
+        if whole is not None and not _repeated_global(whole.items):  # one entry: definitions may use each other
+            entries = [whole]
+        else:  # a paste of pieces: each runs in turn, as typed, consecutive definitions together
+            try:
+                entries = together([self._parse(chunk, base + offset) for offset, chunk in split_chunks(text)])
+            except GliaError:
+                entries = []
+            if whole is not None and len(entries) < 2:
+                entries = [whole]  # (its error: x defined twice)
+            elif whole is None and len(entries) < 2:
+                raise whole_error from None  # the error as the whole text reads
+        for entry in entries:
             self._run_entry(entry)
         return True
 
@@ -473,6 +477,25 @@ class _Usage(GliaError):
 
 
 # ---- helpers ----------------------------------------------------------------------------------
+
+
+def together(entries: list[Entry]) -> list[Entry]:
+    """Consecutive entries of definitions and globals as one (so functions may call each other and
+    read the globals that follow them, as in a file), up to a global bound a second time (`x = 1`
+    then `x = x + 1` rebind x, as typed one after the other)."""
+    out: list[Entry] = []
+    for e in entries:
+        last = out[-1] if out else None
+        if e.items and last is not None and last.items and not _repeated_global(last.items + e.items):
+            out[-1] = Entry(last.items + e.items, ())
+        else:
+            out.append(e)
+    return out
+
+
+def _repeated_global(items) -> bool:
+    names = [it.name for it in items if isinstance(it, A.GlobalDef)]
+    return len(names) != len(set(names))
 
 
 def split_chunks(text: str) -> list[tuple[int, str]]:

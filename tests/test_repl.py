@@ -128,6 +128,13 @@ def test_errors_never_end_the_session(run):
 def test_a_paste_of_definitions_and_statements(run):
     out = run("def sq(n: int) -> int:\n    return n * n\nprint(sq(3))\nsq(4)")
     assert out == "9\n16 : int\n"
+    # consecutive definitions of a paste are defined together (even called odd before odd existed), a
+    # function may read a global that follows it, and a global bound twice is rebound (E102 before)
+    assert run("def even(n: int) -> bool:\n    return True if n == 0 else odd(n - 1)\n\n"
+               "def odd(n: int) -> bool:\n    return False if n == 0 else even(n - 1)\n\nprint(even(4))") == "True\n"
+    assert run("def twice() -> int:\n    return K * 2\nK = 3\ntwice()") == "6 : int\n"
+    assert run("x = 1\nx = x + 1") == "" and run("x") == "2 : int\n"
+    assert run("def f() -> int:\n    return y\ny = 2\ny = 3\nf()") == "3 : int\n"
     # a name that begins with `else` starts a piece of its own (it was taken for an `else:` branch)
     out = run("def one() -> int:\n    return 1\nelse_count = 2\nelse_count + one()")
     assert out == "3 : int\n"
