@@ -175,11 +175,26 @@ class Session:
                 new_examples[it.func] = it
             elif isinstance(it, A.TrainDef):
                 new_trains[it.func] = it
-        program = self._check(new_defs, new_examples, new_trains, extra=globals_,
-                              skip_vars={g.name for g in globals_})
+        def check(examples):
+            return self._check(new_defs, examples, new_trains, extra=globals_, skip_vars={g.name for g in globals_})
+        given = {it.func for it in items if isinstance(it, A.ExamplesDef)}
+        # the examples of a function redefined now, entered before: they may not fit its new signature
+        earlier = [it.name for it in items if isinstance(it, A.FuncDef) and it.name in new_examples
+                   and it.name not in given]
+        stale = []
+        try:
+            program = check(new_examples)
+        except GliaError:
+            if not earlier:
+                raise
+            new_examples = {f: e for f, e in new_examples.items() if f not in earlier}
+            program = check(new_examples)  # (fails with the definitions' own error, if they have one)
+            stale = earlier
         changed = _changed_structs(self.program, program, {it.name for it in items if isinstance(it, A.StructDef)})
         dropped = [n for n, (t, _) in self.vars.items() if _mentions(t, changed)]
         self.defs, self.examples, self.trains, self.program = new_defs, new_examples, new_trains, program
+        for f in stale:
+            self.out.write(f"note: the examples of {f} were dropped: they do not fit its new definition\n")
         for n in dropped:
             del self.vars[n]
             self.out.write(f"note: variable {n} was dropped: its type uses a struct that was redefined\n")

@@ -70,6 +70,20 @@ def test_a_struct_named_t_holding_itself(run):
     assert run("T(1, []) in a.kids") == "False : bool\n"
 
 
+def test_a_new_signature_drops_the_examples_that_no_longer_fit(run):
+    """Once `examples f:` was entered, f could not change its signature: the redefinition was refused
+    because of the old examples, and new examples because of the old f."""
+    run("def f(x: int) -> int:\n    return x\n")
+    run("examples f:\n    1 -> 1\n")
+    run("def f(x: int) -> int:\n    return x + 0\n")  # the examples still fit: they stay
+    assert run.session.examples.keys() == {"f"}
+    out = run("def f(x: str) -> str:\n    return x\n")
+    assert out == "note: the examples of f were dropped: they do not fit its new definition\n"
+    assert run("examples f:\n    'a' -> 'a'\n") == "" and run("f('q')") == "'q' : str\n"
+    assert "error[E203]" in run("def f(x: str) -> str:\n    return x + 1\n")  # its own error, examples kept
+    assert run.session.examples.keys() == {"f"}
+
+
 def test_a_cpu_note_names_the_entry(run):
     run("struct N:\n    kids: list[N]\n")
     run("def size(n: N) -> int:\n    return 1 + len(n.kids)\n")
