@@ -102,10 +102,18 @@ def builtin_names() -> frozenset:
 
 
 class _Def:
-    __slots__ = ("name", "translated", "resolver", "pyobj", "group")
+    __slots__ = ("name", "translated", "resolver", "pyobj", "group", "namespace")
 
-    def __init__(self, name, translated, resolver, pyobj, group):
+    def __init__(self, name, translated, resolver, pyobj, group, namespace: dict):
         self.name, self.translated, self.resolver, self.pyobj, self.group = name, translated, resolver, pyobj, group
+        self.namespace = namespace  # the globals of the code that defined it
+
+    def live(self) -> bool:
+        """Does the module still name this definition? One deleted from it (`del helper`: a notebook's
+        broken function renamed) leaves the program; one made inside a function always counts."""
+        if "<locals>" in getattr(self.pyobj, "__qualname__", ""):
+            return True
+        return self.namespace.get(self.name) is self.pyobj
 
 
 class _Group:
@@ -158,7 +166,8 @@ class _Group:
         defs: dict[str, _Def] = {}
         for g in groups:
             for name, d in g.defs.items():
-                defs.setdefault(name, d)
+                if d.live():
+                    defs.setdefault(name, d)
         items: list[A.Item] = [d.translated.item for d in defs.values()]
         items += self._captured_constants(defs)
         for g in groups:
@@ -289,7 +298,7 @@ def _make_fn(func, examples, backend: str):
         f"Glia: {signature}  ({py.source.name}:{node.lineno}, run by the {backend} backend)"
     call._glia_name = name
     call.glia = DslFunctionInfo(name, group, backend, signature)
-    group.add(_Def(name, translated, resolver, call, group))
+    group.add(_Def(name, translated, resolver, call, group, func.__globals__))
     if examples is not None:
         group.add_examples(name, _examples(name, examples, _decorator_example_spans(node, py, len(examples))
                                            if isinstance(examples, (list, tuple)) else None))
@@ -406,10 +415,10 @@ def struct(cls):
     """Make an annotated class a Glia struct: an immutable record class with the same fields."""
     __tracebackhide__ = True
     frame = sys._getframe(1)
-    return _public(lambda: _make_struct(cls, frame.f_code.co_filename, frame.f_lineno))
+    return _public(lambda: _make_struct(cls, frame.f_code.co_filename, frame.f_lineno, frame.f_globals))
 
 
-def _make_struct(cls, filename: str, line: int):
+def _make_struct(cls, filename: str, line: int, defined_in: dict):
     if not isinstance(cls, type):
         raise boundary_error(f"@glia.struct decorates a class, not {type(cls).__name__}", "E005")
     py = read_python(filename)
@@ -437,7 +446,7 @@ def _make_struct(cls, filename: str, line: int):
     new.__signature__ = inspect.Signature([inspect.Parameter(f, inspect.Parameter.POSITIONAL_OR_KEYWORD,
                                                              annotation=hints.get(f, inspect.Parameter.empty))
                                            for f in fields])
-    group.add(_Def(cls.__name__, translated, resolver, new, group))
+    group.add(_Def(cls.__name__, translated, resolver, new, group, defined_in))
     return new
 
 

@@ -413,6 +413,27 @@ def test_a_nested_function_reads_no_number_of_its_enclosing_function(pymodule):
     assert m.bump(m.Cell(1)) == m.Cell(2)
 
 
+def test_a_deleted_definition_leaves_the_program(pymodule):
+    """A notebook's broken function stayed in its module's program for good, so every other function
+    failed with its error, even after `del helper`; a name the module no longer holds now leaves."""
+    m = pymodule("""
+        import glia
+
+        @glia.fn
+        def helper(x: int) -> int:
+            return x + "a"
+
+        @glia.fn
+        def fixed(x: int) -> int:
+            return x + 1
+    """)
+    with pytest.raises(GliaError) as info:
+        m.fixed(1)
+    assert info.value.diagnostic.code == "E203"
+    del m.helper
+    assert m.fixed(1) == 2
+
+
 def test_functions_of_another_module(pymodule):
     lib = pymodule(GRAPHS, name="dsl_graph_lib")
     user = pymodule("""
