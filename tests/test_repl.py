@@ -261,6 +261,9 @@ def test_repl_through_a_pipe(tmp_path):
     assert p.stdout == "[1, 2, 3] : list[int]\n55 : int\n30\n10\n20\nfn(int) -> int\n89 : int\n"
     assert p.stderr.startswith("<repl:5>:1:1: error[E503]: integer division by zero\n")
     assert p.returncode == 1  # an entry failed
+    p = subprocess.run([sys.executable, "-m", "glia", "repl", "--backend", "cpu"], input=":backend\n",
+                       capture_output=True, text=True, env=_env(tmp_path), timeout=60)  # (refused: only interp)
+    assert p.stdout.startswith("backend: cpu ") and p.returncode == 0
 
 
 def test_repl_in_a_terminal(tmp_path):
