@@ -31,7 +31,7 @@ import types
 from glia.compiler import ast as A
 from glia.compiler.builtins import FUNCS, MATH_CONSTS, MATH_FUNCS
 from glia.compiler.checker import check
-from glia.compiler.diagnostics import Diagnostic, GliaError, Source, Span
+from glia.compiler.diagnostics import Diagnostic, GliaError, Note, Source, Span
 from glia.compiler.driver import prelude
 from glia.compiler.sourcemap import SourceMap
 
@@ -168,6 +168,7 @@ class _Group:
             for name, d in g.defs.items():
                 if d.live():
                     defs.setdefault(name, d)
+        self._check_distinct(groups, defs)
         items: list[A.Item] = [d.translated.item for d in defs.values()]
         items += self._captured_constants(defs)
         for g in groups:
@@ -181,6 +182,26 @@ class _Group:
             raise _FILES.remap(e) from None
         structs = {n: d.pyobj for n, d in defs.items() if isinstance(d.translated.item, A.StructDef)}
         return Program(program, backend=backend, source_map=_FILES, py_structs=structs, module=self.module)
+
+    def _check_distinct(self, groups: list["_Group"], defs: dict[str, _Def]) -> None:
+        """A definition that names one of its own module's must get that one: one program holds one
+        definition per name, so two modules defining `helper` would silently swap them (E102)."""
+        for g in groups:
+            for d in g.defs.values():
+                if not d.live():
+                    continue
+                for name in {**d.translated.free, **d.translated.refs}:
+                    own, held = g.defs.get(name), defs.get(name)
+                    if own is None or held is None or own is held or not own.live():
+                        continue
+                    used = d.translated
+                    span = used.free.get(name) or used.calls.get(name) or _name_span(used.item)
+                    first = Note(f"the {name} of module {held.group.module}", _name_span(held.translated.item),
+                                 _FILES.virtual)
+                    raise _FILES.remap(GliaError(Diagnostic(
+                        "E102", f"'{name}' here is module {g.module}'s, but module {held.group.module} defines a "
+                        f"{name} too, and the program of {self.module} holds one definition per name: rename one",
+                        span, STAGE, _FILES.virtual, notes=(first,))))
 
     def _captured_constants(self, defs: dict[str, _Def]) -> list[A.GlobalDef]:
         known = set(defs) | set(FUNCS) | set(MATH_FUNCS) | set(MATH_CONSTS) | _prelude_names() | {"math"}
@@ -212,6 +233,10 @@ def _group(module: str) -> _Group:
         if g is None:
             g = _GROUPS[module] = _Group(module)
         return g
+
+
+def _name_span(item: A.Item) -> Span:
+    return getattr(item, "name_span", None) or item.span
 
 
 def _owner(obj) -> _Group | None:

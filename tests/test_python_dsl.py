@@ -447,6 +447,40 @@ def test_functions_of_another_module(pymodule):
     assert user.out_degrees(3, [lib.Edge(0, 1), lib.Edge(0, 2)]) == [2, 0, 0]
 
 
+def test_two_modules_defining_the_same_name_are_not_swapped(pymodule):
+    """The program of a module that uses another's function held one `helper`, its own, so the other
+    module's function silently called it (user(1) + helper(1) was 4, not 1003); now E102 says so."""
+    lib = pymodule("""
+        import glia
+
+        @glia.fn
+        def helper(x: int) -> int:
+            return x + 1000
+
+        @glia.fn
+        def user(x: int) -> int:
+            return helper(x)
+    """, name="dsl_clash_lib")
+    main = pymodule("""
+        import glia
+        from dsl_clash_lib import user
+
+        @glia.fn
+        def helper(x: int) -> int:
+            return x * 2
+
+        @glia.fn
+        def mine(x: int) -> int:
+            return user(x) + helper(x)
+    """)
+    assert lib.user(1) == 1001
+    with pytest.raises(GliaError) as info:
+        main.mine(1)
+    d = info.value.diagnostic
+    assert d.code == "E102" and d.source.name == lib.__file__ and d.span.line == line_of(lib, "return helper(x)")
+    assert d.notes[0].source.name == main.__file__ and "rename one" in d.message
+
+
 def test_holes_choices_examples_and_what_comes_later(pymodule):
     m = pymodule("""
         import glia
