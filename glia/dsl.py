@@ -206,14 +206,27 @@ class _Group:
     def _captured_constants(self, defs: dict[str, _Def]) -> list[A.GlobalDef]:
         known = set(defs) | set(FUNCS) | set(MATH_FUNCS) | set(MATH_CONSTS) | _prelude_names() | {"math"}
         out: dict[str, A.GlobalDef] = {}
+        values: dict[str, tuple[object, _Def]] = {}  # the value each captured name has, and who read it first
         for d in defs.values():
             for name, span in d.translated.free.items():
-                if name in known or name in out:
+                if name in known:
                     continue
                 found, value = d.resolver.lookup(name)
                 if not found:
                     continue  # the checker reports the undefined name
+                if name in values:
+                    first, reader = values[name]
+                    if type(value) in (int, float, bool, str) and value is not first and \
+                            (type(value), value) != (type(first), first):
+                        note = Note(f"where {reader.group.module}'s {name}, {first!r}, is read", out[name].span,
+                                    _FILES.virtual)
+                        raise _FILES.remap(GliaError(Diagnostic(
+                            "E102", f"'{name}' here is module {d.group.module}'s, {value!r}, but another module's "
+                            f"{name} is read too, and one program holds one global per name: rename one", span,
+                            STAGE, _FILES.virtual, notes=(note,))))
+                    continue
                 if type(value) in (int, float, bool, str):
+                    values[name] = (value, d)
                     out[name] = A.GlobalDef(name, None, value_to_ast(value, span), span)
                 elif name in d.translated.calls and callable(value):
                     message = (f"'{name}' is a builtin of Python that Glia does not have (docs/language.md lists "

@@ -479,6 +479,28 @@ def test_two_modules_defining_the_same_name_are_not_swapped(pymodule):
     d = info.value.diagnostic
     assert d.code == "E102" and d.source.name == lib.__file__ and d.span.line == line_of(lib, "return helper(x)")
     assert d.notes[0].source.name == main.__file__ and "rename one" in d.message
+    lib = pymodule("""
+        import glia
+        SCALE = 1000
+
+        @glia.fn
+        def scaled(x: int) -> int:
+            return x * SCALE
+    """, name="dsl_clash_consts")
+    main = pymodule("""
+        import glia
+        from dsl_clash_consts import scaled
+        SCALE = 2
+        LIMIT = 1000
+
+        @glia.fn
+        def mine(x: int) -> int:
+            return scaled(x) + x * SCALE
+    """)
+    with pytest.raises(GliaError) as info:  # (it was 4, not 1002: one SCALE for both)
+        main.mine(1)
+    d = info.value.diagnostic
+    assert d.code == "E102" and "1000" in d.message and d.span.line == line_of(lib, "return x * SCALE")
 
 
 def test_holes_choices_examples_and_what_comes_later(pymodule):
