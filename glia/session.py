@@ -44,6 +44,7 @@ from . import repl_learning as learning
 from .program import BACKENDS, InterpBackend
 
 NOWHERE = Span(0, 0, 0, 0)
+_DEL_NAMES = re.compile(r"\s*del\s+[A-Za-z_]\w*(\s*,\s*[A-Za-z_]\w*)*\s*(#[^\n]*)?\s*")  # `del x, f`: names
 SESSION_FN = "$session"
 ENTRY_FN = "$entry"
 RESULT = "$result"
@@ -124,6 +125,9 @@ class Session:
         self.entries += 1
         source = Source(name or f"<repl:{self.entries}>", text)
         base = self.files.add(source)
+        if _DEL_NAMES.fullmatch(text):
+            self._delete(text, base)
+            return True
         try:
             whole, whole_error = self._parse(text, base), None
         except GliaError as e:
@@ -198,6 +202,42 @@ class Session:
         for n in dropped:
             del self.vars[n]
             self.out.write(f"note: variable {n} was dropped: its type uses a struct that was redefined\n")
+
+    def _delete(self, text: str, base: int) -> None:
+        """`del x, f`: forget session variables and definitions, as Python's `del` of a name does (in Glia
+        code `del` takes an item, `del xs[i]`). What is left must still check without them."""
+        lines = text.split("\n")
+        line = next(i for i, ln in enumerate(lines) if ln.strip())
+        start = lines[line].index("del") + 3
+        defs, examples, trains, kept = dict(self.defs), dict(self.examples), dict(self.trains), dict(self.vars)
+        structs = set()
+        for m in re.finditer(r"[A-Za-z_]\w*", lines[line][start:].split("#")[0]):
+            name = m.group()
+            col = start + m.start() + 1
+            span = Span(base + line + 1, col, base + line + 1, col + len(name))
+            if name in kept:
+                del kept[name]
+            elif name in defs:
+                if isinstance(defs.pop(name), A.StructDef):
+                    structs.add(name)
+                examples.pop(name, None)
+                trains.pop(name, None)
+            else:
+                raise GliaError(Diagnostic("E101", f"undefined name '{name}'", span, "names", self.files.virtual))
+            holder = next((v for v, (t, _) in kept.items() if _mentions(t, structs)), None)
+            if holder is not None:
+                raise GliaError(Diagnostic("E102", f"variable {holder} holds a {name}: del {holder} too", span,
+                                           "names", self.files.virtual))
+        before, self.vars = self.vars, kept
+        try:
+            self.program = self._check(defs, examples, trains)
+        except GliaError as e:
+            self.vars = before  # a definition left uses one of them: its diagnostic says where
+            whole = Span(base + line + 1, start - 2, base + line + 1, len(lines[line].rstrip()) + 1)
+            note = Note("nothing was deleted: the definitions above still use it", whole, self.files.virtual)
+            d = e.diagnostic
+            raise self.files.remap(GliaError(dataclasses.replace(d, notes=d.notes + (note,)))) from None
+        self.defs, self.examples, self.trains = defs, examples, trains
 
     def _bind_global(self, g: A.GlobalDef, later: list[A.GlobalDef]) -> None:
         """`x = expr` (or `x: T = expr`): (re)bind the session variable x to the value of expr, with

@@ -84,6 +84,23 @@ def test_a_new_signature_drops_the_examples_that_no_longer_fit(run):
     assert run.session.examples.keys() == {"f"}
 
 
+def test_del_forgets_variables_and_definitions(run):
+    """`del x` was E209 (Glia's del takes an item), so a name once bound stayed for good: `f = 3` kept
+    `def f` out of the session forever."""
+    run("f = 3\nK = 2")
+    assert run("del f") == "" and "undefined name 'f'" in run("f")
+    run("def f() -> int:\n    return K\n")
+    out = run("del K")  # f still reads K: refused, with f's diagnostic
+    assert "error[E101]: undefined name 'K'" in out and "nothing was deleted" in out and run("K") == "2 : int\n"
+    assert run("del f, K  # both") == "" and "undefined name 'K'" in run("K")
+    run("struct S:\n    a: int\n")
+    run("s = S(1)\nxs = [1, 2]")
+    assert "variable s holds a S: del s too" in run("del S")
+    assert run("del s, S") == "" and "undefined name 'S'" in run("S(1)")
+    assert "undefined name 'nope'" in run("del nope")
+    assert run("del xs[0]") == "" and run("xs") == "[2] : list[int]\n"  # an item, as before
+
+
 def test_a_cpu_note_names_the_entry(run):
     run("struct N:\n    kids: list[N]\n")
     run("def size(n: N) -> int:\n    return 1 + len(n.kids)\n")
