@@ -164,6 +164,7 @@ class Translator:
         self.free: dict[str, Span] = {}
         self.calls: dict[str, Span] = {}
         self.refs: dict[str, object] = {}  # Glia definitions named through Python objects
+        self.typevars: dict[str, None] = {}  # typing.TypeVar names met in annotations, in order
 
     # -- spans and errors
     def _col(self, line: int, byte_offset: int) -> int:
@@ -232,6 +233,7 @@ class Translator:
         if body and _is_docstring(body[0]):
             body = body[1:]
         stmts = self.block(body) if body else (A.Pass(self.span(node)),)
+        tparams = tparams or tuple(self.typevars)  # `T = TypeVar("T")` before Python 3.12's def f[T]
         line = node.lineno
         text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
         i = text.find(node.name, max(0, text.find("def")))
@@ -285,6 +287,12 @@ class Translator:
             raise self.err("E206", f"{node.value!r} is not a type", node)
         if isinstance(node, (ast.Name, ast.Attribute)):
             obj = self.resolver.resolve(node)
+            if isinstance(obj, typing.TypeVar) and isinstance(node, ast.Name):
+                if obj.__bound__ is not None or obj.__constraints__:
+                    raise self.err("E206", f"a Glia type parameter stands for any type: {node.id} has a bound "
+                                   "or constraints", node)
+                self.typevars[node.id] = None
+                return A.TName(node.id, sp)
             name = self.type_name(obj)
             if name is not None:
                 if isinstance(getattr(obj, "_glia_name", None), str):

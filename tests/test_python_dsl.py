@@ -596,6 +596,41 @@ def test_a_cpu_note_names_the_python_file(pymodule, capsys):
     assert f"(at {m.__file__}:{line_of(m, 'def size')}:1)" in err and "python sources" not in err
 
 
+def test_generics_with_typevars(pymodule):
+    """Before Python 3.12 (no `def f[T]`) a TypeVar is how Python writes a generic function: it was
+    E206 "unknown type 'T'"."""
+    m = pymodule("""
+        import glia
+        from typing import TypeVar
+        K = TypeVar("K")
+        V = TypeVar("V")
+
+        @glia.fn
+        def invert(d: dict[K, V]) -> dict[V, K]:
+            out: dict[V, K] = {}
+            for k, v in d.items():
+                out[v] = k
+            return out
+
+        @glia.fn
+        def both() -> str:
+            return str(invert({1: "a"})["a"]) + invert({"b": 2.5})[2.5]
+    """)
+    assert m.invert({"a": 1}) == {1: "a"} and m.both() == "1b"
+    with pytest.raises(GliaError) as info:
+        pymodule("""
+            import glia
+            from typing import TypeVar
+            N = TypeVar("N", int, float)
+
+            @glia.fn
+            def same(x: N) -> N:
+                return x
+        """)
+    d = info.value.diagnostic
+    assert d.code == "E206" and "bound or constraints" in d.message and (d.span.line, d.span.col) == (7, 13)
+
+
 def test_examples_are_checked_against_the_signature(pymodule):
     m = pymodule("""
         import glia
