@@ -246,6 +246,7 @@ class Translator:
         if node.bases or node.keywords:
             raise self.python_only("a base class or metaclass", (node.bases or node.keywords)[0])
         fields = []
+        methods = {st.name for st in node.body if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef))}
         for st in node.body:
             if _is_docstring(st) or isinstance(st, ast.Pass) or isinstance(st, (ast.FunctionDef,)):
                 continue  # methods stay Python methods of the class (Glia code does not call them)
@@ -254,6 +255,10 @@ class Translator:
             if isinstance(st, ast.AnnAssign) and isinstance(st.target, ast.Name):
                 if st.value is not None:
                     raise self.err("E005", "a Glia struct field has no default value", st.value)
+                taken = _record_names() | methods
+                if st.target.id in taken or st.target.id.startswith("__"):
+                    raise self.err("E102", f"'{st.target.id}' names a part of the struct's Python class: rename the "
+                                   f"field (the class has {', '.join(sorted(taken))})", st.target)
                 fields.append(A.Field(st.target.id, self.type_expr(st.annotation), self.span(st)))
                 continue
             raise self.err("E005", "a @glia.struct class body holds annotated fields (`x: int`), a docstring "
@@ -607,6 +612,15 @@ def _lookup(table: dict, obj):
         return table.get(obj)
     except TypeError:  # unhashable
         return None
+
+
+@lru_cache(maxsize=1)
+def _record_names() -> frozenset:
+    """The names the Python class of every struct has (boundary.Record's, and the group it belongs to):
+    a field of one of them would hide it (`_values`) or not be made at all (`_fields`)."""
+    from .boundary import Record
+
+    return frozenset(n for n in vars(Record) if n.startswith("_") and not n.startswith("__")) | {"_glia_group"}
 
 
 def _is_docstring(s) -> bool:

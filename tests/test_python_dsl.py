@@ -631,6 +631,25 @@ def test_generics_with_typevars(pymodule):
     assert d.code == "E206" and "bound or constraints" in d.message and (d.span.line, d.span.col) == (7, 13)
 
 
+@pytest.mark.parametrize("field, extra", [("_fields", ""), ("_values", ""), ("_replace", ""),
+                                          ("norm", "\n                def norm(self) -> float:\n                    return 1.0\n")])
+def test_a_field_named_like_a_part_of_the_python_class(pymodule, field, extra):
+    """`_fields` (and a method's name) was Python's ValueError from the class statement; `_values` made
+    a class whose ==, hash and repr called the field."""
+    with pytest.raises(GliaError) as info:
+        pymodule(f"""
+            import glia
+
+            @glia.struct
+            class R:
+                {field}: int
+{extra}
+        """)
+    d = info.value.diagnostic
+    assert d.code == "E102" and f"'{field}' names a part of the struct's Python class" in d.message
+    assert (d.span.line, d.span.col) == (6, 5)
+
+
 def test_examples_are_checked_against_the_signature(pymodule):
     m = pymodule("""
         import glia
