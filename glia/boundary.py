@@ -187,6 +187,16 @@ class Record:
         return (type(self)._make, (self._values(),))
 
 
+# what the Python class of every struct has besides its fields (and the module group a DSL one belongs to)
+RECORD_NAMES = frozenset(n for n in vars(Record) if n.startswith("_") and not n.startswith("__")) | {"_glia_group"}
+
+
+def reserved_field(name: str) -> bool:
+    """Would a field of this name hide a part of a struct's Python class (`_values`: its == and repr
+    would call the field) or keep it from being made (`_fields`)?"""
+    return name in RECORD_NAMES or name.startswith("__")
+
+
 def record_class(name: str, fields: tuple[str, ...], namespace: dict | None = None, module: str | None = None,
                  qualname: str | None = None) -> type:
     """A Record subclass for `struct name` (built with `type()`: no source text is executed)."""

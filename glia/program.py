@@ -31,8 +31,8 @@ from glia.compiler.sourcemap import SourceMap
 from glia.compiler.types import FnT
 from glia.runtime.params import is_numeric
 
-from .boundary import Boundary, GliaNotAvailable, Mismatch, boundary_error, caller_location, \
-    python_hint, record_class
+from .boundary import RECORD_NAMES, Boundary, GliaNotAvailable, Mismatch, boundary_error, caller_location, \
+    python_hint, record_class, reserved_field
 
 PRELUDE = "<prelude>"
 
@@ -205,6 +205,11 @@ class Program:
         classes = dict(py_structs or {})
         for name, info in program.structs.items():
             if name not in classes:
+                taken = next((f for f in info.fields if reserved_field(f)), None)
+                if taken is not None:  # (Glia code may name a field so; the Python class cannot have it)
+                    raise GliaError(Diagnostic("E102", f"struct {name}'s field '{taken}' names a part of its Python "
+                                               f"class ({', '.join(sorted(RECORD_NAMES))}): rename the field to "
+                                               "use the program from Python", info.span, "call", program.source))
                 classes[name] = record_class(name, info.fields, {"__doc__": _struct_doc(info)}, module=self._module)
         self._structs = classes
         fields = {n: (info.fields, info.types) for n, info in program.structs.items()}

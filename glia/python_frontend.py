@@ -255,10 +255,11 @@ class Translator:
             if isinstance(st, ast.AnnAssign) and isinstance(st.target, ast.Name):
                 if st.value is not None:
                     raise self.err("E005", "a Glia struct field has no default value", st.value)
-                taken = _record_names() | methods
-                if st.target.id in taken or st.target.id.startswith("__"):
+                from .boundary import RECORD_NAMES, reserved_field
+
+                if reserved_field(st.target.id) or st.target.id in methods:
                     raise self.err("E102", f"'{st.target.id}' names a part of the struct's Python class: rename the "
-                                   f"field (the class has {', '.join(sorted(taken))})", st.target)
+                                   f"field (the class has {', '.join(sorted(RECORD_NAMES | methods))})", st.target)
                 fields.append(A.Field(st.target.id, self.type_expr(st.annotation), self.span(st)))
                 continue
             raise self.err("E005", "a @glia.struct class body holds annotated fields (`x: int`), a docstring "
@@ -612,15 +613,6 @@ def _lookup(table: dict, obj):
         return table.get(obj)
     except TypeError:  # unhashable
         return None
-
-
-@lru_cache(maxsize=1)
-def _record_names() -> frozenset:
-    """The names the Python class of every struct has (boundary.Record's, and the group it belongs to):
-    a field of one of them would hide it (`_values`) or not be made at all (`_fields`)."""
-    from .boundary import Record
-
-    return frozenset(n for n in vars(Record) if n.startswith("_") and not n.startswith("__")) | {"_glia_group"}
 
 
 def _is_docstring(s) -> bool:

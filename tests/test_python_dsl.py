@@ -650,6 +650,16 @@ def test_a_field_named_like_a_part_of_the_python_class(pymodule, field, extra):
     assert (d.span.line, d.span.col) == (6, 5)
 
 
+@pytest.mark.parametrize("field", ["_fields", "_values"])
+def test_a_glia_struct_field_its_python_class_cannot_have(field):
+    """A .glia struct may name a field `_fields` (glia run is fine); from Python that was a ValueError
+    (`_fields`) or a class whose == called the field (`_values`)."""
+    with pytest.raises(GliaError) as info:
+        glia.compile(f"struct R:\n    {field}: int\n\ndef mk() -> R:\n    return R(1)\n")
+    d = info.value.diagnostic
+    assert d.code == "E102" and f"field '{field}' names a part of its Python class" in d.message and d.span.line == 1
+
+
 def test_examples_are_checked_against_the_signature(pymodule):
     m = pymodule("""
         import glia
