@@ -27,6 +27,7 @@ import inspect
 import sys
 import threading
 import types
+import weakref
 
 from glia.compiler import ast as A
 from glia.compiler.builtins import FUNCS, MATH_CONSTS, MATH_FUNCS
@@ -102,18 +103,20 @@ def builtin_names() -> frozenset:
 
 
 class _Def:
-    __slots__ = ("name", "translated", "resolver", "pyobj", "group", "namespace")
+    __slots__ = ("name", "translated", "resolver", "_pyobj", "group")
 
-    def __init__(self, name, translated, resolver, pyobj, group, namespace: dict):
-        self.name, self.translated, self.resolver, self.pyobj, self.group = name, translated, resolver, pyobj, group
-        self.namespace = namespace  # the globals of the code that defined it
+    def __init__(self, name, translated, resolver, pyobj, group):
+        self.name, self.translated, self.resolver, self.group = name, translated, resolver, group
+        # a function is held weakly: once Python holds it nowhere (`del helper`, a notebook's broken
+        # function renamed), it leaves its module's program
+        self._pyobj = weakref.ref(pyobj) if isinstance(translated.item, A.FuncDef) else lambda: pyobj
+
+    @property
+    def pyobj(self):
+        return self._pyobj()
 
     def live(self) -> bool:
-        """Does the module still name this definition? One deleted from it (`del helper`: a notebook's
-        broken function renamed) leaves the program; one made inside a function always counts."""
-        if "<locals>" in getattr(self.pyobj, "__qualname__", ""):
-            return True
-        return self.namespace.get(self.name) is self.pyobj
+        return self._pyobj() is not None
 
 
 class _Group:
@@ -173,7 +176,7 @@ class _Group:
         items += self._captured_constants(defs)
         for g in groups:
             for name, exs in g.examples.items():
-                if exs:
+                if exs and name in defs:  # (not those of a function deleted since)
                     items.append(A.ExamplesDef(name, tuple(exs), exs[0].span))
         source = _FILES.virtual
         try:
@@ -306,8 +309,9 @@ def fn(func=None, *, examples=None, backend: str = "interp"):
 
 
 def _make_fn(func, examples, backend: str):
-    if not isinstance(func, types.FunctionType):
-        raise boundary_error(f"@glia.fn decorates a def function, not {type(func).__name__}", "E005")
+    if not isinstance(func, types.FunctionType) or func.__name__ == "<lambda>":
+        what = "a lambda" if isinstance(func, types.FunctionType) else type(func).__name__
+        raise boundary_error(f"@glia.fn decorates a def function, not {what}", "E005")
     backend_class(backend)
     code = func.__code__
     py = _source_of(func.__name__, code.co_filename, code.co_firstlineno, "function")
@@ -336,7 +340,7 @@ def _make_fn(func, examples, backend: str):
         f"Glia: {signature}  ({py.source.name}:{node.lineno}, run by the {backend} backend)"
     call._glia_name = name
     call.glia = DslFunctionInfo(name, group, backend, signature)
-    group.add(_Def(name, translated, resolver, call, group, func.__globals__))
+    group.add(_Def(name, translated, resolver, call, group))
     if examples is not None:
         group.add_examples(name, _examples(name, examples, _decorator_example_spans(node, py, len(examples))
                                            if isinstance(examples, (list, tuple)) else None))
@@ -453,12 +457,13 @@ def struct(cls):
     """Make an annotated class a Glia struct: an immutable record class with the same fields."""
     __tracebackhide__ = True
     frame = sys._getframe(1)
-    return _public(lambda: _make_struct(cls, frame.f_code.co_filename, frame.f_lineno, frame.f_globals))
+    return _public(lambda: _make_struct(cls, frame.f_code.co_filename, frame.f_lineno))
 
 
-def _make_struct(cls, filename: str, line: int, defined_in: dict):
-    if not isinstance(cls, type):
-        raise boundary_error(f"@glia.struct decorates a class, not {type(cls).__name__}", "E005")
+def _make_struct(cls, filename: str, line: int):
+    if not isinstance(cls, type) or cls.__module__ == "builtins":
+        what = f"the builtin {cls.__name__}" if isinstance(cls, type) else type(cls).__name__
+        raise boundary_error(f"@glia.struct decorates a class, not {what}", "E005")
     py = read_python(filename)
     node = find_definition(py, cls.__name__, line, ast.ClassDef) if py is not None else None
     if node is None:
@@ -484,7 +489,7 @@ def _make_struct(cls, filename: str, line: int, defined_in: dict):
     new.__signature__ = inspect.Signature([inspect.Parameter(f, inspect.Parameter.POSITIONAL_OR_KEYWORD,
                                                              annotation=hints.get(f, inspect.Parameter.empty))
                                            for f in fields])
-    group.add(_Def(cls.__name__, translated, resolver, new, group, defined_in))
+    group.add(_Def(cls.__name__, translated, resolver, new, group))
     return new
 
 

@@ -415,7 +415,7 @@ def test_a_nested_function_reads_no_number_of_its_enclosing_function(pymodule):
 
 def test_a_deleted_definition_leaves_the_program(pymodule):
     """A notebook's broken function stayed in its module's program for good, so every other function
-    failed with its error, even after `del helper`; a name the module no longer holds now leaves."""
+    failed with its error, even after `del helper`; a function Python no longer holds now leaves."""
     m = pymodule("""
         import glia
 
@@ -432,6 +432,18 @@ def test_a_deleted_definition_leaves_the_program(pymodule):
     assert info.value.diagnostic.code == "E203"
     del m.helper
     assert m.fixed(1) == 2
+    m = pymodule("""
+        import glia
+
+        def plain(x: int) -> int:
+            return x * 3
+
+        made = glia.fn(plain)  # the name `plain` stays the Python function: `made` holds the Glia one
+    """)
+    assert m.made(2) == 6  # (a check of the module's names left it out: KeyError)
+    with pytest.raises(GliaError) as info:
+        m.glia.fn(lambda x: x)
+    assert info.value.diagnostic.code == "E005" and "not a lambda" in info.value.diagnostic.message
 
 
 def test_functions_of_another_module(pymodule):
