@@ -38,7 +38,7 @@ def should_run(text: str) -> bool:
     if not stripped or stripped.startswith(":"):
         return True
     first = stripped.split("\n", 1)[0]
-    if _BLOCK.match(first) or first.rstrip().endswith(":"):
+    if _BLOCK.match(first) or _code_of(first).rstrip().endswith(":"):
         lines = text.split("\n")
         return len(lines) > 1 and lines[-1].strip() == "" and entry_complete(text)
     return not stripped.endswith("\\") and entry_complete(text)
@@ -48,9 +48,28 @@ def next_indent(text: str) -> str:
     """The indentation for a new line after `text`: the last line's, one level deeper after ':'."""
     last = text.rsplit("\n", 1)[-1]
     indent = last[:len(last) - len(last.lstrip())]
-    if last.rstrip().endswith(":") and not last.lstrip().startswith("#"):
+    if _code_of(last).rstrip().endswith(":"):
         indent += "    "
     return indent
+
+
+def _code_of(line: str) -> str:
+    """`line` without its comment (a `#` outside a string): `x = 1  # note:` opens no block."""
+    quote = None
+    i = 0
+    while i < len(line):
+        c = line[i]
+        if quote is not None:
+            if c == "\\":
+                i += 1
+            elif c == quote:
+                quote = None
+        elif c in "'\"":
+            quote = c
+        elif c == "#":
+            return line[:i]
+        i += 1
+    return line
 
 
 # ---- scripts (a pipe, a file) -----------------------------------------------------------------

@@ -18,7 +18,7 @@ import pytest
 
 from glia.compiler.entry_syntax import entry_complete
 from glia.compiler.syntax import parse_expr_or_stmt_complete
-from glia.repl import entries, should_run
+from glia.repl import entries, next_indent, should_run
 from glia.session import Session
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -226,6 +226,9 @@ def test_entry_completeness():
     # `train` and `examples` are also names: Enter runs `train = 2` (it waited for an empty line)
     assert should_run("train = 2") and should_run("examples[0]") and should_run("train")
     assert not should_run("train f on \"d.npz\":") and not should_run("examples f:")
+    # a comment that ends with ':' opens no block (Enter waited for an empty line, and indented)
+    assert should_run("x = 1  # note:") and should_run("s = '#' + 'a'  # b:") and next_indent("x = 1  # c:") == ""
+    assert next_indent("if x:  # when") == "    " and next_indent("    for c in '#:':") == "        "
     script = ["x = 1", "def f(a: int) -> int:", "    return a", "f(2)", "for i in range(2):", "    print(i)", "",
               ":type x", "# a comment", "xs = [1,", "  2]"]
     assert list(entries(script)) == ["x = 1", "def f(a: int) -> int:\n    return a", "f(2)",
