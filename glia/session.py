@@ -210,7 +210,7 @@ class Session:
         line = next(i for i, ln in enumerate(lines) if ln.strip())
         start = lines[line].index("del") + 3
         defs, examples, trains, kept = dict(self.defs), dict(self.examples), dict(self.trains), dict(self.vars)
-        structs = set()
+        structs: dict[str, Span] = {}
         for m in re.finditer(r"[A-Za-z_]\w*", lines[line][start:].split("#")[0]):
             name = m.group()
             col = start + m.start() + 1
@@ -219,12 +219,13 @@ class Session:
                 del kept[name]
             elif name in defs:
                 if isinstance(defs.pop(name), A.StructDef):
-                    structs.add(name)
+                    structs[name] = span
                 examples.pop(name, None)
                 trains.pop(name, None)
             else:
                 raise GliaError(Diagnostic("E101", f"undefined name '{name}'", span, "names", self.files.virtual))
-            holder = next((v for v, (t, _) in kept.items() if _mentions(t, structs)), None)
+        for name, span in structs.items():
+            holder = next((v for v, (t, _) in kept.items() if _mentions(t, {name})), None)
             if holder is not None:
                 raise GliaError(Diagnostic("E102", f"variable {holder} holds a {name}: del {holder} too", span,
                                            "names", self.files.virtual))
