@@ -77,6 +77,7 @@ class PySource:
 
 def read_python(filename: str) -> PySource | None:
     """The parsed text of a Python file or notebook cell (None if Python has no text for it)."""
+    linecache.checkcache(filename)  # a file changed on disk (importlib.reload, autoreload) is read again
     lines = linecache.getlines(filename)
     if not lines:
         return None

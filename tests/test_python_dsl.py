@@ -446,6 +446,27 @@ def test_a_deleted_definition_leaves_the_program(pymodule):
     assert info.value.diagnostic.code == "E005" and "not a lambda" in info.value.diagnostic.message
 
 
+def test_a_module_reloaded_after_an_edit_is_read_again(pymodule):
+    """importlib.reload (IPython's autoreload) of an edited file kept the old Glia function: the source
+    came from linecache's stale copy (f(1) stayed 2 instead of 107)."""
+    import os
+
+    m = pymodule("""
+        import glia
+
+        @glia.fn
+        def f(x: int) -> int:
+            return x + 1
+    """, name="dsl_reloaded")
+    assert m.f(1) == 2
+    path = Path(m.__file__)
+    path.write_text(path.read_text().replace("return x + 1", "return x * 100 + 7"))
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+    m.__spec__.loader.exec_module(m)  # what importlib.reload does (the file is not on sys.path)
+    assert m.f(1) == 107
+
+
 def test_functions_of_another_module(pymodule):
     lib = pymodule(GRAPHS, name="dsl_graph_lib")
     user = pymodule("""
