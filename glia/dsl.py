@@ -24,6 +24,7 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
+import linecache
 import sys
 import threading
 import types
@@ -349,6 +350,10 @@ def _make_fn(func, examples, backend: str):
 
 def _source_of(name: str, filename: str, line: int, what: str) -> PySource:
     py = read_python(filename)
+    if py is None and linecache.getlines(filename):
+        raise GliaError(Diagnostic("E509", f"{filename} changed since it was imported and no longer parses: @glia "
+                                   f"reads the source of what it decorates ({what} {name})",
+                                   Span(line, 1, line, 2), STAGE, Source(filename, "")))
     if py is None:
         raise GliaError(Diagnostic("E509", f"the source of {what} {name} is not available: @glia reads the source "
                                    "of what it decorates, so define it in a .py file or a notebook cell (not in "

@@ -465,6 +465,16 @@ def test_a_module_reloaded_after_an_edit_is_read_again(pymodule):
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
     m.__spec__.loader.exec_module(m)  # what importlib.reload does (the file is not on sys.path)
     assert m.f(1) == 107
+    # a function decorated after its file was broken by an edit: said so (it was "define it in a .py file")
+    path.write_text(path.read_text() + "\ndef make():\n    @glia.fn\n    def g(x: int) -> int:\n        return x\n")
+    m.__spec__.loader.exec_module(m)
+    path.write_text(path.read_text() + "\ndef broken(:\n")
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 4_000_000_000))
+    with pytest.raises(GliaError) as info:
+        m.make()
+    assert info.value.diagnostic.code == "E509" and "changed since it was imported and no longer parses" in \
+        info.value.diagnostic.message
 
 
 def test_functions_of_another_module(pymodule):
