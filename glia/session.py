@@ -120,8 +120,9 @@ class Session:
         self.err.write(self.files.remap(e).render() + "\n")
         self.err.flush()
 
-    def run_text(self, text: str, name: str | None = None) -> bool:
-        """Run a text: definitions, globals and statements, in order."""
+    def run_text(self, text: str, name: str | None = None, as_file: bool = False) -> bool:
+        """Run a text: definitions, globals and statements, in order. `as_file`: a loaded file, whose
+        globals are defined once each, as `glia check` wants (an entry may bind one twice)."""
         self.entries += 1
         source = Source(name or f"<repl:{self.entries}>", text)
         base = self.files.add(source)
@@ -132,7 +133,7 @@ class Session:
             whole, whole_error = self._parse(text, base), None
         except GliaError as e:
             whole, whole_error = None, e
-        if whole is not None and not _repeated_global(whole.items):  # one entry: definitions may use each other
+        if whole is not None and (as_file or not _repeated_global(whole.items)):  # one entry: all checked together
             entries = [whole]
         else:  # a paste of pieces: each runs in turn, as typed, consecutive definitions together
             try:
@@ -472,7 +473,7 @@ class Session:
 
     def load(self, path: str) -> None:
         source = read_source(os.path.expanduser(path))
-        self.run_text(source.text, source.name)
+        self.run_text(source.text, source.name, as_file=True)
         if path not in self.loaded:
             self.loaded.append(path)
         self.out.write(f"loaded {path}\n")

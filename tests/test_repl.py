@@ -156,7 +156,7 @@ def test_errors_never_end_the_session(run):
     assert run.session.errors == 6
 
 
-def test_a_paste_of_definitions_and_statements(run):
+def test_a_paste_of_definitions_and_statements(run, tmp_path):
     out = run("def sq(n: int) -> int:\n    return n * n\nprint(sq(3))\nsq(4)")
     assert out == "9\n16 : int\n"
     # consecutive definitions of a paste are defined together (even called odd before odd existed), a
@@ -166,6 +166,8 @@ def test_a_paste_of_definitions_and_statements(run):
     assert run("def twice() -> int:\n    return K * 2\nK = 3\ntwice()") == "6 : int\n"
     assert run("x = 1\nx = x + 1") == "" and run("x") == "2 : int\n"
     assert run("def f() -> int:\n    return y\ny = 2\ny = 3\nf()") == "3 : int\n"
+    (tmp_path / "dup.glia").write_text("X = 1\nX = 2\n")  # a loaded file is still checked as a file
+    assert "error[E102]: 'X' is already defined" in run(f":load {tmp_path / 'dup.glia'}")
     # a name that begins with `else` starts a piece of its own (it was taken for an `else:` branch)
     out = run("def one() -> int:\n    return 1\nelse_count = 2\nelse_count + one()")
     assert out == "3 : int\n"
