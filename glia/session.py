@@ -133,7 +133,7 @@ class Session:
             whole, whole_error = self._parse(text, base), None
         except GliaError as e:
             whole, whole_error = None, e
-        if whole is not None and (as_file or not _repeated_global(whole.items)):  # one entry: all checked together
+        if whole is not None and (as_file or not _repeats_a_name(whole.items)):  # one entry: all checked together
             entries = [whole]
         else:  # a paste of pieces: each runs in turn, as typed, consecutive definitions together
             try:
@@ -538,21 +538,24 @@ class _Usage(GliaError):
 
 def together(entries: list[Entry]) -> list[Entry]:
     """Consecutive entries of definitions and globals as one (so functions may call each other and
-    read the globals that follow them, as in a file), up to a global bound a second time (`x = 1`
-    then `x = x + 1` rebind x, as typed one after the other)."""
+    read the globals that follow them, as in a file), up to a name that comes a second time (`x = 1`
+    then `x = x + 1` rebind x, as typed one after the other; a struct defined again replaces it)."""
     out: list[Entry] = []
     for e in entries:
         last = out[-1] if out else None
-        if e.items and last is not None and last.items and not _repeated_global(last.items + e.items):
+        if e.items and last is not None and last.items and not _repeats_a_name(last.items + e.items):
             out[-1] = Entry(last.items + e.items, ())
         else:
             out.append(e)
     return out
 
 
-def _repeated_global(items) -> bool:
-    names = [it.name for it in items if isinstance(it, A.GlobalDef)]
-    return len(names) != len(set(names))
+def _repeats_a_name(items) -> bool:
+    """Does a name come twice (a global bound again, a function or struct redefined, a second examples
+    or train block for one function)? Then the pieces are entered one after the other."""
+    keys = [(type(it).__name__, it.func) if isinstance(it, (A.ExamplesDef, A.TrainDef)) else
+            ("name", getattr(it, "name", None)) for it in items]
+    return len(keys) != len(set(keys))
 
 
 def split_chunks(text: str) -> list[tuple[int, str]]:

@@ -166,6 +166,9 @@ def test_a_paste_of_definitions_and_statements(run, tmp_path):
     assert run("def twice() -> int:\n    return K * 2\nK = 3\ntwice()") == "6 : int\n"
     assert run("x = 1\nx = x + 1") == "" and run("x") == "2 : int\n"
     assert run("def f() -> int:\n    return y\ny = 2\ny = 3\nf()") == "3 : int\n"
+    # a struct defined again in a paste replaces it from there on, as typed (both were one group)
+    out = run("struct P:\n    x: int\np = P(1)\nstruct P:\n    x: int\n    y: int\nq = P(1, 2)\nq")
+    assert out == "note: variable p was dropped: its type uses a struct that was redefined\nP(x=1, y=2) : P\n"
     (tmp_path / "dup.glia").write_text("X = 1\nX = 2\n")  # a loaded file is still checked as a file
     assert "error[E102]: 'X' is already defined" in run(f":load {tmp_path / 'dup.glia'}")
     # a name that begins with `else` starts a piece of its own (it was taken for an `else:` branch)
