@@ -183,13 +183,18 @@ def run_lowered(program: ir.Program, lowered: LoweredModule, args: list, sources
 
 
 def fallback_note(u: Unsupported, sources: dict[str, Source], backend: str = "CPU",
-                  where_to: str = "in the interpreter") -> str:
+                  where_to: str = "in the interpreter", source_map=None) -> str:
+    """Why a function runs elsewhere, at its place in the user's text (`source_map`: the SourceMap of
+    a program made of several texts, the REPL's or a Python module's)."""
     if isinstance(u, CompileFailed):
         from .diagnostics import REPORT_HINT
 
         return (f"glia: note: running {where_to}: Numba could not compile the generated code "
                 f"({u.what}); {REPORT_HINT}")
-    src = sources.get(u.source_name)
-    where = f"{src.name}:{u.span.line}:{u.span.col}" if src is not None and u.span.line else "this program"
+    src, span = sources.get(u.source_name), u.span
+    found = source_map.locate(span) if source_map is not None and u.source_name == source_map.name else None
+    if found is not None:
+        src, span = found
+    where = f"{src.name}:{span.line}:{span.col}" if src is not None and span.line else "this program"
     return (f"glia: note: running {where_to}: the {backend} backend cannot compile {u.what} yet "
             f"(at {where})")

@@ -32,8 +32,9 @@ _CONTAINERS = (list, dict)  # GSet is a dict
 
 
 class CpuCalls:
-    def __init__(self, interp, sources: dict[str, Source], notes=None, load=None, program=None):
+    def __init__(self, interp, sources: dict[str, Source], notes=None, load=None, program=None, source_map=None):
         self.interp = interp
+        self.source_map = source_map  # where the program's texts are, when it is made of several (notes)
         self.program = program or interp.program  # (the REPL's, with its variables as globals: the
         # interpreter it drives has them as values only)
         self.sources = sources
@@ -83,8 +84,8 @@ class CpuCalls:
                 return None
             compiled = self.load(name, lowered) if self.load else load_or_explain(lowered)
         except Unsupported as u:
-            self.notes(fallback_note(u, self.sources).replace("running in the interpreter",
-                                                               f"{name} runs in the interpreter"))
+            note = fallback_note(u, self.sources, source_map=self.source_map)
+            self.notes(note.replace("running in the interpreter", f"{name} runs in the interpreter"))
             return None
         return (compiled, lowered) if compiled is not None else None
 

@@ -8,6 +8,7 @@ global definition and an assignment) parse as items; the REPL gives them stateme
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -71,6 +72,16 @@ def parse_entry(source: Source) -> Entry:
         if isinstance(e.orig_exc, GliaError):
             raise e.orig_exc from None
         raise
+
+
+_CONTINUES = re.compile(r"(elif|else)\b|[)\]}]")
+
+
+def starts_piece(line: str) -> bool:
+    """Does `line` of a script or paste start a new top-level piece: at column 0, not a comment, not
+    the `elif`/`else` of the block before nor the closing bracket of its last line (a variable
+    named `else_count` starts one)?"""
+    return line[:1] not in ("", " ", "\t", "#") and not _CONTINUES.match(line)
 
 
 def entry_complete(text: str) -> bool:

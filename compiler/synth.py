@@ -487,11 +487,13 @@ def _span_text(text: str, span: Span) -> str:
     return "\n".join(parts)
 
 
-def settle_choices(program: ir.Program, config: Config, choices: list[ir.Choose] | None = None) -> list[Chosen]:
+def settle_choices(program: ir.Program, config: Config, choices: list[ir.Choose] | None = None,
+                   fills: list[Filled] = ()) -> list[Chosen]:
     """Settle the `choose(...)`s (every one, or those given) against the examples: the combinations of
     options are tried in order of the sum of their option positions (earlier options first), each run
     on the examples in the reference interpreter, the example that rejected the last combination
-    first. Bounded by the timeout. (Choices settled against a training loss: choose_train.py.)"""
+    first. Bounded by the timeout. (Choices settled against a training loss: choose_train.py.)
+    `fills`: the holes' terms, installed in that interpreter (a program with no Glia text to fill)."""
     import itertools
     import time
 
@@ -506,8 +508,9 @@ def settle_choices(program: ir.Program, config: Config, choices: list[ir.Choose]
                                     "`train` block (or --train FN --data FILE.npz) to settle it by training",
                    choices[0].span)
     interp, cases = _example_cases(program)
-    in_ir = {id(n) for f in program.functions.values() for n in ir.walk(f.body) if isinstance(n, ir.Choose)}
-    static = any(id(c) not in in_ir for c in choices)  # a layer's width: only the source holds it
+    if fills:
+        install(interp, program, fills)
+    static = bool(static_choices(program, choices))
     sizes = [len(c.options) for c in choices]
     combos = sorted(itertools.product(*[range(n) for n in sizes]), key=lambda c: (sum(c), c)) \
         if _product(sizes) <= 200_000 else itertools.product(*[range(n) for n in sizes])
@@ -547,6 +550,30 @@ def settle_choices(program: ir.Program, config: Config, choices: list[ir.Choose]
 
 
 _MISS = object()
+
+
+def static_choices(program: ir.Program, choices) -> list[ir.Choose]:
+    """The choices among `choices` that the functions' IR does not hold (a layer's width: only the
+    source text holds it, so settling one checks the text again with each option in place)."""
+    in_ir = {id(n) for f in program.functions.values() for n in ir.walk(f.body) if isinstance(n, ir.Choose)}
+    return [c for c in choices if id(c) not in in_ir]
+
+
+def choose_in_ir(program: ir.Program, chosen: list[Chosen]) -> ir.Program:
+    """`program` with each choice settled replaced by its option chosen, in the IR itself (for
+    programs whose source is not Glia text, such as @glia.fn functions): every backend runs it."""
+    option = {c.choice.index: c.option for c in chosen}
+
+    def conv(node):
+        if isinstance(node, tuple):
+            return tuple(conv(x) for x in node)
+        if not ir.is_node(node):
+            return node
+        if isinstance(node, ir.Choose) and node.index in option:
+            return conv(node.options[option[node.index]])
+        return ir.rebuild(node, conv)
+    functions = {name: conv(f) for name, f in program.functions.items()}
+    return replace(program, functions=functions, choices=tuple(c for c in program.choices if c.index not in option))
 
 
 def _example_cases(program: ir.Program):

@@ -129,6 +129,37 @@ def _relative(path: str, src: Source | None) -> str:
     return os.path.join(os.path.dirname(src.name), path)
 
 
+OPTIMIZER_KEYWORDS = ("momentum", "nesterov", "weight_decay", "beta1", "beta2", "eps", "alpha")
+
+
+def apply_keywords(o: Options, settings: dict) -> Options:
+    """Settings given as keywords (`Program.train(..., lr=0.1)`, the REPL's `:train NAME lr=0.1`): those
+    of a train block, each checked as in a block, plus engine=, resume= and progress=; an optimizer's
+    own (momentum=, beta1=, ...) checked against the optimizer the others leave. ValueError says
+    which is wrong."""
+    opt_args = {}
+    for k, v in settings.items():
+        try:
+            if k == "engine":
+                if v not in ("auto", "compiled", "tape"):
+                    raise ValueError(f"engine is 'auto', 'compiled' or 'tape', found {v!r}")
+                o = replace(o, engine=v)
+            elif k in ("resume", "progress"):
+                if not isinstance(v, (bool, np.bool_)):
+                    raise ValueError(f"{k} is True or False, found {v!r}")
+                o = replace(o, **{k: bool(v)})
+            elif k in OPTIMIZER_KEYWORDS:
+                opt_args[k] = v
+            else:
+                o = apply_setting(o, k, v)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"bad value for {k}: {e}") from None
+    if opt_args:
+        check_optimizer_args(o.optimizer, {**o.opt_args, **opt_args})
+        o = replace(o, opt_args={**o.opt_args, **opt_args})
+    return o
+
+
 def apply_setting(o: Options, name: str, v) -> Options:
     if name in ("inputs", "targets", "checkpoint"):
         return replace(o, **{name: str(v)})

@@ -19,7 +19,7 @@ class DType:
         dims = dims if isinstance(dims, tuple) else (dims,)
         for d in dims:
             if not (isinstance(d, str) and d.isidentifier()) and not (type(d) is int and d > 0):
-                raise TypeError(f"a tensor dimension is a positive int or a name, not {d!r}")
+                raise _annotation_error(f"a tensor dimension is a positive int or a name, not {d!r}")
         return TensorType(self, dims)
 
     def __repr__(self) -> str:
@@ -38,6 +38,11 @@ class TensorType:
     def __repr__(self) -> str:
         return f"glia.{self.dtype.name}[{', '.join(map(repr, self.shape))}]"
 
+    def __getitem__(self, dims):
+        dims = dims if isinstance(dims, tuple) else (dims,)
+        raise _annotation_error(f"a tensor type takes all its dimensions in one [...]: write "
+                                f"glia.{self.dtype.name}[{', '.join(map(repr, self.shape + dims))}]")
+
     def __eq__(self, other) -> bool:
         return isinstance(other, TensorType) and (self.dtype.name, self.shape) == (other.dtype.name, other.shape)
 
@@ -48,7 +53,7 @@ class TensorType:
 class _FnMeta(type):
     def __getitem__(cls, item) -> "FnType":
         if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], (list, tuple))):
-            raise TypeError("write a function type as glia.Fn[[ParamType, ...], ReturnType]")
+            raise _annotation_error("write a function type as glia.Fn[[ParamType, ...], ReturnType]")
         return FnType(tuple(item[0]), item[1])
 
     def __repr__(cls) -> str:
@@ -73,6 +78,14 @@ class FnType:
 
     def __hash__(self) -> int:
         return hash((self.params, self.ret))
+
+
+def _annotation_error(message: str) -> TypeError:
+    """E206 at the user's line that wrote the annotation (Python evaluates it when the def runs), a
+    glia.GliaTypeError (a TypeError, as Python's own annotation mistakes are)."""
+    from .boundary import boundary_error
+
+    return boundary_error(message, "E206")
 
 
 def _show(t) -> str:

@@ -89,6 +89,20 @@ def _frame_span(frame) -> Span:
     return Span(line, 1, line, 2)
 
 
+def _callable_span(code) -> Span:
+    """Where a Python callable is: a lambda's body (the result it gave), a def's first line from its
+    first character (both were column 1 of the first line)."""
+    line = code.co_firstlineno
+    text = linecache.getline(code.co_filename, line)
+    if code.co_name == "<lambda>":
+        body = [p for p in code.co_positions() if p[0] == line and p[1] == line and p[3]]
+        if body:
+            _, _, col, end = body[-1]  # the instruction that returns: it spans the whole body
+            return Span(line, _char_col(text, col) + 1, line, _char_col(text, end) + 1)
+    first = len(text) - len(text.lstrip()) + 1
+    return Span(line, first, line, max(first + 1, len(text.rstrip()) + 1))
+
+
 def _char_col(line_text: str, byte_offset: int) -> int:
     return len(line_text.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))
 
@@ -171,6 +185,16 @@ class Record:
 
     def __reduce__(self):
         return (type(self)._make, (self._values(),))
+
+
+# what the Python class of every struct has besides its fields (and the module group a DSL one belongs to)
+RECORD_NAMES = frozenset(n for n in vars(Record) if n.startswith("_") and not n.startswith("__")) | {"_glia_group"}
+
+
+def reserved_field(name: str) -> bool:
+    """Would a field of this name hide a part of a struct's Python class (`_values`: its == and repr
+    would call the field) or keep it from being made (`_fields`)?"""
+    return name in RECORD_NAMES or name.startswith("__")
 
 
 def record_class(name: str, fields: tuple[str, ...], namespace: dict | None = None, module: str | None = None,
@@ -728,7 +752,7 @@ def _callback_error(py_fn, t: FnT, m: Mismatch) -> GliaError:
                     t.ret)
     if code is not None:
         source = source_of_file(code.co_filename)
-        span = Span(code.co_firstlineno, 1, code.co_firstlineno, 2)
+        span = _callable_span(code)
     else:
         source, span = caller_location()
     return GliaTypeError(Diagnostic("E201", msg, span, "call", source))

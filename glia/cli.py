@@ -55,8 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "With input from a pipe or a file, entries are read from it and only "
                                    "their output is printed; the exit status is 1 if any entry failed.")
     i.add_argument("files", nargs="*", metavar="FILE")
-    i.add_argument("--backend", choices=["interp"], default="interp",
-                   help="execution backend (interp: the reference interpreter)")
+    i.add_argument("--backend", choices=["interp", "cpu"], default="interp",
+                   help="what runs the functions entries call, as :backend chooses (interp: the reference "
+                        "interpreter; cpu: each function compiled on its first call)")
     c.set_defaults(handler=cmd_check)
     r.set_defaults(handler=cmd_run)
     i.set_defaults(handler=cmd_repl)

@@ -24,14 +24,16 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
+import linecache
 import sys
 import threading
 import types
+import weakref
 
 from glia.compiler import ast as A
 from glia.compiler.builtins import FUNCS, MATH_CONSTS, MATH_FUNCS
 from glia.compiler.checker import check
-from glia.compiler.diagnostics import Diagnostic, GliaError, Source, Span
+from glia.compiler.diagnostics import Diagnostic, GliaError, Note, Source, Span
 from glia.compiler.driver import prelude
 from glia.compiler.sourcemap import SourceMap
 
@@ -102,10 +104,20 @@ def builtin_names() -> frozenset:
 
 
 class _Def:
-    __slots__ = ("name", "translated", "resolver", "pyobj", "group")
+    __slots__ = ("name", "translated", "resolver", "_pyobj", "group")
 
     def __init__(self, name, translated, resolver, pyobj, group):
-        self.name, self.translated, self.resolver, self.pyobj, self.group = name, translated, resolver, pyobj, group
+        self.name, self.translated, self.resolver, self.group = name, translated, resolver, group
+        # a function is held weakly: once Python holds it nowhere (`del helper`, a notebook's broken
+        # function renamed), it leaves its module's program
+        self._pyobj = weakref.ref(pyobj) if isinstance(translated.item, A.FuncDef) else lambda: pyobj
+
+    @property
+    def pyobj(self):
+        return self._pyobj()
+
+    def live(self) -> bool:
+        return self._pyobj() is not None
 
 
 class _Group:
@@ -158,12 +170,14 @@ class _Group:
         defs: dict[str, _Def] = {}
         for g in groups:
             for name, d in g.defs.items():
-                defs.setdefault(name, d)
+                if d.live():
+                    defs.setdefault(name, d)
+        self._check_distinct(groups, defs)
         items: list[A.Item] = [d.translated.item for d in defs.values()]
         items += self._captured_constants(defs)
         for g in groups:
             for name, exs in g.examples.items():
-                if exs:
+                if exs and name in defs:  # (not those of a function deleted since)
                     items.append(A.ExamplesDef(name, tuple(exs), exs[0].span))
         source = _FILES.virtual
         try:
@@ -173,23 +187,57 @@ class _Group:
         structs = {n: d.pyobj for n, d in defs.items() if isinstance(d.translated.item, A.StructDef)}
         return Program(program, backend=backend, source_map=_FILES, py_structs=structs, module=self.module)
 
+    def _check_distinct(self, groups: list["_Group"], defs: dict[str, _Def]) -> None:
+        """A definition that names one of its own module's must get that one: one program holds one
+        definition per name, so two modules defining `helper` would silently swap them (E102)."""
+        for g in groups:
+            for d in g.defs.values():
+                if not d.live():
+                    continue
+                for name in {**d.translated.free, **d.translated.refs}:
+                    own, held = g.defs.get(name), defs.get(name)
+                    if own is None or held is None or own is held or not own.live():
+                        continue
+                    used = d.translated
+                    span = used.free.get(name) or used.calls.get(name) or _name_span(used.item)
+                    first = Note(f"the {name} of module {held.group.module}", _name_span(held.translated.item),
+                                 _FILES.virtual)
+                    raise _FILES.remap(GliaError(Diagnostic(
+                        "E102", f"'{name}' here is module {g.module}'s, but module {held.group.module} defines a "
+                        f"{name} too, and the program of {self.module} holds one definition per name: rename one",
+                        span, STAGE, _FILES.virtual, notes=(first,))))
+
     def _captured_constants(self, defs: dict[str, _Def]) -> list[A.GlobalDef]:
         known = set(defs) | set(FUNCS) | set(MATH_FUNCS) | set(MATH_CONSTS) | _prelude_names() | {"math"}
         out: dict[str, A.GlobalDef] = {}
+        values: dict[str, tuple[object, _Def]] = {}  # the value each captured name has, and who read it first
         for d in defs.values():
             for name, span in d.translated.free.items():
-                if name in known or name in out:
+                if name in known:
                     continue
                 found, value = d.resolver.lookup(name)
                 if not found:
                     continue  # the checker reports the undefined name
+                if name in values:
+                    first, reader = values[name]
+                    if type(value) in (int, float, bool, str) and value is not first and \
+                            (type(value), value) != (type(first), first):
+                        note = Note(f"where {reader.group.module}'s {name}, {first!r}, is read", out[name].span,
+                                    _FILES.virtual)
+                        raise _FILES.remap(GliaError(Diagnostic(
+                            "E102", f"'{name}' here is module {d.group.module}'s, {value!r}, but another module's "
+                            f"{name} is read too, and one program holds one global per name: rename one", span,
+                            STAGE, _FILES.virtual, notes=(note,))))
+                    continue
                 if type(value) in (int, float, bool, str):
+                    values[name] = (value, d)
                     out[name] = A.GlobalDef(name, None, value_to_ast(value, span), span)
                 elif name in d.translated.calls and callable(value):
-                    raise _FILES.remap(GliaError(Diagnostic(
-                        "E101", f"'{name}' is a Python function, not a Glia one: decorate it with @glia.fn to "
-                        "call it from Glia code (or pass it in as a parameter of function type)", span, STAGE,
-                        _FILES.virtual)))
+                    message = (f"'{name}' is a builtin of Python that Glia does not have (docs/language.md lists "
+                               "Glia's builtins)" if d.resolver.is_python_builtin(name) else
+                               f"'{name}' is a Python function, not a Glia one: decorate it with @glia.fn to "
+                               "call it from Glia code (or pass it in as a parameter of function type)")
+                    raise _FILES.remap(GliaError(Diagnostic("E101", message, span, STAGE, _FILES.virtual)))
         return list(out.values())
 
 
@@ -202,6 +250,10 @@ def _group(module: str) -> _Group:
         if g is None:
             g = _GROUPS[module] = _Group(module)
         return g
+
+
+def _name_span(item: A.Item) -> Span:
+    return getattr(item, "name_span", None) or item.span
 
 
 def _owner(obj) -> _Group | None:
@@ -258,8 +310,9 @@ def fn(func=None, *, examples=None, backend: str = "interp"):
 
 
 def _make_fn(func, examples, backend: str):
-    if not isinstance(func, types.FunctionType):
-        raise boundary_error(f"@glia.fn decorates a def function, not {type(func).__name__}", "E005")
+    if not isinstance(func, types.FunctionType) or func.__name__ == "<lambda>":
+        what = "a lambda" if isinstance(func, types.FunctionType) else type(func).__name__
+        raise boundary_error(f"@glia.fn decorates a def function, not {what}", "E005")
     backend_class(backend)
     code = func.__code__
     py = _source_of(func.__name__, code.co_filename, code.co_firstlineno, "function")
@@ -269,6 +322,7 @@ def _make_fn(func, examples, backend: str):
     resolver = Resolver(func.__globals__, _closure_of(func))
     translated = Translator(py, _base_of(py.source), resolver, SPECIALS).function(node)
     name = func.__name__
+    _reject_enclosing_constants(func, translated, resolver)
     group = _group(func.__module__)
 
     @functools.wraps(func)
@@ -296,6 +350,10 @@ def _make_fn(func, examples, backend: str):
 
 def _source_of(name: str, filename: str, line: int, what: str) -> PySource:
     py = read_python(filename)
+    if py is None and linecache.getlines(filename):
+        raise GliaError(Diagnostic("E509", f"{filename} changed since it was imported and no longer parses: @glia "
+                                   f"reads the source of what it decorates ({what} {name})",
+                                   Span(line, 1, line, 2), STAGE, Source(filename, "")))
     if py is None:
         raise GliaError(Diagnostic("E509", f"the source of {what} {name} is not available: @glia reads the source "
                                    "of what it decorates, so define it in a .py file or a notebook cell (not in "
@@ -309,6 +367,21 @@ def _changed(name: str, code) -> GliaError:
                                 "the file changed since it was imported", Span(code.co_firstlineno, 1,
                                                                                code.co_firstlineno, 2),
                                 STAGE, Source(code.co_filename, "")))
+
+
+def _reject_enclosing_constants(func, translated: Translated, resolver: Resolver) -> None:
+    """A @glia.fn nested in a function may name the classes and @glia.fn functions of the enclosing
+    function, but not read its numbers or strings: the definition is one of its module's program,
+    so decorating it again (the enclosing function called again, with another value) would replace
+    it, and the functions made before would silently compute with the new value."""
+    for name, span in translated.free.items():
+        if type(resolver.closure.get(name)) in (int, float, bool, str):
+            where = func.__qualname__.rsplit(".<locals>.", 1)[0]
+            raise _FILES.remap(GliaError(Diagnostic(
+                "E005", f"'{name}' is a variable of the enclosing function {where}(): a @glia.fn function reads "
+                "only module-level constants, since each name has one definition in its module's program (a "
+                "second call of the enclosing function would replace it); pass it in as a parameter",
+                span, STAGE, _FILES.virtual)))
 
 
 def _closure_of(func) -> dict:
@@ -393,8 +466,9 @@ def struct(cls):
 
 
 def _make_struct(cls, filename: str, line: int):
-    if not isinstance(cls, type):
-        raise boundary_error(f"@glia.struct decorates a class, not {type(cls).__name__}", "E005")
+    if not isinstance(cls, type) or cls.__module__ == "builtins":
+        what = f"the builtin {cls.__name__}" if isinstance(cls, type) else type(cls).__name__
+        raise boundary_error(f"@glia.struct decorates a class, not {what}", "E005")
     py = read_python(filename)
     node = find_definition(py, cls.__name__, line, ast.ClassDef) if py is not None else None
     if node is None:

@@ -31,8 +31,8 @@ from glia.compiler.sourcemap import SourceMap
 from glia.compiler.types import FnT
 from glia.runtime.params import is_numeric
 
-from .boundary import Boundary, GliaNotAvailable, Mismatch, boundary_error, caller_location, \
-    python_hint, record_class
+from .boundary import RECORD_NAMES, Boundary, GliaNotAvailable, Mismatch, boundary_error, caller_location, \
+    python_hint, record_class, reserved_field
 
 PRELUDE = "<prelude>"
 
@@ -123,7 +123,7 @@ class InterpBackend:
 
     name = "interp"
 
-    def __init__(self, program: ir.Program, sources: dict[str, Source]):
+    def __init__(self, program: ir.Program, sources: dict[str, Source], source_map: SourceMap | None = None):
         self.interp = Interpreter(program, sources)
         self.rt_structs = self.interp.structs  # the runtime's record class of each struct
 
@@ -138,11 +138,11 @@ class CpuBackend(InterpBackend):
 
     name = "cpu"
 
-    def __init__(self, program: ir.Program, sources: dict[str, Source]):
+    def __init__(self, program: ir.Program, sources: dict[str, Source], source_map: SourceMap | None = None):
         super().__init__(program, sources)
         from glia.compiler.cpu_calls import CpuCalls
 
-        CpuCalls(self.interp, sources, notes=note_once).install()
+        CpuCalls(self.interp, sources, notes=note_once, source_map=source_map).install()
 
 
 _noted: set[str] = set()
@@ -201,10 +201,15 @@ class Program:
         self._source_map = source_map
         self._module = module or "glia.program"
         self._backend_name = backend
-        self._backend = backend_class(backend)(program, sources_of(program))
+        self._backend = backend_class(backend)(program, sources_of(program), source_map)
         classes = dict(py_structs or {})
         for name, info in program.structs.items():
             if name not in classes:
+                taken = next((f for f in info.fields if reserved_field(f)), None)
+                if taken is not None:  # (Glia code may name a field so; the Python class cannot have it)
+                    raise GliaError(Diagnostic("E102", f"struct {name}'s field '{taken}' names a part of its Python "
+                                               f"class ({', '.join(sorted(RECORD_NAMES))}): rename the field to "
+                                               "use the program from Python", info.span, "call", program.source))
                 classes[name] = record_class(name, info.fields, {"__doc__": _struct_doc(info)}, module=self._module)
         self._structs = classes
         fields = {n: (info.fields, info.types) for n, info in program.structs.items()}
@@ -425,24 +430,8 @@ class Program:
             if not o.fn:
                 raise boundary_error("name the function to train: prog.train('f', x, y, ...)", "E703")
             o.progress = False
-            opt_args = {}  # an optimizer's settings, checked against the optimizer the other settings leave
             try:
-                for k, v in settings.items():
-                    if k == "engine":
-                        if v not in ("auto", "compiled", "tape"):
-                            raise ValueError(f"engine is 'auto', 'compiled' or 'tape', found {v!r}")
-                        o.engine = v
-                    elif k in ("resume", "progress"):
-                        if not isinstance(v, (bool, np.bool_)):
-                            raise ValueError(f"{k} is True or False, found {v!r}")
-                        setattr(o, k, bool(v))
-                    elif k in ("momentum", "nesterov", "weight_decay", "beta1", "beta2", "eps", "alpha"):
-                        opt_args[k] = v
-                    else:
-                        o = training.apply_setting(o, k, v)
-                if opt_args:
-                    training.check_optimizer_args(o.optimizer, {**o.opt_args, **opt_args})
-                    o.opt_args = {**o.opt_args, **opt_args}
+                o = training.apply_keywords(o, settings)
             except ValueError as e:
                 raise boundary_error(f"train(): {e}", "E703") from None
             if (x is None) != (y is None):
@@ -535,11 +524,15 @@ class Program:
                     text = synth.choose_source(synth.fill_source(self._ir.source.text, fills), chosen)
                     completed = check_source(Source(self._ir.source.name, text))
                 prog = Program(completed, backend=self._backend_name, module=self._module)
-            else:  # @glia.fn functions: the holes of the same IR are filled in the interpreter
-                fills = synth.solve(self._ir, config, use_cache=False)
-                prog = Program(self._ir, backend=self._backend_name, source_map=self._source_map,
+            else:  # @glia.fn functions: the holes of the same IR are filled in the interpreter, its choices
+                fills = synth.solve(self._ir, config, use_cache=False)  # settled in the IR itself
+                settled = self._ir
+                if self._ir.choices:
+                    _choices_need_no_text(self._ir, settings, x)
+                    settled = synth.choose_in_ir(self._ir, synth.settle_choices(self._ir, config, fills=fills))
+                prog = Program(settled, backend=self._backend_name, source_map=self._source_map,
                                py_structs=self._structs, module=self._module)
-                synth.install(prog._backend.interp, self._ir, fills)
+                synth.install(prog._backend.interp, settled, fills)
         except GliaError as e:
             raise (self._source_map.remap(e) if self._source_map is not None else e).with_traceback(None) from None
         prog.synthesis = [{"function": f.func, "expression": f.expr, "candidates": f.candidates,
@@ -591,6 +584,20 @@ class Params(collections.abc.Mapping):
 
     def __repr__(self) -> str:
         return "Params(" + ", ".join(f"{n}: {v.dtype}{list(v.shape)}" for n, v in self._views.items()) + ")"
+
+
+def _choices_need_no_text(program: ir.Program, settings, x) -> None:
+    """@glia.fn choices are settled against the examples in the IR; a layer's width, or settling by
+    training, rewrites and checks Glia source text, which a Python module does not have yet (E801)."""
+    from glia.compiler import choose_train, synth
+
+    static = synth.static_choices(program, program.choices)
+    if static or choose_train.has_training(program, settings) or x is not None:
+        what = "a layer's size" if static else "a training"
+        raise GliaNotAvailable(Diagnostic(
+            "E801", f"settling glia.choose(...) by {what} needs Glia source: write the model in a .glia file "
+            "(glia.load) for now; @glia.fn choices are settled against examples", (static or program.choices)[0].span,
+            "synth", program.source))
 
 
 def _struct_doc(info: ir.StructInfo) -> str:

@@ -77,6 +77,7 @@ class PySource:
 
 def read_python(filename: str) -> PySource | None:
     """The parsed text of a Python file or notebook cell (None if Python has no text for it)."""
+    linecache.checkcache(filename)  # a file changed on disk (importlib.reload, autoreload) is read again
     lines = linecache.getlines(filename)
     if not lines:
         return None
@@ -121,6 +122,10 @@ class Resolver:
                 return True, scope[name]
         return False, None
 
+    def is_python_builtin(self, name: str) -> bool:
+        """Does `name` mean Python's builtin of that name (`repr`, `open`): nothing of the module's?"""
+        return name not in self.closure and name not in self.globals and hasattr(builtins, name)
+
     def resolve(self, node: ast.AST):
         """The object an expression like `glia.hole` or `Point` names, or None (only names and
         attributes of modules are followed; nothing is called)."""
@@ -160,6 +165,7 @@ class Translator:
         self.free: dict[str, Span] = {}
         self.calls: dict[str, Span] = {}
         self.refs: dict[str, object] = {}  # Glia definitions named through Python objects
+        self.typevars: dict[str, None] = {}  # typing.TypeVar names met in annotations, in order
 
     # -- spans and errors
     def _col(self, line: int, byte_offset: int) -> int:
@@ -228,6 +234,7 @@ class Translator:
         if body and _is_docstring(body[0]):
             body = body[1:]
         stmts = self.block(body) if body else (A.Pass(self.span(node)),)
+        tparams = tparams or tuple(self.typevars)  # `T = TypeVar("T")` before Python 3.12's def f[T]
         line = node.lineno
         text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
         i = text.find(node.name, max(0, text.find("def")))
@@ -240,6 +247,7 @@ class Translator:
         if node.bases or node.keywords:
             raise self.python_only("a base class or metaclass", (node.bases or node.keywords)[0])
         fields = []
+        methods = {st.name for st in node.body if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef))}
         for st in node.body:
             if _is_docstring(st) or isinstance(st, ast.Pass) or isinstance(st, (ast.FunctionDef,)):
                 continue  # methods stay Python methods of the class (Glia code does not call them)
@@ -248,6 +256,11 @@ class Translator:
             if isinstance(st, ast.AnnAssign) and isinstance(st.target, ast.Name):
                 if st.value is not None:
                     raise self.err("E005", "a Glia struct field has no default value", st.value)
+                from .boundary import RECORD_NAMES, reserved_field
+
+                if reserved_field(st.target.id) or st.target.id in methods:
+                    raise self.err("E102", f"'{st.target.id}' names a part of the struct's Python class: rename the "
+                                   f"field (the class has {', '.join(sorted(RECORD_NAMES | methods))})", st.target)
                 fields.append(A.Field(st.target.id, self.type_expr(st.annotation), self.span(st)))
                 continue
             raise self.err("E005", "a @glia.struct class body holds annotated fields (`x: int`), a docstring "
@@ -281,6 +294,12 @@ class Translator:
             raise self.err("E206", f"{node.value!r} is not a type", node)
         if isinstance(node, (ast.Name, ast.Attribute)):
             obj = self.resolver.resolve(node)
+            if isinstance(obj, typing.TypeVar) and isinstance(node, ast.Name):
+                if obj.__bound__ is not None or obj.__constraints__:
+                    raise self.err("E206", f"a Glia type parameter stands for any type: {node.id} has a bound "
+                                   "or constraints", node)
+                self.typevars[node.id] = None
+                return A.TName(node.id, sp)
             name = self.type_name(obj)
             if name is not None:
                 if isinstance(getattr(obj, "_glia_name", None), str):

@@ -17,7 +17,7 @@ import re
 import sys
 from typing import Iterable
 
-from glia.compiler.entry_syntax import entry_complete
+from glia.compiler.entry_syntax import entry_complete, starts_piece
 from glia.compiler.syntax import cache_dir
 
 from .session import COMMANDS, Session
@@ -27,7 +27,8 @@ BANNER = "Glia {version}: enter definitions, statements or expressions. :help li
          "Ctrl-D leaves."
 
 
-_BLOCK = re.compile(r"\s*(def|struct|if|while|for|examples|train)\b")
+# `examples` and `train` open a block only before the function's name: they are names too (`train = 2`)
+_BLOCK = re.compile(r"\s*((def|struct|if|while|for)\b|(examples|train)\s+[A-Za-z_])")
 
 
 def should_run(text: str) -> bool:
@@ -37,7 +38,7 @@ def should_run(text: str) -> bool:
     if not stripped or stripped.startswith(":"):
         return True
     first = stripped.split("\n", 1)[0]
-    if _BLOCK.match(first) or first.rstrip().endswith(":"):
+    if _BLOCK.match(first) or _code_of(first).rstrip().endswith(":"):
         lines = text.split("\n")
         return len(lines) > 1 and lines[-1].strip() == "" and entry_complete(text)
     return not stripped.endswith("\\") and entry_complete(text)
@@ -47,9 +48,28 @@ def next_indent(text: str) -> str:
     """The indentation for a new line after `text`: the last line's, one level deeper after ':'."""
     last = text.rsplit("\n", 1)[-1]
     indent = last[:len(last) - len(last.lstrip())]
-    if last.rstrip().endswith(":") and not last.lstrip().startswith("#"):
+    if _code_of(last).rstrip().endswith(":"):
         indent += "    "
     return indent
+
+
+def _code_of(line: str) -> str:
+    """`line` without its comment (a `#` outside a string): `x = 1  # note:` opens no block."""
+    quote = None
+    i = 0
+    while i < len(line):
+        c = line[i]
+        if quote is not None:
+            if c == "\\":
+                i += 1
+            elif c == quote:
+                quote = None
+        elif c in "'\"":
+            quote = c
+        elif c == "#":
+            return line[:i]
+        i += 1
+    return line
 
 
 # ---- scripts (a pipe, a file) -----------------------------------------------------------------
@@ -78,8 +98,7 @@ def entries(lines: Iterable[str]):
                 buf = []
             else:
                 buf.append(line)
-        elif line[:1] not in (" ", "\t", "#") and not line.startswith(("elif", "else", ")", "]", "}")) \
-                and entry_complete(text):
+        elif starts_piece(line) and entry_complete(text):
             yield text
             buf = []
             if line.lstrip().startswith(":"):

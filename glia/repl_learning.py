@@ -120,18 +120,12 @@ def train(session, arg: str) -> None:
             o = dataclasses.replace(o, data=os.path.join(folder, spec.data) if folder else spec.data)
     else:
         o = training.Options(fn=name)
-    for k, v in settings.items():
-        if k == "data":
-            o = dataclasses.replace(o, data=os.path.expanduser(str(v)))
-        elif k in ("momentum", "nesterov", "weight_decay", "beta1", "beta2", "eps", "alpha"):
-            o.opt_args[k] = v
-        elif k in ("engine", "resume"):
-            o = dataclasses.replace(o, **{k: v})
-        else:
-            try:
-                o = training.apply_setting(o, k, v)
-            except (TypeError, ValueError) as e:
-                raise CommandError(f"bad value for {k}: {e}") from None
+    if "data" in settings:
+        o = dataclasses.replace(o, data=os.path.expanduser(str(settings.pop("data"))))
+    try:
+        o = training.apply_keywords(o, settings)  # as Program.train checks them
+    except ValueError as e:
+        raise CommandError(str(e)) from None
     if not o.data:
         raise CommandError(f"no data to train {name} on: give data=FILE.npz, or define `train {name} on "
                            "\"FILE.npz\": ...` first")
@@ -160,7 +154,7 @@ def synth(session, arg: str) -> None:
 
     words = arg.split()
     if not words:
-        raise CommandError("usage: :synth NAME [timeout=SECONDS] [seed=N] [strategy=auto|bottomup|...]")
+        raise CommandError("usage: :synth NAME [timeout=SECONDS] [seed=N] [strategy=auto|bottom-up|...]")
     name, settings = words[0], parse_settings(words[1:])
     unknown = set(settings) - {"timeout", "seed", "strategy"}
     if unknown:
@@ -168,10 +162,12 @@ def synth(session, arg: str) -> None:
     strategy = str(settings.get("strategy", "auto"))
     if strategy not in STRATEGIES:
         raise CommandError(f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}")
-    try:
-        config = Config(strategy, float(settings.get("timeout", 10.0)), seed=int(settings.get("seed", 0)))
-    except (TypeError, ValueError) as e:
-        raise CommandError(f"bad setting: {e}") from None
+    timeout, seed = settings.get("timeout", 10.0), settings.get("seed", 0)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise CommandError(f"bad value for timeout: a positive number of seconds, found {timeout!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise CommandError(f"bad value for seed: an integer, found {seed!r}")
+    config = Config(strategy, float(timeout), seed=seed)
     program = _program_with(session, name)
     func = program.functions[name]
     if not any(isinstance(n, (ir.Hole, ir.Choose)) for n in ir.walk(func.body)):

@@ -35,7 +35,7 @@ from glia.compiler.builtins import DICT_METHODS, FUNCS, LIST_METHODS, MATH_CONST
 from glia.compiler.checker import assigned_names, check
 from glia.compiler.diagnostics import REPORT_HINT, Diagnostic, GliaError, Note, Source, Span
 from glia.compiler.driver import prelude, read_source, sources_of
-from glia.compiler.entry_syntax import entry_complete, parse_entry
+from glia.compiler.entry_syntax import Entry, entry_complete, parse_entry, starts_piece
 from glia.compiler.sourcemap import SourceMap
 from glia.compiler.types import NONE, STR, DictT, FnT, ListT, Scalar, SetT, StructT, TensorT, TupleT, children
 from glia.runtime.fmt import to_repr
@@ -44,6 +44,7 @@ from . import repl_learning as learning
 from .program import BACKENDS, InterpBackend
 
 NOWHERE = Span(0, 0, 0, 0)
+_DEL_NAMES = re.compile(r"\s*del\s+[A-Za-z_]\w*(\s*,\s*[A-Za-z_]\w*)*\s*(#[^\n]*)?\s*")  # `del x, f`: names
 SESSION_FN = "$session"
 ENTRY_FN = "$entry"
 RESULT = "$result"
@@ -119,23 +120,31 @@ class Session:
         self.err.write(self.files.remap(e).render() + "\n")
         self.err.flush()
 
-    def run_text(self, text: str, name: str | None = None) -> bool:
-        """Run a text: definitions, globals and statements, in order."""
+    def run_text(self, text: str, name: str | None = None, as_file: bool = False) -> bool:
+        """Run a text: definitions, globals and statements, in order. `as_file`: a loaded file, whose
+        globals are defined once each, as `glia check` wants (an entry may bind one twice)."""
         self.entries += 1
         source = Source(name or f"<repl:{self.entries}>", text)
         base = self.files.add(source)
+        if _DEL_NAMES.fullmatch(text):
+            self._delete(text, base)
+            return True
         try:
-            chunks = [(0, self._parse(text, base))]
-        except GliaError as whole_error:
-            chunks = []
-            for offset, chunk in split_chunks(text):
-                try:
-                    chunks.append((offset, self._parse(chunk, base + offset)))
-                except GliaError:
-                    raise whole_error from None  # the error as the whole text reads
-            if len(chunks) < 2:
-                raise whole_error from None
-        for _, entry in chunks:
+            whole, whole_error = self._parse(text, base), None
+        except GliaError as e:
+            whole, whole_error = None, e
+        if whole is not None and (as_file or not _repeats_a_name(whole.items)):  # one entry: all checked together
+            entries = [whole]
+        else:  # a paste of pieces: each runs in turn, as typed, consecutive definitions together
+            try:
+                entries = together([self._parse(chunk, base + offset) for offset, chunk in split_chunks(text)])
+            except GliaError:
+                entries = []
+            if whole is not None and len(entries) < 2:
+                entries = [whole]  # (its error: x defined twice)
+            elif whole is None and len(entries) < 2:
+                raise whole_error from None  # the error as the whole text reads
+        for entry in entries:
             self._run_entry(entry)
         return True
 
@@ -171,14 +180,66 @@ class Session:
                 new_examples[it.func] = it
             elif isinstance(it, A.TrainDef):
                 new_trains[it.func] = it
-        changed = {it.name for it in items if isinstance(it, A.StructDef)}
+        def check(examples):
+            return self._check(new_defs, examples, new_trains, extra=globals_, skip_vars={g.name for g in globals_})
+        given = {it.func for it in items if isinstance(it, A.ExamplesDef)}
+        # the examples of a function redefined now, entered before: they may not fit its new signature
+        earlier = [it.name for it in items if isinstance(it, A.FuncDef) and it.name in new_examples
+                   and it.name not in given]
+        stale = []
+        try:
+            program = check(new_examples)
+        except GliaError:
+            if not earlier:
+                raise
+            new_examples = {f: e for f, e in new_examples.items() if f not in earlier}
+            program = check(new_examples)  # (fails with the definitions' own error, if they have one)
+            stale = earlier
+        changed = _changed_structs(self.program, program, {it.name for it in items if isinstance(it, A.StructDef)})
         dropped = [n for n, (t, _) in self.vars.items() if _mentions(t, changed)]
-        program = self._check(new_defs, new_examples, new_trains, extra=globals_,
-                              skip_vars=set(dropped) | {g.name for g in globals_})
         self.defs, self.examples, self.trains, self.program = new_defs, new_examples, new_trains, program
+        for f in stale:
+            self.out.write(f"note: the examples of {f} were dropped: they do not fit its new definition\n")
         for n in dropped:
             del self.vars[n]
             self.out.write(f"note: variable {n} was dropped: its type uses a struct that was redefined\n")
+
+    def _delete(self, text: str, base: int) -> None:
+        """`del x, f`: forget session variables and definitions, as Python's `del` of a name does (in Glia
+        code `del` takes an item, `del xs[i]`). What is left must still check without them."""
+        lines = text.split("\n")
+        line = next(i for i, ln in enumerate(lines) if ln.strip())
+        start = lines[line].index("del") + 3
+        defs, examples, trains, kept = dict(self.defs), dict(self.examples), dict(self.trains), dict(self.vars)
+        structs: dict[str, Span] = {}
+        for m in re.finditer(r"[A-Za-z_]\w*", lines[line][start:].split("#")[0]):
+            name = m.group()
+            col = start + m.start() + 1
+            span = Span(base + line + 1, col, base + line + 1, col + len(name))
+            if name in kept:
+                del kept[name]
+            elif name in defs:
+                if isinstance(defs.pop(name), A.StructDef):
+                    structs[name] = span
+                examples.pop(name, None)
+                trains.pop(name, None)
+            else:
+                raise GliaError(Diagnostic("E101", f"undefined name '{name}'", span, "names", self.files.virtual))
+        for name, span in structs.items():
+            holder = next((v for v, (t, _) in kept.items() if _mentions(t, {name})), None)
+            if holder is not None:
+                raise GliaError(Diagnostic("E102", f"variable {holder} holds a {name}: del {holder} too", span,
+                                           "names", self.files.virtual))
+        before, self.vars = self.vars, kept
+        try:
+            self.program = self._check(defs, examples, trains)
+        except GliaError as e:
+            self.vars = before  # a definition left uses one of them: its diagnostic says where
+            whole = Span(base + line + 1, start - 2, base + line + 1, len(lines[line].rstrip()) + 1)
+            note = Note("nothing was deleted: the definitions above still use it", whole, self.files.virtual)
+            d = e.diagnostic
+            raise self.files.remap(GliaError(dataclasses.replace(d, notes=d.notes + (note,)))) from None
+        self.defs, self.examples, self.trains = defs, examples, trains
 
     def _bind_global(self, g: A.GlobalDef, later: list[A.GlobalDef]) -> None:
         """`x = expr` (or `x: T = expr`): (re)bind the session variable x to the value of expr, with
@@ -264,7 +325,8 @@ class Session:
         if self.backend == "cpu":
             from glia.compiler.cpu_calls import CpuCalls
 
-            CpuCalls(backend.interp, sources_of(program), notes=self._note, program=program).install()
+            CpuCalls(backend.interp, sources_of(program), notes=self._note, program=program,
+                     source_map=self.files).install()
         return backend.call(ENTRY_FN, args)
 
     def _reject_return(self, stmts) -> None:
@@ -411,7 +473,7 @@ class Session:
 
     def load(self, path: str) -> None:
         source = read_source(os.path.expanduser(path))
-        self.run_text(source.text, source.name)
+        self.run_text(source.text, source.name, as_file=True)
         if path not in self.loaded:
             self.loaded.append(path)
         self.out.write(f"loaded {path}\n")
@@ -474,14 +536,35 @@ class _Usage(GliaError):
 # ---- helpers ----------------------------------------------------------------------------------
 
 
+def together(entries: list[Entry]) -> list[Entry]:
+    """Consecutive entries of definitions and globals as one (so functions may call each other and
+    read the globals that follow them, as in a file), up to a name that comes a second time (`x = 1`
+    then `x = x + 1` rebind x, as typed one after the other; a struct defined again replaces it)."""
+    out: list[Entry] = []
+    for e in entries:
+        last = out[-1] if out else None
+        if e.items and last is not None and last.items and not _repeats_a_name(last.items + e.items):
+            out[-1] = Entry(last.items + e.items, ())
+        else:
+            out.append(e)
+    return out
+
+
+def _repeats_a_name(items) -> bool:
+    """Does a name come twice (a global bound again, a function or struct redefined, a second examples
+    or train block for one function)? Then the pieces are entered one after the other."""
+    keys = [(type(it).__name__, it.func) if isinstance(it, (A.ExamplesDef, A.TrainDef)) else
+            ("name", getattr(it, "name", None)) for it in items]
+    return len(keys) != len(set(keys))
+
+
 def split_chunks(text: str) -> list[tuple[int, str]]:
     """Cut a text into top-level pieces that are complete on their own (a definition, a statement),
     each with the number of lines before it: a paste of definitions followed by calls."""
     lines = text.split("\n")
     chunks: list[tuple[int, list[str]]] = []
     for i, line in enumerate(lines):
-        starts = line[:1] not in ("", " ", "\t", "#") and not line.startswith(("elif", "else", ")", "]", "}"))
-        if chunks and not (starts and entry_complete("\n".join(chunks[-1][1]))):
+        if chunks and not (starts_piece(line) and entry_complete("\n".join(chunks[-1][1]))):
             chunks[-1][1].append(line)
         else:
             chunks.append((i, [line]))
@@ -527,6 +610,22 @@ def _returning_locals(program: ir.Program, names: list[str]):
     new_f = dataclasses.replace(f, body=body, type=FnT(f.type.params, ret_t))
     program = dataclasses.replace(program, functions={**program.functions, ENTRY_FN: new_f})
     return program, [(n, t) for n, _, t in kept]
+
+
+def _changed_structs(old: ir.Program | None, new: ir.Program, redefined: set[str]) -> set[str]:
+    """The structs whose values made before `new` no longer fit: those redefined with other fields or
+    field types, and those holding one of them (struct A holds a B: B's change changes A's values)."""
+    def shape(info: ir.StructInfo):
+        return info.fields, info.types
+    changed = {n for n in redefined if old is None or n not in old.structs or shape(old.structs[n]) !=
+               shape(new.structs[n])}
+    grew = bool(changed)
+    while grew:
+        holders = {n for n, info in new.structs.items()
+                   if n not in changed and any(_mentions(t, changed) for t in info.types)}
+        changed |= holders
+        grew = bool(holders)
+    return changed
 
 
 def _mentions(t, struct_names: set[str]) -> bool:

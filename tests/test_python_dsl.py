@@ -234,7 +234,13 @@ def test_python_callbacks_and_glia_function_values(pymodule):
         m.apply_all(wrong, [1])
     d = info.value.diagnostic
     assert d.code == "E201" and "result of the Python function wrong" in d.message and "str" in d.message
-    assert d.source.name == __file__ and d.span.line == inspect.getsourcelines(wrong)[1]
+    assert d.source.name == __file__ and d.span.line == inspect.getsourcelines(wrong)[1] and d.span.col == 5
+    with pytest.raises(glia.GliaTypeError) as info:  # a lambda's result is shown (it was column 1)
+        m.apply_all(lambda x: "é" + str(x), [1])
+    d = info.value.diagnostic
+    line = inspect.currentframe().f_lineno - 2
+    text = Path(__file__).read_text().splitlines()[line - 1]
+    assert d.span.line == line and text[d.span.col - 1:d.span.end_col - 1] == '"é" + str(x)'
 
 
 @pytest.mark.parametrize("snippet, code, marker", [
@@ -267,6 +273,11 @@ def test_python_only_constructs_are_located_diagnostics(pymodule, snippet, code,
     ("def f(x) -> int:", "E206", "needs a type annotation"),
     ("def f(x: int | None) -> int:", "E206", "union"),
     ("def f(x: complex) -> int:", "E206", "unknown type 'complex'"),
+    # annotations Python evaluates when the def runs: a located E206 (they were bare TypeErrors)
+    ("def f(x: glia.f32[0]) -> int:", "E206", "a tensor dimension is a positive int or a name, not 0"),
+    ("def f(x: glia.f64[2.5]) -> int:", "E206", "not 2.5"),
+    ("def f(x: glia.Fn[int, int]) -> int:", "E206", "glia.Fn[[ParamType, ...], ReturnType]"),
+    ("def f(x: glia.f32[3][2]) -> int:", "E206", "write glia.f32[3, 2]"),
 ])
 def test_signatures_outside_the_subset(pymodule, signature, code, fragment):
     src = f"import glia\n\n@glia.fn\n{signature}\n    return 1\n"
@@ -275,6 +286,7 @@ def test_signatures_outside_the_subset(pymodule, signature, code, fragment):
         m.f(1)  # unknown type names are the checker's to find, at the first call
     d = info.value.diagnostic
     assert d.code == code and fragment in d.message and d.span.line == 4, d.render()
+    assert isinstance(info.value, TypeError) or "glia." not in signature  # as Python's own are
 
 
 def test_other_decorators_are_rejected(pymodule):
@@ -341,6 +353,19 @@ def test_constants_python_functions_and_redefinition(pymodule):
         """)
     d = info.value.diagnostic
     assert d.code == "E101" and "Python function" in d.message and "@glia.fn" in d.message and d.span.line == 6
+    with pytest.raises(GliaError) as info:  # a builtin of Python's only: no decorator can make it Glia's
+        pymodule("""
+            import glia
+
+            @glia.fn
+            def shown(x: int) -> str:
+                return repr(x)
+
+            shown(1)
+        """)
+    d = info.value.diagnostic
+    assert d.code == "E101" and "builtin of Python that Glia does not have" in d.message and "@glia.fn" not in \
+        d.message and (d.span.line, d.span.col) == (6, 12)
     # A second definition of a function in the same module (a notebook cell run again) replaces it.
     m2 = pymodule("""
         import glia
@@ -350,6 +375,106 @@ def test_constants_python_functions_and_redefinition(pymodule):
             return "new" + str(x)
     """, name="dsl_redefine")
     assert m2.scaled(2) == "new2" and m.scaled(2) == "new2"
+
+
+def test_a_nested_function_reads_no_number_of_its_enclosing_function(pymodule):
+    """Each call of a factory decorated the same name again, so every function it made computed with
+    the last call's number (make_adder(5) turned add3(1) into 6); now the read is a located E005.
+    Classes of the enclosing function are still named through its closure."""
+    with pytest.raises(GliaError) as info:
+        pymodule("""
+            import glia
+
+            def make_adder(k: int):
+                @glia.fn
+                def add(x: int) -> int:
+                    return x + k
+                return add
+
+            add3 = make_adder(3)
+        """)
+    d = info.value.diagnostic
+    assert d.code == "E005" and "make_adder" in d.message and (d.span.line, d.span.col) == (7, 20)
+    m = pymodule("""
+        import glia
+
+        def make():
+            @glia.struct
+            class Cell:
+                v: int
+
+            @glia.fn
+            def bump(c: Cell) -> Cell:
+                return Cell(c.v + 1)
+            return Cell, bump
+
+        Cell, bump = make()
+    """)
+    assert m.bump(m.Cell(1)) == m.Cell(2)
+
+
+def test_a_deleted_definition_leaves_the_program(pymodule):
+    """A notebook's broken function stayed in its module's program for good, so every other function
+    failed with its error, even after `del helper`; a function Python no longer holds now leaves."""
+    m = pymodule("""
+        import glia
+
+        @glia.fn
+        def helper(x: int) -> int:
+            return x + "a"
+
+        @glia.fn
+        def fixed(x: int) -> int:
+            return x + 1
+    """)
+    with pytest.raises(GliaError) as info:
+        m.fixed(1)
+    assert info.value.diagnostic.code == "E203"
+    del m.helper
+    assert m.fixed(1) == 2
+    m = pymodule("""
+        import glia
+
+        def plain(x: int) -> int:
+            return x * 3
+
+        made = glia.fn(plain)  # the name `plain` stays the Python function: `made` holds the Glia one
+    """)
+    assert m.made(2) == 6  # (a check of the module's names left it out: KeyError)
+    with pytest.raises(GliaError) as info:
+        m.glia.fn(lambda x: x)
+    assert info.value.diagnostic.code == "E005" and "not a lambda" in info.value.diagnostic.message
+
+
+def test_a_module_reloaded_after_an_edit_is_read_again(pymodule):
+    """importlib.reload (IPython's autoreload) of an edited file kept the old Glia function: the source
+    came from linecache's stale copy (f(1) stayed 2 instead of 107)."""
+    import os
+
+    m = pymodule("""
+        import glia
+
+        @glia.fn
+        def f(x: int) -> int:
+            return x + 1
+    """, name="dsl_reloaded")
+    assert m.f(1) == 2
+    path = Path(m.__file__)
+    path.write_text(path.read_text().replace("return x + 1", "return x * 100 + 7"))
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+    m.__spec__.loader.exec_module(m)  # what importlib.reload does (the file is not on sys.path)
+    assert m.f(1) == 107
+    # a function decorated after its file was broken by an edit: said so (it was "define it in a .py file")
+    path.write_text(path.read_text() + "\ndef make():\n    @glia.fn\n    def g(x: int) -> int:\n        return x\n")
+    m.__spec__.loader.exec_module(m)
+    path.write_text(path.read_text() + "\ndef broken(:\n")
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 4_000_000_000))
+    with pytest.raises(GliaError) as info:
+        m.make()
+    assert info.value.diagnostic.code == "E509" and "changed since it was imported and no longer parses" in \
+        info.value.diagnostic.message
 
 
 def test_functions_of_another_module(pymodule):
@@ -363,6 +488,62 @@ def test_functions_of_another_module(pymodule):
             return [len(a) for a in adj(n, edges)]
     """)
     assert user.out_degrees(3, [lib.Edge(0, 1), lib.Edge(0, 2)]) == [2, 0, 0]
+
+
+def test_two_modules_defining_the_same_name_are_not_swapped(pymodule):
+    """The program of a module that uses another's function held one `helper`, its own, so the other
+    module's function silently called it (user(1) + helper(1) was 4, not 1003); now E102 says so."""
+    lib = pymodule("""
+        import glia
+
+        @glia.fn
+        def helper(x: int) -> int:
+            return x + 1000
+
+        @glia.fn
+        def user(x: int) -> int:
+            return helper(x)
+    """, name="dsl_clash_lib")
+    main = pymodule("""
+        import glia
+        from dsl_clash_lib import user
+
+        @glia.fn
+        def helper(x: int) -> int:
+            return x * 2
+
+        @glia.fn
+        def mine(x: int) -> int:
+            return user(x) + helper(x)
+    """)
+    assert lib.user(1) == 1001
+    with pytest.raises(GliaError) as info:
+        main.mine(1)
+    d = info.value.diagnostic
+    assert d.code == "E102" and d.source.name == lib.__file__ and d.span.line == line_of(lib, "return helper(x)")
+    assert d.notes[0].source.name == main.__file__ and "rename one" in d.message
+    lib = pymodule("""
+        import glia
+        SCALE = 1000
+
+        @glia.fn
+        def scaled(x: int) -> int:
+            return x * SCALE
+    """, name="dsl_clash_consts")
+    main = pymodule("""
+        import glia
+        from dsl_clash_consts import scaled
+        SCALE = 2
+        LIMIT = 1000
+
+        @glia.fn
+        def mine(x: int) -> int:
+            return scaled(x) + x * SCALE
+    """)
+    with pytest.raises(GliaError) as info:  # (it was 4, not 1002: one SCALE for both)
+        main.mine(1)
+    d = info.value.diagnostic
+    assert d.code == "E102" and "1000" in d.message and d.span.line == line_of(lib, "return x * SCALE")
 
 
 def test_holes_choices_examples_and_what_comes_later(pymodule):
@@ -396,6 +577,130 @@ def test_holes_choices_examples_and_what_comes_later(pymodule):
     filled = program.synthesize(timeout=20)  # search fills the hole from the examples
     assert filled.double_all([1, 2]) == [2, 4] and filled.synthesis[0]["function"] == "double_all"
     assert glia.choose(5, 6) == 5
+
+
+@pytest.mark.parametrize("backend", ["interp", "cpu"])
+def test_synthesize_settles_the_choices_of_glia_fn_functions(pymodule, backend):
+    """A choice is settled against the examples, in the IR every backend runs (it was left at its
+    first option: `synthesize()` only filled holes)."""
+    m = pymodule(f"""
+        import glia
+
+        @glia.fn(backend="{backend}")
+        def scaled_sum(x: int) -> int:
+            s = 0
+            for i in range(x):
+                s += i * glia.choose(1, 2, 3)
+            return s
+
+        @glia.fn(backend="{backend}", examples=[(2, 3), (5, 6)])
+        def succ(x: int) -> int:
+            return glia.hole(size=3)
+
+        glia.examples(scaled_sum, [(3, 9), (2, 3)])
+    """)
+    filled = m.scaled_sum.glia.program.synthesize(timeout=20)  # the examples of succ run with its hole filled
+    assert filled.scaled_sum(4) == 18 and filled.succ(7) == 8 and filled.ir.choices == ()
+    assert m.scaled_sum.glia.program.ir.choices  # the module's own program keeps its choice
+
+
+def test_a_layer_size_choice_in_glia_fn_is_not_settled_silently(pymodule):
+    m = pymodule("""
+        import glia
+
+        @glia.fn
+        def model(x: glia.f32[4]) -> glia.f32[2]:
+            return glia.dense(x, glia.choose(2, 2))
+
+        glia.examples(model, [])
+    """)
+    with pytest.raises(glia.GliaNotAvailable) as info:
+        m.model.glia.program.synthesize(timeout=5)
+    d = info.value.diagnostic
+    assert d.code == "E801" and d.span.line == line_of(m, "glia.choose(2, 2)")
+
+
+def test_a_cpu_note_names_the_python_file(pymodule, capsys):
+    """Why a function runs interpreted is said at its Python line (it named the DSL's virtual source,
+    `<glia: python sources>:N`, whose line numbers are nobody's)."""
+    m = pymodule("""
+        import glia
+
+        @glia.struct
+        class Tree:
+            kids: list["Tree"]
+
+        @glia.fn(backend="cpu")
+        def size(t: Tree) -> int:
+            return 1 + len(t.kids)
+    """)
+    assert m.size(m.Tree([m.Tree([])])) == 2
+    err = capsys.readouterr().err
+    assert f"(at {m.__file__}:{line_of(m, 'def size')}:1)" in err and "python sources" not in err
+
+
+def test_generics_with_typevars(pymodule):
+    """Before Python 3.12 (no `def f[T]`) a TypeVar is how Python writes a generic function: it was
+    E206 "unknown type 'T'"."""
+    m = pymodule("""
+        import glia
+        from typing import TypeVar
+        K = TypeVar("K")
+        V = TypeVar("V")
+
+        @glia.fn
+        def invert(d: dict[K, V]) -> dict[V, K]:
+            out: dict[V, K] = {}
+            for k, v in d.items():
+                out[v] = k
+            return out
+
+        @glia.fn
+        def both() -> str:
+            return str(invert({1: "a"})["a"]) + invert({"b": 2.5})[2.5]
+    """)
+    assert m.invert({"a": 1}) == {1: "a"} and m.both() == "1b"
+    with pytest.raises(GliaError) as info:
+        pymodule("""
+            import glia
+            from typing import TypeVar
+            N = TypeVar("N", int, float)
+
+            @glia.fn
+            def same(x: N) -> N:
+                return x
+        """)
+    d = info.value.diagnostic
+    assert d.code == "E206" and "bound or constraints" in d.message and (d.span.line, d.span.col) == (7, 13)
+
+
+@pytest.mark.parametrize("field, extra", [("_fields", ""), ("_values", ""), ("_replace", ""),
+                                          ("norm", "\n                def norm(self) -> float:\n                    return 1.0\n")])
+def test_a_field_named_like_a_part_of_the_python_class(pymodule, field, extra):
+    """`_fields` (and a method's name) was Python's ValueError from the class statement; `_values` made
+    a class whose ==, hash and repr called the field."""
+    with pytest.raises(GliaError) as info:
+        pymodule(f"""
+            import glia
+
+            @glia.struct
+            class R:
+                {field}: int
+{extra}
+        """)
+    d = info.value.diagnostic
+    assert d.code == "E102" and f"'{field}' names a part of the struct's Python class" in d.message
+    assert (d.span.line, d.span.col) == (6, 5)
+
+
+@pytest.mark.parametrize("field", ["_fields", "_values"])
+def test_a_glia_struct_field_its_python_class_cannot_have(field):
+    """A .glia struct may name a field `_fields` (glia run is fine); from Python that was a ValueError
+    (`_fields`) or a class whose == called the field (`_values`)."""
+    with pytest.raises(GliaError) as info:
+        glia.compile(f"struct R:\n    {field}: int\n\ndef mk() -> R:\n    return R(1)\n")
+    d = info.value.diagnostic
+    assert d.code == "E102" and f"field '{field}' names a part of its Python class" in d.message and d.span.line == 1
 
 
 def test_examples_are_checked_against_the_signature(pymodule):

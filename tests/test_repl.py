@@ -18,7 +18,7 @@ import pytest
 
 from glia.compiler.entry_syntax import entry_complete
 from glia.compiler.syntax import parse_expr_or_stmt_complete
-from glia.repl import entries, should_run
+from glia.repl import entries, next_indent, should_run
 from glia.session import Session
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,6 +70,61 @@ def test_a_struct_named_t_holding_itself(run):
     assert run("T(1, []) in a.kids") == "False : bool\n"
 
 
+def test_a_new_signature_drops_the_examples_that_no_longer_fit(run):
+    """Once `examples f:` was entered, f could not change its signature: the redefinition was refused
+    because of the old examples, and new examples because of the old f."""
+    run("def f(x: int) -> int:\n    return x\n")
+    run("examples f:\n    1 -> 1\n")
+    run("def f(x: int) -> int:\n    return x + 0\n")  # the examples still fit: they stay
+    assert run.session.examples.keys() == {"f"}
+    out = run("def f(x: str) -> str:\n    return x\n")
+    assert out == "note: the examples of f were dropped: they do not fit its new definition\n"
+    assert run("examples f:\n    'a' -> 'a'\n") == "" and run("f('q')") == "'q' : str\n"
+    assert "error[E203]" in run("def f(x: str) -> str:\n    return x + 1\n")  # its own error, examples kept
+    assert run.session.examples.keys() == {"f"}
+
+
+def test_del_forgets_variables_and_definitions(run):
+    """`del x` was E209 (Glia's del takes an item), so a name once bound stayed for good: `f = 3` kept
+    `def f` out of the session forever."""
+    run("f = 3\nK = 2")
+    assert run("del f") == "" and "undefined name 'f'" in run("f")
+    run("def f() -> int:\n    return K\n")
+    out = run("del K")  # f still reads K: refused, with f's diagnostic
+    assert "error[E101]: undefined name 'K'" in out and "nothing was deleted" in out and run("K") == "2 : int\n"
+    assert run("del f, K  # both") == "" and "undefined name 'K'" in run("K")
+    run("struct S:\n    a: int\n")
+    run("s = S(1)\nxs = [1, 2]")
+    assert "variable s holds a S: del s too" in run("del S")
+    assert run("del S, s") == "" and "undefined name 'S'" in run("S(1)")  # (in either order)
+    assert "undefined name 'nope'" in run("del nope")
+    assert run("del xs[0]") == "" and run("xs") == "[2] : list[int]\n"  # an item, as before
+
+
+def test_a_cpu_note_names_the_entry(run):
+    run("struct N:\n    kids: list[N]\n")
+    run("def size(n: N) -> int:\n    return 1 + len(n.kids)\n")
+    run(":backend cpu")
+    out = run("size(N([]))")
+    assert out.startswith("1 : int\nglia: note: size runs in the interpreter") and out.endswith("(at <repl:2>:1:1)\n")
+
+
+def test_a_redefined_struct_drops_the_variables_holding_its_old_values(run):
+    """A struct holding a redefined one drops its variables too (`a.b.y` read B's old int as a str,
+    and len() of it was an internal error); a struct defined again as it was (:reload) keeps them."""
+    run("struct B:\n    x: int\n")
+    run("struct A:\n    b: B\n")
+    run("a = A(B(1))\nb = B(2)\nbs = {1: [B(3)]}\nn = 4")
+    assert run("struct B:\n    x: int\n") == ""  # the same fields, the same types: nothing to drop
+    assert run("a.b.x + b.x + bs[1][0].x") == "6 : int\n"
+    out = run("struct B:\n    y: str\n")
+    assert out == "".join(f"note: variable {v} was dropped: its type uses a struct that was redefined\n"
+                          for v in ("a", "b", "bs"))
+    assert "undefined name 'a'" in run("len(a.b.y)")
+    assert run("n") == "4 : int\n"
+    assert run("len(A(B('abc')).b.y)") == "3 : int\n"
+
+
 def test_definitions_accumulate_and_see_variables(run):
     run("K = 10")
     run("def scale(x: int) -> int:\n    return x * K\n")
@@ -101,9 +156,28 @@ def test_errors_never_end_the_session(run):
     assert run.session.errors == 6
 
 
-def test_a_paste_of_definitions_and_statements(run):
+def test_a_paste_of_definitions_and_statements(run, tmp_path):
     out = run("def sq(n: int) -> int:\n    return n * n\nprint(sq(3))\nsq(4)")
     assert out == "9\n16 : int\n"
+    # consecutive definitions of a paste are defined together (even called odd before odd existed), a
+    # function may read a global that follows it, and a global bound twice is rebound (E102 before)
+    assert run("def even(n: int) -> bool:\n    return True if n == 0 else odd(n - 1)\n\n"
+               "def odd(n: int) -> bool:\n    return False if n == 0 else even(n - 1)\n\nprint(even(4))") == "True\n"
+    assert run("def twice() -> int:\n    return K * 2\nK = 3\ntwice()") == "6 : int\n"
+    assert run("x = 1\nx = x + 1") == "" and run("x") == "2 : int\n"
+    assert run("def f() -> int:\n    return y\ny = 2\ny = 3\nf()") == "3 : int\n"
+    # a struct defined again in a paste replaces it from there on, as typed (both were one group)
+    out = run("struct P:\n    x: int\np = P(1)\nstruct P:\n    x: int\n    y: int\nq = P(1, 2)\nq")
+    assert out == "note: variable p was dropped: its type uses a struct that was redefined\nP(x=1, y=2) : P\n"
+    (tmp_path / "dup.glia").write_text("X = 1\nX = 2\n")  # a loaded file is still checked as a file
+    assert "error[E102]: 'X' is already defined" in run(f":load {tmp_path / 'dup.glia'}")
+    # a name that begins with `else` starts a piece of its own (it was taken for an `else:` branch)
+    out = run("def one() -> int:\n    return 1\nelse_count = 2\nelse_count + one()")
+    assert out == "3 : int\n"
+    script = ["if True:", "    a = 1", "elsewhere = 3", "else_count = 2", "if a > 1:", "    a = 0", "else:",
+              "    a = 2"]
+    assert list(entries(script)) == ["if True:\n    a = 1", "elsewhere = 3", "else_count = 2",
+                                     "if a > 1:\n    a = 0\nelse:\n    a = 2"]
 
 
 def test_commands(run, tmp_path):
@@ -154,6 +228,12 @@ def test_entry_completeness():
         assert not entry_complete(text) and not parse_expr_or_stmt_complete(text), text
     assert should_run("x = 1") and not should_run("if x:") and not should_run("def f():\n    pass")
     assert should_run("def f():\n    pass\n")
+    # `train` and `examples` are also names: Enter runs `train = 2` (it waited for an empty line)
+    assert should_run("train = 2") and should_run("examples[0]") and should_run("train")
+    assert not should_run("train f on \"d.npz\":") and not should_run("examples f:")
+    # a comment that ends with ':' opens no block (Enter waited for an empty line, and indented)
+    assert should_run("x = 1  # note:") and should_run("s = '#' + 'a'  # b:") and next_indent("x = 1  # c:") == ""
+    assert next_indent("if x:  # when") == "    " and next_indent("    for c in '#:':") == "        "
     script = ["x = 1", "def f(a: int) -> int:", "    return a", "f(2)", "for i in range(2):", "    print(i)", "",
               ":type x", "# a comment", "xs = [1,", "  2]"]
     assert list(entries(script)) == ["x = 1", "def f(a: int) -> int:\n    return a", "f(2)",
@@ -206,6 +286,9 @@ def test_repl_through_a_pipe(tmp_path):
     assert p.stdout == "[1, 2, 3] : list[int]\n55 : int\n30\n10\n20\nfn(int) -> int\n89 : int\n"
     assert p.stderr.startswith("<repl:5>:1:1: error[E503]: integer division by zero\n")
     assert p.returncode == 1  # an entry failed
+    p = subprocess.run([sys.executable, "-m", "glia", "repl", "--backend", "cpu"], input=":backend\n",
+                       capture_output=True, text=True, env=_env(tmp_path), timeout=60)  # (refused: only interp)
+    assert p.stdout.startswith("backend: cpu ") and p.returncode == 0
 
 
 def test_repl_in_a_terminal(tmp_path):
@@ -314,6 +397,14 @@ def test_train_and_params_in_a_session(run):
     assert "digit.dense#1.W  f32[64x8]" in run(":params")
     assert "error: bad value for loss" in run(f":train digit data={data} loss=hinge")
     assert "error[E703]" in run(":train digit data=missing.npz")
+    # checked as Program.train checks them, before anything trains (engine=bogus trained with the tape,
+    # resume=bogus was taken, beta1=5 went through and beta1=abc was an internal error)
+    for bad, said in [("engine=bogus", "engine is 'auto', 'compiled' or 'tape'"),
+                      ("resume=bogus", "resume is True or False"), ("beta1=5", "adam(beta1=...) must be in [0, 1)"),
+                      ("beta1=abc", "adam(beta1=...) must be a finite number"),
+                      ("optimizer=sgd momentum=-1", "sgd(momentum=...) must be")]:
+        out = run(f":train digit data={data} epochs=1 {bad}")
+        assert out.startswith("error: ") and said in out and "training digit" not in out, (bad, out)
 
 
 def repr_of(v) -> str:
@@ -325,6 +416,11 @@ def repr_of(v) -> str:
 def test_synth_fills_a_hole_and_defines_the_function(run):
     run("def double_all(xs: list[int]) -> list[int]:\n    return ??\n\n"
         "examples double_all:\n    [1, 2, 3] -> [2, 4, 6]\n    [] -> []\n    [5] -> [10]\n")
+    for bad, said in [("timeout=-1", "bad value for timeout: a positive number of seconds, found -1"),
+                      ("timeout=nan", "found 'nan'"), ("timeout=abc", "found 'abc'"),
+                      ("seed=x", "bad value for seed: an integer, found 'x'"), ("seed=1.5", "found 1.5")]:
+        out = run(f":synth double_all {bad}")  # (timeout=-1 searched; 'abc' said "could not convert ...")
+        assert out.startswith("error: bad value for ") and said in out and "# hole" not in out
     out = run(":synth double_all timeout=20")
     assert "# hole in double_all: " in out
     assert "def double_all(xs: list[int]) -> list[int]:\n    return " in out and "??" not in out
