@@ -136,9 +136,10 @@ REPORT_HINT = ("this is a bug in Glia, not in your program; please report it wit
 
 
 def read_source(path: str) -> Source:
-    """Read a .glia file; a missing or unreadable file is a diagnostic (code E509), not a traceback."""
+    """Read a .glia file; a missing or unreadable file is a diagnostic (code E509), not a traceback.
+    A UTF-8 byte order mark at the start (some Windows editors write one) is dropped, as Python does."""
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8-sig") as f:
             return Source(path, f.read())
     except FileNotFoundError:
         msg = f"no such file: {path}"

@@ -79,6 +79,18 @@ def test_check_not_utf8(tmp_path):
     assert r.returncode == 1 and "UTF-8" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_a_byte_order_mark_is_dropped(tmp_path):
+    # some Windows editors start UTF-8 files with a BOM; Python reads such files, and so does Glia,
+    # with the columns of the first line as the user sees them
+    p = tmp_path / "bom.glia"
+    p.write_bytes(b"\xef\xbb\xbfdef main():\n    x: int = 'a'\n")
+    r = run_glia("check", str(p))
+    assert r.returncode == 1 and f"{p}:2:14: error[E201]" in r.stderr, r.stderr
+    p.write_bytes(b"\xef\xbb\xbfdef main():\n    print('h\xc3\xa9')\n")
+    r = run_glia("run", str(p))
+    assert r.returncode == 0 and r.stdout == "h\u00e9\n", r.stderr
+
+
 def test_syntax_error_names_expected_tokens(tmp_path):
     p = write(tmp_path, "syn.glia", """
         def f(x: int) -> int
