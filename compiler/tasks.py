@@ -15,10 +15,10 @@ from glia.runtime.search import Problem, SearchError, Var
 from glia.runtime.search.library import default_grammar, loop_grammar
 
 from .diagnostics import Diagnostic, GliaError, Source, Span
+from .sygus import SORT_TEXT as SORT_OF
 from .sygus import SyFun, SyProblem, _Reader, _read_grammar, read_sygus, to_problem
 
 STAGE = "tasks"
-SORT_OF = {"int": "Int", "bool": "Bool", "str": "String", "bv64": "(_ BitVec 64)"}
 
 
 @dataclass(slots=True)

@@ -208,15 +208,15 @@ def _synth_sygus(ns, config) -> int:
     sp, problem, source = sygus.load(ns.file)
     path = cache_path(source.text, "sygus", config.key())
     record = None if ns.no_cache else cache_get(path)
+    where = sp.fun.span or Span(0, 0, 0, 0)  # the synth-fun
     if record is None or not {"answer", "candidates", "seconds", "strategy", "decisions"} <= record.keys():
         try:
             result = synthesize(problem, config)
         except SearchError as e:
-            raise GliaError(Diagnostic(e.code, e.message, Span(0, 0, 0, 0), "synth", source)) from None
+            raise GliaError(Diagnostic(e.code, e.message, where, "synth", source)) from None
         if not result.solved:
             raise GliaError(Diagnostic("E606", f"no program found ({result.reason}) after {result.candidates:,} "
-                                               f"candidates in {result.seconds:.1f} s", Span(0, 0, 0, 0), "synth",
-                                       source))
+                                               f"candidates in {result.seconds:.1f} s", where, "synth", source))
         record = {"answer": sygus.print_answer(sp, to_sexpr(result.term)), "candidates": result.candidates,
                   "seconds": round(result.seconds, 4), "strategy": result.strategy, "decisions": result.decisions}
         cache_put(path, record)
