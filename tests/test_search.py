@@ -291,6 +291,36 @@ def test_engine_problem_from_a_task_line():
     assert satisfies(r.term, p.test_inputs, p.test_outputs)
 
 
+@pytest.mark.parametrize("task, words", [
+    ({"inputs": [[1], [2]], "outputs": [2], "types": {"args": ["int"], "ret": "int"}},
+     '"inputs" has 2 examples, "outputs" 1'),
+    ({"inputs": [[1]], "outputs": [2], "types": {"args": ["int"], "ret": "int"},
+      "test_inputs": [[1], [2]], "test_outputs": [2]}, '"test_inputs" has 2 examples, "test_outputs" 1'),
+    ({"inputs": [[1]], "outputs": [2]}, 'the task has no "types"'),
+    ({"inputs": [1], "outputs": [2], "types": {"args": ["int"], "ret": "int"}}, "a list of 1"),
+    ({"inputs": [[1]], "outputs": [2], "types": {"args": ["int", "int"], "ret": "int"}}, "a list of 2"),
+])
+def test_malformed_task_says_what_is_wrong(task, words):
+    # each was a crash in the search (unequal lists), a silent zip (test lists) or a bare KeyError text
+    from glia.compiler.tasks import task_problem
+
+    with pytest.raises(ValueError) as info:
+        task_problem({"name": "t", **task}, "t")
+    assert words in str(info.value)
+
+
+def test_task_file_without_tasks_is_an_error(tmp_path):
+    from glia.compiler.tasks import load_tasks
+
+    for text, where in [("\n  \n", 1), ('{"name": 5, "inputs": [], "outputs": []}\n', 1)]:
+        p = tmp_path / "t.jsonl"
+        p.write_text(text)
+        with pytest.raises(GliaError) as info:
+            load_tasks(str(p))
+        d = info.value.diagnostic
+        assert d.code == "E608" and d.span.line == where, d.render()
+
+
 def test_bit_vector_task_with_grammar():
     from glia.compiler.tasks import task_problem
 
