@@ -13,6 +13,7 @@ import os
 import platform
 import sys
 import time
+from dataclasses import replace
 
 STRATEGY_HELP = ("auto (default), bottom-up, top-down (deduction through map/filter/zipwith), gp (genetic "
                  "programming, lexicase selection), portfolio")
@@ -88,16 +89,13 @@ def _config(ns):
     from glia.compiler.diagnostics import Diagnostic, GliaError, Span
     from glia.runtime.search import STRATEGIES, Config
 
-    if ns.strategy not in STRATEGIES:
-        raise GliaError(Diagnostic("E604", f"unknown strategy '{ns.strategy}'; expected one of "
-                                           f"{', '.join(STRATEGIES)}", Span(0, 0, 0, 0), "synth"))
-    timeout = 10.0 if ns.timeout is None else ns.timeout
-    if not timeout > 0:
-        raise GliaError(Diagnostic("E604", "--timeout must be a positive number of seconds", Span(0, 0, 0, 0),
-                                   "synth"))
+    config = Config(ns.strategy, 10.0 if ns.timeout is None else ns.timeout, ns.max_candidates, seed=ns.seed)
+    bad = config.mistake(STRATEGIES)
+    if bad:
+        raise GliaError(Diagnostic("E604", bad, Span(0, 0, 0, 0), "synth"))
     from glia.cli import resolve_device
 
-    return Config(ns.strategy, timeout, ns.max_candidates, seed=ns.seed, device=resolve_device(ns).kind)
+    return replace(config, device=resolve_device(ns).kind)
 
 
 def _train_settings(ns):
@@ -272,6 +270,11 @@ def cmd_bench_synth(ns) -> int:
     from glia.compiler.tasks import load_tasks
 
     config = _config(ns)
+    if ns.limit < 0:
+        from glia.compiler.diagnostics import Diagnostic, GliaError, Span
+
+        raise GliaError(Diagnostic("E604", f"--limit must be a number of tasks (0: all), not {ns.limit}",
+                                   Span(0, 0, 0, 0), "synth"))
     tasks = load_tasks(ns.tasks)
     if ns.match:
         tasks = [t for t in tasks if ns.match in t.name]

@@ -509,8 +509,10 @@ class Program:
         from glia.compiler import choose_train, synth
         from glia.runtime.search import STRATEGIES, Config
 
-        if strategy not in STRATEGIES:
-            raise boundary_error(f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}", "E604")
+        bad = Config(strategy, 10.0 if timeout is None else timeout, seed=seed).mistake(STRATEGIES) or \
+            choose_train.settings_mistake(eta, trials, max_epochs)
+        if bad:
+            raise boundary_error(bad, "E604")
         if (x is None) != (y is None):
             raise boundary_error("give the training data as both x and y (or data='file.npz')", "E703")
         from glia.compiler.device import resolve
@@ -519,6 +521,7 @@ class Program:
             kind = resolve(device).kind
         except GliaError as e:
             raise e.with_traceback(None) from None
+        seed, eta, trials, max_epochs = int(seed), int(eta), int(trials), int(max_epochs)  # numpy's too
         config = Config(strategy, 10.0 if timeout is None else float(timeout), seed=seed, device=kind)
         settings = choose_train.Settings(train, str(data), eta, trials, max_epochs, metric, seed,
                                          choose_train.DEFAULT_TIMEOUT if timeout is None else float(timeout),

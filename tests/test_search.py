@@ -362,6 +362,42 @@ def test_cli_synth_errors_are_diagnostics(tmp_path):
     assert "no holes" in run_glia("synth", str(none)).stderr
 
 
+@pytest.mark.parametrize("kw, words", [
+    ({"timeout": "abc"}, "--timeout (timeout=) must be a positive number"),  # was a ValueError from float()
+    ({"seed": "x"}, "--seed (seed=) must be an integer"),  # was accepted
+    ({"eta": "3"}, "--eta (eta=) must be an integer"),  # was a TypeError from '<'
+    ({"trials": 2.5}, "--trials (trials=) must be an integer"),  # was accepted
+])
+def test_synthesize_refuses_bad_settings_with_e604(kw, words):
+    import glia
+
+    prog = glia.compile("def f(x: int) -> int:\n    return ??\n\nexamples f:\n    1 -> 2\n")
+    with pytest.raises(GliaError) as info:
+        prog.synthesize(cache=False, **kw)
+    assert info.value.diagnostic.code == "E604" and words in info.value.diagnostic.message
+
+
+def test_synthesize_takes_numpy_numbers():
+    import numpy as np
+
+    import glia
+
+    prog = glia.compile("def f(x: int) -> int:\n    return ??\n\nexamples f:\n    1 -> 2\n    3 -> 6\n")
+    done = prog.synthesize(cache=False, seed=np.int64(1), timeout=np.float32(10), strategy="gp")
+    assert "??" not in done.source.text
+
+
+def test_cli_search_bounds_are_checked(tmp_path):
+    src = tmp_path / "f.glia"
+    src.write_text("def f(x: int) -> int:\n    return ??\n\nexamples f:\n    1 -> 2\n")
+    r = run_glia("synth", str(src), "--max-candidates", "0")  # was E606 'the candidate limit was reached'
+    assert r.returncode == 1 and "E604" in r.stderr and "--max-candidates" in r.stderr, r.stderr
+    tasks = tmp_path / "t.jsonl"
+    tasks.write_text('{"name": "a", "inputs": [[1]], "outputs": [2], "types": {"args": ["int"], "ret": "int"}}\n')
+    r = run_glia("bench", "synth", str(tasks), "--limit", "-1")  # was every task but the last
+    assert r.returncode == 1 and "E604" in r.stderr and "--limit" in r.stderr, r.stderr
+
+
 def test_cli_bench_synth(tmp_path):
     tasks = tmp_path / "tasks.jsonl"
     lines = [
