@@ -398,6 +398,26 @@ def test_cli_search_bounds_are_checked(tmp_path):
     assert r.returncode == 1 and "E604" in r.stderr and "--limit" in r.stderr, r.stderr
 
 
+def test_ctrl_c_in_a_search_kernel_is_an_interrupt_not_an_internal_error(tmp_path, monkeypatch, capsys):
+    # A Ctrl-C while bottom-up's Numba kernel runs comes out of its dispatcher as "SystemError: ...
+    # returned a result with an exception set", caused by the KeyboardInterrupt: it printed a traceback
+    # as a bug in Glia (exit 3)
+    from glia import cli
+
+    def interrupted(*args, **kwargs):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as e:
+            raise SystemError("CPUDispatcher(<function _combine>) returned a result with an exception set") from e
+
+    monkeypatch.setattr(synth, "solve", interrupted)
+    src = tmp_path / "f.glia"
+    src.write_text("def f(x: int) -> int:\n    return ??\n\nexamples f:\n    1 -> 2\n")
+    assert cli.main(["synth", str(src), "--no-cache"]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "Traceback" not in err and "??" in src.read_text()
+
+
 def test_cli_bench_synth(tmp_path):
     tasks = tmp_path / "tasks.jsonl"
     lines = [
