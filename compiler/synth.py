@@ -386,6 +386,13 @@ def _not_found(program: ir.Program, tasks: list[HoleTask], result, config: Confi
     hidden = [n for n in dict.fromkeys(func.slot_names[len(func.params):]) if n.isidentifier() and n[0] != "_"]
     unseen = (f"; a float hole is built from {func.name}'s parameters ({', '.join(func.params)}) only: its "
               f"locals ({', '.join(hidden)}) are not visible to it yet") if hidden and floats else ""
+    lambdas = [a for t in tasks for a in ancestors(func.body, t.part[0] if t.part else t.hole) or ()
+               if isinstance(a, ir.Lambda)]
+    if lambdas:  # (a lambda's own parameters are not among the hole's inputs: _hole_envs)
+        inner = ", ".join(lambdas[-1].slot_names[:lambdas[-1].nparams])
+        unseen += (f"; a hole inside a lambda is built from {func.name}'s parameters ({', '.join(func.params)}) "
+                   f"only, not the lambda's ({inner}): put the hole where the whole expression is, e.g. "
+                   f"`return ??`")
     return _err(program, "E606", f"no program found for {what} in {func.name}: {why} after "
                                  f"{result.candidates:,} candidates (try a longer --timeout, more examples, or a "
                                  f"smaller `using=[...]`){unseen}", tasks[0].hole.span)

@@ -266,6 +266,16 @@ def test_when_search_gives_up_on_a_float_hole_that_cannot_see_locals_it_says_so(
         program, single, SimpleNamespace(reason="timeout", candidates=7), Config(timeout=1.0)).diagnostic.message
 
 
+def test_when_search_gives_up_on_a_hole_in_a_lambda_it_says_the_lambdas_parameters_are_not_inputs():
+    from types import SimpleNamespace
+
+    text = "def f(xs: list[int]) -> list[int]:\n    return map(lambda x: ??, xs)\n\nexamples f:\n    [1, 2] -> [2, 4]\n"
+    program = check_source(Source("task.glia", text))
+    d = synth._not_found(program, synth.problems(program), SimpleNamespace(reason="timeout", candidates=7),
+                         Config(timeout=1.0)).diagnostic
+    assert d.code == "E606" and "f's parameters (xs) only, not the lambda's (x)" in d.message, d.message
+
+
 def test_unsatisfiable_spec_ends_within_the_timeout():
     # sums of x and constants are a*x + b: no such line goes through these points
     text = "def f(x: int) -> int:\n    return ??(using=[add])\n\nexamples f:\n" + "".join(
