@@ -152,7 +152,7 @@ class Checker:
         for it in items:
             if isinstance(it, A.FuncDef):
                 self.functions[it.name] = self.check_function(self.sigs[it.name])
-        examples = tuple(self.check_examples(it) for it in items if isinstance(it, A.ExamplesDef))
+        examples = _merge_examples(self.check_examples(it) for it in items if isinstance(it, A.ExamplesDef))
         trains = tuple(self.check_train(it) for it in items if isinstance(it, A.TrainDef))
         while self.pending:
             name = self.pending.pop()
@@ -1364,3 +1364,13 @@ def _lambda_like(e) -> bool:
     if isinstance(e, A.IfExp):
         return _lambda_like(e.then) or _lambda_like(e.orelse)
     return isinstance(e, A.Lambda)
+
+
+def _merge_examples(blocks) -> tuple:
+    """One ir.Examples per function: several `examples f:` blocks add up, in source order (as
+    glia.examples(f, ...) calls do), so that search and its check see every one of them."""
+    merged: dict[str, ir.Examples] = {}
+    for b in blocks:
+        first = merged.get(b.func)
+        merged[b.func] = b if first is None else ir.Examples(b.func, first.examples + b.examples, first.span)
+    return tuple(merged.values())

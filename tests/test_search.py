@@ -166,6 +166,17 @@ def test_contradictory_examples():
     assert d.code == "E602" and "same inputs" in d.message and d.span.line == 2
 
 
+def test_several_examples_blocks_of_one_function_add_up():
+    # the last block alone was searched (and checked): 2 -> 7 was ignored, giving x + (x + 2)
+    text = "def f(x: int) -> int:\n    return ??\n\nexamples f:\n    2 -> 7\n\nexamples f:\n    3 -> 8\n"
+    program = check_source(Source("task.glia", text))
+    assert [len(e.examples) for e in program.examples] == [2]
+    fills = synth.solve(program, Config(timeout=10.0), use_cache=False)
+    synth.verify(program, fills)  # runs both blocks' examples
+    d = error_of(text.replace("3 -> 8", "2 -> 8"))  # contradicting across blocks
+    assert d.code == "E602" and "same inputs" in d.message
+
+
 def test_examples_of_the_wrong_type_are_a_check_error():
     d = error_of('def f(x: int) -> int:\n    return ??\n\nexamples f:\n    "a" -> 2\n')
     assert d.code == "E401"
