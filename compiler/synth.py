@@ -231,18 +231,35 @@ def cache_put(path: str, record: dict) -> None:
 _RECORD = {"expr", "candidates", "seconds", "strategy", "decisions"}  # a hole's answer in the cache
 
 
-def solve(program: ir.Program, config: Config, use_cache: bool = True) -> list[Filled]:
+def solve_checked(program: ir.Program, config: Config, use_cache: bool = True) -> tuple[list[Filled], ir.Program]:
+    """solve, then verify: the fills and the completed program. A cached answer that fails the check
+    (a damaged cache file, or one kept by a Glia whose semantics have changed since) is searched again
+    rather than reported as the user's error."""
+    fills = solve(program, config, use_cache)
+    if not fills:
+        return fills, program
+    try:
+        return fills, verify(program, fills)
+    except GliaError:
+        if not any(f.cached for f in fills):
+            raise
+    fills = solve(program, config, use_cache, refresh=True)
+    return fills, verify(program, fills)
+
+
+def solve(program: ir.Program, config: Config, use_cache: bool = True, refresh: bool = False) -> list[Filled]:
     """Fill every hole (a function's holes together); raises GliaError (E606) naming the hole when
-    search gives up."""
+    search gives up. `refresh`: search again and replace what the cache holds."""
     text = program.source.text if program.source is not None else ""
     out = []
     for _, group in itertools.groupby(problems(program), key=lambda t: t.func.name):
         group = list(group)
         path = cache_path(text, ",".join(str(t.hole.index) for t in group), config.key())
-        d = cache_get(path) if use_cache else None
+        d = cache_get(path) if use_cache and not refresh else None
         records = d.get("holes") if d is not None else None
         if isinstance(records, list) and len(records) == len(group) and \
-                all(isinstance(r, dict) and _RECORD <= r.keys() for r in records):
+                all(isinstance(r, dict) and _RECORD <= r.keys() and isinstance(r["expr"], str) and
+                    isinstance(r["decisions"], list) for r in records):
             out += [Filled(t.hole, t.func.name, r["expr"], r["candidates"], r["seconds"], r["strategy"], True,
                            r["decisions"]) for t, r in zip(group, records)]
             continue

@@ -127,8 +127,8 @@ def _synth_glia(ns, config) -> int:
     if not program.holes and not program.choices:
         raise GliaError(Diagnostic("E602", "this program has no holes (`??`) or choices (`choose`) to settle",
                                    Span(0, 0, 0, 0), "synth", program.source))
-    fills = synth.solve(program, config, use_cache=not ns.no_cache) if program.holes else []
-    completed = synth.verify(program, fills) if fills else program
+    fills, completed = synth.solve_checked(program, config, use_cache=not ns.no_cache) if program.holes else \
+        ([], program)
     text = synth.fill_source(program.source.text, fills)
     log = None if ns.json else (lambda msg: sys.stderr.write(msg + "\n"))
     settled = choose_train.settle(completed, config, settings, use_cache=not ns.no_cache, log=log,

@@ -530,8 +530,7 @@ class Program:
         try:
             choose_train.check_settings(settings)
             if self._source_map is None:  # a .glia text: fill it, check it again, run the examples
-                fills = synth.solve(self._ir, config, use_cache=cache)
-                completed = synth.verify(self._ir, fills) if fills else self._ir
+                fills, completed = synth.solve_checked(self._ir, config, use_cache=cache)
                 settled = choose_train.settle(completed, config, settings, x=x, y=y, use_cache=cache)
                 chosen, search, params = settled.chosen, settled.search, settled.params
                 if chosen:

@@ -151,6 +151,22 @@ def test_second_run_is_replayed_from_the_cache():
     synth.verify(program, second)
 
 
+@pytest.mark.parametrize("expr", ["x + x + 1", "x +)", 5])
+def test_a_damaged_cached_answer_is_searched_again(expr):
+    # a wrong cached expression was E606 'gives 3 instead of 2', one that does not parse an E001 at a
+    # text not in the user's file, a non-string a TypeError: the cache kept the user from an answer
+    text = "def f(x: int) -> int:\n    return ??\n\nexamples f:\n    1 -> 2\n    2 -> 4\n"
+    program = check_source(Source("damaged.glia", text))
+    first, _ = synth.solve_checked(program, Config(timeout=20.0))
+    path = synth.cache_path(text, str(first[0].hole.index), Config(timeout=20.0).key())
+    synth.cache_put(path, {"holes": [{"expr": expr, "candidates": 1, "seconds": 0.0, "strategy": "bottom-up",
+                                      "decisions": []}]})
+    fills, completed = synth.solve_checked(program, Config(timeout=20.0))
+    assert fills[0].expr == first[0].expr and "??" not in completed.source.text
+    again, _ = synth.solve_checked(program, Config(timeout=20.0))
+    assert again[0].cached and again[0].expr == first[0].expr  # the cache holds the answer again
+
+
 # ---- bad input ---------------------------------------------------------------------------------
 
 def error_of(text: str, timeout: float = 2.0):
