@@ -18,6 +18,7 @@ import numpy as np
 from glia.runtime.search import Component, Const, Grammar, Problem, Production, Var
 from glia.runtime.search.bvcode import INT_MAX, INT_MIN, WORD_TYPES, substitute
 from glia.runtime.search.components import MASK, SYGUS_OPS, sygus_component, sygus_signature, vm_code
+from glia.runtime.search.library import string_constants
 from glia.runtime.search.terms import sexpr_const
 
 from .diagnostics import Diagnostic, GliaError, Source, Span
@@ -191,6 +192,14 @@ class SyProblem:
 
 SORTS = {"Int": "int", "Bool": "bool", "String": "str"}
 SORT_TEXT = {"int": "Int", "bool": "Bool", "str": "String", "bv64": "(_ BitVec 64)"}  # a type's sort
+
+
+def _sort(t: str) -> str:
+    return SORT_TEXT.get(t, t)
+
+
+def _sorts(ts) -> str:
+    return ", ".join(_sort(t) for t in ts)
 
 
 def sort_type(node, err) -> str:
@@ -394,7 +403,7 @@ class _Builder:
         names = [n for n, _ in h.params]
         fn, vec, t, code = self.compile(h.body, types, names)
         if t != ret:
-            raise self.err(f"define-fun {h.name}: the body has sort {t}, not {ret}", h.body.span)
+            raise self.err(f"define-fun {h.name}: the body has sort {_sort(t)}, not {_sort(ret)}", h.body.span)
         comp = Component(h.name, tuple(types[n] for n in names), ret, lambda *a: fn(a), sexpr=h.name,
                          vec=(lambda *a: vec(a)) if vec is not None else None, code=code)
         self.helpers[h.name] = (comp, h)
@@ -422,7 +431,7 @@ class _Builder:
         if op in self.helpers:
             comp, _ = self.helpers[op]
             if comp.args != arg_types:
-                raise err(f"{op} takes ({', '.join(comp.args)}), not ({', '.join(arg_types)})", node.span)
+                raise err(f"{op} takes ({_sorts(comp.args)}), not ({_sorts(arg_types)})", node.span)
             f, vf = comp.fn, comp.vec
             ret = comp.ret
             code = substitute(comp.code, [k[3] for k in kids])
@@ -467,7 +476,7 @@ class _Builder:
             if op in self.helpers:
                 comp, _ = self.helpers[op]
                 if comp.args != arg_types:
-                    raise err(f"{op} takes ({', '.join(comp.args)}), not ({', '.join(arg_types)})", node.span)
+                    raise err(f"{op} takes ({_sorts(comp.args)}), not ({_sorts(arg_types)})", node.span)
                 return Production(comp, arg_nts), comp.ret
             ret = sygus_signature(op, arg_types)
             if ret is None:
@@ -507,7 +516,7 @@ def _replace_symbol(text: str, sym: str, repl: str) -> str:
 def _op_error(op: str, arg_types) -> str:
     if op not in SYGUS_OPS:
         return f"unknown operator '{op}'"
-    return f"'{op}' does not take arguments of sorts ({', '.join(arg_types)})"
+    return f"'{op}' does not take arguments of sorts ({_sorts(arg_types)})"
 
 
 def _sort_node(text: str):
@@ -525,7 +534,9 @@ def default_sygus_grammar(sp: SyProblem, b: _Builder):
     rules: dict[str, list] = {t: [] for t in sorted(types)}
     for p in b.params.values():
         rules[p.type].append(Production(p))
-    consts = {"int": [0, 1], "bool": [True, False], "str": ["", " "], "bv64": [0, 1]}
+    # strings: "", " ", the examples' punctuation and what every result shares (as the Glia dialect's)
+    consts = {"int": [0, 1], "bool": [True, False], "bv64": [0, 1],
+              "str": string_constants([a for a, _ in sp.examples], [o for _, o in sp.examples])}
     for t in rules:
         for c in consts.get(t, ()):
             rules[t].append(Production(Const(c, t)))
@@ -556,12 +567,13 @@ def to_problem(sp: SyProblem, source: Source, name: str = "") -> Problem:
             for node in prods:
                 prod, t = b.production(node, nts)
                 if t != nts[nt]:
-                    raise err(f"production {show(node)[:40]} has sort {t}, but {nt} is {nts[nt]}", node.span)
+                    raise err(f"production {show(node)[:40]} has sort {_sort(t)}, but {nt} is "
+                              f"{_sort(nts[nt])}", node.span)
                 rules[nt].append(prod)
         start = sp.grammar[0][0]
         if nts[start] != ret:
-            raise err(f"the grammar's start symbol {start} has sort {nts[start]}, but {sp.fun.name} returns {ret}",
-                      Span.point(1, 1))
+            raise err(f"the grammar's start symbol {start} has sort {_sort(nts[start])}, but "
+                      f"{sp.fun.name} returns {_sort(ret)}", sp.fun.span or Span.point(1, 1))
         grammar = Grammar(start, nts, rules)
     else:
         grammar = default_sygus_grammar(sp, b)
@@ -574,7 +586,7 @@ def _check_value(v, t, err, what, span):
     ok = {"bool": isinstance(v, bool), "int": isinstance(v, int) and not isinstance(v, bool),
           "bv64": isinstance(v, int) and not isinstance(v, bool), "str": isinstance(v, str)}.get(t, False)
     if not ok:
-        raise err(f"example value {v!r} does not fit {what} of sort {SORT_TEXT.get(t, t)}", span)
+        raise err(f"example value {v!r} does not fit {what} of sort {_sort(t)}", span)
 
 
 def load(path: str) -> tuple[SyProblem, Problem, Source]:
