@@ -110,7 +110,7 @@ def _problem(program: ir.Program, interp: Interpreter, func: ir.Function, hole: 
     fnt: FnT = func.type
     ptypes = [type_name(t) for t in fnt.params]
     ret = type_name(hole.type)
-    if ret is None:
+    if ret is None or ret == "list[float]":  # (a list[float] is an input only: of a float hole's summaries)
         raise _err(program, "E603", f"search cannot fill a hole of type {hole.type} yet (int, bool, str, float, "
                                     "lists of int, bool or str, and tuples and structs of those are supported)",
                    hole.span)

@@ -209,6 +209,25 @@ def test_no_components_of_the_holes_type():
     assert d.code == "E603"
 
 
+def test_a_list_of_floats_hole_is_e603_as_documented():
+    # it was searched until the time limit (83 million int programs, none of them a list[float])
+    d = error_of("def f(xs: list[float]) -> list[float]:\n    return ??\n\nexamples f:\n    [1.0] -> [2.0]\n")
+    assert d.code == "E603" and "list[float]" in d.message
+
+
+def test_the_grammar_keeps_only_what_builds_the_holes_type():
+    # a list[str] hole has no list components yet: the int and bool programs it cannot use were enumerated
+    # until the time limit; now the search tries xs and stops at once
+    from glia.runtime.search import Var
+    from glia.runtime.search.library import default_grammar
+
+    g = default_grammar((Var(0, "xs", "list[str]"),), "list[str]", [(("a", "b"),)], [("b", "a")])
+    assert set(g.rules) == {"list[str]"}
+    d = error_of('def f(xs: list[str]) -> list[str]:\n    return ??\n\nexamples f:\n    ["a", "b"] -> ["b", "a"]\n',
+                 timeout=30.0)
+    assert d.code == "E606" and "size bound" in d.message  # every program tried, not the time limit
+
+
 SQUARES = ("def f(xs: list[int]) -> int:\n    total = 0\n    for x in xs:\n        total = total + ??\n"
            "    return total\n\nexamples f:\n    [1, 2, 3] -> 14\n    [] -> 0\n    [4] -> 16\n")
 RUNS = """def longest_run(xs: list[int]) -> int:
