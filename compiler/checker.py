@@ -362,6 +362,11 @@ class Checker:
             try:
                 args = tuple(self.coerce(self.expr(a, t), t, a.span) for a, t in zip(e.args, fnt.params))
                 res = self.coerce(self.expr(e.result, fnt.ret), fnt.ret, e.result.span)
+                searched = next((n for n in ir.walk(args + (res,)) if isinstance(n, (ir.Hole, ir.Choose))), None)
+                if searched is not None:  # (search would fill it, or run the example with it unfilled)
+                    raise self.err("E401", f"an example is a value: it cannot hold "
+                                   f"{'a hole (`??`)' if isinstance(searched, ir.Hole) else '`choose(...)`'}",
+                                   searched.span)
             except GliaError as err:
                 d = err.diagnostic
                 if d.code == "E201":

@@ -97,6 +97,12 @@ def problems(program: ir.Program) -> list[HoleTask]:
                                         "for now (fill the others first, or by hand)", floats[1].span)
         for hole in holes:
             tasks.append(_problem(program, interp, func, hole, holes, examples.get(func.name), whole.get(hole.index)))
+    in_functions = {h.index for f in program.functions.values() for h in _holes_in(f)}
+    outside = [h for h in program.holes if h.index not in in_functions]
+    if outside:  # a global's: search fills a function's holes against its examples
+        raise _err(program, "E602", "a hole outside a function is not searched (search fills the holes of "
+                                    "functions that have examples): use `choose(...)` for a constant's options, "
+                                    "or put the hole in a function", outside[0].span)
     return tasks
 
 

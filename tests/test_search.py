@@ -193,6 +193,21 @@ def test_several_examples_blocks_of_one_function_add_up():
     assert d.code == "E602" and "same inputs" in d.message
 
 
+def test_a_hole_in_a_global_is_an_error_not_a_silent_success():
+    # glia synth printed nothing and exited 0, the hole still in the file
+    d = error_of("N = ??\n\ndef f(x: int) -> int:\n    return x + N\n\nexamples f:\n    1 -> 3\n")
+    assert d.code == "E602" and "outside a function" in d.message and (d.span.line, d.span.col) == (1, 5)
+
+
+@pytest.mark.parametrize("example, what", [("1 -> ??", "a hole"), ("choose(1, 2) -> 3", "choose")])
+def test_an_example_cannot_hold_a_hole_or_a_choice(example, what):
+    # `1 -> ??` was E601 'not filled yet, run glia synth' from glia synth; `choose(1, 2) -> 3` was settled
+    with pytest.raises(GliaError) as info:
+        check_source(Source("ex.glia", f"def f(x: int) -> int:\n    return ??\n\nexamples f:\n    {example}\n"))
+    d = info.value.diagnostic
+    assert d.code == "E401" and what in d.message and d.span.line == 5
+
+
 def test_examples_of_the_wrong_type_are_a_check_error():
     d = error_of('def f(x: int) -> int:\n    return ??\n\nexamples f:\n    "a" -> 2\n')
     assert d.code == "E401"
