@@ -308,9 +308,11 @@ def _joined(program: ir.Program, fills: list[Filled]) -> list[Filled]:
 
 
 def _search_one(program: ir.Program, task: HoleTask, config: Config) -> Filled:
-    from glia.runtime.search import bottomup, regression
+    from glia.runtime.search import bottomup, check_problem, regression
 
     try:
+        if not task.direct:  # (synthesize checks a direct hole's problem): contradictory examples are E602
+            check_problem(replace(task.problem, inputs=task.args))
         if task.direct:
             result = synthesize(task.problem, config)
         elif task.problem.ret == "float":

@@ -182,6 +182,15 @@ def test_contradictory_examples():
     assert d.code == "E602" and "same inputs" in d.message and d.span.line == 2
 
 
+@pytest.mark.parametrize("body", ["x * ??", "float(x) * ??"])
+def test_contradictory_examples_of_a_hole_inside_the_function(body):
+    # a single hole that is not the whole result ran until the time limit and said E606
+    ret = "float" if "float" in body else "int"
+    d = error_of(f"def f(x: int) -> {ret}:\n    return {body}\n\nexamples f:\n    2 -> 6\n    2 -> 7\n",
+                 timeout=30.0)
+    assert d.code == "E602" and "same inputs" in d.message and d.span.line == 2
+
+
 def test_several_examples_blocks_of_one_function_add_up():
     # the last block alone was searched (and checked): 2 -> 7 was ignored, giving x + (x + 2)
     text = "def f(x: int) -> int:\n    return ??\n\nexamples f:\n    2 -> 7\n\nexamples f:\n    3 -> 8\n"
