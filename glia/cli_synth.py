@@ -123,6 +123,8 @@ def _synth_glia(ns, config) -> int:
     from glia.compiler.driver import check_source, read_source
 
     settings = _train_settings(ns)
+    if ns.out:
+        _check_writable(ns.out)
     program = check_source(read_source(ns.file))
     if not program.holes and not program.choices:
         raise GliaError(Diagnostic("E602", "this program has no holes (`??`) or choices (`choose`) to settle",
@@ -190,9 +192,31 @@ def _save_params(path: str, params: dict, source) -> None:
 
 def _write_atomic(path: str, text: str) -> None:
     tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as e:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise _cannot_write(path, e.strerror) from None
+
+
+def _cannot_write(path: str, why: str):
+    from glia.compiler.diagnostics import Diagnostic, GliaError, Span
+
+    return GliaError(Diagnostic("E509", f"cannot write {path}: {why}", Span(0, 0, 0, 0), "write"))
+
+
+def _check_writable(path: str) -> None:
+    """Before a long run: an output path that cannot be written is said now, not after the run."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise _cannot_write(path, "it is a directory")
+    if not os.path.isdir(folder):
+        raise _cannot_write(path, f"no such directory {folder}")
+    if not os.access(folder, os.W_OK):
+        raise _cannot_write(path, f"the directory {folder} is not writable")
 
 
 def _synth_sygus(ns, config) -> int:
@@ -275,6 +299,8 @@ def cmd_bench_synth(ns) -> int:
 
         raise GliaError(Diagnostic("E604", f"--limit must be a number of tasks (0: all), not {ns.limit}",
                                    Span(0, 0, 0, 0), "synth"))
+    if ns.json:
+        _check_writable(ns.json)
     tasks = load_tasks(ns.tasks)
     if ns.match:
         tasks = [t for t in tasks if ns.match in t.name]
@@ -294,7 +320,7 @@ def cmd_bench_synth(ns) -> int:
     solved = sum(r["solved"] for r in rows)
     cands = sum(r["candidates"] for r in rows)
     secs = sum(r["seconds"] for r in rows)
-    summary = {"file": ns.tasks, "tasks": len(rows), "solved": solved, "timeout": ns.timeout,
+    summary = {"file": ns.tasks, "tasks": len(rows), "solved": solved, "timeout": config.timeout,
                "strategy": ns.strategy, "seed": ns.seed, "seconds": round(time.perf_counter() - t0, 2),
                "candidates": cands, "candidates_per_second": round(cands / secs) if secs else 0,
                "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -303,7 +329,7 @@ def cmd_bench_synth(ns) -> int:
     if tested:
         summary["generalises"] = sum(r["generalises"] for r in tested)
         summary["tested"] = len(tested)
-    print(f"{os.path.basename(ns.tasks)}: solved {solved}/{len(rows)} with --timeout {ns.timeout:g} "
+    print(f"{os.path.basename(ns.tasks)}: solved {solved}/{len(rows)} with --timeout {config.timeout:g} "
           f"({cands:,} candidates, {summary['candidates_per_second']:,}/s)")
     if ns.json:
         _write_atomic(ns.json, json.dumps({"summary": summary, "results": rows}, indent=1))

@@ -498,6 +498,19 @@ def test_ctrl_c_in_a_search_kernel_is_an_interrupt_not_an_internal_error(tmp_pat
     assert "interrupted" in err and "Traceback" not in err and "??" in src.read_text()
 
 
+def test_cli_bench_synth_with_default_timeout_and_unwritable_output(tmp_path):
+    # without --timeout the summary line crashed (None:g) after every task had run; an --json OUT in a
+    # missing folder crashed after the run too, losing it
+    tasks = tmp_path / "t.jsonl"
+    tasks.write_text('{"name": "inc", "inputs": [[1], [5]], "outputs": [2, 6], '
+                     '"types": {"args": ["int"], "ret": "int"}}\n')
+    r = run_glia("bench", "synth", str(tasks), "--json", str(tmp_path / "out.json"))
+    assert r.returncode == 0 and "with --timeout 10 " in r.stdout, r.stderr
+    assert json.loads((tmp_path / "out.json").read_text())["summary"]["timeout"] == 10.0
+    r = run_glia("bench", "synth", str(tasks), "--json", str(tmp_path / "no" / "out.json"))
+    assert r.returncode == 1 and "E509" in r.stderr and "Traceback" not in r.stderr and "inc" not in r.stdout
+
+
 def test_cli_bench_synth(tmp_path):
     tasks = tmp_path / "tasks.jsonl"
     lines = [
