@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_OK
     except Exception as e:  # a bug in Glia, never the user's fault
-        if _caused_by_interrupt(e):  # Ctrl-C while a Numba kernel ran (search): a SystemError from its dispatcher
+        if caused_by_interrupt(e):  # Ctrl-C while a Numba kernel ran (search): a SystemError from its dispatcher
             sys.stderr.write("interrupted\n")
             return 130
         from glia.compiler.diagnostics import REPORT_HINT
@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
-def _caused_by_interrupt(e: BaseException) -> bool:
+def caused_by_interrupt(e: BaseException) -> bool:
     seen = set()
     while e is not None and id(e) not in seen:
         if isinstance(e, KeyboardInterrupt):

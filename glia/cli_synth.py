@@ -306,17 +306,26 @@ def cmd_bench_synth(ns) -> int:
         tasks = [t for t in tasks if ns.match in t.name]
     if ns.limit:
         tasks = tasks[:ns.limit]
+    from glia.cli import caused_by_interrupt
+
     rows = []
     t0 = time.perf_counter()
-    for t in tasks:
-        row = run_task(t, config)
-        rows.append(row)
-        if not ns.quiet:
-            mark = "ok  " if row["solved"] else "--  "
-            extra = row.get("error") or row.get("reason") or ""
-            gen = {True: " (generalises)", False: " (does not generalise)", None: ""}[row["generalises"]]
-            print(f"{mark}{row['name'][:48]:48s} {row['seconds']:7.2f} s {row['candidates']:>12,}{gen} {extra}",
-                  flush=True)
+    interrupted = False
+    try:
+        for t in tasks:
+            row = run_task(t, config)
+            rows.append(row)
+            if not ns.quiet:
+                mark = "ok  " if row["solved"] else "--  "
+                extra = row.get("error") or row.get("reason") or ""
+                gen = {True: " (generalises)", False: " (does not generalise)", None: ""}[row["generalises"]]
+                print(f"{mark}{row['name'][:48]:48s} {row['seconds']:7.2f} s {row['candidates']:>12,}{gen} {extra}",
+                      flush=True)
+    except (KeyboardInterrupt, Exception) as e:  # Ctrl-C: the tasks done so far are reported and written
+        if not caused_by_interrupt(e):
+            raise
+        interrupted = True
+        sys.stderr.write(f"interrupted after {len(rows)} of {len(tasks)} tasks\n")
     solved = sum(r["solved"] for r in rows)
     cands = sum(r["candidates"] for r in rows)
     secs = sum(r["seconds"] for r in rows)
@@ -331,6 +340,8 @@ def cmd_bench_synth(ns) -> int:
         summary["tested"] = len(tested)
     print(f"{os.path.basename(ns.tasks)}: solved {solved}/{len(rows)} with --timeout {config.timeout:g} "
           f"({cands:,} candidates, {summary['candidates_per_second']:,}/s)")
+    if interrupted:
+        summary["interrupted"] = True
     if ns.json:
         _write_atomic(ns.json, json.dumps({"summary": summary, "results": rows}, indent=1))
-    return 0
+    return 130 if interrupted else 0

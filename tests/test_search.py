@@ -511,6 +511,29 @@ def test_cli_bench_synth_with_default_timeout_and_unwritable_output(tmp_path):
     assert r.returncode == 1 and "E509" in r.stderr and "Traceback" not in r.stderr and "inc" not in r.stdout
 
 
+def test_ctrl_c_during_bench_synth_keeps_the_tasks_done(tmp_path, monkeypatch, capsys):
+    # the rows of the tasks already run were lost: nothing printed as a summary, no --json written
+    from glia import cli, cli_synth
+
+    real, calls = cli_synth.run_task, []
+
+    def run_task(task, config):
+        calls.append(task.name)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(task, config)
+
+    monkeypatch.setattr(cli_synth, "run_task", run_task)
+    tasks = tmp_path / "t.jsonl"
+    tasks.write_text("".join(json.dumps({"name": n, "inputs": [[1], [5]], "outputs": [2, 6],
+                                         "types": {"args": ["int"], "ret": "int"}}) + "\n" for n in "abc"))
+    out = tmp_path / "out.json"
+    assert cli.main(["bench", "synth", str(tasks), "--json", str(out), "--quiet"]) == 130
+    assert "interrupted after 1 of 3 tasks" in capsys.readouterr().err
+    data = json.loads(out.read_text())
+    assert data["summary"]["interrupted"] and [r["name"] for r in data["results"]] == ["a"]
+
+
 def test_cli_bench_synth(tmp_path):
     tasks = tmp_path / "tasks.jsonl"
     lines = [
