@@ -28,9 +28,10 @@ from glia.runtime.search.terms import decisions, to_glia
 
 from . import ir
 from .diagnostics import Diagnostic, GliaError, Source, Span
-from .hole_runs import (ancestors, copy_value, default_value, envs_at_hole, example_runner, float_context,
-                        indirect_acceptor, join_parts, joint_contexts, local_acceptor, other_value, split_holes,
-                        term_filler, to_glia_value, to_search_value, type_name, varied_values)
+from .hole_runs import (FUEL, ancestors, copy_value, default_value, envs_at_hole, example_runner, float_context,
+                        indirect_acceptor, join_parts, joint_contexts, local_acceptor, other_value,
+                        search_interpreter, split_holes, term_filler, to_glia_value, to_search_value, type_name,
+                        varied_values)
 from .interp import Interpreter, run_with_big_stack
 from .cache import write_json
 from .syntax import cache_dir
@@ -139,7 +140,7 @@ def _problem(program: ir.Program, interp: Interpreter, func: ir.Function, hole: 
         inputs = [tuple(default_value(t) if v is None else to_search_value(v) for v, t in zip(env, types))
                   for env in envs] or [tuple(default_value(t) for t in types)]
     opts = dict(hole.options)
-    extra = _user_components(program, interp, opts.get("using", ()), func.name)
+    extra = _user_components(program, opts.get("using", ()), func.name)
     try:
         grammar = default_grammar(params, ret, inputs, hints, using=opts.get("using", ()), extra=extra)
         wider = loop_grammar(params, ret, inputs, hints, opts.get("using", ()), extra)
@@ -195,9 +196,12 @@ def _local_slots(func: ir.Function) -> tuple:
     return tuple(k for k in range(func.nslots) if ok(k))
 
 
-def _user_components(program, interp, using, exclude) -> list[Component]:
-    """User functions named in `using=[...]` become components (run by the interpreter)."""
+def _user_components(program, using, exclude) -> list[Component]:
+    """User functions named in `using=[...]` become components (run by the interpreter, whose loops
+    take fuel as in a run of the hole's function: one that never ends fails that candidate, not the
+    search's time limit)."""
     out = []
+    interp = search_interpreter(program) if using else None
     for name in using:
         f = program.functions.get(name)
         if f is None or name == exclude or _holes_in(f):
@@ -208,6 +212,7 @@ def _user_components(program, interp, using, exclude) -> list[Component]:
             continue
 
         def call(*args, _name=name):
+            interp.fuel[0] = FUEL
             return to_search_value(interp.call(_name, [to_glia_value(a) for a in args]))
 
         out.append(Component(name, tuple(types), ret, call, glia=f"{name}(" + ", ".join(

@@ -134,6 +134,15 @@ def test_user_functions_as_components():
     assert "sq(" in solve_text(text)[0].expr
 
 
+def test_a_user_component_that_never_ends_fails_its_candidate_not_the_search():
+    # components named in using= ran in an interpreter without fuel: `spin` hung glia synth past its
+    # --timeout, forever
+    text = ("def spin(x: int) -> int:\n    while True:\n        x = x + 1\n    return x\n\n"
+            "def f(x: int) -> int:\n    return ??(using=[spin, add])\n\nexamples f:\n    1 -> 5\n    2 -> 6\n")
+    fills = solve_text(text, timeout=5.0)
+    assert "spin" not in fills[0].expr
+
+
 def test_deterministic_under_a_seed():
     for strategy in ("bottom-up", "gp"):
         a = solve_text(glia_task("poly"), strategy=strategy, seed=3)[0]
