@@ -568,6 +568,7 @@ def settle_choices(program: ir.Program, config: Config, choices: list[ir.Choose]
         ok = True
         for k, i in enumerate(order):
             fn, args, want = cases[i]
+            interp.fuel[0] = FUEL
             try:
                 got = fn(*[copy_value(a) for a in args])
             except Exception:  # noqa: BLE001 - a runtime error: this combination is wrong
@@ -587,8 +588,10 @@ _MISS = object()
 
 
 def _example_cases(program: ir.Program):
-    """An interpreter for `program` and its examples as (function, arguments, expected result)."""
-    interp = Interpreter(program)
+    """An interpreter for `program` (its loops taking fuel: an option may keep one going) and its
+    examples as (function, arguments, expected result)."""
+    interp = search_interpreter(program)
+    interp.fuel[0] = 1 << 62  # the globals are the program's own, not an option's
     interp.init_globals()
     cases = []
     for e in program.examples:

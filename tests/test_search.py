@@ -118,6 +118,16 @@ def test_choices_are_settled_against_the_examples(tmp_path):
     assert r.returncode == 1 and "E606" in r.stderr and "2 of 2 tried" in r.stderr
 
 
+def test_a_choice_whose_option_never_ends_is_rejected_not_waited_for():
+    # the options were run on the examples without fuel: choose(-1, 1) in a loop's condition hung
+    # glia synth forever (its first option never ends on 8 -> 3)
+    text = ("N = 1\n\ndef f(n: int) -> int:\n    c = 0\n    while n != choose(-1, N):\n        n = n // 2\n"
+            "        c += 1\n    return c\n\nexamples f:\n    8 -> 3\n")
+    program = check_source(Source("loop.glia", text))
+    chosen = synth.settle_choices(program, Config(timeout=30.0))
+    assert [c.option for c in chosen] == [1]
+
+
 def test_user_functions_as_components():
     text = textwrap.dedent("""
         def sq(x: int) -> int:
