@@ -140,7 +140,7 @@ def _problem(program: ir.Program, interp: Interpreter, func: ir.Function, hole: 
         inputs = [tuple(default_value(t) if v is None else to_search_value(v) for v, t in zip(env, types))
                   for env in envs] or [tuple(default_value(t) for t in types)]
     opts = dict(hole.options)
-    extra = _user_components(program, opts.get("using", ()), func.name)
+    extra = _user_components(program, opts.get("using", ()), func, hole)
     try:
         grammar = default_grammar(params, ret, inputs, hints, using=opts.get("using", ()), extra=extra)
         wider = loop_grammar(params, ret, inputs, hints, opts.get("using", ()), extra)
@@ -196,20 +196,24 @@ def _local_slots(func: ir.Function) -> tuple:
     return tuple(k for k in range(func.nslots) if ok(k))
 
 
-def _user_components(program, using, exclude) -> list[Component]:
+def _user_components(program, using, func: ir.Function, hole: ir.Hole) -> list[Component]:
     """User functions named in `using=[...]` become components (run by the interpreter, whose loops
     take fuel as in a run of the hole's function: one that never ends fails that candidate, not the
-    search's time limit)."""
+    search's time limit). One that cannot be is E603 (it was left out without a word)."""
     out = []
     interp = search_interpreter(program) if using else None
     for name in using:
         f = program.functions.get(name)
-        if f is None or name == exclude or _holes_in(f):
-            continue
+        if f is None:
+            continue  # a builtin's name
         types = [type_name(t) for t in f.type.params]
         ret = type_name(f.type.ret)
-        if ret is None or None in types:
-            continue
+        why = ("it is the function the hole is in" if f is func else "it has holes of its own" if _holes_in(f)
+               else f"its type {f.type} is not one search handles (int, bool, str, float and lists of those)"
+               if ret is None or None in types else "")
+        if why:
+            raise _err(program, "E603", f"using=[{name}]: {name} cannot be a component of search: {why}",
+                       hole.span)
 
         def call(*args, _name=name):
             interp.fuel[0] = FUEL

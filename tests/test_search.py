@@ -153,6 +153,17 @@ def test_a_user_component_that_never_ends_fails_its_candidate_not_the_search():
     assert "spin" not in fills[0].expr
 
 
+@pytest.mark.parametrize("name, why", [("mk", "fn(int) -> P is not one search handles"),
+                                       ("h", "has holes of its own"), ("f", "the function the hole is in")])
+def test_a_using_function_search_cannot_run_is_e603(name, why):
+    # such a name was dropped from the components without a word
+    text = ("struct P:\n    a: int\n\ndef mk(x: int) -> P:\n    return P(x)\n\ndef h(x: int) -> int:\n"
+            "    return x * ??\n\nexamples h:\n    1 -> 3\n\n"
+            f"def f(x: int) -> int:\n    return ??(using=[{name}, add])\n\nexamples f:\n    1 -> 2\n")
+    d = error_of(text)
+    assert d.code == "E603" and f"using=[{name}]" in d.message and why in d.message, d.message
+
+
 def test_deterministic_under_a_seed():
     for strategy in ("bottom-up", "gp"):
         a = solve_text(glia_task("poly"), strategy=strategy, seed=3)[0]
