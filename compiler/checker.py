@@ -19,6 +19,7 @@ from .types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, Scalar,
                     is_ordered, substitute)
 
 STAGE = "check"
+MAX_HOLE_DEPTH = 100  # ??(depth=N) stratifies the grammar into N levels; search reaches no deeper program
 
 INT_MIN, INT_MAX = -(2 ** 63), 2 ** 63 - 1
 
@@ -1057,9 +1058,14 @@ class Checker:
         t = expected if expected is not None else self.subst.fresh("hole")
         opts = []
         for kw in options:
+            if any(kw.name == name for name, _ in opts):
+                raise self.err("E103", f"hole option '{kw.name}' given twice", kw.span)
             if kw.name in ("size", "depth"):
                 if not isinstance(kw.value, A.IntLit) or kw.value.value <= 0:
                     raise self.err("E201", f"hole option '{kw.name}' takes a positive integer", kw.value.span)
+                if kw.name == "depth" and kw.value.value > MAX_HOLE_DEPTH:  # (the grammar has a level per unit)
+                    raise self.err("E201", f"hole option 'depth' takes an integer from 1 to {MAX_HOLE_DEPTH}",
+                                   kw.value.span)
                 opts.append((kw.name, kw.value.value))
             elif kw.name == "using":
                 if not isinstance(kw.value, A.ListLit) or not all(isinstance(x, A.Name) for x in kw.value.elts):

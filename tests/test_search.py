@@ -93,6 +93,17 @@ def test_hole_options_size_and_using():
     assert info.value.diagnostic.code == "E606" and "size bound" in info.value.diagnostic.message
 
 
+@pytest.mark.parametrize("opts, code, words", [
+    ("depth=100000000000000000000", "E201", "from 1 to 100"),  # built 10^20 grammar levels: hung forever
+    ("size=3, size=4", "E103", "given twice"),  # the last one was taken silently
+])
+def test_hole_options_out_of_range_or_repeated(opts, code, words):
+    with pytest.raises(GliaError) as info:
+        check_source(Source("o.glia", f"def f(x: int) -> int:\n    return ??({opts})\n\nexamples f:\n    1 -> 3\n"))
+    d = info.value.diagnostic
+    assert d.code == code and words in d.message and d.span.line == 2
+
+
 def test_choices_are_settled_against_the_examples(tmp_path):
     src = tmp_path / "choices.glia"
     src.write_text(textwrap.dedent("""
