@@ -68,6 +68,7 @@ class Filled:
     struct: str | None = None  # a tuple or struct hole's: its struct's name (None for a tuple) ...
     parts: list = field(default_factory=list)  # ... and its parts' fills
     alone: bool = False  # the hole is a statement's whole expression (`x = ??`): no parentheses needed
+    reached: bool = True  # False: no example's run reached the hole, so any program passes (a guess)
 
 
 def _err(program: ir.Program, code: str, msg: str, span: Span) -> GliaError:
@@ -276,7 +277,7 @@ def solve(program: ir.Program, config: Config, use_cache: bool = True, refresh: 
                 all(isinstance(r, dict) and _RECORD <= r.keys() and isinstance(r["expr"], str) and
                     isinstance(r["decisions"], list) for r in records):
             out += [Filled(t.hole, t.func.name, r["expr"], r["candidates"], r["seconds"], r["strategy"], True,
-                           r["decisions"]) for t, r in zip(group, records)]
+                           r["decisions"], reached=r.get("reached") is not False) for t, r in zip(group, records)]
             continue
         if len(group) == 1 or all(t.direct for t in group):  # (the parts of `return ??`: each alone)
             fills = [_search_one(program, t, config) for t in group]
@@ -285,7 +286,8 @@ def solve(program: ir.Program, config: Config, use_cache: bool = True, refresh: 
         out += fills
         if use_cache:
             cache_put(path, {"holes": [{"expr": f.expr, "candidates": f.candidates, "seconds": f.seconds,
-                                        "strategy": f.strategy, "decisions": f.decisions} for f in fills]})
+                                        "strategy": f.strategy, "decisions": f.decisions, "reached": f.reached}
+                                       for f in fills]})
     return _joined(program, out)
 
 
@@ -319,6 +321,7 @@ def _joined(program: ir.Program, fills: list[Filled]) -> list[Filled]:
 def _search_one(program: ir.Program, task: HoleTask, config: Config) -> Filled:
     from glia.runtime.search import bottomup, check_problem, regression
 
+    reached = True  # (a direct hole's value is every example's result)
     try:
         if not task.direct:  # (synthesize checks a direct hole's problem): contradictory examples are E602
             check_problem(replace(task.problem, inputs=task.args))
@@ -327,17 +330,17 @@ def _search_one(program: ir.Program, task: HoleTask, config: Config) -> Filled:
         elif task.problem.ret == "float":
             result = regression.solve(task.problem, config, float_context(
                 example_runner(program, task.func, [task.hole]), list(range(len(task.problem.inputs)))))
-        elif task.slots:
-            result = bottomup.solve_with(task.problem, config,
-                                         local_acceptor(program, task.func, task.hole, task.slots))
         else:
-            result = bottomup.solve_with(task.problem, config, indirect_acceptor(program, task.func, task.hole))
+            accept = local_acceptor(program, task.func, task.hole, task.slots) if task.slots else \
+                indirect_acceptor(program, task.func, task.hole)
+            result = bottomup.solve_with(task.problem, config, accept)
+            reached = accept.reached
     except SearchError as e:
         raise _err(program, e.code, f"hole in {task.func.name}: {e.message}", task.hole.span) from None
     if not result.solved:
         raise _not_found(program, [task], result, config)
     return Filled(task.hole, task.func.name, to_glia(result.term, ()), result.candidates, result.seconds,
-                  result.strategy, False, result.decisions, result.term, task.slots)
+                  result.strategy, False, result.decisions, result.term, task.slots, reached=reached)
 
 
 def _search_joint(program: ir.Program, tasks: list[HoleTask], config: Config) -> list[Filled]:

@@ -151,7 +151,7 @@ def _synth_glia(ns, config) -> int:
         print(json.dumps({"holes": [{"function": f.func, "hole": f.hole.index, "line": f.hole.span.line,
                                      "expression": f.expr, "candidates": f.candidates,
                                      "seconds": round(f.seconds, 4), "strategy": f.strategy, "cached": f.cached,
-                                     "decisions": f.decisions} for f in fills],
+                                     "decisions": f.decisions, "reached": f.reached} for f in fills],
                           "choices": [{"line": c.choice.span.line, "option": c.option, "value": c.text}
                                       for c in chosen],
                           "search": settled.search,
@@ -166,6 +166,9 @@ def _synth_glia(ns, config) -> int:
         for f in fills:
             how = "cached" if f.cached else f"{f.candidates:,} candidates, {f.seconds:.2f} s, {f.strategy}"
             sys.stderr.write(f"{ns.file}:{f.hole.span.line}:{f.hole.span.col}: hole in {f.func} filled ({how})\n")
+            if not f.reached:
+                sys.stderr.write(f"  note: no example reaches this hole, so any program passes and {f.expr} is a "
+                                 f"guess: add an example whose run reaches it\n")
         for c in chosen:
             sys.stderr.write(f"{ns.file}:{c.choice.span.line}:{c.choice.span.col}: choice settled: {c.text} "
                              f"(option {c.option + 1} of {len(c.choice.options)})\n")

@@ -545,7 +545,7 @@ class Program:
         except GliaError as e:
             raise (self._source_map.remap(e) if self._source_map is not None else e).with_traceback(None) from None
         prog.synthesis = [{"function": f.func, "expression": f.expr, "candidates": f.candidates,
-                           "seconds": f.seconds, "cached": f.cached} for f in fills]
+                           "seconds": f.seconds, "cached": f.cached, "reached": f.reached} for f in fills]
         prog.search = search
         if params is not None:  # the winner's weights, from its trial on the highest rung
             from glia.compiler.autodiff import param_store

@@ -175,6 +175,19 @@ def test_a_using_function_search_cannot_run_is_e603(name, why):
     assert d.code == "E603" and f"using=[{name}]" in d.message and why in d.message, d.message
 
 
+def test_a_hole_no_example_reaches_is_said_to_be_a_guess(tmp_path):
+    # `if x > 100: return ??` with examples below 100 was "filled" (with x) as if the examples said so
+    text = "def f(x: int) -> int:\n    if x > 100:\n        return ??\n    return x + 1\n\nexamples f:\n    1 -> 2\n"
+    fills = solve_text(text)
+    assert not fills[0].reached
+    assert solve_text(text.replace("1 -> 2", "1 -> 2\n    101 -> 5"))[0].reached
+    src = tmp_path / "guess.glia"
+    src.write_text(text)
+    r = run_glia("synth", str(src))
+    assert r.returncode == 0 and "no example reaches this hole" in r.stderr, r.stderr
+    assert "no example reaches this hole" in run_glia("synth", str(src)).stderr  # replayed from the cache too
+
+
 def test_deterministic_under_a_seed():
     for strategy in ("bottom-up", "gp"):
         a = solve_text(glia_task("poly"), strategy=strategy, seed=3)[0]
