@@ -520,6 +520,7 @@ class Chosen:
     choice: ir.Choose
     option: int
     text: str  # the source text of the option chosen
+    reached: bool = True  # False: no example's run reached the choice, so any option passes (the first)
 
 
 def _span_text(text: str, span: Span) -> str:
@@ -572,6 +573,7 @@ def settle_choices(program: ir.Program, config: Config, choices: list[ir.Choose]
                 continue  # these options do not fit together (shapes)
         for c, o in zip(choices, combo):
             interp.choice_fill[c.index] = o
+        interp.choice_fill.read.clear()
         ok = True
         for k, i in enumerate(order):
             fn, args, want = cases[i]
@@ -586,7 +588,9 @@ def settle_choices(program: ir.Program, config: Config, choices: list[ir.Choose]
                 break
         if ok:
             text = program.source.text
-            return [Chosen(c, o, _span_text(text, c.options[o].span)) for c, o in zip(choices, combo)]
+            read = interp.choice_fill.read
+            return [Chosen(c, o, _span_text(text, c.options[o].span), c.index in read or id(c) not in in_ir)
+                    for c, o in zip(choices, combo)]
     raise _err(program, "E606", f"no combination of the choices satisfies the examples ({tried:,} of "
                                 f"{_product(sizes):,} tried)", choices[0].span)
 
@@ -594,10 +598,23 @@ def settle_choices(program: ir.Program, config: Config, choices: list[ir.Choose]
 _MISS = object()
 
 
+class _ReadChoices(dict):
+    """The interpreter's choice -> option table, noting the choices its runs read (`read`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.read: set[int] = set()
+
+    def get(self, index, default=None):
+        self.read.add(index)
+        return super().get(index, default)
+
+
 def _example_cases(program: ir.Program):
     """An interpreter for `program` (its loops taking fuel: an option may keep one going) and its
     examples as (function, arguments, expected result)."""
     interp = search_interpreter(program)
+    interp.choice_fill = _ReadChoices()
     interp.fuel[0] = 1 << 62  # the globals are the program's own, not an option's
     interp.init_globals()
     cases = []

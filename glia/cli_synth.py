@@ -152,7 +152,7 @@ def _synth_glia(ns, config) -> int:
                                      "expression": f.expr, "candidates": f.candidates,
                                      "seconds": round(f.seconds, 4), "strategy": f.strategy, "cached": f.cached,
                                      "decisions": f.decisions, "reached": f.reached} for f in fills],
-                          "choices": [{"line": c.choice.span.line, "option": c.option, "value": c.text}
+                          "choices": [{"line": c.choice.span.line, "option": c.option, "value": c.text, "reached": c.reached}
                                       for c in chosen],
                           "search": settled.search,
                           "functions": blocks}, indent=2))
@@ -172,6 +172,9 @@ def _synth_glia(ns, config) -> int:
         for c in chosen:
             sys.stderr.write(f"{ns.file}:{c.choice.span.line}:{c.choice.span.col}: choice settled: {c.text} "
                              f"(option {c.option + 1} of {len(c.choice.options)})\n")
+            if not c.reached:
+                sys.stderr.write("  note: no example reaches this choice, so any option passes and the first was "
+                                 "taken: add an example whose run reaches it\n")
     if ns.write:
         _write_atomic(ns.file, final)
         sys.stderr.write(f"wrote {ns.file}\n")

@@ -139,6 +139,14 @@ def test_a_choice_whose_option_never_ends_is_rejected_not_waited_for():
     assert [c.option for c in chosen] == [1]
 
 
+def test_a_choice_no_example_reaches_is_said_to_be_unsettled():
+    # g is never run by f's examples: its choice was reported settled (option 1) as if they had said so
+    text = ("def g(x: int) -> int:\n    return x * choose(2, 3)\n\ndef f(x: int) -> int:\n"
+            "    return x + choose(1, 2)\n\nexamples f:\n    1 -> 3\n")
+    chosen = synth.settle_choices(check_source(Source("c.glia", text)), Config(timeout=30.0))
+    assert [(c.option, c.reached) for c in chosen] == [(0, False), (1, True)]
+
+
 def test_user_functions_as_components():
     text = textwrap.dedent("""
         def sq(x: int) -> int:
