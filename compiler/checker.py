@@ -19,6 +19,7 @@ from .types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, Scalar,
                     is_ordered, substitute)
 
 STAGE = "check"
+MAX_HOLE_DEPTH = 100  # ??(depth=N) stratifies the grammar into N levels; search reaches no deeper program
 
 INT_MIN, INT_MAX = -(2 ** 63), 2 ** 63 - 1
 
@@ -152,7 +153,7 @@ class Checker:
         for it in items:
             if isinstance(it, A.FuncDef):
                 self.functions[it.name] = self.check_function(self.sigs[it.name])
-        examples = tuple(self.check_examples(it) for it in items if isinstance(it, A.ExamplesDef))
+        examples = _merge_examples(self.check_examples(it) for it in items if isinstance(it, A.ExamplesDef))
         trains = tuple(self.check_train(it) for it in items if isinstance(it, A.TrainDef))
         while self.pending:
             name = self.pending.pop()
@@ -362,6 +363,11 @@ class Checker:
             try:
                 args = tuple(self.coerce(self.expr(a, t), t, a.span) for a, t in zip(e.args, fnt.params))
                 res = self.coerce(self.expr(e.result, fnt.ret), fnt.ret, e.result.span)
+                searched = next((n for n in ir.walk(args + (res,)) if isinstance(n, (ir.Hole, ir.Choose))), None)
+                if searched is not None:  # (search would fill it, or run the example with it unfilled)
+                    raise self.err("E401", f"an example is a value: it cannot hold "
+                                   f"{'a hole (`??`)' if isinstance(searched, ir.Hole) else '`choose(...)`'}",
+                                   searched.span)
             except GliaError as err:
                 d = err.diagnostic
                 if d.code == "E201":
@@ -1052,9 +1058,14 @@ class Checker:
         t = expected if expected is not None else self.subst.fresh("hole")
         opts = []
         for kw in options:
+            if any(kw.name == name for name, _ in opts):
+                raise self.err("E103", f"hole option '{kw.name}' given twice", kw.span)
             if kw.name in ("size", "depth"):
                 if not isinstance(kw.value, A.IntLit) or kw.value.value <= 0:
                     raise self.err("E201", f"hole option '{kw.name}' takes a positive integer", kw.value.span)
+                if kw.name == "depth" and kw.value.value > MAX_HOLE_DEPTH:  # (the grammar has a level per unit)
+                    raise self.err("E201", f"hole option 'depth' takes an integer from 1 to {MAX_HOLE_DEPTH}",
+                                   kw.value.span)
                 opts.append((kw.name, kw.value.value))
             elif kw.name == "using":
                 if not isinstance(kw.value, A.ListLit) or not all(isinstance(x, A.Name) for x in kw.value.elts):
@@ -1364,3 +1375,13 @@ def _lambda_like(e) -> bool:
     if isinstance(e, A.IfExp):
         return _lambda_like(e.then) or _lambda_like(e.orelse)
     return isinstance(e, A.Lambda)
+
+
+def _merge_examples(blocks) -> tuple:
+    """One ir.Examples per function: several `examples f:` blocks add up, in source order (as
+    glia.examples(f, ...) calls do), so that search and its check see every one of them."""
+    merged: dict[str, ir.Examples] = {}
+    for b in blocks:
+        first = merged.get(b.func)
+        merged[b.func] = b if first is None else ir.Examples(b.func, first.examples + b.examples, first.span)
+    return tuple(merged.values())

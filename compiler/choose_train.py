@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
+import numbers
 import os
 import time
 from dataclasses import dataclass, replace
@@ -72,11 +73,20 @@ def _err(program: ir.Program, code: str, msg: str, span: Span | None = None) -> 
     return GliaError(Diagnostic(code, msg, span or Span(0, 0, 0, 0), STAGE, program.source))
 
 
+def settings_mistake(eta, trials, max_epochs) -> str:
+    """What is wrong with the integer settings as a user gave them ("" when nothing)."""
+    def whole(v, least):
+        return isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= least
+
+    return (not whole(eta, 2) and f"--eta (eta=) must be an integer of at least 2, not {eta!r}") or \
+        (not whole(trials, 1) and f"--trials (trials=) must be an integer of at least 1, not {trials!r}") or \
+        (not whole(max_epochs, 0) and f"--max-epochs (max_epochs=) must be an integer of at least 1, not "
+                                      f"{max_epochs!r}") or ""
+
+
 def check_settings(s: Settings) -> None:
     """Bad search options are E604 (a usage mistake, before anything is trained)."""
-    bad = (s.eta < 2 and "--eta (eta=) must be an integer of at least 2") or \
-          (s.trials < 1 and "--trials (trials=) must be at least 1") or \
-          (s.max_epochs < 0 and "--max-epochs (max_epochs=) must be at least 1") or \
+    bad = settings_mistake(s.eta, s.trials, s.max_epochs) or \
           (s.metric not in METRICS and f"--metric (metric=) is one of {', '.join(METRICS)}, found {s.metric!r}") or \
           (not s.timeout > 0 and "--timeout must be a positive number of seconds") or \
           (s.scheduler not in SCHEDULERS and

@@ -169,7 +169,23 @@ def indirect_acceptor(program: ir.Program, func: ir.Function, hole: ir.Hole):
     """For a hole inside a larger expression: does the function, with a candidate's values (one per
     example) in the hole, give every example's result?"""
     run = example_runner(program, func, [hole])
-    return lambda vec, term: all(run(i, (v,))[0] for i, v in enumerate(vec))
+    return _noting_reaches(lambda vec, term: (run(i, (v,)) for i, v in enumerate(vec)))
+
+
+def _noting_reaches(runs):
+    """An acceptor from `runs(vec, term)` -> the (ok, events) of each example's run, stopping at the
+    first not ok; `accept.reached` says whether the last candidate accepted was reached by any example
+    (when none reaches the hole, any program passes: the answer is a guess)."""
+    def accept(vec, term):
+        reached = False
+        for ok, events in runs(vec, term):
+            reached = reached or bool(events)
+            if not ok:
+                return False
+        accept.reached = reached
+        return True
+    accept.reached = True
+    return accept
 
 
 def local_acceptor(program: ir.Program, func: ir.Function, hole: ir.Hole, slots: tuple):
@@ -180,10 +196,10 @@ def local_acceptor(program: ir.Program, func: ir.Function, hole: ir.Hole, slots:
     run = example_runner(program, func, [hole], [slots])
     n = len(run.cases)
 
-    def accept(vec, term):
+    def runs(vec, term):
         t = term()
-        return all(run(i, (t,))[0] for i in range(n))
-    return accept
+        return (run(i, (t,)) for i in range(n))
+    return _noting_reaches(runs)
 
 
 def function_cases(interp: Interpreter, program: ir.Program, func: ir.Function) -> list[tuple[list, object]]:

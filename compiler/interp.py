@@ -605,7 +605,8 @@ class Interpreter:
             f = fill.get(index)
             if f is None:
                 raise loc(GliaRuntimeError(HOLE, f"hole #{index} (`??`) has not been filled yet; run "
-                                           "`glia synth FILE` to fill it from the examples"))
+                                           "`glia synth FILE`, or `prog.synthesize()` from Python, to fill it "
+                                           "from the examples"))
             return f(frame)
         return hole
 

@@ -18,6 +18,7 @@ import numpy as np
 from glia.runtime.search import Component, Const, Grammar, Problem, Production, Var
 from glia.runtime.search.bvcode import INT_MAX, INT_MIN, WORD_TYPES, substitute
 from glia.runtime.search.components import MASK, SYGUS_OPS, sygus_component, sygus_signature, vm_code
+from glia.runtime.search.library import string_constants
 from glia.runtime.search.terms import sexpr_const
 
 from .diagnostics import Diagnostic, GliaError, Source, Span
@@ -171,6 +172,7 @@ class SyFun:
     params: tuple[tuple[str, str], ...]  # (name, sort text)
     ret: str
     body: object = None  # define-fun: the body; synth-fun: None
+    span: Span | None = field(default=None, compare=False)  # where the file declares it
 
 
 @dataclass(slots=True)
@@ -189,6 +191,15 @@ class SyProblem:
 
 
 SORTS = {"Int": "int", "Bool": "bool", "String": "str"}
+SORT_TEXT = {"int": "Int", "bool": "Bool", "str": "String", "bv64": "(_ BitVec 64)"}  # a type's sort
+
+
+def _sort(t: str) -> str:
+    return SORT_TEXT.get(t, t)
+
+
+def _sorts(ts) -> str:
+    return ", ".join(_sort(t) for t in ts)
 
 
 def sort_type(node, err) -> str:
@@ -242,6 +253,7 @@ def read_sygus(source: Source) -> SyProblem:
     grammar: list = []
     examples: list = []
     vars_: list = []
+    seen: dict = {}  # an example's arguments -> its index
     for c in cmds:
         if not isinstance(c, SList) or not c.items or not isinstance(c.items[0], Atom):
             raise err(f"expected a command such as (synth-fun ...), found {show(c)[:40]}", c.span)
@@ -266,7 +278,7 @@ def read_sygus(source: Source) -> SyProblem:
             else:
                 if fun is not None:
                     raise err("only one synth-fun per problem is supported", c.span)
-                fun = SyFun(args[0].text, tuple(params), show(args[2]))
+                fun = SyFun(args[0].text, tuple(params), show(args[2]), span=c.span)
                 grammar = _read_grammar(args[3:], err, c.span)
         elif head == "declare-var":
             if len(args) != 2 or not isinstance(args[0], Atom):
@@ -275,7 +287,9 @@ def read_sygus(source: Source) -> SyProblem:
         elif head == "constraint":
             if fun is None:
                 raise err("a constraint before the synth-fun it constrains", c.span)
-            examples.append(_read_example(args, fun, err, c.span))
+            example = _read_example(args, fun, err, c.span)
+            _check_agrees(example, examples, seen, fun.ret, c.span, source)
+            examples.append(example)
         elif head in ("check-synth", "set-option", "set-info"):
             pass
         else:
@@ -283,6 +297,17 @@ def read_sygus(source: Source) -> SyProblem:
     if fun is None:
         raise err("no synth-fun in this file", Span.point(1, 1))
     return SyProblem(logic, helpers, fun, grammar, examples, vars_)
+
+
+def _check_agrees(example, examples: list, seen: dict, ret: str, span: Span, source: Source) -> None:
+    """Two constraints that give the same inputs different results: no function satisfies both (E602
+    at the second, as the search would say without a place)."""
+    args, out = example
+    j = seen.setdefault(args, len(examples))
+    if examples[j:j + 1] and examples[j][1] != out:
+        raise GliaError(Diagnostic("E602", f"this constraint and constraint {j + 1} give the same inputs different "
+                                           f"results ({_value_text(examples[j][1], ret)} and {_value_text(out, ret)}): no "
+                                           f"function satisfies both", span, STAGE, source))
 
 
 def _read_grammar(rest, err, span) -> list:
@@ -316,14 +341,16 @@ def _read_example(args, fun: SyFun, err, span):
         raise err(f"{fun.name} takes {len(fun.params)} arguments, this constraint gives {len(lhs.items) - 1}",
                   lhs.span)
     vals = []
-    for a in lhs.items[1:]:
+    for a, (pname, psort) in zip(lhs.items[1:], fun.params):
         v = literal(a, None, err)
         if v is None:
             raise err(f"an example argument must be a literal, not {show(a)[:40]}", a.span)
+        _check_value(v, sort_type(_sort_node(psort), err), err, f"{fun.name}'s parameter {pname}", a.span)
         vals.append(v)
     out = literal(rhs, None, err)
     if out is None:
         raise err(f"an example result must be a literal, not {show(rhs)[:40]}", rhs.span)
+    _check_value(out, sort_type(_sort_node(fun.ret), err), err, f"{fun.name}'s result", rhs.span)
     return tuple(vals), out
 
 
@@ -376,7 +403,7 @@ class _Builder:
         names = [n for n, _ in h.params]
         fn, vec, t, code = self.compile(h.body, types, names)
         if t != ret:
-            raise self.err(f"define-fun {h.name}: the body has sort {t}, not {ret}", h.body.span)
+            raise self.err(f"define-fun {h.name}: the body has sort {_sort(t)}, not {_sort(ret)}", h.body.span)
         comp = Component(h.name, tuple(types[n] for n in names), ret, lambda *a: fn(a), sexpr=h.name,
                          vec=(lambda *a: vec(a)) if vec is not None else None, code=code)
         self.helpers[h.name] = (comp, h)
@@ -404,7 +431,7 @@ class _Builder:
         if op in self.helpers:
             comp, _ = self.helpers[op]
             if comp.args != arg_types:
-                raise err(f"{op} takes ({', '.join(comp.args)}), not ({', '.join(arg_types)})", node.span)
+                raise err(f"{op} takes ({_sorts(comp.args)}), not ({_sorts(arg_types)})", node.span)
             f, vf = comp.fn, comp.vec
             ret = comp.ret
             code = substitute(comp.code, [k[3] for k in kids])
@@ -449,7 +476,7 @@ class _Builder:
             if op in self.helpers:
                 comp, _ = self.helpers[op]
                 if comp.args != arg_types:
-                    raise err(f"{op} takes ({', '.join(comp.args)}), not ({', '.join(arg_types)})", node.span)
+                    raise err(f"{op} takes ({_sorts(comp.args)}), not ({_sorts(arg_types)})", node.span)
                 return Production(comp, arg_nts), comp.ret
             ret = sygus_signature(op, arg_types)
             if ret is None:
@@ -489,7 +516,7 @@ def _replace_symbol(text: str, sym: str, repl: str) -> str:
 def _op_error(op: str, arg_types) -> str:
     if op not in SYGUS_OPS:
         return f"unknown operator '{op}'"
-    return f"'{op}' does not take arguments of sorts ({', '.join(arg_types)})"
+    return f"'{op}' does not take arguments of sorts ({_sorts(arg_types)})"
 
 
 def _sort_node(text: str):
@@ -507,7 +534,9 @@ def default_sygus_grammar(sp: SyProblem, b: _Builder):
     rules: dict[str, list] = {t: [] for t in sorted(types)}
     for p in b.params.values():
         rules[p.type].append(Production(p))
-    consts = {"int": [0, 1], "bool": [True, False], "str": ["", " "], "bv64": [0, 1]}
+    # strings: "", " ", the examples' punctuation and what every result shares (as the Glia dialect's)
+    consts = {"int": [0, 1], "bool": [True, False], "bv64": [0, 1],
+              "str": string_constants([a for a, _ in sp.examples], [o for _, o in sp.examples])}
     for t in rules:
         for c in consts.get(t, ()):
             rules[t].append(Production(Const(c, t)))
@@ -538,29 +567,26 @@ def to_problem(sp: SyProblem, source: Source, name: str = "") -> Problem:
             for node in prods:
                 prod, t = b.production(node, nts)
                 if t != nts[nt]:
-                    raise err(f"production {show(node)[:40]} has sort {t}, but {nt} is {nts[nt]}", node.span)
+                    raise err(f"production {show(node)[:40]} has sort {_sort(t)}, but {nt} is "
+                              f"{_sort(nts[nt])}", node.span)
                 rules[nt].append(prod)
         start = sp.grammar[0][0]
         if nts[start] != ret:
-            raise err(f"the grammar's start symbol {start} has sort {nts[start]}, but {sp.fun.name} returns {ret}",
-                      Span.point(1, 1))
+            raise err(f"the grammar's start symbol {start} has sort {_sort(nts[start])}, but "
+                      f"{sp.fun.name} returns {_sort(ret)}", sp.fun.span or Span.point(1, 1))
         grammar = Grammar(start, nts, rules)
     else:
         grammar = default_sygus_grammar(sp, b)
     params = tuple(b.params.values())
-    for args, out in sp.examples:
-        for v, p in zip(args, params):
-            _check_value(v, p.type, err, f"{sp.fun.name}'s parameter {p.name}")
-        _check_value(out, ret, err, f"{sp.fun.name}'s result")
     return Problem(name or source.name, params, ret, [a for a, _ in sp.examples], [o for _, o in sp.examples],
                    grammar, dialect="sygus")
 
 
-def _check_value(v, t, err, what):
+def _check_value(v, t, err, what, span):
     ok = {"bool": isinstance(v, bool), "int": isinstance(v, int) and not isinstance(v, bool),
           "bv64": isinstance(v, int) and not isinstance(v, bool), "str": isinstance(v, str)}.get(t, False)
     if not ok:
-        raise err(f"example value {v!r} does not fit {what} of sort {t}", Span.point(1, 1))
+        raise err(f"example value {v!r} does not fit {what} of sort {_sort(t)}", span)
 
 
 def load(path: str) -> tuple[SyProblem, Problem, Source]:

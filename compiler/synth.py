@@ -28,9 +28,10 @@ from glia.runtime.search.terms import decisions, to_glia
 
 from . import ir
 from .diagnostics import Diagnostic, GliaError, Source, Span
-from .hole_runs import (ancestors, copy_value, default_value, envs_at_hole, example_runner, float_context,
-                        indirect_acceptor, join_parts, joint_contexts, local_acceptor, other_value, split_holes,
-                        term_filler, to_glia_value, to_search_value, type_name, varied_values)
+from .hole_runs import (FUEL, ancestors, copy_value, default_value, envs_at_hole, example_runner, float_context,
+                        indirect_acceptor, join_parts, joint_contexts, local_acceptor, other_value,
+                        search_interpreter, split_holes, term_filler, to_glia_value, to_search_value, type_name,
+                        varied_values)
 from .interp import Interpreter, run_with_big_stack
 from .cache import write_json
 from .syntax import cache_dir
@@ -67,6 +68,7 @@ class Filled:
     struct: str | None = None  # a tuple or struct hole's: its struct's name (None for a tuple) ...
     parts: list = field(default_factory=list)  # ... and its parts' fills
     alone: bool = False  # the hole is a statement's whole expression (`x = ??`): no parentheses needed
+    reached: bool = True  # False: no example's run reached the hole, so any program passes (a guess)
 
 
 def _err(program: ir.Program, code: str, msg: str, span: Span) -> GliaError:
@@ -97,6 +99,12 @@ def problems(program: ir.Program) -> list[HoleTask]:
                                         "for now (fill the others first, or by hand)", floats[1].span)
         for hole in holes:
             tasks.append(_problem(program, interp, func, hole, holes, examples.get(func.name), whole.get(hole.index)))
+    in_functions = {h.index for f in program.functions.values() for h in _holes_in(f)}
+    outside = [h for h in program.holes if h.index not in in_functions]
+    if outside:  # a global's: search fills a function's holes against its examples
+        raise _err(program, "E602", "a hole outside a function is not searched (search fills the holes of "
+                                    "functions that have examples): use `choose(...)` for a constant's options, "
+                                    "or put the hole in a function", outside[0].span)
     return tasks
 
 
@@ -110,7 +118,7 @@ def _problem(program: ir.Program, interp: Interpreter, func: ir.Function, hole: 
     fnt: FnT = func.type
     ptypes = [type_name(t) for t in fnt.params]
     ret = type_name(hole.type)
-    if ret is None:
+    if ret is None or ret == "list[float]":  # (a list[float] is an input only: of a float hole's summaries)
         raise _err(program, "E603", f"search cannot fill a hole of type {hole.type} yet (int, bool, str, float, "
                                     "lists of int, bool or str, and tuples and structs of those are supported)",
                    hole.span)
@@ -133,7 +141,7 @@ def _problem(program: ir.Program, interp: Interpreter, func: ir.Function, hole: 
         inputs = [tuple(default_value(t) if v is None else to_search_value(v) for v, t in zip(env, types))
                   for env in envs] or [tuple(default_value(t) for t in types)]
     opts = dict(hole.options)
-    extra = _user_components(program, interp, opts.get("using", ()), func.name)
+    extra = _user_components(program, opts.get("using", ()), func, hole)
     try:
         grammar = default_grammar(params, ret, inputs, hints, using=opts.get("using", ()), extra=extra)
         wider = loop_grammar(params, ret, inputs, hints, opts.get("using", ()), extra)
@@ -189,19 +197,27 @@ def _local_slots(func: ir.Function) -> tuple:
     return tuple(k for k in range(func.nslots) if ok(k))
 
 
-def _user_components(program, interp, using, exclude) -> list[Component]:
-    """User functions named in `using=[...]` become components (run by the interpreter)."""
+def _user_components(program, using, func: ir.Function, hole: ir.Hole) -> list[Component]:
+    """User functions named in `using=[...]` become components (run by the interpreter, whose loops
+    take fuel as in a run of the hole's function: one that never ends fails that candidate, not the
+    search's time limit). One that cannot be is E603 (it was left out without a word)."""
     out = []
+    interp = search_interpreter(program) if using else None
     for name in using:
         f = program.functions.get(name)
-        if f is None or name == exclude or _holes_in(f):
-            continue
+        if f is None:
+            continue  # a builtin's name
         types = [type_name(t) for t in f.type.params]
         ret = type_name(f.type.ret)
-        if ret is None or None in types:
-            continue
+        why = ("it is the function the hole is in" if f is func else "it has holes of its own" if _holes_in(f)
+               else f"its type {f.type} is not one search handles (int, bool, str, float and lists of those)"
+               if ret is None or None in types else "")
+        if why:
+            raise _err(program, "E603", f"using=[{name}]: {name} cannot be a component of search: {why}",
+                       hole.span)
 
         def call(*args, _name=name):
+            interp.fuel[0] = FUEL
             return to_search_value(interp.call(_name, [to_glia_value(a) for a in args]))
 
         out.append(Component(name, tuple(types), ret, call, glia=f"{name}(" + ", ".join(
@@ -231,20 +247,37 @@ def cache_put(path: str, record: dict) -> None:
 _RECORD = {"expr", "candidates", "seconds", "strategy", "decisions"}  # a hole's answer in the cache
 
 
-def solve(program: ir.Program, config: Config, use_cache: bool = True) -> list[Filled]:
+def solve_checked(program: ir.Program, config: Config, use_cache: bool = True) -> tuple[list[Filled], ir.Program]:
+    """solve, then verify: the fills and the completed program. A cached answer that fails the check
+    (a damaged cache file, or one kept by a Glia whose semantics have changed since) is searched again
+    rather than reported as the user's error."""
+    fills = solve(program, config, use_cache)
+    if not fills:
+        return fills, program
+    try:
+        return fills, verify(program, fills)
+    except GliaError:
+        if not any(f.cached for f in fills):
+            raise
+    fills = solve(program, config, use_cache, refresh=True)
+    return fills, verify(program, fills)
+
+
+def solve(program: ir.Program, config: Config, use_cache: bool = True, refresh: bool = False) -> list[Filled]:
     """Fill every hole (a function's holes together); raises GliaError (E606) naming the hole when
-    search gives up."""
+    search gives up. `refresh`: search again and replace what the cache holds."""
     text = program.source.text if program.source is not None else ""
     out = []
     for _, group in itertools.groupby(problems(program), key=lambda t: t.func.name):
         group = list(group)
         path = cache_path(text, ",".join(str(t.hole.index) for t in group), config.key())
-        d = cache_get(path) if use_cache else None
+        d = cache_get(path) if use_cache and not refresh else None
         records = d.get("holes") if d is not None else None
         if isinstance(records, list) and len(records) == len(group) and \
-                all(isinstance(r, dict) and _RECORD <= r.keys() for r in records):
+                all(isinstance(r, dict) and _RECORD <= r.keys() and isinstance(r["expr"], str) and
+                    isinstance(r["decisions"], list) for r in records):
             out += [Filled(t.hole, t.func.name, r["expr"], r["candidates"], r["seconds"], r["strategy"], True,
-                           r["decisions"]) for t, r in zip(group, records)]
+                           r["decisions"], reached=r.get("reached") is not False) for t, r in zip(group, records)]
             continue
         if len(group) == 1 or all(t.direct for t in group):  # (the parts of `return ??`: each alone)
             fills = [_search_one(program, t, config) for t in group]
@@ -253,7 +286,8 @@ def solve(program: ir.Program, config: Config, use_cache: bool = True) -> list[F
         out += fills
         if use_cache:
             cache_put(path, {"holes": [{"expr": f.expr, "candidates": f.candidates, "seconds": f.seconds,
-                                        "strategy": f.strategy, "decisions": f.decisions} for f in fills]})
+                                        "strategy": f.strategy, "decisions": f.decisions, "reached": f.reached}
+                                       for f in fills]})
     return _joined(program, out)
 
 
@@ -285,25 +319,28 @@ def _joined(program: ir.Program, fills: list[Filled]) -> list[Filled]:
 
 
 def _search_one(program: ir.Program, task: HoleTask, config: Config) -> Filled:
-    from glia.runtime.search import bottomup, regression
+    from glia.runtime.search import bottomup, check_problem, regression
 
+    reached = True  # (a direct hole's value is every example's result)
     try:
+        if not task.direct:  # (synthesize checks a direct hole's problem): contradictory examples are E602
+            check_problem(replace(task.problem, inputs=task.args))
         if task.direct:
             result = synthesize(task.problem, config)
         elif task.problem.ret == "float":
             result = regression.solve(task.problem, config, float_context(
                 example_runner(program, task.func, [task.hole]), list(range(len(task.problem.inputs)))))
-        elif task.slots:
-            result = bottomup.solve_with(task.problem, config,
-                                         local_acceptor(program, task.func, task.hole, task.slots))
         else:
-            result = bottomup.solve_with(task.problem, config, indirect_acceptor(program, task.func, task.hole))
+            accept = local_acceptor(program, task.func, task.hole, task.slots) if task.slots else \
+                indirect_acceptor(program, task.func, task.hole)
+            result = bottomup.solve_with(task.problem, config, accept)
+            reached = accept.reached
     except SearchError as e:
         raise _err(program, e.code, f"hole in {task.func.name}: {e.message}", task.hole.span) from None
     if not result.solved:
         raise _not_found(program, [task], result, config)
     return Filled(task.hole, task.func.name, to_glia(result.term, ()), result.candidates, result.seconds,
-                  result.strategy, False, result.decisions, result.term, task.slots)
+                  result.strategy, False, result.decisions, result.term, task.slots, reached=reached)
 
 
 def _search_joint(program: ir.Program, tasks: list[HoleTask], config: Config) -> list[Filled]:
@@ -386,6 +423,13 @@ def _not_found(program: ir.Program, tasks: list[HoleTask], result, config: Confi
     hidden = [n for n in dict.fromkeys(func.slot_names[len(func.params):]) if n.isidentifier() and n[0] != "_"]
     unseen = (f"; a float hole is built from {func.name}'s parameters ({', '.join(func.params)}) only: its "
               f"locals ({', '.join(hidden)}) are not visible to it yet") if hidden and floats else ""
+    lambdas = [a for t in tasks for a in ancestors(func.body, t.part[0] if t.part else t.hole) or ()
+               if isinstance(a, ir.Lambda)]
+    if lambdas:  # (a lambda's own parameters are not among the hole's inputs: _hole_envs)
+        inner = ", ".join(lambdas[-1].slot_names[:lambdas[-1].nparams])
+        unseen += (f"; a hole inside a lambda is built from {func.name}'s parameters ({', '.join(func.params)}) "
+                   f"only, not the lambda's ({inner}): put the hole where the whole expression is, e.g. "
+                   f"`return ??`")
     return _err(program, "E606", f"no program found for {what} in {func.name}: {why} after "
                                  f"{result.candidates:,} candidates (try a longer --timeout, more examples, or a "
                                  f"smaller `using=[...]`){unseen}", tasks[0].hole.span)
@@ -476,6 +520,7 @@ class Chosen:
     choice: ir.Choose
     option: int
     text: str  # the source text of the option chosen
+    reached: bool = True  # False: no example's run reached the choice, so any option passes (the first)
 
 
 def _span_text(text: str, span: Span) -> str:
@@ -531,9 +576,11 @@ def settle_choices(program: ir.Program, config: Config, choices: list[ir.Choose]
                 continue  # these options do not fit together (shapes)
         for c, o in zip(choices, combo):
             interp.choice_fill[c.index] = o
+        interp.choice_fill.read.clear()
         ok = True
         for k, i in enumerate(order):
             fn, args, want = cases[i]
+            interp.fuel[0] = FUEL
             try:
                 got = fn(*[copy_value(a) for a in args])
             except Exception:  # noqa: BLE001 - a runtime error: this combination is wrong
@@ -544,7 +591,9 @@ def settle_choices(program: ir.Program, config: Config, choices: list[ir.Choose]
                 break
         if ok:
             text = program.source.text
-            return [Chosen(c, o, _span_text(text, c.options[o].span)) for c, o in zip(choices, combo)]
+            read = interp.choice_fill.read
+            return [Chosen(c, o, _span_text(text, c.options[o].span), c.index in read or id(c) not in in_ir)
+                    for c, o in zip(choices, combo)]
     raise _err(program, "E606", f"no combination of the choices satisfies the examples ({tried:,} of "
                                 f"{_product(sizes):,} tried)", choices[0].span)
 
@@ -576,9 +625,24 @@ def choose_in_ir(program: ir.Program, chosen: list[Chosen]) -> ir.Program:
     return replace(program, functions=functions, choices=tuple(c for c in program.choices if c.index not in option))
 
 
+class _ReadChoices(dict):
+    """The interpreter's choice -> option table, noting the choices its runs read (`read`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.read: set[int] = set()
+
+    def get(self, index, default=None):
+        self.read.add(index)
+        return super().get(index, default)
+
+
 def _example_cases(program: ir.Program):
-    """An interpreter for `program` and its examples as (function, arguments, expected result)."""
-    interp = Interpreter(program)
+    """An interpreter for `program` (its loops taking fuel: an option may keep one going) and its
+    examples as (function, arguments, expected result)."""
+    interp = search_interpreter(program)
+    interp.choice_fill = _ReadChoices()
+    interp.fuel[0] = 1 << 62  # the globals are the program's own, not an option's
     interp.init_globals()
     cases = []
     for e in program.examples:

@@ -15,10 +15,10 @@ from glia.runtime.search import Problem, SearchError, Var
 from glia.runtime.search.library import default_grammar, loop_grammar
 
 from .diagnostics import Diagnostic, GliaError, Source, Span
+from .sygus import SORT_TEXT as SORT_OF
 from .sygus import SyFun, SyProblem, _Reader, _read_grammar, read_sygus, to_problem
 
 STAGE = "tasks"
-SORT_OF = {"int": "Int", "bool": "Bool", "str": "String", "bv64": "(_ BitVec 64)"}
 
 
 @dataclass(slots=True)
@@ -76,17 +76,35 @@ def sl_files_near(tasks_path: str) -> dict[str, str]:
     return index
 
 
+def _field(d: dict, key: str, kind: type, optional: bool = False):
+    if key not in d:
+        if optional:
+            return kind()
+        raise ValueError(f"the task has no \"{key}\"")
+    if not isinstance(d[key], kind):
+        raise ValueError(f"the task's \"{key}\" is not a JSON {'list' if kind is list else 'object'}")
+    return d[key]
+
+
+def _examples(d: dict, key_in: str, key_out: str, args: list, ret: str, optional: bool) -> tuple[list, list]:
+    """A task's argument lists and results, each checked against its types."""
+    ins, outs = _field(d, key_in, list, optional), _field(d, key_out, list, optional)
+    if len(ins) != len(outs):
+        raise ValueError(f"\"{key_in}\" has {len(ins)} examples, \"{key_out}\" {len(outs)}")
+    for ex in ins:
+        if not isinstance(ex, list) or len(ex) != len(args):
+            raise ValueError(f"an example's arguments are a list of {len(args)} (the task's \"args\"), not {ex!r}")
+    return [tuple(_value(v, t) for v, t in zip(ex, args)) for ex in ins], [_value(v, ret) for v in outs]
+
+
 def task_problem(d: dict, where: str, sl_index: dict | None = None) -> Problem:
-    types = d["types"]
-    args, ret = list(types["args"]), types["ret"]
+    types = _field(d, "types", dict)
+    args, ret = list(_field(types, "args", list)), types.get("ret")
+    if ret is None:
+        raise ValueError("the task's \"types\" has no \"ret\"")
     names = list(types.get("arg_names") or [f"x{i}" if len(args) > 1 else "x" for i in range(len(args))])
-    inputs = [tuple(_value(v, t) for v, t in zip(ex, args)) for ex in d["inputs"]]
-    outputs = [_value(v, ret) for v in d["outputs"]]
-    for ex in d["inputs"]:
-        if len(ex) != len(args):
-            raise ValueError(f"an example has {len(ex)} arguments, the task's type has {len(args)}")
-    test_in = [tuple(_value(v, t) for v, t in zip(ex, args)) for ex in d.get("test_inputs", [])]
-    test_out = [_value(v, ret) for v in d.get("test_outputs", [])]
+    inputs, outputs = _examples(d, "inputs", "outputs", args, ret, optional=False)
+    test_in, test_out = _examples(d, "test_inputs", "test_outputs", args, ret, optional=True)
     if d.get("grammar"):
         if any(t not in SORT_OF for t in args + [ret]):
             raise ValueError("a SyGuS grammar over types other than int, bool, str, bv64")
@@ -117,6 +135,8 @@ def load_tasks(path: str) -> list[Task]:
         try:
             d = json.loads(line)
             name = d["name"]
+            if not isinstance(name, str):
+                raise TypeError(f"its name is {name!r}, not a string")
         except (ValueError, KeyError, TypeError) as e:
             raise GliaError(Diagnostic("E608", f"not a task (a JSON object with a name) on this line: {e}",
                                        Span(i, 1, i, max(2, len(line) + 1)), STAGE, src)) from None
@@ -126,6 +146,9 @@ def load_tasks(path: str) -> list[Task]:
             tasks.append(Task(name, None, getattr(e, "message", str(e))))
         except GliaError as e:
             tasks.append(Task(name, None, e.diagnostic.message))
+    if not tasks:
+        raise GliaError(Diagnostic("E608", "no tasks in this file (one JSON object a line)", Span.point(1, 1),
+                                   STAGE, src))
     return tasks
 
 

@@ -193,12 +193,25 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
-    except Exception:  # a bug in Glia, never the user's fault
+    except Exception as e:  # a bug in Glia, never the user's fault
+        if caused_by_interrupt(e):  # Ctrl-C while a Numba kernel ran (search): a SystemError from its dispatcher
+            sys.stderr.write("interrupted\n")
+            return 130
         from glia.compiler.diagnostics import REPORT_HINT
 
         sys.stderr.write(f"glia: internal error ({REPORT_HINT}):\n")
         traceback.print_exc()
         return EXIT_INTERNAL
+
+
+def caused_by_interrupt(e: BaseException) -> bool:
+    seen = set()
+    while e is not None and id(e) not in seen:
+        if isinstance(e, KeyboardInterrupt):
+            return True
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return False
 
 
 def entry() -> None:

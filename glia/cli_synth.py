@@ -13,6 +13,7 @@ import os
 import platform
 import sys
 import time
+from dataclasses import replace
 
 STRATEGY_HELP = ("auto (default), bottom-up, top-down (deduction through map/filter/zipwith), gp (genetic "
                  "programming, lexicase selection), portfolio")
@@ -88,16 +89,13 @@ def _config(ns):
     from glia.compiler.diagnostics import Diagnostic, GliaError, Span
     from glia.runtime.search import STRATEGIES, Config
 
-    if ns.strategy not in STRATEGIES:
-        raise GliaError(Diagnostic("E604", f"unknown strategy '{ns.strategy}'; expected one of "
-                                           f"{', '.join(STRATEGIES)}", Span(0, 0, 0, 0), "synth"))
-    timeout = 10.0 if ns.timeout is None else ns.timeout
-    if not timeout > 0:
-        raise GliaError(Diagnostic("E604", "--timeout must be a positive number of seconds", Span(0, 0, 0, 0),
-                                   "synth"))
+    config = Config(ns.strategy, 10.0 if ns.timeout is None else ns.timeout, ns.max_candidates, seed=ns.seed)
+    bad = config.mistake(STRATEGIES)
+    if bad:
+        raise GliaError(Diagnostic("E604", bad, Span(0, 0, 0, 0), "synth"))
     from glia.cli import resolve_device
 
-    return Config(ns.strategy, timeout, ns.max_candidates, seed=ns.seed, device=resolve_device(ns).kind)
+    return replace(config, device=resolve_device(ns).kind)
 
 
 def _train_settings(ns):
@@ -125,12 +123,14 @@ def _synth_glia(ns, config) -> int:
     from glia.compiler.driver import check_source, read_source
 
     settings = _train_settings(ns)
+    if ns.out:
+        _check_writable(ns.out)
     program = check_source(read_source(ns.file))
     if not program.holes and not program.choices:
         raise GliaError(Diagnostic("E602", "this program has no holes (`??`) or choices (`choose`) to settle",
                                    Span(0, 0, 0, 0), "synth", program.source))
-    fills = synth.solve(program, config, use_cache=not ns.no_cache) if program.holes else []
-    completed = synth.verify(program, fills) if fills else program
+    fills, completed = synth.solve_checked(program, config, use_cache=not ns.no_cache) if program.holes else \
+        ([], program)
     text = synth.fill_source(program.source.text, fills)
     log = None if ns.json else (lambda msg: sys.stderr.write(msg + "\n"))
     settled = choose_train.settle(completed, config, settings, use_cache=not ns.no_cache, log=log,
@@ -151,8 +151,8 @@ def _synth_glia(ns, config) -> int:
         print(json.dumps({"holes": [{"function": f.func, "hole": f.hole.index, "line": f.hole.span.line,
                                      "expression": f.expr, "candidates": f.candidates,
                                      "seconds": round(f.seconds, 4), "strategy": f.strategy, "cached": f.cached,
-                                     "decisions": f.decisions} for f in fills],
-                          "choices": [{"line": c.choice.span.line, "option": c.option, "value": c.text}
+                                     "decisions": f.decisions, "reached": f.reached} for f in fills],
+                          "choices": [{"line": c.choice.span.line, "option": c.option, "value": c.text, "reached": c.reached}
                                       for c in chosen],
                           "search": settled.search,
                           "functions": blocks}, indent=2))
@@ -166,9 +166,15 @@ def _synth_glia(ns, config) -> int:
         for f in fills:
             how = "cached" if f.cached else f"{f.candidates:,} candidates, {f.seconds:.2f} s, {f.strategy}"
             sys.stderr.write(f"{ns.file}:{f.hole.span.line}:{f.hole.span.col}: hole in {f.func} filled ({how})\n")
+            if not f.reached:
+                sys.stderr.write(f"  note: no example reaches this hole, so any program passes and {f.expr} is a "
+                                 f"guess: add an example whose run reaches it\n")
         for c in chosen:
             sys.stderr.write(f"{ns.file}:{c.choice.span.line}:{c.choice.span.col}: choice settled: {c.text} "
                              f"(option {c.option + 1} of {len(c.choice.options)})\n")
+            if not c.reached:
+                sys.stderr.write("  note: no example reaches this choice, so any option passes and the first was "
+                                 "taken: add an example whose run reaches it\n")
     if ns.write:
         _write_atomic(ns.file, final)
         sys.stderr.write(f"wrote {ns.file}\n")
@@ -192,9 +198,31 @@ def _save_params(path: str, params: dict, source) -> None:
 
 def _write_atomic(path: str, text: str) -> None:
     tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as e:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise _cannot_write(path, e.strerror) from None
+
+
+def _cannot_write(path: str, why: str):
+    from glia.compiler.diagnostics import Diagnostic, GliaError, Span
+
+    return GliaError(Diagnostic("E509", f"cannot write {path}: {why}", Span(0, 0, 0, 0), "write"))
+
+
+def _check_writable(path: str) -> None:
+    """Before a long run: an output path that cannot be written is said now, not after the run."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise _cannot_write(path, "it is a directory")
+    if not os.path.isdir(folder):
+        raise _cannot_write(path, f"no such directory {folder}")
+    if not os.access(folder, os.W_OK):
+        raise _cannot_write(path, f"the directory {folder} is not writable")
 
 
 def _synth_sygus(ns, config) -> int:
@@ -208,15 +236,15 @@ def _synth_sygus(ns, config) -> int:
     sp, problem, source = sygus.load(ns.file)
     path = cache_path(source.text, "sygus", config.key())
     record = None if ns.no_cache else cache_get(path)
+    where = sp.fun.span or Span(0, 0, 0, 0)  # the synth-fun
     if record is None or not {"answer", "candidates", "seconds", "strategy", "decisions"} <= record.keys():
         try:
             result = synthesize(problem, config)
         except SearchError as e:
-            raise GliaError(Diagnostic(e.code, e.message, Span(0, 0, 0, 0), "synth", source)) from None
+            raise GliaError(Diagnostic(e.code, e.message, where, "synth", source)) from None
         if not result.solved:
             raise GliaError(Diagnostic("E606", f"no program found ({result.reason}) after {result.candidates:,} "
-                                               f"candidates in {result.seconds:.1f} s", Span(0, 0, 0, 0), "synth",
-                                       source))
+                                               f"candidates in {result.seconds:.1f} s", where, "synth", source))
         record = {"answer": sygus.print_answer(sp, to_sexpr(result.term)), "candidates": result.candidates,
                   "seconds": round(result.seconds, 4), "strategy": result.strategy, "decisions": result.decisions}
         cache_put(path, record)
@@ -272,26 +300,42 @@ def cmd_bench_synth(ns) -> int:
     from glia.compiler.tasks import load_tasks
 
     config = _config(ns)
+    if ns.limit < 0:
+        from glia.compiler.diagnostics import Diagnostic, GliaError, Span
+
+        raise GliaError(Diagnostic("E604", f"--limit must be a number of tasks (0: all), not {ns.limit}",
+                                   Span(0, 0, 0, 0), "synth"))
+    if ns.json:
+        _check_writable(ns.json)
     tasks = load_tasks(ns.tasks)
     if ns.match:
         tasks = [t for t in tasks if ns.match in t.name]
     if ns.limit:
         tasks = tasks[:ns.limit]
+    from glia.cli import caused_by_interrupt
+
     rows = []
     t0 = time.perf_counter()
-    for t in tasks:
-        row = run_task(t, config)
-        rows.append(row)
-        if not ns.quiet:
-            mark = "ok  " if row["solved"] else "--  "
-            extra = row.get("error") or row.get("reason") or ""
-            gen = {True: " (generalises)", False: " (does not generalise)", None: ""}[row["generalises"]]
-            print(f"{mark}{row['name'][:48]:48s} {row['seconds']:7.2f} s {row['candidates']:>12,}{gen} {extra}",
-                  flush=True)
+    interrupted = False
+    try:
+        for t in tasks:
+            row = run_task(t, config)
+            rows.append(row)
+            if not ns.quiet:
+                mark = "ok  " if row["solved"] else "--  "
+                extra = row.get("error") or row.get("reason") or ""
+                gen = {True: " (generalises)", False: " (does not generalise)", None: ""}[row["generalises"]]
+                print(f"{mark}{row['name'][:48]:48s} {row['seconds']:7.2f} s {row['candidates']:>12,}{gen} {extra}",
+                      flush=True)
+    except (KeyboardInterrupt, Exception) as e:  # Ctrl-C: the tasks done so far are reported and written
+        if not caused_by_interrupt(e):
+            raise
+        interrupted = True
+        sys.stderr.write(f"interrupted after {len(rows)} of {len(tasks)} tasks\n")
     solved = sum(r["solved"] for r in rows)
     cands = sum(r["candidates"] for r in rows)
     secs = sum(r["seconds"] for r in rows)
-    summary = {"file": ns.tasks, "tasks": len(rows), "solved": solved, "timeout": ns.timeout,
+    summary = {"file": ns.tasks, "tasks": len(rows), "solved": solved, "timeout": config.timeout,
                "strategy": ns.strategy, "seed": ns.seed, "seconds": round(time.perf_counter() - t0, 2),
                "candidates": cands, "candidates_per_second": round(cands / secs) if secs else 0,
                "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -300,8 +344,10 @@ def cmd_bench_synth(ns) -> int:
     if tested:
         summary["generalises"] = sum(r["generalises"] for r in tested)
         summary["tested"] = len(tested)
-    print(f"{os.path.basename(ns.tasks)}: solved {solved}/{len(rows)} with --timeout {ns.timeout:g} "
+    print(f"{os.path.basename(ns.tasks)}: solved {solved}/{len(rows)} with --timeout {config.timeout:g} "
           f"({cands:,} candidates, {summary['candidates_per_second']:,}/s)")
+    if interrupted:
+        summary["interrupted"] = True
     if ns.json:
         _write_atomic(ns.json, json.dumps({"summary": summary, "results": rows}, indent=1))
-    return 0
+    return 130 if interrupted else 0

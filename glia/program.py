@@ -498,8 +498,10 @@ class Program:
         from glia.compiler import choose_train, synth
         from glia.runtime.search import STRATEGIES, Config
 
-        if strategy not in STRATEGIES:
-            raise boundary_error(f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}", "E604")
+        bad = Config(strategy, 10.0 if timeout is None else timeout, seed=seed).mistake(STRATEGIES) or \
+            choose_train.settings_mistake(eta, trials, max_epochs)
+        if bad:
+            raise boundary_error(bad, "E604")
         if (x is None) != (y is None):
             raise boundary_error("give the training data as both x and y (or data='file.npz')", "E703")
         from glia.compiler.device import resolve
@@ -508,6 +510,7 @@ class Program:
             kind = resolve(device).kind
         except GliaError as e:
             raise e.with_traceback(None) from None
+        seed, eta, trials, max_epochs = int(seed), int(eta), int(trials), int(max_epochs)  # numpy's too
         config = Config(strategy, 10.0 if timeout is None else float(timeout), seed=seed, device=kind)
         settings = choose_train.Settings(train, str(data), eta, trials, max_epochs, metric, seed,
                                          choose_train.DEFAULT_TIMEOUT if timeout is None else float(timeout),
@@ -516,8 +519,7 @@ class Program:
         try:
             choose_train.check_settings(settings)
             if self._source_map is None:  # a .glia text: fill it, check it again, run the examples
-                fills = synth.solve(self._ir, config, use_cache=cache)
-                completed = synth.verify(self._ir, fills) if fills else self._ir
+                fills, completed = synth.solve_checked(self._ir, config, use_cache=cache)
                 settled = choose_train.settle(completed, config, settings, x=x, y=y, use_cache=cache)
                 chosen, search, params = settled.chosen, settled.search, settled.params
                 if chosen:
@@ -536,7 +538,7 @@ class Program:
         except GliaError as e:
             raise (self._source_map.remap(e) if self._source_map is not None else e).with_traceback(None) from None
         prog.synthesis = [{"function": f.func, "expression": f.expr, "candidates": f.candidates,
-                           "seconds": f.seconds, "cached": f.cached} for f in fills]
+                           "seconds": f.seconds, "cached": f.cached, "reached": f.reached} for f in fills]
         prog.search = search
         if params is not None:  # the winner's weights, from its trial on the highest rung
             from glia.compiler.autodiff import param_store

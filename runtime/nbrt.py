@@ -985,8 +985,8 @@ def too_deep_to_write(site):
 
 @jit
 def hole_error(index, site):
-    raise Err("E601", "hole #" + int_str(index) + " (`??`) has not been filled yet; run `glia synth FILE` to fill "
-              "it from the examples", site)
+    raise Err("E601", "hole #" + int_str(index) + " (`??`) has not been filled yet; run `glia synth FILE`, or "
+              "`prog.synthesize()` from Python, to fill it from the examples", site)
 
 
 # ---- container and string operations, compiled once per type signature ---------------------------

@@ -565,6 +565,7 @@ def test_holes_choices_examples_and_what_comes_later(pymodule):
         m.double_all([1])
     d = info.value.diagnostic
     assert d.code == "E601" and d.span.line == line_of(m, "glia.hole(size=4)")
+    assert "prog.synthesize()" in d.message  # (it named only `glia synth FILE`, which has no file here)
     program = m.double_all.glia.program
     assert len(program.ir.holes) == 1 and len(program.ir.examples) == 2
     assert dict(program.params) == {}

@@ -93,6 +93,17 @@ def test_hole_options_size_and_using():
     assert info.value.diagnostic.code == "E606" and "size bound" in info.value.diagnostic.message
 
 
+@pytest.mark.parametrize("opts, code, words", [
+    ("depth=100000000000000000000", "E201", "from 1 to 100"),  # built 10^20 grammar levels: hung forever
+    ("size=3, size=4", "E103", "given twice"),  # the last one was taken silently
+])
+def test_hole_options_out_of_range_or_repeated(opts, code, words):
+    with pytest.raises(GliaError) as info:
+        check_source(Source("o.glia", f"def f(x: int) -> int:\n    return ??({opts})\n\nexamples f:\n    1 -> 3\n"))
+    d = info.value.diagnostic
+    assert d.code == code and words in d.message and d.span.line == 2
+
+
 def test_choices_are_settled_against_the_examples(tmp_path):
     src = tmp_path / "choices.glia"
     src.write_text(textwrap.dedent("""
@@ -118,6 +129,24 @@ def test_choices_are_settled_against_the_examples(tmp_path):
     assert r.returncode == 1 and "E606" in r.stderr and "2 of 2 tried" in r.stderr
 
 
+def test_a_choice_whose_option_never_ends_is_rejected_not_waited_for():
+    # the options were run on the examples without fuel: choose(-1, 1) in a loop's condition hung
+    # glia synth forever (its first option never ends on 8 -> 3)
+    text = ("N = 1\n\ndef f(n: int) -> int:\n    c = 0\n    while n != choose(-1, N):\n        n = n // 2\n"
+            "        c += 1\n    return c\n\nexamples f:\n    8 -> 3\n")
+    program = check_source(Source("loop.glia", text))
+    chosen = synth.settle_choices(program, Config(timeout=30.0))
+    assert [c.option for c in chosen] == [1]
+
+
+def test_a_choice_no_example_reaches_is_said_to_be_unsettled():
+    # g is never run by f's examples: its choice was reported settled (option 1) as if they had said so
+    text = ("def g(x: int) -> int:\n    return x * choose(2, 3)\n\ndef f(x: int) -> int:\n"
+            "    return x + choose(1, 2)\n\nexamples f:\n    1 -> 3\n")
+    chosen = synth.settle_choices(check_source(Source("c.glia", text)), Config(timeout=30.0))
+    assert [(c.option, c.reached) for c in chosen] == [(0, False), (1, True)]
+
+
 def test_user_functions_as_components():
     text = textwrap.dedent("""
         def sq(x: int) -> int:
@@ -132,6 +161,39 @@ def test_user_functions_as_components():
             2, 2 -> 8
     """)
     assert "sq(" in solve_text(text)[0].expr
+
+
+def test_a_user_component_that_never_ends_fails_its_candidate_not_the_search():
+    # components named in using= ran in an interpreter without fuel: `spin` hung glia synth past its
+    # --timeout, forever
+    text = ("def spin(x: int) -> int:\n    while True:\n        x = x + 1\n    return x\n\n"
+            "def f(x: int) -> int:\n    return ??(using=[spin, add])\n\nexamples f:\n    1 -> 5\n    2 -> 6\n")
+    fills = solve_text(text, timeout=5.0)
+    assert "spin" not in fills[0].expr
+
+
+@pytest.mark.parametrize("name, why", [("mk", "fn(int) -> P is not one search handles"),
+                                       ("h", "has holes of its own"), ("f", "the function the hole is in")])
+def test_a_using_function_search_cannot_run_is_e603(name, why):
+    # such a name was dropped from the components without a word
+    text = ("struct P:\n    a: int\n\ndef mk(x: int) -> P:\n    return P(x)\n\ndef h(x: int) -> int:\n"
+            "    return x * ??\n\nexamples h:\n    1 -> 3\n\n"
+            f"def f(x: int) -> int:\n    return ??(using=[{name}, add])\n\nexamples f:\n    1 -> 2\n")
+    d = error_of(text)
+    assert d.code == "E603" and f"using=[{name}]" in d.message and why in d.message, d.message
+
+
+def test_a_hole_no_example_reaches_is_said_to_be_a_guess(tmp_path):
+    # `if x > 100: return ??` with examples below 100 was "filled" (with x) as if the examples said so
+    text = "def f(x: int) -> int:\n    if x > 100:\n        return ??\n    return x + 1\n\nexamples f:\n    1 -> 2\n"
+    fills = solve_text(text)
+    assert not fills[0].reached
+    assert solve_text(text.replace("1 -> 2", "1 -> 2\n    101 -> 5"))[0].reached
+    src = tmp_path / "guess.glia"
+    src.write_text(text)
+    r = run_glia("synth", str(src))
+    assert r.returncode == 0 and "no example reaches this hole" in r.stderr, r.stderr
+    assert "no example reaches this hole" in run_glia("synth", str(src)).stderr  # replayed from the cache too
 
 
 def test_deterministic_under_a_seed():
@@ -151,6 +213,22 @@ def test_second_run_is_replayed_from_the_cache():
     synth.verify(program, second)
 
 
+@pytest.mark.parametrize("expr", ["x + x + 1", "x +)", 5])
+def test_a_damaged_cached_answer_is_searched_again(expr):
+    # a wrong cached expression was E606 'gives 3 instead of 2', one that does not parse an E001 at a
+    # text not in the user's file, a non-string a TypeError: the cache kept the user from an answer
+    text = "def f(x: int) -> int:\n    return ??\n\nexamples f:\n    1 -> 2\n    2 -> 4\n"
+    program = check_source(Source("damaged.glia", text))
+    first, _ = synth.solve_checked(program, Config(timeout=20.0))
+    path = synth.cache_path(text, str(first[0].hole.index), Config(timeout=20.0).key())
+    synth.cache_put(path, {"holes": [{"expr": expr, "candidates": 1, "seconds": 0.0, "strategy": "bottom-up",
+                                      "decisions": []}]})
+    fills, completed = synth.solve_checked(program, Config(timeout=20.0))
+    assert fills[0].expr == first[0].expr and "??" not in completed.source.text
+    again, _ = synth.solve_checked(program, Config(timeout=20.0))
+    assert again[0].cached and again[0].expr == first[0].expr  # the cache holds the answer again
+
+
 # ---- bad input ---------------------------------------------------------------------------------
 
 def error_of(text: str, timeout: float = 2.0):
@@ -164,6 +242,41 @@ def error_of(text: str, timeout: float = 2.0):
 def test_contradictory_examples():
     d = error_of("def f(x: int) -> int:\n    return ??\n\nexamples f:\n    1 -> 2\n    1 -> 3\n")
     assert d.code == "E602" and "same inputs" in d.message and d.span.line == 2
+
+
+@pytest.mark.parametrize("body", ["x * ??", "float(x) * ??"])
+def test_contradictory_examples_of_a_hole_inside_the_function(body):
+    # a single hole that is not the whole result ran until the time limit and said E606
+    ret = "float" if "float" in body else "int"
+    d = error_of(f"def f(x: int) -> {ret}:\n    return {body}\n\nexamples f:\n    2 -> 6\n    2 -> 7\n",
+                 timeout=30.0)
+    assert d.code == "E602" and "same inputs" in d.message and d.span.line == 2
+
+
+def test_several_examples_blocks_of_one_function_add_up():
+    # the last block alone was searched (and checked): 2 -> 7 was ignored, giving x + (x + 2)
+    text = "def f(x: int) -> int:\n    return ??\n\nexamples f:\n    2 -> 7\n\nexamples f:\n    3 -> 8\n"
+    program = check_source(Source("task.glia", text))
+    assert [len(e.examples) for e in program.examples] == [2]
+    fills = synth.solve(program, Config(timeout=10.0), use_cache=False)
+    synth.verify(program, fills)  # runs both blocks' examples
+    d = error_of(text.replace("3 -> 8", "2 -> 8"))  # contradicting across blocks
+    assert d.code == "E602" and "same inputs" in d.message
+
+
+def test_a_hole_in_a_global_is_an_error_not_a_silent_success():
+    # glia synth printed nothing and exited 0, the hole still in the file
+    d = error_of("N = ??\n\ndef f(x: int) -> int:\n    return x + N\n\nexamples f:\n    1 -> 3\n")
+    assert d.code == "E602" and "outside a function" in d.message and (d.span.line, d.span.col) == (1, 5)
+
+
+@pytest.mark.parametrize("example, what", [("1 -> ??", "a hole"), ("choose(1, 2) -> 3", "choose")])
+def test_an_example_cannot_hold_a_hole_or_a_choice(example, what):
+    # `1 -> ??` was E601 'not filled yet, run glia synth' from glia synth; `choose(1, 2) -> 3` was settled
+    with pytest.raises(GliaError) as info:
+        check_source(Source("ex.glia", f"def f(x: int) -> int:\n    return ??\n\nexamples f:\n    {example}\n"))
+    d = info.value.diagnostic
+    assert d.code == "E401" and what in d.message and d.span.line == 5
 
 
 def test_examples_of_the_wrong_type_are_a_check_error():
@@ -180,6 +293,25 @@ def test_hole_without_examples_and_unsupported_type():
 def test_no_components_of_the_holes_type():
     d = error_of("def f(x: int) -> list[str]:\n    return ??(using=[add])\n\nexamples f:\n    1 -> []\n")
     assert d.code == "E603"
+
+
+def test_a_list_of_floats_hole_is_e603_as_documented():
+    # it was searched until the time limit (83 million int programs, none of them a list[float])
+    d = error_of("def f(xs: list[float]) -> list[float]:\n    return ??\n\nexamples f:\n    [1.0] -> [2.0]\n")
+    assert d.code == "E603" and "list[float]" in d.message
+
+
+def test_the_grammar_keeps_only_what_builds_the_holes_type():
+    # a list[str] hole has no list components yet: the int and bool programs it cannot use were enumerated
+    # until the time limit; now the search tries xs and stops at once
+    from glia.runtime.search import Var
+    from glia.runtime.search.library import default_grammar
+
+    g = default_grammar((Var(0, "xs", "list[str]"),), "list[str]", [(("a", "b"),)], [("b", "a")])
+    assert set(g.rules) == {"list[str]"}
+    d = error_of('def f(xs: list[str]) -> list[str]:\n    return ??\n\nexamples f:\n    ["a", "b"] -> ["b", "a"]\n',
+                 timeout=30.0)
+    assert d.code == "E606" and "size bound" in d.message  # every program tried, not the time limit
 
 
 SQUARES = ("def f(xs: list[int]) -> int:\n    total = 0\n    for x in xs:\n        total = total + ??\n"
@@ -266,6 +398,16 @@ def test_when_search_gives_up_on_a_float_hole_that_cannot_see_locals_it_says_so(
         program, single, SimpleNamespace(reason="timeout", candidates=7), Config(timeout=1.0)).diagnostic.message
 
 
+def test_when_search_gives_up_on_a_hole_in_a_lambda_it_says_the_lambdas_parameters_are_not_inputs():
+    from types import SimpleNamespace
+
+    text = "def f(xs: list[int]) -> list[int]:\n    return map(lambda x: ??, xs)\n\nexamples f:\n    [1, 2] -> [2, 4]\n"
+    program = check_source(Source("task.glia", text))
+    d = synth._not_found(program, synth.problems(program), SimpleNamespace(reason="timeout", candidates=7),
+                         Config(timeout=1.0)).diagnostic
+    assert d.code == "E606" and "f's parameters (xs) only, not the lambda's (x)" in d.message, d.message
+
+
 def test_unsatisfiable_spec_ends_within_the_timeout():
     # sums of x and constants are a*x + b: no such line goes through these points
     text = "def f(x: int) -> int:\n    return ??(using=[add])\n\nexamples f:\n" + "".join(
@@ -289,6 +431,36 @@ def test_engine_problem_from_a_task_line():
     r = synthesize(p, Config(timeout=10.0))
     assert r.solved and to_glia(r.term, ()) == "reversed(x)"
     assert satisfies(r.term, p.test_inputs, p.test_outputs)
+
+
+@pytest.mark.parametrize("task, words", [
+    ({"inputs": [[1], [2]], "outputs": [2], "types": {"args": ["int"], "ret": "int"}},
+     '"inputs" has 2 examples, "outputs" 1'),
+    ({"inputs": [[1]], "outputs": [2], "types": {"args": ["int"], "ret": "int"},
+      "test_inputs": [[1], [2]], "test_outputs": [2]}, '"test_inputs" has 2 examples, "test_outputs" 1'),
+    ({"inputs": [[1]], "outputs": [2]}, 'the task has no "types"'),
+    ({"inputs": [1], "outputs": [2], "types": {"args": ["int"], "ret": "int"}}, "a list of 1"),
+    ({"inputs": [[1]], "outputs": [2], "types": {"args": ["int", "int"], "ret": "int"}}, "a list of 2"),
+])
+def test_malformed_task_says_what_is_wrong(task, words):
+    # each was a crash in the search (unequal lists), a silent zip (test lists) or a bare KeyError text
+    from glia.compiler.tasks import task_problem
+
+    with pytest.raises(ValueError) as info:
+        task_problem({"name": "t", **task}, "t")
+    assert words in str(info.value)
+
+
+def test_task_file_without_tasks_is_an_error(tmp_path):
+    from glia.compiler.tasks import load_tasks
+
+    for text, where in [("\n  \n", 1), ('{"name": 5, "inputs": [], "outputs": []}\n', 1)]:
+        p = tmp_path / "t.jsonl"
+        p.write_text(text)
+        with pytest.raises(GliaError) as info:
+            load_tasks(str(p))
+        d = info.value.diagnostic
+        assert d.code == "E608" and d.span.line == where, d.render()
 
 
 def test_bit_vector_task_with_grammar():
@@ -330,6 +502,98 @@ def test_cli_synth_errors_are_diagnostics(tmp_path):
     none = tmp_path / "none.glia"
     none.write_text("def f(x: int) -> int:\n    return x\n")
     assert "no holes" in run_glia("synth", str(none)).stderr
+
+
+@pytest.mark.parametrize("kw, words", [
+    ({"timeout": "abc"}, "--timeout (timeout=) must be a positive number"),  # was a ValueError from float()
+    ({"seed": "x"}, "--seed (seed=) must be an integer"),  # was accepted
+    ({"eta": "3"}, "--eta (eta=) must be an integer"),  # was a TypeError from '<'
+    ({"trials": 2.5}, "--trials (trials=) must be an integer"),  # was accepted
+])
+def test_synthesize_refuses_bad_settings_with_e604(kw, words):
+    import glia
+
+    prog = glia.compile("def f(x: int) -> int:\n    return ??\n\nexamples f:\n    1 -> 2\n")
+    with pytest.raises(GliaError) as info:
+        prog.synthesize(cache=False, **kw)
+    assert info.value.diagnostic.code == "E604" and words in info.value.diagnostic.message
+
+
+def test_synthesize_takes_numpy_numbers():
+    import numpy as np
+
+    import glia
+
+    prog = glia.compile("def f(x: int) -> int:\n    return ??\n\nexamples f:\n    1 -> 2\n    3 -> 6\n")
+    done = prog.synthesize(cache=False, seed=np.int64(1), timeout=np.float32(10), strategy="gp")
+    assert "??" not in done.source.text
+
+
+def test_cli_search_bounds_are_checked(tmp_path):
+    src = tmp_path / "f.glia"
+    src.write_text("def f(x: int) -> int:\n    return ??\n\nexamples f:\n    1 -> 2\n")
+    r = run_glia("synth", str(src), "--max-candidates", "0")  # was E606 'the candidate limit was reached'
+    assert r.returncode == 1 and "E604" in r.stderr and "--max-candidates" in r.stderr, r.stderr
+    tasks = tmp_path / "t.jsonl"
+    tasks.write_text('{"name": "a", "inputs": [[1]], "outputs": [2], "types": {"args": ["int"], "ret": "int"}}\n')
+    r = run_glia("bench", "synth", str(tasks), "--limit", "-1")  # was every task but the last
+    assert r.returncode == 1 and "E604" in r.stderr and "--limit" in r.stderr, r.stderr
+
+
+def test_ctrl_c_in_a_search_kernel_is_an_interrupt_not_an_internal_error(tmp_path, monkeypatch, capsys):
+    # A Ctrl-C while bottom-up's Numba kernel runs comes out of its dispatcher as "SystemError: ...
+    # returned a result with an exception set", caused by the KeyboardInterrupt: it printed a traceback
+    # as a bug in Glia (exit 3)
+    from glia import cli
+
+    def interrupted(*args, **kwargs):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as e:
+            raise SystemError("CPUDispatcher(<function _combine>) returned a result with an exception set") from e
+
+    monkeypatch.setattr(synth, "solve", interrupted)
+    src = tmp_path / "f.glia"
+    src.write_text("def f(x: int) -> int:\n    return ??\n\nexamples f:\n    1 -> 2\n")
+    assert cli.main(["synth", str(src), "--no-cache"]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "Traceback" not in err and "??" in src.read_text()
+
+
+def test_cli_bench_synth_with_default_timeout_and_unwritable_output(tmp_path):
+    # without --timeout the summary line crashed (None:g) after every task had run; an --json OUT in a
+    # missing folder crashed after the run too, losing it
+    tasks = tmp_path / "t.jsonl"
+    tasks.write_text('{"name": "inc", "inputs": [[1], [5]], "outputs": [2, 6], '
+                     '"types": {"args": ["int"], "ret": "int"}}\n')
+    r = run_glia("bench", "synth", str(tasks), "--json", str(tmp_path / "out.json"))
+    assert r.returncode == 0 and "with --timeout 10 " in r.stdout, r.stderr
+    assert json.loads((tmp_path / "out.json").read_text())["summary"]["timeout"] == 10.0
+    r = run_glia("bench", "synth", str(tasks), "--json", str(tmp_path / "no" / "out.json"))
+    assert r.returncode == 1 and "E509" in r.stderr and "Traceback" not in r.stderr and "inc" not in r.stdout
+
+
+def test_ctrl_c_during_bench_synth_keeps_the_tasks_done(tmp_path, monkeypatch, capsys):
+    # the rows of the tasks already run were lost: nothing printed as a summary, no --json written
+    from glia import cli, cli_synth
+
+    real, calls = cli_synth.run_task, []
+
+    def run_task(task, config):
+        calls.append(task.name)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(task, config)
+
+    monkeypatch.setattr(cli_synth, "run_task", run_task)
+    tasks = tmp_path / "t.jsonl"
+    tasks.write_text("".join(json.dumps({"name": n, "inputs": [[1], [5]], "outputs": [2, 6],
+                                         "types": {"args": ["int"], "ret": "int"}}) + "\n" for n in "abc"))
+    out = tmp_path / "out.json"
+    assert cli.main(["bench", "synth", str(tasks), "--json", str(out), "--quiet"]) == 130
+    assert "interrupted after 1 of 3 tasks" in capsys.readouterr().err
+    data = json.loads(out.read_text())
+    assert data["summary"]["interrupted"] and [r["name"] for r in data["results"]] == ["a"]
 
 
 def test_cli_bench_synth(tmp_path):

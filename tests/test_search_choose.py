@@ -260,7 +260,7 @@ def test_cli_settles_a_width_prints_the_table_writes_and_caches(ring):
     out = json.loads(r.stdout)
     assert out["search"]["cached"] is True and out["search"]["chosen"] == [1]
     assert {t["label"] for t in out["search"]["trials"]} == {"1", "32"}
-    assert out["choices"] == [{"line": 3, "option": 1, "value": "32"}]
+    assert out["choices"] == [{"line": 3, "option": 1, "value": "32", "reached": True}]
     r = run_glia("synth", path, "--write", "--out", ring / "best.npz")
     assert r.returncode == 0 and "cached" in r.stderr and "saved the winner's" in r.stderr
     assert "choose" not in path.read_text() and "dense(p, 32)" in path.read_text()

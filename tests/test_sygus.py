@@ -98,6 +98,14 @@ def test_grammar_is_honoured():
     ("(declare-datatype T ())", (1, 1), "unsupported command"),
     ("(set-logic LIA)\n)", (2, 1), "unexpected ')'"),
     ('(synth-fun f ((x String)) String)\n(constraint (= (f "a) "b"))', (2, 25), "unterminated"),
+    ('(synth-fun f ((x Int)) Int)\n(constraint (= (f "a") 2))', (2, 19), "does not fit f's parameter x of sort Int"),
+    ("(set-logic LIA)\n(synth-fun f ((x Int)) Int ((Start Bool (true))))\n(constraint (= (f 1) 2))", (2, 1),
+     "start symbol Start has sort Bool, but f returns Int"),  # was at 1:1, with 'bool' and 'int'
+    ("(synth-fun f ((x Int)) Int ((Start Int (x B)) (B Bool (true))))\n(constraint (= (f 1) 2))", (1, 43),
+     "production B has sort Bool, but Start is Int"),
+    ('(synth-fun f ((x Int)) Int)\n(constraint (= (f 1) true))', (2, 22), "does not fit f's result of sort Int"),
+    ('(synth-fun f ((x Int)) Int)\n(constraint (= (f 1) 2))\n(constraint (= (f 1) 3))', (3, 1),
+     "constraint 1 give the same inputs different results (2 and 3)"),
 ])
 def test_bad_input_is_located(text, where, words):
     with pytest.raises(GliaError) as info:
@@ -120,3 +128,20 @@ def test_cli_solves_an_sl_file(tmp_path):
     bad.write_text("(synth-fun f ((x Int)) Int\n")
     r = subprocess.run([sys.executable, "-m", "glia", "synth", str(bad)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and "bad.sl:1:1: error[E607]" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_cli_places_search_errors_at_the_synth_fun(tmp_path):
+    # no constraints: E602 at the synth-fun's line, not at a file without a place
+    p = tmp_path / "none.sl"
+    p.write_text("(set-logic LIA)\n(synth-fun f ((x Int)) Int)\n(check-synth)\n")
+    r = subprocess.run([sys.executable, "-m", "glia", "synth", str(p), "--no-cache"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 1 and "none.sl:2:1: error[E602]" in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_without_a_grammar_string_constants_come_from_the_examples():
+    # only "" and " " were constants: x ++ "!" could not be built, and the search ran out of time
+    _, problem = read('(synth-fun f ((x String)) String)\n(constraint (= (f "ab") "ab!"))\n'
+                      '(constraint (= (f "c") "c!"))')
+    r = synthesize(problem, Config(timeout=10.0))
+    assert r.solved and to_sexpr(r.term) == '(str.++ x "!")'

@@ -234,6 +234,10 @@ def default_grammar(params: tuple[Var, ...], ret: str, inputs: list[tuple], outp
     if ret not in live:
         raise SearchError("E603", f"no components produce a value of type {ret}")
     rules = {nt: [p for p in ps if all(a in live for a in p.args)] for nt, ps in rules.items() if nt in live}
+    # and those no program of the hole's type is built from (a list[float] hole's ints): enumerating them
+    # would only spend the time limit
+    used = _reachable(rules, ret)
+    rules = {nt: ps for nt, ps in rules.items() if nt in used}
     return Grammar(ret, {nt: nt for nt in rules}, rules)
 
 
@@ -283,3 +287,14 @@ def _productive(rules) -> set:
                 live.add(nt)
                 changed = True
     return live
+
+
+def _reachable(rules, start: str) -> set:
+    seen, todo = {start}, [start]
+    while todo:
+        for p in rules[todo.pop()]:
+            for a in p.args:
+                if a not in seen:
+                    seen.add(a)
+                    todo.append(a)
+    return seen

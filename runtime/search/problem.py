@@ -9,6 +9,7 @@ Python ints in [0, 2**64)).
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -133,6 +134,27 @@ class Config:
 
     def key(self) -> str:
         return f"{self.strategy}|{self.timeout}|{self.max_candidates}|{self.max_bank}|{self.seed}"
+
+    def mistake(self, strategies: tuple) -> str:
+        """What is wrong with these settings as a user gave them ("" when nothing): the flag and its
+        Python keyword, for E604."""
+        if self.strategy not in strategies:
+            return f"unknown strategy {self.strategy!r}; expected one of {', '.join(strategies)}"
+        if not (_is_number(self.timeout) and self.timeout > 0):
+            return f"--timeout (timeout=) must be a positive number of seconds, not {self.timeout!r}"
+        if not (_is_int(self.max_candidates) and self.max_candidates > 0):
+            return f"--max-candidates must be a positive integer, not {self.max_candidates!r}"
+        if not _is_int(self.seed):
+            return f"--seed (seed=) must be an integer, not {self.seed!r}"
+        return ""
+
+
+def _is_int(v) -> bool:  # numpy's integers too
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
 
 @dataclass(slots=True)
