@@ -555,7 +555,8 @@ def settle_choices(program: ir.Program, config: Config, choices: list[ir.Choose]
     interp, cases = _example_cases(program)
     if fills:
         install(interp, program, fills)
-    static = bool(static_choices(program, choices))
+    static_ids = {id(c) for c in static_choices(program, choices)}
+    static = bool(static_ids)
     sizes = [len(c.options) for c in choices]
     combos = sorted(itertools.product(*[range(n) for n in sizes]), key=lambda c: (sum(c), c)) \
         if _product(sizes) <= 200_000 else itertools.product(*[range(n) for n in sizes])
@@ -592,7 +593,7 @@ def settle_choices(program: ir.Program, config: Config, choices: list[ir.Choose]
         if ok:
             text = program.source.text
             read = interp.choice_fill.read
-            return [Chosen(c, o, _span_text(text, c.options[o].span), c.index in read or id(c) not in in_ir)
+            return [Chosen(c, o, _span_text(text, c.options[o].span), c.index in read or id(c) in static_ids)
                     for c, o in zip(choices, combo)]
     raise _err(program, "E606", f"no combination of the choices satisfies the examples ({tried:,} of "
                                 f"{_product(sizes):,} tried)", choices[0].span)
