@@ -673,7 +673,9 @@ class BuiltinTyper:
         ft = self.fn(f, 1, "filter", c.args[0].span)
         if not self.c.subst.unify(ft.ret, BOOL):
             raise self.err("E201", f"filter's function must return bool, found {self.show(ft.ret)}", c.args[0].span)
-        self.c.subst.unify(ft.params[0], elem)
+        if not self.c.subst.unify(ft.params[0], elem):
+            raise self.err("E201", f"filter's function takes {self.show(ft.params[0])}, but the list holds "
+                           f"{self.show(elem)}", c.args[0].span)
         return self.prim("filter", (f, seq), ListT(elem), c.span)
 
     def b_reduce(self, c, expected):
