@@ -239,3 +239,15 @@ def test_a_global_read_by_a_function_before_its_definition_ran_is_e104():
                                  "above it calls a function that reads it)", 4, 16)
     out, err = both(text.replace("G = f(3.0)", "G = 1.5"))
     assert out == "30.0 1.5\n" and err is None
+
+
+def test_f32_prints_its_shortest_digits_in_pythons_layout():
+    """The interpreter chose between `0.0001` and `1e-05` on the f32's exact value, which for f32(0.0001)
+    is just below 1e-4, and wrote `1e-04`; compiled code kept the nearest decimal of each length, which
+    at a power of two (gap above twice the gap below) can miss the shortest: 2.0 ** -96 came out as
+    1.26217745e-29, not 1.2621775e-29. Both now take the shortest digits and lay them out as repr does."""
+    out, err = both("def main():\n"
+                    "    xs = [f32(0.0001), f32(-0.0001), f32(0.00011), f32(1e-05), f32(1e16), f32(9.999999e15)]\n"
+                    "    print(xs, f32(2.0) ** -96, f32(2.0) ** 87, f32(2.0) ** 90, -(f32(2.0) ** -96))\n")
+    assert out == ("[0.0001, -0.0001, 0.00011, 1e-05, 1e+16, 9999999000000000.0] "
+                   "1.2621775e-29 1.5474251e+26 1.2379401e+27 -1.2621775e-29\n") and err is None
