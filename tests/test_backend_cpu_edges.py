@@ -251,3 +251,14 @@ def test_f32_prints_its_shortest_digits_in_pythons_layout():
                     "    print(xs, f32(2.0) ** -96, f32(2.0) ** 87, f32(2.0) ** 90, -(f32(2.0) ** -96))\n")
     assert out == ("[0.0001, -0.0001, 0.00011, 1e-05, 1e+16, 9999999000000000.0] "
                    "1.2621775e-29 1.5474251e+26 1.2379401e+27 -1.2621775e-29\n") and err is None
+
+
+def test_round_of_an_int_to_tens_near_the_smallest_int():
+    """Compiled `round(n, -k)` computed the remainder as `n - (n // p) * p`, which overflows for n near
+    -(2 ** 63); with n a constant, LLVM folded that to a wrong quotient and round(-(2 ** 63), -2) was
+    E504 (the interpreter: -9223372036854775800). Its overflow was also named `*`, not `round`."""
+    out, err = both("def main():\n    n = -9223372036854775807 - 1\n"
+                    "    print(round(n, -2), round(n, -18), round(n + 3, -1), round(-15, -1), round(-25, -1))\n"
+                    "    print(round(9223372036854775807, -1))\n")
+    assert out == "-9223372036854775800 -9000000000000000000 -9223372036854775800 -20 -20\n"
+    assert err == ("E504", "integer overflow in round (the result does not fit in 64 bits)", 4, 11)
