@@ -296,6 +296,8 @@ class Checker:
         for tp in tparams:  # (the prelude's own `T` is no clash with a program's struct T)
             if (tp in self.struct_nodes and not prelude) or tp in ("int", "float", "str", "bool", "f32", "f64"):
                 raise self.err("E102", f"type parameter '{tp}' shadows a type", fd.span)
+            if tparams.count(tp) > 1:
+                raise self.err("E102", f"duplicate type parameter '{tp}'", fd.span)
         names = set()
         ptypes = []
         for p in fd.params:
