@@ -496,6 +496,8 @@ class Checker:
                 return [ir.Continue(span)]
             case A.Return(value, span):
                 ret = self.scope.ret
+                if isinstance(value, A.NoneLit) and self.subst.resolve(ret) == NONE:
+                    value = None  # `return None` in a function that returns nothing, as in Python
                 if value is None:
                     if self.subst.resolve(ret) != NONE:
                         raise self.err("E201", f"this function returns {self.show(ret)}; `return` needs a value", span)
