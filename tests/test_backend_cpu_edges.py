@@ -262,3 +262,12 @@ def test_round_of_an_int_to_tens_near_the_smallest_int():
                     "    print(round(9223372036854775807, -1))\n")
     assert out == "-9223372036854775800 -9000000000000000000 -9223372036854775800 -20 -20\n"
     assert err == ("E504", "integer overflow in round (the result does not fit in 64 bits)", 4, 11)
+
+
+def test_recursion_too_deep_names_a_function_specialised_for_a_lambda_by_its_source_name():
+    """Compiled code named the call `loop[fn f=lambda` (a piece of the name of the copy of `loop`
+    made for the lambda it is given), where the interpreter says `loop`."""
+    out, err = both("def loop(f: fn(int) -> int, n: int) -> int:\n    return f(n)\n\n"
+                    "def rec(n: int) -> int:\n    g = lambda k: rec(k - 1) + 1\n    if n == 0:\n        return 0\n"
+                    "    return loop(g, n)\n\ndef main():\n    print(rec(10))\n    print(rec(15000))\n")
+    assert out == "10\n" and err == ("E505", "recursion too deep: more than 20000 nested calls (in loop)", 8, 12)
