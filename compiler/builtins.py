@@ -524,11 +524,7 @@ class BuiltinTyper:
         if "axis" in kw:
             raise self.err("E103", f"{which}(..., axis=) takes one tensor", kw["axis"].span)
         if "key" in kw:
-            key = self.c.expr(kw["key"], FnT((elem,), self.c.subst.fresh("key")))
-            kt = self.c.subst.zonk(self.r(key.type).ret) if isinstance(self.r(key.type), FnT) else None
-            if kt is not None and not isinstance(kt, TVar) and not is_ordered(kt):
-                raise self.err("E203", f"the key of {which} must give ordered values, found {kt}", kw["key"].span)
-            args = args + (key,)
+            args = args + (self.key_fn(kw["key"], elem, which),)
         else:
             t = self.c.subst.zonk(elem)
             if not isinstance(t, TVar) and not is_ordered(t):
@@ -608,10 +604,7 @@ class BuiltinTyper:
 
     def sort_args(self, kw, elem, c, name):
         if "key" in kw:
-            key = self.c.expr(kw["key"], FnT((elem,), self.c.subst.fresh("key")))
-            kt = self.c.subst.zonk(self.r(key.type).ret)
-            if not isinstance(kt, TVar) and not is_ordered(kt):
-                raise self.err("E203", f"the key of {name} must give ordered values, found {kt}", kw["key"].span)
+            key = self.key_fn(kw["key"], elem, name)
         else:
             t = self.c.subst.zonk(elem)
             if not isinstance(t, TVar) and not is_ordered(t):
@@ -619,6 +612,19 @@ class BuiltinTyper:
             key = ir.Const(None, NONE, c.span)
         rev = self.arg(kw["reverse"], BOOL) if "reverse" in kw else ir.Const(False, BOOL, c.span)
         return (key, rev)
+
+    def key_fn(self, arg, elem, name):
+        """The `key=` function of sorted, sort, min and max: one parameter taking the element type,
+        giving an ordered value."""
+        key = self.c.expr(arg, FnT((elem,), self.c.subst.fresh("key")))
+        kt = self.fn(key, 1, f"the key of {name}", arg.span)
+        if not self.c.subst.unify(kt.params[0], elem):
+            raise self.err("E201", f"the key of {name} takes {self.show(kt.params[0])}, but the values are "
+                           f"{self.show(elem)}", arg.span)
+        ret = self.c.subst.zonk(kt.ret)
+        if not isinstance(ret, TVar) and not is_ordered(ret):
+            raise self.err("E203", f"the key of {name} must give ordered values, found {self.show(ret)}", arg.span)
+        return key
 
     def b_reversed(self, c, expected):
         self.nargs(c, 1, 1, "reversed")
@@ -667,7 +673,9 @@ class BuiltinTyper:
         ft = self.fn(f, 1, "filter", c.args[0].span)
         if not self.c.subst.unify(ft.ret, BOOL):
             raise self.err("E201", f"filter's function must return bool, found {self.show(ft.ret)}", c.args[0].span)
-        self.c.subst.unify(ft.params[0], elem)
+        if not self.c.subst.unify(ft.params[0], elem):
+            raise self.err("E201", f"filter's function takes {self.show(ft.params[0])}, but the list holds "
+                           f"{self.show(elem)}", c.args[0].span)
         return self.prim("filter", (f, seq), ListT(elem), c.span)
 
     def b_reduce(self, c, expected):

@@ -297,6 +297,8 @@ class Checker:
         for tp in tparams:  # (the prelude's own `T` is no clash with a program's struct T)
             if (tp in self.struct_nodes and not prelude) or tp in ("int", "float", "str", "bool", "f32", "f64"):
                 raise self.err("E102", f"type parameter '{tp}' shadows a type", fd.span)
+            if tparams.count(tp) > 1:
+                raise self.err("E102", f"duplicate type parameter '{tp}'", fd.span)
         names = set()
         ptypes = []
         for p in fd.params:
@@ -500,6 +502,8 @@ class Checker:
                 return [ir.Continue(span)]
             case A.Return(value, span):
                 ret = self.scope.ret
+                if isinstance(value, A.NoneLit) and self.subst.resolve(ret) == NONE:
+                    value = None  # `return None` in a function that returns nothing, as in Python
                 if value is None:
                     if self.subst.resolve(ret) != NONE:
                         raise self.err("E201", f"this function returns {self.show(ret)}; `return` needs a value", span)

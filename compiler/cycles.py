@@ -31,6 +31,7 @@ one returning a value) is left as it is, and compiled in each process instead of
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from . import ir
 from .types import BOOL, FLOAT, INT, NONE, STR, DictT, FnT, ListT, SetT, TupleT
@@ -122,8 +123,9 @@ def call_name(member: str, merged: str) -> str:
 
 
 def shown(name: str) -> str:
-    """The name a message gives a call (the member a merged call stands for)."""
-    return name.split("@", 1)[0]
+    """The name a message gives a call: the source name of the member a merged call stands for, without
+    an instance's suffix (`loop[fn f=lambda@5:9#...]@cycle` is `loop`, as the interpreter says)."""
+    return re.match(r"[^@\[]*", name).group(0)
 
 
 def _supersequence(a: list, b: list) -> list:

@@ -59,14 +59,14 @@ def _repr(v, inside) -> str:
 
 
 def format_f32(x) -> str:
-    """Shortest digits that round-trip in single precision, in Python's float style."""
+    """Shortest digits that round-trip in single precision, in Python's float style: those digits
+    (NumPy's) read as a float and written by repr, so that the choice between `0.0001` and `1e-05`
+    is made on the digits, as Python makes it, not on the f32's exact value (f32(0.0001) is just
+    below 1e-4)."""
     f = float(x)
-    if f != f or f in (float("inf"), float("-inf")):
+    if f != f or f in (float("inf"), float("-inf")) or f == 0:
         return repr(f)
-    s = np.format_float_positional(x, unique=True, trim="0") if 1e-4 <= abs(f) < 1e16 or f == 0 else None
-    if s is None:
-        return np.format_float_scientific(x, unique=True, trim="-", exp_digits=2)
-    return s if not s.endswith(".") else s + "0"
+    return repr(float(np.format_float_scientific(x, unique=True)))
 
 
 def format_tensor(a: np.ndarray) -> str:

@@ -319,10 +319,13 @@ def int_round(a, nd, site):
     for _ in range(-nd):
         p *= 10
     q = a // p
-    r = a - q * p
+    r = a % p  # not a - q * p, which overflows below -(2 ** 63) + p (and LLVM folded that to a wrong q)
     if 2 * r > p or (2 * r == p and q % 2 == 1):
         q += 1
-    return int_mul(q, p, site)
+    bound = 9223372036854775807 // p  # also -(2 ** 63) // p rounded up, p being a power of ten
+    if q > bound or q < -bound:
+        overflow("round", site)
+    return q * p
 
 
 @jit

@@ -282,19 +282,39 @@ def _parse_ascii(s):
 
 
 @jit
+def _round_digits(d, digits):
+    """d rounded to that many significant decimal digits (C's %.*e), and its decimal exponent."""
+    p = _double_to_cstr(d, ord("e"), digits - 1)
+    s = _cstr_to_str(p)
+    _mem_free(p)
+    v, _ = _parse_ascii(s)
+    e = 0
+    sign = 1
+    for c in s[s.find("e") + 1:]:
+        if c == "-":
+            sign = -1
+        elif c != "+":
+            e = e * 10 + ord(c) - ord("0")
+    return v, sign * e
+
+
+@jit
 def f32_repr(x):
     """The shortest digits that round-trip in single precision, in Python's float style
-    (runtime/fmt.py format_f32)."""
+    (runtime/fmt.py format_f32, which takes NumPy's). At each length the nearest decimal is tried,
+    then the next one away from zero: at a power of two the gap above is twice the gap below, so
+    the nearest can miss where the next one up still round-trips (2.0 ** -96 is 1.2621775e-29)."""
     d = np.float64(x)
     if d != d or d == np.inf or d == -np.inf or d == 0.0:
         return float_repr(d)
     for digits in range(1, 10):
-        p = _double_to_cstr(d, ord("e"), digits - 1)
-        s = _cstr_to_str(p)
-        _mem_free(p)
-        v, _ = _parse_ascii(s)
+        v, e = _round_digits(d, digits)
         if np.float32(v) == x:
             return float_repr(v)
+        if abs(v) < abs(d):
+            up, _ = _round_digits(v + np.copysign(10.0 ** (e - digits + 1), d), digits)
+            if np.float32(up) == x:
+                return float_repr(up)
     return float_repr(d)
 
 

@@ -239,3 +239,35 @@ def test_a_global_read_by_a_function_before_its_definition_ran_is_e104():
                                  "above it calls a function that reads it)", 4, 16)
     out, err = both(text.replace("G = f(3.0)", "G = 1.5"))
     assert out == "30.0 1.5\n" and err is None
+
+
+def test_f32_prints_its_shortest_digits_in_pythons_layout():
+    """The interpreter chose between `0.0001` and `1e-05` on the f32's exact value, which for f32(0.0001)
+    is just below 1e-4, and wrote `1e-04`; compiled code kept the nearest decimal of each length, which
+    at a power of two (gap above twice the gap below) can miss the shortest: 2.0 ** -96 came out as
+    1.26217745e-29, not 1.2621775e-29. Both now take the shortest digits and lay them out as repr does."""
+    out, err = both("def main():\n"
+                    "    xs = [f32(0.0001), f32(-0.0001), f32(0.00011), f32(1e-05), f32(1e16), f32(9.999999e15)]\n"
+                    "    print(xs, f32(2.0) ** -96, f32(2.0) ** 87, f32(2.0) ** 90, -(f32(2.0) ** -96))\n")
+    assert out == ("[0.0001, -0.0001, 0.00011, 1e-05, 1e+16, 9999999000000000.0] "
+                   "1.2621775e-29 1.5474251e+26 1.2379401e+27 -1.2621775e-29\n") and err is None
+
+
+def test_round_of_an_int_to_tens_near_the_smallest_int():
+    """Compiled `round(n, -k)` computed the remainder as `n - (n // p) * p`, which overflows for n near
+    -(2 ** 63); with n a constant, LLVM folded that to a wrong quotient and round(-(2 ** 63), -2) was
+    E504 (the interpreter: -9223372036854775800). Its overflow was also named `*`, not `round`."""
+    out, err = both("def main():\n    n = -9223372036854775807 - 1\n"
+                    "    print(round(n, -2), round(n, -18), round(n + 3, -1), round(-15, -1), round(-25, -1))\n"
+                    "    print(round(9223372036854775807, -1))\n")
+    assert out == "-9223372036854775800 -9000000000000000000 -9223372036854775800 -20 -20\n"
+    assert err == ("E504", "integer overflow in round (the result does not fit in 64 bits)", 4, 11)
+
+
+def test_recursion_too_deep_names_a_function_specialised_for_a_lambda_by_its_source_name():
+    """Compiled code named the call `loop[fn f=lambda` (a piece of the name of the copy of `loop`
+    made for the lambda it is given), where the interpreter says `loop`."""
+    out, err = both("def loop(f: fn(int) -> int, n: int) -> int:\n    return f(n)\n\n"
+                    "def rec(n: int) -> int:\n    g = lambda k: rec(k - 1) + 1\n    if n == 0:\n        return 0\n"
+                    "    return loop(g, n)\n\ndef main():\n    print(rec(10))\n    print(rec(15000))\n")
+    assert out == "10\n" and err == ("E505", "recursion too deep: more than 20000 nested calls (in loop)", 8, 12)
