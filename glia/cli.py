@@ -90,7 +90,7 @@ def _print_error(err) -> None:
 
 def cmd_check(ns) -> int:
     from glia.compiler.diagnostics import GliaError
-    from glia.compiler.driver import check_source, read_source
+    from glia.compiler.driver import check_source, main_args, read_source
 
     status = EXIT_OK
     if ns.time:  # load the parser tables and the prelude first, so the figures below are the file's own
@@ -105,6 +105,8 @@ def cmd_check(ns) -> int:
         t0 = time.perf_counter()
         try:
             program = check_source(read_source(path))
+            if "main" in program.functions:  # a file without main is a library; a main must fit `glia run`
+                main_args(program, [])
         except GliaError as e:
             _print_error(e)
             status = EXIT_PROGRAM

@@ -79,6 +79,20 @@ def test_check_not_utf8(tmp_path):
     assert r.returncode == 1 and "UTF-8" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_check_refuses_a_main_glia_run_would_refuse(tmp_path):
+    p = write(tmp_path, "m.glia", """
+        def main() -> str:
+            return "x"
+    """)
+    r = run_glia("check", str(p))
+    assert r.returncode == 1 and f"{p}:2:1: error[E208]: main must return" in r.stderr, r.stderr
+    lib = write(tmp_path, "lib.glia", """
+        def f() -> str:
+            return "x"
+    """)
+    assert run_glia("check", str(lib)).returncode == 0  # no main: a library
+
+
 def test_a_byte_order_mark_is_dropped(tmp_path):
     # some Windows editors start UTF-8 files with a BOM; Python reads such files, and so does Glia,
     # with the columns of the first line as the user sees them
