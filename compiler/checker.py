@@ -127,6 +127,12 @@ class Checker:
                 if f.name in seen:
                     raise self.err("E102", f"duplicate field '{f.name}' in struct {name}", f.span)
                 seen.add(f.name)
+        for name, node in self.struct_nodes.items():
+            for f, ft in zip(node.fields, self.structs[name].types):
+                if name in self.held_by_value(ft):
+                    raise self.err("E206", f"struct {name} holds itself through field '{f.name}' (structs and "
+                                   "tuples are held by value, so no value of it could ever be built); hold a "
+                                   f"list[{name}] instead, which can be empty", f.span)
         pending, self.pending_keys = self.pending_keys, None
         for t, span in pending:
             self.require_hashable(t, span)
@@ -287,6 +293,19 @@ class Checker:
             case TupleT(items):
                 return next((bad for it in items if (bad := self.mutable_in(it, seen)) is not None), None)
         return None
+
+    def held_by_value(self, t, seen: frozenset = frozenset()) -> frozenset:
+        """The structs a value of type `t` holds by value (through struct fields and tuple items; a
+        list, dict, set or function value may be empty, so what it holds is not counted)."""
+        match t:
+            case StructT(name):
+                if name in seen or name not in self.structs:
+                    return seen | {name}
+                seen = seen | {name}
+                return seen.union(*(self.held_by_value(ft, seen) for ft in self.structs[name].types))
+            case TupleT(items):
+                return seen.union(*(self.held_by_value(it, seen) for it in items))
+        return seen
 
     def suggest(self, name: str, candidates) -> str:
         close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.75)
