@@ -368,3 +368,31 @@ def test_the_kernels_finiteness_check():
         b = a.copy()
         b[517] = bad
         assert not K._finite_sum(b), bad
+
+
+def test_optimizer_flags_are_checked_and_zero_overrides_the_block(tmp_path, capsys):
+    """`--momentum 0` turns the block's momentum off (it was ignored: 0 is falsy), and --momentum,
+    --weight-decay and --nesterov are checked as the block's settings are (they went unchecked:
+    `--momentum 1.5` trained, diverging)."""
+    from glia.cli import main
+
+    def train(block_opt, *flags):
+        prog = tmp_path / "m.glia"
+        prog.write_text(MLP + f'train digit on "{DATA}":\n    optimizer = {block_opt}\n    epochs = 1\n')
+        out = tmp_path / "out.npz"
+        rc = main(["train", str(prog), "--no-progress", "--out", str(out), *flags])
+        err = capsys.readouterr().err
+        if rc:
+            return err
+        with np.load(out) as d:
+            return {k: d[k].copy() for k in d.files}
+
+    plain = train("sgd(lr=0.1)")
+    off = train("sgd(lr=0.1, momentum=0.9)", "--momentum", "0")
+    assert all(np.array_equal(plain[k], off[k]) for k in plain)
+    for flags, message in ((["--momentum", "1.5"], "--momentum: sgd(momentum=...) must be in [0, 1), found 1.5"),
+                           (["--weight-decay", "-0.5"], "--weight-decay: sgd(weight_decay=...) must be a number >= 0"),
+                           (["--momentum", "0", "--nesterov"], "sgd(nesterov=True) needs a momentum > 0"),
+                           (["--optimizer", "adam", "--momentum", "0.5"], "adam() has no setting 'momentum'")):
+        err = train("sgd(lr=0.1, momentum=0.9)", *flags)
+        assert "error[E703]" in err and message in err, (flags, err)
