@@ -547,6 +547,9 @@ def _located(e: GliaError, span: Span | None, program: ir.Program) -> GliaError:
 def train(interp: Interpreter, o: Options, X=None, y=None, log=None) -> dict:
     """Train `o.fn` of the interpreter's program; parameters are updated in `interp.params`."""
     program = interp.program
+    if o.resume and not o.checkpoint:  # (else it would train from the start, saying nothing)
+        raise _err(BAD_DATA, "resume needs a checkpoint to resume from: --checkpoint FILE, `checkpoint = \"FILE\"` "
+                   "in the train block, or checkpoint= in Program.train", o.span, program.source)
     try:
         if X is None:
             X, y = load_npz(o.data, o.inputs, o.targets)

@@ -396,3 +396,11 @@ def test_optimizer_flags_are_checked_and_zero_overrides_the_block(tmp_path, caps
                            (["--optimizer", "adam", "--momentum", "0.5"], "adam() has no setting 'momentum'")):
         err = train("sgd(lr=0.1, momentum=0.9)", *flags)
         assert "error[E703]" in err and message in err, (flags, err)
+
+
+def test_resume_without_a_checkpoint_is_an_error(digits):
+    """It trained from the start, silently, as if --resume had not been given."""
+    x, y = digits
+    with pytest.raises(GliaError) as e:
+        glia.compile(MLP).train("digit", x, y, epochs=1, resume=True)
+    assert e.value.diagnostic.code == "E703" and "resume needs a checkpoint" in e.value.diagnostic.message
