@@ -40,6 +40,8 @@ STAGE = "train"
 BAD_DATA = "E703"
 NOT_FINITE = "E702"
 LOSSES = ("cross_entropy", "nll", "mse", "mae", "binary_cross_entropy")
+LOSS_NAMES = {"loss.ce_int": "cross_entropy", "loss.ce_onehot": "cross_entropy", "loss.nll_int": "nll",
+              "loss.nll_onehot": "nll", "loss.mse": "mse", "loss.mae": "mae", "loss.bce": "binary_cross_entropy"}
 
 
 @dataclass
@@ -433,7 +435,7 @@ class TapeEngine:
             o = _as_tensor(p)
             L = self.loss(o, y[r])
             if not math.isfinite(L):
-                raise self.not_finite(tape, "the loss")
+                raise self.not_finite(tape, "the loss", o)
             total += float(L)
             correct += _correct(task, o, y[r])
             cts.append(np.reshape(self.loss_vjp(1.0 / n, L, (o, y[r]), ())[0], np.shape(p)))
@@ -445,8 +447,12 @@ class TapeEngine:
     def evaluate(self, rows):
         return evaluate(self.interp, self.task, rows, self.loss)
 
-    def not_finite(self, tape, what):
+    def not_finite(self, tape, what, out=None):
         found = first_nonfinite(tape)
+        if found is None and out is not None and np.all(np.isfinite(out)):  # the loss itself (mse of 1e20)
+            return _err(NOT_FINITE, f"{what} became NaN or infinite: the model's output is finite (largest magnitude "
+                        f"{float(np.max(np.abs(out), initial=0)):.3g}) but the {LOSS_NAMES[self.task.loss_op]} loss of "
+                        "it is not (lower the learning rate, or clip gradients with `clip = 1.0`)", None, self.source)
         if found is None or found[1] is None:
             return _err(NOT_FINITE, f"{what} became NaN or infinite during training (lower the learning rate, or "
                         "clip gradients with `clip = 1.0`)", None, self.source)

@@ -404,3 +404,17 @@ def test_resume_without_a_checkpoint_is_an_error(digits):
     with pytest.raises(GliaError) as e:
         glia.compile(MLP).train("digit", x, y, epochs=1, resume=True)
     assert e.value.diagnostic.code == "E703" and "resume needs a checkpoint" in e.value.diagnostic.message
+
+
+@pytest.mark.parametrize("engine", ["tape", "compiled"])
+def test_a_loss_that_overflows_on_finite_predictions_says_so(engine):
+    """No operation of the model made the NaN: mse of predictions near 1e20 overflows float32. The
+    error said only 'during training'; it now names the loss and the predictions' size."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 6)).astype(np.float32)
+    y = np.stack([x[:, 0] * 2, x[:, 1]], 1).astype(np.float32)
+    p = glia.compile("def g(x: f32[6]) -> f32[2]:\n    h = relu(dense(x, 8))\n    return dense(h, 2)\n")
+    with pytest.raises(GliaError) as e:
+        p.train("g", x, y, loss="mse", optimizer="sgd", lr=1e4, epochs=20, batch=8, engine=engine)
+    d = e.value.diagnostic
+    assert d.code == "E702" and "the model's output is finite" in d.message and "the mse loss of it" in d.message
