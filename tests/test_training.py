@@ -106,6 +106,20 @@ def test_checkpoint_resume_gives_the_same_parameters(digits, tmp_path, model):
         assert np.allclose(v, resumed.params[name], atol=1e-6), name
 
 
+@pytest.mark.parametrize("model", [MLP, BN_MLP], ids=["mlp", "batch_norm"])
+def test_a_checkpoint_loads_as_parameters(digits, tmp_path, model):
+    """`glia eval/run --params run.ckpt.npz`, prog.load_params: a checkpoint's parameters (and running
+    statistics) are its `param/` arrays; it was refused as having no parameter 'digit.dense#1.W'."""
+    x, y = digits
+    ck = tmp_path / "run.ckpt.npz"
+    trained = glia.compile(model)
+    trained.train("digit", x[:100], y[:100], epochs=1, checkpoint=str(ck))
+    loaded = glia.compile(model)
+    loaded.load_params(ck)
+    for name, v in trained.params.items():
+        assert np.array_equal(v, loaded.params[name]), name
+
+
 def test_optimizers_schedules_clipping_early_stopping(digits):
     x, y = digits
     x, y = x[:400], y[:400]
