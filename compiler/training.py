@@ -23,7 +23,7 @@ import numpy as np
 
 from . import ast as A
 from . import ir
-from .autodiff import Tape, ad_interpreter, backward, first_nonfinite, param_store
+from .autodiff import NonFiniteVJP, Tape, ad_interpreter, backward, first_nonfinite, param_store
 from .diagnostics import Diagnostic, GliaError, Source, Span
 from .interp import Interpreter
 from .ir import reachable
@@ -413,7 +413,7 @@ class TapeEngine:
                 if self.clip:
                     clip_grad_norm(self.store.grad, self.clip)
                 if not np.all(np.isfinite(self.store.grad)):
-                    raise self.not_finite(tape, "a gradient")
+                    raise self.locate_nonfinite(rows, "a gradient") or self.not_finite(tape, "a gradient")
                 self.opt.step(self.store.flat, self.store.grad, lr)
         finally:
             errstate.__exit__(None, None, None)
@@ -441,8 +441,30 @@ class TapeEngine:
             cts.append(np.reshape(self.loss_vjp(1.0 / n, L, (o, y[r]), ())[0], np.shape(p)))
         if hasattr(out, "i"):
             ct = np.stack(cts).astype(ov.dtype) if task.batched else cts[0]
-            backward(tape, {out.i: ct if isinstance(ov, np.ndarray) else type(ov)(ct)})
+            try:
+                backward(tape, {out.i: ct if isinstance(ov, np.ndarray) else type(ov)(ct)}, self.locating)
+            except NonFiniteVJP as e:
+                raise _err(NOT_FINITE, f"a gradient became NaN or infinite: the first NaN/infinity came from the "
+                           f"gradient of '{e.op}' here (lower the learning rate, or clip gradients with `clip = 1.0`)",
+                           e.span, self.source) from None
         return total, correct, tape
+
+    locating = False  # a minibatch runs again to name the operation that made a NaN (its gradient rules checked)
+
+    def locate_nonfinite(self, rows, what):
+        """E702 naming the operation: the minibatch `rows` again (example by example; a model over a batch at
+        once), up to the first NaN or infinity in a value, the loss, or a gradient rule's result; None if none
+        is found. The compiled engines call this too when their loss or gradient is not finite."""
+        self.locating = True
+        try:
+            self.store.zero_grad()
+            for part in [rows] if self.task.batched else [rows[k:k + 1] for k in range(len(rows))]:
+                tape = self.step(np.asarray(part), len(rows))[2]  # raises for the loss or a gradient rule
+                if first_nonfinite(tape) is not None:
+                    return self.not_finite(tape, what)
+        finally:
+            self.locating = False
+        return None
 
     def evaluate(self, rows):
         return evaluate(self.interp, self.task, rows, self.loss)

@@ -201,6 +201,23 @@ def f(img: f32[64]) -> f32[10]:
     assert d.code == "E702" and "'tensor.log'" in d.message and d.span.line == 4
 
 
+@pytest.mark.parametrize("engine", ["tape", "compiled"])
+def test_a_nan_made_by_a_gradient_rule_names_the_operation_and_line(digits, engine):
+    """sqrt(h * h) at h = 0 is finite, its gradient 0 * inf is not: no value of the forward pass is NaN, so
+    the error named nothing ('a gradient became NaN or infinite during training'); the minibatch now runs
+    again with each gradient rule checked."""
+    x, y = digits
+    p = glia.compile('''
+def f(img: f32[64]) -> f32[10]:
+    h = dense(img, 10)
+    return softmax(sqrt(h * h))
+''', "nan.glia")
+    with pytest.raises(GliaError) as e:
+        p.train("f", np.zeros_like(x[:20]), y[:20], epochs=1, batch=5, engine=engine)
+    d = e.value.diagnostic
+    assert d.code == "E702" and "the gradient of 'tensor.sqrt'" in d.message and d.span.line == 4, d.message
+
+
 def test_save_and_load_round_trip(tmp_path, digits):
     x, y = digits
     p = glia.compile(MLP)
