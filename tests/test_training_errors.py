@@ -418,3 +418,19 @@ def test_a_loss_that_overflows_on_finite_predictions_says_so(engine):
         p.train("g", x, y, loss="mse", optimizer="sgd", lr=1e4, epochs=20, batch=8, engine=engine)
     d = e.value.diagnostic
     assert d.code == "E702" and "the model's output is finite" in d.message and "the mse loss of it" in d.message
+
+
+def test_resuming_a_checkpoint_past_the_runs_epochs_is_refused(digits, tmp_path):
+    """It loaded the checkpoint's parameters, trained nothing, and `glia train` printed 'epoch 3/2'."""
+    x, y = digits
+    ck = tmp_path / "run.ckpt.npz"
+    glia.compile(MLP).train("digit", x[:100], y[:100], epochs=3, checkpoint=str(ck))
+    p = glia.compile(MLP)
+    kept = {k: v.copy() for k, v in p.params.items()}
+    with pytest.raises(GliaError) as e:
+        p.train("digit", x[:100], y[:100], epochs=2, checkpoint=str(ck), resume=True)
+    d = e.value.diagnostic
+    assert d.code == "E703" and "written after epoch 3, and this run has 2 epochs" in d.message, d.message
+    assert all(np.array_equal(p.params[k], v) for k, v in kept.items())  # the refused resume changed nothing
+    assert len(p.train("digit", x[:100], y[:100], epochs=3, checkpoint=str(ck), resume=True)["loss"]) == 3
+
