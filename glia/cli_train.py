@@ -83,7 +83,7 @@ def _interp(program):
     return Interpreter(program, sources_of(program))
 
 
-def _options(program, ns):
+def _options(program, ns, verb="train"):
     from glia.compiler.diagnostics import Diagnostic, GliaError, Span
     from glia.compiler.training import Options, apply_setting, options_from_spec
 
@@ -97,15 +97,15 @@ def _options(program, ns):
     elif ns.fn:
         o = Options(fn=ns.fn)
     else:
-        raise GliaError(Diagnostic("E703", "nothing to train: this program has no `train` block; name the function "
-                                   "with --fn and the data with --data", Span(0, 0, 0, 0), "train", program.source))
+        raise GliaError(Diagnostic("E703", f"nothing to {verb}: this program has no `train` block; name the "
+                                   "function with --fn and the data with --data", Span(0, 0, 0, 0), "train", program.source))
     for name in ("data", "inputs", "targets"):
         if getattr(ns, name, None):
             o.__dict__[name] = getattr(ns, name)
     if getattr(ns, "loss", None):
         o = _apply(o, "loss", ns.loss, program)
     if not o.data:
-        raise GliaError(Diagnostic("E703", f"no data to train {o.fn} on: give --data FILE.npz", Span(0, 0, 0, 0),
+        raise GliaError(Diagnostic("E703", f"no data to {verb} {o.fn} on: give --data FILE.npz", Span(0, 0, 0, 0),
                                    "train", program.source))
     return o
 
@@ -348,7 +348,7 @@ def cmd_eval(ns) -> int:
     from glia.compiler.training import check_task, evaluate, load_npz
 
     program = _program(ns.file)
-    o = _options(program, ns)
+    o = _options(program, ns, "evaluate")
     interp = _interp(program)
     interp.params = _load_params(program, ns.params)
     X, y = load_npz(o.data, o.inputs, o.targets)

@@ -434,3 +434,16 @@ def test_resuming_a_checkpoint_past_the_runs_epochs_is_refused(digits, tmp_path)
     assert all(np.array_equal(p.params[k], v) for k, v in kept.items())  # the refused resume changed nothing
     assert len(p.train("digit", x[:100], y[:100], epochs=3, checkpoint=str(ck), resume=True)["loss"]) == 3
 
+
+def test_eval_without_a_function_or_data_says_evaluate(tmp_path, capsys):
+    """`glia eval` said 'nothing to train' / 'no data to train f on'."""
+    from glia.cli import main
+
+    prog = tmp_path / "m.glia"
+    prog.write_text(MLP)
+    params = tmp_path / "p.npz"
+    glia.compile(MLP).save(str(params))
+    assert main(["eval", str(prog), "--params", str(params)]) == 1
+    assert "nothing to evaluate: this program has no `train` block" in capsys.readouterr().err
+    assert main(["eval", str(prog), "--params", str(params), "--fn", "digit"]) == 1
+    assert "no data to evaluate digit on: give --data" in capsys.readouterr().err
