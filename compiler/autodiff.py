@@ -193,9 +193,19 @@ def _acc(grads, i, ct):
     grads[i] = ct if prev is None else prev + ct
 
 
-def backward(tape: Tape, seeds: dict) -> dict:
+class NonFiniteVJP(Exception):
+    """Raised by `backward(..., check=True)` at the first primitive of the reverse sweep whose gradient
+    rule made a NaN or an infinity from finite cotangents (sqrt's at 0: 0 * inf)."""
+
+    def __init__(self, op, span):
+        super().__init__(op)
+        self.op, self.span = op, span
+
+
+def backward(tape: Tape, seeds: dict, check: bool = False) -> dict:
     """Propagate the cotangents `seeds` ({box index: cotangent}) back through the tape; parameter
-    gradients are added into their views; returns the cotangents of the remaining boxes."""
+    gradients are added into their views; returns the cotangents of the remaining boxes. With `check`
+    (locating an error), NonFiniteVJP at the first rule that makes a NaN or an infinity."""
     grads = dict(seeds)
     for vjp, ins, args, out, attrs, ids, op, span in reversed(tape.nodes):
         if type(ids) is tuple:
@@ -207,6 +217,8 @@ def backward(tape: Tape, seeds: dict) -> dict:
             if g is None:
                 continue
         cts = vjp(g, out, args, attrs)
+        if check and _finite(g) and not _finite(cts):
+            raise NonFiniteVJP(op, span)
         for spec, ct in zip(ins, cts):
             if spec is None or ct is None:
                 continue
@@ -220,6 +232,18 @@ def backward(tape: Tape, seeds: dict) -> dict:
             else:
                 spec.g += ct
     return grads
+
+
+def _finite(x) -> bool:
+    """Whether a cotangent (an array, a number, None, or a tuple or list of them) holds no NaN or infinity."""
+    if x is None:
+        return True
+    if type(x) in (tuple, list):
+        return all(_finite(v) for v in x)
+    try:
+        return bool(np.all(np.isfinite(x)))
+    except TypeError:  # (not numbers: nothing to check)
+        return True
 
 
 def first_nonfinite(tape: Tape):

@@ -37,7 +37,7 @@ from importlib import resources
 import numpy as np
 
 from . import ir
-from .autodiff import MOVERS, MOVES, ADInterpreter, Box, ParamSlot, Tape, first_nonfinite, raw
+from .autodiff import MOVERS, MOVES, ADInterpreter, Box, ParamSlot, Tape, raw
 from .codegen_rules import FUSED, STATIC
 from .backend_cpu import import_module, runtime_hash, write_source
 from .primitives import PRIMS
@@ -189,8 +189,10 @@ def build(tape, out, store, loss_op: str) -> Trace:
     """The trace of one recorded run whose model output is the box `out`."""
     if tape.opaque:
         raise NoTrace(tape.opaque)
-    if type(out) is not Box or np.ndim(out.v) == 0:
-        raise NoTrace("the model's output is not a tensor computed from the parameters")
+    if type(out) is not Box:
+        raise NoTrace("the model's output is not computed from the parameters")
+    if np.ndim(out.v) == 0:
+        raise NoTrace("the model returns a scalar; traces take a model returning a tensor (return f32[1])")
     names = {id(store.views[s.name]): s for s in store.specs}
     shape, dtype, grad = {0: None}, {}, {0: False}
     params, consts, nodes, sig = {}, [], [], []
@@ -594,7 +596,7 @@ class TraceEngine(TapeEngine):
                         break
                     if status != trace_epoch.NEEDS_TAPE:
                         what = "the loss" if status == trace_epoch.LOSS_NOT_FINITE else "a gradient"
-                        raise self.locate_nonfinite(order[s:s + batch], what)
+                        raise self.nonfinite(order[s:s + batch], what)
                 loss, right = self.minibatch(order[s:s + batch])
                 total, correct = total + loss, correct + right
                 if kernel is not None and kernel.slots != len(self.taken):
@@ -635,9 +637,9 @@ class TraceEngine(TapeEngine):
             except NoTrace as e:
                 self.refused.setdefault(str(e), str(e))
         if not math.isfinite(total):
-            raise self.locate_nonfinite(rows, "the loss")
+            raise self.nonfinite(rows, "the loss")
         if not np.all(np.isfinite(self.store.grad)):
-            raise self.locate_nonfinite(rows, "a gradient")
+            raise self.nonfinite(rows, "a gradient")
         self.opt.t += 1  # the optimizer step of the epoch kernel: the same parameters either way
         MK._step(self.opt_code, self.hyper, self.opt.t, self.store.flat, self.store.grad, self.m, self.v)
         return total, correct
@@ -690,13 +692,10 @@ class TraceEngine(TapeEngine):
             c.hits = int(h)
         return int(s), int(status), float(total), int(correct)
 
-    def locate_nonfinite(self, rows, what):
-        """E702 naming the operation: the minibatch again, on the tape, up to the first NaN or infinity."""
-        for r in rows:
-            tape = self.step(np.array([r]), len(rows))[2]  # raises for a non-finite loss
-            if first_nonfinite(tape) is not None:
-                return self.not_finite(tape, what)
-        return GliaRuntimeError("E702", f"{what} became NaN or infinite in compiled training code")
+    def nonfinite(self, rows, what):
+        """E702 for the minibatch `rows`, naming the operation where the tape finds it."""
+        return self.locate_nonfinite(rows, what) or GliaRuntimeError(
+            "E702", f"{what} became NaN or infinite in compiled training code")
 
     def compiled_step(self, rows, n):
         """Forward and backward of `rows` (in a minibatch of `n`) through the traces whose guards they pass,

@@ -171,15 +171,10 @@ class CompiledEngine:
             return e
         from .training import TapeEngine
 
-        tape = TapeEngine(self.interp, self.task, self.opt, self.clip)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            self.store.zero_grad()
-            for r in rows:
-                tape.step(np.array([r]), len(rows))  # raises E702 for a non-finite loss
-            if not np.all(np.isfinite(self.store.grad)):
-                raise tape.not_finite(tape.adi.tape, "a gradient")
         what = "the loss" if status == K.BAD_LOSS else "a gradient"
-        return GliaRuntimeError("E702", f"{what} became NaN or infinite in the compiled training loop (lower the "
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            found = TapeEngine(self.interp, self.task, self.opt, self.clip).locate_nonfinite(rows, what)
+        return found or GliaRuntimeError("E702", f"{what} became NaN or infinite in the compiled training loop (lower the "
                                 "learning rate, or clip gradients with `clip = 1.0`; --engine tape names the "
                                 "operation)")
 

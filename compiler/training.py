@@ -23,7 +23,7 @@ import numpy as np
 
 from . import ast as A
 from . import ir
-from .autodiff import Tape, ad_interpreter, backward, first_nonfinite, param_store
+from .autodiff import NonFiniteVJP, Tape, ad_interpreter, backward, first_nonfinite, param_store
 from .diagnostics import Diagnostic, GliaError, Source, Span
 from .interp import Interpreter
 from .ir import reachable
@@ -40,6 +40,8 @@ STAGE = "train"
 BAD_DATA = "E703"
 NOT_FINITE = "E702"
 LOSSES = ("cross_entropy", "nll", "mse", "mae", "binary_cross_entropy")
+LOSS_NAMES = {"loss.ce_int": "cross_entropy", "loss.ce_onehot": "cross_entropy", "loss.nll_int": "nll",
+              "loss.nll_onehot": "nll", "loss.mse": "mse", "loss.mae": "mae", "loss.bce": "binary_cross_entropy"}
 
 
 @dataclass
@@ -442,7 +444,7 @@ class TapeEngine:
                 if self.clip:
                     clip_grad_norm(self.store.grad, self.clip)
                 if not np.all(np.isfinite(self.store.grad)):
-                    raise self.not_finite(tape, "a gradient")
+                    raise self.locate_nonfinite(rows, "a gradient") or self.not_finite(tape, "a gradient")
                 self.opt.step(self.store.flat, self.store.grad, lr)
         finally:
             errstate.__exit__(None, None, None)
@@ -464,20 +466,46 @@ class TapeEngine:
             o = _as_tensor(p)
             L = self.loss(o, y[r])
             if not math.isfinite(L):
-                raise self.not_finite(tape, "the loss")
+                raise self.not_finite(tape, "the loss", o)
             total += float(L)
             correct += _correct(task, o, y[r])
             cts.append(np.reshape(self.loss_vjp(1.0 / n, L, (o, y[r]), ())[0], np.shape(p)))
         if hasattr(out, "i"):
             ct = np.stack(cts).astype(ov.dtype) if task.batched else cts[0]
-            backward(tape, {out.i: ct if isinstance(ov, np.ndarray) else type(ov)(ct)})
+            try:
+                backward(tape, {out.i: ct if isinstance(ov, np.ndarray) else type(ov)(ct)}, self.locating)
+            except NonFiniteVJP as e:
+                raise _err(NOT_FINITE, f"a gradient became NaN or infinite: the first NaN/infinity came from the "
+                           f"gradient of '{e.op}' here (lower the learning rate, or clip gradients with `clip = 1.0`)",
+                           e.span, self.source) from None
         return total, correct, tape
+
+    locating = False  # a minibatch runs again to name the operation that made a NaN (its gradient rules checked)
+
+    def locate_nonfinite(self, rows, what):
+        """E702 naming the operation: the minibatch `rows` again (example by example; a model over a batch at
+        once), up to the first NaN or infinity in a value, the loss, or a gradient rule's result; None if none
+        is found. The compiled engines call this too when their loss or gradient is not finite."""
+        self.locating = True
+        try:
+            self.store.zero_grad()
+            for part in [rows] if self.task.batched else [rows[k:k + 1] for k in range(len(rows))]:
+                tape = self.step(np.asarray(part), len(rows))[2]  # raises for the loss or a gradient rule
+                if first_nonfinite(tape) is not None:
+                    return self.not_finite(tape, what)
+        finally:
+            self.locating = False
+        return None
 
     def evaluate(self, rows):
         return evaluate(self.interp, self.task, rows, self.loss)
 
-    def not_finite(self, tape, what):
+    def not_finite(self, tape, what, out=None):
         found = first_nonfinite(tape)
+        if found is None and out is not None and np.all(np.isfinite(out)):  # the loss itself (mse of 1e20)
+            return _err(NOT_FINITE, f"{what} became NaN or infinite: the model's output is finite (largest magnitude "
+                        f"{float(np.max(np.abs(out), initial=0)):.3g}) but the {LOSS_NAMES[self.task.loss_op]} loss of "
+                        "it is not (lower the learning rate, or clip gradients with `clip = 1.0`)", None, self.source)
         if found is None or found[1] is None:
             return _err(NOT_FINITE, f"{what} became NaN or infinite during training (lower the learning rate, or "
                         "clip gradients with `clip = 1.0`)", None, self.source)
@@ -578,6 +606,9 @@ def _located(e: GliaError, span: Span | None, program: ir.Program) -> GliaError:
 def train(interp: Interpreter, o: Options, X=None, y=None, log=None) -> dict:
     """Train `o.fn` of the interpreter's program; parameters are updated in `interp.params`."""
     program = interp.program
+    if o.resume and not o.checkpoint:  # (else it would train from the start, saying nothing)
+        raise _err(BAD_DATA, "resume needs a checkpoint to resume from: --checkpoint FILE, `checkpoint = \"FILE\"` "
+                   "in the train block, or checkpoint= in Program.train", o.span, program.source)
     try:
         if X is None:
             X, y = load_npz(o.data, o.inputs, o.targets)

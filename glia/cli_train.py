@@ -83,7 +83,7 @@ def _interp(program):
     return Interpreter(program, sources_of(program))
 
 
-def _options(program, ns):
+def _options(program, ns, verb="train"):
     from glia.compiler.diagnostics import Diagnostic, GliaError, Span
     from glia.compiler.training import Options, apply_setting, options_from_spec
 
@@ -97,15 +97,15 @@ def _options(program, ns):
     elif ns.fn:
         o = Options(fn=ns.fn)
     else:
-        raise GliaError(Diagnostic("E703", "nothing to train: this program has no `train` block; name the function "
-                                   "with --fn and the data with --data", Span(0, 0, 0, 0), "train", program.source))
+        raise GliaError(Diagnostic("E703", f"nothing to {verb}: this program has no `train` block; name the "
+                                   "function with --fn and the data with --data", Span(0, 0, 0, 0), "train", program.source))
     for name in ("data", "inputs", "targets"):
         if getattr(ns, name, None):
             o.__dict__[name] = getattr(ns, name)
     if getattr(ns, "loss", None):
         o = _apply(o, "loss", ns.loss, program)
     if not o.data:
-        raise GliaError(Diagnostic("E703", f"no data to train {o.fn} on: give --data FILE.npz", Span(0, 0, 0, 0),
+        raise GliaError(Diagnostic("E703", f"no data to {verb} {o.fn} on: give --data FILE.npz", Span(0, 0, 0, 0),
                                    "train", program.source))
     return o
 
@@ -129,13 +129,8 @@ def cmd_train(ns) -> int:
         _matplotlib()  # refuse --plot before training, not after
     o = _options(program, ns)
     if ns.optimizer:
-        o = _apply(o, "optimizer", ns.optimizer, program)
-        if ns.optimizer != "adam":
-            o.opt_args = {}
-    for name in ("momentum", "nesterov", "weight_decay"):
-        v = getattr(ns, name)
-        if v:
-            o.opt_args[name] = v
+        o = _apply(o, "optimizer", ns.optimizer, program)  # (the block's optimizer settings go with it)
+    _optimizer_flags(o, ns, program)
     for name in ("epochs", "batch", "lr", "schedule", "clip", "validation", "early_stopping", "seed"):
         v = getattr(ns, name)
         if v is not None:
@@ -171,6 +166,25 @@ def cmd_train(ns) -> int:
         plot(hist, ns.plot)
         print(f"curves in {ns.plot}")
     return EXIT_OK
+
+
+def _optimizer_flags(o, ns, program) -> None:
+    """--momentum, --nesterov and --weight-decay over the optimizer's settings, checked as the block's are
+    (E703). A value of 0 is a value: `--momentum 0` turns the block's momentum off."""
+    from glia.compiler.diagnostics import Diagnostic, GliaError, Span
+    from glia.compiler.training import check_optimizer_args
+
+    given = {name: getattr(ns, name) for name in ("momentum", "weight_decay") if getattr(ns, name) is not None}
+    if ns.nesterov:
+        given["nesterov"] = True
+    if not given:
+        return
+    try:
+        check_optimizer_args(o.optimizer, {**o.opt_args, **given})
+    except ValueError as e:
+        flags = ", ".join("--" + name.replace("_", "-") for name in given)
+        raise GliaError(Diagnostic("E703", f"{flags}: {e}", Span(0, 0, 0, 0), "train", program.source)) from None
+    o.opt_args = {**o.opt_args, **given}
 
 
 def _writable(flag, path, program, inputs: dict) -> None:
@@ -334,7 +348,7 @@ def cmd_eval(ns) -> int:
     from glia.compiler.training import check_task, evaluate, load_npz
 
     program = _program(ns.file)
-    o = _options(program, ns)
+    o = _options(program, ns, "evaluate")
     interp = _interp(program)
     interp.params = _load_params(program, ns.params)
     X, y = load_npz(o.data, o.inputs, o.targets)

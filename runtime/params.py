@@ -91,10 +91,14 @@ class ParamStore:
         save_npz(path, self.state())
 
     def load(self, path: str) -> None:
-        """Load a .npz written by `save`; every parameter must be there with its shape."""
+        """Load a .npz written by `save`, or a training checkpoint's parameters (its `param/` arrays, as
+        runtime/train_loop.py writes them); every parameter must be there with its shape."""
         if not os.path.exists(path):
             fail(FILE, f"no such parameter file: {path}")
-        self.assign(read_npz(path, "parameter file"), path)
+        arrays = read_npz(path, "parameter file")
+        if "meta" in arrays and any(k.startswith("param/") for k in arrays):  # a checkpoint
+            arrays = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
+        self.assign(arrays, path)
 
     def assign(self, arrays: dict, where: str = "the given parameters") -> None:
         views = self.named()

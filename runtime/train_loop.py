@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import fail
+from .errors import GliaRuntimeError, fail
 from .optim import schedule_lr
 from .params import read_npz, save_npz
 
@@ -42,7 +42,7 @@ def run(engine, train_rows: np.ndarray, val_rows: np.ndarray, cfg: LoopConfig, l
     hist = {"loss": [], "acc": [], "val_loss": [], "val_acc": [], "lr": []}
     start, best, best_epoch, best_flat = 0, math.inf, -1, None
     if cfg.resume and cfg.checkpoint and os.path.exists(cfg.checkpoint):
-        start, hist, best, best_epoch, best_flat = load_checkpoint(cfg.checkpoint, engine, rng)
+        start, hist, best, best_epoch, best_flat = load_checkpoint(cfg.checkpoint, engine, rng, cfg.epochs)
         if log:
             log(f"resumed from {cfg.checkpoint} after epoch {start}")
     bar = _bar(cfg, start)
@@ -129,10 +129,17 @@ def _jsonable(x):
 BAD_CHECKPOINT = "E703"
 
 
-def load_checkpoint(path, engine, rng):
-    """Everything is checked before the parameters are assigned, so a refused checkpoint changes none."""
+def load_checkpoint(path, engine, rng, epochs=None):
+    """Everything is checked before the parameters are assigned, so a refused checkpoint changes none
+    (one written after more epochs than the run's `epochs` included: its parameters are past the run's end)."""
     arrays = read_npz(path, "checkpoint")
     meta = _meta(path, arrays)
+    if epochs is not None and meta["epoch"] > epochs:
+        e = GliaRuntimeError(BAD_CHECKPOINT, f"cannot resume from {path}: it was written after epoch {meta['epoch']}, "
+                             f"and this run has {epochs} epochs; resume with epochs >= {meta['epoch']}, or train from "
+                             "the start without resume")
+        e.settings = ("epochs",)  # at the train block's `epochs`, where it has one
+        raise e
     state = {k[len("opt/"):]: v for k, v in arrays.items() if k.startswith("opt/")}
     _same_optimizer(path, meta, engine.opt, state)
     best_flat = arrays.get("best_flat")

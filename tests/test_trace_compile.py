@@ -389,6 +389,18 @@ def test_what_does_not_compile_trains_on_the_tape_and_says_why(src, reason):
     assert reason in logs[0], logs[0]
 
 
+def test_a_model_returning_a_scalar_says_so():
+    """It said 'the model's output is not a tensor computed from the parameters', which it is."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(20, 5, 6)).astype(np.float32), rng.normal(size=20).astype(np.float32)
+    logs = []
+    p = glia.compile("def model(seq: f32[5, 6]) -> f32:\n    return sum(tanh(dense(seq[0], 4)))\n")
+    h = training.train(p._backend.interp, training.Options(fn="model", loss="mse", epochs=1, progress=False), x, y,
+                       log=logs.append)
+    assert h["engine"] == "interpreter tape"
+    assert "the model returns a scalar; traces take a model returning a tensor" in logs[0], logs[0]
+
+
 def test_same_model_at_other_offsets_gets_its_own_trace():
     """Traces are cached in memory by signature; a parameter's offset in the flat buffer is part of it."""
     x, y = data("cross_entropy")

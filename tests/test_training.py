@@ -106,6 +106,20 @@ def test_checkpoint_resume_gives_the_same_parameters(digits, tmp_path, model):
         assert np.allclose(v, resumed.params[name], atol=1e-6), name
 
 
+@pytest.mark.parametrize("model", [MLP, BN_MLP], ids=["mlp", "batch_norm"])
+def test_a_checkpoint_loads_as_parameters(digits, tmp_path, model):
+    """`glia eval/run --params run.ckpt.npz`, prog.load_params: a checkpoint's parameters (and running
+    statistics) are its `param/` arrays; it was refused as having no parameter 'digit.dense#1.W'."""
+    x, y = digits
+    ck = tmp_path / "run.ckpt.npz"
+    trained = glia.compile(model)
+    trained.train("digit", x[:100], y[:100], epochs=1, checkpoint=str(ck))
+    loaded = glia.compile(model)
+    loaded.load_params(ck)
+    for name, v in trained.params.items():
+        assert np.array_equal(v, loaded.params[name]), name
+
+
 def test_optimizers_schedules_clipping_early_stopping(digits):
     x, y = digits
     x, y = x[:400], y[:400]
@@ -185,6 +199,23 @@ def f(img: f32[64]) -> f32[10]:
         p.train("f", x[:50], y[:50], epochs=1, engine="tape")
     d = e.value.diagnostic
     assert d.code == "E702" and "'tensor.log'" in d.message and d.span.line == 4
+
+
+@pytest.mark.parametrize("engine", ["tape", "compiled"])
+def test_a_nan_made_by_a_gradient_rule_names_the_operation_and_line(digits, engine):
+    """sqrt(h * h) at h = 0 is finite, its gradient 0 * inf is not: no value of the forward pass is NaN, so
+    the error named nothing ('a gradient became NaN or infinite during training'); the minibatch now runs
+    again with each gradient rule checked."""
+    x, y = digits
+    p = glia.compile('''
+def f(img: f32[64]) -> f32[10]:
+    h = dense(img, 10)
+    return softmax(sqrt(h * h))
+''', "nan.glia")
+    with pytest.raises(GliaError) as e:
+        p.train("f", np.zeros_like(x[:20]), y[:20], epochs=1, batch=5, engine=engine)
+    d = e.value.diagnostic
+    assert d.code == "E702" and "the gradient of 'tensor.sqrt'" in d.message and d.span.line == 4, d.message
 
 
 def test_save_and_load_round_trip(tmp_path, digits):

@@ -368,3 +368,82 @@ def test_the_kernels_finiteness_check():
         b = a.copy()
         b[517] = bad
         assert not K._finite_sum(b), bad
+
+
+def test_optimizer_flags_are_checked_and_zero_overrides_the_block(tmp_path, capsys):
+    """`--momentum 0` turns the block's momentum off (it was ignored: 0 is falsy), and --momentum,
+    --weight-decay and --nesterov are checked as the block's settings are (they went unchecked:
+    `--momentum 1.5` trained, diverging)."""
+    from glia.cli import main
+
+    def train(block_opt, *flags):
+        prog = tmp_path / "m.glia"
+        prog.write_text(MLP + f'train digit on "{DATA}":\n    optimizer = {block_opt}\n    epochs = 1\n')
+        out = tmp_path / "out.npz"
+        rc = main(["train", str(prog), "--no-progress", "--out", str(out), *flags])
+        err = capsys.readouterr().err
+        if rc:
+            return err
+        with np.load(out) as d:
+            return {k: d[k].copy() for k in d.files}
+
+    plain = train("sgd(lr=0.1)")
+    off = train("sgd(lr=0.1, momentum=0.9)", "--momentum", "0")
+    assert all(np.array_equal(plain[k], off[k]) for k in plain)
+    for flags, message in ((["--momentum", "1.5"], "--momentum: sgd(momentum=...) must be in [0, 1), found 1.5"),
+                           (["--weight-decay", "-0.5"], "--weight-decay: sgd(weight_decay=...) must be a number >= 0"),
+                           (["--momentum", "0", "--nesterov"], "sgd(nesterov=True) needs a momentum > 0"),
+                           (["--optimizer", "adam", "--momentum", "0.5"], "adam() has no setting 'momentum'")):
+        err = train("sgd(lr=0.1, momentum=0.9)", *flags)
+        assert "error[E703]" in err and message in err, (flags, err)
+
+
+def test_resume_without_a_checkpoint_is_an_error(digits):
+    """It trained from the start, silently, as if --resume had not been given."""
+    x, y = digits
+    with pytest.raises(GliaError) as e:
+        glia.compile(MLP).train("digit", x, y, epochs=1, resume=True)
+    assert e.value.diagnostic.code == "E703" and "resume needs a checkpoint" in e.value.diagnostic.message
+
+
+@pytest.mark.parametrize("engine", ["tape", "compiled"])
+def test_a_loss_that_overflows_on_finite_predictions_says_so(engine):
+    """No operation of the model made the NaN: mse of predictions near 1e20 overflows float32. The
+    error said only 'during training'; it now names the loss and the predictions' size."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 6)).astype(np.float32)
+    y = np.stack([x[:, 0] * 2, x[:, 1]], 1).astype(np.float32)
+    p = glia.compile("def g(x: f32[6]) -> f32[2]:\n    h = relu(dense(x, 8))\n    return dense(h, 2)\n")
+    with pytest.raises(GliaError) as e:
+        p.train("g", x, y, loss="mse", optimizer="sgd", lr=1e4, epochs=20, batch=8, engine=engine)
+    d = e.value.diagnostic
+    assert d.code == "E702" and "the model's output is finite" in d.message and "the mse loss of it" in d.message
+
+
+def test_resuming_a_checkpoint_past_the_runs_epochs_is_refused(digits, tmp_path):
+    """It loaded the checkpoint's parameters, trained nothing, and `glia train` printed 'epoch 3/2'."""
+    x, y = digits
+    ck = tmp_path / "run.ckpt.npz"
+    glia.compile(MLP).train("digit", x[:100], y[:100], epochs=3, checkpoint=str(ck))
+    p = glia.compile(MLP)
+    kept = {k: v.copy() for k, v in p.params.items()}
+    with pytest.raises(GliaError) as e:
+        p.train("digit", x[:100], y[:100], epochs=2, checkpoint=str(ck), resume=True)
+    d = e.value.diagnostic
+    assert d.code == "E703" and "written after epoch 3, and this run has 2 epochs" in d.message, d.message
+    assert all(np.array_equal(p.params[k], v) for k, v in kept.items())  # the refused resume changed nothing
+    assert len(p.train("digit", x[:100], y[:100], epochs=3, checkpoint=str(ck), resume=True)["loss"]) == 3
+
+
+def test_eval_without_a_function_or_data_says_evaluate(tmp_path, capsys):
+    """`glia eval` said 'nothing to train' / 'no data to train f on'."""
+    from glia.cli import main
+
+    prog = tmp_path / "m.glia"
+    prog.write_text(MLP)
+    params = tmp_path / "p.npz"
+    glia.compile(MLP).save(str(params))
+    assert main(["eval", str(prog), "--params", str(params)]) == 1
+    assert "nothing to evaluate: this program has no `train` block" in capsys.readouterr().err
+    assert main(["eval", str(prog), "--params", str(params), "--fn", "digit"]) == 1
+    assert "no data to evaluate digit on: give --data" in capsys.readouterr().err
