@@ -302,16 +302,33 @@ def test_a_list_of_floats_hole_is_e603_as_documented():
 
 
 def test_the_grammar_keeps_only_what_builds_the_holes_type():
-    # a list[str] hole has no list components yet: the int and bool programs it cannot use were enumerated
-    # until the time limit; now the search tries xs and stops at once
+    # a list[str] hole's int and bool programs it could not use were enumerated until the time limit
     from glia.runtime.search import Var
     from glia.runtime.search.library import default_grammar
 
-    g = default_grammar((Var(0, "xs", "list[str]"),), "list[str]", [(("a", "b"),)], [("b", "a")])
+    g = default_grammar((Var(0, "xs", "list[str]"),), "list[str]", [(("a", "b"),)], [("b", "a")],
+                        using=("reversed",))
     assert set(g.rules) == {"list[str]"}
-    d = error_of('def f(xs: list[str]) -> list[str]:\n    return ??\n\nexamples f:\n    ["a", "b"] -> ["b", "a"]\n',
-                 timeout=30.0)
-    assert d.code == "E606" and "size bound" in d.message  # every program tried, not the time limit
+
+
+@pytest.mark.parametrize("sig, examples, answer", [
+    # lists of str and bool had no list components (E606: only the parameters could be returned)
+    ("def f(xs: list[str]) -> list[str]:", ['["a", "b"] -> ["b", "a"]', '["x", "y", "z"] -> ["z", "y", "x"]'],
+     "reversed(xs)"),
+    ("def f(xs: list[str]) -> list[str]:", ['["b", "a", "c"] -> ["a", "b", "c"]', '["z", "y"] -> ["y", "z"]'],
+     "sorted(xs)"),
+    ("def f(xs: list[str], s: str) -> list[str]:", ['["a", "b"], "z" -> ["a", "b", "z"]', '[], "q" -> ["q"]'],
+     "xs + [s]"),
+    ("def f(xs: list[str]) -> list[str]:", ['["ab", "c"] -> ["AB", "C"]', '["x", "yz", "w"] -> ["X", "YZ", "W"]'],
+     "map(lambda x: x.upper(), xs)"),
+    ("def f(xs: list[bool]) -> list[bool]:", ["[True, False, False] -> [False, False, True]", "[True] -> [True]"],
+     "reversed(xs)"),
+    ("def f(xs: list[bool]) -> list[bool]:", ["[True, False, False] -> [False, True, True]", "[] -> []"],
+     "map(lambda x: not x, xs)"),
+])
+def test_lists_of_str_and_bool_have_the_list_components(sig, examples, answer):
+    text = "\n".join([sig, "    return ??", "", "examples f:"] + [f"    {e}" for e in examples]) + "\n"
+    assert solve_text(text)[0].expr == answer
 
 
 SQUARES = ("def f(xs: list[int]) -> int:\n    total = 0\n    for x in xs:\n        total = total + ??\n"

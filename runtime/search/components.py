@@ -371,8 +371,22 @@ def _fold(f, xs, init):
     return acc
 
 
+# the list components that only lists of ints have: sums, ranges, and those whose lambdas take two
+# elements (a pair's lambda grammar is over ints only)
+INT_LIST_ONLY = ("sum", "range", "zipwith", "fold")
+
+
 def list_components(e: str) -> list[Component]:
-    """DeepCoder's list DSL over list[e] (e is int in practice), plus a few list builders."""
+    """DeepCoder's list DSL over list[e], plus a few list builders. For lists of other elements
+    (str, bool) the structural ones and map/filter/count (their lambdas over the element type:
+    library.lambda_grammar), less INT_LIST_ONLY; `map_to_bool` is `map` itself for list[bool]."""
+    comps = _list_components(e)
+    if e != "int":
+        comps = [c for c in comps if c.name not in INT_LIST_ONLY and not (e == "bool" and c.name == "map_to_bool")]
+    return comps
+
+
+def _list_components(e: str) -> list[Component]:
     L, F1, P, F2 = f"list[{e}]", f"fn({e})->{e}", f"fn({e})->bool", f"fn({e},{e})->{e}"
     C = Component
     return [

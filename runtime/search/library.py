@@ -16,6 +16,7 @@ from .problem import Component, Config, Const, Grammar, Lam, Production, SearchE
 from .terms import leaf_depth
 
 INT_CONSTS = (0, 1, 2, -1, 3)
+LIST_ELEMS = ("int", "bool", "str")  # the element types whose lists get the list components
 LAMBDA_SIZE = {"int": 3, "bool": 5}  # largest lambda bodies enumerated (x + 1, x % 2 == 0 ...)
 LAMBDA_CONSTS = {"int": (0, 1, 2, 3, 4, 5), "bool": (0, 1, 2, 3)}
 
@@ -87,6 +88,8 @@ def lambda_grammar(ftype: str, elem: str) -> Grammar:
     """The grammar of a lambda's body: its parameters (Var -1, -2, ...), small constants, the int
     operations and comparisons."""
     names, ret = lambda_signature(ftype, elem)
+    if elem != "int":
+        return _elem_lambda_grammar(names, elem, ret)
     types = {"int": "int", "bool": "bool"}
     rules: dict[str, list[Production]] = {"int": [], "bool": []}
     for i, nm in enumerate(names):
@@ -100,6 +103,36 @@ def lambda_grammar(ftype: str, elem: str) -> Grammar:
     for comp in GLIA_INT_BOOL:
         rules["bool"].append(Production(comp, comp.args))
     return Grammar(ret, types, rules)
+
+
+LAMBDA_STR_CONSTS = ("", " ")
+
+
+def _elem_lambda_grammar(names: tuple[str, ...], elem: str, ret: str) -> Grammar:
+    """The grammar of a one-parameter lambda's body over a str or bool element: the parameter, small
+    int and str constants, and the int, bool (and string) operations that can reach `ret`."""
+    comps = GLIA_INT + GLIA_INT_BOOL + GLIA_BOOL + (GLIA_STR if elem == "str" else [])
+    rules: dict[str, list[Production]] = {t: [] for t in ("int", "bool", "str")}
+    for i, nm in enumerate(names):
+        rules[elem].append(Production(Var(-i - 1, nm, elem)))
+    rules["int"] += [Production(Const(c, "int")) for c in INT_CONSTS]
+    if elem == "str":
+        rules["str"] += [Production(Const(c, "str")) for c in LAMBDA_STR_CONSTS]
+    for comp in comps:
+        rules[comp.ret].append(Production(comp, comp.args))
+    return _pruned(rules, ret)
+
+
+def _pruned(rules: dict[str, list[Production]], start: str) -> Grammar:
+    """The grammar of `rules` from `start`, less the nonterminals that produce no value or that no
+    program of `start` is built from."""
+    live = _productive(rules)
+    if start not in live:
+        raise SearchError("E603", f"no components produce a value of type {start}")
+    rules = {nt: [p for p in ps if all(a in live for a in p.args)] for nt, ps in rules.items() if nt in live}
+    used = _reachable(rules, start)
+    rules = {nt: ps for nt, ps in rules.items() if nt in used}
+    return Grammar(start, {nt: nt for nt in rules}, rules)
 
 
 def lambda_rows(args: list[tuple]) -> list[tuple]:
@@ -190,7 +223,7 @@ def default_grammar(params: tuple[Var, ...], ret: str, inputs: list[tuple], outp
     if "str" in types:
         comps += GLIA_STR
     for e in sorted(list_elems):
-        if e == "int":
+        if e in LIST_ELEMS:
             comps += list_components(e)
     if loops:  # loops, as list programs over range(n): sum(map(f, range(n + 1)))
         comps += list_components("int")
@@ -222,23 +255,17 @@ def default_grammar(params: tuple[Var, ...], ret: str, inputs: list[tuple], outp
     if "str" in rules:
         for s in string_constants(inputs, outputs):
             rules["str"].append(Production(Const(s, "str")))
-    probe = _probe(inputs, outputs)
     for t in list(rules):
         if t.startswith("fn("):
-            for lam in enumerate_lambdas(t, "int", probe):
+            elem = t[3:t.index(")")].split(",")[0]
+            for lam in enumerate_lambdas(t, elem, _probe(inputs, outputs, elem)):
                 rules[t].append(Production(lam))
     for c in comps:
         rules[c.ret].append(Production(c, c.args))
-    # drop nonterminals that can never produce a value, and productions using them
-    live = _productive(rules)
-    if ret not in live:
-        raise SearchError("E603", f"no components produce a value of type {ret}")
-    rules = {nt: [p for p in ps if all(a in live for a in p.args)] for nt, ps in rules.items() if nt in live}
-    # and those no program of the hole's type is built from (a list[float] hole's ints): enumerating them
-    # would only spend the time limit
-    used = _reachable(rules, ret)
-    rules = {nt: ps for nt, ps in rules.items() if nt in used}
-    return Grammar(ret, {nt: nt for nt in rules}, rules)
+    # drop nonterminals that can never produce a value, and productions using them, and those no program
+    # of the hole's type is built from (a list[float] hole's ints): enumerating them would only spend
+    # the time limit
+    return _pruned(rules, ret)
 
 
 def depth_bounded(g: Grammar, depth: int) -> Grammar:
@@ -264,13 +291,18 @@ def depth_bounded(g: Grammar, depth: int) -> Grammar:
     return Grammar(start, {nt: types[nt] for nt in rules}, rules)
 
 
-def _probe(inputs, outputs) -> list:
+def _probe(inputs, outputs, elem: str = "int") -> list:
+    """The element values lambdas over `elem` are told apart on: those of the examples, and a few more."""
+    if elem == "bool":
+        return [False, True]
     ints: set = set()
     strs: set = set()
     for ex in inputs:
         _walk_values(ex, ints, strs)
     for o in outputs:
         _walk_values(o, ints, strs)
+    if elem == "str":
+        return sorted(set(sorted(strs, key=lambda s: (len(s), s))[:40]) | {"", "a", "Ab c"})
     small = [v for v in sorted(ints) if -1000 <= v <= 1000][:40]
     return sorted(set(small) | set(range(-3, 11)))
 
