@@ -278,6 +278,18 @@ def example_runner(program: ir.Program, func: ir.Function, holes: list[ir.Hole],
     return run
 
 
+def holes_reached(program: ir.Program, func: ir.Function, holes: list[ir.Hole], terms: list, reads: list) -> list[bool]:
+    """Per hole, whether some example's run of `func`, with the program terms[h] in holes[h]
+    (evaluated on its `reads[h]` slots, or on the parameters), reaches it: where none does, any
+    program passes and the one kept is a guess."""
+    params = tuple(range(len(func.params)))
+    run = example_runner(program, func, holes, [tuple(r) or params for r in reads])
+    hit: set = set()
+    for i in range(len(run.cases)):
+        hit.update(e[0] for e in run(i, tuple(terms))[1])
+    return [h in hit for h in range(len(holes))]
+
+
 class _Failed(Exception):
     """A hole's program failed where the hole was reached."""
 

@@ -29,7 +29,7 @@ from glia.runtime.search.terms import decisions, to_glia
 from . import ir
 from .diagnostics import Diagnostic, GliaError, Source, Span
 from .hole_runs import (FUEL, ancestors, copy_value, default_value, envs_at_hole, example_runner, float_context,
-                        indirect_acceptor, join_parts, joint_contexts, local_acceptor, other_value,
+                        holes_reached, indirect_acceptor, join_parts, joint_contexts, local_acceptor, other_value,
                         search_interpreter, split_holes, term_filler, to_glia_value, to_search_value, type_name,
                         varied_values)
 from .interp import Interpreter, run_with_big_stack
@@ -311,6 +311,7 @@ def _joined(program: ir.Program, fills: list[Filled]) -> list[Filled]:
             whole.candidates += f.candidates
             whole.seconds += f.seconds
         whole.parts.append(f)
+        whole.reached = all(p.reached for p in whole.parts)  # (the parts are reached together)
         whole.decisions.append(f.decisions)
         exprs = [p.expr for p in whole.parts]
         whole.expr = (f"{whole.struct}({', '.join(exprs)})" if whole.struct else
@@ -372,8 +373,11 @@ def _search_joint(program: ir.Program, tasks: list[HoleTask], config: Config) ->
     if floats:  # (a float hole no example reaches can hold anything)
         term = result.completed or Term(Const(0.0, "float"))
         terms[floats[0].hole.index] = (term, decisions(term))
+    reached = dict(zip((h.index for h in holes), holes_reached(
+        program, func, holes, [terms[h.index][0] for h in holes], [t.slots for t in others + floats])))
     return [Filled(t.hole, func.name, to_glia(terms[t.hole.index][0], ()), result.candidates, result.seconds, how,
-                   False, terms[t.hole.index][1], terms[t.hole.index][0], t.slots) for t in tasks]
+                   False, terms[t.hole.index][1], terms[t.hole.index][0], t.slots, reached=reached[t.hole.index])
+            for t in tasks]
 
 
 FLOAT_SHARE = 20  # a float hole beside others: each tuple of the others gets 1/20 of the timeout for its regression

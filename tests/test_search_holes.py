@@ -173,8 +173,8 @@ def program_of(name: str, text: str | None = None):
     return check_source(Source(f"{name}.glia", textwrap.dedent(text or TASKS[name]).lstrip()))
 
 
-def solve(name: str, **cfg):
-    program = program_of(name)
+def solve(name: str, text: str | None = None, **cfg):
+    program = program_of(name, text)
     fills = synth.solve(program, Config(**{"timeout": 20.0, **cfg}), use_cache=False)
     synth.verify(program, fills)  # the completed program, checked and run on every example
     return fills
@@ -298,6 +298,25 @@ def test_program_synthesize_fills_several_holes():
     filled = prog.synthesize(timeout=20, cache=False)
     assert filled.g(1, 5) == 6 and filled.g(10, 3) == 7
     assert [s["expression"] for s in filled.synthesis] == ["a + b", "a - b"]
+
+
+def test_a_hole_no_example_reaches_among_several_is_said_to_be_a_guess(tmp_path):
+    # the joint search filled it with no note (`"reached": true`), unlike a single hole or a choice
+    text = ("def f(x: int) -> int:\n    if x > 100:\n        return ??\n    total = 0\n    for i in range(x):\n"
+            "        total = total + ??\n    return total\n\nexamples f:\n    1 -> 2\n    3 -> 6\n")
+    fills = solve("unreached", text=text)
+    assert [f.reached for f in fills] == [False, True] and fills[1].slots
+    fills = solve("unreached", text=text.replace("3 -> 6", "3 -> 6\n    101 -> 7"))
+    assert all(f.reached for f in fills)
+    path = tmp_path / "u.glia"
+    path.write_text(text)
+    env = dict(os.environ, GLIA_CACHE_DIR=str(tmp_path / "cache"))
+    for _ in range(2):  # searched, then replayed from the cache
+        r = subprocess.run([sys.executable, "-m", "glia", "synth", str(path)], capture_output=True, text=True, env=env)
+        assert r.returncode == 0 and r.stderr.count("no example reaches this hole") == 1, r.stderr
+        r = subprocess.run([sys.executable, "-m", "glia", "synth", str(path), "--json"], capture_output=True,
+                           text=True, env=env)
+        assert [h["reached"] for h in json.loads(r.stdout)["holes"]] == [False, True]
 
 
 def test_cli_json_write_and_cache(tmp_path):
