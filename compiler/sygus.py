@@ -243,11 +243,34 @@ def _literal_type(value, node) -> str:
     return "str"
 
 
+def is_sygus_path(path: str) -> bool:
+    """Whether a file is SyGuS by its name: `.sl`, in any case (`FILE.SL`)."""
+    return path.lower().endswith(".sl")
+
+
+# The logics whose theories this reader has (Int, Bool, String, 64-bit BitVec), each also with QF_
+# (quantifier-free: the same for examples); ALL is whichever the sorts used say
+LOGICS = ("LIA", "NIA", "SLIA", "SNIA", "S", "BV", "ALL")
+
+
+def _check_logic(args, err, span: Span) -> str:
+    """The logic of `(set-logic X)`, which must be one of LOGICS (with or without QF_)."""
+    if len(args) != 1 or not isinstance(args[0], Atom):
+        raise err("malformed set-logic: expected (set-logic LOGIC)", span)
+    name = args[0].text
+    if name.removeprefix("QF_") not in LOGICS:
+        raise err(f"unsupported logic '{name}': expected one of {', '.join(LOGICS)} (or QF_ of them; this reader "
+                  "has the Int, Bool, String and 64-bit BitVec theories)", args[0].span)
+    return name
+
+
 def read_sygus(source: Source) -> SyProblem:
+    """A SyGuS-IF problem: its commands, ending with (check-synth); anything unsupported is E607 at its place."""
     r = _Reader(source)
     err = r.err
     cmds = r.read_all()
     logic = ""
+    checked = False
     helpers: list[SyFun] = []
     fun: SyFun | None = None
     grammar: list = []
@@ -260,7 +283,7 @@ def read_sygus(source: Source) -> SyProblem:
         head = c.items[0].text
         args = c.items[1:]
         if head == "set-logic":
-            logic = show(args[0]) if args else ""
+            logic = _check_logic(args, err, c.span)
         elif head in ("define-fun", "synth-fun"):
             if len(args) < 3 or not isinstance(args[0], Atom) or not isinstance(args[1], SList):
                 raise err(f"malformed {head}: expected ({head} NAME ((x Sort) ...) Sort ...)", c.span)
@@ -290,12 +313,17 @@ def read_sygus(source: Source) -> SyProblem:
             example = _read_example(args, fun, err, c.span)
             _check_agrees(example, examples, seen, fun.ret, c.span, source)
             examples.append(example)
-        elif head in ("check-synth", "set-option", "set-info"):
+        elif head == "check-synth":
+            checked = True
+        elif head in ("set-option", "set-info"):
             pass
         else:
             raise err(f"unsupported command '{head}' (this reader takes programming-by-example problems)", c.span)
     if fun is None:
         raise err("no synth-fun in this file", Span.point(1, 1))
+    if not checked:
+        end = r.pos(len(source.text.rstrip()))
+        raise err("no (check-synth) in this file: a SyGuS problem ends with (check-synth)", Span.point(*end))
     return SyProblem(logic, helpers, fun, grammar, examples, vars_)
 
 

@@ -16,7 +16,7 @@ from glia.runtime.search.library import default_grammar, loop_grammar
 
 from .diagnostics import Diagnostic, GliaError, Source, Span
 from .sygus import SORT_TEXT as SORT_OF
-from .sygus import SyFun, SyProblem, _Reader, _read_grammar, read_sygus, to_problem
+from .sygus import SyFun, SyProblem, _Reader, _read_grammar, is_sygus_path, read_sygus, to_problem
 
 STAGE = "tasks"
 
@@ -56,7 +56,7 @@ def _helpers(d: dict, sl_index: dict) -> list:
     """The define-fun helpers a task's grammar may use live in its SyGuS source file (named by the
     task's `source`): read them when that file is found next to the task file."""
     src = str(d.get("source", ""))
-    path = sl_index.get(os.path.basename(src.split(":")[-1])) if src.endswith(".sl") else None
+    path = sl_index.get(os.path.basename(src.split(":")[-1])) if is_sygus_path(src) else None
     if path is None:
         return []
     from .driver import read_source
@@ -71,7 +71,7 @@ def sl_files_near(tasks_path: str) -> dict[str, str]:
     for root in (base, os.path.join(os.path.dirname(base), "sygus")):
         for dirpath, _, files in sorted(os.walk(root)):
             for f in sorted(files):
-                if f.endswith(".sl"):
+                if is_sygus_path(f):
                     index.setdefault(f, os.path.join(dirpath, f))
     return index
 

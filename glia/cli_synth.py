@@ -110,9 +110,11 @@ def _train_settings(ns):
 def cmd_synth(ns) -> int:
     from glia.compiler.device import device_failures
 
+    from glia.compiler.sygus import is_sygus_path
+
     config = _config(ns)
     with device_failures("search"):
-        if ns.file.endswith(".sl"):
+        if is_sygus_path(ns.file):
             return _synth_sygus(ns, config)
         return _synth_glia(ns, config)
 

@@ -243,7 +243,7 @@ BV_PROBLEMS = {
 
 
 def _problem(text):
-    src = Source("t.sl", text)
+    src = Source("t.sl", text + "(check-synth)\n")
     return to_problem(read_sygus(src), src)
 
 

@@ -917,7 +917,7 @@ DASHES = """
 def _sygus_problem(text):
     from glia.compiler import sygus
 
-    src = Source("task.sl", text)
+    src = Source("task.sl", text + "(check-synth)\n")
     return sygus.to_problem(sygus.read_sygus(src), src)
 
 

@@ -74,7 +74,7 @@ def test_solves_and_prints_define_fun(text):
     assert answer.startswith(f"(define-fun f (({sp.fun.params[0][0]} ")
     # the answer is itself SyGuS: it reads back as a define-fun next to the problem's own helpers
     renamed = text.replace("(check-synth)", "").replace("(synth-fun f ", "(synth-fun g ").replace("(f ", "(g ")
-    sp2, _ = read(renamed + "\n" + answer + "\n")
+    sp2, _ = read(renamed + "\n" + answer + "\n(check-synth)\n")
     assert sp2.helpers[-1].name == "f" and sygus.show(sp2.helpers[-1].body) == to_sexpr(r.term)
 
 
@@ -84,6 +84,7 @@ def test_grammar_is_honoured():
     (synth-fun f ((x (_ BitVec 64))) (_ BitVec 64)
         ((Start (_ BitVec 64) (x (bvnot Start) (bvand Start Start)))))
     (constraint (= (f #x0000000000000005) #x0000000000000006))
+    (check-synth)
     """
     _, problem = read(text)
     r = synthesize(problem, Config(timeout=2.0))
@@ -93,19 +94,25 @@ def test_grammar_is_honoured():
 @pytest.mark.parametrize("text, where, words", [
     ("(synth-fun f ((x Int)) Int\n  ((Start Int (x (+ Start Start))))\n(constraint (= (f 1) 2)", (3, 1), "never closed"),
     ("(synth-fun f ((x Real)) Int)", (1, 18), "unsupported sort"),
-    ("(synth-fun f ((x Int)) Int ((Start Int (x (frob Start)))))\n(constraint (= (f 1) 2))", (1, 43), "unknown operator"),
+    ("(synth-fun f ((x Int)) Int ((Start Int (x (frob Start)))))\n(constraint (= (f 1) 2))\n(check-synth)", (1, 43),
+     "unknown operator"),
     ("(synth-fun f ((x Int)) Int)\n(constraint (= (f y) 2))", (2, 19), "must be a literal"),
     ("(declare-datatype T ())", (1, 1), "unsupported command"),
     ("(set-logic LIA)\n)", (2, 1), "unexpected ')'"),
     ('(synth-fun f ((x String)) String)\n(constraint (= (f "a) "b"))', (2, 25), "unterminated"),
     ('(synth-fun f ((x Int)) Int)\n(constraint (= (f "a") 2))', (2, 19), "does not fit f's parameter x of sort Int"),
-    ("(set-logic LIA)\n(synth-fun f ((x Int)) Int ((Start Bool (true))))\n(constraint (= (f 1) 2))", (2, 1),
+    ("(set-logic LIA)\n(synth-fun f ((x Int)) Int ((Start Bool (true))))\n(constraint (= (f 1) 2))\n(check-synth)", (2, 1),
      "start symbol Start has sort Bool, but f returns Int"),  # was at 1:1, with 'bool' and 'int'
-    ("(synth-fun f ((x Int)) Int ((Start Int (x B)) (B Bool (true))))\n(constraint (= (f 1) 2))", (1, 43),
+    ("(synth-fun f ((x Int)) Int ((Start Int (x B)) (B Bool (true))))\n(constraint (= (f 1) 2))\n(check-synth)", (1, 43),
      "production B has sort Bool, but Start is Int"),
     ('(synth-fun f ((x Int)) Int)\n(constraint (= (f 1) true))', (2, 22), "does not fit f's result of sort Int"),
     ('(synth-fun f ((x Int)) Int)\n(constraint (= (f 1) 2))\n(constraint (= (f 1) 3))', (3, 1),
      "constraint 1 give the same inputs different results (2 and 3)"),
+    # a file without (check-synth), and logics this reader lacks, were accepted silently
+    ("(set-logic LIA)\n(synth-fun f ((x Int)) Int)\n(constraint (= (f 1) 2))\n", (3, 25), "no (check-synth)"),
+    ("(set-logic LRA)\n(synth-fun f ((x Int)) Int)\n(check-synth)", (1, 12), "unsupported logic 'LRA'"),
+    ("(set-logic FOO)\n(synth-fun f ((x Int)) Int)\n(check-synth)", (1, 12), "unsupported logic 'FOO'"),
+    ("(set-logic)\n(synth-fun f ((x Int)) Int)\n(check-synth)", (1, 1), "malformed set-logic"),
 ])
 def test_bad_input_is_located(text, where, words):
     with pytest.raises(GliaError) as info:
@@ -130,6 +137,16 @@ def test_cli_solves_an_sl_file(tmp_path):
     assert r.returncode == 1 and "bad.sl:1:1: error[E607]" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_cli_reads_an_upper_case_sl_file_as_sygus(tmp_path):
+    # FILE.SL was parsed as Glia (a syntax error at the first parenthesis)
+    p = tmp_path / "UP.SL"
+    p.write_text("(set-logic QF_LIA)\n(synth-fun f ((x Int)) Int)\n(constraint (= (f 1) 2))\n"
+                 "(constraint (= (f 2) 3))\n(check-synth)\n")
+    r = subprocess.run([sys.executable, "-m", "glia", "synth", str(p), "--no-cache"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.startswith("(define-fun f ((x Int)) Int "), r.stderr
+
+
 def test_cli_places_search_errors_at_the_synth_fun(tmp_path):
     # no constraints: E602 at the synth-fun's line, not at a file without a place
     p = tmp_path / "none.sl"
@@ -142,6 +159,6 @@ def test_cli_places_search_errors_at_the_synth_fun(tmp_path):
 def test_without_a_grammar_string_constants_come_from_the_examples():
     # only "" and " " were constants: x ++ "!" could not be built, and the search ran out of time
     _, problem = read('(synth-fun f ((x String)) String)\n(constraint (= (f "ab") "ab!"))\n'
-                      '(constraint (= (f "c") "c!"))')
+                      '(constraint (= (f "c") "c!"))\n(check-synth)')
     r = synthesize(problem, Config(timeout=10.0))
     assert r.solved and to_sexpr(r.term) == '(str.++ x "!")'

@@ -41,7 +41,7 @@ def problem(n_examples: int):
         return (0x9E3779B97F4A7C15 * (2 * i + k + 1)) % 2 ** 64
 
     text = GRAMMAR + "".join(f"(constraint (= (f #x{h(i, 0):016x} #x{h(i, 1):016x}) #x0000000000000000))\n"
-                             for i in range(n_examples))
+                             for i in range(n_examples)) + "(check-synth)\n"
     src = Source("bench.sl", text)
     return to_problem(read_sygus(src), src)
 

@@ -77,7 +77,7 @@ def rate(grammar, inputs, seconds: float) -> dict:
 
 
 def _sygus(name: str, text: str):
-    src = Source(name, text)
+    src = Source(name, text + "(check-synth)\n")
     p = to_problem(read_sygus(src), src)
     return p.grammar, p.inputs
 
