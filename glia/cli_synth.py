@@ -79,7 +79,8 @@ def _search_options(p) -> None:
                         "(default 300)")
     p.add_argument("--seed", type=int, default=0, help="random seed (genetic programming; the sample of configurations when "
                                                         "choices are settled by training); default 0")
-    p.add_argument("--max-candidates", type=int, default=200_000_000, help="stop after this many candidates")
+    p.add_argument("--max-candidates", type=int, default=None,
+                   help="stop after this many candidates (default 200,000,000, as prog.synthesize's)")
     from glia.cli import add_device_option
 
     add_device_option(p, "cuda evaluates bottom-up's bit-vector candidates on the GPU (the same answers)")
@@ -89,7 +90,8 @@ def _config(ns):
     from glia.compiler.diagnostics import Diagnostic, GliaError, Span
     from glia.runtime.search import STRATEGIES, Config
 
-    config = Config(ns.strategy, 10.0 if ns.timeout is None else ns.timeout, ns.max_candidates, seed=ns.seed)
+    config = Config(ns.strategy, 10.0 if ns.timeout is None else ns.timeout, seed=ns.seed,
+                    **({} if ns.max_candidates is None else {"max_candidates": ns.max_candidates}))
     bad = config.mistake(STRATEGIES)
     if bad:
         raise GliaError(Diagnostic("E604", bad, Span(0, 0, 0, 0), "synth"))

@@ -479,7 +479,7 @@ class Program:
             raise boundary_error(e.message, e.code) from None
 
     def synthesize(self, *, strategy: str = "auto", timeout: float | None = None, seed: int = 0,
-                   cache: bool = True, train: str = "", data: str = "", x=None, y=None, eta: int = 3,
+                   max_candidates: int | None = None, cache: bool = True, train: str = "", data: str = "", x=None, y=None, eta: int = 3,
                    trials: int = 27, max_epochs: int = 0, metric: str = "val_loss", device: str = "cpu",
                    scheduler: str = "halving") -> "Program":
         """Fill every hole (`??`) from the examples and settle every `choose(...)`; returns a new Program
@@ -493,12 +493,13 @@ class Program:
         last rung trains `max_epochs`, default the block's epochs; ranked by `metric`, "val_loss" or
         "val_acc"; `scheduler="hyperband"` runs several brackets of it). `.search` on the result holds every trial, and `.params` the winner's trained
         weights (its trial on the highest rung). `timeout` defaults to 10 s per hole and 300 s for the
-        training search. `device="cuda"` evaluates bottom-up's bit-vector candidates on the GPU (the same
+        training search; `max_candidates` (a search's bound) to the CLI's --max-candidates default. `device="cuda"` evaluates bottom-up's bit-vector candidates on the GPU (the same
         answers)."""
         from glia.compiler import choose_train, synth
         from glia.runtime.search import STRATEGIES, Config
 
-        bad = Config(strategy, 10.0 if timeout is None else timeout, seed=seed).mistake(STRATEGIES) or \
+        most = {} if max_candidates is None else {"max_candidates": max_candidates}  # (default: Config's, as the CLI's)
+        bad = Config(strategy, 10.0 if timeout is None else timeout, seed=seed, **most).mistake(STRATEGIES) or \
             choose_train.settings_mistake(eta, trials, max_epochs)
         if bad:
             raise boundary_error(bad, "E604")
@@ -511,7 +512,8 @@ class Program:
         except GliaError as e:
             raise e.with_traceback(None) from None
         seed, eta, trials, max_epochs = int(seed), int(eta), int(trials), int(max_epochs)  # numpy's too
-        config = Config(strategy, 10.0 if timeout is None else float(timeout), seed=seed, device=kind)
+        most = {k: int(v) for k, v in most.items()}  # (numpy's too)
+        config = Config(strategy, 10.0 if timeout is None else float(timeout), seed=seed, device=kind, **most)
         settings = choose_train.Settings(train, str(data), eta, trials, max_epochs, metric, seed,
                                          choose_train.DEFAULT_TIMEOUT if timeout is None else float(timeout),
                                          scheduler)

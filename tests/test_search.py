@@ -213,6 +213,23 @@ def test_second_run_is_replayed_from_the_cache():
     synth.verify(program, second)
 
 
+def test_the_cli_and_program_synthesize_share_one_configuration(tmp_path, monkeypatch):
+    # prog.synthesize searched up to 50M candidates, glia synth up to 200M: their answers could differ, and
+    # neither found the other's in the cache
+    import glia
+
+    src = tmp_path / "evens.glia"
+    src.write_text(glia_task("evens"))
+    monkeypatch.setenv("GLIA_CACHE_DIR", str(tmp_path / "cache"))
+    r = subprocess.run([sys.executable, "-m", "glia", "synth", str(src)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    filled = glia.compile(src.read_text(), str(src)).synthesize()
+    assert filled.synthesis[0]["cached"]  # the CLI's answer, replayed
+    with pytest.raises(GliaError) as info:
+        glia.compile(src.read_text(), str(src)).synthesize(max_candidates=0)
+    assert info.value.diagnostic.code == "E604" and "max_candidates=" in info.value.diagnostic.message
+
+
 @pytest.mark.parametrize("expr", ["x + x + 1", "x +)", 5])
 def test_a_damaged_cached_answer_is_searched_again(expr):
     # a wrong cached expression was E606 'gives 3 instead of 2', one that does not parse an E001 at a

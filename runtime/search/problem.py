@@ -127,7 +127,7 @@ class Problem:
 class Config:
     strategy: str = "auto"
     timeout: float = 10.0
-    max_candidates: int = 50_000_000
+    max_candidates: int = 200_000_000  # the one default of `glia synth --max-candidates` and prog.synthesize
     max_bank: int = 100_000_000  # the memory bound: values kept x examples (800 MB of bit-vector rows)
     seed: int = 0
     device: str = "cpu"  # "cuda": bottom-up evaluates bit-vector candidates on the GPU (same answers)
@@ -143,7 +143,7 @@ class Config:
         if not (_is_number(self.timeout) and self.timeout > 0):
             return f"--timeout (timeout=) must be a positive number of seconds, not {self.timeout!r}"
         if not (_is_int(self.max_candidates) and self.max_candidates > 0):
-            return f"--max-candidates must be a positive integer, not {self.max_candidates!r}"
+            return f"--max-candidates (max_candidates=) must be a positive integer, not {self.max_candidates!r}"
         if not _is_int(self.seed):
             return f"--seed (seed=) must be an integer, not {self.seed!r}"
         return ""
