@@ -468,9 +468,9 @@ def _stands_alone(func: ir.Function, hole: ir.Hole) -> bool:
 
 
 def _is_simple(expr: str) -> bool:
-    from glia.runtime.search.terms import _paren
+    from glia.runtime.search.terms import is_atomic
 
-    return _paren(expr) == expr
+    return is_atomic(expr)
 
 
 def verify(program: ir.Program, fills: list[Filled]) -> ir.Program:

@@ -314,7 +314,7 @@ GLIA_STR = [
 
 
 def glia_ite(t: str) -> Component:
-    return Component(f"ite_{t}", ("bool", t, t), t, lambda c, a, b: a if c else b, glia="({1} if {0} else {2})",
+    return Component(f"ite_{t}", ("bool", t, t), t, lambda c, a, b: a if c else b, glia="{1} if {0} else {2}",
                      cost=2, vec=_np_ite, code=_vm("ite", 3))
 
 

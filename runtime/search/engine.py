@@ -13,15 +13,16 @@ STRATEGIES = ("auto", "bottom-up", "top-down", "gp", "portfolio")
 
 
 def check_problem(problem: Problem) -> None:
-    """Refuse problems no search can solve: no examples, contradictory examples."""
+    """Refuse problems no search can solve: no examples, contradictory examples (the message does not
+    name the problem: where it is reported says which, `hole in f: ...`)."""
     if not problem.inputs:
-        raise SearchError("E602", f"{problem.name}: no examples to search against")
+        raise SearchError("E602", "no examples to search against")
     seen: dict = {}
     for i, (args, out) in enumerate(zip(problem.inputs, problem.outputs)):
         key = _hashable(args)
         if key in seen and seen[key][1] != out:
             j = seen[key][0]
-            raise SearchError("E602", f"{problem.name}: examples {j + 1} and {i + 1} have the same inputs but "
+            raise SearchError("E602", f"examples {j + 1} and {i + 1} have the same inputs but "
                                       f"different results ({seen[key][1]!r} and {out!r}): no function satisfies both")
         seen.setdefault(key, (i, out))
 

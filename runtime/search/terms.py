@@ -103,21 +103,88 @@ def glia_const(value) -> str:
     return repr(value)
 
 
+# Precedence levels of Glia's expressions (Python's): what an operand at each place must bind at least as
+# tightly as, so that the printed text needs parentheses only where they change the meaning.
+LAMBDA, IFEXP, OR, AND, NOT, COMPARE, ATOM = 0, 1, 2, 3, 4, 5, 14
+UNARY, POWER = 12, 13
+_BINARY = {"|": 6, "^": 7, "&": 8, "<<": 9, ">>": 9, "+": 10, "-": 10, "*": 11, "/": 11, "//": 11, "%": 11,
+           "@": 11, "**": POWER, "or": OR, "and": AND, "if": IFEXP, "else": IFEXP,
+           **{op: COMPARE for op in ("<", ">", "==", ">=", "<=", "!=", "in", "is")}}
+_TOKEN = re.compile(r'\{(\d+)\}|"(?:[^"\\]|\\.)*"|[A-Za-z_][A-Za-z_0-9]*|\d+(?:\.\d*)?(?:e[-+]?\d+)?|'
+                    r'\*\*|//|<<|>>|[<>=!]=|\S')
+_OPEN, _CLOSE = "([", ")]"
+
+
+def _shape(template: str) -> tuple[int, dict[int, int]]:
+    """A Glia template's precedence and, per argument slot written at its top level, the least
+    precedence an argument there needs (slots inside brackets or a call's parentheses need none).
+    `{0} - {1}`: 10, {0: 10, 1: 11} (`-` is left-associative); `-{0}`: 12, {0: 12}; `{0}.upper()`:
+    14, {0: 14}; `{1} if {0} else {2}`: 1, {1: 2, 0: 2, 2: 1}."""
+    toks = []  # (kind, value) at depth 0: ("slot", i), ("op", text), ("atom", None), ("post", None)
+    depth = 0
+    for m in _TOKEN.finditer(template):
+        t = m.group(0)
+        if t in _OPEN:
+            if depth == 0:
+                toks.append(("post", None) if toks and toks[-1][0] in ("slot", "atom") else ("atom", None))
+            depth += 1
+        elif t in _CLOSE:
+            depth -= 1
+        elif depth:
+            continue
+        elif m.group(1) is not None:
+            toks.append(("slot", int(m.group(1))))
+        elif t == ".":
+            toks.append(("post", None))
+        elif t in _BINARY or t in ("not", "lambda"):
+            prev_operand = toks and toks[-1][0] in ("slot", "atom", "post")
+            if t == "-" and not prev_operand or t == "+" and not prev_operand or t == "~":
+                toks.append(("op", "unary"))
+            elif t == "not" and prev_operand:  # `not in`
+                continue
+            else:
+                toks.append(("op", t))
+        else:
+            toks.append(("atom", None))
+    ops = [v for k, v in toks if k == "op"]
+    prec = min([UNARY if o == "unary" else NOT if o == "not" else LAMBDA if o == "lambda" else _BINARY[o]
+                for o in ops], default=ATOM)
+    need: dict[int, int] = {}
+    for j, (k, v) in enumerate(toks):
+        if k != "slot":
+            continue
+        before = toks[j - 1] if j else None
+        after = toks[j + 1] if j + 1 < len(toks) else None
+        n = 0
+        if before is not None and before[0] == "op":
+            o = before[1]
+            n = max(n, UNARY if o in ("unary", "**") else NOT if o == "not" else OR if o == "if" else
+                    IFEXP if o == "else" else COMPARE + 1 if _BINARY.get(o) == COMPARE else _BINARY[o] + 1)
+        if after is not None:
+            if after[0] == "post":
+                n = ATOM
+            elif after[0] == "op":
+                o = after[1]
+                n = max(n, ATOM if o == "**" else OR if o in ("if", "else") else
+                        COMPARE + 1 if _BINARY.get(o) == COMPARE else _BINARY.get(o, 0))
+        need[v] = max(need.get(v, 0), n)
+    return prec, need
+
+
 _ATOMIC_END = (")", "]")
 _FLOAT = re.compile(r"\d+\.\d*(e[-+]?\d+)?$|\d+e[-+]?\d+$|inf$")
 
 
-def _paren(text: str) -> str:
-    """Parenthesise a sub-expression unless it is atomic (a name, a literal, a call or index)."""
-    if text.isidentifier() or text.lstrip("-").isdigit() and not text.startswith("-") or _FLOAT.match(text):
-        return text
+def is_atomic(text: str) -> bool:
+    """Whether Glia source text is atomic (a name, a literal, a call or index, or parenthesised): it
+    can stand anywhere without parentheses."""
+    if text.isidentifier() or text.isdigit() or _FLOAT.match(text):
+        return True
     if text.startswith('"') and text.endswith('"') and text.count('"') - text.count('\\"') == 2:
-        return text
+        return True
     if text.startswith("(") and _balanced_outer(text):
-        return text
-    if text[-1] in _ATOMIC_END and _is_postfix(text):
-        return text
-    return f"({text})"
+        return True
+    return text[-1] in _ATOMIC_END and _is_postfix(text)
 
 
 def _outside_strings(text: str):
@@ -154,28 +221,39 @@ def _is_postfix(text: str) -> bool:
     return all(depth > 0 or ch.isalnum() or ch in "_.()[]" for _, ch, depth in _outside_strings(text))
 
 
+def _const_prec(text: str) -> int:
+    return UNARY if text.startswith("-") else ATOM
+
+
 def to_glia(term: Term, params: tuple[str, ...]) -> str:
-    """Glia source for `term`; `params` names the lambda parameters (innermost last)."""
+    """Glia source for `term`, with the parentheses its precedence needs and no others; `params` names
+    the lambda parameters (innermost last)."""
+    return glia_prec(term, params)[0]
+
+
+def glia_prec(term: Term, params: tuple[str, ...]) -> tuple[str, int]:
+    """(Glia source for `term`, its precedence level: ATOM for a name, a literal, a call...)."""
     h = term.head
     if isinstance(h, Var):
-        return params[-h.index - 1] if h.index < 0 else h.name
+        return (params[-h.index - 1] if h.index < 0 else h.name), ATOM
     if isinstance(h, Const):
         text = glia_const(h.value)
-        return text if not text.startswith("-") else f"({text})"
+        return text, _const_prec(text)
     if isinstance(h, Lam):
-        return f"lambda {', '.join(h.params)}: {to_glia(h.body, h.params)}"
+        return f"lambda {', '.join(h.params)}: {to_glia(h.body, h.params)}", LAMBDA
     if not h.glia:
         raise ValueError(f"component {h.name} has no Glia form")
-    if "{0.body}" in h.glia and isinstance(term.args[0].head, Lam):  # the lambda's body inlined
-        lam = term.args[0].head
-        rest = [_paren(to_glia(a, params)) for a in term.args[1:]]
-        return h.glia.replace("{0.body}", to_glia(lam.body, lam.params)).replace(
-            "{0.params}", ", ".join(lam.params)).format(None, *rest)
+    prec, need = _shape(h.glia)
     args = []
     for i, a in enumerate(term.args):
-        text = to_glia(a, params)
-        slot = "{%d}" % i
-        if not any(p in h.glia for p in (f"({slot},", f", {slot})", f", {slot},", f"({slot})", f"[{slot}]")):
-            text = _paren(text)  # an operand; a call argument or an index needs no parentheses
-        args.append(text)
-    return h.glia.format(*args)
+        if i == 0 and "{0.body}" in h.glia and isinstance(a.head, Lam):
+            args.append(None)
+            continue
+        text, p = glia_prec(a, params)
+        glued = text.startswith("-") and "-{%d}" % i in h.glia  # `-(-x)`, not `--x`
+        args.append(f"({text})" if p < need.get(i, 0) or glued else text)
+    if "{0.body}" in h.glia and isinstance(term.args[0].head, Lam):  # the lambda's body inlined
+        lam = term.args[0].head
+        return h.glia.replace("{0.body}", to_glia(lam.body, lam.params)).replace(
+            "{0.params}", ", ".join(lam.params)).format(*args), prec
+    return h.glia.format(*args), prec
