@@ -38,7 +38,7 @@ from .syntax import cache_dir
 from .types import FLOAT, FnT
 
 STAGE = "synth"
-CACHE_VERSION = "search-1"
+CACHE_VERSION = "search-2"  # (2: answers printed by precedence, list[str]/list[bool] components)
 
 
 @dataclass(slots=True)
