@@ -278,15 +278,25 @@ def example_runner(program: ir.Program, func: ir.Function, holes: list[ir.Hole],
     return run
 
 
-def holes_reached(program: ir.Program, func: ir.Function, holes: list[ir.Hole], terms: list, reads: list) -> list[bool]:
-    """Per hole, whether some example's run of `func`, with the program terms[h] in holes[h]
-    (evaluated on its `reads[h]` slots, or on the parameters), reaches it: where none does, any
-    program passes and the one kept is a guess."""
-    params = tuple(range(len(func.params)))
-    run = example_runner(program, func, holes, [tuple(r) or params for r in reads])
+def holes_reached(program: ir.Program, func: ir.Function, holes: list[ir.Hole], terms: list, reads: list,
+                  args: list) -> list[bool]:
+    """Per hole, whether some example's run of `func`, with the program terms[h] in holes[h], reaches
+    it: where none does, any program passes and the one kept is a guess. A hole with `reads[h]` (its
+    slots) has its term evaluated at each reach; any other its value on the example's `args` (search
+    values)."""
+    from glia.runtime.search.terms import evaluate
+
+    run = example_runner(program, func, holes, reads)
+
+    def value(term, ex):
+        try:
+            return evaluate(term, ex)
+        except Exception:  # noqa: BLE001 - undefined here: then no run that passes reaches it
+            return None
     hit: set = set()
-    for i in range(len(run.cases)):
-        hit.update(e[0] for e in run(i, tuple(terms))[1])
+    for i, ex in enumerate(args):
+        values = tuple(t if r else value(t, ex) for t, r in zip(terms, reads))
+        hit.update(e[0] for e in run(i, values)[1])
     return [h in hit for h in range(len(holes))]
 
 

@@ -374,7 +374,7 @@ def _search_joint(program: ir.Program, tasks: list[HoleTask], config: Config) ->
         term = result.completed or Term(Const(0.0, "float"))
         terms[floats[0].hole.index] = (term, decisions(term))
     reached = dict(zip((h.index for h in holes), holes_reached(
-        program, func, holes, [terms[h.index][0] for h in holes], [t.slots for t in others + floats])))
+        program, func, holes, [terms[h.index][0] for h in holes], [t.slots for t in others + floats], tasks[0].args)))
     return [Filled(t.hole, func.name, to_glia(terms[t.hole.index][0], ()), result.candidates, result.seconds, how,
                    False, terms[t.hole.index][1], terms[t.hole.index][0], t.slots, reached=reached[t.hole.index])
             for t in tasks]

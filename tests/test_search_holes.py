@@ -319,6 +319,16 @@ def test_a_hole_no_example_reaches_among_several_is_said_to_be_a_guess(tmp_path)
         assert [h["reached"] for h in json.loads(r.stdout)["holes"]] == [False, True]
 
 
+def test_several_holes_beside_a_parameter_search_cannot_read():
+    # a dict argument was an internal error (unhashable) in the check for contradictory examples
+    text = ('def f(d: dict[str, int], x: int) -> int:\n    if x > 100:\n        return ??\n    return d["a"] + ??\n'
+            '\nexamples f:\n    {"a": 1}, 1 -> 3\n    {"a": 2}, 5 -> 12\n')
+    fills = solve("dict_param", text=text)
+    assert [f.expr for f in fills] == ["x", "x + x"] and [f.reached for f in fills] == [False, True]
+    d = error_of(text + '    {"a": 2}, 5 -> 13\n')
+    assert d.code == "E602" and "examples 2 and 3 have the same inputs" in d.message
+
+
 def test_cli_json_write_and_cache(tmp_path):
     path = tmp_path / "f.glia"
     path.write_text(textwrap.dedent(TASKS["condition_and_branch"]).lstrip())

@@ -4,6 +4,8 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+import numpy as np
+
 from . import bottomup, gp, regression, topdown
 from .problem import Config, Problem, Result, SearchError
 from .regression import values_match
@@ -39,8 +41,21 @@ def _widening(problem: Problem, config: Config, t0: float):
 
 
 def _hashable(v):
+    """A key equal for equal example values: lists and tuples by their items, dicts and sets by their
+    contents, arrays by their bytes; any other unhashable value only equals itself (never a false
+    contradiction)."""
     if isinstance(v, (list, tuple)):
         return tuple(_hashable(x) for x in v)
+    if isinstance(v, dict):
+        return ("dict", frozenset((_hashable(k), _hashable(x)) for k, x in v.items()))
+    if isinstance(v, (set, frozenset)):
+        return ("set", frozenset(_hashable(x) for x in v))
+    if isinstance(v, np.ndarray):
+        return ("array", v.dtype.str, v.shape, v.tobytes())
+    try:
+        hash(v)
+    except TypeError:
+        return ("value", id(v))
     return v
 
 
