@@ -439,23 +439,37 @@ def _not_found(program: ir.Program, tasks: list[HoleTask], result, config: Confi
                                  f"smaller `using=[...]`){unseen}", tasks[0].hole.span)
 
 
+def _offsets(text: str, s: Span) -> tuple[int, int]:
+    """The character offsets in `text` where span `s` starts and ends."""
+    starts = [0]
+    for ln in text.split("\n"):
+        starts.append(starts[-1] + len(ln) + 1)
+    return starts[s.line - 1] + s.col - 1, starts[s.end_line - 1] + s.end_col - 1
+
+
 def replace_spans(text: str, edits: list[tuple[Span, str]]) -> str:
     """`text` with each span replaced by its new text (the last span first, so offsets hold)."""
-    offsets = [0]
-    for ln in text.split("\n"):
-        offsets.append(offsets[-1] + len(ln) + 1)
     for s, new in sorted(edits, key=lambda e: (e[0].line, e[0].col), reverse=True):
-        a = offsets[s.line - 1] + s.col - 1
-        b = offsets[s.end_line - 1] + s.end_col - 1
+        a, b = _offsets(text, s)
         text = text[:a] + new + text[b:]
     return text
 
 
 def fill_source(text: str, fills: list[Filled]) -> str:
     """The source with each hole's text replaced by the expression found (in parentheses where it is
-    part of a larger expression and not atomic)."""
-    return replace_spans(text, [(f.hole.span, f.expr if f.alone or _is_simple(f.expr) else f"({f.expr})")
-                                for f in fills])
+    part of a larger expression and not atomic, but not where it is a whole item between brackets: a
+    call's argument, an index, a list's element)."""
+    return replace_spans(text, [(f.hole.span, f.expr if f.alone or _is_simple(f.expr) or _bracketed(text, f.hole.span)
+                                 else f"({f.expr})") for f in fills])
+
+
+def _bracketed(text: str, span: Span) -> bool:
+    """Is the text at `span` a whole item between brackets or separators (`g(a, ??)`, `xs[??:]`,
+    `[??, 1]`, `{k: ??}`, `lambda x: ??)`), where the grammar takes any expression (but a generator,
+    which search never gives) without parentheses?"""
+    a, b = _offsets(text, span)
+    before, after = text[:a].rstrip()[-1:], text[b:].lstrip()[:1]
+    return before != "" and before in "([{,:" and after != "" and after in ")]},:"
 
 
 _WHOLE = (ir.Assign, ir.ExprStmt, ir.If, ir.While, ir.For, ir.ForRange, ir.Return, ir.Assert, ir.StoreLocal)

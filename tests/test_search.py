@@ -287,6 +287,16 @@ def test_printed_programs_examples():
     assert to_glia(Term(glia_ite("int"), (t("lt", x, y), x, y)), ()) == "x if x < y else y"
 
 
+def test_a_fill_is_parenthesised_only_where_its_place_needs_it():
+    # `max(??, 0)` was completed as `max((x + 2), 0)`
+    text = ("def f(x: int, xs: list[int]) -> int:\n    return max(??, 0) * ?? + xs[??:][0] + [??][0] - ??\n\n"
+            "examples f:\n    1, [1, 2, 3, 4] -> 5\n")
+    program = check_source(Source("p.glia", text))
+    fills = [synth.Filled(t.hole, "f", "x + 2", 0, 0.0, "", False, []) for t in synth.problems(program)]
+    line = synth.fill_source(text, fills).split("\n")[1]
+    assert line == "    return max(x + 2, 0) * (x + 2) + xs[x + 2:][0] + [x + 2][0] - (x + 2)"
+
+
 def test_the_cli_and_program_synthesize_share_one_configuration(tmp_path, monkeypatch):
     # prog.synthesize searched up to 50M candidates, glia synth up to 200M: their answers could differ, and
     # neither found the other's in the cache
