@@ -53,6 +53,7 @@ class BuiltinTyper:
         self.c = checker
         self.reserved = frozenset(FUNCS)
         self.tensor = TensorTyper(self)
+        self.kw_checked: set[int] = set()  # the calls whose keywords a builtin has read (`kwargs`)
 
     # ---- helpers ------------------------------------------------------------------------------
     def err(self, code, msg, span):
@@ -111,6 +112,7 @@ class BuiltinTyper:
                            f"{'were' if n != 1 else 'was'} given", c.span)
 
     def kwargs(self, c: A.Call, allowed: tuple[str, ...], name: str) -> dict:
+        self.kw_checked.add(id(c))
         out = {}
         for kw in c.kwargs:
             if kw.name not in allowed:
@@ -447,7 +449,10 @@ class BuiltinTyper:
         method = getattr(self, "b_" + name, None) or (getattr(self.tensor, "b_" + name, None)
                                                       if name in TENSOR_FUNCS else None)
         if method is not None:
-            return method(c, expected)
+            out = method(c, expected)
+            if c.kwargs and id(c) not in self.kw_checked:  # a builtin that reads no keyword: none is ignored
+                self.kwargs(c, (), name)
+            return out
         if name in MATH_FUNCS:
             return self.math1(name, c)
         raise self.err("E101", f"unknown builtin '{name}'", c.span)  # pragma: no cover
@@ -635,10 +640,12 @@ class BuiltinTyper:
         return self.prim("reversed", (seq,), ListT(elem), c.span)
 
     def b_enumerate(self, c, expected):
-        self.nargs(c, 1, 2, "enumerate")
+        kw = self.kwargs(c, ("start",), "enumerate")
+        self.nargs(c, 1, 1 if kw else 2, "enumerate")
         seq = self.c.expr(c.args[0])
         elem, _ = self.iteration(seq, c.args[0].span)
-        start = self.arg(c.args[1], INT) if len(c.args) == 2 else ir.Const(0, INT, c.span)
+        given = kw["start"] if kw else c.args[1] if len(c.args) == 2 else None
+        start = self.arg(given, INT) if given is not None else ir.Const(0, INT, c.span)
         return self.prim("enumerate", (seq, start), ListT(TupleT((INT, elem))), c.span)
 
     def b_zip(self, c, expected):
