@@ -88,6 +88,29 @@ def test_a_damaged_npz_is_a_diagnostic_naming_the_file(tmp_path, kind):
     assert e.value.diagnostic.code == "E703" and f"parameter file {bad} {MESSAGES[kind]}" in e.value.diagnostic.message
 
 
+def test_a_parameter_file_without_a_parameter_or_of_another_shape_is_e703(tmp_path, capsys):
+    """A file missing one of the program's parameters (or with one of another shape, or of strings) was
+    E506, a runtime error of the program, where every other parameter-file problem is E703."""
+    from glia.cli import main
+
+    prog = tmp_path / "m.glia"
+    prog.write_text(MLP)
+    good = {k: np.array(v) for k, v in glia.compile(MLP).params.items()}
+    files = {"missing": {k: v for k, v in good.items() if k != "digit.dense#2.b"},
+             "shape": {**good, "digit.dense#2.b": np.zeros(3, np.float32)},
+             "strings": {**good, "digit.dense#2.b": good["digit.dense#2.b"].astype(str)}}
+    for name, arrays in files.items():
+        path = tmp_path / f"{name}.npz"
+        np.savez(path, **arrays)
+        with pytest.raises(GliaError) as e:
+            glia.compile(MLP).load_params(path)
+        assert e.value.diagnostic.code == "E703" and "digit.dense#2.b" in e.value.diagnostic.message, name
+        for cmd in (["eval", str(prog), "--fn", "digit", "--data", str(DATA)], ["run", str(prog)], ["params", str(prog)]):
+            assert main([*cmd, "--params", str(path)]) == 1
+            err = capsys.readouterr().err
+            assert "error[E703]" in err and "digit.dense#2.b" in err, (cmd, err)
+
+
 def test_a_damaged_checkpoint_or_data_from_the_command_line(tmp_path):
     prog = tmp_path / "m.glia"
     prog.write_text(MLP)
