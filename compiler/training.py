@@ -95,6 +95,20 @@ def literal(e, source):
                "adam(lr=0.001)", e.span, source)
 
 
+def setting_from_text(name: str, text: str):
+    """A setting's value written as a train block writes it (`--schedule "step(every=5)"`): parsed as
+    that block line would be, so a flag takes what the block takes. ValueError when it is not one."""
+    from .syntax import parse
+
+    src = Source(f"--{name}", f'train f on "":\n    {name} = {text}\n')
+    try:
+        [block] = parse(src).items
+        [setting] = block.settings
+        return literal(setting.value, src)
+    except (GliaError, ValueError, AttributeError):
+        raise ValueError(f"{text!r} is not a value as a train block writes one") from None
+
+
 def options_from_spec(spec: ir.TrainSpec, program: ir.Program) -> Options:
     src = program.source
     return apply_settings(spec.settings, src, Options(fn=spec.func, data=_relative(spec.data, src), span=spec.span))
@@ -191,9 +205,10 @@ def apply_setting(o: Options, name: str, v) -> Options:
         v = _number(name, v)
         if name == "validation" and not 0 <= v < 1:
             raise ValueError(f"validation is the fraction of examples held out, in [0, 1); found {v}")
-        if name != "validation" and not v > 0:
-            raise ValueError(f"{name} must be a number > 0, found {v}" +
-                             (" (leave clip out for no clipping)" if name == "clip" else ""))
+        if name == "clip" and not v >= 0:  # 0 is a value: no clipping (`--clip 0` turns the block's off)
+            raise ValueError(f"clip must be a number > 0 (the largest gradient norm), or 0 for no clipping; found {v}")
+        if name == "lr" and not v > 0:
+            raise ValueError(f"lr must be a number > 0, found {v}")
         return replace(o, **{name: v})
     if name == "shuffle":
         if not isinstance(v, bool):
@@ -204,6 +219,8 @@ def apply_setting(o: Options, name: str, v) -> Options:
         if kind not in SCHEDULES:
             raise ValueError(f"the schedule is one of {', '.join(SCHEDULES)}, found {kind!r}")
         check_schedule_args(kind, args, kw)
+        if isinstance(v, str) and kind == o.schedule:  # the same schedule named again keeps its settings
+            kw = o.schedule_args                         # (`--schedule step` over `step(every=2)`)
         return replace(o, schedule=kind, schedule_args=kw)
     if name == "device":
         if v not in ("cpu", "cuda", "auto"):

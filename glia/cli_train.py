@@ -27,8 +27,10 @@ def add_commands(sub) -> None:
     t.add_argument("--epochs", type=int)
     t.add_argument("--batch", type=int)
     t.add_argument("--lr", type=float)
-    t.add_argument("--schedule", help="constant, step, exponential, cosine or warmup_cosine")
-    t.add_argument("--clip", type=float, help="clip the gradient's global norm to this")
+    t.add_argument("--schedule", help="constant, step, exponential, cosine or warmup_cosine, or one with its settings "
+                   "as in the train block (\"step(every=5, gamma=0.5)\"); the block's own schedule named keeps "
+                   "its settings")
+    t.add_argument("--clip", type=float, help="clip the gradient's global norm to this (0: no clipping)")
     t.add_argument("--validation", type=float, help="fraction of the examples held out")
     t.add_argument("--early-stopping", type=int, dest="early_stopping", help="patience in epochs")
     t.add_argument("--seed", type=int)
@@ -121,8 +123,9 @@ def _apply(o, name, v, program):
 
 
 def cmd_train(ns) -> int:
+    from glia.compiler.diagnostics import Diagnostic, GliaError, Span
     from glia.compiler.interp import run_with_big_stack
-    from glia.compiler.training import train
+    from glia.compiler.training import setting_from_text, train
 
     program = _program(ns.file)
     if ns.plot:
@@ -131,7 +134,13 @@ def cmd_train(ns) -> int:
     if ns.optimizer:
         o = _apply(o, "optimizer", ns.optimizer, program)  # (the block's optimizer settings go with it)
     _optimizer_flags(o, ns, program)
-    for name in ("epochs", "batch", "lr", "schedule", "clip", "validation", "early_stopping", "seed"):
+    if ns.schedule is not None:  # a name (the block's own keeps its settings) or a call with settings
+        try:
+            schedule = setting_from_text("schedule", ns.schedule)
+        except ValueError as e:
+            raise GliaError(Diagnostic("E703", f"--schedule: {e}", Span(0, 0, 0, 0), "train", program.source)) from None
+        o = _apply(o, "schedule", schedule, program)
+    for name in ("epochs", "batch", "lr", "clip", "validation", "early_stopping", "seed"):
         v = getattr(ns, name)
         if v is not None:
             o = _apply(o, name, v, program)

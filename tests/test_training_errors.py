@@ -421,6 +421,64 @@ def test_optimizer_flags_are_checked_and_zero_overrides_the_block(tmp_path, caps
         assert "error[E703]" in err and message in err, (flags, err)
 
 
+def _train_cli(tmp_path, capsys, settings, *flags):
+    """`glia train` of the MLP with a block of `settings`: the saved parameters, or the error output."""
+    from glia.cli import main
+
+    prog = tmp_path / "m.glia"
+    prog.write_text(MLP + f'train digit on "{DATA}":\n' + "".join(f"    {s}\n" for s in settings))
+    out = tmp_path / "out.npz"
+    rc = main(["train", str(prog), "--no-progress", "--out", str(out), *flags])
+    err = capsys.readouterr().err
+    if rc:
+        return err
+    with np.load(out) as d:
+        return {k: d[k].copy() for k in d.files}
+
+
+def _same(a, b):
+    return sorted(a) == sorted(b) and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_clip_0_turns_clipping_off_from_the_flag_and_the_keyword(digits, tmp_path, capsys):
+    """`--clip 0` was E703 'must be > 0', so nothing could turn a block's clip off; 0 now means no
+    clipping, as `--momentum 0` means no momentum, in the block, the flag and Program.train alike."""
+    block = ("optimizer = sgd(lr=0.5)", "epochs = 1", "seed = 0")
+    plain = _train_cli(tmp_path, capsys, block)
+    clipped = _train_cli(tmp_path, capsys, block + ("clip = 0.01",))
+    assert not _same(plain, clipped)
+    assert _same(plain, _train_cli(tmp_path, capsys, block + ("clip = 0.01",), "--clip", "0"))
+    assert _same(plain, _train_cli(tmp_path, capsys, block + ("clip = 0",)))
+    x, y = digits
+    p, q = glia.compile(_block("clip = 0.01")), glia.compile(_block("clip = 0.01"))
+    p.train("digit", x, y, epochs=1, seed=0, optimizer="sgd", lr=0.5, clip=0)
+    q.train("digit", x, y, epochs=1, seed=0, optimizer="sgd", lr=0.5)
+    assert not all(np.array_equal(v, q.params[k]) for k, v in p.params.items())
+    err = _train_cli(tmp_path, capsys, block, "--clip", "-1")
+    assert "error[E703]" in err and "--clip: clip must be a number > 0 (the largest gradient norm), or 0" in err
+
+
+def test_the_schedule_flag_keeps_the_blocks_settings_or_takes_its_own(tmp_path, capsys):
+    """`--schedule step` over `schedule = step(every=2)` went back to step's defaults (every=10) silently;
+    the block's own schedule named keeps its settings, and the flag takes settings as the block does."""
+    block = ("optimizer = sgd(lr=0.5)", "epochs = 4", "seed = 0", "batch = 64")
+    every2 = _train_cli(tmp_path, capsys, block + ("schedule = step(every=2, gamma=0.1)",))
+    assert not _same(every2, _train_cli(tmp_path, capsys, block + ("schedule = step",)))
+    assert _same(every2, _train_cli(tmp_path, capsys, block + ("schedule = step(every=2, gamma=0.1)",),
+                                    "--schedule", "step"))
+    assert _same(every2, _train_cli(tmp_path, capsys, block, "--schedule", "step(every=2, gamma=0.1)"))
+    for flag, message in (("step(every=0)", "--schedule: step(every=...) must be a positive integer, found 0"),
+                          ("step(2)", "--schedule: name the schedule's settings"),
+                          ("step(every=2", "--schedule: 'step(every=2' is not a value as a train block writes one"),
+                          ("linear", "--schedule: the schedule is one of constant, step")):
+        err = _train_cli(tmp_path, capsys, block, "--schedule", flag)
+        assert "error[E703]" in err and message in err, (flag, err)
+    x, y = np.ones((8, 64), np.float32), np.zeros(8, np.int64)
+    hist = glia.compile(_block("schedule = step(every=1, gamma=0.5)")).train(
+        "digit", x, y, epochs=3, schedule="step", lr=1.0)
+    assert hist["lr"] == [1.0, 0.5, 0.25]
+
+
 def test_resume_without_a_checkpoint_is_an_error(digits):
     """It trained from the start, silently, as if --resume had not been given."""
     x, y = digits
