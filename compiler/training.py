@@ -65,7 +65,7 @@ class Options:
     checkpoint: str | None = None
     shuffle: bool = True
     resume: bool = False
-    progress: bool = True
+    progress: bool | str = True  # a tqdm bar; "lines" (glia train off a terminal): a line per epoch to the log
     engine: str = "auto"  # auto | compiled | tape
     deadline: float | None = None  # time.perf_counter() time after which training stops (search trials)
     device: str = "cpu"  # cpu | cuda | auto (compiler/device.py); the compiled engine runs on it

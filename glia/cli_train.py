@@ -146,7 +146,10 @@ def cmd_train(ns) -> int:
             o = _apply(o, name, v, program)
     if ns.checkpoint:
         o.checkpoint = ns.checkpoint
-    o.resume, o.progress, o.engine = ns.resume, not ns.no_progress, ns.engine
+    o.resume, o.engine = ns.resume, ns.engine
+    # tqdm's bar on a terminal; in a log file or a pipe its redrawing would leave carriage returns and many
+    # updates on one line, so there a line per epoch
+    o.progress = False if ns.no_progress else True if sys.stderr.isatty() else "lines"
     if ns.device:  # overrides the block's `device = ...`
         o.device = ns.device
     out = ns.out or os.path.splitext(ns.file)[0] + ".params.npz"

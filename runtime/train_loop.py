@@ -32,7 +32,7 @@ class LoopConfig:
     early_stopping: int = 0  # patience in epochs (0: off)
     checkpoint: str | None = None
     resume: bool = False
-    progress: bool = True
+    progress: bool | str = True  # a tqdm bar; "lines": a line per epoch to the log (where a bar cannot redraw)
     deadline: float | None = None  # a time.perf_counter() time: stop after the epoch that passes it
 
 
@@ -45,10 +45,12 @@ def run(engine, train_rows: np.ndarray, val_rows: np.ndarray, cfg: LoopConfig, l
         start, hist, best, best_epoch, best_flat = load_checkpoint(cfg.checkpoint, engine, rng, cfg.epochs)
         if log:
             log(f"resumed from {cfg.checkpoint} after epoch {start}")
+    # a run that early stopping ended is finished: resuming it trains nothing more (its checkpoint holds
+    # the last epoch's parameters; the best are restored as when it stopped)
+    stopped = _early_stop(engine, cfg, start - 1, best_epoch, best_flat) if start else ""
     bar = _bar(cfg, start)
-    stopped = ""
     try:
-        for epoch in range(start, cfg.epochs):
+        for epoch in range(start, start if stopped else cfg.epochs):
             lr = schedule_lr(cfg.schedule, engine.opt.lr, epoch, cfg.epochs, **cfg.schedule_args)
             order = rng.permutation(train_rows) if cfg.shuffle else train_rows
             loss, acc = engine.epoch(order, cfg.batch, lr)
@@ -60,7 +62,7 @@ def run(engine, train_rows: np.ndarray, val_rows: np.ndarray, cfg: LoopConfig, l
                 best, best_epoch, best_flat = watch, epoch, engine.store.snapshot()
             if cfg.checkpoint:
                 save_checkpoint(cfg.checkpoint, engine, rng, epoch + 1, hist, best, best_epoch, best_flat)
-            if bar is not None:
+            if cfg.progress:
                 post = {"loss": f"{loss:.4f}"}
                 if not math.isnan(acc):
                     post["acc"] = f"{acc:.3f}"
@@ -68,15 +70,13 @@ def run(engine, train_rows: np.ndarray, val_rows: np.ndarray, cfg: LoopConfig, l
                     post["val_loss"] = f"{vloss:.4f}"
                     if not math.isnan(vacc):
                         post["val_acc"] = f"{vacc:.3f}"
-                bar.set_postfix(post, refresh=False)
-                bar.update(1)
-            if cfg.early_stopping and epoch - best_epoch >= cfg.early_stopping:
-                stopped = f"early stopping after epoch {epoch + 1}: no improvement for {cfg.early_stopping} epochs"
-                if best_flat is None:  # no epoch had a finite loss to watch: nothing to restore
-                    stopped += " (no epoch had a finite validation loss; the last parameters are kept)"
-                else:
-                    engine.store.restore(best_flat)
-                    stopped += f" (best epoch {best_epoch + 1} restored)"
+                if bar is not None:
+                    bar.set_postfix(post, refresh=False)
+                    bar.update(1)
+                elif log:  # "lines"
+                    log(f"epoch {epoch + 1}/{cfg.epochs}: " + ", ".join(f"{k} {v}" for k, v in post.items()))
+            stopped = _early_stop(engine, cfg, epoch, best_epoch, best_flat)
+            if stopped:
                 break
             if cfg.deadline is not None and epoch + 1 < cfg.epochs and time.perf_counter() >= cfg.deadline:
                 hist["cut_short"] = True  # the caller's time bound, not a property of the model
@@ -90,8 +90,20 @@ def run(engine, train_rows: np.ndarray, val_rows: np.ndarray, cfg: LoopConfig, l
     return hist
 
 
+def _early_stop(engine, cfg: LoopConfig, epoch: int, best_epoch: int, best_flat) -> str:
+    """After `epoch` (from 0): if early stopping ends the run here, restore the best parameters and say
+    so; else ""."""
+    if not cfg.early_stopping or epoch - best_epoch < cfg.early_stopping:
+        return ""
+    stopped = f"early stopping after epoch {epoch + 1}: no improvement for {cfg.early_stopping} epochs"
+    if best_flat is None:  # no epoch had a finite loss to watch: nothing to restore
+        return stopped + " (no epoch had a finite validation loss; the last parameters are kept)"
+    engine.store.restore(best_flat)
+    return stopped + f" (best epoch {best_epoch + 1} restored)"
+
+
 def _bar(cfg: LoopConfig, start: int):
-    if not cfg.progress:
+    if cfg.progress is not True:
         return None
     from tqdm import tqdm
 
