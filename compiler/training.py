@@ -167,13 +167,20 @@ def apply_keywords(o: Options, settings: dict) -> Options:
             elif k in OPTIMIZER_KEYWORDS:
                 opt_args[k] = v
             else:
-                o = apply_setting(o, k, v)
+                o = override(o, k, v)
         except (TypeError, ValueError) as e:
             raise ValueError(f"bad value for {k}: {e}") from None
     if opt_args:
         check_optimizer_args(o.optimizer, {**o.opt_args, **opt_args})
         o = replace(o, opt_args={**o.opt_args, **opt_args})
     return o
+
+
+def override(o: Options, name: str, v) -> Options:
+    """A setting given over the block's (a flag, a keyword): checked as in a block, and no longer at the
+    block's value, so a later error about it does not point at the value it replaced."""
+    o = apply_setting(o, name, v)
+    return replace(o, spans={k: span for k, span in o.spans.items() if k != name})
 
 
 def apply_setting(o: Options, name: str, v) -> Options:

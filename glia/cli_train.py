@@ -87,7 +87,7 @@ def _interp(program):
 
 def _options(program, ns, verb="train"):
     from glia.compiler.diagnostics import Diagnostic, GliaError, Span
-    from glia.compiler.training import Options, apply_setting, options_from_spec
+    from glia.compiler.training import Options, options_from_spec
 
     spec = None
     if ns.fn:
@@ -114,10 +114,10 @@ def _options(program, ns, verb="train"):
 
 def _apply(o, name, v, program):
     from glia.compiler.diagnostics import Diagnostic, GliaError, Span
-    from glia.compiler.training import apply_setting
+    from glia.compiler.training import override
 
     try:
-        return apply_setting(o, name, v)
+        return override(o, name, v)
     except ValueError as e:
         raise GliaError(Diagnostic("E703", f"--{name}: {e}", Span(0, 0, 0, 0), "train", program.source)) from None
 

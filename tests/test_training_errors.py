@@ -366,6 +366,19 @@ def test_a_validation_that_leaves_nothing_to_train_on_points_at_it(digits):
     assert "leaves no training examples" in d.message and (d.span.line, d.span.col) == (6, 18), d.span
 
 
+def test_an_error_about_an_overridden_setting_does_not_point_at_the_value_it_replaced(digits, tmp_path, capsys):
+    """`validation = 0.1` in the block, 0.999 from a keyword or flag: the error quoted the block's line
+    `validation = 0.1` for the value 0.999 (and `epochs = 40` for a --epochs 1 too small to resume)."""
+    x, y = digits
+    p = glia.compile(_block("validation = 0.1"), "m.glia")
+    with pytest.raises(GliaError) as e:
+        p.train("digit", x[:20], y[:20], epochs=1, validation=0.999)
+    d = e.value.diagnostic
+    assert "validation 0.999 leaves no training examples" in d.message and d.span.line != 6, d.span
+    err = _train_cli(tmp_path, capsys, ("validation = 0.1",), "--validation", "0.9999")
+    assert "validation 0.9999 leaves no training examples" in err and "validation = 0.1" not in err, err
+
+
 def test_a_step_that_overflows_a_parameter_names_the_optimizer_setting():
     x, y = np.ones((64, 4), np.float32), np.full((64, 1), 100.0, np.float32)  # gradients of about 20
     p = glia.compile('def f(x: f32[4]) -> f32[1]:\n    return dense(x, 1)\n\ntrain f on "d.npz":\n'
