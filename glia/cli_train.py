@@ -129,7 +129,7 @@ def cmd_train(ns) -> int:
 
     program = _program(ns.file)
     if ns.plot:
-        _matplotlib()  # refuse --plot before training, not after
+        _plot_format(ns.plot, program)  # refuse --plot before training, not after
     o = _options(program, ns)
     if ns.optimizer:
         o = _apply(o, "optimizer", ns.optimizer, program)  # (the block's optimizer settings go with it)
@@ -153,7 +153,7 @@ def cmd_train(ns) -> int:
     if ns.device:  # overrides the block's `device = ...`
         o.device = ns.device
     out = ns.out or os.path.splitext(ns.file)[0] + ".params.npz"
-    for flag, path in (("--out", out), ("checkpoint", o.checkpoint)):
+    for flag, path in (("--out", out), ("checkpoint", o.checkpoint), ("--plot", ns.plot)):
         _writable(flag, path, program, {"the program": ns.file, "the training data": o.data})  # before training
     interp = _interp(program)
 
@@ -175,7 +175,11 @@ def cmd_train(ns) -> int:
     print(f"saved {len(interp.params)} parameters" + (f" and {running} running statistics" if running else "")
           + f" to {out}")
     if ns.plot:
-        plot(hist, ns.plot)
+        try:
+            plot(hist, ns.plot, _plot_format(ns.plot, program))
+        except OSError as e:  # (checked before training; the folder went away since)
+            raise GliaError(Diagnostic("E703", f"--plot: cannot write {ns.plot}: {e.strerror or e} (the parameters "
+                                       f"are saved in {out})", Span(0, 0, 0, 0), "train", program.source)) from None
         print(f"curves in {ns.plot}")
     return EXIT_OK
 
@@ -260,7 +264,23 @@ def _matplotlib():
     return plt
 
 
-def plot(hist, path):
+def _plot_format(path, program) -> str:
+    """The image format --plot's extension names (png without one), one matplotlib writes (E703 else):
+    `curves.pdf` was a PNG under that name."""
+    from glia.compiler.diagnostics import Diagnostic, GliaError, Span
+
+    plt = _matplotlib()
+    ext = os.path.splitext(path)[1][1:].lower() or "png"
+    formats = plt.figure().canvas.get_supported_filetypes()
+    plt.close("all")
+    if ext not in formats:
+        raise GliaError(Diagnostic("E703", f"--plot {path}: matplotlib cannot write .{ext} images; name the file "
+                                   f"with one of {', '.join('.' + f for f in sorted(formats))}", Span(0, 0, 0, 0),
+                                   "train", program.source))
+    return ext
+
+
+def plot(hist, path, fmt="png"):
     plt = _matplotlib()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
     ep = range(1, len(hist["loss"]) + 1)
@@ -272,9 +292,15 @@ def plot(hist, path):
         ax.set_ylabel(label)
         ax.legend()
     fig.tight_layout()
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp)
-    os.replace(tmp, path)
+    tmp = path + ".tmp"
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)  # as --out's missing folders are made
+    try:
+        fig.savefig(tmp, format=fmt)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def cmd_params(ns) -> int:

@@ -492,6 +492,39 @@ def test_the_schedule_flag_keeps_the_blocks_settings_or_takes_its_own(tmp_path, 
     assert hist["lr"] == [1.0, 0.5, 0.25]
 
 
+def test_plot_writes_the_format_its_name_says_and_is_checked_before_training(tmp_path, capsys):
+    """`--plot curves.pdf` wrote a PNG under that name, `--plot curves.txt` a PNG too, and a --plot path
+    that could not be written was an internal error (a traceback) after training."""
+    pytest.importorskip("matplotlib")
+    block = ("epochs = 1", "batch = 256")
+    for name, magic in (("curves.pdf", b"%PDF"), ("curves.svg", b"<?xml"), ("curves", b"\x89PNG"),
+                        ("new/folder/curves.png", b"\x89PNG")):
+        assert isinstance(_train_cli(tmp_path, capsys, block, "--plot", str(tmp_path / name)), dict)
+        assert (tmp_path / name).read_bytes().startswith(magic), name
+    assert not [f for f in os.listdir(tmp_path) if ".tmp" in f]
+    for target, message in ((tmp_path / "curves.txt", "matplotlib cannot write .txt images"),
+                            (tmp_path, "it is a directory")):
+        (tmp_path / "out.npz").unlink(missing_ok=True)
+        err = _train_cli(tmp_path, capsys, block, "--plot", str(target))
+        assert "error[E703]" in err and message in err and "Traceback" not in err, err
+        assert not (tmp_path / "out.npz").exists()  # refused before training
+
+
+def test_plot_without_matplotlib_is_refused_before_training(tmp_path, capsys, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kw):
+        if name.split(".")[0] == "matplotlib":
+            raise ImportError(name)
+        return real_import(name, *args, **kw)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    err = _train_cli(tmp_path, capsys, ("epochs = 1",), "--plot", str(tmp_path / "c.png"))
+    assert "error[E801]" in err and "--plot needs matplotlib" in err and not (tmp_path / "out.npz").exists(), err
+
+
 def test_resume_without_a_checkpoint_is_an_error(digits):
     """It trained from the start, silently, as if --resume had not been given."""
     x, y = digits
