@@ -161,14 +161,9 @@ def cmd_train(ns) -> int:
         sys.stderr.write(msg + "\n")
 
     hist = run_with_big_stack(lambda: train(interp, o, log=log))
-    n = len(hist["loss"])
-    line = f"epoch {n}/{o.epochs}: loss {hist['loss'][-1]:.4f}"
-    if not math.isnan(hist["acc"][-1]):
-        line += f", accuracy {hist['acc'][-1]:.4f}"
-    if hist["val_loss"] and not math.isnan(hist["val_loss"][-1]):
-        line += f"; validation loss {hist['val_loss'][-1]:.4f}"
-        if not math.isnan(hist["val_acc"][-1]):
-            line += f", accuracy {hist['val_acc'][-1]:.4f}"
+    line = _summary(hist, len(hist["loss"]) - 1, o.epochs)
+    if "best_epoch" in hist:  # early stopping restored another epoch's parameters: those are saved
+        line += "\nrestored " + _summary(hist, hist["best_epoch"], o.epochs)
     print(line)
     _save(interp.params, out, program)
     running = interp.params.state_flat.size
@@ -182,6 +177,18 @@ def cmd_train(ns) -> int:
                                        f"are saved in {out})", Span(0, 0, 0, 0), "train", program.source)) from None
         print(f"curves in {ns.plot}")
     return EXIT_OK
+
+
+def _summary(hist, k, epochs) -> str:
+    """`epoch 3/20: loss ..., accuracy ...; validation loss ..., accuracy ...` of the epoch at index k."""
+    line = f"epoch {k + 1}/{epochs}: loss {hist['loss'][k]:.4f}"
+    if not math.isnan(hist["acc"][k]):
+        line += f", accuracy {hist['acc'][k]:.4f}"
+    if hist["val_loss"] and not math.isnan(hist["val_loss"][k]):
+        line += f"; validation loss {hist['val_loss'][k]:.4f}"
+        if not math.isnan(hist["val_acc"][k]):
+            line += f", accuracy {hist['val_acc'][k]:.4f}"
+    return line
 
 
 def _optimizer_flags(o, ns, program) -> None:

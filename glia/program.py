@@ -417,7 +417,8 @@ class Program:
         epochs=20, batch=32, validation=0.1, seed=0, schedule="cosine", clip=1.0 (0: none), early_stopping=3,
         checkpoint="run.ckpt.npz", shuffle=True) plus resume=, progress= (default False here) and
         engine= ("auto", "compiled" or "tape"). Returns the history: per-epoch lists `loss`, `acc`,
-        `val_loss`, `val_acc`, `lr`, and `engine`. The parameters are updated in place (`.params`)."""
+        `val_loss`, `val_acc`, `lr`, `engine`, `stopped` (why it stopped early, else ""), and after early
+        stopping `best_epoch`, the index of the epoch whose parameters were restored. The parameters are updated in place (`.params`)."""
         from glia.compiler import training
 
         interp = self._interp()

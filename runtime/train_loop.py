@@ -87,6 +87,8 @@ def run(engine, train_rows: np.ndarray, val_rows: np.ndarray, cfg: LoopConfig, l
     if stopped and log:
         log(stopped)
     hist["stopped"] = stopped
+    if stopped and best_flat is not None:  # the parameters are this epoch's (an index into the lists), not the last's
+        hist["best_epoch"] = best_epoch
     return hist
 
 

@@ -120,6 +120,7 @@ def test_resuming_a_run_that_early_stopping_ended_trains_nothing_more(digits, tm
     again = glia.compile(MLP)
     h2 = again.train("digit", x, y, resume=True, **kw)
     assert h2["loss"] == h1["loss"] and h2["val_loss"] == h1["val_loss"] and h2["stopped"] == h1["stopped"]
+    assert h1["best_epoch"] == h2["best_epoch"] == int(np.argmin(h1["val_loss"]))
     for name, v in first.params.items():
         assert np.array_equal(v, again.params[name]), name
     longer = glia.compile(MLP).train("digit", x, y, resume=True, **{**kw, "early_stopping": len(h1["loss"]) + 2})
@@ -165,6 +166,19 @@ def test_the_progress_bar_is_a_line_per_epoch_when_stderr_is_not_a_terminal(tmp_
     assert all("loss" in line and "val_acc" in line for line in lines), lines
     r = glia_cli("train", DIGITS, "--epochs", "2", "--out", out, "--no-progress")
     assert r.returncode == 0 and "epoch 1/2" not in r.stderr, r.stderr
+
+
+def test_the_cli_summary_after_early_stopping_gives_the_restored_epoch(tmp_path):
+    """It gave only the last epoch's losses, while the saved parameters are the best epoch's."""
+    prog = tmp_path / "m.glia"
+    prog.write_text(MLP + f'train digit on "{DATA}":\n    optimizer = sgd(lr=0.5)\n    validation = 0.5\n'
+                    '    early_stopping = 1\n    epochs = 40\n')
+    r = glia_cli("train", prog, "--no-progress", "--out", tmp_path / "out.npz")
+    assert r.returncode == 0 and "early stopping after epoch" in r.stderr, r.stderr
+    last, restored = r.stdout.splitlines()[:2]
+    best = int(r.stderr.split("(best epoch ")[1].split()[0])
+    assert last.startswith("epoch ") and restored.startswith(f"restored epoch {best}/40: loss "), r.stdout
+    assert "validation loss" in restored
 
 
 def test_train_block_and_cli(tmp_path):
