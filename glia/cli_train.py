@@ -2,6 +2,7 @@
 training (compiler/training.py). Registered through glia/cli.py's COMMAND_MODULES."""
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import sys
@@ -22,7 +23,8 @@ def add_commands(sub) -> None:
     t.add_argument("--loss", help="cross_entropy, nll, mse, mae or binary_cross_entropy")
     t.add_argument("--optimizer", help="sgd, adam, adamw or rmsprop")
     t.add_argument("--momentum", type=float, help="momentum for sgd / rmsprop")
-    t.add_argument("--nesterov", action="store_true", help="Nesterov momentum (sgd)")
+    t.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=None,
+                   help="Nesterov momentum (sgd); --no-nesterov turns the block's off")
     t.add_argument("--weight-decay", type=float, dest="weight_decay")
     t.add_argument("--epochs", type=int)
     t.add_argument("--batch", type=int)
@@ -192,14 +194,15 @@ def _summary(hist, k, epochs) -> str:
 
 
 def _optimizer_flags(o, ns, program) -> None:
-    """--momentum, --nesterov and --weight-decay over the optimizer's settings, checked as the block's are
-    (E703). A value of 0 is a value: `--momentum 0` turns the block's momentum off."""
+    """--momentum, --[no-]nesterov and --weight-decay over the optimizer's settings, checked as the block's are
+    (E703). A value of 0 is a value: `--momentum 0` turns the block's momentum off (with --no-nesterov
+    where the block has nesterov=True)."""
     from glia.compiler.diagnostics import Diagnostic, GliaError, Span
     from glia.compiler.training import check_optimizer_args
 
     given = {name: getattr(ns, name) for name in ("momentum", "weight_decay") if getattr(ns, name) is not None}
-    if ns.nesterov:
-        given["nesterov"] = True
+    if ns.nesterov is not None:
+        given["nesterov"] = ns.nesterov
     if not given:
         return
     try:

@@ -426,6 +426,11 @@ def test_optimizer_flags_are_checked_and_zero_overrides_the_block(tmp_path, caps
     plain = train("sgd(lr=0.1)")
     off = train("sgd(lr=0.1, momentum=0.9)", "--momentum", "0")
     assert all(np.array_equal(plain[k], off[k]) for k in plain)
+    # --no-nesterov turns the block's nesterov off (--nesterov could only turn it on)
+    classic = train("sgd(lr=0.1, momentum=0.9)")
+    assert _same(classic, train("sgd(lr=0.1, momentum=0.9, nesterov=True)", "--no-nesterov"))
+    assert not _same(classic, train("sgd(lr=0.1, momentum=0.9)", "--nesterov"))
+    assert _same(plain, train("sgd(lr=0.1, momentum=0.9, nesterov=True)", "--momentum", "0", "--no-nesterov"))
     for flags, message in ((["--momentum", "1.5"], "--momentum: sgd(momentum=...) must be in [0, 1), found 1.5"),
                            (["--weight-decay", "-0.5"], "--weight-decay: sgd(weight_decay=...) must be a number >= 0"),
                            (["--momentum", "0", "--nesterov"], "sgd(nesterov=True) needs a momentum > 0"),
