@@ -530,6 +530,26 @@ def test_plot_without_matplotlib_is_refused_before_training(tmp_path, capsys, mo
     assert "error[E801]" in err and "--plot needs matplotlib" in err and not (tmp_path / "out.npz").exists(), err
 
 
+def test_resuming_with_another_validation_split_is_an_error(digits, tmp_path):
+    """Another validation fraction or seed (or other data) resumed silently, holding out other examples:
+    some the run had trained on. The checkpoint records its split; the same one resumes as before."""
+    x, y = digits
+    ck = tmp_path / "run.ckpt.npz"
+    glia.compile(MLP).train("digit", x, y, epochs=1, validation=0.2, checkpoint=str(ck))
+    for change, held in (({"validation": 0.5}, "this run holds out 150 of 300"),
+                         ({"validation": 0.2, "seed": 3}, "this run holds out 60 of 300 (other ones)")):
+        with pytest.raises(GliaError) as e:
+            glia.compile(MLP).train("digit", x, y, epochs=2, checkpoint=str(ck), resume=True, **change)
+        d = e.value.diagnostic
+        assert d.code == "E703" and "its run held out 60 of 300 examples for validation" in d.message, d.message
+        assert held in d.message, d.message
+    with pytest.raises(GliaError) as e:
+        glia.compile(MLP).train("digit", x[:200], y[:200], epochs=2, validation=0.2, checkpoint=str(ck), resume=True)
+    assert "this run holds out 40 of 200" in e.value.diagnostic.message
+    h = glia.compile(MLP).train("digit", x, y, epochs=2, validation=0.2, checkpoint=str(ck), resume=True)
+    assert len(h["loss"]) == 2
+
+
 def test_resume_without_a_checkpoint_is_an_error(digits):
     """It trained from the start, silently, as if --resume had not been given."""
     x, y = digits
