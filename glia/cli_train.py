@@ -155,8 +155,11 @@ def cmd_train(ns) -> int:
     if ns.device:  # overrides the block's `device = ...`
         o.device = ns.device
     out = ns.out or os.path.splitext(ns.file)[0] + ".params.npz"
-    for flag, path in (("--out", out), ("checkpoint", o.checkpoint), ("--plot", ns.plot)):
-        _writable(flag, path, program, {"the program": ns.file, "the training data": o.data})  # before training
+    taken = {"the program": ns.file, "the training data": o.data}
+    for flag, what, path in (("--out", "the --out file", out), ("checkpoint", "the checkpoint", o.checkpoint),
+                             ("--plot", "the --plot image", ns.plot)):
+        _writable(flag, path, program, taken)  # before training
+        taken[what] = path  # (--out over the checkpoint lost it: the next --resume found no checkpoint in it)
     interp = _interp(program)
 
     def log(msg):
@@ -215,7 +218,7 @@ def _optimizer_flags(o, ns, program) -> None:
 
 def _writable(flag, path, program, inputs: dict) -> None:
     """Refuse, before training, a path the parameters cannot be written to, or one that would overwrite
-    one of `inputs` (what -> path: the program, the data), which would lose it."""
+    one of `inputs` (what -> path: the program, the data, another output), which would lose it."""
     from glia.compiler.diagnostics import Diagnostic, GliaError, Span
     from glia.runtime.errors import GliaRuntimeError
     from glia.runtime.params import check_writable
@@ -223,7 +226,8 @@ def _writable(flag, path, program, inputs: dict) -> None:
     if not path:
         return
     for what, other in inputs.items():
-        if other and os.path.exists(other) and os.path.exists(path) and os.path.samefile(path, other):
+        if other and (os.path.realpath(other) == os.path.realpath(path)
+                      or os.path.exists(other) and os.path.exists(path) and os.path.samefile(path, other)):
             raise GliaError(Diagnostic("E703", f"{flag} {path} is {what}: saving there would overwrite it",
                                        Span(0, 0, 0, 0), "train", program.source))
     try:

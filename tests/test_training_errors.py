@@ -515,6 +515,17 @@ def test_plot_writes_the_format_its_name_says_and_is_checked_before_training(tmp
         assert not (tmp_path / "out.npz").exists()  # refused before training
 
 
+def test_out_and_the_checkpoint_in_one_file_is_refused_before_training(tmp_path, capsys, monkeypatch):
+    """`--out run.npz --checkpoint run.npz` trained, then the parameters overwrote the checkpoint: the next
+    --resume found no checkpoint there. Two outputs in one file (or an output over the program) are E703."""
+    monkeypatch.chdir(tmp_path)
+    for flags, message in ((["--checkpoint", "run.npz", "--out", "./run.npz"], "checkpoint run.npz is the --out file"),
+                           (["--out", "m.glia"], "--out m.glia is the program")):
+        err = _train_cli(tmp_path, capsys, ("epochs = 1",), *flags)
+        assert isinstance(err, str) and "error[E703]" in err and message in err, (flags, err)
+        assert not os.path.exists("run.npz")
+
+
 def test_plot_without_matplotlib_is_refused_before_training(tmp_path, capsys, monkeypatch):
     import builtins
 
