@@ -374,7 +374,11 @@ def check_task(program: ir.Program, o: Options, X, y) -> Task:
             raise _err(BAD_DATA, f"{o.loss} with class labels needs {o.fn} to return a vector of class scores; it "
                        f"returns {out_t}", f.span, src)
         if y.dtype.kind not in "iub" and (y.dtype.kind != "f" or not np.all(np.isfinite(y) & (y == np.round(y)))):
-            raise _err(BAD_DATA, f"class labels must be integers, found dtype {y.dtype}", None, src)
+            if y.dtype.kind != "f":
+                raise _err(BAD_DATA, f"class labels must be integers, found dtype {y.dtype}", None, src)
+            k = int(np.argmin(np.isfinite(y) & (y == np.round(y))))  # whole numbers in a float array are labels
+            raise _err(BAD_DATA, f"class labels must be integers (whole numbers in a {y.dtype} array are taken); "
+                       f"example {k}'s is {y[k]}", None, src)
         classes = out_shape[0]
         bad = (y < 0) | (y >= classes)
         if np.any(bad):

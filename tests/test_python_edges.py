@@ -204,6 +204,9 @@ def test_train_data_given_by_halves_or_twice_is_e703():
     (lambda y: y.astype(str), "class labels must be integers, found dtype <U"),  # numpy's rint TypeError
     (lambda y: np.where(y == 0, np.inf, y).astype(float), "class labels must be integers"),  # OverflowError
     (lambda y: 1, "the targets must be an array with one row per example"),  # len() of unsized object
+    # a float array's whole numbers are labels, so 'found dtype float64' did not say what was wrong
+    (lambda y: np.where(np.arange(len(y)) == 5, 1.5, y), "(whole numbers in a float64 array are taken); example 5's is 1.5"),
+    (lambda y: np.where(np.arange(len(y)) == 2, np.nan, y), "example 2's is nan"),
 ])
 def test_train_labels_that_are_not_integers_are_e703(labels, said):
     p = glia.compile(MODEL)
