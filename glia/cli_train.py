@@ -127,7 +127,7 @@ def _apply(o, name, v, program):
 def cmd_train(ns) -> int:
     from glia.compiler.diagnostics import Diagnostic, GliaError, Span
     from glia.compiler.interp import run_with_big_stack
-    from glia.compiler.training import setting_from_text, train
+    from glia.compiler.training import train
 
     program = _program(ns.file)
     if ns.plot:
@@ -136,13 +136,7 @@ def cmd_train(ns) -> int:
     if ns.optimizer:
         o = _apply(o, "optimizer", ns.optimizer, program)  # (the block's optimizer settings go with it)
     _optimizer_flags(o, ns, program)
-    if ns.schedule is not None:  # a name (the block's own keeps its settings) or a call with settings
-        try:
-            schedule = setting_from_text("schedule", ns.schedule)
-        except ValueError as e:
-            raise GliaError(Diagnostic("E703", f"--schedule: {e}", Span(0, 0, 0, 0), "train", program.source)) from None
-        o = _apply(o, "schedule", schedule, program)
-    for name in ("epochs", "batch", "lr", "clip", "validation", "early_stopping", "seed"):
+    for name in ("epochs", "batch", "lr", "schedule", "clip", "validation", "early_stopping", "seed"):
         v = getattr(ns, name)
         if v is not None:
             o = _apply(o, name, v, program)

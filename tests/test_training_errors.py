@@ -495,6 +495,8 @@ def test_the_schedule_flag_keeps_the_blocks_settings_or_takes_its_own(tmp_path, 
     hist = glia.compile(_block("schedule = step(every=1, gamma=0.5)")).train(
         "digit", x, y, epochs=3, schedule="step", lr=1.0)
     assert hist["lr"] == [1.0, 0.5, 0.25]
+    hist = glia.compile(_block("epochs = 1")).train("digit", x, y, epochs=3, schedule="step(every=2, gamma=0.1)", lr=1.0)
+    assert np.allclose(hist["lr"], [1.0, 1.0, 0.1])  # as the flag takes it
 
 
 def test_plot_writes_the_format_its_name_says_and_is_checked_before_training(tmp_path, capsys):
