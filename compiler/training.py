@@ -207,10 +207,10 @@ def apply_setting(o: Options, name: str, v) -> Options:
         lr = kw.pop("lr", o.lr)
         return replace(o, optimizer=opt, opt_args=kw, lr=None if lr is None else float(lr))
     if name in ("epochs", "batch", "seed", "early_stopping"):
-        if not isinstance(v, int) or isinstance(v, bool) or v < (0 if name in ("seed", "early_stopping") else 1):
+        if not _integer(v) or v < (0 if name in ("seed", "early_stopping") else 1):
             kind = "non-negative" if name in ("seed", "early_stopping") else "positive"
             raise ValueError(f"{name} must be a {kind} integer, found {v!r}")
-        return replace(o, **{name: v})
+        return replace(o, **{name: int(v)})
     if name in ("validation", "lr", "clip"):
         v = _number(name, v)
         if name == "validation" and not 0 <= v < 1:
@@ -239,6 +239,11 @@ def apply_setting(o: Options, name: str, v) -> Options:
     if name == "metrics":
         return o  # accuracy is reported for classification losses; loss always
     raise ValueError(f"unknown setting {name!r}")
+
+
+def _integer(v) -> bool:
+    """An int or a NumPy integer (`epochs=np.int64(5)` from a sweep over np.arange), not a bool."""
+    return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
 
 
 def _number(name, v) -> float:
@@ -286,7 +291,7 @@ def check_schedule_args(kind: str, args: list, kw: dict) -> None:
             raise ValueError(f"{kind}() has no setting '{k}'" +
                              (f"; it takes {', '.join(allowed)}" if allowed else "; it takes none"))
         integer, test, what = allowed[k]
-        if integer and (isinstance(x, bool) or not isinstance(x, int)):
+        if integer and not _integer(x):
             raise ValueError(f"{kind}({k}=...) must be {what}, found {x!r}")
         if not test(_number(f"{kind}({k}=...)", x)):
             raise ValueError(f"{kind}({k}=...) must be {what}, found {x!r}")

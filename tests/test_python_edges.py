@@ -214,6 +214,16 @@ def test_train_labels_that_are_not_integers_are_e703(labels, said):
     assert said in e703(p.train, "net", X, labels(y), epochs=1)
 
 
+def test_train_settings_may_be_numpy_integers():
+    """`epochs=np.int64(2)` (a sweep over np.arange) was 'epochs must be a positive integer, found
+    np.int64(2)'; NumPy floats were taken already. A bool is still not an integer."""
+    X, y = _data()
+    hist = glia.compile(MODEL).train("net", X, y, epochs=np.int64(2), batch=np.int32(4), seed=np.uint8(1),
+                                     early_stopping=np.int16(0), schedule="step(every=1)")
+    assert len(hist["loss"]) == 2
+    assert "epochs must be a positive integer, found True" in e703(glia.compile(MODEL).train, "net", X, y, epochs=True)
+
+
 def test_a_checkpoint_that_cannot_be_written_is_e703_before_training(tmp_path):
     """It was E509 at the first checkpoint, after an epoch of training; docs/training.md says E703
     before training starts, as `glia train` does."""
