@@ -16,7 +16,7 @@ from math import prod
 
 import numpy as np
 
-from .errors import FILE, fail
+from .errors import FILE, GliaRuntimeError, fail
 from .pyio import replacement_mode
 
 
@@ -163,7 +163,18 @@ def read_npz(path: str, what: str = "file") -> dict[str, np.ndarray]:
         fail(BAD_FILE, f"{what} {path} is not an .npz file" + (" (it is empty)" if not head else ""))
     try:
         with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
+            arrays = {}
+            for k in data.files:
+                try:
+                    arrays[k] = data[k]
+                except ValueError as e:
+                    if "allow_pickle" not in str(e):
+                        raise
+                    fail(BAD_FILE, f"{what} {path}: its array '{k}' holds Python objects (dtype object, stored "
+                         "pickled), which are not loaded; save numbers (or strings) instead")
+            return arrays
+    except GliaRuntimeError:
+        raise
     except Exception as e:  # zipfile, zlib and numpy each raise their own kinds for a damaged archive
         fail(BAD_FILE, f"{what} {path} is damaged or truncated: cannot read it as an .npz archive "
              f"({type(e).__name__}: {e})")

@@ -88,6 +88,20 @@ def test_a_damaged_npz_is_a_diagnostic_naming_the_file(tmp_path, kind):
     assert e.value.diagnostic.code == "E703" and f"parameter file {bad} {MESSAGES[kind]}" in e.value.diagnostic.message
 
 
+def test_an_npz_holding_an_object_array_says_so(tmp_path):
+    """It was 'damaged or truncated' (numpy's allow_pickle ValueError), though the file is whole."""
+    path = tmp_path / "obj.npz"
+    np.savez(path, x=np.zeros((4, 64), np.float32), y=np.zeros(4, np.int64),
+             names=np.array([[1], "two"], dtype=object))
+    for call, what in ((lambda: glia.compile(MLP).train("digit", data=str(path), epochs=1), "data file"),
+                       (lambda: glia.compile(MLP).load_params(path), "parameter file")):
+        with pytest.raises(GliaError) as e:
+            call()
+        d = e.value.diagnostic
+        assert d.code == "E703" and f"{what} {path}: its array 'names' holds Python objects" in d.message, d.message
+        assert "damaged" not in d.message
+
+
 def test_a_parameter_file_without_a_parameter_or_of_another_shape_is_e703(tmp_path, capsys):
     """A file missing one of the program's parameters (or with one of another shape, or of strings) was
     E506, a runtime error of the program, where every other parameter-file problem is E703."""
