@@ -39,7 +39,8 @@ def add_commands(sub) -> None:
     t.add_argument("--checkpoint", help="checkpoint file written atomically after every epoch")
     t.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")
     t.add_argument("--out", help="where to save the trained parameters (.npz)")
-    t.add_argument("--plot", help="save the loss/accuracy curves to this image (needs matplotlib)")
+    t.add_argument("--plot", help="save the loss/accuracy curves to this image, in the format its extension names "
+                   "(png without one; needs matplotlib)")
     t.add_argument("--engine", choices=["auto", "compiled", "tape"], default="auto",
                    help="auto: compiled when the model allows it, else the interpreter's tape")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
