@@ -65,7 +65,7 @@ class Options:
     checkpoint: str | None = None
     shuffle: bool = True
     resume: bool = False
-    progress: bool = True
+    progress: bool | str = True  # a tqdm bar; "lines" (glia train off a terminal): a line per epoch to the log
     engine: str = "auto"  # auto | compiled | tape
     deadline: float | None = None  # time.perf_counter() time after which training stops (search trials)
     device: str = "cpu"  # cpu | cuda | auto (compiler/device.py); the compiled engine runs on it
@@ -93,6 +93,20 @@ def literal(e, source):
             return (name, [literal(a, source) for a in args], {k.name: literal(k.value, source) for k in kwargs})
     raise _err(BAD_DATA, "a training setting is a number, a string, a name, a list or a call such as "
                "adam(lr=0.001)", e.span, source)
+
+
+def setting_from_text(name: str, text: str):
+    """A setting's value written as a train block writes it (`--schedule "step(every=5)"`): parsed as
+    that block line would be, so a flag takes what the block takes. ValueError when it is not one."""
+    from .syntax import parse
+
+    src = Source(f"--{name}", f'train f on "":\n    {name} = {text}\n')
+    try:
+        [block] = parse(src).items
+        [setting] = block.settings
+        return literal(setting.value, src)
+    except (GliaError, ValueError, AttributeError):
+        raise ValueError(f"{text!r} is not a value as a train block writes one") from None
 
 
 def options_from_spec(spec: ir.TrainSpec, program: ir.Program) -> Options:
@@ -153,13 +167,23 @@ def apply_keywords(o: Options, settings: dict) -> Options:
             elif k in OPTIMIZER_KEYWORDS:
                 opt_args[k] = v
             else:
-                o = apply_setting(o, k, v)
+                o = override(o, k, v)
         except (TypeError, ValueError) as e:
             raise ValueError(f"bad value for {k}: {e}") from None
     if opt_args:
         check_optimizer_args(o.optimizer, {**o.opt_args, **opt_args})
         o = replace(o, opt_args={**o.opt_args, **opt_args})
     return o
+
+
+def override(o: Options, name: str, v) -> Options:
+    """A setting given over the block's (a flag, a keyword): checked as in a block, and no longer at the
+    block's value, so a later error about it does not point at the value it replaced. A schedule may be
+    written as in the block, with its settings (`--schedule "step(every=5)"`, `schedule="step(every=5)"`)."""
+    if name == "schedule" and isinstance(v, str) and "(" in v:
+        v = setting_from_text(name, v)
+    o = apply_setting(o, name, v)
+    return replace(o, spans={k: span for k, span in o.spans.items() if k != name})
 
 
 def apply_setting(o: Options, name: str, v) -> Options:
@@ -183,17 +207,18 @@ def apply_setting(o: Options, name: str, v) -> Options:
         lr = kw.pop("lr", o.lr)
         return replace(o, optimizer=opt, opt_args=kw, lr=None if lr is None else float(lr))
     if name in ("epochs", "batch", "seed", "early_stopping"):
-        if not isinstance(v, int) or isinstance(v, bool) or v < (0 if name in ("seed", "early_stopping") else 1):
+        if not _integer(v) or v < (0 if name in ("seed", "early_stopping") else 1):
             kind = "non-negative" if name in ("seed", "early_stopping") else "positive"
             raise ValueError(f"{name} must be a {kind} integer, found {v!r}")
-        return replace(o, **{name: v})
+        return replace(o, **{name: int(v)})
     if name in ("validation", "lr", "clip"):
         v = _number(name, v)
         if name == "validation" and not 0 <= v < 1:
             raise ValueError(f"validation is the fraction of examples held out, in [0, 1); found {v}")
-        if name != "validation" and not v > 0:
-            raise ValueError(f"{name} must be a number > 0, found {v}" +
-                             (" (leave clip out for no clipping)" if name == "clip" else ""))
+        if name == "clip" and not v >= 0:  # 0 is a value: no clipping (`--clip 0` turns the block's off)
+            raise ValueError(f"clip must be a number > 0 (the largest gradient norm), or 0 for no clipping; found {v}")
+        if name == "lr" and not v > 0:
+            raise ValueError(f"lr must be a number > 0, found {v}")
         return replace(o, **{name: v})
     if name == "shuffle":
         if not isinstance(v, bool):
@@ -204,6 +229,8 @@ def apply_setting(o: Options, name: str, v) -> Options:
         if kind not in SCHEDULES:
             raise ValueError(f"the schedule is one of {', '.join(SCHEDULES)}, found {kind!r}")
         check_schedule_args(kind, args, kw)
+        if isinstance(v, str) and kind == o.schedule:  # the same schedule named again keeps its settings
+            kw = o.schedule_args                         # (`--schedule step` over `step(every=2)`)
         return replace(o, schedule=kind, schedule_args=kw)
     if name == "device":
         if v not in ("cpu", "cuda", "auto"):
@@ -212,6 +239,11 @@ def apply_setting(o: Options, name: str, v) -> Options:
     if name == "metrics":
         return o  # accuracy is reported for classification losses; loss always
     raise ValueError(f"unknown setting {name!r}")
+
+
+def _integer(v) -> bool:
+    """An int or a NumPy integer (`epochs=np.int64(5)` from a sweep over np.arange), not a bool."""
+    return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
 
 
 def _number(name, v) -> float:
@@ -259,7 +291,7 @@ def check_schedule_args(kind: str, args: list, kw: dict) -> None:
             raise ValueError(f"{kind}() has no setting '{k}'" +
                              (f"; it takes {', '.join(allowed)}" if allowed else "; it takes none"))
         integer, test, what = allowed[k]
-        if integer and (isinstance(x, bool) or not isinstance(x, int)):
+        if integer and not _integer(x):
             raise ValueError(f"{kind}({k}=...) must be {what}, found {x!r}")
         if not test(_number(f"{kind}({k}=...)", x)):
             raise ValueError(f"{kind}({k}=...) must be {what}, found {x!r}")
@@ -350,7 +382,11 @@ def check_task(program: ir.Program, o: Options, X, y) -> Task:
             raise _err(BAD_DATA, f"{o.loss} with class labels needs {o.fn} to return a vector of class scores; it "
                        f"returns {out_t}", f.span, src)
         if y.dtype.kind not in "iub" and (y.dtype.kind != "f" or not np.all(np.isfinite(y) & (y == np.round(y)))):
-            raise _err(BAD_DATA, f"class labels must be integers, found dtype {y.dtype}", None, src)
+            if y.dtype.kind != "f":
+                raise _err(BAD_DATA, f"class labels must be integers, found dtype {y.dtype}", None, src)
+            k = int(np.argmin(np.isfinite(y) & (y == np.round(y))))  # whole numbers in a float array are labels
+            raise _err(BAD_DATA, f"class labels must be integers (whole numbers in a {y.dtype} array are taken); "
+                       f"example {k}'s is {y[k]}", None, src)
         classes = out_shape[0]
         bad = (y < 0) | (y >= classes)
         if np.any(bad):

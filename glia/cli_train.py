@@ -2,6 +2,7 @@
 training (compiler/training.py). Registered through glia/cli.py's COMMAND_MODULES."""
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import sys
@@ -22,20 +23,24 @@ def add_commands(sub) -> None:
     t.add_argument("--loss", help="cross_entropy, nll, mse, mae or binary_cross_entropy")
     t.add_argument("--optimizer", help="sgd, adam, adamw or rmsprop")
     t.add_argument("--momentum", type=float, help="momentum for sgd / rmsprop")
-    t.add_argument("--nesterov", action="store_true", help="Nesterov momentum (sgd)")
+    t.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=None,
+                   help="Nesterov momentum (sgd); --no-nesterov turns the block's off")
     t.add_argument("--weight-decay", type=float, dest="weight_decay")
     t.add_argument("--epochs", type=int)
     t.add_argument("--batch", type=int)
     t.add_argument("--lr", type=float)
-    t.add_argument("--schedule", help="constant, step, exponential, cosine or warmup_cosine")
-    t.add_argument("--clip", type=float, help="clip the gradient's global norm to this")
+    t.add_argument("--schedule", help="constant, step, exponential, cosine or warmup_cosine, or one with its settings "
+                   "as in the train block (\"step(every=5, gamma=0.5)\"); the block's own schedule named keeps "
+                   "its settings")
+    t.add_argument("--clip", type=float, help="clip the gradient's global norm to this (0: no clipping)")
     t.add_argument("--validation", type=float, help="fraction of the examples held out")
     t.add_argument("--early-stopping", type=int, dest="early_stopping", help="patience in epochs")
     t.add_argument("--seed", type=int)
     t.add_argument("--checkpoint", help="checkpoint file written atomically after every epoch")
     t.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")
     t.add_argument("--out", help="where to save the trained parameters (.npz)")
-    t.add_argument("--plot", help="save the loss/accuracy curves to this image (needs matplotlib)")
+    t.add_argument("--plot", help="save the loss/accuracy curves to this image, in the format its extension names "
+                   "(png without one; needs matplotlib)")
     t.add_argument("--engine", choices=["auto", "compiled", "tape"], default="auto",
                    help="auto: compiled when the model allows it, else the interpreter's tape")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -85,7 +90,7 @@ def _interp(program):
 
 def _options(program, ns, verb="train"):
     from glia.compiler.diagnostics import Diagnostic, GliaError, Span
-    from glia.compiler.training import Options, apply_setting, options_from_spec
+    from glia.compiler.training import Options, options_from_spec
 
     spec = None
     if ns.fn:
@@ -112,21 +117,22 @@ def _options(program, ns, verb="train"):
 
 def _apply(o, name, v, program):
     from glia.compiler.diagnostics import Diagnostic, GliaError, Span
-    from glia.compiler.training import apply_setting
+    from glia.compiler.training import override
 
     try:
-        return apply_setting(o, name, v)
+        return override(o, name, v)
     except ValueError as e:
         raise GliaError(Diagnostic("E703", f"--{name}: {e}", Span(0, 0, 0, 0), "train", program.source)) from None
 
 
 def cmd_train(ns) -> int:
+    from glia.compiler.diagnostics import Diagnostic, GliaError, Span
     from glia.compiler.interp import run_with_big_stack
     from glia.compiler.training import train
 
     program = _program(ns.file)
     if ns.plot:
-        _matplotlib()  # refuse --plot before training, not after
+        _plot_format(ns.plot, program)  # refuse --plot before training, not after
     o = _options(program, ns)
     if ns.optimizer:
         o = _apply(o, "optimizer", ns.optimizer, program)  # (the block's optimizer settings go with it)
@@ -137,46 +143,64 @@ def cmd_train(ns) -> int:
             o = _apply(o, name, v, program)
     if ns.checkpoint:
         o.checkpoint = ns.checkpoint
-    o.resume, o.progress, o.engine = ns.resume, not ns.no_progress, ns.engine
+    o.resume, o.engine = ns.resume, ns.engine
+    # tqdm's bar on a terminal; in a log file or a pipe its redrawing would leave carriage returns and many
+    # updates on one line, so there a line per epoch
+    o.progress = False if ns.no_progress else True if sys.stderr.isatty() else "lines"
     if ns.device:  # overrides the block's `device = ...`
         o.device = ns.device
     out = ns.out or os.path.splitext(ns.file)[0] + ".params.npz"
-    for flag, path in (("--out", out), ("checkpoint", o.checkpoint)):
-        _writable(flag, path, program, {"the program": ns.file, "the training data": o.data})  # before training
+    taken = {"the program": ns.file, "the training data": o.data}
+    for flag, what, path in (("--out", "the --out file", out), ("checkpoint", "the checkpoint", o.checkpoint),
+                             ("--plot", "the --plot image", ns.plot)):
+        _writable(flag, path, program, taken)  # before training
+        taken[what] = path  # (--out over the checkpoint lost it: the next --resume found no checkpoint in it)
     interp = _interp(program)
 
     def log(msg):
         sys.stderr.write(msg + "\n")
 
     hist = run_with_big_stack(lambda: train(interp, o, log=log))
-    n = len(hist["loss"])
-    line = f"epoch {n}/{o.epochs}: loss {hist['loss'][-1]:.4f}"
-    if not math.isnan(hist["acc"][-1]):
-        line += f", accuracy {hist['acc'][-1]:.4f}"
-    if hist["val_loss"] and not math.isnan(hist["val_loss"][-1]):
-        line += f"; validation loss {hist['val_loss'][-1]:.4f}"
-        if not math.isnan(hist["val_acc"][-1]):
-            line += f", accuracy {hist['val_acc'][-1]:.4f}"
+    line = _summary(hist, len(hist["loss"]) - 1, o.epochs)
+    if "best_epoch" in hist:  # early stopping restored another epoch's parameters: those are saved
+        line += "\nrestored " + _summary(hist, hist["best_epoch"], o.epochs)
     print(line)
     _save(interp.params, out, program)
     running = interp.params.state_flat.size
     print(f"saved {len(interp.params)} parameters" + (f" and {running} running statistics" if running else "")
           + f" to {out}")
     if ns.plot:
-        plot(hist, ns.plot)
+        try:
+            plot(hist, ns.plot, _plot_format(ns.plot, program))
+        except OSError as e:  # (checked before training; the folder went away since)
+            raise GliaError(Diagnostic("E703", f"--plot: cannot write {ns.plot}: {e.strerror or e} (the parameters "
+                                       f"are saved in {out})", Span(0, 0, 0, 0), "train", program.source)) from None
         print(f"curves in {ns.plot}")
     return EXIT_OK
 
 
+def _summary(hist, k, epochs) -> str:
+    """`epoch 3/20: loss ..., accuracy ...; validation loss ..., accuracy ...` of the epoch at index k."""
+    line = f"epoch {k + 1}/{epochs}: loss {hist['loss'][k]:.4f}"
+    if not math.isnan(hist["acc"][k]):
+        line += f", accuracy {hist['acc'][k]:.4f}"
+    if hist["val_loss"] and not math.isnan(hist["val_loss"][k]):
+        line += f"; validation loss {hist['val_loss'][k]:.4f}"
+        if not math.isnan(hist["val_acc"][k]):
+            line += f", accuracy {hist['val_acc'][k]:.4f}"
+    return line
+
+
 def _optimizer_flags(o, ns, program) -> None:
-    """--momentum, --nesterov and --weight-decay over the optimizer's settings, checked as the block's are
-    (E703). A value of 0 is a value: `--momentum 0` turns the block's momentum off."""
+    """--momentum, --[no-]nesterov and --weight-decay over the optimizer's settings, checked as the block's are
+    (E703). A value of 0 is a value: `--momentum 0` turns the block's momentum off (with --no-nesterov
+    where the block has nesterov=True)."""
     from glia.compiler.diagnostics import Diagnostic, GliaError, Span
     from glia.compiler.training import check_optimizer_args
 
     given = {name: getattr(ns, name) for name in ("momentum", "weight_decay") if getattr(ns, name) is not None}
-    if ns.nesterov:
-        given["nesterov"] = True
+    if ns.nesterov is not None:
+        given["nesterov"] = ns.nesterov
     if not given:
         return
     try:
@@ -189,7 +213,7 @@ def _optimizer_flags(o, ns, program) -> None:
 
 def _writable(flag, path, program, inputs: dict) -> None:
     """Refuse, before training, a path the parameters cannot be written to, or one that would overwrite
-    one of `inputs` (what -> path: the program, the data), which would lose it."""
+    one of `inputs` (what -> path: the program, the data, another output), which would lose it."""
     from glia.compiler.diagnostics import Diagnostic, GliaError, Span
     from glia.runtime.errors import GliaRuntimeError
     from glia.runtime.params import check_writable
@@ -197,7 +221,8 @@ def _writable(flag, path, program, inputs: dict) -> None:
     if not path:
         return
     for what, other in inputs.items():
-        if other and os.path.exists(other) and os.path.exists(path) and os.path.samefile(path, other):
+        if other and (os.path.realpath(other) == os.path.realpath(path)
+                      or os.path.exists(other) and os.path.exists(path) and os.path.samefile(path, other)):
             raise GliaError(Diagnostic("E703", f"{flag} {path} is {what}: saving there would overwrite it",
                                        Span(0, 0, 0, 0), "train", program.source))
     try:
@@ -248,7 +273,23 @@ def _matplotlib():
     return plt
 
 
-def plot(hist, path):
+def _plot_format(path, program) -> str:
+    """The image format --plot's extension names (png without one), one matplotlib writes (E703 else):
+    `curves.pdf` was a PNG under that name."""
+    from glia.compiler.diagnostics import Diagnostic, GliaError, Span
+
+    plt = _matplotlib()
+    ext = os.path.splitext(path)[1][1:].lower() or "png"
+    formats = plt.figure().canvas.get_supported_filetypes()
+    plt.close("all")
+    if ext not in formats:
+        raise GliaError(Diagnostic("E703", f"--plot {path}: matplotlib cannot write .{ext} images; name the file "
+                                   f"with one of {', '.join('.' + f for f in sorted(formats))}", Span(0, 0, 0, 0),
+                                   "train", program.source))
+    return ext
+
+
+def plot(hist, path, fmt="png"):
     plt = _matplotlib()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
     ep = range(1, len(hist["loss"]) + 1)
@@ -260,9 +301,15 @@ def plot(hist, path):
         ax.set_ylabel(label)
         ax.legend()
     fig.tight_layout()
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp)
-    os.replace(tmp, path)
+    tmp = path + ".tmp"
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)  # as --out's missing folders are made
+    try:
+        fig.savefig(tmp, format=fmt)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def cmd_params(ns) -> int:

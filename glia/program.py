@@ -414,10 +414,11 @@ class Program:
     def train(self, fn: str | None = None, x=None, y=None, *, data: str | None = None, **settings) -> dict:
         """Train `fn` (default: the program's `train` block) on arrays `x`, `y` or on a .npz `data` file.
         Keywords are the settings of a `train` block (loss="cross_entropy", optimizer="adam", lr=0.01,
-        epochs=20, batch=32, validation=0.1, seed=0, schedule="cosine", clip=1.0, early_stopping=3,
+        epochs=20, batch=32, validation=0.1, seed=0, schedule="cosine", clip=1.0 (0: none), early_stopping=3,
         checkpoint="run.ckpt.npz", shuffle=True) plus resume=, progress= (default False here) and
         engine= ("auto", "compiled" or "tape"). Returns the history: per-epoch lists `loss`, `acc`,
-        `val_loss`, `val_acc`, `lr`, and `engine`. The parameters are updated in place (`.params`)."""
+        `val_loss`, `val_acc`, `lr`, `engine`, `stopped` (why it stopped early, else ""), and after early
+        stopping `best_epoch`, the index of the epoch whose parameters were restored. The parameters are updated in place (`.params`)."""
         from glia.compiler import training
 
         interp = self._interp()

@@ -16,7 +16,7 @@ from math import prod
 
 import numpy as np
 
-from .errors import FILE, VALUE, fail
+from .errors import FILE, GliaRuntimeError, fail
 from .pyio import replacement_mode
 
 
@@ -104,12 +104,12 @@ class ParamStore:
         views = self.named()
         for name, v in views.items():
             if name not in arrays:
-                fail(VALUE, f"{where} has no parameter '{name}' (it has: {', '.join(sorted(arrays)) or 'none'})")
+                fail(BAD_FILE, f"{where} has no parameter '{name}' (it has: {', '.join(sorted(arrays)) or 'none'})")
             a = np.asarray(arrays[name])
             if a.shape != v.shape:
-                fail(VALUE, f"parameter '{name}' in {where} has shape {a.shape}, the program needs {v.shape}")
+                fail(BAD_FILE, f"parameter '{name}' in {where} has shape {a.shape}, the program needs {v.shape}")
             if not is_numeric(a):
-                fail(VALUE, f"parameter '{name}' in {where} holds {a.dtype} values; parameters are numbers "
+                fail(BAD_FILE, f"parameter '{name}' in {where} holds {a.dtype} values; parameters are numbers "
                      f"({self.dtype})")
         for name, v in views.items():
             v[...] = arrays[name]
@@ -146,7 +146,7 @@ def initial(rng, s: ParamSpec) -> np.ndarray:
 
 NPZ_MAGIC = b"PK\x03\x04"  # a .npz is a zip archive
 NPY_MAGIC = b"\x93NUMPY"
-BAD_FILE = "E703"  # a data, parameter or checkpoint file that is not a whole .npz
+BAD_FILE = "E703"  # a data, parameter or checkpoint file that is not a whole .npz, or lacks what the program needs
 
 
 def read_npz(path: str, what: str = "file") -> dict[str, np.ndarray]:
@@ -163,7 +163,18 @@ def read_npz(path: str, what: str = "file") -> dict[str, np.ndarray]:
         fail(BAD_FILE, f"{what} {path} is not an .npz file" + (" (it is empty)" if not head else ""))
     try:
         with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
+            arrays = {}
+            for k in data.files:
+                try:
+                    arrays[k] = data[k]
+                except ValueError as e:
+                    if "allow_pickle" not in str(e):
+                        raise
+                    fail(BAD_FILE, f"{what} {path}: its array '{k}' holds Python objects (dtype object, stored "
+                         "pickled), which are not loaded; save numbers (or strings) instead")
+            return arrays
+    except GliaRuntimeError:
+        raise
     except Exception as e:  # zipfile, zlib and numpy each raise their own kinds for a damaged archive
         fail(BAD_FILE, f"{what} {path} is damaged or truncated: cannot read it as an .npz archive "
              f"({type(e).__name__}: {e})")

@@ -32,7 +32,7 @@ class LoopConfig:
     early_stopping: int = 0  # patience in epochs (0: off)
     checkpoint: str | None = None
     resume: bool = False
-    progress: bool = True
+    progress: bool | str = True  # a tqdm bar; "lines": a line per epoch to the log (where a bar cannot redraw)
     deadline: float | None = None  # a time.perf_counter() time: stop after the epoch that passes it
 
 
@@ -42,13 +42,16 @@ def run(engine, train_rows: np.ndarray, val_rows: np.ndarray, cfg: LoopConfig, l
     hist = {"loss": [], "acc": [], "val_loss": [], "val_acc": [], "lr": []}
     start, best, best_epoch, best_flat = 0, math.inf, -1, None
     if cfg.resume and cfg.checkpoint and os.path.exists(cfg.checkpoint):
-        start, hist, best, best_epoch, best_flat = load_checkpoint(cfg.checkpoint, engine, rng, cfg.epochs)
+        start, hist, best, best_epoch, best_flat = load_checkpoint(cfg.checkpoint, engine, rng, cfg.epochs,
+                                                                   (train_rows, val_rows))
         if log:
             log(f"resumed from {cfg.checkpoint} after epoch {start}")
+    # a run that early stopping ended is finished: resuming it trains nothing more (its checkpoint holds
+    # the last epoch's parameters; the best are restored as when it stopped)
+    stopped = _early_stop(engine, cfg, start - 1, best_epoch, best_flat) if start else ""
     bar = _bar(cfg, start)
-    stopped = ""
     try:
-        for epoch in range(start, cfg.epochs):
+        for epoch in range(start, start if stopped else cfg.epochs):
             lr = schedule_lr(cfg.schedule, engine.opt.lr, epoch, cfg.epochs, **cfg.schedule_args)
             order = rng.permutation(train_rows) if cfg.shuffle else train_rows
             loss, acc = engine.epoch(order, cfg.batch, lr)
@@ -59,8 +62,9 @@ def run(engine, train_rows: np.ndarray, val_rows: np.ndarray, cfg: LoopConfig, l
             if watch < best:  # a NaN or infinite loss is never the best
                 best, best_epoch, best_flat = watch, epoch, engine.store.snapshot()
             if cfg.checkpoint:
-                save_checkpoint(cfg.checkpoint, engine, rng, epoch + 1, hist, best, best_epoch, best_flat)
-            if bar is not None:
+                save_checkpoint(cfg.checkpoint, engine, rng, epoch + 1, hist, best, best_epoch, best_flat,
+                                (train_rows, val_rows))
+            if cfg.progress:
                 post = {"loss": f"{loss:.4f}"}
                 if not math.isnan(acc):
                     post["acc"] = f"{acc:.3f}"
@@ -68,15 +72,13 @@ def run(engine, train_rows: np.ndarray, val_rows: np.ndarray, cfg: LoopConfig, l
                     post["val_loss"] = f"{vloss:.4f}"
                     if not math.isnan(vacc):
                         post["val_acc"] = f"{vacc:.3f}"
-                bar.set_postfix(post, refresh=False)
-                bar.update(1)
-            if cfg.early_stopping and epoch - best_epoch >= cfg.early_stopping:
-                stopped = f"early stopping after epoch {epoch + 1}: no improvement for {cfg.early_stopping} epochs"
-                if best_flat is None:  # no epoch had a finite loss to watch: nothing to restore
-                    stopped += " (no epoch had a finite validation loss; the last parameters are kept)"
-                else:
-                    engine.store.restore(best_flat)
-                    stopped += f" (best epoch {best_epoch + 1} restored)"
+                if bar is not None:
+                    bar.set_postfix(post, refresh=False)
+                    bar.update(1)
+                elif log:  # "lines"
+                    log(f"epoch {epoch + 1}/{cfg.epochs}: " + ", ".join(f"{k} {v}" for k, v in post.items()))
+            stopped = _early_stop(engine, cfg, epoch, best_epoch, best_flat)
+            if stopped:
                 break
             if cfg.deadline is not None and epoch + 1 < cfg.epochs and time.perf_counter() >= cfg.deadline:
                 hist["cut_short"] = True  # the caller's time bound, not a property of the model
@@ -87,18 +89,33 @@ def run(engine, train_rows: np.ndarray, val_rows: np.ndarray, cfg: LoopConfig, l
     if stopped and log:
         log(stopped)
     hist["stopped"] = stopped
+    if stopped and best_flat is not None:  # the parameters are this epoch's (an index into the lists), not the last's
+        hist["best_epoch"] = best_epoch
     return hist
 
 
+def _early_stop(engine, cfg: LoopConfig, epoch: int, best_epoch: int, best_flat) -> str:
+    """After `epoch` (from 0): if early stopping ends the run here, restore the best parameters and say
+    so; else ""."""
+    if not cfg.early_stopping or epoch - best_epoch < cfg.early_stopping:
+        return ""
+    stopped = f"early stopping after epoch {epoch + 1}: no improvement for {cfg.early_stopping} epochs"
+    if best_flat is None:  # no epoch had a finite loss to watch: nothing to restore
+        return stopped + " (no epoch had a finite validation loss; the last parameters are kept)"
+    engine.store.restore(best_flat)
+    return stopped + f" (best epoch {best_epoch + 1} restored)"
+
+
 def _bar(cfg: LoopConfig, start: int):
-    if not cfg.progress:
+    if cfg.progress is not True:
         return None
     from tqdm import tqdm
 
     return tqdm(total=cfg.epochs, initial=start, unit="epoch", desc="train", dynamic_ncols=True, leave=True)
 
 
-def save_checkpoint(path, engine, rng, epoch, hist, best, best_epoch, best_flat) -> None:
+def save_checkpoint(path, engine, rng, epoch, hist, best, best_epoch, best_flat, split=None) -> None:
+    """`split`: the run's (training rows, validation rows), kept so that a resumed run holds out the same."""
     arrays = {f"param/{k}": v for k, v in engine.store.state().items()}
     arrays.update({f"opt/{k}": v for k, v in engine.opt.state().items()})
     meta = {"epoch": epoch, "history": hist, "best": best, "best_epoch": best_epoch,
@@ -108,6 +125,9 @@ def save_checkpoint(path, engine, rng, epoch, hist, best, best_epoch, best_flat)
     arrays["meta"] = np.array(json.dumps(meta, default=_jsonable))
     if best_flat is not None:
         arrays["best_flat"] = best_flat
+    if split is not None:  # the validation rows and the number of examples (the training rows are the others)
+        arrays["split/val"] = np.asarray(split[1], np.int64)
+        arrays["split/examples"] = np.asarray(len(split[0]) + len(split[1]), np.int64)
     save_npz(path, arrays)
 
 
@@ -129,11 +149,14 @@ def _jsonable(x):
 BAD_CHECKPOINT = "E703"
 
 
-def load_checkpoint(path, engine, rng, epochs=None):
+def load_checkpoint(path, engine, rng, epochs=None, split=None):
     """Everything is checked before the parameters are assigned, so a refused checkpoint changes none
-    (one written after more epochs than the run's `epochs` included: its parameters are past the run's end)."""
+    (one written after more epochs than the run's `epochs` included: its parameters are past the run's end;
+    one whose run held out other validation examples than this run's `split` would)."""
     arrays = read_npz(path, "checkpoint")
     meta = _meta(path, arrays)
+    if split is not None:
+        _same_split(path, arrays, split)
     if epochs is not None and meta["epoch"] > epochs:
         e = GliaRuntimeError(BAD_CHECKPOINT, f"cannot resume from {path}: it was written after epoch {meta['epoch']}, "
                              f"and this run has {epochs} epochs; resume with epochs >= {meta['epoch']}, or train from "
@@ -156,6 +179,30 @@ def load_checkpoint(path, engine, rng, epochs=None):
     engine.store.assign(params, path)  # (checks every name and shape before it writes)
     engine.opt.load_state(state)
     return meta["epoch"], meta["history"], meta["best"], meta["best_epoch"], best_flat
+
+
+def _same_split(path, arrays, split) -> None:
+    """Resuming with another validation fraction, seed or data set would hold out other examples, some
+    the run has trained on (checkpoints record the split since 2026-12-06; an older one is trusted)."""
+    if "split/val" not in arrays or "split/examples" not in arrays:
+        return
+    try:
+        was_val, was_n = np.asarray(arrays["split/val"], np.int64), int(arrays["split/examples"])
+    except (TypeError, ValueError):
+        fail(BAD_CHECKPOINT, f"cannot resume from {path}: not a Glia checkpoint (its 'split' record is not the "
+             "validation rows and the number of examples)")
+    train, val = split
+    n = len(train) + len(val)
+    if n == was_n and np.array_equal(val, was_val):
+        return
+    e = GliaRuntimeError(BAD_CHECKPOINT, f"cannot resume from {path}: its run held out {len(was_val)} of {was_n} "
+                         f"examples for validation, and this run holds out {len(val)} of {n}"
+                         + (" (other ones)" if (len(val), n) == (len(was_val), was_n) else "")
+                         + ": the validation fraction, the seed or the data differ (held-out examples must stay "
+                         "those it never trained on); resume with the same ones, or train from the start without "
+                         "resume")
+    e.settings = ("validation", "seed")  # at the block's setting, where it has one
+    raise e
 
 
 def _meta(path, arrays) -> dict:

@@ -204,11 +204,24 @@ def test_train_data_given_by_halves_or_twice_is_e703():
     (lambda y: y.astype(str), "class labels must be integers, found dtype <U"),  # numpy's rint TypeError
     (lambda y: np.where(y == 0, np.inf, y).astype(float), "class labels must be integers"),  # OverflowError
     (lambda y: 1, "the targets must be an array with one row per example"),  # len() of unsized object
+    # a float array's whole numbers are labels, so 'found dtype float64' did not say what was wrong
+    (lambda y: np.where(np.arange(len(y)) == 5, 1.5, y), "(whole numbers in a float64 array are taken); example 5's is 1.5"),
+    (lambda y: np.where(np.arange(len(y)) == 2, np.nan, y), "example 2's is nan"),
 ])
 def test_train_labels_that_are_not_integers_are_e703(labels, said):
     p = glia.compile(MODEL)
     X, y = _data()
     assert said in e703(p.train, "net", X, labels(y), epochs=1)
+
+
+def test_train_settings_may_be_numpy_integers():
+    """`epochs=np.int64(2)` (a sweep over np.arange) was 'epochs must be a positive integer, found
+    np.int64(2)'; NumPy floats were taken already. A bool is still not an integer."""
+    X, y = _data()
+    hist = glia.compile(MODEL).train("net", X, y, epochs=np.int64(2), batch=np.int32(4), seed=np.uint8(1),
+                                     early_stopping=np.int16(0), schedule="step(every=1)")
+    assert len(hist["loss"]) == 2
+    assert "epochs must be a positive integer, found True" in e703(glia.compile(MODEL).train, "net", X, y, epochs=True)
 
 
 def test_a_checkpoint_that_cannot_be_written_is_e703_before_training(tmp_path):

@@ -106,6 +106,27 @@ def test_checkpoint_resume_gives_the_same_parameters(digits, tmp_path, model):
         assert np.allclose(v, resumed.params[name], atol=1e-6), name
 
 
+def test_resuming_a_run_that_early_stopping_ended_trains_nothing_more(digits, tmp_path):
+    """The checkpoint was written before the best parameters were restored, and resuming it trained on:
+    one more epoch (or more) in the history and other parameters. A finished run now stays finished;
+    with a longer patience it goes on."""
+    x, y = digits
+    x, y = x[:200], y[:200]
+    ck = tmp_path / "run.ckpt.npz"
+    kw = dict(epochs=40, lr=0.5, optimizer="sgd", validation=0.3, early_stopping=2, seed=0, checkpoint=str(ck))
+    first = glia.compile(MLP)
+    h1 = first.train("digit", x, y, **kw)
+    assert h1["stopped"] and len(h1["loss"]) < 40
+    again = glia.compile(MLP)
+    h2 = again.train("digit", x, y, resume=True, **kw)
+    assert h2["loss"] == h1["loss"] and h2["val_loss"] == h1["val_loss"] and h2["stopped"] == h1["stopped"]
+    assert h1["best_epoch"] == h2["best_epoch"] == int(np.argmin(h1["val_loss"]))
+    for name, v in first.params.items():
+        assert np.array_equal(v, again.params[name]), name
+    longer = glia.compile(MLP).train("digit", x, y, resume=True, **{**kw, "early_stopping": len(h1["loss"]) + 2})
+    assert len(longer["loss"]) > len(h1["loss"])
+
+
 @pytest.mark.parametrize("model", [MLP, BN_MLP], ids=["mlp", "batch_norm"])
 def test_a_checkpoint_loads_as_parameters(digits, tmp_path, model):
     """`glia eval/run --params run.ckpt.npz`, prog.load_params: a checkpoint's parameters (and running
@@ -131,6 +152,33 @@ def test_optimizers_schedules_clipping_early_stopping(digits):
     p = glia.compile(MLP)
     h = p.train("digit", x, y, lr=0.5, epochs=30, validation=0.3, early_stopping=2, seed=0, optimizer="sgd")
     assert h["stopped"] and len(h["loss"]) < 30
+
+
+def test_the_progress_bar_is_a_line_per_epoch_when_stderr_is_not_a_terminal(tmp_path):
+    """tqdm redrew its bar into a log file or pipe: carriage returns, several updates on one line. Off a
+    terminal each epoch is now a line of its own; --no-progress still prints none."""
+    out = tmp_path / "digits.params.npz"
+    r = glia_cli("train", DIGITS, "--epochs", "2", "--validation", "0.1", "--out", out)
+    assert r.returncode == 0, r.stderr
+    assert "\r" not in r.stderr and "%|" not in r.stderr, r.stderr
+    lines = [line for line in r.stderr.splitlines() if line.startswith("epoch ")]
+    assert [line.split(":")[0] for line in lines] == ["epoch 1/2", "epoch 2/2"], r.stderr
+    assert all("loss" in line and "val_acc" in line for line in lines), lines
+    r = glia_cli("train", DIGITS, "--epochs", "2", "--out", out, "--no-progress")
+    assert r.returncode == 0 and "epoch 1/2" not in r.stderr, r.stderr
+
+
+def test_the_cli_summary_after_early_stopping_gives_the_restored_epoch(tmp_path):
+    """It gave only the last epoch's losses, while the saved parameters are the best epoch's."""
+    prog = tmp_path / "m.glia"
+    prog.write_text(MLP + f'train digit on "{DATA}":\n    optimizer = sgd(lr=0.5)\n    validation = 0.5\n'
+                    '    early_stopping = 1\n    epochs = 40\n')
+    r = glia_cli("train", prog, "--no-progress", "--out", tmp_path / "out.npz")
+    assert r.returncode == 0 and "early stopping after epoch" in r.stderr, r.stderr
+    last, restored = r.stdout.splitlines()[:2]
+    best = int(r.stderr.split("(best epoch ")[1].split()[0])
+    assert last.startswith("epoch ") and restored.startswith(f"restored epoch {best}/40: loss "), r.stdout
+    assert "validation loss" in restored
 
 
 def test_train_block_and_cli(tmp_path):

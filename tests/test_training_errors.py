@@ -88,6 +88,43 @@ def test_a_damaged_npz_is_a_diagnostic_naming_the_file(tmp_path, kind):
     assert e.value.diagnostic.code == "E703" and f"parameter file {bad} {MESSAGES[kind]}" in e.value.diagnostic.message
 
 
+def test_an_npz_holding_an_object_array_says_so(tmp_path):
+    """It was 'damaged or truncated' (numpy's allow_pickle ValueError), though the file is whole."""
+    path = tmp_path / "obj.npz"
+    np.savez(path, x=np.zeros((4, 64), np.float32), y=np.zeros(4, np.int64),
+             names=np.array([[1], "two"], dtype=object))
+    for call, what in ((lambda: glia.compile(MLP).train("digit", data=str(path), epochs=1), "data file"),
+                       (lambda: glia.compile(MLP).load_params(path), "parameter file")):
+        with pytest.raises(GliaError) as e:
+            call()
+        d = e.value.diagnostic
+        assert d.code == "E703" and f"{what} {path}: its array 'names' holds Python objects" in d.message, d.message
+        assert "damaged" not in d.message
+
+
+def test_a_parameter_file_without_a_parameter_or_of_another_shape_is_e703(tmp_path, capsys):
+    """A file missing one of the program's parameters (or with one of another shape, or of strings) was
+    E506, a runtime error of the program, where every other parameter-file problem is E703."""
+    from glia.cli import main
+
+    prog = tmp_path / "m.glia"
+    prog.write_text(MLP)
+    good = {k: np.array(v) for k, v in glia.compile(MLP).params.items()}
+    files = {"missing": {k: v for k, v in good.items() if k != "digit.dense#2.b"},
+             "shape": {**good, "digit.dense#2.b": np.zeros(3, np.float32)},
+             "strings": {**good, "digit.dense#2.b": good["digit.dense#2.b"].astype(str)}}
+    for name, arrays in files.items():
+        path = tmp_path / f"{name}.npz"
+        np.savez(path, **arrays)
+        with pytest.raises(GliaError) as e:
+            glia.compile(MLP).load_params(path)
+        assert e.value.diagnostic.code == "E703" and "digit.dense#2.b" in e.value.diagnostic.message, name
+        for cmd in (["eval", str(prog), "--fn", "digit", "--data", str(DATA)], ["run", str(prog)], ["params", str(prog)]):
+            assert main([*cmd, "--params", str(path)]) == 1
+            err = capsys.readouterr().err
+            assert "error[E703]" in err and "digit.dense#2.b" in err, (cmd, err)
+
+
 def test_a_damaged_checkpoint_or_data_from_the_command_line(tmp_path):
     prog = tmp_path / "m.glia"
     prog.write_text(MLP)
@@ -343,6 +380,19 @@ def test_a_validation_that_leaves_nothing_to_train_on_points_at_it(digits):
     assert "leaves no training examples" in d.message and (d.span.line, d.span.col) == (6, 18), d.span
 
 
+def test_an_error_about_an_overridden_setting_does_not_point_at_the_value_it_replaced(digits, tmp_path, capsys):
+    """`validation = 0.1` in the block, 0.999 from a keyword or flag: the error quoted the block's line
+    `validation = 0.1` for the value 0.999 (and `epochs = 40` for a --epochs 1 too small to resume)."""
+    x, y = digits
+    p = glia.compile(_block("validation = 0.1"), "m.glia")
+    with pytest.raises(GliaError) as e:
+        p.train("digit", x[:20], y[:20], epochs=1, validation=0.999)
+    d = e.value.diagnostic
+    assert "validation 0.999 leaves no training examples" in d.message and d.span.line != 6, d.span
+    err = _train_cli(tmp_path, capsys, ("validation = 0.1",), "--validation", "0.9999")
+    assert "validation 0.9999 leaves no training examples" in err and "validation = 0.1" not in err, err
+
+
 def test_a_step_that_overflows_a_parameter_names_the_optimizer_setting():
     x, y = np.ones((64, 4), np.float32), np.full((64, 1), 100.0, np.float32)  # gradients of about 20
     p = glia.compile('def f(x: f32[4]) -> f32[1]:\n    return dense(x, 1)\n\ntrain f on "d.npz":\n'
@@ -390,12 +440,141 @@ def test_optimizer_flags_are_checked_and_zero_overrides_the_block(tmp_path, caps
     plain = train("sgd(lr=0.1)")
     off = train("sgd(lr=0.1, momentum=0.9)", "--momentum", "0")
     assert all(np.array_equal(plain[k], off[k]) for k in plain)
+    # --no-nesterov turns the block's nesterov off (--nesterov could only turn it on)
+    classic = train("sgd(lr=0.1, momentum=0.9)")
+    assert _same(classic, train("sgd(lr=0.1, momentum=0.9, nesterov=True)", "--no-nesterov"))
+    assert not _same(classic, train("sgd(lr=0.1, momentum=0.9)", "--nesterov"))
+    assert _same(plain, train("sgd(lr=0.1, momentum=0.9, nesterov=True)", "--momentum", "0", "--no-nesterov"))
     for flags, message in ((["--momentum", "1.5"], "--momentum: sgd(momentum=...) must be in [0, 1), found 1.5"),
                            (["--weight-decay", "-0.5"], "--weight-decay: sgd(weight_decay=...) must be a number >= 0"),
                            (["--momentum", "0", "--nesterov"], "sgd(nesterov=True) needs a momentum > 0"),
                            (["--optimizer", "adam", "--momentum", "0.5"], "adam() has no setting 'momentum'")):
         err = train("sgd(lr=0.1, momentum=0.9)", *flags)
         assert "error[E703]" in err and message in err, (flags, err)
+
+
+def _train_cli(tmp_path, capsys, settings, *flags):
+    """`glia train` of the MLP with a block of `settings`: the saved parameters, or the error output."""
+    from glia.cli import main
+
+    prog = tmp_path / "m.glia"
+    prog.write_text(MLP + f'train digit on "{DATA}":\n' + "".join(f"    {s}\n" for s in settings))
+    out = tmp_path / "out.npz"
+    rc = main(["train", str(prog), "--no-progress", "--out", str(out), *flags])
+    err = capsys.readouterr().err
+    if rc:
+        return err
+    with np.load(out) as d:
+        return {k: d[k].copy() for k in d.files}
+
+
+def _same(a, b):
+    return sorted(a) == sorted(b) and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_clip_0_turns_clipping_off_from_the_flag_and_the_keyword(digits, tmp_path, capsys):
+    """`--clip 0` was E703 'must be > 0', so nothing could turn a block's clip off; 0 now means no
+    clipping, as `--momentum 0` means no momentum, in the block, the flag and Program.train alike."""
+    block = ("optimizer = sgd(lr=0.5)", "epochs = 1", "seed = 0")
+    plain = _train_cli(tmp_path, capsys, block)
+    clipped = _train_cli(tmp_path, capsys, block + ("clip = 0.01",))
+    assert not _same(plain, clipped)
+    assert _same(plain, _train_cli(tmp_path, capsys, block + ("clip = 0.01",), "--clip", "0"))
+    assert _same(plain, _train_cli(tmp_path, capsys, block + ("clip = 0",)))
+    x, y = digits
+    p, q = glia.compile(_block("clip = 0.01")), glia.compile(_block("clip = 0.01"))
+    p.train("digit", x, y, epochs=1, seed=0, optimizer="sgd", lr=0.5, clip=0)
+    q.train("digit", x, y, epochs=1, seed=0, optimizer="sgd", lr=0.5)
+    assert not all(np.array_equal(v, q.params[k]) for k, v in p.params.items())
+    err = _train_cli(tmp_path, capsys, block, "--clip", "-1")
+    assert "error[E703]" in err and "--clip: clip must be a number > 0 (the largest gradient norm), or 0" in err
+
+
+def test_the_schedule_flag_keeps_the_blocks_settings_or_takes_its_own(tmp_path, capsys):
+    """`--schedule step` over `schedule = step(every=2)` went back to step's defaults (every=10) silently;
+    the block's own schedule named keeps its settings, and the flag takes settings as the block does."""
+    block = ("optimizer = sgd(lr=0.5)", "epochs = 4", "seed = 0", "batch = 64")
+    every2 = _train_cli(tmp_path, capsys, block + ("schedule = step(every=2, gamma=0.1)",))
+    assert not _same(every2, _train_cli(tmp_path, capsys, block + ("schedule = step",)))
+    assert _same(every2, _train_cli(tmp_path, capsys, block + ("schedule = step(every=2, gamma=0.1)",),
+                                    "--schedule", "step"))
+    assert _same(every2, _train_cli(tmp_path, capsys, block, "--schedule", "step(every=2, gamma=0.1)"))
+    for flag, message in (("step(every=0)", "--schedule: step(every=...) must be a positive integer, found 0"),
+                          ("step(2)", "--schedule: name the schedule's settings"),
+                          ("step(every=2", "--schedule: 'step(every=2' is not a value as a train block writes one"),
+                          ("linear", "--schedule: the schedule is one of constant, step")):
+        err = _train_cli(tmp_path, capsys, block, "--schedule", flag)
+        assert "error[E703]" in err and message in err, (flag, err)
+    x, y = np.ones((8, 64), np.float32), np.zeros(8, np.int64)
+    hist = glia.compile(_block("schedule = step(every=1, gamma=0.5)")).train(
+        "digit", x, y, epochs=3, schedule="step", lr=1.0)
+    assert hist["lr"] == [1.0, 0.5, 0.25]
+    hist = glia.compile(_block("epochs = 1")).train("digit", x, y, epochs=3, schedule="step(every=2, gamma=0.1)", lr=1.0)
+    assert np.allclose(hist["lr"], [1.0, 1.0, 0.1])  # as the flag takes it
+
+
+def test_plot_writes_the_format_its_name_says_and_is_checked_before_training(tmp_path, capsys):
+    """`--plot curves.pdf` wrote a PNG under that name, `--plot curves.txt` a PNG too, and a --plot path
+    that could not be written was an internal error (a traceback) after training."""
+    pytest.importorskip("matplotlib")
+    block = ("epochs = 1", "batch = 256")
+    for name, magic in (("curves.pdf", b"%PDF"), ("curves.svg", b"<?xml"), ("curves", b"\x89PNG"),
+                        ("new/folder/curves.png", b"\x89PNG")):
+        assert isinstance(_train_cli(tmp_path, capsys, block, "--plot", str(tmp_path / name)), dict)
+        assert (tmp_path / name).read_bytes().startswith(magic), name
+    assert not [f for f in os.listdir(tmp_path) if ".tmp" in f]
+    for target, message in ((tmp_path / "curves.txt", "matplotlib cannot write .txt images"),
+                            (tmp_path, "it is a directory")):
+        (tmp_path / "out.npz").unlink(missing_ok=True)
+        err = _train_cli(tmp_path, capsys, block, "--plot", str(target))
+        assert "error[E703]" in err and message in err and "Traceback" not in err, err
+        assert not (tmp_path / "out.npz").exists()  # refused before training
+
+
+def test_out_and_the_checkpoint_in_one_file_is_refused_before_training(tmp_path, capsys, monkeypatch):
+    """`--out run.npz --checkpoint run.npz` trained, then the parameters overwrote the checkpoint: the next
+    --resume found no checkpoint there. Two outputs in one file (or an output over the program) are E703."""
+    monkeypatch.chdir(tmp_path)
+    for flags, message in ((["--checkpoint", "run.npz", "--out", "./run.npz"], "checkpoint run.npz is the --out file"),
+                           (["--out", "m.glia"], "--out m.glia is the program")):
+        err = _train_cli(tmp_path, capsys, ("epochs = 1",), *flags)
+        assert isinstance(err, str) and "error[E703]" in err and message in err, (flags, err)
+        assert not os.path.exists("run.npz")
+
+
+def test_plot_without_matplotlib_is_refused_before_training(tmp_path, capsys, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kw):
+        if name.split(".")[0] == "matplotlib":
+            raise ImportError(name)
+        return real_import(name, *args, **kw)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    err = _train_cli(tmp_path, capsys, ("epochs = 1",), "--plot", str(tmp_path / "c.png"))
+    assert "error[E801]" in err and "--plot needs matplotlib" in err and not (tmp_path / "out.npz").exists(), err
+
+
+def test_resuming_with_another_validation_split_is_an_error(digits, tmp_path):
+    """Another validation fraction or seed (or other data) resumed silently, holding out other examples:
+    some the run had trained on. The checkpoint records its split; the same one resumes as before."""
+    x, y = digits
+    ck = tmp_path / "run.ckpt.npz"
+    glia.compile(MLP).train("digit", x, y, epochs=1, validation=0.2, checkpoint=str(ck))
+    for change, held in (({"validation": 0.5}, "this run holds out 150 of 300"),
+                         ({"validation": 0.2, "seed": 3}, "this run holds out 60 of 300 (other ones)")):
+        with pytest.raises(GliaError) as e:
+            glia.compile(MLP).train("digit", x, y, epochs=2, checkpoint=str(ck), resume=True, **change)
+        d = e.value.diagnostic
+        assert d.code == "E703" and "its run held out 60 of 300 examples for validation" in d.message, d.message
+        assert held in d.message, d.message
+    with pytest.raises(GliaError) as e:
+        glia.compile(MLP).train("digit", x[:200], y[:200], epochs=2, validation=0.2, checkpoint=str(ck), resume=True)
+    assert "this run holds out 40 of 200" in e.value.diagnostic.message
+    h = glia.compile(MLP).train("digit", x, y, epochs=2, validation=0.2, checkpoint=str(ck), resume=True)
+    assert len(h["loss"]) == 2
 
 
 def test_resume_without_a_checkpoint_is_an_error(digits):
