@@ -14,6 +14,7 @@ from importlib import resources
 from . import ast as A
 from . import ir
 from .diagnostics import GliaError, Note, Source, Span, error
+from .stack import on_big_stack
 from .types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, Scalar, SetT, StructT, Subst,
                     TensorT, TParam, TupleT, TVar, children, dim_names, is_concrete, is_hashable,
                     is_ordered, substitute)
@@ -1346,26 +1347,46 @@ def prelude_source() -> Source:
 
 # Deeper ASTs are refused (E005) rather than risk Python's recursion limit: checking an AST level
 # takes up to 4 Python frames (a call's argument is checked through check_args and coerce), and the
-# verifier and the IR passes recurse as well.
+# verifier and the IR passes recurse as well. A chain of one operator (`a + b + c`, `a and b and c`)
+# counts as one level: the passes over it run on a big stack (stack.on_big_stack), and such a chain
+# may have up to MAX_CHAIN terms.
 MAX_NESTING = 150
+MAX_CHAIN = 5000
 
 
 def _too_deep(module: A.Module):
-    """The first AST node nested deeper than MAX_NESTING (an iterative walk), or None."""
-    stack = [(module, 0)]
+    """The first AST node nested deeper than MAX_NESTING, or heading a chain longer than MAX_CHAIN (an
+    iterative walk), with the limit it passes; or None."""
+    stack = [(module, 0, False)]
     while stack:
-        node, depth = stack.pop()
-        if isinstance(node, A.BoolOp):  # checked as nested binary and/or
-            depth += len(node.values) - 1
+        node, depth, chained = stack.pop()
         if depth > MAX_NESTING:
-            return node
+            return node, MAX_NESTING
+        if isinstance(node, A.BinOp) and not chained and _chain_length(node) > MAX_CHAIN:
+            return node, MAX_CHAIN
+        if isinstance(node, A.BoolOp) and len(node.values) > MAX_CHAIN:
+            return node, MAX_CHAIN
         for name in _child_fields(type(node)):
             value = getattr(node, name)
-            if isinstance(value, tuple):
-                stack.extend((v, depth + 1) for v in value if _is_node(v))
+            if isinstance(value, tuple):  # (the operands of one `and` chain are one level down)
+                stack.extend((v, depth + 1, False) for v in value if _is_node(v))
             elif _is_node(value):
-                stack.append((value, depth + 1))
+                link = _chains(node, name, value)
+                stack.append((value, depth if link else depth + 1, link))
     return None
+
+
+def _chains(node, name: str, value) -> bool:
+    """Whether `value`, `node`'s field `name`, continues a chain of one binary operator: `a + b + c` is
+    BinOp(BinOp(a, b), c)."""
+    return name == "left" and isinstance(node, A.BinOp) and isinstance(value, A.BinOp) and value.op == node.op
+
+
+def _chain_length(node: A.BinOp) -> int:
+    n = 2
+    while _chains(node, "left", node.left):
+        node, n = node.left, n + 1
+    return n
 
 
 def _is_node(v) -> bool:
@@ -1386,10 +1407,14 @@ def check(module: A.Module, source: Source, prelude: tuple[A.Module, Source] | N
     """Type-check a parsed module (with the prelude's functions available) and build the typed IR."""
     deep = _too_deep(module)
     if deep is not None:
-        from .syntax import nested_too_deeply
+        from .syntax import chain_too_long, nested_too_deeply
 
-        raise nested_too_deeply(deep.span, MAX_NESTING, source, STAGE)
-    return Checker(module, source, prelude).check_program()
+        node, limit = deep
+        if limit == MAX_CHAIN:
+            raise chain_too_long(node.span, node.op, MAX_CHAIN, source, STAGE)
+        raise nested_too_deeply(node.span, MAX_NESTING, source, STAGE)
+    # (on a big stack: a chain of one operator counts as one level above, however long it is)
+    return on_big_stack(Checker(module, source, prelude).check_program)
 
 
 def _lambda_like(e) -> bool:

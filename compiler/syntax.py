@@ -386,8 +386,13 @@ def _too_deep(tree: Tree) -> Tree | None:
 
 def nested_too_deeply(span: Span, limit: int, source: Source | None, stage: str = STAGE) -> GliaError:
     return error("E005", f"this is nested too deeply (more than {limit} levels of brackets, calls, operators, "
-                 "blocks or elif branches); split it up with intermediate variables or helper functions",
-                 span, stage, source)
+                 "blocks or elif branches; a chain of one operator, `a + b + c`, is one level); split it up "
+                 "with intermediate variables or helper functions", span, stage, source)
+
+
+def chain_too_long(span: Span, op: str, limit: int, source: Source | None, stage: str = STAGE) -> GliaError:
+    return error("E005", f"this chain of `{op}` has more than {limit} terms; split it up with intermediate "
+                 "variables", span, stage, source)
 
 
 class _DepthGuard(Transformer):

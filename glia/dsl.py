@@ -38,7 +38,7 @@ from glia.compiler.driver import prelude
 from glia.compiler.sourcemap import SourceMap
 
 from .boundary import GliaNotAvailable, boundary_error, caller_location, record_class
-from .program import Program, backend_class, compile, load
+from .program import Program, backend_class, big_stack, compile, load
 from .python_frontend import (STAGE, PySource, Resolver, Translated, Translator, find_definition, read_python,
                               type_text, value_to_ast)
 
@@ -505,7 +505,7 @@ def _public(thunk):
     """Run `thunk`; a GliaError leaves without the frames of Glia's own code in its traceback."""
     __tracebackhide__ = True
     try:
-        return thunk()
+        return big_stack.run(thunk)  # (translating and checking recurse as deep as the function nests)
     except GliaError as e:
         raise e.with_traceback(None) from None
 

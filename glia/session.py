@@ -41,7 +41,7 @@ from glia.compiler.types import NONE, STR, DictT, FnT, ListT, Scalar, SetT, Stru
 from glia.runtime.fmt import to_repr
 
 from . import repl_learning as learning
-from .program import BACKENDS, InterpBackend
+from .program import BACKENDS, InterpBackend, big_stack
 
 NOWHERE = Span(0, 0, 0, 0)
 _DEL_NAMES = re.compile(r"\s*del\s+[A-Za-z_]\w*(\s*,\s*[A-Za-z_]\w*)*\s*(#[^\n]*)?\s*")  # `del x, f`: names
@@ -101,9 +101,11 @@ class Session:
             if not stripped:
                 return True
             with contextlib.redirect_stdout(self.out):  # what the program prints goes where results go
+                # on the big stack: the passes over an entry recurse as deep as it nests (a sum of
+                # thousands of terms), as Glia code does when it runs
                 if stripped.startswith(":"):
-                    return self.command(stripped)
-                return self.run_text(text, name)
+                    return big_stack.run(lambda: self.command(stripped))
+                return big_stack.run(lambda: self.run_text(text, name))
         except GliaError as e:
             self.report(e)
         except KeyboardInterrupt:
