@@ -66,3 +66,10 @@ def test_nesting_still_counts_levels_of_different_operators():
         check_source(Source("t.glia", text))
     assert e.value.diagnostic.code == "E005" and "nested too deeply" in e.value.diagnostic.message
 
+
+def test_an_f_string_says_glia_has_none_and_what_to_write():
+    with pytest.raises(GliaError) as e:
+        check_source(Source("t.glia", 'def main():\n    x = 1\n    print(f"{x}")\n'))
+    d = e.value.diagnostic
+    assert d.code == "E005" and "no f-strings" in d.message and '"x = " + str(x)' in d.message
+    assert (d.span.line, d.span.col) == (3, 11)
