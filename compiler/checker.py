@@ -13,7 +13,7 @@ from importlib import resources
 
 from . import ast as A
 from . import ir
-from .diagnostics import GliaError, Note, Source, Span, error
+from .diagnostics import GliaError, Note, Source, Span, a_or_an, error
 from .stack import on_big_stack
 from .types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, Scalar, SetT, StructT, Subst,
                     TensorT, TParam, TupleT, TVar, children, dim_names, is_concrete, is_hashable,
@@ -278,7 +278,7 @@ class Checker:
                            "use a tuple or a struct", span)
         inner = self.mutable_in(t)
         if inner is not None:
-            raise self.err("E201", f"{t} cannot be a dict key or set element (it holds a {inner}, which is "
+            raise self.err("E201", f"{t} cannot be a dict key or set element (it holds {a_or_an(inner)}, which is "
                            "mutable); use a tuple or a struct of numbers, strings and tuples", span)
 
     def mutable_in(self, t, seen: frozenset = frozenset()):
@@ -696,7 +696,8 @@ class Checker:
         cur = self.expr(base)
         st = self.subst.resolve(cur.type)
         if not isinstance(st, StructT):
-            raise self.err("E209", f"only struct fields can be assigned; this is a {self.show(cur.type)}", target.span)
+            raise self.err("E209", f"only struct fields can be assigned; this is {a_or_an(self.show(cur.type))}",
+                           target.span)
         info = self.structs[st.name]
         if target.attr not in info.fields:
             raise self.err("E103", f"struct {st.name} has no field '{target.attr}'"
@@ -1160,7 +1161,7 @@ class Checker:
             ft = FnT(tuple(self.subst.fresh() for _ in c.args), self.subst.fresh())
             self.subst.unify(fv.type, ft)
         if not isinstance(ft, FnT):
-            raise self.err("E204", f"this is a {self.show(ft)}, not a function; it cannot be called", f.span)
+            raise self.err("E204", f"this is {a_or_an(self.show(ft))}, not a function; it cannot be called", f.span)
         if c.kwargs:
             raise self.err("E103", "function values take positional arguments only", c.kwargs[0].span)
         args = self.check_args(ft, c, "this function")

@@ -33,7 +33,7 @@ import weakref
 from glia.compiler import ast as A
 from glia.compiler.builtins import FUNCS, MATH_CONSTS, MATH_FUNCS
 from glia.compiler.checker import check
-from glia.compiler.diagnostics import Diagnostic, GliaError, Note, Source, Span
+from glia.compiler.diagnostics import Diagnostic, GliaError, Note, Source, Span, a_or_an
 from glia.compiler.driver import prelude
 from glia.compiler.sourcemap import SourceMap
 
@@ -203,8 +203,9 @@ class _Group:
                     first = Note(f"the {name} of module {held.group.module}", _name_span(held.translated.item),
                                  _FILES.virtual)
                     raise _FILES.remap(GliaError(Diagnostic(
-                        "E102", f"'{name}' here is module {g.module}'s, but module {held.group.module} defines a "
-                        f"{name} too, and the program of {self.module} holds one definition per name: rename one",
+                        "E102", f"'{name}' here is module {g.module}'s, but module {held.group.module} defines "
+                        f"{a_or_an(name)} too, and the program of {self.module} holds one definition per name: "
+                        "rename one",
                         span, STAGE, _FILES.virtual, notes=(first,))))
 
     def _captured_constants(self, defs: dict[str, _Def]) -> list[A.GlobalDef]:

@@ -33,7 +33,7 @@ from glia.compiler import ir
 from glia.compiler.builtins import DICT_METHODS, FUNCS, LIST_METHODS, MATH_CONSTS, MATH_FUNCS, SET_METHODS, \
     STR_METHODS
 from glia.compiler.checker import assigned_names, check
-from glia.compiler.diagnostics import REPORT_HINT, Diagnostic, GliaError, Note, Source, Span
+from glia.compiler.diagnostics import REPORT_HINT, Diagnostic, GliaError, Note, Source, Span, a_or_an
 from glia.compiler.driver import prelude, read_source, sources_of
 from glia.compiler.entry_syntax import Entry, entry_complete, parse_entry, starts_piece
 from glia.compiler.sourcemap import SourceMap
@@ -266,8 +266,8 @@ class Session:
                 del self.vars[g.name]
                 self.vars[g.name] = old
                 d = e.diagnostic
-                note = Note(f"{g.name} stays a {old[0]}: the definitions above use it as one, and this would make "
-                            f"it a {t}", g.span, self.files.virtual)
+                note = Note(f"{g.name} stays {a_or_an(old[0])}: the definitions above use it as one, and this would "
+                            f"make it {a_or_an(t)}", g.span, self.files.virtual)
                 raise self.files.remap(GliaError(dataclasses.replace(d, notes=d.notes + (note,)))) from None
 
     def _run_stmts(self, stmts, show: bool, skip_vars: set[str] = frozenset(), extra=()) -> dict:

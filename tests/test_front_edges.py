@@ -73,3 +73,19 @@ def test_an_f_string_says_glia_has_none_and_what_to_write():
     d = e.value.diagnostic
     assert d.code == "E005" and "no f-strings" in d.message and '"x = " + str(x)' in d.message
     assert (d.span.line, d.span.col) == (3, 11)
+
+
+@pytest.mark.parametrize("phrase, shown", [("int", "an int"), ("float", "a float"), ("f32", "an f32"),
+                                           ("Edge", "an Edge"), ("Ellipsis literal", "an Ellipsis literal"),
+                                           ("list[int]", "a list[int]"), ("str", "a str")])
+def test_messages_choose_a_or_an(phrase, shown):
+    """Messages said "stays a int", "a Ellipsis literal", "defines a Edge": one helper now picks the article."""
+    from glia.compiler.diagnostics import a_or_an
+
+    assert a_or_an(phrase) == shown
+
+
+def test_a_type_error_names_its_type_with_the_right_article():
+    with pytest.raises(GliaError) as e:
+        check_source(Source("t.glia", "def main():\n    x = 1\n    x()\n"))
+    assert "this is an int, not a function" in e.value.diagnostic.message

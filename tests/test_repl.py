@@ -132,7 +132,7 @@ def test_definitions_accumulate_and_see_variables(run):
     run("K = 3")
     assert run("scale(2)") == "6 : int\n"
     out = run("K = 'x'")  # scale uses K as an int: the rebinding is refused
-    assert "error[E201]" in out and "K stays a int" in out
+    assert "error[E201]" in out and "K stays an int" in out
     assert run("K") == "3 : int\n"
     run("def scale(x: int) -> int:\n    return x + K\n")  # a new definition replaces the old
     assert run("scale(2)") == "5 : int\n"
