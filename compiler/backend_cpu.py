@@ -16,6 +16,7 @@ from importlib import resources
 from . import ir
 from .diagnostics import Diagnostic, GliaError, Note, Source, Span, compiled_notes, out_of_memory
 from .interp import Interpreter, run_with_big_stack
+from .stack import on_big_stack
 from .lower_numba import LoweredModule, ModuleLowerer, Unsupported
 from .cache import import_module, module_path
 
@@ -46,7 +47,7 @@ def lower_program(program: ir.Program, root: str = "main", all_callable: bool = 
     """Lower `root` (and the functions `also`) and what they call to Python source (raises
     Unsupported for what the backend cannot compile yet). Python can call the root, or with
     `all_callable` every generated function."""
-    return ModuleLowerer(program, runtime_hash(), all_callable).lower(root, also)
+    return on_big_stack(lambda: ModuleLowerer(program, runtime_hash(), all_callable).lower(root, also))
 
 
 def global_values(program: ir.Program) -> dict:

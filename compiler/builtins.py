@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from . import ast as A
 from . import ir
-from .diagnostics import GliaError, Span
+from .diagnostics import GliaError, Span, a_or_an
 from .tensor_builtins import TENSOR_FUNCS, TensorTyper, parts
 from .types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, SetT, StructT, TensorT, TParam,
                     TupleT, TVar, is_ordered)
@@ -258,7 +258,7 @@ class BuiltinTyper:
                 l = self.c.coerce(l, tr.elem, l.span) if not isinstance(self.r(tr.elem), TVar) else l
                 self.c.subst.unify(l.type, tr.elem)
                 if not self.c.subst.unify(l.type, tr.elem):
-                    raise self.err("E201", f"'{op}' looks for a {self.show(tr.elem)} in {self.show(tr)}, "
+                    raise self.err("E201", f"'{op}' looks for {a_or_an(self.show(tr.elem))} in {self.show(tr)}, "
                                    f"found {self.show(tl)}", l.span)
                 return l, r, CMP[op]
             if isinstance(tr, DictT):
@@ -934,7 +934,7 @@ class BuiltinTyper:
                            "annotate it", c.func.value.span)
         elif isinstance(t, StructT):
             raise self.err("E103", f"struct {t.name} has no methods; '{name}' is not defined (define a function "
-                           f"that takes a {t.name} instead)", span)
+                           f"that takes {a_or_an(t.name)} instead)", span)
         else:
             raise self.err("E103", f"{self.show(t)} has no method '{name}'", span)
         if name not in table:

@@ -13,7 +13,8 @@ from importlib import resources
 
 from . import ast as A
 from . import ir
-from .diagnostics import GliaError, Note, Source, Span, error
+from .diagnostics import GliaError, Note, Source, Span, a_or_an, error
+from .stack import on_big_stack
 from .types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, Scalar, SetT, StructT, Subst,
                     TensorT, TParam, TupleT, TVar, children, dim_names, is_concrete, is_hashable,
                     is_ordered, substitute)
@@ -277,7 +278,7 @@ class Checker:
                            "use a tuple or a struct", span)
         inner = self.mutable_in(t)
         if inner is not None:
-            raise self.err("E201", f"{t} cannot be a dict key or set element (it holds a {inner}, which is "
+            raise self.err("E201", f"{t} cannot be a dict key or set element (it holds {a_or_an(inner)}, which is "
                            "mutable); use a tuple or a struct of numbers, strings and tuples", span)
 
     def mutable_in(self, t, seen: frozenset = frozenset()):
@@ -695,7 +696,8 @@ class Checker:
         cur = self.expr(base)
         st = self.subst.resolve(cur.type)
         if not isinstance(st, StructT):
-            raise self.err("E209", f"only struct fields can be assigned; this is a {self.show(cur.type)}", target.span)
+            raise self.err("E209", f"only struct fields can be assigned; this is {a_or_an(self.show(cur.type))}",
+                           target.span)
         info = self.structs[st.name]
         if target.attr not in info.fields:
             raise self.err("E103", f"struct {st.name} has no field '{target.attr}'"
@@ -1159,7 +1161,7 @@ class Checker:
             ft = FnT(tuple(self.subst.fresh() for _ in c.args), self.subst.fresh())
             self.subst.unify(fv.type, ft)
         if not isinstance(ft, FnT):
-            raise self.err("E204", f"this is a {self.show(ft)}, not a function; it cannot be called", f.span)
+            raise self.err("E204", f"this is {a_or_an(self.show(ft))}, not a function; it cannot be called", f.span)
         if c.kwargs:
             raise self.err("E103", "function values take positional arguments only", c.kwargs[0].span)
         args = self.check_args(ft, c, "this function")
@@ -1346,26 +1348,46 @@ def prelude_source() -> Source:
 
 # Deeper ASTs are refused (E005) rather than risk Python's recursion limit: checking an AST level
 # takes up to 4 Python frames (a call's argument is checked through check_args and coerce), and the
-# verifier and the IR passes recurse as well.
+# verifier and the IR passes recurse as well. A chain of one operator (`a + b + c`, `a and b and c`)
+# counts as one level: the passes over it run on a big stack (stack.on_big_stack), and such a chain
+# may have up to MAX_CHAIN terms.
 MAX_NESTING = 150
+MAX_CHAIN = 5000
 
 
 def _too_deep(module: A.Module):
-    """The first AST node nested deeper than MAX_NESTING (an iterative walk), or None."""
-    stack = [(module, 0)]
+    """The first AST node nested deeper than MAX_NESTING, or heading a chain longer than MAX_CHAIN (an
+    iterative walk), with the limit it passes; or None."""
+    stack = [(module, 0, False)]
     while stack:
-        node, depth = stack.pop()
-        if isinstance(node, A.BoolOp):  # checked as nested binary and/or
-            depth += len(node.values) - 1
+        node, depth, chained = stack.pop()
         if depth > MAX_NESTING:
-            return node
+            return node, MAX_NESTING
+        if isinstance(node, A.BinOp) and not chained and _chain_length(node) > MAX_CHAIN:
+            return node, MAX_CHAIN
+        if isinstance(node, A.BoolOp) and len(node.values) > MAX_CHAIN:
+            return node, MAX_CHAIN
         for name in _child_fields(type(node)):
             value = getattr(node, name)
-            if isinstance(value, tuple):
-                stack.extend((v, depth + 1) for v in value if _is_node(v))
+            if isinstance(value, tuple):  # (the operands of one `and` chain are one level down)
+                stack.extend((v, depth + 1, False) for v in value if _is_node(v))
             elif _is_node(value):
-                stack.append((value, depth + 1))
+                link = _chains(node, name, value)
+                stack.append((value, depth if link else depth + 1, link))
     return None
+
+
+def _chains(node, name: str, value) -> bool:
+    """Whether `value`, `node`'s field `name`, continues a chain of one binary operator: `a + b + c` is
+    BinOp(BinOp(a, b), c)."""
+    return name == "left" and isinstance(node, A.BinOp) and isinstance(value, A.BinOp) and value.op == node.op
+
+
+def _chain_length(node: A.BinOp) -> int:
+    n = 2
+    while _chains(node, "left", node.left):
+        node, n = node.left, n + 1
+    return n
 
 
 def _is_node(v) -> bool:
@@ -1386,10 +1408,14 @@ def check(module: A.Module, source: Source, prelude: tuple[A.Module, Source] | N
     """Type-check a parsed module (with the prelude's functions available) and build the typed IR."""
     deep = _too_deep(module)
     if deep is not None:
-        from .syntax import nested_too_deeply
+        from .syntax import chain_too_long, nested_too_deeply
 
-        raise nested_too_deeply(deep.span, MAX_NESTING, source, STAGE)
-    return Checker(module, source, prelude).check_program()
+        node, limit = deep
+        if limit == MAX_CHAIN:
+            raise chain_too_long(node.span, node.op, MAX_CHAIN, source, STAGE)
+        raise nested_too_deeply(node.span, MAX_NESTING, source, STAGE)
+    # (on a big stack: a chain of one operator counts as one level above, however long it is)
+    return on_big_stack(Checker(module, source, prelude).check_program)
 
 
 def _lambda_like(e) -> bool:

@@ -6,6 +6,8 @@ and a caret under the span. Internal errors (bugs in Glia) are never reported th
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 
 
@@ -112,6 +114,14 @@ def compiled_notes(site: tuple, entry_span: tuple) -> tuple[Note, ...]:
         return ()
     return (Note("compiled code does not record the calls that led here; "
                  "the interpreter (`--backend interp`) shows them"),)
+
+
+def a_or_an(phrase) -> str:
+    """`phrase` with its indefinite article, for messages: "an int", "a float", "an f32", "an Edge"."""
+    text = str(phrase)
+    vowel = re.match(r"[aeiouAEIOU]", text) and not re.match(r"(?i)(uni|use|usi|one)", text)
+    letter = re.match(r"[fhlmnrsxFHLMNRSX](\d|$|\[)", text)  # read as a letter: an f32, an x
+    return ("an " if vowel or letter else "a ") + text
 
 
 def error(code: str, message: str, span: Span, stage: str, source: Source | None = None,

@@ -862,6 +862,7 @@ class FunctionLowerer(TensorLowering):
         self.param_lines: list[str] = []
         self.indent = 1
         self.ntemp = 0
+        self.expr_depth = 0  # how deep `expr` is in one expression (see SPILL_EVERY)
         self.src = f.source_name
         self.lambda_env: list[dict[int, str]] = []  # inlined lambdas: inner slot -> expression
         self.site_at: str | None = None  # the site of the calls in a dispatcher's `fn.at` (closures.py)
@@ -1621,7 +1622,25 @@ class FunctionLowerer(TensorLowering):
             self.emit(ln)
         self.emit(f"{into} = {value}")
 
+    # Every SPILL_EVERY levels of nested expression, a compound value is stored in a temporary, so that
+    # the generated source never nests deeper than Python's parser allows (200 parentheses): a chain
+    # `1 + 1 + ... + 1` of 2000 terms is 2000 nested operations. (Storing a value computed first is in
+    # order: `exprs` first stores the values its earlier arguments computed.)
+    SPILL_EVERY = 40
+
     def expr(self, e) -> str:
+        self.expr_depth += 1
+        try:
+            v = self.expr_text(e)
+        finally:
+            self.expr_depth -= 1
+        if self.expr_depth % self.SPILL_EVERY == 0 and self.expr_depth and not _ATOM.fullmatch(v):
+            tmp = self.temp()
+            self.emit(f"{tmp} = {v}")
+            return tmp
+        return v
+
+    def expr_text(self, e) -> str:
         match e:
             case ir.Const(value, t, span):
                 return self.const(value, t, span)
@@ -1694,19 +1713,8 @@ class FunctionLowerer(TensorLowering):
                 self.guarded(lb, b, tmp)
                 self.indent -= 1
                 return tmp
-            case ir.And(left, right) | ir.Or(left, right):
-                a = self.expr(left)
-                lb, b = self.sub(right)
-                op = "and" if isinstance(e, ir.And) else "or"
-                if not lb:
-                    return f"({a} {op} {b})"
-                tmp = self.temp()
-                self.emit(f"{tmp} = {a}")
-                self.emit(f"if {'' if op == 'and' else 'not '}{tmp}:")
-                self.indent += 1
-                self.guarded(lb, b, tmp)
-                self.indent -= 1
-                return tmp
+            case ir.And() | ir.Or():
+                return self.bool_chain(e)
             case ir.Compare(operands, ops, t, span):
                 return self.compare(operands, ops, span)
             case ir.Comprehension():
@@ -1724,6 +1732,30 @@ class FunctionLowerer(TensorLowering):
             case ir.CallValue(span=span):  # (Closures.calls made each one a call of a dispatcher)
                 self.unsupported("a call of this function value", span)
         self.unsupported(f"the expression {type(e).__name__}", getattr(e, "span", self.f.span))
+
+    def bool_chain(self, e) -> str:
+        """`a and b and c` (the checker's And(a, And(b, c))) as one flat chain, however long: one
+        Python `and` expression, or, where an operand emits statements, a temporary tested before each
+        further operand (never nested blocks: Python allows 100 levels of indentation)."""
+        kind = type(e)
+        operands = []
+        while isinstance(e, kind):
+            operands.append(e.left)
+            e = e.right
+        operands.append(e)
+        op = "and" if kind is ir.And else "or"
+        a = self.expr(operands[0])
+        rest = [self.sub(x) for x in operands[1:]]
+        if not any(lines for lines, _ in rest):
+            return "(" + f" {op} ".join([a] + [v for _, v in rest]) + ")"
+        tmp = self.temp()
+        self.emit(f"{tmp} = {a}")
+        for lines, v in rest:
+            self.emit(f"if {'' if op == 'and' else 'not '}{tmp}:")
+            self.indent += 1
+            self.guarded(lines, v, tmp)
+            self.indent -= 1
+        return tmp
 
     def const(self, value, t, span) -> str:
         if isinstance(value, bool) or value is None or isinstance(value, (int, str)):

@@ -6,6 +6,23 @@ import sys
 import threading
 
 
+_local = threading.local()  # .big: this thread has a big stack (run_with_big_stack, glia.program)
+
+
+def on_big_stack(fn):
+    """`fn()`, on a big stack: right here when this thread has one, else in a new thread that has.
+    For the recursive passes over a program (checking, lowering), whose depth follows the program's
+    nesting (a chain `1 + 1 + ... + 1` of thousands of terms is that deep)."""
+    if getattr(_local, "big", False):
+        return fn()
+    return run_with_big_stack(fn)
+
+
+def mark_big_stack():
+    """Note that the calling thread has a big stack (and runs with a high recursion limit)."""
+    _local.big = True
+
+
 # Set by the command line (glia/cli.py): a Ctrl-C during compiled code ends the process.
 EXIT_ON_INTERRUPT = False
 
@@ -26,6 +43,7 @@ def run_with_big_stack(fn, stack_mb: int = 512, compiled: bool = False):
     result: list = [None, None]
 
     def target():
+        mark_big_stack()
         try:
             result[0] = fn()
         except BaseException as e:  # re-raised in the caller's thread

@@ -222,6 +222,9 @@ def _syntax_error(e: UnexpectedInput, source: Source, parser: Lark) -> GliaError
         construct = _foreign_construct(source, span.line)
         if construct is not None:
             return error("E005", construct[0], construct[1], STAGE, source)
+        prefixed = _string_prefix(source, tok)
+        if prefixed is not None:
+            return error("E005", prefixed[0], prefixed[1], STAGE, source)
         expected = _expected_list(e.expected, parser)
         hint = _hint(tok, e.expected) or _unclosed_hint(source.text, span.line + 1 if at_end else span.line)
         found = "end of the file" if at_end else _describe_token(tok)
@@ -254,6 +257,24 @@ def _foreign_construct(source: Source, line: int):
         return (f"'{word}' is Python, not Glia: see docs/language.md for what Glia has",
                 Span(line, col, line, col + len(word)))
     return None
+
+
+def _string_prefix(source: Source, tok: Token):
+    """A string written right after a Python string prefix (`f"{x}"`, `rb'..'`): the message and the span
+    of the prefix, or None. The prefix lexes as a name, so the string is an unexpected token."""
+    import re
+
+    if tok.type != "STRING" or tok.start_pos is None:
+        return None
+    m = re.search(r"(?<![\w.])([A-Za-z]{1,2})$", source.text[:tok.start_pos])
+    if m is None or m.group(1).lower() not in ("f", "rf", "fr", "r", "b", "rb", "br", "u"):
+        return None
+    prefix = m.group(1)
+    span = Span(tok.line, tok.column - len(prefix), tok.line, tok.column)
+    if "f" in prefix.lower():
+        return ("Glia has no f-strings: join strings with `+` and `str(...)`, as in `\"x = \" + str(x)`", span)
+    return (f"Glia has no string prefix `{prefix}`: write the string without it (escapes such as `\\n` are "
+            "as in Python)", span)
 
 
 _CLOSERS = {"(": ")", "[": "]", "{": "}"}
@@ -386,8 +407,13 @@ def _too_deep(tree: Tree) -> Tree | None:
 
 def nested_too_deeply(span: Span, limit: int, source: Source | None, stage: str = STAGE) -> GliaError:
     return error("E005", f"this is nested too deeply (more than {limit} levels of brackets, calls, operators, "
-                 "blocks or elif branches); split it up with intermediate variables or helper functions",
-                 span, stage, source)
+                 "blocks or elif branches; a chain of one operator, `a + b + c`, is one level); split it up "
+                 "with intermediate variables or helper functions", span, stage, source)
+
+
+def chain_too_long(span: Span, op: str, limit: int, source: Source | None, stage: str = STAGE) -> GliaError:
+    return error("E005", f"this chain of `{op}` has more than {limit} terms; split it up with intermediate "
+                 "variables", span, stage, source)
 
 
 class _DepthGuard(Transformer):

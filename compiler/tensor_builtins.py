@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from . import ast as A
 from . import ir
+from .diagnostics import a_or_an
 from .types import F32, FLOAT, INT, DictT, FnT, ListT, SetT, StructT, TensorT, TParam, TupleT, TVar
 from glia.runtime.tensor_ops import BN_EPS, BN_MOMENTUM, NO_BATCH
 
@@ -452,7 +453,7 @@ class TensorTyper:
                            f"differentiate); {f.id} returns {ft.ret}", f.span)
         wrt = ft.params[0]
         if not differentiable_arg(wrt, self.c.structs) and differentiable_arg(wrt, self.c.structs, again=True):
-            raise self.err("E201", f"{which} cannot differentiate with respect to {f.id}'s first parameter, a {wrt}: "
+            raise self.err("E201", f"{which} cannot differentiate with respect to {f.id}'s first parameter, {a_or_an(wrt)}: "
                            "it holds a struct that holds itself (a tree); differentiate with respect to the "
                            "weights the tree is used with", f.span)
         if not differentiable_arg(wrt, self.c.structs):

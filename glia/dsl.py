@@ -33,12 +33,12 @@ import weakref
 from glia.compiler import ast as A
 from glia.compiler.builtins import FUNCS, MATH_CONSTS, MATH_FUNCS
 from glia.compiler.checker import check
-from glia.compiler.diagnostics import Diagnostic, GliaError, Note, Source, Span
+from glia.compiler.diagnostics import Diagnostic, GliaError, Note, Source, Span, a_or_an
 from glia.compiler.driver import prelude
 from glia.compiler.sourcemap import SourceMap
 
 from .boundary import GliaNotAvailable, boundary_error, caller_location, record_class
-from .program import Program, backend_class, compile, load
+from .program import Program, backend_class, big_stack, compile, load
 from .python_frontend import (STAGE, PySource, Resolver, Translated, Translator, find_definition, read_python,
                               type_text, value_to_ast)
 
@@ -203,8 +203,9 @@ class _Group:
                     first = Note(f"the {name} of module {held.group.module}", _name_span(held.translated.item),
                                  _FILES.virtual)
                     raise _FILES.remap(GliaError(Diagnostic(
-                        "E102", f"'{name}' here is module {g.module}'s, but module {held.group.module} defines a "
-                        f"{name} too, and the program of {self.module} holds one definition per name: rename one",
+                        "E102", f"'{name}' here is module {g.module}'s, but module {held.group.module} defines "
+                        f"{a_or_an(name)} too, and the program of {self.module} holds one definition per name: "
+                        "rename one",
                         span, STAGE, _FILES.virtual, notes=(first,))))
 
     def _captured_constants(self, defs: dict[str, _Def]) -> list[A.GlobalDef]:
@@ -505,7 +506,7 @@ def _public(thunk):
     """Run `thunk`; a GliaError leaves without the frames of Glia's own code in its traceback."""
     __tracebackhide__ = True
     try:
-        return thunk()
+        return big_stack.run(thunk)  # (translating and checking recurse as deep as the function nests)
     except GliaError as e:
         raise e.with_traceback(None) from None
 

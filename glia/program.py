@@ -94,6 +94,9 @@ class _BigStack:
             threading.stack_size(old)
 
     def _loop(self):
+        from glia.compiler.stack import mark_big_stack
+
+        mark_big_stack()
         while True:
             try:
                 fn, box, done = self._jobs.get()

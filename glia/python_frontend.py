@@ -27,7 +27,7 @@ from functools import lru_cache
 import numpy as np
 
 from glia.compiler import ast as A
-from glia.compiler.diagnostics import Diagnostic, GliaError, Source, Span
+from glia.compiler.diagnostics import Diagnostic, GliaError, Source, Span, a_or_an
 
 from . import annotations as ann
 
@@ -411,7 +411,7 @@ class Translator:
                         raise self.err("E209", "`del` takes an index or key: `del xs[i]` or `del d[k]`", t)
                     out.append(A.Del(self.expr(t), sp))
                 return out
-        what = _PYTHON_ONLY_STMTS.get(type(s), f"a {type(s).__name__} statement")
+        what = _PYTHON_ONLY_STMTS.get(type(s), a_or_an(f"{type(s).__name__} statement"))
         raise self.python_only(what, s)
 
     def target(self, t) -> A.Expr:
@@ -443,7 +443,7 @@ class Translator:
                     return A.FloatLit(value, sp)
                 if type(value) is str:
                     return A.StrLit(value, sp)
-                raise self.python_only(f"a {type(value).__name__} literal", e)
+                raise self.python_only(a_or_an(f"{type(value).__name__} literal"), e)
             case ast.Name(name):
                 if isinstance(e.ctx, ast.Load) and name not in self.locals:
                     self.free.setdefault(name, sp)
@@ -499,7 +499,7 @@ class Translator:
                 return A.Subscript(self.expr(value), self.index(index), sp)
             case ast.Slice():
                 return self.index(e)
-        what = _PYTHON_ONLY_EXPRS.get(type(e), f"a {type(e).__name__} expression")
+        what = _PYTHON_ONLY_EXPRS.get(type(e), a_or_an(f"{type(e).__name__} expression"))
         raise self.python_only(what, e)
 
     def index(self, node) -> A.Expr:

@@ -113,8 +113,31 @@ def entries(lines: Iterable[str]):
         yield "\n".join(buf)
 
 
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")  # a byte that is not UTF-8, as surrogateescape reads it
+
+
+def utf8_lines(session: Session, lines: Iterable[str]):
+    """`lines` up to the first one holding a byte that is not UTF-8 (read with surrogateescape): that
+    one is E509 naming the line and the byte, as `glia run` refuses such a file, and reading stops."""
+    from glia.compiler.diagnostics import Diagnostic, GliaError, Source, Span
+
+    for n, line in enumerate(lines, 1):
+        bad = _NOT_UTF8.search(line)
+        if bad is None:
+            yield line
+            continue
+        byte = ord(bad.group()) - 0xDC00
+        col = bad.start() + 1
+        shown = _NOT_UTF8.sub("\ufffd", line)
+        session.report(GliaError(Diagnostic("E509", f"the input is not UTF-8 text (byte 0x{byte:02x} on line {n}); "
+                                            "nothing from this line on is read", Span(n, col, n, col + 1), "read",
+                                            Source("<stdin>", "\n" * (n - 1) + shown))))
+        session.errors += 1
+        return
+
+
 def run_script(session: Session, lines: Iterable[str]) -> int:
-    for entry in entries(lines):
+    for entry in entries(utf8_lines(session, lines)):
         session.execute(entry)
         session.out.flush()
         if session.quit:
@@ -241,4 +264,6 @@ def main(files: list[str] | None = None, backend: str = "interp", interactive_mo
         interactive_mode = sys.stdin.isatty() and sys.stdout.isatty()
     if interactive_mode:
         return interactive(session)
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="surrogateescape")  # (a byte that is not UTF-8 is E509: utf8_lines)
     return run_script(session, sys.stdin)

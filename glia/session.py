@@ -33,7 +33,7 @@ from glia.compiler import ir
 from glia.compiler.builtins import DICT_METHODS, FUNCS, LIST_METHODS, MATH_CONSTS, MATH_FUNCS, SET_METHODS, \
     STR_METHODS
 from glia.compiler.checker import assigned_names, check
-from glia.compiler.diagnostics import REPORT_HINT, Diagnostic, GliaError, Note, Source, Span
+from glia.compiler.diagnostics import REPORT_HINT, Diagnostic, GliaError, Note, Source, Span, a_or_an
 from glia.compiler.driver import prelude, read_source, sources_of
 from glia.compiler.entry_syntax import Entry, entry_complete, parse_entry, starts_piece
 from glia.compiler.sourcemap import SourceMap
@@ -41,7 +41,7 @@ from glia.compiler.types import NONE, STR, DictT, FnT, ListT, Scalar, SetT, Stru
 from glia.runtime.fmt import to_repr
 
 from . import repl_learning as learning
-from .program import BACKENDS, InterpBackend
+from .program import BACKENDS, InterpBackend, big_stack
 
 NOWHERE = Span(0, 0, 0, 0)
 _DEL_NAMES = re.compile(r"\s*del\s+[A-Za-z_]\w*(\s*,\s*[A-Za-z_]\w*)*\s*(#[^\n]*)?\s*")  # `del x, f`: names
@@ -101,9 +101,11 @@ class Session:
             if not stripped:
                 return True
             with contextlib.redirect_stdout(self.out):  # what the program prints goes where results go
+                # on the big stack: the passes over an entry recurse as deep as it nests (a sum of
+                # thousands of terms), as Glia code does when it runs
                 if stripped.startswith(":"):
-                    return self.command(stripped)
-                return self.run_text(text, name)
+                    return big_stack.run(lambda: self.command(stripped))
+                return big_stack.run(lambda: self.run_text(text, name))
         except GliaError as e:
             self.report(e)
         except KeyboardInterrupt:
@@ -264,8 +266,8 @@ class Session:
                 del self.vars[g.name]
                 self.vars[g.name] = old
                 d = e.diagnostic
-                note = Note(f"{g.name} stays a {old[0]}: the definitions above use it as one, and this would make "
-                            f"it a {t}", g.span, self.files.virtual)
+                note = Note(f"{g.name} stays {a_or_an(old[0])}: the definitions above use it as one, and this would "
+                            f"make it {a_or_an(t)}", g.span, self.files.virtual)
                 raise self.files.remap(GliaError(dataclasses.replace(d, notes=d.notes + (note,)))) from None
 
     def _run_stmts(self, stmts, show: bool, skip_vars: set[str] = frozenset(), extra=()) -> dict:

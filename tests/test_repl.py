@@ -132,7 +132,7 @@ def test_definitions_accumulate_and_see_variables(run):
     run("K = 3")
     assert run("scale(2)") == "6 : int\n"
     out = run("K = 'x'")  # scale uses K as an int: the rebinding is refused
-    assert "error[E201]" in out and "K stays a int" in out
+    assert "error[E201]" in out and "K stays an int" in out
     assert run("K") == "3 : int\n"
     run("def scale(x: int) -> int:\n    return x + K\n")  # a new definition replaces the old
     assert run("scale(2)") == "5 : int\n"
@@ -439,3 +439,16 @@ def test_synth_fills_several_holes_of_a_function(run):
     out = run(":synth g timeout=20")
     assert "# hole in g: a + b" in out and "# hole in g: a - b" in out and "??" not in out
     assert run("g(10, 3)") == "7 : int\n"
+
+
+@pytest.mark.parametrize("locale", ["C", "C.UTF-8"])
+def test_piped_input_that_is_not_utf8_is_e509_at_its_line(locale):
+    """A byte that is not UTF-8 became a lone surrogate in a string ('\\udcff' : str); `glia run` says E509."""
+    env = dict(os.environ, LC_ALL=locale, PYTHONIOENCODING="")
+    p = subprocess.run([sys.executable, "-m", "glia", "repl"], input=b'x = 1\nx\ny = "\xff"\ny\n',
+                       capture_output=True, env=env, timeout=60)
+    assert p.returncode == 1
+    assert p.stdout.decode() == "1 : int\n"
+    err = p.stderr.decode("utf-8", "replace")
+    assert "<stdin>:3:6: error[E509]: the input is not UTF-8 text (byte 0xff on line 3)" in err
+    assert "Traceback" not in err

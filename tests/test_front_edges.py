@@ -1,0 +1,91 @@
+"""Front-end edges: what Python users write that the parser and checker must take, or refuse clearly."""
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import pytest
+
+from glia.compiler.diagnostics import GliaError, Source
+from glia.compiler.driver import check_source
+from glia.session import Session
+
+N = 2000  # terms in a chain: far past the nesting limit (150), each chain is one level
+
+
+CHAINS = {  # kind: (the chain, what printing it shows)
+    "int": (" + ".join(["1"] * N), f"{N}"),
+    "float": (" + ".join(["0.5"] * N), f"{N * 0.5}"),
+    "str": ("len(" + " + ".join(['"ab"'] * N) + ")", f"{2 * N}"),
+    "and": (" and ".join(["x > 1"] * 500), "True"),
+    "or": (" or ".join(["x < 1"] * 500), "False"),
+}
+
+
+@pytest.mark.parametrize("backend", ["interp", "cpu"])
+@pytest.mark.parametrize("kind", sorted(CHAINS))
+def test_a_chain_of_thousands_of_terms_runs_on_both_backends(tmp_path, kind, backend):
+    """A flat sum of 2000 terms was E005 "nested too deeply" (a left-associative chain is a deep tree);
+    compiled, it was also more than Python's 200 nested parentheses, and an `and` chain more than its
+    100 levels of indentation."""
+    chain, shown = CHAINS[kind]
+    p = tmp_path / "chain.glia"
+    p.write_text(f"def main():\n    x = 3\n    w = {chain}\n    print(w)\n", encoding="utf-8")
+    r = subprocess.run([sys.executable, "-m", "glia", "run", "--backend", backend, str(p)], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == shown + "\n"
+    assert "note" not in r.stderr  # compiled, not run interpreted instead
+
+
+def test_a_chain_of_thousands_of_terms_in_the_repl():
+    out, err = io.StringIO(), io.StringIO()
+    s = Session(out, err)
+    for entry in ["x = 3", f"w = {' + '.join(['x'] * N)}", "w", f"b = {' and '.join(['x > 1'] * 500)}", "b",
+                  ":backend cpu", f"def g(y: int) -> int:\n    return {' + '.join(['y'] * N)}\n", "g(2)"]:
+        s.execute(entry)
+    assert err.getvalue() == ""
+    assert out.getvalue().splitlines() == [f"{3 * N} : int", "True : bool", "backend: cpu", f"{2 * N} : int"]
+
+
+def test_a_chain_longer_than_the_limit_is_refused_by_its_length():
+    from glia.compiler.checker import MAX_CHAIN
+
+    text = "def main():\n    w = " + " * ".join(["1"] * (MAX_CHAIN + 1)) + "\n"
+    with pytest.raises(GliaError) as e:
+        check_source(Source("t.glia", text))
+    d = e.value.diagnostic
+    assert d.code == "E005" and f"this chain of `*` has more than {MAX_CHAIN} terms" in d.message
+    assert (d.span.line, d.span.col) == (2, 9)
+
+
+def test_nesting_still_counts_levels_of_different_operators():
+    text = "def main():\n    w = " + "1 + 2 * (" * 200 + "1" + ")" * 200 + "\n"
+    with pytest.raises(GliaError) as e:
+        check_source(Source("t.glia", text))
+    assert e.value.diagnostic.code == "E005" and "nested too deeply" in e.value.diagnostic.message
+
+
+def test_an_f_string_says_glia_has_none_and_what_to_write():
+    with pytest.raises(GliaError) as e:
+        check_source(Source("t.glia", 'def main():\n    x = 1\n    print(f"{x}")\n'))
+    d = e.value.diagnostic
+    assert d.code == "E005" and "no f-strings" in d.message and '"x = " + str(x)' in d.message
+    assert (d.span.line, d.span.col) == (3, 11)
+
+
+@pytest.mark.parametrize("phrase, shown", [("int", "an int"), ("float", "a float"), ("f32", "an f32"),
+                                           ("Edge", "an Edge"), ("Ellipsis literal", "an Ellipsis literal"),
+                                           ("list[int]", "a list[int]"), ("str", "a str")])
+def test_messages_choose_a_or_an(phrase, shown):
+    """Messages said "stays a int", "a Ellipsis literal", "defines a Edge": one helper now picks the article."""
+    from glia.compiler.diagnostics import a_or_an
+
+    assert a_or_an(phrase) == shown
+
+
+def test_a_type_error_names_its_type_with_the_right_article():
+    with pytest.raises(GliaError) as e:
+        check_source(Source("t.glia", "def main():\n    x = 1\n    x()\n"))
+    assert "this is an int, not a function" in e.value.diagnostic.message
