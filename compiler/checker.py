@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from . import ast as A
-from . import ir
+from . import ir, types
 from .diagnostics import GliaError, Note, Source, Span, a_or_an, error
 from .stack import on_big_stack
 from .types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, Scalar, SetT, StructT, Subst,
@@ -90,6 +90,10 @@ class Checker:
         self.assigned: set[str] = set()
         self.local_names: set[str] = set()
         self.cur_fn: str | None = None  # the function being checked (names its layers' parameters)
+        # generic functions: what each body needs of its type parameters ({name: {(tparam, kind)}},
+        # kind "ordered" or "hashable"), and every binding of them (caller, callee, mapping, span, source)
+        self.tparam_needs: dict[str, set[tuple[str, str]]] = {}
+        self.generic_uses: list[tuple] = []
         self.builtins = BuiltinTyper(self)
 
     # ---- errors -------------------------------------------------------------------------------
@@ -169,9 +173,73 @@ class Checker:
                 self.cur_source = sig.source
                 self.functions[name] = self.check_function(sig)
                 self.cur_source = self.source
+        self.check_type_params()
         prog = ir.Program(self.structs, self.functions, tuple(globals_ir), examples, trains,
                           tuple(self.holes), tuple(self.choices), self.source)
         return self.finish(prog)
+
+    def check_type_params(self):
+        """Each binding of a generic function's type parameters gives it types its body can order or
+        hash where it needs to (`heapify` of a list of dicts, `{x}` of a list `x`: E203 / E201 at the
+        call, where they were errors inside the interpreter). A generic calling a generic passes the
+        callee's needs on to its own type parameters (to a fixed point), checked at its own calls."""
+        needs = {name: set(n) for name, n in self.tparam_needs.items()}
+
+        def unmet(t, kind, caller_params):
+            """The part of `t` that cannot be ordered / hashed (None if none), and the caller's type
+            parameters it leaves to the caller's own bindings."""
+            t = self.subst.zonk(t)
+            match t:
+                case TParam(name):
+                    return None, {name} if name in caller_params else set()
+                case TupleT(items):
+                    passed = set()
+                    for it in items:
+                        bad, more = unmet(it, kind, caller_params)
+                        if bad is not None:
+                            return bad, set()
+                        passed |= more
+                    return None, passed
+                case ListT(e) if kind == "ordered":
+                    return unmet(e, kind, caller_params)
+                case StructT(_) if kind == "hashable":
+                    return self.mutable_in(t), set()
+                case Scalar(n) if n != "None":
+                    return None, set()
+                case TVar():
+                    return None, set()  # unsolved: E205 says so
+            return t, set()
+
+        def params_of(name):
+            sig = self.sigs.get(name) if name is not None else None
+            return set(sig.type_params) if sig is not None else set()
+
+        changed = True
+        while changed:
+            changed = False
+            for caller, callee, mapping, _span, _src in self.generic_uses:
+                for tp, kind in list(needs.get(callee, ())):
+                    _, passed = unmet(mapping[tp], kind, params_of(caller))
+                    for name in passed:
+                        if (name, kind) not in needs.setdefault(caller, set()):
+                            needs[caller].add((name, kind))
+                            changed = True
+        for caller, callee, mapping, span, src in self.generic_uses:
+            for tp, kind in sorted(needs.get(callee, ())):
+                bad, _ = unmet(mapping[tp], kind, params_of(caller))
+                if bad is None:
+                    continue
+                bound = self.show(self.subst.zonk(mapping[tp]))
+                which = "which" if self.show(bad) == bound else f"and {self.show(bad)}"
+                saved, self.cur_source = self.cur_source, src
+                try:
+                    if kind == "ordered":
+                        raise self.err("E203", f"{callee} orders its {tp} values (<, sorted, min, max, a heap), "
+                                       f"but {tp} is {bound} here, {which} has no order", span)
+                    raise self.err("E201", f"{callee} uses its {tp} values as dict keys or set elements, but "
+                                   f"{tp} is {bound} here, {which} cannot be one (it is mutable)", span)
+                finally:
+                    self.cur_source = saved
 
     def declare_name(self, name: str, span: Span):
         for table, what in ((self.struct_nodes, "struct"), (self.sigs, "function"), (self.global_nodes, "global")):
@@ -337,22 +405,25 @@ class Checker:
         scope = Scope(ret=sig.type.ret, type_params=sig.type_params, dims=dims)
         for name, t in zip(sig.params, sig.type.params):
             scope.names[0][name] = scope.new_slot(name, t)
-        saved = (self.scope, self.loop_depth, self.assigned, self.local_names, self.cur_fn)
+        saved = (self.scope, self.loop_depth, self.assigned, self.local_names, self.cur_fn, types.needs)
         self.scope, self.loop_depth, self.assigned, self.cur_fn = scope, 0, set(sig.params), fd.name
-        # every name assigned anywhere in the body is a local of the whole body (Python's rule)
-        self.local_names = set(sig.params)
-        for name, span in assigned_names(fd.body):
-            if name not in scope.names[0]:
-                scope.names[0][name] = scope.new_slot(name, self.subst.fresh(name))
-            self.local_names.add(name)
-        body = self.block(fd.body)
-        if sig.type.ret != NONE and not terminates(fd.body):
-            raise self.err("E207", f"function '{fd.name}' must return a value of type {self.show(sig.type.ret)} on every path; "
-                           "this one can reach its end without `return`", fd.name_span)
-        f = ir.Function(fd.name, sig.type_params, sig.params, sig.type, body, len(scope.slot_names),
-                        tuple(scope.slot_names), tuple(scope.slot_types), fd.span, sig.source.name)
-        self.scope, self.loop_depth, self.assigned, self.local_names, self.cur_fn = saved
-        return f
+        needs = self.tparam_needs.setdefault(fd.name, set())
+        types.needs = (lambda tp, kind: needs.add((tp, kind))) if sig.type_params else None
+        try:
+            # every name assigned anywhere in the body is a local of the whole body (Python's rule)
+            self.local_names = set(sig.params)
+            for name, span in assigned_names(fd.body):
+                if name not in scope.names[0]:
+                    scope.names[0][name] = scope.new_slot(name, self.subst.fresh(name))
+                self.local_names.add(name)
+            body = self.block(fd.body)
+            if sig.type.ret != NONE and not terminates(fd.body):
+                raise self.err("E207", f"function '{fd.name}' must return a value of type {self.show(sig.type.ret)} on every path; "
+                               "this one can reach its end without `return`", fd.name_span)
+        finally:
+            self.scope, self.loop_depth, self.assigned, self.local_names, self.cur_fn, types.needs = saved
+        return ir.Function(fd.name, sig.type_params, sig.params, sig.type, body, len(scope.slot_names),
+                           tuple(scope.slot_names), tuple(scope.slot_types), fd.span, sig.source.name)
 
     def check_global(self, g: A.GlobalDef) -> ir.GlobalDef:
         scope = Scope()
@@ -375,7 +446,7 @@ class Checker:
             raise self.err("E101", f"examples for undefined function '{ex.func}'", ex.span)
         out = []
         for e in ex.examples:
-            fnt = self.instantiate(sig)
+            fnt = self.instantiate(sig, e.span)
             if len(e.args) != len(fnt.params):
                 raise self.err("E401", f"example has {len(e.args)} argument{'s' if len(e.args) != 1 else ''}, "
                                f"but {ex.func} takes {len(fnt.params)}", e.span)
@@ -441,8 +512,13 @@ class Checker:
         raise self.err("E201", "a choice in a training setting is among constants or names: "
                        "choose(0.01, 0.001), choose(adam, sgd)", e.span)
 
-    def instantiate(self, sig: FuncSig) -> FnT:
+    def instantiate(self, sig: FuncSig, span: Span | None = None) -> FnT:
+        """`sig`'s type with fresh inference variables for its type parameters and dimension names;
+        with `span`, the binding is kept so that what the body needs of each type parameter (an order,
+        a hash) is checked against the type it is bound to (check_type_params)."""
         mapping = {tp: self.subst.fresh(tp) for tp in sig.type_params}
+        if span is not None and mapping:
+            self.generic_uses.append((self.cur_fn, sig.name, dict(mapping), span, self.cur_source))
         for d in set().union(*(dim_names(p) for p in sig.type.params)) if sig.type.params else ():
             mapping[d] = self.subst.fresh(d)
         return substitute(sig.type, mapping) if mapping else sig.type
@@ -977,7 +1053,7 @@ class Checker:
             return ir.Global(name, self.global_types[name], span)
         if name in self.sigs:
             self.use_function(name)
-            return ir.FuncRef(name, self.instantiate(self.sigs[name]), span)
+            return ir.FuncRef(name, self.instantiate(self.sigs[name], span), span)
         if name in self.struct_nodes:
             raise self.err("E204", f"struct {name} is not a value; build one with {name}(...)", span)
         if name in ("pi", "e", "inf", "nan", "tau"):
@@ -1217,7 +1293,7 @@ class Checker:
     def call_function(self, name: str, c: A.Call, expected) -> ir.Expr:
         sig = self.sigs[name]
         self.use_function(name)
-        ft = self.instantiate(sig)
+        ft = self.instantiate(sig, c.span)
         # The expected type is not a constraint on the arguments, since the caller may still convert
         # the result (`y: float = first(ints)`, `float(first(strs))`); it fixes only what they leave
         # open (`xs: list[int] = empty()`). Where it mentions f32 it goes first, so that float literals

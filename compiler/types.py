@@ -286,9 +286,20 @@ def substitute(t, mapping: dict):
     return t
 
 
+# While the checker checks a generic function's body, `needs(name, kind)` records that the body
+# hashes ("hashable") or orders ("ordered") values of its type parameter `name`: a type parameter
+# passes both tests here, and each call binding it is checked against what its body needs
+# (checker.Checker.check_type_params).
+needs = None
+
+
 def is_hashable(t) -> bool:
     match t:
-        case Scalar(_) | StructT(_) | TParam(_):
+        case Scalar(_) | StructT(_):
+            return True
+        case TParam(name):
+            if needs is not None:
+                needs(name, "hashable")
             return True
         case TupleT(items):
             return all(is_hashable(i) for i in items)
@@ -304,7 +315,9 @@ def is_ordered(t) -> bool:
             return all(is_ordered(i) for i in items)
         case ListT(e):
             return is_ordered(e)
-        case TParam(_):
+        case TParam(name):
+            if needs is not None:
+                needs(name, "ordered")
             return True
     return False
 
