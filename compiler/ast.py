@@ -403,6 +403,11 @@ class TrainDef:
 Item = Union[StructDef, FuncDef, GlobalDef, ExamplesDef, TrainDef]
 
 
+def name_span(item: Item) -> Span:
+    """Where an item's name stands (a function's), or the whole item."""
+    return getattr(item, "name_span", None) or item.span
+
+
 @dataclass(frozen=True, slots=True)
 class Module:
     items: tuple[Item, ...]

@@ -199,8 +199,8 @@ class _Group:
                     if own is None or held is None or own is held or not own.live():
                         continue
                     used = d.translated
-                    span = used.free.get(name) or used.calls.get(name) or _name_span(used.item)
-                    first = Note(f"the {name} of module {held.group.module}", _name_span(held.translated.item),
+                    span = used.free.get(name) or used.calls.get(name) or A.name_span(used.item)
+                    first = Note(f"the {name} of module {held.group.module}", A.name_span(held.translated.item),
                                  _FILES.virtual)
                     raise _FILES.remap(GliaError(Diagnostic(
                         "E102", f"'{name}' here is module {g.module}'s, but module {held.group.module} defines "
@@ -251,10 +251,6 @@ def _group(module: str) -> _Group:
         if g is None:
             g = _GROUPS[module] = _Group(module)
         return g
-
-
-def _name_span(item: A.Item) -> Span:
-    return getattr(item, "name_span", None) or item.span
 
 
 def _owner(obj) -> _Group | None:

@@ -174,7 +174,7 @@ class Session:
             if isinstance(it, (A.StructDef, A.FuncDef)):
                 if it.name in self.vars:
                     raise GliaError(Diagnostic("E102", f"'{it.name}' is a variable of this session; a "
-                                               "definition needs a name of its own", _name_span(it), "names",
+                                               "definition needs a name of its own", A.name_span(it), "names",
                                                self.files.virtual))
                 new_defs.pop(it.name, None)  # a redefinition goes to the end, after what it may use
                 new_defs[it.name] = it
@@ -634,10 +634,6 @@ def _mentions(t, struct_names: set[str]) -> bool:
     if isinstance(t, StructT):
         return t.name in struct_names
     return any(_mentions(c, struct_names) for c in children(t))
-
-
-def _name_span(it) -> Span:
-    return getattr(it, "name_span", None) or it.span
 
 
 def _kind(it) -> str:

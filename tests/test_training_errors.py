@@ -424,18 +424,8 @@ def test_optimizer_flags_are_checked_and_zero_overrides_the_block(tmp_path, caps
     """`--momentum 0` turns the block's momentum off (it was ignored: 0 is falsy), and --momentum,
     --weight-decay and --nesterov are checked as the block's settings are (they went unchecked:
     `--momentum 1.5` trained, diverging)."""
-    from glia.cli import main
-
     def train(block_opt, *flags):
-        prog = tmp_path / "m.glia"
-        prog.write_text(MLP + f'train digit on "{DATA}":\n    optimizer = {block_opt}\n    epochs = 1\n')
-        out = tmp_path / "out.npz"
-        rc = main(["train", str(prog), "--no-progress", "--out", str(out), *flags])
-        err = capsys.readouterr().err
-        if rc:
-            return err
-        with np.load(out) as d:
-            return {k: d[k].copy() for k in d.files}
+        return _train_cli(tmp_path, capsys, [f"optimizer = {block_opt}", "epochs = 1"], *flags)
 
     plain = train("sgd(lr=0.1)")
     off = train("sgd(lr=0.1, momentum=0.9)", "--momentum", "0")
