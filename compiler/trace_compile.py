@@ -607,7 +607,7 @@ class TraceEngine(TapeEngine):
             errstate.__exit__(None, None, None)
             self.interp.training = False
         self.epochs_run += 1
-        return total / len(order), (correct / len(order) if self.task.classes else math.nan)
+        return total / len(order), self.task.accuracy(correct, len(order))
 
     def minibatch(self, rows):
         """One minibatch in Python, in its order: the examples up to the first that no trace takes through
@@ -656,15 +656,15 @@ class TraceEngine(TapeEngine):
         key = tuple(c.path for c in self.taken)
         if key in self.kernel_refused:
             return None
-        int_labels, classes = self.Y.ndim == 1, bool(self.task.classes)
-        if self.tape_examples and not trace_epoch.compiled_before(self.taken, int_labels, classes):
+        int_labels, score = self.Y.ndim == 1, self.task.score
+        if self.tape_examples and not trace_epoch.compiled_before(self.taken, int_labels, score):
             tape_seconds = TAPE_STEP_FACTOR * self.traced_seconds * self.tape_examples
             if tape_seconds < WORTH_COMPILING_SECONDS * (self.compiled_here + 1):
                 self.kernel_refused.add(key)  # a short run: the minibatch loop stays in Python
                 return None
             self.compiled_here += 1
         try:
-            k = trace_epoch.epoch_kernel(self.taken, int_labels, classes)
+            k = trace_epoch.epoch_kernel(self.taken, int_labels, score)
             if not k.ready:
                 self.run_kernel(k, np.zeros(0, np.int64), 0, 1)  # compiles (or loads) it, runs nothing
         except Exception as e:  # noqa: BLE001 (Numba's typing and lowering errors: the loop stays in Python)
@@ -762,6 +762,8 @@ class TraceEngine(TapeEngine):
 
 
 def _correct_rows(task, out, y) -> int:
+    if task.binary:
+        return int(np.sum((out > 0.5) == (np.reshape(y, np.shape(out)) > 0.5)))
     if not task.classes:
         return 0
     return int(np.sum(np.argmax(out, axis=1) == (y if y.ndim == 1 else np.argmax(y, axis=1))))

@@ -47,7 +47,7 @@ def _runtime_hash() -> str:
     return h.hexdigest()[:16]
 
 
-def generate_epoch(keys: list[str], guarded: list[bool], int_labels: bool, classes: bool) -> str:
+def generate_epoch(keys: list[str], guarded: list[bool], int_labels: bool, score: str) -> str:
     """The module of `epoch` over the traces whose modules are `glia_trace_<key>` (in this order, the
     canonical one), `guarded[j]` saying whether trace j has guards. Each trace's functions are called
     from one place in `epoch` (Numba links a callee's code into each caller and optimises it again, so
@@ -63,10 +63,13 @@ def generate_epoch(keys: list[str], guarded: list[bool], int_labels: bool, class
                        "ok = np.ones(cand.shape[0], np.bool_)")
     steps = _dispatch([(j, f"L, out = step{j}(XX, YY, UU, flat, grad, C[{j}], scale)") for j in range(len(keys) - 1)],
                       f"L, out = step{len(keys) - 1}(XX, YY, UU, flat, grad, C[{len(keys) - 1}], scale)")
-    right = "_correct(out, YY)" if classes else "0"
-    correct = [JIT, "def _correct(out, Y):", "    c = 0", "    for i in range(out.shape[0]):",
-               "        if np.argmax(out[i]) == " + ("Y[i]:" if int_labels else "np.argmax(Y[i]):"),
-               "            c += 1", "    return c"]
+    right = "_correct(out, YY)" if score else "0"
+    if score == "threshold":  # binary_cross_entropy: each output and its target on the same side of 0.5
+        correct = [JIT, "def _correct(out, Y):", "    return np.sum((out > 0.5) == (Y.reshape(out.shape) > 0.5))"]
+    else:
+        correct = [JIT, "def _correct(out, Y):", "    c = 0", "    for i in range(out.shape[0]):",
+                   "        if np.argmax(out[i]) == " + ("Y[i]:" if int_labels else "np.argmax(Y[i]):"),
+                   "            c += 1", "    return c"]
     body = _EPOCH.replace("GUARDS", guards).replace("STEPS", steps).replace("RIGHT", right)
     return "\n".join(lines + ["", ""] + correct) + "\n" + body
 
@@ -189,17 +192,17 @@ def epoch_path(src: str) -> str:
     return f"{cache_dir()}/trace/glia_epoch_{hashlib.sha256(src.encode()).hexdigest()[:20]}.py"
 
 
-_KERNELS: dict[tuple, "EpochKernel"] = {}  # in memory: (the traces' signatures in slot order, int_labels, classes)
+_KERNELS: dict[tuple, "EpochKernel"] = {}  # in memory: (the traces' signatures in slot order, int_labels, score)
 
 
-def epoch_kernel(taken: list, int_labels: bool, classes: bool) -> "EpochKernel":
+def epoch_kernel(taken: list, int_labels: bool, score: str) -> "EpochKernel":
     """The EpochKernel over these traces (trace_compile.Compiled, in the engine's slot order), made once
     per process: a training run makes the same one each time (its traces come from trace_compile's
     memory too), and making it (the source, its hash, the module) is a tenth of a millisecond."""
-    key = (tuple(c.trace.signature for c in taken), int_labels, classes)
+    key = (tuple(c.trace.signature for c in taken), int_labels, score)
     k = _KERNELS.get(key)
     if k is None or any(a is not b for a, b in zip(k.taken, taken)):
-        k = _KERNELS[key] = EpochKernel(taken, int_labels, classes)
+        k = _KERNELS[key] = EpochKernel(taken, int_labels, score)
     return k
 
 
@@ -208,9 +211,9 @@ class EpochKernel:
     its canonical order (by signature: two traces may share a module and differ in their constants)
     and each engine slot's canonical index."""
 
-    def __init__(self, taken: list, int_labels: bool, classes: bool):
+    def __init__(self, taken: list, int_labels: bool, score: str):
         self.taken = tuple(taken)
-        order, src = _source(taken, int_labels, classes)
+        order, src = _source(taken, int_labels, score)
         self.path = write_source(epoch_path(src), src)
         self.fn = import_module(os.path.basename(self.path)[len("glia_epoch_"):-3], self.path, "glia_epoch_",
                                 restore=lambda: write_source(self.path, src)).epoch
@@ -221,12 +224,12 @@ class EpochKernel:
         self.ready = False  # compiled (or loaded) and run once, by an engine
 
 
-def _source(taken: list, int_labels: bool, classes: bool) -> tuple[list, str]:
+def _source(taken: list, int_labels: bool, score: str) -> tuple[list, str]:
     order = sorted(taken, key=lambda c: c.trace.signature)
     keys = [os.path.basename(c.path)[len("glia_trace_"):-3] for c in order]
-    return order, generate_epoch(keys, [c.guards is not None for c in order], int_labels, classes)
+    return order, generate_epoch(keys, [c.guards is not None for c in order], int_labels, score)
 
 
-def compiled_before(taken: list, int_labels: bool, classes: bool) -> bool:
+def compiled_before(taken: list, int_labels: bool, score: str) -> bool:
     """Was the epoch over these traces compiled on this machine already?"""
-    return os.path.exists(epoch_path(_source(taken, int_labels, classes)[1]) + ".ok")
+    return os.path.exists(epoch_path(_source(taken, int_labels, score)[1]) + ".ok")

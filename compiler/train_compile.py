@@ -184,7 +184,7 @@ class CompiledEngine:
             raise GliaRuntimeError("E702", "the loss or a parameter became NaN or infinite in this epoch on the "
                                    "device (lower the learning rate, or clip gradients with `clip = 1.0`; "
                                    "--device cpu names the operation)")
-        return total / n, (correct / n if self.task.classes else math.nan)
+        return total / n, self.task.accuracy(correct, n)
 
     def evaluate(self, rows):
         if len(rows) == 0:
@@ -192,7 +192,7 @@ class CompiledEngine:
         rows = np.ascontiguousarray(rows, np.int64)
         total, correct = self._evaluate(rows)
         n = len(rows)
-        return total / n, (correct / n if self.task.classes else math.nan)
+        return total / n, self.task.accuracy(correct, n)
 
     def _evaluate(self, rows):
         return K.evaluate(self.X, self.yi, self.yf, rows, 256, self.store.flat, self.steps, self.alphas,

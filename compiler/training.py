@@ -323,6 +323,19 @@ class Task:
     X: np.ndarray
     y: np.ndarray
     batched: bool = False  # the function takes a whole minibatch (its input's first dimension is named)
+    binary: int = 0  # binary_cross_entropy: the outputs of one example, each scored right when it and its
+    #                  target are on the same side of 0.5 (Keras's binary accuracy); 0: not scored so
+
+    @property
+    def score(self) -> str:
+        """How accuracy is counted: "argmax" (a class per example), "threshold" (each output at 0.5), or ""."""
+        return "argmax" if self.classes else "threshold" if self.binary else ""
+
+    def accuracy(self, correct: int, n: int) -> float:
+        """The fraction right of `n` examples that had `correct` right (outputs, when thresholded); NaN
+        for a loss without an accuracy (mse, mae)."""
+        per = 1 if self.classes else self.binary
+        return correct / (max(1, n) * per) if per else math.nan
 
 
 def batch_norm_site(program: ir.Program, fn: str) -> ir.Prim | None:
@@ -408,8 +421,7 @@ def check_task(program: ir.Program, o: Options, X, y) -> Task:
                    "mae": "loss.mae", "binary_cross_entropy": "loss.bce"}[o.loss]
         if o.loss in ("cross_entropy", "nll") and len(out_shape) == 1:
             classes = out_shape[0]
-        if out_t in (FLOAT, F32) and loss_op in ("loss.mse", "loss.mae", "loss.bce"):
-            loss_op = loss_op  # scalar outputs are wrapped as 1-element tensors by the engine
+    binary = int(np.prod(out_shape)) if o.loss == "binary_cross_entropy" else 0  # (a scalar output: one)
     with np.errstate(over="ignore"):
         Xd = np.ascontiguousarray(X, dtype=dt)
     if not np.all(np.isfinite(Xd)):  # finite as given, but too large for the model's dtype (1e40 in f32)
@@ -417,7 +429,7 @@ def check_task(program: ir.Program, o: Options, X, y) -> Task:
                    f"{float(np.max(np.abs(X))):g}); scale the data, or use f64 in {o.fn}", None, src)
     if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
         raise _err(BAD_DATA, f"the targets hold values too large for {in_t.dtype}", None, src)
-    return Task(o.fn, in_t, out_t, loss_op, classes, Xd, y, batched)
+    return Task(o.fn, in_t, out_t, loss_op, classes, Xd, y, batched, binary)
 
 
 def _rows(a, what: str, src) -> np.ndarray:
@@ -485,7 +497,7 @@ class TapeEngine:
         finally:
             errstate.__exit__(None, None, None)
             self.interp.training = False
-        return total / len(order), (correct / len(order) if self.task.classes else math.nan)
+        return total / len(order), self.task.accuracy(correct, len(order))
 
     def step(self, rows, n):
         """Forward and backward over `rows` (the minibatch, for a model over a batch; else one example) in
@@ -551,6 +563,9 @@ class TapeEngine:
 
 
 def _correct(task: Task, o, target) -> int:
+    """How many of one example's prediction `o` are right (its class, or each thresholded output)."""
+    if task.binary:
+        return int(np.sum((o > 0.5) == (np.reshape(target, np.shape(o)) > 0.5)))
     if not task.classes:
         return 0
     return int(np.argmax(o) == (target if task.y.ndim == 1 else np.argmax(target)))
@@ -575,8 +590,7 @@ def evaluate(interp: Interpreter, task: Task, rows, loss=None):
         o = _as_tensor(p)
         total += float(loss(o, task.y[r]))
         correct += _correct(task, o, task.y[r])
-    n = max(1, len(rows))
-    return total / n, (correct / n if task.classes else math.nan)
+    return total / max(1, len(rows)), task.accuracy(correct, len(rows))
 
 
 def check_batches(program: ir.Program, task: Task, o: Options, n_train: int) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import glia
+from glia.compiler import training
 from glia.compiler.diagnostics import GliaError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -413,3 +414,40 @@ def test_batch_norm_without_a_batch_is_refused(digits, source, settings, where, 
         p.train("f", x.reshape(-1, 8, 8)[:33] if "8, 8" in source else x[:33], y[:33], epochs=1, **settings)
     d = e.value.diagnostic
     assert d.code == "E704" and (d.span.line, d.span.col) == where and message in d.message, d.message
+
+
+BCE_MODELS = {  # binary_cross_entropy: one output, two (multi-label), a scalar, a model over a batch, a loop
+    "one": ("def clf(x: f32[4]) -> f32[1]:\n    return sigmoid(dense(tanh(dense(x, 8)), 1))\n", 1),
+    "two": ("def clf(x: f32[4]) -> f32[2]:\n    return sigmoid(dense(tanh(dense(x, 8)), 2))\n", 2),
+    "scalar": ("def clf(x: f32[4]) -> f32:\n    return sum(sigmoid(dense(x, 1)))\n", 0),
+    "batched": ("def clf(x: f32[n, 4]) -> f32[n, 1]:\n    return sigmoid(dense(tanh(dense(x, 8)), 1))\n", 1),
+    "loop": ("def clf(x: f32[4]) -> f32[2]:\n    h = zeros(6)\n    for k in range(2):\n"
+             "        h = rnn_cell(x, h)\n    return sigmoid(dense(h, 2))\n", 2),
+}
+
+
+@pytest.mark.parametrize("model", BCE_MODELS)
+def test_binary_cross_entropy_reports_a_thresholded_accuracy(model):
+    """Each output and its target on the same side of 0.5 (Keras's binary accuracy), over every output of
+    every example; the same on the tape and compiled (before 2026-12-06 the history's acc was NaN)."""
+    src, width = BCE_MODELS[model]
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 4)).astype(np.float32)
+    y = np.stack([x[:, 0] + x[:, 1] > 0, x[:, 2] > 0.3], 1).astype(np.float32)[:, :max(width, 1)]
+    y = y[:, 0] if width == 0 else y
+    hists = []
+    for engine in ("tape", "compiled") if model in ("one", "two", "loop") else ("tape",):
+        p = glia.compile(src)
+        h = p.train("clf", x, y, loss="binary_cross_entropy", lr=0.05, epochs=4, batch=16, validation=0.25,
+                    seed=1, engine=engine)
+        assert all(0 <= a <= 1 for a in h["acc"] + h["val_acc"]), h
+        assert h["acc"][-1] > 0.6 and h["acc"][-1] > h["acc"][0] - 0.1, h
+        out = np.array([np.asarray(p.call("clf", r[None] if model == "batched" else r)).ravel() for r in x])
+        want = np.mean((out.reshape(y.shape) > 0.5) == (y > 0.5))
+        interp = p._backend.interp
+        task = training.check_task(interp.program, training.Options(fn="clf", loss="binary_cross_entropy"), x, y)
+        assert training.evaluate(interp, task, range(len(x)))[1] == pytest.approx(want)
+        hists.append(h)
+    if len(hists) == 2:
+        assert hists[1]["engine"] != hists[0]["engine"], hists[1]["engine"]
+        assert np.allclose(hists[0]["acc"], hists[1]["acc"]) and np.allclose(hists[0]["val_acc"], hists[1]["val_acc"])
