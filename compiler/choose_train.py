@@ -305,7 +305,7 @@ def _trial(program, text, base: Options, s: Settings, budget: int, validation: f
                 deadline=deadline)
     interp = Interpreter(prog, sources_of(prog))
     try:
-        hist = train(interp, o, x, y)
+        hist = train(interp, o, x, y, trial=True)
     except GliaError as e:
         if e.diagnostic.code != NOT_FINITE:
             raise

@@ -653,9 +653,29 @@ def _located(e: GliaError, span: Span | None, program: ir.Program) -> GliaError:
     return e
 
 
-def train(interp: Interpreter, o: Options, X=None, y=None, log=None) -> dict:
-    """Train `o.fn` of the interpreter's program; parameters are updated in `interp.params`."""
+def check_schedule_fits(o: Options, program: ir.Program) -> None:
+    """The schedule against the run's epochs, once the block, the flags and the keywords are all applied
+    (`--epochs` may shorten the block's run): warmup_cosine(warmup=W) ramps the rate up over W epochs and
+    reaches the base rate in epoch W + 1, so a run of W epochs or fewer never would. E703 at the block's
+    schedule, else at its epochs."""
+    if o.schedule != "warmup_cosine":
+        return
+    w = int(o.schedule_args.get("warmup", 1))
+    if w < o.epochs:
+        return
+    at = o.spans.get("schedule") or o.spans.get("epochs")  # (both given as flags or keywords: no line of the block)
+    raise _err(BAD_DATA, f"warmup_cosine(warmup={w}) warms the learning rate up over {w} epoch{'s' * (w != 1)}, and "
+               f"this run has {o.epochs}: it would never reach its base rate; make warmup less than epochs, or "
+               "train for more epochs", at, program.source)
+
+
+def train(interp: Interpreter, o: Options, X=None, y=None, log=None, trial: bool = False) -> dict:
+    """Train `o.fn` of the interpreter's program; parameters are updated in `interp.params`. A `trial`
+    (a search's, compiler/choose_train.py) may be shorter than its schedule's warmup: it is a rung's
+    budget, not the run the settings describe."""
     program = interp.program
+    if not trial:
+        check_schedule_fits(o, program)
     if o.resume and not o.checkpoint:  # (else it would train from the start, saying nothing)
         raise _err(BAD_DATA, "resume needs a checkpoint to resume from: --checkpoint FILE, `checkpoint = \"FILE\"` "
                    "in the train block, or checkpoint= in Program.train", o.span, program.source)

@@ -616,3 +616,29 @@ def test_eval_without_a_function_or_data_says_evaluate(tmp_path, capsys):
     assert "nothing to evaluate: this program has no `train` block" in capsys.readouterr().err
     assert main(["eval", str(prog), "--params", str(params), "--fn", "digit"]) == 1
     assert "no data to evaluate digit on: give --data" in capsys.readouterr().err
+
+
+def test_a_warmup_as_long_as_the_run_is_an_error_naming_both(digits, tmp_path, capsys):
+    """warmup_cosine(warmup=W) reaches the base rate in epoch W + 1: a run of W epochs or fewer never did,
+    silently. E703 at the block's schedule (else its epochs), from the block, the flags and Program.train
+    (the REPL's :train trains through the same function); a search trial shorter than the warmup (a rung's budget) still trains."""
+    says = "warmup_cosine(warmup=3) warms the learning rate up over 3 epochs, and this run has 3"
+    err = _train_cli(tmp_path, capsys, ["schedule = warmup_cosine(warmup=3)", "epochs = 3"])
+    assert f"m.glia:6:16: error[E703]: {says}" in err, err
+    err = _train_cli(tmp_path, capsys, ["epochs = 3"], "--schedule", "warmup_cosine(warmup=3)")
+    assert f"m.glia:6:14: error[E703]: {says}" in err, err  # at the block's epochs
+    err = _train_cli(tmp_path, capsys, ["schedule = warmup_cosine(warmup=3)", "epochs = 9"], "--epochs", "2")
+    assert "m.glia:6:16: error[E703]: warmup_cosine(warmup=3) " in err and "this run has 2" in err, err
+    assert isinstance(_train_cli(tmp_path, capsys, ["schedule = warmup_cosine(warmup=3)", "epochs = 1"],
+                                 "--epochs", "4"), dict)
+    x, y = digits
+    with pytest.raises(GliaError) as e:
+        glia.compile(MLP).train("digit", x, y, epochs=1, schedule="warmup_cosine", progress=False)
+    assert e.value.diagnostic.code == "E703" and "warmup=1) warms the learning rate up over 1 epoch," in str(e.value)
+    from glia.compiler import training
+    from glia.compiler.interp import Interpreter
+
+    p = glia.compile(MLP + 'train digit on "d.npz":\n    schedule = warmup_cosine(warmup=3)\n    epochs = 1\n')
+    interp = Interpreter(p._backend.interp.program)
+    o = training.Options(fn="digit", schedule="warmup_cosine", schedule_args={"warmup": 3}, epochs=1, progress=False)
+    assert len(training.train(interp, o, x[:40], y[:40], trial=True)["loss"]) == 1
