@@ -398,6 +398,7 @@ class TrainDef:
     data: str
     settings: tuple[Setting, ...]
     span: Span
+    data_span: Span | None = None  # the data file's string in the header (errors about the data point there)
 
 
 Item = Union[StructDef, FuncDef, GlobalDef, ExamplesDef, TrainDef]

@@ -490,7 +490,7 @@ class Checker:
             apply_settings([(s.name, s.value) for s in tr.settings])
         except GliaError as e:
             raise self.err(e.diagnostic.code, e.diagnostic.message, e.diagnostic.span) from None
-        return ir.TrainSpec(tr.func, tr.data, tuple((s.name, s.value) for s in tr.settings), tr.span)
+        return ir.TrainSpec(tr.func, tr.data, tuple((s.name, s.value) for s in tr.settings), tr.span, tr.data_span)
 
     def setting_choices(self, e) -> None:
         """`lr = choose(0.01, 0.001)`, `optimizer = adam(lr=choose(...))` in a train block: choices among

@@ -379,6 +379,7 @@ class TrainSpec:
     data: str
     settings: tuple[tuple[str, Expr], ...]
     span: Span
+    data_span: Span | None = None  # the data file's string in the block's header
 
 
 @dataclass(frozen=True, slots=True)

@@ -472,7 +472,7 @@ class AstBuilder(_DepthGuard):
         return A.Example(tuple(args[:-1]), args[-1], _span(meta))
 
     def train_def(self, meta, c):
-        return A.TrainDef(str(c[0]), decode_string(c[1], self.source), tuple(c[2:]), _span(meta))
+        return A.TrainDef(str(c[0]), decode_string(c[1], self.source), tuple(c[2:]), _span(meta), _token_span(c[1]))
 
     def setting(self, meta, c):
         return A.Setting(str(c[0]), c[1], _span(meta))

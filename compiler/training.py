@@ -77,6 +77,14 @@ def _err(code, msg, span=None, source=None) -> GliaError:
     return GliaError(Diagnostic(code, msg, span or Span(0, 0, 0, 0), STAGE, source))
 
 
+def _data_err(msg, source=None, span=None, about=()) -> GliaError:
+    """E703 about the data set: `load_task` points it at where the data was named (`about`: the block's
+    settings that name what is wrong, `inputs` or `targets`, before the data file itself)."""
+    e = _err(BAD_DATA, msg, span, source)
+    e.about_data = about
+    return e
+
+
 # ---- settings -----------------------------------------------------------------------------------
 
 def literal(e, source):
@@ -111,7 +119,10 @@ def setting_from_text(name: str, text: str):
 
 def options_from_spec(spec: ir.TrainSpec, program: ir.Program) -> Options:
     src = program.source
-    return apply_settings(spec.settings, src, Options(fn=spec.func, data=_relative(spec.data, src), span=spec.span))
+    o = apply_settings(spec.settings, src, Options(fn=spec.func, data=_relative(spec.data, src), span=spec.span))
+    if spec.data_span is not None:
+        o.spans["data"] = spec.data_span
+    return o
 
 
 def apply_settings(settings, source=None, o: Options | None = None) -> Options:
@@ -187,7 +198,7 @@ def override(o: Options, name: str, v) -> Options:
 
 
 def apply_setting(o: Options, name: str, v) -> Options:
-    if name in ("inputs", "targets", "checkpoint"):
+    if name in ("data", "inputs", "targets", "checkpoint"):  # (data: the block's header, a flag or a keyword)
         return replace(o, **{name: str(v)})
     if name == "loss":
         if v not in LOSSES:
@@ -301,15 +312,16 @@ def check_schedule_args(kind: str, args: list, kw: dict) -> None:
 
 def load_npz(path: str, inputs: str, targets: str):
     if not os.path.exists(path):
-        raise _err(BAD_DATA, f"no such data file: {path}")
+        raise _data_err(f"no such data file: {path}")
     try:
         arrays = read_npz(path, "data file")
     except GliaRuntimeError as e:
-        raise _err(BAD_DATA, e.message) from None
+        raise _data_err(e.message) from None
     missing = [k for k in (inputs, targets) if k not in arrays]
     if missing:
-        raise _err(BAD_DATA, f"{path} has no array named '{missing[0]}' (it has: {', '.join(arrays) or 'none'}); "
-                   "name them with `inputs = ...` / `targets = ...` or --inputs/--targets")
+        raise _data_err(f"{path} has no array named '{missing[0]}' (it has: {', '.join(arrays) or 'none'}); "
+                        "name them with `inputs = ...` / `targets = ...` or --inputs/--targets",
+                        about=("inputs" if missing[0] == inputs else "targets",))
     return arrays[inputs], arrays[targets]
 
 
@@ -378,16 +390,16 @@ def check_task(program: ir.Program, o: Options, X, y) -> Task:
     out_shape = tuple(out_t.shape[batched:]) if isinstance(out_t, TensorT) else ()
     X, y = _rows(X, "inputs", src), _rows(y, "targets", src)
     if X.dtype.kind not in "fiub":
-        raise _err(BAD_DATA, f"the inputs must be numbers, found dtype {X.dtype}", None, src)
+        raise _data_err(f"the inputs must be numbers, found dtype {X.dtype}", src)
     if len(X) == 0:
-        raise _err(BAD_DATA, "the data set is empty (0 examples)", None, src)
+        raise _data_err("the data set is empty (0 examples)", src)
     if X.shape[1:] != ex_in:
-        raise _err(BAD_DATA, f"the inputs have shape {X.shape}: {len(X)} examples of shape {X.shape[1:]}, but {o.fn} "
-                   f"takes {in_t} (expected {(len(X),) + ex_in})", f.span, src)
+        raise _data_err(f"the inputs have shape {X.shape}: {len(X)} examples of shape {X.shape[1:]}, but {o.fn} "
+                        f"takes {in_t} (expected {(len(X),) + ex_in})", src, f.span)
     if len(y) != len(X):
-        raise _err(BAD_DATA, f"{len(X)} inputs but {len(y)} targets", None, src)
+        raise _data_err(f"{len(X)} inputs but {len(y)} targets", src)
     if not np.all(np.isfinite(X)):
-        raise _err(BAD_DATA, "the inputs contain NaN or infinite values", None, src)
+        raise _data_err("the inputs contain NaN or infinite values", src)
     dt = np.float32 if in_t.dtype == F32 else np.float64
     classes = 0
     if o.loss in ("cross_entropy", "nll") and y.ndim == 1:
@@ -396,25 +408,25 @@ def check_task(program: ir.Program, o: Options, X, y) -> Task:
                        f"returns {out_t}", f.span, src)
         if y.dtype.kind not in "iub" and (y.dtype.kind != "f" or not np.all(np.isfinite(y) & (y == np.round(y)))):
             if y.dtype.kind != "f":
-                raise _err(BAD_DATA, f"class labels must be integers, found dtype {y.dtype}", None, src)
+                raise _data_err(f"class labels must be integers, found dtype {y.dtype}", src)
             k = int(np.argmin(np.isfinite(y) & (y == np.round(y))))  # whole numbers in a float array are labels
-            raise _err(BAD_DATA, f"class labels must be integers (whole numbers in a {y.dtype} array are taken); "
-                       f"example {k}'s is {y[k]}", None, src)
+            raise _data_err(f"class labels must be integers (whole numbers in a {y.dtype} array are taken); "
+                            f"example {k}'s is {y[k]}", src)
         classes = out_shape[0]
         bad = (y < 0) | (y >= classes)
         if np.any(bad):
             k = int(np.argmax(bad))
-            raise _err(BAD_DATA, f"label {int(y[k])} (example {k}) is out of range for {classes} classes "
-                       f"({o.fn} returns {out_t})", None, src)
+            raise _data_err(f"label {int(y[k])} (example {k}) is out of range for {classes} classes "
+                            f"({o.fn} returns {out_t})", src)
         y = y.astype(np.int64)
         loss_op = "loss.ce_int" if o.loss == "cross_entropy" else "loss.nll_int"
     else:
         if y.shape[1:] != out_shape:
-            raise _err(BAD_DATA, f"the targets have shape {y.shape}, but {o.fn} returns {out_t} (expected "
-                       f"{(len(y),) + out_shape}{' or integer class labels of shape (' + str(len(y)) + ',)' if o.loss in ('cross_entropy', 'nll') else ''})",
-                       f.span, src)
+            raise _data_err(f"the targets have shape {y.shape}, but {o.fn} returns {out_t} (expected "
+                            f"{(len(y),) + out_shape}{' or integer class labels of shape (' + str(len(y)) + ',)' if o.loss in ('cross_entropy', 'nll') else ''})",
+                            src, f.span)
         if y.dtype.kind not in "fiub" or not np.all(np.isfinite(y)):
-            raise _err(BAD_DATA, "the targets must be finite numbers", None, src)
+            raise _data_err("the targets must be finite numbers", src)
         with np.errstate(over="ignore"):
             y = y.astype(dt)
         loss_op = {"cross_entropy": "loss.ce_onehot", "nll": "loss.nll_onehot", "mse": "loss.mse",
@@ -425,10 +437,10 @@ def check_task(program: ir.Program, o: Options, X, y) -> Task:
     with np.errstate(over="ignore"):
         Xd = np.ascontiguousarray(X, dtype=dt)
     if not np.all(np.isfinite(Xd)):  # finite as given, but too large for the model's dtype (1e40 in f32)
-        raise _err(BAD_DATA, f"the inputs hold values too large for {in_t.dtype} (largest magnitude "
-                   f"{float(np.max(np.abs(X))):g}); scale the data, or use f64 in {o.fn}", None, src)
+        raise _data_err(f"the inputs hold values too large for {in_t.dtype} (largest magnitude "
+                        f"{float(np.max(np.abs(X))):g}); scale the data, or use f64 in {o.fn}", src)
     if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
-        raise _err(BAD_DATA, f"the targets hold values too large for {in_t.dtype}", None, src)
+        raise _data_err(f"the targets hold values too large for {in_t.dtype}", src)
     return Task(o.fn, in_t, out_t, loss_op, classes, Xd, y, batched, binary)
 
 
@@ -437,10 +449,10 @@ def _rows(a, what: str, src) -> np.ndarray:
     try:
         a = np.asarray(a)
     except (TypeError, ValueError) as e:
-        raise _err(BAD_DATA, f"the {what} are not a rectangular array ({e})", None, src) from None
+        raise _data_err(f"the {what} are not a rectangular array ({e})", src) from None
     if a.ndim == 0:
-        raise _err(BAD_DATA, f"the {what} must be an array with one row per example; found a single value "
-                   f"({a.dtype})", None, src)
+        raise _data_err(f"the {what} must be an array with one row per example; found a single value "
+                        f"({a.dtype})", src)
     return a
 
 
@@ -669,6 +681,28 @@ def check_schedule_fits(o: Options, program: ir.Program) -> None:
                "train for more epochs", at, program.source)
 
 
+def load_task(program: ir.Program, o: Options, X=None, y=None) -> Task:
+    """The data set (o.data's file, unless the arrays are given) checked against the function to train
+    (`glia train`, `glia eval`, Program.train, :train). An error about a file's data points at where the
+    file was named: the data file's string in the train block (an array missing: the block's `inputs`
+    or `targets`, where it names them); a file given by a flag or keyword is named in the message."""
+    from_file = X is None
+    try:
+        if from_file:
+            X, y = load_npz(o.data, o.inputs, o.targets)
+        return check_task(program, o, X, y)
+    except GliaError as e:
+        about = getattr(e, "about_data", None)
+        if about is None or not from_file:  # the function's own mistake, or arrays passed in
+            raise _located(e, o.span, program) from None
+        d = e.diagnostic
+        at = next((o.spans[k] for k in (*about, "data") if k in o.spans), None)
+        if at is not None:
+            raise GliaError(replace(d, span=at, source=program.source)) from None
+        message = d.message if o.data in d.message else f"{o.data}: {d.message}"  # (no line of the program names it)
+        raise GliaError(replace(d, message=message, span=Span(0, 0, 0, 0), source=program.source)) from None
+
+
 def train(interp: Interpreter, o: Options, X=None, y=None, log=None, trial: bool = False) -> dict:
     """Train `o.fn` of the interpreter's program; parameters are updated in `interp.params`. A `trial`
     (a search's, compiler/choose_train.py) may be shorter than its schedule's warmup: it is a rung's
@@ -679,12 +713,7 @@ def train(interp: Interpreter, o: Options, X=None, y=None, log=None, trial: bool
     if o.resume and not o.checkpoint:  # (else it would train from the start, saying nothing)
         raise _err(BAD_DATA, "resume needs a checkpoint to resume from: --checkpoint FILE, `checkpoint = \"FILE\"` "
                    "in the train block, or checkpoint= in Program.train", o.span, program.source)
-    try:
-        if X is None:
-            X, y = load_npz(o.data, o.inputs, o.targets)
-        task = check_task(program, o, X, y)
-    except GliaError as e:  # a data problem without a position: point at the train block it came from
-        raise _located(e, o.span, program) from None
+    task = load_task(program, o, X, y)
     if interp.params is None:
         interp.params = new_store(program, o.seed)
     interp.rng = np.random.default_rng(o.seed + 1)

@@ -105,8 +105,8 @@ def _options(program, ns, verb="train"):
         raise GliaError(Diagnostic("E703", f"nothing to {verb}: this program has no `train` block; name the "
                                    "function with --fn and the data with --data", Span(0, 0, 0, 0), "train", program.source))
     for name in ("data", "inputs", "targets"):
-        if getattr(ns, name, None):
-            o.__dict__[name] = getattr(ns, name)
+        if getattr(ns, name, None):  # (over the block's: an error about it no longer points there)
+            o = _apply(o, name, getattr(ns, name), program)
     if getattr(ns, "loss", None):
         o = _apply(o, "loss", ns.loss, program)
     if not o.data:
@@ -392,14 +392,13 @@ def _load_params(program, path):
 
 def cmd_eval(ns) -> int:
     from glia.compiler.interp import run_with_big_stack
-    from glia.compiler.training import check_task, evaluate, load_npz
+    from glia.compiler.training import evaluate, load_task
 
     program = _program(ns.file)
     o = _options(program, ns, "evaluate")
     interp = _interp(program)
     interp.params = _load_params(program, ns.params)
-    X, y = load_npz(o.data, o.inputs, o.targets)
-    task = check_task(program, o, X, y)
+    task = load_task(program, o)
     loss, acc = run_with_big_stack(lambda: evaluate(interp, task, range(len(task.X))))
     line = f"{o.fn} on {o.data} ({len(task.X)} examples): loss {loss:.4f}"
     if not math.isnan(acc):

@@ -443,7 +443,7 @@ class Program:
             if x is not None and data is not None:
                 raise boundary_error("give the training data as arrays x, y or as data='file.npz', not both", "E703")
             if data is not None:
-                o.data = str(data)
+                o = training.override(o, "data", str(data))  # (not the block's: an error names this file)
             if x is None and not o.data:
                 raise boundary_error("give the training data: prog.train('f', x, y) or data='file.npz'", "E703")
             if o.checkpoint:  # refused before training, as `glia train` does (not at the first save)

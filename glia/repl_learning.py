@@ -121,7 +121,7 @@ def train(session, arg: str) -> None:
     else:
         o = training.Options(fn=name)
     if "data" in settings:
-        o = dataclasses.replace(o, data=os.path.expanduser(str(settings.pop("data"))))
+        o = training.override(o, "data", os.path.expanduser(str(settings.pop("data"))))
     try:
         o = training.apply_keywords(o, settings)  # as Program.train checks them
     except ValueError as e:

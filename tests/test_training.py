@@ -324,11 +324,36 @@ def test_convolutional_network_learns(digits):
     assert h["loss"][-1] < h["loss"][0] and h["acc"][-1] > 0.4, h
 
 
-def test_data_errors_point_at_the_train_block(tmp_path):
+def test_data_errors_point_at_where_the_data_was_named(tmp_path, capsys):
+    """A data file's mistakes (missing, wrong shape or dtype, an array missing) point at the file's name in
+    the train block (an array named by `inputs =`: that setting), not at the block's first column or the
+    function; a file given by --data or data= is named in the message (the block names another file).
+    `glia eval` the same."""
+    from glia.cli import main
+
     prog = tmp_path / "m.glia"
     prog.write_text(MLP + '\ntrain digit on "missing.npz":\n    epochs = 2\n')
     r = glia_cli("train", prog, "--no-progress")
-    assert r.returncode == 1 and f"{prog}:6:1: error[E703]: no such data file" in r.stderr, r.stderr
+    assert r.returncode == 1 and f"{prog}:6:16: error[E703]: no such data file" in r.stderr, r.stderr
+    glia.compile(MLP).save(tmp_path / "p.npz")
+    np.savez(tmp_path / "wide.npz", x=np.zeros((4, 65), np.float32), y=np.zeros(4, np.int64))
+    np.savez(tmp_path / "text.npz", x=np.full((4, 64), "a"), y=np.zeros(4, np.int64))
+    np.savez(tmp_path / "other.npz", a=np.zeros((4, 64), np.float32), y=np.zeros(4, np.int64))
+    for data, block, flags, want in (
+            ("wide.npz", "", (), '6:16: error[E703]: the inputs have shape (4, 65)'),
+            ("text.npz", "", (), '6:16: error[E703]: the inputs must be numbers, found dtype <U1'),
+            ("other.npz", "", (), "6:16: error[E703]: " + str(tmp_path / "other.npz") + " has no array named 'x'"),
+            ("other.npz", "    inputs = xx\n", (), "7:14: error[E703]: " + str(tmp_path / "other.npz") + " has no array named 'xx'"),
+            ("missing.npz", "", ("--data", tmp_path / "wide.npz"),
+             f"m.glia: error[E703]: {tmp_path / 'wide.npz'}: the inputs have shape (4, 65)")):
+        prog.write_text(MLP + f'\ntrain digit on "{data}":\n{block}    epochs = 2\n')
+        for cmd in (["train", "--no-progress", "--out", tmp_path / "o.npz"], ["eval", "--params", tmp_path / "p.npz"]):
+            assert main([cmd[0], str(prog), *map(str, cmd[1:]), *map(str, flags)]) == 1
+            err = capsys.readouterr().err
+            assert f"{prog}:{want}" in err if want[0].isdigit() else want in err, (cmd, err)
+    with pytest.raises(GliaError) as e:
+        glia.load(prog).train("digit", data=tmp_path / "wide.npz")
+    assert e.value.diagnostic.span.line == 0 and f"{tmp_path / 'wide.npz'}: the inputs have shape" in str(e.value)
 
 
 DIGITS_BN = ROOT / "examples" / "neural" / "digits_bn.glia"
