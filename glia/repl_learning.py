@@ -24,8 +24,31 @@ class CommandError(Exception):
     """A mistake in a command line (not in Glia code): printed as `error: ...`."""
 
 
+def split_words(text: str) -> list[str]:
+    """A command's words, split at spaces outside brackets and quotes: `schedule=step(every=5, gamma=0.5)`
+    and `data="my data.npz"` are one word each (a bracket or quote left open runs to the end)."""
+    words, word, closers, quote = [], "", [], None
+    for ch in text:
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            closers.append(")]}"["([{".index(ch)])
+        elif closers and ch == closers[-1]:
+            closers.pop()
+        elif ch.isspace() and not closers:
+            if word:
+                words.append(word)
+            word = ""
+            continue
+        word += ch
+    return words + [word] if word else words
+
+
 def parse_settings(words: list[str]) -> dict:
-    """`key=value` words; values are Python literals where they read as one (3, 0.01, True), else text."""
+    """`key=value` words (split_words); values are Python literals where they read as one (3, 0.01, True,
+    "a file.npz"), else text."""
     out = {}
     for w in words:
         key, eq, text = w.partition("=")
@@ -106,7 +129,7 @@ def train(session, arg: str) -> None:
     from glia.compiler.driver import sources_of
     from glia.compiler.interp import Interpreter
 
-    words = arg.split()
+    words = split_words(arg)
     if not words:
         raise CommandError("usage: :train NAME [data=FILE.npz] [epochs=N] [lr=X] [batch=N] [loss=...] ...")
     name, settings = words[0], parse_settings(words[1:])
@@ -152,7 +175,7 @@ def synth(session, arg: str) -> None:
     from glia.compiler import synth as S
     from glia.runtime.search import STRATEGIES, Config
 
-    words = arg.split()
+    words = split_words(arg)
     if not words:
         raise CommandError("usage: :synth NAME [timeout=SECONDS] [seed=N] [strategy=auto|bottom-up|...]")
     name, settings = words[0], parse_settings(words[1:])

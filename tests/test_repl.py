@@ -407,6 +407,23 @@ def test_train_and_params_in_a_session(run):
         assert out.startswith("error: ") and said in out and "training digit" not in out, (bad, out)
 
 
+def test_train_settings_are_split_outside_brackets_and_quotes(run, tmp_path):
+    """`:train f schedule=step(every=1, gamma=0.5)` was split at the space inside the parentheses
+    ("expected key=value, found 'gamma=0.5)'"); a quoted file name with a space was cut the same way."""
+    from glia.repl_learning import split_words
+
+    assert split_words(' a=step(every=5,  gamma=[1, 2])  data="my file.npz" b=\'x y\' c=(1') == \
+        ["a=step(every=5,  gamma=[1, 2])", 'data="my file.npz"', "b='x y'", "c=(1"]
+    data = tmp_path / "my data.npz"
+    rng = np.random.default_rng(0)
+    np.savez(data, x=rng.normal(size=(16, 4)).astype(np.float32), y=rng.integers(0, 2, 16))
+    assert run("def f(x: f32[4]) -> f32[2]:\n    return softmax(dense(x, 2))\n") == ""
+    out = run(f':train f data="{data}" schedule=step(every=1, gamma=0.5) epochs=3 lr=0.1 batch=16')
+    assert "training f: 16 examples" in out and "epoch   3  loss" in out, out
+    out = run(f':train f data="{data}" schedule=warmup_cosine(warmup=3) epochs=3')
+    assert "error[E703]: warmup_cosine(warmup=3) warms the learning rate up over 3 epochs" in out, out
+
+
 def repr_of(v) -> str:
     from glia.runtime.fmt import to_repr
 
