@@ -189,9 +189,10 @@ def apply_keywords(o: Options, settings: dict) -> Options:
 
 def override(o: Options, name: str, v) -> Options:
     """A setting given over the block's (a flag, a keyword): checked as in a block, and no longer at the
-    block's value, so a later error about it does not point at the value it replaced. A schedule may be
-    written as in the block, with its settings (`--schedule "step(every=5)"`, `schedule="step(every=5)"`)."""
-    if name == "schedule" and isinstance(v, str) and "(" in v:
+    block's value, so a later error about it does not point at the value it replaced. A schedule or an
+    optimizer may be written as in the block, with its settings (`--schedule "step(every=5)"`,
+    `optimizer="sgd(lr=0.1, momentum=0.9)"`)."""
+    if name in ("schedule", "optimizer") and isinstance(v, str) and "(" in v:
         v = setting_from_text(name, v)
     o = apply_setting(o, name, v)
     return replace(o, spans={k: span for k, span in o.spans.items() if k != name})

@@ -21,7 +21,8 @@ def add_commands(sub) -> None:
     t.add_argument("--inputs", help="name of the inputs array in the data file (default x)")
     t.add_argument("--targets", help="name of the targets array (default y)")
     t.add_argument("--loss", help="cross_entropy, nll, mse, mae or binary_cross_entropy")
-    t.add_argument("--optimizer", help="sgd, adam, adamw or rmsprop")
+    t.add_argument("--optimizer", help="sgd, adam, adamw or rmsprop, or one with its settings as in the block "
+                   "(\"sgd(lr=0.1, momentum=0.9)\")")
     t.add_argument("--momentum", type=float, help="momentum for sgd / rmsprop")
     t.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=None,
                    help="Nesterov momentum (sgd); --no-nesterov turns the block's off")

@@ -642,3 +642,16 @@ def test_a_warmup_as_long_as_the_run_is_an_error_naming_both(digits, tmp_path, c
     interp = Interpreter(p._backend.interp.program)
     o = training.Options(fn="digit", schedule="warmup_cosine", schedule_args={"warmup": 3}, epochs=1, progress=False)
     assert len(training.train(interp, o, x[:40], y[:40], trial=True)["loss"]) == 1
+
+
+def test_the_optimizer_flag_and_keyword_take_an_optimizer_with_its_settings(tmp_path, capsys):
+    """`--optimizer "sgd(lr=0.1, momentum=0.9)"` (and optimizer= in Program.train and :train) was E703 'the
+    optimizer is one of sgd, ...': only --schedule took a value written as the block writes it."""
+    block = ("optimizer = sgd(lr=0.5, momentum=0.9)", "epochs = 1", "seed = 0")
+    want = _train_cli(tmp_path, capsys, block)
+    assert _same(want, _train_cli(tmp_path, capsys, ("epochs = 1", "seed = 0"), "--optimizer", "sgd(lr=0.5, momentum=0.9)"))
+    err = _train_cli(tmp_path, capsys, block, "--optimizer", "adam(momentum=0.5)")
+    assert "error[E703]: --optimizer: adam() has no setting 'momentum'" in err, err
+    x, y = np.ones((8, 64), np.float32), np.zeros(8, np.int64)
+    hist = glia.compile(MLP).train("digit", x, y, epochs=2, optimizer="sgd(lr=0.25, momentum=0.5)", progress=False)
+    assert hist["lr"] == [0.25, 0.25]
