@@ -120,6 +120,8 @@ def setting_from_text(name: str, text: str):
 def options_from_spec(spec: ir.TrainSpec, program: ir.Program) -> Options:
     src = program.source
     o = apply_settings(spec.settings, src, Options(fn=spec.func, data=_relative(spec.data, src), span=spec.span))
+    if o.checkpoint:  # (the block's files are where the .glia file is, whatever the current folder)
+        o.checkpoint = _relative(o.checkpoint, src)
     if spec.data_span is not None:
         o.spans["data"] = spec.data_span
     return o
@@ -150,7 +152,7 @@ def apply_settings(settings, source=None, o: Options | None = None) -> Options:
 
 
 def _relative(path: str, src: Source | None) -> str:
-    """A data path in a train block is relative to the .glia file's folder."""
+    """A data or checkpoint path in a train block is relative to the .glia file's folder."""
     if os.path.isabs(path) or src is None or not os.path.exists(os.path.dirname(src.name) or "."):
         return path
     return os.path.join(os.path.dirname(src.name), path)

@@ -46,6 +46,8 @@ def run(engine, train_rows: np.ndarray, val_rows: np.ndarray, cfg: LoopConfig, l
                                                                    (train_rows, val_rows))
         if log:
             log(f"resumed from {cfg.checkpoint} after epoch {start}")
+    elif cfg.resume and log:  # (a job that may be restarted: its first run has nothing to resume from)
+        log(f"no checkpoint at {cfg.checkpoint} yet: training from the start")
     # a run that early stopping ended is finished: resuming it trains nothing more (its checkpoint holds
     # the last epoch's parameters; the best are restored as when it stopped)
     stopped = _early_stop(engine, cfg, start - 1, best_epoch, best_flat) if start else ""

@@ -107,6 +107,22 @@ def test_checkpoint_resume_gives_the_same_parameters(digits, tmp_path, model):
         assert np.allclose(v, resumed.params[name], atol=1e-6), name
 
 
+def test_a_blocks_checkpoint_is_beside_the_program_from_any_folder(tmp_path):
+    """The block's checkpoint, like its data file, is relative to the .glia file: run from another folder it
+    was written there, and `--resume` from yet another found nothing and silently trained from the start
+    (now the log says when there is nothing to resume from)."""
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    prog = tmp_path / "proj" / "m.glia"
+    np.savez(tmp_path / "proj" / "d.npz", x=np.ones((20, 64), np.float32), y=np.zeros(20, np.int64))
+    prog.write_text(MLP + '\ntrain digit on "d.npz":\n    epochs = 1\n    checkpoint = "run.ckpt.npz"\n')
+    r = glia_cli("train", prog, "--no-progress", "--resume", cwd=tmp_path / "elsewhere")
+    assert r.returncode == 0 and "no checkpoint at " in r.stderr and "training from the start" in r.stderr, r.stderr
+    assert (tmp_path / "proj" / "run.ckpt.npz").exists() and not (tmp_path / "elsewhere" / "run.ckpt.npz").exists()
+    r = glia_cli("train", prog, "--no-progress", "--resume", "--epochs", "2", cwd=tmp_path)
+    assert r.returncode == 0 and "resumed from " in r.stderr and "after epoch 1" in r.stderr, r.stderr
+
+
 def test_resuming_a_run_that_early_stopping_ended_trains_nothing_more(digits, tmp_path):
     """The checkpoint was written before the best parameters were restored, and resuming it trained on:
     one more epoch (or more) in the history and other parameters. A finished run now stays finished;
