@@ -430,6 +430,12 @@ def check_task(program: ir.Program, o: Options, X, y) -> Task:
                             src, f.span)
         if y.dtype.kind not in "fiub" or not np.all(np.isfinite(y)):
             raise _data_err("the targets must be finite numbers", src)
+        outside = (y < 0) | (y > 1)
+        if o.loss == "binary_cross_entropy" and np.any(outside):  # (its loss of them is meaningless, even negative)
+            k = [int(i) for i in np.unravel_index(int(np.argmax(outside)), y.shape)]
+            at = f"[{', '.join(map(str, k[1:]))}]" if y[0].size > 1 else ""
+            raise _data_err(f"binary_cross_entropy's targets are probabilities, in [0, 1]; example {k[0]}'s target{at} "
+                            f"is {y[tuple(k)]:g}", src)
         with np.errstate(over="ignore"):
             y = y.astype(dt)
         loss_op = {"cross_entropy": "loss.ce_onehot", "nll": "loss.nll_onehot", "mse": "loss.mse",

@@ -492,3 +492,15 @@ def test_binary_cross_entropy_reports_a_thresholded_accuracy(model):
     if len(hists) == 2:
         assert hists[1]["engine"] != hists[0]["engine"], hists[1]["engine"]
         assert np.allclose(hists[0]["acc"], hists[1]["acc"]) and np.allclose(hists[0]["val_acc"], hists[1]["val_acc"])
+
+
+@pytest.mark.parametrize("target, said", [(3.0, "example 2's target[1] is 3"), (-0.5, "example 2's target[1] is -0.5")])
+def test_binary_cross_entropy_targets_outside_0_1_are_refused(target, said):
+    """They trained to a meaningless loss (a target of 3 made it negative); PyTorch refuses them too."""
+    y = np.zeros((5, 3), np.float32)
+    y[2, 1] = target
+    p = glia.compile("def f(x: f32[2]) -> f32[3]:\n    return sigmoid(dense(x, 3))\n")
+    with pytest.raises(GliaError) as e:
+        p.train("f", np.zeros((5, 2), np.float32), y, loss="binary_cross_entropy", progress=False)
+    assert e.value.diagnostic.code == "E703" and "targets are probabilities, in [0, 1]; " + said in str(e.value)
+    p.train("f", np.zeros((5, 2), np.float32), y * 0 + 1, loss="binary_cross_entropy", epochs=1, progress=False)
