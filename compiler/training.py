@@ -158,6 +158,7 @@ def _relative(path: str, src: Source | None) -> str:
     return os.path.join(os.path.dirname(src.name), path)
 
 
+METRICS = ("loss", "accuracy")
 OPTIMIZER_KEYWORDS = ("momentum", "nesterov", "weight_decay", "beta1", "beta2", "eps", "alpha")
 
 
@@ -250,8 +251,12 @@ def apply_setting(o: Options, name: str, v) -> Options:
         if v not in ("cpu", "cuda", "auto"):
             raise ValueError(f"the device is cpu, cuda or auto, found {v!r}")
         return replace(o, device=v)
-    if name == "metrics":
-        return o  # accuracy is reported for classification losses; loss always
+    if name == "metrics":  # what is reported is fixed (the loss, and the accuracy where the loss has one):
+        names = v if isinstance(v, list) else [v]  # the setting may name those, nothing else
+        if not names or any(m not in METRICS for m in names):
+            raise ValueError(f"metrics names {' and '.join(METRICS)} (`metrics = [loss, accuracy]`; both are "
+                             f"reported, the accuracy where the loss has one), found {v!r}")
+        return o
     raise ValueError(f"unknown setting {name!r}")
 
 

@@ -345,6 +345,9 @@ def _block(*settings):
     ("clip = -1", 12, "clip must be a number > 0"),
     ("seed = -5", 12, "seed must be a non-negative integer, found -5"),
     ("device = tpu", 14, "the device is cpu, cuda or auto, found 'tpu'"),
+    # (metrics took any value, unchecked and unused)
+    ("metrics = bogus", 15, "metrics names loss and accuracy (`metrics = [loss, accuracy]`; both are reported"),
+    ("metrics = [accuracy, f1]", 15, "found ['accuracy', 'f1']"),
 ])
 def test_a_bad_setting_is_an_error_at_its_value_when_checked(setting, col, message):
     with pytest.raises(GliaError) as e:
