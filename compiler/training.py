@@ -236,9 +236,9 @@ def apply_setting(o: Options, name: str, v) -> Options:
             raise ValueError(f"lr must be a number > 0, found {v}")
         return replace(o, **{name: v})
     if name == "shuffle":
-        if not isinstance(v, bool):
+        if not isinstance(v, (bool, np.bool_)):  # (np.bool_: a value from a sweep, as resume= takes it)
             raise ValueError("shuffle is True or False")
-        return replace(o, shuffle=v)
+        return replace(o, shuffle=bool(v))
     if name == "schedule":
         kind, args, kw = (v, [], {}) if isinstance(v, str) else v
         if kind not in SCHEDULES:
@@ -676,6 +676,8 @@ def _located(e: GliaError, span: Span | None, program: ir.Program) -> GliaError:
     d = e.diagnostic
     if d.span.line == 0 and span is not None:
         return GliaError(replace(d, span=span, source=program.source))
+    if d.source is None:  # (else it is said as glia's, not the program's)
+        return GliaError(replace(d, source=program.source))
     return e
 
 
@@ -734,7 +736,7 @@ def train(interp: Interpreter, o: Options, X=None, y=None, log=None, trial: bool
     try:
         train_rows, val_rows = split(len(task.X), o.validation, o.seed)
     except GliaError as e:
-        raise _located(e, o.spans.get("validation", o.span), program) from None
+        raise _located(e, o.spans.get("validation"), program) from None
     check_batches(program, task, o, len(train_rows))
     from .device import resolve
 

@@ -381,6 +381,13 @@ def test_a_validation_that_leaves_nothing_to_train_on_points_at_it(digits):
         p.train("digit", x[:20], y[:20], epochs=1)
     d = e.value.diagnostic
     assert "leaves no training examples" in d.message and (d.span.line, d.span.col) == (6, 18), d.span
+    # given as a keyword (a flag): not at the block's header, but the program's error, not glia's own
+    p = glia.compile(MLP + 'train digit on "digits.npz":\n    epochs = 1\n', "m.glia")
+    with pytest.raises(GliaError) as e:
+        p.train("digit", x[:20], y[:20], validation=0.999)
+    d = e.value.diagnostic
+    assert d.span.line == 0 and str(e.value).startswith("m.glia: error[E703]: validation 0.999 leaves"), str(e.value)
+    p.train("digit", x[:20], y[:20], epochs=1, shuffle=np.bool_(False))  # (np.bool_ was refused, as resume takes it)
 
 
 def test_an_error_about_an_overridden_setting_does_not_point_at_the_value_it_replaced(digits, tmp_path, capsys):
