@@ -33,7 +33,7 @@ from .types import F32, FLOAT, TensorT
 from glia.runtime import train_loop
 from glia.runtime.errors import GliaRuntimeError
 from glia.runtime.optim import OPTIMIZERS, SCHEDULES, clip_grad_norm, make_optimizer, optimizer_settings
-from glia.runtime.params import read_npz
+from glia.runtime.params import check_writable, read_npz
 from glia.runtime.tensor_ops import NO_BATCH
 
 STAGE = "train"
@@ -726,6 +726,11 @@ def train(interp: Interpreter, o: Options, X=None, y=None, log=None, trial: bool
     program = interp.program
     if not trial:
         check_schedule_fits(o, program)
+    if o.checkpoint:  # refused before anything trains, not at the first save (nor read as one by resume)
+        try:
+            check_writable(o.checkpoint)
+        except GliaRuntimeError as e:
+            raise _err(BAD_DATA, f"checkpoint: {e.message}", o.spans.get("checkpoint"), program.source) from None
     if o.resume and not o.checkpoint:  # (else it would train from the start, saying nothing)
         raise _err(BAD_DATA, "resume needs a checkpoint to resume from: --checkpoint FILE, `checkpoint = \"FILE\"` "
                    "in the train block, or checkpoint= in Program.train", o.span, program.source)

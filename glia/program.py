@@ -446,14 +446,6 @@ class Program:
                 o = training.override(o, "data", str(data))  # (not the block's: an error names this file)
             if x is None and not o.data:
                 raise boundary_error("give the training data: prog.train('f', x, y) or data='file.npz'", "E703")
-            if o.checkpoint:  # refused before training, as `glia train` does (not at the first save)
-                from glia.runtime.errors import GliaRuntimeError
-                from glia.runtime.params import check_writable
-
-                try:
-                    check_writable(o.checkpoint)
-                except GliaRuntimeError as e:
-                    raise boundary_error(f"train(): checkpoint: {e.message}", "E703") from None
             return big_stack.run(lambda: training.train(interp, o, x, y))
         except GliaError as e:
             raise e.with_traceback(None) from None

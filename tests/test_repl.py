@@ -422,6 +422,12 @@ def test_train_settings_are_split_outside_brackets_and_quotes(run, tmp_path):
     assert "training f: 16 examples" in out and "epoch   3  loss" in out, out
     out = run(f':train f data="{data}" schedule=warmup_cosine(warmup=3) epochs=3')
     assert "error[E703]: warmup_cosine(warmup=3) warms the learning rate up over 3 epochs" in out, out
+    # a checkpoint that cannot be written: refused before training, as Program.train and glia train do
+    # (it trained an epoch and failed saving; with resume=True it was E509 'cannot read checkpoint')
+    for more in ("", " resume=True"):
+        out = run(f':train f data="{data}" epochs=1 checkpoint={tmp_path}{more}')
+        assert "error[E703]: checkpoint: cannot write" in out and "it is a directory" in out \
+            and "training f" not in out, out
 
 
 def repr_of(v) -> str:
