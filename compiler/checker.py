@@ -165,7 +165,7 @@ class Checker:
             if isinstance(it, A.FuncDef):
                 self.functions[it.name] = self.check_function(self.sigs[it.name])
         examples = _merge_examples(self.check_examples(it) for it in items if isinstance(it, A.ExamplesDef))
-        trains = tuple(self.check_train(it) for it in items if isinstance(it, A.TrainDef))
+        trains = tuple(self.check_train(it) for it in _one_train_block_each(self, items))
         while self.pending:
             name = self.pending.pop()
             if name not in self.functions:
@@ -1500,6 +1500,19 @@ def _lambda_like(e) -> bool:
     if isinstance(e, A.IfExp):
         return _lambda_like(e.then) or _lambda_like(e.orelse)
     return isinstance(e, A.Lambda)
+
+
+def _one_train_block_each(checker, items) -> list:
+    """The train blocks; a second one for a function is E102 (glia train, prog.train and :train take a
+    function's first block, so a second one would be ignored, silently)."""
+    first: dict[str, A.TrainDef] = {}
+    for it in items:
+        if isinstance(it, A.TrainDef):
+            if it.func in first:
+                raise checker.err("E102", f"a second train block for '{it.func}' (the first is at line "
+                                  f"{first[it.func].span.line}); a function has one", it.span)
+            first[it.func] = it
+    return list(first.values())
 
 
 def _merge_examples(blocks) -> tuple:
