@@ -135,7 +135,7 @@ def apply_settings(settings, source=None, o: Options | None = None) -> Options:
     for name, e in settings:
         v = literal(e, source)
         span = e.span
-        gives_lr = name == "lr" or (name == "optimizer" and not isinstance(v, str) and (v[1] or "lr" in v[2]))
+        gives_lr = name == "lr" or (name == "optimizer" and isinstance(v, tuple) and (v[1] or "lr" in v[2]))
         if gives_lr and lr_at is not None:
             raise _err(BAD_DATA, f"the learning rate is given twice, by '{lr_at}' and here by '{name}'; "
                        "give it once", span, source)
@@ -203,12 +203,18 @@ def override(o: Options, name: str, v) -> Options:
 
 def apply_setting(o: Options, name: str, v) -> Options:
     if name in ("data", "inputs", "targets", "checkpoint"):  # (data: the block's header, a flag or a keyword)
-        return replace(o, **{name: str(v)})
+        if not isinstance(v, str) and not (name in ("data", "checkpoint") and isinstance(v, os.PathLike)):
+            raise ValueError(f"{name} is " + ("a file name" if name in ("data", "checkpoint") else "an array's name")
+                             + f", found {v!r}")  # (checkpoint=3 wrote a file named '3')
+        return replace(o, **{name: os.fspath(v)})
     if name == "loss":
         if v not in LOSSES:
             raise ValueError(f"the loss is one of {', '.join(LOSSES)}, found {v!r}")
         return replace(o, loss=v)
     if name == "optimizer":
+        if not isinstance(v, (str, tuple)):
+            raise ValueError(f"the optimizer is a name, or one with its settings as in a train block "
+                             f"(\"sgd(lr=0.1, momentum=0.9)\"), found {v!r}")
         opt, args, kw = (v, [], {}) if isinstance(v, str) else v
         if opt not in OPTIMIZERS:
             raise ValueError(f"the optimizer is one of {', '.join(OPTIMIZERS)}, found {opt!r}")
@@ -240,6 +246,9 @@ def apply_setting(o: Options, name: str, v) -> Options:
             raise ValueError("shuffle is True or False")
         return replace(o, shuffle=bool(v))
     if name == "schedule":
+        if not isinstance(v, (str, tuple)):  # (a tuple: a call as the block writes it, literal())
+            raise ValueError(f"the schedule is a name, or one with its settings as in a train block "
+                             f"(\"step(every=5)\"), found {v!r}")
         kind, args, kw = (v, [], {}) if isinstance(v, str) else v
         if kind not in SCHEDULES:
             raise ValueError(f"the schedule is one of {', '.join(SCHEDULES)}, found {kind!r}")

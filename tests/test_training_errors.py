@@ -348,6 +348,11 @@ def _block(*settings):
     # (metrics took any value, unchecked and unused)
     ("metrics = bogus", 15, "metrics names loss and accuracy (`metrics = [loss, accuracy]`; both are reported"),
     ("metrics = [accuracy, f1]", 15, "found ['accuracy', 'f1']"),
+    # (a list was "not enough values to unpack"; checkpoint = 3 wrote a file named '3')
+    ("schedule = [1]", 16, "the schedule is a name, or one with its settings as in a train block"),
+    ("optimizer = 0.1", 17, "the optimizer is a name, or one with its settings as in a train block"),
+    ("checkpoint = 3", 18, "checkpoint is a file name, found 3"),
+    ("inputs = [1]", 14, "inputs is an array's name, found [1]"),
 ])
 def test_a_bad_setting_is_an_error_at_its_value_when_checked(setting, col, message):
     with pytest.raises(GliaError) as e:
