@@ -98,6 +98,11 @@ def literal(e, source):
         case A.Call(A.Name("choose"), [first, *_], ()):  # a choice not settled yet: its first option
             return literal(first, source)
         case A.Call(A.Name(name), args, kwargs):
+            seen = set()
+            for k in kwargs:  # (sgd(lr=0.1, lr=0.2) took the last, silently)
+                if k.name in seen:
+                    raise _err(BAD_DATA, f"{name}() is given '{k.name}' twice", k.span, source)
+                seen.add(k.name)
             return (name, [literal(a, source) for a in args], {k.name: literal(k.value, source) for k in kwargs})
     raise _err(BAD_DATA, "a training setting is a number, a string, a name, a list or a call such as "
                "adam(lr=0.001)", e.span, source)
@@ -112,9 +117,12 @@ def setting_from_text(name: str, text: str):
     try:
         [block] = parse(src).items
         [setting] = block.settings
-        return literal(setting.value, src)
     except (GliaError, ValueError, AttributeError):
         raise ValueError(f"{text!r} is not a value as a train block writes one") from None
+    try:
+        return literal(setting.value, src)
+    except GliaError as e:  # (a value the block would refuse too: step(every=2, every=3))
+        raise ValueError(e.diagnostic.message) from None
 
 
 def options_from_spec(spec: ir.TrainSpec, program: ir.Program) -> Options:

@@ -353,6 +353,7 @@ def _block(*settings):
     ("optimizer = 0.1", 17, "the optimizer is a name, or one with its settings as in a train block"),
     ("checkpoint = 3", 18, "checkpoint is a file name, found 3"),
     ("inputs = [1]", 14, "inputs is an array's name, found [1]"),
+    ("optimizer = sgd(lr=0.1, lr=0.2)", 29, "sgd() is given 'lr' twice"),  # (the last was taken)
 ])
 def test_a_bad_setting_is_an_error_at_its_value_when_checked(setting, col, message):
     with pytest.raises(GliaError) as e:
@@ -507,6 +508,7 @@ def test_the_schedule_flag_keeps_the_blocks_settings_or_takes_its_own(tmp_path, 
     for flag, message in (("step(every=0)", "--schedule: step(every=...) must be a positive integer, found 0"),
                           ("step(2)", "--schedule: name the schedule's settings"),
                           ("step(every=2", "--schedule: 'step(every=2' is not a value as a train block writes one"),
+                          ("step(every=2, every=3)", "--schedule: step() is given 'every' twice"),
                           ("linear", "--schedule: the schedule is one of constant, step")):
         err = _train_cli(tmp_path, capsys, block, "--schedule", flag)
         assert "error[E703]" in err and message in err, (flag, err)
