@@ -138,9 +138,13 @@ def train(session, arg: str) -> None:
     if spec is not None:
         o = training.options_from_spec(spec, program)
         found = session.files.locate(spec.span)
-        if found is not None and not os.path.isabs(spec.data):  # relative to the file that said it
+        if found is not None:  # the block's data and checkpoint are relative to the file that said it
             folder = os.path.dirname(found[0].name) if os.path.exists(found[0].name) else ""
-            o = dataclasses.replace(o, data=os.path.join(folder, spec.data) if folder else spec.data)
+
+            def beside(path):
+                return os.path.join(folder, path) if path and folder and not os.path.isabs(path) else path
+
+            o = dataclasses.replace(o, data=beside(spec.data), checkpoint=beside(o.checkpoint))
     else:
         o = training.Options(fn=name)
     if "data" in settings:

@@ -430,6 +430,21 @@ def test_train_settings_are_split_outside_brackets_and_quotes(run, tmp_path):
             and "training f" not in out, out
 
 
+def test_train_of_a_loaded_block_keeps_its_checkpoint_beside_the_file(run, tmp_path, monkeypatch):
+    """As its data file, a loaded train block's checkpoint is relative to that file (glia train's rule);
+    :train wrote it in the current folder."""
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    np.savez(tmp_path / "proj" / "d.npz", x=np.ones((8, 4), np.float32), y=np.zeros(8, np.int64))
+    (tmp_path / "proj" / "m.glia").write_text('def f(x: f32[4]) -> f32[2]:\n    return softmax(dense(x, 2))\n\n'
+                                             'train f on "d.npz":\n    checkpoint = "ck.npz"\n')
+    run(f":load {tmp_path / 'proj' / 'm.glia'}")
+    out = run(":train f epochs=1")
+    assert "epoch   1  loss" in out, out
+    assert (tmp_path / "proj" / "ck.npz").exists() and not (tmp_path / "cwd" / "ck.npz").exists()
+
+
 def repr_of(v) -> str:
     from glia.runtime.fmt import to_repr
 
