@@ -176,7 +176,9 @@ def apply_keywords(o: Options, settings: dict) -> Options:
     own (momentum=, beta1=, ...) checked against the optimizer the others leave. ValueError says
     which is wrong."""
     opt_args = {}
-    for k, v in settings.items():
+    # the optimizer first: lr= overrides its learning rate whatever the keywords' order (as --lr does
+    # --optimizer's), optimizer="adam(lr=0.2)" after lr=0.1 having replaced it
+    for k, v in sorted(settings.items(), key=lambda kv: kv[0] != "optimizer"):
         try:
             if k == "engine":
                 if v not in ("auto", "compiled", "tape"):

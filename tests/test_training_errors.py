@@ -672,3 +672,5 @@ def test_the_optimizer_flag_and_keyword_take_an_optimizer_with_its_settings(tmp_
     x, y = np.ones((8, 64), np.float32), np.zeros(8, np.int64)
     hist = glia.compile(MLP).train("digit", x, y, epochs=2, optimizer="sgd(lr=0.25, momentum=0.5)", progress=False)
     assert hist["lr"] == [0.25, 0.25]
+    for order in ({"lr": 0.5, "optimizer": "sgd(lr=0.25)"}, {"optimizer": "sgd(lr=0.25)", "lr": 0.5}):
+        assert glia.compile(MLP).train("digit", x, y, epochs=1, progress=False, **order)["lr"] == [0.5]  # lr= wins
