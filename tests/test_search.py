@@ -1075,3 +1075,28 @@ def test_bit_parallel_edit_distance_matches_the_textbook_table():
     for _ in range(500):
         a, b = ("".join(rng.choice("ab <") for _ in range(rng.randint(0, 90))) for _ in range(2))
         assert _distance(a, b) == table(a, b), (a, b)
+
+
+def test_list_searches_with_small_lambdas_do_not_load_numba():
+    # top-down's list bank and its small lambda bodies (`not x`, `x * x - 1`) are enumerated on Python
+    # values: loading the compiled kernel cost each process 0.5-1.5 s, more than the search itself (a
+    # list[bool] reverse took 1.7 s for 329 candidates), and a compile after installing
+    code = textwrap.dedent("""
+        import sys
+        from glia.compiler import synth
+        from glia.compiler.diagnostics import Source
+        from glia.compiler.driver import check_source
+        from glia.runtime.search import Config
+        tasks = [("list[bool]", "[True, False] -> [False, True]", "[True, True, False] -> [False, True, True]"),
+                 ("list[bool]", "[True, False] -> [False, True]", "[False] -> [True]"),
+                 ("list[int]", "[1, 2, 3] -> [0, 3, 8]", "[4, -2] -> [15, 3]")]
+        for t, a, b in tasks:
+            text = f"def f(xs: {t}) -> {t}:\\n    return ??\\n\\nexamples f:\\n    {a}\\n    {b}\\n"
+            program = check_source(Source("t.glia", text))
+            fills = synth.solve(program, Config(timeout=20.0), use_cache=False)
+            synth.verify(program, fills)
+            print(fills[0].expr)
+        print("numba" in sys.modules)
+        """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[:4] == ["reversed(xs)", "map(lambda x: not x, xs)", "map(lambda x: x * x - 1, xs)", "False"]

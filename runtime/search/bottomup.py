@@ -141,8 +141,9 @@ class BottomUp(Unification, Deduction):
         self._start(int_words and self._ints_fit())
 
     def _start(self, int_words: bool) -> None:
-        """An empty bank per nonterminal; `int_words`: integer nonterminals whose productions all have
-        VM code are kept as 64-bit words and evaluated by the kernel (else as Python ints)."""
+        """An empty bank per nonterminal; `int_words`: integer and boolean nonterminals whose productions
+        all have VM code are kept as 64-bit words and evaluated by the kernel (else as Python values, and
+        a search with no bit-vectors does not load Numba)."""
         self.int_words = int_words
         self.candidates = 0
         self.kept = 0
@@ -160,10 +161,9 @@ class BottomUp(Unification, Deduction):
 
     # ---- set-up ------------------------------------------------------------------------------
     def _kinds(self) -> dict[str, bool]:
-        """A nonterminal is kept in numpy form (as words) if it is a bit-vector; an int (with
-        `int_words`) all of whose productions are leaves or have VM code; or a bool all of whose
-        productions are leaves or have VM code or a numpy rule. Arguments of a numpy production
-        must be numpy too."""
+        """A nonterminal is kept in numpy form (as words) if it is a bit-vector; with `int_words`, an int
+        all of whose productions are leaves or have VM code, or a bool all of whose productions are
+        leaves or have VM code or a numpy rule. Arguments of a numpy production must be numpy too."""
         def words(nt: str, t: str) -> bool:
             for p in self.g.rules.get(nt, ()):
                 h = p.head
@@ -174,7 +174,7 @@ class BottomUp(Unification, Deduction):
                     return False
             return True
 
-        kinds = {nt: t == BV or (t == "bool" or (t == "int" and self.int_words)) and words(nt, t)
+        kinds = {nt: t == BV or (t in ("bool", "int") and self.int_words) and words(nt, t)
                  for nt, t in self.g.types.items()}
         changed = True
         while changed:
