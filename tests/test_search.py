@@ -1100,3 +1100,18 @@ def test_list_searches_with_small_lambdas_do_not_load_numba():
         """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
     assert out[:4] == ["reversed(xs)", "map(lambda x: not x, xs)", "map(lambda x: x * x - 1, xs)", "False"]
+
+
+def test_a_decision_list_stands_only_if_the_next_level_holds_no_smaller_program():
+    # unification assembled `1 if min(xs) else 2 if xs[0] else 0` (size 9) after level 2, before
+    # enumeration reached the count of size 3
+    program = check_source(Source("t.glia", "def f(xs: list[bool]) -> int:\n    return ??\n\nexamples f:\n"
+                                  "    [True, False, True] -> 2\n    [False, False] -> 0\n    [True] -> 1\n"))
+    fills = synth.solve(program, Config(timeout=20.0), use_cache=False)
+    assert fills[0].expr == "len(filter(lambda x: x, xs))"
+    # where no smaller program fits, the decision list stands
+    program = check_source(Source("t.glia", "def f(x: int) -> int:\n    return ??\n\nexamples f:\n"
+                                  "    1 -> 10\n    2 -> 20\n    3 -> 7\n    4 -> 7\n"))
+    fills = synth.solve(program, Config(timeout=20.0), use_cache=False)
+    synth.verify(program, fills)
+    assert " if " in fills[0].expr

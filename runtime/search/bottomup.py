@@ -20,6 +20,7 @@ import bisect
 import gc
 import itertools
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -31,6 +32,7 @@ from .unify import Unification
 BV = "bv64"
 BLOCK = 1 << 21  # elements per broadcast block (components with a numpy rule but no VM code)
 CHUNK = 1 << 20  # combinations per kernel call: the time and candidate bounds are checked between calls
+LOOKAHEAD_MIN = 10_000  # candidates the level after a unified decision list may take at least
 
 
 class Stop(Exception):
@@ -266,7 +268,7 @@ class BottomUp(Unification, Deduction):
                     self.unified_at = self.kept  # unify again once the bank has grown by 30%
                     self.unify()
                     if self.found is not None:
-                        return "found"
+                        return self._smaller_than_unified(size)
                 if self.concats and size >= 2:
                     self.split_concat()
                     if self.found is not None:
@@ -278,6 +280,29 @@ class BottomUp(Unification, Deduction):
             return "exhausted" if not collect_only else "done"
         except Stop as s:
             return s.reason
+
+    def _smaller_than_unified(self, size: int) -> str:
+        """A decision list unified after level `size` is larger than the level, and may only fit the
+        examples piece by piece: it stands unless the next level, enumerated within as many candidates
+        as the search has taken so far (at least LOOKAHEAD_MIN), holds a smaller program right on its
+        own (`len(filter(lambda x: x, xs))` of size 3, not `1 if min(xs) else 2 if xs[0] else 0`,
+        unified after level 2). Deterministic: bounded by candidates, not time. (Concatenations and
+        deductions are built from the target, not case by case: they stand as found.)"""
+        assembled, saved = self.found, self.cfg
+        if self.answer().size() <= size + 1:
+            return "found"
+        self.found = None
+        budget = self.candidates + max(self.candidates, LOOKAHEAD_MIN)
+        self.cfg = replace(saved, max_candidates=min(saved.max_candidates, budget))
+        try:
+            self.grow(size + 1)
+        except Stop:
+            pass
+        finally:
+            self.cfg = saved
+        if self.found is None:
+            self.found = assembled
+        return "found"
 
     def grow(self, size: int) -> None:
         """Enumerate one size level of every nonterminal (raises Stop at a bound)."""
