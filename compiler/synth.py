@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from glia.runtime.search import Component, Config, Const, Problem, SearchError, Term, Var, synthesize
-from glia.runtime.search.library import default_grammar, depth_bounded, loop_grammar
+from glia.runtime.search.library import component_names, default_grammar, depth_bounded, loop_grammar
 from glia.runtime.search.regression import values_match
 from glia.runtime.search.terms import decisions, to_glia
 
@@ -206,7 +206,11 @@ def _user_components(program, using, func: ir.Function, hole: ir.Hole) -> list[C
     for name in using:
         f = program.functions.get(name)
         if f is None:
-            continue  # a builtin's name
+            if name not in component_names():
+                raise _err(program, "E603", f"using=[{name}]: {name} is not a component of search (builtins such "
+                           "as map, filter, len, sorted, sum, max, min, abs, upper, replace, and add, sub, mul "
+                           "are; so are the program's own functions)", hole.span)
+            continue  # a builtin component
         types = [type_name(t) for t in f.type.params]
         ret = type_name(f.type.ret)
         why = ("it is the function the hole is in" if f is func else "it has holes of its own" if _holes_in(f)

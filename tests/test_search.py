@@ -173,9 +173,12 @@ def test_a_user_component_that_never_ends_fails_its_candidate_not_the_search():
 
 
 @pytest.mark.parametrize("name, why", [("mk", "fn(int) -> P is not one search handles"),
-                                       ("h", "has holes of its own"), ("f", "the function the hole is in")])
+                                       ("h", "has holes of its own"), ("f", "the function the hole is in"),
+                                       ("print", "is not a component of search"),
+                                       ("enumerate", "is not a component of search")])
 def test_a_using_function_search_cannot_run_is_e603(name, why):
-    # such a name was dropped from the components without a word
+    # such a name was dropped from the components without a word (a builtin that is no component, such
+    # as print, too: the hole was searched with the constants and inputs only)
     text = ("struct P:\n    a: int\n\ndef mk(x: int) -> P:\n    return P(x)\n\ndef h(x: int) -> int:\n"
             "    return x * ??\n\nexamples h:\n    1 -> 3\n\n"
             f"def f(x: int) -> int:\n    return ??(using=[{name}, add])\n\nexamples f:\n    1 -> 2\n")
