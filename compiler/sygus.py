@@ -292,6 +292,8 @@ def read_sygus(source: Source) -> SyProblem:
                 if not isinstance(p, SList) or len(p.items) != 2 or not isinstance(p.items[0], Atom):
                     raise err("a parameter is (name Sort)", p.span)
                 sort_type(p.items[1], err)
+                if any(n == p.items[0].text for n, _ in params):
+                    raise err(f"parameter {p.items[0].text} is declared twice", p.span)
                 params.append((p.items[0].text, show(p.items[1])))
             sort_type(args[2], err)
             if head == "define-fun":

@@ -113,6 +113,11 @@ def test_grammar_is_honoured():
     ("(set-logic LRA)\n(synth-fun f ((x Int)) Int)\n(check-synth)", (1, 12), "unsupported logic 'LRA'"),
     ("(set-logic FOO)\n(synth-fun f ((x Int)) Int)\n(check-synth)", (1, 12), "unsupported logic 'FOO'"),
     ("(set-logic)\n(synth-fun f ((x Int)) Int)\n(check-synth)", (1, 1), "malformed set-logic"),
+    # a parameter named twice was read, and the answer printed with both: (define-fun f ((x Int) (x Int)) Int x)
+    ("(synth-fun f ((x Int) (x Int)) Int)\n(constraint (= (f 1 2) 2))\n(check-synth)", (1, 23),
+     "parameter x is declared twice"),
+    ("(define-fun g ((a Int) (a Int)) Int a)\n(synth-fun f ((x Int)) Int)\n(check-synth)", (1, 24),
+     "parameter a is declared twice"),
 ])
 def test_bad_input_is_located(text, where, words):
     with pytest.raises(GliaError) as info:
