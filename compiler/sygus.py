@@ -524,7 +524,7 @@ class _Builder:
         npar = len(self.params)
         comp = Component(template, tuple(nts[h] for h in holes), ret,
                          lambda *a: fn(a + (None,) * npar), sexpr=template, code=code)
-        if self.params:
+        if any(a.kind == "sym" and a.text in self.params and a.text not in nts for a in _atoms(node)):
             raise err("a production that mixes nonterminals with parameters inside a fixed term is not supported",
                       node.span)
         return Production(comp, arg_nts), ret

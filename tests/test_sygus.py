@@ -78,6 +78,26 @@ def test_solves_and_prints_define_fun(text):
     assert sp2.helpers[-1].name == "f" and sygus.show(sp2.helpers[-1].body) == to_sexpr(r.term)
 
 
+def test_a_template_production_works_in_a_function_with_parameters():
+    # (* Start 3) and (+ Start (- 1)) apply an operator to a nonterminal and fixed terms; every such
+    # production was refused (E607, 'mixes nonterminals with parameters') when the synth-fun had any
+    # parameter, though it names none
+    text = """
+    (synth-fun f ((x Int) (y Int)) Int ((Start Int (x y (* Start 3) (+ Start (- 1))))))
+    (constraint (= (f 1 2) 2))
+    (constraint (= (f 2 0) 5))
+    (check-synth)
+    """
+    _, problem = read(text)
+    r = synthesize(problem, Config(timeout=10.0))
+    assert r.solved and to_sexpr(r.term) == "(+ (* x 3) (- 1))"
+    # one that does name a parameter inside the fixed term is still refused, at the production
+    with pytest.raises(GliaError) as info:
+        read("(synth-fun f ((x Int)) Int ((Start Int (x (+ Start x)))))\n(constraint (= (f 1) 2))\n(check-synth)")
+    d = info.value.diagnostic
+    assert (d.span.line, d.span.col) == (1, 43) and "mixes nonterminals with parameters" in d.message
+
+
 def test_grammar_is_honoured():
     # no bvadd in the grammar: x + 1 cannot be written, so the search must fail (quickly: a small grammar)
     text = """
