@@ -296,6 +296,10 @@ def read_sygus(source: Source) -> SyProblem:
                     raise err(f"parameter {p.items[0].text} is declared twice", p.span)
                 params.append((p.items[0].text, show(p.items[1])))
             sort_type(args[2], err)
+            name = args[0].text
+            if name in SYGUS_OPS or any(h.name == name for h in helpers) or (fun is not None and fun.name == name):
+                what = "an SMT-LIB operator" if name in SYGUS_OPS else "defined earlier in the file"
+                raise err(f"{head} {name}: {name} is {what}; a program using it would be ambiguous", args[0].span)
             if head == "define-fun":
                 if len(args) != 4:
                     raise err("malformed define-fun: expected (define-fun NAME ((x Sort) ...) Sort BODY)", c.span)

@@ -138,6 +138,14 @@ def test_grammar_is_honoured():
      "parameter x is declared twice"),
     ("(define-fun g ((a Int) (a Int)) Int a)\n(synth-fun f ((x Int)) Int)\n(check-synth)", (1, 24),
      "parameter a is declared twice"),
+    # a helper named like an operator, another helper or the synth-fun was read, and the printed answer
+    # could mean either: (define-fun + ...) then (+ x x)
+    ("(define-fun + ((a Int) (b Int)) Int a)\n(synth-fun f ((x Int)) Int)\n(check-synth)", (1, 13),
+     "+ is an SMT-LIB operator"),
+    ("(define-fun f ((a Int)) Int a)\n(synth-fun f ((x Int)) Int)\n(check-synth)", (2, 12),
+     "f is defined earlier in the file"),
+    ("(define-fun g ((a Int)) Int a)\n(define-fun g ((a Int)) Int 1)\n(synth-fun f ((x Int)) Int)\n(check-synth)",
+     (2, 13), "g is defined earlier in the file"),
 ])
 def test_bad_input_is_located(text, where, words):
     with pytest.raises(GliaError) as info:
