@@ -504,6 +504,10 @@ class _Builder:
             raise err(f"cannot read the production {show(node)[:40]}", node.span)
         op = node.items[0].text
         args = node.items[1:]
+        if op in ("Constant", "Variable"):  # SyGuS-IF's any-constant / any-variable productions
+            raise err(f"({op} Sort) productions are not supported: list the {'constants' if op == 'Constant' else 'parameters'} "
+                      "the grammar may use",
+                      node.span)
         if all(isinstance(a, Atom) and a.text in nts for a in args):  # the common case: op over nonterminals
             arg_nts = tuple(a.text for a in args)
             arg_types = tuple(nts[a] for a in arg_nts)

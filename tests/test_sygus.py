@@ -140,6 +140,9 @@ def test_grammar_is_honoured():
      "parameter a is declared twice"),
     # a helper named like an operator, another helper or the synth-fun was read, and the printed answer
     # could mean either: (define-fun + ...) then (+ x x)
+    # SyGuS-IF's (Constant Int) said 'cannot read the term Int'
+    ("(synth-fun f ((x Int)) Int ((Start Int (x (Constant Int)))))\n(check-synth)", (1, 43),
+     "(Constant Sort) productions are not supported"),
     ("(define-fun + ((a Int) (b Int)) Int a)\n(synth-fun f ((x Int)) Int)\n(check-synth)", (1, 13),
      "+ is an SMT-LIB operator"),
     ("(define-fun f ((a Int)) Int a)\n(synth-fun f ((x Int)) Int)\n(check-synth)", (2, 12),
