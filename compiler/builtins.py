@@ -195,6 +195,9 @@ class BuiltinTyper:
             shape = self.broadcast(tl.shape, tr.shape, tl, tr, span)
             return self.prim(f"tensor.{name}", (l, r), TensorT(tl.dtype, shape), span)
         ten, other = (tl, tr) if isinstance(tl, TensorT) else (tr, tl)
+        if isinstance(other, TVar):
+            raise self.c.unknown_type(f"the type of the operand of '{op}' beside {ten} is not known yet; annotate "
+                                      "it", (r if other is tr else l).span, other)
         if other not in (INT, FLOAT, F32):
             raise self.err("E203", f"operator '{op}' is not defined for {tl} and {tr}", span)
         if other == FLOAT and ten.dtype == F32 and not isinstance(l if other is tl else r, ir.Const):

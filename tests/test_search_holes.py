@@ -520,6 +520,11 @@ def test_a_local_assigned_from_a_hole_gets_its_type_from_its_uses_or_a_note_nami
         d = info.value.diagnostic
         assert d.code == "E205" and (d.span.line, d.span.col) == at
         assert [(n.span.line, n.span.col) for n in d.notes] == [(2, 9)] and "`y: T = ??`" in d.notes[0].message
+    # beside a tensor the operand's type is not fixed either (it was E203 '* is not defined for f32[3] and ?hole')
+    with pytest.raises(GliaError) as info:
+        program_of("tensor", "def f(x: f32[3]) -> f32[3]:\n    return x * ??\n")
+    d = info.value.diagnostic
+    assert d.code == "E205" and (d.span.line, d.span.col) == (2, 16) and "hole" in d.notes[0].message
     # a hole nothing types at all is E205 at the hole
     with pytest.raises(GliaError) as info:
         program_of("unused", "def f(x: int) -> int:\n    y = ??\n    return x\n\nexamples f:\n    1 -> 1\n")
