@@ -438,9 +438,12 @@ def _not_found(program: ir.Program, tasks: list[HoleTask], result, config: Confi
         unseen += (f"; a hole inside a lambda is built from {func.name}'s parameters ({', '.join(func.params)}) "
                    f"only, not the lambda's ({inner}): put the hole where the whole expression is, e.g. "
                    f"`return ??`")
+    hint = {"candidates": "a larger --max-candidates, more examples, or a smaller `using=[...]`",
+            "memory": "more examples, a smaller `size=`, or a smaller `using=[...]`",
+            "exhausted": "a larger `size=` or `depth=`, or other components in `using=[...]`"}.get(
+        result.reason, "a longer --timeout, more examples, or a smaller `using=[...]`")
     return _err(program, "E606", f"no program found for {what} in {func.name}: {why} after "
-                                 f"{result.candidates:,} candidates (try a longer --timeout, more examples, or a "
-                                 f"smaller `using=[...]`){unseen}", tasks[0].hole.span)
+                                 f"{result.candidates:,} candidates (try {hint}){unseen}", tasks[0].hole.span)
 
 
 def _offsets(text: str, s: Span) -> tuple[int, int]:

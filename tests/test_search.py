@@ -91,6 +91,12 @@ def test_hole_options_size_and_using():
     with pytest.raises(GliaError) as info:
         solve_text(too_small)
     assert info.value.diagnostic.code == "E606" and "size bound" in info.value.diagnostic.message
+    # the advice names the bound that ended the search (every E606 said 'try a longer --timeout')
+    assert "larger `size=`" in info.value.diagnostic.message and "--timeout" not in info.value.diagnostic.message
+    with pytest.raises(GliaError) as info:
+        synth.solve(check_source(Source("t.glia", glia_task("sum_sq"))), Config(timeout=20.0, max_candidates=50),
+                    use_cache=False)
+    assert "candidate limit" in info.value.diagnostic.message and "--max-candidates" in info.value.diagnostic.message
 
 
 @pytest.mark.parametrize("opts, code, words", [
