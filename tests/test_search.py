@@ -569,6 +569,18 @@ def test_engine_problem_from_a_task_line():
     ({"inputs": [[1]], "outputs": [2]}, 'the task has no "types"'),
     ({"inputs": [1], "outputs": [2], "types": {"args": ["int"], "ret": "int"}}, "a list of 1"),
     ({"inputs": [[1]], "outputs": [2], "types": {"args": ["int", "int"], "ret": "int"}}, "a list of 2"),
+    # an internal error (AttributeError: 'int' object has no attribute 'startswith'), a Python
+    # TypeError's text, and names zipped short, duplicated or not names, printed into the answer
+    ({"inputs": [[1]], "outputs": [2], "types": {"args": ["int"], "ret": 5}}, "are type names"),
+    ({"inputs": [[1]], "outputs": [2], "types": {"args": [5], "ret": "int"}}, "are type names"),
+    ({"inputs": [[1]], "outputs": [2], "types": {"args": ["int"], "ret": "int"}, "grammar": 5},
+     '"grammar" is not a string'),
+    ({"inputs": [[1]], "outputs": [2], "types": {"args": ["int"], "ret": "int", "arg_names": ["a", "b"]}},
+     '"arg_names" must be 1 distinct names'),
+    ({"inputs": [[1, 2]], "outputs": [2], "types": {"args": ["int", "int"], "ret": "int", "arg_names": ["a", "a"]}},
+     '"arg_names" must be 2 distinct names'),
+    ({"inputs": [[1]], "outputs": [2], "types": {"args": ["int"], "ret": "int", "arg_names": ["(x"]}},
+     '"arg_names" must be 1 distinct names'),
 ])
 def test_malformed_task_says_what_is_wrong(task, words):
     # each was a crash in the search (unequal lists), a silent zip (test lists) or a bare KeyError text
