@@ -11,6 +11,7 @@ import datetime
 import json
 import os
 import platform
+import shutil
 import sys
 import time
 from dataclasses import replace
@@ -201,10 +202,20 @@ def _save_params(path: str, params: dict, source) -> None:
 
 
 def _write_atomic(path: str, text: str) -> None:
+    """Replace `path` by `text`, keeping what the file had of its own: its line endings (the source was
+    read with them turned into \\n), a UTF-8 byte order mark, and its permissions."""
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
+        with open(path, "rb") as f:
+            old = f.read()
+    except OSError:  # (a new file: --json OUT)
+        old = None
+    try:
+        with open(tmp, "w", encoding="utf-8-sig" if old and old.startswith(b"\xef\xbb\xbf") else "utf-8",
+                  newline="\r\n" if old and b"\r\n" in old else "\n") as f:
             f.write(text)
+        if old is not None:
+            shutil.copymode(path, tmp)
         os.replace(tmp, path)
     except OSError as e:
         if os.path.exists(tmp):

@@ -632,6 +632,21 @@ def test_cli_synth_prints_and_writes_the_completed_program(tmp_path):
     assert "??" not in src.read_text() and run_glia("run", str(src)).stdout == "[2, 4]\n"
 
 
+def test_cli_synth_write_keeps_the_files_line_endings_byte_order_mark_and_permissions(tmp_path):
+    # --write wrote \n line endings into a \r\n file (every line a change in a diff), dropped a byte
+    # order mark, and replaced the file by one with the default permissions
+    src = tmp_path / "double.glia"
+    src.write_bytes(b"\xef\xbb\xbf" + glia_task("double").replace("\n", "\r\n").encode())
+    src.chmod(0o640)
+    assert run_glia("synth", str(src), "--write").returncode == 0
+    data = src.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf") and b"??" not in data
+    assert data.count(b"\n") == data.count(b"\r\n") > 5 and (src.stat().st_mode & 0o777) == 0o640
+    plain = tmp_path / "plain.glia"
+    plain.write_text(glia_task("double"))
+    assert run_glia("synth", str(plain), "--write").returncode == 0 and b"\r" not in plain.read_bytes()
+
+
 def test_cli_synth_errors_are_diagnostics(tmp_path):
     bad = tmp_path / "bad.glia"
     bad.write_text("def f(x: int) -> int:\n    return ??\n\nexamples f:\n    1 -> 2\n    1 -> 3\n")
