@@ -198,3 +198,12 @@ def test_without_a_grammar_string_constants_come_from_the_examples():
                       '(constraint (= (f "c") "c!"))\n(check-synth)')
     r = synthesize(problem, Config(timeout=10.0))
     assert r.solved and to_sexpr(r.term) == '(str.++ x "!")'
+
+
+def test_a_one_letter_substring_every_result_shares_is_a_constant():
+    # shared substrings were looked for from two characters up: x ++ "H" (a letter, not punctuation)
+    # had no constant and ran out of time
+    _, problem = read('(synth-fun f ((x String)) String)\n(constraint (= (f "a") "aH"))\n'
+                      '(constraint (= (f "bc") "bcH"))\n(check-synth)')
+    r = synthesize(problem, Config(timeout=10.0))
+    assert r.solved and to_sexpr(r.term) == '(str.++ x "H")'

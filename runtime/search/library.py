@@ -63,7 +63,7 @@ def string_constants(inputs: list[tuple], outputs: list, limit: int = 8) -> list
     if out_list:
         first = out_list[0]
         common = []
-        for n in range(min(len(first), 12), 1, -1):
+        for n in range(min(len(first), 12), 0, -1):
             for i in range(len(first) - n + 1):
                 sub = first[i:i + n]
                 if all(sub in o for o in out_list) and not any(sub in s for s in ins) and \
