@@ -431,6 +431,10 @@ def _not_found(program: ir.Program, tasks: list[HoleTask], result, config: Confi
     hidden = [n for n in dict.fromkeys(func.slot_names[len(func.params):]) if n.isidentifier() and n[0] != "_"]
     unseen = (f"; a float hole is built from {func.name}'s parameters ({', '.join(func.params)}) only: its "
               f"locals ({', '.join(hidden)}) are not visible to it yet") if hidden and floats else ""
+    unread = [f"{n}: {t}" for n, t in zip(func.params, func.type.params) if type_name(t) is None]
+    if unread:  # (left out of the hole's inputs: _problem)
+        unseen += (f"; search cannot read {', '.join(unread)} (it reads int, bool, str, float and lists of "
+                   f"those): assign the parts the hole needs to locals first, e.g. `a, b = t` or `a = p.a`")
     lambdas = [a for t in tasks for a in ancestors(func.body, t.part[0] if t.part else t.hole) or ()
                if isinstance(a, ir.Lambda)]
     if lambdas:  # (a lambda's own parameters are not among the hole's inputs: _hole_envs)

@@ -536,6 +536,19 @@ def test_when_search_gives_up_on_a_hole_in_a_lambda_it_says_the_lambdas_paramete
     assert d.code == "E606" and "f's parameters (xs) only, not the lambda's (x)" in d.message, d.message
 
 
+def test_when_search_gives_up_on_a_hole_beside_a_parameter_it_cannot_read_it_says_so():
+    # a struct, tuple or dict parameter is left out of the hole's inputs: E606 said only that the time ran out
+    from types import SimpleNamespace
+
+    text = ("struct P:\n    a: int\n    b: int\n\ndef f(p: P, n: int) -> int:\n    return ??\n\nexamples f:\n"
+            "    P(1, 2), 0 -> 3\n")
+    program = check_source(Source("task.glia", text))
+    d = synth._not_found(program, synth.problems(program), SimpleNamespace(reason="timeout", candidates=7),
+                         Config(timeout=1.0)).diagnostic
+    assert d.code == "E606" and "search cannot read p: P" in d.message and "`a = p.a`" in d.message, d.message
+    assert "n: int" not in d.message
+
+
 def test_unsatisfiable_spec_ends_within_the_timeout():
     # sums of x and constants are a*x + b: no such line goes through these points
     text = "def f(x: int) -> int:\n    return ??(using=[add])\n\nexamples f:\n" + "".join(
