@@ -118,6 +118,13 @@ def cmd_synth(ns) -> int:
     config = _config(ns)
     with device_failures("search"):
         if is_sygus_path(ns.file):
+            glia_only = [flag for flag, given in (("--write", ns.write), ("--train", ns.train), ("--data", ns.data),
+                                                  ("--out", ns.out)) if given]
+            if glia_only:  # (they were ignored: nothing written, no word)
+                from glia.compiler.diagnostics import Diagnostic, GliaError, Span
+
+                raise GliaError(Diagnostic("E604", f"{', '.join(glia_only)}: for .glia files; a SyGuS answer is "
+                                                   "printed (redirect it to a file)", Span(0, 0, 0, 0), "synth"))
             return _synth_sygus(ns, config)
         return _synth_glia(ns, config)
 

@@ -157,6 +157,16 @@ def test_bad_input_is_located(text, where, words):
     assert (d.span.line, d.span.col) == where and words in d.message, d.render()
 
 
+def test_cli_refuses_options_for_glia_files_on_an_sl_file(tmp_path):
+    # --write (and --train, --data, --out) were ignored: nothing written, exit 0, no word
+    p = tmp_path / "f.sl"
+    p.write_text("(synth-fun f ((x Int)) Int)\n(constraint (= (f 1) 2))\n(check-synth)\n")
+    r = subprocess.run([sys.executable, "-m", "glia", "synth", str(p), "--write"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 1 and "error[E604]: --write: for .glia files" in r.stderr, r.stderr
+    assert p.read_text().startswith("(synth-fun f")
+
+
 def test_cli_solves_an_sl_file(tmp_path):
     p = tmp_path / "bv.sl"
     p.write_text(BITVECTORS)
