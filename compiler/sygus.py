@@ -356,7 +356,14 @@ def _read_grammar(rest, err, span) -> list:
                 not isinstance(g.items[2], SList):
             raise err("a grammar rule is (Nonterminal Sort (production ...))", g.span)
         sort_type(g.items[1], err)
+        if any(name == g.items[0].text for name, _, _ in out):
+            raise err(f"nonterminal {g.items[0].text} has a second rule (give all its productions in one)", g.span)
         out.append((g.items[0].text, show(g.items[1]), g.items[2].items))
+    if len(rest) >= 2 and isinstance(rest[-2], SList):  # the v2 form: the nonterminals declared first
+        for d in rest[-2].items:
+            if isinstance(d, SList) and d.items and isinstance(d.items[0], Atom) and \
+                    not any(name == d.items[0].text for name, _, _ in out):
+                raise err(f"nonterminal {d.items[0].text} is declared but has no rule", d.span)
     return out
 
 

@@ -140,6 +140,11 @@ def test_grammar_is_honoured():
      "parameter a is declared twice"),
     # a helper named like an operator, another helper or the synth-fun was read, and the printed answer
     # could mean either: (define-fun + ...) then (+ x x)
+    # a declared nonterminal without a rule said 'cannot read the term B'; a second rule for one was read
+    ("(synth-fun f ((x Int)) Int ((S Int) (B Bool)) ((S Int (x (ite B S S)))))\n(check-synth)", (1, 37),
+     "nonterminal B is declared but has no rule"),
+    ("(synth-fun f ((x Int)) Int ((Start Int (x)) (Start Int (1))))\n(check-synth)", (1, 45),
+     "nonterminal Start has a second rule"),
     # SyGuS-IF's (Constant Int) said 'cannot read the term Int'
     ("(synth-fun f ((x Int)) Int ((Start Int (x (Constant Int)))))\n(check-synth)", (1, 43),
      "(Constant Sort) productions are not supported"),
