@@ -143,6 +143,10 @@ class BuiltinTyper:
             if isinstance(tl, TensorT) or isinstance(tr, TensorT):
                 return self.tensor_binop(op, l, r, span, op_span)
             if op == "+":
+                if STR in (tl, tr) and (isinstance(tl, TVar) or isinstance(tr, TVar)):
+                    self.c.subst.unify(tl, STR)  # a str adds only to a str: `out + ??` types the hole
+                    self.c.subst.unify(tr, STR)
+                    tl = tr = STR
                 if tl == STR and tr == STR:
                     return self.prim("str.concat", (l, r), STR, span)
                 if isinstance(tl, ListT) and self.c.subst.unify(tl, tr):

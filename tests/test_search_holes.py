@@ -530,3 +530,21 @@ def test_a_local_assigned_from_a_hole_gets_its_type_from_its_uses_or_a_note_nami
         program_of("unused", "def f(x: int) -> int:\n    y = ??\n    return x\n\nexamples f:\n    1 -> 1\n")
     d = info.value.diagnostic
     assert d.code == "E205" and "this hole" in d.message and (d.span.line, d.span.col) == (2, 9)
+
+
+def test_a_hole_added_to_a_str_is_a_str():
+    # `out + ??` with out a str was E205 (the operand types of '+' are not known: str and ?hole), though
+    # a str adds only to a str (an int operand already typed its hole as int)
+    fills = solve("str_concat", """
+        def f(s: str) -> str:
+            out = ""
+            for c in s:
+                if c != ??:
+                    out = out + ??
+            return out
+
+        examples f:
+            "a-b" -> "ab"
+            "--x" -> "x"
+        """)
+    assert [f.expr for f in fills] == ['"-"', "c"]
