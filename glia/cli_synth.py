@@ -332,6 +332,11 @@ def cmd_bench_synth(ns) -> int:
     tasks = load_tasks(ns.tasks)
     if ns.match:
         tasks = [t for t in tasks if ns.match in t.name]
+        if not tasks:  # (a mistyped name ran nothing and reported 'solved 0/0', exit 0)
+            from glia.compiler.diagnostics import Diagnostic, GliaError, Span
+
+            raise GliaError(Diagnostic("E608", f"no task of {ns.tasks} has a name containing {ns.match!r} (--match)",
+                                       Span(0, 0, 0, 0), "synth"))
     if ns.limit:
         tasks = tasks[:ns.limit]
     from glia.cli import caused_by_interrupt

@@ -706,6 +706,8 @@ def test_cli_search_bounds_are_checked(tmp_path):
     tasks.write_text('{"name": "a", "inputs": [[1]], "outputs": [2], "types": {"args": ["int"], "ret": "int"}}\n')
     r = run_glia("bench", "synth", str(tasks), "--limit", "-1")  # was every task but the last
     assert r.returncode == 1 and "E604" in r.stderr and "--limit" in r.stderr, r.stderr
+    r = run_glia("bench", "synth", str(tasks), "--match", "zzz")  # was 'solved 0/0', exit 0
+    assert r.returncode == 1 and "E608" in r.stderr and "'zzz'" in r.stderr, r.stderr
 
 
 def test_ctrl_c_in_a_search_kernel_is_an_interrupt_not_an_internal_error(tmp_path, monkeypatch, capsys):
