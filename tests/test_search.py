@@ -1138,11 +1138,13 @@ def test_list_searches_with_small_lambdas_do_not_load_numba():
         from glia.compiler.diagnostics import Source
         from glia.compiler.driver import check_source
         from glia.runtime.search import Config
-        tasks = [("list[bool]", "[True, False] -> [False, True]", "[True, True, False] -> [False, True, True]"),
-                 ("list[bool]", "[True, False] -> [False, True]", "[False] -> [True]"),
-                 ("list[int]", "[1, 2, 3] -> [0, 3, 8]", "[4, -2] -> [15, 3]")]
-        for t, a, b in tasks:
-            text = f"def f(xs: {t}) -> {t}:\\n    return ??\\n\\nexamples f:\\n    {a}\\n    {b}\\n"
+        tasks = [("list[bool]", "??", "[True, False] -> [False, True]", "[True, True, False] -> [False, True, True]"),
+                 ("list[bool]", "??", "[True, False] -> [False, True]", "[False] -> [True]"),
+                 ("list[int]", "??", "[1, 2, 3] -> [0, 3, 8]", "[4, -2] -> [15, 3]"),
+                 # a bank of leaves alone (the ints at depth=1) was kept as words and loaded Numba too
+                 ("list[int]", "??(depth=1)", "[1] -> [1]", "[2, 3] -> [2, 3]")]
+        for t, hole, a, b in tasks:
+            text = f"def f(xs: {t}) -> {t}:\\n    return {hole}\\n\\nexamples f:\\n    {a}\\n    {b}\\n"
             program = check_source(Source("t.glia", text))
             fills = synth.solve(program, Config(timeout=20.0), use_cache=False)
             synth.verify(program, fills)
@@ -1150,7 +1152,7 @@ def test_list_searches_with_small_lambdas_do_not_load_numba():
         print("numba" in sys.modules)
         """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
-    assert out[:4] == ["reversed(xs)", "map(lambda x: not x, xs)", "map(lambda x: x * x - 1, xs)", "False"]
+    assert out[:5] == ["reversed(xs)", "map(lambda x: not x, xs)", "map(lambda x: x * x - 1, xs)", "xs", "False"]
 
 
 def test_a_decision_list_stands_only_if_the_next_level_holds_no_smaller_program():

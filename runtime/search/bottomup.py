@@ -185,6 +185,14 @@ class BottomUp(Unification, Deduction):
                 if kinds[nt] and isinstance(p.head, Component) and not all(kinds[a] for a in p.args):
                     kinds[nt] = False
                     changed = True
+        # a bank of leaves that no compiled production reads gains nothing from words, and would load
+        # Numba for nothing (a list hole's int constants at depth=1; any bank under size=1)
+        combined = {nt for nt, p in self.g.productions() if kinds[nt] and isinstance(p.head, Component)} \
+            if self.max_size > 1 else set()
+        read = {a for nt, p in self.g.productions() if nt in combined and isinstance(p.head, Component) for a in p.args}
+        for nt, t in self.g.types.items():
+            if kinds[nt] and t != BV and nt not in combined | read:
+                kinds[nt] = False
         return kinds
 
     def _ints_fit(self) -> bool:
