@@ -78,7 +78,7 @@ class BuiltinTyper:
     def numeric(self, v: ir.Expr, what: str, span: Span):
         t = self.r(v.type)
         if isinstance(t, TVar):
-            raise self.err("E205", f"the type of {what} is not known yet; annotate it", span)
+            raise self.c.unknown_type(f"the type of {what} is not known yet; annotate it", span, t)
         return t
 
     def promote(self, l: ir.Expr, r: ir.Expr):
@@ -143,6 +143,10 @@ class BuiltinTyper:
             if isinstance(tl, TensorT) or isinstance(tr, TensorT):
                 return self.tensor_binop(op, l, r, span, op_span)
             if op == "+":
+                if STR in (tl, tr) and (isinstance(tl, TVar) or isinstance(tr, TVar)):
+                    self.c.subst.unify(tl, STR)  # a str adds only to a str: `out + ??` types the hole
+                    self.c.subst.unify(tr, STR)
+                    tl = tr = STR
                 if tl == STR and tr == STR:
                     return self.prim("str.concat", (l, r), STR, span)
                 if isinstance(tl, ListT) and self.c.subst.unify(tl, tr):
@@ -175,9 +179,10 @@ class BuiltinTyper:
             if isinstance(tl, TensorT) and isinstance(tr, TensorT):
                 return self.matmul(l, r, span, op_span)
         if isinstance(tl, TVar) or isinstance(tr, TVar):
-            raise self.err("E205", f"the operand types of '{op}' are not known yet ({self.show(tl)} and "
-                           f"{self.show(tr)}); annotate the variables involved (a lambda stored in a variable "
-                           "needs a function type: `add: fn(int, int) -> int = lambda a, b: a + b`)", span)
+            raise self.c.unknown_type(f"the operand types of '{op}' are not known yet ({self.show(tl)} and "
+                                      f"{self.show(tr)}); annotate the variables involved (a lambda stored in a "
+                                      "variable needs a function type: `add: fn(int, int) -> int = lambda a, b: "
+                                      "a + b`)", span, tl if isinstance(tl, TVar) else tr)
         hint = ""
         if op == "+" and STR in (tl, tr):
             hint = " (convert with str(...) first)"
@@ -194,6 +199,9 @@ class BuiltinTyper:
             shape = self.broadcast(tl.shape, tr.shape, tl, tr, span)
             return self.prim(f"tensor.{name}", (l, r), TensorT(tl.dtype, shape), span)
         ten, other = (tl, tr) if isinstance(tl, TensorT) else (tr, tl)
+        if isinstance(other, TVar):
+            raise self.c.unknown_type(f"the type of the operand of '{op}' beside {ten} is not known yet; annotate "
+                                      "it", (r if other is tr else l).span, other)
         if other not in (INT, FLOAT, F32):
             raise self.err("E203", f"operator '{op}' is not defined for {tl} and {tr}", span)
         if other == FLOAT and ten.dtype == F32 and not isinstance(l if other is tl else r, ir.Const):
@@ -245,7 +253,7 @@ class BuiltinTyper:
         if op == "~" and t == INT:
             return self.prim("int.invert", (v,), INT, span)
         if isinstance(t, TVar):
-            raise self.err("E205", f"the type of the operand of '{op}' is not known yet; annotate it", span)
+            raise self.c.unknown_type(f"the type of the operand of '{op}' is not known yet; annotate it", span, t)
         raise self.err("E203", f"unary '{op}' is not defined for {self.show(t)}", span)
 
     def compare(self, op: str, l: ir.Expr, r: ir.Expr, span: Span):
@@ -270,7 +278,8 @@ class BuiltinTyper:
                     raise self.err("E201", f"'{op}' on a str looks for a str, found {self.show(tl)}", l.span)
                 return l, r, CMP[op]
             if isinstance(tr, TVar):
-                raise self.err("E205", f"the type of the right side of '{op}' is not known yet; annotate it", r.span)
+                raise self.c.unknown_type(f"the type of the right side of '{op}' is not known yet; annotate it",
+                                          r.span, tr)
             raise self.err("E204", f"'{op}' needs a list, set, dict or str on the right, found {self.show(tr)}", span)
         p = self.promote(l, r)
         if p == "mixed":
@@ -316,7 +325,7 @@ class BuiltinTyper:
             if isinstance(t, TensorT):
                 return self.tensor.slice(cont, self.c.subst.zonk(t), index, span)
             if isinstance(t, TVar):
-                raise self.err("E205", "the type of this value is not known yet; annotate it", cont.span)
+                raise self.c.unknown_type("the type of this value is not known yet; annotate it", cont.span, t)
             raise self.err("E204", f"{self.show(t)} cannot be sliced", span)
         if isinstance(t, ListT):
             return self.prim("list.getitem", (cont, self.arg(index, INT)), t.elem, span)
@@ -341,8 +350,8 @@ class BuiltinTyper:
             rt = TensorT(t.dtype, rest) if rest else t.dtype
             return self.prim("tensor.getitem", (cont,) + args, rt, span)
         if isinstance(t, TVar):
-            raise self.err("E205", "the type of this value is not known yet, so it cannot be indexed; annotate it",
-                           cont.span)
+            raise self.c.unknown_type("the type of this value is not known yet, so it cannot be indexed; annotate it",
+                                      cont.span, t)
         raise self.err("E204", f"{self.show(t)} cannot be indexed", span)
 
     def store_index(self, cont: ir.Expr, target: A.Subscript, value, span: Span) -> ir.Stmt:
@@ -370,7 +379,7 @@ class BuiltinTyper:
         if isinstance(t, TupleT):
             raise self.err("E209", "tuples are immutable; build a new one", target.span)
         if isinstance(t, TVar):
-            raise self.err("E205", "the type of this value is not known yet; annotate it", target.value.span)
+            raise self.c.unknown_type("the type of this value is not known yet; annotate it", target.value.span, t)
         raise self.err("E209", f"{self.show(t)} does not support item assignment", target.span)
 
     def delete(self, target: A.Subscript) -> ir.Expr:
@@ -400,8 +409,8 @@ class BuiltinTyper:
             rest = t.shape[1:]
             return (TensorT(t.dtype, rest) if rest else t.dtype), "tensor"
         if isinstance(t, TVar):
-            raise self.err("E205", "the type of this value is not known yet, so it cannot be iterated; annotate it",
-                           span)
+            raise self.c.unknown_type("the type of this value is not known yet, so it cannot be iterated; annotate it",
+                                      span, t)
         raise self.err("E204", f"{self.show(t)} is not iterable; expected a list, str, dict, set or range", span)
 
     def range_args(self, c: A.Call):
@@ -493,7 +502,7 @@ class BuiltinTyper:
         if isinstance(t, TupleT):
             return ir.Const(len(t.items), INT, c.span)
         if isinstance(t, TVar):
-            raise self.err("E205", "the type of this value is not known yet; annotate it", c.args[0].span)
+            raise self.c.unknown_type("the type of this value is not known yet; annotate it", c.args[0].span, t)
         raise self.err("E204", f"len() takes a list, str, dict, set or tensor, found {self.show(t)}", c.args[0].span)
 
     def b_range(self, c, expected):
@@ -930,8 +939,8 @@ class BuiltinTyper:
         elif t == STR:
             table, kind = STR_METHODS, "str"
         elif isinstance(t, TVar):
-            raise self.err("E205", f"the type of this value is not known yet, so '.{name}()' cannot be resolved; "
-                           "annotate it", c.func.value.span)
+            raise self.c.unknown_type(f"the type of this value is not known yet, so '.{name}()' cannot be "
+                                      "resolved; annotate it", c.func.value.span, t)
         elif isinstance(t, StructT):
             raise self.err("E103", f"struct {t.name} has no methods; '{name}' is not defined (define a function "
                            f"that takes {a_or_an(t.name)} instead)", span)

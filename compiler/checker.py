@@ -81,6 +81,8 @@ class Checker:
         self.globals_done: set[str] = set()
         self.functions: dict[str, ir.Function] = {}
         self.holes: list[ir.Hole] = []
+        # holes whose type was an inference variable when met: (the variable, the local assigned, the hole's span)
+        self.hole_vars: list[tuple[TVar, str | None, Span]] = []
         self.choices: list[ir.Choose] = []
         self.pending: list[str] = []
         self.module = module
@@ -102,6 +104,19 @@ class Checker:
 
     def show(self, t) -> str:
         return str(self.subst.zonk(t))
+
+    def unknown_type(self, msg: str, span: Span, t) -> GliaError:
+        """E205 for a value whose type `t` is still an inference variable. When that variable is a hole's
+        (`y = ??` with nothing fixing y's type before this use), a note at the hole names the annotation
+        that settles it."""
+        t = self.subst.resolve(t)
+        for var, name, hole_span in self.hole_vars:
+            if self.subst.resolve(var) == t:
+                fix = (f"annotate the local where the hole is assigned: `{name}: T = ??` with T its type, "
+                       f"e.g. `{name}: list[int] = ??`") if name is not None else \
+                    "write the hole where its type is known, or assign it to an annotated local (`y: int = ??`)"
+                return self.err("E205", msg, span, (Note(f"the type comes from this hole; {fix}", hole_span),))
+        return self.err("E205", msg, span)
 
     def mismatch(self, expected, found, span: Span, what: str = "") -> GliaError:
         e, f = self.subst.zonk(expected), self.subst.zonk(found)
@@ -261,6 +276,9 @@ class Checker:
                 continue
             if t is not None and not is_concrete(t):
                 span = getattr(node, "span", None) or Span(0, 0, 0, 0)
+                if isinstance(node, ir.Hole):
+                    raise self.unknown_type("cannot infer the type of this hole: nothing that uses its value "
+                                            "fixes it", span, t)
                 raise self.err("E205", f"cannot infer the type of this expression (found {t}); "
                                "add an annotation, e.g. `xs: list[int] = []`", span)
         for f in prog.functions.values():
@@ -686,6 +704,8 @@ class Checker:
         if isinstance(target, A.Name):
             slot = self.scope.lookup(target.id)
             t = self.scope.slot_types[slot]
+            if isinstance(value, A.Hole) and isinstance(self.subst.resolve(t), TVar):
+                self.hole_vars.append((t, target.id, value.span))
             v = self.coerce_local(self.expr(value, t), t, value.span, target.id)
             self.assigned.add(target.id)
             return [ir.Assign(ir.StoreLocal(slot, target.id, t, target.span), v, span)]
@@ -1157,6 +1177,8 @@ class Checker:
 
     def hole(self, options, span, expected) -> ir.Expr:
         t = expected if expected is not None else self.subst.fresh("hole")
+        if isinstance(self.subst.resolve(t), TVar) and not any(var == t for var, _, _ in self.hole_vars):
+            self.hole_vars.append((t, None, span))
         opts = []
         for kw in options:
             if any(kw.name == name for name, _ in opts):
@@ -1195,8 +1217,8 @@ class Checker:
             i = info.fields.index(e.attr)
             return ir.GetField(obj, i, e.attr, info.types[i], e.span)
         if isinstance(t, TVar):
-            raise self.err("E205", f"the type of this value is not known yet, so '.{e.attr}' cannot be "
-                           "resolved; annotate it", e.value.span)
+            raise self.unknown_type(f"the type of this value is not known yet, so '.{e.attr}' cannot be "
+                                    "resolved; annotate it", e.value.span, t)
         if self.builtins.has_method(t, e.attr):
             raise self.err("E204", f"'{e.attr}' is a method of {self.show(t)}: call it, e.g. x.{e.attr}(...)",
                            e.attr_span)

@@ -292,8 +292,14 @@ def read_sygus(source: Source) -> SyProblem:
                 if not isinstance(p, SList) or len(p.items) != 2 or not isinstance(p.items[0], Atom):
                     raise err("a parameter is (name Sort)", p.span)
                 sort_type(p.items[1], err)
+                if any(n == p.items[0].text for n, _ in params):
+                    raise err(f"parameter {p.items[0].text} is declared twice", p.span)
                 params.append((p.items[0].text, show(p.items[1])))
             sort_type(args[2], err)
+            name = args[0].text
+            if name in SYGUS_OPS or any(h.name == name for h in helpers) or (fun is not None and fun.name == name):
+                what = "an SMT-LIB operator" if name in SYGUS_OPS else "defined earlier in the file"
+                raise err(f"{head} {name}: {name} is {what}; a program using it would be ambiguous", args[0].span)
             if head == "define-fun":
                 if len(args) != 4:
                     raise err("malformed define-fun: expected (define-fun NAME ((x Sort) ...) Sort BODY)", c.span)
@@ -350,7 +356,14 @@ def _read_grammar(rest, err, span) -> list:
                 not isinstance(g.items[2], SList):
             raise err("a grammar rule is (Nonterminal Sort (production ...))", g.span)
         sort_type(g.items[1], err)
+        if any(name == g.items[0].text for name, _, _ in out):
+            raise err(f"nonterminal {g.items[0].text} has a second rule (give all its productions in one)", g.span)
         out.append((g.items[0].text, show(g.items[1]), g.items[2].items))
+    if len(rest) >= 2 and isinstance(rest[-2], SList):  # the v2 form: the nonterminals declared first
+        for d in rest[-2].items:
+            if isinstance(d, SList) and d.items and isinstance(d.items[0], Atom) and \
+                    not any(name == d.items[0].text for name, _, _ in out):
+                raise err(f"nonterminal {d.items[0].text} is declared but has no rule", d.span)
     return out
 
 
@@ -498,6 +511,10 @@ class _Builder:
             raise err(f"cannot read the production {show(node)[:40]}", node.span)
         op = node.items[0].text
         args = node.items[1:]
+        if op in ("Constant", "Variable"):  # SyGuS-IF's any-constant / any-variable productions
+            raise err(f"({op} Sort) productions are not supported: list the {'constants' if op == 'Constant' else 'parameters'} "
+                      "the grammar may use",
+                      node.span)
         if all(isinstance(a, Atom) and a.text in nts for a in args):  # the common case: op over nonterminals
             arg_nts = tuple(a.text for a in args)
             arg_types = tuple(nts[a] for a in arg_nts)
@@ -522,7 +539,7 @@ class _Builder:
         npar = len(self.params)
         comp = Component(template, tuple(nts[h] for h in holes), ret,
                          lambda *a: fn(a + (None,) * npar), sexpr=template, code=code)
-        if self.params:
+        if any(a.kind == "sym" and a.text in self.params and a.text not in nts for a in _atoms(node)):
             raise err("a production that mixes nonterminals with parameters inside a fixed term is not supported",
                       node.span)
         return Production(comp, arg_nts), ret

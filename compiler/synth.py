@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from glia.runtime.search import Component, Config, Const, Problem, SearchError, Term, Var, synthesize
-from glia.runtime.search.library import default_grammar, depth_bounded, loop_grammar
+from glia.runtime.search.library import component_names, default_grammar, depth_bounded, loop_grammar
 from glia.runtime.search.regression import values_match
 from glia.runtime.search.terms import decisions, to_glia
 
@@ -206,7 +206,11 @@ def _user_components(program, using, func: ir.Function, hole: ir.Hole) -> list[C
     for name in using:
         f = program.functions.get(name)
         if f is None:
-            continue  # a builtin's name
+            if name not in component_names():
+                raise _err(program, "E603", f"using=[{name}]: {name} is not a component of search (builtins such "
+                           "as map, filter, len, sorted, sum, max, min, abs, upper, replace, and add, sub, mul "
+                           "are; so are the program's own functions)", hole.span)
+            continue  # a builtin component
         types = [type_name(t) for t in f.type.params]
         ret = type_name(f.type.ret)
         why = ("it is the function the hole is in" if f is func else "it has holes of its own" if _holes_in(f)
@@ -427,6 +431,10 @@ def _not_found(program: ir.Program, tasks: list[HoleTask], result, config: Confi
     hidden = [n for n in dict.fromkeys(func.slot_names[len(func.params):]) if n.isidentifier() and n[0] != "_"]
     unseen = (f"; a float hole is built from {func.name}'s parameters ({', '.join(func.params)}) only: its "
               f"locals ({', '.join(hidden)}) are not visible to it yet") if hidden and floats else ""
+    unread = [f"{n}: {t}" for n, t in zip(func.params, func.type.params) if type_name(t) is None]
+    if unread:  # (left out of the hole's inputs: _problem)
+        unseen += (f"; search cannot read {', '.join(unread)} (it reads int, bool, str, float and lists of "
+                   f"those): assign the parts the hole needs to locals first, e.g. `a, b = t` or `a = p.a`")
     lambdas = [a for t in tasks for a in ancestors(func.body, t.part[0] if t.part else t.hole) or ()
                if isinstance(a, ir.Lambda)]
     if lambdas:  # (a lambda's own parameters are not among the hole's inputs: _hole_envs)
@@ -434,9 +442,12 @@ def _not_found(program: ir.Program, tasks: list[HoleTask], result, config: Confi
         unseen += (f"; a hole inside a lambda is built from {func.name}'s parameters ({', '.join(func.params)}) "
                    f"only, not the lambda's ({inner}): put the hole where the whole expression is, e.g. "
                    f"`return ??`")
+    hint = {"candidates": "a larger --max-candidates, more examples, or a smaller `using=[...]`",
+            "memory": "more examples, a smaller `size=`, or a smaller `using=[...]`",
+            "exhausted": "a larger `size=` or `depth=`, or other components in `using=[...]`"}.get(
+        result.reason, "a longer --timeout, more examples, or a smaller `using=[...]`")
     return _err(program, "E606", f"no program found for {what} in {func.name}: {why} after "
-                                 f"{result.candidates:,} candidates (try a longer --timeout, more examples, or a "
-                                 f"smaller `using=[...]`){unseen}", tasks[0].hole.span)
+                                 f"{result.candidates:,} candidates (try {hint}){unseen}", tasks[0].hole.span)
 
 
 def _offsets(text: str, s: Span) -> tuple[int, int]:

@@ -102,10 +102,18 @@ def task_problem(d: dict, where: str, sl_index: dict | None = None) -> Problem:
     args, ret = list(_field(types, "args", list)), types.get("ret")
     if ret is None:
         raise ValueError("the task's \"types\" has no \"ret\"")
-    names = list(types.get("arg_names") or [f"x{i}" if len(args) > 1 else "x" for i in range(len(args))])
+    if not isinstance(ret, str) or not all(isinstance(t, str) for t in args):
+        raise ValueError("the task's \"args\" and \"ret\" are type names such as \"int\" or \"list[str]\"")
+    names = types.get("arg_names") or [f"x{i}" if len(args) > 1 else "x" for i in range(len(args))]
+    if not isinstance(names, list) or len(names) != len(args) or len(set(map(str, names))) != len(names) or \
+            not all(isinstance(n, str) and n.isidentifier() for n in names):
+        raise ValueError(f"the task's \"arg_names\" must be {len(args)} distinct names (one per argument), "
+                         f"not {names!r}")
     inputs, outputs = _examples(d, "inputs", "outputs", args, ret, optional=False)
     test_in, test_out = _examples(d, "test_inputs", "test_outputs", args, ret, optional=True)
     if d.get("grammar"):
+        if not isinstance(d["grammar"], str):
+            raise ValueError("the task's \"grammar\" is not a string of SyGuS grammar text")
         if any(t not in SORT_OF for t in args + [ret]):
             raise ValueError("a SyGuS grammar over types other than int, bool, str, bv64")
         src = Source(where, d["grammar"])

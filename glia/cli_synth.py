@@ -11,6 +11,7 @@ import datetime
 import json
 import os
 import platform
+import shutil
 import sys
 import time
 from dataclasses import replace
@@ -117,6 +118,13 @@ def cmd_synth(ns) -> int:
     config = _config(ns)
     with device_failures("search"):
         if is_sygus_path(ns.file):
+            glia_only = [flag for flag, given in (("--write", ns.write), ("--train", ns.train), ("--data", ns.data),
+                                                  ("--out", ns.out)) if given]
+            if glia_only:  # (they were ignored: nothing written, no word)
+                from glia.compiler.diagnostics import Diagnostic, GliaError, Span
+
+                raise GliaError(Diagnostic("E604", f"{', '.join(glia_only)}: for .glia files; a SyGuS answer is "
+                                                   "printed (redirect it to a file)", Span(0, 0, 0, 0), "synth"))
             return _synth_sygus(ns, config)
         return _synth_glia(ns, config)
 
@@ -201,10 +209,20 @@ def _save_params(path: str, params: dict, source) -> None:
 
 
 def _write_atomic(path: str, text: str) -> None:
+    """Replace `path` by `text`, keeping what the file had of its own: its line endings (the source was
+    read with them turned into \\n), a UTF-8 byte order mark, and its permissions."""
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
+        with open(path, "rb") as f:
+            old = f.read()
+    except OSError:  # (a new file: --json OUT)
+        old = None
+    try:
+        with open(tmp, "w", encoding="utf-8-sig" if old and old.startswith(b"\xef\xbb\xbf") else "utf-8",
+                  newline="\r\n" if old and b"\r\n" in old else "\n") as f:
             f.write(text)
+        if old is not None:
+            shutil.copymode(path, tmp)
         os.replace(tmp, path)
     except OSError as e:
         if os.path.exists(tmp):
@@ -314,6 +332,11 @@ def cmd_bench_synth(ns) -> int:
     tasks = load_tasks(ns.tasks)
     if ns.match:
         tasks = [t for t in tasks if ns.match in t.name]
+        if not tasks:  # (a mistyped name ran nothing and reported 'solved 0/0', exit 0)
+            from glia.compiler.diagnostics import Diagnostic, GliaError, Span
+
+            raise GliaError(Diagnostic("E608", f"no task of {ns.tasks} has a name containing {ns.match!r} (--match)",
+                                       Span(0, 0, 0, 0), "synth"))
     if ns.limit:
         tasks = tasks[:ns.limit]
     from glia.cli import caused_by_interrupt

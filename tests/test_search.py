@@ -91,6 +91,12 @@ def test_hole_options_size_and_using():
     with pytest.raises(GliaError) as info:
         solve_text(too_small)
     assert info.value.diagnostic.code == "E606" and "size bound" in info.value.diagnostic.message
+    # the advice names the bound that ended the search (every E606 said 'try a longer --timeout')
+    assert "larger `size=`" in info.value.diagnostic.message and "--timeout" not in info.value.diagnostic.message
+    with pytest.raises(GliaError) as info:
+        synth.solve(check_source(Source("t.glia", glia_task("sum_sq"))), Config(timeout=20.0, max_candidates=50),
+                    use_cache=False)
+    assert "candidate limit" in info.value.diagnostic.message and "--max-candidates" in info.value.diagnostic.message
 
 
 @pytest.mark.parametrize("opts, code, words", [
@@ -173,9 +179,12 @@ def test_a_user_component_that_never_ends_fails_its_candidate_not_the_search():
 
 
 @pytest.mark.parametrize("name, why", [("mk", "fn(int) -> P is not one search handles"),
-                                       ("h", "has holes of its own"), ("f", "the function the hole is in")])
+                                       ("h", "has holes of its own"), ("f", "the function the hole is in"),
+                                       ("print", "is not a component of search"),
+                                       ("enumerate", "is not a component of search")])
 def test_a_using_function_search_cannot_run_is_e603(name, why):
-    # such a name was dropped from the components without a word
+    # such a name was dropped from the components without a word (a builtin that is no component, such
+    # as print, too: the hole was searched with the constants and inputs only)
     text = ("struct P:\n    a: int\n\ndef mk(x: int) -> P:\n    return P(x)\n\ndef h(x: int) -> int:\n"
             "    return x * ??\n\nexamples h:\n    1 -> 3\n\n"
             f"def f(x: int) -> int:\n    return ??(using=[{name}, add])\n\nexamples f:\n    1 -> 2\n")
@@ -527,6 +536,19 @@ def test_when_search_gives_up_on_a_hole_in_a_lambda_it_says_the_lambdas_paramete
     assert d.code == "E606" and "f's parameters (xs) only, not the lambda's (x)" in d.message, d.message
 
 
+def test_when_search_gives_up_on_a_hole_beside_a_parameter_it_cannot_read_it_says_so():
+    # a struct, tuple or dict parameter is left out of the hole's inputs: E606 said only that the time ran out
+    from types import SimpleNamespace
+
+    text = ("struct P:\n    a: int\n    b: int\n\ndef f(p: P, n: int) -> int:\n    return ??\n\nexamples f:\n"
+            "    P(1, 2), 0 -> 3\n")
+    program = check_source(Source("task.glia", text))
+    d = synth._not_found(program, synth.problems(program), SimpleNamespace(reason="timeout", candidates=7),
+                         Config(timeout=1.0)).diagnostic
+    assert d.code == "E606" and "search cannot read p: P" in d.message and "`a = p.a`" in d.message, d.message
+    assert "n: int" not in d.message
+
+
 def test_unsatisfiable_spec_ends_within_the_timeout():
     # sums of x and constants are a*x + b: no such line goes through these points
     text = "def f(x: int) -> int:\n    return ??(using=[add])\n\nexamples f:\n" + "".join(
@@ -560,6 +582,18 @@ def test_engine_problem_from_a_task_line():
     ({"inputs": [[1]], "outputs": [2]}, 'the task has no "types"'),
     ({"inputs": [1], "outputs": [2], "types": {"args": ["int"], "ret": "int"}}, "a list of 1"),
     ({"inputs": [[1]], "outputs": [2], "types": {"args": ["int", "int"], "ret": "int"}}, "a list of 2"),
+    # an internal error (AttributeError: 'int' object has no attribute 'startswith'), a Python
+    # TypeError's text, and names zipped short, duplicated or not names, printed into the answer
+    ({"inputs": [[1]], "outputs": [2], "types": {"args": ["int"], "ret": 5}}, "are type names"),
+    ({"inputs": [[1]], "outputs": [2], "types": {"args": [5], "ret": "int"}}, "are type names"),
+    ({"inputs": [[1]], "outputs": [2], "types": {"args": ["int"], "ret": "int"}, "grammar": 5},
+     '"grammar" is not a string'),
+    ({"inputs": [[1]], "outputs": [2], "types": {"args": ["int"], "ret": "int", "arg_names": ["a", "b"]}},
+     '"arg_names" must be 1 distinct names'),
+    ({"inputs": [[1, 2]], "outputs": [2], "types": {"args": ["int", "int"], "ret": "int", "arg_names": ["a", "a"]}},
+     '"arg_names" must be 2 distinct names'),
+    ({"inputs": [[1]], "outputs": [2], "types": {"args": ["int"], "ret": "int", "arg_names": ["(x"]}},
+     '"arg_names" must be 1 distinct names'),
 ])
 def test_malformed_task_says_what_is_wrong(task, words):
     # each was a crash in the search (unequal lists), a silent zip (test lists) or a bare KeyError text
@@ -611,6 +645,21 @@ def test_cli_synth_prints_and_writes_the_completed_program(tmp_path):
     assert "??" not in src.read_text() and run_glia("run", str(src)).stdout == "[2, 4]\n"
 
 
+def test_cli_synth_write_keeps_the_files_line_endings_byte_order_mark_and_permissions(tmp_path):
+    # --write wrote \n line endings into a \r\n file (every line a change in a diff), dropped a byte
+    # order mark, and replaced the file by one with the default permissions
+    src = tmp_path / "double.glia"
+    src.write_bytes(b"\xef\xbb\xbf" + glia_task("double").replace("\n", "\r\n").encode())
+    src.chmod(0o640)
+    assert run_glia("synth", str(src), "--write").returncode == 0
+    data = src.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf") and b"??" not in data
+    assert data.count(b"\n") == data.count(b"\r\n") > 5 and (src.stat().st_mode & 0o777) == 0o640
+    plain = tmp_path / "plain.glia"
+    plain.write_text(glia_task("double"))
+    assert run_glia("synth", str(plain), "--write").returncode == 0 and b"\r" not in plain.read_bytes()
+
+
 def test_cli_synth_errors_are_diagnostics(tmp_path):
     bad = tmp_path / "bad.glia"
     bad.write_text("def f(x: int) -> int:\n    return ??\n\nexamples f:\n    1 -> 2\n    1 -> 3\n")
@@ -657,6 +706,8 @@ def test_cli_search_bounds_are_checked(tmp_path):
     tasks.write_text('{"name": "a", "inputs": [[1]], "outputs": [2], "types": {"args": ["int"], "ret": "int"}}\n')
     r = run_glia("bench", "synth", str(tasks), "--limit", "-1")  # was every task but the last
     assert r.returncode == 1 and "E604" in r.stderr and "--limit" in r.stderr, r.stderr
+    r = run_glia("bench", "synth", str(tasks), "--match", "zzz")  # was 'solved 0/0', exit 0
+    assert r.returncode == 1 and "E608" in r.stderr and "'zzz'" in r.stderr, r.stderr
 
 
 def test_ctrl_c_in_a_search_kernel_is_an_interrupt_not_an_internal_error(tmp_path, monkeypatch, capsys):
@@ -1075,3 +1126,45 @@ def test_bit_parallel_edit_distance_matches_the_textbook_table():
     for _ in range(500):
         a, b = ("".join(rng.choice("ab <") for _ in range(rng.randint(0, 90))) for _ in range(2))
         assert _distance(a, b) == table(a, b), (a, b)
+
+
+def test_list_searches_with_small_lambdas_do_not_load_numba():
+    # top-down's list bank and its small lambda bodies (`not x`, `x * x - 1`) are enumerated on Python
+    # values: loading the compiled kernel cost each process 0.5-1.5 s, more than the search itself (a
+    # list[bool] reverse took 1.7 s for 329 candidates), and a compile after installing
+    code = textwrap.dedent("""
+        import sys
+        from glia.compiler import synth
+        from glia.compiler.diagnostics import Source
+        from glia.compiler.driver import check_source
+        from glia.runtime.search import Config
+        tasks = [("list[bool]", "??", "[True, False] -> [False, True]", "[True, True, False] -> [False, True, True]"),
+                 ("list[bool]", "??", "[True, False] -> [False, True]", "[False] -> [True]"),
+                 ("list[int]", "??", "[1, 2, 3] -> [0, 3, 8]", "[4, -2] -> [15, 3]"),
+                 # a bank of leaves alone (the ints at depth=1) was kept as words and loaded Numba too
+                 ("list[int]", "??(depth=1)", "[1] -> [1]", "[2, 3] -> [2, 3]")]
+        for t, hole, a, b in tasks:
+            text = f"def f(xs: {t}) -> {t}:\\n    return {hole}\\n\\nexamples f:\\n    {a}\\n    {b}\\n"
+            program = check_source(Source("t.glia", text))
+            fills = synth.solve(program, Config(timeout=20.0), use_cache=False)
+            synth.verify(program, fills)
+            print(fills[0].expr)
+        print("numba" in sys.modules)
+        """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[:5] == ["reversed(xs)", "map(lambda x: not x, xs)", "map(lambda x: x * x - 1, xs)", "xs", "False"]
+
+
+def test_a_decision_list_stands_only_if_the_next_level_holds_no_smaller_program():
+    # unification assembled `1 if min(xs) else 2 if xs[0] else 0` (size 9) after level 2, before
+    # enumeration reached the count of size 3
+    program = check_source(Source("t.glia", "def f(xs: list[bool]) -> int:\n    return ??\n\nexamples f:\n"
+                                  "    [True, False, True] -> 2\n    [False, False] -> 0\n    [True] -> 1\n"))
+    fills = synth.solve(program, Config(timeout=20.0), use_cache=False)
+    assert fills[0].expr == "len(filter(lambda x: x, xs))"
+    # where no smaller program fits, the decision list stands
+    program = check_source(Source("t.glia", "def f(x: int) -> int:\n    return ??\n\nexamples f:\n"
+                                  "    1 -> 10\n    2 -> 20\n    3 -> 7\n    4 -> 7\n"))
+    fills = synth.solve(program, Config(timeout=20.0), use_cache=False)
+    synth.verify(program, fills)
+    assert " if " in fills[0].expr

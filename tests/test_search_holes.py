@@ -505,3 +505,46 @@ def test_an_unsatisfiable_task_ends_within_the_timeout():
                  "    5, 5, 5 -> 1\n    1, 2, 3 -> 12\n    9, 9, 9 -> 0\n", timeout=1.0)
     assert d.code == "E606" and "3 holes" in d.message
     assert time.perf_counter() - t0 < 10  # the bound is checked between levels, tuples and hits
+
+
+def test_a_local_assigned_from_a_hole_gets_its_type_from_its_uses_or_a_note_naming_the_annotation():
+    # a later use that fixes the type (an operand, a return) types the hole: no annotation needed
+    ok = program_of("inferred", "def f(x: int) -> int:\n    y = ??\n    return y + 1\n\n"
+                    "examples f:\n    1 -> 3\n    2 -> 5\n")
+    assert str(ok.holes[0].type) == "int"
+    # a use that does not (len, iteration, indexing) is E205 at the use, with a note at the hole
+    for use, at in (("return len(y)", (3, 16)), ("for v in y:\n        return v\n    return 0", (3, 14)),
+                    ("return y[0]", (3, 12))):
+        with pytest.raises(GliaError) as info:
+            program_of("unknown", f"def f(xs: list[int]) -> int:\n    y = ??\n    {use}\n\nexamples f:\n    [1] -> 1\n")
+        d = info.value.diagnostic
+        assert d.code == "E205" and (d.span.line, d.span.col) == at
+        assert [(n.span.line, n.span.col) for n in d.notes] == [(2, 9)] and "`y: T = ??`" in d.notes[0].message
+    # beside a tensor the operand's type is not fixed either (it was E203 '* is not defined for f32[3] and ?hole')
+    with pytest.raises(GliaError) as info:
+        program_of("tensor", "def f(x: f32[3]) -> f32[3]:\n    return x * ??\n")
+    d = info.value.diagnostic
+    assert d.code == "E205" and (d.span.line, d.span.col) == (2, 16) and "hole" in d.notes[0].message
+    # a hole nothing types at all is E205 at the hole
+    with pytest.raises(GliaError) as info:
+        program_of("unused", "def f(x: int) -> int:\n    y = ??\n    return x\n\nexamples f:\n    1 -> 1\n")
+    d = info.value.diagnostic
+    assert d.code == "E205" and "this hole" in d.message and (d.span.line, d.span.col) == (2, 9)
+
+
+def test_a_hole_added_to_a_str_is_a_str():
+    # `out + ??` with out a str was E205 (the operand types of '+' are not known: str and ?hole), though
+    # a str adds only to a str (an int operand already typed its hole as int)
+    fills = solve("str_concat", """
+        def f(s: str) -> str:
+            out = ""
+            for c in s:
+                if c != ??:
+                    out = out + ??
+            return out
+
+        examples f:
+            "a-b" -> "ab"
+            "--x" -> "x"
+        """)
+    assert [f.expr for f in fills] == ['"-"', "c"]

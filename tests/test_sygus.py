@@ -78,6 +78,26 @@ def test_solves_and_prints_define_fun(text):
     assert sp2.helpers[-1].name == "f" and sygus.show(sp2.helpers[-1].body) == to_sexpr(r.term)
 
 
+def test_a_template_production_works_in_a_function_with_parameters():
+    # (* Start 3) and (+ Start (- 1)) apply an operator to a nonterminal and fixed terms; every such
+    # production was refused (E607, 'mixes nonterminals with parameters') when the synth-fun had any
+    # parameter, though it names none
+    text = """
+    (synth-fun f ((x Int) (y Int)) Int ((Start Int (x y (* Start 3) (+ Start (- 1))))))
+    (constraint (= (f 1 2) 2))
+    (constraint (= (f 2 0) 5))
+    (check-synth)
+    """
+    _, problem = read(text)
+    r = synthesize(problem, Config(timeout=10.0))
+    assert r.solved and to_sexpr(r.term) == "(+ (* x 3) (- 1))"
+    # one that does name a parameter inside the fixed term is still refused, at the production
+    with pytest.raises(GliaError) as info:
+        read("(synth-fun f ((x Int)) Int ((Start Int (x (+ Start x)))))\n(constraint (= (f 1) 2))\n(check-synth)")
+    d = info.value.diagnostic
+    assert (d.span.line, d.span.col) == (1, 43) and "mixes nonterminals with parameters" in d.message
+
+
 def test_grammar_is_honoured():
     # no bvadd in the grammar: x + 1 cannot be written, so the search must fail (quickly: a small grammar)
     text = """
@@ -113,12 +133,43 @@ def test_grammar_is_honoured():
     ("(set-logic LRA)\n(synth-fun f ((x Int)) Int)\n(check-synth)", (1, 12), "unsupported logic 'LRA'"),
     ("(set-logic FOO)\n(synth-fun f ((x Int)) Int)\n(check-synth)", (1, 12), "unsupported logic 'FOO'"),
     ("(set-logic)\n(synth-fun f ((x Int)) Int)\n(check-synth)", (1, 1), "malformed set-logic"),
+    # a parameter named twice was read, and the answer printed with both: (define-fun f ((x Int) (x Int)) Int x)
+    ("(synth-fun f ((x Int) (x Int)) Int)\n(constraint (= (f 1 2) 2))\n(check-synth)", (1, 23),
+     "parameter x is declared twice"),
+    ("(define-fun g ((a Int) (a Int)) Int a)\n(synth-fun f ((x Int)) Int)\n(check-synth)", (1, 24),
+     "parameter a is declared twice"),
+    # a helper named like an operator, another helper or the synth-fun was read, and the printed answer
+    # could mean either: (define-fun + ...) then (+ x x)
+    # a declared nonterminal without a rule said 'cannot read the term B'; a second rule for one was read
+    ("(synth-fun f ((x Int)) Int ((S Int) (B Bool)) ((S Int (x (ite B S S)))))\n(check-synth)", (1, 37),
+     "nonterminal B is declared but has no rule"),
+    ("(synth-fun f ((x Int)) Int ((Start Int (x)) (Start Int (1))))\n(check-synth)", (1, 45),
+     "nonterminal Start has a second rule"),
+    # SyGuS-IF's (Constant Int) said 'cannot read the term Int'
+    ("(synth-fun f ((x Int)) Int ((Start Int (x (Constant Int)))))\n(check-synth)", (1, 43),
+     "(Constant Sort) productions are not supported"),
+    ("(define-fun + ((a Int) (b Int)) Int a)\n(synth-fun f ((x Int)) Int)\n(check-synth)", (1, 13),
+     "+ is an SMT-LIB operator"),
+    ("(define-fun f ((a Int)) Int a)\n(synth-fun f ((x Int)) Int)\n(check-synth)", (2, 12),
+     "f is defined earlier in the file"),
+    ("(define-fun g ((a Int)) Int a)\n(define-fun g ((a Int)) Int 1)\n(synth-fun f ((x Int)) Int)\n(check-synth)",
+     (2, 13), "g is defined earlier in the file"),
 ])
 def test_bad_input_is_located(text, where, words):
     with pytest.raises(GliaError) as info:
         read(text)
     d = info.value.diagnostic
     assert (d.span.line, d.span.col) == where and words in d.message, d.render()
+
+
+def test_cli_refuses_options_for_glia_files_on_an_sl_file(tmp_path):
+    # --write (and --train, --data, --out) were ignored: nothing written, exit 0, no word
+    p = tmp_path / "f.sl"
+    p.write_text("(synth-fun f ((x Int)) Int)\n(constraint (= (f 1) 2))\n(check-synth)\n")
+    r = subprocess.run([sys.executable, "-m", "glia", "synth", str(p), "--write"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 1 and "error[E604]: --write: for .glia files" in r.stderr, r.stderr
+    assert p.read_text().startswith("(synth-fun f")
 
 
 def test_cli_solves_an_sl_file(tmp_path):
@@ -162,3 +213,12 @@ def test_without_a_grammar_string_constants_come_from_the_examples():
                       '(constraint (= (f "c") "c!"))\n(check-synth)')
     r = synthesize(problem, Config(timeout=10.0))
     assert r.solved and to_sexpr(r.term) == '(str.++ x "!")'
+
+
+def test_a_one_letter_substring_every_result_shares_is_a_constant():
+    # shared substrings were looked for from two characters up: x ++ "H" (a letter, not punctuation)
+    # had no constant and ran out of time
+    _, problem = read('(synth-fun f ((x String)) String)\n(constraint (= (f "a") "aH"))\n'
+                      '(constraint (= (f "bc") "bcH"))\n(check-synth)')
+    r = synthesize(problem, Config(timeout=10.0))
+    assert r.solved and to_sexpr(r.term) == '(str.++ x "H")'

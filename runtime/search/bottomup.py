@@ -20,6 +20,7 @@ import bisect
 import gc
 import itertools
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -31,6 +32,7 @@ from .unify import Unification
 BV = "bv64"
 BLOCK = 1 << 21  # elements per broadcast block (components with a numpy rule but no VM code)
 CHUNK = 1 << 20  # combinations per kernel call: the time and candidate bounds are checked between calls
+LOOKAHEAD_MIN = 10_000  # candidates the level after a unified decision list may take at least
 
 
 class Stop(Exception):
@@ -141,8 +143,9 @@ class BottomUp(Unification, Deduction):
         self._start(int_words and self._ints_fit())
 
     def _start(self, int_words: bool) -> None:
-        """An empty bank per nonterminal; `int_words`: integer nonterminals whose productions all have
-        VM code are kept as 64-bit words and evaluated by the kernel (else as Python ints)."""
+        """An empty bank per nonterminal; `int_words`: integer and boolean nonterminals whose productions
+        all have VM code are kept as 64-bit words and evaluated by the kernel (else as Python values, and
+        a search with no bit-vectors does not load Numba)."""
         self.int_words = int_words
         self.candidates = 0
         self.kept = 0
@@ -160,10 +163,9 @@ class BottomUp(Unification, Deduction):
 
     # ---- set-up ------------------------------------------------------------------------------
     def _kinds(self) -> dict[str, bool]:
-        """A nonterminal is kept in numpy form (as words) if it is a bit-vector; an int (with
-        `int_words`) all of whose productions are leaves or have VM code; or a bool all of whose
-        productions are leaves or have VM code or a numpy rule. Arguments of a numpy production
-        must be numpy too."""
+        """A nonterminal is kept in numpy form (as words) if it is a bit-vector; with `int_words`, an int
+        all of whose productions are leaves or have VM code, or a bool all of whose productions are
+        leaves or have VM code or a numpy rule. Arguments of a numpy production must be numpy too."""
         def words(nt: str, t: str) -> bool:
             for p in self.g.rules.get(nt, ()):
                 h = p.head
@@ -174,7 +176,7 @@ class BottomUp(Unification, Deduction):
                     return False
             return True
 
-        kinds = {nt: t == BV or (t == "bool" or (t == "int" and self.int_words)) and words(nt, t)
+        kinds = {nt: t == BV or (t in ("bool", "int") and self.int_words) and words(nt, t)
                  for nt, t in self.g.types.items()}
         changed = True
         while changed:
@@ -183,6 +185,14 @@ class BottomUp(Unification, Deduction):
                 if kinds[nt] and isinstance(p.head, Component) and not all(kinds[a] for a in p.args):
                     kinds[nt] = False
                     changed = True
+        # a bank of leaves that no compiled production reads gains nothing from words, and would load
+        # Numba for nothing (a list hole's int constants at depth=1; any bank under size=1)
+        combined = {nt for nt, p in self.g.productions() if kinds[nt] and isinstance(p.head, Component)} \
+            if self.max_size > 1 else set()
+        read = {a for nt, p in self.g.productions() if nt in combined and isinstance(p.head, Component) for a in p.args}
+        for nt, t in self.g.types.items():
+            if kinds[nt] and t != BV and nt not in combined | read:
+                kinds[nt] = False
         return kinds
 
     def _ints_fit(self) -> bool:
@@ -266,7 +276,7 @@ class BottomUp(Unification, Deduction):
                     self.unified_at = self.kept  # unify again once the bank has grown by 30%
                     self.unify()
                     if self.found is not None:
-                        return "found"
+                        return self._smaller_than_unified(size)
                 if self.concats and size >= 2:
                     self.split_concat()
                     if self.found is not None:
@@ -278,6 +288,29 @@ class BottomUp(Unification, Deduction):
             return "exhausted" if not collect_only else "done"
         except Stop as s:
             return s.reason
+
+    def _smaller_than_unified(self, size: int) -> str:
+        """A decision list unified after level `size` is larger than the level, and may only fit the
+        examples piece by piece: it stands unless the next level, enumerated within as many candidates
+        as the search has taken so far (at least LOOKAHEAD_MIN), holds a smaller program right on its
+        own (`len(filter(lambda x: x, xs))` of size 3, not `1 if min(xs) else 2 if xs[0] else 0`,
+        unified after level 2). Deterministic: bounded by candidates, not time. (Concatenations and
+        deductions are built from the target, not case by case: they stand as found.)"""
+        assembled, saved = self.found, self.cfg
+        if self.answer().size() <= size + 1:
+            return "found"
+        self.found = None
+        budget = self.candidates + max(self.candidates, LOOKAHEAD_MIN)
+        self.cfg = replace(saved, max_candidates=min(saved.max_candidates, budget))
+        try:
+            self.grow(size + 1)
+        except Stop:
+            pass
+        finally:
+            self.cfg = saved
+        if self.found is None:
+            self.found = assembled
+        return "found"
 
     def grow(self, size: int) -> None:
         """Enumerate one size level of every nonterminal (raises Stop at a bound)."""

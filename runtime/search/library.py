@@ -63,7 +63,7 @@ def string_constants(inputs: list[tuple], outputs: list, limit: int = 8) -> list
     if out_list:
         first = out_list[0]
         common = []
-        for n in range(min(len(first), 12), 1, -1):
+        for n in range(min(len(first), 12), 0, -1):
             for i in range(len(first) - n + 1):
                 sub = first[i:i + n]
                 if all(sub in o for o in out_list) and not any(sub in s for s in ins) and \
@@ -212,6 +212,20 @@ def loop_grammar(params: tuple[Var, ...], ret: str, inputs: list[tuple], outputs
     return default_grammar(params, ret, inputs, outputs, extra=extra, loops=True)
 
 
+def _names(c: Component) -> set[str]:
+    """The names `using=[...]` picks a component by: its own, and the call its Glia form begins with."""
+    return {c.name, c.glia.split("(")[0]}
+
+
+def component_names() -> frozenset[str]:
+    """Every name `using=[...]` can pick a library component by, whatever the hole's type."""
+    from .regression import FLOAT_COMPONENTS, TO_FLOAT, list_summaries
+
+    comps = (GLIA_INT + GLIA_INT_BOOL + GLIA_BOOL + GLIA_STR + [c for e in LIST_ELEMS for c in list_components(e)]
+             + FLOAT_COMPONENTS + [TO_FLOAT] + [c for e in ("int", "float") for c in list_summaries(e)])
+    return frozenset(n for c in comps for n in _names(c))
+
+
 def default_grammar(params: tuple[Var, ...], ret: str, inputs: list[tuple], outputs: list,
                     using: tuple[str, ...] = (), extra: list[Component] = (), loops: bool = False) -> Grammar:
     """The Glia-dialect grammar for a hole of type `ret` with inputs `params` (`loops`: with the list
@@ -235,7 +249,7 @@ def default_grammar(params: tuple[Var, ...], ret: str, inputs: list[tuple], outp
     comps += list(extra)
     if using:
         wanted = set(using)
-        comps = [c for c in comps if c.name in wanted or c.glia.split("(")[0] in wanted]
+        comps = [c for c in comps if _names(c) & wanted]
     # ite for the result type (and ints) where no `using` says otherwise
     if not using:
         comps += [glia_ite(ret)] if ret in ("int", "str") else []

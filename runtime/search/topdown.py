@@ -34,6 +34,10 @@ DEDUCTION_SHARE = 0.4  # of the time limit, before bottom-up takes over
 MAX_DEPTH = 2  # nested goals (reverse(map(...)))
 SPLITS = ("map", "map_to_bool", "filter", "zipwith", "reverse")
 LAMBDA_SIZES = (5, 7, 9, 11)  # the bounds of iterative deepening over every split's lambda
+# Lambda bodies up to this size are enumerated on Python values: their banks are small (one row per
+# distinct element), and the compiled kernel would cost the process Numba's import and cache load
+# (0.5-1.5 s, more than the whole search; a compile after installing); larger bounds use the kernel.
+PYTHON_LAMBDA_SIZE = LAMBDA_SIZES[0]
 
 
 def solve(problem: Problem, config: Config) -> Result:
@@ -141,7 +145,8 @@ class TopDown:
         """The distinct list programs of `nt` up to LIST_SIZE, with their values, smallest first."""
         if nt not in self._lists:
             bu = BottomUp(self.g, self.inputs, Config(timeout=max(0.05, self.time_left() / 4),
-                                                      max_bank=self.config.max_bank), max_size=LIST_SIZE)
+                                                      max_bank=self.config.max_bank), max_size=LIST_SIZE,
+                          int_words=False)  # a small bank: Python values, no Numba
             bu.run(collect_only=True)
             self.candidates += bu.candidates
             out = []
@@ -165,7 +170,8 @@ class TopDown:
         deadline = time.perf_counter() + max(0.05, min(self.time_left(), self.config.timeout * 0.25))
         bu = BottomUp(lambda_grammar(ftype, elem), lambda_rows(args),
                       Config(timeout=self.config.timeout, max_bank=self.config.max_bank),
-                      target=[pairs[a] for a in args], max_size=max_size, deadline=deadline)
+                      target=[pairs[a] for a in args], max_size=max_size, deadline=deadline,
+                      int_words=max_size > PYTHON_LAMBDA_SIZE)
         reason = bu.run()
         self.candidates += bu.candidates
         lam = None
