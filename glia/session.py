@@ -48,6 +48,7 @@ _DEL_NAMES = re.compile(r"\s*del\s+[A-Za-z_]\w*(\s*,\s*[A-Za-z_]\w*)*\s*(#[^\n]*
 SESSION_FN = "$session"
 ENTRY_FN = "$entry"
 RESULT = "$result"
+SESSION_NAME = "<glia repl session>"  # the virtual source every session text lies in
 
 # `def $session[T]() -> T: assert False`: the declared source of every session variable's value.
 # (its type parameter a name no program can write: a user's `struct T` is no clash)
@@ -79,7 +80,7 @@ class Session:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.backend = backend
-        self.files = SourceMap("<glia repl session>")
+        self.files = SourceMap(SESSION_NAME)
         self.entries = 0
         self.defs: dict[str, A.Item] = {}  # structs and functions, by name
         self.examples: dict[str, A.ExamplesDef] = {}
@@ -182,29 +183,42 @@ class Session:
                 new_examples[it.func] = it
             elif isinstance(it, A.TrainDef):
                 new_trains[it.func] = it
-        def check(examples):
-            return self._check(new_defs, examples, new_trains, extra=globals_, skip_vars={g.name for g in globals_})
-        given = {it.func for it in items if isinstance(it, A.ExamplesDef)}
-        # the examples of a function redefined now, entered before: they may not fit its new signature
-        earlier = [it.name for it in items if isinstance(it, A.FuncDef) and it.name in new_examples
-                   and it.name not in given]
-        stale = []
-        try:
-            program = check(new_examples)
-        except GliaError:
-            if not earlier:
-                raise
-            new_examples = {f: e for f, e in new_examples.items() if f not in earlier}
-            program = check(new_examples)  # (fails with the definitions' own error, if they have one)
-            stale = earlier
+        redefined = {it.name for it in items if isinstance(it, (A.StructDef, A.FuncDef)) and it.name in self.defs}
+        program, dropped_items = self._check_dropping(new_defs, new_examples, new_trains, items, globals_, redefined)
         changed = _changed_structs(self.program, program, {it.name for it in items if isinstance(it, A.StructDef)})
         dropped = [n for n, (t, _) in self.vars.items() if _mentions(t, changed)]
         self.defs, self.examples, self.trains, self.program = new_defs, new_examples, new_trains, program
-        for f in stale:
-            self.out.write(f"note: the examples of {f} were dropped: they do not fit its new definition\n")
+        for it, e, with_it in dropped_items:
+            self.out.write(_dropped_note(it, e, redefined, with_it) + "\n")
         for n in dropped:
             del self.vars[n]
             self.out.write(f"note: variable {n} was dropped: its type uses a struct that was redefined\n")
+
+    def _check_dropping(self, new_defs, new_examples, new_trains, items, globals_, redefined):
+        """Check the session with new items: an earlier definition (or examples, train block) that no
+        longer checks with what `items` redefine is dropped from the dicts, as a redefined struct drops
+        its variables; an error in the new items themselves refuses them. -> (program, what was dropped)"""
+        dropped_items: list[tuple[A.Item, GliaError, list[str]]] = []
+        while True:
+            try:
+                program = self._check(new_defs, new_examples, new_trains, extra=globals_,
+                                      skip_vars={g.name for g in globals_}, remap=False)
+                break
+            except GliaError as e:
+                with_it: list[str] = []
+                old = _item_at(e, list(new_defs.values()) + list(new_examples.values()) + list(new_trains.values()))
+                if not redefined or old is None or any(old is it for it in items):
+                    raise self.files.remap(e) from None
+                if isinstance(old, A.ExamplesDef):
+                    del new_examples[old.func]
+                elif isinstance(old, A.TrainDef):
+                    del new_trains[old.func]
+                else:
+                    del new_defs[old.name]
+                    with_it = [b for b, d in (("examples", new_examples), ("train block", new_trains))
+                               if d.pop(old.name, None) is not None]
+                dropped_items.append((old, self.files.remap(e), with_it))
+        return program, dropped_items
 
     def _delete(self, text: str, base: int) -> None:
         """`del x, f`: forget session variables and definitions, as Python's `del` of a name does (in Glia
@@ -303,7 +317,7 @@ class Session:
                 self.out.write(f"{to_repr(v)} : {t}\n")
         return results
 
-    def _check(self, defs, examples, trains, extra=(), skip_vars=frozenset()) -> ir.Program:
+    def _check(self, defs, examples, trains, extra=(), skip_vars=frozenset(), remap=True) -> ir.Program:
         placeholders = [A.GlobalDef(n, type_expr(t), A.Call(A.Name(SESSION_FN, NOWHERE), (), (), NOWHERE), NOWHERE)
                         for n, (t, _) in self.vars.items() if n not in skip_vars]
         items = list(defs.values()) + list(examples.values()) + list(trains.values()) + placeholders + \
@@ -311,7 +325,7 @@ class Session:
         try:
             return check(A.Module(tuple(items), NOWHERE), self.files.virtual, prelude())
         except GliaError as e:
-            raise self.files.remap(e) from None
+            raise (self.files.remap(e) if remap else e) from None
 
     def _call(self, program: ir.Program, args: list):
         """Run `$entry` with the session's variables as globals (nothing else is evaluated)."""
@@ -634,6 +648,32 @@ def _mentions(t, struct_names: set[str]) -> bool:
     if isinstance(t, StructT):
         return t.name in struct_names
     return any(_mentions(c, struct_names) for c in children(t))
+
+
+def _item_at(e: GliaError, items: list[A.Item]) -> A.Item | None:
+    """The item of the session's virtual source a diagnostic lies in, if any."""
+    d = e.diagnostic
+    if d.source is None or d.source.name != SESSION_NAME or d.span.line <= 0:
+        return None
+    at = (d.span.line, d.span.col)
+    return next((it for it in items if (it.span.line, it.span.col) <= at < (it.span.end_line, it.span.end_col)), None)
+
+
+def _dropped_note(it: A.Item, e: GliaError, redefined: set[str], with_it: list[str]) -> str:
+    """The note for an earlier item dropped because it no longer checks with the redefined names."""
+    match it:
+        case A.ExamplesDef(func=f) if f in redefined:
+            return f"note: the examples of {f} were dropped: they do not fit its new definition"
+        case A.ExamplesDef(func=f):
+            what = f"the examples of {f}"
+        case A.TrainDef(func=f):
+            what = f"the train block of {f}"
+        case _:
+            what = f"{_kind(it)} {it.name}" + "".join(f" (and its {b})" for b in with_it)
+    d = e.diagnostic
+    where = f"{d.source.name}:{d.span.line}:{d.span.col}: " if d.source is not None else ""
+    return (f"note: {what} was dropped: it no longer checks with the new {', '.join(sorted(redefined))} "
+            f"({where}error[{d.code}]: {d.message}); enter it again to use it")
 
 
 def _kind(it) -> str:

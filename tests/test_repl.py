@@ -84,6 +84,29 @@ def test_a_new_signature_drops_the_examples_that_no_longer_fit(run):
     assert run.session.examples.keys() == {"f"}
 
 
+def test_a_new_signature_drops_the_functions_that_call_the_old_one(run, tmp_path):
+    """Piped input enters each definition alone, so g could not change its signature once f called it:
+    the redefinition was refused with f's E202 and no word about f. Now f (with its examples) and h,
+    which calls f, are dropped with a note saying why; entering f again brings it back."""
+    run("def g(x: int) -> int:\n    return x + 1\n")
+    run("def f(x: int) -> int:\n    return g(x)\n\ndef h(x: int) -> int:\n    return f(x) * 2\n")
+    run("examples f:\n    1 -> 2\n")
+    out = run("def g(x: int, y: int) -> int:\n    return x + y\n")
+    assert out == ("note: function f (and its examples) was dropped: it no longer checks with the new g "
+                   "(<repl:2>:2:12: error[E202]: g() takes 2 arguments, but 1 was given); enter it again to use it\n"
+                   "note: function h was dropped: it no longer checks with the new g (<repl:2>:5:12: "
+                   "error[E101]: undefined name 'f'); enter it again to use it\n")
+    assert "undefined name 'f'" in run("f(1)") and run("g(1, 2)") == "3 : int\n"
+    assert run("def f(x: int) -> int:\n    return g(x, 1)\n") == "" and run("f(2)") == "3 : int\n"
+    assert "error[E203]" in run("def g(x: int, y: int) -> int:\n    return x + 'a'\n")  # its own error: refused
+    assert run("f(2)") == "3 : int\n"
+    script = tmp_path / "s.txt"  # the same through a pipe, where each definition is an entry of its own
+    script.write_text("def g(x: int) -> int:\n    return x\ndef f(x: int) -> int:\n    return g(x)\n"
+                      "def g(x: int, y: int) -> int:\n    return x + y\ndef f(x: int) -> int:\n    return g(x, 1)\nf(2)\n")
+    r = subprocess.run([sys.executable, "-m", "glia", "repl"], stdin=script.open(), capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith("note: function f was dropped") and r.stdout.endswith("3 : int\n")
+
+
 def test_del_forgets_variables_and_definitions(run):
     """`del x` was E209 (Glia's del takes an item), so a name once bound stayed for good: `f = 3` kept
     `def f` out of the session forever."""
