@@ -296,6 +296,28 @@ def test_other_decorators_are_rejected(pymodule):
     assert d.code == "E005" and d.span.line == 3 and "only @glia.fn" in d.message
 
 
+@pytest.mark.parametrize("code, name, col", [
+    ("@glia.fn\ndef café(x: int) -> int:\n    return x\n", "café", 5),
+    ("@glia.fn\ndef f(é: int) -> int:\n    return é\n", "é", 7),
+    ("@glia.fn\ndef f(x: int) -> int:\n    ñ = x\n    return ñ\n", "ñ", 5),
+    ("@glia.struct\nclass Größe:\n    x: int\n", "Größe", 7),
+    ("@glia.struct\nclass P:\n    x: int\n    ü: int\n", "ü", 5),
+])
+def test_a_name_glia_cannot_spell_is_e002_at_the_def(pymodule, code, name, col):
+    """Python allows `def café`; Glia names are ASCII. The DSL took such names (one no .glia file,
+    :ir text or diagnostic excerpt can spell back); now E002 where the name stands. A Python method
+    of a struct is Python's own and may use any name. (`def train` is fine: Glia's parser takes
+    `train`, `on`, `examples` as names of definitions too.)"""
+    with pytest.raises(GliaError) as info:
+        pymodule("import glia\n\n" + code)
+    d = info.value.diagnostic
+    assert d.code == "E002" and f"'{name}' is not a Glia name" in d.message, d.render()
+    assert d.source.name.endswith(".py") and (d.span.line - 2, d.span.col) == (code[:code.index(name)].count("\n") + 1, col)
+    m = pymodule("import glia\n\n@glia.struct\nclass P:\n    x: int\n    def größe(self) -> int:\n        return 1\n"
+                 "\n@glia.fn\ndef train(on: int) -> int:\n    examples = on\n    return examples\n")
+    assert m.train(3) == 3 and m.P(1).größe() == 1
+
+
 def test_checker_and_runtime_errors_point_into_the_python_file(pymodule):
     m = pymodule("""
         import glia
