@@ -261,6 +261,10 @@ class Checker:
                 continue
             if t is not None and not is_concrete(t):
                 span = getattr(node, "span", None) or Span(0, 0, 0, 0)
+                if isinstance(node, ir.Hole):
+                    raise self.err("E205", f"cannot infer the type of this hole (found {t}): a hole takes its type "
+                                   "from where it stands; put it where one is known (`x: int = ??`, a returned "
+                                   "value, an argument)", span)
                 raise self.err("E205", f"cannot infer the type of this expression (found {t}); "
                                "add an annotation, e.g. `xs: list[int] = []`", span)
         for f in prog.functions.values():

@@ -432,19 +432,32 @@ class Session:
         if not (len(entry.stmts) == 1 and isinstance(entry.stmts[0], A.ExprStmt)):
             raise _Usage(":type takes one expression")
         e = entry.stmts[0]
+        if isinstance(e.expr, A.Name) and e.expr.id not in self.vars:  # a generic function: its type, with T
+            f = self._function(e.expr.id)
+            if f is not None and f.type_params:
+                return f"{f.type}  (generic in {', '.join(f.type_params)})"
         params = [(n, t) for n, (t, _) in self.vars.items()]
         fd = A.FuncDef(ENTRY_FN, (), tuple(A.Param(n, type_expr(t), NOWHERE) for n, t in params), None,
                        (A.Assign((A.Name(RESULT, e.span),), e.expr, e.span),), e.span, NOWHERE)
         f = self._check(self.defs, self.examples, self.trains, extra=[fd]).functions[ENTRY_FN]
         return f.slot_types[f.slot_names.index(RESULT)]
 
+    def _function(self, name: str, with_program: bool = False):
+        """The typed function `name` of the session or the prelude (None if there is none), and, with
+        `with_program`, a program that holds it."""
+        program = self.program or self._check(self.defs, self.examples, self.trains)
+        if name not in program.functions and name in _prelude_functions():
+            program = self._check(self.defs, self.examples, self.trains, extra=[_call_of(_prelude_def(name))])
+        f = program.functions.get(name)
+        return (program, f) if with_program else f
+
     def show_ir(self, name: str, emit: bool) -> None:
         from glia.compiler.irprint import format_function
 
-        program = self.program or self._check(self.defs, self.examples, self.trains)
-        if name not in program.functions and name in _prelude_functions():
-            program = self._check(self.defs, self.examples, self.trains, extra=[_call_of(name)])
-        f = program.functions.get(name)
+        program, f = self._function(name, with_program=True)
+        if (f is None or name.startswith("$")) and name in FUNCS:
+            raise _Usage(f"{name} is a builtin: each backend implements it itself, so it has no typed IR or "
+                         "generated code of its own")
         if f is None or name.startswith("$"):
             raise _Usage(f"no function named {name!r}; :defs lists this session's definitions")
         where = None
@@ -466,6 +479,12 @@ class Session:
         except ImportError:
             self.out.write("# the compiled CPU backend is not there yet; the reference interpreter runs the "
                            "typed IR itself:\n")
+            return None
+        if f.type_params:
+            tps = ", ".join(f.type_params)
+            self.out.write(f"# {f.name} is generic: the CPU backend compiles a copy of it for each binding of {tps} "
+                           f"its calls make ({f.name}[int], ...), with its compiled callers; the reference "
+                           "interpreter runs the typed IR:\n")
             return None
         lowerer = ModuleLowerer(program, runtime_hash())
         try:
@@ -688,9 +707,31 @@ def _prelude_functions() -> set[str]:
     return {it.name for it in prelude()[0].items if isinstance(it, A.FuncDef)}
 
 
-def _call_of(name: str) -> A.FuncDef:
-    """A function that mentions `name`, so the checker includes a prelude function in the program."""
-    return A.FuncDef("$show", (), (), None, (A.ExprStmt(A.Name(name, NOWHERE), NOWHERE),), NOWHERE, NOWHERE)
+def _prelude_def(name: str) -> A.FuncDef:
+    return next(it for it in prelude()[0].items if isinstance(it, A.FuncDef) and it.name == name)
+
+
+def _call_of(fd: A.FuncDef) -> A.FuncDef:
+    """A function that calls the prelude's `fd` with parameters of its types, so the checker includes
+    it in the program (a generic one too: a mention alone left its type parameters open, E205). Its
+    type parameters are renamed `$T`: a session's own struct T is no clash."""
+    rename = {t: "$" + t for t in fd.type_params}
+
+    def renamed(t: A.TypeExpr) -> A.TypeExpr:
+        match t:
+            case A.TName(n, span) if n in rename:
+                return A.TName(rename[n], span)
+            case A.TApp(n, args, span):
+                return A.TApp(n, tuple(renamed(a) for a in args), span)
+            case A.TTuple(items, span):
+                return A.TTuple(tuple(renamed(a) for a in items), span)
+            case A.TFn(params, ret, span):
+                return A.TFn(tuple(renamed(a) for a in params), renamed(ret), span)
+        return t
+    params = tuple(A.Param(p.name, renamed(p.type), NOWHERE) for p in fd.params)
+    call = A.Call(A.Name(fd.name, NOWHERE), tuple(A.Name(p.name, NOWHERE) for p in fd.params), (), NOWHERE)
+    return A.FuncDef("$show", tuple(rename.values()), params, None, (A.ExprStmt(call, NOWHERE),), NOWHERE,
+                     NOWHERE)
 
 
 def _duration(seconds: float) -> str:

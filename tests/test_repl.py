@@ -236,6 +236,25 @@ def test_commands(run, tmp_path):
     assert run.session.quit
 
 
+def test_type_and_emit_of_holes_generics_and_builtins(run):
+    """`:type ??` said `found ?$result` (the session's own variable); `:type` of a generic function was
+    E205 with an annotation hint, `:emit` of one said "used as a value", `:ir heappush` (a generic of
+    the prelude) was E205 at no place, and `:ir sorted` said there is no function named sorted."""
+    out = run(":type ??")
+    assert "E205" in out and "$" not in out and "a hole takes its type from where it stands" in out
+    run("def first[T](xs: list[T]) -> T:\n    return xs[0]\n")
+    assert run(":type first") == "fn(list[T]) -> T  (generic in T)\n"
+    assert run(":type heappop") == "fn(list[T]) -> T  (generic in T)\n"
+    assert run(":type first([1.5])") == "float\n"
+    out = run(":emit first")
+    assert out.startswith("# first is generic: the CPU backend compiles a copy of it for each binding of T")
+    assert "used as a value" not in out and "def first[T](xs: list[T]) -> T:" in out
+    assert run("del first") == "" and run("struct T:\n    a: int\n") == ""  # (the prelude's type parameter T is no clash)
+    assert run(":ir heappush").startswith("def heappush[T](h: list[T], x: T) -> None:")
+    assert run(":ir sorted") == "error: sorted is a builtin: each backend implements it itself, so it has no " \
+                                "typed IR or generated code of its own\n"
+
+
 def test_completion_names(run):
     run("def fibonacci(n: int) -> int:\n    return n\n")
     run("words = ['a']")
