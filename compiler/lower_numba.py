@@ -20,7 +20,7 @@ from math import prod
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from . import cycles, ir
+from . import callsites, cycles, ir
 from .aliasing import mutable
 from .closures import Closures, holds_functions
 from .diagnostics import Span
@@ -56,6 +56,8 @@ class LoweredModule:
     # (source name, line, col, end_line, end_col) of the root's definition: an error outside it was
     # raised in a callee, and compiled code does not record the calls on the way (runtime_error)
     entry_span: tuple = ()
+    # site -> (prelude function, the program's calls leading into it), for an error inside the prelude
+    callers: dict = field(default_factory=dict)
 
 
 _IDENT = re.compile(r"[^A-Za-z0-9_]")
@@ -832,7 +834,8 @@ class ModuleLowerer:
                     for name, uses in self.global_uses.items()}
         return LoweredModule(text, key, self.sites, mangle_func(root), arg_specs, fglobals[root], fglobals,
                              spec(main.type.ret, self.p.structs), dict(self.shown),
-                             (main.source_name, main.span.line, main.span.col, main.span.end_line, main.span.end_col))
+                             (main.source_name, main.span.line, main.span.col, main.span.end_line, main.span.end_col),
+                             callsites.prelude_callers(self.p, root, self.sites))
 
 
 @dataclass(frozen=True)
