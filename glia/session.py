@@ -136,11 +136,14 @@ class Session:
             whole, whole_error = self._parse(text, base), None
         except GliaError as e:
             whole, whole_error = None, e
-        if whole is not None and (as_file or not _repeats_a_name(whole.items)):  # one entry: all checked together
-            entries = [whole]
+        # a `del x` of names among other pieces is a piece of its own (Glia code's del takes an item)
+        deletes = not as_file and re.search(r"(?m)^del\b", text) is not None
+        if whole is not None and not deletes and (as_file or not _repeats_a_name(whole.items)):
+            entries = [whole]  # one entry: all checked together
         else:  # a paste of pieces: each runs in turn, as typed, consecutive definitions together
             try:
-                entries = together([self._parse(chunk, base + offset) for offset, chunk in split_chunks(text)])
+                entries = together([_DeleteNames(chunk, base + offset) if _DEL_NAMES.fullmatch(chunk) else
+                                    self._parse(chunk, base + offset) for offset, chunk in split_chunks(text)])
             except GliaError:
                 entries = []
             if whole is not None and len(entries) < 2:
@@ -156,6 +159,9 @@ class Session:
 
     # ---- definitions and statements -----------------------------------------------------------
     def _run_entry(self, entry) -> None:
+        if isinstance(entry, _DeleteNames):
+            self._delete(entry.text, entry.base)
+            return
         if entry.stmts:
             self._reject_return(entry.stmts)
             self._run_stmts(entry.stmts, show=True)
@@ -556,6 +562,15 @@ class Session:
                 it = self.defs.get(sname)
                 return [f.name for f in it.fields] if isinstance(it, A.StructDef) else []
         return list(STR_METHODS) if t == STR else []
+
+
+@dataclasses.dataclass(frozen=True)
+class _DeleteNames:
+    """A piece `del x, f` of a paste (Session._delete), among the entries `together` groups."""
+    text: str
+    base: int
+    items = ()
+    stmts = ()
 
 
 class _Usage(GliaError):

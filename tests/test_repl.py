@@ -124,6 +124,14 @@ def test_del_forgets_variables_and_definitions(run):
     assert run("del xs[0]") == "" and run("xs") == "[2] : list[int]\n"  # an item, as before
 
 
+def test_del_of_names_inside_a_paste(run):
+    """`del f` worked only as a whole entry: pasted with other pieces (`del f` then `struct f:`), the
+    paste was E001 at the next line, as Glia code's del takes an item."""
+    run("def f(x: int) -> int:\n    return x\n")
+    assert run("del f\nstruct f:\n    a: int\n\nf(1)") == "f(a=1) : f\n"
+    assert run("x = 1\ndel x\nx = [2, 3]\ndel x[0]\nx") == "[3] : list[int]\n"
+
+
 def test_a_cpu_note_names_the_entry(run):
     run("struct N:\n    kids: list[N]\n")
     run("def size(n: N) -> int:\n    return 1 + len(n.kids)\n")
