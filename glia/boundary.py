@@ -18,6 +18,7 @@ from __future__ import annotations
 import linecache
 import os
 import sys
+import threading
 import typing
 
 import numpy as np
@@ -56,15 +57,23 @@ _GLIA_DIRS = tuple(os.path.dirname(os.path.abspath(m)) + os.sep for m in (
     __file__, sys.modules["glia.compiler.diagnostics"].__file__, sys.modules["glia.runtime.values"].__file__))
 
 
+# The frame that handed the call now running on the big-stack thread (program._BigStack) over to it,
+# by that thread's id: a Python callable that Glia code calls, calling Glia again, runs there, and
+# its line is found through this frame.
+HANDED_OVER: dict[int, object] = {}
+
+
 def caller_location(skip_files: tuple[str, ...] = ()) -> tuple[Source, Span]:
     """The innermost frame outside Glia's own code (and the standard library's `threading`): the
     user's line, with the column of the call being made there when Python knows it."""
-    f = sys._getframe(1)
+    f, jumped = sys._getframe(1), False
     while f is not None:
         name = f.f_code.co_filename
         if not name.startswith(_GLIA_DIRS) and not name.endswith(("threading.py", "functools.py") + skip_files):
             break
         f = f.f_back
+        if f is None and not jumped:  # the bottom of the big-stack thread: go on in the caller's thread
+            f, jumped = HANDED_OVER.get(threading.get_ident()), True
     if f is None:
         return Source("<python>", ""), Span(0, 0, 0, 0)
     return source_of_file(f.f_code.co_filename), _frame_span(f)

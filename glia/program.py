@@ -31,7 +31,7 @@ from glia.compiler.sourcemap import SourceMap
 from glia.compiler.types import FnT
 from glia.runtime.params import is_numeric
 
-from .boundary import RECORD_NAMES, Boundary, GliaNotAvailable, Mismatch, boundary_error, caller_location, \
+from .boundary import HANDED_OVER, RECORD_NAMES, Boundary, GliaNotAvailable, Mismatch, boundary_error, caller_location, \
     python_hint, record_class, reserved_field
 
 PRELUDE = "<prelude>"
@@ -70,6 +70,7 @@ class _BigStack:
             done.acquire()
             old_limit = sys.getrecursionlimit()
             sys.setrecursionlimit(max(old_limit, 1_000_000))
+            HANDED_OVER[self._thread.ident] = sys._getframe(1)  # (boundary.caller_location)
             try:
                 self._jobs.put((fn, box, done))
                 try:
@@ -79,6 +80,7 @@ class _BigStack:
                     done.acquire()
                     raise
             finally:
+                HANDED_OVER.pop(self._thread.ident, None)
                 sys.setrecursionlimit(old_limit)
         if box[1] is not None:
             raise box[1]

@@ -241,6 +241,13 @@ def test_python_callbacks_and_glia_function_values(pymodule):
     line = inspect.currentframe().f_lineno - 2
     text = Path(__file__).read_text().splitlines()[line - 1]
     assert d.span.line == line and text[d.span.col - 1:d.span.end_col - 1] == '"é" + str(x)'
+    # a @glia.fn function passed where Glia expects a function, called by Glia with what it does not
+    # take: its E201 was at `<python>` (no line: its call runs on the big-stack thread, where no frame
+    # is the user's); now at the Python call that started it all
+    with pytest.raises(glia.GliaTypeError) as info:
+        m.apply_all(m.keyed, [1])
+    d = info.value.diagnostic
+    assert d.source.name == __file__ and d.span.line == inspect.currentframe().f_lineno - 2, d.render()
 
 
 @pytest.mark.parametrize("snippet, code, marker", [
