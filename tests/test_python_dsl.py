@@ -690,6 +690,14 @@ def test_generics_with_typevars(pymodule):
             return str(invert({1: "a"})["a"]) + invert({"b": 2.5})[2.5]
     """)
     assert m.invert({"a": 1}) == {1: "a"} and m.both() == "1b"
+    # a type parameter is one type in a call: {1: "a", "b": 2} was taken (K int and str at once), and
+    # sorted() of such a list was Python's own TypeError from inside the interpreter
+    for bad, said in (({1: "a", "b": 2}, "but d (key 'b') is str 'b' (expected int; K is already int in this call)"),
+                      ({1: "a", 2: 3}, "but d[2] is int 3 (expected str; V is already str in this call)")):
+        with pytest.raises(glia.GliaTypeError) as info:
+            m.invert(bad)
+        assert info.value.diagnostic.code == "E201" and said in info.value.diagnostic.message, info.value.render()
+    assert m.invert({1: 2.5, 2: 3}) == {2.5: 1, 3: 2} and m.invert({1: (), 2: ()}) == {(): 2}
     with pytest.raises(GliaError) as info:
         pymodule("""
             import glia
