@@ -263,6 +263,15 @@ def test_type_and_emit_of_holes_generics_and_builtins(run):
                                 "typed IR or generated code of its own\n"
 
 
+def test_an_entry_of_unknown_type_gets_an_annotation_like_it_needs(run):
+    """E205 suggested `xs: list[int] = []` for every unsolved type: a lambda, an empty dict or set too."""
+    for entry, hint in (("g = lambda a: a", "`f: fn(int) -> int = lambda x: x`"), ("d = {}", "`d: dict[str, int] = {}`"),
+                        ("s = set()", "`s: set[int] = set()`"), ("xs = []", "`xs: list[int] = []`")):
+        out = run(entry)
+        assert "error[E205]" in out and f"add an annotation, e.g. {hint}\n" in out, out
+    assert run("g: fn(int) -> int = lambda x: x") == "" and run("g(2)") == "2 : int\n"
+
+
 def test_completion_names(run):
     run("def fibonacci(n: int) -> int:\n    return n\n")
     run("words = ['a']")
