@@ -778,6 +778,12 @@ def test_load_a_file(capsys):
     assert capsys.readouterr().out == expected
     with pytest.raises(AttributeError, match="no function or struct named 'nope'"):
         prog.nope
+    # a prelude function the program never calls is not in it: said so (it was "no function named")
+    small = glia.compile("def f(x: int) -> int:\n    return x\n")
+    with pytest.raises(AttributeError, match="heappop is a prelude function this program does not call"):
+        small.heappop
+    with pytest.raises(GliaError, match="dijkstra is a prelude function this program does not call"):
+        small.call("dijkstra", [[]], 0)
 
 
 def test_compile_text_signature_help_and_errors():
