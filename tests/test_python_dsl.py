@@ -442,6 +442,32 @@ def test_a_nested_function_reads_no_number_of_its_enclosing_function(pymodule):
     assert m.bump(m.Cell(1)) == m.Cell(2)
 
 
+def test_a_function_left_behind_by_a_redefinition_says_so(pymodule):
+    """A notebook cell defining g again with a new signature stopped every call of the module (g's
+    too) with f's E202, f being the function defined before that still calls the old g; the error
+    now says so, and where g was defined again."""
+    m = pymodule("""
+        import glia
+
+        @glia.fn
+        def g(x: int) -> int:
+            return x + 1
+
+        @glia.fn
+        def f(x: int) -> int:
+            return g(x)
+
+        @glia.fn
+        def g(x: int, y: int) -> int:
+            return x + y
+    """)
+    with pytest.raises(GliaError) as info:
+        m.g(1, 2)
+    d = info.value.diagnostic
+    assert d.code == "E202" and d.span.line == 10 and len(d.notes) == 1, info.value.render()
+    assert d.notes[0].span.line == 13 and d.notes[0].message.startswith("f was defined before g was defined again")
+
+
 def test_a_deleted_definition_leaves_the_program(pymodule):
     """A notebook's broken function stayed in its module's program for good, so every other function
     failed with its error, even after `del helper`; a function Python no longer holds now leaves."""
