@@ -232,6 +232,7 @@ def test_commands(run, tmp_path):
     assert "error: clip has no hole" in run(":synth clip")
     assert "error: no function named 'nope'" in run(":synth nope")
     assert "error: usage: :train NAME" in run(":train")
+    assert run(":train clip lr=0.1 lr=0.2") == "error: lr is given twice\n"  # (the last one was taken)
     assert run(":backend") == "backend: interp (available: cpu, interp)\n"
     assert "unknown backend 'gpu'" in run(":backend gpu")
     assert ":ir NAME" in run(":help")
