@@ -938,10 +938,13 @@ class FunctionLowerer(TensorLowering):
     def check_slots(self):
         """Whether the types of the function's parameters, locals and result compile (Unsupported)."""
         f = self.f
+        dispatcher = self.inst in self.m.closures.dispatchers.values()  # (Glia's own: its names are not the user's)
         for slot, t in enumerate(f.slot_types):
             kind = "parameter" if slot < len(f.params) else "local"
             name = f.slot_names[slot]
-            self.check_type(t, f.span, f"{f.name}'s {kind} '{name}'" if not name.startswith("$") else "")
+            holder = (f"a call of a {f.slot_types[0]} value" if dispatcher else f"{f.name}'s {kind} '{name}'") \
+                if not name.startswith("$") else ""
+            self.check_type(t, f.span, holder)
         self.check_type(f.type.ret, f.span)
         if self.inst in self.m.entries:  # what crosses from and to the interpreter
             crossing = [("", t) for t in (*f.type.params, f.type.ret)] + \

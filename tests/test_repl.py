@@ -140,6 +140,18 @@ def test_a_cpu_note_names_the_entry(run):
     assert out.startswith("1 : int\nglia: note: size runs in the interpreter") and out.endswith("(at <repl:2>:1:1)\n")
 
 
+def test_a_cpu_note_about_a_function_value_names_no_internal_function(run):
+    """A function reading a session variable of function type runs interpreted under :backend cpu;
+    the note said "(here apply's parameter 'f')", naming the backend's own dispatcher."""
+    run("def f(x: int) -> int:\n    return x + 1\n")
+    run("h = f")
+    run("def g(x: int) -> int:\n    return h(x) * 2\n")
+    run(":backend cpu")
+    out = run("g(1)")
+    assert out.startswith("4 : int\nglia: note: g runs in the interpreter") and "apply" not in out, out
+    assert "(here a call of a fn(int) -> int value)" in out
+
+
 def test_a_redefined_struct_drops_the_variables_holding_its_old_values(run):
     """A struct holding a redefined one drops its variables too (`a.b.y` read B's old int as a str,
     and len() of it was an internal error); a struct defined again as it was (:reload) keeps them."""
