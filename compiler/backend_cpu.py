@@ -139,7 +139,8 @@ def compiled_error(e, lowered: LoweredModule, sources: dict[str, Source]) -> Gli
     line, col, end_line, end_col, name = lowered.sites[site]
     message = shown_message(e, lowered.shown.get(site))
     return GliaError(Diagnostic(code, message, Span(line, col, end_line, end_col), "runtime", sources.get(name),
-                                compiled_notes(lowered.sites[site], lowered.entry_span)))
+                                compiled_notes(lowered.sites[site], lowered.entry_span, lowered.callers.get(site),
+                                               sources.get)))
 
 
 def run(program: ir.Program, args: list, sources: dict[str, Source], params=None):

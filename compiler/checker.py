@@ -278,14 +278,14 @@ class Checker:
                 span = getattr(node, "span", None) or Span(0, 0, 0, 0)
                 if isinstance(node, ir.Hole):
                     raise self.unknown_type("cannot infer the type of this hole: nothing that uses its value "
-                                            "fixes it", span, t)
+                                            "fixes it (a hole takes its type from where it stands)", span, t)
                 raise self.err("E205", f"cannot infer the type of this expression (found {t}); "
-                               "add an annotation, e.g. `xs: list[int] = []`", span)
+                               f"add an annotation, e.g. {_annotation_example(t)}", span)
         for f in prog.functions.values():
             for n, t in zip(f.slot_names, f.slot_types):
                 if not is_concrete(t) and not n.startswith("$"):
                     raise self.err("E205", f"cannot infer the type of local '{n}' in {f.name} (found {t}); "
-                                   "annotate it where it is first assigned, e.g. `xs: list[int] = []`", f.span)
+                                   f"annotate it where it is first assigned, e.g. {_annotation_example(t)}", f.span)
         return prog
 
     # ---- types --------------------------------------------------------------------------------
@@ -1437,6 +1437,20 @@ def _shallow_breaks(stmts):
 
 
 # ---- entry ------------------------------------------------------------------------------------
+
+
+def _annotation_example(t) -> str:
+    """An annotation like the one a value of the unsolved type `t` needs, for E205's message."""
+    match t:
+        case FnT():
+            return "`f: fn(int) -> int = lambda x: x`"
+        case DictT():
+            return "`d: dict[str, int] = {}`"
+        case SetT():
+            return "`s: set[int] = set()`"
+        case TupleT():
+            return "`t: (int, list[str]) = (0, [])`"
+    return "`xs: list[int] = []`"
 
 
 def prelude_source() -> Source:

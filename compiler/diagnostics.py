@@ -103,17 +103,35 @@ class GliaError(Exception):
         return self.render()
 
 
-def compiled_notes(site: tuple, entry_span: tuple) -> tuple[Note, ...]:
+def compiled_notes(site: tuple, entry_span: tuple, callers=None, source_of=lambda name: None) -> tuple[Note, ...]:
     """The notes of a runtime error compiled code raised at `site` ((line, col, end_line, end_col,
     source name)) under a root defined at `entry_span` ((source name, line, col, end_line,
     end_col)). The interpreter adds a note for each call on the way to the error; compiled code
     does not record its calls (a store at every call: 8-14% of a call-bound program's time), so an
-    error raised outside the root says where the calls can be seen."""
+    error raised outside the root says where the calls can be seen. `callers`: for an error inside
+    a prelude function, (its name, the program's calls that lead into it) (compiler/callsites.py):
+    the one there is, as the interpreter's note, or each it may have been."""
+    notes: tuple[Note, ...] = ()
+    if callers:
+        fn, calls = callers
+        shown = calls[:4]
+
+        def note(message, c):
+            return Note(message, Span(*c[:4]), source_of(c[4]))
+        if len(calls) == 1:
+            notes = (note(f"in {fn}(), called from here", calls[0]),)
+            site = tuple(calls[0])
+        else:
+            more = f" ({len(calls) - len(shown)} not shown)" if len(calls) > len(shown) else ""
+            other = "its other call" if len(calls) == 2 else f"one of its {len(calls) - 1} other calls{more}"
+            notes = (note(f"in {fn}(), called from here or from {other} (compiled code does not record which)",
+                          shown[0]),) + tuple(note("or from here", c) for c in shown[1:])
     line, col, _, _, name = site
-    if not entry_span or (name == entry_span[0] and tuple(entry_span[1:3]) <= (line, col) < tuple(entry_span[3:5])):
-        return ()
-    return (Note("compiled code does not record the calls that led here; "
-                 "the interpreter (`--backend interp`) shows them"),)
+    if not entry_span or len(notes) <= 1 and (name == entry_span[0] and tuple(entry_span[1:3]) <= (line, col) <
+                                                 tuple(entry_span[3:5])):
+        return notes
+    return notes + (Note("compiled code does not record the calls that led here; "
+                         "the interpreter (`--backend interp`) shows them"),)
 
 
 def a_or_an(phrase) -> str:

@@ -67,6 +67,7 @@ def remember(program, lowered, backends=("cpu", "auto")) -> None:
         return
     record = {"module": lowered.key, "entry": lowered.entry, "args": lowered.main_arg_specs,
               "sites": lowered.sites, "name": program.source.name, "entry_span": lowered.entry_span,
+              "callers": [[site, fn, calls] for site, (fn, calls) in lowered.callers.items()],
               "shown": [[site, spec] for site, spec in lowered.shown.items()],
               "blas": bool(re.search(r"np\.(dot|vdot|inner|outer|linalg)|\S @ \S", lowered.source))}
     if threaded:
@@ -190,5 +191,7 @@ def _error(e, m: dict, source):
         from .checker import prelude_source
 
         src = prelude_source()
+    callers = {s: (fn, calls) for s, fn, calls in m.get("callers", ())}
     return GliaError(Diagnostic(code, message, Span(line, col, end_line, end_col), "runtime", src,
-                                compiled_notes(m["sites"][site], m.get("entry_span", ()))))
+                                compiled_notes(m["sites"][site], m.get("entry_span", ()), callers.get(site),
+                                               lambda name: source if name == source.name else None)))

@@ -20,7 +20,7 @@ from math import prod
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from . import cycles, ir
+from . import callsites, cycles, ir
 from .aliasing import mutable
 from .closures import Closures, holds_functions
 from .diagnostics import Span
@@ -56,6 +56,8 @@ class LoweredModule:
     # (source name, line, col, end_line, end_col) of the root's definition: an error outside it was
     # raised in a callee, and compiled code does not record the calls on the way (runtime_error)
     entry_span: tuple = ()
+    # site -> (prelude function, the program's calls leading into it), for an error inside the prelude
+    callers: dict = field(default_factory=dict)
 
 
 _IDENT = re.compile(r"[^A-Za-z0-9_]")
@@ -832,7 +834,8 @@ class ModuleLowerer:
                     for name, uses in self.global_uses.items()}
         return LoweredModule(text, key, self.sites, mangle_func(root), arg_specs, fglobals[root], fglobals,
                              spec(main.type.ret, self.p.structs), dict(self.shown),
-                             (main.source_name, main.span.line, main.span.col, main.span.end_line, main.span.end_col))
+                             (main.source_name, main.span.line, main.span.col, main.span.end_line, main.span.end_col),
+                             callsites.prelude_callers(self.p, root, self.sites))
 
 
 @dataclass(frozen=True)
@@ -935,10 +938,13 @@ class FunctionLowerer(TensorLowering):
     def check_slots(self):
         """Whether the types of the function's parameters, locals and result compile (Unsupported)."""
         f = self.f
+        dispatcher = self.inst in self.m.closures.dispatchers.values()  # (Glia's own: its names are not the user's)
         for slot, t in enumerate(f.slot_types):
             kind = "parameter" if slot < len(f.params) else "local"
             name = f.slot_names[slot]
-            self.check_type(t, f.span, f"{f.name}'s {kind} '{name}'" if not name.startswith("$") else "")
+            holder = (f"a call of a {f.slot_types[0]} value" if dispatcher else f"{f.name}'s {kind} '{name}'") \
+                if not name.startswith("$") else ""
+            self.check_type(t, f.span, holder)
         self.check_type(f.type.ret, f.span)
         if self.inst in self.m.entries:  # what crosses from and to the interpreter
             crossing = [("", t) for t in (*f.type.params, f.type.ret)] + \

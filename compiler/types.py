@@ -119,8 +119,8 @@ class TVar:
     id: int
     hint: str = ""
 
-    def __str__(self) -> str:
-        return "?" if not self.hint else f"?{self.hint}"
+    def __str__(self) -> str:  # (a hint of a name the compiler made, `$result`, says nothing to the user)
+        return "?" if not self.hint or self.hint.startswith("$") else f"?{self.hint}"
 
     def __hash__(self) -> int:
         return self.id

@@ -18,6 +18,7 @@ from __future__ import annotations
 import linecache
 import os
 import sys
+import threading
 import typing
 
 import numpy as np
@@ -56,15 +57,23 @@ _GLIA_DIRS = tuple(os.path.dirname(os.path.abspath(m)) + os.sep for m in (
     __file__, sys.modules["glia.compiler.diagnostics"].__file__, sys.modules["glia.runtime.values"].__file__))
 
 
+# The frame that handed the call now running on the big-stack thread (program._BigStack) over to it,
+# by that thread's id: a Python callable that Glia code calls, calling Glia again, runs there, and
+# its line is found through this frame.
+HANDED_OVER: dict[int, object] = {}
+
+
 def caller_location(skip_files: tuple[str, ...] = ()) -> tuple[Source, Span]:
     """The innermost frame outside Glia's own code (and the standard library's `threading`): the
     user's line, with the column of the call being made there when Python knows it."""
-    f = sys._getframe(1)
+    f, jumped = sys._getframe(1), False
     while f is not None:
         name = f.f_code.co_filename
         if not name.startswith(_GLIA_DIRS) and not name.endswith(("threading.py", "functools.py") + skip_files):
             break
         f = f.f_back
+        if f is None and not jumped:  # the bottom of the big-stack thread: go on in the caller's thread
+            f, jumped = HANDED_OVER.get(threading.get_ident()), True
     if f is None:
         return Source("<python>", ""), Span(0, 0, 0, 0)
     return source_of_file(f.f_code.co_filename), _frame_span(f)
@@ -275,6 +284,77 @@ class Mismatch(Exception):
                 f"(expected {self.expected}{detail})")
 
 
+def _value_type(v, where: str = ""):
+    """The Glia type a Python value has, for a type parameter (None where nothing says: the items of
+    an empty list, an array, a callable). Items of two types are a Mismatch at the second."""
+    match v:
+        case bool() | np.bool_():
+            return BOOL
+        case int() | np.integer():
+            return INT
+        case np.float32():
+            return F32
+        case float() | np.floating():
+            return FLOAT
+        case str():
+            return STR
+        case None:
+            return NONE
+        case Record():
+            return StructT(v._glia_name)
+        case list() | set() | frozenset():
+            return (ListT if isinstance(v, list) else SetT)(_items_type(list(v), "[{}]"))
+        case dict():
+            return DictT(_items_type(list(v), " (key {!r})", list(v)), _items_type(list(v.values()), "[{!r}]", list(v)))
+        case tuple():
+            return TupleT(tuple(_value_type(x) for x in v))
+    return None
+
+
+def _items_type(items: list, path: str, labels: list | None = None):
+    t = None
+    for i, x in enumerate(items):
+        try:
+            xt = _value_type(x)
+        except Mismatch as m:
+            raise m.at(path.format(labels[i] if labels else i)) from None
+        joined = _join(t, xt)
+        if joined is None:
+            raise Mismatch(t, x, f"the items before it are {t}: a container holds one type").at(
+                path.format(labels[i] if labels else i))
+        t = joined
+    return t
+
+
+def _join(a, b, widen: bool = True):
+    """The one type both `a` and `b` are (None: not known; `widen`: an int is also a float), else None."""
+    if a is None or b is None:
+        return a if b is None else b
+    if a == b:
+        return a
+    if widen and {a, b} == {INT, FLOAT}:
+        return FLOAT
+    match a, b:
+        case (ListT(x), ListT(y)) | (SetT(x), SetT(y)):
+            j = _join(x, y, widen)
+            return None if j is None and x is not None and y is not None else type(a)(j)
+        case DictT(k1, v1), DictT(k2, v2):
+            k, w = _join(k1, k2, widen), _join(v1, v2, widen)
+            if (k is None and k1 is not None and k2 is not None) or (w is None and v1 is not None and v2 is not None):
+                return None
+            return DictT(k, w)
+        case TupleT(xs), TupleT(ys) if len(xs) == len(ys):
+            js = [_join(x, y, widen) for x, y in zip(xs, ys)]
+            if any(j is None and x is not None and y is not None for j, x, y in zip(js, xs, ys)):
+                return None
+            return TupleT(tuple(js))
+    return None
+
+
+def _known(t) -> bool:
+    return t is not None and all(_known(c) for c in children(t))
+
+
 def describe_value(v) -> str:
     if isinstance(v, np.ndarray):
         return f"a numpy array of {v.dtype} with shape {tuple(v.shape)}"
@@ -483,8 +563,8 @@ class Boundary:
                                                "from an earlier argument")
                     return a
                 return conv_tensor
-            case TParam():
-                return self._dynamic_in
+            case TParam(name):
+                return lambda v, dims: self._generic_in(name, v, dims)
         raise Mismatch(t, None, f"Glia type {t} cannot cross the Python boundary")
 
     def _struct_in(self, t, name):
@@ -528,6 +608,25 @@ class Boundary:
 
         glia_callable.__glia_name__ = getattr(py_fn, "__name__", "callback")
         return glia_callable
+
+    def _generic_in(self, name: str, v, dims):
+        """A value for a type parameter T: T is the Glia type of the value (one type for all the items
+        of a container; the same for every argument of the call that is a T), and the value is
+        converted as one of that type."""
+        t = _value_type(v)
+        key = ("type parameter", name)  # (dims holds the named dimensions of the call's arguments too)
+        bound = dims.get(key)
+        if bound is not None:  # (what came before is converted already: an int stays one, a float takes an int)
+            joined = _join(bound, t, widen=False)
+            if joined is None and _join(bound, t) == bound:
+                joined = bound
+            if joined is None:
+                raise Mismatch(bound, v, f"{name} is already {bound} in this call")
+            t = joined
+        dims[key] = t
+        if _known(t) and not isinstance(v, Record):
+            return self.to_glia(t)(v, dims)
+        return self._dynamic_in(v, dims)
 
     def _dynamic_in(self, v, dims):
         """A value for a generic parameter: converted by its own Python type."""

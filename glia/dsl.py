@@ -22,6 +22,7 @@ value they have when the program is checked.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import inspect
 import linecache
@@ -104,10 +105,11 @@ def builtin_names() -> frozenset:
 
 
 class _Def:
-    __slots__ = ("name", "translated", "resolver", "_pyobj", "group")
+    __slots__ = ("name", "translated", "resolver", "_pyobj", "group", "added", "replaced")
 
     def __init__(self, name, translated, resolver, pyobj, group):
         self.name, self.translated, self.resolver, self.group = name, translated, resolver, group
+        self.added, self.replaced = 0, False  # (set by _Group.add: when, and whether it replaced one)
         # a function is held weakly: once Python holds it nowhere (`del helper`, a notebook's broken
         # function renamed), it leaves its module's program
         self._pyobj = weakref.ref(pyobj) if isinstance(translated.item, A.FuncDef) else lambda: pyobj
@@ -132,9 +134,11 @@ class _Group:
 
     def add(self, d: _Def) -> None:
         with _LOCK:
+            d.replaced = d.name in self.defs
             self.defs[d.name] = d
             self.examples.pop(d.name, None)
             self.version += 1
+            d.added = self.version
 
     def add_examples(self, name: str, examples: list[A.Example]) -> None:
         with _LOCK:
@@ -183,7 +187,7 @@ class _Group:
         try:
             program = check(A.Module(tuple(items), Span(1, 1, 1, 1)), source, prelude())
         except GliaError as e:
-            raise _FILES.remap(e) from None
+            raise _FILES.remap(_with_stale_note(e, defs)) from None
         structs = {n: d.pyobj for n, d in defs.items() if isinstance(d.translated.item, A.StructDef)}
         return Program(program, backend=backend, source_map=_FILES, py_structs=structs, module=self.module)
 
@@ -243,6 +247,28 @@ class _Group:
 
 
 _GROUPS: dict[str, _Group] = {}
+
+
+def _with_stale_note(e: GliaError, defs: dict[str, _Def]) -> GliaError:
+    """An error in a function that uses a definition decorated again after it (a notebook cell run
+    with a new signature for g, while f, defined before, still calls the old one) says so: the
+    module's program holds both, so it stops every call until f is defined again or deleted."""
+    d = e.diagnostic
+    at = (d.span.line, d.span.col)
+    owner = next((x for x in defs.values() if isinstance(x.translated.item, A.FuncDef) and
+                  (x.translated.item.span.line, x.translated.item.span.col) <= at <
+                  (x.translated.item.span.end_line, x.translated.item.span.end_col)), None)
+    if owner is None:
+        return e
+    used = {**owner.translated.free, **owner.translated.calls}
+    newer = [defs[n] for n in used if n in defs and defs[n].replaced and defs[n].added > owner.added]
+    if not newer:
+        return e
+    n = newer[0]
+    note = Note(f"{owner.name} was defined before {n.name} was defined again (here): the module's program holds "
+                f"both, so define {owner.name} again to fit, or delete it (`del {owner.name}`)",
+                A.name_span(n.translated.item), _FILES.virtual)
+    return GliaError(dataclasses.replace(d, notes=d.notes + (note,)))
 
 
 def _group(module: str) -> _Group:

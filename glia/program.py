@@ -23,15 +23,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from glia.compiler import ast as A
 from glia.compiler import ir
 from glia.compiler.diagnostics import Diagnostic, GliaError, Note, Source
-from glia.compiler.driver import check_source, main_args, read_source, sources_of
+from glia.compiler.driver import check_source, main_args, prelude, read_source, sources_of
 from glia.compiler.interp import Interpreter
 from glia.compiler.sourcemap import SourceMap
 from glia.compiler.types import FnT
 from glia.runtime.params import is_numeric
 
-from .boundary import RECORD_NAMES, Boundary, GliaNotAvailable, Mismatch, boundary_error, caller_location, \
+from .boundary import HANDED_OVER, RECORD_NAMES, Boundary, GliaNotAvailable, Mismatch, boundary_error, caller_location, \
     python_hint, record_class, reserved_field
 
 PRELUDE = "<prelude>"
@@ -41,6 +42,14 @@ TRAINING_LATER = ("training from the REPL is not built yet: train with `glia tra
 SEARCH_LATER = ("search is not built yet: holes (`??`) and `choose(...)` are checked now and are filled by "
                 "`glia synth` / Program.synthesize once the search issue lands (DESIGN.md §1.5)")
 SAVE_LATER = "this program has no parameters to save: none of its functions calls a layer (dense, rnn_cell, ...)"
+
+
+_NOT_CALLED = "{} is a prelude function this program does not call, so it is not in it (a program holds the " \
+    "prelude functions its code calls)"
+
+
+def _in_prelude(name) -> bool:
+    return any(isinstance(it, A.FuncDef) and it.name == name for it in prelude()[0].items)
 
 
 # ---- running on a big stack -------------------------------------------------------------------
@@ -70,6 +79,7 @@ class _BigStack:
             done.acquire()
             old_limit = sys.getrecursionlimit()
             sys.setrecursionlimit(max(old_limit, 1_000_000))
+            HANDED_OVER[self._thread.ident] = sys._getframe(1)  # (boundary.caller_location)
             try:
                 self._jobs.put((fn, box, done))
                 try:
@@ -79,6 +89,7 @@ class _BigStack:
                     done.acquire()
                     raise
             finally:
+                HANDED_OVER.pop(self._thread.ident, None)
                 sys.setrecursionlimit(old_limit)
         if box[1] is not None:
             raise box[1]
@@ -267,6 +278,8 @@ class Program:
             return fn
         if name in self._structs:
             return self._structs[name]
+        if _in_prelude(name):
+            raise AttributeError(_NOT_CALLED.format(name))
         src = self.source.name if self.source else "this program"
         raise AttributeError(f"{src} has no function or struct named {name!r}; it has: "
                              f"{', '.join(self.function_names() + list(self._structs)) or 'nothing'}")
@@ -309,6 +322,8 @@ class Program:
     def call(self, name: str, *args, **kwargs):
         """`prog.call("bfs", adj, 0)` is `prog.bfs(adj, 0)`."""
         if name not in self._ir.functions or name.startswith("$"):
+            if _in_prelude(name):
+                raise boundary_error(_NOT_CALLED.format(name), "E101")
             raise boundary_error(f"no function named {name!r} in this program", "E101")
         return self._call(name, args, kwargs)
 

@@ -19,6 +19,7 @@ import builtins
 import collections.abc
 import linecache
 import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ STAGE = "python"
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
            ast.Pow: "**", ast.MatMult: "@", ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^", ast.LShift: "<<",
            ast.RShift: ">>"}
+_GLIA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # docs/language.md, section 1
 _UNARY = {ast.USub: "-", ast.UAdd: "+", ast.Invert: "~"}
 _CMPOPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.In: "in",
            ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not"}
@@ -213,6 +215,8 @@ class Translator:
         if isinstance(node, ast.AsyncFunctionDef):
             raise self.python_only("'async def'", node)
         self.check_decorators(node, "fn", "@glia.fn")
+        for n in ast.walk(node):
+            self.check_name(n)
         args = node.args
         if args.vararg or args.kwarg:
             raise self.python_only("*args and **kwargs", args.vararg or args.kwarg)
@@ -244,6 +248,7 @@ class Translator:
 
     def struct(self, node: ast.ClassDef, glia_name: str) -> Translated:
         self.check_decorators(node, "struct_deco", "@glia.struct")
+        self.check_name(node)
         if node.bases or node.keywords:
             raise self.python_only("a base class or metaclass", (node.bases or node.keywords)[0])
         fields = []
@@ -254,6 +259,7 @@ class Translator:
             if isinstance(st, ast.Expr) and isinstance(st.value, ast.Constant) and st.value.value is Ellipsis:
                 continue
             if isinstance(st, ast.AnnAssign) and isinstance(st.target, ast.Name):
+                self.check_name(st.target)
                 if st.value is not None:
                     raise self.err("E005", "a Glia struct field has no default value", st.value)
                 from .boundary import RECORD_NAMES, reserved_field
@@ -268,6 +274,21 @@ class Translator:
         if not fields:
             raise self.err("E005", "a Glia struct needs at least one field (`x: int`)", node)
         return Translated(A.StructDef(glia_name, tuple(fields), self.span(node)))
+
+    def check_name(self, node) -> None:
+        """A name Glia source could not spell (Python allows `café`; Glia names are ASCII) is E002."""
+        match node:
+            case ast.FunctionDef(name=name) | ast.ClassDef(name=name):
+                line = self.lines[node.lineno - 1] if 0 < node.lineno <= len(self.lines) else ""
+                i = line.find(name, max(0, line.find("def" if isinstance(node, ast.FunctionDef) else "class")))
+                at = Span(node.lineno, i + 1, node.lineno, i + 1 + len(name)) if i >= 0 else node
+            case ast.Name(id=name) | ast.arg(arg=name) | ast.Attribute(attr=name) | ast.keyword(arg=name):
+                at = node
+            case _:
+                return
+        if name is not None and not _GLIA_NAME.fullmatch(name):
+            raise self.err("E002", f"'{name}' is not a Glia name: Glia names are ASCII letters, digits and '_' "
+                           "(rename it)", at)
 
     def check_decorators(self, node, role: str, shown: str):
         for d in node.decorator_list:

@@ -54,6 +54,8 @@ def parse_settings(words: list[str]) -> dict:
         key, eq, text = w.partition("=")
         if not eq or not key.isidentifier():
             raise CommandError(f"expected key=value, found {w!r}")
+        if key in out:
+            raise CommandError(f"{key} is given twice")
         try:
             out[key] = pyast.literal_eval(text)
         except (ValueError, SyntaxError):

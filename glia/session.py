@@ -48,6 +48,7 @@ _DEL_NAMES = re.compile(r"\s*del\s+[A-Za-z_]\w*(\s*,\s*[A-Za-z_]\w*)*\s*(#[^\n]*
 SESSION_FN = "$session"
 ENTRY_FN = "$entry"
 RESULT = "$result"
+SESSION_NAME = "<glia repl session>"  # the virtual source every session text lies in
 
 # `def $session[T]() -> T: assert False`: the declared source of every session variable's value.
 # (its type parameter a name no program can write: a user's `struct T` is no clash)
@@ -79,7 +80,7 @@ class Session:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.backend = backend
-        self.files = SourceMap("<glia repl session>")
+        self.files = SourceMap(SESSION_NAME)
         self.entries = 0
         self.defs: dict[str, A.Item] = {}  # structs and functions, by name
         self.examples: dict[str, A.ExamplesDef] = {}
@@ -135,11 +136,14 @@ class Session:
             whole, whole_error = self._parse(text, base), None
         except GliaError as e:
             whole, whole_error = None, e
-        if whole is not None and (as_file or not _repeats_a_name(whole.items)):  # one entry: all checked together
-            entries = [whole]
+        # a `del x` of names among other pieces is a piece of its own (Glia code's del takes an item)
+        deletes = not as_file and re.search(r"(?m)^del\b", text) is not None
+        if whole is not None and not deletes and (as_file or not _repeats_a_name(whole.items)):
+            entries = [whole]  # one entry: all checked together
         else:  # a paste of pieces: each runs in turn, as typed, consecutive definitions together
             try:
-                entries = together([self._parse(chunk, base + offset) for offset, chunk in split_chunks(text)])
+                entries = together([_DeleteNames(chunk, base + offset) if _DEL_NAMES.fullmatch(chunk) else
+                                    self._parse(chunk, base + offset) for offset, chunk in split_chunks(text)])
             except GliaError:
                 entries = []
             if whole is not None and len(entries) < 2:
@@ -155,6 +159,9 @@ class Session:
 
     # ---- definitions and statements -----------------------------------------------------------
     def _run_entry(self, entry) -> None:
+        if isinstance(entry, _DeleteNames):
+            self._delete(entry.text, entry.base)
+            return
         if entry.stmts:
             self._reject_return(entry.stmts)
             self._run_stmts(entry.stmts, show=True)
@@ -182,29 +189,42 @@ class Session:
                 new_examples[it.func] = it
             elif isinstance(it, A.TrainDef):
                 new_trains[it.func] = it
-        def check(examples):
-            return self._check(new_defs, examples, new_trains, extra=globals_, skip_vars={g.name for g in globals_})
-        given = {it.func for it in items if isinstance(it, A.ExamplesDef)}
-        # the examples of a function redefined now, entered before: they may not fit its new signature
-        earlier = [it.name for it in items if isinstance(it, A.FuncDef) and it.name in new_examples
-                   and it.name not in given]
-        stale = []
-        try:
-            program = check(new_examples)
-        except GliaError:
-            if not earlier:
-                raise
-            new_examples = {f: e for f, e in new_examples.items() if f not in earlier}
-            program = check(new_examples)  # (fails with the definitions' own error, if they have one)
-            stale = earlier
+        redefined = {it.name for it in items if isinstance(it, (A.StructDef, A.FuncDef)) and it.name in self.defs}
+        program, dropped_items = self._check_dropping(new_defs, new_examples, new_trains, items, globals_, redefined)
         changed = _changed_structs(self.program, program, {it.name for it in items if isinstance(it, A.StructDef)})
         dropped = [n for n, (t, _) in self.vars.items() if _mentions(t, changed)]
         self.defs, self.examples, self.trains, self.program = new_defs, new_examples, new_trains, program
-        for f in stale:
-            self.out.write(f"note: the examples of {f} were dropped: they do not fit its new definition\n")
+        for it, e, with_it in dropped_items:
+            self.out.write(_dropped_note(it, e, redefined, with_it) + "\n")
         for n in dropped:
             del self.vars[n]
             self.out.write(f"note: variable {n} was dropped: its type uses a struct that was redefined\n")
+
+    def _check_dropping(self, new_defs, new_examples, new_trains, items, globals_, redefined):
+        """Check the session with new items: an earlier definition (or examples, train block) that no
+        longer checks with what `items` redefine is dropped from the dicts, as a redefined struct drops
+        its variables; an error in the new items themselves refuses them. -> (program, what was dropped)"""
+        dropped_items: list[tuple[A.Item, GliaError, list[str]]] = []
+        while True:
+            try:
+                program = self._check(new_defs, new_examples, new_trains, extra=globals_,
+                                      skip_vars={g.name for g in globals_}, remap=False)
+                break
+            except GliaError as e:
+                with_it: list[str] = []
+                old = _item_at(e, list(new_defs.values()) + list(new_examples.values()) + list(new_trains.values()))
+                if not redefined or old is None or any(old is it for it in items):
+                    raise self.files.remap(e) from None
+                if isinstance(old, A.ExamplesDef):
+                    del new_examples[old.func]
+                elif isinstance(old, A.TrainDef):
+                    del new_trains[old.func]
+                else:
+                    del new_defs[old.name]
+                    with_it = [b for b, d in (("examples", new_examples), ("train block", new_trains))
+                               if d.pop(old.name, None) is not None]
+                dropped_items.append((old, self.files.remap(e), with_it))
+        return program, dropped_items
 
     def _delete(self, text: str, base: int) -> None:
         """`del x, f`: forget session variables and definitions, as Python's `del` of a name does (in Glia
@@ -303,7 +323,7 @@ class Session:
                 self.out.write(f"{to_repr(v)} : {t}\n")
         return results
 
-    def _check(self, defs, examples, trains, extra=(), skip_vars=frozenset()) -> ir.Program:
+    def _check(self, defs, examples, trains, extra=(), skip_vars=frozenset(), remap=True) -> ir.Program:
         placeholders = [A.GlobalDef(n, type_expr(t), A.Call(A.Name(SESSION_FN, NOWHERE), (), (), NOWHERE), NOWHERE)
                         for n, (t, _) in self.vars.items() if n not in skip_vars]
         items = list(defs.values()) + list(examples.values()) + list(trains.values()) + placeholders + \
@@ -311,7 +331,7 @@ class Session:
         try:
             return check(A.Module(tuple(items), NOWHERE), self.files.virtual, prelude())
         except GliaError as e:
-            raise self.files.remap(e) from None
+            raise (self.files.remap(e) if remap else e) from None
 
     def _call(self, program: ir.Program, args: list):
         """Run `$entry` with the session's variables as globals (nothing else is evaluated)."""
@@ -418,19 +438,32 @@ class Session:
         if not (len(entry.stmts) == 1 and isinstance(entry.stmts[0], A.ExprStmt)):
             raise _Usage(":type takes one expression")
         e = entry.stmts[0]
+        if isinstance(e.expr, A.Name) and e.expr.id not in self.vars:  # a generic function: its type, with T
+            f = self._function(e.expr.id)
+            if f is not None and f.type_params:
+                return f"{f.type}  (generic in {', '.join(f.type_params)})"
         params = [(n, t) for n, (t, _) in self.vars.items()]
         fd = A.FuncDef(ENTRY_FN, (), tuple(A.Param(n, type_expr(t), NOWHERE) for n, t in params), None,
                        (A.Assign((A.Name(RESULT, e.span),), e.expr, e.span),), e.span, NOWHERE)
         f = self._check(self.defs, self.examples, self.trains, extra=[fd]).functions[ENTRY_FN]
         return f.slot_types[f.slot_names.index(RESULT)]
 
+    def _function(self, name: str, with_program: bool = False):
+        """The typed function `name` of the session or the prelude (None if there is none), and, with
+        `with_program`, a program that holds it."""
+        program = self.program or self._check(self.defs, self.examples, self.trains)
+        if name not in program.functions and name in _prelude_functions():
+            program = self._check(self.defs, self.examples, self.trains, extra=[_call_of(_prelude_def(name))])
+        f = program.functions.get(name)
+        return (program, f) if with_program else f
+
     def show_ir(self, name: str, emit: bool) -> None:
         from glia.compiler.irprint import format_function
 
-        program = self.program or self._check(self.defs, self.examples, self.trains)
-        if name not in program.functions and name in _prelude_functions():
-            program = self._check(self.defs, self.examples, self.trains, extra=[_call_of(name)])
-        f = program.functions.get(name)
+        program, f = self._function(name, with_program=True)
+        if (f is None or name.startswith("$")) and name in FUNCS:
+            raise _Usage(f"{name} is a builtin: each backend implements it itself, so it has no typed IR or "
+                         "generated code of its own")
         if f is None or name.startswith("$"):
             raise _Usage(f"no function named {name!r}; :defs lists this session's definitions")
         where = None
@@ -452,6 +485,12 @@ class Session:
         except ImportError:
             self.out.write("# the compiled CPU backend is not there yet; the reference interpreter runs the "
                            "typed IR itself:\n")
+            return None
+        if f.type_params:
+            tps = ", ".join(f.type_params)
+            self.out.write(f"# {f.name} is generic: the CPU backend compiles a copy of it for each binding of {tps} "
+                           f"its calls make ({f.name}[int], ...), with its compiled callers; the reference "
+                           "interpreter runs the typed IR:\n")
             return None
         lowerer = ModuleLowerer(program, runtime_hash())
         try:
@@ -523,6 +562,15 @@ class Session:
                 it = self.defs.get(sname)
                 return [f.name for f in it.fields] if isinstance(it, A.StructDef) else []
         return list(STR_METHODS) if t == STR else []
+
+
+@dataclasses.dataclass(frozen=True)
+class _DeleteNames:
+    """A piece `del x, f` of a paste (Session._delete), among the entries `together` groups."""
+    text: str
+    base: int
+    items = ()
+    stmts = ()
 
 
 class _Usage(GliaError):
@@ -636,6 +684,32 @@ def _mentions(t, struct_names: set[str]) -> bool:
     return any(_mentions(c, struct_names) for c in children(t))
 
 
+def _item_at(e: GliaError, items: list[A.Item]) -> A.Item | None:
+    """The item of the session's virtual source a diagnostic lies in, if any."""
+    d = e.diagnostic
+    if d.source is None or d.source.name != SESSION_NAME or d.span.line <= 0:
+        return None
+    at = (d.span.line, d.span.col)
+    return next((it for it in items if (it.span.line, it.span.col) <= at < (it.span.end_line, it.span.end_col)), None)
+
+
+def _dropped_note(it: A.Item, e: GliaError, redefined: set[str], with_it: list[str]) -> str:
+    """The note for an earlier item dropped because it no longer checks with the redefined names."""
+    match it:
+        case A.ExamplesDef(func=f) if f in redefined:
+            return f"note: the examples of {f} were dropped: they do not fit its new definition"
+        case A.ExamplesDef(func=f):
+            what = f"the examples of {f}"
+        case A.TrainDef(func=f):
+            what = f"the train block of {f}"
+        case _:
+            what = f"{_kind(it)} {it.name}" + "".join(f" (and its {b})" for b in with_it)
+    d = e.diagnostic
+    where = f"{d.source.name}:{d.span.line}:{d.span.col}: " if d.source is not None else ""
+    return (f"note: {what} was dropped: it no longer checks with the new {', '.join(sorted(redefined))} "
+            f"({where}error[{d.code}]: {d.message}); enter it again to use it")
+
+
 def _kind(it) -> str:
     return "struct" if isinstance(it, A.StructDef) else "function"
 
@@ -648,9 +722,31 @@ def _prelude_functions() -> set[str]:
     return {it.name for it in prelude()[0].items if isinstance(it, A.FuncDef)}
 
 
-def _call_of(name: str) -> A.FuncDef:
-    """A function that mentions `name`, so the checker includes a prelude function in the program."""
-    return A.FuncDef("$show", (), (), None, (A.ExprStmt(A.Name(name, NOWHERE), NOWHERE),), NOWHERE, NOWHERE)
+def _prelude_def(name: str) -> A.FuncDef:
+    return next(it for it in prelude()[0].items if isinstance(it, A.FuncDef) and it.name == name)
+
+
+def _call_of(fd: A.FuncDef) -> A.FuncDef:
+    """A function that calls the prelude's `fd` with parameters of its types, so the checker includes
+    it in the program (a generic one too: a mention alone left its type parameters open, E205). Its
+    type parameters are renamed `$T`: a session's own struct T is no clash."""
+    rename = {t: "$" + t for t in fd.type_params}
+
+    def renamed(t: A.TypeExpr) -> A.TypeExpr:
+        match t:
+            case A.TName(n, span) if n in rename:
+                return A.TName(rename[n], span)
+            case A.TApp(n, args, span):
+                return A.TApp(n, tuple(renamed(a) for a in args), span)
+            case A.TTuple(items, span):
+                return A.TTuple(tuple(renamed(a) for a in items), span)
+            case A.TFn(params, ret, span):
+                return A.TFn(tuple(renamed(a) for a in params), renamed(ret), span)
+        return t
+    params = tuple(A.Param(p.name, renamed(p.type), NOWHERE) for p in fd.params)
+    call = A.Call(A.Name(fd.name, NOWHERE), tuple(A.Name(p.name, NOWHERE) for p in fd.params), (), NOWHERE)
+    return A.FuncDef("$show", tuple(rename.values()), params, None, (A.ExprStmt(call, NOWHERE),), NOWHERE,
+                     NOWHERE)
 
 
 def _duration(seconds: float) -> str:

@@ -183,6 +183,38 @@ def test_calls_of_function_values_show_in_the_call_chain(tmp_path):
     assert "compiled code does not record the calls that led here" in c.stderr
 
 
+def test_an_error_inside_the_prelude_names_the_calls_that_lead_there(tmp_path):
+    """A runtime error compiled code raised inside a prelude function (heappop of an empty heap,
+    dijkstra from a node the graph lacks) named only a line of the prelude; the interpreter notes the
+    user's call. Now compiled code names the program's calls leading into that prelude function: the
+    one there is (dijkstra, called in main: nothing more to say), or each it may have been (heappop,
+    called in helper and, through dijkstra, in main). The same with the run manifest (warm run)."""
+    p = write(tmp_path, "heap.glia", """
+        def helper(h: list[int]) -> int:
+            return heappop(h)
+
+        def main(args: list[str]):
+            adj: list[list[(int, float)]] = [[(1, 1.0)], []]
+            if args[0] == "0":
+                print(dijkstra(adj, 5))
+            h: list[int] = []
+            print(helper(h))
+    """)
+    i = run_glia("run", "--backend", "interp", str(p), "0")
+    assert f"note: {p}:8:15: in dijkstra(), called from here" in i.stderr
+    env = {**os.environ, "GLIA_CACHE_DIR": str(tmp_path / "cache")}
+    for _ in ("cold", "warm"):
+        c = subprocess.run([sys.executable, "-m", "glia", "run", "--backend", "cpu", str(p), "0"], capture_output=True, text=True,
+                           env=env, timeout=600)
+        assert c.returncode == 1 and "dijkstra: the source node is 5" in c.stderr
+        assert c.stderr.endswith(f"note: {p}:8:15: in dijkstra(), called from here\n"), c.stderr
+        c = subprocess.run([sys.executable, "-m", "glia", "run", "--backend", "cpu", str(p), "1"], capture_output=True, text=True,
+                           env=env, timeout=600)
+        assert "heappop from an empty heap" in c.stderr
+        assert f"note: {p}:3:12: in heappop(), called from here or from its other call (compiled code does not " \
+               f"record which)\n  note: {p}:8:15: or from here\n  note: compiled code does not record the calls" in c.stderr
+
+
 def test_run_without_main(tmp_path):
     p = write(tmp_path, "lib.glia", """
         def f() -> int:

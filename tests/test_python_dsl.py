@@ -241,6 +241,13 @@ def test_python_callbacks_and_glia_function_values(pymodule):
     line = inspect.currentframe().f_lineno - 2
     text = Path(__file__).read_text().splitlines()[line - 1]
     assert d.span.line == line and text[d.span.col - 1:d.span.end_col - 1] == '"é" + str(x)'
+    # a @glia.fn function passed where Glia expects a function, called by Glia with what it does not
+    # take: its E201 was at `<python>` (no line: its call runs on the big-stack thread, where no frame
+    # is the user's); now at the Python call that started it all
+    with pytest.raises(glia.GliaTypeError) as info:
+        m.apply_all(m.keyed, [1])
+    d = info.value.diagnostic
+    assert d.source.name == __file__ and d.span.line == inspect.currentframe().f_lineno - 2, d.render()
 
 
 @pytest.mark.parametrize("snippet, code, marker", [
@@ -294,6 +301,28 @@ def test_other_decorators_are_rejected(pymodule):
         pymodule("import functools, glia\n\n@functools.lru_cache\n@glia.fn\ndef f(x: int) -> int:\n    return x\n")
     d = info.value.diagnostic
     assert d.code == "E005" and d.span.line == 3 and "only @glia.fn" in d.message
+
+
+@pytest.mark.parametrize("code, name, col", [
+    ("@glia.fn\ndef café(x: int) -> int:\n    return x\n", "café", 5),
+    ("@glia.fn\ndef f(é: int) -> int:\n    return é\n", "é", 7),
+    ("@glia.fn\ndef f(x: int) -> int:\n    ñ = x\n    return ñ\n", "ñ", 5),
+    ("@glia.struct\nclass Größe:\n    x: int\n", "Größe", 7),
+    ("@glia.struct\nclass P:\n    x: int\n    ü: int\n", "ü", 5),
+])
+def test_a_name_glia_cannot_spell_is_e002_at_the_def(pymodule, code, name, col):
+    """Python allows `def café`; Glia names are ASCII. The DSL took such names (one no .glia file,
+    :ir text or diagnostic excerpt can spell back); now E002 where the name stands. A Python method
+    of a struct is Python's own and may use any name. (`def train` is fine: Glia's parser takes
+    `train`, `on`, `examples` as names of definitions too.)"""
+    with pytest.raises(GliaError) as info:
+        pymodule("import glia\n\n" + code)
+    d = info.value.diagnostic
+    assert d.code == "E002" and f"'{name}' is not a Glia name" in d.message, d.render()
+    assert d.source.name.endswith(".py") and (d.span.line - 2, d.span.col) == (code[:code.index(name)].count("\n") + 1, col)
+    m = pymodule("import glia\n\n@glia.struct\nclass P:\n    x: int\n    def größe(self) -> int:\n        return 1\n"
+                 "\n@glia.fn\ndef train(on: int) -> int:\n    examples = on\n    return examples\n")
+    assert m.train(3) == 3 and m.P(1).größe() == 1
 
 
 def test_checker_and_runtime_errors_point_into_the_python_file(pymodule):
@@ -411,6 +440,32 @@ def test_a_nested_function_reads_no_number_of_its_enclosing_function(pymodule):
         Cell, bump = make()
     """)
     assert m.bump(m.Cell(1)) == m.Cell(2)
+
+
+def test_a_function_left_behind_by_a_redefinition_says_so(pymodule):
+    """A notebook cell defining g again with a new signature stopped every call of the module (g's
+    too) with f's E202, f being the function defined before that still calls the old g; the error
+    now says so, and where g was defined again."""
+    m = pymodule("""
+        import glia
+
+        @glia.fn
+        def g(x: int) -> int:
+            return x + 1
+
+        @glia.fn
+        def f(x: int) -> int:
+            return g(x)
+
+        @glia.fn
+        def g(x: int, y: int) -> int:
+            return x + y
+    """)
+    with pytest.raises(GliaError) as info:
+        m.g(1, 2)
+    d = info.value.diagnostic
+    assert d.code == "E202" and d.span.line == 10 and len(d.notes) == 1, info.value.render()
+    assert d.notes[0].span.line == 13 and d.notes[0].message.startswith("f was defined before g was defined again")
 
 
 def test_a_deleted_definition_leaves_the_program(pymodule):
@@ -661,6 +716,14 @@ def test_generics_with_typevars(pymodule):
             return str(invert({1: "a"})["a"]) + invert({"b": 2.5})[2.5]
     """)
     assert m.invert({"a": 1}) == {1: "a"} and m.both() == "1b"
+    # a type parameter is one type in a call: {1: "a", "b": 2} was taken (K int and str at once), and
+    # sorted() of such a list was Python's own TypeError from inside the interpreter
+    for bad, said in (({1: "a", "b": 2}, "but d (key 'b') is str 'b' (expected int; K is already int in this call)"),
+                      ({1: "a", 2: 3}, "but d[2] is int 3 (expected str; V is already str in this call)")):
+        with pytest.raises(glia.GliaTypeError) as info:
+            m.invert(bad)
+        assert info.value.diagnostic.code == "E201" and said in info.value.diagnostic.message, info.value.render()
+    assert m.invert({1: 2.5, 2: 3}) == {2.5: 1, 3: 2} and m.invert({1: (), 2: ()}) == {(): 2}
     with pytest.raises(GliaError) as info:
         pymodule("""
             import glia
@@ -741,6 +804,12 @@ def test_load_a_file(capsys):
     assert capsys.readouterr().out == expected
     with pytest.raises(AttributeError, match="no function or struct named 'nope'"):
         prog.nope
+    # a prelude function the program never calls is not in it: said so (it was "no function named")
+    small = glia.compile("def f(x: int) -> int:\n    return x\n")
+    with pytest.raises(AttributeError, match="heappop is a prelude function this program does not call"):
+        small.heappop
+    with pytest.raises(GliaError, match="dijkstra is a prelude function this program does not call"):
+        small.call("dijkstra", [[]], 0)
 
 
 def test_compile_text_signature_help_and_errors():

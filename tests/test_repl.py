@@ -84,6 +84,29 @@ def test_a_new_signature_drops_the_examples_that_no_longer_fit(run):
     assert run.session.examples.keys() == {"f"}
 
 
+def test_a_new_signature_drops_the_functions_that_call_the_old_one(run, tmp_path):
+    """Piped input enters each definition alone, so g could not change its signature once f called it:
+    the redefinition was refused with f's E202 and no word about f. Now f (with its examples) and h,
+    which calls f, are dropped with a note saying why; entering f again brings it back."""
+    run("def g(x: int) -> int:\n    return x + 1\n")
+    run("def f(x: int) -> int:\n    return g(x)\n\ndef h(x: int) -> int:\n    return f(x) * 2\n")
+    run("examples f:\n    1 -> 2\n")
+    out = run("def g(x: int, y: int) -> int:\n    return x + y\n")
+    assert out == ("note: function f (and its examples) was dropped: it no longer checks with the new g "
+                   "(<repl:2>:2:12: error[E202]: g() takes 2 arguments, but 1 was given); enter it again to use it\n"
+                   "note: function h was dropped: it no longer checks with the new g (<repl:2>:5:12: "
+                   "error[E101]: undefined name 'f'); enter it again to use it\n")
+    assert "undefined name 'f'" in run("f(1)") and run("g(1, 2)") == "3 : int\n"
+    assert run("def f(x: int) -> int:\n    return g(x, 1)\n") == "" and run("f(2)") == "3 : int\n"
+    assert "error[E203]" in run("def g(x: int, y: int) -> int:\n    return x + 'a'\n")  # its own error: refused
+    assert run("f(2)") == "3 : int\n"
+    script = tmp_path / "s.txt"  # the same through a pipe, where each definition is an entry of its own
+    script.write_text("def g(x: int) -> int:\n    return x\ndef f(x: int) -> int:\n    return g(x)\n"
+                      "def g(x: int, y: int) -> int:\n    return x + y\ndef f(x: int) -> int:\n    return g(x, 1)\nf(2)\n")
+    r = subprocess.run([sys.executable, "-m", "glia", "repl"], stdin=script.open(), capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith("note: function f was dropped") and r.stdout.endswith("3 : int\n")
+
+
 def test_del_forgets_variables_and_definitions(run):
     """`del x` was E209 (Glia's del takes an item), so a name once bound stayed for good: `f = 3` kept
     `def f` out of the session forever."""
@@ -101,12 +124,32 @@ def test_del_forgets_variables_and_definitions(run):
     assert run("del xs[0]") == "" and run("xs") == "[2] : list[int]\n"  # an item, as before
 
 
+def test_del_of_names_inside_a_paste(run):
+    """`del f` worked only as a whole entry: pasted with other pieces (`del f` then `struct f:`), the
+    paste was E001 at the next line, as Glia code's del takes an item."""
+    run("def f(x: int) -> int:\n    return x\n")
+    assert run("del f\nstruct f:\n    a: int\n\nf(1)") == "f(a=1) : f\n"
+    assert run("x = 1\ndel x\nx = [2, 3]\ndel x[0]\nx") == "[3] : list[int]\n"
+
+
 def test_a_cpu_note_names_the_entry(run):
     run("struct N:\n    kids: list[N]\n")
     run("def size(n: N) -> int:\n    return 1 + len(n.kids)\n")
     run(":backend cpu")
     out = run("size(N([]))")
     assert out.startswith("1 : int\nglia: note: size runs in the interpreter") and out.endswith("(at <repl:2>:1:1)\n")
+
+
+def test_a_cpu_note_about_a_function_value_names_no_internal_function(run):
+    """A function reading a session variable of function type runs interpreted under :backend cpu;
+    the note said "(here apply's parameter 'f')", naming the backend's own dispatcher."""
+    run("def f(x: int) -> int:\n    return x + 1\n")
+    run("h = f")
+    run("def g(x: int) -> int:\n    return h(x) * 2\n")
+    run(":backend cpu")
+    out = run("g(1)")
+    assert out.startswith("4 : int\nglia: note: g runs in the interpreter") and "apply" not in out, out
+    assert "(here a call of a fn(int) -> int value)" in out
 
 
 def test_a_redefined_struct_drops_the_variables_holding_its_old_values(run):
@@ -201,6 +244,7 @@ def test_commands(run, tmp_path):
     assert "error: clip has no hole" in run(":synth clip")
     assert "error: no function named 'nope'" in run(":synth nope")
     assert "error: usage: :train NAME" in run(":train")
+    assert run(":train clip lr=0.1 lr=0.2") == "error: lr is given twice\n"  # (the last one was taken)
     assert run(":backend") == "backend: interp (available: cpu, interp)\n"
     assert "unknown backend 'gpu'" in run(":backend gpu")
     assert ":ir NAME" in run(":help")
@@ -211,6 +255,34 @@ def test_commands(run, tmp_path):
     assert "error[E509]" in error
     run(":quit")
     assert run.session.quit
+
+
+def test_type_and_emit_of_holes_generics_and_builtins(run):
+    """`:type ??` said `found ?$result` (the session's own variable); `:type` of a generic function was
+    E205 with an annotation hint, `:emit` of one said "used as a value", `:ir heappush` (a generic of
+    the prelude) was E205 at no place, and `:ir sorted` said there is no function named sorted."""
+    out = run(":type ??")
+    assert "E205" in out and "$" not in out and "a hole takes its type from where it stands" in out
+    run("def first[T](xs: list[T]) -> T:\n    return xs[0]\n")
+    assert run(":type first") == "fn(list[T]) -> T  (generic in T)\n"
+    assert run(":type heappop") == "fn(list[T]) -> T  (generic in T)\n"
+    assert run(":type first([1.5])") == "float\n"
+    out = run(":emit first")
+    assert out.startswith("# first is generic: the CPU backend compiles a copy of it for each binding of T")
+    assert "used as a value" not in out and "def first[T](xs: list[T]) -> T:" in out
+    assert run("del first") == "" and run("struct T:\n    a: int\n") == ""  # (the prelude's type parameter T is no clash)
+    assert run(":ir heappush").startswith("def heappush[T](h: list[T], x: T) -> None:")
+    assert run(":ir sorted") == "error: sorted is a builtin: each backend implements it itself, so it has no " \
+                                "typed IR or generated code of its own\n"
+
+
+def test_an_entry_of_unknown_type_gets_an_annotation_like_it_needs(run):
+    """E205 suggested `xs: list[int] = []` for every unsolved type: a lambda, an empty dict or set too."""
+    for entry, hint in (("g = lambda a: a", "`f: fn(int) -> int = lambda x: x`"), ("d = {}", "`d: dict[str, int] = {}`"),
+                        ("s = set()", "`s: set[int] = set()`"), ("xs = []", "`xs: list[int] = []`")):
+        out = run(entry)
+        assert "error[E205]" in out and f"add an annotation, e.g. {hint}\n" in out, out
+    assert run("g: fn(int) -> int = lambda x: x") == "" and run("g(2)") == "2 : int\n"
 
 
 def test_completion_names(run):
