@@ -113,7 +113,7 @@ class Checker:
         for var, name, hole_span in self.hole_vars:
             if self.subst.resolve(var) == t:
                 fix = (f"annotate the local where the hole is assigned: `{name}: T = ??` with T its type, "
-                       f"e.g. `{name}: list[int] = ??`") if name is not None else \
+                       f"e.g. `{name}: list[int] = ??`") if name is not None and not name.startswith("$") else \
                     "write the hole where its type is known, or assign it to an annotated local (`y: int = ??`)"
                 return self.err("E205", msg, span, (Note(f"the type comes from this hole; {fix}", hole_span),))
         return self.err("E205", msg, span)
