@@ -81,6 +81,14 @@ class BuiltinTyper:
             raise self.c.unknown_type(f"the type of {what} is not known yet; annotate it", span, t)
         return t
 
+    def joined(self, l: ir.Expr, r: ir.Expr):
+        """`l` and `r` as one type, a literal widening its ints to floats (`xs == [1, 2]` for a list[float]
+        `xs`), with that type; None if they have none."""
+        try:
+            return self.c.join(l, r, l.span)
+        except GliaError:
+            return None
+
     def promote(self, l: ir.Expr, r: ir.Expr):
         """Common numeric type of two operands (None if not both numeric)."""
         tl, tr = self.r(l.type), self.r(r.type)
@@ -149,8 +157,8 @@ class BuiltinTyper:
                     tl = tr = STR
                 if tl == STR and tr == STR:
                     return self.prim("str.concat", (l, r), STR, span)
-                if isinstance(tl, ListT) and self.c.subst.unify(tl, tr):
-                    return self.prim("list.concat", (l, r), tl, span)
+                if isinstance(tl, ListT) and (j := self.joined(l, r)) is not None:
+                    return self.prim("list.concat", j[:2], j[2], span)
                 if isinstance(tl, TupleT) and isinstance(tr, TupleT):
                     return self.prim("tuple.concat", (l, r), TupleT(tl.items + tr.items), span)
             if op == "*":
@@ -287,9 +295,11 @@ class BuiltinTyper:
         if p is not None:
             l, r, _ = p
             return l, r, CMP[op]
-        if not self.c.subst.unify(tl, tr):
+        j = self.joined(l, r)
+        if j is None:
             raise self.err("E203", f"cannot compare {self.show(tl)} with {self.show(tr)}", span)
-        t = self.c.subst.zonk(tl)
+        l, r, t = j
+        t = self.c.subst.zonk(t)
         if op in ("<", "<=", ">", ">=") and not isinstance(t, TVar) and not is_ordered(t):
             if isinstance(t, TensorT):
                 raise self.err("E203", f"'{op}' on tensors is element-wise and not supported yet", span)

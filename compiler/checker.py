@@ -16,7 +16,7 @@ from . import ir, types
 from .diagnostics import GliaError, Note, Source, Span, a_or_an, error
 from .stack import on_big_stack
 from .types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, Scalar, SetT, StructT, Subst,
-                    TensorT, TParam, TupleT, TVar, children, dim_names, is_concrete, is_hashable,
+                    TensorT, TParam, TupleT, TVar, children, dim_names, held, is_concrete, is_hashable,
                     is_ordered, substitute)
 
 STAGE = "check"
@@ -908,11 +908,12 @@ class Checker:
         ta, tb = self.subst.resolve(a.type), self.subst.resolve(b.type)
         if self.subst.unify(ta, tb):
             return a, b, ta
-        for hi in (FLOAT, F32):
-            if ta == hi and tb == INT:
-                return a, self.builtins.convert(b, hi), hi
-            if tb == hi and ta == INT:
-                return self.builtins.convert(a, hi), b, hi
+        w = self.widen(ta, tb)
+        if w is not None:
+            try:
+                return self.coerce(a, w, a.span), self.coerce(b, w, b.span), w
+            except GliaError:
+                pass
         raise self.err("E201", f"the two values have different types: {self.show(ta)} and {self.show(tb)}", span)
 
     # ---- expressions --------------------------------------------------------------------------
@@ -988,7 +989,7 @@ class Checker:
             case A.IfExp(cond, then, orelse, span):
                 c = self.condition(cond)
                 a = self.expr(then, expected)
-                b = self.expr(orelse, expected if expected is not None else a.type)
+                b = self.expr(orelse, expected) if expected is not None else self.sibling(orelse, a.type)
                 a, b, t = self.join(a, b, span)
                 return ir.Cond(c, a, b, t, span)
             case A.Lambda(params, body, span):
@@ -1008,25 +1009,61 @@ class Checker:
     def homogeneous(self, elts, et, span) -> list:
         if not elts:
             return [ir.Const(None, et if et is not None else self.subst.fresh("elem"), span)]
+        if et is not None and isinstance(self.subst.resolve(et), TVar):
+            # an element type still to be inferred ({} then d[k] = [1, 2.5]) is no constraint yet
+            items = self.homogeneous(elts, None, span)
+            items[0] = self.coerce(items[0], et, elts[0].span)
+            return items
         items = [self.expr(elts[0], et)]
         t = et if et is not None else items[0].type
         if et is not None:
             items[0] = self.coerce(items[0], et, elts[0].span)
         for x in elts[1:]:
-            v = self.expr(x, t)
-            rt, vt = self.subst.resolve(t), self.subst.resolve(v.type)
-            if et is None and vt in (FLOAT, F32) and rt == INT:
-                # [1, 2.5]: widen the earlier items
-                items = [self.coerce(i, vt, i.span) for i in items]
-                t = vt
-                items.append(v)
-                continue
+            v = self.sibling(x, t) if et is None else self.expr(x, t)
+            w = self.widen(t, v.type) if et is None else None
+            if w is not None and not self.subst.unify(t, w):
+                # [1, 2.5] or [[1], [2.5]]: widen the earlier items (literals; a list variable cannot be)
+                try:
+                    items, t = [self.coerce(i, w, i.span) for i in items], w
+                except GliaError:
+                    pass
             try:
                 items.append(self.coerce(v, t, x.span))
             except GliaError:
                 raise self.err("E201", f"all elements must have one type: expected {self.show(t)}, "
                                f"found {self.show(v.type)}", x.span) from None
         return items
+
+    def sibling(self, x, t) -> ir.Expr:
+        """A later element of a literal whose type so far is `t`, from the earlier ones: a nested literal
+        is checked on its own first where `t` holds an int, so that [[1], [2.5]] can widen to floats."""
+        if isinstance(x, (A.ListLit, A.TupleLit, A.DictLit, A.SetLit)) and INT in held([self.subst.zonk(t)], {}):
+            try:
+                return self.expr(x)
+            except GliaError:
+                pass
+        return self.expr(x, t)
+
+    def widen(self, a, b):
+        """The type of a literal mixing `a` and `b` where one holds an int and the other a float in the
+        same place (`[1]` and `[2.5]`: list[float]); None if they differ otherwise."""
+        a, b = self.subst.resolve(a), self.subst.resolve(b)
+        if a == INT and b in (FLOAT, F32) or b == INT and a in (FLOAT, F32):
+            return b if a == INT else a
+        match a, b:
+            case ListT(x), ListT(y):
+                w = self.widen(x, y)
+                return None if w is None else ListT(w)
+            case SetT(x), SetT(y):
+                w = self.widen(x, y)
+                return None if w is None else SetT(w)
+            case DictT(k1, v1), DictT(k2, v2):
+                k, v = self.widen(k1, k2), self.widen(v1, v2)
+                return None if k is None or v is None else DictT(k, v)
+            case TupleT(xs), TupleT(ys) if len(xs) == len(ys):
+                ws = tuple(self.widen(x, y) for x, y in zip(xs, ys))
+                return None if None in ws else TupleT(ws)
+        return a if self.subst.unify(a, b) else None
 
     def list_lit(self, elts, span, expected) -> ir.Expr:
         exp = self.subst.resolve(expected) if expected is not None else None

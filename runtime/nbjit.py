@@ -12,8 +12,20 @@ propagates constants once it inlines a helper); the hot helpers that must see th
 """
 from __future__ import annotations
 
+import itertools
+import secrets
+
 from numba import types
+from numba.core.bytecode import FunctionIdentity
 from numba.core.registry import CPUDispatcher
+
+# Numba names each compiled function by its qualified name, argument types and a counter of the
+# process that compiled it (`case_operation.<locals>.impl` v3), and links code loaded from its cache
+# by those names. Two helpers cached by different processes could carry one name for different code:
+# str.upper and str.title are both `case_operation.<locals>.impl` on a unicode_type, and a program
+# whose cached `upper` came from one run printed "AB" for "ab".title() (the linker kept one of the
+# two). A counter starting at a random point in each process keeps those names apart across runs.
+FunctionIdentity._unique_ids = itertools.count(secrets.randbits(48) << 8)
 
 
 class UnliteralDispatcher(CPUDispatcher):

@@ -271,3 +271,38 @@ def test_recursion_too_deep_names_a_function_specialised_for_a_lambda_by_its_sou
                     "def rec(n: int) -> int:\n    g = lambda k: rec(k - 1) + 1\n    if n == 0:\n        return 0\n"
                     "    return loop(g, n)\n\ndef main():\n    print(rec(10))\n    print(rec(15000))\n")
     assert out == "10\n" and err == ("E505", "recursion too deep: more than 20000 nested calls (in loop)", 8, 12)
+
+
+CASING_MODULE = '''
+from numba import njit
+from glia.runtime.nbjit import jit
+
+@jit
+def up(s):
+    return s.upper()
+
+@njit
+def both(s):
+    return up(s), s.title()
+'''
+
+
+def test_helpers_cached_by_two_runs_keep_their_own_code(tmp_path):
+    """A runtime helper cached by one run and code compiled in the next are linked by Numba's names,
+    which held a per-process counter: `str.upper` cached by one run and `str.title` compiled in the
+    next were both `case_operation.<locals>.impl` v2, and one replaced the other ("ab".title() gave
+    "AB" in a program that also called upper on a non-ASCII string; runtime/nbjit.py)."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "casing_mod.py").write_text(CASING_MODULE)
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache"),
+           "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+
+    def python(code):
+        return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    assert python("import casing_mod; print(casing_mod.up('ab'))") == "AB"  # cached by this run
+    assert python("import casing_mod; print(casing_mod.both('ab'))") == "('AB', 'Ab')"
