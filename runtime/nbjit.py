@@ -24,7 +24,8 @@ from numba.core.registry import CPUDispatcher
 # by those names. Two helpers cached by different processes could carry one name for different code:
 # str.upper and str.title are both `case_operation.<locals>.impl` on a unicode_type, and a program
 # whose cached `upper` came from one run printed "AB" for "ab".title() (the linker kept one of the
-# two). A counter starting at a random point in each process keeps those names apart across runs.
+# two). A counter starting at a random point in each process keeps those names apart across runs
+# (Numba's own open report of the collision, with the same remedy: numba/numba#10486).
 FunctionIdentity._unique_ids = itertools.count(secrets.randbits(48) << 8)
 
 
