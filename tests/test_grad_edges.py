@@ -161,3 +161,28 @@ def test_a_nan_on_the_gradient_path_is_found_nowhere():
             "    return x\n\ndef main():\n    print(f(1.0))\n    print(grad(f)(1.0))\n")
     out, err, _ = run(check_source(Source("t.glia", text)), [], "interp")
     assert (out, err) == ("0 False\n1.0\n0 False\n1.0\n", None)
+
+
+def test_a_long_sum_compiles_with_one_test_of_its_cotangent():
+    """The reverse sweep of a sum of many terms added each term's cotangent with a test of its own,
+    `b0 = (b0 + t) if k0 else t`: a branch per term, which Numba's SSA pass is quadratic in (with
+    b0 defined again per term, cubic), and each walk of the n-deep expression cost n^2 (nested
+    generators): a 300-term sum took a minute to compile. Once the cotangent is surely live in the
+    block, the terms are added without the test, many to a line, in the same order."""
+    from glia.compiler.backend_cpu import lower_program
+    from glia.compiler.diagnostics import Source
+    from glia.compiler.driver import check_source
+
+    terms = " + ".join(["x * x"] * 150)
+    text = (f"def f(x: float) -> float:\n    return {terms}\n\n"
+            "def g(x: float) -> float:\n    s = 0.0\n    y = x\n    for i in range(3):\n"
+            "        s = s + y * x + y * y\n        y = y * x + x\n    return s + x * x + x\n\n"
+            "def main():\n    print(grad(f)(3.0), grad(f)(-0.0), grad(g)(0.5), value_and_grad(g)(-1.5))\n")
+    got, ref = compiled(text)
+    assert got == ref == "900.0 -0.0 15.8125 (15.515625, -41.9375)\n"
+    src = lower_program(check_source(Source("t.glia", text))).source
+    bwd = src[src.index("def ad_bwd"):]
+    bwd = bwd[:bwd.index("\n@")]
+    assert bwd.count(" if k0 else ") == 1, bwd
+    assert bwd.count("b0 = ") < 20, bwd  # (one per term: 300)
+
