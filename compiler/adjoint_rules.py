@@ -352,7 +352,7 @@ def _select(k, e):
     """The first extreme element gets the cotangent."""
     a, y = k.a(0), k.out()
     r = k.tmp(f"np.zeros_like({a})")
-    k.line(f"{r}.reshape({a}.size)[np.argmax(({a} == {y}).reshape({a}.size))] = {k.g}")
+    k.line(f"{r}.reshape({a}.size)[nbt.first_extreme({a}.reshape({a}.size), {y})] = {k.g}")
     return [r]
 
 

@@ -236,11 +236,17 @@ def vjp_mean(g, out, args, attrs):
     return (np.full(a.shape, g / a.size, dtype=a.dtype),)
 
 
+def _extreme(a, out):
+    """Where `a` holds its min/max `out`: the elements equal to it, or its NaNs when it is NaN (a NaN
+    wins a min or max, as in numpy; the first gets the cotangent, as max_pool's and PyTorch's)."""
+    return (a == out) | (np.isnan(a) & np.isnan(out))
+
+
 def _select(g, out, args, attrs):
     """min/max of a whole tensor: the gradient goes to the first extreme element."""
     a = args[0]
     r = np.zeros_like(a)
-    r[np.unravel_index(np.argmax(a == out), a.shape)] = g
+    r[np.unravel_index(np.argmax(_extreme(a, out)), a.shape)] = g
     return (r,)
 
 
@@ -258,7 +264,7 @@ def vjp_reduce(g, out, args, attrs):
     if how == "mean":
         return ((np.broadcast_to(ge, a.shape) / a.shape[axis]).astype(a.dtype),)
     oe = np.expand_dims(np.asarray(out), axis)
-    hit = (a == oe)
+    hit = _extreme(a, oe)
     first = hit & (np.cumsum(hit, axis=axis) == 1)
     return ((first * ge).astype(a.dtype),)
 

@@ -186,3 +186,38 @@ def test_a_long_sum_compiles_with_one_test_of_its_cotangent():
     assert bwd.count(" if k0 else ") == 1, bwd
     assert bwd.count("b0 = ") < 20, bwd  # (one per term: 300)
 
+
+NAN_SELECTED = """
+def full(x: f64[3]) -> float:
+    return max(x) + 2.0 * min(x)
+
+def rows(x: f64[2, 3]) -> float:
+    return sum(max(x, axis=1)) + 2.0 * sum(min(x, axis=0))
+
+def main():
+    a = arange(3, dtype=f64)
+    print(grad(full)(where(a == 1.0, a * nan, a)), grad(full)(a * nan))
+    m = reshape(arange(6, dtype=f64), 2, 3)
+    print(grad(rows)(where(m == 4.0, m * nan, m)))
+"""
+
+
+def test_max_and_min_of_a_tensor_holding_nan_give_the_cotangent_to_the_nan():
+    """max/min of a tensor holding a NaN is NaN (numpy's), and its cotangent goes to the first NaN, as
+    max_pool's does and as PyTorch's (which shares it among the NaNs). The rules looked for an element
+    equal to the result, which a NaN is not: the whole tensor's gave it to element 0, a reduction along
+    an axis to no element (the gradient lost); both backends and the training traces alike."""
+    import numpy as np
+    from glia.compiler.vjp_rules import vjp_reduce
+    from glia.runtime import trace_kernels as K
+
+    got, ref = compiled(NAN_SELECTED)
+    assert got == ref == ("tensor([0.0, 3.0, 0.0]) tensor([3.0, 0.0, 0.0])\n"
+                          "tensor([[2.0, 0.0, 3.0], [0.0, 3.0, 0.0]])\n")
+    t = np.array([[1.0, np.nan, 3.0, np.nan], [4.0, 2.0, 4.0, 0.0]])
+    g = np.array([5.0, 7.0])
+    for how, code in (("max", 2), ("min", 3)):
+        out = K.reduce_rows(t, code)
+        want = vjp_reduce(g, out, (t,), (how, 1))[0]
+        assert want[0].tolist() == [0.0, 5.0, 0.0, 0.0]
+        assert K.reduce_rows_back(g, t, out, code).tolist() == want.tolist()
