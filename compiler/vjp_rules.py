@@ -20,8 +20,8 @@ from .primitives import PRIMS, rule
 
 def unbroadcast(g, x):
     """Sum `g` down to the shape of `x` (undo numpy broadcasting); scalars get a scalar."""
-    if not isinstance(x, np.ndarray):
-        return like(x, np.sum(g))
+    if not isinstance(x, np.ndarray):  # (a scalar g as it is: numpy's sum of -0.0 is 0.0)
+        return like(x, g if np.ndim(g) == 0 else np.sum(g))
     g = np.asarray(g)
     if g.shape == x.shape:
         return g.astype(x.dtype, copy=False)

@@ -221,3 +221,12 @@ def test_max_and_min_of_a_tensor_holding_nan_give_the_cotangent_to_the_nan():
         want = vjp_reduce(g, out, (t,), (how, 1))[0]
         assert want[0].tolist() == [0.0, 5.0, 0.0, 0.0]
         assert K.reduce_rows_back(g, t, out, code).tolist() == want.tolist()
+
+
+def test_a_scalar_gradient_of_minus_zero_keeps_its_sign():
+    """The tape's rules for a scalar operand summed its cotangent with numpy, whose sum of -0.0 is 0.0:
+    grad of x * x at -0.0 was 0.0 in the interpreter, -0.0 compiled (and in PyTorch)."""
+    got, ref = compiled("def f(x: float) -> float:\n    return x * x\n\ndef g(x: f32) -> f32:\n"
+                        "    return x * x * f32(2.0) + x / f32(4.0)\n\ndef main():\n"
+                        "    print(grad(f)(-0.0), grad(f)(0.0), grad(g)(f32(-0.0)), grad(g)(f32(1.0)))\n")
+    assert got == ref == "-0.0 0.0 0.25 4.25\n"
