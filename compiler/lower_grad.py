@@ -3137,6 +3137,10 @@ class GradFunction(FunctionLowerer):
             case ir.Prim(op="tuple.getitem", args=(ir.Prim(op="list.getitem", args=(ir.Local(type=t) as xs, i),
                                                            span=span),), attrs=(j,)) if self.mem(xs.slot, t):
                 self.add_elem(xs, self.elem_at(xs, i, span), g, fresh, j)  # `hs[i][0]`: an item of an element
+            case ir.Prim(op="tuple.getitem", args=(ir.Prim(op=op, type=TupleT(items=items)) as inner,), attrs=(j,)) \
+                    if "adjoint" in PRIMS[op].rules and not any(pair(u) for u in items):
+                # `divmod(a, b)[1]`: an item of a primitive's outputs, the others' cotangents dead
+                self.adj_items(inner, [(g, "True") if k == j else (self.dead(u), "False") for k, u in enumerate(items)])
             case ir.MakeList(elts=elts, type=lt):
                 for k in range(len(elts) - 1, -1, -1):
                     if self.depends(elts[k]) and isinstance(lt.elem, ListT):  # a table's row display

@@ -161,6 +161,14 @@ def vjp_mod(g, out, args, attrs):
     return like(a, g), like(b, -np.multiply(g, np.floor(np.divide(a, b))))
 
 
+@_binary(("float", "f32"), "divmod")
+def vjp_divmod(g, out, args, attrs):
+    """divmod(a, b) = (a // b, a % b): the quotient passes none (piecewise constant, as `//`), the
+    remainder passes what `%` does; a remainder with no cotangent passes 0 (as the compiled rule)."""
+    gr = g[1] if g[1] is not None else like(args[0], 0.0)
+    return vjp_mod(gr, None, args, attrs)
+
+
 @rule("math.atan2", "vjp")
 def vjp_atan2(g, out, args, attrs):
     y, x = args
