@@ -148,8 +148,16 @@ _elementwise("atan", lambda k: f"(1.0 / (1.0 + {k.a(0)} * {k.a(0)}))", True)
 
 
 @adjoint("float.mod", "f32.mod")
-def _mod(k, e):
-    return [k.g, f"(-({k.g} * np.floor({k.a(0)} / {k.a(1)})))"]
+def _mod(k, e, g=None):
+    g = k.g if g is None else g
+    return [g, f"(-({g} * np.floor({k.a(0)} / {k.a(1)})))"]
+
+
+@adjoint("float.divmod", "f32.divmod")
+def _divmod(k, e):
+    """The tape's rule (vjp_rules.vjp_divmod): the remainder's cotangent as `%`'s, or 0."""
+    r = k.gs[1]
+    return [None, None] if r is None else _mod(k, e, k.tmp(f"({r[0]} if {r[1]} else {typed('0.0', e.type.items[1])})"))
 
 
 @adjoint("math.atan2")
@@ -352,7 +360,7 @@ def _select(k, e):
     """The first extreme element gets the cotangent."""
     a, y = k.a(0), k.out()
     r = k.tmp(f"np.zeros_like({a})")
-    k.line(f"{r}.reshape({a}.size)[np.argmax(({a} == {y}).reshape({a}.size))] = {k.g}")
+    k.line(f"{r}.reshape({a}.size)[nbt.first_extreme({a}.reshape({a}.size), {y})] = {k.g}")
     return [r]
 
 

@@ -54,23 +54,24 @@ def _ops(name, kinds=ARITH):
 
 # ---- element-wise arithmetic (NumPy broadcasting, the batch dimension in front) ---------------------
 
-def _binary(symbol, back):
+def _binary(symbol, back, out: int = 0):
     """`a symbol b` (an infix operator), or `symbol(a, b)` when `symbol` is a NumPy function's name;
-    `back(g, a, b, out, n)` gives the two cotangents (None where none flows)."""
+    `back(g, a, b, out, n)` gives the two cotangents (None where none flows). `out`: which of the
+    node's outputs it is (divmod has two)."""
     def fwd(c, n):
         a, b = n.args
-        R = len(n.out_shapes[0])
+        R = len(n.out_shapes[out])
         x, y = c.expand(a, R, n), c.expand(b, R, n)
-        c.fwd(f"{n.outs[0]} = " + (f"{symbol}({x}, {y})" if symbol.isidentifier() or "." in symbol
-                                   else f"{x} {symbol} {y}"))
+        c.fwd(f"{n.outs[out]} = " + (f"{symbol}({x}, {y})" if symbol.isidentifier() or "." in symbol
+                                     else f"{x} {symbol} {y}"))
 
     def bwd(c, n):
-        g = c.g(0)
+        g = c.g(out)
         if g is None:
             return
         a, b = n.args
-        R = len(n.out_shapes[0])
-        ga, gb = back(g, c.expand(a, R, n), c.expand(b, R, n), n.outs[0], n)
+        R = len(n.out_shapes[out])
+        ga, gb = back(g, c.expand(a, R, n), c.expand(b, R, n), n.outs[out], n)
         if ga is not None:
             c.acc(a, c.unb(a, ga, R))
         if gb is not None:
@@ -89,8 +90,27 @@ codegen(*_ops("pow"))(lambda: _binary("**", lambda g, a, b, o, n: (
 
 # the scalar operations of vjp_rules.py: % (PyTorch's remainder), // (piecewise constant: no gradient),
 # atan2(y, x) and hypot(x, y)
-codegen("float.mod", "f32.mod")(lambda: _binary("np.mod", lambda g, a, b, o, n: (g, f"-{g} * np.floor({a} / {b})")))
-codegen("float.floordiv", "f32.floordiv")(lambda: _binary("np.floor_divide", lambda g, a, b, o, n: (None, None)))
+def _mod_back(g, a, b, o, n):
+    return g, f"-{g} * np.floor({a} / {b})"
+
+
+def _no_back(g, a, b, o, n):
+    return None, None
+
+
+codegen("float.mod", "f32.mod")(lambda: _binary("np.mod", _mod_back))
+codegen("float.floordiv", "f32.floordiv")(lambda: _binary("np.floor_divide", _no_back))
+
+
+@codegen("float.divmod", "f32.divmod")
+def _divmod():
+    """(a // b, a % b), two outputs: the remainder's cotangent as `%`'s, the quotient's none."""
+    quotient, remainder = _binary("np.floor_divide", _no_back, 0), _binary("np.mod", _mod_back, 1)
+
+    def fwd(c, n):
+        quotient[0](c, n)
+        remainder[0](c, n)
+    return fwd, remainder[1]
 codegen("math.atan2")(lambda: _binary("np.arctan2", lambda g, a, b, o, n: (
     f"{g} * {b} / ({b} * {b} + {a} * {a})", f"-({g} * {a}) / ({b} * {b} + {a} * {a})")))
 codegen("math.hypot")(lambda: _binary("np.hypot", lambda g, a, b, o, n: (f"{g} * {a} / {o}", f"{g} * {b} / {o}")))

@@ -448,20 +448,19 @@ def map_types(node, f):
 
 
 def walk(node):
-    """Yield every IR node below `node` (pre-order), `node` included."""
-    if isinstance(node, tuple):
-        for x in node:
-            yield from walk(x)
-        return
-    if isinstance(node, dict):
-        for x in node.values():
-            yield from walk(x)
-        return
-    if not _is_ir(node):
-        return
-    yield node
-    for _, val in child_fields(node):
-        yield from walk(val)
+    """Yield every IR node below `node` (pre-order), `node` included. With a stack of its own, not
+    nested generators: those cost each node the depth it is at (a chain `x*x + x*x + ...` of n terms
+    is n deep: n^2 steps per walk, and the gradient's code walks it often)."""
+    todo = [node]
+    while todo:
+        x = todo.pop()
+        if isinstance(x, tuple):
+            todo.extend(reversed(x))
+        elif isinstance(x, dict):
+            todo.extend(reversed(list(x.values())))
+        elif _is_ir(x):
+            yield x
+            todo.extend(reversed([val for _, val in child_fields(x)]))
 
 
 def reachable(program: "Program", fn: str):

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 from dataclasses import dataclass, field
 
 from . import ir
@@ -41,6 +42,8 @@ from .lower_tensor import np_dtype, typed
 from .primitives import PRIMS
 from .tensor_builtins import carries, parts
 from .types import BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, RecordT, StructT, TensorT, TParam, TupleT, TVar
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # a name in a generated line
 
 ACTIVE = (FLOAT, F32)
 _LIST_REDUCTIONS = ("float.sum", "f32.sum", "seq.mean")  # sum(xs), mean(xs): read every element
@@ -1995,6 +1998,8 @@ class GradFunction(FunctionLowerer):
         self.act = set(plan.active[inst])  # the slots the gradient reaches (more as prepare numbers its own)
         self.first = first_assignments(f)
         self.memo: dict[int, tuple[str, int]] = {}  # recalled
+        self.sure: dict[str, int] = {}  # reverse sweep: live flags surely True -> the block level (set_live)
+        self.pending: dict[str, tuple[str, list[str]]] = {}  # cotangent -> (its flag, values to add)
         self.prepare(f.body)
 
     @property
@@ -2003,16 +2008,22 @@ class GradFunction(FunctionLowerer):
 
     @indent.setter
     def indent(self, level: int):
+        if getattr(self, "pending", None):
+            self.flush()
         if level < getattr(self, "_indent", 0) and getattr(self, "memo", None):  # a block closed: what
             self.memo = {k: v for k, v in self.memo.items() if v[1] <= level}  # it computed is gone
+        if level < getattr(self, "_indent", 0) and getattr(self, "sure", None):
+            self.sure = {k: v for k, v in self.sure.items() if v <= level}
         self._indent = level
 
     def sub(self, e):
         saved, self.memo = self.memo, {}  # code that may not run: what it computes is not recalled
+        self.flush()
+        sure, self.sure = self.sure, {}
         try:
             return super().sub(e)
         finally:
-            self.memo = saved
+            self.memo, self.sure = saved, sure
 
     def recompute(self, e) -> str:
         """The value of `e` computed again by the reverse sweep (a name), its math functions' values
@@ -2307,7 +2318,7 @@ class GradFunction(FunctionLowerer):
                         itypes += [self.m.nbtype(u)] + (["types.boolean"] if scalar else [])
                     self.emit(f"{b} = {f'i{b}' if i in carried else self.dead(u)}")
                     if scalar:
-                        self.emit(f"{k} = {f'i{k}' if i in carried else 'False'}")
+                        self.set_live(k, f"i{k}" if i in carried else "False")
             self.rblock(f.body)
             outs, otypes = [], []
             for i, t in enumerate(f.type.params):
@@ -2342,7 +2353,21 @@ class GradFunction(FunctionLowerer):
             dead = self.default(f.type.ret) if self.forward else "(" + "".join(d + ", " for d in self.dead_outs()) + ")"
             out += ["    if depth > rt.MAX_DEPTH:", f"        rt.too_deep({f.name!r}, {self.site(f.span)})",
                     f"        return {dead}"]
+        self.flush()
         return "\n".join(out + self.param_lines + self.buf)
+
+    def emit(self, line: str):
+        if self.pending:  # a line using a waiting cotangent, its flag or a value added: add them first
+            waiting = {n for b, (k, vs) in self.pending.items() for n in (b, k, *vs)}
+            if any(w in waiting for w in _WORD.findall(line)):
+                self.flush()
+        super().emit(line)
+
+    def flush(self):
+        """Emit the additions waiting in `pending` (set_live)."""
+        pending, self.pending = self.pending, {}
+        for b, (_, values) in pending.items():
+            super().emit(f"{b} = {b}" + "".join(f" + {v}" for v in values))
 
     def dead_outs(self) -> list[str]:
         """What the reverse sweep returns for its parameters when no cotangent reached them."""
@@ -2619,7 +2644,7 @@ class GradFunction(FunctionLowerer):
                         return g, f"{g}.size != 0"
                     live = self.temp()
                     self.emit(f"{live} = {self.live(slot)}{suffix}")
-                    self.emit(f"{self.live(slot)}{suffix} = False")
+                    self.set_live(f"{self.live(slot)}{suffix}", "False")
                     return g, live
                 gs = item_tree(t, taken)
                 if id(s) not in self.first:
@@ -2637,7 +2662,7 @@ class GradFunction(FunctionLowerer):
                     else:
                         glive = self.temp()
                         self.emit(f"{glive} = {self.live(slot)}")
-                        self.emit(f"{self.live(slot)} = False")
+                        self.set_live(self.live(slot), "False")
                     self.emit(f"{self.bar(slot)} = {self.dead(t)}")
                 if id(s) not in self.first:
                     self.emit(f"{mangle_local(slot, name)} = {self.pop(t)}")
@@ -2766,7 +2791,7 @@ class GradFunction(FunctionLowerer):
         for suffix, u in cotangents(t):
             self.emit(f"{self.bar(slot)}{suffix} = {self.dead(u)}")
             if not isinstance(u, TensorT):
-                self.emit(f"{self.live(slot)}{suffix} = False")
+                self.set_live(f"{self.live(slot)}{suffix}", "False")
 
     def cotangent_of(self, local: ir.Local) -> tuple[str, str]:
         """(the cotangent of `local`, whether it is live), as a callee's reverse sweep takes them: for a
@@ -2881,7 +2906,7 @@ class GradFunction(FunctionLowerer):
                         slot, sfx = carry[(i, suffix)]
                         self.emit(f"{self.bar(slot)}{sfx} = {g[0]}")
                         if scalar:
-                            self.emit(f"{self.live(slot)}{sfx} = {g[1]}")
+                            self.set_live(f"{self.live(slot)}{sfx}", g[1])
                     elif gs is not None:
                         *up, last = suffix_path(suffix)
                         at = gs
@@ -3029,8 +3054,28 @@ class GradFunction(FunctionLowerer):
             self.emit(f"{b} = nbt.{'ad_add' if fresh else 'ad_acc'}({b}, {value})")
         else:
             v = self.kept(value)
-            self.emit(f"{b} = ({b} + {v}) if {k} else {v}")
-            self.emit(f"{k} = True")
+            if self.sure.get(k) == self.indent:
+                self.pending.setdefault(b, (k, []))[1].append(v)
+                if len(self.pending[b][1]) == 32:
+                    self.flush()
+            else:
+                self.emit(f"{b} = ({b} + {v}) if {k} else {v}")
+                self.set_live(k, "True")
+
+    def set_live(self, k: str, value: str):
+        """Emit `k = value` for the flag `k` saying a scalar cotangent is live, and remember when it is
+        surely True: until the block closes, or the flag is set again, `add_into` adds without the
+        test (`b = b + v`, not `(b + v) if k else v`). Not in blocks opened after it, a loop's body
+        among them (an iteration may reset the flag before the next runs the line). Each such test is
+        a branch: a sum of many terms made one per term, and Numba's SSA pass is quadratic in
+        branches times redefined names (a 300-term sum took a minute to compile). The additions
+        wait in `pending` and are emitted as one line, `b = b + v1 + v2 + ...` (the same order),
+        when a line reads `b` or `k`, the block ends, or 32 wait: each `b = b + v` line was another
+        definition of `b`, which Numba's SSA pass looks for by scanning the block, for every use."""
+        self.emit(f"{k} = {value}")
+        self.sure.pop(k, None)
+        if value == "True":
+            self.sure[k] = self.indent
 
     def adj(self, e, g: str, known: str | None = None, fresh: bool = False):
         """Add the cotangent `g` of expression `e` into the cotangents of the locals it reads (`known`:
@@ -3092,6 +3137,10 @@ class GradFunction(FunctionLowerer):
             case ir.Prim(op="tuple.getitem", args=(ir.Prim(op="list.getitem", args=(ir.Local(type=t) as xs, i),
                                                            span=span),), attrs=(j,)) if self.mem(xs.slot, t):
                 self.add_elem(xs, self.elem_at(xs, i, span), g, fresh, j)  # `hs[i][0]`: an item of an element
+            case ir.Prim(op="tuple.getitem", args=(ir.Prim(op=op, type=TupleT(items=items)) as inner,), attrs=(j,)) \
+                    if "adjoint" in PRIMS[op].rules and not any(pair(u) for u in items):
+                # `divmod(a, b)[1]`: an item of a primitive's outputs, the others' cotangents dead
+                self.adj_items(inner, [(g, "True") if k == j else (self.dead(u), "False") for k, u in enumerate(items)])
             case ir.MakeList(elts=elts, type=lt):
                 for k in range(len(elts) - 1, -1, -1):
                     if self.depends(elts[k]) and isinstance(lt.elem, ListT):  # a table's row display

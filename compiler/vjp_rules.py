@@ -20,8 +20,8 @@ from .primitives import PRIMS, rule
 
 def unbroadcast(g, x):
     """Sum `g` down to the shape of `x` (undo numpy broadcasting); scalars get a scalar."""
-    if not isinstance(x, np.ndarray):
-        return like(x, np.sum(g))
+    if not isinstance(x, np.ndarray):  # (a scalar g as it is: numpy's sum of -0.0 is 0.0)
+        return like(x, g if np.ndim(g) == 0 else np.sum(g))
     g = np.asarray(g)
     if g.shape == x.shape:
         return g.astype(x.dtype, copy=False)
@@ -161,6 +161,14 @@ def vjp_mod(g, out, args, attrs):
     return like(a, g), like(b, -np.multiply(g, np.floor(np.divide(a, b))))
 
 
+@_binary(("float", "f32"), "divmod")
+def vjp_divmod(g, out, args, attrs):
+    """divmod(a, b) = (a // b, a % b): the quotient passes none (piecewise constant, as `//`), the
+    remainder passes what `%` does; a remainder with no cotangent passes 0 (as the compiled rule)."""
+    gr = g[1] if g[1] is not None else like(args[0], 0.0)
+    return vjp_mod(gr, None, args, attrs)
+
+
 @rule("math.atan2", "vjp")
 def vjp_atan2(g, out, args, attrs):
     y, x = args
@@ -236,11 +244,17 @@ def vjp_mean(g, out, args, attrs):
     return (np.full(a.shape, g / a.size, dtype=a.dtype),)
 
 
+def _extreme(a, out):
+    """Where `a` holds its min/max `out`: the elements equal to it, or its NaNs when it is NaN (a NaN
+    wins a min or max, as in numpy; the first gets the cotangent, as max_pool's and PyTorch's)."""
+    return (a == out) | (np.isnan(a) & np.isnan(out))
+
+
 def _select(g, out, args, attrs):
     """min/max of a whole tensor: the gradient goes to the first extreme element."""
     a = args[0]
     r = np.zeros_like(a)
-    r[np.unravel_index(np.argmax(a == out), a.shape)] = g
+    r[np.unravel_index(np.argmax(_extreme(a, out)), a.shape)] = g
     return (r,)
 
 
@@ -258,7 +272,7 @@ def vjp_reduce(g, out, args, attrs):
     if how == "mean":
         return ((np.broadcast_to(ge, a.shape) / a.shape[axis]).astype(a.dtype),)
     oe = np.expand_dims(np.asarray(out), axis)
-    hit = (a == oe)
+    hit = _extreme(a, oe)
     first = hit & (np.cumsum(hit, axis=axis) == 1)
     return ((first * ge).astype(a.dtype),)
 

@@ -634,6 +634,22 @@ def sum_keep(x3, zero):
 
 
 @jit
+def is_extreme(v, y):
+    """Whether `v` is the min/max `y` of the values it is among: equal to it, or NaN when `y` is (a
+    NaN wins a min or max, as in numpy, and the first gets the cotangent: vjp_rules._extreme)."""
+    return v == y or (np.isnan(v) and np.isnan(y))
+
+
+@jit
+def first_extreme(a, y):
+    """The index of the first element of the vector `a` that is its min/max `y` (is_extreme)."""
+    for i in range(a.size):
+        if is_extreme(a[i], y):
+            return i
+    return 0
+
+
+@jit
 def select_vjp(a3, y2, g2, zero):
     """max/min of a3 (outer, n, inner) along its middle axis, y2 (outer, inner), reversed: the first
     extreme element of each line gets the cotangent, the others 0 times it (the tape's `first * g`)."""
@@ -643,7 +659,7 @@ def select_vjp(a3, y2, g2, zero):
         for j in range(inner):
             found = False
             for k in range(n):
-                if not found and a3[o, k, j] == y2[o, j]:
+                if not found and is_extreme(a3[o, k, j], y2[o, j]):
                     out[o, k, j] = g2[o, j]
                     found = True
                 else:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .nbtensor import is_extreme
+
 EPS = 1e-12  # as runtime/tensor_ops.EPS: a probability below it gives no gradient
 
 
@@ -193,7 +195,7 @@ def reduce_rows_back(g, t, out, how):
             gt[r] = g[r] / t.shape[1]
         else:
             for j in range(t.shape[1]):
-                if t[r, j] == out[r]:
+                if is_extreme(t[r, j], out[r]):
                     gt[r, j] = g[r]
                     break
     return gt

@@ -134,6 +134,11 @@ def _mod(d):  # away from the jumps, where a / b is an integer
     return [a + (0.05 if abs(a / b - round(a / b)) < 0.01 else 0.0), b], (), (0, 1)
 
 
+@case("float.divmod", "f32.divmod")
+def _divmod(d):  # (a // b, a % b) away from the jumps
+    return _mod(d)
+
+
 @case("float.floordiv", "f32.floordiv")
 def _floordiv(d):  # away from the jumps: a zero gradient
     a, b = _mod(d)[0]

@@ -68,12 +68,13 @@ def s32(x: f32) -> f32:
     y = sigmoid(x) * tanh(x) + exp(x) / (x + f32(2.0)) - relu(x) * abs(x)
     z = log(x * x + f32(1.0)) + sqrt(x * x + f32(0.5)) + sin(x) * cos(x) + tan(x * f32(0.1)) \
         + (x * f32(1.3)) % f32(0.7) + (x * f32(3.0)) // f32(0.7) * x + round(x * f32(2.0), 1)
-    return -y * z + f32(float(x) * 0.5) - (x - f32(1.0))
+    q, r = divmod(x * f32(1.7), f32(0.6))
+    return -y * z + f32(float(x) * 0.5) - (x - f32(1.0)) + q * x + r * r
 
 def s64(x: float) -> float:
     return sinh(x * 0.3) + cosh(x * 0.2) + atan(x) + (x * 0.5) ** 2.5 - relu(x - 0.2) + tanh(x) * exp(-x) \
         + atan2(x, 1.5 - x) + hypot(x * 0.5, 2.0 - x) + (x * 1.3) % 0.7 + 2.9 % (x + 0.45) \
-        + (x * 3.0) // 0.7 * x + round(x * 2.0, 1)
+        + (x * 3.0) // 0.7 * x + round(x * 2.0, 1) + divmod(x * 1.9, 0.8)[1] * x + divmod(3.1, x + 0.45)[1]
 
 def power(x: float, n: int) -> float:
     return 1.0 if n == 0 else x * power(x, n - 1)

@@ -161,3 +161,72 @@ def test_a_nan_on_the_gradient_path_is_found_nowhere():
             "    return x\n\ndef main():\n    print(f(1.0))\n    print(grad(f)(1.0))\n")
     out, err, _ = run(check_source(Source("t.glia", text)), [], "interp")
     assert (out, err) == ("0 False\n1.0\n0 False\n1.0\n", None)
+
+
+def test_a_long_sum_compiles_with_one_test_of_its_cotangent():
+    """The reverse sweep of a sum of many terms added each term's cotangent with a test of its own,
+    `b0 = (b0 + t) if k0 else t`: a branch per term, which Numba's SSA pass is quadratic in (with
+    b0 defined again per term, cubic), and each walk of the n-deep expression cost n^2 (nested
+    generators): a 300-term sum took a minute to compile. Once the cotangent is surely live in the
+    block, the terms are added without the test, many to a line, in the same order."""
+    from glia.compiler.backend_cpu import lower_program
+    from glia.compiler.diagnostics import Source
+    from glia.compiler.driver import check_source
+
+    terms = " + ".join(["x * x"] * 150)
+    text = (f"def f(x: float) -> float:\n    return {terms}\n\n"
+            "def g(x: float) -> float:\n    s = 0.0\n    y = x\n    for i in range(3):\n"
+            "        s = s + y * x + y * y\n        y = y * x + x\n    return s + x * x + x\n\n"
+            "def main():\n    print(grad(f)(3.0), grad(f)(-0.0), grad(g)(0.5), value_and_grad(g)(-1.5))\n")
+    got, ref = compiled(text)
+    assert got == ref == "900.0 -0.0 15.8125 (15.515625, -41.9375)\n"
+    src = lower_program(check_source(Source("t.glia", text))).source
+    bwd = src[src.index("def ad_bwd"):]
+    bwd = bwd[:bwd.index("\n@")]
+    assert bwd.count(" if k0 else ") == 1, bwd
+    assert bwd.count("b0 = ") < 20, bwd  # (one per term: 300)
+
+
+NAN_SELECTED = """
+def full(x: f64[3]) -> float:
+    return max(x) + 2.0 * min(x)
+
+def rows(x: f64[2, 3]) -> float:
+    return sum(max(x, axis=1)) + 2.0 * sum(min(x, axis=0))
+
+def main():
+    a = arange(3, dtype=f64)
+    print(grad(full)(where(a == 1.0, a * nan, a)), grad(full)(a * nan))
+    m = reshape(arange(6, dtype=f64), 2, 3)
+    print(grad(rows)(where(m == 4.0, m * nan, m)))
+"""
+
+
+def test_max_and_min_of_a_tensor_holding_nan_give_the_cotangent_to_the_nan():
+    """max/min of a tensor holding a NaN is NaN (numpy's), and its cotangent goes to the first NaN, as
+    max_pool's does and as PyTorch's (which shares it among the NaNs). The rules looked for an element
+    equal to the result, which a NaN is not: the whole tensor's gave it to element 0, a reduction along
+    an axis to no element (the gradient lost); both backends and the training traces alike."""
+    import numpy as np
+    from glia.compiler.vjp_rules import vjp_reduce
+    from glia.runtime import trace_kernels as K
+
+    got, ref = compiled(NAN_SELECTED)
+    assert got == ref == ("tensor([0.0, 3.0, 0.0]) tensor([3.0, 0.0, 0.0])\n"
+                          "tensor([[2.0, 0.0, 3.0], [0.0, 3.0, 0.0]])\n")
+    t = np.array([[1.0, np.nan, 3.0, np.nan], [4.0, 2.0, 4.0, 0.0]])
+    g = np.array([5.0, 7.0])
+    for how, code in (("max", 2), ("min", 3)):
+        out = K.reduce_rows(t, code)
+        want = vjp_reduce(g, out, (t,), (how, 1))[0]
+        assert want[0].tolist() == [0.0, 5.0, 0.0, 0.0]
+        assert K.reduce_rows_back(g, t, out, code).tolist() == want.tolist()
+
+
+def test_a_scalar_gradient_of_minus_zero_keeps_its_sign():
+    """The tape's rules for a scalar operand summed its cotangent with numpy, whose sum of -0.0 is 0.0:
+    grad of x * x at -0.0 was 0.0 in the interpreter, -0.0 compiled (and in PyTorch)."""
+    got, ref = compiled("def f(x: float) -> float:\n    return x * x\n\ndef g(x: f32) -> f32:\n"
+                        "    return x * x * f32(2.0) + x / f32(4.0)\n\ndef main():\n"
+                        "    print(grad(f)(-0.0), grad(f)(0.0), grad(g)(f32(-0.0)), grad(g)(f32(1.0)))\n")
+    assert got == ref == "-0.0 0.0 0.25 4.25\n"

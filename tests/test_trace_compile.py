@@ -147,7 +147,7 @@ def model(seq: f32[5, 6]) -> f32[4]:
 '''
 # the tensor operations: stack, transpose, matmul (matrix-matrix, vector-matrix, with a constant), axis
 # and whole reductions, comparisons and where, pow, abs, the math functions on tensors and scalars, and
-# the sum and the mean of a list of scalars, scalar %, //, atan2 and hypot
+# the sum and the mean of a list of scalars, scalar %, //, divmod, atan2 and hypot
 TENSOR_OPS = '''
 def model(seq: f32[5, 6]) -> f32[4]:
     a = tanh(dense(seq[0], 6))
@@ -161,6 +161,8 @@ def model(seq: f32[5, 6]) -> f32[4]:
     q = q + f32(mean([float(a[0]), float(b[1]) * 2.0, float(q)]))  # the mean of a list of floats
     q = q + f32(atan2(float(a[0]), 1.5) + hypot(float(b[1]), 0.5) + float(b[2]) % 0.7) \
         + (a[3] * f32(3.0)) // f32(0.7) * a[4] + (b[3] * f32(2.5)) % f32(0.9)  # scalar %, //, atan2, hypot
+    dq, dr = divmod(b[4] * f32(2.5), f32(0.8))  # and divmod
+    q = q + dq * a[5] + dr * dr
     a = f32(f64(a) * 2.0)
     z = w ** 2.0 * mean(a) + sin(w) * max(b) - cos(min(a)) + tan(b) * atan(sum(a)) ** 2.0 + log2(1.5 + a[0]) * q
     return softmax(dense(z / (1.0 + mean(abs(z))), 4))
