@@ -296,6 +296,24 @@ def test_other_decorators_are_rejected(pymodule):
     assert d.code == "E005" and d.span.line == 3 and "only @glia.fn" in d.message
 
 
+@pytest.mark.parametrize("decorator", ["@functools.lru_cache", "@staticmethod", "@logged"])
+def test_a_decorator_under_glia_fn_is_refused_at_its_line(pymodule, decorator):
+    """Under @glia.fn, lru_cache and staticmethod were '<python>: @glia.fn decorates a def function, not
+    staticmethod', with no line, and a functools.wraps wrapper E509 'the file changed since it was
+    imported'; each is now E005 at the other decorator, as one above @glia.fn is."""
+    with pytest.raises(GliaError) as info:
+        pymodule("import functools, glia\n\ndef logged(fn):\n    @functools.wraps(fn)\n"
+                 "    def wrapper(*a):\n        return fn(*a)\n    return wrapper\n\n"
+                 f"@glia.fn\n{decorator}\ndef f(x: int) -> int:\n    return x\n")
+    d = info.value.diagnostic
+    assert d.code == "E005" and d.span.line == 10 and "only @glia.fn" in d.message, d.render()
+
+
+def test_glia_fn_of_a_glia_function_is_that_function(pymodule):
+    m = pymodule("import glia\n\ndef f(x: int) -> int:\n    return x + 1\n\ng = glia.fn(glia.fn(f))\n")
+    assert m.g(1) == 2  # (it was E509 'cannot find f in glia/dsl.py')
+
+
 def test_checker_and_runtime_errors_point_into_the_python_file(pymodule):
     m = pymodule("""
         import glia
