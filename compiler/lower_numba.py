@@ -1476,18 +1476,7 @@ class FunctionLowerer(TensorLowering):
             self.block(body)
             self.indent -= 1
         elif kind in ("dict", "set"):
-            keys, n0 = self.temp(), self.temp()
-            self.emit(f"{keys} = rt.dict_keys({s})")
-            self.emit(f"{n0} = len({s})")
-            self.emit(f"for {i} in range(len({keys}) + 1):")
-            self.indent += 1
-            self.emit(f"if len({s}) != {n0}:")
-            self.emit(f"    rt.size_changed({kind!r}, {self.site(span)})")
-            self.emit(f"if {i} == len({keys}):")
-            self.emit("    break")
-            item = self.temp()
-            self.emit(f"{item} = {keys}[{i}]")
-            self.store(target, item)
+            self.store(target, self.open_keys_loop(s, kind, span))
             self.block(body)
             self.indent -= 1
         elif kind == "tensor":  # its rows (elements of a vector)
@@ -1917,6 +1906,10 @@ class FunctionLowerer(TensorLowering):
                     item = f"{rows}[{item}]"
                 elif _is_split(cl.iter):
                     item = self.split_loop(cl.iter)
+                elif cl.kind in ("dict", "set"):
+                    d = self.temp()
+                    self.emit(f"{d} = {self.expr(cl.iter)}")
+                    item = self.open_keys_loop(d, cl.kind, c.span)
                 else:
                     item = self.open_loop(self.expr(cl.iter), cl.iter.type)
                 opened += 1
@@ -2001,6 +1994,22 @@ class FunctionLowerer(TensorLowering):
         tmp = self.temp()
         self.emit(f"{tmp} = {self.expr(e)}")
         return tmp
+
+    def open_keys_loop(self, s: str, kind: str, span) -> str:
+        """Open a loop over the keys the dict or set `s` (a variable) holds now; returns the item
+        variable. Before each step and after the last, a change of its size is E506, as the
+        interpreter's `for` and comprehensions say."""
+        keys, n0, i, item = self.temp(), self.temp(), self.temp(), self.temp()
+        self.emit(f"{keys} = rt.dict_keys({s})")
+        self.emit(f"{n0} = len({s})")
+        self.emit(f"for {i} in range(len({keys}) + 1):")
+        self.indent += 1
+        self.emit(f"if len({s}) != {n0}:")
+        self.emit(f"    rt.size_changed({kind!r}, {self.site(span)})")
+        self.emit(f"if {i} == len({keys}):")
+        self.emit("    break")
+        self.emit(f"{item} = {keys}[{i}]")
+        return item
 
     def open_loop(self, seq: str, t, fresh: bool = False) -> str:
         """Open a loop over the value `seq` of type `t`; returns the item variable. A list is walked
