@@ -18,7 +18,7 @@ from .primitives import PRIMS
 from .stack import run_with_big_stack  # noqa: F401  (interp.run_with_big_stack, as callers import it)
 from .types import STR, DictT, FnT, ListT, StructT, TupleT, Type, holds_float
 from glia.runtime.errors import GliaRuntimeError, HOLE, NESTED_TOO_DEEP, RECURSION, VALUE
-from glia.runtime.kernels import PLAIN_SEARCH, VALUE_CMP, _scalar, assertion_failed
+from glia.runtime.kernels import PLAIN_SEARCH, VALUE_CMP, _scalar, assertion_failed, walked
 from glia.runtime.values import GSet, make_struct_class, new_struct
 
 BREAK, CONTINUE, RETURN = 1, 2, 3
@@ -612,16 +612,14 @@ class Interpreter:
 
 def _keys_checked(d, kind: str, loc):
     """The keys the dict or set `d` holds now, in order, for a `for` or a comprehension: before each
-    step and after the last, a change of its size is E506 (as Python says; the compiled loops do the
-    same). Keys replaced without a change of size (`d.pop(k); d[k + 10] = 1`) do not stop it: the loop
-    goes on over the keys it began with, where Python may stop with a RuntimeError of its own."""
-    n0 = len(d)
-    for x in list(d):
-        if len(d) != n0:
-            break
-        yield x
-    if len(d) != n0:
-        raise loc(GliaRuntimeError(VALUE, f"the {kind} was changed in size while being iterated over"))
+    step and after the last, a change of its size is E506 at `loc`'s node (kernels.walked, as the
+    builtins that apply a function walk it; the compiled loops do the same). Keys replaced without a
+    change of size (`d.pop(k); d[k + 10] = 1`) do not stop it: the loop goes on over the keys it
+    began with, where Python may stop with a RuntimeError of its own."""
+    try:
+        yield from walked(d)
+    except GliaRuntimeError as e:  # (only the walk's own: the loop's body runs outside this generator)
+        raise loc(e) from None
 
 
 def _rows(seq):

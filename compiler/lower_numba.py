@@ -1906,12 +1906,8 @@ class FunctionLowerer(TensorLowering):
                     item = f"{rows}[{item}]"
                 elif _is_split(cl.iter):
                     item = self.split_loop(cl.iter)
-                elif cl.kind in ("dict", "set"):
-                    d = self.temp()
-                    self.emit(f"{d} = {self.expr(cl.iter)}")
-                    item = self.open_keys_loop(d, cl.kind, c.span)
                 else:
-                    item = self.open_loop(self.expr(cl.iter), cl.iter.type)
+                    item = self.open_loop(self.expr(cl.iter), cl.iter.type, span=c.span)
                 opened += 1
                 self.store(cl.target, item)
         if c.kind == "list":
@@ -1984,9 +1980,9 @@ class FunctionLowerer(TensorLowering):
         return (f"{mangle_func(inst)}({fv}, {''.join(a + ', ' for a in args)}{self.site(span)}, "
                 f"{self.m.global_args(inst)}depth)")
 
-    def loop_over(self, seq_ir: ir.Expr) -> str:
-        """Open a loop over a sequence; returns the item variable."""
-        return self.open_loop(self.expr(seq_ir), seq_ir.type)
+    def loop_over(self, seq_ir: ir.Expr, span=None) -> str:
+        """Open a loop over a sequence; returns the item variable. `span`: see open_loop."""
+        return self.open_loop(self.expr(seq_ir), seq_ir.type, span=span)
 
     def computed(self, e: ir.Expr) -> str:
         """A new temporary holding `e`, computed here: a builtin's sequence, computed before its other
@@ -2011,11 +2007,17 @@ class FunctionLowerer(TensorLowering):
         self.emit(f"{item} = {keys}[{i}]")
         return item
 
-    def open_loop(self, seq: str, t, fresh: bool = False) -> str:
+    def open_loop(self, seq: str, t, fresh: bool = False, span=None) -> str:
         """Open a loop over the value `seq` of type `t`; returns the item variable. A list is walked
         by index, re-reading its length (elements appended in the loop are visited, as in Python);
-        a dict or set through a copy of its keys; a string by character. `fresh`: `seq` is a temporary
-        that nothing else assigns (else it is copied: the loop must not follow a reassigned variable)."""
+        a dict or set through a copy of its keys (with a `span`, where a function the loop applies may
+        change it, its size checked as a `for`'s: open_keys_loop); a string by character. `fresh`:
+        `seq` is a temporary that nothing else assigns (else it is copied: the loop must not follow a
+        reassigned variable)."""
+        if span is not None and isinstance(t, (DictT, SetT)):
+            d = self.temp()
+            self.emit(f"{d} = {seq}")
+            return self.open_keys_loop(d, "dict" if isinstance(t, DictT) else "set", span)
         item = self.temp()
         if isinstance(t, ListT):
             s, i = (seq if fresh else self.temp()), self.temp()
@@ -2291,7 +2293,7 @@ class FunctionLowerer(TensorLowering):
         seq = self.computed(seq_ir)
         key = self.fn_arg(key)
         default = self.kept(self.expr(e.args[2])) if has_default else None  # computed as the interpreter does
-        item = self.open_loop(seq, seq_ir.type, fresh=True)
+        item = self.open_loop(seq, seq_ir.type, fresh=True, span=None if isinstance(key, ir.Const) else e.span)
         kv = self.apply(key, [item]) if not (isinstance(key, ir.Const)) else item
         self.emit(f"if not {found}:")
         self.emit(f"    {best}, {bestkey}, {found} = {item}, {kv}, True")
@@ -2360,7 +2362,7 @@ class FunctionLowerer(TensorLowering):
     def p_map(self, e):
         out, fn = self.temp(), self.fn_arg(e.args[0])
         self.emit(f"{out} = {self.m.empty_list(e.type.elem)}")
-        item = self.loop_over(e.args[1])
+        item = self.loop_over(e.args[1], e.span)
         self.emit(f"rt.list_append({out}, {self.apply(fn, [item])})")
         self.indent -= 1
         return out
@@ -2368,7 +2370,7 @@ class FunctionLowerer(TensorLowering):
     def p_filter(self, e):
         out, fn = self.temp(), self.fn_arg(e.args[0])
         self.emit(f"{out} = {self.m.empty_list(e.type.elem)}")
-        item = self.loop_over(e.args[1])
+        item = self.loop_over(e.args[1], e.span)
         self.emit(f"if {self.apply(fn, [item])}:")
         self.emit(f"    rt.list_append({out}, {item})")
         self.indent -= 1
@@ -2378,7 +2380,7 @@ class FunctionLowerer(TensorLowering):
         fn = self.fn_arg(e.args[0])
         acc, seq = self.temp(), self.computed(e.args[1])  # the sequence, then the initial value
         self.emit(f"{acc} = {self.expr(e.args[2])}")
-        item = self.open_loop(seq, e.args[1].type, fresh=True)
+        item = self.open_loop(seq, e.args[1].type, fresh=True, span=e.span)
         self.emit(f"{acc} = {self.apply(fn, [acc, item])}")
         self.indent -= 1
         return acc
@@ -2387,7 +2389,7 @@ class FunctionLowerer(TensorLowering):
         fn = self.fn_arg(e.args[0])
         acc, first = self.temp(), self.temp()
         self.emit(f"{acc}, {first} = {self.default(e.type)}, True")  # (acc defined: p_minmax_iter)
-        item = self.loop_over(e.args[1])
+        item = self.loop_over(e.args[1], e.span)
         self.emit(f"if {first}:")
         self.emit(f"    {acc}, {first} = {item}, False")
         self.emit("else:")
