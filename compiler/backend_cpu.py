@@ -143,22 +143,24 @@ def compiled_error(e, lowered: LoweredModule, sources: dict[str, Source]) -> Gli
                                                sources.get)))
 
 
-def run(program: ir.Program, args: list, sources: dict[str, Source], params=None):
+def run(program: ir.Program, args: list, sources: dict[str, Source], params=None, ready=None):
     """Compile `main` and run it. Raises Unsupported before running anything if it cannot compile."""
-    return run_lowered(program, lower_program(program), args, sources, params=params)
+    return run_lowered(program, lower_program(program), args, sources, params=params, ready=ready)
 
 
 def run_lowered(program: ir.Program, lowered: LoweredModule, args: list, sources: dict[str, Source],
-                compiled: Compiled | None = None, params=None):
+                compiled: Compiled | None = None, params=None, ready=None):
     """Load (compiling unless Numba's cache has it) and run an already lowered program's `main`.
     `params`: the ParamStore of the program's layers (default: initialised with seed 0, as the
-    interpreter's)."""
+    interpreter's). `ready()`, if given, is called once the module is loaded, before `main` runs."""
     from glia.runtime.errors import CompiledRuntimeError
     from glia.runtime.nbbox import from_interp
 
     from .lower_tensor import PARAMS, STATE
 
     compiled = compiled or load_or_explain(lowered)
+    if ready is not None:
+        ready()
     compiled.globals_values = global_values(program)
     if any(g in (PARAMS, STATE) for g, _ in lowered.main_globals):
         from .params import new_store

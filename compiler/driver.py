@@ -125,22 +125,28 @@ def run_program(program: ir.Program, argv: list[str] | None = None, backend: str
         result = tiered.run(program, args, sources, interpret, background=background, trace=trace,
                             hot_seconds=tiered.HOT_SECONDS if hot_seconds is None else hot_seconds, params=params)
         return result if isinstance(result, int) and not isinstance(result, bool) else 0
+    say = trace or (lambda line: None)  # `glia run -v`: which backend ran, and why
     if backend == "cpu":
         from .backend_cpu import CompileFailed, fallback_note, run
         from .lower_numba import Unsupported
 
         try:
-            result = run(program, args, sources, params=params)
+            result = run(program, args, sources, params=params, ready=lambda: say("glia: compiled (--backend cpu)"))
         except Unsupported as u:
             if isinstance(u, CompileFailed):  # a bug: Numba rejected generated code
                 if notes is not None:
                     notes(fallback_note(u, sources))
+                say("glia: interpreted (Numba rejected the generated code: a bug in Glia, noted above)")
             else:  # the functions that can be compiled run compiled, the others (each noted) interpreted
+                say("glia: main interpreted (the CPU backend cannot compile it: the note says why); the functions "
+                    "it calls that can be compiled run compiled")
                 result = interpret(compiled_calls=True)
                 return result if isinstance(result, int) and not isinstance(result, bool) else 0
         else:
             return result if isinstance(result, int) and not isinstance(result, bool) else 0
     elif backend != "interp":
         raise ValueError(f"unknown backend {backend!r}")
+    else:
+        say("glia: interpreted (--backend interp never compiles)")
     result = interpret()
     return result if isinstance(result, int) and not isinstance(result, bool) else 0

@@ -18,7 +18,7 @@ from .primitives import PRIMS
 from .stack import run_with_big_stack  # noqa: F401  (interp.run_with_big_stack, as callers import it)
 from .types import STR, DictT, FnT, ListT, StructT, TupleT, Type, holds_float
 from glia.runtime.errors import GliaRuntimeError, HOLE, NESTED_TOO_DEEP, RECURSION, VALUE
-from glia.runtime.kernels import PLAIN_SEARCH, VALUE_CMP, _scalar, assertion_failed
+from glia.runtime.kernels import PLAIN_SEARCH, VALUE_CMP, _scalar, assertion_failed, walked
 from glia.runtime.values import GSet, make_struct_class, new_struct
 
 BREAK, CONTINUE, RETURN = 1, 2, 3
@@ -253,20 +253,16 @@ class Interpreter:
                     seq = ev(frame)
                     if kind == "tensor":
                         seq = _rows(seq)
-                    try:
-                        for x in seq:
-                            store(frame, x)
-                            r = b(frame)
-                            if r:
-                                if r == BREAK:
-                                    break
-                                if r == RETURN:
-                                    return r
-                    except RuntimeError as e:
-                        if "changed size during iteration" in str(e):
-                            raise loc(GliaRuntimeError(VALUE, f"the {kind} was changed in size while being "
-                                                       "iterated over")) from None
-                        raise
+                    elif kind in ("dict", "set"):
+                        seq = _keys_checked(seq, kind, loc)
+                    for x in seq:
+                        store(frame, x)
+                        r = b(frame)
+                        if r:
+                            if r == BREAK:
+                                break
+                            if r == RETURN:
+                                return r
                     return 0
                 return for_
             case ir.Break():
@@ -406,8 +402,8 @@ class Interpreter:
                     except RecursionError:
                         raise loc(GliaRuntimeError(RECURSION, NESTED_TOO_DEEP)) from None
                 return deep
-            case ir.Comprehension(kind, elt, key, clauses):
-                return self.comprehension(kind, elt, key, clauses)
+            case ir.Comprehension(kind, elt, key, clauses, _, span):
+                return self.comprehension(kind, elt, key, clauses, span)
             case ir.Hole(index, options, t, span):
                 return self.hole(index, span)
             case ir.Choose(index, options):
@@ -552,7 +548,7 @@ class Interpreter:
             return fn
         return make
 
-    def comprehension(self, kind, elt, key, clauses):
+    def comprehension(self, kind, elt, key, clauses, span):
         e = self.expr(elt)
         if kind == "list":
             def emit(frame, acc):
@@ -569,8 +565,9 @@ class Interpreter:
                 acc[k(frame)] = e(frame)
             new = dict
         inner = emit
+        loc = self.located(span)
         for cl in reversed(clauses):
-            inner = self.comp_clause(cl, inner)
+            inner = self.comp_clause(cl, inner, loc)
         body = inner
 
         def comp(frame):
@@ -579,7 +576,7 @@ class Interpreter:
             return acc
         return comp
 
-    def comp_clause(self, cl, inner):
+    def comp_clause(self, cl, inner, loc):
         if isinstance(cl, ir.CompIf):
             c = self.expr(cl.cond)
 
@@ -589,7 +586,9 @@ class Interpreter:
             return comp_if
         it = self.expr(cl.iter)
         store = self.store(cl.target)
-        rows = _rows if cl.kind == "tensor" else (lambda seq: seq)
+        kind = cl.kind
+        rows = (_rows if kind == "tensor" else (lambda d: _keys_checked(d, kind, loc)) if kind in ("dict", "set")
+                else (lambda seq: seq))
 
         def comp_for(frame, acc):
             for x in rows(it(frame)):
@@ -609,6 +608,18 @@ class Interpreter:
                                            "from the examples"))
             return f(frame)
         return hole
+
+
+def _keys_checked(d, kind: str, loc):
+    """The keys the dict or set `d` holds now, in order, for a `for` or a comprehension: before each
+    step and after the last, a change of its size is E506 at `loc`'s node (kernels.walked, as the
+    builtins that apply a function walk it; the compiled loops do the same). Keys replaced without a
+    change of size (`d.pop(k); d[k + 10] = 1`) do not stop it: the loop goes on over the keys it
+    began with, where Python may stop with a RuntimeError of its own."""
+    try:
+        yield from walked(d)
+    except GliaRuntimeError as e:  # (only the walk's own: the loop's body runs outside this generator)
+        raise loc(e) from None
 
 
 def _rows(seq):

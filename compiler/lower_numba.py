@@ -1482,18 +1482,7 @@ class FunctionLowerer(TensorLowering):
             self.block(body)
             self.indent -= 1
         elif kind in ("dict", "set"):
-            keys, n0 = self.temp(), self.temp()
-            self.emit(f"{keys} = rt.dict_keys({s})")
-            self.emit(f"{n0} = len({s})")
-            self.emit(f"for {i} in range(len({keys}) + 1):")
-            self.indent += 1
-            self.emit(f"if len({s}) != {n0}:")
-            self.emit(f"    rt.size_changed({kind!r}, {self.site(span)})")
-            self.emit(f"if {i} == len({keys}):")
-            self.emit("    break")
-            item = self.temp()
-            self.emit(f"{item} = {keys}[{i}]")
-            self.store(target, item)
+            self.store(target, self.open_keys_loop(s, kind, span))
             self.block(body)
             self.indent -= 1
         elif kind == "tensor":  # its rows (elements of a vector)
@@ -1924,7 +1913,7 @@ class FunctionLowerer(TensorLowering):
                 elif _is_split(cl.iter):
                     item = self.split_loop(cl.iter)
                 else:
-                    item = self.open_loop(self.expr(cl.iter), cl.iter.type)
+                    item = self.open_loop(self.expr(cl.iter), cl.iter.type, span=c.span)
                 opened += 1
                 self.store(cl.target, item)
         if c.kind == "list":
@@ -1997,9 +1986,9 @@ class FunctionLowerer(TensorLowering):
         return (f"{mangle_func(inst)}({fv}, {''.join(a + ', ' for a in args)}{self.site(span)}, "
                 f"{self.m.global_args(inst)}depth)")
 
-    def loop_over(self, seq_ir: ir.Expr) -> str:
-        """Open a loop over a sequence; returns the item variable."""
-        return self.open_loop(self.expr(seq_ir), seq_ir.type)
+    def loop_over(self, seq_ir: ir.Expr, span=None) -> str:
+        """Open a loop over a sequence; returns the item variable. `span`: see open_loop."""
+        return self.open_loop(self.expr(seq_ir), seq_ir.type, span=span)
 
     def computed(self, e: ir.Expr) -> str:
         """A new temporary holding `e`, computed here: a builtin's sequence, computed before its other
@@ -2008,11 +1997,33 @@ class FunctionLowerer(TensorLowering):
         self.emit(f"{tmp} = {self.expr(e)}")
         return tmp
 
-    def open_loop(self, seq: str, t, fresh: bool = False) -> str:
+    def open_keys_loop(self, s: str, kind: str, span) -> str:
+        """Open a loop over the keys the dict or set `s` (a variable) holds now; returns the item
+        variable. Before each step and after the last, a change of its size is E506, as the
+        interpreter's `for` and comprehensions say."""
+        keys, n0, i, item = self.temp(), self.temp(), self.temp(), self.temp()
+        self.emit(f"{keys} = rt.dict_keys({s})")
+        self.emit(f"{n0} = len({s})")
+        self.emit(f"for {i} in range(len({keys}) + 1):")
+        self.indent += 1
+        self.emit(f"if len({s}) != {n0}:")
+        self.emit(f"    rt.size_changed({kind!r}, {self.site(span)})")
+        self.emit(f"if {i} == len({keys}):")
+        self.emit("    break")
+        self.emit(f"{item} = {keys}[{i}]")
+        return item
+
+    def open_loop(self, seq: str, t, fresh: bool = False, span=None) -> str:
         """Open a loop over the value `seq` of type `t`; returns the item variable. A list is walked
         by index, re-reading its length (elements appended in the loop are visited, as in Python);
-        a dict or set through a copy of its keys; a string by character. `fresh`: `seq` is a temporary
-        that nothing else assigns (else it is copied: the loop must not follow a reassigned variable)."""
+        a dict or set through a copy of its keys (with a `span`, where a function the loop applies may
+        change it, its size checked as a `for`'s: open_keys_loop); a string by character. `fresh`:
+        `seq` is a temporary that nothing else assigns (else it is copied: the loop must not follow a
+        reassigned variable)."""
+        if span is not None and isinstance(t, (DictT, SetT)):
+            d = self.temp()
+            self.emit(f"{d} = {seq}")
+            return self.open_keys_loop(d, "dict" if isinstance(t, DictT) else "set", span)
         item = self.temp()
         if isinstance(t, ListT):
             s, i = (seq if fresh else self.temp()), self.temp()
@@ -2288,7 +2299,7 @@ class FunctionLowerer(TensorLowering):
         seq = self.computed(seq_ir)
         key = self.fn_arg(key)
         default = self.kept(self.expr(e.args[2])) if has_default else None  # computed as the interpreter does
-        item = self.open_loop(seq, seq_ir.type, fresh=True)
+        item = self.open_loop(seq, seq_ir.type, fresh=True, span=None if isinstance(key, ir.Const) else e.span)
         kv = self.apply(key, [item]) if not (isinstance(key, ir.Const)) else item
         self.emit(f"if not {found}:")
         self.emit(f"    {best}, {bestkey}, {found} = {item}, {kv}, True")
@@ -2357,7 +2368,7 @@ class FunctionLowerer(TensorLowering):
     def p_map(self, e):
         out, fn = self.temp(), self.fn_arg(e.args[0])
         self.emit(f"{out} = {self.m.empty_list(e.type.elem)}")
-        item = self.loop_over(e.args[1])
+        item = self.loop_over(e.args[1], e.span)
         self.emit(f"rt.list_append({out}, {self.apply(fn, [item])})")
         self.indent -= 1
         return out
@@ -2365,7 +2376,7 @@ class FunctionLowerer(TensorLowering):
     def p_filter(self, e):
         out, fn = self.temp(), self.fn_arg(e.args[0])
         self.emit(f"{out} = {self.m.empty_list(e.type.elem)}")
-        item = self.loop_over(e.args[1])
+        item = self.loop_over(e.args[1], e.span)
         self.emit(f"if {self.apply(fn, [item])}:")
         self.emit(f"    rt.list_append({out}, {item})")
         self.indent -= 1
@@ -2375,7 +2386,7 @@ class FunctionLowerer(TensorLowering):
         fn = self.fn_arg(e.args[0])
         acc, seq = self.temp(), self.computed(e.args[1])  # the sequence, then the initial value
         self.emit(f"{acc} = {self.expr(e.args[2])}")
-        item = self.open_loop(seq, e.args[1].type, fresh=True)
+        item = self.open_loop(seq, e.args[1].type, fresh=True, span=e.span)
         self.emit(f"{acc} = {self.apply(fn, [acc, item])}")
         self.indent -= 1
         return acc
@@ -2384,7 +2395,7 @@ class FunctionLowerer(TensorLowering):
         fn = self.fn_arg(e.args[0])
         acc, first = self.temp(), self.temp()
         self.emit(f"{acc}, {first} = {self.default(e.type)}, True")  # (acc defined: p_minmax_iter)
-        item = self.loop_over(e.args[1])
+        item = self.loop_over(e.args[1], e.span)
         self.emit(f"if {first}:")
         self.emit(f"    {acc}, {first} = {item}, False")
         self.emit("else:")

@@ -25,6 +25,7 @@ from . import ast as A
 from . import ir
 from .autodiff import NonFiniteVJP, Tape, ad_interpreter, backward, first_nonfinite, param_store
 from .diagnostics import Diagnostic, GliaError, Source, Span
+from .checker import TRAIN_SETTINGS
 from .interp import Interpreter
 from .ir import reachable
 from .params import new_store
@@ -168,6 +169,8 @@ def _relative(path: str, src: Source | None) -> str:
 
 METRICS = ("loss", "accuracy")
 OPTIMIZER_KEYWORDS = ("momentum", "nesterov", "weight_decay", "beta1", "beta2", "eps", "alpha")
+# what prog.train(...) and the REPL's :train take as keywords (data= aside)
+KEYWORD_SETTINGS = TRAIN_SETTINGS + OPTIMIZER_KEYWORDS + ("engine", "resume", "progress")
 
 
 def apply_keywords(o: Options, settings: dict) -> Options:
@@ -192,12 +195,19 @@ def apply_keywords(o: Options, settings: dict) -> Options:
                 opt_args[k] = v
             else:
                 o = override(o, k, v)
+        except UnknownSetting:
+            raise UnknownSetting(f"there is no training setting {k!r}; the settings are data, "
+                                 f"{', '.join(KEYWORD_SETTINGS)}") from None
         except (TypeError, ValueError) as e:
             raise ValueError(f"bad value for {k}: {e}") from None
     if opt_args:
         check_optimizer_args(o.optimizer, {**o.opt_args, **opt_args})
         o = replace(o, opt_args={**o.opt_args, **opt_args})
     return o
+
+
+class UnknownSetting(ValueError):
+    """A keyword that names no setting (E103 from Python, as an unknown setting in a block is)."""
 
 
 def override(o: Options, name: str, v) -> Options:
@@ -276,7 +286,7 @@ def apply_setting(o: Options, name: str, v) -> Options:
             raise ValueError(f"metrics names {' and '.join(METRICS)} (`metrics = [loss, accuracy]`; both are "
                              f"reported, the accuracy where the loss has one), found {v!r}")
         return o
-    raise ValueError(f"unknown setting {name!r}")
+    raise UnknownSetting(f"unknown setting {name!r}")
 
 
 def _integer(v) -> bool:

@@ -344,8 +344,12 @@ def cmd_params(ns) -> int:
 
 
 def _is_npz(path: str) -> bool:
+    """A saved .npz rather than a program: its name says so (a damaged one is then E703, not read as
+    Glia source), or its first bytes do."""
     from glia.runtime.params import NPZ_MAGIC
 
+    if path.lower().endswith(".npz"):
+        return True
     try:
         with open(path, "rb") as f:
             return f.read(len(NPZ_MAGIC)) == NPZ_MAGIC

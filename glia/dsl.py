@@ -333,6 +333,13 @@ def fn(func=None, *, examples=None, backend: str = "interp"):
 
 
 def _make_fn(func, examples, backend: str):
+    # another decorator's result (staticmethod, lru_cache, a functools.wraps wrapper): its function, whose
+    # `def` has that decorator, is refused below at the decorator's line
+    for _ in range(100):
+        inner = getattr(func, "__func__", None) or getattr(func, "__wrapped__", None)
+        if not isinstance(inner, types.FunctionType):
+            break
+        func = inner
     if not isinstance(func, types.FunctionType) or func.__name__ == "<lambda>":
         what = "a lambda" if isinstance(func, types.FunctionType) else type(func).__name__
         raise boundary_error(f"@glia.fn decorates a def function, not {what}", "E005")

@@ -451,6 +451,8 @@ class Program:
             o.progress = False
             try:
                 o = training.apply_keywords(o, settings)
+            except training.UnknownSetting as e:
+                raise boundary_error(f"train(): {e}", "E103") from None
             except ValueError as e:
                 raise boundary_error(f"train(): {e}", "E703") from None
             if (x is None) != (y is None):

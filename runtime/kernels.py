@@ -568,6 +568,22 @@ def list_sum(seq, start):
     return out
 
 
+def walked(seq):
+    """The elements a builtin applying a function walks: a dict's or set's keys as they were when it
+    began, its size checked before each step and at the end, as a `for` over it (the function may change
+    it: `map(lambda v: s.add(v), s)`; iterating it directly was a Python RuntimeError)."""
+    if not isinstance(seq, dict):  # (a set is a GSet, a dict)
+        yield from seq
+        return
+    n0 = len(seq)
+    for x in list(seq):
+        if len(seq) != n0:
+            break
+        yield x
+    if len(seq) != n0:
+        fail(VALUE, f"the {'set' if isinstance(seq, GSet) else 'dict'} was changed in size while being iterated over")
+
+
 @kernel("minmax.iter")
 def minmax_iter(seq, key, *rest):
     which, has_default = rest[-2], rest[-1]
@@ -576,7 +592,7 @@ def minmax_iter(seq, key, *rest):
             return rest[0]
         fail(VALUE, f"{which}() of an empty sequence")
     f = min if which == "min" else max
-    return f(seq, key=key) if key is not None else f(seq)
+    return f(walked(seq), key=key) if key is not None else f(seq)  # (a key may change a set it walks)
 
 
 @kernel("seq.mean")
@@ -617,25 +633,25 @@ def k_zip(*seqs):
 
 @kernel("map")
 def k_map(f, seq):
-    return [f(x) for x in seq]
+    return [f(x) for x in walked(seq)]
 
 
 @kernel("filter")
 def k_filter(f, seq):
-    return [x for x in seq if f(x)]
+    return [x for x in walked(seq) if f(x)]
 
 
 @kernel("reduce")
 def k_reduce(f, seq, init):
     acc = init
-    for x in seq:
+    for x in walked(seq):
         acc = f(acc, x)
     return acc
 
 
 @kernel("reduce1")
 def k_reduce1(f, seq):
-    it = iter(seq)
+    it = walked(seq)
     try:
         acc = next(it)
     except StopIteration:

@@ -325,6 +325,24 @@ def test_a_name_glia_cannot_spell_is_e002_at_the_def(pymodule, code, name, col):
     assert m.train(3) == 3 and m.P(1).größe() == 1
 
 
+@pytest.mark.parametrize("decorator", ["@functools.lru_cache", "@staticmethod", "@logged"])
+def test_a_decorator_under_glia_fn_is_refused_at_its_line(pymodule, decorator):
+    """Under @glia.fn, lru_cache and staticmethod were '<python>: @glia.fn decorates a def function, not
+    staticmethod', with no line, and a functools.wraps wrapper E509 'the file changed since it was
+    imported'; each is now E005 at the other decorator, as one above @glia.fn is."""
+    with pytest.raises(GliaError) as info:
+        pymodule("import functools, glia\n\ndef logged(fn):\n    @functools.wraps(fn)\n"
+                 "    def wrapper(*a):\n        return fn(*a)\n    return wrapper\n\n"
+                 f"@glia.fn\n{decorator}\ndef f(x: int) -> int:\n    return x\n")
+    d = info.value.diagnostic
+    assert d.code == "E005" and d.span.line == 10 and "only @glia.fn" in d.message, d.render()
+
+
+def test_glia_fn_of_a_glia_function_is_that_function(pymodule):
+    m = pymodule("import glia\n\ndef f(x: int) -> int:\n    return x + 1\n\ng = glia.fn(glia.fn(f))\n")
+    assert m.g(1) == 2  # (it was E509 'cannot find f in glia/dsl.py')
+
+
 def test_checker_and_runtime_errors_point_into_the_python_file(pymodule):
     m = pymodule("""
         import glia

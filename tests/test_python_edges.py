@@ -180,6 +180,16 @@ def test_train_settings_from_python_are_checked_as_in_a_block(settings, said):
     assert said in e703(p.train, "net", X, y, epochs=1, **settings)
 
 
+def test_an_unknown_training_keyword_is_e103_as_in_a_block():
+    # it was E703 'bad value for epoch: unknown setting', as if the value were wrong
+    p = glia.compile(MODEL)
+    X, y = _data()
+    with pytest.raises(glia.GliaError) as info:
+        p.train("net", X, y, epoch=3)
+    d = info.value.diagnostic
+    assert d.code == "E103" and "there is no training setting 'epoch'" in d.message and "epochs" in d.message
+
+
 def test_an_optimizer_setting_given_before_the_optimizer_is_kept():
     # momentum=0.9, optimizer="sgd": the optimizer setting replaced the settings given before it
     X, y = _data()

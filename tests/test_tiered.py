@@ -102,6 +102,28 @@ def test_the_command_line_says_which_tier_ran(tmp_path):
     assert r.returncode == 0 and "compiled in the background" in r.stdout
 
 
+
+def test_verbose_says_which_backend_ran_under_every_backend(tmp_path):
+    """`glia run -v` said nothing under --backend interp, nor under --backend cpu when it compiled
+    now or fell back to the interpreter; only `auto` and the warm path spoke."""
+    env = dict(os.environ, GLIA_BACKGROUND_COMPILE="0")
+    compiled = tmp_path / "compiled.glia"
+    compiled.write_text("def main() -> int:\n    x = 40\n    return x + 2\n")
+    fallback = tmp_path / "fallback.glia"
+    fallback.write_text("def main():\n    print(str(None))\n")  # (None formatted: not compiled yet)
+
+    def run(backend, path):
+        return subprocess.run([sys.executable, "-m", "glia", "run", "-v", "--backend", backend, str(path)],
+                              capture_output=True, text=True, env=env, timeout=300)
+
+    r = run("interp", compiled)
+    assert r.returncode == 42 and r.stderr == "glia: interpreted (--backend interp never compiles)\n"
+    r = run("cpu", compiled)
+    assert r.returncode == 42 and r.stderr == "glia: compiled (--backend cpu)\n"
+    r = run("cpu", fallback)
+    assert r.stdout == "None\n" and r.stderr.startswith("glia: main interpreted (the CPU backend cannot compile it")
+
+
 MIXED = """
 def steps(n: int) -> int:
     s = 0

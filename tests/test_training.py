@@ -219,6 +219,20 @@ def test_train_block_and_cli(tmp_path):
         and lines[4].startswith("4 arrays, 2,410 values"), r.stdout + r.stderr
 
 
+
+def test_params_of_a_damaged_npz_is_e703_not_a_program(tmp_path):
+    """A text file named .npz was read as Glia source (E001 at its first line); the name says it is a
+    saved .npz, so a file that is not a whole one is E703, as a truncated one is."""
+    text = tmp_path / "saved.npz"
+    text.write_text("garbage\n")
+    r = glia_cli("params", text)
+    assert r.returncode == 1 and "error[E703]" in r.stderr and "not an .npz file" in r.stderr, r.stderr
+    np.savez(tmp_path / "whole.npz", w=np.zeros(3, np.float32))
+    cut = tmp_path / "cut.NPZ"
+    cut.write_bytes((tmp_path / "whole.npz").read_bytes()[:40])
+    r = glia_cli("params", cut)
+    assert r.returncode == 1 and "error[E703]" in r.stderr and "damaged or truncated" in r.stderr, r.stderr
+
 def _bad(tmp_path, name, **arrays):
     path = tmp_path / name
     np.savez(path, **arrays)
