@@ -409,8 +409,6 @@ def cmd_eval(ns) -> int:
 
 
 def cmd_run(ns, base) -> int:
-    if ns.args[:1] == ["--params"] and len(ns.args) >= 2:  # `glia run FILE --params P` reads like the rest
-        ns.params, ns.args = ns.args[1], ns.args[2:]
     if not getattr(ns, "params", None):
         return base(ns)
     from glia.compiler.diagnostics import GliaError

@@ -80,3 +80,28 @@ def test_ctrl_c_stops_a_compiled_program(tmp_path):
     finally:
         p.kill()
         p.wait()
+
+
+def test_run_options_may_follow_the_file_and_dashes_end_them(tmp_path):
+    """`glia run FILE --backend interp` took `--backend interp` as main's arguments (argparse
+    REMAINDER) and ran the default backend; options now come anywhere, and `--` ends them."""
+    p = tmp_path / "a.glia"
+    p.write_text("def main(args: list[str]):\n    print(args)\n")
+    r = glia_cli("run", p, "a", "--backend", "interp", "b", "-v")
+    assert r.returncode == 0 and r.stdout == "['a', 'b']\n", r.stderr
+    r = glia_cli("run", p, "--", "--backend", "--", "x")
+    assert r.returncode == 0 and r.stdout == "['--backend', '--', 'x']\n", r.stderr
+    r = glia_cli("run", p, "-x")
+    assert r.returncode == 2 and "glia run: error: unrecognized arguments: -x" in r.stderr and "--" in r.stderr
+    r = glia_cli("check", p, "--time", p)
+    assert r.returncode == 0 and r.stdout.count("ok (1 function)") == 2, r.stderr
+
+
+@pytest.mark.parametrize("backend", ["interp", "cpu", "cpu"])  # the second cpu run takes the cached manifest
+def test_arguments_for_a_main_without_parameters_are_an_error(tmp_path_factory, backend):
+    p = tmp_path_factory.getbasetemp() / "noargs.glia"
+    p.write_text("def main():\n    print(1)\n")
+    assert glia_cli("run", "--backend", backend, p).stdout == "1\n"
+    r = glia_cli("run", "--backend", backend, p, "x")
+    assert r.returncode == 1 and r.stdout == "" and "error[E208]" in r.stderr and "main() takes no arguments" in r.stderr
+    assert "def main(args: list[str])" in r.stderr and "noargs.glia:1:1" in r.stderr, r.stderr
