@@ -31,6 +31,26 @@ class GliaIndenter(Indenter):
     DEDENT_type = "_DEDENT"
     tab_len = 8
 
+    # Words that are keywords everywhere (docs/language.md §1): the contextual lexer would read one as a
+    # name where its keyword cannot come (`def def(...)`, a field `if`), so they are made keywords here.
+    # `on` and `fn` are keywords only where they can come (a train header, a type).
+    RESERVED = {w: w.upper() for w in ("def", "if", "elif", "else", "while", "for", "in", "not", "and", "or",
+                                       "return", "break", "continue", "pass", "lambda", "True", "False",
+                                       "None", "assert", "del", "is")}
+    TOP_LEVEL_WORDS = ("_STRUCT", "_EXAMPLES", "_TRAIN")  # keywords only at the start of a top-level line
+
+    def process(self, stream):
+        prev = None
+        for tok in super().process(stream):
+            if tok.type == "NAME" and tok.value in self.RESERVED:
+                tok = Token.new_borrow_pos(self.RESERVED[tok.value], tok.value, tok)
+            elif tok.type in self.TOP_LEVEL_WORDS and not (
+                    self.paren_level == 0 and tok.column == 1
+                    and (prev is None or prev.type in (self.NL_type, self.DEDENT_type))):
+                tok = Token.new_borrow_pos("NAME", tok.value, tok)
+            prev = tok
+            yield tok
+
     def handle_NL(self, token):
         if self.paren_level > 0:
             return
@@ -131,6 +151,7 @@ _REGEX_NAMES = {
     "OCT_NUMBER": "a number", "FLOAT_NUMBER": "a number", "STRING": "a string",
     "_NEWLINE": "a new line", "_INDENT": "an indented block", "_DEDENT": "the end of the block",
     "$END": "the end of the file", "AUGOP": "an augmented assignment like '+='",
+    "_STRUCT": "'struct'", "_EXAMPLES": "'examples'", "_TRAIN": "'train'",
 }
 
 
@@ -250,7 +271,7 @@ def _foreign_construct(source: Source, line: int):
         return None
     indent, word = m.group(1), m.group(2)
     col = len(indent) + 1
-    if word in ("def", "struct") and indent:
+    if indent and (word == "def" or word in ("struct", "examples", "train") and re.match(r"\s*\w+\s+[A-Za-z_]", text)):
         return (f"'{word}' must be at the top level of the file: Glia has no nested definitions "
                 "(use a lambda, or define the function at the top level)", Span(line, col, line, col + len(word)))
     if word in _NOT_GLIA and not re.match(r"^\s*\w+\s*(=|\+=|-=|\.|\[|\()", text):
@@ -320,6 +341,8 @@ def _hint(tok: Token, expected) -> str:
     if tok.type == "NAME" and tok.value in ("class", "import", "from", "try", "except", "with", "yield",
                                              "global", "nonlocal", "async", "await", "raise"):
         return f" ('{tok.value}' is not part of Glia; see docs/language.md)"
+    if tok.value in GliaIndenter.RESERVED and "NAME" in expected:
+        return f" ('{tok.value}' is a keyword, so it cannot name a variable, function, parameter or field)"
     if tok.type == "DEF":
         return " (functions are defined at the top level of a file, not inside other functions)"
     if "_INDENT" in expected and tok.type != "_INDENT":

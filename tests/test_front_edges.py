@@ -89,3 +89,43 @@ def test_a_type_error_names_its_type_with_the_right_article():
     with pytest.raises(GliaError) as e:
         check_source(Source("t.glia", "def main():\n    x = 1\n    x()\n"))
     assert "this is an int, not a function" in e.value.diagnostic.message
+
+
+def _check(text: str):
+    return check_source(Source("kw.glia", text))
+
+
+@pytest.mark.parametrize("first", ["", "    x = 1\n", "    print(0)\n"])
+def test_contextual_keywords_are_names_wherever_a_statement_begins(first):
+    """`struct = 1` as the first statement of a body was a variable, after another statement E005
+    (the contextual lexer's choice followed the parser's state); now `struct`, `examples` and `train`
+    are keywords only where they begin a top-level definition, the same in any position."""
+    p = _check("struct on:\n    examples: int\n    train: int\n"
+               "train = 3\n"
+               "def f(x: int) -> int:\n    return x + 1\n"
+               "examples f:\n    1 -> 2\n"
+               "train f on \"d.npz\":\n    epochs = 1\n"
+               "def main():\n" + first +
+               "    struct = 1\n    examples = [on(1, 2)]\n    on_ = train\n    print(struct, examples[0].train, on_)\n")
+    assert {"f", "main"} <= set(p.functions)
+
+
+@pytest.mark.parametrize("text, word", [
+    ("def def(x: int) -> int:\n    return x\n", "def"),
+    ("struct P:\n    if: int\n", "if"),
+    ("def f(while: int) -> int:\n    return 1\n", "while"),
+    ("def f(x: int) -> int:\n    return x.None\n", "None"),
+])
+def test_reserved_words_are_never_names(text, word):
+    """`def def(...)`, a field `if` and a parameter `while` were accepted: the contextual lexer read a
+    keyword as a name wherever the keyword could not come. Reserved words are now keywords everywhere."""
+    with pytest.raises(GliaError) as e:
+        _check(text)
+    d = e.value.diagnostic
+    assert d.code == "E001" and f"'{word}' is a keyword" in d.message and d.span.line in (1, 2)
+
+
+def test_a_definition_inside_a_function_is_still_e005():
+    with pytest.raises(GliaError) as e:
+        _check("def main():\n    x = 1\n    struct P:\n        x: int\n")
+    assert e.value.diagnostic.code == "E005" and (e.value.diagnostic.span.line, e.value.diagnostic.span.col) == (3, 5)
