@@ -129,3 +129,14 @@ def test_a_definition_inside_a_function_is_still_e005():
     with pytest.raises(GliaError) as e:
         _check("def main():\n    x = 1\n    struct P:\n        x: int\n")
     assert e.value.diagnostic.code == "E005" and (e.value.diagnostic.span.line, e.value.diagnostic.span.col) == (3, 5)
+
+
+@pytest.mark.parametrize("lit", ["2e308", "1_000e400", "1.8e308"])
+def test_a_float_literal_too_large_is_e210_at_the_literal(lit):
+    """`2e308` silently became inf (Python's float() of the text), unlike an int literal that does not
+    fit (E210)."""
+    with pytest.raises(GliaError) as e:
+        _check(f"def main():\n    x = 1.0 - {lit}\n    print(x)\n")
+    d = e.value.diagnostic
+    assert d.code == "E210" and (d.span.line, d.span.col) == (2, 15) and "float literal" in d.message
+    assert _check("def main():\n    print(1.7e308, 1e-400, inf)\n")
