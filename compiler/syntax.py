@@ -229,6 +229,14 @@ def _syntax_error(e: UnexpectedInput, source: Source, parser: Lark) -> GliaError
             return error("E004", "unterminated string literal", span, STAGE, source)
         if ch == "\t" or ch == " ":
             return error("E003", "unexpected indentation", span, STAGE, source)
+        import re
+
+        zeros = re.match(r"0[0-9_]*[0-9](?![0-9_.eEjJ])", source.text[e.pos_in_stream:])
+        if zeros:  # `08`, `0123`: Python 3 refuses them too (C would read an octal number)
+            digits = zeros.group().replace("_", "")
+            octal = f", or 0o{digits.lstrip('0')} for an octal number" if set(digits) <= set("01234567") else ""
+            return error("E002", f"a decimal integer cannot begin with 0: write {int(digits)}{octal}", Span(e.line, e.column, e.line, e.column + len(zeros.group())),
+                         STAGE, source)
         shown = repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}" if ch else "end of input"
         return error("E002", f"unexpected character {shown}; expected {_expected_list(e.allowed, parser)}",
                      span, STAGE, source)

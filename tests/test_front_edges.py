@@ -140,3 +140,17 @@ def test_a_float_literal_too_large_is_e210_at_the_literal(lit):
     d = e.value.diagnostic
     assert d.code == "E210" and (d.span.line, d.span.col) == (2, 15) and "float literal" in d.message
     assert _check("def main():\n    print(1.7e308, 1e-400, inf)\n")
+
+
+@pytest.mark.parametrize("lit, col, words", [
+    ("08", 11, "write 8\n"), ("0123 + 1", 11, "write 123, or 0o123 for an octal number"), ("[1][00_1]", 15, "write 1,"),
+])
+def test_a_decimal_integer_with_a_leading_zero_says_so(lit, col, words):
+    """`08` said "unexpected character '0'; expected one of ..., a number, ...": a number where a
+    number was expected. Python 3 refuses these literals too."""
+    with pytest.raises(GliaError) as e:
+        _check(f"def main():\n    print({lit})\n")
+    d = e.value.diagnostic
+    assert d.code == "E002" and (d.span.line, d.span.col) == (2, col) and "cannot begin with 0" in d.message
+    assert words in d.message + "\n"
+    assert _check("def main():\n    print(0, 00, 0_0, 0.5, 08.5, 09e1, 0x1f)\n")
