@@ -375,6 +375,9 @@ _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", "'": "'", '"': '"', "r": "\r", "0"
             "b": "\b", "f": "\f", "v": "\v", "\n": ""}
 
 
+HEX_DIGITS = "0123456789abcdefABCDEF"
+
+
 def decode_string(tok: Token, source: Source) -> str:
     raw = tok.value
     q = 3 if raw[:3] in ('"""', "'''") else 1
@@ -396,18 +399,22 @@ def decode_string(tok: Token, source: Source) -> str:
             continue
         width = {"x": 2, "u": 4, "U": 8}.get(nxt)
         digits = body[i + 2:i + 2 + width] if width else ""
-        if width and len(digits) == width and all(d in "0123456789abcdefABCDEF" for d in digits):
-            code = int(digits, 16)
-            if code <= 0x10FFFF:
-                out.append(chr(code))
-                i += 2 + width
-                continue
+        code = int(digits, 16) if width and len(digits) == width and all(d in HEX_DIGITS for d in digits) else None
+        if code is not None and code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF:
+            out.append(chr(code))
+            i += 2 + width
+            continue
         # locate the bad escape in the source
         before = raw[:q + i]
         line = tok.line + before.count("\n")
         col = (len(before) - before.rfind("\n")) if "\n" in before else tok.column + len(before)
-        raise error("E004", f"invalid escape sequence '\\{nxt}' in string; expected one of "
-                    "\\n \\t \\\\ \\' \\\" \\r \\0 \\xNN \\uNNNN", Span(line, col, line, col + 2), STAGE, source)
+        if code is not None and 0xD800 <= code <= 0xDFFF:  # it could be neither printed nor written as UTF-8
+            what = (f"'\\{nxt}{digits}' is a surrogate (D800 to DFFF), half of a UTF-16 pair, not a character; "
+                    "write the character's code point, as in \\U0001F600")
+        else:
+            what = (f"invalid escape sequence '\\{nxt}' in string; expected one of "
+                    "\\n \\t \\\\ \\' \\\" \\r \\0 \\xNN \\uNNNN \\UNNNNNNNN")
+        raise error("E004", what, Span(line, col, line, col + 2), STAGE, source)
     return "".join(out)
 
 

@@ -154,3 +154,26 @@ def test_a_decimal_integer_with_a_leading_zero_says_so(lit, col, words):
     assert d.code == "E002" and (d.span.line, d.span.col) == (2, col) and "cannot begin with 0" in d.message
     assert words in d.message + "\n"
     assert _check("def main():\n    print(0, 00, 0_0, 0.5, 08.5, 09e1, 0x1f)\n")
+
+
+@pytest.mark.parametrize("text, code, where", [
+    ('    print("a\\ud800")\n', "E004", (2, 13)),
+    ('    print("\\ud83d" + "\\ude00")\n', "E004", (2, 12)),
+])
+def test_a_surrogate_escape_is_e004(text, code, where):
+    """`print("\\ud800")` was an internal error in the interpreter (UnicodeEncodeError writing it)
+    and printed nothing compiled: a surrogate is no character, and no string holds one."""
+    with pytest.raises(GliaError) as e:
+        _check("def main():\n" + text)
+    d = e.value.diagnostic
+    assert d.code == code and (d.span.line, d.span.col) == where and "surrogate" in d.message
+    assert _check('def main():\n    print("\\U0001F600\\u00e9\\x41")\n')
+
+
+@pytest.mark.parametrize("backend", ["interp", "cpu"])
+def test_chr_of_a_surrogate_is_e506_on_both_backends(tmp_path, backend):
+    p = tmp_path / "s.glia"
+    p.write_text("def main():\n    s = chr(55296)\n    print(s)\n")
+    r = subprocess.run([sys.executable, "-m", "glia", "run", "--backend", backend, str(p)], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 1 and "s.glia:2:9: error[E506]" in r.stderr and "surrogates" in r.stderr, r.stderr
