@@ -226,6 +226,10 @@ def _syntax_error(e: UnexpectedInput, source: Source, parser: Lark) -> GliaError
         span = Span.point(e.line, e.column)
         ch = source.text[e.pos_in_stream] if e.pos_in_stream < len(source.text) else ""
         if ch and ch in "\"'":
+            if source.text[max(0, e.pos_in_stream - 2):e.pos_in_stream] == ch * 2 and e.column > 2:
+                # `"""abc` lexes as the empty string `""` and an unterminated `"abc`: point at the `"""`
+                return error("E004", f"unterminated triple-quoted string literal (no closing {ch * 3})",
+                             Span.point(e.line, e.column - 2), STAGE, source)
             return error("E004", "unterminated string literal", span, STAGE, source)
         if ch == "\t" or ch == " ":
             return error("E003", "unexpected indentation", span, STAGE, source)

@@ -177,3 +177,13 @@ def test_chr_of_a_surrogate_is_e506_on_both_backends(tmp_path, backend):
     r = subprocess.run([sys.executable, "-m", "glia", "run", "--backend", backend, str(p)], capture_output=True,
                        text=True, timeout=300)
     assert r.returncode == 1 and "s.glia:2:9: error[E506]" in r.stderr and "surrogates" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("line, col", [('    print("""abc)\n', 11), ("    x = '''abc\n    y = 1\n", 9)])
+def test_an_unterminated_triple_quoted_string_is_placed_at_its_quotes(line, col):
+    """`print(\"\"\"abc` said "unterminated string literal" two columns right of the opening quotes
+    (the lexer reads `""` as an empty string first)."""
+    with pytest.raises(GliaError) as e:
+        _check("def main():\n" + line)
+    d = e.value.diagnostic
+    assert d.code == "E004" and (d.span.line, d.span.col) == (2, col) and "triple-quoted" in d.message
