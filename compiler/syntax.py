@@ -354,6 +354,8 @@ def _hint(tok: Token, expected) -> str:
                                              "global", "nonlocal", "async", "await", "raise"):
         return f" ('{tok.value}' is not part of Glia; see docs/language.md)"
     if tok.value in GliaIndenter.RESERVED and "NAME" in expected:
+        if "DEF" in expected:  # where a top-level definition may begin
+            return " (statements go inside a function; the top level of a file holds definitions and globals)"
         return f" ('{tok.value}' is a keyword, so it cannot name a variable, function, parameter or field)"
     if tok.type == "DEF":
         return " (functions are defined at the top level of a file, not inside other functions)"

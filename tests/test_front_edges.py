@@ -187,3 +187,13 @@ def test_an_unterminated_triple_quoted_string_is_placed_at_its_quotes(line, col)
         _check("def main():\n" + line)
     d = e.value.diagnostic
     assert d.code == "E004" and (d.span.line, d.span.col) == (2, col) and "triple-quoted" in d.message
+
+
+def test_a_statement_at_the_top_level_says_where_statements_go():
+    """With reserved words read as keywords everywhere, `if` at the top level must not be told it
+    cannot name a variable: it is a statement outside a function."""
+    with pytest.raises(GliaError) as e:
+        _check("x = 1\nwhile x > 0:\n    x = 0\n")
+    d = e.value.diagnostic
+    assert d.code == "E001" and (d.span.line, d.span.col) == (2, 1) and "statements go inside a function" in d.message
+    assert "cannot name" not in d.message
