@@ -107,6 +107,12 @@ def add_device_option(p, what: str, default: str | None = "cpu") -> None:
                         f"(cuda when a GPU is there, else cpu): {what}")
 
 
+def same_file(a: str, b: str) -> bool:
+    """Do two paths name one file (an output that would overwrite an input)?"""
+    return os.path.realpath(a) == os.path.realpath(b) or (
+        os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b))
+
+
 def resolve_device(ns):
     """The device --device names (compiler/device.py); E901/E902 when cuda is asked for and absent."""
     from glia.compiler.device import resolve

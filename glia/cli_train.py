@@ -217,13 +217,13 @@ def _writable(flag, path, program, inputs: dict) -> None:
     one of `inputs` (what -> path: the program, the data, another output), which would lose it."""
     from glia.compiler.diagnostics import Diagnostic, GliaError, Span
     from glia.runtime.errors import GliaRuntimeError
+    from glia.cli import same_file
     from glia.runtime.params import check_writable
 
     if not path:
         return
     for what, other in inputs.items():
-        if other and (os.path.realpath(other) == os.path.realpath(path)
-                      or os.path.exists(other) and os.path.exists(path) and os.path.samefile(path, other)):
+        if other and same_file(other, path):
             raise GliaError(Diagnostic("E703", f"{flag} {path} is {what}: saving there would overwrite it",
                                        Span(0, 0, 0, 0), "train", program.source))
     try:

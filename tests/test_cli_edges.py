@@ -105,3 +105,20 @@ def test_arguments_for_a_main_without_parameters_are_an_error(tmp_path_factory, 
     r = glia_cli("run", "--backend", backend, p, "x")
     assert r.returncode == 1 and r.stdout == "" and "error[E208]" in r.stderr and "main() takes no arguments" in r.stderr
     assert "def main(args: list[str])" in r.stderr and "noargs.glia:1:1" in r.stderr, r.stderr
+
+
+def test_an_output_that_is_the_input_file_is_refused(tmp_path):
+    """`glia compile p.glia -o p.glia` replaced the program with generated Python, and `glia bench synth
+    t.jsonl --json t.jsonl` the task file with the results; `glia synth --out` could do the same. Each
+    is now E509 before anything is written (glia train already refused it)."""
+    prog = tmp_path / "p.glia"
+    prog.write_text(LIB)
+    tasks = tmp_path / "t.jsonl"
+    tasks.write_text('{"name": "t", "kind": "glia", "source": "def f(x: int) -> int:\\n    return ??\\n"}\n')
+    for args, path in ((["compile", prog, "-o", tmp_path / "." / "p.glia"], prog),
+                       (["synth", prog, "--out", prog], prog),
+                       (["bench", "synth", tasks, "--json", tasks], tasks)):
+        before = path.read_text()
+        r = glia_cli(*args)
+        assert r.returncode == 1 and "error[E509]" in r.stderr and "it is the input file" in r.stderr, r.stderr
+        assert path.read_text() == before
