@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "main(args: list[str]); it is an error to give any to a main without "
                                    "parameters.")
     r.add_argument("file", metavar="FILE")
-    r.add_argument("args", nargs="*", metavar="ARGS",
+    r.add_argument("args", nargs="*", default=[], metavar="ARGS",
                    help="the strings passed to main(args: list[str]); after `--` (glia run FILE -- -n 3), "
                         "words that begin with - are passed too")
     r.add_argument("--backend", choices=["auto", "cpu", "interp"], default=os.environ.get("GLIA_BACKEND") or "auto",

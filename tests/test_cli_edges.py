@@ -93,6 +93,8 @@ def test_run_options_may_follow_the_file_and_dashes_end_them(tmp_path):
     assert r.returncode == 0 and r.stdout == "['--backend', '--', 'x']\n", r.stderr
     r = glia_cli("run", p, "-x")
     assert r.returncode == 2 and "glia run: error: unrecognized arguments: -x" in r.stderr and "--" in r.stderr
+    r = glia_cli("run", "-v")  # (ARGS is optional: it was named among the missing ones)
+    assert r.returncode == 2 and r.stderr.endswith("glia run: error: the following arguments are required: FILE\n")
     r = glia_cli("check", p, "--time", p)
     assert r.returncode == 0 and r.stdout.count("ok (1 function)") == 2, r.stderr
 
