@@ -91,7 +91,7 @@ def _interp(program):
 
 def _options(program, ns, verb="train"):
     from glia.compiler.diagnostics import Diagnostic, GliaError, Span
-    from glia.compiler.training import Options, options_from_spec
+    from glia.compiler.training import Options, function_to_train, options_from_spec
 
     spec = None
     if ns.fn:
@@ -100,8 +100,8 @@ def _options(program, ns, verb="train"):
         spec = program.trains[0]
     if spec is not None:
         o = options_from_spec(spec, program)
-    elif ns.fn:
-        o = Options(fn=ns.fn)
+    elif ns.fn:  # (a name that is no function is said before the missing data)
+        o = Options(fn=function_to_train(program, ns.fn).name)
     else:
         raise GliaError(Diagnostic("E703", f"nothing to {verb}: this program has no `train` block; name the "
                                    "function with --fn and the data with --data", Span(0, 0, 0, 0), "train", program.source))
