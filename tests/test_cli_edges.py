@@ -124,3 +124,10 @@ def test_an_output_that_is_the_input_file_is_refused(tmp_path):
         r = glia_cli(*args)
         assert r.returncode == 1 and "error[E509]" in r.stderr and "it is the input file" in r.stderr, r.stderr
         assert path.read_text() == before
+
+
+@pytest.mark.parametrize("args", [["check", "{d}"], ["bench", "synth", "{d}"], ["synth", "{d}"]])
+def test_a_directory_given_as_a_file(tmp_path, args):
+    """`glia bench synth DIR` said "DIR is a directory, not a .glia file" of a task file."""
+    r = glia_cli(*[a.format(d=tmp_path) for a in args])
+    assert r.returncode == 1 and f"error[E509]: {tmp_path} is a directory, not a file" in r.stderr, r.stderr
