@@ -928,6 +928,9 @@ class Checker:
                         self.builtins.convert(ir.Const(v, INT, span), F32)
                 return ir.Const(v, INT, span)
             case A.FloatLit(v, span):
+                if v in (float("inf"), float("-inf")):  # Python's float() of the text rounds it up to inf
+                    raise self.err("E210", "float literal does not fit in 64 bits (the largest float is about "
+                                   "1.8e308); write `inf` for an infinity", span)
                 if expected is not None and self.subst.resolve(expected) == F32:
                     return self.builtins.convert(ir.Const(v, FLOAT, span), F32)
                 return ir.Const(v, FLOAT, span)

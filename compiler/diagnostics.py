@@ -164,15 +164,15 @@ REPORT_HINT = ("this is a bug in Glia, not in your program; please report it wit
 
 
 def read_source(path: str) -> Source:
-    """Read a .glia file; a missing or unreadable file is a diagnostic (code E509), not a traceback.
-    A UTF-8 byte order mark at the start (some Windows editors write one) is dropped, as Python does."""
+    """Read a text file (a .glia program, a .sl problem, a task file); a missing or unreadable file is
+    a diagnostic (code E509), not a traceback. A UTF-8 byte order mark at the start (some Windows editors write one) is dropped, as Python does."""
     try:
         with open(path, encoding="utf-8-sig") as f:
             return Source(path, f.read())
     except FileNotFoundError:
         msg = f"no such file: {path}"
     except IsADirectoryError:
-        msg = f"{path} is a directory, not a .glia file"
+        msg = f"{path} is a directory, not a file"
     except UnicodeDecodeError as e:
         msg = f"{path} is not UTF-8 text ({e.reason} at byte {e.start})"
     except OSError as e:

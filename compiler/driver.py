@@ -85,6 +85,11 @@ def main_args(program: ir.Program, argv: list[str]) -> list:
         raise GliaError(Diagnostic("E208", f"main must return nothing or an int exit status, not {t.ret}",
                                    f.span, "run", src))
     if len(t.params) == 0:
+        if argv:  # the user meant something by them: a mistyped option, or a main that forgot `args`
+            raise GliaError(Diagnostic(
+                "E208", f"main() takes no arguments, but {len(argv)} {'was' if len(argv) == 1 else 'were'} given "
+                f"({' '.join(map(repr, argv))}); to receive them, declare `def main(args: list[str])`",
+                f.span, "run", src))
         return []
     if len(t.params) == 1 and t.params[0] == ListT(STR):
         return [list(argv)]

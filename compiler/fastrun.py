@@ -93,8 +93,8 @@ def try_run(source, argv: list[str], backend: str, trace=None):
     try:
         with open(manifest_path(source, backend), encoding="utf-8") as f:
             m = json.load(f)
-        if len(m["args"]) > 1 or (m["args"] and tuple(m["args"][0]) != ("list", ["str"])):
-            return MISS
+        if len(m["args"]) > 1 or (m["args"] and tuple(m["args"][0]) != ("list", ["str"])) or (argv and not m["args"]):
+            return MISS  # (arguments for a main without parameters: the ordinary path says E208)
     except (OSError, ValueError, KeyError, TypeError):
         return MISS
     from .cache import cache_dir

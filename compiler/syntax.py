@@ -31,6 +31,26 @@ class GliaIndenter(Indenter):
     DEDENT_type = "_DEDENT"
     tab_len = 8
 
+    # Words that are keywords everywhere (docs/language.md §1): the contextual lexer would read one as a
+    # name where its keyword cannot come (`def def(...)`, a field `if`), so they are made keywords here.
+    # `on` and `fn` are keywords only where they can come (a train header, a type).
+    RESERVED = {w: w.upper() for w in ("def", "if", "elif", "else", "while", "for", "in", "not", "and", "or",
+                                       "return", "break", "continue", "pass", "lambda", "True", "False",
+                                       "None", "assert", "del", "is")}
+    TOP_LEVEL_WORDS = ("_STRUCT", "_EXAMPLES", "_TRAIN")  # keywords only at the start of a top-level line
+
+    def process(self, stream):
+        prev = None
+        for tok in super().process(stream):
+            if tok.type == "NAME" and tok.value in self.RESERVED:
+                tok = Token.new_borrow_pos(self.RESERVED[tok.value], tok.value, tok)
+            elif tok.type in self.TOP_LEVEL_WORDS and not (
+                    self.paren_level == 0 and tok.column == 1
+                    and (prev is None or prev.type in (self.NL_type, self.DEDENT_type))):
+                tok = Token.new_borrow_pos("NAME", tok.value, tok)
+            prev = tok
+            yield tok
+
     def handle_NL(self, token):
         if self.paren_level > 0:
             return
@@ -131,6 +151,7 @@ _REGEX_NAMES = {
     "OCT_NUMBER": "a number", "FLOAT_NUMBER": "a number", "STRING": "a string",
     "_NEWLINE": "a new line", "_INDENT": "an indented block", "_DEDENT": "the end of the block",
     "$END": "the end of the file", "AUGOP": "an augmented assignment like '+='",
+    "_STRUCT": "'struct'", "_EXAMPLES": "'examples'", "_TRAIN": "'train'",
 }
 
 
@@ -205,9 +226,21 @@ def _syntax_error(e: UnexpectedInput, source: Source, parser: Lark) -> GliaError
         span = Span.point(e.line, e.column)
         ch = source.text[e.pos_in_stream] if e.pos_in_stream < len(source.text) else ""
         if ch and ch in "\"'":
+            if source.text[max(0, e.pos_in_stream - 2):e.pos_in_stream] == ch * 2 and e.column > 2:
+                # `"""abc` lexes as the empty string `""` and an unterminated `"abc`: point at the `"""`
+                return error("E004", f"unterminated triple-quoted string literal (no closing {ch * 3})",
+                             Span.point(e.line, e.column - 2), STAGE, source)
             return error("E004", "unterminated string literal", span, STAGE, source)
         if ch == "\t" or ch == " ":
             return error("E003", "unexpected indentation", span, STAGE, source)
+        import re
+
+        zeros = re.match(r"0[0-9_]*[0-9](?![0-9_.eEjJ])", source.text[e.pos_in_stream:])
+        if zeros:  # `08`, `0123`: Python 3 refuses them too (C would read an octal number)
+            digits = zeros.group().replace("_", "")
+            octal = f", or 0o{digits.lstrip('0')} for an octal number" if set(digits) <= set("01234567") else ""
+            return error("E002", f"a decimal integer cannot begin with 0: write {int(digits)}{octal}", Span(e.line, e.column, e.line, e.column + len(zeros.group())),
+                         STAGE, source)
         shown = repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}" if ch else "end of input"
         return error("E002", f"unexpected character {shown}; expected {_expected_list(e.allowed, parser)}",
                      span, STAGE, source)
@@ -250,7 +283,7 @@ def _foreign_construct(source: Source, line: int):
         return None
     indent, word = m.group(1), m.group(2)
     col = len(indent) + 1
-    if word in ("def", "struct") and indent:
+    if indent and (word == "def" or word in ("struct", "examples", "train") and re.match(r"\s*\w+\s+[A-Za-z_]", text)):
         return (f"'{word}' must be at the top level of the file: Glia has no nested definitions "
                 "(use a lambda, or define the function at the top level)", Span(line, col, line, col + len(word)))
     if word in _NOT_GLIA and not re.match(r"^\s*\w+\s*(=|\+=|-=|\.|\[|\()", text):
@@ -320,6 +353,10 @@ def _hint(tok: Token, expected) -> str:
     if tok.type == "NAME" and tok.value in ("class", "import", "from", "try", "except", "with", "yield",
                                              "global", "nonlocal", "async", "await", "raise"):
         return f" ('{tok.value}' is not part of Glia; see docs/language.md)"
+    if tok.value in GliaIndenter.RESERVED and "NAME" in expected:
+        if "DEF" in expected:  # where a top-level definition may begin
+            return " (statements go inside a function; the top level of a file holds definitions and globals)"
+        return f" ('{tok.value}' is a keyword, so it cannot name a variable, function, parameter or field)"
     if tok.type == "DEF":
         return " (functions are defined at the top level of a file, not inside other functions)"
     if "_INDENT" in expected and tok.type != "_INDENT":
@@ -344,6 +381,9 @@ _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", "'": "'", '"': '"', "r": "\r", "0"
             "b": "\b", "f": "\f", "v": "\v", "\n": ""}
 
 
+HEX_DIGITS = "0123456789abcdefABCDEF"
+
+
 def decode_string(tok: Token, source: Source) -> str:
     raw = tok.value
     q = 3 if raw[:3] in ('"""', "'''") else 1
@@ -365,18 +405,22 @@ def decode_string(tok: Token, source: Source) -> str:
             continue
         width = {"x": 2, "u": 4, "U": 8}.get(nxt)
         digits = body[i + 2:i + 2 + width] if width else ""
-        if width and len(digits) == width and all(d in "0123456789abcdefABCDEF" for d in digits):
-            code = int(digits, 16)
-            if code <= 0x10FFFF:
-                out.append(chr(code))
-                i += 2 + width
-                continue
+        code = int(digits, 16) if width and len(digits) == width and all(d in HEX_DIGITS for d in digits) else None
+        if code is not None and code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF:
+            out.append(chr(code))
+            i += 2 + width
+            continue
         # locate the bad escape in the source
         before = raw[:q + i]
         line = tok.line + before.count("\n")
         col = (len(before) - before.rfind("\n")) if "\n" in before else tok.column + len(before)
-        raise error("E004", f"invalid escape sequence '\\{nxt}' in string; expected one of "
-                    "\\n \\t \\\\ \\' \\\" \\r \\0 \\xNN \\uNNNN", Span(line, col, line, col + 2), STAGE, source)
+        if code is not None and 0xD800 <= code <= 0xDFFF:  # it could be neither printed nor written as UTF-8
+            what = (f"'\\{nxt}{digits}' is a surrogate (D800 to DFFF), half of a UTF-16 pair, not a character; "
+                    "write the character's code point, as in \\U0001F600")
+        else:
+            what = (f"invalid escape sequence '\\{nxt}' in string; expected one of "
+                    "\\n \\t \\\\ \\' \\\" \\r \\0 \\xNN \\uNNNN \\UNNNNNNNN")
+        raise error("E004", what, Span(line, col, line, col + 2), STAGE, source)
     return "".join(out)
 
 

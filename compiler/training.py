@@ -392,15 +392,22 @@ def batch_norm_site(program: ir.Program, fn: str) -> ir.Prim | None:
     return next((n for n in reachable(program, fn) if isinstance(n, ir.Prim) and n.op == "layer.batch_norm"), None)
 
 
+def function_to_train(program: ir.Program, name: str) -> ir.Function:
+    """The program's own function `name` (E703 naming the program's functions when there is none)."""
+    src = program.source
+    f = program.functions.get(name)
+    if f is None or f.source_name != (src.name if src else f.source_name):
+        mine = sorted(n for n, g in program.functions.items() if g.source_name == (src.name if src else g.source_name))
+        raise _err(BAD_DATA, f"no function named '{name}' to train (this program's functions: "
+                   f"{', '.join(mine) or 'none'})", None, src)
+    return f
+
+
 def check_task(program: ir.Program, o: Options, X, y) -> Task:
     """The function, the loss and the data must fit together; every problem is E703 before training
     (E704 for a function taking one example that reaches batch_norm)."""
     src = program.source
-    f = program.functions.get(o.fn)
-    if f is None or f.source_name != (src.name if src else f.source_name):
-        mine = sorted(n for n, g in program.functions.items() if g.source_name == (src.name if src else g.source_name))
-        raise _err(BAD_DATA, f"no function named '{o.fn}' to train (this program's functions: "
-                   f"{', '.join(mine) or 'none'})", None, src)
+    f = function_to_train(program, o.fn)
     t = f.type
     if len(t.params) != 1 or not isinstance(t.params[0], TensorT):
         raise _err(BAD_DATA, f"{o.fn} must take one tensor (one example, or a batch of them), e.g. def {o.fn}(x: "

@@ -18,15 +18,42 @@ EXIT_OK, EXIT_PROGRAM, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 class _Parser(argparse.ArgumentParser):
+    """Options may come anywhere among a command's arguments (`glia run FILE --backend interp`,
+    `glia check a.glia --time b.glia`); a `--` ends the options: every word after it is an argument
+    as written, a later `--` included (`glia run FILE -- --backend -- x` passes all three to main)."""
+    _intermixing = False
+
     def error(self, message):  # argparse exits with 2 on bad usage, as we want; keep its message short
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+    def parse_known_args(self, args=None, namespace=None):
+        positionals = self._get_positional_actions()
+        if self._intermixing or any(a.nargs in (argparse.PARSER, argparse.REMAINDER) for a in positionals):
+            return super().parse_known_args(args, namespace)  # the top level, whose subcommands parse the rest
+        args = list(sys.argv[1:] if args is None else args)
+        if "--" in args:  # argparse (before 3.13) drops every `--`, not only the first: keep the later ones
+            end = args.index("--") + 1
+            args = args[:end] + [_LATER_DASHES if a == "--" else a for a in args[end:]]
+        self._intermixing = True
+        try:
+            ns, extras = self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
+        for key, value in vars(ns).items():
+            if isinstance(value, list):
+                setattr(ns, key, ["--" if v == _LATER_DASHES else v for v in value])
+        return ns, ["--" if v == _LATER_DASHES else v for v in extras]
+
+
+_LATER_DASHES = "\0--"  # stands for a `--` after the first while argparse reads (no argument holds a NUL)
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="glia", description="Glia: a language for programs that are half learned and half written.")
     p.add_argument("--version", action="version", version=f"glia {glia.__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    p.commands = sub.choices  # name -> its parser, for the usage line of an error found after parsing
 
     c = sub.add_parser("check", help="parse and type-check .glia files",
                        description="Parse and type-check each FILE; print every diagnostic. "
@@ -35,11 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--time", action="store_true", help="print how long each stage took")
 
     r = sub.add_parser("run", help="run a program's main()",
-                       description="Check FILE and call its main(). Arguments after FILE are passed to "
-                                   "main(args: list[str]) when main takes them.")
+                       description="Check FILE and call its main(). The ARGS (the words after FILE that are "
+                                   "not options of glia run; everything after `--`) are passed to "
+                                   "main(args: list[str]); it is an error to give any to a main without "
+                                   "parameters.")
     r.add_argument("file", metavar="FILE")
-    r.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
-                   help="optional: the strings passed to main(args: list[str]), everything after FILE")
+    r.add_argument("args", nargs="*", default=[], metavar="ARGS",
+                   help="the strings passed to main(args: list[str]); after `--` (glia run FILE -- -n 3), "
+                        "words that begin with - are passed too")
     r.add_argument("--backend", choices=["auto", "cpu", "interp"], default=os.environ.get("GLIA_BACKEND") or "auto",
                    help="auto (default; $GLIA_BACKEND changes it): compiled when the cache has the program, "
                         "else interpreted now and, if the run took a while, compiled in the background for "
@@ -75,6 +105,12 @@ def add_device_option(p, what: str, default: str | None = "cpu") -> None:
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default=default,
                    help=f"cpu (the default), cuda (numba-cuda; GLIA_CUDASIM=1 runs it on the simulator), or auto "
                         f"(cuda when a GPU is there, else cpu): {what}")
+
+
+def same_file(a: str, b: str) -> bool:
+    """Do two paths name one file (an output that would overwrite an input)?"""
+    return os.path.realpath(a) == os.path.realpath(b) or (
+        os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b))
 
 
 def resolve_device(ns):
@@ -180,7 +216,11 @@ def main(argv: list[str] | None = None) -> int:
 
     stack.EXIT_ON_INTERRUPT = True  # a Ctrl-C while compiled code runs ends the process (stack.py)
     parser = build_parser()
-    ns = parser.parse_args(argv)
+    ns, extras = parser.parse_known_args(argv)
+    if extras:  # said by the subcommand's parser, with its usage line
+        hint = " (to pass words that begin with - to main, put them after --: glia run FILE -- -n 3)"
+        parser.commands.get(ns.command, parser).error(f"unrecognized arguments: {' '.join(extras)}"
+                                                      + (hint if ns.command == "run" else ""))
     if ns.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE

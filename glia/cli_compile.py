@@ -61,11 +61,17 @@ def _nested(v) -> bool:
 
 
 def cmd_compile(ns) -> int:
+    from glia.cli import same_file
     from glia.compiler.driver import check_source, read_source
     from glia.compiler.syntax import parse
 
     source = read_source(ns.file)
     status = 0
+    if ns.output and same_file(ns.output, ns.file):  # the source would be lost to the generated text
+        from glia.compiler.diagnostics import Diagnostic, GliaError, Source, Span
+
+        raise GliaError(Diagnostic("E509", f"cannot write {ns.output}: it is the input file, which writing would "
+                                   "overwrite", Span(0, 0, 0, 0), "write", Source(ns.output, "")))
     if ns.emit == "ast":
         text = format_ast(parse(source))
     else:

@@ -136,7 +136,7 @@ def _synth_glia(ns, config) -> int:
 
     settings = _train_settings(ns)
     if ns.out:
-        _check_writable(ns.out)
+        _check_writable(ns.out, ns.file)
     program = check_source(read_source(ns.file))
     if not program.holes and not program.choices:
         raise GliaError(Diagnostic("E602", "this program has no holes (`??`) or choices (`choose`) to settle",
@@ -236,8 +236,13 @@ def _cannot_write(path: str, why: str):
     return GliaError(Diagnostic("E509", f"cannot write {path}: {why}", Span(0, 0, 0, 0), "write"))
 
 
-def _check_writable(path: str) -> None:
-    """Before a long run: an output path that cannot be written is said now, not after the run."""
+def _check_writable(path: str, source: str) -> None:
+    """Before a long run: an output path that cannot be written, or that is the `source` file (which it
+    would overwrite), is said now, not after the run."""
+    from glia.cli import same_file
+
+    if same_file(path, source):
+        raise _cannot_write(path, "it is the input file, which writing would overwrite")
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise _cannot_write(path, "it is a directory")
@@ -328,7 +333,7 @@ def cmd_bench_synth(ns) -> int:
         raise GliaError(Diagnostic("E604", f"--limit must be a number of tasks (0: all), not {ns.limit}",
                                    Span(0, 0, 0, 0), "synth"))
     if ns.json:
-        _check_writable(ns.json)
+        _check_writable(ns.json, ns.tasks)
     tasks = load_tasks(ns.tasks)
     if ns.match:
         tasks = [t for t in tasks if ns.match in t.name]

@@ -91,7 +91,7 @@ def _interp(program):
 
 def _options(program, ns, verb="train"):
     from glia.compiler.diagnostics import Diagnostic, GliaError, Span
-    from glia.compiler.training import Options, options_from_spec
+    from glia.compiler.training import Options, function_to_train, options_from_spec
 
     spec = None
     if ns.fn:
@@ -100,8 +100,8 @@ def _options(program, ns, verb="train"):
         spec = program.trains[0]
     if spec is not None:
         o = options_from_spec(spec, program)
-    elif ns.fn:
-        o = Options(fn=ns.fn)
+    elif ns.fn:  # (a name that is no function is said before the missing data)
+        o = Options(fn=function_to_train(program, ns.fn).name)
     else:
         raise GliaError(Diagnostic("E703", f"nothing to {verb}: this program has no `train` block; name the "
                                    "function with --fn and the data with --data", Span(0, 0, 0, 0), "train", program.source))
@@ -217,13 +217,13 @@ def _writable(flag, path, program, inputs: dict) -> None:
     one of `inputs` (what -> path: the program, the data, another output), which would lose it."""
     from glia.compiler.diagnostics import Diagnostic, GliaError, Span
     from glia.runtime.errors import GliaRuntimeError
+    from glia.cli import same_file
     from glia.runtime.params import check_writable
 
     if not path:
         return
     for what, other in inputs.items():
-        if other and (os.path.realpath(other) == os.path.realpath(path)
-                      or os.path.exists(other) and os.path.exists(path) and os.path.samefile(path, other)):
+        if other and same_file(other, path):
             raise GliaError(Diagnostic("E703", f"{flag} {path} is {what}: saving there would overwrite it",
                                        Span(0, 0, 0, 0), "train", program.source))
     try:
@@ -413,8 +413,6 @@ def cmd_eval(ns) -> int:
 
 
 def cmd_run(ns, base) -> int:
-    if ns.args[:1] == ["--params"] and len(ns.args) >= 2:  # `glia run FILE --params P` reads like the rest
-        ns.params, ns.args = ns.args[1], ns.args[2:]
     if not getattr(ns, "params", None):
         return base(ns)
     from glia.compiler.diagnostics import GliaError

@@ -16,6 +16,7 @@ from __future__ import annotations
 import collections.abc
 import ctypes
 import inspect
+import os
 import queue
 import sys
 import threading
@@ -513,7 +514,10 @@ class Program:
 
         most = {} if max_candidates is None else {"max_candidates": max_candidates}  # (default: Config's, as the CLI's)
         bad = Config(strategy, 10.0 if timeout is None else timeout, seed=seed, **most).mistake(STRATEGIES) or \
-            choose_train.settings_mistake(eta, trials, max_epochs)
+            choose_train.settings_mistake(eta, trials, max_epochs) or \
+            (None if isinstance(cache, (bool, np.bool_)) else f"cache must be True or False, not {cache!r}") or \
+            (None if isinstance(train, str) else f"train must name a function (a str), not {train!r}") or \
+            (None if isinstance(data, (str, os.PathLike)) else f"data must be a .npz file's path, not {data!r}")
         if bad:
             raise boundary_error(bad, "E604")
         if (x is None) != (y is None):

@@ -74,6 +74,8 @@ COMMANDS = {
     ":quit": ":quit            leave (also Ctrl-D)",
 }
 
+_NO_ARGUMENT = (":quit", ":q", ":exit", ":help", ":h", ":?", ":reload", ":defs", ":params")
+
 
 class Session:
     def __init__(self, out: TextIO | None = None, err: TextIO | None = None, backend: str = "interp"):
@@ -367,6 +369,8 @@ class Session:
     def command(self, line: str) -> bool:
         cmd, _, arg = line.partition(" ")
         arg = arg.strip()
+        if arg and cmd in _NO_ARGUMENT:  # `:quit now` left, `:help me` listed: the word meant something
+            return self._fail(f"{cmd} takes no argument (found '{arg}'); :help lists the commands")
         match cmd:
             case ":quit" | ":q" | ":exit":
                 self.quit = True

@@ -675,8 +675,9 @@ def k_ord(s):
 
 @kernel("chr")
 def k_chr(i):
-    if not 0 <= i <= 0x10FFFF:
-        fail(VALUE, f"chr() argument {i} is not a valid code point (0 to 1114111)")
+    if not 0 <= i <= 0x10FFFF or 0xD800 <= i <= 0xDFFF:  # a surrogate is half of a UTF-16 pair, no character
+        fail(VALUE, f"chr() argument {i} is not a valid code point (0 to 1114111, without the surrogates "
+                    "55296 to 57343)")
     return chr(i)
 
 

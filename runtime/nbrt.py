@@ -1405,8 +1405,9 @@ def k_ord(s, site):
 
 @jit
 def k_chr(i, site):
-    if i < 0 or i > 0x10FFFF:
-        raise Err("E506", "chr() argument " + int_str(i) + " is not a valid code point (0 to 1114111)", site)
+    if i < 0 or i > 0x10FFFF or 0xD800 <= i <= 0xDFFF:
+        raise Err("E506", "chr() argument " + int_str(i) + " is not a valid code point (0 to 1114111, "
+                  "without the surrogates 55296 to 57343)", site)
     return chr(i)
 
 

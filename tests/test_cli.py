@@ -137,7 +137,7 @@ def test_run_passes_arguments_and_exit_status(tmp_path):
             print(len(args), args)
             return 3
     """)
-    r = run_glia("run", str(p), "a", "--flag", "b c")
+    r = run_glia("run", str(p), "a", "--", "--flag", "b c")  # after `--`, words with a dash are main's too
     assert r.stdout == "3 ['a', '--flag', 'b c']\n"
     assert r.returncode == 3
 

@@ -80,3 +80,54 @@ def test_ctrl_c_stops_a_compiled_program(tmp_path):
     finally:
         p.kill()
         p.wait()
+
+
+def test_run_options_may_follow_the_file_and_dashes_end_them(tmp_path):
+    """`glia run FILE --backend interp` took `--backend interp` as main's arguments (argparse
+    REMAINDER) and ran the default backend; options now come anywhere, and `--` ends them."""
+    p = tmp_path / "a.glia"
+    p.write_text("def main(args: list[str]):\n    print(args)\n")
+    r = glia_cli("run", p, "a", "--backend", "interp", "b", "-v")
+    assert r.returncode == 0 and r.stdout == "['a', 'b']\n", r.stderr
+    r = glia_cli("run", p, "--", "--backend", "--", "x")
+    assert r.returncode == 0 and r.stdout == "['--backend', '--', 'x']\n", r.stderr
+    r = glia_cli("run", p, "-x")
+    assert r.returncode == 2 and "glia run: error: unrecognized arguments: -x" in r.stderr and "--" in r.stderr
+    r = glia_cli("run", "-v")  # (ARGS is optional: it was named among the missing ones)
+    assert r.returncode == 2 and r.stderr.endswith("glia run: error: the following arguments are required: FILE\n")
+    r = glia_cli("check", p, "--time", p)
+    assert r.returncode == 0 and r.stdout.count("ok (1 function)") == 2, r.stderr
+
+
+@pytest.mark.parametrize("backend", ["interp", "cpu", "cpu"])  # the second cpu run takes the cached manifest
+def test_arguments_for_a_main_without_parameters_are_an_error(tmp_path_factory, backend):
+    p = tmp_path_factory.getbasetemp() / "noargs.glia"
+    p.write_text("def main():\n    print(1)\n")
+    assert glia_cli("run", "--backend", backend, p).stdout == "1\n"
+    r = glia_cli("run", "--backend", backend, p, "x")
+    assert r.returncode == 1 and r.stdout == "" and "error[E208]" in r.stderr and "main() takes no arguments" in r.stderr
+    assert "def main(args: list[str])" in r.stderr and "noargs.glia:1:1" in r.stderr, r.stderr
+
+
+def test_an_output_that_is_the_input_file_is_refused(tmp_path):
+    """`glia compile p.glia -o p.glia` replaced the program with generated Python, and `glia bench synth
+    t.jsonl --json t.jsonl` the task file with the results; `glia synth --out` could do the same. Each
+    is now E509 before anything is written (glia train already refused it)."""
+    prog = tmp_path / "p.glia"
+    prog.write_text(LIB)
+    tasks = tmp_path / "t.jsonl"
+    tasks.write_text('{"name": "t", "kind": "glia", "source": "def f(x: int) -> int:\\n    return ??\\n"}\n')
+    for args, path in ((["compile", prog, "-o", tmp_path / "." / "p.glia"], prog),
+                       (["synth", prog, "--out", prog], prog),
+                       (["bench", "synth", tasks, "--json", tasks], tasks)):
+        before = path.read_text()
+        r = glia_cli(*args)
+        assert r.returncode == 1 and "error[E509]" in r.stderr and "it is the input file" in r.stderr, r.stderr
+        assert path.read_text() == before
+
+
+@pytest.mark.parametrize("args", [["check", "{d}"], ["bench", "synth", "{d}"], ["synth", "{d}"]])
+def test_a_directory_given_as_a_file(tmp_path, args):
+    """`glia bench synth DIR` said "DIR is a directory, not a .glia file" of a task file."""
+    r = glia_cli(*[a.format(d=tmp_path) for a in args])
+    assert r.returncode == 1 and f"error[E509]: {tmp_path} is a directory, not a file" in r.stderr, r.stderr

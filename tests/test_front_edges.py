@@ -89,3 +89,111 @@ def test_a_type_error_names_its_type_with_the_right_article():
     with pytest.raises(GliaError) as e:
         check_source(Source("t.glia", "def main():\n    x = 1\n    x()\n"))
     assert "this is an int, not a function" in e.value.diagnostic.message
+
+
+def _check(text: str):
+    return check_source(Source("kw.glia", text))
+
+
+@pytest.mark.parametrize("first", ["", "    x = 1\n", "    print(0)\n"])
+def test_contextual_keywords_are_names_wherever_a_statement_begins(first):
+    """`struct = 1` as the first statement of a body was a variable, after another statement E005
+    (the contextual lexer's choice followed the parser's state); now `struct`, `examples` and `train`
+    are keywords only where they begin a top-level definition, the same in any position."""
+    p = _check("struct on:\n    examples: int\n    train: int\n"
+               "train = 3\n"
+               "def f(x: int) -> int:\n    return x + 1\n"
+               "examples f:\n    1 -> 2\n"
+               "train f on \"d.npz\":\n    epochs = 1\n"
+               "def main():\n" + first +
+               "    struct = 1\n    examples = [on(1, 2)]\n    on_ = train\n    print(struct, examples[0].train, on_)\n")
+    assert {"f", "main"} <= set(p.functions)
+
+
+@pytest.mark.parametrize("text, word", [
+    ("def def(x: int) -> int:\n    return x\n", "def"),
+    ("struct P:\n    if: int\n", "if"),
+    ("def f(while: int) -> int:\n    return 1\n", "while"),
+    ("def f(x: int) -> int:\n    return x.None\n", "None"),
+])
+def test_reserved_words_are_never_names(text, word):
+    """`def def(...)`, a field `if` and a parameter `while` were accepted: the contextual lexer read a
+    keyword as a name wherever the keyword could not come. Reserved words are now keywords everywhere."""
+    with pytest.raises(GliaError) as e:
+        _check(text)
+    d = e.value.diagnostic
+    assert d.code == "E001" and f"'{word}' is a keyword" in d.message and d.span.line in (1, 2)
+
+
+def test_a_definition_inside_a_function_is_still_e005():
+    with pytest.raises(GliaError) as e:
+        _check("def main():\n    x = 1\n    struct P:\n        x: int\n")
+    assert e.value.diagnostic.code == "E005" and (e.value.diagnostic.span.line, e.value.diagnostic.span.col) == (3, 5)
+
+
+@pytest.mark.parametrize("lit", ["2e308", "1_000e400", "1.8e308"])
+def test_a_float_literal_too_large_is_e210_at_the_literal(lit):
+    """`2e308` silently became inf (Python's float() of the text), unlike an int literal that does not
+    fit (E210)."""
+    with pytest.raises(GliaError) as e:
+        _check(f"def main():\n    x = 1.0 - {lit}\n    print(x)\n")
+    d = e.value.diagnostic
+    assert d.code == "E210" and (d.span.line, d.span.col) == (2, 15) and "float literal" in d.message
+    assert _check("def main():\n    print(1.7e308, 1e-400, inf)\n")
+
+
+@pytest.mark.parametrize("lit, col, words", [
+    ("08", 11, "write 8\n"), ("0123 + 1", 11, "write 123, or 0o123 for an octal number"), ("[1][00_1]", 15, "write 1,"),
+])
+def test_a_decimal_integer_with_a_leading_zero_says_so(lit, col, words):
+    """`08` said "unexpected character '0'; expected one of ..., a number, ...": a number where a
+    number was expected. Python 3 refuses these literals too."""
+    with pytest.raises(GliaError) as e:
+        _check(f"def main():\n    print({lit})\n")
+    d = e.value.diagnostic
+    assert d.code == "E002" and (d.span.line, d.span.col) == (2, col) and "cannot begin with 0" in d.message
+    assert words in d.message + "\n"
+    assert _check("def main():\n    print(0, 00, 0_0, 0.5, 08.5, 09e1, 0x1f)\n")
+
+
+@pytest.mark.parametrize("text, code, where", [
+    ('    print("a\\ud800")\n', "E004", (2, 13)),
+    ('    print("\\ud83d" + "\\ude00")\n', "E004", (2, 12)),
+])
+def test_a_surrogate_escape_is_e004(text, code, where):
+    """`print("\\ud800")` was an internal error in the interpreter (UnicodeEncodeError writing it)
+    and printed nothing compiled: a surrogate is no character, and no string holds one."""
+    with pytest.raises(GliaError) as e:
+        _check("def main():\n" + text)
+    d = e.value.diagnostic
+    assert d.code == code and (d.span.line, d.span.col) == where and "surrogate" in d.message
+    assert _check('def main():\n    print("\\U0001F600\\u00e9\\x41")\n')
+
+
+@pytest.mark.parametrize("backend", ["interp", "cpu"])
+def test_chr_of_a_surrogate_is_e506_on_both_backends(tmp_path, backend):
+    p = tmp_path / "s.glia"
+    p.write_text("def main():\n    s = chr(55296)\n    print(s)\n")
+    r = subprocess.run([sys.executable, "-m", "glia", "run", "--backend", backend, str(p)], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 1 and "s.glia:2:9: error[E506]" in r.stderr and "surrogates" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("line, col", [('    print("""abc)\n', 11), ("    x = '''abc\n    y = 1\n", 9)])
+def test_an_unterminated_triple_quoted_string_is_placed_at_its_quotes(line, col):
+    """`print(\"\"\"abc` said "unterminated string literal" two columns right of the opening quotes
+    (the lexer reads `""` as an empty string first)."""
+    with pytest.raises(GliaError) as e:
+        _check("def main():\n" + line)
+    d = e.value.diagnostic
+    assert d.code == "E004" and (d.span.line, d.span.col) == (2, col) and "triple-quoted" in d.message
+
+
+def test_a_statement_at_the_top_level_says_where_statements_go():
+    """With reserved words read as keywords everywhere, `if` at the top level must not be told it
+    cannot name a variable: it is a statement outside a function."""
+    with pytest.raises(GliaError) as e:
+        _check("x = 1\nwhile x > 0:\n    x = 0\n")
+    d = e.value.diagnostic
+    assert d.code == "E001" and (d.span.line, d.span.col) == (2, 1) and "statements go inside a function" in d.message
+    assert "cannot name" not in d.message

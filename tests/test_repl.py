@@ -562,3 +562,17 @@ def test_piped_input_that_is_not_utf8_is_e509_at_its_line(locale):
     err = p.stderr.decode("utf-8", "replace")
     assert "<stdin>:3:6: error[E509]: the input is not UTF-8 text (byte 0xff on line 3)" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("line", [":quit now", ":help me", ":defs x", ":reload all", ":params w"])
+def test_a_command_without_arguments_refuses_one(run, line):
+    """`:quit now` left and `:help me` listed the commands, their word ignored silently."""
+    out = run(line)
+    assert out == f"error: {line.split()[0]} takes no argument (found '{line.split()[1]}'); :help lists the commands\n"
+    assert not run.session.quit and run.session.errors == 1
+
+
+def test_type_of_a_keyword_is_a_syntax_error(run):
+    """`:type def` said E101 "undefined name 'def'": a keyword read as a name."""
+    out = run(":type def")
+    assert "error[E001]" in out and "E101" not in out

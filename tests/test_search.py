@@ -677,13 +677,16 @@ def test_cli_synth_errors_are_diagnostics(tmp_path):
     ({"seed": "x"}, "--seed (seed=) must be an integer"),  # was accepted
     ({"eta": "3"}, "--eta (eta=) must be an integer"),  # was a TypeError from '<'
     ({"trials": 2.5}, "--trials (trials=) must be an integer"),  # was accepted
+    ({"cache": "no"}, "cache must be True or False, not 'no'"),  # was taken as True
+    ({"train": 3}, "train must name a function"),  # was accepted
+    ({"data": 3}, "data must be a .npz file's path"),  # was accepted
 ])
 def test_synthesize_refuses_bad_settings_with_e604(kw, words):
     import glia
 
     prog = glia.compile("def f(x: int) -> int:\n    return ??\n\nexamples f:\n    1 -> 2\n")
     with pytest.raises(GliaError) as info:
-        prog.synthesize(cache=False, **kw)
+        prog.synthesize(**{"cache": False, **kw})
     assert info.value.diagnostic.code == "E604" and words in info.value.diagnostic.message
 
 
