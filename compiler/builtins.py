@@ -580,8 +580,11 @@ class BuiltinTyper:
             et = INT
         if len(c.args) == 2:
             start = self.c.expr(c.args[1], et)
-            if isinstance(self.r(start.type), ListT) and isinstance(et, ListT):
+            st = self.r(start.type)
+            if isinstance(st, ListT) and isinstance(et, ListT):
                 return self.prim("list.sum", (seq, start), et, c.span)
+            if et == INT and st in (FLOAT, F32):  # Python's sum(ints, 0.5): a float total, added left to right
+                et = st
             start = self.c.coerce(start, et, c.args[1].span)
         else:
             start = ir.Const(0 if et == INT else 0.0, et if et in (INT, FLOAT) else INT, c.span)
