@@ -44,6 +44,11 @@ CMP = {"==": "cmp.eq", "!=": "cmp.ne", "<": "cmp.lt", "<=": "cmp.le", ">": "cmp.
        "in": "cmp.in", "not in": "cmp.notin"}
 
 
+def _is_range(e: ir.Expr) -> bool:
+    """A call of range() read where it stands (len, index, `in`): its list need not be built."""
+    return isinstance(e, ir.Prim) and e.op == "range"
+
+
 def _kind(t) -> str:
     return {INT: "int", FLOAT: "float", F32: "f32"}.get(t, "")
 
@@ -337,6 +342,8 @@ class BuiltinTyper:
             if isinstance(t, TVar):
                 raise self.c.unknown_type("the type of this value is not known yet; annotate it", cont.span, t)
             raise self.err("E204", f"{self.show(t)} cannot be sliced", span)
+        if _is_range(cont):
+            return self.prim("range.getitem", cont.args + (self.arg(index, INT),), INT, span)
         if isinstance(t, ListT):
             return self.prim("list.getitem", (cont, self.arg(index, INT)), t.elem, span)
         if t == STR:
@@ -507,6 +514,8 @@ class BuiltinTyper:
         self.nargs(c, 1, 1, "len")
         v = self.c.expr(c.args[0])
         t = self.r(v.type)
+        if _is_range(v):  # the range is not built (len(range(0, 2 ** 63 - 1, 2)) fits in an int, its list not)
+            return self.prim("range.len", v.args, INT, c.span)
         if isinstance(t, (ListT, DictT, SetT, TensorT)) or t == STR:
             return self.prim("len", (v,), INT, c.span)
         if isinstance(t, TupleT):

@@ -17,3 +17,28 @@ def test_sum_of_ints_with_a_float_start_is_a_float():
     grad_of_start = ("def g(w: float) -> float:\n    return sum([1, 2, 3], w) * w\n\n"
                      "def main():\n    print(value_and_grad(g)(2.0))\n")
     assert run(check_source(Source("t.glia", grad_of_start)), [], "interp")[:2] == ("(16.0, 10.0)\n", None)
+
+
+def test_len_index_and_in_of_a_range_do_not_build_its_list():
+    """`len(range(0, 9223372036854775807, 2))` was E506 "too large to build as a list" though its length
+    fits in an int; so were `x in range(...)` and `range(...)[i]` of a large range."""
+    out, err = both("def main():\n    big = 9223372036854775807\n"
+                    "    print(len(range(0, big, 2)), len(range(5)), len(range(10, 0, -3)), len(range(3, 3)))\n"
+                    "    print(range(0, big, 2)[-1], range(10)[3], range(10, 0, -3)[-1], range(-big - 1, big)[5])\n"
+                    "    print(7 in range(1, 10, 2), 8 in range(1, 10, 2), 4 not in range(10, 0, -3), "
+                    "big - 1 in range(0, big, 2))\n"
+                    "    print(-big - 1 in range(-big - 1, big, big), range(-big - 1, big)[-1], 0 in range(5, 0))\n"
+                    "    print(len(range(-big - 1, big)))\n")
+    big = 2 ** 63 - 1
+    want = [[len(range(0, big, 2)), 5, 4, 0], [range(0, big, 2)[-1], 3, 1, range(-big - 1, big)[5]],
+            [True, False, False, True], [True, big - 1, False]]
+    assert out == "".join(" ".join(map(str, line)) + "\n" for line in want)
+    assert err == ("E504", f"len() of a range of {2 ** 64 - 1} elements does not fit in an int", 7, 11)
+
+
+def test_an_index_or_a_zero_step_of_a_range_read_in_place_is_an_error():
+    assert both("def main():\n    print(range(3)[-4])\n")[1] == \
+        ("E501", "index -4 out of range for a range of length 3", 2, 11)
+    assert both("def main():\n    n = 0\n    print(5 in range(1, 9, n))\n")[1] == \
+        ("E506", "range() step cannot be zero", 3, 11)
+
