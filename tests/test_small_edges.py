@@ -42,3 +42,11 @@ def test_an_index_or_a_zero_step_of_a_range_read_in_place_is_an_error():
     assert both("def main():\n    n = 0\n    print(5 in range(1, 9, n))\n")[1] == \
         ("E506", "range() step cannot be zero", 3, 11)
 
+
+def test_print_of_a_gradient_names_it():
+    """`print(grad(f))` showed `<function f>`, as if it were f."""
+    program = check_source(Source("t.glia", "def f(x: float) -> float:\n    return x * x\n\ndef main():\n"
+                                            "    print(grad(f), value_and_grad(f), f, str(grad(f)))\n"))
+    want = "<function grad(f)> <function value_and_grad(f)> <function f> <function grad(f)>\n"
+    for backend in ("interp", "cpu"):
+        assert run(program, [], backend)[:2] == (want, None)
