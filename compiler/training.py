@@ -764,7 +764,11 @@ def train(interp: Interpreter, o: Options, X=None, y=None, log=None, trial: bool
     check_batches(program, task, o, len(train_rows))
     from .device import resolve
 
-    engine, why_not = make_engine(interp, task, o, resolve(o.device))
+    try:
+        device = resolve(o.device)
+    except GliaError as e:  # at the block's `device = ...` when it came from there
+        raise _located(e, o.spans.get("device"), program) from None
+    engine, why_not = make_engine(interp, task, o, device)
     if log:
         log(f"training {o.fn}: {len(train_rows)} examples ({len(val_rows)} held out for validation), "
             f"{len(engine.store)} parameters, {engine.name}" + (f" ({why_not})" if why_not else ""))
