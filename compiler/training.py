@@ -478,7 +478,11 @@ def check_task(program: ir.Program, o: Options, X, y) -> Task:
 
 
 def _rows(a, what: str, src) -> np.ndarray:
-    """The inputs or targets as an array with one row per example (E703 for a ragged list or a 0-d value)."""
+    """The inputs or targets as an array with one row per example (E703 for a ragged list or a 0-d value,
+    and for a masked array, whose mask numpy would drop: training on its hidden values would be silent)."""
+    if isinstance(a, np.ma.MaskedArray):
+        raise _data_err(f"the {what} are a numpy masked array, whose mask training cannot use; fill the masked "
+                        f"values (a.filled(...)) or drop their rows first", src)
     try:
         a = np.asarray(a)
     except (TypeError, ValueError) as e:
