@@ -581,6 +581,9 @@ class BuiltinTyper:
         elem, kind = self.iteration(seq, c.args[0].span)
         et = self.r(elem)
         if kind == "tensor" or isinstance(self.r(seq.type), TensorT):
+            if len(c.args) == 2:  # (it was dropped: sum(ones(3), 0.5) was 3.0)
+                raise self.err("E202", "sum(t, start) does not take a start with a tensor; add it: sum(t) + start",
+                               c.args[1].span)
             return self.tensor.reduce("sum", seq, self.c.subst.zonk(seq.type), c, kw)
         if kw:
             raise self.err("E103", "sum(..., axis=) takes a tensor", kw["axis"].span)

@@ -1,6 +1,8 @@
 """Small leftovers found by the bug hunters (2026-12-06): each test runs a program on both backends
 (the interpreter is the definition) and wants the same output and error."""
-from glia.compiler.diagnostics import Source
+import pytest
+
+from glia.compiler.diagnostics import GliaError, Source
 from glia.compiler.driver import check_source
 from test_backend_cpu import run
 from test_backend_cpu_edges import both
@@ -50,3 +52,12 @@ def test_print_of_a_gradient_names_it():
     want = "<function grad(f)> <function value_and_grad(f)> <function f> <function grad(f)>\n"
     for backend in ("interp", "cpu"):
         assert run(program, [], backend)[:2] == (want, None)
+
+
+def test_sum_of_a_tensor_with_a_start_is_refused_not_dropped():
+    """`sum(ones(3), 0.5)` was 3.0: the start was dropped without a word."""
+    with pytest.raises(GliaError) as e:
+        check_source(Source("t.glia", "def main():\n    t = ones(3)\n    print(sum(t, 0.5))\n"))
+    d = e.value.diagnostic
+    assert (d.code, d.message, d.span.line, d.span.col) == (
+        "E202", "sum(t, start) does not take a start with a tensor; add it: sum(t) + start", 3, 18)
