@@ -561,7 +561,7 @@ class TapeEngine:
         total, correct, cts = 0.0, 0, []
         for p, r in zip(preds, rows):
             o = _as_tensor(p)
-            L = self.loss(o, y[r])
+            L = loss_of(self.loss, o, y[r])
             if not math.isfinite(L):
                 raise self.not_finite(tape, "the loss", o)
             total += float(L)
@@ -623,6 +623,16 @@ def _correct(task: Task, o, target) -> int:
 EVAL_CHUNK = 256  # rows per call when evaluating a model over a batch
 
 
+def loss_of(loss, o, target):
+    """The loss of one prediction; its error (a prediction binary_cross_entropy cannot take) is said at the
+    block's `loss = ...` (train's handler)."""
+    try:
+        return loss(o, target)
+    except GliaRuntimeError as e:
+        e.settings = ("loss",)
+        raise
+
+
 def evaluate(interp: Interpreter, task: Task, rows, loss=None):
     """Mean loss and accuracy of the function over `rows`, in evaluation mode (the interpreter; a model
     over a batch is called on chunks of rows, batch_norm using its running statistics)."""
@@ -637,7 +647,7 @@ def evaluate(interp: Interpreter, task: Task, rows, loss=None):
     total, correct = 0.0, 0
     for p, r in zip(preds, rows):
         o = _as_tensor(p)
-        total += float(loss(o, task.y[r]))
+        total += float(loss_of(loss, o, task.y[r]))
         correct += _correct(task, o, task.y[r])
     return total / max(1, len(rows)), task.accuracy(correct, len(rows))
 

@@ -54,6 +54,15 @@ def test_print_of_a_gradient_names_it():
         assert run(program, [], backend)[:2] == (want, None)
 
 
+def test_binary_cross_entropy_of_a_prediction_outside_0_1_is_an_error():
+    """It was clipped to [1e-12, 1 - 1e-7] silently (PyTorch: "all elements of input should be between 0 and 1")."""
+    out, err = both("def main():\n    p = ones(3) * 0.5\n    t = ones(3)\n    print(binary_cross_entropy(p, t))\n"
+                    "    p[1] = 1.5\n    p[2] = -0.25\n    print(binary_cross_entropy(p, t))\n")
+    assert out == "0.6931472\n"
+    assert err == ("E506", "binary_cross_entropy takes probabilities in [0, 1], found a prediction of 1.5 "
+                   "(end the model with sigmoid)", 7, 11)
+
+
 def test_sum_of_a_tensor_with_a_start_is_refused_not_dropped():
     """`sum(ones(3), 0.5)` was 3.0: the start was dropped without a word."""
     with pytest.raises(GliaError) as e:

@@ -67,6 +67,22 @@ def test_masked_inputs_targets_or_parameters_are_refused():
     assert e.value.diagnostic.code == "E703" and "masked array" in e.value.diagnostic.message
 
 
+@pytest.mark.parametrize("engine", ["tape", "compiled"])
+def test_binary_cross_entropy_of_a_model_without_sigmoid_is_an_error(engine):
+    """Predictions outside [0, 1] were clipped flat, with no gradient there: training went on silently,
+    learning nothing. PyTorch refuses them; so does Glia, at the block's `loss =` setting."""
+    src = ('def m(x: f32[2]) -> f32[1]:\n    return dense(x, 1)\n\ntrain m on "d.npz":\n    inputs = x\n'
+           '    targets = y\n    loss = binary_cross_entropy\n')
+    x = np.random.default_rng(0).normal(size=(32, 2)).astype(np.float32) * 5
+    with pytest.raises(GliaError) as e:
+        glia.compile(src, "m.glia").train("m", x, (x[:, :1] > 0).astype(np.float32), epochs=1, engine=engine,
+                                          progress=False)
+    d = e.value.diagnostic
+    assert d.code == "E506" and d.message.startswith("binary_cross_entropy takes probabilities in [0, 1], found a "
+                                                     "prediction of "), d.message
+    assert (d.span.line, d.span.col) == (7, 12)
+
+
 # ---- 2. unreadable .npz files and checkpoints -----------------------------------------------------
 
 def _damaged(tmp_path, kind):
