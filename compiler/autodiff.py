@@ -335,6 +335,7 @@ def grad_value(interp: Interpreter, attrs, span, recording: bool = False):
             value, grad = ad_interpreter(interp).value_and_grad(fname, list(args))
             return grad if which == "grad" else (value, grad)
         g.__glia_name__ = fname  # (an error inside names fname: Interpreter.call_value)
+        g.__glia_shown__ = f"{which}({fname})"  # what print shows: <function grad(f)>
         return g
     return make
 

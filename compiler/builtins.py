@@ -44,6 +44,11 @@ CMP = {"==": "cmp.eq", "!=": "cmp.ne", "<": "cmp.lt", "<=": "cmp.le", ">": "cmp.
        "in": "cmp.in", "not in": "cmp.notin"}
 
 
+def _is_range(e: ir.Expr) -> bool:
+    """A call of range() read where it stands (len, index, `in`): its list need not be built."""
+    return isinstance(e, ir.Prim) and e.op == "range"
+
+
 def _kind(t) -> str:
     return {INT: "int", FLOAT: "float", F32: "f32"}.get(t, "")
 
@@ -337,6 +342,8 @@ class BuiltinTyper:
             if isinstance(t, TVar):
                 raise self.c.unknown_type("the type of this value is not known yet; annotate it", cont.span, t)
             raise self.err("E204", f"{self.show(t)} cannot be sliced", span)
+        if _is_range(cont):
+            return self.prim("range.getitem", cont.args + (self.arg(index, INT),), INT, span)
         if isinstance(t, ListT):
             return self.prim("list.getitem", (cont, self.arg(index, INT)), t.elem, span)
         if t == STR:
@@ -507,6 +514,8 @@ class BuiltinTyper:
         self.nargs(c, 1, 1, "len")
         v = self.c.expr(c.args[0])
         t = self.r(v.type)
+        if _is_range(v):  # the range is not built (len(range(0, 2 ** 63 - 1, 2)) fits in an int, its list not)
+            return self.prim("range.len", v.args, INT, c.span)
         if isinstance(t, (ListT, DictT, SetT, TensorT)) or t == STR:
             return self.prim("len", (v,), INT, c.span)
         if isinstance(t, TupleT):
@@ -572,6 +581,9 @@ class BuiltinTyper:
         elem, kind = self.iteration(seq, c.args[0].span)
         et = self.r(elem)
         if kind == "tensor" or isinstance(self.r(seq.type), TensorT):
+            if len(c.args) == 2:  # (it was dropped: sum(ones(3), 0.5) was 3.0)
+                raise self.err("E202", "sum(t, start) does not take a start with a tensor; add it: sum(t) + start",
+                               c.args[1].span)
             return self.tensor.reduce("sum", seq, self.c.subst.zonk(seq.type), c, kw)
         if kw:
             raise self.err("E103", "sum(..., axis=) takes a tensor", kw["axis"].span)
@@ -580,8 +592,11 @@ class BuiltinTyper:
             et = INT
         if len(c.args) == 2:
             start = self.c.expr(c.args[1], et)
-            if isinstance(self.r(start.type), ListT) and isinstance(et, ListT):
+            st = self.r(start.type)
+            if isinstance(st, ListT) and isinstance(et, ListT):
                 return self.prim("list.sum", (seq, start), et, c.span)
+            if et == INT and st in (FLOAT, F32):  # Python's sum(ints, 0.5): a float total, added left to right
+                et = st
             start = self.c.coerce(start, et, c.args[1].span)
         else:
             start = ir.Const(0 if et == INT else 0.0, et if et in (INT, FLOAT) else INT, c.span)

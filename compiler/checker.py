@@ -985,6 +985,10 @@ class Checker:
                                                      type(self.subst.resolve(rhs.type))):
                         return self.builtins.tensor.compare(op, operands[0], rhs, span)
                     lhs, rhs, prim = self.builtins.compare(op, operands[-1], rhs, ospan)
+                    if len(ops) == 1 and prim in ("cmp.in", "cmp.notin") and isinstance(rhs, ir.Prim) \
+                            and rhs.op == "range":  # `x in range(...)` reads the range, not its list
+                        found = ir.Prim("range.contains", (lhs, *rhs.args), BOOL, span)
+                        return found if prim == "cmp.in" else ir.Prim("bool.not", (found,), BOOL, span)
                     operands[-1] = lhs
                     operands.append(rhs)
                     prims.append(prim)

@@ -266,7 +266,7 @@ class TensorLowering:
 
     def p_loss_bce(self, e):
         p, t = self.exprs(e.args)
-        return f"(-nbt.mean(nbt.bce_terms({p}, {t}, {typed('1.0', e.type)}), {self.zero(e.type)}))"
+        return f"(-nbt.mean(nbt.bce_terms({p}, {t}, {typed('1.0', e.type)}, {self.site(e.span)}), {self.zero(e.type)}))"
 
     def p_loss_ce_int(self, e):
         p, y = self.exprs(e.args)

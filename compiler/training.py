@@ -495,7 +495,11 @@ def check_task(program: ir.Program, o: Options, X, y) -> Task:
 
 
 def _rows(a, what: str, src) -> np.ndarray:
-    """The inputs or targets as an array with one row per example (E703 for a ragged list or a 0-d value)."""
+    """The inputs or targets as an array with one row per example (E703 for a ragged list or a 0-d value,
+    and for a masked array, whose mask numpy would drop: training on its hidden values would be silent)."""
+    if isinstance(a, np.ma.MaskedArray):
+        raise _data_err(f"the {what} are a numpy masked array, whose mask training cannot use; fill the masked "
+                        f"values (a.filled(...)) or drop their rows first", src)
     try:
         a = np.asarray(a)
     except (TypeError, ValueError) as e:
@@ -574,7 +578,7 @@ class TapeEngine:
         total, correct, cts = 0.0, 0, []
         for p, r in zip(preds, rows):
             o = _as_tensor(p)
-            L = self.loss(o, y[r])
+            L = loss_of(self.loss, o, y[r])
             if not math.isfinite(L):
                 raise self.not_finite(tape, "the loss", o)
             total += float(L)
@@ -636,6 +640,16 @@ def _correct(task: Task, o, target) -> int:
 EVAL_CHUNK = 256  # rows per call when evaluating a model over a batch
 
 
+def loss_of(loss, o, target):
+    """The loss of one prediction; its error (a prediction binary_cross_entropy cannot take) is said at the
+    block's `loss = ...` (train's handler)."""
+    try:
+        return loss(o, target)
+    except GliaRuntimeError as e:
+        e.settings = ("loss",)
+        raise
+
+
 def evaluate(interp: Interpreter, task: Task, rows, loss=None):
     """Mean loss and accuracy of the function over `rows`, in evaluation mode (the interpreter; a model
     over a batch is called on chunks of rows, batch_norm using its running statistics)."""
@@ -650,7 +664,7 @@ def evaluate(interp: Interpreter, task: Task, rows, loss=None):
     total, correct = 0.0, 0
     for p, r in zip(preds, rows):
         o = _as_tensor(p)
-        total += float(loss(o, task.y[r]))
+        total += float(loss_of(loss, o, task.y[r]))
         correct += _correct(task, o, task.y[r])
     return total / max(1, len(rows)), task.accuracy(correct, len(rows))
 
@@ -781,7 +795,11 @@ def train(interp: Interpreter, o: Options, X=None, y=None, log=None, trial: bool
     check_batches(program, task, o, len(train_rows))
     from .device import resolve
 
-    engine, why_not = make_engine(interp, task, o, resolve(o.device))
+    try:
+        device = resolve(o.device)
+    except GliaError as e:  # at the block's `device = ...` when it came from there
+        raise _located(e, o.spans.get("device"), program) from None
+    engine, why_not = make_engine(interp, task, o, device)
     if log:
         log(f"training {o.fn}: {len(train_rows)} examples ({len(val_rows)} held out for validation), "
             f"{len(engine.store)} parameters, {engine.name}" + (f" ({why_not})" if why_not else ""))

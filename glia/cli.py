@@ -120,8 +120,17 @@ def resolve_device(ns):
     return resolve(getattr(ns, "device", "cpu") or "cpu")
 
 
-def _print_error(err) -> None:
-    sys.stderr.write(err.render() + "\n")
+def _print_error(err, file: str | None = None) -> None:
+    """The diagnostic on stderr; one without a source or a position (a --device, a flag, a setting) is
+    said as the program file's (`F: error[E902]: ...`), not as glia's."""
+    from dataclasses import replace
+
+    from glia.compiler.diagnostics import Source
+
+    d = err.diagnostic
+    if d.source is None and d.span.line == 0 and file:
+        d = replace(d, source=Source(file, ""))
+    sys.stderr.write(d.render() + "\n")
 
 
 def cmd_check(ns) -> int:
@@ -144,7 +153,7 @@ def cmd_check(ns) -> int:
             if "main" in program.functions:  # a file without main is a library; a main must fit `glia run`
                 main_args(program, [])
         except GliaError as e:
-            _print_error(e)
+            _print_error(e, path)
             status = EXIT_PROGRAM
             continue
         dt = time.perf_counter() - t0
@@ -171,7 +180,7 @@ def cmd_run(ns) -> int:
                                      trace=say if getattr(ns, "verbose", False) else None)
         except GliaError as e:
             sys.stdout.flush()
-            _print_error(e)
+            _print_error(e, ns.file)
             return EXIT_PROGRAM
         if result is not fastrun.MISS:
             sys.stdout.flush()
@@ -186,7 +195,7 @@ def cmd_run(ns) -> int:
         device = resolve_device(ns)
         program = check_source(read_source(ns.file))
     except GliaError as e:
-        _print_error(e)
+        _print_error(e, ns.file)
         return EXIT_PROGRAM
     if ns.device == "cuda":
         sys.stderr.write(f"glia: note: main runs on the CPU ({ns.backend} backend); the {device.describe()} runs "
@@ -197,7 +206,7 @@ def cmd_run(ns) -> int:
                            trace=say if getattr(ns, "verbose", False) else None)
     except GliaError as e:
         sys.stdout.flush()
-        _print_error(e)
+        _print_error(e, ns.file)
         return EXIT_PROGRAM
     sys.stdout.flush()
     return code
@@ -228,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         return ns.handler(ns)
     except GliaError as e:  # the user's mistake, found by a command module
         sys.stdout.flush()
-        _print_error(e)
+        _print_error(e, getattr(ns, "file", None))
         return EXIT_PROGRAM
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")

@@ -149,7 +149,7 @@ def cmd_train(ns) -> int:
     # updates on one line, so there a line per epoch
     o.progress = False if ns.no_progress else True if sys.stderr.isatty() else "lines"
     if ns.device:  # overrides the block's `device = ...`
-        o.device = ns.device
+        o = _apply(o, "device", ns.device, program)
     out = ns.out or os.path.splitext(ns.file)[0] + ".params.npz"
     taken = {"the program": ns.file, "the training data": o.data}
     for flag, what, path in (("--out", "the --out file", out), ("checkpoint", "the checkpoint", o.checkpoint),

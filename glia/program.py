@@ -590,6 +590,9 @@ class Params(collections.abc.Mapping):
         if view is None:
             raise boundary_error(f"no parameter named {name!r}; the parameters are "
                                  f"{', '.join(self._views) or 'none'}", "E703")
+        if isinstance(value, np.ma.MaskedArray):  # (np.asarray would drop the mask and keep what it hides)
+            raise boundary_error(f"parameter {name!r}: the value given is a numpy masked array; fill it first "
+                                 "(a.filled(...))", "E703")
         try:
             a = np.asarray(value)
         except Exception as e:  # a torch tensor that requires grad, an object numpy cannot read

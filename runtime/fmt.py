@@ -54,7 +54,7 @@ def _repr(v, inside) -> str:
     if isinstance(v, np.ndarray):
         return format_tensor(v)
     if callable(v):
-        return f"<function {getattr(v, '__glia_name__', 'lambda')}>"
+        return f"<function {getattr(v, '__glia_shown__', None) or getattr(v, '__glia_name__', 'lambda')}>"
     return repr(v)
 
 

@@ -518,14 +518,42 @@ def k_len(x):
     return len(x)
 
 
-@kernel("range")
-def k_range(start, stop, step):
+def _range_len(start, stop, step):
+    """The number of elements of range(start, stop, step) (Python's len() stops at 2 ** 63 - 1)."""
     if step == 0:
         fail(VALUE, "range() step cannot be zero")
-    n = max(0, (stop - start + step - 1) // step if step > 0 else (start - stop - step - 1) // -step)
+    return max(0, (stop - start + step - 1) // step if step > 0 else (start - stop - step - 1) // -step)
+
+
+@kernel("range")
+def k_range(start, stop, step):
+    n = _range_len(start, stop, step)
     if n > MAX_ELEMENTS:  # (len() of a range past 2 ** 63 elements is Python's OverflowError)
         fail(VALUE, f"range of {n} elements is too large to build as a list")
     return list(range(start, stop, step))
+
+
+# len(range(...)), `range(...)[i]` and `x in range(...)` read the range without building its list
+@kernel("range.len")
+def range_len(start, stop, step):
+    n = _range_len(start, stop, step)
+    if n > INT_MAX:
+        fail(OVERFLOW, f"len() of a range of {n} elements does not fit in an int")
+    return n
+
+
+@kernel("range.getitem")
+def range_getitem(start, stop, step, i):
+    n = _range_len(start, stop, step)
+    if -n <= i < n:
+        return range(start, stop, step)[i]
+    fail(INDEX, f"index {i} out of range for a range of length {n}")
+
+
+@kernel("range.contains")
+def range_contains(x, start, stop, step):
+    _range_len(start, stop, step)
+    return x in range(start, stop, step)
 
 
 def _guard(n: int, what: str):

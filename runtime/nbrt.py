@@ -795,22 +795,68 @@ def str_slice(s, lo, hi, step, site):
 
 
 @jit
-def range_list(start, stop, step, site):
+def range_size(start, stop, step, site):
+    """The number of elements of range(start, stop, step), as an unsigned number
+    (range(-2 ** 63, 2 ** 63 - 1) has 2 ** 64 - 1 elements); E506 for a zero step."""
     if step == 0:
         raise Err("E506", "range() step cannot be zero", site)
-    # its length, as an unsigned number (range(-2 ** 63, 2 ** 63 - 1) has 2 ** 64 - 1 elements)
     # (not np.arange, whose length computation overflows: range(2 ** 62, -2 ** 63, -2 ** 62) came out empty)
     lo, hi = (start, stop) if step > 0 else (stop, start)
-    n = 0
-    if lo < hi:
-        span = np.uint64(hi) - np.uint64(lo) - np.uint64(1)
-        size = span // (np.uint64(step) if step > 0 else np.uint64(0) - np.uint64(step)) + np.uint64(1)
-        if size > np.uint64(MAX_ELEMENTS):
-            p = np.zeros(4, np.int64)
-            for i in range(4):
-                p[i] = np.int64((size >> np.uint64(16 * i)) & np.uint64(0xFFFF))
-            raise Err("E506", "range of " + _limbs_str(p) + " elements is too large to build as a list", site)
-        n = np.int64(size)
+    if lo >= hi:
+        return np.uint64(0)
+    span = np.uint64(hi) - np.uint64(lo) - np.uint64(1)
+    return span // (np.uint64(step) if step > 0 else np.uint64(0) - np.uint64(step)) + np.uint64(1)
+
+
+@jit
+def _size_str(size):
+    p = np.zeros(4, np.int64)
+    for i in range(4):
+        p[i] = np.int64((size >> np.uint64(16 * i)) & np.uint64(0xFFFF))
+    return _limbs_str(p)
+
+
+@jit
+def range_len(start, stop, step, site):
+    """len(range(...)) without building the list; E504 past 2 ** 63 - 1 elements (Python's OverflowError)."""
+    size = range_size(start, stop, step, site)
+    if size > np.uint64(9223372036854775807):
+        raise Err("E504", "len() of a range of " + _size_str(size) + " elements does not fit in an int", site)
+    return np.int64(size)
+
+
+@jit
+def range_getitem(start, stop, step, i, site):
+    """range(...)[i] without building the list (negative from the end; E501 outside it)."""
+    size = range_size(start, stop, step, site)
+    if i >= 0:
+        if np.uint64(i) >= size:
+            index_error(i, np.int64(size), "range", site)
+        k = np.uint64(i)
+    else:
+        back = np.uint64(0) - np.uint64(i)  # -i, also for i = -2 ** 63
+        if back > size:
+            index_error(i, np.int64(size), "range", site)
+        k = size - back
+    return np.int64(np.uint64(start) + k * np.uint64(step))  # exact modulo 2 ** 64, and the element fits
+
+
+@jit
+def range_contains(x, start, stop, step, site):
+    """`x in range(...)` without building the list."""
+    if step == 0:
+        raise Err("E506", "range() step cannot be zero", site)
+    if step > 0:
+        return start <= x < stop and (np.uint64(x) - np.uint64(start)) % np.uint64(step) == np.uint64(0)
+    return stop < x <= start and (np.uint64(start) - np.uint64(x)) % (np.uint64(0) - np.uint64(step)) == np.uint64(0)
+
+
+@jit
+def range_list(start, stop, step, site):
+    size = range_size(start, stop, step, site)
+    if size > np.uint64(MAX_ELEMENTS):
+        raise Err("E506", "range of " + _size_str(size) + " elements is too large to build as a list", site)
+    n = np.int64(size)
     data = al._buffer(max(n, 4), np.int64)
     v = start
     for i in range(n):

@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit
 from numba.extending import overload
 
-from .errors import INDEX, CompiledRuntimeError
+from .errors import INDEX, VALUE, CompiledRuntimeError
 from .nbrt import checked_slot
 
 hot = njit(cache=True, inline="always")
@@ -32,6 +32,13 @@ jit = njit(cache=True)
 class LabelOutOfRange(CompiledRuntimeError):
     def __init__(self, y, k, site):
         super().__init__(INDEX, f"class label {y} out of range for {k} classes", site)
+
+
+class ProbabilityOutOfRange(CompiledRuntimeError):
+    def __init__(self, v, site):
+        from .tensor_ops import bce_outside_message
+
+        super().__init__(VALUE, bce_outside_message(v), site)
 
 
 class EmbeddingOutOfRange(CompiledRuntimeError):
@@ -430,12 +437,16 @@ def nll_int(logp, y, site):
 
 
 @jit
-def bce_terms(p, t, one):
-    """t * log(q) + (1 - t) * log(1 - q), q = clip(p, 1e-12, 1 - 1e-7), element-wise."""
+def bce_terms(p, t, one, site):
+    """t * log(q) + (1 - t) * log(1 - q), q = clip(p, 1e-12, 1 - 1e-7), element-wise; a prediction
+    outside [0, 1] is E506 (tensor_ops.bce)."""
     lo = cast(1e-12, one)
     hi = cast(1 - 1e-7, one)
     out = np.empty_like(p)
     a, b, o = p.reshape(p.size), t.reshape(t.size), out.reshape(out.size)
+    for i in range(a.size):
+        if a[i] < 0 or a[i] > 1:
+            raise ProbabilityOutOfRange(np.float64(a[i]), site)
     for i in range(a.size):
         q = min(max(a[i], lo), hi) if a[i] == a[i] else a[i]
         o[i] = b[i] * log1(q, one) + (one - b[i]) * log1(one - q, one)

@@ -161,8 +161,18 @@ def mae(p, t):
     return scalar(p.dtype, np.mean(np.abs(p - t)))
 
 
+def bce_outside_message(v) -> str:
+    """binary_cross_entropy of a prediction outside [0, 1] (a model without a final sigmoid): an error, as
+    in PyTorch, not a loss clipped flat with no gradient there (training went on silently, learning nothing)."""
+    return (f"binary_cross_entropy takes probabilities in [0, 1], found a prediction of {float(v):.6g} "
+            "(end the model with sigmoid)")
+
+
 @kernel("loss.bce")
 def bce(p, t):
+    outside = np.flatnonzero((np.asarray(p) < 0) | (np.asarray(p) > 1))  # (NaN is neither: E702 reports it)
+    if outside.size:
+        fail(VALUE, bce_outside_message(np.ravel(p)[outside[0]]))
     q = np.clip(p, EPS, 1 - 1e-7)
     return scalar(p.dtype, -np.mean(t * log_(q) + (1 - t) * log_(1 - q)))
 

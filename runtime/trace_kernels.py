@@ -604,12 +604,19 @@ def mae(p, t, s):
 @njit(cache=True, error_model="numpy")
 def bce(p, t, s):
     """Binary cross-entropy of probabilities p (clipped to [EPS, 1 - 1e-7] as the tape's; no gradient
-    where p lies outside)."""
+    where p lies outside). A row with a prediction outside [0, 1] has a NaN loss: the engine then runs
+    its minibatch on the tape, whose loss names the mistake (E506, tensor_ops.bce)."""
     hi = 1.0 - 1e-7
     q = np.minimum(np.maximum(p, EPS), hi)
     inside = (p > EPS) & (p < hi)
     m = p.size // p.shape[0]
-    return (_row_means(-(t * np.log(q) + (1.0 - t) * np.log(1.0 - q)), p.dtype),
+    loss = _row_means(-(t * np.log(q) + (1.0 - t) * np.log(1.0 - q)), p.dtype)
+    flat = np.ascontiguousarray(p).reshape(p.shape[0], m)
+    for r in range(p.shape[0]):
+        for j in range(m):
+            if flat[r, j] < 0 or flat[r, j] > 1:
+                loss[r] = np.nan
+    return (loss,
             ((s / m) * (-(t / q) + (1.0 - t) / (1.0 - q)) * inside).astype(p.dtype))
 
 

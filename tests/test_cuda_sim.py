@@ -539,3 +539,22 @@ def test_device_cuda_without_numba_cuda_is_one_line(hello, tmp_path):
     assert "pip install" in r.stderr
     r = _glia(["run", "--device", "auto", hello], tmp_path, PYTHONPATH=str(blocker.parent))
     assert r.returncode == 0 and r.stdout == "hi\n" and r.stderr == ""
+
+
+@pytest.mark.skipif(HAVE_GPU, reason="checks the messages of a machine without a GPU")
+@pytest.mark.skipif(not HAVE_NUMBA_CUDA, reason="numba-cuda is not installed")
+def test_a_device_error_names_the_program_file(hello, tmp_path):
+    """`glia train F --device cuda` without a GPU said `glia: error[E902]`, as if glia's own; the block's
+    `device = "cuda"` is said where it is written."""
+    import numpy as np
+
+    np.savez(tmp_path / "d.npz", x=np.zeros((4, 2), np.float32), y=np.zeros((4, 1), np.float32))
+    model = tmp_path / "m.glia"
+    model.write_text('def m(x: f32[2]) -> f32[1]:\n    return dense(x, 1)\n\ntrain m on "d.npz":\n'
+                     '    inputs = x\n    targets = y\n    loss = mse\n    epochs = 1\n    device = "cuda"\n')
+    r = _glia(["run", "--device", "cuda", hello], tmp_path)
+    assert r.returncode == 1 and r.stderr.startswith(f"{hello}: error[E902]: --device cuda: no CUDA GPU"), r.stderr
+    r = _glia(["train", str(model), "--device", "cuda"], tmp_path)
+    assert r.returncode == 1 and r.stderr.startswith(f"{model}: error[E902]: --device cuda"), r.stderr
+    r = _glia(["train", str(model)], tmp_path)
+    assert r.returncode == 1 and r.stderr.startswith(f"{model}:9:14: error[E902]:"), r.stderr

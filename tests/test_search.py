@@ -55,6 +55,18 @@ def test_bottom_up_solves_known_tasks(name):
     assert len(fills) == 1 and fills[0].expr
 
 
+@pytest.mark.parametrize("sig, examples, want", [
+    ("def f(x: float) -> int:", ["1.5 -> 1", "2.7 -> 2", "-1.5 -> -1"], "int(x)"),
+    ("def f(x: float, n: int) -> int:", ["1.5, 1 -> 3", "2.7, 2 -> 5", "-0.5, 3 -> 3"], "n + round(x)"),
+    ("def f(x: float) -> int:", ["1.5 -> 1", "-1.5 -> -2", "3.0 -> 3"], "floor(x)"),
+])
+def test_an_int_hole_reads_a_float_parameter(sig, examples, want):
+    """A float parameter of an int hole had no component to reach the ints: E606 after 8 million
+    candidates for `1.5 -> 1, 2.7 -> 2`."""
+    text = "\n".join([sig, "    return ??", "", "examples f:"] + [f"    {e}" for e in examples]) + "\n"
+    assert solve_text(text, strategy="bottom-up")[0].expr == want
+
+
 @pytest.mark.parametrize("name", ["poly", "abs_diff", "sum_sq", "is_long"])
 def test_genetic_programming_solves_small_tasks(name):
     fills = solve_text(glia_task(name), strategy="gp", seed=1)

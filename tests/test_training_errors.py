@@ -51,6 +51,38 @@ def test_inputs_too_large_for_f32_are_refused(tmp_path):
     assert e.value.diagnostic.code == "E703" and "too large for f32" in e.value.diagnostic.message
 
 
+def test_masked_inputs_targets_or_parameters_are_refused():
+    """A masked array's mask was dropped (np.asarray): training used the values it hides."""
+    x, y = np.ones((10, 64)), np.zeros(10, np.int64)
+    hidden = np.ma.masked_array(x, mask=np.zeros_like(x, bool))
+    hidden.mask[0, 0] = True
+    p = glia.compile(MLP)
+    for args, what in (((hidden, y), "inputs"), ((x, np.ma.masked_array(y)), "targets")):
+        with pytest.raises(GliaError) as e:
+            p.train("digit", *args, epochs=1, progress=False)
+        d = e.value.diagnostic
+        assert d.code == "E703" and d.message.startswith(f"the {what} are a numpy masked array"), d.message
+    with pytest.raises(GliaError) as e:
+        p.params["digit.dense#1.b"] = np.ma.masked_array(np.ones(32, np.float32))
+    assert e.value.diagnostic.code == "E703" and "masked array" in e.value.diagnostic.message
+
+
+@pytest.mark.parametrize("engine", ["tape", "compiled"])
+def test_binary_cross_entropy_of_a_model_without_sigmoid_is_an_error(engine):
+    """Predictions outside [0, 1] were clipped flat, with no gradient there: training went on silently,
+    learning nothing. PyTorch refuses them; so does Glia, at the block's `loss =` setting."""
+    src = ('def m(x: f32[2]) -> f32[1]:\n    return dense(x, 1)\n\ntrain m on "d.npz":\n    inputs = x\n'
+           '    targets = y\n    loss = binary_cross_entropy\n')
+    x = np.random.default_rng(0).normal(size=(32, 2)).astype(np.float32) * 5
+    with pytest.raises(GliaError) as e:
+        glia.compile(src, "m.glia").train("m", x, (x[:, :1] > 0).astype(np.float32), epochs=1, engine=engine,
+                                          progress=False)
+    d = e.value.diagnostic
+    assert d.code == "E506" and d.message.startswith("binary_cross_entropy takes probabilities in [0, 1], found a "
+                                                     "prediction of "), d.message
+    assert (d.span.line, d.span.col) == (7, 12)
+
+
 # ---- 2. unreadable .npz files and checkpoints -----------------------------------------------------
 
 def _damaged(tmp_path, kind):

@@ -219,10 +219,10 @@ def _names(c: Component) -> set[str]:
 
 def component_names() -> frozenset[str]:
     """Every name `using=[...]` can pick a library component by, whatever the hole's type."""
-    from .regression import FLOAT_COMPONENTS, TO_FLOAT, list_summaries
+    from .regression import FLOAT_COMPONENTS, TO_FLOAT, TO_INT, list_summaries
 
     comps = (GLIA_INT + GLIA_INT_BOOL + GLIA_BOOL + GLIA_STR + [c for e in LIST_ELEMS for c in list_components(e)]
-             + FLOAT_COMPONENTS + [TO_FLOAT] + [c for e in ("int", "float") for c in list_summaries(e)])
+             + FLOAT_COMPONENTS + [TO_FLOAT] + TO_INT + [c for e in ("int", "float") for c in list_summaries(e)])
     return frozenset(n for c in comps for n in _names(c))
 
 
@@ -246,6 +246,10 @@ def default_grammar(params: tuple[Var, ...], ret: str, inputs: list[tuple], outp
 
         comps += FLOAT_COMPONENTS + ([TO_FLOAT] if "int" in types else [])
         comps += [c for e in sorted(list_elems) if e in ("int", "float") for c in list_summaries(e)]
+    elif "float" in types:  # a float parameter of an int (or bool, str) hole: int(x), round(x), floor(x), ceil(x)
+        from .regression import TO_INT
+
+        comps += TO_INT
     comps += list(extra)
     if using:
         wanted = set(using)

@@ -25,6 +25,8 @@ import time
 
 import numpy as np
 
+from glia.runtime import kernels as K
+
 from .problem import Component, Config, Const, Problem, Result, Term, Var
 from .terms import term_depth
 
@@ -384,6 +386,11 @@ FLOAT_COMPONENTS = [
     _f("min", ("float", "float"), min, np.minimum, "min({0}, {1})", 2),
 ]
 TO_FLOAT = Component("to_float", ("int",), "float", float, glia="float({0})", vec=lambda a: a.astype(float))
+# a float in scope of a hole of another type reaches the int grammar through these (as the language's
+# kernels: nan, an infinity or an int overflow is undefined, and the candidate dropped)
+TO_INT = [Component(name, ("float",), "int", K.KERNELS[op], glia=glia) for name, op, glia in (
+    ("to_int", "float.to_int", "int({0})"), ("round", "float.round", "round({0})"),
+    ("floor", "math.floor", "floor({0})"), ("ceil", "math.ceil", "ceil({0})"))]
 
 
 def _nonempty(f):
