@@ -107,6 +107,10 @@ def load(lowered: LoweredModule, kind: str = "cpu") -> Compiled:
     """Write the generated module to `<cache>/<kind>/` (once) and import it."""
     path = write_module(lowered, kind)
     module = import_module(lowered.key, path, f"glia_{kind}_", restore=lambda: write_source(path, lowered.source))
+    if kind == "cpu":  # importing compiled it into Numba's cache: `glia run`'s default tier may use it now
+        from .tiered import mark_ready
+
+        mark_ready(lowered.key)
     return Compiled(module, lowered, path)
 
 

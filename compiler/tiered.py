@@ -247,6 +247,18 @@ def compile_now(key: str) -> bool:
     return True
 
 
+def mark_ready(key: str) -> None:
+    """The module `key` was imported (so compiled into Numba's cache) by this process, as `--backend
+    cpu` does: the next `auto` run loads it instead of interpreting. No error if the marker cannot be
+    written: the run goes on, and the next one interprets."""
+    ready = _marker(key, "ready")
+    if not os.path.exists(ready):
+        try:
+            _write(ready, "")
+        except OSError:
+            pass
+
+
 def _write(path: str, text: str) -> None:
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w", encoding="utf-8") as f:

@@ -169,8 +169,8 @@ def cmd_cache(ns) -> int:
             names = os.listdir(cpu)
             mods = [n for n in names if n.endswith(".py")]
             marks = {kind: sum(n.endswith("." + kind) for n in names) for kind in ("ready", "lock", "failed")}
-            print(f"  {len(mods)} generated module{'s' if len(mods) != 1 else ''} ({marks['ready']} compiled in the "
-                  f"background for `glia run`, {marks['lock']} compiling now, {marks['failed']} failed)")
+            print(f"  {len(mods)} generated module{'s' if len(mods) != 1 else ''} ({marks['ready']} ready for `glia run`, "
+                  f"{marks['lock']} compiling now, {marks['failed']} failed)")
     runtime = _runtime_cache()
     if runtime:  # Numba keeps the runtime's machine code beside its sources, not in the cache folder
         n = sum(name.endswith((".nbi", ".nbc")) for name in os.listdir(runtime)) if os.path.isdir(runtime) else 0

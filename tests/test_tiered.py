@@ -91,15 +91,24 @@ def test_a_running_compile_is_not_started_twice_and_a_stale_lock_is_taken_over(t
 
 
 def test_the_command_line_says_which_tier_ran(tmp_path):
+    """A cache folder of its own: with the session's, whether HOT was already compiled (by the test
+    above, when it ran first) decided which tier ran."""
     path = tmp_path / "cli.glia"
     path.write_text(HOT)
-    env = dict(os.environ, GLIA_BACKEND="auto", GLIA_BACKGROUND_COMPILE="0")
-    r = subprocess.run([sys.executable, "-m", "glia", "run", "-v", str(path), "5"], capture_output=True,
-                       text=True, env=env, timeout=120)
+    env = dict(os.environ, GLIA_BACKEND="auto", GLIA_BACKGROUND_COMPILE="0", GLIA_CACHE_DIR=str(tmp_path / "cache"))
+
+    def glia(*args):
+        return subprocess.run([sys.executable, "-m", "glia", *args], capture_output=True, text=True, env=env,
+                              timeout=300)
+
+    r = glia("run", "-v", str(path), "5")
     assert r.returncode == 0 and r.stdout == "5 1\n" and r.stderr.startswith("glia: interpreted")
-    r = subprocess.run([sys.executable, "-m", "glia", "cache", "info"], capture_output=True, text=True, env=env,
-                       timeout=60)
-    assert r.returncode == 0 and "compiled in the background" in r.stdout
+    r = glia("run", "--backend", "cpu", str(path), "6")  # compiles now, into the cache
+    assert r.returncode == 0 and r.stdout == "8 1\n"
+    r = glia("run", "-v", str(path), "7")
+    assert r.returncode == 0 and r.stdout == "13 1\n" and r.stderr.startswith("glia: compiled (from the cache")
+    r = glia("cache", "info")
+    assert r.returncode == 0 and "1 generated module (1 ready for `glia run`, 0 compiling now, 0 failed)" in r.stdout
 
 
 
