@@ -26,6 +26,7 @@ from . import ir
 from .autodiff import NonFiniteVJP, Tape, ad_interpreter, backward, first_nonfinite, param_store
 from .diagnostics import Diagnostic, GliaError, Source, Span
 from .checker import TRAIN_SETTINGS
+from .device import FLAG
 from .interp import Interpreter
 from .ir import reachable
 from .params import new_store
@@ -70,6 +71,7 @@ class Options:
     engine: str = "auto"  # auto | compiled | tape
     deadline: float | None = None  # time.perf_counter() time after which training stops (search trials)
     device: str = "cpu"  # cpu | cuda | auto (compiler/device.py); the compiled engine runs on it
+    device_asked: str = FLAG  # how a device given over the block's was written (compiler/device.py: FLAG, KEYWORD)
     span: Span | None = None  # the train block's, where the settings came from one
     spans: dict = field(default_factory=dict)  # each setting's value in the block, for later errors
 
@@ -793,10 +795,10 @@ def train(interp: Interpreter, o: Options, X=None, y=None, log=None, trial: bool
     except GliaError as e:
         raise _located(e, o.spans.get("validation"), program) from None
     check_batches(program, task, o, len(train_rows))
-    from .device import resolve
+    from .device import BLOCK, resolve
 
     try:
-        device = resolve(o.device)
+        device = resolve(o.device, asked=BLOCK if "device" in o.spans else o.device_asked)
     except GliaError as e:  # at the block's `device = ...` when it came from there
         raise _located(e, o.spans.get("device"), program) from None
     engine, why_not = make_engine(interp, task, o, device)

@@ -335,11 +335,11 @@ class Program:
         lowering cannot take yet runs on the CPU, and `notes` (default: stderr) says why. The
         results, and the error of the first failing example, are the interpreter's."""
         from glia.compiler.backend_cuda import map_batch
-        from glia.compiler.device import resolve
+        from glia.compiler.device import KEYWORD, resolve
 
         notes = notes or (lambda line: sys.stderr.write(line + "\n"))
         try:
-            return map_batch(self._ir, name, columns, resolve(device), sources_of(self._ir), notes)
+            return map_batch(self._ir, name, columns, resolve(device, asked=KEYWORD), sources_of(self._ir), notes)
         except GliaError as e:
             raise self._located(e) from None
 
@@ -439,6 +439,7 @@ class Program:
         `val_loss`, `val_acc`, `lr`, `engine`, `stopped` (why it stopped early, else ""), and after early
         stopping `best_epoch`, the index of the epoch whose parameters were restored. The parameters are updated in place (`.params`)."""
         from glia.compiler import training
+        from glia.compiler.device import KEYWORD
 
         interp = self._interp()
         if interp is None:
@@ -456,6 +457,7 @@ class Program:
                 raise boundary_error(f"train(): {e}", "E103") from None
             except ValueError as e:
                 raise boundary_error(f"train(): {e}", "E703") from None
+            o.device_asked = KEYWORD  # (said so in an error about a device given here)
             if (x is None) != (y is None):
                 raise boundary_error("give the training data as both x and y (or data='file.npz')", "E703")
             if x is not None and data is not None:
@@ -522,10 +524,10 @@ class Program:
             raise boundary_error(bad, "E604")
         if (x is None) != (y is None):
             raise boundary_error("give the training data as both x and y (or data='file.npz')", "E703")
-        from glia.compiler.device import resolve
+        from glia.compiler.device import KEYWORD, resolve
 
         try:
-            kind = resolve(device).kind
+            kind = resolve(device, asked=KEYWORD).kind
         except GliaError as e:
             raise e.with_traceback(None) from None
         seed, eta, trials, max_epochs = int(seed), int(eta), int(trials), int(max_epochs)  # numpy's too

@@ -547,6 +547,30 @@ def test_device_flags_on_a_machine_without_a_gpu(hello, tmp_path):
     assert r.returncode == 2 and "invalid choice" in r.stderr
 
 
+@pytest.mark.skipif(HAVE_GPU, reason="checks the messages of a machine without a GPU")
+@pytest.mark.skipif(not HAVE_NUMBA_CUDA, reason="numba-cuda is not installed")
+def test_no_gpu_is_said_as_the_device_was_asked_for(tmp_path):
+    """A train block's `device = "cuda"` and Program.train's device="cuda" were told "--device cuda", a flag
+    the user never gave."""
+    np.savez(tmp_path / "d.npz", x=np.zeros((8, 6), np.float32), y=np.zeros(8, np.int64))
+    prog = tmp_path / "m.glia"
+    prog.write_text(TRAIN_PROGRAM + '\ntrain clf on "d.npz":\n    device = "cuda"\n    epochs = 1\n')
+    r = _glia(["train", str(prog), "--no-progress"], tmp_path)
+    assert r.returncode == 1 and 'm.glia:14:14: error[E902]: device = "cuda": no CUDA GPU found' in r.stderr, r.stderr
+    assert "--device" not in r.stderr and 'use device = "cpu" or device = "auto"' in r.stderr, r.stderr
+    r = _glia(["train", str(prog), "--no-progress", "--device", "cuda"], tmp_path)
+    assert r.returncode == 1 and "error[E902]: --device cuda: no CUDA GPU found" in r.stderr, r.stderr
+    code = ("import glia, numpy as np\nfrom glia.compiler.diagnostics import GliaError\n"
+            f"p = glia.compile(open({str(prog)!r}).read(), 'm.glia')\n"
+            "for call in (lambda: p.train('reg', np.zeros((4, 6), 'f4'), np.zeros((4, 2), 'f4'), device='cuda'),\n"
+            "             lambda: p.map_batch('reg', np.zeros((2, 6), 'f4'), device='cuda')):\n"
+            "    try:\n        call()\n    except GliaError as e:\n        print(e.diagnostic.message)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT,
+                       env={k: v for k, v in os.environ.items() if k not in ("NUMBA_ENABLE_CUDASIM", "GLIA_CUDASIM")})
+    lines = r.stdout.splitlines()
+    assert len(lines) == 2 and all(line.startswith('device="cuda": no CUDA GPU found') for line in lines), r
+
+
 def test_device_cuda_without_numba_cuda_is_one_line(hello, tmp_path):
     """Hide numba-cuda from a subprocess: `import numba.cuda` fails as it does when it is not installed."""
     blocker = tmp_path / "block" / "sitecustomize.py"
