@@ -303,7 +303,6 @@ def plot(hist, path, fmt="png"):
         ax.legend()
     fig.tight_layout()
     tmp = path + ".tmp"
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)  # as --out's missing folders are made
     try:
         fig.savefig(tmp, format=fmt)
         os.replace(tmp, path)

@@ -291,6 +291,25 @@ def test_an_unwritable_out_is_refused_before_training(tmp_path, out, message):
     assert "training digit" not in r.stderr and "Traceback" not in r.stderr  # refused before training
 
 
+def test_an_out_checkpoint_or_plot_in_a_missing_folder_is_refused_as_compile_refuses_one(tmp_path):
+    """`glia train --out missing/x.npz` made the folder (and so did a checkpoint's and --plot's), while
+    `glia compile -o missing/x` and `glia synth --out missing/x.npz` refuse it: now train refuses it too,
+    before training, so a mistyped folder is said rather than created."""
+    prog = tmp_path / "m.glia"
+    prog.write_text(MLP)
+    missing = tmp_path / "missing"
+    for flag, name in (("--out", "x.npz"), ("--checkpoint", "x.npz"), ("--plot", "x.png")):
+        r = glia_cli("train", prog, "--fn", "digit", "--data", DATA, "--epochs", "1", "--no-progress", flag,
+                     missing / name)
+        assert r.returncode == 1 and "E703" in r.stderr and f"no such directory {missing}" in r.stderr, r.stderr
+        assert "training digit" not in r.stderr and not missing.exists()
+    p = glia.compile(MLP)
+    with pytest.raises(GliaError) as e:
+        p.train("digit", np.zeros((4, 64), np.float32), np.zeros(4, np.int64), checkpoint=str(missing / "c.npz"))
+    assert e.value.diagnostic.code == "E703" and "no such directory" in e.value.diagnostic.message
+    assert not missing.exists()
+
+
 def test_an_out_or_checkpoint_that_is_the_program_or_the_data_is_refused(tmp_path):
     import shutil
 
@@ -557,17 +576,17 @@ def test_plot_writes_the_format_its_name_says_and_is_checked_before_training(tmp
     that could not be written was an internal error (a traceback) after training."""
     pytest.importorskip("matplotlib")
     block = ("epochs = 1", "batch = 256")
-    for name, magic in (("curves.pdf", b"%PDF"), ("curves.svg", b"<?xml"), ("curves", b"\x89PNG"),
-                        ("new/folder/curves.png", b"\x89PNG")):
+    for name, magic in (("curves.pdf", b"%PDF"), ("curves.svg", b"<?xml"), ("curves", b"\x89PNG")):
         assert isinstance(_train_cli(tmp_path, capsys, block, "--plot", str(tmp_path / name)), dict)
         assert (tmp_path / name).read_bytes().startswith(magic), name
     assert not [f for f in os.listdir(tmp_path) if ".tmp" in f]
     for target, message in ((tmp_path / "curves.txt", "matplotlib cannot write .txt images"),
-                            (tmp_path, "it is a directory")):
+                            (tmp_path, "it is a directory"),  # a missing folder: refused, not made (as --out's)
+                            (tmp_path / "new" / "folder" / "curves.png", f"no such directory {tmp_path / 'new'}")):
         (tmp_path / "out.npz").unlink(missing_ok=True)
         err = _train_cli(tmp_path, capsys, block, "--plot", str(target))
         assert "error[E703]" in err and message in err and "Traceback" not in err, err
-        assert not (tmp_path / "out.npz").exists()  # refused before training
+        assert not (tmp_path / "out.npz").exists() and not (tmp_path / "new").exists()  # refused before training
 
 
 def test_out_and_the_checkpoint_in_one_file_is_refused_before_training(tmp_path, capsys, monkeypatch):
