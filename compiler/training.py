@@ -394,13 +394,14 @@ def batch_norm_site(program: ir.Program, fn: str) -> ir.Prim | None:
     return next((n for n in reachable(program, fn) if isinstance(n, ir.Prim) and n.op == "layer.batch_norm"), None)
 
 
-def function_to_train(program: ir.Program, name: str) -> ir.Function:
-    """The program's own function `name` (E703 naming the program's functions when there is none)."""
+def function_to_train(program: ir.Program, name: str, verb: str = "train") -> ir.Function:
+    """The program's own function `name` (E703 naming the program's functions when there is none; `verb`:
+    what was to be done with it, train or evaluate)."""
     src = program.source
     f = program.functions.get(name)
     if f is None or f.source_name != (src.name if src else f.source_name):
         mine = sorted(n for n, g in program.functions.items() if g.source_name == (src.name if src else g.source_name))
-        raise _err(BAD_DATA, f"no function named '{name}' to train (this program's functions: "
+        raise _err(BAD_DATA, f"no function named '{name}' to {verb} (this program's functions: "
                    f"{', '.join(mine) or 'none'})", None, src)
     return f
 

@@ -101,7 +101,7 @@ def _options(program, ns, verb="train"):
     if spec is not None:
         o = options_from_spec(spec, program)
     elif ns.fn:  # (a name that is no function is said before the missing data)
-        o = Options(fn=function_to_train(program, ns.fn).name)
+        o = Options(fn=function_to_train(program, ns.fn, verb).name)
     else:
         raise GliaError(Diagnostic("E703", f"nothing to {verb}: this program has no `train` block; name the "
                                    "function with --fn and the data with --data", Span(0, 0, 0, 0), "train", program.source))

@@ -730,9 +730,11 @@ def test_the_optimizer_flag_and_keyword_take_an_optimizer_with_its_settings(tmp_
 @pytest.mark.parametrize("cmd", ["train", "eval"])
 def test_fn_that_does_not_exist_is_said_before_the_missing_data(tmp_path, cmd):
     """`glia train FILE --fn nope` said "no data to train nope on: give --data", as if the function
-    were there; it now says there is no such function, naming those that are."""
+    were there; it now says there is no such function, naming those that are (`glia eval` said "to
+    train" too)."""
     prog = tmp_path / "m.glia"
     prog.write_text(MLP)
     r = glia_cli(cmd, prog, "--fn", "nope", *(["--params", tmp_path / "p.npz"] if cmd == "eval" else []))
-    assert r.returncode == 1 and "error[E703]: no function named 'nope' to train (this program's functions: digit)" \
-        in r.stderr, r.stderr
+    verb = "evaluate" if cmd == "eval" else "train"
+    assert r.returncode == 1 and f"error[E703]: no function named 'nope' to {verb} (this program's functions: " \
+        "digit)" in r.stderr, r.stderr
