@@ -77,12 +77,13 @@ def _plan(f: ir.Function, task):
         if not (last and last[0] == "act" and last[1] == K.LOG_SOFTMAX):
             raise NoPlan("nll compiles when the model ends in log_softmax")
         loss = K.NLL_LOGSOFTMAX
-    elif op == "loss.mse":
+    elif op in ("loss.mse", "loss.bce"):
+        # any last step (without a sigmoid, binary_cross_entropy of a prediction outside [0, 1] is E506) but
+        # softmax and log_softmax, whose backward the kernels have only fused with cross_entropy and nll
+        name = "mse" if op == "loss.mse" else "binary_cross_entropy"
         if last and last[0] == "act" and last[1] in (K.SOFTMAX, K.LOG_SOFTMAX):
-            raise NoPlan("mse after softmax is not compiled")
-        loss = K.MSE
-    elif op == "loss.bce":  # (after softmax, or with no final sigmoid: allowed; a prediction outside [0, 1] is E506)
-        loss = K.BCE
+            raise NoPlan(f"{name} after softmax is not compiled")
+        loss = K.MSE if op == "loss.mse" else K.BCE
     else:
         raise NoPlan(f"the loss {op} is not compiled yet")
     return steps, loss
