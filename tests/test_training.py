@@ -74,6 +74,19 @@ def test_compiled_and_tape_engines_agree(digits):
     assert np.allclose(runs[0][1], runs[1][1], atol=1e-4)
 
 
+@pytest.mark.parametrize("engine", ["tape", "auto"])
+def test_a_batch_larger_than_the_data_set_is_all_of_it(engine):
+    """batch=10**12 sized the compiled kernels' buffers by it (a MemoryError, a traceback); a minibatch
+    holds at most the training rows, as a PyTorch DataLoader's: the run is that of batch = their number."""
+    x = np.random.default_rng(0).normal(size=(20, 4)).astype(np.float32)
+    y = np.arange(20) % 2
+    runs = []
+    for batch in (16, 10 ** 12):
+        p = glia.compile("def f(x: f32[4]) -> f32[2]:\n    return softmax(dense(x, 2))\n")
+        runs.append(p.train("f", x, y, batch=batch, epochs=2, validation=0.2, engine=engine))
+    assert runs[1]["loss"] == runs[0]["loss"] and runs[1]["val_loss"] == runs[0]["val_loss"], runs
+
+
 def test_deterministic_under_a_seed(digits):
     x, y = digits
     out = []
