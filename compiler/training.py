@@ -26,7 +26,7 @@ from . import ir
 from .autodiff import NonFiniteVJP, Tape, ad_interpreter, backward, first_nonfinite, param_store
 from .diagnostics import Diagnostic, GliaError, Source, Span
 from .checker import TRAIN_SETTINGS
-from .device import FLAG
+from .device import FLAG, KEYWORD
 from .interp import Interpreter
 from .ir import reachable
 from .params import new_store
@@ -197,6 +197,8 @@ def apply_keywords(o: Options, settings: dict) -> Options:
                 opt_args[k] = v
             else:
                 o = override(o, k, v)
+                if k == "device":  # (its errors say device="cuda", as it was written)
+                    o = replace(o, device_asked=KEYWORD)
         except UnknownSetting:
             raise UnknownSetting(f"there is no training setting {k!r}; the settings are data, "
                                  f"{', '.join(KEYWORD_SETTINGS)}") from None

@@ -439,7 +439,6 @@ class Program:
         `val_loss`, `val_acc`, `lr`, `engine`, `stopped` (why it stopped early, else ""), and after early
         stopping `best_epoch`, the index of the epoch whose parameters were restored. The parameters are updated in place (`.params`)."""
         from glia.compiler import training
-        from glia.compiler.device import KEYWORD
 
         interp = self._interp()
         if interp is None:
@@ -457,7 +456,6 @@ class Program:
                 raise boundary_error(f"train(): {e}", "E103") from None
             except ValueError as e:
                 raise boundary_error(f"train(): {e}", "E703") from None
-            o.device_asked = KEYWORD  # (said so in an error about a device given here)
             if (x is None) != (y is None):
                 raise boundary_error("give the training data as both x and y (or data='file.npz')", "E703")
             if x is not None and data is not None:

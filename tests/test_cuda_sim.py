@@ -569,6 +569,10 @@ def test_no_gpu_is_said_as_the_device_was_asked_for(tmp_path):
                        env={k: v for k, v in os.environ.items() if k not in ("NUMBA_ENABLE_CUDASIM", "GLIA_CUDASIM")})
     lines = r.stdout.splitlines()
     assert len(lines) == 2 and all(line.startswith('device="cuda": no CUDA GPU found') for line in lines), r
+    repl = subprocess.run([sys.executable, "-m", "glia", "repl"], capture_output=True, text=True, timeout=300,
+                          cwd=tmp_path, input=TRAIN_PROGRAM + '\n:train clf data="d.npz" device="cuda"\n',
+                          env={k: v for k, v in os.environ.items() if k not in ("NUMBA_ENABLE_CUDASIM", "GLIA_CUDASIM")})
+    assert 'error[E902]: device="cuda": no CUDA GPU found' in repl.stdout + repl.stderr, repl
 
 
 def test_device_cuda_without_numba_cuda_is_one_line(hello, tmp_path):
