@@ -142,8 +142,8 @@ def cmd_train(ns) -> int:
         v = getattr(ns, name)
         if v is not None:
             o = _apply(o, name, v, program)
-    if ns.checkpoint:
-        o.checkpoint = ns.checkpoint
+    if ns.checkpoint:  # (over the block's: an error about it no longer points there)
+        o = _apply(o, "checkpoint", ns.checkpoint, program)
     o.resume, o.engine = ns.resume, ns.engine
     # tqdm's bar on a terminal; in a log file or a pipe its redrawing would leave carriage returns and many
     # updates on one line, so there a line per epoch
@@ -152,9 +152,10 @@ def cmd_train(ns) -> int:
         o = _apply(o, "device", ns.device, program)
     out = ns.out or os.path.splitext(ns.file)[0] + ".params.npz"
     taken = {"the program": ns.file, "the training data": o.data}
-    for flag, what, path in (("--out", "the --out file", out), ("checkpoint", "the checkpoint", o.checkpoint),
+    for flag, what, path in (("--out", "the --out file", out),
+                             ("--checkpoint" if ns.checkpoint else "checkpoint", "the checkpoint", o.checkpoint),
                              ("--plot", "the --plot image", ns.plot)):
-        _writable(flag, path, program, taken)  # before training
+        _writable(flag, path, program, taken, o.spans.get(flag))  # before training (at the block's checkpoint)
         taken[what] = path  # (--out over the checkpoint lost it: the next --resume found no checkpoint in it)
     interp = _interp(program)
 
@@ -212,9 +213,10 @@ def _optimizer_flags(o, ns, program) -> None:
     o.opt_args = {**o.opt_args, **given}
 
 
-def _writable(flag, path, program, inputs: dict) -> None:
+def _writable(flag, path, program, inputs: dict, span=None) -> None:
     """Refuse, before training, a path the parameters cannot be written to, or one that would overwrite
-    one of `inputs` (what -> path: the program, the data, another output), which would lose it."""
+    one of `inputs` (what -> path: the program, the data, another output), which would lose it; at
+    `span` (the train block's setting that names the path) when there is one."""
     from glia.compiler.diagnostics import Diagnostic, GliaError, Span
     from glia.runtime.errors import GliaRuntimeError
     from glia.cli import same_file
@@ -225,11 +227,11 @@ def _writable(flag, path, program, inputs: dict) -> None:
     for what, other in inputs.items():
         if other and same_file(other, path):
             raise GliaError(Diagnostic("E703", f"{flag} {path} is {what}: saving there would overwrite it",
-                                       Span(0, 0, 0, 0), "train", program.source))
+                                       span or Span(0, 0, 0, 0), "train", program.source))
     try:
         check_writable(path)
     except GliaRuntimeError as e:
-        raise GliaError(Diagnostic("E703", f"{flag}: {e.message}", Span(0, 0, 0, 0), "train",
+        raise GliaError(Diagnostic("E703", f"{flag}: {e.message}", span or Span(0, 0, 0, 0), "train",
                                    program.source)) from None
 
 

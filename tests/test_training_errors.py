@@ -600,6 +600,20 @@ def test_out_and_the_checkpoint_in_one_file_is_refused_before_training(tmp_path,
         assert not os.path.exists("run.npz")
 
 
+def test_a_blocks_checkpoint_that_cannot_be_written_is_said_at_the_block(tmp_path, capsys, monkeypatch):
+    """`glia train` refused the block's `checkpoint = "a folder"` with no position (Program.train pointed
+    at it); a --checkpoint over the block's was said as the block's setting, and later errors about it
+    could point at the block's value it replaced."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder").mkdir()
+    line = MLP.count("\n") + 3
+    err = _train_cli(tmp_path, capsys, ("epochs = 1", 'checkpoint = "folder"'))
+    assert f"m.glia:{line}:18: error[E703]: checkpoint: cannot write {tmp_path / 'folder'}: it is a directory" \
+        in err, err
+    err = _train_cli(tmp_path, capsys, ("epochs = 1", 'checkpoint = "run.npz"'), "--checkpoint", "folder")
+    assert "m.glia: error[E703]: --checkpoint: cannot write folder: it is a directory" in err, err
+
+
 def test_plot_without_matplotlib_is_refused_before_training(tmp_path, capsys, monkeypatch):
     import builtins
 
