@@ -812,9 +812,24 @@ def train(interp: Interpreter, o: Options, X=None, y=None, log=None, trial: bool
                                 o.early_stopping, o.checkpoint, o.resume, o.progress, o.deadline)
     try:
         hist = train_loop.run(engine, train_rows, val_rows, cfg, log)
-    except GliaRuntimeError as e:  # at the setting it is about, if it says one and the block has it
-        at = [o.spans[k] for k in getattr(e, "settings", ()) if k in o.spans]
-        raise _err(e.code, e.message, at[0] if at else None, program.source) from None
+    except GliaRuntimeError as e:
+        raise _at_setting(e, o, program) from None
     hist["engine"] = engine.name
     return hist
+
+
+def _at_setting(e: GliaRuntimeError, o: Options, program: ir.Program) -> GliaError:
+    """An error of training itself, not of an operation of the program (the loss's, an optimizer step's),
+    at the block's setting it is about if it says one and the block has it."""
+    at = [o.spans[k] for k in getattr(e, "settings", ()) if k in o.spans]
+    return _err(e.code, e.message, at[0] if at else None, program.source)
+
+
+def evaluate_all(interp: Interpreter, task: Task, o: Options) -> tuple[float, float]:
+    """`glia eval`: mean loss and accuracy over every example; the loss's error (binary_cross_entropy of a
+    prediction outside [0, 1]) at the block's `loss =`, as in training (it was a traceback)."""
+    try:
+        return evaluate(interp, task, range(len(task.X)))
+    except GliaRuntimeError as e:
+        raise _at_setting(e, o, interp.program) from None
 

@@ -398,14 +398,14 @@ def _load_params(program, path):
 
 def cmd_eval(ns) -> int:
     from glia.compiler.interp import run_with_big_stack
-    from glia.compiler.training import evaluate, load_task
+    from glia.compiler.training import evaluate_all, load_task
 
     program = _program(ns.file)
     o = _options(program, ns, "evaluate")
     interp = _interp(program)
     interp.params = _load_params(program, ns.params)
     task = load_task(program, o)
-    loss, acc = run_with_big_stack(lambda: evaluate(interp, task, range(len(task.X))))
+    loss, acc = run_with_big_stack(lambda: evaluate_all(interp, task, o))
     line = f"{o.fn} on {o.data} ({len(task.X)} examples): loss {loss:.4f}"
     if not math.isnan(acc):
         line += f", accuracy {acc:.4f}"

@@ -83,6 +83,25 @@ def test_binary_cross_entropy_of_a_model_without_sigmoid_is_an_error(engine):
     assert (d.span.line, d.span.col) == (7, 12)
 
 
+def test_glia_eval_of_binary_cross_entropy_outside_0_1_is_a_diagnostic(tmp_path):
+    """`glia eval` of a model without a final sigmoid was an internal error (the loss's error, raised
+    outside the interpreter, reached the command as a traceback); now E506 at the block's `loss =`, as
+    in training, and with no position when --loss gave it."""
+    x = np.random.default_rng(0).normal(size=(8, 2)).astype(np.float32)
+    np.savez(tmp_path / "d.npz", x=x, y=(x[:, :1] > 0).astype(np.float32))
+    np.savez(tmp_path / "p.npz", **{"m.dense#1.W": np.full((2, 1), 5, np.float32), "m.dense#1.b": np.zeros(1, np.float32)})
+    prog = tmp_path / "m.glia"
+    prog.write_text('def m(x: f32[2]) -> f32[1]:\n    return dense(x, 1)\n\ntrain m on "d.npz":\n'
+                    '    loss = binary_cross_entropy\n')
+    r = glia_cli("eval", prog, "--params", tmp_path / "p.npz")
+    assert r.returncode == 1 and "m.glia:5:12: error[E506]: binary_cross_entropy takes probabilities in [0, 1]" \
+        in r.stderr and "Traceback" not in r.stderr, r.stderr
+    prog.write_text('def m(x: f32[2]) -> f32[1]:\n    return dense(x, 1)\n')
+    r = glia_cli("eval", prog, "--params", tmp_path / "p.npz", "--fn", "m", "--data", tmp_path / "d.npz", "--loss",
+                 "binary_cross_entropy")
+    assert r.returncode == 1 and "m.glia: error[E506]: binary_cross_entropy takes" in r.stderr, r.stderr
+
+
 # ---- 2. unreadable .npz files and checkpoints -----------------------------------------------------
 
 def _damaged(tmp_path, kind):
