@@ -1,6 +1,7 @@
-"""Choosing the device: `--device cpu|cuda|auto` (the command line), `device=` (Python).
+"""Choosing the device: `--device cpu|cuda|auto` (the command line), `device = ...` (a train block),
+`device=` (Python).
 
-    resolve(requested, simulate) -> Device
+    resolve(requested, simulate, asked) -> Device
         "cpu"  -> the CPU, always
         "cuda" -> numba-cuda on a GPU, or on its simulator when `simulate`; E901 without numba-cuda,
                   E902 without a GPU
@@ -59,7 +60,13 @@ def _error(code: str, message: str) -> GliaError:
     return GliaError(Diagnostic(code, message, Span(0, 0, 0, 0), "device"))
 
 
-def resolve(requested: str = "auto", simulate: bool | None = None) -> Device:
+# how a device request was written, so that its errors say it the user's way
+FLAG, BLOCK, KEYWORD = "--device {}", 'device = "{}"', 'device="{}"'
+
+
+def resolve(requested: str = "auto", simulate: bool | None = None, asked: str = FLAG) -> Device:
+    """`asked`: how the request was written (FLAG on the command line, BLOCK in a train block, KEYWORD
+    in Python), for the messages of E901/E902."""
     if requested not in DEVICES:
         raise _error(NO_GPU, f"unknown device {requested!r}; choose one of {', '.join(DEVICES)}")
     if requested == "cpu":
@@ -73,7 +80,7 @@ def resolve(requested: str = "auto", simulate: bool | None = None) -> Device:
     except ImportError:
         if requested == "auto":
             return CPU
-        raise _error(NO_NUMBA_CUDA, "--device cuda needs numba-cuda, which is not installed "
+        raise _error(NO_NUMBA_CUDA, f"{asked.format(requested)} needs numba-cuda, which is not installed "
                      "(pip install 'glia[cuda]')") from None
     if is_simulator(cuda):
         return Device("cuda", simulator=True)
@@ -90,8 +97,8 @@ def resolve(requested: str = "auto", simulate: bool | None = None) -> Device:
         return Device("cuda")
     if requested == "auto":
         return CPU
-    raise _error(NO_GPU, "--device cuda: no CUDA GPU found (numba-cuda sees none); use --device cpu or auto, "
-                 "or GLIA_CUDASIM=1 to run CUDA code on the simulator")
+    raise _error(NO_GPU, f"{asked.format('cuda')}: no CUDA GPU found (numba-cuda sees none); use "
+                 f"{asked.format('cpu')} or {asked.format('auto')}, or GLIA_CUDASIM=1 to run CUDA code on the simulator")
 
 
 def is_simulator(cuda) -> bool:

@@ -77,10 +77,13 @@ def _plan(f: ir.Function, task):
         if not (last and last[0] == "act" and last[1] == K.LOG_SOFTMAX):
             raise NoPlan("nll compiles when the model ends in log_softmax")
         loss = K.NLL_LOGSOFTMAX
-    elif op == "loss.mse":
+    elif op in ("loss.mse", "loss.bce"):
+        # any last step (without a sigmoid, binary_cross_entropy of a prediction outside [0, 1] is E506) but
+        # softmax and log_softmax, whose backward the kernels have only fused with cross_entropy and nll
+        name = "mse" if op == "loss.mse" else "binary_cross_entropy"
         if last and last[0] == "act" and last[1] in (K.SOFTMAX, K.LOG_SOFTMAX):
-            raise NoPlan("mse after softmax is not compiled")
-        loss = K.MSE
+            raise NoPlan(f"{name} after softmax is not compiled")
+        loss = K.MSE if op == "loss.mse" else K.BCE
     else:
         raise NoPlan(f"the loss {op} is not compiled yet")
     return steps, loss
@@ -191,6 +194,10 @@ class CompiledEngine:
             return math.nan, math.nan
         rows = np.ascontiguousarray(rows, np.int64)
         total, correct = self._evaluate(rows)
+        if not math.isfinite(total):  # the interpreter's answer, or its error (E506: binary_cross_entropy of a
+            from .training import evaluate  # prediction outside [0, 1], which the kernels count as NaN)
+
+            return evaluate(self.interp, self.task, rows)
         n = len(rows)
         return total / n, self.task.accuracy(correct, n)
 
@@ -218,7 +225,12 @@ class CudaEngine(CompiledEngine):
         with device_failures("training"):
             total, correct, t = self.chain.epoch(order, batch, self.loss, self.last_fused, self.opt_code,
                                                  self.hyper, self.opt.t)
-        if math.isfinite(total) and not np.all(np.isfinite(self.store.flat)):  # checked once an epoch here
+        finite = np.all(np.isfinite(self.store.flat))  # checked once an epoch here
+        if self.loss == K.BCE and finite and not math.isfinite(total):  # a prediction outside [0, 1] (no
+            from .training import evaluate  # gradient, so finite parameters): E506 from the interpreter
+
+            evaluate(self.interp, self.task, order)
+        if math.isfinite(total) and not finite:
             total = math.nan
         return self._result(total, correct, t, len(order))
 

@@ -26,6 +26,7 @@ from . import ir
 from .autodiff import NonFiniteVJP, Tape, ad_interpreter, backward, first_nonfinite, param_store
 from .diagnostics import Diagnostic, GliaError, Source, Span
 from .checker import TRAIN_SETTINGS
+from .device import FLAG, KEYWORD
 from .interp import Interpreter
 from .ir import reachable
 from .params import new_store
@@ -70,6 +71,7 @@ class Options:
     engine: str = "auto"  # auto | compiled | tape
     deadline: float | None = None  # time.perf_counter() time after which training stops (search trials)
     device: str = "cpu"  # cpu | cuda | auto (compiler/device.py); the compiled engine runs on it
+    device_asked: str = FLAG  # how a device given over the block's was written (compiler/device.py: FLAG, KEYWORD)
     span: Span | None = None  # the train block's, where the settings came from one
     spans: dict = field(default_factory=dict)  # each setting's value in the block, for later errors
 
@@ -195,6 +197,8 @@ def apply_keywords(o: Options, settings: dict) -> Options:
                 opt_args[k] = v
             else:
                 o = override(o, k, v)
+                if k == "device":  # (its errors say device="cuda", as it was written)
+                    o = replace(o, device_asked=KEYWORD)
         except UnknownSetting:
             raise UnknownSetting(f"there is no training setting {k!r}; the settings are data, "
                                  f"{', '.join(KEYWORD_SETTINGS)}") from None
@@ -392,13 +396,14 @@ def batch_norm_site(program: ir.Program, fn: str) -> ir.Prim | None:
     return next((n for n in reachable(program, fn) if isinstance(n, ir.Prim) and n.op == "layer.batch_norm"), None)
 
 
-def function_to_train(program: ir.Program, name: str) -> ir.Function:
-    """The program's own function `name` (E703 naming the program's functions when there is none)."""
+def function_to_train(program: ir.Program, name: str, verb: str = "train") -> ir.Function:
+    """The program's own function `name` (E703 naming the program's functions when there is none; `verb`:
+    what was to be done with it, train or evaluate)."""
     src = program.source
     f = program.functions.get(name)
     if f is None or f.source_name != (src.name if src else f.source_name):
         mine = sorted(n for n, g in program.functions.items() if g.source_name == (src.name if src else g.source_name))
-        raise _err(BAD_DATA, f"no function named '{name}' to train (this program's functions: "
+        raise _err(BAD_DATA, f"no function named '{name}' to {verb} (this program's functions: "
                    f"{', '.join(mine) or 'none'})", None, src)
     return f
 
@@ -793,10 +798,10 @@ def train(interp: Interpreter, o: Options, X=None, y=None, log=None, trial: bool
     except GliaError as e:
         raise _located(e, o.spans.get("validation"), program) from None
     check_batches(program, task, o, len(train_rows))
-    from .device import resolve
+    from .device import BLOCK, resolve
 
     try:
-        device = resolve(o.device)
+        device = resolve(o.device, asked=BLOCK if "device" in o.spans else o.device_asked)
     except GliaError as e:  # at the block's `device = ...` when it came from there
         raise _located(e, o.spans.get("device"), program) from None
     engine, why_not = make_engine(interp, task, o, device)
@@ -807,9 +812,24 @@ def train(interp: Interpreter, o: Options, X=None, y=None, log=None, trial: bool
                                 o.early_stopping, o.checkpoint, o.resume, o.progress, o.deadline)
     try:
         hist = train_loop.run(engine, train_rows, val_rows, cfg, log)
-    except GliaRuntimeError as e:  # at the setting it is about, if it says one and the block has it
-        at = [o.spans[k] for k in getattr(e, "settings", ()) if k in o.spans]
-        raise _err(e.code, e.message, at[0] if at else None, program.source) from None
+    except GliaRuntimeError as e:
+        raise _at_setting(e, o, program) from None
     hist["engine"] = engine.name
     return hist
+
+
+def _at_setting(e: GliaRuntimeError, o: Options, program: ir.Program) -> GliaError:
+    """An error of training itself, not of an operation of the program (the loss's, an optimizer step's),
+    at the block's setting it is about if it says one and the block has it."""
+    at = [o.spans[k] for k in getattr(e, "settings", ()) if k in o.spans]
+    return _err(e.code, e.message, at[0] if at else None, program.source)
+
+
+def evaluate_all(interp: Interpreter, task: Task, o: Options) -> tuple[float, float]:
+    """`glia eval`: mean loss and accuracy over every example; the loss's error (binary_cross_entropy of a
+    prediction outside [0, 1]) at the block's `loss =`, as in training (it was a traceback)."""
+    try:
+        return evaluate(interp, task, range(len(task.X)))
+    except GliaRuntimeError as e:
+        raise _at_setting(e, o, interp.program) from None
 

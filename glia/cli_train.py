@@ -101,7 +101,7 @@ def _options(program, ns, verb="train"):
     if spec is not None:
         o = options_from_spec(spec, program)
     elif ns.fn:  # (a name that is no function is said before the missing data)
-        o = Options(fn=function_to_train(program, ns.fn).name)
+        o = Options(fn=function_to_train(program, ns.fn, verb).name)
     else:
         raise GliaError(Diagnostic("E703", f"nothing to {verb}: this program has no `train` block; name the "
                                    "function with --fn and the data with --data", Span(0, 0, 0, 0), "train", program.source))
@@ -142,8 +142,8 @@ def cmd_train(ns) -> int:
         v = getattr(ns, name)
         if v is not None:
             o = _apply(o, name, v, program)
-    if ns.checkpoint:
-        o.checkpoint = ns.checkpoint
+    if ns.checkpoint:  # (over the block's: an error about it no longer points there)
+        o = _apply(o, "checkpoint", ns.checkpoint, program)
     o.resume, o.engine = ns.resume, ns.engine
     # tqdm's bar on a terminal; in a log file or a pipe its redrawing would leave carriage returns and many
     # updates on one line, so there a line per epoch
@@ -152,9 +152,10 @@ def cmd_train(ns) -> int:
         o = _apply(o, "device", ns.device, program)
     out = ns.out or os.path.splitext(ns.file)[0] + ".params.npz"
     taken = {"the program": ns.file, "the training data": o.data}
-    for flag, what, path in (("--out", "the --out file", out), ("checkpoint", "the checkpoint", o.checkpoint),
+    for flag, what, path in (("--out", "the --out file", out),
+                             ("--checkpoint" if ns.checkpoint else "checkpoint", "the checkpoint", o.checkpoint),
                              ("--plot", "the --plot image", ns.plot)):
-        _writable(flag, path, program, taken)  # before training
+        _writable(flag, path, program, taken, o.spans.get(flag))  # before training (at the block's checkpoint)
         taken[what] = path  # (--out over the checkpoint lost it: the next --resume found no checkpoint in it)
     interp = _interp(program)
 
@@ -212,9 +213,10 @@ def _optimizer_flags(o, ns, program) -> None:
     o.opt_args = {**o.opt_args, **given}
 
 
-def _writable(flag, path, program, inputs: dict) -> None:
+def _writable(flag, path, program, inputs: dict, span=None) -> None:
     """Refuse, before training, a path the parameters cannot be written to, or one that would overwrite
-    one of `inputs` (what -> path: the program, the data, another output), which would lose it."""
+    one of `inputs` (what -> path: the program, the data, another output), which would lose it; at
+    `span` (the train block's setting that names the path) when there is one."""
     from glia.compiler.diagnostics import Diagnostic, GliaError, Span
     from glia.runtime.errors import GliaRuntimeError
     from glia.cli import same_file
@@ -225,11 +227,11 @@ def _writable(flag, path, program, inputs: dict) -> None:
     for what, other in inputs.items():
         if other and same_file(other, path):
             raise GliaError(Diagnostic("E703", f"{flag} {path} is {what}: saving there would overwrite it",
-                                       Span(0, 0, 0, 0), "train", program.source))
+                                       span or Span(0, 0, 0, 0), "train", program.source))
     try:
         check_writable(path)
     except GliaRuntimeError as e:
-        raise GliaError(Diagnostic("E703", f"{flag}: {e.message}", Span(0, 0, 0, 0), "train",
+        raise GliaError(Diagnostic("E703", f"{flag}: {e.message}", span or Span(0, 0, 0, 0), "train",
                                    program.source)) from None
 
 
@@ -303,7 +305,6 @@ def plot(hist, path, fmt="png"):
         ax.legend()
     fig.tight_layout()
     tmp = path + ".tmp"
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)  # as --out's missing folders are made
     try:
         fig.savefig(tmp, format=fmt)
         os.replace(tmp, path)
@@ -397,14 +398,14 @@ def _load_params(program, path):
 
 def cmd_eval(ns) -> int:
     from glia.compiler.interp import run_with_big_stack
-    from glia.compiler.training import evaluate, load_task
+    from glia.compiler.training import evaluate_all, load_task
 
     program = _program(ns.file)
     o = _options(program, ns, "evaluate")
     interp = _interp(program)
     interp.params = _load_params(program, ns.params)
     task = load_task(program, o)
-    loss, acc = run_with_big_stack(lambda: evaluate(interp, task, range(len(task.X))))
+    loss, acc = run_with_big_stack(lambda: evaluate_all(interp, task, o))
     line = f"{o.fn} on {o.data} ({len(task.X)} examples): loss {loss:.4f}"
     if not math.isnan(acc):
         line += f", accuracy {acc:.4f}"

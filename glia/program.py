@@ -335,11 +335,11 @@ class Program:
         lowering cannot take yet runs on the CPU, and `notes` (default: stderr) says why. The
         results, and the error of the first failing example, are the interpreter's."""
         from glia.compiler.backend_cuda import map_batch
-        from glia.compiler.device import resolve
+        from glia.compiler.device import KEYWORD, resolve
 
         notes = notes or (lambda line: sys.stderr.write(line + "\n"))
         try:
-            return map_batch(self._ir, name, columns, resolve(device), sources_of(self._ir), notes)
+            return map_batch(self._ir, name, columns, resolve(device, asked=KEYWORD), sources_of(self._ir), notes)
         except GliaError as e:
             raise self._located(e) from None
 
@@ -522,10 +522,10 @@ class Program:
             raise boundary_error(bad, "E604")
         if (x is None) != (y is None):
             raise boundary_error("give the training data as both x and y (or data='file.npz')", "E703")
-        from glia.compiler.device import resolve
+        from glia.compiler.device import KEYWORD, resolve
 
         try:
-            kind = resolve(device).kind
+            kind = resolve(device, asked=KEYWORD).kind
         except GliaError as e:
             raise e.with_traceback(None) from None
         seed, eta, trials, max_epochs = int(seed), int(eta), int(trials), int(max_epochs)  # numpy's too

@@ -24,8 +24,8 @@ import math
 import numpy as np
 from numba import cuda, float32, float64
 
-from . import act_rules, optim_rules
-from .mlp_kernels import (ADAM, ADAMW, ALPHA, B1, B2, CE_SOFTMAX, CLIP, DENSE, EPS, LOG_SOFTMAX, LR, MOM, MSE,
+from . import act_rules, loss_rules, optim_rules
+from .mlp_kernels import (ADAM, ADAMW, ALPHA, B1, B2, BCE, CE_SOFTMAX, CLIP, DENSE, EPS, LOG_SOFTMAX, LR, MOM, MSE,
                           NEST, SGD, SOFTMAX, WD, workspace_offsets)
 
 # The simulator runs every GPU thread as a Python thread: smaller blocks there keep tests quick (and
@@ -39,6 +39,7 @@ act_slope = cuda.jit(device=True)(act_rules.act_slope)
 adam = cuda.jit(device=True)(optim_rules.adam)
 momentum = cuda.jit(device=True)(optim_rules.momentum)
 rmsprop = cuda.jit(device=True)(optim_rules.rmsprop)
+bce = cuda.jit(device=True)(loss_rules.bce)
 
 
 @cuda.jit(device=True)
@@ -57,6 +58,7 @@ def make_kernels(dtype):
     nbt = float32 if np.dtype(dtype) == np.float32 else float64
     zero = np.dtype(dtype).type(0)
     one = np.dtype(dtype).type(1)
+    lo, hi = np.dtype(dtype).type(loss_rules.BCE_LO), np.dtype(dtype).type(loss_rules.BCE_HI)
 
     @cuda.jit
     def matmul(A, ao, ars, acs, B, bo, brs, bcs, C, co, M, N, K, accumulate, bias, boff, has_bias):
@@ -146,8 +148,9 @@ def make_kernels(dtype):
 
     @cuda.jit
     def loss_rows(loss, ws, oo, yi, yf, order, start, nb, m, gs, scale, row_loss, row_hit):
-        """Per example: its loss and whether its prediction is right; with scale > 0, the gradient of
-        the mean loss with respect to the last pre-activation (softmax/log_softmax fused)."""
+        """Per example: its loss and whether its prediction is right (binary_cross_entropy: how many of its
+        outputs are); with scale > 0, the gradient of the mean loss with respect to the chain's output
+        (its last pre-activation where softmax/log_softmax is fused with the loss)."""
         i = cuda.grid(1)
         if i >= nb:
             return
@@ -159,7 +162,16 @@ def make_kernels(dtype):
                 best = j
         total = 0.0
         hit = 0
-        if loss == MSE:
+        if loss == BCE:  # hits: the outputs on the same side of 0.5 as their targets
+            for j in range(m):
+                t = yf[r * m + j]
+                if (ws[o + j] > 0.5) == (t > 0.5):
+                    hit += 1
+                term, slope = bce(ws[o + j], t, lo, hi, one)
+                total += term / m
+                if scale > 0:
+                    gs[o + j] = slope * (scale / m)
+        elif loss == MSE:
             for j in range(m):
                 d = ws[o + j] - yf[r * m + j]
                 total += d * d / m

@@ -13,11 +13,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from . import act_rules, optim_rules
+from . import act_rules, loss_rules, optim_rules
 from .act_rules import ELU, GELU, LEAKY, LOG_SOFTMAX, RELU, SIGMOID, SILU, SOFTMAX, TANH  # noqa: F401
 
 DENSE, ACT = 0, 1
-CE_SOFTMAX, NLL_LOGSOFTMAX, MSE = 0, 1, 2  # losses (with the chain's last step they fuse with)
+CE_SOFTMAX, NLL_LOGSOFTMAX, MSE, BCE = 0, 1, 2, 3  # losses (with the chain's last step they fuse with; BCE: none)
 SGD, ADAM, ADAMW, RMSPROP = 0, 1, 2, 3
 # hyper (in the parameters' dtype): lr, beta1, beta2, eps, weight_decay, momentum, nesterov, alpha, clip
 LR, B1, B2, EPS, WD, MOM, NEST, ALPHA, CLIP = range(9)
@@ -28,6 +28,7 @@ _act_slope = njit(inline="always")(act_rules.act_slope)
 _adam = njit(inline="always")(optim_rules.adam)
 _momentum = njit(inline="always")(optim_rules.momentum)
 _rmsprop = njit(inline="always")(optim_rules.rmsprop)
+_bce = njit(inline="always")(loss_rules.bce)
 
 
 @njit(cache=True)
@@ -100,12 +101,24 @@ def _forward(steps, alphas, flat, ws, aoff, widths, nb):
 @njit(cache=True)
 def _loss(loss, out, yi, yf, rows, nb, g, scale):
     """Loss summed over the minibatch, correct predictions, and (if scale > 0) the gradient of the
-    mean loss with respect to the chain's last pre-activation (softmax/log_softmax fused)."""
+    mean loss with respect to the chain's output (its last pre-activation where softmax/log_softmax is
+    fused with the loss). binary_cross_entropy counts each output right or wrong (`correct` counts outputs)."""
     total = 0.0
     correct = 0
     m = out.shape[1]
+    lo, hi, one = out.dtype.type(loss_rules.BCE_LO), out.dtype.type(loss_rules.BCE_HI), out.dtype.type(1)
     for i in range(nb):
         r = rows[i]
+        if loss == BCE:  # each output scored right when it and its target are on the same side of 0.5
+            for j in range(m):
+                t = yf[r, j]
+                if (out[i, j] > 0.5) == (t > 0.5):
+                    correct += 1
+                term, slope = _bce(out[i, j], t, lo, hi, one)
+                total += term / m
+                if scale > 0:
+                    g[i, j] = slope * (scale / m)
+            continue
         best = 0
         for j in range(1, m):
             if out[i, j] > out[i, best]:

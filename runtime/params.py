@@ -181,14 +181,15 @@ def read_npz(path: str, what: str = "file") -> dict[str, np.ndarray]:
 
 
 def check_writable(path: str) -> None:
-    """Refuse, before any work, a path that `save_npz` could not write: a directory, or a folder
-    where no file can be created (probed with a real temporary file: permission bits say nothing
-    to root, nor about /proc)."""
+    """Refuse, before any work, a path that `save_npz` could not write: a directory, one in a folder
+    that does not exist (no folder is made for it, as `glia compile -o` and `glia synth --out` make
+    none: a mistyped folder is said, not created), or a folder where no file can be created (probed
+    with a real temporary file: permission bits say nothing to root, nor about /proc)."""
     if os.path.isdir(path):
         fail(FILE, f"cannot write {path}: it is a directory")
     directory = os.path.dirname(os.path.abspath(path))
-    while not os.path.exists(directory):  # save_npz creates the missing folders
-        directory = os.path.dirname(directory)
+    if not os.path.isdir(directory):
+        fail(FILE, f"cannot write {path}: no such directory {directory}")
     try:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".glia-tmp-", suffix=".npz")
         os.close(fd)

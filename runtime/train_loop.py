@@ -52,11 +52,14 @@ def run(engine, train_rows: np.ndarray, val_rows: np.ndarray, cfg: LoopConfig, l
     # the last epoch's parameters; the best are restored as when it stopped)
     stopped = _early_stop(engine, cfg, start - 1, best_epoch, best_flat) if start else ""
     bar = _bar(cfg, start)
+    # a minibatch never holds more than the training rows: a batch larger than the data set is all of it
+    # (as a PyTorch DataLoader's), and the engines size their buffers by it (batch = 10**12 ran out of memory)
+    batch = max(1, min(cfg.batch, len(train_rows)))
     try:
         for epoch in range(start, start if stopped else cfg.epochs):
             lr = schedule_lr(cfg.schedule, engine.opt.lr, epoch, cfg.epochs, **cfg.schedule_args)
             order = rng.permutation(train_rows) if cfg.shuffle else train_rows
-            loss, acc = engine.epoch(order, cfg.batch, lr)
+            loss, acc = engine.epoch(order, batch, lr)
             vloss, vacc = engine.evaluate(val_rows) if len(val_rows) else (math.nan, math.nan)
             for k, v in (("loss", loss), ("acc", acc), ("val_loss", vloss), ("val_acc", vacc), ("lr", lr)):
                 hist[k].append(float(v))

@@ -74,6 +74,19 @@ def test_compiled_and_tape_engines_agree(digits):
     assert np.allclose(runs[0][1], runs[1][1], atol=1e-4)
 
 
+@pytest.mark.parametrize("engine", ["tape", "auto"])
+def test_a_batch_larger_than_the_data_set_is_all_of_it(engine):
+    """batch=10**12 sized the compiled kernels' buffers by it (a MemoryError, a traceback); a minibatch
+    holds at most the training rows, as a PyTorch DataLoader's: the run is that of batch = their number."""
+    x = np.random.default_rng(0).normal(size=(20, 4)).astype(np.float32)
+    y = np.arange(20) % 2
+    runs = []
+    for batch in (16, 10 ** 12):
+        p = glia.compile("def f(x: f32[4]) -> f32[2]:\n    return softmax(dense(x, 2))\n")
+        runs.append(p.train("f", x, y, batch=batch, epochs=2, validation=0.2, engine=engine))
+    assert runs[1]["loss"] == runs[0]["loss"] and runs[1]["val_loss"] == runs[0]["val_loss"], runs
+
+
 def test_deterministic_under_a_seed(digits):
     x, y = digits
     out = []
@@ -506,6 +519,46 @@ def test_binary_cross_entropy_reports_a_thresholded_accuracy(model):
     if len(hists) == 2:
         assert hists[1]["engine"] != hists[0]["engine"], hists[1]["engine"]
         assert np.allclose(hists[0]["acc"], hists[1]["acc"]) and np.allclose(hists[0]["val_acc"], hists[1]["val_acc"])
+
+
+@pytest.mark.parametrize("model", ["one", "two", "softmax"])
+def test_binary_cross_entropy_trains_on_the_whole_epoch_kernels(model):
+    """A dense chain ending in sigmoid with binary_cross_entropy took the tape (or traces): the whole-epoch
+    kernels had no such loss. Now they do, with the tape's clipped loss and gradient, thresholded accuracy.
+    A chain ending in softmax is not theirs (its backward is fused only with cross_entropy): it trained
+    there to other weights than the tape's before that was refused."""
+    src, width = BCE_MODELS[model] if model != "softmax" else (
+        "def clf(x: f32[4]) -> f32[2]:\n    return softmax(dense(x, 2))\n", 2)
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(96, 4)).astype(np.float32)
+    y = np.stack([x[:, 0] + x[:, 1] > 0, x[:, 2] > 0.3], 1).astype(np.float32)[:, :width]
+    runs = []
+    for engine in ("tape", "auto"):
+        p = glia.compile(src)
+        h = p.train("clf", x, y, loss="binary_cross_entropy", lr=0.05, epochs=3, batch=16, validation=0.25,
+                    seed=4, engine=engine, progress=False)
+        runs.append((h, dict(p.params)))
+    (tape, p_tape), (fused, p_fused) = runs
+    assert (fused["engine"] == "compiled (Numba whole-epoch kernels)") == (model != "softmax"), fused["engine"]
+    for key in ("loss", "val_loss"):
+        np.testing.assert_allclose(fused[key], tape[key], rtol=1e-4, err_msg=key)
+    assert fused["acc"] == tape["acc"] and fused["val_acc"] == tape["val_acc"]
+    for name in p_tape:
+        np.testing.assert_allclose(p_fused[name], p_tape[name], atol=1e-5, err_msg=name)
+
+
+def test_binary_cross_entropy_outside_0_1_in_validation_on_the_kernels_is_an_error():
+    """The kernels count binary_cross_entropy of a prediction outside [0, 1] as NaN; in validation that was
+    a NaN val_loss, and now it is the interpreter's E506, as on the tape."""
+    x = np.zeros((40, 2), np.float32)  # training rows: the output is the bias, 0 (inside, and no gradient)
+    _, val = training.split(40, 0.25, 0)
+    x[val] = 1000.0  # validation rows: far outside [0, 1]
+    p = glia.compile("def m(x: f32[2]) -> f32[1]:\n    return dense(x, 1)\n")
+    with pytest.raises(GliaError) as e:
+        p.train("m", x, np.ones((40, 1), np.float32), loss="binary_cross_entropy", epochs=1, validation=0.25,
+                seed=0, engine="compiled", progress=False)
+    d = e.value.diagnostic
+    assert d.code == "E506" and d.message.startswith("binary_cross_entropy takes probabilities in [0, 1]"), d.message
 
 
 @pytest.mark.parametrize("target, said", [(3.0, "example 2's target[1] is 3"), (-0.5, "example 2's target[1] is -0.5")])

@@ -83,6 +83,25 @@ def test_binary_cross_entropy_of_a_model_without_sigmoid_is_an_error(engine):
     assert (d.span.line, d.span.col) == (7, 12)
 
 
+def test_glia_eval_of_binary_cross_entropy_outside_0_1_is_a_diagnostic(tmp_path):
+    """`glia eval` of a model without a final sigmoid was an internal error (the loss's error, raised
+    outside the interpreter, reached the command as a traceback); now E506 at the block's `loss =`, as
+    in training, and with no position when --loss gave it."""
+    x = np.random.default_rng(0).normal(size=(8, 2)).astype(np.float32)
+    np.savez(tmp_path / "d.npz", x=x, y=(x[:, :1] > 0).astype(np.float32))
+    np.savez(tmp_path / "p.npz", **{"m.dense#1.W": np.full((2, 1), 5, np.float32), "m.dense#1.b": np.zeros(1, np.float32)})
+    prog = tmp_path / "m.glia"
+    prog.write_text('def m(x: f32[2]) -> f32[1]:\n    return dense(x, 1)\n\ntrain m on "d.npz":\n'
+                    '    loss = binary_cross_entropy\n')
+    r = glia_cli("eval", prog, "--params", tmp_path / "p.npz")
+    assert r.returncode == 1 and "m.glia:5:12: error[E506]: binary_cross_entropy takes probabilities in [0, 1]" \
+        in r.stderr and "Traceback" not in r.stderr, r.stderr
+    prog.write_text('def m(x: f32[2]) -> f32[1]:\n    return dense(x, 1)\n')
+    r = glia_cli("eval", prog, "--params", tmp_path / "p.npz", "--fn", "m", "--data", tmp_path / "d.npz", "--loss",
+                 "binary_cross_entropy")
+    assert r.returncode == 1 and "m.glia: error[E506]: binary_cross_entropy takes" in r.stderr, r.stderr
+
+
 # ---- 2. unreadable .npz files and checkpoints -----------------------------------------------------
 
 def _damaged(tmp_path, kind):
@@ -289,6 +308,25 @@ def test_an_unwritable_out_is_refused_before_training(tmp_path, out, message):
                  "--out", out.format(tmp=tmp_path))
     assert r.returncode == 1 and "E703" in r.stderr and message in r.stderr, r.stderr
     assert "training digit" not in r.stderr and "Traceback" not in r.stderr  # refused before training
+
+
+def test_an_out_checkpoint_or_plot_in_a_missing_folder_is_refused_as_compile_refuses_one(tmp_path):
+    """`glia train --out missing/x.npz` made the folder (and so did a checkpoint's and --plot's), while
+    `glia compile -o missing/x` and `glia synth --out missing/x.npz` refuse it: now train refuses it too,
+    before training, so a mistyped folder is said rather than created."""
+    prog = tmp_path / "m.glia"
+    prog.write_text(MLP)
+    missing = tmp_path / "missing"
+    for flag, name in (("--out", "x.npz"), ("--checkpoint", "x.npz"), ("--plot", "x.png")):
+        r = glia_cli("train", prog, "--fn", "digit", "--data", DATA, "--epochs", "1", "--no-progress", flag,
+                     missing / name)
+        assert r.returncode == 1 and "E703" in r.stderr and f"no such directory {missing}" in r.stderr, r.stderr
+        assert "training digit" not in r.stderr and not missing.exists()
+    p = glia.compile(MLP)
+    with pytest.raises(GliaError) as e:
+        p.train("digit", np.zeros((4, 64), np.float32), np.zeros(4, np.int64), checkpoint=str(missing / "c.npz"))
+    assert e.value.diagnostic.code == "E703" and "no such directory" in e.value.diagnostic.message
+    assert not missing.exists()
 
 
 def test_an_out_or_checkpoint_that_is_the_program_or_the_data_is_refused(tmp_path):
@@ -557,17 +595,17 @@ def test_plot_writes_the_format_its_name_says_and_is_checked_before_training(tmp
     that could not be written was an internal error (a traceback) after training."""
     pytest.importorskip("matplotlib")
     block = ("epochs = 1", "batch = 256")
-    for name, magic in (("curves.pdf", b"%PDF"), ("curves.svg", b"<?xml"), ("curves", b"\x89PNG"),
-                        ("new/folder/curves.png", b"\x89PNG")):
+    for name, magic in (("curves.pdf", b"%PDF"), ("curves.svg", b"<?xml"), ("curves", b"\x89PNG")):
         assert isinstance(_train_cli(tmp_path, capsys, block, "--plot", str(tmp_path / name)), dict)
         assert (tmp_path / name).read_bytes().startswith(magic), name
     assert not [f for f in os.listdir(tmp_path) if ".tmp" in f]
     for target, message in ((tmp_path / "curves.txt", "matplotlib cannot write .txt images"),
-                            (tmp_path, "it is a directory")):
+                            (tmp_path, "it is a directory"),  # a missing folder: refused, not made (as --out's)
+                            (tmp_path / "new" / "folder" / "curves.png", f"no such directory {tmp_path / 'new'}")):
         (tmp_path / "out.npz").unlink(missing_ok=True)
         err = _train_cli(tmp_path, capsys, block, "--plot", str(target))
         assert "error[E703]" in err and message in err and "Traceback" not in err, err
-        assert not (tmp_path / "out.npz").exists()  # refused before training
+        assert not (tmp_path / "out.npz").exists() and not (tmp_path / "new").exists()  # refused before training
 
 
 def test_out_and_the_checkpoint_in_one_file_is_refused_before_training(tmp_path, capsys, monkeypatch):
@@ -579,6 +617,20 @@ def test_out_and_the_checkpoint_in_one_file_is_refused_before_training(tmp_path,
         err = _train_cli(tmp_path, capsys, ("epochs = 1",), *flags)
         assert isinstance(err, str) and "error[E703]" in err and message in err, (flags, err)
         assert not os.path.exists("run.npz")
+
+
+def test_a_blocks_checkpoint_that_cannot_be_written_is_said_at_the_block(tmp_path, capsys, monkeypatch):
+    """`glia train` refused the block's `checkpoint = "a folder"` with no position (Program.train pointed
+    at it); a --checkpoint over the block's was said as the block's setting, and later errors about it
+    could point at the block's value it replaced."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder").mkdir()
+    line = MLP.count("\n") + 3
+    err = _train_cli(tmp_path, capsys, ("epochs = 1", 'checkpoint = "folder"'))
+    assert f"m.glia:{line}:18: error[E703]: checkpoint: cannot write {tmp_path / 'folder'}: it is a directory" \
+        in err, err
+    err = _train_cli(tmp_path, capsys, ("epochs = 1", 'checkpoint = "run.npz"'), "--checkpoint", "folder")
+    assert "m.glia: error[E703]: --checkpoint: cannot write folder: it is a directory" in err, err
 
 
 def test_plot_without_matplotlib_is_refused_before_training(tmp_path, capsys, monkeypatch):
@@ -711,9 +763,11 @@ def test_the_optimizer_flag_and_keyword_take_an_optimizer_with_its_settings(tmp_
 @pytest.mark.parametrize("cmd", ["train", "eval"])
 def test_fn_that_does_not_exist_is_said_before_the_missing_data(tmp_path, cmd):
     """`glia train FILE --fn nope` said "no data to train nope on: give --data", as if the function
-    were there; it now says there is no such function, naming those that are."""
+    were there; it now says there is no such function, naming those that are (`glia eval` said "to
+    train" too)."""
     prog = tmp_path / "m.glia"
     prog.write_text(MLP)
     r = glia_cli(cmd, prog, "--fn", "nope", *(["--params", tmp_path / "p.npz"] if cmd == "eval" else []))
-    assert r.returncode == 1 and "error[E703]: no function named 'nope' to train (this program's functions: digit)" \
-        in r.stderr, r.stderr
+    verb = "evaluate" if cmd == "eval" else "train"
+    assert r.returncode == 1 and f"error[E703]: no function named 'nope' to {verb} (this program's functions: " \
+        "digit)" in r.stderr, r.stderr
