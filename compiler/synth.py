@@ -392,15 +392,13 @@ def _float_completion(run, problem: Problem, config: Config):
     """complete(values_on, examples) for joint.solve: the float hole's program (by regression, its
     constants fitted through the function with the other holes' values fixed) for the examples that
     reach it, or None."""
-    import time
+    from glia.runtime.search import clock, regression
 
-    from glia.runtime.search import regression
-
-    deadline = time.perf_counter() + config.timeout
+    deadline = clock.now() + config.timeout
     size = min(problem.max_size or FLOAT_SIZE, FLOAT_SIZE)
 
     def complete(values_on, examples: list[int]):
-        left = deadline - time.perf_counter()
+        left = deadline - clock.now()
         if left <= 0:
             return None
         sub = replace(problem, inputs=[problem.inputs[i] for i in examples],

@@ -15,10 +15,14 @@ Everything crosses the Python boundary as plain numpy arrays; no Python runs per
 from __future__ import annotations
 
 import mmap
+import sys
+import threading
+import time
 
 import numpy as np
 from numba import njit
 
+from . import clock
 from .bvcode import COPY, INEXACT, INEXACT_HIT, INT_OPS, MIX, column_keys, row_hashes, word_fault, word_op
 
 U64 = np.uint64
@@ -255,6 +259,47 @@ def zeroed_words(rows: int, cols: int) -> np.ndarray:
     return np.frombuffer(buf, np.uint64, count=rows * cols).reshape(rows, cols)
 
 
+NOTICE_AFTER = 1.0  # seconds of loading the kernel after which it is being compiled, and the user is told
+_loaded = [False]  # whether this process has the kernel (compiled, or loaded from Numba's cache)
+
+
+def load(notice_after: float | None = NOTICE_AFTER, out=None) -> None:
+    """Have `_combine` compiled (or loaded from Numba's cache) before a search uses it, on the clock's
+    pause (clock.py): the first search on a machine compiles it (tens of seconds), which no search's
+    time limit counts. A compile that takes longer than `notice_after` seconds (None: never said) is
+    said on `out` (stderr) as it starts and when it ends. `glia cache warm` calls this ahead of any search."""
+    if _loaded[0]:
+        return
+    _loaded[0] = True
+    out = out or sys.stderr
+    said = []
+
+    def say() -> None:
+        said.append(True)
+        out.write("glia: compiling the search kernel (once per installation: Numba caches it; not counted in "
+                  "the search's --timeout; `glia cache warm` compiles it ahead of time)\n")
+        out.flush()
+
+    t0 = time.perf_counter()
+    notice = threading.Timer(notice_after, say) if notice_after is not None else None
+    with clock.paused():
+        if notice:
+            notice.start()
+        try:
+            _compile()
+        finally:
+            if notice:
+                notice.cancel()
+                notice.join()
+    if said:
+        out.write(f"glia: compiled the search kernel in {time.perf_counter() - t0:.1f} s\n")
+
+
+def _compile() -> None:
+    """One tiny combine: Numba compiles `_combine` for the argument types every search passes."""
+    RowSet(1, 2).add(np.zeros(1, U64))
+
+
 class RowSet:
     """The distinct rows of one bank, in the order they were kept: `rows[:n]` (uint64, one column
     per example), and an open-addressing table of them (load <= 1/2) that doubles as rows
@@ -265,6 +310,7 @@ class RowSet:
     __slots__ = ("nex", "keys", "rows", "table", "n", "full", "dummy", "nofix")
 
     def __init__(self, nex: int, limit: int):
+        load()
         self.nex = nex
         self.keys = column_keys(nex)
         while True:

@@ -21,12 +21,12 @@ Everything is seeded by the configuration; the bounds are the time limit and the
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 
 from glia.runtime import kernels as K
 
+from . import clock
 from .problem import Component, Config, Const, Problem, Result, Term, Var
 from .terms import term_depth
 
@@ -74,7 +74,7 @@ class Model:
 class _Search:
     def __init__(self, problem: Problem, config: Config, context=None):
         self.p, self.config = problem, config
-        self.t0 = time.perf_counter()
+        self.t0 = clock.now()
         self.deadline = self.t0 + config.timeout
         self.rng = np.random.default_rng(config.seed)
         self.y = np.array([float(o) for o in problem.outputs])
@@ -101,7 +101,7 @@ class _Search:
         self.candidates = 0
 
     def result(self, term: Term | None, reason: str = "") -> Result:
-        return Result(term is not None, term, self.candidates, time.perf_counter() - self.t0, "regression", reason)
+        return Result(term is not None, term, self.candidates, clock.now() - self.t0, "regression", reason)
 
     def run(self) -> Result:
         size1 = [(Term(h), 1 if _is_slot(h) else 0) for h in self.leaves
@@ -124,7 +124,7 @@ class _Search:
                         nslots = sum(a[1] for a in args)
                         if (nslots > 0) != with_slots or not self.useful(op, args, nslots):
                             continue
-                        if time.perf_counter() > self.deadline:
+                        if clock.now() > self.deadline:
                             return self.result(None, "timeout")
                         if self.candidates >= self.config.max_candidates:
                             return self.result(None, "candidates")
@@ -245,7 +245,7 @@ def fit(term: Term, k: int, model: Model, rng, deadline: float) -> list[float] |
         x = _polish(term, model, x0)
         if x is not None and _close(term, model, x):
             return _snap(term, model, x)
-    if time.perf_counter() > deadline:
+    if clock.now() > deadline:
         return None
     x = cma_es(lambda pop: _loss(term, model, pop), rng.normal(0, 1, k), scale, rng, generations=30)
     x = _polish(term, model, x)
