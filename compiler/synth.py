@@ -27,7 +27,7 @@ from glia.runtime.search.regression import values_match
 from glia.runtime.search.terms import decisions, to_glia
 
 from . import ir
-from .diagnostics import Diagnostic, GliaError, Source, Span
+from .diagnostics import Diagnostic, GliaError, Source, Span, counted
 from .hole_runs import (FUEL, ancestors, copy_value, default_value, envs_at_hole, example_runner, float_context,
                         holes_reached, indirect_acceptor, join_parts, joint_contexts, local_acceptor, other_value,
                         search_interpreter, split_holes, term_filler, to_glia_value, to_search_value, type_name,
@@ -445,7 +445,7 @@ def _not_found(program: ir.Program, tasks: list[HoleTask], result, config: Confi
             "exhausted": "a larger `size=` or `depth=`, or other components in `using=[...]`"}.get(
         result.reason, "a longer --timeout, more examples, or a smaller `using=[...]`")
     return _err(program, "E606", f"no program found for {what} in {func.name}: {why} after "
-                                 f"{result.candidates:,} candidates (try {hint}){unseen}", tasks[0].hole.span)
+                                 f"{counted(result.candidates, 'candidate')} (try {hint}){unseen}", tasks[0].hole.span)
 
 
 def _offsets(text: str, s: Span) -> tuple[int, int]:

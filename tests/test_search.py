@@ -147,6 +147,19 @@ def test_choices_are_settled_against_the_examples(tmp_path):
     assert r.returncode == 1 and "E606" in r.stderr and "2 of 2 tried" in r.stderr
 
 
+def test_counts_in_search_output_agree_with_their_nouns(tmp_path):
+    """A hole whose first candidate is right was reported as filled from "1 candidates"."""
+    src = tmp_path / "one.glia"
+    src.write_text("def f(x: int) -> int:\n    return ??\n\nexamples f:\n    1 -> 1\n    2 -> 2\n")
+    r = run_glia("synth", str(src), "--no-cache")
+    assert r.returncode == 0, r.stderr
+    assert "filled (1 candidate, " in r.stderr
+    from glia.compiler.diagnostics import counted
+
+    assert (counted(0, "task"), counted(1, "trial"), counted(1069, "candidate")) == \
+        ("0 tasks", "1 trial", "1,069 candidates")
+
+
 def test_a_choice_whose_option_never_ends_is_rejected_not_waited_for():
     # the options were run on the examples without fuel: choose(-1, 1) in a loop's condition hung
     # glia synth forever (its first option never ends on 8 -> 3)
