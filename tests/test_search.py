@@ -927,6 +927,24 @@ def test_float_holes_get_fitted_readable_constants():
     assert "fahrenheit" in completed.functions
 
 
+def test_a_float_hole_prefers_a_smaller_program_with_a_constant():
+    """x / 2 was `log(sqrt(exp(x)))` (4 nodes, no constant) rather than `x * 0.5` (3 nodes, one constant
+    slot, which costs like two more nodes): the smaller skeletons with constants are tried before an
+    answer without constants is kept."""
+    from glia.compiler import synth
+    from glia.compiler.driver import check_source
+    from glia.compiler.diagnostics import Source
+    from glia.runtime.search import Config
+
+    text = ("def half(x: float) -> float:\n    return ??\n\nexamples half:\n    1.0 -> 0.5\n    2.0 -> 1.0\n"
+            "    3.0 -> 1.5\n    10.0 -> 5.0\n\n"
+            "def twice(x: float) -> float:\n    return ??\n\nexamples twice:\n    1.0 -> 2.0\n    3.0 -> 6.0\n")
+    fills = synth.solve(check_source(Source("half.glia", text)), Config("auto", 30.0), use_cache=False)
+    exprs = {f.func: f.expr for f in fills}
+    assert exprs["half"] in ("x * 0.5", "0.5 * x", "x / 2.0")
+    assert exprs["twice"] == "x + x"  # as small as `x * 2.0`, and without a constant: kept
+
+
 def test_cma_es_minimises_a_shifted_quadratic():
     import numpy as np
 

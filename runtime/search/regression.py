@@ -33,6 +33,7 @@ from .terms import term_depth
 FIT = "fit"  # the value of a constant slot's Const in a skeleton
 MAX_SLOTS = 3
 MAX_SIZE = 11
+SIMPLER_FITS = 64  # skeletons with constants fitted, at most, for a smaller answer than one found without
 REL_TOL, ABS_TOL = 1e-6, 1e-9
 
 
@@ -117,21 +118,45 @@ class _Search:
         # skeletons without constants run two sizes ahead of those with constants
         steps = [(s, False) for s in range(2, self.max_size + 1)]
         steps = sorted(steps + [(s, True) for s in range(2, self.max_size + 1)], key=lambda t: t[0] + 2 * t[1])
-        for size, with_slots in steps:
-            for op in self.ops:
-                for parts in _splits(size - 1, len(op.args)):
-                    for args in _combos(self.levels, parts):
-                        nslots = sum(a[1] for a in args)
-                        if (nslots > 0) != with_slots or not self.useful(op, args, nslots):
-                            continue
-                        if clock.now() > self.deadline:
-                            return self.result(None, "timeout")
-                        if self.candidates >= self.config.max_candidates:
-                            return self.result(None, "candidates")
-                        found = self.consider(Term(op, tuple(a[0] for a in args)), nslots)
-                        if found:
-                            return self.result(found)
+        for n, (size, with_slots) in enumerate(steps):
+            found, stop = self.step(size, with_slots)
+            if stop:
+                return self.result(None, stop)
+            if found and not with_slots:
+                # the smaller skeletons with constants not tried yet come first: `x * 0.5`, not
+                # `log(sqrt(exp(x)))`, for x / 2 (the answer is the smallest program). At most
+                # SIMPLER_FITS of them are fitted (each fit costs milliseconds); a bound reached while
+                # they are tried keeps this one
+                limit = min(self.config.max_candidates, self.candidates + SIMPLER_FITS)
+                for smaller, slots in steps[n + 1:]:
+                    if slots and smaller < size:
+                        better, stop = self.step(smaller, True, limit)
+                        if better or stop:
+                            found = better or found
+                            break
+            if found:
+                return self.result(found)
         return self.result(None, "exhausted")
+
+    def step(self, size: int, with_slots: bool, limit: int = 0) -> tuple[Term | None, str]:
+        """The skeletons of `size` (those with constant slots, or those without): (the first program that
+        fits, or None; why the search stopped: 'timeout', 'candidates' (`limit`, or the configuration's
+        bound), or '')."""
+        limit = limit or self.config.max_candidates
+        for op in self.ops:
+            for parts in _splits(size - 1, len(op.args)):
+                for args in _combos(self.levels, parts):
+                    nslots = sum(a[1] for a in args)
+                    if (nslots > 0) != with_slots or not self.useful(op, args, nslots):
+                        continue
+                    if clock.now() > self.deadline:
+                        return None, "timeout"
+                    if self.candidates >= limit:
+                        return None, "candidates"
+                    found = self.consider(Term(op, tuple(a[0] for a in args)), nslots)
+                    if found:
+                        return found, ""
+        return None, ""
 
     @staticmethod
     def useful(op, args, nslots: int) -> bool:
