@@ -263,7 +263,7 @@ def warm_runtime() -> int:
     t0 = time.perf_counter()
     text = resources.files("glia.compiler").joinpath("warm.glia").read_text(encoding="utf-8")
     load_or_explain(lower_program(check_source(Source("<warm>", text))))
-    bvkernel.load(notice_after=None)  # the kernel of program search (`glia synth`)
+    bvkernel.load(announce=False)  # the kernel of program search (`glia synth`)
     print(f"compiled the runtime's helpers for the common types and the search kernel in "
           f"{time.perf_counter() - t0:.1f} s (Numba's cache: {nbrt.dict_get._cache._cache_path})")
     return 0

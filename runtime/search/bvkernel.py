@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import mmap
 import sys
-import threading
 import time
 
 import numpy as np
@@ -259,40 +258,38 @@ def zeroed_words(rows: int, cols: int) -> np.ndarray:
     return np.frombuffer(buf, np.uint64, count=rows * cols).reshape(rows, cols)
 
 
-NOTICE_AFTER = 1.0  # seconds of loading the kernel after which it is being compiled, and the user is told
 _loaded = [False]  # whether this process has the kernel (compiled, or loaded from Numba's cache)
 
 
-def load(notice_after: float | None = NOTICE_AFTER, out=None) -> None:
+def load(announce: bool = True) -> None:
     """Have `_combine` compiled (or loaded from Numba's cache) before a search uses it, on the clock's
     pause (clock.py): the first search on a machine compiles it (tens of seconds), which no search's
-    time limit counts. A compile that takes longer than `notice_after` seconds (None: never said) is
-    said on `out` (stderr) as it starts and when it ends. `glia cache warm` calls this ahead of any search."""
+    time limit counts. With `announce`, a compile (not a load from the cache) is said on stderr as it
+    starts and when it ends. `glia cache warm` calls this ahead of any search."""
     if _loaded[0]:
         return
     _loaded[0] = True
-    out = out or sys.stderr
-    said = []
-
-    def say() -> None:
-        said.append(True)
-        out.write("glia: compiling the search kernel (once per installation: Numba caches it; not counted in "
-                  "the search's --timeout; `glia cache warm` compiles it ahead of time)\n")
-        out.flush()
-
+    say = announce and not _cached()
+    if say:
+        sys.stderr.write("glia: compiling the search kernel (once per installation: Numba caches it; not counted "
+                         "in the search's --timeout; `glia cache warm` compiles it ahead of time)\n")
+        sys.stderr.flush()
     t0 = time.perf_counter()
-    notice = threading.Timer(notice_after, say) if notice_after is not None else None
     with clock.paused():
-        if notice:
-            notice.start()
-        try:
-            _compile()
-        finally:
-            if notice:
-                notice.cancel()
-                notice.join()
-    if said:
-        out.write(f"glia: compiled the search kernel in {time.perf_counter() - t0:.1f} s\n")
+        _compile()
+    if say:
+        sys.stderr.write(f"glia: compiled the search kernel in {time.perf_counter() - t0:.1f} s\n")
+
+
+def _cached() -> bool:
+    """Whether Numba's cache holds `_combine` compiled for this machine and this source (read from
+    Numba's cache index; if Numba's internals change, assumed so, and a compile goes unannounced)."""
+    try:
+        cache = _combine._cache
+        codegen = _combine.targetctx.codegen()
+        return any(cache._index_key(key[0], codegen) == key for key in cache._cache_file._load_index())
+    except Exception:  # noqa: BLE001 - Numba's private API: no word rather than a false one
+        return True
 
 
 def _compile() -> None:
