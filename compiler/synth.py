@@ -426,7 +426,14 @@ def _not_found(program: ir.Program, tasks: list[HoleTask], result, config: Confi
     what = "the hole" if len(tasks) == 1 else f"the {len(tasks)} holes"
     func = tasks[0].func
     floats = any(t.problem.ret == "float" for t in tasks)  # the only holes that cannot read locals
-    hidden = [n for n in dict.fromkeys(func.slot_names[len(func.params):]) if n.isidentifier() and n[0] != "_"]
+    # (a local only ever set to a hole's value, `base = ??`, could not be that hole's input: not named)
+    stores = [n for n in ir.walk(func.body) if isinstance(n, ir.StoreLocal)]
+    by_hole = [n.target for n in ir.walk(func.body) if isinstance(n, ir.Assign) and isinstance(n.value, ir.Hole)
+               and isinstance(n.target, ir.StoreLocal)]
+    only_holes = {s.name for s in by_hole if sum(t.name == s.name for t in stores) == sum(
+        t.name == s.name for t in by_hole)}
+    hidden = [n for n in dict.fromkeys(func.slot_names[len(func.params):]) if n.isidentifier() and n[0] != "_"
+              and n not in only_holes]
     unseen = (f"; a float hole is built from {func.name}'s parameters ({', '.join(func.params)}) only: its "
               f"locals ({', '.join(hidden)}) are not visible to it yet") if hidden and floats else ""
     unread = [f"{n}: {t}" for n, t in zip(func.params, func.type.params) if type_name(t) is None]

@@ -549,6 +549,13 @@ def test_when_search_gives_up_on_a_float_hole_that_cannot_see_locals_it_says_so(
     single = synth.problems(check_source(Source("task.glia", SQUARES)))
     assert single[0].slots and "locals" not in synth._not_found(
         program, single, SimpleNamespace(reason="timeout", candidates=7), Config(timeout=1.0)).diagnostic.message
+    # a local only ever set to a hole's value is no input the hole lacks: not named (it said "locals (base)")
+    text = ("def price(w: float, express: bool) -> float:\n    base = ??\n    if ??:\n        return base * 2.0\n"
+            "    return base\n\nexamples price:\n    1.0, False -> 3.0\n")
+    program = check_source(Source("task.glia", text))
+    message = synth._not_found(program, synth.problems(program), SimpleNamespace(reason="timeout", candidates=7),
+                               Config(timeout=1.0)).diagnostic.message
+    assert "locals" not in message and "base" not in message, message
 
 
 def test_when_search_gives_up_on_a_hole_in_a_lambda_it_says_the_lambdas_parameters_are_not_inputs():
