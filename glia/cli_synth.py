@@ -159,8 +159,14 @@ def _synth_glia(ns, config) -> int:
     names = list(dict.fromkeys(changed))
     final_prog = check_source(type(program.source)(program.source.name, final)) if chosen else completed
     blocks = {n: synth.function_source(final, final_prog.functions[n], []) for n in names if n}
-    if "" in names:  # a choice in a train block: show the block
-        blocks.update({f"train {t.func}": synth.function_source(final, t, []) for t in final_prog.trains})
+    if "" in names:  # a choice outside the functions: show the global definitions and train blocks holding one
+        lines = {c.choice.span.line for c in chosen}  # (settling a choice rewrites its line, not the lines)
+        blocks.update({f"{g.name}": synth.function_source(final, g, []) for g, old in
+                       zip(final_prog.globals, completed.globals) if any(old.span.line <= k <= old.span.end_line
+                                                                          for k in lines)})
+        blocks.update({f"train {t.func}": synth.function_source(final, t, []) for t, old in
+                       zip(final_prog.trains, completed.trains) if any(old.span.line <= k <= old.span.end_line
+                                                                        for k in lines)})
     if ns.json:
         print(json.dumps({"holes": [{"function": f.func, "hole": f.hole.index, "line": f.hole.span.line,
                                      "expression": f.expr, "candidates": f.candidates,

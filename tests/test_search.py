@@ -160,6 +160,17 @@ def test_counts_in_search_output_agree_with_their_nouns(tmp_path):
         ("0 tasks", "1 trial", "1,069 candidates")
 
 
+def test_a_settled_choice_in_a_global_is_printed(tmp_path):
+    """`K: int = choose(1, 2, 3)` settled against f's examples printed nothing on stdout (only a line on
+    stderr): the global's definition is printed as a function is, and is in --json's functions."""
+    src = tmp_path / "g.glia"
+    src.write_text("K: int = choose(1, 2, 3)\n\ndef f(x: int) -> int:\n    return x * K\n\nexamples f:\n    3 -> 9\n")
+    r = run_glia("synth", str(src))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "K: int = 3" and "choice settled: 3 (option 3 of 3)" in r.stderr
+    assert json.loads(run_glia("synth", str(src), "--json").stdout)["functions"] == {"K": "K: int = 3"}
+
+
 def test_a_choice_whose_option_never_ends_is_rejected_not_waited_for():
     # the options were run on the examples without fuel: choose(-1, 1) in a loop's condition hung
     # glia synth forever (its first option never ends on 8 -> 3)
