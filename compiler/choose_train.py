@@ -117,7 +117,8 @@ def settle(program: ir.Program, config, s: Settings | None, *, x=None, y=None, u
         return Settled(chosen, None)
     record, params = settle_by_training(program, trained, chosen, s, x, y, use_cache, log, progress)
     text = program.source.text
-    chosen += [Chosen(c, o, _span_text(text, c.options[o].span)) for c, o in zip(trained, record["chosen"])]
+    chosen += [Chosen(c, o, _span_text(text, c.options[o].span), alone=synth.choice_alone(program, c))
+               for c, o in zip(trained, record["chosen"])]
     return Settled(chosen, record, params)
 
 

@@ -555,6 +555,7 @@ class Chosen:
     option: int
     text: str  # the source text of the option chosen
     reached: bool = True  # False: no example's run reached the choice, so any option passes (the first)
+    alone: bool = False  # the choice is a statement's whole expression (`return choose(...)`): no parentheses
 
 
 def _span_text(text: str, span: Span) -> str:
@@ -627,8 +628,8 @@ def settle_choices(program: ir.Program, config: Config, choices: list[ir.Choose]
         if ok:
             text = program.source.text
             read = interp.choice_fill.read
-            return [Chosen(c, o, _span_text(text, c.options[o].span), c.index in read or id(c) in static_ids)
-                    for c, o in zip(choices, combo)]
+            return [Chosen(c, o, _span_text(text, c.options[o].span), c.index in read or id(c) in static_ids,
+                           choice_alone(program, c)) for c, o in zip(choices, combo)]
     raise _err(program, "E606", f"no combination of the choices satisfies the examples ({tried:,} of "
                                 f"{_product(sizes):,} tried)", choices[0].span)
 
@@ -696,18 +697,32 @@ def _product(xs) -> int:
 
 def choose_source(text: str, chosen: list[Chosen]) -> str:
     """The source with each `choose(...)` replaced by the option chosen, in parentheses unless it is
-    atomic (`x * choose(a + b, c)` becomes `x * (a + b)`). A choice inside the chosen option of
-    another is replaced too; one inside an option not chosen goes with that option."""
+    atomic, a statement's whole expression or a whole item between brackets, as a hole's expression
+    (`x * choose(a + b, c)` becomes `x * (a + b)`, `return choose(a + b, c)` `return a + b`). A choice
+    inside the chosen option of another is replaced too; one inside an option not chosen goes with
+    that option."""
     edits = []
     for c in chosen:
         if any(d is not c and _within(c.choice.span, d.choice.span)
                and not _within(c.choice.span, d.choice.options[d.option].span) for d in chosen):
             continue
         s, o = c.choice.span, c.choice.options[c.option].span
-        keep = _NUMBER.fullmatch(c.text) or _is_simple(c.text)
+        # (an option of another choice stands where that choice stands, not between its brackets)
+        option = any(d is not c and c.choice.span in [p.span for p in d.choice.options] for d in chosen)
+        keep = _NUMBER.fullmatch(c.text) or _is_simple(c.text) or c.alone or (_bracketed(text, s) and not option)
         edits.append((Span(s.line, s.col, o.line, o.col), "" if keep else "("))
         edits.append((Span(o.end_line, o.end_col, s.end_line, s.end_col), "" if keep else ")"))
     return replace_spans(text, edits)
+
+
+def choice_alone(program: ir.Program, choice: ir.Choose) -> bool:
+    """Is the choice a statement's whole expression, or a global's whole value (`K: int = choose(...)`)?"""
+    for func in program.functions.values():  # (by its index: passes may rebuild the node the checker listed)
+        node = next((n for n in ir.walk(func.body) if isinstance(n, ir.Choose) and n.index == choice.index), None)
+        if node is not None:
+            above = ancestors(func.body, node)
+            return bool(above) and isinstance(above[-1], _WHOLE)
+    return any(isinstance(g.value, ir.Choose) and g.value.index == choice.index for g in program.globals)
 
 
 _NUMBER = re.compile(r"(\d[\d_]*\.?\d*|\.\d+)([eE][-+]?\d+)?")

@@ -160,6 +160,29 @@ def test_counts_in_search_output_agree_with_their_nouns(tmp_path):
         ("0 tasks", "1 trial", "1,069 candidates")
 
 
+def test_a_settled_choice_gets_parentheses_only_inside_a_larger_expression(tmp_path):
+    """`return choose(x + 1, x * 2)` was printed `return (x * 2)`: a choice that is a statement's whole
+    expression, or a whole item between brackets, is replaced by its option bare, as a hole is."""
+    src = tmp_path / "c.glia"
+    src.write_text(textwrap.dedent("""
+        def f(x: int, y: int) -> int:
+            a = choose(x + y, x - y) * 2
+            b = max(choose(x + 1, y + 1), 0)
+            c = choose(x * y, x)
+            if choose(x > y, x < y):
+                return a + b + c
+            return choose(a - b, b - a)
+
+        examples f:
+            3, 1 -> 15
+            1, 3 -> 6
+    """))
+    r = run_glia("synth", str(src))
+    assert r.returncode == 0, r.stderr
+    for line in ("a = (x + y) * 2", "b = max(x + 1, 0)", "c = x * y", "if x > y:", "return a - b"):
+        assert f"    {line}\n" in r.stdout, (line, r.stdout)
+
+
 def test_a_settled_choice_in_a_global_is_printed(tmp_path):
     """`K: int = choose(1, 2, 3)` settled against f's examples printed nothing on stdout (only a line on
     stderr): the global's definition is printed as a function is, and is in --json's functions."""
