@@ -423,6 +423,14 @@ def test_contradictory_examples_of_a_hole_inside_the_function(body):
     assert d.code == "E602" and "same inputs" in d.message and d.span.line == 2
 
 
+@pytest.mark.parametrize("body", ["??", "x * ??"])
+def test_an_example_whose_result_is_nan_is_refused_at_once(body):
+    # no result matches NaN (NaN != NaN): search ran until the time limit and said E606
+    d = error_of(f"def f(x: float) -> float:\n    return {body}\n\nexamples f:\n    1.0 -> nan\n    2.0 -> 1.0\n",
+                 timeout=30.0)
+    assert d.code == "E602" and "example 1's result is NaN" in d.message and d.span.line == 2
+
+
 def test_several_examples_blocks_of_one_function_add_up():
     # the last block alone was searched (and checked): 2 -> 7 was ignored, giving x + (x + 2)
     text = "def f(x: int) -> int:\n    return ??\n\nexamples f:\n    2 -> 7\n\nexamples f:\n    3 -> 8\n"

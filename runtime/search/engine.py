@@ -18,6 +18,10 @@ def check_problem(problem: Problem) -> None:
     name the problem: where it is reported says which, `hole in f: ...`)."""
     if not problem.inputs:
         raise SearchError("E602", "no examples to search against")
+    for i, out in enumerate(problem.outputs):
+        if isinstance(out, float) and out != out:  # (a 10 s search for nothing, then "time limit ran out")
+            raise SearchError("E602", f"example {i + 1}'s result is NaN, which no result matches (NaN equals "
+                                      "nothing, itself included): no function satisfies it")
     seen: dict = {}
     for i, (args, out) in enumerate(zip(problem.inputs, problem.outputs)):
         key = _hashable(args)
