@@ -38,7 +38,8 @@ from .syntax import cache_dir
 from .types import FLOAT, FnT
 
 STAGE = "synth"
-CACHE_VERSION = "search-2"  # (2: answers printed by precedence, list[str]/list[bool] components)
+CACHE_VERSION = "search-3"  # (2: answers printed by precedence, list[str]/list[bool] components; 3: a float
+#                             hole's smaller skeletons with constants tried before an answer without: x * 0.5)
 
 
 @dataclass(slots=True)
