@@ -114,6 +114,7 @@ def test_hole_options_size_and_using():
 @pytest.mark.parametrize("opts, code, words", [
     ("depth=100000000000000000000", "E201", "from 1 to 100"),  # built 10^20 grammar levels: hung forever
     ("size=3, size=4", "E103", "given twice"),  # the last one was taken silently
+    ("using=[]", "E201", "names no component"),  # meant every component, x + x for 1 -> 2
 ])
 def test_hole_options_out_of_range_or_repeated(opts, code, words):
     with pytest.raises(GliaError) as info:
