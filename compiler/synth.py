@@ -21,6 +21,7 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 
+from glia.runtime.fmt import to_repr
 from glia.runtime.search import Component, Config, Const, Problem, SearchError, Term, Var, synthesize
 from glia.runtime.search.library import component_names, default_grammar, depth_bounded, loop_grammar
 from glia.runtime.search.regression import values_match
@@ -28,10 +29,10 @@ from glia.runtime.search.terms import decisions, to_glia
 
 from . import ir
 from .diagnostics import Diagnostic, GliaError, Source, Span, counted
-from .hole_runs import (FUEL, ancestors, copy_value, default_value, envs_at_hole, example_runner, float_context,
-                        holes_reached, indirect_acceptor, join_parts, joint_contexts, local_acceptor, other_value,
-                        search_interpreter, split_holes, term_filler, to_glia_value, to_search_value, type_name,
-                        varied_values)
+from .hole_runs import (FUEL, ancestors, copy_value, default_value, envs_at_hole, example_runner, fails_unreached,
+                        float_context, holes_reached, indirect_acceptor, join_parts, joint_contexts, local_acceptor,
+                        other_value, search_interpreter, split_holes, term_filler, to_glia_value, to_search_value,
+                        type_name, varied_values)
 from .interp import Interpreter, run_with_big_stack
 from .cache import write_json
 from .syntax import cache_dir
@@ -331,6 +332,7 @@ def _search_one(program: ir.Program, task: HoleTask, config: Config) -> Filled:
     try:
         if not task.direct:  # (synthesize checks a direct hole's problem): contradictory examples are E602
             check_problem(replace(task.problem, inputs=task.args))
+            _check_reachable(program, task.func, [task.hole])
         if task.direct:
             result = synthesize(task.problem, config)
         elif task.problem.ret == "float":
@@ -349,6 +351,22 @@ def _search_one(program: ir.Program, task: HoleTask, config: Config) -> Filled:
                   result.strategy, False, result.decisions, result.term, task.slots, reached=reached)
 
 
+def _check_reachable(program: ir.Program, func: ir.Function, holes: list[ir.Hole]) -> None:
+    """E606 before any search when an example's run fails, or gives another result, before it reaches
+    the holes: no program in them can change that (search ran until its time limit)."""
+    bad = fails_unreached(program, func, holes)
+    if bad is None:
+        return
+    i, got = bad
+    ex = {e.func: e for e in program.examples}[func.name].examples[i]
+    what = "fails" if got is None else f"returns {to_repr(got)}"
+    them = "the hole" if len(holes) == 1 else "any of the holes"
+    raise SearchError("E606", f"example {i + 1} (line {ex.span.line}) {what} before it reaches {them}, whatever "
+                              f"{'it holds' if len(holes) == 1 else 'they hold'}: no program can fill "
+                              f"{'it' if len(holes) == 1 else 'them'} (run {func.name} on that example in the "
+                              f"interpreter to see why)")
+
+
 def _search_joint(program: ir.Program, tasks: list[HoleTask], config: Config) -> list[Filled]:
     """A function's holes searched together (runtime/search/joint.py): each hole's programs by
     bottom-up enumeration, tuples of them checked by running the function on the examples. A float
@@ -364,6 +382,7 @@ def _search_joint(program: ir.Program, tasks: list[HoleTask], config: Config) ->
         if config.strategy not in STRATEGIES:
             raise SearchError("E604", f"unknown strategy {config.strategy!r}; expected one of {', '.join(STRATEGIES)}")
         check_problem(replace(tasks[0].problem, inputs=tasks[0].args))  # contradictory examples
+        _check_reachable(program, func, holes)
         reads = [joint.Reads(example_spans(t.reaches)) if t.slots else None for t in others]
         run = example_runner(program, func, holes, [t.slots for t in others + floats])
         complete = _float_completion(run, floats[0].problem, config) if floats else None

@@ -432,6 +432,17 @@ def test_an_example_whose_result_is_nan_is_refused_at_once(body):
     assert d.code == "E602" and "example 1's result is NaN" in d.message and d.span.line == 2
 
 
+@pytest.mark.parametrize("body, what", [
+    ("    y = 10 // x\n    return y + ??\n", "fails"),  # 10 // 0 before the hole
+    ("    if x == 0:\n        return 5\n    return x * ??\n", "returns 5"),  # example 1 wants 1
+    ("    if x == 0:\n        return 5\n    a = ??\n    b = ??\n    return a * x + b\n", "returns 5"),  # joint
+])
+def test_an_example_that_fails_before_reaching_the_hole_is_said_at_once(body, what):
+    # no program in the hole can change a run that never reaches it: search ran its whole time limit
+    d = error_of(f"def f(x: int) -> int:\n{body}\nexamples f:\n    0 -> 1\n    2 -> 6\n", timeout=30.0)
+    assert d.code == "E606" and f"example 1 (line " in d.message and f"{what} before it reaches" in d.message, d.message
+
+
 def test_several_examples_blocks_of_one_function_add_up():
     # the last block alone was searched (and checked): 2 -> 7 was ignored, giving x + (x + 2)
     text = "def f(x: int) -> int:\n    return ??\n\nexamples f:\n    2 -> 7\n\nexamples f:\n    3 -> 8\n"
