@@ -1238,6 +1238,9 @@ class Checker:
                 if not isinstance(kw.value, A.ListLit) or not all(isinstance(x, A.Name) for x in kw.value.elts):
                     raise self.err("E201", "hole option 'using' takes a list of names, e.g. using=[map, filter]",
                                    kw.value.span)
+                if not kw.value.elts:  # (it was taken as no restriction: every component)
+                    raise self.err("E201", "hole option 'using' names no component: name at least one, e.g. "
+                                           "using=[map, filter], or leave it out for every component", kw.value.span)
                 for x in kw.value.elts:
                     if x.id not in self.sigs and x.id not in self.builtins.reserved and x.id not in ("add", "sub", "mul"):
                         raise self.err("E101", f"unknown component '{x.id}'", x.span)

@@ -29,7 +29,7 @@ from glia.runtime.search.halving import Outcome, hyperband, hyperband_plan, plan
 
 from . import ir
 from . import synth
-from .diagnostics import Diagnostic, GliaError, Source, Span
+from .diagnostics import Diagnostic, GliaError, Source, Span, counted
 from .interp import Interpreter, run_with_big_stack
 from .synth import Chosen, _span_text, choose_source
 from .training import NOT_FINITE, Options, load_npz, options_from_spec, train
@@ -117,7 +117,8 @@ def settle(program: ir.Program, config, s: Settings | None, *, x=None, y=None, u
         return Settled(chosen, None)
     record, params = settle_by_training(program, trained, chosen, s, x, y, use_cache, log, progress)
     text = program.source.text
-    chosen += [Chosen(c, o, _span_text(text, c.options[o].span)) for c, o in zip(trained, record["chosen"])]
+    chosen += [Chosen(c, o, _span_text(text, c.options[o].span), alone=synth.choice_alone(program, c))
+               for c, o in zip(trained, record["chosen"])]
     return Settled(chosen, record, params)
 
 
@@ -216,7 +217,7 @@ def settle_by_training(program: ir.Program, choices: list[ir.Choose], fixed: lis
         "successive halving"
     if log:
         log(f"settling {len(choices)} choice{'s' * (len(choices) != 1)} by training {base.fn}: {scheme} "
-            f"over {len(configs)} of {math.prod(sizes)} configurations, eta {s.eta}, scored by "
+            f"over {len(configs)} of {counted(math.prod(sizes), 'configuration')}, eta {s.eta}, scored by "
             f"{'validation loss' if s.metric == 'val_loss' else 'validation accuracy'} on "
             f"{validation:g} of the data held out" + ("" if base.validation else " (the training settings hold out "
                                                       "none)"))
@@ -359,7 +360,7 @@ def table(record: dict) -> list[str]:
         lines.append(f"time limit ({record['timeout']:g} s) reached: the best configuration so far is {best}")
     else:
         trained = sum(1 for t in record["trials"] if not t.get("reused"))
-        lines.append(f"best: {best} ({trained} trials, {record['seconds']:.1f} s"
+        lines.append(f"best: {best} ({counted(trained, 'trial')}, {record['seconds']:.1f} s"
                      f"{', cached' if record.get('cached') else ''})")
     return lines
 

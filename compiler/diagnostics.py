@@ -142,6 +142,11 @@ def a_or_an(phrase) -> str:
     return ("an " if vowel or letter else "a ") + text
 
 
+def counted(n: int, noun: str) -> str:
+    """`n` and `noun` agreeing, for messages: "1 candidate", "0 candidates", "1,069 candidates"."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def error(code: str, message: str, span: Span, stage: str, source: Source | None = None,
           notes: tuple[Note, ...] = ()) -> GliaError:
     return GliaError(Diagnostic(code, message, span, stage, source, notes))

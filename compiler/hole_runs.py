@@ -278,6 +278,16 @@ def example_runner(program: ir.Program, func: ir.Function, holes: list[ir.Hole],
     return run
 
 
+def fails_unreached(program: ir.Program, func: ir.Function, holes: list[ir.Hole]) -> tuple[int, object] | None:
+    """The first example whose run of `func` fails, or gives another result, without reaching any of
+    `holes`, so whatever they hold: (its index, the result it gave, or None where the run failed)."""
+    run = example_runner(program, func, holes)  # (no values: a run stops where it reaches a hole)
+    for i in range(len(run.cases)):
+        if run(i, ())[0] is False:
+            return i, run.got
+    return None
+
+
 def holes_reached(program: ir.Program, func: ir.Function, holes: list[ir.Hole], terms: list, reads: list,
                   args: list) -> list[bool]:
     """Per hole, whether some example's run of `func`, with the program terms[h] in holes[h], reaches

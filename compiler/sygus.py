@@ -233,6 +233,26 @@ def literal(node, typ: str | None, err):
     return None
 
 
+_ASSOCIATIVE = ("+", "*", "-", "and", "or")  # SMT-LIB's n-ary operators, read left-associatively
+
+
+def _sugar(op: str, nargs: int) -> bool:
+    """Is (op args...) SMT-LIB shorthand that `_desugar` rewrites: negation `(- x)`, or an associative
+    operator of more than two arguments `(+ a b c)`?"""
+    return (op == "-" and nargs == 1) or (op in _ASSOCIATIVE and nargs > 2)
+
+
+def _desugar(node: SList) -> SList:
+    """`(- x)` as `(- 0 x)`, `(+ a b c)` as `(+ (+ a b) c)` (a production keeps its own text: the answer
+    prints as the grammar wrote it)."""
+    head, *args = node.items
+    where = {"start": node.start, "end": node.end, "lines": node.lines}
+    if len(args) == 1:
+        return SList((head, Atom("num", "0", **where), args[0]), **where)
+    inner = SList((head, *args[:-1]), **where)
+    return SList((head, _desugar(inner) if len(args) > 3 else inner, args[-1]), **where)
+
+
 def _literal_type(value, node) -> str:
     if isinstance(node, Atom) and node.kind in ("hex", "bin"):
         return "bv64"
@@ -467,6 +487,9 @@ class _Builder:
         if not isinstance(node, SList) or not node.items or not isinstance(node.items[0], Atom):
             raise err(f"cannot read the term {show(node)[:40]}", node.span)
         op = node.items[0].text
+        if op not in self.helpers and _sugar(op, len(node.items) - 1):
+            node = _desugar(node)
+            op = node.items[0].text
         kids = [self.compile(k, types, names) for k in node.items[1:]]
         arg_types = tuple(k[2] for k in kids)
         if op in self.helpers:
@@ -515,7 +538,8 @@ class _Builder:
             raise err(f"({op} Sort) productions are not supported: list the {'constants' if op == 'Constant' else 'parameters'} "
                       "the grammar may use",
                       node.span)
-        if all(isinstance(a, Atom) and a.text in nts for a in args):  # the common case: op over nonterminals
+        if all(isinstance(a, Atom) and a.text in nts for a in args) and (op in self.helpers or not _sugar(op, len(args))):
+            # the common case: an operator over nonterminals
             arg_nts = tuple(a.text for a in args)
             arg_types = tuple(nts[a] for a in arg_nts)
             if op in self.helpers:
@@ -527,22 +551,36 @@ class _Builder:
             if ret is None:
                 raise err(_op_error(op, arg_types), node.span)
             return Production(sygus_component(op, arg_types, ret), arg_nts), ret
-        # a template: an operator applied to nonterminals and fixed terms, e.g. (bvadd Start #x01)
-        holes = sorted({a.text for a in _atoms(node) if a.text in nts}, key=lambda n: show(node).find(n))
-        types = {**{n: nts[n] for n in holes}, **{n: p.type for n, p in self.params.items()}}
+        # a template: an operator applied to nonterminals and fixed terms, e.g. (bvadd Start #x01); each
+        # occurrence of a nonterminal is an argument of its own: (+ Start (* Start 2)) is x + 2y too
+        arg_nts: list[str] = []
+        numbered = _number_occurrences(node, nts, arg_nts)
+        holes = [f"{nt}#{i}" for i, nt in enumerate(arg_nts)]  # ('#' is in no SMT-LIB symbol)
+        types = {**{h: nts[nt] for h, nt in zip(holes, arg_nts)}, **{n: p.type for n, p in self.params.items()}}
         names = holes + list(self.params)
-        fn, vec, ret, code = self.compile(node, types, names)
-        template = show(node)
-        arg_nts = tuple(holes)
+        fn, vec, ret, code = self.compile(numbered, types, names)
+        template = show(numbered)
         for i, h in enumerate(holes):
             template = _replace_symbol(template, h, "{%d}" % i)
+        arg_nts = tuple(arg_nts)
         npar = len(self.params)
-        comp = Component(template, tuple(nts[h] for h in holes), ret,
+        comp = Component(template, tuple(nts[nt] for nt in arg_nts), ret,
                          lambda *a: fn(a + (None,) * npar), sexpr=template, code=code)
         if any(a.kind == "sym" and a.text in self.params and a.text not in nts for a in _atoms(node)):
             raise err("a production that mixes nonterminals with parameters inside a fixed term is not supported",
                       node.span)
         return Production(comp, arg_nts), ret
+
+
+def _number_occurrences(node, nts: dict, found: list):
+    """`node` with each occurrence of a nonterminal renamed NT#k, k counting them in order (appended to
+    `found`)."""
+    if isinstance(node, Atom):
+        if node.kind == "sym" and node.text in nts:
+            found.append(node.text)
+            return Atom("sym", f"{node.text}#{len(found) - 1}", node.start, node.end, node.lines)
+        return node
+    return SList(tuple(_number_occurrences(x, nts, found) for x in node.items), node.start, node.end, node.lines)
 
 
 def _atoms(node):

@@ -21,24 +21,26 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 
+from glia.runtime.fmt import to_repr
 from glia.runtime.search import Component, Config, Const, Problem, SearchError, Term, Var, synthesize
 from glia.runtime.search.library import component_names, default_grammar, depth_bounded, loop_grammar
 from glia.runtime.search.regression import values_match
 from glia.runtime.search.terms import decisions, to_glia
 
 from . import ir
-from .diagnostics import Diagnostic, GliaError, Source, Span
-from .hole_runs import (FUEL, ancestors, copy_value, default_value, envs_at_hole, example_runner, float_context,
-                        holes_reached, indirect_acceptor, join_parts, joint_contexts, local_acceptor, other_value,
-                        search_interpreter, split_holes, term_filler, to_glia_value, to_search_value, type_name,
-                        varied_values)
+from .diagnostics import Diagnostic, GliaError, Source, Span, counted
+from .hole_runs import (FUEL, ancestors, copy_value, default_value, envs_at_hole, example_runner, fails_unreached,
+                        float_context, holes_reached, indirect_acceptor, join_parts, joint_contexts, local_acceptor,
+                        other_value, search_interpreter, split_holes, term_filler, to_glia_value, to_search_value,
+                        type_name, varied_values)
 from .interp import Interpreter, run_with_big_stack
 from .cache import write_json
 from .syntax import cache_dir
 from .types import FLOAT, FnT
 
 STAGE = "synth"
-CACHE_VERSION = "search-2"  # (2: answers printed by precedence, list[str]/list[bool] components)
+CACHE_VERSION = "search-3"  # (2: answers printed by precedence, list[str]/list[bool] components; 3: a float
+#                             hole's smaller skeletons with constants tried before an answer without: x * 0.5)
 
 
 @dataclass(slots=True)
@@ -330,6 +332,7 @@ def _search_one(program: ir.Program, task: HoleTask, config: Config) -> Filled:
     try:
         if not task.direct:  # (synthesize checks a direct hole's problem): contradictory examples are E602
             check_problem(replace(task.problem, inputs=task.args))
+            _check_reachable(program, task.func, [task.hole])
         if task.direct:
             result = synthesize(task.problem, config)
         elif task.problem.ret == "float":
@@ -348,6 +351,22 @@ def _search_one(program: ir.Program, task: HoleTask, config: Config) -> Filled:
                   result.strategy, False, result.decisions, result.term, task.slots, reached=reached)
 
 
+def _check_reachable(program: ir.Program, func: ir.Function, holes: list[ir.Hole]) -> None:
+    """E606 before any search when an example's run fails, or gives another result, before it reaches
+    the holes: no program in them can change that (search ran until its time limit)."""
+    bad = fails_unreached(program, func, holes)
+    if bad is None:
+        return
+    i, got = bad
+    ex = {e.func: e for e in program.examples}[func.name].examples[i]
+    what = "fails" if got is None else f"returns {to_repr(got)}"
+    them = "the hole" if len(holes) == 1 else "any of the holes"
+    raise SearchError("E606", f"example {i + 1} (line {ex.span.line}) {what} before it reaches {them}, whatever "
+                              f"{'it holds' if len(holes) == 1 else 'they hold'}: no program can fill "
+                              f"{'it' if len(holes) == 1 else 'them'} (run {func.name} on that example in the "
+                              f"interpreter to see why)")
+
+
 def _search_joint(program: ir.Program, tasks: list[HoleTask], config: Config) -> list[Filled]:
     """A function's holes searched together (runtime/search/joint.py): each hole's programs by
     bottom-up enumeration, tuples of them checked by running the function on the examples. A float
@@ -363,6 +382,7 @@ def _search_joint(program: ir.Program, tasks: list[HoleTask], config: Config) ->
         if config.strategy not in STRATEGIES:
             raise SearchError("E604", f"unknown strategy {config.strategy!r}; expected one of {', '.join(STRATEGIES)}")
         check_problem(replace(tasks[0].problem, inputs=tasks[0].args))  # contradictory examples
+        _check_reachable(program, func, holes)
         reads = [joint.Reads(example_spans(t.reaches)) if t.slots else None for t in others]
         run = example_runner(program, func, holes, [t.slots for t in others + floats])
         complete = _float_completion(run, floats[0].problem, config) if floats else None
@@ -392,15 +412,13 @@ def _float_completion(run, problem: Problem, config: Config):
     """complete(values_on, examples) for joint.solve: the float hole's program (by regression, its
     constants fitted through the function with the other holes' values fixed) for the examples that
     reach it, or None."""
-    import time
+    from glia.runtime.search import clock, regression
 
-    from glia.runtime.search import regression
-
-    deadline = time.perf_counter() + config.timeout
+    deadline = clock.now() + config.timeout
     size = min(problem.max_size or FLOAT_SIZE, FLOAT_SIZE)
 
     def complete(values_on, examples: list[int]):
-        left = deadline - time.perf_counter()
+        left = deadline - clock.now()
         if left <= 0:
             return None
         sub = replace(problem, inputs=[problem.inputs[i] for i in examples],
@@ -428,7 +446,14 @@ def _not_found(program: ir.Program, tasks: list[HoleTask], result, config: Confi
     what = "the hole" if len(tasks) == 1 else f"the {len(tasks)} holes"
     func = tasks[0].func
     floats = any(t.problem.ret == "float" for t in tasks)  # the only holes that cannot read locals
-    hidden = [n for n in dict.fromkeys(func.slot_names[len(func.params):]) if n.isidentifier() and n[0] != "_"]
+    # (a local only ever set to a hole's value, `base = ??`, could not be that hole's input: not named)
+    stores = [n for n in ir.walk(func.body) if isinstance(n, ir.StoreLocal)]
+    by_hole = [n.target for n in ir.walk(func.body) if isinstance(n, ir.Assign) and isinstance(n.value, ir.Hole)
+               and isinstance(n.target, ir.StoreLocal)]
+    only_holes = {s.name for s in by_hole if sum(t.name == s.name for t in stores) == sum(
+        t.name == s.name for t in by_hole)}
+    hidden = [n for n in dict.fromkeys(func.slot_names[len(func.params):]) if n.isidentifier() and n[0] != "_"
+              and n not in only_holes]
     unseen = (f"; a float hole is built from {func.name}'s parameters ({', '.join(func.params)}) only: its "
               f"locals ({', '.join(hidden)}) are not visible to it yet") if hidden and floats else ""
     unread = [f"{n}: {t}" for n, t in zip(func.params, func.type.params) if type_name(t) is None]
@@ -447,7 +472,7 @@ def _not_found(program: ir.Program, tasks: list[HoleTask], result, config: Confi
             "exhausted": "a larger `size=` or `depth=`, or other components in `using=[...]`"}.get(
         result.reason, "a longer --timeout, more examples, or a smaller `using=[...]`")
     return _err(program, "E606", f"no program found for {what} in {func.name}: {why} after "
-                                 f"{result.candidates:,} candidates (try {hint}){unseen}", tasks[0].hole.span)
+                                 f"{counted(result.candidates, 'candidate')} (try {hint}){unseen}", tasks[0].hole.span)
 
 
 def _offsets(text: str, s: Span) -> tuple[int, int]:
@@ -550,6 +575,7 @@ class Chosen:
     option: int
     text: str  # the source text of the option chosen
     reached: bool = True  # False: no example's run reached the choice, so any option passes (the first)
+    alone: bool = False  # the choice is a statement's whole expression (`return choose(...)`): no parentheses
 
 
 def _span_text(text: str, span: Span) -> str:
@@ -622,8 +648,8 @@ def settle_choices(program: ir.Program, config: Config, choices: list[ir.Choose]
         if ok:
             text = program.source.text
             read = interp.choice_fill.read
-            return [Chosen(c, o, _span_text(text, c.options[o].span), c.index in read or id(c) in static_ids)
-                    for c, o in zip(choices, combo)]
+            return [Chosen(c, o, _span_text(text, c.options[o].span), c.index in read or id(c) in static_ids,
+                           choice_alone(program, c)) for c, o in zip(choices, combo)]
     raise _err(program, "E606", f"no combination of the choices satisfies the examples ({tried:,} of "
                                 f"{_product(sizes):,} tried)", choices[0].span)
 
@@ -691,18 +717,32 @@ def _product(xs) -> int:
 
 def choose_source(text: str, chosen: list[Chosen]) -> str:
     """The source with each `choose(...)` replaced by the option chosen, in parentheses unless it is
-    atomic (`x * choose(a + b, c)` becomes `x * (a + b)`). A choice inside the chosen option of
-    another is replaced too; one inside an option not chosen goes with that option."""
+    atomic, a statement's whole expression or a whole item between brackets, as a hole's expression
+    (`x * choose(a + b, c)` becomes `x * (a + b)`, `return choose(a + b, c)` `return a + b`). A choice
+    inside the chosen option of another is replaced too; one inside an option not chosen goes with
+    that option."""
     edits = []
     for c in chosen:
         if any(d is not c and _within(c.choice.span, d.choice.span)
                and not _within(c.choice.span, d.choice.options[d.option].span) for d in chosen):
             continue
         s, o = c.choice.span, c.choice.options[c.option].span
-        keep = _NUMBER.fullmatch(c.text) or _is_simple(c.text)
+        # (an option of another choice stands where that choice stands, not between its brackets)
+        option = any(d is not c and c.choice.span in [p.span for p in d.choice.options] for d in chosen)
+        keep = _NUMBER.fullmatch(c.text) or _is_simple(c.text) or c.alone or (_bracketed(text, s) and not option)
         edits.append((Span(s.line, s.col, o.line, o.col), "" if keep else "("))
         edits.append((Span(o.end_line, o.end_col, s.end_line, s.end_col), "" if keep else ")"))
     return replace_spans(text, edits)
+
+
+def choice_alone(program: ir.Program, choice: ir.Choose) -> bool:
+    """Is the choice a statement's whole expression, or a global's whole value (`K: int = choose(...)`)?"""
+    for func in program.functions.values():  # (by its index: passes may rebuild the node the checker listed)
+        node = next((n for n in ir.walk(func.body) if isinstance(n, ir.Choose) and n.index == choice.index), None)
+        if node is not None:
+            above = ancestors(func.body, node)
+            return bool(above) and isinstance(above[-1], _WHOLE)
+    return any(isinstance(g.value, ir.Choose) and g.value.index == choice.index for g in program.globals)
 
 
 _NUMBER = re.compile(r"(\d[\d_]*\.?\d*|\.\d+)([eE][-+]?\d+)?")

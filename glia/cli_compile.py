@@ -23,8 +23,9 @@ def add_commands(sub) -> None:
                        description="`glia cache info` shows where the cache is and what it holds; "
                                    "`glia cache clear` empties it (GLIA_CACHE_DIR overrides the folder); "
                                    "`glia cache warm` compiles the CPU backend's runtime helpers for the common "
-                                   "types once, so that the first compile of each new program is faster (they "
-                                   "are cached beside the runtime, for every cache folder).")
+                                   "types, and the kernel of program search (glia synth), once, so that the first "
+                                   "compile of each new program and the first search are faster (they are "
+                                   "cached beside the runtime, for every cache folder).")
     k.add_argument("action", choices=("info", "clear", "warm"))
     k.set_defaults(handler=cmd_cache)
 
@@ -248,8 +249,8 @@ def _runtime_cache() -> str | None:
 
 def warm_runtime() -> int:
     """Compile compiler/warm.glia (a program using the runtime's helpers with the common types) on
-    the CPU backend: Numba caches each helper it compiles, beside the runtime, for every later
-    program (docs/backends.md, "Compile time")."""
+    the CPU backend, and search's kernel (runtime/search/bvkernel.py): Numba caches each helper it
+    compiles, beside the runtime, for every later program (docs/backends.md, "Compile time")."""
     import time
     from importlib import resources
 
@@ -257,10 +258,12 @@ def warm_runtime() -> int:
     from glia.compiler.diagnostics import Source
     from glia.compiler.driver import check_source
     from glia.runtime import nbrt
+    from glia.runtime.search import bvkernel
 
     t0 = time.perf_counter()
     text = resources.files("glia.compiler").joinpath("warm.glia").read_text(encoding="utf-8")
     load_or_explain(lower_program(check_source(Source("<warm>", text))))
-    print(f"compiled the runtime's helpers for the common types in {time.perf_counter() - t0:.1f} s "
-          f"(Numba's cache: {nbrt.dict_get._cache._cache_path})")
+    bvkernel.load(announce=False)  # the kernel of program search (`glia synth`)
+    print(f"compiled the runtime's helpers for the common types and the search kernel in "
+          f"{time.perf_counter() - t0:.1f} s (Numba's cache: {nbrt.dict_get._cache._cache_path})")
     return 0

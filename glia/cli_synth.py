@@ -16,6 +16,8 @@ import sys
 import time
 from dataclasses import replace
 
+from glia.compiler.diagnostics import counted
+
 STRATEGY_HELP = ("auto (default), bottom-up, top-down (deduction through map/filter/zipwith), gp (genetic "
                  "programming, lexicase selection), portfolio")
 
@@ -157,8 +159,14 @@ def _synth_glia(ns, config) -> int:
     names = list(dict.fromkeys(changed))
     final_prog = check_source(type(program.source)(program.source.name, final)) if chosen else completed
     blocks = {n: synth.function_source(final, final_prog.functions[n], []) for n in names if n}
-    if "" in names:  # a choice in a train block: show the block
-        blocks.update({f"train {t.func}": synth.function_source(final, t, []) for t in final_prog.trains})
+    if "" in names:  # a choice outside the functions: show the global definitions and train blocks holding one
+        lines = {c.choice.span.line for c in chosen}  # (settling a choice rewrites its line, not the lines)
+        blocks.update({f"{g.name}": synth.function_source(final, g, []) for g, old in
+                       zip(final_prog.globals, completed.globals) if any(old.span.line <= k <= old.span.end_line
+                                                                          for k in lines)})
+        blocks.update({f"train {t.func}": synth.function_source(final, t, []) for t, old in
+                       zip(final_prog.trains, completed.trains) if any(old.span.line <= k <= old.span.end_line
+                                                                        for k in lines)})
     if ns.json:
         print(json.dumps({"holes": [{"function": f.func, "hole": f.hole.index, "line": f.hole.span.line,
                                      "expression": f.expr, "candidates": f.candidates,
@@ -176,7 +184,7 @@ def _synth_glia(ns, config) -> int:
             for line in choose_train.table(settled.search):
                 sys.stderr.write(line + "\n")
         for f in fills:
-            how = "cached" if f.cached else f"{f.candidates:,} candidates, {f.seconds:.2f} s, {f.strategy}"
+            how = "cached" if f.cached else f"{counted(f.candidates, 'candidate')}, {f.seconds:.2f} s, {f.strategy}"
             sys.stderr.write(f"{ns.file}:{f.hole.span.line}:{f.hole.span.col}: hole in {f.func} filled ({how})\n")
             if not f.reached:
                 sys.stderr.write(f"  note: no example reaches this hole, so any program passes and {f.expr} is a "
@@ -270,8 +278,9 @@ def _synth_sygus(ns, config) -> int:
         except SearchError as e:
             raise GliaError(Diagnostic(e.code, e.message, where, "synth", source)) from None
         if not result.solved:
-            raise GliaError(Diagnostic("E606", f"no program found ({result.reason}) after {result.candidates:,} "
-                                               f"candidates in {result.seconds:.1f} s", where, "synth", source))
+            raise GliaError(Diagnostic("E606", f"no program found ({result.reason}) after "
+                                               f"{counted(result.candidates, 'candidate')} in {result.seconds:.1f} s",
+                                       where, "synth", source))
         record = {"answer": sygus.print_answer(sp, to_sexpr(result.term)), "candidates": result.candidates,
                   "seconds": round(result.seconds, 4), "strategy": result.strategy, "decisions": result.decisions}
         cache_put(path, record)
@@ -282,7 +291,7 @@ def _synth_sygus(ns, config) -> int:
         print(json.dumps({**record, "cached": cached}, indent=2))
     else:
         print(record["answer"])
-        how = "cached" if cached else f"{record['candidates']:,} candidates, {record['seconds']:.2f} s, " \
+        how = "cached" if cached else f"{counted(record['candidates'], 'candidate')}, {record['seconds']:.2f} s, " \
                                       f"{record['strategy']}"
         sys.stderr.write(f"{ns.file}: solved ({how})\n")
     return 0
@@ -363,7 +372,7 @@ def cmd_bench_synth(ns) -> int:
         if not caused_by_interrupt(e):
             raise
         interrupted = True
-        sys.stderr.write(f"interrupted after {len(rows)} of {len(tasks)} tasks\n")
+        sys.stderr.write(f"interrupted after {len(rows)} of {counted(len(tasks), 'task')}\n")
     solved = sum(r["solved"] for r in rows)
     cands = sum(r["candidates"] for r in rows)
     secs = sum(r["seconds"] for r in rows)
@@ -377,7 +386,7 @@ def cmd_bench_synth(ns) -> int:
         summary["generalises"] = sum(r["generalises"] for r in tested)
         summary["tested"] = len(tested)
     print(f"{os.path.basename(ns.tasks)}: solved {solved}/{len(rows)} with --timeout {config.timeout:g} "
-          f"({cands:,} candidates, {summary['candidates_per_second']:,}/s)")
+          f"({counted(cands, 'candidate')}, {summary['candidates_per_second']:,}/s)")
     if interrupted:
         summary["interrupted"] = True
     if ns.json:

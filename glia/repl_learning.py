@@ -18,6 +18,7 @@ import os
 import numpy as np
 
 from glia.compiler import ir
+from glia.compiler.diagnostics import counted
 
 
 class CommandError(Exception):
@@ -211,7 +212,7 @@ def synth(session, arg: str) -> None:
     text = session.files.virtual.text
     fills = S.solve(program, config)
     for f in fills:
-        tag = "cached" if f.cached else f"{f.candidates:,} candidates, {f.seconds:.2f} s, {f.strategy}"
+        tag = "cached" if f.cached else f"{counted(f.candidates, 'candidate')}, {f.seconds:.2f} s, {f.strategy}"
         session.out.write(f"# hole in {f.func}: {f.expr}  ({tag})\n")
     completed_text = S.fill_source(text, fills)
     if any(isinstance(n, ir.Choose) for n in ir.walk(func.body)):

@@ -473,3 +473,27 @@ def test_a_helper_with_an_int_beyond_64_bits_has_no_code():
     bu = BottomUp(p.grammar, p.inputs, Config(timeout=60.0), target=p.outputs, max_size=12)
     assert not bu.banks["Start"].numpy  # 2**65 would wrap in a word: the search keeps Python ints
     assert bu.run() == "found" and satisfies(bu.answer(), p.inputs, p.outputs)
+
+
+def test_compiling_the_kernel_is_not_counted_in_the_search_time(monkeypatch, capsys):
+    """The first search on a machine compiles the kernel (tens of seconds): the search clock stops
+    meanwhile, so a short --timeout still searches its whole budget, and the user is told. (A slow
+    compile is stood for by a sleep longer than the timeout.)"""
+    import time
+
+    from glia.runtime.search import bvkernel, synthesize
+
+    p = _problem(BV_PROBLEMS["booleans"])
+    assert synthesize(p, Config(timeout=10.0)).solved
+    assert bvkernel._cached()  # Numba's cache has it now: a new process loads it, and says nothing
+    monkeypatch.setattr(bvkernel, "_loaded", [False])
+    monkeypatch.setattr(bvkernel, "_cached", lambda: False)
+    monkeypatch.setattr(bvkernel, "_compile", lambda: time.sleep(2.0))
+    capsys.readouterr()
+    result = synthesize(p, Config(timeout=1.5))
+    assert result.solved and result.seconds < 1.5
+    err = capsys.readouterr().err
+    assert "compiling the search kernel" in err and "not counted in the search's --timeout" in err
+    assert "compiled the search kernel in 2." in err
+    monkeypatch.setattr(bvkernel, "_compile", lambda: pytest.fail("compiled twice"))
+    assert synthesize(p, Config(timeout=10.0)).solved and capsys.readouterr().err == ""

@@ -114,6 +114,7 @@ def test_hole_options_size_and_using():
 @pytest.mark.parametrize("opts, code, words", [
     ("depth=100000000000000000000", "E201", "from 1 to 100"),  # built 10^20 grammar levels: hung forever
     ("size=3, size=4", "E103", "given twice"),  # the last one was taken silently
+    ("using=[]", "E201", "names no component"),  # meant every component, x + x for 1 -> 2
 ])
 def test_hole_options_out_of_range_or_repeated(opts, code, words):
     with pytest.raises(GliaError) as info:
@@ -145,6 +146,53 @@ def test_choices_are_settled_against_the_examples(tmp_path):
     src.write_text("def f(x: int) -> int:\n    return x * choose(2, 3)\n\nexamples f:\n    1 -> 7\n")
     r = run_glia("synth", str(src))
     assert r.returncode == 1 and "E606" in r.stderr and "2 of 2 tried" in r.stderr
+
+
+def test_counts_in_search_output_agree_with_their_nouns(tmp_path):
+    """A hole whose first candidate is right was reported as filled from "1 candidates"."""
+    src = tmp_path / "one.glia"
+    src.write_text("def f(x: int) -> int:\n    return ??\n\nexamples f:\n    1 -> 1\n    2 -> 2\n")
+    r = run_glia("synth", str(src), "--no-cache")
+    assert r.returncode == 0, r.stderr
+    assert "filled (1 candidate, " in r.stderr
+    from glia.compiler.diagnostics import counted
+
+    assert (counted(0, "task"), counted(1, "trial"), counted(1069, "candidate")) == \
+        ("0 tasks", "1 trial", "1,069 candidates")
+
+
+def test_a_settled_choice_gets_parentheses_only_inside_a_larger_expression(tmp_path):
+    """`return choose(x + 1, x * 2)` was printed `return (x * 2)`: a choice that is a statement's whole
+    expression, or a whole item between brackets, is replaced by its option bare, as a hole is."""
+    src = tmp_path / "c.glia"
+    src.write_text(textwrap.dedent("""
+        def f(x: int, y: int) -> int:
+            a = choose(x + y, x - y) * 2
+            b = max(choose(x + 1, y + 1), 0)
+            c = choose(x * y, x)
+            if choose(x > y, x < y):
+                return a + b + c
+            return choose(a - b, b - a)
+
+        examples f:
+            3, 1 -> 15
+            1, 3 -> 6
+    """))
+    r = run_glia("synth", str(src))
+    assert r.returncode == 0, r.stderr
+    for line in ("a = (x + y) * 2", "b = max(x + 1, 0)", "c = x * y", "if x > y:", "return a - b"):
+        assert f"    {line}\n" in r.stdout, (line, r.stdout)
+
+
+def test_a_settled_choice_in_a_global_is_printed(tmp_path):
+    """`K: int = choose(1, 2, 3)` settled against f's examples printed nothing on stdout (only a line on
+    stderr): the global's definition is printed as a function is, and is in --json's functions."""
+    src = tmp_path / "g.glia"
+    src.write_text("K: int = choose(1, 2, 3)\n\ndef f(x: int) -> int:\n    return x * K\n\nexamples f:\n    3 -> 9\n")
+    r = run_glia("synth", str(src))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "K: int = 3" and "choice settled: 3 (option 3 of 3)" in r.stderr
+    assert json.loads(run_glia("synth", str(src), "--json").stdout)["functions"] == {"K": "K: int = 3"}
 
 
 def test_a_choice_whose_option_never_ends_is_rejected_not_waited_for():
@@ -376,6 +424,25 @@ def test_contradictory_examples_of_a_hole_inside_the_function(body):
     assert d.code == "E602" and "same inputs" in d.message and d.span.line == 2
 
 
+@pytest.mark.parametrize("body", ["??", "x * ??"])
+def test_an_example_whose_result_is_nan_is_refused_at_once(body):
+    # no result matches NaN (NaN != NaN): search ran until the time limit and said E606
+    d = error_of(f"def f(x: float) -> float:\n    return {body}\n\nexamples f:\n    1.0 -> nan\n    2.0 -> 1.0\n",
+                 timeout=30.0)
+    assert d.code == "E602" and "example 1's result is NaN" in d.message and d.span.line == 2
+
+
+@pytest.mark.parametrize("body, what", [
+    ("    y = 10 // x\n    return y + ??\n", "fails"),  # 10 // 0 before the hole
+    ("    if x == 0:\n        return 5\n    return x * ??\n", "returns 5"),  # example 1 wants 1
+    ("    if x == 0:\n        return 5\n    a = ??\n    b = ??\n    return a * x + b\n", "returns 5"),  # joint
+])
+def test_an_example_that_fails_before_reaching_the_hole_is_said_at_once(body, what):
+    # no program in the hole can change a run that never reaches it: search ran its whole time limit
+    d = error_of(f"def f(x: int) -> int:\n{body}\nexamples f:\n    0 -> 1\n    2 -> 6\n", timeout=30.0)
+    assert d.code == "E606" and f"example 1 (line " in d.message and f"{what} before it reaches" in d.message, d.message
+
+
 def test_several_examples_blocks_of_one_function_add_up():
     # the last block alone was searched (and checked): 2 -> 7 was ignored, giving x + (x + 2)
     text = "def f(x: int) -> int:\n    return ??\n\nexamples f:\n    2 -> 7\n\nexamples f:\n    3 -> 8\n"
@@ -536,6 +603,13 @@ def test_when_search_gives_up_on_a_float_hole_that_cannot_see_locals_it_says_so(
     single = synth.problems(check_source(Source("task.glia", SQUARES)))
     assert single[0].slots and "locals" not in synth._not_found(
         program, single, SimpleNamespace(reason="timeout", candidates=7), Config(timeout=1.0)).diagnostic.message
+    # a local only ever set to a hole's value is no input the hole lacks: not named (it said "locals (base)")
+    text = ("def price(w: float, express: bool) -> float:\n    base = ??\n    if ??:\n        return base * 2.0\n"
+            "    return base\n\nexamples price:\n    1.0, False -> 3.0\n")
+    program = check_source(Source("task.glia", text))
+    message = synth._not_found(program, synth.problems(program), SimpleNamespace(reason="timeout", candidates=7),
+                               Config(timeout=1.0)).diagnostic.message
+    assert "locals" not in message and "base" not in message, message
 
 
 def test_when_search_gives_up_on_a_hole_in_a_lambda_it_says_the_lambdas_parameters_are_not_inputs():
@@ -912,6 +986,24 @@ def test_float_holes_get_fitted_readable_constants():
     again = synth.solve(program, Config("auto", 30.0, seed=0), use_cache=False)
     assert [f.expr for f in again] == [f.expr for f in fills]  # deterministic under a seed
     assert "fahrenheit" in completed.functions
+
+
+def test_a_float_hole_prefers_a_smaller_program_with_a_constant():
+    """x / 2 was `log(sqrt(exp(x)))` (4 nodes, no constant) rather than `x * 0.5` (3 nodes, one constant
+    slot, which costs like two more nodes): the smaller skeletons with constants are tried before an
+    answer without constants is kept."""
+    from glia.compiler import synth
+    from glia.compiler.driver import check_source
+    from glia.compiler.diagnostics import Source
+    from glia.runtime.search import Config
+
+    text = ("def half(x: float) -> float:\n    return ??\n\nexamples half:\n    1.0 -> 0.5\n    2.0 -> 1.0\n"
+            "    3.0 -> 1.5\n    10.0 -> 5.0\n\n"
+            "def twice(x: float) -> float:\n    return ??\n\nexamples twice:\n    1.0 -> 2.0\n    3.0 -> 6.0\n")
+    fills = synth.solve(check_source(Source("half.glia", text)), Config("auto", 30.0), use_cache=False)
+    exprs = {f.func: f.expr for f in fills}
+    assert exprs["half"] in ("x * 0.5", "0.5 * x", "x / 2.0")
+    assert exprs["twice"] == "x + x"  # as small as `x * 2.0`, and without a constant: kept
 
 
 def test_cma_es_minimises_a_shifted_quadratic():

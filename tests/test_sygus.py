@@ -98,6 +98,29 @@ def test_a_template_production_works_in_a_function_with_parameters():
     assert (d.span.line, d.span.col) == (1, 43) and "mixes nonterminals with parameters" in d.message
 
 
+def test_each_occurrence_of_a_nonterminal_in_a_template_is_its_own_argument():
+    # (+ Start (* Start 2)) read both Starts as one argument, so x + 2y was out of reach (E606, exhausted)
+    _, problem = read("(synth-fun f ((x Int) (y Int)) Int ((Start Int (x y (+ Start (* Start 2))))))\n"
+                      "(constraint (= (f 1 2) 5))\n(constraint (= (f 3 1) 5))\n(constraint (= (f 0 0) 0))\n"
+                      "(check-synth)")
+    r = synthesize(problem, Config(timeout=10.0))
+    assert r.solved and to_sexpr(r.term) == "(+ x (* y 2))"
+
+
+@pytest.mark.parametrize("production,constraint,answer", [
+    ("(- Start)", "(= (f 1 2) (- 1))", "(- x)"),  # SMT-LIB's negation was E607 ''-' does not take (Int)'
+    ("(- (+ Start Start Start))", "(= (f 1 2) (- 4))", "(- (+ x x y))"),  # n-ary +, read left-associatively
+])
+def test_smt_lib_negation_and_n_ary_operators_are_read(production, constraint, answer):
+    _, problem = read(f"(synth-fun f ((x Int) (y Int)) Int ((Start Int (x y {production}))))\n"
+                      f"(constraint {constraint})\n(check-synth)")
+    r = synthesize(problem, Config(timeout=10.0))
+    assert r.solved and to_sexpr(r.term) == answer
+    _, helper = read("(define-fun g ((a Int)) Int (+ (- a) a (- a)))\n"
+                     "(synth-fun f ((x Int)) Int ((Start Int (x (g Start)))))\n(constraint (= (f 3) -3))\n(check-synth)")
+    assert to_sexpr(synthesize(helper, Config(timeout=10.0)).term) == "(g x)"
+
+
 def test_grammar_is_honoured():
     # no bvadd in the grammar: x + 1 cannot be written, so the search must fail (quickly: a small grammar)
     text = """

@@ -19,11 +19,11 @@ from __future__ import annotations
 import bisect
 import gc
 import itertools
-import time
 from dataclasses import replace
 
 import numpy as np
 
+from . import clock
 from .bvcode import COPY, INEXACT_HIT, INT_MAX, INT_MIN, MASK, assemble
 from .problem import Component, Config, Const, Grammar, Lam, Production, Result, Term, Var
 from .deduce import Deduction
@@ -120,7 +120,7 @@ class BottomUp(Unification, Deduction):
         self.nex = len(inputs)
         self.cfg = config
         self.max_size = max_size or 60
-        self.deadline = deadline if deadline is not None else time.perf_counter() + config.timeout
+        self.deadline = deadline if deadline is not None else clock.now() + config.timeout
         self.prods: list[tuple[str, Production]] = list(grammar.productions())
         self.outputs = target
         self.wrap: dict[str, list[int]] = {grammar.start: []}  # target nonterminal -> chain productions above it
@@ -350,7 +350,7 @@ class BottomUp(Unification, Deduction):
                     self.combine_scalar(nt, size, pi, h, p.args, parts)
                 if self.found:
                     return
-            if time.perf_counter() > self.deadline:
+            if clock.now() > self.deadline:
                 raise Stop("timeout")
 
     def add(self, nt: str, size: int, vec, recipe) -> None:
@@ -455,7 +455,7 @@ class BottomUp(Unification, Deduction):
         self.candidates += n
         if self.candidates > self.cfg.max_candidates:
             raise Stop("candidates")
-        if time.perf_counter() > self.deadline:
+        if clock.now() > self.deadline:
             raise Stop("timeout")
 
     def _code(self, pi: int):
@@ -606,7 +606,7 @@ def solve(problem, config: Config) -> Result:
 def solve_with(problem, config: Config, accept) -> Result:
     """Search against the examples' results, or (with `accept`) for a start-symbol value vector that
     `accept(vector, program)` takes (`program()` builds the candidate's term)."""
-    t0 = time.perf_counter()
+    t0 = clock.now()
     gc_was_enabled = gc.isenabled()
     gc.disable()  # the bank is many small long-lived tuples: the cyclic collector would only rescan them
     try:
@@ -622,5 +622,5 @@ def _solve(problem, config, accept, t0) -> Result:
                   int_words=accept is None)  # `accept` takes Python values, checked one by one in `add`
     reason = bu.run()
     term = bu.answer() if bu.found else None
-    return Result(term is not None, term, bu.candidates, time.perf_counter() - t0, "bottom-up",
+    return Result(term is not None, term, bu.candidates, clock.now() - t0, "bottom-up",
                   "" if term is not None else reason)

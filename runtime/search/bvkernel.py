@@ -15,10 +15,13 @@ Everything crosses the Python boundary as plain numpy arrays; no Python runs per
 from __future__ import annotations
 
 import mmap
+import sys
+import time
 
 import numpy as np
 from numba import njit
 
+from . import clock
 from .bvcode import COPY, INEXACT, INEXACT_HIT, INT_OPS, MIX, column_keys, row_hashes, word_fault, word_op
 
 U64 = np.uint64
@@ -255,6 +258,45 @@ def zeroed_words(rows: int, cols: int) -> np.ndarray:
     return np.frombuffer(buf, np.uint64, count=rows * cols).reshape(rows, cols)
 
 
+_loaded = [False]  # whether this process has the kernel (compiled, or loaded from Numba's cache)
+
+
+def load(announce: bool = True) -> None:
+    """Have `_combine` compiled (or loaded from Numba's cache) before a search uses it, on the clock's
+    pause (clock.py): the first search on a machine compiles it (tens of seconds), which no search's
+    time limit counts. With `announce`, a compile (not a load from the cache) is said on stderr as it
+    starts and when it ends. `glia cache warm` calls this ahead of any search."""
+    if _loaded[0]:
+        return
+    _loaded[0] = True
+    say = announce and not _cached()
+    if say:
+        sys.stderr.write("glia: compiling the search kernel (once per installation: Numba caches it; not counted "
+                         "in the search's --timeout; `glia cache warm` compiles it ahead of time)\n")
+        sys.stderr.flush()
+    t0 = time.perf_counter()
+    with clock.paused():
+        _compile()
+    if say:
+        sys.stderr.write(f"glia: compiled the search kernel in {time.perf_counter() - t0:.1f} s\n")
+
+
+def _cached() -> bool:
+    """Whether Numba's cache holds `_combine` compiled for this machine and this source (read from
+    Numba's cache index; if Numba's internals change, assumed so, and a compile goes unannounced)."""
+    try:
+        cache = _combine._cache
+        codegen = _combine.targetctx.codegen()
+        return any(cache._index_key(key[0], codegen) == key for key in cache._cache_file._load_index())
+    except Exception:  # noqa: BLE001 - Numba's private API: no word rather than a false one
+        return True
+
+
+def _compile() -> None:
+    """One tiny combine: Numba compiles `_combine` for the argument types every search passes."""
+    RowSet(1, 2).add(np.zeros(1, U64))
+
+
 class RowSet:
     """The distinct rows of one bank, in the order they were kept: `rows[:n]` (uint64, one column
     per example), and an open-addressing table of them (load <= 1/2) that doubles as rows
@@ -265,6 +307,7 @@ class RowSet:
     __slots__ = ("nex", "keys", "rows", "table", "n", "full", "dummy", "nofix")
 
     def __init__(self, nex: int, limit: int):
+        load()
         self.nex = nex
         self.keys = column_keys(nex)
         while True:

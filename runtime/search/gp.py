@@ -11,8 +11,8 @@ Deterministic under the seed; bounded by time, candidate evaluations and tree si
 from __future__ import annotations
 
 import random
-import time
 
+from . import clock
 from .problem import Component, Config, Const, Problem, Production, Result, Term
 
 POP = 300
@@ -60,7 +60,7 @@ class GP:
         self.g = problem.grammar
         self.rng = random.Random(config.seed)
         self.cfg = config
-        self.deadline = time.perf_counter() + config.timeout
+        self.deadline = clock.now() + config.timeout
         self.evals = 0
         self.height = self._min_heights()
         self.cache: dict = {}
@@ -193,7 +193,7 @@ def evolve(search, pop: list, n: int, deadline: float):
                 return ind, "found"
             if search.evals >= search.cfg.max_candidates:
                 return None, "candidates"
-            if time.perf_counter() > deadline:
+            if clock.now() > deadline:
                 return None, "timeout"
         pop = search.breed(pop, errs, k)
 
@@ -216,8 +216,8 @@ def _distance(v, want) -> int:
 
 
 def solve(problem: Problem, config: Config) -> Result:
-    t0 = time.perf_counter()
+    t0 = clock.now()
     gp = GP(problem, config)
     best, reason = gp.run()
     term = best.term() if best is not None else None
-    return Result(term is not None, term, gp.evals, time.perf_counter() - t0, "gp", "" if term else reason)
+    return Result(term is not None, term, gp.evals, clock.now() - t0, "gp", "" if term else reason)

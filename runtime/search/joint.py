@@ -49,11 +49,10 @@ from __future__ import annotations
 
 import itertools
 import random
-import time
 from dataclasses import dataclass, field, replace
 from typing import Callable, NamedTuple
 
-from . import gp
+from . import clock, gp
 from .bottomup import BottomUp, Stop, _compositions
 from .library import example_ints
 from .problem import Config, Const, Problem, Term
@@ -208,7 +207,7 @@ _MISSING = object()
 class Joint:
     def __init__(self, problems: list[Problem], config: Config, check: Callable[[int, tuple], tuple],
                  contexts: list | None = None, reads: list | None = None, complete: Callable | None = None):
-        self.t0 = time.perf_counter()
+        self.t0 = clock.now()
         self.cfg = config
         self.deadline = self.t0 + config.timeout
         consts = example_ints(problems[0].inputs, problems[0].outputs)
@@ -308,7 +307,7 @@ class Joint:
         held = sum(len(b.seen) for b in self.banks) * len(self.order)  # values kept as Python objects
         if held * PY_VALUE_COST > self.cfg.max_bank:
             raise Stop("memory")
-        if time.perf_counter() > self.deadline:
+        if clock.now() > self.deadline:
             raise Stop("timeout")
 
     def run(self) -> tuple[tuple, str]:
@@ -422,7 +421,7 @@ def solve(problems: list[Problem], config: Config, check: Callable[[int, tuple],
     The strategy `gp` evolves tuples of trees; `portfolio` enumerates for 70% of the time, then
     evolves; every other enumerates (there is no deduction through a function's statements), and so do
     they all beside a float hole."""
-    t0 = time.perf_counter()
+    t0 = clock.now()
     strategy = config.strategy if complete is None else "enumerate"
     search = Joint(problems, replace(config, timeout=config.timeout * 0.7) if strategy == "portfolio" else config,
                    check, contexts, reads, complete)
@@ -439,6 +438,6 @@ def solve(problems: list[Problem], config: Config, check: Callable[[int, tuple],
         name, candidates = ("portfolio/" if strategy == "portfolio" else "") + "joint gp", candidates + evolve.evals
     if complete is not None:
         name += " + regression"
-    return JointResult(terms is not None, terms, candidates, time.perf_counter() - t0, name,
+    return JointResult(terms is not None, terms, candidates, clock.now() - t0, name,
                        "" if terms else reason, [decisions(t) for t in terms] if terms else [],
                        search.tuples, search.runs, search.completed if terms else None)

@@ -21,18 +21,19 @@ Everything is seeded by the configuration; the bounds are the time limit and the
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 
 from glia.runtime import kernels as K
 
+from . import clock
 from .problem import Component, Config, Const, Problem, Result, Term, Var
 from .terms import term_depth
 
 FIT = "fit"  # the value of a constant slot's Const in a skeleton
 MAX_SLOTS = 3
 MAX_SIZE = 11
+SIMPLER_FITS = 64  # skeletons with constants fitted, at most, for a smaller answer than one found without
 REL_TOL, ABS_TOL = 1e-6, 1e-9
 
 
@@ -74,7 +75,7 @@ class Model:
 class _Search:
     def __init__(self, problem: Problem, config: Config, context=None):
         self.p, self.config = problem, config
-        self.t0 = time.perf_counter()
+        self.t0 = clock.now()
         self.deadline = self.t0 + config.timeout
         self.rng = np.random.default_rng(config.seed)
         self.y = np.array([float(o) for o in problem.outputs])
@@ -101,7 +102,7 @@ class _Search:
         self.candidates = 0
 
     def result(self, term: Term | None, reason: str = "") -> Result:
-        return Result(term is not None, term, self.candidates, time.perf_counter() - self.t0, "regression", reason)
+        return Result(term is not None, term, self.candidates, clock.now() - self.t0, "regression", reason)
 
     def run(self) -> Result:
         size1 = [(Term(h), 1 if _is_slot(h) else 0) for h in self.leaves
@@ -117,21 +118,45 @@ class _Search:
         # skeletons without constants run two sizes ahead of those with constants
         steps = [(s, False) for s in range(2, self.max_size + 1)]
         steps = sorted(steps + [(s, True) for s in range(2, self.max_size + 1)], key=lambda t: t[0] + 2 * t[1])
-        for size, with_slots in steps:
-            for op in self.ops:
-                for parts in _splits(size - 1, len(op.args)):
-                    for args in _combos(self.levels, parts):
-                        nslots = sum(a[1] for a in args)
-                        if (nslots > 0) != with_slots or not self.useful(op, args, nslots):
-                            continue
-                        if time.perf_counter() > self.deadline:
-                            return self.result(None, "timeout")
-                        if self.candidates >= self.config.max_candidates:
-                            return self.result(None, "candidates")
-                        found = self.consider(Term(op, tuple(a[0] for a in args)), nslots)
-                        if found:
-                            return self.result(found)
+        for n, (size, with_slots) in enumerate(steps):
+            found, stop = self.step(size, with_slots)
+            if stop:
+                return self.result(None, stop)
+            if found and not with_slots:
+                # the smaller skeletons with constants not tried yet come first: `x * 0.5`, not
+                # `log(sqrt(exp(x)))`, for x / 2 (the answer is the smallest program). At most
+                # SIMPLER_FITS of them are fitted (each fit costs milliseconds); a bound reached while
+                # they are tried keeps this one
+                limit = min(self.config.max_candidates, self.candidates + SIMPLER_FITS)
+                for smaller, slots in steps[n + 1:]:
+                    if slots and smaller < size:
+                        better, stop = self.step(smaller, True, limit)
+                        if better or stop:
+                            found = better or found
+                            break
+            if found:
+                return self.result(found)
         return self.result(None, "exhausted")
+
+    def step(self, size: int, with_slots: bool, limit: int = 0) -> tuple[Term | None, str]:
+        """The skeletons of `size` (those with constant slots, or those without): (the first program that
+        fits, or None; why the search stopped: 'timeout', 'candidates' (`limit`, or the configuration's
+        bound), or '')."""
+        limit = limit or self.config.max_candidates
+        for op in self.ops:
+            for parts in _splits(size - 1, len(op.args)):
+                for args in _combos(self.levels, parts):
+                    nslots = sum(a[1] for a in args)
+                    if (nslots > 0) != with_slots or not self.useful(op, args, nslots):
+                        continue
+                    if clock.now() > self.deadline:
+                        return None, "timeout"
+                    if self.candidates >= limit:
+                        return None, "candidates"
+                    found = self.consider(Term(op, tuple(a[0] for a in args)), nslots)
+                    if found:
+                        return found, ""
+        return None, ""
 
     @staticmethod
     def useful(op, args, nslots: int) -> bool:
@@ -245,7 +270,7 @@ def fit(term: Term, k: int, model: Model, rng, deadline: float) -> list[float] |
         x = _polish(term, model, x0)
         if x is not None and _close(term, model, x):
             return _snap(term, model, x)
-    if time.perf_counter() > deadline:
+    if clock.now() > deadline:
         return None
     x = cma_es(lambda pop: _loss(term, model, pop), rng.normal(0, 1, k), scale, rng, generations=30)
     x = _polish(term, model, x)

@@ -21,9 +21,9 @@ What deduction cannot split (an int result, a fold) goes to bottom-up with the t
 """
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
+from . import clock
 from .bottomup import BottomUp, solve_with
 from .library import _closure, lambda_grammar, lambda_rows, lambda_signature
 from .problem import Component, Config, Lam, Problem, Result, Term
@@ -44,7 +44,7 @@ def solve(problem: Problem, config: Config) -> Result:
     """Deduction first; a program it finds stands only if bottom-up finds none smaller (the smaller
     program generalises better: `reversed(xs)`, not a lambda that fits two examples). Without one,
     bottom-up has the time that is left."""
-    t0 = time.perf_counter()
+    t0 = clock.now()
     td = TopDown(problem, config, t0 + config.timeout * DEDUCTION_SHARE)
     term = td.goal(problem.grammar.start, list(problem.outputs), 0)
     if term is not None and (problem.max_size and enumeration_size(term) > problem.max_size or
@@ -54,14 +54,14 @@ def solve(problem: Problem, config: Config) -> Result:
     if term is not None:
         bound = enumeration_size(term) - 1
         smaller = replace(problem, max_size=min(problem.max_size or bound, bound))
-    rest = replace(config, timeout=max(0.05, config.timeout - (time.perf_counter() - t0)))
+    rest = replace(config, timeout=max(0.05, config.timeout - (clock.now() - t0)))
     result = solve_with(smaller, rest, None) if smaller.max_size != 0 or term is None else None
     if term is not None and (result is None or not result.solved):
         result = Result(True, term, td.candidates + (result.candidates if result else 0), 0.0, "top-down")
     else:
         result.candidates += td.candidates
         result.strategy = "top-down/" + result.strategy
-    result.seconds = time.perf_counter() - t0
+    result.seconds = clock.now() - t0
     return result
 
 
@@ -89,7 +89,7 @@ class TopDown:
         self._lambdas: dict[tuple, tuple[Lam | None, int]] = {}  # examples -> (lambda, size bound exhausted)
 
     def time_left(self) -> float:
-        return self.deadline - time.perf_counter()
+        return self.deadline - clock.now()
 
     def goal(self, nt: str, outs: list, depth: int, reverse: bool = True) -> Term | None:
         """A program of nonterminal `nt` whose value on example i is outs[i], by splitting: every
@@ -167,7 +167,7 @@ class TopDown:
             return done[0]
         names, _ = lambda_signature(ftype, elem)
         args = list(pairs)
-        deadline = time.perf_counter() + max(0.05, min(self.time_left(), self.config.timeout * 0.25))
+        deadline = clock.now() + max(0.05, min(self.time_left(), self.config.timeout * 0.25))
         bu = BottomUp(lambda_grammar(ftype, elem), lambda_rows(args),
                       Config(timeout=self.config.timeout, max_bank=self.config.max_bank),
                       target=[pairs[a] for a in args], max_size=max_size, deadline=deadline,
