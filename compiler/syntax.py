@@ -247,11 +247,17 @@ def _syntax_error(e: UnexpectedInput, source: Source, parser: Lark) -> GliaError
     if isinstance(e, UnexpectedToken):
         tok = e.token
         end, end_span = _end_of_code(source)
-        at_end = tok.type == "$END" or (tok.type in ("_NEWLINE", "_DEDENT") and tok.start_pos is not None
-                                        and tok.start_pos >= end)
+        # the dedents that close the blocks still open where the input ends borrow the last token's
+        # position (lark.indenter), so they span it, while the dedents GliaIndenter makes are empty
+        final_dedent = tok.type == "_DEDENT" and tok.end_pos != tok.start_pos
+        at_end = tok.type == "$END" or final_dedent or (tok.type in ("_NEWLINE", "_DEDENT") and tok.start_pos
+                                                        is not None and tok.start_pos >= end)
         span = end_span if at_end else _token_span(tok)
         if tok.type == "_INDENT":
             return error("E003", "unexpected indentation", span, STAGE, source)
+        dangling = _dangling_continuation(source, end if at_end or tok.start_pos is None else tok.start_pos)
+        if dangling is not None:
+            return dangling
         construct = _foreign_construct(source, span.line)
         if construct is not None:
             return error("E005", construct[0], construct[1], STAGE, source)
@@ -263,10 +269,31 @@ def _syntax_error(e: UnexpectedInput, source: Source, parser: Lark) -> GliaError
         found = "end of the file" if at_end else _describe_token(tok)
         return error("E001", f"unexpected {found}; expected {expected}{hint}", span, STAGE, source)
     if isinstance(e, UnexpectedEOF):
-        span = _end_of_code(source)[1]
+        end, span = _end_of_code(source)
+        dangling = _dangling_continuation(source, end)
+        if dangling is not None:
+            return dangling
         return error("E001", f"unexpected end of the file; expected {_expected_list(e.expected, parser)}"
                      f"{_unclosed_hint(source.text, span.line + 1)}", span, STAGE, source)
     raise e
+
+
+def _dangling_continuation(source: Source, offset: int) -> GliaError | None:
+    """The error for a line continuation `\\` with nothing after it, when the code just before `offset`
+    (where parsing failed on the end of a line, block or file) ends with one, else None. The lexer
+    drops a `\\` and the newline after it, so the parser alone would only see the line end early."""
+    before = source.text[:offset].rstrip()
+    if not before.endswith("\\"):
+        return None
+    line = before.count("\n") + 1
+    line_text = before[before.rfind("\n") + 1:]
+    if "#" in line_text or "'" in line_text or '"' in line_text:
+        return None  # the backslash may be in a comment or a string: leave the general message
+    col = len(line_text)
+    after = ("the file ends after it" if len(before) >= _end_of_code(source)[0]
+             else "the line after it has no code, so the statement ends there")
+    return error("E001", f"a line continuation '\\' with nothing after it: {after} (remove the '\\', "
+                 "or continue the expression on the next line)", Span(line, col, line, col + 1), STAGE, source)
 
 
 _NOT_GLIA = ("class", "import", "from", "try", "except", "finally", "with", "raise", "global", "nonlocal",

@@ -197,3 +197,26 @@ def test_a_statement_at_the_top_level_says_where_statements_go():
     d = e.value.diagnostic
     assert d.code == "E001" and (d.span.line, d.span.col) == (2, 1) and "statements go inside a function" in d.message
     assert "cannot name" not in d.message
+
+
+@pytest.mark.parametrize("text, where, after", [
+    ("def main() -> int:\n    return 1 + \\", (2, 16), "the file ends after it"),
+    ("def main() -> int:\n    return 1 + \\\n", (2, 16), "the file ends after it"),
+    ("def main() -> int:\n    return 1 + \\\n\n# end\n", (2, 16), "the file ends after it"),
+    ("x = 1 + \\", (1, 9), "the file ends after it"),
+    ("def main() -> int:\n    x = 1 + \\\n\n    return x\n", (2, 13), "the line after it has no code"),
+])
+def test_a_line_continuation_with_nothing_after_it_is_named(text, where, after):
+    """A `\\` at the very end of a file said "unexpected end of the block" at the operator before it (the
+    lexer drops a `\\` and its newline, so the parser only saw the line end early)."""
+    with pytest.raises(GliaError) as e:
+        check_source(Source("t.glia", text))
+    d = e.value.diagnostic
+    assert d.code == "E001" and d.message.startswith("a line continuation '\\' with nothing after it: " + after)
+    assert (d.span.line, d.span.col) == where
+
+
+def test_a_backslash_in_a_comment_at_the_end_is_no_continuation():
+    with pytest.raises(GliaError) as e:
+        check_source(Source("t.glia", "def main() -> int:\n    return 1 + # \\\n"))
+    assert "line continuation" not in e.value.diagnostic.message
