@@ -15,6 +15,7 @@ from . import ast as A
 from . import ir, types
 from .diagnostics import GliaError, Note, Source, Span, a_or_an, error
 from .stack import on_big_stack
+from .syntax import NOT_GLIA, not_glia
 from .types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, Scalar, SetT, StructT, Subst,
                     TensorT, TParam, TupleT, TVar, children, dim_names, held, is_concrete, is_hashable,
                     is_ordered, substitute)
@@ -1125,6 +1126,8 @@ class Checker:
         builtin = self.builtins.as_value(name, span, expected)
         if builtin is not None:
             return builtin
+        if name in NOT_GLIA:  # `lambda: (yield)`, `x = yield`: Python's keyword, not a missing name
+            raise self.err("E005", not_glia(name), span)
         cands = list(self.sigs) + list(self.global_nodes) + list(self.builtins.reserved)
         if self.scope:
             for d in self.scope.names:

@@ -258,7 +258,7 @@ def _syntax_error(e: UnexpectedInput, source: Source, parser: Lark) -> GliaError
         dangling = _dangling_continuation(source, end if at_end or tok.start_pos is None else tok.start_pos)
         if dangling is not None:
             return dangling
-        construct = _foreign_construct(source, span.line)
+        construct = _foreign_construct(source, span.line) or (None if at_end else _foreign_word_before(source, tok))
         if construct is not None:
             return error("E005", construct[0], construct[1], STAGE, source)
         prefixed = _string_prefix(source, tok)
@@ -296,8 +296,28 @@ def _dangling_continuation(source: Source, offset: int) -> GliaError | None:
                  "or continue the expression on the next line)", Span(line, col, line, col + 1), STAGE, source)
 
 
-_NOT_GLIA = ("class", "import", "from", "try", "except", "finally", "with", "raise", "global", "nonlocal",
-             "yield", "async", "await")
+NOT_GLIA = ("class", "import", "from", "try", "except", "finally", "with", "raise", "global", "nonlocal",
+            "yield", "async", "await")  # Python keywords that Glia lacks (names in Glia, as `from = 3`)
+
+
+def not_glia(word: str) -> str:
+    """The message for a Python keyword of NOT_GLIA written as one."""
+    return f"'{word}' is Python, not Glia: see docs/language.md for what Glia has"
+
+
+def _foreign_word_before(source: Source, tok: Token):
+    """A Python-only keyword just before the unexpected token, as `yield` in `x = (yield 3)` or `await` in
+    `y = await f()` (the keyword lexes as a name, so the token after it is the unexpected one)."""
+    import re
+
+    if tok.start_pos is None:
+        return None
+    m = re.search(r"(?<![\w.])([A-Za-z_]\w*)[ \t]*$", source.text[:tok.start_pos])
+    if m is None or m.group(1) not in NOT_GLIA:
+        return None
+    line = source.text.count("\n", 0, m.start(1)) + 1
+    col = m.start(1) - source.text.rfind("\n", 0, m.start(1))
+    return not_glia(m.group(1)), Span(line, col, line, col + len(m.group(1)))
 
 
 def _foreign_construct(source: Source, line: int):
@@ -313,9 +333,8 @@ def _foreign_construct(source: Source, line: int):
     if indent and (word == "def" or word in ("struct", "examples", "train") and re.match(r"\s*\w+\s+[A-Za-z_]", text)):
         return (f"'{word}' must be at the top level of the file: Glia has no nested definitions "
                 "(use a lambda, or define the function at the top level)", Span(line, col, line, col + len(word)))
-    if word in _NOT_GLIA and not re.match(r"^\s*\w+\s*(=|\+=|-=|\.|\[|\()", text):
-        return (f"'{word}' is Python, not Glia: see docs/language.md for what Glia has",
-                Span(line, col, line, col + len(word)))
+    if word in NOT_GLIA and not re.match(r"^\s*\w+\s*(=|\+=|-=|\.|\[|\()", text):
+        return not_glia(word), Span(line, col, line, col + len(word))
     return None
 
 
@@ -377,8 +396,7 @@ def _unclosed_hint(text: str, line: int) -> str:
 
 
 def _hint(tok: Token, expected) -> str:
-    if tok.type == "NAME" and tok.value in ("class", "import", "from", "try", "except", "with", "yield",
-                                             "global", "nonlocal", "async", "await", "raise"):
+    if tok.type == "NAME" and tok.value in NOT_GLIA:
         return f" ('{tok.value}' is not part of Glia; see docs/language.md)"
     if tok.value in GliaIndenter.RESERVED and "NAME" in expected:
         if "DEF" in expected:  # where a top-level definition may begin

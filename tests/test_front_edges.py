@@ -220,3 +220,23 @@ def test_a_backslash_in_a_comment_at_the_end_is_no_continuation():
     with pytest.raises(GliaError) as e:
         check_source(Source("t.glia", "def main() -> int:\n    return 1 + # \\\n"))
     assert "line continuation" not in e.value.diagnostic.message
+
+
+@pytest.mark.parametrize("body, where", [
+    ("    f = lambda: (yield)\n", (2, 18)),
+    ("    print(yield)\n", (2, 11)),
+    ("    x = (yield 3)\n", (2, 10)),
+    ("    x = await g()\n", (2, 9)),
+])
+def test_a_python_keyword_inside_an_expression_is_named_as_python(body, where):
+    """`lambda: (yield)` was E101 "undefined name 'yield'" and `x = await g()` an unexpected name 'g': only a
+    line starting with the keyword got the "is Python, not Glia" message."""
+    with pytest.raises(GliaError) as e:
+        check_source(Source("t.glia", "def main():\n" + body))
+    d = e.value.diagnostic
+    assert d.code == "E005" and "is Python, not Glia" in d.message
+    assert (d.span.line, d.span.col) == where
+
+
+def test_a_python_only_keyword_is_still_a_name_in_glia():
+    check_source(Source("t.glia", "def main():\n    from = 3\n    print(from + 1)\n"))
