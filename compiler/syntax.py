@@ -429,6 +429,20 @@ _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", "'": "'", '"': '"', "r": "\r", "0"
 HEX_DIGITS = "0123456789abcdefABCDEF"
 
 
+def surrogate_message(written: str) -> str:
+    """Why a string may not hold a surrogate code point: it could be neither printed nor written as UTF-8."""
+    return (f"{written} is a surrogate (D800 to DFFF), half of a UTF-16 pair, not a character; "
+            "write the character's code point, as in \\U0001F600")
+
+
+def first_surrogate(text: str) -> str | None:
+    """The first surrogate code point of `text`, as an escape (`\\ud800`), or None."""
+    for c in text:
+        if 0xD800 <= ord(c) <= 0xDFFF:
+            return f"\\u{ord(c):04x}"
+    return None
+
+
 def decode_string(tok: Token, source: Source) -> str:
     raw = tok.value
     q = 3 if raw[:3] in ('"""', "'''") else 1
@@ -459,9 +473,8 @@ def decode_string(tok: Token, source: Source) -> str:
         before = raw[:q + i]
         line = tok.line + before.count("\n")
         col = (len(before) - before.rfind("\n")) if "\n" in before else tok.column + len(before)
-        if code is not None and 0xD800 <= code <= 0xDFFF:  # it could be neither printed nor written as UTF-8
-            what = (f"'\\{nxt}{digits}' is a surrogate (D800 to DFFF), half of a UTF-16 pair, not a character; "
-                    "write the character's code point, as in \\U0001F600")
+        if code is not None and 0xD800 <= code <= 0xDFFF:
+            what = surrogate_message(f"'\\{nxt}{digits}'")
         else:
             what = (f"invalid escape sequence '\\{nxt}' in string; expected one of "
                     "\\n \\t \\\\ \\' \\\" \\r \\0 \\xNN \\uNNNN \\UNNNNNNNN")

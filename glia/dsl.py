@@ -37,6 +37,7 @@ from glia.compiler.checker import check
 from glia.compiler.diagnostics import Diagnostic, GliaError, Note, Source, Span, a_or_an
 from glia.compiler.driver import prelude
 from glia.compiler.sourcemap import SourceMap
+from glia.compiler.syntax import first_surrogate, surrogate_message
 
 from .boundary import GliaNotAvailable, boundary_error, caller_location, record_class
 from .program import Program, backend_class, big_stack, compile, load
@@ -234,6 +235,10 @@ class _Group:
                             f"{name} is read too, and one program holds one global per name: rename one", span,
                             STAGE, _FILES.virtual, notes=(note,))))
                     continue
+                if type(value) is str and first_surrogate(value) is not None:
+                    raise _FILES.remap(GliaError(Diagnostic("E004", surrogate_message(
+                        f"'{name}' is a string holding '{first_surrogate(value)}', which"), span, STAGE,
+                        _FILES.virtual)))
                 if type(value) in (int, float, bool, str):
                     values[name] = (value, d)
                     out[name] = A.GlobalDef(name, None, value_to_ast(value, span), span)

@@ -922,3 +922,28 @@ def test_layers_and_tensor_builtins_as_glia_names(pymodule):
     assert info.value.diagnostic.code == "E005" and "inside a @glia.fn function" in info.value.diagnostic.message
     with pytest.raises(AttributeError):
         glia.no_such_builtin
+
+
+@pytest.mark.parametrize("before, body, said", [
+    ("", "return '\\ud800' + str(x)", "this string's '\\ud800' is a surrogate"),
+    ("S = '\\udfff'\n", "return S", "'S' is a string holding '\\udfff', which is a surrogate"),
+])
+def test_a_lone_surrogate_in_a_string_is_e004_as_in_a_glia_file(pymodule, before, body, said):
+    """A string literal '\\ud800' in @glia.fn code (or a global string holding one) was taken, though a
+    .glia file refuses it (E004: it can be neither printed nor written as UTF-8)."""
+    src = f"import glia\n{before}\n@glia.fn\ndef f(x: int) -> str:\n    {body}\n"
+    with pytest.raises(GliaError) as info:
+        m = pymodule(src)
+        m.f(1)
+    d = info.value.diagnostic
+    assert d.code == "E004" and said in d.message, d.render()
+    assert d.span.line == src.splitlines().index(f"    {body}") + 1, d.render()
+
+
+def test_a_lone_surrogate_in_an_example_is_e401(pymodule):
+    src = "import glia\n\n@glia.fn(examples=[('\\ud800', 1)])\ndef f(s: str) -> int:\n    return len(s)\n"
+    with pytest.raises(GliaError) as info:
+        m = pymodule(src)
+        m.f("a")
+    d = info.value.diagnostic
+    assert d.code == "E401" and "surrogate '\\ud800'" in d.message, d.render()
