@@ -82,6 +82,16 @@ def test_ctrl_c_stops_a_compiled_program(tmp_path):
         p.wait()
 
 
+def test_an_unknown_option_of_a_nested_subcommand_shows_its_usage():
+    """`glia bench synth T --zz` printed `glia bench`'s usage line (the top subcommand's), not `glia bench
+    synth`'s, whose options the user was writing."""
+    r = glia_cli("bench", "synth", "T", "--zz")
+    assert r.returncode == 2 and r.stderr.startswith("usage: glia bench synth ")
+    assert r.stderr.endswith("glia bench synth: error: unrecognized arguments: --zz\n")
+    r = glia_cli("bench", "--zz")
+    assert r.returncode == 2 and r.stderr.endswith("glia bench: error: unrecognized arguments: --zz\n")
+
+
 def test_run_options_may_follow_the_file_and_dashes_end_them(tmp_path):
     """`glia run FILE --backend interp` took `--backend interp` as main's arguments (argparse
     REMAINDER) and ran the default backend; options now come anywhere, and `--` ends them."""
