@@ -240,3 +240,24 @@ def test_a_python_keyword_inside_an_expression_is_named_as_python(body, where):
 
 def test_a_python_only_keyword_is_still_a_name_in_glia():
     check_source(Source("t.glia", "def main():\n    from = 3\n    print(from + 1)\n"))
+
+
+@pytest.mark.parametrize("body, where, said", [
+    ("    a = [1]\n    b = [a, [2.5]]\n", (3, 13), "'a' is a list[int], not a literal"),
+    ("    a = [1]\n    b: list[float] = a\n", (3, 22), "`a: list[float] = ...`"),
+    ("    a = {1: 2}\n    b: dict[int, float] = a\n", (3, 27), "`a: dict[int, float] = ...`"),
+])
+def test_a_list_variable_of_ints_where_floats_are_expected_says_why(body, where, said):
+    """`a = [1]; b = [a, [2.5]]` was E201 with no word of why `[[1], [2.5]]` widens and this does not: a
+    literal's ints widen, a list variable's cannot (it is shared by reference)."""
+    with pytest.raises(GliaError) as e:
+        check_source(Source("t.glia", "def main():\n" + body))
+    d = e.value.diagnostic
+    assert d.code == "E201" and said in d.message and "shared by reference" in d.message, d.message
+    assert (d.span.line, d.span.col) == where
+
+
+def test_a_mismatch_of_other_types_has_no_reference_hint():
+    with pytest.raises(GliaError) as e:
+        check_source(Source("t.glia", "def main():\n    a = [\"x\"]\n    b: list[float] = a\n"))
+    assert "reference" not in e.value.diagnostic.message
