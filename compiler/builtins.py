@@ -49,6 +49,12 @@ def _is_range(e: ir.Expr) -> bool:
     return isinstance(e, ir.Prim) and e.op == "range"
 
 
+# why sum refuses a sequence of these, and what to write (Python sums bools as 0 and 1; Glia's are no numbers)
+_SUM_HINTS = {BOOL: " (a bool is not a number in Glia: count the True ones with xs.count(True), or sum "
+                    "[1 if b else 0 for b in xs])",
+              STR: " (join strings with \"\".join(xs))"}
+
+
 def _kind(t) -> str:
     return {INT: "int", FLOAT: "float", F32: "f32"}.get(t, "")
 
@@ -590,6 +596,9 @@ class BuiltinTyper:
         if isinstance(et, TVar):
             self.c.subst.unify(et, INT)
             et = INT
+        if et not in (INT, FLOAT, F32) and not isinstance(et, ListT):  # before the start, which takes et
+            raise self.err("E201", f"sum takes numbers, found {self.show(seq.type)}{_SUM_HINTS.get(et, '')}",
+                           c.args[0].span)
         if len(c.args) == 2:
             start = self.c.expr(c.args[1], et)
             st = self.r(start.type)
@@ -602,7 +611,7 @@ class BuiltinTyper:
             start = ir.Const(0 if et == INT else 0.0, et if et in (INT, FLOAT) else INT, c.span)
             if et == F32:
                 start = self.convert(ir.Const(0, INT, c.span), F32)
-        if et not in (INT, FLOAT, F32):
+        if et not in (INT, FLOAT, F32):  # a list of lists with a start that is not a list
             raise self.err("E201", f"sum takes numbers, found {self.show(seq.type)}", c.args[0].span)
         return self.prim(f"{_kind(et)}.sum", (seq, start), et, c.span)
 

@@ -261,3 +261,18 @@ def test_a_mismatch_of_other_types_has_no_reference_hint():
     with pytest.raises(GliaError) as e:
         check_source(Source("t.glia", "def main():\n    a = [\"x\"]\n    b: list[float] = a\n"))
     assert "reference" not in e.value.diagnostic.message
+
+
+@pytest.mark.parametrize("call, said", [
+    ("sum(bs, 0.5)", "sum takes numbers, found list[bool] (a bool is not a number in Glia: count the True ones"),
+    ("sum(bs)", "sum takes numbers, found list[bool] (a bool is not a number in Glia"),
+    ("sum(ss, 0.5)", 'sum takes numbers, found list[str] (join strings with "".join(xs))'),
+])
+def test_sum_of_bools_or_strings_says_what_sum_takes(call, said):
+    """`sum(bools, 0.5)` said "expected bool, found float" at the start (the start was checked against the
+    element type before the element type was checked), where Python gives 1.5 for [True, False]."""
+    with pytest.raises(GliaError) as e:
+        check_source(Source("t.glia", f"def main():\n    bs = [True, False]\n    ss = [\"a\"]\n    print({call})\n"))
+    d = e.value.diagnostic
+    assert d.code == "E201" and d.message.startswith(said), d.message
+    assert (d.span.line, d.span.col) == (4, 15)
