@@ -348,6 +348,11 @@ def _make_fn(func, examples, backend: str):
     if not isinstance(func, types.FunctionType) or func.__name__ == "<lambda>":
         what = "a lambda" if isinstance(func, types.FunctionType) else type(func).__name__
         raise boundary_error(f"@glia.fn decorates a def function, not {what}", "E005")
+    owner = func.__qualname__.rsplit(".", 2)
+    if len(owner) > 1 and owner[-2] != "<locals>":  # `A.m`: a def in a class body (`f.<locals>.g` is in a def)
+        raise boundary_error(f"@glia.fn decorates a function, not a method: {func.__name__} is defined in class "
+                             f"{owner[-2]}; define it at the top level of the module (Glia functions have no "
+                             "self) and call it from the method", "E005")
     backend_class(backend)
     code = func.__code__
     py = _source_of(func.__name__, code.co_filename, code.co_firstlineno, "function")

@@ -338,6 +338,22 @@ def test_a_decorator_under_glia_fn_is_refused_at_its_line(pymodule, decorator):
     assert d.code == "E005" and d.span.line == 10 and "only @glia.fn" in d.message, d.render()
 
 
+@pytest.mark.parametrize("method", ["def m(self, x: int) -> int:", "def m(x: int) -> int:"])
+def test_glia_fn_on_a_method_says_glia_functions_are_not_methods(pymodule, method):
+    """@glia.fn on a method said "parameter 'self' needs a type annotation, e.g. `self: int`"."""
+    with pytest.raises(GliaError) as info:
+        pymodule(f"import glia\n\nclass A:\n    @glia.fn\n    {method}\n        return x\n")
+    d = info.value.diagnostic
+    assert d.code == "E005" and d.span.line == 4, d.render()
+    assert d.message.startswith("@glia.fn decorates a function, not a method: m is defined in class A")
+
+
+def test_glia_fn_inside_a_function_is_no_method(pymodule):
+    m = pymodule("import glia\n\ndef make():\n    @glia.fn\n    def inner(x: int) -> int:\n        return x + 1\n"
+                 "    return inner\n")
+    assert m.make()(1) == 2
+
+
 def test_glia_fn_of_a_glia_function_is_that_function(pymodule):
     m = pymodule("import glia\n\ndef f(x: int) -> int:\n    return x + 1\n\ng = glia.fn(glia.fn(f))\n")
     assert m.g(1) == 2  # (it was E509 'cannot find f in glia/dsl.py')
