@@ -312,6 +312,21 @@ def test_entry_completeness():
                                      "for i in range(2):\n    print(i)", ":type x", "xs = [1,\n  2]"]
 
 
+def test_a_line_continuation_before_an_empty_line_ends_the_entry():
+    """`x = 1 + \\` then an empty line waited for more (at the prompt and in a script), so the next entry
+    (`x = 2`) was read into it and lost with its error; as in Python, the empty line ends the entry."""
+    assert not should_run("x = 1 + \\") and should_run("x = 1 + \\\n") and should_run("x = 1 + \\\n  2")
+    assert entry_complete("x = 1 + \\\n") and not entry_complete("x = 1 + \\")
+    script = ["x = 1 + \\", "", "x = 2", "y = 1 + \\", "  3"]
+    assert list(entries(script)) == ["x = 1 + \\\n", "x = 2", "y = 1 + \\\n  3"]
+    out, err = io.StringIO(), io.StringIO()
+    s = Session(out, err)
+    for entry in entries(script + ["x + y"]):
+        s.execute(entry)
+    assert "a line continuation '\\' with nothing after it" in err.getvalue()
+    assert out.getvalue() == "6 : int\n"
+
+
 def test_highlighting_lexer():
     from pygments.token import Keyword, Name, Number, String
 
