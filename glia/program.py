@@ -656,6 +656,10 @@ def load(path: str, *, backend: str = "interp", params: str | None = None) -> Pr
 
 def compile(text: str, name: str = "<string>", *, backend: str = "interp") -> Program:  # noqa: A001
     """Parse and check Glia source text; diagnostics name it `name`."""
+    if not isinstance(text, str):  # (it was an AttributeError from deep inside: 'int' has no 'endswith')
+        hint = " (decode it first: text.decode())" if isinstance(text, (bytes, bytearray)) else \
+            "; glia.load(path) reads a .glia file"
+        raise boundary_error(f"glia.compile takes Glia source text, a str, not {type(text).__name__}{hint}")
     try:
         return Program(check_source(Source(name, text)), backend=backend, module=name)
     except GliaError as e:

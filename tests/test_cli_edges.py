@@ -141,3 +141,13 @@ def test_a_directory_given_as_a_file(tmp_path, args):
     """`glia bench synth DIR` said "DIR is a directory, not a .glia file" of a task file."""
     r = glia_cli(*[a.format(d=tmp_path) for a in args])
     assert r.returncode == 1 and f"error[E509]: {tmp_path} is a directory, not a file" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("text, said", [(3, "not int; glia.load(path) reads a .glia file"),
+                                        (b"def f() -> int:\n    return 1\n", "not bytes (decode it first")])
+def test_compile_of_something_other_than_text_is_a_located_type_error(text, said):
+    """`glia.compile(3)` was AttributeError: 'int' object has no attribute 'endswith', from inside."""
+    with pytest.raises(TypeError) as info:
+        glia.compile(text)
+    d = info.value.diagnostic
+    assert d.code == "E201" and said in d.message and d.source.name == __file__
