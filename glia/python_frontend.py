@@ -330,6 +330,10 @@ class Translator:
             if any(obj is c for c in _CALLABLES):
                 raise self.err("E206", "a function type needs its parameter and result types: "
                                "glia.Fn[[int], int]", node)
+            if isinstance(node, ast.Name) and isinstance(obj, type) and obj.__module__ not in ("builtins", "numpy"):
+                # a class of the user's (a dataclass, a NamedTuple): it was "unknown type 'D'"
+                raise self.err("E206", f"{node.id} is a Python class, not a Glia type: decorate it with @glia.struct "
+                               "to make it a Glia struct", node)
             if isinstance(node, ast.Name):
                 return A.TName(node.id, sp)  # a struct defined later, or unknown (the checker says which)
             raise self.err("E206", f"{ast.unparse(node)} is not a Glia type{_np_hint(obj)}", node)

@@ -354,6 +354,17 @@ def test_glia_fn_inside_a_function_is_no_method(pymodule):
     assert m.make()(1) == 2
 
 
+@pytest.mark.parametrize("cls", ["@dataclasses.dataclass\nclass D:\n    a: int\n",
+                                 "class D(typing.NamedTuple):\n    a: int\n"])
+def test_a_python_class_as_a_type_says_to_make_it_a_struct(pymodule, cls):
+    """A dataclass or NamedTuple in an annotation was E206 "unknown type 'D'", though D is defined."""
+    with pytest.raises(GliaError) as info:
+        pymodule(f"import dataclasses, typing, glia\n\n{cls}\n@glia.fn\ndef f(d: list[D]) -> int:\n    return 1\n")
+    d = info.value.diagnostic
+    assert d.code == "E206" and d.message.startswith("D is a Python class, not a Glia type: decorate it with "
+                                                     "@glia.struct"), d.render()
+
+
 def test_glia_fn_of_a_glia_function_is_that_function(pymodule):
     m = pymodule("import glia\n\ndef f(x: int) -> int:\n    return x + 1\n\ng = glia.fn(glia.fn(f))\n")
     assert m.g(1) == 2  # (it was E509 'cannot find f in glia/dsl.py')
