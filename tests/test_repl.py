@@ -276,6 +276,15 @@ def test_type_and_emit_of_holes_generics_and_builtins(run):
                                 "typed IR or generated code of its own\n"
 
 
+def test_ir_of_a_struct_or_variable_says_what_it_is(run):
+    """`:ir P` of a struct P (or `:emit xs` of a variable) said "no function named 'P'", though P exists."""
+    run("struct P:\n    x: int\n")
+    run("xs = [1]")
+    assert run(":ir P") == "error: P is a struct, not a function: :ir and :emit show functions\n"
+    assert run(":emit xs") == "error: xs is a variable, not a function: :ir and :emit show functions\n"
+    assert run(":ir nope").startswith("error: no function named 'nope'")
+
+
 def test_an_entry_of_unknown_type_gets_an_annotation_like_it_needs(run):
     """E205 suggested `xs: list[int] = []` for every unsolved type: a lambda, an empty dict or set too."""
     for entry, hint in (("g = lambda a: a", "`f: fn(int) -> int = lambda x: x`"), ("d = {}", "`d: dict[str, int] = {}`"),
