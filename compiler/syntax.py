@@ -264,6 +264,9 @@ def _syntax_error(e: UnexpectedInput, source: Source, parser: Lark) -> GliaError
         prefixed = _string_prefix(source, tok)
         if prefixed is not None:
             return error("E005", prefixed[0], prefixed[1], STAGE, source)
+        glued = _glued_number(source, tok)
+        if glued is not None:
+            return error("E002", glued[0], glued[1], STAGE, source)
         expected = _expected_list(e.expected, parser)
         hint = _hint(tok, e.expected) or _unclosed_hint(source.text, span.line + 1 if at_end else span.line)
         found = "end of the file" if at_end else _describe_token(tok)
@@ -356,6 +359,24 @@ def _string_prefix(source: Source, tok: Token):
             "as in Python)", span)
 
 
+def _glued_number(source: Source, tok: Token):
+    """A name written right after a number (`1e`, `2j`, `3x`): the message and the span of the whole, or
+    None. The number lexes on its own, so the name after it is the unexpected token."""
+    import re
+
+    if tok.type != "NAME" or tok.start_pos is None:
+        return None
+    m = re.search(r"(?<![\w.])(\d[\d_]*\.?\d*|\.\d+)$", source.text[:tok.start_pos])
+    if m is None:
+        return None
+    written = m.group(1) + tok.value
+    span = Span(tok.line, tok.column - len(m.group(1)), tok.line, tok.column + len(tok.value))
+    if re.fullmatch(r"[\d_.]+[jJ]", written):
+        return f"'{written}' is a complex number, which Glia does not have", span
+    what = " (an exponent needs digits: 1e3, 2.5e-4)" if tok.value[0] in "eE" else ""
+    return f"invalid number literal '{written}'{what}", span
+
+
 _CLOSERS = {"(": ")", "[": "]", "{": "}"}
 
 
@@ -406,6 +427,10 @@ def _hint(tok: Token, expected) -> str:
         return " (functions are defined at the top level of a file, not inside other functions)"
     if "_INDENT" in expected and tok.type != "_INDENT":
         return " (the block after ':' must be indented)"
+    if set(expected) == {"EQUAL"} and tok.type in ("_NEWLINE", "_DEDENT", "$END"):
+        return " (a declaration needs a value, as in `x: int = 0`)"
+    if tok.type in ("STAR", "POW") and "NAME" in expected:
+        return f" (unpacking with '{tok.value}' is Python, not Glia)"
     return ""
 
 

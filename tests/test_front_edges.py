@@ -276,3 +276,20 @@ def test_sum_of_bools_or_strings_says_what_sum_takes(call, said):
     d = e.value.diagnostic
     assert d.code == "E201" and d.message.startswith(said), d.message
     assert (d.span.line, d.span.col) == (4, 15)
+
+
+@pytest.mark.parametrize("line, code, said", [
+    ("x = 1e", "E002", "invalid number literal '1e' (an exponent needs digits"),
+    ("x = 2.5j + 1", "E002", "'2.5j' is a complex number, which Glia does not have"),
+    ("x = 3abc", "E002", "invalid number literal '3abc'"),
+    ("x: int", "E001", "expected '=' (a declaration needs a value, as in `x: int = 0`)"),
+    ("print(*[1, 2])", "E001", "(unpacking with '*' is Python, not Glia)"),
+    ("d = {**{1: 2}}", "E001", "(unpacking with '**' is Python, not Glia)"),
+])
+def test_python_spellings_the_parser_refuses_say_why(line, code, said):
+    """Each was only "unexpected name 'e'" (or '*', or the end of the line) with the tokens expected."""
+    with pytest.raises(GliaError) as e:
+        check_source(Source("t.glia", f"def main():\n    {line}\n    print(1)\n"))
+    d = e.value.diagnostic
+    assert d.code == code and said in d.message, d.message
+    assert d.span.line == 2
