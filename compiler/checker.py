@@ -1366,12 +1366,13 @@ class Checker:
             out[i] = self.coerce_arg(self.expr(a, t), t, a.span)
         return tuple(out)
 
-    def coerce_arg(self, v, t, span):
+    def coerce_arg(self, v, t, span, what: str = "argument"):
+        """coerce, its E201 saying what `v` is: "argument type mismatch", "index type mismatch", ..."""
         try:
             return self.coerce(v, t, span)
         except GliaError as e:
             if e.diagnostic.code == "E201":
-                raise self.err("E201", "argument " + e.diagnostic.message, span) from None
+                raise self.err("E201", f"{what} " + e.diagnostic.message, span) from None
             raise
 
     def call_function(self, name: str, c: A.Call, expected) -> ir.Expr:

@@ -293,3 +293,16 @@ def test_python_spellings_the_parser_refuses_say_why(line, code, said):
     d = e.value.diagnostic
     assert d.code == code and said in d.message, d.message
     assert d.span.line == 2
+
+
+@pytest.mark.parametrize("line, said", [
+    ("x = [1, 2][True]", "index type mismatch: expected int, found bool"),
+    ("xs = [1]\n    xs[1.0] = 2", "index type mismatch: expected int, found float"),
+    ("x = \"ab\"[0:1.5]", "slice bound type mismatch: expected int, found float"),
+    ("d = {1: 2}\n    x = d[\"a\"]", "key type mismatch: expected int, found str"),
+])
+def test_an_index_of_the_wrong_type_is_named_an_index(line, said):
+    """`[1, 2][True]` said "argument type mismatch" (an index is checked as an argument of getitem)."""
+    with pytest.raises(GliaError) as e:
+        check_source(Source("t.glia", f"def main():\n    {line}\n"))
+    assert e.value.diagnostic.code == "E201" and e.value.diagnostic.message.startswith(said)
