@@ -31,6 +31,8 @@ import threading
 import types
 import weakref
 
+import numpy as np
+
 from glia.compiler import ast as A
 from glia.compiler.builtins import FUNCS, MATH_CONSTS, MATH_FUNCS
 from glia.compiler.checker import check
@@ -39,7 +41,7 @@ from glia.compiler.driver import prelude
 from glia.compiler.sourcemap import SourceMap
 from glia.compiler.syntax import first_surrogate, surrogate_message
 
-from .boundary import GliaNotAvailable, boundary_error, caller_location, record_class
+from .boundary import GliaNotAvailable, boundary_error, caller_location, describe_value, record_class
 from .program import Program, backend_class, big_stack, compile, load
 from .python_frontend import (STAGE, PySource, Resolver, Translated, Translator, find_definition, read_python,
                               type_text, value_to_ast)
@@ -248,6 +250,13 @@ class _Group:
                                f"'{name}' is a Python function, not a Glia one: decorate it with @glia.fn to "
                                "call it from Glia code (or pass it in as a parameter of function type)")
                     raise _FILES.remap(GliaError(Diagnostic("E101", message, span, STAGE, _FILES.virtual)))
+                elif value is None or isinstance(value, (list, tuple, dict, set, frozenset, bytes, complex,
+                                                         np.ndarray, np.generic)):
+                    # (it was "undefined name 'W'", though W is defined)
+                    raise _FILES.remap(GliaError(Diagnostic(
+                        "E101", f"'{name}' is {describe_value(value)}: @glia.fn code reads module constants of "
+                        "type int, float, bool or str only (they become Glia globals): pass it in as a parameter",
+                        span, STAGE, _FILES.virtual)))
         return list(out.values())
 
 

@@ -365,6 +365,20 @@ def test_a_python_class_as_a_type_says_to_make_it_a_struct(pymodule, cls):
                                                      "@glia.struct"), d.render()
 
 
+@pytest.mark.parametrize("value, shown", [("[1.0, 2.0]", "a list of 2 items"), ("(1, 'a')", "a tuple of 2 items"),
+                                           ("numpy.ones(3)", "a numpy array of float64 with shape (3,)")])
+def test_a_module_container_read_by_glia_code_says_to_pass_it_in(pymodule, value, shown):
+    """A module-level list (tuple, array) read by @glia.fn code was E101 "undefined name 'W'", though W is
+    defined: only int, float, bool and str constants become Glia globals."""
+    with pytest.raises(GliaError) as info:
+        m = pymodule(f"import numpy, glia\n\nW = {value}\n\n@glia.fn\ndef f(x: int) -> int:\n    return len(W)\n")
+        m.f(1)
+    d = info.value.diagnostic
+    assert d.code == "E101" and d.message.startswith(f"'W' is {shown}: @glia.fn code reads module constants of "
+                                                     "type int, float, bool or str only"), d.render()
+    assert d.span.line == 7, d.render()
+
+
 def test_glia_fn_of_a_glia_function_is_that_function(pymodule):
     m = pymodule("import glia\n\ndef f(x: int) -> int:\n    return x + 1\n\ng = glia.fn(glia.fn(f))\n")
     assert m.g(1) == 2  # (it was E509 'cannot find f in glia/dsl.py')
