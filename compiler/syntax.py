@@ -18,7 +18,7 @@ from lark.indenter import Indenter
 
 from . import ast as A
 from .cache import cache_dir  # noqa: F401  (syntax.cache_dir: where callers have always found it)
-from .diagnostics import GliaError, Source, Span, error
+from .diagnostics import GliaError, Note, Source, Span, error
 
 STAGE = "syntax"
 
@@ -127,13 +127,25 @@ def parse(source: Source) -> A.Module:
                     f"matches no enclosing block (those are indented by {', '.join(map(str, e.levels))})",
                     Span.point(e.line, e.col), STAGE, source)
     except UnexpectedInput as e:
-        raise _syntax_error(e, source, parser) from None
+        raise _python_file_note(_syntax_error(e, source, parser), source) from None
     try:
         return AstBuilder(source).transform(tree)
     except VisitError as e:
         if isinstance(e.orig_exc, GliaError):
             raise e.orig_exc from None
         raise
+
+
+def _python_file_note(e: GliaError, source: Source) -> GliaError:
+    """A .py file that does not parse as Glia is most likely a Python module of @glia.fn functions
+    given to `glia run`/`check`: say how those run."""
+    if not source.name.endswith(".py"):
+        return e
+    import dataclasses
+
+    note = Note(f"{source.name} is a Python file: a module of @glia.fn functions runs with `python`, not `glia` "
+                "(docs/python.md); glia's commands take Glia source")
+    return GliaError(dataclasses.replace(e.diagnostic, notes=e.diagnostic.notes + (note,)))
 
 
 def parse_expr_or_stmt_complete(text: str) -> bool:

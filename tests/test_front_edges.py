@@ -306,3 +306,15 @@ def test_an_index_of_the_wrong_type_is_named_an_index(line, said):
     with pytest.raises(GliaError) as e:
         check_source(Source("t.glia", f"def main():\n    {line}\n"))
     assert e.value.diagnostic.code == "E201" and e.value.diagnostic.message.startswith(said)
+
+
+def test_a_python_file_given_as_glia_source_says_how_it_runs():
+    """`glia run model.py` (a module of @glia.fn functions) said only "'import' is Python, not Glia"."""
+    with pytest.raises(GliaError) as e:
+        check_source(Source("model.py", "import glia\n\n@glia.fn\ndef f(x: int) -> int:\n    return x\n"))
+    d = e.value.diagnostic
+    assert d.code == "E005" and any("model.py is a Python file" in n.message and "`python`" in n.message
+                                    for n in d.notes)
+    with pytest.raises(GliaError) as e:
+        check_source(Source("model.glia", "import glia\n"))
+    assert not e.value.diagnostic.notes
