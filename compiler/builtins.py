@@ -49,6 +49,12 @@ def _is_range(e: ir.Expr) -> bool:
     return isinstance(e, ir.Prim) and e.op == "range"
 
 
+# why sum refuses a sequence of these, and what to write (Python sums bools as 0 and 1; Glia's are no numbers)
+_SUM_HINTS = {BOOL: " (a bool is not a number in Glia: count the True ones with xs.count(True), or sum "
+                    "[1 if b else 0 for b in xs])",
+              STR: " (join strings with \"\".join(xs))"}
+
+
 def _kind(t) -> str:
     return {INT: "int", FLOAT: "float", F32: "f32"}.get(t, "")
 
@@ -135,7 +141,7 @@ class BuiltinTyper:
         return out
 
     def arg(self, e, t, what="argument") -> ir.Expr:
-        return self.c.coerce_arg(self.c.expr(e, t), t, e.span)
+        return self.c.coerce_arg(self.c.expr(e, t), t, e.span, what)
 
     def prim(self, op, args, t, span, attrs=()):
         return ir.Prim(op, tuple(args), t, span, tuple(attrs))
@@ -320,9 +326,9 @@ class BuiltinTyper:
     def subscript(self, cont: ir.Expr, index, span: Span) -> ir.Expr:
         t = self.r(cont.type)
         if isinstance(index, A.Slice):
-            lo = self.arg(index.lo, INT) if index.lo is not None else ir.Const(None, NONE, index.span)
-            hi = self.arg(index.hi, INT) if index.hi is not None else ir.Const(None, NONE, index.span)
-            st = self.arg(index.step, INT) if index.step is not None else ir.Const(None, NONE, index.span)
+            lo = self.arg(index.lo, INT, "slice bound") if index.lo is not None else ir.Const(None, NONE, index.span)
+            hi = self.arg(index.hi, INT, "slice bound") if index.hi is not None else ir.Const(None, NONE, index.span)
+            st = self.arg(index.step, INT, "slice bound") if index.step is not None else ir.Const(None, NONE, index.span)
             if isinstance(t, ListT):
                 return self.prim("list.slice", (cont, lo, hi, st), t, span)
             if t == STR:
@@ -343,14 +349,14 @@ class BuiltinTyper:
                 raise self.c.unknown_type("the type of this value is not known yet; annotate it", cont.span, t)
             raise self.err("E204", f"{self.show(t)} cannot be sliced", span)
         if _is_range(cont):
-            return self.prim("range.getitem", cont.args + (self.arg(index, INT),), INT, span)
+            return self.prim("range.getitem", cont.args + (self.arg(index, INT, "index"),), INT, span)
         if isinstance(t, ListT):
-            return self.prim("list.getitem", (cont, self.arg(index, INT)), t.elem, span)
+            return self.prim("list.getitem", (cont, self.arg(index, INT, "index")), t.elem, span)
         if t == STR:
-            return self.prim("str.getitem", (cont, self.arg(index, INT)), STR, span)
+            return self.prim("str.getitem", (cont, self.arg(index, INT, "index")), STR, span)
         if isinstance(t, DictT):
             k = self.c.expr(index, t.key)
-            return self.prim("dict.getitem", (cont, self.c.coerce(k, t.key, index.span)), t.val, span)
+            return self.prim("dict.getitem", (cont, self.c.coerce_arg(k, t.key, index.span, "key")), t.val, span)
         if isinstance(t, TupleT):
             if isinstance(index, A.IntLit) and -len(t.items) <= index.value < len(t.items):
                 i = index.value % len(t.items)
@@ -376,11 +382,11 @@ class BuiltinTyper:
         if isinstance(target.index, A.Slice):
             raise self.err("E209", "cannot assign to a slice", target.index.span)
         if isinstance(t, ListT):
-            idx = self.arg(target.index, INT)
+            idx = self.arg(target.index, INT, "index")
             v = self.c.coerce(self.c.expr(value, t.elem), t.elem, value.span)
             return ir.Assign(ir.StoreIndex(cont, idx, "list.setitem", target.span), v, span)
         if isinstance(t, DictT):
-            k = self.c.coerce(self.c.expr(target.index, t.key), t.key, target.index.span)
+            k = self.c.coerce_arg(self.c.expr(target.index, t.key), t.key, target.index.span, "key")
             v = self.c.coerce(self.c.expr(value, t.val), t.val, value.span)
             return ir.Assign(ir.StoreIndex(cont, k, "dict.setitem", target.span), v, span)
         if isinstance(t, TensorT):
@@ -405,9 +411,9 @@ class BuiltinTyper:
         if isinstance(target.index, A.Slice):
             raise self.err("E209", "`del` of a slice is not supported", target.index.span)
         if isinstance(t, ListT):
-            return self.prim("list.delitem", (cont, self.arg(target.index, INT)), NONE, target.span)
+            return self.prim("list.delitem", (cont, self.arg(target.index, INT, "index")), NONE, target.span)
         if isinstance(t, DictT):
-            k = self.c.coerce(self.c.expr(target.index, t.key), t.key, target.index.span)
+            k = self.c.coerce_arg(self.c.expr(target.index, t.key), t.key, target.index.span, "key")
             return self.prim("dict.delitem", (cont, k), NONE, target.span)
         raise self.err("E209", f"`del` works on list items and dict keys, not on {self.show(t)}", target.span)
 
@@ -590,6 +596,9 @@ class BuiltinTyper:
         if isinstance(et, TVar):
             self.c.subst.unify(et, INT)
             et = INT
+        if et not in (INT, FLOAT, F32) and not isinstance(et, ListT):  # before the start, which takes et
+            raise self.err("E201", f"sum takes numbers, found {self.show(seq.type)}{_SUM_HINTS.get(et, '')}",
+                           c.args[0].span)
         if len(c.args) == 2:
             start = self.c.expr(c.args[1], et)
             st = self.r(start.type)
@@ -602,7 +611,7 @@ class BuiltinTyper:
             start = ir.Const(0 if et == INT else 0.0, et if et in (INT, FLOAT) else INT, c.span)
             if et == F32:
                 start = self.convert(ir.Const(0, INT, c.span), F32)
-        if et not in (INT, FLOAT, F32):
+        if et not in (INT, FLOAT, F32):  # a list of lists with a start that is not a list
             raise self.err("E201", f"sum takes numbers, found {self.show(seq.type)}", c.args[0].span)
         return self.prim(f"{_kind(et)}.sum", (seq, start), et, c.span)
 

@@ -15,6 +15,7 @@ from . import ast as A
 from . import ir, types
 from .diagnostics import GliaError, Note, Source, Span, a_or_an, error
 from .stack import on_big_stack
+from .syntax import NOT_GLIA, not_glia
 from .types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, Scalar, SetT, StructT, Subst,
                     TensorT, TParam, TupleT, TVar, children, dim_names, held, is_concrete, is_hashable,
                     is_ordered, substitute)
@@ -118,7 +119,7 @@ class Checker:
                 return self.err("E205", msg, span, (Note(f"the type comes from this hole; {fix}", hole_span),))
         return self.err("E205", msg, span)
 
-    def mismatch(self, expected, found, span: Span, what: str = "") -> GliaError:
+    def mismatch(self, expected, found, span: Span, what: str = "", value: ir.Expr | None = None) -> GliaError:
         e, f = self.subst.zonk(expected), self.subst.zonk(found)
         hint = ""
         if e == FLOAT and f == INT:
@@ -127,7 +128,21 @@ class Checker:
             hint = " (convert with int(...) or round(...))"
         elif e == F32 and f == FLOAT:
             hint = " (convert with f32(...))"
+        elif value is not None:
+            hint = self.by_reference_hint(value, e)
         return self.err("E201", f"type mismatch{what}: expected {e}, found {f}{hint}", span)
+
+    def by_reference_hint(self, value: ir.Expr, want) -> str:
+        """Why a list, dict or set holding ints is not taken where one holding floats is expected (as a
+        literal's ints are): it is shared by reference, so converting it would make another value."""
+        have, want = self.subst.zonk(value.type), self.subst.zonk(want)
+        if not isinstance(have, (ListT, DictT, SetT)) or _ints_for_floats(have, want) is not True:
+            return ""
+        name = value.name if isinstance(value, (ir.Local, ir.Global)) else None
+        who = f"'{name}' is a {have}" if name else f"this is a {have}"
+        return (f" ({who}, not a literal: a list, dict or set is shared by reference, so its ints are not made "
+                f"floats as a literal's are; give it float elements where it is made, as in "
+                f"`{name or 'xs'}: {want} = ...`)")
 
     # ---- program ------------------------------------------------------------------------------
     def check_program(self) -> ir.Program:
@@ -901,7 +916,7 @@ class Checker:
                                tuple(self.coerce(x, tt.val, x.span) for x in v.values), tt, v.span)
         if isinstance(vt, TensorT) and isinstance(tt, TensorT) and vt.dtype == tt.dtype:
             raise self.err("E301", f"tensor shape mismatch: expected {self.show(tt)}, found {self.show(vt)}", span)
-        raise self.mismatch(tt, vt, span)
+        raise self.mismatch(tt, vt, span, value=v)
 
     def join(self, a: ir.Expr, b: ir.Expr, span) -> tuple[ir.Expr, ir.Expr, object]:
         """Two branches of one value (if-expression, list literal): a common type."""
@@ -1028,17 +1043,18 @@ class Checker:
         for x in elts[1:]:
             v = self.sibling(x, t) if et is None else self.expr(x, t)
             w = self.widen(t, v.type) if et is None else None
+            stuck = ""
             if w is not None and not self.subst.unify(t, w):
                 # [1, 2.5] or [[1], [2.5]]: widen the earlier items (literals; a list variable cannot be)
                 try:
                     items, t = [self.coerce(i, w, i.span) for i in items], w
                 except GliaError:
-                    pass
+                    stuck = next((h for h in (self.by_reference_hint(i, w) for i in items) if h), "")
             try:
                 items.append(self.coerce(v, t, x.span))
             except GliaError:
                 raise self.err("E201", f"all elements must have one type: expected {self.show(t)}, "
-                               f"found {self.show(v.type)}", x.span) from None
+                               f"found {self.show(v.type)}{stuck}", x.span) from None
         return items
 
     def sibling(self, x, t) -> ir.Expr:
@@ -1125,6 +1141,8 @@ class Checker:
         builtin = self.builtins.as_value(name, span, expected)
         if builtin is not None:
             return builtin
+        if name in NOT_GLIA:  # `lambda: (yield)`, `x = yield`: Python's keyword, not a missing name
+            raise self.err("E005", not_glia(name), span)
         cands = list(self.sigs) + list(self.global_nodes) + list(self.builtins.reserved)
         if self.scope:
             for d in self.scope.names:
@@ -1351,12 +1369,13 @@ class Checker:
             out[i] = self.coerce_arg(self.expr(a, t), t, a.span)
         return tuple(out)
 
-    def coerce_arg(self, v, t, span):
+    def coerce_arg(self, v, t, span, what: str = "argument"):
+        """coerce, its E201 saying what `v` is: "argument type mismatch", "index type mismatch", ..."""
         try:
             return self.coerce(v, t, span)
         except GliaError as e:
             if e.diagnostic.code == "E201":
-                raise self.err("E201", "argument " + e.diagnostic.message, span) from None
+                raise self.err("E201", f"{what} " + e.diagnostic.message, span) from None
             raise
 
     def call_function(self, name: str, c: A.Call, expected) -> ir.Expr:
@@ -1596,6 +1615,27 @@ def _one_train_block_each(checker, items) -> list:
                                   f"{first[it.func].span.line}); a function has one", it.span)
             first[it.func] = it
     return list(first.values())
+
+
+def _ints_for_floats(have, want):
+    """True if type `have` is `want` with an int in some places where `want` has a float (or f32), False
+    if they are equal, None if they differ otherwise."""
+    if have == want:
+        return False
+    if have == INT and want in (FLOAT, F32):
+        return True
+    parts = None
+    match have, want:
+        case (ListT(x), ListT(y)) | (SetT(x), SetT(y)):
+            parts = [(x, y)]
+        case DictT(k1, v1), DictT(k2, v2):
+            parts = [(k1, k2), (v1, v2)]
+        case TupleT(xs), TupleT(ys) if len(xs) == len(ys):
+            parts = list(zip(xs, ys))
+    if parts is None:
+        return None
+    found = [_ints_for_floats(a, b) for a, b in parts]
+    return None if None in found else any(found)
 
 
 def _merge_examples(blocks) -> tuple:

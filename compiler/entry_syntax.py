@@ -91,8 +91,9 @@ def entry_complete(text: str) -> bool:
         return True
     unfinished = False
     for start in ("start", "entry_stmts"):
-        try:
-            _parse(text, start)
+        try:  # (`text` is lines joined by '\n': its last line ends too, so that a line continuation
+            # followed by an empty line ends the entry, as in Python, and is not continued by the next)
+            _parse(text + "\n", start)
             return True
         except UnexpectedEOF:
             unfinished = True

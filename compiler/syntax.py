@@ -18,7 +18,7 @@ from lark.indenter import Indenter
 
 from . import ast as A
 from .cache import cache_dir  # noqa: F401  (syntax.cache_dir: where callers have always found it)
-from .diagnostics import GliaError, Source, Span, error
+from .diagnostics import GliaError, Note, Source, Span, error
 
 STAGE = "syntax"
 
@@ -127,13 +127,25 @@ def parse(source: Source) -> A.Module:
                     f"matches no enclosing block (those are indented by {', '.join(map(str, e.levels))})",
                     Span.point(e.line, e.col), STAGE, source)
     except UnexpectedInput as e:
-        raise _syntax_error(e, source, parser) from None
+        raise _python_file_note(_syntax_error(e, source, parser), source) from None
     try:
         return AstBuilder(source).transform(tree)
     except VisitError as e:
         if isinstance(e.orig_exc, GliaError):
             raise e.orig_exc from None
         raise
+
+
+def _python_file_note(e: GliaError, source: Source) -> GliaError:
+    """A .py file that does not parse as Glia is most likely a Python module of @glia.fn functions
+    given to `glia run`/`check`: say how those run."""
+    if not source.name.endswith(".py"):
+        return e
+    import dataclasses
+
+    note = Note(f"{source.name} is a Python file: a module of @glia.fn functions runs with `python`, not `glia` "
+                "(docs/python.md); glia's commands take Glia source")
+    return GliaError(dataclasses.replace(e.diagnostic, notes=e.diagnostic.notes + (note,)))
 
 
 def parse_expr_or_stmt_complete(text: str) -> bool:
@@ -247,30 +259,80 @@ def _syntax_error(e: UnexpectedInput, source: Source, parser: Lark) -> GliaError
     if isinstance(e, UnexpectedToken):
         tok = e.token
         end, end_span = _end_of_code(source)
-        at_end = tok.type == "$END" or (tok.type in ("_NEWLINE", "_DEDENT") and tok.start_pos is not None
-                                        and tok.start_pos >= end)
+        # the dedents that close the blocks still open where the input ends borrow the last token's
+        # position (lark.indenter), so they span it, while the dedents GliaIndenter makes are empty
+        final_dedent = tok.type == "_DEDENT" and tok.end_pos != tok.start_pos
+        at_end = tok.type == "$END" or final_dedent or (tok.type in ("_NEWLINE", "_DEDENT") and tok.start_pos
+                                                        is not None and tok.start_pos >= end)
         span = end_span if at_end else _token_span(tok)
         if tok.type == "_INDENT":
             return error("E003", "unexpected indentation", span, STAGE, source)
-        construct = _foreign_construct(source, span.line)
+        dangling = _dangling_continuation(source, end if at_end or tok.start_pos is None else tok.start_pos)
+        if dangling is not None:
+            return dangling
+        construct = _foreign_construct(source, span.line) or (None if at_end else _foreign_word_before(source, tok))
         if construct is not None:
             return error("E005", construct[0], construct[1], STAGE, source)
         prefixed = _string_prefix(source, tok)
         if prefixed is not None:
             return error("E005", prefixed[0], prefixed[1], STAGE, source)
+        glued = _glued_number(source, tok)
+        if glued is not None:
+            return error("E002", glued[0], glued[1], STAGE, source)
         expected = _expected_list(e.expected, parser)
         hint = _hint(tok, e.expected) or _unclosed_hint(source.text, span.line + 1 if at_end else span.line)
         found = "end of the file" if at_end else _describe_token(tok)
         return error("E001", f"unexpected {found}; expected {expected}{hint}", span, STAGE, source)
     if isinstance(e, UnexpectedEOF):
-        span = _end_of_code(source)[1]
+        end, span = _end_of_code(source)
+        dangling = _dangling_continuation(source, end)
+        if dangling is not None:
+            return dangling
         return error("E001", f"unexpected end of the file; expected {_expected_list(e.expected, parser)}"
                      f"{_unclosed_hint(source.text, span.line + 1)}", span, STAGE, source)
     raise e
 
 
-_NOT_GLIA = ("class", "import", "from", "try", "except", "finally", "with", "raise", "global", "nonlocal",
-             "yield", "async", "await")
+def _dangling_continuation(source: Source, offset: int) -> GliaError | None:
+    """The error for a line continuation `\\` with nothing after it, when the code just before `offset`
+    (where parsing failed on the end of a line, block or file) ends with one, else None. The lexer
+    drops a `\\` and the newline after it, so the parser alone would only see the line end early."""
+    before = source.text[:offset].rstrip()
+    if not before.endswith("\\"):
+        return None
+    line = before.count("\n") + 1
+    line_text = before[before.rfind("\n") + 1:]
+    if "#" in line_text or "'" in line_text or '"' in line_text:
+        return None  # the backslash may be in a comment or a string: leave the general message
+    col = len(line_text)
+    after = ("the file ends after it" if len(before) >= _end_of_code(source)[0]
+             else "the line after it has no code, so the statement ends there")
+    return error("E001", f"a line continuation '\\' with nothing after it: {after} (remove the '\\', "
+                 "or continue the expression on the next line)", Span(line, col, line, col + 1), STAGE, source)
+
+
+NOT_GLIA = ("class", "import", "from", "try", "except", "finally", "with", "raise", "global", "nonlocal",
+            "yield", "async", "await")  # Python keywords that Glia lacks (names in Glia, as `from = 3`)
+
+
+def not_glia(word: str) -> str:
+    """The message for a Python keyword of NOT_GLIA written as one."""
+    return f"'{word}' is Python, not Glia: see docs/language.md for what Glia has"
+
+
+def _foreign_word_before(source: Source, tok: Token):
+    """A Python-only keyword just before the unexpected token, as `yield` in `x = (yield 3)` or `await` in
+    `y = await f()` (the keyword lexes as a name, so the token after it is the unexpected one)."""
+    import re
+
+    if tok.start_pos is None:
+        return None
+    m = re.search(r"(?<![\w.])([A-Za-z_]\w*)[ \t]*$", source.text[:tok.start_pos])
+    if m is None or m.group(1) not in NOT_GLIA:
+        return None
+    line = source.text.count("\n", 0, m.start(1)) + 1
+    col = m.start(1) - source.text.rfind("\n", 0, m.start(1))
+    return not_glia(m.group(1)), Span(line, col, line, col + len(m.group(1)))
 
 
 def _foreign_construct(source: Source, line: int):
@@ -286,9 +348,8 @@ def _foreign_construct(source: Source, line: int):
     if indent and (word == "def" or word in ("struct", "examples", "train") and re.match(r"\s*\w+\s+[A-Za-z_]", text)):
         return (f"'{word}' must be at the top level of the file: Glia has no nested definitions "
                 "(use a lambda, or define the function at the top level)", Span(line, col, line, col + len(word)))
-    if word in _NOT_GLIA and not re.match(r"^\s*\w+\s*(=|\+=|-=|\.|\[|\()", text):
-        return (f"'{word}' is Python, not Glia: see docs/language.md for what Glia has",
-                Span(line, col, line, col + len(word)))
+    if word in NOT_GLIA and not re.match(r"^\s*\w+\s*(=|\+=|-=|\.|\[|\()", text):
+        return not_glia(word), Span(line, col, line, col + len(word))
     return None
 
 
@@ -308,6 +369,24 @@ def _string_prefix(source: Source, tok: Token):
         return ("Glia has no f-strings: join strings with `+` and `str(...)`, as in `\"x = \" + str(x)`", span)
     return (f"Glia has no string prefix `{prefix}`: write the string without it (escapes such as `\\n` are "
             "as in Python)", span)
+
+
+def _glued_number(source: Source, tok: Token):
+    """A name written right after a number (`1e`, `2j`, `3x`): the message and the span of the whole, or
+    None. The number lexes on its own, so the name after it is the unexpected token."""
+    import re
+
+    if tok.type != "NAME" or tok.start_pos is None:
+        return None
+    m = re.search(r"(?<![\w.])(\d[\d_]*\.?\d*|\.\d+)$", source.text[:tok.start_pos])
+    if m is None:
+        return None
+    written = m.group(1) + tok.value
+    span = Span(tok.line, tok.column - len(m.group(1)), tok.line, tok.column + len(tok.value))
+    if re.fullmatch(r"[\d_.]+[jJ]", written):
+        return f"'{written}' is a complex number, which Glia does not have", span
+    what = " (an exponent needs digits: 1e3, 2.5e-4)" if tok.value[0] in "eE" else ""
+    return f"invalid number literal '{written}'{what}", span
 
 
 _CLOSERS = {"(": ")", "[": "]", "{": "}"}
@@ -350,8 +429,7 @@ def _unclosed_hint(text: str, line: int) -> str:
 
 
 def _hint(tok: Token, expected) -> str:
-    if tok.type == "NAME" and tok.value in ("class", "import", "from", "try", "except", "with", "yield",
-                                             "global", "nonlocal", "async", "await", "raise"):
+    if tok.type == "NAME" and tok.value in NOT_GLIA:
         return f" ('{tok.value}' is not part of Glia; see docs/language.md)"
     if tok.value in GliaIndenter.RESERVED and "NAME" in expected:
         if "DEF" in expected:  # where a top-level definition may begin
@@ -361,6 +439,10 @@ def _hint(tok: Token, expected) -> str:
         return " (functions are defined at the top level of a file, not inside other functions)"
     if "_INDENT" in expected and tok.type != "_INDENT":
         return " (the block after ':' must be indented)"
+    if set(expected) == {"EQUAL"} and tok.type in ("_NEWLINE", "_DEDENT", "$END"):
+        return " (a declaration needs a value, as in `x: int = 0`)"
+    if tok.type in ("STAR", "POW") and "NAME" in expected:
+        return f" (unpacking with '{tok.value}' is Python, not Glia)"
     return ""
 
 
@@ -382,6 +464,20 @@ _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", "'": "'", '"': '"', "r": "\r", "0"
 
 
 HEX_DIGITS = "0123456789abcdefABCDEF"
+
+
+def surrogate_message(written: str) -> str:
+    """Why a string may not hold a surrogate code point: it could be neither printed nor written as UTF-8."""
+    return (f"{written} is a surrogate (D800 to DFFF), half of a UTF-16 pair, not a character; "
+            "write the character's code point, as in \\U0001F600")
+
+
+def first_surrogate(text: str) -> str | None:
+    """The first surrogate code point of `text`, as an escape (`\\ud800`), or None."""
+    for c in text:
+        if 0xD800 <= ord(c) <= 0xDFFF:
+            return f"\\u{ord(c):04x}"
+    return None
 
 
 def decode_string(tok: Token, source: Source) -> str:
@@ -414,9 +510,8 @@ def decode_string(tok: Token, source: Source) -> str:
         before = raw[:q + i]
         line = tok.line + before.count("\n")
         col = (len(before) - before.rfind("\n")) if "\n" in before else tok.column + len(before)
-        if code is not None and 0xD800 <= code <= 0xDFFF:  # it could be neither printed nor written as UTF-8
-            what = (f"'\\{nxt}{digits}' is a surrogate (D800 to DFFF), half of a UTF-16 pair, not a character; "
-                    "write the character's code point, as in \\U0001F600")
+        if code is not None and 0xD800 <= code <= 0xDFFF:
+            what = surrogate_message(f"'\\{nxt}{digits}'")
         else:
             what = (f"invalid escape sequence '\\{nxt}' in string; expected one of "
                     "\\n \\t \\\\ \\' \\\" \\r \\0 \\xNN \\uNNNN \\UNNNNNNNN")

@@ -25,7 +25,7 @@ _EXPORTS = {
     "load": "glia.program", "compile": "glia.program", "Program": "glia.program",
     "f32": "glia.annotations", "f64": "glia.annotations", "Fn": "glia.annotations",
     "GliaError": "glia.compiler.diagnostics", "GliaTypeError": "glia.boundary",
-    "GliaNotAvailable": "glia.boundary", "Record": "glia.boundary",
+    "GliaNotAvailable": "glia.boundary", "GliaKeyError": "glia.boundary", "Record": "glia.boundary",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -47,6 +47,10 @@ class GliaTypeError(GliaError, TypeError):
     """A Python value that does not fit the Glia type it is given to (code E201 or E202)."""
 
 
+class GliaKeyError(GliaError, KeyError):
+    """A name a Glia mapping (`prog.params`) does not hold: code E703, naming those it holds."""
+
+
 class GliaNotAvailable(GliaError, NotImplementedError):
     """A feature a later stage brings (training, search, compiled backends): code E801."""
 

@@ -53,7 +53,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="glia", description="Glia: a language for programs that are half learned and half written.")
     p.add_argument("--version", action="version", version=f"glia {glia.__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    p.commands = sub.choices  # name -> its parser, for the usage line of an error found after parsing
 
     c = sub.add_parser("check", help="parse and type-check .glia files",
                        description="Parse and type-check each FILE; print every diagnostic. "
@@ -218,6 +217,16 @@ def cmd_repl(ns) -> int:
     return repl_main(ns.files, ns.backend)
 
 
+def _innermost(parser: argparse.ArgumentParser, ns) -> argparse.ArgumentParser:
+    """The parser of the (sub)command `ns` was parsed by: `glia bench synth`'s, not `glia bench`'s."""
+    while True:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        chosen = getattr(ns, subs[0].dest, None) if subs else None
+        if chosen not in (subs[0].choices if subs else ()):
+            return parser
+        parser = subs[0].choices[chosen]
+
+
 def main(argv: list[str] | None = None) -> int:
     from glia.compiler.diagnostics import GliaError
 
@@ -228,8 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     ns, extras = parser.parse_known_args(argv)
     if extras:  # said by the subcommand's parser, with its usage line
         hint = " (to pass words that begin with - to main, put them after --: glia run FILE -- -n 3)"
-        parser.commands.get(ns.command, parser).error(f"unrecognized arguments: {' '.join(extras)}"
-                                                      + (hint if ns.command == "run" else ""))
+        _innermost(parser, ns).error(f"unrecognized arguments: {' '.join(extras)}"
+                                     + (hint if ns.command == "run" else ""))
     if ns.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE

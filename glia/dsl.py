@@ -31,14 +31,17 @@ import threading
 import types
 import weakref
 
+import numpy as np
+
 from glia.compiler import ast as A
 from glia.compiler.builtins import FUNCS, MATH_CONSTS, MATH_FUNCS
 from glia.compiler.checker import check
 from glia.compiler.diagnostics import Diagnostic, GliaError, Note, Source, Span, a_or_an
 from glia.compiler.driver import prelude
 from glia.compiler.sourcemap import SourceMap
+from glia.compiler.syntax import first_surrogate, surrogate_message
 
-from .boundary import GliaNotAvailable, boundary_error, caller_location, record_class
+from .boundary import GliaNotAvailable, boundary_error, caller_location, describe_value, record_class
 from .program import Program, backend_class, big_stack, compile, load
 from .python_frontend import (STAGE, PySource, Resolver, Translated, Translator, find_definition, read_python,
                               type_text, value_to_ast)
@@ -234,6 +237,10 @@ class _Group:
                             f"{name} is read too, and one program holds one global per name: rename one", span,
                             STAGE, _FILES.virtual, notes=(note,))))
                     continue
+                if type(value) is str and first_surrogate(value) is not None:
+                    raise _FILES.remap(GliaError(Diagnostic("E004", surrogate_message(
+                        f"'{name}' is a string holding '{first_surrogate(value)}', which"), span, STAGE,
+                        _FILES.virtual)))
                 if type(value) in (int, float, bool, str):
                     values[name] = (value, d)
                     out[name] = A.GlobalDef(name, None, value_to_ast(value, span), span)
@@ -243,6 +250,13 @@ class _Group:
                                f"'{name}' is a Python function, not a Glia one: decorate it with @glia.fn to "
                                "call it from Glia code (or pass it in as a parameter of function type)")
                     raise _FILES.remap(GliaError(Diagnostic("E101", message, span, STAGE, _FILES.virtual)))
+                elif value is None or isinstance(value, (list, tuple, dict, set, frozenset, bytes, complex,
+                                                         np.ndarray, np.generic)):
+                    # (it was "undefined name 'W'", though W is defined)
+                    raise _FILES.remap(GliaError(Diagnostic(
+                        "E101", f"'{name}' is {describe_value(value)}: @glia.fn code reads module constants of "
+                        "type int, float, bool or str only (they become Glia globals): pass it in as a parameter",
+                        span, STAGE, _FILES.virtual)))
         return list(out.values())
 
 
@@ -343,6 +357,11 @@ def _make_fn(func, examples, backend: str):
     if not isinstance(func, types.FunctionType) or func.__name__ == "<lambda>":
         what = "a lambda" if isinstance(func, types.FunctionType) else type(func).__name__
         raise boundary_error(f"@glia.fn decorates a def function, not {what}", "E005")
+    owner = func.__qualname__.rsplit(".", 2)
+    if len(owner) > 1 and owner[-2] != "<locals>":  # `A.m`: a def in a class body (`f.<locals>.g` is in a def)
+        raise boundary_error(f"@glia.fn decorates a function, not a method: {func.__name__} is defined in class "
+                             f"{owner[-2]}; define it at the top level of the module (Glia functions have no "
+                             "self) and call it from the method", "E005")
     backend_class(backend)
     code = func.__code__
     py = _source_of(func.__name__, code.co_filename, code.co_firstlineno, "function")

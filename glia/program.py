@@ -33,8 +33,8 @@ from glia.compiler.sourcemap import SourceMap
 from glia.compiler.types import FnT
 from glia.runtime.params import is_numeric
 
-from .boundary import HANDED_OVER, RECORD_NAMES, Boundary, GliaNotAvailable, Mismatch, boundary_error, caller_location, \
-    python_hint, record_class, reserved_field
+from .boundary import HANDED_OVER, RECORD_NAMES, Boundary, GliaKeyError, GliaNotAvailable, Mismatch, boundary_error, \
+    caller_location, python_hint, record_class, reserved_field
 
 PRELUDE = "<prelude>"
 
@@ -577,7 +577,21 @@ class Params(collections.abc.Mapping):
         self._views = views
 
     def __getitem__(self, name: str):
-        return self._views[name]
+        view = self._views.get(name) if isinstance(name, str) else None
+        if view is None:
+            raise self._missing(name)
+        return view
+
+    def __contains__(self, name) -> bool:  # (Mapping's would build the located error of a missing name)
+        return name in self._views
+
+    def get(self, name, default=None):
+        return self._views.get(name, default)
+
+    def _missing(self, name) -> GliaError:
+        """A KeyError (as a mapping gives) that is a located E703 naming the parameters there are."""
+        return boundary_error(f"no parameter named {name!r}; the parameters are "
+                              f"{', '.join(self._views) or 'none (the program has no layers)'}", "E703", GliaKeyError)
 
     def __iter__(self):
         return iter(self._views)
@@ -586,10 +600,9 @@ class Params(collections.abc.Mapping):
         return len(self._views)
 
     def __setitem__(self, name: str, value) -> None:
-        view = self._views.get(name)
+        view = self._views.get(name) if isinstance(name, str) else None
         if view is None:
-            raise boundary_error(f"no parameter named {name!r}; the parameters are "
-                                 f"{', '.join(self._views) or 'none'}", "E703")
+            raise self._missing(name)
         if isinstance(value, np.ma.MaskedArray):  # (np.asarray would drop the mask and keep what it hides)
             raise boundary_error(f"parameter {name!r}: the value given is a numpy masked array; fill it first "
                                  "(a.filled(...))", "E703")
@@ -643,6 +656,10 @@ def load(path: str, *, backend: str = "interp", params: str | None = None) -> Pr
 
 def compile(text: str, name: str = "<string>", *, backend: str = "interp") -> Program:  # noqa: A001
     """Parse and check Glia source text; diagnostics name it `name`."""
+    if not isinstance(text, str):  # (it was an AttributeError from deep inside: 'int' has no 'endswith')
+        hint = " (decode it first: text.decode())" if isinstance(text, (bytes, bytearray)) else \
+            "; glia.load(path) reads a .glia file"
+        raise boundary_error(f"glia.compile takes Glia source text, a str, not {type(text).__name__}{hint}")
     try:
         return Program(check_source(Source(name, text)), backend=backend, module=name)
     except GliaError as e:

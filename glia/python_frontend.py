@@ -28,6 +28,7 @@ from functools import lru_cache
 import numpy as np
 
 from glia.compiler import ast as A
+from glia.compiler.syntax import first_surrogate, surrogate_message
 from glia.compiler.diagnostics import Diagnostic, GliaError, Source, Span, a_or_an
 
 from . import annotations as ann
@@ -329,6 +330,10 @@ class Translator:
             if any(obj is c for c in _CALLABLES):
                 raise self.err("E206", "a function type needs its parameter and result types: "
                                "glia.Fn[[int], int]", node)
+            if isinstance(node, ast.Name) and isinstance(obj, type) and obj.__module__ not in ("builtins", "numpy"):
+                # a class of the user's (a dataclass, a NamedTuple): it was "unknown type 'D'"
+                raise self.err("E206", f"{node.id} is a Python class, not a Glia type: decorate it with @glia.struct "
+                               "to make it a Glia struct", node)
             if isinstance(node, ast.Name):
                 return A.TName(node.id, sp)  # a struct defined later, or unknown (the checker says which)
             raise self.err("E206", f"{ast.unparse(node)} is not a Glia type{_np_hint(obj)}", node)
@@ -463,6 +468,9 @@ class Translator:
                 if type(value) is float:
                     return A.FloatLit(value, sp)
                 if type(value) is str:
+                    bad = first_surrogate(value)
+                    if bad is not None:  # as in a .glia file (syntax.decode_string)
+                        raise self.err("E004", surrogate_message(f"this string's '{bad}'"), e)
                     return A.StrLit(value, sp)
                 raise self.python_only(a_or_an(f"{type(value).__name__} literal"), e)
             case ast.Name(name):
@@ -610,6 +618,9 @@ def value_to_ast(v, span: Span) -> A.Expr:
             return A.Name("inf", span) if f > 0 else A.UnaryOp("-", A.Name("inf", span), span)
         return A.FloatLit(f, span)
     if isinstance(v, str):
+        if first_surrogate(v) is not None:
+            raise TypeError(f"str holding the surrogate '{first_surrogate(v)}' (half of a UTF-16 pair, not a "
+                            "character)")
         return A.StrLit(v, span)
     if isinstance(v, list):
         return A.ListLit(tuple(value_to_ast(x, span) for x in v), span)

@@ -41,7 +41,7 @@ def should_run(text: str) -> bool:
     if _BLOCK.match(first) or _code_of(first).rstrip().endswith(":"):
         lines = text.split("\n")
         return len(lines) > 1 and lines[-1].strip() == "" and entry_complete(text)
-    return not stripped.endswith("\\") and entry_complete(text)
+    return not text.rstrip(" \t").endswith("\\") and entry_complete(text)  # (not after an empty line)
 
 
 def next_indent(text: str) -> str:

@@ -469,7 +469,10 @@ class Session:
             raise _Usage(f"{name} is a builtin: each backend implements it itself, so it has no typed IR or "
                          "generated code of its own")
         if f is None or name.startswith("$"):
-            raise _Usage(f"no function named {name!r}; :defs lists this session's definitions")
+            what = ("a struct" if isinstance(self.defs.get(name), A.StructDef) else "a variable" if name in self.vars
+                    else None)  # (`:ir P` said there is no P)
+            raise _Usage(f"{name} is {what}, not a function: :ir and :emit show functions" if what else
+                         f"no function named {name!r}; :defs lists this session's definitions")
         where = None
         if f.source_name == self.files.name:
             found = self.files.locate(f.span)

@@ -82,6 +82,16 @@ def test_ctrl_c_stops_a_compiled_program(tmp_path):
         p.wait()
 
 
+def test_an_unknown_option_of_a_nested_subcommand_shows_its_usage():
+    """`glia bench synth T --zz` printed `glia bench`'s usage line (the top subcommand's), not `glia bench
+    synth`'s, whose options the user was writing."""
+    r = glia_cli("bench", "synth", "T", "--zz")
+    assert r.returncode == 2 and r.stderr.startswith("usage: glia bench synth ")
+    assert r.stderr.endswith("glia bench synth: error: unrecognized arguments: --zz\n")
+    r = glia_cli("bench", "--zz")
+    assert r.returncode == 2 and r.stderr.endswith("glia bench: error: unrecognized arguments: --zz\n")
+
+
 def test_run_options_may_follow_the_file_and_dashes_end_them(tmp_path):
     """`glia run FILE --backend interp` took `--backend interp` as main's arguments (argparse
     REMAINDER) and ran the default backend; options now come anywhere, and `--` ends them."""
@@ -131,3 +141,13 @@ def test_a_directory_given_as_a_file(tmp_path, args):
     """`glia bench synth DIR` said "DIR is a directory, not a .glia file" of a task file."""
     r = glia_cli(*[a.format(d=tmp_path) for a in args])
     assert r.returncode == 1 and f"error[E509]: {tmp_path} is a directory, not a file" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("text, said", [(3, "not int; glia.load(path) reads a .glia file"),
+                                        (b"def f() -> int:\n    return 1\n", "not bytes (decode it first")])
+def test_compile_of_something_other_than_text_is_a_located_type_error(text, said):
+    """`glia.compile(3)` was AttributeError: 'int' object has no attribute 'endswith', from inside."""
+    with pytest.raises(TypeError) as info:
+        glia.compile(text)
+    d = info.value.diagnostic
+    assert d.code == "E201" and said in d.message and d.source.name == __file__

@@ -197,3 +197,124 @@ def test_a_statement_at_the_top_level_says_where_statements_go():
     d = e.value.diagnostic
     assert d.code == "E001" and (d.span.line, d.span.col) == (2, 1) and "statements go inside a function" in d.message
     assert "cannot name" not in d.message
+
+
+@pytest.mark.parametrize("text, where, after", [
+    ("def main() -> int:\n    return 1 + \\", (2, 16), "the file ends after it"),
+    ("def main() -> int:\n    return 1 + \\\n", (2, 16), "the file ends after it"),
+    ("def main() -> int:\n    return 1 + \\\n\n# end\n", (2, 16), "the file ends after it"),
+    ("x = 1 + \\", (1, 9), "the file ends after it"),
+    ("def main() -> int:\n    x = 1 + \\\n\n    return x\n", (2, 13), "the line after it has no code"),
+])
+def test_a_line_continuation_with_nothing_after_it_is_named(text, where, after):
+    """A `\\` at the very end of a file said "unexpected end of the block" at the operator before it (the
+    lexer drops a `\\` and its newline, so the parser only saw the line end early)."""
+    with pytest.raises(GliaError) as e:
+        check_source(Source("t.glia", text))
+    d = e.value.diagnostic
+    assert d.code == "E001" and d.message.startswith("a line continuation '\\' with nothing after it: " + after)
+    assert (d.span.line, d.span.col) == where
+
+
+def test_a_backslash_in_a_comment_at_the_end_is_no_continuation():
+    with pytest.raises(GliaError) as e:
+        check_source(Source("t.glia", "def main() -> int:\n    return 1 + # \\\n"))
+    assert "line continuation" not in e.value.diagnostic.message
+
+
+@pytest.mark.parametrize("body, where", [
+    ("    f = lambda: (yield)\n", (2, 18)),
+    ("    print(yield)\n", (2, 11)),
+    ("    x = (yield 3)\n", (2, 10)),
+    ("    x = await g()\n", (2, 9)),
+])
+def test_a_python_keyword_inside_an_expression_is_named_as_python(body, where):
+    """`lambda: (yield)` was E101 "undefined name 'yield'" and `x = await g()` an unexpected name 'g': only a
+    line starting with the keyword got the "is Python, not Glia" message."""
+    with pytest.raises(GliaError) as e:
+        check_source(Source("t.glia", "def main():\n" + body))
+    d = e.value.diagnostic
+    assert d.code == "E005" and "is Python, not Glia" in d.message
+    assert (d.span.line, d.span.col) == where
+
+
+def test_a_python_only_keyword_is_still_a_name_in_glia():
+    check_source(Source("t.glia", "def main():\n    from = 3\n    print(from + 1)\n"))
+
+
+@pytest.mark.parametrize("body, where, said", [
+    ("    a = [1]\n    b = [a, [2.5]]\n", (3, 13), "'a' is a list[int], not a literal"),
+    ("    a = [1]\n    b: list[float] = a\n", (3, 22), "`a: list[float] = ...`"),
+    ("    a = {1: 2}\n    b: dict[int, float] = a\n", (3, 27), "`a: dict[int, float] = ...`"),
+])
+def test_a_list_variable_of_ints_where_floats_are_expected_says_why(body, where, said):
+    """`a = [1]; b = [a, [2.5]]` was E201 with no word of why `[[1], [2.5]]` widens and this does not: a
+    literal's ints widen, a list variable's cannot (it is shared by reference)."""
+    with pytest.raises(GliaError) as e:
+        check_source(Source("t.glia", "def main():\n" + body))
+    d = e.value.diagnostic
+    assert d.code == "E201" and said in d.message and "shared by reference" in d.message, d.message
+    assert (d.span.line, d.span.col) == where
+
+
+def test_a_mismatch_of_other_types_has_no_reference_hint():
+    with pytest.raises(GliaError) as e:
+        check_source(Source("t.glia", "def main():\n    a = [\"x\"]\n    b: list[float] = a\n"))
+    assert "reference" not in e.value.diagnostic.message
+
+
+@pytest.mark.parametrize("call, said", [
+    ("sum(bs, 0.5)", "sum takes numbers, found list[bool] (a bool is not a number in Glia: count the True ones"),
+    ("sum(bs)", "sum takes numbers, found list[bool] (a bool is not a number in Glia"),
+    ("sum(ss, 0.5)", 'sum takes numbers, found list[str] (join strings with "".join(xs))'),
+])
+def test_sum_of_bools_or_strings_says_what_sum_takes(call, said):
+    """`sum(bools, 0.5)` said "expected bool, found float" at the start (the start was checked against the
+    element type before the element type was checked), where Python gives 1.5 for [True, False]."""
+    with pytest.raises(GliaError) as e:
+        check_source(Source("t.glia", f"def main():\n    bs = [True, False]\n    ss = [\"a\"]\n    print({call})\n"))
+    d = e.value.diagnostic
+    assert d.code == "E201" and d.message.startswith(said), d.message
+    assert (d.span.line, d.span.col) == (4, 15)
+
+
+@pytest.mark.parametrize("line, code, said", [
+    ("x = 1e", "E002", "invalid number literal '1e' (an exponent needs digits"),
+    ("x = 2.5j + 1", "E002", "'2.5j' is a complex number, which Glia does not have"),
+    ("x = 3abc", "E002", "invalid number literal '3abc'"),
+    ("x: int", "E001", "expected '=' (a declaration needs a value, as in `x: int = 0`)"),
+    ("print(*[1, 2])", "E001", "(unpacking with '*' is Python, not Glia)"),
+    ("d = {**{1: 2}}", "E001", "(unpacking with '**' is Python, not Glia)"),
+])
+def test_python_spellings_the_parser_refuses_say_why(line, code, said):
+    """Each was only "unexpected name 'e'" (or '*', or the end of the line) with the tokens expected."""
+    with pytest.raises(GliaError) as e:
+        check_source(Source("t.glia", f"def main():\n    {line}\n    print(1)\n"))
+    d = e.value.diagnostic
+    assert d.code == code and said in d.message, d.message
+    assert d.span.line == 2
+
+
+@pytest.mark.parametrize("line, said", [
+    ("x = [1, 2][True]", "index type mismatch: expected int, found bool"),
+    ("xs = [1]\n    xs[1.0] = 2", "index type mismatch: expected int, found float"),
+    ("x = \"ab\"[0:1.5]", "slice bound type mismatch: expected int, found float"),
+    ("d = {1: 2}\n    x = d[\"a\"]", "key type mismatch: expected int, found str"),
+])
+def test_an_index_of_the_wrong_type_is_named_an_index(line, said):
+    """`[1, 2][True]` said "argument type mismatch" (an index is checked as an argument of getitem)."""
+    with pytest.raises(GliaError) as e:
+        check_source(Source("t.glia", f"def main():\n    {line}\n"))
+    assert e.value.diagnostic.code == "E201" and e.value.diagnostic.message.startswith(said)
+
+
+def test_a_python_file_given_as_glia_source_says_how_it_runs():
+    """`glia run model.py` (a module of @glia.fn functions) said only "'import' is Python, not Glia"."""
+    with pytest.raises(GliaError) as e:
+        check_source(Source("model.py", "import glia\n\n@glia.fn\ndef f(x: int) -> int:\n    return x\n"))
+    d = e.value.diagnostic
+    assert d.code == "E005" and any("model.py is a Python file" in n.message and "`python`" in n.message
+                                    for n in d.notes)
+    with pytest.raises(GliaError) as e:
+        check_source(Source("model.glia", "import glia\n"))
+    assert not e.value.diagnostic.notes

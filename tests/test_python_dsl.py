@@ -338,6 +338,47 @@ def test_a_decorator_under_glia_fn_is_refused_at_its_line(pymodule, decorator):
     assert d.code == "E005" and d.span.line == 10 and "only @glia.fn" in d.message, d.render()
 
 
+@pytest.mark.parametrize("method", ["def m(self, x: int) -> int:", "def m(x: int) -> int:"])
+def test_glia_fn_on_a_method_says_glia_functions_are_not_methods(pymodule, method):
+    """@glia.fn on a method said "parameter 'self' needs a type annotation, e.g. `self: int`"."""
+    with pytest.raises(GliaError) as info:
+        pymodule(f"import glia\n\nclass A:\n    @glia.fn\n    {method}\n        return x\n")
+    d = info.value.diagnostic
+    assert d.code == "E005" and d.span.line == 4, d.render()
+    assert d.message.startswith("@glia.fn decorates a function, not a method: m is defined in class A")
+
+
+def test_glia_fn_inside_a_function_is_no_method(pymodule):
+    m = pymodule("import glia\n\ndef make():\n    @glia.fn\n    def inner(x: int) -> int:\n        return x + 1\n"
+                 "    return inner\n")
+    assert m.make()(1) == 2
+
+
+@pytest.mark.parametrize("cls", ["@dataclasses.dataclass\nclass D:\n    a: int\n",
+                                 "class D(typing.NamedTuple):\n    a: int\n"])
+def test_a_python_class_as_a_type_says_to_make_it_a_struct(pymodule, cls):
+    """A dataclass or NamedTuple in an annotation was E206 "unknown type 'D'", though D is defined."""
+    with pytest.raises(GliaError) as info:
+        pymodule(f"import dataclasses, typing, glia\n\n{cls}\n@glia.fn\ndef f(d: list[D]) -> int:\n    return 1\n")
+    d = info.value.diagnostic
+    assert d.code == "E206" and d.message.startswith("D is a Python class, not a Glia type: decorate it with "
+                                                     "@glia.struct"), d.render()
+
+
+@pytest.mark.parametrize("value, shown", [("[1.0, 2.0]", "a list of 2 items"), ("(1, 'a')", "a tuple of 2 items"),
+                                           ("numpy.ones(3)", "a numpy array of float64 with shape (3,)")])
+def test_a_module_container_read_by_glia_code_says_to_pass_it_in(pymodule, value, shown):
+    """A module-level list (tuple, array) read by @glia.fn code was E101 "undefined name 'W'", though W is
+    defined: only int, float, bool and str constants become Glia globals."""
+    with pytest.raises(GliaError) as info:
+        m = pymodule(f"import numpy, glia\n\nW = {value}\n\n@glia.fn\ndef f(x: int) -> int:\n    return len(W)\n")
+        m.f(1)
+    d = info.value.diagnostic
+    assert d.code == "E101" and d.message.startswith(f"'W' is {shown}: @glia.fn code reads module constants of "
+                                                     "type int, float, bool or str only"), d.render()
+    assert d.span.line == 7, d.render()
+
+
 def test_glia_fn_of_a_glia_function_is_that_function(pymodule):
     m = pymodule("import glia\n\ndef f(x: int) -> int:\n    return x + 1\n\ng = glia.fn(glia.fn(f))\n")
     assert m.g(1) == 2  # (it was E509 'cannot find f in glia/dsl.py')
@@ -922,3 +963,28 @@ def test_layers_and_tensor_builtins_as_glia_names(pymodule):
     assert info.value.diagnostic.code == "E005" and "inside a @glia.fn function" in info.value.diagnostic.message
     with pytest.raises(AttributeError):
         glia.no_such_builtin
+
+
+@pytest.mark.parametrize("before, body, said", [
+    ("", "return '\\ud800' + str(x)", "this string's '\\ud800' is a surrogate"),
+    ("S = '\\udfff'\n", "return S", "'S' is a string holding '\\udfff', which is a surrogate"),
+])
+def test_a_lone_surrogate_in_a_string_is_e004_as_in_a_glia_file(pymodule, before, body, said):
+    """A string literal '\\ud800' in @glia.fn code (or a global string holding one) was taken, though a
+    .glia file refuses it (E004: it can be neither printed nor written as UTF-8)."""
+    src = f"import glia\n{before}\n@glia.fn\ndef f(x: int) -> str:\n    {body}\n"
+    with pytest.raises(GliaError) as info:
+        m = pymodule(src)
+        m.f(1)
+    d = info.value.diagnostic
+    assert d.code == "E004" and said in d.message, d.render()
+    assert d.span.line == src.splitlines().index(f"    {body}") + 1, d.render()
+
+
+def test_a_lone_surrogate_in_an_example_is_e401(pymodule):
+    src = "import glia\n\n@glia.fn(examples=[('\\ud800', 1)])\ndef f(s: str) -> int:\n    return len(s)\n"
+    with pytest.raises(GliaError) as info:
+        m = pymodule(src)
+        m.f("a")
+    d = info.value.diagnostic
+    assert d.code == "E401" and "surrogate '\\ud800'" in d.message, d.render()

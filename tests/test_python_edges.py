@@ -141,6 +141,21 @@ def test_a_parameter_set_from_what_numpy_cannot_read_is_e703(model):
     assert model.params["net.dense#1.b"].tolist() == [0.0, 1.0, 2.0]
 
 
+def test_an_unknown_parameter_name_is_a_key_error_naming_the_parameters(model):
+    """`prog.params["nope"]` was a bare KeyError('nope') and `prog.params["nope"] = a` a GliaTypeError: both
+    are now a glia.GliaKeyError (a KeyError, as a Python mapping gives) naming the parameters there are."""
+    for attempt in (lambda: model.params["nope"], lambda: model.params.__setitem__("nope", np.ones(3))):
+        with pytest.raises(KeyError) as info:
+            attempt()
+        assert isinstance(info.value, glia.GliaKeyError) and info.value.diagnostic.code == "E703"
+        assert info.value.diagnostic.message == ("no parameter named 'nope'; the parameters are net.dense#1.W, "
+                                                 "net.dense#1.b")
+        assert info.value.diagnostic.source.name == __file__
+    assert "nope" not in model.params and model.params.get("nope") is None
+    with pytest.raises(KeyError, match="none"):
+        glia.compile("def g() -> int:\n    return 1\n").params["W"]
+
+
 def test_a_parameter_file_of_strings_or_complex_numbers_is_refused(model, tmp_path):
     good = {k: np.array(v) for k, v in model.params.items()}
     for name, convert in (("text", lambda a: a.astype(str)), ("complex", lambda a: a + 1j)):

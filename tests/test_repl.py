@@ -276,6 +276,15 @@ def test_type_and_emit_of_holes_generics_and_builtins(run):
                                 "typed IR or generated code of its own\n"
 
 
+def test_ir_of_a_struct_or_variable_says_what_it_is(run):
+    """`:ir P` of a struct P (or `:emit xs` of a variable) said "no function named 'P'", though P exists."""
+    run("struct P:\n    x: int\n")
+    run("xs = [1]")
+    assert run(":ir P") == "error: P is a struct, not a function: :ir and :emit show functions\n"
+    assert run(":emit xs") == "error: xs is a variable, not a function: :ir and :emit show functions\n"
+    assert run(":ir nope").startswith("error: no function named 'nope'")
+
+
 def test_an_entry_of_unknown_type_gets_an_annotation_like_it_needs(run):
     """E205 suggested `xs: list[int] = []` for every unsolved type: a lambda, an empty dict or set too."""
     for entry, hint in (("g = lambda a: a", "`f: fn(int) -> int = lambda x: x`"), ("d = {}", "`d: dict[str, int] = {}`"),
@@ -310,6 +319,21 @@ def test_entry_completeness():
               ":type x", "# a comment", "xs = [1,", "  2]"]
     assert list(entries(script)) == ["x = 1", "def f(a: int) -> int:\n    return a", "f(2)",
                                      "for i in range(2):\n    print(i)", ":type x", "xs = [1,\n  2]"]
+
+
+def test_a_line_continuation_before_an_empty_line_ends_the_entry():
+    """`x = 1 + \\` then an empty line waited for more (at the prompt and in a script), so the next entry
+    (`x = 2`) was read into it and lost with its error; as in Python, the empty line ends the entry."""
+    assert not should_run("x = 1 + \\") and should_run("x = 1 + \\\n") and should_run("x = 1 + \\\n  2")
+    assert entry_complete("x = 1 + \\\n") and not entry_complete("x = 1 + \\")
+    script = ["x = 1 + \\", "", "x = 2", "y = 1 + \\", "  3"]
+    assert list(entries(script)) == ["x = 1 + \\\n", "x = 2", "y = 1 + \\\n  3"]
+    out, err = io.StringIO(), io.StringIO()
+    s = Session(out, err)
+    for entry in entries(script + ["x + y"]):
+        s.execute(entry)
+    assert "a line continuation '\\' with nothing after it" in err.getvalue()
+    assert out.getvalue() == "6 : int\n"
 
 
 def test_highlighting_lexer():
