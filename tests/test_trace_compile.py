@@ -517,3 +517,28 @@ def model(seq: f32[5, 6]) -> f32[4]:
         errors.append(e.value.diagnostic)
     assert errors[0].span.line == errors[1].span.line == 5
     assert errors[0].message == errors[1].message and "embedding index 8 out of range" in errors[1].message
+
+
+def test_a_model_in_f64_gets_the_tapes_float64_tanh():
+    """The kernels' tanh is a float32 rational approximation (within 4e-7, 1 from 7.9 on); a model in
+    f64 trained compiled took it too until 2026-12-06: its loss and gradients were off from the tape's
+    by 1e-8 relative, and a tanh saturated in float32 (of 8.0) passed no gradient."""
+    src = '''
+def model(seq: f64[5, 6]) -> f64[2]:
+    h = zeros(8, dtype=f64)
+    for x in seq:
+        h = rnn_cell(x, h)
+    g = tanh(dense(h, 8) * 20.0)
+    if sum(g) > 0.0:
+        g = g * 0.5
+    return dense(g, 2)
+'''
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(32, 5, 6)), rng.normal(size=(32, 2))
+    tape, trace = engines(src, "mse", x, y)
+    rows = np.arange(16)
+    lt, gt = tape_grads(tape, rows)
+    lc, gc = compiled_grads(trace, rows)
+    assert gt.dtype == np.float64
+    assert np.isclose(lc, lt, rtol=1e-13, atol=0), (lc, lt)
+    np.testing.assert_allclose(gc, gt, rtol=1e-10, atol=1e-14)
