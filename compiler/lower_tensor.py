@@ -362,7 +362,7 @@ class TensorLowering:
         W, b = self.params(e)
         return f"nbt.conv1d({x}, {W}, {b}, {e.attrs[2]}, {e.attrs[3]})"
 
-    def p_ad_grad(self, e):  # grad(f)(x) is a call (lower_numba.expr); grad(f) kept as a value is not
+    def p_ad_grad(self, e):  # grad(f)(x) is a call (lower_numba.expr); kept as a value, a lambda (specialize.py)
         self.unsupported("grad(f) used as a function value (call it where it is made: grad(f)(x))", e.span)
 
 

@@ -19,6 +19,8 @@ call passing the caller's locals: captured by value when the lambda is made, as 
 a copy of that callee in turn; a recursive call with the same argument calls the copy itself. One
 copy per distinct lambda (by its text and types) or function, per callee.
 
+`grad(f)` and `value_and_grad(f)` kept as a value are the lambdas that call them (`_grad_lambda`).
+
 What stays in the interpreter, with the lowering's note: a function value stored in a variable or a
 container, returned, or made by a call; a callee that assigns its function parameter or captures it
 in a lambda of its own; a lambda capturing a function value.
@@ -37,6 +39,19 @@ def _is_static(e) -> bool:
     if isinstance(e, ir.FuncRef):
         return True
     return isinstance(e, ir.Lambda) and not any(isinstance(local.type, FnT) for _, local in e.captures)
+
+
+def _is_grad(e) -> bool:
+    return isinstance(e, ir.Prim) and e.op == "ad.grad"
+
+
+def _grad_lambda(g: ir.Prim) -> ir.Lambda:
+    """`grad(f)` (or `value_and_grad(f)`) kept as a value (`g = grad(f)`, passed, stored) as the lambda
+    it is, `lambda a0, a1, ...: grad(f)(a0, a1, ...)`: a function value as any lambda is."""
+    params = g.type.params
+    names = tuple(f"a{i}" for i in range(len(params)))
+    args = tuple(ir.Local(i, n, t, g.span) for i, (n, t) in enumerate(zip(names, params)))
+    return ir.Lambda((), len(params), ir.CallValue(g, args, g.type.ret, g.span), len(params), names, g.type, g.span)
 
 
 def _key(e, ref_instance) -> str:
@@ -89,7 +104,12 @@ class Specializer:
             return node if all(a is b for a, b in zip(new, node)) else new
         if not ir.is_node(node):
             return node
+        if isinstance(node, ir.CallValue) and _is_grad(node.func):  # grad(f)(x): lowered as it stands
+            args = self._calls(node.args)
+            return node if args is node.args else dataclasses.replace(node, args=args)
         node = ir.rebuild(node, self._calls)
+        if _is_grad(node):
+            node = _grad_lambda(node)
         if isinstance(node, ir.CallFunc):
             return self._call(node)
         if isinstance(node, ir.CallValue) and isinstance(node.func, ir.FuncRef):

@@ -191,8 +191,6 @@ def build(tape, out, store, loss_op: str) -> Trace:
         raise NoTrace(tape.opaque)
     if type(out) is not Box:
         raise NoTrace("the model's output is not computed from the parameters")
-    if np.ndim(out.v) == 0:
-        raise NoTrace("the model returns a scalar; traces take a model returning a tensor (return f32[1])")
     names = {id(store.views[s.name]): s for s in store.specs}
     shape, dtype, grad = {0: None}, {}, {0: False}
     params, consts, nodes, sig = {}, [], [], []

@@ -577,6 +577,10 @@ class Translator:
         if role == "api":
             raise self.err("E005", f"{ast.unparse(func)} belongs to Python, outside Glia code; inside a "
                            "@glia.fn function only glia.hole() and glia.choose() have a meaning", func)
+        if obj is None and isinstance(func, ast.Attribute) and isinstance(root, ast.Name) \
+                and root.id not in self.locals and getattr(self.resolver.resolve(func.value), "__name__", "") == "glia":
+            raise self.err("E101", f"{ast.unparse(func)} is not a name of the glia module (a Glia builtin that "
+                           "Python has too, such as sum, len, min, max or abs, is called plainly: sum(xs))", func)
         builtin = getattr(obj, "_glia_builtin", None) if role is None else None
         if isinstance(builtin, str):  # glia.dense(...), glia.relu(...): the Glia builtin
             return A.Call(A.Name(builtin, self.span(func)), self.exprs(e.args), kwargs, sp)

@@ -26,6 +26,8 @@ TANH_CLAMP = np.float32(7.90531110763549805)  # beyond it tanh is 1 in float32
 # a rational approximation of tanh (Eigen's float32 one): numerator odd, degree 13; denominator even,
 # degree 6; within 4e-7 of tanh everywhere. LLVM vectorises its loop, where Numba's np.tanh calls the
 # scalar tanhf per element (12 us against 2 us for 16 x 48 values here: most of an RNN step's time).
+# float64 arrays take np.tanh: this is float32's (a model in f64 trained compiled was off from the tape
+# by 1e-8 relative, and tanh(8.0) was 1 there, its gradient 0, before 2026-12-06).
 TANH_P = (np.float32(-2.76076847742355e-16), np.float32(2.00018790482477e-13), np.float32(-8.60467152213735e-11),
           np.float32(5.12229709037114e-08), np.float32(1.48572235717979e-05), np.float32(6.37261928875436e-04),
           np.float32(4.89352455891786e-03))
@@ -49,9 +51,13 @@ def tanh1(x):
 
 @njit(cache=True, error_model="numpy")
 def tanh(a):
-    """tanh of every element (any shape), with tanh1."""
+    """tanh of every element (any shape), with tanh1 in float32 (np.tanh in float64: tanh1 is float32's)."""
     out = np.empty_like(a)
     f, o = np.ascontiguousarray(a).reshape(-1), out.reshape(-1)
+    if f.itemsize == 8:
+        for i in range(f.size):
+            o[i] = np.tanh(f[i])
+        return out
     for i in range(f.size):
         o[i] = tanh1(f[i])
     return out
@@ -59,7 +65,12 @@ def tanh(a):
 
 @njit(cache=True, error_model="numpy")
 def tanh_into(a, out):
-    """out[:] = tanh(a), for matrices (out: a row block of a stacked buffer)."""
+    """out[:] = tanh(a), for matrices (out: a row block of a stacked buffer); float64 as tanh does."""
+    if out.itemsize == 8:
+        for r in range(a.shape[0]):
+            for j in range(a.shape[1]):
+                out[r, j] = np.tanh(a[r, j])
+        return
     for r in range(a.shape[0]):
         for j in range(a.shape[1]):
             out[r, j] = tanh1(a[r, j])
@@ -390,6 +401,11 @@ def rnn_step(u, h, Wh):
 def rnn_step_into(u, h, Wh, out):
     """rnn_step into out (a row block of a stacked buffer: the states of a sequence, one after another)."""
     np.dot(h, Wh, out)
+    if out.itemsize == 8:  # (tanh1 is float32's)
+        for r in range(out.shape[0]):
+            for j in range(out.shape[1]):
+                out[r, j] = np.tanh(out[r, j] + u[r, j])
+        return out
     for r in range(out.shape[0]):
         for j in range(out.shape[1]):
             out[r, j] = tanh1(out[r, j] + u[r, j])

@@ -230,3 +230,55 @@ def test_a_scalar_gradient_of_minus_zero_keeps_its_sign():
                         "    return x * x * f32(2.0) + x / f32(4.0)\n\ndef main():\n"
                         "    print(grad(f)(-0.0), grad(f)(0.0), grad(g)(f32(-0.0)), grad(g)(f32(1.0)))\n")
     assert got == ref == "-0.0 0.0 0.25 4.25\n"
+
+
+def test_grad_kept_as_a_function_value_compiles():
+    """`g = grad(f)` in a local, gradients in a list, a dict, a struct field, returned, chosen by a
+    conditional expression, passed to a function and to map: each ran the whole function that made it
+    in the interpreter, with a note ('function values made in code that runs in the interpreter'),
+    until grad(f) kept as a value became the lambda that calls it (specialize._grad_lambda)."""
+    got, ref = compiled("""
+struct P:
+    w: f64[2]
+    b: float
+
+struct Opt:
+    step: fn(P, list[float]) -> P
+
+def loss(p: P, xs: list[float]) -> float:
+    t = 0.0
+    for x in xs:
+        d = sum(p.w) * x + p.b - 2.0 * x
+        t = t + d * d
+    return t
+
+def loss2(p: P, xs: list[float]) -> float:
+    return p.b * p.b + sum(p.w * p.w) * float(len(xs))
+
+def descend(g: fn(P, list[float]) -> P, p: P, xs: list[float], n: int) -> P:
+    for i in range(n):
+        d = g(p, xs)
+        p = P(p.w - d.w * 0.01, p.b - d.b * 0.01)
+    return p
+
+def pick(k: int) -> fn(P, list[float]) -> P:
+    if k == 0:
+        return grad(loss)
+    return grad(loss2)
+
+def main():
+    xs = [1.0, 2.0, -0.5]
+    p = P(ones(2, dtype=f64), 0.5)
+    g = grad(loss)
+    print(g(p, xs).w, descend(g, p, xs, 3).b)
+    gs = [grad(loss), grad(loss2), pick(0), pick(1)]
+    print(list(map(lambda q: q(p, xs).b, gs)), descend(gs[1], p, xs, 3).w)
+    d: dict[str, fn(P, list[float]) -> P] = {"a": grad(loss2)}
+    print(d["a"](p, xs).w, Opt(grad(loss)).step(p, xs).b)
+    h = grad(loss) if len(xs) > 5 else grad(loss2)
+    vg = value_and_grad(loss)
+    v, dp = vg(p, xs)
+    print(h(p, xs).b, v, dp.b)
+""")
+    assert got == ref
+    assert got.splitlines()[0] == "tensor([2.5, 2.5]) 0.421967"

@@ -454,6 +454,19 @@ def test_constants_python_functions_and_redefinition(pymodule):
     d = info.value.diagnostic
     assert d.code == "E101" and "builtin of Python that Glia does not have" in d.message and "@glia.fn" not in \
         d.message and (d.span.line, d.span.col) == (6, 12)
+    with pytest.raises(GliaError) as info:  # glia.sum: sum is Python's name too, so glia has none (it said 'glia' was undefined)
+        pymodule("""
+            import glia
+
+            @glia.fn
+            def total(x: glia.f64[3]) -> float:
+                return glia.sum(glia.tanh(x))
+
+            total(1)
+        """)
+    d = info.value.diagnostic
+    assert d.code == "E101" and d.message.startswith("glia.sum is not a name of the glia module") and \
+        "called plainly" in d.message and (d.span.line, d.span.col) == (6, 12)
     # A second definition of a function in the same module (a notebook cell run again) replaces it.
     m2 = pymodule("""
         import glia
