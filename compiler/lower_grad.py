@@ -2357,9 +2357,11 @@ class GradFunction(FunctionLowerer):
         return "\n".join(out + self.param_lines + self.buf)
 
     def emit(self, line: str):
-        if self.pending:  # a line using a waiting cotangent, its flag or a value added: add them first
+        if self.pending:  # a line using a waiting cotangent, its flag or a value added: add them first;
+            # and a line opening a block (`for ...:`), whose body the additions must not land in or cut
+            words = _WORD.findall(line)
             waiting = {n for b, (k, vs) in self.pending.items() for n in (b, k, *vs)}
-            if any(w in waiting for w in _WORD.findall(line)):
+            if words[:1] in (["for"], ["while"], ["if"], ["elif"], ["else"]) or any(w in waiting for w in words):
                 self.flush()
         super().emit(line)
 

@@ -187,7 +187,8 @@ def float_mod(a, b, site, err, ei):
 
 @device
 def float_pow(a, b, site, err, ei):
-    if (a == 0 and b < 0) or (a < 0 and b != math.floor(b)):
+    # (not math.floor(b): int64 in compiled code, where an infinity or 1e300 does not fit)
+    if (a == 0 and b < 0) or (a < 0 and math.isfinite(b) and b % 1.0 != 0.0):
         fail(site, err, ei)
         return a * 0.0
     if a != 0 and b * math.log(abs(a)) > LOG_MAX:

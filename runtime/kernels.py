@@ -235,7 +235,7 @@ def _float_ops(kind: str, conv):
     def pow_(a, b):
         if a == 0 and b < 0:
             fail(ZERO_DIV, "zero raised to a negative power")
-        if a < 0 and b != math.floor(b):
+        if a < 0 and math.isfinite(b) and b != math.floor(b):  # (-2.0) ** inf, ** nan: pow's answer
             fail(VALUE, f"negative number raised to a fractional power ({to_repr(a)} ** {to_repr(b)})")
         try:
             return conv(a ** b)

@@ -343,7 +343,7 @@ def float_to_int(a, site):
 def float_pow(a, b, site):
     if a == 0 and b < 0:
         raise Err("E503", "zero raised to a negative power", site)
-    if a < 0 and b != np.floor(b):  # (math.floor would convert to int64 first)
+    if a < 0 and np.isfinite(b) and b != np.floor(b):  # (math.floor would convert to int64 first)
         raise Err("E506", "negative number raised to a fractional power (" + repr_value(a) + " ** "
                   + repr_value(b) + ")", site)
     return a ** b

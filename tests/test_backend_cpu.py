@@ -19,7 +19,7 @@ PROGRAMS = HERE / "programs"
 SUBSET = [
     "basics/int_literals.glia", "basics/hello.glia", "basics/chained_comparisons.glia",
     "basics/float_literals_printing.glia", "basics/bitwise.glia", "basics/numeric_mixing.glia",
-    "basics/hostile_names.glia", "basics/nested_int_to_float.glia",
+    "basics/hostile_names.glia", "basics/nested_int_to_float.glia", "basics/float_pow_special.glia",
     "control/if_elif_else.glia", "control/for_over_collections.glia", "control/while_loops.glia",
     "collections/set_basics.glia", "collections/list_methods.glia", "collections/comprehensions.glia",
     "collections/slicing.glia", "collections/scalar_lists.glia", "collections/tuple_lists.glia",

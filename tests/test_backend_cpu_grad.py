@@ -1649,6 +1649,18 @@ def test_a_global_that_is_also_the_argument_is_a_constant():
     assert got == ref == "[1.0, 4.0] [1.0, 8.0]\n"
 
 
+def test_additions_waiting_before_a_loop_are_not_put_inside_it():
+    """`sum(m) + x * x`: the reverse sweep adds x's two cotangents (the second waiting to be emitted
+    as one line with any next) and then loops over m's elements for `sum(m)`: the waiting addition
+    was emitted after the loop's `for` line, before its body (generated code that did not parse:
+    the function ran in the interpreter, noted as a bug in Glia; random gradients, GLIA_GRAD_SEED=8001)."""
+    text = ("def f(x: float) -> float:\n    m = [x * 0.3, x]\n    return sum(m) + x * x\n\n"
+            "def g(x: float) -> float:\n    m = [x * 0.3]\n    return sum(m) / (1.5 + x * x)\n\n"
+            "def main():\n    print(value_and_grad(f)(0.5), value_and_grad(g)(0.5))\n")
+    got, ref = compiled(text)
+    assert_close_output(got, ref)
+
+
 def test_function_values_to_rounding():
     """A cell passed as a function value (a lambda capturing the weights, a function with a layer),
     compiled whole; a captured value is a second name for the caller's (its uses are one sum: equal

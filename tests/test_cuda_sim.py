@@ -165,7 +165,9 @@ BATCHES = [
     ("ratio", [[7, -7, 7, 0], [2, 2, -2, 5]]),
     ("power", [[2, -3, 0, 10, 1], [10, 3, 0, 18, 62]]),
     ("rounded", [[0.5, 1.5, 2.5, -2.5, 3.7, -0.2]]),
-    ("grow", [[2.0, 10.0, 0.1, -3.0, 0.0, 1.0], [0.5, 400.0, -400.0, 3.0, 2.0, 1e308]]),
+    # (a negative base by an infinite or NaN exponent is pow's answer, not E506)
+    ("grow", [[2.0, 10.0, 0.1, -3.0, 0.0, 1.0, -np.inf, -2.0, -0.5, -2.0, -2.0],
+              [0.5, 400.0, -400.0, 3.0, 2.0, 1e308, -np.inf, np.inf, np.inf, np.nan, 1e300]]),
 ]
 
 ERRORS = [  # (function, columns, error code, index of the first failing example)
