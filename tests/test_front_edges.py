@@ -53,24 +53,19 @@ def test_a_chain_longer_than_the_limit_is_refused_by_its_length():
     from glia.compiler.checker import MAX_CHAIN
 
     text = "def main():\n    w = " + " * ".join(["1"] * (MAX_CHAIN + 1)) + "\n"
-    with pytest.raises(GliaError) as e:
-        check_source(Source("t.glia", text))
-    d = e.value.diagnostic
+    d = error_of(text)
     assert d.code == "E005" and f"this chain of `*` has more than {MAX_CHAIN} terms" in d.message
     assert (d.span.line, d.span.col) == (2, 9)
 
 
 def test_nesting_still_counts_levels_of_different_operators():
     text = "def main():\n    w = " + "1 + 2 * (" * 200 + "1" + ")" * 200 + "\n"
-    with pytest.raises(GliaError) as e:
-        check_source(Source("t.glia", text))
-    assert e.value.diagnostic.code == "E005" and "nested too deeply" in e.value.diagnostic.message
+    d = error_of(text)
+    assert d.code == "E005" and "nested too deeply" in d.message
 
 
 def test_an_f_string_says_glia_has_none_and_what_to_write():
-    with pytest.raises(GliaError) as e:
-        check_source(Source("t.glia", 'def main():\n    x = 1\n    print(f"{x}")\n'))
-    d = e.value.diagnostic
+    d = error_of('def main():\n    x = 1\n    print(f"{x}")\n')
     assert d.code == "E005" and "no f-strings" in d.message and '"x = " + str(x)' in d.message
     assert (d.span.line, d.span.col) == (3, 11)
 
@@ -86,13 +81,18 @@ def test_messages_choose_a_or_an(phrase, shown):
 
 
 def test_a_type_error_names_its_type_with_the_right_article():
-    with pytest.raises(GliaError) as e:
-        check_source(Source("t.glia", "def main():\n    x = 1\n    x()\n"))
-    assert "this is an int, not a function" in e.value.diagnostic.message
+    assert "this is an int, not a function" in error_of("def main():\n    x = 1\n    x()\n").message
 
 
 def _check(text: str):
     return check_source(Source("kw.glia", text))
+
+
+def error_of(text: str):
+    """The diagnostic checking `text` (as t.glia) raises."""
+    with pytest.raises(GliaError) as e:
+        check_source(Source("t.glia", text))
+    return e.value.diagnostic
 
 
 @pytest.mark.parametrize("first", ["", "    x = 1\n", "    print(0)\n"])
@@ -209,17 +209,13 @@ def test_a_statement_at_the_top_level_says_where_statements_go():
 def test_a_line_continuation_with_nothing_after_it_is_named(text, where, after):
     """A `\\` at the very end of a file said "unexpected end of the block" at the operator before it (the
     lexer drops a `\\` and its newline, so the parser only saw the line end early)."""
-    with pytest.raises(GliaError) as e:
-        check_source(Source("t.glia", text))
-    d = e.value.diagnostic
+    d = error_of(text)
     assert d.code == "E001" and d.message.startswith("a line continuation '\\' with nothing after it: " + after)
     assert (d.span.line, d.span.col) == where
 
 
 def test_a_backslash_in_a_comment_at_the_end_is_no_continuation():
-    with pytest.raises(GliaError) as e:
-        check_source(Source("t.glia", "def main() -> int:\n    return 1 + # \\\n"))
-    assert "line continuation" not in e.value.diagnostic.message
+    assert "line continuation" not in error_of("def main() -> int:\n    return 1 + # \\\n").message
 
 
 @pytest.mark.parametrize("body, where", [
@@ -231,9 +227,7 @@ def test_a_backslash_in_a_comment_at_the_end_is_no_continuation():
 def test_a_python_keyword_inside_an_expression_is_named_as_python(body, where):
     """`lambda: (yield)` was E101 "undefined name 'yield'" and `x = await g()` an unexpected name 'g': only a
     line starting with the keyword got the "is Python, not Glia" message."""
-    with pytest.raises(GliaError) as e:
-        check_source(Source("t.glia", "def main():\n" + body))
-    d = e.value.diagnostic
+    d = error_of("def main():\n" + body)
     assert d.code == "E005" and "is Python, not Glia" in d.message
     assert (d.span.line, d.span.col) == where
 
@@ -250,17 +244,13 @@ def test_a_python_only_keyword_is_still_a_name_in_glia():
 def test_a_list_variable_of_ints_where_floats_are_expected_says_why(body, where, said):
     """`a = [1]; b = [a, [2.5]]` was E201 with no word of why `[[1], [2.5]]` widens and this does not: a
     literal's ints widen, a list variable's cannot (it is shared by reference)."""
-    with pytest.raises(GliaError) as e:
-        check_source(Source("t.glia", "def main():\n" + body))
-    d = e.value.diagnostic
+    d = error_of("def main():\n" + body)
     assert d.code == "E201" and said in d.message and "shared by reference" in d.message, d.message
     assert (d.span.line, d.span.col) == where
 
 
 def test_a_mismatch_of_other_types_has_no_reference_hint():
-    with pytest.raises(GliaError) as e:
-        check_source(Source("t.glia", "def main():\n    a = [\"x\"]\n    b: list[float] = a\n"))
-    assert "reference" not in e.value.diagnostic.message
+    assert "reference" not in error_of("def main():\n    a = [\"x\"]\n    b: list[float] = a\n").message
 
 
 @pytest.mark.parametrize("call, said", [
@@ -271,9 +261,7 @@ def test_a_mismatch_of_other_types_has_no_reference_hint():
 def test_sum_of_bools_or_strings_says_what_sum_takes(call, said):
     """`sum(bools, 0.5)` said "expected bool, found float" at the start (the start was checked against the
     element type before the element type was checked), where Python gives 1.5 for [True, False]."""
-    with pytest.raises(GliaError) as e:
-        check_source(Source("t.glia", f"def main():\n    bs = [True, False]\n    ss = [\"a\"]\n    print({call})\n"))
-    d = e.value.diagnostic
+    d = error_of(f"def main():\n    bs = [True, False]\n    ss = [\"a\"]\n    print({call})\n")
     assert d.code == "E201" and d.message.startswith(said), d.message
     assert (d.span.line, d.span.col) == (4, 15)
 
@@ -288,9 +276,7 @@ def test_sum_of_bools_or_strings_says_what_sum_takes(call, said):
 ])
 def test_python_spellings_the_parser_refuses_say_why(line, code, said):
     """Each was only "unexpected name 'e'" (or '*', or the end of the line) with the tokens expected."""
-    with pytest.raises(GliaError) as e:
-        check_source(Source("t.glia", f"def main():\n    {line}\n    print(1)\n"))
-    d = e.value.diagnostic
+    d = error_of(f"def main():\n    {line}\n    print(1)\n")
     assert d.code == code and said in d.message, d.message
     assert d.span.line == 2
 
@@ -303,9 +289,8 @@ def test_python_spellings_the_parser_refuses_say_why(line, code, said):
 ])
 def test_an_index_of_the_wrong_type_is_named_an_index(line, said):
     """`[1, 2][True]` said "argument type mismatch" (an index is checked as an argument of getitem)."""
-    with pytest.raises(GliaError) as e:
-        check_source(Source("t.glia", f"def main():\n    {line}\n"))
-    assert e.value.diagnostic.code == "E201" and e.value.diagnostic.message.startswith(said)
+    d = error_of(f"def main():\n    {line}\n")
+    assert d.code == "E201" and d.message.startswith(said)
 
 
 def test_a_python_file_given_as_glia_source_says_how_it_runs():
