@@ -274,6 +274,7 @@ class TensorLowering:
 
     def p_loss_ce_onehot(self, e):
         p, t = self.exprs(e.args)
+        p = f"nbt.probabilities({p}, {self.site(e.span)})"
         logp = self.math(e, "log", f"np.maximum({p}, {typed('1e-12', e.type)})", e.args[0].type)
         return f"(-nbt.total({t} * {logp}, {self.zero(e.type)}))"
 

@@ -41,6 +41,13 @@ class ProbabilityOutOfRange(CompiledRuntimeError):
         super().__init__(VALUE, bce_outside_message(v), site)
 
 
+class ScoresNotProbabilities(CompiledRuntimeError):
+    def __init__(self, v, site):
+        from .tensor_ops import ce_outside_message
+
+        super().__init__(VALUE, ce_outside_message(v), site)
+
+
 class EmbeddingOutOfRange(CompiledRuntimeError):
     def __init__(self, i, n, site):
         super().__init__(INDEX, f"embedding index {i} out of range for a table of {n} rows", site)
@@ -423,9 +430,19 @@ def softmax(x, zero, log, is_f32):
 # ---- losses (tensor_ops) ------------------------------------------------------------------------
 
 @jit
+def probabilities(p, site):
+    """p, whose every value is in [0, 1]: cross_entropy of anything else is E506 (tensor_ops.ce_int)."""
+    for v in p.flat:
+        if v < 0 or v > 1:
+            raise ScoresNotProbabilities(np.float64(v), site)
+    return p
+
+
+@jit
 def ce_int(p, y, site):
     if not 0 <= y < p.shape[0]:
         raise LabelOutOfRange(y, p.shape[0], site)
+    probabilities(p, site)
     return -np.log(max(np.float64(p[y]), 1e-12))
 
 

@@ -168,11 +168,23 @@ def bce_outside_message(v) -> str:
             "(end the model with sigmoid)")
 
 
-@kernel("loss.bce")
-def bce(p, t):
+def ce_outside_message(v) -> str:
+    """cross_entropy of a prediction outside [0, 1]: raw scores (logits) where it takes probabilities.
+    PyTorch's cross_entropy takes logits; Glia's, like its binary_cross_entropy, takes probabilities: a
+    model without a final softmax trained silently to a meaningless loss."""
+    return (f"cross_entropy takes probabilities in [0, 1], found a prediction of {float(v):.6g} "
+            "(end the model with softmax; for raw scores, write nll(log_softmax(z), y))")
+
+
+def check_probabilities(p, message):
     outside = np.flatnonzero((np.asarray(p) < 0) | (np.asarray(p) > 1))  # (NaN is neither: E702 reports it)
     if outside.size:
-        fail(VALUE, bce_outside_message(np.ravel(p)[outside[0]]))
+        fail(VALUE, message(np.ravel(p)[outside[0]]))
+
+
+@kernel("loss.bce")
+def bce(p, t):
+    check_probabilities(p, bce_outside_message)
     q = np.clip(p, EPS, 1 - 1e-7)
     return scalar(p.dtype, -np.mean(t * log_(q) + (1 - t) * log_(1 - q)))
 
@@ -185,11 +197,13 @@ def check_class(y, k):
 @kernel("loss.ce_int")
 def ce_int(p, y):
     check_class(y, p.shape[-1])
+    check_probabilities(p, ce_outside_message)
     return scalar(p.dtype, -math.log(max(float(p[y]), EPS)))
 
 
 @kernel("loss.ce_onehot")
 def ce_onehot(p, t):
+    check_probabilities(p, ce_outside_message)
     return scalar(p.dtype, -np.sum(t * log_(np.maximum(p, EPS))))
 
 

@@ -488,12 +488,23 @@ def lstm_back(gh2, gc2, x, h, c, Wx, Wh, i, f, gg, o, tc, gWx, gWh, gb, need_x, 
 # ---- losses: one value per row, and the cotangent of the prediction given the seed `s` -------------
 
 @njit(cache=True, error_model="numpy")
+def _probabilities(row):
+    """Whether each of a row's predictions is in [0, 1]. cross_entropy of anything else (raw scores) has
+    a NaN loss here: the engine then runs its minibatch on the tape, whose loss names the mistake (E506,
+    tensor_ops.ce_int)."""
+    for v in row:
+        if v < 0 or v > 1:
+            return False
+    return True
+
+
+@njit(cache=True, error_model="numpy")
 def ce_int(p, y, s):
     loss = np.empty(p.shape[0], p.dtype)
     ct = np.zeros_like(p)
     for r in range(p.shape[0]):
         q = p[r, y[r]]
-        loss[r] = -np.log(max(q, EPS))
+        loss[r] = -np.log(max(q, EPS)) if _probabilities(p[r]) else np.nan
         if q > EPS:
             ct[r, y[r]] = -s / q
     return loss, ct
@@ -515,7 +526,7 @@ def ce_onehot(p, t, s):
     ct = np.zeros_like(p)
     for r in range(p.shape[0]):
         q = np.maximum(p[r], EPS)
-        loss[r] = -(t[r] * np.log(q)).sum()
+        loss[r] = -(t[r] * np.log(q)).sum() if _probabilities(p[r]) else np.nan
         ct[r] = -s * t[r] / q * (p[r] > EPS)
     return loss, ct
 

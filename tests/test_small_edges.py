@@ -63,6 +63,19 @@ def test_binary_cross_entropy_of_a_prediction_outside_0_1_is_an_error():
                    "(end the model with sigmoid)", 7, 11)
 
 
+def test_cross_entropy_of_scores_not_probabilities_is_an_error():
+    """cross_entropy takes probabilities (PyTorch's takes logits): raw scores trained silently to a
+    meaningless loss. Every value must be in [0, 1], not only the label's, for either kind of target."""
+    out, err = both("def main():\n    p = softmax(arange(3) * 1.0)\n    print(round(cross_entropy(p, 2), 4))\n"
+                    "    z = arange(3) * 1.0 - 0.5\n    print(round(cross_entropy(z, ones(3) / 3.0), 4))\n")
+    assert out == "0.4076\n"
+    assert err == ("E506", "cross_entropy takes probabilities in [0, 1], found a prediction of -0.5 (end the model "
+                   "with softmax; for raw scores, write nll(log_softmax(z), y))", 5, 17)
+    assert both("def main():\n    z = arange(3) * 0.6\n    print(cross_entropy(z, 1))\n")[1][:2] == \
+        ("E506", "cross_entropy takes probabilities in [0, 1], found a prediction of 1.2 (end the model with "
+                 "softmax; for raw scores, write nll(log_softmax(z), y))")
+
+
 def test_sum_of_a_tensor_with_a_start_is_refused_not_dropped():
     """`sum(ones(3), 0.5)` was 3.0: the start was dropped without a word."""
     with pytest.raises(GliaError) as e:

@@ -83,6 +83,25 @@ def test_binary_cross_entropy_of_a_model_without_sigmoid_is_an_error(engine):
     assert (d.span.line, d.span.col) == (7, 12)
 
 
+@pytest.mark.parametrize("engine", ["tape", "compiled"])
+@pytest.mark.parametrize("targets", ["labels", "one-hot"])
+def test_cross_entropy_of_a_model_without_softmax_is_an_error(engine, targets):
+    """A model ending in raw scores (PyTorch's cross_entropy takes them) trained silently, its loss
+    meaningless (17 -> 13 on two classes); now E506 at the block's `loss =`, on the tape and compiled."""
+    src = ('def m(x: f32[2]) -> f32[3]:\n    return dense(x, 3)\n\ntrain m on "d.npz":\n    inputs = x\n'
+           '    targets = y\n    loss = cross_entropy\n')
+    x = np.random.default_rng(0).normal(size=(32, 2)).astype(np.float32) * 5
+    y = (x[:, 0] > 0).astype(np.int64)
+    if targets == "one-hot":
+        y = np.eye(3, dtype=np.float32)[y]
+    with pytest.raises(GliaError) as e:
+        glia.compile(src, "m.glia").train("m", x, y, epochs=1, engine=engine, progress=False)
+    d = e.value.diagnostic
+    assert d.code == "E506" and d.message.startswith("cross_entropy takes probabilities in [0, 1], found a "
+                                                     "prediction of "), d.message
+    assert (d.span.line, d.span.col) == (7, 12)
+
+
 def test_glia_eval_of_binary_cross_entropy_outside_0_1_is_a_diagnostic(tmp_path):
     """`glia eval` of a model without a final sigmoid was an internal error (the loss's error, raised
     outside the interpreter, reached the command as a traceback); now E506 at the block's `loss =`, as
