@@ -97,7 +97,7 @@ def hyper_of(opt, clip, dtype) -> np.ndarray:
     o = opt
     return np.array([o.lr, getattr(o, "b1", 0.9), getattr(o, "b2", 0.999), getattr(o, "eps", 1e-8), o.weight_decay,
                      getattr(o, "momentum", 0.0), float(getattr(o, "nesterov", False)), getattr(o, "alpha", 0.99),
-                     clip or 0.0], dtype)
+                     min(clip or 0.0, float(np.finfo(dtype).max))], dtype)  # (a bound past f32's: no bound)
 
 
 def state_of(opt, dtype) -> tuple[np.ndarray, np.ndarray]:

@@ -5,6 +5,7 @@ file modes, and settings checked where they are written."""
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -790,3 +791,16 @@ def test_fn_that_does_not_exist_is_said_before_the_missing_data(tmp_path, cmd):
     verb = "evaluate" if cmd == "eval" else "train"
     assert r.returncode == 1 and f"error[E703]: no function named 'nope' to {verb} (this program's functions: " \
         "digit)" in r.stderr, r.stderr
+
+
+def test_a_clip_bound_past_f32s_range_is_no_bound_without_a_numpy_warning():
+    """clip=1e308 on an f32 model: numpy warned "overflow encountered in cast" writing it into the
+    kernels' f32 hyper-parameters; it is the largest f32 now, which bounds nothing, as 1e308 does."""
+    src = 'def m(x: f32[2]) -> f32[2]:\n    return softmax(dense(x, 2))\n'
+    x = np.random.default_rng(0).normal(size=(32, 2)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        unbounded = glia.compile(src, "m.glia").train("m", x, y, epochs=2, clip=1e308, seed=1, engine="compiled")
+    plain = glia.compile(src, "m.glia").train("m", x, y, epochs=2, seed=1, engine="compiled")
+    assert unbounded["loss"] == plain["loss"]
