@@ -417,7 +417,7 @@ class GradModule:
         params = [mangle_local(i, n) for i, n in enumerate(f.params)]
         gl = self.m.global_args(inst)
         x0 = params[0]
-        lines = [f"@njit(cache={inst not in self.m.uncached})", f"def ad_{which}{plan.suffix(inst)}_{mangle_func(inst)}({''.join(p + ', ' for p in params)}{gl}depth):",
+        lines = [f"@njit(cache={inst not in self.m.uncached}, inline=\"always\")", f"def ad_{which}{plan.suffix(inst)}_{mangle_func(inst)}({''.join(p + ', ' for p in params)}{gl}depth):",
                  f"    # {which}({f.name})",
                  "    ti = al.new(np.int64)",  # the tapes of ints and bools, and of floats (ArrayLists:
                  "    tf = al.new(np.float64)"]  # passed by reference, grown in place)
