@@ -328,6 +328,8 @@ class ModuleLowerer:
         if self.boxed_in(t):
             assert site is not None, t
             return f"{self.show_fn(t)}({v}, {site})"
+        if isinstance(t, TensorT) and t.dtype in (F32, FLOAT):  # (the runtime's, compiled once)
+            return f"nbt.show_{'f32' if t.dtype == F32 else 'f64'}({v})"
         return f"{self.show_fn(t)}({v})"
 
     def show_fn(self, t) -> str:
@@ -611,12 +613,15 @@ class ModuleLowerer:
             return self.instance(node.name, [a.type for a in node.args], node.type, node.span)
         return self.instance(node.name, span=node.span)  # a FuncRef
 
-    def callees(self, inst: str) -> list[str]:
+    def callees(self, inst: str, through_grads: bool = True) -> list[str]:
+        """The instances `inst` calls or makes values of, callees first; with `through_grads`, also each
+        function it differentiates (its gradient calls that function's callees, and the function itself
+        where a call of it is a constant to the gradient)."""
         out = []
         for node in ir.walk(self.instances[inst].body):
             if isinstance(node, (ir.CallFunc, ir.FuncRef)):
                 c = self.call_instance(node)
-            elif isinstance(node, ir.Prim) and node.op == "ad.grad":  # its gradient calls it, and its callees
+            elif isinstance(node, ir.Prim) and node.op == "ad.grad" and through_grads:
                 c = self.instance(node.attrs[0])
             else:
                 continue
@@ -796,10 +801,18 @@ class ModuleLowerer:
                         c = self.call_instance(node)
                         uses[c] = uses.get(c, 0) + (1 if isinstance(node, ir.CallFunc) else 2)
             self.single_use = {n for n in order if uses.get(n) == 1 and n != root and n not in self.cyclic}
+        # A function only differentiated (`grad(f)(x)`, never `f(x)`) is not compiled itself: its
+        # gradient has its own forward sweep, which calls the function only where a call of it in its
+        # own body is a constant to the gradient (a call, so it is compiled then). Its types are
+        # checked, and its callees and globals counted, as a called function's.
+        called = set(self.entries)
+        for name in order:
+            called.update(self.callees(name, through_grads=False))
         lowerers = [FunctionLowerer(self, self.instances[name], name) for name in order]
         for fl in lowerers:  # every function's types first, so that a note names the function holding a
             if fl.inst not in self.closures.dispatchers.values():  # value, not the dispatcher it calls
                 fl.check_slots()
+        lowerers = [fl for fl in lowerers if fl.inst in called]
         self.unrolled = {name for name in order if self.unrollable(name)}
         for fl in lowerers:
             if fl.inst in self.unrolled:  # its copy first: the function's own calls of itself inline it

@@ -19,10 +19,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, types
 from numba.extending import overload
 
 from .errors import INDEX, VALUE, CompiledRuntimeError
+from . import nbrt as rt
+from . import nbstr as nbs
 from .nbrt import checked_slot
 
 hot = njit(cache=True, inline="always")
@@ -621,6 +623,28 @@ def opens(i, shape):
         else:
             break
     return k
+
+
+# repr() of a tensor of floats, as runtime/fmt.py writes it: one compiled function for every shape,
+# cached with the runtime (a program's own formatting function for each shape it printed was about a
+# second of its compile time)
+
+@jit
+def show_f32(v):
+    f = v.reshape(v.size)
+    out = rt.list_new(types.unicode_type)
+    for i in range(f.size):
+        rt.list_append(out, "[" * opens(i, v.shape) + nbs.f32_repr(f[i]) + "]" * opens(i + 1, v.shape))
+    return "tensor(" + rt.str_join(", ", out) + ")"
+
+
+@jit
+def show_f64(v):
+    f = v.reshape(v.size)
+    out = rt.list_new(types.unicode_type)
+    for i in range(f.size):
+        rt.list_append(out, "[" * opens(i, v.shape) + nbs.float_repr(f[i]) + "]" * opens(i + 1, v.shape))
+    return "tensor(" + rt.str_join(", ", out) + ")"
 
 
 # ---- compiled gradients (compiler/lower_grad.py) ---------------------------------------------------
