@@ -1956,3 +1956,24 @@ def test_grad_keeps_the_changes_to_its_arguments(backend):
         out, err, notes = run(check_source(Source("t.glia", put)), [], backend)
         assert (out, err) == ("(0.75, 3.0)\n{1: 1.5, 3: 1.5}\n", None)  # (compiled: {1: 1.5})
         assert any("grad of 'put', which changes a list, table or dict it is passed" in n for n in notes), notes
+
+
+def test_a_function_only_differentiated_is_not_compiled_itself():
+    """`grad(f)(x)` runs f's forward sweep, never f: compiling f too was compile time for nothing (and
+    printing a tensor is the runtime's function, not one per shape in each program). A call of the
+    function, or a call of it inside itself that is a constant to the gradient, still compiles it."""
+    from glia.compiler.backend_cpu import lower_program
+
+    def lowered(text):
+        return lower_program(check_source(Source("t.glia", text))).source
+
+    body = ("def f(x: f32[3]) -> f32:\n    return sum(tanh(x) * x)\n\n"
+            "def h(x: float, n: int) -> float:\n    if n == 0:\n        return x * x\n    return h(x, n - 1) + h(2.0, n - 1)\n\n")
+    only = lowered(body + "def main():\n    print(grad(f)(ones(3)), grad(h)(0.5, 2))\n")
+    assert "def f_f(" not in only and "def f_h(" in only  # (h calls itself with a constant: that call runs h)
+    assert "nbt.show_f32(" in only and "def show_" not in only
+    both = lowered(body + "def main():\n    print(grad(f)(ones(3)), f(ones(3)))\n")
+    assert "def f_f(" in both
+    text = body + "def main():\n    print(grad(f)(ones(3)), grad(h)(0.5, 2), value_and_grad(h)(1.5, 3))\n"
+    got, ref = compiled(text)
+    assert got == ref
