@@ -473,6 +473,12 @@ class Boundary:
             case Scalar("str"):
                 def conv_str(v, dims):
                     if isinstance(v, str):
+                        if not v.isascii():  # a lone surrogate is no character: E004 in a Glia literal
+                            try:
+                                v.encode("utf-8")
+                            except UnicodeEncodeError as e:
+                                raise Mismatch(t, v, f"it holds {v[e.start]!r} at index {e.start}, half of a "
+                                               "UTF-16 pair, not a character") from None
                         return str(v)
                     raise Mismatch(t, v)
                 return conv_str

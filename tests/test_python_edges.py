@@ -314,3 +314,25 @@ def test_reductions_of_empty_tensors_agree_on_both_backends():
             warnings.simplefilter("always", RuntimeWarning)
             assert [_outcome(p, name, arg) for p in progs] == [want, want], name
         assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], name
+
+
+def test_a_string_argument_holding_a_lone_surrogate_is_refused_at_the_call():
+    """'\\ud800' is E004 in Glia source; passed at run time it reached print as Python's
+    UnicodeEncodeError. It is refused where it crosses into Glia, in a list or dict too."""
+    @glia.fn
+    def shout(s: str) -> str:
+        print(s)
+        return s + "!"
+
+    @glia.fn
+    def count(d: dict[str, int]) -> int:
+        return len(d)
+
+    assert shout("é ok") == "é ok!"
+    with pytest.raises(GliaError) as e:
+        shout("a\ud800b")
+    d = e.value.diagnostic
+    assert d.code == "E201" and "it holds '\\ud800' at index 1, half of a UTF-16 pair, not a character" in d.message
+    with pytest.raises(GliaError) as e:
+        count({"x": 1, "\udfff": 2})
+    assert "'\\udfff' at index 0" in e.value.diagnostic.message
