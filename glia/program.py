@@ -474,8 +474,12 @@ class Program:
         if interp is None or not self.params:
             raise boundary_error(SAVE_LATER, "E801", GliaNotAvailable)
         from glia.compiler.autodiff import param_store
+        from glia.runtime.params import check_writable
 
-        self._runtime_call(lambda: param_store(interp).save(str(path)))
+        def save():
+            check_writable(str(path))  # (a mistyped folder is said, not made: as `glia train --out`)
+            param_store(interp).save(str(path))
+        self._runtime_call(save)
 
     def load_params(self, path) -> None:
         """Load parameters saved by `save` or `glia train` (every name, with its shape, must be there)."""

@@ -804,3 +804,15 @@ def test_a_clip_bound_past_f32s_range_is_no_bound_without_a_numpy_warning():
         unbounded = glia.compile(src, "m.glia").train("m", x, y, epochs=2, clip=1e308, seed=1, engine="compiled")
     plain = glia.compile(src, "m.glia").train("m", x, y, epochs=2, seed=1, engine="compiled")
     assert unbounded["loss"] == plain["loss"]
+
+
+def test_program_save_into_a_missing_folder_is_an_error_not_a_new_folder(tmp_path):
+    """`Program.save("missing/p.npz")` made the folder; a mistyped folder is said (E509), as `glia train
+    --out` says it, and nothing is created."""
+    p = glia.compile('def m(x: f32[2]) -> f32[1]:\n    return dense(x, 1)\n', "m.glia")
+    with pytest.raises(GliaError) as e:
+        p.save(tmp_path / "missing" / "p.npz")
+    assert e.value.diagnostic.code == "E509" and "no such directory" in e.value.diagnostic.message
+    assert not (tmp_path / "missing").exists()
+    p.save(tmp_path / "p.npz")
+    assert set(np.load(tmp_path / "p.npz")) == {"m.dense#1.W", "m.dense#1.b"}
