@@ -247,6 +247,9 @@ class Session:
                     structs[name] = span
                 examples.pop(name, None)
                 trains.pop(name, None)
+            elif name in FUNCS or name in MATH_CONSTS or name in _prelude_functions() or name == "math":
+                raise GliaError(Diagnostic("E101", f"'{name}' is built in: `del` forgets the session's own "
+                                           "variables and definitions", span, "names", self.files.virtual))
             else:
                 raise GliaError(Diagnostic("E101", f"undefined name '{name}'", span, "names", self.files.virtual))
         for name, span in structs.items():

@@ -121,6 +121,10 @@ def test_del_forgets_variables_and_definitions(run):
     assert "variable s holds a S: del s too" in run("del S")
     assert run("del S, s") == "" and "undefined name 'S'" in run("S(1)")  # (in either order)
     assert "undefined name 'nope'" in run("del nope")
+    for name in ("len", "pi", "relu"):  # (they said "undefined name", which they are not)
+        assert f"error[E101]: '{name}' is built in: `del` forgets the session's own variables and definitions" \
+            in run(f"del {name}")
+    assert run("len([1])") == "1 : int\n"
     assert run("del xs[0]") == "" and run("xs") == "[2] : list[int]\n"  # an item, as before
 
 
