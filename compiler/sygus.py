@@ -4,7 +4,8 @@
 
 Supported: `set-logic`, `define-fun` helpers (used as components), `synth-fun` with its grammar (the
 SyGuS v1 form `((Start T (prods)) ...)` and the v2 form `((Start T) ...) ((Start T (prods)) ...)`),
-`declare-var`, example constraints `(constraint (= (f lit ...) lit))`, `check-synth`. Sorts: Int,
+`declare-var`, example constraints `(constraint (= (f lit ...) lit))` (of a Bool function also
+`(constraint (f lit ...))` and `(constraint (not (f lit ...)))`), `check-synth`. Sorts: Int,
 Bool, String, (_ BitVec 64). Anything else is a GliaError at its line and column.
 """
 from __future__ import annotations
@@ -391,12 +392,23 @@ def _read_example(args, fun: SyFun, err, span):
     if len(args) != 1:
         raise err("a constraint takes one term", span)
     t = args[0]
-    if not (isinstance(t, SList) and len(t.items) == 3 and show(t.items[0]) == "="):
-        raise err("only example constraints (= (f inputs...) output) are supported", t.span)
-    lhs, rhs = t.items[1], t.items[2]
-    if not (isinstance(lhs, SList) and lhs.items and show(lhs.items[0]) == fun.name):
+
+    def applies(x) -> bool:
+        return isinstance(x, SList) and bool(x.items) and show(x.items[0]) == fun.name
+    boolean = sort_type(_sort_node(fun.ret), err) == "bool"
+    if boolean and applies(t):  # a predicate's shorthand: (constraint (f 1 2)) is (= (f 1 2) true) ...
+        lhs, rhs = t, None
+    elif boolean and isinstance(t, SList) and len(t.items) == 2 and show(t.items[0]) == "not" and applies(t.items[1]):
+        lhs, rhs = t.items[1], None  # ... and (constraint (not (f 2 1))) is (= (f 2 1) false)
+    elif isinstance(t, SList) and len(t.items) == 3 and show(t.items[0]) == "=":
+        lhs, rhs = t.items[1], t.items[2]
+    else:
+        raise err("only example constraints (= (f inputs...) output) are supported"
+                  + (f", and (f inputs...) or (not (f inputs...)) of the predicate {fun.name}" if boolean else ""),
+                  t.span)
+    if rhs is not None and not applies(lhs):
         lhs, rhs = rhs, lhs
-    if not (isinstance(lhs, SList) and lhs.items and show(lhs.items[0]) == fun.name):
+    if not applies(lhs):
         raise err(f"an example constraint must apply {fun.name} to literals", t.span)
     if len(lhs.items) - 1 != len(fun.params):
         raise err(f"{fun.name} takes {len(fun.params)} arguments, this constraint gives {len(lhs.items) - 1}",
@@ -408,6 +420,8 @@ def _read_example(args, fun: SyFun, err, span):
             raise err(f"an example argument must be a literal, not {show(a)[:40]}", a.span)
         _check_value(v, sort_type(_sort_node(psort), err), err, f"{fun.name}'s parameter {pname}", a.span)
         vals.append(v)
+    if rhs is None:
+        return tuple(vals), lhs is t
     out = literal(rhs, None, err)
     if out is None:
         raise err(f"an example result must be a literal, not {show(rhs)[:40]}", rhs.span)

@@ -121,6 +121,22 @@ def test_smt_lib_negation_and_n_ary_operators_are_read(production, constraint, a
     assert to_sexpr(synthesize(helper, Config(timeout=10.0)).term) == "(g x)"
 
 
+def test_a_predicates_constraints_may_be_its_application_or_its_negation():
+    """`(constraint (f 1 2))` and `(constraint (not (f 2 1)))`, SyGuS's usual form for a Bool function,
+    were E607; they are the examples `= true` and `= false`. A function of another sort still needs `=`."""
+    _, problem = read("(synth-fun lt ((x Int) (y Int)) Bool ((B Bool) (I Int)) ((B Bool ((< I I) (= I I) (not B)))"
+                      " (I Int (x y 0 1))))\n(constraint (lt 1 2))\n(constraint (lt 0 5))\n"
+                      "(constraint (not (lt 2 1)))\n(constraint (not (lt 3 3)))\n(constraint (= (lt 4 7) true))\n"
+                      "(check-synth)")
+    assert problem.outputs == [True, True, False, False, True]
+    r = synthesize(problem, Config(timeout=10.0))
+    assert r.solved and to_sexpr(r.term) == "(< x y)"
+    with pytest.raises(GliaError) as info:
+        read("(synth-fun f ((x Int)) Int ((I Int (x 0 1))))\n(constraint (f 1))\n(check-synth)")
+    d = info.value.diagnostic
+    assert (d.code, d.span.line, d.span.col) == ("E607", 2, 13) and "(= (f inputs...) output)" in d.message
+
+
 def test_grammar_is_honoured():
     # no bvadd in the grammar: x + 1 cannot be written, so the search must fail (quickly: a small grammar)
     text = """
