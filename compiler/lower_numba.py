@@ -329,7 +329,7 @@ class ModuleLowerer:
             assert site is not None, t
             return f"{self.show_fn(t)}({v}, {site})"
         if isinstance(t, TensorT) and t.dtype in (F32, FLOAT):  # (the runtime's, compiled once)
-            return f"nbt.show_{'f32' if t.dtype == F32 else 'f64'}({v})"
+            return f"nbt.show({v})"
         return f"{self.show_fn(t)}({v})"
 
     def show_fn(self, t) -> str:

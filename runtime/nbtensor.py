@@ -625,25 +625,27 @@ def opens(i, shape):
     return k
 
 
-# repr() of a tensor of floats, as runtime/fmt.py writes it: one compiled function for every shape,
-# cached with the runtime (a program's own formatting function for each shape it printed was about a
-# second of its compile time)
+def float_repr(x):
+    """repr() of an f32 or a float, as runtime/fmt.py writes each (in compiled code, the overload below)."""
+    return repr(x)
+
+
+@overload(float_repr, inline="always")
+def _float_repr(x):
+    if x == types.float32:
+        return lambda x: nbs.f32_repr(x)
+    return lambda x: nbs.float_repr(x)
+
 
 @jit
-def show_f32(v):
+def show(v):
+    """repr() of a tensor of floats, as runtime/fmt.py writes it: one compiled function for every shape,
+    cached with the runtime (a program's own formatting function for each shape it printed was about
+    a second of its compile time)."""
     f = v.reshape(v.size)
     out = rt.list_new(types.unicode_type)
     for i in range(f.size):
-        rt.list_append(out, "[" * opens(i, v.shape) + nbs.f32_repr(f[i]) + "]" * opens(i + 1, v.shape))
-    return "tensor(" + rt.str_join(", ", out) + ")"
-
-
-@jit
-def show_f64(v):
-    f = v.reshape(v.size)
-    out = rt.list_new(types.unicode_type)
-    for i in range(f.size):
-        rt.list_append(out, "[" * opens(i, v.shape) + nbs.float_repr(f[i]) + "]" * opens(i + 1, v.shape))
+        rt.list_append(out, "[" * opens(i, v.shape) + float_repr(f[i]) + "]" * opens(i + 1, v.shape))
     return "tensor(" + rt.str_join(", ", out) + ")"
 
 
