@@ -91,6 +91,7 @@ class CpuCalls:
 
     def _stand_in(self, name: str, compiled, lowered, plain):
         from glia.runtime.errors import CompiledRuntimeError
+        from glia.runtime.interrupt import arm
         from glia.runtime.nbbox import from_interp, to_interp
 
         from .backend_cpu import compiled_error
@@ -114,6 +115,7 @@ class CpuCalls:
             values = list(args) + gvals
             all_specs = list(specs) + gspecs
             nb = [from_interp(v, s) for v, s in zip(values, all_specs)]
+            arm()  # Ctrl-C stops it at its next loop pass or call (runtime/interrupt.py)
             try:
                 result = entry(*nb, interp.depth + 1)
             except CompiledRuntimeError as e:

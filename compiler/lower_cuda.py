@@ -131,6 +131,8 @@ class CudaFunctionLowerer(FunctionLowerer):
     """A device function: the CPU lowering's statements and expressions, scalar types only, and an
     error check after each statement that may fail."""
 
+    POLL = False  # no Ctrl-C to read on the device
+
     def __init__(self, mod, f, inst=None):
         super().__init__(mod, f, inst)
         self.may_fail = False

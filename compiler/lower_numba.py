@@ -662,6 +662,10 @@ class ModuleLowerer:
             merged = True
         return merged
 
+    def recurses(self, name: str) -> bool:
+        """Whether the instance `name` calls itself (a merged cycle does), or is in a cycle typed lazily."""
+        return name in self.cyclic or name in self.callees(name)
+
     def unrollable(self, name: str) -> bool:
         """Whether the function `name` calls itself and is small enough, and its work plain enough,
         to have one level of its recursion inlined: its calls of itself go to a copy of it compiled
@@ -866,6 +870,13 @@ class Buf:
 
 
 class FunctionLowerer(TensorLowering):
+    # Ctrl-C is read (runtime/interrupt.py) at each pass of every `while`, of every `for` over a list
+    # (which may grow while it runs) and of every loop holding another loop, and in every function that
+    # calls itself, at two levels in eight of the recursion (its inlined copy, ModuleLowerer.unrolled,
+    # reads none); an innermost `for` over a range, a view, a tensor or keys, whose passes are counted
+    # before it starts, reads none (a read would keep LLVM from vectorising it).
+    POLL = True
+
     def __init__(self, mod: ModuleLowerer, f: ir.Function, inst: str | None = None, copy: bool = False):
         self.m = mod
         self.f = f
@@ -874,6 +885,7 @@ class FunctionLowerer(TensorLowering):
         # itself go to, inlined there, whose calls go back to the function (ModuleLowerer.unrolled)
         self.copy = copy
         self.buf: list[str] = []
+        self.poll_at = None  # the statement before which a recursive function reads Ctrl-C (lower)
         self.param_views: dict[tuple[str, bool], str] = {}  # the layers' parameters, viewed once (lower_tensor)
         self.param_lines: list[str] = []
         self.indent = 1
@@ -975,6 +987,11 @@ class FunctionLowerer(TensorLowering):
         params = [mangle_local(i, n) for i, n in enumerate(f.params)] + [self.m.threaded[g][0] for g in gnames] \
             + ["depth"]
         fname = unrolled_name(self.inst) if self.copy else mangle_func(self.inst)
+        if self.POLL and not self.copy and self.m.recurses(self.inst):
+            # Ctrl-C is read (at some depths: interrupt.poll_deep) before the first statement that
+            # calls, so that a base case returns without reading it
+            self.poll_at = next((st for st in f.body if any(isinstance(n, (ir.CallFunc, ir.CallValue))
+                                                            for n in ir.walk(st))), None)
         self.block(f.body)
         body = self.buf
         options = "cache=True" if self.inst not in self.m.uncached else "cache=False"
@@ -1074,6 +1091,8 @@ class FunctionLowerer(TensorLowering):
             return
         i = 0
         while i < len(stmts):
+            if stmts[i] is self.poll_at:
+                self.emit("rt.poll_deep(depth)  # Ctrl-C: recursion may have no loop to read it in")
             update = dict_update(stmts, i)
             if update:
                 self.dict_update(update, stmts[i].span)
@@ -1277,6 +1296,7 @@ class FunctionLowerer(TensorLowering):
         strings by counters."""
         def loop():
             self.loop_head(cond, span)
+            self.poll(body, unbounded=True)
             self.block(body)
             self.indent -= 1
 
@@ -1299,6 +1319,12 @@ class FunctionLowerer(TensorLowering):
         `call(xss)` is the runtime call for one (compiler/prefetch.py, runtime/nblist.py)."""
         for xss in rows:
             self.emit(call(self.local(xss.slot, xss.name)) + "  # prefetch the rows read next")
+
+    def poll(self, body, unbounded: bool = False):
+        """At the top of a loop's body: read Ctrl-C at each pass when the loop may run unbounded or
+        holds another loop (POLL)."""
+        if self.POLL and not self.lambda_env and (unbounded or _holds_loop(body)):
+            self.emit("rt.poll()  # Ctrl-C")
 
     def loop_head(self, cond, span):
         """The head of `while cond:` (indented into its body): `while True:` then `if not cond: break`,
@@ -1397,6 +1423,7 @@ class FunctionLowerer(TensorLowering):
         self.indent += 1
         self.safe_index.extend(safe)
         try:
+            self.poll(body)
             self.block(body)
             if view is not None:
                 self.emit(f"{fast.carry} = al.at({view[0]}, {v})  # what this iteration stored, for the next")
@@ -1469,6 +1496,7 @@ class FunctionLowerer(TensorLowering):
     def for_loop(self, target, it, kind, body, span):
         if _is_split(it):
             self.store(target, self.split_loop(it, span))
+            self.poll(body)
             self.block(body)
             self.indent -= 1
             return
@@ -1482,6 +1510,7 @@ class FunctionLowerer(TensorLowering):
                 d, n = view
                 self.prefetch(prefetch.walked(target, body, _rows_type),
                               lambda xss: f"al.prefetch_in_view({xss}, len({xss}), {d}, {n}, {i})")
+            self.poll(body)
             self.block(body)
             self.indent -= 1
             return
@@ -1492,16 +1521,19 @@ class FunctionLowerer(TensorLowering):
         if kind in ("list", "str"):
             item = self.open_loop(s, it.type, fresh=True)
             self.store(target, item)
+            self.poll(body, unbounded=kind == "list")
             self.block(body)
             self.indent -= 1
         elif kind in ("dict", "set"):
             self.store(target, self.open_keys_loop(s, kind, span))
+            self.poll(body)
             self.block(body)
             self.indent -= 1
         elif kind == "tensor":  # its rows (elements of a vector)
             self.emit(f"for {i} in range({s}.shape[0]):")
             self.indent += 1
             self.store(target, f"{s}[{i}]")
+            self.poll(body)
             self.block(body)
             self.indent -= 1
         else:
@@ -2837,6 +2869,17 @@ def _private_lists(f: ir.Function) -> frozenset[int]:
         if isinstance(node, ir.StoreLocal) and id(node) not in fresh_stores:
             lost.add(node.slot)
     return frozenset(candidates - lost)
+
+
+def _holds_loop(stmts) -> bool:
+    """Whether the statements hold a `while` or `for` (at any depth of `if`s and loops)."""
+    for s in stmts:
+        match s:
+            case ir.While() | ir.ForRange() | ir.For():
+                return True
+            case ir.If(then=then, orelse=orelse) if _holds_loop(then) or _holds_loop(orelse):
+                return True
+    return False
 
 
 def _fresh_list(e) -> bool:

@@ -31,8 +31,9 @@ def run_with_big_stack(fn, stack_mb: int = 512, compiled: bool = False):
     """Run `fn()` in a thread with a large stack so deep (but bounded) recursion cannot crash Python.
 
     `compiled`: fn runs compiled code, which holds the GIL and checks no signals, so Python's own
-    Ctrl-C handler would never run and the process could not be stopped; from the command line
-    (EXIT_ON_INTERRUPT) the signal's default action, ending the process, applies while it runs."""
+    Ctrl-C handler would never run while it does; from the command line (EXIT_ON_INTERRUPT) the
+    signal's default action, ending the process, applies while it runs, and elsewhere compiled code
+    reads Ctrl-C itself (runtime/interrupt.py)."""
     if compiled and EXIT_ON_INTERRUPT and threading.current_thread() is threading.main_thread():
         sys.stdout.flush()
         old = signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -40,6 +41,20 @@ def run_with_big_stack(fn, stack_mb: int = 512, compiled: bool = False):
             return run_with_big_stack(fn, stack_mb)
         finally:
             signal.signal(signal.SIGINT, old)
+    if compiled:  # elsewhere (Python) Ctrl-C stops compiled code at its next loop pass or call
+        from glia.runtime import interrupt
+
+        interrupt.arm(reset=True)
+        try:
+            return _on_new_thread(fn, stack_mb, interrupt.press)
+        except KeyboardInterrupt as e:
+            raise interrupt.settle(e) from None
+    return _on_new_thread(fn, stack_mb)
+
+
+def _on_new_thread(fn, stack_mb: int, on_interrupt=None):
+    """fn() on a new thread with a `stack_mb` stack. `on_interrupt`: a Ctrl-C while waiting for it
+    calls it (compiled code reads Ctrl-C itself: runtime/interrupt.py) and waits for fn to stop."""
     result: list = [None, None]
 
     def target():
@@ -56,7 +71,14 @@ def run_with_big_stack(fn, stack_mb: int = 512, compiled: bool = False):
     try:
         t = threading.Thread(target=target, name="glia-main")
         t.start()
-        t.join()
+        try:
+            t.join()
+        except KeyboardInterrupt:
+            if on_interrupt is None:
+                raise
+            on_interrupt()
+            t.join()
+            raise
     finally:
         threading.stack_size(old_size)
         sys.setrecursionlimit(old_limit)

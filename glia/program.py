@@ -81,19 +81,30 @@ class _BigStack:
             old_limit = sys.getrecursionlimit()
             sys.setrecursionlimit(max(old_limit, 1_000_000))
             HANDED_OVER[self._thread.ident] = sys._getframe(1)  # (boundary.caller_location)
+            # with compiled code loaded, Ctrl-C reaches it too (runtime/interrupt.py; not imported
+            # otherwise: it loads Numba)
+            interrupt = sys.modules.get("glia.runtime.interrupt")
             try:
+                if interrupt is not None:
+                    interrupt.arm(reset=True)
                 self._jobs.put((fn, box, done))
                 try:
                     done.acquire()
                 except KeyboardInterrupt:  # stop the Glia code too, not only the wait for it
-                    self._interrupt()
-                    done.acquire()
+                    if interrupt is not None:  # compiled code stops by itself, at its next read
+                        interrupt.press()
+                    # (compiled code that read it is already on its way out: no second interrupt
+                    # where it unwinds, and none for the next call when it has finished)
+                    if not done.acquire(timeout=0.25 if interrupt is not None else 0):
+                        self._interrupt()
+                        done.acquire()
                     raise
             finally:
                 HANDED_OVER.pop(self._thread.ident, None)
                 sys.setrecursionlimit(old_limit)
         if box[1] is not None:
-            raise box[1]
+            interrupt = sys.modules.get("glia.runtime.interrupt")
+            raise interrupt.settle(box[1]) if interrupt is not None else box[1]
         return box[0]
 
     def _start(self):

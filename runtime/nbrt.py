@@ -24,6 +24,7 @@ from . import nbdict
 from . import nblist as al
 from .errors import CompiledRuntimeError as Err
 from .errors import WRITTEN_TOO_DEEP, IndexOutOfRange, NestedTooDeep, Overflow, ReprError, TooDeep
+from .interrupt import poll, poll_deep  # noqa: F401  (rt.poll(): generated loops and recursive functions read Ctrl-C)
 from .nbjit import jit  # cached, compiled once per type signature
 from .values import MAX_ELEMENTS
 from .nbstr import call_python, float_round_digits, int_str, parse_float, parse_int, repr_value
