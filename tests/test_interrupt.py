@@ -73,12 +73,20 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def start(args, stdin_text=None, script=SCRIPT):
-    env = dict(os.environ, GLIA_BACKGROUND_COMPILE="0")
-    p = subprocess.Popen([sys.executable, "-c", script, *args], cwd=ROOT, stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+def spawn(argv):
+    """A Python process whose Ctrl-C is Python's (not ignored, as it is in a shell's background job),
+    killed after 5 minutes: a call that never stops fails its test, not the whole run."""
+    p = subprocess.Popen([sys.executable, *argv], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=dict(os.environ, GLIA_BACKGROUND_COMPILE="0"),
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    threading.Timer(40, p.kill).start()  # a call that never stops fails the test, not the suite
+    watchdog = threading.Timer(300, p.kill)
+    watchdog.daemon = True
+    watchdog.start()
+    return p
+
+
+def start(args, stdin_text=None, script=SCRIPT):
+    p = spawn(["-c", script, *args])
     if stdin_text is not None:
         p.stdin.write(stdin_text)
         p.stdin.close()
@@ -131,9 +139,7 @@ def test_ctrl_c_in_a_loop_that_reads_none_takes_effect_when_it_ends():
 
 
 def test_ctrl_c_stops_a_compiled_call_in_the_repl_and_the_session_goes_on():
-    p = subprocess.Popen([sys.executable, "-m", "glia", "repl"], cwd=ROOT, stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=dict(os.environ, GLIA_BACKGROUND_COMPILE="0"))
+    p = spawn(["-m", "glia", "repl"])
     try:
         p.stdin.write(":backend cpu\ndef spin(n: int) -> int:\n    print('started', n)\n    s = 0\n"
                       "    while n > 0:\n        s = (s + n) % 1000003\n    return s\n\nspin(0)\nspin(1)\n")
