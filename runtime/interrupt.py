@@ -18,6 +18,7 @@ The command line does not use this: there a Ctrl-C during compiled code ends the
 """
 from __future__ import annotations
 
+import _signal
 import ctypes
 import signal
 import sys
@@ -62,11 +63,15 @@ def poll(typingctx):
     """Raise Interrupted if Ctrl-C was pressed: one load (atomic, so LLVM reads it at every pass rather
     than once before a loop) and a branch that is never taken."""
     def codegen(context, builder, sig, args):
-        n = builder.load_atomic(_presses_ref(builder), "monotonic", 4)
-        with cgutils.if_unlikely(builder, builder.icmp_signed("!=", n, I32(0))):
-            context.call_conv.return_user_exc(builder, Interrupted, ())
+        _raise_if_pressed(context, builder)
         return context.get_dummy_value()
     return types.none(), codegen
+
+
+def _raise_if_pressed(context, builder):
+    n = builder.load_atomic(_presses_ref(builder), "monotonic", 4)
+    with cgutils.if_unlikely(builder, builder.icmp_signed("!=", n, I32(0))):
+        context.call_conv.return_user_exc(builder, Interrupted, ())
 
 
 @intrinsic
@@ -80,9 +85,7 @@ def poll_deep(typingctx, depth):
         d = args[0]
         low = builder.and_(d, d.type(6))
         with cgutils.if_unlikely(builder, builder.icmp_signed("==", low, d.type(0))):
-            n = builder.load_atomic(_presses_ref(builder), "monotonic", 4)
-            with cgutils.if_unlikely(builder, builder.icmp_signed("!=", n, I32(0))):
-                context.call_conv.return_user_exc(builder, Interrupted, ())
+            _raise_if_pressed(context, builder)
         return context.get_dummy_value()
     return types.none(types.int64), codegen
 
@@ -126,28 +129,31 @@ def _handler_address() -> int:
 # back in front of Python's handler when that is the default one again.
 _ACTION_BYTES = 512  # more than struct sigaction needs on any platform Glia runs on
 _lock = threading.Lock()
+_action = ctypes.create_string_buffer(_ACTION_BYTES)  # SIGINT's action as read (under _lock)
+_action_handler = ctypes.c_void_p.from_buffer(_action)  # its first field
 
 
 def arm(reset: bool = False) -> None:
     """Make sure Ctrl-C reaches compiled code: our handler in front of Python's, when SIGINT is Python's
     default KeyboardInterrupt (a program that set its own handler, or ignores Ctrl-C, keeps it as it
     is). `reset` forgets earlier presses: at the start of a call from Python, in the thread that makes
-    it (a press before is Python's KeyboardInterrupt there)."""
+    it (a press before is Python's KeyboardInterrupt there). Once installed, under 2 us: one sigaction
+    read into a buffer kept for it (each call from Python arms)."""
     if reset:
         _presses.value = 0
-    if _libc is None or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+    # (_signal's getsignal: signal.getsignal wraps it to turn SIG_DFL and SIG_IGN into enums, 2.5 us)
+    if _libc is None or _signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         return
     with _lock:
-        action = ctypes.create_string_buffer(_ACTION_BYTES)
-        if _libc.sigaction(signal.SIGINT, None, action) != 0:
+        if _libc.sigaction(signal.SIGINT, None, _action) != 0:
             return
-        current = ctypes.c_void_p.from_buffer(action).value
+        current = _action_handler.value
         ours = _handler_address()
         if current == ours or not current or current == 1:  # (1: SIG_IGN)
             return
         _python_handler.value = current
-        ctypes.c_void_p.from_buffer(action).value = ours
-        _libc.sigaction(signal.SIGINT, action, None)
+        _action_handler.value = ours
+        _libc.sigaction(signal.SIGINT, _action, None)
 
 
 def press() -> None:
