@@ -18,8 +18,14 @@ def update_goldens(request):
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Each test session uses its own Glia cache folder, never the user's."""
-    cache = tmp_path_factory.getbasetemp() / "glia-cache"
+    """Each test session uses its own Glia cache folder, never the user's. Under pytest-xdist the
+    workers share one (the parent of their own temporary folders): a program compiled by one worker
+    loads from the cache in the other, as two `glia` processes of one user share theirs (writes are
+    atomic; tests that need an empty or a private cache set their own)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    cache = base / "glia-cache"
     monkeypatch.setenv("GLIA_CACHE_DIR", str(cache))
     # tests of the language and its diagnostics run the reference interpreter, whatever the user's
     # $GLIA_BACKEND; tests of the CPU backend ask for it (--backend cpu) themselves
