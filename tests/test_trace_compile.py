@@ -168,7 +168,7 @@ def model(seq: f32[5, 6]) -> f32[4]:
     q = sum([a[0], b[1] * 2.0, max(a)]) + abs(a[1]) * sinh(a[2]) + cosh(a[3]) + asin(a[4] * 0.5) - acos(b[0] * 0.5)
     q = q + log10(2.0 + b[2]) * sqrt(b[3] + 1.0) + sin(exp(b[4])) + f32(float(tan(b[5])) * 0.1)
     q = q + f32(mean([float(a[0]), float(b[1]) * 2.0, float(q)]))  # the mean of a list of floats
-    q = q + f32(atan2(float(a[0]), 1.5) + hypot(float(b[1]), 0.5) + float(b[2]) % 0.7) \\
+    q = q + f32(atan2(float(a[0]), 1.5) + hypot(float(b[1]), 0.5) + float(b[2]) % 0.7) \
         + (a[3] * f32(3.0)) // f32(0.7) * a[4] + (b[3] * f32(2.5)) % f32(0.9)  # scalar %, //, atan2, hypot
     dq, dr = divmod(b[4] * f32(2.5), f32(0.8))  # and divmod
     q = q + dq * a[5] + dr * dr
