@@ -20,8 +20,8 @@ from .stack import on_big_stack
 from .lower_numba import LoweredModule, ModuleLowerer, Unsupported
 from .cache import import_module, module_path
 
-_RUNTIME_FILES = ("nbjit.py", "nbrt.py", "nbdict.py", "nblist.py", "nbstr.py", "nbtensor.py", "nbbox.py", "fmt.py",
-                  "values.py", "errors.py", "interrupt.py")
+_RUNTIME_FILES = ("nbjit.py", "nblink.py", "nbrt.py", "nbdict.py", "nblist.py", "nbstr.py", "nbtensor.py", "nbbox.py",
+                  "fmt.py", "values.py", "errors.py", "interrupt.py")
 
 
 def runtime_hash(files=_RUNTIME_FILES, extra: str = "") -> str:

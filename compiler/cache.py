@@ -53,6 +53,8 @@ def import_module(key: str, path: str | None = None, prefix: str = "glia_cpu_", 
 
 
 def _execute(modname: str, path: str):
+    from glia.runtime import nblink  # noqa: F401 (how Numba links the module's functions; loads Numba)
+
     spec = importlib.util.spec_from_file_location(modname, path)
     mod = importlib.util.module_from_spec(spec)
     sys.modules[modname] = mod

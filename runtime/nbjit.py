@@ -19,6 +19,8 @@ from numba import types
 from numba.core.bytecode import FunctionIdentity
 from numba.core.registry import CPUDispatcher
 
+from . import nblink  # noqa: F401 (large callees linked after their caller's module passes)
+
 # Numba names each compiled function by its qualified name, argument types and a counter of the
 # process that compiled it (`case_operation.<locals>.impl` v3), and links code loaded from its cache
 # by those names. Two helpers cached by different processes could carry one name for different code:
