@@ -9,15 +9,19 @@ from numba import njit
 from glia.runtime import nblink
 
 
+FUNCTIONS = ("big", "small", "caller")
+
+
 def _module(name: str, arms: int) -> dict:
-    """`big(x)`: a chain of `arms` pairs of branches (200: more than LARGE_BLOCKS basic blocks); `small(x)`: a tiny one; `caller(n)`
-    calls both in a loop. Compiled (lazily, at the first call) in the module `name`."""
-    arms = "\n".join(f"    if x == {k}:\n        y = y * {k + 3} + {k}\n    elif x > {k * 7}:\n        y = y - {k}"
-                     for k in range(arms))
+    """`big(x)`: a chain of `arms` pairs of branches (200 make more than LARGE_BLOCKS basic blocks);
+    `small(x)`: a tiny function; `caller(n)` calls both in a loop. Compiled (lazily, at the first
+    call) in the module `name`; "py" holds the Python functions, "nb" the Numba ones."""
+    chain = "\n".join(f"    if x == {k}:\n        y = y * {k + 3} + {k}\n    elif x > {k * 7}:\n        y = y - {k}"
+                      for k in range(arms))
     src = f"""
 def big(x):
     y = x
-{arms}
+{chain}
     return y
 
 def small(x):
@@ -31,9 +35,9 @@ def caller(n):
 """
     scope = {"__name__": name}
     exec(compile(src, f"<{name}>", "exec"), scope)
-    py = {k: scope[k] for k in ("big", "small", "caller")}
-    for k in ("big", "small", "caller"):
-        scope[k] = njit(scope[k])
+    py = {k: scope[k] for k in FUNCTIONS}
+    for k in FUNCTIONS:
+        scope[k] = njit(scope[k])  # `caller` calls the dispatchers through the module's globals
     return {"py": py, "nb": scope}
 
 
@@ -70,13 +74,13 @@ def test_large_callee_of_glia_code_linked_after_its_caller_is_optimised(spy):
     caller = m["nb"]["caller"]
     library = caller.overloads[caller.signatures[0]].library
     assert _defines(library._final_module, "big")  # and is in the caller's machine code
-    assert not [n for n in spy["numba"] if n in ("big", "small", "caller")]
+    assert not [n for n in spy["numba"] if n in FUNCTIONS]
 
 
 def test_code_that_is_not_glias_finalized_by_numba(spy):
     m = _module("user_model_code", 3)
     assert m["nb"]["caller"](300) == m["py"]["caller"](300)
-    assert {"big", "small", "caller"} <= set(spy["numba"])
+    assert set(FUNCTIONS) <= set(spy["numba"])
     assert spy["optimised_with"]["caller"] == {"big", "small"}  # both linked before, as Numba does
 
 
