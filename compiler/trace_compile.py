@@ -36,7 +36,7 @@ from importlib import resources
 
 import numpy as np
 
-from . import ir
+from . import ir, trace_pool
 from .autodiff import MOVERS, MOVES, ADInterpreter, Box, ParamSlot, Tape, raw
 from .codegen_rules import FUSED, STATIC
 from .backend_cpu import import_module, runtime_hash, write_source
@@ -45,7 +45,7 @@ from .syntax import cache_dir
 from .tensor_builtins import differentiable
 from .train_compile import OPT_CODES, hyper_of, state_of
 from .training import TapeEngine, reachable
-from glia.runtime import mlp_kernels as MK
+from glia.runtime import mlp_kernels as MK, nbcall
 from glia.runtime.errors import GliaRuntimeError
 
 # traces kept per training run; examples that take none of them run on the tape. A recursion over
@@ -512,9 +512,12 @@ class TraceEngine(TapeEngine):
         self.compiled_here = 0  # traces this run compiled (not loaded: compiled on this machine before)
         self.closed = False  # no more traces (the run is too short for compiling another)
         self.taken: list[Compiled] = []  # the traces in the order they came (self.traces is re-sorted)
+        self.found: list[Trace] = []  # new traces of the minibatch running, compiled at its end
+        self.pool = trace_pool.Pool()  # the worker processes that compile them with this one
         self.slot: dict[int, int] = {}  # id(trace) -> its index in self.taken
         self.route = np.full(len(task.X), -1, np.int64)  # each example's last trace (in self.taken)
         self.kernel = None  # the epoch kernel over self.taken (trace_epoch.py), once the traces settle
+        self.kernel_addresses = ()  # its traces' compiled code (EpochKernel.order), for this engine's types
         self.kernel_refused: set[tuple] = set()  # the trace sets whose kernel is not to be built
         self.epochs_run = 0
         # the optimizer step is runtime/mlp_kernels._step on the optimizer's own buffers (checkpoints)
@@ -538,11 +541,16 @@ class TraceEngine(TapeEngine):
             raise NoTrace(next(iter(self.refused.values()), "no trace"))
 
     def add(self, t: Trace):
-        """Compile (or load) a new trace now, not inside a minibatch: a call on one example, into a
-        scratch gradient buffer. Numba refusing the generated code is a bug in a codegen rule: the
-        trace is refused with Numba's message, and its examples train on the tape."""
-        if len(self.traces) >= MAX_TRACES or any(c.trace.signature == t.signature for c in self.traces):
-            return
+        """Compile (or load) the first trace now (first_trace)."""
+        if self.admit(t):
+            self.settle([t])
+
+    def admit(self, t: Trace) -> bool:
+        """Is the new trace t to be compiled (room, not one the engine has, a run long enough)?"""
+        if len(self.traces) + len(self.found) >= MAX_TRACES or any(
+                c.trace.signature == t.signature for c in self.traces) or any(
+                f.signature == t.signature for f in self.found):
+            return False
         if self.tape_examples and not compiled_before(t):
             # the whole run on the tape must outlast compiling this trace and those compiled before it
             tape_seconds = TAPE_STEP_FACTOR * self.traced_seconds * self.tape_examples
@@ -551,29 +559,68 @@ class TraceEngine(TapeEngine):
                                              f"{'its trace' if not self.compiled_here else 'one more trace'} would "
                                              "take (--engine compiled compiles anyway, and later runs load it)")
                 self.closed = True  # the budget only shrinks: the run's other new traces are not built
-                return
+                return False
             self.compiled_here += 1
-        X, flat = self.task.X[:1], self.store.flat
-        try:
-            c = compile_trace(t, self.store.dtype)
-            if not c.ready:  # (a trace this process ran before is compiled for these types)
-                c.step(X, self.Y[:1], np.zeros((1, t.draws)), flat, np.zeros_like(self.store.grad), c.consts,
-                       self.store.dtype.type(1))
-                if c.guards is not None:
-                    c.guards(X, flat, c.consts)
-                ok = c.path + ".ok"
-                if not os.path.exists(ok):
-                    open(ok, "w").close()  # compiled on this machine: later runs load it, whatever their length
-                c.ready = True
-        except NoTrace as e:
-            self.refused[t.signature] = str(e)
-            return
-        except Exception as e:  # noqa: BLE001 (Numba's typing and lowering errors)
-            self.refused[t.signature] = f"Numba could not compile the trace ({type(e).__name__}: {str(e)[:200]})"
-            return
-        self.traces.append(c)
-        self.slot[id(c)] = len(self.taken)
-        self.taken.append(c)
+        return True
+
+    def settle(self, new: list[Trace]):
+        """Compile (or load) the new traces, not inside a minibatch: several at once, this process and
+        worker processes (trace_pool.py), each by a call on one example into a scratch gradient buffer;
+        then they join the engine in the order they were found. Numba refusing the generated code is a
+        bug in a codegen rule: the trace is refused with Numba's message, and its examples train on the
+        tape."""
+        made, failed = [], {}
+        for t in new:
+            try:
+                made.append(compile_trace(t, self.store.dtype))
+            except Exception as e:  # noqa: BLE001 (a codegen rule's refusal, the cache folder)
+                self.refused[t.signature] = _refusal(e)
+
+        def here(job):
+            try:
+                self.first_call(job.item)
+            except Exception as e:  # noqa: BLE001 (Numba's typing and lowering errors)
+                failed[id(job.item)] = e
+        todo: dict[str, Compiled] = {}  # one job per module (two traces may share one), if not compiled yet
+        for c in made:
+            if not c.ready:
+                todo.setdefault(c.path, c)
+        self.pool.compile([trace_pool.Job(c, c.path, *self.first_args(c)) for c in todo.values()], here)
+        for c in made:
+            try:
+                if id(c) in failed:
+                    raise failed[id(c)]
+                if not c.ready:  # compiled into Numba's cache by a worker (or not: compiled here then)
+                    self.first_call(c)
+            except Exception as e:  # noqa: BLE001 (Numba's typing and lowering errors)
+                self.refused[c.trace.signature] = _refusal(e)
+                continue
+            self.traces.append(c)
+            self.slot[id(c)] = len(self.taken)
+            self.taken.append(c)
+
+    def first_args(self, c: Compiled) -> tuple:
+        """The arguments of the call that compiles c's `step`, and its `guards`' (or None): one example,
+        of the types the epoch kernel passes them (rows taken by an index array: C-contiguous, writable),
+        so that the kernel's calls by address reach these very overloads."""
+        X, flat = self.task.X[[0]], self.store.flat
+        step = (X, self.Y[[0]], np.zeros((1, c.trace.draws)), flat, np.zeros_like(self.store.grad), c.consts,
+                self.store.dtype.type(1))
+        return step, (X, flat, c.consts) if c.guards is not None else None
+
+    def first_call(self, c: Compiled):
+        step, guards = self.first_args(c)
+        c.step(*step)
+        if guards is not None:
+            c.guards(*guards)
+        ok = c.path + ".ok"
+        if not os.path.exists(ok):
+            open(ok, "w").close()  # compiled on this machine: later runs load it, whatever their length
+        c.ready = True
+
+    def close(self):
+        """The end of the run: the compiling workers stop."""
+        self.pool.close()
 
     def epoch(self, order, batch, lr):
         """Minibatches through the epoch kernel (trace_epoch.py) while it can take them, else here."""
@@ -628,16 +675,22 @@ class TraceEngine(TapeEngine):
             total, correct = total + loss, correct + right
             self.on_tape += 1
             todo = todo[k + 1:]
-            if len(self.traces) >= MAX_TRACES or self.closed:
+            if len(self.traces) + len(self.found) >= MAX_TRACES or self.closed:
                 continue  # no room for its trace: building it (a few ms) would be for nothing
             try:
-                self.add(build(tape, self.last_out, self.store, self.task.loss_op))
+                t = build(tape, self.last_out, self.store, self.task.loss_op)
             except NoTrace as e:
                 self.refused.setdefault(str(e), str(e))
+                continue
+            if self.admit(t):
+                self.found.append(t)  # compiled with the minibatch's other new traces at its end
         if not math.isfinite(total):
             raise self.nonfinite(rows, "the loss")
         if not np.all(np.isfinite(self.store.grad)):
             raise self.nonfinite(rows, "a gradient")
+        if self.found:
+            found, self.found = self.found, []
+            self.settle(found)  # so from the next minibatch on, however many processes compile them
         self.opt.t += 1  # the optimizer step of the epoch kernel: the same parameters either way
         MK._step(self.opt_code, self.hyper, self.opt.t, self.store.flat, self.store.grad, self.m, self.v)
         return total, correct
@@ -663,6 +716,7 @@ class TraceEngine(TapeEngine):
             self.compiled_here += 1
         try:
             k = trace_epoch.epoch_kernel(self.taken, int_labels, score)
+            self.kernel_addresses = self.addresses(k)
             if not k.ready:
                 self.run_kernel(k, np.zeros(0, np.int64), 0, 1)  # compiles (or loads) it, runs nothing
         except Exception as e:  # noqa: BLE001 (Numba's typing and lowering errors: the loop stays in Python)
@@ -676,6 +730,17 @@ class TraceEngine(TapeEngine):
         self.kernel = k
         return k
 
+    def addresses(self, k) -> tuple:
+        """The addresses of the kernel's traces' compiled `step` and `guards` (0: none), in its canonical
+        order, for this engine's argument types (those the kernel passes them, see first_args)."""
+        saddr, gaddr = np.zeros(len(k.order), np.int64), np.zeros(len(k.order), np.int64)
+        for j, c in enumerate(k.order):
+            step, guards = self.first_args(c)
+            saddr[j] = nbcall.address(c.step, step)
+            if guards is not None:
+                gaddr[j] = nbcall.address(c.guards, guards)
+        return saddr, gaddr
+
     def run_kernel(self, k, order, start, batch):
         """Minibatches of `order` from `start` in the epoch kernel k: returns (where it stopped, its
         status, summed loss, number right)."""
@@ -684,7 +749,7 @@ class TraceEngine(TapeEngine):
         s, status, total, correct, t = k.fn(self.task.X, self.Y, order, start, batch, self.store.flat,
                                             self.store.grad, k.consts, self.route, k.canon, trace_order, hits,
                                             self.opt_code, self.hyper, self.opt.t, self.m, self.v,
-                                            self.interp.rng, k.draws)
+                                            self.interp.rng, k.draws, *self.kernel_addresses)
         self.opt.t = int(t)
         for c, h in zip(self.taken, hits):
             c.hits = int(h)
@@ -757,6 +822,13 @@ class TraceEngine(TapeEngine):
         start = np.concatenate(([0], np.cumsum(size)))
         u = self.interp.rng.random(int(start[-1]))
         return [u[start[[at[r] for r in m.tolist()]][:, None] + np.arange(c.trace.draws)] for c, m in plan]
+
+
+def _refusal(e: Exception) -> str:
+    """Why a trace is not compiled: a codegen rule's refusal (NoTrace), else Numba's message."""
+    if isinstance(e, NoTrace):
+        return str(e)
+    return f"Numba could not compile the trace ({type(e).__name__}: {str(e)[:200]})"
 
 
 def _correct_rows(task, out, y) -> int:

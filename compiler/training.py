@@ -814,6 +814,9 @@ def train(interp: Interpreter, o: Options, X=None, y=None, log=None, trial: bool
         hist = train_loop.run(engine, train_rows, val_rows, cfg, log)
     except GliaRuntimeError as e:
         raise _at_setting(e, o, program) from None
+    finally:
+        if hasattr(engine, "close"):
+            engine.close()  # (the trace engine's compiling workers)
     hist["engine"] = engine.name
     return hist
 

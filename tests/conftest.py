@@ -30,3 +30,6 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     # tests of the language and its diagnostics run the reference interpreter, whatever the user's
     # $GLIA_BACKEND; tests of the CPU backend ask for it (--backend cpu) themselves
     monkeypatch.setenv("GLIA_BACKEND", "interp")
+    # training compiles its new traces in this process only: the suite's pytest-xdist workers use the
+    # machine's CPUs already (tests/test_trace_pool.py asks for compiling workers itself)
+    monkeypatch.setenv("GLIA_COMPILE_JOBS", "1")

@@ -456,6 +456,7 @@ def test_a_trace_numba_rejects_trains_on_the_tape_and_says_why(monkeypatch):
     def broken(t, dtype):
         raise RuntimeError("no implementation of function")
     monkeypatch.setattr(trace_compile, "compile_trace", broken)
+    monkeypatch.setattr(trace_compile, "compiled_before", lambda t: True)  # (not left on the tape as a short run)
     x, y = data("cross_entropy")
     logs = []
     p = glia.compile(RNN)
