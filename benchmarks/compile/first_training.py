@@ -37,7 +37,7 @@ def cold_train(python: str, path: str, epochs: int, jobs: str | None) -> tuple[f
         t0 = time.perf_counter()
         p = subprocess.run([python, "-m", "glia", "train", path, "--epochs", str(epochs), "--engine", "compiled",
                             "--no-progress", "--out", os.path.join(cache, "params.npz")], env=env,
-                           capture_output=True, text=True, cwd=ROOT)
+                           capture_output=True, text=True, cwd=cache)  # (`-m` imports from the folder it runs in)
         elapsed = time.perf_counter() - t0
     if p.returncode != 0:
         raise SystemExit(f"{path} failed ({python}, GLIA_COMPILE_JOBS={jobs}):\n{p.stderr}")
