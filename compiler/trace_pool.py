@@ -16,16 +16,19 @@ number of processes: the parameters do not depend on it (tests/test_trace_pool.p
 
 Workers are started with `python -m glia.compiler.trace_pool` (not multiprocessing: its spawn would
 import the user's main script again), in their own session so that Ctrl-C reaches only this process,
-which stops them. They live until the training run ends (`close`); one whose compile fails or dies
+which stops them (and on Linux the kernel ends them with it, however it ends: the command line ends
+at a Ctrl-C without closing anything). They live until the training run ends (`close`); one whose compile fails or dies
 says why, and this process compiles that trace itself, so a Numba error reads as it does without
 workers. At most one fewer than the CPUs this process may use (it compiles too), and at most
 `MAX_WORKERS`; `GLIA_COMPILE_JOBS=N` caps the processes compiling at once (1: this process alone).
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import pickle
 import queue
+import signal
 import struct
 import subprocess
 import sys
@@ -108,7 +111,7 @@ class Pool:
 
 
 def _start() -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "glia.compiler.trace_pool"], stdin=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "glia.compiler.trace_pool", str(os.getpid())], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
                             close_fds=True)
 
@@ -166,8 +169,23 @@ def compile_in_worker(path: str, step_args: tuple, guards_args: tuple | None) ->
     return ""
 
 
+def _die_with(parent: int) -> None:
+    """End this worker when the process that started it ends, however it ends (Ctrl-C on the command
+    line ends `glia` at once, without closing its pool): at once on Linux, else at its next read."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # (it ended before that)
+        sys.exit(0)
+
+
 def _worker_main() -> None:
-    """python -m glia.compiler.trace_pool: jobs from stdin, answers to stdout, until stdin closes."""
+    """python -m glia.compiler.trace_pool PARENT_PID: jobs from stdin, answers to stdout, until stdin
+    closes (or the parent ends)."""
+    if len(sys.argv) > 1 and sys.argv[1].isdigit():
+        _die_with(int(sys.argv[1]))
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # (nothing a compile prints may reach the answers' pipe)
     while True:
