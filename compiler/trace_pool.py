@@ -70,6 +70,9 @@ class Pool:
             for job in jobs:
                 compile_one(job)
             return []
+        for w in [w for w in self.workers if w.poll() is not None]:  # one that died is sent no more
+            _stop(w)
+            self.workers.remove(w)
         while len(self.workers) < want:
             self.workers.append(_start())
         todo: queue.SimpleQueue = queue.SimpleQueue()
@@ -97,17 +100,21 @@ class Pool:
 
     def close(self) -> None:
         for w in self.workers:
-            try:
-                w.kill()
-                w.wait(timeout=5)
-            except (OSError, subprocess.TimeoutExpired):
-                pass
-            for f in (w.stdin, w.stdout):
-                try:
-                    f.close()
-                except OSError:
-                    pass
+            _stop(w)
         self.workers = []
+
+
+def _stop(worker: subprocess.Popen) -> None:
+    try:
+        worker.kill()
+        worker.wait(timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    for f in (worker.stdin, worker.stdout):
+        try:
+            f.close()
+        except OSError:
+            pass
 
 
 def _start() -> subprocess.Popen:
