@@ -60,8 +60,8 @@ def generate_epoch(keys: list[str], guarded: list[bool], int_labels: bool, score
         lines.append(f"step{j} = at_address(sys.modules['glia_trace_{k}'].step)")
         if guarded[j]:
             lines.append(f"guards{j} = at_address(sys.modules['glia_trace_{k}'].guards)")
-    guards = _dispatch([(j, f"ok = guards{j}(gaddr[{j}], (X[cand], flat, C[{j}]))") for j in range(len(keys)) if guarded[j]],
-                       "ok = np.ones(cand.shape[0], np.bool_)")
+    guards = _dispatch([(j, f"ok = guards{j}(gaddr[{j}], (X[cand], flat, C[{j}]))")
+                        for j in range(len(keys)) if guarded[j]], "ok = np.ones(cand.shape[0], np.bool_)")
     call = "L, out = step{0}(saddr[{0}], (XX, YY, UU, flat, grad, C[{0}], scale))"
     steps = _dispatch([(j, call.format(j)) for j in range(len(keys) - 1)], call.format(len(keys) - 1))
     right = "_correct(out, YY)" if score else "0"
