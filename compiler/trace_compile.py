@@ -609,13 +609,7 @@ class TraceEngine(TapeEngine):
         return step, (X, flat, c.consts) if c.guards is not None else None
 
     def first_call(self, c: Compiled):
-        step, guards = self.first_args(c)
-        c.step(*step)
-        if guards is not None:
-            c.guards(*guards)
-        ok = c.path + ".ok"
-        if not os.path.exists(ok):
-            open(ok, "w").close()  # compiled on this machine: later runs load it, whatever their length
+        trace_pool.first_call(c.path, c.step, c.guards, *self.first_args(c))
         c.ready = True
 
     def close(self):

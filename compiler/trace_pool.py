@@ -135,9 +135,9 @@ def _serve(worker: subprocess.Popen, todo: queue.SimpleQueue, done: list) -> Non
             job.error = _receive(worker.stdout)
         except (OSError, EOFError, pickle.PickleError, struct.error) as e:
             job.error = f"the worker process stopped ({type(e).__name__})"
-        done.append(job)
-        if job.error.startswith("the worker process stopped"):
+            done.append(job)
             return  # the others go to this process and the other workers
+        done.append(job)
 
 
 def _send(f, obj) -> None:
@@ -157,20 +157,26 @@ def _receive(f):
     return pickle.loads(data)
 
 
+def first_call(path: str, step, guards, step_args: tuple, guards_args: tuple | None) -> None:
+    """The call on one example that compiles (or loads) a trace module's `step` and `guards`, then its
+    `.ok` beside it: compiled on this machine, so later runs load it, whatever their length."""
+    step(*step_args)
+    if guards_args is not None:
+        guards(*guards_args)
+    ok = path + ".ok"
+    if not os.path.exists(ok):
+        open(ok, "w").close()
+
+
 def compile_in_worker(path: str, step_args: tuple, guards_args: tuple | None) -> str:
-    """What a worker does with a job: compile the trace module's functions into Numba's cache (as
-    the engine's first call does), leaving the module's `.ok`; '' or why it failed."""
+    """What a worker does with a job: the engine's first call, in this process, so that Numba
+    compiles the trace into its cache; '' or why it failed."""
     from .cache import import_module
 
     key = os.path.basename(path)[len("glia_trace_"):-len(".py")]
     try:
         mod = import_module(key, path, "glia_trace_")
-        mod.step(*step_args)
-        if guards_args is not None:
-            mod.guards(*guards_args)
-        ok = path + ".ok"
-        if not os.path.exists(ok):
-            open(ok, "w").close()
+        first_call(path, mod.step, getattr(mod, "guards", None), step_args, guards_args)
     except Exception as e:  # noqa: BLE001 (the engine compiles it again in its own process, and says why)
         return f"{type(e).__name__}: {str(e)[:200]}"
     return ""
