@@ -199,8 +199,9 @@ def _worker_main() -> None:
     closes (or the parent ends)."""
     if len(sys.argv) > 1 and sys.argv[1].isdigit():
         _die_with(int(sys.argv[1]))
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr  # (nothing a compile prints may reach the answers' pipe)
+    stdin = sys.stdin.buffer
+    stdout = os.fdopen(os.dup(1), "wb")  # the answers' pipe, on a descriptor of its own: nothing a
+    os.dup2(2, 1)  # compile prints, from Python or from C, reaches it (file descriptor 1 is stderr's now)
     while True:
         try:
             path, step_args, guards_args = _receive(stdin)
