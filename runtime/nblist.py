@@ -725,8 +725,10 @@ def _sort(xs, reverse=False):
     # elements keep their order. Equal ints or bools are indistinguishable: np.sort's quicksort is
     # exact for them; floats (0.0 and -0.0 compare equal) take a stable merge sort.
     # Tuples (record lists) take a stable merge sort comparing them as tuples, as Python does.
+    # 64-bit ints from RADIX_MIN elements on take an LSD radix sort (_radix_sort), 5-8x np.sort's.
     dt = xs.field_dict["data"].dtype
     floats, records = isinstance(dt, types.Float), isinstance(dt, types.Record)
+    ints = isinstance(dt, types.Integer) and dt.signed and dt.bitwidth == 64
 
     def impl(xs, reverse=False):
         if reverse:
@@ -736,11 +738,63 @@ def _sort(xs, reverse=False):
             _merge_sort(xs)
         elif floats:
             live[:] = live[np.argsort(live, kind="mergesort")]
+        elif ints and xs.n >= RADIX_MIN:
+            _radix_sort(live)
         else:
             live.sort()
         if reverse:
             xs.reverse()
     return impl
+
+
+RADIX_MIN = 512  # below this, np.sort's quicksort is faster (2026-12-07: even at 256, 2.1 vs 2.5 us)
+RADIX_BITS = 11  # at most 2**11 counters a digit: 16 KiB, inside L1 with the rows streaming by
+
+
+@jit
+def _radix_sort(a):
+    """Sort the int64 array `a` in place: least significant digit first, on the offsets from its
+    minimum, so the passes are as few as the span of the values needs (3 for values below 2**33,
+    6 for any int64), with every digit's counts taken in one pass before the scatters."""
+    n = a.size
+    lo, hi = a[0], a[0]
+    for i in range(n):
+        x = a[i]
+        lo = min(lo, x)
+        hi = max(hi, x)
+    ulo = np.uint64(lo)
+    span = np.uint64(hi) - ulo  # wraps as two's complement: exact for any int64 pair
+    bits = 0
+    while span > np.uint64(0):
+        span >>= np.uint64(1)
+        bits += 1
+    if bits == 0:  # all equal
+        return
+    passes = (bits + RADIX_BITS - 1) // RADIX_BITS
+    width = (bits + passes - 1) // passes  # digits of equal width, as narrow as the passes allow
+    mask = np.uint64((1 << width) - 1)
+    counts = np.zeros((passes, 1 << width), np.int64)
+    for i in range(n):
+        u = np.uint64(a[i]) - ulo
+        for p in range(passes):
+            counts[p, (u >> np.uint64(p * width)) & mask] += 1
+    src, dst = a, np.empty_like(a)
+    for p in range(passes):
+        start = 0
+        for d in range(1 << width):  # counts to starting positions
+            c = counts[p, d]
+            counts[p, d] = start
+            start += c
+        shift = np.uint64(p * width)
+        for i in range(n):  # stable: equal digits keep the previous pass's order
+            x = src[i]
+            d = ((np.uint64(x) - ulo) >> shift) & mask
+            j = counts[p, d]
+            dst[j] = x
+            counts[p, d] = j + 1
+        src, dst = dst, src
+    if passes % 2 == 1:  # the sorted values are in the second buffer
+        a[:] = src
 
 
 @jit

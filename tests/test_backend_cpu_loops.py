@@ -1135,3 +1135,40 @@ def test_typed_list_elements_are_read_in_place_with_a_reference():
     assert got == ref
     assert ref[0] == ("10 7\n['w0!', 'w1!', 'w2!', 'w3!', 'W0!', 'W1!'] []\n[[1], [2, 3]] 3 [2, 3]\n")
     assert ref[1][0] == "E501" and ref[1][2:] == (35, 11)
+
+
+def test_long_int_lists_sort_by_radix_exactly_as_numpy():
+    """`list.sort` on 64-bit ints from nblist.RADIX_MIN elements on is an LSD radix sort over the
+    offsets from the minimum: any span of values, negatives, the int64 extremes, all equal."""
+    import numpy as np
+
+    from glia.runtime import nblist as al
+
+    rng = np.random.default_rng(7)
+    lo64, hi64 = np.iinfo(np.int64).min, np.iinfo(np.int64).max
+    cases = [rng.integers(lo64, hi64, 5000, endpoint=True), rng.integers(-3, 3, 3000),
+             rng.integers(0, 2**33, 4000), np.full(600, -12, np.int64),
+             np.array([hi64, lo64, 0, -1, 1] * 200), rng.integers(-2**40, 2**11, 513),
+             np.arange(10**4)[::-1].copy(), rng.integers(10**9, 10**9 + 2**11, 2048)]
+    for a in cases:
+        a = a.astype(np.int64)
+        got = a.copy()
+        al._radix_sort(got)
+        assert (got == np.sort(a)).all(), a[:8]
+
+
+def test_sorting_long_int_lists_agrees_with_the_interpreter():
+    text = ('def make(n: int, seed: int, m: int) -> list[int]:\n'
+            '    xs: list[int] = []\n    x = seed\n    for i in range(n):\n'
+            '        x = x * 48271 % 2147483647\n        xs.append(x % m - m // 3)\n    return xs\n\n'
+            'def summary(xs: list[int]) -> str:\n    h = 0\n    for x in xs:\n'
+            '        h = (h * 31 + x) % 1000000007\n    return str(len(xs)) + " " + str(xs[0]) + " " + str(xs[-1]) + " " + str(h)\n\n'
+            'def main(args: list[str]):\n'
+            '    for m in [7, 1000000000, 2147483647]:\n        xs = make(3000, m, m)\n'
+            '        ys = sorted(xs)\n        xs.sort(reverse=True)\n'
+            '        print(summary(ys), summary(xs), summary(sorted(xs[:600])))\n'
+            '    big = [9223372036854775807, -9223372036854775807 - 1, 0] * 200\n'
+            '    big.sort()\n    print(big[0], big[599], big[300])\n')
+    source, ref, got = lowered_and_runs(text)
+    assert got == ref and ref[1] is None
+    assert ref[0].splitlines()[-1] == "-9223372036854775808 9223372036854775807 0"
