@@ -520,6 +520,7 @@ class TraceEngine(TapeEngine):
         self.kernel_addresses = ()  # its traces' compiled code (EpochKernel.order), for this engine's types
         self.kernel_refused: set[tuple] = set()  # the trace sets whose kernel is not to be built
         self.epochs_run = 0
+        self.status = None  # what is compiling, for the progress bar or log: a callable(str), "" when done
         # the optimizer step is runtime/mlp_kernels._step on the optimizer's own buffers (checkpoints)
         self.opt_code, self.hyper = OPT_CODES[opt.name], hyper_of(opt, clip, self.store.dtype)
         self.m, self.v = state_of(opt, self.store.dtype)
@@ -585,7 +586,15 @@ class TraceEngine(TapeEngine):
         for c in made:
             if not c.ready:
                 todo.setdefault(c.path, c)
-        self.pool.compile([trace_pool.Job(c, c.path, *self.first_args(c)) for c in todo.values()], here)
+        if todo:  # (minutes, for a model with many traces on a first run: the user is told why it waits)
+            n, procs = len(todo), min(len(todo), trace_pool.processes())
+            self.say(f"compiling {n} new trace{'s' if n > 1 else ''} of the model"
+                     + (f" in {procs} processes" if procs > 1 else ""))
+        try:
+            self.pool.compile([trace_pool.Job(c, c.path, *self.first_args(c)) for c in todo.values()], here)
+        finally:
+            if todo:
+                self.say("")
         for c in made:
             try:
                 if id(c) in failed:
@@ -598,6 +607,10 @@ class TraceEngine(TapeEngine):
             self.traces.append(c)
             self.slot[id(c)] = len(self.taken)
             self.taken.append(c)
+
+    def say(self, what: str):
+        if self.status is not None:
+            self.status(what)
 
     def first_args(self, c: Compiled) -> tuple:
         """The arguments of the call that compiles c's `step`, and its `guards`' (or None): one example,
@@ -712,7 +725,11 @@ class TraceEngine(TapeEngine):
             k = trace_epoch.epoch_kernel(self.taken, int_labels, score)
             self.kernel_addresses = self.addresses(k)
             if not k.ready:
-                self.run_kernel(k, np.zeros(0, np.int64), 0, 1)  # compiles (or loads) it, runs nothing
+                self.say(f"compiling the epoch over {len(self.taken)} trace{'s' if len(self.taken) > 1 else ''}")
+                try:
+                    self.run_kernel(k, np.zeros(0, np.int64), 0, 1)  # compiles (or loads) it, runs nothing
+                finally:
+                    self.say("")
         except Exception as e:  # noqa: BLE001 (Numba's typing and lowering errors: the loop stays in Python)
             self.kernel_refused.add(key)
             self.refused[key] = f"Numba could not compile the epoch ({type(e).__name__}: {str(e)[:200]})"
@@ -833,15 +850,17 @@ def _correct_rows(task, out, y) -> int:
     return int(np.sum(np.argmax(out, axis=1) == (y if y.ndim == 1 else np.argmax(y, axis=1))))
 
 
-def trace_engine(interp, task, opt, clip, tape_examples: int = 0):
+def trace_engine(interp, task, opt, clip, tape_examples: int = 0, status=None):
     """(TraceEngine, None), or (None, why the model trains on the tape). `tape_examples`: see
-    TraceEngine (0: compile whatever the run's length)."""
+    TraceEngine (0: compile whatever the run's length). `status`: see TraceEngine.status, for the
+    first trace's compile."""
     if task.batched:
         return None, "a model over a batch is not traced yet"
     why = static_refusal(interp.program, task.fn)
     if why:
         return None, why
     eng = TraceEngine(interp, task, opt, clip, tape_examples)
+    eng.status = status
     try:
         eng.first_trace()
     except NoTrace as e:

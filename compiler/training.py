@@ -687,7 +687,9 @@ def check_batches(program: ir.Program, task: Task, o: Options, n_train: int) -> 
                    site.span, program.source)
 
 
-def make_engine(interp: Interpreter, task: Task, o: Options, device=None):
+def make_engine(interp: Interpreter, task: Task, o: Options, device=None, status=None):
+    """The engine that trains `task`, and why not a faster one (or None). `status`: told what the engine
+    compiles before training starts (a trace's first compile), as the training loop is later."""
     store = param_store(interp)
     if len(store) == 0:
         f = interp.program.functions[task.fn]
@@ -714,7 +716,7 @@ def make_engine(interp: Interpreter, task: Task, o: Options, device=None):
         from .trace_compile import trace_engine
 
         examples = 0 if o.engine == "compiled" else o.epochs * len(task.X)  # auto: compile when it pays off
-        engine, trace_reason = trace_engine(interp, task, opt, o.clip, examples)
+        engine, trace_reason = trace_engine(interp, task, opt, o.clip, examples, status)
         if engine is not None:
             return engine, ("it trains on the CPU" if device is not None and device.is_cuda else None)
         reason = trace_reason
@@ -804,7 +806,9 @@ def train(interp: Interpreter, o: Options, X=None, y=None, log=None, trial: bool
         device = resolve(o.device, asked=BLOCK if "device" in o.spans else o.device_asked)
     except GliaError as e:  # at the block's `device = ...` when it came from there
         raise _located(e, o.spans.get("device"), program) from None
-    engine, why_not = make_engine(interp, task, o, device)
+    # (before the loop's bar exists, what compiles goes to the log: the bar's mode prints to stderr too)
+    before = train_loop.compile_status(None, log if o.progress and log else None)
+    engine, why_not = make_engine(interp, task, o, device, before)
     if log:
         log(f"training {o.fn}: {len(train_rows)} examples ({len(val_rows)} held out for validation), "
             f"{len(engine.store)} parameters, {engine.name}" + (f" ({why_not})" if why_not else ""))

@@ -52,6 +52,8 @@ def run(engine, train_rows: np.ndarray, val_rows: np.ndarray, cfg: LoopConfig, l
     # the last epoch's parameters; the best are restored as when it stopped)
     stopped = _early_stop(engine, cfg, start - 1, best_epoch, best_flat) if start else ""
     bar = _bar(cfg, start)
+    if hasattr(engine, "status"):  # an engine that compiles as it trains says so while it does
+        engine.status = compile_status(bar, log if cfg.progress == "lines" else None)
     # a minibatch never holds more than the training rows: a batch larger than the data set is all of it
     # (as a PyTorch DataLoader's), and the engines size their buffers by it (batch = 10**12 ran out of memory)
     batch = max(1, min(cfg.batch, len(train_rows)))
@@ -109,6 +111,22 @@ def _early_stop(engine, cfg: LoopConfig, epoch: int, best_epoch: int, best_flat)
         return stopped + " (no epoch had a finite validation loss; the last parameters are kept)"
     engine.store.restore(best_flat)
     return stopped + f" (best epoch {best_epoch + 1} restored)"
+
+
+def compile_status(bar, log):
+    """What the engine is compiling, `what` ("" when done): in the bar's description, or a line to the log
+    when it starts and one when it ends."""
+    began = [0.0]
+
+    def status(what: str):
+        if bar is not None:
+            bar.set_description_str(f"train ({what})" if what else "train", refresh=True)
+        elif log is not None and what:
+            began[0] = time.perf_counter()
+            log(what + "...")
+        elif log is not None:
+            log(f"compiled in {time.perf_counter() - began[0]:.1f} s")
+    return status
 
 
 def _bar(cfg: LoopConfig, start: int):

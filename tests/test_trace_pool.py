@@ -14,7 +14,7 @@ from numba.core.errors import TypingError
 import glia
 from glia.compiler import trace_compile, trace_pool
 from glia.compiler.trace_compile import TraceEngine
-from glia.runtime import nbcall
+from glia.runtime import nbcall, train_loop
 
 from test_trace_compile import BRANCHY, data
 
@@ -22,10 +22,13 @@ from test_trace_compile import BRANCHY, data
 MODEL = BRANCHY.replace("dense(x[0], 8)", "dense(x[0], 7)").replace("dense(h, 8)", "dense(h, 7)")
 
 
-def train(monkeypatch, jobs: int, start=None):
+def train(monkeypatch, jobs: int, start=None, said=None):
     """Three epochs of MODEL on the compiled engine with `jobs` processes compiling (traces not in this
-    process's memory); (parameters, history, the engine, the jobs the workers did, the workers)."""
+    process's memory); (parameters, history, the engine, the jobs the workers did, the workers).
+    `said`: a list that gets what the engine tells the progress bar or log it is compiling."""
     monkeypatch.setattr(trace_compile, "_LOADED", {})
+    if said is not None:
+        monkeypatch.setattr(train_loop, "compile_status", lambda bar, log: said.append)
     monkeypatch.setattr(trace_pool, "processes", lambda: jobs)
     started, elsewhere, engines = [], [], []
     real_start, real_compile, real_settle = trace_pool._start, trace_pool.Pool.compile, TraceEngine.settle
@@ -57,8 +60,13 @@ def test_traces_compiled_by_workers_train_as_those_compiled_here_and_the_workers
     monkeypatch.setenv("GLIA_CACHE_DIR", str(tmp_path))  # nothing compiled yet, in no process
     for name in [m for m in sys.modules if m.startswith(("glia_trace_", "glia_epoch_"))]:
         monkeypatch.delitem(sys.modules, name)
-    flat2, h2, eng2, elsewhere, started = train(monkeypatch, 2)
+    said: list[str] = []
+    flat2, h2, eng2, elsewhere, started = train(monkeypatch, 2, said=said)
     assert len(eng2.traces) >= 3 and started and elsewhere  # a worker compiled some of them
+    # the user is told what the run waits for, and when it is done (the bar's description, or the log)
+    assert said[:2] == ["compiling 1 new trace of the model", ""], said  # the first, before the loop
+    assert any(s.startswith("compiling ") and s.endswith(" new traces of the model in 2 processes") for s in said)
+    assert f"compiling the epoch over {len(eng2.taken)} traces" in said and said[-1] == "", said
     assert all(not job.error for job in elsewhere), [job.error for job in elsewhere]
     for job in elsewhere:  # this process loaded the worker's machine code from Numba's cache
         assert sum(job.item.step.stats.cache_hits.values()) == 1, job.item.path
@@ -151,3 +159,24 @@ def test_a_call_by_address_without_a_compiled_overload_is_refused():
         caller(0, 1.5)
     with pytest.raises(KeyError):
         nbcall.address(other, (1.5,))
+
+
+def test_what_compiles_is_said_in_the_bar_or_as_log_lines():
+    """train_loop.compile_status: in the bar's description while it compiles, or (a log file, `glia train`
+    off a terminal) a line when it starts and one with the time when it ends."""
+    class Bar:
+        desc = None
+
+        def set_description_str(self, text, refresh=True):
+            self.desc = text
+    bar, lines = Bar(), []
+    status = train_loop.compile_status(bar, lines.append)
+    status("compiling 3 new traces of the model in 2 processes")
+    assert bar.desc == "train (compiling 3 new traces of the model in 2 processes)" and not lines
+    status("")
+    assert bar.desc == "train"
+    status = train_loop.compile_status(None, lines.append)
+    status("compiling the epoch over 3 traces")
+    status("")
+    assert lines[0] == "compiling the epoch over 3 traces..." and lines[1].startswith("compiled in ")
+    train_loop.compile_status(None, None)("compiling")  # (nowhere to say it: Program.train's default)
