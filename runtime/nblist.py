@@ -725,10 +725,11 @@ def _sort(xs, reverse=False):
     # elements keep their order. Equal ints or bools are indistinguishable: np.sort's quicksort is
     # exact for them; floats (0.0 and -0.0 compare equal) take a stable merge sort.
     # Tuples (record lists) take a stable merge sort comparing them as tuples, as Python does.
-    # 64-bit ints from RADIX_MIN elements on take an LSD radix sort (_radix_sort), 5-8x np.sort's.
+    # 64-bit ints and floats from RADIX_MIN elements on take an LSD radix sort (_radix_sort): stable, so
+    # equal floats (0.0 and -0.0) keep their order; 5-10x np.sort's quicksort and NumPy's merge sort.
     dt = xs.field_dict["data"].dtype
     floats, records = isinstance(dt, types.Float), isinstance(dt, types.Record)
-    ints = isinstance(dt, types.Integer) and dt.signed and dt.bitwidth == 64
+    radix = isinstance(dt, (types.Integer, types.Float)) and dt.bitwidth == 64 and getattr(dt, "signed", True)
 
     def impl(xs, reverse=False):
         if reverse:
@@ -736,10 +737,10 @@ def _sort(xs, reverse=False):
         live = xs.data[:xs.n]
         if records:
             _merge_sort(xs)
+        elif radix and xs.n >= RADIX_MIN:
+            _radix_sort(live.view(np.uint64), floats)
         elif floats:
             live[:] = live[np.argsort(live, kind="mergesort")]
-        elif ints and xs.n >= RADIX_MIN:
-            _radix_sort(live)
         else:
             live.sort()
         if reverse:
@@ -749,21 +750,36 @@ def _sort(xs, reverse=False):
 
 RADIX_MIN = 512  # below this, np.sort's quicksort is faster (2026-12-07: even at 256, 2.1 vs 2.5 us)
 RADIX_BITS = 11  # at most 2**11 counters a digit: 16 KiB, inside L1 with the rows streaming by
+_SIGN, _EXP, _MANT = np.uint64(1 << 63), np.uint64(0x7FF << 52), np.uint64((1 << 52) - 1)
 
 
 @jit
-def _radix_sort(a):
-    """Sort the int64 array `a` in place: least significant digit first, on the offsets from its
-    minimum, so the passes are as few as the span of the values needs (3 for values below 2**33,
-    6 for any int64), with every digit's counts taken in one pass before the scatters."""
+def _radix_key(u, floats):
+    """The unsigned key whose order is the order of the 64-bit value whose bits are u: an int64's with
+    its sign bit flipped; a float64's with its sign bit flipped when positive and every bit when negative,
+    -0.0 taken as 0.0 (they are equal) and every NaN as the largest key (NaNs last, as NumPy's sort)."""
+    if not floats:
+        return u ^ _SIGN
+    if (u & _EXP) == _EXP and (u & _MANT) != np.uint64(0):
+        return ~np.uint64(0)
+    if u == _SIGN:
+        return _SIGN
+    return ~u if u & _SIGN else u | _SIGN
+
+
+@jit
+def _radix_sort(a, floats):
+    """Sort in place the 64-bit values whose bits are the uint64 array `a` (ints, or floats if `floats`),
+    stably: least significant digit first, on the keys' offsets from the smallest key, so the passes are
+    as few as the span of the values needs (3 for ints spanning less than 2**33, at most 6), with every
+    digit's counts taken in one pass before the scatters."""
     n = a.size
-    lo, hi = a[0], a[0]
+    lo = hi = _radix_key(a[0], floats)
     for i in range(n):
-        x = a[i]
-        lo = min(lo, x)
-        hi = max(hi, x)
-    ulo = np.uint64(lo)
-    span = np.uint64(hi) - ulo  # wraps as two's complement: exact for any int64 pair
+        k = _radix_key(a[i], floats)
+        lo = min(lo, k)
+        hi = max(hi, k)
+    span = hi - lo
     bits = 0
     while span > np.uint64(0):
         span >>= np.uint64(1)
@@ -775,7 +791,7 @@ def _radix_sort(a):
     mask = np.uint64((1 << width) - 1)
     counts = np.zeros((passes, 1 << width), np.int64)
     for i in range(n):
-        u = np.uint64(a[i]) - ulo
+        u = _radix_key(a[i], floats) - lo
         for p in range(passes):
             counts[p, (u >> np.uint64(p * width)) & mask] += 1
     src, dst = a, np.empty_like(a)
@@ -788,7 +804,7 @@ def _radix_sort(a):
         shift = np.uint64(p * width)
         for i in range(n):  # stable: equal digits keep the previous pass's order
             x = src[i]
-            d = ((np.uint64(x) - ulo) >> shift) & mask
+            d = ((_radix_key(x, floats) - lo) >> shift) & mask
             j = counts[p, d]
             dst[j] = x
             counts[p, d] = j + 1

@@ -1137,27 +1137,33 @@ def test_typed_list_elements_are_read_in_place_with_a_reference():
     assert ref[1][0] == "E501" and ref[1][2:] == (35, 11)
 
 
-def test_long_int_lists_sort_by_radix_exactly_as_numpy():
-    """`list.sort` on 64-bit ints from nblist.RADIX_MIN elements on is an LSD radix sort over the
-    offsets from the minimum: any span of values, negatives, the int64 extremes, all equal."""
+def test_long_lists_of_ints_and_floats_sort_by_radix_exactly_as_numpys_stable_sort():
+    """`list.sort` on 64-bit ints and floats from nblist.RADIX_MIN elements on is an LSD radix sort over
+    the keys' offsets from the smallest: any span of values, negatives, the int64 extremes, all equal;
+    floats with infinities, 0.0 and -0.0 in their order (stable), NaNs of either sign last in theirs. Bit
+    for bit as NumPy's stable sort."""
     import numpy as np
 
     from glia.runtime import nblist as al
 
     rng = np.random.default_rng(7)
     lo64, hi64 = np.iinfo(np.int64).min, np.iinfo(np.int64).max
-    cases = [rng.integers(lo64, hi64, 5000, endpoint=True), rng.integers(-3, 3, 3000),
-             rng.integers(0, 2**33, 4000), np.full(600, -12, np.int64),
-             np.array([hi64, lo64, 0, -1, 1] * 200), rng.integers(-2**40, 2**11, 513),
-             np.arange(10**4)[::-1].copy(), rng.integers(10**9, 10**9 + 2**11, 2048)]
-    for a in cases:
-        a = a.astype(np.int64)
+    ints = [rng.integers(lo64, hi64, 5000, endpoint=True), rng.integers(-3, 3, 3000),
+            rng.integers(0, 2**33, 4000), np.full(600, -12, np.int64),
+            np.array([hi64, lo64, 0, -1, 1] * 200), rng.integers(-2**40, 2**11, 513),
+            np.arange(10**4)[::-1].copy(), rng.integers(10**9, 10**9 + 2**11, 2048)]
+    special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -np.nan, 5e-324, -5e-324, 1.5, -1.5])
+    floats = [rng.normal(size=5000), rng.choice(special, 3000), np.full(700, -0.0),
+              np.concatenate([rng.random(1000), special]), rng.integers(-5, 5, 800) * 1e300,
+              np.array([0.0, -0.0] * 300)]
+    for a, is_float in [(a.astype(np.int64), False) for a in ints] + [(a, True) for a in floats]:
         got = a.copy()
-        al._radix_sort(got)
-        assert (got == np.sort(a)).all(), a[:8]
+        al._radix_sort(got.view(np.uint64), is_float)
+        want = a[np.argsort(a, kind="stable")]
+        assert (got.view(np.uint64) == want.view(np.uint64)).all(), a[:8]
 
 
-def test_sorting_long_int_lists_agrees_with_the_interpreter():
+def test_sorting_long_int_and_float_lists_agrees_with_the_interpreter():
     text = ('def make(n: int, seed: int, m: int) -> list[int]:\n'
             '    xs: list[int] = []\n    x = seed\n    for i in range(n):\n'
             '        x = x * 48271 % 2147483647\n        xs.append(x % m - m // 3)\n    return xs\n\n'
@@ -1168,7 +1174,16 @@ def test_sorting_long_int_lists_agrees_with_the_interpreter():
             '        ys = sorted(xs)\n        xs.sort(reverse=True)\n'
             '        print(summary(ys), summary(xs), summary(sorted(xs[:600])))\n'
             '    big = [9223372036854775807, -9223372036854775807 - 1, 0] * 200\n'
-            '    big.sort()\n    print(big[0], big[599], big[300])\n')
+            '    big.sort()\n    print(big[0], big[599], big[300])\n'
+            '    fs: list[float] = []\n'
+            '    for x in make(2000, 5, 1000):\n'
+            '        if x % 4 == 0:\n            fs.append(-0.0)\n'
+            '        elif x % 4 == 1:\n            fs.append(0.0)\n'
+            '        else:\n            fs.append(x / 7.0)\n'
+            '    gs = sorted(fs)\n    k = gs.index(0.0)\n'
+            '    print(gs[0], gs[-1], k, gs[k:k + 12])\n'
+            '    fs.sort(reverse=True)\n    k = fs.index(0.0)\n    print(fs[0], k, fs[k:k + 12])\n')
     source, ref, got = lowered_and_runs(text)
     assert got == ref and ref[1] is None
-    assert ref[0].splitlines()[-1] == "-9223372036854775808 9223372036854775807 0"
+    assert ref[0].splitlines()[3] == "-9223372036854775808 9223372036854775807 0"
+    assert "-0.0" in ref[0].splitlines()[4] and "-0.0" in ref[0].splitlines()[5]  # (in their order)
