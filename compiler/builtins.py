@@ -626,7 +626,8 @@ class BuiltinTyper:
             raise self.err("E103", "mean(..., axis=) takes a tensor", kw["axis"].span)
         elem, _ = self.iteration(seq, c.args[0].span)
         if self.r(elem) not in (INT, FLOAT):
-            raise self.err("E201", f"mean takes numbers, found {self.show(t)}", c.args[0].span)
+            hint = "; of f32 values, write sum(xs) / f32(len(xs)), or take a tensor's mean" if self.r(elem) == F32 else ""
+            raise self.err("E201", f"mean takes ints or floats, found {self.show(t)}{hint}", c.args[0].span)
         return self.prim("seq.mean", (seq,), FLOAT, c.span)
 
     def b_any(self, c, expected):
@@ -832,7 +833,9 @@ class BuiltinTyper:
         self.nargs(c, 0, 1, "set")
         if not c.args:
             exp = self.r(expected) if expected is not None else None
-            return ir.MakeSet((), exp if isinstance(exp, SetT) else SetT(self.c.subst.fresh("elem")), c.span)
+            t = exp if isinstance(exp, SetT) else SetT(self.c.subst.fresh("elem"))
+            self.c.require_hashable(t.elem, c.span)  # (checked once its use solves it)
+            return ir.MakeSet((), t, c.span)
         seq = self.c.expr(c.args[0])
         elem, kind = self.iteration(seq, c.args[0].span)
         self.c.require_hashable(elem, c.args[0].span)
@@ -842,8 +845,9 @@ class BuiltinTyper:
         self.nargs(c, 0, 1, "dict")
         if not c.args:
             exp = self.r(expected) if expected is not None else None
-            return ir.MakeDict((), (), exp if isinstance(exp, DictT) else
-                               DictT(self.c.subst.fresh("key"), self.c.subst.fresh("value")), c.span)
+            t = exp if isinstance(exp, DictT) else DictT(self.c.subst.fresh("key"), self.c.subst.fresh("value"))
+            self.c.require_hashable(t.key, c.span)  # (checked once its use solves it)
+            return ir.MakeDict((), (), t, c.span)
         seq = self.c.expr(c.args[0])
         t = self.r(seq.type)
         if isinstance(t, DictT):

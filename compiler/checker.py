@@ -76,6 +76,7 @@ class Checker:
         self.struct_nodes: dict[str, A.StructDef] = {}
         # key types met while the structs' fields are read, checked once every struct is known (None after)
         self.pending_keys: list | None = None
+        self.later_keys: list = []  # (key type, span) not solved when seen: checked once solved (finish)
         self.sigs: dict[str, FuncSig] = {}
         self.global_nodes: dict[str, A.GlobalDef] = {}
         self.global_types: dict[str, object] = {}
@@ -285,6 +286,10 @@ class Checker:
             z = self.subst.zonk(t)
             return z
         prog = ir.map_types(prog, fix)
+        later, self.later_keys = self.later_keys, []
+        for t, span in later:  # (`d = {}` then `d[[1]] = 1`: list[int] keys, which used to stop the run)
+            if is_concrete(self.subst.zonk(t)):
+                self.require_hashable(t, span, inferred=True)
         for node in ir.walk(prog):
             t = getattr(node, "type", None)
             if isinstance(node, (ir.StoreLocal,)):
@@ -367,20 +372,27 @@ class Checker:
     def type_names(self):
         return ["int", "float", "f32", "f64", "bool", "str", "list", "dict", "set", "tuple"] + list(self.struct_nodes)
 
-    def require_hashable(self, t, span):
+    def require_hashable(self, t, span, inferred: bool = False):
+        """E201 unless values of type t can be dict keys or set elements; an inference variable is checked
+        once solved (`finish`: `inferred`, the message says the type was found from the keys' use)."""
         t = self.subst.zonk(t)
         if not is_concrete(t):
+            self.later_keys.append((t, span))
             return
         if self.pending_keys is not None:  # (while the structs' fields are read)
             self.pending_keys.append((t, span))
             return
+        found = f"the use of this dict or set makes its keys {t}, but " if inferred else ""
+        if isinstance(t, FnT):
+            raise self.err("E201", f"{found}a function value cannot be a dict key or set element; key it by a name "
+                           "or a number that stands for the function", span)
         if not is_hashable(t):
-            raise self.err("E201", f"{t} cannot be a dict key or set element (it is mutable); "
+            raise self.err("E201", f"{found}{t} cannot be a dict key or set element (it is mutable); "
                            "use a tuple or a struct", span)
         inner = self.mutable_in(t)
         if inner is not None:
-            raise self.err("E201", f"{t} cannot be a dict key or set element (it holds {a_or_an(inner)}, which is "
-                           "mutable); use a tuple or a struct of numbers, strings and tuples", span)
+            raise self.err("E201", f"{found}{t} cannot be a dict key or set element (it holds {a_or_an(inner)}, "
+                           "which is mutable); use a tuple or a struct of numbers, strings and tuples", span)
 
     def mutable_in(self, t, seen: frozenset = frozenset()):
         """A type inside the struct or tuple type `t` (through its fields) that cannot be a key, or None."""
@@ -1101,8 +1113,9 @@ class Checker:
         kt = exp.key if isinstance(exp, DictT) else None
         vt = exp.val if isinstance(exp, DictT) else None
         if not keys:
-            return ir.MakeDict((), (), DictT(kt if kt is not None else self.subst.fresh("key"),
-                                             vt if vt is not None else self.subst.fresh("value")), span)
+            kt = kt if kt is not None else self.subst.fresh("key")
+            self.require_hashable(kt, span)
+            return ir.MakeDict((), (), DictT(kt, vt if vt is not None else self.subst.fresh("value")), span)
         ks = self.homogeneous(keys, kt, span)
         vs = self.homogeneous(values, vt, span)
         self.require_hashable(ks[0].type, keys[0].span)

@@ -36,6 +36,11 @@ from glia.runtime.values import array_elem
 
 _FN_UNKNOWN = "function values made in code that runs in the interpreter"
 
+def _sizeless(t) -> bool:
+    """Whether values of type t take no bytes: `()`, `((), ())`."""
+    return isinstance(t, TupleT) and all(_sizeless(u) for u in t.items)
+
+
 class Unsupported(Exception):
     def __init__(self, what: str, span: Span, source_name: str = ""):
         super().__init__(what)
@@ -945,6 +950,11 @@ class FunctionLowerer(TensorLowering):
                 # (a function value with a layout: its slots are checked where the values they hold are made)
                 self.unsupported((self.m.closures.problem(u) or _FN_UNKNOWN) + (f" (here {holder})" if holder else ""),
                                  span)
+            inside = (u.key, u.val) if isinstance(u, DictT) else (u.elem,) if isinstance(u, (ListT, SetT)) else ()
+            if any(_sizeless(x) for x in inside):
+                # (a typed List of them divided by their size, 0: SIGFPE; a typed Dict is not typed)
+                self.unsupported(f"containers of empty tuples `()` ({u}: Numba's containers hold no items of size "
+                                 "0)", span)
             if isinstance(u, (DictT, SetT)):
                 key = u.key if isinstance(u, DictT) else u.elem
                 self.check_key(key, span)
@@ -1681,6 +1691,8 @@ class FunctionLowerer(TensorLowering):
         return v
 
     def expr_text(self, e) -> str:
+        if isinstance(e, (ir.MakeList, ir.MakeSet, ir.MakeDict, ir.Comprehension)):  # (containers not in a local)
+            self.check_type(e.type, e.span)
         match e:
             case ir.Const(value, t, span):
                 return self.const(value, t, span)

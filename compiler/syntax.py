@@ -270,6 +270,9 @@ def _syntax_error(e: UnexpectedInput, source: Source, parser: Lark) -> GliaError
         dangling = _dangling_continuation(source, end if at_end or tok.start_pos is None else tok.start_pos)
         if dangling is not None:
             return dangling
+        block = _missing_block(source, span.line)
+        if block is not None:
+            return block
         construct = _foreign_construct(source, span.line) or (None if at_end else _foreign_word_before(source, tok))
         if construct is not None:
             return error("E005", construct[0], construct[1], STAGE, source)
@@ -291,6 +294,34 @@ def _syntax_error(e: UnexpectedInput, source: Source, parser: Lark) -> GliaError
         return error("E001", f"unexpected end of the file; expected {_expected_list(e.expected, parser)}"
                      f"{_unclosed_hint(source.text, span.line + 1)}", span, STAGE, source)
     raise e
+
+
+def _missing_block(source: Source, line: int) -> GliaError | None:
+    """E003 when the code line before `line` (where parsing failed) ends with ':' and `line` is not
+    indented deeper: the block after the ':' is missing (the parser alone says it expected a new line)."""
+    import re
+
+    lines = source.text.splitlines()
+    if not 1 <= line <= len(lines):
+        return None
+    prev = line - 1
+    while prev >= 1 and (not lines[prev - 1].strip() or lines[prev - 1].lstrip().startswith("#")):
+        prev -= 1
+    if prev < 1:
+        return None
+    head = lines[prev - 1]
+    code = re.sub(r"\s*#[^'\"]*$", "", head).rstrip()  # (a comment after the ':', not inside a string)
+    if not code.endswith(":") or code.lstrip().startswith(("#", "@")):
+        return None
+    indent = lambda text: len(text) - len(text.lstrip(" \t"))  # noqa: E731
+    if indent(lines[line - 1]) > indent(head):
+        return None
+    word = code.split()[0].rstrip(":") if code.split() else ""
+    what = f"'{word}'" if word in ("def", "if", "elif", "else", "while", "for", "struct", "examples",
+                                     "train") else "the ':'"
+    col = indent(lines[line - 1]) + 1
+    return error("E003", f"expected an indented block after {what} on line {prev}: the lines of a block are "
+                 f"indented deeper than the line that opens it", Span(line, col, line, col), STAGE, source)
 
 
 def _dangling_continuation(source: Source, offset: int) -> GliaError | None:

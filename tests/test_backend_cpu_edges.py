@@ -306,3 +306,16 @@ def test_helpers_cached_by_two_runs_keep_their_own_code(tmp_path):
 
     assert python("import casing_mod; print(casing_mod.up('ab'))") == "AB"  # cached by this run
     assert python("import casing_mod; print(casing_mod.both('ab'))") == "('AB', 'Ab')"
+
+
+def test_containers_of_empty_tuples_run_in_the_interpreter_and_say_so():
+    """Numba's typed List divided by its items' size, 0 for `()`: `[()]` stopped the compiled program
+    with SIGFPE (and a Dict of them is not typed). Such a function now runs interpreted, with a note."""
+    text = ('def count(n: int) -> int:\n    return len([() for i in range(n)])\n\n'
+            'def main():\n    print(count(3))\n    s = {()}\n    d = {1: ((), ())}\n    print(len(s), d)\n')
+    program = check_source(Source("e.glia", text))
+    ref = run(program, [], "interp")
+    out, err, notes = run(program, [], "cpu")
+    assert (out, err) == ref[:2] == ("3\n1 {1: ((), ())}\n", None)
+    assert len(notes) == 2 and all("containers of empty tuples `()`" in n for n in notes), notes
+    assert not any("bug in Glia" in n for n in notes), notes
