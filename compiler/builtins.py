@@ -13,7 +13,7 @@ from . import ir
 from .diagnostics import GliaError, Span, a_or_an
 from .tensor_builtins import TENSOR_FUNCS, TensorTyper, parts
 from .types import (BOOL, F32, FLOAT, INT, NONE, STR, DictT, FnT, ListT, SetT, StructT, TensorT, TParam,
-                    TupleT, TVar, is_ordered)
+                    TupleT, TVar, is_concrete, is_ordered)
 
 if TYPE_CHECKING:
     from .checker import Checker
@@ -314,6 +314,9 @@ class BuiltinTyper:
         if op in ("<", "<=", ">", ">=") and not isinstance(t, TVar) and not is_ordered(t):
             if isinstance(t, TensorT):
                 raise self.err("E203", f"'{op}' on tensors is element-wise and not supported yet", span)
+            if not is_concrete(t):  # (`xs = []` then `xs < xs`: its elements' type is not known yet)
+                raise self.c.unknown_type(f"'{op}' compares values whose type is not known yet ({t}); annotate "
+                                          "them where they are made, e.g. `xs: list[int] = []`", span, t)
             raise self.err("E203", f"'{op}' is not defined for {t} (it has no order)", span)
         if isinstance(t, TensorT):
             raise self.err("E203", f"'{op}' on tensors is not supported; compare elements", span)

@@ -61,11 +61,12 @@ class GliaIndenter(Indenter):
             self.indent_level.append(indent)
             yield self._at_line_start(self.INDENT_type, indent_str, token)
         else:
+            open_blocks = list(self.indent_level)  # (the message lists them all, the one left too)
             while indent < self.indent_level[-1]:
                 self.indent_level.pop()
                 yield self._at_line_start(self.DEDENT_type, indent_str, token)
             if indent != self.indent_level[-1]:
-                raise _IndentError(token.end_line, token.end_column, indent, self.indent_level)
+                raise _IndentError(token.end_line, token.end_column, indent, open_blocks)
 
     @staticmethod
     def _at_line_start(kind: str, indent_str: str, nl: Token) -> Token:
@@ -254,7 +255,8 @@ def _syntax_error(e: UnexpectedInput, source: Source, parser: Lark) -> GliaError
             return error("E002", f"a decimal integer cannot begin with 0: write {int(digits)}{octal}", Span(e.line, e.column, e.line, e.column + len(zeros.group())),
                          STAGE, source)
         shown = repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}" if ch else "end of input"
-        return error("E002", f"unexpected character {shown}; expected {_expected_list(e.allowed, parser)}",
+        allowed = _in_brackets(e.allowed, source, e.pos_in_stream)
+        return error("E002", f"unexpected character {shown}; expected {_expected_list(allowed, parser)}",
                      span, STAGE, source)
     if isinstance(e, UnexpectedToken):
         tok = e.token
@@ -282,7 +284,7 @@ def _syntax_error(e: UnexpectedInput, source: Source, parser: Lark) -> GliaError
         glued = _glued_number(source, tok)
         if glued is not None:
             return error("E002", glued[0], glued[1], STAGE, source)
-        expected = _expected_list(e.expected, parser)
+        expected = _expected_list(e.expected if at_end else _in_brackets(e.expected, source, tok.start_pos), parser)
         hint = _hint(tok, e.expected) or _unclosed_hint(source.text, span.line + 1 if at_end else span.line)
         found = "end of the file" if at_end else _describe_token(tok)
         return error("E001", f"unexpected {found}; expected {expected}{hint}", span, STAGE, source)
@@ -371,17 +373,40 @@ def _foreign_construct(source: Source, line: int):
     import re
 
     text = source.line_text(line)
+    deco = re.match(r"^(\s*)@\s*[A-Za-z_]", text)
+    if deco:  # (`@` is matrix multiplication in Glia, never a decorator)
+        col = len(deco.group(1)) + 1
+        return ("decorators (`@name` before a def) are Python, not Glia: call the function you would "
+                "decorate with it instead", Span(line, col, line, col + 1))
     m = re.match(r"^(\s*)(\w+)\b", text)
     if not m:
         return None
     indent, word = m.group(1), m.group(2)
     col = len(indent) + 1
+    if word == "else" and _loop_before(source, line, len(indent)):
+        return ("Glia has no `else` after a `for` or `while` loop: set a flag where the loop breaks and test "
+                "it after the loop", Span(line, col, line, col + 4))
     if indent and (word == "def" or word in ("struct", "examples", "train") and re.match(r"\s*\w+\s+[A-Za-z_]", text)):
         return (f"'{word}' must be at the top level of the file: Glia has no nested definitions "
                 "(use a lambda, or define the function at the top level)", Span(line, col, line, col + len(word)))
     if word in NOT_GLIA and not re.match(r"^\s*\w+\s*(=|\+=|-=|\.|\[|\()", text):
         return not_glia(word), Span(line, col, line, col + len(word))
     return None
+
+
+def _loop_before(source: Source, line: int, indent: int) -> bool:
+    """Whether the statement at `indent` columns that the code lines before `line` end is a loop."""
+    for n in range(line - 1, 0, -1):
+        text = source.line_text(n)
+        code = text.strip()
+        if not code or code.startswith("#"):
+            continue
+        width = len(text) - len(text.lstrip(" \t"))
+        if width < indent:
+            return False
+        if width == indent:
+            return code.startswith(("for ", "while ", "for(", "while("))
+    return False
 
 
 def _string_prefix(source: Source, tok: Token):
@@ -423,12 +448,30 @@ def _glued_number(source: Source, tok: Token):
 _CLOSERS = {"(": ")", "[": "]", "{": "}"}
 
 
+def _in_brackets(expected, source: Source, offset) -> set:
+    """`expected` without the line ends and blocks when `offset` is inside brackets, where the lexer
+    drops them (the parser's tables list them as possible there all the same)."""
+    if offset is None or not _open_brackets(source.text, offset=offset):
+        return set(expected)
+    return {n for n in expected if n not in ("_NEWLINE", "_INDENT", "_DEDENT")} or set(expected)
+
+
 def _unclosed_hint(text: str, line: int) -> str:
     """' (the '[' at line 2, column 9 is never closed)' when a bracket opened on a line before `line`
     is still open where that line starts (strings and comments skipped), else ''."""
+    stack = _open_brackets(text, line=line)
+    if not stack:
+        return ""
+    c, bl, bc = stack[-1]
+    return f" (the '{c}' at line {bl}, column {bc} is never closed)"
+
+
+def _open_brackets(text: str, line: int | None = None, offset: int | None = None) -> list[tuple[str, int, int]]:
+    """The brackets still open (each with its line and column) where `line` starts, or at `offset`,
+    strings and comments skipped."""
     stack: list[tuple[str, int, int]] = []
-    ln, col, i, n = 1, 1, 0, len(text)
-    while i < n and ln < line:
+    ln, col, i, n = 1, 1, 0, len(text) if offset is None else min(offset, len(text))
+    while i < n and (line is None or ln < line):
         c = text[i]
         if c == "#":
             while i < n and text[i] != "\n":
@@ -453,15 +496,14 @@ def _unclosed_hint(text: str, line: int) -> str:
         else:
             col += 1
         i += 1
-    if not stack:
-        return ""
-    c, bl, bc = stack[-1]
-    return f" (the '{c}' at line {bl}, column {bc} is never closed)"
+    return stack
 
 
 def _hint(tok: Token, expected) -> str:
     if tok.type == "NAME" and tok.value in NOT_GLIA:
         return f" ('{tok.value}' is not part of Glia; see docs/language.md)"
+    if tok.type in ("ELSE", "ELIF") and tok.type not in expected:
+        return f" (an '{tok.value}' follows the block of an 'if' or 'elif' at its own indentation)"
     if tok.value in GliaIndenter.RESERVED and "NAME" in expected:
         if "DEF" in expected:  # where a top-level definition may begin
             return " (statements go inside a function; the top level of a file holds definitions and globals)"
@@ -596,7 +638,9 @@ class _DepthGuard(Transformer):
         if deep is not None:
             while getattr(deep.meta, "empty", True) and deep.children and isinstance(deep.children[0], Tree):
                 deep = deep.children[0]
-            raise nested_too_deeply(_span(deep.meta), MAX_TREE_DEPTH, self.source)
+            # (in the language's levels: a call, an index, a block is two levels of the parse tree, so
+            # this limit and the checker's, MAX_NESTING = 150, meet at about 147 of them)
+            raise nested_too_deeply(_span(deep.meta), MAX_TREE_DEPTH // 2, self.source)
         return super().transform(tree)
 
 

@@ -319,3 +319,13 @@ def test_containers_of_empty_tuples_run_in_the_interpreter_and_say_so():
     assert (out, err) == ref[:2] == ("3\n1 {1: ((), ())}\n", None)
     assert len(notes) == 2 and all("containers of empty tuples `()`" in n for n in notes), notes
     assert not any("bug in Glia" in n for n in notes), notes
+
+
+def test_a_note_about_a_type_names_the_function_that_needs_it():
+    """A type the backend cannot compile, found while making a module-level helper (formatting, a
+    conversion), had no place: the note said "(at this program)". It is now at the function."""
+    program = check_source(Source("n.glia", "def f() -> None:\n    return None\n\ndef main():\n"
+                                  "    x = [f()]\n    print(x)\n"))
+    out, err, notes = run(program, [], "cpu")
+    assert (out, err) == ("[None]\n", None)
+    assert len(notes) == 1 and "cannot compile values of type None" in notes[0] and "(at n.glia:4:1)" in notes[0], notes

@@ -304,3 +304,23 @@ def test_a_python_file_given_as_glia_source_says_how_it_runs():
     with pytest.raises(GliaError) as e:
         check_source(Source("model.glia", "import glia\n"))
     assert not e.value.diagnostic.notes
+
+
+@pytest.mark.parametrize("text, code, said", [
+    ("def main():\n    for i in range(3):\n        print(i)\n    else:\n        print(0)\n", "E005",
+     "Glia has no `else` after a `for` or `while` loop"),
+    ("@cache\ndef main():\n    print(1)\n", "E005", "decorators (`@name` before a def) are Python, not Glia"),
+    ("def main():\n    x = 1\n    else:\n        print(0)\n", "E001", "an 'else' follows the block of an 'if'"),
+    ("def main():\n    x = [1, 2,, 3]\n", "E001", "unexpected ','; expected one of a name, a number"),
+    ("def main():\n    xs = []\n    print(xs < xs)\n", "E205", "annotate them where they are made"),
+    ("def main():\n    x = 1\n  y = 2\n", "E003", "(those are indented by 0, 4)"),
+    ("def main():\n    while True:\n    x = 1\n", "E003", "expected an indented block after 'while' on line 2"),
+])
+def test_python_habits_and_layout_mistakes_are_said_plainly(text, code, said):
+    """Found by an audit (2026-12-07): a for-else was called a keyword used as a name, a decorator a bare
+    E001, brackets offered "a new line" as what could come, an unknown element type showed as
+    list[?elem], the indentation levels left out the block just left, and a missing block said
+    "expected a new line"."""
+    d = error_of(text)
+    assert d.code == code and said in d.message, d.message
+    assert "a new line" not in d.message, d.message
