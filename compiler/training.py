@@ -794,6 +794,11 @@ def train(interp: Interpreter, o: Options, X=None, y=None, log=None, trial: bool
     task = load_task(program, o, X, y)
     if interp.params is None:
         interp.params = new_store(program, o.seed)
+    elif interp.params.initialised_with() not in (None, o.seed):
+        # made with seed 0 when first looked at (`prog.params`, a call of the model) and unchanged since:
+        # made again as this run's seed says, as if nothing had looked (a trained, loaded or edited
+        # store is trained on from where it is)
+        interp.params.init(o.seed)
     interp.rng = np.random.default_rng(o.seed + 1)
     try:
         train_rows, val_rows = split(len(task.X), o.validation, o.seed)

@@ -68,6 +68,19 @@ class ParamStore:
             self.views[s.name][...] = initial(rng, s)
         for s in self.state_specs:  # ones or zeros: the generator is not drawn from
             self.buffers[s.name][...] = initial(rng, s)
+        self.made = (seed, self._digest())  # (initialised_with)
+
+    def _digest(self) -> bytes:
+        import hashlib
+
+        return hashlib.blake2b(self.flat.tobytes() + self.state_flat.tobytes(), digest_size=16).digest()
+
+    def initialised_with(self) -> int | None:
+        """The seed `init` made the parameters with, while they are as it made them (not trained, loaded,
+        restored or written since); else None."""
+        if self.made is None or self._digest() != self.made[1]:
+            return None
+        return self.made[0]
 
     def zero_grad(self) -> None:
         self.grad[...] = 0
@@ -84,6 +97,7 @@ class ParamStore:
         return np.concatenate([self.flat, self.state_flat])
 
     def restore(self, snap: np.ndarray) -> None:
+        self.made = None
         self.flat[...] = snap[:self.flat.size]
         self.state_flat[...] = snap[self.flat.size:]
 
@@ -95,6 +109,7 @@ class ParamStore:
         runtime/train_loop.py writes them); every parameter must be there with its shape."""
         if not os.path.exists(path):
             fail(FILE, f"no such parameter file: {path}")
+        self.made = None
         arrays = read_npz(path, "parameter file")
         if "meta" in arrays and any(k.startswith("param/") for k in arrays):  # a checkpoint
             arrays = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}

@@ -97,6 +97,27 @@ def test_deterministic_under_a_seed(digits):
     assert np.array_equal(out[0], out[1])
 
 
+def test_the_seed_decides_the_start_whatever_was_looked_at_first(digits):
+    """Reading `prog.params` or calling the model made the parameters with seed 0, and `train(seed=1)`
+    then started from them (an audit, 2026-12-07). Parameters only looked at are now made again with the
+    run's seed; parameters written, loaded or trained are trained on."""
+    x, y = digits
+    x, y = x[:200], y[:200]
+    hist = []
+    for look in (None, "params", "call", "write"):
+        p = glia.compile(MLP)
+        if look == "params":
+            p.params["digit.dense#1.W"]
+        elif look == "call":
+            p.digit(x[0])
+        elif look == "write":
+            p.params["digit.dense#1.W"] = np.zeros_like(p.params["digit.dense#1.W"])
+        hist.append(p.train("digit", x, y, epochs=1, seed=3, engine="tape")["loss"])
+        if look == "call":  # a second run continues from the first
+            assert p.train("digit", x, y, epochs=1, seed=3, engine="tape")["loss"][0] < hist[-1][0]
+    assert hist[0] == hist[1] == hist[2] and hist[3] != hist[0], hist
+
+
 DROP_MLP = """
 def digit(img: f32[64]) -> f32[10]:
     return softmax(dense(dropout(relu(dense(img, 32)), 0.2), 10))
