@@ -37,9 +37,10 @@ from importlib import resources
 import numpy as np
 
 from . import ir, trace_pool
-from .autodiff import MOVERS, MOVES, ADInterpreter, Box, ParamSlot, Tape, raw
+from .autodiff import MOVERS, MOVES, NOT_DIFFERENTIABLE, ADInterpreter, Box, ParamSlot, Tape, raw
 from .codegen_rules import FUSED, STATIC
 from .backend_cpu import import_module, runtime_hash, write_source
+from .diagnostics import GliaError
 from .primitives import PRIMS
 from .syntax import cache_dir
 from .tensor_builtins import differentiable
@@ -531,7 +532,15 @@ class TraceEngine(TapeEngine):
     def first_trace(self):
         """Trace the first example (no gradient is kept); raises NoTrace."""
         tape = self.adi.tape = Tape(True)
-        out = self.adi.call(self.task.fn, [tape.leaf(self.task.X[0])])
+        try:
+            out = self.adi.call(self.task.fn, [tape.leaf(self.task.X[0])])
+        except GliaError as e:
+            if e.diagnostic.code != NOT_DIFFERENTIABLE:
+                raise
+            # a trace holds the example as a leaf of its tape, so a grad inside the model of a value
+            # computed from it reads as a gradient of a gradient: such a model trains on the tape
+            raise NoTrace("the model takes a gradient (grad) of a value computed from its input, which "
+                          f"traces do not compile (line {e.diagnostic.span.line})") from None
         if self.tape_examples:  # time a second, warm traced forward: what a tape step costs, roughly
             timing = self.adi.tape = Tape(True)
             t0 = time.perf_counter()

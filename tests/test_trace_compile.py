@@ -393,6 +393,14 @@ def model(seq: f32[5, 6]) -> f32[4]:
     k = argmax(h)
     return softmax(dense(h * float(k), 4))
 ''', "'tensor.argmax' reads a value on the gradient path"),
+    ('''
+def energy(v: f32[6]) -> f32:
+    return sum(v * v * v)
+
+def model(seq: f32[5, 6]) -> f32[4]:
+    g = grad(energy)(seq[0])
+    return softmax(dense(g + seq[1], 4))
+''', "the model takes a gradient (grad) of a value computed from its input"),  # (was E701, nested grad)
 ])
 def test_what_does_not_compile_trains_on_the_tape_and_says_why(src, reason):
     x, y = data("cross_entropy")
