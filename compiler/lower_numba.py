@@ -36,6 +36,38 @@ from glia.runtime.values import array_elem
 
 _FN_UNKNOWN = "function values made in code that runs in the interpreter"
 
+def builder_slots(loop) -> list[int]:
+    """The str locals that the loop `loop` (its condition, iterable, bounds and body) only extends:
+    each of their uses is `s = s + x` (`s += x`) with x not reading s, so the loop can keep s as its
+    parts and join them once after it (FunctionLowerer.built). None in a loop holding a lambda, whose
+    slots are its own."""
+    nodes = list(ir.walk(loop))
+    if any(isinstance(n, ir.Lambda) for n in nodes):
+        return []
+    extends: dict[int, int] = {}
+    for n in nodes:
+        if isinstance(n, ir.Assign) and isinstance(n.target, ir.StoreLocal) and n.target.type == STR \
+                and isinstance(n.value, ir.Prim) and n.value.op == "str.concat" \
+                and isinstance(n.value.args[0], ir.Local) and n.value.args[0].slot == n.target.slot:
+            extends[n.target.slot] = extends.get(n.target.slot, 0) + 1
+    if not extends:
+        return []
+    uses = {slot: 0 for slot in extends}
+    for n in nodes:
+        if isinstance(n, (ir.Local, ir.StoreLocal)) and n.slot in uses:
+            uses[n.slot] += 1
+    # (each extension is one store and one read of s; any other read or store disqualifies it)
+    return [slot for slot, k in extends.items() if uses[slot] == 2 * k]
+
+
+def _concat_parts(e) -> list:
+    """The operands of a chain of string concatenations `a + b + c`, left to right (computed in that
+    order, as the chain computes them), or [e]."""
+    if isinstance(e, ir.Prim) and e.op == "str.concat":
+        return _concat_parts(e.args[0]) + _concat_parts(e.args[1])
+    return [e]
+
+
 def _sizeless(t) -> bool:
     """Whether values of type t take no bytes: `()`, `((), ())`."""
     return isinstance(t, TupleT) and all(_sizeless(u) for u in t.items)
@@ -930,6 +962,7 @@ class FunctionLowerer(TensorLowering):
         # a loop (viewed, _invariant_rows)
         self.row_views: dict[tuple, tuple[str, str, str]] = {}
         self.prefetch_after: dict[int, object] = {}  # while loops' `u = order[j]` and pops: compiler/prefetch.py
+        self.builders: dict[int, str] = {}  # str slot -> its parts while the loops around only extend it
 
     # ---- helpers ------------------------------------------------------------------------------
     def emit(self, line: str):
@@ -1147,10 +1180,32 @@ class FunctionLowerer(TensorLowering):
         else:
             self.store(u.result, call)
 
+    @contextmanager
+    def built(self, loop):
+        """Around a loop: the str locals it only extends (builder_slots) kept as their parts while it
+        runs (rt.sb_new before it, rt.sb_add at each `s += x`), joined once after it."""
+        slots = [slot for slot in builder_slots(loop) if slot not in self.builders]
+        names = {slot: self.temp() for slot in slots}
+        for slot in slots:
+            self.emit(f"{names[slot]} = rt.sb_new({self.local(slot, self.f.slot_names[slot])})")
+        self.builders.update(names)
+        try:
+            yield
+        finally:
+            for slot in slots:
+                del self.builders[slot]
+        for slot in slots:
+            self.emit(f"{self.local(slot, self.f.slot_names[slot])} = rt.sb_str({names[slot]})")
+
     # ---- statements ---------------------------------------------------------------------------
     def stmt(self, s):
         line = getattr(s, "span", None)
         match s:
+            case ir.Assign(ir.StoreLocal(slot), ir.Prim(op="str.concat", args=(_, x)), span) \
+                    if slot in self.builders:  # `s += x` in a loop that only extends s (builder_slots)
+                self.emit(f"# line {span.line}")
+                for part in _concat_parts(x):  # (`s += a + b`: a and b added, not a + b made first)
+                    self.emit(f"{self.builders[slot]} = rt.sb_add({self.builders[slot]}, {self.expr(part)})")
             case ir.Assign(target, value, span):
                 self.emit(f"# line {span.line}")
                 v = self.expr(value)
@@ -1172,13 +1227,13 @@ class FunctionLowerer(TensorLowering):
                     self.block(orelse)
                     self.indent -= 1
             case ir.While(cond, body, span):
-                with self.viewed(cond, body):
+                with self.viewed(cond, body), self.built(s):
                     self.while_loop(cond, body, span)
             case ir.ForRange(target, start, stop, step, body, span):
-                with self.viewed(target, start, stop, step, body):  # the target is assigned in the loop
+                with self.viewed(target, start, stop, step, body), self.built(s):  # (the target: assigned in the loop)
                     self.for_range(target, start, stop, step, body, span)
             case ir.For(target, it, kind, body, span):
-                with self.viewed(target, it, body, iterated=it):
+                with self.viewed(target, it, body, iterated=it), self.built(s):
                     self.for_loop(target, it, kind, body, span)
             case ir.Break():
                 self.emit("break")
@@ -1965,6 +2020,21 @@ class FunctionLowerer(TensorLowering):
             self.emit(f"{acc} = rt.dict_new({self.m.nbtype(t.elem)}, types.boolean)")
         else:
             self.emit(f"{acc} = rt.dict_new({self.m.nbtype(t.key)}, {self.m.nbtype(t.val)})")
+        opened = self.open_comprehension(c)
+        if c.kind == "list":
+            self.emit(f"rt.list_append({acc}, {self.expr(c.elt)})")
+        elif c.kind == "set":
+            self.emit(f"rt.dict_set({acc}, {self.expr(c.elt)}, True)")
+        else:
+            k = self.expr(c.key)
+            self.emit(f"rt.dict_set({acc}, {k}, {self.expr(c.elt)})")
+        self.indent -= opened
+        return acc
+
+    def open_comprehension(self, c: ir.Comprehension) -> int:
+        """Open the loops and tests of the comprehension `c`'s clauses, its targets assigned; returns how
+        many levels were opened (its element is computed one level in). A clause over a range walks the
+        range without building its list (after range_list's checks)."""
         opened = 0
         for cl in c.clauses:
             if isinstance(cl, ir.CompIf):
@@ -1983,19 +2053,17 @@ class FunctionLowerer(TensorLowering):
                     item = f"{rows}[{item}]"
                 elif _is_split(cl.iter):
                     item = self.split_loop(cl.iter)
+                elif isinstance(cl.iter, ir.Prim) and cl.iter.op == "range":
+                    a, z, st = (self.kept(x) for x in self.exprs(list(cl.iter.args)))
+                    self.emit(f"rt.range_fits({a}, {z}, {st}, {self.site(cl.iter.span)})")
+                    item = self.temp()
+                    self.range_head(item, a, z, st, cl.iter.span)
+                    self.indent += 1
                 else:
                     item = self.open_loop(self.expr(cl.iter), cl.iter.type, span=c.span)
                 opened += 1
                 self.store(cl.target, item)
-        if c.kind == "list":
-            self.emit(f"rt.list_append({acc}, {self.expr(c.elt)})")
-        elif c.kind == "set":
-            self.emit(f"rt.dict_set({acc}, {self.expr(c.elt)}, True)")
-        else:
-            k = self.expr(c.key)
-            self.emit(f"rt.dict_set({acc}, {k}, {self.expr(c.elt)})")
-        self.indent -= opened
-        return acc
+        return opened
 
     # ---- function arguments of builtins: inlined --------------------------------------------
     def apply(self, fn: ir.Expr, args: list[str]) -> str:
@@ -2386,6 +2454,9 @@ class FunctionLowerer(TensorLowering):
         return best
 
     def _sum(self, e, zero_check=False):
+        c = e.args[0]
+        if isinstance(c, ir.Comprehension) and c.kind == "list" and isinstance(e.args[1], ir.Const):
+            return self._sum_over(c, e)
         acc, seq = self.temp(), self.computed(e.args[0])  # the sequence, then the start
         self.emit(f"{acc} = {self.expr(e.args[1])}")
         item = self.open_loop(seq, e.args[0].type, fresh=True)
@@ -2394,6 +2465,30 @@ class FunctionLowerer(TensorLowering):
         else:
             self.emit(f"{acc} = {acc} + {item}")
         self.indent -= 1
+        return acc
+
+    def _sum_over(self, c: ir.Comprehension, e) -> str:
+        """sum([... for ...]) without the list: each element added as the comprehension computes it. An
+        int sum's overflow is said after the last element (the interpreter computes them all first, so
+        an element's own error comes before it)."""
+        acc = self.temp()
+        self.emit(f"{acc} = {self.expr(e.args[1])}")
+        self.check_type(c.type, c.span)
+        ovf = None
+        if e.type == INT:
+            ovf, step = self.temp(), self.temp()
+            self.emit(f"{ovf} = False")
+        opened = self.open_comprehension(c)
+        item = self.expr(c.elt)
+        if ovf is not None:
+            self.emit(f"{acc}, {step} = rt.sum_step({acc}, {item})")
+            self.emit(f"{ovf} = {ovf} or {step}")
+        else:
+            self.emit(f"{acc} = {acc} + {item}")
+        self.indent -= opened
+        if ovf is not None:
+            self.emit(f"if {ovf}:")
+            self.emit(f"    rt.overflow('sum', {self.site(e.span)})")
         return acc
 
     def p_seq_mean(self, e):
@@ -2541,8 +2636,9 @@ class FunctionLowerer(TensorLowering):
         return out
 
     def _sorted_into(self, out: str, src: str, seq_t, key, rev: str, elem_t):
-        """Stable sort of the value `src` (of type `seq_t`) through (key, index) pairs: the key
-        function is inlined, never called. `rev`: a name or literal."""
+        """Stable sort of the value `src` (of type `seq_t`): by an int or float key, through the keys'
+        stable order (an array sort); by any other key, through (key, index) pairs. The key function is
+        inlined, never called. `rev`: a name or literal."""
         if isinstance(key, ir.Const):
             if isinstance(seq_t, (DictT, SetT)):
                 self.emit(f"{out} = {self.m.dict_list(src, elem_t, 'keys')}")
@@ -2555,23 +2651,34 @@ class FunctionLowerer(TensorLowering):
                     self.emit(f"{out} = {src}.copy()")
             self.emit(f"{out}.sort(reverse={rev})")
             return
-        pairs, items, k = self.temp(), self.temp(), self.temp()
+        # an int or float key: the keys in an array, sorted with their indices (nblist.order_by); any
+        # other: a typed List of (key, index) pairs, typed from the key's Glia type (a key that always
+        # fails, `lambda a: 1 % 0`, leaves Numba nothing to type an empty List() by)
+        by_array = key.type.ret in (INT, FLOAT)
+        keys, items, k, p = self.temp(), self.temp(), self.temp(), self.temp()
         self.emit(f"{items} = {self.m.empty_list(elem_t)}")
-        # (typed from the key's Glia type: a key that always fails, `lambda a: 1 % 0`, leaves
-        # Numba nothing to type an empty List() by)
-        self.emit(f"{pairs} = List.empty_list({self.m.nbtype(TupleT((key.type.ret, INT)))})")
-        self.emit(f"{k} = 0")
+        if by_array:
+            self.emit(f"{keys} = {self.m.empty_list(key.type.ret)}")
+        else:
+            self.emit(f"{keys} = List.empty_list({self.m.nbtype(TupleT((key.type.ret, INT)))})")
+            self.emit(f"{k} = 0")
         item = self.open_loop(src, seq_t)
         kv = self.apply(key, [item])
         self.emit(f"rt.list_append({items}, {item})")
-        self.emit(f"{pairs}.append(({kv}, -{k} if {rev} else {k}))")
-        self.emit(f"{k} += 1")
+        if by_array:
+            self.emit(f"rt.list_append({keys}, {kv})")
+        else:
+            self.emit(f"{keys}.append(({kv}, -{k} if {rev} else {k}))")
+            self.emit(f"{k} += 1")
         self.indent -= 1
-        self.emit(f"{pairs}.sort(reverse={rev})")
         self.emit(f"{out} = {self.m.empty_list(elem_t)}")
-        p = self.temp()
-        self.emit(f"for {p} in {pairs}:")
-        self.emit(f"    rt.list_append({out}, {items}[-{p}[1] if {rev} else {p}[1]])")
+        if by_array:
+            self.emit(f"for {p} in al.order_by({keys}, {rev}):")
+            self.emit(f"    rt.list_append({out}, {items}[{p}])")
+        else:
+            self.emit(f"{keys}.sort(reverse={rev})")
+            self.emit(f"for {p} in {keys}:")
+            self.emit(f"    rt.list_append({out}, {items}[-{p}[1] if {rev} else {p}[1]])")
 
     def p_sorted(self, e):
         out = self.temp()

@@ -738,7 +738,7 @@ def _sort(xs, reverse=False):
         if records:
             _merge_sort(xs)
         elif radix and xs.n >= RADIX_MIN:
-            _radix_sort(live.view(np.uint64), floats)
+            _radix_sort(live.view(np.uint64), floats, np.empty(0, np.int64))  # (nothing carried)
         elif floats:
             live[:] = live[np.argsort(live, kind="mergesort")]
         else:
@@ -768,11 +768,12 @@ def _radix_key(u, floats):
 
 
 @jit
-def _radix_sort(a, floats):
+def _radix_sort(a, floats, carry):
     """Sort in place the 64-bit values whose bits are the uint64 array `a` (ints, or floats if `floats`),
     stably: least significant digit first, on the keys' offsets from the smallest key, so the passes are
     as few as the span of the values needs (3 for ints spanning less than 2**33, at most 6), with every
-    digit's counts taken in one pass before the scatters."""
+    digit's counts taken in one pass before the scatters. `carry`: an int64 array of a's size moved as
+    a is (an argsort: the indices of the elements), or of size 0."""
     n = a.size
     lo = hi = _radix_key(a[0], floats)
     for i in range(n):
@@ -795,6 +796,8 @@ def _radix_sort(a, floats):
         for p in range(passes):
             counts[p, (u >> np.uint64(p * width)) & mask] += 1
     src, dst = a, np.empty_like(a)
+    carried = carry.size > 0
+    csrc, cdst = carry, np.empty_like(carry)
     for p in range(passes):
         start = 0
         for d in range(1 << width):  # counts to starting positions
@@ -807,10 +810,40 @@ def _radix_sort(a, floats):
             d = ((_radix_key(x, floats) - lo) >> shift) & mask
             j = counts[p, d]
             dst[j] = x
+            if carried:
+                cdst[j] = csrc[i]
             counts[p, d] = j + 1
         src, dst = dst, src
+        csrc, cdst = cdst, csrc
     if passes % 2 == 1:  # the sorted values are in the second buffer
         a[:] = src
+        carry[:] = csrc
+
+
+def _holds_floats(a):
+    """Whether the array `a` holds floats (jitted code only: a constant there)."""
+
+
+@overload(_holds_floats)
+def _holds_floats_ov(a):
+    floats = isinstance(a.dtype, types.Float)
+    return lambda a: floats
+
+
+@jit
+def order_by(keys, reverse):
+    """The order in which `sorted(..., key=, reverse=)` takes the elements whose int or float keys are the
+    ArrayList `keys`: an int64 array of their indices, stable (equal keys keep their order, reverse=True
+    too, as Python's: the reversed list sorted stably, then reversed)."""
+    n = keys.n
+    live = keys.data[:n]
+    k = live[::-1].copy() if reverse else live.copy()
+    idx = np.arange(n - 1, -1, -1) if reverse else np.arange(n)
+    if n >= RADIX_MIN:
+        _radix_sort(k.view(np.uint64), _holds_floats(k), idx)
+    else:
+        idx = idx[np.argsort(k, kind="mergesort")]
+    return idx[::-1].copy() if reverse else idx
 
 
 @jit
