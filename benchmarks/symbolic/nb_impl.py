@@ -491,3 +491,18 @@ def tl_lcs(a, b):
             else:
                 dp[i][j] = max(dp[i - 1][j], dp[i][j - 1])
     return dp[n][m]
+
+
+# ---- strings: building (parts joined once, as an expert writes it), sorting by a key (a stable
+# argsort of the keys) ------------------------------------------------------------------------------
+@njit(cache=True)
+def build(n):
+    parts = List.empty_list(types.unicode_type)
+    for i in range(n):
+        parts.append("<" + str(i % 97) + ">")
+    return "".join(parts)
+
+
+@njit(cache=True)
+def by_key(xs):
+    return xs[np.argsort(xs % 1000, kind="mergesort")]

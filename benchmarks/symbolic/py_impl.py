@@ -312,3 +312,26 @@ def main_wordcount(n, v, seed):
 
 def main_recursion(fn, am, an, qn):
     return f"fib={fib(fn)}\nack={ack(am, an)}\nqueens={queens(qn)}\n"
+
+
+# ---- strings: building by +=, sorting by a key ------------------------------------------------
+def build(n: int) -> str:
+    out = ""
+    for i in range(n):
+        out += "<" + str(i % 97) + ">"
+    return out
+
+
+def build_summary(s: str) -> str:
+    return f"len={len(s)} nines={s.count('<9')} tail={s[len(s) - 12:]}"
+
+
+def by_key(xs: list[int]) -> list[int]:
+    return sorted(xs, key=lambda x: x % 1000)
+
+
+def key_summary(ys) -> str:
+    check = 0
+    for y in ys:
+        check = (check * 31 + int(y)) % 1000000007
+    return f"first={ys[0]} last={ys[len(ys) - 1]} hash={check}"

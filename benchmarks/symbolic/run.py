@@ -57,9 +57,11 @@ import py_impl as PY  # noqa: E402
 
 # ---- sizes ---------------------------------------------------------------------------------------
 FULL = dict(graph=(200_000, 1_000_000, 12345), dgraph=(200_000, 1_000_000, 12345), sort=(1_000_000, 12345),
-            edit=(3000, 12345), words=(1_000_000, 20_000, 12345), rec=(30, 3, 7, 12), lcs=(3000, 12345))
+            edit=(3000, 12345), words=(1_000_000, 20_000, 12345), rec=(30, 3, 7, 12), lcs=(3000, 12345),
+            strings=(200_000, 1_000_000, 12345))
 QUICK = dict(graph=(20_000, 100_000, 12345), dgraph=(20_000, 100_000, 12345), sort=(100_000, 12345),
-             edit=(500, 12345), words=(100_000, 5_000, 12345), rec=(22, 2, 50, 8), lcs=(500, 12345))
+             edit=(500, 12345), words=(100_000, 5_000, 12345), rec=(22, 2, 50, 8), lcs=(500, 12345),
+             strings=(20_000, 100_000, 12345))
 
 
 def fmt_s(t: float) -> str:
@@ -319,8 +321,24 @@ def bench_recursion(G, S, reps, py_reps, rows, problems):
     return [str(fn), str(am), str(an), str(qn)], f"fib={o1}\nack={o2}\nqueens={o3}\n"
 
 
+def bench_strings(G, S, reps, py_reps, rows, problems):
+    pieces, n, seed = S["strings"]
+    o1 = run_kernel("strings", f"string built by += ({pieces // 1000}k pieces)",
+                    (lambda: G.fn("build")(pieces), PY.build_summary),
+                    (lambda: PY.build(pieces), PY.build_summary),
+                    (lambda: NB.build(pieces), PY.build_summary),
+                    reps, py_reps, rows, problems, nb_note="parts, one join")
+    xs_g, xs_p, xs_n = G.fn("make_ints")(n, seed), PY.make_ints(n, seed), NB.make_ints(n, seed)
+    o2 = run_kernel("strings", f"sorted(key=) {n // 1000}k ints",
+                    (lambda: G.fn("by_key")(xs_g), G.fn("key_summary")),
+                    (lambda: PY.by_key(xs_p), PY.key_summary),
+                    (lambda: NB.by_key(xs_n), lambda a: PY.key_summary(a.tolist())),
+                    reps, py_reps, rows, problems, py_note="sorted (C timsort)", nb_note="stable argsort")
+    return [str(pieces), str(n), str(seed)], f"build {o1}\nbykey {o2}\n"
+
+
 BENCHES = {"bfs": bench_bfs, "dijkstra": bench_dijkstra, "sort": bench_sort, "editdist": bench_editdist, "lcs": bench_lcs,
-           "wordcount": bench_wordcount, "recursion": bench_recursion}
+           "wordcount": bench_wordcount, "recursion": bench_recursion, "strings": bench_strings}
 
 
 # ---- whole-process latency -----------------------------------------------------------------------
