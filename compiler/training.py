@@ -233,7 +233,9 @@ def apply_setting(o: Options, name: str, v) -> Options:
         return replace(o, **{name: os.fspath(v)})
     if name == "loss":
         if v not in LOSSES:
-            raise ValueError(f"the loss is one of {', '.join(LOSSES)}, found {v!r}")
+            found = f"{v[0]}(...), a call: name the loss alone" if isinstance(v, tuple) and v and isinstance(v[0], str) \
+                else repr(v)  # (`loss = mse()` is read as a call, (name, args, keywords))
+            raise ValueError(f"the loss is one of {', '.join(LOSSES)}, found {found}")
         return replace(o, loss=v)
     if name == "optimizer":
         if not isinstance(v, (str, tuple)):

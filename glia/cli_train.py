@@ -103,8 +103,9 @@ def _options(program, ns, verb="train"):
     elif ns.fn:  # (a name that is no function is said before the missing data)
         o = Options(fn=function_to_train(program, ns.fn, verb).name)
     else:
-        raise GliaError(Diagnostic("E703", f"nothing to {verb}: this program has no `train` block; name the "
-                                   "function with --fn and the data with --data", Span(0, 0, 0, 0), "train", program.source))
+        what = "the function with --fn" + ("" if getattr(ns, "data", None) else " and the data with --data")
+        raise GliaError(Diagnostic("E703", f"nothing to {verb}: this program has no `train` block; name {what}",
+                                   Span(0, 0, 0, 0), "train", program.source))
     for name in ("data", "inputs", "targets"):
         if getattr(ns, name, None):  # (over the block's: an error about it no longer points there)
             o = _apply(o, name, getattr(ns, name), program)
@@ -123,7 +124,8 @@ def _apply(o, name, v, program):
     try:
         return override(o, name, v)
     except ValueError as e:
-        raise GliaError(Diagnostic("E703", f"--{name}: {e}", Span(0, 0, 0, 0), "train", program.source)) from None
+        raise GliaError(Diagnostic("E703", f"--{name.replace('_', '-')}: {e}", Span(0, 0, 0, 0), "train",
+                                   program.source)) from None
 
 
 def cmd_train(ns) -> int:

@@ -455,6 +455,12 @@ class Program:
         if interp is None:
             raise boundary_error(f"training runs on the interpreter; this program uses backend '{self._backend_name}'",
                                  "E801", GliaNotAvailable)
+        info = getattr(fn, "glia", None)
+        if info is not None and getattr(info, "program", None) is self:  # prog.train(prog.model, ...): its name
+            fn = info.name
+        elif fn is not None and not isinstance(fn, str):
+            raise boundary_error(f"train() takes the name of the function to train, e.g. prog.train('model', x, y); "
+                                 f"found {type(fn).__name__}", "E703")
         try:
             spec = next((t for t in self._ir.trains if fn is None or t.func == fn), None)
             o = training.options_from_spec(spec, self._ir) if spec is not None else training.Options(fn=fn or "")

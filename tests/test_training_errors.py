@@ -816,3 +816,24 @@ def test_program_save_into_a_missing_folder_is_an_error_not_a_new_folder(tmp_pat
     assert not (tmp_path / "missing").exists()
     p.save(tmp_path / "p.npz")
     assert set(np.load(tmp_path / "p.npz")) == {"m.dense#1.W", "m.dense#1.b"}
+
+
+def test_an_audits_training_messages(tmp_path):
+    """Found by an audit (2026-12-07): `loss = mse()` showed an internal tuple, a flag's error spelt it
+    --early_stopping, `glia eval` asked for --data it was given, and prog.train(prog.model, ...) said
+    there was no function named '<function model at 0x...>'."""
+    with pytest.raises(GliaError) as e:
+        glia.compile(MLP + 'train digit on "d.npz":\n    loss = mse()\n', "m.glia")
+    assert "found mse(...), a call: name the loss alone" in e.value.diagnostic.message
+    prog = tmp_path / "m.glia"
+    prog.write_text(MLP)
+    r = glia_cli("train", prog, "--fn", "digit", "--data", DATA, "--early-stopping", "-2", "--no-progress")
+    assert r.returncode == 1 and "--early-stopping: " in r.stderr and "--early_stopping" not in r.stderr, r.stderr
+    r = glia_cli("eval", prog, "--params", tmp_path / "none.npz", "--data", DATA)
+    assert r.returncode == 1 and r.stderr.strip().endswith("name the function with --fn"), r.stderr
+    p = glia.compile(MLP)
+    x, y = np.load(DATA)["x"][:64], np.load(DATA)["y"][:64]
+    assert p.train(p.digit, x, y, epochs=1)["loss"]
+    with pytest.raises(GliaError) as e:
+        p.train(3, x, y)
+    assert "train() takes the name of the function to train" in e.value.diagnostic.message
