@@ -224,7 +224,9 @@ def _same_split(path, arrays, split) -> None:
                          + ": the validation fraction, the seed or the data differ (held-out examples must stay "
                          "those it never trained on); resume with the same ones, or train from the start without "
                          "resume")
-    e.settings = ("validation", "seed")  # at the block's setting, where it has one
+    # at the block's setting that must have changed, where the block has it (a flag's has no place): the
+    # data if the number of examples differs, else the fraction if the number held out does, else the seed
+    e.settings = ("data",) if n != was_n else ("validation",) if len(val) != len(was_val) else ("seed",)
     raise e
 
 

@@ -837,3 +837,17 @@ def test_an_audits_training_messages(tmp_path):
     with pytest.raises(GliaError) as e:
         p.train(3, x, y)
     assert "train() takes the name of the function to train" in e.value.diagnostic.message
+
+
+def test_a_split_that_changed_on_resume_is_said_at_the_setting_that_changed(tmp_path):
+    """The error pointed at `seed` when the validation fraction had changed (an audit, 2026-12-07): the
+    fraction when the number held out differs, the seed when the same number of other examples is."""
+    def block(validation, seed):
+        return (MLP + f'train digit on "{DATA}":\n    epochs = 1\n    validation = {validation}\n'
+                f'    seed = {seed}\n    checkpoint = "{tmp_path / "run.ckpt.npz"}"\n')
+    glia.compile(block(0.2, 3), "m.glia").train()
+    for validation, seed, line in ((0.5, 3, 7), (0.2, 4, 8)):
+        with pytest.raises(GliaError) as e:
+            glia.compile(block(validation, seed), "m.glia").train(epochs=2, resume=True)
+        d = e.value.diagnostic
+        assert d.code == "E703" and "its run held out" in d.message and d.span.line == line, (d.span, d.message)
