@@ -1606,7 +1606,11 @@ def check(module: A.Module, source: Source, prelude: tuple[A.Module, Source] | N
             raise chain_too_long(node.span, node.op, MAX_CHAIN, source, STAGE)
         raise nested_too_deeply(node.span, MAX_NESTING, source, STAGE)
     # (on a big stack: a chain of one operator counts as one level above, however long it is)
-    return on_big_stack(Checker(module, source, prelude).check_program)
+    program = on_big_stack(Checker(module, source, prelude).check_program)
+    from .params import param_dtype
+
+    param_dtype(program)  # E201 for layers of f32 and of f64 in one program (one buffer): said by `glia check`
+    return program
 
 
 def _lambda_like(e) -> bool:
