@@ -439,7 +439,8 @@ class ADInterpreter(Interpreter):
             args = [a(frame) for a in avs]
             if deep:  # the result carries no gradient (a print, a str, an int, a bool)
                 if interp.tape.guards is not None and _unwrap(args)[2]:
-                    interp.tape.read(f"'{op}' reads a value on the gradient path")
+                    interp.tape.read(f"'{op}' reads a computed value (from the example or the parameters) other than by "
+                                    "a comparison")  # (only a trace's tape records it)
                 try:
                     return impl(*[deep_raw(a) for a in args], *attrs)
                 except GliaRuntimeError as err:

@@ -128,7 +128,7 @@ def static_refusal(program: ir.Program, fn: str) -> str | None:
         rules = PRIMS[node.op].rules
         if "codegen" not in rules:
             if "vjp" not in rules and not differentiable(node.type):
-                return f"'{node.op}' reads a value on the gradient path (line {node.span.line})"
+                return f"'{node.op}' reads a computed value (from the example or the parameters) other than by a comparison (line {node.span.line})"
             return f"'{node.op}' has no codegen rule yet (line {node.span.line})"
     return None
 

@@ -386,13 +386,13 @@ def model(seq: f32[5, 6]) -> f32[4]:
     h = tanh(dense(seq[0], 8))
     k = int(h[0] * 3.0)
     return softmax(dense(h * float(k), 4))
-''', "'f32.to_int' reads a value on the gradient path"),
+''', "'f32.to_int' reads a computed value (from the example or the parameters) other than by a comparison"),
     ('''
 def model(seq: f32[5, 6]) -> f32[4]:
     h = tanh(dense(seq[0], 8))
     k = argmax(h)
     return softmax(dense(h * float(k), 4))
-''', "'tensor.argmax' reads a value on the gradient path"),
+''', "'tensor.argmax' reads a computed value (from the example or the parameters) other than by a comparison"),
     ('''
 def energy(v: f32[6]) -> f32:
     return sum(v * v * v)
