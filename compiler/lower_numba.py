@@ -1436,7 +1436,7 @@ class FunctionLowerer(TensorLowering):
         for slot, s in strings:  # the strings whose characters it reads
             if s.type == STR:
                 version.strs[slot] = d, k = self.temp(), self.temp()
-                self.emit(f"{d}, {k} = {self.expr(s)}._data, {self.expr(s)}._kind")
+                self.emit(f"{d}, {k} = rt.str_buffer({self.expr(s)})")
         self.fast = version
         try:
             loop()

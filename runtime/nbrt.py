@@ -1179,6 +1179,14 @@ def str_at(s, i):
 
 
 @jit
+def str_buffer(s):
+    """(s._data, s._kind): where a versioned loop reads s's characters. A call, not the attributes in
+    place: a function inlined into its caller sees a literal argument as a Literal[str], which has
+    neither (`count("ab 12")` then fell back to the interpreter with a note asking for a report)."""
+    return s._data, s._kind
+
+
+@jit
 def dict_keys(d):
     """The keys of `d` as a typed List (a loop over a dict or set walks this copy)."""
     return List(d.keys())

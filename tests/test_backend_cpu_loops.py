@@ -1241,3 +1241,14 @@ def test_comprehensions_over_ranges_and_sums_of_them_build_no_list_and_agree_wit
                                                              f"    {bad}\n")))
         ref, got = run(program, [], "interp"), run(program, [], "cpu")
         assert got[:2] == ref[:2] and ref[1][0] == code, (bad, ref, got)
+
+
+def test_a_string_loop_inlined_with_a_literal_argument_compiles():
+    """A function called once is inlined into its caller, where a literal argument is a Literal[str]
+    to Numba, which has no `_data`: `count("ab 12 x9")`, whose loop over the string's indices is
+    versioned, fell back to the interpreter with a note asking for a bug report (an audit, 2026-12-07)."""
+    text = ('def count(s: str) -> int:\n    t = 0\n    for i in range(len(s)):\n        if s[i].isdigit():\n'
+            '            t += 1\n        elif s[i] == "x":\n            t += 10\n    return t\n\n'
+            'def main(args: list[str]):\n    print(count("ab 12 x9"))\n')
+    source, ref, got = lowered_and_runs(text)  # (asserts that no function fell back)
+    assert got == ref and ref[0] == "13\n" and "rt.str_buffer(" in source
