@@ -60,6 +60,10 @@ def builder_slots(loop) -> list[int]:
     return [slot for slot, k in extends.items() if uses[slot] == 2 * k]
 
 
+# the tests rt.cp_is makes on a code point, by their index here
+_CHAR_TESTS = ("str.isdigit", "str.isalpha", "str.isalnum", "str.isspace", "str.isupper", "str.islower")
+
+
 def _concat_parts(e) -> list:
     """The operands of a chain of string concatenations `a + b + c`, left to right (computed in that
     order, as the chain computes them), or [e]."""
@@ -2251,6 +2255,17 @@ class FunctionLowerer(TensorLowering):
             return self.row_element(args[0], args[1], span)
         if op == "list.getitem" and self.index_proven(*args):
             return f"{self.expr(args[0])}[{self.expr(args[1])}]"
+        if op in _CHAR_TESTS and isinstance(args[0], ir.Prim) and args[0].op == "str.getitem":
+            # `s[i].isdigit()`: the test on the code point, without making the one-character string
+            # (ASCII in the helper, any other character through Python's own method: rt.cp_is)
+            char = args[0]
+            fast = self.versioned()
+            if fast is not None and fast.is_char(char):
+                code = self.code_point(char)
+            else:
+                code = (f"rt.str_code({self.expr(char.args[0])}, {self.expr(char.args[1])}, "
+                        f"{self.site(char.span)})")
+            return f"rt.cp_is({code}, {_CHAR_TESTS.index(op)})"
         if self.versioned() is not None:
             fast = self.fast_prim(e)
             if fast is not None:

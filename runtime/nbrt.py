@@ -639,6 +639,50 @@ def str_char_eq(s, i, other, site):
 
 
 @hot
+def str_code(s, i, site):
+    """The code point of s[i], checked as s[i] is (E501; a negative index from the end)."""
+    n = len(s)
+    if i < -n or i >= n:
+        raise IndexOutOfRange(i, n, "string", site)
+    return np.int64(_get_code_point(s, i + n if i < 0 else i))
+
+
+@hot
+def cp_is(c, test):
+    """isdigit, isalpha, isalnum, isspace, isupper or islower (`test`: 0-5, lower_numba's _CHAR_TESTS)
+    of the character whose code point is c: ASCII here, any other through the method, as Python's."""
+    if c >= 128:
+        return _cp_is_wide(c, test)
+    digit, upper, lower = 48 <= c <= 57, 65 <= c <= 90, 97 <= c <= 122
+    if test == 0:
+        return digit
+    if test == 1:
+        return upper | lower
+    if test == 2:
+        return digit | upper | lower
+    if test == 3:
+        return (9 <= c <= 13) | (28 <= c <= 32)
+    return upper if test == 4 else lower
+
+
+@jit
+def _cp_is_wide(c, test):
+    # (not chr(c): Numba's marks chr(233) ASCII, and its isalpha then says False)
+    ch = _empty_string(PY_UNICODE_1BYTE_KIND if c < 256 else PY_UNICODE_2BYTE_KIND if c < 65536
+                       else PY_UNICODE_4BYTE_KIND, 1, False)
+    _set_code_point(ch, 0, np.uint32(c))
+    if test == 0:
+        return bool(ch.isdigit())
+    if test == 1:
+        return bool(ch.isalpha())
+    if test == 2:
+        return bool(ch.isalnum())
+    if test == 3:
+        return bool(ch.isspace())
+    return bool(ch.isupper()) if test == 4 else bool(ch.islower())
+
+
+@hot
 def str_code_at(s, i):
     """The code point of s[i], 0 <= i < len(s) (proven by the caller: a versioned loop's test)."""
     return np.int64(_get_code_point(s, i))

@@ -1252,3 +1252,22 @@ def test_a_string_loop_inlined_with_a_literal_argument_compiles():
             'def main(args: list[str]):\n    print(count("ab 12 x9"))\n')
     source, ref, got = lowered_and_runs(text)  # (asserts that no function fell back)
     assert got == ref and ref[0] == "13\n" and "rt.str_buffer(" in source
+
+
+def test_character_tests_on_a_strings_characters_read_code_points_and_agree_with_the_interpreter():
+    """`s[i].isdigit()` (isalpha, isalnum, isspace, isupper, islower) tests the code point, without the
+    one-character string (rt.cp_is: ASCII directly, any other character through Python's method):
+    every ASCII character and some beyond, in a versioned loop, a checked read (a negative index),
+    and an index out of range (E501 where s[i] says it)."""
+    chars = "".join(chr(c) for c in range(128)) + "²éÉ\u2003\x85\xa0٣ǅ中😀ß"
+    text = ('def flags(s: str) -> str:\n    out = ""\n    for i in range(len(s)):\n'
+            '        f = 0\n        if s[i].isdigit():\n            f += 1\n        if s[i].isalpha():\n            f += 2\n'
+            '        if s[i].isalnum():\n            f += 4\n        if s[i].isspace():\n            f += 8\n'
+            '        if s[i].isupper():\n            f += 16\n        if s[i].islower():\n            f += 32\n'
+            '        out += str(f) + ","\n    return out\n\n'
+            'def at(s: str, i: int) -> bool:\n    return s[i].isdigit() or s[i].isspace()\n\n'
+            'def main(args: list[str]):\n    s = args[0]\n    print(flags(s))\n    print(at(s, -1), at(s, 50), at(s, 9))\n'
+            '    print(at(s, len(s)))\n')
+    source, ref, got = lowered_and_runs(text, [chars])
+    assert got == ref and ref[1][0] == "E501", ref
+    assert "rt.cp_is(" in function_source(source, "flags") and ".isdigit()" not in source
