@@ -667,10 +667,7 @@ def cp_is(c, test):
 
 @jit
 def _cp_is_wide(c, test):
-    # (not chr(c): Numba's marks chr(233) ASCII, and its isalpha then says False)
-    ch = _empty_string(PY_UNICODE_1BYTE_KIND if c < 256 else PY_UNICODE_2BYTE_KIND if c < 65536
-                       else PY_UNICODE_4BYTE_KIND, 1, False)
-    _set_code_point(ch, 0, np.uint32(c))
+    ch = _one_char(c)  # (not Numba's chr(c): see _one_char)
     if test == 0:
         return bool(ch.isdigit())
     if test == 1:
@@ -1565,7 +1562,17 @@ def k_chr(i, site):
     if i < 0 or i > 0x10FFFF or 0xD800 <= i <= 0xDFFF:
         raise Err("E506", "chr() argument " + int_str(i) + " is not a valid code point (0 to 1114111, "
                   "without the surrogates 55296 to 57343)", site)
-    return chr(i)
+    return _one_char(i)
+
+
+@jit
+def _one_char(c):
+    """The one-character string of code point c, of the narrowest kind, marked ASCII only below 128.
+    (Numba's chr(233) is marked ASCII, so its isalpha() said False and its upper() left it as it was.)"""
+    ch = _empty_string(PY_UNICODE_1BYTE_KIND if c < 256 else PY_UNICODE_2BYTE_KIND if c < 65536
+                       else PY_UNICODE_4BYTE_KIND, 1, c < 128)
+    _set_code_point(ch, 0, np.uint32(c))
+    return ch
 
 
 @jit

@@ -1271,3 +1271,13 @@ def test_character_tests_on_a_strings_characters_read_code_points_and_agree_with
     source, ref, got = lowered_and_runs(text, [chars])
     assert got == ref and ref[1][0] == "E501", ref
     assert "rt.cp_is(" in function_source(source, "flags") and ".isdigit()" not in source
+
+
+def test_chr_of_any_code_point_behaves_as_the_interpreters():
+    """Numba's chr(233) is a string marked ASCII: `chr(233).isalpha()` was False and `.upper()` left it
+    unchanged in compiled code (found 2026-12-07). rt.k_chr makes it of the right kind."""
+    text = ('def main(args: list[str]):\n    out = ""\n    for c in range(0, 1200, 7):\n        ch = chr(c)\n'
+            '        out += ch.upper() + ch.lower() + str(ch.isalpha()) + str(ch.isupper()) + str(ch.isspace())\n'
+            '    print(out, chr(128512).isalpha(), chr(223).upper(), len(chr(65536) + chr(200)))\n')
+    source, ref, got = lowered_and_runs(text)
+    assert got == ref and ref[1] is None and "ËëTrueTrueFalse" in ref[0]  # chr(203)
