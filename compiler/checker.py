@@ -1606,10 +1606,12 @@ def check(module: A.Module, source: Source, prelude: tuple[A.Module, Source] | N
             raise chain_too_long(node.span, node.op, MAX_CHAIN, source, STAGE)
         raise nested_too_deeply(node.span, MAX_NESTING, source, STAGE)
     # (on a big stack: a chain of one operator counts as one level above, however long it is)
-    program = on_big_stack(Checker(module, source, prelude).check_program)
-    from .params import param_dtype
+    checker = Checker(module, source, prelude)
+    program = on_big_stack(checker.check_program)
+    if checker.builtins.tensor.sites:  # (a program with layers: a walk over it)
+        from .params import param_dtype
 
-    param_dtype(program)  # E201 for layers of f32 and of f64 in one program (one buffer): said by `glia check`
+        param_dtype(program)  # E201 for layers of f32 and of f64 in one program (one buffer): said by `glia check`
     return program
 
 

@@ -31,6 +31,7 @@ import hashlib
 import math
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 
@@ -595,15 +596,11 @@ class TraceEngine(TapeEngine):
         for c in made:
             if not c.ready:
                 todo.setdefault(c.path, c)
-        if todo:  # (minutes, for a model with many traces on a first run: the user is told why it waits)
-            n, procs = len(todo), min(len(todo), trace_pool.processes())
-            self.say(f"compiling {n} new trace{'s' if n > 1 else ''} of the model"
-                     + (f" in {procs} processes" if procs > 1 else ""))
-        try:
+        # (minutes, for a model with many traces on a first run: the user is told why it waits)
+        n, procs = len(todo), min(len(todo), trace_pool.processes())
+        with self.saying(n and f"compiling {n} new trace{'s' if n > 1 else ''} of the model"
+                         + (f" in {procs} processes" if procs > 1 else "")):
             self.pool.compile([trace_pool.Job(c, c.path, *self.first_args(c)) for c in todo.values()], here)
-        finally:
-            if todo:
-                self.say("")
         for c in made:
             try:
                 if id(c) in failed:
@@ -617,9 +614,18 @@ class TraceEngine(TapeEngine):
             self.slot[id(c)] = len(self.taken)
             self.taken.append(c)
 
-    def say(self, what: str):
-        if self.status is not None:
-            self.status(what)
+    @contextmanager
+    def saying(self, what: str):
+        """Tell `status` what is compiling while the block runs, and "" after it (nothing if `what` is
+        empty: nothing to compile)."""
+        if not what or self.status is None:
+            yield
+            return
+        self.status(what)
+        try:
+            yield
+        finally:
+            self.status("")
 
     def first_args(self, c: Compiled) -> tuple:
         """The arguments of the call that compiles c's `step`, and its `guards`' (or None): one example,
@@ -734,11 +740,8 @@ class TraceEngine(TapeEngine):
             k = trace_epoch.epoch_kernel(self.taken, int_labels, score)
             self.kernel_addresses = self.addresses(k)
             if not k.ready:
-                self.say(f"compiling the epoch over {len(self.taken)} trace{'s' if len(self.taken) > 1 else ''}")
-                try:
+                with self.saying(f"compiling the epoch over {len(self.taken)} trace{'s' if len(self.taken) > 1 else ''}"):
                     self.run_kernel(k, np.zeros(0, np.int64), 0, 1)  # compiles (or loads) it, runs nothing
-                finally:
-                    self.say("")
         except Exception as e:  # noqa: BLE001 (Numba's typing and lowering errors: the loop stays in Python)
             self.kernel_refused.add(key)
             self.refused[key] = f"Numba could not compile the epoch ({type(e).__name__}: {str(e)[:200]})"

@@ -896,10 +896,7 @@ def range_contains(x, start, stop, step, site):
 
 @jit
 def range_list(start, stop, step, site):
-    size = range_size(start, stop, step, site)
-    if size > np.uint64(MAX_ELEMENTS):
-        raise Err("E506", "range of " + _size_str(size) + " elements is too large to build as a list", site)
-    n = np.int64(size)
+    n = range_fits(start, stop, step, site)
     data = al._buffer(max(n, 4), np.int64)
     v = start
     for i in range(n):
@@ -950,11 +947,13 @@ def check_step(step, site):
 
 @jit
 def range_fits(start, stop, step, site):
-    """The errors range_list would raise, without the list: a comprehension over a range walks it
-    (compiler/lower_numba.py, comprehension) and must stop where building it would."""
-    if range_size(start, stop, step, site) > np.uint64(MAX_ELEMENTS):
-        raise Err("E506", "range of " + _size_str(range_size(start, stop, step, site))
-                  + " elements is too large to build as a list", site)
+    """The number of elements of the range, after the errors of building it as a list (E506: a zero
+    step, too many): range_list's, and a comprehension's over a range, which walks it without the list
+    (compiler/lower_numba.py, open_comprehension) and must stop where building it would."""
+    size = range_size(start, stop, step, site)
+    if size > np.uint64(MAX_ELEMENTS):
+        raise Err("E506", "range of " + _size_str(size) + " elements is too large to build as a list", site)
+    return np.int64(size)
 
 
 @hot
@@ -1504,9 +1503,7 @@ def sb_str(sb):
     widest = np.uint32(0)
     for i in range(n):
         widest = max(widest, buf[i])
-    kind = (PY_UNICODE_1BYTE_KIND if widest < 256 else PY_UNICODE_2BYTE_KIND if widest < 65536
-            else PY_UNICODE_4BYTE_KIND)
-    s = _empty_string(kind, n, widest < 128)
+    s = _empty_string(_narrowest_kind(widest), n, widest < 128)
     for i in range(n):
         _set_code_point(s, i, buf[i])
     return s
@@ -1565,12 +1562,17 @@ def k_chr(i, site):
     return _one_char(i)
 
 
+@hot
+def _narrowest_kind(c):
+    """The kind (bytes a character) of a string whose widest code point is c."""
+    return PY_UNICODE_1BYTE_KIND if c < 256 else PY_UNICODE_2BYTE_KIND if c < 65536 else PY_UNICODE_4BYTE_KIND
+
+
 @jit
 def _one_char(c):
     """The one-character string of code point c, of the narrowest kind, marked ASCII only below 128.
     (Numba's chr(233) is marked ASCII, so its isalpha() said False and its upper() left it as it was.)"""
-    ch = _empty_string(PY_UNICODE_1BYTE_KIND if c < 256 else PY_UNICODE_2BYTE_KIND if c < 65536
-                       else PY_UNICODE_4BYTE_KIND, 1, c < 128)
+    ch = _empty_string(_narrowest_kind(c), 1, c < 128)
     _set_code_point(ch, 0, np.uint32(c))
     return ch
 

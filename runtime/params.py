@@ -68,19 +68,20 @@ class ParamStore:
             self.views[s.name][...] = initial(rng, s)
         for s in self.state_specs:  # ones or zeros: the generator is not drawn from
             self.buffers[s.name][...] = initial(rng, s)
-        self.made = (seed, self._digest())  # (initialised_with)
-
-    def _digest(self) -> bytes:
-        import hashlib
-
-        return hashlib.blake2b(self.flat.tobytes() + self.state_flat.tobytes(), digest_size=16).digest()
+        self.made = seed  # (initialised_with)
 
     def initialised_with(self) -> int | None:
         """The seed `init` made the parameters with, while they are as it made them (not trained, loaded,
-        restored or written since); else None."""
-        if self.made is None or self._digest() != self.made[1]:
+        restored or written since); else None. Checked by making them again (at a training run's start,
+        not each time a store is made)."""
+        if self.made is None:
             return None
-        return self.made[0]
+        now, seed = self.snapshot(), self.made
+        self.init(seed)
+        if np.array_equal(now, self.snapshot()):
+            return seed
+        self.restore(now)  # (and no longer as made)
+        return None
 
     def zero_grad(self) -> None:
         self.grad[...] = 0
